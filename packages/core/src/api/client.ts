@@ -1,0 +1,214 @@
+import { createParser } from "eventsource-parser";
+import { FerryError, isErrorCode } from "../errors.js";
+import type { Deployment, FlowRun, FlowRunEvent } from "../models.js";
+import { isTerminal } from "../states.js";
+import { FLOW_RUN_EVENTS_PATH, ROUTES, routePath, type RouteDef, type RouteInput, type RouteName, type RouteOutput } from "./routes.js";
+
+export interface FerryClientOptions {
+  /** Base URL of the server, e.g. http://127.0.0.1:4200 */
+  apiUrl: string;
+  apiKey?: string;
+  /** Sent as a bearer token on operator routes (`/api/admin/...`) instead of the API key. */
+  adminToken?: string;
+  fetch?: typeof fetch;
+  userAgent?: string;
+  /** Per-request timeout for JSON calls; streams have none. Default 30 s. */
+  timeoutMs?: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Typed client of the Ferry HTTP API, used by the CLI, the GitHub Action and the VS Code extension.
+ * Every call goes through the same route table the server registers, so a renamed path or a changed
+ * body is a compile error here, not a 404 at run time.
+ */
+export class FerryClient {
+  readonly apiUrl: string;
+  private readonly options: FerryClientOptions;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: FerryClientOptions) {
+    if (!options.apiUrl) throw new FerryError("validation_failed", "the Ferry API URL is not set; pass --api-url or set FERRY_API_URL");
+    this.apiUrl = options.apiUrl.replace(/\/+$/, "");
+    this.options = options;
+    this.fetchImpl = options.fetch ?? globalThis.fetch;
+  }
+
+  /**
+   * One method per route, e.g. `client.api.getFlowRun({ params: { id } })`. Plain (non-generic)
+   * methods: the compiler checks each call without inferring a route from the expected result.
+   */
+  readonly api: ApiMethods = Object.fromEntries(
+    (Object.keys(ROUTES) as RouteName[]).map((name) => [name, (input?: unknown) => this.request(ROUTES[name], input)]),
+  ) as unknown as ApiMethods;
+
+  private async request(route: RouteDef, rawInput: unknown): Promise<unknown> {
+    const input = (rawInput ?? {}) as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
+    const url = this.apiUrl + routePath(route.path, input.params) + queryString(input.query);
+    const headers: Record<string, string> = { accept: "application/json", ...this.authHeader(route.path) };
+    if (this.options.userAgent) headers["user-agent"] = this.options.userAgent;
+    let body: string | undefined;
+    if (input.body !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(input.body);
+    }
+    const response = await this.send(url, {
+      method: route.method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+    });
+    if (!response.ok) throw await errorFromResponse(response);
+    if (route.response === null) return undefined;
+    return await response.json();
+  }
+
+  /** Finds a deployment by id or by `flow_name/deployment_name`. */
+  async resolveDeployment(ref: string): Promise<Deployment> {
+    if (UUID.test(ref)) {
+      const deployment = await this.api.getDeployment({ params: { id: ref } });
+      return deployment;
+    }
+    const slash = ref.indexOf("/");
+    if (slash <= 0 || slash === ref.length - 1) {
+      throw new FerryError("validation_failed", `deployment '${ref}' must be given as FLOW_NAME/DEPLOYMENT_NAME or as an id`);
+    }
+    const list = await this.api.listDeployments({
+      query: { flow_name: ref.slice(0, slash), name: ref.slice(slash + 1) },
+    });
+    const found = list.items[0];
+    if (!found) throw new FerryError("not_found", `deployment '${ref}' was not found; list deployments with 'ferry deployment ls'`);
+    return found;
+  }
+
+  /**
+   * Follows a run's state changes and log lines as they happen (server-sent events). Reconnects after a
+   * dropped connection from the last event seen, so nothing is missed or repeated. Ends after the run's
+   * final state, or when `signal` aborts.
+   */
+  async *followRun(id: string, options: { lastEventId?: string; signal?: AbortSignal } = {}): AsyncGenerator<FlowRunEvent> {
+    let lastEventId = options.lastEventId;
+    let failures = 0;
+    for (;;) {
+      if (options.signal?.aborted) return;
+      const headers: Record<string, string> = { accept: "text/event-stream", ...this.authHeader("") };
+      if (lastEventId) headers["last-event-id"] = lastEventId;
+      let response: Response;
+      try {
+        response = await this.send(this.apiUrl + routePath(FLOW_RUN_EVENTS_PATH, { id }), { headers, signal: options.signal });
+      } catch (error) {
+        if (options.signal?.aborted) return;
+        if (isRetryable(error) && failures++ < 5) {
+          await sleep(250 * 2 ** failures, options.signal);
+          continue;
+        }
+        throw error;
+      }
+      if (!response.ok) throw await errorFromResponse(response);
+      const queue: FlowRunEvent[] = [];
+      let ended = false;
+      const parser = createParser({
+        onEvent(event) {
+          if (event.event === "end") {
+            ended = true;
+            return;
+          }
+          if (event.event !== "state" && event.event !== "log") return;
+          queue.push(JSON.parse(event.data) as FlowRunEvent);
+        },
+      });
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          parser.feed(decoder.decode(chunk, { stream: true }));
+          while (queue.length) {
+            const event = queue.shift()!;
+            lastEventId = event.id;
+            failures = 0;
+            yield event;
+          }
+          if (ended) return;
+        }
+      } catch (error) {
+        if (options.signal?.aborted) return;
+        if (!isRetryable(error) || failures++ >= 5) throw error;
+      }
+      if (ended) return;
+      await sleep(250 * 2 ** failures, options.signal);
+    }
+  }
+
+  /** Waits until the run reaches a final state, calling `onEvent` for each state change and log line. */
+  async waitForRun(id: string, options: { signal?: AbortSignal; onEvent?: (event: FlowRunEvent) => void } = {}): Promise<FlowRun> {
+    for await (const event of this.followRun(id, { signal: options.signal })) {
+      options.onEvent?.(event);
+      if (event.kind === "state" && isTerminal(event.state.type)) break;
+    }
+    return this.api.getFlowRun({ params: { id } });
+  }
+
+  private authHeader(path: string): Record<string, string> {
+    const token = path.startsWith("/api/admin/") ? this.options.adminToken : this.options.apiKey;
+    return token ? { authorization: `Bearer ${token}` } : {};
+  }
+
+  private async send(url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await this.fetchImpl(url, init);
+    } catch (error) {
+      if ((error as Error).name === "AbortError" && init.signal?.aborted) throw error;
+      if ((error as Error).name === "TimeoutError") {
+        throw new FerryError("network", `the Ferry server at ${this.apiUrl} did not answer in time; check it is healthy (GET /readyz)`, { cause: error });
+      }
+      throw new FerryError(
+        "network",
+        `could not reach the Ferry server at ${this.apiUrl}; start it with 'ferry server start' or set the right URL with --api-url or FERRY_API_URL`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+type InputArgs = { [K in RouteName]: {} extends RouteInput<K> ? [input?: RouteInput<K>] : [input: RouteInput<K>] };
+export type ApiMethods = { [K in RouteName]: (...args: InputArgs[K]) => Promise<RouteOutput<K>> };
+
+function queryString(query: Record<string, unknown> | undefined): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null) continue;
+    params.set(k, Array.isArray(v) ? v.join(",") : String(v));
+  }
+  const s = params.toString();
+  return s ? `?${s}` : "";
+}
+
+async function errorFromResponse(response: Response): Promise<FerryError> {
+  let payload: unknown;
+  try {
+    payload = await response.json();
+  } catch {
+    payload = undefined;
+  }
+  const error = (payload as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+  if (error && isErrorCode(error.code) && typeof error.message === "string") {
+    return new FerryError(error.code, error.message, { details: error.details });
+  }
+  const code = response.status === 401 ? "unauthenticated" : response.status === 404 ? "not_found" : response.status >= 500 ? "unavailable" : "internal";
+  return new FerryError(code, `the server answered ${response.status} ${response.statusText}`);
+}
+
+function isRetryable(error: unknown): boolean {
+  return error instanceof FerryError ? error.retryable : error instanceof TypeError || (error as Error)?.name === "TypeError";
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}

@@ -1,0 +1,373 @@
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import {
+  ApiKeySchema,
+  CreatedApiKeySchema,
+  CredentialsSchema,
+  DeploymentSchema,
+  DeploymentSourceSchema,
+  FlowRunSchema,
+  LogLevelSchema,
+  LogLineSchema,
+  ProviderInfoSchema,
+  PullStepSchema,
+  QuotaSchema,
+  StateHistoryEntrySchema,
+  StateNameSchema,
+  StateTypeSchema,
+  TierLimitsSchema,
+  TierNameSchema,
+  WorkPoolSchema,
+  WorkspaceSchema,
+  BaseJobTemplateSchema,
+  pageSchema,
+} from "../models.js";
+
+/**
+ * The HTTP API as data. The server registers a handler for every entry (the compiler checks it has
+ * one for each), the OpenAPI document is generated from it, and `FerryClient` calls through it, so the
+ * client and the server cannot drift apart.
+ */
+export interface RouteDef {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
+  summary: string;
+  tag: string;
+  params?: TSchema;
+  query?: TSchema;
+  body?: TSchema;
+  response: TSchema | null;
+  status: number;
+  /** Routes that need no API key. */
+  public?: boolean;
+}
+
+const JsonObject = Type.Record(Type.String(), Type.Unknown());
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const NameParam = Type.Object({ name: Type.String() });
+const IdParam = Type.Object({ id: Type.String() });
+const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 }));
+const Cursor = Type.Optional(Type.String({ description: "The `next_cursor` of the previous page" }));
+const Deleted = Type.Object({ deleted: Type.Literal(true) });
+
+export const WorkPoolCreateSchema = Type.Object(
+  {
+    name: Type.String(),
+    type: Type.String({ description: "A registered pool type, e.g. ferry:managed or ecs:push" }),
+    description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
+    base_job_template: Type.Optional(BaseJobTemplateSchema),
+    concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
+    paused: Type.Optional(Type.Boolean()),
+    credentials: Type.Optional(Nullable(Type.String())),
+  },
+  { additionalProperties: false },
+);
+export type WorkPoolCreate = Static<typeof WorkPoolCreateSchema>;
+
+export const WorkPoolUpdateSchema = Type.Object(
+  {
+    description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
+    base_job_template: Type.Optional(BaseJobTemplateSchema),
+    concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
+    paused: Type.Optional(Type.Boolean()),
+    credentials: Type.Optional(Nullable(Type.String())),
+  },
+  { additionalProperties: false },
+);
+export type WorkPoolUpdate = Static<typeof WorkPoolUpdateSchema>;
+
+export const CredentialsCreateSchema = Type.Object(
+  {
+    name: Type.String(),
+    type: Type.String(),
+    data: JsonObject,
+    overwrite: Type.Optional(Type.Boolean({ description: "Replace credentials of the same name instead of failing" })),
+  },
+  { additionalProperties: false },
+);
+export type CredentialsCreate = Static<typeof CredentialsCreateSchema>;
+
+export const DeploymentApplySchema = Type.Object(
+  {
+    flow_name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: Type.String(),
+    work_pool: Type.String(),
+    source: DeploymentSourceSchema,
+    entrypoint: Type.String(),
+    job_variables: Type.Optional(JsonObject),
+    parameters: Type.Optional(JsonObject),
+    parameter_schema: Type.Optional(Nullable(JsonObject)),
+    pull_steps: Type.Optional(Nullable(Type.Array(PullStepSchema))),
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
+    description: Type.Optional(Nullable(Type.String({ maxLength: 5000 }))),
+    paused: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type DeploymentApply = Static<typeof DeploymentApplySchema>;
+
+export const DeploymentApplyResultSchema = Type.Object({
+  deployment: DeploymentSchema,
+  action: Type.Union([Type.Literal("created"), Type.Literal("updated"), Type.Literal("unchanged")]),
+});
+export type DeploymentApplyResult = Static<typeof DeploymentApplyResultSchema>;
+
+export const FlowRunCreateSchema = Type.Object(
+  {
+    parameters: Type.Optional(JsonObject),
+    job_variables: Type.Optional(JsonObject),
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    idempotency_key: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: "The same key within 24 hours returns the same run" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type FlowRunCreate = Static<typeof FlowRunCreateSchema>;
+
+export const FlowRunListQuerySchema = Type.Object(
+  {
+    deployment_id: Type.Optional(Type.String()),
+    work_pool: Type.Optional(Type.String()),
+    state: Type.Optional(Type.String({ description: "Comma-separated state types, e.g. RUNNING,PENDING" })),
+    created_after: Type.Optional(Type.String({ format: "date-time" })),
+    created_before: Type.Optional(Type.String({ format: "date-time" })),
+    limit: Limit,
+    cursor: Cursor,
+  },
+  { additionalProperties: false },
+);
+export type FlowRunListQuery = Static<typeof FlowRunListQuerySchema>;
+
+export const SetStateSchema = Type.Object(
+  {
+    type: StateTypeSchema,
+    name: Type.Optional(StateNameSchema),
+    message: Type.Optional(Nullable(Type.String({ maxLength: 20000 }))),
+  },
+  { additionalProperties: false },
+);
+export type SetState = Static<typeof SetStateSchema>;
+
+export const LogInputSchema = Type.Object(
+  {
+    level: Type.Optional(LogLevelSchema),
+    message: Type.String({ maxLength: 100000 }),
+    timestamp: Type.Optional(Type.String({ format: "date-time" })),
+    source: Type.Optional(Type.String({ maxLength: 50 })),
+  },
+  { additionalProperties: false },
+);
+export type LogInput = Static<typeof LogInputSchema>;
+
+const FlowRunResultSchema = Type.Object({
+  flow_run: FlowRunSchema,
+  created: Type.Boolean({ description: "False when an earlier run with the same idempotency key was returned" }),
+});
+
+export const ROUTES = {
+  // --- workspace and keys
+  getWorkspace: {
+    method: "GET", path: "/api/workspace", tag: "workspace", status: 200,
+    summary: "The workspace of the API key, with its tier and limits",
+    response: WorkspaceSchema,
+  },
+  getQuota: {
+    method: "GET", path: "/api/quota", tag: "workspace", status: 200,
+    summary: "Managed-execution usage against the workspace's limits",
+    response: QuotaSchema,
+  },
+  listApiKeys: {
+    method: "GET", path: "/api/api-keys", tag: "workspace", status: 200,
+    summary: "API keys of the workspace (never the keys themselves)",
+    response: Type.Object({ items: Type.Array(ApiKeySchema) }),
+  },
+  createApiKey: {
+    method: "POST", path: "/api/api-keys", tag: "workspace", status: 201,
+    summary: "Create an API key; the key is in this response only",
+    body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+    response: CreatedApiKeySchema,
+  },
+  deleteApiKey: {
+    method: "DELETE", path: "/api/api-keys/{id}", tag: "workspace", status: 200,
+    summary: "Revoke an API key",
+    params: IdParam, response: Deleted,
+  },
+  // --- operator
+  adminCreateWorkspace: {
+    method: "POST", path: "/api/admin/workspaces", tag: "admin", status: 201,
+    summary: "Create a workspace and its first API key (operator token)",
+    body: Type.Object(
+      { name: Type.String({ minLength: 1, maxLength: 100 }), tier: Type.Optional(TierNameSchema), limits: Type.Optional(Type.Partial(TierLimitsSchema)) },
+      { additionalProperties: false },
+    ),
+    response: Type.Object({ workspace: WorkspaceSchema, api_key: CreatedApiKeySchema }),
+  },
+  adminListWorkspaces: {
+    method: "GET", path: "/api/admin/workspaces", tag: "admin", status: 200,
+    summary: "All workspaces (operator token)",
+    response: Type.Object({ items: Type.Array(WorkspaceSchema) }),
+  },
+  adminUpdateWorkspace: {
+    method: "PATCH", path: "/api/admin/workspaces/{id}", tag: "admin", status: 200,
+    summary: "Change a workspace's tier or set custom limits (operator token)",
+    params: IdParam,
+    body: Type.Object(
+      { tier: Type.Optional(TierNameSchema), limits: Type.Optional(Nullable(Type.Partial(TierLimitsSchema))) },
+      { additionalProperties: false },
+    ),
+    response: WorkspaceSchema,
+  },
+  // --- pool types
+  listWorkPoolTypes: {
+    method: "GET", path: "/api/work-pool-types", tag: "work-pools", status: 200,
+    summary: "Registered work-pool types with their default job templates",
+    response: Type.Object({ items: Type.Array(ProviderInfoSchema) }),
+  },
+  // --- work pools
+  listWorkPools: {
+    method: "GET", path: "/api/work-pools", tag: "work-pools", status: 200,
+    summary: "Work pools of the workspace",
+    response: Type.Object({ items: Type.Array(WorkPoolSchema) }),
+  },
+  createWorkPool: {
+    method: "POST", path: "/api/work-pools", tag: "work-pools", status: 201,
+    summary: "Create a work pool; the template defaults to the type's",
+    body: WorkPoolCreateSchema, response: WorkPoolSchema,
+  },
+  getWorkPool: {
+    method: "GET", path: "/api/work-pools/{name}", tag: "work-pools", status: 200,
+    summary: "One work pool", params: NameParam, response: WorkPoolSchema,
+  },
+  updateWorkPool: {
+    method: "PATCH", path: "/api/work-pools/{name}", tag: "work-pools", status: 200,
+    summary: "Change a work pool (pause, resume, template, limit, credentials)",
+    params: NameParam, body: WorkPoolUpdateSchema, response: WorkPoolSchema,
+  },
+  deleteWorkPool: {
+    method: "DELETE", path: "/api/work-pools/{name}", tag: "work-pools", status: 200,
+    summary: "Delete a work pool that has no deployments",
+    params: NameParam, response: Deleted,
+  },
+  // --- credentials
+  listCredentials: {
+    method: "GET", path: "/api/credentials", tag: "credentials", status: 200,
+    summary: "Credentials of the workspace, secrets masked",
+    response: Type.Object({ items: Type.Array(CredentialsSchema) }),
+  },
+  createCredentials: {
+    method: "POST", path: "/api/credentials", tag: "credentials", status: 201,
+    summary: "Store credentials; secret fields are encrypted and never returned",
+    body: CredentialsCreateSchema, response: CredentialsSchema,
+  },
+  getCredentials: {
+    method: "GET", path: "/api/credentials/{name}", tag: "credentials", status: 200,
+    summary: "One credentials document, secrets masked", params: NameParam, response: CredentialsSchema,
+  },
+  deleteCredentials: {
+    method: "DELETE", path: "/api/credentials/{name}", tag: "credentials", status: 200,
+    summary: "Delete credentials no pool or deployment uses", params: NameParam, response: Deleted,
+  },
+  listCredentialTypes: {
+    method: "GET", path: "/api/credential-types", tag: "credentials", status: 200,
+    summary: "Credential types, their fields and which are secret",
+    response: Type.Object({
+      items: Type.Array(Type.Object({ type: Type.String(), description: Type.String(), schema: JsonObject, secret_fields: Type.Array(Type.String()) })),
+    }),
+  },
+  // --- deployments
+  listDeployments: {
+    method: "GET", path: "/api/deployments", tag: "deployments", status: 200,
+    summary: "Deployments, optionally filtered",
+    query: Type.Object(
+      { work_pool: Type.Optional(Type.String()), flow_name: Type.Optional(Type.String()), name: Type.Optional(Type.String()) },
+      { additionalProperties: false },
+    ),
+    response: Type.Object({ items: Type.Array(DeploymentSchema) }),
+  },
+  applyDeployment: {
+    method: "PUT", path: "/api/deployments", tag: "deployments", status: 200,
+    summary: "Create or update the deployment named by flow_name and name; applying the same content twice changes nothing",
+    body: DeploymentApplySchema, response: DeploymentApplyResultSchema,
+  },
+  getDeployment: {
+    method: "GET", path: "/api/deployments/{id}", tag: "deployments", status: 200,
+    summary: "One deployment", params: IdParam, response: DeploymentSchema,
+  },
+  deleteDeployment: {
+    method: "DELETE", path: "/api/deployments/{id}", tag: "deployments", status: 200,
+    summary: "Delete a deployment (its runs are kept)", params: IdParam, response: Deleted,
+  },
+  createFlowRun: {
+    method: "POST", path: "/api/deployments/{id}/runs", tag: "flow-runs", status: 201,
+    summary: "Run a deployment; push pools submit it at once",
+    params: IdParam, body: FlowRunCreateSchema, response: FlowRunResultSchema,
+  },
+  // --- flow runs
+  listFlowRuns: {
+    method: "GET", path: "/api/flow-runs", tag: "flow-runs", status: 200,
+    summary: "Flow runs, newest first, filtered and paged by cursor",
+    query: FlowRunListQuerySchema, response: pageSchema(FlowRunSchema),
+  },
+  getFlowRun: {
+    method: "GET", path: "/api/flow-runs/{id}", tag: "flow-runs", status: 200,
+    summary: "One flow run", params: IdParam, response: FlowRunSchema,
+  },
+  getFlowRunHistory: {
+    method: "GET", path: "/api/flow-runs/{id}/history", tag: "flow-runs", status: 200,
+    summary: "Every state the run went through, oldest first",
+    params: IdParam, response: Type.Object({ items: Type.Array(StateHistoryEntrySchema) }),
+  },
+  setFlowRunState: {
+    method: "POST", path: "/api/flow-runs/{id}/state", tag: "flow-runs", status: 200,
+    summary: "Move a run to a new state; illegal transitions are refused",
+    params: IdParam, body: SetStateSchema, response: FlowRunSchema,
+  },
+  cancelFlowRun: {
+    method: "POST", path: "/api/flow-runs/{id}/cancel", tag: "flow-runs", status: 200,
+    summary: "Cancel a run: at once if it was never submitted, else through CANCELLING",
+    params: IdParam,
+    body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
+    response: FlowRunSchema,
+  },
+  listFlowRunLogs: {
+    method: "GET", path: "/api/flow-runs/{id}/logs", tag: "flow-runs", status: 200,
+    summary: "A run's log lines in order, paged by cursor",
+    params: IdParam,
+    query: Type.Object({ limit: Limit, cursor: Cursor }, { additionalProperties: false }),
+    response: pageSchema(LogLineSchema),
+  },
+  writeFlowRunLogs: {
+    method: "POST", path: "/api/flow-runs/{id}/logs", tag: "flow-runs", status: 201,
+    summary: "Append log lines to a run (at most 1000 a call)",
+    params: IdParam,
+    body: Type.Object({ logs: Type.Array(LogInputSchema, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+    response: Type.Object({ written: Type.Integer() }),
+  },
+} as const satisfies Record<string, RouteDef>;
+
+export type Routes = typeof ROUTES;
+export type RouteName = keyof Routes;
+
+type SchemaOf<R, F extends PropertyKey> = F extends keyof R ? R[F] : undefined;
+type StaticOf<S> = S extends TSchema ? Static<S> : undefined;
+
+/** What a call of route K takes: path params and body when it has them, an optional query. */
+export type RouteInput<K extends RouteName> = (SchemaOf<Routes[K], "params"> extends TSchema
+  ? { params: StaticOf<SchemaOf<Routes[K], "params">> }
+  : { params?: undefined }) &
+  (SchemaOf<Routes[K], "query"> extends TSchema ? { query?: Partial<StaticOf<SchemaOf<Routes[K], "query">>> } : { query?: undefined }) &
+  (SchemaOf<Routes[K], "body"> extends TSchema ? { body: StaticOf<SchemaOf<Routes[K], "body">> } : { body?: undefined });
+
+export type RouteOutput<K extends RouteName> = StaticOf<Routes[K]["response"]>;
+
+/** The server-sent-events stream of a run; not JSON, so it sits beside the table. */
+export const FLOW_RUN_EVENTS_PATH = "/api/flow-runs/{id}/events";
+
+export function routePath(path: string, params: Record<string, unknown> | undefined): string {
+  return path.replace(/\{(\w+)\}/g, (_m, key: string) => {
+    const value = params?.[key];
+    if (value === undefined || value === null || value === "") throw new Error(`missing path parameter '${key}'`);
+    return encodeURIComponent(String(value));
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * Every failure Ferry reports has a stable `code` (what scripts and the client switch on), a message
+ * that says what to fix, and whether retrying the same call can help. The HTTP status is derived from
+ * the code so the server and the client agree on it without a second table.
+ */
+export const ERROR_CODES = {
+  validation_failed: { status: 400, retryable: false },
+  unauthenticated: { status: 401, retryable: false },
+  forbidden: { status: 403, retryable: false },
+  not_found: { status: 404, retryable: false },
+  conflict: { status: 409, retryable: false },
+  invalid_transition: { status: 409, retryable: false },
+  quota_exceeded: { status: 403, retryable: false },
+  payload_too_large: { status: 413, retryable: false },
+  provider_error: { status: 502, retryable: true },
+  provider_throttled: { status: 503, retryable: true },
+  provider_auth: { status: 502, retryable: false },
+  provider_not_found: { status: 502, retryable: false },
+  provider_quota: { status: 502, retryable: false },
+  unavailable: { status: 503, retryable: true },
+  network: { status: 503, retryable: true },
+  internal: { status: 500, retryable: false },
+} as const satisfies Record<string, { status: number; retryable: boolean }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface FerryErrorOptions {
+  details?: unknown;
+  cause?: unknown;
+  /** Overrides the code's default retryability, e.g. a provider error known to be permanent. */
+  retryable?: boolean;
+}
+
+export class FerryError extends Error {
+  override readonly name: string = "FerryError";
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: FerryErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = options.retryable ?? ERROR_CODES[code].retryable;
+    this.details = options.details;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string; details?: unknown } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
+}
+
+export function isFerryError(error: unknown, code?: ErrorCode): error is FerryError {
+  return error instanceof FerryError && (code === undefined || error.code === code);
+}
+
+/** One validation problem, pointing at the offending field with a JSON pointer-like path. */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export function validationError(message: string, issues: ValidationIssue[] = []): FerryError {
+  const detail = issues.length === 0 ? "" : `: ${issues.map((i) => (i.path ? `${i.path} ${i.message}` : i.message)).join("; ")}`;
+  return new FerryError("validation_failed", `${message}${detail}`, issues.length ? { details: { issues } } : {});
+}
+
+export function notFound(kind: string, ref: string, hint?: string): FerryError {
+  return new FerryError("not_found", `${kind} '${ref}' was not found${hint ? `; ${hint}` : ""}`);
+}

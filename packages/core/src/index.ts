@@ -1,0 +1,17 @@
+export * from "./errors.js";
+export * from "./states.js";
+export * from "./tiers.js";
+export * from "./names.js";
+export * from "./entrypoint.js";
+export * from "./json-schema.js";
+export * from "./job-template.js";
+export * from "./credentials.js";
+export * from "./models.js";
+export * from "./provider.js";
+export * from "./pool-types.js";
+export * from "./quotas.js";
+export * from "./store.js";
+export * from "./ids.js";
+export * from "./cursor.js";
+export * from "./api/routes.js";
+export { FerryClient, type FerryClientOptions } from "./api/client.js";

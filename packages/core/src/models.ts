@@ -1,0 +1,203 @@
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { STATE_NAMES, STATE_TYPES } from "./states.js";
+import type { BaseJobTemplate } from "./job-template.js";
+import { TIER_NAMES } from "./tiers.js";
+
+/**
+ * The domain's wire shapes, as JSON Schemas (TypeBox), so one definition gives the TypeScript type,
+ * the server's validation and the OpenAPI document. Field names are snake_case, like job variables and
+ * `ferry.yaml`, so a value reads the same in YAML, JSON and code.
+ */
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Timestamp = Type.String({ format: "date-time" });
+const Id = Type.String({ format: "uuid" });
+const Name = Type.String({ minLength: 1, maxLength: 63, pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$" });
+const JsonObject = Type.Record(Type.String(), Type.Unknown());
+
+export const StateTypeSchema = Type.Union(STATE_TYPES.map((s) => Type.Literal(s)));
+export const StateNameSchema = Type.Union(Object.keys(STATE_NAMES).map((s) => Type.Literal(s)));
+export const TierNameSchema = Type.Union(TIER_NAMES.map((t) => Type.Literal(t)));
+
+export const TierLimitsSchema = Type.Object({
+  managed_pools: Type.Number(),
+  concurrent_managed_runs: Type.Number(),
+  compute_hours_per_month: Type.Number(),
+  memory_mib: Type.Number(),
+  max_runtime_seconds: Type.Number(),
+  cpus: Type.Number(),
+});
+
+export const WorkspaceSchema = Type.Object({
+  id: Id,
+  name: Type.String(),
+  tier: TierNameSchema,
+  limits: TierLimitsSchema,
+  limits_override: Type.Partial(TierLimitsSchema),
+  created_at: Timestamp,
+});
+export type Workspace = Static<typeof WorkspaceSchema>;
+
+export const ApiKeySchema = Type.Object({
+  id: Id,
+  name: Type.String(),
+  /** The first characters of the key, enough to tell keys apart in a list; never the whole key. */
+  prefix: Type.String(),
+  created_at: Timestamp,
+  last_used_at: Nullable(Timestamp),
+});
+export type ApiKey = Static<typeof ApiKeySchema>;
+
+export const CreatedApiKeySchema = Type.Composite([
+  ApiKeySchema,
+  Type.Object({ key: Type.String({ description: "The key itself. Shown once: store it now." }), workspace_id: Id }),
+]);
+export type CreatedApiKey = Static<typeof CreatedApiKeySchema>;
+
+export const BaseJobTemplateSchema = Type.Unsafe<BaseJobTemplate>(
+  Type.Object({ variables: JsonObject, job_configuration: JsonObject }),
+);
+
+export const WorkPoolSchema = Type.Object({
+  id: Id,
+  name: Name,
+  type: Type.String(),
+  description: Nullable(Type.String()),
+  base_job_template: BaseJobTemplateSchema,
+  concurrency_limit: Nullable(Type.Integer({ minimum: 0 })),
+  paused: Type.Boolean(),
+  credentials: Nullable(Type.String({ description: "Name of the credentials the pool's provider uses" })),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type WorkPool = Static<typeof WorkPoolSchema>;
+
+export const CredentialsSchema = Type.Object({
+  id: Id,
+  name: Name,
+  type: Type.String(),
+  /** The document with secret fields masked. */
+  data: JsonObject,
+  secret_fields: Type.Array(Type.String()),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type Credentials = Static<typeof CredentialsSchema>;
+
+export const DeploymentSourceSchema = Type.Object({
+  git_url: Type.String({ minLength: 1 }),
+  branch: Type.Optional(Nullable(Type.String())),
+  commit: Type.Optional(Nullable(Type.String({ pattern: "^[0-9a-fA-F]{7,40}$" }))),
+  credentials: Type.Optional(Nullable(Type.String({ description: "Name of git credentials for a private repository" }))),
+});
+export type DeploymentSource = Static<typeof DeploymentSourceSchema>;
+
+/** A pull step, as in `ferry.yaml`: one key naming the step, with its options. */
+export const PullStepSchema = Type.Record(Type.String(), Type.Unknown(), { minProperties: 1, maxProperties: 1 });
+export type PullStep = Static<typeof PullStepSchema>;
+
+export const DeploymentSchema = Type.Object({
+  id: Id,
+  flow_name: Type.String(),
+  name: Type.String(),
+  work_pool: Name,
+  source: DeploymentSourceSchema,
+  entrypoint: Type.String(),
+  job_variables: JsonObject,
+  parameters: JsonObject,
+  parameter_schema: Nullable(JsonObject),
+  pull_steps: Nullable(Type.Array(PullStepSchema)),
+  tags: Type.Array(Type.String()),
+  description: Nullable(Type.String()),
+  paused: Type.Boolean(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type Deployment = Static<typeof DeploymentSchema>;
+
+export const StateSchema = Type.Object({
+  type: StateTypeSchema,
+  name: StateNameSchema,
+  message: Nullable(Type.String()),
+  timestamp: Timestamp,
+});
+export type State = Static<typeof StateSchema>;
+
+export const StateHistoryEntrySchema = Type.Composite([StateSchema, Type.Object({ id: Type.String() })]);
+export type StateHistoryEntry = Static<typeof StateHistoryEntrySchema>;
+
+export const FlowRunSchema = Type.Object({
+  id: Id,
+  name: Type.String(),
+  deployment_id: Id,
+  deployment_name: Type.String(),
+  flow_name: Type.String(),
+  work_pool: Type.String(),
+  work_pool_type: Type.String(),
+  state: StateSchema,
+  parameters: JsonObject,
+  job_variables: JsonObject,
+  job_configuration: Nullable(JsonObject),
+  infrastructure_id: Nullable(Type.String()),
+  idempotency_key: Nullable(Type.String()),
+  tags: Type.Array(Type.String()),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  start_time: Nullable(Timestamp),
+  end_time: Nullable(Timestamp),
+  compute_seconds: Type.Number(),
+});
+export type FlowRun = Static<typeof FlowRunSchema>;
+
+export const LOG_LEVELS = ["debug", "info", "warning", "error", "critical"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LogLevelSchema = Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)));
+
+export const LogLineSchema = Type.Object({
+  id: Type.String({ description: "Position in the run's event stream; later lines have larger ids" }),
+  flow_run_id: Id,
+  level: LogLevelSchema,
+  message: Type.String(),
+  timestamp: Timestamp,
+  source: Type.String({ description: "'flow' for the flow's own output, 'ferry' for the control plane, or the infrastructure's name" }),
+});
+export type LogLine = Static<typeof LogLineSchema>;
+
+export const QuotaSchema = Type.Object({
+  tier: TierNameSchema,
+  limits: TierLimitsSchema,
+  period_start: Timestamp,
+  usage: Type.Object({
+    managed_pools: Type.Integer(),
+    concurrent_managed_runs: Type.Integer(),
+    queued_managed_runs: Type.Integer(),
+    compute_seconds: Type.Number(),
+  }),
+});
+export type Quota = Static<typeof QuotaSchema>;
+
+export const ProviderInfoSchema = Type.Object({
+  type: Type.String(),
+  description: Type.String(),
+  managed: Type.Boolean(),
+  can_provision: Type.Boolean(),
+  credentials_type: Nullable(Type.String()),
+  default_base_job_template: BaseJobTemplateSchema,
+});
+export type ProviderInfo = Static<typeof ProviderInfoSchema>;
+
+/** One event of a run's stream: a state change or a log line, in the order they happened. */
+export type FlowRunEvent =
+  | { kind: "state"; id: string; flow_run_id: string; state: StateHistoryEntry }
+  | { kind: "log"; id: string; flow_run_id: string; log: LogLine };
+
+export function pageSchema<T extends TSchema>(item: T) {
+  return Type.Object({
+    items: Type.Array(item),
+    next_cursor: Nullable(Type.String({ description: "Pass as `cursor` for the next page; null on the last page" })),
+  });
+}
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}

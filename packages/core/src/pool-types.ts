@@ -1,0 +1,109 @@
+import { FerryError } from "./errors.js";
+import type { BaseJobTemplate } from "./job-template.js";
+import { assertValidProvider, isManagedType, type ComputeProvider, type Provisioner } from "./provider.js";
+
+export const MANAGED_POOL_TYPE = "ferry:managed";
+
+/** The image managed runs use unless the operator allows others. */
+export const DEFAULT_ENGINE_IMAGE = "ferry-engine:latest";
+
+const packageList = (description: string) => ({
+  type: "array",
+  items: { type: "string", minLength: 1, maxLength: 500 },
+  maxItems: 200,
+  default: [],
+  description,
+});
+
+/** Job template of `ferry:managed` pools: the user picks packages and environment, Ferry picks the rest. */
+export const MANAGED_BASE_JOB_TEMPLATE: BaseJobTemplate = {
+  variables: {
+    type: "object",
+    properties: {
+      image: { type: "string", minLength: 1, default: DEFAULT_ENGINE_IMAGE, description: "Image the run starts in" },
+      pip_packages: packageList("Python packages installed into the run's virtual environment at start"),
+      npm_packages: packageList("npm packages installed at start"),
+      env: {
+        type: "object",
+        additionalProperties: { type: "string" },
+        default: {},
+        description: "Environment variables of the run's process",
+      },
+    },
+  },
+  job_configuration: {
+    image: "{{ image }}",
+    pip_packages: "{{ pip_packages }}",
+    npm_packages: "{{ npm_packages }}",
+    env: "{{ env }}",
+  },
+};
+
+/** A pool type as the server knows it: its template, and the provider and provisioner serving it. */
+export interface PoolType {
+  type: string;
+  description: string;
+  managed: boolean;
+  credentialsType: string | null;
+  defaultBaseJobTemplate: BaseJobTemplate;
+  provider?: ComputeProvider;
+  provisioner?: Provisioner;
+}
+
+/** Pool types registered from an explicit list of plugins; nothing is discovered by sniffing. */
+export class PoolTypeRegistry {
+  private readonly types = new Map<string, PoolType>();
+
+  constructor() {
+    this.types.set(MANAGED_POOL_TYPE, {
+      type: MANAGED_POOL_TYPE,
+      description: "Ferry runs each flow run in a container on its own infrastructure",
+      managed: true,
+      credentialsType: null,
+      defaultBaseJobTemplate: MANAGED_BASE_JOB_TEMPLATE,
+    });
+  }
+
+  registerProvider(provider: ComputeProvider, plugin = provider.type): void {
+    assertValidProvider(provider, plugin);
+    if (this.types.has(provider.type)) {
+      throw new FerryError("conflict", `pool type '${provider.type}' is registered twice (plugin ${plugin}); remove one of the plugins`);
+    }
+    this.types.set(provider.type, {
+      type: provider.type,
+      description: provider.description,
+      managed: isManagedType(provider.type),
+      credentialsType: provider.credentialsType,
+      defaultBaseJobTemplate: provider.defaultBaseJobTemplate,
+      provider,
+    });
+  }
+
+  registerProvisioner(provisioner: Provisioner): void {
+    const entry = this.types.get(provisioner.type);
+    if (!entry) {
+      throw new FerryError("validation_failed", `provisioner for '${provisioner.type}' has no provider of that type registered`);
+    }
+    entry.provisioner = provisioner;
+  }
+
+  get(type: string): PoolType {
+    const entry = this.types.get(type);
+    if (!entry) {
+      throw new FerryError("validation_failed", `work pool type '${type}' is not available on this server; use one of ${this.names().join(", ")}`);
+    }
+    return entry;
+  }
+
+  has(type: string): boolean {
+    return this.types.has(type);
+  }
+
+  names(): string[] {
+    return [...this.types.keys()].sort();
+  }
+
+  list(): PoolType[] {
+    return this.names().map((n) => this.types.get(n)!);
+  }
+}

@@ -1,0 +1,184 @@
+import type { ApiKey, Deployment, FlowRun, FlowRunEvent, LogLevel, LogLine, StateHistoryEntry, WorkPool } from "./models.js";
+import type { ManagedUsage } from "./quotas.js";
+import type { StateChange, StateType } from "./states.js";
+import type { TierLimits, TierName } from "./tiers.js";
+
+/**
+ * Where the server keeps the domain. One implementation runs on PostgreSQL and on PGlite (PostgreSQL
+ * in WebAssembly) with the same SQL. The store persists and queries; it decides nothing: callers run
+ * core's rules (transitions, quotas) inside `transaction` after locking what they read.
+ *
+ * Every method that takes `workspaceId` only sees that workspace's rows: another workspace's object is
+ * `null`, exactly like one that does not exist. Timestamps are ISO-8601 strings in UTC.
+ */
+export interface StoreTx {
+  // --- workspaces and keys
+  createWorkspace(input: { id: string; name: string; tier: TierName; limits_override: Partial<TierLimits> }): Promise<WorkspaceRecord>;
+  getWorkspace(id: string): Promise<WorkspaceRecord | null>;
+  listWorkspaces(): Promise<WorkspaceRecord[]>;
+  updateWorkspace(id: string, patch: { tier?: TierName; limits_override?: Partial<TierLimits> }): Promise<WorkspaceRecord | null>;
+  /** Takes a row lock on the workspace until the transaction ends: serialises quota decisions. */
+  lockWorkspace(id: string): Promise<WorkspaceRecord | null>;
+  countWorkspaces(): Promise<number>;
+
+  insertApiKey(input: { id: string; workspace_id: string; name: string; prefix: string; hash: string }): Promise<ApiKeyRecord>;
+  /** The key with this SHA-256 hash (hex) and its workspace, or null. */
+  findApiKeyByHash(hash: string): Promise<{ key: ApiKeyRecord; workspace: WorkspaceRecord } | null>;
+  listApiKeys(workspaceId: string): Promise<ApiKeyRecord[]>;
+  deleteApiKey(workspaceId: string, id: string): Promise<boolean>;
+  touchApiKey(id: string, at: string): Promise<void>;
+
+  // --- work pools
+  insertWorkPool(input: Omit<WorkPoolRecord, "created_at" | "updated_at">): Promise<WorkPoolRecord>;
+  getWorkPool(workspaceId: string, name: string): Promise<WorkPoolRecord | null>;
+  getWorkPoolById(workspaceId: string, id: string): Promise<WorkPoolRecord | null>;
+  listWorkPools(workspaceId: string): Promise<WorkPoolRecord[]>;
+  updateWorkPool(
+    workspaceId: string,
+    name: string,
+    patch: Partial<Pick<WorkPoolRecord, "description" | "base_job_template" | "concurrency_limit" | "paused" | "credentials">>,
+  ): Promise<WorkPoolRecord | null>;
+  deleteWorkPool(workspaceId: string, name: string): Promise<boolean>;
+
+  // --- credentials
+  insertCredentials(input: Omit<CredentialsRecord, "created_at" | "updated_at">): Promise<CredentialsRecord>;
+  /** Replaces type and data of existing credentials, keeping id and created_at. */
+  replaceCredentials(workspaceId: string, name: string, input: Pick<CredentialsRecord, "type" | "plain_data" | "secret_ciphertext">): Promise<CredentialsRecord | null>;
+  getCredentials(workspaceId: string, name: string): Promise<CredentialsRecord | null>;
+  listCredentials(workspaceId: string): Promise<CredentialsRecord[]>;
+  deleteCredentials(workspaceId: string, name: string): Promise<boolean>;
+  /** Names of the pools and deployments (as `flow/name`) that refer to the credentials. */
+  credentialsUsage(workspaceId: string, name: string): Promise<{ work_pools: string[]; deployments: string[] }>;
+
+  // --- deployments
+  insertDeployment(input: Omit<DeploymentRecord, "created_at" | "updated_at">): Promise<DeploymentRecord>;
+  updateDeployment(workspaceId: string, id: string, input: Omit<DeploymentRecord, "id" | "workspace_id" | "created_at" | "updated_at">): Promise<DeploymentRecord | null>;
+  getDeployment(workspaceId: string, id: string): Promise<DeploymentRecord | null>;
+  getDeploymentByName(workspaceId: string, flowName: string, name: string): Promise<DeploymentRecord | null>;
+  listDeployments(workspaceId: string, filter: { work_pool?: string; flow_name?: string; name?: string }): Promise<DeploymentRecord[]>;
+  deleteDeployment(workspaceId: string, id: string): Promise<boolean>;
+  countDeploymentsInPool(workspaceId: string, workPoolId: string): Promise<number>;
+
+  // --- flow runs
+  /** Inserts the run and its first state-history entry. */
+  insertFlowRun(input: NewFlowRun): Promise<FlowRunRecord>;
+  getFlowRun(workspaceId: string, id: string): Promise<FlowRunRecord | null>;
+  /** For the dispatcher, which acts for every workspace. */
+  getFlowRunForSystem(id: string): Promise<FlowRunRecord | null>;
+  /** Takes a row lock on the run until the transaction ends; callers check the transition, then update. */
+  lockFlowRun(id: string): Promise<FlowRunRecord | null>;
+  /** Sets a new state (appending it to the history) and any of the given fields. */
+  setFlowRunState(id: string, state: StateChange & { timestamp: string }, fields?: FlowRunFields): Promise<{ run: FlowRunRecord; entry: StateHistoryEntry }>;
+  updateFlowRun(id: string, fields: FlowRunFields): Promise<FlowRunRecord | null>;
+  listFlowRuns(workspaceId: string, filter: FlowRunFilter, page: { limit: number; after?: { created_at: string; id: string } }): Promise<FlowRunRecord[]>;
+  /** Non-terminal runs of every workspace, oldest first: what the dispatcher must drive after a restart. */
+  listUnfinishedFlowRuns(filter: { pool_kind: "push" | "managed"; limit: number; after_id?: string }): Promise<FlowRunRecord[]>;
+  getFlowRunHistory(workspaceId: string, id: string): Promise<StateHistoryEntry[]>;
+  /** An unexpired run created with this idempotency key, with the time it was created. */
+  findFlowRunByIdempotencyKey(workspaceId: string, key: string): Promise<FlowRunRecord | null>;
+  /** Frees a key whose 24 hours have passed, so a new run can take it. */
+  clearIdempotencyKey(id: string): Promise<void>;
+  /** Serialises creations that use the same idempotency key (a transaction-scoped advisory lock). */
+  lockIdempotencyKey(workspaceId: string, key: string): Promise<void>;
+
+  // --- logs and events
+  insertLogs(workspaceId: string, flowRunId: string, lines: NewLogLine[]): Promise<LogLine[]>;
+  listLogs(flowRunId: string, page: { limit: number; after?: string }): Promise<LogLine[]>;
+  /** State entries and log lines of a run after the given event id, in the order they happened. */
+  listFlowRunEvents(flowRunId: string, page: { limit: number; after?: string }): Promise<FlowRunEvent[]>;
+
+  // --- quotas
+  managedUsage(workspaceId: string, monthStart: string): Promise<ManagedUsage>;
+  /** Managed runs waiting for a slot (SCHEDULED), oldest first, across workspaces. */
+  listQueuedManagedRuns(limit: number): Promise<FlowRunRecord[]>;
+}
+
+export interface Store extends StoreTx {
+  readonly kind: "pglite" | "postgres";
+  /** Runs `fn` in one transaction: all of its writes happen, or none. */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Applies pending migrations; safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  /** Publishes a notification to every process on the same database (LISTEN/NOTIFY). */
+  publish(channel: string, payload: string): Promise<void>;
+  /** Returns a function that stops the subscription. */
+  subscribe(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface WorkspaceRecord {
+  id: string;
+  name: string;
+  tier: TierName;
+  limits_override: Partial<TierLimits>;
+  created_at: string;
+}
+
+export interface ApiKeyRecord extends ApiKey {
+  workspace_id: string;
+}
+
+export interface WorkPoolRecord extends WorkPool {
+  workspace_id: string;
+}
+
+export interface CredentialsRecord {
+  id: string;
+  workspace_id: string;
+  name: string;
+  type: string;
+  /** Fields that are not secret, in clear. */
+  plain_data: Record<string, unknown>;
+  /** The secret fields, encrypted by the server (the store never sees them in clear). */
+  secret_ciphertext: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeploymentRecord extends Deployment {
+  workspace_id: string;
+  work_pool_id: string;
+}
+
+export interface FlowRunRecord extends FlowRun {
+  workspace_id: string;
+  work_pool_id: string;
+}
+
+export interface NewFlowRun {
+  id: string;
+  workspace_id: string;
+  name: string;
+  deployment_id: string;
+  deployment_name: string;
+  flow_name: string;
+  work_pool_id: string;
+  work_pool: string;
+  work_pool_type: string;
+  parameters: Record<string, unknown>;
+  job_variables: Record<string, unknown>;
+  job_configuration: Record<string, unknown> | null;
+  tags: string[];
+  idempotency_key: string | null;
+  state: StateChange;
+  created_at: string;
+}
+
+export type FlowRunFields = Partial<
+  Pick<FlowRunRecord, "infrastructure_id" | "job_configuration" | "start_time" | "end_time" | "compute_seconds">
+>;
+
+export interface FlowRunFilter {
+  deployment_id?: string;
+  work_pool?: string;
+  states?: StateType[];
+  created_after?: string;
+  created_before?: string;
+}
+
+export interface NewLogLine {
+  level: LogLevel;
+  message: string;
+  timestamp: string;
+  source: string;
+}
