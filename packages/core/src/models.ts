@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
-import { STATE_NAMES, STATE_TYPES } from "./states.js";
+import { STATE_NAMES, STATE_TYPES, type StateName } from "./states.js";
 import type { BaseJobTemplate } from "./job-template.js";
 import { TIER_NAMES } from "./tiers.js";
 
@@ -16,7 +16,7 @@ const Name = Type.String({ minLength: 1, maxLength: 63, pattern: "^[a-z0-9](?:[a
 const JsonObject = Type.Record(Type.String(), Type.Unknown());
 
 export const StateTypeSchema = Type.Union(STATE_TYPES.map((s) => Type.Literal(s)));
-export const StateNameSchema = Type.Union(Object.keys(STATE_NAMES).map((s) => Type.Literal(s)));
+export const StateNameSchema = Type.Union((Object.keys(STATE_NAMES) as StateName[]).map((s) => Type.Literal(s)));
 export const TierNameSchema = Type.Union(TIER_NAMES.map((t) => Type.Literal(t)));
 
 export const TierLimitsSchema = Type.Object({

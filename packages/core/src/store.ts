@@ -89,6 +89,8 @@ export interface StoreTx {
 
   // --- quotas
   managedUsage(workspaceId: string, monthStart: string): Promise<ManagedUsage>;
+  /** Runs by current state type across workspaces (for the metrics endpoint). */
+  countFlowRunsByState(): Promise<Partial<Record<StateType, number>>>;
   /** Managed runs waiting for a slot (SCHEDULED), oldest first, across workspaces. */
   listQueuedManagedRuns(limit: number): Promise<FlowRunRecord[]>;
 }

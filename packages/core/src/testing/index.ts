@@ -1,3 +1,5 @@
+// Test doubles for Ferry's contracts. No test-runner import here: a server may load the fake provider
+// as a plugin. The vitest conformance suite is in "@ferry/core/conformance".
 export * from "./fake-provider.js";
-export * from "./provider-conformance.js";
+export * from "./fixtures.js";
 export { fakeProviderPlugin as default } from "./fake-provider.js";

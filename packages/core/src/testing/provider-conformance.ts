@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { isFerryError } from "../errors.js";
 import { newId } from "../ids.js";
 import { renderJobConfiguration, resolveJobVariables, validateBaseJobTemplate } from "../job-template.js";
-import type { Deployment, FlowRun } from "../models.js";
+import { fixtureDeployment, fixtureFlowRun } from "./fixtures.js";
 import { idempotencyKeyForRun, isFinalStatus, type ComputeProvider, type InfrastructureRef, type InfrastructureStatus, type SubmitRequest } from "../provider.js";
 
 export interface ProviderConformanceHarness {
@@ -109,50 +109,4 @@ async function untilFinal(h: ProviderConformanceHarness, r: InfrastructureRef): 
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, 500);
   }
-}
-
-export function fixtureFlowRun(type: string, jobVariables: Record<string, unknown> = {}, jobConfiguration: Record<string, unknown> | null = null): FlowRun {
-  const now = new Date().toISOString();
-  return {
-    id: newId(),
-    name: "conformance-run",
-    deployment_id: newId(),
-    deployment_name: "conformance",
-    flow_name: "conformance-flow",
-    work_pool: "conformance-pool",
-    work_pool_type: type,
-    state: { type: "PENDING", name: "Submitting", message: null, timestamp: now },
-    parameters: {},
-    job_variables: jobVariables,
-    job_configuration: jobConfiguration,
-    infrastructure_id: null,
-    idempotency_key: null,
-    tags: [],
-    created_at: now,
-    updated_at: now,
-    start_time: null,
-    end_time: null,
-    compute_seconds: 0,
-  };
-}
-
-export function fixtureDeployment(): Deployment {
-  const now = new Date().toISOString();
-  return {
-    id: newId(),
-    flow_name: "conformance-flow",
-    name: "conformance",
-    work_pool: "conformance-pool",
-    source: { git_url: "https://example.invalid/repo.git", branch: "main" },
-    entrypoint: "flow.py:main",
-    job_variables: {},
-    parameters: {},
-    parameter_schema: null,
-    pull_steps: null,
-    tags: [],
-    description: null,
-    paused: false,
-    created_at: now,
-    updated_at: now,
-  };
 }

@@ -1,0 +1,217 @@
+import { describe, expect, it } from "vitest";
+import { FerryError } from "./errors.js";
+import { completeDeployments, defaultFlowName, parseProject, parseProjectFile, type ProjectFileIssue } from "./project-file.js";
+
+const VALID = `
+source: { git_url: https://github.com/acme/flows.git, branch: main }
+pull:
+  - git_clone: { repository: https://github.com/acme/flows.git, branch: main }
+deployments:
+  - name: nightly
+    entrypoint: flows/etl.py:run_etl
+    work_pool: { name: my-pool, job_variables: { pip_packages: [pandas] } }
+    parameters: { day: "2026-01-01" }
+    parameter_schema: { type: object, properties: { day: { type: string } } }
+    tags: [etl, nightly]
+    description: The nightly load
+    paused: false
+  - name: backfill
+    flow_name: etl
+    entrypoint: flows/etl.py:run_etl
+    source: { git_url: https://github.com/acme/other.git, commit: 0123abc, credentials: my-git-token }
+    pull: []
+    work_pool: my-pool
+`;
+
+function issuesOf(fn: () => unknown): ProjectFileIssue[] {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(FerryError);
+    expect((error as FerryError).code).toBe("validation_failed");
+    return ((error as FerryError).details as { issues: ProjectFileIssue[] }).issues;
+  }
+  throw new Error("expected a validation error");
+}
+
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("expected an error");
+}
+
+describe("parseProjectFile", () => {
+  it("reads a valid file, applying the top-level source and pull steps as defaults", () => {
+    const project = parseProjectFile(VALID);
+    expect(project.missing).toEqual([]);
+    expect(project.deployments).toEqual([
+      {
+        name: "nightly",
+        flow_name: "run-etl",
+        entrypoint: "flows/etl.py:run_etl",
+        work_pool: "my-pool",
+        job_variables: { pip_packages: ["pandas"] },
+        source: { git_url: "https://github.com/acme/flows.git", branch: "main" },
+        pull_steps: [{ git_clone: { repository: "https://github.com/acme/flows.git", branch: "main" } }],
+        parameters: { day: "2026-01-01" },
+        parameter_schema: { type: "object", properties: { day: { type: "string" } } },
+        tags: ["etl", "nightly"],
+        description: "The nightly load",
+        paused: false,
+      },
+      {
+        name: "backfill",
+        flow_name: "etl",
+        entrypoint: "flows/etl.py:run_etl",
+        work_pool: "my-pool",
+        // A source with its own git_url replaces the default, branch included.
+        source: { git_url: "https://github.com/acme/other.git", commit: "0123abc", credentials: "my-git-token" },
+        pull_steps: [],
+      },
+    ]);
+    const applied = completeDeployments(project);
+    expect(applied.map((d) => d.source.git_url)).toEqual(["https://github.com/acme/flows.git", "https://github.com/acme/other.git"]);
+  });
+
+  it("reports a missing git URL instead of guessing, and lets the caller fill it", () => {
+    const project = parseProjectFile(`
+deployments:
+  - name: a
+    entrypoint: flows/a.py:a
+    work_pool: { name: pool }
+  - name: b
+    entrypoint: src/b.ts:main
+    work_pool: { name: pool }
+    source: { branch: dev, credentials: gh }
+`);
+    expect(project.missing).toEqual([
+      { index: 0, deployment: "a/a", field: "source.git_url", path: "deployments[0].source.git_url" },
+      { index: 1, deployment: "main/b", field: "source.git_url", path: "deployments[1].source.git_url" },
+    ]);
+    const applied = completeDeployments(project, { source: { git_url: "https://git.example/x.git", branch: "main" } });
+    expect(applied[0]!.source).toEqual({ git_url: "https://git.example/x.git", branch: "main" });
+    // The file's own branch and credentials win over the defaults.
+    expect(applied[1]!.source).toEqual({ git_url: "https://git.example/x.git", branch: "dev", credentials: "gh" });
+
+    expect(messageOf(() => completeDeployments(project))).toMatch(/deployments\[0\]\.source\.git_url: is required/);
+  });
+
+  it("lays a deployment's source without a URL over the top-level one", () => {
+    const project = parseProjectFile(`
+source: { git_url: https://github.com/acme/flows.git, branch: main }
+deployments:
+  - { name: a, entrypoint: a.py:a, work_pool: p, source: { branch: dev } }
+`);
+    expect(project.deployments[0]!.source).toEqual({ git_url: "https://github.com/acme/flows.git", branch: "dev" });
+  });
+
+  it("keeps an all-digit commit hash as text", () => {
+    const project = parseProjectFile(`
+deployments:
+  - { name: a, entrypoint: a.py:a, work_pool: p, source: { git_url: https://x/y.git, commit: 1234567 } }
+`);
+    expect(project.deployments[0]!.source.commit).toBe("1234567");
+  });
+
+  it("names the YAML path and line of each problem", () => {
+    const text = `deployments:
+  - name: ok
+    entrypoint: flows/a.py:a
+    work_pool: { name: pool }
+  - name: bad
+    entrypoint: flows/a.txt:a
+    work_pool: { name: pool }
+`;
+    const issues = issuesOf(() => parseProjectFile(text));
+    expect(issues).toEqual([{ path: "deployments[1].entrypoint", line: 6, message: expect.stringMatching(/unsupported file type '\.txt'/) }]);
+    expect(messageOf(() => parseProjectFile(text, { fileName: "deploy/ferry.yaml" }))).toMatch(
+      /^deploy\/ferry\.yaml:6: deployments\[1\]\.entrypoint: 'flows\/a\.txt:a' has an unsupported file type/,
+    );
+  });
+
+  it("lists every problem at once", () => {
+    const text = `
+build: [ { docker: {} } ]
+deployments:
+  - name: a
+    entrypoint: "../outside.py:a"
+    work_pool: { name: Bad_Pool, job_variables: [1] }
+    tags: [ok, ""]
+    paused: "no"
+    schedules: []
+    source: { git_url: https://x/y.git, commit: zzz, repo: x }
+  - name: a
+    entrypoint: a.py:a
+    work_pool: p
+  - name: a
+    entrypoint: a.py:a
+    work_pool: p
+  - just a string
+  - entrypoint: a.py
+    work_pool: {}
+`;
+    const issues = issuesOf(() => parseProjectFile(text));
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    expect(byPath).toEqual({
+      build: expect.stringMatching(/builds no images/),
+      "deployments[0].entrypoint": expect.stringMatching(/outside the repository/),
+      "deployments[0].work_pool.name": expect.stringMatching(/not a work pool name/),
+      "deployments[0].work_pool.job_variables": expect.stringMatching(/must be a mapping of variable: value, not a list/),
+      "deployments[0].tags[1]": expect.stringMatching(/non-empty string/),
+      "deployments[0].paused": expect.stringMatching(/true or false/),
+      "deployments[0].schedules": expect.stringMatching(/not supported yet/),
+      "deployments[0].source.commit": expect.stringMatching(/7 to 40 hexadecimal/),
+      "deployments[0].source.repo": expect.stringMatching(/not a known field \(known: git_url, branch, commit, credentials\)/),
+      "deployments[2]": expect.stringMatching(/repeats deployments\[1\] \(a\/a\)/),
+      "deployments[3]": expect.stringMatching(/must be a mapping/),
+      "deployments[4].name": "is required",
+      "deployments[4].entrypoint": expect.stringMatching(/must name a file and a function/),
+      "deployments[4].work_pool.name": "is required",
+    });
+    expect(issues.find((i) => i.path === "deployments[0].paused")!.line).toBe(8);
+    expect(messageOf(() => parseProjectFile(text))).toMatch(/^ferry\.yaml has 14 problems:\n {2}ferry\.yaml:2: build: /);
+  });
+
+  it("reports YAML syntax errors with their line", () => {
+    const issues = issuesOf(() => parseProjectFile("deployments:\n  - name: a\n   entrypoint: [unclosed\n"));
+    expect(issues[0]!.message).toMatch(/^is not valid YAML/);
+    expect(issues[0]!.line).toBeGreaterThan(1);
+    expect(messageOf(() => parseProjectFile("a: 1\na: 2\n"))).toMatch(/ferry\.yaml:2: is not valid YAML: Map keys must be unique/);
+  });
+
+  it("explains an empty file, a wrong root and a missing or empty deployments list", () => {
+    expect(messageOf(() => parseProjectFile(""))).toBe("ferry.yaml: is empty; it needs a 'deployments' list");
+    expect(messageOf(() => parseProjectFile("- a\n"))).toBe("ferry.yaml:1: must be a mapping with a 'deployments' list, not a list");
+    expect(messageOf(() => parseProjectFile("source: { git_url: x }\n"))).toMatch(/deployments: is required/);
+    expect(messageOf(() => parseProjectFile("deployments: []\n"))).toMatch(/deployments: must be a non-empty list, not an empty list/);
+    expect(messageOf(() => parseProjectFile("deployments:\n  - { name: a, entrypoint: a.py:a }\n"))).toMatch(
+      /deployments\[0\]\.work_pool: is required/,
+    );
+  });
+
+  it("checks pull steps have one key each", () => {
+    const issues = issuesOf(() => parseProjectFile("pull: [ { a: {}, b: {} }, { c: 3 } ]\ndeployments: [ { name: a, entrypoint: a.py:a, work_pool: p } ]\n"));
+    expect(issues.map((i) => i.path)).toEqual(["pull[0]", "pull[1].c"]);
+  });
+
+  it("validates a document that did not come from YAML", () => {
+    const project = parseProject({ deployments: [{ name: "a", entrypoint: "a.py:a", work_pool: "p", source: { git_url: "u" } }] });
+    expect(project.deployments[0]!.flow_name).toBe("a");
+    expect(issuesOf(() => parseProject({ deployments: [{ name: 1 }] }))[0]).toEqual({
+      path: "deployments[0].name",
+      message: "must be a string, not number 1",
+      line: undefined,
+    });
+  });
+});
+
+describe("defaultFlowName", () => {
+  it("uses the function name with dashes", () => {
+    expect(defaultFlowName("flows/etl.py:load_daily_sales")).toBe("load-daily-sales");
+    expect(defaultFlowName("flows/etl.py:Flows.nightly_run")).toBe("nightly-run");
+    expect(defaultFlowName("src/main.ts:main")).toBe("main");
+  });
+});

@@ -1,0 +1,426 @@
+import { isNode, LineCounter, parseDocument, type Document } from "yaml";
+import type { DeploymentApply } from "./api/routes.js";
+import { parseEntrypoint } from "./entrypoint.js";
+import { FerryError } from "./errors.js";
+import type { DeploymentSource, PullStep } from "./models.js";
+import { isSlug } from "./names.js";
+
+/**
+ * `ferry.yaml`: the deployments of a repository, close to Prefect's `prefect.yaml`.
+ *
+ * ```yaml
+ * source: { git_url: https://github.com/acme/flows.git, branch: main }  # default for every deployment
+ * pull: [ { git_clone: { repository: …, branch: … } } ]                  # default pull steps
+ * deployments:
+ *   - name: nightly
+ *     entrypoint: flows/etl.py:etl
+ *     work_pool: { name: my-pool, job_variables: { pip_packages: [pandas] } }
+ * ```
+ *
+ * Parsing never touches git or the network: what the file leaves out (a deployment's git URL) is
+ * reported in `missing`, and the caller fills it in with `completeDeployments`.
+ */
+
+/** A deployment as the file describes it; its source may still lack the git URL. */
+export type DeploymentDraft = Omit<DeploymentApply, "source"> & { source: Partial<DeploymentSource> };
+
+export interface MissingField {
+  /** Index of the deployment in the file. */
+  index: number;
+  /** `flow_name/name` of the deployment. */
+  deployment: string;
+  field: "source.git_url";
+  /** Where it would go in the file, e.g. `deployments[0].source.git_url`. */
+  path: string;
+}
+
+export interface ProjectFile {
+  deployments: DeploymentDraft[];
+  /** What the caller must supply before the drafts can be applied. */
+  missing: MissingField[];
+}
+
+export interface ProjectFileOptions {
+  /** Shown in error messages; default `ferry.yaml`. */
+  fileName?: string;
+}
+
+/** One problem in the file: where (a YAML path such as `deployments[1].entrypoint`, and the line) and what. */
+export interface ProjectFileIssue {
+  path: string;
+  message: string;
+  line?: number;
+}
+
+type Path = (string | number)[];
+type Locate = (path: Path) => number | undefined;
+
+const TOP_LEVEL_FIELDS = ["name", "source", "pull", "deployments"];
+const DEPLOYMENT_FIELDS = [
+  "name",
+  "flow_name",
+  "entrypoint",
+  "source",
+  "pull",
+  "work_pool",
+  "parameters",
+  "parameter_schema",
+  "tags",
+  "description",
+  "paused",
+];
+const SOURCE_FIELDS = ["git_url", "branch", "commit", "credentials"];
+const WORK_POOL_FIELDS = ["name", "job_variables"];
+
+/** Keys Prefect users bring along, with what to do instead. */
+const UNSUPPORTED_HINTS: Record<string, string> = {
+  build: "is not supported: Ferry runs code from git on the pool's image and builds no images; remove it",
+  push: "is not supported: Ferry pulls code from git and pushes no images; remove it",
+  schedules: "is not supported yet; trigger runs with 'ferry deployment run' from cron or CI",
+  schedule: "is not supported yet; trigger runs with 'ferry deployment run' from cron or CI",
+};
+
+const COMMIT = /^[0-9a-fA-F]{7,40}$/;
+const MAX_TAGS = 50;
+
+/** Parses and validates the text of a project file. Throws one `validation_failed` error listing every problem. */
+export function parseProjectFile(text: string, options: ProjectFileOptions = {}): ProjectFile {
+  const fileName = options.fileName ?? "ferry.yaml";
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw projectFileError(
+      fileName,
+      doc.errors.map((e) => ({
+        path: "",
+        message: `is not valid YAML: ${e.message.split("\n")[0]}`,
+        line: lineCounter.linePos(e.pos[0]).line,
+      })),
+    );
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw projectFileError(fileName, [{ path: "", message: `is not valid YAML: ${(error as Error).message}` }]);
+  }
+  return parseProject(value, { fileName, locate: locator(doc, lineCounter) });
+}
+
+/** Validates an already-parsed project document (from YAML or JSON). */
+export function parseProject(value: unknown, options: ProjectFileOptions & { locate?: Locate } = {}): ProjectFile {
+  const fileName = options.fileName ?? "ferry.yaml";
+  const checker = new Checker(options.locate ?? (() => undefined));
+  const result = checker.project(value);
+  if (checker.issues.length) throw projectFileError(fileName, checker.issues);
+  return result;
+}
+
+/**
+ * Turns drafts into what `applyDeployment` takes, filling a missing git URL (and a branch, if the file
+ * names none) from `defaults.source`, typically the current repository's origin and branch.
+ */
+export function completeDeployments(
+  project: ProjectFile,
+  defaults: { source?: DeploymentSource | null } = {},
+  options: ProjectFileOptions = {},
+): DeploymentApply[] {
+  const issues: ProjectFileIssue[] = [];
+  const out = project.deployments.map((draft, index): DeploymentApply => {
+    const source = draft.source.git_url ? draft.source : { ...(defaults.source ?? {}), ...withoutUndefined(draft.source) };
+    if (!source.git_url) {
+      issues.push({
+        path: `deployments[${index}].source.git_url`,
+        message: "is required: add 'source: { git_url: … }' or deploy from a git repository with an 'origin' remote",
+      });
+    }
+    return { ...draft, source: source as DeploymentSource };
+  });
+  if (issues.length) throw projectFileError(options.fileName ?? "ferry.yaml", issues);
+  return out;
+}
+
+/** The flow name a deployment gets when it names none: the entrypoint's function, `_` written as `-`. */
+export function defaultFlowName(entrypoint: string): string {
+  const fn = entrypoint.slice(entrypoint.lastIndexOf(":") + 1);
+  return fn.slice(fn.lastIndexOf(".") + 1).replace(/_/g, "-");
+}
+
+export function formatYamlPath(path: Path): string {
+  let out = "";
+  for (const part of path) out += typeof part === "number" ? `[${part}]` : out ? `.${part}` : part;
+  return out;
+}
+
+function projectFileError(fileName: string, issues: ProjectFileIssue[]): FerryError {
+  const lines = issues.map((i) => {
+    const where = i.line === undefined ? fileName : `${fileName}:${i.line}`;
+    return `${where}: ${i.path ? `${i.path}: ` : ""}${i.message}`;
+  });
+  const message =
+    lines.length === 1 ? lines[0]! : `${fileName} has ${lines.length} problems:\n${lines.map((l) => `  ${l}`).join("\n")}`;
+  return new FerryError("validation_failed", message, { details: { issues } });
+}
+
+function locator(doc: Document, lineCounter: LineCounter): Locate {
+  return (path) => {
+    // A missing field has no node: point at the closest enclosing one that exists.
+    for (let n = path.length; n >= 0; n--) {
+      const node: unknown = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return "empty";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+class Checker {
+  readonly issues: ProjectFileIssue[] = [];
+  constructor(private readonly locate: Locate) {}
+
+  private fail(path: Path, message: string): void {
+    this.issues.push({ path: formatYamlPath(path), message, line: this.locate(path) });
+  }
+
+  private fields(value: Record<string, unknown>, path: Path, known: string[]): void {
+    for (const key of Object.keys(value)) {
+      if (known.includes(key)) continue;
+      this.fail([...path, key], UNSUPPORTED_HINTS[key] ?? `is not a known field (known: ${known.join(", ")})`);
+    }
+  }
+
+  project(value: unknown): ProjectFile {
+    if (value === null || value === undefined) {
+      this.fail([], "is empty; it needs a 'deployments' list");
+      return { deployments: [], missing: [] };
+    }
+    if (!isMapping(value)) {
+      this.fail([], `must be a mapping with a 'deployments' list, not ${describe(value)}`);
+      return { deployments: [], missing: [] };
+    }
+    this.fields(value, [], TOP_LEVEL_FIELDS);
+    if (value.name !== undefined && typeof value.name !== "string") this.fail(["name"], "must be a string");
+    const defaultSource = value.source === undefined ? {} : this.source(value.source, ["source"]);
+    const defaultPull = value.pull === undefined ? undefined : this.pull(value.pull, ["pull"]);
+
+    const list = value.deployments;
+    if (list === undefined || list === null) {
+      this.fail(["deployments"], "is required: list the deployments, each with a name, an entrypoint and a work_pool");
+      return { deployments: [], missing: [] };
+    }
+    if (!Array.isArray(list) || list.length === 0) {
+      this.fail(["deployments"], `must be a non-empty list, not ${Array.isArray(list) ? "an empty list" : describe(list)}`);
+      return { deployments: [], missing: [] };
+    }
+
+    const deployments: DeploymentDraft[] = [];
+    const missing: MissingField[] = [];
+    const seen = new Map<string, number>();
+    list.forEach((item, index) => {
+      const draft = this.deployment(item, ["deployments", index], defaultSource, defaultPull);
+      if (!draft) return;
+      const key = `${draft.flow_name}/${draft.name}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        this.fail(["deployments", index], `repeats deployments[${first}] (${key}); flow_name and name together must be unique`);
+        return;
+      }
+      seen.set(key, index);
+      if (!draft.source.git_url) {
+        missing.push({ index, deployment: key, field: "source.git_url", path: `deployments[${index}].source.git_url` });
+      }
+      deployments.push(draft);
+    });
+    return { deployments, missing };
+  }
+
+  private deployment(
+    value: unknown,
+    path: Path,
+    defaultSource: Partial<DeploymentSource>,
+    defaultPull: PullStep[] | undefined,
+  ): DeploymentDraft | undefined {
+    if (!isMapping(value)) {
+      this.fail(path, `must be a mapping with name, entrypoint and work_pool, not ${describe(value)}`);
+      return undefined;
+    }
+    const before = this.issues.length;
+    this.fields(value, path, DEPLOYMENT_FIELDS);
+
+    const name = this.requiredString(value.name, [...path, "name"], 200);
+    const entrypoint = this.requiredString(value.entrypoint, [...path, "entrypoint"]);
+    if (entrypoint !== undefined) {
+      try {
+        parseEntrypoint(entrypoint);
+      } catch (error) {
+        this.fail([...path, "entrypoint"], (error as Error).message.replace(/^entrypoint /, ""));
+      }
+    }
+    let flowName = entrypoint === undefined ? undefined : defaultFlowName(entrypoint);
+    if (value.flow_name !== undefined) flowName = this.requiredString(value.flow_name, [...path, "flow_name"], 200);
+
+    let source = defaultSource;
+    if (value.source !== undefined) {
+      const own = this.source(value.source, [...path, "source"]);
+      // A source naming its own repository replaces the default; one without a URL refines it (a branch, credentials).
+      source = own.git_url ? own : { ...defaultSource, ...own };
+    }
+    const pull = value.pull === undefined ? defaultPull : this.pull(value.pull, [...path, "pull"]);
+    const pool = this.workPool(value.work_pool, [...path, "work_pool"]);
+
+    const draft: DeploymentDraft = {
+      flow_name: flowName ?? "",
+      name: name ?? "",
+      entrypoint: entrypoint ?? "",
+      work_pool: pool?.name ?? "",
+      source,
+    };
+    if (pool?.job_variables) draft.job_variables = pool.job_variables;
+    if (pull !== undefined) draft.pull_steps = pull;
+    if (value.parameters !== undefined) {
+      const parameters = this.mapping(value.parameters, [...path, "parameters"]);
+      if (parameters) draft.parameters = parameters;
+    }
+    if (value.parameter_schema !== undefined) {
+      if (value.parameter_schema === null) draft.parameter_schema = null;
+      else {
+        const schema = this.mapping(value.parameter_schema, [...path, "parameter_schema"], "a JSON Schema mapping");
+        if (schema) draft.parameter_schema = schema;
+      }
+    }
+    if (value.tags !== undefined) {
+      const tags = this.tags(value.tags, [...path, "tags"]);
+      if (tags) draft.tags = tags;
+    }
+    if (value.description !== undefined) {
+      if (value.description === null || (typeof value.description === "string" && value.description.length <= 5000)) {
+        draft.description = value.description;
+      } else {
+        this.fail([...path, "description"], typeof value.description === "string" ? "must be at most 5000 characters" : "must be a string");
+      }
+    }
+    if (value.paused !== undefined) {
+      if (typeof value.paused === "boolean") draft.paused = value.paused;
+      else this.fail([...path, "paused"], `must be true or false, not ${describe(value.paused)}`);
+    }
+    return this.issues.length === before ? draft : undefined;
+  }
+
+  private requiredString(value: unknown, path: Path, maxLength = 1000): string | undefined {
+    if (value === undefined || value === null || value === "") {
+      this.fail(path, "is required");
+      return undefined;
+    }
+    if (typeof value !== "string") {
+      this.fail(path, `must be a string, not ${describe(value)}`);
+      return undefined;
+    }
+    if (value.length > maxLength) {
+      this.fail(path, `must be at most ${maxLength} characters`);
+      return undefined;
+    }
+    return value;
+  }
+
+  private mapping(value: unknown, path: Path, what = "a mapping"): Record<string, unknown> | undefined {
+    if (isMapping(value)) return value;
+    this.fail(path, `must be ${what}, not ${describe(value)}`);
+    return undefined;
+  }
+
+  private source(value: unknown, path: Path): Partial<DeploymentSource> {
+    const map = this.mapping(value, path, "a mapping with git_url and optionally branch, commit, credentials");
+    if (!map) return {};
+    this.fields(map, path, SOURCE_FIELDS);
+    const out: Partial<DeploymentSource> = {};
+    if (map.git_url !== undefined) {
+      const url = this.requiredString(map.git_url, [...path, "git_url"], 2000);
+      if (url !== undefined) out.git_url = url;
+    }
+    for (const key of ["branch", "credentials"] as const) {
+      const v = map[key];
+      if (v === undefined) continue;
+      if (v === null) out[key] = null;
+      else if (typeof v !== "string" || v === "") this.fail([...path, key], `must be a non-empty string, not ${describe(v)}`);
+      else if (key === "credentials" && !isSlug(v)) this.fail([...path, key], `'${v}' is not a credentials name (lowercase letters, digits and dashes)`);
+      else out[key] = v;
+    }
+    if (map.commit !== undefined) {
+      // YAML reads an all-digit hash as a number; accept it as the text it was.
+      const commit = typeof map.commit === "number" ? String(map.commit) : map.commit;
+      if (commit === null) out.commit = null;
+      else if (typeof commit !== "string" || !COMMIT.test(commit)) {
+        this.fail([...path, "commit"], "must be a commit hash of 7 to 40 hexadecimal characters");
+      } else out.commit = commit;
+    }
+    return out;
+  }
+
+  private pull(value: unknown, path: Path): PullStep[] | undefined {
+    if (!Array.isArray(value)) {
+      this.fail(path, `must be a list of steps such as '- git_clone: { repository: … }', not ${describe(value)}`);
+      return undefined;
+    }
+    const steps: PullStep[] = [];
+    value.forEach((step, i) => {
+      if (!isMapping(step) || Object.keys(step).length !== 1) {
+        this.fail([...path, i], "must be a mapping with exactly one key naming the step, e.g. '- git_clone: { … }'");
+        return;
+      }
+      const [stepName, options] = Object.entries(step)[0]!;
+      if (options !== null && !isMapping(options)) {
+        this.fail([...path, i, stepName], `must be a mapping of the step's options, not ${describe(options)}`);
+        return;
+      }
+      steps.push(step);
+    });
+    return steps;
+  }
+
+  private workPool(value: unknown, path: Path): { name: string; job_variables?: Record<string, unknown> } | undefined {
+    if (value === undefined || value === null) {
+      this.fail(path, "is required: give the pool as 'work_pool: { name: my-pool }'");
+      return undefined;
+    }
+    const map = typeof value === "string" ? { name: value } : this.mapping(value, path, "a mapping with a name and optionally job_variables");
+    if (!map) return undefined;
+    this.fields(map, path, WORK_POOL_FIELDS);
+    const name = this.requiredString(map.name, [...path, "name"], 63);
+    if (name !== undefined && !isSlug(name)) {
+      this.fail([...path, "name"], `'${name}' is not a work pool name (lowercase letters, digits and dashes)`);
+    }
+    let jobVariables: Record<string, unknown> | undefined;
+    if (map.job_variables !== undefined && map.job_variables !== null) {
+      jobVariables = this.mapping(map.job_variables, [...path, "job_variables"], "a mapping of variable: value");
+    }
+    return name === undefined ? undefined : { name, ...(jobVariables ? { job_variables: jobVariables } : {}) };
+  }
+
+  private tags(value: unknown, path: Path): string[] | undefined {
+    if (!Array.isArray(value)) {
+      this.fail(path, `must be a list of strings, not ${describe(value)}`);
+      return undefined;
+    }
+    if (value.length > MAX_TAGS) this.fail(path, `must have at most ${MAX_TAGS} tags`);
+    const bad = value.findIndex((t) => typeof t !== "string" || t.length === 0 || t.length > 100);
+    if (bad >= 0) {
+      this.fail([...path, bad], "must be a non-empty string of at most 100 characters");
+      return undefined;
+    }
+    return value as string[];
+  }
+}

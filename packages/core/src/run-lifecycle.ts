@@ -1,0 +1,49 @@
+import type { InfrastructureStatus } from "./provider.js";
+import { isTerminal, stateChange, type StateChange, type StateName, type StateType } from "./states.js";
+
+/**
+ * What a platform status means for a run in state `current`: the next state, or null when nothing
+ * changes. Providers report what the platform says; this decides what it means, the same for every
+ * platform.
+ */
+export function stateForInfrastructureStatus(current: { type: StateType; name: StateName }, status: InfrastructureStatus): StateChange | null {
+  if (isTerminal(current.type)) return null;
+  const final = status.phase === "exited" || status.phase === "failed" || status.phase === "missing";
+  if (current.type === "CANCELLING") {
+    return final ? stateChange("CANCELLED", { message: "the infrastructure was stopped on request" }) : null;
+  }
+  switch (status.phase) {
+    case "pending":
+      if (current.type === "PENDING" && current.name !== "InfrastructurePending") {
+        return stateChange("PENDING", { name: "InfrastructurePending", message: status.message ?? "waiting for the infrastructure to start" });
+      }
+      return null;
+    case "running":
+      return current.type === "PENDING" ? stateChange("RUNNING", { message: status.message ?? null }) : null;
+    case "exited":
+      if (status.exitCode === 0) return stateChange("COMPLETED", { message: status.message ?? null });
+      return stateChange("CRASHED", {
+        message: `the flow's process exited with code ${status.exitCode} without reporting a final state${status.message ? `: ${status.message}` : ""}`,
+      });
+    case "failed":
+      return stateChange("CRASHED", { message: `the infrastructure failed: ${status.message}` });
+    case "missing":
+      return stateChange("CRASHED", { message: `the infrastructure disappeared${status.message ? `: ${status.message}` : ""}` });
+  }
+}
+
+/** Run times that follow from a state change: start when it first runs, end and compute time when it ends. */
+export function timesForStateChange(
+  run: { start_time: string | null; end_time: string | null },
+  next: StateType,
+  at: string,
+): { start_time?: string; end_time?: string; compute_seconds?: number } {
+  const out: { start_time?: string; end_time?: string; compute_seconds?: number } = {};
+  if (next === "RUNNING" && !run.start_time) out.start_time = at;
+  if (isTerminal(next) && !run.end_time) {
+    out.end_time = at;
+    const start = out.start_time ?? run.start_time;
+    out.compute_seconds = start ? Math.max(0, (Date.parse(at) - Date.parse(start)) / 1000) : 0;
+  }
+  return out;
+}

@@ -1,0 +1,144 @@
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { FerryError, validationError, type ValidationIssue } from "@ferry/core";
+
+/**
+ * The server's whole configuration, parsed once from the environment (and CLI flags) at the edge.
+ * Nothing below this reads `process.env`.
+ */
+export interface ServerConfig {
+  /** Directory for the embedded database, the secret key file and the admin token. */
+  home: string;
+  /** postgres://… for PostgreSQL; null for the embedded PGlite store under `home`. */
+  databaseUrl: string | null;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** URL clients and flow-run processes use to reach this server; default http://host:port. */
+  publicUrl: string | null;
+  /** 32-byte key for credentials at rest, from FERRY_SECRET_KEY; null reads or makes `home`/secret.key. */
+  secretKey: Buffer | null;
+  /** Operator token for /api/admin; null reads or makes `home`/admin-token. */
+  adminToken: string | null;
+  /** Provider plugin modules to load, in order. */
+  providers: string[];
+  /** Options handed to each plugin's `create`, by module name. */
+  providerOptions: Record<string, Record<string, unknown>>;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** Maximum time in-flight requests get to finish on shutdown. */
+  shutdownGraceMs: number;
+}
+
+/** First-party provider packages a server loads when FERRY_PROVIDERS is not set. */
+export const FIRST_PARTY_PROVIDERS: readonly string[] = [];
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export interface ConfigOverrides {
+  home?: string;
+  databaseUrl?: string | null;
+  host?: string;
+  port?: number;
+  publicUrl?: string | null;
+  providers?: string[];
+  providerOptions?: Record<string, Record<string, unknown>>;
+  logLevel?: ServerConfig["logLevel"];
+}
+
+/** Parses the FERRY_* environment; every problem is reported at once, each naming the variable to fix. */
+export function parseServerConfig(env: Record<string, string | undefined>, overrides: ConfigOverrides = {}): ServerConfig {
+  const issues: ValidationIssue[] = [];
+  const home = resolve(overrides.home ?? env.FERRY_HOME ?? join(homedir(), ".ferry"));
+
+  const databaseUrl = overrides.databaseUrl !== undefined ? overrides.databaseUrl : (env.FERRY_DATABASE_URL || null);
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    issues.push({ path: "FERRY_DATABASE_URL", message: "must be a postgres:// URL, or unset for the embedded store" });
+  }
+
+  const host = overrides.host ?? env.FERRY_HOST ?? "127.0.0.1";
+  const portText = overrides.port !== undefined ? String(overrides.port) : (env.FERRY_PORT ?? "4200");
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    issues.push({ path: "FERRY_PORT", message: `'${portText}' is not a port number (0-65535; 0 picks a free one)` });
+  }
+
+  const publicUrl = overrides.publicUrl !== undefined ? overrides.publicUrl : (env.FERRY_PUBLIC_URL || null);
+  if (publicUrl !== null && !/^https?:\/\/[^/]+/.test(publicUrl)) {
+    issues.push({ path: "FERRY_PUBLIC_URL", message: "must be an http(s) URL such as http://10.0.0.5:4200" });
+  }
+
+  let secretKey: Buffer | null = null;
+  if (env.FERRY_SECRET_KEY) {
+    secretKey = parseSecretKey(env.FERRY_SECRET_KEY);
+    if (!secretKey) {
+      issues.push({
+        path: "FERRY_SECRET_KEY",
+        message: "must be 32 bytes as 64 hex characters or base64 (make one with: openssl rand -base64 32)",
+      });
+    }
+  }
+
+  const adminToken = env.FERRY_ADMIN_TOKEN || null;
+  if (adminToken !== null && adminToken.length < 24) {
+    issues.push({ path: "FERRY_ADMIN_TOKEN", message: "must be at least 24 characters" });
+  }
+
+  const providers =
+    overrides.providers ??
+    (env.FERRY_PROVIDERS !== undefined
+      ? env.FERRY_PROVIDERS.split(",").map((s) => s.trim()).filter(Boolean)
+      : [...FIRST_PARTY_PROVIDERS]);
+
+  let providerOptions: Record<string, Record<string, unknown>> = overrides.providerOptions ?? {};
+  if (!overrides.providerOptions && env.FERRY_PROVIDER_OPTIONS) {
+    try {
+      const parsed: unknown = JSON.parse(env.FERRY_PROVIDER_OPTIONS);
+      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+      providerOptions = parsed as Record<string, Record<string, unknown>>;
+    } catch {
+      issues.push({ path: "FERRY_PROVIDER_OPTIONS", message: 'must be a JSON object keyed by plugin module, e.g. {"@ferry/provider-aws": {"endpoint": "…"}}' });
+    }
+  }
+  for (const name of Object.keys(providerOptions)) {
+    if (!providers.includes(name)) {
+      issues.push({ path: "FERRY_PROVIDER_OPTIONS", message: `has options for '${name}', which is not in FERRY_PROVIDERS (${providers.join(", ") || "empty"})` });
+    }
+  }
+
+  const logLevel = (overrides.logLevel ?? env.FERRY_LOG_LEVEL ?? "info") as ServerConfig["logLevel"];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    issues.push({ path: "FERRY_LOG_LEVEL", message: `must be one of ${LOG_LEVELS.join(", ")}` });
+  }
+
+  const graceText = env.FERRY_SHUTDOWN_GRACE_MS ?? "10000";
+  const shutdownGraceMs = Number(graceText);
+  if (!Number.isInteger(shutdownGraceMs) || shutdownGraceMs < 0) {
+    issues.push({ path: "FERRY_SHUTDOWN_GRACE_MS", message: "must be a whole number of milliseconds" });
+  }
+
+  if (issues.length) throw validationError("the server configuration is invalid", issues);
+  return {
+    home,
+    databaseUrl,
+    host,
+    port,
+    publicUrl,
+    secretKey,
+    adminToken,
+    providers,
+    providerOptions,
+    logLevel,
+    shutdownGraceMs,
+  };
+}
+
+export function parseSecretKey(text: string): Buffer | null {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, "hex");
+  const b = Buffer.from(trimmed, "base64");
+  return b.length === 32 ? b : null;
+}
+
+export function configError(message: string): FerryError {
+  return new FerryError("validation_failed", message);
+}

@@ -1,0 +1,94 @@
+import type { FastifyInstance } from "fastify";
+import { FLOW_RUN_EVENTS_PATH, isTerminal, type FlowRunEvent } from "@ferry/core";
+import type { ServiceContext } from "../services/context.js";
+import { getRunOrThrow } from "../services/flow-runs.js";
+import type { Authenticate } from "./app.js";
+
+const HEARTBEAT_MS = 15_000;
+const PAGE = 500;
+
+/**
+ * `GET /api/flow-runs/{id}/events`: the run's state changes and log lines as server-sent events, in the
+ * order they happened, each with its id, so a client that reconnects with `Last-Event-ID` misses and
+ * repeats nothing. Ends with an `end` event once the run is final and everything has been sent.
+ */
+export function registerEventStream(app: FastifyInstance, ctx: ServiceContext, authenticate: Authenticate): void {
+  const open = new Set<() => void>();
+  app.addHook("onClose", async () => {
+    for (const close of open) close();
+  });
+
+  app.get(
+    FLOW_RUN_EVENTS_PATH.replace("{id}", ":id"),
+    {
+      schema: {
+        operationId: "streamFlowRunEvents",
+        summary: "Follow a run: its state changes and log lines as server-sent events (resumable with Last-Event-ID)",
+        tags: ["flow-runs"],
+        security: [{ apiKey: [] }],
+        params: { type: "object", properties: { id: { type: "string" } }, required: ["id"] },
+        headers: { type: "object", properties: { "last-event-id": { type: "string" } } },
+        produces: ["text/event-stream"],
+      },
+      preHandler: (request, _reply, done) => {
+        authenticate(request, false).then(() => done(), done);
+      },
+    },
+    async (request, reply) => {
+      const ws = request.workspace!;
+      const run = await getRunOrThrow(ctx, ws, (request.params as { id: string }).id);
+      const lastEventId = request.headers["last-event-id"];
+      let after = typeof lastEventId === "string" && /^\d+$/.test(lastEventId) ? lastEventId : undefined;
+
+      const controller = new AbortController();
+      const close = () => controller.abort();
+      open.add(close);
+      request.raw.on("close", close);
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
+      res.write("retry: 1000\n\n");
+      const send = (event: FlowRunEvent) => {
+        res.write(`id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
+      };
+
+      try {
+        let lastBeat = Date.now();
+        while (!controller.signal.aborted) {
+          const events = await ctx.store.listFlowRunEvents(run.id, { limit: PAGE, after });
+          for (const event of events) send(event);
+          if (events.length) after = events[events.length - 1]!.id;
+          if (events.length === PAGE) continue;
+          const current = await ctx.store.getFlowRun(ws.id, run.id);
+          if (!current || isTerminal(current.state.type)) {
+            // Anything written together with the final state is sent before the end.
+            for (;;) {
+              const rest = await ctx.store.listFlowRunEvents(run.id, { limit: PAGE, after });
+              for (const event of rest) send(event);
+              if (rest.length) after = rest[rest.length - 1]!.id;
+              if (rest.length < PAGE) break;
+            }
+            res.write("event: end\ndata: {}\n\n");
+            break;
+          }
+          if (Date.now() - lastBeat >= HEARTBEAT_MS) {
+            res.write(": keep-alive\n\n");
+            lastBeat = Date.now();
+          }
+          await ctx.events.wait(run.id, HEARTBEAT_MS, controller.signal);
+        }
+      } catch (error) {
+        request.log.error({ err: error, flow_run_id: run.id }, "event stream failed");
+      } finally {
+        open.delete(close);
+        res.end();
+      }
+    },
+  );
+}

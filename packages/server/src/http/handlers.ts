@@ -1,0 +1,110 @@
+import {
+  CREDENTIAL_TYPES,
+  notFound,
+  secretFields,
+  type RouteInput,
+  type RouteName,
+  type RouteOutput,
+  type WorkspaceRecord,
+} from "@ferry/core";
+import type { ServiceContext } from "../services/context.js";
+import { createCredentials, deleteCredentials, toCredentials } from "../services/credentials.js";
+import { applyDeployment, getDeploymentOrThrow, toDeployment } from "../services/deployments.js";
+import {
+  cancelFlowRun,
+  createFlowRun,
+  getRunOrThrow,
+  listFlowRuns,
+  listLogs,
+  setFlowRunState,
+  toFlowRun,
+  writeLogs,
+} from "../services/flow-runs.js";
+import { createWorkPool, deleteWorkPool, getPoolOrThrow, toWorkPool, updateWorkPool } from "../services/work-pools.js";
+import { createApiKeyIn, createWorkspace, quota, toApiKey, toWorkspace, updateWorkspace } from "../services/workspaces.js";
+
+type Handler<K extends RouteName> = (ctx: ServiceContext, ws: WorkspaceRecord, input: RouteInput<K>) => Promise<RouteOutput<K>>;
+/** One handler per route; a route without one is a compile error. */
+type Handlers = { [K in RouteName]: Handler<K> };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const deleted = { deleted: true as const };
+
+export const handlers: Handlers = {
+  getWorkspace: async (_ctx, ws) => toWorkspace(ws),
+  getQuota: (ctx, ws) => quota(ctx, ws),
+  listApiKeys: async (ctx, ws) => ({ items: (await ctx.store.listApiKeys(ws.id)).map(toApiKey) }),
+  createApiKey: (ctx, ws, { body }) => createApiKeyIn(ctx.store, ws.id, body.name),
+  deleteApiKey: async (ctx, ws, { params }) => {
+    if (!UUID.test(params.id) || !(await ctx.store.deleteApiKey(ws.id, params.id))) {
+      throw notFound("API key", params.id, "list keys with 'ferry api-key ls'");
+    }
+    return deleted;
+  },
+
+  adminCreateWorkspace: (ctx, _ws, { body }) => createWorkspace(ctx, body),
+  adminListWorkspaces: async (ctx) => ({ items: (await ctx.store.listWorkspaces()).map(toWorkspace) }),
+  adminUpdateWorkspace: (ctx, _ws, { params, body }) => {
+    if (!UUID.test(params.id)) throw notFound("workspace", params.id);
+    return updateWorkspace(ctx, params.id, body);
+  },
+
+  listWorkPoolTypes: async (ctx) => ({
+    items: ctx.registry.list().map((t) => ({
+      type: t.type,
+      description: t.description,
+      managed: t.managed,
+      can_provision: Boolean(t.provisioner),
+      credentials_type: t.credentialsType,
+      default_base_job_template: t.defaultBaseJobTemplate,
+    })),
+  }),
+  listWorkPools: async (ctx, ws) => ({ items: (await ctx.store.listWorkPools(ws.id)).map(toWorkPool) }),
+  createWorkPool: (ctx, ws, { body }) => createWorkPool(ctx, ws, body),
+  getWorkPool: async (ctx, ws, { params }) => toWorkPool(await getPoolOrThrow(ctx.store, ws.id, params.name)),
+  updateWorkPool: (ctx, ws, { params, body }) => updateWorkPool(ctx, ws, params.name, body),
+  deleteWorkPool: async (ctx, ws, { params }) => {
+    await deleteWorkPool(ctx, ws, params.name);
+    return deleted;
+  },
+
+  listCredentials: async (ctx, ws) => ({ items: (await ctx.store.listCredentials(ws.id)).map(toCredentials) }),
+  createCredentials: (ctx, ws, { body }) => createCredentials(ctx, ws, body),
+  getCredentials: async (ctx, ws, { params }) => {
+    const record = await ctx.store.getCredentials(ws.id, params.name);
+    if (!record) throw notFound("credentials", params.name, "list them with 'ferry credentials ls'");
+    return toCredentials(record);
+  },
+  deleteCredentials: async (ctx, ws, { params }) => {
+    await deleteCredentials(ctx, ws, params.name);
+    return deleted;
+  },
+  listCredentialTypes: async () => ({
+    items: Object.values(CREDENTIAL_TYPES).map((t) => ({ type: t.type, description: t.description, schema: t.schema, secret_fields: secretFields(t) })),
+  }),
+
+  listDeployments: async (ctx, ws, { query }) => ({ items: (await ctx.store.listDeployments(ws.id, query ?? {})).map(toDeployment) }),
+  applyDeployment: (ctx, ws, { body }) => applyDeployment(ctx, ws, body),
+  getDeployment: async (ctx, ws, { params }) => {
+    if (!UUID.test(params.id)) throw notFound("deployment", params.id, "list deployments with 'ferry deployment ls'");
+    return toDeployment(await getDeploymentOrThrow(ctx, ws, params.id));
+  },
+  deleteDeployment: async (ctx, ws, { params }) => {
+    if (!UUID.test(params.id) || !(await ctx.store.deleteDeployment(ws.id, params.id))) {
+      throw notFound("deployment", params.id, "list deployments with 'ferry deployment ls'");
+    }
+    return deleted;
+  },
+  createFlowRun: (ctx, ws, { params, body }) => createFlowRun(ctx, ws, params.id, body),
+
+  listFlowRuns: (ctx, ws, { query }) => listFlowRuns(ctx, ws, query ?? {}),
+  getFlowRun: async (ctx, ws, { params }) => toFlowRun(await getRunOrThrow(ctx, ws, params.id)),
+  getFlowRunHistory: async (ctx, ws, { params }) => {
+    const run = await getRunOrThrow(ctx, ws, params.id);
+    return { items: await ctx.store.getFlowRunHistory(ws.id, run.id) };
+  },
+  setFlowRunState: (ctx, ws, { params, body }) => setFlowRunState(ctx, ws, params.id, body),
+  cancelFlowRun: (ctx, ws, { params, body }) => cancelFlowRun(ctx, ws, params.id, body.reason),
+  listFlowRunLogs: (ctx, ws, { params, query }) => listLogs(ctx, ws, params.id, query ?? {}),
+  writeFlowRunLogs: async (ctx, ws, { params, body }) => ({ written: await writeLogs(ctx, ws, params.id, body.logs) }),
+};

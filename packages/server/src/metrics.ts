@@ -1,0 +1,48 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Prometheus metrics of one server process, in their own registry (no global state across servers in one test). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly transitions = new Counter({
+    name: "ferry_flow_run_transitions_total",
+    help: "Flow-run state changes, by the state entered",
+    labelNames: ["state"] as const,
+    registers: [this.registry],
+  });
+  readonly runsCreated = new Counter({
+    name: "ferry_flow_runs_created_total",
+    help: "Flow runs created",
+    labelNames: ["pool_type"] as const,
+    registers: [this.registry],
+  });
+  readonly dispatchLatency = new Histogram({
+    name: "ferry_dispatch_latency_seconds",
+    help: "Time from a run's creation to its provider accepting it",
+    labelNames: ["pool_type"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly providerErrors = new Counter({
+    name: "ferry_provider_errors_total",
+    help: "Errors returned by compute providers, by pool type, operation and error code",
+    labelNames: ["pool_type", "operation", "code"] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: "ferry_http_request_duration_seconds",
+    help: "HTTP request durations by route and status",
+    labelNames: ["method", "route", "status"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly runsByState = new Gauge({
+    name: "ferry_flow_runs",
+    help: "Flow runs by current state type, across workspaces",
+    labelNames: ["state"] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "ferry_process_" });
+  }
+}

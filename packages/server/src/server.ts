@@ -1,0 +1,142 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { newId, type PoolTypeRegistry, type Store } from "@ferry/core";
+import type { ServerConfig } from "./config.js";
+import { Dispatcher } from "./dispatcher.js";
+import { RunEventHub } from "./events.js";
+import { buildApp } from "./http/app.js";
+import { Metrics } from "./metrics.js";
+import { loadPlugins } from "./plugins.js";
+import { loadSecretKey, readOrCreateSecretFile, SecretBox } from "./secrets.js";
+import type { ServiceContext } from "./services/context.js";
+import { createApiKeyIn } from "./services/workspaces.js";
+import { openStore } from "./store/open-store.js";
+
+export interface BootstrapResult {
+  workspaceId: string;
+  workspaceName: string;
+  /** The first workspace's first API key, in clear: shown once, stored only as a hash. */
+  apiKey: string;
+}
+
+export interface RunningServer {
+  url: string;
+  storeDescription: string;
+  /** Set when this start created the first workspace (a brand-new store). */
+  bootstrap: BootstrapResult | null;
+  adminToken: string;
+  store: Store;
+  registry: PoolTypeRegistry;
+  dispatcher: Dispatcher;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** A ready registry instead of loading the configured plugins (tests hand in a fake provider). */
+  registry?: PoolTypeRegistry;
+  now?: () => Date;
+  /** Where the JSON log lines go instead of stdout (tests read them back). */
+  logStream?: NodeJS.WritableStream;
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/** Opens the store, loads the plugins, listens, then resumes the runs an earlier process left unfinished. */
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  const secrets = new SecretBox(loadSecretKey(config.secretKey, join(config.home, "secret.key")));
+  const adminToken = config.adminToken ?? readOrCreateSecretFile(join(config.home, "admin-token"), () => `fa_${randomBytes(30).toString("base64url")}`);
+  const registry = options.registry ?? (await loadPlugins(config.providers, config.providerOptions));
+  const dataDir = join(config.home, "data");
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir });
+
+  let ready = false;
+  let app: FastifyInstance | undefined;
+  let dispatcher: Dispatcher | undefined;
+  const metrics = new Metrics();
+  const events = new RunEventHub(store, (error) => app?.log.warn({ err: error }, "could not publish a run event"));
+  const ctx: ServiceContext = {
+    store,
+    registry,
+    secrets,
+    events,
+    metrics,
+    now: options.now ?? (() => new Date()),
+    dispatch: {
+      runCreated: (run) => dispatcher?.runCreated(run),
+      runCancelling: (run) => dispatcher?.runCancelling(run),
+      poolResumed: (ws, pool) => dispatcher?.poolResumed(ws, pool),
+    },
+  };
+
+  try {
+    const bootstrap = await bootstrapIfEmpty(ctx);
+    await events.start();
+    app = await buildApp({ ctx, adminToken, logLevel: config.logLevel, logStream: options.logStream, version: VERSION, isReady: () => ready });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+    const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    const publicUrl = config.publicUrl ?? url;
+
+    dispatcher = new Dispatcher(ctx, app.log, {
+      runtimeEnv: (run) => ({ FERRY_API_URL: publicUrl, FERRY_FLOW_RUN_ID: run.id }),
+    });
+    await dispatcher.start();
+    ready = true;
+
+    const running: RunningServer = {
+      url,
+      storeDescription: describeStore(config.databaseUrl, dataDir),
+      bootstrap,
+      adminToken,
+      store,
+      registry,
+      dispatcher,
+      app,
+      close: async () => {
+        ready = false;
+        // In-flight requests finish; event streams end so clients reconnect elsewhere.
+        const grace = new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
+        await Promise.race([app!.close(), grace]);
+        await dispatcher!.stop();
+        await events.stop();
+        await store.close();
+      },
+    };
+    return running;
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await dispatcher?.stop().catch(() => undefined);
+    await events.stop().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** On a store with no workspace, makes the first one and its key; safe when several processes start at once. */
+async function bootstrapIfEmpty(ctx: ServiceContext): Promise<BootstrapResult | null> {
+  if ((await ctx.store.countWorkspaces()) > 0) return null;
+  return ctx.store.transaction(async (tx) => {
+    // Serialises concurrent first starts on one PostgreSQL: only the first makes the workspace.
+    await tx.lockIdempotencyKey("00000000-0000-0000-0000-000000000000", "bootstrap");
+    if ((await tx.countWorkspaces()) > 0) return null;
+    const workspace = await tx.createWorkspace({ id: newId(), name: "default", tier: "free", limits_override: {} });
+    const key = await createApiKeyIn(tx, workspace.id, "bootstrap");
+    return { workspaceId: workspace.id, workspaceName: workspace.name, apiKey: key.key };
+  });
+}
+
+function describeStore(databaseUrl: string | null, dataDir: string): string {
+  if (!databaseUrl) return `embedded PGlite at ${dataDir}`;
+  try {
+    const u = new URL(databaseUrl);
+    return `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return "PostgreSQL";
+  }
+}

@@ -1,0 +1,92 @@
+import {
+  assertSlug,
+  credentialType,
+  FerryError,
+  SECRET_MASK,
+  newId,
+  notFound,
+  secretFields,
+  splitSecrets,
+  validateCredentialData,
+  type Credentials,
+  type CredentialsCreate,
+  type CredentialsRecord,
+  type StoreTx,
+  type WorkspaceRecord,
+} from "@ferry/core";
+import type { SecretBox } from "../secrets.js";
+import type { ServiceContext } from "./context.js";
+
+/** Binds a ciphertext to its workspace and name: a row copied elsewhere does not decrypt. */
+const aad = (workspaceId: string, name: string) => `credentials:${workspaceId}:${name}`;
+
+/**
+ * The only form of credentials that leaves the server: plain fields as stored, and each secret field
+ * that is set shown as the mask. The names of the set secret fields are kept in clear beside the plain
+ * data (`__secret_fields`) so listing never needs to decrypt.
+ */
+export function toCredentials(record: CredentialsRecord): Credentials {
+  const { __secret_fields: setSecrets, ...plain } = record.plain_data;
+  const data: Record<string, unknown> = { ...plain };
+  for (const field of (setSecrets as string[] | undefined) ?? []) data[field] = SECRET_MASK;
+  return {
+    id: record.id,
+    name: record.name,
+    type: record.type,
+    data,
+    secret_fields: secretFields(credentialType(record.type)),
+    created_at: record.created_at,
+    updated_at: record.updated_at,
+  };
+}
+
+export async function createCredentials(ctx: ServiceContext, ws: WorkspaceRecord, input: CredentialsCreate): Promise<Credentials> {
+  const name = assertSlug("credentials", input.name);
+  const data = validateCredentialData(input.type, input.data);
+  const { plain, secrets } = splitSecrets(input.type, data);
+  const stored = {
+    type: input.type,
+    plain_data: { ...plain, __secret_fields: Object.keys(secrets) },
+    secret_ciphertext: ctx.secrets.encrypt(JSON.stringify(secrets), aad(ws.id, name)),
+  };
+  const record = await ctx.store.transaction(async (tx) => {
+    const existing = await tx.getCredentials(ws.id, name);
+    if (existing && !input.overwrite) {
+      throw new FerryError("conflict", `credentials '${name}' already exist; pass overwrite (--overwrite) to replace them`);
+    }
+    if (existing) {
+      const usage = await tx.credentialsUsage(ws.id, name);
+      if (existing.type !== input.type && usage.work_pools.length + usage.deployments.length > 0) {
+        throw new FerryError("conflict", `credentials '${name}' are used as ${existing.type} credentials by ${[...usage.work_pools, ...usage.deployments].join(", ")}; keep the type or use a new name`);
+      }
+      return (await tx.replaceCredentials(ws.id, name, stored))!;
+    }
+    return tx.insertCredentials({ id: newId(), workspace_id: ws.id, name, ...stored });
+  });
+  return toCredentials(record);
+}
+
+export async function deleteCredentials(ctx: ServiceContext, ws: WorkspaceRecord, name: string): Promise<void> {
+  await ctx.store.transaction(async (tx) => {
+    const existing = await tx.getCredentials(ws.id, name);
+    if (!existing) throw notFound("credentials", name, "list them with 'ferry credentials ls'");
+    const usage = await tx.credentialsUsage(ws.id, name);
+    const users = [...usage.work_pools.map((p) => `work pool ${p}`), ...usage.deployments.map((d) => `deployment ${d}`)];
+    if (users.length) throw new FerryError("conflict", `credentials '${name}' are in use by ${users.join(", ")}; change those first`);
+    await tx.deleteCredentials(ws.id, name);
+  });
+}
+
+/** The full document, secrets decrypted: for a provider or a clone, never for a response. */
+export async function resolveCredentials(
+  tx: Pick<StoreTx, "getCredentials">,
+  secrets: SecretBox,
+  workspaceId: string,
+  name: string,
+): Promise<{ type: string; data: Record<string, string> }> {
+  const record = await tx.getCredentials(workspaceId, name);
+  if (!record) throw notFound("credentials", name, "create them with 'ferry credentials create'");
+  const { __secret_fields: _names, ...plain } = record.plain_data;
+  const secret = JSON.parse(secrets.decrypt(record.secret_ciphertext, aad(workspaceId, name))) as Record<string, string>;
+  return { type: record.type, data: { ...(plain as Record<string, string>), ...secret } };
+}

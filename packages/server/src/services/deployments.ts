@@ -1,0 +1,135 @@
+import {
+  assertSlug,
+  compileSchema,
+  FerryError,
+  formatEntrypoint,
+  newId,
+  notFound,
+  parseEntrypoint,
+  validateJobVariables,
+  validateWithSchema,
+  validationError,
+  type Deployment,
+  type DeploymentApply,
+  type DeploymentApplyResult,
+  type DeploymentRecord,
+  type PullStep,
+  type WorkspaceRecord,
+} from "@ferry/core";
+import type { ServiceContext } from "./context.js";
+import { getPoolOrThrow } from "./work-pools.js";
+
+export function toDeployment(record: DeploymentRecord): Deployment {
+  const { workspace_id: _ws, work_pool_id: _pool, ...deployment } = record;
+  return deployment;
+}
+
+/** Pull steps the engine knows, as in Prefect's `pull:` section. */
+export const PULL_STEPS = ["git_clone", "pip_install_requirements", "npm_install", "set_working_directory", "run_shell_script"];
+
+const GIT_URL = /^(https?:\/\/[^\s]+|ssh:\/\/[^\s]+|git@[^\s:]+:[^\s]+|file:\/\/\/[^\s]+)$/;
+
+export function validateGitUrl(url: string): string {
+  if (!GIT_URL.test(url)) {
+    throw validationError(`source.git_url '${url}' is not a git URL; use https://host/owner/repo.git, git@host:owner/repo.git, ssh:// or file:///path`);
+  }
+  if (/^https?:\/\/[^/@]*:[^/@]*@/.test(url) || /^https?:\/\/[^/@]+@/.test(url)) {
+    throw validationError(
+      "source.git_url must not carry a user or token; store the token as git credentials (ferry credentials create NAME --type git) and name them in source.credentials",
+    );
+  }
+  return url;
+}
+
+function validatePullSteps(steps: PullStep[] | null | undefined): PullStep[] | null {
+  if (!steps) return null;
+  steps.forEach((step, i) => {
+    const [name] = Object.keys(step);
+    if (!name || !PULL_STEPS.includes(name)) {
+      throw validationError(`pull_steps[${i}] '${name}' is not a known step; use one of ${PULL_STEPS.join(", ")}`);
+    }
+  });
+  return steps;
+}
+
+/** Deployments compare equal when everything a user set is equal; timestamps and ids don't count. */
+function sameContent(a: Omit<DeploymentRecord, "id" | "workspace_id" | "created_at" | "updated_at">, b: DeploymentRecord): boolean {
+  const pick = (d: typeof a) => ({
+    flow_name: d.flow_name, name: d.name, work_pool: d.work_pool, work_pool_id: d.work_pool_id, source: normalizeSource(d.source),
+    entrypoint: d.entrypoint, job_variables: d.job_variables, parameters: d.parameters, parameter_schema: d.parameter_schema,
+    pull_steps: d.pull_steps, tags: d.tags, description: d.description, paused: d.paused,
+  });
+  return stableJson(pick(a)) === stableJson(pick(b));
+}
+
+function normalizeSource(source: Deployment["source"]) {
+  return { git_url: source.git_url, branch: source.branch ?? null, commit: source.commit ?? null, credentials: source.credentials ?? null };
+}
+
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)))
+      : v,
+  );
+}
+
+export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, input: DeploymentApply): Promise<DeploymentApplyResult> {
+  const name = assertSlug("deployment", input.name);
+  const flowName = assertSlug("flow", input.flow_name);
+  const entrypoint = formatEntrypoint(parseEntrypoint(input.entrypoint));
+  const source = normalizeSource({ ...input.source, git_url: validateGitUrl(input.source.git_url) });
+  if (source.branch && source.commit) {
+    // Both is fine (commit wins); only say so when the branch is obviously malformed.
+    if (/\s/.test(source.branch)) throw validationError(`source.branch '${source.branch}' is not a branch name`);
+  }
+  const parameterSchema = input.parameter_schema ?? null;
+  const parameters = input.parameters ?? {};
+  if (parameterSchema) {
+    compileSchema(parameterSchema, "parameter_schema");
+    // Defaults may leave out required parameters: a run supplies them.
+    const { required: _required, ...partial } = parameterSchema;
+    validateWithSchema(partial, parameters, "parameters");
+  }
+  const pullSteps = validatePullSteps(input.pull_steps);
+
+  return ctx.store.transaction(async (tx) => {
+    const pool = await getPoolOrThrow(tx, ws.id, input.work_pool);
+    const jobVariables = validateJobVariables(pool.base_job_template, input.job_variables ?? {}, `job variables for pool '${pool.name}' (${pool.type})`);
+    if (source.credentials) {
+      const creds = await tx.getCredentials(ws.id, source.credentials);
+      if (!creds) throw notFound("credentials", source.credentials, "create them with 'ferry credentials create NAME --type git'");
+      if (creds.type !== "git") throw validationError(`source.credentials '${source.credentials}' are ${creds.type} credentials; a git source needs git credentials`);
+    }
+    const content = {
+      flow_name: flowName,
+      name,
+      work_pool: pool.name,
+      work_pool_id: pool.id,
+      source,
+      entrypoint,
+      job_variables: jobVariables,
+      parameters,
+      parameter_schema: parameterSchema,
+      pull_steps: pullSteps,
+      tags: [...new Set(input.tags ?? [])],
+      description: input.description ?? null,
+      paused: input.paused ?? false,
+    };
+    const existing = await tx.getDeploymentByName(ws.id, flowName, name);
+    if (!existing) {
+      const created = await tx.insertDeployment({ id: newId(), workspace_id: ws.id, ...content });
+      return { deployment: toDeployment(created), action: "created" as const };
+    }
+    if (sameContent(content, existing)) return { deployment: toDeployment(existing), action: "unchanged" as const };
+    const updated = await tx.updateDeployment(ws.id, existing.id, content);
+    if (!updated) throw new FerryError("conflict", `deployment ${flowName}/${name} changed while it was being updated; apply it again`);
+    return { deployment: toDeployment(updated), action: "updated" as const };
+  });
+}
+
+export async function getDeploymentOrThrow(ctx: ServiceContext, ws: WorkspaceRecord, id: string): Promise<DeploymentRecord> {
+  const d = await ctx.store.getDeployment(ws.id, id);
+  if (!d) throw notFound("deployment", id, "list deployments with 'ferry deployment ls'");
+  return d;
+}

@@ -1,0 +1,214 @@
+import { randomBytes } from "node:crypto";
+import {
+  assertComputeHoursLeft,
+  decodeCursor,
+  effectiveLimits,
+  encodeCursor,
+  FerryError,
+  isManagedType,
+  isStateType,
+  isTerminal,
+  monthStartUtc,
+  newId,
+  notFound,
+  renderJobConfiguration,
+  resolveJobVariables,
+  stateChange,
+  validateJobVariables,
+  validateWithSchema,
+  validationError,
+  type FlowRun,
+  type FlowRunCreate,
+  type FlowRunFilter,
+  type FlowRunListQuery,
+  type FlowRunRecord,
+  type LogInput,
+  type LogLine,
+  type Page,
+  type SetState,
+  type StateType,
+  type StoreTx,
+  type WorkspaceRecord,
+} from "@ferry/core";
+import { transitionRun, type ServiceContext } from "./context.js";
+import { getDeploymentOrThrow } from "./deployments.js";
+
+/** How long an idempotency key keeps returning the run it created. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function toFlowRun(record: FlowRunRecord): FlowRun {
+  const { workspace_id: _ws, work_pool_id: _pool, ...run } = record;
+  return run;
+}
+
+export async function getRunOrThrow(ctx: ServiceContext, ws: WorkspaceRecord, id: string): Promise<FlowRunRecord> {
+  const run = UUID.test(id) ? await ctx.store.getFlowRun(ws.id, id) : null;
+  if (!run) throw notFound("flow run", id, "list runs with 'ferry flow-run ls'");
+  return run;
+}
+
+/**
+ * Creates a run of a deployment. Parameters and job variables are checked before anything is written;
+ * the rendered job configuration is kept on the run, so what ran can be read back later.
+ */
+export async function createFlowRun(
+  ctx: ServiceContext,
+  ws: WorkspaceRecord,
+  deploymentId: string,
+  input: FlowRunCreate,
+): Promise<{ flow_run: FlowRun; created: boolean }> {
+  if (!UUID.test(deploymentId)) throw notFound("deployment", deploymentId);
+  const deployment = await getDeploymentOrThrow(ctx, ws, deploymentId);
+  const pool = await ctx.store.getWorkPoolById(ws.id, deployment.work_pool_id);
+  if (!pool) throw notFound("work pool", deployment.work_pool, "the deployment's pool was deleted; deploy it to another pool");
+  const template = pool.base_job_template;
+  const runVariables = validateJobVariables(template, input.job_variables ?? {}, `job variables for pool '${pool.name}' (${pool.type})`);
+  const variables = resolveJobVariables(template, deployment.job_variables, runVariables);
+  const jobConfiguration = renderJobConfiguration(template, variables);
+  const parameters = { ...deployment.parameters, ...(input.parameters ?? {}) };
+  if (deployment.parameter_schema) validateWithSchema(deployment.parameter_schema, parameters, "parameters");
+
+  const managed = isManagedType(pool.type);
+  const record = {
+    id: newId(),
+    workspace_id: ws.id,
+    name: input.name ?? `${deployment.name}-${randomBytes(3).toString("hex")}`,
+    deployment_id: deployment.id,
+    deployment_name: deployment.name,
+    flow_name: deployment.flow_name,
+    work_pool_id: pool.id,
+    work_pool: pool.name,
+    work_pool_type: pool.type,
+    parameters,
+    job_variables: runVariables,
+    job_configuration: jobConfiguration,
+    tags: [...new Set([...deployment.tags, ...(input.tags ?? [])])],
+    idempotency_key: input.idempotency_key ?? null,
+    state: stateChange("SCHEDULED", { message: pool.paused ? `work pool '${pool.name}' is paused; the run starts when it is resumed` : null }),
+    created_at: ctx.now().toISOString(),
+  };
+
+  const insert = async (tx: StoreTx): Promise<{ run: FlowRunRecord; created: boolean }> => {
+    if (managed) {
+      const usage = await tx.managedUsage(ws.id, monthStartUtc(ctx.now()).toISOString());
+      assertComputeHoursLeft(ws.tier, effectiveLimits(ws.tier, ws.limits_override), usage.compute_seconds);
+    }
+    return { run: await tx.insertFlowRun(record), created: true };
+  };
+
+  let result: { run: FlowRunRecord; created: boolean };
+  if (input.idempotency_key) {
+    const key = input.idempotency_key;
+    result = await ctx.store.transaction(async (tx) => {
+      await tx.lockIdempotencyKey(ws.id, key);
+      const existing = await tx.findFlowRunByIdempotencyKey(ws.id, key);
+      if (existing) {
+        if (ctx.now().getTime() - Date.parse(existing.created_at) < IDEMPOTENCY_WINDOW_MS) {
+          if (existing.deployment_id !== deployment.id) {
+            throw new FerryError("conflict", `idempotency key '${key}' was used in the last 24 hours for a run of another deployment; use a new key`);
+          }
+          return { run: existing, created: false };
+        }
+        await tx.clearIdempotencyKey(existing.id);
+      }
+      return insert(tx);
+    });
+  } else if (managed) {
+    result = await ctx.store.transaction(insert);
+  } else {
+    result = { run: await ctx.store.insertFlowRun(record), created: true };
+  }
+  if (result.created) {
+    ctx.metrics.runsCreated.inc({ pool_type: pool.type });
+    ctx.metrics.transitions.inc({ state: "SCHEDULED" });
+    ctx.dispatch.runCreated(result.run);
+  }
+  return { flow_run: toFlowRun(result.run), created: result.created };
+}
+
+/**
+ * Cancels a run. One that never reached the infrastructure is CANCELLED at once; one that did goes
+ * through CANCELLING while its infrastructure is stopped. Cancelling a finished run is an error that
+ * says it already ended.
+ */
+export async function cancelFlowRun(ctx: ServiceContext, ws: WorkspaceRecord, id: string, reason?: string): Promise<FlowRun> {
+  const run = await getRunOrThrow(ctx, ws, id);
+  const message = reason ? `cancelled: ${reason}` : "cancelled by request";
+  const result = await ctx.store.transaction(async (tx) => {
+    const locked = await tx.lockFlowRun(run.id);
+    if (!locked) throw notFound("flow run", id);
+    if (isTerminal(locked.state.type)) {
+      throw new FerryError("invalid_transition", `flow run ${id} already ended as ${locked.state.type}; there is nothing to cancel`);
+    }
+    if (locked.state.type === "CANCELLING") return { run: locked, changed: false };
+    const reachedInfrastructure = locked.state.type !== "SCHEDULED";
+    const next = reachedInfrastructure ? stateChange("CANCELLING", { message }) : stateChange("CANCELLED", { message });
+    const { run: updated } = await transitionRun(ctx, run.id, next, {}, tx);
+    return { run: updated, changed: true };
+  });
+  if (result.changed) {
+    ctx.events.notify(run.id);
+    if (result.run.state.type === "CANCELLING") ctx.dispatch.runCancelling(result.run);
+  }
+  return toFlowRun(result.run);
+}
+
+export async function setFlowRunState(ctx: ServiceContext, ws: WorkspaceRecord, id: string, input: SetState): Promise<FlowRun> {
+  await getRunOrThrow(ctx, ws, id);
+  const change = stateChange(input.type, { name: input.name, message: input.message ?? null });
+  const { run } = await transitionRun(ctx, id, change, { workspaceId: ws.id });
+  if (run.state.type === "CANCELLING") ctx.dispatch.runCancelling(run);
+  return toFlowRun(run);
+}
+
+export function parseRunFilter(query: FlowRunListQuery): FlowRunFilter {
+  const filter: FlowRunFilter = {};
+  if (query.deployment_id) filter.deployment_id = query.deployment_id;
+  if (query.work_pool) filter.work_pool = query.work_pool;
+  if (query.created_after) filter.created_after = new Date(query.created_after).toISOString();
+  if (query.created_before) filter.created_before = new Date(query.created_before).toISOString();
+  if (query.state) {
+    const states = query.state.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean);
+    const bad = states.filter((s) => !isStateType(s));
+    if (bad.length) throw validationError(`state '${bad.join(",")}' is not a state type; use SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, CRASHED, CANCELLING or CANCELLED`);
+    filter.states = states as StateType[];
+  }
+  return filter;
+}
+
+export async function listFlowRuns(ctx: ServiceContext, ws: WorkspaceRecord, query: FlowRunListQuery): Promise<Page<FlowRun>> {
+  const limit = query.limit ?? 100;
+  const after = query.cursor ? decodeCursor(query.cursor, ["created_at", "id"] as const) : undefined;
+  const rows = await ctx.store.listFlowRuns(ws.id, parseRunFilter(query), { limit: limit + 1, after });
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return {
+    items: items.map(toFlowRun),
+    next_cursor: rows.length > limit && last ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
+  };
+}
+
+export async function writeLogs(ctx: ServiceContext, ws: WorkspaceRecord, id: string, logs: LogInput[]): Promise<number> {
+  const run = await getRunOrThrow(ctx, ws, id);
+  const now = ctx.now().toISOString();
+  const written = await ctx.store.insertLogs(ws.id, run.id, logs.map((l) => ({
+    level: l.level ?? "info",
+    message: l.message,
+    timestamp: l.timestamp ? new Date(l.timestamp).toISOString() : now,
+    source: l.source ?? "flow",
+  })));
+  ctx.events.notify(run.id);
+  return written.length;
+}
+
+export async function listLogs(ctx: ServiceContext, ws: WorkspaceRecord, id: string, query: { limit?: number; cursor?: string }): Promise<Page<LogLine>> {
+  const run = await getRunOrThrow(ctx, ws, id);
+  const limit = query.limit ?? 100;
+  const after = query.cursor ? decodeCursor(query.cursor, ["id"] as const).id : undefined;
+  const rows = await ctx.store.listLogs(run.id, { limit: limit + 1, after });
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, next_cursor: rows.length > limit && last ? encodeCursor({ id: last.id }) : null };
+}

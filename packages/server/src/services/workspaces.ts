@@ -1,0 +1,78 @@
+import {
+  effectiveLimits,
+  FerryError,
+  monthStartUtc,
+  newId,
+  parseLimitOverrides,
+  type ApiKey,
+  type ApiKeyRecord,
+  type CreatedApiKey,
+  type Quota,
+  type TierLimits,
+  type TierName,
+  type Workspace,
+  type WorkspaceRecord,
+} from "@ferry/core";
+import { generateApiKey } from "../api-keys.js";
+import type { ServiceContext } from "./context.js";
+
+export function toWorkspace(record: WorkspaceRecord): Workspace {
+  return {
+    id: record.id,
+    name: record.name,
+    tier: record.tier,
+    limits: effectiveLimits(record.tier, record.limits_override),
+    limits_override: record.limits_override,
+    created_at: record.created_at,
+  };
+}
+
+export function toApiKey(record: ApiKeyRecord): ApiKey {
+  return { id: record.id, name: record.name, prefix: record.prefix, created_at: record.created_at, last_used_at: record.last_used_at };
+}
+
+export async function createWorkspace(
+  ctx: ServiceContext,
+  input: { name: string; tier?: TierName; limits?: Partial<TierLimits> | null },
+): Promise<{ workspace: Workspace; api_key: CreatedApiKey }> {
+  const limits = parseLimitOverrides(input.limits);
+  return ctx.store.transaction(async (tx) => {
+    const ws = await tx.createWorkspace({ id: newId(), name: input.name, tier: input.tier ?? "free", limits_override: limits });
+    const api_key = await createApiKeyIn(tx, ws.id, "default");
+    return { workspace: toWorkspace(ws), api_key };
+  });
+}
+
+export async function updateWorkspace(
+  ctx: ServiceContext,
+  id: string,
+  input: { tier?: TierName; limits?: Partial<TierLimits> | null },
+): Promise<Workspace> {
+  const patch: { tier?: TierName; limits_override?: Partial<TierLimits> } = {};
+  if (input.tier) patch.tier = input.tier;
+  if (input.limits !== undefined) patch.limits_override = parseLimitOverrides(input.limits);
+  const ws = await ctx.store.updateWorkspace(id, patch);
+  if (!ws) throw new FerryError("not_found", `workspace '${id}' was not found; list workspaces with 'ferry admin workspace ls'`);
+  return toWorkspace(ws);
+}
+
+export async function createApiKeyIn(
+  tx: Pick<ServiceContext["store"], "insertApiKey">,
+  workspaceId: string,
+  name: string,
+): Promise<CreatedApiKey> {
+  const { key, prefix, hash } = generateApiKey();
+  const record = await tx.insertApiKey({ id: newId(), workspace_id: workspaceId, name, prefix, hash });
+  return { ...toApiKey(record), key, workspace_id: workspaceId };
+}
+
+export async function quota(ctx: ServiceContext, ws: WorkspaceRecord): Promise<Quota> {
+  const periodStart = monthStartUtc(ctx.now()).toISOString();
+  const usage = await ctx.store.managedUsage(ws.id, periodStart);
+  return {
+    tier: ws.tier,
+    limits: effectiveLimits(ws.tier, ws.limits_override),
+    period_start: periodStart,
+    usage,
+  };
+}

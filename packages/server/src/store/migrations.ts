@@ -1,0 +1,223 @@
+import { FerryError } from "@ferry/core";
+import type { SqlDriver } from "./driver.js";
+
+/**
+ * The schema, as ordered migrations. A migration, once released, never changes: add a new one.
+ * The same SQL runs on PostgreSQL 15+ and on PGlite, so use nothing newer than PostgreSQL 15.
+ */
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+const UNFINISHED_STATES = "('SCHEDULED', 'PENDING', 'RUNNING', 'CANCELLING')";
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: "initial schema",
+    sql: `
+CREATE SEQUENCE ferry_event_seq AS bigint;
+
+CREATE TABLE workspaces (
+  id uuid PRIMARY KEY,
+  name text NOT NULL,
+  tier text NOT NULL,
+  limits_override jsonb NOT NULL DEFAULT '{}'::jsonb,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE api_keys (
+  id uuid PRIMARY KEY,
+  workspace_id uuid NOT NULL,
+  name text NOT NULL,
+  prefix text NOT NULL,
+  hash text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_used_at timestamptz,
+  CONSTRAINT api_keys_hash_key UNIQUE (hash),
+  CONSTRAINT api_keys_workspace_fkey FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE
+);
+CREATE INDEX api_keys_workspace_idx ON api_keys (workspace_id);
+
+CREATE TABLE work_pools (
+  id uuid PRIMARY KEY,
+  workspace_id uuid NOT NULL,
+  name text NOT NULL,
+  type text NOT NULL,
+  description text,
+  base_job_template jsonb NOT NULL,
+  concurrency_limit integer CHECK (concurrency_limit >= 0),
+  paused boolean NOT NULL DEFAULT false,
+  credentials text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT work_pools_workspace_name_key UNIQUE (workspace_id, name),
+  -- Lets deployments refer to (workspace_id, id): a deployment cannot point at another workspace's pool.
+  CONSTRAINT work_pools_workspace_id_key UNIQUE (workspace_id, id),
+  CONSTRAINT work_pools_workspace_fkey FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE
+);
+
+CREATE TABLE credentials (
+  id uuid PRIMARY KEY,
+  workspace_id uuid NOT NULL,
+  name text NOT NULL,
+  type text NOT NULL,
+  plain_data jsonb NOT NULL,
+  secret_ciphertext text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT credentials_workspace_name_key UNIQUE (workspace_id, name),
+  CONSTRAINT credentials_workspace_fkey FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE
+);
+
+CREATE TABLE deployments (
+  id uuid PRIMARY KEY,
+  workspace_id uuid NOT NULL,
+  flow_name text NOT NULL,
+  name text NOT NULL,
+  work_pool_id uuid NOT NULL,
+  source jsonb NOT NULL,
+  entrypoint text NOT NULL,
+  job_variables jsonb NOT NULL,
+  parameters jsonb NOT NULL,
+  parameter_schema jsonb,
+  pull_steps jsonb,
+  tags jsonb NOT NULL,
+  description text,
+  paused boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT deployments_workspace_flow_name_key UNIQUE (workspace_id, flow_name, name),
+  CONSTRAINT deployments_workspace_fkey FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE,
+  -- No cascade: deleting a pool that deployments use fails.
+  CONSTRAINT deployments_work_pool_fkey FOREIGN KEY (workspace_id, work_pool_id) REFERENCES work_pools (workspace_id, id)
+);
+CREATE INDEX deployments_work_pool_idx ON deployments (work_pool_id);
+
+-- deployment_id and work_pool_id are plain columns, not foreign keys: a run outlives its deployment and
+-- pool, and keeps their names. Runs have no foreign key to workspaces either: every run creation would
+-- take a share lock on the workspace row, and concurrent creations in one workspace would then contend
+-- on that row (multixacts) while quota checks hold it locked.
+CREATE TABLE flow_runs (
+  id uuid PRIMARY KEY,
+  workspace_id uuid NOT NULL,
+  name text NOT NULL,
+  deployment_id uuid NOT NULL,
+  deployment_name text NOT NULL,
+  flow_name text NOT NULL,
+  work_pool_id uuid NOT NULL,
+  work_pool text NOT NULL,
+  work_pool_type text NOT NULL,
+  pool_kind text NOT NULL GENERATED ALWAYS AS (
+    CASE WHEN work_pool_type LIKE '%:managed' THEN 'managed' WHEN work_pool_type LIKE '%:push' THEN 'push' ELSE 'other' END
+  ) STORED,
+  state_type text NOT NULL CHECK (state_type IN ('SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CRASHED', 'CANCELLING', 'CANCELLED')),
+  state_name text NOT NULL,
+  state_message text,
+  state_timestamp timestamptz NOT NULL,
+  parameters jsonb NOT NULL,
+  job_variables jsonb NOT NULL,
+  job_configuration jsonb,
+  infrastructure_id text,
+  idempotency_key text,
+  tags jsonb NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  start_time timestamptz,
+  end_time timestamptz,
+  compute_seconds double precision NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX flow_runs_idempotency_key ON flow_runs (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX flow_runs_workspace_created_idx ON flow_runs (workspace_id, created_at DESC, id DESC);
+CREATE INDEX flow_runs_deployment_created_idx ON flow_runs (deployment_id, created_at DESC, id DESC);
+-- Small: only runs still moving. Serves the dispatcher's scans and the count of active managed runs.
+CREATE INDEX flow_runs_unfinished_idx ON flow_runs (pool_kind, id) WHERE state_type IN ${UNFINISHED_STATES};
+CREATE INDEX flow_runs_managed_start_idx ON flow_runs (workspace_id, start_time) WHERE pool_kind = 'managed';
+
+-- History entries and log lines draw ids from one sequence, so a run's events merge by id in the
+-- order they happened and an SSE client resumes from the last id it saw.
+CREATE TABLE flow_run_states (
+  flow_run_id uuid NOT NULL,
+  id bigint NOT NULL DEFAULT nextval('ferry_event_seq'),
+  type text NOT NULL,
+  name text NOT NULL,
+  message text,
+  timestamp timestamptz NOT NULL,
+  PRIMARY KEY (flow_run_id, id),
+  CONSTRAINT flow_run_states_flow_run_fkey FOREIGN KEY (flow_run_id) REFERENCES flow_runs (id) ON DELETE CASCADE
+);
+
+CREATE TABLE flow_run_logs (
+  flow_run_id uuid NOT NULL,
+  id bigint NOT NULL DEFAULT nextval('ferry_event_seq'),
+  level text NOT NULL,
+  message text NOT NULL,
+  timestamp timestamptz NOT NULL,
+  source text NOT NULL,
+  PRIMARY KEY (flow_run_id, id),
+  CONSTRAINT flow_run_logs_flow_run_fkey FOREIGN KEY (flow_run_id) REFERENCES flow_runs (id) ON DELETE CASCADE
+);
+`,
+  },
+];
+
+/** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */
+const MIGRATION_LOCK_KEY = 8_462_117_306_512_337;
+
+/**
+ * Applies pending migrations, each in its own transaction that first takes a transaction-scoped
+ * advisory lock and then re-reads what is applied. Processes that start together therefore apply each
+ * migration once: the others wait on the lock, then find it recorded. A transaction-scoped lock (rather
+ * than `pg_advisory_lock` on a session) needs no dedicated connection and cannot leak if a process
+ * dies. Running it again when nothing is pending changes nothing.
+ */
+export async function migrate(driver: SqlDriver, migrations: readonly Migration[] = MIGRATIONS): Promise<{ applied: number[] }> {
+  assertOrdered(migrations);
+  const applied: number[] = [];
+  const done = await appliedMigrations(driver);
+  checkKnown(done, migrations);
+  for (const migration of migrations) {
+    if (done.has(migration.id)) continue;
+    const ran = await driver.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+      await tx.exec(
+        "CREATE TABLE IF NOT EXISTS ferry_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+      );
+      const { rows } = await tx.query<{ id: number }>("SELECT id FROM ferry_migrations WHERE id = $1", [migration.id]);
+      if (rows.length > 0) return false;
+      await tx.exec(migration.sql);
+      await tx.query("INSERT INTO ferry_migrations (id, name) VALUES ($1, $2)", [migration.id, migration.name]);
+      return true;
+    });
+    if (ran) applied.push(migration.id);
+  }
+  return { applied };
+}
+
+async function appliedMigrations(driver: SqlDriver): Promise<Map<number, string>> {
+  const { rows: exists } = await driver.query<{ present: boolean }>("SELECT to_regclass('ferry_migrations') IS NOT NULL AS present");
+  if (!exists[0]?.present) return new Map();
+  const { rows } = await driver.query<{ id: number; name: string }>("SELECT id, name FROM ferry_migrations ORDER BY id");
+  return new Map(rows.map((r) => [r.id, r.name]));
+}
+
+function checkKnown(done: Map<number, string>, migrations: readonly Migration[]): void {
+  const known = new Map(migrations.map((m) => [m.id, m.name]));
+  for (const [id, name] of done) {
+    if (!known.has(id)) {
+      throw new FerryError(
+        "unavailable",
+        `the database has migration ${id} (${name}), which this Ferry server does not know: it was upgraded by a newer version; upgrade this server too`,
+        { retryable: false },
+      );
+    }
+  }
+}
+
+function assertOrdered(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.id !== i + 1) throw new Error(`migration ${m.name} has id ${m.id}; ids must be 1, 2, 3… in order`);
+  });
+}

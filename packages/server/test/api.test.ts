@@ -1,0 +1,330 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FerryClient, FerryError, ROUTES, type Deployment, type FlowRun, type FlowRunEvent } from "@ferry/core";
+import { storeKinds } from "./support/databases.js";
+import { startTestServer, type TestServer } from "./support/test-server.js";
+
+const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY-7f3a9";
+
+async function rejected(promise: Promise<unknown>): Promise<FerryError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof FerryError) return error;
+    throw error;
+  }
+  throw new Error("expected the call to be rejected");
+}
+
+describe.each(storeKinds())("HTTP API on %s", (kind) => {
+  let t: TestServer;
+  let pushDeployment: Deployment;
+
+  const deploy = (client: FerryClient, name: string, pool: string, jobVariables: Record<string, unknown> = {}) =>
+    client.api.applyDeployment({
+      body: {
+        flow_name: "etl",
+        name,
+        work_pool: pool,
+        source: { git_url: "https://github.com/acme/flows.git", branch: "main" },
+        entrypoint: "flows/etl.py:etl",
+        job_variables: jobVariables,
+        parameters: { day: "2026-11-01" },
+      },
+    });
+
+  const runAndWait = async (deploymentId: string, body: Record<string, unknown> = {}) => {
+    const { flow_run } = await t.client.api.createFlowRun({ params: { id: deploymentId }, body });
+    const events: FlowRunEvent[] = [];
+    const final = await t.client.waitForRun(flow_run.id, { onEvent: (e) => events.push(e) });
+    return { run: final, events };
+  };
+
+  beforeAll(async () => {
+    t = await startTestServer(kind);
+    await t.client.api.createWorkPool({ body: { name: "push", type: "fake:push" } });
+    pushDeployment = (await deploy(t.client, "nightly", "push")).deployment;
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("refuses a request without a key, and a wrong key, with a message that names the fix", async () => {
+    const anonymous = new FerryClient({ apiUrl: t.server.url });
+    const e1 = await rejected(anonymous.api.listWorkPools());
+    expect(e1.code).toBe("unauthenticated");
+    expect(e1.message).toMatch(/Authorization: Bearer/);
+    const wrong = new FerryClient({ apiUrl: t.server.url, apiKey: "fy_notarealkeynotarealkeynotarealkey" });
+    const e2 = await rejected(wrong.api.listWorkPools());
+    expect(e2.code).toBe("unauthenticated");
+    expect(e2.status).toBe(401);
+  });
+
+  it("submits a push run at once and follows it to COMPLETED, through every state, with its logs", async () => {
+    const { run, events } = await runAndWait(pushDeployment.id);
+    expect(run.state.type).toBe("COMPLETED");
+    expect(run.infrastructure_id).toMatch(/^fake-task-/);
+    expect(run.start_time).not.toBeNull();
+    expect(run.end_time).not.toBeNull();
+    expect(run.job_configuration).toMatchObject({ outcome: "complete", duration_ms: 0 });
+    const history = (await t.client.api.getFlowRunHistory({ params: { id: run.id } })).items.map((s) => s.name);
+    // The fake may be seen pending (InfrastructurePending) before it runs, or already running.
+    expect(history.filter((n) => n !== "InfrastructurePending")).toEqual(["Scheduled", "Submitting", "Running", "Completed"]);
+    const states = events.filter((e) => e.kind === "state").map((e) => (e as Extract<FlowRunEvent, { kind: "state" }>).state.name);
+    expect(states).toEqual(history);
+    const logs = (await t.client.api.listFlowRunLogs({ params: { id: run.id } })).items.map((l) => l.message);
+    expect(logs.some((m) => m.startsWith("Submitted: infrastructure fake-task-"))).toBe(true);
+    expect(t.provider.started.filter((s) => s.runId === run.id)).toHaveLength(1);
+    expect(t.provider.envOf(run.infrastructure_id!)).toMatchObject({ FERRY_FLOW_RUN_ID: run.id, FERRY_API_URL: t.server.url });
+  });
+
+  it("retries a throttled submission and still starts one task", async () => {
+    const d = (await deploy(t.client, "throttled", "push", { outcome: "throttle-once" })).deployment;
+    const { run } = await runAndWait(d.id);
+    expect(run.state.type).toBe("COMPLETED");
+    expect(t.provider.submitCalls.filter((k) => k.endsWith(run.id))).toHaveLength(2);
+    expect(t.provider.started.filter((s) => s.runId === run.id)).toHaveLength(1);
+    const logs = (await t.client.api.listFlowRunLogs({ params: { id: run.id } })).items.map((l) => l.message);
+    expect(logs.some((m) => /attempt 1 failed .*rate exceeded.*retrying/.test(m))).toBe(true);
+  });
+
+  it("marks CRASHED a run the platform refuses, cannot start, or whose process dies", async () => {
+    const refused = (await deploy(t.client, "refused", "push", { outcome: "submit-error" })).deployment;
+    const r1 = (await runAndWait(refused.id)).run;
+    expect(r1.state).toMatchObject({ type: "CRASHED" });
+    expect(r1.state.message).toMatch(/failed to submit to fake:push: .*invalid task definition/);
+
+    const unpullable = (await deploy(t.client, "unpullable", "push", { outcome: "fail-to-start" })).deployment;
+    const r2 = (await runAndWait(unpullable.id)).run;
+    expect(r2.state.type).toBe("CRASHED");
+    expect(r2.state.message).toMatch(/CannotPullContainerError/);
+
+    const dies = (await deploy(t.client, "dies", "push", { outcome: "exit-1" })).deployment;
+    const r3 = (await runAndWait(dies.id)).run;
+    expect(r3.state.type).toBe("CRASHED");
+    expect(r3.state.message).toMatch(/exited with code 1/);
+  });
+
+  it("cancels a running push run through CANCELLING and stops its infrastructure", async () => {
+    const d = (await deploy(t.client, "forever", "push", { outcome: "hang" })).deployment;
+    const { flow_run } = await t.client.api.createFlowRun({ params: { id: d.id }, body: {} });
+    for await (const e of t.client.followRun(flow_run.id)) {
+      if (e.kind === "state" && e.state.type === "RUNNING") break;
+    }
+    const cancelling = await t.client.api.cancelFlowRun({ params: { id: flow_run.id }, body: { reason: "not needed" } });
+    expect(cancelling.state.type).toBe("CANCELLING");
+    const final = await t.client.waitForRun(flow_run.id);
+    expect(final.state.type).toBe("CANCELLED");
+    expect(t.provider.cancelled.map((c) => c.infrastructureId)).toContain(final.infrastructure_id);
+    const history = (await t.client.api.getFlowRunHistory({ params: { id: flow_run.id } })).items.map((s) => s.type);
+    expect(history.slice(-2)).toEqual(["CANCELLING", "CANCELLED"]);
+    const again = await rejected(t.client.api.cancelFlowRun({ params: { id: flow_run.id }, body: {} }));
+    expect(again.code).toBe("invalid_transition");
+    expect(again.message).toMatch(/already ended as CANCELLED/);
+  });
+
+  it("returns the same run for the same idempotency key", async () => {
+    const a = await t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: { idempotency_key: "ci-build-42" } });
+    const b = await t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: { idempotency_key: "ci-build-42" } });
+    expect(a.created).toBe(true);
+    expect(b.created).toBe(false);
+    expect(b.flow_run.id).toBe(a.flow_run.id);
+    const [c, d] = await Promise.all([
+      t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: { idempotency_key: "race" } }),
+      t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: { idempotency_key: "race" } }),
+    ]);
+    expect(c.flow_run.id).toBe(d.flow_run.id);
+    expect([c.created, d.created].sort()).toEqual([false, true]);
+    await t.client.waitForRun(a.flow_run.id);
+    await t.client.waitForRun(c.flow_run.id);
+    expect(t.provider.started.filter((s) => s.runId === a.flow_run.id)).toHaveLength(1);
+  });
+
+  it("rejects bad input with a clear message and leaves nothing behind", async () => {
+    const before = (await t.client.api.listDeployments()).items.length;
+    const unknownVar = await rejected(deploy(t.client, "typo", "push", { outcom: "complete" }));
+    expect(unknownVar.code).toBe("validation_failed");
+    expect(unknownVar.status).toBe(400);
+    expect(unknownVar.message).toMatch(/\/outcom is not a known field/);
+    expect(unknownVar.message).toMatch(/known variables: outcome, duration_ms/);
+
+    const badEntrypoint = await rejected(
+      t.client.api.applyDeployment({
+        body: { flow_name: "etl", name: "bad-ep", work_pool: "push", source: { git_url: "https://github.com/acme/flows.git" }, entrypoint: "flows/etl.rb" },
+      }),
+    );
+    expect(badEntrypoint.code).toBe("validation_failed");
+    expect(badEntrypoint.message).toMatch(/path\/to\/file\.py:function/);
+    expect((await t.client.api.listDeployments()).items.length).toBe(before);
+
+    const dup = await rejected(t.client.api.createWorkPool({ body: { name: "push", type: "fake:push" } }));
+    expect(dup.code).toBe("conflict");
+    expect(dup.message).toMatch(/work pool 'push' already exists/);
+
+    const badType = await rejected(t.client.api.createWorkPool({ body: { name: "x", type: "nope:push" } }));
+    expect(badType.message).toMatch(/use one of fake:push, ferry:managed/);
+
+    const runVar = await rejected(t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: { job_variables: { duration_ms: "soon" } } }));
+    expect(runVar.code).toBe("validation_failed");
+    expect(runVar.message).toMatch(/\/duration_ms must be integer/);
+
+    const extraField = await rejected(
+      t.client.api.createWorkPool({ body: { name: "p2", type: "fake:push", colour: "red" } as never }),
+    );
+    expect(extraField.code).toBe("validation_failed");
+    expect(extraField.message).toMatch(/\/colour is not a known field/);
+    expect((await t.client.api.listWorkPools()).items.map((p) => p.name)).not.toContain("p2");
+  });
+
+  it("enforces the free tier's managed pool count, atomically", async () => {
+    const results = await Promise.allSettled([
+      t.client.api.createWorkPool({ body: { name: "managed-a", type: "ferry:managed" } }),
+      t.client.api.createWorkPool({ body: { name: "managed-b", type: "ferry:managed" } }),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const failure = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    expect(failure.reason).toBeInstanceOf(FerryError);
+    expect((failure.reason as FerryError).code).toBe("quota_exceeded");
+    expect((failure.reason as FerryError).message).toMatch(/free tier allows 1 managed work pool/);
+    const managed = (await t.client.api.listWorkPools()).items.filter((p) => p.type === "ferry:managed");
+    expect(managed).toHaveLength(1);
+    const quota = await t.client.api.getQuota();
+    expect(quota.usage.managed_pools).toBe(1);
+    expect(quota.limits.managed_pools).toBe(1);
+  });
+
+  it("cancels a managed run that has not started at once", async () => {
+    const pool = (await t.client.api.listWorkPools()).items.find((p) => p.type === "ferry:managed")!;
+    const d = (await deploy(t.client, "managed-flow", pool.name, { pip_packages: ["requests"] })).deployment;
+    const { flow_run } = await t.client.api.createFlowRun({ params: { id: d.id }, body: {} });
+    expect(flow_run.state.type).toBe("SCHEDULED");
+    expect(flow_run.job_configuration).toMatchObject({ pip_packages: ["requests"], npm_packages: [], image: "ferry-engine:latest" });
+    const cancelled = await t.client.api.cancelFlowRun({ params: { id: flow_run.id }, body: {} });
+    expect(cancelled.state.type).toBe("CANCELLED");
+    expect(cancelled.end_time).not.toBeNull();
+  });
+
+  it("keeps workspaces apart: another workspace's objects answer 404", async () => {
+    const other = await t.admin.api.adminCreateWorkspace({ body: { name: "other", tier: "pro" } });
+    const otherClient = new FerryClient({ apiUrl: t.server.url, apiKey: other.api_key.key });
+    const { flow_run } = await t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: {} });
+    const e1 = await rejected(otherClient.api.getFlowRun({ params: { id: flow_run.id } }));
+    expect(e1.code).toBe("not_found");
+    const e2 = await rejected(otherClient.api.cancelFlowRun({ params: { id: flow_run.id }, body: {} }));
+    expect(e2.code).toBe("not_found");
+    const e3 = await rejected(otherClient.api.getDeployment({ params: { id: pushDeployment.id } }));
+    expect(e3.code).toBe("not_found");
+    const e4 = await rejected(otherClient.api.createFlowRun({ params: { id: pushDeployment.id }, body: {} }));
+    expect(e4.code).toBe("not_found");
+    expect((await otherClient.api.listWorkPools()).items).toEqual([]);
+    expect((await otherClient.api.listFlowRuns()).items).toEqual([]);
+    const e5 = await rejected(otherClient.api.listFlowRunLogs({ params: { id: flow_run.id } }));
+    expect(e5.code).toBe("not_found");
+    // The operator token is not an API key, and an API key is not the operator token.
+    expect((await rejected(t.client.api.adminListWorkspaces())).code).toBe("unauthenticated");
+    await t.client.waitForRun(flow_run.id);
+  });
+
+  it("never returns or logs a secret value", async () => {
+    const created = await t.client.api.createCredentials({
+      body: { name: "aws-prod", type: "aws", data: { aws_access_key_id: "AKIAEXAMPLE123", aws_secret_access_key: SECRET, region_name: "eu-west-1" } },
+    });
+    const responses = [
+      created,
+      await t.client.api.getCredentials({ params: { name: "aws-prod" } }),
+      await t.client.api.listCredentials(),
+    ];
+    for (const r of responses) expect(JSON.stringify(r)).not.toContain(SECRET);
+    expect(created.data).toEqual({ aws_access_key_id: "AKIAEXAMPLE123", aws_secret_access_key: "********", region_name: "eu-west-1" });
+    const dup = await rejected(t.client.api.createCredentials({ body: { name: "aws-prod", type: "aws", data: { aws_access_key_id: "x", aws_secret_access_key: SECRET } } }));
+    expect(dup.code).toBe("conflict");
+    expect(dup.message).not.toContain(SECRET);
+    const bad = await rejected(t.client.api.createCredentials({ body: { name: "aws-bad", type: "aws", data: { aws_secret_access_key: SECRET, colour: 1 } } }));
+    expect(bad.code).toBe("validation_failed");
+    expect(bad.message).not.toContain(SECRET);
+    const text = t.logs();
+    expect(text.length).toBeGreaterThan(0);
+    expect(text).not.toContain(SECRET);
+    const raw = await fetch(`${t.server.url}/api/credentials`, { headers: { authorization: `Bearer ${t.server.bootstrap!.apiKey}` } });
+    expect(await raw.text()).not.toContain(SECRET);
+  });
+
+  it("pages runs newest first with a cursor and filters by state", async () => {
+    const d = (await deploy(t.client, "paged", "push")).deployment;
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await t.client.api.createFlowRun({ params: { id: d.id }, body: {} })).flow_run.id);
+    for (const id of ids) await t.client.waitForRun(id);
+    const seen: FlowRun[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await t.client.api.listFlowRuns({ query: { deployment_id: d.id, limit: 3, cursor } });
+      expect(page.items.length).toBeLessThanOrEqual(3);
+      seen.push(...page.items);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    expect(seen.map((r) => r.id)).toEqual([...ids].reverse());
+    const completed = await t.client.api.listFlowRuns({ query: { deployment_id: d.id, state: "COMPLETED,CRASHED" } });
+    expect(completed.items).toHaveLength(7);
+    const running = await t.client.api.listFlowRuns({ query: { deployment_id: d.id, state: "RUNNING" } });
+    expect(running.items).toHaveLength(0);
+    const bad = await rejected(t.client.api.listFlowRuns({ query: { state: "DONE" } }));
+    expect(bad.message).toMatch(/'DONE' is not a state type/);
+  });
+
+  it("resumes an event stream after the last event seen", async () => {
+    const { run } = await runAndWait(pushDeployment.id);
+    const all: FlowRunEvent[] = [];
+    for await (const e of t.client.followRun(run.id)) all.push(e);
+    expect(all.length).toBeGreaterThanOrEqual(4);
+    const ids = all.map((e) => BigInt(e.id));
+    expect([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(ids);
+    const middle = all[1]!;
+    const rest: FlowRunEvent[] = [];
+    for await (const e of t.client.followRun(run.id, { lastEventId: middle.id })) rest.push(e);
+    expect(rest.map((e) => e.id)).toEqual(all.slice(2).map((e) => e.id));
+  });
+
+  it("holds runs of a paused pool until it is resumed", async () => {
+    await t.client.api.createWorkPool({ body: { name: "sleepy", type: "fake:push", paused: true } });
+    const d = (await deploy(t.client, "sleepy-flow", "sleepy")).deployment;
+    const { flow_run } = await t.client.api.createFlowRun({ params: { id: d.id }, body: {} });
+    expect(flow_run.state.message).toMatch(/paused/);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await t.client.api.getFlowRun({ params: { id: flow_run.id } })).state.type).toBe("SCHEDULED");
+    await t.client.api.updateWorkPool({ params: { name: "sleepy" }, body: { paused: false } });
+    expect((await t.client.waitForRun(flow_run.id)).state.type).toBe("COMPLETED");
+  });
+
+  it("refuses to delete a pool in use and names what uses it", async () => {
+    const e = await rejected(t.client.api.deleteWorkPool({ params: { name: "push" } }));
+    expect(e.code).toBe("conflict");
+    expect(e.message).toMatch(/etl\/nightly/);
+  });
+
+  it("applies a deployment idempotently", async () => {
+    const again = await deploy(t.client, "nightly", "push");
+    expect(again.action).toBe("unchanged");
+    expect(again.deployment.id).toBe(pushDeployment.id);
+    const changed = await deploy(t.client, "nightly", "push", { duration_ms: 5 });
+    expect(changed.action).toBe("updated");
+    const back = await deploy(t.client, "nightly", "push");
+    expect(back.action).toBe("updated");
+  });
+
+  it("serves OpenAPI with every route, a reference page, health, readiness and metrics", async () => {
+    const doc = (await (await fetch(`${t.server.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, { operationId: string }>> };
+    expect(doc.openapi).toBe("3.1.0");
+    const operations = Object.values(doc.paths).flatMap((p) => Object.values(p).map((o) => o.operationId));
+    for (const name of Object.keys(ROUTES)) expect(operations).toContain(name);
+    expect(operations).toContain("streamFlowRunEvents");
+    expect((await fetch(`${t.server.url}/docs/`)).status).toBe(200);
+    expect(await (await fetch(`${t.server.url}/healthz`)).json()).toEqual({ status: "ok" });
+    expect(await (await fetch(`${t.server.url}/readyz`)).json()).toMatchObject({ status: "ready", store: kind });
+    const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/ferry_flow_runs\{state="COMPLETED"\} [1-9]/);
+    expect(metrics).toMatch(/ferry_dispatch_latency_seconds_count\{pool_type="fake:push"\} [1-9]/);
+    expect(metrics).toMatch(/ferry_provider_errors_total\{pool_type="fake:push",operation="submit",code="provider_throttled"\} 1/);
+    const missing = await fetch(`${t.server.url}/api/nope`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: "not_found" } });
+  });
+});
