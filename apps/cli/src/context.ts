@@ -9,6 +9,8 @@ export const VERSION: string = pkg.version;
 /** What every command action gets: the streams, the parsed global options, and a client made on demand. */
 export class CommandContext {
   readonly out: Output;
+  /** Which secret the last client was made with, so an authentication failure can say where it came from. */
+  usedAuth: "api-key" | "admin-token" | null = null;
   private settingsPromise: Promise<Settings> | undefined;
 
   constructor(
@@ -41,6 +43,7 @@ export class CommandContext {
         `no API key for ${apiUrl}; set FERRY_API_KEY, or save one in a profile with 'ferry profile set ${s.profileName ?? "NAME"} --api-key-stdin'`,
       );
     }
+    this.usedAuth = "api-key";
     return this.makeClient(apiUrl, { apiKey: s.apiKey });
   }
 
@@ -54,6 +57,7 @@ export class CommandContext {
         `no admin token for ${apiUrl}; set FERRY_ADMIN_TOKEN (the server keeps it in its FERRY_HOME/admin-token), or use the profile 'ferry server start' saved`,
       );
     }
+    this.usedAuth = "admin-token";
     return this.makeClient(apiUrl, { adminToken: s.adminToken });
   }
 

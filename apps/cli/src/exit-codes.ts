@@ -1,4 +1,4 @@
-import { FerryError, type ErrorCode } from "@ferry/core";
+import { isErrorCode, type ErrorCode } from "@ferry/core";
 
 /**
  * Exit codes scripts can rely on. Documented in `ferry --help` and the README; changing one is a
@@ -39,8 +39,19 @@ const BY_CODE: Record<ErrorCode, ExitCode> = {
   internal: ExitCode.failure,
 };
 
+/**
+ * The code of a Ferry error. Checked by shape, not `instanceof`: `@ferry/server` is loaded from its own
+ * package, so its errors come from another copy of core's `FerryError` class than the CLI's bundled one.
+ */
+export function ferryErrorCode(error: unknown): ErrorCode | null {
+  if (typeof error !== "object" || error === null || (error as Error).name !== "FerryError") return null;
+  const code = (error as { code?: unknown }).code;
+  return isErrorCode(code) ? code : null;
+}
+
 export function exitCodeFor(error: unknown): ExitCode {
-  return error instanceof FerryError ? BY_CODE[error.code] : ExitCode.failure;
+  const code = ferryErrorCode(error);
+  return code ? BY_CODE[code] : ExitCode.failure;
 }
 
 export const EXIT_CODES_HELP = `Exit codes:

@@ -92,7 +92,7 @@ export const CREDENTIAL_TYPE_NAMES = Object.keys(CREDENTIAL_TYPES);
 export const SECRET_MASK = "********";
 
 export function credentialType(type: unknown): CredentialType {
-  const t = typeof type === "string" ? CREDENTIAL_TYPES[type] : undefined;
+  const t = typeof type === "string" && Object.hasOwn(CREDENTIAL_TYPES, type) ? CREDENTIAL_TYPES[type] : undefined;
   if (!t) {
     throw validationError(`credentials type '${String(type)}' is not known; use one of ${CREDENTIAL_TYPE_NAMES.join(", ")}`);
   }

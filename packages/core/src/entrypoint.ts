@@ -19,6 +19,7 @@ const EXTENSIONS: Record<string, EntrypointLanguage> = {
 };
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const PYTHON_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const EXAMPLE = "use path/to/file.py:function or path/to/file.ts:function";
 
 /** Parses `path/to/file.py:function`. The file must be relative, inside the repository, with a known extension. */
@@ -38,8 +39,9 @@ export function parseEntrypoint(value: unknown): Entrypoint {
   if (path.split("/").some((part) => part === "..")) {
     throw validationError(`entrypoint '${value}' points outside the repository ('..'); give a path inside it`);
   }
-  const dot = path.lastIndexOf(".");
-  const ext = dot >= 0 ? path.slice(dot) : "";
+  const file = path.slice(path.lastIndexOf("/") + 1);
+  const dot = file.lastIndexOf(".");
+  const ext = dot >= 0 ? file.slice(dot) : "";
   const language = EXTENSIONS[ext];
   if (!language) {
     throw validationError(
@@ -47,7 +49,8 @@ export function parseEntrypoint(value: unknown): Entrypoint {
     );
   }
   const fnPath = language === "python" ? fn.split(".") : [fn];
-  if (!fnPath.every((part) => IDENTIFIER.test(part))) {
+  const identifier = language === "python" ? PYTHON_IDENTIFIER : IDENTIFIER;
+  if (!fnPath.every((part) => identifier.test(part))) {
     throw validationError(`entrypoint '${value}': '${fn}' is not a valid function name`);
   }
   return { path: path.replace(/^\.\//, ""), function: fn, language };

@@ -33,6 +33,11 @@ export function validateBaseJobTemplate(template: unknown): BaseJobTemplate {
   if (issues.length) throw validationError("invalid base_job_template", issues);
   compileSchema(closedSchema(vars as JsonSchema), "base_job_template.variables");
   const known = new Set(Object.keys((vars as BaseJobTemplate["variables"]).properties));
+  for (const name of known) {
+    if (name in Object.prototype) {
+      issues.push({ path: `/variables/properties/${name}`, message: `'${name}' is a name every JavaScript object already has; rename the variable` });
+    }
+  }
   for (const name of placeholders(t.job_configuration)) {
     if (!known.has(name)) {
       issues.push({ path: "/job_configuration", message: `refers to '{{ ${name} }}', which is not a declared variable` });
@@ -73,7 +78,7 @@ export function validateJobVariables(template: BaseJobTemplate, values: unknown,
   const fn = compileSchema(closedSchema(rest), "base_job_template.variables");
   const copy = structuredClone(values) as JobVariables;
   if (!fn(copy)) {
-    const known = Object.keys(template.variables.properties);
+    const known = Object.keys(template.variables.properties).sort();
     throw validationError(`${what} are invalid (known variables: ${known.join(", ") || "none"})`, issuesFromAjv(fn.errors));
   }
   return structuredClone(values) as JobVariables;
@@ -84,7 +89,7 @@ export function resolveJobVariables(template: BaseJobTemplate, ...layers: (JobVa
   const merged: JobVariables = {};
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer ?? {})) {
-      if (v !== undefined) merged[k] = v;
+      if (v !== undefined) merged[k] = structuredClone(v);
     }
   }
   const fn = compileSchema(closedSchema(template.variables), "base_job_template.variables");

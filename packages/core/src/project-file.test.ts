@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FerryError } from "./errors.js";
-import { completeDeployments, defaultFlowName, parseProject, parseProjectFile, type ProjectFileIssue } from "./project-file.js";
+import { completeDeployments, defaultFlowName, hasEmbeddedSecret, parseProject, parseProjectFile, type ProjectFileIssue } from "./project-file.js";
 
 const VALID = `
 source: { git_url: https://github.com/acme/flows.git, branch: main }
@@ -97,6 +97,11 @@ deployments:
     expect(applied[1]!.source).toEqual({ git_url: "https://git.example/x.git", branch: "dev", credentials: "gh" });
 
     expect(messageOf(() => completeDeployments(project))).toMatch(/deployments\[0\]\.source\.git_url: is required/);
+
+    // A detached HEAD's commit does not pin a deployment that names its own branch.
+    const detached = completeDeployments(project, { source: { git_url: "https://git.example/x.git", commit: "0123abc" } });
+    expect(detached[0]!.source).toEqual({ git_url: "https://git.example/x.git", commit: "0123abc" });
+    expect(detached[1]!.source).toEqual({ git_url: "https://git.example/x.git", branch: "dev", credentials: "gh" });
   });
 
   it("lays a deployment's source without a URL over the top-level one", () => {
@@ -205,6 +210,18 @@ deployments:
       message: "must be a string, not number 1",
       line: undefined,
     });
+  });
+});
+
+describe("hasEmbeddedSecret", () => {
+  it("refuses a token in the git URL, which would be stored and shown with the deployment", () => {
+    expect(messageOf(() => parseProjectFile("source: { git_url: 'https://x-access-token:ghp_abc@github.com/acme/flows.git' }\ndeployments: [ { name: a, entrypoint: a.py:a, work_pool: p } ]\n"))).toMatch(
+      /^ferry\.yaml:1: source\.git_url: contains a password or token; store it with 'ferry credentials create NAME --type git'/,
+    );
+    expect(hasEmbeddedSecret("https://github.com/acme/flows.git")).toBe(false);
+    expect(hasEmbeddedSecret("https://git@github.com/acme/flows.git")).toBe(false);
+    expect(hasEmbeddedSecret("git@github.com:acme/flows.git")).toBe(false);
+    expect(hasEmbeddedSecret("https://user:pass@example.com/x.git")).toBe(true);
   });
 });
 

@@ -127,7 +127,17 @@ export function completeDeployments(
 ): DeploymentApply[] {
   const issues: ProjectFileIssue[] = [];
   const out = project.deployments.map((draft, index): DeploymentApply => {
-    const source = draft.source.git_url ? draft.source : { ...(defaults.source ?? {}), ...withoutUndefined(draft.source) };
+    let source: Partial<DeploymentSource> = draft.source;
+    if (!draft.source.git_url) {
+      const own = withoutUndefined(draft.source);
+      const base: Partial<DeploymentSource> = withoutUndefined<Partial<DeploymentSource>>(defaults.source ?? {});
+      // A branch or commit in the file replaces what the defaults point at instead of mixing with it.
+      if (own.branch !== undefined || own.commit !== undefined) {
+        delete base.branch;
+        delete base.commit;
+      }
+      source = { ...base, ...own };
+    }
     if (!source.git_url) {
       issues.push({
         path: `deployments[${index}].source.git_url`,
@@ -171,6 +181,11 @@ function locator(doc: Document, lineCounter: LineCounter): Locate {
     }
     return undefined;
   };
+}
+
+/** `https://user:token@host/…`: a secret that would be stored and shown with the deployment. */
+export function hasEmbeddedSecret(gitUrl: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i.test(gitUrl);
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
@@ -349,7 +364,12 @@ class Checker {
     const out: Partial<DeploymentSource> = {};
     if (map.git_url !== undefined) {
       const url = this.requiredString(map.git_url, [...path, "git_url"], 2000);
-      if (url !== undefined) out.git_url = url;
+      if (url !== undefined && hasEmbeddedSecret(url)) {
+        this.fail(
+          [...path, "git_url"],
+          "contains a password or token; store it with 'ferry credentials create NAME --type git' and name it in source.credentials",
+        );
+      } else if (url !== undefined) out.git_url = url;
     }
     for (const key of ["branch", "credentials"] as const) {
       const v = map[key];

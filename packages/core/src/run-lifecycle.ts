@@ -7,7 +7,7 @@ import { isTerminal, stateChange, type StateChange, type StateName, type StateTy
  * platform.
  */
 export function stateForInfrastructureStatus(current: { type: StateType; name: StateName }, status: InfrastructureStatus): StateChange | null {
-  if (isTerminal(current.type)) return null;
+  if (isTerminal(current.type) || current.type === "SCHEDULED") return null;
   const final = status.phase === "exited" || status.phase === "failed" || status.phase === "missing";
   if (current.type === "CANCELLING") {
     return final ? stateChange("CANCELLED", { message: "the infrastructure was stopped on request" }) : null;

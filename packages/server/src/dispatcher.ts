@@ -184,10 +184,9 @@ export class Dispatcher {
           maxTimeout: 5000,
           factor: 2,
           signal,
-          onFailedAttempt: async (info) => {
-            const { error, attemptNumber, retriesLeft } = info as unknown as { error: Error; attemptNumber: number; retriesLeft: number };
-            if (retriesLeft > 0 && !signal.aborted) {
-              await logToRun(this.ctx, run, "warning", `Submission attempt ${attemptNumber} failed (${error.message}); retrying`);
+          onFailedAttempt: async (error) => {
+            if (error.retriesLeft > 0 && !signal.aborted) {
+              await logToRun(this.ctx, run, "warning", `Submission attempt ${error.attemptNumber} failed (${error.message}); retrying`);
             }
           },
         },

@@ -145,7 +145,7 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     expect(unknownVar.code).toBe("validation_failed");
     expect(unknownVar.status).toBe(400);
     expect(unknownVar.message).toMatch(/\/outcom is not a known field/);
-    expect(unknownVar.message).toMatch(/known variables: outcome, duration_ms/);
+    expect(unknownVar.message).toMatch(/known variables: duration_ms, env, outcome, submit_delay_ms/);
 
     const badEntrypoint = await rejected(
       t.client.api.applyDeployment({

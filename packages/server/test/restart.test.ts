@@ -73,7 +73,7 @@ describe.each(storeKinds())("a server killed mid-dispatch, on %s", (kind) => {
     };
     const start = async () => {
       const p = await startProcess(env);
-      cleanups.push(() => (p.child.exitCode === null ? kill(p, "SIGKILL") : undefined));
+      cleanups.push(() => (p.child.exitCode === null && p.child.signalCode === null ? kill(p, "SIGKILL") : undefined));
       return p;
     };
     return { env, journal, start };

@@ -1,5 +1,5 @@
 import { createParser } from "eventsource-parser";
-import { FerryError, isErrorCode } from "../errors.js";
+import { FerryError, isErrorCode, type ErrorCode } from "../errors.js";
 import type { Deployment, FlowRun, FlowRunEvent } from "../models.js";
 import { isTerminal } from "../states.js";
 import { FLOW_RUN_EVENTS_PATH, ROUTES, routePath, type RouteDef, type RouteInput, type RouteName, type RouteOutput } from "./routes.js";
@@ -105,7 +105,15 @@ export class FerryClient {
         }
         throw error;
       }
-      if (!response.ok) throw await errorFromResponse(response);
+      if (!response.ok) {
+        const error = await errorFromResponse(response);
+        // A proxy answering 502/503 while the server restarts is worth waiting for, like a refused connection.
+        if (error.retryable && failures++ < 5) {
+          await sleep(250 * 2 ** failures, options.signal);
+          continue;
+        }
+        throw error;
+      }
       const queue: FlowRunEvent[] = [];
       let ended = false;
       const parser = createParser({
@@ -170,7 +178,7 @@ export class FerryClient {
   }
 }
 
-type InputArgs = { [K in RouteName]: {} extends RouteInput<K> ? [input?: RouteInput<K>] : [input: RouteInput<K>] };
+type InputArgs = { [K in RouteName]: object extends RouteInput<K> ? [input?: RouteInput<K>] : [input: RouteInput<K>] };
 export type ApiMethods = { [K in RouteName]: (...args: InputArgs[K]) => Promise<RouteOutput<K>> };
 
 function queryString(query: Record<string, unknown> | undefined): string {
@@ -184,6 +192,17 @@ function queryString(query: Record<string, unknown> | undefined): string {
   return s ? `?${s}` : "";
 }
 
+/** Codes for statuses answered without Ferry's error JSON (e.g. by a proxy in front of the server). */
+const BARE_STATUS_CODES: Record<number, ErrorCode> = {
+  400: "validation_failed",
+  401: "unauthenticated",
+  403: "forbidden",
+  404: "not_found",
+  409: "conflict",
+  413: "payload_too_large",
+  429: "unavailable",
+};
+
 async function errorFromResponse(response: Response): Promise<FerryError> {
   let payload: unknown;
   try {
@@ -195,7 +214,7 @@ async function errorFromResponse(response: Response): Promise<FerryError> {
   if (error && isErrorCode(error.code) && typeof error.message === "string") {
     return new FerryError(error.code, error.message, { details: error.details });
   }
-  const code = response.status === 401 ? "unauthenticated" : response.status === 404 ? "not_found" : response.status >= 500 ? "unavailable" : "internal";
+  const code = BARE_STATUS_CODES[response.status] ?? (response.status >= 500 ? "unavailable" : "internal");
   return new FerryError(code, `the server answered ${response.status} ${response.statusText}`);
 }
 

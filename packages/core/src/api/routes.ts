@@ -368,6 +368,9 @@ export function routePath(path: string, params: Record<string, unknown> | undefi
   return path.replace(/\{(\w+)\}/g, (_m, key: string) => {
     const value = params?.[key];
     if (value === undefined || value === null || value === "") throw new Error(`missing path parameter '${key}'`);
-    return encodeURIComponent(String(value));
+    const text = String(value);
+    // fetch resolves dot segments, which would send the call to another route.
+    if (text === "." || text === "..") throw new Error(`path parameter '${key}' cannot be '${text}'`);
+    return encodeURIComponent(text);
   });
 }

@@ -49,6 +49,8 @@ interface FakeTask {
   id: string;
   key: string;
   status: InfrastructureStatus;
+  /** Every status the task went through, so a watcher sees each change even when two land in one tick. */
+  history: InfrastructureStatus[];
   listeners: Set<() => void>;
   timers: NodeJS.Timeout[];
   env: Record<string, string>;
@@ -126,12 +128,12 @@ export class FakeComputeProvider implements ComputeProvider {
       yield { phase: "missing", message: `no task ${ref.infrastructureId}` };
       return;
     }
-    let last: InfrastructureStatus | undefined;
+    let seen = 0;
     while (!signal.aborted) {
-      if (task.status !== last) {
-        last = task.status;
-        yield last;
-        if (last.phase === "exited" || last.phase === "failed") return;
+      while (seen < task.history.length) {
+        const status = task.history[seen++]!;
+        yield status;
+        if (status.phase === "exited" || status.phase === "failed") return;
       }
       await new Promise<void>((resolve) => {
         const wake = () => {
@@ -166,7 +168,7 @@ export class FakeComputeProvider implements ComputeProvider {
   }
 
   private newTask(id: string, key: string, status: InfrastructureStatus): FakeTask {
-    return { id, key, status, listeners: new Set(), timers: [], env: {} };
+    return { id, key, status, history: [status], listeners: new Set(), timers: [], env: {} };
   }
 
   private script(task: FakeTask, outcome: string, durationMs: number): void {
@@ -190,6 +192,7 @@ export class FakeComputeProvider implements ComputeProvider {
 
   private set(task: FakeTask, status: InfrastructureStatus): void {
     task.status = status;
+    task.history.push(status);
     for (const wake of [...task.listeners]) wake();
   }
 }

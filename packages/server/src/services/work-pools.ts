@@ -50,6 +50,9 @@ export async function createWorkPool(ctx: ServiceContext, ws: WorkspaceRecord, i
     ? validateBaseJobTemplate(input.base_job_template)
     : structuredClone(poolType.defaultBaseJobTemplate);
   return ctx.store.transaction(async (tx) => {
+    if (await tx.getWorkPool(ws.id, name)) {
+      throw new FerryError("conflict", `work pool '${name}' already exists; choose another name, or change it with 'ferry work-pool update ${name}'`);
+    }
     if (isManagedType(poolType.type)) {
       // The workspace lock makes count-then-insert atomic against concurrent creations.
       const locked = await tx.lockWorkspace(ws.id);
@@ -59,9 +62,6 @@ export async function createWorkPool(ctx: ServiceContext, ws: WorkspaceRecord, i
       assertCanCreateManagedPool(locked.tier, effectiveLimits(locked.tier, locked.limits_override), managed);
     }
     await assertCredentialsFit(ctx, tx, ws.id, poolType.type, input.credentials);
-    if (await tx.getWorkPool(ws.id, name)) {
-      throw new FerryError("conflict", `work pool '${name}' already exists; choose another name, or change it with 'ferry work-pool update ${name}'`);
-    }
     const record = await tx.insertWorkPool({
       id: newId(),
       workspace_id: ws.id,

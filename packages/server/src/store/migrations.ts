@@ -97,9 +97,7 @@ CREATE TABLE deployments (
 CREATE INDEX deployments_work_pool_idx ON deployments (work_pool_id);
 
 -- deployment_id and work_pool_id are plain columns, not foreign keys: a run outlives its deployment and
--- pool, and keeps their names. Runs have no foreign key to workspaces either: every run creation would
--- take a share lock on the workspace row, and concurrent creations in one workspace would then contend
--- on that row (multixacts) while quota checks hold it locked.
+-- pool, and keeps their names.
 CREATE TABLE flow_runs (
   id uuid PRIMARY KEY,
   workspace_id uuid NOT NULL,
@@ -127,14 +125,19 @@ CREATE TABLE flow_runs (
   updated_at timestamptz NOT NULL,
   start_time timestamptz,
   end_time timestamptz,
-  compute_seconds double precision NOT NULL DEFAULT 0
+  compute_seconds double precision NOT NULL DEFAULT 0,
+  CONSTRAINT flow_runs_workspace_fkey FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE
 );
 CREATE UNIQUE INDEX flow_runs_idempotency_key ON flow_runs (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX flow_runs_workspace_created_idx ON flow_runs (workspace_id, created_at DESC, id DESC);
 CREATE INDEX flow_runs_deployment_created_idx ON flow_runs (deployment_id, created_at DESC, id DESC);
--- Small: only runs still moving. Serves the dispatcher's scans and the count of active managed runs.
+-- Small: only runs still moving. The first serves the dispatcher's scans across workspaces, the second a
+-- workspace's count of active and queued managed runs (a quota check on every managed run).
 CREATE INDEX flow_runs_unfinished_idx ON flow_runs (pool_kind, id) WHERE state_type IN ${UNFINISHED_STATES};
-CREATE INDEX flow_runs_managed_start_idx ON flow_runs (workspace_id, start_time) WHERE pool_kind = 'managed';
+CREATE INDEX flow_runs_managed_active_idx ON flow_runs (workspace_id, state_type)
+  WHERE pool_kind = 'managed' AND state_type IN ${UNFINISHED_STATES};
+-- This month's managed compute, summed from the index alone.
+CREATE INDEX flow_runs_managed_start_idx ON flow_runs (workspace_id, start_time) INCLUDE (compute_seconds) WHERE pool_kind = 'managed';
 
 -- History entries and log lines draw ids from one sequence, so a run's events merge by id in the
 -- order they happened and an SSE client resumes from the last id it saw.

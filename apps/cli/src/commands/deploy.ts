@@ -1,0 +1,259 @@
+import { access, readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import {
+  completeDeployments,
+  defaultFlowName,
+  FerryError,
+  hasEmbeddedSecret,
+  parseEntrypoint,
+  parseProjectFile,
+  validateJobVariables,
+  type DeploymentApply,
+  type DeploymentApplyResult,
+  type DeploymentDraft,
+  type DeploymentSource,
+  type FerryClient,
+  type ProjectFile,
+  type WorkPool,
+} from "@ferry/core";
+import type { CommandContext } from "../context.js";
+import { sourceLabel } from "../format.js";
+import { gitDefaults } from "../git.js";
+import { collect, keyValues } from "../key-value.js";
+import { handler, type CommandEnv } from "./shared.js";
+
+export interface DeployOptions {
+  file?: string;
+  all?: boolean;
+  name?: string;
+  flowName?: string;
+  entrypoint?: string;
+  pool?: string;
+  gitUrl?: string;
+  branch?: string;
+  commit?: string;
+  gitCredentials?: string;
+  jobVariable?: string[];
+  param?: string[];
+  tag?: string[];
+  description?: string;
+  json?: boolean;
+}
+
+const DEFAULT_FILE = "ferry.yaml";
+
+/** Flags that describe one deployment; in file mode the file does that instead. */
+const DEFINITION_FLAGS: [keyof DeployOptions, string][] = [
+  ["name", "--name"],
+  ["flowName", "--flow-name"],
+  ["pool", "--pool"],
+  ["jobVariable", "--job-variable"],
+  ["param", "--param"],
+  ["tag", "--tag"],
+  ["description", "--description"],
+];
+
+export function registerDeploy(program: Command, env: CommandEnv): void {
+  program
+    .command("deploy")
+    .description("create or update deployments from ferry.yaml, or one deployment from flags")
+    .argument("[names...]", "deployments of the file to apply (name or flow/name); default: the only one")
+    .option("--file <path>", "project file", DEFAULT_FILE)
+    .option("--all", "apply every deployment in the file")
+    .option("--entrypoint <path:function>", "deploy from flags instead of a file: the flow, e.g. flows/etl.py:etl")
+    .option("--name <name>", "deployment name (with --entrypoint)")
+    .option("--flow-name <name>", "flow name (default: the entrypoint's function, _ as -)")
+    .option("--pool <name>", "work pool (with --entrypoint)")
+    .option("--git-url <url>", "repository to clone (default: the current repository's origin)")
+    .option("--branch <branch>", "branch to run (default: the current branch)")
+    .option("--commit <sha>", "commit to pin")
+    .option("--git-credentials <name>", "git credentials for a private repository")
+    .option("--job-variable <key=value>", "job variable, value as JSON or text (repeatable)", collect)
+    .option("--param <key=value>", "default parameter, value as JSON or text (repeatable)", collect)
+    .option("--tag <tag>", "tag (repeatable)", collect)
+    .option("--description <text>", "description")
+    .option("--json", "print the results ({deployment, action} per deployment) as JSON")
+    .addHelpText(
+      "after",
+      "\nWithout a source, a deployment runs the code of the current repository's 'origin' at the current branch:\n" +
+        "push before you run. --git-url, --branch, --commit and --git-credentials fill in what the file leaves out.\n\n" +
+        "Examples:\n  ferry deploy --all\n  ferry deploy nightly\n  ferry deploy --name nightly --entrypoint flows/etl.py:etl --pool my-pool --job-variable pip_packages='[\"pandas\"]'",
+    )
+    .action(handler(env, deploy));
+}
+
+async function deploy(ctx: CommandContext, names: string[], options: DeployOptions): Promise<void> {
+  const { out } = ctx;
+  const project = options.entrypoint ? projectFromFlags(names, options) : await projectFromFile(ctx, names, options);
+
+  let defaults: DeploymentSource | null = null;
+  const flagSource = sourceFlags(options);
+  if (!project.missing.length && Object.keys(flagSource).length) {
+    out.warn("--git-url, --branch, --commit and --git-credentials fill in deployments without a git_url; every selected deployment has one, so they were not used");
+  }
+  if (project.missing.length) {
+    if (flagSource.git_url) defaults = flagSource as DeploymentSource;
+    else {
+      const git = await gitDefaults(ctx.io.cwd);
+      // A branch or commit from the flags replaces what HEAD points at, rather than mixing with it.
+      defaults = flagSource.branch || flagSource.commit ? { git_url: git.source.git_url, ...flagSource } : { ...git.source, ...flagSource };
+      out.note(`Source: ${sourceLabel(defaults)} (from the git repository in ${ctx.io.cwd})`);
+      for (const warning of git.warnings) out.warn(warning);
+    }
+  }
+  const fileName = options.entrypoint ? "command line" : options.file ?? DEFAULT_FILE;
+  const deployments = completeDeployments(project, { source: defaults }, { fileName });
+
+  const client = await ctx.client();
+  await preflight(client, deployments);
+
+  const results: DeploymentApplyResult[] = [];
+  const width = Math.max(...deployments.map((d) => d.flow_name.length + d.name.length + 1));
+  for (const deployment of deployments) {
+    let result: DeploymentApplyResult;
+    try {
+      result = await client.api.applyDeployment({ body: deployment });
+    } catch (error) {
+      if (results.length) out.note(`Applied before the failure: ${results.map((r) => `${r.deployment.flow_name}/${r.deployment.name}`).join(", ")}.`);
+      if (!(error instanceof FerryError)) throw error;
+      throw new FerryError(error.code, `${deployment.flow_name}/${deployment.name}: ${error.message}`, {
+        details: error.details,
+        cause: error,
+        retryable: error.retryable,
+      });
+    }
+    results.push(result);
+    if (!options.json) {
+      const c = out.colors;
+      const action = { created: c.green, updated: c.yellow, unchanged: c.dim }[result.action](result.action.padEnd(9));
+      const label = `${result.deployment.flow_name}/${result.deployment.name}`.padEnd(width);
+      out.line(`${action}  ${label}  ${c.dim(`pool ${result.deployment.work_pool}, ${sourceLabel(result.deployment.source)}`)}`);
+    }
+  }
+  if (options.json) return out.json(results);
+  const first = results[0]!.deployment;
+  out.note(`Run ${results.length > 1 ? "one" : "it"} with: ferry deployment run ${first.flow_name}/${first.name} --watch`);
+}
+
+function sourceFlags(options: DeployOptions): Partial<DeploymentSource> {
+  const out: Partial<DeploymentSource> = {};
+  if (options.gitUrl && hasEmbeddedSecret(options.gitUrl)) {
+    throw new FerryError(
+      "validation_failed",
+      "--git-url contains a password or token; store it with 'ferry credentials create NAME --type git' and pass --git-credentials NAME",
+    );
+  }
+  if (options.gitUrl) out.git_url = options.gitUrl;
+  if (options.branch) out.branch = options.branch;
+  if (options.commit) out.commit = options.commit;
+  if (options.gitCredentials) out.credentials = options.gitCredentials;
+  return out;
+}
+
+function projectFromFlags(names: string[], options: DeployOptions): ProjectFile {
+  if (names.length || options.all) {
+    throw new FerryError("validation_failed", "with --entrypoint the deployment comes from flags: drop the deployment names and --all, or drop --entrypoint to use ferry.yaml");
+  }
+  const missing = [!options.name && "--name", !options.pool && "--pool"].filter(Boolean);
+  if (missing.length) throw new FerryError("validation_failed", `deploying from flags needs ${missing.join(" and ")} (with --entrypoint)`);
+  const entrypoint = options.entrypoint!;
+  parseEntrypoint(entrypoint);
+  const flowName = options.flowName ?? defaultFlowName(entrypoint);
+  const draft: DeploymentDraft = {
+    name: options.name!,
+    flow_name: flowName,
+    entrypoint,
+    work_pool: options.pool!,
+    source: {},
+  };
+  if (options.jobVariable?.length) draft.job_variables = keyValues(options.jobVariable, "--job-variable");
+  if (options.param?.length) draft.parameters = keyValues(options.param, "--param");
+  if (options.tag?.length) draft.tags = options.tag;
+  if (options.description !== undefined) draft.description = options.description;
+  return { deployments: [draft], missing: [{ index: 0, deployment: `${flowName}/${draft.name}`, field: "source.git_url", path: "--git-url" }] };
+}
+
+async function projectFromFile(ctx: CommandContext, names: string[], options: DeployOptions): Promise<ProjectFile> {
+  const given = DEFINITION_FLAGS.filter(([key]) => options[key] !== undefined).map(([, flag]) => flag);
+  if (given.length) {
+    throw new FerryError(
+      "validation_failed",
+      `${given.join(", ")} ${given.length === 1 ? "describes" : "describe"} a deployment from flags and ${given.length === 1 ? "needs" : "need"} --entrypoint; to deploy from ${options.file ?? DEFAULT_FILE}, set ${given.length === 1 ? "it" : "them"} there`,
+    );
+  }
+  const fileName = options.file ?? DEFAULT_FILE;
+  const path = resolve(ctx.io.cwd, fileName);
+  let text: string;
+  try {
+    await access(path);
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new FerryError(
+      "not_found",
+      `${fileName} was not found in ${ctx.io.cwd}; write one (see 'ferry deploy --help') or deploy from flags: ferry deploy --name NAME --entrypoint path/to/flow.py:flow --pool POOL`,
+    );
+  }
+  const project = parseProjectFile(text, { fileName });
+  const selected = selectDeployments(project, names, Boolean(options.all), fileName);
+  const indexes = new Set(selected.map((d) => project.deployments.indexOf(d)));
+  return { deployments: selected, missing: project.missing.filter((m) => indexes.has(m.index)) };
+}
+
+export function selectDeployments(project: ProjectFile, names: string[], all: boolean, fileName: string): DeploymentDraft[] {
+  const list = project.deployments;
+  const label = (d: DeploymentDraft) => `${d.flow_name}/${d.name}`;
+  if (all) {
+    if (names.length) throw new FerryError("validation_failed", "give deployment names or --all, not both");
+    return list;
+  }
+  if (!names.length) {
+    if (list.length === 1) return list;
+    throw new FerryError(
+      "validation_failed",
+      `${fileName} has ${list.length} deployments (${list.map(label).join(", ")}); name the ones to deploy, or pass --all`,
+    );
+  }
+  return names.map((name) => {
+    const matches = list.filter((d) => d.name === name || label(d) === name);
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) {
+      throw new FerryError("validation_failed", `'${name}' matches ${matches.map(label).join(" and ")} in ${fileName}; give it as FLOW/NAME`);
+    }
+    throw new FerryError("not_found", `${fileName} has no deployment '${name}'; it has ${list.map(label).join(", ")}`);
+  });
+}
+
+/**
+ * Checks every deployment against its pool before applying any, so a typo in the second deployment
+ * does not leave the first one applied. The server checks again; this only moves the failure earlier.
+ */
+async function preflight(client: FerryClient, deployments: DeploymentApply[]): Promise<void> {
+  const pools = new Map<string, Promise<WorkPool>>();
+  const problems: FerryError[] = [];
+  for (const d of deployments) {
+    if (!pools.has(d.work_pool)) pools.set(d.work_pool, client.api.getWorkPool({ params: { name: d.work_pool } }));
+    let pool: WorkPool;
+    try {
+      pool = await pools.get(d.work_pool)!;
+    } catch (error) {
+      if (!(error instanceof FerryError) || error.code !== "not_found") throw error;
+      problems.push(
+        new FerryError("not_found", `${d.flow_name}/${d.name}: work pool '${d.work_pool}' does not exist; create it with 'ferry work-pool create ${d.work_pool} --type ferry:managed'`),
+      );
+      continue;
+    }
+    try {
+      validateJobVariables(pool.base_job_template, d.job_variables ?? {}, `job variables of ${d.flow_name}/${d.name}`);
+    } catch (error) {
+      if (!(error instanceof FerryError)) throw error;
+      problems.push(error);
+    }
+  }
+  if (problems.length === 1) throw new FerryError(problems[0]!.code, `${problems[0]!.message}; nothing was applied`, { details: problems[0]!.details });
+  if (problems.length) {
+    throw new FerryError("validation_failed", `nothing was applied:\n  ${problems.map((p) => p.message).join("\n  ")}`, {
+      details: { problems: problems.map((p) => ({ code: p.code, message: p.message })) },
+    });
+  }
+}

@@ -1,0 +1,144 @@
+import type { Command } from "commander";
+import type * as FerryServer from "@ferry/server";
+import { FerryError } from "@ferry/core";
+import type { CommandContext } from "../context.js";
+import { ExitCode } from "../exit-codes.js";
+import { profilesPath, updateProfiles, type ProfilesFile } from "../profiles.js";
+import { handler, parseInteger, type CommandEnv } from "./shared.js";
+
+export const LOCAL_PROFILE = "local";
+
+interface StartOptions {
+  host?: string;
+  port?: number;
+  home?: string;
+}
+
+export function registerServer(program: Command, env: CommandEnv): void {
+  const server = program.command("server").description("run the Ferry control plane");
+  server
+    .command("start")
+    .description("start the server in the foreground; the first start creates a workspace and prints its API key once")
+    .option("--host <host>", "interface to listen on (env FERRY_HOST; default 127.0.0.1)")
+    .option("--port <port>", "port to listen on, 0 for a free one (env FERRY_PORT; default 4200)", parseInteger(0))
+    .option("--home <dir>", "directory of the embedded store, secret key and admin token (env FERRY_HOME; default ~/.ferry)")
+    .addHelpText(
+      "after",
+      "\nThe database is embedded PGlite under the home directory unless FERRY_DATABASE_URL names a PostgreSQL server.\n" +
+        "Other settings: FERRY_SECRET_KEY, FERRY_PROVIDERS, FERRY_LOG_LEVEL.",
+    )
+    .action(handler(env, startServerCommand));
+}
+
+async function startServerCommand(ctx: CommandContext, options: StartOptions): Promise<number> {
+  // Imported here only: the server and its database engine are heavy, and no other command needs them.
+  let serverModule: typeof FerryServer;
+  try {
+    serverModule = await import("@ferry/server");
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && String((error as Error).message).includes("@ferry/server");
+    if (!missing) throw error;
+    throw new FerryError("internal", "the Ferry server package (@ferry/server) is not installed next to the CLI; install it with 'npm install -g @ferry/server'", {
+      cause: error,
+    });
+  }
+  const config = serverModule.parseServerConfig(ctx.io.env, { host: options.host, port: options.port, home: options.home });
+  let server: FerryServer.RunningServer;
+  try {
+    // The human-readable lines go to stdout; the structured JSON log goes to stderr.
+    server = await serverModule.startServer(config, { logStream: process.stderr });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new FerryError("conflict", `port ${config.port} on ${config.host} is already in use; stop what listens there or pick another with --port (0 picks a free one)`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+
+  try {
+    return await serve(ctx, server);
+  } catch (error) {
+    await server.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function serve(ctx: CommandContext, server: FerryServer.RunningServer): Promise<number> {
+  const { out, io } = ctx;
+  const { colors: c } = out;
+  out.line(`Ferry server listening on ${c.bold(server.url)}`);
+  out.line(`Store: ${server.storeDescription}`);
+  // The key first: if saving the profile fails below, the only copy must already be on the screen.
+  if (server.bootstrap) {
+    out.line("");
+    out.line(`Created workspace '${server.bootstrap.workspaceName}' (${server.bootstrap.workspaceId}). Its first API key:`);
+    out.line("");
+    out.line(`    ${c.bold(server.bootstrap.apiKey)}`);
+    out.line("");
+    out.line(c.yellow("Store this key now: it is shown only this once, and the server keeps only its hash."));
+  }
+
+  const path = profilesPath(ctx.home);
+  try {
+    const { active, hasKey } = await saveLocalProfile(path, server);
+    out.line(`Profile '${LOCAL_PROFILE}' saved in ${path}${active ? " and active" : ""}.`);
+    if (!active) out.note(`Another profile is active; use this server with 'ferry profile use ${LOCAL_PROFILE}' or --profile ${LOCAL_PROFILE}.`);
+    if (!hasKey) {
+      out.note(
+        `Profile '${LOCAL_PROFILE}' has no API key (this store existed before the profile). Save one with ` +
+          `'ferry profile set ${LOCAL_PROFILE} --api-key-stdin', or create a workspace with 'ferry admin workspace create NAME'.`,
+      );
+    }
+  } catch (error) {
+    // The server is up and useful without the profile; say what failed and keep serving.
+    out.warn(`could not save profile '${LOCAL_PROFILE}' in ${path}: ${(error as Error).message}`);
+  }
+  out.line("Press Ctrl+C to stop.");
+
+  const { signal, dispose } = io.nextSignal();
+  const received = await signal;
+  dispose();
+  out.note(`Received ${received}; stopping (in-flight requests get a moment to finish)...`);
+  // A second signal while closing means "now".
+  const second = io.nextSignal();
+  const forced = await Promise.race([server.close().then(() => false), second.signal.then(() => true)]);
+  second.dispose();
+  if (forced) {
+    out.note("Stopped without waiting.");
+    return ExitCode.interrupted;
+  }
+  out.note("Stopped.");
+  return ExitCode.ok;
+}
+
+/** Points the `local` profile at this server; it becomes the active one unless another profile is. */
+export async function saveLocalProfile(
+  path: string,
+  server: Pick<FerryServer.RunningServer, "url" | "adminToken" | "bootstrap">,
+): Promise<{ active: boolean; hasKey: boolean }> {
+  let active = false;
+  let hasKey = false;
+  await updateProfiles(path, (file: ProfilesFile) => {
+    const profile = { ...file.profiles[LOCAL_PROFILE], api_url: reachableUrl(server.url), admin_token: server.adminToken };
+    // A new store means any key saved before belongs to a store that is gone.
+    if (server.bootstrap) profile.api_key = server.bootstrap.apiKey;
+    file.profiles[LOCAL_PROFILE] = profile;
+    hasKey = profile.api_key !== undefined;
+    if (file.active === null || file.active === LOCAL_PROFILE || !file.profiles[file.active]) file.active = LOCAL_PROFILE;
+    active = file.active === LOCAL_PROFILE;
+  });
+  return { active, hasKey };
+}
+
+/** The URL clients should use: a server listening on every interface is reached through loopback. */
+export function reachableUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.hostname === "0.0.0.0") u.hostname = "127.0.0.1";
+    else if (u.hostname === "[::]") u.hostname = "[::1]";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return url;
+  }
+}

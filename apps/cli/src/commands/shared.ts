@@ -1,0 +1,87 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { InvalidArgumentError, type Command } from "commander";
+import { FerryError } from "@ferry/core";
+import { parse as parseYaml } from "yaml";
+import { CommandContext } from "../context.js";
+import type { Io } from "../io.js";
+import type { GlobalOptions } from "../profiles.js";
+
+export interface RunState {
+  exitCode: number;
+  /** The context of the command that ran, for hints after an error. */
+  context?: CommandContext;
+}
+
+export interface CommandEnv {
+  io: Io;
+  state: RunState;
+}
+
+export type Registrar = (program: Command, env: CommandEnv) => void;
+
+/**
+ * Wraps a command body: builds its context from the global options, and records the exit code it
+ * returns (a body that returns nothing succeeded). Errors propagate to `run`, which reports them once.
+ */
+export function handler<A extends unknown[]>(env: CommandEnv, body: (ctx: CommandContext, ...args: A) => Promise<number | void>) {
+  return async (...params: unknown[]): Promise<void> => {
+    const command = params[params.length - 1] as Command;
+    const ctx = new CommandContext(env.io, command.optsWithGlobals<GlobalOptions>());
+    env.state.context = ctx;
+    const code = await body(ctx, ...(params.slice(0, -1) as A));
+    if (typeof code === "number") env.state.exitCode = code;
+  };
+}
+
+export const JSON_HELP = "print the API's JSON objects and nothing else";
+
+export function parseInteger(min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`'${value}' is not a whole number${min > 0 ? ` of at least ${min}` : min === 0 ? " (0 or more)" : ""}.`);
+    }
+    return n;
+  };
+}
+
+export function parseNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`'${value}' is not a non-negative number.`);
+  return n;
+}
+
+/** Reads a JSON or YAML document from a file, or from stdin for `-`. */
+export async function readDocument(io: Io, path: string, what: string): Promise<unknown> {
+  let text: string;
+  if (path === "-") text = await io.readStdin();
+  else {
+    try {
+      text = await readFile(resolve(io.cwd, path), "utf8");
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new FerryError(code === "ENOENT" ? "not_found" : "validation_failed", `cannot read ${what} from ${path}: ${code === "ENOENT" ? "no such file" : (error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  try {
+    return parseYaml(text) as unknown;
+  } catch (error) {
+    throw new FerryError("validation_failed", `${what} in ${path === "-" ? "stdin" : path} is neither JSON nor YAML: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Asks before something destructive: `--yes` skips it, and without a terminal it must be given. */
+export async function confirmOrYes(ctx: CommandContext, yes: boolean | undefined, question: string): Promise<boolean> {
+  if (yes) return true;
+  if (!ctx.io.stdinIsTTY) {
+    throw new FerryError("validation_failed", "refusing to delete without confirmation; pass --yes when not running on a terminal");
+  }
+  return ctx.io.confirm(question);
+}

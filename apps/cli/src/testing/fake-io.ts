@@ -1,0 +1,104 @@
+import type { Io } from "../io.js";
+
+/** An `Io` that records what a command prints and answers prompts from a script. */
+export interface FakeIo extends Io {
+  out(): string;
+  err(): string;
+  prompts: string[];
+  /** Sends SIGINT to whatever is waiting for a signal. */
+  interrupt(): void;
+}
+
+export interface FakeIoOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  stdin?: string;
+  stdinIsTTY?: boolean;
+  stdoutIsTTY?: boolean;
+  answers?: string[];
+  confirm?: boolean;
+  fetch?: typeof fetch;
+}
+
+export function fakeIo(options: FakeIoOptions = {}): FakeIo {
+  let stdout = "";
+  let stderr = "";
+  const answers = [...(options.answers ?? [])];
+  const prompts: string[] = [];
+  const waiters = new Set<(signal: NodeJS.Signals) => void>();
+  return {
+    stdout: { write: (t) => void (stdout += t), isTTY: options.stdoutIsTTY ?? false },
+    stderr: { write: (t) => void (stderr += t), isTTY: false },
+    stdinIsTTY: options.stdinIsTTY ?? false,
+    readStdin: async () => options.stdin ?? "",
+    env: options.env ?? {},
+    cwd: options.cwd ?? "/nowhere",
+    fetch: options.fetch,
+    async promptSecret(message) {
+      prompts.push(message);
+      const answer = answers.shift();
+      if (answer === undefined) throw new Error(`unexpected prompt: ${message}`);
+      return answer;
+    },
+    async confirm(message) {
+      prompts.push(message);
+      return options.confirm ?? false;
+    },
+    nextSignal() {
+      let resolve!: (signal: NodeJS.Signals) => void;
+      const signal = new Promise<NodeJS.Signals>((r) => (resolve = r));
+      waiters.add(resolve);
+      return { signal, dispose: () => void waiters.delete(resolve) };
+    },
+    out: () => stdout,
+    err: () => stderr,
+    prompts,
+    interrupt() {
+      for (const w of [...waiters]) w("SIGINT");
+    },
+  };
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Headers;
+  body: unknown;
+}
+
+export type FakeRoute = (request: RecordedRequest) => Response | Promise<Response>;
+
+/**
+ * A stand-in for the server: routes keyed by `METHOD /path` (path without the query). Every request is
+ * recorded; an unknown route answers 404 like the real server.
+ */
+export function fakeServer(routes: Record<string, FakeRoute>): { fetch: typeof fetch; requests: RecordedRequest[] } {
+  const requests: RecordedRequest[] = [];
+  const fetchImpl = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
+    const method = (init?.method ?? "GET").toUpperCase();
+    const request: RecordedRequest = {
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      headers: new Headers(init?.headers),
+      body: typeof init?.body === "string" ? JSON.parse(init.body) : undefined,
+    };
+    requests.push(request);
+    const route = routes[`${method} ${url.pathname}`];
+    if (!route) return json(404, { error: { code: "not_found", message: `no route ${method} ${url.pathname}` } });
+    return route(request);
+  };
+  return { fetch: fetchImpl as typeof fetch, requests };
+}
+
+export function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+/** A server-sent-events response carrying the given events, then `end`. */
+export function sse(events: { event: string; id?: string; data?: unknown }[]): Response {
+  const text = events.map((e) => `${e.id ? `id: ${e.id}\n` : ""}event: ${e.event}\ndata: ${JSON.stringify(e.data ?? {})}\n\n`).join("");
+  return new Response(text, { status: 200, headers: { "content-type": "text/event-stream" } });
+}

@@ -1,0 +1,79 @@
+import type { Credentials, Deployment, FlowRun, WorkPool } from "@ferry/core";
+import { MANAGED_BASE_JOB_TEMPLATE } from "@ferry/core";
+
+const T = "2026-01-01T00:00:00.000Z";
+
+export function workPool(overrides: Partial<WorkPool> = {}): WorkPool {
+  return {
+    id: "00000000-0000-7000-8000-000000000001",
+    name: "managed",
+    type: "ferry:managed",
+    description: null,
+    base_job_template: MANAGED_BASE_JOB_TEMPLATE,
+    concurrency_limit: null,
+    paused: false,
+    credentials: null,
+    created_at: T,
+    updated_at: T,
+    ...overrides,
+  };
+}
+
+export function deployment(overrides: Partial<Deployment> = {}): Deployment {
+  return {
+    id: "00000000-0000-7000-8000-000000000002",
+    flow_name: "etl",
+    name: "nightly",
+    work_pool: "managed",
+    source: { git_url: "https://github.com/acme/flows.git", branch: "main" },
+    entrypoint: "flows/etl.py:etl",
+    job_variables: {},
+    parameters: {},
+    parameter_schema: null,
+    pull_steps: null,
+    tags: [],
+    description: null,
+    paused: false,
+    created_at: T,
+    updated_at: T,
+    ...overrides,
+  };
+}
+
+export function flowRun(overrides: Partial<FlowRun> = {}): FlowRun {
+  return {
+    id: "00000000-0000-7000-8000-000000000003",
+    name: "nightly-abc123",
+    deployment_id: "00000000-0000-7000-8000-000000000002",
+    deployment_name: "nightly",
+    flow_name: "etl",
+    work_pool: "managed",
+    work_pool_type: "ferry:managed",
+    state: { type: "SCHEDULED", name: "Scheduled", message: null, timestamp: T },
+    parameters: {},
+    job_variables: {},
+    job_configuration: null,
+    infrastructure_id: null,
+    idempotency_key: null,
+    tags: [],
+    created_at: T,
+    updated_at: T,
+    start_time: null,
+    end_time: null,
+    compute_seconds: 0,
+    ...overrides,
+  };
+}
+
+export function credentials(overrides: Partial<Credentials> = {}): Credentials {
+  return {
+    id: "00000000-0000-7000-8000-000000000004",
+    name: "aws-prod",
+    type: "aws",
+    data: { aws_access_key_id: "AKIAEXAMPLE", aws_secret_access_key: "********" },
+    secret_fields: ["aws_secret_access_key", "aws_session_token"],
+    created_at: T,
+    updated_at: T,
+    ...overrides,
+  };
+}

@@ -1,0 +1,289 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ApiKey, CreatedApiKey, Credentials, Deployment, DeploymentApplyResult, FlowRun, Quota, StateHistoryEntry, WorkPool, Workspace } from "@ferry/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ferry as runFerry, parseJson, startServer, transcript, type CliOptions, type CliResult, type ServerProcess } from "./cli-harness.js";
+
+// A value that must never be printed by any command, the server included.
+const SECRET_ACCESS_KEY = `wJalrXUtnFEMI/K7MDENG/${randomBytes(12).toString("base64url")}`;
+
+const FERRY_YAML = `
+source: { git_url: https://github.com/acme/flows.git, branch: main }
+deployments:
+  - name: nightly
+    entrypoint: flows/etl.py:etl
+    work_pool: { name: managed-a, job_variables: { pip_packages: [pandas] } }
+    parameters: { day: "2026-01-01" }
+    tags: [etl]
+  - name: hourly
+    flow_name: etl
+    entrypoint: flows/etl.py:etl
+    work_pool: { name: managed-a }
+`;
+
+let home: string;
+let project: string;
+let server: ServerProcess;
+const ferry = (args: string[], options: CliOptions = {}) => runFerry(args, { home, cwd: project, ...options });
+
+/** Exit code and message of a refused command, with the result shown when it does not match. */
+function expectRefused(result: CliResult, code: number, message: RegExp): void {
+  expect({ code: result.code, stderr: result.stderr }, result.stdout).toEqual({ code, stderr: expect.stringMatching(message) });
+  expect(result.stderr).toMatch(/^Error: /);
+}
+
+function expectOk(result: CliResult): void {
+  expect({ code: result.code, stderr: result.stderr }, result.stdout).toMatchObject({ code: 0 });
+}
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), "ferry-e2e-home-"));
+  project = await mkdtemp(join(tmpdir(), "ferry-e2e-project-"));
+  server = await startServer(home);
+});
+
+afterAll(async () => {
+  if (server && server.child.exitCode === null) await server.stop();
+  await rm(home, { recursive: true, force: true });
+  await rm(project, { recursive: true, force: true });
+});
+
+describe("ferry CLI against a real server", () => {
+  let firstKey: string;
+  let runId: string;
+
+  it("starts the server, prints the first API key once and saves a working profile", async () => {
+    const output = server.output();
+    expect(output).toMatch(/Store: embedded PGlite at /);
+    firstKey = /^\s+(fy_\S+)$/m.exec(output)![1]!;
+    expect(output.split(firstKey).length - 1).toBe(1);
+    expect(output).toMatch(/shown only this once/);
+
+    const path = join(home, "profiles.json");
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(home)).mode & 0o777).toBe(0o700);
+    const file = JSON.parse(await readFile(path, "utf8"));
+    expect(file).toMatchObject({ active: "local", profiles: { local: { api_url: server.url, api_key: firstKey, admin_token: expect.stringMatching(/.{24,}/) } } });
+
+    // No further setup: the profile is enough.
+    const quota = await ferry(["quota", "--json"]);
+    expectOk(quota);
+    expect(parseJson<Quota>(quota)).toMatchObject({ tier: "free", limits: { managed_pools: 1 }, usage: { managed_pools: 0 } });
+  });
+
+  it("starts in well under a second", async () => {
+    const started = performance.now();
+    expectOk(await ferry(["--version"]));
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it("creates an API key, prints it once, and never lists it", async () => {
+    const created = await ferry(["api-key", "create", "ci", "--json"]);
+    expectOk(created);
+    const key = parseJson<CreatedApiKey>(created);
+    expect(key).toMatchObject({ name: "ci", key: expect.stringMatching(/^fy_/) });
+
+    const list = await ferry(["api-key", "ls", "--json"]);
+    expect(parseJson<ApiKey[]>(list).map((k) => k.name).sort()).toEqual(["bootstrap", "ci"]);
+    const table = await ferry(["api-key", "ls"]);
+    expect(table.stdout + list.stdout).not.toContain(key.key);
+    expect(table.stdout).toContain(`${key.key.slice(0, 9)}****`);
+
+    const works = await ferry(["work-pool", "ls", "--json"], { env: { FERRY_API_KEY: key.key } });
+    expectOk(works);
+  });
+
+  it("creates a ferry:managed work pool", async () => {
+    const created = await ferry(["work-pool", "create", "managed-a", "--type", "ferry:managed", "--description", "the e2e pool"]);
+    expectOk(created);
+    expect(created.stdout).toMatch(/Created work pool 'managed-a' \(ferry:managed\)/);
+    const pools = parseJson<WorkPool[]>(await ferry(["work-pool", "ls", "--json"]));
+    expect(pools.map((p) => [p.name, p.type, p.description])).toEqual([["managed-a", "ferry:managed", "the e2e pool"]]);
+    expect((await ferry(["work-pool", "ls"])).stdout).toMatch(/^managed-a\s+ferry:managed\s+ready/m);
+  });
+
+  it("refuses a second managed pool on the free tier, creating nothing", async () => {
+    const second = await ferry(["work-pool", "create", "managed-b", "--type", "ferry:managed"]);
+    expectRefused(second, 5, /free tier allows 1 managed work pool/);
+    expect(parseJson<WorkPool[]>(await ferry(["work-pool", "ls", "--json"]))).toHaveLength(1);
+  });
+
+  it("stores aws credentials with the secret read from stdin, and shows it masked", async () => {
+    const created = await ferry(
+      ["credentials", "create", "aws-prod", "--type", "aws", "--field", "aws_access_key_id=AKIAIOSFODNN7EXAMPLE", "--field", "region_name=us-east-1", "--from-file", "-"],
+      { stdin: `aws_secret_access_key: ${SECRET_ACCESS_KEY}\n` },
+    );
+    expectOk(created);
+    const shown = parseJson<Credentials>(await ferry(["credentials", "inspect", "aws-prod", "--json"]));
+    expect(shown.data).toEqual({ aws_access_key_id: "AKIAIOSFODNN7EXAMPLE", region_name: "us-east-1", aws_secret_access_key: "********" });
+    expect((await ferry(["credentials", "inspect", "aws-prod"])).stdout).toMatch(/aws_secret_access_key: "\*{8}"/);
+
+    const asFlag = await ferry(["credentials", "create", "leaky", "--type", "aws", "--field", "aws_access_key_id=AKIA", "--field", `aws_secret_access_key=${SECRET_ACCESS_KEY}`]);
+    expectRefused(asFlag, 2, /secret and is never taken from a flag/);
+    expect(parseJson<Credentials[]>(await ferry(["credentials", "ls", "--json"])).map((c) => c.name)).toEqual(["aws-prod"]);
+  });
+
+  it("deploys two deployments from ferry.yaml, then reports them unchanged", async () => {
+    await writeFile(join(project, "ferry.yaml"), FERRY_YAML);
+    const first = await ferry(["deploy", "--all"]);
+    expectOk(first);
+    expect(first.stdout).toMatch(/^created\s+etl\/nightly\s+pool managed-a, https:\/\/github\.com\/acme\/flows\.git@main$/m);
+    expect(first.stdout).toMatch(/^created\s+etl\/hourly\s/m);
+
+    const again = await ferry(["deploy", "--all", "--json"]);
+    expect(parseJson<DeploymentApplyResult[]>(again).map((r) => r.action)).toEqual(["unchanged", "unchanged"]);
+
+    const list = parseJson<Deployment[]>(await ferry(["deployment", "ls", "--json"]));
+    expect(list.map((d) => `${d.flow_name}/${d.name}`).sort()).toEqual(["etl/hourly", "etl/nightly"]);
+    const nightly = parseJson<Deployment>(await ferry(["deployment", "inspect", "etl/nightly", "--json"]));
+    expect(nightly).toMatchObject({ job_variables: { pip_packages: ["pandas"] }, parameters: { day: "2026-01-01" }, tags: ["etl"] });
+  });
+
+  it("refuses an unknown job variable and a bad entrypoint, creating nothing", async () => {
+    await writeFile(
+      join(project, "typo.yaml"),
+      FERRY_YAML.replace("name: hourly", "name: typo").replace("work_pool: { name: managed-a }\n", "work_pool: { name: managed-a, job_variables: { pip_pakages: [x] } }\n"),
+    );
+    const typo = await ferry(["deploy", "--all", "--file", "typo.yaml"]);
+    expectRefused(typo, 2, /job variables of etl\/typo are invalid \(known variables: .*pip_packages.*\).*pip_pakages is not a known field; nothing was applied/);
+
+    const fromFlags = await ferry(["deploy", "--name", "flags", "--entrypoint", "flows/etl.py:etl", "--pool", "managed-a", "--git-url", "https://github.com/acme/flows.git", "--job-variable", "memory=4096"]);
+    expectRefused(fromFlags, 2, /memory is not a known field/);
+
+    await writeFile(join(project, "bad-entrypoint.yaml"), FERRY_YAML.replace("entrypoint: flows/etl.py:etl\n    work_pool: { name: managed-a }", "entrypoint: flows/etl.txt:etl\n    work_pool: { name: managed-a }"));
+    const bad = await ferry(["deploy", "--all", "--file", "bad-entrypoint.yaml"]);
+    expectRefused(bad, 2, /bad-entrypoint\.yaml:\d+: deployments\[1\]\.entrypoint: 'flows\/etl\.txt:etl' has an unsupported file type/);
+
+    const list = parseJson<Deployment[]>(await ferry(["deployment", "ls", "--json"]));
+    expect(list.map((d) => d.name).sort()).toEqual(["hourly", "nightly"]);
+  });
+
+  it("returns the same run for the same idempotency key", async () => {
+    const first = await ferry(["deployment", "run", "etl/nightly", "--idempotency-key", "e2e-1", "--param", "day=2026-02-01", "--json"]);
+    expectOk(first);
+    const a = parseJson<{ flow_run: FlowRun; created: boolean }>(first);
+    const second = parseJson<{ flow_run: FlowRun; created: boolean }>(await ferry(["deployment", "run", "etl/nightly", "--idempotency-key", "e2e-1", "--json"]));
+    expect(a.created).toBe(true);
+    expect(second).toMatchObject({ created: false, flow_run: { id: a.flow_run.id } });
+    expect(a.flow_run.parameters).toEqual({ day: "2026-02-01" });
+    runId = a.flow_run.id;
+
+    const human = await ferry(["deployment", "run", "etl/nightly", "--idempotency-key", "e2e-1"]);
+    expect(human.stdout).toMatch(new RegExp(`exists already: '.*' \\(${runId}\\)`));
+  });
+
+  it("lists and inspects the run, with SCHEDULED in its history", async () => {
+    const runs = parseJson<FlowRun[]>(await ferry(["flow-run", "ls", "--json"]));
+    expect(runs.map((r) => r.id)).toContain(runId);
+    const filtered = parseJson<FlowRun[]>(await ferry(["flow-run", "ls", "--deployment", "etl/nightly", "--state", "SCHEDULED", "--all", "--json"]));
+    expect(filtered.map((r) => r.id)).toEqual([runId]);
+
+    const inspect = await ferry(["flow-run", "inspect", runId]);
+    expectOk(inspect);
+    expect(inspect.stdout).toMatch(/State history\n.*\n.*SCHEDULED\s+Scheduled/);
+    const json = parseJson<{ flow_run: FlowRun; history: StateHistoryEntry[] }>(await ferry(["flow-run", "inspect", runId, "--json"]));
+    expect(json.history[0]).toMatchObject({ type: "SCHEDULED" });
+  });
+
+  it("cancels the run", async () => {
+    const cancel = await ferry(["flow-run", "cancel", runId, "--reason", "e2e"]);
+    expectOk(cancel);
+    expect(cancel.stdout).toMatch(/is Cancelled/);
+    const run = parseJson<{ flow_run: FlowRun; history: StateHistoryEntry[] }>(await ferry(["flow-run", "inspect", runId, "--json"]));
+    expect(run.flow_run.state.type).toBe("CANCELLED");
+    expect(run.history.map((h) => h.type)).toEqual(["SCHEDULED", "CANCELLED"]);
+  });
+
+  it("watches a run until its final state, exiting 1 when it does not complete", async () => {
+    const { spawn } = await import("node:child_process");
+    const { FERRY_BIN } = await import("./cli-harness.js");
+    const child = spawn(process.execPath, [FERRY_BIN, "deployment", "run", "etl/hourly", "--watch"], {
+      env: { PATH: process.env.PATH, FERRY_HOME: home, NO_COLOR: "1" },
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await expect.poll(() => /\(([0-9a-f-]{36})\)/.exec(out)?.[1], { timeout: 10_000 }).toBeTruthy();
+    const id = /\(([0-9a-f-]{36})\)/.exec(out)![1]!;
+    expectOk(await ferry(["flow-run", "cancel", id]));
+    expect(await exit).toBe(1);
+    transcript.push(out);
+    expect(out).toMatch(/Scheduled[\s\S]*Cancelled/);
+  });
+
+  it("refuses a duplicate pool name once the tier has room, creating nothing", async () => {
+    expectOk(await ferry(["admin", "workspace", "set-limits", "default", "--tier", "pro"]));
+    const duplicate = await ferry(["work-pool", "create", "managed-a", "--type", "ferry:managed"]);
+    expectRefused(duplicate, 5, /managed-a.*(exists|taken)|(exists|taken).*managed-a/);
+    expect(parseJson<WorkPool[]>(await ferry(["work-pool", "ls", "--json"]))).toHaveLength(1);
+  });
+
+  it("refuses a wrong API key with exit code 3", async () => {
+    const wrong = await ferry(["work-pool", "ls"], { env: { FERRY_API_KEY: `fy_${"x".repeat(40)}` } });
+    expectRefused(wrong, 3, /./);
+    expect(wrong.stderr).toMatch(/Hint: the API key comes from FERRY_API_KEY/);
+  });
+
+  it("keeps another workspace's runs out of reach (not found, exit 4)", async () => {
+    const created = await ferry(["admin", "workspace", "create", "other", "--json"]);
+    expectOk(created);
+    const other = parseJson<{ workspace: Workspace; api_key: CreatedApiKey }>(created);
+    expect(other.workspace.tier).toBe("free");
+    const env = { FERRY_API_KEY: other.api_key.key };
+
+    expectRefused(await ferry(["flow-run", "inspect", runId], { env }), 4, /not found/);
+    expectRefused(await ferry(["flow-run", "cancel", runId], { env }), 4, /not found/);
+    expectRefused(await ferry(["deployment", "run", "etl/nightly"], { env }), 4, /not found/);
+    expect(parseJson<FlowRun[]>(await ferry(["flow-run", "ls", "--json"], { env }))).toEqual([]);
+    expect(parseJson<WorkPool[]>(await ferry(["work-pool", "ls", "--json"], { env }))).toEqual([]);
+
+    const workspaces = parseJson<Workspace[]>(await ferry(["admin", "workspace", "ls", "--json"]));
+    expect(workspaces.map((w) => [w.name, w.tier]).sort()).toEqual([
+      ["default", "pro"],
+      ["other", "free"],
+    ]);
+  });
+
+  it("prints JSON and nothing else for every read", async () => {
+    const reads = [
+      ["profile", "ls"],
+      ["profile", "inspect"],
+      ["profile", "inspect", "local"],
+      ["api-key", "ls"],
+      ["work-pool", "ls"],
+      ["work-pool", "inspect", "managed-a"],
+      ["credentials", "ls"],
+      ["credentials", "inspect", "aws-prod"],
+      ["deployment", "ls"],
+      ["deployment", "inspect", "etl/hourly"],
+      ["flow-run", "ls"],
+      ["flow-run", "inspect", runId],
+      ["flow-run", "logs", runId],
+      ["quota"],
+      ["admin", "workspace", "ls"],
+    ];
+    for (const args of reads) {
+      const result = await ferry([...args, "--json"]);
+      expect({ args, code: result.code, stderr: result.stderr }).toEqual({ args, code: 0, stderr: "" });
+      expect(() => JSON.parse(result.stdout), args.join(" ")).not.toThrow();
+    }
+  });
+
+  it("stops the server gracefully on SIGINT", async () => {
+    expect(await server.stop()).toBe(0);
+    expect(server.output()).toMatch(/Stopped\./);
+    const down = await ferry(["work-pool", "ls"]);
+    expectRefused(down, 6, /could not reach the Ferry server/);
+    expect(down.stderr).toMatch(/Hint: the URL .* comes from profile 'local'/);
+  });
+
+  it("never prints the secret access key, anywhere", () => {
+    const everything = transcript.join("\n");
+    expect(everything.length).toBeGreaterThan(1000);
+    const leaks = everything.split("\n").filter((line) => line.includes(SECRET_ACCESS_KEY));
+    expect(leaks).toEqual([]);
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { BenchUsageError, parseBenchOptions } from "./options.js";
+
+const CLI = "/repo/apps/cli/dist/ferry.js";
+const parse = (argv: string[], env: Record<string, string | undefined> = {}) => parseBenchOptions(argv, env, CLI);
+
+describe("parseBenchOptions", () => {
+  it("defaults to both stores, 8 clients and the CLI bundle, and says why PostgreSQL is off", () => {
+    const o = parse([])!;
+    expect(o).toMatchObject({ runs: 2000, warmup: 200, clients: 8, stores: ["pglite", "postgres"], cliPath: CLI, json: false, out: null });
+    expect(o.postgres).toEqual({ url: null, reason: "neither FERRY_BENCH_DATABASE_URL nor FERRY_TEST_DATABASE_URL is set" });
+  });
+
+  it("takes sizes from flags", () => {
+    const o = parse(["--runs", "500", "--clients", "4", "--stores", "pglite", "--timeout-s", "30", "--json", "--out", "r.json"])!;
+    expect(o).toMatchObject({ runs: 500, clients: 4, stores: ["pglite"], completionTimeoutMs: 30_000, json: true, out: "r.json" });
+  });
+
+  it("prefers FERRY_BENCH_DATABASE_URL over FERRY_TEST_DATABASE_URL", () => {
+    const env = { FERRY_BENCH_DATABASE_URL: "postgres://a@h/b", FERRY_TEST_DATABASE_URL: "postgres://c@h/d" };
+    expect(parse([], env)!.postgres).toEqual({ url: "postgres://a@h/b" });
+    expect(parse([], { FERRY_TEST_DATABASE_URL: "postgres://c@h/d" })!.postgres).toEqual({ url: "postgres://c@h/d" });
+  });
+
+  it("turns the CLI off with --cli-iterations 0", () => {
+    expect(parse(["--cli-iterations", "0"])!.cliPath).toBeNull();
+  });
+
+  it("refuses bad flags with a message naming the fix", () => {
+    expect(() => parse(["--runs", "many"])).toThrow(/--runs: 'many' must be a whole number/);
+    expect(() => parse(["--stores", "pglite,mysql"])).toThrow(/'mysql' is not a store/);
+    expect(() => parse(["--out", "r.json"])).toThrow(/pass --json/);
+    expect(() => parse(["--bogus"])).toThrow(BenchUsageError);
+    expect(() => parse([], { FERRY_TEST_DATABASE_URL: "mysql://x" })).toThrow(/FERRY_TEST_DATABASE_URL must be a postgres/);
+  });
+
+  it("returns null for --help", () => {
+    expect(parse(["--help"])).toBeNull();
+  });
+});

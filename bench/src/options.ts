@@ -1,0 +1,136 @@
+import { parseArgs } from "node:util";
+
+export const STORE_KINDS = ["pglite", "postgres"] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+
+/** Everything a bench run needs, parsed once from the command line and the environment. */
+export interface BenchOptions {
+  /** Measured runs, shared by all clients. */
+  runs: number;
+  /** Runs created (and awaited) before measuring, so JIT, caches and connection pools are warm. */
+  warmup: number;
+  /** Concurrent client loops creating runs back to back. */
+  clients: number;
+  stores: StoreKind[];
+  /** How long to wait for every created run to be COMPLETED before reporting the rest as unfinished. */
+  completionTimeoutMs: number;
+  /** Timed invocations per CLI command (one untimed invocation comes first). */
+  cliIterations: number;
+  /** Path of the bundled CLI; null skips the CLI measurements. */
+  cliPath: string | null;
+  /** PostgreSQL server where a fresh database is created per run, or null with the reason it is not used. */
+  postgres: { url: string } | { url: null; reason: string };
+  json: boolean;
+  /** File the JSON goes to; null prints it on stdout instead of the table. */
+  out: string | null;
+  /**
+   * Internal: set in the child process that measures one store. Each store gets a fresh process, so
+   * one's memory (PGlite's WebAssembly heap) and JIT state do not colour the other's figures.
+   */
+  childStore: StoreKind | null;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+  --runs N            measured runs, shared by all clients (default 2000)
+  --warmup N          runs created and completed before measuring (default 200)
+  --clients N         concurrent clients creating runs back to back (default 8)
+  --stores LIST       comma-separated: pglite, postgres (default pglite,postgres)
+  --timeout-s N       how long to wait for every run to complete (default 120)
+  --cli-iterations N  timed runs of each CLI command (default 15; 0 skips the CLI)
+  --cli PATH          the CLI bundle to time (default apps/cli/dist/ferry.js)
+  --json              write the figures as JSON (to --out, or stdout instead of the table)
+  --out FILE          where --json writes
+  --help              this text
+
+PostgreSQL comes from FERRY_BENCH_DATABASE_URL, else FERRY_TEST_DATABASE_URL; a fresh database
+ferry_bench_<random> is created on that server for each run and dropped after it.`;
+
+/** A bad flag: the message says what to pass instead. */
+export class BenchUsageError extends Error {
+  override readonly name = "BenchUsageError";
+}
+
+/**
+ * Parses the flags and the two database variables. Returns null for --help. `defaultCliPath` is where
+ * the CLI bundle sits relative to this package; it is passed in so this stays a pure function.
+ */
+export function parseBenchOptions(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  defaultCliPath: string,
+): BenchOptions | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        runs: { type: "string" },
+        warmup: { type: "string" },
+        clients: { type: "string" },
+        stores: { type: "string" },
+        "timeout-s": { type: "string" },
+        "cli-iterations": { type: "string" },
+        cli: { type: "string" },
+        json: { type: "boolean" },
+        out: { type: "string" },
+        help: { type: "boolean" },
+        "child-store": { type: "string" },
+      },
+    });
+  } catch (error) {
+    throw new BenchUsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  const v = parsed.values;
+  if (v.help) return null;
+
+  const stores = (v.stores ?? STORE_KINDS.join(","))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const s of stores) {
+    if (!(STORE_KINDS as readonly string[]).includes(s)) {
+      throw new BenchUsageError(`--stores: '${s}' is not a store; use a comma-separated list of ${STORE_KINDS.join(", ")}`);
+    }
+  }
+  if (!stores.length) throw new BenchUsageError(`--stores: name at least one of ${STORE_KINDS.join(", ")}`);
+  if (v.out !== undefined && !v.json) throw new BenchUsageError("--out names the JSON file: pass --json with it");
+
+  const databaseUrl = env.FERRY_BENCH_DATABASE_URL || env.FERRY_TEST_DATABASE_URL || null;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    const name = env.FERRY_BENCH_DATABASE_URL ? "FERRY_BENCH_DATABASE_URL" : "FERRY_TEST_DATABASE_URL";
+    throw new BenchUsageError(`${name} must be a postgres:// URL of a role that may CREATE DATABASE`);
+  }
+  const cliIterations = integer("--cli-iterations", v["cli-iterations"], 15, 0);
+
+  return {
+    runs: integer("--runs", v.runs, 2000, 1),
+    warmup: integer("--warmup", v.warmup, 200, 0),
+    clients: integer("--clients", v.clients, 8, 1),
+    stores: [...new Set(stores)] as StoreKind[],
+    completionTimeoutMs: integer("--timeout-s", v["timeout-s"], 120, 1) * 1000,
+    cliIterations,
+    cliPath: cliIterations > 0 ? (v.cli ?? defaultCliPath) : null,
+    postgres: databaseUrl
+      ? { url: databaseUrl }
+      : { url: null, reason: "neither FERRY_BENCH_DATABASE_URL nor FERRY_TEST_DATABASE_URL is set" },
+    json: v.json ?? false,
+    out: v.out ?? null,
+    childStore: childStore(v["child-store"]),
+  };
+}
+
+function childStore(text: string | undefined): StoreKind | null {
+  if (text === undefined) return null;
+  if (!(STORE_KINDS as readonly string[]).includes(text)) throw new BenchUsageError(`--child-store: '${text}' is not a store`);
+  return text as StoreKind;
+}
+
+function integer(flag: string, text: string | undefined, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new BenchUsageError(`${flag}: '${text}' must be a whole number of at least ${min}`);
+  return n;
+}

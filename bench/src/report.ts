@@ -1,0 +1,122 @@
+import { cpus, platform, arch, totalmem } from "node:os";
+import type { CliOutcome } from "./cli-startup.js";
+import type { BenchOptions, StoreKind } from "./options.js";
+import type { Distribution } from "./stats.js";
+import type { StoreFigures } from "./store-bench.js";
+
+export type StoreOutcome = StoreFigures | { store: StoreKind; skipped: string } | { store: StoreKind; failed: string };
+
+export interface BenchReport {
+  generatedAt: string;
+  environment: { node: string; platform: string; cpus: number; cpuModel: string; memoryGiB: number };
+  options: { runs: number; warmup: number; clients: number; stores: StoreKind[] };
+  /** Ferry's aims, for reading the figures; nothing is asserted against them. */
+  goals: typeof GOALS;
+  stores: StoreOutcome[];
+  /** Why the CLI was not timed, when it was not. */
+  cliSkipped: string | null;
+}
+
+/** 20× Prefect's server (~50 runs/s, p99 2 s at 8 clients) and a CLI that answers before you notice. */
+export const GOALS = { createToSubmitP99Ms: 20, runsPerSecond: 1000, cliMedianMs: 200 } as const;
+
+export function buildReport(options: BenchOptions, stores: StoreOutcome[], cliSkipped: string | null, now = new Date()): BenchReport {
+  const cpuList = cpus();
+  return {
+    generatedAt: now.toISOString(),
+    environment: {
+      node: process.version,
+      platform: `${platform()} ${arch()}`,
+      cpus: cpuList.length,
+      cpuModel: cpuList[0]?.model.trim() ?? "unknown",
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+    },
+    options: { runs: options.runs, warmup: options.warmup, clients: options.clients, stores: options.stores },
+    goals: GOALS,
+    stores,
+    cliSkipped,
+  };
+}
+
+const isMeasured = (s: StoreOutcome): s is StoreFigures => "createToSubmit" in s;
+
+/** The report as a fixed-width table: one column per measured store, then the goal. */
+export function formatReport(report: BenchReport): string {
+  const { environment: env, options } = report;
+  const lines = [
+    `Ferry bench: ${options.runs} runs per store from ${options.clients} concurrent clients (after ${options.warmup} warm-up runs), instant fake provider`,
+    `node ${env.node}, ${env.platform}, ${env.cpus} CPUs (${env.cpuModel}), ${env.memoryGiB} GiB, ${report.generatedAt}`,
+    "",
+  ];
+  const measured = report.stores.filter(isMeasured);
+  for (const s of report.stores) {
+    if ("skipped" in s) lines.push(`${s.store}: skipped, ${s.skipped}`);
+    if ("failed" in s) lines.push(`${s.store}: FAILED, ${s.failed}`);
+  }
+  if (!measured.length) return lines.join("\n");
+  if (measured.length < report.stores.length) lines.push("");
+
+  // Rows: what, which figure, one cell per store, the goal.
+  const rows: (string[] | null)[] = [["", "", ...measured.map((s) => s.store), "goal"]];
+  const dist = (label: string, pick: (s: StoreFigures) => Distribution, keys: (keyof Distribution)[], goals: Partial<Record<keyof Distribution, string>> = {}) => {
+    keys.forEach((k, i) => rows.push([i === 0 ? label : "", k, ...measured.map((s) => ms(pick(s)[k])), goals[k] ?? ""]));
+  };
+  dist("create → submit, ms", (s) => s.createToSubmit, ["p50", "p90", "p99", "max"], { p99: `< ${GOALS.createToSubmitP99Ms}` });
+  dist("create call, ms", (s) => s.createCall, ["p50", "p99"]);
+  dist("create → COMPLETED, ms", (s) => s.createToCompleted, ["p50", "p99"]);
+  rows.push(null);
+  for (const k of ["created", "dispatched", "completed"] as const) {
+    rows.push([k === "created" ? "runs/s" : "", k, ...measured.map((s) => rate(s.perSecond[k])), k === "completed" ? "" : `${GOALS.runsPerSecond}`]);
+  }
+  rows.push(null);
+  const count = (label: string, pick: (s: StoreFigures) => number | string, goal = "") => rows.push([label, "", ...measured.map((s) => String(pick(s))), goal]);
+  count("create calls failed", (s) => s.createErrors, "0");
+  count("runs never submitted", (s) => s.notSubmitted, "0");
+  count("runs not COMPLETED", (s) => s.notCompleted, "0");
+  count("server warnings logged", (s) => s.serverWarnings);
+  count("server RSS at end, MiB", (s) => s.rssMiB.toFixed(0));
+  const withCli = measured.find((s) => s.cli);
+  if (withCli) {
+    rows.push(null);
+    withCli.cli!.forEach(({ command }, i) => {
+      rows.push([command, "median / p90 ms", ...measured.map((s) => cliCell(s.cli?.[i])), `< ${GOALS.cliMedianMs}`]);
+    });
+  }
+  lines.push(...table(rows));
+
+  for (const s of measured) {
+    const notes: string[] = [];
+    if (s.createErrors) notes.push(`${s.createErrors} create calls failed, e.g. ${s.createErrorMessages[0]}`);
+    if (s.notCompleted) notes.push(`${s.notCompleted} runs were not COMPLETED in time; the others were ${JSON.stringify(s.notCompletedByState)}`);
+    for (const w of s.serverWarningSamples) notes.push(`server log: ${w}`);
+    for (const c of s.cli ?? []) if ("failed" in c) notes.push(`${c.command}: ${c.failed}`);
+    if (notes.length) lines.push("", `${s.store}:`, ...notes.map((n) => `  ${n}`));
+  }
+  if (report.cliSkipped) lines.push("", `CLI: skipped, ${report.cliSkipped}`);
+  return lines.join("\n");
+}
+
+function table(rows: (string[] | null)[]): string[] {
+  const real = rows.filter((r): r is string[] => r !== null);
+  const widths = real[0]!.map((_, i) => Math.max(...real.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) =>
+    r === null
+      ? ""
+      : r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]! + 2))).join(" ").trimEnd(),
+  );
+}
+
+function ms(value: number): string {
+  if (!Number.isFinite(value)) return "n/a";
+  return value < 100 ? value.toFixed(1) : value.toFixed(0);
+}
+
+function rate(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(0) : "n/a";
+}
+
+function cliCell(c: CliOutcome | undefined): string {
+  if (!c) return "n/a";
+  if ("failed" in c) return "failed";
+  return `${c.wall.p50.toFixed(0)} / ${c.wall.p90.toFixed(0)}`;
+}

@@ -1,0 +1,184 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { FerryClient, PoolTypeRegistry, type StateType } from "@ferry/core";
+import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
+import { timeCliCommand, type CliOutcome } from "./cli-startup.js";
+import { runLoad } from "./load.js";
+import type { BenchOptions, StoreKind } from "./options.js";
+import { createBenchDatabase, type BenchDatabase } from "./postgres.js";
+import { figures, type RunFigures } from "./figures.js";
+import { TimedFakeProvider } from "./timed-fake-provider.js";
+
+export interface StoreFigures extends RunFigures {
+  store: StoreKind;
+  /** Where the store lived, e.g. the database name. */
+  description: string;
+  runs: number;
+  clients: number;
+  warmup: number;
+  /** Created runs not COMPLETED when the wait ended, by the state they were in. */
+  notCompleted: number;
+  notCompletedByState: Partial<Record<StateType, number>>;
+  /** Resident set size of the process that ran the server for this store alone (the load worker has exited). */
+  rssMiB: number;
+  heapUsedMiB: number;
+  /** Server log lines at warn or above during the whole run, and the first few. */
+  serverWarnings: number;
+  serverWarningSamples: string[];
+  cli: CliOutcome[] | null;
+}
+
+export interface StoreBenchContext {
+  options: BenchOptions;
+  /** The environment CLI invocations inherit (PATH and the like), before the server's URL and key. */
+  baseEnv: Record<string, string>;
+  /** Progress lines for the operator; never part of the figures. */
+  progress(message: string): void;
+  /** Registers an undo step to run if the process is interrupted (Ctrl-C) while this store is up. */
+  onInterrupt(cleanup: () => Promise<void>): () => void;
+}
+
+/** Starts a server on `kind`, warms it, measures one batch of runs, then tears everything down. */
+export async function benchStore(kind: StoreKind, ctx: StoreBenchContext): Promise<StoreFigures> {
+  const { options } = ctx;
+  const home = mkdtempSync(join(tmpdir(), "ferry-bench-"));
+  let database: BenchDatabase | null = null;
+  let server: RunningServer | null = null;
+  const provider = new TimedFakeProvider();
+  const cleanup = async () => {
+    await server?.close().catch(() => undefined);
+    server = null;
+    provider.dispose();
+    await database?.drop();
+    database = null;
+    rmSync(home, { recursive: true, force: true });
+  };
+  const unregister = ctx.onInterrupt(cleanup);
+  try {
+    if (kind === "postgres") {
+      if (!options.postgres.url) throw new Error("PostgreSQL is not configured");
+      database = await createBenchDatabase(options.postgres.url);
+    }
+    const registry = new PoolTypeRegistry();
+    registry.registerProvider(provider);
+    const log = new LogCollector();
+    const config = parseServerConfig({}, { home, port: 0, databaseUrl: database?.url ?? null, logLevel: "warn", providers: [] });
+    server = await startServer(config, { registry, logStream: log });
+    if (!server.bootstrap) throw new Error("a fresh store must bootstrap a workspace and key");
+    const apiKey = server.bootstrap.apiKey;
+    const client = new FerryClient({ apiUrl: server.url, apiKey });
+    await client.api.createWorkPool({ body: { name: "bench", type: provider.type } });
+    const { deployment } = await client.api.applyDeployment({
+      body: {
+        flow_name: "bench",
+        name: "instant",
+        work_pool: "bench",
+        source: { git_url: "https://github.com/ferry-dev/bench.git" },
+        entrypoint: "flows/bench.py:noop",
+        job_variables: {},
+      },
+    });
+    const plan = { apiUrl: server.url, apiKey, deploymentId: deployment.id, clients: options.clients };
+
+    if (options.warmup > 0) {
+      ctx.progress(`${kind}: warm-up, ${options.warmup} runs`);
+      const warm = await runLoad({ ...plan, runs: options.warmup });
+      if (warm.errors) throw new Error(`warm-up: ${warm.errors} create calls failed, e.g. ${warm.errorMessages[0]}`);
+      const left = await waitForCompleted(server, warm.samples.length, options.completionTimeoutMs);
+      if (left.missing) throw new Error(`warm-up: ${left.missing} runs did not complete in ${options.completionTimeoutMs / 1000} s (${JSON.stringify(left.byState)})`);
+    }
+    const completedBefore = (await server.store.countFlowRunsByState()).COMPLETED ?? 0;
+
+    ctx.progress(`${kind}: measuring, ${options.runs} runs from ${options.clients} clients`);
+    const load = await runLoad({ ...plan, runs: options.runs });
+    ctx.progress(`${kind}: waiting for ${load.samples.length} runs to complete`);
+    const left = await waitForCompleted(server, completedBefore + load.samples.length, options.completionTimeoutMs);
+
+    const memory = process.memoryUsage();
+    const endTimes = await completionTimes(client, new Set(load.samples.map((s) => s.flowRunId)));
+
+    let cli: CliOutcome[] | null = null;
+    if (options.cliPath) {
+      ctx.progress(`${kind}: timing the CLI, ${options.cliIterations} runs per command`);
+      const target = {
+        cliPath: options.cliPath,
+        iterations: options.cliIterations,
+        // A private FERRY_HOME: the user's profiles must neither be read nor changed.
+        env: { ...ctx.baseEnv, FERRY_API_URL: server.url, FERRY_API_KEY: apiKey, FERRY_HOME: join(home, "cli") },
+      };
+      cli = [await timeCliCommand(target, ["--version"]), await timeCliCommand(target, ["work-pool", "ls", "--json"])];
+    }
+
+    return {
+      store: kind,
+      description: server.storeDescription,
+      runs: options.runs,
+      clients: options.clients,
+      warmup: options.warmup,
+      ...figures(load, provider.submittedAt, endTimes),
+      notCompleted: left.missing,
+      notCompletedByState: left.byState,
+      rssMiB: memory.rss / 2 ** 20,
+      heapUsedMiB: memory.heapUsed / 2 ** 20,
+      serverWarnings: log.warnings,
+      serverWarningSamples: log.samples,
+      cli,
+    };
+  } finally {
+    unregister();
+    await cleanup();
+  }
+}
+
+/**
+ * Polls the store's per-state counts until `expected` runs are COMPLETED or `timeoutMs` passes. A count
+ * query every 100 ms is the whole cost: light next to hundreds of runs per second.
+ */
+async function waitForCompleted(
+  server: RunningServer,
+  expected: number,
+  timeoutMs: number,
+): Promise<{ missing: number; byState: Partial<Record<StateType, number>> }> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const counts = await server.store.countFlowRunsByState();
+    const completed = counts.COMPLETED ?? 0;
+    if (completed >= expected || performance.now() > deadline) {
+      const { COMPLETED: _done, ...others } = counts;
+      return { missing: Math.max(0, expected - completed), byState: others };
+    }
+    await sleep(100);
+  }
+}
+
+/** Run id → `end_time` (epoch ms) of the COMPLETED runs among `ids`, read through the API after the fact. */
+async function completionTimes(client: FerryClient, ids: ReadonlySet<string>): Promise<Map<string, number>> {
+  const times = new Map<string, number>();
+  let cursor: string | undefined;
+  do {
+    const page = await client.api.listFlowRuns({ query: { state: "COMPLETED", limit: 1000, cursor } });
+    for (const run of page.items) {
+      if (ids.has(run.id) && run.end_time) times.set(run.id, Date.parse(run.end_time));
+    }
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return times;
+}
+
+/** Takes the server's JSON log lines instead of stdout, which belongs to the report. */
+class LogCollector extends Writable {
+  warnings = 0;
+  readonly samples: string[] = [];
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    for (const line of chunk.toString("utf8").split("\n")) {
+      if (!line.trim()) continue;
+      this.warnings++;
+      if (this.samples.length < 5) this.samples.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+    }
+    callback();
+  }
+}

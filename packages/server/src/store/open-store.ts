@@ -1,0 +1,110 @@
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { FerryError, type Store } from "@ferry/core";
+import { acquireDataDirLock, DataDirLockedError, type DataDirLock } from "./data-dir-lock.js";
+import type { SqlDriver } from "./driver.js";
+import { PgDriver } from "./pg-driver.js";
+import { PgliteDriver } from "./pglite-driver.js";
+import { SqlStore } from "./sql-store.js";
+
+export interface OpenStoreOptions {
+  /** postgres://… for PostgreSQL; null for the embedded PGlite store under `dataDir`. */
+  databaseUrl: string | null;
+  /** Directory of the embedded store, created if missing; `memory://` keeps it in memory only. */
+  dataDir: string;
+  /** PostgreSQL connections in the pool. Default 10. */
+  poolSize?: number;
+  /** Background failures nobody awaits (a dropped idle connection, the notification connection lost). */
+  onError?: (error: FerryError) => void;
+}
+
+export const IN_MEMORY = "memory://";
+
+/** Opens PostgreSQL when a URL is given, else the embedded PGlite store, and brings its schema up to date. */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const driver = options.databaseUrl ? await openPostgres(options) : await openPglite(options.dataDir);
+  const store = new SqlStore(driver);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+  return store;
+}
+
+async function openPostgres(options: OpenStoreOptions): Promise<SqlDriver> {
+  const url = options.databaseUrl!;
+  const driver = new PgDriver({ connectionString: url, poolSize: options.poolSize, onError: options.onError });
+  try {
+    await driver.query("SELECT 1");
+  } catch (error) {
+    await driver.close().catch(() => undefined);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new FerryError(
+      "unavailable",
+      `cannot connect to PostgreSQL at ${redact(url)} (FERRY_DATABASE_URL): ${reason}; ` +
+        "check that the server is running and that the host, database, user and password are right, or unset FERRY_DATABASE_URL to use the embedded store",
+      { cause: error },
+    );
+  }
+  return driver;
+}
+
+async function openPglite(dataDir: string): Promise<SqlDriver> {
+  if (dataDir === IN_MEMORY) {
+    try {
+      return new PgliteDriver(await PGlite.create());
+    } catch (error) {
+      throw new FerryError("internal", `cannot start the embedded database in memory: ${message(error)}`, { cause: error });
+    }
+  }
+
+  const dir = resolve(dataDir);
+  let lock: DataDirLock;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    lock = acquireDataDirLock(join(dir, "ferry-store.lock"));
+  } catch (error) {
+    if (error instanceof DataDirLockedError) {
+      throw new FerryError(
+        "conflict",
+        `the embedded database in ${dir} is in use by another Ferry server (process ${error.pid}); stop that server, ` +
+          `or set FERRY_HOME to another directory. If no server is running, delete ${error.lockFile}`,
+        { cause: error },
+      );
+    }
+    throw new FerryError("unavailable", `cannot use ${dir} for the embedded database: ${message(error)}; set FERRY_HOME to a writable directory`, {
+      cause: error,
+      retryable: false,
+    });
+  }
+
+  try {
+    const db = await PGlite.create({ dataDir: join(dir, "pglite") });
+    return new PgliteDriver(db, async () => lock.release());
+  } catch (error) {
+    lock.release();
+    throw new FerryError(
+      "unavailable",
+      `cannot open the embedded database in ${join(dir, "pglite")}: ${message(error)}; ` +
+        "its files may be damaged or from another PGlite version. Set FERRY_HOME to another directory to start afresh",
+      { cause: error, retryable: false },
+    );
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "the configured URL";
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

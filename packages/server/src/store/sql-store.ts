@@ -1,0 +1,1194 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import {
+  FerryError,
+  notFound,
+  validationError,
+  type ApiKeyRecord,
+  type CredentialsRecord,
+  type DeploymentRecord,
+  type FlowRunEvent,
+  type FlowRunFields,
+  type FlowRunFilter,
+  type FlowRunRecord,
+  type LogLevel,
+  type LogLine,
+  type ManagedUsage,
+  type NewFlowRun,
+  type NewLogLine,
+  type StateChange,
+  type StateHistoryEntry,
+  type StateName,
+  type StateType,
+  type Store,
+  type StoreTx,
+  type TierLimits,
+  type TierName,
+  type WorkPoolRecord,
+  type WorkspaceRecord,
+} from "@ferry/core";
+import type { SqlDriver, SqlExecutor, SqlResult } from "./driver.js";
+import { migrate } from "./migrations.js";
+import { toFerryError } from "./sql-errors.js";
+
+/**
+ * The store on PostgreSQL or PGlite: same SQL, one code path. It persists and queries; callers apply
+ * core's rules inside `transaction` after locking what they decide on.
+ *
+ * Conventions: every statement is parameterised; ids are `uuid` columns (an id that is not a UUID
+ * cannot match and reads as "not found"); timestamps are `timestamptz` and come back as ISO-8601 UTC;
+ * unique-name conflicts use `ON CONFLICT DO NOTHING` and become a `conflict` FerryError without
+ * aborting the caller's transaction.
+ */
+
+const UNFINISHED = "('SCHEDULED', 'PENDING', 'RUNNING', 'CANCELLING')";
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EVENT_ID_PATTERN = /^\d{1,19}$/;
+const CHANNEL_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+// --- row shapes and their mapping to records
+
+interface WorkspaceRow {
+  id: string;
+  name: string;
+  tier: TierName;
+  limits_override: Partial<TierLimits>;
+  created_at: Date;
+}
+const WORKSPACE_COLUMNS = "id, name, tier, limits_override, created_at";
+const toWorkspace = (r: WorkspaceRow): WorkspaceRecord => ({
+  id: r.id,
+  name: r.name,
+  tier: r.tier,
+  limits_override: r.limits_override,
+  created_at: iso(r.created_at),
+});
+
+interface ApiKeyRow {
+  id: string;
+  workspace_id: string;
+  name: string;
+  prefix: string;
+  created_at: Date;
+  last_used_at: Date | null;
+}
+const API_KEY_COLUMNS = "id, workspace_id, name, prefix, created_at, last_used_at";
+const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
+  id: r.id,
+  workspace_id: r.workspace_id,
+  name: r.name,
+  prefix: r.prefix,
+  created_at: iso(r.created_at),
+  last_used_at: isoOrNull(r.last_used_at),
+});
+
+interface WorkPoolRow {
+  id: string;
+  workspace_id: string;
+  name: string;
+  type: string;
+  description: string | null;
+  base_job_template: WorkPoolRecord["base_job_template"];
+  concurrency_limit: number | null;
+  paused: boolean;
+  credentials: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+const WORK_POOL_COLUMNS =
+  "id, workspace_id, name, type, description, base_job_template, concurrency_limit, paused, credentials, created_at, updated_at";
+const toWorkPool = (r: WorkPoolRow): WorkPoolRecord => ({
+  id: r.id,
+  workspace_id: r.workspace_id,
+  name: r.name,
+  type: r.type,
+  description: r.description,
+  base_job_template: r.base_job_template,
+  concurrency_limit: r.concurrency_limit,
+  paused: r.paused,
+  credentials: r.credentials,
+  created_at: iso(r.created_at),
+  updated_at: iso(r.updated_at),
+});
+
+interface CredentialsRow {
+  id: string;
+  workspace_id: string;
+  name: string;
+  type: string;
+  plain_data: Record<string, unknown>;
+  secret_ciphertext: string;
+  created_at: Date;
+  updated_at: Date;
+}
+const CREDENTIALS_COLUMNS = "id, workspace_id, name, type, plain_data, secret_ciphertext, created_at, updated_at";
+const toCredentials = (r: CredentialsRow): CredentialsRecord => ({
+  id: r.id,
+  workspace_id: r.workspace_id,
+  name: r.name,
+  type: r.type,
+  plain_data: r.plain_data,
+  secret_ciphertext: r.secret_ciphertext,
+  created_at: iso(r.created_at),
+  updated_at: iso(r.updated_at),
+});
+
+interface DeploymentRow {
+  id: string;
+  workspace_id: string;
+  flow_name: string;
+  name: string;
+  work_pool_id: string;
+  work_pool: string;
+  source: DeploymentRecord["source"];
+  entrypoint: string;
+  job_variables: Record<string, unknown>;
+  parameters: Record<string, unknown>;
+  parameter_schema: Record<string, unknown> | null;
+  pull_steps: DeploymentRecord["pull_steps"];
+  tags: string[];
+  description: string | null;
+  paused: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+/** Over `deployments d JOIN work_pools p`: the pool's name is read, never copied. */
+const DEPLOYMENT_COLUMNS =
+  "d.id, d.workspace_id, d.flow_name, d.name, d.work_pool_id, p.name AS work_pool, d.source, d.entrypoint, d.job_variables, " +
+  "d.parameters, d.parameter_schema, d.pull_steps, d.tags, d.description, d.paused, d.created_at, d.updated_at";
+const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
+  id: r.id,
+  workspace_id: r.workspace_id,
+  flow_name: r.flow_name,
+  name: r.name,
+  work_pool_id: r.work_pool_id,
+  work_pool: r.work_pool,
+  source: r.source,
+  entrypoint: r.entrypoint,
+  job_variables: r.job_variables,
+  parameters: r.parameters,
+  parameter_schema: r.parameter_schema,
+  pull_steps: r.pull_steps,
+  tags: r.tags,
+  description: r.description,
+  paused: r.paused,
+  created_at: iso(r.created_at),
+  updated_at: iso(r.updated_at),
+});
+
+interface FlowRunRow {
+  id: string;
+  workspace_id: string;
+  name: string;
+  deployment_id: string;
+  deployment_name: string;
+  flow_name: string;
+  work_pool_id: string;
+  work_pool: string;
+  work_pool_type: string;
+  state_type: StateType;
+  state_name: StateName;
+  state_message: string | null;
+  state_timestamp: Date;
+  parameters: Record<string, unknown>;
+  job_variables: Record<string, unknown>;
+  job_configuration: Record<string, unknown> | null;
+  infrastructure_id: string | null;
+  idempotency_key: string | null;
+  tags: string[];
+  created_at: Date;
+  updated_at: Date;
+  start_time: Date | null;
+  end_time: Date | null;
+  compute_seconds: number;
+}
+const FLOW_RUN_COLUMN_NAMES = [
+  "id",
+  "workspace_id",
+  "name",
+  "deployment_id",
+  "deployment_name",
+  "flow_name",
+  "work_pool_id",
+  "work_pool",
+  "work_pool_type",
+  "state_type",
+  "state_name",
+  "state_message",
+  "state_timestamp",
+  "parameters",
+  "job_variables",
+  "job_configuration",
+  "infrastructure_id",
+  "idempotency_key",
+  "tags",
+  "created_at",
+  "updated_at",
+  "start_time",
+  "end_time",
+  "compute_seconds",
+] as const;
+const FLOW_RUN_COLUMNS = FLOW_RUN_COLUMN_NAMES.join(", ");
+const toFlowRun = (r: FlowRunRow): FlowRunRecord => ({
+  id: r.id,
+  workspace_id: r.workspace_id,
+  name: r.name,
+  deployment_id: r.deployment_id,
+  deployment_name: r.deployment_name,
+  flow_name: r.flow_name,
+  work_pool_id: r.work_pool_id,
+  work_pool: r.work_pool,
+  work_pool_type: r.work_pool_type,
+  state: { type: r.state_type, name: r.state_name, message: r.state_message, timestamp: iso(r.state_timestamp) },
+  parameters: r.parameters,
+  job_variables: r.job_variables,
+  job_configuration: r.job_configuration,
+  infrastructure_id: r.infrastructure_id,
+  idempotency_key: r.idempotency_key,
+  tags: r.tags,
+  created_at: iso(r.created_at),
+  updated_at: iso(r.updated_at),
+  start_time: isoOrNull(r.start_time),
+  end_time: isoOrNull(r.end_time),
+  compute_seconds: r.compute_seconds,
+});
+
+interface StateRow {
+  id: string;
+  type: StateType;
+  name: StateName;
+  message: string | null;
+  timestamp: Date;
+}
+const toStateEntry = (r: StateRow): StateHistoryEntry => ({
+  id: r.id,
+  type: r.type,
+  name: r.name,
+  message: r.message,
+  timestamp: iso(r.timestamp),
+});
+
+interface LogRow {
+  id: string;
+  flow_run_id: string;
+  level: LogLevel;
+  message: string;
+  timestamp: Date;
+  source: string;
+}
+const toLogLine = (r: LogRow): LogLine => ({
+  id: r.id,
+  flow_run_id: r.flow_run_id,
+  level: r.level,
+  message: r.message,
+  timestamp: iso(r.timestamp),
+  source: r.source,
+});
+
+// --- the store
+
+/**
+ * Every method of the contract, over one executor: the driver itself (each statement on its own) or
+ * an open transaction.
+ */
+export class SqlStoreTx implements StoreTx {
+  constructor(
+    protected readonly db: SqlExecutor,
+    private readonly inTransaction: boolean,
+  ) {}
+
+  // --- workspaces and keys
+
+  async createWorkspace(input: { id: string; name: string; tier: TierName; limits_override: Partial<TierLimits> }): Promise<WorkspaceRecord> {
+    const { rows } = await this.db.query<WorkspaceRow>(
+      `INSERT INTO workspaces (id, name, tier, limits_override) VALUES ($1, $2, $3, $4::jsonb) RETURNING ${WORKSPACE_COLUMNS}`,
+      [input.id, input.name, input.tier, json(input.limits_override)],
+    );
+    return toWorkspace(first(rows));
+  }
+
+  async getWorkspace(id: string): Promise<WorkspaceRecord | null> {
+    if (!isUuid(id)) return null;
+    const { rows } = await this.db.query<WorkspaceRow>(`SELECT ${WORKSPACE_COLUMNS} FROM workspaces WHERE id = $1`, [id]);
+    return rows[0] ? toWorkspace(rows[0]) : null;
+  }
+
+  async listWorkspaces(): Promise<WorkspaceRecord[]> {
+    const { rows } = await this.db.query<WorkspaceRow>(`SELECT ${WORKSPACE_COLUMNS} FROM workspaces ORDER BY created_at, id`);
+    return rows.map(toWorkspace);
+  }
+
+  async updateWorkspace(id: string, patch: { tier?: TierName; limits_override?: Partial<TierLimits> }): Promise<WorkspaceRecord | null> {
+    if (!isUuid(id)) return null;
+    const { rows } = await this.db.query<WorkspaceRow>(
+      `UPDATE workspaces SET tier = coalesce($2, tier), limits_override = coalesce($3::jsonb, limits_override)
+       WHERE id = $1 RETURNING ${WORKSPACE_COLUMNS}`,
+      [id, patch.tier ?? null, patch.limits_override === undefined ? null : json(patch.limits_override)],
+    );
+    return rows[0] ? toWorkspace(rows[0]) : null;
+  }
+
+  async lockWorkspace(id: string): Promise<WorkspaceRecord | null> {
+    this.requireTransaction("lockWorkspace");
+    if (!isUuid(id)) return null;
+    // NO KEY UPDATE: serialises quota decisions without blocking inserts whose foreign key checks
+    // take a key-share lock on the workspace row.
+    const { rows } = await this.db.query<WorkspaceRow>(`SELECT ${WORKSPACE_COLUMNS} FROM workspaces WHERE id = $1 FOR NO KEY UPDATE`, [id]);
+    return rows[0] ? toWorkspace(rows[0]) : null;
+  }
+
+  async countWorkspaces(): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>("SELECT count(*)::int AS n FROM workspaces");
+    return first(rows).n;
+  }
+
+  async insertApiKey(input: { id: string; workspace_id: string; name: string; prefix: string; hash: string }): Promise<ApiKeyRecord> {
+    const { rows } = await this.db.query<ApiKeyRow>(
+      `INSERT INTO api_keys (id, workspace_id, name, prefix, hash) VALUES ($1, $2, $3, $4, $5) RETURNING ${API_KEY_COLUMNS}`,
+      [input.id, input.workspace_id, input.name, input.prefix, input.hash],
+    );
+    return toApiKey(first(rows));
+  }
+
+  async findApiKeyByHash(hash: string): Promise<{ key: ApiKeyRecord; workspace: WorkspaceRecord } | null> {
+    const { rows } = await this.db.query<ApiKeyRow & { ws_name: string; ws_tier: TierName; ws_limits_override: Partial<TierLimits>; ws_created_at: Date }>(
+      `SELECT k.id, k.workspace_id, k.name, k.prefix, k.created_at, k.last_used_at,
+              w.name AS ws_name, w.tier AS ws_tier, w.limits_override AS ws_limits_override, w.created_at AS ws_created_at
+       FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.hash = $1`,
+      [hash],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      key: toApiKey(r),
+      workspace: toWorkspace({ id: r.workspace_id, name: r.ws_name, tier: r.ws_tier, limits_override: r.ws_limits_override, created_at: r.ws_created_at }),
+    };
+  }
+
+  async listApiKeys(workspaceId: string): Promise<ApiKeyRecord[]> {
+    if (!isUuid(workspaceId)) return [];
+    const { rows } = await this.db.query<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, id`, [
+      workspaceId,
+    ]);
+    return rows.map(toApiKey);
+  }
+
+  async deleteApiKey(workspaceId: string, id: string): Promise<boolean> {
+    if (!isUuid(workspaceId) || !isUuid(id)) return false;
+    const { rowCount } = await this.db.query("DELETE FROM api_keys WHERE workspace_id = $1 AND id = $2", [workspaceId, id]);
+    return rowCount > 0;
+  }
+
+  async touchApiKey(id: string, at: string): Promise<void> {
+    if (!isUuid(id)) return;
+    // Never moves backwards, and skips the write when nothing changes.
+    await this.db.query("UPDATE api_keys SET last_used_at = $2::timestamptz WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz)", [
+      id,
+      at,
+    ]);
+  }
+
+  // --- work pools
+
+  async insertWorkPool(input: Omit<WorkPoolRecord, "created_at" | "updated_at">): Promise<WorkPoolRecord> {
+    const { rows } = await this.db.query<WorkPoolRow>(
+      `INSERT INTO work_pools (id, workspace_id, name, type, description, base_job_template, concurrency_limit, paused, credentials)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)
+       ON CONFLICT (workspace_id, name) DO NOTHING
+       RETURNING ${WORK_POOL_COLUMNS}`,
+      [
+        input.id,
+        input.workspace_id,
+        input.name,
+        input.type,
+        input.description,
+        json(input.base_job_template),
+        input.concurrency_limit,
+        input.paused,
+        input.credentials,
+      ],
+    );
+    if (!rows[0]) throw alreadyExists("work pool", input.name, "pick another name, or update the existing pool");
+    return toWorkPool(rows[0]);
+  }
+
+  async getWorkPool(workspaceId: string, name: string): Promise<WorkPoolRecord | null> {
+    if (!isUuid(workspaceId)) return null;
+    const { rows } = await this.db.query<WorkPoolRow>(`SELECT ${WORK_POOL_COLUMNS} FROM work_pools WHERE workspace_id = $1 AND name = $2`, [
+      workspaceId,
+      name,
+    ]);
+    return rows[0] ? toWorkPool(rows[0]) : null;
+  }
+
+  async getWorkPoolById(workspaceId: string, id: string): Promise<WorkPoolRecord | null> {
+    if (!isUuid(workspaceId) || !isUuid(id)) return null;
+    const { rows } = await this.db.query<WorkPoolRow>(`SELECT ${WORK_POOL_COLUMNS} FROM work_pools WHERE workspace_id = $1 AND id = $2`, [
+      workspaceId,
+      id,
+    ]);
+    return rows[0] ? toWorkPool(rows[0]) : null;
+  }
+
+  async listWorkPools(workspaceId: string): Promise<WorkPoolRecord[]> {
+    if (!isUuid(workspaceId)) return [];
+    const { rows } = await this.db.query<WorkPoolRow>(`SELECT ${WORK_POOL_COLUMNS} FROM work_pools WHERE workspace_id = $1 ORDER BY name`, [
+      workspaceId,
+    ]);
+    return rows.map(toWorkPool);
+  }
+
+  async updateWorkPool(
+    workspaceId: string,
+    name: string,
+    patch: Partial<Pick<WorkPoolRecord, "description" | "base_job_template" | "concurrency_limit" | "paused" | "credentials">>,
+  ): Promise<WorkPoolRecord | null> {
+    if (!isUuid(workspaceId)) return null;
+    const params = new Params([workspaceId, name]);
+    const sets = ["updated_at = now()"];
+    if (patch.description !== undefined) sets.push(`description = ${params.add(patch.description)}`);
+    if (patch.base_job_template !== undefined) sets.push(`base_job_template = ${params.add(json(patch.base_job_template))}::jsonb`);
+    if (patch.concurrency_limit !== undefined) sets.push(`concurrency_limit = ${params.add(patch.concurrency_limit)}::int`);
+    if (patch.paused !== undefined) sets.push(`paused = ${params.add(patch.paused)}::boolean`);
+    if (patch.credentials !== undefined) sets.push(`credentials = ${params.add(patch.credentials)}`);
+    const { rows } = await this.db.query<WorkPoolRow>(
+      `UPDATE work_pools SET ${sets.join(", ")} WHERE workspace_id = $1 AND name = $2 RETURNING ${WORK_POOL_COLUMNS}`,
+      params.values,
+    );
+    return rows[0] ? toWorkPool(rows[0]) : null;
+  }
+
+  async deleteWorkPool(workspaceId: string, name: string): Promise<boolean> {
+    if (!isUuid(workspaceId)) return false;
+    // Checks for deployments in the same statement, so the common refusal does not abort the caller's
+    // transaction; the foreign key still stops a deployment created concurrently.
+    const { rows } = await this.db.query<{ deleted: boolean; deployments: number }>(
+      `WITH pool AS (SELECT id FROM work_pools WHERE workspace_id = $1 AND name = $2),
+            used AS (SELECT count(*)::int AS n FROM deployments WHERE work_pool_id = (SELECT id FROM pool)),
+            gone AS (DELETE FROM work_pools WHERE id = (SELECT id FROM pool) AND (SELECT n FROM used) = 0 RETURNING id)
+       SELECT EXISTS (SELECT 1 FROM gone) AS deleted, (SELECT n FROM used) AS deployments, EXISTS (SELECT 1 FROM pool) AS found`,
+      [workspaceId, name],
+    );
+    const r = first(rows) as { deleted: boolean; deployments: number; found: boolean };
+    if (r.deleted) return true;
+    if (!r.found) return false;
+    throw new FerryError(
+      "conflict",
+      `work pool '${name}' is used by ${r.deployments} deployment${r.deployments === 1 ? "" : "s"}; ` +
+        `delete them (ferry deployment delete FLOW/NAME) or move them to another pool first`,
+      { details: { deployments: r.deployments } },
+    );
+  }
+
+  // --- credentials
+
+  async insertCredentials(input: Omit<CredentialsRecord, "created_at" | "updated_at">): Promise<CredentialsRecord> {
+    const { rows } = await this.db.query<CredentialsRow>(
+      `INSERT INTO credentials (id, workspace_id, name, type, plain_data, secret_ciphertext) VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+       ON CONFLICT (workspace_id, name) DO NOTHING
+       RETURNING ${CREDENTIALS_COLUMNS}`,
+      [input.id, input.workspace_id, input.name, input.type, json(input.plain_data), input.secret_ciphertext],
+    );
+    if (!rows[0]) throw alreadyExists("credentials", input.name, "pick another name, or replace the existing credentials");
+    return toCredentials(rows[0]);
+  }
+
+  async replaceCredentials(
+    workspaceId: string,
+    name: string,
+    input: Pick<CredentialsRecord, "type" | "plain_data" | "secret_ciphertext">,
+  ): Promise<CredentialsRecord | null> {
+    if (!isUuid(workspaceId)) return null;
+    const { rows } = await this.db.query<CredentialsRow>(
+      `UPDATE credentials SET type = $3, plain_data = $4::jsonb, secret_ciphertext = $5, updated_at = now()
+       WHERE workspace_id = $1 AND name = $2 RETURNING ${CREDENTIALS_COLUMNS}`,
+      [workspaceId, name, input.type, json(input.plain_data), input.secret_ciphertext],
+    );
+    return rows[0] ? toCredentials(rows[0]) : null;
+  }
+
+  async getCredentials(workspaceId: string, name: string): Promise<CredentialsRecord | null> {
+    if (!isUuid(workspaceId)) return null;
+    const { rows } = await this.db.query<CredentialsRow>(`SELECT ${CREDENTIALS_COLUMNS} FROM credentials WHERE workspace_id = $1 AND name = $2`, [
+      workspaceId,
+      name,
+    ]);
+    return rows[0] ? toCredentials(rows[0]) : null;
+  }
+
+  async listCredentials(workspaceId: string): Promise<CredentialsRecord[]> {
+    if (!isUuid(workspaceId)) return [];
+    const { rows } = await this.db.query<CredentialsRow>(`SELECT ${CREDENTIALS_COLUMNS} FROM credentials WHERE workspace_id = $1 ORDER BY name`, [
+      workspaceId,
+    ]);
+    return rows.map(toCredentials);
+  }
+
+  async deleteCredentials(workspaceId: string, name: string): Promise<boolean> {
+    if (!isUuid(workspaceId)) return false;
+    const { rowCount } = await this.db.query("DELETE FROM credentials WHERE workspace_id = $1 AND name = $2", [workspaceId, name]);
+    return rowCount > 0;
+  }
+
+  async credentialsUsage(workspaceId: string, name: string): Promise<{ work_pools: string[]; deployments: string[] }> {
+    if (!isUuid(workspaceId)) return { work_pools: [], deployments: [] };
+    const { rows } = await this.db.query<{ kind: "pool" | "deployment"; ref: string }>(
+      `SELECT 'pool' AS kind, name AS ref FROM work_pools WHERE workspace_id = $1 AND credentials = $2
+       UNION ALL
+       SELECT 'deployment', flow_name || '/' || name FROM deployments WHERE workspace_id = $1 AND source->>'credentials' = $2
+       ORDER BY 1, 2`,
+      [workspaceId, name],
+    );
+    return {
+      work_pools: rows.filter((r) => r.kind === "pool").map((r) => r.ref),
+      deployments: rows.filter((r) => r.kind === "deployment").map((r) => r.ref),
+    };
+  }
+
+  // --- deployments
+
+  async insertDeployment(input: Omit<DeploymentRecord, "created_at" | "updated_at">): Promise<DeploymentRecord> {
+    const { rows } = await this.db.query<DeploymentRow>(
+      `WITH d AS (
+         INSERT INTO deployments (id, workspace_id, flow_name, name, work_pool_id, source, entrypoint, job_variables, parameters,
+                                  parameter_schema, pull_steps, tags, description, paused)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13, $14)
+         ON CONFLICT (workspace_id, flow_name, name) DO NOTHING
+         RETURNING *
+       )
+       SELECT ${DEPLOYMENT_COLUMNS} FROM d JOIN work_pools p ON p.id = d.work_pool_id`,
+      [input.id, input.workspace_id, input.flow_name, input.name, input.work_pool_id, ...deploymentValues(input)],
+    );
+    if (!rows[0]) throw alreadyExists("deployment", `${input.flow_name}/${input.name}`, "pick another name, or update the existing deployment");
+    return toDeployment(rows[0]);
+  }
+
+  async updateDeployment(
+    workspaceId: string,
+    id: string,
+    input: Omit<DeploymentRecord, "id" | "workspace_id" | "created_at" | "updated_at">,
+  ): Promise<DeploymentRecord | null> {
+    if (!isUuid(workspaceId) || !isUuid(id)) return null;
+    // A rename onto another deployment's name is refused here rather than by the unique index, which
+    // would abort the caller's transaction.
+    const { rows } = await this.db.query<Partial<DeploymentRow> & { taken: boolean }>(
+      `WITH taken AS (
+         SELECT EXISTS (SELECT 1 FROM deployments WHERE workspace_id = $1 AND id = $2)
+            AND EXISTS (SELECT 1 FROM deployments WHERE workspace_id = $1 AND flow_name = $3 AND name = $4 AND id <> $2) AS taken
+       ), d AS (
+         UPDATE deployments SET flow_name = $3, name = $4, work_pool_id = $5, source = $6::jsonb, entrypoint = $7, job_variables = $8::jsonb,
+           parameters = $9::jsonb, parameter_schema = $10::jsonb, pull_steps = $11::jsonb, tags = $12::jsonb, description = $13, paused = $14,
+           updated_at = now()
+         WHERE workspace_id = $1 AND id = $2 AND NOT (SELECT taken FROM taken)
+         RETURNING *
+       )
+       SELECT (SELECT taken FROM taken) AS taken, ${DEPLOYMENT_COLUMNS}
+       FROM (SELECT 1) AS one LEFT JOIN (d JOIN work_pools p ON p.id = d.work_pool_id) ON true`,
+      [workspaceId, id, input.flow_name, input.name, input.work_pool_id, ...deploymentValues(input)],
+    );
+    const r = first(rows);
+    if (r.taken) throw alreadyExists("deployment", `${input.flow_name}/${input.name}`, "pick another name");
+    return r.id ? toDeployment(r as DeploymentRow) : null;
+  }
+
+  async getDeployment(workspaceId: string, id: string): Promise<DeploymentRecord | null> {
+    if (!isUuid(workspaceId) || !isUuid(id)) return null;
+    const { rows } = await this.db.query<DeploymentRow>(
+      `SELECT ${DEPLOYMENT_COLUMNS} FROM deployments d JOIN work_pools p ON p.id = d.work_pool_id WHERE d.workspace_id = $1 AND d.id = $2`,
+      [workspaceId, id],
+    );
+    return rows[0] ? toDeployment(rows[0]) : null;
+  }
+
+  async getDeploymentByName(workspaceId: string, flowName: string, name: string): Promise<DeploymentRecord | null> {
+    if (!isUuid(workspaceId)) return null;
+    const { rows } = await this.db.query<DeploymentRow>(
+      `SELECT ${DEPLOYMENT_COLUMNS} FROM deployments d JOIN work_pools p ON p.id = d.work_pool_id
+       WHERE d.workspace_id = $1 AND d.flow_name = $2 AND d.name = $3`,
+      [workspaceId, flowName, name],
+    );
+    return rows[0] ? toDeployment(rows[0]) : null;
+  }
+
+  async listDeployments(workspaceId: string, filter: { work_pool?: string; flow_name?: string; name?: string }): Promise<DeploymentRecord[]> {
+    if (!isUuid(workspaceId)) return [];
+    const params = new Params([workspaceId]);
+    const where = ["d.workspace_id = $1"];
+    if (filter.work_pool !== undefined) where.push(`p.name = ${params.add(filter.work_pool)}`);
+    if (filter.flow_name !== undefined) where.push(`d.flow_name = ${params.add(filter.flow_name)}`);
+    if (filter.name !== undefined) where.push(`d.name = ${params.add(filter.name)}`);
+    const { rows } = await this.db.query<DeploymentRow>(
+      `SELECT ${DEPLOYMENT_COLUMNS} FROM deployments d JOIN work_pools p ON p.id = d.work_pool_id
+       WHERE ${where.join(" AND ")} ORDER BY d.flow_name, d.name`,
+      params.values,
+    );
+    return rows.map(toDeployment);
+  }
+
+  async deleteDeployment(workspaceId: string, id: string): Promise<boolean> {
+    if (!isUuid(workspaceId) || !isUuid(id)) return false;
+    const { rowCount } = await this.db.query("DELETE FROM deployments WHERE workspace_id = $1 AND id = $2", [workspaceId, id]);
+    return rowCount > 0;
+  }
+
+  async countDeploymentsInPool(workspaceId: string, workPoolId: string): Promise<number> {
+    if (!isUuid(workspaceId) || !isUuid(workPoolId)) return 0;
+    const { rows } = await this.db.query<{ n: number }>("SELECT count(*)::int AS n FROM deployments WHERE workspace_id = $1 AND work_pool_id = $2", [
+      workspaceId,
+      workPoolId,
+    ]);
+    return first(rows).n;
+  }
+
+  // --- flow runs
+
+  async insertFlowRun(input: NewFlowRun): Promise<FlowRunRecord> {
+    // The hot path: one round trip inserts the run and its first history entry, and returns only the
+    // id; the record is built from the input, which is what was stored.
+    const createdAt = isoInput(input.created_at, "created_at");
+    const { rows } = await this.db.query<{ id: string }>(
+      `WITH r AS (
+         INSERT INTO flow_runs (id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
+                                state_type, state_name, state_message, state_timestamp, parameters, job_variables, job_configuration,
+                                idempotency_key, tags, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::timestamptz, $14::jsonb, $15::jsonb, $16::jsonb, $17, $18::jsonb,
+                 $13::timestamptz, $13::timestamptz)
+         ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING id, state_type, state_name, state_message, state_timestamp
+       ), h AS (
+         INSERT INTO flow_run_states (flow_run_id, type, name, message, timestamp)
+         SELECT id, state_type, state_name, state_message, state_timestamp FROM r
+       )
+       SELECT id FROM r`,
+      [
+        input.id,
+        input.workspace_id,
+        input.name,
+        input.deployment_id,
+        input.deployment_name,
+        input.flow_name,
+        input.work_pool_id,
+        input.work_pool,
+        input.work_pool_type,
+        input.state.type,
+        input.state.name,
+        input.state.message,
+        createdAt,
+        json(input.parameters),
+        json(input.job_variables),
+        input.job_configuration === null ? null : json(input.job_configuration),
+        input.idempotency_key,
+        json(input.tags),
+      ],
+    );
+    if (!rows[0]) {
+      throw new FerryError(
+        "conflict",
+        `flow run with idempotency key '${input.idempotency_key}' already exists; fetch that run instead, or use another key`,
+        { details: { idempotency_key: input.idempotency_key } },
+      );
+    }
+    return {
+      id: input.id,
+      workspace_id: input.workspace_id,
+      name: input.name,
+      deployment_id: input.deployment_id,
+      deployment_name: input.deployment_name,
+      flow_name: input.flow_name,
+      work_pool_id: input.work_pool_id,
+      work_pool: input.work_pool,
+      work_pool_type: input.work_pool_type,
+      state: { type: input.state.type, name: input.state.name, message: input.state.message, timestamp: createdAt },
+      parameters: input.parameters,
+      job_variables: input.job_variables,
+      job_configuration: input.job_configuration,
+      infrastructure_id: null,
+      idempotency_key: input.idempotency_key,
+      tags: input.tags,
+      created_at: createdAt,
+      updated_at: createdAt,
+      start_time: null,
+      end_time: null,
+      compute_seconds: 0,
+    };
+  }
+
+  async getFlowRun(workspaceId: string, id: string): Promise<FlowRunRecord | null> {
+    if (!isUuid(workspaceId) || !isUuid(id)) return null;
+    const { rows } = await this.db.query<FlowRunRow>(`SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE id = $1 AND workspace_id = $2`, [id, workspaceId]);
+    return rows[0] ? toFlowRun(rows[0]) : null;
+  }
+
+  async getFlowRunForSystem(id: string): Promise<FlowRunRecord | null> {
+    if (!isUuid(id)) return null;
+    const { rows } = await this.db.query<FlowRunRow>(`SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE id = $1`, [id]);
+    return rows[0] ? toFlowRun(rows[0]) : null;
+  }
+
+  async lockFlowRun(id: string): Promise<FlowRunRecord | null> {
+    this.requireTransaction("lockFlowRun");
+    if (!isUuid(id)) return null;
+    const { rows } = await this.db.query<FlowRunRow>(`SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE id = $1 FOR NO KEY UPDATE`, [id]);
+    return rows[0] ? toFlowRun(rows[0]) : null;
+  }
+
+  async setFlowRunState(
+    id: string,
+    state: StateChange & { timestamp: string },
+    fields: FlowRunFields = {},
+  ): Promise<{ run: FlowRunRecord; entry: StateHistoryEntry }> {
+    if (!isUuid(id)) throw notFound("flow run", id);
+    const params = new Params([id, state.type, state.name, state.message, isoInput(state.timestamp, "timestamp")]);
+    const sets = ["state_type = $2", "state_name = $3", "state_message = $4", "state_timestamp = $5::timestamptz", "updated_at = now()"];
+    sets.push(...flowRunFieldSets(fields, params));
+    // The history row is made from the UPDATE's output, so its id is drawn after the run's row lock is
+    // held: the events of one run get ids in the order their transactions commit.
+    const { rows } = await this.db.query<FlowRunRow & { entry_id: string }>(
+      `WITH r AS (
+         UPDATE flow_runs SET ${sets.join(", ")} WHERE id = $1 RETURNING ${FLOW_RUN_COLUMNS}
+       ), h AS (
+         INSERT INTO flow_run_states (flow_run_id, type, name, message, timestamp)
+         SELECT id, state_type, state_name, state_message, state_timestamp FROM r
+         RETURNING id
+       )
+       SELECT r.*, h.id::text AS entry_id FROM r CROSS JOIN h`,
+      params.values,
+    );
+    const r = rows[0];
+    if (!r) throw notFound("flow run", id);
+    const run = toFlowRun(r);
+    return { run, entry: { id: r.entry_id, ...run.state } };
+  }
+
+  async updateFlowRun(id: string, fields: FlowRunFields): Promise<FlowRunRecord | null> {
+    if (!isUuid(id)) return null;
+    const params = new Params([id]);
+    const sets = ["updated_at = now()", ...flowRunFieldSets(fields, params)];
+    const { rows } = await this.db.query<FlowRunRow>(`UPDATE flow_runs SET ${sets.join(", ")} WHERE id = $1 RETURNING ${FLOW_RUN_COLUMNS}`, params.values);
+    return rows[0] ? toFlowRun(rows[0]) : null;
+  }
+
+  /**
+   * Newest first. `created_after` is inclusive and `created_before` exclusive, so adjacent ranges
+   * neither overlap nor leave gaps.
+   */
+  async listFlowRuns(
+    workspaceId: string,
+    filter: FlowRunFilter,
+    page: { limit: number; after?: { created_at: string; id: string } },
+  ): Promise<FlowRunRecord[]> {
+    if (!isUuid(workspaceId)) return [];
+    const params = new Params([workspaceId]);
+    const where = ["workspace_id = $1"];
+    if (filter.deployment_id !== undefined) {
+      if (!isUuid(filter.deployment_id)) return [];
+      where.push(`deployment_id = ${params.add(filter.deployment_id)}::uuid`);
+    }
+    if (filter.work_pool !== undefined) where.push(`work_pool = ${params.add(filter.work_pool)}`);
+    if (filter.states !== undefined) where.push(`state_type = ANY(${params.add(filter.states)}::text[])`);
+    if (filter.created_after !== undefined) where.push(`created_at >= ${params.add(isoInput(filter.created_after, "created_after"))}::timestamptz`);
+    if (filter.created_before !== undefined) where.push(`created_at < ${params.add(isoInput(filter.created_before, "created_before"))}::timestamptz`);
+    if (page.after !== undefined) {
+      if (!isUuid(page.after.id)) throw validationError("cursor is not valid; pass the next_cursor of a previous page unchanged");
+      const at = params.add(isoInput(page.after.created_at, "cursor"));
+      where.push(`(created_at, id) < (${at}::timestamptz, ${params.add(page.after.id)}::uuid)`);
+    }
+    const { rows } = await this.db.query<FlowRunRow>(
+      `SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE ${where.join(" AND ")}
+       ORDER BY created_at DESC, id DESC LIMIT ${params.add(limit(page.limit))}`,
+      params.values,
+    );
+    return rows.map(toFlowRun);
+  }
+
+  async listUnfinishedFlowRuns(filter: { pool_kind: "push" | "managed"; limit: number; after_id?: string }): Promise<FlowRunRecord[]> {
+    const params = new Params([filter.pool_kind]);
+    const after = filter.after_id === undefined ? "" : `AND id > ${params.add(uuidInput(filter.after_id, "after_id"))}::uuid`;
+    const { rows } = await this.db.query<FlowRunRow>(
+      `SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE pool_kind = $1 AND state_type IN ${UNFINISHED} ${after}
+       ORDER BY id LIMIT ${params.add(limit(filter.limit))}`,
+      params.values,
+    );
+    return rows.map(toFlowRun);
+  }
+
+  async getFlowRunHistory(workspaceId: string, id: string): Promise<StateHistoryEntry[]> {
+    if (!isUuid(workspaceId) || !isUuid(id)) return [];
+    const { rows } = await this.db.query<StateRow>(
+      `SELECT s.id::text AS id, s.type, s.name, s.message, s.timestamp
+       FROM flow_run_states s JOIN flow_runs r ON r.id = s.flow_run_id
+       WHERE s.flow_run_id = $1 AND r.workspace_id = $2 ORDER BY s.id`,
+      [id, workspaceId],
+    );
+    return rows.map(toStateEntry);
+  }
+
+  async findFlowRunByIdempotencyKey(workspaceId: string, key: string): Promise<FlowRunRecord | null> {
+    if (!isUuid(workspaceId)) return null;
+    const { rows } = await this.db.query<FlowRunRow>(`SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE workspace_id = $1 AND idempotency_key = $2`, [
+      workspaceId,
+      key,
+    ]);
+    return rows[0] ? toFlowRun(rows[0]) : null;
+  }
+
+  async clearIdempotencyKey(id: string): Promise<void> {
+    if (!isUuid(id)) return;
+    await this.db.query("UPDATE flow_runs SET idempotency_key = NULL WHERE id = $1 AND idempotency_key IS NOT NULL", [id]);
+  }
+
+  async lockIdempotencyKey(workspaceId: string, key: string): Promise<void> {
+    this.requireTransaction("lockIdempotencyKey");
+    await this.db.query("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))", [workspaceId, key]);
+  }
+
+  // --- logs and events
+
+  async insertLogs(workspaceId: string, flowRunId: string, lines: NewLogLine[]): Promise<LogLine[]> {
+    if (lines.length === 0 || !isUuid(workspaceId) || !isUuid(flowRunId)) return [];
+    // Lines are drawn from the run's locked row, so their ids come after that lock, as for state
+    // changes: one run's events are numbered in commit order. A run of another workspace yields none.
+    const { rows } = await this.db.query<LogRow>(
+      `INSERT INTO flow_run_logs (flow_run_id, level, message, timestamp, source)
+       SELECT r.id, l.level, l.message, l.ts, l.source
+       FROM (SELECT id FROM flow_runs WHERE id = $1 AND workspace_id = $2 FOR NO KEY UPDATE) r
+       CROSS JOIN unnest($3::text[], $4::text[], $5::timestamptz[], $6::text[]) WITH ORDINALITY AS l(level, message, ts, source, n)
+       ORDER BY l.n
+       RETURNING id::text AS id, flow_run_id, level, message, timestamp, source`,
+      [
+        flowRunId,
+        workspaceId,
+        lines.map((l) => l.level),
+        lines.map((l) => l.message),
+        lines.map((l) => isoInput(l.timestamp, "timestamp")),
+        lines.map((l) => l.source),
+      ],
+    );
+    return rows.map(toLogLine).sort(byEventId);
+  }
+
+  async listLogs(flowRunId: string, page: { limit: number; after?: string }): Promise<LogLine[]> {
+    if (!isUuid(flowRunId)) return [];
+    const { rows } = await this.db.query<LogRow>(
+      `SELECT id::text AS id, flow_run_id, level, message, timestamp, source FROM flow_run_logs
+       WHERE flow_run_id = $1 AND id > $2::bigint ORDER BY id LIMIT $3`,
+      [flowRunId, eventIdInput(page.after), limit(page.limit)],
+    );
+    return rows.map(toLogLine);
+  }
+
+  async listFlowRunEvents(flowRunId: string, page: { limit: number; after?: string }): Promise<FlowRunEvent[]> {
+    if (!isUuid(flowRunId)) return [];
+    const { rows } = await this.db.query<{
+      kind: "state" | "log";
+      id: string;
+      flow_run_id: string;
+      type: StateType | null;
+      name: StateName | null;
+      level: LogLevel | null;
+      source: string | null;
+      message: string | null;
+      timestamp: Date;
+    }>(
+      `SELECT kind, id::text AS id, flow_run_id, type, name, level, source, message, timestamp FROM (
+         (SELECT 'state' AS kind, id, flow_run_id, type, name, NULL::text AS level, NULL::text AS source, message, timestamp
+          FROM flow_run_states WHERE flow_run_id = $1 AND id > $2::bigint ORDER BY id LIMIT $3)
+         UNION ALL
+         (SELECT 'log', id, flow_run_id, NULL, NULL, level, source, message, timestamp
+          FROM flow_run_logs WHERE flow_run_id = $1 AND id > $2::bigint ORDER BY id LIMIT $3)
+       ) e ORDER BY e.id LIMIT $3`,
+      [flowRunId, eventIdInput(page.after), limit(page.limit)],
+    );
+    return rows.map((r): FlowRunEvent =>
+      r.kind === "state"
+        ? {
+            kind: "state",
+            id: r.id,
+            flow_run_id: r.flow_run_id,
+            state: { id: r.id, type: r.type!, name: r.name!, message: r.message, timestamp: iso(r.timestamp) },
+          }
+        : {
+            kind: "log",
+            id: r.id,
+            flow_run_id: r.flow_run_id,
+            log: { id: r.id, flow_run_id: r.flow_run_id, level: r.level!, message: r.message ?? "", timestamp: iso(r.timestamp), source: r.source ?? "" },
+          },
+    );
+  }
+
+  // --- quotas
+
+  async managedUsage(workspaceId: string, monthStart: string): Promise<ManagedUsage> {
+    if (!isUuid(workspaceId)) return { managed_pools: 0, concurrent_managed_runs: 0, queued_managed_runs: 0, compute_seconds: 0 };
+    const { rows } = await this.db.query<ManagedUsage>(
+      `SELECT
+         (SELECT count(*)::int FROM work_pools WHERE workspace_id = $1 AND type LIKE '%:managed') AS managed_pools,
+         count(*) FILTER (WHERE state_type IN ('PENDING', 'RUNNING', 'CANCELLING'))::int AS concurrent_managed_runs,
+         count(*) FILTER (WHERE state_type = 'SCHEDULED')::int AS queued_managed_runs,
+         (SELECT coalesce(sum(compute_seconds), 0)::float8 FROM flow_runs
+          WHERE workspace_id = $1 AND pool_kind = 'managed' AND start_time >= $2::timestamptz) AS compute_seconds
+       FROM flow_runs WHERE workspace_id = $1 AND pool_kind = 'managed' AND state_type IN ${UNFINISHED}`,
+      [workspaceId, isoInput(monthStart, "monthStart")],
+    );
+    return first(rows);
+  }
+
+  async countFlowRunsByState(): Promise<Partial<Record<StateType, number>>> {
+    // Reads every run: meant for a metrics scrape every few seconds, not for a request path.
+    const { rows } = await this.db.query<{ state_type: StateType; n: number }>(
+      "SELECT state_type, count(*)::int AS n FROM flow_runs GROUP BY state_type",
+    );
+    return Object.fromEntries(rows.map((r) => [r.state_type, r.n]));
+  }
+
+  async listQueuedManagedRuns(maxRuns: number): Promise<FlowRunRecord[]> {
+    const { rows } = await this.db.query<FlowRunRow>(
+      `SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE pool_kind = 'managed' AND state_type = 'SCHEDULED'
+       ORDER BY created_at, id LIMIT $1`,
+      [limit(maxRuns)],
+    );
+    return rows.map(toFlowRun);
+  }
+
+  private requireTransaction(method: string): void {
+    if (!this.inTransaction) {
+      throw new FerryError("internal", `${method} holds its lock only until the transaction ends: call it on the tx inside store.transaction()`);
+    }
+  }
+}
+
+/** Marks the async work running inside one of this store's transactions. */
+interface TransactionScope {
+  open: boolean;
+}
+
+export class SqlStore extends SqlStoreTx implements Store {
+  readonly kind: "pglite" | "postgres";
+  private readonly driver: SqlDriver;
+  private readonly scope: AsyncLocalStorage<TransactionScope>;
+  private closing: Promise<void> | null = null;
+
+  constructor(driver: SqlDriver) {
+    const scope = new AsyncLocalStorage<TransactionScope>();
+    super(mapErrors(guardTransactions(driver, scope)), false);
+    this.driver = driver;
+    this.scope = scope;
+    this.kind = driver.kind;
+  }
+
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    assertOutside(this.scope, "transaction");
+    const scope: TransactionScope = { open: true };
+    let thrownByCallback: { error: unknown } | null = null;
+    try {
+      return await this.scope.run(scope, () =>
+        this.driver.transaction(async (tx) => {
+          try {
+            return await fn(new SqlStoreTx(mapErrors(tx), true));
+          } catch (error) {
+            thrownByCallback = { error };
+            throw error;
+          }
+        }),
+      );
+    } catch (error) {
+      // The caller's own errors pass through untouched; BEGIN, COMMIT and connection failures are mapped.
+      if (thrownByCallback !== null && (thrownByCallback as { error: unknown }).error === error) throw error;
+      throw toFerryError(error);
+    } finally {
+      scope.open = false;
+    }
+  }
+
+  async migrate(): Promise<void> {
+    assertOutside(this.scope, "migrate");
+    try {
+      await migrate(this.driver);
+    } catch (error) {
+      throw toFerryError(error);
+    }
+  }
+
+  async publish(channel: string, payload: string): Promise<void> {
+    assertOutside(this.scope, "publish");
+    assertChannel(channel);
+    try {
+      await this.driver.notify(channel, payload);
+    } catch (error) {
+      throw toFerryError(error);
+    }
+  }
+
+  async subscribe(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>> {
+    assertChannel(channel);
+    // Handlers run outside any transaction's async context, even when PGlite delivers a notification
+    // while answering a statement of an open transaction.
+    const detached = (payload: string) => this.scope.exit(() => handler(payload));
+    try {
+      const stop = await this.driver.listen(channel, detached);
+      return async () => {
+        try {
+          await stop();
+        } catch (error) {
+          throw toFerryError(error);
+        }
+      };
+    } catch (error) {
+      throw toFerryError(error);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.driver.close().catch((error: unknown) => {
+      throw toFerryError(error);
+    });
+    return this.closing;
+  }
+}
+
+// --- helpers
+
+function guardTransactions(driver: SqlDriver, scope: AsyncLocalStorage<TransactionScope>): SqlExecutor {
+  return {
+    query: <R>(sql: string, params?: readonly unknown[]) => {
+      assertOutside(scope, "a Store method");
+      return driver.query<R>(sql, params);
+    },
+    exec: (sql: string) => {
+      assertOutside(scope, "a Store method");
+      return driver.exec(sql);
+    },
+  };
+}
+
+/**
+ * Inside `transaction(fn)`, `fn` must use its `tx`. Using the store itself would, on PostgreSQL, run
+ * outside the transaction and its locks; on PGlite (one connection) it would wait for the transaction
+ * to end, which waits for it: a deadlock. Both are refused the same way.
+ */
+function assertOutside(scope: AsyncLocalStorage<TransactionScope>, what: string): void {
+  if (scope.getStore()?.open) {
+    throw new FerryError(
+      "internal",
+      `${what} was called on the store inside store.transaction(); call it on the tx passed to the callback, or after the transaction`,
+    );
+  }
+}
+
+function mapErrors(executor: SqlExecutor): SqlExecutor {
+  return {
+    query: async <R>(sql: string, params?: readonly unknown[]): Promise<SqlResult<R>> => {
+      try {
+        return await executor.query<R>(sql, params);
+      } catch (error) {
+        throw toFerryError(error);
+      }
+    },
+    exec: async (sql: string) => {
+      try {
+        await executor.exec(sql);
+      } catch (error) {
+        throw toFerryError(error);
+      }
+    },
+  };
+}
+
+class Params {
+  constructor(readonly values: unknown[] = []) {}
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+function flowRunFieldSets(fields: FlowRunFields, params: Params): string[] {
+  const sets: string[] = [];
+  if (fields.infrastructure_id !== undefined) sets.push(`infrastructure_id = ${params.add(fields.infrastructure_id)}`);
+  if (fields.job_configuration !== undefined) {
+    sets.push(`job_configuration = ${params.add(fields.job_configuration === null ? null : json(fields.job_configuration))}::jsonb`);
+  }
+  if (fields.start_time !== undefined) {
+    sets.push(`start_time = ${params.add(fields.start_time === null ? null : isoInput(fields.start_time, "start_time"))}::timestamptz`);
+  }
+  if (fields.end_time !== undefined) {
+    sets.push(`end_time = ${params.add(fields.end_time === null ? null : isoInput(fields.end_time, "end_time"))}::timestamptz`);
+  }
+  if (fields.compute_seconds !== undefined) sets.push(`compute_seconds = ${params.add(fields.compute_seconds)}::float8`);
+  return sets;
+}
+
+/** Parameters $6… of insertDeployment and updateDeployment, in column order. */
+function deploymentValues(input: Omit<DeploymentRecord, "id" | "workspace_id" | "created_at" | "updated_at">): unknown[] {
+  return [
+    json(input.source),
+    input.entrypoint,
+    json(input.job_variables),
+    json(input.parameters),
+    input.parameter_schema === null ? null : json(input.parameter_schema),
+    input.pull_steps === null ? null : json(input.pull_steps),
+    json(input.tags),
+    input.description,
+    input.paused,
+  ];
+}
+
+function alreadyExists(what: string, name: string, fix: string): FerryError {
+  return new FerryError("conflict", `${what} '${name}' already exists in this workspace; ${fix}`, { details: { name } });
+}
+
+function assertChannel(channel: string): void {
+  if (!CHANNEL_PATTERN.test(channel)) {
+    throw validationError(`notification channel '${channel}' must be a lower-case identifier such as flow_run_events (letters, digits, _)`);
+  }
+}
+
+function json(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+function iso(value: Date): string {
+  return value.toISOString();
+}
+
+function isoOrNull(value: Date | null): string | null {
+  return value === null ? null : value.toISOString();
+}
+
+/** Normalises a caller's timestamp to the form the store returns, so what is written reads back the same. */
+function isoInput(value: string, field: string): string {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw validationError(`${field} '${value}' is not an ISO-8601 timestamp`);
+  return date.toISOString();
+}
+
+function isUuid(value: string): boolean {
+  return UUID_PATTERN.test(value);
+}
+
+function uuidInput(value: string, field: string): string {
+  if (!isUuid(value)) throw validationError(`${field} '${value}' is not a UUID`);
+  return value;
+}
+
+function eventIdInput(after: string | undefined): string {
+  if (after === undefined) return "0";
+  if (!EVENT_ID_PATTERN.test(after)) throw validationError(`event id '${after}' is not valid; pass the id of an event this server sent`);
+  return after;
+}
+
+function limit(n: number): number {
+  if (!Number.isInteger(n) || n < 0) throw validationError(`limit ${n} must be a non-negative whole number`);
+  return n;
+}
+
+function byEventId(a: { id: string }, b: { id: string }): number {
+  const x = BigInt(a.id);
+  const y = BigInt(b.id);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function first<T>(rows: T[]): T {
+  const row = rows[0];
+  if (row === undefined) throw new FerryError("internal", "the database returned no row where one was expected");
+  return row;
+}
