@@ -68,6 +68,27 @@ describe("openStore: the embedded store on disk", () => {
   });
 });
 
+describe("openStore: background failures", () => {
+  it("hands what a subscriber threw to onError instead of losing it", async () => {
+    const errors: FerryError[] = [];
+    const store = await openStore({ databaseUrl: null, dataDir: "memory://", onError: (e) => errors.push(e) });
+    try {
+      const bug = new Error("subscriber bug");
+      await store.subscribe("ferry_test_throws", () => {
+        throw bug;
+      });
+      await store.publish("ferry_test_throws", "x");
+      const deadline = Date.now() + 5000;
+      while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.message).toBe("a subscriber of 'ferry_test_throws' threw while handling a notification");
+      expect(errors[0]!.cause).toBe(bug);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe("openStore: PostgreSQL", () => {
   it("names FERRY_DATABASE_URL, without the password, when PostgreSQL cannot be reached", async () => {
     const error = await rejection(openStore({ databaseUrl: "postgres://ferry:s3cret@127.0.0.1:1/ferry", dataDir: "unused" }));

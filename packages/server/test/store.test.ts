@@ -539,6 +539,24 @@ function storeSuite(makeTarget: () => Target): void {
       expect(await store.getDeployment(ws.id, result)).toMatchObject({ name: "kept", work_pool: "kept" });
     });
 
+    it("fail, rather than pretend to commit, when the callback swallowed a database error", async () => {
+      const ws = await workspace(store);
+      const p = await pool(store, ws, "push");
+      const d = await deployment(store, ws, p, "nightly");
+      const existing = await store.insertFlowRun(runInput(ws, d, p));
+      const extra = runInput(ws, d, p);
+      const error = await rejection(
+        store.transaction(async (tx) => {
+          await tx.insertFlowRun(extra);
+          await tx.insertFlowRun(runInput(ws, d, p, { id: existing.id })).catch(() => undefined);
+          return "done";
+        }),
+      );
+      expect(error.code).toBe("internal");
+      expect(error.message).toMatch(/rolled back instead of committed/);
+      expect(await store.getFlowRun(ws.id, extra.id)).toBeNull();
+    });
+
     it("refuse the store itself inside a transaction instead of deadlocking or escaping the transaction", async () => {
       const ws = await workspace(store);
       const error = await rejection(store.transaction(async () => store.getWorkspace(ws.id)));

@@ -15,7 +15,11 @@ export interface OpenStoreOptions {
   dataDir: string;
   /** PostgreSQL connections in the pool. Default 10. */
   poolSize?: number;
-  /** Background failures nobody awaits (a dropped idle connection, the notification connection lost). */
+  /**
+   * Failures nobody awaits: a dropped idle connection, the notification connection lost and re-opened,
+   * a subscriber's handler that threw. Without it the first two go unreported (the pool and the listener
+   * recover by themselves) and a handler's error is rethrown as an uncaught exception.
+   */
   onError?: (error: FerryError) => void;
 }
 
@@ -24,7 +28,7 @@ export const IN_MEMORY = "memory://";
 /** Opens PostgreSQL when a URL is given, else the embedded PGlite store, and brings its schema up to date. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const driver = options.databaseUrl ? await openPostgres(options) : await openPglite(options.dataDir);
-  const store = new SqlStore(driver);
+  const store = new SqlStore(driver, { onError: options.onError });
   try {
     await store.migrate();
   } catch (error) {

@@ -35,7 +35,7 @@ export class PgDriver implements SqlDriver {
   private closed = false;
 
   constructor(private readonly options: PgDriverOptions) {
-    this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+    this.pool = new pg.Pool({ ...connectionConfig(options.connectionString), max: options.poolSize ?? 10 });
     // Without a listener an idle connection's error (say, the server restarting) would crash the process.
     this.pool.on("error", (error) => this.report("a pooled PostgreSQL connection failed while idle; it was discarded", error));
   }
@@ -181,7 +181,7 @@ export class PgDriver implements SqlDriver {
   }
 
   private async connectListener(): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.options.connectionString });
+    const client = new pg.Client(connectionConfig(this.options.connectionString));
     let lost = false;
     const onLost = (error: unknown) => {
       if (lost) return;
@@ -242,6 +242,17 @@ export class PgDriver implements SqlDriver {
 async function run<R>(target: pg.Pool | pg.PoolClient, config: pg.QueryConfig): Promise<SqlResult<R>> {
   const result = await target.query(config);
   return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };
+}
+
+function connectionConfig(connectionString: string): pg.ClientConfig {
+  return {
+    connectionString,
+    application_name: "ferry",
+    keepAlive: true,
+    // Bounds both opening a connection and waiting for a free one in the pool: an unreachable or
+    // saturated server fails a request instead of hanging it.
+    connectionTimeoutMillis: 10_000,
+  };
 }
 
 function quote(identifier: string): string {

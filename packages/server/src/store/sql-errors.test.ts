@@ -62,7 +62,7 @@ describe("toFerryError", () => {
   });
 
   it("explains a rolled-back commit and keeps anything else as internal with its cause", () => {
-    expect(toFerryError(new TransactionAbortedError()).message).toMatch(/caught a database error inside the transaction and carried on/);
+    expect(toFerryError(new TransactionAbortedError()).message).toMatch(/rolled back instead of committed: .* caught the error and carried on/);
     const odd = pgError({ code: "XX000", message: "internal error" });
     const e = toFerryError(odd);
     expect(e.code).toBe("internal");

@@ -49,9 +49,6 @@ const CONNECTION_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT
 export function toFerryError(error: unknown): FerryError {
   if (error instanceof FerryError) return error;
   if (error instanceof TransactionClosedError) return new FerryError("internal", error.message, { cause: error });
-  if (error instanceof TransactionAbortedError) {
-    return new FerryError("internal", `${error.message}; a caller caught a database error inside the transaction and carried on`, { cause: error });
-  }
 
   const e = (typeof error === "object" && error !== null ? error : {}) as DatabaseErrorShape;
   const code = typeof e.code === "string" ? e.code : "";
@@ -79,11 +76,16 @@ export function toFerryError(error: unknown): FerryError {
   if (code === "40001" || code === "40P01" || code === "55P03" || code === "53300" || code === "57P01" || code === "57P02" || code === "57P03" || code.startsWith("08")) {
     return new FerryError("unavailable", `the database is unavailable or busy, try again: ${message}`, { cause: error, details: { sqlstate: code } });
   }
-  if (CONNECTION_ERROR_CODES.has(code) || /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)) {
+  if (CONNECTION_ERROR_CODES.has(code) || /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)) {
     return new FerryError("unavailable", `lost the connection to the database: ${message}`, { cause: error });
   }
-  if (code === "25P02") {
-    return new FerryError("internal", `the transaction was rolled back because one of its statements failed: ${message}`, { cause: error });
+  if (code === "25P02" || error instanceof TransactionAbortedError) {
+    // node-postgres (via PgDriver) and PGlite both report it as 25P02.
+    return new FerryError(
+      "internal",
+      "the transaction was rolled back instead of committed: one of its statements failed and the caller caught the error and carried on",
+      { cause: error },
+    );
   }
   return new FerryError("internal", `database error${code ? ` (SQLSTATE ${code})` : ""}: ${message}`, { cause: error, details: code ? { sqlstate: code } : undefined });
 }

@@ -461,14 +461,14 @@ export class SqlStoreTx implements StoreTx {
     if (!isUuid(workspaceId)) return false;
     // Checks for deployments in the same statement, so the common refusal does not abort the caller's
     // transaction; the foreign key still stops a deployment created concurrently.
-    const { rows } = await this.db.query<{ deleted: boolean; deployments: number }>(
+    const { rows } = await this.db.query<{ deleted: boolean; deployments: number; found: boolean }>(
       `WITH pool AS (SELECT id FROM work_pools WHERE workspace_id = $1 AND name = $2),
             used AS (SELECT count(*)::int AS n FROM deployments WHERE work_pool_id = (SELECT id FROM pool)),
             gone AS (DELETE FROM work_pools WHERE id = (SELECT id FROM pool) AND (SELECT n FROM used) = 0 RETURNING id)
        SELECT EXISTS (SELECT 1 FROM gone) AS deleted, (SELECT n FROM used) AS deployments, EXISTS (SELECT 1 FROM pool) AS found`,
       [workspaceId, name],
     );
-    const r = first(rows) as { deleted: boolean; deployments: number; found: boolean };
+    const r = first(rows);
     if (r.deleted) return true;
     if (!r.found) return false;
     throw new FerryError(
@@ -961,38 +961,49 @@ interface TransactionScope {
   open: boolean;
 }
 
+export interface SqlStoreOptions {
+  /**
+   * Receives what a subscriber's handler threw. Without it the error is rethrown outside the
+   * notification's delivery, as an uncaught exception (what an EventEmitter listener's throw does).
+   */
+  onError?: (error: FerryError) => void;
+}
+
 export class SqlStore extends SqlStoreTx implements Store {
   readonly kind: "pglite" | "postgres";
   private readonly driver: SqlDriver;
   private readonly scope: AsyncLocalStorage<TransactionScope>;
+  private readonly onError: ((error: FerryError) => void) | undefined;
   private closing: Promise<void> | null = null;
 
-  constructor(driver: SqlDriver) {
+  constructor(driver: SqlDriver, options: SqlStoreOptions = {}) {
     const scope = new AsyncLocalStorage<TransactionScope>();
     super(mapErrors(guardTransactions(driver, scope)), false);
     this.driver = driver;
     this.scope = scope;
     this.kind = driver.kind;
+    this.onError = options.onError;
   }
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     assertOutside(this.scope, "transaction");
     const scope: TransactionScope = { open: true };
-    let thrownByCallback: { error: unknown } | null = null;
+    const fromCallback = { failed: false, error: undefined as unknown };
     try {
       return await this.scope.run(scope, () =>
         this.driver.transaction(async (tx) => {
           try {
             return await fn(new SqlStoreTx(mapErrors(tx), true));
           } catch (error) {
-            thrownByCallback = { error };
+            fromCallback.failed = true;
+            fromCallback.error = error;
             throw error;
           }
         }),
       );
     } catch (error) {
       // The caller's own errors pass through untouched; BEGIN, COMMIT and connection failures are mapped.
-      if (thrownByCallback !== null && (thrownByCallback as { error: unknown }).error === error) throw error;
+      if (fromCallback.failed && fromCallback.error === error) throw error;
       throw toFerryError(error);
     } finally {
       scope.open = false;
@@ -1022,7 +1033,19 @@ export class SqlStore extends SqlStoreTx implements Store {
     assertChannel(channel);
     // Handlers run outside any transaction's async context, even when PGlite delivers a notification
     // while answering a statement of an open transaction.
-    const detached = (payload: string) => this.scope.exit(() => handler(payload));
+    const detached = (payload: string) =>
+      this.scope.exit(() => {
+        try {
+          handler(payload);
+        } catch (error) {
+          const failure = new FerryError("internal", `a subscriber of '${channel}' threw while handling a notification`, { cause: error });
+          if (this.onError) this.onError(failure);
+          else
+            queueMicrotask(() => {
+              throw failure;
+            });
+        }
+      });
     try {
       const stop = await this.driver.listen(channel, detached);
       return async () => {
