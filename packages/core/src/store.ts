@@ -1,6 +1,6 @@
 import type { ApiKey, Deployment, FlowRun, FlowRunEvent, LogLevel, LogLine, StateHistoryEntry, WorkPool } from "./models.js";
 import type { ManagedUsage } from "./quotas.js";
-import type { StateChange, StateType } from "./states.js";
+import type { StateChange, StateName, StateType } from "./states.js";
 import type { TierLimits, TierName } from "./tiers.js";
 
 /**
@@ -54,6 +54,8 @@ export interface StoreTx {
   insertDeployment(input: Omit<DeploymentRecord, "created_at" | "updated_at">): Promise<DeploymentRecord>;
   updateDeployment(workspaceId: string, id: string, input: Omit<DeploymentRecord, "id" | "workspace_id" | "created_at" | "updated_at">): Promise<DeploymentRecord | null>;
   getDeployment(workspaceId: string, id: string): Promise<DeploymentRecord | null>;
+  /** The deployment and its work pool in one read: what creating a run needs. */
+  getDeploymentAndPool(workspaceId: string, id: string): Promise<{ deployment: DeploymentRecord; pool: WorkPoolRecord } | null>;
   getDeploymentByName(workspaceId: string, flowName: string, name: string): Promise<DeploymentRecord | null>;
   listDeployments(workspaceId: string, filter: { work_pool?: string; flow_name?: string; name?: string }): Promise<DeploymentRecord[]>;
   deleteDeployment(workspaceId: string, id: string): Promise<boolean>;
@@ -67,6 +69,17 @@ export interface StoreTx {
   getFlowRunForSystem(id: string): Promise<FlowRunRecord | null>;
   /** Takes a row lock on the run until the transaction ends; callers check the transition, then update. */
   lockFlowRun(id: string): Promise<FlowRunRecord | null>;
+  /**
+   * Sets a new state only if the run is still in `expected` (type and name), in one statement: the
+   * optimistic form of lock-check-update. Null when the run moved on (or does not exist); the caller
+   * reads it again and decides anew.
+   */
+  compareAndSetFlowRunState(
+    id: string,
+    expected: { type: StateType; name: StateName },
+    state: StateChange & { timestamp: string },
+    fields?: FlowRunFields,
+  ): Promise<{ run: FlowRunRecord; entry: StateHistoryEntry } | null>;
   /** Sets a new state (appending it to the history) and any of the given fields. */
   setFlowRunState(id: string, state: StateChange & { timestamp: string }, fields?: FlowRunFields): Promise<{ run: FlowRunRecord; entry: StateHistoryEntry }>;
   updateFlowRun(id: string, fields: FlowRunFields): Promise<FlowRunRecord | null>;
@@ -89,6 +102,8 @@ export interface StoreTx {
 
   // --- quotas
   managedUsage(workspaceId: string, monthStart: string): Promise<ManagedUsage>;
+  /** Runs of a pool that hold a slot: PENDING, RUNNING or CANCELLING. */
+  countActiveFlowRunsInPool(workPoolId: string): Promise<number>;
   /** Runs by current state type across workspaces (for the metrics endpoint). */
   countFlowRunsByState(): Promise<Partial<Record<StateType, number>>>;
   /** Managed runs waiting for a slot (SCHEDULED), oldest first, across workspaces. */
@@ -162,6 +177,8 @@ export interface NewFlowRun {
   job_configuration: Record<string, unknown> | null;
   tags: string[];
   idempotency_key: string | null;
+  /** States the run passed through on its way to `state`, at creation (e.g. Scheduled before Submitting). */
+  prior_states?: StateChange[];
   state: StateChange;
   created_at: string;
 }

@@ -11,6 +11,8 @@ export interface ServerConfig {
   home: string;
   /** postgres://… for PostgreSQL; null for the embedded PGlite store under `home`. */
   databaseUrl: string | null;
+  /** Connections to PostgreSQL this process keeps open. */
+  databasePoolSize: number;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -53,6 +55,12 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
   const databaseUrl = overrides.databaseUrl !== undefined ? overrides.databaseUrl : (env.FERRY_DATABASE_URL || null);
   if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     issues.push({ path: "FERRY_DATABASE_URL", message: "must be a postgres:// URL, or unset for the embedded store" });
+  }
+
+  const poolText = env.FERRY_DATABASE_POOL_SIZE ?? "16";
+  const databasePoolSize = Number(poolText);
+  if (!Number.isInteger(databasePoolSize) || databasePoolSize < 1 || databasePoolSize > 500) {
+    issues.push({ path: "FERRY_DATABASE_POOL_SIZE", message: `'${poolText}' is not a connection count (1-500)` });
   }
 
   const host = overrides.host ?? env.FERRY_HOST ?? "127.0.0.1";
@@ -120,6 +128,7 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
   return {
     home,
     databaseUrl,
+    databasePoolSize,
     host,
     port,
     publicUrl,

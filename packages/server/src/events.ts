@@ -10,11 +10,14 @@ const CHANNEL = "ferry_run_events";
 export class RunEventHub {
   private readonly waiters = new Map<string, Set<() => void>>();
   private unsubscribe: (() => Promise<void>) | null = null;
+  private readonly pending = new Set<string>();
 
   constructor(private readonly store: Store, private readonly onError: (error: unknown) => void) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.store.subscribe(CHANNEL, (runId) => this.wakeLocal(runId));
+    this.unsubscribe = await this.store.subscribe(CHANNEL, (payload) => {
+      for (const runId of payload.split(",")) this.wakeLocal(runId);
+    });
   }
 
   async stop(): Promise<void> {
@@ -24,10 +27,25 @@ export class RunEventHub {
     this.waiters.clear();
   }
 
-  /** Something was written for the run: wake local followers now, and other processes' through the database. */
+  /**
+   * Something was written for the run: wake local followers now, and other processes' through the
+   * database. Notifications are coalesced per tick into few NOTIFYs (ids joined by commas), so a busy
+   * server does not spend a round trip per event. The embedded store has one process only: no NOTIFY.
+   */
   notify(runId: string): void {
     this.wakeLocal(runId);
-    this.store.publish(CHANNEL, runId).catch(this.onError);
+    if (this.store.kind === "pglite") return;
+    this.pending.add(runId);
+    if (this.pending.size === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const ids = [...this.pending];
+    this.pending.clear();
+    // NOTIFY payloads are limited to 8000 bytes.
+    for (let i = 0; i < ids.length; i += 200) {
+      this.store.publish(CHANNEL, ids.slice(i, i + 200).join(",")).catch(this.onError);
+    }
   }
 
   /** Resolves at the next notification for the run, after `timeoutMs`, or when `signal` aborts. */

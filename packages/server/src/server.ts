@@ -51,7 +51,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const adminToken = config.adminToken ?? readOrCreateSecretFile(join(config.home, "admin-token"), () => `fa_${randomBytes(30).toString("base64url")}`);
   const registry = options.registry ?? (await loadPlugins(config.providers, config.providerOptions));
   const dataDir = join(config.home, "data");
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir, poolSize: config.databasePoolSize });
 
   let ready = false;
   let app: FastifyInstance | undefined;
@@ -66,8 +66,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     metrics,
     now: options.now ?? (() => new Date()),
     dispatch: {
-      runCreated: (run) => dispatcher?.runCreated(run),
+      runCreated: (run, origin) => dispatcher?.runCreated(run, origin),
       runCancelling: (run) => dispatcher?.runCancelling(run),
+      runEnded: (run) => dispatcher?.runEnded(run),
       poolResumed: (ws, pool) => dispatcher?.poolResumed(ws, pool),
     },
   };

@@ -294,6 +294,27 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     expect((await t.client.waitForRun(flow_run.id)).state.type).toBe("COMPLETED");
   });
 
+  it("keeps a pool to its concurrency limit: the excess waits in AwaitingConcurrencySlot, then runs", async () => {
+    await t.client.api.createWorkPool({ body: { name: "narrow", type: "fake:push", concurrency_limit: 1 } });
+    const d = (await deploy(t.client, "narrow-flow", "narrow", { duration_ms: 300 })).deployment;
+    const first = (await t.client.api.createFlowRun({ params: { id: d.id }, body: {} })).flow_run;
+    const second = (await t.client.api.createFlowRun({ params: { id: d.id }, body: {} })).flow_run;
+    let sawWaiting = false;
+    const done = await t.client.waitForRun(second.id, {
+      onEvent: (e) => {
+        if (e.kind === "state" && e.state.name === "AwaitingConcurrencySlot") sawWaiting = true;
+      },
+    });
+    expect(sawWaiting).toBe(true);
+    expect(done.state.type).toBe("COMPLETED");
+    const firstDone = await t.client.api.getFlowRun({ params: { id: first.id } });
+    expect(firstDone.state.type).toBe("COMPLETED");
+    // The second started only after the first ended.
+    expect(Date.parse(done.start_time!)).toBeGreaterThanOrEqual(Date.parse(firstDone.end_time!));
+    const waiting = (await t.client.api.getFlowRunHistory({ params: { id: second.id } })).items.find((s) => s.name === "AwaitingConcurrencySlot");
+    expect(waiting?.message).toMatch(/running 1 of its 1 allowed runs/);
+  });
+
   it("refuses to delete a pool in use and names what uses it", async () => {
     const e = await rejected(t.client.api.deleteWorkPool({ params: { name: "push" } }));
     expect(e.code).toBe("conflict");

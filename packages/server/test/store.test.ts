@@ -720,6 +720,62 @@ function storeSuite(makeTarget: () => Target): void {
       expect(await store.transaction((tx) => tx.lockFlowRun(newId()))).toBeNull();
     });
 
+    it("inserts a run already past earlier states, with a history entry for each, in order", async () => {
+      const ws = await workspace(store);
+      const p = await pool(store, ws, "push");
+      const d = await deployment(store, ws, p, "nightly");
+      const input = {
+        ...runInput(ws, d, p, { createdAt: at(0) }),
+        prior_states: [stateChange("SCHEDULED")],
+        state: stateChange("PENDING", { name: "Submitting", message: "submitting to fake:push" }),
+      };
+      const run = await store.insertFlowRun(input);
+      expect(run.state).toEqual({ type: "PENDING", name: "Submitting", message: "submitting to fake:push", timestamp: at(0) });
+      const history = await store.getFlowRunHistory(ws.id, run.id);
+      expect(history.map((h) => [h.type, h.name, h.message])).toEqual([
+        ["SCHEDULED", "Scheduled", null],
+        ["PENDING", "Submitting", "submitting to fake:push"],
+      ]);
+      expect(BigInt(history[0]!.id) < BigInt(history[1]!.id)).toBe(true);
+      expect(await store.getFlowRun(ws.id, run.id)).toEqual(run);
+    });
+
+    it("sets a state only from the expected one, so of two racing writers exactly one wins", async () => {
+      const ws = await workspace(store);
+      const p = await pool(store, ws, "push");
+      const d = await deployment(store, ws, p, "nightly");
+      const run = await store.insertFlowRun(runInput(ws, d, p, { createdAt: at(0) }));
+      const wrong = await store.compareAndSetFlowRunState(run.id, { type: "PENDING", name: "Pending" }, { ...stateChange("RUNNING"), timestamp: at(1) });
+      expect(wrong).toBeNull();
+      expect((await store.getFlowRun(ws.id, run.id))!.state.type).toBe("SCHEDULED");
+
+      const racers = await Promise.all([
+        store.compareAndSetFlowRunState(run.id, run.state, { ...stateChange("PENDING", { name: "Submitting" }), timestamp: at(2) }),
+        store.compareAndSetFlowRunState(run.id, run.state, { ...stateChange("CANCELLED", { message: "by a user" }), timestamp: at(2) }, { end_time: at(2) }),
+      ]);
+      const winners = racers.filter((r) => r !== null);
+      expect(winners).toHaveLength(1);
+      const winner = winners[0]!;
+      expect((await store.getFlowRun(ws.id, run.id))!.state).toEqual(winner.run.state);
+      const history = await store.getFlowRunHistory(ws.id, run.id);
+      expect(history.map((h) => h.type)).toEqual(["SCHEDULED", winner.run.state.type]);
+      expect(history[1]!.id).toBe(winner.entry.id);
+      expect(await store.compareAndSetFlowRunState(newId(), run.state, { ...stateChange("PENDING"), timestamp: at(3) })).toBeNull();
+    });
+
+    it("reads a deployment with its pool, and counts a pool's runs holding a slot", async () => {
+      const ws = await workspace(store);
+      const other = await workspace(store, "other");
+      const p = await pool(store, ws, "push");
+      const d = await deployment(store, ws, p, "nightly");
+      expect(await store.getDeploymentAndPool(ws.id, d.id)).toEqual({ deployment: d, pool: p });
+      expect(await store.getDeploymentAndPool(other.id, d.id)).toBeNull();
+      expect(await store.getDeploymentAndPool(ws.id, newId())).toBeNull();
+      for (const type of ["SCHEDULED", "PENDING", "RUNNING", "CANCELLING", "COMPLETED", "CRASHED"] as StateType[]) await runIn(store, ws, d, p, type);
+      expect(await store.countActiveFlowRunsInPool(p.id)).toBe(3);
+      expect(await store.countActiveFlowRunsInPool(newId())).toBe(0);
+    });
+
     it("pages newest first, each matching run exactly once, with filters and ties on created_at", async () => {
       const ws = await workspace(store);
       const p1 = await pool(store, ws, "p1");

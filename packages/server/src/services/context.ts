@@ -2,6 +2,7 @@ import {
   assertTransition,
   FerryError,
   timesForStateChange,
+  type DeploymentRecord,
   type FlowRunFields,
   type FlowRunRecord,
   type LogLevel,
@@ -9,7 +10,7 @@ import {
   type StateChange,
   type StateHistoryEntry,
   type Store,
-  type StoreTx,
+  type WorkPoolRecord,
 } from "@ferry/core";
 import type { RunEventHub } from "../events.js";
 import type { Metrics } from "../metrics.js";
@@ -25,8 +26,11 @@ export interface ServiceContext {
   now(): Date;
   /** Hooks the dispatcher fills in: told when a push run needs submitting or stopping, or a pool resumed. */
   dispatch: {
-    runCreated(run: FlowRunRecord): void;
+    /** The pool and deployment the run was created from, so the dispatcher need not read them again. */
+    runCreated(run: FlowRunRecord, origin?: { pool: WorkPoolRecord; deployment: DeploymentRecord }): void;
     runCancelling(run: FlowRunRecord): void;
+    /** A run ended through the API (its engine reported): a slot of its pool may have freed. */
+    runEnded(run: FlowRunRecord): void;
     poolResumed(workspaceId: string, poolName: string): void;
   };
 }
@@ -35,47 +39,50 @@ export interface TransitionOptions {
   /** Only act on a run of this workspace: another workspace's run is "not found". */
   workspaceId?: string;
   fields?: FlowRunFields;
-  /**
-   * Checked under the row lock: return false to leave the run as it is (e.g. the dispatcher only
-   * claims a run that is still SCHEDULED).
-   */
-  when?: (run: FlowRunRecord) => boolean;
 }
 
 export interface TransitionResult {
   run: FlowRunRecord;
+  /** Null when the decision was to leave the run as it was. */
   entry: StateHistoryEntry | null;
 }
 
+/** The next state, decided from the run as it is now; null leaves it as it is. */
+export type Decide = StateChange | ((run: FlowRunRecord) => StateChange | null);
+
 /**
- * The one way a run changes state: lock the row, let core judge the transition, stamp the times, append
- * the history entry, then wake followers after the commit.
+ * The one way a run changes state. Optimistic: decide from the run as last seen, let core judge the
+ * transition, then write it only if the run is still in that state (one statement). If something else
+ * moved it meanwhile (the engine, a cancel, another server), read it again and decide anew. Followers
+ * are woken after the write.
  */
 export async function transitionRun(
   ctx: ServiceContext,
-  runId: string,
-  change: StateChange,
+  target: string | FlowRunRecord,
+  decide: Decide,
   options: TransitionOptions = {},
-  tx?: StoreTx,
 ): Promise<TransitionResult> {
-  const work = async (t: StoreTx): Promise<TransitionResult> => {
-    const run = await t.lockFlowRun(runId);
+  const runId = typeof target === "string" ? target : target.id;
+  let run: FlowRunRecord | null = typeof target === "string" ? null : target;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    run ??= await ctx.store.getFlowRunForSystem(runId);
     if (!run || (options.workspaceId && run.workspace_id !== options.workspaceId)) {
       throw new FerryError("not_found", `flow run '${runId}' was not found`);
     }
-    if (options.when && !options.when(run)) return { run, entry: null };
+    const change = typeof decide === "function" ? decide(run) : decide;
+    if (!change) return { run, entry: null };
     assertTransition(runId, run.state.type, change.type);
     const at = ctx.now().toISOString();
     const fields = { ...timesForStateChange(run, change.type, at), ...options.fields };
-    const result = await t.setFlowRunState(runId, { ...change, timestamp: at }, fields);
-    return result;
-  };
-  const result = tx ? await work(tx) : await ctx.store.transaction(work);
-  if (result.entry) {
-    ctx.metrics.transitions.inc({ state: change.type });
-    if (!tx) ctx.events.notify(runId);
+    const result = await ctx.store.compareAndSetFlowRunState(runId, run.state, { ...change, timestamp: at }, fields);
+    if (result) {
+      ctx.metrics.transitions.inc({ state: change.type });
+      ctx.events.notify(runId);
+      return result;
+    }
+    run = null; // moved on under us: read it again
   }
-  return result;
+  throw new FerryError("unavailable", `flow run ${runId} kept changing while being updated; try again`);
 }
 
 /** Writes control-plane lines into a run's log (source `ferry`), so a user sees what Ferry did and why. */

@@ -6,6 +6,7 @@ import {
   encodeCursor,
   FerryError,
   isManagedType,
+  isPushType,
   isStateType,
   isTerminal,
   monthStartUtc,
@@ -26,6 +27,8 @@ import {
   type LogLine,
   type Page,
   type SetState,
+  type StateChange,
+  type WorkPoolRecord,
   type StateType,
   type StoreTx,
   type WorkspaceRecord,
@@ -59,10 +62,9 @@ export async function createFlowRun(
   deploymentId: string,
   input: FlowRunCreate,
 ): Promise<{ flow_run: FlowRun; created: boolean }> {
-  if (!UUID.test(deploymentId)) throw notFound("deployment", deploymentId);
-  const deployment = await getDeploymentOrThrow(ctx, ws, deploymentId);
-  const pool = await ctx.store.getWorkPoolById(ws.id, deployment.work_pool_id);
-  if (!pool) throw notFound("work pool", deployment.work_pool, "the deployment's pool was deleted; deploy it to another pool");
+  const found = UUID.test(deploymentId) ? await ctx.store.getDeploymentAndPool(ws.id, deploymentId) : null;
+  if (!found) throw notFound("deployment", deploymentId, "list deployments with 'ferry deployment ls'");
+  const { deployment, pool } = found;
   const template = pool.base_job_template;
   const runVariables = validateJobVariables(template, input.job_variables ?? {}, `job variables for pool '${pool.name}' (${pool.type})`);
   const variables = resolveJobVariables(template, deployment.job_variables, runVariables);
@@ -86,7 +88,7 @@ export async function createFlowRun(
     job_configuration: jobConfiguration,
     tags: [...new Set([...deployment.tags, ...(input.tags ?? [])])],
     idempotency_key: input.idempotency_key ?? null,
-    state: stateChange("SCHEDULED", { message: pool.paused ? `work pool '${pool.name}' is paused; the run starts when it is resumed` : null }),
+    ...initialStates(pool),
     created_at: ctx.now().toISOString(),
   };
 
@@ -123,9 +125,28 @@ export async function createFlowRun(
   if (result.created) {
     ctx.metrics.runsCreated.inc({ pool_type: pool.type });
     ctx.metrics.transitions.inc({ state: "SCHEDULED" });
-    ctx.dispatch.runCreated(result.run);
+    ctx.dispatch.runCreated(result.run, { pool, deployment });
   }
   return { flow_run: toFlowRun(result.run), created: result.created };
+}
+
+/**
+ * A run in a push pool that is free to take it is created already claimed for submission (Scheduled,
+ * then Submitting, written together): the dispatcher submits it at once, and after a crash the restart
+ * finds it Submitting and resubmits with the same idempotency key. A run that must wait (paused pool,
+ * pool concurrency limit, managed pool) starts SCHEDULED.
+ */
+function initialStates(pool: WorkPoolRecord): { state: StateChange; prior_states?: StateChange[] } {
+  if (pool.paused) {
+    return { state: stateChange("SCHEDULED", { message: `work pool '${pool.name}' is paused; the run starts when it is resumed` }) };
+  }
+  if (isPushType(pool.type) && pool.concurrency_limit === null) {
+    return {
+      prior_states: [stateChange("SCHEDULED")],
+      state: stateChange("PENDING", { name: "Submitting", message: `submitting to ${pool.type}` }),
+    };
+  }
+  return { state: stateChange("SCHEDULED") };
 }
 
 /**
@@ -136,29 +157,23 @@ export async function createFlowRun(
 export async function cancelFlowRun(ctx: ServiceContext, ws: WorkspaceRecord, id: string, reason?: string): Promise<FlowRun> {
   const run = await getRunOrThrow(ctx, ws, id);
   const message = reason ? `cancelled: ${reason}` : "cancelled by request";
-  const result = await ctx.store.transaction(async (tx) => {
-    const locked = await tx.lockFlowRun(run.id);
-    if (!locked) throw notFound("flow run", id);
-    if (isTerminal(locked.state.type)) {
-      throw new FerryError("invalid_transition", `flow run ${id} already ended as ${locked.state.type}; there is nothing to cancel`);
+  const { run: after, entry } = await transitionRun(ctx, run, (r) => {
+    if (isTerminal(r.state.type)) {
+      throw new FerryError("invalid_transition", `flow run ${id} already ended as ${r.state.type}; there is nothing to cancel`);
     }
-    if (locked.state.type === "CANCELLING") return { run: locked, changed: false };
-    const reachedInfrastructure = locked.state.type !== "SCHEDULED";
-    const next = reachedInfrastructure ? stateChange("CANCELLING", { message }) : stateChange("CANCELLED", { message });
-    const { run: updated } = await transitionRun(ctx, run.id, next, {}, tx);
-    return { run: updated, changed: true };
+    if (r.state.type === "CANCELLING") return null;
+    // Never handed to the infrastructure: nothing to stop.
+    return r.state.type === "SCHEDULED" ? stateChange("CANCELLED", { message }) : stateChange("CANCELLING", { message });
   });
-  if (result.changed) {
-    ctx.events.notify(run.id);
-    if (result.run.state.type === "CANCELLING") ctx.dispatch.runCancelling(result.run);
-  }
-  return toFlowRun(result.run);
+  if (entry && after.state.type === "CANCELLING") ctx.dispatch.runCancelling(after);
+  return toFlowRun(after);
 }
 
 export async function setFlowRunState(ctx: ServiceContext, ws: WorkspaceRecord, id: string, input: SetState): Promise<FlowRun> {
   await getRunOrThrow(ctx, ws, id);
   const change = stateChange(input.type, { name: input.name, message: input.message ?? null });
   const { run } = await transitionRun(ctx, id, change, { workspaceId: ws.id });
+  if (isTerminal(run.state.type)) ctx.dispatch.runEnded(run);
   if (run.state.type === "CANCELLING") ctx.dispatch.runCancelling(run);
   return toFlowRun(run);
 }

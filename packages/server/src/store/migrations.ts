@@ -164,6 +164,12 @@ CREATE TABLE flow_run_logs (
 );
 `,
   },
+  {
+    id: 2,
+    name: "active runs per pool",
+    // A pool's concurrency limit counts its runs holding a slot on every claim.
+    sql: `CREATE INDEX flow_runs_pool_active_idx ON flow_runs (work_pool_id) WHERE state_type IN ('PENDING', 'RUNNING', 'CANCELLING');`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

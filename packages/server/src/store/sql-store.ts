@@ -599,6 +599,20 @@ export class SqlStoreTx implements StoreTx {
     return rows[0] ? toDeployment(rows[0]) : null;
   }
 
+  async getDeploymentAndPool(workspaceId: string, id: string): Promise<{ deployment: DeploymentRecord; pool: WorkPoolRecord } | null> {
+    if (!isUuid(workspaceId) || !isUuid(id)) return null;
+    const poolColumns = WORK_POOL_COLUMNS.split(", ").map((c) => `p.${c} AS pool_${c}`).join(", ");
+    const { rows } = await this.db.query<DeploymentRow & Record<string, unknown>>(
+      `SELECT ${DEPLOYMENT_COLUMNS}, ${poolColumns} FROM deployments d JOIN work_pools p ON p.id = d.work_pool_id
+       WHERE d.workspace_id = $1 AND d.id = $2`,
+      [workspaceId, id],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    const poolRow = Object.fromEntries(WORK_POOL_COLUMNS.split(", ").map((c) => [c, r[`pool_${c}`]])) as unknown as WorkPoolRow;
+    return { deployment: toDeployment(r), pool: toWorkPool(poolRow) };
+  }
+
   async getDeploymentByName(workspaceId: string, flowName: string, name: string): Promise<DeploymentRecord | null> {
     if (!isUuid(workspaceId)) return null;
     const { rows } = await this.db.query<DeploymentRow>(
@@ -656,7 +670,9 @@ export class SqlStoreTx implements StoreTx {
          RETURNING id, state_type, state_name, state_message, state_timestamp
        ), h AS (
          INSERT INTO flow_run_states (flow_run_id, type, name, message, timestamp)
-         SELECT id, state_type, state_name, state_message, state_timestamp FROM r
+         SELECT r.id, s.type, s.name, s.message, r.state_timestamp
+         FROM r CROSS JOIN ROWS FROM (jsonb_to_recordset($19::jsonb) AS (type text, name text, message text)) WITH ORDINALITY AS s(type, name, message, ord)
+         ORDER BY s.ord
        )
        SELECT id FROM r`,
       [
@@ -678,6 +694,7 @@ export class SqlStoreTx implements StoreTx {
         input.job_configuration === null ? null : json(input.job_configuration),
         input.idempotency_key,
         json(input.tags),
+        json([...(input.prior_states ?? []), input.state].map((st) => ({ type: st.type, name: st.name, message: st.message }))),
       ],
     );
     if (!rows[0]) {
@@ -755,6 +772,35 @@ export class SqlStoreTx implements StoreTx {
     );
     const r = rows[0];
     if (!r) throw notFound("flow run", id);
+    const run = toFlowRun(r);
+    return { run, entry: { id: r.entry_id, ...run.state } };
+  }
+
+  async compareAndSetFlowRunState(
+    id: string,
+    expected: { type: StateType; name: StateName },
+    state: StateChange & { timestamp: string },
+    fields: FlowRunFields = {},
+  ): Promise<{ run: FlowRunRecord; entry: StateHistoryEntry } | null> {
+    if (!isUuid(id)) return null;
+    const params = new Params([id, state.type, state.name, state.message, isoInput(state.timestamp, "timestamp"), expected.type, expected.name]);
+    const sets = ["state_type = $2", "state_name = $3", "state_message = $4", "state_timestamp = $5::timestamptz", "updated_at = now()"];
+    sets.push(...flowRunFieldSets(fields, params));
+    // One statement: the UPDATE takes the row lock and re-checks the state under it, so two writers
+    // racing from the same state cannot both win.
+    const { rows } = await this.db.query<FlowRunRow & { entry_id: string }>(
+      `WITH r AS (
+         UPDATE flow_runs SET ${sets.join(", ")} WHERE id = $1 AND state_type = $6 AND state_name = $7 RETURNING ${FLOW_RUN_COLUMNS}
+       ), h AS (
+         INSERT INTO flow_run_states (flow_run_id, type, name, message, timestamp)
+         SELECT id, state_type, state_name, state_message, state_timestamp FROM r
+         RETURNING id
+       )
+       SELECT r.*, h.id::text AS entry_id FROM r CROSS JOIN h`,
+      params.values,
+    );
+    const r = rows[0];
+    if (!r) return null;
     const run = toFlowRun(r);
     return { run, entry: { id: r.entry_id, ...run.state } };
   }
@@ -930,6 +976,15 @@ export class SqlStoreTx implements StoreTx {
       [workspaceId, isoInput(monthStart, "monthStart")],
     );
     return first(rows);
+  }
+
+  async countActiveFlowRunsInPool(workPoolId: string): Promise<number> {
+    if (!isUuid(workPoolId)) return 0;
+    const { rows } = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM flow_runs WHERE work_pool_id = $1 AND state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`,
+      [workPoolId],
+    );
+    return rows[0]?.n ?? 0;
   }
 
   async countFlowRunsByState(): Promise<Partial<Record<StateType, number>>> {
