@@ -34,7 +34,6 @@ import {
   type WorkspaceRecord,
 } from "@ferry/core";
 import { transitionRun, type ServiceContext } from "./context.js";
-import { getDeploymentOrThrow } from "./deployments.js";
 
 /** How long an idempotency key keeps returning the run it created. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
