@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gitDefaults, withoutCredentials, type GitRunner } from "./git.js";
+import { asCloneUrl, gitDefaults, withoutCredentials, type GitRunner } from "./git.js";
 
 describe("withoutCredentials", () => {
   it("removes a token from an https URL", () => {
@@ -78,5 +78,15 @@ describe("gitDefaults in a real repository", () => {
 
   it("says when the directory is not a repository", async () => {
     await expect(gitDefaults(tmpdir())).rejects.toThrow(/not inside a git repository/);
+  });
+});
+
+describe("asCloneUrl", () => {
+  it("turns a local path remote into a file:// URL and leaves URLs alone", () => {
+    expect(asCloneUrl("/work/main/.", "/tmp")).toBe("file:///work/main");
+    expect(asCloneUrl("../repo", "/srv/checkout")).toBe("file:///srv/repo");
+    expect(asCloneUrl("https://github.com/acme/flows.git", "/tmp")).toBe("https://github.com/acme/flows.git");
+    expect(asCloneUrl("git@github.com:acme/flows.git", "/tmp")).toBe("git@github.com:acme/flows.git");
+    expect(asCloneUrl("ssh://git@host/x.git", "/tmp")).toBe("ssh://git@host/x.git");
   });
 });

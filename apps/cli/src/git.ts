@@ -1,3 +1,5 @@
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { execFile } from "node:child_process";
 import { FerryError, type DeploymentSource } from "@ferry/core";
 
@@ -47,7 +49,7 @@ export async function gitDefaults(cwd: string, git: GitRunner = runGit): Promise
     );
   }
   const warnings: string[] = [];
-  const { url, hadCredentials } = withoutCredentials(remote);
+  const { url, hadCredentials } = withoutCredentials(asCloneUrl(remote, cwd));
   if (hadCredentials) {
     warnings.push("the 'origin' URL contains credentials; they were left out of the deployment. For a private repository store a token with 'ferry credentials create NAME --type git' and name it with --git-credentials or source.credentials");
   }
@@ -69,6 +71,16 @@ export async function gitDefaults(cwd: string, git: GitRunner = runGit): Promise
   const dirty = await git(["status", "--porcelain", "--untracked-files=no"], cwd).catch(() => "");
   if (dirty) warnings.push("the working tree has uncommitted changes; runs use what is committed and pushed");
   return { source, warnings };
+}
+
+/**
+ * A remote that is a path on this machine (`git clone /srv/repo`) becomes a `file://` URL, which the
+ * server accepts; runs on this machine (the process backend, a local container with the path mounted)
+ * can clone it. Other remotes stay as they are.
+ */
+export function asCloneUrl(remote: string, cwd: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(remote) || /^[^/\s]+@[^:\s]+:/.test(remote)) return remote;
+  return pathToFileURL(resolve(cwd, remote)).href;
 }
 
 /** Removes `user:token@` from an https URL; ssh URLs (`git@host:path`) carry no secret and stay as they are. */
