@@ -12,6 +12,7 @@ export * from "./provider.js";
 export * from "./pool-types.js";
 export * from "./quotas.js";
 export * from "./run-lifecycle.js";
+export * from "./runner.js";
 export * from "./store.js";
 export * from "./ids.js";
 export * from "./cursor.js";

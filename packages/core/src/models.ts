@@ -146,6 +146,8 @@ export const FlowRunSchema = Type.Object({
   start_time: Nullable(Timestamp),
   end_time: Nullable(Timestamp),
   compute_seconds: Type.Number(),
+  /** The flow function's return value (JSON), once COMPLETED. */
+  result: Type.Optional(Type.Unknown()),
 });
 export type FlowRun = Static<typeof FlowRunSchema>;
 

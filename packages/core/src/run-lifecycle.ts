@@ -1,4 +1,5 @@
 import type { InfrastructureStatus } from "./provider.js";
+import type { RunnerExit } from "./runner.js";
 import { isTerminal, stateChange, type StateChange, type StateName, type StateType } from "./states.js";
 
 /**
@@ -46,4 +47,44 @@ export function timesForStateChange(
     out.compute_seconds = start ? Math.max(0, (Date.parse(at) - Date.parse(start)) / 1000) : 0;
   }
   return out;
+}
+
+/** "2 GiB", "512 MiB": how limits are named in messages. */
+export function formatMemory(mib: number): string {
+  return mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+/**
+ * What the end of a managed run's engine means when the engine did not report a final state itself
+ * (it always does when the flow's code returns or raises). Out of memory, the runtime limit and a
+ * vanished engine are the infrastructure's failures: CRASHED, with the limit named.
+ */
+export function stateForRunnerExit(
+  current: { type: StateType },
+  exit: RunnerExit,
+  limits: { memoryMib: number; maxRuntimeSeconds: number; timedOut: boolean },
+): StateChange | null {
+  if (isTerminal(current.type)) return null;
+  if (current.type === "CANCELLING") return stateChange("CANCELLED", { message: "the run's container was stopped on request" });
+  if (limits.timedOut) {
+    return stateChange("CRASHED", {
+      name: "TimedOut",
+      message: `the run exceeded the maximum runtime of ${formatDuration(limits.maxRuntimeSeconds)} and was stopped`,
+    });
+  }
+  if (exit.oomKilled) {
+    return stateChange("CRASHED", {
+      message: `the run exceeded the ${formatMemory(limits.memoryMib)} memory limit (dependency installation included) and was killed`,
+    });
+  }
+  const last = exit.tail.filter((l) => l.trim()).at(-1);
+  return stateChange("CRASHED", {
+    message: `the engine exited with code ${exit.exitCode} without reporting a final state${last ? `; its last output: ${last.slice(0, 500)}` : ""}`,
+  });
 }

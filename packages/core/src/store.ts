@@ -106,8 +106,8 @@ export interface StoreTx {
   countActiveFlowRunsInPool(workPoolId: string): Promise<number>;
   /** Runs by current state type across workspaces (for the metrics endpoint). */
   countFlowRunsByState(): Promise<Partial<Record<StateType, number>>>;
-  /** Managed runs waiting for a slot (SCHEDULED), oldest first, across workspaces. */
-  listQueuedManagedRuns(limit: number): Promise<FlowRunRecord[]>;
+  /** Managed runs waiting for a slot (SCHEDULED), oldest first, across workspaces or of one. */
+  listQueuedManagedRuns(limit: number, workspaceId?: string): Promise<FlowRunRecord[]>;
 }
 
 export interface Store extends StoreTx {
@@ -184,7 +184,7 @@ export interface NewFlowRun {
 }
 
 export type FlowRunFields = Partial<
-  Pick<FlowRunRecord, "infrastructure_id" | "job_configuration" | "start_time" | "end_time" | "compute_seconds">
+  Pick<FlowRunRecord, "infrastructure_id" | "job_configuration" | "start_time" | "end_time" | "compute_seconds" | "result">
 >;
 
 export interface FlowRunFilter {

@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { FerryError, validationError, type ValidationIssue } from "@ferry/core";
+import { DEFAULT_ENGINE_IMAGE, FerryError, validationError, type ValidationIssue } from "@ferry/core";
 
 /**
  * The server's whole configuration, parsed once from the environment (and CLI flags) at the edge.
@@ -27,6 +27,20 @@ export interface ServerConfig {
   /** Options handed to each plugin's `create`, by module name. */
   providerOptions: Record<string, Record<string, unknown>>;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** Where managed runs run: Docker when a daemon answers ("auto"), "docker", "process", or "none". */
+  runner: "auto" | "docker" | "process" | "none";
+  /** Network of managed runs' containers: "bridge" (reaches only this host) or "host". */
+  runnerNetwork: "bridge" | "host";
+  /** URL a managed run's engine uses to reach this server; default depends on the backend. */
+  runnerApiUrl: string | null;
+  /** Extra read-only mounts for managed runs' containers, "src:dst" (e.g. a pip index directory). */
+  runnerMounts: string[];
+  /** Variables every managed run gets (e.g. PIP_INDEX_URL, NODE_EXTRA_CA_CERTS). */
+  runnerEnv: Record<string, string>;
+  /** The official engine image. */
+  engineImage: string;
+  /** Other images managed pools may use. */
+  allowedImages: string[];
   /** Maximum time in-flight requests get to finish on shutdown. */
   shutdownGraceMs: number;
 }
@@ -45,6 +59,9 @@ export interface ConfigOverrides {
   providers?: string[];
   providerOptions?: Record<string, Record<string, unknown>>;
   logLevel?: ServerConfig["logLevel"];
+  runner?: ServerConfig["runner"];
+  runnerApiUrl?: string | null;
+  runnerEnv?: Record<string, string>;
 }
 
 /** Parses the FERRY_* environment; every problem is reported at once, each naming the variable to fix. */
@@ -124,6 +141,33 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     issues.push({ path: "FERRY_SHUTDOWN_GRACE_MS", message: "must be a whole number of milliseconds" });
   }
 
+  const runner = (overrides.runner ?? env.FERRY_RUNNER ?? "auto") as ServerConfig["runner"];
+  if (!["auto", "docker", "process", "none"].includes(runner)) {
+    issues.push({ path: "FERRY_RUNNER", message: "must be auto, docker, process or none" });
+  }
+  const runnerNetwork = (env.FERRY_RUNNER_NETWORK ?? "bridge") as ServerConfig["runnerNetwork"];
+  if (!["bridge", "host"].includes(runnerNetwork)) issues.push({ path: "FERRY_RUNNER_NETWORK", message: "must be bridge or host" });
+  const runnerApiUrl = overrides.runnerApiUrl ?? env.FERRY_RUNNER_API_URL ?? null;
+  if (runnerApiUrl !== null && !/^https?:\/\/[^/]+/.test(runnerApiUrl)) {
+    issues.push({ path: "FERRY_RUNNER_API_URL", message: "must be an http(s) URL the run's engine can reach" });
+  }
+  const runnerMounts = (env.FERRY_RUNNER_MOUNTS ?? "").split(",").map((m) => m.trim()).filter(Boolean);
+  for (const m of runnerMounts) {
+    if (!/^\/[^:]*:\/[^:]*(:ro)?$/.test(m)) issues.push({ path: "FERRY_RUNNER_MOUNTS", message: `'${m}' must be /host/path:/container/path (mounted read-only)` });
+  }
+  let runnerEnv: Record<string, string> = overrides.runnerEnv ?? {};
+  if (!overrides.runnerEnv && env.FERRY_RUNNER_ENV) {
+    try {
+      const parsed: unknown = JSON.parse(env.FERRY_RUNNER_ENV);
+      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === "string")) throw new Error("bad");
+      runnerEnv = parsed as Record<string, string>;
+    } catch {
+      issues.push({ path: "FERRY_RUNNER_ENV", message: 'must be a JSON object of strings, e.g. {"PIP_INDEX_URL": "file:///pypi/simple"}' });
+    }
+  }
+  const engineImage = env.FERRY_ENGINE_IMAGE ?? DEFAULT_ENGINE_IMAGE;
+  const allowedImages = (env.FERRY_ALLOWED_IMAGES ?? "").split(",").map((m) => m.trim()).filter(Boolean);
+
   if (issues.length) throw validationError("the server configuration is invalid", issues);
   return {
     home,
@@ -138,6 +182,13 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     providerOptions,
     logLevel,
     shutdownGraceMs,
+    runner,
+    runnerNetwork,
+    runnerApiUrl,
+    runnerMounts,
+    runnerEnv,
+    engineImage,
+    allowedImages,
   };
 }
 

@@ -2,13 +2,15 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { newId, type PoolTypeRegistry, type Store } from "@ferry/core";
+import { FerryError, newId, type PoolTypeRegistry, type RunnerBackend, type Store } from "@ferry/core";
 import type { ServerConfig } from "./config.js";
 import { Dispatcher } from "./dispatcher.js";
+import { ManagedDispatcher } from "./managed-dispatcher.js";
 import { RunEventHub } from "./events.js";
 import { buildApp } from "./http/app.js";
 import { Metrics } from "./metrics.js";
 import { loadPlugins } from "./plugins.js";
+import { RunTokens } from "./run-tokens.js";
 import { loadSecretKey, readOrCreateSecretFile, SecretBox } from "./secrets.js";
 import type { ServiceContext } from "./services/context.js";
 import { createApiKeyIn } from "./services/workspaces.js";
@@ -31,6 +33,8 @@ export interface RunningServer {
   registry: PoolTypeRegistry;
   dispatcher: Dispatcher;
   app: FastifyInstance;
+  /** A run token for a run, as its engine gets one (tests and the process backend's tools use it). */
+  issueRunToken(flowRunId: string, ttlSeconds?: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -38,6 +42,11 @@ export interface StartOptions {
   /** A ready registry instead of loading the configured plugins (tests hand in a fake provider). */
   registry?: PoolTypeRegistry;
   now?: () => Date;
+  /**
+   * Where managed runs run. Undefined: the backend the configuration names (Docker when it answers,
+   * else child processes); null: this server runs no managed runs (they wait for a server that does).
+   */
+  runner?: RunnerBackend | null;
   /** Where the JSON log lines go instead of stdout (tests read them back). */
   logStream?: NodeJS.WritableStream;
 }
@@ -47,7 +56,9 @@ const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.
 /** Opens the store, loads the plugins, listens, then resumes the runs an earlier process left unfinished. */
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
-  const secrets = new SecretBox(loadSecretKey(config.secretKey, join(config.home, "secret.key")));
+  const secretKey = loadSecretKey(config.secretKey, join(config.home, "secret.key"));
+  const secrets = new SecretBox(secretKey);
+  const runTokens = new RunTokens(secretKey);
   const adminToken = config.adminToken ?? readOrCreateSecretFile(join(config.home, "admin-token"), () => `fa_${randomBytes(30).toString("base64url")}`);
   const registry = options.registry ?? (await loadPlugins(config.providers, config.providerOptions));
   const dataDir = join(config.home, "data");
@@ -56,20 +67,34 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   let ready = false;
   let app: FastifyInstance | undefined;
   let dispatcher: Dispatcher | undefined;
+  let managed: ManagedDispatcher | undefined;
   const metrics = new Metrics();
   const events = new RunEventHub(store, (error) => app?.log.warn({ err: error }, "could not publish a run event"));
   const ctx: ServiceContext = {
     store,
     registry,
     secrets,
+    runTokens,
     events,
     metrics,
     now: options.now ?? (() => new Date()),
     dispatch: {
-      runCreated: (run, origin) => dispatcher?.runCreated(run, origin),
-      runCancelling: (run) => dispatcher?.runCancelling(run),
-      runEnded: (run) => dispatcher?.runEnded(run),
-      poolResumed: (ws, pool) => dispatcher?.poolResumed(ws, pool),
+      runCreated: (run, origin) => {
+        dispatcher?.runCreated(run, origin);
+        managed?.runCreated(run);
+      },
+      runCancelling: (run) => {
+        dispatcher?.runCancelling(run);
+        managed?.runCancelling(run);
+      },
+      runEnded: (run) => {
+        dispatcher?.runEnded(run);
+        managed?.runEnded(run);
+      },
+      poolResumed: (ws, pool) => {
+        dispatcher?.poolResumed(ws, pool);
+        managed?.poolResumed(ws);
+      },
     },
   };
 
@@ -88,6 +113,16 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       runtimeEnv: (run) => ({ FERRY_API_URL: publicUrl, FERRY_FLOW_RUN_ID: run.id }),
     });
     await dispatcher.start();
+    const runner = options.runner === undefined ? null : options.runner;
+    if (runner) {
+      managed = new ManagedDispatcher(ctx, runner, app.log, {
+        engineApiUrl: config.runnerApiUrl ?? publicUrl,
+        engineImage: config.engineImage,
+        allowedImages: config.allowedImages,
+        runnerEnv: config.runnerEnv,
+      });
+      await managed.start();
+    }
     ready = true;
 
     const running: RunningServer = {
@@ -99,11 +134,17 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       registry,
       dispatcher,
       app,
+      issueRunToken: async (flowRunId, ttlSeconds = 24 * 3600 + 600) => {
+        const run = await store.getFlowRunForSystem(flowRunId);
+        if (!run) throw new FerryError("not_found", `flow run '${flowRunId}' was not found`);
+        return runTokens.issue({ flowRunId, workspaceId: run.workspace_id, expires: Math.floor(Date.now() / 1000) + ttlSeconds });
+      },
       close: async () => {
         ready = false;
         // In-flight requests finish; event streams end so clients reconnect elsewhere.
         const grace = new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
         await Promise.race([app!.close(), grace]);
+        await managed?.stop();
         await dispatcher!.stop();
         await events.stop();
         await store.close();

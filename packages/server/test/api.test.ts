@@ -194,6 +194,8 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
 
   it("cancels a managed run that has not started at once", async () => {
     const pool = (await t.client.api.listWorkPools()).items.find((p) => p.type === "ferry:managed")!;
+    // Paused, so the run stays SCHEDULED instead of starting on the runner.
+    await t.client.api.updateWorkPool({ params: { name: pool.name }, body: { paused: true } });
     const d = (await deploy(t.client, "managed-flow", pool.name, { pip_packages: ["requests"] })).deployment;
     const { flow_run } = await t.client.api.createFlowRun({ params: { id: d.id }, body: {} });
     expect(flow_run.state.type).toBe("SCHEDULED");

@@ -665,6 +665,7 @@ function storeSuite(makeTarget: () => Target): void {
         start_time: null,
         end_time: null,
         compute_seconds: 0,
+        result: null,
       });
       expect(await store.getFlowRun(ws.id, run.id)).toEqual(run);
       expect(await store.getFlowRunForSystem(run.id)).toEqual(run);

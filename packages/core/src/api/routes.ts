@@ -39,6 +39,8 @@ export interface RouteDef {
   status: number;
   /** Routes that need no API key. */
   public?: boolean;
+  /** Routes a run token (given to a managed run's engine) may call, for its own run only. */
+  runToken?: boolean;
 }
 
 const JsonObject = Type.Record(Type.String(), Type.Unknown());
@@ -144,6 +146,7 @@ export const SetStateSchema = Type.Object(
     type: StateTypeSchema,
     name: Type.Optional(StateNameSchema),
     message: Type.Optional(Nullable(Type.String({ maxLength: 20000 }))),
+    result: Type.Optional(Type.Unknown({ description: "The flow's return value, with COMPLETED" })),
   },
   { additionalProperties: false },
 );
@@ -291,7 +294,7 @@ export const ROUTES = {
     body: DeploymentApplySchema, response: DeploymentApplyResultSchema,
   },
   getDeployment: {
-    method: "GET", path: "/api/deployments/{id}", tag: "deployments", status: 200,
+    method: "GET", path: "/api/deployments/{id}", runToken: true, tag: "deployments", status: 200,
     summary: "One deployment", params: IdParam, response: DeploymentSchema,
   },
   deleteDeployment: {
@@ -310,7 +313,7 @@ export const ROUTES = {
     query: FlowRunListQuerySchema, response: pageSchema(FlowRunSchema),
   },
   getFlowRun: {
-    method: "GET", path: "/api/flow-runs/{id}", tag: "flow-runs", status: 200,
+    method: "GET", path: "/api/flow-runs/{id}", runToken: true, tag: "flow-runs", status: 200,
     summary: "One flow run", params: IdParam, response: FlowRunSchema,
   },
   getFlowRunHistory: {
@@ -319,7 +322,7 @@ export const ROUTES = {
     params: IdParam, response: Type.Object({ items: Type.Array(StateHistoryEntrySchema) }),
   },
   setFlowRunState: {
-    method: "POST", path: "/api/flow-runs/{id}/state", tag: "flow-runs", status: 200,
+    method: "POST", path: "/api/flow-runs/{id}/state", runToken: true, tag: "flow-runs", status: 200,
     summary: "Move a run to a new state; illegal transitions are refused",
     params: IdParam, body: SetStateSchema, response: FlowRunSchema,
   },
@@ -330,6 +333,18 @@ export const ROUTES = {
     body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
     response: FlowRunSchema,
   },
+  getFlowRunSource: {
+    method: "GET", path: "/api/flow-runs/{id}/source", runToken: true, tag: "flow-runs", status: 200,
+    summary: "Where the run's code comes from, with the git token when the source has credentials (run tokens only)",
+    params: IdParam,
+    response: Type.Object({
+      git_url: Type.String(),
+      branch: Nullable(Type.String()),
+      commit: Nullable(Type.String()),
+      username: Nullable(Type.String()),
+      token: Nullable(Type.String({ description: "Never logged: the engine hands it to git and masks it in output" })),
+    }),
+  },
   listFlowRunLogs: {
     method: "GET", path: "/api/flow-runs/{id}/logs", tag: "flow-runs", status: 200,
     summary: "A run's log lines in order, paged by cursor",
@@ -338,7 +353,7 @@ export const ROUTES = {
     response: pageSchema(LogLineSchema),
   },
   writeFlowRunLogs: {
-    method: "POST", path: "/api/flow-runs/{id}/logs", tag: "flow-runs", status: 201,
+    method: "POST", path: "/api/flow-runs/{id}/logs", runToken: true, tag: "flow-runs", status: 201,
     summary: "Append log lines to a run (at most 1000 a call)",
     params: IdParam,
     body: Type.Object({ logs: Type.Array(LogInputSchema, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),

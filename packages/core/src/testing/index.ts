@@ -2,4 +2,5 @@
 // as a plugin. The vitest conformance suite is in "@ferry/core/conformance".
 export * from "./fake-provider.js";
 export * from "./fixtures.js";
+export * from "./fake-runner.js";
 export { fakeProviderPlugin as default } from "./fake-provider.js";

@@ -4,6 +4,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import { Type } from "@sinclair/typebox";
 import { FerryError, isFerryError, ROUTES, type RouteDef, type RouteName, type WorkspaceRecord } from "@ferry/core";
 import { hashApiKey } from "../api-keys.js";
+import { RunTokens } from "../run-tokens.js";
 import { safeEqual } from "../secrets.js";
 import type { ServiceContext } from "../services/context.js";
 import { handlers } from "./handlers.js";
@@ -22,6 +23,8 @@ export interface AppOptions {
 declare module "fastify" {
   interface FastifyRequest {
     workspace?: WorkspaceRecord;
+    /** Set when the caller is a managed run's engine: it may act on this run only. */
+    runScope?: { flowRunId: string };
   }
 }
 
@@ -99,11 +102,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         response: { [route.status]: route.response ?? Type.Null(), "4xx": ErrorSchema, "5xx": ErrorSchema },
       },
       preHandler: route.public ? undefined : (request, _reply, done) => {
-        authenticate(request, admin).then(() => done(), done);
+        authenticate(request, admin, route.runToken === true).then(() => done(), done);
       },
       handler: async (request, reply) => {
+        const input = { params: request.params, query: request.query, body: request.body };
+        await enforceRunScope(ctx, name, request, input.params as Record<string, string> | undefined);
         const handler = handlers[name] as (c: ServiceContext, ws: WorkspaceRecord | undefined, input: unknown) => Promise<unknown>;
-        const result = await handler(ctx, request.workspace, { params: request.params, query: request.query, body: request.body });
+        const result = await handler(ctx, request.workspace, input);
         // A revoked key must stop working here at once, not when its cache entry expires.
         if (name === "deleteApiKey") authenticate.clear();
         reply.code(route.status);
@@ -137,7 +142,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-export type Authenticate = (request: FastifyRequest, admin: boolean) => Promise<void>;
+export type Authenticate = (request: FastifyRequest, admin: boolean, runTokenAllowed?: boolean) => Promise<void>;
+
+/**
+ * A run token reaches only its own run (and that run's deployment); the source route, which hands out
+ * the git token, answers run tokens only.
+ */
+async function enforceRunScope(ctx: ServiceContext, name: RouteName, request: FastifyRequest, params: Record<string, string> | undefined): Promise<void> {
+  const scope = request.runScope;
+  if (!scope) {
+    if (name === "getFlowRunSource") {
+      throw new FerryError("forbidden", "a run's source credentials are given to its engine only (run token); read the deployment instead");
+    }
+    return;
+  }
+  const id = params?.id;
+  if (name === "getDeployment") {
+    const run = await ctx.store.getFlowRunForSystem(scope.flowRunId);
+    if (!run || run.deployment_id !== id) throw new FerryError("not_found", `deployment '${id}' was not found`);
+    return;
+  }
+  if (id !== scope.flowRunId) throw new FerryError("not_found", `flow run '${id}' was not found`);
+}
 
 /**
  * Resolves the request's workspace from its API key. Keys are looked up by hash, with a short cache so
@@ -147,7 +173,8 @@ export type Authenticate = (request: FastifyRequest, admin: boolean) => Promise<
 function authenticator(ctx: ServiceContext, adminToken: string): Authenticate & { clear(): void } {
   const cache = new Map<string, { workspace: WorkspaceRecord; keyId: string; expires: number; touched: number }>();
   const TTL = 5000;
-  const fn = async (request: FastifyRequest, admin: boolean) => {
+  const workspaces = new Map<string, { workspace: WorkspaceRecord; expires: number }>();
+  const fn = async (request: FastifyRequest, admin: boolean, runTokenAllowed = false) => {
     const header = request.headers.authorization;
     const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
     if (!token) {
@@ -159,8 +186,24 @@ function authenticator(ctx: ServiceContext, adminToken: string): Authenticate & 
       if (!safeEqual(token, adminToken)) throw new FerryError("unauthenticated", "the operator token is not valid");
       return;
     }
-    const hash = hashApiKey(token);
     const now = Date.now();
+    if (RunTokens.looksLikeRunToken(token)) {
+      const claims = ctx.runTokens.verify(token, Math.floor(now / 1000));
+      if (!runTokenAllowed) {
+        throw new FerryError("forbidden", "a run token may only read its own run and report its state and logs; use an API key for anything else");
+      }
+      let cached = workspaces.get(claims.workspaceId);
+      if (!cached || cached.expires < now) {
+        const workspace = await ctx.store.getWorkspace(claims.workspaceId);
+        if (!workspace) throw new FerryError("unauthenticated", "the run token's workspace no longer exists");
+        cached = { workspace, expires: now + TTL };
+        workspaces.set(claims.workspaceId, cached);
+      }
+      request.workspace = cached.workspace;
+      request.runScope = { flowRunId: claims.flowRunId };
+      return;
+    }
+    const hash = hashApiKey(token);
     let hit = cache.get(hash);
     if (!hit || hit.expires < now) {
       const found = await ctx.store.findApiKeyByHash(hash);

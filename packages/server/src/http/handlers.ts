@@ -8,7 +8,7 @@ import {
   type WorkspaceRecord,
 } from "@ferry/core";
 import type { ServiceContext } from "../services/context.js";
-import { createCredentials, deleteCredentials, toCredentials } from "../services/credentials.js";
+import { createCredentials, deleteCredentials, resolveCredentials, toCredentials } from "../services/credentials.js";
 import { applyDeployment, getDeploymentOrThrow, toDeployment } from "../services/deployments.js";
 import {
   cancelFlowRun,
@@ -105,6 +105,20 @@ export const handlers: Handlers = {
   },
   setFlowRunState: (ctx, ws, { params, body }) => setFlowRunState(ctx, ws, params.id, body),
   cancelFlowRun: (ctx, ws, { params, body }) => cancelFlowRun(ctx, ws, params.id, body.reason),
+  getFlowRunSource: async (ctx, ws, { params }) => {
+    const run = await getRunOrThrow(ctx, ws, params.id);
+    const deployment = await ctx.store.getDeployment(ws.id, run.deployment_id);
+    if (!deployment) throw notFound("deployment", run.deployment_name, "it was deleted after the run was created");
+    const source = deployment.source;
+    let token: string | null = null;
+    let username: string | null = null;
+    if (source.credentials) {
+      const creds = await resolveCredentials(ctx.store, ctx.secrets, ws.id, source.credentials);
+      token = creds.data.token ?? null;
+      username = creds.data.username ?? null;
+    }
+    return { git_url: source.git_url, branch: source.branch ?? null, commit: source.commit ?? null, username, token };
+  },
   listFlowRunLogs: (ctx, ws, { params, query }) => listLogs(ctx, ws, params.id, query ?? {}),
   writeFlowRunLogs: async (ctx, ws, { params, body }) => ({ written: await writeLogs(ctx, ws, params.id, body.logs) }),
 };

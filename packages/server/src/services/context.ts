@@ -14,6 +14,7 @@ import {
 } from "@ferry/core";
 import type { RunEventHub } from "../events.js";
 import type { Metrics } from "../metrics.js";
+import type { RunTokens } from "../run-tokens.js";
 import type { SecretBox } from "../secrets.js";
 
 /** What the domain services share: the store, the pool types, the secret box, a clock, and who to wake. */
@@ -21,6 +22,7 @@ export interface ServiceContext {
   store: Store;
   registry: PoolTypeRegistry;
   secrets: SecretBox;
+  runTokens: RunTokens;
   events: RunEventHub;
   metrics: Metrics;
   now(): Date;

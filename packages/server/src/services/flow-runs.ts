@@ -93,8 +93,10 @@ export async function createFlowRun(
 
   const insert = async (tx: StoreTx): Promise<{ run: FlowRunRecord; created: boolean }> => {
     if (managed) {
+      // The workspace as it is now: the request's copy may be a few seconds old, and limits change.
+      const current = (await tx.getWorkspace(ws.id)) ?? ws;
       const usage = await tx.managedUsage(ws.id, monthStartUtc(ctx.now()).toISOString());
-      assertComputeHoursLeft(ws.tier, effectiveLimits(ws.tier, ws.limits_override), usage.compute_seconds);
+      assertComputeHoursLeft(current.tier, effectiveLimits(current.tier, current.limits_override), usage.compute_seconds);
     }
     return { run: await tx.insertFlowRun(record), created: true };
   };
@@ -169,9 +171,13 @@ export async function cancelFlowRun(ctx: ServiceContext, ws: WorkspaceRecord, id
 }
 
 export async function setFlowRunState(ctx: ServiceContext, ws: WorkspaceRecord, id: string, input: SetState): Promise<FlowRun> {
-  await getRunOrThrow(ctx, ws, id);
+  const current = await getRunOrThrow(ctx, ws, id);
   const change = stateChange(input.type, { name: input.name, message: input.message ?? null });
-  const { run } = await transitionRun(ctx, id, change, { workspaceId: ws.id });
+  if (input.result !== undefined && input.type !== "COMPLETED") {
+    throw validationError("a result is given with COMPLETED only; report an error's details in the message");
+  }
+  const fields = input.result !== undefined ? { result: input.result } : undefined;
+  const { run } = await transitionRun(ctx, current, change, { workspaceId: ws.id, fields });
   if (isTerminal(run.state.type)) ctx.dispatch.runEnded(run);
   if (run.state.type === "CANCELLING") ctx.dispatch.runCancelling(run);
   return toFlowRun(run);

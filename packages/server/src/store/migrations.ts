@@ -170,6 +170,11 @@ CREATE TABLE flow_run_logs (
     // A pool's concurrency limit counts its runs holding a slot on every claim.
     sql: `CREATE INDEX flow_runs_pool_active_idx ON flow_runs (work_pool_id) WHERE state_type IN ('PENDING', 'RUNNING', 'CANCELLING');`,
   },
+  {
+    id: 3,
+    name: "flow run results",
+    sql: `ALTER TABLE flow_runs ADD COLUMN result jsonb;`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

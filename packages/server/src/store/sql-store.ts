@@ -200,6 +200,7 @@ interface FlowRunRow {
   start_time: Date | null;
   end_time: Date | null;
   compute_seconds: number;
+  result: unknown;
 }
 const FLOW_RUN_COLUMN_NAMES = [
   "id",
@@ -226,6 +227,7 @@ const FLOW_RUN_COLUMN_NAMES = [
   "start_time",
   "end_time",
   "compute_seconds",
+  "result",
 ] as const;
 const FLOW_RUN_COLUMNS = FLOW_RUN_COLUMN_NAMES.join(", ");
 const toFlowRun = (r: FlowRunRow): FlowRunRecord => ({
@@ -250,6 +252,7 @@ const toFlowRun = (r: FlowRunRow): FlowRunRecord => ({
   start_time: isoOrNull(r.start_time),
   end_time: isoOrNull(r.end_time),
   compute_seconds: r.compute_seconds,
+  result: r.result ?? null,
 });
 
 interface StateRow {
@@ -726,6 +729,7 @@ export class SqlStoreTx implements StoreTx {
       start_time: null,
       end_time: null,
       compute_seconds: 0,
+      result: null,
     };
   }
 
@@ -971,7 +975,7 @@ export class SqlStoreTx implements StoreTx {
          count(*) FILTER (WHERE state_type IN ('PENDING', 'RUNNING', 'CANCELLING'))::int AS concurrent_managed_runs,
          count(*) FILTER (WHERE state_type = 'SCHEDULED')::int AS queued_managed_runs,
          (SELECT coalesce(sum(compute_seconds), 0)::float8 FROM flow_runs
-          WHERE workspace_id = $1 AND pool_kind = 'managed' AND start_time >= $2::timestamptz) AS compute_seconds
+          WHERE workspace_id = $1 AND pool_kind = 'managed' AND coalesce(start_time, created_at) >= $2::timestamptz) AS compute_seconds
        FROM flow_runs WHERE workspace_id = $1 AND pool_kind = 'managed' AND state_type IN ${UNFINISHED}`,
       [workspaceId, isoInput(monthStart, "monthStart")],
     );
@@ -995,11 +999,13 @@ export class SqlStoreTx implements StoreTx {
     return Object.fromEntries(rows.map((r) => [r.state_type, r.n]));
   }
 
-  async listQueuedManagedRuns(maxRuns: number): Promise<FlowRunRecord[]> {
+  async listQueuedManagedRuns(maxRuns: number, workspaceId?: string): Promise<FlowRunRecord[]> {
+    if (workspaceId !== undefined && !isUuid(workspaceId)) return [];
     const { rows } = await this.db.query<FlowRunRow>(
       `SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE pool_kind = 'managed' AND state_type = 'SCHEDULED'
+       ${workspaceId === undefined ? "" : "AND workspace_id = $2"}
        ORDER BY created_at, id LIMIT $1`,
-      [limit(maxRuns)],
+      workspaceId === undefined ? [limit(maxRuns)] : [limit(maxRuns), workspaceId],
     );
     return rows.map(toFlowRun);
   }
@@ -1192,6 +1198,7 @@ function flowRunFieldSets(fields: FlowRunFields, params: Params): string[] {
     sets.push(`end_time = ${params.add(fields.end_time === null ? null : isoInput(fields.end_time, "end_time"))}::timestamptz`);
   }
   if (fields.compute_seconds !== undefined) sets.push(`compute_seconds = ${params.add(fields.compute_seconds)}::float8`);
+  if (fields.result !== undefined) sets.push(`result = ${params.add(fields.result === null ? null : json(fields.result))}::jsonb`);
   return sets;
 }
 

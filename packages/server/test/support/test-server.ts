@@ -3,13 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { FerryClient, PoolTypeRegistry } from "@ferry/core";
-import { FakeComputeProvider } from "@ferry/core/testing";
+import { FakeComputeProvider, FakeRunnerBackend } from "@ferry/core/testing";
 import { parseServerConfig, startServer, type RunningServer } from "../../src/index.js";
 import { freshDatabase, type StoreKind } from "./databases.js";
 
 export interface TestServer {
   server: RunningServer;
   provider: FakeComputeProvider;
+  runner: FakeRunnerBackend;
   /** Client with the bootstrap workspace's key. */
   client: FerryClient;
   admin: FerryClient;
@@ -20,7 +21,7 @@ export interface TestServer {
 }
 
 /** A real server over HTTP on a free port, with the fake provider registered as `fake:push`. */
-export async function startTestServer(kind: StoreKind): Promise<TestServer> {
+export async function startTestServer(kind: StoreKind, options: { runner?: FakeRunnerBackend } = {}): Promise<TestServer> {
   const home = mkdtempSync(join(tmpdir(), "ferry-test-"));
   const db = kind === "postgres" ? await freshDatabase() : null;
   const provider = new FakeComputeProvider();
@@ -30,13 +31,15 @@ export async function startTestServer(kind: StoreKind): Promise<TestServer> {
   const logStream = new PassThrough();
   logStream.on("data", (chunk: Buffer) => logLines.push(chunk.toString("utf8")));
   const config = parseServerConfig({}, { home, port: 0, databaseUrl: db?.url ?? null, logLevel: "info", providers: [] });
-  const server = await startServer(config, { registry, logStream });
+  const runner = options.runner ?? new FakeRunnerBackend();
+  const server = await startServer(config, { registry, logStream, runner });
   if (!server.bootstrap) throw new Error("a new store must bootstrap a workspace");
   const client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap.apiKey });
   const admin = new FerryClient({ apiUrl: server.url, adminToken: server.adminToken });
   return {
     server,
     provider,
+    runner,
     client,
     admin,
     home,
@@ -44,6 +47,7 @@ export async function startTestServer(kind: StoreKind): Promise<TestServer> {
     async stop() {
       await server.close();
       provider.dispose();
+      runner.dispose();
       await db?.drop();
       rmSync(home, { recursive: true, force: true });
     },

@@ -1,0 +1,158 @@
+import { FerryClient } from "../api/client.js";
+import { FerryError } from "../errors.js";
+import { ENGINE_ENV, type RunnerBackend, type RunnerExit, type RunnerInstance, type RunnerLaunchSpec, type RunnerStarted } from "../runner.js";
+
+/**
+ * What a fake instance does, read from its env `FAKE_BEHAVIOUR` (the run's `env` job variable):
+ * - `complete` (default): reports RUNNING, a log line, then COMPLETED with `{ "ok": true }`, exits 0;
+ * - `fail`: reports RUNNING then FAILED, exits 0;
+ * - `oom`: killed for memory while installing (no report), like the kernel's OOM killer;
+ * - `sleep`: reports RUNNING and runs until stopped;
+ * - `exit-no-report`: exits 2 without reporting anything.
+ * `FAKE_DURATION_MS` delays the end.
+ */
+export type FakeBehaviour = "complete" | "fail" | "oom" | "sleep" | "exit-no-report";
+
+interface FakeInstance {
+  id: string;
+  spec: RunnerLaunchSpec;
+  startedAt: string;
+  exit?: RunnerExit;
+  waiters: Set<() => void>;
+  timer?: NodeJS.Timeout;
+  stopping: boolean;
+}
+
+/**
+ * A RunnerBackend whose instances act like Ferry's engine, reporting through the real HTTP API with the
+ * run token they were given, so a server's managed path is exercised end to end without Docker. It
+ * outlives a server in the same process, so a test can restart the server and see it re-attach.
+ */
+export class FakeRunnerBackend implements RunnerBackend {
+  readonly name = "fake";
+  readonly isolated = true;
+  readonly launches: RunnerLaunchSpec[] = [];
+  readonly stops: { id: string; reason: string }[] = [];
+  readonly removed: string[] = [];
+  private readonly instances = new Map<string, FakeInstance>();
+  private counter = 0;
+
+  async start(spec: RunnerLaunchSpec): Promise<RunnerStarted> {
+    const existing = [...this.instances.values()].find((i) => i.spec.flowRunId === spec.flowRunId);
+    if (existing) return { id: existing.id, startedAt: existing.startedAt };
+    const instance: FakeInstance = { id: `fake-${++this.counter}`, spec, startedAt: new Date().toISOString(), waiters: new Set(), stopping: false };
+    this.instances.set(instance.id, instance);
+    this.launches.push(spec);
+    void this.act(instance);
+    return { id: instance.id, startedAt: instance.startedAt };
+  }
+
+  async wait(id: string, signal?: AbortSignal): Promise<RunnerExit> {
+    const instance = this.instances.get(id);
+    if (!instance) throw new FerryError("not_found", `no fake instance ${id}`);
+    while (!instance.exit) {
+      if (signal?.aborted) throw signal.reason ?? new Error("aborted");
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          instance.waiters.delete(wake);
+          signal?.removeEventListener("abort", wake);
+          resolve();
+        };
+        instance.waiters.add(wake);
+        signal?.addEventListener("abort", wake, { once: true });
+      });
+    }
+    return instance.exit;
+  }
+
+  async stop(id: string, reason: string): Promise<void> {
+    const instance = this.instances.get(id);
+    if (!instance) return;
+    this.stops.push({ id, reason });
+    instance.stopping = true;
+    if (!instance.exit) this.end(instance, 143, false, ["Terminated"]);
+  }
+
+  async remove(id: string): Promise<void> {
+    const instance = this.instances.get(id);
+    if (instance && !instance.exit) this.end(instance, 137, false, []);
+    this.instances.delete(id);
+    this.removed.push(id);
+  }
+
+  async list(): Promise<RunnerInstance[]> {
+    return [...this.instances.values()].map((i) => ({
+      id: i.id,
+      flowRunId: i.spec.flowRunId,
+      workspaceId: i.spec.workspaceId,
+      running: !i.exit,
+      startedAt: i.startedAt,
+    }));
+  }
+
+  /** The instance of a run, for assertions. */
+  instanceOf(flowRunId: string): { id: string; running: boolean; exit?: RunnerExit } | undefined {
+    const i = [...this.instances.values()].find((x) => x.spec.flowRunId === flowRunId);
+    return i && { id: i.id, running: !i.exit, exit: i.exit };
+  }
+
+  dispose(): void {
+    for (const i of this.instances.values()) clearTimeout(i.timer);
+  }
+
+  private async act(instance: FakeInstance): Promise<void> {
+    const env = instance.spec.env;
+    const behaviour = (env.FAKE_BEHAVIOUR ?? "complete") as FakeBehaviour;
+    const duration = Number(env.FAKE_DURATION_MS ?? "20");
+    const id = env[ENGINE_ENV.flowRunId]!;
+    const api = new FerryClient({ apiUrl: env[ENGINE_ENV.apiUrl]!, apiKey: env[ENGINE_ENV.runToken] }).api;
+    // Like the engine, keep trying while the server is unreachable (a restart), for up to 30 s.
+    const retrying = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await fn(...args);
+        } catch (error) {
+          if (!(error instanceof FerryError && error.retryable) || attempt >= 60) throw error;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    };
+    const client = {
+      api: {
+        setFlowRunState: retrying(api.setFlowRunState),
+        writeFlowRunLogs: retrying(api.writeFlowRunLogs),
+      },
+    };
+    const later = (fn: () => void) => {
+      instance.timer = setTimeout(fn, duration);
+    };
+    try {
+      if (behaviour === "oom") return later(() => this.end(instance, 137, true, ["Installing collected packages: numpy", "Killed"]));
+      if (behaviour === "exit-no-report") return later(() => this.end(instance, 2, false, ["Traceback (most recent call last):", "ImportError: no module named ferry"]));
+      await client.api.setFlowRunState({ params: { id }, body: { type: "RUNNING" } });
+      await client.api.writeFlowRunLogs({ params: { id }, body: { logs: [{ message: `hello from ${behaviour}`, source: "flow" }] } });
+      if (behaviour === "sleep") return;
+      later(() => {
+        void (async () => {
+          if (instance.stopping) return;
+          if (behaviour === "fail") {
+            await client.api.writeFlowRunLogs({ params: { id }, body: { logs: [{ level: "error", message: "ValueError: bad day", source: "flow" }] } });
+            await client.api.setFlowRunState({ params: { id }, body: { type: "FAILED", message: "ValueError: bad day" } });
+          } else {
+            await client.api.setFlowRunState({ params: { id }, body: { type: "COMPLETED", result: { ok: true } } });
+          }
+          this.end(instance, 0, false, ["done"]);
+        })().catch(() => this.end(instance, 1, false, ["could not report"]));
+      });
+    } catch {
+      this.end(instance, 1, false, ["could not report"]);
+    }
+  }
+
+  private end(instance: FakeInstance, exitCode: number, oomKilled: boolean, tail: string[]): void {
+    if (instance.exit) return;
+    clearTimeout(instance.timer);
+    instance.exit = { exitCode, oomKilled, startedAt: instance.startedAt, finishedAt: new Date().toISOString(), tail };
+    for (const wake of [...instance.waiters]) wake();
+  }
+}
