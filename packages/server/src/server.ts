@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { FerryError, newId, type PoolTypeRegistry, type RunnerBackend, type Store } from "@ferry/core";
@@ -68,6 +70,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   let app: FastifyInstance | undefined;
   let dispatcher: Dispatcher | undefined;
   let managed: ManagedDispatcher | undefined;
+  const extraListeners: Server[] = [];
   const metrics = new Metrics();
   const events = new RunEventHub(store, (error) => app?.log.warn({ err: error }, "could not publish a run event"));
   const ctx: ServiceContext = {
@@ -115,8 +118,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     await dispatcher.start();
     const runner = options.runner === undefined ? null : options.runner;
     if (runner) {
+      let engineApiUrl = config.runnerApiUrl ?? publicUrl;
+      if (!config.runnerApiUrl && runner.name === "docker" && config.runnerNetwork === "bridge") {
+        // Containers on the bridge reach the host at its gateway address, not at loopback: listen there too.
+        const gateway = bridgeGateway();
+        if (isLoopback(config.host) && gateway) extraListeners.push(await listenAlso(app, gateway, port));
+        engineApiUrl = `http://host.docker.internal:${port}`;
+      }
       managed = new ManagedDispatcher(ctx, runner, app.log, {
-        engineApiUrl: config.runnerApiUrl ?? publicUrl,
+        engineApiUrl,
         engineImage: config.engineImage,
         allowedImages: config.allowedImages,
         runnerEnv: config.runnerEnv,
@@ -143,7 +153,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         ready = false;
         // In-flight requests finish; event streams end so clients reconnect elsewhere.
         const grace = new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
-        await Promise.race([app!.close(), grace]);
+        await Promise.race([Promise.all([app!.close(), ...extraListeners.map((l) => new Promise((r) => l.close(r)))]), grace]);
         await managed?.stop();
         await dispatcher!.stop();
         await events.stop();
@@ -181,4 +191,25 @@ function describeStore(databaseUrl: string | null, dataDir: string): string {
   } catch {
     return "PostgreSQL";
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
+/** The Docker bridge's address on this host (docker0), where containers on the bridge find the host. */
+function bridgeGateway(): string | null {
+  const docker0 = networkInterfaces().docker0 ?? [];
+  return docker0.find((a) => a.family === "IPv4")?.address ?? null;
+}
+
+/** Serves the same app on one more address (Fastify listens on one). */
+async function listenAlso(app: FastifyInstance, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => app.routing(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  app.log.info({ host, port }, "also listening on the Docker bridge for managed runs");
+  return server;
 }
