@@ -18,8 +18,12 @@ ROOT=$(mktemp -d /tmp/ferry-rootfs.XXXXXX)
 trap 'as_root rm -rf "$ROOT"' EXIT
 echo "debootstrap bookworm into $ROOT (about a minute)"
 as_root debootstrap --variant=minbase \
-  --include=python3,python3-pip,python3-venv,git,nodejs,npm,ca-certificates \
-  bookworm "$ROOT" "$MIRROR" >/tmp/ferry-debootstrap.log 2>&1 || { tail -n 30 /tmp/ferry-debootstrap.log; exit 1; }
+  --include=python3,python3-pip,python3-venv,git,ca-certificates \
+  bookworm "$ROOT" "$MIRROR" >/tmp/ferry-debootstrap.log 2>&1 || { tail -n 30 "$ROOT/debootstrap/debootstrap.log" 2>/dev/null || tail -n 30 /tmp/ferry-debootstrap.log; exit 1; }
+# debootstrap's own resolver leaves some of npm's dependencies out: apt inside the root resolves them.
+as_root cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+as_root chroot "$ROOT" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm' \
+  >>/tmp/ferry-debootstrap.log 2>&1 || { tail -n 30 /tmp/ferry-debootstrap.log; exit 1; }
 as_root rm -rf "$ROOT"/var/cache/apt/archives/*.deb "$ROOT"/var/lib/apt/lists/*
 as_root tar -C "$ROOT" -c . | docker import -c 'ENV LANG=C.UTF-8' - "$IMAGE" >/dev/null
 echo "built $IMAGE"
