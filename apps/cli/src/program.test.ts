@@ -66,21 +66,29 @@ describe("reads", () => {
     expect(requests[0]!.headers.get("authorization")).toBe(`Bearer ${KEY}`);
   });
 
+  const quota = {
+    tier: "free",
+    limits: { managed_pools: 1, concurrent_managed_runs: 1, compute_hours_per_month: 10, memory_mib: 2048, max_runtime_seconds: 86400, cpus: 1 },
+    period_start: "2026-11-01T00:00:00.000Z",
+    usage: { managed_pools: 2, concurrent_managed_runs: 1, queued_managed_runs: 0, compute_seconds: 1800 },
+  };
+  const routes = { "GET /api/work-pools": () => json(200, { items: pools }), "GET /api/quota": () => json(200, quota) };
+
   it("prints a plain table when stdout is not a terminal, and colours on one", async () => {
-    const plain = setup({ "GET /api/work-pools": () => json(200, { items: pools }) });
+    const plain = setup(routes);
     await plain.run("work-pool", "ls");
     const lines = plain.io.out().trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^NAME\s+TYPE\s+STATUS\s+CONCURRENCY\s+CREDENTIALS\s+CREATED$/);
-    expect(lines[1]).toMatch(/^managed\s+ferry:managed\s+ready\s+unlimited/);
+    expect(lines[0]).toMatch(/^NAME\s+TYPE\s+STATUS\s+CONCURRENCY\s+TIER USAGE\s+CREDENTIALS\s+CREATED$/);
+    expect(lines[1]).toMatch(/^managed\s+ferry:managed\s+ready\s+unlimited\s+1\/1 runs, 0.50\/10 h \(free\)/);
     expect(lines[2]).toMatch(/^paused-pool\s+ferry:managed\s+paused\s+3/);
     expect(lines[1]!.indexOf("ferry:managed")).toBe(lines[0]!.indexOf("TYPE"));
     expect(plain.io.out()).not.toMatch(ANSI);
 
-    const tty = setup({ "GET /api/work-pools": () => json(200, { items: pools }) }, { stdoutIsTTY: true });
+    const tty = setup(routes, { stdoutIsTTY: true });
     await tty.run("work-pool", "ls");
     expect(tty.io.out()).toMatch(ANSI);
 
-    const noColor = setup({ "GET /api/work-pools": () => json(200, { items: pools }) }, { stdoutIsTTY: true, env: { NO_COLOR: "1" } });
+    const noColor = setup(routes, { stdoutIsTTY: true, env: { NO_COLOR: "1" } });
     await noColor.run("work-pool", "ls");
     expect(noColor.io.out()).not.toMatch(ANSI);
   });

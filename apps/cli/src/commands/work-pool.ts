@@ -55,9 +55,12 @@ export function registerWorkPool(program: Command, env: CommandEnv): void {
     .option("--json", JSON_HELP)
     .action(
       handler(env, async (ctx, options: { json?: boolean }) => {
-        const { items } = await (await ctx.client()).api.listWorkPools();
+        const client = await ctx.client();
+        const { items } = await client.api.listWorkPools();
         if (options.json) return ctx.out.json(items);
         if (!items.length) return ctx.out.line("No work pools yet. Create one with 'ferry work-pool create NAME --type ferry:managed'.");
+        // Managed pools share the workspace's tier: show its usage beside them.
+        const quota = items.some((p) => p.type.endsWith(":managed")) ? await client.api.getQuota() : null;
         const now = new Date();
         const c = ctx.out.colors;
         ctx.out.table(items, [
@@ -65,6 +68,13 @@ export function registerWorkPool(program: Command, env: CommandEnv): void {
           { header: "TYPE", value: (p) => p.type },
           { header: "STATUS", value: (p) => (p.paused ? c.yellow("paused") : c.green("ready")) },
           { header: "CONCURRENCY", value: (p) => p.concurrency_limit ?? "unlimited" },
+          {
+            header: "TIER USAGE",
+            value: (p) =>
+              quota && p.type.endsWith(":managed")
+                ? `${quota.usage.concurrent_managed_runs}/${quota.limits.concurrent_managed_runs} runs, ${(quota.usage.compute_seconds / 3600).toFixed(2)}/${quota.limits.compute_hours_per_month} h (${quota.tier})`
+                : "",
+          },
           { header: "CREDENTIALS", value: (p) => p.credentials ?? "" },
           { header: "CREATED", value: (p) => relativeTime(p.created_at, now) },
         ]);
