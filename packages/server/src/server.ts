@@ -28,6 +28,8 @@ export interface BootstrapResult {
 export interface RunningServer {
   url: string;
   storeDescription: string;
+  /** Where managed runs run and why ("using Docker (…)"), or null when this server runs none. */
+  runnerDescription: string | null;
   /** Set when this start created the first workspace (a brand-new store). */
   bootstrap: BootstrapResult | null;
   adminToken: string;
@@ -71,6 +73,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   let dispatcher: Dispatcher | undefined;
   let managed: ManagedDispatcher | undefined;
   const extraListeners: Server[] = [];
+  let runnerDescription: string | null = null;
   const metrics = new Metrics();
   const events = new RunEventHub(store, (error) => app?.log.warn({ err: error }, "could not publish a run event"));
   const ctx: ServiceContext = {
@@ -116,7 +119,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       runtimeEnv: (run) => ({ FERRY_API_URL: publicUrl, FERRY_FLOW_RUN_ID: run.id }),
     });
     await dispatcher.start();
-    const runner = options.runner === undefined ? null : options.runner;
+    const chosen = options.runner !== undefined ? { backend: options.runner, message: null } : await chooseRunner(config, app.log);
+    const runner = chosen.backend;
+    runnerDescription = chosen.message ?? (runner ? `managed runs on ${runner.name}` : null);
+    if (runnerDescription) app.log.info(runnerDescription);
     if (runner) {
       let engineApiUrl = config.runnerApiUrl ?? publicUrl;
       if (!config.runnerApiUrl && runner.name === "docker" && config.runnerNetwork === "bridge") {
@@ -138,6 +144,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const running: RunningServer = {
       url,
       storeDescription: describeStore(config.databaseUrl, dataDir),
+      runnerDescription,
       bootstrap,
       adminToken,
       store,
@@ -212,4 +219,31 @@ async function listenAlso(app: FastifyInstance, host: string, port: number): Pro
   });
   app.log.info({ host, port }, "also listening on the Docker bridge for managed runs");
   return server;
+}
+
+/**
+ * The runner backend the configuration asks for. "auto" takes Docker when it answers and has the engine
+ * image, and the process backend otherwise, saying why; "none" runs no managed runs on this server.
+ */
+async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void }): Promise<{ backend: RunnerBackend | null; message: string | null }> {
+  if (config.runner === "none") return { backend: null, message: "managed runs are not run by this server (FERRY_RUNNER=none)" };
+  const { createRunnerBackend, DockerRunnerBackend } = await import("@ferry/managed-runner");
+  const settings = {
+    docker: { network: config.runnerNetwork, binds: config.runnerMounts, pull: "never" as const },
+    process: { stateDir: join(config.home, "runs"), cacheDir: join(config.home, "cache") },
+  };
+  const chosen = await createRunnerBackend({ mode: config.runner, ...settings });
+  if (chosen.backend instanceof DockerRunnerBackend) {
+    const present = await chosen.backend.docker.getImage(config.engineImage).inspect().then(() => true, () => false);
+    if (!present) {
+      const hint = `the engine image ${config.engineImage} is not on this host; build it with scripts/build-images.sh`;
+      if (config.runner === "docker") {
+        log.warn(`${hint}: managed runs will crash until it exists`);
+        return { backend: chosen.backend, message: `${chosen.message}; ${hint}` };
+      }
+      const fallback = await createRunnerBackend({ mode: "process", ...settings });
+      return { backend: fallback.backend, message: `Docker answers but ${hint}: using the process backend, which gives runs no isolation` };
+    }
+  }
+  return { backend: chosen.backend, message: chosen.message };
 }

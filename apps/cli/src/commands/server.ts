@@ -69,6 +69,7 @@ async function serve(ctx: CommandContext, server: FerryServer.RunningServer): Pr
   const { colors: c } = out;
   out.line(`Ferry server listening on ${c.bold(server.url)}`);
   out.line(`Store: ${server.storeDescription}`);
+  if (server.runnerDescription) out.line(`Managed runs: ${server.runnerDescription}`);
   // The key first: if saving the profile fails below, the only copy must already be on the screen.
   if (server.bootstrap) {
     out.line("");

@@ -147,18 +147,24 @@ export function describeRunnerConformance(name: string, setup: () => Promise<Run
     const withHarness = (fn: (h: RunnerConformanceHarness, started: (id: string) => string) => Promise<void>) => async () => {
       const harness = await setup();
       const ids = new Set<string>();
+      const failures: unknown[] = [];
       try {
         await fn(harness, (id) => {
           ids.add(id);
           return id;
         });
-      } finally {
-        try {
-          for (const id of ids) await harness.backend.remove(id);
-        } finally {
-          await harness.cleanup?.();
-        }
+      } catch (error) {
+        failures.push(error);
       }
+      // Clean up whatever happened, and report a cleanup failure without hiding the case's own.
+      try {
+        for (const id of ids) await harness.backend.remove(id);
+        await harness.cleanup?.();
+      } catch (error) {
+        failures.push(error);
+      }
+      if (failures.length === 1) throw failures[0];
+      if (failures.length > 1) throw new AggregateError(failures, `the case failed, and so did its cleanup: ${failures.map(String).join("; ")}`);
     };
     const timeout = 120_000;
 

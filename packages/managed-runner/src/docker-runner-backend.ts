@@ -1,0 +1,213 @@
+import { FerryError, type RunnerBackend, type RunnerExit, type RunnerInstance, type RunnerLaunchSpec, type RunnerStarted } from "@ferry/core";
+import type Dockerode from "dockerode";
+import { buildContainerSpec, containerName, runnerLabels } from "./docker-container-spec.js";
+import { classifyDockerError, dockerMessage, hasStatus } from "./docker-errors.js";
+import { demuxDockerLogs } from "./docker-logs.js";
+import { describeDockerHost, parseDockerRunnerOptions, type DockerRunnerConfig, type DockerRunnerOptions } from "./docker-options.js";
+import { lastLines, TAIL_LINES } from "./line-tail.js";
+
+/** Docker's zero time, which `StartedAt`/`FinishedAt` hold for a container that never ran. */
+const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/**
+ * Each run in its own container (`<prefix>-run-<flowRunId>`), with a hard memory limit, a CPU quota,
+ * a process limit and a dependency cache volume. The container stays after it exits so its exit code
+ * and OOMKilled flag can be read; `remove` deletes it.
+ */
+export class DockerRunnerBackend implements RunnerBackend {
+  readonly name = "docker";
+  readonly isolated = true;
+  private readonly config: DockerRunnerConfig;
+  private readonly host: string;
+  private readonly labels: ReturnType<typeof runnerLabels>;
+
+  constructor(options: DockerRunnerOptions = {}) {
+    this.config = parseDockerRunnerOptions(options);
+    this.host = describeDockerHost(this.config.docker);
+    this.labels = runnerLabels(this.config.labelPrefix);
+  }
+
+  get docker(): Dockerode {
+    return this.config.docker;
+  }
+
+  async start(spec: RunnerLaunchSpec): Promise<RunnerStarted> {
+    const request = buildContainerSpec(spec, this.config);
+    const name = containerName(this.config.labelPrefix, spec.flowRunId);
+    const existing = await this.inspectOrNull(name, `look for the container of run ${spec.flowRunId}`);
+    if (existing) return this.resume(existing, spec);
+    let created: Dockerode.Container;
+    try {
+      created = await this.create(request, spec);
+    } catch (error) {
+      const classified = classifyDockerError(error, this.context(`create the container for run ${spec.flowRunId}`));
+      if (classified.code !== "conflict") throw classified;
+      // A concurrent start of the same run holds the name. Docker reserves a name before the container
+      // can be inspected under it, so give that start a moment to finish creating it.
+      const other = await this.awaitContainer(name);
+      if (!other) throw classified;
+      return this.resume(other, spec);
+    }
+    return this.startCreated(created.id, spec);
+  }
+
+  async wait(id: string, signal?: AbortSignal): Promise<RunnerExit> {
+    signal?.throwIfAborted();
+    const container = this.config.docker.getContainer(id);
+    try {
+      await container.wait({ condition: "not-running", abortSignal: signal });
+    } catch (error) {
+      signal?.throwIfAborted();
+      throw classifyDockerError(error, this.context(`wait for container ${id}`));
+    }
+    const info = await this.call(`inspect container ${id}`, () => container.inspect());
+    const logs = await this.call(`read the logs of container ${id}`, () => container.logs({ stdout: true, stderr: true, follow: false, tail: TAIL_LINES }));
+    const startedAt = dockerTime(info.State.StartedAt) ?? new Date(info.Created).toISOString();
+    return {
+      exitCode: info.State.ExitCode,
+      oomKilled: info.State.OOMKilled,
+      startedAt,
+      finishedAt: dockerTime(info.State.FinishedAt) ?? startedAt,
+      tail: lastLines(demuxDockerLogs(Buffer.isBuffer(logs) ? logs : Buffer.from(String(logs))), TAIL_LINES),
+    };
+  }
+
+  /** Docker keeps no note of why a container stopped; the dispatcher records the reason on the run. */
+  async stop(id: string, _reason: string): Promise<void> {
+    try {
+      await this.config.docker.getContainer(id).stop({ t: this.config.stopGraceSeconds });
+    } catch (error) {
+      if (hasStatus(error, 304)) return; // already stopped
+      throw classifyDockerError(error, this.context(`stop container ${id}`));
+    }
+  }
+
+  /** Force-removes the container (killing it if it still runs); the shared cache volume stays. */
+  async remove(id: string): Promise<void> {
+    try {
+      await this.config.docker.getContainer(id).remove({ force: true });
+    } catch (error) {
+      if (hasStatus(error, 404)) return;
+      if (hasStatus(error, 409) && /already in progress/i.test(dockerMessage(error))) return;
+      throw classifyDockerError(error, this.context(`remove container ${id}`));
+    }
+  }
+
+  async list(): Promise<RunnerInstance[]> {
+    const containers = await this.call("list Ferry's containers", () =>
+      this.config.docker.listContainers({ all: true, filters: { label: [`${this.labels.managed}=true`] } }),
+    );
+    const instances = await Promise.all(containers.map(async (c): Promise<RunnerInstance | null> => {
+      // StartedAt is only in the full inspect; a container removed meanwhile is simply not listed.
+      const info = await this.inspectOrNull(c.Id, `inspect container ${c.Id}`);
+      if (!info) return null;
+      return {
+        id: info.Id,
+        flowRunId: info.Config.Labels[this.labels.flowRunId] ?? "",
+        workspaceId: info.Config.Labels[this.labels.workspaceId] ?? "",
+        running: info.State.Running || info.State.Paused || info.State.Restarting,
+        startedAt: dockerTime(info.State.StartedAt),
+      };
+    }));
+    return instances.filter((i): i is RunnerInstance => i !== null);
+  }
+
+  /** The run's container exists already (a restart re-submitting): start it if it never was, and return it. */
+  private async resume(info: Dockerode.ContainerInspectInfo, spec: RunnerLaunchSpec): Promise<RunnerStarted> {
+    const owner = info.Config.Labels?.[this.labels.flowRunId];
+    if (owner !== spec.flowRunId) {
+      throw new FerryError("conflict", `a container named ${info.Name.replace(/^\//, "")} exists but was not started by Ferry for run ${spec.flowRunId}; remove it (docker rm -f ${info.Id.slice(0, 12)})`);
+    }
+    if (info.State.Status === "created") return this.startCreated(info.Id, spec);
+    return { id: info.Id, startedAt: dockerTime(info.State.StartedAt) ?? new Date(info.Created).toISOString() };
+  }
+
+  private async create(request: Dockerode.ContainerCreateOptions, spec: RunnerLaunchSpec): Promise<Dockerode.Container> {
+    try {
+      return await this.config.docker.createContainer(request);
+    } catch (error) {
+      if (!(hasStatus(error, 404) && /no such image/i.test(dockerMessage(error)))) throw error;
+      if (this.config.pull === "never") {
+        throw new FerryError("not_found", `image '${spec.image}' is not on this Docker host (pull is "never"): build or load it, e.g. scripts/build-base-image.sh for ferry-base`, { cause: error });
+      }
+      await this.pull(spec.image);
+      return this.config.docker.createContainer(request);
+    }
+  }
+
+  private async pull(image: string): Promise<void> {
+    const context = this.context(`pull image '${image}'`);
+    const failure = (message: string, cause: unknown) =>
+      new FerryError(hasStatus(cause, 404) || /not found|does not exist|access denied/i.test(message) ? "not_found" : "provider_error", `image '${image}' is not on this Docker host and pulling it failed: ${message}`, { cause });
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.config.docker.pull(image);
+    } catch (error) {
+      const classified = classifyDockerError(error, context);
+      throw classified.code === "unavailable" ? classified : failure(dockerMessage(error), error);
+    }
+    // A pull reports its failure as an event in a 200 response, not as an HTTP error.
+    const events = await new Promise<Array<{ error?: string; errorDetail?: { message?: string } }>>((resolve, reject) => {
+      this.config.docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: string }>) => (error ? reject(error) : resolve(output)));
+    }).catch((error: unknown) => {
+      throw failure(dockerMessage(error), error);
+    });
+    const failed = events.find((e) => e.error || e.errorDetail?.message);
+    if (failed) throw failure(failed.errorDetail?.message ?? failed.error ?? "unknown error", failed);
+  }
+
+  /** Starts a created container; one that cannot start is removed, so a retry creates it afresh. */
+  private async startCreated(id: string, spec: RunnerLaunchSpec): Promise<RunnerStarted> {
+    const container = this.config.docker.getContainer(id);
+    try {
+      await container.start();
+    } catch (error) {
+      if (!hasStatus(error, 304)) {
+        const classified = classifyDockerError(error, this.context(`start the container for run ${spec.flowRunId}`));
+        await container.remove({ force: true }).catch((cleanup: unknown) => {
+          throw new FerryError(classified.code, `${classified.message} (and removing the container failed: ${dockerMessage(cleanup)})`, { cause: error, retryable: classified.retryable });
+        });
+        throw classified;
+      }
+    }
+    const info = await this.call(`inspect container ${id}`, () => container.inspect());
+    return { id: info.Id, startedAt: dockerTime(info.State.StartedAt) ?? new Date().toISOString() };
+  }
+
+  private async awaitContainer(name: string): Promise<Dockerode.ContainerInspectInfo | null> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const info = await this.inspectOrNull(name, `look for container ${name}`);
+      if (info) return info;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return null;
+  }
+
+  private async inspectOrNull(nameOrId: string, action: string): Promise<Dockerode.ContainerInspectInfo | null> {
+    try {
+      return await this.config.docker.getContainer(nameOrId).inspect();
+    } catch (error) {
+      if (hasStatus(error, 404)) return null;
+      throw classifyDockerError(error, this.context(action));
+    }
+  }
+
+  private async call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw classifyDockerError(error, this.context(action));
+    }
+  }
+
+  private context(action: string) {
+    return { action, host: this.host };
+  }
+}
+
+/** An ISO timestamp from Docker's RFC 3339 (nanoseconds), or null for its zero time. */
+function dockerTime(value: string | undefined): string | null {
+  if (!value || value.startsWith(ZERO_TIME.slice(0, 4))) return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
