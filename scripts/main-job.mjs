@@ -85,7 +85,8 @@ try {
   for (const run of finals) {
     const ok = run.state.type === "COMPLETED";
     const result = ok ? ` result ${JSON.stringify(run.result)}` : ` ${run.state.message ?? ""}`;
-    console.log(`  ${run.flow_name}/${run.deployment_name}: ${paint(ok ? "32" : "31", run.state.name)} in ${run.compute_seconds.toFixed(1)} s of compute;${result}`);
+    const seconds = run.start_time && run.end_time ? ((Date.parse(run.end_time) - Date.parse(run.start_time)) / 1000).toFixed(1) : "0.0";
+    console.log(`  ${run.flow_name}/${run.deployment_name}: ${paint(ok ? "32" : "31", run.state.name)} after ${seconds} s;${result}`);
   }
   exitCode = finals.every((r) => r.state.type === "COMPLETED") ? 0 : 1;
 } catch (error) {

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { FerryError, newId, type PoolTypeRegistry, type RunnerBackend, type Store } from "@ferry/core";
@@ -119,7 +118,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       runtimeEnv: (run) => ({ FERRY_API_URL: publicUrl, FERRY_FLOW_RUN_ID: run.id }),
     });
     await dispatcher.start();
-    const chosen = options.runner !== undefined ? { backend: options.runner, message: null } : await chooseRunner(config, app.log);
+    const chosen: ChosenRunner = options.runner !== undefined ? { backend: options.runner, message: null, bridgeGateway: null } : await chooseRunner(config, app.log);
     const runner = chosen.backend;
     runnerDescription = chosen.message ?? (runner ? `managed runs on ${runner.name}` : null);
     if (runnerDescription) app.log.info(runnerDescription);
@@ -127,7 +126,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       let engineApiUrl = config.runnerApiUrl ?? publicUrl;
       if (!config.runnerApiUrl && runner.name === "docker" && config.runnerNetwork === "bridge") {
         // Containers on the bridge reach the host at its gateway address, not at loopback: listen there too.
-        const gateway = bridgeGateway();
+        const gateway = chosen.bridgeGateway;
         if (isLoopback(config.host) && gateway) extraListeners.push(await listenAlso(app, gateway, port));
         engineApiUrl = `http://host.docker.internal:${port}`;
       }
@@ -204,12 +203,6 @@ function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
 }
 
-/** The Docker bridge's address on this host (docker0), where containers on the bridge find the host. */
-function bridgeGateway(): string | null {
-  const docker0 = networkInterfaces().docker0 ?? [];
-  return docker0.find((a) => a.family === "IPv4")?.address ?? null;
-}
-
 /** Serves the same app on one more address (Fastify listens on one). */
 async function listenAlso(app: FastifyInstance, host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => app.routing(req, res));
@@ -225,8 +218,15 @@ async function listenAlso(app: FastifyInstance, host: string, port: number): Pro
  * The runner backend the configuration asks for. "auto" takes Docker when it answers and has the engine
  * image, and the process backend otherwise, saying why; "none" runs no managed runs on this server.
  */
-async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void }): Promise<{ backend: RunnerBackend | null; message: string | null }> {
-  if (config.runner === "none") return { backend: null, message: "managed runs are not run by this server (FERRY_RUNNER=none)" };
+interface ChosenRunner {
+  backend: RunnerBackend | null;
+  message: string | null;
+  /** Docker's bridge gateway on this host, where containers on the bridge find the server. */
+  bridgeGateway: string | null;
+}
+
+async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void }): Promise<ChosenRunner> {
+  if (config.runner === "none") return { backend: null, message: "managed runs are not run by this server (FERRY_RUNNER=none)", bridgeGateway: null };
   const { createRunnerBackend, DockerRunnerBackend } = await import("@ferry/managed-runner");
   const settings = {
     docker: { network: config.runnerNetwork, binds: config.runnerMounts, pull: "never" as const },
@@ -234,16 +234,34 @@ async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void
   };
   const chosen = await createRunnerBackend({ mode: config.runner, ...settings });
   if (chosen.backend instanceof DockerRunnerBackend) {
-    const present = await chosen.backend.docker.getImage(config.engineImage).inspect().then(() => true, () => false);
+    const docker = chosen.backend.docker;
+    const present = await docker.getImage(config.engineImage).inspect().then(() => true, () => false);
     if (!present) {
       const hint = `the engine image ${config.engineImage} is not on this host; build it with scripts/build-images.sh`;
       if (config.runner === "docker") {
         log.warn(`${hint}: managed runs will crash until it exists`);
-        return { backend: chosen.backend, message: `${chosen.message}; ${hint}` };
+        return { backend: chosen.backend, message: `${chosen.message}; ${hint}`, bridgeGateway: await gatewayOf(docker) };
       }
       const fallback = await createRunnerBackend({ mode: "process", ...settings });
-      return { backend: fallback.backend, message: `Docker answers but ${hint}: using the process backend, which gives runs no isolation` };
+      return { backend: fallback.backend, message: `Docker answers but ${hint}: using the process backend, which gives runs no isolation`, bridgeGateway: null };
     }
+    return { backend: chosen.backend, message: chosen.message, bridgeGateway: await gatewayOf(docker) };
   }
-  return { backend: chosen.backend, message: chosen.message };
+  return { backend: chosen.backend, message: chosen.message, bridgeGateway: null };
+}
+
+/** The bridge network's gateway: the host's address on docker0 (which the OS lists only while a container is up). */
+async function gatewayOf(docker: { getNetwork(name: string): { inspect(): Promise<{ IPAM?: { Config?: { Gateway?: string; Subnet?: string }[] } }> } }): Promise<string | null> {
+  try {
+    const config = (await docker.getNetwork("bridge").inspect()).IPAM?.Config ?? [];
+    const explicit = config.find((c) => c.Gateway)?.Gateway;
+    if (explicit) return explicit;
+    // Docker leaves the default bridge's gateway implicit: the subnet's first address.
+    const subnet = config.find((c) => c.Subnet && /^\d+\.\d+\.\d+\.\d+\//.test(c.Subnet))?.Subnet;
+    if (!subnet) return null;
+    const [a, b, c, d] = subnet.split("/")[0]!.split(".").map(Number) as [number, number, number, number];
+    return `${a}.${b}.${c}.${d + 1}`;
+  } catch {
+    return null;
+  }
 }
