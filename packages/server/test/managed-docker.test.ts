@@ -1,0 +1,302 @@
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FerryClient, FerryError, type Deployment, type FlowRun, type FlowRunEvent } from "@ferry/core";
+import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
+
+/**
+ * Managed execution for real: the server on the embedded store, runs in Docker containers of the
+ * engine image, code cloned from a git repository, packages installed at start. Containers here reach
+ * no registry on their own, so the test hands them the host's package sources the way a user behind a
+ * private mirror would: pip's local index mounted read-only with PIP_INDEX_URL, and for npm the host's
+ * network and CA bundle.
+ */
+const IMAGE = "ferry-engine:latest";
+const docker = new Docker();
+
+async function dockerReady(): Promise<string | null> {
+  try {
+    await docker.ping();
+  } catch (error) {
+    return `no Docker engine answers (${(error as Error).message}); run scripts/docker-up.sh`;
+  }
+  try {
+    await docker.getImage(IMAGE).inspect();
+  } catch {
+    return `the image ${IMAGE} is missing; run scripts/build-images.sh`;
+  }
+  return null;
+}
+
+const problem = await dockerReady();
+if (problem && process.env.CI) throw new Error(`CI must run the Docker tests, but ${problem}`);
+if (problem) console.warn(`Docker managed-execution tests skipped: ${problem}`);
+
+const FLOWS: Record<string, string> = {
+  "flows/pkgs.py": `import logging
+import six
+
+def main(n: int = 2):
+    logging.getLogger("pkgs").info("six %s is installed", six.__version__)
+    return {"six": six.__version__, "double": n * 2}
+`,
+  "flows/pkgs.ts": `import isNumber from "is-number";
+
+export async function main(params: { value?: unknown } = {}) {
+  console.log("checking", params.value);
+  return { isNumber: isNumber(params.value ?? 5) };
+}
+`,
+  "flows/raises.py": `def main():
+    raise ValueError("bad day")
+`,
+  "flows/hog.py": `def main():
+    data = b"x" * (3 * 1024 ** 3)
+    return len(data)
+`,
+  "flows/sleepy.py": `import time
+
+def main(seconds: int = 600, lines: int = 0):
+    for i in range(max(lines, 1)):
+        print(f"line {i + 1}", flush=True)
+        time.sleep(seconds / max(lines, 1))
+    return {"slept": seconds}
+`,
+};
+
+function makeRepo(): string {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-docker-repo-"));
+  // The engine runs as an unprivileged user in its container: the mounted repository must be readable.
+  chmodSync(dir, 0o755);
+  for (const [path, text] of Object.entries(FLOWS)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: dir });
+  git("init", "-q", "-b", "main");
+  git("-c", "user.email=t@example.com", "-c", "user.name=t", "add", ".");
+  git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "flows");
+  return dir;
+}
+
+async function rejected(promise: Promise<unknown>): Promise<FerryError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof FerryError) return error;
+    throw error;
+  }
+  throw new Error("expected the call to be rejected");
+}
+
+interface ContainerTimes {
+  start?: number;
+  die?: number;
+}
+
+describe.skipIf(problem !== null)("managed execution in Docker", () => {
+  let home: string;
+  let repo: string;
+  let server: RunningServer;
+  let port: number;
+  let client: FerryClient;
+  let admin: FerryClient;
+  let apiKey: string;
+  let workspaceId: string;
+  const times = new Map<string, ContainerTimes>();
+  let events: NodeJS.ReadableStream | undefined;
+
+  const env = () => {
+    const mounts = [`${repo}:${repo}`, "/etc/ssl/certs:/etc/ssl/certs"];
+    for (const dir of ["/opt/pypi", "/opt/pypi-more", "/opt/wheels"]) if (existsSync(dir)) mounts.push(`${dir}:${dir}`);
+    return {
+      FERRY_RUNNER: "docker",
+      // Host networking: the npm registry is reachable from the host's network only.
+      FERRY_RUNNER_NETWORK: "host",
+      FERRY_RUNNER_MOUNTS: mounts.join(","),
+      FERRY_RUNNER_ENV: JSON.stringify({
+        PIP_INDEX_URL: "file:///opt/pypi/simple",
+        PIP_EXTRA_INDEX_URL: "file:///opt/pypi-more/simple",
+        PIP_FIND_LINKS: "/opt/wheels",
+        PIP_DISABLE_PIP_VERSION_CHECK: "1",
+        NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt",
+      }),
+    };
+  };
+
+  const start = async (onPort: number) => {
+    const config = parseServerConfig(env(), { home, port: onPort, databaseUrl: null, logLevel: "warn", providers: [] });
+    server = await startServer(config, { logStream: process.stderr });
+    port = Number(new URL(server.url).port);
+    if (server.bootstrap) {
+      apiKey = server.bootstrap.apiKey;
+      workspaceId = server.bootstrap.workspaceId;
+    }
+    client = new FerryClient({ apiUrl: server.url, apiKey });
+    admin = new FerryClient({ apiUrl: server.url, adminToken: server.adminToken });
+  };
+
+  const deploy = async (name: string, entrypoint: string, jobVariables: Record<string, unknown> = {}, parameters: Record<string, unknown> = {}): Promise<Deployment> =>
+    (
+      await client.api.applyDeployment({
+        body: {
+          flow_name: "e2e", name, work_pool: "managed",
+          source: { git_url: `file://${repo}`, branch: "main" },
+          entrypoint, job_variables: jobVariables, parameters,
+        },
+      })
+    ).deployment;
+
+  const runOf = async (d: Deployment, parameters: Record<string, unknown> = {}) =>
+    (await client.api.createFlowRun({ params: { id: d.id }, body: { parameters } })).flow_run;
+
+  const logsOf = async (id: string) => (await client.api.listFlowRunLogs({ params: { id }, query: { limit: 1000 } })).items;
+
+  const containerOf = (run: FlowRun) => run.infrastructure_id?.replace(/^docker:/, "") ?? "";
+
+  const waitRunning = (id: string) => expect.poll(async () => (await client.api.getFlowRun({ params: { id } })).state.type, { timeout: 120_000 }).toBe("RUNNING");
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), "ferry-docker-"));
+    repo = makeRepo();
+    // Container start and die times as Docker itself reports them, to check metering against.
+    events = (await docker.getEvents({ filters: { type: ["container"], event: ["start", "die"], label: ["ferry.managed=true"] } })) as NodeJS.ReadableStream;
+    let buffer = "";
+    events.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const event = JSON.parse(buffer.slice(0, nl)) as { id: string; status: string; timeNano: number };
+        buffer = buffer.slice(nl + 1);
+        const entry = times.get(event.id) ?? {};
+        if (event.status === "start") entry.start = event.timeNano / 1e9;
+        if (event.status === "die") entry.die = event.timeNano / 1e9;
+        times.set(event.id, entry);
+      }
+    });
+    await start(0);
+    await client.api.createWorkPool({ body: { name: "managed", type: "ferry:managed" } });
+  }, 120_000);
+
+  afterAll(async () => {
+    (events as unknown as { destroy?: () => void } | undefined)?.destroy?.();
+    await server?.close();
+    rmSync(home, { recursive: true, force: true });
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  it("runs a Python flow with a pip package to COMPLETED, with its result and logs; a second run starts from the cached packages", async () => {
+    expect(server.runnerDescription).toMatch(/Docker/);
+    const d = await deploy("pkgs-py", "flows/pkgs.py:main", { pip_packages: ["six"] }, { n: 21 });
+    const first = await client.waitForRun((await runOf(d)).id);
+    expect(first.state.type).toBe("COMPLETED");
+    expect(first.result).toMatchObject({ double: 42, six: expect.any(String) });
+    const messages = (await logsOf(first.id)).map((l) => l.message).join("\n");
+    expect(messages).toMatch(/six .* is installed/);
+    const second = await client.waitForRun((await runOf(d)).id);
+    expect(second.state.type).toBe("COMPLETED");
+    const took = (r: FlowRun) => Date.parse(r.end_time!) - Date.parse(r.created_at);
+    expect(took(second)).toBeLessThan(took(first));
+    expect((await logsOf(second.id)).map((l) => l.message).join("\n")).toMatch(/cached/i);
+  }, 300_000);
+
+  it("runs a TypeScript flow with an npm package to COMPLETED", async () => {
+    const d = await deploy("pkgs-ts", "flows/pkgs.ts:main", { npm_packages: ["is-number@7.0.0"] }, { value: 7 });
+    const run = await client.waitForRun((await runOf(d)).id);
+    expect(run.state.type, run.state.message ?? "").toBe("COMPLETED");
+    expect(run.result).toEqual({ isNumber: true });
+    expect((await logsOf(run.id)).map((l) => l.message)).toContain("checking 7");
+  }, 300_000);
+
+  it("reports a flow that raises as FAILED with the traceback in its logs", async () => {
+    const run = await client.waitForRun((await runOf(await deploy("raises", "flows/raises.py:main"))).id);
+    expect(run.state.type).toBe("FAILED");
+    expect(run.state.message).toMatch(/ValueError: bad day/);
+    const text = (await logsOf(run.id)).map((l) => l.message).join("\n");
+    expect(text).toMatch(/Traceback \(most recent call last\)/);
+  }, 120_000);
+
+  it("crashes a flow that allocates 3 GiB: out of memory", async () => {
+    const run = await client.waitForRun((await runOf(await deploy("hog", "flows/hog.py:main"))).id);
+    expect(run.state.type).toBe("CRASHED");
+    expect(run.state.message).toMatch(/exceeded the 2 GiB memory limit/);
+  }, 120_000);
+
+  it("stops a run at a short runtime limit: CRASHED, TimedOut", async () => {
+    await admin.api.adminUpdateWorkspace({ params: { id: workspaceId }, body: { limits: { max_runtime_seconds: 8 } } });
+    try {
+      const run = await client.waitForRun((await runOf(await deploy("sleepy", "flows/sleepy.py:main"))).id);
+      expect(run.state).toMatchObject({ type: "CRASHED", name: "TimedOut" });
+      expect(run.state.message).toMatch(/maximum runtime of 8 s/);
+    } finally {
+      await admin.api.adminUpdateWorkspace({ params: { id: workspaceId }, body: { limits: null } });
+    }
+  }, 120_000);
+
+  it("cancels a running run: CANCELLED, and its container is gone; its environment held the run token and no API key", async () => {
+    const d = await deploy("to-cancel", "flows/sleepy.py:main");
+    const created = await runOf(d);
+    await waitRunning(created.id);
+    const running = await client.api.getFlowRun({ params: { id: created.id } });
+    const info = await docker.getContainer(containerOf(running)).inspect();
+    const envList = info.Config.Env;
+    expect(envList.some((e) => e.startsWith("FERRY_RUN_TOKEN=frt_"))).toBe(true);
+    expect(envList.join("\n")).not.toContain(apiKey);
+    expect(info.HostConfig.Memory).toBe(2048 * 1024 * 1024);
+    const cancelling = await client.api.cancelFlowRun({ params: { id: created.id }, body: {} });
+    expect(cancelling.state.type).toBe("CANCELLING");
+    expect((await client.waitForRun(created.id)).state.type).toBe("CANCELLED");
+    await expect.poll(async () => (await docker.listContainers({ all: true, filters: { name: [`ferry-run-${created.id}`] } })).length, { timeout: 30_000 }).toBe(0);
+  }, 180_000);
+
+  it("on the free tier, a second run waits in AwaitingConcurrencySlot, then runs", async () => {
+    const d = await deploy("pair", "flows/sleepy.py:main", {}, { seconds: 3 });
+    const first = await runOf(d);
+    const second = await runOf(d);
+    const seen: string[] = [];
+    const done = await client.waitForRun(second.id, {
+      onEvent: (e: FlowRunEvent) => {
+        if (e.kind === "state") seen.push(e.state.name);
+      },
+    });
+    expect(seen).toContain("AwaitingConcurrencySlot");
+    expect(done.state.type).toBe("COMPLETED");
+    const firstDone = await client.api.getFlowRun({ params: { id: first.id } });
+    expect(Date.parse(done.start_time!)).toBeGreaterThanOrEqual(Date.parse(firstDone.end_time!));
+  }, 180_000);
+
+  it("finishes a run in the right state with all its logs when the server restarts in the middle", async () => {
+    const d = await deploy("survivor", "flows/sleepy.py:main", {}, { seconds: 8, lines: 8 });
+    const created = await runOf(d);
+    await waitRunning(created.id);
+    await server.close();
+    await new Promise((r) => setTimeout(r, 2000));
+    await start(port);
+    const final = await client.waitForRun(created.id);
+    expect(final.state.type).toBe("COMPLETED");
+    const messages = (await logsOf(created.id)).map((l) => l.message);
+    for (let i = 1; i <= 8; i++) expect(messages).toContain(`line ${i}`);
+  }, 180_000);
+
+  it("meters compute seconds from the containers' own start and end times", async () => {
+    const runs = (await client.api.listFlowRuns({ query: { limit: 100 } })).items.filter((r) => r.infrastructure_id?.startsWith("docker:"));
+    expect(runs.length).toBeGreaterThan(5);
+    for (const run of runs) {
+      const seen = times.get(containerOf(run));
+      if (!seen?.start || !seen.die) continue;
+      expect(Math.abs(run.compute_seconds - (seen.die - seen.start)), `${run.deployment_name} ${run.id}`).toBeLessThan(0.5);
+    }
+    // Once every container's end is settled, the month's usage is the sum of the runs' compute.
+    await expect
+      .poll(async () => {
+        const all = (await client.api.listFlowRuns({ query: { limit: 1000 } })).items;
+        const quota = await client.api.getQuota();
+        return Math.abs(quota.usage.compute_seconds - all.reduce((s, r) => s + r.compute_seconds, 0));
+      }, { timeout: 30_000 })
+      .toBeLessThan(0.01);
+    expect((await rejected(client.api.getFlowRunSource({ params: { id: runs[0]!.id } }))).code).toBe("forbidden");
+  });
+});
