@@ -61,7 +61,10 @@ export class ManagedDispatcher {
     const byRun = new Map(instances.map((i) => [i.flowRunId, i]));
     for (const instance of instances) {
       const run = await this.ctx.store.getFlowRunForSystem(instance.flowRunId);
-      if (!run || isTerminal(run.state.type)) {
+      // An instance of a run this store does not know may belong to another Ferry server on the same
+      // Docker host: leave it alone.
+      if (!run) continue;
+      if (isTerminal(run.state.type)) {
         await this.backend.remove(instance.id).catch((error) => this.logger.warn({ err: error, id: instance.id }, "could not remove a leftover run instance"));
         continue;
       }

@@ -924,6 +924,22 @@ function storeSuite(makeTarget: () => Target): void {
       expect(bad.code).toBe("validation_failed");
     });
 
+    it("lists logs in the order they were written when their ids cross a power of ten", async () => {
+      const ws = await workspace(store);
+      const p = await pool(store, ws, "push");
+      const d = await deployment(store, ws, p, "nightly");
+      const run = await store.insertFlowRun(runInput(ws, d, p));
+      const written: string[] = [];
+      for (let i = 0; i < 25; i++) {
+        await store.insertLogs(ws.id, run.id, [{ level: "info", message: `line ${i}`, timestamp: at(i), source: "flow" }]);
+        written.push(`line ${i}`);
+      }
+      const listed = await store.listLogs(run.id, { limit: 100 });
+      expect(listed.map((l) => l.message)).toEqual(written);
+      const page = await store.listLogs(run.id, { limit: 5, after: listed[3]!.id });
+      expect(page.map((l) => l.message)).toEqual(written.slice(4, 9));
+    });
+
     it("writes no logs for a run that does not exist", async () => {
       const ws = await workspace(store);
       expect(await store.insertLogs(ws.id, newId(), [{ level: "info", message: "x", timestamp: at(0), source: "flow" }])).toEqual([]);

@@ -920,7 +920,7 @@ export class SqlStoreTx implements StoreTx {
     if (!isUuid(flowRunId)) return [];
     const { rows } = await this.db.query<LogRow>(
       `SELECT id::text AS id, flow_run_id, level, message, timestamp, source FROM flow_run_logs
-       WHERE flow_run_id = $1 AND id > $2::bigint ORDER BY id LIMIT $3`,
+       WHERE flow_run_id = $1 AND id > $2::bigint ORDER BY flow_run_logs.id LIMIT $3`,
       [flowRunId, eventIdInput(page.after), limit(page.limit)],
     );
     return rows.map(toLogLine);

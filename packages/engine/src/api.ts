@@ -1,0 +1,62 @@
+import { FerryClient, isFerryError, type Deployment, type FlowRun, type SetState } from "@ferry/core";
+import type { LogEntry } from "./log-shipper.js";
+
+/** Where the run's code is, with the git token when the source has credentials. */
+export interface RunSource {
+  git_url: string;
+  branch: string | null;
+  commit: string | null;
+  username: string | null;
+  token: string | null;
+}
+
+/**
+ * The five calls a run token allows, for this run only. The engine depends on this, not on the
+ * client, so its logic is tested against a small fake.
+ */
+export interface EngineApi {
+  getFlowRun(): Promise<FlowRun>;
+  getDeployment(id: string): Promise<Deployment>;
+  getSource(): Promise<RunSource>;
+  setState(state: SetState): Promise<FlowRun>;
+  writeLogs(logs: LogEntry[]): Promise<void>;
+}
+
+export interface RetryOptions {
+  attempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Calls `fn` again after retryable failures (server unreachable, 503), with exponential backoff. */
+export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const attempts = options.attempts ?? 6;
+  const base = options.baseDelayMs ?? 250;
+  const max = options.maxDelayMs ?? 4000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const retryable = isFerryError(error) ? error.retryable : false;
+      if (!retryable || attempt >= attempts) throw error;
+      await sleep(Math.min(max, base * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+export function ferryEngineApi(options: { apiUrl: string; runToken: string; flowRunId: string; engineVersion: string; retry?: RetryOptions }): EngineApi {
+  const client = new FerryClient({ apiUrl: options.apiUrl, apiKey: options.runToken, userAgent: `ferry-engine/${options.engineVersion}` });
+  const id = options.flowRunId;
+  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, options.retry);
+  return {
+    getFlowRun: () => retry(() => client.api.getFlowRun({ params: { id } })),
+    getDeployment: (deploymentId) => retry(() => client.api.getDeployment({ params: { id: deploymentId } })),
+    getSource: () => retry(() => client.api.getFlowRunSource({ params: { id } })),
+    setState: (state) => retry(() => client.api.setFlowRunState({ params: { id }, body: state })),
+    writeLogs: async (logs) => {
+      await retry(() => client.api.writeFlowRunLogs({ params: { id }, body: { logs } }));
+    },
+  };
+}

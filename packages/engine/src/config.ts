@@ -1,0 +1,73 @@
+import { isAbsolute } from "node:path";
+import { ENGINE_ENV } from "@ferry/core";
+import { EngineError } from "./errors.js";
+
+/** What the engine runs with, parsed once from its environment in `main.ts`. Nothing else reads `process.env`. */
+export interface EngineConfig {
+  apiUrl: string;
+  flowRunId: string;
+  /** Run-scoped bearer token: reads this run and its deployment, reports its state and logs. */
+  runToken: string;
+  /** Dependency cache shared by runs with the same image and packages; null installs into the run's scratch directory. */
+  cacheDir: string | null;
+  /** Where the run's scratch directory is made (the OS temp directory). */
+  scratchRoot: string;
+  /** Directory holding `run-flow.py` and `run-flow.mjs`. */
+  shimDir: string;
+  /** The environment the engine started with, the user's `env` included: the base of every child's environment. */
+  env: Record<string, string>;
+  /** Interpreter that creates the virtual environment, and runs flows when there is none. */
+  python: string;
+  /** Log lines are sent at least this often… */
+  logFlushIntervalMs: number;
+  /** …or as soon as this many are waiting. */
+  logBatchSize: number;
+  /**
+   * Time the flow gets to exit after SIGTERM before it is killed. Shorter than the runner backends'
+   * 10 s grace, so the engine still sends the flow's last lines before the backend's kill.
+   */
+  stopGraceMs: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Parses the engine's environment; every problem is reported at once, each naming its variable. */
+export function parseEngineConfig(
+  env: Record<string, string | undefined>,
+  paths: { scratchRoot: string; shimDir: string },
+): EngineConfig {
+  const problems: string[] = [];
+  const apiUrl = env[ENGINE_ENV.apiUrl]?.trim() ?? "";
+  if (!apiUrl) problems.push(`${ENGINE_ENV.apiUrl} is not set: the URL of the Ferry server, e.g. http://10.0.0.5:4200`);
+  else if (!/^https?:\/\/[^/]+/.test(apiUrl)) problems.push(`${ENGINE_ENV.apiUrl} '${apiUrl}' is not an http(s) URL`);
+
+  const flowRunId = env[ENGINE_ENV.flowRunId]?.trim() ?? "";
+  if (!flowRunId) problems.push(`${ENGINE_ENV.flowRunId} is not set: the id of the flow run to execute`);
+  else if (!UUID.test(flowRunId)) problems.push(`${ENGINE_ENV.flowRunId} '${flowRunId}' is not a flow run id (a UUID)`);
+
+  const runToken = env[ENGINE_ENV.runToken]?.trim() ?? "";
+  // Never echo the token, not even a malformed one.
+  if (!runToken) problems.push(`${ENGINE_ENV.runToken} is not set: the run token the server issued for this run`);
+
+  const cacheText = env[ENGINE_ENV.cacheDir]?.trim() ?? "";
+  if (cacheText && !isAbsolute(cacheText)) problems.push(`${ENGINE_ENV.cacheDir} '${cacheText}' must be an absolute path`);
+
+  if (problems.length) {
+    throw new EngineError("invalid_config", `the engine cannot start: ${problems.join("; ")}`);
+  }
+  const childEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
+  return {
+    apiUrl: apiUrl.replace(/\/+$/, ""),
+    flowRunId,
+    runToken,
+    cacheDir: cacheText || null,
+    scratchRoot: paths.scratchRoot,
+    shimDir: paths.shimDir,
+    env: childEnv,
+    python: "python3",
+    logFlushIntervalMs: 200,
+    logBatchSize: 200,
+    stopGraceMs: 7_000,
+  };
+}

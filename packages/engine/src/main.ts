@@ -1,0 +1,67 @@
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+import { ferryEngineApi } from "./api.js";
+import { parseEngineConfig } from "./config.js";
+import { runEngine } from "./engine.js";
+import { isEngineError } from "./errors.js";
+
+declare const __ENGINE_VERSION__: string | undefined;
+const ENGINE_VERSION = typeof __ENGINE_VERSION__ === "string" ? __ENGINE_VERSION__ : "dev";
+
+/**
+ * The engine's entry: reads its environment once, runs the flow run, and turns the result into an
+ * exit code: 0 once a final state is reported, 143 when stopped by SIGTERM, 1 when the final state
+ * could not be reported (the server then marks the run from the exit), 2 for a bad environment.
+ */
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = parseEngineConfig(process.env, {
+      scratchRoot: tmpdir(),
+      shimDir: fileURLToPath(new URL("./shims/", import.meta.url)),
+    });
+  } catch (error) {
+    console.error(`[engine] ${(error as Error).message}`);
+    return isEngineError(error, "invalid_config") ? 2 : 1;
+  }
+
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) return;
+    console.log(`[engine] ${signal}: stopping the flow`);
+    stop.abort();
+    // Whatever happens, be gone before the runner's kill: the flow's grace, then a little for the logs.
+    setTimeout(() => process.exit(143), config.stopGraceMs + 2000).unref();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+
+  const api = ferryEngineApi({ apiUrl: config.apiUrl, runToken: config.runToken, flowRunId: config.flowRunId, engineVersion: ENGINE_VERSION });
+  const result = await runEngine(config, {
+    api,
+    signal: stop.signal,
+    print: (line) => console.log(line),
+    engineVersion: ENGINE_VERSION,
+  });
+  switch (result.kind) {
+    case "reported":
+      return 0;
+    case "stopped":
+      return 143;
+    case "unreported":
+      return 1;
+    case "killed":
+      // As if the engine itself had been killed: the runner's exit record says why.
+      return 137;
+  }
+}
+
+main().then(
+  // Exit at once: an idle keep-alive connection to the server must not hold the run open.
+  (code) => process.exit(code),
+  (error: unknown) => {
+    // A bug: say so where the runner's tail will show it. The run token never appears in a stack.
+    console.error(`[engine] the engine failed: ${(error as Error)?.stack ?? String(error)}`);
+    process.exit(1);
+  },
+);

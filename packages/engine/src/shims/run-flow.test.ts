@@ -1,0 +1,161 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const SHIM_DIR = fileURLToPath(new URL(".", import.meta.url));
+
+/**
+ * The result/error file protocol of both shims, run as the engine runs them (real interpreters, no
+ * engine): exit code, what lands in which file, what goes to stderr.
+ */
+function runShim(language: "python" | "node", dir: string, file: string, fn: string, parameters: unknown) {
+  const params = join(dir, "params.json");
+  const result = join(dir, `result-${fn}.json`);
+  const error = join(dir, `error-${fn}.json`);
+  rmSync(result, { force: true });
+  rmSync(error, { force: true });
+  writeFileSync(params, JSON.stringify(parameters));
+  const [command, shim] = language === "python" ? ["python3", join(SHIM_DIR, "run-flow.py")] : [process.execPath, join(SHIM_DIR, "run-flow.mjs")];
+  const run = spawnSync(command, [shim, file, fn, params, result, error], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+  const read = (p: string) => (existsSync(p) ? JSON.parse(readFileSync(p, "utf8")) : null);
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr, result: read(result), error: read(error) };
+}
+
+const pythonAvailable = spawnSync("python3", ["--version"]).status === 0;
+
+describe.runIf(pythonAvailable)("run-flow.py", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "ferry-shim-py-"));
+    writeFileSync(join(dir, "helper.py"), "def double(x):\n    return x * 2\n");
+    writeFileSync(
+      join(dir, "flow.py"),
+      `import datetime, logging
+from dataclasses import dataclass
+from helper import double
+
+log = logging.getLogger("flow")
+
+@dataclass
+class Point:
+    x: int
+    y: int
+
+def add(a, b=1):
+    log.info("adding")
+    return double(a) + b
+
+async def later(n):
+    return {"n": n}
+
+def when():
+    return {"at": datetime.date(2026, 1, 2), "point": Point(1, 2), "tags": {"a"}}
+
+def nan():
+    return float("nan")
+
+def raises():
+    raise KeyError("missing")
+
+def exits_zero():
+    raise SystemExit(0)
+
+class Jobs:
+    @staticmethod
+    def nightly():
+        return "ran"
+`,
+    );
+    writeFileSync(join(dir, "broken.py"), "import not_a_module_anywhere\n");
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("calls the function with the parameters as keywords and writes its JSON result", () => {
+    const r = runShim("python", dir, "flow.py", "add", { a: 20, b: 2 });
+    expect(r).toMatchObject({ code: 0, result: { value: 42 }, error: null });
+    expect(r.stderr).toContain("INFO flow: adding");
+  });
+
+  it("awaits a coroutine, and reaches a function through a class", () => {
+    expect(runShim("python", dir, "flow.py", "later", { n: 3 }).result).toEqual({ value: { n: 3 } });
+    expect(runShim("python", dir, "flow.py", "Jobs.nightly", {}).result).toEqual({ value: "ran" });
+  });
+
+  it("writes dates, dataclasses and sets the way a reader expects", () => {
+    expect(runShim("python", dir, "flow.py", "when", {}).result).toEqual({ value: { at: "2026-01-02", point: { x: 1, y: 2 }, tags: ["a"] } });
+  });
+
+  it("reports the exception with its traceback, on stderr too", () => {
+    const r = runShim("python", dir, "flow.py", "raises", {});
+    expect(r.code).toBe(1);
+    expect(r.error).toMatchObject({ kind: "exception", type: "KeyError", message: "'missing'" });
+    expect(r.error.traceback).toContain('raise KeyError("missing")');
+    expect(r.stderr).toContain("Traceback (most recent call last):");
+  });
+
+  it("tells a missing function, a missing file, an import failure and parameters that do not fit apart", () => {
+    const missing = runShim("python", dir, "flow.py", "nope", {});
+    expect(missing.code).toBe(3);
+    expect(missing.error).toMatchObject({ kind: "function_not_found", message: "function 'nope' was not found in flow.py; it defines: add, exits_zero, later, nan, raises, when" });
+    expect(runShim("python", dir, "gone.py", "x", {})).toMatchObject({ code: 2, error: { kind: "file_not_found" } });
+    expect(runShim("python", dir, "broken.py", "x", {})).toMatchObject({ code: 4, error: { kind: "load_failed", type: "ModuleNotFoundError" } });
+    const bad = runShim("python", dir, "flow.py", "add", { c: 1 });
+    expect(bad).toMatchObject({ code: 5, error: { kind: "bad_parameters" } });
+    expect(bad.error.message).toBe("the parameters do not fit add(a, b=1): missing a required argument: 'a'");
+  });
+
+  it("refuses a result JSON cannot hold, and takes SystemExit(0) as a normal end", () => {
+    expect(runShim("python", dir, "flow.py", "nan", {})).toMatchObject({ code: 6, error: { kind: "result_not_serializable" } });
+    expect(runShim("python", dir, "flow.py", "exits_zero", {})).toMatchObject({ code: 0, result: { value: null } });
+  });
+});
+
+describe("run-flow.mjs", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "ferry-shim-node-"));
+    writeFileSync(
+      join(dir, "flow.mjs"),
+      `export async function add({ a, b }) { console.log("adding"); return a + b; }
+export function nothing() {}
+export function throws() { throw new RangeError("too far"); }
+export function big() { return 10n; }
+export default function main() { return "default"; }
+`,
+    );
+    writeFileSync(join(dir, "broken.mjs"), "import 'not-a-package-anywhere';\n");
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("calls the function with the parameters object and writes its JSON result", () => {
+    const r = runShim("node", dir, "flow.mjs", "add", { a: 40, b: 2 });
+    expect(r).toMatchObject({ code: 0, result: { value: 42 }, error: null });
+    expect(r.stdout).toContain("adding");
+    expect(runShim("node", dir, "flow.mjs", "nothing", {}).result).toEqual({ value: null });
+    expect(runShim("node", dir, "flow.mjs", "default", {}).result).toEqual({ value: "default" });
+  });
+
+  it("reports a thrown error with its stack, prefixed so the engine logs it as an error", () => {
+    const r = runShim("node", dir, "flow.mjs", "throws", {});
+    expect(r.code).toBe(1);
+    expect(r.error).toMatchObject({ kind: "exception", type: "RangeError", message: "too far" });
+    expect(r.stderr.startsWith("ERROR RangeError: too far\n    at throws")).toBe(true);
+  });
+
+  it("tells a missing function, a missing file, an import failure and an unstorable result apart", () => {
+    expect(runShim("node", dir, "flow.mjs", "nope", {})).toMatchObject({
+      code: 3,
+      error: { kind: "function_not_found", message: "function 'nope' was not found in flow.mjs; it exports: add, big, default, nothing, throws" },
+    });
+    expect(runShim("node", dir, "gone.mjs", "x", {})).toMatchObject({ code: 2, error: { kind: "file_not_found" } });
+    expect(runShim("node", dir, "broken.mjs", "x", {})).toMatchObject({ code: 4, error: { kind: "load_failed" } });
+    expect(runShim("node", dir, "flow.mjs", "big", {})).toMatchObject({ code: 6, error: { kind: "result_not_serializable" } });
+  });
+
+  it("is plain JavaScript Node 18 can run (no TypeScript syntax)", () => {
+    expect(() => execFileSync(process.execPath, ["--check", join(SHIM_DIR, "run-flow.mjs")])).not.toThrow();
+  });
+});

@@ -1,0 +1,470 @@
+import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FerryClient, type Deployment, type DeploymentApply, type FlowRun, type LogLine } from "@ferry/core";
+import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
+import { ENGINE_BUNDLE, runEngineProcess, type EngineExit } from "./support/engine-process.js";
+import { makeRepo, type TestRepo } from "./support/git-repo.js";
+import { startGitHttpServer, type GitHttpServer } from "./support/git-http-server.js";
+
+const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
+
+const FLOW_FILES: Record<string, string> = {
+  "flows/hello.py": `import logging
+
+log = logging.getLogger("hello")
+
+
+def hello(name="world", count=1):
+    print(f"hello {name}")
+    log.info("logged at info for %s", name)
+    log.warning("a warning line")
+    return {"greeting": f"hello {name}", "count": count}
+`,
+  "flows/boom.py": `def check(day):
+    if day == "day":
+        raise ValueError(f"bad {day}")
+
+
+def boom(day):
+    print("about to fail")
+    check(day)
+`,
+  "flows/async_flow.py": `import asyncio
+
+
+async def twice(x):
+    await asyncio.sleep(0.01)
+    return x * 2
+`,
+  "flows/uses_six.py": `import six
+
+
+def version():
+    print("six is", six.__version__)
+    return six.__version__
+`,
+  "flows/sleepy.py": `import time
+
+
+def sleepy():
+    print("sleeping", flush=True)
+    time.sleep(60)
+`,
+  "ts/flow.ts": `import { double } from "./lib/math.js";
+
+export async function main(params: { n: number }): Promise<{ doubled: number }> {
+  console.log(\`doubling \${params.n}\`);
+  console.error("a line on stderr");
+  return { doubled: double(params.n) };
+}
+
+export async function explode(): Promise<never> {
+  throw new TypeError("no such thing");
+}
+`,
+  "ts/lib/math.ts": `export const double = (n: number): number => n * 2;
+`,
+  "ts/uses-is-number.ts": `import isNumber from "is-number";
+
+export function check(params: { value: unknown }): { isNumber: boolean } {
+  return { isNumber: isNumber(params.value) };
+}
+`,
+  "js/plain.mjs": `export function plus(params) {
+  return params.a + 1;
+}
+`,
+  "sub/project/requirements.txt": "six\n",
+  "sub/project/flow.py": `import six
+
+
+def run():
+    return {"six": six.__version__, "marker": open("marker.txt").read().strip()}
+`,
+};
+
+describe("the engine against a real server", () => {
+  let root: string;
+  let server: RunningServer;
+  let client: FerryClient;
+  let repo: TestRepo;
+  const timings: Record<string, number> = {};
+
+  beforeAll(async () => {
+    if (!existsSync(ENGINE_BUNDLE)) throw new Error(`${ENGINE_BUNDLE} is missing: run 'npm run build' in packages/engine first`);
+    root = mkdtempSync(join(tmpdir(), "ferry-engine-test-"));
+    // On all interfaces, so an engine in a container reaches it through the Docker host gateway. No
+    // runner: this test starts each engine itself, as a runner backend would.
+    server = await startServer(
+      parseServerConfig({}, { home: join(root, "home"), host: "0.0.0.0", port: 0, logLevel: "warn", providers: [], runner: "none" }),
+    );
+    client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap!.apiKey });
+    const admin = new FerryClient({ apiUrl: server.url, adminToken: server.adminToken });
+    // Room for the runs of this file, which end one after another.
+    await admin.api.adminUpdateWorkspace({ params: { id: server.bootstrap!.workspaceId }, body: { tier: "pro" } });
+    await client.api.createWorkPool({ body: { name: "managed", type: "ferry:managed" } });
+    repo = makeRepo(join(root, "repo"), FLOW_FILES);
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+    if (Object.keys(timings).length) console.log(`engine run times (ms): ${JSON.stringify(timings)}`);
+  });
+
+  const deploy = async (name: string, entrypoint: string, extra: Partial<DeploymentApply> = {}): Promise<Deployment> =>
+    (
+      await client.api.applyDeployment({
+        body: { flow_name: "engine-test", name, work_pool: "managed", source: { git_url: repo.url, branch: "main" }, entrypoint, ...extra },
+      })
+    ).deployment;
+
+  interface RunOutcome {
+    run: FlowRun;
+    logs: LogLine[];
+    exit: EngineExit;
+  }
+
+  /** Creates a run, moves it to PENDING as the runner would, and runs the built engine for it. */
+  const runEngine = async (
+    deployment: Deployment,
+    parameters: Record<string, unknown> = {},
+    options: { env?: Record<string, string>; apiUrl?: string; onStart?: (pid: number, runId: string) => void; launch?: (env: Record<string, string>) => Promise<EngineExit> } = {},
+  ): Promise<RunOutcome> => {
+    const { flow_run: created } = await client.api.createFlowRun({ params: { id: deployment.id }, body: { parameters } });
+    expect(created.state.type).toBe("SCHEDULED");
+    await client.api.setFlowRunState({ params: { id: created.id }, body: { type: "PENDING" } });
+    const env = {
+      FERRY_API_URL: options.apiUrl ?? server.url,
+      FERRY_FLOW_RUN_ID: created.id,
+      FERRY_RUN_TOKEN: await server.issueRunToken(created.id),
+      ...options.env,
+    };
+    const exit = options.launch
+      ? await options.launch(env)
+      : await runEngineProcess(env, { onStart: (pid) => options.onStart?.(pid, created.id) });
+    const run = await client.api.getFlowRun({ params: { id: created.id } });
+    return { run, logs: await allLogs(created.id), exit };
+  };
+
+  const allLogs = async (id: string): Promise<LogLine[]> => {
+    const out: LogLine[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.api.listFlowRunLogs({ params: { id }, query: { limit: 1000, cursor } });
+      out.push(...page.items);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    // The server sorts a run's lines by their id as text (so "10" before "9"): put them in order here.
+    return out.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
+  };
+
+  const messages = (logs: LogLine[], filter: Partial<Pick<LogLine, "level" | "source">> = {}) =>
+    logs.filter((l) => (!filter.level || l.level === filter.level) && (!filter.source || l.source === filter.source)).map((l) => l.message);
+
+  const explain = (o: RunOutcome) => `state ${o.run.state.type}: ${o.run.state.message}\n${o.exit.output}`;
+
+  it("runs a Python flow to COMPLETED with its return value, its prints and its logging lines", async () => {
+    const d = await deploy("hello", "flows/hello.py:hello");
+    const o = await runEngine(d, { name: "ferry", count: 2 });
+    timings.python = o.exit.ms;
+    expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+    expect(o.exit.code).toBe(0);
+    expect(o.run.result).toEqual({ greeting: "hello ferry", count: 2 });
+    expect(messages(o.logs, { source: "flow", level: "info" })).toContain("hello ferry");
+    expect(messages(o.logs, { source: "flow", level: "info" })).toContain("INFO hello: logged at info for ferry");
+    expect(messages(o.logs, { source: "flow", level: "warning" })).toContain("WARNING hello: a warning line");
+    expect(messages(o.logs, { source: "engine" }).some((m) => /^cloned file:\/\/.* at [0-9a-f]{12}/.test(m))).toBe(true);
+    // Logs were sent before the final state, so the run's history shows RUNNING then COMPLETED.
+    const history = await client.api.getFlowRunHistory({ params: { id: o.run.id } });
+    expect(history.items.map((s) => s.type)).toEqual(["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"]);
+  });
+
+  it("awaits an async Python flow", async () => {
+    const d = await deploy("async", "flows/async_flow.py:twice");
+    const o = await runEngine(d, { x: 21 });
+    expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+    expect(o.run.result).toBe(42);
+  });
+
+  it("reports FAILED with the exception when the flow raises, and the traceback in the logs at level error", async () => {
+    const d = await deploy("boom", "flows/boom.py:boom");
+    const o = await runEngine(d, { day: "day" });
+    expect(o.run.state.type, explain(o)).toBe("FAILED");
+    expect(o.run.state.message).toBe("ValueError: bad day");
+    expect(o.exit.code).toBe(0);
+    const errors = messages(o.logs, { source: "flow", level: "error" });
+    expect(errors).toContain("Traceback (most recent call last):");
+    expect(errors.some((m) => m.includes('raise ValueError(f"bad {day}")'))).toBe(true);
+    expect(errors).toContain("ValueError: bad day");
+    expect(messages(o.logs, { source: "flow", level: "info" })).toContain("about to fail");
+  });
+
+  it("reports CRASHED naming the function when it is missing", async () => {
+    const d = await deploy("no-function", "flows/hello.py:nope");
+    const o = await runEngine(d);
+    expect(o.run.state.type, explain(o)).toBe("CRASHED");
+    expect(o.run.state.message).toMatch(/^function 'nope' was not found in flows\/hello\.py; it defines: hello/);
+    expect(o.exit.code).toBe(0);
+  });
+
+  it("reports CRASHED naming the file when it is missing, without starting the flow", async () => {
+    const d = await deploy("no-file", "flows/x.py:main");
+    const o = await runEngine(d);
+    expect(o.run.state.type, explain(o)).toBe("CRASHED");
+    expect(o.run.state.message).toBe("entrypoint file flows/x.py was not found in the repository");
+    const history = await client.api.getFlowRunHistory({ params: { id: o.run.id } });
+    expect(history.items.map((s) => s.type)).not.toContain("RUNNING");
+  });
+
+  it("reports CRASHED with git's words when the clone fails", async () => {
+    const d = await deploy("no-repo", "flows/hello.py:hello", { source: { git_url: `file://${join(root, "missing-repo")}` } });
+    const o = await runEngine(d);
+    expect(o.run.state.type, explain(o)).toBe("CRASHED");
+    expect(o.run.state.message).toMatch(/^could not clone file:\/\/.*missing-repo: git clone exited with code 128: .*does not appear to be a git repository/s);
+  });
+
+  it("clones the exact commit when the source names one", async () => {
+    const d = await deploy("at-commit", "flows/hello.py:hello", { source: { git_url: repo.url, commit: repo.commit } });
+    const o = await runEngine(d, { name: "commit" });
+    expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+    expect(messages(o.logs, { source: "engine" }).some((m) => m.includes(`at ${repo.commit.slice(0, 12)}`))).toBe(true);
+  });
+
+  it("runs a TypeScript flow that imports a local module", async () => {
+    const d = await deploy("ts", "ts/flow.ts:main");
+    const o = await runEngine(d, { n: 21 });
+    timings.typescript = o.exit.ms;
+    expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+    expect(o.run.result).toEqual({ doubled: 42 });
+    expect(messages(o.logs, { source: "flow", level: "info" })).toEqual(expect.arrayContaining(["doubling 21", "a line on stderr"]));
+  });
+
+  it("reports FAILED when a TypeScript flow throws, with the stack at level error", async () => {
+    const d = await deploy("ts-throws", "ts/flow.ts:explode");
+    const o = await runEngine(d);
+    expect(o.run.state.type, explain(o)).toBe("FAILED");
+    expect(o.run.state.message).toBe("TypeError: no such thing");
+    const errors = messages(o.logs, { source: "flow", level: "error" });
+    expect(errors[0]).toBe("ERROR TypeError: no such thing");
+    // Source maps point the stack at the TypeScript file.
+    expect(errors.some((m) => /^\s+at explode .*ts\/flow\.ts:\d+/.test(m))).toBe(true);
+  });
+
+  it("imports a .mjs flow directly", async () => {
+    const d = await deploy("mjs", "js/plain.mjs:plus");
+    const o = await runEngine(d, { a: 1 });
+    expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+    expect(o.run.result).toBe(2);
+  });
+
+  it("installs pip_packages into a cached environment, and a second run uses it without installing", async () => {
+    const cacheDir = join(root, "cache-pip");
+    const d = await deploy("six", "flows/uses_six.py:version", { job_variables: { pip_packages: ["six"] } });
+    const first = await runEngine(d, {}, { env: { FERRY_CACHE_DIR: cacheDir } });
+    expect(first.run.state.type, explain(first)).toBe("COMPLETED");
+    expect(first.run.result).toMatch(/^\d+\.\d+/);
+    expect(messages(first.logs, { source: "engine" }).some((m) => /^installing pip: six into the cached environment/.test(m))).toBe(true);
+    expect(messages(first.logs, { source: "flow" }).some((m) => m.startsWith("six is "))).toBe(true);
+
+    const second = await runEngine(d, {}, { env: { FERRY_CACHE_DIR: cacheDir } });
+    expect(second.run.state.type, explain(second)).toBe("COMPLETED");
+    expect(second.run.result).toBe(first.run.result);
+    const engineLines = messages(second.logs, { source: "engine" });
+    expect(engineLines.some((m) => /^using the cached environment [0-9a-f]+ \(pip: six\): nothing to install/.test(m))).toBe(true);
+    expect(engineLines.some((m) => m.startsWith("installing"))).toBe(false);
+    timings.pythonWithSixFirst = first.exit.ms;
+    timings.pythonWithSixCached = second.exit.ms;
+    expect(second.exit.ms).toBeLessThan(first.exit.ms);
+  });
+
+  it("installs once when two runs with the same packages race on one cache", async () => {
+    const cacheDir = join(root, "cache-race");
+    const d = await deploy("six-race", "flows/uses_six.py:version", { job_variables: { pip_packages: ["six"] } });
+    const [a, b] = await Promise.all([runEngine(d, {}, { env: { FERRY_CACHE_DIR: cacheDir } }), runEngine(d, {}, { env: { FERRY_CACHE_DIR: cacheDir } })]);
+    expect(a.run.state.type, explain(a)).toBe("COMPLETED");
+    expect(b.run.state.type, explain(b)).toBe("COMPLETED");
+    const lines = [...messages(a.logs, { source: "engine" }), ...messages(b.logs, { source: "engine" })];
+    expect(lines.filter((m) => m.startsWith("installing pip: six into the cached environment"))).toHaveLength(1);
+    expect(lines.filter((m) => m.startsWith("using the cached environment"))).toHaveLength(1);
+  });
+
+  it("installs npm_packages that a TypeScript flow imports, cached for the next run", async () => {
+    const cacheDir = join(root, "cache-npm");
+    const d = await deploy("is-number", "ts/uses-is-number.ts:check", { job_variables: { npm_packages: ["is-number@7.0.0"] } });
+    const first = await runEngine(d, { value: 5 }, { env: { FERRY_CACHE_DIR: cacheDir } });
+    expect(first.run.state.type, explain(first)).toBe("COMPLETED");
+    expect(first.run.result).toEqual({ isNumber: true });
+    const second = await runEngine(d, { value: "five" }, { env: { FERRY_CACHE_DIR: cacheDir } });
+    expect(second.run.state.type, explain(second)).toBe("COMPLETED");
+    expect(second.run.result).toEqual({ isNumber: false });
+    expect(messages(second.logs, { source: "engine" }).some((m) => m.startsWith("using the cached environment"))).toBe(true);
+    timings.typescriptWithIsNumberFirst = first.exit.ms;
+    timings.typescriptWithIsNumberCached = second.exit.ms;
+    expect(second.exit.ms).toBeLessThan(first.exit.ms);
+  });
+
+  it("runs pull steps: clone, working directory, a shell script and a requirements file", async () => {
+    const d = await deploy("steps", "flow.py:run", {
+      pull_steps: [
+        { git_clone: { repository: repo.url, branch: "main" } },
+        { set_working_directory: { directory: "sub/project" } },
+        { run_shell_script: { script: "echo from-the-script > marker.txt\necho script ran" } },
+        { pip_install_requirements: {} },
+      ],
+    });
+    const o = await runEngine(d);
+    expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+    expect(o.run.result).toMatchObject({ marker: "from-the-script" });
+    expect(messages(o.logs, { source: "engine" })).toContain("script ran");
+  });
+
+  it("reports CRASHED when a pull step has an option it does not know", async () => {
+    const d = await deploy("bad-step", "flows/hello.py:hello", { pull_steps: [{ git_clone: { depth: 1 } }] });
+    const o = await runEngine(d);
+    expect(o.run.state.type, explain(o)).toBe("CRASHED");
+    expect(o.run.state.message).toBe("the deployment's pull steps are invalid: pull step 1 (git_clone): 'depth' is not a known option (known: repository, branch, commit)");
+  });
+
+  describe("with a private repository behind HTTP authentication", () => {
+    const token = "ghp_TestTokenThatMustNeverBeLogged42";
+    let gitServer: GitHttpServer;
+
+    beforeAll(async () => {
+      makeRepo(join(root, "private", "flows.git"), {
+        "flow.py": `def leak():\n    print("the token is ${token}")\n    print("or url-encoded", "${encodeURIComponent(token)}")\n    return "done"\n`,
+      });
+      gitServer = await startGitHttpServer(join(root, "private"), { username: "ferry-bot", token });
+      await client.api.createCredentials({ body: { name: "private-git", type: "git", data: { token, username: "ferry-bot" } } });
+    });
+    afterAll(async () => {
+      await gitServer?.close();
+    });
+
+    it("clones with the token, and no log line or message ever shows it", async () => {
+      const d = await deploy("private", "flow.py:leak", { source: { git_url: `${gitServer.url}/flows.git`, credentials: "private-git" } });
+      const o = await runEngine(d);
+      expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+      expect(gitServer.requests.some((r) => r.authorized)).toBe(true);
+      for (const line of o.logs) expect(line.message).not.toContain(token);
+      expect(o.exit.output).not.toContain(token);
+      expect(messages(o.logs, { source: "flow" })).toContain("the token is ***");
+      expect(messages(o.logs, { source: "flow" })).toContain("or url-encoded ***");
+    });
+
+    it("reports CRASHED without the token when the host refuses it", async () => {
+      await client.api.createCredentials({ body: { name: "wrong-git", type: "git", data: { token: `${token}-wrong`, username: "ferry-bot" } }, });
+      const d = await deploy("private-wrong", "flow.py:leak", { source: { git_url: `${gitServer.url}/flows.git`, credentials: "wrong-git" } });
+      const o = await runEngine(d);
+      expect(o.run.state.type, explain(o)).toBe("CRASHED");
+      expect(o.run.state.message).toMatch(/^could not clone http:\/\/127\.0\.0\.1:\d+\/flows\.git: git clone exited with code 128/);
+      expect(o.run.state.message).not.toContain(token);
+      for (const line of o.logs) expect(line.message).not.toContain(token);
+    });
+  });
+
+  it("stops the flow on SIGTERM, sends its logs, and reports nothing", async () => {
+    const d = await deploy("sleepy", "flows/sleepy.py:sleepy");
+    let runId = "";
+    let pid = 0;
+    const watcher = (async () => {
+      for (let i = 0; i < 600; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        if (!runId) continue;
+        const logs = await allLogs(runId);
+        if (logs.some((l) => l.message === "sleeping")) {
+          process.kill(pid, "SIGTERM");
+          return;
+        }
+      }
+    })();
+    const o = await runEngine(d, {}, { onStart: (p, id) => ((pid = p), (runId = id)) });
+    await watcher;
+    expect(o.exit.code).toBe(143);
+    expect(o.exit.ms).toBeLessThan(30_000);
+    expect(o.run.state.type).toBe("RUNNING");
+    // The flow's process went with the engine.
+    expect(processesRunning("flows/sleepy.py")).toEqual([]);
+    expect(messages(o.logs, { source: "engine" })).toContain("the engine was told to stop: the flow's process (if it had started) was stopped, and no state is reported");
+  });
+
+  describe("in the ferry-engine image", () => {
+    const dockerReady = spawnSync("docker", ["image", "inspect", "ferry-base:bookworm"], { stdio: "ignore" }).status === 0;
+    const reason = spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0
+      ? "Docker does not answer"
+      : "the base image ferry-base:bookworm is missing (build it with scripts/build-base-image.sh)";
+    if (!dockerReady) {
+      if (process.env.CI) {
+        it("needs Docker and ferry-base:bookworm on CI", () => {
+          throw new Error(`CI is set but ${reason}: the image test would silently not run`);
+        });
+      } else {
+        it.skip(`runs a Python flow in a container (skipped: ${reason})`, () => undefined);
+        console.warn(`skipping the container test: ${reason}`);
+      }
+      return;
+    }
+
+    beforeAll(() => {
+      execFileSync("bash", [join(PACKAGE_DIR, "scripts", "build-image.sh")], { stdio: "inherit", timeout: 540_000 });
+    }, 600_000);
+
+    it("runs a Python flow in a container started from ferry-engine:latest", async () => {
+      const d = await deploy("in-docker", "flows/hello.py:hello");
+      const port = new URL(server.url).port;
+      const o = await runEngine(d, { name: "container" }, {
+        apiUrl: `http://host.docker.internal:${port}`,
+        launch: (env) => dockerRun(env, repo.dir),
+      });
+      timings.pythonInDocker = o.exit.ms;
+      expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+      expect(o.run.result).toEqual({ greeting: "hello container", count: 1 });
+      expect(messages(o.logs, { source: "flow" })).toContain("hello container");
+    });
+
+    it("bundles and runs a TypeScript flow in the container, on the image's Node.js", async () => {
+      const d = await deploy("ts-in-docker", "ts/flow.ts:main");
+      const port = new URL(server.url).port;
+      const o = await runEngine(d, { n: 4 }, {
+        apiUrl: `http://host.docker.internal:${port}`,
+        launch: (env) => dockerRun(env, repo.dir),
+      });
+      timings.typescriptInDocker = o.exit.ms;
+      expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+      expect(o.run.result).toEqual({ doubled: 8 });
+    });
+  });
+});
+
+/** Command lines of this machine's processes that mention `text`. */
+function processesRunning(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+      if (cmdline.includes(text)) found.push(cmdline);
+    } catch {
+      // It ended while we looked.
+    }
+  }
+  return found;
+}
+
+/** `docker run` as the Docker backend would start an engine, with the file:// repository mounted at its own path. */
+function dockerRun(env: Record<string, string>, repoDir: string): Promise<EngineExit> {
+  const args = ["run", "--rm", "--add-host", "host.docker.internal:host-gateway", "-v", `${repoDir}:${repoDir}:ro`];
+  for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
+  args.push("ferry-engine:latest");
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = execFile("docker", args, (error, stdout, stderr) => {
+      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === "number" ? code : 1, signal: null, output: `${stdout}${stderr}`, ms: Date.now() - started });
+    });
+    child.once("error", reject);
+  });
+}
