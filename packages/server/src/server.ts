@@ -82,6 +82,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     runTokens,
     events,
     metrics,
+    managedImages: { official: config.engineImage, allowed: config.allowedImages },
     now: options.now ?? (() => new Date()),
     dispatch: {
       runCreated: (run, origin) => {

@@ -200,6 +200,11 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     const { flow_run } = await t.client.api.createFlowRun({ params: { id: d.id }, body: {} });
     expect(flow_run.state.type).toBe("SCHEDULED");
     expect(flow_run.job_configuration).toMatchObject({ pip_packages: ["requests"], npm_packages: [], image: "ferry-engine:latest" });
+    const custom = await rejected(deploy(t.client, "custom-image", pool.name, { image: "python:3.12" }));
+    expect(custom.code).toBe("validation_failed");
+    expect(custom.message).toMatch(/image 'python:3.12' is not allowed on managed pools.*FERRY_ALLOWED_IMAGES/);
+    const override = await rejected(t.client.api.createFlowRun({ params: { id: d.id }, body: { job_variables: { image: "evil:latest" } } }));
+    expect(override.message).toMatch(/image 'evil:latest' is not allowed/);
     const cancelled = await t.client.api.cancelFlowRun({ params: { id: flow_run.id }, body: {} });
     expect(cancelled.state.type).toBe("CANCELLED");
     expect(cancelled.end_time).not.toBeNull();

@@ -25,6 +25,8 @@ export interface ServiceContext {
   runTokens: RunTokens;
   events: RunEventHub;
   metrics: Metrics;
+  /** Images managed pools may run: the official engine image and those the operator allows. */
+  managedImages: { official: string; allowed: readonly string[] };
   now(): Date;
   /** Hooks the dispatcher fills in: told when a push run needs submitting or stopping, or a pool resumed. */
   dispatch: {
@@ -85,6 +87,17 @@ export async function transitionRun(
     run = null; // moved on under us: read it again
   }
   throw new FerryError("unavailable", `flow run ${runId} kept changing while being updated; try again`);
+}
+
+/** Refuses, before anything is written, a managed run's image the operator has not allowed. */
+export function assertManagedImage(ctx: ServiceContext, poolType: string, jobVariables: Record<string, unknown>): void {
+  if (!poolType.endsWith(":managed")) return;
+  const image = jobVariables.image;
+  if (image === undefined || image === ctx.managedImages.official || ctx.managedImages.allowed.includes(image as string)) return;
+  throw new FerryError(
+    "validation_failed",
+    `image '${String(image)}' is not allowed on managed pools: use the official image (${ctx.managedImages.official}) and add what you need with pip_packages and npm_packages, or ask the operator to allow it (FERRY_ALLOWED_IMAGES)`,
+  );
 }
 
 /** Writes control-plane lines into a run's log (source `ferry`), so a user sees what Ferry did and why. */

@@ -16,7 +16,7 @@ import {
   type PullStep,
   type WorkspaceRecord,
 } from "@ferry/core";
-import type { ServiceContext } from "./context.js";
+import { assertManagedImage, type ServiceContext } from "./context.js";
 import { getPoolOrThrow } from "./work-pools.js";
 
 export function toDeployment(record: DeploymentRecord): Deployment {
@@ -96,6 +96,7 @@ export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, 
   return ctx.store.transaction(async (tx) => {
     const pool = await getPoolOrThrow(tx, ws.id, input.work_pool);
     const jobVariables = validateJobVariables(pool.base_job_template, input.job_variables ?? {}, `job variables for pool '${pool.name}' (${pool.type})`);
+    assertManagedImage(ctx, pool.type, jobVariables);
     if (source.credentials) {
       const creds = await tx.getCredentials(ws.id, source.credentials);
       if (!creds) throw notFound("credentials", source.credentials, "create them with 'ferry credentials create NAME --type git'");

@@ -33,7 +33,7 @@ import {
   type StoreTx,
   type WorkspaceRecord,
 } from "@ferry/core";
-import { transitionRun, type ServiceContext } from "./context.js";
+import { assertManagedImage, transitionRun, type ServiceContext } from "./context.js";
 
 /** How long an idempotency key keeps returning the run it created. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -67,6 +67,7 @@ export async function createFlowRun(
   const template = pool.base_job_template;
   const runVariables = validateJobVariables(template, input.job_variables ?? {}, `job variables for pool '${pool.name}' (${pool.type})`);
   const variables = resolveJobVariables(template, deployment.job_variables, runVariables);
+  assertManagedImage(ctx, pool.type, variables);
   const jobConfiguration = renderJobConfiguration(template, variables);
   const parameters = { ...deployment.parameters, ...(input.parameters ?? {}) };
   if (deployment.parameter_schema) validateWithSchema(deployment.parameter_schema, parameters, "parameters");
