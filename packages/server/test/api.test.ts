@@ -1,19 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FerryClient, FerryError, ROUTES, type Deployment, type FlowRun, type FlowRunEvent } from "@ferry/core";
+import { rejection } from "@ferry/core/testing";
 import { storeKinds } from "./support/databases.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
 
 const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY-7f3a9";
 
-async function rejected(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FerryError) return error;
-    throw error;
-  }
-  throw new Error("expected the call to be rejected");
-}
 
 describe.each(storeKinds())("HTTP API on %s", (kind) => {
   let t: TestServer;
@@ -50,11 +42,11 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
 
   it("refuses a request without a key, and a wrong key, with a message that names the fix", async () => {
     const anonymous = new FerryClient({ apiUrl: t.server.url });
-    const e1 = await rejected(anonymous.api.listWorkPools());
+    const e1 = await rejection(anonymous.api.listWorkPools());
     expect(e1.code).toBe("unauthenticated");
     expect(e1.message).toMatch(/Authorization: Bearer/);
     const wrong = new FerryClient({ apiUrl: t.server.url, apiKey: "fy_notarealkeynotarealkeynotarealkey" });
-    const e2 = await rejected(wrong.api.listWorkPools());
+    const e2 = await rejection(wrong.api.listWorkPools());
     expect(e2.code).toBe("unauthenticated");
     expect(e2.status).toBe(401);
   });
@@ -117,7 +109,7 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     expect(t.provider.cancelled.map((c) => c.infrastructureId)).toContain(final.infrastructure_id);
     const history = (await t.client.api.getFlowRunHistory({ params: { id: flow_run.id } })).items.map((s) => s.type);
     expect(history.slice(-2)).toEqual(["CANCELLING", "CANCELLED"]);
-    const again = await rejected(t.client.api.cancelFlowRun({ params: { id: flow_run.id }, body: {} }));
+    const again = await rejection(t.client.api.cancelFlowRun({ params: { id: flow_run.id }, body: {} }));
     expect(again.code).toBe("invalid_transition");
     expect(again.message).toMatch(/already ended as CANCELLED/);
   });
@@ -141,13 +133,13 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
 
   it("rejects bad input with a clear message and leaves nothing behind", async () => {
     const before = (await t.client.api.listDeployments()).items.length;
-    const unknownVar = await rejected(deploy(t.client, "typo", "push", { outcom: "complete" }));
+    const unknownVar = await rejection(deploy(t.client, "typo", "push", { outcom: "complete" }));
     expect(unknownVar.code).toBe("validation_failed");
     expect(unknownVar.status).toBe(400);
     expect(unknownVar.message).toMatch(/\/outcom is not a known field/);
     expect(unknownVar.message).toMatch(/known variables: duration_ms, env, outcome, submit_delay_ms/);
 
-    const badEntrypoint = await rejected(
+    const badEntrypoint = await rejection(
       t.client.api.applyDeployment({
         body: { flow_name: "etl", name: "bad-ep", work_pool: "push", source: { git_url: "https://github.com/acme/flows.git" }, entrypoint: "flows/etl.rb" },
       }),
@@ -156,18 +148,18 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     expect(badEntrypoint.message).toMatch(/path\/to\/file\.py:function/);
     expect((await t.client.api.listDeployments()).items.length).toBe(before);
 
-    const dup = await rejected(t.client.api.createWorkPool({ body: { name: "push", type: "fake:push" } }));
+    const dup = await rejection(t.client.api.createWorkPool({ body: { name: "push", type: "fake:push" } }));
     expect(dup.code).toBe("conflict");
     expect(dup.message).toMatch(/work pool 'push' already exists/);
 
-    const badType = await rejected(t.client.api.createWorkPool({ body: { name: "x", type: "nope:push" } }));
+    const badType = await rejection(t.client.api.createWorkPool({ body: { name: "x", type: "nope:push" } }));
     expect(badType.message).toMatch(/use one of fake:push, ferry:managed/);
 
-    const runVar = await rejected(t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: { job_variables: { duration_ms: "soon" } } }));
+    const runVar = await rejection(t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: { job_variables: { duration_ms: "soon" } } }));
     expect(runVar.code).toBe("validation_failed");
     expect(runVar.message).toMatch(/\/duration_ms must be integer/);
 
-    const extraField = await rejected(
+    const extraField = await rejection(
       t.client.api.createWorkPool({ body: { name: "p2", type: "fake:push", colour: "red" } as never }),
     );
     expect(extraField.code).toBe("validation_failed");
@@ -200,10 +192,10 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     const { flow_run } = await t.client.api.createFlowRun({ params: { id: d.id }, body: {} });
     expect(flow_run.state.type).toBe("SCHEDULED");
     expect(flow_run.job_configuration).toMatchObject({ pip_packages: ["requests"], npm_packages: [], image: "ferry-engine:latest" });
-    const custom = await rejected(deploy(t.client, "custom-image", pool.name, { image: "python:3.12" }));
+    const custom = await rejection(deploy(t.client, "custom-image", pool.name, { image: "python:3.12" }));
     expect(custom.code).toBe("validation_failed");
     expect(custom.message).toMatch(/image 'python:3.12' is not allowed on managed pools.*FERRY_ALLOWED_IMAGES/);
-    const override = await rejected(t.client.api.createFlowRun({ params: { id: d.id }, body: { job_variables: { image: "evil:latest" } } }));
+    const override = await rejection(t.client.api.createFlowRun({ params: { id: d.id }, body: { job_variables: { image: "evil:latest" } } }));
     expect(override.message).toMatch(/image 'evil:latest' is not allowed/);
     const cancelled = await t.client.api.cancelFlowRun({ params: { id: flow_run.id }, body: {} });
     expect(cancelled.state.type).toBe("CANCELLED");
@@ -214,20 +206,20 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     const other = await t.admin.api.adminCreateWorkspace({ body: { name: "other", tier: "pro" } });
     const otherClient = new FerryClient({ apiUrl: t.server.url, apiKey: other.api_key.key });
     const { flow_run } = await t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: {} });
-    const e1 = await rejected(otherClient.api.getFlowRun({ params: { id: flow_run.id } }));
+    const e1 = await rejection(otherClient.api.getFlowRun({ params: { id: flow_run.id } }));
     expect(e1.code).toBe("not_found");
-    const e2 = await rejected(otherClient.api.cancelFlowRun({ params: { id: flow_run.id }, body: {} }));
+    const e2 = await rejection(otherClient.api.cancelFlowRun({ params: { id: flow_run.id }, body: {} }));
     expect(e2.code).toBe("not_found");
-    const e3 = await rejected(otherClient.api.getDeployment({ params: { id: pushDeployment.id } }));
+    const e3 = await rejection(otherClient.api.getDeployment({ params: { id: pushDeployment.id } }));
     expect(e3.code).toBe("not_found");
-    const e4 = await rejected(otherClient.api.createFlowRun({ params: { id: pushDeployment.id }, body: {} }));
+    const e4 = await rejection(otherClient.api.createFlowRun({ params: { id: pushDeployment.id }, body: {} }));
     expect(e4.code).toBe("not_found");
     expect((await otherClient.api.listWorkPools()).items).toEqual([]);
     expect((await otherClient.api.listFlowRuns()).items).toEqual([]);
-    const e5 = await rejected(otherClient.api.listFlowRunLogs({ params: { id: flow_run.id } }));
+    const e5 = await rejection(otherClient.api.listFlowRunLogs({ params: { id: flow_run.id } }));
     expect(e5.code).toBe("not_found");
     // The operator token is not an API key, and an API key is not the operator token.
-    expect((await rejected(t.client.api.adminListWorkspaces())).code).toBe("unauthenticated");
+    expect((await rejection(t.client.api.adminListWorkspaces())).code).toBe("unauthenticated");
     await t.client.waitForRun(flow_run.id);
   });
 
@@ -242,10 +234,10 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     ];
     for (const r of responses) expect(JSON.stringify(r)).not.toContain(SECRET);
     expect(created.data).toEqual({ aws_access_key_id: "AKIAEXAMPLE123", aws_secret_access_key: "********", region_name: "eu-west-1" });
-    const dup = await rejected(t.client.api.createCredentials({ body: { name: "aws-prod", type: "aws", data: { aws_access_key_id: "x", aws_secret_access_key: SECRET } } }));
+    const dup = await rejection(t.client.api.createCredentials({ body: { name: "aws-prod", type: "aws", data: { aws_access_key_id: "x", aws_secret_access_key: SECRET } } }));
     expect(dup.code).toBe("conflict");
     expect(dup.message).not.toContain(SECRET);
-    const bad = await rejected(t.client.api.createCredentials({ body: { name: "aws-bad", type: "aws", data: { aws_secret_access_key: SECRET, colour: 1 } } }));
+    const bad = await rejection(t.client.api.createCredentials({ body: { name: "aws-bad", type: "aws", data: { aws_secret_access_key: SECRET, colour: 1 } } }));
     expect(bad.code).toBe("validation_failed");
     expect(bad.message).not.toContain(SECRET);
     const text = t.logs();
@@ -273,7 +265,7 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     expect(completed.items).toHaveLength(7);
     const running = await t.client.api.listFlowRuns({ query: { deployment_id: d.id, state: "RUNNING" } });
     expect(running.items).toHaveLength(0);
-    const bad = await rejected(t.client.api.listFlowRuns({ query: { state: "DONE" } }));
+    const bad = await rejection(t.client.api.listFlowRuns({ query: { state: "DONE" } }));
     expect(bad.message).toMatch(/'DONE' is not a state type/);
   });
 
@@ -323,7 +315,7 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
   });
 
   it("refuses to delete a pool in use and names what uses it", async () => {
-    const e = await rejected(t.client.api.deleteWorkPool({ params: { name: "push" } }));
+    const e = await rejection(t.client.api.deleteWorkPool({ params: { name: "push" } }));
     expect(e.code).toBe("conflict");
     expect(e.message).toMatch(/etl\/nightly/);
   });

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FerryClient, FerryError, type Deployment, type FlowRun, type FlowRunEvent } from "@ferry/core";
+import { FerryClient, type Deployment, type FlowRun, type FlowRunEvent } from "@ferry/core";
 import { cacheVolumeName } from "@ferry/managed-runner";
 import { cacheKey } from "../src/managed-dispatcher.js";
+import { rejection } from "@ferry/core/testing";
 import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
 
 /**
@@ -84,15 +85,6 @@ function makeRepo(): string {
   return dir;
 }
 
-async function rejected(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FerryError) return error;
-    throw error;
-  }
-  throw new Error("expected the call to be rejected");
-}
 
 interface ContainerTimes {
   start?: number;
@@ -311,6 +303,6 @@ describe.skipIf(problem !== null)("managed execution in Docker", () => {
         return Math.abs(quota.usage.compute_seconds - all.reduce((s, r) => s + r.compute_seconds, 0));
       }, { timeout: 30_000 })
       .toBeLessThan(0.01);
-    expect((await rejected(client.api.getFlowRunSource({ params: { id: runs[0]!.id } }))).code).toBe("forbidden");
+    expect((await rejection(client.api.getFlowRunSource({ params: { id: runs[0]!.id } }))).code).toBe("forbidden");
   });
 });

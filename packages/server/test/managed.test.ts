@@ -2,20 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FerryClient, FerryError, PoolTypeRegistry, type Deployment, type FlowRunEvent } from "@ferry/core";
-import { FakeRunnerBackend } from "@ferry/core/testing";
+import { FerryClient, PoolTypeRegistry, type Deployment, type FlowRunEvent } from "@ferry/core";
+import { FakeRunnerBackend, rejection } from "@ferry/core/testing";
 import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
 import { freshDatabase, storeKinds } from "./support/databases.js";
 
-async function rejected(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FerryError) return error;
-    throw error;
-  }
-  throw new Error("expected the call to be rejected");
-}
 
 describe.each(storeKinds())("managed execution on %s", (kind) => {
   const runner = new FakeRunnerBackend();
@@ -99,12 +90,12 @@ describe.each(storeKinds())("managed execution on %s", (kind) => {
     const source = await engine.api.getFlowRunSource({ params: { id: mine.id } });
     expect(source.git_url).toBe("https://github.com/acme/flows.git");
     const other = (await client.api.listFlowRuns()).items.find((r) => r.id !== mine.id)!;
-    expect((await rejected(engine.api.getFlowRun({ params: { id: other.id } }))).code).toBe("not_found");
-    expect((await rejected(engine.api.listWorkPools())).code).toBe("forbidden");
-    expect((await rejected(engine.api.createFlowRun({ params: { id: d.id }, body: {} }))).code).toBe("forbidden");
-    expect((await rejected(client.api.getFlowRunSource({ params: { id: mine.id } }))).code).toBe("forbidden");
+    expect((await rejection(engine.api.getFlowRun({ params: { id: other.id } }))).code).toBe("not_found");
+    expect((await rejection(engine.api.listWorkPools())).code).toBe("forbidden");
+    expect((await rejection(engine.api.createFlowRun({ params: { id: d.id }, body: {} }))).code).toBe("forbidden");
+    expect((await rejection(client.api.getFlowRunSource({ params: { id: mine.id } }))).code).toBe("forbidden");
     const forged = `${token.slice(0, -4)}AAAA`;
-    expect((await rejected(new FerryClient({ apiUrl: server.url, apiKey: forged }).api.getFlowRun({ params: { id: mine.id } }))).code).toBe("unauthenticated");
+    expect((await rejection(new FerryClient({ apiUrl: server.url, apiKey: forged }).api.getFlowRun({ params: { id: mine.id } }))).code).toBe("unauthenticated");
     await client.api.cancelFlowRun({ params: { id: mine.id }, body: {} });
     expect((await client.waitForRun(mine.id)).state.type).toBe("CANCELLED");
   });
@@ -192,7 +183,7 @@ describe.each(storeKinds())("managed execution on %s", (kind) => {
     await expect.poll(async () => (await client.api.getFlowRun({ params: { id: running.id } })).state.type).toBe("RUNNING");
     await setLimits({ compute_hours_per_month: 0.0001 });
     try {
-      const refused = await rejected(run(d));
+      const refused = await rejection(run(d));
       expect(refused.code).toBe("quota_exceeded");
       expect(refused.message).toMatch(/used its 0.0001 managed compute hours for this month/);
       expect((await client.waitForRun(queued.id)).state).toMatchObject({ type: "CANCELLED" });

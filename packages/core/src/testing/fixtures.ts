@@ -1,3 +1,4 @@
+import { FerryError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Deployment, FlowRun } from "../models.js";
 
@@ -46,4 +47,15 @@ export function fixtureDeployment(): Deployment {
     created_at: now,
     updated_at: now,
   };
+}
+
+/** The FerryError a promise rejects with; throws when it resolves or rejects with anything else. */
+export async function rejection(promise: Promise<unknown>): Promise<FerryError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof FerryError) return error;
+    throw error;
+  }
+  throw new Error("expected the call to be rejected with a FerryError");
 }
