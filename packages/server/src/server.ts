@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { FerryError, newId, type PoolTypeRegistry, type RunnerBackend, type Store } from "@ferry/core";
+import { ENGINE_ENV, FerryError, newId, type PoolTypeRegistry, type RunnerBackend, type Store } from "@ferry/core";
 import type { ServerConfig } from "./config.js";
 import { Dispatcher } from "./dispatcher.js";
 import { ManagedDispatcher } from "./managed-dispatcher.js";
@@ -116,7 +116,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const publicUrl = config.publicUrl ?? url;
 
     dispatcher = new Dispatcher(ctx, app.log, {
-      runtimeEnv: (run) => ({ FERRY_API_URL: publicUrl, FERRY_FLOW_RUN_ID: run.id }),
+      // What the engine in a push run's task needs to report back: never a workspace API key.
+      runtimeEnv: (run) => ({
+        [ENGINE_ENV.apiUrl]: publicUrl,
+        [ENGINE_ENV.flowRunId]: run.id,
+        [ENGINE_ENV.runToken]: runTokens.issue({ flowRunId: run.id, workspaceId: run.workspace_id, expires: Math.floor(Date.now() / 1000) + 24 * 3600 + 600 }),
+      }),
     });
     await dispatcher.start();
     const chosen: ChosenRunner = options.runner !== undefined ? { backend: options.runner, message: null, bridgeGateway: null } : await chooseRunner(config, app.log);

@@ -66,7 +66,9 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     const logs = (await t.client.api.listFlowRunLogs({ params: { id: run.id } })).items.map((l) => l.message);
     expect(logs.some((m) => m.startsWith("Submitted: infrastructure fake-task-"))).toBe(true);
     expect(t.provider.started.filter((s) => s.runId === run.id)).toHaveLength(1);
-    expect(t.provider.envOf(run.infrastructure_id!)).toMatchObject({ FERRY_FLOW_RUN_ID: run.id, FERRY_API_URL: t.server.url });
+    const env = t.provider.envOf(run.infrastructure_id!)!;
+    expect(env).toMatchObject({ FERRY_FLOW_RUN_ID: run.id, FERRY_API_URL: t.server.url, FERRY_RUN_TOKEN: expect.stringMatching(/^frt_/) });
+    expect(Object.values(env)).not.toContain(t.server.bootstrap!.apiKey);
   });
 
   it("retries a throttled submission and still starts one task", async () => {
