@@ -288,6 +288,8 @@ describe.skipIf(problem !== null)("managed execution in Docker", () => {
   }, 180_000);
 
   it("meters compute seconds from the containers' own start and end times", async () => {
+    // A container is removed once its exit has been read and metered: wait for all of them.
+    await expect.poll(async () => (await docker.listContainers({ all: true, filters: { label: ["ferry.managed=true"] } })).length, { timeout: 30_000 }).toBe(0);
     const runs = (await client.api.listFlowRuns({ query: { limit: 100 } })).items.filter((r) => r.infrastructure_id?.startsWith("docker:"));
     expect(runs.length).toBeGreaterThan(5);
     for (const run of runs) {
