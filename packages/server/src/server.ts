@@ -232,7 +232,7 @@ interface ChosenRunner {
 }
 
 async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void }): Promise<ChosenRunner> {
-  if (config.runner === "none") return { backend: null, message: "managed runs are not run by this server (FERRY_RUNNER=none)", bridgeGateway: null };
+  if (config.runner === "none") return { backend: null, message: "none on this server (FERRY_RUNNER=none): managed runs wait for a server that runs them", bridgeGateway: null };
   const { createRunnerBackend, DockerRunnerBackend } = await import("@ferry/managed-runner");
   const settings = {
     docker: { network: config.runnerNetwork, binds: config.runnerMounts, pull: "never" as const },
