@@ -11,6 +11,7 @@ export class RunEventHub {
   private readonly waiters = new Map<string, Set<() => void>>();
   private unsubscribe: (() => Promise<void>) | null = null;
   private readonly pending = new Set<string>();
+  private readonly versions = new Map<string, number>();
 
   constructor(private readonly store: Store, private readonly onError: (error: unknown) => void) {}
 
@@ -48,8 +49,23 @@ export class RunEventHub {
     }
   }
 
-  /** Resolves at the next notification for the run, after `timeoutMs`, or when `signal` aborts. */
-  wait(runId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /** A counter that moves with every notification for the run: pass it to `wait` to miss none. */
+  version(runId: string): number {
+    let v = this.versions.get(runId);
+    if (v === undefined) {
+      // Bounded: forgetting counters only causes a spurious wake-up (a re-read), never a missed one.
+      if (this.versions.size >= 10_000) this.versions.clear();
+      this.versions.set(runId, (v = 0));
+    }
+    return v;
+  }
+
+  /**
+   * Resolves at the next notification for the run, after `timeoutMs`, or when `signal` aborts; at once
+   * when a notification came since `sinceVersion` (from `version`) was read.
+   */
+  wait(runId: string, timeoutMs: number, signal?: AbortSignal, sinceVersion?: number): Promise<void> {
+    if (sinceVersion !== undefined && (this.versions.get(runId) ?? 0) !== sinceVersion) return Promise.resolve();
     return new Promise((resolve) => {
       let set = this.waiters.get(runId);
       if (!set) this.waiters.set(runId, (set = new Set()));
@@ -68,6 +84,9 @@ export class RunEventHub {
   }
 
   private wakeLocal(runId: string): void {
+    // Only runs someone follows have a counter (created by `version`).
+    const v = this.versions.get(runId);
+    if (v !== undefined) this.versions.set(runId, v + 1);
     const set = this.waiters.get(runId);
     if (set) for (const wake of [...set]) wake();
   }

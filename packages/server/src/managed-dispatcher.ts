@@ -68,7 +68,7 @@ export class ManagedDispatcher {
         await this.backend.remove(instance.id).catch((error) => this.logger.warn({ err: error, id: instance.id }, "could not remove a leftover run instance"));
         continue;
       }
-      this.watch(run, instance.id);
+      this.watch(run, instance.id, instance.startedAt);
     }
     const workspaces = new Set<string>();
     let after: string | undefined;
@@ -151,11 +151,12 @@ export class ManagedDispatcher {
   }
 
   private async admitPass(workspaceId: string): Promise<void> {
-    const now = this.ctx.now();
-    const at = now.toISOString();
     const decided = await this.ctx.store.transaction(async (tx) => {
       const ws = await tx.lockWorkspace(workspaceId);
       if (!ws) return { admitted: [] as FlowRunRecord[], touched: [] as string[] };
+      // Stamped under the lock: a run is never admitted "before" the end that freed its slot.
+      const now = this.ctx.now();
+      const at = now.toISOString();
       const limits = effectiveLimits(ws.tier, ws.limits_override);
       const usage = await tx.managedUsage(workspaceId, monthStartUtc(now).toISOString());
       const queued = await tx.listQueuedManagedRuns(1000, workspaceId);
@@ -236,7 +237,7 @@ export class ManagedDispatcher {
       await logToRun(this.ctx, run, "info", `Started on ${this.backend.name} (${started.id.slice(0, 12)}), memory ${limits.memory_mib} MiB, up to ${limits.max_runtime_seconds} s`);
       const current = updated ?? run;
       if (current.state.type === "CANCELLING") await this.backend.stop(started.id, current.state.message ?? "cancelled");
-      this.watch(current, started.id);
+      this.watch(current, started.id, started.startedAt);
     } catch (error) {
       this.logger.error({ err: error, flow_run_id: run.id }, "could not start a managed run");
       const message = isFerryError(error) ? error.message : (error as Error).message;
@@ -245,7 +246,7 @@ export class ManagedDispatcher {
   }
 
   /** Waits for the instance to end, stopping it at the runtime limit, then settles the run and frees its slot. */
-  private watch(run: FlowRunRecord, id: string): void {
+  private watch(run: FlowRunRecord, id: string, startedAtIso: string | null): void {
     if (this.watched.has(run.id) || this.stopped) return;
     const controller = new AbortController();
     const entry: Watched = { controller, timedOut: false, done: Promise.resolve() };
@@ -253,8 +254,7 @@ export class ManagedDispatcher {
     entry.done = (async () => {
       const ws = await this.ctx.store.getWorkspace(run.workspace_id);
       const limits = effectiveLimits(ws?.tier ?? "free", ws?.limits_override);
-      const instance = (await this.backend.list()).find((i) => i.id === id);
-      const startedAt = instance?.startedAt ? Date.parse(instance.startedAt) : Date.now();
+      const startedAt = startedAtIso ? Date.parse(startedAtIso) : Date.now();
       const remaining = Math.max(0, startedAt + limits.max_runtime_seconds * 1000 - Date.now());
       entry.timer = setTimeout(() => {
         entry.timedOut = true;

@@ -14,7 +14,8 @@ const PAGE = 500;
  */
 export function registerEventStream(app: FastifyInstance, ctx: ServiceContext, authenticate: Authenticate): void {
   const open = new Set<() => void>();
-  app.addHook("onClose", async () => {
+  // preClose, not onClose: Fastify waits for in-flight requests before onClose, and an open stream is one.
+  app.addHook("preClose", async () => {
     for (const close of open) close();
   });
 
@@ -61,6 +62,8 @@ export function registerEventStream(app: FastifyInstance, ctx: ServiceContext, a
       try {
         let lastBeat = Date.now();
         while (!controller.signal.aborted) {
+          // Taken before reading, so a notification that lands while we read is not lost.
+          const seen = ctx.events.version(run.id);
           const events = await ctx.store.listFlowRunEvents(run.id, { limit: PAGE, after });
           for (const event of events) send(event);
           if (events.length) after = events[events.length - 1]!.id;
@@ -81,7 +84,7 @@ export function registerEventStream(app: FastifyInstance, ctx: ServiceContext, a
             res.write(": keep-alive\n\n");
             lastBeat = Date.now();
           }
-          await ctx.events.wait(run.id, HEARTBEAT_MS, controller.signal);
+          await ctx.events.wait(run.id, HEARTBEAT_MS, controller.signal, seen);
         }
       } catch (error) {
         request.log.error({ err: error, flow_run_id: run.id }, "event stream failed");
