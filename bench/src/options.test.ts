@@ -34,6 +34,16 @@ describe("parseBenchOptions", () => {
     expect(() => parse([], { FERRY_TEST_DATABASE_URL: "mysql://x" })).toThrow(/FERRY_TEST_DATABASE_URL must be a postgres/);
   });
 
+  it("measures managed execution on both runners unless --no-managed; the last of the two flags wins", () => {
+    expect(parse([])).toMatchObject({ managed: true, runners: ["docker", "process"], handoffPairs: 5, childRunner: null });
+    expect(parse(["--no-managed"])!.managed).toBe(false);
+    expect(parse(["--no-managed", "--managed"])!.managed).toBe(true);
+    expect(parse(["--managed", "--no-managed"])!.managed).toBe(false);
+    expect(parse(["--runners", "process", "--handoff-pairs", "0"])).toMatchObject({ runners: ["process"], handoffPairs: 0 });
+    expect(() => parse(["--runners", "docker,k8s"])).toThrow(/'k8s' is not a runner/);
+    expect(() => parse(["--child-runner", "k8s"])).toThrow(/--child-runner: 'k8s' is not a runner/);
+  });
+
   it("returns null for --help", () => {
     expect(parse(["--help"])).toBeNull();
   });

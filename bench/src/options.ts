@@ -3,6 +3,10 @@ import { parseArgs } from "node:util";
 export const STORE_KINDS = ["pglite", "postgres"] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
+/** Where managed runs run: the server's runner backends (FERRY_RUNNER). */
+export const RUNNER_KINDS = ["docker", "process"] as const;
+export type RunnerKind = (typeof RUNNER_KINDS)[number];
+
 /** Everything a bench run needs, parsed once from the command line and the environment. */
 export interface BenchOptions {
   /** Measured runs, shared by all clients. */
@@ -23,11 +27,19 @@ export interface BenchOptions {
   json: boolean;
   /** File the JSON goes to; null prints it on stdout instead of the table. */
   out: string | null;
+  /** Measure managed execution (real engines on real runner backends) after the stores. */
+  managed: boolean;
+  /** Runner backends managed execution is measured on. */
+  runners: RunnerKind[];
+  /** Pairs of runs timed for the free tier's slot hand-off, per runner (0 skips it). */
+  handoffPairs: number;
   /**
    * Internal: set in the child process that measures one store. Each store gets a fresh process, so
    * one's memory (PGlite's WebAssembly heap) and JIT state do not colour the other's figures.
    */
   childStore: StoreKind | null;
+  /** Internal: set in the child process that measures managed execution on one runner backend. */
+  childRunner: RunnerKind | null;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -39,12 +51,18 @@ export const USAGE = `Usage: npm run bench -- [options]
   --timeout-s N       how long to wait for every run to complete (default 120)
   --cli-iterations N  timed runs of each CLI command (default 15; 0 skips the CLI)
   --cli PATH          the CLI bundle to time (default apps/cli/dist/ferry.js)
+  --no-managed        skip managed execution: real flow runs on Docker and the process backend
+                      (measured by default, or with --managed; the last of the two wins)
+  --runners LIST      comma-separated: docker, process (default docker,process)
+  --handoff-pairs N   pairs of runs timed for the free tier's slot hand-off, per runner (default 5; 0 skips)
   --json              write the figures as JSON (to --out, or stdout instead of the table)
   --out FILE          where --json writes
   --help              this text
 
 PostgreSQL comes from FERRY_BENCH_DATABASE_URL, else FERRY_TEST_DATABASE_URL; a fresh database
-ferry_bench_<random> is created on that server for each run and dropped after it.`;
+ferry_bench_<random> is created on that server for each run and dropped after it. Managed execution
+runs on the embedded store; Docker is skipped, with the reason, when no daemon answers or the image
+ferry-engine:latest is missing.`;
 
 /** A bad flag: the message says what to pass instead. */
 export class BenchUsageError extends Error {
@@ -66,6 +84,7 @@ export function parseBenchOptions(
       args: [...argv],
       strict: true,
       allowPositionals: false,
+      tokens: true,
       options: {
         runs: { type: "string" },
         warmup: { type: "string" },
@@ -77,7 +96,12 @@ export function parseBenchOptions(
         json: { type: "boolean" },
         out: { type: "string" },
         help: { type: "boolean" },
+        managed: { type: "boolean" },
+        "no-managed": { type: "boolean" },
+        runners: { type: "string" },
+        "handoff-pairs": { type: "string" },
         "child-store": { type: "string" },
+        "child-runner": { type: "string" },
       },
     });
   } catch (error) {
@@ -86,16 +110,7 @@ export function parseBenchOptions(
   const v = parsed.values;
   if (v.help) return null;
 
-  const stores = (v.stores ?? STORE_KINDS.join(","))
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const s of stores) {
-    if (!(STORE_KINDS as readonly string[]).includes(s)) {
-      throw new BenchUsageError(`--stores: '${s}' is not a store; use a comma-separated list of ${STORE_KINDS.join(", ")}`);
-    }
-  }
-  if (!stores.length) throw new BenchUsageError(`--stores: name at least one of ${STORE_KINDS.join(", ")}`);
+  const stores = list("--stores", v.stores ?? STORE_KINDS.join(","), STORE_KINDS, "store");
   if (v.out !== undefined && !v.json) throw new BenchUsageError("--out names the JSON file: pass --json with it");
 
   const databaseUrl = env.FERRY_BENCH_DATABASE_URL || env.FERRY_TEST_DATABASE_URL || null;
@@ -104,12 +119,19 @@ export function parseBenchOptions(
     throw new BenchUsageError(`${name} must be a postgres:// URL of a role that may CREATE DATABASE`);
   }
   const cliIterations = integer("--cli-iterations", v["cli-iterations"], 15, 0);
+  const runners = list("--runners", v.runners ?? RUNNER_KINDS.join(","), RUNNER_KINDS, "runner");
+  // --managed and --no-managed: the last one given wins, as with most CLIs.
+  let managed = true;
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind === "option" && token.name === "managed") managed = true;
+    if (token.kind === "option" && token.name === "no-managed") managed = false;
+  }
 
   return {
     runs: integer("--runs", v.runs, 2000, 1),
     warmup: integer("--warmup", v.warmup, 200, 0),
     clients: integer("--clients", v.clients, 8, 1),
-    stores: [...new Set(stores)] as StoreKind[],
+    stores,
     completionTimeoutMs: integer("--timeout-s", v["timeout-s"], 120, 1) * 1000,
     cliIterations,
     cliPath: cliIterations > 0 ? (v.cli ?? defaultCliPath) : null,
@@ -118,14 +140,28 @@ export function parseBenchOptions(
       : { url: null, reason: "neither FERRY_BENCH_DATABASE_URL nor FERRY_TEST_DATABASE_URL is set" },
     json: v.json ?? false,
     out: v.out ?? null,
-    childStore: childStore(v["child-store"]),
+    managed,
+    runners,
+    handoffPairs: integer("--handoff-pairs", v["handoff-pairs"], 5, 0),
+    childStore: child("--child-store", v["child-store"], STORE_KINDS, "store"),
+    childRunner: child("--child-runner", v["child-runner"], RUNNER_KINDS, "runner"),
   };
 }
 
-function childStore(text: string | undefined): StoreKind | null {
+/** A comma-separated list of `kinds`, without repeats; at least one. */
+function list<K extends string>(flag: string, text: string, kinds: readonly K[], noun: string): K[] {
+  const items = text.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    if (!(kinds as readonly string[]).includes(item)) throw new BenchUsageError(`${flag}: '${item}' is not a ${noun}; use a comma-separated list of ${kinds.join(", ")}`);
+  }
+  if (!items.length) throw new BenchUsageError(`${flag}: name at least one of ${kinds.join(", ")}`);
+  return [...new Set(items)] as K[];
+}
+
+function child<K extends string>(flag: string, text: string | undefined, kinds: readonly K[], noun: string): K | null {
   if (text === undefined) return null;
-  if (!(STORE_KINDS as readonly string[]).includes(text)) throw new BenchUsageError(`--child-store: '${text}' is not a store`);
-  return text as StoreKind;
+  if (!(kinds as readonly string[]).includes(text)) throw new BenchUsageError(`${flag}: '${text}' is not a ${noun}`);
+  return text as K;
 }
 
 function integer(flag: string, text: string | undefined, fallback: number, min: number): number {

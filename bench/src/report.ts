@@ -1,6 +1,9 @@
 import { cpus, platform, arch, totalmem } from "node:os";
 import type { CliOutcome } from "./cli-startup.js";
-import type { BenchOptions, StoreKind } from "./options.js";
+import type { ManagedFigures, ManagedOutcome } from "./managed-bench.js";
+import type { ManagedRunFigures } from "./managed-figures.js";
+import { PIP_REQUIREMENT } from "./managed-flows.js";
+import type { BenchOptions, RunnerKind, StoreKind } from "./options.js";
 import type { Distribution } from "./stats.js";
 import type { StoreFigures } from "./store-bench.js";
 
@@ -9,18 +12,26 @@ export type StoreOutcome = StoreFigures | { store: StoreKind; skipped: string } 
 export interface BenchReport {
   generatedAt: string;
   environment: { node: string; platform: string; cpus: number; cpuModel: string; memoryGiB: number };
-  options: { runs: number; warmup: number; clients: number; stores: StoreKind[] };
+  options: { runs: number; warmup: number; clients: number; stores: StoreKind[]; managed: boolean; runners: RunnerKind[]; handoffPairs: number };
   /** Ferry's aims, for reading the figures; nothing is asserted against them. */
   goals: typeof GOALS;
   stores: StoreOutcome[];
   /** Why the CLI was not timed, when it was not. */
   cliSkipped: string | null;
+  /** Managed execution, one entry per runner backend; null with --no-managed. */
+  managed: ManagedOutcome[] | null;
 }
 
 /** 20× Prefect's server (~50 runs/s, p99 2 s at 8 clients) and a CLI that answers before you notice. */
 export const GOALS = { createToSubmitP99Ms: 20, runsPerSecond: 1000, cliMedianMs: 200 } as const;
 
-export function buildReport(options: BenchOptions, stores: StoreOutcome[], cliSkipped: string | null, now = new Date()): BenchReport {
+export function buildReport(
+  options: BenchOptions,
+  stores: StoreOutcome[],
+  cliSkipped: string | null,
+  managed: ManagedOutcome[] | null = null,
+  now = new Date(),
+): BenchReport {
   const cpuList = cpus();
   return {
     generatedAt: now.toISOString(),
@@ -31,10 +42,19 @@ export function buildReport(options: BenchOptions, stores: StoreOutcome[], cliSk
       cpuModel: cpuList[0]?.model.trim() ?? "unknown",
       memoryGiB: Math.round(totalmem() / 2 ** 30),
     },
-    options: { runs: options.runs, warmup: options.warmup, clients: options.clients, stores: options.stores },
+    options: {
+      runs: options.runs,
+      warmup: options.warmup,
+      clients: options.clients,
+      stores: options.stores,
+      managed: options.managed,
+      runners: options.runners,
+      handoffPairs: options.handoffPairs,
+    },
     goals: GOALS,
     stores,
     cliSkipped,
+    managed,
   };
 }
 
@@ -53,7 +73,7 @@ export function formatReport(report: BenchReport): string {
     if ("skipped" in s) lines.push(`${s.store}: skipped, ${s.skipped}`);
     if ("failed" in s) lines.push(`${s.store}: FAILED, ${s.failed}`);
   }
-  if (!measured.length) return lines.join("\n");
+  if (!measured.length) return [...lines, ...formatManaged(report)].join("\n");
   if (measured.length < report.stores.length) lines.push("");
 
   // Rows: what, which figure, one cell per store, the goal.
@@ -93,7 +113,73 @@ export function formatReport(report: BenchReport): string {
     if (notes.length) lines.push("", `${s.store}:`, ...notes.map((n) => `  ${n}`));
   }
   if (report.cliSkipped) lines.push("", `CLI: skipped, ${report.cliSkipped}`);
-  return lines.join("\n");
+  return [...lines, ...formatManaged(report)].join("\n");
+}
+
+const isManagedMeasured = (m: ManagedOutcome): m is ManagedFigures => "cold" in m;
+
+/** The figures of a run that are times. */
+type Milestone = { [K in keyof ManagedRunFigures]: ManagedRunFigures[K] extends number ? K : never }[keyof ManagedRunFigures];
+
+/**
+ * The second table: managed execution, one column per runner backend measured. Run milestones are in
+ * seconds from the create call; the slot hand-off in ms.
+ */
+export function formatManaged(report: BenchReport): string[] {
+  if (!report.managed) return [];
+  const lines = [
+    "",
+    `Managed execution: real flow runs, embedded store; ${PIP_REQUIREMENT} from the local pip index; free tier (1 managed run at a time)`,
+    "",
+  ];
+  for (const m of report.managed) {
+    if ("skipped" in m) lines.push(`${m.runner}: skipped, ${m.skipped}`);
+    if ("failed" in m) lines.push(`${m.runner}: FAILED, ${m.failed}`);
+  }
+  const measured = report.managed.filter(isManagedMeasured);
+  if (!measured.length) return lines;
+  if (measured.length < report.managed.length) lines.push("");
+
+  const rows: (string[] | null)[] = [["", "", ...measured.map((m) => m.runner)]];
+  const run = (label: string, pick: (m: ManagedFigures) => ManagedRunFigures) => {
+    const milestones: [string, Milestone][] = [
+      ["→ PENDING", "toPending"],
+      ["→ engine started", "toStarted"],
+      ["→ RUNNING", "toRunning"],
+      ["→ first flow line", "toFirstFlowLine"],
+      ["  (seen by client)", "toFirstFlowLineSeen"],
+      ["→ COMPLETED", "toCompleted"],
+      ["  (seen by client)", "toFinalSeen"],
+    ];
+    milestones.forEach(([what, key], i) => rows.push([i === 0 ? label : "", what, ...measured.map((m) => seconds(pick(m)[key]))]));
+  };
+  run("first run (empty cache), s", (m) => m.cold);
+  rows.push(null);
+  run("second run (cached), s", (m) => m.warm);
+  if (measured.some((m) => m.handoff)) {
+    rows.push(null);
+    const pairs = (m: ManagedFigures) => (m.handoff ? `${m.handoff.samples.length} of ${m.handoff.pairs}` : "n/a");
+    rows.push(["slot hand-off, ms", "pairs timed", ...measured.map(pairs)]);
+    for (const [what, key] of [["end → next PENDING", "endToPending"], ["end → next first line", "endToFirstFlowLine"]] as const) {
+      for (const k of ["p50", "max"] as const) {
+        rows.push(["", `${what} ${k}`, ...measured.map((m) => (m.handoff ? msCell(m.handoff[key][k]) : "n/a"))]);
+      }
+    }
+  }
+  rows.push(null);
+  rows.push(["server warnings logged", "", ...measured.map((m) => String(m.serverWarnings))]);
+  lines.push(...table(rows));
+
+  for (const m of measured) {
+    const notes = [
+      `runner: ${m.description}`,
+      ...m.notes,
+      ...(m.handoff?.problems ?? []).map((p) => `slot hand-off pair not timed: ${p}`),
+      ...m.serverWarningSamples.map((w) => `server log: ${w}`),
+    ];
+    lines.push("", `${m.runner}:`, ...notes.map((n) => `  ${n}`));
+  }
+  return lines;
 }
 
 function table(rows: (string[] | null)[]): string[] {
@@ -104,6 +190,14 @@ function table(rows: (string[] | null)[]): string[] {
       ? ""
       : r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]! + 2))).join(" ").trimEnd(),
   );
+}
+
+function seconds(valueMs: number): string {
+  return Number.isFinite(valueMs) ? (valueMs / 1000).toFixed(2) : "n/a";
+}
+
+function msCell(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(0) : "n/a";
 }
 
 function ms(value: number): string {

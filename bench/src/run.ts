@@ -1,17 +1,20 @@
 // `npm run bench`: see ../README.md. Prints figures; it judges nothing and fails only when it could
-// not measure. Each store is measured in a child process of its own (this file again, with
-// --child-store), so the figures of one store, its memory above all, do not include the other's.
+// not measure. Each store, and managed execution on each runner backend, is measured in a child process
+// of its own (this file again, with --child-store or --child-runner), so the figures of one, its memory
+// above all, do not include another's.
 import { fork } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { BenchUsageError, parseBenchOptions, USAGE, type BenchOptions, type StoreKind } from "./options.js";
+import { benchManaged, dockerProblem, type ManagedFigures, type ManagedOutcome } from "./managed-bench.js";
+import { BenchUsageError, parseBenchOptions, USAGE, type BenchOptions, type RunnerKind, type StoreKind } from "./options.js";
 import { buildReport, formatReport, type StoreOutcome } from "./report.js";
 import { benchStore, type StoreFigures } from "./store-bench.js";
 
 const DEFAULT_CLI = fileURLToPath(new URL("../../apps/cli/dist/ferry.js", import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 
-type ChildMessage = { ok: true; figures: StoreFigures } | { ok: false; message: string };
+type ChildMessage<F> = { ok: true; figures: F } | { ok: false; message: string };
+type Target = { store: StoreKind } | { runner: RunnerKind };
 
 export async function run(argv: readonly string[], env: Record<string, string | undefined>): Promise<number> {
   let options: BenchOptions | null;
@@ -35,7 +38,16 @@ export async function run(argv: readonly string[], env: Record<string, string | 
     cliSkipped = `${options.cliPath} does not exist (build apps/cli first)`;
     options = { ...options, cliPath: null };
   }
-  if (options.childStore) return measureHere(options.childStore, options, env);
+  if (options.childStore) {
+    const store = options.childStore;
+    return measureHere(store, store === "postgres" ? " and dropping the bench database" : "", (hooks) =>
+      benchStore(store, { ...hooks, options, baseEnv: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)) }),
+    );
+  }
+  if (options.childRunner) {
+    const runner = options.childRunner;
+    return measureHere(`managed on ${runner}`, " and its runs", (hooks) => benchManaged(runner, { ...hooks, options }));
+  }
 
   let interrupted = false;
   const children = new Set<ReturnType<typeof fork>>();
@@ -54,12 +66,27 @@ export async function run(argv: readonly string[], env: Record<string, string | 
       outcomes.push({ store, skipped: postgres.reason });
       continue;
     }
-    outcomes.push(await measureInChild(store, argv, children));
+    outcomes.push(await measureInChild<StoreFigures, { store: StoreKind }>({ store }, argv, children));
+  }
+
+  let managed: ManagedOutcome[] | null = null;
+  if (options.managed) {
+    managed = [];
+    for (const runner of options.runners) {
+      if (interrupted) break;
+      const problem = runner === "docker" ? await dockerProblem() : null;
+      if (problem) {
+        console.error(`managed on docker: skipped, ${problem}`);
+        managed.push({ runner, skipped: problem });
+        continue;
+      }
+      managed.push(await measureInChild<ManagedFigures, { runner: RunnerKind }>({ runner }, argv, children));
+    }
   }
   process.off("SIGINT", onSigint);
   if (interrupted) return 130;
 
-  const report = buildReport(options, outcomes, cliSkipped);
+  const report = buildReport(options, outcomes, cliSkipped, managed);
   if (options.json) {
     const json = `${JSON.stringify(report, null, 2)}\n`;
     if (options.out) {
@@ -72,17 +99,18 @@ export async function run(argv: readonly string[], env: Record<string, string | 
   } else {
     console.log(formatReport(report));
   }
-  return outcomes.some((o) => "failed" in o) ? 1 : 0;
+  return outcomes.some((o) => "failed" in o) || managed?.some((o) => "failed" in o) ? 1 : 0;
 }
 
-/** Runs this script again for one store and takes its figures over IPC. */
-function measureInChild(store: StoreKind, argv: readonly string[], children: Set<ReturnType<typeof fork>>): Promise<StoreOutcome> {
+/** Runs this script again for one store or runner backend and takes its figures over IPC. */
+function measureInChild<F, T extends Target>(target: T, argv: readonly string[], children: Set<ReturnType<typeof fork>>): Promise<F | (T & { failed: string })> {
   return new Promise((resolve) => {
+    const flag = "store" in target ? ["--child-store", target.store] : ["--child-runner", target.runner];
     // `advanced` serialisation keeps NaN (a figure with no observations) as NaN rather than null.
-    const child = fork(SELF, [...argv, "--child-store", store], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(SELF, [...argv, ...flag], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
     children.add(child);
-    let message: ChildMessage | undefined;
-    child.on("message", (m: ChildMessage) => {
+    let message: ChildMessage<F> | undefined;
+    child.on("message", (m: ChildMessage<F>) => {
       message = m;
     });
     child.once("error", (error) => {
@@ -91,15 +119,20 @@ function measureInChild(store: StoreKind, argv: readonly string[], children: Set
     child.once("exit", (code, signal) => {
       children.delete(child);
       if (message?.ok) resolve(message.figures);
-      else resolve({ store, failed: message?.message ?? `the measuring process ended (${signal ?? `exit code ${code}`}) without figures` });
+      else resolve({ ...target, failed: message?.message ?? `the measuring process ended (${signal ?? `exit code ${code}`}) without figures` });
     });
   });
 }
 
-/** The child's side: measure one store, hand the figures to the parent, clean up on Ctrl-C. */
-async function measureHere(store: StoreKind, options: BenchOptions, env: Record<string, string | undefined>): Promise<number> {
+interface ChildHooks {
+  progress(message: string): void;
+  onInterrupt(cleanup: () => Promise<void>): () => void;
+}
+
+/** The child's side: measure one thing, hand the figures to the parent, clean up on Ctrl-C. */
+async function measureHere<F>(what: string, alsoStopping: string, measure: (hooks: ChildHooks) => Promise<F>): Promise<number> {
   if (!process.send) {
-    console.error("--child-store is internal to the bench; run it without that flag");
+    console.error("--child-store and --child-runner are internal to the bench; run it without them");
     return 2;
   }
   const cleanups = new Set<() => Promise<void>>();
@@ -107,14 +140,12 @@ async function measureHere(store: StoreKind, options: BenchOptions, env: Record<
   // `on`, not `once`: a terminal's Ctrl-C reaches this process and the parent forwards it too.
   process.on("SIGINT", () => {
     if (stopping) return;
-    console.error(`\n${store}: interrupted, stopping the server${store === "postgres" ? " and dropping the bench database" : ""}`);
+    console.error(`\n${what}: interrupted, stopping the server${alsoStopping}`);
     stopping = Promise.allSettled([...cleanups].map((c) => c())).then(() => process.exit(130));
   });
-  let message: ChildMessage;
+  let message: ChildMessage<F>;
   try {
-    const figures = await benchStore(store, {
-      options,
-      baseEnv: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
+    const figures = await measure({
       progress: (line) => console.error(`· ${line}`),
       onInterrupt: (cleanup) => {
         cleanups.add(cleanup);
@@ -125,7 +156,7 @@ async function measureHere(store: StoreKind, options: BenchOptions, env: Record<
   } catch (error) {
     // Interrupted: the measurement failed because its server was closed under it; let cleanup finish.
     if (stopping) await stopping;
-    console.error(`${store}: could not be measured:`, error);
+    console.error(`${what}: could not be measured:`, error);
     message = { ok: false, message: (error as Error).message };
   }
   await new Promise<void>((resolve, reject) => process.send!(message, (error: Error | null) => (error ? reject(error) : resolve())));

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FerryClient, PoolTypeRegistry, type StateType } from "@ferry/core";
 import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
@@ -10,6 +9,7 @@ import { runLoad } from "./load.js";
 import type { BenchOptions, StoreKind } from "./options.js";
 import { createBenchDatabase, type BenchDatabase } from "./postgres.js";
 import { figures, type RunFigures } from "./figures.js";
+import { LogCollector } from "./server-log.js";
 import { TimedFakeProvider } from "./timed-fake-provider.js";
 
 export interface StoreFigures extends RunFigures {
@@ -166,19 +166,4 @@ async function completionTimes(client: FerryClient, ids: ReadonlySet<string>): P
     cursor = page.next_cursor ?? undefined;
   } while (cursor);
   return times;
-}
-
-/** Takes the server's JSON log lines instead of stdout, which belongs to the report. */
-class LogCollector extends Writable {
-  warnings = 0;
-  readonly samples: string[] = [];
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (!line.trim()) continue;
-      this.warnings++;
-      if (this.samples.length < 5) this.samples.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
-    }
-    callback();
-  }
 }
