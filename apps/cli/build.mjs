@@ -1,5 +1,6 @@
 // Bundles the CLI into one file so `ferry` starts fast: no module resolution across node_modules at
-// startup. The server stays external: it is imported only by `ferry server start`.
+// startup. The server stays external: it is imported only by `ferry server start`; so does AWS provisioning
+// (the AWS SDK), imported only by the work-pool provisioning commands.
 import { chmod, readFile, rm } from "node:fs/promises";
 import { build } from "esbuild";
 
@@ -13,7 +14,7 @@ const result = await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  external: ["@ferry/server"],
+  external: ["@ferry/server", "@ferry/provider-aws"],
   banner: {
     // Bundled CommonJS dependencies call require(); give ESM output one.
     js: "#!/usr/bin/env node\nimport { createRequire as __ferryCreateRequire } from 'node:module';\nconst require = __ferryCreateRequire(import.meta.url);",

@@ -1,3 +1,5 @@
+import type { ProvisioningBackend } from "./provisioning.js";
+
 /**
  * Everything a command touches outside itself: the streams, the environment, the working directory,
  * prompts and signals. Commands receive an `Io`; `processIo()` is the real one, tests hand in a fake.
@@ -23,6 +25,8 @@ export interface Io {
   nextSignal(): { signal: Promise<NodeJS.Signals>; dispose(): void };
   /** Replaces the global fetch (tests point the client at a fake server). */
   fetch?: typeof fetch;
+  /** Replaces the cloud provisioning backend (tests hand in a fake; the real one is loaded on demand). */
+  provisioning?: () => Promise<ProvisioningBackend>;
 }
 
 export function processIo(): Io {

@@ -16,6 +16,8 @@ export interface Profile {
   api_url?: string;
   api_key?: string;
   admin_token?: string;
+  /** Where images for this server's pools go, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/ferry-flows`; saved by provisioning. */
+  default_image_namespace?: string;
 }
 
 export interface ProfilesFile {
@@ -23,7 +25,7 @@ export interface ProfilesFile {
   profiles: Record<string, Profile>;
 }
 
-const PROFILE_KEYS = ["api_url", "api_key", "admin_token"] as const;
+const PROFILE_KEYS = ["api_url", "api_key", "admin_token", "default_image_namespace"] as const;
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export function ferryHome(env: Readonly<Record<string, string | undefined>>): string {

@@ -46,7 +46,7 @@ export interface ServerConfig {
 }
 
 /** First-party provider packages a server loads when FERRY_PROVIDERS is not set. */
-export const FIRST_PARTY_PROVIDERS: readonly string[] = [];
+export const FIRST_PARTY_PROVIDERS: readonly string[] = ["@ferry/provider-aws"];
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 

@@ -5,6 +5,7 @@ import { FerryError, type BaseJobTemplate, type WorkPool, type WorkPoolUpdate } 
 import type { CommandContext } from "../context.js";
 import { relativeTime } from "../format.js";
 import { renderJson } from "../output.js";
+import { createWithProvisioning, provisionOptions, registerProvisioning, type CreateFlags } from "./provision.js";
 import { confirmOrYes, handler, isObject, JSON_HELP, parseInteger, readDocument, type CommandEnv } from "./shared.js";
 
 interface PoolOptions {
@@ -18,36 +19,46 @@ interface PoolOptions {
 export function registerWorkPool(program: Command, env: CommandEnv): void {
   const pool = program.command("work-pool").description("work pools: where a deployment's runs execute");
 
-  pool
-    .command("create")
-    .description("create a work pool")
-    .argument("<name>", "lowercase letters, digits and dashes")
-    .requiredOption("--type <type>", "pool type, e.g. ferry:managed (Ferry runs the flows) or ecs:push")
-    .option("--description <text>", "what the pool is for")
-    .option("--concurrency-limit <n>", "most runs of this pool at once", parseInteger(0))
-    .option("--base-job-template <file>", "job template (JSON or YAML); start from 'ferry work-pool get-default-base-job-template'")
-    .option("--paused", "create it paused: runs wait until 'ferry work-pool resume'")
-    .option("--credentials <name>", "credentials the pool's provider uses (push pools)")
-    .option("--json", JSON_HELP)
-    .action(
-      handler(env, async (ctx, name: string, options: PoolOptions & { type: string; paused?: boolean }) => {
-        const client = await ctx.client();
-        const created = await client.api.createWorkPool({
-          body: {
-            name,
-            type: options.type,
-            ...(options.description !== undefined ? { description: options.description } : {}),
-            ...(options.concurrencyLimit !== undefined ? { concurrency_limit: options.concurrencyLimit } : {}),
-            ...(options.baseJobTemplate ? { base_job_template: await readTemplate(ctx, options.baseJobTemplate) } : {}),
-            ...(options.paused ? { paused: true } : {}),
-            ...(options.credentials ? { credentials: options.credentials } : {}),
-          },
-        });
-        if (options.json) return ctx.out.json(created);
-        ctx.out.success(`Created work pool '${created.name}' (${created.type})${created.paused ? ", paused" : ""}`);
-        ctx.out.note(`Deploy to it with 'work_pool: { name: ${created.name} }' in ferry.yaml, or 'ferry deploy --pool ${created.name} ...'.`);
-      }),
-    );
+  provisionOptions(
+    pool
+      .command("create")
+      .description("create a work pool; with --provision-infra, first make its cloud side (ecs:push)")
+      .argument("<name>", "lowercase letters, digits and dashes")
+      .requiredOption("--type <type>", "pool type, e.g. ferry:managed (Ferry runs the flows) or ecs:push")
+      .option("--description <text>", "what the pool is for")
+      .option("--concurrency-limit <n>", "most runs of this pool at once", parseInteger(0))
+      .option("--base-job-template <file>", "job template (JSON or YAML); start from 'ferry work-pool get-default-base-job-template'")
+      .option("--paused", "create it paused: runs wait until 'ferry work-pool resume'")
+      .option("--credentials <name>", "credentials the pool's provider uses (push pools)")
+      .option("--provision-infra", "make the pool's cloud resources first with your own cloud credentials, and fill the template's defaults; the pool is created only if that succeeds")
+      .option("--json", JSON_HELP),
+  ).action(
+    handler(env, async (ctx, name: string, options: PoolOptions & CreateFlags & { paused?: boolean; provisionInfra?: boolean }) => {
+      if (options.provisionInfra) {
+        const template = options.baseJobTemplate ? await readTemplate(ctx, options.baseJobTemplate) : null;
+        return createWithProvisioning(ctx, name, options, template);
+      }
+      const stray = (["region", "executionRoleName", "userName", "policyName", "clusterName", "vpcName", "repositoryName", "taskRoleArn"] as const).filter((k) => options[k] !== undefined);
+      if (stray.length) {
+        throw new FerryError("validation_failed", `--${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --provision-infra`);
+      }
+      const client = await ctx.client();
+      const created = await client.api.createWorkPool({
+        body: {
+          name,
+          type: options.type,
+          ...(options.description !== undefined ? { description: options.description } : {}),
+          ...(options.concurrencyLimit !== undefined ? { concurrency_limit: options.concurrencyLimit } : {}),
+          ...(options.baseJobTemplate ? { base_job_template: await readTemplate(ctx, options.baseJobTemplate) } : {}),
+          ...(options.paused ? { paused: true } : {}),
+          ...(options.credentials ? { credentials: options.credentials } : {}),
+        },
+      });
+      if (options.json) return ctx.out.json(created);
+      ctx.out.success(`Created work pool '${created.name}' (${created.type})${created.paused ? ", paused" : ""}`);
+      ctx.out.note(`Deploy to it with 'work_pool: { name: ${created.name} }' in ferry.yaml, or 'ferry deploy --pool ${created.name} ...'.`);
+    }),
+  );
 
   pool
     .command("ls")
@@ -151,6 +162,8 @@ export function registerWorkPool(program: Command, env: CommandEnv): void {
         }),
       );
   }
+
+  registerProvisioning(pool, env);
 
   pool
     .command("get-default-base-job-template")

@@ -1,4 +1,5 @@
 import type { Io } from "../io.js";
+import type { ProvisioningBackend } from "../provisioning.js";
 
 /** An `Io` that records what a command prints and answers prompts from a script. */
 export interface FakeIo extends Io {
@@ -18,6 +19,7 @@ export interface FakeIoOptions {
   answers?: string[];
   confirm?: boolean;
   fetch?: typeof fetch;
+  provisioning?: ProvisioningBackend;
 }
 
 export function fakeIo(options: FakeIoOptions = {}): FakeIo {
@@ -34,6 +36,7 @@ export function fakeIo(options: FakeIoOptions = {}): FakeIo {
     env: options.env ?? {},
     cwd: options.cwd ?? "/nowhere",
     fetch: options.fetch,
+    ...(options.provisioning ? { provisioning: async () => options.provisioning! } : {}),
     async promptSecret(message) {
       prompts.push(message);
       const answer = answers.shift();

@@ -1,0 +1,53 @@
+/**
+ * The narrow contract between ECS tasks and whatever runs their containers: the Docker engine in
+ * practice, a hand-written fake in unit tests. What a container's exit means for the task (stop code,
+ * reason) is decided by the task lifecycle, not here.
+ */
+export interface ContainerRuntime {
+  /** Whether the image is on the host. Images are never pulled. */
+  hasImage(image: string): Promise<boolean>;
+  /** Creates and starts the task's container. */
+  start(launch: ContainerLaunch): Promise<ContainerHandle>;
+  /** The container of a task started before a restart, or null when it is gone. */
+  find(taskArn: string): Promise<ContainerHandle | null>;
+  /** Removes every container this runtime started and that is still there. */
+  removeAll(): Promise<void>;
+}
+
+export interface ContainerLaunch {
+  /** Unique per task: `aws-local-<task id>`. */
+  name: string;
+  taskArn: string;
+  image: string;
+  command?: string[];
+  entryPoint?: string[];
+  env: Record<string, string>;
+  /** A hard limit, as ECS's container `memory` (or Fargate's task memory) is. */
+  memoryMib?: number;
+  workingDirectory?: string;
+  user?: string;
+  /** `linuxParameters.initProcessEnabled`: an init as PID 1 forwards signals to the program. */
+  init: boolean;
+}
+
+export interface OutputLine {
+  stream: "stdout" | "stderr";
+  /** Milliseconds since the epoch, when the container printed it. */
+  timestamp: number;
+  message: string;
+}
+
+export interface ContainerExit {
+  exitCode: number;
+  oomKilled: boolean;
+}
+
+export interface ContainerHandle {
+  id: string;
+  /** Calls `onLine` for each line printed after `sinceMs` (all when absent); resolves once the container has exited and its output is read. */
+  follow(onLine: (line: OutputLine) => void, sinceMs?: number): Promise<void>;
+  wait(): Promise<ContainerExit>;
+  /** SIGTERM, then SIGKILL after the grace period. */
+  stop(graceSeconds: number): Promise<void>;
+  remove(): Promise<void>;
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import type { OutputLine } from "./container-runtime.js";
+import { buildContainerCreateOptions, parseDockerTimestamp, TimestampedLineSplitter } from "./docker-container-runtime.js";
+
+const launch = { name: "aws-local-abc", taskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/abc", image: "ferry-base:bookworm", command: ["python3", "-c", "print(1)"], env: { A: "1" }, memoryMib: 512, init: false };
+
+describe("buildContainerCreateOptions", () => {
+  it("labels the container with its task and server, and limits memory without swap", () => {
+    const options = buildContainerCreateOptions(launch, "host", "srv1");
+    expect(options).toMatchObject({
+      name: "aws-local-abc",
+      Image: "ferry-base:bookworm",
+      Cmd: ["python3", "-c", "print(1)"],
+      Env: ["A=1"],
+      Labels: { "aws-local.managed": "true", "aws-local.server": "srv1", "aws-local.task_arn": launch.taskArn },
+      HostConfig: { NetworkMode: "host", Memory: 512 * 1024 * 1024, MemorySwap: 512 * 1024 * 1024, Init: false },
+    });
+    expect(options.HostConfig?.ExtraHosts).toBeUndefined();
+    expect(options).not.toHaveProperty("Entrypoint");
+  });
+
+  it("gives bridge tasks a way to the host", () => {
+    expect(buildContainerCreateOptions(launch, "bridge", "s").HostConfig).toMatchObject({ NetworkMode: "bridge", ExtraHosts: ["host.docker.internal:host-gateway"] });
+  });
+});
+
+describe("TimestampedLineSplitter", () => {
+  it("splits chunks into timestamped lines, across chunk boundaries, and flushes a last partial line", () => {
+    const lines: OutputLine[] = [];
+    const splitter = new TimestampedLineSplitter("stdout", (line) => lines.push(line));
+    splitter.push("2026-01-02T03:04:05.123456789Z hel");
+    splitter.push("lo\n2026-01-02T03:04:06.000000000Z second\n2026-01-02T03:04:07Z no newline");
+    splitter.end();
+    expect(lines).toEqual([
+      { stream: "stdout", timestamp: Date.parse("2026-01-02T03:04:05.123Z"), message: "hello" },
+      { stream: "stdout", timestamp: Date.parse("2026-01-02T03:04:06.000Z"), message: "second" },
+      { stream: "stdout", timestamp: Date.parse("2026-01-02T03:04:07.000Z"), message: "no newline" },
+    ]);
+  });
+
+  it("parses Docker's RFC 3339 nano timestamps", () => {
+    expect(parseDockerTimestamp("2026-01-02T03:04:05.1Z")).toBe(Date.parse("2026-01-02T03:04:05.100Z"));
+    expect(parseDockerTimestamp("not-a-time")).toBeNull();
+  });
+});

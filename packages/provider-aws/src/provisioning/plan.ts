@@ -1,0 +1,179 @@
+import type { ProvisionStep } from "@ferry/core";
+import { chooseVpcCidr } from "./cidr.js";
+import { networkNames, type ProvisioningNames } from "./names.js";
+
+/** AWS allows two access keys per IAM user. */
+export const MAX_ACCESS_KEYS = 2;
+export const AVAILABILITY_ZONES = 3;
+
+/** What provisioning found in the account: the input of the plan, read by Get/Describe/List calls only. */
+export interface ObservedState {
+  accountId: string;
+  region: string;
+  executionRole: { arn: string; managedPolicyAttached: boolean; logsPolicy: boolean } | null;
+  user: { arn: string; accessKeys: number } | null;
+  policy: { arn: string; attachedToUser: boolean } | null;
+  cluster: { arn: string } | null;
+  /** The region's default VPC: when there is one, nothing is made for the network. */
+  defaultVpc: { id: string } | null;
+  /** The VPC named `vpc_name` and what hangs off it. */
+  vpc: { id: string; cidr: string } | null;
+  internetGateway: { id: string; attached: boolean } | null;
+  subnets: { id: string; zone: string; cidr: string }[];
+  routeTable: { id: string; defaultRoute: boolean; associatedSubnets: string[] } | null;
+  securityGroup: { id: string } | null;
+  /** IPv4 CIDRs of every VPC in the region, to pick one that overlaps none. */
+  vpcCidrs: string[];
+  /** Zones a subnet may go in, in the region's order. */
+  zones: string[];
+  repository: { uri: string } | null;
+}
+
+export type StepId =
+  | "execution-role"
+  | "user"
+  | "policy"
+  | "access-key"
+  | "cluster"
+  | "vpc"
+  | "internet-gateway"
+  | "subnets"
+  | "route-table"
+  | "security-group"
+  | "repository";
+
+export interface PlannedStep extends ProvisionStep {
+  id: StepId;
+}
+
+export interface PlanContext {
+  names: ProvisioningNames;
+  poolName: string;
+  hasCredentials: boolean;
+}
+
+/**
+ * Every step of provisioning, in order, each `create` (something will be made or attached) or
+ * `exists` (nothing to do). Pure: the same state always gives the same plan.
+ */
+export function planSteps(state: ObservedState, { names, poolName, hasCredentials }: PlanContext): PlannedStep[] {
+  const steps: PlannedStep[] = [];
+  const add = (id: StepId, resource: string, name: string, exists: boolean, detail?: string) =>
+    steps.push({ id, resource, name, action: exists ? "exists" : "create", ...(detail ? { detail } : {}) });
+
+  const role = state.executionRole;
+  add(
+    "execution-role",
+    "IAM role",
+    names.executionRole,
+    role !== null && role.managedPolicyAttached && role.logsPolicy,
+    role === null
+      ? "trusts ecs-tasks.amazonaws.com; task-execution policy and log-group creation"
+      : missing([!role.managedPolicyAttached && "attach the task-execution policy", !role.logsPolicy && "allow log-group creation"]),
+  );
+  add("user", "IAM user", names.user, state.user !== null);
+  const policy = state.policy;
+  add(
+    "policy",
+    "IAM policy",
+    names.policy,
+    policy !== null && policy.attachedToUser,
+    policy === null ? `ECS, EC2 and logs calls of ecs:push runs; attached to ${names.user}` : policy.attachedToUser ? undefined : `attach to ${names.user}`,
+  );
+  if (hasCredentials) {
+    add("access-key", "IAM access key", names.user, true, "the pool has credentials: no new key");
+  } else {
+    const keys = state.user?.accessKeys ?? 0;
+    add(
+      "access-key",
+      "IAM access key",
+      names.user,
+      false,
+      keys >= MAX_ACCESS_KEYS
+        ? `${names.user} already has ${keys} access keys, the most AWS allows: delete one unused key first`
+        : `stored as credentials '${credentialsName(poolName)}'`,
+    );
+  }
+  add("cluster", "ECS cluster", names.cluster, state.cluster !== null, state.cluster ? undefined : "Fargate and Fargate Spot capacity");
+
+  if (state.defaultVpc) {
+    add("vpc", "VPC", state.defaultVpc.id, true, "the region's default VPC");
+  } else {
+    const net = networkNames(names.vpc);
+    const vpc = state.vpc;
+    add("vpc", "VPC", names.vpc, vpc !== null, vpc ? vpc.id : chooseVpcCidr(state.vpcCidrs));
+    const igw = state.internetGateway;
+    add("internet-gateway", "internet gateway", net.internetGateway, igw !== null && igw.attached, igw && !igw.attached ? "attach to the VPC" : undefined);
+    const wanted = wantedSubnets(state);
+    const subnetsMissing = Math.max(0, wanted - new Set(state.subnets.map((s) => s.zone)).size);
+    add(
+      "subnets",
+      "subnets",
+      `${names.vpc}-*`,
+      subnetsMissing === 0,
+      subnetsMissing === 0 ? state.subnets.map((s) => s.zone).join(", ") : `${subnetsMissing} of ${wanted}, one per availability zone`,
+    );
+    const rt = state.routeTable;
+    const unassociated = state.subnets.filter((s) => !rt?.associatedSubnets.includes(s.id)).length + subnetsMissing;
+    add(
+      "route-table",
+      "route table",
+      net.routeTable,
+      rt !== null && rt.defaultRoute && unassociated === 0,
+      rt === null ? "0.0.0.0/0 to the internet gateway" : missing([!rt.defaultRoute && "add 0.0.0.0/0 route", unassociated > 0 && `associate ${unassociated} subnets`]),
+    );
+    add("security-group", "security group", net.securityGroup, state.securityGroup !== null, state.securityGroup ? undefined : "no inbound, all outbound");
+  }
+  add("repository", "ECR repository", names.repository, state.repository !== null, state.repository ? state.repository.uri : "and a registry login");
+  return steps;
+}
+
+/** One subnet in each of three zones, or in every zone of a region that has fewer. */
+export function wantedSubnets(state: Pick<ObservedState, "zones">): number {
+  return state.zones.length ? Math.min(AVAILABILITY_ZONES, state.zones.length) : AVAILABILITY_ZONES;
+}
+
+function missing(parts: (string | false)[]): string | undefined {
+  const out = parts.filter((p): p is string => typeof p === "string");
+  return out.length ? out.join("; ") : undefined;
+}
+
+/** The credentials a provisioned pool gets, named after it. */
+export function credentialsName(poolName: string): string {
+  return `${poolName}-aws`;
+}
+
+/** Tags on everything provisioning makes: deprovisioning removes only what carries the pool's. */
+export const POOL_TAG = "ferry:pool";
+export const MANAGED_BY_TAG = "managed-by";
+
+export function poolTags(poolName: string): { key: string; value: string }[] {
+  return [
+    { key: POOL_TAG, value: poolName },
+    { key: MANAGED_BY_TAG, value: "ferry" },
+  ];
+}
+
+/** Whether a resource's tags (in any of AWS's spellings) carry the pool's tag. */
+export function hasPoolTag(tags: readonly { Key?: string | undefined; Value?: string | undefined; key?: string | undefined; value?: string | undefined }[] | undefined, poolName: string): boolean {
+  return (tags ?? []).some((t) => (t.Key ?? t.key) === POOL_TAG && (t.Value ?? t.value) === poolName);
+}
+
+/**
+ * The job-variable defaults a provisioned pool's template gets. The network is set only for a VPC
+ * provisioning made: with the default VPC, runs use it without being told.
+ */
+export function jobVariableDefaults(input: {
+  region: string;
+  cluster: string;
+  executionRoleArn: string;
+  network: { vpcId: string; subnets: string[]; securityGroups: string[] } | null;
+}): Record<string, unknown> {
+  const out: Record<string, unknown> = { region: input.region, cluster: input.cluster, execution_role_arn: input.executionRoleArn };
+  if (input.network) {
+    out.vpc_id = input.network.vpcId;
+    out.subnets = input.network.subnets;
+    out.security_groups = input.network.securityGroups;
+  }
+  return out;
+}
