@@ -1,6 +1,7 @@
 // Bundles the CLI into one file so `ferry` starts fast: no module resolution across node_modules at
 // startup. The server stays external: it is imported only by `ferry server start`; so does AWS provisioning
-// (the AWS SDK), imported only by the work-pool provisioning commands.
+// (the AWS SDK), imported only by the work-pool provisioning commands, and dockerode and the ECR client,
+// imported only by a deploy with a build section.
 import { chmod, readFile, rm } from "node:fs/promises";
 import { build } from "esbuild";
 
@@ -14,7 +15,7 @@ const result = await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  external: ["@ferry/server", "@ferry/provider-aws"],
+  external: ["@ferry/server", "@ferry/provider-aws", "dockerode", "@aws-sdk/client-ecr"],
   banner: {
     // Bundled CommonJS dependencies call require(); give ESM output one.
     js: "#!/usr/bin/env node\nimport { createRequire as __ferryCreateRequire } from 'node:module';\nconst require = __ferryCreateRequire(import.meta.url);",

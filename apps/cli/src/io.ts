@@ -1,3 +1,4 @@
+import type { ImageBackend } from "./images/image-build.js";
 import type { ProvisioningBackend } from "./provisioning.js";
 
 /**
@@ -27,6 +28,10 @@ export interface Io {
   fetch?: typeof fetch;
   /** Replaces the cloud provisioning backend (tests hand in a fake; the real one is loaded on demand). */
   provisioning?: () => Promise<ProvisioningBackend>;
+  /** Replaces the image builder (tests hand in a fake; the real one, Docker, is loaded on demand). */
+  images?: () => Promise<ImageBackend>;
+  /** Replaces ECR's GetAuthorizationToken (tests); the real one uses the AWS SDK's default chain. */
+  ecrToken?: (region: string) => Promise<{ token: string; endpoint: string | null }>;
 }
 
 export function processIo(): Io {

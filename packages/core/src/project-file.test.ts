@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FerryError } from "./errors.js";
-import { completeDeployments, defaultFlowName, hasEmbeddedSecret, parseProject, parseProjectFile, type ProjectFileIssue } from "./project-file.js";
+import { completeDeployments, defaultFlowName, hasEmbeddedSecret, parseImageReference, parseProject, parseProjectFile, type ProjectFileIssue } from "./project-file.js";
 
 const VALID = `
 source: { git_url: https://github.com/acme/flows.git, branch: main }
@@ -161,7 +161,7 @@ deployments:
     const issues = issuesOf(() => parseProjectFile(text));
     const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
     expect(byPath).toEqual({
-      build: expect.stringMatching(/builds no images/),
+      build: expect.stringMatching(/must be a mapping .* not a list \(Prefect's list of build steps is not supported\)/),
       "deployments[0].entrypoint": expect.stringMatching(/outside the repository/),
       "deployments[0].work_pool.name": expect.stringMatching(/not a work pool name/),
       "deployments[0].work_pool.job_variables": expect.stringMatching(/must be a mapping of variable: value, not a list/),
@@ -230,5 +230,93 @@ describe("defaultFlowName", () => {
     expect(defaultFlowName("flows/etl.py:load_daily_sales")).toBe("load-daily-sales");
     expect(defaultFlowName("flows/etl.py:Flows.nightly_run")).toBe("nightly-run");
     expect(defaultFlowName("src/main.ts:main")).toBe("main");
+  });
+});
+
+describe("the build section", () => {
+  const DEPLOYMENTS = "deployments:\n  - { name: a, entrypoint: a.py:a, work_pool: p }\n";
+
+  it("fills in the defaults", () => {
+    expect(parseProjectFile(`build: {}\n${DEPLOYMENTS}`).build).toEqual({
+      context: ".",
+      platform: "linux/amd64",
+      requirements: "requirements.txt",
+      base_image: "ferry-engine:latest",
+      build_args: {},
+    });
+    expect(parseProjectFile(DEPLOYMENTS).build).toBeUndefined();
+  });
+
+  it("reads every field", () => {
+    const text = `
+build:
+  image: 127.0.0.1:5000/ferry-flows/etl:v1
+  context: ..
+  platform: linux/arm64
+  requirements: deps/requirements.txt
+  base_image: registry.example.com/ferry-engine:2
+  build_args: { LEVEL: 3, DEBUG: false, NAME: x }
+  registry_credentials: { username_env: REG_USER, password_env: REG_PASS }
+${DEPLOYMENTS}`;
+    expect(parseProjectFile(text).build).toEqual({
+      image: "127.0.0.1:5000/ferry-flows/etl:v1",
+      context: "..",
+      platform: "linux/arm64",
+      requirements: "deps/requirements.txt",
+      base_image: "registry.example.com/ferry-engine:2",
+      build_args: { LEVEL: "3", DEBUG: "false", NAME: "x" },
+      registry_credentials: { username_env: "REG_USER", password_env: "REG_PASS" },
+    });
+    expect(parseProjectFile(`build: { dockerfile: docker/Dockerfile, registry_credentials: { file: ~/.reg.json } }\n${DEPLOYMENTS}`).build).toMatchObject({
+      dockerfile: "docker/Dockerfile",
+      registry_credentials: { file: "~/.reg.json" },
+    });
+  });
+
+  it("reports every problem with its YAML path and line", () => {
+    const text = `
+build:
+  image: Acme/ETL:v1
+  dockerfile: ../Dockerfile
+  platform: amd64
+  requirements: reqs.txt
+  build_args: { "bad-name": x, OK: [1] }
+  registry_credentials: { file: a.json, username_env: U }
+  cache: true
+${DEPLOYMENTS}`;
+    const issues = issuesOf(() => parseProjectFile(text));
+    expect(Object.fromEntries(issues.map((i) => [i.path, `${i.line}: ${i.message}`]))).toEqual({
+      "build.image": expect.stringMatching(/^3: 'Acme\/ETL:v1' is not an image reference/),
+      "build.dockerfile": expect.stringMatching(/^4: .* must be a path inside the build context/),
+      "build.platform": expect.stringMatching(/^5: 'amd64' is not a platform such as linux\/amd64/),
+      "build.requirements": expect.stringMatching(/^6: is used only by the generated Dockerfile/),
+      "build.build_args.bad-name": expect.stringMatching(/^7: is not a build argument name/),
+      "build.build_args.OK": expect.stringMatching(/^7: must be a string, a number or a boolean, not a list/),
+      "build.registry_credentials": expect.stringMatching(/^8: give either 'file' or 'username_env' and 'password_env'/),
+      "build.cache": expect.stringMatching(/^9: is not a known field \(known: image, dockerfile/),
+    });
+    expect(messageOf(() => parseProjectFile(`build: { image: "r.io/a@sha256:${"a".repeat(64)}" }\n${DEPLOYMENTS}`))).toMatch(
+      /build\.image: names a digest; give a repository and a tag to push to, e.g. 'r\.io\/a'/,
+    );
+  });
+});
+
+describe("parseImageReference", () => {
+  it("splits registry, repository, tag and digest as Docker reads them", () => {
+    expect(parseImageReference("127.0.0.1:5000/ferry-flows/e2e:abc")).toEqual({ registry: "127.0.0.1:5000", repository: "ferry-flows/e2e", tag: "abc", digest: null });
+    expect(parseImageReference("ferry-engine:latest")).toEqual({ registry: null, repository: "ferry-engine", tag: "latest", digest: null });
+    expect(parseImageReference("acme/etl")).toEqual({ registry: null, repository: "acme/etl", tag: null, digest: null });
+    expect(parseImageReference("localhost/etl")).toMatchObject({ registry: "localhost", repository: "etl" });
+    const digest = `sha256:${"0".repeat(64)}`;
+    expect(parseImageReference(`1.dkr.ecr.us-east-1.amazonaws.com/ferry-flows/etl@${digest}`)).toEqual({
+      registry: "1.dkr.ecr.us-east-1.amazonaws.com",
+      repository: "ferry-flows/etl",
+      tag: null,
+      digest,
+    });
+  });
+
+  it("refuses what Docker refuses", () => {
+    for (const bad of ["", "Etl", "etl:", "etl:-x", "a//b", "-a/b", "etl@sha256:12", "a b"]) expect(parseImageReference(bad), bad).toBeNull();
   });
 });

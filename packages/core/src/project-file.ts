@@ -38,7 +38,86 @@ export interface ProjectFile {
   deployments: DeploymentDraft[];
   /** What the caller must supply before the drafts can be applied. */
   missing: MissingField[];
+  /** The image to build for every deployment, when the file has a `build` section; defaults filled in. */
+  build?: ProjectBuild;
+  /** The file's top-level `name`, when it has one. */
+  name?: string;
 }
+
+/**
+ * The top-level `build` section: one image, built on the engine image with the project's requirements
+ * and pushed, that every deployment of the file runs on (its `image` job variable).
+ *
+ * ```yaml
+ * build:
+ *   image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/ferry-flows/etl:v1   # default: the profile's namespace
+ *   requirements: requirements.txt    # what the generated Dockerfile installs
+ *   platform: linux/amd64
+ * ```
+ */
+export interface ProjectBuild {
+  /** `[registry/]repository[:tag]`; unset, the caller names it in its default namespace. */
+  image?: string;
+  /** A Dockerfile of the project (relative to `context`); unset, one is generated from `base_image` and `requirements`. */
+  dockerfile?: string;
+  /** The build context, relative to the project file's directory. Default `.`. */
+  context: string;
+  /** Default `linux/amd64`: what ECS, Cloud Run and ACI run unless told otherwise. */
+  platform: string;
+  /** For the generated Dockerfile; relative to `context`. Default `requirements.txt`. */
+  requirements: string;
+  /** For the generated Dockerfile. Default `ferry-engine:latest`. */
+  base_image: string;
+  build_args: Record<string, string>;
+  /** How to log in to a registry other than ECR; unset, anonymously. */
+  registry_credentials?: RegistryCredentialsSpec;
+}
+
+/** A JSON file `{"username", "password"}` (or `{"auths": {...}}` as Docker writes it), or two variables. */
+export type RegistryCredentialsSpec = { file: string } | { username_env: string; password_env: string };
+
+export const BUILD_DEFAULTS = {
+  context: ".",
+  platform: "linux/amd64",
+  requirements: "requirements.txt",
+  base_image: "ferry-engine:latest",
+} as const;
+
+/** An image reference split into its parts; `registry` is null for Docker Hub's short names. */
+export interface ImageReference {
+  registry: string | null;
+  repository: string;
+  tag: string | null;
+  digest: string | null;
+}
+
+// The grammar of github.com/distribution/reference, without its Docker Hub rewriting.
+const REF_DOMAIN = String.raw`(?:localhost|(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*\.?|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?`;
+const REF_COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+const IMAGE_REFERENCE = new RegExp(
+  String.raw`^(?:(${REF_DOMAIN})/)?(${REF_COMPONENT}(?:/${REF_COMPONENT})*)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$`,
+);
+
+/**
+ * Splits `registry/repository:tag@digest`, or returns null when it is not a valid reference. The first
+ * part is a registry only when it looks like a host (a dot, a port or `localhost`), as Docker reads it.
+ */
+export function parseImageReference(reference: string): ImageReference | null {
+  if (reference.length > 512) return null;
+  const m = IMAGE_REFERENCE.exec(reference);
+  if (!m) return null;
+  let registry = m[1] ?? null;
+  let repository = m[2]!;
+  if (registry !== null && !/[.:]|^localhost$|^\[/.test(registry)) {
+    // `acme/etl`: a Docker Hub namespace, not a host.
+    if (registry !== registry.toLowerCase()) return null;
+    repository = `${registry}/${repository}`;
+    registry = null;
+  }
+  if (repository.length > 255) return null;
+  return { registry, repository, tag: m[3] ?? null, digest: m[4] ?? null };
+}
+
 
 export interface ProjectFileOptions {
   /** Shown in error messages; default `ferry.yaml`. */
@@ -55,7 +134,10 @@ export interface ProjectFileIssue {
 type Path = (string | number)[];
 type Locate = (path: Path) => number | undefined;
 
-const TOP_LEVEL_FIELDS = ["name", "source", "pull", "deployments"];
+const TOP_LEVEL_FIELDS = ["name", "source", "pull", "build", "deployments"];
+const BUILD_FIELDS = ["image", "dockerfile", "context", "platform", "requirements", "base_image", "build_args", "registry_credentials"];
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEPLOYMENT_FIELDS = [
   "name",
   "flow_name",
@@ -74,8 +156,7 @@ const WORK_POOL_FIELDS = ["name", "job_variables"];
 
 /** Keys Prefect users bring along, with what to do instead. */
 const UNSUPPORTED_HINTS: Record<string, string> = {
-  build: "is not supported: Ferry runs code from git on the pool's image and builds no images; remove it",
-  push: "is not supported: Ferry pulls code from git and pushes no images; remove it",
+  push: "is not needed: 'ferry deploy' pushes the image the top-level 'build' section describes; remove it",
   schedules: "is not supported yet; trigger runs with 'ferry deployment run' from cron or CI",
   schedule: "is not supported yet; trigger runs with 'ferry deployment run' from cron or CI",
 };
@@ -231,6 +312,7 @@ class Checker {
     if (value.name !== undefined && typeof value.name !== "string") this.fail(["name"], "must be a string");
     const defaultSource = value.source === undefined ? {} : this.source(value.source, ["source"]);
     const defaultPull = value.pull === undefined ? undefined : this.pull(value.pull, ["pull"]);
+    const build = value.build === undefined ? undefined : this.build(value.build, ["build"]);
 
     const list = value.deployments;
     if (list === undefined || list === null) {
@@ -260,7 +342,90 @@ class Checker {
       }
       deployments.push(draft);
     });
-    return { deployments, missing };
+    const out: ProjectFile = { deployments, missing };
+    if (build) out.build = build;
+    if (typeof value.name === "string" && value.name) out.name = value.name;
+    return out;
+  }
+
+  private build(value: unknown, path: Path): ProjectBuild | undefined {
+    if (!isMapping(value)) {
+      const prefect = Array.isArray(value) ? " (Prefect's list of build steps is not supported)" : "";
+      this.fail(path, `must be a mapping such as '{ image: registry/name:tag, requirements: requirements.txt }', not ${describe(value)}${prefect}`);
+      return undefined;
+    }
+    const before = this.issues.length;
+    this.fields(value, path, BUILD_FIELDS);
+    const out: ProjectBuild = { ...BUILD_DEFAULTS, build_args: {} };
+    const text = (key: string, maxLength = 1000): string | undefined =>
+      value[key] === undefined ? undefined : this.requiredString(value[key], [...path, key], maxLength);
+
+    const image = text("image", 512);
+    if (image !== undefined) {
+      const ref = parseImageReference(image);
+      if (!ref) this.fail([...path, "image"], `'${image}' is not an image reference such as 'registry.example.com/team/name:tag' (lowercase repository)`);
+      else if (ref.digest) this.fail([...path, "image"], `names a digest; give a repository and a tag to push to, e.g. '${image.split("@")[0]}'`);
+      else out.image = image;
+    }
+    for (const key of ["dockerfile", "context", "requirements"] as const) {
+      const v = text(key);
+      if (v === undefined) continue;
+      const escapes = /^([/\\]|[A-Za-z]:)/.test(v) || v.replace(/\\/g, "/").split("/").includes("..");
+      if (key !== "context" && escapes) {
+        this.fail([...path, key], `'${v}' must be a path inside the build context, relative to it`);
+      } else out[key] = v;
+    }
+    const platform = text("platform", 100);
+    if (platform !== undefined) {
+      if (PLATFORM.test(platform)) out.platform = platform;
+      else this.fail([...path, "platform"], `'${platform}' is not a platform such as linux/amd64 or linux/arm64`);
+    }
+    const base = text("base_image", 512);
+    if (base !== undefined) {
+      if (parseImageReference(base)) out.base_image = base;
+      else this.fail([...path, "base_image"], `'${base}' is not an image reference such as ferry-engine:latest`);
+    }
+    if (value.dockerfile !== undefined) {
+      // Only the generated Dockerfile reads these: a silent no-op would be worse than a refusal.
+      for (const key of ["requirements", "base_image"] as const) {
+        if (value[key] !== undefined) this.fail([...path, key], `is used only by the generated Dockerfile; with build.dockerfile, install from your Dockerfile instead and remove it`);
+      }
+    }
+    if (value.build_args !== undefined && value.build_args !== null) {
+      const args = this.mapping(value.build_args, [...path, "build_args"], "a mapping of NAME: value");
+      for (const [k, v] of Object.entries(args ?? {})) {
+        if (!ENV_NAME.test(k)) this.fail([...path, "build_args", k], "is not a build argument name (letters, digits and _)");
+        else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out.build_args[k] = String(v);
+        else this.fail([...path, "build_args", k], `must be a string, a number or a boolean, not ${describe(v)}`);
+      }
+    }
+    if (value.registry_credentials !== undefined) {
+      const creds = this.registryCredentials(value.registry_credentials, [...path, "registry_credentials"]);
+      if (creds) out.registry_credentials = creds;
+    }
+    return this.issues.length === before ? out : undefined;
+  }
+
+  private registryCredentials(value: unknown, path: Path): RegistryCredentialsSpec | undefined {
+    const what = "a mapping with 'file: path/to/credentials.json', or 'username_env' and 'password_env' naming variables";
+    const map = this.mapping(value, path, what);
+    if (!map) return undefined;
+    this.fields(map, path, ["file", "username_env", "password_env"]);
+    if (map.file !== undefined) {
+      if (map.username_env !== undefined || map.password_env !== undefined) {
+        this.fail(path, "give either 'file' or 'username_env' and 'password_env', not both");
+        return undefined;
+      }
+      const file = this.requiredString(map.file, [...path, "file"]);
+      return file === undefined ? undefined : { file };
+    }
+    const names: string[] = [];
+    for (const key of ["username_env", "password_env"] as const) {
+      const v = this.requiredString(map[key], [...path, key], 200);
+      if (v !== undefined && !ENV_NAME.test(v)) this.fail([...path, key], `'${v}' is not an environment variable name`);
+      else if (v !== undefined) names.push(v);
+    }
+    return names.length === 2 ? { username_env: names[0]!, password_env: names[1]! } : undefined;
   }
 
   private deployment(

@@ -1,5 +1,5 @@
 import { access, readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import {
   completeDeployments,
@@ -20,6 +20,10 @@ import {
 import type { CommandContext } from "../context.js";
 import { sourceLabel } from "../format.js";
 import { gitDefaults } from "../git.js";
+import { loadImageBackend, planImage, type ImageBuildPlan } from "../images/image-build.js";
+import { pushedReference } from "../images/reference.js";
+import { ecrAuthorizationToken, resolveRegistryAuth } from "../images/registry-auth.js";
+import { readProfiles } from "../profiles.js";
 import { collect, keyValues } from "../key-value.js";
 import { handler, type CommandEnv } from "./shared.js";
 
@@ -38,6 +42,8 @@ export interface DeployOptions {
   param?: string[];
   tag?: string[];
   description?: string;
+  /** False with --no-build. */
+  build?: boolean;
   json?: boolean;
 }
 
@@ -73,11 +79,15 @@ export function registerDeploy(program: Command, env: CommandEnv): void {
     .option("--param <key=value>", "default parameter, value as JSON or text (repeatable)", collect)
     .option("--tag <tag>", "tag (repeatable)", collect)
     .option("--description <text>", "description")
-    .option("--json", "print the results ({deployment, action} per deployment) as JSON")
+    .option("--no-build", "with a build section in ferry.yaml: skip building and pushing; deployments get the image's tag, pushed by an earlier deploy")
+    .option("--json", "print the results ({deployment, action} per deployment) as JSON; with a build section, {image, deployments}")
     .addHelpText(
       "after",
       "\nWithout a source, a deployment runs the code of the current repository's 'origin' at the current branch:\n" +
         "push before you run. --git-url, --branch, --commit and --git-credentials fill in what the file leaves out.\n\n" +
+        "With a top-level 'build' section, ferry.yaml's deployments run on an image built from the engine image and the\n" +
+        "project's requirements (or its own Dockerfile), pushed to build.image or the profile's default_image_namespace;\n" +
+        "their 'image' job variable is set to it, by digest. It needs Docker, and python3 with pip for the wheels.\n\n" +
         "Examples:\n  ferry deploy --all\n  ferry deploy nightly\n  ferry deploy --name nightly --entrypoint flows/etl.py:etl --pool my-pool --job-variable pip_packages='[\"pandas\"]'",
     )
     .action(handler(env, deploy));
@@ -103,10 +113,46 @@ async function deploy(ctx: CommandContext, names: string[], options: DeployOptio
     }
   }
   const fileName = options.entrypoint ? "command line" : options.file ?? DEFAULT_FILE;
-  const deployments = completeDeployments(project, { source: defaults }, { fileName });
+  let deployments = completeDeployments(project, { source: defaults }, { fileName });
 
   const client = await ctx.client();
+  let plan: ImageBuildPlan | null = null;
+  if (project.build) {
+    const settings = await ctx.settings();
+    const profiles = await readProfiles(settings.profilesPath);
+    plan = await planImage({
+      build: project.build,
+      projectDir: dirname(resolve(ctx.io.cwd, fileName)),
+      projectName: project.name,
+      namespace: settings.profileName ? profiles.profiles[settings.profileName]?.default_image_namespace : undefined,
+      profileName: settings.profileName,
+    });
+    for (const d of deployments) {
+      if (d.job_variables?.image !== undefined) out.warn(`${d.flow_name}/${d.name} sets job_variables.image; the image of the build section replaces it`);
+    }
+    // The tag stands in for the pushed image, so a pool's template is checked before the build, not after.
+    deployments = withImage(deployments, plan.target.reference);
+  }
   await preflight(client, deployments);
+
+  let image: { reference: string; tag: string; digest: string | null; built: boolean } | null = null;
+  if (plan) {
+    if (options.build === false) {
+      out.warn(`--no-build: deployments get ${plan.target.reference}, which an earlier 'ferry deploy' must have pushed`);
+      image = { reference: plan.target.reference, tag: plan.target.reference, digest: null, built: false };
+    } else {
+      plan.auth = await resolveRegistryAuth(plan.target.registry, project.build!.registry_credentials, {
+        env: ctx.io.env,
+        baseDir: dirname(resolve(ctx.io.cwd, fileName)),
+        ecrToken: ctx.io.ecrToken ?? ecrAuthorizationToken,
+      });
+      const backend = await (ctx.io.images ?? loadImageBackend)();
+      const result = await backend.buildAndPush(plan, (line) => out.note(line));
+      const reference = pushedReference(plan.target, result.digest);
+      image = { reference, tag: plan.target.reference, digest: result.digest, built: true };
+    }
+    deployments = withImage(deployments, image.reference);
+  }
 
   const results: DeploymentApplyResult[] = [];
   const width = Math.max(...deployments.map((d) => d.flow_name.length + d.name.length + 1));
@@ -131,9 +177,13 @@ async function deploy(ctx: CommandContext, names: string[], options: DeployOptio
       out.line(`${action}  ${label}  ${c.dim(`pool ${result.deployment.work_pool}, ${sourceLabel(result.deployment.source)}`)}`);
     }
   }
-  if (options.json) return out.json(results);
+  if (options.json) return out.json(image ? { image, deployments: results } : results);
   const first = results[0]!.deployment;
   out.note(`Run ${results.length > 1 ? "one" : "it"} with: ferry deployment run ${first.flow_name}/${first.name} --watch`);
+}
+
+function withImage(deployments: DeploymentApply[], image: string): DeploymentApply[] {
+  return deployments.map((d) => ({ ...d, job_variables: { ...d.job_variables, image } }));
 }
 
 function sourceFlags(options: DeployOptions): Partial<DeploymentSource> {
@@ -197,7 +247,7 @@ async function projectFromFile(ctx: CommandContext, names: string[], options: De
   const project = parseProjectFile(text, { fileName });
   const selected = selectDeployments(project, names, Boolean(options.all), fileName);
   const indexes = new Set(selected.map((d) => project.deployments.indexOf(d)));
-  return { deployments: selected, missing: project.missing.filter((m) => indexes.has(m.index)) };
+  return { ...project, deployments: selected, missing: project.missing.filter((m) => indexes.has(m.index)) };
 }
 
 export function selectDeployments(project: ProjectFile, names: string[], all: boolean, fileName: string): DeploymentDraft[] {

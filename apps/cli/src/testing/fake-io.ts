@@ -1,3 +1,4 @@
+import type { ImageBackend } from "../images/image-build.js";
 import type { Io } from "../io.js";
 import type { ProvisioningBackend } from "../provisioning.js";
 
@@ -20,6 +21,8 @@ export interface FakeIoOptions {
   confirm?: boolean;
   fetch?: typeof fetch;
   provisioning?: ProvisioningBackend;
+  images?: ImageBackend;
+  ecrToken?: Io["ecrToken"];
 }
 
 export function fakeIo(options: FakeIoOptions = {}): FakeIo {
@@ -37,6 +40,8 @@ export function fakeIo(options: FakeIoOptions = {}): FakeIo {
     cwd: options.cwd ?? "/nowhere",
     fetch: options.fetch,
     ...(options.provisioning ? { provisioning: async () => options.provisioning! } : {}),
+    ...(options.images ? { images: async () => options.images! } : {}),
+    ...(options.ecrToken ? { ecrToken: options.ecrToken } : {}),
     async promptSecret(message) {
       prompts.push(message);
       const answer = answers.shift();

@@ -10,23 +10,20 @@ describe("ecsPolicyDocument", () => {
   it("grants exactly what ecs:push execution calls", () => {
     expect(actions).toEqual(
       [
-        "ec2:DescribeSecurityGroups",
         "ec2:DescribeSubnets",
         "ec2:DescribeVpcs",
-        "ecr:DescribeImages",
-        "ecr:DescribeRepositories",
+        "ecr:BatchGetImage",
         "ecr:GetAuthorizationToken",
+        "ecr:GetDownloadUrlForLayer",
         "ecs:DeregisterTaskDefinition",
         "ecs:DescribeTaskDefinition",
         "ecs:DescribeTasks",
-        "ecs:ListTaskDefinitions",
         "ecs:RegisterTaskDefinition",
         "ecs:RunTask",
         "ecs:StopTask",
         "ecs:TagResource",
         "iam:PassRole",
         "logs:CreateLogGroup",
-        "logs:DescribeLogGroups",
         "logs:GetLogEvents",
       ].sort(),
     );

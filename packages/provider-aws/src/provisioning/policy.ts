@@ -63,7 +63,6 @@ export function ecsPolicyDocument(accountId: string, executionRoleArn: string, o
         "ecs:RegisterTaskDefinition",
         "ecs:DescribeTaskDefinition",
         "ecs:DeregisterTaskDefinition",
-        "ecs:ListTaskDefinitions",
         "ecs:RunTask",
         "ecs:DescribeTasks",
         "ecs:StopTask",
@@ -74,23 +73,28 @@ export function ecsPolicyDocument(accountId: string, executionRoleArn: string, o
     {
       Sid: "ReadNetwork",
       Effect: "Allow",
-      Action: ["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+      Action: ["ec2:DescribeVpcs", "ec2:DescribeSubnets"],
       Resource: "*",
     },
     {
       Sid: "RunLogs",
       Effect: "Allow",
-      Action: ["logs:CreateLogGroup", "logs:GetLogEvents", "logs:DescribeLogGroups"],
+      Action: ["logs:CreateLogGroup", "logs:GetLogEvents"],
       Resource: `arn:aws:logs:*:${accountId}:log-group:*`,
     },
   ];
   if (options.ecr !== false) {
-    statements.push({
-      Sid: "ReadImages",
-      Effect: "Allow",
-      Action: ["ecr:GetAuthorizationToken", "ecr:DescribeRepositories", "ecr:DescribeImages"],
-      Resource: "*",
-    });
+    // The token is account-wide; reading an image's manifest and config (the architecture check
+    // before RunTask) is authorised per repository.
+    statements.push(
+      { Sid: "RegistryLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+      {
+        Sid: "ReadImages",
+        Effect: "Allow",
+        Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        Resource: `arn:aws:ecr:*:${accountId}:repository/*`,
+      },
+    );
   }
   statements.push({
     Sid: "PassTaskRoles",

@@ -1,0 +1,137 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Deployment, DeploymentApplyResult } from "@ferry/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ferry as runFerry, parseJson, startServer, type CliOptions, type CliResult, type ServerProcess } from "./cli-harness.js";
+
+// `ferry deploy` with a build section, as a user runs it: the real Docker daemon builds on the engine
+// image, and a real registry (Debian's docker-registry on 127.0.0.1:5000, started by
+// scripts/registry-up.sh) receives the push. Skipped, saying why, when Docker, the engine image or the
+// registry is missing; on CI (CI set) that is a failure instead.
+
+const REGISTRY = process.env.FERRY_TEST_REGISTRY ?? "127.0.0.1:5000";
+const ENGINE_IMAGE = "ferry-engine:latest";
+const run = promisify(execFile);
+
+async function unavailable(): Promise<string | null> {
+  try {
+    await run("docker", ["image", "inspect", ENGINE_IMAGE], { timeout: 20_000 });
+  } catch (error) {
+    const text = `${(error as { stderr?: string }).stderr ?? (error as Error).message}`;
+    return /No such image/i.test(text) ? `the engine image ${ENGINE_IMAGE} is not built (scripts/build-images.sh)` : `Docker does not answer (${text.trim().split("\n")[0]})`;
+  }
+  try {
+    const res = await fetch(`http://${REGISTRY}/v2/`, { signal: AbortSignal.timeout(3000) });
+    if (!res.ok) return `the registry on ${REGISTRY} answered ${res.status}`;
+  } catch {
+    return `no registry answers on ${REGISTRY} (bash scripts/registry-up.sh)`;
+  }
+  try {
+    await run("python3", ["-m", "pip", "--version"]);
+  } catch {
+    return "python3 with pip is not installed";
+  }
+  return null;
+}
+
+const reason = await unavailable();
+
+if (reason && process.env.CI) {
+  describe("ferry deploy with a build section", () => {
+    it("has Docker, the engine image, pip and a registry on CI", () => {
+      expect.fail(`the image tests cannot run on CI: ${reason}`);
+    });
+  });
+} else if (reason) {
+  describe.skip(`ferry deploy with a build section (skipped: ${reason})`, () => {
+    it("builds and pushes", () => {});
+  });
+} else {
+  let home: string;
+  let project: string;
+  let server: ServerProcess;
+  const tag = `t${randomBytes(6).toString("hex")}`;
+  const ferry = (args: string[], options: CliOptions = {}) => runFerry(args, { home, cwd: project, ...options });
+
+  const expectOk = (result: CliResult) => expect({ code: result.code, stderr: result.stderr }, result.stdout).toMatchObject({ code: 0 });
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), "ferry-e2e-images-home-"));
+    project = await mkdtemp(join(tmpdir(), "ferry-e2e-images-project-"));
+    server = await startServer(home);
+    expectOk(await ferry(["work-pool", "create", "pushy", "--type", "ecs:push"]));
+    await writeFile(join(project, "requirements.txt"), "six\n");
+    await writeFile(join(project, "flow.py"), "import six\n\ndef hello():\n    return six.__version__\n");
+  });
+
+  afterAll(async () => {
+    if (server && server.child.exitCode === null) await server.stop();
+    await rm(home, { recursive: true, force: true });
+    await rm(project, { recursive: true, force: true });
+    await run("docker", ["image", "rm", "-f", `${REGISTRY}/ferry-flows/e2e:${tag}`, `${REGISTRY}/ferry-flows/e2e-bad:${tag}`]).catch(() => undefined);
+  });
+
+  const ferryYaml = (build: string) => `
+source: { git_url: https://github.com/acme/flows.git, branch: main }
+build:
+${build}
+deployments:
+  - name: hello
+    entrypoint: flow.py:hello
+    work_pool: { name: pushy }
+`;
+
+  describe("ferry deploy with a build section", () => {
+    it("builds on the engine image with the requirements, pushes, and points the deployment at the pushed digest", async () => {
+      await writeFile(join(project, "ferry.yaml"), ferryYaml(`  image: ${REGISTRY}/ferry-flows/e2e:${tag}`));
+      const result = await ferry(["deploy", "--json"]);
+      expectOk(result);
+      const out = parseJson<{ image: { reference: string; digest: string; built: boolean }; deployments: DeploymentApplyResult[] }>(result);
+      expect(out.image).toMatchObject({ built: true, digest: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) });
+      expect(out.image.reference).toBe(`${REGISTRY}/ferry-flows/e2e@${out.image.digest}`);
+      expect(result.stderr).toMatch(/Step 1\/\d+ : FROM ferry-engine:latest/);
+      expect(result.stderr).toMatch(/Step \d+\/\d+ : RUN python3 -m pip install .*--no-index/);
+      expect(result.stderr).toMatch(/Pushed .*ferry-flows\/e2e:/);
+
+      const tags = (await (await fetch(`http://${REGISTRY}/v2/ferry-flows/e2e/tags/list`)).json()) as { tags: string[] };
+      expect(tags.tags).toContain(tag);
+
+      const deployment = parseJson<Deployment>(await ferry(["deployment", "inspect", "hello/hello", "--json"]));
+      expect(deployment.job_variables).toMatchObject({ image: out.image.reference });
+
+      // The image has the requirements where the engine's Python finds them.
+      const { stdout } = await run("docker", ["run", "--rm", "--entrypoint", "python3", out.image.reference, "-c", "import six; print(six.__version__)"]);
+      expect(stdout.trim()).toMatch(/^\d+\.\d+/);
+
+      // Same inputs, cached layers: the same digest, so nothing changes.
+      const again = parseJson<{ image: { reference: string }; deployments: DeploymentApplyResult[] }>(await ferry(["deploy", "--json"]));
+      expect(again.image.reference).toBe(out.image.reference);
+      expect(again.deployments[0]!.action).toBe("unchanged");
+    }, 300_000); // the first push of the engine image's layers to an empty registry is most of it
+
+    it("fails with the build's error when the Dockerfile is bad, and deploys nothing", async () => {
+      await writeFile(join(project, "Dockerfile"), `FROM ${ENGINE_IMAGE}\nRUN echo "about to fail" && exit 3\n`);
+      await writeFile(
+        join(project, "ferry.yaml"),
+        ferryYaml(`  image: ${REGISTRY}/ferry-flows/e2e-bad:${tag}\n  dockerfile: Dockerfile`).replace("name: hello", "name: bad"),
+      );
+      const result = await ferry(["deploy"]);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(/^Error: building the image failed: .*returned a non-zero code: 3/m);
+      expect(result.stderr).toMatch(/Nothing was deployed/);
+      const missing = await ferry(["deployment", "inspect", "hello/bad", "--json"]);
+      expect(missing.code).toBe(4);
+    });
+
+    it("names the fix when there is no image to push to", async () => {
+      await writeFile(join(project, "ferry.yaml"), ferryYaml("  requirements: requirements.txt"));
+      const result = await ferry(["deploy"]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/build: no image to push to: set 'build.image: registry\/name:tag'.*default_image_namespace/);
+    });
+  });
+}
