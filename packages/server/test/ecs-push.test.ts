@@ -12,6 +12,7 @@ import { startAwsLocal, type AwsLocal, type CallRecord } from "@ferry/aws-local"
 import { FerryClient, idempotencyKeyForRun, type BaseJobTemplate, type Deployment, type FlowRun, type ProvisionResult, type ProvisionStep } from "@ferry/core";
 import { clientTokenFor } from "@ferry/provider-aws";
 import { EcsProvisioner } from "@ferry/provider-aws/provisioning";
+import { dockerProblem, ENGINE_IMAGE } from "./support/docker.js";
 import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
 import { startAwsProxy, type AwsProxy } from "./support/aws-proxy.js";
 import { serveRepo, type ServedRepo } from "./support/git-server.js";
@@ -24,28 +25,12 @@ import { allowingStatement, grantedActions, parsePolicy, type AuthorizationReque
  * on the host network, so the engine reaches the server at 127.0.0.1). Every AWS call of push execution
  * is made with the provisioned IAM user's key, so the last cases can hold its policy against them.
  */
-const IMAGE = "ferry-engine:latest";
+const IMAGE = ENGINE_IMAGE;
 const REGION = "us-east-1";
 const POOL = "ecs";
 const docker = new Docker();
 
-async function dockerReady(): Promise<string | null> {
-  try {
-    await docker.ping();
-  } catch (error) {
-    return `no Docker engine answers (${(error as Error).message}); run scripts/docker-up.sh`;
-  }
-  try {
-    await docker.getImage(IMAGE).inspect();
-  } catch {
-    return `the image ${IMAGE} is missing; run scripts/build-images.sh`;
-  }
-  return null;
-}
-
-const problem = await dockerReady();
-if (problem && process.env.CI) throw new Error(`CI must run the ECS push tests, but ${problem}`);
-if (problem) console.warn(`ECS push tests skipped: ${problem}`);
+const problem = await dockerProblem(docker, "ECS push tests");
 
 const FLOWS: Record<string, string> = {
   "flows/hello.py": `def main(name: str = "world"):

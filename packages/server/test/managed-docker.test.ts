@@ -8,6 +8,7 @@ import { FerryClient, type Deployment, type FlowRun, type FlowRunEvent } from "@
 import { cacheVolumeName } from "@ferry/managed-runner";
 import { cacheKey } from "../src/managed-dispatcher.js";
 import { rejection } from "@ferry/core/testing";
+import { dockerProblem, ENGINE_IMAGE } from "./support/docker.js";
 import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
 
 /**
@@ -17,26 +18,10 @@ import { parseServerConfig, startServer, type RunningServer } from "../src/index
  * private mirror would: pip's local index mounted read-only with PIP_INDEX_URL, and for npm the host's
  * network and CA bundle.
  */
-const IMAGE = "ferry-engine:latest";
+const IMAGE = ENGINE_IMAGE;
 const docker = new Docker();
 
-async function dockerReady(): Promise<string | null> {
-  try {
-    await docker.ping();
-  } catch (error) {
-    return `no Docker engine answers (${(error as Error).message}); run scripts/docker-up.sh`;
-  }
-  try {
-    await docker.getImage(IMAGE).inspect();
-  } catch {
-    return `the image ${IMAGE} is missing; run scripts/build-images.sh`;
-  }
-  return null;
-}
-
-const problem = await dockerReady();
-if (problem && process.env.CI) throw new Error(`CI must run the Docker tests, but ${problem}`);
-if (problem) console.warn(`Docker managed-execution tests skipped: ${problem}`);
+const problem = await dockerProblem(docker, "Docker managed-execution tests");
 
 const FLOWS: Record<string, string> = {
   "flows/pkgs.py": `import logging
