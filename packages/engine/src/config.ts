@@ -1,5 +1,5 @@
 import { isAbsolute } from "node:path";
-import { ENGINE_ENV } from "@ferry/core";
+import { ENGINE_ENV, isUuid } from "@ferry/core";
 import { EngineError } from "./errors.js";
 
 /** What the engine runs with, parsed once from its environment in `main.ts`. Nothing else reads `process.env`. */
@@ -29,7 +29,6 @@ export interface EngineConfig {
   stopGraceMs: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Parses the engine's environment; every problem is reported at once, each naming its variable. */
 export function parseEngineConfig(
@@ -43,7 +42,7 @@ export function parseEngineConfig(
 
   const flowRunId = env[ENGINE_ENV.flowRunId]?.trim() ?? "";
   if (!flowRunId) problems.push(`${ENGINE_ENV.flowRunId} is not set: the id of the flow run to execute`);
-  else if (!UUID.test(flowRunId)) problems.push(`${ENGINE_ENV.flowRunId} '${flowRunId}' is not a flow run id (a UUID)`);
+  else if (!isUuid(flowRunId)) problems.push(`${ENGINE_ENV.flowRunId} '${flowRunId}' is not a flow run id (a UUID)`);
 
   const runToken = env[ENGINE_ENV.runToken]?.trim() ?? "";
   // Never echo the token, not even a malformed one.

@@ -1,4 +1,5 @@
 import { createParser } from "eventsource-parser";
+import { isUuid } from "../ids.js";
 import { FerryError, isErrorCode, type ErrorCode } from "../errors.js";
 import type { Deployment, FlowRun, FlowRunEvent } from "../models.js";
 import { isTerminal } from "../states.js";
@@ -16,7 +17,6 @@ export interface FerryClientOptions {
   timeoutMs?: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Typed client of the Ferry HTTP API, used by the CLI, the GitHub Action and the VS Code extension.
@@ -66,7 +66,7 @@ export class FerryClient {
 
   /** Finds a deployment by id or by `flow_name/deployment_name`. */
   async resolveDeployment(ref: string): Promise<Deployment> {
-    if (UUID.test(ref)) {
+    if (isUuid(ref)) {
       const deployment = await this.api.getDeployment({ params: { id: ref } });
       return deployment;
     }

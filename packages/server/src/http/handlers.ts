@@ -6,6 +6,7 @@ import {
   type RouteName,
   type RouteOutput,
   type WorkspaceRecord,
+  isUuid,
 } from "@ferry/core";
 import type { ServiceContext } from "../services/context.js";
 import { createCredentials, deleteCredentials, resolveCredentials, toCredentials } from "../services/credentials.js";
@@ -27,7 +28,6 @@ type Handler<K extends RouteName> = (ctx: ServiceContext, ws: WorkspaceRecord, i
 /** One handler per route; a route without one is a compile error. */
 type Handlers = { [K in RouteName]: Handler<K> };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const deleted = { deleted: true as const };
 
 export const handlers: Handlers = {
@@ -36,7 +36,7 @@ export const handlers: Handlers = {
   listApiKeys: async (ctx, ws) => ({ items: (await ctx.store.listApiKeys(ws.id)).map(toApiKey) }),
   createApiKey: (ctx, ws, { body }) => createApiKeyIn(ctx.store, ws.id, body.name),
   deleteApiKey: async (ctx, ws, { params }) => {
-    if (!UUID.test(params.id) || !(await ctx.store.deleteApiKey(ws.id, params.id))) {
+    if (!isUuid(params.id) || !(await ctx.store.deleteApiKey(ws.id, params.id))) {
       throw notFound("API key", params.id, "list keys with 'ferry api-key ls'");
     }
     return deleted;
@@ -45,7 +45,7 @@ export const handlers: Handlers = {
   adminCreateWorkspace: (ctx, _ws, { body }) => createWorkspace(ctx, body),
   adminListWorkspaces: async (ctx) => ({ items: (await ctx.store.listWorkspaces()).map(toWorkspace) }),
   adminUpdateWorkspace: (ctx, _ws, { params, body }) => {
-    if (!UUID.test(params.id)) throw notFound("workspace", params.id);
+    if (!isUuid(params.id)) throw notFound("workspace", params.id);
     return updateWorkspace(ctx, params.id, body);
   },
 
@@ -86,11 +86,11 @@ export const handlers: Handlers = {
   listDeployments: async (ctx, ws, { query }) => ({ items: (await ctx.store.listDeployments(ws.id, query ?? {})).map(toDeployment) }),
   applyDeployment: (ctx, ws, { body }) => applyDeployment(ctx, ws, body),
   getDeployment: async (ctx, ws, { params }) => {
-    if (!UUID.test(params.id)) throw notFound("deployment", params.id, "list deployments with 'ferry deployment ls'");
+    if (!isUuid(params.id)) throw notFound("deployment", params.id, "list deployments with 'ferry deployment ls'");
     return toDeployment(await getDeploymentOrThrow(ctx, ws, params.id));
   },
   deleteDeployment: async (ctx, ws, { params }) => {
-    if (!UUID.test(params.id) || !(await ctx.store.deleteDeployment(ws.id, params.id))) {
+    if (!isUuid(params.id) || !(await ctx.store.deleteDeployment(ws.id, params.id))) {
       throw notFound("deployment", params.id, "list deployments with 'ferry deployment ls'");
     }
     return deleted;

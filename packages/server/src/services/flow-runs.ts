@@ -32,13 +32,13 @@ import {
   type StateType,
   type StoreTx,
   type WorkspaceRecord,
+  isUuid,
 } from "@ferry/core";
 import { assertManagedImage, transitionRun, type ServiceContext } from "./context.js";
 
 /** How long an idempotency key keeps returning the run it created. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function toFlowRun(record: FlowRunRecord): FlowRun {
   const { workspace_id: _ws, work_pool_id: _pool, ...run } = record;
@@ -46,7 +46,7 @@ export function toFlowRun(record: FlowRunRecord): FlowRun {
 }
 
 export async function getRunOrThrow(ctx: ServiceContext, ws: WorkspaceRecord, id: string): Promise<FlowRunRecord> {
-  const run = UUID.test(id) ? await ctx.store.getFlowRun(ws.id, id) : null;
+  const run = isUuid(id) ? await ctx.store.getFlowRun(ws.id, id) : null;
   if (!run) throw notFound("flow run", id, "list runs with 'ferry flow-run ls'");
   return run;
 }
@@ -61,7 +61,7 @@ export async function createFlowRun(
   deploymentId: string,
   input: FlowRunCreate,
 ): Promise<{ flow_run: FlowRun; created: boolean }> {
-  const found = UUID.test(deploymentId) ? await ctx.store.getDeploymentAndPool(ws.id, deploymentId) : null;
+  const found = isUuid(deploymentId) ? await ctx.store.getDeploymentAndPool(ws.id, deploymentId) : null;
   if (!found) throw notFound("deployment", deploymentId, "list deployments with 'ferry deployment ls'");
   const { deployment, pool } = found;
   const template = pool.base_job_template;

@@ -25,6 +25,7 @@ import {
   type TierName,
   type WorkPoolRecord,
   type WorkspaceRecord,
+  isUuid,
 } from "@ferry/core";
 import type { SqlDriver, SqlExecutor, SqlResult } from "./driver.js";
 import { migrate } from "./migrations.js";
@@ -41,7 +42,6 @@ import { toFerryError } from "./sql-errors.js";
  */
 
 const UNFINISHED = "('SCHEDULED', 'PENDING', 'RUNNING', 'CANCELLING')";
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EVENT_ID_PATTERN = /^\d{1,19}$/;
 const CHANNEL_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -1246,9 +1246,6 @@ function isoInput(value: string, field: string): string {
   return date.toISOString();
 }
 
-function isUuid(value: string): boolean {
-  return UUID_PATTERN.test(value);
-}
 
 function uuidInput(value: string, field: string): string {
   if (!isUuid(value)) throw validationError(`${field} '${value}' is not a UUID`);
