@@ -1,0 +1,48 @@
+import { completeDeployments, parseProjectFile, type DeploymentApply, type DeploymentApplyResult, type FerryClient } from "@ferry/core";
+import { ActionInputError } from "./inputs.js";
+
+/** Where the workflow's code is: every deployment runs exactly this commit of this repository. */
+export interface RepositoryPin {
+  /** `${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}`, kept as is (no `.git`): GitHub serves both. */
+  gitUrl: string;
+  commit: string;
+  /** Name of the git credentials stored from `github-token`; null = the deployments' own (if any). */
+  credentials: string | null;
+}
+
+/** The credentials name the action stores `github-token` under: one per repository, overwritten each run. */
+export function credentialsName(owner: string, repo: string): string {
+  return `github-${owner}-${repo}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").slice(0, 63).replace(/-+$/, "");
+}
+
+/**
+ * Parses the project file and pins every deployment to the workflow's commit. What the file says about
+ * the source (a git URL, a branch) is replaced: the action deploys the code it was started on.
+ */
+export function pinnedDeployments(text: string, fileName: string, pin: RepositoryPin, names: string[]): DeploymentApply[] {
+  const project = parseProjectFile(text, { fileName });
+  const all = completeDeployments(project, { source: { git_url: pin.gitUrl } }, { fileName }).map(
+    (d): DeploymentApply => ({
+      ...d,
+      source: { git_url: pin.gitUrl, branch: null, commit: pin.commit, credentials: pin.credentials ?? d.source.credentials ?? null },
+    }),
+  );
+  if (names.length === 0) return all;
+  const unknown = names.filter((n) => !all.some((d) => matches(d, n)));
+  if (unknown.length) {
+    const known = all.map((d) => `${d.flow_name}/${d.name}`).join(", ");
+    throw new ActionInputError("deployments", `names ${unknown.map((n) => `'${n}'`).join(", ")} not found in ${fileName}; it has ${known || "no deployments"}`);
+  }
+  return all.filter((d) => names.some((n) => matches(d, n)));
+}
+
+function matches(d: DeploymentApply, name: string): boolean {
+  return name === d.name || name === `${d.flow_name}/${d.name}`;
+}
+
+/** Applies each deployment in turn; the server answers `unchanged` when nothing differs. */
+export async function applyDeployments(client: FerryClient, deployments: DeploymentApply[]): Promise<DeploymentApplyResult[]> {
+  const results: DeploymentApplyResult[] = [];
+  for (const body of deployments) results.push(await client.api.applyDeployment({ body }));
+  return results;
+}

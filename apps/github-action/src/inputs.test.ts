@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { ActionInputError, parseInputs, parseObject, splitList } from "./inputs.js";
+
+const reader = (values: Record<string, string>) => (name: string) => values[name] ?? "";
+const base = { "api-url": "https://ferry.example.com/", "api-key": "fy_x", command: "deploy" };
+
+describe("parseInputs", () => {
+  it("fills defaults and trims the URL", () => {
+    const inputs = parseInputs(reader(base));
+    expect(inputs).toMatchObject({ apiUrl: "https://ferry.example.com", command: "deploy", file: "ferry.yaml", deployments: [], wait: true, timeoutSeconds: null, githubToken: null });
+  });
+
+  it.each([
+    [{ "api-url": "" }, /input 'api-url' is required/],
+    [{ "api-url": "ferry.example.com" }, /input 'api-url' must be an http\(s\) URL/],
+    [{ "api-key": "" }, /input 'api-key' is required/],
+    [{ command: "ship" }, /input 'command' must be 'deploy' or 'run', not 'ship'/],
+    [{ command: "run" }, /input 'deployment' is required with command 'run'/],
+    [{ command: "run", deployment: "nightly" }, /input 'deployment' 'nightly' must be FLOW_NAME\/DEPLOYMENT_NAME/],
+    [{ timeout: "soon" }, /input 'timeout' must be a positive number of seconds/],
+    [{ wait: "yes" }, /input 'wait' must be true or false/],
+    [{ parameters: "[1, 2]" }, /input 'parameters' must be a mapping/],
+    [{ "job-variables": "{bad" }, /input 'job-variables' is not valid JSON or YAML/],
+  ])("rejects %j naming the input", (over, message) => {
+    const call = () => parseInputs(reader({ ...base, ...over }));
+    expect(call).toThrow(ActionInputError);
+    expect(call).toThrow(message);
+  });
+});
+
+describe("parseObject", () => {
+  it("reads JSON and YAML mappings alike, empty as {}", () => {
+    expect(parseObject("parameters", '{"day": "2026-01-01", "n": 3}')).toEqual({ day: "2026-01-01", n: 3 });
+    expect(parseObject("parameters", "day: '2026-01-01'\nn: 3\nitems: [a, b]")).toEqual({ day: "2026-01-01", n: 3, items: ["a", "b"] });
+    expect(parseObject("parameters", "  \n")).toEqual({});
+  });
+});
+
+describe("splitList", () => {
+  it("splits on commas and newlines, dropping blanks", () => {
+    expect(splitList("etl/nightly, hourly\n\n  other ,")).toEqual(["etl/nightly", "hourly", "other"]);
+  });
+});

@@ -1,0 +1,115 @@
+import { parse as parseYaml } from "yaml";
+
+/** A bad input value; the message names the input (as the workflow spells it) and says what to write. */
+export class ActionInputError extends Error {
+  readonly code = "invalid_input";
+  constructor(
+    readonly input: string,
+    message: string,
+  ) {
+    super(`input '${input}' ${message}`);
+    this.name = "ActionInputError";
+  }
+}
+
+export type ActionCommand = "deploy" | "run";
+
+/** The action's inputs, checked and typed once at the edge; the rest of the code sees only this. */
+export interface ActionInputs {
+  apiUrl: string;
+  apiKey: string;
+  command: ActionCommand;
+  /** The project file, relative to the workspace unless absolute. */
+  file: string;
+  /** Names to deploy (`NAME` or `FLOW/NAME`); empty = every deployment of the file. */
+  deployments: string[];
+  /** For `run`: `FLOW/NAME` or an id. */
+  deployment: string | null;
+  parameters: Record<string, unknown>;
+  jobVariables: Record<string, unknown>;
+  wait: boolean;
+  /** Seconds; null = no limit. */
+  timeoutSeconds: number | null;
+  githubToken: string | null;
+}
+
+/** Reads one input as the runner passes it (empty string when unset). */
+export type InputReader = (name: string) => string;
+
+export function parseInputs(read: InputReader): ActionInputs {
+  const get = (name: string) => read(name).trim();
+
+  const apiUrl = get("api-url").replace(/\/+$/, "");
+  if (!apiUrl) throw new ActionInputError("api-url", "is required: the URL of your Ferry server, e.g. https://ferry.example.com");
+  if (!/^https?:\/\/[^\s/]+/.test(apiUrl)) throw new ActionInputError("api-url", `must be an http(s) URL, not '${apiUrl}'`);
+
+  const apiKey = get("api-key");
+  if (!apiKey) throw new ActionInputError("api-key", "is required: store a Ferry API key as a repository secret and pass it as api-key: ${{ secrets.FERRY_API_KEY }}");
+
+  const command = get("command");
+  if (command !== "deploy" && command !== "run") {
+    throw new ActionInputError("command", command ? `must be 'deploy' or 'run', not '${command}'` : "is required: 'deploy' or 'run'");
+  }
+
+  const deployment = get("deployment") || null;
+  if (command === "run") {
+    if (!deployment) throw new ActionInputError("deployment", "is required with command 'run': FLOW_NAME/DEPLOYMENT_NAME or a deployment id");
+    if (!deployment.includes("/") && !/^[0-9a-f-]{36}$/i.test(deployment)) {
+      throw new ActionInputError("deployment", `'${deployment}' must be FLOW_NAME/DEPLOYMENT_NAME or a deployment id`);
+    }
+  }
+
+  const timeout = get("timeout");
+  let timeoutSeconds: number | null = null;
+  if (timeout) {
+    const n = Number(timeout);
+    if (!Number.isFinite(n) || n <= 0) throw new ActionInputError("timeout", `must be a positive number of seconds, not '${timeout}'`);
+    timeoutSeconds = n;
+  }
+
+  return {
+    apiUrl,
+    apiKey,
+    command,
+    file: get("file") || "ferry.yaml",
+    deployments: splitList(read("deployments")),
+    deployment,
+    parameters: parseObject("parameters", read("parameters")),
+    jobVariables: parseObject("job-variables", read("job-variables")),
+    wait: parseBoolean("wait", get("wait"), true),
+    timeoutSeconds,
+    githubToken: get("github-token") || null,
+  };
+}
+
+/** Names separated by commas or newlines, blanks dropped. */
+export function splitList(text: string): string[] {
+  return text
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** A JSON or YAML mapping (JSON is YAML); empty = `{}`. */
+export function parseObject(input: string, text: string): Record<string, unknown> {
+  if (!text.trim()) return {};
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    throw new ActionInputError(input, `is not valid JSON or YAML: ${(error as Error).message.split("\n")[0]}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new ActionInputError(input, `must be a mapping of names to values (JSON object or YAML), e.g. '{"day": "2026-01-01"}'`);
+  }
+  return value as Record<string, unknown>;
+}
+
+// The YAML 1.2 core schema's booleans, as @actions/core's getBooleanInput accepts them.
+function parseBoolean(input: string, text: string, fallback: boolean): boolean {
+  if (!text) return fallback;
+  if (["true", "True", "TRUE"].includes(text)) return true;
+  if (["false", "False", "FALSE"].includes(text)) return false;
+  throw new ActionInputError(input, `must be true or false, not '${text}'`);
+}
