@@ -99,6 +99,11 @@ export async function runEngine(config: EngineConfig, deps: EngineDeps): Promise
       await shipper.close();
       return { kind: "stopped" };
     }
+    if (outcome.kind === "crashed" && outcome.error.code === "superseded") {
+      log.warn(outcome.error.message);
+      await shipper.close();
+      return { kind: "stopped" };
+    }
     if (outcome.kind === "crashed" && outcome.error.code === "killed") {
       log.error(outcome.error.message);
       await shipper.close();
@@ -235,7 +240,14 @@ async function setUpAndRun(config: EngineConfig, deps: EngineDeps, run: FlowRun,
     signal: deps.signal,
     stopGraceMs: config.stopGraceMs,
     onStart: async () => {
-      await apiCall("report RUNNING", () => deps.api.setState({ type: "RUNNING" }));
+      try {
+        await deps.api.setState({ type: "RUNNING" });
+      } catch (error) {
+        if (isFerryError(error, "invalid_transition")) {
+          throw new EngineError("superseded", "the run was cancelled or ended while it was being set up; its flow is not started", { cause: error });
+        }
+        throw new EngineError("api_failed", `could not report RUNNING: ${(error as Error).message}`, { cause: error });
+      }
     },
     onLine: (line, stream) => out.emit("flow", stream === "stderr" ? classifier.classify(line) : "info", line),
   });

@@ -26,6 +26,11 @@ export const ENGINE_ERROR_CODES = {
    * engine reports nothing and exits 137.
    */
   killed: { retryable: false },
+  /**
+   * The server refused RUNNING because the run was cancelled (or ended) while the engine set it up:
+   * the flow is not started and nothing is reported; the server settles the run.
+   */
+  superseded: { retryable: false },
   cache_lock_timeout: { retryable: true },
   /** The server could not be reached or refused a call the engine needs. */
   api_failed: { retryable: true },

@@ -367,6 +367,22 @@ describe("the engine against a real server", () => {
     });
   });
 
+  it("does not start the flow, and reports nothing, when the run is cancelled while it is being set up", async () => {
+    // A slow pull step gives the cancel time to land before the engine reports RUNNING.
+    const d = await deploy("cancelled-in-setup", "flows/sleepy.py:sleepy", {
+      pull_steps: [{ git_clone: {} }, { run_shell_script: { script: "sleep 3" } }],
+    });
+    const o = await runEngine(d, {}, {
+      onStart: (_pid, id) => {
+        setTimeout(() => void client.api.cancelFlowRun({ params: { id }, body: { reason: "changed my mind" } }), 800);
+      },
+    });
+    expect(o.run.state.type, explain(o)).toBe("CANCELLING");
+    expect(o.exit.code).toBe(143);
+    expect(messages(o.logs, { source: "flow" })).toEqual([]);
+    expect(messages(o.logs, { source: "engine" }).join("\n")).toMatch(/cancelled or ended while it was being set up; its flow is not started/);
+  });
+
   it("stops the flow on SIGTERM, sends its logs, and reports nothing", async () => {
     const d = await deploy("sleepy", "flows/sleepy.py:sleepy");
     let runId = "";
