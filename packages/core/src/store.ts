@@ -59,7 +59,6 @@ export interface StoreTx {
   getDeploymentByName(workspaceId: string, flowName: string, name: string): Promise<DeploymentRecord | null>;
   listDeployments(workspaceId: string, filter: { work_pool?: string; flow_name?: string; name?: string }): Promise<DeploymentRecord[]>;
   deleteDeployment(workspaceId: string, id: string): Promise<boolean>;
-  countDeploymentsInPool(workspaceId: string, workPoolId: string): Promise<number>;
 
   // --- flow runs
   /** Inserts the run and its first state-history entry. */
@@ -67,8 +66,6 @@ export interface StoreTx {
   getFlowRun(workspaceId: string, id: string): Promise<FlowRunRecord | null>;
   /** For the dispatcher, which acts for every workspace. */
   getFlowRunForSystem(id: string): Promise<FlowRunRecord | null>;
-  /** Takes a row lock on the run until the transaction ends; callers check the transition, then update. */
-  lockFlowRun(id: string): Promise<FlowRunRecord | null>;
   /**
    * Sets a new state only if the run is still in `expected` (type and name), in one statement: the
    * optimistic form of lock-check-update. Null when the run moved on (or does not exist); the caller

@@ -79,20 +79,26 @@ describe.each(storeKinds())("a server killed mid-dispatch, on %s", (kind) => {
     return { env, journal, start };
   }
 
-  it("submits a run caught between creation and submission exactly once after the restart", async () => {
-    const { journal, start } = await setup();
-    const first = await start();
-    const client = new FerryClient({ apiUrl: first.url, apiKey: first.apiKey! });
+  /** A push pool on the fake platform, a deployment with these job variables, and a run of it. */
+  async function runOnFirstServer(proc: Proc, name: string, jobVariables: Record<string, unknown>) {
+    const client = new FerryClient({ apiUrl: proc.url, apiKey: proc.apiKey! });
     await client.api.createWorkPool({ body: { name: "push", type: "fake:push" } });
     const { deployment } = await client.api.applyDeployment({
       body: {
-        flow_name: "etl", name: "slow-submit", work_pool: "push",
+        flow_name: "etl", name, work_pool: "push",
         source: { git_url: "https://github.com/acme/flows.git" }, entrypoint: "etl.py:etl",
-        // The platform takes 1.5 s to accept a job: the server dies while the submission is in flight.
-        job_variables: { submit_delay_ms: 1500 },
+        job_variables: jobVariables,
       },
     });
     const { flow_run } = await client.api.createFlowRun({ params: { id: deployment.id }, body: {} });
+    return { client, flow_run };
+  }
+
+  it("submits a run caught between creation and submission exactly once after the restart", async () => {
+    const { journal, start } = await setup();
+    const first = await start();
+    // The platform takes 1.5 s to accept a job: the server dies while the submission is in flight.
+    const { client, flow_run } = await runOnFirstServer(first, "slow-submit", { submit_delay_ms: 1500 });
     await until(async () => (await client.api.getFlowRun({ params: { id: flow_run.id } })).state.name === "Submitting", "Submitting");
     await kill(first, "SIGKILL");
     expect(journalEntries(journal, flow_run.id)).toHaveLength(0);
@@ -110,16 +116,7 @@ describe.each(storeKinds())("a server killed mid-dispatch, on %s", (kind) => {
   it("does not start a submitted run again after a restart", async () => {
     const { journal, start } = await setup();
     const first = await start();
-    const client = new FerryClient({ apiUrl: first.url, apiKey: first.apiKey! });
-    await client.api.createWorkPool({ body: { name: "push", type: "fake:push" } });
-    const { deployment } = await client.api.applyDeployment({
-      body: {
-        flow_name: "etl", name: "long", work_pool: "push",
-        source: { git_url: "https://github.com/acme/flows.git" }, entrypoint: "etl.py:etl",
-        job_variables: { duration_ms: 60_000 },
-      },
-    });
-    const { flow_run } = await client.api.createFlowRun({ params: { id: deployment.id }, body: {} });
+    const { client, flow_run } = await runOnFirstServer(first, "long", { duration_ms: 60_000 });
     await until(async () => (await client.api.getFlowRun({ params: { id: flow_run.id } })).state.type === "RUNNING", "RUNNING");
     await kill(first, "SIGKILL");
 

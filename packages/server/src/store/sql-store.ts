@@ -647,15 +647,6 @@ export class SqlStoreTx implements StoreTx {
     return rowCount > 0;
   }
 
-  async countDeploymentsInPool(workspaceId: string, workPoolId: string): Promise<number> {
-    if (!isUuid(workspaceId) || !isUuid(workPoolId)) return 0;
-    const { rows } = await this.db.query<{ n: number }>("SELECT count(*)::int AS n FROM deployments WHERE workspace_id = $1 AND work_pool_id = $2", [
-      workspaceId,
-      workPoolId,
-    ]);
-    return first(rows).n;
-  }
-
   // --- flow runs
 
   async insertFlowRun(input: NewFlowRun): Promise<FlowRunRecord> {
@@ -742,13 +733,6 @@ export class SqlStoreTx implements StoreTx {
   async getFlowRunForSystem(id: string): Promise<FlowRunRecord | null> {
     if (!isUuid(id)) return null;
     const { rows } = await this.db.query<FlowRunRow>(`SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE id = $1`, [id]);
-    return rows[0] ? toFlowRun(rows[0]) : null;
-  }
-
-  async lockFlowRun(id: string): Promise<FlowRunRecord | null> {
-    this.requireTransaction("lockFlowRun");
-    if (!isUuid(id)) return null;
-    const { rows } = await this.db.query<FlowRunRow>(`SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE id = $1 FOR NO KEY UPDATE`, [id]);
     return rows[0] ? toFlowRun(rows[0]) : null;
   }
 
