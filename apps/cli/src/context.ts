@@ -1,7 +1,7 @@
 import { FerryClient, FerryError } from "@ferry/core";
 import type { Io } from "./io.js";
 import { Output } from "./output.js";
-import { ferryHome, profilesPath, readProfiles, resolveSettings, type GlobalOptions, type Settings } from "./profiles.js";
+import { ferryHome, profilesPath, readProfiles, resolveSettings, type GlobalOptions, type Settings } from "@ferry/client-node";
 import pkg from "../package.json" with { type: "json" };
 
 export const VERSION: string = pkg.version;

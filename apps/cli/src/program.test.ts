@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { run } from "./program.js";
-import { writeProfiles } from "./profiles.js";
+import { writeProfiles } from "@ferry/client-node";
 import { credentials, deployment, flowRun, workPool } from "./testing/fixtures.js";
 import { fakeIo, fakeServer, json, sse, type FakeIoOptions, type FakeRoute } from "./testing/fake-io.js";
 

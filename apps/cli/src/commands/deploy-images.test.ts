@@ -5,7 +5,7 @@ import { FerryError } from "@ferry/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ImageBackend, ImageBuildPlan } from "../images/image-build.js";
 import { run } from "../program.js";
-import { writeProfiles } from "../profiles.js";
+import { writeProfiles } from "@ferry/client-node";
 import { deployment, workPool } from "../testing/fixtures.js";
 import { fakeIo, fakeServer, json, type FakeIoOptions } from "../testing/fake-io.js";
 

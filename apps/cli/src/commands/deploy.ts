@@ -8,22 +8,18 @@ import {
   hasEmbeddedSecret,
   parseEntrypoint,
   parseProjectFile,
-  validateJobVariables,
   type DeploymentApply,
   type DeploymentApplyResult,
   type DeploymentDraft,
   type DeploymentSource,
-  type FerryClient,
   type ProjectFile,
-  type WorkPool,
 } from "@ferry/core";
+import { ApplyError, applyDeployments, checkDeployments, deploymentLabel, gitDefaults, readProfiles, selectDeployments } from "@ferry/client-node";
 import type { CommandContext } from "../context.js";
 import { sourceLabel } from "../format.js";
-import { gitDefaults } from "../git.js";
 import { loadImageBackend, planImage, type ImageBuildPlan } from "../images/image-build.js";
 import { pushedReference } from "../images/reference.js";
 import { ecrAuthorizationToken, resolveRegistryAuth } from "../images/registry-auth.js";
-import { readProfiles } from "../profiles.js";
 import { collect, keyValues } from "../key-value.js";
 import { handler, type CommandEnv } from "./shared.js";
 
@@ -133,7 +129,7 @@ async function deploy(ctx: CommandContext, names: string[], options: DeployOptio
     // The tag stands in for the pushed image, so a pool's template is checked before the build, not after.
     deployments = withImage(deployments, plan.target.reference);
   }
-  await preflight(client, deployments);
+  await checkDeployments(client, deployments);
 
   let image: { reference: string; tag: string; digest: string | null; built: boolean } | null = null;
   if (plan) {
@@ -154,28 +150,21 @@ async function deploy(ctx: CommandContext, names: string[], options: DeployOptio
     deployments = withImage(deployments, image.reference);
   }
 
-  const results: DeploymentApplyResult[] = [];
   const width = Math.max(...deployments.map((d) => d.flow_name.length + d.name.length + 1));
-  for (const deployment of deployments) {
-    let result: DeploymentApplyResult;
-    try {
-      result = await client.api.applyDeployment({ body: deployment });
-    } catch (error) {
-      if (results.length) out.note(`Applied before the failure: ${results.map((r) => `${r.deployment.flow_name}/${r.deployment.name}`).join(", ")}.`);
-      if (!(error instanceof FerryError)) throw error;
-      throw new FerryError(error.code, `${deployment.flow_name}/${deployment.name}: ${error.message}`, {
-        details: error.details,
-        cause: error,
-        retryable: error.retryable,
-      });
-    }
-    results.push(result);
-    if (!options.json) {
+  let results: DeploymentApplyResult[];
+  try {
+    results = await applyDeployments(client, deployments, (result) => {
+      if (options.json) return;
       const c = out.colors;
       const action = { created: c.green, updated: c.yellow, unchanged: c.dim }[result.action](result.action.padEnd(9));
-      const label = `${result.deployment.flow_name}/${result.deployment.name}`.padEnd(width);
+      const label = deploymentLabel(result.deployment).padEnd(width);
       out.line(`${action}  ${label}  ${c.dim(`pool ${result.deployment.work_pool}, ${sourceLabel(result.deployment.source)}`)}`);
+    });
+  } catch (error) {
+    if (error instanceof ApplyError && error.applied.length) {
+      out.note(`Applied before the failure: ${error.applied.map((r) => deploymentLabel(r.deployment)).join(", ")}.`);
     }
+    throw error;
   }
   if (options.json) return out.json(image ? { image, deployments: results } : results);
   const first = results[0]!.deployment;
@@ -248,62 +237,4 @@ async function projectFromFile(ctx: CommandContext, names: string[], options: De
   const selected = selectDeployments(project, names, Boolean(options.all), fileName);
   const indexes = new Set(selected.map((d) => project.deployments.indexOf(d)));
   return { ...project, deployments: selected, missing: project.missing.filter((m) => indexes.has(m.index)) };
-}
-
-export function selectDeployments(project: ProjectFile, names: string[], all: boolean, fileName: string): DeploymentDraft[] {
-  const list = project.deployments;
-  const label = (d: DeploymentDraft) => `${d.flow_name}/${d.name}`;
-  if (all) {
-    if (names.length) throw new FerryError("validation_failed", "give deployment names or --all, not both");
-    return list;
-  }
-  if (!names.length) {
-    if (list.length === 1) return list;
-    throw new FerryError(
-      "validation_failed",
-      `${fileName} has ${list.length} deployments (${list.map(label).join(", ")}); name the ones to deploy, or pass --all`,
-    );
-  }
-  return names.map((name) => {
-    const matches = list.filter((d) => d.name === name || label(d) === name);
-    if (matches.length === 1) return matches[0]!;
-    if (matches.length > 1) {
-      throw new FerryError("validation_failed", `'${name}' matches ${matches.map(label).join(" and ")} in ${fileName}; give it as FLOW/NAME`);
-    }
-    throw new FerryError("not_found", `${fileName} has no deployment '${name}'; it has ${list.map(label).join(", ")}`);
-  });
-}
-
-/**
- * Checks every deployment against its pool before applying any, so a typo in the second deployment
- * does not leave the first one applied. The server checks again; this only moves the failure earlier.
- */
-async function preflight(client: FerryClient, deployments: DeploymentApply[]): Promise<void> {
-  const pools = new Map<string, Promise<WorkPool>>();
-  const problems: FerryError[] = [];
-  for (const d of deployments) {
-    if (!pools.has(d.work_pool)) pools.set(d.work_pool, client.api.getWorkPool({ params: { name: d.work_pool } }));
-    let pool: WorkPool;
-    try {
-      pool = await pools.get(d.work_pool)!;
-    } catch (error) {
-      if (!(error instanceof FerryError) || error.code !== "not_found") throw error;
-      problems.push(
-        new FerryError("not_found", `${d.flow_name}/${d.name}: work pool '${d.work_pool}' does not exist; create it with 'ferry work-pool create ${d.work_pool} --type ferry:managed'`),
-      );
-      continue;
-    }
-    try {
-      validateJobVariables(pool.base_job_template, d.job_variables ?? {}, `job variables of ${d.flow_name}/${d.name}`);
-    } catch (error) {
-      if (!(error instanceof FerryError)) throw error;
-      problems.push(error);
-    }
-  }
-  if (problems.length === 1) throw new FerryError(problems[0]!.code, `${problems[0]!.message}; nothing was applied`, { details: problems[0]!.details });
-  if (problems.length) {
-    throw new FerryError("validation_failed", `nothing was applied:\n  ${problems.map((p) => p.message).join("\n  ")}`, {
-      details: { problems: problems.map((p) => ({ code: p.code, message: p.message })) },
-    });
-  }
 }

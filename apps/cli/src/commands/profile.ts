@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { FerryError } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { maskSecret } from "../format.js";
-import { assertProfileName, profilesPath, readProfiles, resolveSettings, updateProfiles, type Profile } from "../profiles.js";
+import { assertProfileName, profilesPath, readProfiles, resolveSettings, updateProfiles, type Profile } from "@ferry/client-node";
 import { handler, JSON_HELP, type CommandEnv } from "./shared.js";
 
 /** A profile as it may be shown: never a whole key or token. */

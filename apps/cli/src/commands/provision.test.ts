@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { FerryError, type BaseJobTemplate, type ProvisionInput, type ProvisionProgress, type ProvisionStep, type Provisioner } from "@ferry/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { run } from "../program.js";
-import { readProfiles, writeProfiles } from "../profiles.js";
+import { readProfiles, writeProfiles } from "@ferry/client-node";
 import type { DeprovisionStep, ProvisionerSettings, ProvisioningBackend } from "../provisioning.js";
 import { credentials, workPool } from "../testing/fixtures.js";
 import { fakeIo, fakeServer, json, type FakeIoOptions, type FakeRoute } from "../testing/fake-io.js";

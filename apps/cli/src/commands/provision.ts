@@ -10,7 +10,7 @@ import {
 } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
-import { profilesPath, updateProfiles } from "../profiles.js";
+import { profilesPath, updateProfiles } from "@ferry/client-node";
 import { loadProvisioningBackend, PROVISIONABLE_TYPES, type DeprovisionProgress, type DeprovisionStep, type ProvisioningBackend } from "../provisioning.js";
 import { handler, JSON_HELP, type CommandEnv } from "./shared.js";
 

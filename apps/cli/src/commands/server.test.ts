@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readProfiles, writeProfiles } from "../profiles.js";
+import { readProfiles, writeProfiles } from "@ferry/client-node";
 import { reachableUrl, saveLocalProfile } from "./server.js";
 
 let path: string;

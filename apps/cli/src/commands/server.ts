@@ -3,7 +3,7 @@ import type * as FerryServer from "@ferry/server";
 import { FerryError } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
-import { profilesPath, updateProfiles, type ProfilesFile } from "../profiles.js";
+import { profilesPath, updateProfiles, type ProfilesFile } from "@ferry/client-node";
 import { handler, parseInteger, type CommandEnv } from "./shared.js";
 
 export const LOCAL_PROFILE = "local";

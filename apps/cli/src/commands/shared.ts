@@ -5,7 +5,7 @@ import { FerryError } from "@ferry/core";
 import { parse as parseYaml } from "yaml";
 import { CommandContext } from "../context.js";
 import type { Io } from "../io.js";
-import type { GlobalOptions } from "../profiles.js";
+import type { GlobalOptions } from "@ferry/client-node";
 
 export interface RunState {
   exitCode: number;

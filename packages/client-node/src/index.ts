@@ -1,0 +1,3 @@
+export * from "./profiles.js";
+export * from "./git.js";
+export * from "./deploy.js";
