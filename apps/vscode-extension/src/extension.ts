@@ -1,0 +1,63 @@
+import * as vscode from "vscode";
+import { deployFromFile, deployThisFlow } from "./commands/deploy.js";
+import { cancelRun, runDeployment, showRunLogs } from "./commands/runs.js";
+import { signIn, signOut } from "./commands/sign-in.js";
+import { createWorkPool, openQuota } from "./commands/work-pools.js";
+import { Connections } from "./connection.js";
+import { logChannel, showError } from "./errors.js";
+import { Explorer } from "./explorer.js";
+import { RunLogs, RunTracker } from "./runs.js";
+import type { Ferry } from "./services.js";
+
+/**
+ * Activated lazily: by a Ferry command, by opening the Ferry view, or in a workspace with a ferry.yaml
+ * (see `activationEvents` and the contributed commands and views in package.json).
+ */
+export function activate(context: vscode.ExtensionContext): void {
+  const connections = new Connections(context.secrets);
+  const explorer = new Explorer(connections);
+  const logs = new RunLogs(connections);
+  const tracker = new RunTracker(connections, logs, () => void explorer.refresh());
+  const ferry: Ferry = { context, connections, explorer, logs, tracker };
+  context.subscriptions.push(connections, explorer, logs, tracker, logChannel());
+
+  const poolsView = vscode.window.createTreeView("ferry.pools", { treeDataProvider: explorer.pools, showCollapseAll: true });
+  const runsView = vscode.window.createTreeView("ferry.runs", { treeDataProvider: explorer.runs });
+  context.subscriptions.push(
+    poolsView,
+    runsView,
+    explorer.onDidChange(() => {
+      const message = explorer.message() ?? undefined;
+      poolsView.message = message;
+      runsView.message = message;
+    }),
+  );
+
+  const commands: [string, string, (...args: unknown[]) => Promise<unknown>][] = [
+    ["ferry.signIn", "Sign in", () => signIn(ferry)],
+    ["ferry.signOut", "Sign out", () => signOut(ferry)],
+    ["ferry.deployThisFlow", "Deploy", () => deployThisFlow(ferry)],
+    ["ferry.deployFromFile", "Deploy", (uri) => deployFromFile(ferry, uri instanceof vscode.Uri ? uri : undefined)],
+    ["ferry.runDeployment", "Run", (arg) => runDeployment(ferry, arg)],
+    ["ferry.cancelRun", "Cancel", (arg) => cancelRun(ferry, arg)],
+    ["ferry.showRunLogs", "Show logs", (arg) => showRunLogs(ferry, arg)],
+    ["ferry.createWorkPool", "Create work pool", () => createWorkPool(ferry)],
+    ["ferry.openQuota", "Open quota", () => openQuota(ferry)],
+    ["ferry.refresh", "Refresh", () => explorer.refresh()],
+  ];
+  for (const [id, what, run] of commands) {
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        try {
+          return await run(...args);
+        } catch (error) {
+          await showError(error, what);
+          return undefined;
+        }
+      }),
+    );
+  }
+  void explorer.refresh();
+}
+
+export function deactivate(): void {}

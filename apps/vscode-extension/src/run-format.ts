@@ -1,0 +1,47 @@
+import type { FlowRun, FlowRunEvent, LogLine, StateHistoryEntry } from "@ferry/core";
+import { stateLabel } from "./tree-model.js";
+
+/** `HH:MM:SS` of an ISO timestamp, in UTC so lines from different machines line up. */
+function clock(iso: string): string {
+  return iso.slice(11, 19);
+}
+
+/** One log line as the output channel shows it: `12:00:01 INFO    [flow] message`. */
+export function formatLog(log: LogLine): string {
+  const level = log.level.toUpperCase().padEnd(8);
+  return `${clock(log.timestamp)} ${level}[${log.source}] ${log.message}`;
+}
+
+/** A state change as the output channel shows it: `12:00:01 ── RUNNING ──`, with the state's message. */
+export function formatState(state: StateHistoryEntry): string {
+  return `${clock(state.timestamp)} ── ${stateLabel(state)} ──${state.message ? ` ${state.message}` : ""}`;
+}
+
+export function formatEvent(event: FlowRunEvent): string {
+  return event.kind === "log" ? formatLog(event.log) : formatState(event.state);
+}
+
+/** The first lines of a run's output channel. */
+export function runHeader(run: FlowRun): string[] {
+  const params = Object.keys(run.parameters).length ? JSON.stringify(run.parameters) : "none";
+  return [
+    `Flow run ${run.name} (${run.id})`,
+    `Deployment ${run.flow_name}/${run.deployment_name} on work pool ${run.work_pool} (${run.work_pool_type})`,
+    `Parameters: ${params}`,
+    "",
+  ];
+}
+
+/** The notification when a run the user started ends. */
+export function endMessage(run: FlowRun): { text: string; severity: "info" | "warning" | "error" } {
+  const label = `${run.flow_name}/${run.deployment_name} (${run.name})`;
+  const why = run.state.message ? `: ${run.state.message}` : "";
+  switch (run.state.type) {
+    case "COMPLETED":
+      return { text: `Ferry: ${label} COMPLETED.`, severity: "info" };
+    case "CANCELLED":
+      return { text: `Ferry: ${label} was CANCELLED${why}.`, severity: "warning" };
+    default:
+      return { text: `Ferry: ${label} ended ${stateLabel(run.state)}${why}.`, severity: "error" };
+  }
+}
