@@ -116,7 +116,9 @@ export class PoolsView implements vscode.TreeDataProvider<PoolNode | DeploymentN
 
   getTreeItem(node: PoolNode | DeploymentNode): vscode.TreeItem {
     if (node.kind === "pool") {
-      return treeItem(node, node.children.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+      // Always expandable: an item keeps the collapsible state it first had, so a pool shown before its
+      // first deployment would otherwise never open.
+      return treeItem(node, vscode.TreeItemCollapsibleState.Expanded);
     }
     return treeItem(node, vscode.TreeItemCollapsibleState.None);
   }

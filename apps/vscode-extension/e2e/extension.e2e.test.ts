@@ -1,0 +1,239 @@
+import { execFileSync } from "node:child_process";
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FerryClient, parseProjectFile } from "@ferry/core";
+import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
+import {
+  answerInput,
+  chromiumPath,
+  clickNotificationButton,
+  codeServerBinary,
+  expandTreeItem,
+  openViewContainer,
+  openWorkbench,
+  outputChannelLog,
+  outputChannelText,
+  pickQuickItem,
+  runCommand,
+  screenshot,
+  startCodeServer,
+  treeItemLabels,
+  waitForNotification,
+  waitForTreeItem,
+  type CodeServer,
+  type Workbench,
+} from "./harness.js";
+
+/**
+ * The extension in a real VS Code (code-server, driven by Playwright in Chromium) against a real
+ * Ferry server on the embedded store, running managed runs on the process backend. The workspace is
+ * a git repository with the examples' flows whose origin is a local bare repository, as a user's
+ * clone of their GitHub repository would be.
+ */
+const here = dirname(fileURLToPath(import.meta.url));
+const packageDir = resolve(here, "..");
+const repoRoot = resolve(packageDir, "../..");
+const artifacts = resolve(packageDir, "test-results", "e2e");
+
+/**
+ * Why the test cannot run here, or null when it can. On CI (CI=true) that is an error, not a skip:
+ * .ci/run installs Chromium and code-server.
+ */
+function missingTools(): string | null {
+  const problems: string[] = [];
+  try {
+    codeServerBinary();
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (!existsSync(chromiumPath())) problems.push(`Chromium is not at ${chromiumPath()}: apt-get install -y chromium (or set FERRY_CHROMIUM)`);
+  if (!problems.length) return null;
+  if (process.env.CI) throw new Error(`CI must run the VS Code end-to-end test, but ${problems.join("; ")}`);
+  console.warn(`skipping the VS Code end-to-end test: ${problems.join("; ")}`);
+  return problems.join("; ");
+}
+const missing = missingTools();
+
+let scratch: string;
+let project: string;
+let server: RunningServer;
+let client: FerryClient;
+let code: CodeServer;
+let workbench: Workbench;
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync("git", ["-c", "user.email=e2e@example.com", "-c", "user.name=e2e", ...args], { cwd }).toString().trim();
+}
+
+beforeAll(async () => {
+  if (missing) return;
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  scratch = mkdtempSync(join(tmpdir(), "ferry-vscode-e2e-"));
+
+  // The .vsix, packaged from the build as a user would install it.
+  const vsix = join(scratch, "ferry-vscode.vsix");
+  execFileSync(process.execPath, [join(repoRoot, "node_modules/@vscode/vsce/vsce"), "package", "--out", vsix], {
+    cwd: packageDir,
+    stdio: "pipe",
+  });
+
+  // A repository with the example flows, pushed to its origin.
+  const origin = join(scratch, "origin.git");
+  project = join(scratch, "flows-project");
+  mkdirSync(project);
+  cpSync(join(repoRoot, "examples/flows"), join(project, "flows"), { recursive: true });
+  writeFileSync(
+    join(project, "flows/slow.py"),
+    'import time\n\n\ndef slow(seconds: int = 1):\n    print(f"sleeping {seconds}s", flush=True)\n    time.sleep(seconds)\n    return seconds\n',
+  );
+  git(scratch, "init", "-q", "--bare", "-b", "main", origin);
+  git(project, "init", "-q", "-b", "main");
+  git(project, "add", ".");
+  git(project, "commit", "-qm", "flows");
+  git(project, "remote", "add", "origin", origin);
+  git(project, "push", "-q", "-u", "origin", "main");
+
+  const home = join(scratch, "server-home");
+  server = await startServer(parseServerConfig({ FERRY_RUNNER: "process" }, { home, port: 0, databaseUrl: null, logLevel: "warn", providers: [] }));
+  client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap!.apiKey });
+  await client.api.createWorkPool({ body: { name: "managed", type: "ferry:managed", description: "runs on this machine" } });
+
+  // An empty FERRY_HOME: the extension must not find the developer's own CLI profile.
+  const userHome = join(scratch, "user-ferry-home");
+  mkdirSync(userHome);
+  code = await startCodeServer({ vsix, folder: project, dataDir: join(scratch, "code-server"), env: { FERRY_HOME: userHome } });
+  workbench = await openWorkbench(code.url, { artifactsDir: artifacts });
+});
+
+afterAll(async () => {
+  if (workbench) {
+    await screenshot(workbench.page, artifacts, "final").catch(() => undefined);
+    await workbench.close();
+  }
+  await code?.close();
+  await server?.close();
+  if (scratch && existsSync(scratch)) rmSync(scratch, { recursive: true, force: true });
+});
+
+async function openFile(relativePath: string): Promise<void> {
+  const page = workbench.page;
+  await page.keyboard.press("Control+P");
+  await page.keyboard.type(relativePath);
+  await pickQuickItem(page, relativePath.split("/").pop()!);
+  await page.locator(`.tab[aria-label*="${relativePath.split("/").pop()}"]`).first().waitFor({ timeout: 30_000 });
+}
+
+describe.skipIf(missing !== null)("the Ferry extension in code-server", () => {
+  it("signs in with a key kept in secret storage", async () => {
+    const page = workbench.page;
+    await runCommand(page, "Ferry: Sign In");
+    await answerInput(page, server.url);
+    await answerInput(page, server.bootstrap!.apiKey);
+    await waitForNotification(page, /signed in to workspace/);
+    await openViewContainer(page, "Ferry");
+    await waitForTreeItem(page, "Work Pools", /managed/);
+    await screenshot(page, artifacts, "1-signed-in");
+    // The key is in SecretStorage, not in the user's settings.
+    const settings = readFileSync(join(scratch, "code-server", "user", "User", "settings.json"), "utf8");
+    expect(settings).toContain(server.url);
+    expect(settings).not.toContain(server.bootstrap!.apiKey);
+  });
+
+  it("deploys the flow in the active editor, writing ferry.yaml", async () => {
+    const page = workbench.page;
+    await openFile("flows/hello.ts");
+    await runCommand(page, "Ferry: Deploy This Flow");
+    await pickQuickItem(page, "hello");
+    await pickQuickItem(page, "managed");
+    await answerInput(page, "editor");
+    await waitForNotification(page, /deployed hello\/editor created/, { timeout: 60_000 });
+    await screenshot(page, artifacts, "2-deployed");
+
+    const file = parseProjectFile(readFileSync(join(project, "ferry.yaml"), "utf8"));
+    expect(file.deployments).toEqual([
+      expect.objectContaining({ name: "editor", flow_name: "hello", entrypoint: "flows/hello.ts:hello", work_pool: "managed" }),
+    ]);
+    const deployment = await client.resolveDeployment("hello/editor");
+    expect(deployment.source).toMatchObject({ git_url: expect.stringContaining("origin.git"), branch: "main" });
+    await expandTreeItem(page, "Work Pools", /^managed/);
+    await waitForTreeItem(page, "Work Pools", "hello/editor");
+  });
+
+  it("runs it, follows its logs in the output channel, and shows COMPLETED in the view", async () => {
+    const page = workbench.page;
+    await clickNotificationButton(page, /deployed hello\/editor created/, "Run");
+    await pickQuickItem(page, "Run");
+    await waitForTreeItem(page, "Recent Runs", /hello\/editor.*COMPLETED/, { timeout: 180_000 });
+    await screenshot(page, artifacts, "3-completed-view");
+    await waitForNotification(page, /hello\/editor .* COMPLETED/);
+
+    const runs = await client.api.listFlowRuns({ query: {} });
+    expect(runs.items).toHaveLength(1);
+    expect(runs.items[0]!.state.type).toBe("COMPLETED");
+    expect(runs.items[0]!.result).toEqual({ greeting: "Hello, world!" });
+
+    // What the channel shows on screen, and (exactly, without scrolling) what was written to it.
+    const shown = await outputChannelText(page, "Ferry Run Logs");
+    expect(shown).toContain("Hello, world!");
+    const logs = await outputChannelLog(code, "Ferry Run Logs");
+    expect(logs).toMatch(/── RUNNING ──/);
+    expect(logs).toMatch(/INFO {4}\[flow\] Hello, world!/);
+    expect(logs).toMatch(/── COMPLETED ──/);
+    expect(logs).toMatch(/ended COMPLETED\./);
+    expect(logs).not.toContain(server.bootstrap!.apiKey);
+    await screenshot(page, artifacts, "4-run-logs");
+    expect((await treeItemLabels(page, "Work Pools")).join("\n")).toMatch(/hello\/editor.*COMPLETED/);
+  });
+
+  it("deploys from ferry.yaml, asks for parameters from the schema, and cancels a running run", async () => {
+    const page = workbench.page;
+    appendFileSync(
+      join(project, "ferry.yaml"),
+      [
+        "  - name: wait",
+        "    flow_name: slow",
+        "    entrypoint: flows/slow.py:slow",
+        "    work_pool: managed",
+        "    parameters: { seconds: 1 }",
+        "    parameter_schema:",
+        "      type: object",
+        "      properties: { seconds: { type: integer, description: how long to sleep } }",
+        "",
+      ].join("\n"),
+    );
+    await runCommand(page, "Ferry: Deploy From ferry.yaml");
+    // Both deployments are picked to begin with: accept them as they are.
+    await page.locator(".quick-input-widget .quick-input-list .monaco-list-row", { hasText: "slow/wait" }).waitFor({ timeout: 30_000 });
+    await page.keyboard.press("Enter");
+    await waitForNotification(page, /deployed hello\/editor unchanged, slow\/wait created/, { timeout: 60_000 });
+
+    await runCommand(page, "Ferry: Run Deployment");
+    await pickQuickItem(page, "slow/wait");
+    await answerInput(page, "1.5", { prompt: "seconds" }).then(
+      () => expect.fail("a non-integer was accepted for an integer parameter"),
+      (error: Error) => expect(error.message).toMatch(/whole number/),
+    );
+    await answerInput(page, "300");
+    await pickQuickItem(page, "Run");
+    await waitForTreeItem(page, "Recent Runs", /slow\/wait.*RUNNING/, { timeout: 120_000 });
+    const [running] = (await client.api.listFlowRuns({ query: { state: "RUNNING" } })).items;
+    expect(running?.parameters).toEqual({ seconds: 300 });
+    await screenshot(page, artifacts, "5-running");
+
+    await runCommand(page, "Ferry: Cancel Run");
+    await pickQuickItem(page, "slow/wait");
+    await page.locator(".monaco-dialog-box .monaco-button", { hasText: "Cancel Run" }).click();
+    await waitForTreeItem(page, "Recent Runs", /slow\/wait.*CANCELLED/, { timeout: 120_000 });
+    await waitForNotification(page, /slow\/wait .* was CANCELLED/);
+    expect((await client.api.getFlowRun({ params: { id: running!.id } })).state.type).toBe("CANCELLED");
+    await screenshot(page, artifacts, "6-cancelled");
+
+    // The view as the extension's README shows it.
+    await runCommand(page, "Notifications: Clear All Notifications");
+    await screenshot(page, artifacts, "overview");
+  });
+});
