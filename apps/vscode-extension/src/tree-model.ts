@@ -14,39 +14,32 @@ export interface StateIcon {
 /** Context values: `package.json` menus use them to put actions on the right items. */
 export type ContextValue = "pool" | "pool.paused" | "deployment" | "run.active" | "run.final";
 
-export interface PoolNode {
-  kind: "pool";
+/** What every item of the view has. */
+interface NodeBase {
+  /** Stable across refreshes, so the tree keeps selection and expansion. */
   id: string;
   label: string;
   description: string;
   tooltip: string;
   icon: StateIcon;
   contextValue: ContextValue;
+}
+
+export interface PoolNode extends NodeBase {
+  kind: "pool";
   pool: WorkPool;
   children: DeploymentNode[];
 }
 
-export interface DeploymentNode {
+export interface DeploymentNode extends NodeBase {
   kind: "deployment";
-  id: string;
-  label: string;
-  description: string;
-  tooltip: string;
-  icon: StateIcon;
-  contextValue: ContextValue;
   deployment: Deployment;
   /** Its latest run among those loaded, if any. */
   lastRun: FlowRun | null;
 }
 
-export interface RunNode {
+export interface RunNode extends NodeBase {
   kind: "run";
-  id: string;
-  label: string;
-  description: string;
-  tooltip: string;
-  icon: StateIcon;
-  contextValue: ContextValue;
   run: FlowRun;
 }
 
