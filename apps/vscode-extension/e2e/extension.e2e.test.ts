@@ -236,4 +236,28 @@ describe.skipIf(missing !== null)("the Ferry extension in code-server", () => {
     await runCommand(page, "Notifications: Clear All Notifications");
     await screenshot(page, artifacts, "overview");
   });
+
+  it("shows an error with its fix and an action: a second managed pool is past the tier, and Open Quota shows why", async () => {
+    const page = workbench.page;
+    await runCommand(page, "Ferry: Create Work Pool");
+    await pickQuickItem(page, "ferry:managed");
+    await answerInput(page, "second");
+    await waitForNotification(page, /Create work pool failed: the free tier allows 1 managed work pool/);
+    await screenshot(page, artifacts, "7-quota-error");
+    await clickNotificationButton(page, /Create work pool failed/, "Open Quota");
+    // The quota opens as a Markdown preview, a webview: find the frame that renders it.
+    const deadline = Date.now() + 30_000;
+    let preview = "";
+    while (!preview.includes("Ferry quota") && Date.now() < deadline) {
+      for (const frame of page.frames()) {
+        const text = await frame.evaluate<string>("document.body ? document.body.innerText : ''").catch(() => "");
+        if (text.includes("Ferry quota")) preview = text;
+      }
+      if (!preview) await page.waitForTimeout(250);
+    }
+    expect(preview).toContain("Ferry quota: default");
+    expect(preview).toMatch(/Managed work pools\s+1\s+1/);
+    await screenshot(page, artifacts, "8-quota");
+    expect((await client.api.listWorkPools()).items.map((p) => p.name)).toEqual(["managed"]);
+  });
 });

@@ -2,7 +2,7 @@ import * as vscode from "vscode";
 import { deployFromFile, deployThisFlow } from "./commands/deploy.js";
 import { cancelRun, runDeployment, showRunLogs } from "./commands/runs.js";
 import { signIn, signOut } from "./commands/sign-in.js";
-import { createWorkPool, openQuota } from "./commands/work-pools.js";
+import { createWorkPool, openQuota, QuotaDocument } from "./commands/work-pools.js";
 import { Connections } from "./connection.js";
 import { logChannel, showError } from "./errors.js";
 import { Explorer } from "./explorer.js";
@@ -19,7 +19,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const logs = new RunLogs(connections);
   const tracker = new RunTracker(connections, logs, () => void explorer.refresh());
   const ferry: Ferry = { context, connections, explorer, logs, tracker };
-  context.subscriptions.push(connections, explorer, logs, tracker, logChannel());
+  const quota = new QuotaDocument();
+  context.subscriptions.push(connections, explorer, logs, tracker, logChannel(), vscode.workspace.registerTextDocumentContentProvider("ferry", quota));
 
   const poolsView = vscode.window.createTreeView("ferry.pools", { treeDataProvider: explorer.pools, showCollapseAll: true });
   const runsView = vscode.window.createTreeView("ferry.runs", { treeDataProvider: explorer.runs });
@@ -42,7 +43,7 @@ export function activate(context: vscode.ExtensionContext): void {
     ["ferry.cancelRun", "Cancel", (arg) => cancelRun(ferry, arg)],
     ["ferry.showRunLogs", "Show logs", (arg) => showRunLogs(ferry, arg)],
     ["ferry.createWorkPool", "Create work pool", () => createWorkPool(ferry)],
-    ["ferry.openQuota", "Open quota", () => openQuota(ferry)],
+    ["ferry.openQuota", "Open quota", () => openQuota(ferry, quota)],
     ["ferry.refresh", "Refresh", () => explorer.refresh()],
   ];
   for (const [id, what, run] of commands) {

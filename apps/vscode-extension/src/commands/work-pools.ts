@@ -94,10 +94,30 @@ async function pickCredentials(ferry: Ferry, type: ProviderInfo): Promise<string
   return picked.label === none ? null : picked.label;
 }
 
+/**
+ * The quota as a read-only virtual document (`ferry:/quota.md`), so the preview leaves no unsaved
+ * editor behind; each "Open Quota" reloads it.
+ */
+export class QuotaDocument implements vscode.TextDocumentContentProvider {
+  static readonly uri = vscode.Uri.from({ scheme: "ferry", path: "/quota.md" });
+  private text = "";
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  set(text: string): void {
+    this.text = text;
+    this.changed.fire(QuotaDocument.uri);
+  }
+
+  provideTextDocumentContent(): string {
+    return this.text;
+  }
+}
+
 /** Open Quota: the workspace's managed-execution usage and limits, as a Markdown preview. */
-export async function openQuota(ferry: Ferry): Promise<void> {
+export async function openQuota(ferry: Ferry, document: QuotaDocument): Promise<void> {
   const { client, connection } = await ferry.connections.client();
   const [workspace, quota] = await Promise.all([client.api.getWorkspace(), client.api.getQuota()]);
-  const document = await vscode.workspace.openTextDocument({ language: "markdown", content: quotaMarkdown(workspace, quota, connection.apiUrl) });
-  await vscode.commands.executeCommand("markdown.showPreview", document.uri);
+  document.set(quotaMarkdown(workspace, quota, connection.apiUrl));
+  await vscode.commands.executeCommand("markdown.showPreview", QuotaDocument.uri);
 }
