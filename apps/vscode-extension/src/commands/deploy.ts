@@ -18,6 +18,19 @@ async function gitRoot(dir: string): Promise<string | null> {
   }
 }
 
+/** The first ferry.yaml in `dir` or a folder above it, up to and including `top`. */
+async function nearestProjectFile(dir: string, top: string): Promise<vscode.Uri | null> {
+  let current = dir;
+  for (;;) {
+    const candidate = vscode.Uri.file(join(current, PROJECT_FILE));
+    if ((await readText(candidate)) !== null) return candidate;
+    if (relativeToRoot(top, current) === null) return null; // reached the top (or left it)
+    const parent = dirname(current);
+    if (parent === current) return null;
+    current = parent;
+  }
+}
+
 /** The text of a file as the editor has it (unsaved edits included), or null when it does not exist. */
 async function readText(uri: vscode.Uri): Promise<string | null> {
   const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
@@ -78,15 +91,9 @@ export async function deployThisFlow(ferry: Ferry): Promise<void> {
   ).fn;
   const entrypoint = entrypointFor(relative, fn.name);
 
-  // ferry.yaml lives at the top of the workspace folder when it has one there, else at the repository's top.
-  const candidates = [folder ? join(folder.uri.fsPath, PROJECT_FILE) : null, join(root, PROJECT_FILE)].filter((p): p is string => p !== null);
-  let fileUri = vscode.Uri.file(candidates[candidates.length - 1]!);
-  for (const path of candidates) {
-    if ((await readText(vscode.Uri.file(path))) !== null) {
-      fileUri = vscode.Uri.file(path);
-      break;
-    }
-  }
+  // The nearest ferry.yaml from the flow's folder up to the repository's top (or the workspace
+  // folder's); with none, a new one at the repository's top. Entrypoints stay relative to that top.
+  const fileUri = (await nearestProjectFile(dirname(document.fileName), root)) ?? vscode.Uri.file(join(root, PROJECT_FILE));
   const existingText = await readText(fileUri);
   const fileName = vscode.workspace.asRelativePath(fileUri);
   const existing = existingText ? deploymentsInFile(existingText, { fileName }).find((d) => d.entrypoint === entrypoint) : undefined;
