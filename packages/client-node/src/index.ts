@@ -1,3 +1,4 @@
 export * from "./profiles.js";
 export * from "./git.js";
 export * from "./deploy.js";
+export * from "./entrypoints.js";

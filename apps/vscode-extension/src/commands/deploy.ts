@@ -1,8 +1,19 @@
 import { dirname, join } from "node:path";
 import * as vscode from "vscode";
 import { completeDeployments, defaultFlowName, FerryError, parseProjectFile, type DeploymentApplyResult, type DeploymentSource } from "@ferry/core";
-import { ApplyError, applyDeployments, checkDeployments, deploymentLabel, gitDefaults, runGit, selectDeployments } from "@ferry/client-node";
-import { discoverFunctions, entrypointFor, languageOf, relativeToRoot } from "../entrypoints.js";
+import {
+  ApplyError,
+  applyDeployments,
+  checkDeployments,
+  deploymentLabel,
+  discoverFunctions,
+  entrypointFor,
+  gitDefaults,
+  languageOf,
+  relativeToRoot,
+  runGit,
+  selectDeployments,
+} from "@ferry/client-node";
 import { Cancelled, logChannel, orCancel } from "../errors.js";
 import { deploymentsInFile, upsertDeployment } from "../project-yaml.js";
 import type { Ferry } from "../services.js";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isFerryError, parseEntrypoint } from "@ferry/core";
 import { describe, expect, it } from "vitest";
-import { discoverFunctions, entrypointFor, languageOf, relativeToRoot, type DiscoveredFunction } from "../src/entrypoints.js";
+import { discoverFunctions, entrypointFor, languageOf, relativeToRoot, type DiscoveredFunction } from "./entrypoints.js";
 
 const example = (name: string): string => readFileSync(new URL(`../../../examples/flows/${name}`, import.meta.url), "utf8");
 const names = (found: DiscoveredFunction[]): string[] => found.map((f) => f.name);
