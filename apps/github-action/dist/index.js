@@ -27462,9 +27462,9 @@ var require_scope = __commonJS({
         super(nameStr);
         this.prefix = prefix;
       }
-      setValue(value, { property, itemIndex }) {
+      setValue(value, { property: property2, itemIndex }) {
         this.value = value;
-        this.scopePath = (0, code_1._)`.${new code_1.Name(property)}[${itemIndex}]`;
+        this.scopePath = (0, code_1._)`.${new code_1.Name(property2)}[${itemIndex}]`;
       }
     };
     exports.ValueScopeName = ValueScopeName;
@@ -28963,18 +28963,18 @@ var require_code2 = __commonJS({
       });
     }
     exports.hasPropFunc = hasPropFunc;
-    function isOwnProperty(gen, data, property) {
-      return (0, codegen_1._)`${hasPropFunc(gen)}.call(${data}, ${property})`;
+    function isOwnProperty(gen, data, property2) {
+      return (0, codegen_1._)`${hasPropFunc(gen)}.call(${data}, ${property2})`;
     }
     exports.isOwnProperty = isOwnProperty;
-    function propertyInData(gen, data, property, ownProperties) {
-      const cond = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(property)} !== undefined`;
-      return ownProperties ? (0, codegen_1._)`${cond} && ${isOwnProperty(gen, data, property)}` : cond;
+    function propertyInData(gen, data, property2, ownProperties) {
+      const cond = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(property2)} !== undefined`;
+      return ownProperties ? (0, codegen_1._)`${cond} && ${isOwnProperty(gen, data, property2)}` : cond;
     }
     exports.propertyInData = propertyInData;
-    function noPropertyInData(gen, data, property, ownProperties) {
-      const cond = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(property)} === undefined`;
-      return ownProperties ? (0, codegen_1.or)(cond, (0, codegen_1.not)(isOwnProperty(gen, data, property))) : cond;
+    function noPropertyInData(gen, data, property2, ownProperties) {
+      const cond = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(property2)} === undefined`;
+      return ownProperties ? (0, codegen_1.or)(cond, (0, codegen_1.not)(isOwnProperty(gen, data, property2))) : cond;
     }
     exports.noPropertyInData = noPropertyInData;
     function allSchemaProperties(schemaMap) {
@@ -33035,11 +33035,11 @@ var require_dependencies = __commonJS({
     var util_1 = require_util9();
     var code_1 = require_code2();
     exports.error = {
-      message: ({ params: { property, depsCount, deps } }) => {
+      message: ({ params: { property: property2, depsCount, deps } }) => {
         const property_ies = depsCount === 1 ? "property" : "properties";
-        return (0, codegen_1.str)`must have ${property_ies} ${deps} when property ${property} is present`;
+        return (0, codegen_1.str)`must have ${property_ies} ${deps} when property ${property2} is present`;
       },
-      params: ({ params: { property, depsCount, deps, missingProperty } }) => (0, codegen_1._)`{property: ${property},
+      params: ({ params: { property: property2, depsCount, deps, missingProperty } }) => (0, codegen_1._)`{property: ${property2},
     missingProperty: ${missingProperty},
     depsCount: ${depsCount},
     deps: ${deps}}`
@@ -34570,9 +34570,9 @@ var require_scope2 = __commonJS({
         super(nameStr);
         this.prefix = prefix;
       }
-      setValue(value, { property, itemIndex }) {
+      setValue(value, { property: property2, itemIndex }) {
         this.value = value;
-        this.scopePath = (0, code_1._)`.${new code_1.Name(property)}[${itemIndex}]`;
+        this.scopePath = (0, code_1._)`.${new code_1.Name(property2)}[${itemIndex}]`;
       }
     };
     exports.ValueScopeName = ValueScopeName;
@@ -36071,18 +36071,18 @@ var require_code4 = __commonJS({
       });
     }
     exports.hasPropFunc = hasPropFunc;
-    function isOwnProperty(gen, data, property) {
-      return (0, codegen_1._)`${hasPropFunc(gen)}.call(${data}, ${property})`;
+    function isOwnProperty(gen, data, property2) {
+      return (0, codegen_1._)`${hasPropFunc(gen)}.call(${data}, ${property2})`;
     }
     exports.isOwnProperty = isOwnProperty;
-    function propertyInData(gen, data, property, ownProperties) {
-      const cond = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(property)} !== undefined`;
-      return ownProperties ? (0, codegen_1._)`${cond} && ${isOwnProperty(gen, data, property)}` : cond;
+    function propertyInData(gen, data, property2, ownProperties) {
+      const cond = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(property2)} !== undefined`;
+      return ownProperties ? (0, codegen_1._)`${cond} && ${isOwnProperty(gen, data, property2)}` : cond;
     }
     exports.propertyInData = propertyInData;
-    function noPropertyInData(gen, data, property, ownProperties) {
-      const cond = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(property)} === undefined`;
-      return ownProperties ? (0, codegen_1.or)(cond, (0, codegen_1.not)(isOwnProperty(gen, data, property))) : cond;
+    function noPropertyInData(gen, data, property2, ownProperties) {
+      const cond = (0, codegen_1._)`${data}${(0, codegen_1.getProperty)(property2)} === undefined`;
+      return ownProperties ? (0, codegen_1.or)(cond, (0, codegen_1.not)(isOwnProperty(gen, data, property2))) : cond;
     }
     exports.noPropertyInData = noPropertyInData;
     function allSchemaProperties(schemaMap) {
@@ -38933,11 +38933,11 @@ var require_dependencies2 = __commonJS({
     var util_1 = require_util10();
     var code_1 = require_code4();
     exports.error = {
-      message: ({ params: { property, depsCount, deps } }) => {
+      message: ({ params: { property: property2, depsCount, deps } }) => {
         const property_ies = depsCount === 1 ? "property" : "properties";
-        return (0, codegen_1.str)`must have ${property_ies} ${deps} when property ${property} is present`;
+        return (0, codegen_1.str)`must have ${property_ies} ${deps} when property ${property2} is present`;
       },
-      params: ({ params: { property, depsCount, deps, missingProperty } }) => (0, codegen_1._)`{property: ${property},
+      params: ({ params: { property: property2, depsCount, deps, missingProperty } }) => (0, codegen_1._)`{property: ${property2},
     missingProperty: ${missingProperty},
     depsCount: ${depsCount},
     deps: ${deps}}`
@@ -40174,7 +40174,7 @@ var require_dist2 = __commonJS({
 
 // src/run.ts
 import { randomUUID as randomUUID2 } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile as readFile2 } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 
 // ../../node_modules/@actions/core/lib/command.js
@@ -45469,7 +45469,7 @@ var Checker = class {
 var import_ajv = __toESM(require_ajv(), 1);
 var import_ajv_formats = __toESM(require_dist2(), 1);
 var addFormats = import_ajv_formats.default.default ?? import_ajv_formats.default;
-var ajv = addFormats(new import_ajv.Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: false, addUsedSchema: false }));
+var ajv = addFormats(new import_ajv.Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: false, addUsedSchema: false, ownProperties: true }));
 ajv.addKeyword({ keyword: "x-ferry-secret", schemaType: "boolean" });
 
 // ../../packages/core/dist/credentials.js
@@ -49123,6 +49123,1998 @@ function sleep(ms, signal) {
   });
 }
 
+// ../../packages/client-node/dist/deploy.js
+function deploymentLabel(d) {
+  return `${d.flow_name}/${d.name}`;
+}
+var ApplyError = class extends FerryError {
+  applied;
+  constructor(cause, failed, applied) {
+    super(cause.code, `${deploymentLabel(failed)}: ${cause.message}`, { details: cause.details, cause, retryable: cause.retryable });
+    this.applied = applied;
+  }
+};
+async function applyDeployments(client, deployments, onApplied = () => {
+}) {
+  const results = [];
+  for (const deployment of deployments) {
+    let result;
+    try {
+      result = await client.api.applyDeployment({ body: deployment });
+    } catch (error2) {
+      if (!(error2 instanceof FerryError))
+        throw error2;
+      throw new ApplyError(error2, deployment, results);
+    }
+    results.push(result);
+    onApplied(result);
+  }
+  return results;
+}
+
+// ../../packages/client-node/dist/entrypoints.js
+var LANGUAGES = {
+  ".py": "python",
+  ".ts": "typescript",
+  ".mts": "typescript",
+  ".js": "javascript",
+  ".mjs": "javascript"
+};
+function languageOf(fileName) {
+  const base = fileName.slice(Math.max(fileName.lastIndexOf("/"), fileName.lastIndexOf("\\")) + 1);
+  if (/\.d\.m?ts$/.test(base))
+    return null;
+  const dot = base.lastIndexOf(".");
+  return dot > 0 ? LANGUAGES[base.slice(dot)] ?? null : null;
+}
+function discoverFunctions(text, language) {
+  const source = text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
+  return language === "python" ? discoverPython(source) : discoverScript(source, language === "javascript");
+}
+var PY_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+var PY_STRING_PREFIX = /^(?:[rRbBuUfFtT]|[rR][bBfFtT]|[bBfFtT][rR])$/;
+var FLOW_DECORATOR = /^(?:[A-Za-z_]\w*\s*\.\s*)*flow\s*(?:\(|$)/;
+function discoverPython(source) {
+  const found = /* @__PURE__ */ new Map();
+  let decorators = [];
+  for (const { line, indent, code, strings } of pythonLogicalLines(source)) {
+    if (indent > 0) {
+      decorators = [];
+      continue;
+    }
+    if (code.startsWith("@")) {
+      decorators.push(code.slice(1).trim());
+      continue;
+    }
+    const def = /^(async\s+)?def\s+([\p{L}\p{N}_]+)\s*/u.exec(code);
+    const wasDecorated = decorators;
+    decorators = [];
+    if (!def)
+      continue;
+    const name = def[2];
+    if (!PY_IDENTIFIER.test(name) || name.startsWith("_"))
+      continue;
+    let open2 = def[0].length;
+    if (code[open2] === "[")
+      open2 = skipBalanced(code, open2);
+    while (code[open2] === " ")
+      open2++;
+    if (code[open2] !== "(")
+      continue;
+    const end = skipBalanced(code, open2);
+    const close = code[end - 1] === ")" ? end - 1 : end;
+    found.delete(name);
+    found.set(name, {
+      name,
+      line,
+      async: def[1] !== void 0,
+      parameters: pythonParameters(code.slice(open2 + 1, close)),
+      flow: wasDecorated.some((d) => FLOW_DECORATOR.test(d)),
+      parameterSchema: pythonSchema(code, strings, open2 + 1, close)
+    });
+  }
+  return [...found.values()].sort((a, b) => a.line - b.line);
+}
+function pythonParameters(list) {
+  let names = [];
+  for (const raw of splitTopLevel(list, ",")) {
+    const part = raw.trim();
+    if (part === "")
+      continue;
+    if (part === "/") {
+      names = [];
+      continue;
+    }
+    if (part.startsWith("*"))
+      continue;
+    const name = /^[A-Za-z_]\w*/.exec(part);
+    if (name)
+      names.push(name[0]);
+  }
+  return names;
+}
+function skipBalanced(code, open2) {
+  let depth = 0;
+  for (let i = open2; i < code.length; i++) {
+    const c = code[i];
+    if (c === "(" || c === "[" || c === "{")
+      depth++;
+    else if (c === ")" || c === "]" || c === "}") {
+      depth--;
+      if (depth === 0)
+        return i + 1;
+    }
+  }
+  return code.length;
+}
+function splitTopLevel(code, separator) {
+  const parts = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < code.length; i++) {
+    const c = code[i];
+    if (c === "(" || c === "[" || c === "{")
+      depth++;
+    else if (c === ")" || c === "]" || c === "}")
+      depth--;
+    else if (c === separator && depth === 0) {
+      parts.push(code.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(code.slice(start));
+  return parts;
+}
+function pythonLogicalLines(src) {
+  const lines = [];
+  let line = 0;
+  let i = 0;
+  let depth = 0;
+  let current = null;
+  const scanString = (start, prefix) => {
+    const quote = src[start];
+    const triple = src.startsWith(quote.repeat(3), start);
+    const formatted = /[fFtT]/.test(prefix);
+    let j = start + (triple ? 3 : 1);
+    while (j < src.length) {
+      const c = src[j];
+      if (c === "\\") {
+        if (src[j + 1] === "\n")
+          line++;
+        j += 2;
+        continue;
+      }
+      if (c === "\n") {
+        if (!triple)
+          return j;
+        line++;
+      }
+      if (triple ? src.startsWith(quote.repeat(3), j) : c === quote)
+        return j + (triple ? 3 : 1);
+      if (formatted && c === "{") {
+        if (src[j + 1] === "{") {
+          j += 2;
+          continue;
+        }
+        j = scanReplacementField(j + 1);
+        continue;
+      }
+      j++;
+    }
+    return j;
+  };
+  const scanReplacementField = (start) => {
+    let nested = 1;
+    let j = start;
+    while (j < src.length && nested > 0) {
+      const c = src[j];
+      if (c === "'" || c === '"') {
+        j = scanString(j, "");
+        continue;
+      }
+      if (c === "\n")
+        line++;
+      if (c === "{" || c === "(" || c === "[")
+        nested++;
+      else if (c === "}" || c === ")" || c === "]")
+        nested--;
+      j++;
+    }
+    return j;
+  };
+  while (i < src.length) {
+    if (current === null) {
+      let col = 0;
+      while (src[i] === " " || src[i] === "	" || src[i] === "\f") {
+        col++;
+        i++;
+      }
+      if (i >= src.length)
+        break;
+      if (src[i] === "\n") {
+        line++;
+        i++;
+        continue;
+      }
+      if (src[i] === "#") {
+        while (i < src.length && src[i] !== "\n")
+          i++;
+        continue;
+      }
+      current = { line, indent: col, code: "", strings: /* @__PURE__ */ new Map() };
+    }
+    const c = src[i];
+    if (c === "#") {
+      while (i < src.length && src[i] !== "\n")
+        i++;
+      continue;
+    }
+    if (c === "\\" && src[i + 1] === "\n") {
+      current.code += " ";
+      line++;
+      i += 2;
+      continue;
+    }
+    if (c === "\n") {
+      line++;
+      i++;
+      if (depth > 0)
+        current.code += " ";
+      else {
+        lines.push(current);
+        current = null;
+      }
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      const start = i;
+      i = scanString(i, "");
+      current.strings.set(current.code.length, src.slice(start, i));
+      current.code += '""';
+      continue;
+    }
+    const word = /^[\p{L}\p{N}_]+/u.exec(src.slice(i, i + 200));
+    if (word) {
+      const after = src[i + word[0].length];
+      if ((after === "'" || after === '"') && PY_STRING_PREFIX.test(word[0])) {
+        const start = i;
+        i = scanString(i + word[0].length, word[0]);
+        current.strings.set(current.code.length, src.slice(start, i));
+        current.code += '""';
+      } else {
+        current.code += word[0];
+        i += word[0].length;
+      }
+      continue;
+    }
+    if (c === "(" || c === "[" || c === "{")
+      depth++;
+    else if (c === ")" || c === "]" || c === "}")
+      depth = Math.max(0, depth - 1);
+    current.code += c;
+    i++;
+  }
+  if (current)
+    lines.push(current);
+  return lines;
+}
+var JS_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+var REGEX_AFTER_WORD = /* @__PURE__ */ new Set(["return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case", "do", "else", "yield", "await"]);
+var STATEMENT_START = /* @__PURE__ */ new Set(["export", "import", "const", "let", "var", "function", "class", "async", "type", "interface", "enum", "declare", "namespace"]);
+function discoverScript(source, commonJs) {
+  const tokens = tokenize(source);
+  const at = (k) => tokens[k];
+  const is = (k, value) => {
+    const t = tokens[k];
+    return t !== void 0 && (t.kind === "id" || t.kind === "punct") && t.value === value;
+  };
+  const locals = /* @__PURE__ */ new Map();
+  const exported = [];
+  const aliases = [];
+  const skipBalanced2 = (k) => {
+    let depth2 = 0;
+    for (let j = k; j < tokens.length; j++) {
+      const t = tokens[j];
+      if (t.kind !== "punct")
+        continue;
+      if (t.value === "(" || t.value === "[" || t.value === "{")
+        depth2++;
+      else if (t.value === ")" || t.value === "]" || t.value === "}") {
+        depth2--;
+        if (depth2 === 0)
+          return j + 1;
+      }
+    }
+    return tokens.length;
+  };
+  const skipAngles = (k) => {
+    let depth2 = 0;
+    for (let j = k; j < tokens.length; j++) {
+      const t = tokens[j];
+      if (t.kind !== "punct")
+        continue;
+      if (t.value === "(" || t.value === "[" || t.value === "{")
+        j = skipBalanced2(j) - 1;
+      else if (t.value === "<")
+        depth2++;
+      else if (t.value === ">") {
+        depth2--;
+        if (depth2 === 0)
+          return j + 1;
+      }
+    }
+    return tokens.length;
+  };
+  const parametersAt = (open2) => {
+    const close = skipBalanced2(open2) - 1;
+    let k = open2 + 1;
+    if (is(k, "this")) {
+      while (k < close && !is(k, ","))
+        k = is(k, "(") || is(k, "[") || is(k, "{") ? skipBalanced2(k) : k + 1;
+      k++;
+    }
+    if (k >= close)
+      return [];
+    if (is(k, "{"))
+      return objectKeys(k);
+    if (at(k)?.kind === "id" && !is(k, "...")) {
+      let j = k + 1;
+      if (is(j, "?"))
+        j++;
+      if (is(j, ":") && is(j + 1, "{")) {
+        const type = objectType(j + 1);
+        return type.kind === "object" ? type.members.map((m) => m.key) : [];
+      }
+    }
+    return [];
+  };
+  const objectKeys = (open2) => {
+    const close = skipBalanced2(open2) - 1;
+    const keys = [];
+    let memberStart = true;
+    for (let k = open2 + 1; k < close; k++) {
+      const t = tokens[k];
+      if (t.kind === "punct" && (t.value === "(" || t.value === "[" || t.value === "{")) {
+        k = skipBalanced2(k) - 1;
+        memberStart = false;
+        continue;
+      }
+      if (t.kind === "punct" && (t.value === "," || t.value === ";")) {
+        memberStart = true;
+        continue;
+      }
+      if (!memberStart)
+        continue;
+      memberStart = false;
+      if (t.kind !== "id" && t.kind !== "string")
+        continue;
+      keys.push(t.value);
+    }
+    return keys;
+  };
+  const functionAt = (k) => {
+    const line = at(k)?.line ?? 0;
+    let j = k;
+    let isAsync = false;
+    if (is(j, "async") && !is(j + 1, "=>") && !is(j + 1, "=") && !is(j + 1, ",") && !is(j + 1, ";")) {
+      isAsync = true;
+      j++;
+    }
+    if (is(j, "function")) {
+      j++;
+      if (is(j, "*"))
+        return null;
+      if (at(j)?.kind === "id" && !is(j, "("))
+        j++;
+      if (is(j, "<"))
+        j = skipAngles(j);
+      return is(j, "(") ? { async: isAsync, ...signatureAt(j), line } : null;
+    }
+    if (at(j)?.kind === "id" && is(j + 1, "=>"))
+      return { async: isAsync, parameters: [], parameterSchema: null, line };
+    if (is(j, "<"))
+      j = skipAngles(j);
+    if (!is(j, "("))
+      return null;
+    const after = skipBalanced2(j);
+    if (is(after, "=>") || is(after, ":") && arrowFollows(after))
+      return { async: isAsync, ...signatureAt(j), line };
+    return null;
+  };
+  const arrowFollows = (colon) => {
+    for (let j = colon + 1; j < tokens.length; j++) {
+      const t = tokens[j];
+      if (t.kind === "punct" && (t.value === "(" || t.value === "[" || t.value === "{"))
+        j = skipBalanced2(j) - 1;
+      else if (t.kind === "punct" && t.value === "<")
+        j = skipAngles(j) - 1;
+      else if (t.kind === "punct" && t.value === "=>")
+        return true;
+      else if (t.kind === "punct" && (t.value === ";" || t.value === "=" || t.value === ","))
+        return false;
+    }
+    return false;
+  };
+  const declarationAt = (k) => {
+    const j = is(k, "async") ? k + 1 : k;
+    if (!is(j, "function") || is(j + 1, "*"))
+      return null;
+    const name = at(j + 1);
+    if (name?.kind !== "id")
+      return null;
+    const shape = functionAt(k);
+    return shape ? { name: name.value, shape } : null;
+  };
+  const variablesAt = (k, firstLine) => {
+    const out = [];
+    let j = k + 1;
+    while (j < tokens.length) {
+      const name = at(j);
+      if (name?.kind !== "id")
+        break;
+      j++;
+      if (is(j, "!"))
+        j++;
+      if (is(j, ":"))
+        j = skipType(j + 1);
+      if (!is(j, "="))
+        break;
+      const shape = functionAt(j + 1);
+      if (shape)
+        out.push({ name: name.value, shape: { ...shape, line: out.length === 0 ? firstLine : name.line } });
+      j = endOfInitializer(j + 1);
+      if (!is(j, ","))
+        break;
+      j++;
+    }
+    return out;
+  };
+  const skipType = (k) => {
+    let j = k;
+    while (j < tokens.length) {
+      const t = tokens[j];
+      if (t.kind === "punct") {
+        if (t.value === "(" || t.value === "[" || t.value === "{") {
+          j = skipBalanced2(j);
+          continue;
+        }
+        if (t.value === "<") {
+          j = skipAngles(j);
+          continue;
+        }
+        if (t.value === "=" || t.value === "," || t.value === ";" || t.value === ")" || t.value === "]" || t.value === "}")
+          return j;
+      }
+      j++;
+    }
+    return j;
+  };
+  const endOfInitializer = (k) => {
+    let j = k;
+    let line = at(k)?.line ?? 0;
+    while (j < tokens.length) {
+      const t = tokens[j];
+      if (t.kind === "punct") {
+        if (t.value === "(" || t.value === "[" || t.value === "{") {
+          j = skipBalanced2(j);
+          line = at(j - 1)?.line ?? line;
+          continue;
+        }
+        if (t.value === "," || t.value === ";" || t.value === ")" || t.value === "]" || t.value === "}")
+          return j;
+      } else if (t.kind === "id" && t.line > line && STATEMENT_START.has(t.value))
+        return j;
+      line = t.line;
+      j++;
+    }
+    return j;
+  };
+  const objectFunctions = (open2) => {
+    const close = skipBalanced2(open2) - 1;
+    let k = open2 + 1;
+    while (k < close) {
+      const key = at(k);
+      const next = k + 1;
+      if (key?.kind === "id" && key.value === "async" && at(next)?.kind === "id" && is(next + 1, "(")) {
+        exported.push({ name: at(next).value, shape: { async: true, ...signatureAt(next + 1), line: key.line } });
+      } else if ((key?.kind === "id" || key?.kind === "string") && is(next, "(")) {
+        exported.push({ name: key.value, shape: { async: false, ...signatureAt(next), line: key.line } });
+      } else if (key?.kind === "id" && (is(next, ",") || next >= close)) {
+        aliases.push({ local: key.value, name: key.value });
+      } else if ((key?.kind === "id" || key?.kind === "string") && is(next, ":")) {
+        const value = at(next + 1);
+        const shape = functionAt(next + 1);
+        if (shape)
+          exported.push({ name: key.value, shape });
+        else if (value?.kind === "id" && (is(next + 2, ",") || next + 2 >= close))
+          aliases.push({ local: value.value, name: key.value });
+      }
+      while (k < close && !is(k, ","))
+        k = is(k, "(") || is(k, "[") || is(k, "{") ? skipBalanced2(k) : k + 1;
+      k++;
+    }
+  };
+  const exportDefault = (k, line) => {
+    const shape = functionAt(k);
+    if (shape) {
+      exported.push({ name: "default", shape: { ...shape, line } });
+      return;
+    }
+    if (is(k, "{")) {
+      objectFunctions(k);
+      return;
+    }
+    const value = at(k);
+    const after = at(k + 1);
+    if (value?.kind === "id" && !["function", "async", "class"].includes(value.value) && (!after || is(k + 1, ";") || after.line > value.line)) {
+      aliases.push({ local: value.value, name: "default" });
+    }
+  };
+  const exportList = (open2) => {
+    const close = skipBalanced2(open2) - 1;
+    if (is(close + 1, "from"))
+      return;
+    for (let k = open2 + 1; k < close; k++) {
+      if (is(k, ","))
+        continue;
+      if (is(k, "type") && at(k + 1)?.kind === "id" && !is(k + 1, "as")) {
+        while (k < close && !is(k, ","))
+          k++;
+        continue;
+      }
+      const local = at(k);
+      if (local?.kind !== "id")
+        continue;
+      let name = local.value;
+      if (is(k + 1, "as")) {
+        name = at(k + 2)?.value ?? "";
+        k += 2;
+      }
+      aliases.push({ local: local.value, name });
+    }
+  };
+  const typeDecls = /* @__PURE__ */ new Map();
+  const continues = (k) => {
+    const t = at(k);
+    if (!t)
+      return false;
+    if (t.kind === "punct")
+      return ["|", "&", ":", "=>", "<", ",", ".", "?", "(", "[", "{", "="].includes(t.value);
+    return t.kind === "id" && ["keyof", "typeof", "readonly", "extends", "infer", "new", "is", "asserts", "unique"].includes(t.value);
+  };
+  const startsMember = (k) => {
+    let j = k;
+    if (is(j, "readonly") && (at(j + 1)?.kind === "id" || at(j + 1)?.kind === "string"))
+      j++;
+    const t = at(j);
+    return t !== void 0 && (t.kind === "id" || t.kind === "string" || t.kind === "number") && (is(j + 1, ":") || is(j + 1, "?") || is(j + 1, "("));
+  };
+  const splitAt = (start, end, angles) => {
+    const parts = [];
+    let from = start;
+    for (let j = start; j < end; j++) {
+      if (is(j, "(") || is(j, "[") || is(j, "{"))
+        j = skipBalanced2(j) - 1;
+      else if (angles && is(j, "<"))
+        j = skipAngles(j) - 1;
+      else if (is(j, ",")) {
+        parts.push([from, j]);
+        from = j + 1;
+      }
+    }
+    if (from < end)
+      parts.push([from, end]);
+    return parts;
+  };
+  const aliasEnd = (k) => {
+    let j = k;
+    while (j < tokens.length) {
+      const t = tokens[j];
+      if (j > k && t.line > tokens[j - 1].line && t.kind === "id" && STATEMENT_START.has(t.value) && !continues(j - 1))
+        return j;
+      if (is(j, ";") || is(j, ")") || is(j, "]") || is(j, "}"))
+        return j;
+      if (is(j, "(") || is(j, "[") || is(j, "{"))
+        j = skipBalanced2(j);
+      else if (is(j, "<"))
+        j = skipAngles(j);
+      else
+        j++;
+    }
+    return j;
+  };
+  {
+    let level = 0;
+    for (let k = 0; k < tokens.length; k++) {
+      const t = tokens[k];
+      if (t.kind === "punct") {
+        if (t.value === "(" || t.value === "[" || t.value === "{")
+          level++;
+        else if (t.value === ")" || t.value === "]" || t.value === "}")
+          level = Math.max(0, level - 1);
+        continue;
+      }
+      const name = at(k + 1);
+      if (level > 0 || t.kind !== "id" || is(k - 1, ".") || name?.kind !== "id")
+        continue;
+      let decl = null;
+      if (t.value === "interface" && (is(k + 2, "{") || is(k + 2, "extends"))) {
+        let j = k + 2;
+        let bases = [];
+        if (is(j, "extends")) {
+          const start = j + 1;
+          while (j < tokens.length && !is(j, "{"))
+            j = is(j, "<") ? skipAngles(j) : j + 1;
+          bases = splitAt(start, j, true);
+        }
+        if (is(j, "{"))
+          decl = { kind: "interface", bases, body: j };
+      } else if (t.value === "type" && is(k + 2, "=")) {
+        decl = { kind: "alias", start: k + 3, end: aliasEnd(k + 3) };
+      }
+      if (decl)
+        typeDecls.set(name.value, [...typeDecls.get(name.value) ?? [], decl]);
+    }
+  }
+  const OTHER = { kind: "other" };
+  const parseType = (start, end) => {
+    let p = start;
+    const union = () => {
+      if (is(p, "|"))
+        p++;
+      const options = [intersection()];
+      while (p < end && is(p, "|")) {
+        p++;
+        options.push(intersection());
+      }
+      return options.length === 1 ? options[0] : { kind: "union", options };
+    };
+    const intersection = () => {
+      if (is(p, "&"))
+        p++;
+      const parts = [postfix()];
+      while (p < end && is(p, "&")) {
+        p++;
+        parts.push(postfix());
+      }
+      return parts.length === 1 ? parts[0] : { kind: "intersection", parts };
+    };
+    const postfix = () => {
+      let type2 = primary();
+      while (p < end && is(p, "[")) {
+        if (is(p + 1, "]")) {
+          type2 = { kind: "array", element: type2 };
+          p += 2;
+        } else {
+          p = skipBalanced2(p);
+          type2 = OTHER;
+        }
+      }
+      return type2;
+    };
+    const functionType = () => {
+      if (is(p, "=>")) {
+        p++;
+        union();
+      }
+      return OTHER;
+    };
+    const primary = () => {
+      const t = at(p);
+      if (!t || p >= end)
+        return OTHER;
+      if (t.kind === "string") {
+        p++;
+        return { kind: "literal", value: jsUnescape(t.value) };
+      }
+      if (t.kind === "number" || (t.value === "-" || t.value === "+") && t.kind === "punct" && at(p + 1)?.kind === "number") {
+        const negative = t.value === "-";
+        if (t.kind === "punct")
+          p++;
+        const n = jsNumber(at(p).value);
+        p++;
+        return n === null ? OTHER : { kind: "literal", value: negative && n !== 0 ? -n : n };
+      }
+      if (t.kind === "template") {
+        p++;
+        return { kind: "template" };
+      }
+      if (is(p, "(")) {
+        const close = skipBalanced2(p);
+        if (is(close, "=>")) {
+          p = close;
+          return functionType();
+        }
+        const inner = parseType(p + 1, close - 1);
+        p = close;
+        return inner;
+      }
+      if (is(p, "<") || is(p, "new") || is(p, "abstract") && is(p + 1, "new")) {
+        while (p < end && (is(p, "abstract") || is(p, "new")))
+          p++;
+        if (is(p, "<"))
+          p = skipAngles(p);
+        if (is(p, "("))
+          p = skipBalanced2(p);
+        return functionType();
+      }
+      if (is(p, "{")) {
+        const close = skipBalanced2(p);
+        const type2 = objectType(p);
+        p = close;
+        return type2;
+      }
+      if (is(p, "[")) {
+        p = skipBalanced2(p);
+        return { kind: "tuple" };
+      }
+      if (t.kind !== "id")
+        return OTHER;
+      p++;
+      if (t.value === "typeof" || t.value === "keyof" || t.value === "unique" || t.value === "infer") {
+        postfix();
+        return OTHER;
+      }
+      if (t.value === "readonly")
+        return postfix();
+      if (t.value === "true" || t.value === "false")
+        return { kind: "literal", value: t.value === "true" };
+      if (TS_KEYWORDS.has(t.value))
+        return { kind: "keyword", name: t.value };
+      let name = t.value;
+      while (is(p, ".") && at(p + 1)?.kind === "id") {
+        name += `.${at(p + 1).value}`;
+        p += 2;
+      }
+      const args = [];
+      if (is(p, "<")) {
+        const close = skipAngles(p);
+        for (const [s, e] of splitAt(p + 1, close - 1, true))
+          args.push(parseType(s, e));
+        p = close;
+      }
+      return { kind: "ref", name, args };
+    };
+    const type = union();
+    return p === end ? type : OTHER;
+  };
+  const memberEnd = (k, close) => {
+    for (let j = k; j < close; j++) {
+      if (j > k && tokens[j].line > tokens[j - 1].line && startsMember(j) && !continues(j - 1))
+        return j;
+      if (is(j, ";") || is(j, ","))
+        return j;
+      if (is(j, "(") || is(j, "[") || is(j, "{"))
+        j = skipBalanced2(j) - 1;
+      else if (is(j, "<"))
+        j = skipAngles(j) - 1;
+    }
+    return close;
+  };
+  const objectType = (open2) => {
+    const close = skipBalanced2(open2) - 1;
+    const members = [];
+    let index = false;
+    let k = open2 + 1;
+    while (k < close) {
+      if (is(k, ";") || is(k, ",")) {
+        k++;
+        continue;
+      }
+      const end = memberEnd(k, close);
+      let j = k;
+      k = Math.max(end, k + 1);
+      if (is(j, "readonly") && j + 1 < end && !is(j + 1, ":") && !is(j + 1, "?") && !is(j + 1, "("))
+        j++;
+      if (is(j, "[")) {
+        if (is(j + 2, "in"))
+          return OTHER;
+        index = true;
+        continue;
+      }
+      if ((is(j, "get") || is(j, "set")) && (at(j + 1)?.kind === "id" || at(j + 1)?.kind === "string") && is(j + 2, "("))
+        continue;
+      const key = at(j);
+      if (!key || key.kind !== "id" && key.kind !== "string" && key.kind !== "number")
+        continue;
+      j++;
+      let optional = false;
+      if (is(j, "?")) {
+        optional = true;
+        j++;
+      }
+      if (j >= end)
+        members.push({ key: keyName(key), optional, type: null });
+      else if (is(j, ":"))
+        members.push({ key: keyName(key), optional, type: parseType(j + 1, end) });
+    }
+    return { kind: "object", members, index };
+  };
+  const declCache = /* @__PURE__ */ new Map();
+  const declared = (name) => {
+    const cached = declCache.get(name);
+    if (cached !== void 0)
+      return cached;
+    const decls = typeDecls.get(name);
+    let type = null;
+    if (decls) {
+      const parts = [];
+      for (const decl of decls) {
+        if (decl.kind === "alias")
+          parts.push(parseType(decl.start, decl.end));
+        else {
+          for (const [s, e] of decl.bases)
+            parts.push(parseType(s, e));
+          parts.push(objectType(decl.body));
+        }
+      }
+      type = parts.length === 1 ? parts[0] : { kind: "intersection", parts };
+    }
+    declCache.set(name, type);
+    return type;
+  };
+  const objectShape = (type, depth2) => {
+    if (depth2 > MAX_DEPTH)
+      return null;
+    if (type.kind === "object")
+      return type.members;
+    if (type.kind === "intersection") {
+      const all = [];
+      for (const part of type.parts) {
+        const members = objectShape(part, depth2 + 1);
+        if (!members)
+          return null;
+        all.push(...members);
+      }
+      return all;
+    }
+    if (type.kind !== "ref")
+      return null;
+    const inner = type.args[0];
+    if ((type.name === "Partial" || type.name === "Required" || type.name === "Readonly") && type.args.length === 1 && inner) {
+      const members = objectShape(inner, depth2 + 1);
+      if (!members || type.name === "Readonly")
+        return members;
+      return members.map((m) => ({ ...m, optional: type.name === "Partial" }));
+    }
+    const local = type.args.length === 0 ? declared(type.name) : null;
+    return local ? objectShape(local, depth2 + 1) : null;
+  };
+  const isLoose = (type, depth2) => {
+    if (depth2 > MAX_DEPTH)
+      return false;
+    if (type.kind === "keyword")
+      return type.name === "any" || type.name === "unknown" || type.name === "object";
+    if (type.kind === "object")
+      return type.members.length === 0;
+    if (type.kind !== "ref")
+      return false;
+    if (type.name === "Record" || type.name === "Object")
+      return true;
+    const local = type.args.length === 0 ? declared(type.name) : null;
+    return local !== null && isLoose(local, depth2 + 1);
+  };
+  const mayBeUndefined = (type) => type.kind === "keyword" && (type.name === "undefined" || type.name === "void") || type.kind === "union" && type.options.some(mayBeUndefined);
+  const tsSchema = (type, depth2) => {
+    if (depth2 > MAX_DEPTH)
+      return {};
+    switch (type.kind) {
+      case "keyword":
+        return type.name === "string" || type.name === "number" || type.name === "boolean" || type.name === "null" || type.name === "object" ? { type: type.name } : {};
+      case "literal":
+        return { enum: [type.value] };
+      case "template":
+        return { type: "string" };
+      case "array":
+        return arrayOf(tsSchema(type.element, depth2 + 1));
+      case "tuple":
+        return { type: "array" };
+      case "object":
+        return type.members.length === 0 && !type.index ? {} : membersSchema(type.members, depth2 + 1);
+      case "intersection": {
+        const members = objectShape(type, depth2);
+        return members ? membersSchema(members, depth2 + 1) : {};
+      }
+      case "union": {
+        let nullable = false;
+        const options = [];
+        for (const option of type.options) {
+          if (option.kind === "keyword" && (option.name === "undefined" || option.name === "void"))
+            continue;
+          if (option.kind === "keyword" && option.name === "null")
+            nullable = true;
+          else
+            options.push(tsSchema(option, depth2 + 1));
+        }
+        return unionOf(options, nullable);
+      }
+      case "ref": {
+        const [first, second] = type.args;
+        if ((type.name === "Array" || type.name === "ReadonlyArray") && type.args.length === 1 && first)
+          return arrayOf(tsSchema(first, depth2 + 1));
+        if (type.name === "Record")
+          return objectOf(second ? tsSchema(second, depth2 + 1) : {});
+        if (type.name === "Readonly" && first && !objectShape(first, depth2 + 1))
+          return tsSchema(first, depth2 + 1);
+        const members = objectShape(type, depth2);
+        if (members)
+          return membersSchema(members, depth2 + 1);
+        const local = type.args.length === 0 ? declared(type.name) : null;
+        return local ? tsSchema(local, depth2 + 1) : {};
+      }
+      default:
+        return {};
+    }
+  };
+  const membersSchema = (members, depth2) => {
+    const properties = {};
+    const required = [];
+    for (const m of members) {
+      if (Object.hasOwn(properties, m.key))
+        continue;
+      setOwn(properties, m.key, m.type && !inherited(m.key) ? tsSchema(m.type, depth2) : {});
+      if (!m.optional && !(m.type && mayBeUndefined(m.type)))
+        required.push(m.key);
+    }
+    return required.length > 0 ? { type: "object", properties, required } : { type: "object", properties };
+  };
+  const jsLiteral = (start, end) => {
+    let p = start;
+    const value = () => {
+      const t = at(p);
+      if (!t || p >= end)
+        return NOT_LITERAL;
+      if (t.kind === "string") {
+        p++;
+        return jsUnescape(t.value);
+      }
+      if (t.kind === "number" || (is(p, "-") || is(p, "+")) && at(p + 1)?.kind === "number") {
+        const negative = is(p, "-");
+        if (t.kind === "punct")
+          p++;
+        const n = jsNumber(at(p).value);
+        p++;
+        return n === null ? NOT_LITERAL : negative && n !== 0 ? -n : n;
+      }
+      if (t.kind === "id" && (t.value === "true" || t.value === "false" || t.value === "null")) {
+        p++;
+        return t.value === "null" ? null : t.value === "true";
+      }
+      if (is(p, "[")) {
+        p++;
+        const items = [];
+        while (!is(p, "]")) {
+          const item = value();
+          if (item === NOT_LITERAL)
+            return NOT_LITERAL;
+          items.push(item);
+          if (is(p, ","))
+            p++;
+          else if (!is(p, "]"))
+            return NOT_LITERAL;
+        }
+        p++;
+        return items;
+      }
+      if (is(p, "{")) {
+        p++;
+        const object = {};
+        while (!is(p, "}")) {
+          const key = at(p);
+          if (p >= end || !key || key.kind !== "id" && key.kind !== "string" && key.kind !== "number" || !is(p + 1, ":"))
+            return NOT_LITERAL;
+          p += 2;
+          const item = value();
+          if (item === NOT_LITERAL)
+            return NOT_LITERAL;
+          setOwn(object, keyName(key), item);
+          if (is(p, ","))
+            p++;
+          else if (!is(p, "}"))
+            return NOT_LITERAL;
+        }
+        p++;
+        return object;
+      }
+      return NOT_LITERAL;
+    };
+    const result = value();
+    return result !== NOT_LITERAL && p === end ? { value: result } : null;
+  };
+  const patternAt = (open2) => {
+    const keys = /* @__PURE__ */ new Map();
+    for (const [s, e] of splitAt(open2 + 1, skipBalanced2(open2) - 1, false)) {
+      const key = at(s);
+      if (!key || key.kind !== "id" && key.kind !== "string" && key.kind !== "number" || key.kind === "id" && s + 1 < e && !is(s + 1, ":") && !is(s + 1, "=")) {
+        continue;
+      }
+      let eq = -1;
+      for (let j = s + 1; j < e && eq < 0; j++) {
+        if (is(j, "(") || is(j, "[") || is(j, "{"))
+          j = skipBalanced2(j) - 1;
+        else if (is(j, "="))
+          eq = j;
+      }
+      keys.set(keyName(key), { hasDefault: eq >= 0, literal: eq >= 0 ? jsLiteral(eq + 1, e) : null });
+    }
+    return keys;
+  };
+  const schemaAt = (open2) => {
+    const close = skipBalanced2(open2) - 1;
+    let k = open2 + 1;
+    if (is(k, "this")) {
+      k = is(k + 1, ":") ? skipType(k + 2) : k + 1;
+      if (is(k, ","))
+        k++;
+    }
+    if (k >= close)
+      return parameterSchemaOf({}, [], true);
+    let j;
+    if (is(k, "{"))
+      j = skipBalanced2(k);
+    else if (at(k)?.kind === "id" && !is(k, "..."))
+      j = k + 1;
+    else
+      return null;
+    if (is(j, "?"))
+      j++;
+    let type = null;
+    if (is(j, ":")) {
+      const typeEnd = Math.min(skipType(j + 1), close);
+      type = parseType(j + 1, typeEnd);
+      if (type.kind === "union") {
+        const defined = type.options.filter((o) => !mayBeUndefined(o));
+        if (defined.length === 1)
+          type = defined[0];
+      }
+    }
+    const pattern = is(k, "{") ? patternAt(k) : null;
+    const members = type ? objectShape(type, 0) : null;
+    if (members) {
+      const properties2 = {};
+      const required = [];
+      for (const m of members) {
+        if (Object.hasOwn(properties2, m.key))
+          continue;
+        const fromPattern = pattern?.get(m.key);
+        setOwn(properties2, m.key, property(m.key, m.type ? tsSchema(m.type, 1) : {}, fromPattern?.literal ?? null));
+        if (!m.optional && !(m.type && mayBeUndefined(m.type)) && !fromPattern?.hasDefault)
+          required.push(m.key);
+      }
+      return parameterSchemaOf(properties2, required, true);
+    }
+    if (type && !isLoose(type, 0))
+      return null;
+    if (!pattern)
+      return type ? parameterSchemaOf({}, [], true) : null;
+    const properties = {};
+    for (const [key, { literal }] of pattern)
+      setOwn(properties, key, property(key, {}, literal));
+    return parameterSchemaOf(properties, [], true);
+  };
+  const signatureAt = (open2) => ({
+    parameters: parametersAt(open2),
+    parameterSchema: schemaAt(open2)
+  });
+  let depth = 0;
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k];
+    if (t.kind === "punct") {
+      if (t.value === "(" || t.value === "[" || t.value === "{")
+        depth++;
+      else if (t.value === ")" || t.value === "]" || t.value === "}")
+        depth = Math.max(0, depth - 1);
+      continue;
+    }
+    if (depth > 0 || t.kind !== "id" || is(k - 1, "."))
+      continue;
+    if (t.value === "export") {
+      if (is(k + 1, "default"))
+        exportDefault(k + 2, t.line);
+      else if (is(k + 1, "{"))
+        exportList(k + 1);
+      else if (is(k + 1, "const") || is(k + 1, "let") || is(k + 1, "var")) {
+        exported.push(...variablesAt(k + 1, t.line));
+      } else {
+        const decl = declarationAt(k + 1);
+        if (decl)
+          exported.push({ name: decl.name, shape: { ...decl.shape, line: t.line } });
+      }
+      continue;
+    }
+    if (is(k - 1, "declare"))
+      continue;
+    if (t.value === "function" || t.value === "async" && is(k + 1, "function")) {
+      const decl = declarationAt(k);
+      if (decl && !locals.has(decl.name))
+        locals.set(decl.name, decl.shape);
+      if (t.value === "async")
+        k++;
+      continue;
+    }
+    if (t.value === "const" || t.value === "let" || t.value === "var") {
+      for (const v of variablesAt(k, t.line))
+        if (!locals.has(v.name))
+          locals.set(v.name, v.shape);
+      continue;
+    }
+    if (commonJs)
+      commonJsExport(k);
+  }
+  function commonJsExport(k) {
+    let j = k;
+    if (is(j, "module") && is(j + 1, ".") && is(j + 2, "exports"))
+      j += 2;
+    else if (!is(j, "exports"))
+      return;
+    if (is(j + 1, "=")) {
+      if (!is(k, "module"))
+        return;
+      const shape2 = functionAt(j + 2);
+      if (shape2)
+        exported.push({ name: "default", shape: { ...shape2, line: tokens[k].line } });
+      else if (is(j + 2, "{"))
+        objectFunctions(j + 2);
+      else if (at(j + 2)?.kind === "id")
+        aliases.push({ local: at(j + 2).value, name: "default" });
+      return;
+    }
+    if (!is(j + 1, ".") || at(j + 2)?.kind !== "id" || !is(j + 3, "="))
+      return;
+    const name = at(j + 2).value;
+    const shape = functionAt(j + 4);
+    if (shape)
+      exported.push({ name, shape: { ...shape, line: tokens[k].line } });
+    else if (at(j + 4)?.kind === "id")
+      aliases.push({ local: at(j + 4).value, name });
+  }
+  for (const { local, name } of aliases) {
+    const shape = locals.get(local);
+    if (shape)
+      exported.push({ name, shape });
+  }
+  const seen = /* @__PURE__ */ new Set();
+  return exported.filter(({ name }) => JS_IDENTIFIER.test(name) && !seen.has(name) && seen.add(name)).map(({ name, shape }) => ({
+    name,
+    line: shape.line,
+    async: shape.async,
+    parameters: shape.parameters,
+    flow: false,
+    parameterSchema: shape.parameterSchema
+  })).sort((a, b) => a.line - b.line);
+}
+function tokenize(src) {
+  const tokens = [];
+  let i = 0;
+  let line = 0;
+  const regexAllowed = () => {
+    const prev = tokens[tokens.length - 1];
+    if (!prev)
+      return true;
+    if (prev.kind === "id")
+      return REGEX_AFTER_WORD.has(prev.value);
+    if (prev.kind === "punct")
+      return !(prev.value === ")" || prev.value === "]" || prev.value === "}");
+    return false;
+  };
+  const skipQuoted = (quote) => {
+    const start = i + 1;
+    i++;
+    while (i < src.length && src[i] !== quote && src[i] !== "\n") {
+      if (src[i] === "\\") {
+        if (src[i + 1] === "\n")
+          line++;
+        i++;
+      }
+      i++;
+    }
+    const value = src.slice(start, i);
+    if (src[i] === quote)
+      i++;
+    return value;
+  };
+  const skipTemplate = () => {
+    i++;
+    while (i < src.length && src[i] !== "`") {
+      const c = src[i];
+      if (c === "\\") {
+        if (src[i + 1] === "\n")
+          line++;
+        i += 2;
+        continue;
+      }
+      if (c === "\n")
+        line++;
+      if (c === "$" && src[i + 1] === "{") {
+        i += 2;
+        skipCode();
+        continue;
+      }
+      i++;
+    }
+    i++;
+  };
+  const skipCode = () => {
+    const mark = tokens.length;
+    let braces = 0;
+    while (i < src.length) {
+      const t = next();
+      if (!t)
+        continue;
+      if (t.kind === "punct" && t.value === "{")
+        braces++;
+      if (t.kind === "punct" && t.value === "}") {
+        if (braces === 0)
+          break;
+        braces--;
+      }
+    }
+    tokens.length = mark;
+  };
+  const next = () => {
+    const c = src[i];
+    if (c === "\n") {
+      line++;
+      i++;
+      return void 0;
+    }
+    if (c === " " || c === "	" || c === "\r" || c === "\f" || c === "\v" || c === "\xA0" || c === "\u2028" || c === "\u2029") {
+      i++;
+      return void 0;
+    }
+    if (c === "/" && src[i + 1] === "/") {
+      while (i < src.length && src[i] !== "\n")
+        i++;
+      return void 0;
+    }
+    if (c === "/" && src[i + 1] === "*") {
+      const end = src.indexOf("*/", i + 2);
+      const stop = end < 0 ? src.length : end + 2;
+      for (let j = i; j < stop; j++)
+        if (src[j] === "\n")
+          line++;
+      i = stop;
+      return void 0;
+    }
+    if (c === "#" && i === 0 && src[1] === "!") {
+      while (i < src.length && src[i] !== "\n")
+        i++;
+      return void 0;
+    }
+    const startLine = line;
+    let token;
+    if (c === "'" || c === '"') {
+      token = { kind: "string", value: skipQuoted(c), line: startLine };
+    } else if (c === "`") {
+      skipTemplate();
+      token = { kind: "template", value: "", line: startLine };
+    } else if (/[\p{L}_$\\]/u.test(c)) {
+      const word = /^(?:[\p{L}\p{N}_$\u200c\u200d]|\\u[0-9a-fA-F]{4}|\\u\{[0-9a-fA-F]+\})+/u.exec(src.slice(i, i + 500));
+      const value = word ? word[0] : c;
+      i += value.length;
+      token = { kind: "id", value, line: startLine };
+    } else if (/[0-9]/.test(c) || c === "." && /[0-9]/.test(src[i + 1] ?? "")) {
+      const num = /^[0-9A-Za-z_.]+/.exec(src.slice(i, i + 200))[0];
+      i += num.length;
+      token = { kind: "number", value: num, line: startLine };
+    } else if (c === "/" && regexAllowed()) {
+      let inClass = false;
+      i++;
+      while (i < src.length && src[i] !== "\n") {
+        const r = src[i];
+        if (r === "\\")
+          i++;
+        else if (r === "[")
+          inClass = true;
+        else if (r === "]")
+          inClass = false;
+        else if (r === "/" && !inClass)
+          break;
+        i++;
+      }
+      i++;
+      while (/[A-Za-z]/.test(src[i] ?? ""))
+        i++;
+      token = { kind: "regex", value: "", line: startLine };
+    } else {
+      const op = src.startsWith("=>", i) ? "=>" : src.startsWith("...", i) ? "..." : src.startsWith("===", i) ? "===" : src.startsWith("==", i) ? "==" : c;
+      i += op.length;
+      token = { kind: "punct", value: op, line: startLine };
+    }
+    tokens.push(token);
+    return token;
+  };
+  while (i < src.length)
+    next();
+  return tokens;
+}
+var NOT_LITERAL = /* @__PURE__ */ Symbol("not a literal");
+var MAX_DEPTH = 8;
+function setOwn(object, key, value) {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+}
+function parameterSchemaOf(properties, required, extraKeys) {
+  const schema = { type: "object", properties };
+  if (required.length > 0)
+    schema.required = required;
+  if (!extraKeys)
+    schema.additionalProperties = false;
+  return schema;
+}
+var isUnconstrained = (schema) => Object.keys(schema).length === 0;
+function arrayOf(items) {
+  return isUnconstrained(items) ? { type: "array" } : { type: "array", items };
+}
+function objectOf(values) {
+  return isUnconstrained(values) ? { type: "object" } : { type: "object", additionalProperties: values };
+}
+function allowNull(schema) {
+  if (isUnconstrained(schema) || accepts(schema, null))
+    return schema;
+  if (Array.isArray(schema.anyOf))
+    return { ...schema, anyOf: [...schema.anyOf, { type: "null" }] };
+  const out = { ...schema };
+  if (Array.isArray(schema.enum))
+    out.enum = [...schema.enum, null];
+  if (typeof schema.type === "string")
+    out.type = [schema.type, "null"];
+  else if (Array.isArray(schema.type))
+    out.type = [...schema.type, "null"];
+  return out;
+}
+function unionOf(options, nullable) {
+  let rest = [];
+  for (const option of options) {
+    if (option.type === "null" && Object.keys(option).length === 1)
+      nullable = true;
+    else if (Array.isArray(option.anyOf) && Object.keys(option).length === 1)
+      rest.push(...option.anyOf);
+    else
+      rest.push(option);
+  }
+  if (rest.some(isUnconstrained))
+    return {};
+  const seen = /* @__PURE__ */ new Set();
+  rest = rest.filter((o) => {
+    const key = JSON.stringify(o);
+    return !seen.has(key) && seen.add(key);
+  });
+  let schema;
+  if (rest.length === 0)
+    return nullable ? { type: "null" } : {};
+  if (rest.length > 1 && rest.every((o) => Array.isArray(o.enum) && Object.keys(o).length === 1)) {
+    schema = { enum: [...new Set(rest.flatMap((o) => o.enum))] };
+  } else
+    schema = rest.length === 1 ? rest[0] : { anyOf: rest };
+  return nullable ? allowNull(schema) : schema;
+}
+function property(name, schema, fallback) {
+  if (inherited(name))
+    return { title: name };
+  const type = fallback?.value === null ? allowNull(schema) : schema;
+  const out = { title: name, ...type };
+  if (fallback && accepts(type, fallback.value) && !hasProtoKey(fallback.value))
+    out.default = fallback.value;
+  return out;
+}
+var inherited = (key) => key in Object.prototype;
+function hasProtoKey(value) {
+  if (Array.isArray(value))
+    return value.some(hasProtoKey);
+  return value !== null && typeof value === "object" && Object.entries(value).some(([k, v]) => k === "__proto__" || hasProtoKey(v));
+}
+function accepts(schema, value) {
+  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((o) => accepts(o, value)))
+    return false;
+  if (Array.isArray(schema.enum) && !schema.enum.includes(value))
+    return false;
+  if (schema.type !== void 0) {
+    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+    if (!types.some((t) => hasType(t, value)))
+      return false;
+  }
+  if (typeof value === "string" && typeof schema.format === "string" && !hasFormat(schema.format, value))
+    return false;
+  if (Array.isArray(value)) {
+    const items = schema.items;
+    return !items || value.every((v) => accepts(items, v));
+  }
+  if (value !== null && typeof value === "object") {
+    const properties = schema.properties ?? {};
+    const extra = schema.additionalProperties;
+    for (const [key, v] of Object.entries(value)) {
+      const known = Object.hasOwn(properties, key) ? properties[key] : void 0;
+      if (known ? !accepts(known, v) : extra === false || extra !== void 0 && !accepts(extra, v))
+        return false;
+    }
+    return (schema.required ?? []).every((key) => Object.hasOwn(value, key));
+  }
+  return true;
+}
+function hasType(type, value) {
+  switch (type) {
+    case "integer":
+      return typeof value === "number" && Number.isInteger(value);
+    case "number":
+    case "string":
+    case "boolean":
+      return typeof value === type;
+    case "null":
+      return value === null;
+    case "array":
+      return Array.isArray(value);
+    case "object":
+      return value !== null && typeof value === "object" && !Array.isArray(value);
+    default:
+      return false;
+  }
+}
+var DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+function hasFormat(format, value) {
+  if (format === "uuid")
+    return /^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i.test(value);
+  if (format === "date") {
+    const m = /^(\d\d\d\d)-(\d\d)-(\d\d)$/.exec(value);
+    if (!m)
+      return false;
+    const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    return month >= 1 && month <= 12 && day >= 1 && day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month]);
+  }
+  if (format === "date-time") {
+    const parts = value.split(/t|\s/i);
+    const time = parts.length === 2 ? /^(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:z|[+-](\d\d)(?::?(\d\d))?)$/i.exec(parts[1]) : null;
+    return time !== null && hasFormat("date", parts[0]) && Number(time[1]) <= 23 && Number(time[2]) <= 59 && Number(time[3]) <= 59 && Number(time[4] ?? 0) <= 23 && Number(time[5] ?? 0) <= 59;
+  }
+  return false;
+}
+function pythonSchema(code, strings, start, end) {
+  let properties = {};
+  let required = [];
+  let kwargs = false;
+  let from = start;
+  for (let i = start; i <= end; i++) {
+    const c = code[i];
+    if (i < end && (c === "(" || c === "[" || c === "{")) {
+      i = Math.min(skipBalanced(code, i), end) - 1;
+      continue;
+    }
+    if (i < end && c !== ",")
+      continue;
+    let s = from;
+    let e = i;
+    from = i + 1;
+    while (s < e && /\s/.test(code[s]))
+      s++;
+    while (e > s && /\s/.test(code[e - 1]))
+      e--;
+    const part = code.slice(s, e);
+    if (part === "/") {
+      properties = {};
+      required = [];
+      continue;
+    }
+    if (part.startsWith("**"))
+      kwargs = true;
+    const name = /^[A-Za-z_]\w*/.exec(part)?.[0];
+    if (!name || part.startsWith("*"))
+      continue;
+    let p = s + name.length;
+    while (p < e && /\s/.test(code[p]))
+      p++;
+    let annotation = null;
+    let fallback = null;
+    if (code[p] === ":") {
+      const eq = assignmentIn(code, p + 1, e);
+      annotation = pythonSource(code, strings, p + 1, eq ?? e);
+      if (eq !== null)
+        fallback = pythonSource(code, strings, eq + 1, e);
+    } else if (code[p] === "=") {
+      fallback = pythonSource(code, strings, p + 1, e);
+    }
+    const annotated = annotation === null ? null : parsePythonType(annotation);
+    const schema = annotated ? pythonTypeSchema(annotated, 0) : {};
+    setOwn(properties, name, property(name, schema, fallback === null ? null : pythonLiteral(fallback)));
+    if (fallback === null)
+      required.push(name);
+  }
+  return parameterSchemaOf(properties, required, kwargs);
+}
+function assignmentIn(code, start, end) {
+  for (let i = start; i < end; i++) {
+    const c = code[i];
+    if (c === "(" || c === "[" || c === "{")
+      i = skipBalanced(code, i) - 1;
+    else if (c === "=" && code[i + 1] !== "=" && !"=!<>:".includes(code[i - 1] ?? ""))
+      return i;
+  }
+  return null;
+}
+function pythonSource(code, strings, start, end) {
+  let out = "";
+  for (let i = start; i < end; i++) {
+    const raw = strings.get(i);
+    if (raw !== void 0) {
+      out += raw;
+      i++;
+    } else
+      out += code[i];
+  }
+  return out;
+}
+function pythonTokens(text) {
+  const tokens = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (/\s/.test(c) || c === "\\") {
+      i++;
+      continue;
+    }
+    const str = /^([A-Za-z]{0,2})('''|"""|'|")/.exec(text.slice(i, i + 5));
+    if (str && (str[1] === "" || PY_STRING_PREFIX.test(str[1]))) {
+      const quote = str[2];
+      let j = i + str[0].length;
+      while (j < text.length && !text.startsWith(quote, j))
+        j += text[j] === "\\" ? 2 : 1;
+      if (j >= text.length)
+        return null;
+      j += quote.length;
+      tokens.push({ kind: "string", value: text.slice(i, j) });
+      i = j;
+      continue;
+    }
+    if (/[0-9]/.test(c) || c === "." && /[0-9]/.test(text[i + 1] ?? "")) {
+      const num = /^(?:0[xXoObB][0-9a-fA-F_]+|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?)[jJ]?/.exec(text.slice(i))[0];
+      tokens.push({ kind: "number", value: num });
+      i += num.length;
+      continue;
+    }
+    const word = /^[\p{L}\p{N}_]+/u.exec(text.slice(i, i + 200));
+    if (word) {
+      tokens.push({ kind: "name", value: word[0] });
+      i += word[0].length;
+      continue;
+    }
+    const op = text.startsWith("...", i) ? "..." : text.startsWith("**", i) ? "**" : c;
+    tokens.push({ kind: "op", value: op });
+    i += op.length;
+  }
+  return tokens;
+}
+function pythonString(raw) {
+  const m = /^([A-Za-z]*)('''|"""|'|")/.exec(raw);
+  if (!m)
+    return null;
+  const prefix = m[1].toLowerCase();
+  const quote = m[2];
+  if (prefix.includes("b") || prefix.includes("t"))
+    return null;
+  if (raw.length < m[0].length + quote.length || !raw.endsWith(quote))
+    return null;
+  const body = raw.slice(m[0].length, raw.length - quote.length);
+  if (/(?:^|[^\\])(?:\\\\)*\\$/.test(body))
+    return null;
+  if (prefix.includes("f") && /[{}]/.test(body))
+    return null;
+  if (prefix.includes("r"))
+    return body;
+  let ok = true;
+  const value = body.replace(/\\(\n|[0-7]{1,3}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]*\}|[\s\S])/g, (all, e) => {
+    if (e === "\n")
+      return "";
+    if (/^[0-7]/.test(e))
+      return String.fromCharCode(parseInt(e, 8));
+    if (/^[xuU][0-9a-fA-F]/.test(e) && e.length > 1) {
+      const code = parseInt(e.slice(1), 16);
+      if (code > 1114111)
+        ok = false;
+      return ok ? String.fromCodePoint(code) : "";
+    }
+    if (e.startsWith("N{")) {
+      ok = false;
+      return "";
+    }
+    const simple = PY_ESCAPES[e];
+    return simple ?? all;
+  });
+  return ok ? value : null;
+}
+var PY_ESCAPES = { "\\": "\\", "'": "'", '"': '"', a: "\x07", b: "\b", f: "\f", n: "\n", r: "\r", t: "	", v: "\v" };
+function pythonNumber(raw) {
+  if (/[jJ]$/.test(raw))
+    return null;
+  const text = raw.replace(/_/g, "");
+  const n = Number(text);
+  if (!Number.isFinite(n))
+    return null;
+  if (/^(?:0[xXoObB][0-9a-fA-F]+|\d+)$/.test(text) && !Number.isSafeInteger(n))
+    return null;
+  return n;
+}
+function pythonLiteral(text) {
+  const tokens = pythonTokens(text);
+  if (!tokens)
+    return null;
+  let p = 0;
+  const op = (value2) => tokens[p]?.kind === "op" && tokens[p].value === value2;
+  const items = (close) => {
+    const out = [];
+    while (!op(close)) {
+      const item = value();
+      if (item === NOT_LITERAL)
+        return NOT_LITERAL;
+      out.push(item);
+      if (op(","))
+        p++;
+      else if (!op(close))
+        return NOT_LITERAL;
+    }
+    p++;
+    return out;
+  };
+  const value = () => {
+    const t = tokens[p];
+    if (!t)
+      return NOT_LITERAL;
+    if (t.kind === "string") {
+      let joined = "";
+      while (tokens[p]?.kind === "string") {
+        const s = pythonString(tokens[p].value);
+        if (s === null)
+          return NOT_LITERAL;
+        joined += s;
+        p++;
+      }
+      return joined;
+    }
+    if (t.kind === "number") {
+      p++;
+      return pythonNumber(t.value) ?? NOT_LITERAL;
+    }
+    if (op("-") || op("+")) {
+      const negative = op("-");
+      p++;
+      const n = value();
+      if (typeof n !== "number")
+        return NOT_LITERAL;
+      return negative && n !== 0 ? -n : n;
+    }
+    if (t.kind === "name" && (t.value === "True" || t.value === "False" || t.value === "None")) {
+      p++;
+      return t.value === "None" ? null : t.value === "True";
+    }
+    if (op("[")) {
+      p++;
+      return items("]");
+    }
+    if (op("(")) {
+      p++;
+      if (op(")")) {
+        p++;
+        return [];
+      }
+      const first = value();
+      if (first === NOT_LITERAL)
+        return NOT_LITERAL;
+      if (op(")")) {
+        p++;
+        return first;
+      }
+      if (!op(","))
+        return NOT_LITERAL;
+      p++;
+      const rest = items(")");
+      return rest === NOT_LITERAL ? NOT_LITERAL : [first, ...rest];
+    }
+    if (op("{")) {
+      p++;
+      if (op("}")) {
+        p++;
+        return {};
+      }
+      const start = p;
+      const key = value();
+      if (key === NOT_LITERAL)
+        return NOT_LITERAL;
+      if (!op(":")) {
+        p = start;
+        return items("}");
+      }
+      const object = {};
+      p = start;
+      while (!op("}")) {
+        const k = value();
+        if (typeof k !== "string" || !op(":"))
+          return NOT_LITERAL;
+        p++;
+        const v = value();
+        if (v === NOT_LITERAL)
+          return NOT_LITERAL;
+        setOwn(object, k, v);
+        if (op(","))
+          p++;
+        else if (!op("}"))
+          return NOT_LITERAL;
+      }
+      p++;
+      return object;
+    }
+    return NOT_LITERAL;
+  };
+  const result = value();
+  return result !== NOT_LITERAL && p === tokens.length ? { value: result } : null;
+}
+function parsePythonType(text) {
+  const tokens = pythonTokens(text);
+  if (!tokens)
+    return null;
+  let p = 0;
+  const op = (value) => tokens[p]?.kind === "op" && tokens[p].value === value;
+  const list = (close) => {
+    const out = [];
+    while (!op(close)) {
+      const item = union();
+      if (!item)
+        return null;
+      out.push(item);
+      if (op(","))
+        p++;
+      else if (!op(close))
+        return null;
+    }
+    p++;
+    return out;
+  };
+  const union = () => {
+    const first = primary();
+    if (!first || !op("|"))
+      return first;
+    const options = [first];
+    while (op("|")) {
+      p++;
+      const next = primary();
+      if (!next)
+        return null;
+      options.push(next);
+    }
+    return { kind: "union", options };
+  };
+  const primary = () => {
+    const t = tokens[p];
+    if (!t)
+      return null;
+    if (t.kind === "name") {
+      let name = t.value;
+      p++;
+      while (op(".") && tokens[p + 1]?.kind === "name") {
+        name = tokens[p + 1].value;
+        p += 2;
+      }
+      if (op("(")) {
+        for (let depth = 0; p < tokens.length; p++) {
+          if (op("(") || op("[") || op("{"))
+            depth++;
+          else if ((op(")") || op("]") || op("}")) && --depth === 0)
+            break;
+        }
+        if (p >= tokens.length)
+          return null;
+        p++;
+        return { kind: "other" };
+      }
+      if (!op("["))
+        return { kind: "name", name, args: null };
+      p++;
+      const args = list("]");
+      return args && { kind: "name", name, args };
+    }
+    if (t.kind === "string") {
+      let value = "";
+      while (tokens[p]?.kind === "string") {
+        const s = pythonString(tokens[p].value);
+        if (s === null)
+          return null;
+        value += s;
+        p++;
+      }
+      return { kind: "string", value };
+    }
+    if (t.kind === "number" || (op("-") || op("+")) && tokens[p + 1]?.kind === "number") {
+      const negative = op("-");
+      if (t.kind === "op")
+        p++;
+      const n = pythonNumber(tokens[p].value);
+      p++;
+      return n === null ? null : { kind: "number", value: negative && n !== 0 ? -n : n };
+    }
+    if (op("[")) {
+      p++;
+      const items = list("]");
+      return items && { kind: "list", items };
+    }
+    if (op("(")) {
+      p++;
+      const inner = union();
+      if (!inner || !op(")"))
+        return null;
+      p++;
+      return inner;
+    }
+    if (op("...")) {
+      p++;
+      return { kind: "ellipsis" };
+    }
+    return null;
+  };
+  const result = union();
+  return result && p === tokens.length ? result : null;
+}
+var PY_ARRAYS = /* @__PURE__ */ new Set([
+  "list",
+  "List",
+  "tuple",
+  "Tuple",
+  "set",
+  "Set",
+  "frozenset",
+  "FrozenSet",
+  "AbstractSet",
+  "MutableSet",
+  "Sequence",
+  "MutableSequence",
+  "Iterable",
+  "Collection",
+  "deque",
+  "Deque"
+]);
+var PY_MAPPINGS = /* @__PURE__ */ new Set(["dict", "Dict", "Mapping", "MutableMapping", "OrderedDict", "defaultdict", "DefaultDict"]);
+function pythonTypeSchema(type, depth) {
+  if (depth > MAX_DEPTH)
+    return {};
+  if (type.kind === "union")
+    return unionOf(type.options.map((o) => pythonTypeSchema(o, depth + 1)), false);
+  if (type.kind === "string") {
+    const inner = parsePythonType(type.value);
+    return inner ? pythonTypeSchema(inner, depth + 1) : {};
+  }
+  if (type.kind !== "name")
+    return {};
+  const args = type.args ?? [];
+  const [first, second] = args;
+  switch (type.name) {
+    case "str":
+      return { type: "string" };
+    case "int":
+      return { type: "integer" };
+    case "float":
+      return { type: "number" };
+    case "bool":
+      return { type: "boolean" };
+    case "None":
+    case "NoneType":
+      return { type: "null" };
+    case "datetime":
+      return { type: "string", format: "date-time" };
+    case "date":
+      return { type: "string", format: "date" };
+    case "UUID":
+      return { type: "string", format: "uuid" };
+    case "Optional":
+      return first && args.length === 1 ? unionOf([pythonTypeSchema(first, depth + 1)], true) : {};
+    case "Union":
+      return unionOf(args.map((a) => pythonTypeSchema(a, depth + 1)), false);
+    case "Annotated":
+      return first ? pythonTypeSchema(first, depth + 1) : {};
+    case "Literal": {
+      const values = literalValues(args);
+      return values && values.length > 0 ? { enum: [...new Set(values)] } : {};
+    }
+  }
+  if (PY_ARRAYS.has(type.name)) {
+    if (!first)
+      return { type: "array" };
+    if (type.name === "tuple" || type.name === "Tuple") {
+      const elements = second?.kind === "ellipsis" && args.length === 2 ? [first] : args;
+      const schemas = elements.map((e) => JSON.stringify(pythonTypeSchema(e, depth + 1)));
+      return schemas.every((s) => s === schemas[0]) ? arrayOf(pythonTypeSchema(first, depth + 1)) : { type: "array" };
+    }
+    return arrayOf(pythonTypeSchema(first, depth + 1));
+  }
+  if (PY_MAPPINGS.has(type.name))
+    return objectOf(second ? pythonTypeSchema(second, depth + 1) : {});
+  return {};
+}
+function literalValues(args) {
+  const values = [];
+  for (const arg of args) {
+    if (arg.kind === "string" || arg.kind === "number")
+      values.push(arg.value);
+    else if (arg.kind === "name" && arg.args === null && (arg.name === "True" || arg.name === "False" || arg.name === "None")) {
+      values.push(arg.name === "None" ? null : arg.name === "True");
+    } else if (arg.kind === "name" && arg.name === "Literal" && arg.args) {
+      const inner = literalValues(arg.args);
+      if (!inner)
+        return null;
+      values.push(...inner);
+    } else
+      return null;
+  }
+  return values;
+}
+var TS_KEYWORDS = /* @__PURE__ */ new Set(["string", "number", "boolean", "null", "undefined", "void", "any", "unknown", "object", "never", "bigint", "symbol", "this"]);
+function jsUnescape(raw) {
+  return raw.replace(/\\(?:\n|u\{([0-9a-fA-F]+)\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|([0-7]{1,3})|([\s\S]))/g, (all, cp, u4, x2, octal, ch) => {
+    const hex = cp ?? u4 ?? x2;
+    if (hex !== void 0) {
+      const code = parseInt(hex, 16);
+      return code <= 1114111 ? String.fromCodePoint(code) : all;
+    }
+    if (octal !== void 0)
+      return String.fromCharCode(parseInt(octal, 8));
+    if (ch === void 0)
+      return "";
+    return JS_ESCAPES[ch] ?? ch;
+  });
+}
+var JS_ESCAPES = { n: "\n", r: "\r", t: "	", b: "\b", f: "\f", v: "\v" };
+function jsNumber(raw) {
+  if (/n$/.test(raw))
+    return null;
+  const n = Number(raw.replace(/_/g, ""));
+  return Number.isFinite(n) ? n : null;
+}
+function keyName(token) {
+  if (token.kind === "string")
+    return jsUnescape(token.value);
+  if (token.kind === "number")
+    return String(jsNumber(token.value) ?? token.value);
+  return token.value;
+}
+
+// ../../packages/client-node/dist/parameter-schemas.js
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+function readerAt(root) {
+  return async (path) => {
+    try {
+      return await readFile(join(root, ...path.split("/")), "utf8");
+    } catch (error2) {
+      if (error2.code === "ENOENT" || error2.code === "EISDIR")
+        return null;
+      throw error2;
+    }
+  };
+}
+async function withParameterSchemas(deployments, read) {
+  const notes = [];
+  const texts = /* @__PURE__ */ new Map();
+  const out = [];
+  for (const d of deployments) {
+    if (d.parameter_schema !== void 0) {
+      out.push(d);
+      continue;
+    }
+    const entrypoint = parseEntrypoint(d.entrypoint);
+    const language = languageOf(entrypoint.path);
+    if (!texts.has(entrypoint.path))
+      texts.set(entrypoint.path, read(entrypoint.path));
+    const text = await texts.get(entrypoint.path);
+    if (text === null || language === null) {
+      out.push(d);
+      continue;
+    }
+    const fn = discoverFunctions(text, language).find((f) => f.name === entrypoint.function);
+    if (!fn) {
+      notes.push(`${deploymentLabel(d)}: ${entrypoint.path} has no ${language === "python" ? "top-level function" : "exported function"} '${entrypoint.function}'; check the entrypoint (runs call it by that name)`);
+      out.push(d);
+      continue;
+    }
+    out.push(fn.parameterSchema ? { ...d, parameter_schema: fn.parameterSchema } : d);
+  }
+  return { deployments: out, notes };
+}
+
 // src/inputs.ts
 var import_yaml2 = __toESM(require_dist(), 1);
 var ActionInputError = class extends Error {
@@ -49219,11 +51211,6 @@ function pinnedDeployments(text, fileName, pin, names) {
 }
 function matches(d, name) {
   return name === d.name || name === `${d.flow_name}/${d.name}`;
-}
-async function applyDeployments(client, deployments) {
-  const results = [];
-  for (const body of deployments) results.push(await client.api.applyDeployment({ body }));
-  return results;
 }
 
 // ../../node_modules/@octokit/plugin-request-log/dist-src/version.js
@@ -49391,7 +51378,7 @@ async function deploy(client, inputs, workflow) {
   const path = isAbsolute(inputs.file) ? inputs.file : resolve(workflow.workspace, inputs.file);
   let text;
   try {
-    text = await readFile(path, "utf8");
+    text = await readFile2(path, "utf8");
   } catch (error2) {
     throw new ActionInputError("file", `'${inputs.file}' could not be read (${error2.code ?? error2.message}); check out the repository first (actions/checkout) or point 'file' at your ferry.yaml`);
   }
@@ -49407,7 +51394,9 @@ async function deploy(client, inputs, workflow) {
     info(`Stored github-token as git credentials '${credentials}'`);
   }
   const gitUrl = `${workflow.serverUrl}/${workflow.owner}/${workflow.repo}`;
-  const deployments = await phase("file", async () => pinnedDeployments(text, inputs.file, { gitUrl, commit: workflow.sha, credentials }, inputs.deployments));
+  const pinned = await phase("file", async () => pinnedDeployments(text, inputs.file, { gitUrl, commit: workflow.sha, credentials }, inputs.deployments));
+  const { deployments, notes } = await withParameterSchemas(pinned, readerAt(workflow.workspace));
+  for (const note of notes) warning(note);
   startGroup(`Deploying ${deployments.length} deployment(s) from ${inputs.file} at ${workflow.sha.slice(0, 7)}`);
   let results;
   try {

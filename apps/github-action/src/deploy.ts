@@ -1,4 +1,4 @@
-import { completeDeployments, parseProjectFile, type DeploymentApply, type DeploymentApplyResult, type FerryClient } from "@ferry/core";
+import { completeDeployments, parseProjectFile, type DeploymentApply } from "@ferry/core";
 import { ActionInputError } from "./inputs.js";
 
 /** Where the workflow's code is: every deployment runs exactly this commit of this repository. */
@@ -38,11 +38,4 @@ export function pinnedDeployments(text: string, fileName: string, pin: Repositor
 
 function matches(d: DeploymentApply, name: string): boolean {
   return name === d.name || name === `${d.flow_name}/${d.name}`;
-}
-
-/** Applies each deployment in turn; the server answers `unchanged` when nothing differs. */
-export async function applyDeployments(client: FerryClient, deployments: DeploymentApply[]): Promise<DeploymentApplyResult[]> {
-  const results: DeploymentApplyResult[] = [];
-  for (const body of deployments) results.push(await client.api.applyDeployment({ body }));
-  return results;
 }

@@ -4,7 +4,8 @@ import { isAbsolute, resolve } from "node:path";
 import * as core from "@actions/core";
 import * as github from "@actions/github";
 import { FerryClient, FerryError, type FlowRun, type LogLine } from "@ferry/core";
-import { applyDeployments, credentialsName, pinnedDeployments } from "./deploy.js";
+import { applyDeployments, readerAt, withParameterSchemas } from "@ferry/client-node";
+import { credentialsName, pinnedDeployments } from "./deploy.js";
 import { createOctokit, report, type ReportTarget } from "./github-report.js";
 import { ActionInputError, parseInputs, type ActionInputs } from "./inputs.js";
 import { flowRunUrl, formatDuration, watchRun } from "./watch-run.js";
@@ -86,7 +87,10 @@ async function deploy(client: FerryClient, inputs: ActionInputs, workflow: Workf
   }
   // Kept exactly as GitHub names the repository (no `.git`): GitHub and most git hosts serve both.
   const gitUrl = `${workflow.serverUrl}/${workflow.owner}/${workflow.repo}`;
-  const deployments = await phase("file", async () => pinnedDeployments(text, inputs.file, { gitUrl, commit: workflow.sha, credentials }, inputs.deployments));
+  const pinned = await phase("file", async () => pinnedDeployments(text, inputs.file, { gitUrl, commit: workflow.sha, credentials }, inputs.deployments));
+  // The checkout is the pinned commit: each flow's signature gives its deployment's parameter schema.
+  const { deployments, notes } = await withParameterSchemas(pinned, readerAt(workflow.workspace));
+  for (const note of notes) core.warning(note);
 
   core.startGroup(`Deploying ${deployments.length} deployment(s) from ${inputs.file} at ${workflow.sha.slice(0, 7)}`);
   let results;

@@ -159,6 +159,7 @@ describe.skipIf(missing !== null)("the Ferry extension in code-server", () => {
     ]);
     const deployment = await client.resolveDeployment("hello/editor");
     expect(deployment.source).toMatchObject({ git_url: expect.stringContaining("origin.git"), branch: "main" });
+    expect(deployment.parameter_schema).toMatchObject({ type: "object", properties: { name: { type: "string" } } });
     await expandTreeItem(page, "Work Pools", /^managed/);
     await waitForTreeItem(page, "Work Pools", "hello/editor");
   });
@@ -166,6 +167,8 @@ describe.skipIf(missing !== null)("the Ferry extension in code-server", () => {
   it("runs it, follows its logs in the output channel, and shows COMPLETED in the view", async () => {
     const page = workbench.page;
     await clickNotificationButton(page, /deployed hello\/editor created/, "Run");
+    // The deployment's parameter schema came from the flow's signature: `params: { name?: string }`.
+    await answerInput(page, "VS Code", { prompt: /name/ });
     await pickQuickItem(page, "Run");
     await waitForTreeItem(page, "Recent Runs", /hello\/editor.*COMPLETED/, { timeout: 180_000 });
     await screenshot(page, artifacts, "3-completed-view");
@@ -174,14 +177,15 @@ describe.skipIf(missing !== null)("the Ferry extension in code-server", () => {
     const runs = await client.api.listFlowRuns({ query: {} });
     expect(runs.items).toHaveLength(1);
     expect(runs.items[0]!.state.type).toBe("COMPLETED");
-    expect(runs.items[0]!.result).toEqual({ greeting: "Hello, world!" });
+    expect(runs.items[0]!.parameters).toEqual({ name: "VS Code" });
+    expect(runs.items[0]!.result).toEqual({ greeting: "Hello, VS Code!" });
 
     // What the channel shows on screen, and (exactly, without scrolling) what was written to it.
     const shown = await outputChannelText(page, "Ferry Run Logs");
-    expect(shown).toContain("Hello, world!");
+    expect(shown).toContain("Hello, VS Code!");
     const logs = await outputChannelLog(code, "Ferry Run Logs");
     expect(logs).toMatch(/── RUNNING ──/);
-    expect(logs).toMatch(/INFO {4}\[flow\] Hello, world!/);
+    expect(logs).toMatch(/INFO {4}\[flow\] Hello, VS Code!/);
     expect(logs).toMatch(/── COMPLETED ──/);
     expect(logs).toMatch(/ended COMPLETED\./);
     expect(logs).not.toContain(server.bootstrap!.apiKey);

@@ -1,6 +1,7 @@
 import {
   FerryError,
   validateJobVariables,
+  validateWithSchema,
   type DeploymentApply,
   type DeploymentApplyResult,
   type DeploymentDraft,
@@ -70,6 +71,12 @@ export async function checkDeployments(client: FerryClient, deployments: Deploym
       if (!(error instanceof FerryError)) throw error;
       problems.push(error);
     }
+    try {
+      checkDefaultParameters(d);
+    } catch (error) {
+      if (!(error instanceof FerryError)) throw error;
+      problems.push(error);
+    }
   }
   if (problems.length === 1) throw new FerryError(problems[0]!.code, `${problems[0]!.message}; nothing was applied`, { details: problems[0]!.details });
   if (problems.length) {
@@ -77,6 +84,16 @@ export async function checkDeployments(client: FerryClient, deployments: Deploym
       details: { problems: problems.map((p) => ({ code: p.code, message: p.message })) },
     });
   }
+}
+
+/**
+ * A deployment's default parameters against its parameter schema. They may leave required parameters
+ * to each run, but what they set must fit, or every run would be refused.
+ */
+export function checkDefaultParameters(d: Pick<DeploymentApply, "flow_name" | "name" | "parameters" | "parameter_schema">): void {
+  if (!d.parameter_schema || !d.parameters) return;
+  const { required: _required, ...schema } = d.parameter_schema;
+  validateWithSchema(schema, d.parameters, `default parameters of ${deploymentLabel(d)}`);
 }
 
 /** The deployments applied before one failed: the error says which failed, `applied` what went through. */

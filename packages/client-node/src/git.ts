@@ -14,6 +14,15 @@ export const runGit: GitRunner = (args, cwd) =>
     });
   });
 
+/** The top of the git work tree `dir` is in; `dir` itself outside one (or without git). Entrypoints are relative to it. */
+export async function repositoryRoot(dir: string, git: GitRunner = runGit): Promise<string> {
+  try {
+    return (await git(["rev-parse", "--show-toplevel"], dir)) || dir;
+  } catch {
+    return dir;
+  }
+}
+
 export interface GitDefaults {
   source: DeploymentSource;
   /** Things the user should know: unpushed commits, uncommitted changes, credentials removed from the URL. */

@@ -2,3 +2,4 @@ export * from "./profiles.js";
 export * from "./git.js";
 export * from "./deploy.js";
 export * from "./entrypoints.js";
+export * from "./parameter-schemas.js";

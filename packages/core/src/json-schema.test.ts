@@ -88,3 +88,12 @@ describe("issuesFromAjv", () => {
     expect(issuesFromAjv(fn.errors)).toEqual([{ path: "/a/b", message: "is not a known field" }]);
   });
 });
+
+describe("properties named like Object.prototype's", () => {
+  it("are checked on the value itself, not found on its prototype", () => {
+    const schema = { type: "object", properties: { constructor: { type: "integer" }, valueOf: { type: "string" } } };
+    expect(validateWithSchema(schema, {}, "parameters")).toEqual({});
+    expect(validateWithSchema(schema, { constructor: 3 }, "parameters")).toEqual({ constructor: 3 });
+    expect(() => validateWithSchema(schema, { valueOf: 1 }, "parameters")).toThrow(/valueOf/);
+  });
+});

@@ -7,8 +7,10 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 
 export type JsonSchema = Record<string, unknown>;
 
+// ownProperties: a property named like one every object inherits (`constructor`, `toString`) is
+// checked only when the value has it, not found on Object.prototype and refused.
 const ajv = addFormats(
-  new Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: false, addUsedSchema: false }),
+  new Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: false, addUsedSchema: false, ownProperties: true }),
 );
 // Annotation keywords Ferry adds to schemas; Ajv must accept them.
 ajv.addKeyword({ keyword: "x-ferry-secret", schemaType: "boolean" });

@@ -14,7 +14,18 @@ import {
   type DeploymentSource,
   type ProjectFile,
 } from "@ferry/core";
-import { ApplyError, applyDeployments, checkDeployments, deploymentLabel, gitDefaults, readProfiles, selectDeployments } from "@ferry/client-node";
+import {
+  ApplyError,
+  applyDeployments,
+  checkDeployments,
+  deploymentLabel,
+  gitDefaults,
+  readerAt,
+  readProfiles,
+  repositoryRoot,
+  selectDeployments,
+  withParameterSchemas,
+} from "@ferry/client-node";
 import type { CommandContext } from "../context.js";
 import { sourceLabel } from "../format.js";
 import { loadImageBackend, planImage, type ImageBuildPlan } from "../images/image-build.js";
@@ -110,6 +121,9 @@ async function deploy(ctx: CommandContext, names: string[], options: DeployOptio
   }
   const fileName = options.entrypoint ? "command line" : options.file ?? DEFAULT_FILE;
   let deployments = completeDeployments(project, { source: defaults }, { fileName });
+  const schemas = await withParameterSchemas(deployments, readerAt(await repositoryRoot(ctx.io.cwd)));
+  deployments = schemas.deployments;
+  for (const note of schemas.notes) out.warn(note);
 
   const client = await ctx.client();
   let plan: ImageBuildPlan | null = null;

@@ -10,9 +10,12 @@ import {
   entrypointFor,
   gitDefaults,
   languageOf,
+  readerAt,
   relativeToRoot,
+  repositoryRoot,
   runGit,
   selectDeployments,
+  withParameterSchemas,
 } from "@ferry/client-node";
 import { Cancelled, logChannel, orCancel } from "../errors.js";
 import { deploymentsInFile, upsertDeployment } from "../project-yaml.js";
@@ -205,7 +208,13 @@ export async function deployProject(ferry: Ferry, fileUri: vscode.Uri, names: st
           void vscode.window.showWarningMessage(`Ferry: ${warning}`);
         }
       }
-      const deployments = completeDeployments(project, { source }, { fileName });
+      const completed = completeDeployments(project, { source }, { fileName });
+      progress.report({ message: "reading the flows' parameters…" });
+      const { deployments, notes } = await withParameterSchemas(completed, readerAt(await repositoryRoot(dirname(fileUri.fsPath))));
+      for (const note of notes) {
+        logChannel().warn(note);
+        void vscode.window.showWarningMessage(`Ferry: ${note}`);
+      }
       progress.report({ message: "checking against the work pools…" });
       await checkDeployments(client, deployments);
       try {
