@@ -49152,87 +49152,8 @@ async function applyDeployments(client, deployments, onApplied = () => {
   return results;
 }
 
-// ../../packages/client-node/dist/entrypoints.js
-var LANGUAGES = {
-  ".py": "python",
-  ".ts": "typescript",
-  ".mts": "typescript",
-  ".js": "javascript",
-  ".mjs": "javascript"
-};
-function languageOf(fileName) {
-  const base = fileName.slice(Math.max(fileName.lastIndexOf("/"), fileName.lastIndexOf("\\")) + 1);
-  if (/\.d\.m?ts$/.test(base))
-    return null;
-  const dot = base.lastIndexOf(".");
-  return dot > 0 ? LANGUAGES[base.slice(dot)] ?? null : null;
-}
-function discoverFunctions(text, language) {
-  const source = text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
-  return language === "python" ? discoverPython(source) : discoverScript(source, language === "javascript");
-}
-var PY_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// ../../packages/client-node/dist/flow-source/python-syntax.js
 var PY_STRING_PREFIX = /^(?:[rRbBuUfFtT]|[rR][bBfFtT]|[bBfFtT][rR])$/;
-var FLOW_DECORATOR = /^(?:[A-Za-z_]\w*\s*\.\s*)*flow\s*(?:\(|$)/;
-function discoverPython(source) {
-  const found = /* @__PURE__ */ new Map();
-  let decorators = [];
-  for (const { line, indent, code, strings } of pythonLogicalLines(source)) {
-    if (indent > 0) {
-      decorators = [];
-      continue;
-    }
-    if (code.startsWith("@")) {
-      decorators.push(code.slice(1).trim());
-      continue;
-    }
-    const def = /^(async\s+)?def\s+([\p{L}\p{N}_]+)\s*/u.exec(code);
-    const wasDecorated = decorators;
-    decorators = [];
-    if (!def)
-      continue;
-    const name = def[2];
-    if (!PY_IDENTIFIER.test(name) || name.startsWith("_"))
-      continue;
-    let open2 = def[0].length;
-    if (code[open2] === "[")
-      open2 = skipBalanced(code, open2);
-    while (code[open2] === " ")
-      open2++;
-    if (code[open2] !== "(")
-      continue;
-    const end = skipBalanced(code, open2);
-    const close = code[end - 1] === ")" ? end - 1 : end;
-    found.delete(name);
-    found.set(name, {
-      name,
-      line,
-      async: def[1] !== void 0,
-      parameters: pythonParameters(code.slice(open2 + 1, close)),
-      flow: wasDecorated.some((d) => FLOW_DECORATOR.test(d)),
-      parameterSchema: pythonSchema(code, strings, open2 + 1, close)
-    });
-  }
-  return [...found.values()].sort((a, b) => a.line - b.line);
-}
-function pythonParameters(list) {
-  let names = [];
-  for (const raw of splitTopLevel(list, ",")) {
-    const part = raw.trim();
-    if (part === "")
-      continue;
-    if (part === "/") {
-      names = [];
-      continue;
-    }
-    if (part.startsWith("*"))
-      continue;
-    const name = /^[A-Za-z_]\w*/.exec(part);
-    if (name)
-      names.push(name[0]);
-  }
-  return names;
-}
 function skipBalanced(code, open2) {
   let depth = 0;
   for (let i = open2; i < code.length; i++) {
@@ -49246,24 +49167,6 @@ function skipBalanced(code, open2) {
     }
   }
   return code.length;
-}
-function splitTopLevel(code, separator) {
-  const parts = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < code.length; i++) {
-    const c = code[i];
-    if (c === "(" || c === "[" || c === "{")
-      depth++;
-    else if (c === ")" || c === "]" || c === "}")
-      depth--;
-    else if (c === separator && depth === 0) {
-      parts.push(code.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(code.slice(start));
-  return parts;
 }
 function pythonLogicalLines(src) {
   const lines = [];
@@ -49398,1036 +49301,8 @@ function pythonLogicalLines(src) {
     lines.push(current);
   return lines;
 }
-var JS_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-var REGEX_AFTER_WORD = /* @__PURE__ */ new Set(["return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case", "do", "else", "yield", "await"]);
-var STATEMENT_START = /* @__PURE__ */ new Set(["export", "import", "const", "let", "var", "function", "class", "async", "type", "interface", "enum", "declare", "namespace"]);
-function discoverScript(source, commonJs) {
-  const tokens = tokenize(source);
-  const at = (k) => tokens[k];
-  const is = (k, value) => {
-    const t = tokens[k];
-    return t !== void 0 && (t.kind === "id" || t.kind === "punct") && t.value === value;
-  };
-  const locals = /* @__PURE__ */ new Map();
-  const exported = [];
-  const aliases = [];
-  const skipBalanced2 = (k) => {
-    let depth2 = 0;
-    for (let j = k; j < tokens.length; j++) {
-      const t = tokens[j];
-      if (t.kind !== "punct")
-        continue;
-      if (t.value === "(" || t.value === "[" || t.value === "{")
-        depth2++;
-      else if (t.value === ")" || t.value === "]" || t.value === "}") {
-        depth2--;
-        if (depth2 === 0)
-          return j + 1;
-      }
-    }
-    return tokens.length;
-  };
-  const skipAngles = (k) => {
-    let depth2 = 0;
-    for (let j = k; j < tokens.length; j++) {
-      const t = tokens[j];
-      if (t.kind !== "punct")
-        continue;
-      if (t.value === "(" || t.value === "[" || t.value === "{")
-        j = skipBalanced2(j) - 1;
-      else if (t.value === "<")
-        depth2++;
-      else if (t.value === ">") {
-        depth2--;
-        if (depth2 === 0)
-          return j + 1;
-      }
-    }
-    return tokens.length;
-  };
-  const parametersAt = (open2) => {
-    const close = skipBalanced2(open2) - 1;
-    let k = open2 + 1;
-    if (is(k, "this")) {
-      while (k < close && !is(k, ","))
-        k = is(k, "(") || is(k, "[") || is(k, "{") ? skipBalanced2(k) : k + 1;
-      k++;
-    }
-    if (k >= close)
-      return [];
-    if (is(k, "{"))
-      return objectKeys(k);
-    if (at(k)?.kind === "id" && !is(k, "...")) {
-      let j = k + 1;
-      if (is(j, "?"))
-        j++;
-      if (is(j, ":") && is(j + 1, "{")) {
-        const type = objectType(j + 1);
-        return type.kind === "object" ? type.members.map((m) => m.key) : [];
-      }
-    }
-    return [];
-  };
-  const objectKeys = (open2) => {
-    const close = skipBalanced2(open2) - 1;
-    const keys = [];
-    let memberStart = true;
-    for (let k = open2 + 1; k < close; k++) {
-      const t = tokens[k];
-      if (t.kind === "punct" && (t.value === "(" || t.value === "[" || t.value === "{")) {
-        k = skipBalanced2(k) - 1;
-        memberStart = false;
-        continue;
-      }
-      if (t.kind === "punct" && (t.value === "," || t.value === ";")) {
-        memberStart = true;
-        continue;
-      }
-      if (!memberStart)
-        continue;
-      memberStart = false;
-      if (t.kind !== "id" && t.kind !== "string")
-        continue;
-      keys.push(t.value);
-    }
-    return keys;
-  };
-  const functionAt = (k) => {
-    const line = at(k)?.line ?? 0;
-    let j = k;
-    let isAsync = false;
-    if (is(j, "async") && !is(j + 1, "=>") && !is(j + 1, "=") && !is(j + 1, ",") && !is(j + 1, ";")) {
-      isAsync = true;
-      j++;
-    }
-    if (is(j, "function")) {
-      j++;
-      if (is(j, "*"))
-        return null;
-      if (at(j)?.kind === "id" && !is(j, "("))
-        j++;
-      if (is(j, "<"))
-        j = skipAngles(j);
-      return is(j, "(") ? { async: isAsync, ...signatureAt(j), line } : null;
-    }
-    if (at(j)?.kind === "id" && is(j + 1, "=>"))
-      return { async: isAsync, parameters: [], parameterSchema: null, line };
-    if (is(j, "<"))
-      j = skipAngles(j);
-    if (!is(j, "("))
-      return null;
-    const after = skipBalanced2(j);
-    if (is(after, "=>") || is(after, ":") && arrowFollows(after))
-      return { async: isAsync, ...signatureAt(j), line };
-    return null;
-  };
-  const arrowFollows = (colon) => {
-    for (let j = colon + 1; j < tokens.length; j++) {
-      const t = tokens[j];
-      if (t.kind === "punct" && (t.value === "(" || t.value === "[" || t.value === "{"))
-        j = skipBalanced2(j) - 1;
-      else if (t.kind === "punct" && t.value === "<")
-        j = skipAngles(j) - 1;
-      else if (t.kind === "punct" && t.value === "=>")
-        return true;
-      else if (t.kind === "punct" && (t.value === ";" || t.value === "=" || t.value === ","))
-        return false;
-    }
-    return false;
-  };
-  const declarationAt = (k) => {
-    const j = is(k, "async") ? k + 1 : k;
-    if (!is(j, "function") || is(j + 1, "*"))
-      return null;
-    const name = at(j + 1);
-    if (name?.kind !== "id")
-      return null;
-    const shape = functionAt(k);
-    return shape ? { name: name.value, shape } : null;
-  };
-  const variablesAt = (k, firstLine) => {
-    const out = [];
-    let j = k + 1;
-    while (j < tokens.length) {
-      const name = at(j);
-      if (name?.kind !== "id")
-        break;
-      j++;
-      if (is(j, "!"))
-        j++;
-      if (is(j, ":"))
-        j = skipType(j + 1);
-      if (!is(j, "="))
-        break;
-      const shape = functionAt(j + 1);
-      if (shape)
-        out.push({ name: name.value, shape: { ...shape, line: out.length === 0 ? firstLine : name.line } });
-      j = endOfInitializer(j + 1);
-      if (!is(j, ","))
-        break;
-      j++;
-    }
-    return out;
-  };
-  const skipType = (k) => {
-    let j = k;
-    while (j < tokens.length) {
-      const t = tokens[j];
-      if (t.kind === "punct") {
-        if (t.value === "(" || t.value === "[" || t.value === "{") {
-          j = skipBalanced2(j);
-          continue;
-        }
-        if (t.value === "<") {
-          j = skipAngles(j);
-          continue;
-        }
-        if (t.value === "=" || t.value === "," || t.value === ";" || t.value === ")" || t.value === "]" || t.value === "}")
-          return j;
-      }
-      j++;
-    }
-    return j;
-  };
-  const endOfInitializer = (k) => {
-    let j = k;
-    let line = at(k)?.line ?? 0;
-    while (j < tokens.length) {
-      const t = tokens[j];
-      if (t.kind === "punct") {
-        if (t.value === "(" || t.value === "[" || t.value === "{") {
-          j = skipBalanced2(j);
-          line = at(j - 1)?.line ?? line;
-          continue;
-        }
-        if (t.value === "," || t.value === ";" || t.value === ")" || t.value === "]" || t.value === "}")
-          return j;
-      } else if (t.kind === "id" && t.line > line && STATEMENT_START.has(t.value))
-        return j;
-      line = t.line;
-      j++;
-    }
-    return j;
-  };
-  const objectFunctions = (open2) => {
-    const close = skipBalanced2(open2) - 1;
-    let k = open2 + 1;
-    while (k < close) {
-      const key = at(k);
-      const next = k + 1;
-      if (key?.kind === "id" && key.value === "async" && at(next)?.kind === "id" && is(next + 1, "(")) {
-        exported.push({ name: at(next).value, shape: { async: true, ...signatureAt(next + 1), line: key.line } });
-      } else if ((key?.kind === "id" || key?.kind === "string") && is(next, "(")) {
-        exported.push({ name: key.value, shape: { async: false, ...signatureAt(next), line: key.line } });
-      } else if (key?.kind === "id" && (is(next, ",") || next >= close)) {
-        aliases.push({ local: key.value, name: key.value });
-      } else if ((key?.kind === "id" || key?.kind === "string") && is(next, ":")) {
-        const value = at(next + 1);
-        const shape = functionAt(next + 1);
-        if (shape)
-          exported.push({ name: key.value, shape });
-        else if (value?.kind === "id" && (is(next + 2, ",") || next + 2 >= close))
-          aliases.push({ local: value.value, name: key.value });
-      }
-      while (k < close && !is(k, ","))
-        k = is(k, "(") || is(k, "[") || is(k, "{") ? skipBalanced2(k) : k + 1;
-      k++;
-    }
-  };
-  const exportDefault = (k, line) => {
-    const shape = functionAt(k);
-    if (shape) {
-      exported.push({ name: "default", shape: { ...shape, line } });
-      return;
-    }
-    if (is(k, "{")) {
-      objectFunctions(k);
-      return;
-    }
-    const value = at(k);
-    const after = at(k + 1);
-    if (value?.kind === "id" && !["function", "async", "class"].includes(value.value) && (!after || is(k + 1, ";") || after.line > value.line)) {
-      aliases.push({ local: value.value, name: "default" });
-    }
-  };
-  const exportList = (open2) => {
-    const close = skipBalanced2(open2) - 1;
-    if (is(close + 1, "from"))
-      return;
-    for (let k = open2 + 1; k < close; k++) {
-      if (is(k, ","))
-        continue;
-      if (is(k, "type") && at(k + 1)?.kind === "id" && !is(k + 1, "as")) {
-        while (k < close && !is(k, ","))
-          k++;
-        continue;
-      }
-      const local = at(k);
-      if (local?.kind !== "id")
-        continue;
-      let name = local.value;
-      if (is(k + 1, "as")) {
-        name = at(k + 2)?.value ?? "";
-        k += 2;
-      }
-      aliases.push({ local: local.value, name });
-    }
-  };
-  const typeDecls = /* @__PURE__ */ new Map();
-  const continues = (k) => {
-    const t = at(k);
-    if (!t)
-      return false;
-    if (t.kind === "punct")
-      return ["|", "&", ":", "=>", "<", ",", ".", "?", "(", "[", "{", "="].includes(t.value);
-    return t.kind === "id" && ["keyof", "typeof", "readonly", "extends", "infer", "new", "is", "asserts", "unique"].includes(t.value);
-  };
-  const startsMember = (k) => {
-    let j = k;
-    if (is(j, "readonly") && (at(j + 1)?.kind === "id" || at(j + 1)?.kind === "string"))
-      j++;
-    const t = at(j);
-    return t !== void 0 && (t.kind === "id" || t.kind === "string" || t.kind === "number") && (is(j + 1, ":") || is(j + 1, "?") || is(j + 1, "("));
-  };
-  const splitAt = (start, end, angles) => {
-    const parts = [];
-    let from = start;
-    for (let j = start; j < end; j++) {
-      if (is(j, "(") || is(j, "[") || is(j, "{"))
-        j = skipBalanced2(j) - 1;
-      else if (angles && is(j, "<"))
-        j = skipAngles(j) - 1;
-      else if (is(j, ",")) {
-        parts.push([from, j]);
-        from = j + 1;
-      }
-    }
-    if (from < end)
-      parts.push([from, end]);
-    return parts;
-  };
-  const aliasEnd = (k) => {
-    let j = k;
-    while (j < tokens.length) {
-      const t = tokens[j];
-      if (j > k && t.line > tokens[j - 1].line && t.kind === "id" && STATEMENT_START.has(t.value) && !continues(j - 1))
-        return j;
-      if (is(j, ";") || is(j, ")") || is(j, "]") || is(j, "}"))
-        return j;
-      if (is(j, "(") || is(j, "[") || is(j, "{"))
-        j = skipBalanced2(j);
-      else if (is(j, "<"))
-        j = skipAngles(j);
-      else
-        j++;
-    }
-    return j;
-  };
-  {
-    let level = 0;
-    for (let k = 0; k < tokens.length; k++) {
-      const t = tokens[k];
-      if (t.kind === "punct") {
-        if (t.value === "(" || t.value === "[" || t.value === "{")
-          level++;
-        else if (t.value === ")" || t.value === "]" || t.value === "}")
-          level = Math.max(0, level - 1);
-        continue;
-      }
-      const name = at(k + 1);
-      if (level > 0 || t.kind !== "id" || is(k - 1, ".") || name?.kind !== "id")
-        continue;
-      let decl = null;
-      if (t.value === "interface" && (is(k + 2, "{") || is(k + 2, "extends"))) {
-        let j = k + 2;
-        let bases = [];
-        if (is(j, "extends")) {
-          const start = j + 1;
-          while (j < tokens.length && !is(j, "{"))
-            j = is(j, "<") ? skipAngles(j) : j + 1;
-          bases = splitAt(start, j, true);
-        }
-        if (is(j, "{"))
-          decl = { kind: "interface", bases, body: j };
-      } else if (t.value === "type" && is(k + 2, "=")) {
-        decl = { kind: "alias", start: k + 3, end: aliasEnd(k + 3) };
-      }
-      if (decl)
-        typeDecls.set(name.value, [...typeDecls.get(name.value) ?? [], decl]);
-    }
-  }
-  const OTHER = { kind: "other" };
-  const parseType = (start, end) => {
-    let p = start;
-    const union = () => {
-      if (is(p, "|"))
-        p++;
-      const options = [intersection()];
-      while (p < end && is(p, "|")) {
-        p++;
-        options.push(intersection());
-      }
-      return options.length === 1 ? options[0] : { kind: "union", options };
-    };
-    const intersection = () => {
-      if (is(p, "&"))
-        p++;
-      const parts = [postfix()];
-      while (p < end && is(p, "&")) {
-        p++;
-        parts.push(postfix());
-      }
-      return parts.length === 1 ? parts[0] : { kind: "intersection", parts };
-    };
-    const postfix = () => {
-      let type2 = primary();
-      while (p < end && is(p, "[")) {
-        if (is(p + 1, "]")) {
-          type2 = { kind: "array", element: type2 };
-          p += 2;
-        } else {
-          p = skipBalanced2(p);
-          type2 = OTHER;
-        }
-      }
-      return type2;
-    };
-    const functionType = () => {
-      if (is(p, "=>")) {
-        p++;
-        union();
-      }
-      return OTHER;
-    };
-    const primary = () => {
-      const t = at(p);
-      if (!t || p >= end)
-        return OTHER;
-      if (t.kind === "string") {
-        p++;
-        return { kind: "literal", value: jsUnescape(t.value) };
-      }
-      if (t.kind === "number" || (t.value === "-" || t.value === "+") && t.kind === "punct" && at(p + 1)?.kind === "number") {
-        const negative = t.value === "-";
-        if (t.kind === "punct")
-          p++;
-        const n = jsNumber(at(p).value);
-        p++;
-        return n === null ? OTHER : { kind: "literal", value: negative && n !== 0 ? -n : n };
-      }
-      if (t.kind === "template") {
-        p++;
-        return { kind: "template" };
-      }
-      if (is(p, "(")) {
-        const close = skipBalanced2(p);
-        if (is(close, "=>")) {
-          p = close;
-          return functionType();
-        }
-        const inner = parseType(p + 1, close - 1);
-        p = close;
-        return inner;
-      }
-      if (is(p, "<") || is(p, "new") || is(p, "abstract") && is(p + 1, "new")) {
-        while (p < end && (is(p, "abstract") || is(p, "new")))
-          p++;
-        if (is(p, "<"))
-          p = skipAngles(p);
-        if (is(p, "("))
-          p = skipBalanced2(p);
-        return functionType();
-      }
-      if (is(p, "{")) {
-        const close = skipBalanced2(p);
-        const type2 = objectType(p);
-        p = close;
-        return type2;
-      }
-      if (is(p, "[")) {
-        p = skipBalanced2(p);
-        return { kind: "tuple" };
-      }
-      if (t.kind !== "id")
-        return OTHER;
-      p++;
-      if (t.value === "typeof" || t.value === "keyof" || t.value === "unique" || t.value === "infer") {
-        postfix();
-        return OTHER;
-      }
-      if (t.value === "readonly")
-        return postfix();
-      if (t.value === "true" || t.value === "false")
-        return { kind: "literal", value: t.value === "true" };
-      if (TS_KEYWORDS.has(t.value))
-        return { kind: "keyword", name: t.value };
-      let name = t.value;
-      while (is(p, ".") && at(p + 1)?.kind === "id") {
-        name += `.${at(p + 1).value}`;
-        p += 2;
-      }
-      const args = [];
-      if (is(p, "<")) {
-        const close = skipAngles(p);
-        for (const [s, e] of splitAt(p + 1, close - 1, true))
-          args.push(parseType(s, e));
-        p = close;
-      }
-      return { kind: "ref", name, args };
-    };
-    const type = union();
-    return p === end ? type : OTHER;
-  };
-  const memberEnd = (k, close) => {
-    for (let j = k; j < close; j++) {
-      if (j > k && tokens[j].line > tokens[j - 1].line && startsMember(j) && !continues(j - 1))
-        return j;
-      if (is(j, ";") || is(j, ","))
-        return j;
-      if (is(j, "(") || is(j, "[") || is(j, "{"))
-        j = skipBalanced2(j) - 1;
-      else if (is(j, "<"))
-        j = skipAngles(j) - 1;
-    }
-    return close;
-  };
-  const objectType = (open2) => {
-    const close = skipBalanced2(open2) - 1;
-    const members = [];
-    let index = false;
-    let k = open2 + 1;
-    while (k < close) {
-      if (is(k, ";") || is(k, ",")) {
-        k++;
-        continue;
-      }
-      const end = memberEnd(k, close);
-      let j = k;
-      k = Math.max(end, k + 1);
-      if (is(j, "readonly") && j + 1 < end && !is(j + 1, ":") && !is(j + 1, "?") && !is(j + 1, "("))
-        j++;
-      if (is(j, "[")) {
-        if (is(j + 2, "in"))
-          return OTHER;
-        index = true;
-        continue;
-      }
-      if ((is(j, "get") || is(j, "set")) && (at(j + 1)?.kind === "id" || at(j + 1)?.kind === "string") && is(j + 2, "("))
-        continue;
-      const key = at(j);
-      if (!key || key.kind !== "id" && key.kind !== "string" && key.kind !== "number")
-        continue;
-      j++;
-      let optional = false;
-      if (is(j, "?")) {
-        optional = true;
-        j++;
-      }
-      if (j >= end)
-        members.push({ key: keyName(key), optional, type: null });
-      else if (is(j, ":"))
-        members.push({ key: keyName(key), optional, type: parseType(j + 1, end) });
-    }
-    return { kind: "object", members, index };
-  };
-  const declCache = /* @__PURE__ */ new Map();
-  const declared = (name) => {
-    const cached = declCache.get(name);
-    if (cached !== void 0)
-      return cached;
-    const decls = typeDecls.get(name);
-    let type = null;
-    if (decls) {
-      const parts = [];
-      for (const decl of decls) {
-        if (decl.kind === "alias")
-          parts.push(parseType(decl.start, decl.end));
-        else {
-          for (const [s, e] of decl.bases)
-            parts.push(parseType(s, e));
-          parts.push(objectType(decl.body));
-        }
-      }
-      type = parts.length === 1 ? parts[0] : { kind: "intersection", parts };
-    }
-    declCache.set(name, type);
-    return type;
-  };
-  const objectShape = (type, depth2) => {
-    if (depth2 > MAX_DEPTH)
-      return null;
-    if (type.kind === "object")
-      return type.members;
-    if (type.kind === "intersection") {
-      const all = [];
-      for (const part of type.parts) {
-        const members = objectShape(part, depth2 + 1);
-        if (!members)
-          return null;
-        all.push(...members);
-      }
-      return all;
-    }
-    if (type.kind !== "ref")
-      return null;
-    const inner = type.args[0];
-    if ((type.name === "Partial" || type.name === "Required" || type.name === "Readonly") && type.args.length === 1 && inner) {
-      const members = objectShape(inner, depth2 + 1);
-      if (!members || type.name === "Readonly")
-        return members;
-      return members.map((m) => ({ ...m, optional: type.name === "Partial" }));
-    }
-    const local = type.args.length === 0 ? declared(type.name) : null;
-    return local ? objectShape(local, depth2 + 1) : null;
-  };
-  const isLoose = (type, depth2) => {
-    if (depth2 > MAX_DEPTH)
-      return false;
-    if (type.kind === "keyword")
-      return type.name === "any" || type.name === "unknown" || type.name === "object";
-    if (type.kind === "object")
-      return type.members.length === 0;
-    if (type.kind !== "ref")
-      return false;
-    if (type.name === "Record" || type.name === "Object")
-      return true;
-    const local = type.args.length === 0 ? declared(type.name) : null;
-    return local !== null && isLoose(local, depth2 + 1);
-  };
-  const mayBeUndefined = (type) => type.kind === "keyword" && (type.name === "undefined" || type.name === "void") || type.kind === "union" && type.options.some(mayBeUndefined);
-  const tsSchema = (type, depth2) => {
-    if (depth2 > MAX_DEPTH)
-      return {};
-    switch (type.kind) {
-      case "keyword":
-        return type.name === "string" || type.name === "number" || type.name === "boolean" || type.name === "null" || type.name === "object" ? { type: type.name } : {};
-      case "literal":
-        return { enum: [type.value] };
-      case "template":
-        return { type: "string" };
-      case "array":
-        return arrayOf(tsSchema(type.element, depth2 + 1));
-      case "tuple":
-        return { type: "array" };
-      case "object":
-        return type.members.length === 0 && !type.index ? {} : membersSchema(type.members, depth2 + 1);
-      case "intersection": {
-        const members = objectShape(type, depth2);
-        return members ? membersSchema(members, depth2 + 1) : {};
-      }
-      case "union": {
-        let nullable = false;
-        const options = [];
-        for (const option of type.options) {
-          if (option.kind === "keyword" && (option.name === "undefined" || option.name === "void"))
-            continue;
-          if (option.kind === "keyword" && option.name === "null")
-            nullable = true;
-          else
-            options.push(tsSchema(option, depth2 + 1));
-        }
-        return unionOf(options, nullable);
-      }
-      case "ref": {
-        const [first, second] = type.args;
-        if ((type.name === "Array" || type.name === "ReadonlyArray") && type.args.length === 1 && first)
-          return arrayOf(tsSchema(first, depth2 + 1));
-        if (type.name === "Record")
-          return objectOf(second ? tsSchema(second, depth2 + 1) : {});
-        if (type.name === "Readonly" && first && !objectShape(first, depth2 + 1))
-          return tsSchema(first, depth2 + 1);
-        const members = objectShape(type, depth2);
-        if (members)
-          return membersSchema(members, depth2 + 1);
-        const local = type.args.length === 0 ? declared(type.name) : null;
-        return local ? tsSchema(local, depth2 + 1) : {};
-      }
-      default:
-        return {};
-    }
-  };
-  const membersSchema = (members, depth2) => {
-    const properties = {};
-    const required = [];
-    for (const m of members) {
-      if (Object.hasOwn(properties, m.key))
-        continue;
-      setOwn(properties, m.key, m.type && !inherited(m.key) ? tsSchema(m.type, depth2) : {});
-      if (!m.optional && !(m.type && mayBeUndefined(m.type)))
-        required.push(m.key);
-    }
-    return required.length > 0 ? { type: "object", properties, required } : { type: "object", properties };
-  };
-  const jsLiteral = (start, end) => {
-    let p = start;
-    const value = () => {
-      const t = at(p);
-      if (!t || p >= end)
-        return NOT_LITERAL;
-      if (t.kind === "string") {
-        p++;
-        return jsUnescape(t.value);
-      }
-      if (t.kind === "number" || (is(p, "-") || is(p, "+")) && at(p + 1)?.kind === "number") {
-        const negative = is(p, "-");
-        if (t.kind === "punct")
-          p++;
-        const n = jsNumber(at(p).value);
-        p++;
-        return n === null ? NOT_LITERAL : negative && n !== 0 ? -n : n;
-      }
-      if (t.kind === "id" && (t.value === "true" || t.value === "false" || t.value === "null")) {
-        p++;
-        return t.value === "null" ? null : t.value === "true";
-      }
-      if (is(p, "[")) {
-        p++;
-        const items = [];
-        while (!is(p, "]")) {
-          const item = value();
-          if (item === NOT_LITERAL)
-            return NOT_LITERAL;
-          items.push(item);
-          if (is(p, ","))
-            p++;
-          else if (!is(p, "]"))
-            return NOT_LITERAL;
-        }
-        p++;
-        return items;
-      }
-      if (is(p, "{")) {
-        p++;
-        const object = {};
-        while (!is(p, "}")) {
-          const key = at(p);
-          if (p >= end || !key || key.kind !== "id" && key.kind !== "string" && key.kind !== "number" || !is(p + 1, ":"))
-            return NOT_LITERAL;
-          p += 2;
-          const item = value();
-          if (item === NOT_LITERAL)
-            return NOT_LITERAL;
-          setOwn(object, keyName(key), item);
-          if (is(p, ","))
-            p++;
-          else if (!is(p, "}"))
-            return NOT_LITERAL;
-        }
-        p++;
-        return object;
-      }
-      return NOT_LITERAL;
-    };
-    const result = value();
-    return result !== NOT_LITERAL && p === end ? { value: result } : null;
-  };
-  const patternAt = (open2) => {
-    const keys = /* @__PURE__ */ new Map();
-    for (const [s, e] of splitAt(open2 + 1, skipBalanced2(open2) - 1, false)) {
-      const key = at(s);
-      if (!key || key.kind !== "id" && key.kind !== "string" && key.kind !== "number" || key.kind === "id" && s + 1 < e && !is(s + 1, ":") && !is(s + 1, "=")) {
-        continue;
-      }
-      let eq = -1;
-      for (let j = s + 1; j < e && eq < 0; j++) {
-        if (is(j, "(") || is(j, "[") || is(j, "{"))
-          j = skipBalanced2(j) - 1;
-        else if (is(j, "="))
-          eq = j;
-      }
-      keys.set(keyName(key), { hasDefault: eq >= 0, literal: eq >= 0 ? jsLiteral(eq + 1, e) : null });
-    }
-    return keys;
-  };
-  const schemaAt = (open2) => {
-    const close = skipBalanced2(open2) - 1;
-    let k = open2 + 1;
-    if (is(k, "this")) {
-      k = is(k + 1, ":") ? skipType(k + 2) : k + 1;
-      if (is(k, ","))
-        k++;
-    }
-    if (k >= close)
-      return parameterSchemaOf({}, [], true);
-    let j;
-    if (is(k, "{"))
-      j = skipBalanced2(k);
-    else if (at(k)?.kind === "id" && !is(k, "..."))
-      j = k + 1;
-    else
-      return null;
-    if (is(j, "?"))
-      j++;
-    let type = null;
-    if (is(j, ":")) {
-      const typeEnd = Math.min(skipType(j + 1), close);
-      type = parseType(j + 1, typeEnd);
-      if (type.kind === "union") {
-        const defined = type.options.filter((o) => !mayBeUndefined(o));
-        if (defined.length === 1)
-          type = defined[0];
-      }
-    }
-    const pattern = is(k, "{") ? patternAt(k) : null;
-    const members = type ? objectShape(type, 0) : null;
-    if (members) {
-      const properties2 = {};
-      const required = [];
-      for (const m of members) {
-        if (Object.hasOwn(properties2, m.key))
-          continue;
-        const fromPattern = pattern?.get(m.key);
-        setOwn(properties2, m.key, property(m.key, m.type ? tsSchema(m.type, 1) : {}, fromPattern?.literal ?? null));
-        if (!m.optional && !(m.type && mayBeUndefined(m.type)) && !fromPattern?.hasDefault)
-          required.push(m.key);
-      }
-      return parameterSchemaOf(properties2, required, true);
-    }
-    if (type && !isLoose(type, 0))
-      return null;
-    if (!pattern)
-      return type ? parameterSchemaOf({}, [], true) : null;
-    const properties = {};
-    for (const [key, { literal }] of pattern)
-      setOwn(properties, key, property(key, {}, literal));
-    return parameterSchemaOf(properties, [], true);
-  };
-  const signatureAt = (open2) => ({
-    parameters: parametersAt(open2),
-    parameterSchema: schemaAt(open2)
-  });
-  let depth = 0;
-  for (let k = 0; k < tokens.length; k++) {
-    const t = tokens[k];
-    if (t.kind === "punct") {
-      if (t.value === "(" || t.value === "[" || t.value === "{")
-        depth++;
-      else if (t.value === ")" || t.value === "]" || t.value === "}")
-        depth = Math.max(0, depth - 1);
-      continue;
-    }
-    if (depth > 0 || t.kind !== "id" || is(k - 1, "."))
-      continue;
-    if (t.value === "export") {
-      if (is(k + 1, "default"))
-        exportDefault(k + 2, t.line);
-      else if (is(k + 1, "{"))
-        exportList(k + 1);
-      else if (is(k + 1, "const") || is(k + 1, "let") || is(k + 1, "var")) {
-        exported.push(...variablesAt(k + 1, t.line));
-      } else {
-        const decl = declarationAt(k + 1);
-        if (decl)
-          exported.push({ name: decl.name, shape: { ...decl.shape, line: t.line } });
-      }
-      continue;
-    }
-    if (is(k - 1, "declare"))
-      continue;
-    if (t.value === "function" || t.value === "async" && is(k + 1, "function")) {
-      const decl = declarationAt(k);
-      if (decl && !locals.has(decl.name))
-        locals.set(decl.name, decl.shape);
-      if (t.value === "async")
-        k++;
-      continue;
-    }
-    if (t.value === "const" || t.value === "let" || t.value === "var") {
-      for (const v of variablesAt(k, t.line))
-        if (!locals.has(v.name))
-          locals.set(v.name, v.shape);
-      continue;
-    }
-    if (commonJs)
-      commonJsExport(k);
-  }
-  function commonJsExport(k) {
-    let j = k;
-    if (is(j, "module") && is(j + 1, ".") && is(j + 2, "exports"))
-      j += 2;
-    else if (!is(j, "exports"))
-      return;
-    if (is(j + 1, "=")) {
-      if (!is(k, "module"))
-        return;
-      const shape2 = functionAt(j + 2);
-      if (shape2)
-        exported.push({ name: "default", shape: { ...shape2, line: tokens[k].line } });
-      else if (is(j + 2, "{"))
-        objectFunctions(j + 2);
-      else if (at(j + 2)?.kind === "id")
-        aliases.push({ local: at(j + 2).value, name: "default" });
-      return;
-    }
-    if (!is(j + 1, ".") || at(j + 2)?.kind !== "id" || !is(j + 3, "="))
-      return;
-    const name = at(j + 2).value;
-    const shape = functionAt(j + 4);
-    if (shape)
-      exported.push({ name, shape: { ...shape, line: tokens[k].line } });
-    else if (at(j + 4)?.kind === "id")
-      aliases.push({ local: at(j + 4).value, name });
-  }
-  for (const { local, name } of aliases) {
-    const shape = locals.get(local);
-    if (shape)
-      exported.push({ name, shape });
-  }
-  const seen = /* @__PURE__ */ new Set();
-  return exported.filter(({ name }) => JS_IDENTIFIER.test(name) && !seen.has(name) && seen.add(name)).map(({ name, shape }) => ({
-    name,
-    line: shape.line,
-    async: shape.async,
-    parameters: shape.parameters,
-    flow: false,
-    parameterSchema: shape.parameterSchema
-  })).sort((a, b) => a.line - b.line);
-}
-function tokenize(src) {
-  const tokens = [];
-  let i = 0;
-  let line = 0;
-  const regexAllowed = () => {
-    const prev = tokens[tokens.length - 1];
-    if (!prev)
-      return true;
-    if (prev.kind === "id")
-      return REGEX_AFTER_WORD.has(prev.value);
-    if (prev.kind === "punct")
-      return !(prev.value === ")" || prev.value === "]" || prev.value === "}");
-    return false;
-  };
-  const skipQuoted = (quote) => {
-    const start = i + 1;
-    i++;
-    while (i < src.length && src[i] !== quote && src[i] !== "\n") {
-      if (src[i] === "\\") {
-        if (src[i + 1] === "\n")
-          line++;
-        i++;
-      }
-      i++;
-    }
-    const value = src.slice(start, i);
-    if (src[i] === quote)
-      i++;
-    return value;
-  };
-  const skipTemplate = () => {
-    i++;
-    while (i < src.length && src[i] !== "`") {
-      const c = src[i];
-      if (c === "\\") {
-        if (src[i + 1] === "\n")
-          line++;
-        i += 2;
-        continue;
-      }
-      if (c === "\n")
-        line++;
-      if (c === "$" && src[i + 1] === "{") {
-        i += 2;
-        skipCode();
-        continue;
-      }
-      i++;
-    }
-    i++;
-  };
-  const skipCode = () => {
-    const mark = tokens.length;
-    let braces = 0;
-    while (i < src.length) {
-      const t = next();
-      if (!t)
-        continue;
-      if (t.kind === "punct" && t.value === "{")
-        braces++;
-      if (t.kind === "punct" && t.value === "}") {
-        if (braces === 0)
-          break;
-        braces--;
-      }
-    }
-    tokens.length = mark;
-  };
-  const next = () => {
-    const c = src[i];
-    if (c === "\n") {
-      line++;
-      i++;
-      return void 0;
-    }
-    if (c === " " || c === "	" || c === "\r" || c === "\f" || c === "\v" || c === "\xA0" || c === "\u2028" || c === "\u2029") {
-      i++;
-      return void 0;
-    }
-    if (c === "/" && src[i + 1] === "/") {
-      while (i < src.length && src[i] !== "\n")
-        i++;
-      return void 0;
-    }
-    if (c === "/" && src[i + 1] === "*") {
-      const end = src.indexOf("*/", i + 2);
-      const stop = end < 0 ? src.length : end + 2;
-      for (let j = i; j < stop; j++)
-        if (src[j] === "\n")
-          line++;
-      i = stop;
-      return void 0;
-    }
-    if (c === "#" && i === 0 && src[1] === "!") {
-      while (i < src.length && src[i] !== "\n")
-        i++;
-      return void 0;
-    }
-    const startLine = line;
-    let token;
-    if (c === "'" || c === '"') {
-      token = { kind: "string", value: skipQuoted(c), line: startLine };
-    } else if (c === "`") {
-      skipTemplate();
-      token = { kind: "template", value: "", line: startLine };
-    } else if (/[\p{L}_$\\]/u.test(c)) {
-      const word = /^(?:[\p{L}\p{N}_$\u200c\u200d]|\\u[0-9a-fA-F]{4}|\\u\{[0-9a-fA-F]+\})+/u.exec(src.slice(i, i + 500));
-      const value = word ? word[0] : c;
-      i += value.length;
-      token = { kind: "id", value, line: startLine };
-    } else if (/[0-9]/.test(c) || c === "." && /[0-9]/.test(src[i + 1] ?? "")) {
-      const num = /^[0-9A-Za-z_.]+/.exec(src.slice(i, i + 200))[0];
-      i += num.length;
-      token = { kind: "number", value: num, line: startLine };
-    } else if (c === "/" && regexAllowed()) {
-      let inClass = false;
-      i++;
-      while (i < src.length && src[i] !== "\n") {
-        const r = src[i];
-        if (r === "\\")
-          i++;
-        else if (r === "[")
-          inClass = true;
-        else if (r === "]")
-          inClass = false;
-        else if (r === "/" && !inClass)
-          break;
-        i++;
-      }
-      i++;
-      while (/[A-Za-z]/.test(src[i] ?? ""))
-        i++;
-      token = { kind: "regex", value: "", line: startLine };
-    } else {
-      const op = src.startsWith("=>", i) ? "=>" : src.startsWith("...", i) ? "..." : src.startsWith("===", i) ? "===" : src.startsWith("==", i) ? "==" : c;
-      i += op.length;
-      token = { kind: "punct", value: op, line: startLine };
-    }
-    tokens.push(token);
-    return token;
-  };
-  while (i < src.length)
-    next();
-  return tokens;
-}
+
+// ../../packages/client-node/dist/flow-source/schema.js
 var NOT_LITERAL = /* @__PURE__ */ Symbol("not a literal");
 var MAX_DEPTH = 8;
 function setOwn(object, key, value) {
@@ -50568,6 +49443,8 @@ function hasFormat(format, value) {
   }
   return false;
 }
+
+// ../../packages/client-node/dist/flow-source/python-schema.js
 function pythonSchema(code, strings, start, end) {
   let properties = {};
   let required = [];
@@ -51042,6 +49919,300 @@ function literalValues(args) {
   }
   return values;
 }
+
+// ../../packages/client-node/dist/flow-source/python.js
+var PY_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+var FLOW_DECORATOR = /^(?:[A-Za-z_]\w*\s*\.\s*)*flow\s*(?:\(|$)/;
+function discoverPython(source) {
+  const found = /* @__PURE__ */ new Map();
+  let decorators = [];
+  for (const { line, indent, code, strings } of pythonLogicalLines(source)) {
+    if (indent > 0) {
+      decorators = [];
+      continue;
+    }
+    if (code.startsWith("@")) {
+      decorators.push(code.slice(1).trim());
+      continue;
+    }
+    const def = /^(async\s+)?def\s+([\p{L}\p{N}_]+)\s*/u.exec(code);
+    const wasDecorated = decorators;
+    decorators = [];
+    if (!def)
+      continue;
+    const name = def[2];
+    if (!PY_IDENTIFIER.test(name) || name.startsWith("_"))
+      continue;
+    let open2 = def[0].length;
+    if (code[open2] === "[")
+      open2 = skipBalanced(code, open2);
+    while (code[open2] === " ")
+      open2++;
+    if (code[open2] !== "(")
+      continue;
+    const end = skipBalanced(code, open2);
+    const close = code[end - 1] === ")" ? end - 1 : end;
+    found.delete(name);
+    found.set(name, {
+      name,
+      line,
+      async: def[1] !== void 0,
+      parameters: pythonParameters(code.slice(open2 + 1, close)),
+      flow: wasDecorated.some((d) => FLOW_DECORATOR.test(d)),
+      parameterSchema: pythonSchema(code, strings, open2 + 1, close)
+    });
+  }
+  return [...found.values()].sort((a, b) => a.line - b.line);
+}
+function pythonParameters(list) {
+  let names = [];
+  for (const raw of splitTopLevel(list, ",")) {
+    const part = raw.trim();
+    if (part === "")
+      continue;
+    if (part === "/") {
+      names = [];
+      continue;
+    }
+    if (part.startsWith("*"))
+      continue;
+    const name = /^[A-Za-z_]\w*/.exec(part);
+    if (name)
+      names.push(name[0]);
+  }
+  return names;
+}
+function splitTopLevel(code, separator) {
+  const parts = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < code.length; i++) {
+    const c = code[i];
+    if (c === "(" || c === "[" || c === "{")
+      depth++;
+    else if (c === ")" || c === "]" || c === "}")
+      depth--;
+    else if (c === separator && depth === 0) {
+      parts.push(code.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(code.slice(start));
+  return parts;
+}
+
+// ../../packages/client-node/dist/flow-source/script-syntax.js
+var REGEX_AFTER_WORD = /* @__PURE__ */ new Set(["return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case", "do", "else", "yield", "await"]);
+var STATEMENT_START = /* @__PURE__ */ new Set(["export", "import", "const", "let", "var", "function", "class", "async", "type", "interface", "enum", "declare", "namespace"]);
+function tokenReader(tokens) {
+  const at = (k) => tokens[k];
+  const is = (k, value) => {
+    const t = tokens[k];
+    return t !== void 0 && (t.kind === "id" || t.kind === "punct") && t.value === value;
+  };
+  const skipBalanced2 = (k) => {
+    let depth = 0;
+    for (let j = k; j < tokens.length; j++) {
+      const t = tokens[j];
+      if (t.kind !== "punct")
+        continue;
+      if (t.value === "(" || t.value === "[" || t.value === "{")
+        depth++;
+      else if (t.value === ")" || t.value === "]" || t.value === "}") {
+        depth--;
+        if (depth === 0)
+          return j + 1;
+      }
+    }
+    return tokens.length;
+  };
+  const skipAngles = (k) => {
+    let depth = 0;
+    for (let j = k; j < tokens.length; j++) {
+      const t = tokens[j];
+      if (t.kind !== "punct")
+        continue;
+      if (t.value === "(" || t.value === "[" || t.value === "{")
+        j = skipBalanced2(j) - 1;
+      else if (t.value === "<")
+        depth++;
+      else if (t.value === ">") {
+        depth--;
+        if (depth === 0)
+          return j + 1;
+      }
+    }
+    return tokens.length;
+  };
+  const skipType = (k) => {
+    let j = k;
+    while (j < tokens.length) {
+      const t = tokens[j];
+      if (t.kind === "punct") {
+        if (t.value === "(" || t.value === "[" || t.value === "{") {
+          j = skipBalanced2(j);
+          continue;
+        }
+        if (t.value === "<") {
+          j = skipAngles(j);
+          continue;
+        }
+        if (t.value === "=" || t.value === "," || t.value === ";" || t.value === ")" || t.value === "]" || t.value === "}")
+          return j;
+      }
+      j++;
+    }
+    return j;
+  };
+  return { tokens, at, is, skipBalanced: skipBalanced2, skipAngles, skipType };
+}
+function tokenize(src) {
+  const tokens = [];
+  let i = 0;
+  let line = 0;
+  const regexAllowed = () => {
+    const prev = tokens[tokens.length - 1];
+    if (!prev)
+      return true;
+    if (prev.kind === "id")
+      return REGEX_AFTER_WORD.has(prev.value);
+    if (prev.kind === "punct")
+      return !(prev.value === ")" || prev.value === "]" || prev.value === "}");
+    return false;
+  };
+  const skipQuoted = (quote) => {
+    const start = i + 1;
+    i++;
+    while (i < src.length && src[i] !== quote && src[i] !== "\n") {
+      if (src[i] === "\\") {
+        if (src[i + 1] === "\n")
+          line++;
+        i++;
+      }
+      i++;
+    }
+    const value = src.slice(start, i);
+    if (src[i] === quote)
+      i++;
+    return value;
+  };
+  const skipTemplate = () => {
+    i++;
+    while (i < src.length && src[i] !== "`") {
+      const c = src[i];
+      if (c === "\\") {
+        if (src[i + 1] === "\n")
+          line++;
+        i += 2;
+        continue;
+      }
+      if (c === "\n")
+        line++;
+      if (c === "$" && src[i + 1] === "{") {
+        i += 2;
+        skipCode();
+        continue;
+      }
+      i++;
+    }
+    i++;
+  };
+  const skipCode = () => {
+    const mark = tokens.length;
+    let braces = 0;
+    while (i < src.length) {
+      const t = next();
+      if (!t)
+        continue;
+      if (t.kind === "punct" && t.value === "{")
+        braces++;
+      if (t.kind === "punct" && t.value === "}") {
+        if (braces === 0)
+          break;
+        braces--;
+      }
+    }
+    tokens.length = mark;
+  };
+  const next = () => {
+    const c = src[i];
+    if (c === "\n") {
+      line++;
+      i++;
+      return void 0;
+    }
+    if (c === " " || c === "	" || c === "\r" || c === "\f" || c === "\v" || c === "\xA0" || c === "\u2028" || c === "\u2029") {
+      i++;
+      return void 0;
+    }
+    if (c === "/" && src[i + 1] === "/") {
+      while (i < src.length && src[i] !== "\n")
+        i++;
+      return void 0;
+    }
+    if (c === "/" && src[i + 1] === "*") {
+      const end = src.indexOf("*/", i + 2);
+      const stop = end < 0 ? src.length : end + 2;
+      for (let j = i; j < stop; j++)
+        if (src[j] === "\n")
+          line++;
+      i = stop;
+      return void 0;
+    }
+    if (c === "#" && i === 0 && src[1] === "!") {
+      while (i < src.length && src[i] !== "\n")
+        i++;
+      return void 0;
+    }
+    const startLine = line;
+    let token;
+    if (c === "'" || c === '"') {
+      token = { kind: "string", value: skipQuoted(c), line: startLine };
+    } else if (c === "`") {
+      skipTemplate();
+      token = { kind: "template", value: "", line: startLine };
+    } else if (/[\p{L}_$\\]/u.test(c)) {
+      const word = /^(?:[\p{L}\p{N}_$\u200c\u200d]|\\u[0-9a-fA-F]{4}|\\u\{[0-9a-fA-F]+\})+/u.exec(src.slice(i, i + 500));
+      const value = word ? word[0] : c;
+      i += value.length;
+      token = { kind: "id", value, line: startLine };
+    } else if (/[0-9]/.test(c) || c === "." && /[0-9]/.test(src[i + 1] ?? "")) {
+      const num = /^[0-9A-Za-z_.]+/.exec(src.slice(i, i + 200))[0];
+      i += num.length;
+      token = { kind: "number", value: num, line: startLine };
+    } else if (c === "/" && regexAllowed()) {
+      let inClass = false;
+      i++;
+      while (i < src.length && src[i] !== "\n") {
+        const r = src[i];
+        if (r === "\\")
+          i++;
+        else if (r === "[")
+          inClass = true;
+        else if (r === "]")
+          inClass = false;
+        else if (r === "/" && !inClass)
+          break;
+        i++;
+      }
+      i++;
+      while (/[A-Za-z]/.test(src[i] ?? ""))
+        i++;
+      token = { kind: "regex", value: "", line: startLine };
+    } else {
+      const op = src.startsWith("=>", i) ? "=>" : src.startsWith("...", i) ? "..." : src.startsWith("===", i) ? "===" : src.startsWith("==", i) ? "==" : c;
+      i += op.length;
+      token = { kind: "punct", value: op, line: startLine };
+    }
+    tokens.push(token);
+    return token;
+  };
+  while (i < src.length)
+    next();
+  return tokens;
+}
+
+// ../../packages/client-node/dist/flow-source/script-schema.js
 var TS_KEYWORDS = /* @__PURE__ */ new Set(["string", "number", "boolean", "null", "undefined", "void", "any", "unknown", "object", "never", "bigint", "symbol", "this"]);
 function jsUnescape(raw) {
   return raw.replace(/\\(?:\n|u\{([0-9a-fA-F]+)\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|([0-7]{1,3})|([\s\S]))/g, (all, cp, u4, x2, octal, ch) => {
@@ -51070,6 +50241,858 @@ function keyName(token) {
   if (token.kind === "number")
     return String(jsNumber(token.value) ?? token.value);
   return token.value;
+}
+function scriptTypes(reader) {
+  const { tokens, at, is, skipBalanced: skipBalanced2, skipAngles, skipType } = reader;
+  const typeDecls = /* @__PURE__ */ new Map();
+  const continues = (k) => {
+    const t = at(k);
+    if (!t)
+      return false;
+    if (t.kind === "punct")
+      return ["|", "&", ":", "=>", "<", ",", ".", "?", "(", "[", "{", "="].includes(t.value);
+    return t.kind === "id" && ["keyof", "typeof", "readonly", "extends", "infer", "new", "is", "asserts", "unique"].includes(t.value);
+  };
+  const startsMember = (k) => {
+    let j = k;
+    if (is(j, "readonly") && (at(j + 1)?.kind === "id" || at(j + 1)?.kind === "string"))
+      j++;
+    const t = at(j);
+    return t !== void 0 && (t.kind === "id" || t.kind === "string" || t.kind === "number") && (is(j + 1, ":") || is(j + 1, "?") || is(j + 1, "("));
+  };
+  const splitAt = (start, end, angles) => {
+    const parts = [];
+    let from = start;
+    for (let j = start; j < end; j++) {
+      if (is(j, "(") || is(j, "[") || is(j, "{"))
+        j = skipBalanced2(j) - 1;
+      else if (angles && is(j, "<"))
+        j = skipAngles(j) - 1;
+      else if (is(j, ",")) {
+        parts.push([from, j]);
+        from = j + 1;
+      }
+    }
+    if (from < end)
+      parts.push([from, end]);
+    return parts;
+  };
+  const aliasEnd = (k) => {
+    let j = k;
+    while (j < tokens.length) {
+      const t = tokens[j];
+      if (j > k && t.line > tokens[j - 1].line && t.kind === "id" && STATEMENT_START.has(t.value) && !continues(j - 1))
+        return j;
+      if (is(j, ";") || is(j, ")") || is(j, "]") || is(j, "}"))
+        return j;
+      if (is(j, "(") || is(j, "[") || is(j, "{"))
+        j = skipBalanced2(j);
+      else if (is(j, "<"))
+        j = skipAngles(j);
+      else
+        j++;
+    }
+    return j;
+  };
+  {
+    let level = 0;
+    for (let k = 0; k < tokens.length; k++) {
+      const t = tokens[k];
+      if (t.kind === "punct") {
+        if (t.value === "(" || t.value === "[" || t.value === "{")
+          level++;
+        else if (t.value === ")" || t.value === "]" || t.value === "}")
+          level = Math.max(0, level - 1);
+        continue;
+      }
+      const name = at(k + 1);
+      if (level > 0 || t.kind !== "id" || is(k - 1, ".") || name?.kind !== "id")
+        continue;
+      let decl = null;
+      if (t.value === "interface" && (is(k + 2, "{") || is(k + 2, "extends"))) {
+        let j = k + 2;
+        let bases = [];
+        if (is(j, "extends")) {
+          const start = j + 1;
+          while (j < tokens.length && !is(j, "{"))
+            j = is(j, "<") ? skipAngles(j) : j + 1;
+          bases = splitAt(start, j, true);
+        }
+        if (is(j, "{"))
+          decl = { kind: "interface", bases, body: j };
+      } else if (t.value === "type" && is(k + 2, "=")) {
+        decl = { kind: "alias", start: k + 3, end: aliasEnd(k + 3) };
+      }
+      if (decl)
+        typeDecls.set(name.value, [...typeDecls.get(name.value) ?? [], decl]);
+    }
+  }
+  const OTHER = { kind: "other" };
+  const parseType = (start, end) => {
+    let p = start;
+    const union = () => {
+      if (is(p, "|"))
+        p++;
+      const options = [intersection()];
+      while (p < end && is(p, "|")) {
+        p++;
+        options.push(intersection());
+      }
+      return options.length === 1 ? options[0] : { kind: "union", options };
+    };
+    const intersection = () => {
+      if (is(p, "&"))
+        p++;
+      const parts = [postfix()];
+      while (p < end && is(p, "&")) {
+        p++;
+        parts.push(postfix());
+      }
+      return parts.length === 1 ? parts[0] : { kind: "intersection", parts };
+    };
+    const postfix = () => {
+      let type2 = primary();
+      while (p < end && is(p, "[")) {
+        if (is(p + 1, "]")) {
+          type2 = { kind: "array", element: type2 };
+          p += 2;
+        } else {
+          p = skipBalanced2(p);
+          type2 = OTHER;
+        }
+      }
+      return type2;
+    };
+    const functionType = () => {
+      if (is(p, "=>")) {
+        p++;
+        union();
+      }
+      return OTHER;
+    };
+    const primary = () => {
+      const t = at(p);
+      if (!t || p >= end)
+        return OTHER;
+      if (t.kind === "string") {
+        p++;
+        return { kind: "literal", value: jsUnescape(t.value) };
+      }
+      if (t.kind === "number" || (t.value === "-" || t.value === "+") && t.kind === "punct" && at(p + 1)?.kind === "number") {
+        const negative = t.value === "-";
+        if (t.kind === "punct")
+          p++;
+        const n = jsNumber(at(p).value);
+        p++;
+        return n === null ? OTHER : { kind: "literal", value: negative && n !== 0 ? -n : n };
+      }
+      if (t.kind === "template") {
+        p++;
+        return { kind: "template" };
+      }
+      if (is(p, "(")) {
+        const close = skipBalanced2(p);
+        if (is(close, "=>")) {
+          p = close;
+          return functionType();
+        }
+        const inner = parseType(p + 1, close - 1);
+        p = close;
+        return inner;
+      }
+      if (is(p, "<") || is(p, "new") || is(p, "abstract") && is(p + 1, "new")) {
+        while (p < end && (is(p, "abstract") || is(p, "new")))
+          p++;
+        if (is(p, "<"))
+          p = skipAngles(p);
+        if (is(p, "("))
+          p = skipBalanced2(p);
+        return functionType();
+      }
+      if (is(p, "{")) {
+        const close = skipBalanced2(p);
+        const type2 = objectType(p);
+        p = close;
+        return type2;
+      }
+      if (is(p, "[")) {
+        p = skipBalanced2(p);
+        return { kind: "tuple" };
+      }
+      if (t.kind !== "id")
+        return OTHER;
+      p++;
+      if (t.value === "typeof" || t.value === "keyof" || t.value === "unique" || t.value === "infer") {
+        postfix();
+        return OTHER;
+      }
+      if (t.value === "readonly")
+        return postfix();
+      if (t.value === "true" || t.value === "false")
+        return { kind: "literal", value: t.value === "true" };
+      if (TS_KEYWORDS.has(t.value))
+        return { kind: "keyword", name: t.value };
+      let name = t.value;
+      while (is(p, ".") && at(p + 1)?.kind === "id") {
+        name += `.${at(p + 1).value}`;
+        p += 2;
+      }
+      const args = [];
+      if (is(p, "<")) {
+        const close = skipAngles(p);
+        for (const [s, e] of splitAt(p + 1, close - 1, true))
+          args.push(parseType(s, e));
+        p = close;
+      }
+      return { kind: "ref", name, args };
+    };
+    const type = union();
+    return p === end ? type : OTHER;
+  };
+  const memberEnd = (k, close) => {
+    for (let j = k; j < close; j++) {
+      if (j > k && tokens[j].line > tokens[j - 1].line && startsMember(j) && !continues(j - 1))
+        return j;
+      if (is(j, ";") || is(j, ","))
+        return j;
+      if (is(j, "(") || is(j, "[") || is(j, "{"))
+        j = skipBalanced2(j) - 1;
+      else if (is(j, "<"))
+        j = skipAngles(j) - 1;
+    }
+    return close;
+  };
+  const objectType = (open2) => {
+    const close = skipBalanced2(open2) - 1;
+    const members = [];
+    let index = false;
+    let k = open2 + 1;
+    while (k < close) {
+      if (is(k, ";") || is(k, ",")) {
+        k++;
+        continue;
+      }
+      const end = memberEnd(k, close);
+      let j = k;
+      k = Math.max(end, k + 1);
+      if (is(j, "readonly") && j + 1 < end && !is(j + 1, ":") && !is(j + 1, "?") && !is(j + 1, "("))
+        j++;
+      if (is(j, "[")) {
+        if (is(j + 2, "in"))
+          return OTHER;
+        index = true;
+        continue;
+      }
+      if ((is(j, "get") || is(j, "set")) && (at(j + 1)?.kind === "id" || at(j + 1)?.kind === "string") && is(j + 2, "("))
+        continue;
+      const key = at(j);
+      if (!key || key.kind !== "id" && key.kind !== "string" && key.kind !== "number")
+        continue;
+      j++;
+      let optional = false;
+      if (is(j, "?")) {
+        optional = true;
+        j++;
+      }
+      if (j >= end)
+        members.push({ key: keyName(key), optional, type: null });
+      else if (is(j, ":"))
+        members.push({ key: keyName(key), optional, type: parseType(j + 1, end) });
+    }
+    return { kind: "object", members, index };
+  };
+  const declCache = /* @__PURE__ */ new Map();
+  const declared = (name) => {
+    const cached = declCache.get(name);
+    if (cached !== void 0)
+      return cached;
+    const decls = typeDecls.get(name);
+    let type = null;
+    if (decls) {
+      const parts = [];
+      for (const decl of decls) {
+        if (decl.kind === "alias")
+          parts.push(parseType(decl.start, decl.end));
+        else {
+          for (const [s, e] of decl.bases)
+            parts.push(parseType(s, e));
+          parts.push(objectType(decl.body));
+        }
+      }
+      type = parts.length === 1 ? parts[0] : { kind: "intersection", parts };
+    }
+    declCache.set(name, type);
+    return type;
+  };
+  const objectShape = (type, depth) => {
+    if (depth > MAX_DEPTH)
+      return null;
+    if (type.kind === "object")
+      return type.members;
+    if (type.kind === "intersection") {
+      const all = [];
+      for (const part of type.parts) {
+        const members = objectShape(part, depth + 1);
+        if (!members)
+          return null;
+        all.push(...members);
+      }
+      return all;
+    }
+    if (type.kind !== "ref")
+      return null;
+    const inner = type.args[0];
+    if ((type.name === "Partial" || type.name === "Required" || type.name === "Readonly") && type.args.length === 1 && inner) {
+      const members = objectShape(inner, depth + 1);
+      if (!members || type.name === "Readonly")
+        return members;
+      return members.map((m) => ({ ...m, optional: type.name === "Partial" }));
+    }
+    const local = type.args.length === 0 ? declared(type.name) : null;
+    return local ? objectShape(local, depth + 1) : null;
+  };
+  const isLoose = (type, depth) => {
+    if (depth > MAX_DEPTH)
+      return false;
+    if (type.kind === "keyword")
+      return type.name === "any" || type.name === "unknown" || type.name === "object";
+    if (type.kind === "object")
+      return type.members.length === 0;
+    if (type.kind !== "ref")
+      return false;
+    if (type.name === "Record" || type.name === "Object")
+      return true;
+    const local = type.args.length === 0 ? declared(type.name) : null;
+    return local !== null && isLoose(local, depth + 1);
+  };
+  const mayBeUndefined = (type) => type.kind === "keyword" && (type.name === "undefined" || type.name === "void") || type.kind === "union" && type.options.some(mayBeUndefined);
+  const tsSchema = (type, depth) => {
+    if (depth > MAX_DEPTH)
+      return {};
+    switch (type.kind) {
+      case "keyword":
+        return type.name === "string" || type.name === "number" || type.name === "boolean" || type.name === "null" || type.name === "object" ? { type: type.name } : {};
+      case "literal":
+        return { enum: [type.value] };
+      case "template":
+        return { type: "string" };
+      case "array":
+        return arrayOf(tsSchema(type.element, depth + 1));
+      case "tuple":
+        return { type: "array" };
+      case "object":
+        return type.members.length === 0 && !type.index ? {} : membersSchema(type.members, depth + 1);
+      case "intersection": {
+        const members = objectShape(type, depth);
+        return members ? membersSchema(members, depth + 1) : {};
+      }
+      case "union": {
+        let nullable = false;
+        const options = [];
+        for (const option of type.options) {
+          if (option.kind === "keyword" && (option.name === "undefined" || option.name === "void"))
+            continue;
+          if (option.kind === "keyword" && option.name === "null")
+            nullable = true;
+          else
+            options.push(tsSchema(option, depth + 1));
+        }
+        return unionOf(options, nullable);
+      }
+      case "ref": {
+        const [first, second] = type.args;
+        if ((type.name === "Array" || type.name === "ReadonlyArray") && type.args.length === 1 && first)
+          return arrayOf(tsSchema(first, depth + 1));
+        if (type.name === "Record")
+          return objectOf(second ? tsSchema(second, depth + 1) : {});
+        if (type.name === "Readonly" && first && !objectShape(first, depth + 1))
+          return tsSchema(first, depth + 1);
+        const members = objectShape(type, depth);
+        if (members)
+          return membersSchema(members, depth + 1);
+        const local = type.args.length === 0 ? declared(type.name) : null;
+        return local ? tsSchema(local, depth + 1) : {};
+      }
+      default:
+        return {};
+    }
+  };
+  const membersSchema = (members, depth) => {
+    const properties = {};
+    const required = [];
+    for (const m of members) {
+      if (Object.hasOwn(properties, m.key))
+        continue;
+      setOwn(properties, m.key, m.type && !inherited(m.key) ? tsSchema(m.type, depth) : {});
+      if (!m.optional && !(m.type && mayBeUndefined(m.type)))
+        required.push(m.key);
+    }
+    return required.length > 0 ? { type: "object", properties, required } : { type: "object", properties };
+  };
+  const jsLiteral = (start, end) => {
+    let p = start;
+    const value = () => {
+      const t = at(p);
+      if (!t || p >= end)
+        return NOT_LITERAL;
+      if (t.kind === "string") {
+        p++;
+        return jsUnescape(t.value);
+      }
+      if (t.kind === "number" || (is(p, "-") || is(p, "+")) && at(p + 1)?.kind === "number") {
+        const negative = is(p, "-");
+        if (t.kind === "punct")
+          p++;
+        const n = jsNumber(at(p).value);
+        p++;
+        return n === null ? NOT_LITERAL : negative && n !== 0 ? -n : n;
+      }
+      if (t.kind === "id" && (t.value === "true" || t.value === "false" || t.value === "null")) {
+        p++;
+        return t.value === "null" ? null : t.value === "true";
+      }
+      if (is(p, "[")) {
+        p++;
+        const items = [];
+        while (!is(p, "]")) {
+          const item = value();
+          if (item === NOT_LITERAL)
+            return NOT_LITERAL;
+          items.push(item);
+          if (is(p, ","))
+            p++;
+          else if (!is(p, "]"))
+            return NOT_LITERAL;
+        }
+        p++;
+        return items;
+      }
+      if (is(p, "{")) {
+        p++;
+        const object = {};
+        while (!is(p, "}")) {
+          const key = at(p);
+          if (p >= end || !key || key.kind !== "id" && key.kind !== "string" && key.kind !== "number" || !is(p + 1, ":"))
+            return NOT_LITERAL;
+          p += 2;
+          const item = value();
+          if (item === NOT_LITERAL)
+            return NOT_LITERAL;
+          setOwn(object, keyName(key), item);
+          if (is(p, ","))
+            p++;
+          else if (!is(p, "}"))
+            return NOT_LITERAL;
+        }
+        p++;
+        return object;
+      }
+      return NOT_LITERAL;
+    };
+    const result = value();
+    return result !== NOT_LITERAL && p === end ? { value: result } : null;
+  };
+  const patternAt = (open2) => {
+    const keys = /* @__PURE__ */ new Map();
+    for (const [s, e] of splitAt(open2 + 1, skipBalanced2(open2) - 1, false)) {
+      const key = at(s);
+      if (!key || key.kind !== "id" && key.kind !== "string" && key.kind !== "number" || key.kind === "id" && s + 1 < e && !is(s + 1, ":") && !is(s + 1, "=")) {
+        continue;
+      }
+      let eq = -1;
+      for (let j = s + 1; j < e && eq < 0; j++) {
+        if (is(j, "(") || is(j, "[") || is(j, "{"))
+          j = skipBalanced2(j) - 1;
+        else if (is(j, "="))
+          eq = j;
+      }
+      keys.set(keyName(key), { hasDefault: eq >= 0, literal: eq >= 0 ? jsLiteral(eq + 1, e) : null });
+    }
+    return keys;
+  };
+  const schemaAt = (open2) => {
+    const close = skipBalanced2(open2) - 1;
+    let k = open2 + 1;
+    if (is(k, "this")) {
+      k = is(k + 1, ":") ? skipType(k + 2) : k + 1;
+      if (is(k, ","))
+        k++;
+    }
+    if (k >= close)
+      return parameterSchemaOf({}, [], true);
+    let j;
+    if (is(k, "{"))
+      j = skipBalanced2(k);
+    else if (at(k)?.kind === "id" && !is(k, "..."))
+      j = k + 1;
+    else
+      return null;
+    if (is(j, "?"))
+      j++;
+    let type = null;
+    if (is(j, ":")) {
+      const typeEnd = Math.min(skipType(j + 1), close);
+      type = parseType(j + 1, typeEnd);
+      if (type.kind === "union") {
+        const defined = type.options.filter((o) => !mayBeUndefined(o));
+        if (defined.length === 1)
+          type = defined[0];
+      }
+    }
+    const pattern = is(k, "{") ? patternAt(k) : null;
+    const members = type ? objectShape(type, 0) : null;
+    if (members) {
+      const properties2 = {};
+      const required = [];
+      for (const m of members) {
+        if (Object.hasOwn(properties2, m.key))
+          continue;
+        const fromPattern = pattern?.get(m.key);
+        setOwn(properties2, m.key, property(m.key, m.type ? tsSchema(m.type, 1) : {}, fromPattern?.literal ?? null));
+        if (!m.optional && !(m.type && mayBeUndefined(m.type)) && !fromPattern?.hasDefault)
+          required.push(m.key);
+      }
+      return parameterSchemaOf(properties2, required, true);
+    }
+    if (type && !isLoose(type, 0))
+      return null;
+    if (!pattern)
+      return type ? parameterSchemaOf({}, [], true) : null;
+    const properties = {};
+    for (const [key, { literal }] of pattern)
+      setOwn(properties, key, property(key, {}, literal));
+    return parameterSchemaOf(properties, [], true);
+  };
+  return { objectType, schemaAt };
+}
+
+// ../../packages/client-node/dist/flow-source/script.js
+var JS_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+function discoverScript(source, commonJs) {
+  const reader = tokenReader(tokenize(source));
+  const { tokens, at, is, skipBalanced: skipBalanced2, skipAngles, skipType } = reader;
+  const { objectType, schemaAt } = scriptTypes(reader);
+  const locals = /* @__PURE__ */ new Map();
+  const exported = [];
+  const aliases = [];
+  const parametersAt = (open2) => {
+    const close = skipBalanced2(open2) - 1;
+    let k = open2 + 1;
+    if (is(k, "this")) {
+      while (k < close && !is(k, ","))
+        k = is(k, "(") || is(k, "[") || is(k, "{") ? skipBalanced2(k) : k + 1;
+      k++;
+    }
+    if (k >= close)
+      return [];
+    if (is(k, "{"))
+      return objectKeys(k);
+    if (at(k)?.kind === "id" && !is(k, "...")) {
+      let j = k + 1;
+      if (is(j, "?"))
+        j++;
+      if (is(j, ":") && is(j + 1, "{")) {
+        const type = objectType(j + 1);
+        return type.kind === "object" ? type.members.map((m) => m.key) : [];
+      }
+    }
+    return [];
+  };
+  const objectKeys = (open2) => {
+    const close = skipBalanced2(open2) - 1;
+    const keys = [];
+    let memberStart = true;
+    for (let k = open2 + 1; k < close; k++) {
+      const t = tokens[k];
+      if (t.kind === "punct" && (t.value === "(" || t.value === "[" || t.value === "{")) {
+        k = skipBalanced2(k) - 1;
+        memberStart = false;
+        continue;
+      }
+      if (t.kind === "punct" && (t.value === "," || t.value === ";")) {
+        memberStart = true;
+        continue;
+      }
+      if (!memberStart)
+        continue;
+      memberStart = false;
+      if (t.kind !== "id" && t.kind !== "string")
+        continue;
+      keys.push(t.value);
+    }
+    return keys;
+  };
+  const functionAt = (k) => {
+    const line = at(k)?.line ?? 0;
+    let j = k;
+    let isAsync = false;
+    if (is(j, "async") && !is(j + 1, "=>") && !is(j + 1, "=") && !is(j + 1, ",") && !is(j + 1, ";")) {
+      isAsync = true;
+      j++;
+    }
+    if (is(j, "function")) {
+      j++;
+      if (is(j, "*"))
+        return null;
+      if (at(j)?.kind === "id" && !is(j, "("))
+        j++;
+      if (is(j, "<"))
+        j = skipAngles(j);
+      return is(j, "(") ? { async: isAsync, ...signatureAt(j), line } : null;
+    }
+    if (at(j)?.kind === "id" && is(j + 1, "=>"))
+      return { async: isAsync, parameters: [], parameterSchema: null, line };
+    if (is(j, "<"))
+      j = skipAngles(j);
+    if (!is(j, "("))
+      return null;
+    const after = skipBalanced2(j);
+    if (is(after, "=>") || is(after, ":") && arrowFollows(after))
+      return { async: isAsync, ...signatureAt(j), line };
+    return null;
+  };
+  const arrowFollows = (colon) => {
+    for (let j = colon + 1; j < tokens.length; j++) {
+      const t = tokens[j];
+      if (t.kind === "punct" && (t.value === "(" || t.value === "[" || t.value === "{"))
+        j = skipBalanced2(j) - 1;
+      else if (t.kind === "punct" && t.value === "<")
+        j = skipAngles(j) - 1;
+      else if (t.kind === "punct" && t.value === "=>")
+        return true;
+      else if (t.kind === "punct" && (t.value === ";" || t.value === "=" || t.value === ","))
+        return false;
+    }
+    return false;
+  };
+  const declarationAt = (k) => {
+    const j = is(k, "async") ? k + 1 : k;
+    if (!is(j, "function") || is(j + 1, "*"))
+      return null;
+    const name = at(j + 1);
+    if (name?.kind !== "id")
+      return null;
+    const shape = functionAt(k);
+    return shape ? { name: name.value, shape } : null;
+  };
+  const variablesAt = (k, firstLine) => {
+    const out = [];
+    let j = k + 1;
+    while (j < tokens.length) {
+      const name = at(j);
+      if (name?.kind !== "id")
+        break;
+      j++;
+      if (is(j, "!"))
+        j++;
+      if (is(j, ":"))
+        j = skipType(j + 1);
+      if (!is(j, "="))
+        break;
+      const shape = functionAt(j + 1);
+      if (shape)
+        out.push({ name: name.value, shape: { ...shape, line: out.length === 0 ? firstLine : name.line } });
+      j = endOfInitializer(j + 1);
+      if (!is(j, ","))
+        break;
+      j++;
+    }
+    return out;
+  };
+  const endOfInitializer = (k) => {
+    let j = k;
+    let line = at(k)?.line ?? 0;
+    while (j < tokens.length) {
+      const t = tokens[j];
+      if (t.kind === "punct") {
+        if (t.value === "(" || t.value === "[" || t.value === "{") {
+          j = skipBalanced2(j);
+          line = at(j - 1)?.line ?? line;
+          continue;
+        }
+        if (t.value === "," || t.value === ";" || t.value === ")" || t.value === "]" || t.value === "}")
+          return j;
+      } else if (t.kind === "id" && t.line > line && STATEMENT_START.has(t.value))
+        return j;
+      line = t.line;
+      j++;
+    }
+    return j;
+  };
+  const objectFunctions = (open2) => {
+    const close = skipBalanced2(open2) - 1;
+    let k = open2 + 1;
+    while (k < close) {
+      const key = at(k);
+      const next = k + 1;
+      if (key?.kind === "id" && key.value === "async" && at(next)?.kind === "id" && is(next + 1, "(")) {
+        exported.push({ name: at(next).value, shape: { async: true, ...signatureAt(next + 1), line: key.line } });
+      } else if ((key?.kind === "id" || key?.kind === "string") && is(next, "(")) {
+        exported.push({ name: key.value, shape: { async: false, ...signatureAt(next), line: key.line } });
+      } else if (key?.kind === "id" && (is(next, ",") || next >= close)) {
+        aliases.push({ local: key.value, name: key.value });
+      } else if ((key?.kind === "id" || key?.kind === "string") && is(next, ":")) {
+        const value = at(next + 1);
+        const shape = functionAt(next + 1);
+        if (shape)
+          exported.push({ name: key.value, shape });
+        else if (value?.kind === "id" && (is(next + 2, ",") || next + 2 >= close))
+          aliases.push({ local: value.value, name: key.value });
+      }
+      while (k < close && !is(k, ","))
+        k = is(k, "(") || is(k, "[") || is(k, "{") ? skipBalanced2(k) : k + 1;
+      k++;
+    }
+  };
+  const exportDefault = (k, line) => {
+    const shape = functionAt(k);
+    if (shape) {
+      exported.push({ name: "default", shape: { ...shape, line } });
+      return;
+    }
+    if (is(k, "{")) {
+      objectFunctions(k);
+      return;
+    }
+    const value = at(k);
+    const after = at(k + 1);
+    if (value?.kind === "id" && !["function", "async", "class"].includes(value.value) && (!after || is(k + 1, ";") || after.line > value.line)) {
+      aliases.push({ local: value.value, name: "default" });
+    }
+  };
+  const exportList = (open2) => {
+    const close = skipBalanced2(open2) - 1;
+    if (is(close + 1, "from"))
+      return;
+    for (let k = open2 + 1; k < close; k++) {
+      if (is(k, ","))
+        continue;
+      if (is(k, "type") && at(k + 1)?.kind === "id" && !is(k + 1, "as")) {
+        while (k < close && !is(k, ","))
+          k++;
+        continue;
+      }
+      const local = at(k);
+      if (local?.kind !== "id")
+        continue;
+      let name = local.value;
+      if (is(k + 1, "as")) {
+        name = at(k + 2)?.value ?? "";
+        k += 2;
+      }
+      aliases.push({ local: local.value, name });
+    }
+  };
+  const signatureAt = (open2) => ({
+    parameters: parametersAt(open2),
+    parameterSchema: schemaAt(open2)
+  });
+  let depth = 0;
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k];
+    if (t.kind === "punct") {
+      if (t.value === "(" || t.value === "[" || t.value === "{")
+        depth++;
+      else if (t.value === ")" || t.value === "]" || t.value === "}")
+        depth = Math.max(0, depth - 1);
+      continue;
+    }
+    if (depth > 0 || t.kind !== "id" || is(k - 1, "."))
+      continue;
+    if (t.value === "export") {
+      if (is(k + 1, "default"))
+        exportDefault(k + 2, t.line);
+      else if (is(k + 1, "{"))
+        exportList(k + 1);
+      else if (is(k + 1, "const") || is(k + 1, "let") || is(k + 1, "var")) {
+        exported.push(...variablesAt(k + 1, t.line));
+      } else {
+        const decl = declarationAt(k + 1);
+        if (decl)
+          exported.push({ name: decl.name, shape: { ...decl.shape, line: t.line } });
+      }
+      continue;
+    }
+    if (is(k - 1, "declare"))
+      continue;
+    if (t.value === "function" || t.value === "async" && is(k + 1, "function")) {
+      const decl = declarationAt(k);
+      if (decl && !locals.has(decl.name))
+        locals.set(decl.name, decl.shape);
+      if (t.value === "async")
+        k++;
+      continue;
+    }
+    if (t.value === "const" || t.value === "let" || t.value === "var") {
+      for (const v of variablesAt(k, t.line))
+        if (!locals.has(v.name))
+          locals.set(v.name, v.shape);
+      continue;
+    }
+    if (commonJs)
+      commonJsExport(k);
+  }
+  function commonJsExport(k) {
+    let j = k;
+    if (is(j, "module") && is(j + 1, ".") && is(j + 2, "exports"))
+      j += 2;
+    else if (!is(j, "exports"))
+      return;
+    if (is(j + 1, "=")) {
+      if (!is(k, "module"))
+        return;
+      const shape2 = functionAt(j + 2);
+      if (shape2)
+        exported.push({ name: "default", shape: { ...shape2, line: tokens[k].line } });
+      else if (is(j + 2, "{"))
+        objectFunctions(j + 2);
+      else if (at(j + 2)?.kind === "id")
+        aliases.push({ local: at(j + 2).value, name: "default" });
+      return;
+    }
+    if (!is(j + 1, ".") || at(j + 2)?.kind !== "id" || !is(j + 3, "="))
+      return;
+    const name = at(j + 2).value;
+    const shape = functionAt(j + 4);
+    if (shape)
+      exported.push({ name, shape: { ...shape, line: tokens[k].line } });
+    else if (at(j + 4)?.kind === "id")
+      aliases.push({ local: at(j + 4).value, name });
+  }
+  for (const { local, name } of aliases) {
+    const shape = locals.get(local);
+    if (shape)
+      exported.push({ name, shape });
+  }
+  const seen = /* @__PURE__ */ new Set();
+  return exported.filter(({ name }) => JS_IDENTIFIER.test(name) && !seen.has(name) && seen.add(name)).map(({ name, shape }) => ({
+    name,
+    line: shape.line,
+    async: shape.async,
+    parameters: shape.parameters,
+    flow: false,
+    parameterSchema: shape.parameterSchema
+  })).sort((a, b) => a.line - b.line);
+}
+
+// ../../packages/client-node/dist/entrypoints.js
+var LANGUAGES = {
+  ".py": "python",
+  ".ts": "typescript",
+  ".mts": "typescript",
+  ".js": "javascript",
+  ".mjs": "javascript"
+};
+function languageOf(fileName) {
+  const base = fileName.slice(Math.max(fileName.lastIndexOf("/"), fileName.lastIndexOf("\\")) + 1);
+  if (/\.d\.m?ts$/.test(base))
+    return null;
+  const dot = base.lastIndexOf(".");
+  return dot > 0 ? LANGUAGES[base.slice(dot)] ?? null : null;
+}
+function discoverFunctions(text, language) {
+  const source = text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
+  return language === "python" ? discoverPython(source) : discoverScript(source, language === "javascript");
 }
 
 // ../../packages/client-node/dist/parameter-schemas.js
