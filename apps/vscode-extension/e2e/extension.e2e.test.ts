@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -58,6 +58,7 @@ function missingTools(): string | null {
 const missing = missingTools();
 
 let scratch: string;
+let vscePackageWarnings: string[] = [];
 let project: string;
 let server: RunningServer;
 let client: FerryClient;
@@ -76,10 +77,11 @@ beforeAll(async () => {
 
   // The .vsix, packaged from the build as a user would install it.
   const vsix = join(scratch, "ferry-vscode.vsix");
-  execFileSync(process.execPath, [join(repoRoot, "node_modules/@vscode/vsce/vsce"), "package", "--out", vsix], {
-    cwd: packageDir,
-    stdio: "pipe",
-  });
+  // `vsce package` as the README says, which must not warn (a missing field, a missing LICENSE…).
+  const packaged = spawnSync(process.execPath, [join(repoRoot, "node_modules/@vscode/vsce/vsce"), "package", "--out", vsix], { cwd: packageDir, encoding: "utf8" });
+  const packageOutput = `${packaged.stdout}\n${packaged.stderr}`;
+  if (packaged.status !== 0) throw new Error(`vsce package failed:\n${packageOutput}`);
+  vscePackageWarnings = packageOutput.split("\n").filter((line) => /WARNING/i.test(line));
 
   // A repository with the example flows, pushed to its origin.
   const origin = join(scratch, "origin.git");
@@ -128,6 +130,10 @@ async function openFile(relativePath: string): Promise<void> {
 }
 
 describe.skipIf(missing !== null)("the Ferry extension in code-server", () => {
+  it("is packaged by vsce without warnings", () => {
+    expect(vscePackageWarnings).toEqual([]);
+  });
+
   it("signs in with a key kept in secret storage", async () => {
     const page = workbench.page;
     await runCommand(page, "Ferry: Sign In");
