@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeProfiles } from "@ferry/client-node";
 import { FerryClient, parseProjectFile } from "@ferry/core";
 import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
 import {
@@ -269,5 +270,30 @@ describe.skipIf(missing !== null)("the Ferry extension in code-server", () => {
     expect(preview).toMatch(/Managed work pools\s+1\s+1/);
     await screenshot(page, artifacts, "8-quota");
     expect((await client.api.listWorkPools()).items.map((p) => p.name)).toEqual(["managed"]);
+  });
+});
+
+describe.skipIf(missing !== null)("the Ferry extension with the CLI's profile", () => {
+  let second: CodeServer | undefined;
+  let view: Workbench | undefined;
+
+  afterAll(async () => {
+    await view?.close();
+    await second?.close();
+  });
+
+  it("uses the active profile of the CLI's profiles.json without signing in", async () => {
+    const home = join(scratch, "cli-home");
+    await writeProfiles(join(home, "profiles.json"), {
+      active: "local",
+      profiles: { local: { api_url: server.url, api_key: server.bootstrap!.apiKey } },
+    });
+    second = await startCodeServer({ vsix: join(scratch, "ferry-vscode.vsix"), folder: project, dataDir: join(scratch, "code-server-profile"), env: { FERRY_HOME: home } });
+    view = await openWorkbench(second.url, { artifactsDir: artifacts });
+    await openViewContainer(view.page, "Ferry");
+    await expandTreeItem(view.page, "Work Pools", /^managed/);
+    await waitForTreeItem(view.page, "Work Pools", /hello\/editor.*COMPLETED/);
+    await waitForTreeItem(view.page, "Recent Runs", /slow\/wait.*CANCELLED/);
+    await screenshot(view.page, artifacts, "9-profile");
   });
 });
