@@ -9,7 +9,6 @@ export interface Connection {
   /** `settings`, `profile 'local'`, `FERRY_API_URL`. */
   urlSource: string;
   keySource: "signed in" | "profile" | "FERRY_API_KEY" | null;
-  profileName: string | null;
 }
 
 const SECRET_PREFIX = "ferry.apiKey:";
@@ -72,14 +71,14 @@ export class Connections implements vscode.Disposable {
     const apiUrl = normalizeUrl(resolved.apiUrl);
     const saved = await this.secrets.get(SECRET_PREFIX + apiUrl);
     const urlSource =
-      resolved.sources.apiUrl === "flag" ? "settings (ferry.apiUrl)" : resolved.sources.apiUrl === "env" ? "FERRY_API_URL" : `profile '${resolved.profileName}'`;
+      resolved.sources.apiUrl === "flag" ? "settings" : resolved.sources.apiUrl === "env" ? "FERRY_API_URL" : `profile '${resolved.profileName}'`;
     let apiKey: string | null = saved ?? null;
     let keySource: Connection["keySource"] = saved ? "signed in" : null;
     if (!apiKey && resolved.apiKey && resolved.sources.apiKey !== "flag") {
       apiKey = resolved.apiKey;
       keySource = resolved.sources.apiKey === "env" ? "FERRY_API_KEY" : "profile";
     }
-    return { apiUrl, apiKey, urlSource, keySource, profileName: resolved.profileName };
+    return { apiUrl, apiKey, urlSource, keySource };
   }
 
   /** A client for the current connection; without a server or key, an error whose fix is "Sign In". */

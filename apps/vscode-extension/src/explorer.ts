@@ -30,6 +30,7 @@ function treeItem(node: FerryNode, collapsible: vscode.TreeItemCollapsibleState)
 export class Explorer implements vscode.Disposable {
   private snapshot: Snapshot | null = null;
   private problem: string | null = null;
+  private server: string | null = null;
   private loading: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly changed = new vscode.EventEmitter<void>();
@@ -53,6 +54,11 @@ export class Explorer implements vscode.Disposable {
     return this.problem;
   }
 
+  /** Which server the view shows and where that came from, e.g. `127.0.0.1:4200 · profile 'local'`. */
+  serverLabel(): string | null {
+    return this.server;
+  }
+
   /** Loads once if nothing is loaded yet. */
   ensureLoaded(): Promise<void> {
     if (this.snapshot || this.problem) return Promise.resolve();
@@ -70,6 +76,7 @@ export class Explorer implements vscode.Disposable {
     const limit = Math.max(1, Math.min(200, vscode.workspace.getConfiguration("ferry").get<number>("recentRuns") ?? 20));
     try {
       const connection = await this.connections.current();
+      this.server = connection ? `${new URL(connection.apiUrl).host} · ${connection.urlSource}` : null;
       await vscode.commands.executeCommand("setContext", "ferry.signedIn", Boolean(connection?.apiKey));
       if (!connection?.apiKey) {
         this.snapshot = null;

@@ -30,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): void {
     explorer.onDidChange(() => {
       const message = explorer.message() ?? undefined;
       poolsView.message = message;
+      poolsView.description = explorer.serverLabel() ?? undefined;
       runsView.message = message;
     }),
   );

@@ -16,11 +16,6 @@ export class RunLogs implements vscode.Disposable {
 
   constructor(private readonly connections: Connections) {}
 
-  /** The run the channel shows, if any. */
-  current(): string | null {
-    return this.runId;
-  }
-
   async show(run: FlowRun, options: { preserveFocus?: boolean } = {}): Promise<void> {
     this.channel.show(options.preserveFocus ?? true);
     if (this.runId === run.id && this.following && !this.following.signal.aborted) return;
