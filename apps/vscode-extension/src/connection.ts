@@ -84,9 +84,8 @@ export class Connections implements vscode.Disposable {
   /** A client for the current connection; without a server or key, an error whose fix is "Sign In". */
   async client(): Promise<{ client: FerryClient; connection: Connection }> {
     const connection = await this.current();
-    if (!connection) throw new NotSignedIn("No Ferry server is set up");
-    if (!connection.apiKey) throw new NotSignedIn(`No API key for ${connection.apiUrl}`);
-    return { client: new FerryClient({ apiUrl: connection.apiUrl, apiKey: connection.apiKey, userAgent: USER_AGENT }), connection };
+    const client = clientFor(connection); // throws NotSignedIn when there is no connection
+    return { client, connection: connection as Connection };
   }
 
   /** Checks a URL and key against the server: the workspace name on success. */
@@ -116,6 +115,13 @@ export class Connections implements vscode.Disposable {
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** A client for a resolved connection; without a server or key, an error whose fix is "Sign In". */
+export function clientFor(connection: Connection | null): FerryClient {
+  if (!connection) throw new NotSignedIn("No Ferry server is set up");
+  if (!connection.apiKey) throw new NotSignedIn(`No API key for ${connection.apiUrl}`);
+  return new FerryClient({ apiUrl: connection.apiUrl, apiKey: connection.apiKey, userAgent: USER_AGENT });
 }
 
 /** Raised when a command needs a server or key the user has not given: shown with a "Sign In" button. */

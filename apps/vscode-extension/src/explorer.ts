@@ -1,6 +1,6 @@
 import * as vscode from "vscode";
 import type { Deployment, FlowRun, WorkPool } from "@ferry/core";
-import type { Connections } from "./connection.js";
+import { clientFor, type Connections } from "./connection.js";
 import { logChannel } from "./errors.js";
 import { hasActiveRuns, poolNodes, runNodes, type DeploymentNode, type FerryNode, type PoolNode, type RunNode } from "./tree-model.js";
 
@@ -85,7 +85,7 @@ export class Explorer implements vscode.Disposable {
         this.changed.fire();
         return;
       }
-      const { client } = await this.connections.client();
+      const client = clientFor(connection);
       const [pools, deployments, runs] = await Promise.all([
         client.api.listWorkPools(),
         client.api.listDeployments({ query: {} }),

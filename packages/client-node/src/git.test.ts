@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { asCloneUrl, gitDefaults, withoutCredentials, type GitRunner } from "./git.js";
+import { asCloneUrl, gitDefaults, gitTopLevel, withoutCredentials, type GitRunner } from "./git.js";
 
 describe("withoutCredentials", () => {
   it("removes a token from an https URL", () => {
@@ -88,5 +88,21 @@ describe("asCloneUrl", () => {
     expect(asCloneUrl("https://github.com/acme/flows.git", "/tmp")).toBe("https://github.com/acme/flows.git");
     expect(asCloneUrl("git@github.com:acme/flows.git", "/tmp")).toBe("git@github.com:acme/flows.git");
     expect(asCloneUrl("ssh://git@host/x.git", "/tmp")).toBe("ssh://git@host/x.git");
+  });
+});
+
+describe("gitTopLevel", () => {
+  it("is the top of the work tree from a folder inside it, and null outside one", async () => {
+    const outside = await realpath(await mkdtemp(join(tmpdir(), "ferry-top-")));
+    try {
+      const repo = join(outside, "repo");
+      await mkdir(join(repo, "flows", "deep"), { recursive: true });
+      execFileSync("git", ["init", "-q", repo], { stdio: "pipe" });
+      expect(await gitTopLevel(join(repo, "flows", "deep"))).toBe(repo);
+      expect(await gitTopLevel(repo)).toBe(repo);
+      expect(await gitTopLevel(outside, async () => Promise.reject(new Error("fatal: not a git repository")))).toBeNull();
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 });

@@ -14,12 +14,12 @@ export const runGit: GitRunner = (args, cwd) =>
     });
   });
 
-/** The top of the git work tree `dir` is in; `dir` itself outside one (or without git). Entrypoints are relative to it. */
-export async function repositoryRoot(dir: string, git: GitRunner = runGit): Promise<string> {
+/** The top of the git work tree `dir` is in, or null outside one (or without git). Entrypoints are relative to it. */
+export async function gitTopLevel(dir: string, git: GitRunner = runGit): Promise<string | null> {
   try {
-    return (await git(["rev-parse", "--show-toplevel"], dir)) || dir;
+    return (await git(["rev-parse", "--show-toplevel"], dir)) || null;
   } catch {
-    return dir;
+    return null;
   }
 }
 

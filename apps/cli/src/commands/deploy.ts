@@ -22,7 +22,7 @@ import {
   gitDefaults,
   readerAt,
   readProfiles,
-  repositoryRoot,
+  gitTopLevel,
   selectDeployments,
   withParameterSchemas,
 } from "@ferry/client-node";
@@ -121,7 +121,7 @@ async function deploy(ctx: CommandContext, names: string[], options: DeployOptio
   }
   const fileName = options.entrypoint ? "command line" : options.file ?? DEFAULT_FILE;
   let deployments = completeDeployments(project, { source: defaults }, { fileName });
-  const schemas = await withParameterSchemas(deployments, readerAt(await repositoryRoot(ctx.io.cwd)));
+  const schemas = await withParameterSchemas(deployments, readerAt((await gitTopLevel(ctx.io.cwd)) ?? ctx.io.cwd));
   deployments = schemas.deployments;
   for (const note of schemas.notes) out.warn(note);
 

@@ -9,11 +9,10 @@ import {
   discoverFunctions,
   entrypointFor,
   gitDefaults,
+  gitTopLevel,
   languageOf,
   readerAt,
   relativeToRoot,
-  repositoryRoot,
-  runGit,
   selectDeployments,
   withParameterSchemas,
 } from "@ferry/client-node";
@@ -23,21 +22,13 @@ import type { Ferry } from "../services.js";
 
 const PROJECT_FILE = "ferry.yaml";
 
-/** The git work tree a file is in, or null outside one (or without git). */
-async function gitRoot(dir: string): Promise<string | null> {
-  try {
-    return await runGit(["rev-parse", "--show-toplevel"], dir);
-  } catch {
-    return null;
-  }
-}
-
-/** The first ferry.yaml in `dir` or a folder above it, up to and including `top`. */
-async function nearestProjectFile(dir: string, top: string): Promise<vscode.Uri | null> {
+/** The first ferry.yaml in `dir` or a folder above it, up to and including `top`, with its text. */
+async function nearestProjectFile(dir: string, top: string): Promise<{ uri: vscode.Uri; text: string } | null> {
   let current = dir;
   for (;;) {
-    const candidate = vscode.Uri.file(join(current, PROJECT_FILE));
-    if ((await readText(candidate)) !== null) return candidate;
+    const uri = vscode.Uri.file(join(current, PROJECT_FILE));
+    const text = await readText(uri);
+    if (text !== null) return { uri, text };
     if (relativeToRoot(top, current) === null) return null; // reached the top (or left it)
     const parent = dirname(current);
     if (parent === current) return null;
@@ -87,7 +78,7 @@ export async function deployThisFlow(ferry: Ferry): Promise<void> {
     throw new FerryError("validation_failed", `${vscode.workspace.asRelativePath(document.uri)} has no function Ferry can run: a flow is ${what}`);
   }
   const folder = vscode.workspace.getWorkspaceFolder(document.uri);
-  const root = (await gitRoot(dirname(document.fileName))) ?? folder?.uri.fsPath ?? dirname(document.fileName);
+  const root = (await gitTopLevel(dirname(document.fileName))) ?? folder?.uri.fsPath ?? dirname(document.fileName);
   const relative = relativeToRoot(root, document.fileName);
   if (relative === null) throw new FerryError("validation_failed", `${document.fileName} is outside ${root}; open the flow from inside its repository`);
 
@@ -107,8 +98,9 @@ export async function deployThisFlow(ferry: Ferry): Promise<void> {
 
   // The nearest ferry.yaml from the flow's folder up to the repository's top (or the workspace
   // folder's); with none, a new one at the repository's top. Entrypoints stay relative to that top.
-  const fileUri = (await nearestProjectFile(dirname(document.fileName), root)) ?? vscode.Uri.file(join(root, PROJECT_FILE));
-  const existingText = await readText(fileUri);
+  const found = await nearestProjectFile(dirname(document.fileName), root);
+  const fileUri = found?.uri ?? vscode.Uri.file(join(root, PROJECT_FILE));
+  const existingText = found?.text ?? null;
   const fileName = vscode.workspace.asRelativePath(fileUri);
   const existing = existingText ? deploymentsInFile(existingText, { fileName }).find((d) => d.entrypoint === entrypoint) : undefined;
 
@@ -210,7 +202,7 @@ export async function deployProject(ferry: Ferry, fileUri: vscode.Uri, names: st
       }
       const completed = completeDeployments(project, { source }, { fileName });
       progress.report({ message: "reading the flows' parameters…" });
-      const { deployments, notes } = await withParameterSchemas(completed, readerAt(await repositoryRoot(dirname(fileUri.fsPath))));
+      const { deployments, notes } = await withParameterSchemas(completed, readerAt((await gitTopLevel(dirname(fileUri.fsPath))) ?? dirname(fileUri.fsPath)));
       for (const note of notes) {
         logChannel().warn(note);
         void vscode.window.showWarningMessage(`Ferry: ${note}`);
