@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import * as core from "@actions/core";
 import * as github from "@actions/github";
-import { FerryClient, FerryError, type FlowRun, type LogLine } from "@ferry/core";
+import { FerryClient, isFerryError, type FlowRun, type LogLine } from "@ferry/core";
 import { applyDeployments, readerAt, withParameterSchemas } from "@ferry/client-node";
 import { credentialsName, pinnedDeployments } from "./deploy.js";
 import { createOctokit, report, type ReportTarget } from "./github-report.js";
@@ -200,7 +200,7 @@ async function phase<T>(input: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    if (error instanceof FerryError) {
+    if (isFerryError(error)) {
       if (error.code === "unauthenticated" || error.code === "forbidden") throw new ActionInputError("api-key", `was refused by the Ferry server: ${error.message}`);
       if (error.code === "network" || error.code === "unavailable") throw new ActionInputError("api-url", `does not lead to a working Ferry server: ${error.message}`);
       throw new ActionInputError(input, `was rejected by the Ferry server: ${error.message}`);
@@ -211,7 +211,7 @@ async function phase<T>(input: string, fn: () => Promise<T>): Promise<T> {
 
 function failureMessage(error: unknown): string {
   if (error instanceof ActionInputError || error instanceof StepFailedError) return error.message;
-  if (error instanceof FerryError) return `Ferry: ${error.message}`;
+  if (isFerryError(error)) return `Ferry: ${error.message}`;
   return error instanceof Error ? error.message : String(error);
 }
 

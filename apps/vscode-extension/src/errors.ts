@@ -1,5 +1,5 @@
 import * as vscode from "vscode";
-import { FerryError } from "@ferry/core";
+import { isFerryError } from "@ferry/core";
 
 /** The extension's own log (never given keys): "Ferry" in the Output panel. */
 let log: vscode.LogOutputChannel | null = null;
@@ -27,7 +27,7 @@ interface Action {
 
 function actionsFor(error: unknown): Action[] {
   const open = (query: string) => () => vscode.commands.executeCommand("workbench.action.openSettings", query);
-  if (!(error instanceof FerryError)) return [{ title: "Show Log", run: () => logChannel().show() }];
+  if (!isFerryError(error)) return [{ title: "Show Log", run: () => logChannel().show() }];
   switch (error.code) {
     case "unauthenticated":
     case "forbidden":

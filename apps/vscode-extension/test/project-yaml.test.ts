@@ -28,7 +28,7 @@ function thrown(fn: () => unknown): FerryError {
   try {
     fn();
   } catch (error) {
-    if (error instanceof FerryError) return error;
+    if (isFerryError(error)) return error;
     throw error;
   }
   throw new Error("expected an error");

@@ -1,5 +1,6 @@
 import {
   FerryError,
+  isFerryError,
   validateJobVariables,
   validateWithSchema,
   type DeploymentApply,
@@ -56,7 +57,7 @@ export async function checkDeployments(client: FerryClient, deployments: Deploym
     try {
       pool = await pools.get(d.work_pool)!;
     } catch (error) {
-      if (!(error instanceof FerryError) || error.code !== "not_found") throw error;
+      if (!isFerryError(error, "not_found")) throw error;
       problems.push(
         new FerryError(
           "not_found",
@@ -68,13 +69,13 @@ export async function checkDeployments(client: FerryClient, deployments: Deploym
     try {
       validateJobVariables(pool.base_job_template, d.job_variables ?? {}, `job variables of ${deploymentLabel(d)}`);
     } catch (error) {
-      if (!(error instanceof FerryError)) throw error;
+      if (!isFerryError(error)) throw error;
       problems.push(error);
     }
     try {
       checkDefaultParameters(d);
     } catch (error) {
-      if (!(error instanceof FerryError)) throw error;
+      if (!isFerryError(error)) throw error;
       problems.push(error);
     }
   }
@@ -122,7 +123,7 @@ export async function applyDeployments(
     try {
       result = await client.api.applyDeployment({ body: deployment });
     } catch (error) {
-      if (!(error instanceof FerryError)) throw error;
+      if (!isFerryError(error)) throw error;
       throw new ApplyError(error, deployment, results);
     }
     results.push(result);

@@ -1,154 +1,189 @@
 import { describe, expect, it } from "vitest";
 import {
-  CREDENTIAL_TYPES,
-  CREDENTIAL_TYPE_NAMES,
+  CredentialTypeRegistry,
+  GIT_CREDENTIAL_TYPE,
   SECRET_MASK,
-  credentialType,
   maskCredentialData,
+  plainField,
+  secretField,
   secretFields,
   splitSecrets,
   validateCredentialData,
+  type CredentialType,
 } from "./credentials.js";
-import { FerryError, type ValidationIssue } from "./errors.js";
+import { isFerryError, type FerryError, type ValidationIssue } from "./errors.js";
 
 function thrown(fn: () => unknown): FerryError {
   try {
     fn();
   } catch (error) {
-    expect(error).toBeInstanceOf(FerryError);
+    expect(isFerryError(error)).toBe(true);
     return error as FerryError;
   }
   throw new Error("expected a FerryError");
 }
 
+/** A cloud's key pair as a plugin would contribute it: one plain id, two secrets, one optional plain field. */
+const KEYPAIR: CredentialType = {
+  type: "keypair",
+  description: "A key id and secret, for tests",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    required: ["key_id", "key_secret"],
+    properties: {
+      key_id: plainField("Key id"),
+      key_secret: secretField("Key secret"),
+      session_token: secretField("Session token"),
+      region: plainField("Default region"),
+    },
+  },
+};
+
 const VALID: Record<string, Record<string, string>> = {
-  aws: { aws_access_key_id: "AKIAEXAMPLE", aws_secret_access_key: "aws-secret-value", aws_session_token: "aws-session-value", region_name: "eu-west-1" },
-  gcp: { service_account_info: '{"type":"service_account","private_key":"gcp-secret-value"}', project: "acme-prod" },
-  azure: { tenant_id: "tenant", client_id: "client", client_secret: "azure-secret-value", subscription_id: "sub" },
-  modal: { token_id: "ak-123", token_secret: "as-secret-value" },
+  keypair: { key_id: "KID", key_secret: "keypair-secret-value", session_token: "keypair-session-value", region: "eu-west-1" },
   git: { token: "ghp_secretvalue", username: "bot" },
 };
 
-const SECRETS: Record<string, string[]> = {
-  aws: ["aws_secret_access_key", "aws_session_token"],
-  gcp: ["service_account_info"],
-  azure: ["client_secret"],
-  modal: ["token_secret"],
-  git: ["token"],
-};
+const SECRETS: Record<string, string[]> = { keypair: ["key_secret", "session_token"], git: ["token"] };
 
-describe("credential types", () => {
-  it("knows the five types", () => {
-    expect(CREDENTIAL_TYPE_NAMES).toEqual(["aws", "gcp", "azure", "modal", "git"]);
-    for (const name of CREDENTIAL_TYPE_NAMES) expect(CREDENTIAL_TYPES[name]!.type).toBe(name);
+const types = new CredentialTypeRegistry([KEYPAIR]);
+const typeOf = (name: string) => types.get(name);
+
+describe("CredentialTypeRegistry", () => {
+  it("has git built in, plus what plugins contribute", () => {
+    expect(new CredentialTypeRegistry().names()).toEqual(["git"]);
+    expect(types.names()).toEqual(["git", "keypair"]);
+    expect(types.get("git")).toBe(GIT_CREDENTIAL_TYPE);
+    expect(types.list().map((t) => t.type)).toEqual(["git", "keypair"]);
   });
 
   it.each(Object.entries(SECRETS))("marks the secret fields of %s", (type, fields) => {
-    expect(secretFields(credentialType(type))).toEqual(fields);
+    expect(secretFields(typeOf(type))).toEqual(fields);
   });
 
-  it("refuses an unknown type, listing the known ones", () => {
-    const error = thrown(() => credentialType("aws-keys"));
+  it("refuses an unknown type, listing the known ones and where types come from", () => {
+    const error = thrown(() => types.get("keypair-v2"));
     expect(error.code).toBe("validation_failed");
-    expect(error.message).toBe("credentials type 'aws-keys' is not known; use one of aws, gcp, azure, modal, git");
-    expect(thrown(() => credentialType(undefined)).message).toBe("credentials type 'undefined' is not known; use one of aws, gcp, azure, modal, git");
+    expect(error.message).toBe(
+      "credentials type 'keypair-v2' is not known on this server; use one of git, keypair (a cloud's type comes with its provider plugin, see FERRY_PROVIDERS)",
+    );
+    expect(thrown(() => types.get(undefined)).message).toMatch(/^credentials type 'undefined' is not known/);
   });
 
   // The type comes from a request body; an Object member must be refused like any unknown type,
   // not found on the prototype and crash later with a TypeError (a 500 instead of a 400).
   it.each(["constructor", "toString", "__proto__", "hasOwnProperty"])("refuses the type %s", (type) => {
-    expect(thrown(() => credentialType(type)).message).toBe(`credentials type '${type}' is not known; use one of aws, gcp, azure, modal, git`);
-    expect(thrown(() => maskCredentialData(type, { a: "b" })).code).toBe("validation_failed");
-    expect(thrown(() => validateCredentialData(type, { a: "b" })).code).toBe("validation_failed");
+    expect(thrown(() => types.get(type)).code).toBe("validation_failed");
+    expect(thrown(() => types.validate(type, { a: "b" })).code).toBe("validation_failed");
+  });
+
+  it("takes the same type from two plugins, and refuses a different one of the same name", () => {
+    const registry = new CredentialTypeRegistry();
+    registry.register(KEYPAIR, "@acme/one");
+    registry.register(structuredClone(KEYPAIR), "@acme/two");
+    const other = { ...KEYPAIR, description: "another" };
+    const error = thrown(() => registry.register(other, "@acme/three"));
+    expect(error.code).toBe("conflict");
+    expect(error.message).toBe("credentials type 'keypair' is registered twice with different fields (plugin @acme/three and @acme/one); remove one of the plugins");
+    expect(thrown(() => registry.register({ ...GIT_CREDENTIAL_TYPE, description: "mine" }, "@acme/git")).message).toMatch(/and it is built in/);
+  });
+
+  it("refuses a malformed type, naming the plugin", () => {
+    const registry = new CredentialTypeRegistry();
+    expect(thrown(() => registry.register({ ...KEYPAIR, type: "Key Pair" }, "@acme/p")).message).toBe(
+      "plugin @acme/p: credentials type 'Key Pair' must be lower-case letters, digits and hyphens, starting with a letter",
+    );
+    expect(thrown(() => registry.register({ ...KEYPAIR, schema: { type: "string" } as never }, "@acme/p")).message).toMatch(/needs a JSON Schema of type object/);
+    const numericSecret = { ...KEYPAIR, schema: { ...KEYPAIR.schema, properties: { pin: { type: "integer", "x-ferry-secret": true } } } };
+    expect(thrown(() => registry.register(numericSecret, "@acme/p")).message).toBe("plugin @acme/p: credentials type 'keypair': secret field 'pin' must be a string");
+    expect(registry.has("keypair")).toBe(false);
   });
 });
 
 describe("validateCredentialData", () => {
   it.each(Object.entries(VALID))("accepts a complete %s document", (type, data) => {
-    expect(validateCredentialData(type, data)).toEqual(data);
+    expect(validateCredentialData(typeOf(type), data)).toEqual(data);
+    expect(types.validate(type, data)).toEqual(data);
   });
 
   it("accepts a document with only the required fields", () => {
-    expect(validateCredentialData("aws", { aws_access_key_id: "AKIA", aws_secret_access_key: "s" })).toEqual({
-      aws_access_key_id: "AKIA",
-      aws_secret_access_key: "s",
-    });
+    expect(types.validate("keypair", { key_id: "K", key_secret: "s" })).toEqual({ key_id: "K", key_secret: "s" });
   });
 
   it("lists every missing, unknown, empty and mistyped field", () => {
-    const error = thrown(() => validateCredentialData("aws", { aws_access_key_id: "", region: "eu-west-1", aws_session_token: 5 }));
+    const error = thrown(() => types.validate("keypair", { key_id: "", zone: "eu-west-1", session_token: 5 }));
     expect(error.code).toBe("validation_failed");
-    expect(error.message).toMatch(/^aws credentials fields are invalid: /);
+    expect(error.message).toMatch(/^keypair credentials fields are invalid: /);
     expect((error.details as { issues: ValidationIssue[] }).issues).toEqual(
       expect.arrayContaining([
-        { path: "", message: "must have required property 'aws_secret_access_key'" },
-        { path: "/region", message: "is not a known field" },
-        { path: "/aws_access_key_id", message: "must NOT have fewer than 1 characters" },
-        { path: "/aws_session_token", message: "must be string" },
+        { path: "", message: "must have required property 'key_secret'" },
+        { path: "/zone", message: "is not a known field" },
+        { path: "/key_id", message: "must NOT have fewer than 1 characters" },
+        { path: "/session_token", message: "must be string" },
       ]),
     );
   });
 
   it("refuses a document that is not an object", () => {
-    expect(thrown(() => validateCredentialData("git", "ghp_x")).message).toBe("git credentials fields are invalid: must be object");
-    expect(thrown(() => validateCredentialData("git", undefined)).code).toBe("validation_failed");
+    expect(thrown(() => types.validate("git", "ghp_x")).message).toBe("git credentials fields are invalid: must be object");
+    expect(thrown(() => types.validate("git", undefined)).code).toBe("validation_failed");
   });
 
   it("refuses an unknown type before looking at the data", () => {
-    expect(thrown(() => validateCredentialData("github", { token: "x" })).message).toMatch(/^credentials type 'github' is not known/);
+    expect(thrown(() => types.validate("github", { token: "x" })).message).toMatch(/^credentials type 'github' is not known/);
   });
 
   it("returns a copy", () => {
     const data = { token: "t" };
-    const out = validateCredentialData("git", data);
-    expect(out).not.toBe(data);
+    expect(types.validate("git", data)).not.toBe(data);
   });
 });
 
 describe("maskCredentialData", () => {
   it.each(Object.entries(VALID))("masks every secret of %s and nothing else", (type, data) => {
-    const masked = maskCredentialData(type, data);
+    const masked = maskCredentialData(typeOf(type), data);
     const secrets = SECRETS[type]!;
     for (const [k, v] of Object.entries(data)) expect(masked[k]).toBe(secrets.includes(k) ? SECRET_MASK : v);
     expect(Object.keys(masked)).toEqual(Object.keys(data));
   });
 
   it.each(Object.entries(VALID))("never lets a %s secret value out", (type, data) => {
-    const text = JSON.stringify(maskCredentialData(type, data));
+    const text = JSON.stringify(maskCredentialData(typeOf(type), data));
     for (const field of SECRETS[type]!) expect(text).not.toContain(data[field]!);
   });
 
   it("gives away nothing of a secret's length", () => {
-    expect(maskCredentialData("git", { token: "x" }).token).toBe("********");
-    expect(maskCredentialData("git", { token: "x".repeat(500) }).token).toBe("********");
+    expect(maskCredentialData(GIT_CREDENTIAL_TYPE, { token: "x" }).token).toBe("********");
+    expect(maskCredentialData(GIT_CREDENTIAL_TYPE, { token: "x".repeat(500) }).token).toBe("********");
   });
 
   it("does not modify the document", () => {
-    const data = { ...VALID.modal! };
-    maskCredentialData("modal", data);
-    expect(data).toEqual(VALID.modal);
+    const data = { ...VALID.keypair! };
+    maskCredentialData(KEYPAIR, data);
+    expect(data).toEqual(VALID.keypair);
   });
 });
 
 describe("splitSecrets", () => {
   it("puts secret fields apart from the rest", () => {
-    expect(splitSecrets("aws", VALID.aws!)).toEqual({
-      plain: { aws_access_key_id: "AKIAEXAMPLE", region_name: "eu-west-1" },
-      secrets: { aws_secret_access_key: "aws-secret-value", aws_session_token: "aws-session-value" },
+    expect(splitSecrets(KEYPAIR, VALID.keypair!)).toEqual({
+      plain: { key_id: "KID", region: "eu-west-1" },
+      secrets: { key_secret: "keypair-secret-value", session_token: "keypair-session-value" },
     });
   });
 
   it("loses no field and puts none in both parts", () => {
     for (const [type, data] of Object.entries(VALID)) {
-      const { plain, secrets } = splitSecrets(type, data);
+      const { plain, secrets } = splitSecrets(typeOf(type), data);
       expect({ ...plain, ...secrets }).toEqual(data);
       expect(Object.keys(plain).filter((k) => k in secrets)).toEqual([]);
-      expect(JSON.stringify(plain)).not.toMatch(/secret-value|secretvalue/);
+      expect(JSON.stringify(plain)).not.toMatch(/secret-value|secretvalue|session-value/);
     }
   });
 
   it("gives an empty part when there is nothing for it", () => {
-    expect(splitSecrets("git", { token: "t" })).toEqual({ plain: {}, secrets: { token: "t" } });
-    expect(splitSecrets("git", { username: "u" })).toEqual({ plain: { username: "u" }, secrets: {} });
+    expect(splitSecrets(GIT_CREDENTIAL_TYPE, { token: "t" })).toEqual({ plain: {}, secrets: { token: "t" } });
+    expect(splitSecrets(GIT_CREDENTIAL_TYPE, { username: "u" })).toEqual({ plain: { username: "u" }, secrets: {} });
   });
 });

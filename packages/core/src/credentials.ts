@@ -1,9 +1,11 @@
-import { validationError } from "./errors.js";
+import { FerryError, validationError } from "./errors.js";
 import { validateWithSchema, type JsonSchema } from "./json-schema.js";
 
 /**
  * Credential documents ("blocks"). Each type is a JSON Schema whose secret fields carry
- * `x-ferry-secret: true`: the server encrypts those at rest and never returns them.
+ * `x-ferry-secret: true`: the server encrypts those at rest and never returns them. Core owns the
+ * mechanism (validation, splitting secrets out, masking) and one type of its own, `git`; each provider
+ * plugin contributes the types its pool types need (a cloud's access key, a service account…).
  */
 export interface CredentialType {
   type: string;
@@ -11,92 +13,97 @@ export interface CredentialType {
   schema: JsonSchema & { properties: Record<string, JsonSchema & { "x-ferry-secret"?: boolean }> };
 }
 
-const secret = (description: string): JsonSchema => ({ type: "string", minLength: 1, description, "x-ferry-secret": true });
-const plain = (description: string): JsonSchema => ({ type: "string", minLength: 1, description });
+/** A secret string field: encrypted at rest, never returned or printed. */
+export const secretField = (description: string): JsonSchema => ({ type: "string", minLength: 1, description, "x-ferry-secret": true });
+/** A plain string field: stored in clear and shown back. */
+export const plainField = (description: string): JsonSchema => ({ type: "string", minLength: 1, description });
 
-export const CREDENTIAL_TYPES: Record<string, CredentialType> = {
-  aws: {
-    type: "aws",
-    description: "An AWS access key, used by ecs:push pools.",
-    schema: {
-      type: "object",
-      additionalProperties: false,
-      required: ["aws_access_key_id", "aws_secret_access_key"],
-      properties: {
-        aws_access_key_id: plain("Access key id (AKIA…)"),
-        aws_secret_access_key: secret("Secret access key"),
-        aws_session_token: secret("Session token, for temporary credentials"),
-        region_name: plain("Default region, e.g. us-east-1"),
-      },
-    },
-  },
-  gcp: {
-    type: "gcp",
-    description: "A Google Cloud service account key, used by cloud-run:push pools.",
-    schema: {
-      type: "object",
-      additionalProperties: false,
-      required: ["service_account_info"],
-      properties: {
-        service_account_info: secret("The service account key file's JSON, as a string"),
-        project: plain("Project id; defaults to the key's project"),
-      },
-    },
-  },
-  azure: {
-    type: "azure",
-    description: "An Azure service principal, used by azure-container-instance:push pools.",
-    schema: {
-      type: "object",
-      additionalProperties: false,
-      required: ["tenant_id", "client_id", "client_secret"],
-      properties: {
-        tenant_id: plain("Directory (tenant) id"),
-        client_id: plain("Application (client) id"),
-        client_secret: secret("Client secret"),
-        subscription_id: plain("Subscription id"),
-      },
-    },
-  },
-  modal: {
-    type: "modal",
-    description: "A Modal API token, used by modal:push pools.",
-    schema: {
-      type: "object",
-      additionalProperties: false,
-      required: ["token_id", "token_secret"],
-      properties: {
-        token_id: plain("Token id (ak-…)"),
-        token_secret: secret("Token secret (as-…)"),
-      },
-    },
-  },
-  git: {
-    type: "git",
-    description: "An access token for cloning a private git repository.",
-    schema: {
-      type: "object",
-      additionalProperties: false,
-      required: ["token"],
-      properties: {
-        token: secret("Personal access token or deploy token"),
-        username: plain("User name to pair with the token (default: x-access-token)"),
-      },
+/** Ferry's own type: a token for cloning private git repositories (any pool type may use it). */
+export const GIT_CREDENTIAL_TYPE: CredentialType = {
+  type: "git",
+  description: "An access token for cloning a private git repository.",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    required: ["token"],
+    properties: {
+      token: secretField("Personal access token or deploy token"),
+      username: plainField("User name to pair with the token (default: x-access-token)"),
     },
   },
 };
 
-export const CREDENTIAL_TYPE_NAMES = Object.keys(CREDENTIAL_TYPES);
-
 /** Shown in place of a secret value: it tells a value is set without giving any of it away. */
 export const SECRET_MASK = "********";
 
-export function credentialType(type: unknown): CredentialType {
-  const t = typeof type === "string" && Object.hasOwn(CREDENTIAL_TYPES, type) ? CREDENTIAL_TYPES[type] : undefined;
-  if (!t) {
-    throw validationError(`credentials type '${String(type)}' is not known; use one of ${CREDENTIAL_TYPE_NAMES.join(", ")}`);
+const TYPE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+/** Checks a contributed type before it is registered, so a broken plugin fails at start-up with its name. */
+export function assertValidCredentialType(type: CredentialType, plugin: string): void {
+  const where = `plugin ${plugin}: credentials type '${String(type?.type)}'`;
+  if (typeof type?.type !== "string" || !TYPE_NAME.test(type.type)) {
+    throw new FerryError("validation_failed", `${where} must be lower-case letters, digits and hyphens, starting with a letter`);
   }
-  return t;
+  const schema = type.schema as { type?: unknown; properties?: unknown } | undefined;
+  if (!schema || schema.type !== "object" || typeof schema.properties !== "object" || schema.properties === null) {
+    throw new FerryError("validation_failed", `${where} needs a JSON Schema of type object with properties`);
+  }
+  for (const [field, property] of Object.entries(type.schema.properties)) {
+    if (property["x-ferry-secret"] === true && property.type !== "string") {
+      throw new FerryError("validation_failed", `${where}: secret field '${field}' must be a string`);
+    }
+  }
+}
+
+/** The credential types a server or client knows: `git`, plus what the loaded plugins contributed. */
+export class CredentialTypeRegistry {
+  private readonly types = new Map<string, { type: CredentialType; plugin: string | null }>();
+
+  constructor(types: CredentialType[] = []) {
+    this.types.set(GIT_CREDENTIAL_TYPE.type, { type: GIT_CREDENTIAL_TYPE, plugin: null });
+    for (const t of types) this.register(t, t.type);
+  }
+
+  register(type: CredentialType, plugin: string): void {
+    assertValidCredentialType(type, plugin);
+    const existing = this.types.get(type.type);
+    if (existing) {
+      // Two plugins of one cloud (e.g. two pool types on the same credentials) may both bring the type.
+      if (JSON.stringify(existing.type) === JSON.stringify(type)) return;
+      throw new FerryError(
+        "conflict",
+        `credentials type '${type.type}' is registered twice with different fields (plugin ${plugin}${existing.plugin ? ` and ${existing.plugin}` : ", and it is built in"}); remove one of the plugins`,
+      );
+    }
+    this.types.set(type.type, { type, plugin });
+  }
+
+  has(type: string): boolean {
+    return this.types.has(type);
+  }
+
+  names(): string[] {
+    return [...this.types.keys()].sort();
+  }
+
+  list(): CredentialType[] {
+    return this.names().map((n) => this.types.get(n)!.type);
+  }
+
+  /** The type named `type`, or a 400 listing the known ones (a name from a request body may be anything). */
+  get(type: unknown): CredentialType {
+    const entry = typeof type === "string" ? this.types.get(type) : undefined;
+    if (!entry) {
+      throw validationError(
+        `credentials type '${String(type)}' is not known on this server; use one of ${this.names().join(", ")} (a cloud's type comes with its provider plugin, see FERRY_PROVIDERS)`,
+      );
+    }
+    return entry.type;
+  }
+
+  validate(type: string, data: unknown): Record<string, string> {
+    return validateCredentialData(this.get(type), data);
+  }
 }
 
 export function secretFields(type: CredentialType): string[] {
@@ -105,22 +112,21 @@ export function secretFields(type: CredentialType): string[] {
     .map(([k]) => k);
 }
 
-export function validateCredentialData(type: string, data: unknown): Record<string, string> {
-  const t = credentialType(type);
-  return validateWithSchema<Record<string, string>>(t.schema, data, `${type} credentials fields`);
+export function validateCredentialData(type: CredentialType, data: unknown): Record<string, string> {
+  return validateWithSchema<Record<string, string>>(type.schema, data, `${type.type} credentials fields`);
 }
 
 /** The document with every secret field replaced by the mask: the only form that leaves the server. */
-export function maskCredentialData(type: string, data: Record<string, unknown>): Record<string, unknown> {
-  const secrets = new Set(secretFields(credentialType(type)));
+export function maskCredentialData(type: CredentialType, data: Record<string, unknown>): Record<string, unknown> {
+  const secrets = new Set(secretFields(type));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(data)) out[k] = secrets.has(k) ? SECRET_MASK : v;
   return out;
 }
 
 /** Splits a document into what may be stored in clear and what must be encrypted. */
-export function splitSecrets(type: string, data: Record<string, unknown>): { plain: Record<string, unknown>; secrets: Record<string, unknown> } {
-  const secrets = new Set(secretFields(credentialType(type)));
+export function splitSecrets(type: CredentialType, data: Record<string, unknown>): { plain: Record<string, unknown>; secrets: Record<string, unknown> } {
+  const secrets = new Set(secretFields(type));
   const plainPart: Record<string, unknown> = {};
   const secretPart: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(data)) (secrets.has(k) ? secretPart : plainPart)[k] = v;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ERROR_CODES, FerryError, isErrorCode, isFerryError, notFound, validationError, type ErrorCode } from "./errors.js";
+import { ERROR_CODES, FERRY_ERROR_BRAND, FerryError, isErrorCode, isFerryError, notFound, toFerryError, validationError, type ErrorCode } from "./errors.js";
 
 const EXPECTED: Record<ErrorCode, [status: number, retryable: boolean]> = {
   validation_failed: [400, false],
@@ -34,12 +34,12 @@ describe("FerryError", () => {
 
   it("is an Error with its own name, message and cause", () => {
     const cause = new Error("ECONNRESET");
-    const error = new FerryError("provider_error", "ECS did not answer", { cause });
+    const error = new FerryError("provider_error", "the cloud did not answer", { cause });
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe("FerryError");
-    expect(error.message).toBe("ECS did not answer");
+    expect(error.message).toBe("the cloud did not answer");
     expect(error.cause).toBe(cause);
-    expect(error.stack).toContain("FerryError: ECS did not answer");
+    expect(error.stack).toContain("FerryError: the cloud did not answer");
   });
 
   it("has no cause property unless one is given", () => {
@@ -117,5 +117,40 @@ describe("notFound", () => {
     expect(notFound("deployment", "etl/nightly", "list them with 'ferry deployment ls'").message).toBe(
       "deployment 'etl/nightly' was not found; list them with 'ferry deployment ls'",
     );
+  });
+});
+
+// The GitHub Action and the VS Code extension bundle their own copy of core, and a provider package may
+// resolve another; an error must be recognised whichever copy made it.
+describe("FerryError across copies of core", () => {
+  /** What another copy's FerryError looks like from here: another class, the same brand. */
+  class OtherCopyFerryError extends Error {
+    readonly [FERRY_ERROR_BRAND] = true;
+    constructor(readonly code: string, message: string, readonly retryable = false) {
+      super(message);
+    }
+  }
+
+  it("recognises another copy's error by its brand, not by instanceof", () => {
+    const error = new OtherCopyFerryError("provider_throttled", "slow down", true);
+    expect(error instanceof FerryError).toBe(false);
+    expect(isFerryError(error)).toBe(true);
+    expect(isFerryError(error, "provider_throttled")).toBe(true);
+    expect(isFerryError(error, "not_found")).toBe(false);
+    expect(FERRY_ERROR_BRAND).toBe(Symbol.for("ferry.error"));
+  });
+
+  it("refuses a branded object whose code is not one of Ferry's", () => {
+    expect(isFerryError(new OtherCopyFerryError("teapot", "m"))).toBe(false);
+    expect(isFerryError({ [Symbol.for("ferry.error")]: false, code: "not_found" })).toBe(false);
+  });
+
+  it("toFerryError keeps a FerryError and wraps anything else with its cause", () => {
+    const own = new FerryError("conflict", "c");
+    expect(toFerryError(own)).toBe(own);
+    const cause = new TypeError("boom");
+    const wrapped = toFerryError(cause, "provider_error", { retryable: false });
+    expect(wrapped).toMatchObject({ code: "provider_error", message: "boom", retryable: false, cause });
+    expect(toFerryError("text").message).toBe("text");
   });
 });

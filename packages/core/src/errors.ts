@@ -31,8 +31,16 @@ export interface FerryErrorOptions {
   retryable?: boolean;
 }
 
+/**
+ * The brand every FerryError carries. Bundles (the GitHub Action, the VS Code extension) and plugin
+ * packages may each hold their own copy of core, so `instanceof FerryError` is false for an error made
+ * by another copy; `Symbol.for` gives every copy the same key, and `isFerryError` checks it instead.
+ */
+export const FERRY_ERROR_BRAND: unique symbol = Symbol.for("ferry.error");
+
 export class FerryError extends Error {
   override readonly name: string = "FerryError";
+  readonly [FERRY_ERROR_BRAND] = true;
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly details: unknown;
@@ -63,8 +71,21 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
 }
 
+/**
+ * Whether `error` is a FerryError (from any copy of core: see FERRY_ERROR_BRAND), optionally of `code`.
+ * Use this, never `instanceof FerryError`.
+ */
 export function isFerryError(error: unknown, code?: ErrorCode): error is FerryError {
-  return error instanceof FerryError && (code === undefined || error.code === code);
+  if (typeof error !== "object" || error === null || (error as { [FERRY_ERROR_BRAND]?: unknown })[FERRY_ERROR_BRAND] !== true) return false;
+  const own = (error as { code?: unknown }).code;
+  return isErrorCode(own) && (code === undefined || own === code);
+}
+
+/** `error` when it is a FerryError, else a FerryError of `code` with its message and `error` as cause. */
+export function toFerryError(error: unknown, code: ErrorCode = "internal", options: Omit<FerryErrorOptions, "cause"> = {}): FerryError {
+  if (isFerryError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new FerryError(code, message, { ...options, cause: error });
 }
 
 /** One validation problem, pointing at the offending field with a JSON pointer-like path. */

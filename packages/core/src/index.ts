@@ -18,3 +18,4 @@ export * from "./ids.js";
 export * from "./cursor.js";
 export * from "./api/routes.js";
 export { FerryClient, type FerryClientOptions } from "./api/client.js";
+export * from "./admission.js";

@@ -24,8 +24,8 @@ function issuesOf(error: FerryError): ValidationIssue[] {
   return (error.details as { issues: ValidationIssue[] }).issues;
 }
 
-/** A template like an ECS pool's: required, typed, defaulted and free-form variables. */
-function ecsTemplate(): BaseJobTemplate {
+/** A template like a push pool's: required, typed, defaulted and free-form variables. */
+function pushTemplate(): BaseJobTemplate {
   return {
     variables: {
       type: "object",
@@ -60,8 +60,8 @@ function ecsTemplate(): BaseJobTemplate {
 
 describe("validateBaseJobTemplate", () => {
   it("returns a valid template unchanged", () => {
-    const template = ecsTemplate();
-    expect(validateBaseJobTemplate(template)).toEqual(ecsTemplate());
+    const template = pushTemplate();
+    expect(validateBaseJobTemplate(template)).toEqual(pushTemplate());
   });
 
   it.each([[null], ["template"], [42], [[]], [[{ variables: {} }]]])("refuses %j as a template", (value) => {
@@ -151,26 +151,26 @@ describe("placeholders", () => {
 
 describe("validateJobVariables", () => {
   it("returns the values as given, without defaults", () => {
-    expect(validateJobVariables(ecsTemplate(), { cpu: 512 })).toEqual({ cpu: 512 });
+    expect(validateJobVariables(pushTemplate(), { cpu: 512 })).toEqual({ cpu: 512 });
   });
 
   it("lets a partial set through (required is checked when the run is resolved)", () => {
-    expect(validateJobVariables(ecsTemplate(), { image: "python:3.12" })).toEqual({ image: "python:3.12" });
+    expect(validateJobVariables(pushTemplate(), { image: "python:3.12" })).toEqual({ image: "python:3.12" });
   });
 
   it("treats missing variables as none", () => {
-    expect(validateJobVariables(ecsTemplate(), undefined)).toEqual({});
-    expect(validateJobVariables(ecsTemplate(), null)).toEqual({});
+    expect(validateJobVariables(pushTemplate(), undefined)).toEqual({});
+    expect(validateJobVariables(pushTemplate(), null)).toEqual({});
   });
 
   it.each([[["cpu", 1]], "cpu=1", 7])("refuses %j, naming what was expected", (value) => {
-    const error = thrown(() => validateJobVariables(ecsTemplate(), value, "job variables for pool 'p'"));
+    const error = thrown(() => validateJobVariables(pushTemplate(), value, "job variables for pool 'p'"));
     expect(error.code).toBe("validation_failed");
     expect(error.message).toBe("job variables for pool 'p' must be an object of name: value");
   });
 
   it("refuses an unknown key and lists the known variables", () => {
-    const error = thrown(() => validateJobVariables(ecsTemplate(), { cpus: 2 }));
+    const error = thrown(() => validateJobVariables(pushTemplate(), { cpus: 2 }));
     expect(error.message).toBe(
       "job variables are invalid (known variables: assign_public_ip, cluster, command, cpu, env, image, launch_type, memory, role_arn, subnets): " +
         "/cpus is not a known field",
@@ -196,7 +196,7 @@ describe("validateJobVariables", () => {
 
   it("reports every wrong type with its path", () => {
     const error = thrown(() =>
-      validateJobVariables(ecsTemplate(), { cpu: "1024", env: { DEBUG: 1 }, command: "python main.py", launch_type: "LAMBDA" }),
+      validateJobVariables(pushTemplate(), { cpu: "1024", env: { DEBUG: 1 }, command: "python main.py", launch_type: "LAMBDA" }),
     );
     expect(error.code).toBe("validation_failed");
     expect(issuesOf(error)).toEqual(
@@ -211,12 +211,12 @@ describe("validateJobVariables", () => {
   });
 
   it("does not coerce types", () => {
-    expect(() => validateJobVariables(ecsTemplate(), { assign_public_ip: "true" })).toThrow(/\/assign_public_ip must be boolean/);
+    expect(() => validateJobVariables(pushTemplate(), { assign_public_ip: "true" })).toThrow(/\/assign_public_ip must be boolean/);
   });
 
   it("does not modify or share the object it is given", () => {
     const input = { env: { A: "1" } };
-    const out = validateJobVariables(ecsTemplate(), input);
+    const out = validateJobVariables(pushTemplate(), input);
     expect(input).toEqual({ env: { A: "1" } });
     expect(out.env).not.toBe(input.env);
   });
@@ -224,7 +224,7 @@ describe("validateJobVariables", () => {
 
 describe("resolveJobVariables", () => {
   it("fills every default and keeps what the layers set", () => {
-    expect(resolveJobVariables(ecsTemplate(), { cluster: "prod" })).toEqual({
+    expect(resolveJobVariables(pushTemplate(), { cluster: "prod" })).toEqual({
       cluster: "prod",
       cpu: 1024,
       memory: 2048,
@@ -238,7 +238,7 @@ describe("resolveJobVariables", () => {
 
   it("lets a later layer win (pool < deployment < run), replacing objects whole", () => {
     const out = resolveJobVariables(
-      ecsTemplate(),
+      pushTemplate(),
       { cluster: "pool-cluster", cpu: 512, env: { A: "pool", B: "pool" } },
       { cluster: "deploy-cluster", env: { A: "deployment" } },
       { cpu: 2048 },
@@ -247,32 +247,32 @@ describe("resolveJobVariables", () => {
   });
 
   it("skips missing layers and undefined values", () => {
-    expect(resolveJobVariables(ecsTemplate(), null, { cluster: "c", cpu: 512 }, undefined, { cpu: undefined })).toMatchObject({ cluster: "c", cpu: 512 });
+    expect(resolveJobVariables(pushTemplate(), null, { cluster: "c", cpu: 512 }, undefined, { cpu: undefined })).toMatchObject({ cluster: "c", cpu: 512 });
   });
 
   it("refuses a run whose required variables are still missing", () => {
-    const error = thrown(() => resolveJobVariables(ecsTemplate(), { cpu: 512 }));
+    const error = thrown(() => resolveJobVariables(pushTemplate(), { cpu: 512 }));
     expect(error.code).toBe("validation_failed");
     expect(error.message).toBe("job variables are incomplete or invalid: must have required property 'cluster'");
   });
 
   it("refuses unknown keys and wrong types in any layer", () => {
-    expect(thrown(() => resolveJobVariables(ecsTemplate(), { cluster: "c" }, { clutser: "d" })).message).toBe(
+    expect(thrown(() => resolveJobVariables(pushTemplate(), { cluster: "c" }, { clutser: "d" })).message).toBe(
       "job variables are incomplete or invalid: /clutser is not a known field",
     );
-    expect(thrown(() => resolveJobVariables(ecsTemplate(), { cluster: "c", cpu: 100 })).message).toBe(
+    expect(thrown(() => resolveJobVariables(pushTemplate(), { cluster: "c", cpu: 100 })).message).toBe(
       "job variables are incomplete or invalid: /cpu must be >= 256",
     );
   });
 
   it("gives each run its own copy of an object default", () => {
-    const first = resolveJobVariables(ecsTemplate(), { cluster: "c" });
+    const first = resolveJobVariables(pushTemplate(), { cluster: "c" });
     (first.env as Record<string, string>).LEAK = "yes";
     (first.subnets as string[]).push("subnet-1");
-    const second = resolveJobVariables(ecsTemplate(), { cluster: "c" });
+    const second = resolveJobVariables(pushTemplate(), { cluster: "c" });
     expect(second.env).toEqual({});
     expect(second.subnets).toEqual([]);
-    expect(templateDefaults(ecsTemplate()).env).toEqual({});
+    expect(templateDefaults(pushTemplate()).env).toEqual({});
   });
 
   // A deployment's stored job_variables are passed in as a layer; filling nested defaults must not write into them.
@@ -295,7 +295,7 @@ describe("resolveJobVariables", () => {
 
 describe("renderJobConfiguration", () => {
   it("renders a whole configuration from resolved variables", () => {
-    const template = ecsTemplate();
+    const template = pushTemplate();
     const variables = resolveJobVariables(template, { cluster: "prod", env: { LEVEL: "debug" }, command: ["python", "-m", "flow"] });
     expect(renderJobConfiguration(template, variables)).toEqual({
       cluster: "prod",
@@ -357,12 +357,12 @@ describe("renderJobConfiguration", () => {
   });
 
   it("copies values, so a rendered job does not alias the variables or the template", () => {
-    const template = ecsTemplate();
+    const template = pushTemplate();
     const variables = resolveJobVariables(template, { cluster: "prod" });
     const rendered = renderJobConfiguration(template, variables) as { task_definition: { container: { environment: Record<string, string> } } };
     rendered.task_definition.container.environment.X = "1";
     expect(variables.env).toEqual({});
-    expect(template.job_configuration).toEqual(ecsTemplate().job_configuration);
+    expect(template.job_configuration).toEqual(pushTemplate().job_configuration);
   });
 
   it("keeps literal values that are not strings", () => {
@@ -374,7 +374,7 @@ describe("renderJobConfiguration", () => {
 
 describe("templateDefaults", () => {
   it("lists the declared defaults and nothing else", () => {
-    expect(templateDefaults(ecsTemplate())).toEqual({
+    expect(templateDefaults(pushTemplate())).toEqual({
       cpu: 1024,
       memory: 2048,
       image: "ferry-engine:latest",
@@ -394,7 +394,7 @@ describe("templateDefaults", () => {
   });
 
   it("returns copies, not the template's own objects", () => {
-    const template = ecsTemplate();
+    const template = pushTemplate();
     const defaults = templateDefaults(template);
     (defaults.env as Record<string, string>).X = "1";
     expect(template.variables.properties.env).toEqual({ type: "object", additionalProperties: { type: "string" }, default: {} });

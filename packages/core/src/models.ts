@@ -182,8 +182,10 @@ export const ProviderInfoSchema = Type.Object({
   type: Type.String(),
   description: Type.String(),
   managed: Type.Boolean(),
-  can_provision: Type.Boolean(),
   credentials_type: Nullable(Type.String()),
+  plugin: Nullable(
+    Type.String({ description: "The provider plugin module that brings the type (clients load its './client' export for provisioning); null when built in" }),
+  ),
   default_base_job_template: BaseJobTemplateSchema,
 });
 export type ProviderInfo = Static<typeof ProviderInfoSchema>;

@@ -1,14 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { FerryError } from "./errors.js";
+import { isFerryError, type FerryError } from "./errors.js";
 import { renderJobConfiguration, resolveJobVariables, templateDefaults, validateBaseJobTemplate } from "./job-template.js";
 import { DEFAULT_ENGINE_IMAGE, MANAGED_BASE_JOB_TEMPLATE, MANAGED_POOL_TYPE, PoolTypeRegistry } from "./pool-types.js";
-import type { ComputeProvider, Provisioner } from "./provider.js";
+import { plainField, secretField, type CredentialType } from "./credentials.js";
+import type { ComputeProvider } from "./provider.js";
+
+const KEYPAIR: CredentialType = {
+  type: "keypair",
+  description: "A key pair, for tests",
+  schema: { type: "object", additionalProperties: false, required: ["key_id"], properties: { key_id: plainField("id"), key_secret: secretField("secret") } },
+};
+
+/** A registry with the credentials type the test providers need. */
+function registryWithKeypair(): PoolTypeRegistry {
+  const registry = new PoolTypeRegistry();
+  registry.credentialTypes.register(KEYPAIR, "@acme/provider");
+  return registry;
+}
 
 function thrown(fn: () => unknown): FerryError {
   try {
     fn();
   } catch (error) {
-    expect(error).toBeInstanceOf(FerryError);
+    expect(isFerryError(error)).toBe(true);
     return error as FerryError;
   }
   throw new Error("expected a FerryError");
@@ -18,7 +32,7 @@ function fakeProvider(type: string, extra: Partial<ComputeProvider> = {}): Compu
   return {
     type,
     description: `${type} for tests`,
-    credentialsType: "aws",
+    credentialsType: "keypair",
     defaultBaseJobTemplate: { variables: { type: "object", properties: { cpu: { type: "integer", default: 256 } } }, job_configuration: { cpu: "{{ cpu }}" } },
     submit: async () => ({ infrastructureId: "i-1" }),
     status: async () => ({ phase: "running" }),
@@ -27,13 +41,6 @@ function fakeProvider(type: string, extra: Partial<ComputeProvider> = {}): Compu
   };
 }
 
-function fakeProvisioner(type: string): Provisioner {
-  return {
-    type,
-    plan: async () => [],
-    apply: async () => ({ jobVariableDefaults: {} }),
-  };
-}
 
 describe("MANAGED_BASE_JOB_TEMPLATE", () => {
   it("is a valid template", () => {
@@ -75,47 +82,48 @@ describe("PoolTypeRegistry", () => {
       managed: true,
       credentialsType: null,
       defaultBaseJobTemplate: MANAGED_BASE_JOB_TEMPLATE,
+      plugin: null,
     });
     expect(registry.get("ferry:managed").provider).toBeUndefined();
   });
 
   it("registers a provider under its type", () => {
-    const registry = new PoolTypeRegistry();
-    const provider = fakeProvider("ecs:push");
-    registry.registerProvider(provider, "@ferry/provider-aws");
-    const entry = registry.get("ecs:push");
+    const registry = registryWithKeypair();
+    const provider = fakeProvider("acme:push");
+    registry.registerProvider(provider, "@acme/provider");
+    const entry = registry.get("acme:push");
     expect(entry).toMatchObject({
-      type: "ecs:push",
-      description: "ecs:push for tests",
+      type: "acme:push",
+      description: "acme:push for tests",
       managed: false,
-      credentialsType: "aws",
+      credentialsType: "keypair",
       defaultBaseJobTemplate: provider.defaultBaseJobTemplate,
     });
     expect(entry.provider).toBe(provider);
-    expect(entry.provisioner).toBeUndefined();
+    expect(entry.plugin).toBe("@acme/provider");
   });
 
   it("marks a provider of a :managed type as managed", () => {
-    const registry = new PoolTypeRegistry();
+    const registry = registryWithKeypair();
     registry.registerProvider(fakeProvider("k8s:managed"));
     expect(registry.get("k8s:managed").managed).toBe(true);
   });
 
   it("lists types sorted by name", () => {
-    const registry = new PoolTypeRegistry();
-    registry.registerProvider(fakeProvider("modal:push"));
-    registry.registerProvider(fakeProvider("cloud-run:push"));
-    registry.registerProvider(fakeProvider("ecs:push"));
-    expect(registry.names()).toEqual(["cloud-run:push", "ecs:push", "ferry:managed", "modal:push"]);
+    const registry = registryWithKeypair();
+    registry.registerProvider(fakeProvider("zeta:push"));
+    registry.registerProvider(fakeProvider("beta:push"));
+    registry.registerProvider(fakeProvider("acme:push"));
+    expect(registry.names()).toEqual(["acme:push", "beta:push", "ferry:managed", "zeta:push"]);
     expect(registry.list().map((t) => t.type)).toEqual(registry.names());
   });
 
   it("refuses a type registered twice, naming the plugin to remove", () => {
-    const registry = new PoolTypeRegistry();
-    registry.registerProvider(fakeProvider("ecs:push"), "@ferry/provider-aws");
-    const error = thrown(() => registry.registerProvider(fakeProvider("ecs:push"), "@acme/ecs"));
+    const registry = registryWithKeypair();
+    registry.registerProvider(fakeProvider("acme:push"), "@acme/provider");
+    const error = thrown(() => registry.registerProvider(fakeProvider("acme:push"), "@other/acme"));
     expect(error.code).toBe("conflict");
-    expect(error.message).toBe("pool type 'ecs:push' is registered twice (plugin @acme/ecs); remove one of the plugins");
+    expect(error.message).toBe("pool type 'acme:push' is registered twice (plugin @other/acme); remove one of the plugins");
   });
 
   it("refuses a provider that takes over the managed type", () => {
@@ -128,41 +136,43 @@ describe("PoolTypeRegistry", () => {
 
   it("checks a provider before registering it, naming the plugin (the type by default)", () => {
     const registry = new PoolTypeRegistry();
-    expect(thrown(() => registry.registerProvider(fakeProvider("ecs"))).message).toBe("plugin ecs: provider type 'ecs' must look like 'name:push'");
-    expect(thrown(() => registry.registerProvider(fakeProvider("ecs:push", { cancel: undefined as never }), "@ferry/provider-aws")).message).toBe(
-      "plugin @ferry/provider-aws: provider ecs:push has no cancel()",
+    expect(thrown(() => registry.registerProvider(fakeProvider("acme"))).message).toBe("plugin acme: provider type 'acme' must look like 'name:push'");
+    expect(thrown(() => registry.registerProvider(fakeProvider("acme:push", { cancel: undefined as never }), "@acme/provider")).message).toBe(
+      "plugin @acme/provider: provider acme:push has no cancel()",
     );
-    expect(registry.has("ecs:push")).toBe(false);
+    expect(registry.has("acme:push")).toBe(false);
   });
 
   it("refuses an unknown type, listing the ones this server has", () => {
-    const registry = new PoolTypeRegistry();
-    registry.registerProvider(fakeProvider("ecs:push"));
-    const error = thrown(() => registry.get("ecs"));
+    const registry = registryWithKeypair();
+    registry.registerProvider(fakeProvider("acme:push"));
+    const error = thrown(() => registry.get("acme"));
     expect(error.code).toBe("validation_failed");
-    expect(error.message).toBe("work pool type 'ecs' is not available on this server; use one of ecs:push, ferry:managed");
-    expect(registry.has("ecs")).toBe(false);
+    expect(error.message).toBe("work pool type 'acme' is not available on this server; use one of acme:push, ferry:managed");
+    expect(registry.has("acme")).toBe(false);
   });
 
-  it("attaches a provisioner to its provider's type", () => {
+  it("registers a plugin's credential types before its providers, and records the plugin", () => {
     const registry = new PoolTypeRegistry();
-    registry.registerProvider(fakeProvider("ecs:push"));
-    const provisioner = fakeProvisioner("ecs:push");
-    registry.registerProvisioner(provisioner);
-    expect(registry.get("ecs:push").provisioner).toBe(provisioner);
+    registry.registerPlugin("@acme/provider", { credentialTypes: [KEYPAIR], providers: [fakeProvider("acme:push")] });
+    expect(registry.get("acme:push").plugin).toBe("@acme/provider");
+    expect(registry.credentialTypes.names()).toEqual(["git", "keypair"]);
+    expect(registry.get("ferry:managed").plugin).toBeNull();
   });
 
-  it("refuses a provisioner without a provider of its type", () => {
+  it("refuses a provider whose credentials type no plugin registers", () => {
     const registry = new PoolTypeRegistry();
-    const error = thrown(() => registry.registerProvisioner(fakeProvisioner("ecs:push")));
+    const error = thrown(() => registry.registerPlugin("@acme/provider", { providers: [fakeProvider("acme:push")] }));
     expect(error.code).toBe("validation_failed");
-    expect(error.message).toBe("provisioner for 'ecs:push' has no provider of that type registered");
-    expect(registry.has("ecs:push")).toBe(false);
+    expect(error.message).toBe(
+      "plugin @acme/provider: provider acme:push needs credentials of type 'keypair', which no plugin registers; return it in create()'s credentialTypes",
+    );
+    expect(registry.has("acme:push")).toBe(false);
   });
 
   it("keeps registries apart", () => {
-    const a = new PoolTypeRegistry();
-    a.registerProvider(fakeProvider("ecs:push"));
-    expect(new PoolTypeRegistry().has("ecs:push")).toBe(false);
+    const a = registryWithKeypair();
+    a.registerProvider(fakeProvider("acme:push"));
+    expect(new PoolTypeRegistry().has("acme:push")).toBe(false);
   });
 });

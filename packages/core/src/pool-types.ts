@@ -1,6 +1,7 @@
 import { FerryError } from "./errors.js";
 import type { BaseJobTemplate } from "./job-template.js";
-import { assertValidProvider, isManagedType, type ComputeProvider, type Provisioner } from "./provider.js";
+import { CredentialTypeRegistry, type CredentialType } from "./credentials.js";
+import { assertValidProvider, isManagedType, type ComputeProvider } from "./provider.js";
 
 export const MANAGED_POOL_TYPE = "ferry:managed";
 
@@ -39,7 +40,7 @@ export const MANAGED_BASE_JOB_TEMPLATE: BaseJobTemplate = {
   },
 };
 
-/** A pool type as the server knows it: its template, and the provider and provisioner serving it. */
+/** A pool type as the server knows it: its template, the provider serving it and the plugin it came from. */
 export interface PoolType {
   type: string;
   description: string;
@@ -47,12 +48,17 @@ export interface PoolType {
   credentialsType: string | null;
   defaultBaseJobTemplate: BaseJobTemplate;
   provider?: ComputeProvider;
-  provisioner?: Provisioner;
+  /** The plugin module that registered the type (a FERRY_PROVIDERS entry); null for built-in types. */
+  plugin: string | null;
 }
 
-/** Pool types registered from an explicit list of plugins; nothing is discovered by sniffing. */
+/**
+ * Pool types and credential types registered from an explicit list of plugins; nothing is discovered
+ * by sniffing. `ferry:managed` and the `git` credentials type are built in.
+ */
 export class PoolTypeRegistry {
   private readonly types = new Map<string, PoolType>();
+  readonly credentialTypes = new CredentialTypeRegistry();
 
   constructor() {
     this.types.set(MANAGED_POOL_TYPE, {
@@ -61,13 +67,26 @@ export class PoolTypeRegistry {
       managed: true,
       credentialsType: null,
       defaultBaseJobTemplate: MANAGED_BASE_JOB_TEMPLATE,
+      plugin: null,
     });
+  }
+
+  /** Registers what a plugin's `create` returned: its credential types first, then its providers. */
+  registerPlugin(plugin: string, made: { providers?: ComputeProvider[]; credentialTypes?: CredentialType[] }): void {
+    for (const type of made.credentialTypes ?? []) this.credentialTypes.register(type, plugin);
+    for (const provider of made.providers ?? []) this.registerProvider(provider, plugin);
   }
 
   registerProvider(provider: ComputeProvider, plugin = provider.type): void {
     assertValidProvider(provider, plugin);
     if (this.types.has(provider.type)) {
       throw new FerryError("conflict", `pool type '${provider.type}' is registered twice (plugin ${plugin}); remove one of the plugins`);
+    }
+    if (provider.credentialsType !== null && !this.credentialTypes.has(provider.credentialsType)) {
+      throw new FerryError(
+        "validation_failed",
+        `plugin ${plugin}: provider ${provider.type} needs credentials of type '${provider.credentialsType}', which no plugin registers; return it in create()'s credentialTypes`,
+      );
     }
     this.types.set(provider.type, {
       type: provider.type,
@@ -76,15 +95,8 @@ export class PoolTypeRegistry {
       credentialsType: provider.credentialsType,
       defaultBaseJobTemplate: provider.defaultBaseJobTemplate,
       provider,
+      plugin,
     });
-  }
-
-  registerProvisioner(provisioner: Provisioner): void {
-    const entry = this.types.get(provisioner.type);
-    if (!entry) {
-      throw new FerryError("validation_failed", `provisioner for '${provisioner.type}' has no provider of that type registered`);
-    }
-    entry.provisioner = provisioner;
   }
 
   get(type: string): PoolType {

@@ -308,8 +308,8 @@ describe("parseImageReference", () => {
     expect(parseImageReference("acme/etl")).toEqual({ registry: null, repository: "acme/etl", tag: null, digest: null });
     expect(parseImageReference("localhost/etl")).toMatchObject({ registry: "localhost", repository: "etl" });
     const digest = `sha256:${"0".repeat(64)}`;
-    expect(parseImageReference(`1.dkr.ecr.us-east-1.amazonaws.com/ferry-flows/etl@${digest}`)).toEqual({
-      registry: "1.dkr.ecr.us-east-1.amazonaws.com",
+    expect(parseImageReference(`registry.example.com:5000/ferry-flows/etl@${digest}`)).toEqual({
+      registry: "registry.example.com:5000",
       repository: "ferry-flows/etl",
       tag: null,
       digest,

@@ -50,7 +50,7 @@ export interface ProjectFile {
  *
  * ```yaml
  * build:
- *   image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/ferry-flows/etl:v1   # default: the profile's namespace
+ *   image: registry.example.com/ferry-flows/etl:v1   # default: the profile's namespace
  *   requirements: requirements.txt    # what the generated Dockerfile installs
  *   platform: linux/amd64
  * ```
@@ -62,7 +62,7 @@ export interface ProjectBuild {
   dockerfile?: string;
   /** The build context, relative to the project file's directory. Default `.`. */
   context: string;
-  /** Default `linux/amd64`: what ECS, Cloud Run and ACI run unless told otherwise. */
+  /** Default `linux/amd64`: what the clouds' container services run unless told otherwise. */
   platform: string;
   /** For the generated Dockerfile; relative to `context`. Default `requirements.txt`. */
   requirements: string;

@@ -1,5 +1,6 @@
-import { FerryError } from "./errors.js";
+import { FerryError, validationError, type ValidationIssue } from "./errors.js";
 import type { BaseJobTemplate } from "./job-template.js";
+import type { CredentialType } from "./credentials.js";
 import type { Deployment, FlowRun } from "./models.js";
 
 /**
@@ -8,10 +9,10 @@ import type { Deployment, FlowRun } from "./models.js";
  * no state or quota logic; core and the dispatcher decide what a status means for the run.
  */
 export interface ComputeProvider {
-  /** Pool type served, e.g. `ecs:push`. Push types end in `:push`. */
+  /** Pool type served, e.g. `name:push`. Push types end in `:push`. */
   readonly type: string;
   readonly description: string;
-  /** Credentials type (see CREDENTIAL_TYPES) the provider needs, or null. */
+  /** The credentials type the provider needs (one its plugin registers, or `git`), or null. */
   readonly credentialsType: string | null;
   /** The template new pools of this type start from: job variables with defaults, and the job configuration. */
   readonly defaultBaseJobTemplate: BaseJobTemplate;
@@ -95,12 +96,23 @@ export interface ProvisionStep {
   detail?: string;
 }
 
+/** Credentials provisioning made for a pool (e.g. a new access key), in a type the provider's plugin registers. */
+export interface ProvisionedCredentials {
+  type: string;
+  data: Record<string, string>;
+}
+
 export interface ProvisionInput {
   poolName: string;
-  /** Name overrides and options given by the user (e.g. `cluster_name`). */
+  /** The user's options, already checked against the provisioner's `optionsSchema` (see parseProvisionOptions). */
   options: Record<string, string>;
-  /** Whether the pool already has credentials, so a new access key must not be made. */
+  /** Whether the pool already has credentials, so a new key must not be made. */
   hasCredentials: boolean;
+  /**
+   * Stores credentials the moment they are made, before the next step can fail, so a re-run after a
+   * failure finds them and never makes a second key. Unset: they are only returned in the result.
+   */
+  saveCredentials?: (credentials: ProvisionedCredentials) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -111,25 +123,89 @@ export interface ProvisionProgress {
 }
 
 export interface ProvisionResult {
-  /** Defaults to write into the pool's template (e.g. cluster, vpc_id, execution_role_arn). */
+  /** Defaults to write into the pool's template (e.g. a cluster, a network, a role). */
   jobVariableDefaults: Record<string, unknown>;
   /** Credentials made for the pool, when it had none. */
-  credentials?: { type: string; data: Record<string, string> };
+  credentials?: ProvisionedCredentials;
   /** Settings to save in the user's profile, e.g. the default image namespace. */
   profile?: Record<string, string>;
 }
 
-/** Creates a pool type's cloud side. `plan` changes nothing; `apply` twice changes nothing the second time. */
-export interface Provisioner {
-  readonly type: string;
-  plan(input: ProvisionInput): Promise<ProvisionStep[]>;
-  apply(input: ProvisionInput, onProgress: (event: ProvisionProgress) => void): Promise<ProvisionResult>;
+/** A step of removal: each resource provisioning made for the pool is deleted; others are kept and said so. */
+export interface RemovalStep {
+  id: string;
+  resource: string;
+  name: string;
+  action: "delete" | "keep";
+  detail?: string;
 }
 
-/** What a provider package exports: a factory the server calls with that package's options. */
+export interface RemovalInput {
+  poolName: string;
+  options: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface RemovalProgress {
+  step: RemovalStep;
+  status: "started" | "done" | "skipped" | "failed";
+  message?: string;
+}
+
+/**
+ * Creates and removes a pool type's cloud side, with the user's own cloud identity, where the user runs
+ * the CLI; never in the server. `plan` and `planRemoval` change nothing. `apply` twice changes nothing
+ * the second time and makes no second key; after a failure, `apply` again resumes. `remove` deletes only
+ * what carries the pool's tag or label, in the reverse order of creation.
+ */
+export interface Provisioner {
+  /** The pool type whose cloud side this makes, e.g. `name:push`. */
+  readonly type: string;
+  /**
+   * The options a user may give (names to override, a region…): a JSON Schema of an object whose
+   * properties are strings with a description. Shown in `--help` and checked before anything is touched.
+   */
+  readonly optionsSchema: ProvisionOptionsSchema;
+  plan(input: ProvisionInput): Promise<ProvisionStep[]>;
+  apply(input: ProvisionInput, onProgress: (event: ProvisionProgress) => void): Promise<ProvisionResult>;
+  planRemoval(input: RemovalInput): Promise<RemovalStep[]>;
+  /** Removes what `planRemoval` marks `delete`; returns those steps. */
+  remove(input: RemovalInput, onProgress: (event: RemovalProgress) => void): Promise<RemovalStep[]>;
+}
+
+export interface ProvisionOptionsSchema {
+  type: "object";
+  properties: Record<string, { type: "string"; description: string; default?: string; pattern?: string; minLength?: number; maxLength?: number }>;
+  additionalProperties: false;
+}
+
+/** A login to an image registry, for pushing a deployment's built image (e.g. a cloud's own registry). */
+export interface RegistryLogin {
+  /** What the login is for, in messages, e.g. "Amazon ECR". */
+  readonly description: string;
+  /** Whether this login serves `registry` (a host, with a port when it has one). */
+  matches(registry: string): boolean;
+  /** A user name and password for the registry, from the user's own cloud identity. */
+  login(registry: string, options: { signal?: AbortSignal }): Promise<{ username: string; password: string }>;
+}
+
+/**
+ * What a provider package's main export gives the server: its pool types' providers and the credential
+ * types they use. The server calls `create` once, with that package's options (FERRY_PROVIDER_OPTIONS).
+ */
 export interface FerryPlugin {
   name: string;
-  create(options: Record<string, unknown>): { providers?: ComputeProvider[]; provisioners?: Provisioner[] };
+  create(options: Record<string, unknown>): { providers?: ComputeProvider[]; credentialTypes?: CredentialType[] };
+}
+
+/**
+ * What a provider package's `./client` export gives the clients on a user's machine (the CLI, the
+ * GitHub Action, the VS Code extension): provisioners and registry logins. Loaded only when needed, so
+ * it should import its cloud SDK lazily.
+ */
+export interface FerryClientPlugin {
+  name: string;
+  create(options: Record<string, unknown>): { provisioners?: Provisioner[]; registryLogins?: RegistryLogin[] };
 }
 
 export function isPushType(type: string): boolean {
@@ -157,4 +233,51 @@ export function assertValidProvider(provider: ComputeProvider, plugin: string): 
 /** The idempotency key a provider receives for a run: stable across retries and server restarts. */
 export function idempotencyKeyForRun(flowRunId: string): string {
   return `ferry-${flowRunId}`;
+}
+
+/** Checks a provisioner before a client uses it, so a broken plugin fails with its name. */
+export function assertValidProvisioner(provisioner: Provisioner, plugin: string): void {
+  if (!POOL_TYPE.test(provisioner.type)) {
+    throw new FerryError("validation_failed", `plugin ${plugin}: provisioner type '${provisioner.type}' must look like 'name:push'`);
+  }
+  for (const method of ["plan", "apply", "planRemoval", "remove"] as const) {
+    if (typeof provisioner[method] !== "function") {
+      throw new FerryError("validation_failed", `plugin ${plugin}: provisioner ${provisioner.type} has no ${method}()`);
+    }
+  }
+  const schema = provisioner.optionsSchema;
+  if (schema?.type !== "object" || typeof schema.properties !== "object" || schema.properties === null) {
+    throw new FerryError("validation_failed", `plugin ${plugin}: provisioner ${provisioner.type} has no optionsSchema (an object schema of string options)`);
+  }
+  for (const [key, property] of Object.entries(schema.properties)) {
+    if (!/^[a-z][a-z0-9_]*$/.test(key) || property.type !== "string" || !property.description) {
+      throw new FerryError("validation_failed", `plugin ${plugin}: provisioner ${provisioner.type} option '${key}' must be snake_case, of type string, with a description`);
+    }
+  }
+}
+
+/**
+ * The user's provisioning options checked against the provisioner's schema, before anything is
+ * touched: an unknown key (a typo) or a value the cloud would refuse is a 400 naming every problem.
+ */
+export function parseProvisionOptions(provisioner: Pick<Provisioner, "type" | "optionsSchema">, options: Record<string, string | undefined>): Record<string, string> {
+  const properties = provisioner.optionsSchema.properties;
+  const known = Object.keys(properties);
+  const issues: ValidationIssue[] = [];
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    const property = Object.hasOwn(properties, key) ? properties[key] : undefined;
+    if (!property) {
+      issues.push({ path: key, message: `is not a provisioning option of ${provisioner.type} (its options: ${known.join(", ") || "none"})` });
+      continue;
+    }
+    if (typeof value !== "string") issues.push({ path: key, message: "must be a string" });
+    else if (property.minLength !== undefined && value.length < property.minLength) issues.push({ path: key, message: `must have at least ${property.minLength} characters` });
+    else if (property.maxLength !== undefined && value.length > property.maxLength) issues.push({ path: key, message: `must have at most ${property.maxLength} characters` });
+    else if (property.pattern !== undefined && !new RegExp(property.pattern, "u").test(value)) issues.push({ path: key, message: `'${value}' is not valid: ${property.description}` });
+    else out[key] = value;
+  }
+  if (issues.length) throw validationError(`invalid provisioning options for ${provisioner.type}`, issues);
+  return out;
 }

@@ -12,6 +12,7 @@ import {
 } from "@aws-sdk/client-ecs";
 import {
   FerryError,
+  isFerryError,
   type ComputeProvider,
   type InfrastructureLogLine,
   type InfrastructureRef,
@@ -196,7 +197,7 @@ export class EcsProvider implements ComputeProvider {
         out = await call({ ...ctx, operation: "RunTask" }, () => clients.ecs.send(new RunTaskCommand(buildRunTaskRequest(config, arn, network, runContext))));
       } catch (error) {
         // A cached definition deregistered behind Ferry's back: register again, once.
-        if (!(error instanceof FerryError) || !/task ?definition/i.test(error.message) || !/inactive|not found|does not exist/i.test(error.message)) throw error;
+        if (!isFerryError(error) || !/task ?definition/i.test(error.message) || !/inactive|not found|does not exist/i.test(error.message)) throw error;
         this.definitions.delete(definitionCacheKey(scope, definition));
         arn = await this.taskDefinitionArn(clients, scope, definition, config, ctx);
         out = await call({ ...ctx, operation: "RunTask" }, () => clients.ecs.send(new RunTaskCommand(buildRunTaskRequest(config, arn, network, runContext))));

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
-import { FerryError, type RegistryCredentialsSpec } from "@ferry/core";
+import { FerryError, isFerryError, type RegistryCredentialsSpec } from "@ferry/core";
 import { ecrRegion } from "./reference.js";
 
 /** Docker's AuthConfig: what the daemon sends the registry for a push. */
@@ -116,7 +116,7 @@ export async function ecrAuthorizationToken(region: string): Promise<{ token: st
     if (!data?.authorizationToken) throw new FerryError("provider_error", "ecr:GetAuthorizationToken returned no token");
     return { token: data.authorizationToken, endpoint: data.proxyEndpoint ?? null };
   } catch (error) {
-    if (error instanceof FerryError) throw error;
+    if (isFerryError(error)) throw error;
     throw classifyAwsError(error, { action: "ecr:GetAuthorizationToken", target: `a login to the registry in ${region}` });
   } finally {
     client.destroy();

@@ -1,5 +1,5 @@
 import * as vscode from "vscode";
-import { FerryError } from "@ferry/core";
+import { isFerryError } from "@ferry/core";
 import { urlProblem } from "../connection.js";
 import { orCancel } from "../errors.js";
 import type { Ferry } from "../services.js";
@@ -42,7 +42,7 @@ export async function signIn(ferry: Ferry): Promise<void> {
         () => ferry.connections.verify(apiUrl, apiKey),
       );
     } catch (error) {
-      if (error instanceof FerryError && error.code === "unauthenticated") {
+      if (isFerryError(error, "unauthenticated")) {
         problem = `${apiUrl} did not accept that key; paste a valid API key`;
         continue;
       }

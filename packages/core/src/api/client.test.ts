@@ -186,7 +186,7 @@ describe("FerryClient", () => {
   it("sends a JSON body with its content type", async () => {
     const server = await serve((req, res) => json(res, 201, { id: "w1", echoed: JSON.parse(req.body) as unknown }));
     const client = new FerryClient({ apiUrl: server.url, apiKey: "fk_test" });
-    const body = { name: "my-pool", type: "ecs:push", concurrency_limit: 3, base_job_template: { variables: { type: "object" as const, properties: {} }, job_configuration: {} } };
+    const body = { name: "my-pool", type: "acme:push", concurrency_limit: 3, base_job_template: { variables: { type: "object" as const, properties: {} }, job_configuration: {} } };
     const created = await client.api.createWorkPool({ body });
     const seen = server.seen[0]!;
     expect(seen.method).toBe("POST");
@@ -238,7 +238,7 @@ describe("FerryClient", () => {
     });
 
     it("keeps the retryability of the server's code", async () => {
-      const server = await serve((_req, res) => json(res, 503, { error: { code: "provider_throttled", message: "ECS is throttling; retry" } }));
+      const server = await serve((_req, res) => json(res, 503, { error: { code: "provider_throttled", message: "the cloud is throttling; retry" } }));
       const error = await rejection(new FerryClient({ apiUrl: server.url }).api.getQuota());
       expect(error.code).toBe("provider_throttled");
       expect(error.retryable).toBe(true);

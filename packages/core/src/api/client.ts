@@ -1,6 +1,6 @@
 import { createParser } from "eventsource-parser";
 import { isUuid } from "../ids.js";
-import { FerryError, isErrorCode, type ErrorCode } from "../errors.js";
+import { FerryError, isErrorCode, isFerryError, type ErrorCode } from "../errors.js";
 import type { Deployment, FlowRun, FlowRunEvent } from "../models.js";
 import { isTerminal } from "../states.js";
 import { FLOW_RUN_EVENTS_PATH, ROUTES, routePath, type RouteDef, type RouteInput, type RouteName, type RouteOutput } from "./routes.js";
@@ -219,7 +219,7 @@ async function errorFromResponse(response: Response): Promise<FerryError> {
 }
 
 function isRetryable(error: unknown): boolean {
-  return error instanceof FerryError ? error.retryable : error instanceof TypeError || (error as Error)?.name === "TypeError";
+  return isFerryError(error) ? error.retryable : error instanceof TypeError || (error as Error)?.name === "TypeError";
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

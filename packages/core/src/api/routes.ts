@@ -54,7 +54,7 @@ const Deleted = Type.Object({ deleted: Type.Literal(true) });
 export const WorkPoolCreateSchema = Type.Object(
   {
     name: Type.String(),
-    type: Type.String({ description: "A registered pool type, e.g. ferry:managed or ecs:push" }),
+    type: Type.String({ description: "A registered pool type, e.g. ferry:managed or a push type such as name:push" }),
     description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
     base_job_template: Type.Optional(BaseJobTemplateSchema),
     concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),

@@ -1,5 +1,5 @@
 import { FerryClient } from "../api/client.js";
-import { FerryError } from "../errors.js";
+import { FerryError, isFerryError } from "../errors.js";
 import { ENGINE_ENV, type RunnerBackend, type RunnerExit, type RunnerInstance, type RunnerLaunchSpec, type RunnerStarted } from "../runner.js";
 
 /**
@@ -112,7 +112,7 @@ export class FakeRunnerBackend implements RunnerBackend {
         try {
           return await fn(...args);
         } catch (error) {
-          if (!(error instanceof FerryError && error.retryable) || attempt >= 60) throw error;
+          if (!(isFerryError(error) && error.retryable) || attempt >= 60) throw error;
           await new Promise((r) => setTimeout(r, 500));
         }
       }

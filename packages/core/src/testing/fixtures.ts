@@ -1,4 +1,4 @@
-import { FerryError } from "../errors.js";
+import { FerryError, isFerryError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Deployment, FlowRun } from "../models.js";
 
@@ -54,7 +54,7 @@ export async function rejection(promise: Promise<unknown>): Promise<FerryError> 
   try {
     await promise;
   } catch (error) {
-    if (error instanceof FerryError) return error;
+    if (isFerryError(error)) return error;
     throw error;
   }
   throw new Error("expected the call to be rejected with a FerryError");

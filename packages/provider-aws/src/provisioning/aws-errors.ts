@@ -1,4 +1,4 @@
-import { FerryError } from "@ferry/core";
+import { FerryError, isFerryError } from "@ferry/core";
 
 /** What was being done when AWS refused, so the message names the permission that is missing. */
 export interface AwsCallContext {
@@ -49,7 +49,7 @@ export function isAwsNotFound(error: unknown): boolean {
  * call of provisioning and deprovisioning reports the same way.
  */
 export function classifyAwsError(error: unknown, context: AwsCallContext): FerryError {
-  if (error instanceof FerryError) return error;
+  if (isFerryError(error)) return error;
   const name = awsErrorName(error);
   const raw = error instanceof Error ? error.message : String(error);
   const what = context.target ? ` (${context.target})` : "";

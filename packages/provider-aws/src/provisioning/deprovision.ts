@@ -33,7 +33,7 @@ import {
   ListPolicyVersionsCommand,
   ListRolePoliciesCommand,
 } from "@aws-sdk/client-iam";
-import { FerryError } from "@ferry/core";
+import { FerryError, isFerryError } from "@ferry/core";
 import { call, callOrNull, createAwsClients, type AwsClients, type AwsClientsOptions } from "./aws-clients.js";
 import { resolveNames, type ProvisioningNames } from "./names.js";
 import { identity, policyArn } from "./observe.js";
@@ -96,7 +96,7 @@ export async function deprovision(poolName: string, options: DeprovisionOptions 
     try {
       await item.remove();
     } catch (error) {
-      const cause = error instanceof FerryError ? error : new FerryError("provider_error", (error as Error)?.message ?? String(error), { cause: error });
+      const cause = isFerryError(error) ? error : new FerryError("provider_error", (error as Error)?.message ?? String(error), { cause: error });
       options.onProgress?.({ step, status: "failed", message: cause.message });
       const done = removed.length ? removed.map((s) => `${s.resource} ${s.name}`).join(", ") : "nothing";
       throw new FerryError(cause.code, `deprovisioning stopped at the ${step.resource} ${step.name}: ${cause.message}. Removed before that: ${done}. Run it again to go on.`, {

@@ -22,7 +22,7 @@ import {
   DeleteAccessKeyCommand,
   PutRolePolicyCommand,
 } from "@aws-sdk/client-iam";
-import { FerryError, type ProvisionInput, type ProvisionProgress, type ProvisionResult, type ProvisionStep, type Provisioner } from "@ferry/core";
+import { FerryError, isFerryError, type ProvisionInput, type ProvisionProgress, type ProvisionResult, type ProvisionStep, type Provisioner } from "@ferry/core";
 import { call, createAwsClients, type AwsClients, type AwsClientsOptions } from "./aws-clients.js";
 import { chooseVpcCidr, subnetCidrs } from "./cidr.js";
 import { networkNames, resolveNames, type ProvisioningNames } from "./names.js";
@@ -127,7 +127,7 @@ export class EcsProvisioner implements Provisioner {
       try {
         message = await STEPS[step.id](ctx);
       } catch (error) {
-        const cause = error instanceof FerryError ? error : new FerryError("provider_error", (error as Error)?.message ?? String(error), { cause: error });
+        const cause = isFerryError(error) ? error : new FerryError("provider_error", (error as Error)?.message ?? String(error), { cause: error });
         onProgress({ step: event, status: "failed", message: cause.message });
         throw failure(cause, step, made);
       }

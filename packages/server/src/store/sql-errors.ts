@@ -1,4 +1,4 @@
-import { FerryError } from "@ferry/core";
+import { FerryError, isFerryError } from "@ferry/core";
 import { TransactionAbortedError, TransactionClosedError } from "./driver.js";
 
 /**
@@ -47,7 +47,7 @@ interface DatabaseErrorShape {
 const CONNECTION_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"]);
 
 export function toFerryError(error: unknown): FerryError {
-  if (error instanceof FerryError) return error;
+  if (isFerryError(error)) return error;
   if (error instanceof TransactionClosedError) return new FerryError("internal", error.message, { cause: error });
 
   const e = (typeof error === "object" && error !== null ? error : {}) as DatabaseErrorShape;
