@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile, chmod, mkdir, readdir } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { emptyProfiles, ferryHome, readProfiles, resolveSettings, updateProfiles, writeProfiles, type ProfilesFile } from "./profiles.js";
+import { assertProviderModules, emptyProfiles, ferryHome, readProfiles, resolveSettings, updateProfiles, writeProfiles, type ProfilesFile } from "./profiles.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -54,6 +54,16 @@ describe("profile file", () => {
     await expect(readProfiles(path)).rejects.toThrow(`${path} is not a valid profiles file`);
     await writeFile(path, JSON.stringify({ profiles: { a: { api_key: 42 } } }));
     await expect(readProfiles(path)).rejects.toThrow("profiles.a.api_key must be a string");
+  });
+
+  it("keeps a profile's providers, a list of package names", async () => {
+    const path = join(dir, "profiles.json");
+    await writeProfiles(path, { active: "local", profiles: { local: { api_url: "http://x", providers: ["@acme/ferry-provider", "beta-provider"] } } });
+    expect((await readProfiles(path)).profiles.local!.providers).toEqual(["@acme/ferry-provider", "beta-provider"]);
+    await writeFile(path, JSON.stringify({ profiles: { a: { providers: "@acme/ferry-provider" } } }));
+    await expect(readProfiles(path)).rejects.toThrow("profiles.a.providers must be a list of module names");
+    expect(assertProviderModules(["@acme/p", "b", "@acme/p"])).toEqual(["@acme/p", "b"]);
+    expect(() => assertProviderModules(["@acme/p,b", "ok"])).toThrow(/'@acme\/p,b' is not a package name/);
   });
 
   it("defaults FERRY_HOME to ~/.ferry", () => {

@@ -16,8 +16,13 @@ export interface Profile {
   api_url?: string;
   api_key?: string;
   admin_token?: string;
-  /** Where images for this server's pools go, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/ferry-flows`; saved by provisioning. */
+  /** Where images for this server's pools go, e.g. `registry.example.com/ferry-flows`; saved by provisioning. */
   default_image_namespace?: string;
+  /**
+   * Provider modules whose client plugins this profile loads, besides the server's pool types' and
+   * FERRY_PROVIDERS (e.g. a provider whose types this server does not serve yet).
+   */
+  providers?: string[];
 }
 
 export interface ProfilesFile {
@@ -26,6 +31,8 @@ export interface ProfilesFile {
 }
 
 const PROFILE_KEYS = ["api_url", "api_key", "admin_token", "default_image_namespace"] as const;
+/** An npm package name, optionally scoped: what `providers` may list. */
+const MODULE_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export function ferryHome(env: Readonly<Record<string, string | undefined>>): string {
@@ -45,6 +52,15 @@ export function assertProfileName(name: string): string {
     throw new FerryError("validation_failed", `profile name '${name}' is not valid: use letters, digits, '.', '_' and '-' (at most 63)`);
   }
   return name;
+}
+
+/** Checks a `providers` list: npm package names, each once. */
+export function assertProviderModules(names: readonly string[]): string[] {
+  const bad = names.filter((n) => !MODULE_NAME.test(n));
+  if (bad.length) {
+    throw new FerryError("validation_failed", `${bad.map((n) => `'${n}'`).join(", ")} ${bad.length > 1 ? "are not package names" : "is not a package name"}; give npm package names, e.g. @acme/ferry-provider`);
+  }
+  return [...new Set(names)];
 }
 
 /** Reads the file; a missing file is an empty one. A damaged file is an error that names it. */
@@ -83,6 +99,11 @@ export function parseProfiles(text: string, path: string): ProfilesFile {
       if (v === undefined || v === null) continue;
       if (typeof v !== "string") throw broken(`profiles.${name}.${key} must be a string`);
       profile[key] = v;
+    }
+    const providers = (value as Record<string, unknown>).providers;
+    if (providers !== undefined && providers !== null) {
+      if (!Array.isArray(providers) || !providers.every((p) => typeof p === "string")) throw broken(`profiles.${name}.providers must be a list of module names`);
+      profile.providers = providers as string[];
     }
     out.profiles[name] = profile;
   }
