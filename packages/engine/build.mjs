@@ -1,4 +1,5 @@
-// Bundles the engine into one file that runs on the base images' Node 18, with @ferry/core inside it.
+// Bundles the engine into one file that runs on the base image's Node.js 24 (node22: the oldest the
+// project supports, as when the engine runs outside the image), with @ferry/core inside it.
 // esbuild stays external: the engine calls it at run time to bundle TypeScript flows, so it ships as
 // a dependency (and in the image) instead of being bundled.
 import { chmod, cp, readFile, rm } from "node:fs/promises";
@@ -13,7 +14,7 @@ const result = await build({
   bundle: true,
   platform: "node",
   format: "esm",
-  target: "node18",
+  target: "node22",
   external: ["esbuild"],
   define: { __ENGINE_VERSION__: JSON.stringify(pkg.version) },
   banner: {

@@ -155,7 +155,7 @@ export default function main() { return "default"; }
     expect(runShim("node", dir, "flow.mjs", "big", {})).toMatchObject({ code: 6, error: { kind: "result_not_serializable" } });
   });
 
-  it("is plain JavaScript Node 18 can run (no TypeScript syntax)", () => {
+  it("is plain JavaScript the image's node runs as it is (no TypeScript syntax)", () => {
     expect(() => execFileSync(process.execPath, ["--check", join(SHIM_DIR, "run-flow.mjs")])).not.toThrow();
   });
 });
