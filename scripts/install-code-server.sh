@@ -2,28 +2,38 @@
 # Installs code-server (the npm package, pinned) into a per-machine cache directory, outside the repo,
 # for the VS Code extension's end-to-end tests (apps/vscode-extension/e2e).
 #
-#   bash scripts/install-code-server.sh        # prints progress, then the code-server binary path as its last line
+#   bash scripts/install-code-server.sh        # prints progress, then the command that starts code-server
 #
 # Directory: ${FERRY_CODE_SERVER_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ferry/code-server-4.100.3}
-# Idempotent: a finished install leaves a marker file (written last); a re-run then only prints the path.
+# Idempotent: a finished install leaves a marker file (written last); a re-run then only prints the command.
 #
-# Needs (Debian): nodejs 20 with its headers under /usr/include/node, build-essential, python3,
-# ripgrep and libkrb5-dev (code-server's lib/vscode builds node-pty, kerberos, spdlog... with node-gyp).
-# Only the npm registry is reached: the prebuilt downloads that some dependencies try first fail and
-# they fall back to building from source; @vscode/ripgrep's download is served from a cache seeded
-# with Debian's rg.
+# code-server is an editor with a runtime of its own, as VS Code desktop has Electron's: 4.100.3 runs on
+# Node.js 20 (its engines.node), so it gets a pinned Node.js 20, fetched by scripts/node.sh like the
+# project's Node.js 24, whatever `node` is first on PATH. It is started with that Node explicitly: the
+# marker file is JSON naming it ({"node": ..., "entry": ...}), which the e2e harness reads.
+# Staying on 4.100.3 (VS Code 1.100) keeps the editor's Node at 20, the Node of the oldest VS Code the
+# extension declares (engines.vscode ^1.90.0: Electron 29, Node 20.9), which its bundle targets.
+#
+# Needs (Debian): npm (to fetch Node.js 20 once), build-essential, python3, ripgrep and libkrb5-dev
+# (code-server's lib/vscode builds node-pty, kerberos, spdlog... with node-gyp, against the headers
+# that come with the fetched Node.js). Only the npm registry is reached: the prebuilt downloads that
+# some dependencies try first fail and they fall back to building from source; @vscode/ripgrep's
+# download is served from a cache seeded with Debian's rg.
 set -euo pipefail
 
 CODE_SERVER_VERSION=4.100.3
+# The Node.js code-server 4.100.3 runs on (engines.node "20"). Change together with CODE_SERVER_VERSION.
+CODE_SERVER_NODE_VERSION=20.20.2
 # Pinned by code-server 4.100.3's lib/vscode/npm-shrinkwrap.json (@vscode/ripgrep 1.15.11) and that
 # package's lib/postinstall.js (VERSION = 'v13.0.0-10'). Change together with CODE_SERVER_VERSION.
 VSCODE_RIPGREP_VERSION=1.15.11
 RIPGREP_PREBUILT_VERSION=v13.0.0-10
 
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${FERRY_CODE_SERVER_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ferry/code-server-$CODE_SERVER_VERSION}"
 MARKER="$DIR/.ferry-install-complete"
 SENTINEL_NAME=".ferry-code-server-dir"
-BIN="$DIR/node_modules/.bin/code-server"
+ENTRY="$DIR/node_modules/code-server/out/node/entry.js"
 
 log() { echo "[install-code-server] $*" >&2; }
 die() {
@@ -31,23 +41,27 @@ die() {
   exit 1
 }
 
+# ---- the editor's Node.js ---------------------------------------------------------------------
+NODE_DIR="$(dirname "$(FERRY_NODE_VERSION="$CODE_SERVER_NODE_VERSION" bash "$REPO/scripts/node.sh")")"
+NODE="$NODE_DIR/bin/node"
+# Everything below (npm, the install scripts, node-gyp) runs on it and builds against its headers,
+# whatever Node.js or nodedir the caller set (.ci/run sets Node.js 24's).
+export PATH="$NODE_DIR/bin:$PATH"
+export npm_config_nodedir="$NODE_DIR"
+
 # ---- fast path --------------------------------------------------------------------------------
-# The marker names the Node ABI too: the native modules (node-pty...) only load in the Node they were built for.
-expected_marker() { echo "code-server@$CODE_SERVER_VERSION node-abi=$(node -p process.versions.modules 2>/dev/null || echo none)"; }
-installed() { [[ -f "$MARKER" && -x "$BIN" ]] && [[ "$(cat "$MARKER")" == "$(expected_marker)" ]]; }
+# The marker names the Node.js too: the native modules (node-pty...) only load in the Node they were built for.
+expected_marker() { printf '{"codeServer":"%s","node":"%s","nodeVersion":"%s","entry":"%s"}\n' "$CODE_SERVER_VERSION" "$NODE" "$("$NODE" --version)" "$ENTRY"; }
+installed() { [[ -f "$MARKER" && -f "$ENTRY" ]] && [[ "$(cat "$MARKER")" == "$(expected_marker)" ]]; }
 if installed; then
   log "code-server $CODE_SERVER_VERSION already installed in $DIR"
-  echo "$BIN"
+  echo "$NODE $ENTRY"
   exit 0
 fi
 
 # ---- prerequisites ----------------------------------------------------------------------------
 missing=()
-command -v node >/dev/null 2>&1 || die "node is not on PATH: install Node.js 20 (e.g. Debian/NodeSource package nodejs 20.x)"
-command -v npm >/dev/null 2>&1 || die "npm is not on PATH: install Node.js 20 with npm"
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-[[ "$node_major" == "20" ]] ||
-  die "code-server $CODE_SERVER_VERSION needs Node.js 20, found $(node --version): put Node 20 first on PATH"
+command -v npm >/dev/null 2>&1 || die "npm is not on PATH: install npm (e.g. Debian's nodejs with npm)"
 command -v rg >/dev/null 2>&1 || missing+=("ripgrep")
 for tool in make g++ python3 tar gzip; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
@@ -65,17 +79,8 @@ if ((${#missing[@]})); then
   done
   die "missing prerequisites: ${missing[*]}. Fix: apt-get install -y $(printf '%s\n' "${pkgs[@]}" | sort -u | xargs)"
 fi
-
-# node-gyp must build against the installed Node's headers: downloading them is not possible here.
-if [[ -z "${npm_config_nodedir:-}" ]]; then
-  if [[ -f /usr/include/node/node.h && -f /usr/include/node/common.gypi ]]; then
-    export npm_config_nodedir=/usr
-  else
-    node_gyp_cache="${XDG_CACHE_HOME:-$HOME/.cache}/node-gyp/$(node -p process.versions.node)"
-    [[ -d "$node_gyp_cache" ]] ||
-      log "warning: no Node headers in /usr/include/node nor $node_gyp_cache; node-gyp will try to download them"
-  fi
-fi
+[[ -f "$NODE_DIR/include/node/node.h" && -f "$NODE_DIR/include/node/common.gypi" ]] ||
+  die "no Node.js headers in $NODE_DIR/include/node (node-gyp needs them): remove $NODE_DIR and run again"
 
 case "$(uname -s)/$(uname -m)" in
   Linux/x86_64 | Linux/amd64) rg_target=x86_64-unknown-linux-musl ;;
@@ -94,7 +99,7 @@ if command -v flock >/dev/null 2>&1; then
   flock 9
   if installed; then
     log "code-server $CODE_SERVER_VERSION was installed in $DIR meanwhile"
-    echo "$BIN"
+    echo "$NODE $ENTRY"
     exit 0
   fi
 fi
@@ -159,7 +164,7 @@ export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=f
 export npm_config_loglevel=warn
 unset npm_config_global npm_config_prefix npm_config_omit npm_config_production || true
 
-log "installing code-server@$CODE_SERVER_VERSION into $DIR (builds native modules; a few minutes; log: $LOG)"
+log "installing code-server@$CODE_SERVER_VERSION into $DIR on Node.js $("$NODE" --version) (builds native modules; a few minutes; log: $LOG)"
 (cd "$STAGE" && npm install --no-save --no-package-lock >>"$LOG" 2>&1) &
 npm_pid=$!
 while kill -0 "$npm_pid" 2>/dev/null; do
@@ -185,7 +190,7 @@ rm -rf "$TMPDIR"
 export TMPDIR=/tmp
 
 # --config: otherwise code-server writes a default ~/.config/code-server/config.yaml
-version_out="$("$STAGE/node_modules/.bin/code-server" --config "$STAGE/.version-check.yaml" --version 2>&1)" ||
+version_out="$("$NODE" "$cs/out/node/entry.js" --config "$STAGE/.version-check.yaml" --version 2>&1)" ||
   die "code-server --version failed: $version_out"
 grep -q "^$CODE_SERVER_VERSION " <<<"$version_out" || die "unexpected code-server --version output: $version_out"
 rm -f "$STAGE/.version-check.yaml"
@@ -196,4 +201,4 @@ rm -rf "$DIR"
 mv "$STAGE" "$DIR"
 expected_marker >"$MARKER"
 log "installed in $((SECONDS - start)) s"
-echo "$BIN"
+echo "$NODE $ENTRY"

@@ -13,6 +13,8 @@ const result = await build({
   bundle: true,
   platform: "node",
   format: "cjs",
+  // The editor's Node.js, not the project's: the oldest VS Code in engines.vscode (1.90, Electron 29)
+  // runs extensions on Node 20.9, as the code-server of the end-to-end test (4.100.3) runs on Node 20.
   target: "node20",
   external: ["vscode"],
   // Minified, as it ships: the .vsix takes this file as it is (its source map stays out of the package).

@@ -11,7 +11,7 @@ import {
   answerInput,
   chromiumPath,
   clickNotificationButton,
-  codeServerBinary,
+  codeServerCommand,
   expandTreeItem,
   openViewContainer,
   openWorkbench,
@@ -46,7 +46,7 @@ const artifacts = resolve(packageDir, "test-results", "e2e");
 function missingTools(): string | null {
   const problems: string[] = [];
   try {
-    codeServerBinary();
+    codeServerCommand();
   } catch (error) {
     problems.push((error as Error).message);
   }

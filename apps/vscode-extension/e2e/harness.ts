@@ -6,7 +6,7 @@
 // a code-server upgrade may need them adjusted. They are collected in `SEL` to make that easy.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
@@ -81,18 +81,37 @@ const SEL = {
 // ---------------------------------------------------------------------------------------------------
 // code-server
 
-/** Path of the installed code-server binary (FERRY_CODE_SERVER_DIR, else ~/.cache/ferry/code-server-<v>). */
-export function codeServerBinary(): string {
+/** How to start the installed code-server: its own Node.js and its entry script. */
+export interface CodeServerCommand {
+  /** The Node.js code-server runs on (install-code-server.sh pins it: code-server 4.100.3 needs Node 20). */
+  node: string;
+  /** code-server's entry script (node_modules/code-server/out/node/entry.js). */
+  entry: string;
+}
+
+/**
+ * The installed code-server (FERRY_CODE_SERVER_DIR, else ~/.cache/ferry/code-server-<v>), read from the
+ * marker file the install script writes last. code-server is started with the Node.js named there, not
+ * the `node` first on PATH (the project's Node.js 24, which code-server's native modules were not built for).
+ */
+export function codeServerCommand(): CodeServerCommand {
   const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
   const dir = process.env.FERRY_CODE_SERVER_DIR || join(cache, "ferry", `code-server-${CODE_SERVER_VERSION}`);
-  const bin = join(dir, "node_modules", ".bin", "code-server");
-  if (!existsSync(join(dir, ".ferry-install-complete")) || !existsSync(bin)) {
-    throw new Error(
-      `code-server ${CODE_SERVER_VERSION} is not installed in ${dir}: run \`${INSTALL_HINT}\` (from the repo root) first` +
+  const notInstalled = (why: string) =>
+    new Error(
+      `code-server ${CODE_SERVER_VERSION} is not installed in ${dir} (${why}): run \`${INSTALL_HINT}\` (from the repo root) first` +
         " (to install elsewhere set FERRY_CODE_SERVER_DIR for both: under turbo, XDG_CACHE_HOME does not reach the tests)",
     );
+  let marker: Partial<CodeServerCommand & { codeServer: string }>;
+  try {
+    marker = JSON.parse(readFileSync(join(dir, ".ferry-install-complete"), "utf8")) as typeof marker;
+  } catch (error) {
+    throw notInstalled(`no readable .ferry-install-complete: ${(error as Error).message}`);
   }
-  return bin;
+  if (marker.codeServer !== CODE_SERVER_VERSION) throw notInstalled(`the install is of code-server ${String(marker.codeServer)}`);
+  if (!marker.node || !existsSync(marker.node)) throw notInstalled(`its Node.js ${String(marker.node)} is missing`);
+  if (!marker.entry || !existsSync(marker.entry)) throw notInstalled(`its entry script ${String(marker.entry)} is missing`);
+  return { node: marker.node, entry: marker.entry };
 }
 
 export interface CodeServer {
@@ -147,7 +166,7 @@ const QUIET_SETTINGS: Record<string, unknown> = {
  * `folder` open. Resolves once it answers HTTP; the workbench itself loads in the browser (openWorkbench).
  */
 export async function startCodeServer(opts: StartCodeServerOptions): Promise<CodeServer> {
-  const bin = codeServerBinary();
+  const codeServer = codeServerCommand();
   const dataDir = resolve(opts.dataDir);
   const userDataDir = join(dataDir, "user");
   const extensionsDir = join(dataDir, "extensions");
@@ -166,12 +185,13 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
   delete env.VSCODE_IPC_HOOK_CLI;
   const common = ["--config", configFile, "--user-data-dir", userDataDir, "--extensions-dir", extensionsDir];
 
-  const install = await runToEnd(bin, [...common, "--force", "--install-extension", resolve(opts.vsix)], env, 120_000);
+  const install = await runToEnd(codeServer.node, [codeServer.entry, ...common, "--force", "--install-extension", resolve(opts.vsix)], env, 120_000);
   if (install.code !== 0 || !/successfully installed/i.test(install.output)) {
     throw new Error(`code-server --install-extension ${opts.vsix} failed (exit ${install.code}):\n${install.output}`);
   }
 
   const args = [
+    codeServer.entry,
     ...common,
     "--bind-addr", "127.0.0.1:0",
     "--auth", "none",
@@ -183,7 +203,7 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
     resolve(opts.folder),
   ];
   // detached: own process group, so close() can stop the whole tree.
-  const child = spawn(bin, args, { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(codeServer.node, args, { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
