@@ -1,5 +1,5 @@
 // Test doubles for Ferry's contracts. No test-runner import here: a server may load the fake provider
-// as a plugin. The vitest conformance suite is in "@ferry/core/conformance".
+// as a plugin. The conformance suites (vitest) are in "@ferry/provider-kit/conformance".
 export * from "./fake-provider.js";
 export * from "./fixtures.js";
 export * from "./fake-runner.js";
