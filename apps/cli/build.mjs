@@ -14,7 +14,7 @@ const result = await build({
   bundle: true,
   platform: "node",
   format: "esm",
-  target: "node20",
+  target: "node22",
   external: ["@ferry/server", "@ferry/provider-aws", "dockerode", "@aws-sdk/client-ecr"],
   banner: {
     // Bundled CommonJS dependencies call require(); give ESM output one.

@@ -1,4 +1,4 @@
-// Bundles the action into one ESM file that the runner's node20 starts directly: GitHub checks out the
+// Bundles the action into one ESM file that the runner's node24 (action.yml) starts directly: GitHub checks out the
 // action's repository and runs dist/index.js without installing anything, so every dependency is inside.
 // `node build.mjs --outfile DIR/index.js` writes elsewhere (the staleness test compares the two).
 import { build } from "esbuild";
@@ -8,7 +8,8 @@ export const BUILD_OPTIONS = {
   bundle: true,
   platform: "node",
   format: "esm",
-  target: "node20",
+  // node22: the project's oldest supported Node.js; the runner's node24 runs it too.
+  target: "node22",
   // Bundled CommonJS dependencies call require(); give the ESM output one.
   banner: { js: "import { createRequire as __ferryCreateRequire } from 'node:module';const require = __ferryCreateRequire(import.meta.url);" },
   legalComments: "none",

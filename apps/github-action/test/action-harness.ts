@@ -66,7 +66,7 @@ const BASE_ENV = (): Record<string, string> => ({
   FORCE_COLOR: "0",
 });
 
-/** `node dist/index.js`, as the runner starts a `node20` action: inputs as INPUT_* variables. */
+/** `node dist/index.js`, as the runner starts a `node24` action: inputs as INPUT_* variables. */
 export const distDriver: ActionDriver = async ({ inputs, env }) => {
   const f = files();
   const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
