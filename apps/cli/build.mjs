@@ -1,7 +1,7 @@
 // Bundles the CLI into one file so `ferry` starts fast: no module resolution across node_modules at
-// startup. The server stays external: it is imported only by `ferry server start`; so does AWS provisioning
-// (the AWS SDK), imported only by the work-pool provisioning commands, and dockerode and the ECR client,
-// imported only by a deploy with a build section.
+// startup. The server stays external: it is imported only by `ferry server start`; so does dockerode,
+// imported only by a deploy with a build section. Providers are never bundled: their client plugins
+// (provisioning, registry logins) are imported at run time by name, only by the commands that need them.
 import { chmod, readFile, rm } from "node:fs/promises";
 import { build } from "esbuild";
 
@@ -15,7 +15,7 @@ const result = await build({
   platform: "node",
   format: "esm",
   target: "node22",
-  external: ["@ferry/server", "@ferry/provider-aws", "dockerode", "@aws-sdk/client-ecr"],
+  external: ["@ferry/server", "dockerode"],
   banner: {
     // Bundled CommonJS dependencies call require(); give ESM output one.
     js: "#!/usr/bin/env node\nimport { createRequire as __ferryCreateRequire } from 'node:module';\nconst require = __ferryCreateRequire(import.meta.url);",

@@ -1,7 +1,8 @@
-import { FerryClient, FerryError } from "@ferry/core";
+import { FerryClient, FerryError, type ProviderInfo } from "@ferry/core";
 import type { Io } from "./io.js";
 import { Output } from "./output.js";
-import { ferryHome, profilesPath, readProfiles, resolveSettings, type GlobalOptions, type Settings } from "@ferry/client-node";
+import { ferryHome, profilesPath, readProfiles, resolveSettings, type ClientPlugins, type GlobalOptions, type Settings } from "@ferry/client-node";
+import { loadClientPlugins } from "./provisioning.js";
 import pkg from "../package.json" with { type: "json" };
 
 export const VERSION: string = pkg.version;
@@ -12,6 +13,8 @@ export class CommandContext {
   /** Which secret the last client was made with, so an authentication failure can say where it came from. */
   usedAuth: "api-key" | "admin-token" | null = null;
   private settingsPromise: Promise<Settings> | undefined;
+  private poolTypesPromise: Promise<ProviderInfo[]> | undefined;
+  private pluginsPromise: Promise<ClientPlugins> | undefined;
 
   constructor(
     readonly io: Io,
@@ -31,6 +34,22 @@ export class CommandContext {
       return resolveSettings(this.globals, this.io.env, file, home);
     })();
     return this.settingsPromise;
+  }
+
+  /** The server's pool types, asked once per command. */
+  poolTypes(): Promise<ProviderInfo[]> {
+    this.poolTypesPromise ??= (async () => (await (await this.client()).api.listWorkPoolTypes()).items)();
+    return this.poolTypesPromise;
+  }
+
+  /**
+   * The providers' client plugins (provisioners, registry logins), loaded once per command and only by
+   * the commands that provision or push an image: other commands never import a plugin. `poolTypes`
+   * defaults to the server's.
+   */
+  clientPlugins(poolTypes?: readonly ProviderInfo[]): Promise<ClientPlugins> {
+    this.pluginsPromise ??= (async () => loadClientPlugins(this, poolTypes ?? (await this.poolTypes())))();
+    return this.pluginsPromise;
   }
 
   /** A client authenticated with the workspace API key. */

@@ -25,10 +25,12 @@ describe("exitCodeFor", () => {
     }
   });
 
-  it("recognises a FerryError from another copy of core (the server's)", () => {
-    const foreign = Object.assign(new Error("FERRY_PORT is not a port"), { name: "FerryError", code: "validation_failed" });
+  it("recognises a FerryError from another copy of core (the server's, a plugin's) by its brand", () => {
+    const brand = Symbol.for("ferry.error");
+    const foreign = Object.assign(new Error("FERRY_PORT is not a port"), { name: "FerryError", code: "validation_failed", [brand]: true });
     expect(exitCodeFor(foreign)).toBe(2);
-    expect(exitCodeFor(Object.assign(new Error("x"), { name: "FerryError", code: "no_such_code" }))).toBe(1);
+    expect(exitCodeFor(Object.assign(new Error("x"), { name: "FerryError", code: "no_such_code", [brand]: true }))).toBe(1);
+    expect(exitCodeFor(Object.assign(new Error("x"), { name: "FerryError", code: "validation_failed" }))).toBe(1);
   });
 
   it("treats errors that are not Ferry's as a plain failure", () => {

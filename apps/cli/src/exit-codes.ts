@@ -1,4 +1,4 @@
-import { isErrorCode, type ErrorCode } from "@ferry/core";
+import { isFerryError, type ErrorCode } from "@ferry/core";
 
 /**
  * Exit codes scripts can rely on. Documented in `ferry --help` and the README; changing one is a
@@ -40,13 +40,12 @@ const BY_CODE: Record<ErrorCode, ExitCode> = {
 };
 
 /**
- * The code of a Ferry error. Checked by shape, not `instanceof`: `@ferry/server` is loaded from its own
- * package, so its errors come from another copy of core's `FerryError` class than the CLI's bundled one.
+ * The code of a Ferry error. Checked by its brand, not `instanceof`: `@ferry/server` and the providers'
+ * client plugins are loaded from their own packages, so their errors come from other copies of core's
+ * `FerryError` class than the CLI's bundled one.
  */
 export function ferryErrorCode(error: unknown): ErrorCode | null {
-  if (typeof error !== "object" || error === null || (error as Error).name !== "FerryError") return null;
-  const code = (error as { code?: unknown }).code;
-  return isErrorCode(code) ? code : null;
+  return isFerryError(error) ? error.code : null;
 }
 
 export function exitCodeFor(error: unknown): ExitCode {

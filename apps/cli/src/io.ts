@@ -1,5 +1,5 @@
+import type { loadClientPlugins } from "@ferry/client-node";
 import type { ImageBackend } from "./images/image-build.js";
-import type { ProvisioningBackend } from "./provisioning.js";
 
 /**
  * Everything a command touches outside itself: the streams, the environment, the working directory,
@@ -26,12 +26,13 @@ export interface Io {
   nextSignal(): { signal: Promise<NodeJS.Signals>; dispose(): void };
   /** Replaces the global fetch (tests point the client at a fake server). */
   fetch?: typeof fetch;
-  /** Replaces the cloud provisioning backend (tests hand in a fake; the real one is loaded on demand). */
-  provisioning?: () => Promise<ProvisioningBackend>;
+  /**
+   * Replaces the client-plugin loader (tests hand in plugins made in memory; the real one imports each
+   * module's `./client`), and sees which modules a command asks for.
+   */
+  loadClientPlugins?: typeof loadClientPlugins;
   /** Replaces the image builder (tests hand in a fake; the real one, Docker, is loaded on demand). */
   images?: () => Promise<ImageBackend>;
-  /** Replaces ECR's GetAuthorizationToken (tests); the real one uses the AWS SDK's default chain. */
-  ecrToken?: (region: string) => Promise<{ token: string; endpoint: string | null }>;
 }
 
 export function processIo(): Io {

@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { run } from "./program.js";
-import { writeProfiles } from "@ferry/client-node";
-import { credentials, deployment, flowRun, workPool } from "./testing/fixtures.js";
+import { readProfiles, writeProfiles } from "@ferry/client-node";
+import { credentials, credentialTypes, deployment, flowRun, workPool } from "./testing/fixtures.js";
 import { fakeIo, fakeServer, json, sse, type FakeIoOptions, type FakeRoute } from "./testing/fake-io.js";
 
 const URL_ = "http://ferry.test";
 const KEY = "fy_testkey_0123456789abcdefghijklmnop";
-const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const SECRET = "PRIVATE-KEY-0123456789-EXAMPLE";
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[`);
 
 let home: string;
@@ -151,33 +151,30 @@ describe("errors", () => {
 
 describe("credentials create", () => {
   const created = credentials();
-  const routes = { "POST /api/credentials": () => json(201, created) };
+  const routes = { "GET /api/credential-types": () => json(200, credentialTypes()), "POST /api/credentials": () => json(201, created) };
+  const posted = (requests: { method: string; body?: unknown }[]) => requests.filter((r) => r.method === "POST").map((r) => r.body);
 
   it("takes the secret from stdin and never prints it", async () => {
-    const { io, run, requests } = setup(routes, { stdin: `aws_secret_access_key: ${SECRET}\n` });
-    const code = await run("credentials", "create", "aws-prod", "--type", "aws", "--field", "aws_access_key_id=AKIAEXAMPLE", "--from-file", "-");
+    const { io, run, requests } = setup(routes, { stdin: `private_key: ${SECRET}\n` });
+    const code = await run("credentials", "create", "acme-prod", "--type", "keypair", "--field", "key_id=KEYEXAMPLE", "--from-file", "-");
     expect(code).toBe(0);
-    expect(requests[0]!.body).toEqual({
-      name: "aws-prod",
-      type: "aws",
-      data: { aws_access_key_id: "AKIAEXAMPLE", aws_secret_access_key: SECRET },
-    });
+    expect(posted(requests)).toEqual([{ name: "acme-prod", type: "keypair", data: { key_id: "KEYEXAMPLE", private_key: SECRET } }]);
     expect(io.out() + io.err()).not.toContain(SECRET);
   });
 
   it("refuses a secret given as a flag, sending nothing", async () => {
     const { io, run, requests } = setup(routes);
-    expect(await run("credentials", "create", "c", "--type", "aws", "--field", `aws_secret_access_key=${SECRET}`)).toBe(2);
-    expect(io.err()).toMatch(/--field aws_secret_access_key: this field is secret/);
+    expect(await run("credentials", "create", "c", "--type", "keypair", "--field", `private_key=${SECRET}`)).toBe(2);
+    expect(io.err()).toMatch(/--field private_key: this field is secret/);
     expect(io.out() + io.err()).not.toContain(SECRET);
-    expect(requests).toEqual([]);
+    expect(posted(requests)).toEqual([]);
   });
 
   it("prompts with hidden input on a terminal", async () => {
     const { io, run, requests } = setup(routes, { stdinIsTTY: true, answers: [SECRET] });
-    expect(await run("credentials", "create", "c", "--type", "aws", "--field", "aws_access_key_id=AKIAEXAMPLE", "--overwrite")).toBe(0);
-    expect(io.prompts).toEqual(["aws_secret_access_key (Secret access key):"]);
-    expect((requests[0]!.body as { data: unknown; overwrite: boolean })).toMatchObject({ data: { aws_secret_access_key: SECRET }, overwrite: true });
+    expect(await run("credentials", "create", "c", "--type", "keypair", "--field", "key_id=KEYEXAMPLE", "--overwrite")).toBe(0);
+    expect(io.prompts).toEqual(["private_key (Private key):"]);
+    expect(posted(requests)[0]).toMatchObject({ data: { private_key: SECRET }, overwrite: true });
   });
 
   it("says how to give a missing secret when nobody can be prompted", async () => {
@@ -188,8 +185,17 @@ describe("credentials create", () => {
 
   it("names the fields of the type when one is unknown", async () => {
     const { io, run } = setup(routes);
-    expect(await run("credentials", "create", "c", "--type", "aws", "--field", "region=x")).toBe(2);
-    expect(io.err()).toMatch(/'region' is not a field of aws credentials; fields: aws_access_key_id, aws_secret_access_key, aws_session_token, region_name/);
+    expect(await run("credentials", "create", "c", "--type", "keypair", "--field", "zone=x")).toBe(2);
+    expect(io.err()).toMatch(/'zone' is not a field of keypair credentials; fields: key_id, private_key, passphrase, region/);
+  });
+
+  it("takes the types from the server, and names them when one is unknown", async () => {
+    const { io, run, requests } = setup(routes);
+    expect(await run("credentials", "create", "c", "--type", "nope", "--field", "a=b")).toBe(2);
+    expect(io.err()).toMatch(/'nope' is not a credentials type of this server; its types: git, keypair/);
+    expect(posted(requests)).toEqual([]);
+    expect(await run("credentials", "types")).toBe(0);
+    expect(io.out()).toMatch(/^keypair\s+key_id!, private_key\*!, passphrase\*, region\s+A key pair of an example cloud\.$/m);
   });
 });
 
@@ -215,6 +221,20 @@ describe("profiles", () => {
     const check = fakeIo({ env: { FERRY_HOME: home } });
     await run(["profile", "inspect", "--json"], check);
     expect(JSON.parse(check.out())).toMatchObject({ profile: "cloud", api_url: "https://ferry.example.com", api_key: "fy_testke****" });
+  });
+
+  it("sets and clears the providers whose client plugins the profile loads", async () => {
+    const io = fakeIo({ env: { FERRY_HOME: home, FERRY_PROVIDERS: "@beta/provider" } });
+    expect(await run(["profile", "set", "cloud", "--api-url", "https://ferry.example.com", "--providers", "@acme/ferry-provider, gamma-provider"], io)).toBe(0);
+    expect((await readProfiles(join(home, "profiles.json"))).profiles.cloud!.providers).toEqual(["@acme/ferry-provider", "gamma-provider"]);
+    const check = fakeIo({ env: { FERRY_HOME: home, FERRY_PROVIDERS: "@beta/provider" } });
+    await run(["profile", "inspect", "--json"], check);
+    expect(JSON.parse(check.out())).toMatchObject({ providers: ["@acme/ferry-provider", "gamma-provider"], providers_env: ["@beta/provider"] });
+
+    expect(await run(["profile", "set", "cloud", "--providers", "not a package"], io)).toBe(2);
+    expect(io.err()).toMatch(/'not a package' is not a package name/);
+    expect(await run(["profile", "set", "cloud", "--providers", ""], io)).toBe(0);
+    expect((await readProfiles(join(home, "profiles.json"))).profiles.cloud).toEqual({ api_url: "https://ferry.example.com" });
   });
 });
 

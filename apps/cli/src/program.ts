@@ -35,6 +35,9 @@ const ENVIRONMENT_HELP = `Environment:
   FERRY_API_URL   server URL, overrides the profile's
   FERRY_API_KEY   API key, overrides the profile's (safer than --api-key)
   FERRY_ADMIN_TOKEN  operator token for 'ferry admin'
+  FERRY_PROVIDERS    provider packages whose client plugins to load (provisioning, registry logins),
+                     besides those of the server's pool types and the profile's providers
+  FERRY_PROVIDER_OPTIONS  JSON options of those plugins, by package
   NO_COLOR        plain output even on a terminal`;
 
 export function createProgram(io: Io, state: RunState): Command {
@@ -60,13 +63,14 @@ export function createProgram(io: Io, state: RunState): Command {
 
 /** Runs the CLI with `argv` (without `node ferry`) and returns the exit code; never calls `process.exit`. */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
-  const state: RunState = { exitCode: ExitCode.ok };
+  const state: RunState = { exitCode: ExitCode.ok, argv };
   const program = createProgram(io, state);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return state.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
+      if (error.code === "commander.unknownOption" && state.usageHint) io.stderr.write(`Hint: ${state.usageHint}\n`);
       // Help and --version end with code 0; everything else commander reports is a usage error.
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }

@@ -55,9 +55,13 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `ferry server start --port 0` in the background and waits until it says where it listens. */
-export function startServer(home: string, timeoutMs = 60_000, env: Record<string, string> = {}): Promise<ServerProcess> {
+/**
+ * Starts `ferry server start --port 0` in the background and waits until it says where it listens.
+ * `cwd` is where it resolves the provider plugins of FERRY_PROVIDERS first.
+ */
+export function startServer(home: string, timeoutMs = 60_000, env: Record<string, string> = {}, cwd?: string): Promise<ServerProcess> {
   const child = spawn(process.execPath, [FERRY_BIN, "server", "start", "--port", "0"], {
+    cwd,
     // No runner: these tests drive runs' states through the API; managed execution has its own tests.
     env: cleanEnv({ FERRY_HOME: home, FERRY_LOG_LEVEL: "warn", FERRY_SHUTDOWN_GRACE_MS: "2000", FERRY_RUNNER: "none", ...env }),
     stdio: ["ignore", "pipe", "pipe"],

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ferry as runFerry, parseJson, startServer, transcript, type CliOptions, type CliResult, type ServerProcess } from "./cli-harness.js";
 
 // A value that must never be printed by any command, the server included.
-const SECRET_ACCESS_KEY = `wJalrXUtnFEMI/K7MDENG/${randomBytes(12).toString("base64url")}`;
+const SECRET_TOKEN = `ghp_${randomBytes(18).toString("base64url")}`;
 
 const FERRY_YAML = `
 source: { git_url: https://github.com/acme/flows.git, branch: main }
@@ -110,19 +110,21 @@ describe("ferry CLI against a real server", () => {
     expect(parseJson<WorkPool[]>(await ferry(["work-pool", "ls", "--json"]))).toHaveLength(1);
   });
 
-  it("stores aws credentials with the secret read from stdin, and shows it masked", async () => {
-    const created = await ferry(
-      ["credentials", "create", "aws-prod", "--type", "aws", "--field", "aws_access_key_id=AKIAIOSFODNN7EXAMPLE", "--field", "region_name=us-east-1", "--from-file", "-"],
-      { stdin: `aws_secret_access_key: ${SECRET_ACCESS_KEY}\n` },
-    );
+  it("stores git credentials with the secret read from stdin, and shows it masked", async () => {
+    const created = await ferry(["credentials", "create", "flows-repo", "--type", "git", "--field", "username=deploy-bot", "--from-file", "-"], {
+      stdin: `token: ${SECRET_TOKEN}\n`,
+    });
     expectOk(created);
-    const shown = parseJson<Credentials>(await ferry(["credentials", "inspect", "aws-prod", "--json"]));
-    expect(shown.data).toEqual({ aws_access_key_id: "AKIAIOSFODNN7EXAMPLE", region_name: "us-east-1", aws_secret_access_key: "********" });
-    expect((await ferry(["credentials", "inspect", "aws-prod"])).stdout).toMatch(/aws_secret_access_key: "\*{8}"/);
+    const shown = parseJson<Credentials>(await ferry(["credentials", "inspect", "flows-repo", "--json"]));
+    expect(shown.data).toEqual({ username: "deploy-bot", token: "********" });
+    expect((await ferry(["credentials", "inspect", "flows-repo"])).stdout).toMatch(/token: "\*{8}"/);
 
-    const asFlag = await ferry(["credentials", "create", "leaky", "--type", "aws", "--field", "aws_access_key_id=AKIA", "--field", `aws_secret_access_key=${SECRET_ACCESS_KEY}`]);
+    const asFlag = await ferry(["credentials", "create", "leaky", "--type", "git", "--field", `token=${SECRET_TOKEN}`]);
     expectRefused(asFlag, 2, /secret and is never taken from a flag/);
-    expect(parseJson<Credentials[]>(await ferry(["credentials", "ls", "--json"])).map((c) => c.name)).toEqual(["aws-prod"]);
+    const unknown = await ferry(["credentials", "create", "cloudy", "--type", "keypair", "--field", "key_id=x"]);
+    expectRefused(unknown, 2, /'keypair' is not a credentials type of this server; its types: git/);
+    expect(parseJson<Credentials[]>(await ferry(["credentials", "ls", "--json"])).map((c) => c.name)).toEqual(["flows-repo"]);
+    expect(parseJson<{ type: string }[]>(await ferry(["credentials", "types", "--json"])).map((t) => t.type)).toEqual(["git"]);
   });
 
   it("deploys two deployments from ferry.yaml, then reports them unchanged", async () => {
@@ -256,7 +258,8 @@ describe("ferry CLI against a real server", () => {
       ["work-pool", "ls"],
       ["work-pool", "inspect", "managed-a"],
       ["credentials", "ls"],
-      ["credentials", "inspect", "aws-prod"],
+      ["credentials", "inspect", "flows-repo"],
+      ["credentials", "types"],
       ["deployment", "ls"],
       ["deployment", "inspect", "etl/hourly"],
       ["flow-run", "ls"],
@@ -283,7 +286,7 @@ describe("ferry CLI against a real server", () => {
   it("never prints the secret access key, anywhere", () => {
     const everything = transcript.join("\n");
     expect(everything.length).toBeGreaterThan(1000);
-    const leaks = everything.split("\n").filter((line) => line.includes(SECRET_ACCESS_KEY));
+    const leaks = everything.split("\n").filter((line) => line.includes(SECRET_TOKEN));
     expect(leaks).toEqual([]);
   });
 });

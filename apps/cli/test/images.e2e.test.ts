@@ -1,11 +1,13 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Deployment, DeploymentApplyResult } from "@ferry/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ACME_PROVIDER, installAcmeProvider } from "./acme-provider.js";
 import { ferry as runFerry, parseJson, startServer, type CliOptions, type CliResult, type ServerProcess } from "./cli-harness.js";
 
 // `ferry deploy` with a build section, as a user runs it: the real Docker daemon builds on the engine
@@ -14,6 +16,9 @@ import { ferry as runFerry, parseJson, startServer, type CliOptions, type CliRes
 // registry is missing; on CI (CI set) that is a failure instead.
 
 const REGISTRY = process.env.FERRY_TEST_REGISTRY ?? "127.0.0.1:5000";
+// The same registry under another name, which a provider's registry login serves (Docker takes any
+// host that resolves to 127.0.0.0/8 as insecure, so both push over plain HTTP).
+const LOGIN_REGISTRY = REGISTRY.replace(/^127\.0\.0\.1(?=:)/, "localhost");
 const ENGINE_IMAGE = "ferry-engine:latest";
 const run = promisify(execFile);
 
@@ -55,15 +60,26 @@ if (reason && process.env.CI) {
   let project: string;
   let server: ServerProcess;
   const tag = `t${randomBytes(6).toString("hex")}`;
-  const ferry = (args: string[], options: CliOptions = {}) => runFerry(args, { home, cwd: project, ...options });
+  let journal: string;
+  // The push pool's type comes from a provider package in the project, whose client plugin also logs in to LOGIN_REGISTRY.
+  const ferry = (args: string[], options: CliOptions = {}) =>
+    runFerry(args, {
+      home,
+      cwd: project,
+      ...options,
+      env: { ACME_JOURNAL: journal, FERRY_PROVIDER_OPTIONS: JSON.stringify({ [ACME_PROVIDER]: { state: join(project, "cloud.json"), registry: LOGIN_REGISTRY } }), ...options.env },
+    });
+  const journalLines = async () => (existsSync(journal) ? (await readFile(journal, "utf8")).trim().split("\n") : []);
 
   const expectOk = (result: CliResult) => expect({ code: result.code, stderr: result.stderr }, result.stdout).toMatchObject({ code: 0 });
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), "ferry-e2e-images-home-"));
     project = await mkdtemp(join(tmpdir(), "ferry-e2e-images-project-"));
-    server = await startServer(home);
-    expectOk(await ferry(["work-pool", "create", "pushy", "--type", "ecs:push"]));
+    journal = join(project, "journal.txt");
+    await installAcmeProvider(project);
+    server = await startServer(home, 60_000, { FERRY_PROVIDERS: ACME_PROVIDER }, project);
+    expectOk(await ferry(["work-pool", "create", "pushy", "--type", "acme:push"]));
     await writeFile(join(project, "requirements.txt"), "six\n");
     await writeFile(join(project, "flow.py"), "import six\n\ndef hello():\n    return six.__version__\n");
   });
@@ -72,7 +88,9 @@ if (reason && process.env.CI) {
     if (server && server.child.exitCode === null) await server.stop();
     await rm(home, { recursive: true, force: true });
     await rm(project, { recursive: true, force: true });
-    await run("docker", ["image", "rm", "-f", `${REGISTRY}/ferry-flows/e2e:${tag}`, `${REGISTRY}/ferry-flows/e2e-bad:${tag}`]).catch(() => undefined);
+    await run("docker", ["image", "rm", "-f", `${REGISTRY}/ferry-flows/e2e:${tag}`, `${REGISTRY}/ferry-flows/e2e-bad:${tag}`, `${LOGIN_REGISTRY}/ferry-flows/e2e-login:${tag}`]).catch(
+      () => undefined,
+    );
   });
 
   const ferryYaml = (build: string) => `
@@ -112,6 +130,15 @@ deployments:
       expect(again.image.reference).toBe(out.image.reference);
       expect(again.deployments[0]!.action).toBe("unchanged");
     }, 300_000); // the first push of the engine image's layers to an empty registry is most of it
+
+    it("logs in with the registry login of a provider's client plugin when one serves the registry", async () => {
+      await writeFile(join(project, "ferry.yaml"), ferryYaml(`  image: ${LOGIN_REGISTRY}/ferry-flows/e2e-login:${tag}`));
+      const before = (await journalLines()).length;
+      const result = await ferry(["deploy", "--json"]);
+      expectOk(result);
+      expect((await journalLines()).slice(before)).toEqual(["imported", `login ${LOGIN_REGISTRY}`]);
+      expect(parseJson<{ image: { reference: string } }>(result).image.reference).toMatch(new RegExp(`^${LOGIN_REGISTRY}/ferry-flows/e2e-login@sha256:`));
+    }, 300_000);
 
     it("fails with the build's error when the Dockerfile is bad, and deploys nothing", async () => {
       await writeFile(join(project, "Dockerfile"), `FROM ${ENGINE_IMAGE}\nRUN echo "about to fail" && exit 3\n`);

@@ -60,6 +60,8 @@ describe("profile file", () => {
     const path = join(dir, "profiles.json");
     await writeProfiles(path, { active: "local", profiles: { local: { api_url: "http://x", providers: ["@acme/ferry-provider", "beta-provider"] } } });
     expect((await readProfiles(path)).profiles.local!.providers).toEqual(["@acme/ferry-provider", "beta-provider"]);
+    expect(resolveSettings({ apiUrl: "http://elsewhere" }, {}, await readProfiles(path), dir).providers).toEqual(["@acme/ferry-provider", "beta-provider"]);
+    expect(resolveSettings({}, {}, FILE, dir).providers).toEqual([]);
     await writeFile(path, JSON.stringify({ profiles: { a: { providers: "@acme/ferry-provider" } } }));
     await expect(readProfiles(path)).rejects.toThrow("profiles.a.providers must be a list of module names");
     expect(assertProviderModules(["@acme/p", "b", "@acme/p"])).toEqual(["@acme/p", "b"]);

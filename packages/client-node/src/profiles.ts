@@ -153,6 +153,8 @@ export interface Settings {
   apiUrl: string | null;
   apiKey: string | null;
   adminToken: string | null;
+  /** The profile's `providers`: provider modules whose client plugins to load (not secrets: kept whatever the URL). */
+  providers: string[];
   sources: { apiUrl: SettingSource; apiKey: SettingSource; adminToken: SettingSource };
 }
 
@@ -196,6 +198,7 @@ export function resolveSettings(
     apiUrl: apiUrl.value,
     apiKey: apiKey.value,
     adminToken: adminToken.value,
+    providers: profile.providers ?? [],
     sources: { apiUrl: apiUrl.source, apiKey: apiKey.source, adminToken: adminToken.source },
   };
 }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { credentialType, CREDENTIAL_TYPE_NAMES, FerryError, secretFields, type CredentialType } from "@ferry/core";
+import { FerryError, type FerryClient, type JsonSchema } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { relativeTime } from "../format.js";
 import { collect, parseKeyValue } from "../key-value.js";
@@ -19,20 +19,37 @@ export function registerCredentials(program: Command, env: CommandEnv): void {
     .description("credentials for clouds and git hosts; secret fields are encrypted and never shown again");
 
   credentials
+    .command("types")
+    .description("the credential types this server knows (git, and those its providers bring), with their fields")
+    .option("--json", JSON_HELP)
+    .action(
+      handler(env, async (ctx, options: { json?: boolean }) => {
+        const { items } = await (await ctx.client()).api.listCredentialTypes();
+        if (options.json) return ctx.out.json(items);
+        ctx.out.table(items, [
+          { header: "TYPE", value: (t) => t.type },
+          { header: "FIELDS (* secret, ! required)", value: (t) => fieldList(t) },
+          { header: "DESCRIPTION", value: (t) => t.description },
+        ]);
+      }),
+    );
+
+  credentials
     .command("create")
     .description("store credentials; secret fields come from a file, stdin or a hidden prompt, never from a flag")
     .argument("<name>")
-    .requiredOption("--type <type>", `one of ${CREDENTIAL_TYPE_NAMES.join(", ")}`)
-    .option("--field <key=value>", "a field that is not secret, e.g. --field region_name=us-east-1 (repeatable)", collect)
+    .requiredOption("--type <type>", "a credentials type of the server: git, or one its providers bring ('ferry credentials types' lists them with their fields)")
+    .option("--field <key=value>", "a field that is not secret, e.g. --field username=deploy-bot (repeatable)", collect)
     .option("--from-file <file>", "fields from a JSON or YAML file, or '-' for stdin")
     .option("--overwrite", "replace credentials of the same name")
     .option("--json", JSON_HELP)
     .addHelpText(
       "after",
       "\nExamples:\n" +
-        "  ferry credentials create aws-prod --type aws --field aws_access_key_id=AKIA... --field region_name=us-east-1\n" +
-        "      (prompts for aws_secret_access_key)\n" +
-        "  printf 'aws_secret_access_key: %s\\n' \"$SECRET\" | ferry credentials create aws-prod --type aws --field aws_access_key_id=AKIA... --from-file -",
+        "  ferry credentials create flows-repo --type git --field username=deploy-bot\n" +
+        "      (prompts for token)\n" +
+        "  printf 'token: %s\\n' \"$TOKEN\" | ferry credentials create flows-repo --type git --field username=deploy-bot --from-file -\n" +
+        "  ferry credentials types    (the types of this server, with their fields)",
     )
     .action(handler(env, createCredentials));
 
@@ -44,7 +61,7 @@ export function registerCredentials(program: Command, env: CommandEnv): void {
       handler(env, async (ctx, options: { json?: boolean }) => {
         const { items } = await (await ctx.client()).api.listCredentials();
         if (options.json) return ctx.out.json(items);
-        if (!items.length) return ctx.out.line("No credentials yet. Store some with 'ferry credentials create NAME --type aws|gcp|azure|modal|git'.");
+        if (!items.length) return ctx.out.line("No credentials yet. Store some with 'ferry credentials create NAME --type TYPE' ('ferry credentials types' lists the types).");
         const now = new Date();
         ctx.out.table(items, [
           { header: "NAME", value: (c) => c.name },
@@ -80,9 +97,9 @@ export function registerCredentials(program: Command, env: CommandEnv): void {
 }
 
 async function createCredentials(ctx: CommandContext, name: string, options: CreateOptions): Promise<void> {
-  const type = credentialType(options.type);
-  const data = await collectFields(ctx, type, options);
   const client = await ctx.client();
+  const type = await credentialTypeOf(client, options.type);
+  const data = await collectFields(ctx, type, options);
   const created = await client.api.createCredentials({
     body: { name, type: type.type, data, ...(options.overwrite ? { overwrite: true } : {}) },
   });
@@ -90,15 +107,43 @@ async function createCredentials(ctx: CommandContext, name: string, options: Cre
   ctx.out.success(`Saved credentials '${created.name}' (${created.type}); secret fields: ${created.secret_fields.join(", ") || "none"}`);
 }
 
+/** A credentials type as the server describes it (`GET /api/credential-types`): its schema and which fields are secret. */
+export interface CredentialTypeInfo {
+  type: string;
+  description: string;
+  schema: JsonSchema & { properties?: Record<string, JsonSchema>; required?: string[] };
+  secret_fields: string[];
+}
+
+async function credentialTypeOf(client: FerryClient, name: string): Promise<CredentialTypeInfo> {
+  const { items } = await client.api.listCredentialTypes();
+  const found = items.find((t) => t.type === name);
+  if (!found) {
+    throw new FerryError(
+      "validation_failed",
+      `'${name}' is not a credentials type of this server; its types: ${items.map((t) => t.type).join(", ")} (a provider plugin listed in the server's FERRY_PROVIDERS brings the others)`,
+    );
+  }
+  return found as CredentialTypeInfo;
+}
+
+function fieldList(type: CredentialTypeInfo): string {
+  const required = new Set(type.schema.required ?? []);
+  const secrets = new Set(type.secret_fields);
+  return Object.keys(type.schema.properties ?? {})
+    .map((k) => `${k}${secrets.has(k) ? "*" : ""}${required.has(k) ? "!" : ""}`)
+    .join(", ");
+}
+
 /**
  * Gathers the document: the file first, then `--field` flags, then a hidden prompt for each required
  * secret still missing. A secret given as a flag is refused before anything is sent: it would stay in
  * the shell's history and show in the process list.
  */
-export async function collectFields(ctx: CommandContext, type: CredentialType, options: Omit<CreateOptions, "type">): Promise<Record<string, unknown>> {
-  const properties = type.schema.properties;
+export async function collectFields(ctx: CommandContext, type: CredentialTypeInfo, options: Omit<CreateOptions, "type">): Promise<Record<string, unknown>> {
+  const properties = type.schema.properties ?? {};
   const known = Object.keys(properties);
-  const secrets = new Set(secretFields(type));
+  const secrets = new Set(type.secret_fields);
   const unknownField = (key: string, where: string) =>
     new FerryError("validation_failed", `${where}: '${key}' is not a field of ${type.type} credentials; fields: ${known.join(", ")}`);
 
@@ -109,14 +154,15 @@ export async function collectFields(ctx: CommandContext, type: CredentialType, o
       throw new FerryError("validation_failed", `the credentials in ${options.fromFile === "-" ? "stdin" : options.fromFile} must be a mapping of field: value, e.g. ${secretsExample(type)}`);
     }
     for (const [key, value] of Object.entries(doc)) {
-      if (!properties[key]) throw unknownField(key, options.fromFile === "-" ? "stdin" : options.fromFile);
-      // A service account key pasted as a mapping is still the JSON text the field holds.
-      data[key] = isObject(value) && properties[key].type === "string" ? JSON.stringify(value) : value;
+      const property = Object.hasOwn(properties, key) ? properties[key] : undefined;
+      if (!property) throw unknownField(key, options.fromFile === "-" ? "stdin" : options.fromFile);
+      // A key file pasted as a mapping is still the JSON text the field holds.
+      data[key] = isObject(value) && property.type === "string" ? JSON.stringify(value) : value;
     }
   }
   for (const text of options.field ?? []) {
     const [key] = parseKeyValue(text, "--field");
-    if (!properties[key]) throw unknownField(key, "--field");
+    if (!Object.hasOwn(properties, key)) throw unknownField(key, "--field");
     if (secrets.has(key)) {
       throw new FerryError(
         "validation_failed",
@@ -127,7 +173,7 @@ export async function collectFields(ctx: CommandContext, type: CredentialType, o
     data[key] = text.slice(text.indexOf("=") + 1);
   }
 
-  const required = new Set((type.schema.required as string[] | undefined) ?? []);
+  const required = new Set(type.schema.required ?? []);
   const missingSecrets = [...secrets].filter((k) => required.has(k) && (data[k] === undefined || data[k] === ""));
   if (missingSecrets.length) {
     if (!ctx.io.stdinIsTTY || options.fromFile === "-") {
@@ -145,7 +191,7 @@ export async function collectFields(ctx: CommandContext, type: CredentialType, o
   return data;
 }
 
-function secretsExample(type: CredentialType): string {
-  const first = secretFields(type)[0];
+function secretsExample(type: CredentialTypeInfo): string {
+  const first = type.secret_fields[0];
   return first ? `'${first}: …'` : "'field: value'";
 }

@@ -1,16 +1,18 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FerryError } from "@ferry/core";
+import { FerryError, type ProviderInfo } from "@ferry/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ImageBackend, ImageBuildPlan } from "../images/image-build.js";
 import { run } from "../program.js";
-import { writeProfiles } from "@ferry/client-node";
+import { ClientPlugins, writeProfiles, type ClientPluginModule } from "@ferry/client-node";
 import { deployment, workPool } from "../testing/fixtures.js";
 import { fakeIo, fakeServer, json, type FakeIoOptions } from "../testing/fake-io.js";
 
 const DIGEST = `sha256:${"d".repeat(64)}`;
-const ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+const CLOUD = "123456789012.registry.example.com";
+
+const ACME_TYPE = { type: "acme:push", description: "", managed: false, credentials_type: "keypair", plugin: "@acme/provider", default_base_job_template: { variables: { type: "object", properties: {} }, job_configuration: {} } } satisfies ProviderInfo;
 
 let home: string;
 beforeEach(async () => {
@@ -51,6 +53,7 @@ async function setup(options: FakeIoOptions & { pool?: ReturnType<typeof workPoo
   });
   const server = fakeServer({
     "GET /api/work-pools/managed": () => json(200, options.pool ?? workPool()),
+    "GET /api/work-pool-types": () => json(200, { items: [ACME_TYPE] }),
     "PUT /api/deployments": (r) => json(200, { deployment: deployment(r.body as object), action: "created" }),
   });
   const io = fakeIo({ ...options, cwd: home, env: { FERRY_HOME: home, ...options.env }, fetch: server.fetch });
@@ -78,20 +81,30 @@ describe("deploy with a build section", () => {
     expect(io.err()).toMatch(/Step 1\/2 : FROM ferry-engine:latest/);
   });
 
-  it("names the image after the project in the profile's namespace, and logs in to ECR", async () => {
+  it("names the image after the project in the profile's namespace, and logs in with the provider's registry login", async () => {
     await writeFile(join(home, "ferry.yaml"), yaml("{}"));
     const images = fakeBackend();
-    const regions: string[] = [];
+    const asked: { modules: string[]; registries: string[] } = { modules: [], registries: [] };
     const { run, requests } = await setup({
       images,
-      namespace: `${ECR}/ferry-flows`,
-      ecrToken: async (region) => (regions.push(region), { token: Buffer.from("AWS:secret").toString("base64"), endpoint: `https://${ECR}` }),
+      namespace: `${CLOUD}/ferry-flows`,
+      env: { FERRY_PROVIDERS: "@beta/provider" },
+      loadClientPlugins: async (modules: readonly ClientPluginModule[]) => {
+        asked.modules.push(...modules.map((m) => m.name));
+        const login = {
+          description: "Acme registry",
+          matches: (registry: string) => registry.endsWith(".registry.example.com"),
+          login: async (registry: string) => (asked.registries.push(registry), { username: "acme", password: "secret" }),
+        };
+        return ClientPlugins.create([{ name: "@acme/provider", plugin: { name: "acme", create: () => ({ registryLogins: [login] }) } }]);
+      },
     });
     expect(await run("deploy")).toBe(0);
-    expect(regions).toEqual(["us-east-1"]);
-    expect(images.plans[0]!.target.reference).toMatch(new RegExp(`^${ECR}/ferry-flows/etl-flows:ferry-[a-f0-9]{12}$`));
-    expect(images.plans[0]!.auth).toEqual({ username: "AWS", password: "secret", serveraddress: ECR });
-    expect(puts(requests)[0]!.job_variables.image).toBe(`${ECR}/ferry-flows/etl-flows@${DIGEST}`);
+    expect(asked).toEqual({ modules: ["@acme/provider", "@beta/provider"], registries: [CLOUD] });
+    expect(images.plans[0]!.target.reference).toMatch(new RegExp(`^${CLOUD}/ferry-flows/etl-flows:ferry-[a-f0-9]{12}$`));
+    expect(images.plans[0]!.auth).toEqual({ username: "acme", password: "secret", serveraddress: CLOUD });
+    expect(images.plans[0]!.authFrom).toBe("Acme registry");
+    expect(puts(requests)[0]!.job_variables.image).toBe(`${CLOUD}/ferry-flows/etl-flows@${DIGEST}`);
   });
 
   it("checks the pools before building, and applies nothing when the build fails", async () => {

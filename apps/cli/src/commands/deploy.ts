@@ -30,7 +30,7 @@ import type { CommandContext } from "../context.js";
 import { sourceLabel } from "../format.js";
 import { loadImageBackend, planImage, type ImageBuildPlan } from "../images/image-build.js";
 import { pushedReference } from "../images/reference.js";
-import { ecrAuthorizationToken, resolveRegistryAuth } from "../images/registry-auth.js";
+import { resolveRegistryAuth } from "../images/registry-auth.js";
 import { collect, keyValues } from "../key-value.js";
 import { handler, type CommandEnv } from "./shared.js";
 
@@ -151,11 +151,13 @@ async function deploy(ctx: CommandContext, names: string[], options: DeployOptio
       out.warn(`--no-build: deployments get ${plan.target.reference}, which an earlier 'ferry deploy' must have pushed`);
       image = { reference: plan.target.reference, tag: plan.target.reference, digest: null, built: false };
     } else {
-      plan.auth = await resolveRegistryAuth(plan.target.registry, project.build!.registry_credentials, {
+      const login = await resolveRegistryAuth(plan.target.registry, project.build!.registry_credentials, {
         env: ctx.io.env,
         baseDir: dirname(resolve(ctx.io.cwd, fileName)),
-        ecrToken: ctx.io.ecrToken ?? ecrAuthorizationToken,
+        registryLogin: async (registry) => (await ctx.clientPlugins()).registryLogin(registry),
       });
+      plan.auth = login?.auth ?? null;
+      plan.authFrom = login?.from ?? null;
       const backend = await (ctx.io.images ?? loadImageBackend)();
       const result = await backend.buildAndPush(plan, (line) => out.note(line));
       const reference = pushedReference(plan.target, result.digest);

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { FerryError } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { maskSecret } from "../format.js";
-import { assertProfileName, profilesPath, readProfiles, resolveSettings, updateProfiles, type Profile } from "@ferry/client-node";
+import { assertProfileName, assertProviderModules, parseProviderList, profilesPath, readProfiles, resolveSettings, updateProfiles, type Profile } from "@ferry/client-node";
 import { handler, JSON_HELP, type CommandEnv } from "./shared.js";
 
 /** A profile as it may be shown: never a whole key or token. */
@@ -13,6 +13,7 @@ function shownProfile(name: string, profile: Profile, active: boolean) {
     api_url: profile.api_url ?? null,
     api_key: profile.api_key ? maskSecret(profile.api_key) : null,
     admin_token: profile.admin_token ? maskSecret(profile.admin_token) : null,
+    providers: profile.providers ?? [],
   };
 }
 
@@ -65,9 +66,13 @@ export function registerProfile(program: Command, env: CommandEnv): void {
     .argument("<name>")
     .option("--api-key-stdin", "read the API key from stdin (a hidden prompt on a terminal)")
     .option("--admin-token-stdin", "read the operator's admin token from stdin (a hidden prompt on a terminal)")
+    .option(
+      "--providers <modules>",
+      "provider packages whose client plugins this profile loads (provisioning, registry logins), comma-separated, besides those of the server's pool types and FERRY_PROVIDERS; '' clears them",
+    )
     .addHelpText("after", "\nThe global --api-url sets the profile's URL. Keys are read from stdin so they stay out of shell history.")
     .action(
-      handler(env, async (ctx, name: string, options: { apiKeyStdin?: boolean; adminTokenStdin?: boolean }) => {
+      handler(env, async (ctx, name: string, options: { apiKeyStdin?: boolean; adminTokenStdin?: boolean; providers?: string }) => {
         assertProfileName(name);
         const apiUrl = ctx.globals.apiUrl;
         if (apiUrl !== undefined) assertHttpUrl(apiUrl);
@@ -76,6 +81,7 @@ export function registerProfile(program: Command, env: CommandEnv): void {
         }
         const apiKey = options.apiKeyStdin ? await readSecret(ctx, "API key") : ctx.globals.apiKey;
         const adminToken = options.adminTokenStdin ? await readSecret(ctx, "Admin token") : undefined;
+        const providers = options.providers === undefined ? undefined : assertProviderModules(parseProviderList(options.providers));
         const path = profilesPath(ctx.home);
         let created = false;
         const file = await updateProfiles(path, (f) => {
@@ -88,6 +94,8 @@ export function registerProfile(program: Command, env: CommandEnv): void {
           if (apiUrl !== undefined) next.api_url = apiUrl.replace(/\/+$/, "");
           if (apiKey !== undefined) next.api_key = apiKey;
           if (adminToken !== undefined) next.admin_token = adminToken;
+          if (providers?.length) next.providers = providers;
+          else if (providers) delete next.providers;
           f.profiles[name] = next;
           if (f.active === null || !f.profiles[f.active]) f.active = name;
         });
@@ -137,6 +145,8 @@ export function registerProfile(program: Command, env: CommandEnv): void {
           api_key_from: s.sources.apiKey,
           admin_token: s.adminToken ? maskSecret(s.adminToken) : null,
           admin_token_from: s.sources.adminToken,
+          providers: s.providers,
+          providers_env: parseProviderList(ctx.io.env.FERRY_PROVIDERS),
         };
         return options.json ? ctx.out.json(shown) : ctx.out.details(shown);
       }),

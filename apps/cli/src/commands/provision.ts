@@ -1,83 +1,100 @@
 import type { Command } from "commander";
 import {
   FerryError,
+  isFerryError,
   isPushType,
   type BaseJobTemplate,
   type FerryClient,
+  type ProviderInfo,
   type ProvisionProgress,
   type ProvisionResult,
   type ProvisionStep,
+  type Provisioner,
+  type RemovalProgress,
+  type RemovalStep,
 } from "@ferry/core";
-import type { CommandContext } from "../context.js";
+import { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { profilesPath, updateProfiles } from "@ferry/client-node";
-import { loadProvisioningBackend, PROVISIONABLE_TYPES, type DeprovisionProgress, type DeprovisionStep, type ProvisioningBackend } from "../provisioning.js";
+import { addProvisionFlags, checkProvisionOptions, givenOptions, loadProvisioning, type ProvisioningSetup } from "../provisioning.js";
 import { handler, JSON_HELP, type CommandEnv } from "./shared.js";
 
-/** Flags naming what provisioning makes, and the option key each becomes. */
-const NAME_FLAGS = [
-  ["--execution-role-name <name>", "executionRoleName", "execution_role_name", "IAM role ECS tasks run with (default FerryEcsTaskExecutionRole)"],
-  ["--user-name <name>", "userName", "user_name", "IAM user the pool's key belongs to (default ferry-ecs-user)"],
-  ["--policy-name <name>", "policyName", "policy_name", "IAM policy of that user (default ferry-ecs-policy)"],
-  ["--cluster-name <name>", "clusterName", "cluster_name", "ECS cluster (default ferry-ecs-cluster)"],
-  ["--vpc-name <name>", "vpcName", "vpc_name", "VPC made when the region has no default VPC (default ferry-ecs-vpc)"],
-  ["--repository-name <name>", "repositoryName", "repository_name", "ECR repository for flow images (default ferry-flows)"],
-  ["--task-role-arn <arn>", "taskRoleArn", "task_role_arn", "a task role the pool's runs may pass, besides the execution role"],
-] as const;
-
 export interface ProvisionFlags {
-  region?: string;
   yes?: boolean;
   /** `--no-confirm` sets this to false. */
   confirm?: boolean;
   json?: boolean;
-  executionRoleName?: string;
-  userName?: string;
-  policyName?: string;
-  clusterName?: string;
-  vpcName?: string;
-  repositoryName?: string;
-  taskRoleArn?: string;
 }
 
-/** Adds `--region`, `--yes`/`--no-confirm` and the name flags to a provisioning command. */
-export function provisionOptions(command: Command, { names = true }: { names?: boolean } = {}): Command {
-  command.option("--region <region>", "AWS region (default: AWS_REGION or your AWS profile's)");
-  command.option("-y, --yes", "do not ask for confirmation (needed when not on a terminal)");
-  command.option("--no-confirm", "same as --yes");
-  if (names) for (const [flag, , , description] of NAME_FLAGS) command.option(flag, description);
-  return command;
-}
+/**
+ * The provisioning commands' flags come from the providers' client plugins, so they are loaded before
+ * the command's arguments are parsed, and only for these commands (and their --help): every other
+ * command starts without importing a plugin.
+ */
+export class ProvisioningFlags {
+  private loaded: ProvisioningSetup | undefined;
 
-function provisionInputOptions(flags: ProvisionFlags): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [, prop, key] of NAME_FLAGS) {
-    const value = flags[prop];
-    if (value !== undefined) out[key] = value;
+  constructor(private readonly env: CommandEnv) {}
+
+  /** Installs the loading on `pool` (the `work-pool` command): before `create --provision-infra`, `provision-infra`, `deprovision`. */
+  install(pool: Command): void {
+    pool.hook("preSubcommand", async (_pool, sub) => {
+      const argv = this.env.state.argv ?? [];
+      const help = argv.includes("--help") || argv.includes("-h");
+      const name = sub.name();
+      if (name === "create" && !argv.includes("--provision-infra") && !help) {
+        this.env.state.usageHint = "provider options apply only with --provision-infra; see 'ferry work-pool create --provision-infra --help'";
+        return;
+      }
+      if (name !== "create" && name !== "provision-infra" && name !== "deprovision") return;
+      const ctx = new CommandContext(this.env.io, sub.optsWithGlobals());
+      this.env.state.context = ctx;
+      this.loaded = await loadProvisioning(ctx, { tolerateServer: help });
+      addProvisionFlags(sub, this.loaded.flags, this.loaded);
+      if (help) sub.addHelpText("after", helpNote(this.loaded));
+    });
   }
-  return out;
+
+  setup(): ProvisioningSetup {
+    if (!this.loaded) throw new FerryError("internal", "the provisioning flags were not loaded before the command ran");
+    return this.loaded;
+  }
 }
 
-function backend(ctx: CommandContext): Promise<ProvisioningBackend> {
-  return (ctx.io.provisioning ?? loadProvisioningBackend)();
+/** What --help says about where provisioning comes from. */
+function helpNote(setup: ProvisioningSetup): string {
+  const lines = ["", "Provisioning works for pool types whose provider has a client plugin; the provider options above come from those plugins."];
+  const types = setup.plugins.provisioners().map((p) => `${p.provisioner.type} (${p.plugin})`);
+  lines.push(`Types with a provisioner here: ${types.join(", ") || "none"}.`);
+  for (const u of setup.plugins.unavailable) lines.push(`Not loaded: ${u.message.replace(/^its plugin /, "")}.`);
+  if (setup.serverError) lines.push(`The server's pool types were not read (${setup.serverError}): only FERRY_PROVIDERS and the profile's providers were loaded.`);
+  return `${lines.join("\n")}\n`;
 }
 
-export function credentialsNameFor(pool: string): string {
-  return `${pool}-aws`;
+export function credentialsNameFor(pool: string, credentialsType: string): string {
+  return `${pool}-${credentialsType}`;
 }
 
-export function registerProvisioning(pool: Command, env: CommandEnv): void {
-  provisionOptions(
+export function confirmFlags(command: Command): Command {
+  return command.option("-y, --yes", "do not ask for confirmation (needed when not on a terminal)").option("--no-confirm", "same as --yes");
+}
+
+export function registerProvisioning(pool: Command, env: CommandEnv, flags: ProvisioningFlags): void {
+  confirmFlags(
     pool
       .command("provision-infra")
-      .description("make the cloud side of an existing push pool (ecs:push): roles, user and key, cluster, network, registry; a re-run resumes")
+      .description("make the cloud side of an existing push pool with your own cloud identity, and fill its template's defaults; a re-run resumes")
       .argument("<name>", "the pool")
       .option("--json", JSON_HELP),
   ).action(
-    handler(env, async (ctx, name: string, flags: ProvisionFlags) => {
+    handler(env, async (ctx, name: string, options: ProvisionFlags & Record<string, unknown>) => {
+      const setup = flags.setup();
       const client = await ctx.client();
       const existing = await client.api.getWorkPool({ params: { name } });
-      const outcome = await provision(ctx, client, { poolName: name, type: existing.type, flags, hasPoolCredentials: existing.credentials !== null });
+      const typeInfo = setup.poolTypes.find((t) => t.type === existing.type);
+      const provisioner = provisionerOf(setup, existing.type, typeInfo, `pool '${name}' is of type ${existing.type}: Ferry runs its flows, there is no cloud side to provision`);
+      const given = checkProvisionOptions(provisioner, givenOptions(setup.flags, options));
+      const outcome = await provision(ctx, client, { poolName: name, provisioner, typeInfo, options: given, flags: options, hasPoolCredentials: existing.credentials !== null });
       if (typeof outcome === "number") return outcome;
       const template = withDefaults(ctx, existing.base_job_template, outcome.result.jobVariableDefaults);
       const updated = await client.api.updateWorkPool({
@@ -85,48 +102,84 @@ export function registerProvisioning(pool: Command, env: CommandEnv): void {
         body: { base_job_template: template, ...(existing.credentials === null && outcome.credentials ? { credentials: outcome.credentials } : {}) },
       });
       await saveProfile(ctx, outcome.result);
-      if (flags.json) return ctx.out.json({ plan: outcome.plan, result: publicResult(outcome), work_pool: updated });
+      if (options.json) return ctx.out.json({ plan: outcome.plan, result: publicResult(outcome), work_pool: updated });
       ctx.out.success(`Updated work pool '${name}' with the provisioned defaults${existing.credentials === null && outcome.credentials ? ` and credentials '${outcome.credentials}'` : ""}`);
     }),
   );
 
-  provisionOptions(
+  confirmFlags(
     pool
       .command("deprovision")
-      .description("remove the cloud resources provisioning made for a pool: only those tagged ferry:pool=NAME")
+      .description("remove the cloud resources provisioning made for a pool: only those carrying the pool's tag or label")
       .argument("<name>", "the pool (it may already be deleted)")
-      .option("--type <type>", "pool type, when the pool no longer exists", "ecs:push")
+      .option("--type <type>", "the pool's type, needed when the pool no longer exists")
       .option("--json", JSON_HELP),
   ).action(
-    handler(env, async (ctx, name: string, flags: ProvisionFlags & { type: string }) => {
-      const provisioning = await backend(ctx);
-      const settings = { ...(flags.region ? { region: flags.region } : {}), names: provisionInputOptions(flags) };
-      const plan = await provisioning.planDeprovision(flags.type, name, settings);
+    handler(env, async (ctx, name: string, options: ProvisionFlags & { type?: string } & Record<string, unknown>) => {
+      const setup = flags.setup();
+      const client = await ctx.client();
+      const type = await poolType(client, name, options.type, setup);
+      const typeInfo = setup.poolTypes.find((t) => t.type === type);
+      const provisioner = provisionerOf(setup, type, typeInfo, `pools of type ${type} have no cloud side (Ferry runs their flows): nothing to remove`);
+      const input = { poolName: name, options: checkProvisionOptions(provisioner, givenOptions(setup.flags, options)) };
+      const plan = await provisioner.planRemoval(input);
       const toDelete = plan.filter((s) => s.action === "delete");
-      if (!flags.json) showDeprovisionPlan(ctx, plan);
+      if (!options.json) showRemovalPlan(ctx, plan);
       if (!toDelete.length) {
-        if (flags.json) return ctx.out.json({ plan, removed: [] });
-        ctx.out.note(`Nothing in AWS is tagged ferry:pool=${name}: nothing to remove.`);
+        if (options.json) return ctx.out.json({ plan, removed: [] });
+        ctx.out.note(`No cloud resource carries the tag of pool '${name}': nothing to remove.`);
         return;
       }
-      if (!(await confirmProvisioning(ctx, flags, `Remove these ${toDelete.length} AWS resources?`, "remove AWS resources"))) {
+      if (!(await confirmProvisioning(ctx, options, `Remove these ${toDelete.length} cloud resources?`, "remove cloud resources"))) {
         ctx.out.note("Nothing removed.");
         return ExitCode.failure;
       }
       const interrupt = watchInterrupt(ctx);
       try {
-        await provisioning.deprovision(flags.type, name, { ...settings, signal: interrupt.signal, onProgress: (e) => progressLine(ctx, e) });
+        await provisioner.remove({ ...input, signal: interrupt.signal }, (e) => progressLine(ctx, e));
       } catch (error) {
         if (interrupt.signal.aborted) return interrupted(ctx, error);
         throw error;
       } finally {
         interrupt.dispose();
       }
-      if (flags.json) return ctx.out.json({ plan, removed: toDelete });
-      ctx.out.success(`Removed ${toDelete.length} AWS resources of pool '${name}'`);
-      ctx.out.note(`If credentials '${credentialsNameFor(name)}' hold the deleted key, remove them with 'ferry credentials delete ${credentialsNameFor(name)}'.`);
+      if (options.json) return ctx.out.json({ plan, removed: toDelete });
+      ctx.out.success(`Removed ${toDelete.length} cloud resources of pool '${name}'`);
+      if (typeInfo?.credentials_type) {
+        const credentials = credentialsNameFor(name, typeInfo.credentials_type);
+        ctx.out.note(`If credentials '${credentials}' hold a deleted key, remove them with 'ferry credentials delete ${credentials}'.`);
+      }
     }),
   );
+}
+
+/** The pool's own type; `--type` only when the pool is gone (there is no default type). */
+async function poolType(client: FerryClient, name: string, given: string | undefined, setup: ProvisioningSetup): Promise<string> {
+  let existing: { type: string } | null = null;
+  try {
+    existing = await client.api.getWorkPool({ params: { name } });
+  } catch (error) {
+    if (!isFerryError(error, "not_found")) throw error;
+  }
+  if (existing && given && given !== existing.type) {
+    throw new FerryError("validation_failed", `work pool '${name}' is of type ${existing.type}, not ${given}; leave out --type`);
+  }
+  if (existing) return existing.type;
+  if (!given) {
+    throw new FerryError(
+      "validation_failed",
+      `work pool '${name}' does not exist (any more): give its type with --type TYPE (types with a provisioner here: ${setup.plugins.provisionableTypes().join(", ") || "none"})`,
+    );
+  }
+  return given;
+}
+
+/** The type's provisioner, or an error listing the types that have one (`notPush` says why a type that is not a push type has none). */
+function provisionerOf(setup: ProvisioningSetup, type: string, typeInfo: ProviderInfo | undefined, notPush: string): Provisioner {
+  if (!isPushType(type)) {
+    throw new FerryError("validation_failed", `${notPush}; types with a provisioner here: ${setup.plugins.provisionableTypes().join(", ") || "none"}`);
+  }
+  return setup.plugins.provisioner(type, typeInfo?.plugin ?? null);
 }
 
 export interface CreateFlags extends ProvisionFlags {
@@ -139,23 +192,29 @@ export interface CreateFlags extends ProvisionFlags {
 }
 
 /** `work-pool create NAME --provision-infra`: provision first; the pool is created only when that succeeded. */
-export async function createWithProvisioning(ctx: CommandContext, name: string, flags: CreateFlags, baseTemplate: BaseJobTemplate | null): Promise<number | void> {
+export async function createWithProvisioning(
+  ctx: CommandContext,
+  setup: ProvisioningSetup,
+  name: string,
+  flags: CreateFlags & Record<string, unknown>,
+  baseTemplate: BaseJobTemplate | null,
+): Promise<number | void> {
   const client = await ctx.client();
-  if (!isPushType(flags.type)) throw new FerryError("validation_failed", `--provision-infra is for push pools (${PROVISIONABLE_TYPES.join(", ")}); '${flags.type}' is not one`);
-  const { items } = await client.api.listWorkPoolTypes();
-  const type = items.find((t) => t.type === flags.type);
-  if (!type) {
+  const typeInfo = setup.poolTypes.find((t) => t.type === flags.type);
+  if (!typeInfo) {
     throw new FerryError(
       "not_found",
-      `work pool type '${flags.type}' is not available on this server (types: ${items.map((t) => t.type).join(", ") || "none"}); the server loads it from a provider plugin listed in FERRY_PROVIDERS`,
+      `work pool type '${flags.type}' is not available on this server (types: ${setup.poolTypes.map((t) => t.type).join(", ") || "none"}); the server loads it from a provider plugin listed in FERRY_PROVIDERS`,
     );
   }
+  const provisioner = provisionerOf(setup, flags.type, typeInfo, `--provision-infra is for push pools, and '${flags.type}' is not one (Ferry runs its flows: there is no cloud side to make)`);
+  const options = checkProvisionOptions(provisioner, givenOptions(setup.flags, flags));
   if (await exists(() => client.api.getWorkPool({ params: { name } }))) {
     throw new FerryError("conflict", `work pool '${name}' already exists; provision its infrastructure with 'ferry work-pool provision-infra ${name}'`);
   }
-  const outcome = await provision(ctx, client, { poolName: name, type: flags.type, flags, hasPoolCredentials: Boolean(flags.credentials) });
+  const outcome = await provision(ctx, client, { poolName: name, provisioner, typeInfo, options, flags, hasPoolCredentials: Boolean(flags.credentials) });
   if (typeof outcome === "number") return outcome;
-  const template = withDefaults(ctx, baseTemplate ?? type.default_base_job_template, outcome.result.jobVariableDefaults);
+  const template = withDefaults(ctx, baseTemplate ?? typeInfo.default_base_job_template, outcome.result.jobVariableDefaults);
   const credentials = flags.credentials ?? outcome.credentials;
   const created = await client.api.createWorkPool({
     body: {
@@ -181,32 +240,37 @@ interface ProvisionOutcome {
   credentials: string | null;
 }
 
+interface ProvisionRequest {
+  poolName: string;
+  provisioner: Provisioner;
+  typeInfo: ProviderInfo | undefined;
+  /** Checked with checkProvisionOptions. */
+  options: Record<string, string>;
+  flags: ProvisionFlags;
+  hasPoolCredentials: boolean;
+}
+
 /** Plan, show, confirm, apply: shared by `create --provision-infra` and `provision-infra`. */
-async function provision(
-  ctx: CommandContext,
-  client: FerryClient,
-  { poolName, type, flags, hasPoolCredentials }: { poolName: string; type: string; flags: ProvisionFlags; hasPoolCredentials: boolean },
-): Promise<ProvisionOutcome | number> {
-  const credentialsName = credentialsNameFor(poolName);
-  // An earlier run that stopped after making the key stored it already: use it, make no second key.
-  const earlierCredentials = hasPoolCredentials ? false : await exists(() => client.api.getCredentials({ params: { name: credentialsName } }));
-  let madeCredentials = false;
-  const provisioning = await backend(ctx);
-  const provisioner = provisioning.provisioner(type, {
-    ...(flags.region ? { region: flags.region } : {}),
-    saveCredentials: async (credentials) => {
-      await client.api.createCredentials({ body: { name: credentialsName, type: credentials.type, data: credentials.data } });
-      madeCredentials = true;
+async function provision(ctx: CommandContext, client: FerryClient, request: ProvisionRequest): Promise<ProvisionOutcome | number> {
+  const { poolName, provisioner, typeInfo, options, flags, hasPoolCredentials } = request;
+  // An earlier run that stopped after making credentials stored them already: use them, make no second key.
+  const expected = typeInfo?.credentials_type ? credentialsNameFor(poolName, typeInfo.credentials_type) : null;
+  const earlier = !hasPoolCredentials && expected !== null && (await exists(() => client.api.getCredentials({ params: { name: expected } })));
+  const made: { name: string | null } = { name: null };
+  const input = {
+    poolName,
+    options,
+    hasCredentials: hasPoolCredentials || earlier,
+    saveCredentials: async (credentials: { type: string; data: Record<string, string> }) => {
+      const name = credentialsNameFor(poolName, credentials.type);
+      await client.api.createCredentials({ body: { name, type: credentials.type, data: credentials.data } });
+      made.name = name;
     },
-  });
-  if (!provisioner) {
-    throw new FerryError("validation_failed", `pools of type '${type}' cannot be provisioned by this CLI; provisionable types: ${PROVISIONABLE_TYPES.join(", ")}`);
-  }
-  const input = { poolName, options: provisionInputOptions(flags), hasCredentials: hasPoolCredentials || earlierCredentials };
+  };
   const plan = await provisioner.plan(input);
   const toCreate = plan.filter((s) => s.action === "create");
   if (!flags.json) showPlan(ctx, plan);
-  if (toCreate.length && !(await confirmProvisioning(ctx, flags, `Create these ${toCreate.length} AWS resources?`, "create AWS resources"))) {
+  if (toCreate.length && !(await confirmProvisioning(ctx, flags, `Create these ${toCreate.length} cloud resources?`, "create cloud resources"))) {
     ctx.out.note("Nothing created.");
     return ExitCode.failure;
   }
@@ -215,13 +279,13 @@ async function provision(
   try {
     result = await provisioner.apply({ ...input, signal: interrupt.signal }, (event) => progressLine(ctx, event));
   } catch (error) {
-    if (madeCredentials) ctx.out.note(`The new access key is stored as credentials '${credentialsName}'; a re-run uses it and makes no other key.`);
+    if (made.name) ctx.out.note(`The new credentials are stored as '${made.name}'; a re-run uses them and makes no other key.`);
     if (interrupt.signal.aborted) return interrupted(ctx, error);
     throw error;
   } finally {
     interrupt.dispose();
   }
-  return { plan, result, credentials: madeCredentials || earlierCredentials ? credentialsName : null };
+  return { plan, result, credentials: made.name ?? (earlier ? expected : null) };
 }
 
 /** Fills each variable the template declares with the provisioned default; says which it has not. */
@@ -275,7 +339,7 @@ function showPlan(ctx: CommandContext, plan: ProvisionStep[]): void {
   ]);
 }
 
-function showDeprovisionPlan(ctx: CommandContext, plan: DeprovisionStep[]): void {
+function showRemovalPlan(ctx: CommandContext, plan: RemovalStep[]): void {
   if (!plan.length) return;
   const c = ctx.out.colors;
   ctx.out.table(plan, [
@@ -287,7 +351,7 @@ function showDeprovisionPlan(ctx: CommandContext, plan: DeprovisionStep[]): void
 }
 
 /** One line per finished step on stderr: ✓ made or removed, – already there or left alone, ✗ failed. */
-function progressLine(ctx: CommandContext, event: ProvisionProgress | DeprovisionProgress): void {
+function progressLine(ctx: CommandContext, event: ProvisionProgress | RemovalProgress): void {
   const { step, status, message } = event;
   if (status === "started") return;
   const mark = status === "done" ? "✓" : status === "skipped" ? "–" : "✗";
@@ -316,7 +380,7 @@ async function exists(get: () => Promise<unknown>): Promise<boolean> {
     await get();
     return true;
   } catch (error) {
-    if ((error as { code?: unknown })?.code === "not_found") return false;
+    if (isFerryError(error, "not_found")) return false;
     throw error;
   }
 }

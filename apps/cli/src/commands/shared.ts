@@ -11,6 +11,10 @@ export interface RunState {
   exitCode: number;
   /** The context of the command that ran, for hints after an error. */
   context?: CommandContext;
+  /** The arguments of this run: a command whose flags depend on them (provisioning) looks before parsing. */
+  argv?: readonly string[];
+  /** Said after an unknown option of the command being parsed, when that command knows why it may be unknown. */
+  usageHint?: string;
 }
 
 export interface CommandEnv {

@@ -5,7 +5,7 @@ import { FerryError, type BaseJobTemplate, type WorkPool, type WorkPoolUpdate } 
 import type { CommandContext } from "../context.js";
 import { relativeTime } from "../format.js";
 import { renderJson } from "../output.js";
-import { createWithProvisioning, provisionOptions, registerProvisioning, type CreateFlags } from "./provision.js";
+import { confirmFlags, createWithProvisioning, ProvisioningFlags, registerProvisioning, type CreateFlags } from "./provision.js";
 import { confirmOrYes, handler, isObject, JSON_HELP, parseInteger, readDocument, type CommandEnv } from "./shared.js";
 
 interface PoolOptions {
@@ -18,29 +18,30 @@ interface PoolOptions {
 
 export function registerWorkPool(program: Command, env: CommandEnv): void {
   const pool = program.command("work-pool").description("work pools: where a deployment's runs execute");
+  const provisioning = new ProvisioningFlags(env);
+  provisioning.install(pool);
 
-  provisionOptions(
+  confirmFlags(
     pool
       .command("create")
-      .description("create a work pool; with --provision-infra, first make its cloud side (ecs:push)")
+      .description("create a work pool; with --provision-infra, first make its cloud side (push types whose provider has a client plugin)")
       .argument("<name>", "lowercase letters, digits and dashes")
-      .requiredOption("--type <type>", "pool type, e.g. ferry:managed (Ferry runs the flows) or ecs:push")
+      .requiredOption("--type <type>", "pool type, e.g. ferry:managed (Ferry runs the flows) or a push type the server offers")
       .option("--description <text>", "what the pool is for")
       .option("--concurrency-limit <n>", "most runs of this pool at once", parseInteger(0))
       .option("--base-job-template <file>", "job template (JSON or YAML); start from 'ferry work-pool get-default-base-job-template'")
       .option("--paused", "create it paused: runs wait until 'ferry work-pool resume'")
       .option("--credentials <name>", "credentials the pool's provider uses (push pools)")
-      .option("--provision-infra", "make the pool's cloud resources first with your own cloud credentials, and fill the template's defaults; the pool is created only if that succeeds")
+      .option(
+        "--provision-infra",
+        "make the pool's cloud resources first with your own cloud identity, and fill the template's defaults; the pool is created only if that succeeds (types whose provider has a client plugin; its options are flags, see --provision-infra --help)",
+      )
       .option("--json", JSON_HELP),
   ).action(
-    handler(env, async (ctx, name: string, options: PoolOptions & CreateFlags & { paused?: boolean; provisionInfra?: boolean }) => {
+    handler(env, async (ctx, name: string, options: PoolOptions & CreateFlags & { paused?: boolean; provisionInfra?: boolean } & Record<string, unknown>) => {
       if (options.provisionInfra) {
         const template = options.baseJobTemplate ? await readTemplate(ctx, options.baseJobTemplate) : null;
-        return createWithProvisioning(ctx, name, options, template);
-      }
-      const stray = (["region", "executionRoleName", "userName", "policyName", "clusterName", "vpcName", "repositoryName", "taskRoleArn"] as const).filter((k) => options[k] !== undefined);
-      if (stray.length) {
-        throw new FerryError("validation_failed", `--${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --provision-infra`);
+        return createWithProvisioning(ctx, provisioning.setup(), name, options, template);
       }
       const client = await ctx.client();
       const created = await client.api.createWorkPool({
@@ -163,7 +164,7 @@ export function registerWorkPool(program: Command, env: CommandEnv): void {
       );
   }
 
-  registerProvisioning(pool, env);
+  registerProvisioning(pool, env, provisioning);
 
   pool
     .command("get-default-base-job-template")

@@ -190,6 +190,8 @@ function demux(buffer: Buffer): string {
 
 function hintFor(plan: ImageBuildPlan): string {
   const registry = plan.target.registry ?? "Docker Hub";
-  if (/\.dkr\.ecr\./.test(registry)) return `\nHint: the AWS identity of this shell needs ecr:InitiateLayerUpload and ecr:PutImage on ${plan.target.name}.`;
+  if (plan.auth && plan.authFrom && plan.authFrom !== "build.registry_credentials") {
+    return `\nHint: ${registry} refused the login from ${plan.authFrom}: the cloud identity of this shell needs permission to push to ${plan.target.name}.`;
+  }
   return `\nHint: ${registry} refused ${plan.auth ? "the login from build.registry_credentials" : "an anonymous push"}; set build.registry_credentials in ferry.yaml.`;
 }

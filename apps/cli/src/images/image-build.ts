@@ -14,6 +14,8 @@ export interface ImageBuildPlan {
     | { kind: "dockerfile"; contextDir: string; dockerfile: string };
   /** Null: push anonymously. */
   auth: RegistryAuth | null;
+  /** Where `auth` came from ("build.registry_credentials" or a provider's registry login), for messages. */
+  authFrom?: string | null;
 }
 
 export interface ImageBuildResult {

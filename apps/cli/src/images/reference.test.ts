@@ -1,6 +1,6 @@
 import type { FerryError } from "@ferry/core";
 import { describe, expect, it } from "vitest";
-import { contentTag, ecrRegion, imageTarget, pushedReference, repositoryComponent, type TagInputs } from "./reference.js";
+import { contentTag, imageTarget, pushedReference, repositoryComponent, type TagInputs } from "./reference.js";
 
 const INPUTS: TagInputs = { baseImage: "ferry-engine:latest", platform: "linux/amd64", buildArgs: { A: "1", B: "2" }, dockerfile: null, requirements: "six\n" };
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -31,9 +31,9 @@ describe("imageTarget", () => {
   });
 
   it("names the image in the profile's namespace after the project", () => {
-    const target = imageTarget({ ...base, namespace: "123456789012.dkr.ecr.us-east-1.amazonaws.com/ferry-flows/" });
-    expect(target.reference).toBe("123456789012.dkr.ecr.us-east-1.amazonaws.com/ferry-flows/my-flows:ferry-0123456789ab");
-    expect(target.registry).toBe("123456789012.dkr.ecr.us-east-1.amazonaws.com");
+    const target = imageTarget({ ...base, namespace: "123456789012.registry.example.com/ferry-flows/" });
+    expect(target.reference).toBe("123456789012.registry.example.com/ferry-flows/my-flows:ferry-0123456789ab");
+    expect(target.registry).toBe("123456789012.registry.example.com");
   });
 
   it("says how to get an image name when there is none", () => {
@@ -62,13 +62,5 @@ describe("names and references", () => {
     const target = imageTarget({ image: "r.example.com/a/b:v1", profileName: null, projectName: "p", tag: "t" });
     expect(pushedReference(target, DIGEST)).toBe(`r.example.com/a/b@${DIGEST}`);
     expect(pushedReference(target, null)).toBe("r.example.com/a/b:v1");
-  });
-
-  it("recognises ECR registries and their region", () => {
-    expect(ecrRegion("123456789012.dkr.ecr.eu-west-3.amazonaws.com")).toBe("eu-west-3");
-    expect(ecrRegion("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com")).toBe("us-gov-west-1");
-    expect(ecrRegion("127.0.0.1:5000")).toBeNull();
-    expect(ecrRegion(null)).toBeNull();
-    expect(ecrRegion("evil.com/123456789012.dkr.ecr.us-east-1.amazonaws.com")).toBeNull();
   });
 });

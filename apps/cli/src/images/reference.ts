@@ -3,7 +3,7 @@ import { FerryError, parseImageReference } from "@ferry/core";
 
 /** Where a build is pushed: `name:tag`, with `name` = `registry/repository`. */
 export interface ImageTarget {
-  /** `127.0.0.1:5000`, `123456789012.dkr.ecr.us-east-1.amazonaws.com`; null for Docker Hub. */
+  /** `127.0.0.1:5000`, `registry.example.com`; null for Docker Hub. */
   registry: string | null;
   repository: string;
   tag: string;
@@ -47,7 +47,7 @@ export function repositoryComponent(name: string): string {
 export interface TargetOptions {
   /** `build.image` */
   image?: string | undefined;
-  /** The profile's `default_image_namespace`, e.g. `123.dkr.ecr.us-east-1.amazonaws.com/ferry-flows`. */
+  /** The profile's `default_image_namespace`, e.g. `registry.example.com/ferry-flows` (provisioning saves it). */
   namespace?: string | undefined;
   /** Where the namespace came from, for the error. */
   profileName: string | null;
@@ -69,7 +69,7 @@ export function imageTarget(options: TargetOptions): ImageTarget {
     throw new FerryError(
       "validation_failed",
       `build: no image to push to: set 'build.image: registry/name:tag' in ferry.yaml, or give profile '${options.profileName ?? "NAME"}' a default namespace with ` +
-        "'ferry work-pool create NAME --type ecs:push --provision-infra' (it saves default_image_namespace), or deploy with --no-build",
+        "'ferry work-pool create NAME --type TYPE --provision-infra' for a push type whose provisioner makes a registry (it saves default_image_namespace), or deploy with --no-build",
     );
   }
   const ref = parseImageReference(text);
@@ -85,11 +85,4 @@ export function imageTarget(options: TargetOptions): ImageTarget {
 /** What deployments run: by digest when the registry returned one, so a moved tag never changes them. */
 export function pushedReference(target: ImageTarget, digest: string | null): string {
   return digest ? `${target.name}@${digest}` : target.reference;
-}
-
-const ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
-
-/** The AWS region of an ECR registry host, or null when the host is not ECR. */
-export function ecrRegion(registry: string | null): string | null {
-  return registry ? (ECR_HOST.exec(registry)?.[2] ?? null) : null;
 }

@@ -1,14 +1,33 @@
 import { describe, expect, it } from "vitest";
-import { credentialsFromJson, decodeEcrToken, registryAuthHeader, registryConfigHeader, resolveRegistryAuth, type AuthSources } from "./registry-auth.js";
+import { FerryError, isFerryError, type RegistryLogin } from "@ferry/core";
+import { credentialsFromJson, registryAuthHeader, registryConfigHeader, resolveRegistryAuth, type AuthSources } from "./registry-auth.js";
 
-const ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
-const noEcr: AuthSources["ecrToken"] = async () => {
-  throw new Error("ECR must not be asked");
+const CLOUD = "team.registry.example.com";
+const noLogin: AuthSources["registryLogin"] = async () => {
+  throw new Error("the providers' registry logins must not be asked");
 };
+
+/** A provider's registry login for *.registry.example.com that records what it was asked. */
+function fakeLogin(outcome: { password: string } | { error: Error } = { password: "tok" }): RegistryLogin & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    description: "Acme registry",
+    asked,
+    matches: (registry) => registry.endsWith(".registry.example.com"),
+    login: async (registry) => {
+      asked.push(registry);
+      if ("error" in outcome) throw outcome.error;
+      return { username: "acme", password: outcome.password };
+    },
+  };
+}
+
+/** What the deploy command hands in: the login of the first plugin that matches, like ClientPlugins.registryLogin. */
+const logins = (...all: RegistryLogin[]): AuthSources["registryLogin"] => async (registry) => all.find((l) => l.matches(registry)) ?? null;
 
 describe("headers", () => {
   it("encodes X-Registry-Auth as URL-safe base64 of the AuthConfig, and {} for an anonymous push", () => {
-    const auth = { username: "AWS", password: "p+/w?>", serveraddress: ECR };
+    const auth = { username: "acme", password: "p+/w?>", serveraddress: CLOUD };
     const header = registryAuthHeader(auth);
     expect(header).not.toMatch(/[+/=]/);
     expect(JSON.parse(Buffer.from(header, "base64url").toString())).toEqual(auth);
@@ -22,11 +41,6 @@ describe("headers", () => {
 });
 
 describe("logins", () => {
-  it("decodes ECR's token", () => {
-    expect(decodeEcrToken(Buffer.from("AWS:pass:with:colons").toString("base64"), ECR)).toEqual({ username: "AWS", password: "pass:with:colons", serveraddress: ECR });
-    expect(() => decodeEcrToken(Buffer.from("nocolon").toString("base64"), ECR)).toThrow(/not 'user:password'/);
-  });
-
   it("reads a plain credentials file or Docker's config.json shape", () => {
     expect(credentialsFromJson({ username: "u", password: "p" }, "r.io", "f.json")).toEqual({ username: "u", password: "p", serveraddress: "r.io" });
     const auth = Buffer.from("bob:s3cret").toString("base64");
@@ -35,25 +49,43 @@ describe("logins", () => {
     expect(() => credentialsFromJson({ user: "x" }, "r.io", "f.json")).toThrow(/holds no username and password/);
   });
 
-  it("asks ECR for an ECR registry, and nothing for another one without credentials", async () => {
-    const asked: string[] = [];
-    const token = Buffer.from("AWS:tok").toString("base64");
-    const sources: AuthSources = { env: {}, baseDir: "/p", ecrToken: async (region) => (asked.push(region), { token, endpoint: `https://${ECR}` }) };
-    expect(await resolveRegistryAuth(ECR, undefined, sources)).toEqual({ username: "AWS", password: "tok", serveraddress: ECR });
-    expect(asked).toEqual(["us-east-1"]);
-    expect(await resolveRegistryAuth("127.0.0.1:5000", undefined, { ...sources, ecrToken: noEcr })).toBeNull();
+  it("logs in with the provider's registry login that serves the registry, and anonymously elsewhere", async () => {
+    const login = fakeLogin();
+    const sources: AuthSources = { env: {}, baseDir: "/p", registryLogin: logins(login) };
+    expect(await resolveRegistryAuth(CLOUD, undefined, sources)).toEqual({ auth: { username: "acme", password: "tok", serveraddress: CLOUD }, from: "Acme registry" });
+    expect(login.asked).toEqual([CLOUD]);
+    expect(await resolveRegistryAuth("127.0.0.1:5000", undefined, sources)).toBeNull();
+    expect(await resolveRegistryAuth(null, undefined, { ...sources, registryLogin: noLogin })).toBeNull();
+    expect(login.asked).toEqual([CLOUD]);
+  });
+
+  it("prefers build.registry_credentials over a provider's login, as ferry.yaml says so", async () => {
+    const login = fakeLogin();
+    const spec = { username_env: "REG_USER", password_env: "REG_PASS" };
+    const found = await resolveRegistryAuth(CLOUD, spec, { env: { REG_USER: "u", REG_PASS: "p" }, baseDir: "/p", registryLogin: logins(login) });
+    expect(found).toEqual({ auth: { username: "u", password: "p", serveraddress: CLOUD }, from: "build.registry_credentials" });
+    expect(login.asked).toEqual([]);
+  });
+
+  it("names the registry and the login when the login fails, keeping the provider's code", async () => {
+    const denied = fakeLogin({ error: new FerryError("provider_auth", "the identity of this shell may not read the registry's token") });
+    const error = await resolveRegistryAuth(CLOUD, undefined, { env: {}, baseDir: "/p", registryLogin: logins(denied) }).catch((e: unknown) => e);
+    expect(isFerryError(error, "provider_auth")).toBe(true);
+    expect((error as Error).message).toBe(`cannot log in to ${CLOUD} (Acme registry): the identity of this shell may not read the registry's token`);
+    const crashed = fakeLogin({ error: new Error("socket hang up") });
+    expect(isFerryError(await resolveRegistryAuth(CLOUD, undefined, { env: {}, baseDir: "/p", registryLogin: logins(crashed) }).catch((e: unknown) => e), "provider_auth")).toBe(true);
   });
 
   it("takes build.registry_credentials from variables or a file next to ferry.yaml", async () => {
     const env = { REG_USER: "u", REG_PASS: "p" };
     const spec = { username_env: "REG_USER", password_env: "REG_PASS" };
-    expect(await resolveRegistryAuth("r.io", spec, { env, baseDir: "/p", ecrToken: noEcr })).toEqual({ username: "u", password: "p", serveraddress: "r.io" });
-    await expect(resolveRegistryAuth("r.io", spec, { env: {}, baseDir: "/p", ecrToken: noEcr })).rejects.toThrow(/REG_USER and REG_PASS are not set/);
+    expect(await resolveRegistryAuth("r.io", spec, { env, baseDir: "/p", registryLogin: noLogin })).toEqual({ auth: { username: "u", password: "p", serveraddress: "r.io" }, from: "build.registry_credentials" });
+    await expect(resolveRegistryAuth("r.io", spec, { env: {}, baseDir: "/p", registryLogin: noLogin })).rejects.toThrow(/REG_USER and REG_PASS are not set/);
 
     const read: string[] = [];
     const readText = async (path: string) => (read.push(path), '{"username": "f", "password": "g"}');
-    expect(await resolveRegistryAuth("r.io", { file: "creds/reg.json" }, { env: {}, baseDir: "/p", ecrToken: noEcr, readText })).toMatchObject({ username: "f" });
+    expect(await resolveRegistryAuth("r.io", { file: "creds/reg.json" }, { env: {}, baseDir: "/p", registryLogin: noLogin, readText })).toMatchObject({ auth: { username: "f" } });
     expect(read).toEqual(["/p/creds/reg.json"]);
-    await expect(resolveRegistryAuth("r.io", { file: "x.json" }, { env: {}, baseDir: "/p", ecrToken: noEcr, readText: async () => "nope" })).rejects.toThrow(/\/p\/x\.json is not JSON/);
+    await expect(resolveRegistryAuth("r.io", { file: "x.json" }, { env: {}, baseDir: "/p", registryLogin: noLogin, readText: async () => "nope" })).rejects.toThrow(/\/p\/x\.json is not JSON/);
   });
 });

@@ -1,8 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
-import { FerryError, isFerryError, type RegistryCredentialsSpec } from "@ferry/core";
-import { ecrRegion } from "./reference.js";
+import { FerryError, isFerryError, type RegistryCredentialsSpec, type RegistryLogin } from "@ferry/core";
 
 /** Docker's AuthConfig: what the daemon sends the registry for a push. */
 export interface RegistryAuth {
@@ -19,14 +18,6 @@ export function registryAuthHeader(auth: RegistryAuth): string {
 /** `X-Registry-Config` for a build (the base image's registry): base64 of `{registry: AuthConfig}`. */
 export function registryConfigHeader(auths: RegistryAuth[]): string {
   return Buffer.from(JSON.stringify(Object.fromEntries(auths.map((a) => [a.serveraddress, a])))).toString("base64");
-}
-
-/** ECR's authorization token is base64 of `AWS:password`. */
-export function decodeEcrToken(token: string, registry: string): RegistryAuth {
-  const text = Buffer.from(token, "base64").toString("utf8");
-  const colon = text.indexOf(":");
-  if (colon <= 0) throw new FerryError("provider_error", "ecr:GetAuthorizationToken returned a token that is not 'user:password'");
-  return { username: text.slice(0, colon), password: text.slice(colon + 1), serveraddress: registry };
 }
 
 /**
@@ -61,16 +52,45 @@ export interface AuthSources {
   env: Readonly<Record<string, string | undefined>>;
   /** The project file's directory: a relative credentials file is read from there. */
   baseDir: string;
-  /** ECR: `GetAuthorizationToken` in the region, with the user's own AWS identity. */
-  ecrToken: (region: string) => Promise<{ token: string; endpoint: string | null }>;
+  /**
+   * The providers' registry login for a registry (a cloud's own registry, with the user's own cloud
+   * identity), or null. Asked only when ferry.yaml gives no credentials, so plugins load only then.
+   */
+  registryLogin: (registry: string) => Promise<RegistryLogin | null>;
   readText?: (path: string) => Promise<string>;
+  signal?: AbortSignal;
+}
+
+/** A push login and where it came from, for messages. */
+export interface ResolvedAuth {
+  auth: RegistryAuth;
+  /** "build.registry_credentials", or the registry login's description. */
+  from: string;
 }
 
 /**
- * The login for pushing to `registry`: ECR's from AWS, else `build.registry_credentials`, else none
- * (anonymous, as a local or open registry takes).
+ * The login for pushing to `registry`: `build.registry_credentials` when ferry.yaml gives them, else a
+ * provider's registry login that serves the registry, else none (anonymous, as a local or open registry
+ * takes).
  */
-export async function resolveRegistryAuth(registry: string | null, spec: RegistryCredentialsSpec | undefined, sources: AuthSources): Promise<RegistryAuth | null> {
+export async function resolveRegistryAuth(registry: string | null, spec: RegistryCredentialsSpec | undefined, sources: AuthSources): Promise<ResolvedAuth | null> {
+  const fromSpec = await specAuth(registry, spec, sources);
+  if (fromSpec) return { auth: fromSpec, from: "build.registry_credentials" };
+  if (!registry) return null;
+  const login = await sources.registryLogin(registry);
+  if (!login) return null;
+  try {
+    const { username, password } = await login.login(registry, sources.signal ? { signal: sources.signal } : {});
+    return { auth: { username, password, serveraddress: registry }, from: login.description };
+  } catch (error) {
+    throw new FerryError(isFerryError(error) ? error.code : "provider_auth", `cannot log in to ${registry} (${login.description}): ${(error as Error)?.message ?? String(error)}`, {
+      cause: error,
+      ...(isFerryError(error) ? { retryable: error.retryable } : {}),
+    });
+  }
+}
+
+async function specAuth(registry: string | null, spec: RegistryCredentialsSpec | undefined, sources: AuthSources): Promise<RegistryAuth | null> {
   const server = registry ?? "https://index.docker.io/v1/";
   if (spec && "file" in spec) {
     const path = resolve(sources.baseDir, spec.file.replace(/^~(?=$|\/)/, homedir()));
@@ -95,30 +115,5 @@ export async function resolveRegistryAuth(registry: string | null, spec: Registr
     if (unset.length) throw new FerryError("validation_failed", `build.registry_credentials: ${unset.join(" and ")} ${unset.length > 1 ? "are" : "is"} not set; export ${unset.length > 1 ? "them" : "it"} before 'ferry deploy'`);
     return { username: username!, password: password!, serveraddress: server };
   }
-  const region = ecrRegion(registry);
-  if (region && registry) {
-    const { token } = await sources.ecrToken(region);
-    return decodeEcrToken(token, registry);
-  }
   return null;
-}
-
-/** The real `ecrToken`: the AWS SDK, loaded only when an ECR registry is used, with the default credential chain. */
-export async function ecrAuthorizationToken(region: string): Promise<{ token: string; endpoint: string | null }> {
-  const [{ ECRClient, GetAuthorizationTokenCommand }, { classifyAwsError }] = await Promise.all([
-    import("@aws-sdk/client-ecr"),
-    import("@ferry/provider-aws/provisioning"),
-  ]);
-  const client = new ECRClient({ region });
-  try {
-    const out = await client.send(new GetAuthorizationTokenCommand({}));
-    const data = out.authorizationData?.[0];
-    if (!data?.authorizationToken) throw new FerryError("provider_error", "ecr:GetAuthorizationToken returned no token");
-    return { token: data.authorizationToken, endpoint: data.proxyEndpoint ?? null };
-  } catch (error) {
-    if (isFerryError(error)) throw error;
-    throw classifyAwsError(error, { action: "ecr:GetAuthorizationToken", target: `a login to the registry in ${region}` });
-  } finally {
-    client.destroy();
-  }
 }

@@ -1,6 +1,5 @@
 import type { ImageBackend } from "../images/image-build.js";
 import type { Io } from "../io.js";
-import type { ProvisioningBackend } from "../provisioning.js";
 
 /** An `Io` that records what a command prints and answers prompts from a script. */
 export interface FakeIo extends Io {
@@ -20,9 +19,8 @@ export interface FakeIoOptions {
   answers?: string[];
   confirm?: boolean;
   fetch?: typeof fetch;
-  provisioning?: ProvisioningBackend;
+  loadClientPlugins?: Io["loadClientPlugins"];
   images?: ImageBackend;
-  ecrToken?: Io["ecrToken"];
 }
 
 export function fakeIo(options: FakeIoOptions = {}): FakeIo {
@@ -39,9 +37,8 @@ export function fakeIo(options: FakeIoOptions = {}): FakeIo {
     env: options.env ?? {},
     cwd: options.cwd ?? "/nowhere",
     fetch: options.fetch,
-    ...(options.provisioning ? { provisioning: async () => options.provisioning! } : {}),
+    ...(options.loadClientPlugins ? { loadClientPlugins: options.loadClientPlugins } : {}),
     ...(options.images ? { images: async () => options.images! } : {}),
-    ...(options.ecrToken ? { ecrToken: options.ecrToken } : {}),
     async promptSecret(message) {
       prompts.push(message);
       const answer = answers.shift();

@@ -65,13 +65,39 @@ export function flowRun(overrides: Partial<FlowRun> = {}): FlowRun {
   };
 }
 
+/** Credential types as `GET /api/credential-types` gives them: git, and a `keypair` a provider plugin would bring. */
+export function credentialTypes(): { items: { type: string; description: string; schema: Record<string, unknown>; secret_fields: string[] }[] } {
+  const field = (description: string, secret = false) => ({ type: "string", minLength: 1, description, ...(secret ? { "x-ferry-secret": true } : {}) });
+  return {
+    items: [
+      {
+        type: "git",
+        description: "An access token for cloning a private git repository.",
+        schema: { type: "object", additionalProperties: false, required: ["token"], properties: { token: field("Personal access token or deploy token", true), username: field("User name") } },
+        secret_fields: ["token"],
+      },
+      {
+        type: "keypair",
+        description: "A key pair of an example cloud.",
+        schema: {
+          type: "object",
+          additionalProperties: false,
+          required: ["key_id", "private_key"],
+          properties: { key_id: field("Key id"), private_key: field("Private key", true), passphrase: field("Passphrase of the key", true), region: field("Default region") },
+        },
+        secret_fields: ["private_key", "passphrase"],
+      },
+    ],
+  };
+}
+
 export function credentials(overrides: Partial<Credentials> = {}): Credentials {
   return {
     id: "00000000-0000-7000-8000-000000000004",
-    name: "aws-prod",
-    type: "aws",
-    data: { aws_access_key_id: "AKIAEXAMPLE", aws_secret_access_key: "********" },
-    secret_fields: ["aws_secret_access_key", "aws_session_token"],
+    name: "acme-prod",
+    type: "keypair",
+    data: { key_id: "KEYEXAMPLE", private_key: "********" },
+    secret_fields: ["private_key", "passphrase"],
     created_at: T,
     updated_at: T,
     ...overrides,
