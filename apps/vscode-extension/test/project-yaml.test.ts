@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { FerryError, isFerryError, parseProjectFile, type ProjectFile } from "@ferry/core";
+import { isFerryError, parseProjectFile, type FerryError, type ProjectFile } from "@ferry/core";
 import { describe, expect, it } from "vitest";
 import { deploymentsInFile, upsertDeployment, type DeploymentEntry } from "../src/project-yaml.js";
 

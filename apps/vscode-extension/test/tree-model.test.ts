@@ -6,12 +6,12 @@ const now = new Date("2026-11-22T12:00:00.000Z");
 
 describe("poolNodes", () => {
   it("lists pools by name with their deployments by flow/name, and pools without deployments", () => {
-    const pools = [pool("zeta"), pool("alpha", { type: "ecs:push" }), pool("empty")];
+    const pools = [pool("zeta"), pool("alpha", { type: "acme:push" }), pool("empty")];
     const deployments = [deployment("etl", "nightly", "alpha"), deployment("etl", "adhoc", "alpha"), deployment("hello", "greet", "zeta")];
     const nodes = poolNodes(pools, deployments);
     expect(nodes.map((n) => n.label)).toEqual(["alpha", "empty", "zeta"]);
     expect(nodes[0]!.children.map((c) => c.label)).toEqual(["etl/adhoc", "etl/nightly"]);
-    expect(nodes[0]!.description).toBe("ecs:push · 2 deployments");
+    expect(nodes[0]!.description).toBe("acme:push · 2 deployments");
     expect(nodes[1]!.children).toEqual([]);
     expect(nodes[1]!.description).toBe("ferry:managed · 0 deployments");
     expect(nodes[2]!.description).toBe("ferry:managed · 1 deployment");

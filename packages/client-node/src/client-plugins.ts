@@ -172,7 +172,7 @@ function failNoProvisioner(type: string, why: string, offer: string): never {
 export interface LoadClientPluginsOptions {
   /** The folder a module is resolved from first: where the user installs providers (the working directory). */
   cwd: string;
-  /** Where a module is resolved from second; default: this file, i.e. the tool's own install. */
+  /** Where a module is resolved from second; default: this file, i.e. the tool's own install (a CommonJS bundle, where `import.meta` is empty, must pass it). */
   loaderUrl?: string;
   /** Options for each module's `create`, by module name (FERRY_PROVIDER_OPTIONS). */
   options?: Readonly<Record<string, Record<string, unknown>>>;

@@ -1,5 +1,5 @@
 import * as vscode from "vscode";
-import { FerryError, type ProviderInfo } from "@ferry/core";
+import { FerryError, isPushType, type ProviderInfo } from "@ferry/core";
 import { Cancelled, orCancel } from "../errors.js";
 import { quotaMarkdown } from "../quota-format.js";
 import type { Ferry } from "../services.js";
@@ -7,10 +7,10 @@ import type { Ferry } from "../services.js";
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /**
- * Create Work Pool: picks a type the server offers and a name. A push type that can be provisioned
- * can have its cloud side made by `ferry work-pool create --provision-infra` in a terminal: it runs
- * with the user's own cloud credentials from their shell, prints the plan, and asks before it creates
- * anything.
+ * Create Work Pool: picks a type the server offers and a name. A push type can have its cloud side made
+ * by `ferry work-pool create --provision-infra` in a terminal: the CLI loads the provider's client
+ * plugin, runs with the user's own cloud credentials from their shell, prints the plan, and asks before
+ * it creates anything; for a type without a provisioner it says so and lists the types that have one.
  */
 export async function createWorkPool(ferry: Ferry): Promise<void> {
   const { client, connection } = await ferry.connections.client();
@@ -20,7 +20,7 @@ export async function createWorkPool(ferry: Ferry): Promise<void> {
     await vscode.window.showQuickPick(
       types.map((t) => ({
         label: t.type,
-        description: t.managed ? "managed by Ferry" : t.can_provision ? "push · can provision its cloud side" : "push",
+        description: t.managed ? "managed by Ferry" : t.plugin ? `push · ${t.plugin}` : "push",
         detail: t.description,
         info: t,
       })),
@@ -37,7 +37,7 @@ export async function createWorkPool(ferry: Ferry): Promise<void> {
     }),
   ).trim();
 
-  if (type.can_provision && (await wantsProvisioning(type))) {
+  if (isPushType(type.type) && (await wantsProvisioning(type))) {
     provisionInTerminal(connection.apiUrl, connection.apiKey!, name, type.type);
     return;
   }
@@ -54,7 +54,10 @@ async function wantsProvisioning(type: ProviderInfo): Promise<boolean> {
   const picked = orCancel(
     await vscode.window.showQuickPick(
       [
-        { label: provision, detail: `Makes what ${type.type} needs in your cloud account (roles, cluster, network, registry, credentials); shows the plan and asks first` },
+        {
+          label: provision,
+          detail: `Runs the Ferry CLI in a terminal to make what ${type.type} needs in your cloud account, with ${type.plugin ? `${type.plugin}'s client plugin` : "the provider's client plugin"}; shows the plan and asks first`,
+        },
         { label: only, detail: "You give it existing credentials; nothing is made in the cloud" },
       ],
       { title: `Ferry: Create Work Pool: ${type.type}` },
