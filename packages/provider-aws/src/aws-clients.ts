@@ -16,8 +16,6 @@ export interface AwsClientSettings {
   credentials: AwsCredentials | undefined;
   /** One endpoint for every service (a local stand-in), from the plugin's options. */
   endpoint?: string;
-  /** SDK attempts per call: the dispatcher retries whole submissions, so the SDK tries only a few times. */
-  maxAttempts: number;
 }
 
 /** The SDK clients the provider sends commands through; tests give hand-written fakes of `send`. */
@@ -47,7 +45,8 @@ export function awsCredentialsFrom(credentials: Record<string, string> | null): 
 export const sdkClientFactory: AwsClientFactory = (settings) => {
   const config = {
     region: settings.region,
-    maxAttempts: settings.maxAttempts,
+    // One attempt: the provider retries each call itself (withRetries), the same way for every cloud.
+    maxAttempts: 1,
     ...(settings.credentials ? { credentials: settings.credentials } : {}),
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
   };

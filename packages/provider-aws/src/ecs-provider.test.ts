@@ -1,5 +1,6 @@
 import { CreateLogGroupCommand, GetLogEventsCommand, ResourceAlreadyExistsException } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeSubnetsCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec2";
+import { GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import {
   ClientException,
   ClusterNotFoundException,
@@ -21,7 +22,7 @@ import type { AwsClientSettings, AwsClients } from "./aws-clients.js";
 import { ECS_BASE_JOB_TEMPLATE } from "./ecs-template.js";
 import { EcsProvider } from "./ecs-provider.js";
 
-const credentials = { aws_access_key_id: "AKIAFAKE", aws_secret_access_key: "secret", region_name: "eu-west-1" };
+const credentials = { aws_access_key_id: "AKIAFAKE", aws_secret_access_key: "secret-4f2a9b", region_name: "eu-west-1" };
 
 /** A hand-written ECS/EC2/Logs that records every command: enough behaviour for the provider's logic. */
 class FakeAws {
@@ -107,6 +108,7 @@ class FakeAws {
       return {};
     }
     if (command instanceof GetLogEventsCommand) return { events: this.logEvents };
+    if (command instanceof GetAuthorizationTokenCommand) return { authorizationData: [{ authorizationToken: "QVdTOnRvaw==" }] };
     throw new Error(`FakeAws: no ${op}`);
   }
 }
@@ -131,7 +133,7 @@ describe("EcsProvider", () => {
   let provider: EcsProvider;
   beforeEach(() => {
     aws = new FakeAws();
-    provider = new EcsProvider({ clients: aws.factory });
+    provider = new EcsProvider({ clients: aws.factory, retryBaseDelayMs: 1 });
   });
 
   it("registers a definition, resolves the default VPC's subnets and runs the task", async () => {
@@ -143,7 +145,7 @@ describe("EcsProvider", () => {
     expect(run.clientToken).toBe(req.idempotencyKey);
     expect(run.networkConfiguration?.awsvpcConfiguration?.subnets).toEqual(["subnet-a", "subnet-b"]);
     expect(run.overrides?.containerOverrides?.[0]?.environment).toContainEqual({ name: "FERRY_RUN_TOKEN", value: "tok" });
-    expect(aws.settings[0]).toMatchObject({ region: "eu-west-1", credentials: { accessKeyId: "AKIAFAKE", secretAccessKey: "secret" }, maxAttempts: 3 });
+    expect(aws.settings[0]).toMatchObject({ region: "eu-west-1", credentials: { accessKeyId: "AKIAFAKE", secretAccessKey: "secret-4f2a9b" } });
     expect(aws.destroyed).toBe(aws.settings.length);
   });
 
@@ -153,9 +155,9 @@ describe("EcsProvider", () => {
   });
 
   it("passes the plugin's endpoint to every client", async () => {
-    provider = new EcsProvider({ clients: aws.factory, endpoint: "http://127.0.0.1:4566", maxAttempts: 2 });
+    provider = new EcsProvider({ clients: aws.factory, endpoint: "http://127.0.0.1:4566" });
     await provider.submit(request());
-    expect(aws.settings.every((s) => s.endpoint === "http://127.0.0.1:4566" && s.maxAttempts === 2)).toBe(true);
+    expect(aws.settings.every((s) => s.endpoint === "http://127.0.0.1:4566")).toBe(true);
   });
 
   it("registers equal definitions once, and later runs cost no Describe", async () => {
@@ -213,13 +215,36 @@ describe("EcsProvider", () => {
     expect(aws.tasks.size).toBe(1);
   });
 
-  it("classifies a throttled registration as retryable, and the next attempt succeeds", async () => {
-    aws.faults.push({ op: "RegisterTaskDefinition", error: new ECSServiceException({ name: "ThrottlingException", message: "Rate exceeded", $fault: "client", $metadata: { httpStatusCode: 400 } }), times: 1 });
+  const throttling = () => new ECSServiceException({ name: "ThrottlingException", message: "Rate exceeded", $fault: "client", $metadata: { httpStatusCode: 400 } });
+
+  it("retries a throttled call within the submission", async () => {
+    aws.faults.push({ op: "RegisterTaskDefinition", error: throttling(), times: 2 });
+    await expect(provider.submit(request())).resolves.toMatchObject({ infrastructureId: expect.stringContaining("::") });
+    expect(aws.count("RegisterTaskDefinition")).toBe(3);
+    expect(aws.count("RunTask")).toBe(1);
+  });
+
+  it("fails a submission throttled on every attempt as retryable, and the next submission succeeds", async () => {
+    aws.faults.push({ op: "RegisterTaskDefinition", error: throttling(), times: 3 });
     const req = request();
     const error = await rejection(provider.submit(req));
     expect(error).toMatchObject({ code: "provider_throttled", retryable: true });
+    expect(error.message).toMatch(/^RegisterTaskDefinition: AWS is throttling requests in eu-west-1/);
+    expect(aws.count("RegisterTaskDefinition")).toBe(3);
     await expect(provider.submit(req)).resolves.toMatchObject({ infrastructureId: expect.stringContaining("::") });
     expect(aws.count("RunTask")).toBe(1);
+  });
+
+  it("does not retry what retrying cannot mend", async () => {
+    aws.faults.push({ op: "RegisterTaskDefinition", error: new ClientException({ message: "Invalid 'cpu' setting for task.", $metadata: { httpStatusCode: 400 } }), times: 1 });
+    expect(await rejection(provider.submit(request()))).toMatchObject({ code: "provider_error", retryable: false });
+    expect(aws.count("RegisterTaskDefinition")).toBe(1);
+  });
+
+  it("keeps the pool's secret out of its errors, even when AWS repeats it", async () => {
+    aws.faults.push({ op: "DescribeTaskDefinition", error: new ClientException({ message: `bad signature for secret ${credentials.aws_secret_access_key}`, $metadata: { httpStatusCode: 400 } }), times: 1 });
+    const error = await rejection(provider.submit(request()));
+    expect(JSON.stringify({ message: error.message, details: error.details, cause: String(error.cause) })).not.toContain(credentials.aws_secret_access_key);
   });
 
   it("turns a RunTask failure entry into a classified error, and retrying is possible", async () => {
@@ -350,6 +375,19 @@ describe("EcsProvider", () => {
       provider = new EcsProvider({ clients: aws.factory, fetch: fetchImpl, logger: { debug: (_o, m) => void debug.push(m), warn() {} } });
       await expect(provider.submit(request({ image: "localhost:5000/app:1" }))).resolves.toBeDefined();
       expect(debug).toEqual([expect.stringContaining("architecture is not checked")]);
+    });
+
+    it("reads an ECR image with a registry token from the registry's region, made with the pool's credentials", async () => {
+      const seen: string[] = [];
+      const fetchImpl = (async (url: string | URL, init?: RequestInit) => {
+        seen.push(`${String(url)} ${new Headers(init?.headers).get("authorization")}`);
+        if (String(url).includes("/manifests/")) return new Response(JSON.stringify({ config: { digest: "sha256:c" } }));
+        return new Response(JSON.stringify({ architecture: "amd64" }));
+      }) as typeof fetch;
+      provider = new EcsProvider({ clients: aws.factory, fetch: fetchImpl });
+      await provider.submit(request({ image: "123456789012.dkr.ecr.ap-south-1.amazonaws.com/app:1", execution_role_arn: "arn:exec" }));
+      expect(aws.calls.filter((c) => c.op === "GetAuthorizationToken").map((c) => c.region)).toEqual(["ap-south-1"]);
+      expect(seen[0]).toBe("https://123456789012.dkr.ecr.ap-south-1.amazonaws.com/v2/app/manifests/1 Basic QVdTOnRvaw==");
     });
 
     it("does not ask Docker Hub images' registry", async () => {

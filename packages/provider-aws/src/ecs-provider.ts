@@ -20,10 +20,24 @@ import {
   type SubmitRequest,
   type SubmitResult,
 } from "@ferry/core";
+import {
+  BoundedMap,
+  createImagePlatformCheck,
+  finalLogLines,
+  idempotentSubmit,
+  secretValues,
+  silentLogger,
+  withoutSecrets,
+  withRetries,
+  type ImagePlatformCheck,
+  type ProviderLogger,
+} from "@ferry/provider-kit";
 import { awsCredentialsFrom, sdkClientFactory, type AwsClientFactory, type AwsClients } from "./aws-clients.js";
+import { AWS_CREDENTIAL_TYPE } from "./credentials.js";
 import { ECS_BASE_JOB_TEMPLATE, parseEcsJobConfiguration, type EcsJobConfiguration } from "./ecs-template.js";
+import { ecrRegion, isEcrRegistry } from "./ecr.js";
 import { classifyAwsError, classifyRunTaskFailure, type AwsErrorContext } from "./errors.js";
-import { checkArchitectures, isEcrRegistry, parseImageReference, readImageArchitectures } from "./image-platform.js";
+import { platformOf, platformWords } from "./image-platform.js";
 import {
   DEFAULT_CLUSTER,
   KEY_TAG,
@@ -40,18 +54,13 @@ import { infrastructureIdFor, parseInfrastructureId, taskStatus } from "./task-s
 
 export const DEFAULT_REGION = "us-east-1";
 
-export interface ProviderLogger {
-  debug(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-const silent: ProviderLogger = { debug() {}, warn() {} };
-
 export interface EcsProviderOptions {
   /** One endpoint for every AWS service (a local stand-in such as @ferry/aws-local). */
   endpoint?: string;
-  /** SDK attempts per call; default 3. */
-  maxAttempts?: number;
+  /** Attempts per AWS call (the kit's retries; the SDK itself tries once); default 3. */
+  attempts?: number;
+  /** Backoff before a call's second attempt, doubled for the next (with jitter); default 200 ms. */
+  retryBaseDelayMs?: number;
   /** How SDK clients are made; tests pass fakes. */
   clients?: AwsClientFactory;
   /** Used to read image manifests from registries. */
@@ -61,56 +70,60 @@ export interface EcsProviderOptions {
   now?: () => number;
 }
 
-/** How long a looked-up network or image check is trusted before it is asked again. */
+/** How long a looked-up network is trusted before it is asked again. */
 const LOOKUP_TTL_MS = 5 * 60_000;
 const MAX_REMEMBERED = 5000;
 
+/** What one call of the provider works with: the pool's clients, and the secrets to keep out of errors. */
+interface Call {
+  clients: AwsClients;
+  secrets: string[];
+  credentials: Record<string, string> | null;
+}
+
 /**
  * `ecs:push`: each flow run is one ECS task. Translates a rendered job configuration into a task
- * definition and a RunTask request (built by the pure functions of task-definition.ts), and a
- * DescribeTasks answer into an InfrastructureStatus. Every AWS failure goes through classifyAwsError.
+ * definition and a RunTask request (the pure builders of task-definition.ts) and a DescribeTasks answer
+ * into an InfrastructureStatus (task-status.ts). Idempotency, retries, classification, the image check
+ * and the final log lines are the kit's; RunTask's clientToken makes a resubmission idempotent on AWS's
+ * side too, so no lookup is needed before a retry.
  */
 export class EcsProvider implements ComputeProvider {
   readonly type = "ecs:push";
   readonly description = "Runs each flow run as an AWS ECS task (Fargate or EC2)";
-  readonly credentialsType = "aws";
+  readonly credentialsType = AWS_CREDENTIAL_TYPE.type;
   readonly defaultBaseJobTemplate = ECS_BASE_JOB_TEMPLATE;
+  readonly submit: (request: SubmitRequest) => Promise<SubmitResult>;
 
   private readonly endpoint: string | undefined;
-  private readonly maxAttempts: number;
+  private readonly attempts: number;
+  private readonly retryBaseDelayMs: number | undefined;
   private readonly makeClients: AwsClientFactory;
-  private readonly fetch: typeof fetch;
   private readonly logger: ProviderLogger;
   private readonly now: () => number;
+  private readonly checkImage: ImagePlatformCheck<Call & { region: string }>;
 
-  /** Submissions by idempotency key: a repeated or concurrent submit of a run returns the first's answer. */
-  private readonly submissions = new Map<string, Promise<SubmitResult>>();
   /** Task definition ARNs by account, region, family and content hash, so equal definitions cost no Describe. */
-  private readonly definitions = new Map<string, Promise<string>>();
-  private readonly networks = new Map<string, { at: number; value: Promise<TaskNetwork> }>();
-  private readonly imageChecks = new Map<string, { at: number; error: FerryError | null }>();
-  private readonly logGroups = new Set<string>();
+  private readonly definitions = new BoundedMap<string, Promise<string>>(MAX_REMEMBERED);
+  private readonly networks = new BoundedMap<string, { at: number; value: Promise<TaskNetwork> }>(MAX_REMEMBERED);
+  private readonly logGroups = new BoundedMap<string, true>(MAX_REMEMBERED);
 
   constructor(options: EcsProviderOptions = {}) {
     this.endpoint = options.endpoint;
-    this.maxAttempts = options.maxAttempts ?? 3;
+    this.attempts = options.attempts ?? 3;
+    this.retryBaseDelayMs = options.retryBaseDelayMs;
     this.makeClients = options.clients ?? sdkClientFactory;
-    this.fetch = options.fetch ?? globalThis.fetch;
-    this.logger = options.logger ?? silent;
+    this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
-  }
-
-  submit(request: SubmitRequest): Promise<SubmitResult> {
-    const key = request.idempotencyKey;
-    const known = this.submissions.get(key);
-    if (known) return known;
-    const pending = this.startTask(request);
-    remember(this.submissions, key, pending);
-    // A failed submission may be retried with the same key: forget it.
-    pending.catch(() => {
-      if (this.submissions.get(key) === pending) this.submissions.delete(key);
+    this.submit = idempotentSubmit({ start: (request) => this.startTask(request), maxRemembered: MAX_REMEMBERED });
+    this.checkImage = createImagePlatformCheck({
+      readable: isEcrRegistry,
+      authorization: (registry, call) => this.ecrAuthorization(registry, call),
+      words: platformWords,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      logger: this.logger,
+      now: this.now,
     });
-    return pending;
   }
 
   async status(ref: InfrastructureRef): Promise<InfrastructureStatus> {
@@ -118,9 +131,10 @@ export class EcsProvider implements ComputeProvider {
     if (!id) return { phase: "missing", message: `'${ref.infrastructureId}' is not an ECS infrastructure id (cluster::taskArn)` };
     const config = parseEcsJobConfiguration(ref.jobConfiguration);
     const region = regionOf(config, ref.credentials);
-    const ctx: AwsErrorContext = { region, cluster: id.cluster, operation: "DescribeTasks" };
-    return this.withClients(ref.credentials, region, async (clients) => {
-      const out = await call(ctx, () => clients.ecs.send(new DescribeTasksCommand({ cluster: id.cluster, tasks: [id.taskArn] })));
+    return this.withClients(ref.credentials, region, async (call) => {
+      const out = await this.send(call, { region, cluster: id.cluster, operation: "DescribeTasks" }, () =>
+        call.clients.ecs.send(new DescribeTasksCommand({ cluster: id.cluster, tasks: [id.taskArn] })),
+      );
       const task = out.tasks?.find((t) => t.taskArn === id.taskArn) ?? out.tasks?.[0];
       if (!task) {
         const failure = out.failures?.[0];
@@ -135,10 +149,11 @@ export class EcsProvider implements ComputeProvider {
     if (!id) throw new FerryError("provider_not_found", `'${ref.infrastructureId}' is not an ECS infrastructure id (cluster::taskArn)`);
     const config = parseEcsJobConfiguration(ref.jobConfiguration);
     const region = regionOf(config, ref.credentials);
-    const ctx: AwsErrorContext = { region, cluster: id.cluster, operation: "StopTask" };
-    await this.withClients(ref.credentials, region, async (clients) => {
+    await this.withClients(ref.credentials, region, async (call) => {
       // StopTask on a stopped task succeeds, so a second cancel is harmless without a check here.
-      await call(ctx, () => clients.ecs.send(new StopTaskCommand({ cluster: id.cluster, task: id.taskArn, reason: reason.slice(0, 255) })));
+      await this.send(call, { region, cluster: id.cluster, operation: "StopTask" }, () =>
+        call.clients.ecs.send(new StopTaskCommand({ cluster: id.cluster, task: id.taskArn, reason: reason.slice(0, 255) })),
+      );
     });
   }
 
@@ -146,25 +161,23 @@ export class EcsProvider implements ComputeProvider {
     const id = parseInfrastructureId(ref.infrastructureId);
     if (!id) return [];
     const config = parseEcsJobConfiguration(ref.jobConfiguration);
-    const region = regionOf(config, ref.credentials);
-    const settings = logSettings(config, region);
+    const settings = logSettings(config, regionOf(config, ref.credentials));
     if (!settings) return [];
     const taskId = id.taskArn.slice(id.taskArn.lastIndexOf("/") + 1);
     const stream = `${settings.streamPrefix}/${config.container_name}/${taskId}`;
     const ctx: AwsErrorContext = { region: settings.region, operation: "GetLogEvents" };
-    return this.withClients(ref.credentials, settings.region, async (clients) => {
-      try {
-        const out = await clients.logs.send(
-          new GetLogEventsCommand({ logGroupName: settings.group, logStreamName: stream, limit: Math.max(1, Math.min(options.limit, 10_000)), startFromHead: false }),
-        );
-        return (out.events ?? []).map((e) => ({ timestamp: new Date(e.timestamp ?? 0).toISOString(), message: (e.message ?? "").replace(/\n$/, "") }));
-      } catch (error) {
-        const classified = classifyAwsError(error, ctx);
-        // The stream appears only once the container wrote something: no stream, no lines.
-        if (classified.code === "provider_not_found") return [];
-        throw classified;
-      }
-    });
+    return this.withClients(ref.credentials, settings.region, (call) =>
+      // The stream appears only once the container wrote something: no stream, no lines.
+      finalLogLines(
+        async (limit) => {
+          const out = await this.send(call, ctx, () =>
+            call.clients.logs.send(new GetLogEventsCommand({ logGroupName: settings.group, logStreamName: stream, limit, startFromHead: false })),
+          );
+          return (out.events ?? []).map((e) => ({ timestamp: new Date(e.timestamp ?? 0).toISOString(), message: e.message ?? "" }));
+        },
+        { limit: options.limit, classify: (e) => classifyAwsError(e, { ...ctx, secrets: call.secrets }) },
+      ),
+    );
   }
 
   private async startTask(request: SubmitRequest): Promise<SubmitResult> {
@@ -178,29 +191,30 @@ export class EcsProvider implements ComputeProvider {
       deploymentName: request.deployment.name,
       region,
     });
-    return this.withClients(request.credentials, region, async (clients) => {
-      await this.checkImage(config, request.credentials, region);
+    return this.withClients(request.credentials, region, async (call) => {
+      await this.checkImage(config.image, platformOf(config.cpu_architecture), { ...call, region });
       const scope = this.scopeOf(request.credentials, region);
       const ctx = { ...base, family: definition.family };
-      let arn = await this.taskDefinitionArn(clients, scope, definition, config, ctx);
+      let arn = await this.taskDefinitionArn(call, scope, definition, config, ctx);
       const logs = logSettings(config, region);
-      if (logs) await this.ensureLogGroup(clients, scope, logs.group, { ...base, region: logs.region });
-      const network = usesAwsvpc(config) ? await this.network(clients, scope, config, region, base) : null;
+      if (logs) await this.ensureLogGroup(call, scope, logs.group, { ...base, region: logs.region });
+      const network = usesAwsvpc(config) ? await this.network(call, scope, config, region, base) : null;
       const runContext = {
         idempotencyKey: request.idempotencyKey,
         flowRunId: request.flowRun.id,
         deploymentId: request.deployment.id,
         runtimeEnv: request.runtimeEnv,
       };
+      const runTask = () => this.send(call, { ...ctx, operation: "RunTask" }, () => call.clients.ecs.send(new RunTaskCommand(buildRunTaskRequest(config, arn, network, runContext))));
       let out;
       try {
-        out = await call({ ...ctx, operation: "RunTask" }, () => clients.ecs.send(new RunTaskCommand(buildRunTaskRequest(config, arn, network, runContext))));
+        out = await runTask();
       } catch (error) {
         // A cached definition deregistered behind Ferry's back: register again, once.
         if (!isFerryError(error) || !/task ?definition/i.test(error.message) || !/inactive|not found|does not exist/i.test(error.message)) throw error;
         this.definitions.delete(definitionCacheKey(scope, definition));
-        arn = await this.taskDefinitionArn(clients, scope, definition, config, ctx);
-        out = await call({ ...ctx, operation: "RunTask" }, () => clients.ecs.send(new RunTaskCommand(buildRunTaskRequest(config, arn, network, runContext))));
+        arn = await this.taskDefinitionArn(call, scope, definition, config, ctx);
+        out = await runTask();
       }
       const failure = out.failures?.[0];
       if (failure) throw classifyRunTaskFailure(failure, ctx);
@@ -209,10 +223,9 @@ export class EcsProvider implements ComputeProvider {
       if (config.auto_deregister_task_definition) {
         // A started task keeps running when its definition is deregistered; the run is not at stake.
         try {
-          await clients.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
+          await this.send(call, { ...ctx, operation: "DeregisterTaskDefinition" }, () => call.clients.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn })));
         } catch (error) {
-          const classified = classifyAwsError(error, { ...ctx, operation: "DeregisterTaskDefinition" });
-          this.logger.warn({ err: classified, task_definition: arn, flow_run_id: request.flowRun.id }, "could not deregister the run's task definition; it stays registered");
+          this.logger.warn({ err: error, task_definition: arn, flow_run_id: request.flowRun.id }, "could not deregister the run's task definition; it stays registered");
         }
       }
       return { infrastructureId: infrastructureIdFor(cluster, taskArn) };
@@ -224,76 +237,54 @@ export class EcsProvider implements ComputeProvider {
    * latest revision when its content tag matches, else a new registration. Registration is rate limited
    * (Prefect #16485, #21351), so concurrent submissions of one deployment share one lookup.
    */
-  private taskDefinitionArn(
-    clients: AwsClients,
-    scope: string,
-    definition: RegisterTaskDefinitionCommandInput,
-    config: EcsJobConfiguration,
-    ctx: AwsErrorContext,
-  ): Promise<string> {
-    if (config.auto_deregister_task_definition) return this.register(clients, definition, ctx);
-    const key = definitionCacheKey(scope, definition);
-    const known = this.definitions.get(key);
-    if (known) return known;
-    const pending = (async () => {
-      const latest = await this.latestEqualRevision(clients, definition, ctx);
-      return latest ?? (await this.register(clients, definition, ctx));
-    })();
-    remember(this.definitions, key, pending);
-    pending.catch(() => {
-      if (this.definitions.get(key) === pending) this.definitions.delete(key);
-    });
-    return pending;
+  private taskDefinitionArn(call: Call, scope: string, definition: RegisterTaskDefinitionCommandInput, config: EcsJobConfiguration, ctx: AwsErrorContext): Promise<string> {
+    if (config.auto_deregister_task_definition) return this.register(call, definition, ctx);
+    return this.definitions.getOrMake(definitionCacheKey(scope, definition), async () => (await this.latestEqualRevision(call, definition, ctx)) ?? (await this.register(call, definition, ctx)));
   }
 
-  private async latestEqualRevision(clients: AwsClients, definition: RegisterTaskDefinitionCommandInput, ctx: AwsErrorContext): Promise<string | null> {
+  private async latestEqualRevision(call: Call, definition: RegisterTaskDefinitionCommandInput, ctx: AwsErrorContext): Promise<string | null> {
     try {
-      const out = await clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: definition.family, include: ["TAGS"] }));
+      const out = await this.send(call, { ...ctx, operation: "DescribeTaskDefinition" }, () =>
+        call.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: definition.family, include: ["TAGS"] })),
+      );
       const current = out.taskDefinition;
       if (current?.status === "ACTIVE" && current.taskDefinitionArn && tagValue(out.tags, KEY_TAG) === tagValue(definition.tags, KEY_TAG)) {
         return current.taskDefinitionArn;
       }
       return null;
     } catch (error) {
-      const classified = classifyAwsError(error, { ...ctx, operation: "DescribeTaskDefinition" });
-      if (classified.code === "provider_not_found") return null; // a new family
-      throw classified;
+      if (isFerryError(error, "provider_not_found")) return null; // a new family
+      throw error;
     }
   }
 
-  private async register(clients: AwsClients, definition: RegisterTaskDefinitionCommandInput, ctx: AwsErrorContext): Promise<string> {
-    const out = await call({ ...ctx, operation: "RegisterTaskDefinition" }, () => clients.ecs.send(new RegisterTaskDefinitionCommand(definition)));
+  private async register(call: Call, definition: RegisterTaskDefinitionCommandInput, ctx: AwsErrorContext): Promise<string> {
+    const out = await this.send(call, { ...ctx, operation: "RegisterTaskDefinition" }, () => call.clients.ecs.send(new RegisterTaskDefinitionCommand(definition)));
     const arn = out.taskDefinition?.taskDefinitionArn;
     if (!arn) throw new FerryError("provider_error", "RegisterTaskDefinition: ECS answered without a task definition ARN", { retryable: true });
     return arn;
   }
 
   /** Creates the log group with the pool's credentials, so the execution role needs no logs:CreateLogGroup. */
-  private async ensureLogGroup(clients: AwsClients, scope: string, group: string, ctx: AwsErrorContext): Promise<void> {
+  private async ensureLogGroup(call: Call, scope: string, group: string, ctx: AwsErrorContext): Promise<void> {
     const key = `${scope}|${ctx.region}|${group}`;
     if (this.logGroups.has(key)) return;
     try {
-      await clients.logs.send(new CreateLogGroupCommand({ logGroupName: group }));
+      await this.send(call, { ...ctx, operation: "CreateLogGroup" }, () => call.clients.logs.send(new CreateLogGroupCommand({ logGroupName: group })));
     } catch (error) {
-      if ((error as { name?: string }).name !== "ResourceAlreadyExistsException") {
-        throw classifyAwsError(error, { ...ctx, operation: "CreateLogGroup" });
-      }
+      if (!isFerryError(error) || (error.details as { aws_error?: string } | undefined)?.aws_error !== "ResourceAlreadyExistsException") throw error;
     }
-    this.logGroups.add(key);
+    this.logGroups.set(key, true);
   }
 
-  private network(clients: AwsClients, scope: string, config: EcsJobConfiguration, region: string, ctx: AwsErrorContext): Promise<TaskNetwork> {
+  private network(call: Call, scope: string, config: EcsJobConfiguration, region: string, ctx: AwsErrorContext): Promise<TaskNetwork> {
     const lookup: NetworkLookup = {
       defaultVpcId: async () => {
-        const out = await call({ ...ctx, operation: "DescribeVpcs" }, () =>
-          clients.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "isDefault", Values: ["true"] }] })),
-        );
+        const out = await this.send(call, { ...ctx, operation: "DescribeVpcs" }, () => call.clients.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "isDefault", Values: ["true"] }] })));
         return out.Vpcs?.[0]?.VpcId ?? null;
       },
       subnetIdsOfVpc: async (vpcId) => {
-        const out = await call({ ...ctx, operation: "DescribeSubnets" }, () =>
-          clients.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpcId] }] })),
-        );
+        const out = await this.send(call, { ...ctx, operation: "DescribeSubnets" }, () => call.clients.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpcId] }] })));
         return (out.Subnets ?? []).map((s) => s.SubnetId).filter((s): s is string => Boolean(s));
       },
     };
@@ -303,60 +294,48 @@ export class EcsProvider implements ComputeProvider {
     const cached = this.networks.get(key);
     if (cached && this.now() - cached.at < LOOKUP_TTL_MS) return cached.value;
     const value = resolveNetwork(config, lookup, region);
-    remember(this.networks, key, { at: this.now(), value });
+    this.networks.set(key, { at: this.now(), value });
     value.catch(() => this.networks.delete(key));
     return value;
   }
 
-  /**
-   * Refuses an image that cannot run on the task's CPU architecture, when its registry can be read.
-   * A registry that cannot be read does not block the run: ECS will report the real outcome.
-   */
-  private async checkImage(config: EcsJobConfiguration, credentials: Record<string, string> | null, region: string): Promise<void> {
-    const ref = parseImageReference(config.image);
-    if (!ref) return;
-    const key = `${config.image}|${config.cpu_architecture}`;
-    const cached = this.imageChecks.get(key);
-    if (cached && this.now() - cached.at < LOOKUP_TTL_MS) {
-      if (cached.error) throw cached.error;
-      return;
-    }
-    let found;
-    try {
-      let authorization: string | undefined;
-      if (isEcrRegistry(ref.registry)) {
-        const registryRegion = ref.registry.split(".")[3] ?? region;
-        authorization = await this.withClients(credentials, registryRegion, async (clients) => {
-          const out = await clients.ecr.send(new GetAuthorizationTokenCommand({}));
-          const token = out.authorizationData?.[0]?.authorizationToken;
-          return token ? `Basic ${token}` : undefined;
-        });
-      }
-      found = await readImageArchitectures(ref, { fetch: this.fetch, ...(authorization ? { authorization } : {}) });
-    } catch (error) {
-      this.logger.debug({ image: config.image, reason: (error as Error).message }, "could not read the image's manifest from its registry; its architecture is not checked");
-      return;
-    }
-    try {
-      checkArchitectures(config.image, found, config.cpu_architecture);
-      remember(this.imageChecks, key, { at: this.now(), error: null });
-    } catch (error) {
-      remember(this.imageChecks, key, { at: this.now(), error: error as FerryError });
-      throw error;
-    }
+  /** `Basic <token>` for an ECR registry, from GetAuthorizationToken in the registry's region with the pool's credentials. */
+  private async ecrAuthorization(registry: string, call: Call & { region: string }): Promise<string | undefined> {
+    const registryRegion = ecrRegion(registry);
+    // Other registries Ferry reads (localhost, host:port) are asked anonymously.
+    if (!registryRegion) return undefined;
+    const read = async (clients: AwsClients) => {
+      const out = await this.send({ ...call, clients }, { region: registryRegion, operation: "GetAuthorizationToken" }, () => clients.ecr.send(new GetAuthorizationTokenCommand({})));
+      const token = out.authorizationData?.[0]?.authorizationToken;
+      return token ? `Basic ${token}` : undefined;
+    };
+    return registryRegion === call.region ? read(call.clients) : this.withClients(call.credentials, registryRegion, (other) => read(other.clients));
   }
 
-  private async withClients<T>(credentials: Record<string, string> | null, region: string, fn: (clients: AwsClients) => Promise<T>): Promise<T> {
-    const clients = this.makeClients({
-      region,
-      credentials: awsCredentialsFrom(credentials),
-      maxAttempts: this.maxAttempts,
-      ...(this.endpoint ? { endpoint: this.endpoint } : {}),
+  /**
+   * One AWS call: retried while classification says retrying helps (throttling, 5xx, a failed
+   * connection), each failure classified with the call's context and the pool's secrets kept out.
+   */
+  private send<T>(call: Call, context: AwsErrorContext, fn: () => Promise<T>): Promise<T> {
+    return withRetries(fn, {
+      attempts: this.attempts,
+      ...(this.retryBaseDelayMs === undefined ? {} : { baseDelayMs: this.retryBaseDelayMs }),
+      classify: (e) => classifyAwsError(e, { ...context, secrets: call.secrets }),
     });
+  }
+
+  private async withClients<T>(credentials: Record<string, string> | null, region: string, fn: (call: Call) => Promise<T>): Promise<T> {
+    const secrets = secretValues(AWS_CREDENTIAL_TYPE, credentials);
     try {
-      return await fn(clients);
-    } finally {
-      clients.destroy();
+      const clients = this.makeClients({ region, credentials: awsCredentialsFrom(credentials), ...(this.endpoint ? { endpoint: this.endpoint } : {}) });
+      try {
+        return await fn({ clients, secrets, credentials });
+      } finally {
+        clients.destroy();
+      }
+    } catch (error) {
+      // The last guard: nothing this provider throws carries the pool's secret.
+      throw withoutSecrets(error, secrets);
     }
   }
 
@@ -373,19 +352,4 @@ export function regionOf(config: EcsJobConfiguration, credentials: Record<string
 
 function definitionCacheKey(scope: string, definition: RegisterTaskDefinitionCommandInput): string {
   return `${scope}|${definition.family}|${tagValue(definition.tags, KEY_TAG)}`;
-}
-
-async function call<T>(ctx: AwsErrorContext, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    throw classifyAwsError(error, ctx);
-  }
-}
-
-/** Map.set with a bound: the oldest entries go first, so a long-running server does not grow without end. */
-function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
-  map.delete(key);
-  map.set(key, value);
-  while (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value as K);
 }

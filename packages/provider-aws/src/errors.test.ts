@@ -12,7 +12,7 @@ import {
 import { NoSuchEntityException } from "@aws-sdk/client-iam";
 import { FerryError } from "@ferry/core";
 import { describe, expect, it } from "vitest";
-import { classifyAwsError, classifyRunTaskFailure } from "./errors.js";
+import { classifyAwsError, classifyRunTaskFailure, isAwsNotFound } from "./errors.js";
 
 const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
 const ecs = (name: string, message: string, status = 400, fault: "client" | "server" = "client") =>
@@ -199,5 +199,70 @@ describe("classifyRunTaskFailure", () => {
     const e = classifyRunTaskFailure({ reason: "SOMETHING", detail: "odd" }, ctx);
     expect(e).toMatchObject({ code: "provider_error", retryable: false });
     expect(e.message).toContain("SOMETHING (odd)");
+  });
+});
+
+describe("classifyAwsError with the user's own identity (provisioning, a registry login)", () => {
+  const awsError = (name: string, message = "AWS says no") => Object.assign(new Error(message), { name, $metadata: {} });
+  const user = (action: string, target?: string) => ({ identity: "user" as const, action, ...(target ? { target } : {}) });
+
+  it("names the missing permission and says to use an administrator identity", () => {
+    const error = awsError("AccessDenied", "User: arn:aws:iam::1:user/bob is not authorized to perform: iam:CreateRole");
+    const e = classifyAwsError(error, user("iam:CreateRole", "the execution role FerryEcsTaskExecutionRole"));
+    expect(e).toMatchObject({ code: "provider_auth", retryable: false });
+    expect(e.message).toMatch(/^your AWS identity lacks iam:CreateRole \(the execution role FerryEcsTaskExecutionRole\); use an identity with administrator access for provisioning/);
+    expect(e.cause).toBe(error);
+  });
+
+  it.each([
+    ["UnauthorizedOperation", "provider_auth"],
+    ["InvalidClientTokenId", "provider_auth"],
+    ["ExpiredToken", "provider_auth"],
+    ["Throttling", "provider_throttled"],
+    ["RequestLimitExceeded", "provider_throttled"],
+    ["LimitExceeded", "provider_quota"],
+    ["VpcLimitExceeded", "provider_quota"],
+    ["NoSuchEntity", "provider_not_found"],
+    ["EntityAlreadyExists", "provider_error"],
+  ])("%s is %s, as for the pool's credentials", (name, code) => {
+    expect(classifyAwsError(awsError(name), user("x:Y")).code).toBe(code);
+    expect(classifyAwsError(awsError(name), {}).code).toBe(code);
+  });
+
+  it("says how to give credentials when there are none", () => {
+    const e = classifyAwsError(Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" }), user("sts:GetCallerIdentity"));
+    expect(e.code).toBe("provider_auth");
+    expect(e.message).toMatch(/AWS_PROFILE/);
+  });
+
+  it("asks for a region when none resolves", () => {
+    const e = classifyAwsError(new Error("Region is missing"), user("sts:GetCallerIdentity"));
+    expect(e).toMatchObject({ code: "validation_failed", retryable: false });
+    expect(e.message).toMatch(/--region/);
+  });
+
+  it("treats an unreachable endpoint as retryable, naming the action", () => {
+    const e = classifyAwsError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }), user("ecs:CreateCluster"));
+    expect(e).toMatchObject({ retryable: true, message: "could not reach AWS for ecs:CreateCluster: connect ECONNREFUSED" });
+  });
+
+  it("reads the query protocol's Code", () => {
+    expect(classifyAwsError(Object.assign(new Error("no"), { Code: "NoSuchEntity" }), user("iam:GetRole")).code).toBe("provider_not_found");
+  });
+
+  it("recognises every service's not-found answer", () => {
+    expect(isAwsNotFound(awsError("NoSuchEntity"))).toBe(true);
+    expect(isAwsNotFound(awsError("RepositoryNotFoundException"))).toBe(true);
+    expect(isAwsNotFound(awsError("InvalidVpcID.NotFound"))).toBe(true);
+    expect(isAwsNotFound(awsError("AccessDenied"))).toBe(false);
+    expect(isAwsNotFound(awsError("ThrottlingException", "the thing was not found, slow down"))).toBe(false);
+  });
+});
+
+describe("classifyAwsError keeps secrets out", () => {
+  it("masks a secret AWS repeats, in the message and the cause", () => {
+    const e = classifyAwsError(new ClientException({ message: "bad key wJalrXUtnFEMI", ...meta(400) }), { secrets: ["wJalrXUtnFEMI"] });
+    expect(e.message).not.toContain("wJalrXUtnFEMI");
+    expect((e.cause as Error).message).not.toContain("wJalrXUtnFEMI");
   });
 });

@@ -1,184 +1,201 @@
-import { FerryError, isFerryError } from "@ferry/core";
+import { FerryError } from "@ferry/core";
+import { defineErrorClassifier, kindOf, NETWORK_RULE, type ClassifyContext, type ErrorFacts, type ErrorTable } from "@ferry/provider-kit";
 
-/** What the failing call was about, so a message can name the thing to fix. */
-export interface AwsErrorContext {
-  /** The AWS operation, e.g. `RunTask`. */
+/**
+ * The one table of AWS failures, for the provider (the pool's credentials, in the server) and the
+ * provisioner and registry login (the user's own identity, on their machine): the same names mean the
+ * same thing; only the fix a message names depends on whose identity made the call.
+ */
+export interface AwsErrorContext extends ClassifyContext {
+  /** The AWS operation, e.g. `RunTask`: the provider's messages start with it. */
   operation?: string;
   region?: string;
   cluster?: string;
   family?: string;
   /** The work pool, for fixes such as `ferry work-pool provision-infra POOL`. */
   pool?: string;
+  /** Whose identity made the call: the pool's credentials (default) or the user's own (provisioning, a registry login). */
+  identity?: "pool" | "user";
+  /** With the user's identity: the IAM action (`iam:CreateRole`) and what it was for, so the message names the permission. */
+  action?: string;
+  target?: string;
 }
 
 /** The fields of an AWS SDK v3 exception (or a Node network error) that classification reads. */
 interface AwsErrorShape {
-  name?: string;
-  code?: string;
-  message?: string;
+  name?: unknown;
+  Code?: unknown;
+  code?: unknown;
+  message?: unknown;
+  cause?: { code?: unknown };
   $fault?: "client" | "server";
   $metadata?: { httpStatusCode?: number };
   $retryable?: { throttling?: boolean };
 }
 
-const THROTTLING = new Set([
-  "ThrottlingException",
-  "Throttling",
-  "ThrottledException",
-  "TooManyRequestsException",
-  "RequestLimitExceeded",
-  "RequestThrottled",
-  "RequestThrottledException",
-  "ProvisionedThroughputExceededException",
-  "SlowDown",
-]);
-
-const AUTH = new Set([
-  "AccessDenied",
-  "AccessDeniedException",
-  "UnauthorizedOperation",
-  "UnauthorizedException",
-  "UnrecognizedClientException",
-  "InvalidClientTokenId",
-  "ExpiredToken",
-  "ExpiredTokenException",
-  "RequestExpired",
-  "InvalidSignatureException",
-  "SignatureDoesNotMatch",
-  "AuthFailure",
-  "MissingAuthenticationToken",
-  "IncompleteSignature",
-  "OptInRequired",
-  "CredentialsProviderError",
-]);
-
-const NOT_FOUND = new Set([
-  "ClusterNotFoundException",
-  "NoSuchEntity",
-  "NoSuchEntityException",
-  "ResourceNotFoundException",
-  "RepositoryNotFoundException",
-  "ImageNotFoundException",
-  "TaskSetNotFoundException",
-  "ServiceNotFoundException",
-  "InvalidVpcID.NotFound",
-  "InvalidSubnetID.NotFound",
-  "InvalidGroup.NotFound",
-  "InvalidGroupId.Malformed",
-  "InvalidSubnetID.Malformed",
-  "InvalidVpcID.Malformed",
-]);
-
-const QUOTA = new Set([
-  "LimitExceededException",
-  "LimitExceeded",
-  "ServiceQuotaExceededException",
-  "QuotaExceededException",
-  "VpcLimitExceeded",
-  "AddressLimitExceeded",
-  "LimitExceededFault",
-]);
-
-const SERVER = new Set([
-  "ServerException",
-  "ServiceException",
-  "ServiceUnavailable",
-  "ServiceUnavailableException",
-  "InternalError",
-  "InternalFailure",
-  "InternalServerError",
-  "InternalServerException",
-  "InternalServiceError",
-  "Unavailable",
-]);
-
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_SOCKET",
-]);
-
-const NETWORK_NAMES = new Set(["TimeoutError", "RequestTimeout", "RequestTimeoutException", "NetworkingError"]);
-
-/**
- * Turns whatever an AWS call threw into a FerryError with a stable code, whether retrying can help,
- * the original error as `cause`, and a message that says what to do. The one place AWS failures are
- * interpreted: the provider never inspects an SDK exception itself.
- */
-export function classifyAwsError(error: unknown, context: AwsErrorContext = {}): FerryError {
-  if (isFerryError(error)) return error;
+export function awsErrorFacts(error: unknown): ErrorFacts {
   const e = (typeof error === "object" && error !== null ? error : { message: String(error) }) as AwsErrorShape;
-  const name = e.name ?? "";
-  const code = e.code ?? "";
-  const raw = (e.message ?? "").trim() || name || "unknown error";
-  const status = e.$metadata?.httpStatusCode;
-  const where = context.region ? ` in ${context.region}` : "";
-  const op = context.operation ? `${context.operation}: ` : "";
-  const provision = context.pool ? `run 'ferry work-pool provision-infra ${context.pool}'` : "run 'ferry work-pool provision-infra POOL'";
-  const make = (ferryCode: ConstructorParameters<typeof FerryError>[0], message: string, retryable?: boolean) =>
-    new FerryError(ferryCode, `${op}${message}`, {
-      cause: error,
-      details: { aws_error: name || code || undefined, http_status: status },
-      ...(retryable === undefined ? {} : { retryable }),
-    });
-
-  if (name === "AbortError" || code === "ABORT_ERR") {
-    return make("provider_error", `the call was aborted: ${raw}`, false);
-  }
-  if (THROTTLING.has(name) || THROTTLING.has(code) || e.$retryable?.throttling || status === 429 || /rate exceeded|throttl/i.test(raw)) {
-    return make("provider_throttled", `AWS is throttling requests${where} (${raw}); Ferry retries with a backoff`);
-  }
-  if (AUTH.has(name) || AUTH.has(code) || status === 401 || /security token included in the request is (invalid|expired)|could not load credentials/i.test(raw)) {
-    const expired = /expired/i.test(name) || /expired/i.test(raw);
-    const denied = /denied|unauthorized/i.test(name);
-    const message = expired
-      ? `the pool's AWS credentials have expired (${raw}); update them with a fresh session token or a long-lived access key`
-      : denied
-        ? `the pool's AWS credentials are not allowed to do this (${raw}); grant the permission to their IAM user or role, or ${provision}`
-        : `AWS did not accept the pool's credentials (${raw}); check the access key id and secret in the pool's AWS credentials`;
-    return make("provider_auth", message);
-  }
-  if (name === "ClusterNotFoundException" || (name === "ClientException" && /cluster.*not found/i.test(raw))) {
-    const cluster = context.cluster ?? "default";
-    return make(
-      "provider_not_found",
-      `the ECS cluster '${cluster}' does not exist${where}: ${provision} or set the cluster job variable`,
-    );
-  }
-  if (name === "ClientException" && /unable to describe task definition/i.test(raw)) {
-    return make("provider_not_found", `the task definition${context.family ? ` family '${context.family}'` : ""} does not exist${where} (${raw})`);
-  }
-  if (NOT_FOUND.has(name) || NOT_FOUND.has(code) || (name === "InvalidParameterException" && isMissingThing(raw))) {
-    return make("provider_not_found", `${raw}${where}: check the job variables that name it (cluster, subnets, security_groups, vpc_id, roles) or ${provision}`);
-  }
-  if (QUOTA.has(name) || QUOTA.has(code) || /quota|limit exceeded/i.test(raw)) {
-    return make("provider_quota", `an AWS limit was reached${where} (${raw}); raise the quota in the Service Quotas console or free some resources`);
-  }
-  if (NETWORK_CODES.has(code) || NETWORK_NAMES.has(name) || NETWORK_CODES.has(name)) {
-    return make("provider_error", `could not reach AWS${where}: ${raw}`, true);
-  }
-  if (SERVER.has(name) || e.$fault === "server" || (status !== undefined && status >= 500)) {
-    return make("provider_error", `AWS had an internal error${where}: ${raw}`, true);
-  }
-  if (name === "ClientException" && /execution role/i.test(raw)) {
-    return make("provider_error", `${raw}: set the execution_role_arn job variable (or ${provision})`, false);
-  }
-  if (name === "InvalidParameterException" || name === "ClientException" || name === "ValidationException" || e.$fault === "client" || (status !== undefined && status >= 400)) {
-    return make("provider_error", `AWS refused the request${where}: ${raw}`, false);
-  }
-  // Not an AWS answer at all (a bug, or an unexpected reply): retrying the same call will not help.
-  return make("provider_error", raw, false);
+  const str = (v: unknown) => (typeof v === "string" && v !== "Error" && v !== "TypeError" ? v : "");
+  // Query-protocol services (IAM, STS, EC2) put the wire code in `Code`; JSON ones name the exception.
+  const name = str(e.name) || str(e.Code) || str(e.code);
+  const code = str(e.Code) || str(e.code) || str(e.cause?.code);
+  const message = (typeof e.message === "string" ? e.message.trim() : "") || name || "unknown error";
+  return { name, code, status: e.$metadata?.httpStatusCode, message, fault: e.$fault, throttling: e.$retryable?.throttling };
 }
 
 function isMissingThing(message: string): boolean {
   return /not (be )?found|does not exist|doesn't exist|could not be found|no .* (was|were) found|unable to (find|describe)/i.test(message);
+}
+
+const where = (c: AwsErrorContext) => (c.region ? ` in ${c.region}` : "");
+const what = (c: AwsErrorContext) => `${c.action ?? "the call"}${c.target ? ` (${c.target})` : ""}`;
+const user = (c: AwsErrorContext) => c.identity === "user";
+const provision = (c: AwsErrorContext) => (c.pool ? `run 'ferry work-pool provision-infra ${c.pool}'` : "run 'ferry work-pool provision-infra POOL'");
+
+export const AWS_ERRORS: ErrorTable<AwsErrorContext> = {
+  cloud: "AWS",
+  detailsKey: "aws_error",
+  facts: awsErrorFacts,
+  special: [
+    {
+      pattern: /Region is missing/i,
+      kind: "refused",
+      code: "validation_failed",
+      message: () => "no AWS region: pass --region or set AWS_REGION (or a region in your AWS profile)",
+    },
+    {
+      names: ["ClusterNotFoundException"],
+      when: (f) => f.name === "ClientException" && /cluster.*not found/i.test(f.message),
+      kind: "not_found",
+      message: (_f, c) => `the ECS cluster '${c.cluster ?? "default"}' does not exist${where(c)}: ${provision(c)} or set the cluster job variable`,
+    },
+    {
+      when: (f) => f.name === "ClientException" && /unable to describe task definition/i.test(f.message),
+      kind: "not_found",
+      message: (f, c) => `the task definition${c.family ? ` family '${c.family}'` : ""} does not exist${where(c)} (${f.message})`,
+    },
+    {
+      when: (f) => f.name === "ClientException" && /execution role/i.test(f.message),
+      kind: "refused",
+      message: (f, c) => `${f.message}: set the execution_role_arn job variable (or ${provision(c)})`,
+    },
+  ],
+  throttled: {
+    names: [
+      "ThrottlingException",
+      "Throttling",
+      "ThrottledException",
+      "TooManyRequestsException",
+      "RequestLimitExceeded",
+      "RequestThrottled",
+      "RequestThrottledException",
+      "ProvisionedThroughputExceededException",
+      "SlowDown",
+    ],
+    statuses: [429],
+    pattern: /rate exceeded|throttl/i,
+  },
+  unauthenticated: {
+    names: [
+      "UnrecognizedClientException",
+      "InvalidClientTokenId",
+      "InvalidAccessKeyId",
+      "ExpiredToken",
+      "ExpiredTokenException",
+      "RequestExpired",
+      "InvalidSignatureException",
+      "SignatureDoesNotMatch",
+      "AuthFailure",
+      "MissingAuthenticationToken",
+      "IncompleteSignature",
+      "CredentialsProviderError",
+    ],
+    statuses: [401],
+    pattern: /security token included in the request is (invalid|expired)|could not load credentials|unable to locate credentials/i,
+  },
+  denied: { names: ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException", "UnauthorizedAccess", "OptInRequired"] },
+  notFound: {
+    names: [
+      "NoSuchEntity",
+      "NoSuchEntityException",
+      "ResourceNotFoundException",
+      "RepositoryNotFoundException",
+      "ImageNotFoundException",
+      "TaskSetNotFoundException",
+      "ServiceNotFoundException",
+      "InvalidGroupId.Malformed",
+      "InvalidSubnetID.Malformed",
+      "InvalidVpcID.Malformed",
+    ],
+    // EC2's `InvalidVpcID.NotFound` and the like; ECS says a thing is missing in an InvalidParameterException.
+    when: (f) => /NotFound$/.test(f.name) || (f.name === "InvalidParameterException" && isMissingThing(f.message)),
+  },
+  quota: {
+    names: [
+      "LimitExceededException",
+      "LimitExceeded",
+      "ServiceQuotaExceededException",
+      "QuotaExceededException",
+      "VpcLimitExceeded",
+      "SubnetLimitExceeded",
+      "InternetGatewayLimitExceeded",
+      "RulesPerSecurityGroupLimitExceeded",
+      "AddressLimitExceeded",
+      "LimitExceededFault",
+    ],
+    pattern: /quota|limit exceeded/i,
+  },
+  network: { names: [...(NETWORK_RULE.names ?? []), "RequestTimeoutException"] },
+  server: {
+    names: [
+      "ServerException",
+      "ServiceException",
+      "ServiceUnavailable",
+      "ServiceUnavailableException",
+      "InternalError",
+      "InternalFailure",
+      "InternalServerError",
+      "InternalServerException",
+      "InternalServiceError",
+      "Unavailable",
+    ],
+  },
+  messages: {
+    throttled: (f, c) =>
+      user(c) ? `AWS throttled ${what(c)}; wait a moment and run again (AWS said: ${f.message})` : `AWS is throttling requests${where(c)} (${f.message}); Ferry retries with a backoff`,
+    unauthenticated: (f, c) => {
+      if (user(c)) {
+        return `AWS did not accept your credentials (${f.name || "no credentials"}): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with 'aws sso login' (AWS said: ${f.message})`;
+      }
+      return /expired/i.test(`${f.name} ${f.message}`)
+        ? `the pool's AWS credentials have expired (${f.message}); update them with a fresh session token or a long-lived access key`
+        : `AWS did not accept the pool's credentials (${f.message}); check the access key id and secret in the pool's AWS credentials`;
+    },
+    denied: (f, c) =>
+      user(c)
+        ? `your AWS identity lacks ${what(c)}; use an identity with administrator access for provisioning (AWS said: ${f.message})`
+        : `the pool's AWS credentials are not allowed to do this (${f.message}); grant the permission to their IAM user or role, or ${provision(c)}`,
+    not_found: (f, c) =>
+      user(c) ? `${what(c)}: ${f.message}` : `${f.message}${where(c)}: check the job variables that name it (cluster, subnets, security_groups, vpc_id, roles) or ${provision(c)}`,
+    quota: (f, c) =>
+      `${user(c) ? `an AWS limit stops ${what(c)}` : `an AWS limit was reached${where(c)}`} (${f.message}); raise the quota in the Service Quotas console or free some resources`,
+    network: (f, c) => `could not reach AWS${where(c)}${user(c) ? ` for ${what(c)}` : ""}: ${f.message}`,
+    server: (f, c) => `AWS had an internal error${where(c)}${user(c) ? ` in ${what(c)}` : ""}: ${f.message}`,
+    refused: (f, c) => (user(c) ? `AWS refused ${what(c)}: ${f.name ? `${f.name}: ` : ""}${f.message}` : `AWS refused the request${where(c)}: ${f.message}`),
+    unknown: (f, c) => (user(c) ? `${what(c)} failed: ${f.message}` : f.message),
+  },
+};
+
+/**
+ * Turns whatever an AWS call threw into a FerryError with a stable code, whether retrying can help,
+ * the original error as `cause`, and a message that says what to do. The one place AWS failures are
+ * interpreted: nothing else inspects an SDK exception.
+ */
+export const classifyAwsError = defineErrorClassifier(AWS_ERRORS);
+
+/** Whether AWS said the thing asked about does not exist (a Get/Describe of a missing resource). */
+export function isAwsNotFound(error: unknown): boolean {
+  return kindOf(AWS_ERRORS, awsErrorFacts(error)) === "not_found";
 }
 
 /** One entry of RunTask's or DescribeTasks' `failures`. */
@@ -196,21 +213,23 @@ export interface EcsFailure {
 export function classifyRunTaskFailure(failure: EcsFailure, context: AwsErrorContext = {}): FerryError {
   const reason = failure.reason ?? "unknown reason";
   const text = `${reason}${failure.detail ? ` (${failure.detail})` : ""}`;
-  const where = context.region ? ` in ${context.region}` : "";
   const cluster = context.cluster ?? "default";
   const details = { ecs_failure: failure };
   if (/^RESOURCE:|capacity|no container instances|insufficient/i.test(text)) {
     return new FerryError(
       "provider_quota",
-      `RunTask: ECS has no capacity for the task in cluster '${cluster}'${where} right now (${text}); Ferry retries, or lower cpu/memory, add capacity or use another launch type`,
+      `RunTask: ECS has no capacity for the task in cluster '${cluster}'${where(context)} right now (${text}); Ferry retries, or lower cpu/memory, add capacity or use another launch type`,
       { retryable: true, details },
     );
   }
   if (/^MISSING/i.test(text)) {
-    return new FerryError("provider_not_found", `RunTask: ${text}: check the cluster '${cluster}'${where} and the task definition`, { details });
+    return new FerryError("provider_not_found", `RunTask: ${text}: check the cluster '${cluster}'${where(context)} and the task definition`, { details });
   }
   if (/AGENT|ATTRIBUTE|DISCONNECTED/i.test(text)) {
-    return new FerryError("provider_error", `RunTask: no container instance of cluster '${cluster}' can run the task (${text}); check the instances' ECS agent and attributes`, { retryable: true, details });
+    return new FerryError("provider_error", `RunTask: no container instance of cluster '${cluster}' can run the task (${text}); check the instances' ECS agent and attributes`, {
+      retryable: true,
+      details,
+    });
   }
   return new FerryError("provider_error", `RunTask: ECS could not start the task (${text})`, { retryable: false, details });
 }

@@ -1,9 +1,9 @@
-import { createAwsPlugin } from "./plugin.js";
-import { awsProvisioners } from "./provisioners.js";
+import { awsPlugin } from "./plugin.js";
 
-export { EcsProvider, regionOf, DEFAULT_REGION, type EcsProviderOptions, type ProviderLogger } from "./ecs-provider.js";
+export { EcsProvider, regionOf, DEFAULT_REGION, type EcsProviderOptions } from "./ecs-provider.js";
+export { AWS_CREDENTIAL_TYPE } from "./credentials.js";
 export { ECS_BASE_JOB_TEMPLATE, parseEcsJobConfiguration, defaultEcsJobConfiguration, type EcsJobConfiguration, type CpuArchitecture, type LaunchType } from "./ecs-template.js";
-export { classifyAwsError, classifyRunTaskFailure, type AwsErrorContext } from "./errors.js";
+export { classifyAwsError, classifyRunTaskFailure, isAwsNotFound, AWS_ERRORS, type AwsErrorContext } from "./errors.js";
 export {
   buildTaskDefinition,
   buildRunTaskRequest,
@@ -17,8 +17,8 @@ export {
 } from "./task-definition.js";
 export { taskStatus, explainStop, infrastructureIdFor, parseInfrastructureId } from "./task-status.js";
 export { awsCredentialsFrom, sdkClientFactory, type AwsClientFactory, type AwsClients, type AwsClientSettings } from "./aws-clients.js";
-export { parseAwsPluginOptions, createAwsPlugin, type AwsPluginOptions } from "./plugin.js";
+export { parseAwsPluginOptions, type AwsPluginOptions } from "./options.js";
+export { awsPlugin };
 
 /** The plugin the server loads: FERRY_PROVIDERS=@ferry/provider-aws. */
-const plugin = createAwsPlugin(awsProvisioners);
-export default plugin;
+export default awsPlugin;

@@ -12,8 +12,8 @@ import {
   type SubmitRequest,
   type SubmitResult,
 } from "@ferry/core";
-import { describeProviderConformance } from "@ferry/core/conformance";
 import { fixtureDeployment, fixtureFlowRun } from "@ferry/core/testing";
+import { captureLogger, describeProviderConformance } from "@ferry/provider-kit/conformance";
 import { startAwsLocal } from "@ferry/aws-local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ECS_BASE_JOB_TEMPLATE, EcsProvider } from "../src/index.js";
@@ -23,8 +23,9 @@ import { ECS_BASE_JOB_TEMPLATE, EcsProvider } from "../src/index.js";
 const dockerAnswers = spawnSync("docker", ["info"], { stdio: "ignore", timeout: 10_000 }).status === 0;
 const REGION = "us-east-1";
 const CLUSTER = "ferry-it";
-// aws-local's root key: accepted without an IAM user behind it.
-const credentials = { aws_access_key_id: "AKIAFERRYLOCALROOT", aws_secret_access_key: "local-secret", region_name: REGION };
+const SECRET = "ferry-conformance-secret-5e1f0c";
+// aws-local's root key, accepted with any secret: the secret is one the suite can recognise anywhere.
+const credentials = { aws_access_key_id: "AKIAFERRYLOCALROOT", aws_secret_access_key: SECRET, region_name: REGION };
 const quickJob = { image: "ferry-base:bookworm", command: ["python3", "-c", "print('hi')"], cluster: CLUSTER };
 const longJob = { image: "ferry-base:bookworm", command: ["sleep", "600"], cluster: CLUSTER };
 
@@ -46,13 +47,31 @@ if (dockerAnswers) {
     await local?.close();
   });
 
-  describeProviderConformance("EcsProvider on @ferry/aws-local", async () => ({
-    provider: new EcsProvider({ endpoint: local.endpoint }),
-    quickJob,
-    longJob,
-    credentials,
-    timeoutMs: 90_000,
-  }));
+  describeProviderConformance("EcsProvider on @ferry/aws-local", async () => {
+    const log = captureLogger();
+    const make = () => new EcsProvider({ endpoint: local.endpoint, logger: log.logger, retryBaseDelayMs: 20 });
+    return {
+      provider: make(),
+      restart: make,
+      jobs: {
+        quick: quickJob,
+        long: longJob,
+        failing: { variables: { ...quickJob, command: ["python3", "-c", "import sys; sys.exit(3)"] }, exitCode: 3 },
+        unstartable: { variables: { ...quickJob, image: "ferry-image-that-does-not-exist:nope" }, reason: /the image could not be pulled/ },
+        refused: { ...quickJob, cluster: "ferry-no-such-cluster" },
+      },
+      credentials,
+      secret: SECRET,
+      badCredentials: { ...credentials, aws_access_key_id: "AKIAFERRYUNKNOWNKEY0" },
+      startedJobs: async () => Object.values(local.state.data.regions).reduce((n, region) => n + Object.keys(region.ecs.tasks).length, 0),
+      throttle: (calls) => {
+        local.clearFaults();
+        if (calls > 0) local.injectFault({ service: "ecs", operation: "*", code: "ThrottlingException", message: "Rate exceeded", times: calls });
+      },
+      logLines: log.lines,
+      timeoutMs: 90_000,
+    };
+  });
 } else {
   describe.skip("EcsProvider on @ferry/aws-local (no Docker daemon answers)", () => {
     it("needs Docker", () => {});

@@ -1,44 +1,81 @@
-import { isFerryError, type ProvisionInput, type ProvisionProgress } from "@ferry/core";
+import { CreateClusterCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { CreateSecurityGroupCommand, CreateVpcCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { isFerryError, type ProvisionedCredentials, type ProvisionInput, type ProvisionProgress, type RemovalInput } from "@ferry/core";
+import { describeProvisionerConformance } from "@ferry/provider-kit/conformance";
 import { startAwsLocal, type AwsLocal } from "@ferry/aws-local";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { deprovision, ecsPolicyDocument, EcsProvisioner, planDeprovision, type ProvisionedCredentials } from "../src/provisioning/index.js";
+import { createEcsProvisioner } from "../src/provisioning/ecs-provisioner.js";
+import { ecsPolicyDocument } from "../src/provisioning/policy.js";
 
-// The official AWS SDK against @ferry/aws-local: the SDK finds it through AWS_ENDPOINT_URL, as it would
-// any endpoint; nothing in the provisioner knows it is not AWS.
+// The official AWS SDK against @ferry/aws-local (no Docker: provisioning runs no task). The provisioner
+// is made as the client plugin makes it, with the plugin's `endpoint`; the user's identity is aws-local's
+// root key here, where it would be the SDK's default chain.
 const REGION = "us-east-1";
 let local: AwsLocal;
-let savedEndpoint: string | undefined;
 
 beforeAll(async () => {
   local = await startAwsLocal({ defaultVpc: false, docker: null });
-  savedEndpoint = process.env.AWS_ENDPOINT_URL;
-  process.env.AWS_ENDPOINT_URL = local.endpoint;
 });
 
 afterAll(async () => {
-  if (savedEndpoint === undefined) delete process.env.AWS_ENDPOINT_URL;
-  else process.env.AWS_ENDPOINT_URL = savedEndpoint;
   await local?.close();
 });
 
-beforeEach(async () => {
+async function emptyAccount(): Promise<void> {
   await local.reset();
   local.setDefaultVpc(false);
+}
+
+const identity = () => ({ accessKeyId: local.credentials.accessKeyId, secretAccessKey: local.credentials.secretAccessKey });
+const provisioner = () => createEcsProvisioner({ endpoint: local.endpoint, credentials: identity() });
+const root = () => ({ region: REGION, endpoint: local.endpoint, credentials: identity() });
+
+/** The first write of each step: failing it fails the step. */
+const FIRST_WRITE: Record<string, { service: string; operation: string; code: string }> = {
+  "execution-role": { service: "iam", operation: "CreateRole", code: "AccessDenied" },
+  user: { service: "iam", operation: "CreateUser", code: "AccessDenied" },
+  policy: { service: "iam", operation: "CreatePolicy", code: "AccessDenied" },
+  "access-key": { service: "iam", operation: "CreateAccessKey", code: "AccessDenied" },
+  cluster: { service: "ecs", operation: "CreateCluster", code: "AccessDeniedException" },
+  vpc: { service: "ec2", operation: "CreateVpc", code: "UnauthorizedOperation" },
+  "internet-gateway": { service: "ec2", operation: "CreateInternetGateway", code: "UnauthorizedOperation" },
+  subnets: { service: "ec2", operation: "CreateSubnet", code: "UnauthorizedOperation" },
+  "route-table": { service: "ec2", operation: "CreateRouteTable", code: "UnauthorizedOperation" },
+  "security-group": { service: "ec2", operation: "CreateSecurityGroup", code: "UnauthorizedOperation" },
+  repository: { service: "ecr", operation: "CreateRepository", code: "AccessDeniedException" },
+};
+
+describeProvisionerConformance("the ecs:push provisioner on @ferry/aws-local", async () => {
+  await emptyAccount();
+  return {
+    provisioner: provisioner(),
+    options: { region: REGION },
+    snapshot: async () => resources(),
+    failAt: (step) => {
+      const write = FIRST_WRITE[step];
+      if (!write) throw new Error(`no first write known for the step ${step}`);
+      local.injectFault({ ...write, status: 403, message: `not authorized to perform: ${write.service}:${write.operation}`, times: 1 });
+    },
+    seedForeign: async () => {
+      // A cluster with the default name but no tag (provisioning adopts it; removal must keep it), and
+      // another pool's VPC with an untagged security group.
+      const ecs = new ECSClient(root());
+      const ec2 = new EC2Client(root());
+      try {
+        await ecs.send(new CreateClusterCommand({ clusterName: "ferry-ecs-cluster" }));
+        const vpc = await ec2.send(
+          new CreateVpcCommand({ CidrBlock: "10.99.0.0/16", TagSpecifications: [{ ResourceType: "vpc", Tags: [{ Key: "ferry:pool", Value: "someone-else" }, { Key: "Name", Value: "their-vpc" }] }] }),
+        );
+        await ec2.send(new CreateSecurityGroupCommand({ GroupName: "theirs", Description: "not Ferry's", VpcId: vpc.Vpc!.VpcId! }));
+      } finally {
+        ecs.destroy();
+        ec2.destroy();
+      }
+    },
+  };
 });
 
-function provisioner(saveCredentials?: (c: ProvisionedCredentials) => Promise<void>): EcsProvisioner {
-  return new EcsProvisioner({
-    region: REGION,
-    credentials: { accessKeyId: local.credentials.accessKeyId, secretAccessKey: local.credentials.secretAccessKey },
-    ...(saveCredentials ? { saveCredentials } : {}),
-  });
-}
-
-const awsOptions = () => ({ region: REGION, credentials: { accessKeyId: local.credentials.accessKeyId, secretAccessKey: local.credentials.secretAccessKey } });
-
-function input(overrides: Partial<ProvisionInput> = {}): ProvisionInput {
-  return { poolName: "p", options: {}, hasCredentials: false, ...overrides };
-}
+beforeEach(emptyAccount);
 
 /** Operations that change the account, in the order they were received. */
 function writes(): string[] {
@@ -48,36 +85,51 @@ function writes(): string[] {
     .map((c) => `${c.service}:${c.operation}`);
 }
 
-/** Every resource of the account, by kind: what "as it was" compares. */
+/** Every resource of the account, by kind, with its tags: what "as it was" compares. */
 function resources(): Record<string, string[]> {
   const data = local.state.data;
+  const list = (items: Record<string, { tags?: Record<string, string> }>, key: (k: string, v: { tags?: Record<string, string> }) => string = (k) => k) =>
+    Object.entries(items)
+      .map(([k, v]) => `${key(k, v)} ${JSON.stringify(Object.fromEntries(Object.entries(v.tags ?? {}).sort()))}`)
+      .sort();
   const out: Record<string, string[]> = {
-    roles: Object.keys(data.iam.roles).sort(),
-    users: Object.keys(data.iam.users).sort(),
-    policies: Object.keys(data.iam.policies).sort(),
+    roles: list(data.iam.roles),
+    users: list(data.iam.users),
+    policies: list(data.iam.policies),
     accessKeys: Object.keys(data.iam.accessKeys).sort(),
   };
   for (const [name, region] of Object.entries(data.regions)) {
-    out[`${name}/vpcs`] = Object.keys(region.ec2.vpcs).sort();
-    out[`${name}/subnets`] = Object.keys(region.ec2.subnets).sort();
-    out[`${name}/internetGateways`] = Object.keys(region.ec2.internetGateways).sort();
-    out[`${name}/routeTables`] = Object.keys(region.ec2.routeTables).sort();
-    out[`${name}/securityGroups`] = Object.keys(region.ec2.securityGroups).sort();
-    out[`${name}/clusters`] = Object.values(region.ecs.clusters).filter((c) => c.status === "ACTIVE").map((c) => c.name).sort();
-    out[`${name}/repositories`] = Object.keys(region.ecr.repositories).sort();
+    out[`${name}/vpcs`] = list(region.ec2.vpcs);
+    out[`${name}/subnets`] = list(region.ec2.subnets);
+    out[`${name}/internetGateways`] = list(region.ec2.internetGateways);
+    out[`${name}/routeTables`] = list(region.ec2.routeTables);
+    out[`${name}/securityGroups`] = list(region.ec2.securityGroups);
+    out[`${name}/clusters`] = list(Object.fromEntries(Object.values(region.ecs.clusters).filter((c) => c.status === "ACTIVE").map((c) => [c.name, c])));
+    out[`${name}/repositories`] = list(region.ecr.repositories);
   }
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v.length));
 }
+
+function input(overrides: Partial<ProvisionInput> = {}): ProvisionInput {
+  return { poolName: "p", options: { region: REGION }, hasCredentials: false, ...overrides };
+}
+
+function removal(poolName = "p"): RemovalInput {
+  return { poolName, options: { region: REGION } };
+}
+
+const saving = (saved: ProvisionedCredentials[] = []) => async (c: ProvisionedCredentials) => void saved.push(c);
+const refusing = (why: string) => async () => Promise.reject(new Error(why));
 
 function recorder() {
   const events: ProvisionProgress[] = [];
   return { events, onProgress: (e: ProvisionProgress) => void events.push(e), statuses: () => events.filter((e) => e.status !== "started").map((e) => `${e.step.id}:${e.status}`) };
 }
 
-describe("EcsProvisioner against aws-local", () => {
+describe("the ecs:push provisioner against aws-local", () => {
   it("creates every resource in an empty account without a default VPC", async () => {
     const saved: ProvisionedCredentials[] = [];
-    const p = provisioner(async (c) => void saved.push(c));
+    const p = provisioner();
     const plan = await p.plan(input());
     expect(plan.map((s) => `${s.id}:${s.action}`)).toEqual([
       "execution-role:create",
@@ -95,7 +147,7 @@ describe("EcsProvisioner against aws-local", () => {
     expect(writes()).toEqual([]); // plan only reads
 
     const progress = recorder();
-    const result = await p.apply(input(), progress.onProgress);
+    const result = await p.apply(input({ saveCredentials: saving(saved) }), progress.onProgress);
     expect(progress.statuses()).toEqual(plan.map((s) => `${s.id}:done`));
 
     const data = local.state.data;
@@ -114,7 +166,7 @@ describe("EcsProvisioner against aws-local", () => {
 
     expect(saved).toHaveLength(1);
     expect(result.credentials).toEqual(saved[0]);
-    expect(saved[0]!.data).toMatchObject({ aws_access_key_id: expect.stringMatching(/^AKIA/), aws_secret_access_key: expect.any(String), region_name: REGION });
+    expect(saved[0]).toMatchObject({ type: "aws", data: { aws_access_key_id: expect.stringMatching(/^AKIA/), aws_secret_access_key: expect.any(String), region_name: REGION } });
     expect(Object.values(data.iam.accessKeys).filter((k) => k.userName === "ferry-ecs-user")).toHaveLength(1);
 
     const region = data.regions[REGION]!;
@@ -143,8 +195,15 @@ describe("EcsProvisioner against aws-local", () => {
       security_groups: [group.id],
     });
     expect(result.profile?.default_image_namespace).toMatch(/\/ferry-flows$/);
-    expect(p.registryLogin).toMatchObject({ username: "AWS", password: expect.any(String) });
-    expect(JSON.stringify(result)).not.toContain(p.registryLogin!.password);
+  });
+
+  it("provisions in the region the option names, and uses the name overrides", async () => {
+    const result = await provisioner().apply(input({ options: { region: "eu-west-1", cluster_name: "team-cluster", repository_name: "team/flows" } }), () => {});
+    const region = local.state.data.regions["eu-west-1"]!;
+    expect(Object.values(region.ecs.clusters).map((c) => c.name)).toEqual(["team-cluster"]);
+    expect(Object.keys(region.ecr.repositories)).toEqual(["team/flows"]);
+    expect(result.jobVariableDefaults).toMatchObject({ region: "eu-west-1", cluster: "team-cluster" });
+    expect(new Set(local.calls().filter((c) => c.service !== "iam").map((c) => c.region))).toEqual(new Set(["eu-west-1"]));
   });
 
   it("attaches ecsPolicyDocument to the user, with PassRole on the execution role only", async () => {
@@ -156,16 +215,14 @@ describe("EcsProvisioner against aws-local", () => {
     expect(local.state.data.iam.users["ferry-ecs-user"]!.attachedPolicies).toEqual([policy.arn]);
   });
 
-  it("a second apply creates nothing and makes no new access key", async () => {
-    await provisioner(async () => {}).apply(input(), () => {});
+  it("a second apply makes no call that writes and no new access key", async () => {
+    await provisioner().apply(input({ saveCredentials: saving() }), () => {});
     const before = resources();
     local.clearCalls();
-    const again = provisioner(async () => {
-      throw new Error("no key may be made");
-    });
-    expect((await again.plan(input({ hasCredentials: true }))).every((s) => s.action === "exists")).toBe(true);
+    const again = input({ hasCredentials: true, saveCredentials: refusing("no key may be made") });
+    expect((await provisioner().plan(again)).every((s) => s.action === "exists")).toBe(true);
     const progress = recorder();
-    const result = await again.apply(input({ hasCredentials: true }), progress.onProgress);
+    const result = await provisioner().apply(again, progress.onProgress);
     expect(progress.events.every((e) => e.status === "skipped")).toBe(true);
     expect(writes()).toEqual([]);
     expect(resources()).toEqual(before);
@@ -175,13 +232,13 @@ describe("EcsProvisioner against aws-local", () => {
 
   it("makes no network when the region has a default VPC", async () => {
     local.setDefaultVpc(true);
-    const vpcsBefore = Object.keys(local.state.data.regions[REGION]?.ec2.vpcs ?? {});
     const plan = await provisioner().plan(input());
     expect(plan.find((s) => s.id === "vpc")).toMatchObject({ action: "exists", detail: "the region's default VPC" });
     expect(plan.some((s) => s.id === "subnets")).toBe(false);
+    const vpcsBefore = Object.keys(local.state.data.regions[REGION]!.ec2.vpcs);
     const result = await provisioner().apply(input(), () => {});
     expect(writes().filter((w) => w.startsWith("ec2:"))).toEqual([]);
-    expect(Object.keys(local.state.data.regions[REGION]!.ec2.vpcs)).toEqual(vpcsBefore.length ? vpcsBefore : expect.any(Array));
+    expect(Object.keys(local.state.data.regions[REGION]!.ec2.vpcs)).toEqual(vpcsBefore);
     expect(result.jobVariableDefaults).not.toHaveProperty("vpc_id");
     expect(result.jobVariableDefaults).not.toHaveProperty("subnets");
   });
@@ -189,21 +246,21 @@ describe("EcsProvisioner against aws-local", () => {
   it("resumes an apply interrupted after a step", async () => {
     const controller = new AbortController();
     const first = recorder();
-    const error = await provisioner(async () => {})
-      .apply(input({ signal: controller.signal }), (e) => {
+    const error = await provisioner()
+      .apply(input({ signal: controller.signal, saveCredentials: saving() }), (e) => {
         first.onProgress(e);
         if (e.step.id === "subnets" && e.status === "done") controller.abort();
       })
       .catch((e: unknown) => e);
     expect(isFerryError(error)).toBe(true);
-    expect((error as Error).message).toMatch(/provisioning stopped at the route table ferry-ecs-vpc-public: provisioning was interrupted\. Made by this run before that: IAM role FerryEcsTaskExecutionRole, .*subnets ferry-ecs-vpc-\*\. .*run the same command again to resume/);
+    expect((error as Error).message).toMatch(
+      /provisioning stopped at the route table ferry-ecs-vpc-public: provisioning was interrupted\. Made by this run before that: IAM role FerryEcsTaskExecutionRole, .*subnets ferry-ecs-vpc-\*\. .*run the same command again to resume/,
+    );
     expect(Object.keys(local.state.data.regions[REGION]!.ecr.repositories)).toEqual([]);
 
     local.clearCalls();
     const second = recorder();
-    await provisioner(async () => {
-      throw new Error("the first run's key was stored: no second key");
-    }).apply(input({ hasCredentials: true }), second.onProgress);
+    await provisioner().apply(input({ hasCredentials: true, saveCredentials: refusing("the first run's key was stored: no second key") }), second.onProgress);
     expect(second.statuses()).toEqual([
       "execution-role:skipped",
       "user:skipped",
@@ -226,7 +283,9 @@ describe("EcsProvisioner against aws-local", () => {
   it("names the missing permission when AWS refuses, and a re-run resumes", async () => {
     local.injectFault({ service: "iam", operation: "CreatePolicy", code: "AccessDenied", status: 403, message: "not authorized to perform: iam:CreatePolicy" });
     const progress = recorder();
-    const error = await provisioner(async () => {}).apply(input(), progress.onProgress).catch((e: unknown) => e);
+    const error = await provisioner()
+      .apply(input({ saveCredentials: saving() }), progress.onProgress)
+      .catch((e: unknown) => e);
     expect(isFerryError(error, "provider_auth")).toBe(true);
     expect((error as Error).message).toMatch(
       /stopped at the IAM policy ferry-ecs-policy: your AWS identity lacks iam:CreatePolicy \(the IAM policy ferry-ecs-policy\); use an identity with administrator access for provisioning.*Made by this run before that: IAM role FerryEcsTaskExecutionRole, IAM user ferry-ecs-user\./,
@@ -234,28 +293,59 @@ describe("EcsProvisioner against aws-local", () => {
     expect(progress.statuses()).toEqual(["execution-role:done", "user:done", "policy:failed"]);
 
     const again = recorder();
-    await provisioner(async () => {}).apply(input(), again.onProgress);
+    await provisioner().apply(input({ saveCredentials: saving() }), again.onProgress);
     expect(again.statuses().slice(0, 3)).toEqual(["execution-role:skipped", "user:skipped", "policy:done"]);
   });
 
-  it("deletes a new key again when it cannot be stored", async () => {
-    const error = await provisioner(async () => {
-      throw new Error("server unreachable");
-    })
+  it("retries a throttled call, and says so when AWS keeps throttling", async () => {
+    local.injectFault({ service: "ecs", operation: "CreateCluster", code: "ThrottlingException", message: "Rate exceeded", times: 1 });
+    await provisioner().apply(input(), () => {});
+    expect(local.calls().filter((c) => c.operation === "CreateCluster").map((c) => c.error ?? "ok")).toEqual(["ThrottlingException", "ok"]);
+
+    await emptyAccount();
+    local.injectFault({ service: "ecs", operation: "CreateCluster", code: "ThrottlingException", message: "Rate exceeded", times: 10 });
+    const error = await provisioner()
       .apply(input(), () => {})
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "provider_throttled", retryable: true });
+    expect((error as Error).message).toContain("AWS throttled ecs:CreateCluster (the cluster ferry-ecs-cluster); wait a moment and run again");
+  });
+
+  it("deletes a new key again when it cannot be stored", async () => {
+    const error = await provisioner()
+      .apply(input({ saveCredentials: refusing("server unreachable") }), () => {})
       .catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/could not store the new access key, so it was deleted again: server unreachable/);
     expect(Object.values(local.state.data.iam.accessKeys)).toHaveLength(0);
   });
+
+  it("asks for a region when neither the option nor the SDK gives one", async () => {
+    const saved = { region: process.env.AWS_REGION, defaultRegion: process.env.AWS_DEFAULT_REGION, config: process.env.AWS_CONFIG_FILE };
+    // The SDK reads these itself: with none, it has no region (what a user without AWS configuration sees).
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+    process.env.AWS_CONFIG_FILE = "/nonexistent/ferry-aws-config";
+    try {
+      const error = await provisioner()
+        .plan({ poolName: "p", options: {}, hasCredentials: false })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "validation_failed", message: expect.stringContaining("no AWS region: pass --region or set AWS_REGION") });
+    } finally {
+      for (const [key, value] of [["AWS_REGION", saved.region], ["AWS_DEFAULT_REGION", saved.defaultRegion], ["AWS_CONFIG_FILE", saved.config]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
 });
 
-describe("deprovision against aws-local", () => {
-  it("leaves the account as it was", async () => {
+describe("removal against aws-local", () => {
+  it("leaves the account as it was, removing in the reverse order of creation", async () => {
     const before = resources();
-    await provisioner(async () => {}).apply(input(), () => {});
+    await provisioner().apply(input({ saveCredentials: saving() }), () => {});
     expect(resources()).not.toEqual(before);
 
-    const plan = await planDeprovision("p", awsOptions());
+    const plan = await provisioner().planRemoval(removal());
     expect(plan.every((s) => s.action === "delete")).toBe(true);
     expect(plan.map((s) => s.id)).toEqual([
       "repository",
@@ -273,18 +363,19 @@ describe("deprovision against aws-local", () => {
       "execution-role",
     ]);
     const events: string[] = [];
-    await deprovision("p", { ...awsOptions(), onProgress: (e) => void (e.status === "done" && events.push(e.step.id)) });
+    await provisioner().remove(removal(), (e) => void (e.status === "done" && events.push(e.step.id)));
     expect(events).toEqual(plan.map((s) => s.id));
     expect(resources()).toEqual(before);
   });
 
-  it("leaves alone what is not tagged for the pool", async () => {
-    await provisioner(async () => {}).apply(input({ poolName: "a" }), () => {});
+  it("leaves alone what is not tagged for the pool, and says so", async () => {
+    await provisioner().apply(input({ poolName: "a" }), () => {});
     const before = resources();
-    const plan = await planDeprovision("b", awsOptions());
+    const plan = await provisioner().planRemoval(removal("b"));
     expect(plan.filter((s) => s.action === "delete")).toEqual([]);
     expect(plan.map((s) => s.id)).toEqual(["repository", "cluster", "policy", "user", "execution-role"]);
-    await deprovision("b", awsOptions());
+    expect(plan.every((s) => s.detail === "not tagged ferry:pool=b: left alone")).toBe(true);
+    expect(await provisioner().remove(removal("b"), () => {})).toEqual([]);
     expect(resources()).toEqual(before);
   });
 });

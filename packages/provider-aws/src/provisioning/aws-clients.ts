@@ -4,7 +4,9 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { IAMClient, type IAMClientConfig } from "@aws-sdk/client-iam";
 import { STSClient } from "@aws-sdk/client-sts";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
-import { classifyAwsError, isAwsNotFound, type AwsCallContext } from "./aws-errors.js";
+import { isFerryError } from "@ferry/core";
+import { withRetries } from "@ferry/provider-kit";
+import { classifyAwsError } from "../errors.js";
 
 /** The SDK clients provisioning uses, all with the same region and credentials. */
 export interface AwsClients {
@@ -18,6 +20,8 @@ export interface AwsClients {
 export interface AwsClientsOptions {
   /** Region; unset, the SDK resolves it (AWS_REGION, the profile). */
   region?: string;
+  /** One endpoint for every service (a local stand-in); unset, AWS's (or AWS_ENDPOINT_URL, which the SDK reads). */
+  endpoint?: string;
   /** Credentials; unset, the user's own through the SDK's default chain (environment, profile, SSO). */
   credentials?: IAMClientConfig["credentials"];
 }
@@ -25,16 +29,31 @@ export interface AwsClientsOptions {
 export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
   const config = {
     ...(options.region ? { region: options.region } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     credentials: options.credentials ?? fromNodeProviderChain(),
+    // One attempt: `call` retries, the same way for every cloud.
+    maxAttempts: 1,
   };
   return { iam: new IAMClient(config), ec2: new EC2Client(config), ecs: new ECSClient(config), ecr: new ECRClient(config), sts: new STSClient(config) };
+}
+
+export function destroyAwsClients(clients: AwsClients): void {
+  for (const client of Object.values(clients)) client.destroy();
+}
+
+/** What was being done when AWS refused, so the message names the permission that is missing. */
+export interface AwsCallContext {
+  /** The IAM action, e.g. `iam:CreateRole`. */
+  action: string;
+  /** What it was for, e.g. `the execution role FerryEcsTaskExecutionRole`. */
+  target?: string;
 }
 
 export async function resolvedRegion(clients: AwsClients): Promise<string> {
   try {
     return await clients.sts.config.region();
   } catch (error) {
-    throw classifyAwsError(error, { action: "resolve the AWS region" });
+    throw classifyAwsError(error, { identity: "user", action: "resolve the AWS region" });
   }
 }
 
@@ -42,24 +61,21 @@ export interface SendOptions {
   abortSignal?: AbortSignal;
 }
 
-/** Makes one AWS call; a failure becomes a classified FerryError naming the action. */
-export async function call<T>(context: AwsCallContext, signal: AbortSignal | undefined, send: (options: SendOptions) => Promise<T>): Promise<T> {
-  signal?.throwIfAborted();
-  try {
-    return await send(signal ? { abortSignal: signal } : {});
-  } catch (error) {
-    throw classifyAwsError(error, context);
-  }
+/** Makes one AWS call with the user's identity: retried while retrying helps; a failure becomes a FerryError naming the action. */
+export function call<T>(context: AwsCallContext, signal: AbortSignal | undefined, send: (options: SendOptions) => Promise<T>): Promise<T> {
+  return withRetries(() => send(signal ? { abortSignal: signal } : {}), {
+    signal,
+    classify: (error) => classifyAwsError(error, { identity: "user", ...context }),
+  });
 }
 
 /** Like `call`, for a Get/Describe whose "not found" answer means the resource is absent. */
 export async function callOrNull<T>(context: AwsCallContext, signal: AbortSignal | undefined, send: (options: SendOptions) => Promise<T>): Promise<T | null> {
-  signal?.throwIfAborted();
   try {
-    return await send(signal ? { abortSignal: signal } : {});
+    return await call(context, signal, send);
   } catch (error) {
-    if (isAwsNotFound(error)) return null;
-    throw classifyAwsError(error, context);
+    if (isFerryError(error, "provider_not_found")) return null;
+    throw error;
   }
 }
 

@@ -10,7 +10,7 @@ import {
   type ResourceType,
   type TagSpecification,
 } from "@aws-sdk/client-ec2";
-import { CreateRepositoryCommand, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
+import { CreateRepositoryCommand } from "@aws-sdk/client-ecr";
 import { CreateClusterCommand } from "@aws-sdk/client-ecs";
 import {
   AttachRolePolicyCommand,
@@ -22,152 +22,82 @@ import {
   DeleteAccessKeyCommand,
   PutRolePolicyCommand,
 } from "@aws-sdk/client-iam";
-import { FerryError, isFerryError, type ProvisionInput, type ProvisionProgress, type ProvisionResult, type ProvisionStep, type Provisioner } from "@ferry/core";
-import { call, createAwsClients, type AwsClients, type AwsClientsOptions } from "./aws-clients.js";
+import { FerryError, type Provisioner } from "@ferry/core";
+import { defineProvisioner, type StepContext } from "@ferry/provider-kit";
+import { AWS_CREDENTIAL_TYPE } from "../credentials.js";
+import { call, createAwsClients, destroyAwsClients, type AwsClients, type AwsClientsOptions } from "./aws-clients.js";
 import { chooseVpcCidr, subnetCidrs } from "./cidr.js";
-import { networkNames, resolveNames, type ProvisioningNames } from "./names.js";
+import { ECS_PROVISION_OPTIONS, networkNames, resolveNames, type ProvisioningNames } from "./names.js";
 import { observe, policyArn, type Identity } from "./observe.js";
-import { credentialsName, jobVariableDefaults, planSteps, poolTags, wantedSubnets, type ObservedState, type PlannedStep, type StepId } from "./plan.js";
+import { credentialsName, jobVariableDefaults, planSteps, POOL_TAG, poolTags, STEP_IDS, wantedSubnets, type ObservedState, type StepId } from "./plan.js";
 import { ecsPolicyDocument, EXECUTION_ROLE_LOGS_POLICY_NAME, executionRoleLogsDocument, executionRoleTrustDocument, MANAGED_TASK_EXECUTION_POLICY_ARN } from "./policy.js";
+import { findForRemoval } from "./removal.js";
 
-export interface ProvisionedCredentials {
-  type: "aws";
-  data: Record<string, string>;
-}
+/** The account as observed, with the caller's identity and the names the options give; the steps update it. */
+export type EcsState = ObservedState & { identity: Identity; names: ProvisioningNames };
 
-export interface EcsProvisionerOptions extends AwsClientsOptions {
-  /** Clients to use instead of ones made from `region` and `credentials`. */
-  clients?: AwsClients;
-  /**
-   * Stores a new access key the moment it is made, before the next step can fail: a re-run then sees
-   * the pool's credentials and makes no second key. When it throws, the key is deleted again.
-   */
-  saveCredentials?: (credentials: ProvisionedCredentials) => Promise<void>;
-}
-
-/** A registry login, held in memory only. */
-export interface RegistryLogin {
-  registry: string;
-  username: string;
-  password: string;
-  expiresAt: Date | null;
-}
-
-interface ApplyContext {
-  clients: AwsClients;
-  state: ObservedState;
-  identity: Identity;
-  names: ProvisioningNames;
-  poolName: string;
-  hasCredentials: boolean;
-  options: Record<string, string>;
-  signal: AbortSignal | undefined;
-  saveCredentials: EcsProvisionerOptions["saveCredentials"];
-  /** Set by the steps: a key made by this run, and the registry login. */
-  credentials?: ProvisionedCredentials;
-  login?: RegistryLogin;
-}
+/** How the provisioner reaches AWS: `endpoint` (a local stand-in) and, for tests, `credentials`; the region is an option. */
+export type EcsProvisionerOptions = Omit<AwsClientsOptions, "region">;
 
 /**
  * Provisions what `ecs:push` pools run on, with the user's own AWS identity: execution role, a
  * least-privilege user and its key, a Fargate cluster, a network when the region has no default VPC,
- * and an image repository. Each step is detected and skipped when it exists, so a second run resumes
- * a failed one and changes nothing after a successful one.
+ * and an image repository. Written on the kit's step engine: every step is observed first and skipped
+ * when it exists, so a second run resumes a failed one and changes nothing after a successful one;
+ * removal deletes what carries `ferry:pool=<pool>`, in the reverse order.
  */
-export class EcsProvisioner implements Provisioner {
-  readonly type = "ecs:push";
-  private clientsValue: AwsClients | undefined;
-  private login: RegistryLogin | null = null;
-
-  constructor(private readonly options: EcsProvisionerOptions = {}) {}
-
-  /** The last registry login made by `apply`; never written anywhere. */
-  get registryLogin(): RegistryLogin | null {
-    return this.login;
-  }
-
-  private get clients(): AwsClients {
-    this.clientsValue ??= this.options.clients ?? createAwsClients(this.options);
-    return this.clientsValue;
-  }
-
-  async plan(input: ProvisionInput): Promise<ProvisionStep[]> {
-    const names = resolveNames(input.options);
-    const state = await observe(this.clients, names, input.signal);
-    return planSteps(state, { names, poolName: input.poolName, hasCredentials: input.hasCredentials }).map(publicStep);
-  }
-
-  async apply(input: ProvisionInput, onProgress: (event: ProvisionProgress) => void): Promise<ProvisionResult> {
-    const names = resolveNames(input.options);
-    const observed = await observe(this.clients, names, input.signal);
-    const ctx: ApplyContext = {
-      clients: this.clients,
-      state: observed,
-      identity: observed.identity,
-      names,
-      poolName: input.poolName,
-      hasCredentials: input.hasCredentials,
-      options: input.options,
-      signal: input.signal,
-      saveCredentials: this.options.saveCredentials,
-    };
-    const steps = planSteps(observed, { names, poolName: input.poolName, hasCredentials: input.hasCredentials });
-    const made: PlannedStep[] = [];
-    for (const step of steps) {
-      const event = publicStep(step);
-      if (input.signal?.aborted) {
-        throw failure(new FerryError("provider_error", "provisioning was interrupted", { cause: input.signal.reason, retryable: true }), step, made);
-      }
-      if (step.action === "exists") {
-        onProgress({ step: event, status: "skipped", ...(step.detail ? { message: step.detail } : {}) });
-        continue;
-      }
-      onProgress({ step: event, status: "started" });
-      let message: string | undefined;
-      try {
-        message = await STEPS[step.id](ctx);
-      } catch (error) {
-        const cause = isFerryError(error) ? error : new FerryError("provider_error", (error as Error)?.message ?? String(error), { cause: error });
-        onProgress({ step: event, status: "failed", message: cause.message });
-        throw failure(cause, step, made);
-      }
-      made.push(step);
-      onProgress({ step: event, status: "done", ...(message ? { message } : {}) });
-    }
-    this.login = ctx.login ?? null;
-    return result(ctx);
-  }
-}
-
-function publicStep(step: PlannedStep): ProvisionStep {
-  return { id: step.id, resource: step.resource, name: step.name, action: step.action, ...(step.detail ? { detail: step.detail } : {}) };
-}
-
-/** Says what failed, what this run made before it, and that a re-run resumes; keeps the cause's code. */
-function failure(cause: FerryError, step: PlannedStep, made: PlannedStep[]): FerryError {
-  const madeText = made.length ? made.map((s) => `${s.resource} ${s.name}`).join(", ") : "nothing";
-  return new FerryError(
-    cause.code,
-    `provisioning stopped at the ${step.resource} ${step.name}: ${cause.message}. Made by this run before that: ${madeText}. ` +
-      "Nothing is rolled back: run the same command again to resume, what exists is detected and skipped.",
-    {
-      cause,
-      retryable: cause.retryable,
-      details: { failed_step: step.id, made: made.map((s) => ({ id: s.id, resource: s.resource, name: s.name })) },
+export function createEcsProvisioner(options: EcsProvisionerOptions = {}): Provisioner {
+  return defineProvisioner<AwsClients, EcsState>({
+    type: "ecs:push",
+    optionsSchema: ECS_PROVISION_OPTIONS,
+    creationOrder: STEP_IDS,
+    poolTag: (pool) => `${POOL_TAG}=${pool}`,
+    open: async (checked) => createAwsClients({ ...options, ...(checked.region ? { region: checked.region } : {}) }),
+    close: destroyAwsClients,
+    observe: async (clients, input) => {
+      const names = resolveNames(input.options);
+      return { ...(await observe(clients, names, input.signal)), names };
     },
-  );
+    plan: (state, input) => planSteps(state, { names: state.names, poolName: input.poolName, hasCredentials: input.hasCredentials }),
+    steps: Object.fromEntries(STEP_IDS.map((id) => [id, (ctx: StepContext<AwsClients, EcsState>) => STEPS[id](contextOf(ctx))])),
+    result,
+    findForRemoval: (clients, input) => findForRemoval(clients, resolveNames(input.options), input.poolName, input.signal),
+  });
 }
 
-function result(ctx: ApplyContext): ProvisionResult {
-  const { state } = ctx;
+/** What a step works with. */
+interface Ctx {
+  clients: AwsClients;
+  state: EcsState;
+  identity: Identity;
+  names: ProvisioningNames;
+  poolName: string;
+  options: Record<string, string>;
+  signal: AbortSignal | undefined;
+  credentialsMade: StepContext<AwsClients, EcsState>["credentialsMade"];
+}
+
+function contextOf(ctx: StepContext<AwsClients, EcsState>): Ctx {
+  return {
+    clients: ctx.session,
+    state: ctx.state,
+    identity: ctx.state.identity,
+    names: ctx.state.names,
+    poolName: ctx.input.poolName,
+    options: ctx.input.options,
+    signal: ctx.input.signal,
+    credentialsMade: ctx.credentialsMade,
+  };
+}
+
+function result(state: EcsState) {
   if (!state.executionRole || !state.repository) throw new FerryError("internal", "provisioning ended without an execution role or repository");
   const network =
     state.defaultVpc || !state.vpc
       ? null
       : { vpcId: state.vpc.id, subnets: state.subnets.map((s) => s.id), securityGroups: state.securityGroup ? [state.securityGroup.id] : [] };
   return {
-    jobVariableDefaults: jobVariableDefaults({ region: ctx.identity.region, cluster: ctx.names.cluster, executionRoleArn: state.executionRole.arn, network }),
-    ...(ctx.credentials ? { credentials: ctx.credentials } : {}),
+    jobVariableDefaults: jobVariableDefaults({ region: state.identity.region, cluster: state.names.cluster, executionRoleArn: state.executionRole.arn, network }),
     profile: { default_image_namespace: state.repository.uri },
   };
 }
@@ -180,9 +110,7 @@ function ec2Tags(resourceType: ResourceType, poolName: string, name: string): Ta
   return [{ ResourceType: resourceType, Tags: [{ Key: "Name", Value: name }, ...iamTags(poolName)] }];
 }
 
-type StepRunner = (ctx: ApplyContext) => Promise<string | undefined>;
-
-const STEPS: Record<StepId, StepRunner> = {
+const STEPS: Record<StepId, (ctx: Ctx) => Promise<string | undefined>> = {
   async "execution-role"(ctx) {
     const { iam } = ctx.clients;
     const name = ctx.names.executionRole;
@@ -266,25 +194,20 @@ const STEPS: Record<StepId, StepRunner> = {
     const created = await call({ action: "iam:CreateAccessKey", target: `an access key for ${user}` }, ctx.signal, (o) => iam.send(new CreateAccessKeyCommand({ UserName: user }), o));
     const key = created.AccessKey;
     if (!key?.AccessKeyId || !key.SecretAccessKey) throw new FerryError("provider_error", "iam:CreateAccessKey returned no key");
-    const credentials: ProvisionedCredentials = {
-      type: "aws",
-      data: { aws_access_key_id: key.AccessKeyId, aws_secret_access_key: key.SecretAccessKey, region_name: ctx.identity.region },
-    };
-    const save = ctx.saveCredentials;
-    if (save) {
-      try {
-        await save(credentials);
-      } catch (error) {
+    const keyId = key.AccessKeyId;
+    await ctx.credentialsMade(
+      { type: AWS_CREDENTIAL_TYPE.type, data: { aws_access_key_id: keyId, aws_secret_access_key: key.SecretAccessKey, region_name: ctx.identity.region } },
+      {
         // A key nobody holds is only a liability, and it counts against the user's two.
-        await iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: key.AccessKeyId })).catch((deleteError: unknown) => {
-          throw new FerryError("provider_error", `could not store the new access key (${(error as Error).message}), and could not delete it either (${(deleteError as Error).message}): delete ${key.AccessKeyId} of ${user} by hand`, { cause: error });
-        });
-        throw new FerryError("provider_error", `could not store the new access key, so it was deleted again: ${(error as Error).message}`, { cause: error });
-      }
-    }
-    ctx.credentials = credentials;
+        description: "the new access key",
+        discard: async () => {
+          await call({ action: "iam:DeleteAccessKey", target: keyId }, undefined, (o) => iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: keyId }), o));
+        },
+        manualFix: `delete ${keyId} of ${user} by hand`,
+      },
+    );
     if (ctx.state.user) ctx.state.user.accessKeys += 1;
-    return `${key.AccessKeyId}, stored as credentials '${credentialsName(ctx.poolName)}'`;
+    return `${keyId}, stored as credentials '${credentialsName(ctx.poolName)}'`;
   },
 
   async cluster(ctx) {
@@ -416,36 +339,18 @@ const STEPS: Record<StepId, StepRunner> = {
   },
 
   async repository(ctx) {
-    const { ecr } = ctx.clients;
     const name = ctx.names.repository;
-    if (!ctx.state.repository) {
-      const created = await call({ action: "ecr:CreateRepository", target: `the repository ${name}` }, ctx.signal, (o) =>
-        ecr.send(new CreateRepositoryCommand({ repositoryName: name, tags: iamTags(ctx.poolName) }), o),
-      );
-      const uri = created.repository?.repositoryUri;
-      if (!uri) throw new FerryError("provider_error", "ecr:CreateRepository returned no repository URI");
-      ctx.state.repository = { uri };
-    }
-    ctx.login = await registryLogin(ctx);
-    return ctx.state.repository.uri;
+    const created = await call({ action: "ecr:CreateRepository", target: `the repository ${name}` }, ctx.signal, (o) =>
+      ctx.clients.ecr.send(new CreateRepositoryCommand({ repositoryName: name, tags: iamTags(ctx.poolName) }), o),
+    );
+    const uri = created.repository?.repositoryUri;
+    if (!uri) throw new FerryError("provider_error", "ecr:CreateRepository returned no repository URI");
+    ctx.state.repository = { uri };
+    return uri;
   },
 };
 
-function requireVpc(ctx: ApplyContext): { id: string; cidr: string } {
+function requireVpc(ctx: Ctx): { id: string; cidr: string } {
   if (!ctx.state.vpc) throw new FerryError("internal", "a network step ran before the VPC existed");
   return ctx.state.vpc;
-}
-
-/** Logs in to the registry (GetAuthorizationToken); the token stays in this process's memory. */
-async function registryLogin(ctx: ApplyContext): Promise<RegistryLogin> {
-  const token = await call({ action: "ecr:GetAuthorizationToken", target: "a registry login" }, ctx.signal, (o) => ctx.clients.ecr.send(new GetAuthorizationTokenCommand({}), o));
-  const data = token.authorizationData?.[0];
-  if (!data?.authorizationToken) throw new FerryError("provider_error", "ecr:GetAuthorizationToken returned no token");
-  const [username, ...rest] = Buffer.from(data.authorizationToken, "base64").toString("utf8").split(":");
-  return {
-    registry: (data.proxyEndpoint ?? "").replace(/^https?:\/\//, "") || (ctx.state.repository?.uri.split("/")[0] ?? ""),
-    username: username ?? "AWS",
-    password: rest.join(":"),
-    expiresAt: data.expiresAt ?? null,
-  };
 }

@@ -1,6 +1,6 @@
-import { validationError } from "@ferry/core";
+import type { ProvisionOptionsSchema } from "@ferry/core";
 
-/** The names of what provisioning makes; every one can be overridden with an option of the same key. */
+/** The names of what is made; every one can be overridden with an option of the same key. */
 export interface ProvisioningNames {
   executionRole: string;
   user: string;
@@ -19,7 +19,7 @@ export const DEFAULT_NAMES: ProvisioningNames = {
   repository: "ferry-flows",
 };
 
-const OPTION_KEYS: Record<string, keyof ProvisioningNames> = {
+const NAME_OPTIONS: Record<string, keyof ProvisioningNames> = {
   execution_role_name: "executionRole",
   user_name: "user",
   policy_name: "policy",
@@ -28,34 +28,47 @@ const OPTION_KEYS: Record<string, keyof ProvisioningNames> = {
   repository_name: "repository",
 };
 
-/** Options that are not names. */
-const OTHER_KEYS = new Set(["task_role_arn"]);
+const IAM_NAME = "^[A-Za-z0-9+=,.@_-]{1,64}$";
 
-export const PROVISIONING_OPTION_KEYS = [...Object.keys(OPTION_KEYS), ...OTHER_KEYS];
+/**
+ * The options of `ecs:push` provisioning (CLI flags `--region`, `--cluster-name`…), checked by core's
+ * parseProvisionOptions before anything is touched: a name AWS would refuse fails there, with its rule.
+ */
+export const ECS_PROVISION_OPTIONS: ProvisionOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    region: {
+      type: "string",
+      pattern: "^[a-z]{2}(-[a-z]+)+-\\d{1,2}$",
+      description: "AWS region to provision in, e.g. us-east-1; unset: the AWS SDK's (AWS_REGION, your profile)",
+    },
+    execution_role_name: { type: "string", pattern: IAM_NAME, default: DEFAULT_NAMES.executionRole, description: "IAM role ECS tasks run with: 1-64 letters, digits and +=,.@_-" },
+    user_name: { type: "string", pattern: IAM_NAME, default: DEFAULT_NAMES.user, description: "IAM user whose access key the pool uses: 1-64 letters, digits and +=,.@_-" },
+    policy_name: { type: "string", pattern: "^[A-Za-z0-9+=,.@_-]{1,128}$", default: DEFAULT_NAMES.policy, description: "IAM policy of that user: 1-128 letters, digits and +=,.@_-" },
+    cluster_name: { type: "string", pattern: "^[A-Za-z0-9_-]{1,255}$", default: DEFAULT_NAMES.cluster, description: "ECS cluster: 1-255 letters, digits, _ and -" },
+    vpc_name: { type: "string", minLength: 1, maxLength: 255, default: DEFAULT_NAMES.vpc, description: "Name tag of the VPC made when the region has no default VPC: 1-255 characters" },
+    repository_name: {
+      type: "string",
+      pattern: "^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$",
+      default: DEFAULT_NAMES.repository,
+      description: "ECR repository for flow images: lowercase letters, digits and ._-/ separators",
+    },
+    task_role_arn: {
+      type: "string",
+      pattern: "^arn:aws[a-z-]*:iam::\\d{12}:role/[A-Za-z0-9+=,.@_/-]+$",
+      description: "A task role runs may take (arn:aws:iam::<account>:role/<name>): the pool's policy may pass it too",
+    },
+  },
+};
 
-const IAM_NAME = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
-const ECS_NAME = /^[A-Za-z0-9_-]{1,255}$/;
-const ECR_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
-
-/** Reads the user's options once, so a typo in a key or a name AWS would refuse fails before anything is made. */
+/** The names of an options object already checked against ECS_PROVISION_OPTIONS. */
 export function resolveNames(options: Record<string, string>): ProvisioningNames {
   const names = { ...DEFAULT_NAMES };
-  const issues: { path: string; message: string }[] = [];
-  for (const [key, value] of Object.entries(options)) {
-    const field = OPTION_KEYS[key];
-    if (field) names[field] = value;
-    else if (!OTHER_KEYS.has(key)) issues.push({ path: key, message: `is not a provisioning option (known: ${PROVISIONING_OPTION_KEYS.join(", ")})` });
+  for (const [key, field] of Object.entries(NAME_OPTIONS)) {
+    const value = options[key];
+    if (value) names[field] = value;
   }
-  const check = (key: string, value: string, pattern: RegExp, rule: string) => {
-    if (!pattern.test(value)) issues.push({ path: key, message: `'${value}' is not a valid name: ${rule}` });
-  };
-  check("execution_role_name", names.executionRole, IAM_NAME, "1-64 letters, digits and +=,.@_-");
-  check("user_name", names.user, IAM_NAME, "1-64 letters, digits and +=,.@_-");
-  check("policy_name", names.policy, /^[A-Za-z0-9+=,.@_-]{1,128}$/, "1-128 letters, digits and +=,.@_-");
-  check("cluster_name", names.cluster, ECS_NAME, "1-255 letters, digits, _ and -");
-  check("vpc_name", names.vpc, /^.{1,255}$/, "1-255 characters");
-  check("repository_name", names.repository, ECR_NAME, "lowercase letters, digits and ._-/ separators");
-  if (issues.length) throw validationError("invalid provisioning options", issues);
   return names;
 }
 

@@ -29,18 +29,22 @@ export interface ObservedState {
   repository: { uri: string } | null;
 }
 
-export type StepId =
-  | "execution-role"
-  | "user"
-  | "policy"
-  | "access-key"
-  | "cluster"
-  | "vpc"
-  | "internet-gateway"
-  | "subnets"
-  | "route-table"
-  | "security-group"
-  | "repository";
+/** Every step, in the order of creation (removal goes the other way). */
+export const STEP_IDS = [
+  "execution-role",
+  "user",
+  "policy",
+  "access-key",
+  "cluster",
+  "vpc",
+  "internet-gateway",
+  "subnets",
+  "route-table",
+  "security-group",
+  "repository",
+] as const;
+
+export type StepId = (typeof STEP_IDS)[number];
 
 export interface PlannedStep extends ProvisionStep {
   id: StepId;
@@ -124,7 +128,7 @@ export function planSteps(state: ObservedState, { names, poolName, hasCredential
     );
     add("security-group", "security group", net.securityGroup, state.securityGroup !== null, state.securityGroup ? undefined : "no inbound, all outbound");
   }
-  add("repository", "ECR repository", names.repository, state.repository !== null, state.repository ? state.repository.uri : "and a registry login");
+  add("repository", "ECR repository", names.repository, state.repository !== null, state.repository ? state.repository.uri : "for flow images");
   return steps;
 }
 
@@ -143,7 +147,7 @@ export function credentialsName(poolName: string): string {
   return `${poolName}-aws`;
 }
 
-/** Tags on everything provisioning makes: deprovisioning removes only what carries the pool's. */
+/** Tags on everything provisioning makes: removal deletes only what carries the pool's. */
 export const POOL_TAG = "ferry:pool";
 export const MANAGED_BY_TAG = "managed-by";
 
