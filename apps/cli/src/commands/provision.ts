@@ -63,7 +63,7 @@ export class ProvisioningFlags {
 
 /** What --help says about where provisioning comes from. */
 function helpNote(setup: ProvisioningSetup): string {
-  const lines = ["", "Provisioning works for pool types whose provider has a client plugin; the provider options above come from those plugins."];
+  const lines = ["", `Provisioning works for pool types whose provider has a client plugin${setup.flags.length ? "; the provider options above come from those plugins" : ""}.`];
   const types = setup.plugins.provisioners().map((p) => `${p.provisioner.type} (${p.plugin})`);
   lines.push(`Types with a provisioner here: ${types.join(", ") || "none"}.`);
   for (const u of setup.plugins.unavailable) lines.push(`Not loaded: ${u.message.replace(/^its plugin /, "")}.`);
