@@ -1,36 +1,35 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { ECRClient } from "@aws-sdk/client-ecr";
 import { DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, type Task } from "@aws-sdk/client-ecs";
 import { GetPolicyCommand, GetPolicyVersionCommand, IAMClient, ListAttachedUserPoliciesCommand } from "@aws-sdk/client-iam";
-import { STSClient } from "@aws-sdk/client-sts";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAwsLocal, type AwsLocal, type CallRecord } from "@ferry/aws-local";
+import { clientPluginModules, loadClientPlugins } from "@ferry/client-node";
 import { FerryClient, idempotencyKeyForRun, type BaseJobTemplate, type Deployment, type FlowRun, type ProvisionResult, type ProvisionStep } from "@ferry/core";
 import { clientTokenFor } from "@ferry/provider-aws";
-import { EcsProvisioner } from "@ferry/provider-aws/provisioning";
-import { dockerProblem, ENGINE_IMAGE } from "./support/docker.js";
-import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
+import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
+import { engineImageProblem, ENGINE_IMAGE } from "./support/docker.js";
 import { startAwsProxy, type AwsProxy } from "./support/aws-proxy.js";
 import { serveRepo, type ServedRepo } from "./support/git-server.js";
 import { allowingStatement, grantedActions, parsePolicy, type AuthorizationRequest, type PolicyStatement } from "./support/iam-policy.js";
 
 /**
- * The `ecs:push` path end to end: infrastructure made by the real EcsProvisioner, the pool created as
- * `ferry work-pool create --type ecs:push --provision-infra` creates it, a server that loads
- * @ferry/provider-aws, and ECS tasks that are real containers of the engine image (aws-local runs them
- * on the host network, so the engine reaches the server at 127.0.0.1). Every AWS call of push execution
- * is made with the provisioned IAM user's key, so the last cases can hold its policy against them.
+ * The `ecs:push` path end to end: a server that loads @ferry/provider-aws (FERRY_PROVIDERS), the
+ * infrastructure made by the provider's client plugin found the way the CLI finds it (the server's pool
+ * type names its plugin; `<plugin>/client` is loaded), the pool created as `ferry work-pool create --type
+ * ecs:push --provision-infra` creates it, and ECS tasks that are real containers of the engine image
+ * (aws-local runs them on the host network, so the engine reaches the server at 127.0.0.1). Every AWS
+ * call of push execution is made with the provisioned IAM user's key, so the last cases can hold its
+ * policy against them.
  */
 const IMAGE = ENGINE_IMAGE;
 const REGION = "us-east-1";
 const POOL = "ecs";
 const docker = new Docker();
 
-const problem = await dockerProblem(docker, "ECS push tests");
+const problem = await engineImageProblem(docker, "ECS push tests");
 
 const FLOWS: Record<string, string> = {
   "flows/hello.py": `def main(name: str = "world"):
@@ -59,14 +58,17 @@ const TAGGED_CREATES = new Set(["ecs:RunTask", "ecs:RegisterTaskDefinition"]);
  * Actions the policy grants that these runs do not make, each with the configuration that makes it.
  * An action here must also be sent by the provider's code, which the last case checks.
  */
-/** `needle` must appear in `file` (default the provider): proof the provider really does what the action allows. */
+/**
+ * `needle` must appear in `file` (under packages/; default the provider's ecs-provider.ts): proof the
+ * provider really does what the action allows.
+ */
 const NEEDED_ELSEWHERE: Record<string, { reason: string; needle: string; file?: string }> = {
   "ecs:DeregisterTaskDefinition": { reason: "auto_deregister_task_definition: true deregisters each run's definition once its task started", needle: "new DeregisterTaskDefinitionCommand(" },
   "ec2:DescribeVpcs": { reason: "an account with a default VPC and a job without subnets or vpc_id: the default VPC is looked up", needle: "new DescribeVpcsCommand(" },
   "ec2:DescribeSubnets": { reason: "a job without subnets (vpc_id given, or the default VPC): the VPC's subnets are looked up", needle: "new DescribeSubnetsCommand(" },
   "ecr:GetAuthorizationToken": { reason: "an ECR image: its manifest is read to check the architecture, with a registry token", needle: "new GetAuthorizationTokenCommand(" },
-  "ecr:BatchGetImage": { reason: "an ECR image: the architecture check reads its manifest (ECR authorises that as BatchGetImage); aws-local has no registry", needle: "/manifests/", file: "image-platform.ts" },
-  "ecr:GetDownloadUrlForLayer": { reason: "an ECR image: the architecture check reads its config blob (authorised as GetDownloadUrlForLayer)", needle: "/blobs/", file: "image-platform.ts" },
+  "ecr:BatchGetImage": { reason: "an ECR image: the architecture check reads its manifest (ECR authorises that as BatchGetImage); aws-local has no registry", needle: "/manifests/", file: "provider-kit/src/image-platform.ts" },
+  "ecr:GetDownloadUrlForLayer": { reason: "an ECR image: the architecture check reads its config blob (authorised as GetDownloadUrlForLayer)", needle: "/blobs/", file: "provider-kit/src/image-platform.ts" },
 };
 
 describe.skipIf(problem !== null)("ecs:push end to end against aws-local", () => {
@@ -147,23 +149,40 @@ describe.skipIf(problem !== null)("ecs:push end to end against aws-local", () =>
     home = mkdtempSync(join(tmpdir(), "ferry-ecs-push-"));
     await start(0, aws.endpoint);
 
-    // What `ferry work-pool create ecs --type ecs:push --provision-infra` does (apps/cli/src/commands/provision.ts):
-    // the provisioner runs with the user's own identity (here the root key) and stores the pool's new key
-    // as credentials '<pool>-aws' the moment it is made; the pool gets the type's template with the
-    // provisioned defaults filled in.
-    const config = root();
-    const provisioner = new EcsProvisioner({
-      clients: { iam: new IAMClient(config), ec2: new EC2Client(config), ecs: new ECSClient(config), ecr: new ECRClient(config), sts: new STSClient(config) },
-      saveCredentials: async (credentials) => {
-        await client.api.createCredentials({ body: { name: `${POOL}-aws`, type: credentials.type, data: credentials.data } });
-      },
-    });
-    const input = { poolName: POOL, options: {}, hasCredentials: false };
-    plan = await provisioner.plan(input);
-    provisioned = await provisioner.apply(input, () => undefined);
+    // What `ferry work-pool create ecs --type ecs:push --provision-infra` does (apps/cli): the server's
+    // pool type names the plugin that brings it; the client loads that plugin's ./client (with the same
+    // FERRY_PROVIDER_OPTIONS, here aws-local's endpoint) and provisions with the user's own identity (here
+    // the root key, through the SDK's default chain), storing the pool's new key as credentials
+    // '<pool>-aws' the moment it is made; the pool gets the type's template with the provisioned defaults.
     const { items } = await client.api.listWorkPoolTypes();
     const type = items.find((t) => t.type === "ecs:push");
     if (!type) throw new Error(`the server has no ecs:push pool type (types: ${items.map((t) => t.type).join(", ")})`);
+    expect(type.plugin).toBe("@ferry/provider-aws");
+    const plugins = await loadClientPlugins(clientPluginModules({ poolTypes: items }), {
+      cwd: process.cwd(),
+      options: { "@ferry/provider-aws": { endpoint: aws.endpoint } },
+    });
+    const provisioner = plugins.provisioner("ecs:push", type.plugin);
+    const input = {
+      poolName: POOL,
+      options: { region: REGION },
+      hasCredentials: false,
+      saveCredentials: async (credentials: { type: string; data: Record<string, string> }) => {
+        await client.api.createCredentials({ body: { name: `${POOL}-aws`, type: credentials.type, data: credentials.data } });
+      },
+    };
+    const userIdentity = { AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey };
+    const saved = Object.fromEntries(Object.keys(userIdentity).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, userIdentity);
+    try {
+      plan = await provisioner.plan(input);
+      provisioned = await provisioner.apply(input, () => undefined);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
     poolTemplate = structuredClone(type.default_base_job_template);
     unknownDefaults = [];
     for (const [key, value] of Object.entries(provisioned.jobVariableDefaults)) {
@@ -183,7 +202,7 @@ describe.skipIf(problem !== null)("ecs:push end to end against aws-local", () =>
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
-  it("provisions with EcsProvisioner and creates the pool as the CLI does: credentials '<pool>-aws', the provisioned defaults", async () => {
+  it("provisions through the provider's client plugin and creates the pool as the CLI does: credentials '<pool>-aws', the provisioned defaults", async () => {
     expect(plan.filter((s) => s.action === "create").map((s) => s.id)).toEqual(expect.arrayContaining(["execution-role", "user", "policy", "access-key", "cluster", "vpc", "subnets"]));
     expect(provisioned.credentials?.type).toBe("aws");
     expect(poolKey()).toMatch(/^AKIA/);
@@ -287,10 +306,10 @@ describe.skipIf(problem !== null)("ecs:push end to end against aws-local", () =>
     expect(added).toEqual([taskArnOf(run).taskArn]);
   }, 180_000);
 
-  it("retries a submission whose RegisterTaskDefinition stays throttled past the SDK's attempts; one task", async () => {
+  it("retries a submission whose RegisterTaskDefinition stays throttled past the provider's attempts; one task", async () => {
     const since = aws.calls().length;
     const tasksBefore = await allTasks();
-    // The provider's SDK clients make 3 attempts: all three are throttled, so the dispatcher retries the submission.
+    // The provider makes 3 attempts per AWS call: all three are throttled, so the dispatcher retries the submission.
     aws.injectFault({ service: "ecs", operation: "RegisterTaskDefinition", code: "ThrottlingException", message: "Rate exceeded", times: 3 });
     const d = await deploy("throttled-hard", "flows/hello.py:main", {}, { name: "third" });
     const run = await client.waitForRun((await runOf(d)).id);
@@ -391,15 +410,16 @@ describe.skipIf(problem !== null)("ecs:push end to end against aws-local", () =>
       // What is listed as needed elsewhere is granted, and really sent by the provider.
       for (const [action, { needle, file }] of Object.entries(NEEDED_ELSEWHERE)) {
         expect(grantedActions(statements), action).toContain(action);
-        const source = readFileSync(new URL(`../../provider-aws/src/${file ?? "ecs-provider.ts"}`, import.meta.url), "utf8");
-        expect(source, `${action}: ${file ?? "ecs-provider.ts"} never does ${needle}`).toContain(needle);
+        const path = file ?? "provider-aws/src/ecs-provider.ts";
+        const source = readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
+        expect(source, `${action}: ${path} never does ${needle}`).toContain(needle);
       }
     });
 
     it("grants what reading an ECR image's manifest and config needs (the provider's architecture check)", () => {
       // For an ECR image the provider reads `GET /v2/<repository>/manifests/<tag>` and, for a one-platform
       // image, `GET /v2/<repository>/blobs/<config digest>` with the pool's registry token
-      // (src/image-platform.ts). ECR authorizes those as ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on
+      // (the kit's image-platform.ts). ECR authorizes those as ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on
       // the repository; refused, the check is silently skipped and a wrong-architecture image is no longer
       // caught before the task starts.
       const repository = `arn:aws:ecr:${REGION}:${aws.accountId}:repository/ferry-flows`;

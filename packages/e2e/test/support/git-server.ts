@@ -74,7 +74,7 @@ function serveGit(root: string, request: IncomingMessage, response: ServerRespon
 /**
  * A git repository holding `files`, served read-only over git's smart HTTP on 127.0.0.1. A task's
  * container on the host network clones it like any remote: nothing of this host is mounted into it
- * (aws-local, like ECS, has no way to bind a host directory into a task).
+ * (a push platform's local stand-in, like the platform itself, cannot bind a host directory into a task).
  */
 export async function serveRepo(files: Record<string, string>, name = "flows.git"): Promise<ServedRepo> {
   const root = mkdtempSync(join(tmpdir(), "ferry-git-http-"));
