@@ -235,6 +235,18 @@ describe("EcsProvider", () => {
     expect(aws.count("RunTask")).toBe(1);
   });
 
+  it("stops retrying when the submission's signal aborts", async () => {
+    aws.faults.push({ op: "RegisterTaskDefinition", error: throttling(), times: 3 });
+    const controller = new AbortController();
+    provider = new EcsProvider({ clients: aws.factory, retryBaseDelayMs: 60_000 });
+    const submitting = provider.submit({ ...request(), signal: controller.signal });
+    await expect.poll(() => aws.count("RegisterTaskDefinition")).toBe(1);
+    controller.abort(new Error("the server is stopping"));
+    await expect(submitting).rejects.toThrow("the server is stopping");
+    expect(aws.count("RegisterTaskDefinition")).toBe(1);
+    expect(aws.count("RunTask")).toBe(0);
+  });
+
   it("does not retry what retrying cannot mend", async () => {
     aws.faults.push({ op: "RegisterTaskDefinition", error: new ClientException({ message: "Invalid 'cpu' setting for task.", $metadata: { httpStatusCode: 400 } }), times: 1 });
     expect(await rejection(provider.submit(request()))).toMatchObject({ code: "provider_error", retryable: false });

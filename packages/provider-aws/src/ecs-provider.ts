@@ -74,11 +74,13 @@ export interface EcsProviderOptions {
 const LOOKUP_TTL_MS = 5 * 60_000;
 const MAX_REMEMBERED = 5000;
 
-/** What one call of the provider works with: the pool's clients, and the secrets to keep out of errors. */
+/** What one call of the provider works with: the pool's clients, the secrets to keep out of errors, the caller's signal. */
 interface Call {
   clients: AwsClients;
   secrets: string[];
   credentials: Record<string, string> | null;
+  /** Aborting stops the retries (the server shutting down, a submission given up). */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -191,7 +193,8 @@ export class EcsProvider implements ComputeProvider {
       deploymentName: request.deployment.name,
       region,
     });
-    return this.withClients(request.credentials, region, async (call) => {
+    return this.withClients(request.credentials, region, async (clientsCall) => {
+      const call = { ...clientsCall, signal: request.signal };
       await this.checkImage(config.image, platformOf(config.cpu_architecture), { ...call, region });
       const scope = this.scopeOf(request.credentials, region);
       const ctx = { ...base, family: definition.family };
@@ -318,6 +321,7 @@ export class EcsProvider implements ComputeProvider {
    */
   private send<T>(call: Call, context: AwsErrorContext, fn: () => Promise<T>): Promise<T> {
     return withRetries(fn, {
+      signal: call.signal,
       attempts: this.attempts,
       ...(this.retryBaseDelayMs === undefined ? {} : { baseDelayMs: this.retryBaseDelayMs }),
       classify: (e) => classifyAwsError(e, { ...context, secrets: call.secrets }),
