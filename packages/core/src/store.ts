@@ -103,8 +103,8 @@ export interface StoreTx {
   countActiveFlowRunsInPool(workPoolId: string): Promise<number>;
   /** Runs by current state type across workspaces (for the metrics endpoint). */
   countFlowRunsByState(): Promise<Partial<Record<StateType, number>>>;
-  /** Managed runs waiting for a slot (SCHEDULED), oldest first, across workspaces or of one. */
-  listQueuedManagedRuns(limit: number, workspaceId?: string): Promise<FlowRunRecord[]>;
+  /** Runs waiting to start (SCHEDULED), oldest first: of one kind of pool, across workspaces, or of one workspace or pool. */
+  listQueuedFlowRuns(filter: QueuedFlowRunFilter): Promise<FlowRunRecord[]>;
 }
 
 export interface Store extends StoreTx {
@@ -190,6 +190,13 @@ export interface FlowRunFilter {
   states?: StateType[];
   created_after?: string;
   created_before?: string;
+}
+
+export interface QueuedFlowRunFilter {
+  pool_kind: "push" | "managed";
+  workspace_id?: string;
+  work_pool_id?: string;
+  limit: number;
 }
 
 export interface NewLogLine {

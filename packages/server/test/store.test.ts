@@ -303,10 +303,10 @@ function storeSuite(makeTarget: () => Target): void {
       await pool(store, ws, "another");
       expect((await store.listWorkPools(ws.id)).map((x) => x.name)).toEqual(["another", "push"]);
 
-      const updated = await store.updateWorkPool(ws.id, "push", { paused: true, concurrency_limit: 3, description: "main", credentials: "aws" });
-      expect(updated).toMatchObject({ paused: true, concurrency_limit: 3, description: "main", credentials: "aws", created_at: p.created_at });
+      const updated = await store.updateWorkPool(ws.id, "push", { paused: true, concurrency_limit: 3, description: "main", credentials: "acme-keys" });
+      expect(updated).toMatchObject({ paused: true, concurrency_limit: 3, description: "main", credentials: "acme-keys", created_at: p.created_at });
       const cleared = await store.updateWorkPool(ws.id, "push", { description: null, concurrency_limit: null });
-      expect(cleared).toMatchObject({ paused: true, concurrency_limit: null, description: null, credentials: "aws" });
+      expect(cleared).toMatchObject({ paused: true, concurrency_limit: null, description: null, credentials: "acme-keys" });
       expect(await store.updateWorkPool(ws.id, "missing", { paused: true })).toBeNull();
 
       expect(await store.deleteWorkPool(ws.id, "push")).toBe(true);
@@ -336,32 +336,32 @@ function storeSuite(makeTarget: () => Target): void {
       const c = await store.insertCredentials({
         id: newId(),
         workspace_id: ws.id,
-        name: "aws",
-        type: "aws",
+        name: "acme-keys",
+        type: "keypair",
         plain_data: { region: "eu-west-1" },
         secret_ciphertext: "v1:abc",
       });
-      expect(c).toMatchObject({ name: "aws", type: "aws", plain_data: { region: "eu-west-1" }, secret_ciphertext: "v1:abc" });
-      expect(await store.getCredentials(ws.id, "aws")).toEqual(c);
+      expect(c).toMatchObject({ name: "acme-keys", type: "keypair", plain_data: { region: "eu-west-1" }, secret_ciphertext: "v1:abc" });
+      expect(await store.getCredentials(ws.id, "acme-keys")).toEqual(c);
 
-      const replaced = await store.replaceCredentials(ws.id, "aws", { type: "aws", plain_data: { region: "us-east-1" }, secret_ciphertext: "v1:def" });
+      const replaced = await store.replaceCredentials(ws.id, "acme-keys", { type: "keypair", plain_data: { region: "us-east-1" }, secret_ciphertext: "v1:def" });
       expect(replaced).toMatchObject({ id: c.id, created_at: c.created_at, plain_data: { region: "us-east-1" }, secret_ciphertext: "v1:def" });
-      expect(await store.replaceCredentials(ws.id, "nope", { type: "aws", plain_data: {}, secret_ciphertext: "" })).toBeNull();
+      expect(await store.replaceCredentials(ws.id, "nope", { type: "keypair", plain_data: {}, secret_ciphertext: "" })).toBeNull();
 
-      const p = await pool(store, ws, "ecs", "ecs:push");
-      await store.updateWorkPool(ws.id, "ecs", { credentials: "aws" });
+      const p = await pool(store, ws, "acme", "acme:push");
+      await store.updateWorkPool(ws.id, "acme", { credentials: "acme-keys" });
       await pool(store, ws, "other");
       const d = deploymentInput(ws, p, "private");
-      d.source = { git_url: "https://github.com/acme/private.git", credentials: "aws" };
+      d.source = { git_url: "https://github.com/acme/private.git", credentials: "acme-keys" };
       await store.insertDeployment(d);
       await deployment(store, ws, p, "public");
-      expect(await store.credentialsUsage(ws.id, "aws")).toEqual({ work_pools: ["ecs"], deployments: ["etl/private"] });
-      expect(await store.credentialsUsage(ws.id, "gcp")).toEqual({ work_pools: [], deployments: [] });
+      expect(await store.credentialsUsage(ws.id, "acme-keys")).toEqual({ work_pools: ["acme"], deployments: ["etl/private"] });
+      expect(await store.credentialsUsage(ws.id, "unused")).toEqual({ work_pools: [], deployments: [] });
 
-      expect((await store.listCredentials(ws.id)).map((x) => x.name)).toEqual(["aws"]);
-      expect(await store.deleteCredentials(ws.id, "aws")).toBe(true);
-      expect(await store.deleteCredentials(ws.id, "aws")).toBe(false);
-      expect(await store.getCredentials(ws.id, "aws")).toBeNull();
+      expect((await store.listCredentials(ws.id)).map((x) => x.name)).toEqual(["acme-keys"]);
+      expect(await store.deleteCredentials(ws.id, "acme-keys")).toBe(true);
+      expect(await store.deleteCredentials(ws.id, "acme-keys")).toBe(false);
+      expect(await store.getCredentials(ws.id, "acme-keys")).toBeNull();
     });
 
     it("creates, finds, updates, lists and deletes deployments", async () => {
@@ -972,7 +972,7 @@ function storeSuite(makeTarget: () => Target): void {
       });
     });
 
-    it("lists unfinished runs per pool kind across workspaces by id, and queued managed runs oldest first", async () => {
+    it("lists unfinished runs per pool kind across workspaces by id, and queued runs oldest first, of a kind, a workspace or a pool", async () => {
       const s = await target.fresh();
       const runs: FlowRunRecord[] = [];
       const pools: Record<string, { ws: WorkspaceRecord; push: WorkPoolRecord; managed: WorkPoolRecord; dp: DeploymentRecord; dm: DeploymentRecord }> = {};
@@ -993,6 +993,7 @@ function storeSuite(makeTarget: () => Target): void {
         ["b", "push", "PENDING", 2],
         ["a", "managed", "CANCELLED", 1],
         ["b", "managed", "SCHEDULED", 10],
+        ["a", "push", "SCHEDULED", 0],
       ];
       for (const [name, kind, type, createdSecond] of order) {
         const x = pools[name]!;
@@ -1013,18 +1014,25 @@ function storeSuite(makeTarget: () => Target): void {
         afterId = page[page.length - 1]!.id;
       }
       expect(pagePush).toEqual(unfinished("push"));
-      expect(pagePush).toHaveLength(3);
+      expect(pagePush).toHaveLength(4);
       expect((await s.listUnfinishedFlowRuns({ pool_kind: "managed", limit: 10 })).map((r) => r.id)).toEqual(unfinished("managed"));
 
-      const queued = await s.listQueuedManagedRuns(10);
+      const queued = await s.listQueuedFlowRuns({ pool_kind: "managed", limit: 10 });
       const expectedQueued = runs
         .filter((r) => r.work_pool_type === MANAGED_POOL_TYPE && r.state.type === "SCHEDULED")
         .sort((x, y) => (x.created_at < y.created_at ? -1 : 1));
       expect(queued.map((r) => r.created_at)).toEqual([at(4), at(8), at(10)]);
       expect(queued.map((r) => r.id)).toEqual(expectedQueued.map((r) => r.id));
-      expect((await s.listQueuedManagedRuns(2)).map((r) => r.id)).toEqual(expectedQueued.slice(0, 2).map((r) => r.id));
+      expect((await s.listQueuedFlowRuns({ pool_kind: "managed", limit: 2 })).map((r) => r.id)).toEqual(expectedQueued.slice(0, 2).map((r) => r.id));
+      expect((await s.listQueuedFlowRuns({ pool_kind: "managed", workspace_id: pools.b!.ws.id, limit: 10 })).map((r) => r.created_at)).toEqual([at(8), at(10)]);
+      // One pool's waiting runs, oldest first: what a push pool's admission pass reads.
+      const pushQueue = await s.listQueuedFlowRuns({ pool_kind: "push", workspace_id: pools.a!.ws.id, work_pool_id: pools.a!.push.id, limit: 10 });
+      expect(pushQueue.map((r) => r.created_at)).toEqual([at(0), at(9)]);
+      expect(await s.listQueuedFlowRuns({ pool_kind: "push", work_pool_id: pools.b!.push.id, limit: 10 })).toEqual([]);
+      expect(await s.listQueuedFlowRuns({ pool_kind: "managed", work_pool_id: pools.a!.push.id, limit: 10 })).toEqual([]);
+      expect(await s.listQueuedFlowRuns({ pool_kind: "push", workspace_id: "not-a-uuid", limit: 10 })).toEqual([]);
 
-      expect(await s.countFlowRunsByState()).toEqual({ SCHEDULED: 4, RUNNING: 1, COMPLETED: 1, CANCELLING: 1, FAILED: 1, PENDING: 1, CANCELLED: 1 });
+      expect(await s.countFlowRunsByState()).toEqual({ SCHEDULED: 5, RUNNING: 1, COMPLETED: 1, CANCELLING: 1, FAILED: 1, PENDING: 1, CANCELLED: 1 });
     });
   });
 

@@ -175,6 +175,12 @@ CREATE TABLE flow_run_logs (
     name: "flow run results",
     sql: `ALTER TABLE flow_runs ADD COLUMN result jsonb;`,
   },
+  {
+    id: 4,
+    name: "queued runs per pool",
+    // Admission reads a pool's waiting runs oldest first, under the workspace's lock, on every pass.
+    sql: `CREATE INDEX flow_runs_pool_queued_idx ON flow_runs (work_pool_id, created_at, id) WHERE state_type = 'SCHEDULED';`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

@@ -15,6 +15,7 @@ import {
   type ManagedUsage,
   type NewFlowRun,
   type NewLogLine,
+  type QueuedFlowRunFilter,
   type StateChange,
   type StateHistoryEntry,
   type StateName,
@@ -983,13 +984,21 @@ export class SqlStoreTx implements StoreTx {
     return Object.fromEntries(rows.map((r) => [r.state_type, r.n]));
   }
 
-  async listQueuedManagedRuns(maxRuns: number, workspaceId?: string): Promise<FlowRunRecord[]> {
-    if (workspaceId !== undefined && !isUuid(workspaceId)) return [];
+  async listQueuedFlowRuns(filter: QueuedFlowRunFilter): Promise<FlowRunRecord[]> {
+    const params = new Params([filter.pool_kind]);
+    const where = ["pool_kind = $1", "state_type = 'SCHEDULED'"];
+    if (filter.workspace_id !== undefined) {
+      if (!isUuid(filter.workspace_id)) return [];
+      where.push(`workspace_id = ${params.add(filter.workspace_id)}::uuid`);
+    }
+    if (filter.work_pool_id !== undefined) {
+      if (!isUuid(filter.work_pool_id)) return [];
+      where.push(`work_pool_id = ${params.add(filter.work_pool_id)}::uuid`);
+    }
     const { rows } = await this.db.query<FlowRunRow>(
-      `SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE pool_kind = 'managed' AND state_type = 'SCHEDULED'
-       ${workspaceId === undefined ? "" : "AND workspace_id = $2"}
-       ORDER BY created_at, id LIMIT $1`,
-      workspaceId === undefined ? [limit(maxRuns)] : [limit(maxRuns), workspaceId],
+      `SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE ${where.join(" AND ")}
+       ORDER BY created_at, id LIMIT ${params.add(limit(filter.limit))}`,
+      params.values,
     );
     return rows.map(toFlowRun);
   }
