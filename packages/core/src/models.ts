@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { Type, type Static, type TSchema, type TUnsafe } from "@sinclair/typebox";
 import { STATE_NAMES, STATE_TYPES, type StateName } from "./states.js";
 import type { BaseJobTemplate } from "./job-template.js";
 import { TIER_NAMES } from "./tiers.js";
@@ -9,7 +9,17 @@ import { TIER_NAMES } from "./tiers.js";
  * `ferry.yaml`, so a value reads the same in YAML, JSON and code.
  */
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/**
+ * `T` or null, as a list of types (`"type": ["integer", "null"]`) rather than `anyOf`: the server's
+ * validator coerces types (query strings arrive as text), and coercion inside `anyOf` turned a JSON null
+ * into 0 or "" before the null branch was tried (`{"concurrency_limit": null}` set a limit of 0).
+ */
+export const Nullable = <T extends TSchema>(schema: T): TUnsafe<Static<T> | null> => {
+  // A plain copy: the type list is not one of TypeBox's own kinds.
+  const plain = JSON.parse(JSON.stringify(schema)) as { type?: unknown };
+  if (typeof plain.type !== "string") return Type.Unsafe<Static<T> | null>(Type.Union([schema, Type.Null()]));
+  return Type.Unsafe<Static<T> | null>({ ...plain, type: [plain.type, "null"] });
+};
 const Timestamp = Type.String({ format: "date-time" });
 const Id = Type.String({ format: "uuid" });
 const Name = Type.String({ minLength: 1, maxLength: 63, pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$" });

@@ -1,4 +1,5 @@
 import type { TObject } from "@sinclair/typebox";
+import { Ajv } from "ajv";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { FLOW_RUN_EVENTS_PATH, ROUTES, routePath, type RouteDef, type RouteInput, type RouteName } from "./routes.js";
 
@@ -105,5 +106,28 @@ describe("routePath", () => {
     ["undefined", { id: undefined }],
   ])("refuses a missing parameter (%s)", (_what, params) => {
     expect(() => routePath("/api/flow-runs/{id}", params)).toThrow("missing path parameter 'id'");
+  });
+});
+
+describe("nullable fields under a coercing validator (the server coerces types for query strings)", () => {
+  // The server's own options: see packages/server/src/http/app.ts.
+  const ajv = new Ajv({ coerceTypes: "array", useDefaults: true, allErrors: true, strict: false });
+
+  it("keep a JSON null a null and a number a number", () => {
+    const validate = ajv.compile(ROUTES.updateWorkPool.body!);
+    const cleared = { concurrency_limit: null, credentials: null, description: null };
+    expect(validate(cleared)).toBe(true);
+    expect(cleared).toEqual({ concurrency_limit: null, credentials: null, description: null });
+    const limited: Record<string, unknown> = { concurrency_limit: 3 };
+    expect(validate(limited)).toBe(true);
+    expect(limited).toEqual({ concurrency_limit: 3 });
+    expect(validate({ concurrency_limit: -1 })).toBe(false);
+  });
+
+  it("keep a null branch and commit of a deployment's source", () => {
+    const validate = ajv.compile(ROUTES.applyDeployment.body!);
+    const body = { flow_name: "etl", name: "n", work_pool: "p", entrypoint: "a.py:f", source: { git_url: "https://example.invalid/r.git", branch: null, commit: null, credentials: null } };
+    expect(validate(body)).toBe(true);
+    expect(body.source).toEqual({ git_url: "https://example.invalid/r.git", branch: null, commit: null, credentials: null });
   });
 });

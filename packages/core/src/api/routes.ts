@@ -19,6 +19,7 @@ import {
   WorkPoolSchema,
   WorkspaceSchema,
   BaseJobTemplateSchema,
+  Nullable,
   pageSchema,
 } from "../models.js";
 
@@ -44,7 +45,6 @@ export interface RouteDef {
 }
 
 const JsonObject = Type.Record(Type.String(), Type.Unknown());
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const NameParam = Type.Object({ name: Type.String() });
 const IdParam = Type.Object({ id: Type.String() });
 const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 }));
