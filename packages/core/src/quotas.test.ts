@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FerryError } from "./errors.js";
-import { assertCanCreateManagedPool, assertComputeHoursLeft, hasConcurrencySlot } from "./quotas.js";
+import { assertCanCreateManagedPool, assertComputeHoursLeft } from "./quotas.js";
 import { TIERS, type TierLimits } from "./tiers.js";
 
 function thrown(fn: () => unknown): FerryError {
@@ -65,18 +65,5 @@ describe("assertComputeHoursLeft", () => {
   it("handles fractional hours", () => {
     expect(() => assertComputeHoursLeft("pro", limits({ compute_hours_per_month: 0.5 }), 1799.9)).not.toThrow();
     expect(() => assertComputeHoursLeft("pro", limits({ compute_hours_per_month: 0.5 }), 1800)).toThrow(FerryError);
-  });
-});
-
-describe("hasConcurrencySlot", () => {
-  it("has a slot while fewer runs than the limit are active", () => {
-    expect(hasConcurrencySlot(TIERS.pro, 0)).toBe(true);
-    expect(hasConcurrencySlot(TIERS.pro, 9)).toBe(true);
-    expect(hasConcurrencySlot(TIERS.pro, 10)).toBe(false);
-    expect(hasConcurrencySlot(TIERS.pro, 11)).toBe(false);
-  });
-
-  it("has none when the limit is zero", () => {
-    expect(hasConcurrencySlot(limits({ concurrent_managed_runs: 0 }), 0)).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { computeHoursSpent } from "./admission.js";
 import { FerryError } from "./errors.js";
 import type { TierLimits } from "./tiers.js";
 
@@ -23,7 +24,7 @@ export function assertCanCreateManagedPool(tier: string, limits: TierLimits, exi
 
 /** Refuses a new managed run once the month's compute hours are spent. */
 export function assertComputeHoursLeft(tier: string, limits: TierLimits, usedSeconds: number): void {
-  if (usedSeconds >= limits.compute_hours_per_month * 3600) {
+  if (computeHoursSpent({ limits, computeSecondsThisMonth: usedSeconds })) {
     throw new FerryError(
       "quota_exceeded",
       `this workspace has used its ${limits.compute_hours_per_month} managed compute hours for this month (${tier} tier); ` +
@@ -33,7 +34,3 @@ export function assertComputeHoursLeft(tier: string, limits: TierLimits, usedSec
   }
 }
 
-/** Whether another managed run may start now, given how many are active. */
-export function hasConcurrencySlot(limits: TierLimits, active: number): boolean {
-  return active < limits.concurrent_managed_runs;
-}

@@ -19,6 +19,11 @@ export interface FakeProviderOptions {
    * after a restart finds the task it started before.
    */
   journalFile?: string;
+  /**
+   * The credentials type the fake's pools need (default none). A plugin must register that type, so
+   * only a test that registers the fake itself, beside its own credentials type, sets this.
+   */
+  credentialsType?: string | null;
 }
 
 /** Job variables of the fake pool type: they script what the fake "platform" does with a run. */
@@ -54,6 +59,7 @@ interface FakeTask {
   listeners: Set<() => void>;
   timers: NodeJS.Timeout[];
   env: Record<string, string>;
+  credentials: Record<string, string> | null;
 }
 
 /**
@@ -64,7 +70,7 @@ interface FakeTask {
 export class FakeComputeProvider implements ComputeProvider {
   readonly type: string;
   readonly description = "A fake platform for tests: runs are scripted by job variables";
-  readonly credentialsType = null;
+  readonly credentialsType: string | null;
   readonly defaultBaseJobTemplate = FAKE_BASE_JOB_TEMPLATE;
 
   /** Every call of submit, in order, including failed and repeated ones. */
@@ -81,6 +87,7 @@ export class FakeComputeProvider implements ComputeProvider {
 
   constructor(options: FakeProviderOptions = {}) {
     this.type = options.type ?? "fake:push";
+    this.credentialsType = options.credentialsType ?? null;
     this.journalFile = options.journalFile;
     if (this.journalFile && existsSync(this.journalFile)) {
       for (const line of readFileSync(this.journalFile, "utf8").split("\n")) {
@@ -109,6 +116,7 @@ export class FakeComputeProvider implements ComputeProvider {
     const id = `fake-task-${process.pid}-${++this.counter}`;
     const task = this.newTask(id, request.idempotencyKey, { phase: "pending" });
     task.env = { ...request.runtimeEnv };
+    task.credentials = request.credentials;
     this.tasks.set(id, task);
     this.byKey.set(request.idempotencyKey, id);
     const entry = { key: request.idempotencyKey, infrastructureId: id, runId: request.flowRun.id };
@@ -162,27 +170,32 @@ export class FakeComputeProvider implements ComputeProvider {
     return this.tasks.get(infrastructureId)?.env;
   }
 
+  /** The credentials the task was submitted with: what a provider would hand its cloud's SDK. */
+  credentialsOf(infrastructureId: string): Record<string, string> | null | undefined {
+    return this.tasks.get(infrastructureId)?.credentials;
+  }
+
   /** Stops every timer, so a test process can exit. */
   dispose(): void {
     for (const task of this.tasks.values()) for (const t of task.timers) clearTimeout(t);
   }
 
   private newTask(id: string, key: string, status: InfrastructureStatus): FakeTask {
-    return { id, key, status, history: [status], listeners: new Set(), timers: [], env: {} };
+    return { id, key, status, history: [status], listeners: new Set(), timers: [], env: {}, credentials: null };
   }
 
   private script(task: FakeTask, outcome: string, durationMs: number): void {
     const at = (ms: number, status: InfrastructureStatus) => task.timers.push(setTimeout(() => this.set(task, status), ms));
     switch (outcome) {
       case "fail-to-start":
-        at(1, { phase: "failed", message: "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found" });
+        at(1, { phase: "failed", message: "the image could not be pulled: manifest not found" });
         return;
       case "hang":
         at(1, { phase: "running" });
         return;
       case "exit-1":
         at(1, { phase: "running" });
-        at(1 + durationMs, { phase: "exited", exitCode: 1, message: "Essential container in task exited" });
+        at(1 + durationMs, { phase: "exited", exitCode: 1, message: "the job's process exited" });
         return;
       default:
         at(1, { phase: "running" });

@@ -1,4 +1,4 @@
-import { FerryError, isFerryError } from "../errors.js";
+import { isFerryError, type FerryError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Deployment, FlowRun } from "../models.js";
 
