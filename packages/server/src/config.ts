@@ -22,8 +22,13 @@ export interface ServerConfig {
   secretKey: Buffer | null;
   /** Operator token for /api/admin; null reads or makes `home`/admin-token. */
   adminToken: string | null;
-  /** Provider plugin modules to load, in order. */
+  /**
+   * Provider plugin modules to load, in order (FERRY_PROVIDERS). Empty: the server serves only
+   * `ferry:managed`; each push pool type comes from a provider package installed beside the server.
+   */
   providers: string[];
+  /** The folder plugin modules are resolved from first (then the server's own location): the working directory. */
+  pluginDir: string;
   /** Options handed to each plugin's `create`, by module name. */
   providerOptions: Record<string, Record<string, unknown>>;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -43,10 +48,12 @@ export interface ServerConfig {
   allowedImages: string[];
   /** Maximum time in-flight requests get to finish on shutdown. */
   shutdownGraceMs: number;
+  /**
+   * How often the dispatchers re-read their pending work besides the wake-ups they get (FERRY_SWEEP_INTERVAL_MS),
+   * so a lost wake-up delays a run by at most this long.
+   */
+  sweepIntervalMs: number;
 }
-
-/** First-party provider packages a server loads when FERRY_PROVIDERS is not set. */
-export const FIRST_PARTY_PROVIDERS: readonly string[] = ["@ferry/provider-aws"];
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -58,6 +65,8 @@ export interface ConfigOverrides {
   publicUrl?: string | null;
   providers?: string[];
   providerOptions?: Record<string, Record<string, unknown>>;
+  pluginDir?: string;
+  sweepIntervalMs?: number;
   logLevel?: ServerConfig["logLevel"];
   runner?: ServerConfig["runner"];
   runnerApiUrl?: string | null;
@@ -108,11 +117,9 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     issues.push({ path: "FERRY_ADMIN_TOKEN", message: "must be at least 24 characters" });
   }
 
-  const providers =
-    overrides.providers ??
-    (env.FERRY_PROVIDERS !== undefined
-      ? env.FERRY_PROVIDERS.split(",").map((s) => s.trim()).filter(Boolean)
-      : [...FIRST_PARTY_PROVIDERS]);
+  const providers = overrides.providers ?? (env.FERRY_PROVIDERS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const repeated = providers.filter((name, i) => providers.indexOf(name) !== i);
+  if (repeated.length) issues.push({ path: "FERRY_PROVIDERS", message: `names ${[...new Set(repeated)].join(", ")} more than once; list each provider module once` });
 
   let providerOptions: Record<string, Record<string, unknown>> = overrides.providerOptions ?? {};
   if (!overrides.providerOptions && env.FERRY_PROVIDER_OPTIONS) {
@@ -121,14 +128,19 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
       if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
       providerOptions = parsed as Record<string, Record<string, unknown>>;
     } catch {
-      issues.push({ path: "FERRY_PROVIDER_OPTIONS", message: 'must be a JSON object keyed by plugin module, e.g. {"@ferry/provider-aws": {"endpoint": "…"}}' });
+      issues.push({ path: "FERRY_PROVIDER_OPTIONS", message: 'must be a JSON object keyed by plugin module, e.g. {"@acme/ferry-provider": {"endpoint": "…"}}' });
     }
   }
-  for (const name of Object.keys(providerOptions)) {
+  for (const [name, value] of Object.entries(providerOptions)) {
+    if (!value || typeof value !== "object" || Array.isArray(value)) {
+      issues.push({ path: "FERRY_PROVIDER_OPTIONS", message: `options of '${name}' must be a JSON object` });
+    }
     if (!providers.includes(name)) {
       issues.push({ path: "FERRY_PROVIDER_OPTIONS", message: `has options for '${name}', which is not in FERRY_PROVIDERS (${providers.join(", ") || "empty"})` });
     }
   }
+
+  const pluginDir = resolve(overrides.pluginDir ?? process.cwd());
 
   const logLevel = (overrides.logLevel ?? env.FERRY_LOG_LEVEL ?? "info") as ServerConfig["logLevel"];
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -139,6 +151,12 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
   const shutdownGraceMs = Number(graceText);
   if (!Number.isInteger(shutdownGraceMs) || shutdownGraceMs < 0) {
     issues.push({ path: "FERRY_SHUTDOWN_GRACE_MS", message: "must be a whole number of milliseconds" });
+  }
+
+  const sweepText = overrides.sweepIntervalMs !== undefined ? String(overrides.sweepIntervalMs) : (env.FERRY_SWEEP_INTERVAL_MS ?? "2000");
+  const sweepIntervalMs = Number(sweepText);
+  if (!Number.isInteger(sweepIntervalMs) || sweepIntervalMs < 10 || sweepIntervalMs > 600_000) {
+    issues.push({ path: "FERRY_SWEEP_INTERVAL_MS", message: `'${sweepText}' is not a number of milliseconds between 10 and 600000` });
   }
 
   const runner = (overrides.runner ?? env.FERRY_RUNNER ?? "auto") as ServerConfig["runner"];
@@ -180,8 +198,10 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     adminToken,
     providers,
     providerOptions,
+    pluginDir,
     logLevel,
     shutdownGraceMs,
+    sweepIntervalMs,
     runner,
     runnerNetwork,
     runnerApiUrl,

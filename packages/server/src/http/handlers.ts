@@ -1,5 +1,4 @@
 import {
-  CREDENTIAL_TYPES,
   notFound,
   secretFields,
   type RouteInput,
@@ -54,8 +53,8 @@ export const handlers: Handlers = {
       type: t.type,
       description: t.description,
       managed: t.managed,
-      can_provision: Boolean(t.provisioner),
       credentials_type: t.credentialsType,
+      plugin: t.plugin,
       default_base_job_template: t.defaultBaseJobTemplate,
     })),
   }),
@@ -68,19 +67,19 @@ export const handlers: Handlers = {
     return deleted;
   },
 
-  listCredentials: async (ctx, ws) => ({ items: (await ctx.store.listCredentials(ws.id)).map(toCredentials) }),
+  listCredentials: async (ctx, ws) => ({ items: (await ctx.store.listCredentials(ws.id)).map((c) => toCredentials(ctx.registry.credentialTypes, c)) }),
   createCredentials: (ctx, ws, { body }) => createCredentials(ctx, ws, body),
   getCredentials: async (ctx, ws, { params }) => {
     const record = await ctx.store.getCredentials(ws.id, params.name);
     if (!record) throw notFound("credentials", params.name, "list them with 'ferry credentials ls'");
-    return toCredentials(record);
+    return toCredentials(ctx.registry.credentialTypes, record);
   },
   deleteCredentials: async (ctx, ws, { params }) => {
     await deleteCredentials(ctx, ws, params.name);
     return deleted;
   },
-  listCredentialTypes: async () => ({
-    items: Object.values(CREDENTIAL_TYPES).map((t) => ({ type: t.type, description: t.description, schema: t.schema, secret_fields: secretFields(t) })),
+  listCredentialTypes: async (ctx) => ({
+    items: ctx.registry.credentialTypes.list().map((t) => ({ type: t.type, description: t.description, schema: t.schema, secret_fields: secretFields(t) })),
   }),
 
   listDeployments: async (ctx, ws, { query }) => ({ items: (await ctx.store.listDeployments(ws.id, query ?? {})).map(toDeployment) }),

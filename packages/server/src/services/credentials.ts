@@ -1,6 +1,5 @@
 import {
   assertSlug,
-  credentialType,
   FerryError,
   SECRET_MASK,
   newId,
@@ -8,6 +7,7 @@ import {
   secretFields,
   splitSecrets,
   validateCredentialData,
+  type CredentialTypeRegistry,
   type Credentials,
   type CredentialsCreate,
   type CredentialsRecord,
@@ -23,18 +23,20 @@ const aad = (workspaceId: string, name: string) => `credentials:${workspaceId}:$
 /**
  * The only form of credentials that leaves the server: plain fields as stored, and each secret field
  * that is set shown as the mask. The names of the set secret fields are kept in clear beside the plain
- * data (`__secret_fields`) so listing never needs to decrypt.
+ * data (`__secret_fields`) so listing never needs to decrypt, and so credentials whose type's plugin is
+ * no longer loaded still list, show and delete: their secret fields are then the ones stored.
  */
-export function toCredentials(record: CredentialsRecord): Credentials {
-  const { __secret_fields: setSecrets, ...plain } = record.plain_data;
+export function toCredentials(types: CredentialTypeRegistry, record: CredentialsRecord): Credentials {
+  const { __secret_fields: stored, ...plain } = record.plain_data;
+  const setSecrets = Array.isArray(stored) ? stored.filter((f): f is string => typeof f === "string") : [];
   const data: Record<string, unknown> = { ...plain };
-  for (const field of (setSecrets as string[] | undefined) ?? []) data[field] = SECRET_MASK;
+  for (const field of setSecrets) data[field] = SECRET_MASK;
   return {
     id: record.id,
     name: record.name,
     type: record.type,
     data,
-    secret_fields: secretFields(credentialType(record.type)),
+    secret_fields: types.has(record.type) ? secretFields(types.get(record.type)) : setSecrets,
     created_at: record.created_at,
     updated_at: record.updated_at,
   };
@@ -42,8 +44,10 @@ export function toCredentials(record: CredentialsRecord): Credentials {
 
 export async function createCredentials(ctx: ServiceContext, ws: WorkspaceRecord, input: CredentialsCreate): Promise<Credentials> {
   const name = assertSlug("credentials", input.name);
-  const data = validateCredentialData(input.type, input.data);
-  const { plain, secrets } = splitSecrets(input.type, data);
+  // An unknown type (e.g. its plugin is not in FERRY_PROVIDERS) is a 400 naming the known ones.
+  const type = ctx.registry.credentialTypes.get(input.type);
+  const data = validateCredentialData(type, input.data);
+  const { plain, secrets } = splitSecrets(type, data);
   const stored = {
     type: input.type,
     plain_data: { ...plain, __secret_fields: Object.keys(secrets) },
@@ -63,7 +67,7 @@ export async function createCredentials(ctx: ServiceContext, ws: WorkspaceRecord
     }
     return tx.insertCredentials({ id: newId(), workspace_id: ws.id, name, ...stored });
   });
-  return toCredentials(record);
+  return toCredentials(ctx.registry.credentialTypes, record);
 }
 
 export async function deleteCredentials(ctx: ServiceContext, ws: WorkspaceRecord, name: string): Promise<void> {

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { rejection } from "@ferry/core/testing";
+import { parseServerConfig } from "./config.js";
+
+const parse = (env: Record<string, string>) => parseServerConfig({ FERRY_HOME: "/tmp/ferry-config-test", ...env });
+const refusal = (env: Record<string, string>) =>
+  rejection(
+    (async () => {
+      parse(env);
+    })(),
+  );
+
+describe("parseServerConfig: provider plugins", () => {
+  it("loads no plugin unless FERRY_PROVIDERS names one: the server then serves only ferry:managed", () => {
+    const config = parse({});
+    expect(config.providers).toEqual([]);
+    expect(config.providerOptions).toEqual({});
+  });
+
+  it("takes the listed modules in order, with each one's options, and resolves them from the working directory first", () => {
+    const config = parseServerConfig(
+      { FERRY_PROVIDERS: " @acme/ferry-provider , other-provider,", FERRY_PROVIDER_OPTIONS: '{"other-provider": {"endpoint": "http://127.0.0.1:9"}}' },
+      { home: "/tmp/x", pluginDir: "/srv/ferry" },
+    );
+    expect(config.providers).toEqual(["@acme/ferry-provider", "other-provider"]);
+    expect(config.providerOptions).toEqual({ "other-provider": { endpoint: "http://127.0.0.1:9" } });
+    expect(config.pluginDir).toBe("/srv/ferry");
+    expect(parse({}).pluginDir).toBe(process.cwd());
+  });
+
+  it("refuses a module listed twice, options for a module not listed, and options that are not JSON objects, all at once", async () => {
+    const error = await refusal({
+      FERRY_PROVIDERS: "a,b,a",
+      FERRY_PROVIDER_OPTIONS: '{"c": {}, "b": [1]}',
+    });
+    expect(error.code).toBe("validation_failed");
+    expect(error.details).toEqual({ issues: [
+      { path: "FERRY_PROVIDERS", message: "names a more than once; list each provider module once" },
+      { path: "FERRY_PROVIDER_OPTIONS", message: "has options for 'c', which is not in FERRY_PROVIDERS (a, b, a)" },
+      { path: "FERRY_PROVIDER_OPTIONS", message: "options of 'b' must be a JSON object" },
+    ] });
+  });
+
+  it("shows a neutral example when FERRY_PROVIDER_OPTIONS is not JSON", async () => {
+    const error = await refusal({ FERRY_PROVIDERS: "a", FERRY_PROVIDER_OPTIONS: "endpoint=x" });
+    expect(error.details).toEqual({ issues: [
+      { path: "FERRY_PROVIDER_OPTIONS", message: 'must be a JSON object keyed by plugin module, e.g. {"@acme/ferry-provider": {"endpoint": "…"}}' },
+    ] });
+  });
+});
+
+describe("parseServerConfig: the dispatchers' sweep", () => {
+  it("re-reads pending work every 2 s unless FERRY_SWEEP_INTERVAL_MS says otherwise", () => {
+    expect(parse({}).sweepIntervalMs).toBe(2000);
+    expect(parse({ FERRY_SWEEP_INTERVAL_MS: "250" }).sweepIntervalMs).toBe(250);
+    expect(parseServerConfig({}, { home: "/tmp/x", sweepIntervalMs: 20 }).sweepIntervalMs).toBe(20);
+  });
+
+  it("refuses an interval that is not a sensible number of milliseconds", async () => {
+    for (const value of ["soon", "0", "1.5", "900000"]) {
+      const error = await refusal({ FERRY_SWEEP_INTERVAL_MS: value });
+      expect(error.details).toEqual({ issues: [{ path: "FERRY_SWEEP_INTERVAL_MS", message: `'${value}' is not a number of milliseconds between 10 and 600000` }] });
+    }
+  });
+});
