@@ -1,5 +1,6 @@
 import pRetry, { AbortError } from "p-retry";
 import {
+  decideAdmission,
   FerryError,
   idempotencyKeyForRun,
   isFinalStatus,
@@ -19,7 +20,8 @@ import {
 import { resolveCredentials } from "./services/credentials.js";
 import { logToRun, transitionRun, type Decide, type ServiceContext } from "./services/context.js";
 import { toDeployment } from "./services/deployments.js";
-import { toFlowRun } from "./services/flow-runs.js";
+import { submittingState, toFlowRun } from "./services/flow-runs.js";
+import { PeriodicSweep } from "./sweep.js";
 
 export interface DispatcherLogger {
   info(obj: object, msg: string): void;
@@ -35,54 +37,78 @@ export interface DispatcherOptions {
   /** First and longest wait between polls of a provider without `watch`. */
   pollMinMs?: number;
   pollMaxMs?: number;
+  /** How often the pending push runs are re-read besides the wake-ups (default 2000 ms). */
+  sweepIntervalMs?: number;
 }
 
-/**
- * Drives push runs without a polling worker: a run created in a push pool is submitted at once through
- * its pool's provider, then followed to a final state. Durable across restarts: the claim
- * (SCHEDULED → PENDING/Submitting) is a locked transition, the provider gets an idempotency key derived
- * from the run id, and on start every unfinished push run is picked up where it stood.
- */
+/** Waiting runs one admission pass reads from a pool's queue; a full batch all admitted asks for another pass. */
+const ADMISSION_BATCH = 500;
+
 /** What the driver of one run knows; refreshed from what each write returns, not by reading again. */
 interface Job {
   run: FlowRunRecord;
   pool?: WorkPoolRecord | null;
   deployment?: DeploymentRecord | null;
+  /** The run may have moved on since `run` was read: read it again before acting. */
+  stale?: boolean;
 }
 
+/**
+ * Drives push runs without a polling worker: a run created in a push pool is submitted at once through
+ * its pool's provider, then followed to a final state. A run that must wait (its pool is paused or at
+ * its concurrency limit) stays SCHEDULED until an admission pass of its pool admits it; admission is
+ * core's `decideAdmission`, applied under the workspace's lock with compare-and-set writes, so several
+ * server processes never overshoot a limit. Durable across restarts: the provider gets an idempotency
+ * key derived from the run id, and a periodic sweep picks up every push run nothing in this process
+ * drives (at start, after a lost wake-up, or after a driver failed).
+ */
 export class Dispatcher {
   private readonly active = new Map<string, Promise<void>>();
+  /** Runs woken while their driver was finishing: driven again, from a fresh read, once it has. */
+  private readonly again = new Set<string>();
+  private readonly admitting = new Map<string, Promise<void>>();
+  /** Pools asked for another pass while one ran (see admitPool for `onlyIfLimited`). */
+  private readonly readmit = new Map<string, { workspaceId: string; onlyIfLimited: boolean }>();
   private readonly controller = new AbortController();
+  private readonly sweeper: PeriodicSweep;
   private stopped = false;
 
   constructor(
     private readonly ctx: ServiceContext,
     private readonly logger: DispatcherLogger,
     private readonly options: DispatcherOptions,
-  ) {}
+  ) {
+    this.sweeper = new PeriodicSweep(() => this.sweepOnce(), {
+      dispatcher: "push",
+      intervalMs: options.sweepIntervalMs ?? 2000,
+      logger,
+      metrics: ctx.metrics,
+    });
+  }
 
-  /** Picks up every unfinished push run: not yet submitted, being submitted, running or being cancelled. */
+  /** Picks up every unfinished push run (not yet submitted, being submitted, running or being cancelled), then sweeps periodically. */
   async start(): Promise<number> {
-    let after: string | undefined;
-    let count = 0;
-    for (;;) {
-      const runs = await this.ctx.store.listUnfinishedFlowRuns({ pool_kind: "push", limit: 500, after_id: after });
-      for (const run of runs) {
-        this.drive({ run });
-        count++;
-      }
-      if (runs.length < 500) break;
-      after = runs[runs.length - 1]!.id;
-    }
+    const count = await this.sweeper.now();
     if (count) this.logger.info({ runs: count }, "resumed unfinished push runs");
+    this.sweeper.start();
     return count;
   }
 
   async stop(timeoutMs = 5000): Promise<void> {
     this.stopped = true;
     this.controller.abort();
-    const all = Promise.allSettled([...this.active.values()]);
+    await this.sweeper.stop();
+    const all = Promise.allSettled([...this.active.values(), ...this.admitting.values()]);
     await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+
+  /**
+   * Re-reads the pending push runs now: drives each run nothing in this process drives, and asks for
+   * an admission pass of each unpaused pool with waiting runs. Resolves to how many runs it started
+   * driving; rejects when the store cannot be read (the periodic sweep logs that and tries again).
+   */
+  sweep(): Promise<number> {
+    return this.sweeper.now();
   }
 
   runCreated(run: FlowRunRecord, origin?: { pool: WorkPoolRecord; deployment: DeploymentRecord }): void {
@@ -93,72 +119,169 @@ export class Dispatcher {
     if (!isPushType(run.work_pool_type)) return;
     if (this.active.has(run.id)) {
       // The driver is following the run; stop the infrastructure now rather than at its next look.
-      if (run.infrastructure_id) void this.requestStop(run, null);
+      if (run.infrastructure_id) {
+        this.requestStop(run, null).catch((error) => this.logger.error({ err: error, flow_run_id: run.id }, "could not ask the platform to stop a cancelled run"));
+      }
       return;
     }
     this.drive({ run });
   }
 
+  /** A run ended: a slot of its pool may have freed. */
   runEnded(run: FlowRunRecord): void {
-    if (isPushType(run.work_pool_type)) this.kickPool(run.workspace_id, run.work_pool, true);
+    if (isPushType(run.work_pool_type)) this.admitPool(run.workspace_id, run.work_pool_id, true);
   }
 
-  poolResumed(workspaceId: string, poolName: string): void {
-    this.kickPool(workspaceId, poolName, false);
+  poolMayAdmit(pool: WorkPoolRecord): void {
+    if (isPushType(pool.type)) this.admitPool(pool.workspace_id, pool.id, false);
   }
 
-  /** Resolves when no run is being driven: for tests and benchmarks. */
+  /** Resolves when no run is being driven or admitted: for tests and benchmarks. */
   async idle(): Promise<void> {
-    while (this.active.size) await Promise.allSettled([...this.active.values()]);
+    while (this.active.size || this.admitting.size) await Promise.allSettled([...this.active.values(), ...this.admitting.values()]);
   }
 
-  /** Offers the pool's waiting runs a chance to start (after a resume, or when a slot freed), oldest first. */
-  private kickPool(workspaceId: string, poolName: string, onlyIfLimited: boolean): void {
-    void (async () => {
-      const pool = await this.ctx.store.getWorkPool(workspaceId, poolName);
-      if (!pool || pool.paused || (onlyIfLimited && pool.concurrency_limit === null)) return;
-      const waiting = await this.ctx.store.listFlowRuns(workspaceId, { work_pool: poolName, states: ["SCHEDULED"] }, { limit: 1000 });
-      for (const run of waiting.reverse()) this.drive({ run, pool });
-    })().catch((error) => this.logger.error({ err: error, pool: poolName }, "could not start the waiting runs of a pool"));
+  private async sweepOnce(): Promise<number> {
+    const pools = new Map<string, WorkPoolRecord | null>();
+    const waiting = new Map<string, string>();
+    let picked = 0;
+    let after: string | undefined;
+    while (!this.stopped) {
+      const runs = await this.ctx.store.listUnfinishedFlowRuns({ pool_kind: "push", limit: 500, after_id: after });
+      for (const run of runs) {
+        if (this.active.has(run.id)) continue;
+        if (run.state.type === "SCHEDULED") {
+          // Waiting runs start through their pool's admission pass, oldest first; a paused pool keeps them.
+          if (!pools.has(run.work_pool_id)) pools.set(run.work_pool_id, await this.ctx.store.getWorkPoolById(run.workspace_id, run.work_pool_id));
+          const pool = pools.get(run.work_pool_id);
+          if (pool && !pool.paused) waiting.set(pool.id, pool.workspace_id);
+          continue;
+        }
+        this.drive({ run });
+        picked++;
+      }
+      if (runs.length < 500) break;
+      after = runs[runs.length - 1]!.id;
+    }
+    for (const [poolId, workspaceId] of waiting) this.admitPool(workspaceId, poolId, false);
+    return picked;
+  }
+
+  /**
+   * Asks for an admission pass of a pool: one pass per pool at a time, and a request during a pass runs
+   * one more after it. `onlyIfLimited`: only a pool with a concurrency limit can have runs waiting for
+   * the slot a run's end freed, so the pass of an unlimited pool is skipped.
+   */
+  private admitPool(workspaceId: string, poolId: string, onlyIfLimited: boolean): void {
+    if (this.stopped) return;
+    if (this.admitting.has(poolId)) {
+      const queued = this.readmit.get(poolId);
+      this.readmit.set(poolId, { workspaceId, onlyIfLimited: onlyIfLimited && (queued?.onlyIfLimited ?? true) });
+      return;
+    }
+    const pass = this.admitPass(workspaceId, poolId, onlyIfLimited)
+      .then((more) => {
+        if (more && !this.readmit.has(poolId)) this.readmit.set(poolId, { workspaceId, onlyIfLimited: false });
+      })
+      .catch((error) => this.logger.error({ err: error, work_pool_id: poolId }, "admitting the waiting runs of a push pool failed; the sweep tries again"))
+      .finally(() => {
+        this.admitting.delete(poolId);
+        const next = this.readmit.get(poolId);
+        this.readmit.delete(poolId);
+        if (next) this.admitPool(next.workspaceId, poolId, next.onlyIfLimited);
+      });
+    this.admitting.set(poolId, pass);
+  }
+
+  /**
+   * One admission pass: under the workspace's lock, the pool's waiting runs (oldest first) and its
+   * active count go to `decideAdmission`; each decision is written with a compare-and-set, and the
+   * admitted runs are driven. True when another pass should follow (a full batch was admitted, or a run
+   * moved while being admitted, so a slot counted for it may still be free).
+   */
+  private async admitPass(workspaceId: string, poolId: string, onlyIfLimited: boolean): Promise<boolean> {
+    const outside = await this.ctx.store.getWorkPoolById(workspaceId, poolId);
+    if (!outside || outside.paused || (onlyIfLimited && outside.concurrency_limit === null)) return false;
+    const decided = await this.ctx.store.transaction(async (tx) => {
+      const result = { pool: null as WorkPoolRecord | null, admitted: [] as FlowRunRecord[], touched: [] as string[], more: false };
+      await tx.lockWorkspace(workspaceId);
+      const pool = await tx.getWorkPoolById(workspaceId, poolId);
+      if (!pool) return result;
+      result.pool = pool;
+      const queued = await tx.listQueuedFlowRuns({ pool_kind: "push", workspace_id: workspaceId, work_pool_id: poolId, limit: ADMISSION_BATCH });
+      if (!queued.length) return result;
+      const active = pool.concurrency_limit === null ? 0 : await tx.countActiveFlowRunsInPool(pool.id);
+      const decisions = decideAdmission({
+        queued,
+        pools: new Map([[pool.id, { name: pool.name, paused: pool.paused, concurrency_limit: pool.concurrency_limit, active }]]),
+        admitted: submittingState(pool.type),
+      });
+      // Stamped under the lock: a run is never admitted "before" the end that freed its slot.
+      const at = this.ctx.now().toISOString();
+      for (const decision of decisions) {
+        if (!decision.change) continue;
+        const written = await tx.compareAndSetFlowRunState(decision.run.id, decision.run.state, { ...decision.change, timestamp: at });
+        if (written) {
+          result.touched.push(decision.run.id);
+          if (decision.action === "admit") result.admitted.push(written.run);
+        } else if (decision.action === "admit") {
+          result.more = true;
+        }
+      }
+      if (queued.length === ADMISSION_BATCH && decisions.every((d) => d.action === "admit")) result.more = true;
+      return result;
+    });
+    for (const id of decided.touched) this.ctx.events.notify(id);
+    for (const run of decided.admitted) this.drive({ run, pool: decided.pool });
+    return decided.more;
   }
 
   private drive(job: Job): void {
     const id = job.run.id;
-    if (this.stopped || this.active.has(id)) return;
+    if (this.stopped) return;
+    if (this.active.has(id)) {
+      this.again.add(id);
+      return;
+    }
     const task = this.loop(job)
-      .catch((error) => this.logger.error({ err: error, flow_run_id: id }, "dispatching a run failed"))
-      .finally(() => this.active.delete(id));
+      .catch((error) => {
+        this.logger.error({ err: error, flow_run_id: id }, "dispatching a run failed; the sweep tries again");
+        return null;
+      })
+      .then((waitFor) => {
+        this.active.delete(id);
+        if (this.again.delete(id)) this.drive({ run: job.run, stale: true });
+        // Asked only now that this driver has let go of the run, so the pass's admission drives it anew.
+        else if (waitFor) this.admitPool(waitFor.workspace_id, waitFor.id, false);
+      });
     this.active.set(id, task);
   }
 
-  private async loop(job: Job): Promise<void> {
-    let fresh = true;
+  /** Drives the run until it ends or must wait; a waiting run's pool is returned for an admission pass. */
+  private async loop(job: Job): Promise<WorkPoolRecord | null> {
+    let fresh = !job.stale;
     while (!this.stopped) {
       if (!fresh) {
         const reread = await this.ctx.store.getFlowRunForSystem(job.run.id);
-        if (!reread) return;
+        if (!reread) return null;
         job.run = reread;
       }
       fresh = false;
       const run = job.run;
       if (isTerminal(run.state.type)) {
         this.runEnded(run);
-        return;
+        return null;
       }
       const poolType = this.ctx.registry.has(run.work_pool_type) ? this.ctx.registry.get(run.work_pool_type) : null;
       if (!poolType?.provider) {
         await this.crash(run, `pool type '${run.work_pool_type}' is not available on this server; add its plugin to FERRY_PROVIDERS and restart`);
-        return;
+        return null;
       }
       const provider = poolType.provider;
       job.pool ??= await this.ctx.store.getWorkPoolById(run.workspace_id, run.work_pool_id);
       if (run.state.type === "SCHEDULED") {
-        if (!job.pool || job.pool.paused) return; // picked up again when the pool is resumed
-        const claimed = await this.claim(run, job.pool, provider);
-        if (!claimed) return; // waiting for a slot: picked up again when one frees
-        job.run = claimed;
-        fresh = true;
-        continue;
+        // Started by its pool's admission pass once the pool is resumed or has a slot.
+        return job.pool && !job.pool.paused ? job.pool : null;
       }
       if (!run.infrastructure_id) {
         if (run.state.type === "CANCELLING") {
@@ -175,39 +298,7 @@ export class Dispatcher {
       await this.follow(job, provider);
       fresh = true;
     }
-  }
-
-  /**
-   * SCHEDULED → PENDING/Submitting. With a pool concurrency limit, the count of the pool's active runs
-   * and the claim happen under the workspace's lock, so concurrent claims cannot overshoot the limit;
-   * a run that finds no slot is marked AwaitingConcurrencySlot.
-   */
-  private async claim(run: FlowRunRecord, pool: WorkPoolRecord, provider: ComputeProvider): Promise<FlowRunRecord | null> {
-    const submitting = stateChange("PENDING", { name: "Submitting", message: `submitting to ${provider.type}` });
-    if (pool.concurrency_limit === null) {
-      const { run: after, entry } = await transitionRun(this.ctx, run, (r) => (r.state.type === "SCHEDULED" ? submitting : null));
-      return entry ? after : null;
-    }
-    const limit = pool.concurrency_limit;
-    const at = this.ctx.now().toISOString();
-    const result = await this.ctx.store.transaction(async (tx) => {
-      await tx.lockWorkspace(run.workspace_id);
-      const current = await tx.getFlowRunForSystem(run.id);
-      if (!current || current.state.type !== "SCHEDULED") return null;
-      const active = await tx.countActiveFlowRunsInPool(pool.id);
-      if (active >= limit) {
-        if (current.state.name === "AwaitingConcurrencySlot") return null;
-        const waiting = stateChange("SCHEDULED", {
-          name: "AwaitingConcurrencySlot",
-          message: `work pool '${pool.name}' is running ${active} of its ${limit} allowed runs; this run starts when one ends`,
-        });
-        await tx.compareAndSetFlowRunState(run.id, current.state, { ...waiting, timestamp: at });
-        return null;
-      }
-      return (await tx.compareAndSetFlowRunState(run.id, current.state, { ...submitting, timestamp: at }))?.run ?? null;
-    });
-    this.ctx.events.notify(run.id);
-    return result;
+    return null;
   }
 
   /** Hands the run to the provider; the run with its infrastructure id, or null when it ended instead. */
@@ -223,7 +314,7 @@ export class Dispatcher {
         flowRun: toFlowRun(run),
         deployment: toDeployment(job.deployment),
         jobConfiguration: run.job_configuration ?? {},
-        credentials: await this.credentialsOf(job.pool),
+        credentials: await this.credentialsOf(job.pool, provider),
         idempotencyKey: idempotencyKeyForRun(run.id),
         runtimeEnv: this.options.runtimeEnv(run),
         signal,
@@ -349,9 +440,18 @@ export class Dispatcher {
     return { infrastructureId: run.infrastructure_id!, jobConfiguration: run.job_configuration ?? {}, credentials: await this.credentialsOf(pool) };
   }
 
-  private async credentialsOf(pool: WorkPoolRecord | null): Promise<Record<string, string> | null> {
+  /** The pool's credentials, decrypted; with `provider`, checked to be of the type it needs (a plugin may have changed it). */
+  private async credentialsOf(pool: WorkPoolRecord | null, provider?: ComputeProvider): Promise<Record<string, string> | null> {
     if (!pool?.credentials) return null;
-    return (await resolveCredentials(this.ctx.store, this.ctx.secrets, pool.workspace_id, pool.credentials)).data;
+    const resolved = await resolveCredentials(this.ctx.store, this.ctx.secrets, pool.workspace_id, pool.credentials);
+    if (provider && resolved.type !== provider.credentialsType) {
+      throw new FerryError(
+        "validation_failed",
+        `work pool '${pool.name}' has ${resolved.type} credentials ('${pool.credentials}'), and ${provider.type} needs ${provider.credentialsType ?? "none"}; ` +
+          `set fitting ones with 'ferry work-pool update ${pool.name} --credentials NAME'`,
+      );
+    }
+    return resolved.data;
   }
 
   private async copyPlatformLogs(run: FlowRunRecord, provider: ComputeProvider, ref: InfrastructureRef): Promise<void> {

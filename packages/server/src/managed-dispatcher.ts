@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  decideAdmission,
   effectiveLimits,
   ENGINE_ENV,
   isFerryError,
@@ -8,12 +9,15 @@ import {
   monthStartUtc,
   stateChange,
   stateForRunnerExit,
+  type AdmissionPool,
   type FlowRunRecord,
   type RunnerBackend,
   type RunnerExit,
+  type WorkPoolRecord,
 } from "@ferry/core";
 import type { DispatcherLogger } from "./dispatcher.js";
 import { logToRun, transitionRun, type ServiceContext } from "./services/context.js";
+import { PeriodicSweep } from "./sweep.js";
 
 export interface ManagedDispatcherOptions {
   /** URL the engine uses to reach this server (from inside a container, or the host for processes). */
@@ -24,7 +28,7 @@ export interface ManagedDispatcherOptions {
   allowedImages: string[];
   /** Variables every managed run gets (operator settings such as PIP_INDEX_URL or NODE_EXTRA_CA_CERTS). */
   runnerEnv: Record<string, string>;
-  /** How often every workspace's queue is looked at, besides the wake-ups a run's end gives. */
+  /** How often every workspace's queue is looked at, besides the wake-ups a run's end gives (default 2000 ms). */
   sweepIntervalMs?: number;
 }
 
@@ -36,16 +40,17 @@ interface Watched {
 }
 
 /**
- * Runs the runs of `ferry:managed` pools on a RunnerBackend, within the workspace's tier: a slot per
- * concurrent run (the excess waits in AwaitingConcurrencySlot, first in first out), the month's compute
- * hours, the memory and runtime limits. Admission is decided under the workspace's row lock, so several
+ * Runs the runs of `ferry:managed` pools on a RunnerBackend, within the workspace's tier and each pool's
+ * concurrency limit: a slot per concurrent run (the excess waits in AwaitingConcurrencySlot, first in
+ * first out), the month's compute hours, the memory and runtime limits. Admission is core's
+ * `decideAdmission`, applied under the workspace's row lock with compare-and-set writes, so several
  * server processes on one PostgreSQL never overshoot a limit.
  */
 export class ManagedDispatcher {
   private readonly watched = new Map<string, Watched>();
   private readonly admitting = new Map<string, Promise<void>>();
   private readonly readmit = new Set<string>();
-  private sweepTimer?: NodeJS.Timeout;
+  private readonly sweeper: PeriodicSweep;
   private stopped = false;
 
   constructor(
@@ -53,7 +58,14 @@ export class ManagedDispatcher {
     private readonly backend: RunnerBackend,
     private readonly logger: DispatcherLogger,
     private readonly options: ManagedDispatcherOptions,
-  ) {}
+  ) {
+    this.sweeper = new PeriodicSweep(() => this.sweepOnce(), {
+      dispatcher: "managed",
+      intervalMs: options.sweepIntervalMs ?? 2000,
+      logger,
+      metrics: ctx.metrics,
+    });
+  }
 
   /** Re-attaches to instances of unfinished runs, removes leftovers of ended ones, then admits what waits. */
   async start(): Promise<void> {
@@ -88,14 +100,13 @@ export class ManagedDispatcher {
       after = runs[runs.length - 1]!.id;
     }
     for (const ws of workspaces) this.admit(ws);
-    this.sweepTimer = setInterval(() => void this.sweep(), this.options.sweepIntervalMs ?? 1000);
-    this.sweepTimer.unref();
+    this.sweeper.start();
   }
 
   /** Stops watching; instances keep running and are re-attached by the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.sweepTimer);
+    await this.sweeper.stop();
     for (const w of this.watched.values()) {
       clearTimeout(w.timer);
       w.controller.abort();
@@ -121,17 +132,20 @@ export class ManagedDispatcher {
     // Not started yet: launch() sees CANCELLING and ends it; admitted-but-unlaunched runs are handled there too.
   }
 
-  poolResumed(workspaceId: string): void {
-    this.admit(workspaceId);
+  poolMayAdmit(pool: WorkPoolRecord): void {
+    if (isManagedType(pool.type)) this.admit(pool.workspace_id);
   }
 
-  private async sweep(): Promise<void> {
-    try {
-      const queued = await this.ctx.store.listQueuedManagedRuns(200);
-      for (const ws of new Set(queued.map((r) => r.workspace_id))) this.admit(ws);
-    } catch (error) {
-      this.logger.warn({ err: error }, "could not look at the managed queues");
-    }
+  /** Looks at every workspace's queue now (the periodic sweep does so every interval). */
+  sweep(): Promise<number> {
+    return this.sweeper.now();
+  }
+
+  /** Asks for an admission pass of each workspace with waiting managed runs; picks up no run itself. */
+  private async sweepOnce(): Promise<number> {
+    const queued = await this.ctx.store.listQueuedFlowRuns({ pool_kind: "managed", limit: 200 });
+    for (const ws of new Set(queued.map((r) => r.workspace_id))) this.admit(ws);
+    return 0;
   }
 
   /** One admission pass per workspace at a time; a request during a pass runs another pass after it. */
@@ -150,52 +164,52 @@ export class ManagedDispatcher {
     this.admitting.set(workspaceId, pass);
   }
 
+  /**
+   * One admission pass of a workspace: its waiting managed runs (oldest first), its tier's usage and
+   * its pools' active counts go to `decideAdmission`, under the workspace's lock; each decision is
+   * written with a compare-and-set, then the admitted runs are launched.
+   */
   private async admitPass(workspaceId: string): Promise<void> {
     const decided = await this.ctx.store.transaction(async (tx) => {
+      const result = { admitted: [] as FlowRunRecord[], touched: [] as string[], again: false };
       const ws = await tx.lockWorkspace(workspaceId);
-      if (!ws) return { admitted: [] as FlowRunRecord[], touched: [] as string[] };
+      if (!ws) return result;
       // Stamped under the lock: a run is never admitted "before" the end that freed its slot.
       const now = this.ctx.now();
       const at = now.toISOString();
+      const queued = await tx.listQueuedFlowRuns({ pool_kind: "managed", workspace_id: workspaceId, limit: 1000 });
+      if (!queued.length) return result;
       const limits = effectiveLimits(ws.tier, ws.limits_override);
       const usage = await tx.managedUsage(workspaceId, monthStartUtc(now).toISOString());
-      const queued = await tx.listQueuedManagedRuns(1000, workspaceId);
-      const pools = new Map((await tx.listWorkPools(workspaceId)).map((p) => [p.id, p]));
-      const admitted: FlowRunRecord[] = [];
-      const touched: string[] = [];
-      const hoursSpent = usage.compute_seconds >= limits.compute_hours_per_month * 3600;
-      let free = limits.concurrent_managed_runs - usage.concurrent_managed_runs;
-      for (const run of queued) {
-        if (hoursSpent) {
-          const cancelled = stateChange("CANCELLED", {
-            message: `cancelled: this workspace has used its ${limits.compute_hours_per_month} managed compute hours for this month (${ws.tier} tier)`,
-          });
-          if (await tx.compareAndSetFlowRunState(run.id, run.state, { ...cancelled, timestamp: at }, { end_time: at })) touched.push(run.id);
-          continue;
-        }
-        if (pools.get(run.work_pool_id)?.paused) continue;
-        if (free > 0) {
-          const pending = stateChange("PENDING", { message: `starting on ${this.backend.name}` });
-          const result = await tx.compareAndSetFlowRunState(run.id, run.state, { ...pending, timestamp: at });
-          if (result) {
-            admitted.push(result.run);
-            touched.push(run.id);
-            free--;
-          }
-          continue;
-        }
-        if (run.state.name !== "AwaitingConcurrencySlot") {
-          const waiting = stateChange("SCHEDULED", {
-            name: "AwaitingConcurrencySlot",
-            message: `the ${ws.tier} tier runs ${limits.concurrent_managed_runs} managed run${limits.concurrent_managed_runs === 1 ? "" : "s"} at a time; this one starts when a slot frees`,
-          });
-          if (await tx.compareAndSetFlowRunState(run.id, run.state, { ...waiting, timestamp: at })) touched.push(run.id);
+      const pools = new Map<string, AdmissionPool>();
+      for (const pool of await tx.listWorkPools(workspaceId)) {
+        // Only a pool with a limit needs its count: the others are never full.
+        const active = pool.concurrency_limit === null ? 0 : await tx.countActiveFlowRunsInPool(pool.id);
+        pools.set(pool.id, { name: pool.name, paused: pool.paused, concurrency_limit: pool.concurrency_limit, active });
+      }
+      const decisions = decideAdmission({
+        queued,
+        pools,
+        tier: { tier: ws.tier, limits, activeManagedRuns: usage.concurrent_managed_runs, computeSecondsThisMonth: usage.compute_seconds },
+        admitted: stateChange("PENDING", { message: `starting on ${this.backend.name}` }),
+      });
+      for (const decision of decisions) {
+        if (!decision.change) continue;
+        const fields = decision.action === "cancel" ? { end_time: at } : undefined;
+        const written = await tx.compareAndSetFlowRunState(decision.run.id, decision.run.state, { ...decision.change, timestamp: at }, fields);
+        if (written) {
+          result.touched.push(decision.run.id);
+          if (decision.action === "admit") result.admitted.push(written.run);
+        } else if (decision.action === "admit") {
+          // The run moved meanwhile (cancelled): the slot counted for it may be free for another.
+          result.again = true;
         }
       }
-      return { admitted, touched };
+      return result;
     });
     for (const id of decided.touched) this.ctx.events.notify(id);
     for (const run of decided.admitted) void this.launch(run);
+    if (decided.again) this.readmit.add(workspaceId);
   }
 
   /** Starts an admitted run's engine and follows it. */

@@ -28,6 +28,18 @@ export class Metrics {
     labelNames: ["pool_type", "operation", "code"] as const,
     registers: [this.registry],
   });
+  readonly sweepPickups = new Counter({
+    name: "ferry_dispatch_sweep_pickups_total",
+    help: "Runs a dispatcher's periodic sweep found that nothing in this process was driving (a wake-up was lost, or another process created them)",
+    labelNames: ["dispatcher"] as const,
+    registers: [this.registry],
+  });
+  readonly sweepFailures = new Counter({
+    name: "ferry_dispatch_sweep_failures_total",
+    help: "Sweeps of a dispatcher's pending work that failed (each is retried at the next interval)",
+    labelNames: ["dispatcher"] as const,
+    registers: [this.registry],
+  });
   readonly httpDuration = new Histogram({
     name: "ferry_http_request_duration_seconds",
     help: "HTTP request durations by route and status",

@@ -10,7 +10,7 @@ import { ManagedDispatcher } from "./managed-dispatcher.js";
 import { RunEventHub } from "./events.js";
 import { buildApp } from "./http/app.js";
 import { Metrics } from "./metrics.js";
-import { loadPlugins } from "./plugins.js";
+import { describePoolTypes, loadPlugins } from "./plugins.js";
 import { RunTokens } from "./run-tokens.js";
 import { loadSecretKey, readOrCreateSecretFile, SecretBox } from "./secrets.js";
 import type { ServiceContext } from "./services/context.js";
@@ -29,6 +29,8 @@ export interface RunningServer {
   storeDescription: string;
   /** Where managed runs run and why ("using Docker (…)"), or null when this server runs none. */
   runnerDescription: string | null;
+  /** The pool types served and the plugin of each; with no push type, how to add one. */
+  poolTypesDescription: string;
   /** Set when this start created the first workspace (a brand-new store). */
   bootstrap: BootstrapResult | null;
   adminToken: string;
@@ -63,7 +65,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const secrets = new SecretBox(secretKey);
   const runTokens = new RunTokens(secretKey);
   const adminToken = config.adminToken ?? readOrCreateSecretFile(join(config.home, "admin-token"), () => `fa_${randomBytes(30).toString("base64url")}`);
-  const registry = options.registry ?? (await loadPlugins(config.providers, config.providerOptions));
+  const registry = options.registry ?? (await loadPlugins(config.providers, config.providerOptions, { cwd: config.pluginDir }));
   const dataDir = join(config.home, "data");
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir, poolSize: config.databasePoolSize });
 
@@ -97,9 +99,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         dispatcher?.runEnded(run);
         managed?.runEnded(run);
       },
-      poolResumed: (ws, pool) => {
-        dispatcher?.poolResumed(ws, pool);
-        managed?.poolResumed(ws);
+      poolMayAdmit: (pool) => {
+        dispatcher?.poolMayAdmit(pool);
+        managed?.poolMayAdmit(pool);
       },
     },
   };
@@ -115,7 +117,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
     const publicUrl = config.publicUrl ?? url;
 
+    const poolTypesDescription = describePoolTypes(registry);
+    app.log.info({ pool_types: registry.names() }, `pool types: ${poolTypesDescription}`);
+
     dispatcher = new Dispatcher(ctx, app.log, {
+      sweepIntervalMs: config.sweepIntervalMs,
       // What the engine in a push run's task needs to report back: never a workspace API key.
       runtimeEnv: (run) => ({
         [ENGINE_ENV.apiUrl]: publicUrl,
@@ -141,6 +147,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         engineImage: config.engineImage,
         allowedImages: config.allowedImages,
         runnerEnv: config.runnerEnv,
+        sweepIntervalMs: config.sweepIntervalMs,
       });
       await managed.start();
     }
@@ -150,6 +157,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       url,
       storeDescription: describeStore(config.databaseUrl, dataDir),
       runnerDescription,
+      poolTypesDescription,
       bootstrap,
       adminToken,
       store,

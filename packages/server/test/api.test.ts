@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FerryClient, FerryError, ROUTES, type Deployment, type FlowRun, type FlowRunEvent } from "@ferry/core";
 import { rejection } from "@ferry/core/testing";
 import { storeKinds } from "./support/databases.js";
-import { startTestServer, type TestServer } from "./support/test-server.js";
+import { KEYED_PLUGIN, KEYPAIR_CREDENTIALS, startTestServer, type TestServer } from "./support/test-server.js";
 
 const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY-7f3a9";
 
@@ -90,7 +90,7 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     const unpullable = (await deploy(t.client, "unpullable", "push", { outcome: "fail-to-start" })).deployment;
     const r2 = (await runAndWait(unpullable.id)).run;
     expect(r2.state.type).toBe("CRASHED");
-    expect(r2.state.message).toMatch(/CannotPullContainerError/);
+    expect(r2.state.message).toMatch(/the image could not be pulled: manifest not found/);
 
     const dies = (await deploy(t.client, "dies", "push", { outcome: "exit-1" })).deployment;
     const r3 = (await runAndWait(dies.id)).run;
@@ -155,7 +155,7 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     expect(dup.message).toMatch(/work pool 'push' already exists/);
 
     const badType = await rejection(t.client.api.createWorkPool({ body: { name: "x", type: "nope:push" } }));
-    expect(badType.message).toMatch(/use one of fake:push, ferry:managed/);
+    expect(badType.message).toMatch(/use one of fake:push, ferry:managed, keyed:push/);
 
     const runVar = await rejection(t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: { job_variables: { duration_ms: "soon" } } }));
     expect(runVar.code).toBe("validation_failed");
@@ -227,19 +227,20 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
 
   it("never returns or logs a secret value", async () => {
     const created = await t.client.api.createCredentials({
-      body: { name: "aws-prod", type: "aws", data: { aws_access_key_id: "AKIAEXAMPLE123", aws_secret_access_key: SECRET, region_name: "eu-west-1" } },
+      body: { name: "prod-keys", type: "keypair", data: { key_id: "KEYID-EXAMPLE-123", secret_key: SECRET, region: "eu-west-1" } },
     });
     const responses = [
       created,
-      await t.client.api.getCredentials({ params: { name: "aws-prod" } }),
+      await t.client.api.getCredentials({ params: { name: "prod-keys" } }),
       await t.client.api.listCredentials(),
     ];
     for (const r of responses) expect(JSON.stringify(r)).not.toContain(SECRET);
-    expect(created.data).toEqual({ aws_access_key_id: "AKIAEXAMPLE123", aws_secret_access_key: "********", region_name: "eu-west-1" });
-    const dup = await rejection(t.client.api.createCredentials({ body: { name: "aws-prod", type: "aws", data: { aws_access_key_id: "x", aws_secret_access_key: SECRET } } }));
+    expect(created.data).toEqual({ key_id: "KEYID-EXAMPLE-123", secret_key: "********", region: "eu-west-1" });
+    expect(created.secret_fields).toEqual(["secret_key"]);
+    const dup = await rejection(t.client.api.createCredentials({ body: { name: "prod-keys", type: "keypair", data: { key_id: "x", secret_key: SECRET } } }));
     expect(dup.code).toBe("conflict");
     expect(dup.message).not.toContain(SECRET);
-    const bad = await rejection(t.client.api.createCredentials({ body: { name: "aws-bad", type: "aws", data: { aws_secret_access_key: SECRET, colour: 1 } } }));
+    const bad = await rejection(t.client.api.createCredentials({ body: { name: "bad-keys", type: "keypair", data: { secret_key: SECRET, colour: 1 } } }));
     expect(bad.code).toBe("validation_failed");
     expect(bad.message).not.toContain(SECRET);
     const text = t.logs();
@@ -247,6 +248,56 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     expect(text).not.toContain(SECRET);
     const raw = await fetch(`${t.server.url}/api/credentials`, { headers: { authorization: `Bearer ${t.server.bootstrap!.apiKey}` } });
     expect(await raw.text()).not.toContain(SECRET);
+  });
+
+  it("lists the pool types with the plugin of each, and the credential types the plugins brought", async () => {
+    const types = (await t.client.api.listWorkPoolTypes()).items;
+    expect(types.map((p) => [p.type, p.plugin, p.credentials_type, p.managed])).toEqual([
+      ["fake:push", "@ferry/core/testing", null, false],
+      ["ferry:managed", null, null, true],
+      ["keyed:push", KEYED_PLUGIN, "keypair", false],
+    ]);
+    expect(types[0]).not.toHaveProperty("can_provision");
+    const credentialTypes = (await t.client.api.listCredentialTypes()).items;
+    expect(credentialTypes.map((c) => [c.type, c.secret_fields])).toEqual([
+      ["git", ["token"]],
+      ["keypair", ["secret_key"]],
+    ]);
+    expect(credentialTypes[1]!.schema).toEqual(KEYPAIR_CREDENTIALS.schema);
+  });
+
+  it("takes credentials of a known type only, and gives a pool only the type its provider needs", async () => {
+    const unknown = await rejection(t.client.api.createCredentials({ body: { name: "mystery", type: "tokens", data: { token: "x" } } }));
+    expect(unknown.code).toBe("validation_failed");
+    expect(unknown.message).toMatch(/^credentials type 'tokens' is not known on this server; use one of git, keypair \(a cloud's type comes with its provider plugin, see FERRY_PROVIDERS\)/);
+    expect((await t.client.api.listCredentials()).items.map((c) => c.name)).not.toContain("mystery");
+
+    await t.client.api.createCredentials({ body: { name: "repo-token", type: "git", data: { token: "ghp_example" } } });
+    await t.client.api.createCredentials({ body: { name: "team-keys", type: "keypair", data: { key_id: "KEYID-2", secret_key: SECRET } } });
+    const wrongType = await rejection(t.client.api.createWorkPool({ body: { name: "keyed", type: "keyed:push", credentials: "repo-token" } }));
+    expect(wrongType.code).toBe("validation_failed");
+    expect(wrongType.message).toBe(
+      "work pools of type keyed:push need keypair credentials, and 'repo-token' holds git credentials; name keypair credentials (make them with 'ferry credentials create NAME --type keypair')",
+    );
+    const none = await rejection(t.client.api.createWorkPool({ body: { name: "fake-with-keys", type: "fake:push", credentials: "team-keys" } }));
+    expect(none.message).toBe("work pools of type fake:push take no credentials; remove 'credentials'");
+    expect((await t.client.api.listWorkPools()).items.map((p) => p.name)).not.toContain("keyed");
+
+    await t.client.api.createWorkPool({ body: { name: "keyed", type: "keyed:push", credentials: "team-keys" } });
+    const update = await rejection(t.client.api.updateWorkPool({ params: { name: "keyed" }, body: { credentials: "repo-token" } }));
+    expect(update.message).toMatch(/^work pools of type keyed:push need keypair credentials, and 'repo-token' holds git credentials/);
+    const retype = await rejection(
+      t.client.api.createCredentials({ body: { name: "team-keys", type: "git", data: { token: "x" }, overwrite: true } }),
+    );
+    expect(retype.code).toBe("conflict");
+    expect(retype.message).toMatch(/used as keypair credentials by keyed; keep the type or use a new name/);
+
+    // The provider gets the pool's credentials, decrypted, and nothing else does.
+    const d = (await deploy(t.client, "keyed-flow", "keyed")).deployment;
+    const { run } = await runAndWait(d.id);
+    expect(run.state.type).toBe("COMPLETED");
+    expect(t.keyed.credentialsOf(run.infrastructure_id!)).toEqual({ key_id: "KEYID-2", secret_key: SECRET });
+    expect(JSON.stringify(run)).not.toContain(SECRET);
   });
 
   it("pages runs newest first with a cursor and filters by state", async () => {
@@ -314,6 +365,28 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     expect(Date.parse(done.start_time!)).toBeGreaterThanOrEqual(Date.parse(firstDone.end_time!));
     const waiting = (await t.client.api.getFlowRunHistory({ params: { id: second.id } })).items.find((s) => s.name === "AwaitingConcurrencySlot");
     expect(waiting?.message).toMatch(/running 1 of its 1 allowed runs/);
+  });
+
+  it("starts a waiting run as soon as its pool's concurrency limit is raised", async () => {
+    await t.client.api.createWorkPool({ body: { name: "widened", type: "fake:push", concurrency_limit: 1 } });
+    const d = (await deploy(t.client, "widened-flow", "widened", { outcome: "hang" })).deployment;
+    const first = (await t.client.api.createFlowRun({ params: { id: d.id }, body: {} })).flow_run;
+    const second = (await t.client.api.createFlowRun({ params: { id: d.id }, body: {} })).flow_run;
+    const reached = async (id: string, done: (e: FlowRunEvent) => boolean) => {
+      for await (const e of t.client.followRun(id)) if (done(e)) return;
+    };
+    await reached(first.id, (e) => e.kind === "state" && e.state.type === "RUNNING");
+    await reached(second.id, (e) => e.kind === "state" && e.state.name === "AwaitingConcurrencySlot");
+    await t.client.api.updateWorkPool({ params: { name: "widened" }, body: { concurrency_limit: 2 } });
+    // No run ended and the test server never sweeps on its own: only raising the limit can start it.
+    await reached(second.id, (e) => e.kind === "state" && e.state.type === "RUNNING");
+    for (const run of [first, second]) {
+      await t.client.api.cancelFlowRun({ params: { id: run.id }, body: {} });
+      expect((await t.client.waitForRun(run.id)).state.type).toBe("CANCELLED");
+    }
+    // null removes the limit (it once arrived as 0, which would have held every run).
+    const unlimited = await t.client.api.updateWorkPool({ params: { name: "widened" }, body: { concurrency_limit: null, description: null } });
+    expect(unlimited).toMatchObject({ concurrency_limit: null, description: null });
   });
 
   it("refuses to delete a pool in use and names what uses it", async () => {

@@ -8,6 +8,11 @@ import { parseServerConfig, startServer, type RunningServer } from "../src/index
 import { freshDatabase, storeKinds } from "./support/databases.js";
 
 
+/** The tests see only the wake-ups: a lost one fails a test instead of being covered by the sweep. */
+const NO_SWEEP = 600_000;
+/** Room for a slow machine: the polls below wait for a state, they do not time it. */
+const SLOW = { timeout: 20_000 };
+
 describe.each(storeKinds())("managed execution on %s", (kind) => {
   const runner = new FakeRunnerBackend();
   let home: string;
@@ -21,7 +26,7 @@ describe.each(storeKinds())("managed execution on %s", (kind) => {
   /** Starts the server again on the same port: the engines of running runs keep reporting to that URL. */
   const restart = async () => {
     const port = Number(new URL(server.url).port);
-    const config = parseServerConfig({}, { home, port, databaseUrl: db?.url ?? null, logLevel: "warn", providers: [] });
+    const config = parseServerConfig({}, { home, port, databaseUrl: db?.url ?? null, logLevel: (process.env.TEST_LOG_LEVEL ?? "warn") as "warn", providers: [], sweepIntervalMs: NO_SWEEP });
     server = await startServer(config, { registry: new PoolTypeRegistry(), runner });
     client = new FerryClient({ apiUrl: server.url, apiKey });
     admin = new FerryClient({ apiUrl: server.url, adminToken: server.adminToken });
@@ -46,7 +51,7 @@ describe.each(storeKinds())("managed execution on %s", (kind) => {
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), "ferry-managed-"));
     db = kind === "postgres" ? await freshDatabase() : null;
-    const config = parseServerConfig({}, { home, port: 0, databaseUrl: db?.url ?? null, logLevel: "warn", providers: [] });
+    const config = parseServerConfig({}, { home, port: 0, databaseUrl: db?.url ?? null, logLevel: (process.env.TEST_LOG_LEVEL ?? "warn") as "warn", providers: [], sweepIntervalMs: NO_SWEEP });
     server = await startServer(config, { registry: new PoolTypeRegistry(), runner });
     apiKey = server.bootstrap!.apiKey;
     workspaceId = server.bootstrap!.workspaceId;
@@ -120,6 +125,42 @@ describe.each(storeKinds())("managed execution on %s", (kind) => {
     // Starts within a second of the slot freeing.
     expect(Date.parse(admitted.timestamp) - freed).toBeLessThan(1000);
     expect(history.find((s) => s.name === "AwaitingConcurrencySlot")!.message).toMatch(/free tier runs 1 managed run at a time/);
+  });
+
+  it("keeps a managed pool to its own concurrency limit, within the tier's, and starts the next run when a slot frees or the limit rises", async () => {
+    await setLimits({ concurrent_managed_runs: 5 });
+    await client.api.updateWorkPool({ params: { name: "managed" }, body: { concurrency_limit: 1 } });
+    try {
+      const d = await deploy("pool-limited", { FAKE_BEHAVIOUR: "sleep" });
+      const first = await run(d);
+      await expect.poll(async () => (await client.api.getFlowRun({ params: { id: first.id } })).state.type, SLOW).toBe("RUNNING");
+      const second = await run(d);
+      const third = await run(d);
+      // The tier has slots to spare: only the pool's own limit holds these back.
+      for (const waiting of [second, third]) {
+        await expect.poll(async () => (await client.api.getFlowRun({ params: { id: waiting.id } })).state.name, SLOW).toBe("AwaitingConcurrencySlot");
+        expect((await client.api.getFlowRun({ params: { id: waiting.id } })).state.message).toBe(
+          "work pool 'managed' is running 1 of its 1 allowed runs; this run starts when one ends",
+        );
+      }
+      expect(runner.launches.some((l) => l.flowRunId === second.id || l.flowRunId === third.id)).toBe(false);
+
+      // A freed slot goes to the oldest waiting run.
+      await client.api.cancelFlowRun({ params: { id: first.id }, body: {} });
+      await expect.poll(async () => (await client.api.getFlowRun({ params: { id: second.id } })).state.type, SLOW).toBe("RUNNING");
+      expect((await client.api.getFlowRun({ params: { id: third.id } })).state.name).toBe("AwaitingConcurrencySlot");
+
+      // A raised limit lets the next one start without waiting for an end.
+      await client.api.updateWorkPool({ params: { name: "managed" }, body: { concurrency_limit: 2 } });
+      await expect.poll(async () => (await client.api.getFlowRun({ params: { id: third.id } })).state.type, SLOW).toBe("RUNNING");
+      for (const r of [second, third]) {
+        await client.api.cancelFlowRun({ params: { id: r.id }, body: {} });
+        expect((await client.waitForRun(r.id)).state.type).toBe("CANCELLED");
+      }
+    } finally {
+      await client.api.updateWorkPool({ params: { name: "managed" }, body: { concurrency_limit: null } });
+      await setLimits(null);
+    }
   });
 
   it("marks CRASHED a run killed for memory, and one whose engine died without reporting", async () => {

@@ -35,7 +35,8 @@ export interface ServiceContext {
     runCancelling(run: FlowRunRecord): void;
     /** A run ended through the API (its engine reported): a slot of its pool may have freed. */
     runEnded(run: FlowRunRecord): void;
-    poolResumed(workspaceId: string, poolName: string): void;
+    /** A pool was resumed, or its concurrency limit raised or removed: its waiting runs may start. */
+    poolMayAdmit(pool: WorkPoolRecord): void;
   };
 }
 

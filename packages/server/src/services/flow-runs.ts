@@ -132,21 +132,23 @@ export async function createFlowRun(
   return { flow_run: toFlowRun(result.run), created: result.created };
 }
 
+/** The state a push run is admitted to: the dispatcher submits it next. */
+export function submittingState(poolType: string): StateChange {
+  return stateChange("PENDING", { name: "Submitting", message: `submitting to ${poolType}` });
+}
+
 /**
- * A run in a push pool that is free to take it is created already claimed for submission (Scheduled,
- * then Submitting, written together): the dispatcher submits it at once, and after a crash the restart
- * finds it Submitting and resubmits with the same idempotency key. A run that must wait (paused pool,
- * pool concurrency limit, managed pool) starts SCHEDULED.
+ * A run in an unpaused push pool without a concurrency limit has nothing to wait for (admission admits
+ * every such run), so it is created already admitted (Scheduled, then Submitting, written together):
+ * the dispatcher submits it at once, and after a crash the restart finds it Submitting and resubmits
+ * with the same idempotency key. Every other run starts SCHEDULED and is admitted by its dispatcher.
  */
 function initialStates(pool: WorkPoolRecord): { state: StateChange; prior_states?: StateChange[] } {
   if (pool.paused) {
     return { state: stateChange("SCHEDULED", { message: `work pool '${pool.name}' is paused; the run starts when it is resumed` }) };
   }
   if (isPushType(pool.type) && pool.concurrency_limit === null) {
-    return {
-      prior_states: [stateChange("SCHEDULED")],
-      state: stateChange("PENDING", { name: "Submitting", message: `submitting to ${pool.type}` }),
-    };
+    return { prior_states: [stateChange("SCHEDULED")], state: submittingState(pool.type) };
   }
   return { state: stateChange("SCHEDULED") };
 }

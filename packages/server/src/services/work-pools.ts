@@ -39,7 +39,9 @@ async function assertCredentialsFit(ctx: ServiceContext, tx: StoreTx, workspaceI
     throw validationError(`work pools of type ${type} take no credentials; remove 'credentials'`);
   }
   if (creds.type !== expected) {
-    throw validationError(`work pools of type ${type} need ${expected} credentials, and '${name}' holds ${creds.type} credentials`);
+    throw validationError(
+      `work pools of type ${type} need ${expected} credentials, and '${name}' holds ${creds.type} credentials; name ${expected} credentials (make them with 'ferry credentials create NAME --type ${expected}')`,
+    );
   }
 }
 
@@ -107,7 +109,8 @@ export async function updateWorkPool(ctx: ServiceContext, ws: WorkspaceRecord, n
     if (!updated) throw notFound("work pool", name);
     return { before: pool, after: updated };
   });
-  if (result.before.paused && !result.after.paused) ctx.dispatch.poolResumed(ws.id, name);
+  const freed = result.before.concurrency_limit !== null && (result.after.concurrency_limit === null || result.after.concurrency_limit > result.before.concurrency_limit);
+  if (!result.after.paused && (result.before.paused || freed)) ctx.dispatch.poolMayAdmit(result.after);
   return toWorkPool(result.after);
 }
 
