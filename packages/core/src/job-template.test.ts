@@ -39,7 +39,7 @@ function pushTemplate(): BaseJobTemplate {
         command: { type: "array", items: { type: "string" } },
         subnets: { type: "array", items: { type: "string" }, default: [] },
         assign_public_ip: { type: "boolean", default: true },
-        launch_type: { type: "string", enum: ["FARGATE", "EC2"], default: "FARGATE" },
+        launch_type: { type: "string", enum: ["STANDARD", "RESERVED"], default: "STANDARD" },
         role_arn: { type: "string" },
       },
     },
@@ -204,7 +204,7 @@ describe("validateJobVariables", () => {
         { path: "/cpu", message: "must be integer" },
         { path: "/env/DEBUG", message: "must be string" },
         { path: "/command", message: "must be array" },
-        { path: "/launch_type", message: 'must be one of "FARGATE", "EC2"' },
+        { path: "/launch_type", message: 'must be one of "STANDARD", "RESERVED"' },
       ]),
     );
     expect(issuesOf(error)).toHaveLength(4);
@@ -232,7 +232,7 @@ describe("resolveJobVariables", () => {
       env: {},
       subnets: [],
       assign_public_ip: true,
-      launch_type: "FARGATE",
+      launch_type: "STANDARD",
     });
   });
 
@@ -306,7 +306,7 @@ describe("renderJobConfiguration", () => {
         container: { image: "ferry-engine:latest", environment: { LEVEL: "debug" }, command: ["python", "-m", "flow"] },
       },
       network: { subnets: [], public_ip: true },
-      launch_type: "FARGATE",
+      launch_type: "STANDARD",
     });
   });
 
@@ -381,7 +381,7 @@ describe("templateDefaults", () => {
       env: {},
       subnets: [],
       assign_public_ip: true,
-      launch_type: "FARGATE",
+      launch_type: "STANDARD",
     });
   });
 

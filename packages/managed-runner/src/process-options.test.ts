@@ -9,7 +9,7 @@ describe("parseProcessRunnerOptions", () => {
     const config = parseProcessRunnerOptions({
       stateDir: "/srv/ferry/runs",
       cacheDir: "/srv/ferry/cache",
-      hostEnv: { PATH: "/usr/bin", HOME: "/home/ferry", LANG: "C.UTF-8", PIP_INDEX_URL: "http://pip/simple", FERRY_SECRET_KEY: "k", AWS_SECRET_ACCESS_KEY: "s", FERRY_DATABASE_URL: "postgres://x" },
+      hostEnv: { PATH: "/usr/bin", HOME: "/home/ferry", LANG: "C.UTF-8", PIP_INDEX_URL: "http://pip/simple", FERRY_SECRET_KEY: "k", ACME_SECRET_ACCESS_KEY: "s", FERRY_DATABASE_URL: "postgres://x" },
     });
     expect(config.inheritedEnv).toEqual({ PATH: "/usr/bin", HOME: "/home/ferry", LANG: "C.UTF-8", PIP_INDEX_URL: "http://pip/simple" });
     expect(config).toMatchObject({ engineCommand: null, stopGraceSeconds: 10, memoryPollMs: 200, startTimeoutMs: 10_000 });
