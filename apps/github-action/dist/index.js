@@ -40644,8 +40644,8 @@ var ExitCode;
   ExitCode2[ExitCode2["Success"] = 0] = "Success";
   ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
-function setSecret(secret2) {
-  issueCommand("add-mask", {}, secret2);
+function setSecret(secret) {
+  issueCommand("add-mask", {}, secret);
 }
 function getInput(name, options) {
   const val = process.env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] || "";
@@ -44832,8 +44832,10 @@ var ERROR_CODES = {
   network: { status: 503, retryable: true },
   internal: { status: 500, retryable: false }
 };
+var FERRY_ERROR_BRAND = /* @__PURE__ */ Symbol.for("ferry.error");
 var FerryError = class extends Error {
   name = "FerryError";
+  [FERRY_ERROR_BRAND] = true;
   code;
   retryable;
   details;
@@ -44858,6 +44860,12 @@ var FerryError = class extends Error {
 };
 function isErrorCode(value) {
   return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
+}
+function isFerryError(error2, code) {
+  if (typeof error2 !== "object" || error2 === null || error2[FERRY_ERROR_BRAND] !== true)
+    return false;
+  const own = error2.code;
+  return isErrorCode(own) && (code === void 0 || own === code);
 }
 function validationError(message, issues = []) {
   const detail = issues.length === 0 ? "" : `: ${issues.map((i) => i.path ? `${i.path} ${i.message}` : i.message).join("; ")}`;
@@ -45473,80 +45481,21 @@ var ajv = addFormats(new import_ajv.Ajv({ allErrors: true, strict: false, useDef
 ajv.addKeyword({ keyword: "x-ferry-secret", schemaType: "boolean" });
 
 // ../../packages/core/dist/credentials.js
-var secret = (description) => ({ type: "string", minLength: 1, description, "x-ferry-secret": true });
-var plain = (description) => ({ type: "string", minLength: 1, description });
-var CREDENTIAL_TYPES = {
-  aws: {
-    type: "aws",
-    description: "An AWS access key, used by ecs:push pools.",
-    schema: {
-      type: "object",
-      additionalProperties: false,
-      required: ["aws_access_key_id", "aws_secret_access_key"],
-      properties: {
-        aws_access_key_id: plain("Access key id (AKIA\u2026)"),
-        aws_secret_access_key: secret("Secret access key"),
-        aws_session_token: secret("Session token, for temporary credentials"),
-        region_name: plain("Default region, e.g. us-east-1")
-      }
-    }
-  },
-  gcp: {
-    type: "gcp",
-    description: "A Google Cloud service account key, used by cloud-run:push pools.",
-    schema: {
-      type: "object",
-      additionalProperties: false,
-      required: ["service_account_info"],
-      properties: {
-        service_account_info: secret("The service account key file's JSON, as a string"),
-        project: plain("Project id; defaults to the key's project")
-      }
-    }
-  },
-  azure: {
-    type: "azure",
-    description: "An Azure service principal, used by azure-container-instance:push pools.",
-    schema: {
-      type: "object",
-      additionalProperties: false,
-      required: ["tenant_id", "client_id", "client_secret"],
-      properties: {
-        tenant_id: plain("Directory (tenant) id"),
-        client_id: plain("Application (client) id"),
-        client_secret: secret("Client secret"),
-        subscription_id: plain("Subscription id")
-      }
-    }
-  },
-  modal: {
-    type: "modal",
-    description: "A Modal API token, used by modal:push pools.",
-    schema: {
-      type: "object",
-      additionalProperties: false,
-      required: ["token_id", "token_secret"],
-      properties: {
-        token_id: plain("Token id (ak-\u2026)"),
-        token_secret: secret("Token secret (as-\u2026)")
-      }
-    }
-  },
-  git: {
-    type: "git",
-    description: "An access token for cloning a private git repository.",
-    schema: {
-      type: "object",
-      additionalProperties: false,
-      required: ["token"],
-      properties: {
-        token: secret("Personal access token or deploy token"),
-        username: plain("User name to pair with the token (default: x-access-token)")
-      }
+var secretField = (description) => ({ type: "string", minLength: 1, description, "x-ferry-secret": true });
+var plainField = (description) => ({ type: "string", minLength: 1, description });
+var GIT_CREDENTIAL_TYPE = {
+  type: "git",
+  description: "An access token for cloning a private git repository.",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    required: ["token"],
+    properties: {
+      token: secretField("Personal access token or deploy token"),
+      username: plainField("User name to pair with the token (default: x-access-token)")
     }
   }
 };
-var CREDENTIAL_TYPE_NAMES = Object.keys(CREDENTIAL_TYPES);
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/guard/value.mjs
 var value_exports = {};
@@ -48155,7 +48104,12 @@ __export(type_exports2, {
 var Type = type_exports2;
 
 // ../../packages/core/dist/models.js
-var Nullable = (schema) => Type.Union([schema, Type.Null()]);
+var Nullable = (schema) => {
+  const plain = JSON.parse(JSON.stringify(schema));
+  if (typeof plain.type !== "string")
+    return Type.Unsafe(Type.Union([schema, Type.Null()]));
+  return Type.Unsafe({ ...plain, type: [plain.type, "null"] });
+};
 var Timestamp = Type.String({ format: "date-time" });
 var Id = Type.String({ format: "uuid" });
 var Name = Type.String({ minLength: 1, maxLength: 63, pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$" });
@@ -48293,8 +48247,8 @@ var ProviderInfoSchema = Type.Object({
   type: Type.String(),
   description: Type.String(),
   managed: Type.Boolean(),
-  can_provision: Type.Boolean(),
   credentials_type: Nullable(Type.String()),
+  plugin: Nullable(Type.String({ description: "The provider plugin module that brings the type (clients load its './client' export for provisioning); null when built in" })),
   default_base_job_template: BaseJobTemplateSchema
 });
 function pageSchema(item) {
@@ -48344,7 +48298,6 @@ function isUuid(value) {
 
 // ../../packages/core/dist/api/routes.js
 var JsonObject2 = Type.Record(Type.String(), Type.Unknown());
-var Nullable2 = (schema) => Type.Union([schema, Type.Null()]);
 var NameParam = Type.Object({ name: Type.String() });
 var IdParam = Type.Object({ id: Type.String() });
 var Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 1e3, default: 100 }));
@@ -48352,19 +48305,19 @@ var Cursor = Type.Optional(Type.String({ description: "The `next_cursor` of the 
 var Deleted = Type.Object({ deleted: Type.Literal(true) });
 var WorkPoolCreateSchema = Type.Object({
   name: Type.String(),
-  type: Type.String({ description: "A registered pool type, e.g. ferry:managed or ecs:push" }),
-  description: Type.Optional(Nullable2(Type.String({ maxLength: 2e3 }))),
+  type: Type.String({ description: "A registered pool type, e.g. ferry:managed or a push type such as name:push" }),
+  description: Type.Optional(Nullable(Type.String({ maxLength: 2e3 }))),
   base_job_template: Type.Optional(BaseJobTemplateSchema),
-  concurrency_limit: Type.Optional(Nullable2(Type.Integer({ minimum: 0 }))),
+  concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
   paused: Type.Optional(Type.Boolean()),
-  credentials: Type.Optional(Nullable2(Type.String()))
+  credentials: Type.Optional(Nullable(Type.String()))
 }, { additionalProperties: false });
 var WorkPoolUpdateSchema = Type.Object({
-  description: Type.Optional(Nullable2(Type.String({ maxLength: 2e3 }))),
+  description: Type.Optional(Nullable(Type.String({ maxLength: 2e3 }))),
   base_job_template: Type.Optional(BaseJobTemplateSchema),
-  concurrency_limit: Type.Optional(Nullable2(Type.Integer({ minimum: 0 }))),
+  concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
   paused: Type.Optional(Type.Boolean()),
-  credentials: Type.Optional(Nullable2(Type.String()))
+  credentials: Type.Optional(Nullable(Type.String()))
 }, { additionalProperties: false });
 var CredentialsCreateSchema = Type.Object({
   name: Type.String(),
@@ -48380,10 +48333,10 @@ var DeploymentApplySchema = Type.Object({
   entrypoint: Type.String(),
   job_variables: Type.Optional(JsonObject2),
   parameters: Type.Optional(JsonObject2),
-  parameter_schema: Type.Optional(Nullable2(JsonObject2)),
-  pull_steps: Type.Optional(Nullable2(Type.Array(PullStepSchema))),
+  parameter_schema: Type.Optional(Nullable(JsonObject2)),
+  pull_steps: Type.Optional(Nullable(Type.Array(PullStepSchema))),
   tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
-  description: Type.Optional(Nullable2(Type.String({ maxLength: 5e3 }))),
+  description: Type.Optional(Nullable(Type.String({ maxLength: 5e3 }))),
   paused: Type.Optional(Type.Boolean())
 }, { additionalProperties: false });
 var DeploymentApplyResultSchema = Type.Object({
@@ -48409,7 +48362,7 @@ var FlowRunListQuerySchema = Type.Object({
 var SetStateSchema = Type.Object({
   type: StateTypeSchema,
   name: Type.Optional(StateNameSchema),
-  message: Type.Optional(Nullable2(Type.String({ maxLength: 2e4 }))),
+  message: Type.Optional(Nullable(Type.String({ maxLength: 2e4 }))),
   result: Type.Optional(Type.Unknown({ description: "The flow's return value, with COMPLETED" }))
 }, { additionalProperties: false });
 var LogInputSchema = Type.Object({
@@ -48491,7 +48444,7 @@ var ROUTES = {
     status: 200,
     summary: "Change a workspace's tier or set custom limits (operator token)",
     params: IdParam,
-    body: Type.Object({ tier: Type.Optional(TierNameSchema), limits: Type.Optional(Nullable2(Type.Partial(TierLimitsSchema))) }, { additionalProperties: false }),
+    body: Type.Object({ tier: Type.Optional(TierNameSchema), limits: Type.Optional(Nullable(Type.Partial(TierLimitsSchema))) }, { additionalProperties: false }),
     response: WorkspaceSchema
   },
   // --- pool types
@@ -48703,10 +48656,10 @@ var ROUTES = {
     params: IdParam,
     response: Type.Object({
       git_url: Type.String(),
-      branch: Nullable2(Type.String()),
-      commit: Nullable2(Type.String()),
-      username: Nullable2(Type.String()),
-      token: Nullable2(Type.String({ description: "Never logged: the engine hands it to git and masks it in output" }))
+      branch: Nullable(Type.String()),
+      commit: Nullable(Type.String()),
+      username: Nullable(Type.String()),
+      token: Nullable(Type.String({ description: "Never logged: the engine hands it to git and masks it in output" }))
     })
   },
   listFlowRunLogs: {
@@ -49111,7 +49064,7 @@ async function errorFromResponse(response) {
   return new FerryError(code, `the server answered ${response.status} ${response.statusText}`);
 }
 function isRetryable(error2) {
-  return error2 instanceof FerryError ? error2.retryable : error2 instanceof TypeError || error2?.name === "TypeError";
+  return isFerryError(error2) ? error2.retryable : error2 instanceof TypeError || error2?.name === "TypeError";
 }
 function sleep(ms, signal) {
   return new Promise((resolve2) => {
@@ -49142,7 +49095,7 @@ async function applyDeployments(client, deployments, onApplied = () => {
     try {
       result = await client.api.applyDeployment({ body: deployment });
     } catch (error2) {
-      if (!(error2 instanceof FerryError))
+      if (!isFerryError(error2))
         throw error2;
       throw new ApplyError(error2, deployment, results);
     }
@@ -51364,7 +51317,7 @@ var StepFailedError = class extends Error {
   code = "step_failed";
 };
 async function run() {
-  for (const secret2 of [getInput("api-key"), getInput("github-token")]) if (secret2.trim()) setSecret(secret2.trim());
+  for (const secret of [getInput("api-key"), getInput("github-token")]) if (secret.trim()) setSecret(secret.trim());
   try {
     const inputs = parseInputs((name) => getInput(name));
     const workflow = readWorkflow();
@@ -51509,7 +51462,7 @@ async function phase(input, fn) {
   try {
     return await fn();
   } catch (error2) {
-    if (error2 instanceof FerryError) {
+    if (isFerryError(error2)) {
       if (error2.code === "unauthenticated" || error2.code === "forbidden") throw new ActionInputError("api-key", `was refused by the Ferry server: ${error2.message}`);
       if (error2.code === "network" || error2.code === "unavailable") throw new ActionInputError("api-url", `does not lead to a working Ferry server: ${error2.message}`);
       throw new ActionInputError(input, `was rejected by the Ferry server: ${error2.message}`);
@@ -51519,7 +51472,7 @@ async function phase(input, fn) {
 }
 function failureMessage(error2) {
   if (error2 instanceof ActionInputError || error2 instanceof StepFailedError) return error2.message;
-  if (error2 instanceof FerryError) return `Ferry: ${error2.message}`;
+  if (isFerryError(error2)) return `Ferry: ${error2.message}`;
   return error2 instanceof Error ? error2.message : String(error2);
 }
 function escapeHtml(text) {
