@@ -5,6 +5,7 @@ import { FerryError, type BaseJobTemplate, type WorkPool, type WorkPoolUpdate } 
 import type { CommandContext } from "../context.js";
 import { relativeTime } from "../format.js";
 import { renderJson } from "../output.js";
+import { loadProvisioning } from "../provisioning.js";
 import { confirmFlags, createWithProvisioning, ProvisioningFlags, registerProvisioning, type CreateFlags } from "./provision.js";
 import { confirmOrYes, handler, isObject, JSON_HELP, parseInteger, readDocument, type CommandEnv } from "./shared.js";
 
@@ -165,6 +166,35 @@ export function registerWorkPool(program: Command, env: CommandEnv): void {
   }
 
   registerProvisioning(pool, env, provisioning);
+
+  pool
+    .command("types")
+    .description("the pool types the server offers: the plugin each comes from, its credentials type, and whether this CLI can provision its cloud side")
+    .option("--json", JSON_HELP)
+    .action(
+      handler(env, async (ctx, options: { json?: boolean }) => {
+        const { plugins, poolTypes } = await loadProvisioning(ctx);
+        const provisionable = new Set(plugins.provisionableTypes());
+        const rows = poolTypes.map((t) => ({
+          type: t.type,
+          managed: t.managed,
+          plugin: t.plugin,
+          credentials_type: t.credentials_type,
+          can_provision: provisionable.has(t.type),
+          description: t.description,
+        }));
+        if (options.json) return ctx.out.json(rows);
+        ctx.out.table(rows, [
+          { header: "TYPE", value: (r) => r.type },
+          { header: "KIND", value: (r) => (r.managed ? "managed" : "push") },
+          { header: "PLUGIN", value: (r) => r.plugin ?? "built in" },
+          { header: "CREDENTIALS", value: (r) => r.credentials_type ?? "" },
+          { header: "PROVISION", value: (r) => (r.managed ? "" : r.can_provision ? "--provision-infra" : "no client plugin here") },
+          { header: "DESCRIPTION", value: (r) => r.description },
+        ]);
+        if (!rows.some((r) => !r.managed)) ctx.out.note("No push pool types: the server loads them from the provider plugins named in its FERRY_PROVIDERS.");
+      }),
+    );
 
   pool
     .command("get-default-base-job-template")
