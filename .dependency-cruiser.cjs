@@ -75,8 +75,11 @@ module.exports = {
     },
   ],
   options: {
-    doNotFollow: { path: "node_modules" },
-    exclude: { path: "(^|/)(dist|node_modules|\\.turbo|coverage|test-results)/" },
+    // Neither node_modules nor dist is excluded: an import of a library, an SDK or another workspace
+    // package (resolved through its exports into its dist/) must still be seen, or no rule could fire.
+    // They are not followed; scripts/check-architecture.mjs cruises the source folders only.
+    doNotFollow: { path: ["node_modules", "(^|/)dist/"] },
+    exclude: { path: "(^|/)(\\.turbo|coverage|test-results)/" },
     tsPreCompilationDeps: true,
     combinedDependencies: false,
     preserveSymlinks: false,

@@ -10,12 +10,15 @@
 //     Comments may name a cloud (they explain, e.g. "as Prefect's ECS worker does"); so may Markdown.
 // Needs the workspace built (dependency-cruiser resolves @ferry/* packages through their exports).
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+// `--root DIR` checks another tree laid out like this one (the check's own test gives it a small one).
+const rootArg = process.argv.indexOf("--root");
+const root = rootArg > 0 ? process.argv[rootArg + 1] : join(dirname(fileURLToPath(import.meta.url)), "..");
+const tool = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules/dependency-cruiser/bin/dependency-cruiser.mjs");
 
 /** Cloud-neutral folders: their code (tests included) may not name a cloud. */
 const NEUTRAL = ["packages/core/src", "packages/server/src", "packages/server/test", "packages/client-node/src", "packages/managed-runner/src", "packages/managed-runner/test", "packages/engine/src", "packages/provider-kit/src", "packages/provider-kit/test", "apps", "bench/src"];
@@ -24,7 +27,13 @@ const SKIP_DIRS = new Set(["node_modules", "dist", ".turbo", "coverage", "test-r
 let failed = false;
 
 // 1. Imports.
-const cruise = spawnSync(process.execPath, [join(root, "node_modules/dependency-cruiser/bin/dependency-cruiser.mjs"), "--config", ".dependency-cruiser.cjs", "--output-type", "err", "packages", "apps", "bench"], {
+/** Each workspace's source folders (never its dist/, which is only seen as what an import resolves to). */
+const sourceRoots = ["packages", "apps"]
+  .flatMap((group) => (existsSync(join(root, group)) ? readdirSync(join(root, group)).map((name) => `${group}/${name}`) : []))
+  .concat(existsSync(join(root, "bench")) ? ["bench"] : [])
+  .flatMap((workspace) => ["src", "test", "e2e", "scripts"].map((folder) => `${workspace}/${folder}`))
+  .filter((dir) => existsSync(join(root, dir)));
+const cruise = spawnSync(process.execPath, [tool, "--config", ".dependency-cruiser.cjs", "--output-type", "err", ...sourceRoots], {
   cwd: root,
   encoding: "utf8",
 });
