@@ -15,7 +15,7 @@ export const RUNNER_TEST_ENV = {
   marker: "FERRY_TEST_MARKER",
 } as const;
 
-/** The memory limit of `allocate-over-limit` specs, and what their program allocates past it. */
+/** The memory limit of `allocate-over-limit` test specifications, and what their program allocates past it. */
 export const RUNNER_TEST_MEMORY = { limitMib: 64, allocateMib: 200, defaultMib: 256 } as const;
 
 /**
