@@ -17,6 +17,11 @@ const result = await build({
   // runs extensions on Node 20.9, as the code-server of the end-to-end test (4.100.3) runs on Node 20.
   target: "node20",
   external: ["vscode"],
+  // Bundled ES modules (@ferry/client-node's plugin loader) read import.meta.url, which CommonJS output
+  // leaves empty: give it this bundle's own file URL, what it would be were the bundle a module.
+  define: { "import.meta.url": "__ferryImportMetaUrl" },
+  // ("use strict" first, so the banner does not turn the bundle's own directive into a plain string.)
+  banner: { js: '"use strict";const __ferryImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   // Minified, as it ships: the .vsix takes this file as it is (its source map stays out of the package).
   sourcemap: "linked",
   minify: true,
