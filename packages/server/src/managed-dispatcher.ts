@@ -103,13 +103,34 @@ export class ManagedDispatcher {
     this.sweeper.start();
   }
 
-  /** Stops watching; instances keep running and are re-attached by the next start. */
-  async stop(): Promise<void> {
+  /**
+   * Stops watching. Instances of running runs keep running and are re-attached by the next start. A run
+   * whose engine has already reported its end only waits for its instance to exit: that exit is read,
+   * metered and the instance removed, for up to `graceMs`, since a next start may never come (`npm start`
+   * closes its server as soon as the last run ends) and would not meter it.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     this.stopped = true;
     await this.sweeper.stop();
-    for (const w of this.watched.values()) {
+    const abort = (w: Watched) => {
       clearTimeout(w.timer);
       w.controller.abort();
+    };
+    const ending: Watched[] = [];
+    for (const [runId, w] of [...this.watched]) {
+      const run = await this.ctx.store.getFlowRunForSystem(runId).catch(() => null);
+      if (run && isTerminal(run.state.type)) ending.push(w);
+      else abort(w);
+    }
+    if (ending.length) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([Promise.allSettled(ending.map((w) => w.done)), grace]);
+      clearTimeout(timer);
+      // Past the grace, an instance that has not exited is left to the next start, which removes it.
+      for (const w of ending) abort(w);
     }
     await Promise.allSettled([...this.watched.values()].map((w) => w.done));
     await Promise.allSettled([...this.admitting.values()]);

@@ -172,9 +172,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       close: async () => {
         ready = false;
         // In-flight requests finish; event streams end so clients reconnect elsewhere.
+        const deadline = Date.now() + config.shutdownGraceMs;
         const grace = new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
         await Promise.race([Promise.all([app!.close(), ...extraListeners.map((l) => new Promise((r) => l.close(r)))]), grace]);
-        await managed?.stop();
+        await managed?.stop(Math.max(0, deadline - Date.now()));
         await dispatcher!.stop();
         await events.stop();
         await store.close();
