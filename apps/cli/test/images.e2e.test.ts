@@ -11,11 +11,12 @@ import { ACME_PROVIDER, installAcmeProvider } from "./acme-provider.js";
 import { ferry as runFerry, parseJson, startServer, type CliOptions, type CliResult, type ServerProcess } from "./cli-harness.js";
 
 // `ferry deploy` with a build section, as a user runs it: the real Docker daemon builds on the engine
-// image, and a real registry (Debian's docker-registry on 127.0.0.1:5000, started by
-// scripts/registry-up.sh) receives the push. Skipped, saying why, when Docker, the engine image or the
-// registry is missing; on CI (CI set) that is a failure instead.
+// image, and a real registry receives the push: Debian's docker-registry on 127.0.0.1 at
+// FERRY_TEST_REGISTRY, which `export FERRY_TEST_REGISTRY="$(bash scripts/registry-up.sh)"` starts and
+// names. Skipped, saying why, when Docker, the engine image or the registry is missing; on CI (CI set)
+// that is a failure instead.
 
-const REGISTRY = process.env.FERRY_TEST_REGISTRY ?? "127.0.0.1:5000";
+const REGISTRY = process.env.FERRY_TEST_REGISTRY ?? "";
 // The same registry under another name, which a provider's registry login serves (Docker takes any
 // host that resolves to 127.0.0.0/8 as insecure, so both push over plain HTTP).
 const LOGIN_REGISTRY = REGISTRY.replace(/^127\.0\.0\.1(?=:)/, "localhost");
@@ -29,6 +30,7 @@ async function unavailable(): Promise<string | null> {
     const text = `${(error as { stderr?: string }).stderr ?? (error as Error).message}`;
     return /No such image/i.test(text) ? `the engine image ${ENGINE_IMAGE} is not built (scripts/build-images.sh)` : `Docker does not answer (${text.trim().split("\n")[0]})`;
   }
+  if (!REGISTRY) return 'FERRY_TEST_REGISTRY is not set (export FERRY_TEST_REGISTRY="$(bash scripts/registry-up.sh)" starts a registry and names it)';
   try {
     const res = await fetch(`http://${REGISTRY}/v2/`, { signal: AbortSignal.timeout(3000) });
     if (!res.ok) return `the registry on ${REGISTRY} answered ${res.status}`;
