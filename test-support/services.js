@@ -1,0 +1,115 @@
+// @ts-check
+// The services `npm run test:e2e` needs, probed once per test file: each check is a describe() option
+// object, so a suite whose service is missing is skipped with the reason attached to every test in it.
+// skips-reporter.js prints those reasons once per file, and under CI=true fails the run on any skip.
+// Plain JavaScript with a .d.ts beside it: the packages' tests import it across their rootDir.
+import { existsSync } from "node:fs";
+import { request } from "node:http";
+
+/** How to get each service; the messages say it so a contributor knows what to run. */
+const CI_RUN = "bash .ci/run starts every service";
+
+/** Images the tests start from, and how each is built on this machine (no registry has them). */
+const IMAGE_RECIPES = {
+  "ferry-base:bookworm": "bash scripts/build-base-image.sh",
+  "ferry-engine:latest": "bash scripts/build-images.sh",
+};
+
+/** @typedef {{ skip: boolean; meta: { skipReason?: string } }} ServiceCheck */
+
+/**
+ * A check from a problem: null when the service is there (the suite runs), else a skip naming why.
+ * @param {string | null} problem
+ * @returns {ServiceCheck}
+ */
+export function serviceCheck(problem) {
+  return problem === null ? { skip: false, meta: {} } : { skip: true, meta: { skipReason: problem } };
+}
+
+/**
+ * Every check at once: skipped when any is, with all their reasons.
+ * @param {ServiceCheck[]} checks
+ * @returns {ServiceCheck}
+ */
+export function allOf(...checks) {
+  const reasons = checks.map((c) => c.meta.skipReason).filter((r) => r !== undefined);
+  return serviceCheck(reasons.length ? reasons.join("; ") : null);
+}
+
+/** @returns {ServiceCheck} PostgreSQL, at FERRY_TEST_DATABASE_URL (a role that may create databases). */
+export function postgres() {
+  return serviceCheck(
+    process.env.FERRY_TEST_DATABASE_URL
+      ? null
+      : `PostgreSQL: set FERRY_TEST_DATABASE_URL=postgres://user:pass@host/db, a role that may create databases (${CI_RUN})`,
+  );
+}
+
+/**
+ * A Docker engine (DOCKER_HOST, else /var/run/docker.sock) that answers, with these images present.
+ * @param {{ images?: string[] }} [options]
+ * @returns {Promise<ServiceCheck>}
+ */
+export async function docker(options = {}) {
+  const host = process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
+  const ping = await dockerGet(host, "/_ping");
+  if (ping.error !== null) return serviceCheck(`Docker: no engine answers at ${host} (${ping.error}); bash scripts/docker-up.sh starts one (${CI_RUN})`);
+  for (const image of options.images ?? []) {
+    const found = await dockerGet(host, `/images/${encodeURIComponent(image)}/json`);
+    if (found.error !== null) {
+      const recipe = IMAGE_RECIPES[/** @type {keyof typeof IMAGE_RECIPES} */ (image)] ?? `docker pull ${image}`;
+      return serviceCheck(`Docker: the image ${image} is missing (${found.error}); build it with ${recipe} (${CI_RUN})`);
+    }
+  }
+  return serviceCheck(null);
+}
+
+/**
+ * The image registry at FERRY_TEST_REGISTRY (host:port, plain HTTP), answering its API.
+ * @returns {Promise<ServiceCheck>}
+ */
+export async function registry() {
+  const address = process.env.FERRY_TEST_REGISTRY;
+  const how = `export FERRY_TEST_REGISTRY="$(bash scripts/registry-up.sh)" starts one and names it (${CI_RUN})`;
+  if (!address) return serviceCheck(`image registry: FERRY_TEST_REGISTRY is not set; ${how}`);
+  try {
+    const res = await fetch(`http://${address}/v2/`, { signal: AbortSignal.timeout(3000) });
+    return serviceCheck(res.ok ? null : `image registry: http://${address}/v2/ answered ${res.status}; ${how}`);
+  } catch (error) {
+    return serviceCheck(`image registry: nothing answers at ${address} (${/** @type {Error} */ (error).message}); ${how}`);
+  }
+}
+
+/**
+ * A program the tests start, found at `path`.
+ * @param {string} what e.g. "Chromium"
+ * @param {string} path
+ * @param {string} how how to install it
+ * @returns {ServiceCheck}
+ */
+export function program(what, path, how) {
+  return serviceCheck(existsSync(path) ? null : `${what}: not found at ${path}; ${how} (${CI_RUN})`);
+}
+
+/**
+ * GET on the Docker API; `error` says why it did not answer 2xx.
+ * @param {string} host DOCKER_HOST: unix:///path or tcp://host:port
+ * @param {string} path
+ * @returns {Promise<{ error: string | null }>}
+ */
+function dockerGet(host, path) {
+  const url = new URL(host);
+  /** @type {import("node:http").RequestOptions} */
+  const target =
+    url.protocol === "unix:" ? { socketPath: url.pathname, path } : { host: url.hostname, port: Number(url.port) || 2375, path };
+  if (url.protocol !== "unix:" && url.protocol !== "tcp:") return Promise.resolve({ error: `DOCKER_HOST ${host} is neither unix:// nor tcp://` });
+  return new Promise((resolve) => {
+    const req = request({ ...target, method: "GET", timeout: 5000 }, (res) => {
+      res.resume();
+      resolve({ error: res.statusCode !== undefined && res.statusCode < 300 ? null : `HTTP ${res.statusCode}` });
+    });
+    req.on("timeout", () => req.destroy(new Error("no answer in 5 s")));
+    req.on("error", (error) => resolve({ error: error.message }));
+    req.end();
+  });
+}
