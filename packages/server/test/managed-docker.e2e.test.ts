@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FerryClient, type Deployment, type FlowRun, type FlowRunEvent } from "@ferry/core";
+import { DEFAULT_ENGINE_IMAGE, FerryClient, type Deployment, type FlowRun, type FlowRunEvent } from "@ferry/core";
 import { cacheVolumeName } from "@ferry/managed-runner";
 import { cacheKey } from "../src/managed-dispatcher.js";
 import { rejection } from "@ferry/core/testing";
-import { dockerProblem, ENGINE_IMAGE } from "./support/docker.js";
 import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
+import { docker as dockerService } from "../../../test-support/services.js";
 
 /**
  * Managed execution for real: the server on the embedded store, runs in Docker containers of the
@@ -18,10 +18,8 @@ import { parseServerConfig, startServer, type RunningServer } from "../src/index
  * private mirror would: pip's local index mounted read-only with PIP_INDEX_URL, and for npm the host's
  * network and CA bundle.
  */
-const IMAGE = ENGINE_IMAGE;
+const IMAGE = DEFAULT_ENGINE_IMAGE;
 const docker = new Docker();
-
-const problem = await dockerProblem(docker, "Docker managed-execution tests");
 
 const FLOWS: Record<string, string> = {
   "flows/pkgs.py": `import logging
@@ -70,13 +68,12 @@ function makeRepo(): string {
   return dir;
 }
 
-
 interface ContainerTimes {
   start?: number;
   die?: number;
 }
 
-describe.skipIf(problem !== null)("managed execution in Docker", () => {
+describe("managed execution in Docker", await dockerService({ images: [IMAGE] }), () => {
   let home: string;
   let repo: string;
   let server: RunningServer;

@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FerryError } from "@ferry/core";
+import { postgres } from "../../../test-support/services.js";
 import { PgDriver } from "../src/store/pg-driver.js";
 
-const url = process.env.FERRY_TEST_DATABASE_URL;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -15,12 +15,13 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
   }
 }
 
-function postgresSuite(connectionString: string): void {
+describe("PgDriver", postgres(), () => {
   let driver: PgDriver;
   let admin: pg.Client;
   const errors: FerryError[] = [];
 
   beforeAll(async () => {
+    const connectionString = process.env.FERRY_TEST_DATABASE_URL!; // set: postgres() runs this suite only then
     driver = new PgDriver({ connectionString, poolSize: 2, onError: (e) => errors.push(e) });
     admin = new pg.Client({ connectionString });
     await admin.connect();
@@ -80,18 +81,4 @@ function postgresSuite(connectionString: string): void {
     });
     await expect(kept!.query("SELECT 1")).rejects.toThrow(/already ended/);
   });
-}
-
-if (url) {
-  describe("PgDriver", () => postgresSuite(url));
-} else if (process.env.CI) {
-  describe("PgDriver", () => {
-    it("runs on CI", () => {
-      throw new Error("CI is set but FERRY_TEST_DATABASE_URL is not: set it to a PostgreSQL database");
-    });
-  });
-} else {
-  describe.skip("PgDriver (skipped: set FERRY_TEST_DATABASE_URL=postgres://user:pass@host/db to run it)", () => {
-    it("needs FERRY_TEST_DATABASE_URL", () => {});
-  });
-}
+});

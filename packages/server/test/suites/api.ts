@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { FerryClient, FerryError, ROUTES, type Deployment, type FlowRun, type FlowRunEvent } from "@ferry/core";
 import { rejection } from "@ferry/core/testing";
-import { storeKinds } from "./support/databases.js";
-import { KEYED_PLUGIN, KEYPAIR_CREDENTIALS, startTestServer, type TestServer } from "./support/test-server.js";
+import { KEYED_PLUGIN, KEYPAIR_CREDENTIALS, startTestServer, type TestServer } from "../support/test-server.js";
+import type { StoreKind } from "../support/databases.js";
 
 const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY-7f3a9";
 
-
-describe.each(storeKinds())("HTTP API on %s", (kind) => {
+/** The HTTP API of a real server on a free port, on `kind`'s store. */
+export function apiSuite(kind: StoreKind): void {
   let t: TestServer;
   let pushDeployment: Deployment;
 
@@ -422,4 +422,4 @@ describe.each(storeKinds())("HTTP API on %s", (kind) => {
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: "not_found" } });
   });
-});
+}

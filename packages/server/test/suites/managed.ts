@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { FerryClient, PoolTypeRegistry, type Deployment, type FlowRunEvent } from "@ferry/core";
 import { FakeRunnerBackend, rejection } from "@ferry/core/testing";
-import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
-import { freshDatabase, storeKinds } from "./support/databases.js";
+import { parseServerConfig, startServer, type RunningServer } from "../../src/index.js";
+import { freshDatabase, type StoreKind } from "../support/databases.js";
 
 
 /** The tests see only the wake-ups: a lost one fails a test instead of being covered by the sweep. */
@@ -13,7 +13,8 @@ const NO_SWEEP = 600_000;
 /** Room for a slow machine: the polls below wait for a state, they do not time it. */
 const SLOW = { timeout: 20_000 };
 
-describe.each(storeKinds())("managed execution on %s", (kind) => {
+/** Managed execution's dispatch, quotas and restarts with the fake runner, on `kind`'s store. */
+export function managedSuite(kind: StoreKind): void {
   const runner = new FakeRunnerBackend();
   let home: string;
   let db: Awaited<ReturnType<typeof freshDatabase>> | null = null;
@@ -247,4 +248,4 @@ describe.each(storeKinds())("managed execution on %s", (kind) => {
     expect(runner.launches.filter((l) => l.flowRunId === r.id)).toHaveLength(1);
     expect(final.compute_seconds).toBeGreaterThan(1);
   });
-});
+}

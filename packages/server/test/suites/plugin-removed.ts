@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { FerryClient, PoolTypeRegistry } from "@ferry/core";
 import { FakeComputeProvider, rejection } from "@ferry/core/testing";
-import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
-import { freshDatabase, storeKinds } from "./support/databases.js";
-import { KEYED_PLUGIN, testRegistry } from "./support/test-server.js";
+import { parseServerConfig, startServer, type RunningServer } from "../../src/index.js";
+import { freshDatabase, type StoreKind } from "../support/databases.js";
+import { KEYED_PLUGIN, testRegistry } from "../support/test-server.js";
 
 const SECRET = "k3y-s3cr3t-value-that-must-never-leave-the-server";
 
@@ -14,7 +14,7 @@ const SECRET = "k3y-s3cr3t-value-that-must-never-leave-the-server";
  * An operator removes a provider from FERRY_PROVIDERS and restarts: what was made with its types stays
  * in the store. It must still be listed, shown and deleted, and never answer 500.
  */
-describe.each(storeKinds())("a server restarted without a plugin it had, on %s", (kind) => {
+export function pluginRemovedSuite(kind: StoreKind): void {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -82,4 +82,4 @@ describe.each(storeKinds())("a server restarted without a plugin it had, on %s",
     await client.api.deleteCredentials({ params: { name: "team-keys" } });
     expect((await client.api.listCredentials()).items).toEqual([]);
   });
-});
+}

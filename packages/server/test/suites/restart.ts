@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { FerryClient, type FlowRun } from "@ferry/core";
-import { freshDatabase, storeKinds } from "./support/databases.js";
+import { freshDatabase, type StoreKind } from "../support/databases.js";
 
-const FIXTURE = new URL("./fixtures/server-process.mjs", import.meta.url).pathname;
+const FIXTURE = new URL("../fixtures/server-process.mjs", import.meta.url).pathname;
 
 interface Proc {
   child: ChildProcess;
@@ -51,7 +51,8 @@ const journalEntries = (file: string, runId: string) =>
     ? readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { runId: string }).filter((e) => e.runId === runId)
     : [];
 
-describe.each(storeKinds())("a server killed mid-dispatch, on %s", (kind) => {
+/** A server process killed mid-dispatch and started again on the same store, of `kind`. */
+export function restartSuite(kind: StoreKind): void {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -128,4 +129,4 @@ describe.each(storeKinds())("a server killed mid-dispatch, on %s", (kind) => {
     expect(journalEntries(journal, flow_run.id)).toHaveLength(1);
     await kill(second, "SIGTERM");
   });
-});
+}

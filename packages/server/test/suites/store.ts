@@ -14,19 +14,20 @@ import {
   type WorkPoolRecord,
   type WorkspaceRecord,
 } from "@ferry/core";
-import type { SqlDriver } from "../src/store/driver.js";
-import { MIGRATIONS, migrate } from "../src/store/migrations.js";
-import { openStore } from "../src/store/open-store.js";
-import { PgDriver } from "../src/store/pg-driver.js";
-import { PgliteDriver } from "../src/store/pglite-driver.js";
-import { freshDatabase } from "./support/databases.js";
+import type { SqlDriver } from "../../src/store/driver.js";
+import { MIGRATIONS, migrate } from "../../src/store/migrations.js";
+import { openStore } from "../../src/store/open-store.js";
+import { PgDriver } from "../../src/store/pg-driver.js";
+import { PgliteDriver } from "../../src/store/pglite-driver.js";
+import { freshDatabase, type StoreKind } from "../support/databases.js";
 
 /**
- * One suite for the store, run on PGlite and on PostgreSQL. Each target hands out stores on databases
- * no other test uses; on PostgreSQL that is a new database per store, dropped afterwards.
+ * One suite for the store, run on PGlite (store.test.ts) and on PostgreSQL (store.e2e.test.ts). Each
+ * target hands out stores on databases no other test uses; on PostgreSQL that is a new database per
+ * store, dropped afterwards.
  */
-interface Target {
-  kind: "pglite" | "postgres";
+export interface Target {
+  kind: StoreKind;
   /** A migrated store on an empty database. */
   fresh(): Promise<Store>;
   /** An empty, unmigrated database and a driver on it (several drivers for PostgreSQL). */
@@ -36,7 +37,7 @@ interface Target {
   dispose(): Promise<void>;
 }
 
-function pgliteTarget(): Target {
+export function pgliteTarget(): Target {
   const open: { close(): Promise<unknown> }[] = [];
   return {
     kind: "pglite",
@@ -56,7 +57,7 @@ function pgliteTarget(): Target {
   };
 }
 
-function postgresTarget(): Target {
+export function postgresTarget(): Target {
   const open: { close(): Promise<unknown> }[] = [];
   const drops: (() => Promise<void>)[] = [];
   const urls = new Map<Store, string>();
@@ -201,7 +202,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // --- the suite
 
-function storeSuite(makeTarget: () => Target): void {
+/** The suite on the targets `makeTarget` makes, of `kind` (which decides the PostgreSQL-only cases). */
+export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
   let target: Target;
   let store: Store;
 
@@ -241,8 +243,8 @@ function storeSuite(makeTarget: () => Target): void {
       expect(error.message).toMatch(/newer version; upgrade this server/);
     });
 
-    it("are applied exactly once when several processes migrate at once", async (ctx) => {
-      if (target.kind !== "postgres") ctx.skip("needs several connections: PostgreSQL only");
+    // PGlite has one connection: several processes migrating at once exist on PostgreSQL only.
+    if (kind === "postgres") it("are applied exactly once when several processes migrate at once", async () => {
       const db = await target.rawDatabase();
       const drivers = await Promise.all([1, 2, 3, 4].map(() => db.driver()));
       const results = await Promise.all(drivers.map((d) => migrate(d)));
@@ -1051,8 +1053,8 @@ function storeSuite(makeTarget: () => Target): void {
       expect(bad.code).toBe("validation_failed");
     });
 
-    it("reaches another store on the same database (another server process)", async (ctx) => {
-      if (!target.sameDatabase) ctx.skip("one connection only: PostgreSQL only");
+    // PGlite has one connection: another store on the same database exists on PostgreSQL only.
+    if (kind === "postgres") it("reaches another store on the same database (another server process)", async () => {
       const other = await target.sameDatabase!(store);
       const received: string[] = [];
       const stop = await other.subscribe("ferry_test_cross", (payload) => received.push(payload));
@@ -1082,23 +1084,4 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await sleep(10);
   }
-}
-
-// --- targets
-
-describe("store on PGlite (in memory)", () => storeSuite(pgliteTarget));
-
-const postgresUrl = process.env.FERRY_TEST_DATABASE_URL;
-if (postgresUrl) {
-  describe("store on PostgreSQL", () => storeSuite(postgresTarget));
-} else if (process.env.CI) {
-  describe("store on PostgreSQL", () => {
-    it("runs on CI", () => {
-      throw new Error("CI is set but FERRY_TEST_DATABASE_URL is not: set it to a PostgreSQL database the tests may create databases with");
-    });
-  });
-} else {
-  describe.skip("store on PostgreSQL (skipped: set FERRY_TEST_DATABASE_URL=postgres://user:pass@host/db to run it)", () => {
-    it("needs FERRY_TEST_DATABASE_URL", () => {});
-  });
 }

@@ -1,14 +1,14 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { stateChange, type StateName, type StateType } from "@ferry/core";
-import { storeKinds } from "./support/databases.js";
-import { startTestServer, type TestServer, type TestServerOptions } from "./support/test-server.js";
+import { startTestServer, type TestServer, type TestServerOptions } from "../support/test-server.js";
+import type { StoreKind } from "../support/databases.js";
 
 /**
  * A lost wake-up (a kick that threw, a process that died between a write and its notification) must
  * delay a push run by one sweep at most. Each test makes a run's wake-up get lost by changing the
  * store behind the server's back, as another process or a failed kick would leave it.
  */
-describe.each(storeKinds())("the push dispatcher's sweep on %s", (kind) => {
+export function sweepSuite(kind: StoreKind): void {
   let t: TestServer | undefined;
   afterEach(async () => {
     await t?.stop();
@@ -87,4 +87,4 @@ describe.each(storeKinds())("the push dispatcher's sweep on %s", (kind) => {
     const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
     expect(metrics).toMatch(/ferry_dispatch_sweep_pickups_total\{dispatcher="push"\} 1\n/);
   });
-});
+}
