@@ -1,16 +1,11 @@
-import { execFile, execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FerryClient, type Deployment, type DeploymentApply, type FlowRun, type LogLine } from "@ferry/core";
-import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
-import { ENGINE_BUNDLE, runEngineProcess, type EngineExit } from "./support/engine-process.js";
-import { makeRepo, type TestRepo } from "./support/git-repo.js";
+import { explain, messages, startEngineHarness, type EngineHarness } from "./support/engine-harness.js";
+import { makeRepo } from "./support/git-repo.js";
 import { startGitHttpServer, type GitHttpServer } from "./support/git-http-server.js";
 
-const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
+// The engine as the process backend runs it; the same engine in its image is engine-image.e2e.test.ts.
 
 const FLOW_FILES: Record<string, string> = {
   "flows/hello.py": `import logging
@@ -88,85 +83,19 @@ def run():
 };
 
 describe("the engine against a real server", () => {
-  let root: string;
-  let server: RunningServer;
-  let client: FerryClient;
-  let repo: TestRepo;
+  let h: EngineHarness;
   const timings: Record<string, number> = {};
 
   beforeAll(async () => {
-    if (!existsSync(ENGINE_BUNDLE)) throw new Error(`${ENGINE_BUNDLE} is missing: run 'npm run build' in packages/engine first`);
-    root = mkdtempSync(join(tmpdir(), "ferry-engine-test-"));
-    // On all interfaces, so an engine in a container reaches it through the Docker host gateway. No
-    // runner: this test starts each engine itself, as a runner backend would.
-    server = await startServer(
-      parseServerConfig({}, { home: join(root, "home"), host: "0.0.0.0", port: 0, logLevel: "warn", providers: [], runner: "none" }),
-    );
-    client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap!.apiKey });
-    const admin = new FerryClient({ apiUrl: server.url, adminToken: server.adminToken });
-    // Room for the runs of this file, which end one after another.
-    await admin.api.adminUpdateWorkspace({ params: { id: server.bootstrap!.workspaceId }, body: { tier: "pro" } });
-    await client.api.createWorkPool({ body: { name: "managed", type: "ferry:managed" } });
-    repo = makeRepo(join(root, "repo"), FLOW_FILES);
+    h = await startEngineHarness(FLOW_FILES);
   });
-
   afterAll(async () => {
-    await server?.close();
-    if (root) rmSync(root, { recursive: true, force: true });
+    await h?.stop();
     if (Object.keys(timings).length) console.log(`engine run times (ms): ${JSON.stringify(timings)}`);
   });
 
-  const deploy = async (name: string, entrypoint: string, extra: Partial<DeploymentApply> = {}): Promise<Deployment> =>
-    (
-      await client.api.applyDeployment({
-        body: { flow_name: "engine-test", name, work_pool: "managed", source: { git_url: repo.url, branch: "main" }, entrypoint, ...extra },
-      })
-    ).deployment;
-
-  interface RunOutcome {
-    run: FlowRun;
-    logs: LogLine[];
-    exit: EngineExit;
-  }
-
-  /** Creates a run, moves it to PENDING as the runner would, and runs the built engine for it. */
-  const runEngine = async (
-    deployment: Deployment,
-    parameters: Record<string, unknown> = {},
-    options: { env?: Record<string, string>; apiUrl?: string; onStart?: (pid: number, runId: string) => void; launch?: (env: Record<string, string>) => Promise<EngineExit> } = {},
-  ): Promise<RunOutcome> => {
-    const { flow_run: created } = await client.api.createFlowRun({ params: { id: deployment.id }, body: { parameters } });
-    expect(created.state.type).toBe("SCHEDULED");
-    await client.api.setFlowRunState({ params: { id: created.id }, body: { type: "PENDING" } });
-    const env = {
-      FERRY_API_URL: options.apiUrl ?? server.url,
-      FERRY_FLOW_RUN_ID: created.id,
-      FERRY_RUN_TOKEN: await server.issueRunToken(created.id),
-      ...options.env,
-    };
-    const exit = options.launch
-      ? await options.launch(env)
-      : await runEngineProcess(env, { onStart: (pid) => options.onStart?.(pid, created.id) });
-    const run = await client.api.getFlowRun({ params: { id: created.id } });
-    return { run, logs: await allLogs(created.id), exit };
-  };
-
-  const allLogs = async (id: string): Promise<LogLine[]> => {
-    const out: LogLine[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.api.listFlowRunLogs({ params: { id }, query: { limit: 1000, cursor } });
-      out.push(...page.items);
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor);
-    // The server sorts a run's lines by their id as text (so "10" before "9"): put them in order here.
-    return out.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
-  };
-
-  const messages = (logs: LogLine[], filter: Partial<Pick<LogLine, "level" | "source">> = {}) =>
-    logs.filter((l) => (!filter.level || l.level === filter.level) && (!filter.source || l.source === filter.source)).map((l) => l.message);
-
-  const explain = (o: RunOutcome) => `state ${o.run.state.type}: ${o.run.state.message}\n${o.exit.output}`;
+  const deploy: EngineHarness["deploy"] = (...args) => h.deploy(...args);
+  const runEngine: EngineHarness["runEngine"] = (...args) => h.runEngine(...args);
 
   it("runs a Python flow to COMPLETED with its return value, its prints and its logging lines", async () => {
     const d = await deploy("hello", "flows/hello.py:hello");
@@ -180,7 +109,7 @@ describe("the engine against a real server", () => {
     expect(messages(o.logs, { source: "flow", level: "warning" })).toContain("WARNING hello: a warning line");
     expect(messages(o.logs, { source: "engine" }).some((m) => /^cloned file:\/\/.* at [0-9a-f]{12}/.test(m))).toBe(true);
     // Logs were sent before the final state, so the run's history shows RUNNING then COMPLETED.
-    const history = await client.api.getFlowRunHistory({ params: { id: o.run.id } });
+    const history = await h.client.api.getFlowRunHistory({ params: { id: o.run.id } });
     expect(history.items.map((s) => s.type)).toEqual(["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"]);
   });
 
@@ -217,22 +146,22 @@ describe("the engine against a real server", () => {
     const o = await runEngine(d);
     expect(o.run.state.type, explain(o)).toBe("CRASHED");
     expect(o.run.state.message).toBe("entrypoint file flows/x.py was not found in the repository");
-    const history = await client.api.getFlowRunHistory({ params: { id: o.run.id } });
+    const history = await h.client.api.getFlowRunHistory({ params: { id: o.run.id } });
     expect(history.items.map((s) => s.type)).not.toContain("RUNNING");
   });
 
   it("reports CRASHED with git's words when the clone fails", async () => {
-    const d = await deploy("no-repo", "flows/hello.py:hello", { source: { git_url: `file://${join(root, "missing-repo")}` } });
+    const d = await deploy("no-repo", "flows/hello.py:hello", { source: { git_url: `file://${join(h.root, "missing-repo")}` } });
     const o = await runEngine(d);
     expect(o.run.state.type, explain(o)).toBe("CRASHED");
     expect(o.run.state.message).toMatch(/^could not clone file:\/\/.*missing-repo: git clone exited with code 128: .*does not appear to be a git repository/s);
   });
 
   it("clones the exact commit when the source names one", async () => {
-    const d = await deploy("at-commit", "flows/hello.py:hello", { source: { git_url: repo.url, commit: repo.commit } });
+    const d = await deploy("at-commit", "flows/hello.py:hello", { source: { git_url: h.repo.url, commit: h.repo.commit } });
     const o = await runEngine(d, { name: "commit" });
     expect(o.run.state.type, explain(o)).toBe("COMPLETED");
-    expect(messages(o.logs, { source: "engine" }).some((m) => m.includes(`at ${repo.commit.slice(0, 12)}`))).toBe(true);
+    expect(messages(o.logs, { source: "engine" }).some((m) => m.includes(`at ${h.repo.commit.slice(0, 12)}`))).toBe(true);
   });
 
   it("runs a TypeScript flow that imports a local module", async () => {
@@ -263,7 +192,7 @@ describe("the engine against a real server", () => {
   });
 
   it("installs pip_packages into a cached environment, and a second run uses it without installing", async () => {
-    const cacheDir = join(root, "cache-pip");
+    const cacheDir = join(h.root, "cache-pip");
     const d = await deploy("six", "flows/uses_six.py:version", { job_variables: { pip_packages: ["six"] } });
     const first = await runEngine(d, {}, { env: { FERRY_CACHE_DIR: cacheDir } });
     expect(first.run.state.type, explain(first)).toBe("COMPLETED");
@@ -283,7 +212,7 @@ describe("the engine against a real server", () => {
   });
 
   it("installs once when two runs with the same packages race on one cache", async () => {
-    const cacheDir = join(root, "cache-race");
+    const cacheDir = join(h.root, "cache-race");
     const d = await deploy("six-race", "flows/uses_six.py:version", { job_variables: { pip_packages: ["six"] } });
     const [a, b] = await Promise.all([runEngine(d, {}, { env: { FERRY_CACHE_DIR: cacheDir } }), runEngine(d, {}, { env: { FERRY_CACHE_DIR: cacheDir } })]);
     expect(a.run.state.type, explain(a)).toBe("COMPLETED");
@@ -294,7 +223,7 @@ describe("the engine against a real server", () => {
   });
 
   it("installs npm_packages that a TypeScript flow imports, cached for the next run", async () => {
-    const cacheDir = join(root, "cache-npm");
+    const cacheDir = join(h.root, "cache-npm");
     const d = await deploy("is-number", "ts/uses-is-number.ts:check", { job_variables: { npm_packages: ["is-number@7.0.0"] } });
     const first = await runEngine(d, { value: 5 }, { env: { FERRY_CACHE_DIR: cacheDir } });
     expect(first.run.state.type, explain(first)).toBe("COMPLETED");
@@ -311,7 +240,7 @@ describe("the engine against a real server", () => {
   it("runs pull steps: clone, working directory, a shell script and a requirements file", async () => {
     const d = await deploy("steps", "flow.py:run", {
       pull_steps: [
-        { git_clone: { repository: repo.url, branch: "main" } },
+        { git_clone: { repository: h.repo.url, branch: "main" } },
         { set_working_directory: { directory: "sub/project" } },
         { run_shell_script: { script: "echo from-the-script > marker.txt\necho script ran" } },
         { pip_install_requirements: {} },
@@ -335,11 +264,11 @@ describe("the engine against a real server", () => {
     let gitServer: GitHttpServer;
 
     beforeAll(async () => {
-      makeRepo(join(root, "private", "flows.git"), {
+      makeRepo(join(h.root, "private", "flows.git"), {
         "flow.py": `def leak():\n    print("the token is ${token}")\n    print("or url-encoded", "${encodeURIComponent(token)}")\n    return "done"\n`,
       });
-      gitServer = await startGitHttpServer(join(root, "private"), { username: "ferry-bot", token });
-      await client.api.createCredentials({ body: { name: "private-git", type: "git", data: { token, username: "ferry-bot" } } });
+      gitServer = await startGitHttpServer(join(h.root, "private"), { username: "ferry-bot", token });
+      await h.client.api.createCredentials({ body: { name: "private-git", type: "git", data: { token, username: "ferry-bot" } } });
     });
     afterAll(async () => {
       await gitServer?.close();
@@ -357,7 +286,7 @@ describe("the engine against a real server", () => {
     });
 
     it("reports CRASHED without the token when the host refuses it", async () => {
-      await client.api.createCredentials({ body: { name: "wrong-git", type: "git", data: { token: `${token}-wrong`, username: "ferry-bot" } }, });
+      await h.client.api.createCredentials({ body: { name: "wrong-git", type: "git", data: { token: `${token}-wrong`, username: "ferry-bot" } }, });
       const d = await deploy("private-wrong", "flow.py:leak", { source: { git_url: `${gitServer.url}/flows.git`, credentials: "wrong-git" } });
       const o = await runEngine(d);
       expect(o.run.state.type, explain(o)).toBe("CRASHED");
@@ -374,7 +303,7 @@ describe("the engine against a real server", () => {
     });
     const o = await runEngine(d, {}, {
       onStart: (_pid, id) => {
-        setTimeout(() => void client.api.cancelFlowRun({ params: { id }, body: { reason: "changed my mind" } }), 800);
+        setTimeout(() => void h.client.api.cancelFlowRun({ params: { id }, body: { reason: "changed my mind" } }), 800);
       },
     });
     expect(o.run.state.type, explain(o)).toBe("CANCELLING");
@@ -391,7 +320,7 @@ describe("the engine against a real server", () => {
       for (let i = 0; i < 600; i++) {
         await new Promise((r) => setTimeout(r, 100));
         if (!runId) continue;
-        const logs = await allLogs(runId);
+        const logs = await h.allLogs(runId);
         if (logs.some((l) => l.message === "sleeping")) {
           process.kill(pid, "SIGTERM");
           return;
@@ -407,53 +336,6 @@ describe("the engine against a real server", () => {
     expect(processesRunning("flows/sleepy.py")).toEqual([]);
     expect(messages(o.logs, { source: "engine" })).toContain("the engine was told to stop: the flow's process (if it had started) was stopped, and no state is reported");
   });
-
-  describe("in the ferry-engine image", () => {
-    const dockerReady = spawnSync("docker", ["image", "inspect", "ferry-base:bookworm"], { stdio: "ignore" }).status === 0;
-    const reason = spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0
-      ? "Docker does not answer"
-      : "the base image ferry-base:bookworm is missing (build it with scripts/build-base-image.sh)";
-    if (!dockerReady) {
-      if (process.env.CI) {
-        it("needs Docker and ferry-base:bookworm on CI", () => {
-          throw new Error(`CI is set but ${reason}: the image test would silently not run`);
-        });
-      } else {
-        it.skip(`runs a Python flow in a container (skipped: ${reason})`, () => undefined);
-        console.warn(`skipping the container test: ${reason}`);
-      }
-      return;
-    }
-
-    beforeAll(() => {
-      execFileSync("bash", [join(PACKAGE_DIR, "scripts", "build-image.sh")], { stdio: "inherit", timeout: 540_000 });
-    }, 600_000);
-
-    it("runs a Python flow in a container started from ferry-engine:latest", async () => {
-      const d = await deploy("in-docker", "flows/hello.py:hello");
-      const port = new URL(server.url).port;
-      const o = await runEngine(d, { name: "container" }, {
-        apiUrl: `http://host.docker.internal:${port}`,
-        launch: (env) => dockerRun(env, repo.dir),
-      });
-      timings.pythonInDocker = o.exit.ms;
-      expect(o.run.state.type, explain(o)).toBe("COMPLETED");
-      expect(o.run.result).toEqual({ greeting: "hello container", count: 1 });
-      expect(messages(o.logs, { source: "flow" })).toContain("hello container");
-    });
-
-    it("bundles and runs a TypeScript flow in the container, on the image's Node.js", async () => {
-      const d = await deploy("ts-in-docker", "ts/flow.ts:main");
-      const port = new URL(server.url).port;
-      const o = await runEngine(d, { n: 4 }, {
-        apiUrl: `http://host.docker.internal:${port}`,
-        launch: (env) => dockerRun(env, repo.dir),
-      });
-      timings.typescriptInDocker = o.exit.ms;
-      expect(o.run.state.type, explain(o)).toBe("COMPLETED");
-      expect(o.run.result).toEqual({ doubled: 8 });
-    });
-  });
 });
 
 /** Command lines of this machine's processes that mention `text`. */
@@ -468,19 +350,4 @@ function processesRunning(text: string): string[] {
     }
   }
   return found;
-}
-
-/** `docker run` as the Docker backend would start an engine, with the file:// repository mounted at its own path. */
-function dockerRun(env: Record<string, string>, repoDir: string): Promise<EngineExit> {
-  const args = ["run", "--rm", "--add-host", "host.docker.internal:host-gateway", "-v", `${repoDir}:${repoDir}:ro`];
-  for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
-  args.push("ferry-engine:latest");
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = execFile("docker", args, (error, stdout, stderr) => {
-      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === "number" ? code : 1, signal: null, output: `${stdout}${stderr}`, ms: Date.now() - started });
-    });
-    child.once("error", reject);
-  });
 }

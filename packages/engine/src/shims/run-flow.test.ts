@@ -24,9 +24,8 @@ function runShim(language: "python" | "node", dir: string, file: string, fn: str
   return { code: run.status, stdout: run.stdout, stderr: run.stderr, result: read(result), error: read(error) };
 }
 
-const pythonAvailable = spawnSync("python3", ["--version"]).status === 0;
-
-describe.runIf(pythonAvailable)("run-flow.py", () => {
+// Python 3 is a prerequisite of the tests, as git is: the engine runs Python flows with it.
+describe("run-flow.py", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "ferry-shim-py-"));
