@@ -7,22 +7,14 @@ import { CreateClusterCommand, DescribeTasksCommand, RegisterTaskDefinitionComma
 import { LABEL_TASK_ARN, startAwsLocal, type AwsLocal } from "@ferry/aws-local";
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { docker as dockerService } from "../../../test-support/services.js";
 import { clientsFor, waitFor, type Clients } from "./helpers.js";
 
 const IMAGE = process.env.FERRY_TEST_IMAGE ?? "ferry-base:bookworm";
 const docker = new Dockerode();
-const unavailable = await docker.ping().then(
-  () => docker.getImage(IMAGE).inspect().then(() => null, () => `image ${IMAGE} is missing: run scripts/build-images.sh`),
-  (error: Error) => `Docker is not answering (${error.message})`,
-);
+const needsDocker = await dockerService({ images: [IMAGE] });
 
-if (unavailable !== null && process.env.CI !== undefined) {
-  it("needs Docker in CI", () => {
-    throw new Error(`CI is set but ECS tasks cannot run: ${unavailable}`);
-  });
-}
-
-describe.skipIf(unavailable !== null)(`ECS tasks as Docker containers${unavailable === null ? "" : ` (skipped: ${unavailable})`}`, () => {
+describe("ECS tasks as Docker containers", needsDocker, () => {
   let local: AwsLocal;
   let aws: Clients;
   let subnet: string;
@@ -121,7 +113,7 @@ describe.skipIf(unavailable !== null)(`ECS tasks as Docker containers${unavailab
   });
 });
 
-describe.skipIf(unavailable !== null)(`ECS tasks on the bridge network${unavailable === null ? "" : ` (skipped: ${unavailable})`}`, () => {
+describe("ECS tasks on the bridge network", needsDocker, () => {
   it("resolves host.docker.internal to the host", async () => {
     const local = await startAwsLocal({ docker, taskNetwork: "bridge" });
     try {
@@ -145,7 +137,7 @@ describe.skipIf(unavailable !== null)(`ECS tasks on the bridge network${unavaila
   });
 });
 
-describe.skipIf(unavailable !== null)(`ECS tasks across a server restart${unavailable === null ? "" : ` (skipped: ${unavailable})`}`, () => {
+describe("ECS tasks across a server restart", needsDocker, () => {
   it("lets a restarted server (same state file) take over a running task and see it stop", async () => {
     const dir = await mkdtemp(join(tmpdir(), "aws-local-"));
     const stateFile = join(dir, "state.json");

@@ -3,6 +3,7 @@ import { describeRunnerConformance, RUNNER_TEST_PROGRAMS, runnerTestSpec, type R
 import { buildContainerSpec, containerName, createRunnerBackend, DockerRunnerBackend, parseDockerRunnerOptions, type DockerRunnerOptions } from "@ferry/managed-runner";
 import Dockerode from "dockerode";
 import { afterAll, describe, expect, it } from "vitest";
+import { docker as dockerService } from "../../../test-support/services.js";
 
 // The image the managed runs start from; scripts/build-base-image.sh makes it without a registry.
 const IMAGE = process.env.FERRY_TEST_IMAGE ?? "ferry-base:bookworm";
@@ -10,11 +11,6 @@ const docker = new Dockerode();
 // A prefix of its own, so cleanup never touches a developer's real runs on the same daemon.
 const labelPrefix = `ferrytest-${randomBytes(3).toString("hex")}`;
 const options: DockerRunnerOptions = { docker, labelPrefix, engineCommand: ["python3", "-c", RUNNER_TEST_PROGRAMS.python], stopGraceSeconds: 2, pull: "never" };
-
-const unavailable = await docker.ping().then(
-  async () => (await docker.getImage(IMAGE).inspect().then(() => null, () => `image ${IMAGE} is missing: run scripts/build-base-image.sh`)),
-  (error: Error) => `Docker is not answering (${error.message})`,
-);
 
 /** Removes every container and cache volume this file made. */
 async function cleanup(): Promise<void> {
@@ -24,7 +20,7 @@ async function cleanup(): Promise<void> {
   await Promise.all((Volumes ?? []).map((v) => docker.getVolume(v.Name).remove()));
 }
 
-if (unavailable === null) {
+describe("DockerRunnerBackend", await dockerService({ images: [IMAGE] }), () => {
   afterAll(cleanup);
 
   describeRunnerConformance("docker", async () => ({
@@ -33,7 +29,7 @@ if (unavailable === null) {
     cleanup,
   }));
 
-  describe("DockerRunnerBackend on a real daemon", () => {
+  describe("on a real daemon", () => {
     it("creates the container Ferry describes: name, labels, limits, cache volume, no swap", async () => {
       const backend = new DockerRunnerBackend(options);
       const spec = runnerTestSpec("exit-0", { image: IMAGE, cacheKey: "inspect", workspaceId: "ws-inspect" });
@@ -115,15 +111,4 @@ if (unavailable === null) {
       expect(chosen.backend.isolated).toBe(true);
     });
   });
-} else if (process.env.CI) {
-  describe("DockerRunnerBackend", () => {
-    it("needs Docker in CI", () => {
-      throw new Error(`${unavailable}; CI must run the Docker tests (scripts/docker-up.sh, scripts/build-base-image.sh)`);
-    });
-  });
-} else {
-  console.warn(`DockerRunnerBackend tests skipped: ${unavailable} (set CI to make this a failure)`);
-  describe.skip(`DockerRunnerBackend: skipped, ${unavailable}`, () => {
-    it("runs the conformance suite on Docker", () => {});
-  });
-}
+});
