@@ -1,5 +1,13 @@
 import { defineConfig } from "vitest/config";
-// Real servers, CLI processes and clouds' local stand-ins: more time, one file at a time.
+// `npm test`: real servers, CLI processes and aws-local without a container engine, the architecture
+// check on small trees, and the shared skip reporter on fixtures. More time, one file at a time.
 export default defineConfig({
-  test: { include: ["test/**/*.test.ts"], testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false },
+  test: {
+    include: ["test/**/*.test.ts"],
+    exclude: ["**/*.e2e.test.ts"],
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+    fileParallelism: false,
+    reporters: ["default", "../../test-support/skips-reporter.js"],
+  },
 });

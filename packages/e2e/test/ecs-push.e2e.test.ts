@@ -3,14 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, type Task } from "@aws-sdk/client-ecs";
 import { GetPolicyCommand, GetPolicyVersionCommand, IAMClient, ListAttachedUserPoliciesCommand } from "@aws-sdk/client-iam";
-import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAwsLocal, type AwsLocal, type CallRecord } from "@ferry/aws-local";
 import { clientPluginModules, loadClientPlugins } from "@ferry/client-node";
-import { FerryClient, idempotencyKeyForRun, type BaseJobTemplate, type Deployment, type FlowRun, type ProvisionResult, type ProvisionStep } from "@ferry/core";
+import { DEFAULT_ENGINE_IMAGE, FerryClient, idempotencyKeyForRun, type BaseJobTemplate, type Deployment, type FlowRun, type ProvisionResult, type ProvisionStep } from "@ferry/core";
 import { clientTokenFor } from "@ferry/provider-aws";
 import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
-import { engineImageProblem, ENGINE_IMAGE } from "./support/docker.js";
+import { docker as dockerService } from "../../../test-support/services.js";
 import { startAwsProxy, type AwsProxy } from "./support/aws-proxy.js";
 import { serveRepo, type ServedRepo } from "./support/git-server.js";
 import { allowingStatement, grantedActions, parsePolicy, type AuthorizationRequest, type PolicyStatement } from "./support/iam-policy.js";
@@ -24,12 +23,9 @@ import { allowingStatement, grantedActions, parsePolicy, type AuthorizationReque
  * call of push execution is made with the provisioned IAM user's key, so the last cases can hold its
  * policy against them.
  */
-const IMAGE = ENGINE_IMAGE;
+const IMAGE = DEFAULT_ENGINE_IMAGE;
 const REGION = "us-east-1";
 const POOL = "ecs";
-const docker = new Docker();
-
-const problem = await engineImageProblem(docker, "ECS push tests");
 
 const FLOWS: Record<string, string> = {
   "flows/hello.py": `def main(name: str = "world"):
@@ -71,7 +67,7 @@ const NEEDED_ELSEWHERE: Record<string, { reason: string; needle: string; file?: 
   "ecr:GetDownloadUrlForLayer": { reason: "an ECR image: the architecture check reads its config blob (authorised as GetDownloadUrlForLayer)", needle: "/blobs/", file: "provider-kit/src/image-platform.ts" },
 };
 
-describe.skipIf(problem !== null)("ecs:push end to end against aws-local", () => {
+describe("ecs:push end to end against aws-local", await dockerService({ images: [IMAGE] }), () => {
   let aws: AwsLocal;
   let repo: ServedRepo;
   let home: string;
