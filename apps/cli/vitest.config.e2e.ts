@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-// End-to-end tests run the built binary against a real server on a free port, as a user would.
+// `npm run test:e2e`: `ferry deploy` building on the engine image with Docker and pushing to a registry.
 export default defineConfig({
   test: {
     include: ["test/**/*.e2e.test.ts"],
@@ -7,5 +7,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    reporters: ["default", "../../test-support/skips-reporter.js"],
   },
 });

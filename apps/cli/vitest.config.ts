@@ -1,2 +1,14 @@
 import { defineConfig } from "vitest/config";
-export default defineConfig({ test: { include: ["src/**/*.test.ts"] } });
+// `npm test`: unit tests, and the built binary against a real server on a free port, as a user runs it
+// (test/; the global setup builds the binary). One file at a time: each starts its servers.
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    exclude: ["**/*.e2e.test.ts"],
+    globalSetup: ["test/global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    fileParallelism: false,
+    reporters: ["default", "../../test-support/skips-reporter.js"],
+  },
+});

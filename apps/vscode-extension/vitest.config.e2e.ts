@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 
-// End-to-end tests: the packaged .vsix in a real VS Code (code-server) driven through Chromium, see
+// `npm run test:e2e`: the packaged .vsix in a real VS Code (code-server) driven through Chromium, see
 // e2e/harness.ts. Needs `bash scripts/install-code-server.sh` (from the repo root) and Debian's chromium.
 // One file at a time: each test starts its own code-server and browser, and the machine has 2 cores.
 export default defineConfig({
@@ -12,5 +12,6 @@ export default defineConfig({
     fileParallelism: false,
     maxConcurrency: 1,
     retry: 0,
+    reporters: ["default", "../../test-support/skips-reporter.js"],
   },
 });

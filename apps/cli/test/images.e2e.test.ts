@@ -7,14 +7,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Deployment, DeploymentApplyResult } from "@ferry/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allOf, docker, registry, serviceCheck, type ServiceCheck } from "../../../test-support/services.js";
 import { ACME_PROVIDER, installAcmeProvider } from "./acme-provider.js";
 import { ferry as runFerry, parseJson, startServer, type CliOptions, type CliResult, type ServerProcess } from "./cli-harness.js";
 
 // `ferry deploy` with a build section, as a user runs it: the real Docker daemon builds on the engine
 // image, and a real registry receives the push: Debian's docker-registry on 127.0.0.1 at
 // FERRY_TEST_REGISTRY, which `export FERRY_TEST_REGISTRY="$(bash scripts/registry-up.sh)"` starts and
-// names. Skipped, saying why, when Docker, the engine image or the registry is missing; on CI (CI set)
-// that is a failure instead.
+// names.
 
 const REGISTRY = process.env.FERRY_TEST_REGISTRY ?? "";
 // The same registry under another name, which a provider's registry login serves (Docker takes any
@@ -23,41 +23,17 @@ const LOGIN_REGISTRY = REGISTRY.replace(/^127\.0\.0\.1(?=:)/, "localhost");
 const ENGINE_IMAGE = "ferry-engine:latest";
 const run = promisify(execFile);
 
-async function unavailable(): Promise<string | null> {
-  try {
-    await run("docker", ["image", "inspect", ENGINE_IMAGE], { timeout: 20_000 });
-  } catch (error) {
-    const text = `${(error as { stderr?: string }).stderr ?? (error as Error).message}`;
-    return /No such image/i.test(text) ? `the engine image ${ENGINE_IMAGE} is not built (scripts/build-images.sh)` : `Docker does not answer (${text.trim().split("\n")[0]})`;
-  }
-  if (!REGISTRY) return 'FERRY_TEST_REGISTRY is not set (export FERRY_TEST_REGISTRY="$(bash scripts/registry-up.sh)" starts a registry and names it)';
-  try {
-    const res = await fetch(`http://${REGISTRY}/v2/`, { signal: AbortSignal.timeout(3000) });
-    if (!res.ok) return `the registry on ${REGISTRY} answered ${res.status}`;
-  } catch {
-    return `no registry answers on ${REGISTRY} (bash scripts/registry-up.sh)`;
-  }
+/** pip on this host: the build downloads the requirements' wheels with it before Docker builds. */
+async function pip(): Promise<ServiceCheck> {
   try {
     await run("python3", ["-m", "pip", "--version"]);
+    return serviceCheck(null);
   } catch {
-    return "python3 with pip is not installed";
+    return serviceCheck("pip: python3 -m pip does not run; apt-get install python3-pip");
   }
-  return null;
 }
 
-const reason = await unavailable();
-
-if (reason && process.env.CI) {
-  describe("ferry deploy with a build section", () => {
-    it("has Docker, the engine image, pip and a registry on CI", () => {
-      expect.fail(`the image tests cannot run on CI: ${reason}`);
-    });
-  });
-} else if (reason) {
-  describe.skip(`ferry deploy with a build section (skipped: ${reason})`, () => {
-    it("builds and pushes", () => {});
-  });
-} else {
+describe("ferry deploy with a build section", allOf(await docker({ images: [ENGINE_IMAGE] }), await registry(), await pip()), () => {
   let home: string;
   let project: string;
   let server: ServerProcess;
@@ -105,62 +81,61 @@ deployments:
     work_pool: { name: pushy }
 `;
 
-  describe("ferry deploy with a build section", () => {
-    it("builds on the engine image with the requirements, pushes, and points the deployment at the pushed digest", async () => {
-      await writeFile(join(project, "ferry.yaml"), ferryYaml(`  image: ${REGISTRY}/ferry-flows/e2e:${tag}`));
-      const result = await ferry(["deploy", "--json"]);
-      expectOk(result);
-      const out = parseJson<{ image: { reference: string; digest: string; built: boolean }; deployments: DeploymentApplyResult[] }>(result);
-      expect(out.image).toMatchObject({ built: true, digest: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) });
-      expect(out.image.reference).toBe(`${REGISTRY}/ferry-flows/e2e@${out.image.digest}`);
-      expect(result.stderr).toMatch(/Step 1\/\d+ : FROM ferry-engine:latest/);
-      expect(result.stderr).toMatch(/Step \d+\/\d+ : RUN python3 -m pip install .*--no-index/);
-      expect(result.stderr).toMatch(/Pushed .*ferry-flows\/e2e:/);
 
-      const tags = (await (await fetch(`http://${REGISTRY}/v2/ferry-flows/e2e/tags/list`)).json()) as { tags: string[] };
-      expect(tags.tags).toContain(tag);
+  it("builds on the engine image with the requirements, pushes, and points the deployment at the pushed digest", async () => {
+    await writeFile(join(project, "ferry.yaml"), ferryYaml(`  image: ${REGISTRY}/ferry-flows/e2e:${tag}`));
+    const result = await ferry(["deploy", "--json"]);
+    expectOk(result);
+    const out = parseJson<{ image: { reference: string; digest: string; built: boolean }; deployments: DeploymentApplyResult[] }>(result);
+    expect(out.image).toMatchObject({ built: true, digest: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) });
+    expect(out.image.reference).toBe(`${REGISTRY}/ferry-flows/e2e@${out.image.digest}`);
+    expect(result.stderr).toMatch(/Step 1\/\d+ : FROM ferry-engine:latest/);
+    expect(result.stderr).toMatch(/Step \d+\/\d+ : RUN python3 -m pip install .*--no-index/);
+    expect(result.stderr).toMatch(/Pushed .*ferry-flows\/e2e:/);
 
-      const deployment = parseJson<Deployment>(await ferry(["deployment", "inspect", "hello/hello", "--json"]));
-      expect(deployment.job_variables).toMatchObject({ image: out.image.reference });
+    const tags = (await (await fetch(`http://${REGISTRY}/v2/ferry-flows/e2e/tags/list`)).json()) as { tags: string[] };
+    expect(tags.tags).toContain(tag);
 
-      // The image has the requirements where the engine's Python finds them.
-      const { stdout } = await run("docker", ["run", "--rm", "--entrypoint", "python3", out.image.reference, "-c", "import six; print(six.__version__)"]);
-      expect(stdout.trim()).toMatch(/^\d+\.\d+/);
+    const deployment = parseJson<Deployment>(await ferry(["deployment", "inspect", "hello/hello", "--json"]));
+    expect(deployment.job_variables).toMatchObject({ image: out.image.reference });
 
-      // Same inputs, cached layers: the same digest, so nothing changes.
-      const again = parseJson<{ image: { reference: string }; deployments: DeploymentApplyResult[] }>(await ferry(["deploy", "--json"]));
-      expect(again.image.reference).toBe(out.image.reference);
-      expect(again.deployments[0]!.action).toBe("unchanged");
-    }, 300_000); // the first push of the engine image's layers to an empty registry is most of it
+    // The image has the requirements where the engine's Python finds them.
+    const { stdout } = await run("docker", ["run", "--rm", "--entrypoint", "python3", out.image.reference, "-c", "import six; print(six.__version__)"]);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+/);
 
-    it("logs in with the registry login of a provider's client plugin when one serves the registry", async () => {
-      await writeFile(join(project, "ferry.yaml"), ferryYaml(`  image: ${LOGIN_REGISTRY}/ferry-flows/e2e-login:${tag}`));
-      const before = (await journalLines()).length;
-      const result = await ferry(["deploy", "--json"]);
-      expectOk(result);
-      expect((await journalLines()).slice(before)).toEqual(["imported", `login ${LOGIN_REGISTRY}`]);
-      expect(parseJson<{ image: { reference: string } }>(result).image.reference).toMatch(new RegExp(`^${LOGIN_REGISTRY}/ferry-flows/e2e-login@sha256:`));
-    }, 300_000);
+    // Same inputs, cached layers: the same digest, so nothing changes.
+    const again = parseJson<{ image: { reference: string }; deployments: DeploymentApplyResult[] }>(await ferry(["deploy", "--json"]));
+    expect(again.image.reference).toBe(out.image.reference);
+    expect(again.deployments[0]!.action).toBe("unchanged");
+  }, 300_000); // the first push of the engine image's layers to an empty registry is most of it
 
-    it("fails with the build's error when the Dockerfile is bad, and deploys nothing", async () => {
-      await writeFile(join(project, "Dockerfile"), `FROM ${ENGINE_IMAGE}\nRUN echo "about to fail" && exit 3\n`);
-      await writeFile(
-        join(project, "ferry.yaml"),
-        ferryYaml(`  image: ${REGISTRY}/ferry-flows/e2e-bad:${tag}\n  dockerfile: Dockerfile`).replace("name: hello", "name: bad"),
-      );
-      const result = await ferry(["deploy"]);
-      expect(result.code, result.stderr).toBe(2);
-      expect(result.stderr).toMatch(/^Error: building the image failed: .*returned a non-zero code: 3/m);
-      expect(result.stderr).toMatch(/Nothing was deployed/);
-      const missing = await ferry(["deployment", "inspect", "hello/bad", "--json"]);
-      expect(missing.code).toBe(4);
-    });
+  it("logs in with the registry login of a provider's client plugin when one serves the registry", async () => {
+    await writeFile(join(project, "ferry.yaml"), ferryYaml(`  image: ${LOGIN_REGISTRY}/ferry-flows/e2e-login:${tag}`));
+    const before = (await journalLines()).length;
+    const result = await ferry(["deploy", "--json"]);
+    expectOk(result);
+    expect((await journalLines()).slice(before)).toEqual(["imported", `login ${LOGIN_REGISTRY}`]);
+    expect(parseJson<{ image: { reference: string } }>(result).image.reference).toMatch(new RegExp(`^${LOGIN_REGISTRY}/ferry-flows/e2e-login@sha256:`));
+  }, 300_000);
 
-    it("names the fix when there is no image to push to", async () => {
-      await writeFile(join(project, "ferry.yaml"), ferryYaml("  requirements: requirements.txt"));
-      const result = await ferry(["deploy"]);
-      expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/build: no image to push to: set 'build.image: registry\/name:tag'.*default_image_namespace/);
-    });
+  it("fails with the build's error when the Dockerfile is bad, and deploys nothing", async () => {
+    await writeFile(join(project, "Dockerfile"), `FROM ${ENGINE_IMAGE}\nRUN echo "about to fail" && exit 3\n`);
+    await writeFile(
+      join(project, "ferry.yaml"),
+      ferryYaml(`  image: ${REGISTRY}/ferry-flows/e2e-bad:${tag}\n  dockerfile: Dockerfile`).replace("name: hello", "name: bad"),
+    );
+    const result = await ferry(["deploy"]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/^Error: building the image failed: .*returned a non-zero code: 3/m);
+    expect(result.stderr).toMatch(/Nothing was deployed/);
+    const missing = await ferry(["deployment", "inspect", "hello/bad", "--json"]);
+    expect(missing.code).toBe(4);
   });
-}
+
+  it("names the fix when there is no image to push to", async () => {
+    await writeFile(join(project, "ferry.yaml"), ferryYaml("  requirements: requirements.txt"));
+    const result = await ferry(["deploy"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/build: no image to push to: set 'build.image: registry\/name:tag'.*default_image_namespace/);
+  });
+});
