@@ -134,7 +134,9 @@ mkdir -p "$rg_cache/src"
 cp "$(command -v rg)" "$rg_cache/src/rg"
 chmod 755 "$rg_cache/src/rg"
 tar -czf "$rg_cache/ripgrep-$RIPGREP_PREBUILT_VERSION-$rg_target.tar.gz" -C "$rg_cache/src" rg
-log "seeded ripgrep cache with $(command -v rg) ($(rg --version | head -n1))"
+# Not `rg --version | head`: head exits after one line, and under pipefail rg's SIGPIPE fails the script.
+rg_version="$(rg --version)"
+log "seeded ripgrep cache with $(command -v rg) (${rg_version%%$'\n'*})"
 
 # ---- npm install ------------------------------------------------------------------------------
 cat >"$STAGE/package.json" <<EOF
