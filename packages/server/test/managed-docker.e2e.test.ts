@@ -269,6 +269,14 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
     for (let i = 1; i <= 8; i++) expect(messages).toContain(`line ${i}`);
   }, 180_000);
 
+  it("leaves no container when the server closes right after a run completed (npm start does)", async () => {
+    const created = await runOf(await deploy("last-one", "flows/sleepy.py:main", {}, { seconds: 0 }));
+    expect((await client.waitForRun(created.id)).state.type).toBe("COMPLETED");
+    await server.close();
+    expect(await docker.listContainers({ all: true, filters: { name: [`ferry-run-${created.id}`] } })).toEqual([]);
+    await start(port);
+  }, 180_000);
+
   it("meters compute seconds from the containers' own start and end times", async () => {
     // A container is removed once its exit has been read and metered: wait for all of them.
     await expect.poll(async () => (await docker.listContainers({ all: true, filters: { label: ["ferry.managed=true"] } })).length, { timeout: 30_000 }).toBe(0);
