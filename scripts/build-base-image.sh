@@ -16,7 +16,7 @@ IMAGE="${FERRY_BASE_IMAGE:-ferry-base:bookworm}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # The npm that the official Node.js 24.22.3 release bundles.
 NPM_VERSION=11.19.1
-CACHE="${FERRY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ferry}"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/ferry"
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 log() { echo "[build-base-image] $*" >&2; }
 

@@ -12,7 +12,7 @@
 set -euo pipefail
 
 NODE_VERSION="${FERRY_NODE_VERSION:-24.22.3}"
-CACHE="${FERRY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ferry}"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/ferry"
 DIR="$CACHE/node-$NODE_VERSION"
 
 log() { echo "[node.sh] $*" >&2; }
