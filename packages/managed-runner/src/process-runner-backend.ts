@@ -218,14 +218,16 @@ export class ProcessRunnerBackend implements RunnerBackend {
     let ended: string | null = null;
     void early.then((why) => (ended = why));
     for (;;) {
+      // Taken before the reads: a quick run's supervisor may write its records and exit between them.
+      const endedBefore: string | null = ended;
       const supervisor = await this.read<SupervisorRecord>(dir, "supervisor");
       const exit = await this.read<ExitRecord>(dir, "exit");
       if (exit?.spawnError) return fail(`${exit.spawnError}; check the process backend's engineCommand`);
       if (supervisor || exit) return { id: spec.flowRunId, startedAt: (supervisor ?? exit)!.startedAt };
       if (!(await this.read<InstanceRecord>(dir, "instance"))) throw new FerryError("not_found", `run ${spec.flowRunId} was removed while it was starting`);
-      if (ended !== null || Date.now() > deadline) {
-        if (ended === null) child.kill("SIGKILL");
-        const why = ended ?? `the supervisor did not report within ${this.config.startTimeoutMs} ms`;
+      if (endedBefore !== null || Date.now() > deadline) {
+        if (endedBefore === null) child.kill("SIGKILL");
+        const why = endedBefore ?? `the supervisor did not report within ${this.config.startTimeoutMs} ms`;
         const output = (await readFile(runFile(dir, "log"), "utf8").catch(() => "")).trim();
         return fail(`${why}${output ? `: ${output.split("\n").slice(-5).join(" | ")}` : ""}`);
       }

@@ -30,6 +30,16 @@ async function main(dir: string): Promise<void> {
   const tail = new LineTail(launch.tailLines);
   const [program, ...args] = launch.command;
   const child = spawn(program!, args, { cwd: launch.cwd, env: launch.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  // Read the output from the start: once the engine exits, Node resumes its unread pipes, and output no
+  // listener takes by then is gone (a quick run's whole output, when the awaits below are slow).
+  let dirty = false;
+  for (const [name, stream] of [["out", child.stdout!], ["err", child.stderr!]] as const) {
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      tail.push(name, chunk);
+      dirty = true;
+    });
+  }
   // Not events.once: it would reject on the spawn "error" event, which is handled just below.
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once("exit", (code, sig) => resolve([code, sig])));
   const spawnError = await new Promise<Error | null>((resolve) => {
@@ -62,14 +72,6 @@ async function main(dir: string): Promise<void> {
     };
     await writeJsonAtomic(runFile(dir, "supervisor"), record);
 
-    let dirty = false;
-    for (const [name, stream] of [["out", child.stdout!], ["err", child.stderr!]] as const) {
-      stream.setEncoding("utf8");
-      stream.on("data", (chunk: string) => {
-        tail.push(name, chunk);
-        dirty = true;
-      });
-    }
     let flushing = false;
     const flushTimer = setInterval(() => {
       if (!dirty || flushing || ended) return;
