@@ -24,5 +24,3 @@ export function postgres(): ServiceCheck;
 export function docker(options?: { images?: string[] }): Promise<ServiceCheck>;
 /** The image registry at FERRY_TEST_REGISTRY (host:port, plain HTTP). */
 export function registry(): Promise<ServiceCheck>;
-/** A program the tests start, found at `path`; `how` says how to install it. */
-export function program(what: string, path: string, how: string): ServiceCheck;

@@ -3,7 +3,6 @@
 // object, so a suite whose service is missing is skipped with the reason attached to every test in it.
 // skips-reporter.js prints those reasons once per file, and under CI=true fails the run on any skip.
 // Plain JavaScript with a .d.ts beside it: the packages' tests import it across their rootDir.
-import { existsSync } from "node:fs";
 import { request } from "node:http";
 
 /** How to get each service; the messages say it so a contributor knows what to run. */
@@ -78,17 +77,6 @@ export async function registry() {
   } catch (error) {
     return serviceCheck(`image registry: nothing answers at ${address} (${/** @type {Error} */ (error).message}); ${how}`);
   }
-}
-
-/**
- * A program the tests start, found at `path`.
- * @param {string} what e.g. "Chromium"
- * @param {string} path
- * @param {string} how how to install it
- * @returns {ServiceCheck}
- */
-export function program(what, path, how) {
-  return serviceCheck(existsSync(path) ? null : `${what}: not found at ${path}; ${how} (${CI_RUN})`);
 }
 
 /**

@@ -8,6 +8,7 @@ import { relative } from "node:path";
 /** @typedef {import("vitest/node").Reporter} Reporter */
 /** @typedef {import("vitest/node").TestModule} TestModule */
 /** @typedef {import("vitest/node").Vitest} Vitest */
+/** @typedef {import("./services.js").ServiceCheck} ServiceCheck (its module declares the skipReason of a test's meta) */
 
 /** @implements {Reporter} */
 export default class SkipsReporter {

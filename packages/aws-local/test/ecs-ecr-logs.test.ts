@@ -9,7 +9,7 @@ import { clientsFor, rejection, waitFor, type Clients } from "./helpers.js";
 let local: AwsLocal;
 let aws: Clients;
 
-// No container engine here: these cases are about the API. Tasks on Docker are in ecs-tasks-docker.test.ts.
+// No container engine here: these cases are about the API. Tasks on Docker are in ecs-tasks-docker.e2e.test.ts.
 beforeAll(async () => {
   local = await startAwsLocal({ docker: null, registryUrl: "http://127.0.0.1:5000", registryPassword: "s3cret" });
   aws = clientsFor(local);
