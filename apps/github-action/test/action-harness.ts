@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -69,10 +69,14 @@ const BASE_ENV = (): Record<string, string> => ({
 /** `node dist/index.js`, as the runner starts a `node24` action: inputs as INPUT_* variables. */
 export const distDriver: ActionDriver = async ({ inputs, env }) => {
   const f = files();
-  const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
-  const r = await exec(process.execPath, [join(ACTION_DIR, "dist/index.js")], { ...BASE_ENV(), ...env, ...inputEnv, GITHUB_OUTPUT: f.output, GITHUB_STEP_SUMMARY: f.summary }, env.GITHUB_WORKSPACE ?? ACTION_DIR);
-  const errors = errorLines(r.stdout);
-  return { ...r, outputs: parseOutputFile(readFileSync(f.output, "utf8")), summary: readFileSync(f.summary, "utf8"), errors, failed: r.exitCode !== 0 };
+  try {
+    const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
+    const r = await exec(process.execPath, [join(ACTION_DIR, "dist/index.js")], { ...BASE_ENV(), ...env, ...inputEnv, GITHUB_OUTPUT: f.output, GITHUB_STEP_SUMMARY: f.summary }, env.GITHUB_WORKSPACE ?? ACTION_DIR);
+    const errors = errorLines(r.stdout);
+    return { ...r, outputs: parseOutputFile(readFileSync(f.output, "utf8")), summary: readFileSync(f.summary, "utf8"), errors, failed: r.exitCode !== 0 };
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
 };
 
 /**
@@ -81,12 +85,16 @@ export const distDriver: ActionDriver = async ({ inputs, env }) => {
  */
 export const localActionDriver: ActionDriver = async ({ inputs, env }) => {
   const f = files();
-  const dotenv = join(f.dir, ".env");
-  writeFileSync(dotenv, Object.entries(inputs).map(([k, v]) => `INPUT_${k.toUpperCase()}='${v}'`).join("\n") + "\n");
-  const bin = resolve(ACTION_DIR, "../../node_modules/.bin/local-action");
-  const r = await exec(bin, [".", "src/run.ts", dotenv], { ...BASE_ENV(), ...env, GITHUB_STEP_SUMMARY: f.summary }, ACTION_DIR);
-  const outputs: Record<string, string> = {};
-  for (const m of r.stdout.matchAll(/^::set-output name=([^:]+)::(.*)$/gm)) outputs[m[1]!] = m[2]!;
-  const errors = errorLines(r.stdout);
-  return { ...r, outputs, summary: readFileSync(f.summary, "utf8"), errors, failed: errors.length > 0 };
+  try {
+    const dotenv = join(f.dir, ".env");
+    writeFileSync(dotenv, Object.entries(inputs).map(([k, v]) => `INPUT_${k.toUpperCase()}='${v}'`).join("\n") + "\n");
+    const bin = resolve(ACTION_DIR, "../../node_modules/.bin/local-action");
+    const r = await exec(bin, [".", "src/run.ts", dotenv], { ...BASE_ENV(), ...env, GITHUB_STEP_SUMMARY: f.summary }, ACTION_DIR);
+    const outputs: Record<string, string> = {};
+    for (const m of r.stdout.matchAll(/^::set-output name=([^:]+)::(.*)$/gm)) outputs[m[1]!] = m[2]!;
+    const errors = errorLines(r.stdout);
+    return { ...r, outputs, summary: readFileSync(f.summary, "utf8"), errors, failed: errors.length > 0 };
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
 };
