@@ -67,6 +67,7 @@ describe("runEngine", () => {
   const config = (): EngineConfig => ({
     apiUrl: "http://ferry.test", flowRunId: RUN_ID, runToken: "frt_run-token-value", cacheDir: null, scratchRoot: scratch,
     shimDir: "/nowhere", env: { PATH: "/usr/bin" }, python: "python3", logFlushIntervalMs: 10, logBatchSize: 100, stopGraceMs: 100,
+    logMemoryLimitBytes: 64 * 1024, logSpoolLimitBytes: 1024 * 1024, logRetryMaxDelayMs: 20, logFlushTimeoutMs: 5000,
   });
   const deps = (api: EngineApi, signal = new AbortController().signal) => ({ api, signal, print: (l: string) => void printed.push(l), engineVersion: "test" });
 
