@@ -53,7 +53,7 @@ const MAX_MESSAGE = 4000;
 const STOPPED_FLUSH_MS = 1500;
 
 /** Failures a smaller batch may not meet: a line the server cannot take, a body too large. */
-const CONTENT_ERRORS = new Set(["validation_failed", "payload_too_large", "internal"]);
+const CONTENT_ERRORS = new Set(["validation_failed", "payload_too_large"]);
 
 /** Runs the flow run the engine was started for, from reading it to reporting its final state. */
 export async function runEngine(config: EngineConfig, deps: EngineDeps): Promise<EngineResult> {
@@ -67,7 +67,8 @@ export async function runEngine(config: EngineConfig, deps: EngineDeps): Promise
     retryMaxDelayMs: config.logRetryMaxDelayMs,
     isRetryable: (error) => isFerryError(error) && error.retryable,
     isAboutContent: (error) => isFerryError(error) && CONTENT_ERRORS.has(error.code),
-    onDropped: (count, error) => deps.print(masker.mask(`[engine] ${count} log lines could not be sent to the server: ${(error as Error).message}`)),
+    onDropped: (count, error) =>
+      deps.print(masker.mask(`[engine] ${count === 1 ? "1 log line" : `${count} log lines`} could not be sent to the server: ${(error as Error).message}`)),
     onRetrying: (error, attempt, _delay, waiting) => {
       if (attempt === 1) deps.print(masker.mask(`[engine] could not send log lines to the server, trying again until it takes them (${waiting} waiting): ${(error as Error).message}`));
     },

@@ -144,7 +144,7 @@ export class LogShipper {
       const deadline = new Promise<"deadline">((resolve) => (timer = setTimeout(() => resolve("deadline"), timeoutMs)));
       const first = await Promise.race([flushed.then(() => "flushed" as const), deadline]);
       clearTimeout(timer);
-      if (first === "deadline") this.abandon(new Error(`the server could not take them within ${Math.round(timeoutMs / 1000)} s of the run's end`));
+      if (first === "deadline") this.abandon(new Error(`the server could not take them within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`} of the run's end`));
     } else {
       await flushed;
     }
