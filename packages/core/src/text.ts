@@ -2,6 +2,7 @@
 export const REPLACEMENT_CHARACTER = "\uFFFD";
 
 // NUL, a high surrogate not followed by a low one, a low surrogate not preceded by a high one.
+// eslint-disable-next-line no-control-regex -- NUL is the very character to find
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
