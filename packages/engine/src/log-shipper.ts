@@ -138,6 +138,8 @@ export class LogShipper {
       this.markOverflow();
     }
     this.closed = true;
+    // The run has ended: no waiting out a long backoff for a server that may be back already.
+    this.wakeRetry?.();
     const flushed = this.flush();
     if (Number.isFinite(timeoutMs)) {
       let timer: ReturnType<typeof setTimeout> | undefined;
