@@ -25,6 +25,8 @@ import {
   createImagePlatformCheck,
   finalLogLines,
   idempotentSubmit,
+  loopbackApiUrlWarning,
+  poolCredentialsOrAmbient,
   secretValues,
   silentLogger,
   withoutSecrets,
@@ -68,6 +70,12 @@ export interface EcsProviderOptions {
   logger?: ProviderLogger;
   /** Milliseconds since the epoch; injectable for cache-expiry tests. */
   now?: () => number;
+  /**
+   * Whether a pool without credentials runs with the SDK's default chain (the server's own AWS
+   * identity): the plugin context's `allowAmbientCredentials` (FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS=1).
+   * Default false: such a pool's runs fail, saying how to give it credentials.
+   */
+  allowAmbientCredentials?: boolean;
 }
 
 /** How long a looked-up network is trusted before it is asked again. */
@@ -104,6 +112,8 @@ export class EcsProvider implements ComputeProvider {
   private readonly logger: ProviderLogger;
   private readonly now: () => number;
   private readonly checkImage: ImagePlatformCheck<Call & { region: string }>;
+  private readonly allowAmbientCredentials: boolean;
+  private readonly warnLoopbackApiUrl: (request: SubmitRequest) => void;
 
   /** Task definition ARNs by account, region, family and content hash, so equal definitions cost no Describe. */
   private readonly definitions = new BoundedMap<string, Promise<string>>(MAX_REMEMBERED);
@@ -117,6 +127,8 @@ export class EcsProvider implements ComputeProvider {
     this.makeClients = options.clients ?? sdkClientFactory;
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.allowAmbientCredentials = options.allowAmbientCredentials ?? false;
+    this.warnLoopbackApiUrl = loopbackApiUrlWarning(this.logger, "AWS ECS");
     this.submit = idempotentSubmit({ start: (request) => this.startTask(request), maxRemembered: MAX_REMEMBERED });
     this.checkImage = createImagePlatformCheck({
       readable: isEcrRegistry,
@@ -183,6 +195,8 @@ export class EcsProvider implements ComputeProvider {
   }
 
   private async startTask(request: SubmitRequest): Promise<SubmitResult> {
+    this.warnLoopbackApiUrl(request);
+    this.poolCredentials(request.credentials, request.flowRun.work_pool);
     const config = parseEcsJobConfiguration(request.jobConfiguration);
     const region = regionOf(config, request.credentials);
     const cluster = config.cluster ?? DEFAULT_CLUSTER;
@@ -328,7 +342,13 @@ export class EcsProvider implements ComputeProvider {
     });
   }
 
+  /** The pool's credentials; null (the SDK's default chain) only when the operator allowed the server's own identity. */
+  private poolCredentials(credentials: Record<string, string> | null, pool?: string): Record<string, string> | null {
+    return poolCredentialsOrAmbient(credentials, { allowAmbient: this.allowAmbientCredentials, cloud: "AWS", credentialsType: AWS_CREDENTIAL_TYPE.type, pool });
+  }
+
   private async withClients<T>(credentials: Record<string, string> | null, region: string, fn: (call: Call) => Promise<T>): Promise<T> {
+    this.poolCredentials(credentials);
     const secrets = secretValues(AWS_CREDENTIAL_TYPE, credentials);
     try {
       const clients = this.makeClients({ region, credentials: awsCredentialsFrom(credentials), ...(this.endpoint ? { endpoint: this.endpoint } : {}) });

@@ -29,7 +29,7 @@ interface AwsErrorShape {
   message?: unknown;
   cause?: { code?: unknown };
   $fault?: "client" | "server";
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; requestId?: string };
   $retryable?: { throttling?: boolean };
 }
 
@@ -40,7 +40,8 @@ export function awsErrorFacts(error: unknown): ErrorFacts {
   const name = str(e.name) || str(e.Code) || str(e.code);
   const code = str(e.Code) || str(e.code) || str(e.cause?.code);
   const message = (typeof e.message === "string" ? e.message.trim() : "") || name || "unknown error";
-  return { name, code, status: e.$metadata?.httpStatusCode, message, fault: e.$fault, throttling: e.$retryable?.throttling };
+  const requestId = typeof e.$metadata?.requestId === "string" && e.$metadata.requestId ? e.$metadata.requestId : undefined;
+  return { name, code, status: e.$metadata?.httpStatusCode, message, fault: e.$fault, throttling: e.$retryable?.throttling, requestId };
 }
 
 function isMissingThing(message: string): boolean {
