@@ -206,6 +206,7 @@ export class EcsProvider implements ComputeProvider {
       flowName: request.deployment.flow_name,
       deploymentName: request.deployment.name,
       region,
+      pool: request.flowRun.work_pool,
     });
     return this.withClients(request.credentials, region, async (clientsCall) => {
       const call = { ...clientsCall, signal: request.signal };
