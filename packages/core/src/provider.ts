@@ -143,6 +143,12 @@ export interface RemovalStep {
 export interface RemovalInput {
   poolName: string;
   options: Record<string, string>;
+  /**
+   * The job-variable defaults of the pool's template, when the pool still exists: what provisioning
+   * wrote there says where it provisioned (a region, a cluster), so removal looks there when the user
+   * does not say otherwise.
+   */
+  poolDefaults?: Record<string, unknown>;
   signal?: AbortSignal;
 }
 

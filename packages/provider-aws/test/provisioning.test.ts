@@ -459,4 +459,22 @@ describe("pools that share what provisioning made", () => {
     // With credentials of its own the pool needs no key: provisioning goes on.
     await provisioner().apply(input({ poolName: "c", hasCredentials: true }), () => {});
   });
+
+  it("removes in the region the pool was provisioned in, from the pool's defaults, whatever the SDK's region is now", async () => {
+    const result = await provisioner().apply({ poolName: "west", options: { region: "us-west-2" }, hasCredentials: true }, () => {});
+    expect(result.jobVariableDefaults).toMatchObject({ region: "us-west-2", cluster: "ferry-ecs-cluster" });
+    const clusters = () => Object.values(local.state.data.regions["us-west-2"]!.ecs.clusters).filter((c) => c.status === "ACTIVE").map((c) => c.name);
+    expect(clusters()).toEqual(["ferry-ecs-cluster"]);
+    const saved = process.env.AWS_REGION;
+    process.env.AWS_REGION = "us-east-1";
+    try {
+      const plan = await provisioner().planRemoval({ poolName: "west", options: {}, poolDefaults: result.jobVariableDefaults });
+      expect(plan.find((s) => s.id === "cluster")).toMatchObject({ action: "delete" });
+      await provisioner().remove({ poolName: "west", options: {}, poolDefaults: result.jobVariableDefaults }, () => {});
+    } finally {
+      if (saved === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = saved;
+    }
+    expect(clusters()).toEqual([]);
+  });
 });

@@ -80,6 +80,12 @@ export function createEcsProvisioner(options: EcsProvisionerOptions = {}): Provi
     steps: Object.fromEntries(STEP_IDS.map((id) => [id, (ctx: StepContext<AwsClients, EcsState>) => runStep(id, ctx)])),
     result,
     findForRemoval: (clients, input) => findForRemoval(clients, resolveNames(input.options), input.poolName, input.signal),
+    // Where provisioning made the pool's resources, from the defaults it wrote (jobVariableDefaults):
+    // removal looks in that region even when the user's AWS configuration now points elsewhere.
+    optionsFromPool: (defaults) => ({
+      ...(typeof defaults.region === "string" ? { region: defaults.region } : {}),
+      ...(typeof defaults.cluster === "string" ? { cluster_name: defaults.cluster } : {}),
+    }),
   });
 }
 
