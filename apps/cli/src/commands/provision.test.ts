@@ -392,8 +392,11 @@ describe("work-pool deprovision", () => {
   });
 
   it("gives removal the pool's template defaults, so it looks where provisioning made things (its region)", async () => {
-    const template = {
-      variables: { type: "object", properties: { region: { type: "string", default: "eu-north-1" }, cluster: { type: "string", default: "c1" }, image: { type: "string" } } },
+    const template: BaseJobTemplate = {
+      variables: {
+        type: "object",
+        properties: { region: { type: "string", default: "eu-north-1", description: "r" }, cluster: { type: "string", default: "c1", description: "c" }, image: { type: "string", description: "i" } },
+      },
       job_configuration: {},
     };
     const { run, plugins } = setup({ "GET /api/work-pools/p": () => json(200, workPool({ name: "p", type: "beta:push", base_job_template: template })) });
