@@ -164,10 +164,23 @@ export class EcsProvider implements ComputeProvider {
     const config = parseEcsJobConfiguration(ref.jobConfiguration);
     const region = regionOf(config, ref.credentials);
     await this.withClients(ref.credentials, region, async (call) => {
-      // StopTask on a stopped task succeeds, so a second cancel is harmless without a check here.
-      await this.send(call, { region, cluster: id.cluster, operation: "StopTask" }, () =>
-        call.clients.ecs.send(new StopTaskCommand({ cluster: id.cluster, task: id.taskArn, reason: reason.slice(0, 255) })),
-      );
+      // StopTask on a stopped task succeeds, so a second cancel is harmless without a check here. Any
+      // other failure rejects: the server keeps the run CANCELLING and asks again, never records a stop
+      // AWS did not accept.
+      try {
+        await this.send(call, { region, cluster: id.cluster, operation: "StopTask" }, () =>
+          call.clients.ecs.send(new StopTaskCommand({ cluster: id.cluster, task: id.taskArn, reason: reason.slice(0, 255) })),
+        );
+      } catch (error) {
+        // ECS forgets a stopped task after a while; StopTask then says it was not found. Gone is stopped,
+        // but only when DescribeTasks agrees (a missing cluster or a wrong region still rejects).
+        if (!isFerryError(error, "provider_not_found")) throw error;
+        const out = await this.send(call, { region, cluster: id.cluster, operation: "DescribeTasks" }, () =>
+          call.clients.ecs.send(new DescribeTasksCommand({ cluster: id.cluster, tasks: [id.taskArn] })),
+        );
+        const task = out.tasks?.find((t) => t.taskArn === id.taskArn);
+        if (task && task.lastStatus !== "STOPPED") throw error;
+      }
     });
   }
 

@@ -69,6 +69,17 @@ describe("cancel", () => {
     expect(error.message).toMatch(/^StopTask: the pool's AWS credentials are not allowed to do this \(User is not authorized to perform: ecs:StopTask\)/);
     await expect(provider.cancel(ref, "cancelled by a test")).resolves.toBeUndefined();
   });
+
+  it("resolves for a task ECS no longer knows (stopped long ago), rejects for a cluster that does not exist", async () => {
+    const provider = new EcsProvider({ endpoint: local.endpoint, retryBaseDelayMs: 1 });
+    const jobConfiguration = request(job).jobConfiguration;
+    const gone = `${CLUSTER}::arn:aws:ecs:${REGION}:000000000000:task/${CLUSTER}/0123456789abcdef0123456789abcdef`;
+    await expect(provider.cancel({ infrastructureId: gone, jobConfiguration, credentials }, "cancelled by a test")).resolves.toBeUndefined();
+    const noCluster = `no-such-cluster::arn:aws:ecs:${REGION}:000000000000:task/no-such-cluster/0123456789abcdef0123456789abcdef`;
+    const error = await failure(provider.cancel({ infrastructureId: noCluster, jobConfiguration, credentials }, "cancelled by a test"));
+    expect(error.code).toBe("provider_not_found");
+    expect(error.message).toContain("the ECS cluster 'no-such-cluster' does not exist");
+  });
 });
 
 describe("AWS's errors in plain words", () => {

@@ -259,7 +259,14 @@ const STEPS: Record<StepId, (ctx: Ctx) => Promise<string | undefined>> = {
       // Which key is this pool's: removing the pool deletes it, and no other pool's key, when the user stays.
       await call({ action: "iam:TagUser", target: user }, ctx.signal, (o) => iam.send(new TagUserCommand({ UserName: user, Tags: [{ Key: `${ACCESS_KEY_TAG_PREFIX}${ctx.poolName}`, Value: keyId }] }), o));
     } catch (error) {
-      await call({ action: "iam:DeleteAccessKey", target: keyId }, undefined, (o) => iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: keyId }), o)).catch(() => undefined);
+      // A key no pool is known to hold is only a liability: delete it again, or say it must be.
+      try {
+        await call({ action: "iam:DeleteAccessKey", target: keyId }, undefined, (o) => iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: keyId }), o));
+      } catch (discardError) {
+        throw new FerryError("provider_error", `could not record the new access key ${keyId} on ${user} (${(error as Error).message}), nor delete it (${(discardError as Error).message}): delete ${keyId} of ${user} by hand`, {
+          cause: error,
+        });
+      }
       throw error;
     }
     await ctx.credentialsMade(
