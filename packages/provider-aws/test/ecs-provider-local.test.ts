@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { CreateClusterCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { idempotencyKeyForRun, isFerryError, renderJobConfiguration, resolveJobVariables, type ComputeProvider, type SubmitRequest } from "@ferry/core";
 import { fixtureDeployment, fixtureFlowRun } from "@ferry/core/testing";
@@ -98,6 +100,32 @@ describe("AWS's errors in plain words", () => {
     local.injectFault({ service: "ecs", operation: "RunTask", code: "InvalidParameterException", message: "Task definition does not support launch_type FARGATE." });
     const error = await failure(provider.submit(request(job)));
     expect(error.message).toMatch(/^RunTask: AWS refused the request in us-east-1: Task definition does not support launch_type FARGATE\. \(AWS request id [0-9a-f-]{36}\)$/);
+  });
+});
+
+describe("replies that are not AWS's", () => {
+  it.each([
+    [403, "provider_error", false],
+    [502, "provider_error", true],
+  ])("an HTML page with HTTP %i (a proxy, a firewall) is said in plain words, without the SDK's parser text", async (status, code, retryable) => {
+    const proxy = createServer((_req, res) => {
+      res.writeHead(status, { "content-type": "text/html" });
+      res.end("<html><body>Access blocked by the office proxy</body></html>");
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const provider = new EcsProvider({ endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, attempts: 1 });
+      const req = request(job);
+      const error = await failure(provider.cancel({ infrastructureId: `${CLUSTER}::arn:aws:ecs:${REGION}:000000000000:task/${CLUSTER}/abc`, jobConfiguration: req.jobConfiguration, credentials }, "test"));
+      expect({ code: error.code, retryable: error.retryable }).toEqual({ code, retryable });
+      expect(error.message).toBe(
+        `StopTask: HTTP ${status} in us-east-1 was not an answer of AWS (the SDK could not read it): something between Ferry and AWS answered instead. ` +
+          "Fix: check the proxy (HTTPS_PROXY), firewall or captive portal on the way, or the endpoint Ferry is configured with",
+      );
+      expect(error.message).not.toMatch(/Unexpected token|Deserialization|hidden field/);
+    } finally {
+      proxy.close();
+    }
   });
 });
 
