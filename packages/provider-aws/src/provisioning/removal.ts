@@ -295,16 +295,21 @@ async function describeEach<T>(filterSets: Filter[][], describe: (filters: Filte
 }
 
 /**
- * The task definitions the pool's runs registered: every revision tagged `ferry:pool=<pool>`, active or
- * deregistered. Each is deregistered, then deleted (DeleteTaskDefinitions; where a partition lacks it,
- * a deregistered revision is all AWS offers).
+ * The task definitions the pool's runs registered: every revision of a `ferry-…` family (the families
+ * EcsProvider names, see familyFor) tagged `ferry:pool=<pool>`, active or deregistered. Only those
+ * families are read, so an account with thousands of other definitions costs no thousands of
+ * Describe calls; a family set with the `family` job variable is the user's to remove. Each is
+ * deregistered, then deleted (DeleteTaskDefinitions; where a partition lacks it, a deregistered
+ * revision is all AWS offers).
  */
+const FERRY_FAMILY_PREFIX = "ferry-";
+
 async function taskDefinitionsOf(clients: AwsClients, poolName: string, signal: AbortSignal | undefined): Promise<FoundResource[]> {
   const { ecs } = clients;
   const out: FoundResource[] = [];
   for (const status of ["ACTIVE", "INACTIVE"] as const) {
     const arns = await allPages(
-      (nextToken) => call({ action: "ecs:ListTaskDefinitions" }, signal, (o) => ecs.send(new ListTaskDefinitionsCommand({ status, ...(nextToken ? { nextToken } : {}) }), o)),
+      (nextToken) => call({ action: "ecs:ListTaskDefinitions" }, signal, (o) => ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: FERRY_FAMILY_PREFIX, status, ...(nextToken ? { nextToken } : {}) }), o)),
       (p) => p.taskDefinitionArns,
       (p) => p.nextToken,
     );
