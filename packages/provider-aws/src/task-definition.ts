@@ -119,7 +119,9 @@ export function buildTaskDefinition(config: EcsJobConfiguration, ctx: TaskDefini
     ...(config.task_role_arn ? { taskRoleArn: config.task_role_arn } : {}),
     ...(config.execution_role_arn ? { executionRoleArn: config.execution_role_arn } : {}),
   };
-  const key = taskDefinitionKey(definition);
+  // The pool is part of the key: a revision is reused only by runs of the pool its tag names, so the
+  // pool's removal never deregisters a definition another pool's runs use.
+  const key = ctx.pool ? createHash("sha256").update(`${taskDefinitionKey(definition)}|${ctx.pool}`).digest("hex").slice(0, 32) : taskDefinitionKey(definition);
   definition.tags = [
     { key: KEY_TAG, value: key },
     { key: DEPLOYMENT_TAG, value: ctx.deploymentId },
