@@ -45,14 +45,14 @@ export function encodeEc2Result(operation: string, xmlns: string, output: XmlObj
   const body =
     `<?xml version="1.0" encoding="UTF-8"?>\n<${operation}Response xmlns="${xmlns}"><requestId>${requestId}</requestId>` +
     `${writeXml(output ?? {}, "item")}</${operation}Response>`;
-  return { status: 200, headers: { "content-type": "text/xml;charset=UTF-8" }, body };
+  return { status: 200, headers: { "content-type": "text/xml;charset=UTF-8", "x-amzn-requestid": requestId }, body };
 }
 
 export function encodeEc2Error(error: AwsError, requestId: string): EncodedResponse {
   const body =
     `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(error.code)}</Code>` +
     `<Message>${escapeXml(error.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`;
-  return { status: error.status, headers: { "content-type": "text/xml;charset=UTF-8" }, body };
+  return { status: error.status, headers: { "content-type": "text/xml;charset=UTF-8", "x-amzn-requestid": requestId }, body };
 }
 
 export function encodeError(protocol: WireProtocol, error: AwsError, requestId: string): EncodedResponse {

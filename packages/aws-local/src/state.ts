@@ -168,7 +168,8 @@ export interface EcsTaskDefinition {
   arn: string;
   family: string;
   revision: number;
-  status: "ACTIVE" | "INACTIVE";
+  /** DELETE_IN_PROGRESS after DeleteTaskDefinitions: AWS keeps it while tasks still use it. */
+  status: "ACTIVE" | "INACTIVE" | "DELETE_IN_PROGRESS";
   registeredAt: number;
   deregisteredAt?: number;
   tags: Tags;

@@ -1,7 +1,7 @@
 import { CreateLogGroupCommand, CreateLogStreamCommand, DeleteLogGroupCommand, DescribeLogGroupsCommand, GetLogEventsCommand, PutLogEventsCommand, PutRetentionPolicyCommand, ResourceAlreadyExistsException, ResourceNotFoundException } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeSubnetsCommand } from "@aws-sdk/client-ec2";
 import { CreateRepositoryCommand, DeleteRepositoryCommand, DescribeRepositoriesCommand, GetAuthorizationTokenCommand, RepositoryAlreadyExistsException, RepositoryNotFoundException } from "@aws-sdk/client-ecr";
-import { ClientException, ClusterNotFoundException, CreateClusterCommand, DeleteClusterCommand, DeregisterTaskDefinitionCommand, DescribeClustersCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, InvalidParameterException, ListTaskDefinitionsCommand, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, TagResourceCommand, type RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
+import { ClientException, ClusterNotFoundException, CreateClusterCommand, DeleteClusterCommand, DeleteTaskDefinitionsCommand, DeregisterTaskDefinitionCommand, DescribeClustersCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, InvalidParameterException, ListTaskDefinitionsCommand, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, TagResourceCommand, type RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
 import { startAwsLocal, type AwsLocal } from "@ferry/aws-local";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { clientsFor, rejection, waitFor, type Clients } from "./helpers.js";
@@ -57,6 +57,11 @@ describe("ECS clusters and task definitions", () => {
     expect((await aws.ecs.send(new ListTaskDefinitionsCommand({ status: "INACTIVE" }))).taskDefinitionArns).toEqual([second.taskDefinition!.taskDefinitionArn]);
     const missing = await rejection(aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: "nope" })));
     expect(missing).toBeInstanceOf(ClientException);
+    // Only a deregistered revision may be deleted; an active one is a failure, not an error.
+    const deleted = await aws.ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: ["ferry-flow:1", "ferry-flow:2"] }));
+    expect(deleted.taskDefinitions?.map((d) => [d.revision, d.status])).toEqual([[2, "DELETE_IN_PROGRESS"]]);
+    expect(deleted.failures).toMatchObject([{ arn: first.taskDefinition!.taskDefinitionArn, reason: expect.stringContaining("still in ACTIVE status") }]);
+    expect((await aws.ecs.send(new ListTaskDefinitionsCommand({ status: "INACTIVE" }))).taskDefinitionArns).toEqual([]);
   });
 
   it("refuses the task definitions Fargate refuses", async () => {

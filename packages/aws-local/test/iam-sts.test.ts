@@ -1,4 +1,4 @@
-import { AttachRolePolicyCommand, AttachUserPolicyCommand, CreateAccessKeyCommand, CreatePolicyCommand, CreateRoleCommand, CreateUserCommand, DeleteAccessKeyCommand, DeletePolicyCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DeleteUserCommand, DeleteConflictException, DetachRolePolicyCommand, DetachUserPolicyCommand, EntityAlreadyExistsException, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, GetUserCommand, ListAccessKeysCommand, ListAttachedRolePoliciesCommand, ListAttachedUserPoliciesCommand, ListPolicyVersionsCommand, MalformedPolicyDocumentException, NoSuchEntityException, PutRolePolicyCommand, TagPolicyCommand, TagRoleCommand, TagUserCommand } from "@aws-sdk/client-iam";
+import { AttachRolePolicyCommand, AttachUserPolicyCommand, CreateAccessKeyCommand, CreatePolicyCommand, CreateRoleCommand, CreateUserCommand, DeleteAccessKeyCommand, DeletePolicyCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DeleteUserCommand, DeleteConflictException, DetachRolePolicyCommand, DetachUserPolicyCommand, EntityAlreadyExistsException, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, GetUserCommand, ListAccessKeysCommand, ListAttachedRolePoliciesCommand, ListAttachedUserPoliciesCommand, ListPolicyVersionsCommand, MalformedPolicyDocumentException, NoSuchEntityException, PutRolePolicyCommand, TagPolicyCommand, TagRoleCommand, TagUserCommand, UntagPolicyCommand, UntagRoleCommand, UntagUserCommand, LimitExceededException } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { startAwsLocal, type AwsLocal } from "@ferry/aws-local";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -96,6 +96,28 @@ describe("IAM users, policies and access keys", () => {
     const version = await aws.iam.send(new GetPolicyVersionCommand({ PolicyArn: Policy!.Arn, VersionId: "v1" }));
     expect(JSON.parse(decodeURIComponent(version.PolicyVersion!.Document!))).toEqual(JSON.parse(POLICY));
     expect(await rejection(aws.iam.send(new CreatePolicyCommand({ PolicyName: "p", PolicyDocument: POLICY })))).toBeInstanceOf(EntityAlreadyExistsException);
+  });
+
+  it("removes tags from roles, users and policies", async () => {
+    await aws.iam.send(new CreateRoleCommand({ RoleName: "r-untag", AssumeRolePolicyDocument: TRUST, Tags: [{ Key: "a", Value: "1" }, { Key: "b", Value: "2" }] }));
+    await aws.iam.send(new UntagRoleCommand({ RoleName: "r-untag", TagKeys: ["a"] }));
+    expect((await aws.iam.send(new GetRoleCommand({ RoleName: "r-untag" }))).Role?.Tags).toEqual([{ Key: "b", Value: "2" }]);
+    await aws.iam.send(new CreateUserCommand({ UserName: "u-untag", Tags: [{ Key: "a", Value: "1" }] }));
+    await aws.iam.send(new UntagUserCommand({ UserName: "u-untag", TagKeys: ["a", "not-there"] }));
+    expect((await aws.iam.send(new GetUserCommand({ UserName: "u-untag" }))).User?.Tags).toBeUndefined();
+    const { Policy } = await aws.iam.send(new CreatePolicyCommand({ PolicyName: "p-untag", PolicyDocument: POLICY, Tags: [{ Key: "a", Value: "1" }] }));
+    await aws.iam.send(new UntagPolicyCommand({ PolicyArn: Policy!.Arn, TagKeys: ["a"] }));
+    expect((await aws.iam.send(new GetPolicyCommand({ PolicyArn: Policy!.Arn }))).Policy?.Tags).toBeUndefined();
+  });
+
+  it("refuses a third access key of a user, as AWS does (LimitExceeded, 409)", async () => {
+    await aws.iam.send(new CreateUserCommand({ UserName: "two-keys" }));
+    await aws.iam.send(new CreateAccessKeyCommand({ UserName: "two-keys" }));
+    await aws.iam.send(new CreateAccessKeyCommand({ UserName: "two-keys" }));
+    const third = await rejection(aws.iam.send(new CreateAccessKeyCommand({ UserName: "two-keys" })));
+    expect(third).toBeInstanceOf(LimitExceededException);
+    expect(third.$metadata.httpStatusCode).toBe(409);
+    expect(third.message).toBe("Cannot exceed quota for AccessKeysPerUser: 2");
   });
 
   it("gives a user access keys that then sign requests as that user, until deleted", async () => {

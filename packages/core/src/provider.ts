@@ -143,6 +143,12 @@ export interface RemovalStep {
 export interface RemovalInput {
   poolName: string;
   options: Record<string, string>;
+  /**
+   * The job-variable defaults of the pool's template, when the pool still exists: what provisioning
+   * wrote there says where it provisioned (a region, a cluster), so removal looks there when the user
+   * does not say otherwise.
+   */
+  poolDefaults?: Record<string, unknown>;
   signal?: AbortSignal;
 }
 
@@ -190,12 +196,32 @@ export interface RegistryLogin {
 }
 
 /**
+ * What the server tells every plugin besides its own options: settings of the operator that apply to
+ * every provider, and where a provider logs. Generic on purpose: no cloud is named here.
+ */
+export interface PluginContext {
+  /**
+   * Whether a push pool without credentials may run with the server's own cloud identity (the cloud
+   * SDK's default chain: its environment, an instance or workload role). Off unless the operator sets
+   * FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS=1: on a server shared by workspaces, it would let any of them
+   * run tasks with the operator's account.
+   */
+  allowAmbientCredentials: boolean;
+  /** The server's log (pino's `(object, message)` shape); a provider logs decisions, never credentials. */
+  logger: { debug(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+/** The context a plugin gets when the caller gives none (tests, tools): no ambient credentials, no log. */
+export const DEFAULT_PLUGIN_CONTEXT: PluginContext = { allowAmbientCredentials: false, logger: { debug() {}, warn() {} } };
+
+/**
  * What a provider package's main export gives the server: its pool types' providers and the credential
- * types they use. The server calls `create` once, with that package's options (FERRY_PROVIDER_OPTIONS).
+ * types they use. The server calls `create` once, with that package's options (FERRY_PROVIDER_OPTIONS)
+ * and the server's context.
  */
 export interface FerryPlugin {
   name: string;
-  create(options: Record<string, unknown>): { providers?: ComputeProvider[]; credentialTypes?: CredentialType[] };
+  create(options: Record<string, unknown>, context?: PluginContext): { providers?: ComputeProvider[]; credentialTypes?: CredentialType[] };
 }
 
 /**

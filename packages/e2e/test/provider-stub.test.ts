@@ -58,6 +58,10 @@ describeProviderConformance("the stub provider (one file on the kit)", async () 
     badCredentials: { key_id: "key-unknown", key_secret: secret },
     startedJobs: async () => acct.read().jobs.length,
     throttle: (calls) => acct.write((a) => void (a.throttle = calls)),
+    refuseCancel: (calls) =>
+      acct.write((a) => {
+        a.failNext = [...a.failNext.filter((o) => o !== "StopJob"), ...(calls > 0 ? ["StopJob"] : [])];
+      }),
     cleanup: acct.cleanup,
   };
 });

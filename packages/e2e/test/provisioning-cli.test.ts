@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Credentials, WorkPool } from "@ferry/core";
+import type { Credentials, FlowRun, WorkPool } from "@ferry/core";
 import { startAwsLocal, type AwsLocal } from "@ferry/aws-local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ferry as runFerry, parseJson, startServer, transcript, type CliResult, type ServerProcess } from "@ferry/cli/test-harness";
@@ -88,5 +88,28 @@ describe("ferry work-pool create --provision-infra (ecs:push) against aws-local"
     expect(result.stderr).toMatch(/^✓ IAM role FerryEcsTaskExecutionRole: removed/m);
     expect(Object.keys(local.state.data.iam.roles)).toEqual([]);
     expect(Object.keys(local.state.data.iam.accessKeys)).toEqual([]);
+  });
+});
+
+describe("an ecs:push pool without credentials on a server that does not allow its own AWS identity", () => {
+  it("crashes the run at submission, saying how to give the pool credentials, and calls no AWS API", async () => {
+    expectOk(await ferry(["work-pool", "create", "bare", "--type", "ecs:push"]));
+    const project = await mkdtemp(join(tmpdir(), "ferry-e2e-bare-"));
+    try {
+      await writeFile(join(project, "flow.py"), "def main():\n    return 42\n");
+      const inProject = (args: string[]) => runFerry(args, { home, env: awsEnv, cwd: project });
+      expectOk(await inProject(["deploy", "--name", "on-bare", "--entrypoint", "flow.py:main", "--pool", "bare", "--git-url", "https://example.com/acme/flows.git", "--branch", "main"]));
+      const callsBefore = local.calls().length;
+      const run = await inProject(["deployment", "run", "main/on-bare", "--watch"]);
+      expect(run.code).not.toBe(0);
+      const runs = parseJson<FlowRun[]>(await ferry(["flow-run", "ls", "--json"]));
+      const crashed = runs.find((r) => r.deployment_name === "on-bare");
+      expect(crashed?.state.type).toBe("CRASHED");
+      expect(crashed?.state.message).toContain("pool 'bare' has no aws credentials, and this server does not run pools with its own AWS identity");
+      expect(crashed?.state.message).toContain("FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS=1");
+      expect(local.calls().length).toBe(callsBefore);
+    } finally {
+      await rm(project, { recursive: true, force: true });
+    }
   });
 });

@@ -25,6 +25,8 @@ import {
   createImagePlatformCheck,
   finalLogLines,
   idempotentSubmit,
+  loopbackApiUrlWarning,
+  poolCredentialsOrAmbient,
   secretValues,
   silentLogger,
   withoutSecrets,
@@ -68,6 +70,12 @@ export interface EcsProviderOptions {
   logger?: ProviderLogger;
   /** Milliseconds since the epoch; injectable for cache-expiry tests. */
   now?: () => number;
+  /**
+   * Whether a pool without credentials runs with the SDK's default chain (the server's own AWS
+   * identity): the plugin context's `allowAmbientCredentials` (FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS=1).
+   * Default false: such a pool's runs fail, saying how to give it credentials.
+   */
+  allowAmbientCredentials?: boolean;
 }
 
 /** How long a looked-up network is trusted before it is asked again. */
@@ -104,6 +112,8 @@ export class EcsProvider implements ComputeProvider {
   private readonly logger: ProviderLogger;
   private readonly now: () => number;
   private readonly checkImage: ImagePlatformCheck<Call & { region: string }>;
+  private readonly allowAmbientCredentials: boolean;
+  private readonly warnLoopbackApiUrl: (request: SubmitRequest) => void;
 
   /** Task definition ARNs by account, region, family and content hash, so equal definitions cost no Describe. */
   private readonly definitions = new BoundedMap<string, Promise<string>>(MAX_REMEMBERED);
@@ -117,6 +127,8 @@ export class EcsProvider implements ComputeProvider {
     this.makeClients = options.clients ?? sdkClientFactory;
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.allowAmbientCredentials = options.allowAmbientCredentials ?? false;
+    this.warnLoopbackApiUrl = loopbackApiUrlWarning(this.logger, "AWS ECS");
     this.submit = idempotentSubmit({ start: (request) => this.startTask(request), maxRemembered: MAX_REMEMBERED });
     this.checkImage = createImagePlatformCheck({
       readable: isEcrRegistry,
@@ -152,10 +164,23 @@ export class EcsProvider implements ComputeProvider {
     const config = parseEcsJobConfiguration(ref.jobConfiguration);
     const region = regionOf(config, ref.credentials);
     await this.withClients(ref.credentials, region, async (call) => {
-      // StopTask on a stopped task succeeds, so a second cancel is harmless without a check here.
-      await this.send(call, { region, cluster: id.cluster, operation: "StopTask" }, () =>
-        call.clients.ecs.send(new StopTaskCommand({ cluster: id.cluster, task: id.taskArn, reason: reason.slice(0, 255) })),
-      );
+      // StopTask on a stopped task succeeds, so a second cancel is harmless without a check here. Any
+      // other failure rejects: the server keeps the run CANCELLING and asks again, never records a stop
+      // AWS did not accept.
+      try {
+        await this.send(call, { region, cluster: id.cluster, operation: "StopTask" }, () =>
+          call.clients.ecs.send(new StopTaskCommand({ cluster: id.cluster, task: id.taskArn, reason: reason.slice(0, 255) })),
+        );
+      } catch (error) {
+        // ECS forgets a stopped task after a while; StopTask then says it was not found. Gone is stopped,
+        // but only when DescribeTasks agrees (a missing cluster or a wrong region still rejects).
+        if (!isFerryError(error, "provider_not_found")) throw error;
+        const out = await this.send(call, { region, cluster: id.cluster, operation: "DescribeTasks" }, () =>
+          call.clients.ecs.send(new DescribeTasksCommand({ cluster: id.cluster, tasks: [id.taskArn] })),
+        );
+        const task = out.tasks?.find((t) => t.taskArn === id.taskArn);
+        if (task && task.lastStatus !== "STOPPED") throw error;
+      }
     });
   }
 
@@ -183,6 +208,8 @@ export class EcsProvider implements ComputeProvider {
   }
 
   private async startTask(request: SubmitRequest): Promise<SubmitResult> {
+    this.warnLoopbackApiUrl(request);
+    this.poolCredentials(request.credentials, request.flowRun.work_pool);
     const config = parseEcsJobConfiguration(request.jobConfiguration);
     const region = regionOf(config, request.credentials);
     const cluster = config.cluster ?? DEFAULT_CLUSTER;
@@ -192,6 +219,7 @@ export class EcsProvider implements ComputeProvider {
       flowName: request.deployment.flow_name,
       deploymentName: request.deployment.name,
       region,
+      pool: request.flowRun.work_pool,
     });
     return this.withClients(request.credentials, region, async (clientsCall) => {
       const call = { ...clientsCall, signal: request.signal };
@@ -328,7 +356,13 @@ export class EcsProvider implements ComputeProvider {
     });
   }
 
+  /** The pool's credentials; null (the SDK's default chain) only when the operator allowed the server's own identity. */
+  private poolCredentials(credentials: Record<string, string> | null, pool?: string): Record<string, string> | null {
+    return poolCredentialsOrAmbient(credentials, { allowAmbient: this.allowAmbientCredentials, cloud: "AWS", credentialsType: AWS_CREDENTIAL_TYPE.type, pool });
+  }
+
   private async withClients<T>(credentials: Record<string, string> | null, region: string, fn: (call: Call) => Promise<T>): Promise<T> {
+    this.poolCredentials(credentials);
     const secrets = secretValues(AWS_CREDENTIAL_TYPE, credentials);
     try {
       const clients = this.makeClients({ region, credentials: awsCredentialsFrom(credentials), ...(this.endpoint ? { endpoint: this.endpoint } : {}) });

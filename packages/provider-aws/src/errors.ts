@@ -29,7 +29,7 @@ interface AwsErrorShape {
   message?: unknown;
   cause?: { code?: unknown };
   $fault?: "client" | "server";
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; requestId?: string };
   $retryable?: { throttling?: boolean };
 }
 
@@ -40,7 +40,8 @@ export function awsErrorFacts(error: unknown): ErrorFacts {
   const name = str(e.name) || str(e.Code) || str(e.code);
   const code = str(e.Code) || str(e.code) || str(e.cause?.code);
   const message = (typeof e.message === "string" ? e.message.trim() : "") || name || "unknown error";
-  return { name, code, status: e.$metadata?.httpStatusCode, message, fault: e.$fault, throttling: e.$retryable?.throttling };
+  const requestId = typeof e.$metadata?.requestId === "string" && e.$metadata.requestId ? e.$metadata.requestId : undefined;
+  return { name, code, status: e.$metadata?.httpStatusCode, message, fault: e.$fault, throttling: e.$retryable?.throttling, requestId };
 }
 
 function isMissingThing(message: string): boolean {
@@ -52,11 +53,27 @@ const what = (c: AwsErrorContext) => `${c.action ?? "the call"}${c.target ? ` ($
 const user = (c: AwsErrorContext) => c.identity === "user";
 const provision = (c: AwsErrorContext) => (c.pool ? `run 'ferry work-pool provision-infra ${c.pool}'` : "run 'ferry work-pool provision-infra POOL'");
 
+/** The SDK could not read the reply: HTML or text from a proxy, a firewall or a wrong endpoint, not AWS's answer. */
+const notAnAwsReply = (f: ErrorFacts) => /Deserialization error/i.test(f.message) || (f.name === "SyntaxError" && f.status !== undefined);
+/** AWS (or what answered) gave a status and nothing else: the SDK names it "Unknown". */
+const bareStatus = (f: ErrorFacts) => (f.name === "Unknown" || f.name === "UnknownError") && f.status !== undefined;
+const status = (f: ErrorFacts) => (f.status !== undefined ? `HTTP ${f.status}` : "a reply");
+const notAwsMessage = (f: ErrorFacts, c: AwsErrorContext) =>
+  `${status(f)}${where(c)} was not an answer of AWS (the SDK could not read it): something between Ferry and AWS answered instead. ` +
+  "Fix: check the proxy (HTTPS_PROXY), firewall or captive portal on the way, or the endpoint Ferry is configured with";
+const bareMessage = (f: ErrorFacts, c: AwsErrorContext) => `AWS answered ${status(f)}${where(c)} without an error code or message${user(c) ? ` to ${what(c)}` : ""}`;
+
 export const AWS_ERRORS: ErrorTable<AwsErrorContext> = {
   cloud: "AWS",
   detailsKey: "aws_error",
   facts: awsErrorFacts,
   special: [
+    // Raw SDK text ("Unexpected token '<'… Deserialization error: inspect the hidden field…") says nothing to a user.
+    { when: (f) => notAnAwsReply(f) && (f.status ?? 0) >= 500, kind: "server", message: notAwsMessage },
+    { when: (f) => notAnAwsReply(f), kind: "refused", message: notAwsMessage },
+    { when: (f) => bareStatus(f) && (f.status ?? 0) >= 500, kind: "server", message: bareMessage },
+    { when: (f) => bareStatus(f) && f.status === 403, kind: "denied", message: (f, c) => `${bareMessage(f, c)}: the credentials may not do this, or a firewall refused it` },
+    { when: (f) => bareStatus(f), kind: "refused", message: bareMessage },
     {
       pattern: /Region is missing/i,
       kind: "refused",

@@ -122,6 +122,14 @@ describe("taskDefinitionKey", () => {
     expect(taskDefinitionKey(a)).not.toBe(taskDefinitionKey(b));
     expect(taskDefinitionKey({ ...a, tags: [{ key: "x", value: "y" }] })).toBe(taskDefinitionKey(a));
   });
+
+  it("tags the run's pool, whose removal deletes the definition, and keys it per pool so no other pool reuses it", () => {
+    const a = buildTaskDefinition(renderedConfig(), { ...ctx, pool: "a" });
+    const b = buildTaskDefinition(renderedConfig(), { ...ctx, pool: "b" });
+    expect(tagValue(a.tags, "ferry:pool")).toBe("a");
+    expect(tagValue(a.tags, "ferry.key")).not.toBe(tagValue(b.tags, "ferry.key"));
+    expect(tagValue(buildTaskDefinition(renderedConfig(), { ...ctx, pool: "a" }).tags, "ferry.key")).toBe(tagValue(a.tags, "ferry.key"));
+  });
 });
 
 describe("familyFor", () => {

@@ -7,6 +7,8 @@ import type { EcsJobConfiguration } from "./ecs-template.js";
 export const KEY_TAG = "ferry.key";
 export const FLOW_RUN_TAG = "ferry.flow_run_id";
 export const DEPLOYMENT_TAG = "ferry.deployment_id";
+/** The pool whose runs registered a definition: the tag provisioning puts on what it makes for the pool (provisioning/plan.ts POOL_TAG). */
+export const TASK_DEFINITION_POOL_TAG = "ferry:pool";
 export const STARTED_BY = "ferry";
 export const DEFAULT_CLUSTER = "default";
 export const DEFAULT_LOG_GROUP = "/ferry/ecs";
@@ -18,6 +20,8 @@ export interface TaskDefinitionContext {
   deploymentName: string;
   /** Region the logs go to (awslogs-region). */
   region: string;
+  /** The run's work pool: its tag on the definition lets the pool's removal deregister and delete it. */
+  pool?: string;
 }
 
 /** How a task is placed: Fargate tasks always use awsvpc networking; EC2 tasks do when given subnets. */
@@ -115,10 +119,13 @@ export function buildTaskDefinition(config: EcsJobConfiguration, ctx: TaskDefini
     ...(config.task_role_arn ? { taskRoleArn: config.task_role_arn } : {}),
     ...(config.execution_role_arn ? { executionRoleArn: config.execution_role_arn } : {}),
   };
-  const key = taskDefinitionKey(definition);
+  // The pool is part of the key: a revision is reused only by runs of the pool its tag names, so the
+  // pool's removal never deregisters a definition another pool's runs use.
+  const key = ctx.pool ? createHash("sha256").update(`${taskDefinitionKey(definition)}|${ctx.pool}`).digest("hex").slice(0, 32) : taskDefinitionKey(definition);
   definition.tags = [
     { key: KEY_TAG, value: key },
     { key: DEPLOYMENT_TAG, value: ctx.deploymentId },
+    ...(ctx.pool ? [{ key: TASK_DEFINITION_POOL_TAG, value: ctx.pool }] : []),
   ];
   return definition;
 }

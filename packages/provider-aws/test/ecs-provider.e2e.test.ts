@@ -117,6 +117,10 @@ describe("EcsProvider on @ferry/aws-local", await docker({ images: ["ferry-base:
         local.clearFaults();
         if (calls > 0) local.injectFault({ service: "ecs", operation: "*", code: "ThrottlingException", message: "Rate exceeded", times: calls });
       },
+      refuseCancel: (calls) => {
+        local.clearFaults();
+        if (calls > 0) local.injectFault({ service: "ecs", operation: "StopTask", code: "AccessDeniedException", message: "not authorized to perform: ecs:StopTask", times: calls });
+      },
       logLines: log.lines,
       timeoutMs: 90_000,
     };

@@ -1,4 +1,5 @@
-import { CreateClusterCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import { CreateAccessKeyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateSecurityGroupCommand, CreateVpcCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { isFerryError, type ProvisionedCredentials, type ProvisionInput, type ProvisionProgress, type RemovalInput } from "@ferry/core";
 import { describeProvisionerConformance } from "@ferry/provider-kit/conformance";
@@ -374,8 +375,106 @@ describe("removal against aws-local", () => {
     const plan = await provisioner().planRemoval(removal("b"));
     expect(plan.filter((s) => s.action === "delete")).toEqual([]);
     expect(plan.map((s) => s.id)).toEqual(["repository", "cluster", "policy", "user", "execution-role"]);
-    expect(plan.every((s) => s.detail === "not tagged ferry:pool=b: left alone")).toBe(true);
+    expect(plan.every((s) => s.detail === "used by pool 'a', not by 'b': left alone")).toBe(true);
     expect(await provisioner().remove(removal("b"), () => {})).toEqual([]);
     expect(resources()).toEqual(before);
+  });
+});
+
+describe("pools that share what provisioning made", () => {
+  const keysOf = (user: string) => Object.values(local.state.data.iam.accessKeys).filter((k) => k.userName === user).map((k) => k.id);
+
+  it("removing one pool keeps what another uses, and the other's key; removing the last leaves the account as it was", async () => {
+    const before = resources();
+    const savedA: ProvisionedCredentials[] = [];
+    await provisioner().apply(input({ poolName: "a", saveCredentials: saving(savedA) }), () => {});
+    const keyA = savedA[0]!.data.aws_access_key_id!;
+
+    // Pool b finds everything pool a's provisioning made: it tags each as used by b too, and gets its own key.
+    const planB = await provisioner().plan(input({ poolName: "b" }));
+    expect(planB.find((s) => s.id === "user")).toMatchObject({ action: "create", detail: "made by Ferry for pool 'a': tag it as used by pool 'b' too" });
+    const savedB: ProvisionedCredentials[] = [];
+    await provisioner().apply(input({ poolName: "b", saveCredentials: saving(savedB) }), () => {});
+    const keyB = savedB[0]!.data.aws_access_key_id!;
+    expect(keysOf("ferry-ecs-user").sort()).toEqual([keyA, keyB].sort());
+    expect(local.state.data.iam.users["ferry-ecs-user"]!.tags).toMatchObject({ "ferry:pool": "a", "ferry:pool:b": "true", "ferry:access-key:a": keyA, "ferry:access-key:b": keyB });
+
+    // A task definition pool a's runs registered (the provider tags it with the pool).
+    const ecs = new ECSClient(root());
+    try {
+      await ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: "ferry-flow-a",
+          containerDefinitions: [{ name: "flow", image: "ferry-base:bookworm" }],
+          tags: [{ key: "ferry:pool", value: "a" }],
+        }),
+      );
+    } finally {
+      ecs.destroy();
+    }
+
+    const planA = await provisioner().planRemoval(removal("a"));
+    // Nothing pool b uses is deleted: only pool a's tags, pool a's key and its task definition go.
+    expect(planA.filter((s) => s.action === "delete" && !s.resource.startsWith("pool tag on ")).map((s) => `${s.resource} ${s.name}`)).toEqual([
+      "ECS task definition ferry-flow-a:1",
+      `IAM access key ${keyA}`,
+    ]);
+    expect(planA.find((s) => s.resource === "pool tag on IAM user")).toMatchObject({ name: "ferry-ecs-user", detail: "also used by pool 'b': it stays, only pool 'a''s tag is removed" });
+    await provisioner().remove(removal("a"), () => {});
+    expect(keysOf("ferry-ecs-user")).toEqual([keyB]);
+    const region = local.state.data.regions[REGION]!;
+    expect(Object.keys(local.state.data.iam.roles)).toEqual(["FerryEcsTaskExecutionRole"]);
+    expect(Object.values(local.state.data.iam.policies).map((p) => p.name)).toEqual(["ferry-ecs-policy"]);
+    expect(Object.values(region.ecs.clusters).filter((c) => c.status === "ACTIVE").map((c) => c.name)).toEqual(["ferry-ecs-cluster"]);
+    expect(Object.values(region.ec2.vpcs).map((v) => v.tags["ferry:pool:b"])).toEqual(["true"]);
+    expect(Object.values(region.ecs.taskDefinitions).map((d) => d.status)).toEqual(["DELETE_IN_PROGRESS"]);
+    expect(local.state.data.iam.users["ferry-ecs-user"]!.tags).toEqual({ "managed-by": "ferry", "ferry:pool:b": "true", "ferry:access-key:b": keyB });
+
+    // Removing pool a again finds nothing of it; removing b, the last user, deletes everything.
+    expect((await provisioner().planRemoval(removal("a"))).filter((s) => s.action === "delete")).toEqual([]);
+    await provisioner().remove(removal("b"), () => {});
+    expect(resources()).toEqual(before);
+  });
+
+  it("refuses to plan a third access key before making anything, naming the user's two keys and the fixes", async () => {
+    await provisioner().apply(input({ poolName: "a", saveCredentials: saving() }), () => {});
+    const iam = new IAMClient(root());
+    try {
+      await iam.send(new CreateAccessKeyCommand({ UserName: "ferry-ecs-user" }));
+    } finally {
+      iam.destroy();
+    }
+    const [first, second] = keysOf("ferry-ecs-user");
+    local.clearCalls();
+    const progress = recorder();
+    for (const attempt of [provisioner().plan(input({ poolName: "c" })), provisioner().apply(input({ poolName: "c", saveCredentials: saving() }), progress.onProgress)]) {
+      const error = await attempt.catch((e: unknown) => e);
+      expect(isFerryError(error, "provider_quota"), String(error)).toBe(true);
+      expect((error as Error).message).toContain(`the IAM user ferry-ecs-user already has 2 access keys (${first}, ${second}), the most AWS allows, and pool 'c' has no credentials`);
+      expect((error as Error).message).toContain(`Fix: delete a key nobody uses ('aws iam delete-access-key --user-name ferry-ecs-user --access-key-id ${first}')`);
+    }
+    expect(progress.events).toEqual([]);
+    expect(writes()).toEqual([]);
+    expect(keysOf("ferry-ecs-user")).toHaveLength(2);
+    // With credentials of its own the pool needs no key: provisioning goes on.
+    await provisioner().apply(input({ poolName: "c", hasCredentials: true }), () => {});
+  });
+
+  it("removes in the region the pool was provisioned in, from the pool's defaults, whatever the SDK's region is now", async () => {
+    const result = await provisioner().apply({ poolName: "west", options: { region: "us-west-2" }, hasCredentials: true }, () => {});
+    expect(result.jobVariableDefaults).toMatchObject({ region: "us-west-2", cluster: "ferry-ecs-cluster" });
+    const clusters = () => Object.values(local.state.data.regions["us-west-2"]!.ecs.clusters).filter((c) => c.status === "ACTIVE").map((c) => c.name);
+    expect(clusters()).toEqual(["ferry-ecs-cluster"]);
+    const saved = process.env.AWS_REGION;
+    process.env.AWS_REGION = "us-east-1";
+    try {
+      const plan = await provisioner().planRemoval({ poolName: "west", options: {}, poolDefaults: result.jobVariableDefaults });
+      expect(plan.find((s) => s.id === "cluster")).toMatchObject({ action: "delete" });
+      await provisioner().remove({ poolName: "west", options: {}, poolDefaults: result.jobVariableDefaults }, () => {});
+    } finally {
+      if (saved === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = saved;
+    }
+    expect(clusters()).toEqual([]);
   });
 });

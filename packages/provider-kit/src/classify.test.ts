@@ -59,6 +59,12 @@ describe("defineErrorClassifier", () => {
     expect(classify(acme("Oops", "x", 500), { zone: "z1" }).details).toEqual({ acme_error: "Oops", http_status: 500, zone: "z1" });
   });
 
+  it("ends the message with the cloud's request id and keeps it in the details", () => {
+    const e = classify(Object.assign(acme("Forbidden", "no"), { requestId: "req-7f3a" }), { operation: "StartJob" });
+    expect(e.message).toBe("StartJob: the pool's key may not do this (no): grant it (Acme Cloud request id req-7f3a)");
+    expect(e.details).toMatchObject({ request_id: "req-7f3a" });
+  });
+
   it("masks the context's secrets in the message and drops them from the cause", () => {
     const e = classify(acme("BadKey", "key s3cr3t rejected"), { secrets: ["s3cr3t"] });
     expect(e.message).not.toContain("s3cr3t");

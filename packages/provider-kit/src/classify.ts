@@ -58,6 +58,11 @@ export interface ErrorFacts {
   fault?: "client" | "server" | undefined;
   /** The SDK says this was throttling, whatever the name. */
   throttling?: boolean | undefined;
+  /**
+   * The cloud's id of the failed request, when it gave one: every message ends with it, so a user can
+   * quote it to the cloud's support and an operator can find the call in the cloud's audit log.
+   */
+  requestId?: string | undefined;
 }
 
 /** Matches a failure: any listed name or code, any listed HTTP status, a pattern of its message, or `when`. */
@@ -153,7 +158,8 @@ export function readErrorFacts(error: unknown): ErrorFacts {
   const name = rawName && rawName !== "Error" && rawName !== "TypeError" ? rawName : str(e.code) || rawName;
   const code = str(e.code) || str(cause.code);
   const message = (str(e.message).trim() || name || "unknown error").trim();
-  return { name, code, status: num(e.status) ?? num(e.statusCode) ?? num(response.status), message };
+  const requestId = str(e.requestId) || str(e.request_id);
+  return { name, code, status: num(e.status) ?? num(e.statusCode) ?? num(response.status), message, ...(requestId ? { requestId } : {}) };
 }
 
 function matches(rule: ErrorRule | undefined, facts: ErrorFacts): boolean {
@@ -209,12 +215,14 @@ export function defineErrorClassifier<C extends ClassifyContext>(table: ErrorTab
     const kind = special?.kind ?? kindOf(table, facts);
     const build = special?.message ?? table.messages?.[kind] ?? (DEFAULT_MESSAGES[kind](table.cloud) as MessageBuilder<C>);
     const { code, retryable } = KIND_CODES[kind];
-    const made = new FerryError(special?.code ?? code, `${prefix}${build(facts, context)}`, {
+    const requestId = facts.requestId ? ` (${table.cloud} request id ${facts.requestId})` : "";
+    const made = new FerryError(special?.code ?? code, `${prefix}${build(facts, context)}${requestId}`, {
       cause: error,
       retryable: special?.retryable ?? retryable,
       details: {
         [detailsKey]: facts.name || facts.code || undefined,
         http_status: facts.status,
+        ...(facts.requestId ? { request_id: facts.requestId } : {}),
         ...(table.details ? table.details(facts, context) : {}),
       },
     });

@@ -42,6 +42,7 @@ export {
 } from "./image-platform.js";
 export { finalLogLines, type FinalLogLinesOptions } from "./final-log-lines.js";
 export { silentLogger, type ProviderLogger } from "./logger.js";
+export { isLoopbackUrl, loopbackApiUrlWarning, poolCredentialsOrAmbient } from "./push-environment.js";
 export { secretValues, redact, containsSecret, withoutSecrets } from "./secrets.js";
 export {
   defineProvisioner,

@@ -22,6 +22,7 @@ describe("the ComputeProvider suite fails a provider that", () => {
     ["logs the credentials", "log-secret", "keeps the credentials' secret", /to deeply equal \[\]/],
     ["reports every exit code as 0", "exit-zero", "reports a job's non-zero exit code", /exitCode: 3/],
     ["does not call throttling retryable", "no-retry-class", "submits through throttling", /expected a provider_throttled FerryError/],
+    ["resolves a cancel the cloud refused", "cancel-swallows", "cancel that fails rejects", /a refused stop must reject with a FerryError/],
   ])("%s", async (_what, bug, check, why) => {
     await expect(named(providerConformanceChecks, check).run(() => acmeHarness([bug]))).rejects.toThrow(why);
   });

@@ -13,7 +13,7 @@ import { acmeHarness, acmeProvisionerHarness } from "./support/harnesses.js";
 /** Core's fake, with its "cloud" answering throttled on demand (shared by every instance, as a cloud is). */
 class ThrottlingFake extends FakeComputeProvider {
   constructor(
-    private readonly cloud: { throttled: number },
+    private readonly cloud: { throttled: number; refusedStops: number },
     journalFile: string,
   ) {
     super({ type: "fake:push", journalFile });
@@ -28,7 +28,13 @@ class ThrottlingFake extends FakeComputeProvider {
   }
 
   override cancel(ref: InfrastructureRef, reason: string) {
-    return this.gate().then(() => super.cancel(ref, reason));
+    return this.gate().then(() => {
+      if (this.cloud.refusedStops > 0) {
+        this.cloud.refusedStops--;
+        throw new FerryError("provider_auth", "fake platform: not allowed to stop this job");
+      }
+      return super.cancel(ref, reason);
+    });
   }
 
   private async gate(): Promise<void> {
@@ -42,7 +48,7 @@ class ThrottlingFake extends FakeComputeProvider {
 describeProviderConformance("core's FakeComputeProvider", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ferry-fake-conformance-"));
   const journal = join(dir, "journal.jsonl");
-  const cloud = { throttled: 0 };
+  const cloud = { throttled: 0, refusedStops: 0 };
   const instances: FakeComputeProvider[] = [];
   const make = () => {
     const p = new ThrottlingFake(cloud, journal);
@@ -69,6 +75,7 @@ describeProviderConformance("core's FakeComputeProvider", async () => {
       }
     },
     throttle: (calls) => void (cloud.throttled = calls),
+    refuseCancel: (calls) => void (cloud.refusedStops = calls),
     cleanup: () => {
       for (const p of instances) p.dispose();
       rmSync(dir, { recursive: true, force: true });

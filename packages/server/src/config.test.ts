@@ -11,6 +11,14 @@ const refusal = (env: Record<string, string>) =>
   );
 
 describe("parseServerConfig: provider plugins", () => {
+  it("keeps push pools off the server's own cloud identity unless FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS=1", async () => {
+    expect(parse({}).allowAmbientCloudCredentials).toBe(false);
+    expect(parse({ FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS: "0" }).allowAmbientCloudCredentials).toBe(false);
+    expect(parse({ FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS: "1" }).allowAmbientCloudCredentials).toBe(true);
+    const error = await refusal({ FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS: "yes" });
+    expect((error as { details: { issues: { path: string }[] } }).details.issues.map((i) => i.path)).toEqual(["FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS"]);
+  });
+
   it("loads no plugin unless FERRY_PROVIDERS names one: the server then serves only ferry:managed", () => {
     const config = parse({});
     expect(config.providers).toEqual([]);

@@ -31,6 +31,12 @@ export interface ServerConfig {
   pluginDir: string;
   /** Options handed to each plugin's `create`, by module name. */
   providerOptions: Record<string, Record<string, unknown>>;
+  /**
+   * Whether push pools without credentials may run with this server's own cloud identity
+   * (FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS=1). Off by default: on a server shared by workspaces, any of
+   * them could otherwise run tasks with the operator's account.
+   */
+  allowAmbientCloudCredentials: boolean;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** Where managed runs run: Docker when a daemon answers ("auto"), "docker", "process", or "none". */
   runner: "auto" | "docker" | "process" | "none";
@@ -65,6 +71,7 @@ export interface ConfigOverrides {
   publicUrl?: string | null;
   providers?: string[];
   providerOptions?: Record<string, Record<string, unknown>>;
+  allowAmbientCloudCredentials?: boolean;
   pluginDir?: string;
   sweepIntervalMs?: number;
   logLevel?: ServerConfig["logLevel"];
@@ -142,6 +149,12 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
 
   const pluginDir = resolve(overrides.pluginDir ?? process.cwd());
 
+  const ambientText = env.FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS ?? "0";
+  if (!["0", "1", "true", "false", ""].includes(ambientText)) {
+    issues.push({ path: "FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS", message: "must be 1 (push pools without credentials run with this server's own cloud identity) or 0 (the default)" });
+  }
+  const allowAmbientCloudCredentials = overrides.allowAmbientCloudCredentials ?? (ambientText === "1" || ambientText === "true");
+
   const logLevel = (overrides.logLevel ?? env.FERRY_LOG_LEVEL ?? "info") as ServerConfig["logLevel"];
   if (!LOG_LEVELS.includes(logLevel)) {
     issues.push({ path: "FERRY_LOG_LEVEL", message: `must be one of ${LOG_LEVELS.join(", ")}` });
@@ -198,6 +211,7 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     adminToken,
     providers,
     providerOptions,
+    allowAmbientCloudCredentials,
     pluginDir,
     logLevel,
     shutdownGraceMs,

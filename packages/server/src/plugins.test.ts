@@ -32,8 +32,9 @@ function pluginSource(type: string, options: { exportAs?: "default" | "ferryPlug
   const credentials = options.credentials ?? null;
   const plugin = `{
     name: "p",
-    create(options) {
+    create(options, context) {
       globalThis.__ferryPluginOptions = { ...(globalThis.__ferryPluginOptions ?? {}), [${JSON.stringify(type)}]: options };
+      globalThis.__ferryPluginContexts = { ...(globalThis.__ferryPluginContexts ?? {}), [${JSON.stringify(type)}]: context };
       return {
         credentialTypes: ${credentials ? `[{ type: ${JSON.stringify(credentials)}, description: "a key pair", schema: { type: "object", required: ["secret"], properties: { id: { type: "string" }, secret: { type: "string", "x-ferry-secret": true } } } }]` : "[]"},
         providers: [{
@@ -52,6 +53,7 @@ function pluginSource(type: string, options: { exportAs?: "default" | "ferryPlug
   return `${options.extra ?? ""}\n${body}\n`;
 }
 
+const contextSeen = () => (globalThis as { __ferryPluginContexts?: Record<string, { allowAmbientCredentials: boolean; logger: { warn(o: object, m: string): void } }> }).__ferryPluginContexts ?? {};
 const optionsSeen = () => (globalThis as { __ferryPluginOptions?: Record<string, unknown> }).__ferryPluginOptions ?? {};
 
 describe("loadPlugins", () => {
@@ -74,6 +76,17 @@ describe("loadPlugins", () => {
     expect(registry.credentialTypes.names()).toEqual(["git", "keypair"]);
     expect(optionsSeen()["acme:push"]).toEqual({ endpoint: "http://127.0.0.1:9" });
     expect(optionsSeen()["named:push"]).toEqual({});
+  });
+
+  it("hands every plugin the server's context: no ambient cloud credentials unless the operator allows them, and the log", async () => {
+    const cwd = folder({ "ctx-default": pluginSource("ctx-default:push"), "ctx-allowed": pluginSource("ctx-allowed:push") });
+    await loadPlugins(["ctx-default"], {}, { cwd });
+    expect(contextSeen()["ctx-default:push"]?.allowAmbientCredentials).toBe(false);
+    const warned: string[] = [];
+    await loadPlugins(["ctx-allowed"], {}, { cwd, context: { allowAmbientCredentials: true, logger: { debug() {}, warn: (_o, m) => void warned.push(m) } } });
+    expect(contextSeen()["ctx-allowed:push"]?.allowAmbientCredentials).toBe(true);
+    contextSeen()["ctx-allowed:push"]?.logger.warn({}, "from the plugin");
+    expect(warned).toEqual(["from the plugin"]);
   });
 
   it("prefers the working directory's copy, and falls back to the server's own location", async () => {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { resolve as resolveModule } from "import-meta-resolve";
-import { FerryError, isPushType, PoolTypeRegistry, type FerryPlugin } from "@ferry/core";
+import { DEFAULT_PLUGIN_CONTEXT, FerryError, isPushType, PoolTypeRegistry, type FerryPlugin, type PluginContext } from "@ferry/core";
 
 export interface LoadPluginsOptions {
   /**
@@ -11,12 +11,15 @@ export interface LoadPluginsOptions {
   cwd?: string;
   /** Where a module name is resolved from second; default: this file, i.e. the server's own install. */
   serverUrl?: string;
+  /** What every plugin's `create` gets besides its options; default: no ambient credentials, no log. */
+  context?: PluginContext;
 }
 
 /**
  * Loads the provider plugins named in FERRY_PROVIDERS, in order, into a registry. Nothing is
  * discovered: a pool type exists on a server only when its plugin is listed. A plugin module exports a
- * `FerryPlugin` as its default export or as `ferryPlugin`; its `create` gets the module's options.
+ * `FerryPlugin` as its default export or as `ferryPlugin`; its `create` gets the module's options and
+ * the server's context (FERRY_ALLOW_AMBIENT_CLOUD_CREDENTIALS, the log).
  */
 export async function loadPlugins(
   modules: readonly string[],
@@ -45,7 +48,7 @@ export async function loadPlugins(
     }
     let made: ReturnType<FerryPlugin["create"]>;
     try {
-      made = await plugin.create(options[name] ?? {});
+      made = await plugin.create(options[name] ?? {}, where.context ?? DEFAULT_PLUGIN_CONTEXT);
     } catch (error) {
       throw new FerryError("validation_failed", `provider plugin '${name}' could not start: its create() threw: ${messageOf(error)}; check its options in FERRY_PROVIDER_OPTIONS`, {
         cause: error,

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { ENGINE_ENV, FerryError, newId, type PoolTypeRegistry, type RunnerBackend, type Store } from "@ferry/core";
+import { ENGINE_ENV, FerryError, newId, type PluginContext, type PoolTypeRegistry, type RunnerBackend, type Store } from "@ferry/core";
 import type { ServerConfig } from "./config.js";
 import { Dispatcher } from "./dispatcher.js";
 import { ManagedDispatcher } from "./managed-dispatcher.js";
@@ -65,12 +65,17 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const secrets = new SecretBox(secretKey);
   const runTokens = new RunTokens(secretKey);
   const adminToken = config.adminToken ?? readOrCreateSecretFile(join(config.home, "admin-token"), () => `fa_${randomBytes(30).toString("base64url")}`);
-  const registry = options.registry ?? (await loadPlugins(config.providers, config.providerOptions, { cwd: config.pluginDir }));
+  let app: FastifyInstance | undefined;
+  // Plugins are made before the app (and its log) exist: their log lines go to it once it does.
+  const pluginContext: PluginContext = {
+    allowAmbientCredentials: config.allowAmbientCloudCredentials,
+    logger: { debug: (obj, msg) => app?.log.debug(obj, msg), warn: (obj, msg) => app?.log.warn(obj, msg) },
+  };
+  const registry = options.registry ?? (await loadPlugins(config.providers, config.providerOptions, { cwd: config.pluginDir, context: pluginContext }));
   const dataDir = join(config.home, "data");
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir, poolSize: config.databasePoolSize });
 
   let ready = false;
-  let app: FastifyInstance | undefined;
   let dispatcher: Dispatcher | undefined;
   let managed: ManagedDispatcher | undefined;
   const extraListeners: Server[] = [];

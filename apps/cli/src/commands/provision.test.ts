@@ -391,6 +391,20 @@ describe("work-pool deprovision", () => {
     expect(plugins.acme.removals).toEqual([]);
   });
 
+  it("gives removal the pool's template defaults, so it looks where provisioning made things (its region)", async () => {
+    const template: BaseJobTemplate = {
+      variables: {
+        type: "object",
+        properties: { region: { type: "string", default: "eu-north-1", description: "r" }, cluster: { type: "string", default: "c1", description: "c" }, image: { type: "string", description: "i" } },
+      },
+      job_configuration: {},
+    };
+    const { run, plugins } = setup({ "GET /api/work-pools/p": () => json(200, workPool({ name: "p", type: "beta:push", base_job_template: template })) });
+    expect(await run("work-pool", "deprovision", "p", "--yes")).toBe(0);
+    expect(plugins.beta.removals[0]).toMatchObject({ poolName: "p", poolDefaults: { region: "eu-north-1", cluster: "c1" } });
+    expect(plugins.beta.removals[0]!.poolDefaults).not.toHaveProperty("image");
+  });
+
   it("needs --type when the pool is gone: there is no default type", async () => {
     const { io, run, plugins } = setup({ "GET /api/work-pools/p": notFound });
     expect(await run("work-pool", "deprovision", "p", "--yes")).toBe(2);

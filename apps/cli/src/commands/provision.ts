@@ -118,10 +118,11 @@ export function registerProvisioning(pool: Command, env: CommandEnv, flags: Prov
     handler(env, async (ctx, name: string, options: ProvisionFlags & { type?: string } & Record<string, unknown>) => {
       const setup = flags.setup();
       const client = await ctx.client();
-      const type = await poolType(client, name, options.type, setup);
+      const { type, poolDefaults } = await poolType(client, name, options.type, setup);
       const typeInfo = setup.poolTypes.find((t) => t.type === type);
       const provisioner = provisionerOf(setup, type, typeInfo, `pools of type ${type} have no cloud side (Ferry runs their flows): nothing to remove`);
-      const input = { poolName: name, options: checkProvisionOptions(provisioner, givenOptions(setup.flags, options)) };
+      // The pool's template says where provisioning made things (a region…): removal looks there.
+      const input = { poolName: name, options: checkProvisionOptions(provisioner, givenOptions(setup.flags, options)), ...(poolDefaults ? { poolDefaults } : {}) };
       const plan = await provisioner.planRemoval(input);
       const toDelete = plan.filter((s) => s.action === "delete");
       if (!options.json) showRemovalPlan(ctx, plan);
@@ -153,9 +154,12 @@ export function registerProvisioning(pool: Command, env: CommandEnv, flags: Prov
   );
 }
 
-/** The pool's own type; `--type` only when the pool is gone (there is no default type). */
-async function poolType(client: FerryClient, name: string, given: string | undefined, setup: ProvisioningSetup): Promise<string> {
-  let existing: { type: string } | null = null;
+/**
+ * The pool's own type and its template's job-variable defaults; `--type` only when the pool is gone
+ * (there is no default type, and no defaults).
+ */
+async function poolType(client: FerryClient, name: string, given: string | undefined, setup: ProvisioningSetup): Promise<{ type: string; poolDefaults: Record<string, unknown> | null }> {
+  let existing: { type: string; base_job_template: { variables?: { properties?: Record<string, { default?: unknown }> } } } | null = null;
   try {
     existing = await client.api.getWorkPool({ params: { name } });
   } catch (error) {
@@ -164,14 +168,18 @@ async function poolType(client: FerryClient, name: string, given: string | undef
   if (existing && given && given !== existing.type) {
     throw new FerryError("validation_failed", `work pool '${name}' is of type ${existing.type}, not ${given}; leave out --type`);
   }
-  if (existing) return existing.type;
+  if (existing) {
+    const properties = existing.base_job_template.variables?.properties ?? {};
+    const poolDefaults = Object.fromEntries(Object.entries(properties).flatMap(([key, p]) => (p && p.default !== undefined && p.default !== null ? [[key, p.default]] : [])));
+    return { type: existing.type, poolDefaults };
+  }
   if (!given) {
     throw new FerryError(
       "validation_failed",
       `work pool '${name}' does not exist (any more): give its type with --type TYPE (types with a provisioner here: ${setup.plugins.provisionableTypes().join(", ") || "none"})`,
     );
   }
-  return given;
+  return { type: given, poolDefaults: null };
 }
 
 /** The type's provisioner, or an error listing the types that have one (`notPush` says why a type that is not a push type has none). */

@@ -298,6 +298,23 @@ export function createEcsService(lifecycle: EcsTaskLifecycle): JsonService {
         }
         return { taskDefinition: taskDefinitionJson(definition) };
       },
+      DeleteTaskDefinitions(ctx, body) {
+        // As AWS: only a deregistered (INACTIVE) revision may be deleted, ten at most per call; the rest are failures.
+        const references = new JsonInput(body, clientError).strings("taskDefinitions");
+        if (references.length === 0 || references.length > 10) throw clientError("taskDefinitions must hold between 1 and 10 task definitions.");
+        const deleted = [];
+        const failures = [];
+        for (const reference of references) {
+          const definition = reference.includes(":") ? findTaskDefinition(ctx, reference) : undefined;
+          if (definition === undefined) failures.push({ arn: reference, reason: "The specified task definition does not exist." });
+          else if (definition.status === "ACTIVE") failures.push({ arn: definition.arn, reason: "The specified task definition is still in ACTIVE status. Please deregister the target and try again." });
+          else {
+            definition.status = "DELETE_IN_PROGRESS";
+            deleted.push(taskDefinitionJson(definition));
+          }
+        }
+        return { taskDefinitions: deleted, failures };
+      },
       ListTaskDefinitions(ctx, body) {
         const input = new JsonInput(body);
         const prefix = input.string("familyPrefix");

@@ -173,6 +173,11 @@ export const iamService: QueryService = {
       Object.assign(getRole(ctx, input.required("RoleName")).tags, tagsOf(input));
       return undefined;
     },
+    UntagRole(ctx, input) {
+      const role = getRole(ctx, input.required("RoleName"));
+      for (const key of input.strings("TagKeys")) delete role.tags[key];
+      return undefined;
+    },
     ListRoleTags: (ctx, input) => ({ Tags: tagList(getRole(ctx, input.required("RoleName")).tags), IsTruncated: false }),
     AttachRolePolicy(ctx, input) {
       attach(ctx, getRole(ctx, input.required("RoleName")).attachedPolicies, input.required("PolicyArn"));
@@ -231,6 +236,11 @@ export const iamService: QueryService = {
       Object.assign(getUser(ctx, input.required("UserName")).tags, tagsOf(input));
       return undefined;
     },
+    UntagUser(ctx, input) {
+      const user = getUser(ctx, input.required("UserName"));
+      for (const key of input.strings("TagKeys")) delete user.tags[key];
+      return undefined;
+    },
     ListUserTags: (ctx, input) => ({ Tags: tagList(getUser(ctx, input.required("UserName")).tags), IsTruncated: false }),
     AttachUserPolicy(ctx, input) {
       attach(ctx, getUser(ctx, input.required("UserName")).attachedPolicies, input.required("PolicyArn"));
@@ -281,6 +291,13 @@ export const iamService: QueryService = {
       const policy = ctx.state.data.iam.policies[arn];
       if (policy === undefined) throw noSuchEntity(`Policy ${arn} was not found.`);
       Object.assign(policy.tags, tagsOf(input));
+      return undefined;
+    },
+    UntagPolicy(ctx, input) {
+      const arn = input.required("PolicyArn");
+      const policy = ctx.state.data.iam.policies[arn];
+      if (policy === undefined) throw noSuchEntity(`Policy ${arn} was not found.`);
+      for (const key of input.strings("TagKeys")) delete policy.tags[key];
       return undefined;
     },
     GetPolicyVersion(ctx, input) {

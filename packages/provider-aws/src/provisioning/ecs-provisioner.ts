@@ -6,12 +6,13 @@ import {
   CreateRouteTableCommand,
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
+  CreateTagsCommand,
   CreateVpcCommand,
   type ResourceType,
   type TagSpecification,
 } from "@aws-sdk/client-ec2";
-import { CreateRepositoryCommand } from "@aws-sdk/client-ecr";
-import { CreateClusterCommand } from "@aws-sdk/client-ecs";
+import { CreateRepositoryCommand, TagResourceCommand as TagRepositoryCommand } from "@aws-sdk/client-ecr";
+import { CreateClusterCommand, TagResourceCommand as TagClusterCommand } from "@aws-sdk/client-ecs";
 import {
   AttachRolePolicyCommand,
   AttachUserPolicyCommand,
@@ -21,6 +22,9 @@ import {
   CreateUserCommand,
   DeleteAccessKeyCommand,
   PutRolePolicyCommand,
+  TagPolicyCommand,
+  TagRoleCommand,
+  TagUserCommand,
 } from "@aws-sdk/client-iam";
 import { FerryError, type Provisioner } from "@ferry/core";
 import { defineProvisioner, type StepContext } from "@ferry/provider-kit";
@@ -29,7 +33,21 @@ import { call, createAwsClients, destroyAwsClients, type AwsClients, type AwsCli
 import { chooseVpcCidr, subnetCidrs } from "./cidr.js";
 import { ECS_PROVISION_OPTIONS, networkNames, resolveNames, type ProvisioningNames } from "./names.js";
 import { observe, policyArn, type Identity } from "./observe.js";
-import { credentialsName, jobVariableDefaults, planSteps, POOL_TAG, poolTags, STEP_IDS, wantedSubnets, type ObservedState, type StepId } from "./plan.js";
+import {
+  ACCESS_KEY_TAG_PREFIX,
+  basePlan,
+  credentialsName,
+  jobVariableDefaults,
+  planSteps,
+  POOL_TAG,
+  poolTags,
+  poolUsesTag,
+  STEP_IDS,
+  toAdopt,
+  wantedSubnets,
+  type ObservedState,
+  type StepId,
+} from "./plan.js";
 import { ecsPolicyDocument, EXECUTION_ROLE_LOGS_POLICY_NAME, executionRoleLogsDocument, executionRoleTrustDocument, MANAGED_TASK_EXECUTION_POLICY_ARN } from "./policy.js";
 import { findForRemoval } from "./removal.js";
 
@@ -59,9 +77,15 @@ export function createEcsProvisioner(options: EcsProvisionerOptions = {}): Provi
       return { ...(await observe(clients, names, input.signal)), names };
     },
     plan: (state, input) => planSteps(state, { names: state.names, poolName: input.poolName, hasCredentials: input.hasCredentials }),
-    steps: Object.fromEntries(STEP_IDS.map((id) => [id, (ctx: StepContext<AwsClients, EcsState>) => STEPS[id](contextOf(ctx))])),
+    steps: Object.fromEntries(STEP_IDS.map((id) => [id, (ctx: StepContext<AwsClients, EcsState>) => runStep(id, ctx)])),
     result,
     findForRemoval: (clients, input) => findForRemoval(clients, resolveNames(input.options), input.poolName, input.signal),
+    // Where provisioning made the pool's resources, from the defaults it wrote (jobVariableDefaults):
+    // removal looks in that region even when the user's AWS configuration now points elsewhere.
+    optionsFromPool: (defaults) => ({
+      ...(typeof defaults.region === "string" ? { region: defaults.region } : {}),
+      ...(typeof defaults.cluster === "string" ? { cluster_name: defaults.cluster } : {}),
+    }),
   });
 }
 
@@ -88,6 +112,42 @@ function contextOf(ctx: StepContext<AwsClients, EcsState>): Ctx {
     signal: ctx.input.signal,
     credentialsMade: ctx.credentialsMade,
   };
+}
+
+/**
+ * A step: first tags what Ferry made for other pools as used by this pool too (so removing one of
+ * them leaves it), then makes what is missing; a step whose resource is all there only tags.
+ */
+async function runStep(id: StepId, ctx: StepContext<AwsClients, EcsState>): Promise<string | undefined> {
+  const c = contextOf(ctx);
+  const adopted = await adopt(c, id);
+  const base = basePlan(ctx.state, { names: ctx.state.names, poolName: ctx.input.poolName, hasCredentials: ctx.input.hasCredentials }).find((s) => s.id === id);
+  if (base?.action === "exists") return adopted;
+  return STEPS[id](c);
+}
+
+async function adopt(ctx: Ctx, id: StepId): Promise<string | undefined> {
+  const shared = toAdopt(ctx.state, id, ctx.poolName);
+  if (!shared.length) return undefined;
+  const key = poolUsesTag(ctx.poolName);
+  const { iam, ecs, ecr, ec2 } = ctx.clients;
+  const ids = shared.map((r) => r.id);
+  const target = ids.join(", ");
+  if (id === "execution-role") {
+    await call({ action: "iam:TagRole", target }, ctx.signal, (o) => iam.send(new TagRoleCommand({ RoleName: ids[0], Tags: [{ Key: key, Value: "true" }] }), o));
+  } else if (id === "user") {
+    await call({ action: "iam:TagUser", target }, ctx.signal, (o) => iam.send(new TagUserCommand({ UserName: ids[0], Tags: [{ Key: key, Value: "true" }] }), o));
+  } else if (id === "policy") {
+    await call({ action: "iam:TagPolicy", target }, ctx.signal, (o) => iam.send(new TagPolicyCommand({ PolicyArn: ids[0], Tags: [{ Key: key, Value: "true" }] }), o));
+  } else if (id === "cluster") {
+    await call({ action: "ecs:TagResource", target }, ctx.signal, (o) => ecs.send(new TagClusterCommand({ resourceArn: ids[0], tags: [{ key, value: "true" }] }), o));
+  } else if (id === "repository") {
+    await call({ action: "ecr:TagResource", target }, ctx.signal, (o) => ecr.send(new TagRepositoryCommand({ resourceArn: ids[0], tags: [{ Key: key, Value: "true" }] }), o));
+  } else if (id !== "access-key") {
+    await call({ action: "ec2:CreateTags", target }, ctx.signal, (o) => ec2.send(new CreateTagsCommand({ Resources: ids, Tags: [{ Key: key, Value: "true" }] }), o));
+  }
+  for (const r of shared) r.tags[key] = "true";
+  return `tagged as used by pool '${ctx.poolName}' too`;
 }
 
 function result(state: EcsState) {
@@ -195,6 +255,20 @@ const STEPS: Record<StepId, (ctx: Ctx) => Promise<string | undefined>> = {
     const key = created.AccessKey;
     if (!key?.AccessKeyId || !key.SecretAccessKey) throw new FerryError("provider_error", "iam:CreateAccessKey returned no key");
     const keyId = key.AccessKeyId;
+    try {
+      // Which key is this pool's: removing the pool deletes it, and no other pool's key, when the user stays.
+      await call({ action: "iam:TagUser", target: user }, ctx.signal, (o) => iam.send(new TagUserCommand({ UserName: user, Tags: [{ Key: `${ACCESS_KEY_TAG_PREFIX}${ctx.poolName}`, Value: keyId }] }), o));
+    } catch (error) {
+      // A key no pool is known to hold is only a liability: delete it again, or say it must be.
+      try {
+        await call({ action: "iam:DeleteAccessKey", target: keyId }, undefined, (o) => iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: keyId }), o));
+      } catch (discardError) {
+        throw new FerryError("provider_error", `could not record the new access key ${keyId} on ${user} (${(error as Error).message}), nor delete it (${(discardError as Error).message}): delete ${keyId} of ${user} by hand`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
     await ctx.credentialsMade(
       { type: AWS_CREDENTIAL_TYPE.type, data: { aws_access_key_id: keyId, aws_secret_access_key: key.SecretAccessKey, region_name: ctx.identity.region } },
       {
@@ -206,7 +280,10 @@ const STEPS: Record<StepId, (ctx: Ctx) => Promise<string | undefined>> = {
         manualFix: `delete ${keyId} of ${user} by hand`,
       },
     );
-    if (ctx.state.user) ctx.state.user.accessKeys += 1;
+    if (ctx.state.user) {
+      ctx.state.user.accessKeys += 1;
+      ctx.state.user.accessKeyIds = [...(ctx.state.user.accessKeyIds ?? []), keyId];
+    }
     return `${keyId}, stored as credentials '${credentialsName(ctx.poolName)}'`;
   },
 

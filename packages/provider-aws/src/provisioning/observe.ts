@@ -7,7 +7,7 @@ import {
   DescribeVpcsCommand,
   type Vpc,
 } from "@aws-sdk/client-ec2";
-import { DescribeRepositoriesCommand } from "@aws-sdk/client-ecr";
+import { DescribeRepositoriesCommand, ListTagsForResourceCommand } from "@aws-sdk/client-ecr";
 import { DescribeClustersCommand } from "@aws-sdk/client-ecs";
 import {
   GetPolicyCommand,
@@ -22,7 +22,7 @@ import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { FerryError } from "@ferry/core";
 import { allPages, call, callOrNull, resolvedRegion, tagValue, type AwsClients } from "./aws-clients.js";
 import { networkNames, type ProvisioningNames } from "./names.js";
-import type { ObservedState } from "./plan.js";
+import { tagMap, type ObservedState, type StepId } from "./plan.js";
 import { EXECUTION_ROLE_LOGS_POLICY_NAME, MANAGED_TASK_EXECUTION_POLICY_ARN } from "./policy.js";
 
 export interface Identity {
@@ -72,7 +72,8 @@ export async function observe(clients: AwsClients, names: ProvisioningNames, sig
   let userPolicies: string[] = [];
   if (user?.User?.Arn) {
     const keys = await call({ action: "iam:ListAccessKeys", target: names.user }, signal, (o) => iam.send(new ListAccessKeysCommand({ UserName: names.user }), o));
-    userState = { arn: user.User.Arn, accessKeys: keys.AccessKeyMetadata?.length ?? 0 };
+    const keyIds = (keys.AccessKeyMetadata ?? []).flatMap((k) => (k.AccessKeyId ? [k.AccessKeyId] : []));
+    userState = { arn: user.User.Arn, accessKeys: keys.AccessKeyMetadata?.length ?? 0, accessKeyIds: keyIds };
     userPolicies = (
       await allPages(
         (Marker) => call({ action: "iam:ListAttachedUserPolicies", target: names.user }, signal, (o) => iam.send(new ListAttachedUserPoliciesCommand({ UserName: names.user, Marker }), o)),
@@ -86,7 +87,7 @@ export async function observe(clients: AwsClients, names: ProvisioningNames, sig
   const policy = await callOrNull({ action: "iam:GetPolicy", target: names.policy }, signal, (o) => iam.send(new GetPolicyCommand({ PolicyArn: arn }), o));
   const policyState = policy?.Policy ? { arn, attachedToUser: userPolicies.includes(arn) } : null;
 
-  const clusters = await call({ action: "ecs:DescribeClusters", target: names.cluster }, signal, (o) => ecs.send(new DescribeClustersCommand({ clusters: [names.cluster] }), o));
+  const clusters = await call({ action: "ecs:DescribeClusters", target: names.cluster }, signal, (o) => ecs.send(new DescribeClustersCommand({ clusters: [names.cluster], include: ["TAGS"] }), o));
   const cluster = clusters.clusters?.find((c) => c.clusterName === names.cluster && c.status === "ACTIVE" && c.clusterArn);
 
   const network = await observeNetwork(clients, names, signal);
@@ -95,6 +96,21 @@ export async function observe(clients: AwsClients, names: ProvisioningNames, sig
     ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [names.repository] }), o),
   );
   const repo = repos?.repositories?.find((r) => r.repositoryName === names.repository && r.repositoryUri);
+  const repoArn = repo?.repositoryArn;
+  const repoTags = repoArn
+    ? ((await call({ action: "ecr:ListTagsForResource", target: names.repository }, signal, (o) => ecr.send(new ListTagsForResourceCommand({ resourceArn: repoArn }), o))).tags ?? [])
+    : [];
+
+  // What exists, with its tags: a resource Ferry made for another pool is shared (see plan.ts).
+  const tags: NonNullable<ObservedState["tags"]> = { ...network.tags };
+  const put = (step: StepId, id: string | undefined, t: Parameters<typeof tagMap>[0]) => {
+    if (id) (tags[step] ??= []).push({ id, tags: tagMap(t) });
+  };
+  if (role?.Role) put("execution-role", names.executionRole, role.Role.Tags);
+  if (user?.User) put("user", names.user, user.User.Tags);
+  if (policy?.Policy) put("policy", arn, policy.Policy.Tags);
+  if (cluster) put("cluster", cluster.clusterArn, cluster.tags);
+  if (repoArn) put("repository", repoArn, repoTags);
 
   return {
     identity: id,
@@ -105,11 +121,14 @@ export async function observe(clients: AwsClients, names: ProvisioningNames, sig
     policy: policyState,
     cluster: cluster?.clusterArn ? { arn: cluster.clusterArn } : null,
     ...network,
+    tags,
     repository: repo?.repositoryUri ? { uri: repo.repositoryUri } : null,
   };
 }
 
-type NetworkState = Pick<ObservedState, "defaultVpc" | "vpc" | "internetGateway" | "subnets" | "routeTable" | "securityGroup" | "vpcCidrs" | "zones">;
+type NetworkState = Pick<ObservedState, "defaultVpc" | "vpc" | "internetGateway" | "subnets" | "routeTable" | "securityGroup" | "vpcCidrs" | "zones"> & {
+  tags: NonNullable<ObservedState["tags"]>;
+};
 
 async function observeNetwork(clients: AwsClients, names: ProvisioningNames, signal?: AbortSignal): Promise<NetworkState> {
   const { ec2 } = clients;
@@ -120,7 +139,7 @@ async function observeNetwork(clients: AwsClients, names: ProvisioningNames, sig
   );
   const vpcCidrs = vpcs.flatMap((v) => [v.CidrBlock, ...(v.CidrBlockAssociationSet ?? []).map((a) => a.CidrBlock)]).filter((c): c is string => !!c);
   const defaultVpc = vpcs.find((v) => v.IsDefault && v.VpcId);
-  const empty: NetworkState = { defaultVpc: null, vpc: null, internetGateway: null, subnets: [], routeTable: null, securityGroup: null, vpcCidrs: [...new Set(vpcCidrs)], zones: [] };
+  const empty: NetworkState = { defaultVpc: null, vpc: null, internetGateway: null, subnets: [], routeTable: null, securityGroup: null, vpcCidrs: [...new Set(vpcCidrs)], zones: [], tags: {} };
   if (defaultVpc?.VpcId) return { ...empty, defaultVpc: { id: defaultVpc.VpcId } };
 
   const zones = await call({ action: "ec2:DescribeAvailabilityZones" }, signal, (o) =>
@@ -146,14 +165,20 @@ async function observeNetwork(clients: AwsClients, names: ProvisioningNames, sig
   const groups = await call({ action: "ec2:DescribeSecurityGroups" }, signal, (o) => ec2.send(new DescribeSecurityGroupsCommand({ Filters: byVpc }), o));
   const group = groups.SecurityGroups?.find((g) => g.VpcId === vpcId && g.GroupName === net.securityGroup);
 
+  const ownSubnets = (subnets.Subnets ?? []).filter((s) => s.VpcId === vpcId && s.SubnetId && s.AvailabilityZone && s.CidrBlock);
+  const tags: NetworkState["tags"] = { vpc: [{ id: vpcId, tags: tagMap(mine.Tags) }] };
+  if (gateway?.InternetGatewayId) tags["internet-gateway"] = [{ id: gateway.InternetGatewayId, tags: tagMap(gateway.Tags) }];
+  if (ownSubnets.length) tags.subnets = ownSubnets.map((s) => ({ id: s.SubnetId!, tags: tagMap(s.Tags) }));
+  if (table?.RouteTableId) tags["route-table"] = [{ id: table.RouteTableId, tags: tagMap(table.Tags) }];
+  if (group?.GroupId) tags["security-group"] = [{ id: group.GroupId, tags: tagMap(group.Tags) }];
+
   return {
     ...empty,
+    tags,
     zones: zoneNames,
     vpc: { id: vpcId, cidr: mine.CidrBlock },
     internetGateway: gateway?.InternetGatewayId ? { id: gateway.InternetGatewayId, attached: attachedTo(gateway) } : null,
-    subnets: (subnets.Subnets ?? [])
-      .filter((s) => s.VpcId === vpcId && s.SubnetId && s.AvailabilityZone && s.CidrBlock)
-      .map((s) => ({ id: s.SubnetId!, zone: s.AvailabilityZone!, cidr: s.CidrBlock! })),
+    subnets: ownSubnets.map((s) => ({ id: s.SubnetId!, zone: s.AvailabilityZone!, cidr: s.CidrBlock! })),
     routeTable: table?.RouteTableId
       ? {
           id: table.RouteTableId,

@@ -75,10 +75,29 @@ describe("planSteps", () => {
     expect(Object.values(actions(complete, true)).every((a) => a === "exists")).toBe(true);
   });
 
-  it("makes a key only for a pool without credentials, and warns when the user has two already", () => {
+  it("makes a key only for a pool without credentials; with two keys on the user, refuses to plan and names them and the fixes", () => {
     expect(actions(complete, false)["access-key"]).toBe("create");
-    const full = planSteps({ ...complete, user: { ...complete.user!, accessKeys: 2 } }, ctx).find((s) => s.id === "access-key")!;
-    expect(full.detail).toMatch(/already has 2 access keys, the most AWS allows/);
+    const full = { ...complete, user: { ...complete.user!, accessKeys: 2, accessKeyIds: ["AKIAONE", "AKIATWO"] } };
+    expect(() => planSteps(full, { ...ctx, hasCredentials: false })).toThrow(
+      /the IAM user ferry-ecs-user already has 2 access keys \(AKIAONE, AKIATWO\), the most AWS allows.*Fix: delete a key nobody uses \('aws iam delete-access-key --user-name ferry-ecs-user --access-key-id AKIAONE'\), or give the pool credentials/,
+    );
+    // A pool that has credentials needs no key: two on the user are fine.
+    expect(planSteps(full, { ...ctx, hasCredentials: true }).find((s) => s.id === "access-key")!.action).toBe("exists");
+  });
+
+  it("tags what Ferry made for another pool as used by this pool too, and leaves alone what Ferry did not make", () => {
+    const shared: ObservedState = {
+      ...complete,
+      tags: {
+        cluster: [{ id: "arn:cluster", tags: { "ferry:pool": "a", "managed-by": "ferry" } }],
+        user: [{ id: "ferry-ecs-user", tags: { "ferry:pool": "a", "ferry:pool:p": "true" } }],
+        repository: [{ id: "arn:repo", tags: {} }],
+      },
+    };
+    const steps = planSteps(shared, { ...ctx, hasCredentials: true });
+    expect(steps.find((s) => s.id === "cluster")).toMatchObject({ action: "create", detail: "made by Ferry for pool 'a': tag it as used by pool 'p' too" });
+    expect(steps.find((s) => s.id === "user")!.action).toBe("exists");
+    expect(steps.find((s) => s.id === "repository")!.action).toBe("exists");
   });
 
   it("resumes a half-made step: attachments and missing pieces count as to create", () => {

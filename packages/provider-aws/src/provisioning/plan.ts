@@ -1,4 +1,4 @@
-import type { ProvisionStep } from "@ferry/core";
+import { FerryError, type ProvisionStep } from "@ferry/core";
 import { chooseVpcCidr } from "./cidr.js";
 import { networkNames, type ProvisioningNames } from "./names.js";
 
@@ -11,7 +11,8 @@ export interface ObservedState {
   accountId: string;
   region: string;
   executionRole: { arn: string; managedPolicyAttached: boolean; logsPolicy: boolean } | null;
-  user: { arn: string; accessKeys: number } | null;
+  /** `accessKeyIds`: every key of the user, so a plan that cannot make one more can name them. */
+  user: { arn: string; accessKeys: number; accessKeyIds?: string[] } | null;
   policy: { arn: string; attachedToUser: boolean } | null;
   cluster: { arn: string } | null;
   /** The region's default VPC: when there is one, nothing is made for the network. */
@@ -27,6 +28,12 @@ export interface ObservedState {
   /** Zones a subnet may go in, in the region's order. */
   zones: string[];
   repository: { uri: string } | null;
+  /**
+   * The tags of what exists, by the step that makes it (`id`: what a tag call names: a role or user
+   * name, an ARN, an EC2 id). A resource Ferry made for another pool is shared: the pool tags it as
+   * used by it too, and removal deletes it only once no pool uses it any more.
+   */
+  tags?: Partial<Record<StepId, { id: string; tags: Record<string, string> }[]>>;
 }
 
 /** Every step, in the order of creation (removal goes the other way). */
@@ -60,7 +67,33 @@ export interface PlanContext {
  * Every step of provisioning, in order, each `create` (something will be made or attached) or
  * `exists` (nothing to do). Pure: the same state always gives the same plan.
  */
-export function planSteps(state: ObservedState, { names, poolName, hasCredentials }: PlanContext): PlannedStep[] {
+export function planSteps(state: ObservedState, context: PlanContext): PlannedStep[] {
+  const { names, poolName, hasCredentials } = context;
+  const keys = state.user?.accessKeyIds ?? [];
+  if (!hasCredentials && state.user && state.user.accessKeys >= MAX_ACCESS_KEYS) {
+    // CreateAccessKey would fail half-way through; say now what to do instead, before anything is made.
+    const named = keys.length ? ` (${keys.join(", ")})` : "";
+    throw new FerryError(
+      "provider_quota",
+      `the IAM user ${names.user} already has ${state.user.accessKeys} access keys${named}, the most AWS allows, and pool '${poolName}' has no credentials, so provisioning would need a third. ` +
+        `Fix: delete a key nobody uses ('aws iam delete-access-key --user-name ${names.user} --access-key-id ${keys[0] ?? "KEY_ID"}'), ` +
+        `or give the pool credentials holding one of these keys ('ferry credentials create', then --credentials NAME), then run again`,
+      { details: { user: names.user, access_keys: keys } },
+    );
+  }
+  return basePlan(state, context).map((step) => {
+    const shared = toAdopt(state, step.id, poolName);
+    if (step.action !== "exists" || !shared.length) return step;
+    const others = [...new Set(shared.flatMap((r) => holdersOf(r.tags)))];
+    return { ...step, action: "create" as const, detail: `made by Ferry${others.length ? ` for pool ${others.map((o) => `'${o}'`).join(", ")}` : ""}: tag it as used by pool '${poolName}' too` };
+  });
+}
+
+/**
+ * The steps without the pool's tags on shared resources: what each step makes or attaches. A step's
+ * runner asks it whether its resource is there already (then only tags it).
+ */
+export function basePlan(state: ObservedState, { names, poolName, hasCredentials }: PlanContext): PlannedStep[] {
   const steps: PlannedStep[] = [];
   const add = (id: StepId, resource: string, name: string, exists: boolean, detail?: string) =>
     steps.push({ id, resource, name, action: exists ? "exists" : "create", ...(detail ? { detail } : {}) });
@@ -87,15 +120,12 @@ export function planSteps(state: ObservedState, { names, poolName, hasCredential
   if (hasCredentials) {
     add("access-key", "IAM access key", names.user, true, "the pool has credentials: no new key");
   } else {
-    const keys = state.user?.accessKeys ?? 0;
     add(
       "access-key",
       "IAM access key",
       names.user,
       false,
-      keys >= MAX_ACCESS_KEYS
-        ? `${names.user} already has ${keys} access keys, the most AWS allows: delete one unused key first`
-        : `stored as credentials '${credentialsName(poolName)}'`,
+      `stored as credentials '${credentialsName(poolName)}'`,
     );
   }
   add("cluster", "ECS cluster", names.cluster, state.cluster !== null, state.cluster ? undefined : "Fargate and Fargate Spot capacity");
@@ -158,9 +188,52 @@ export function poolTags(poolName: string): { key: string; value: string }[] {
   ];
 }
 
-/** Whether a resource's tags (in any of AWS's spellings) carry the pool's tag. */
-export function hasPoolTag(tags: readonly { Key?: string | undefined; Value?: string | undefined; key?: string | undefined; value?: string | undefined }[] | undefined, poolName: string): boolean {
-  return (tags ?? []).some((t) => (t.Key ?? t.key) === POOL_TAG && (t.Value ?? t.value) === poolName);
+/** On a resource another pool's provisioning made: `ferry:pool:<pool>`, the pool uses it too. */
+export const POOL_USES_TAG_PREFIX = `${POOL_TAG}:`;
+/** On the IAM user: `ferry:access-key:<pool>` names the key made for that pool, the one its removal deletes. */
+export const ACCESS_KEY_TAG_PREFIX = "ferry:access-key:";
+
+export function poolUsesTag(poolName: string): string {
+  return `${POOL_USES_TAG_PREFIX}${poolName}`;
+}
+
+type AnyTags = readonly { Key?: string | undefined; Value?: string | undefined; key?: string | undefined; value?: string | undefined }[] | Record<string, string> | undefined;
+
+/** Tags in any of AWS's spellings (IAM's Key/Value, ECS's key/value, a map) as one map. */
+export function tagMap(tags: AnyTags): Record<string, string> {
+  if (!tags) return {};
+  if (!Array.isArray(tags)) return { ...(tags as Record<string, string>) };
+  const out: Record<string, string> = {};
+  for (const t of tags as readonly { Key?: string | undefined; Value?: string | undefined; key?: string | undefined; value?: string | undefined }[]) {
+    const key = t.Key ?? t.key;
+    if (key !== undefined) out[key] = t.Value ?? t.value ?? "";
+  }
+  return out;
+}
+
+/** The pools that use a resource: the one whose provisioning made it (`ferry:pool`) and those that tagged it since (`ferry:pool:<pool>`). */
+export function holdersOf(tags: AnyTags): string[] {
+  const map = tagMap(tags);
+  const out = new Set<string>();
+  if (map[POOL_TAG]) out.add(map[POOL_TAG]);
+  for (const key of Object.keys(map)) if (key.startsWith(POOL_USES_TAG_PREFIX) && key.length > POOL_USES_TAG_PREFIX.length) out.add(key.slice(POOL_USES_TAG_PREFIX.length));
+  return [...out].sort();
+}
+
+/** Whether a resource's tags (in any of AWS's spellings) say the pool uses it. */
+export function hasPoolTag(tags: AnyTags, poolName: string): boolean {
+  return holdersOf(tags).includes(poolName);
+}
+
+/** Made by Ferry's provisioning (for any pool): only such a resource is shared, and tagged by the pools that use it. */
+export function madeByFerry(tags: AnyTags): boolean {
+  const map = tagMap(tags);
+  return map[MANAGED_BY_TAG] === "ferry" || holdersOf(map).length > 0;
+}
+
+/** What of a step's resources Ferry made for other pools and this pool does not use yet: tagged by the step. */
+export function toAdopt(state: Pick<ObservedState, "tags">, step: StepId, poolName: string): { id: string; tags: Record<string, string> }[] {
+  return (state.tags?.[step] ?? []).filter((r) => madeByFerry(r.tags) && !holdersOf(r.tags).includes(poolName));
 }
 
 /**

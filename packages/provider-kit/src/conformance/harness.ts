@@ -34,6 +34,12 @@ export interface ProviderConformanceHarness {
   startedJobs(): Promise<number>;
   /** From now, the cloud answers the next `calls` calls with its throttling error (0: none; replaces what is pending). */
   throttle(calls: number): void | Promise<void>;
+  /**
+   * From now, the cloud refuses the next `calls` stop requests with an error that retrying does not fix
+   * (e.g. access denied); 0: none (replaces what is pending). A provider whose cancel resolves anyway
+   * lets the server record a run as cancelled while it goes on running.
+   */
+  refuseCancel(calls: number): void | Promise<void>;
   /** What the provider logged (its logger captured, see captureLogger). Omit when the provider has no logger. */
   logLines?(): string[];
   /** How long a quick job may take on this cloud; default 30 s. */

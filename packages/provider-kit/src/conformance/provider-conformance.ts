@@ -129,6 +129,29 @@ export const providerConformanceChecks: ConformanceCheck<Harness>[] = [
     await expect(h.provider.cancel(r, "again")).resolves.toBeUndefined();
   }),
 
+  check("cancel that fails rejects: a stop the cloud refuses is a classified error, and the job keeps running", async (h) => {
+    const request = submitRequest(h, h.jobs.long);
+    const { infrastructureId } = await submitLikeDispatcher(h.provider, request);
+    const r = refOf(h, request, infrastructureId);
+    await until(h, r, (s) => s.phase === "running" || isFinalStatus(s), "running");
+    await h.refuseCancel(1);
+    let error: unknown;
+    try {
+      await h.provider.cancel(r, "refused by a test");
+    } catch (e) {
+      error = e;
+    } finally {
+      await h.refuseCancel(0);
+    }
+    expect(isFerryError(error), `a refused stop must reject with a FerryError (the server keeps the run CANCELLING), got ${String(error)}`).toBe(true);
+    expect(typeof (error as { retryable: unknown }).retryable).toBe("boolean");
+    expect(containsSecret(error, [h.secret])).toBe(false);
+    expect((await h.provider.status(r)).phase).toBe("running");
+    // The server retries: the next stop the cloud accepts resolves and ends the job.
+    await h.provider.cancel(r, "cancelled by a test");
+    expect(isFinalStatus(await untilFinal(h, r))).toBe(true);
+  }),
+
   check("cancelling a finished job is harmless: it stays exited", async (h) => {
     const request = submitRequest(h, h.jobs.quick);
     const { infrastructureId } = await submitLikeDispatcher(h.provider, request);

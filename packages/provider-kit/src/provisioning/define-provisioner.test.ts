@@ -124,6 +124,25 @@ describe("defineProvisioner", () => {
     expect(account).toEqual(["box"]);
   });
 
+  it("removes where the pool was provisioned: options from the pool's defaults, under the user's own", async () => {
+    const opened: Record<string, string>[] = [];
+    const { def } = definition({
+      optionsFromPool: (defaults) => ({ name: typeof defaults.box_name === "string" ? defaults.box_name : "" }),
+      open: async (options) => {
+        opened.push(options);
+        return [];
+      },
+    });
+    const p = defineProvisioner(def);
+    await p.planRemoval({ poolName: "p", options: {}, poolDefaults: { box_name: "frombox" } });
+    await p.planRemoval({ poolName: "p", options: { name: "mine" }, poolDefaults: { box_name: "frombox" } });
+    await p.planRemoval({ poolName: "p", options: {}, poolDefaults: {} });
+    expect(opened).toEqual([{ name: "frombox" }, { name: "mine" }, {}]);
+    // A value the pool's template holds is checked like the user's, and a typo of the user's is still named.
+    await expect(p.planRemoval({ poolName: "p", options: {}, poolDefaults: { box_name: "NOT valid" } })).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(p.planRemoval({ poolName: "p", options: { nmae: "x" }, poolDefaults: { box_name: "frombox" } })).rejects.toThrow(/nmae is not a provisioning option/);
+  });
+
   it("removes in the reverse order of creation, keeps what is not owned, and says why", async () => {
     const { def, account } = definition();
     account.push("box", "key");

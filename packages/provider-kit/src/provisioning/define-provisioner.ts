@@ -48,6 +48,12 @@ export interface ProvisionerDefinition<Session, State> {
   result: (state: State, input: StepInput) => Omit<ProvisionResult, "credentials">;
   /** Everything removal would consider, owned (tagged for the pool) or not. Reads only. */
   findForRemoval: (session: Session, input: StepInput) => Promise<FoundResource[]>;
+  /**
+   * Removal's options taken from the pool's job-variable defaults (what `result` wrote there, e.g. the
+   * region it provisioned in), under the ones the user gives: removal then looks where provisioning
+   * made things, not wherever the user's cloud configuration points today.
+   */
+  optionsFromPool?: (poolDefaults: Record<string, unknown>) => Record<string, string>;
 }
 
 /** A provisioning or removal input with its options checked. */
@@ -101,6 +107,12 @@ export function defineProvisioner<Session, State>(definition: ProvisionerDefinit
     if (typeof definition.steps[id] !== "function") throw new FerryError("internal", `provisioner ${definition.type}: step '${id}' has no runner`);
   }
 
+  const fromPool = (input: ProvisionInput | RemovalInput): Record<string, string> => {
+    if (!("poolDefaults" in input) || !input.poolDefaults || !definition.optionsFromPool) return {};
+    parseProvisionOptions(definition, input.options); // the user's own typos are named as theirs
+    return Object.fromEntries(Object.entries(definition.optionsFromPool(input.poolDefaults)).filter(([, v]) => typeof v === "string" && v !== ""));
+  };
+
   const withSession = async <T>(options: Record<string, string>, signal: AbortSignal | undefined, fn: (session: Session) => Promise<T>): Promise<T> => {
     const session = await definition.open(options, signal);
     try {
@@ -113,7 +125,7 @@ export function defineProvisioner<Session, State>(definition: ProvisionerDefinit
   const checked = (input: ProvisionInput | RemovalInput): StepInput => ({
     poolName: input.poolName,
     // Before anything is touched: a typo in a key, or a name the cloud would refuse, is a 400 here.
-    options: parseProvisionOptions(definition, input.options),
+    options: parseProvisionOptions(definition, { ...fromPool(input), ...input.options }),
     hasCredentials: "hasCredentials" in input ? input.hasCredentials : false,
     signal: input.signal,
   });

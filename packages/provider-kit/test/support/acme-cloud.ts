@@ -35,6 +35,7 @@ export class AcmeCloud {
   readonly jobs = new Map<string, AcmeJob>();
   readonly keys = new Map<string, string>();
   private throttled = 0;
+  private refusedStops = 0;
   private counter = 0;
 
   constructor(key: AcmeKey) {
@@ -44,6 +45,11 @@ export class AcmeCloud {
   /** The next `calls` calls answer 429 SlowDown. */
   throttle(calls: number): void {
     this.throttled = calls;
+  }
+
+  /** The next `calls` stop requests answer 403 StopDenied. */
+  refuseStops(calls: number): void {
+    this.refusedStops = calls;
   }
 
   startJob(key: AcmeKey, spec: { image: string; outcome: string; zone: string; labels: Record<string, string> }): { id: string } {
@@ -82,6 +88,10 @@ export class AcmeCloud {
 
   stopJob(key: AcmeKey, id: string): void {
     const job = this.getJob(key, id);
+    if (this.refusedStops > 0) {
+      this.refusedStops--;
+      throw acmeError("StopDenied", 403, `the key ${key.id} may not stop job ${id}`);
+    }
     if (job.status.phase === "exited" || job.status.phase === "failed") return;
     for (const t of job.timers) clearTimeout(t);
     job.timers.push(setTimeout(() => void (job.status = { phase: "exited", exitCode: 143, message: "stopped" }), 2));
@@ -140,7 +150,7 @@ export const classifyAcmeError = defineErrorClassifier<AcmeContext>({
   messages: { unauthenticated: (f) => `Acme did not accept the pool's key pair (${f.message}); update the pool's keypair credentials` },
 });
 
-export type AcmeBug = "double-start" | "leak-secret" | "log-secret" | "exit-zero" | "no-retry-class";
+export type AcmeBug = "double-start" | "leak-secret" | "log-secret" | "exit-zero" | "no-retry-class" | "cancel-swallows";
 
 export class AcmeProvider implements ComputeProvider {
   readonly type = "acme:push";
@@ -168,7 +178,9 @@ export class AcmeProvider implements ComputeProvider {
   }
 
   async cancel(ref: InfrastructureRef): Promise<void> {
-    await this.call(ref.credentials, {}, (key) => this.cloud.stopJob(key, ref.infrastructureId));
+    const stop = this.call(ref.credentials, {}, (key) => this.cloud.stopJob(key, ref.infrastructureId));
+    // The bug the server once had: a failed stop logged and forgotten, the run recorded as cancelled.
+    await (this.bug("cancel-swallows") ? stop.catch(() => undefined) : stop);
   }
 
   logs(ref: InfrastructureRef, options: { limit: number }): Promise<InfrastructureLogLine[]> {

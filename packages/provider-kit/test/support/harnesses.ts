@@ -24,6 +24,7 @@ export async function acmeHarness(bugs: AcmeBug[] = []) {
     badCredentials: { key_id: "AK-unknown", key_secret: ACME_KEY.secret },
     startedJobs: async () => cloud.jobs.size,
     throttle: (calls: number) => cloud.throttle(calls),
+    refuseCancel: (calls: number) => cloud.refuseStops(calls),
     logLines: log.lines,
     cleanup: () => cloud.dispose(),
   };
