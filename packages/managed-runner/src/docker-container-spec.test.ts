@@ -178,8 +178,9 @@ describe("parseDockerRunnerOptions", () => {
 
   it("refuses a user given by name (it could be root in the image), and binds over the home or scratch tmpfs", () => {
     expect(() => settings({ user: "ferry" })).toThrow(expect.objectContaining({ details: { issues: [expect.objectContaining({ path: "user", message: expect.stringContaining("numeric uid:gid") })] } }));
-    expect(() => settings({ binds: ["/srv/x:/tmp/x"] })).toThrow(/scratch/);
-    expect(() => settings({ binds: ["/srv/x:/home/ferry"] })).toThrow(/home/);
+    expect(() => settings({ binds: ["/srv/x:/tmp"] })).toThrow(/scratch/);
+    expect(() => settings({ binds: ["/srv/x:/home/ferry/"] })).toThrow(/home/);
+    expect(settings({ binds: ["/tmp/repo:/tmp/repo"] }).binds).toEqual([{ source: "/tmp/repo", target: "/tmp/repo" }]);
   });
 
   it("accepts a bind written with :ro", () => {

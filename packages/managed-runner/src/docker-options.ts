@@ -84,7 +84,10 @@ const EXTRA_HOST = /^[A-Za-z0-9.-]+:\S+$/;
 const NUMERIC_USER = /^(\d{1,9}):(\d{1,9})$/;
 const RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const NETWORKS = ["isolated", "bridge", "host"] as const;
-/** Container paths the backend mounts itself: a bind there would hide them or be hidden. */
+/**
+ * Container paths the backend mounts itself: a bind there would hide them or be hidden. Binds below the
+ * tmpfs are fine (Docker mounts them over it; the tests mount repositories from the host's /tmp there).
+ */
 const RESERVED_TARGETS = [CONTAINER_CACHE_DIR, CONTAINER_HOME_DIR, CONTAINER_SCRATCH_DIR];
 
 /** Checks the options once and fills in the defaults; everything else in the backend reads the result. */
@@ -105,7 +108,7 @@ export function parseDockerRunnerOptions(options: DockerRunnerOptions = {}): Doc
       issues.push({ path: `binds/${i}`, message: `must be /host/path:/container/path (always mounted read-only), not ${JSON.stringify(entry)}` });
     } else if (!isAbsolute(source) || !posix.isAbsolute(target)) {
       issues.push({ path: `binds/${i}`, message: `both paths must be absolute: ${JSON.stringify(entry)}` });
-    } else if (RESERVED_TARGETS.some((dir) => posix.normalize(target) === dir || posix.normalize(target).startsWith(`${dir}/`))) {
+    } else if (RESERVED_TARGETS.includes(posix.normalize(target).replace(/(.)\/$/, "$1")) || posix.normalize(target).startsWith(`${CONTAINER_CACHE_DIR}/`)) {
       issues.push({ path: `binds/${i}`, message: `${target} is where the backend mounts the run's dependency cache, home or scratch space (${RESERVED_TARGETS.join(", ")}); choose another container path` });
     } else {
       binds.push({ source, target: posix.normalize(target) });
