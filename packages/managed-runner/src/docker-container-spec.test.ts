@@ -80,7 +80,8 @@ describe("buildContainerSpec", () => {
 
   it("joins Ferry's own network by default, made with inter-container traffic off", () => {
     expect(buildContainerSpec(spec, settings()).HostConfig).toMatchObject({ NetworkMode: "ferry-runs", ExtraHosts: ["host.docker.internal:host-gateway"] });
-    expect(buildRunsNetworkSpec("ferry")).toEqual({
+    expect(buildContainerSpec(spec, settings({ networkName: "tenants" })).HostConfig!.NetworkMode).toBe("tenants");
+    expect(buildRunsNetworkSpec("ferry", "ferry-runs")).toEqual({
       Name: "ferry-runs",
       Driver: "bridge",
       CheckDuplicate: true,
@@ -136,6 +137,7 @@ describe("parseDockerRunnerOptions", () => {
       pull: "missing",
       user: "10001:10001",
       runtime: null,
+      networkName: "ferry-runs",
     });
   });
 

@@ -27,18 +27,14 @@ export function cacheVolumeName(labelPrefix: string, workspaceId: string, cacheK
   return `${labelPrefix}-cache-ws-${workspaceId}-${cacheKey}`;
 }
 
-/** The bridge network of the "isolated" mode: Ferry's runs only, inter-container traffic off. */
-export function runsNetworkName(labelPrefix: string): string {
-  return `${labelPrefix}-runs`;
-}
 
 /** Docker's option that turns inter-container traffic on a bridge network off. */
 export const ICC_OPTION = "com.docker.network.bridge.enable_icc";
 
-/** The create-network request of the "isolated" mode. */
-export function buildRunsNetworkSpec(labelPrefix: string): Dockerode.NetworkCreateOptions {
+/** The create-network request of the "isolated" mode: Ferry's runs only, inter-container traffic off. */
+export function buildRunsNetworkSpec(labelPrefix: string, name: string): Dockerode.NetworkCreateOptions {
   return {
-    Name: runsNetworkName(labelPrefix),
+    Name: name,
     Driver: "bridge",
     CheckDuplicate: true,
     Options: { [ICC_OPTION]: "false" },
@@ -85,7 +81,7 @@ export function buildContainerSpec(spec: RunnerLaunchSpec, settings: ContainerSe
       PidsLimit: settings.pidsLimit,
       Init: settings.init,
       ...(settings.runtime ? { Runtime: settings.runtime } : {}),
-      NetworkMode: settings.network === "isolated" ? runsNetworkName(settings.labelPrefix) : settings.network,
+      NetworkMode: settings.network === "isolated" ? settings.networkName : settings.network,
       ...(settings.extraHosts.length > 0 ? { ExtraHosts: settings.extraHosts } : {}),
       Mounts: [
         {

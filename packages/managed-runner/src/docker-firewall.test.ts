@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyFirewallRules, describeFirewallRules, runnerFirewallRules, type IptablesRunner } from "./docker-firewall.js";
+import { applyFirewallRules, describeFirewallRules, removeFirewallRules, runnerFirewallRules, type IptablesRunner } from "./docker-firewall.js";
 
 describe("runnerFirewallRules", () => {
   it("lets runs reach the API ports, drops the host's other ports, and drops the metadata range on the way out", () => {
@@ -33,6 +33,10 @@ describe("applyFirewallRules", () => {
       const [, , op, chain, ...rest] = args as [string, string, string, string, ...string[]];
       const list = (chains[chain] ??= []);
       if (op === "-C") return { code: list.includes(rest.join(" ")) ? 0 : 1, stderr: "" };
+      if (op === "-D") {
+        list.splice(list.indexOf(rest.join(" ")), 1);
+        return { code: 0, stderr: "" };
+      }
       if (fail && rest.join(" ").includes(fail)) return { code: 4, stderr: "iptables v1.8.9: can't initialize iptables table `filter': Permission denied (you must be root)" };
       list.unshift(rest.slice(1).join(" "));
       return { code: 0, stderr: "" };
@@ -49,6 +53,8 @@ describe("applyFirewallRules", () => {
     expect(await applyFirewallRules(runnerFirewallRules("br-x", [4300]), run)).toBe(1);
     expect(chains.INPUT!.at(-1)).toMatch(/-j DROP$/);
     expect(chains.INPUT![0]).toContain("--dport 4300");
+    expect(await removeFirewallRules([...runnerFirewallRules("br-x", [4200]), ...runnerFirewallRules("br-x", [4300])], run)).toBe(5);
+    expect(chains).toEqual({ INPUT: [], "DOCKER-USER": ["-j RETURN"] });
   });
 
   it("says what to do when iptables refuses", async () => {

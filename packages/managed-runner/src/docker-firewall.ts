@@ -38,6 +38,22 @@ export function runnerFirewallRules(bridgeInterface: string, apiPorts: number[])
   ];
 }
 
+/**
+ * Deletes the rules that are there (a test's own network, or an operator undoing them): every server
+ * on the network then reaches runs' traffic unfiltered again. Returns how many were deleted.
+ */
+export async function removeFirewallRules(rules: FirewallRule[], run: IptablesRunner = runIptables): Promise<number> {
+  let removed = 0;
+  for (const rule of rules) {
+    while ((await run(["-t", rule.table, "-C", rule.chain, ...rule.spec])).code === 0) {
+      const deleted = await run(["-t", rule.table, "-D", rule.chain, ...rule.spec]);
+      if (deleted.code !== 0) throw new FerryError("unavailable", `could not delete the host firewall rule (iptables -D ${rule.chain} ${rule.spec.join(" ")}): ${deleted.stderr.trim() || `exit ${deleted.code}`}`, { retryable: false });
+      removed++;
+    }
+  }
+  return removed;
+}
+
 /** Shell lines an operator can run instead (FERRY_RUNNER_FIREWALL=none): each adds a rule when missing. */
 export function describeFirewallRules(rules: FirewallRule[]): string[] {
   const quote = (a: string) => (/^[A-Za-z0-9_./:,=-]+$/.test(a) ? a : `'${a}'`);

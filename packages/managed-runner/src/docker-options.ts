@@ -47,6 +47,8 @@ export interface DockerRunnerOptions {
   init?: boolean;
   /** "missing" (default): pull an image that is not on the host; "never": fail the start instead. */
   pull?: "missing" | "never";
+  /** The network of the "isolated" mode. Default `<labelPrefix>-runs`. */
+  networkName?: string;
   /**
    * The numeric `uid:gid` the engine runs as, whatever the image's USER says. Default "10001:10001",
    * the engine image's `ferry` user. Root (0) is refused: a run is other people's code.
@@ -72,6 +74,8 @@ export interface ContainerSettings {
   init: boolean;
   user: string;
   runtime: string | null;
+  /** The network of the "isolated" mode. */
+  networkName: string;
 }
 
 export interface DockerRunnerConfig extends ContainerSettings {
@@ -140,6 +144,9 @@ export function parseDockerRunnerOptions(options: DockerRunnerOptions = {}): Doc
   const runtime = options.runtime ?? null;
   if (runtime !== null && !RUNTIME_NAME.test(runtime)) issues.push({ path: "runtime", message: `must be the name of a runtime registered with dockerd (e.g. runsc), not ${JSON.stringify(runtime)}` });
 
+  const networkName = options.networkName ?? `${labelPrefix}-runs`;
+  if (options.networkName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(networkName)) issues.push({ path: "networkName", message: `must be letters, digits, '_', '.' or '-' (up to 64), not ${JSON.stringify(networkName)}` });
+
   if (issues.length > 0) throw validationError("invalid Docker runner options", issues);
   return {
     docker: options.docker ?? new Dockerode(),
@@ -154,6 +161,7 @@ export function parseDockerRunnerOptions(options: DockerRunnerOptions = {}): Doc
     pull,
     user,
     runtime,
+    networkName,
   };
 }
 

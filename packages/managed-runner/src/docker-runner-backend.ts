@@ -1,6 +1,6 @@
 import { FerryError, isFerryError, type RunnerBackend, type RunnerExit, type RunnerInstance, type RunnerLaunchSpec, type RunnerStarted } from "@ferry/core";
 import type Dockerode from "dockerode";
-import { buildContainerSpec, buildRunsNetworkSpec, cacheVolumeLabels, cacheVolumeName, containerName, ICC_OPTION, runnerLabels, runsNetworkName } from "./docker-container-spec.js";
+import { buildContainerSpec, buildRunsNetworkSpec, cacheVolumeLabels, cacheVolumeName, containerName, ICC_OPTION, runnerLabels } from "./docker-container-spec.js";
 import { classifyDockerError, dockerMessage, hasStatus } from "./docker-errors.js";
 import { demuxDockerLogs } from "./docker-logs.js";
 import { CONTAINER_CACHE_DIR, describeDockerHost, parseDockerRunnerOptions, type DockerRunnerConfig, type DockerRunnerOptions } from "./docker-options.js";
@@ -160,7 +160,7 @@ export class DockerRunnerBackend implements RunnerBackend {
   }
 
   private async ensureRunsNetwork(): Promise<RunsNetwork> {
-    const name = runsNetworkName(this.config.labelPrefix);
+    const name = this.config.networkName;
     const inspect = async () => {
       try {
         return (await this.config.docker.getNetwork(name).inspect()) as Dockerode.NetworkInspectInfo;
@@ -172,7 +172,7 @@ export class DockerRunnerBackend implements RunnerBackend {
     let info = await inspect();
     if (!info) {
       try {
-        await this.config.docker.createNetwork(buildRunsNetworkSpec(this.config.labelPrefix));
+        await this.config.docker.createNetwork(buildRunsNetworkSpec(this.config.labelPrefix, name));
       } catch (error) {
         // Another server (or start) made it meanwhile.
         if (!hasStatus(error, 409)) throw classifyDockerError(error, this.context(`create network ${name}`));

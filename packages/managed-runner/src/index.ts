@@ -10,8 +10,8 @@ export {
   type DockerRunnerConfig,
   type ContainerSettings,
 } from "./docker-options.js";
-export { buildContainerSpec, buildRunsNetworkSpec, containerName, cacheVolumeName, cacheVolumeLabels, runnerLabels, runsNetworkName } from "./docker-container-spec.js";
-export { runnerFirewallRules, describeFirewallRules, applyFirewallRules, runIptables, METADATA_RANGE, type FirewallRule, type IptablesRunner } from "./docker-firewall.js";
+export { buildContainerSpec, buildRunsNetworkSpec, containerName, cacheVolumeName, cacheVolumeLabels, runnerLabels } from "./docker-container-spec.js";
+export { runnerFirewallRules, describeFirewallRules, applyFirewallRules, removeFirewallRules, runIptables, METADATA_RANGE, type FirewallRule, type IptablesRunner } from "./docker-firewall.js";
 export { classifyDockerError } from "./docker-errors.js";
 export { ProcessRunnerBackend } from "./process-runner-backend.js";
 export { parseProcessRunnerOptions, resolveEngineCommand, INHERITED_ENV, type ProcessRunnerOptions, type ProcessRunnerConfig } from "./process-options.js";

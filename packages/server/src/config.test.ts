@@ -66,7 +66,7 @@ describe("parseServerConfig: the dispatchers' sweep", () => {
 
 describe("parseServerConfig: managed runs' isolation", () => {
   it("puts containers on the isolated network, under Docker's default runtime, with no firewall and no shared process backend, by default", () => {
-    expect(parse({})).toMatchObject({ runnerNetwork: "isolated", runnerRuntime: null, runnerFirewall: "none", allowSharedProcessBackend: false });
+    expect(parse({})).toMatchObject({ runnerNetwork: "isolated", runnerNetworkName: "ferry-runs", runnerRuntime: null, runnerFirewall: "none", allowSharedProcessBackend: false });
     expect(parse({ FERRY_RUNNER_RUNTIME: "runsc", FERRY_RUNNER_FIREWALL: "iptables", FERRY_ALLOW_SHARED_PROCESS_BACKEND: "1" })).toMatchObject({
       runnerRuntime: "runsc",
       runnerFirewall: "iptables",

@@ -39,6 +39,8 @@ export interface ServerConfig {
    * Ferry's own where runs cannot reach each other), "bridge" (Docker's default bridge) or "host".
    */
   runnerNetwork: "isolated" | "bridge" | "host";
+  /** The Docker network of the "isolated" mode (FERRY_RUNNER_NETWORK_NAME; default ferry-runs). */
+  runnerNetworkName: string;
   /** OCI runtime of managed runs' containers (FERRY_RUNNER_RUNTIME, e.g. runsc for gVisor); null: Docker's default. */
   runnerRuntime: string | null;
   /**
@@ -182,6 +184,8 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
   }
   const runnerNetwork = (overrides.runnerNetwork ?? env.FERRY_RUNNER_NETWORK ?? "isolated") as ServerConfig["runnerNetwork"];
   if (!["isolated", "bridge", "host"].includes(runnerNetwork)) issues.push({ path: "FERRY_RUNNER_NETWORK", message: "must be isolated (runs cannot reach each other), bridge or host" });
+  const runnerNetworkName = env.FERRY_RUNNER_NETWORK_NAME?.trim() || "ferry-runs";
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(runnerNetworkName)) issues.push({ path: "FERRY_RUNNER_NETWORK_NAME", message: "must be a Docker network name: letters, digits, '_', '.' or '-' (up to 64)" });
   const runnerRuntime = env.FERRY_RUNNER_RUNTIME?.trim() || null;
   if (runnerRuntime !== null && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(runnerRuntime)) {
     issues.push({ path: "FERRY_RUNNER_RUNTIME", message: "must be the name of a runtime registered with dockerd, e.g. runsc (gVisor)" });
@@ -236,6 +240,7 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     sweepIntervalMs,
     runner,
     runnerNetwork,
+    runnerNetworkName,
     runnerRuntime,
     runnerFirewall,
     allowSharedProcessBackend,

@@ -270,7 +270,7 @@ async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void
   if (config.runner === "none") return { backend: null, message: "none on this server (FERRY_RUNNER=none): managed runs wait for a server that runs them", bridgeGateway: null, docker: null };
   const { createRunnerBackend, DockerRunnerBackend } = await import("@ferry/managed-runner");
   const settings = {
-    docker: { network: config.runnerNetwork, binds: config.runnerMounts, pull: "never" as const, runtime: config.runnerRuntime },
+    docker: { network: config.runnerNetwork, networkName: config.runnerNetworkName, binds: config.runnerMounts, pull: "never" as const, runtime: config.runnerRuntime },
     process: { stateDir: join(config.home, "runs"), cacheDir: join(config.home, "cache") },
   };
   const chosen = await createRunnerBackend({ mode: config.runner, ...settings });

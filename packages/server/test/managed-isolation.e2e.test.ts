@@ -7,6 +7,7 @@ import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_ENGINE_IMAGE, FerryClient, type Deployment, type FlowRun } from "@ferry/core";
+import { removeFirewallRules, runnerFirewallRules } from "@ferry/managed-runner";
 import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
 import { allOf, docker as dockerService, root } from "../../../test-support/services.js";
 
@@ -21,6 +22,8 @@ import { allOf, docker as dockerService, root } from "../../../test-support/serv
  */
 const IMAGE = DEFAULT_ENGINE_IMAGE;
 const docker = new Docker();
+// A network of its own: the firewall rules the server adds hold for the whole network, and go with it.
+const NETWORK = `ferry-test-runs-${randomBytes(3).toString("hex")}`;
 const NET_TIMEOUT_S = 3;
 
 const FLOWS: Record<string, string> = {
@@ -183,6 +186,7 @@ describe(
       return {
         FERRY_RUNNER: "docker",
         FERRY_RUNNER_NETWORK: "isolated",
+        FERRY_RUNNER_NETWORK_NAME: NETWORK,
         FERRY_RUNNER_RUNTIME: "runsc",
         FERRY_RUNNER_FIREWALL: "iptables",
         FERRY_RUNNER_MOUNTS: mounts.join(","),
@@ -232,6 +236,9 @@ describe(
         await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
       }
       await server?.close();
+      const network = await docker.getNetwork(NETWORK).inspect().catch(() => null);
+      if (network && port) await removeFirewallRules(runnerFirewallRules(`br-${(network as { Id: string }).Id.slice(0, 12)}`, [port]));
+      await docker.getNetwork(NETWORK).remove().catch(() => undefined);
       for (const ws of [workspaceA, workspaceB]) {
         const { Volumes } = await docker.listVolumes({ filters: { label: [`ferry.workspace_id=${ws}`] } });
         for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
@@ -251,7 +258,7 @@ describe(
       await running(a, planted.id);
       const info = await docker.getContainer(containerOf(await a.api.getFlowRun({ params: { id: planted.id } }))).inspect();
       expect(info.Config.User).toBe("10001:10001");
-      expect(info.HostConfig).toMatchObject({ Runtime: "runsc", CapDrop: ["ALL"], ReadonlyRootfs: true, NetworkMode: "ferry-runs" });
+      expect(info.HostConfig).toMatchObject({ Runtime: "runsc", CapDrop: ["ALL"], ReadonlyRootfs: true, NetworkMode: NETWORK });
       expect(info.HostConfig.SecurityOpt).toContain("no-new-privileges:true");
       expect(Object.keys(info.HostConfig.Tmpfs ?? {}).sort()).toEqual(["/home/ferry", "/tmp"]);
       const volumeA = info.Mounts.find((m) => m.Destination === "/ferry/cache")?.Name;
@@ -274,7 +281,7 @@ describe(
       const logsB = (await b.api.listFlowRunLogs({ params: { id: listener.id }, query: { limit: 1000 } })).items.map((l) => l.message).join("\n");
       expect(logsB).toMatch(/'cache': \[[^\]]*'from-b'/);
       expect(logsB).not.toContain("planted-by-a");
-      const otherRun = infoB.NetworkSettings.Networks["ferry-runs"]?.IPAddress;
+      const otherRun = infoB.NetworkSettings.Networks[NETWORK]?.IPAddress;
       expect(otherRun).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
 
       // The controls: from Docker's default bridge, the host service and the metadata service answer.
