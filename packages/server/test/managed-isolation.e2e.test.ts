@@ -151,14 +151,15 @@ except OSError as e:
     Image: IMAGE,
     Entrypoint: ["python3", "-c", program],
     Cmd: [],
+    // A terminal: the logs come back as plain text, not in Docker's multiplexed frames.
+    Tty: true,
     HostConfig: { NetworkMode: "bridge", ExtraHosts: ["host.docker.internal:host-gateway"] },
   });
   try {
     await container.start();
     await container.wait();
     const logs = (await container.logs({ stdout: true, stderr: true })) as Buffer;
-    // Docker's multiplexed log frames: 8-byte headers before each chunk.
-    return logs.toString("latin1").replace(/[\x00-\x08]/g, "").trim().split(/\s+/).at(-1) ?? "";
+    return logs.toString("utf8").trim().split(/\s+/).at(-1) ?? "";
   } finally {
     await container.remove({ force: true });
   }
