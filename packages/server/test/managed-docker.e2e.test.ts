@@ -168,6 +168,9 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
       await new Promise((r) => setTimeout(r, 250));
     }
     await server?.close();
+    // Caches are per workspace, and this one's workspace is never seen again.
+    const { Volumes } = await docker.listVolumes({ filters: { label: [`ferry.workspace_id=${workspaceId}`] } });
+    for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
     rmSync(home, { recursive: true, force: true });
     rmSync(repo, { recursive: true, force: true });
   });
