@@ -13,6 +13,19 @@ import { pathToFileURL } from "node:url";
 import { completeDeployments, FerryClient, parseProjectFile } from "@ferry/core";
 import { parseServerConfig, startServer } from "@ferry/server";
 
+/**
+ * Dependency caches are per workspace, and a temporary home's workspace is never seen again: its cache
+ * volumes go with it (there are none when runs ran as processes, or without Docker's CLI).
+ */
+function removeCacheVolumes(workspaceId) {
+  try {
+    const names = execFileSync("docker", ["volume", "ls", "-q", "--filter", `label=ferry.workspace_id=${workspaceId}`], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n").filter(Boolean);
+    if (names.length) execFileSync("docker", ["volume", "rm", ...names], { stdio: "ignore" });
+  } catch {
+    // no Docker here, or a volume still in use: nothing to tidy or left for `docker volume prune`
+  }
+}
+
 const root = execFileSync("git", ["rev-parse", "--show-toplevel"], { encoding: "utf8" }).trim();
 const git = (...args) => execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim();
 const branch = (() => {
@@ -93,6 +106,9 @@ try {
   console.error(`Error: ${error.message}`);
 } finally {
   await server.close();
-  if (temporaryHome) rmSync(home, { recursive: true, force: true });
+  if (temporaryHome) {
+    rmSync(home, { recursive: true, force: true });
+    if (server.bootstrap) removeCacheVolumes(server.bootstrap.workspaceId);
+  }
 }
 process.exit(exitCode);

@@ -20,7 +20,9 @@ export function serviceCheck(problem: string | null): ServiceCheck;
 export function allOf(...checks: ServiceCheck[]): ServiceCheck;
 /** PostgreSQL at FERRY_TEST_DATABASE_URL. */
 export function postgres(): ServiceCheck;
-/** A Docker engine (DOCKER_HOST, else /var/run/docker.sock) that answers, with these images present. */
-export function docker(options?: { images?: string[] }): Promise<ServiceCheck>;
+/** A Docker engine (DOCKER_HOST, else /var/run/docker.sock) that answers, with these images and OCI runtimes. */
+export function docker(options?: { images?: string[]; runtimes?: string[] }): Promise<ServiceCheck>;
+/** Root on this machine (host firewall rules, network namespaces); `why` names the tests' need. */
+export function root(why: string): ServiceCheck;
 /** The image registry at FERRY_TEST_REGISTRY (host:port, plain HTTP). */
 export function registry(): Promise<ServiceCheck>;

@@ -45,8 +45,9 @@ export function postgres() {
 }
 
 /**
- * A Docker engine (DOCKER_HOST, else /var/run/docker.sock) that answers, with these images present.
- * @param {{ images?: string[] }} [options]
+ * A Docker engine (DOCKER_HOST, else /var/run/docker.sock) that answers, with these images present and
+ * these OCI runtimes registered (e.g. runsc, gVisor).
+ * @param {{ images?: string[]; runtimes?: string[] }} [options]
  * @returns {Promise<ServiceCheck>}
  */
 export async function docker(options = {}) {
@@ -60,7 +61,25 @@ export async function docker(options = {}) {
       return serviceCheck(`Docker: the image ${image} is missing (${found.error}); build it with ${recipe} (${CI_RUN})`);
     }
   }
+  if (options.runtimes?.length) {
+    const info = await dockerGet(host, "/info");
+    /** @type {string[]} */
+    const known = Object.keys(/** @type {{ Runtimes?: Record<string, unknown> }} */ (info.body ?? {}).Runtimes ?? {});
+    const missing = options.runtimes.filter((r) => !known.includes(r));
+    if (missing.length) {
+      return serviceCheck(`Docker: the runtime ${missing.join(", ")} is not registered (it has ${known.join(", ") || "none"}); bash scripts/docker-up.sh installs runsc and registers it (${CI_RUN})`);
+    }
+  }
   return serviceCheck(null);
+}
+
+/**
+ * Root on this machine: the tests that add host firewall rules or network namespaces need it.
+ * @param {string} why
+ * @returns {ServiceCheck}
+ */
+export function root(why) {
+  return serviceCheck(process.getuid?.() === 0 ? null : `root: ${why} needs root (${CI_RUN} as root, or under sudo)`);
 }
 
 /**
@@ -80,10 +99,10 @@ export async function registry() {
 }
 
 /**
- * GET on the Docker API; `error` says why it did not answer 2xx.
+ * GET on the Docker API; `error` says why it did not answer 2xx, `body` is its JSON answer (or null).
  * @param {string} host DOCKER_HOST: unix:///path or tcp://host:port
  * @param {string} path
- * @returns {Promise<{ error: string | null }>}
+ * @returns {Promise<{ error: string | null; body?: unknown }>}
  */
 function dockerGet(host, path) {
   const url = new URL(host);
@@ -93,8 +112,19 @@ function dockerGet(host, path) {
   if (url.protocol !== "unix:" && url.protocol !== "tcp:") return Promise.resolve({ error: `DOCKER_HOST ${host} is neither unix:// nor tcp://` });
   return new Promise((resolve) => {
     const req = request({ ...target, method: "GET", timeout: 5000 }, (res) => {
-      res.resume();
-      resolve({ error: res.statusCode !== undefined && res.statusCode < 300 ? null : `HTTP ${res.statusCode}` });
+      /** @type {Buffer[]} */
+      const chunks = [];
+      res.on("data", (chunk) => chunks.push(chunk));
+      res.on("end", () => {
+        /** @type {unknown} */
+        let body = null;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        } catch {
+          body = null;
+        }
+        resolve({ error: res.statusCode !== undefined && res.statusCode < 300 ? null : `HTTP ${res.statusCode}`, body });
+      });
     });
     req.on("timeout", () => req.destroy(new Error("no answer in 5 s")));
     req.on("error", (error) => resolve({ error: error.message }));

@@ -9,10 +9,11 @@ describe("benchCacheKey", () => {
   it("is the server's cache key, so the bench removes the volume its runs will use", async () => {
     // @ferry/server does not export cacheKey: load it from the built package, as the server runs it.
     const serverDir = dirname(createRequire(import.meta.url).resolve("@ferry/server/package.json"));
-    const server = (await import(pathToFileURL(join(serverDir, "dist", "managed-dispatcher.js")).href)) as { cacheKey(image: string, pip: string[], npm: string[]): string };
+    const server = (await import(pathToFileURL(join(serverDir, "dist", "managed-dispatcher.js")).href)) as { cacheKey(workspaceId: string, image: string, pip: string[], npm: string[]): string };
     for (const [pip, npm] of [[["six>=1"], []], [["b", "a"], ["x"]], [[], []]] as const) {
-      expect(benchCacheKey("ferry-engine:latest", [...pip], [...npm])).toBe(server.cacheKey("ferry-engine:latest", [...pip], [...npm]));
+      expect(benchCacheKey("ws-1", "ferry-engine:latest", [...pip], [...npm])).toBe(server.cacheKey("ws-1", "ferry-engine:latest", [...pip], [...npm]));
     }
+    expect(benchCacheKey("ws-1", "ferry-engine:latest", ["six"], [])).not.toBe(benchCacheKey("ws-2", "ferry-engine:latest", ["six"], []));
   });
 });
 

@@ -70,15 +70,13 @@ export async function dockerProblem(docker = new Docker()): Promise<string | nul
 }
 
 /**
- * The dependency-cache key the server gives a run of `image` with these packages: a copy of `cacheKey`
- * in packages/server/src/managed-dispatcher.ts, which @ferry/server does not export. If the two drift,
- * the bench removes the wrong volume, and the cold run's figures say so ("dependencies: cached").
- *
- * The bench's own requirement (`six>=1`, not `six`) gives it a cache volume of its own: removing the
- * volume of bare `six` would pull the cache from under a Docker test running at the same time.
+ * The dependency-cache key the server gives a run of the workspace's `image` with these packages: a
+ * copy of `cacheKey` in packages/server/src/managed-dispatcher.ts, which @ferry/server does not export.
+ * If the two drift, the bench leaves its volume behind. (Caches are per workspace, and the bench's
+ * workspace is new: its first run always installs.)
  */
-export function benchCacheKey(image: string, pip: string[], npm: string[]): string {
-  const text = JSON.stringify({ image, pip: [...pip].sort(), npm: [...npm].sort() });
+export function benchCacheKey(workspaceId: string, image: string, pip: string[], npm: string[]): string {
+  const text = JSON.stringify({ workspace: workspaceId, image, pip: [...pip].sort(), npm: [...npm].sort() });
   return createHash("sha256").update(text).digest("hex").slice(0, 24);
 }
 
@@ -113,7 +111,6 @@ export async function benchManaged(runner: RunnerKind, ctx: ManagedBenchContext)
   const home = mkdtempSync(join(tmpdir(), `ferry-bench-${runner}-`));
   const repo = makeFlowRepository();
   const docker = runner === "docker" ? new Docker() : null;
-  const volume = cacheVolumeName("ferry", benchCacheKey(IMAGE, [PIP_REQUIREMENT], []));
   let server: RunningServer | null = null;
   let workspaceId: string | null = null;
   // The bench's own view of the instances, to clean up what a run left if the server could not.
@@ -123,18 +120,12 @@ export async function benchManaged(runner: RunnerKind, ctx: ManagedBenchContext)
     await server?.close().catch(() => undefined);
     server = null;
     if (workspaceId) await removeInstances(instances, workspaceId);
-    if (docker) await docker.getVolume(volume).remove().catch(() => undefined);
+    if (docker && workspaceId) await docker.getVolume(cacheVolumeName("ferry", workspaceId, benchCacheKey(workspaceId, IMAGE, [PIP_REQUIREMENT], []))).remove().catch(() => undefined);
     rmSync(home, { recursive: true, force: true });
     rmSync(repo, { recursive: true, force: true });
   };
   const unregister = ctx.onInterrupt(cleanup);
   try {
-    if (docker) {
-      // The first run must really install: drop the cache an earlier bench left (no other user has this key).
-      await docker.getVolume(volume).remove().catch((error: { statusCode?: number; message: string }) => {
-        if (error.statusCode !== 404) throw new Error(`could not remove the dependency cache volume ${volume} before the first run: ${error.message}`);
-      });
-    }
     const log = new LogCollector();
     const config = parseServerConfig(managedServerEnv(runner, repo), { home, port: 0, databaseUrl: null, logLevel: "warn", providers: [] });
     server = await startServer(config, { logStream: log });

@@ -34,9 +34,10 @@ export interface RunnerLaunchSpec {
   memoryMib: number;
   cpus: number;
   /**
-   * Equal for runs whose image and packages are equal: the backend gives such runs the same dependency
-   * cache (a volume, a directory), mounted where `FERRY_CACHE_DIR` points, so a second run skips the
-   * install.
+   * Equal for runs whose image and packages are equal: the backend gives such runs of one workspace
+   * the same dependency cache (a volume, a directory), mounted where `FERRY_CACHE_DIR` points, so a
+   * second run skips the install. Runs of two workspaces never share a cache, whatever their keys: a
+   * run can write its cache.
    */
   cacheKey: string;
 }

@@ -37,6 +37,22 @@ describe("createRunnerBackend", () => {
     expect(chosen.kind).toBe("process");
   });
 
+  it("with a runtime (gVisor), checks Docker has it, and never falls back to the process backend", async () => {
+    const withRuntimes = (runtimes: string[]) =>
+      ({ ping: async () => "OK", info: async () => ({ Runtimes: Object.fromEntries(runtimes.map((r) => [r, { path: r }])) }), modem: { socketPath: "/var/run/docker.sock" } }) as unknown as Dockerode;
+    const chosen = await createRunnerBackend({ docker: { docker: withRuntimes(["runc", "runsc"]), runtime: "runsc" }, process: processOptions });
+    expect(chosen).toMatchObject({ kind: "docker", message: "using Docker (unix:///var/run/docker.sock, runtime runsc)" });
+    await expect(createRunnerBackend({ docker: { docker: withRuntimes(["runc"]), runtime: "runsc" }, process: processOptions })).rejects.toMatchObject({
+      code: "unavailable",
+      retryable: false,
+      message: expect.stringMatching(/has no runtime 'runsc' \(it has runc\): install gVisor \(apt-get install runsc.*runsc install.*kill -HUP/),
+    });
+    await expect(createRunnerBackend({ docker: { docker: noDocker(), runtime: "runsc" }, process: processOptions })).rejects.toMatchObject({
+      code: "unavailable",
+      message: expect.stringContaining("the runtime runsc needs Docker"),
+    });
+  });
+
   it("reports bad options instead of falling back", async () => {
     await expect(createRunnerBackend({ docker: { docker: noDocker(), network: "none" as never }, process: processOptions })).rejects.toMatchObject({ code: "validation_failed" });
   });

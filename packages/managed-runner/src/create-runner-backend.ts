@@ -29,7 +29,8 @@ interface Pingable {
 /**
  * Picks the runner backend at server start: Docker when a daemon answers within the ping timeout,
  * otherwise the process backend, whose runs are not isolated (the message says so). Invalid options
- * for either backend fail here rather than falling back.
+ * for either backend fail here rather than falling back. A configured container runtime (gVisor) is a
+ * demand for isolation: with it, "auto" never falls back, and a Docker without that runtime fails.
  */
 export async function createRunnerBackend(config: RunnerBackendConfig): Promise<ChosenRunnerBackend> {
   const mode = config.mode ?? "auto";
@@ -37,16 +38,20 @@ export async function createRunnerBackend(config: RunnerBackendConfig): Promise<
     return { backend: new ProcessRunnerBackend(config.process), kind: "process", message: "using the process backend (as configured), which gives runs no isolation" };
   }
   const docker = new DockerRunnerBackend(config.docker);
-  const processBackend = mode === "auto" ? new ProcessRunnerBackend(config.process) : null;
+  const processBackend = mode === "auto" && !docker.runtime ? new ProcessRunnerBackend(config.process) : null;
   const host = describeDockerHost(docker.docker);
   const timeoutMs = config.pingTimeoutMs ?? 2000;
   const problem = await (docker.docker as unknown as Pingable).ping({ abortSignal: AbortSignal.timeout(timeoutMs) }).then(
     () => null,
     (error: unknown) => ((error as Error).name === "AbortError" || (error as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms at ${host}` : `${(error as Error).message} at ${host}`.trim()),
   );
-  if (problem === null) return { backend: docker, kind: "docker", message: `using Docker (${host})` };
+  if (problem === null) {
+    await docker.checkRuntime();
+    return { backend: docker, kind: "docker", message: `using Docker (${host}${docker.runtime ? `, runtime ${docker.runtime}` : ""})` };
+  }
   if (!processBackend) {
-    throw new FerryError("unavailable", `Docker is not available (${problem}): start Docker, or use the process backend`, {
+    const instead = docker.runtime ? `the runtime ${docker.runtime} needs Docker` : "or use the process backend";
+    throw new FerryError("unavailable", `Docker is not available (${problem}): start Docker, ${instead}`, {
       cause: classifyDockerError(new Error(problem), { action: "ping Docker", host }),
     });
   }

@@ -1,6 +1,6 @@
 import type { RunnerLaunchSpec } from "@ferry/core";
 import { describe, expect, it } from "vitest";
-import { buildContainerSpec } from "./docker-container-spec.js";
+import { buildContainerSpec, buildRunsNetworkSpec } from "./docker-container-spec.js";
 import { parseDockerRunnerOptions, type DockerRunnerOptions } from "./docker-options.js";
 
 const spec: RunnerLaunchSpec = {
@@ -40,16 +40,58 @@ describe("buildContainerSpec", () => {
     expect(host.Init).toBe(true);
   });
 
-  it("mounts the cache volume of the cache key and points FERRY_CACHE_DIR at it, over the spec's value", () => {
+  it("mounts the cache volume of the workspace and cache key and points FERRY_CACHE_DIR at it, over the spec's value", () => {
     const request = buildContainerSpec(spec, settings());
-    expect(request.HostConfig!.Mounts![0]).toMatchObject({ Type: "volume", Source: "ferry-cache-3f2a9c", Target: "/ferry/cache" });
+    expect(request.HostConfig!.Mounts![0]).toMatchObject({
+      Type: "volume",
+      Source: "ferry-cache-ws-ws-1-3f2a9c",
+      Target: "/ferry/cache",
+      VolumeOptions: { Labels: { "ferry.managed": "true", "ferry.workspace_id": "ws-1", "ferry.cache_key": "3f2a9c" } },
+    });
     expect(request.Env).toContain("FERRY_CACHE_DIR=/ferry/cache");
     expect(request.Env).not.toContain("FERRY_CACHE_DIR=/tmp/ignored");
     expect(request.Env).toContain("FERRY_API_URL=http://host.docker.internal:4200");
   });
 
+  it("gives two workspaces with the same cache key two volumes", () => {
+    const a = buildContainerSpec(spec, settings()).HostConfig!.Mounts![0]!.Source;
+    const b = buildContainerSpec({ ...spec, workspaceId: "ws-2" }, settings()).HostConfig!.Mounts![0]!.Source;
+    expect(a).not.toBe(b);
+  });
+
+  it("runs as a non-root user without capabilities or new privileges, on a read-only root with tmpfs scratch and home", () => {
+    const request = buildContainerSpec(spec, settings());
+    expect(request.User).toBe("10001:10001");
+    expect(request.Env).toEqual(expect.arrayContaining(["HOME=/home/ferry", "TMPDIR=/tmp"]));
+    expect(request.HostConfig).toMatchObject({
+      ReadonlyRootfs: true,
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges:true"],
+      Tmpfs: {
+        "/tmp": "rw,exec,nosuid,nodev,size=512m,mode=1777",
+        "/home/ferry": "rw,exec,nosuid,nodev,size=512m,mode=0700,uid=10001,gid=10001",
+      },
+    });
+    expect(request.HostConfig!.CapAdd).toBeUndefined();
+    expect(request.HostConfig!.Privileged).toBeUndefined();
+    expect(request.HostConfig!.Runtime).toBeUndefined();
+    expect(buildContainerSpec(spec, settings({ runtime: "runsc", user: "2000:3000" }))).toMatchObject({ User: "2000:3000", HostConfig: { Runtime: "runsc" } });
+  });
+
+  it("joins Ferry's own network by default, made with inter-container traffic off", () => {
+    expect(buildContainerSpec(spec, settings()).HostConfig).toMatchObject({ NetworkMode: "ferry-runs", ExtraHosts: ["host.docker.internal:host-gateway"] });
+    expect(buildContainerSpec(spec, settings({ networkName: "tenants" })).HostConfig!.NetworkMode).toBe("tenants");
+    expect(buildRunsNetworkSpec("ferry", "ferry-runs")).toEqual({
+      Name: "ferry-runs",
+      Driver: "bridge",
+      CheckDuplicate: true,
+      Options: { "com.docker.network.bridge.enable_icc": "false" },
+      Labels: { "ferry.managed": "true" },
+    });
+  });
+
   it("reaches the host through host-gateway on the bridge network, and needs nothing on the host network", () => {
-    expect(buildContainerSpec(spec, settings()).HostConfig).toMatchObject({ NetworkMode: "bridge", ExtraHosts: ["host.docker.internal:host-gateway"] });
+    expect(buildContainerSpec(spec, settings({ network: "bridge" })).HostConfig).toMatchObject({ NetworkMode: "bridge", ExtraHosts: ["host.docker.internal:host-gateway"] });
     const host = buildContainerSpec(spec, settings({ network: "host" })).HostConfig!;
     expect(host.NetworkMode).toBe("host");
     expect(host.ExtraHosts).toBeUndefined();
@@ -68,7 +110,7 @@ describe("buildContainerSpec", () => {
     const request = buildContainerSpec(spec, settings({ labelPrefix: "staging" }));
     expect(request.name).toBe(`staging-run-${spec.flowRunId}`);
     expect(request.Labels!["staging.managed"]).toBe("true");
-    expect(request.HostConfig!.Mounts![0]!.Source).toBe("staging-cache-3f2a9c");
+    expect(request.HostConfig!.Mounts![0]!.Source).toBe("staging-cache-ws-ws-1-3f2a9c");
   });
 
   it("rejects a spec whose ids cannot name a container or a volume", () => {
@@ -76,6 +118,7 @@ describe("buildContainerSpec", () => {
       expect.objectContaining({ code: "validation_failed", message: expect.stringMatching(/flowRunId .*; cacheKey/) }),
     );
     expect(() => buildContainerSpec({ ...spec, memoryMib: 0.5 }, settings())).toThrow(/memoryMib/);
+    expect(() => buildContainerSpec({ ...spec, workspaceId: "../other" }, settings())).toThrow(/workspaceId/);
   });
 });
 
@@ -83,7 +126,7 @@ describe("parseDockerRunnerOptions", () => {
   it("fills in the documented defaults", () => {
     const { docker: _docker, ...config } = settings();
     expect(config).toEqual({
-      network: "bridge",
+      network: "isolated",
       extraHosts: ["host.docker.internal:host-gateway"],
       binds: [],
       engineCommand: null,
@@ -92,6 +135,9 @@ describe("parseDockerRunnerOptions", () => {
       pidsLimit: 1024,
       init: true,
       pull: "missing",
+      user: "10001:10001",
+      runtime: null,
+      networkName: "ferry-runs",
     });
   });
 
@@ -106,6 +152,8 @@ describe("parseDockerRunnerOptions", () => {
         labelPrefix: "Ferry!",
         pidsLimit: 2,
         pull: "always" as never,
+        user: "0:0",
+        runtime: "run sc",
       }),
     ).toThrow(
       expect.objectContaining({
@@ -122,10 +170,19 @@ describe("parseDockerRunnerOptions", () => {
             expect.objectContaining({ path: "labelPrefix" }),
             expect.objectContaining({ path: "pidsLimit" }),
             expect.objectContaining({ path: "pull" }),
+            expect.objectContaining({ path: "user", message: expect.stringContaining("must not be root") }),
+            expect.objectContaining({ path: "runtime" }),
           ],
         },
       }),
     );
+  });
+
+  it("refuses a user given by name (it could be root in the image), and binds over the home or scratch tmpfs", () => {
+    expect(() => settings({ user: "ferry" })).toThrow(expect.objectContaining({ details: { issues: [expect.objectContaining({ path: "user", message: expect.stringContaining("numeric uid:gid") })] } }));
+    expect(() => settings({ binds: ["/srv/x:/tmp"] })).toThrow(/scratch/);
+    expect(() => settings({ binds: ["/srv/x:/home/ferry/"] })).toThrow(/home/);
+    expect(settings({ binds: ["/tmp/repo:/tmp/repo"] }).binds).toEqual([{ source: "/tmp/repo", target: "/tmp/repo" }]);
   });
 
   it("accepts a bind written with :ro", () => {

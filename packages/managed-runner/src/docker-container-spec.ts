@@ -1,6 +1,6 @@
 import { ENGINE_ENV, type RunnerLaunchSpec } from "@ferry/core";
 import type Dockerode from "dockerode";
-import { CONTAINER_CACHE_DIR, type ContainerSettings } from "./docker-options.js";
+import { CONTAINER_CACHE_DIR, CONTAINER_HOME_DIR, CONTAINER_SCRATCH_DIR, type ContainerSettings } from "./docker-options.js";
 import { validateLaunchSpec } from "./launch-spec.js";
 
 const MIB = 1024 * 1024;
@@ -19,24 +19,52 @@ export function containerName(labelPrefix: string, flowRunId: string): string {
   return `${labelPrefix}-run-${flowRunId}`;
 }
 
-export function cacheVolumeName(labelPrefix: string, cacheKey: string): string {
-  return `${labelPrefix}-cache-${cacheKey}`;
+/**
+ * A dependency cache belongs to one workspace: its name says which, so two workspaces asking for the
+ * same packages never share a writable cache (one could plant code in the other's flows).
+ */
+export function cacheVolumeName(labelPrefix: string, workspaceId: string, cacheKey: string): string {
+  return `${labelPrefix}-cache-ws-${workspaceId}-${cacheKey}`;
+}
+
+
+/** Docker's option that turns inter-container traffic on a bridge network off. */
+export const ICC_OPTION = "com.docker.network.bridge.enable_icc";
+
+/** The create-network request of the "isolated" mode: Ferry's runs only, inter-container traffic off. */
+export function buildRunsNetworkSpec(labelPrefix: string, name: string): Dockerode.NetworkCreateOptions {
+  return {
+    Name: name,
+    Driver: "bridge",
+    CheckDuplicate: true,
+    Options: { [ICC_OPTION]: "false" },
+    Labels: { [runnerLabels(labelPrefix).managed]: "true" },
+  };
 }
 
 /**
  * The create-container request for a run. Memory is a hard limit without swap (MemorySwap equal to
  * Memory), so going over it gets the run OOM-killed rather than slowed down; the dependency cache is a
- * named volume shared by runs of the same cache key; nothing removes the container on exit, because its
- * exit code and OOMKilled flag are read after it ends.
+ * named volume shared by the workspace's runs of the same cache key; nothing removes the container on
+ * exit, because its exit code and OOMKilled flag are read after it ends.
+ *
+ * A run is someone else's code: it runs as a non-root user with every capability dropped, cannot gain
+ * privileges (setuid binaries), and writes only to its tmpfs scratch and home and its cache volume (the
+ * root filesystem is read-only). The tmpfs are as big as the memory limit, which they count against.
  */
 export function buildContainerSpec(spec: RunnerLaunchSpec, settings: ContainerSettings): Dockerode.ContainerCreateOptions {
   validateLaunchSpec(spec);
   const labels = runnerLabels(settings.labelPrefix);
-  const env = { ...spec.env, [ENGINE_ENV.cacheDir]: CONTAINER_CACHE_DIR };
+  // HOME and TMPDIR first: a user's env may move them (into the run's own writable places, or break its run).
+  const env = { HOME: CONTAINER_HOME_DIR, TMPDIR: CONTAINER_SCRATCH_DIR, ...spec.env, [ENGINE_ENV.cacheDir]: CONTAINER_CACHE_DIR };
   const memoryBytes = spec.memoryMib * MIB;
+  const [uid, gid] = settings.user.split(":");
+  const tmpfs = `rw,exec,nosuid,nodev,size=${spec.memoryMib}m`;
   return {
     name: containerName(settings.labelPrefix, spec.flowRunId),
     Image: spec.image,
+    User: settings.user,
+    WorkingDir: CONTAINER_HOME_DIR,
     Env: Object.entries(env).map(([name, value]) => `${name}=${value}`),
     ...(settings.engineCommand ? { Entrypoint: settings.engineCommand, Cmd: [] } : {}),
     Labels: {
@@ -52,18 +80,25 @@ export function buildContainerSpec(spec: RunnerLaunchSpec, settings: ContainerSe
       NanoCpus: Math.round(spec.cpus * 1e9),
       PidsLimit: settings.pidsLimit,
       Init: settings.init,
-      NetworkMode: settings.network,
+      ...(settings.runtime ? { Runtime: settings.runtime } : {}),
+      NetworkMode: settings.network === "isolated" ? settings.networkName : settings.network,
       ...(settings.extraHosts.length > 0 ? { ExtraHosts: settings.extraHosts } : {}),
       Mounts: [
         {
           Type: "volume",
-          Source: cacheVolumeName(settings.labelPrefix, spec.cacheKey),
+          Source: cacheVolumeName(settings.labelPrefix, spec.workspaceId, spec.cacheKey),
           Target: CONTAINER_CACHE_DIR,
           // Labelled so an operator (and the tests) can find Ferry's caches: `docker volume ls -f label=ferry.managed`.
-          VolumeOptions: { NoCopy: false, DriverConfig: { Name: "local", Options: {} }, Labels: { [labels.managed]: "true", [labels.cacheKey]: spec.cacheKey } },
+          VolumeOptions: { NoCopy: false, DriverConfig: { Name: "local", Options: {} }, Labels: cacheVolumeLabels(settings.labelPrefix, spec) },
         },
         ...settings.binds.map((b) => ({ Type: "bind" as const, Source: b.source, Target: b.target, ReadOnly: true })),
       ],
+      Tmpfs: {
+        [CONTAINER_SCRATCH_DIR]: `${tmpfs},mode=1777`,
+        [CONTAINER_HOME_DIR]: `${tmpfs},mode=0700,uid=${uid},gid=${gid}`,
+      },
+      ReadonlyRootfs: true,
+      CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges:true"],
       // Bounded, and readable by `docker logs` whatever the daemon's default driver is: `wait` reads the tail.
       LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "1" } },
@@ -71,4 +106,10 @@ export function buildContainerSpec(spec: RunnerLaunchSpec, settings: ContainerSe
       AutoRemove: false,
     },
   };
+}
+
+/** The labels of a run's cache volume: Ferry's, its workspace's, its key's. */
+export function cacheVolumeLabels(labelPrefix: string, spec: Pick<RunnerLaunchSpec, "workspaceId" | "cacheKey">): Record<string, string> {
+  const labels = runnerLabels(labelPrefix);
+  return { [labels.managed]: "true", [labels.workspaceId]: spec.workspaceId, [labels.cacheKey]: spec.cacheKey };
 }

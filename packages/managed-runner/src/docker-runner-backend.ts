@@ -1,13 +1,23 @@
-import { FerryError, type RunnerBackend, type RunnerExit, type RunnerInstance, type RunnerLaunchSpec, type RunnerStarted } from "@ferry/core";
+import { FerryError, isFerryError, type RunnerBackend, type RunnerExit, type RunnerInstance, type RunnerLaunchSpec, type RunnerStarted } from "@ferry/core";
 import type Dockerode from "dockerode";
-import { buildContainerSpec, containerName, runnerLabels } from "./docker-container-spec.js";
+import { buildContainerSpec, buildRunsNetworkSpec, cacheVolumeLabels, cacheVolumeName, containerName, ICC_OPTION, runnerLabels } from "./docker-container-spec.js";
 import { classifyDockerError, dockerMessage, hasStatus } from "./docker-errors.js";
 import { demuxDockerLogs } from "./docker-logs.js";
-import { describeDockerHost, parseDockerRunnerOptions, type DockerRunnerConfig, type DockerRunnerOptions } from "./docker-options.js";
+import { CONTAINER_CACHE_DIR, describeDockerHost, parseDockerRunnerOptions, type DockerRunnerConfig, type DockerRunnerOptions } from "./docker-options.js";
 import { lastLines, TAIL_LINES } from "./line-tail.js";
 
 /** Docker's zero time, which `StartedAt`/`FinishedAt` hold for a container that never ran. */
 const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/** What the network of the "isolated" mode is, once made: the server listens on its gateway. */
+export interface RunsNetwork {
+  name: string;
+  /** The host's address on it (where the engine finds the server when it listens there). */
+  gateway: string | null;
+  /** The host's interface of the bridge, `br-<id>`: what the host firewall matches runs' traffic on. */
+  bridgeInterface: string;
+  subnet: string | null;
+}
 
 /**
  * Each run in its own container (`<prefix>-run-<flowRunId>`), with a hard memory limit, a CPU quota,
@@ -20,6 +30,7 @@ export class DockerRunnerBackend implements RunnerBackend {
   private readonly config: DockerRunnerConfig;
   private readonly host: string;
   private readonly labels: ReturnType<typeof runnerLabels>;
+  private network: Promise<RunsNetwork> | null = null;
 
   constructor(options: DockerRunnerOptions = {}) {
     this.config = parseDockerRunnerOptions(options);
@@ -31,11 +42,47 @@ export class DockerRunnerBackend implements RunnerBackend {
     return this.config.docker;
   }
 
+  /** The runtime the options name (e.g. runsc), or null for Docker's default. */
+  get runtime(): string | null {
+    return this.config.runtime;
+  }
+
+  /**
+   * Fails unless Docker has the configured runtime: a server asked for gVisor must not run flows
+   * without it. Call it at start; Docker would otherwise refuse each run's container.
+   */
+  async checkRuntime(): Promise<void> {
+    const runtime = this.config.runtime;
+    if (!runtime) return;
+    const info = (await this.call("read Docker's runtimes", () => this.config.docker.info())) as { Runtimes?: Record<string, unknown> };
+    const known = Object.keys(info.Runtimes ?? {});
+    if (known.includes(runtime)) return;
+    const how = runtime === "runsc"
+      ? "install gVisor (apt-get install runsc, or https://gvisor.dev/docs/user_guide/install/) and register it with Docker: `runsc install` adds it to /etc/docker/daemon.json, then reload dockerd (kill -HUP $(pidof dockerd))"
+      : `register it in /etc/docker/daemon.json under "runtimes" and reload dockerd (kill -HUP $(pidof dockerd))`;
+    throw new FerryError("unavailable", `Docker at ${this.host} has no runtime '${runtime}' (it has ${known.join(", ") || "none"}): ${how}; or leave the runtime unset to use Docker's default`, { retryable: false });
+  }
+
+  /**
+   * The network of the "isolated" mode, made on first use: a bridge with inter-container traffic off.
+   * An existing network of that name with it on is refused rather than used.
+   */
+  runsNetwork(): Promise<RunsNetwork> {
+    if (this.config.network !== "isolated") return Promise.reject(new FerryError("validation_failed", `the runs' network is "${this.config.network}", not "isolated"`));
+    this.network ??= this.ensureRunsNetwork().catch((error: unknown) => {
+      this.network = null;
+      throw error;
+    });
+    return this.network;
+  }
+
   async start(spec: RunnerLaunchSpec): Promise<RunnerStarted> {
     const request = buildContainerSpec(spec, this.config);
     const name = containerName(this.config.labelPrefix, spec.flowRunId);
     const existing = await this.inspectOrNull(name, `look for the container of run ${spec.flowRunId}`);
     if (existing) return this.resume(existing, spec);
+    if (this.config.network === "isolated") await this.runsNetwork();
+    await this.prepareCache(spec);
     let created: Dockerode.Container;
     try {
       created = await this.create(request, spec);
@@ -110,6 +157,96 @@ export class DockerRunnerBackend implements RunnerBackend {
       };
     }));
     return instances.filter((i): i is RunnerInstance => i !== null);
+  }
+
+  private async ensureRunsNetwork(): Promise<RunsNetwork> {
+    const name = this.config.networkName;
+    const inspect = async () => {
+      try {
+        return (await this.config.docker.getNetwork(name).inspect()) as Dockerode.NetworkInspectInfo;
+      } catch (error) {
+        if (hasStatus(error, 404)) return null;
+        throw classifyDockerError(error, this.context(`inspect network ${name}`));
+      }
+    };
+    let info = await inspect();
+    if (!info) {
+      try {
+        await this.config.docker.createNetwork(buildRunsNetworkSpec(this.config.labelPrefix, name));
+      } catch (error) {
+        // Another server (or start) made it meanwhile.
+        if (!hasStatus(error, 409)) throw classifyDockerError(error, this.context(`create network ${name}`));
+      }
+      info = await inspect();
+      if (!info) throw new FerryError("internal", `network ${name} was created but cannot be inspected`);
+    }
+    if (info.Driver !== "bridge" || info.Options?.[ICC_OPTION] !== "false") {
+      throw new FerryError("conflict", `network ${name} exists but is not a bridge with inter-container traffic off (${ICC_OPTION}=false): remove it (docker network rm ${name}) and Ferry makes it afresh`);
+    }
+    const ipam = info.IPAM?.Config?.find((c) => c.Subnet && /^\d+\.\d+\.\d+\.\d+\//.test(c.Subnet));
+    return {
+      name,
+      gateway: ipam?.Gateway ?? null,
+      bridgeInterface: info.Options?.["com.docker.network.bridge.name"] ?? `br-${info.Id.slice(0, 12)}`,
+      subnet: ipam?.Subnet ?? null,
+    };
+  }
+
+  /**
+   * A new cache volume is root's on a path the image lacks, and the run is not root: a one-off
+   * container (root with only CAP_CHOWN, no network, the run's image and runtime) gives it to the run's
+   * user. Runs that find the volume skip this. Should it fail after the volume was made, the engine finds
+   * the cache unwritable and installs into the run's own directory (it says so in the run's logs).
+   */
+  private async prepareCache(spec: RunnerLaunchSpec): Promise<void> {
+    const volume = cacheVolumeName(this.config.labelPrefix, spec.workspaceId, spec.cacheKey);
+    try {
+      await this.config.docker.getVolume(volume).inspect();
+      return;
+    } catch (error) {
+      if (!hasStatus(error, 404)) throw classifyDockerError(error, this.context(`inspect volume ${volume}`));
+    }
+    const action = `prepare the cache volume ${volume}`;
+    const request: Dockerode.ContainerCreateOptions = {
+      Image: spec.image,
+      User: "0:0",
+      Entrypoint: ["chown", this.config.user, CONTAINER_CACHE_DIR],
+      Cmd: [],
+      Labels: { [`${this.config.labelPrefix}.cache_init`]: "true" },
+      NetworkDisabled: true,
+      HostConfig: {
+        NetworkMode: "none",
+        ...(this.config.runtime ? { Runtime: this.config.runtime } : {}),
+        CapDrop: ["ALL"],
+        CapAdd: ["CHOWN"],
+        SecurityOpt: ["no-new-privileges:true"],
+        ReadonlyRootfs: true,
+        Memory: 64 * 1024 * 1024,
+        Mounts: [{
+          Type: "volume",
+          Source: volume,
+          Target: CONTAINER_CACHE_DIR,
+          VolumeOptions: { NoCopy: false, DriverConfig: { Name: "local", Options: {} }, Labels: cacheVolumeLabels(this.config.labelPrefix, spec) },
+        }],
+        LogConfig: { Type: "json-file", Config: {} },
+        AutoRemove: false,
+      },
+    };
+    const container = await this.create(request, spec).catch((error: unknown) => {
+      throw isFerryError(error) ? error : classifyDockerError(error, this.context(action));
+    });
+    try {
+      await this.call(action, () => container.start());
+      const result = (await this.call(action, () => container.wait())) as { StatusCode?: number };
+      if (result.StatusCode !== 0) {
+        const logs = await container.logs({ stdout: true, stderr: true, follow: false, tail: 5 }).catch(() => Buffer.alloc(0));
+        const text = lastLines(demuxDockerLogs(Buffer.isBuffer(logs) ? logs : Buffer.from(String(logs))), 5).join(" ");
+        await this.config.docker.getVolume(volume).remove().catch(() => undefined);
+        throw new FerryError("provider_error", `could not ${action} for user ${this.config.user}: chown in image '${spec.image}' exited ${result.StatusCode} (${text || "no output"})`, { retryable: false });
+      }
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+    }
   }
 
   /** The run's container exists already (a restart re-submitting): start it if it never was, and return it. */

@@ -173,7 +173,8 @@ export class ProcessRunnerBackend implements RunnerBackend {
   }
 
   private async launch(dir: string, spec: RunnerLaunchSpec, command: string[]): Promise<RunnerStarted> {
-    const cacheDir = join(this.config.cacheDir, spec.cacheKey);
+    // Per workspace, like the Docker backend's volumes: runs of two workspaces never share a cache.
+    const cacheDir = join(this.config.cacheDir, spec.workspaceId, spec.cacheKey);
     const launch: SupervisorLaunch = {
       command,
       env: engineEnv(this.config.inheritedEnv, spec.env, cacheDir),

@@ -12,16 +12,46 @@ const docker = new Dockerode();
 const labelPrefix = `ferrytest-${randomBytes(3).toString("hex")}`;
 const options: DockerRunnerOptions = { docker, labelPrefix, engineCommand: ["python3", "-c", RUNNER_TEST_PROGRAMS.python], stopGraceSeconds: 2, pull: "never" };
 
-/** Removes every container and cache volume this file made. */
+/** Removes every container, cache volume and network this file made. */
 async function cleanup(): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: { label: [`${labelPrefix}.managed=true`] } });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+  const inits = await docker.listContainers({ all: true, filters: { label: [`${labelPrefix}.cache_init=true`] } });
+  await Promise.all([...containers, ...inits].map((c) => docker.getContainer(c.Id).remove({ force: true })));
   const { Volumes } = await docker.listVolumes({ filters: { label: [`${labelPrefix}.managed=true`] } });
   await Promise.all((Volumes ?? []).map((v) => docker.getVolume(v.Name).remove()));
 }
 
+async function removeNetworks(): Promise<void> {
+  const networks = await docker.listNetworks({ filters: { label: [`${labelPrefix}.managed=true`] } });
+  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+}
+
+/** A Python program run as the engine, printing what a run sees of its sandbox. */
+const PROBE = `
+import os, socket, subprocess, sys
+def say(k, v): print(f"{k}: {v}", flush=True)
+say("uid", f"{os.getuid()}:{os.getgid()}")
+say("capeff", [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0])
+# gVisor's /proc has no NoNewPrivs line.
+say("nonewprivs", ([l.split()[1] for l in open("/proc/self/status") if l.startswith("NoNewPrivs")] or ["not shown"])[0])
+say("kernel", open("/proc/version").read().strip())
+try:
+    say("dmesg", subprocess.run(["dmesg"], capture_output=True, text=True, timeout=10).stdout.splitlines()[0])
+except Exception as e:
+    say("dmesg", f"unreadable ({e})")
+for path in ["/probe", "/etc/probe", os.environ["HOME"] + "/probe", os.environ.get("TMPDIR", "/tmp") + "/probe", os.environ["FERRY_CACHE_DIR"] + "/probe"]:
+    try:
+        open(path, "w").close()
+        say("write " + path, "ok")
+    except OSError as e:
+        say("write " + path, e.strerror)
+`;
+
 describe("DockerRunnerBackend", await dockerService({ images: [IMAGE] }), () => {
-  afterAll(cleanup);
+  afterAll(async () => {
+    await cleanup();
+    await removeNetworks();
+  });
 
   describeRunnerConformance("docker", async () => ({
     backend: new DockerRunnerBackend(options),
@@ -30,7 +60,7 @@ describe("DockerRunnerBackend", await dockerService({ images: [IMAGE] }), () => 
   }));
 
   describe("on a real daemon", () => {
-    it("creates the container Ferry describes: name, labels, limits, cache volume, no swap", async () => {
+    it("creates the container Ferry describes: name, labels, limits, cache volume, no swap, locked down, on its own network", async () => {
       const backend = new DockerRunnerBackend(options);
       const spec = runnerTestSpec("exit-0", { image: IMAGE, cacheKey: "inspect", workspaceId: "ws-inspect" });
       const { id } = await backend.start({ ...spec, memoryMib: 128, cpus: 0.5 });
@@ -39,10 +69,37 @@ describe("DockerRunnerBackend", await dockerService({ images: [IMAGE] }), () => 
         expect(info.Name).toBe(`/${labelPrefix}-run-${spec.flowRunId}`);
         expect(info.Config.Labels).toMatchObject({ [`${labelPrefix}.managed`]: "true", [`${labelPrefix}.flow_run_id`]: spec.flowRunId, [`${labelPrefix}.workspace_id`]: "ws-inspect" });
         expect(info.HostConfig).toMatchObject({ Memory: 128 * 1024 * 1024, MemorySwap: 128 * 1024 * 1024, NanoCpus: 5e8, PidsLimit: 1024, AutoRemove: false });
+        expect(info.Config.User).toBe("10001:10001");
+        expect(info.HostConfig).toMatchObject({ CapDrop: ["ALL"], ReadonlyRootfs: true, SecurityOpt: ["no-new-privileges:true"], NetworkMode: `${labelPrefix}-runs` });
+        expect(Object.keys(info.HostConfig.Tmpfs ?? {}).sort()).toEqual(["/home/ferry", "/tmp"]);
         expect(info.HostConfig.ExtraHosts).toEqual(["host.docker.internal:host-gateway"]);
-        expect(info.Mounts).toEqual([expect.objectContaining({ Type: "volume", Name: `${labelPrefix}-cache-inspect`, Destination: "/ferry/cache" })]);
+        expect(info.Mounts).toEqual([expect.objectContaining({ Type: "volume", Name: `${labelPrefix}-cache-ws-ws-inspect-inspect`, Destination: "/ferry/cache" })]);
         expect(info.Config.Env).toContain("FERRY_CACHE_DIR=/ferry/cache");
+        const network = await docker.getNetwork(`${labelPrefix}-runs`).inspect();
+        expect(network.Options).toMatchObject({ "com.docker.network.bridge.enable_icc": "false" });
         expect((await backend.wait(id)).exitCode).toBe(0);
+      } finally {
+        await backend.remove(id);
+      }
+    });
+
+    it("runs the engine as a non-root user without capabilities, writing only to its tmpfs and its cache", async () => {
+      const backend = new DockerRunnerBackend({ ...options, engineCommand: ["python3", "-c", PROBE] });
+      const { id } = await backend.start(runnerTestSpec("exit-0", { image: IMAGE, cacheKey: "probe", workspaceId: "ws-probe" }));
+      try {
+        const exit = await backend.wait(id);
+        const seen = exit.tail.join("\n");
+        expect(exit.exitCode, seen).toBe(0);
+        expect(exit.tail).toEqual(expect.arrayContaining([
+          "uid: 10001:10001",
+          "capeff: 0000000000000000",
+          "nonewprivs: 1",
+          "write /probe: Read-only file system",
+          "write /etc/probe: Read-only file system",
+          "write /home/ferry/probe: ok",
+          "write /tmp/probe: ok",
+          "write /ferry/cache/probe: ok",
+        ]));
       } finally {
         await backend.remove(id);
       }
@@ -105,10 +162,43 @@ describe("DockerRunnerBackend", await dockerService({ images: [IMAGE] }), () => 
       expect((await backend.list()).filter((i) => i.flowRunId === spec.flowRunId)).toEqual([]);
     });
 
+    it("refuses to start when Docker lacks the configured runtime, saying how to install it", async () => {
+      await expect(createRunnerBackend({ docker: { ...options, runtime: `ferry-missing-${labelPrefix}` }, process: { stateDir: "/tmp/ferry-unused/runs", cacheDir: "/tmp/ferry-unused/cache" } })).rejects.toMatchObject({
+        code: "unavailable",
+        message: expect.stringContaining(`has no runtime 'ferry-missing-${labelPrefix}'`),
+      });
+    });
+
     it("is chosen by createRunnerBackend when the daemon answers", async () => {
       const chosen = await createRunnerBackend({ docker: options, process: { stateDir: "/tmp/ferry-unused/runs", cacheDir: "/tmp/ferry-unused/cache" } });
       expect(chosen).toMatchObject({ kind: "docker", message: expect.stringMatching(/^using Docker/) });
       expect(chosen.backend.isolated).toBe(true);
     });
+  });
+});
+
+describe("DockerRunnerBackend on gVisor (runsc)", await dockerService({ images: [IMAGE], runtimes: ["runsc"] }), () => {
+  afterAll(async () => {
+    await cleanup();
+    await removeNetworks();
+  });
+
+  it("runs the engine in gVisor's kernel, with the same lock-down", async () => {
+    const chosen = await createRunnerBackend({ mode: "docker", docker: { ...options, runtime: "runsc", engineCommand: ["python3", "-c", PROBE] }, process: { stateDir: "/tmp/ferry-unused/runs", cacheDir: "/tmp/ferry-unused/cache" } });
+    expect(chosen.message).toMatch(/runtime runsc/);
+    const { id } = await chosen.backend.start(runnerTestSpec("exit-0", { image: IMAGE, cacheKey: "gvisor", workspaceId: "ws-gvisor" }));
+    try {
+      const info = await docker.getContainer(id).inspect();
+      expect(info.HostConfig).toMatchObject({ Runtime: "runsc", ReadonlyRootfs: true, CapDrop: ["ALL"] });
+      const exit = await chosen.backend.wait(id);
+      const seen = exit.tail.join("\n");
+      expect(exit.exitCode, seen).toBe(0);
+      expect(seen).toMatch(/^dmesg: .*Starting gVisor/m);
+      // gVisor checks the permission before the read-only mount, so the root says EACCES there.
+      expect(seen).toMatch(/^write \/probe: (Read-only file system|Permission denied)$/m);
+      expect(exit.tail).toEqual(expect.arrayContaining(["uid: 10001:10001", "capeff: 0000000000000000", "write /home/ferry/probe: ok", "write /tmp/probe: ok", "write /ferry/cache/probe: ok"]));
+    } finally {
+      await chosen.backend.remove(id);
+    }
   });
 });

@@ -71,3 +71,25 @@ describe("parseServerConfig: the dispatchers' sweep", () => {
     }
   });
 });
+
+describe("parseServerConfig: managed runs' isolation", () => {
+  it("puts containers on the isolated network, under Docker's default runtime, with no firewall and no shared process backend, by default", () => {
+    expect(parse({})).toMatchObject({ runnerNetwork: "isolated", runnerNetworkName: "ferry-runs", runnerRuntime: null, runnerFirewall: "none", allowSharedProcessBackend: false });
+    expect(parse({ FERRY_RUNNER_RUNTIME: "runsc", FERRY_RUNNER_FIREWALL: "iptables", FERRY_ALLOW_SHARED_PROCESS_BACKEND: "1" })).toMatchObject({
+      runnerRuntime: "runsc",
+      runnerFirewall: "iptables",
+      allowSharedProcessBackend: true,
+    });
+  });
+
+  it("refuses settings that cannot hold together, naming each variable", async () => {
+    const error = await refusal({ FERRY_RUNNER: "process", FERRY_RUNNER_RUNTIME: "runsc", FERRY_RUNNER_NETWORK: "host", FERRY_RUNNER_FIREWALL: "iptables", FERRY_ALLOW_SHARED_PROCESS_BACKEND: "yes" });
+    expect((error.details as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual([
+      "FERRY_RUNNER_RUNTIME",
+      "FERRY_RUNNER_FIREWALL",
+      "FERRY_ALLOW_SHARED_PROCESS_BACKEND",
+    ]);
+    expect(error.message).toMatch(/^the server configuration is invalid: .*FERRY_RUNNER=docker/);
+    expect((await refusal({ FERRY_RUNNER_NETWORK: "overlay" })).details).toEqual({ issues: [{ path: "FERRY_RUNNER_NETWORK", message: "must be isolated (runs cannot reach each other), bridge or host" }] });
+  });
+});

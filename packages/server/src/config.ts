@@ -40,8 +40,26 @@ export interface ServerConfig {
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** Where managed runs run: Docker when a daemon answers ("auto"), "docker", "process", or "none". */
   runner: "auto" | "docker" | "process" | "none";
-  /** Network of managed runs' containers: "bridge" (reaches only this host) or "host". */
-  runnerNetwork: "bridge" | "host";
+  /**
+   * Network of managed runs' containers (FERRY_RUNNER_NETWORK): "isolated" (default; a bridge of
+   * Ferry's own where runs cannot reach each other), "bridge" (Docker's default bridge) or "host".
+   */
+  runnerNetwork: "isolated" | "bridge" | "host";
+  /** The Docker network of the "isolated" mode (FERRY_RUNNER_NETWORK_NAME; default ferry-runs). */
+  runnerNetworkName: string;
+  /** OCI runtime of managed runs' containers (FERRY_RUNNER_RUNTIME, e.g. runsc for gVisor); null: Docker's default. */
+  runnerRuntime: string | null;
+  /**
+   * FERRY_RUNNER_FIREWALL=iptables: the server adds host firewall rules (it must be root) so that runs
+   * on the "isolated" network reach the API port and the internet, not the host's other ports or the
+   * cloud metadata address. "none" (default): the operator sets such rules up (packages/managed-runner README).
+   */
+  runnerFirewall: "iptables" | "none";
+  /**
+   * FERRY_ALLOW_SHARED_PROCESS_BACKEND=1: run managed runs on the process backend (as the server's own
+   * user, no isolation) although more than one workspace exists. Off: the server refuses.
+   */
+  allowSharedProcessBackend: boolean;
   /** URL a managed run's engine uses to reach this server; default depends on the backend. */
   runnerApiUrl: string | null;
   /** Extra read-only mounts for managed runs' containers, "src:dst" (e.g. a pip index directory). */
@@ -76,6 +94,7 @@ export interface ConfigOverrides {
   sweepIntervalMs?: number;
   logLevel?: ServerConfig["logLevel"];
   runner?: ServerConfig["runner"];
+  runnerNetwork?: ServerConfig["runnerNetwork"];
   runnerApiUrl?: string | null;
   runnerEnv?: Record<string, string>;
 }
@@ -176,8 +195,25 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
   if (!["auto", "docker", "process", "none"].includes(runner)) {
     issues.push({ path: "FERRY_RUNNER", message: "must be auto, docker, process or none" });
   }
-  const runnerNetwork = (env.FERRY_RUNNER_NETWORK ?? "bridge") as ServerConfig["runnerNetwork"];
-  if (!["bridge", "host"].includes(runnerNetwork)) issues.push({ path: "FERRY_RUNNER_NETWORK", message: "must be bridge or host" });
+  const runnerNetwork = (overrides.runnerNetwork ?? env.FERRY_RUNNER_NETWORK ?? "isolated") as ServerConfig["runnerNetwork"];
+  if (!["isolated", "bridge", "host"].includes(runnerNetwork)) issues.push({ path: "FERRY_RUNNER_NETWORK", message: "must be isolated (runs cannot reach each other), bridge or host" });
+  const runnerNetworkName = env.FERRY_RUNNER_NETWORK_NAME?.trim() || "ferry-runs";
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(runnerNetworkName)) issues.push({ path: "FERRY_RUNNER_NETWORK_NAME", message: "must be a Docker network name: letters, digits, '_', '.' or '-' (up to 64)" });
+  const runnerRuntime = env.FERRY_RUNNER_RUNTIME?.trim() || null;
+  if (runnerRuntime !== null && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(runnerRuntime)) {
+    issues.push({ path: "FERRY_RUNNER_RUNTIME", message: "must be the name of a runtime registered with dockerd, e.g. runsc (gVisor)" });
+  }
+  if (runnerRuntime !== null && runner === "process") {
+    issues.push({ path: "FERRY_RUNNER_RUNTIME", message: `is a container runtime: it needs FERRY_RUNNER=docker (or auto), not process` });
+  }
+  const runnerFirewall = (env.FERRY_RUNNER_FIREWALL ?? "none") as ServerConfig["runnerFirewall"];
+  if (!["iptables", "none"].includes(runnerFirewall)) issues.push({ path: "FERRY_RUNNER_FIREWALL", message: "must be iptables (the server adds the rules; needs root) or none" });
+  if (runnerFirewall === "iptables" && runnerNetwork !== "isolated") {
+    issues.push({ path: "FERRY_RUNNER_FIREWALL", message: `iptables rules are for FERRY_RUNNER_NETWORK=isolated, not ${runnerNetwork}` });
+  }
+  const sharedText = env.FERRY_ALLOW_SHARED_PROCESS_BACKEND ?? "";
+  if (!["", "0", "1", "true", "false"].includes(sharedText)) issues.push({ path: "FERRY_ALLOW_SHARED_PROCESS_BACKEND", message: "must be 1 or 0" });
+  const allowSharedProcessBackend = sharedText === "1" || sharedText === "true";
   const runnerApiUrl = overrides.runnerApiUrl ?? env.FERRY_RUNNER_API_URL ?? null;
   if (runnerApiUrl !== null && !/^https?:\/\/[^/]+/.test(runnerApiUrl)) {
     issues.push({ path: "FERRY_RUNNER_API_URL", message: "must be an http(s) URL the run's engine can reach" });
@@ -218,6 +254,10 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     sweepIntervalMs,
     runner,
     runnerNetwork,
+    runnerNetworkName,
+    runnerRuntime,
+    runnerFirewall,
+    allowSharedProcessBackend,
     runnerApiUrl,
     runnerMounts,
     runnerEnv,

@@ -266,7 +266,7 @@ export class ManagedDispatcher {
         env,
         memoryMib: limits.memory_mib,
         cpus: limits.cpus,
-        cacheKey: cacheKey(image, config.pip_packages ?? [], config.npm_packages ?? []),
+        cacheKey: cacheKey(run.workspace_id, image, config.pip_packages ?? [], config.npm_packages ?? []),
       });
       const updated = await this.ctx.store.updateFlowRun(run.id, { infrastructure_id: `${this.backend.name}:${started.id}` });
       await logToRun(this.ctx, run, "info", `Started on ${this.backend.name} (${started.id.slice(0, 12)}), memory ${limits.memory_mib} MiB, up to ${limits.max_runtime_seconds} s`);
@@ -353,8 +353,12 @@ function instanceId(infrastructureId: string): string {
   return colon >= 0 ? infrastructureId.slice(colon + 1) : infrastructureId;
 }
 
-/** Runs with the same image and packages share a dependency cache. */
-export function cacheKey(image: string, pip: string[], npm: string[]): string {
-  const text = JSON.stringify({ image, pip: [...pip].sort(), npm: [...npm].sort() });
+/**
+ * Runs of one workspace with the same image and packages share a dependency cache; runs of two
+ * workspaces never do, since a run can write its cache (one tenant could plant code in another's
+ * flows). The backend also names each cache after its workspace.
+ */
+export function cacheKey(workspaceId: string, image: string, pip: string[], npm: string[]): string {
+  const text = JSON.stringify({ workspace: workspaceId, image, pip: [...pip].sort(), npm: [...npm].sort() });
   return createHash("sha256").update(text).digest("hex").slice(0, 24);
 }

@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ENGINE_ENV, FerryError, newId, type PluginContext, type PoolTypeRegistry, type RunnerBackend, type Store } from "@ferry/core";
+import type { DockerRunnerBackend } from "@ferry/managed-runner";
 import type { ServerConfig } from "./config.js";
 import { Dispatcher } from "./dispatcher.js";
 import { ManagedDispatcher } from "./managed-dispatcher.js";
@@ -90,6 +91,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     events,
     metrics,
     managedImages: { official: config.engineImage, allowed: config.allowedImages },
+    singleWorkspace: { reason: null },
     now: options.now ?? (() => new Date()),
     dispatch: {
       runCreated: (run, origin) => {
@@ -135,13 +137,20 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       }),
     });
     await dispatcher.start();
-    const chosen: ChosenRunner = options.runner !== undefined ? { backend: options.runner, message: null, bridgeGateway: null } : await chooseRunner(config, app.log);
+    const chosen: ChosenRunner = options.runner !== undefined ? { backend: options.runner, message: null, bridgeGateway: null, docker: null } : await chooseRunner(config, app.log);
     const runner = chosen.backend;
     runnerDescription = chosen.message ?? (runner ? `managed runs on ${runner.name}` : null);
     if (runnerDescription) app.log.info(runnerDescription);
+    if (runner && !runner.isolated) await guardUnisolatedRunner(ctx, config, runner.name);
+    if (chosen.docker && config.runnerFirewall === "iptables") {
+      const { applyFirewallRules, runnerFirewallRules } = await import("@ferry/managed-runner");
+      const network = await chosen.docker.runsNetwork();
+      const added = await applyFirewallRules(runnerFirewallRules(network.bridgeInterface, [port]));
+      app.log.info({ network: network.name, interface: network.bridgeInterface, added }, `host firewall: runs on ${network.name} reach port ${port} of this host and the internet, not the host's other ports or 169.254.169.254`);
+    }
     if (runner) {
       let engineApiUrl = config.runnerApiUrl ?? publicUrl;
-      if (!config.runnerApiUrl && runner.name === "docker" && config.runnerNetwork === "bridge") {
+      if (!config.runnerApiUrl && runner.name === "docker" && config.runnerNetwork !== "host") {
         // Containers on the bridge reach the host at its gateway address, not at loopback: listen there too.
         const gateway = chosen.bridgeGateway;
         if (isLoopback(config.host) && gateway) extraListeners.push(await listenAlso(app, gateway, port));
@@ -196,6 +205,21 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   }
 }
 
+/**
+ * The process backend runs flows as this server's own user, with no isolation: fine for one user on
+ * their own machine, not for tenants. With more than one workspace the server refuses to start, and
+ * while it runs it refuses a second workspace, unless the operator insists (FERRY_ALLOW_SHARED_PROCESS_BACKEND=1).
+ */
+async function guardUnisolatedRunner(ctx: ServiceContext, config: ServerConfig, backend: string): Promise<void> {
+  if (config.allowSharedProcessBackend) return;
+  const fix = "use Docker for managed runs (start it, FERRY_RUNNER=docker), run no managed runs here (FERRY_RUNNER=none), or, if every workspace's users may run code as this server's user, set FERRY_ALLOW_SHARED_PROCESS_BACKEND=1";
+  const count = await ctx.store.countWorkspaces();
+  if (count > 1) {
+    throw new FerryError("validation_failed", `managed runs would run on the ${backend} backend, as this server's user with no isolation, but ${count} workspaces exist: one could read another's secrets. Refusing to start: ${fix}`);
+  }
+  ctx.singleWorkspace.reason = `this server runs managed runs on the ${backend} backend, as its own user with no isolation, so it serves one workspace only: ${fix}`;
+}
+
 /** On a store with no workspace, makes the first one and its key; safe when several processes start at once. */
 async function bootstrapIfEmpty(ctx: ServiceContext): Promise<BootstrapResult | null> {
   if ((await ctx.store.countWorkspaces()) > 0) return null;
@@ -243,13 +267,15 @@ interface ChosenRunner {
   message: string | null;
   /** Docker's bridge gateway on this host, where containers on the bridge find the server. */
   bridgeGateway: string | null;
+  /** The backend when it is Docker's: its network and firewall are set up at start. */
+  docker: DockerRunnerBackend | null;
 }
 
 async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void }): Promise<ChosenRunner> {
-  if (config.runner === "none") return { backend: null, message: "none on this server (FERRY_RUNNER=none): managed runs wait for a server that runs them", bridgeGateway: null };
+  if (config.runner === "none") return { backend: null, message: "none on this server (FERRY_RUNNER=none): managed runs wait for a server that runs them", bridgeGateway: null, docker: null };
   const { createRunnerBackend, DockerRunnerBackend } = await import("@ferry/managed-runner");
   const settings = {
-    docker: { network: config.runnerNetwork, binds: config.runnerMounts, pull: "never" as const },
+    docker: { network: config.runnerNetwork, networkName: config.runnerNetworkName, binds: config.runnerMounts, pull: "never" as const, runtime: config.runnerRuntime },
     process: { stateDir: join(config.home, "runs"), cacheDir: join(config.home, "cache") },
   };
   const chosen = await createRunnerBackend({ mode: config.runner, ...settings });
@@ -258,16 +284,17 @@ async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void
     const present = await docker.getImage(config.engineImage).inspect().then(() => true, () => false);
     if (!present) {
       const hint = `the engine image ${config.engineImage} is not on this host; build it with scripts/build-images.sh`;
-      if (config.runner === "docker") {
+      // A configured runtime (gVisor) asks for isolation: no fallback to the process backend then.
+      if (config.runner === "docker" || config.runnerRuntime) {
         log.warn(`${hint}: managed runs will crash until it exists`);
-        return { backend: chosen.backend, message: `${chosen.message}; ${hint}`, bridgeGateway: await gatewayOf(docker) };
+        return { backend: chosen.backend, message: `${chosen.message}; ${hint}`, bridgeGateway: await gatewayOf(docker), docker: chosen.backend };
       }
       const fallback = await createRunnerBackend({ mode: "process", ...settings });
-      return { backend: fallback.backend, message: `Docker answers but ${hint}: using the process backend, which gives runs no isolation`, bridgeGateway: null };
+      return { backend: fallback.backend, message: `Docker answers but ${hint}: using the process backend, which gives runs no isolation`, bridgeGateway: null, docker: null };
     }
-    return { backend: chosen.backend, message: chosen.message, bridgeGateway: await gatewayOf(docker) };
+    return { backend: chosen.backend, message: chosen.message, bridgeGateway: await gatewayOf(docker), docker: chosen.backend };
   }
-  return { backend: chosen.backend, message: chosen.message, bridgeGateway: null };
+  return { backend: chosen.backend, message: chosen.message, bridgeGateway: null, docker: null };
 }
 
 /** The bridge network's gateway: the host's address on docker0 (which the OS lists only while a container is up). */

@@ -5,8 +5,6 @@ import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_ENGINE_IMAGE, FerryClient, type Deployment, type FlowRun, type FlowRunEvent } from "@ferry/core";
-import { cacheVolumeName } from "@ferry/managed-runner";
-import { cacheKey } from "../src/managed-dispatcher.js";
 import { rejection } from "@ferry/core/testing";
 import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
 import { docker as dockerService } from "../../../test-support/services.js";
@@ -153,12 +151,11 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
         times.set(event.id, entry);
       }
     });
-    // The first run with `six` must really install it: drop what an earlier test run left (an exited
-    // container still holds its cache volume).
+    // Drop what an earlier test run left. (The first run with `six` really installs it: caches are per
+    // workspace, and this server's workspace is new.)
     for (const c of await docker.listContainers({ all: true, filters: { label: ["ferry.managed=true"], status: ["exited", "created", "dead"] } })) {
       await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     }
-    await docker.getVolume(cacheVolumeName("ferry", cacheKey(IMAGE, ["six"], []))).remove().catch(() => undefined);
     await start(0);
     await client.api.createWorkPool({ body: { name: "managed", type: "ferry:managed" } });
   }, 120_000);
@@ -171,6 +168,9 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
       await new Promise((r) => setTimeout(r, 250));
     }
     await server?.close();
+    // Caches are per workspace, and this one's workspace is never seen again.
+    const { Volumes } = await docker.listVolumes({ filters: { label: [`ferry.workspace_id=${workspaceId}`] } });
+    for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
     rmSync(home, { recursive: true, force: true });
     rmSync(repo, { recursive: true, force: true });
   });

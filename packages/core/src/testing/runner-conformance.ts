@@ -242,7 +242,7 @@ export function describeRunnerConformance(name: string, setup: () => Promise<Run
       await expectNotFound(h.backend.wait(q));
     }), timeout);
 
-    it("passes the env, with FERRY_CACHE_DIR shared by runs of the same cache key only", withHarness(async (h, started) => {
+    it("passes the env, with FERRY_CACHE_DIR shared by the workspace's runs of the same cache key only", withHarness(async (h, started) => {
       const first = h.specFor("print-env");
       const second = { ...h.specFor("print-env"), cacheKey: first.cacheKey };
       const other = { ...h.specFor("print-env"), cacheKey: `${first.cacheKey}-other` };
@@ -256,6 +256,16 @@ export function describeRunnerConformance(name: string, setup: () => Promise<Run
       const three = await waitWithin(h, started((await h.backend.start(other)).id));
       expect(three.exitCode).toBe(0);
       expect(three.tail).not.toContain(`cache: ${marker}`);
+    }), timeout);
+
+    it("never shares a cache between workspaces, even for the same cache key", withHarness(async (h, started) => {
+      const first = h.specFor("print-env");
+      const otherWorkspace = { ...h.specFor("print-env"), cacheKey: first.cacheKey, workspaceId: `${first.workspaceId}-other` };
+      const marker = first.env[RUNNER_TEST_ENV.marker]!;
+      expect((await waitWithin(h, started((await h.backend.start(first)).id))).exitCode).toBe(0);
+      const other = await waitWithin(h, started((await h.backend.start(otherWorkspace)).id));
+      expect(other.exitCode).toBe(0);
+      expect(other.tail).not.toContain(`cache: ${marker}`);
     }), timeout);
 
     it("reports an instance killed for going over its memory limit as oomKilled", withHarness(async (h, started) => {

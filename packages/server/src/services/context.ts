@@ -27,6 +27,11 @@ export interface ServiceContext {
   metrics: Metrics;
   /** Images managed pools may run: the official engine image and those the operator allows. */
   managedImages: { official: string; allowed: readonly string[] };
+  /**
+   * Why this server refuses a second workspace, or null. Set while managed runs run on the process
+   * backend (as the server's own user, unisolated) and the operator has not allowed that to be shared.
+   */
+  singleWorkspace: { reason: string | null };
   now(): Date;
   /** Hooks the dispatcher fills in: told when a push run needs submitting or stopping, or a pool resumed. */
   dispatch: {

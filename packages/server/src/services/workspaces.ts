@@ -36,6 +36,7 @@ export async function createWorkspace(
   input: { name: string; tier?: TierName; limits?: Partial<TierLimits> | null },
 ): Promise<{ workspace: Workspace; api_key: CreatedApiKey }> {
   const limits = parseLimitOverrides(input.limits);
+  if (ctx.singleWorkspace.reason) throw new FerryError("conflict", ctx.singleWorkspace.reason);
   return ctx.store.transaction(async (tx) => {
     const ws = await tx.createWorkspace({ id: newId(), name: input.name, tier: input.tier ?? "free", limits_override: limits });
     const api_key = await createApiKeyIn(tx, ws.id, "default");
