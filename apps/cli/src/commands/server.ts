@@ -43,18 +43,9 @@ async function startServerCommand(ctx: CommandContext, options: StartOptions): P
     });
   }
   const config = serverModule.parseServerConfig(ctx.io.env, { host: options.host, port: options.port, home: options.home });
-  let server: FerryServer.RunningServer;
-  try {
-    // The human-readable lines go to stdout; the structured JSON log goes to stderr.
-    server = await serverModule.startServer(config, { logStream: process.stderr });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
-      throw new FerryError("conflict", `port ${config.port} on ${config.host} is already in use; stop what listens there or pick another with --port (0 picks a free one)`, {
-        cause: error,
-      });
-    }
-    throw error;
-  }
+  // The human-readable lines go to stdout; the structured JSON log goes to stderr. A busy port is a
+  // FerryError saying so, thrown before the store is changed.
+  const server = await serverModule.startServer(config, { logStream: process.stderr });
 
   try {
     return await serve(ctx, server);
