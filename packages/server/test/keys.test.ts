@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FerryClient, PoolTypeRegistry, type Deployment } from "@ferry/core";
 import { rejection } from "@ferry/core/testing";
-import { openStore, parseServerConfig, startServer, type RunningServer } from "../src/index.js";
+import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
 
 // What a run's engine and an operator authenticate with: run tokens, bootstrap tokens, API keys, and
 // the first start's key. On PGlite; these paths run the same SQL on PostgreSQL.
@@ -99,6 +99,9 @@ describe("run tokens, bootstrap tokens and API keys", () => {
     expect(logs.some((l) => l.level === "warning" && l.source === "ferry" && /second exchange of this run's bootstrap token was refused/.test(l.message))).toBe(true);
     // The run token got by the first exchange keeps working.
     expect((await engine.getFlowRun({ params: { id: run.id } })).id).toBe(run.id);
+    // The operator sees it too.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/ferry_run_bootstrap_refusals_total\{reason="used"\} [1-9]/);
   });
 
   it("lets only one of two simultaneous exchanges win", async () => {
@@ -171,16 +174,11 @@ describe("first start", () => {
     expect(busy.code).toBe("conflict");
     expect(busy.message).toBe(`port ${port} on 127.0.0.1 is already in use; stop what listens there, or pick another port (--port, FERRY_PORT; 0 picks a free one)`);
 
-    const store = await openStore({ databaseUrl: null, dataDir: join(home, "data") });
-    try {
-      expect(await store.countWorkspaces()).toBe(0);
-    } finally {
-      await store.close();
-    }
-
     const server = await startServer(config(home), { registry: new PoolTypeRegistry(), runner: null });
     try {
+      // A start makes the first workspace only on a store with none: the failed start made nothing.
       expect(server.bootstrap?.apiKey).toMatch(/^fy_/);
+      expect(await server.store.countWorkspaces()).toBe(1);
       const client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap!.apiKey });
       expect((await client.api.getWorkspace()).name).toBe("default");
     } finally {

@@ -40,7 +40,11 @@ export async function exchangeBootstrapToken(
   ctx: ServiceContext,
   bootstrapToken: string,
 ): Promise<{ run_token: string; flow_run_id: string; expires_at: string }> {
-  const invalid = () => new FerryError("unauthenticated", "the bootstrap token is not valid; a run's engine gets one from the server that started it");
+  const refuse = (reason: "invalid" | "used" | "expired" | "ended", message: string) => {
+    ctx.metrics.bootstrapRefusals.inc({ reason });
+    return new FerryError("unauthenticated", message);
+  };
+  const invalid = () => refuse("invalid", "the bootstrap token is not valid; a run's engine gets one from the server that started it");
   if (!looksLikeBootstrapToken(bootstrapToken)) throw invalid();
   const claim = await ctx.store.claimRunBootstrapToken(hashBootstrapToken(bootstrapToken), ctx.now().toISOString());
   if (!claim) throw invalid();
@@ -53,15 +57,15 @@ export async function exchangeBootstrapToken(
           "the run's infrastructure (its environment) tried to act as the run: check who can describe its tasks or containers.",
       );
     }
-    throw new FerryError("unauthenticated", "the bootstrap token was exchanged already; each is good for one exchange (a second one is logged on the run)");
+    throw refuse("used", "the bootstrap token was exchanged already; each is good for one exchange (a second one is logged on the run)");
   }
   if (claim.outcome === "expired") {
-    throw new FerryError("unauthenticated", `the bootstrap token has expired: the engine must exchange it within ${BOOTSTRAP_TOKEN_TTL_SECONDS / 60} minutes of the run's submission`);
+    throw refuse("expired", `the bootstrap token has expired: the engine must exchange it within ${BOOTSTRAP_TOKEN_TTL_SECONDS / 60} minutes of the run's submission`);
   }
   const subject = await ctx.store.getRunTokenSubject(token.flow_run_id);
-  if (!subject) throw new FerryError("unauthenticated", "the bootstrap token's flow run no longer exists");
+  if (!subject) throw refuse("ended", "the bootstrap token's flow run no longer exists");
   if (isTerminal(subject.stateType)) {
-    throw new FerryError("unauthenticated", `flow run ${token.flow_run_id} has ended (${subject.stateType}): there is nothing left to run`);
+    throw refuse("ended", `flow run ${token.flow_run_id} has ended (${subject.stateType}): there is nothing left to run`);
   }
   const expires = Math.floor(Date.parse(token.run_token_expires_at) / 1000);
   return {
