@@ -16,6 +16,7 @@ export * from "./runner.js";
 export * from "./store.js";
 export * from "./ids.js";
 export * from "./cursor.js";
+export * from "./text.js";
 export * from "./api/routes.js";
 export { FerryClient, type FerryClientOptions } from "./api/client.js";
 export * from "./admission.js";

@@ -20,6 +20,7 @@ export interface EngineApi {
   getDeployment(id: string): Promise<Deployment>;
   getSource(): Promise<RunSource>;
   setState(state: SetState): Promise<FlowRun>;
+  /** One attempt: the log shipper decides whether and when to try again. */
   writeLogs(logs: LogEntry[]): Promise<void>;
 }
 
@@ -57,7 +58,7 @@ export function ferryEngineApi(options: { apiUrl: string; runToken: string; flow
     getSource: () => retry(() => client.api.getFlowRunSource({ params: { id } })),
     setState: (state) => retry(() => client.api.setFlowRunState({ params: { id }, body: state })),
     writeLogs: async (logs) => {
-      await retry(() => client.api.writeFlowRunLogs({ params: { id }, body: { logs } }));
+      await client.api.writeFlowRunLogs({ params: { id }, body: { logs } });
     },
   };
 }

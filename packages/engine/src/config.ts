@@ -22,6 +22,14 @@ export interface EngineConfig {
   logFlushIntervalMs: number;
   /** …or as soon as this many are waiting. */
   logBatchSize: number;
+  /** Lines waiting for an unreachable server are held in memory up to this many bytes (and as much again being sent)… */
+  logMemoryLimitBytes: number;
+  /** …then in the scratch directory up to this many; beyond, lines are dropped and a marker line says how many. */
+  logSpoolLimitBytes: number;
+  /** Longest wait between two attempts to send a batch of lines. */
+  logRetryMaxDelayMs: number;
+  /** At the end of the run, the lines still waiting get this long to be sent before the final state is reported. */
+  logFlushTimeoutMs: number;
   /**
    * Time the flow gets to exit after SIGTERM before it is killed. Shorter than the runner backends'
    * 10 s grace, so the engine still sends the flow's last lines before the backend's kill.
@@ -83,6 +91,10 @@ export function parseEngineConfig(
     python: "python3",
     logFlushIntervalMs: 200,
     logBatchSize: 200,
+    logMemoryLimitBytes: 4 * 1024 * 1024,
+    logSpoolLimitBytes: 64 * 1024 * 1024,
+    logRetryMaxDelayMs: 5_000,
+    logFlushTimeoutMs: 30_000,
     stopGraceMs: 7_000,
   };
 }

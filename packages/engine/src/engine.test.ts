@@ -67,6 +67,7 @@ describe("runEngine", () => {
   const config = (): EngineConfig => ({
     apiUrl: "http://ferry.test", flowRunId: RUN_ID, runToken: "frt_run-token-value", cacheDir: null, scratchRoot: scratch,
     shimDir: "/nowhere", env: { PATH: "/usr/bin" }, python: "python3", logFlushIntervalMs: 10, logBatchSize: 100, stopGraceMs: 100,
+    logMemoryLimitBytes: 64 * 1024, logSpoolLimitBytes: 1024 * 1024, logRetryMaxDelayMs: 20, logFlushTimeoutMs: 5000,
   });
   const deps = (api: EngineApi, signal = new AbortController().signal) => ({ api, signal, print: (l: string) => void printed.push(l), engineVersion: "test" });
 
@@ -94,6 +95,34 @@ describe("runEngine", () => {
     for (const text of [...api.logs.map((l) => l.message), ...printed]) expect(text).not.toContain(TOKEN);
     // Nothing is left behind in the scratch directory.
     expect(readdirSync(scratch)).toEqual([]);
+  });
+
+  it("keeps its lines while the server is away, and sends them all before the final state once it is back", async () => {
+    const api = new FakeApi({ deployment: { pull_steps: [{ git_clone: { depth: 1 } }] } });
+    let failures = 0;
+    const write = api.writeLogs.bind(api);
+    api.writeLogs = async (logs) => {
+      // More failures in a row than the six attempts the engine used to make.
+      if (failures++ < 12) throw new FerryError("network", "could not reach the Ferry server");
+      await write(logs);
+    };
+    expect(await runEngine(config(), deps(api))).toEqual({ kind: "reported", state: "CRASHED" });
+    expect(api.logs.map((l) => l.message)).toEqual([
+      "Ferry engine test: flow run 'brave-otter' of etl/nightly",
+      expect.stringMatching(/^the run crashed: the deployment's pull steps are invalid/),
+    ]);
+    expect(api.calls.lastIndexOf("writeLogs")).toBeLessThan(api.calls.indexOf("setState CRASHED"));
+    expect(printed.filter((l) => l.startsWith("[engine] could not send log lines to the server, trying again until it takes them"))).toHaveLength(1);
+    expect(printed.filter((l) => l.includes("could not be sent"))).toEqual([]);
+  });
+
+  it("reports the final state after a bounded wait when the server never takes its lines", async () => {
+    const api = new FakeApi({ deployment: { pull_steps: [{ git_clone: { depth: 1 } }] } });
+    api.writeLogs = async () => {
+      throw new FerryError("unavailable", "the server answered 503 Service Unavailable");
+    };
+    expect(await runEngine({ ...config(), logFlushTimeoutMs: 300 }, deps(api))).toEqual({ kind: "reported", state: "CRASHED" });
+    expect(printed).toContain("[engine] 2 log lines could not be sent to the server: the server could not take them within 300 ms of the run's end");
   });
 
   it("exits 0 when the server already decided the run's end", async () => {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { delimiter, isAbsolute, join, relative, resolve } from "node:path";
-import { ENGINE_ENV, isFerryError, isTerminal, type FlowRun, type LogLevel, type SetState } from "@ferry/core";
+import { ENGINE_ENV, isFerryError, isTerminal, storableText, type FlowRun, type LogLevel, type SetState } from "@ferry/core";
 import type { EngineApi, RunSource } from "./api.js";
 import type { EngineConfig } from "./config.js";
 import { parsePackageLists } from "./dep-cache.js";
@@ -49,16 +49,33 @@ export type EngineResult =
 /** Messages the API takes are capped; a traceback belongs in the logs anyway. */
 const MAX_MESSAGE = 4000;
 
+/** After SIGTERM the runner kills the engine soon: the last lines get this long. */
+const STOPPED_FLUSH_MS = 1500;
+
+/** Failures a smaller batch may not meet: a line the server cannot take, a body too large. */
+const CONTENT_ERRORS = new Set(["validation_failed", "payload_too_large"]);
+
 /** Runs the flow run the engine was started for, from reading it to reporting its final state. */
 export async function runEngine(config: EngineConfig, deps: EngineDeps): Promise<EngineResult> {
   const masker = new SecretMasker([config.runToken]);
   const shipper = new LogShipper((logs) => deps.api.writeLogs(logs), {
     intervalMs: config.logFlushIntervalMs,
     maxBatch: config.logBatchSize,
-    onDropped: (count, error) => deps.print(masker.mask(`[engine] ${count} log lines could not be sent to the server: ${(error as Error).message}`)),
+    memoryLimitBytes: config.logMemoryLimitBytes,
+    spoolDir: config.scratchRoot,
+    spoolLimitBytes: config.logSpoolLimitBytes,
+    retryMaxDelayMs: config.logRetryMaxDelayMs,
+    isRetryable: (error) => isFerryError(error) && error.retryable,
+    isAboutContent: (error) => isFerryError(error) && CONTENT_ERRORS.has(error.code),
+    onDropped: (count, error) =>
+      deps.print(masker.mask(`[engine] ${count === 1 ? "1 log line" : `${count} log lines`} could not be sent to the server: ${(error as Error).message}`)),
+    onRetrying: (error, attempt, _delay, waiting) => {
+      if (attempt === 1) deps.print(masker.mask(`[engine] could not send log lines to the server, trying again until it takes them (${waiting} waiting): ${(error as Error).message}`));
+    },
+    onRecovered: (failures, waiting) => deps.print(`[engine] the server takes log lines again, after ${failures} failed attempts; sending the ${waiting} that waited`),
   });
   const emit = (source: LogSource, level: LogLevel, raw: string) => {
-    const message = masker.mask(raw);
+    const message = storableText(masker.mask(raw));
     shipper.add({ level, message, source, timestamp: new Date().toISOString() });
     deps.print(`[${source}] ${message}`);
   };
@@ -96,24 +113,25 @@ export async function runEngine(config: EngineConfig, deps: EngineDeps): Promise
   try {
     if (outcome.kind === "stopped") {
       log.warn("the engine was told to stop: the flow's process (if it had started) was stopped, and no state is reported");
-      await shipper.close();
+      await shipper.close(STOPPED_FLUSH_MS);
       return { kind: "stopped" };
     }
     if (outcome.kind === "crashed" && outcome.error.code === "superseded") {
       log.warn(outcome.error.message);
-      await shipper.close();
+      await shipper.close(config.logFlushTimeoutMs);
       return { kind: "stopped" };
     }
     if (outcome.kind === "crashed" && outcome.error.code === "killed") {
       log.error(outcome.error.message);
-      await shipper.close();
+      await shipper.close(config.logFlushTimeoutMs);
       return { kind: "killed", message: outcome.error.message };
     }
     const state = stateFor(outcome, masker);
     if (outcome.kind === "completed") log.info(`the flow completed in ${seconds(started)}`);
     else if (outcome.kind === "failed") log.error(`the flow failed: ${outcome.message}`);
     else log.error(`the run crashed: ${outcome.error.message}`);
-    await shipper.close();
+    // Bounded: a server still away must not keep the run from ending (the state report retries on its own).
+    await shipper.close(config.logFlushTimeoutMs);
     return await report(deps, state, masker);
   } finally {
     if (workDir) await rm(workDir, { recursive: true, force: true }).catch((e: Error) => deps.print(`[engine] could not remove ${workDir}: ${e.message}`));
@@ -122,12 +140,13 @@ export async function runEngine(config: EngineConfig, deps: EngineDeps): Promise
 
 function stateFor(outcome: Exclude<FlowOutcome, { kind: "stopped" }>, masker: SecretMasker): SetState {
   const cap = (s: string) => {
-    const m = masker.mask(s);
+    const m = storableText(masker.mask(s));
     return m.length > MAX_MESSAGE ? `${m.slice(0, MAX_MESSAGE - 3)}...` : m;
   };
   switch (outcome.kind) {
     case "completed":
-      return { type: "COMPLETED", result: outcome.result };
+      // The return value is stored and shown as the run's result: no secret in it either.
+      return { type: "COMPLETED", result: masker.maskValue(outcome.result) };
     case "failed":
       return { type: "FAILED", message: cap(outcome.message) };
     case "crashed":
@@ -190,7 +209,7 @@ async function setUpAndRun(config: EngineConfig, deps: EngineDeps, run: FlowRun,
 
   const ws: Workspace = { root, internal: join(root, ".ferry"), cwd: root, venv: null };
   await mkdir(ws.internal, { recursive: true });
-  const tools: ToolContext = { env, log, signal: deps.signal };
+  const tools: ToolContext = { env, log, signal: deps.signal, masker: out.masker };
 
   for (const [index, step] of steps.entries()) {
     if (deps.signal.aborted) return { kind: "stopped" };
@@ -237,6 +256,7 @@ async function setUpAndRun(config: EngineConfig, deps: EngineDeps, run: FlowRun,
     shimDir: config.shimDir,
     python: venv ? join(venv, "bin", "python") : config.python,
     env: flowEnv,
+    masker: out.masker,
     signal: deps.signal,
     stopGraceMs: config.stopGraceMs,
     onStart: async () => {
@@ -271,6 +291,7 @@ async function runStep(step: PullStep, ws: Workspace, source: RunSource, config:
         scratchDir: join(ws.internal, "git"),
         env: tools.env,
         signal: tools.signal,
+        masker: tools.masker,
         onLine: (line) => tools.log.tool(line),
       });
       tools.log.info(`cloned ${redactUrl(step.repository)} at ${commit.slice(0, 12)} in ${seconds(started)}`);

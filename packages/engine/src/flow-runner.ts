@@ -95,6 +95,8 @@ export interface FlowProcessOptions {
   python: string;
   env: Record<string, string>;
   onLine: (line: string, stream: StreamName) => void;
+  /** Masks secrets in the flow's output, whole lines before long ones are cut. */
+  masker?: ProcessOptions["masker"];
   signal?: AbortSignal;
   stopGraceMs?: number;
   run?: (options: ProcessOptions) => Promise<ProcessResult>;
@@ -135,7 +137,7 @@ export async function runFlow(options: FlowProcessOptions): Promise<FlowOutcome>
     const run = options.run ?? runProcess;
     let exit: ProcessResult;
     try {
-      exit = await run({ command, args, cwd: target.cwd, env, onLine: options.onLine, signal: options.signal, stopGraceMs: options.stopGraceMs });
+      exit = await run({ command, args, cwd: target.cwd, env, onLine: options.onLine, masker: options.masker, signal: options.signal, stopGraceMs: options.stopGraceMs });
     } catch (error) {
       return { kind: "crashed", error: new EngineError("load_failed", `could not start ${command} to run ${target.path}: ${(error as Error).message}`, { cause: error }) };
     }

@@ -21,6 +21,7 @@ export interface CloneRequest {
   env: Record<string, string>;
   signal?: AbortSignal;
   onLine?: ProcessOptions["onLine"];
+  masker?: ProcessOptions["masker"];
 }
 
 export type RunProcess = (options: ProcessOptions) => Promise<ProcessResult>;
@@ -77,7 +78,7 @@ export async function cloneRepository(request: CloneRequest, run: RunProcess = r
   const where = `${redactUrl(request.repository)}${request.commit ? ` at ${request.commit}` : request.branch ? ` (branch ${request.branch})` : ""}`;
   const git = async (args: string[], cwd: string): Promise<ProcessResult> => {
     try {
-      return await run({ command: "git", args: ["-c", "advice.detachedHead=false", ...args], cwd, env, onLine: request.onLine, signal: request.signal });
+      return await run({ command: "git", args: ["-c", "advice.detachedHead=false", ...args], cwd, env, onLine: request.onLine, signal: request.signal, masker: request.masker });
     } catch (error) {
       throw new EngineError("clone_failed", `could not run git to clone ${where}: ${(error as Error).message}`, { cause: error, retryable: false });
     }

@@ -19,6 +19,8 @@ export interface ToolContext {
   env: Record<string, string>;
   log: EngineLog;
   signal?: AbortSignal;
+  /** Masks secrets in the tools' output lines. */
+  masker?: ProcessOptions["masker"];
   run?: (options: ProcessOptions) => Promise<ProcessResult>;
 }
 
@@ -34,7 +36,7 @@ export async function runTool(ctx: ToolContext, command: string, args: string[],
   const run = ctx.run ?? runProcess;
   let result: ProcessResult;
   try {
-    result = await run({ command, args, cwd, env: ctx.env, signal: ctx.signal, onLine: (line) => ctx.log.tool(line), tailLines: 12 });
+    result = await run({ command, args, cwd, env: ctx.env, signal: ctx.signal, masker: ctx.masker, onLine: (line) => ctx.log.tool(line), tailLines: 12 });
   } catch (error) {
     throw new EngineError("install_failed", `could not run ${command}: ${(error as Error).message}`, { cause: error, retryable: false });
   }

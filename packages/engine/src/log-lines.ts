@@ -4,29 +4,50 @@ import type { LogLevel } from "@ferry/core";
 /** Longer lines are cut into pieces of this many characters (the API takes 100 000 a line). */
 export const MAX_LINE_LENGTH = 10_000;
 
-/** Turns a byte stream into lines, whatever the chunk boundaries (mid-line, mid-character). */
+/** Hides secrets in output; the engine's `SecretMasker`. */
+export interface LineMasker {
+  mask(text: string): string;
+  /** Where a line still arriving can be cut, at most `max` characters in, without cutting through a secret. */
+  cutPoint(text: string, max: number): number;
+}
+
+/**
+ * Turns a byte stream into lines, whatever the chunk boundaries (mid-line, mid-character). Bytes that
+ * are not UTF-8 become U+FFFD. With a masker, secrets are masked in each whole line before a long one
+ * is cut into pieces, so a secret across a piece boundary is masked too.
+ */
 export class LineSplitter {
   private readonly decoder = new StringDecoder("utf8");
   private pending = "";
+
+  constructor(private readonly masker: LineMasker | null = null) {}
 
   push(chunk: Buffer | string): string[] {
     this.pending += typeof chunk === "string" ? chunk : this.decoder.write(chunk);
     const parts = this.pending.split("\n");
     this.pending = parts.pop() ?? "";
-    const lines = parts.map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
-    // A process that never prints a newline must not grow this buffer without bound.
+    const lines = parts.flatMap((l) => this.finish(l.endsWith("\r") ? l.slice(0, -1) : l));
+    // A process that never prints a newline must not grow this buffer without bound. The cut leaves
+    // whole any secret the text holds or may be starting (so the buffer may exceed the maximum by up
+    // to about twice the longest secret).
     while (this.pending.length > MAX_LINE_LENGTH) {
-      lines.push(this.pending.slice(0, MAX_LINE_LENGTH));
-      this.pending = this.pending.slice(MAX_LINE_LENGTH);
+      const cut = this.masker ? this.masker.cutPoint(this.pending, MAX_LINE_LENGTH) : MAX_LINE_LENGTH;
+      if (cut === 0) break;
+      lines.push(...this.finish(this.pending.slice(0, cut)));
+      this.pending = this.pending.slice(cut);
     }
-    return lines.flatMap(cutLong);
+    return lines;
   }
 
   /** The last line, when the stream ended without a newline. */
   end(): string[] {
     const rest = this.pending + this.decoder.end();
     this.pending = "";
-    return rest ? cutLong(rest.endsWith("\r") ? rest.slice(0, -1) : rest) : [];
+    return rest ? this.finish(rest.endsWith("\r") ? rest.slice(0, -1) : rest) : [];
+  }
+
+  private finish(line: string): string[] {
+    return cutLong(this.masker ? this.masker.mask(line) : line);
   }
 }
 

@@ -15,6 +15,11 @@ describe("SecretMasker", () => {
     expect(masker.mask(`Authorization: Basic ${basic}`)).toBe(`Authorization: Basic ${MASK}`);
   });
 
+  it("masks the JSON-escaped form a flow prints with json.dumps", () => {
+    const masker = new SecretMasker(['pa"ss\\word']);
+    expect(masker.mask(JSON.stringify({ password: 'pa"ss\\word' }))).toBe(`{"password":"${MASK}"}`);
+  });
+
   it("replaces a longer secret whole when it contains a shorter one", () => {
     const masker = new SecretMasker(["abcd", "abcdefgh"]);
     expect(masker.mask("xx abcdefgh yy")).toBe(`xx ${MASK} yy`);
@@ -23,6 +28,54 @@ describe("SecretMasker", () => {
   it("ignores empty and very short secrets, which would mask ordinary text", () => {
     const masker = new SecretMasker(["", null, undefined, "ab"]);
     expect(masker.mask("about a cab")).toBe("about a cab");
+  });
+});
+
+describe("SecretMasker.cutPoint", () => {
+  const masker = new SecretMasker(["0123456789"]);
+
+  it("cuts at the maximum when no secret is near it", () => {
+    expect(masker.cutPoint("x".repeat(100), 50)).toBe(50);
+  });
+
+  it("cuts before a secret that would straddle the cut", () => {
+    const text = `${"x".repeat(45)}0123456789${"y".repeat(45)}`;
+    expect(masker.cutPoint(text, 50)).toBe(45);
+  });
+
+  it("keeps back what may be the start of a secret that has not arrived in full", () => {
+    // The longest form is the secret's base64 (14 characters): 13 may be its start.
+    expect(masker.cutPoint("x".repeat(55), 50)).toBe(42);
+    expect(new SecretMasker().cutPoint("x".repeat(55), 50)).toBe(50);
+  });
+});
+
+describe("SecretMasker.maskValue", () => {
+  const secret = "s3cr3t-value-99";
+  const masker = new SecretMasker([secret]);
+
+  it("masks every string of a return value, keys too, and keeps its shape", () => {
+    const value = { token: secret, nested: [{ url: `https://x:${secret}@host` }, 3, null, true], [`key-${secret}`]: "k" };
+    expect(masker.maskValue(value)).toEqual({ token: MASK, nested: [{ url: `https://x:${MASK}@host` }, 3, null, true], [`key-${MASK}`]: "k" });
+    expect(masker.maskValue(`plain ${secret}`)).toBe(`plain ${MASK}`);
+    expect(masker.maskValue(42)).toBe(42);
+    expect(masker.maskValue(null)).toBe(null);
+  });
+
+  it("replaces the NUL characters PostgreSQL cannot store", () => {
+    expect(masker.maskValue({ "a\u0000": ["b\u0000c"] })).toEqual({ "a\uFFFD": ["b\uFFFDc"] });
+  });
+
+  it("keeps a __proto__ key as data", () => {
+    const value = JSON.parse('{"__proto__": {"x": "s3cr3t-value-99"}}') as unknown;
+    const masked = masker.maskValue(value) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(masked)).toBe(Object.prototype);
+    expect(JSON.stringify(masked)).toBe('{"__proto__":{"x":"***"}}');
+  });
+
+  it("masks the JSON text when the secret shows only there (a number)", () => {
+    const numeric = new SecretMasker(["12345678"]);
+    expect(numeric.maskValue({ pin: 12345678 })).toBe('{"pin":***}');
   });
 });
 

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { LineSplitter } from "./log-lines.js";
+import { LineSplitter, type LineMasker } from "./log-lines.js";
 
 export type StreamName = "stdout" | "stderr";
 
@@ -15,6 +15,8 @@ export interface ProcessOptions {
   stopGraceMs?: number;
   /** How many of the last lines to keep for error messages. */
   tailLines?: number;
+  /** Masks secrets in each line (and the tail) before a long line is cut into pieces. */
+  masker?: LineMasker | null;
 }
 
 export interface ProcessResult {
@@ -55,7 +57,7 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       options.onLine?.(line, stream);
     };
     for (const stream of ["stdout", "stderr"] as const) {
-      const splitter = new LineSplitter();
+      const splitter = new LineSplitter(options.masker ?? null);
       const source = child[stream];
       source.on("data", (chunk: Buffer) => {
         for (const line of splitter.push(chunk)) emit(line, stream);

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/core";
@@ -57,6 +57,34 @@ def version():
 def sleepy():
     print("sleeping", flush=True)
     time.sleep(60)
+`,
+  "flows/odd_output.py": `import sys
+
+
+def odd_output():
+    out = sys.stdout.buffer
+    out.write(b"before the odd lines\\n")
+    out.write(b"a NUL \\x00 byte\\n")
+    out.write(b"bytes that are not UTF-8: \\xff\\xfe\\xc3(\\n")
+    out.write(b"after the odd lines\\n")
+    out.flush()
+    return {"text": "a NUL \\x00 here"}
+`,
+  "flows/outage.py": `import os
+import time
+
+
+def outage(marker):
+    for i in range(20):
+        print(f"before {i}", flush=True)
+    n = 0
+    while not os.path.exists(marker):
+        print(f"waiting {n}", flush=True)
+        n += 1
+        time.sleep(0.05)
+    for i in range(20):
+        print(f"after {i}", flush=True)
+    return n
 `,
   "ts/flow.ts": `import { double } from "./lib/math.js";
 
@@ -280,6 +308,45 @@ describe("the engine against a real server", () => {
     expect(second.exit.ms).toBeLessThan(first.exit.ms);
   });
 
+  it("stores a flow's output with NUL bytes and bytes that are not UTF-8, each replaced, the lines around them too", async () => {
+    const d = await deploy("odd-output", "flows/odd_output.py:odd_output");
+    const o = await runEngine(d);
+    expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+    expect(messages(o.logs, { source: "flow" })).toEqual([
+      "before the odd lines",
+      "a NUL \uFFFD byte",
+      "bytes that are not UTF-8: \uFFFD\uFFFD\uFFFD(",
+      "after the odd lines",
+    ]);
+    expect(o.run.result).toEqual({ text: "a NUL \uFFFD here" });
+  });
+
+  it("keeps the flow's lines while the server is away longer than the engine used to retry, and delivers them all in order", async () => {
+    const d = await deploy("outage", "flows/outage.py:outage");
+    const marker = join(h.root, "outage-over");
+    let runId = "";
+    const outage = (async () => {
+      try {
+        for (let i = 0; i < 1200 && !(runId && (await h.allLogs(runId)).some((l) => l.message === "before 19")); i++) await sleep(100);
+        await h.stopServer();
+        // The engine used to give a batch six attempts over about 8 s, then drop it.
+        await sleep(10_000);
+        await h.startServerAgain();
+      } finally {
+        writeFileSync(marker, "");
+      }
+    })();
+    const o = await runEngine(d, { marker }, { onStart: (_pid, id) => (runId = id) });
+    await outage;
+    expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+    const waited = o.run.result as number;
+    expect(waited).toBeGreaterThan(0);
+    const expected = [...lines("before", 20), ...lines("waiting", waited), ...lines("after", 20)];
+    expect(messages(o.logs, { source: "flow" })).toEqual(expected);
+    expect(o.exit.output).toMatch(/could not send log lines to the server, trying again until it takes them/);
+    expect(o.exit.output).not.toMatch(/log lines could not be sent/);
+  });
+
   it("runs pull steps: clone, working directory, a shell script and a requirements file", async () => {
     const d = await deploy("steps", "flow.py:run", {
       pull_steps: [
@@ -308,7 +375,8 @@ describe("the engine against a real server", () => {
 
     beforeAll(async () => {
       makeRepo(join(h.root, "private", "flows.git"), {
-        "flow.py": `def leak():\n    print("the token is ${token}")\n    print("or url-encoded", "${encodeURIComponent(token)}")\n    return "done"\n`,
+        "flow.py": `def leak():\n    print("the token is ${token}")\n    print("or url-encoded", "${encodeURIComponent(token)}")\n    return "done"\n\n\n` +
+          `def leak_long():\n    print("a" * 9990 + "${token}" + "b" * 100)\n    return {"token": "${token}", "nested": ["in ${token} too"]}\n`,
       });
       gitServer = await startGitHttpServer(join(h.root, "private"), { username: "ferry-bot", token });
       await h.client.api.createCredentials({ body: { name: "private-git", type: "git", data: { token, username: "ferry-bot" } } });
@@ -326,6 +394,17 @@ describe("the engine against a real server", () => {
       expect(o.exit.output).not.toContain(token);
       expect(messages(o.logs, { source: "flow" })).toContain("the token is ***");
       expect(messages(o.logs, { source: "flow" })).toContain("or url-encoded ***");
+    });
+
+    it("masks the token across the cut of a long line, and in the flow's return value", async () => {
+      const d = await deploy("private-long", "flow.py:leak_long", { source: { git_url: `${gitServer.url}/flows.git`, credentials: "private-git" } });
+      const o = await runEngine(d);
+      expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+      expect(o.run.result).toEqual({ token: "***", nested: ["in *** too"] });
+      const flow = messages(o.logs, { source: "flow" });
+      expect(flow.join("")).toBe(`${"a".repeat(9990)}***${"b".repeat(100)}`);
+      expect(flow.every((m) => m.length <= 10_000)).toBe(true);
+      expect(o.exit.output).not.toContain(token);
     });
 
     it("reports CRASHED without the token when the host refuses it", async () => {
@@ -380,6 +459,9 @@ describe("the engine against a real server", () => {
     expect(messages(o.logs, { source: "engine" })).toContain("the engine was told to stop: the flow's process (if it had started) was stopped, and no state is reported");
   });
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const lines = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix} ${i}`);
 
 /** Command lines of this machine's processes that mention `text`. */
 function processesRunning(text: string): string[] {

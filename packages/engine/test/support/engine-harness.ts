@@ -38,6 +38,9 @@ export interface EngineHarness {
   runEngine(deployment: Deployment, parameters?: Record<string, unknown>, options?: RunEngineOptions): Promise<RunOutcome>;
   /** Every log line of a run, in order. */
   allLogs(runId: string): Promise<LogLine[]>;
+  /** Stops the server (engines see connections refused), to start it again on the same port and store. */
+  stopServer(): Promise<void>;
+  startServerAgain(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -46,9 +49,9 @@ export async function startEngineHarness(flowFiles: Record<string, string>): Pro
   const root = mkdtempSync(join(tmpdir(), "ferry-engine-test-"));
   // On all interfaces, so an engine in a container reaches it through the Docker host gateway. No
   // runner: the tests start each engine themselves, as a runner backend would.
-  const server = await startServer(
-    parseServerConfig({}, { home: join(root, "home"), host: "0.0.0.0", port: 0, logLevel: "warn", providers: [], runner: "none" }),
-  );
+  const config = (port: number) => parseServerConfig({}, { home: join(root, "home"), host: "0.0.0.0", port, logLevel: "warn", providers: [], runner: "none" });
+  let server: RunningServer | null = await startServer(config(0));
+  const port = Number(new URL(server.url).port);
   const client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap!.apiKey });
   const admin = new FerryClient({ apiUrl: server.url, adminToken: server.adminToken });
   // Room for the runs of a test file, which end one after another.
@@ -68,9 +71,16 @@ export async function startEngineHarness(flowFiles: Record<string, string>): Pro
     return out.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
   };
 
+  const running = (): RunningServer => {
+    if (!server) throw new Error("the server is stopped");
+    return server;
+  };
+
   return {
     root,
-    server,
+    get server() {
+      return running();
+    },
     client,
     repo,
     allLogs,
@@ -78,16 +88,23 @@ export async function startEngineHarness(flowFiles: Record<string, string>): Pro
       const body = { flow_name: "engine-test", name, work_pool: "managed", source: { git_url: repo.url, branch: "main" }, entrypoint, ...extra };
       return (await client.api.applyDeployment({ body })).deployment;
     },
+    async stopServer() {
+      await running().close();
+      server = null;
+    },
+    async startServerAgain() {
+      server = await startServer(config(port));
+    },
     async runEngine(deployment, parameters = {}, options = {}) {
       const { flow_run: created } = await client.api.createFlowRun({ params: { id: deployment.id }, body: { parameters } });
       expect(created.state.type).toBe("SCHEDULED");
       await client.api.setFlowRunState({ params: { id: created.id }, body: { type: "PENDING" } });
       const env = {
-        FERRY_API_URL: options.apiUrl ?? server.url,
+        FERRY_API_URL: options.apiUrl ?? running().url,
         FERRY_FLOW_RUN_ID: created.id,
         ...(options.credential === "run-token"
-          ? { FERRY_RUN_TOKEN: await server.issueRunToken(created.id) }
-          : { FERRY_BOOTSTRAP_TOKEN: await server.issueBootstrapToken(created.id) }),
+          ? { FERRY_RUN_TOKEN: await running().issueRunToken(created.id) }
+          : { FERRY_BOOTSTRAP_TOKEN: await running().issueBootstrapToken(created.id) }),
         ...options.env,
       };
       const exit = options.launch
@@ -97,7 +114,7 @@ export async function startEngineHarness(flowFiles: Record<string, string>): Pro
       return { run, logs: await allLogs(created.id), exit };
     },
     async stop() {
-      await server.close();
+      await server?.close();
       rmSync(root, { recursive: true, force: true });
     },
   };

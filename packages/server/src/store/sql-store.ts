@@ -28,6 +28,7 @@ import {
   type WorkPoolRecord,
   type WorkspaceRecord,
   isUuid,
+  storableText,
 } from "@ferry/core";
 import type { SqlDriver, SqlExecutor, SqlResult } from "./driver.js";
 import { migrate } from "./migrations.js";
@@ -933,9 +934,10 @@ export class SqlStoreTx implements StoreTx {
         flowRunId,
         workspaceId,
         lines.map((l) => l.level),
-        lines.map((l) => l.message),
+        // Whatever a client sends (a NUL byte a tool printed): PostgreSQL would refuse the whole batch.
+        lines.map((l) => storableText(l.message)),
         lines.map((l) => isoInput(l.timestamp, "timestamp")),
-        lines.map((l) => l.source),
+        lines.map((l) => storableText(l.source)),
       ],
     );
     return rows.map(toLogLine).sort(byEventId);
