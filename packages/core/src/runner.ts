@@ -65,10 +65,16 @@ export interface RunnerInstance {
   startedAt: string | null;
 }
 
-/** Environment variables the engine reads. */
+/**
+ * Environment variables the engine reads. Dispatchers give a run's infrastructure a bootstrap token,
+ * never the run token: whoever can read the infrastructure's description (a cloud's task API, a
+ * container's inspect) sees only a single-use, short-lived token the engine has already exchanged.
+ * FERRY_RUN_TOKEN is for engines started by hand or by tests.
+ */
 export const ENGINE_ENV = {
   apiUrl: "FERRY_API_URL",
   flowRunId: "FERRY_FLOW_RUN_ID",
   runToken: "FERRY_RUN_TOKEN",
+  bootstrapToken: "FERRY_BOOTSTRAP_TOKEN",
   cacheDir: "FERRY_CACHE_DIR",
 } as const;

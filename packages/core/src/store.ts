@@ -28,6 +28,16 @@ export interface StoreTx {
   deleteApiKey(workspaceId: string, id: string): Promise<boolean>;
   touchApiKey(id: string, at: string): Promise<void>;
 
+  // --- what a run's engine authenticates with
+  /** A run's state and workspace in one indexed read: checked on every request a run token makes. */
+  getRunTokenSubject(flowRunId: string): Promise<{ stateType: StateType; workspace: WorkspaceRecord } | null>;
+  insertRunBootstrapToken(input: RunBootstrapTokenRecord): Promise<void>;
+  /**
+   * Marks the bootstrap token with this hash used, if it is unused and unexpired at `now`, in one
+   * statement (two exchanges at once: one wins). Otherwise says why not; unknown hashes are null.
+   */
+  claimRunBootstrapToken(hash: string, now: string): Promise<{ outcome: "claimed" | "used" | "expired"; token: RunBootstrapTokenRecord } | null>;
+
   // --- work pools
   insertWorkPool(input: Omit<WorkPoolRecord, "created_at" | "updated_at">): Promise<WorkPoolRecord>;
   getWorkPool(workspaceId: string, name: string): Promise<WorkPoolRecord | null>;
@@ -126,6 +136,17 @@ export interface WorkspaceRecord {
   tier: TierName;
   limits_override: Partial<TierLimits>;
   created_at: string;
+}
+
+/** A run's single-use bootstrap token, stored by its hash only. */
+export interface RunBootstrapTokenRecord {
+  hash: string;
+  flow_run_id: string;
+  workspace_id: string;
+  /** The bootstrap token is refused after this. */
+  expires_at: string;
+  /** When the run token it is exchanged for stops working (the run's maximum runtime and a margin). */
+  run_token_expires_at: string;
 }
 
 export interface ApiKeyRecord extends ApiKey {

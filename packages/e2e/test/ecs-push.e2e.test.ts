@@ -241,9 +241,17 @@ describe("ecs:push end to end against aws-local", await dockerService({ images: 
     const task = await describeTask(taskArn);
     expect(task).toMatchObject({ launchType: "FARGATE", stopCode: "EssentialContainerExited", containers: [expect.objectContaining({ exitCode: 0 })] });
     const overrides = Object.fromEntries((task?.overrides?.containerOverrides?.[0]?.environment ?? []).map((e) => [e.name, e.value]));
-    expect(overrides).toMatchObject({ FERRY_API_URL: server.url, FERRY_FLOW_RUN_ID: run.id, FERRY_RUN_TOKEN: expect.stringMatching(/^frt_/) });
+    // Not the run token: a single-use bootstrap token, which the engine exchanged at start, so whoever
+    // may call DescribeTasks reads a token that is refused.
+    expect(overrides).toMatchObject({ FERRY_API_URL: server.url, FERRY_FLOW_RUN_ID: run.id, FERRY_BOOTSTRAP_TOKEN: expect.stringMatching(/^frb_/) });
+    expect(overrides.FERRY_RUN_TOKEN).toBeUndefined();
+    const replay = await new FerryClient({ apiUrl: server.url }).api.exchangeRunBootstrapToken({ body: { bootstrap_token: overrides.FERRY_BOOTSTRAP_TOKEN! } }).then(
+      () => null,
+      (error: Error) => error,
+    );
+    expect(replay?.message).toMatch(/exchanged already/);
     const definition = await ecs().send(new DescribeTaskDefinitionCommand({ taskDefinition: task?.taskDefinitionArn }));
-    expect(JSON.stringify(definition.taskDefinition)).not.toContain("FERRY_RUN_TOKEN");
+    expect(JSON.stringify(definition.taskDefinition)).not.toMatch(/FERRY_RUN_TOKEN|FERRY_BOOTSTRAP_TOKEN/);
     expect(definition.taskDefinition?.executionRoleArn).toBe(provisioned.jobVariableDefaults.execution_role_arn);
   }, 180_000);
 

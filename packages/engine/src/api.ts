@@ -1,4 +1,5 @@
 import { FerryClient, isFerryError, type Deployment, type FlowRun, type SetState } from "@ferry/core";
+import { EngineError } from "./errors.js";
 import type { LogEntry } from "./log-shipper.js";
 
 /** Where the run's code is, with the git token when the source has credentials. */
@@ -60,4 +61,25 @@ export function ferryEngineApi(options: { apiUrl: string; runToken: string; flow
       await client.api.writeFlowRunLogs({ params: { id }, body: { logs } });
     },
   };
+}
+
+/**
+ * Trades the run's single-use bootstrap token for its run token, which from then on lives only in the
+ * engine's memory. Retried like every call while the server is unreachable; if an answer is lost after
+ * the server took the token, the retry is refused as a second exchange and the run crashes from the
+ * engine's exit, which is the safe side.
+ */
+export async function exchangeBootstrapToken(options: {
+  apiUrl: string;
+  bootstrapToken: string;
+  flowRunId: string;
+  engineVersion: string;
+  retry?: RetryOptions;
+}): Promise<string> {
+  const client = new FerryClient({ apiUrl: options.apiUrl, userAgent: `ferry-engine/${options.engineVersion}` });
+  const answer = await withRetry(() => client.api.exchangeRunBootstrapToken({ body: { bootstrap_token: options.bootstrapToken } }), options.retry);
+  if (answer.flow_run_id !== options.flowRunId) {
+    throw new EngineError("invalid_config", `the bootstrap token is for flow run ${answer.flow_run_id}, not ${options.flowRunId} (FERRY_FLOW_RUN_ID)`);
+  }
+  return answer.run_token;
 }

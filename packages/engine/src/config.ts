@@ -38,11 +38,23 @@ export interface EngineConfig {
 }
 
 
+/**
+ * How the engine proves it is its run's engine: the run token itself (an engine started by hand), or
+ * the single-use bootstrap token a dispatcher gives the run's infrastructure, traded at start for the
+ * run token so that the token never sits in an environment others can read.
+ */
+export type EngineCredential = { kind: "run-token"; token: string } | { kind: "bootstrap"; token: string };
+
+/** The parsed environment: the engine's config before its credential is turned into a run token. */
+export interface EngineStartConfig extends Omit<EngineConfig, "runToken"> {
+  credential: EngineCredential;
+}
+
 /** Parses the engine's environment; every problem is reported at once, each naming its variable. */
 export function parseEngineConfig(
   env: Record<string, string | undefined>,
   paths: { scratchRoot: string; shimDir: string },
-): EngineConfig {
+): EngineStartConfig {
   const problems: string[] = [];
   const apiUrl = env[ENGINE_ENV.apiUrl]?.trim() ?? "";
   if (!apiUrl) problems.push(`${ENGINE_ENV.apiUrl} is not set: the URL of the Ferry server, e.g. http://10.0.0.5:4200`);
@@ -53,8 +65,11 @@ export function parseEngineConfig(
   else if (!isUuid(flowRunId)) problems.push(`${ENGINE_ENV.flowRunId} '${flowRunId}' is not a flow run id (a UUID)`);
 
   const runToken = env[ENGINE_ENV.runToken]?.trim() ?? "";
-  // Never echo the token, not even a malformed one.
-  if (!runToken) problems.push(`${ENGINE_ENV.runToken} is not set: the run token the server issued for this run`);
+  const bootstrapToken = env[ENGINE_ENV.bootstrapToken]?.trim() ?? "";
+  // Never echo a token, not even a malformed one.
+  if (!runToken && !bootstrapToken) {
+    problems.push(`${ENGINE_ENV.bootstrapToken} (or ${ENGINE_ENV.runToken}) is not set: the token the server issued for this run`);
+  }
 
   const cacheText = env[ENGINE_ENV.cacheDir]?.trim() ?? "";
   if (cacheText && !isAbsolute(cacheText)) problems.push(`${ENGINE_ENV.cacheDir} '${cacheText}' must be an absolute path`);
@@ -67,7 +82,8 @@ export function parseEngineConfig(
   return {
     apiUrl: apiUrl.replace(/\/+$/, ""),
     flowRunId,
-    runToken,
+    // A run token given outright wins: there is nothing to exchange.
+    credential: runToken ? { kind: "run-token", token: runToken } : { kind: "bootstrap", token: bootstrapToken },
     cacheDir: cacheText || null,
     scratchRoot: paths.scratchRoot,
     shimDir: paths.shimDir,

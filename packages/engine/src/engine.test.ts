@@ -158,8 +158,8 @@ describe("runEngine", () => {
 });
 
 describe("childEnv", () => {
-  it("puts the job's env over the engine's and keeps the run token from the flow", () => {
-    expect(childEnv({ PATH: "/bin", A: "1", FERRY_RUN_TOKEN: "frt_x", FERRY_FLOW_RUN_ID: "r" }, { A: "2", B: 3, C: null })).toEqual({
+  it("puts the job's env over the engine's and keeps the run's tokens from the flow", () => {
+    expect(childEnv({ PATH: "/bin", A: "1", FERRY_RUN_TOKEN: "frt_x", FERRY_BOOTSTRAP_TOKEN: "frb_x", FERRY_FLOW_RUN_ID: "r" }, { A: "2", B: 3, C: null })).toEqual({
       PATH: "/bin", A: "2", B: "3", FERRY_FLOW_RUN_ID: "r",
     });
   });

@@ -332,7 +332,7 @@ async function runStep(step: PullStep, ws: Workspace, source: RunSource, config:
   }
 }
 
-/** The environment of every tool and of the flow: the engine's, the job's `env` over it, never the run token. */
+/** The environment of every tool and of the flow: the engine's, the job's `env` over it, never the run's tokens. */
 export function childEnv(base: Record<string, string>, jobEnv: unknown): Record<string, string> {
   const env: Record<string, string> = { ...base };
   if (jobEnv && typeof jobEnv === "object" && !Array.isArray(jobEnv)) {
@@ -340,6 +340,7 @@ export function childEnv(base: Record<string, string>, jobEnv: unknown): Record<
   }
   // The flow's code may read its run's id and the server's URL, but it does not act as the engine.
   delete env[ENGINE_ENV.runToken];
+  delete env[ENGINE_ENV.bootstrapToken];
   return env;
 }
 

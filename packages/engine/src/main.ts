@@ -1,7 +1,7 @@
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
-import { ferryEngineApi } from "./api.js";
-import { parseEngineConfig } from "./config.js";
+import { exchangeBootstrapToken, ferryEngineApi } from "./api.js";
+import { parseEngineConfig, type EngineConfig } from "./config.js";
 import { runEngine } from "./engine.js";
 import { isEngineError } from "./errors.js";
 
@@ -14,9 +14,9 @@ const ENGINE_VERSION = typeof __ENGINE_VERSION__ === "string" ? __ENGINE_VERSION
  * could not be reported (the server then marks the run from the exit), 2 for a bad environment.
  */
 async function main(): Promise<number> {
-  let config;
+  let parsed;
   try {
-    config = parseEngineConfig(process.env, {
+    parsed = parseEngineConfig(process.env, {
       scratchRoot: tmpdir(),
       shimDir: fileURLToPath(new URL("./shims/", import.meta.url)),
     });
@@ -24,6 +24,19 @@ async function main(): Promise<number> {
     console.error(`[engine] ${(error as Error).message}`);
     return isEngineError(error, "invalid_config") ? 2 : 1;
   }
+
+  const { credential, ...rest } = parsed;
+  let runToken: string;
+  try {
+    runToken = credential.kind === "run-token"
+      ? credential.token
+      : await exchangeBootstrapToken({ apiUrl: rest.apiUrl, bootstrapToken: credential.token, flowRunId: rest.flowRunId, engineVersion: ENGINE_VERSION });
+  } catch (error) {
+    // Nothing can be reported without a run token: the runner's exit record says why.
+    console.error(`[engine] could not exchange the run's bootstrap token for its run token: ${(error as Error).message}`);
+    return isEngineError(error, "invalid_config") ? 2 : 1;
+  }
+  const config: EngineConfig = { ...rest, runToken };
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {

@@ -1,7 +1,10 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FerryClient } from "@ferry/core";
+import { rejection } from "@ferry/core/testing";
 import { explain, messages, startEngineHarness, type EngineHarness } from "./support/engine-harness.js";
+import { runEngineProcess } from "./support/engine-process.js";
 import { makeRepo } from "./support/git-repo.js";
 import { startGitHttpServer, type GitHttpServer } from "./support/git-http-server.js";
 
@@ -27,6 +30,12 @@ def hello(name="world", count=1):
 def boom(day):
     print("about to fail")
     check(day)
+`,
+  "flows/tokens.py": `import os
+
+
+def tokens():
+    return sorted(k for k in os.environ if k in ("FERRY_BOOTSTRAP_TOKEN", "FERRY_RUN_TOKEN"))
 `,
   "flows/async_flow.py": `import asyncio
 
@@ -139,6 +148,40 @@ describe("the engine against a real server", () => {
     // Logs were sent before the final state, so the run's history shows RUNNING then COMPLETED.
     const history = await h.client.api.getFlowRunHistory({ params: { id: o.run.id } });
     expect(history.items.map((s) => s.type)).toEqual(["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"]);
+  });
+
+  it("trades its single-use bootstrap token for the run token at start: the flow sees neither, and the token is spent", async () => {
+    const d = await deploy("tokens", "flows/tokens.py:tokens");
+    let given: Record<string, string> = {};
+    const o = await runEngine(d, {}, { launch: (env) => ((given = env), runEngineProcess(env)) });
+    expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+    expect(given.FERRY_BOOTSTRAP_TOKEN).toMatch(/^frb_/);
+    expect(given.FERRY_RUN_TOKEN).toBeUndefined();
+    expect(o.run.result).toEqual([]);
+    // What the run's infrastructure was given is worth nothing now.
+    const replay = await rejection(new FerryClient({ apiUrl: h.server.url }).api.exchangeRunBootstrapToken({ body: { bootstrap_token: given.FERRY_BOOTSTRAP_TOKEN! } }));
+    expect(replay.message).toMatch(/exchanged already/);
+  });
+
+  it("runs with the run token given outright, as when started by hand", async () => {
+    const d = await deploy("by-hand", "flows/hello.py:hello");
+    const o = await runEngine(d, { name: "hand" }, { credential: "run-token" });
+    expect(o.run.state.type, explain(o)).toBe("COMPLETED");
+    expect(o.run.result).toEqual({ greeting: "hello hand", count: 1 });
+  });
+
+  it("runs nothing when someone else exchanged its bootstrap token first, and the run's log says so", async () => {
+    const d = await deploy("stolen", "flows/hello.py:hello");
+    const o = await runEngine(d, {}, {
+      launch: async (env) => {
+        await new FerryClient({ apiUrl: h.server.url }).api.exchangeRunBootstrapToken({ body: { bootstrap_token: env.FERRY_BOOTSTRAP_TOKEN! } });
+        return runEngineProcess(env);
+      },
+    });
+    expect(o.exit.code).toBe(1);
+    expect(o.exit.output).toMatch(/could not exchange the run's bootstrap token for its run token: the bootstrap token was exchanged already/);
+    expect(o.run.state.type).toBe("PENDING");
+    expect(messages(o.logs, { source: "ferry", level: "warning" }).some((m) => m.includes("second exchange of this run's bootstrap token was refused"))).toBe(true);
   });
 
   it("awaits an async Python flow", async () => {

@@ -177,7 +177,7 @@ export interface RunTaskContext {
   idempotencyKey: string;
   flowRunId: string;
   deploymentId: string;
-  /** FERRY_API_URL, FERRY_FLOW_RUN_ID, FERRY_RUN_TOKEN: per run, and the token is a secret. */
+  /** FERRY_API_URL, FERRY_FLOW_RUN_ID, FERRY_BOOTSTRAP_TOKEN: per run, and the token is a secret (single use, short-lived). */
   runtimeEnv: Record<string, string>;
 }
 

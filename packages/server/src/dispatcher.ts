@@ -31,7 +31,7 @@ export interface DispatcherLogger {
 
 export interface DispatcherOptions {
   /** Environment handed to the run's process so it can report back. */
-  runtimeEnv(run: FlowRunRecord): Record<string, string>;
+  runtimeEnv(run: FlowRunRecord): Promise<Record<string, string>>;
   /** Attempts for a retryable submission failure (throttling, transient errors). */
   submitRetries?: number;
   /** First and longest wait between polls of a provider without `watch`. */
@@ -316,7 +316,7 @@ export class Dispatcher {
         jobConfiguration: run.job_configuration ?? {},
         credentials: await this.credentialsOf(job.pool, provider),
         idempotencyKey: idempotencyKeyForRun(run.id),
-        runtimeEnv: this.options.runtimeEnv(run),
+        runtimeEnv: await this.options.runtimeEnv(run),
         signal,
       };
     } catch (error) {

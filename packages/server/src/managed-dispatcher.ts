@@ -17,6 +17,7 @@ import {
 } from "@ferry/core";
 import type { DispatcherLogger } from "./dispatcher.js";
 import { logToRun, transitionRun, type ServiceContext } from "./services/context.js";
+import { issueBootstrapToken } from "./services/run-credentials.js";
 import { PeriodicSweep } from "./sweep.js";
 
 export interface ManagedDispatcherOptions {
@@ -247,17 +248,15 @@ export class ManagedDispatcher {
         }));
         return;
       }
-      const token = this.ctx.runTokens.issue({
-        flowRunId: run.id,
-        workspaceId: run.workspace_id,
-        expires: Math.floor(Date.now() / 1000) + limits.max_runtime_seconds + 600,
-      });
+      // As for push runs: the container's environment is visible to whoever may inspect it, so it
+      // carries a single-use token the engine trades for the run token.
+      const token = await issueBootstrapToken(this.ctx, run, Math.floor(Date.now() / 1000) + limits.max_runtime_seconds + 600);
       const env: Record<string, string> = {
         ...(config.env ?? {}),
         ...this.options.runnerEnv,
         [ENGINE_ENV.apiUrl]: this.options.engineApiUrl,
         [ENGINE_ENV.flowRunId]: run.id,
-        [ENGINE_ENV.runToken]: token,
+        [ENGINE_ENV.bootstrapToken]: token,
       };
       const started = await this.backend.start({
         flowRunId: run.id,

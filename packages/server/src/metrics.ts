@@ -40,6 +40,12 @@ export class Metrics {
     labelNames: ["dispatcher"] as const,
     registers: [this.registry],
   });
+  readonly bootstrapRefusals = new Counter({
+    name: "ferry_run_bootstrap_refusals_total",
+    help: "Refused exchanges of a run's bootstrap token, by reason; 'used' means a second exchange: a restarted engine, or someone who read the run's environment",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
   readonly httpDuration = new Histogram({
     name: "ferry_http_request_duration_seconds",
     help: "HTTP request durations by route and status",

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync } from "node:crypto";
+import { createHash, createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { FerryError } from "@ferry/core";
 import { safeEqual } from "./secrets.js";
 
@@ -51,4 +51,23 @@ export class RunTokens {
   private sign(payload: string): string {
     return createHmac("sha256", this.key).update(payload).digest("base64url");
   }
+}
+
+const BOOTSTRAP_PREFIX = "frb_";
+
+/**
+ * A run's bootstrap token: what its infrastructure is given instead of the run token. Random, stored
+ * only as a hash, and good for one exchange within minutes (see services/run-credentials.ts).
+ */
+export function generateBootstrapToken(): { token: string; hash: string } {
+  const token = BOOTSTRAP_PREFIX + randomBytes(32).toString("base64url");
+  return { token, hash: hashBootstrapToken(token) };
+}
+
+export function hashBootstrapToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+export function looksLikeBootstrapToken(token: string): boolean {
+  return token.startsWith(BOOTSTRAP_PREFIX);
 }

@@ -15,6 +15,7 @@ import { describePoolTypes, loadPlugins } from "./plugins.js";
 import { RunTokens } from "./run-tokens.js";
 import { loadSecretKey, readOrCreateSecretFile, SecretBox } from "./secrets.js";
 import type { ServiceContext } from "./services/context.js";
+import { issueBootstrapToken } from "./services/run-credentials.js";
 import { createApiKeyIn } from "./services/workspaces.js";
 import { openStore } from "./store/open-store.js";
 
@@ -41,6 +42,8 @@ export interface RunningServer {
   app: FastifyInstance;
   /** A run token for a run, as its engine gets one (tests and the process backend's tools use it). */
   issueRunToken(flowRunId: string, ttlSeconds?: number): Promise<string>;
+  /** A single-use bootstrap token for a run, as the dispatchers give its infrastructure (tests use it). */
+  issueBootstrapToken(flowRunId: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -114,10 +117,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   };
 
   try {
-    const bootstrap = await bootstrapIfEmpty(ctx);
     await events.start();
     app = await buildApp({ ctx, adminToken, logLevel: config.logLevel, logStream: options.logStream, version: VERSION, isReady: () => ready });
-    await app.listen({ host: config.host, port: config.port });
+    await listen(app, config.host, config.port);
+    // Only once the port is ours: a start that fails to bind must not make the first workspace's only
+    // key and then exit without anyone having seen it.
+    const bootstrap = await bootstrapIfEmpty(ctx);
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
     const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -129,11 +134,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
     dispatcher = new Dispatcher(ctx, app.log, {
       sweepIntervalMs: config.sweepIntervalMs,
-      // What the engine in a push run's task needs to report back: never a workspace API key.
-      runtimeEnv: (run) => ({
+      // What the engine in a push run's task needs to report back: never a workspace API key, and not
+      // the run token either (a task's environment is readable by whoever may describe it).
+      runtimeEnv: async (run) => ({
         [ENGINE_ENV.apiUrl]: publicUrl,
         [ENGINE_ENV.flowRunId]: run.id,
-        [ENGINE_ENV.runToken]: runTokens.issue({ flowRunId: run.id, workspaceId: run.workspace_id, expires: Math.floor(Date.now() / 1000) + 24 * 3600 + 600 }),
+        [ENGINE_ENV.bootstrapToken]: await issueBootstrapToken(ctx, run, Math.floor(Date.now() / 1000) + 24 * 3600 + 600),
       }),
     });
     await dispatcher.start();
@@ -183,6 +189,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         if (!run) throw new FerryError("not_found", `flow run '${flowRunId}' was not found`);
         return runTokens.issue({ flowRunId, workspaceId: run.workspace_id, expires: Math.floor(Date.now() / 1000) + ttlSeconds });
       },
+      issueBootstrapToken: async (flowRunId) => {
+        const run = await store.getFlowRunForSystem(flowRunId);
+        if (!run) throw new FerryError("not_found", `flow run '${flowRunId}' was not found`);
+        return issueBootstrapToken(ctx, run, Math.floor(Date.now() / 1000) + 24 * 3600 + 600);
+      },
       close: async () => {
         ready = false;
         // In-flight requests finish; event streams end so clients reconnect elsewhere.
@@ -231,6 +242,22 @@ async function bootstrapIfEmpty(ctx: ServiceContext): Promise<BootstrapResult | 
     const key = await createApiKeyIn(tx, workspace.id, "bootstrap");
     return { workspaceId: workspace.id, workspaceName: workspace.name, apiKey: key.key };
   });
+}
+
+/** Listens, turning a port taken by another process into an error that says what to do. */
+async function listen(app: FastifyInstance, host: string, port: number): Promise<void> {
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
+      throw new FerryError("conflict", `port ${port} on ${host} is already in use; stop what listens there, or pick another port (--port, FERRY_PORT; 0 picks a free one)`, { cause: error });
+    }
+    if (code === "EACCES") {
+      throw new FerryError("forbidden", `this user may not listen on port ${port} on ${host}; pick a port above 1023 (--port, FERRY_PORT)`, { cause: error });
+    }
+    throw error;
+  }
 }
 
 function describeStore(databaseUrl: string | null, dataDir: string): string {

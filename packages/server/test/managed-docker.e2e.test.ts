@@ -224,14 +224,19 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
     }
   }, 120_000);
 
-  it("cancels a running run: CANCELLED, and its container is gone; its environment held the run token and no API key", async () => {
+  it("cancels a running run: CANCELLED, and its container is gone; its environment held a spent bootstrap token, no run token and no API key", async () => {
     const d = await deploy("to-cancel", "flows/sleepy.py:main");
     const created = await runOf(d);
     await waitRunning(created.id);
     const running = await client.api.getFlowRun({ params: { id: created.id } });
     const info = await docker.getContainer(containerOf(running)).inspect();
     const envList = info.Config.Env;
-    expect(envList.some((e) => e.startsWith("FERRY_RUN_TOKEN=frt_"))).toBe(true);
+    const bootstrap = envList.find((e) => e.startsWith("FERRY_BOOTSTRAP_TOKEN=frb_"))?.split("=")[1];
+    expect(bootstrap).toBeDefined();
+    expect(envList.some((e) => e.startsWith("FERRY_RUN_TOKEN="))).toBe(false);
+    // Whoever reads the container's environment finds a token the engine has already traded in.
+    const stolen = await rejection(new FerryClient({ apiUrl: server.url }).api.exchangeRunBootstrapToken({ body: { bootstrap_token: bootstrap! } }));
+    expect(stolen.code).toBe("unauthenticated");
     expect(envList.join("\n")).not.toContain(apiKey);
     expect(info.HostConfig.Memory).toBe(2048 * 1024 * 1024);
     const cancelling = await client.api.cancelFlowRun({ params: { id: created.id }, body: {} });

@@ -4,7 +4,7 @@ import { FerryError } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { profilesPath, updateProfiles, type ProfilesFile } from "@ferry/client-node";
-import { handler, parseInteger, type CommandEnv } from "./shared.js";
+import { handler, JSON_HELP, parseInteger, type CommandEnv } from "./shared.js";
 
 export const LOCAL_PROFILE = "local";
 
@@ -28,13 +28,59 @@ export function registerServer(program: Command, env: CommandEnv): void {
         "Other settings: FERRY_SECRET_KEY, FERRY_PROVIDERS, FERRY_LOG_LEVEL.",
     )
     .action(handler(env, startServerCommand));
+
+  server
+    .command("reset-key")
+    .description("issue a new API key for a workspace, or a new operator token, straight into the server's store (no old key needed); printed once")
+    .option("--workspace <name>", "the workspace's name or id (needed when the store has more than one)")
+    .option("--admin", "issue a new operator (admin) token instead; the server uses it from its next start")
+    .option("--home <dir>", "the server's home: embedded store and admin token (env FERRY_HOME; default ~/.ferry)")
+    .option("--json", JSON_HELP)
+    .addHelpText(
+      "after",
+      "\nRun it on the server's host with the server's settings (FERRY_HOME, or FERRY_DATABASE_URL for PostgreSQL).\n" +
+        "The embedded store must not be open in a running server: stop it first. Existing keys keep working; revoke them with the new one.",
+    )
+    .action(handler(env, resetKeyCommand));
 }
 
-async function startServerCommand(ctx: CommandContext, options: StartOptions): Promise<number> {
-  // Imported here only: the server and its database engine are heavy, and no other command needs them.
-  let serverModule: typeof FerryServer;
+interface ResetKeyOptions {
+  workspace?: string;
+  admin?: boolean;
+  home?: string;
+  json?: boolean;
+}
+
+async function resetKeyCommand(ctx: CommandContext, options: ResetKeyOptions): Promise<void> {
+  if (options.admin && options.workspace) {
+    throw new FerryError("validation_failed", "--admin issues the server's operator token, which belongs to no workspace: leave out --workspace");
+  }
+  const serverModule = await loadServerModule();
+  const config = serverModule.parseServerConfig(ctx.io.env, { home: options.home });
+  const { out } = ctx;
+  if (options.admin) {
+    const { adminToken, path } = serverModule.resetAdminToken(config);
+    if (options.json) return out.json({ admin_token: adminToken, path });
+    out.success(`Wrote a new operator token to ${path}:`);
+    out.line("");
+    out.line(`    ${out.colors.bold(adminToken)}`);
+    out.line("");
+    out.line(out.colors.yellow("A running server keeps the old token until it is restarted; 'ferry server start' saves the new one in the 'local' profile."));
+    return;
+  }
+  const { workspace, apiKey } = await serverModule.resetApiKey(config, { workspace: options.workspace });
+  if (options.json) return out.json(apiKey);
+  out.success(`Created API key '${apiKey.name}' (${apiKey.id}) for workspace '${workspace.name}' (${workspace.id}):`);
+  out.line("");
+  out.line(`    ${out.colors.bold(apiKey.key)}`);
+  out.line("");
+  out.line(out.colors.yellow("Store it now: it is shown only this once. The workspace's other keys still work; list and revoke them with 'ferry api-key ls' and 'ferry api-key delete'."));
+}
+
+/** The server package, imported only by the commands that need it: it and its database engine are heavy. */
+async function loadServerModule(): Promise<typeof FerryServer> {
   try {
-    serverModule = await import("@ferry/server");
+    return await import("@ferry/server");
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && String((error as Error).message).includes("@ferry/server");
     if (!missing) throw error;
@@ -42,19 +88,14 @@ async function startServerCommand(ctx: CommandContext, options: StartOptions): P
       cause: error,
     });
   }
+}
+
+async function startServerCommand(ctx: CommandContext, options: StartOptions): Promise<number> {
+  const serverModule = await loadServerModule();
   const config = serverModule.parseServerConfig(ctx.io.env, { host: options.host, port: options.port, home: options.home });
-  let server: FerryServer.RunningServer;
-  try {
-    // The human-readable lines go to stdout; the structured JSON log goes to stderr.
-    server = await serverModule.startServer(config, { logStream: process.stderr });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
-      throw new FerryError("conflict", `port ${config.port} on ${config.host} is already in use; stop what listens there or pick another with --port (0 picks a free one)`, {
-        cause: error,
-      });
-    }
-    throw error;
-  }
+  // The human-readable lines go to stdout; the structured JSON log goes to stderr. A busy port is a
+  // FerryError saying so, thrown before the store is changed.
+  const server = await serverModule.startServer(config, { logStream: process.stderr });
 
   try {
     return await serve(ctx, server);

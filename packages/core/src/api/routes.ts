@@ -352,6 +352,16 @@ export const ROUTES = {
     query: Type.Object({ limit: Limit, cursor: Cursor }, { additionalProperties: false }),
     response: pageSchema(LogLineSchema),
   },
+  exchangeRunBootstrapToken: {
+    method: "POST", path: "/api/run-tokens", public: true, tag: "flow-runs", status: 200,
+    summary: "Exchange a run's single-use bootstrap token (given to its infrastructure) for its run token; a second exchange is refused",
+    body: Type.Object({ bootstrap_token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+    response: Type.Object({
+      run_token: Type.String({ description: "Never logged: the engine's credential for this run until it ends" }),
+      flow_run_id: Type.String(),
+      expires_at: Type.String({ format: "date-time" }),
+    }),
+  },
   writeFlowRunLogs: {
     method: "POST", path: "/api/flow-runs/{id}/logs", runToken: true, tag: "flow-runs", status: 201,
     summary: "Append log lines to a run (at most 1000 a call)",

@@ -35,6 +35,8 @@ export class FakeRunnerBackend implements RunnerBackend {
   readonly stops: { id: string; reason: string }[] = [];
   readonly removed: string[] = [];
   private readonly instances = new Map<string, FakeInstance>();
+  /** By flow run id; kept after an instance is removed. */
+  private readonly runTokens = new Map<string, string>();
   private counter = 0;
 
   async start(spec: RunnerLaunchSpec): Promise<RunnerStarted> {
@@ -90,6 +92,11 @@ export class FakeRunnerBackend implements RunnerBackend {
     }));
   }
 
+  /** The run token the run's instance reports with (exchanged from its bootstrap token), for assertions. */
+  runTokenOf(flowRunId: string): string | undefined {
+    return this.runTokens.get(flowRunId);
+  }
+
   /** The instance of a run, for assertions. */
   instanceOf(flowRunId: string): { id: string; running: boolean; exit?: RunnerExit } | undefined {
     const i = [...this.instances.values()].find((x) => x.spec.flowRunId === flowRunId);
@@ -105,7 +112,8 @@ export class FakeRunnerBackend implements RunnerBackend {
     const behaviour = (env.FAKE_BEHAVIOUR ?? "complete") as FakeBehaviour;
     const duration = Number(env.FAKE_DURATION_MS ?? "20");
     const id = env[ENGINE_ENV.flowRunId]!;
-    const api = new FerryClient({ apiUrl: env[ENGINE_ENV.apiUrl]!, apiKey: env[ENGINE_ENV.runToken] }).api;
+    const apiUrl = env[ENGINE_ENV.apiUrl]!;
+    let api = new FerryClient({ apiUrl, apiKey: env[ENGINE_ENV.runToken] }).api;
     // Like the engine, keep trying while the server is unreachable (a restart), for up to 30 s.
     const retrying = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
       for (let attempt = 0; ; attempt++) {
@@ -119,8 +127,8 @@ export class FakeRunnerBackend implements RunnerBackend {
     };
     const client = {
       api: {
-        setFlowRunState: retrying(api.setFlowRunState),
-        writeFlowRunLogs: retrying(api.writeFlowRunLogs),
+        setFlowRunState: retrying((...args: Parameters<typeof api.setFlowRunState>) => api.setFlowRunState(...args)),
+        writeFlowRunLogs: retrying((...args: Parameters<typeof api.writeFlowRunLogs>) => api.writeFlowRunLogs(...args)),
       },
     };
     const later = (fn: () => void) => {
@@ -129,6 +137,17 @@ export class FakeRunnerBackend implements RunnerBackend {
     try {
       if (behaviour === "oom") return later(() => this.end(instance, 137, true, ["Installing collected packages: numpy", "Killed"]));
       if (behaviour === "exit-no-report") return later(() => this.end(instance, 2, false, ["Traceback (most recent call last):", "ImportError: no module named ferry"]));
+      // Like the engine, trade the single-use bootstrap token for the run token before anything else.
+      const bootstrap = env[ENGINE_ENV.bootstrapToken];
+      if (bootstrap) {
+        const exchange = retrying(new FerryClient({ apiUrl }).api.exchangeRunBootstrapToken);
+        const runToken = (await exchange({ body: { bootstrap_token: bootstrap } })).run_token;
+        this.runTokens.set(id, runToken);
+        api = new FerryClient({ apiUrl, apiKey: runToken }).api;
+      } else {
+        const given = env[ENGINE_ENV.runToken];
+        if (given) this.runTokens.set(id, given);
+      }
       await client.api.setFlowRunState({ params: { id }, body: { type: "RUNNING" } });
       await client.api.writeFlowRunLogs({ params: { id }, body: { logs: [{ message: `hello from ${behaviour}`, source: "flow" }] } });
       if (behaviour === "sleep") return;

@@ -15,6 +15,11 @@ export interface RunOutcome {
 
 export interface RunEngineOptions {
   env?: Record<string, string>;
+  /**
+   * What the engine is given to authenticate: a single-use bootstrap token, as the dispatchers give a
+   * run's infrastructure (the default), or the run token itself, as for an engine started by hand.
+   */
+  credential?: "bootstrap" | "run-token";
   apiUrl?: string;
   onStart?: (pid: number, runId: string) => void;
   /** Starts the engine another way than as a child process (e.g. in a container). */
@@ -97,7 +102,9 @@ export async function startEngineHarness(flowFiles: Record<string, string>): Pro
       const env = {
         FERRY_API_URL: options.apiUrl ?? running().url,
         FERRY_FLOW_RUN_ID: created.id,
-        FERRY_RUN_TOKEN: await running().issueRunToken(created.id),
+        ...(options.credential === "run-token"
+          ? { FERRY_RUN_TOKEN: await running().issueRunToken(created.id) }
+          : { FERRY_BOOTSTRAP_TOKEN: await running().issueBootstrapToken(created.id) }),
         ...options.env,
       };
       const exit = options.launch

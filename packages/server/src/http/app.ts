@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { Type } from "@sinclair/typebox";
-import { FerryError, isFerryError, ROUTES, type RouteDef, type RouteName, type WorkspaceRecord } from "@ferry/core";
+import { FerryError, isFerryError, isTerminal, ROUTES, type RouteDef, type RouteName, type WorkspaceRecord } from "@ferry/core";
 import { hashApiKey } from "../api-keys.js";
 import { RunTokens } from "../run-tokens.js";
 import { safeEqual } from "../secrets.js";
@@ -173,7 +173,6 @@ async function enforceRunScope(ctx: ServiceContext, name: RouteName, request: Fa
 function authenticator(ctx: ServiceContext, adminToken: string): Authenticate & { clear(): void } {
   const cache = new Map<string, { workspace: WorkspaceRecord; keyId: string; expires: number; touched: number }>();
   const TTL = 5000;
-  const workspaces = new Map<string, { workspace: WorkspaceRecord; expires: number }>();
   const fn = async (request: FastifyRequest, admin: boolean, runTokenAllowed = false) => {
     const header = request.headers.authorization;
     const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
@@ -192,14 +191,16 @@ function authenticator(ctx: ServiceContext, adminToken: string): Authenticate & 
       if (!runTokenAllowed) {
         throw new FerryError("forbidden", "a run token may only read its own run and report its state and logs; use an API key for anything else");
       }
-      let cached = workspaces.get(claims.workspaceId);
-      if (!cached || cached.expires < now) {
-        const workspace = await ctx.store.getWorkspace(claims.workspaceId);
-        if (!workspace) throw new FerryError("unauthenticated", "the run token's workspace no longer exists");
-        cached = { workspace, expires: now + TTL };
-        workspaces.set(claims.workspaceId, cached);
+      // Read fresh on every request (one primary-key read): a token must stop working the moment its
+      // run ends, on every server, and a cache would leave it working for a while.
+      const subject = await ctx.store.getRunTokenSubject(claims.flowRunId);
+      if (!subject || subject.workspace.id !== claims.workspaceId) {
+        throw new FerryError("unauthenticated", "the run token's flow run no longer exists");
       }
-      request.workspace = cached.workspace;
+      if (isTerminal(subject.stateType)) {
+        throw new FerryError("unauthenticated", `the run token no longer works: flow run ${claims.flowRunId} has ended (${subject.stateType})`);
+      }
+      request.workspace = subject.workspace;
       request.runScope = { flowRunId: claims.flowRunId };
       return;
     }

@@ -20,8 +20,9 @@ import {
   toFlowRun,
   writeLogs,
 } from "../services/flow-runs.js";
+import { exchangeBootstrapToken } from "../services/run-credentials.js";
 import { createWorkPool, deleteWorkPool, getPoolOrThrow, toWorkPool, updateWorkPool } from "../services/work-pools.js";
-import { createApiKeyIn, createWorkspace, quota, toApiKey, toWorkspace, updateWorkspace } from "../services/workspaces.js";
+import { createApiKeyIn, createWorkspace, deleteApiKey, quota, toApiKey, toWorkspace, updateWorkspace } from "../services/workspaces.js";
 
 type Handler<K extends RouteName> = (ctx: ServiceContext, ws: WorkspaceRecord, input: RouteInput<K>) => Promise<RouteOutput<K>>;
 /** One handler per route; a route without one is a compile error. */
@@ -35,9 +36,7 @@ export const handlers: Handlers = {
   listApiKeys: async (ctx, ws) => ({ items: (await ctx.store.listApiKeys(ws.id)).map(toApiKey) }),
   createApiKey: (ctx, ws, { body }) => createApiKeyIn(ctx.store, ws.id, body.name),
   deleteApiKey: async (ctx, ws, { params }) => {
-    if (!isUuid(params.id) || !(await ctx.store.deleteApiKey(ws.id, params.id))) {
-      throw notFound("API key", params.id, "list keys with 'ferry api-key ls'");
-    }
+    await deleteApiKey(ctx, ws.id, params.id);
     return deleted;
   },
 
@@ -119,5 +118,6 @@ export const handlers: Handlers = {
     return { git_url: source.git_url, branch: source.branch ?? null, commit: source.commit ?? null, username, token };
   },
   listFlowRunLogs: (ctx, ws, { params, query }) => listLogs(ctx, ws, params.id, query ?? {}),
+  exchangeRunBootstrapToken: (ctx, _ws, { body }) => exchangeBootstrapToken(ctx, body.bootstrap_token),
   writeFlowRunLogs: async (ctx, ws, { params, body }) => ({ written: await writeLogs(ctx, ws, params.id, body.logs) }),
 };

@@ -1,8 +1,10 @@
 import {
   effectiveLimits,
   FerryError,
+  isUuid,
   monthStartUtc,
   newId,
+  notFound,
   parseLimitOverrides,
   type ApiKey,
   type ApiKeyRecord,
@@ -65,6 +67,28 @@ export async function createApiKeyIn(
   const { key, prefix, hash } = generateApiKey();
   const record = await tx.insertApiKey({ id: newId(), workspace_id: workspaceId, name, prefix, hash });
   return { ...toApiKey(record), key, workspace_id: workspaceId };
+}
+
+/**
+ * Deletes one of the workspace's API keys, never its last: without a key nobody can reach the workspace
+ * again except the operator on the server's host.
+ */
+export async function deleteApiKey(ctx: ServiceContext, workspaceId: string, id: string): Promise<void> {
+  const missing = () => notFound("API key", id, "list keys with 'ferry api-key ls'");
+  if (!isUuid(id)) throw missing();
+  await ctx.store.transaction(async (tx) => {
+    // Two deletes at once must not each see the other's key still there: the workspace's lock orders them.
+    await tx.lockWorkspace(workspaceId);
+    const keys = await tx.listApiKeys(workspaceId);
+    if (!keys.some((k) => k.id === id)) throw missing();
+    if (keys.length === 1) {
+      throw new FerryError(
+        "conflict",
+        `API key '${id}' is the workspace's last key: create another first ('ferry api-key create NAME'), use it, then delete this one`,
+      );
+    }
+    await tx.deleteApiKey(workspaceId, id);
+  });
 }
 
 export async function quota(ctx: ServiceContext, ws: WorkspaceRecord): Promise<Quota> {

@@ -181,6 +181,24 @@ CREATE TABLE flow_run_logs (
     // Admission reads a pool's waiting runs oldest first, under the workspace's lock, on every pass.
     sql: `CREATE INDEX flow_runs_pool_queued_idx ON flow_runs (work_pool_id, created_at, id) WHERE state_type = 'SCHEDULED';`,
   },
+  {
+    id: 5,
+    name: "run bootstrap tokens",
+    // What a run's infrastructure is given instead of its run token: single use, short-lived, hashed.
+    sql: `
+CREATE TABLE run_bootstrap_tokens (
+  hash text PRIMARY KEY,
+  flow_run_id uuid NOT NULL,
+  workspace_id uuid NOT NULL,
+  expires_at timestamptz NOT NULL,
+  run_token_expires_at timestamptz NOT NULL,
+  used_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT run_bootstrap_tokens_flow_run_fkey FOREIGN KEY (flow_run_id) REFERENCES flow_runs (id) ON DELETE CASCADE
+);
+CREATE INDEX run_bootstrap_tokens_flow_run_idx ON run_bootstrap_tokens (flow_run_id);
+`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

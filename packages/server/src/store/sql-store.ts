@@ -16,6 +16,7 @@ import {
   type NewFlowRun,
   type NewLogLine,
   type QueuedFlowRunFilter,
+  type RunBootstrapTokenRecord,
   type StateChange,
   type StateHistoryEntry,
   type StateName,
@@ -390,6 +391,45 @@ export class SqlStoreTx implements StoreTx {
       id,
       at,
     ]);
+  }
+
+  // --- what a run's engine authenticates with
+
+  async getRunTokenSubject(flowRunId: string): Promise<{ stateType: StateType; workspace: WorkspaceRecord } | null> {
+    if (!isUuid(flowRunId)) return null;
+    const { rows } = await this.db.query<WorkspaceRow & { state_type: StateType }>(
+      `SELECT r.state_type, w.id, w.name, w.tier, w.limits_override, w.created_at
+       FROM flow_runs r JOIN workspaces w ON w.id = r.workspace_id WHERE r.id = $1`,
+      [flowRunId],
+    );
+    const r = rows[0];
+    return r ? { stateType: r.state_type, workspace: toWorkspace(r) } : null;
+  }
+
+  async insertRunBootstrapToken(input: RunBootstrapTokenRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO run_bootstrap_tokens (hash, flow_run_id, workspace_id, expires_at, run_token_expires_at)
+       VALUES ($1, $2, $3, $4::timestamptz, $5::timestamptz)`,
+      [input.hash, input.flow_run_id, input.workspace_id, input.expires_at, input.run_token_expires_at],
+    );
+  }
+
+  async claimRunBootstrapToken(hash: string, now: string): Promise<{ outcome: "claimed" | "used" | "expired"; token: RunBootstrapTokenRecord } | null> {
+    const columns = "hash, flow_run_id, workspace_id, expires_at, run_token_expires_at";
+    type Row = { hash: string; flow_run_id: string; workspace_id: string; expires_at: Date; run_token_expires_at: Date; used_at?: Date | null };
+    const toRecord = (r: Row): RunBootstrapTokenRecord => ({
+      hash: r.hash, flow_run_id: r.flow_run_id, workspace_id: r.workspace_id, expires_at: iso(r.expires_at), run_token_expires_at: iso(r.run_token_expires_at),
+    });
+    const claimed = await this.db.query<Row>(
+      `UPDATE run_bootstrap_tokens SET used_at = $2::timestamptz
+       WHERE hash = $1 AND used_at IS NULL AND expires_at > $2::timestamptz RETURNING ${columns}`,
+      [hash, now],
+    );
+    if (claimed.rows[0]) return { outcome: "claimed", token: toRecord(claimed.rows[0]) };
+    const { rows } = await this.db.query<Row>(`SELECT ${columns}, used_at FROM run_bootstrap_tokens WHERE hash = $1`, [hash]);
+    const r = rows[0];
+    if (!r) return null;
+    return { outcome: r.used_at ? "used" : "expired", token: toRecord(r) };
   }
 
   // --- work pools

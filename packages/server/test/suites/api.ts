@@ -67,7 +67,9 @@ export function apiSuite(kind: StoreKind): void {
     expect(logs.some((m) => m.startsWith("Submitted: infrastructure fake-task-"))).toBe(true);
     expect(t.provider.started.filter((s) => s.runId === run.id)).toHaveLength(1);
     const env = t.provider.envOf(run.infrastructure_id!)!;
-    expect(env).toMatchObject({ FERRY_FLOW_RUN_ID: run.id, FERRY_API_URL: t.server.url, FERRY_RUN_TOKEN: expect.stringMatching(/^frt_/) });
+    // The task's environment carries a single-use bootstrap token, never the run token itself.
+    expect(env).toMatchObject({ FERRY_FLOW_RUN_ID: run.id, FERRY_API_URL: t.server.url, FERRY_BOOTSTRAP_TOKEN: expect.stringMatching(/^frb_/) });
+    expect(env.FERRY_RUN_TOKEN).toBeUndefined();
     expect(Object.values(env)).not.toContain(t.server.bootstrap!.apiKey);
   });
 

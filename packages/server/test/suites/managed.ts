@@ -74,7 +74,10 @@ export function managedSuite(kind: StoreKind): void {
     expect(final.state.type).toBe("COMPLETED");
     expect(final.result).toEqual({ ok: true });
     const spec = runner.launches.find((l) => l.flowRunId === created.id)!;
-    expect(spec.env.FERRY_RUN_TOKEN).toMatch(/^frt_/);
+    // The container gets a single-use bootstrap token; the fake, like the engine, traded it for the run token.
+    expect(spec.env.FERRY_BOOTSTRAP_TOKEN).toMatch(/^frb_/);
+    expect(spec.env.FERRY_RUN_TOKEN).toBeUndefined();
+    expect(runner.runTokenOf(created.id)).toMatch(/^frt_/);
     expect(Object.values(spec.env)).not.toContain(apiKey);
     expect(spec.memoryMib).toBe(2048);
     expect(spec.env.FERRY_API_URL).toBe(server.url);
@@ -89,7 +92,7 @@ export function managedSuite(kind: StoreKind): void {
     const d = await deploy("scoped", { FAKE_BEHAVIOUR: "sleep" });
     const mine = await run(d);
     await expect.poll(async () => (await client.api.getFlowRun({ params: { id: mine.id } })).state.type).toBe("RUNNING");
-    const token = runner.launches.find((l) => l.flowRunId === mine.id)!.env.FERRY_RUN_TOKEN!;
+    const token = runner.runTokenOf(mine.id)!;
     const engine = new FerryClient({ apiUrl: server.url, apiKey: token });
     expect((await engine.api.getFlowRun({ params: { id: mine.id } })).id).toBe(mine.id);
     expect((await engine.api.getDeployment({ params: { id: d.id } })).id).toBe(d.id);
