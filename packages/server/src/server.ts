@@ -153,6 +153,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       const network = await chosen.docker.runsNetwork();
       const added = await applyFirewallRules(runnerFirewallRules(network.bridgeInterface, [port]));
       app.log.info({ network: network.name, interface: network.bridgeInterface, added }, `host firewall: runs on ${network.name} reach port ${port} of this host and the internet, not the host's other ports or 169.254.169.254`);
+    } else if (chosen.docker && config.runnerNetwork === "isolated") {
+      // Said at every start; a warning once several workspaces (tenants) share this host, since then
+      // one tenant's code could reach what the host serves to others.
+      const workspaces = await ctx.store.countWorkspaces();
+      const say = workspaces > 1 ? app.log.warn.bind(app.log) : app.log.info.bind(app.log);
+      say(
+        { network: config.runnerNetworkName, workspaces },
+        `managed runs can reach this host's other ports and the cloud metadata address (169.254.169.254): unless the host's firewall already stops them, set FERRY_RUNNER_FIREWALL=iptables (the server adds the rules; needs root) or add the rules packages/managed-runner/README.md lists`,
+      );
     }
     if (runner) {
       let engineApiUrl = config.runnerApiUrl ?? publicUrl;
