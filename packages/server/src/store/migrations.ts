@@ -181,6 +181,21 @@ CREATE TABLE flow_run_logs (
     // Admission reads a pool's waiting runs oldest first, under the workspace's lock, on every pass.
     sql: `CREATE INDEX flow_runs_pool_queued_idx ON flow_runs (work_pool_id, created_at, id) WHERE state_type = 'SCHEDULED';`,
   },
+  {
+    id: 5,
+    name: "server leases and run owners",
+    // Each server process holds a lease it renews every sweep; a run records the server that drives it.
+    // Another server takes a run over only once its owner's lease has expired (or was released), so a
+    // run is followed by one server at a time and never recovered from under a live one.
+    sql: `
+CREATE TABLE ferry_servers (
+  id uuid PRIMARY KEY,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  lease_expires_at timestamptz NOT NULL
+);
+ALTER TABLE flow_runs ADD COLUMN owner_id uuid;
+`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */
