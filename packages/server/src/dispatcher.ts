@@ -499,12 +499,13 @@ export class Dispatcher {
 
   /**
    * Waits up to `ms` for news of the run, then reads it again if there was news since it was last read
-   * (its own writes count too), or if it was not read for a sweep interval (a lost notification).
+   * (its own writes count too), or if it was not read for five sweep intervals (a lost notification:
+   * rare, so not worth a read per run every interval).
    */
   private async pause(job: Job, ms: number, signal: AbortSignal): Promise<void> {
     await this.ctx.events.wait(job.run.id, ms, signal, job.seen);
     if (signal.aborted) return;
-    if (this.ctx.events.version(job.run.id) !== job.seen || Date.now() - (job.readAt ?? 0) >= this.sweepMs) await this.reread(job);
+    if (this.ctx.events.version(job.run.id) !== job.seen || Date.now() - (job.readAt ?? 0) >= 5 * this.sweepMs) await this.reread(job);
   }
 
   /** Reads the run again; false when it is gone. */

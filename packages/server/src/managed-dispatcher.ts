@@ -365,11 +365,11 @@ export class ManagedDispatcher {
   }
 
   /**
-   * While a run's instance runs, reads the run at each of its notifications (and once a sweep interval,
-   * for a lost one): a cancel written by any server stops the instance.
+   * While a run's instance runs, reads the run at each of its notifications (and every five sweep
+   * intervals, for a lost one): a cancel written by any server stops the instance.
    */
   private async followCancels(run: FlowRunRecord, entry: Watched, signal: AbortSignal): Promise<void> {
-    const interval = this.options.sweepIntervalMs ?? 2000;
+    const interval = 5 * (this.options.sweepIntervalMs ?? 2000);
     try {
       while (!signal.aborted) {
         const seen = this.ctx.events.version(run.id);
