@@ -18,6 +18,7 @@ import {
 } from "@ferry/core";
 import type { DispatcherLogger } from "./dispatcher.js";
 import { logToRun, transitionRun, type ServiceContext } from "./services/context.js";
+import { leaseMsFor } from "./server-lease.js";
 import { PeriodicSweep } from "./sweep.js";
 
 export interface ManagedDispatcherOptions {
@@ -63,6 +64,8 @@ export class ManagedDispatcher {
   private readonly watched = new Map<string, Watched>();
   /** Runs whose launch is under way in this process. */
   private readonly launching = new Set<string>();
+  /** Started runs whose instance this server cannot see, with when it first found them so (see recover). */
+  private readonly unseen = new Map<string, number>();
   private readonly admitting = new Map<string, Promise<void>>();
   private readonly readmit = new Set<string>();
   private readonly sweeper: PeriodicSweep;
@@ -124,9 +127,11 @@ export class ManagedDispatcher {
         }
         if (this.launching.has(run.id)) continue;
         byRun ??= new Map((await this.backend.list()).map((i) => [i.flowRunId, i]));
-        if (!(await this.ctx.store.claimFlowRun(run.id, this.options.serverId))) continue;
-        picked++;
         const instance = byRun.get(run.id);
+        if (run.infrastructure_id && !instance && !this.unseenLongEnough(run.id)) continue;
+        if (!(await this.ctx.store.claimFlowRun(run.id, this.options.serverId))) continue;
+        this.unseen.delete(run.id);
+        picked++;
         if (!run.infrastructure_id) {
           if (run.state.type === "CANCELLING" && !instance) await this.finish(run, stateChange("CANCELLED", { message: "cancelled before the run started" }));
           else void this.launch(run); // stops it at once if it is CANCELLING
@@ -140,6 +145,21 @@ export class ManagedDispatcher {
       after = runs[runs.length - 1]!.id;
     }
     return { workspaces, picked };
+  }
+
+  /**
+   * A started run whose instance is not on this server's runner is declared lost only after it stayed
+   * so, without a live owner, for two leases: its owner may be alive and merely late to renew (after
+   * the database was unreachable for a while), and only it can see the instance.
+   */
+  private unseenLongEnough(runId: string): boolean {
+    const now = Date.now();
+    const first = this.unseen.get(runId);
+    if (first === undefined) {
+      if (this.unseen.size >= 10_000) this.unseen.clear();
+      this.unseen.set(runId, now);
+    }
+    return now - (first ?? now) >= 2 * leaseMsFor(this.options.sweepIntervalMs ?? 2000);
   }
 
   /**

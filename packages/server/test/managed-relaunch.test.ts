@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FerryClient, PoolTypeRegistry, stateChange } from "@ferry/core";
+import { FakeRunnerBackend } from "@ferry/core/testing";
 import { ProcessRunnerBackend } from "@ferry/managed-runner";
 import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
 
@@ -13,7 +14,7 @@ const ENGINE = new URL("./fixtures/tiny-engine.mjs", import.meta.url).pathname;
  * before its supervisor ran: nothing started. The next start must launch the run (with the backend's
  * idempotent start), not take it for started and lost.
  */
-describe("a managed run whose launch was cut short", () => {
+describe("managed runs found unfollowed at a restart", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterAll(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -50,5 +51,30 @@ describe("a managed run whose launch was cut short", () => {
     expect(final.state.type).toBe("COMPLETED");
     const logs = (await client.api.listFlowRunLogs({ params: { id: run.id } })).items.map((l) => l.message);
     expect(logs.some((m) => m.startsWith("tiny engine"))).toBe(true);
+  });
+
+  it("ends a run that started and whose instance is gone as CRASHED, saying so, once no server could follow it for two leases", async () => {
+    const home = mkdtempSync(join(tmpdir(), "ferry-lost-"));
+    cleanups.push(() => rmSync(home, { recursive: true, force: true }));
+    const config = parseServerConfig({}, { home, port: 0, databaseUrl: null, logLevel: "error", providers: [], sweepIntervalMs: 100 });
+    const before = new FakeRunnerBackend();
+    let server: RunningServer = await startServer(config, { registry: new PoolTypeRegistry(), runner: before });
+    cleanups.push(() => server.close());
+    const apiKey = server.bootstrap!.apiKey;
+    let client = new FerryClient({ apiUrl: server.url, apiKey });
+    await client.api.createWorkPool({ body: { name: "managed", type: "ferry:managed" } });
+    const { deployment } = await client.api.applyDeployment({
+      body: { flow_name: "etl", name: "sleepy", work_pool: "managed", source: { git_url: "https://github.com/acme/flows.git" }, entrypoint: "etl.py:etl", job_variables: { env: { FAKE_BEHAVIOUR: "sleep" } } },
+    });
+    const { flow_run: run } = await client.api.createFlowRun({ params: { id: deployment.id }, body: {} });
+    await expect.poll(async () => (await client.api.getFlowRun({ params: { id: run.id } })).state.type, { timeout: 20_000 }).toBe("RUNNING");
+    await server.close();
+    before.dispose();
+
+    // The host lost its instances while the server was down (a reboot): a runner that has none.
+    server = await startServer(config, { registry: new PoolTypeRegistry(), runner: new FakeRunnerBackend() });
+    client = new FerryClient({ apiUrl: server.url, apiKey });
+    const final = await client.waitForRun(run.id);
+    expect(final.state).toMatchObject({ type: "CRASHED", message: expect.stringMatching(/^the run started \(fake:fake-1\) and its instance is gone/) });
   });
 });
