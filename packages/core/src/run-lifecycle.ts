@@ -5,13 +5,21 @@ import { isTerminal, stateChange, type StateChange, type StateName, type StateTy
 /**
  * What a platform status means for a run in state `current`: the next state, or null when nothing
  * changes. Providers report what the platform says; this decides what it means, the same for every
- * platform.
+ * platform. `stopConfirmed` (for a CANCELLING run): whether the platform accepted the request to stop;
+ * a run that ends while its stop is still being retried is CANCELLED too, and says so.
  */
-export function stateForInfrastructureStatus(current: { type: StateType; name: StateName }, status: InfrastructureStatus): StateChange | null {
+export function stateForInfrastructureStatus(
+  current: { type: StateType; name: StateName },
+  status: InfrastructureStatus,
+  stopConfirmed = true,
+): StateChange | null {
   if (isTerminal(current.type) || current.type === "SCHEDULED") return null;
   const final = status.phase === "exited" || status.phase === "failed" || status.phase === "missing";
   if (current.type === "CANCELLING") {
-    return final ? stateChange("CANCELLED", { message: "the infrastructure was stopped on request" }) : null;
+    if (!final) return null;
+    return stateChange("CANCELLED", {
+      message: stopConfirmed ? "the infrastructure was stopped on request" : "the infrastructure ended by itself while Ferry was still trying to stop it",
+    });
   }
   switch (status.phase) {
     case "pending":

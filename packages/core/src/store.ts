@@ -92,7 +92,7 @@ export interface StoreTx {
   updateFlowRun(id: string, fields: FlowRunFields): Promise<FlowRunRecord | null>;
   listFlowRuns(workspaceId: string, filter: FlowRunFilter, page: { limit: number; after?: { created_at: string; id: string } }): Promise<FlowRunRecord[]>;
   /** Non-terminal runs of every workspace, oldest first: what the dispatcher must drive after a restart. */
-  listUnfinishedFlowRuns(filter: { pool_kind: "push" | "managed"; limit: number; after_id?: string }): Promise<FlowRunRecord[]>;
+  listUnfinishedFlowRuns(filter: UnfinishedFlowRunFilter): Promise<FlowRunRecord[]>;
   getFlowRunHistory(workspaceId: string, id: string): Promise<StateHistoryEntry[]>;
   /** An unexpired run created with this idempotency key, with the time it was created. */
   findFlowRunByIdempotencyKey(workspaceId: string, key: string): Promise<FlowRunRecord | null>;
@@ -100,6 +100,16 @@ export interface StoreTx {
   clearIdempotencyKey(id: string): Promise<void>;
   /** Serialises creations that use the same idempotency key (a transaction-scoped advisory lock). */
   lockIdempotencyKey(workspaceId: string, key: string): Promise<void>;
+
+  // --- server leases: which server process drives which run
+  /** Server `id` is alive until `leaseMs` from now, by the database's clock (the servers' clocks may differ). */
+  renewServerLease(id: string, leaseMs: number): Promise<void>;
+  /**
+   * Makes server `serverId` the run's owner, in one statement, when the run has no owner, is already its,
+   * or its owner's lease has expired; with the owner it had (null: no server ever drove it). Null when
+   * another live server owns it, or the run does not exist.
+   */
+  claimFlowRun(id: string, serverId: string): Promise<{ previous_owner: string | null } | null>;
 
   // --- logs and events
   insertLogs(workspaceId: string, flowRunId: string, lines: NewLogLine[]): Promise<LogLine[]>;
@@ -211,6 +221,14 @@ export interface FlowRunFilter {
   states?: StateType[];
   created_after?: string;
   created_before?: string;
+}
+
+export interface UnfinishedFlowRunFilter {
+  pool_kind: "push" | "managed";
+  limit: number;
+  after_id?: string;
+  /** Only runs this server may claim (see `claimFlowRun`): none of another live server's. */
+  claimable_by?: string;
 }
 
 export interface QueuedFlowRunFilter {

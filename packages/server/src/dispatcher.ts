@@ -30,6 +30,8 @@ export interface DispatcherLogger {
 }
 
 export interface DispatcherOptions {
+  /** This server's identity among those on the database (see ServerLease): the owner it records on the runs it drives. */
+  serverId: string;
   /** Environment handed to the run's process so it can report back. */
   runtimeEnv(run: FlowRunRecord): Promise<Record<string, string>>;
   /** Attempts for a retryable submission failure (throttling, transient errors). */
@@ -39,6 +41,8 @@ export interface DispatcherOptions {
   pollMaxMs?: number;
   /** How often the pending push runs are re-read besides the wake-ups (default 2000 ms). */
   sweepIntervalMs?: number;
+  /** Longest wait between two requests to stop a cancelled run's infrastructure that the platform refused (default 30 s). */
+  cancelRetryMaxMs?: number;
 }
 
 /** Waiting runs one admission pass reads from a pool's queue; a full batch all admitted asks for another pass. */
@@ -51,6 +55,17 @@ interface Job {
   deployment?: DeploymentRecord | null;
   /** The run may have moved on since `run` was read: read it again before acting. */
   stale?: boolean;
+  /** The run's event counter (RunEventHub.version) when `run` was last read: news since then means read it again. */
+  seen?: number;
+  readAt?: number;
+}
+
+/** Requests to stop a cancelled run's infrastructure, while the platform has not accepted one. */
+interface StopAttempts {
+  confirmed: boolean;
+  failures: number;
+  /** Not asked again before this time (ms since the epoch): a growing pause after each refusal. */
+  nextAt: number;
 }
 
 /**
@@ -61,6 +76,12 @@ interface Job {
  * server processes never overshoot a limit. Durable across restarts: the provider gets an idempotency
  * key derived from the run id, and a periodic sweep picks up every push run nothing in this process
  * drives (at start, after a lost wake-up, or after a driver failed).
+ *
+ * One server drives a run at a time: the driver claims it (`claimFlowRun`), and the sweep takes only
+ * runs without a live owner (see ServerLease). A cancel is a stored state (CANCELLING), written by
+ * whichever server got the request; the run's driver sees it (woken by the write, through NOTIFY from
+ * another server, or at its next read) and asks the platform to stop, again and again with a growing
+ * pause while the platform refuses. The run is CANCELLED once the infrastructure has ended.
  */
 export class Dispatcher {
   private readonly active = new Map<string, Promise<void>>();
@@ -117,13 +138,9 @@ export class Dispatcher {
 
   runCancelling(run: FlowRunRecord): void {
     if (!isPushType(run.work_pool_type)) return;
-    if (this.active.has(run.id)) {
-      // The driver is following the run; stop the infrastructure now rather than at its next look.
-      if (run.infrastructure_id) {
-        this.requestStop(run, null).catch((error) => this.logger.error({ err: error, flow_run_id: run.id }, "could not ask the platform to stop a cancelled run"));
-      }
-      return;
-    }
+    // A driver here was woken by the cancel's write and stops the infrastructure itself. Otherwise one is
+    // started: it claims the run, unless another live server drives it (that one was woken by NOTIFY).
+    if (this.active.has(run.id)) return;
     this.drive({ run });
   }
 
@@ -147,7 +164,7 @@ export class Dispatcher {
     let picked = 0;
     let after: string | undefined;
     while (!this.stopped) {
-      const runs = await this.ctx.store.listUnfinishedFlowRuns({ pool_kind: "push", limit: 500, after_id: after });
+      const runs = await this.ctx.store.listUnfinishedFlowRuns({ pool_kind: "push", limit: 500, after_id: after, claimable_by: this.options.serverId });
       for (const run of runs) {
         if (this.active.has(run.id)) continue;
         if (run.state.type === "SCHEDULED") {
@@ -260,17 +277,27 @@ export class Dispatcher {
   /** Drives the run until it ends or must wait; a waiting run's pool is returned for an admission pass. */
   private async loop(job: Job): Promise<WorkPoolRecord | null> {
     let fresh = !job.stale;
+    /** Null until claimed; then whether another server (or an earlier life of this one) drove the run before. */
+    let claim: { previous_owner: string | null } | null = null;
     while (!this.stopped) {
       if (!fresh) {
-        const reread = await this.ctx.store.getFlowRunForSystem(job.run.id);
-        if (!reread) return null;
-        job.run = reread;
+        if (!(await this.reread(job))) return null;
       }
       fresh = false;
       const run = job.run;
       if (isTerminal(run.state.type)) {
         this.runEnded(run);
         return null;
+      }
+      if (run.state.type === "SCHEDULED") {
+        // Started by its pool's admission pass once the pool is resumed or has a slot.
+        job.pool ??= await this.ctx.store.getWorkPoolById(run.workspace_id, run.work_pool_id);
+        return job.pool && !job.pool.paused ? job.pool : null;
+      }
+      if (!claim) {
+        // One server drives a run: one that another live server drives is left to it.
+        claim = await this.ctx.store.claimFlowRun(run.id, this.options.serverId);
+        if (!claim) return null;
       }
       const poolType = this.ctx.registry.has(run.work_pool_type) ? this.ctx.registry.get(run.work_pool_type) : null;
       if (!poolType?.provider) {
@@ -279,14 +306,16 @@ export class Dispatcher {
       }
       const provider = poolType.provider;
       job.pool ??= await this.ctx.store.getWorkPoolById(run.workspace_id, run.work_pool_id);
-      if (run.state.type === "SCHEDULED") {
-        // Started by its pool's admission pass once the pool is resumed or has a slot.
-        return job.pool && !job.pool.paused ? job.pool : null;
-      }
       if (!run.infrastructure_id) {
         if (run.state.type === "CANCELLING") {
-          await this.transition(run, stateChange("CANCELLED", { message: "cancelled before the infrastructure started" }));
-          continue;
+          if (claim.previous_owner === null) {
+            // No server ever drove it, so nothing was ever submitted.
+            await this.transition(job, stateChange("CANCELLED", { message: "cancelled before the infrastructure started" }));
+            continue;
+          }
+          // A driver before this one may have submitted it and died before recording what started:
+          // submitting again with the same idempotency key finds that, so it is stopped below.
+          await logToRun(this.ctx, run, "info", `Cancelled while being submitted to ${provider.type}: looking for what the platform started, to stop it`);
         }
         const submitted = await this.submit(job, provider);
         if (submitted) {
@@ -354,7 +383,7 @@ export class Dispatcher {
       const cause = error instanceof AbortError ? ((error as { originalError?: Error }).originalError ?? error) : error;
       const message = (cause as Error).message;
       await logToRun(this.ctx, run, "error", `Submission to ${provider.type} failed: ${message}`);
-      await this.transition(run, (r) =>
+      await this.transition(job, (r) =>
         r.state.type === "CANCELLING"
           ? stateChange("CANCELLED", { message: "cancelled; the infrastructure never started" })
           : stateChange("CRASHED", { message: `failed to submit to ${provider.type}: ${message}` }),
@@ -369,25 +398,28 @@ export class Dispatcher {
     return updated;
   }
 
+  /**
+   * Follows the run's infrastructure until there is nothing left to follow. A cancel seen on the way
+   * (the run is CANCELLING) is carried out here: the platform is asked to stop, and asked again after a
+   * growing pause while it refuses, the run staying CANCELLING with each refusal in its log.
+   */
   private async follow(job: Job, provider: ComputeProvider): Promise<void> {
     const ref = await this.refFor(job.run, job.pool ?? null);
-    if (job.run.state.type === "CANCELLING") await this.requestStop(job.run, job.pool ?? null, ref);
+    const stop: StopAttempts = { confirmed: false, failures: 0, nextAt: 0 };
     const signal = this.controller.signal;
-    if (provider.watch) {
-      try {
-        for await (const status of provider.watch(ref, signal)) {
-          if (await this.apply(job, status, provider, ref)) return;
-        }
-        return;
-      } catch (error) {
-        if (signal.aborted) return;
-        this.ctx.metrics.providerErrors.inc({ pool_type: provider.type, operation: "watch", code: isFerryError(error) ? error.code : "unclassified" });
-        this.logger.warn({ err: error, flow_run_id: job.run.id }, "watch failed; polling status instead");
-      }
-    }
+    job.seen ??= this.ctx.events.version(job.run.id);
+    job.readAt ??= Date.now();
+    let watching = Boolean(provider.watch);
     let wait = this.options.pollMinMs ?? 500;
     let failures = 0;
     while (!this.stopped) {
+      if (this.stopDue(job, stop) && (await this.requestStop(job, provider, ref, stop))) return;
+      if (watching) {
+        const outcome = await this.watchUntil(job, provider, ref, stop);
+        if (outcome === "ended") return;
+        if (outcome === "failed") watching = false;
+        continue;
+      }
       let status: InfrastructureStatus;
       try {
         status = await provider.status(ref);
@@ -399,39 +431,132 @@ export class Dispatcher {
         } else if (++failures >= 10) {
           status = { phase: "failed", message: `lost track of the infrastructure after ${failures} failed status checks: ${(error as Error).message}` };
         } else {
-          await this.ctx.events.wait(job.run.id, wait, signal);
+          await this.pause(job, Math.min(wait, this.untilStopRetry(job, stop)), signal);
           wait = Math.min(wait * 2, this.options.pollMaxMs ?? 10_000);
           continue;
         }
       }
-      if (await this.apply(job, status, provider, ref)) return;
-      // A state change (e.g. a cancel request) wakes the loop early.
-      await this.ctx.events.wait(job.run.id, wait, signal);
+      if (await this.apply(job, status, provider, ref, stop)) return;
+      // A state change (e.g. a cancel request, here or on another server) wakes the loop early.
+      await this.pause(job, Math.min(wait, this.untilStopRetry(job, stop)), signal);
       wait = Math.min(wait * 2, this.options.pollMaxMs ?? 10_000);
     }
   }
 
+  /**
+   * Follows the platform's own status stream, and beside it the run: returns "cancel" when a stop is to
+   * be requested (a cancel arrived, or a refused stop is due again), "failed" when the stream broke
+   * (the caller polls instead), "ended" when there is nothing left to follow.
+   */
+  private async watchUntil(job: Job, provider: ComputeProvider, ref: InfrastructureRef, stop: StopAttempts): Promise<"ended" | "cancel" | "failed"> {
+    const inner = new AbortController();
+    const outer = this.controller.signal;
+    const onAbort = () => inner.abort();
+    outer.addEventListener("abort", onAbort, { once: true });
+    let cancel = false;
+    const news = (async () => {
+      while (!inner.signal.aborted) {
+        await this.pause(job, Math.min(this.sweepMs, this.untilStopRetry(job, stop)), inner.signal);
+        if (!inner.signal.aborted && this.stopDue(job, stop)) {
+          cancel = true;
+          inner.abort();
+        }
+      }
+    })();
+    try {
+      for await (const status of provider.watch!(ref, inner.signal)) {
+        if (await this.apply(job, status, provider, ref, stop)) return "ended";
+        if (this.stopDue(job, stop)) return "cancel";
+        if (cancel) return "cancel";
+      }
+      return cancel ? "cancel" : "ended";
+    } catch (error) {
+      if (cancel) return "cancel";
+      if (outer.aborted) return "ended";
+      this.ctx.metrics.providerErrors.inc({ pool_type: provider.type, operation: "watch", code: isFerryError(error) ? error.code : "unclassified" });
+      this.logger.warn({ err: error, flow_run_id: job.run.id }, "watch failed; polling status instead");
+      return "failed";
+    } finally {
+      inner.abort();
+      outer.removeEventListener("abort", onAbort);
+      await news.catch((error) => this.logger.warn({ err: error, flow_run_id: job.run.id }, "could not re-read a followed run"));
+    }
+  }
+
+  /** A cancelled run whose stop the platform has not accepted yet, and whose next request is due. */
+  private stopDue(job: Job, stop: StopAttempts): boolean {
+    return job.run.state.type === "CANCELLING" && !stop.confirmed && Date.now() >= stop.nextAt;
+  }
+
+  /** How long until a refused stop is due again (no limit when none is pending). */
+  private untilStopRetry(job: Job, stop: StopAttempts): number {
+    return job.run.state.type === "CANCELLING" && !stop.confirmed ? Math.max(0, stop.nextAt - Date.now()) : Number.POSITIVE_INFINITY;
+  }
+
+  private get sweepMs(): number {
+    return this.options.sweepIntervalMs ?? 2000;
+  }
+
+  /**
+   * Waits up to `ms` for news of the run, then reads it again if there was news since it was last read
+   * (its own writes count too), or if it was not read for five sweep intervals (a lost notification:
+   * rare, so not worth a read per run every interval).
+   */
+  private async pause(job: Job, ms: number, signal: AbortSignal): Promise<void> {
+    await this.ctx.events.wait(job.run.id, ms, signal, job.seen);
+    if (signal.aborted) return;
+    if (this.ctx.events.version(job.run.id) !== job.seen || Date.now() - (job.readAt ?? 0) >= 5 * this.sweepMs) await this.reread(job);
+  }
+
+  /** Reads the run again; false when it is gone. */
+  private async reread(job: Job): Promise<boolean> {
+    // The counter is taken before the read: news during the read is read at the next pause.
+    job.seen = this.ctx.events.version(job.run.id);
+    job.readAt = Date.now();
+    const run = await this.ctx.store.getFlowRunForSystem(job.run.id);
+    if (!run) return false;
+    job.run = run;
+    return true;
+  }
+
   /** Applies a platform status to the run. True when there is nothing left to follow. */
-  private async apply(job: Job, status: InfrastructureStatus, provider: ComputeProvider, ref: InfrastructureRef): Promise<boolean> {
-    const { run, entry } = await transitionRun(this.ctx, job.run, (r) => stateForInfrastructureStatus(r.state, status));
+  private async apply(job: Job, status: InfrastructureStatus, provider: ComputeProvider, ref: InfrastructureRef, stop: StopAttempts): Promise<boolean> {
+    const { run, entry } = await transitionRun(this.ctx, job.run, (r) => stateForInfrastructureStatus(r.state, status, stop.confirmed));
     job.run = run;
     if (entry && run.state.type === "CRASHED") await this.copyPlatformLogs(run, provider, ref);
     return isFinalStatus(status) || isTerminal(run.state.type);
   }
 
-  private async requestStop(run: FlowRunRecord, pool: WorkPoolRecord | null, ref?: InfrastructureRef): Promise<void> {
-    const provider = this.ctx.registry.get(run.work_pool_type).provider!;
-    const message = run.state.message ?? "cancelled by request";
+  /**
+   * Asks the platform to stop a cancelled run's infrastructure. Accepted: the run becomes CANCELLED when
+   * the infrastructure has ended. Refused: the run stays CANCELLING, the refusal goes to its log, and
+   * the next request is due after a pause that doubles each time, up to `cancelRetryMaxMs`. True when
+   * the run ended here (the infrastructure was already gone).
+   */
+  private async requestStop(job: Job, provider: ComputeProvider, ref: InfrastructureRef, stop: StopAttempts): Promise<boolean> {
+    const run = job.run;
     try {
-      await provider.cancel(ref ?? (await this.refFor(run, pool)), message);
+      await provider.cancel(ref, run.state.message ?? "cancelled by request");
+      stop.confirmed = true;
       await logToRun(this.ctx, run, "info", `Asked ${provider.type} to stop ${run.infrastructure_id}`);
+      return false;
     } catch (error) {
       this.ctx.metrics.providerErrors.inc({ pool_type: provider.type, operation: "cancel", code: isFerryError(error) ? error.code : "unclassified" });
       if (isFerryError(error) && (error.code === "provider_not_found" || error.code === "not_found")) {
-        await this.transition(run, stateChange("CANCELLED", { message: "cancelled; the infrastructure was already gone" }));
-        return;
+        await this.transition(job, stateChange("CANCELLED", { message: "cancelled; the infrastructure was already gone" }));
+        return isTerminal(job.run.state.type);
       }
-      await logToRun(this.ctx, run, "error", `Could not stop ${run.infrastructure_id}: ${(error as Error).message}`);
+      stop.failures++;
+      const pause = Math.min((this.options.pollMinMs ?? 500) * 2 ** (stop.failures - 1), this.options.cancelRetryMaxMs ?? 30_000);
+      stop.nextAt = Date.now() + pause;
+      await logToRun(
+        this.ctx,
+        run,
+        "error",
+        `Could not stop ${run.infrastructure_id} (attempt ${stop.failures}): ${(error as Error).message}. ` +
+          `The run stays CANCELLING until ${provider.type} accepts the stop; asking again in ${formatPause(pause)}`,
+      );
+      return false;
     }
   }
 
@@ -468,15 +593,20 @@ export class Dispatcher {
 
   private async crash(run: FlowRunRecord, message: string): Promise<void> {
     await logToRun(this.ctx, run, "error", message);
-    await this.transition(run, stateChange("CRASHED", { message }));
+    await this.transition({ run }, stateChange("CRASHED", { message }));
   }
 
   /** A final decision that may find the run already ended some other way: then there is nothing to do. */
-  private async transition(run: FlowRunRecord, decide: Decide): Promise<void> {
+  private async transition(job: Pick<Job, "run">, decide: Decide): Promise<void> {
     try {
-      await transitionRun(this.ctx, run, (r) => (isTerminal(r.state.type) ? null : typeof decide === "function" ? decide(r) : decide));
+      const { run } = await transitionRun(this.ctx, job.run, (r) => (isTerminal(r.state.type) ? null : typeof decide === "function" ? decide(r) : decide));
+      job.run = run;
     } catch (error) {
       if (!isFerryError(error, "invalid_transition")) throw error;
     }
   }
+}
+
+function formatPause(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
 }

@@ -13,14 +13,18 @@ import {
   type FlowRunRecord,
   type RunnerBackend,
   type RunnerExit,
+  type RunnerInstance,
   type WorkPoolRecord,
 } from "@ferry/core";
 import type { DispatcherLogger } from "./dispatcher.js";
 import { logToRun, transitionRun, type ServiceContext } from "./services/context.js";
 import { issueBootstrapToken } from "./services/run-credentials.js";
+import { leaseMsFor } from "./server-lease.js";
 import { PeriodicSweep } from "./sweep.js";
 
 export interface ManagedDispatcherOptions {
+  /** This server's identity among those on the database (see ServerLease): the owner it records on the runs it follows. */
+  serverId: string;
   /** URL the engine uses to reach this server (from inside a container, or the host for processes). */
   engineApiUrl: string;
   /** The official engine image; managed runs use it unless the operator allows others. */
@@ -31,13 +35,18 @@ export interface ManagedDispatcherOptions {
   runnerEnv: Record<string, string>;
   /** How often every workspace's queue is looked at, besides the wake-ups a run's end gives (default 2000 ms). */
   sweepIntervalMs?: number;
+  /** Longest pause between two attempts to stop a cancelled run's instance that failed (default 30 s). */
+  stopRetryMaxMs?: number;
 }
 
 interface Watched {
+  instanceId: string;
   controller: AbortController;
   timedOut: boolean;
   timer?: NodeJS.Timeout;
   done: Promise<void>;
+  /** Stopping the instance of a cancelled run: whether the backend did, and when to try again after a failure. */
+  stop: { confirmed: boolean; failures: number; nextAt: number; inFlight: boolean; retry?: NodeJS.Timeout };
 }
 
 /**
@@ -46,9 +55,18 @@ interface Watched {
  * first out), the month's compute hours, the memory and runtime limits. Admission is core's
  * `decideAdmission`, applied under the workspace's row lock with compare-and-set writes, so several
  * server processes on one PostgreSQL never overshoot a limit.
+ *
+ * A run is followed by the server that claimed it (`claimFlowRun`, see ServerLease). At start and at
+ * every sweep, the runs without a live owner are taken up (`recover`). A cancel is a stored state
+ * (CANCELLING): the run's follower sees it (woken by the write, by NOTIFY from the server that took the
+ * request, or at its next read) and stops the instance, again after a growing pause while that fails.
  */
 export class ManagedDispatcher {
   private readonly watched = new Map<string, Watched>();
+  /** Runs whose launch is under way in this process. */
+  private readonly launching = new Set<string>();
+  /** Started runs whose instance this server cannot see, with when it first found them so (see recover). */
+  private readonly unseen = new Map<string, number>();
   private readonly admitting = new Map<string, Promise<void>>();
   private readonly readmit = new Set<string>();
   private readonly sweeper: PeriodicSweep;
@@ -68,40 +86,81 @@ export class ManagedDispatcher {
     });
   }
 
-  /** Re-attaches to instances of unfinished runs, removes leftovers of ended ones, then admits what waits. */
+  /** Removes leftovers of ended runs, takes up the unfinished runs no live server follows, then admits what waits. */
   async start(): Promise<void> {
     const instances = await this.backend.list();
-    const byRun = new Map(instances.map((i) => [i.flowRunId, i]));
     for (const instance of instances) {
       const run = await this.ctx.store.getFlowRunForSystem(instance.flowRunId);
       // An instance of a run this store does not know may belong to another Ferry server on the same
       // Docker host: leave it alone.
-      if (!run) continue;
-      if (isTerminal(run.state.type)) {
-        await this.backend.remove(instance.id).catch((error) => this.logger.warn({ err: error, id: instance.id }, "could not remove a leftover run instance"));
-        continue;
-      }
-      this.watch(run, instance.id, instance.startedAt);
+      if (!run || !isTerminal(run.state.type)) continue;
+      await this.backend.remove(instance.id).catch((error) => this.logger.warn({ err: error, id: instance.id }, "could not remove a leftover run instance"));
     }
+    const { workspaces } = await this.recover(instances);
+    for (const ws of workspaces) this.admit(ws);
+    this.sweeper.start();
+  }
+
+  /**
+   * Takes up the unfinished managed runs that this server may claim and nothing here follows: re-attaches
+   * to a run's instance; launches a run whose start was never recorded (the backend's start is idempotent
+   * per run, so an instance that did start is found, and one whose launch was cut short is started
+   * anew); ends as CRASHED, saying why, a run that started and whose instance is gone. A cancelled run's
+   * instance is stopped, and one that never started is CANCELLED. The backend is listed only when some
+   * run needs it. Returns the workspaces with waiting runs, and how many runs were taken up.
+   */
+  private async recover(known?: RunnerInstance[]): Promise<{ workspaces: Set<string>; picked: number }> {
     const workspaces = new Set<string>();
+    let byRun: Map<string, RunnerInstance> | null = known ? new Map(known.map((i) => [i.flowRunId, i])) : null;
+    let picked = 0;
     let after: string | undefined;
-    for (;;) {
-      const runs = await this.ctx.store.listUnfinishedFlowRuns({ pool_kind: "managed", limit: 500, after_id: after });
+    while (!this.stopped) {
+      const runs = await this.ctx.store.listUnfinishedFlowRuns({ pool_kind: "managed", limit: 500, after_id: after, claimable_by: this.options.serverId });
       for (const run of runs) {
-        workspaces.add(run.workspace_id);
-        if (run.state.type === "SCHEDULED" || byRun.has(run.id)) continue;
-        if (run.infrastructure_id) {
-          // It was started, and its instance is gone: nothing can report for it any more.
-          await this.finish(run, stateChange("CRASHED", { message: "the run's container disappeared while the server was down" }));
+        if (run.state.type === "SCHEDULED") {
+          workspaces.add(run.workspace_id);
+          continue;
+        }
+        const watched = this.watched.get(run.id);
+        if (watched) {
+          if (run.state.type === "CANCELLING") void this.requestStop(run, watched);
+          continue;
+        }
+        if (this.launching.has(run.id)) continue;
+        byRun ??= new Map((await this.backend.list()).map((i) => [i.flowRunId, i]));
+        const instance = byRun.get(run.id);
+        if (run.infrastructure_id && !instance && !this.unseenLongEnough(run.id)) continue;
+        if (!(await this.ctx.store.claimFlowRun(run.id, this.options.serverId))) continue;
+        this.unseen.delete(run.id);
+        picked++;
+        if (!run.infrastructure_id) {
+          if (run.state.type === "CANCELLING" && !instance) await this.finish(run, stateChange("CANCELLED", { message: "cancelled before the run started" }));
+          else void this.launch(run); // stops it at once if it is CANCELLING
+        } else if (instance) {
+          this.watch(run, instance.id, instance.startedAt);
         } else {
-          void this.launch(run); // admitted, not started yet: start is idempotent per run
+          await this.finish(run, stateChange("CRASHED", { message: lostMessage(run.infrastructure_id, this.backend.name) }));
         }
       }
       if (runs.length < 500) break;
       after = runs[runs.length - 1]!.id;
     }
-    for (const ws of workspaces) this.admit(ws);
-    this.sweeper.start();
+    return { workspaces, picked };
+  }
+
+  /**
+   * A started run whose instance is not on this server's runner is declared lost only after it stayed
+   * so, without a live owner, for two leases: its owner may be alive and merely late to renew (after
+   * the database was unreachable for a while), and only it can see the instance.
+   */
+  private unseenLongEnough(runId: string): boolean {
+    const now = Date.now();
+    const first = this.unseen.get(runId);
+    if (first === undefined) {
+      if (this.unseen.size >= 10_000) this.unseen.clear();
+      this.unseen.set(runId, now);
+    }
+    return now - (first ?? now) >= 2 * leaseMsFor(this.options.sweepIntervalMs ?? 2000);
   }
 
   /**
@@ -147,11 +206,10 @@ export class ManagedDispatcher {
 
   runCancelling(run: FlowRunRecord): void {
     if (!isManagedType(run.work_pool_type)) return;
-    const instance = run.infrastructure_id ? instanceId(run.infrastructure_id) : null;
-    if (instance) {
-      void this.backend.stop(instance, run.state.message ?? "cancelled").catch((error) => this.logger.warn({ err: error, flow_run_id: run.id }, "could not stop a cancelled run"));
-    }
-    // Not started yet: launch() sees CANCELLING and ends it; admitted-but-unlaunched runs are handled there too.
+    const watched = this.watched.get(run.id);
+    if (watched) void this.requestStop(run, watched);
+    // Being launched here: its follower, once it starts, sees CANCELLING and stops it. Followed by another
+    // server: that one is woken by the write. Followed by none (its server died): a sweep takes it up.
   }
 
   poolMayAdmit(pool: WorkPoolRecord): void {
@@ -163,11 +221,11 @@ export class ManagedDispatcher {
     return this.sweeper.now();
   }
 
-  /** Asks for an admission pass of each workspace with waiting managed runs; picks up no run itself. */
+  /** Takes up the runs no live server follows, retries due stops, and asks for an admission pass of each workspace with waiting runs. */
   private async sweepOnce(): Promise<number> {
-    const queued = await this.ctx.store.listQueuedFlowRuns({ pool_kind: "managed", limit: 200 });
-    for (const ws of new Set(queued.map((r) => r.workspace_id))) this.admit(ws);
-    return 0;
+    const { workspaces, picked } = await this.recover();
+    for (const ws of workspaces) this.admit(ws);
+    return picked;
   }
 
   /** One admission pass per workspace at a time; a request during a pass runs another pass after it. */
@@ -236,7 +294,11 @@ export class ManagedDispatcher {
 
   /** Starts an admitted run's engine and follows it. */
   private async launch(run: FlowRunRecord): Promise<void> {
+    if (this.launching.has(run.id) || this.watched.has(run.id)) return;
+    this.launching.add(run.id);
     try {
+      // Another live server may have taken it up first: then it is that server's to launch.
+      if (!(await this.ctx.store.claimFlowRun(run.id, this.options.serverId))) return;
       const ws = await this.ctx.store.getWorkspace(run.workspace_id);
       if (!ws) return;
       const limits = effectiveLimits(ws.tier, ws.limits_override);
@@ -269,13 +331,14 @@ export class ManagedDispatcher {
       });
       const updated = await this.ctx.store.updateFlowRun(run.id, { infrastructure_id: `${this.backend.name}:${started.id}` });
       await logToRun(this.ctx, run, "info", `Started on ${this.backend.name} (${started.id.slice(0, 12)}), memory ${limits.memory_mib} MiB, up to ${limits.max_runtime_seconds} s`);
-      const current = updated ?? run;
-      if (current.state.type === "CANCELLING") await this.backend.stop(started.id, current.state.message ?? "cancelled");
-      this.watch(current, started.id, started.startedAt);
+      // Watching reads the run again first: a cancel written meanwhile stops the instance at once.
+      this.watch(updated ?? run, started.id, started.startedAt);
     } catch (error) {
       this.logger.error({ err: error, flow_run_id: run.id }, "could not start a managed run");
       const message = isFerryError(error) ? error.message : (error as Error).message;
       await this.finish(run, stateChange("CRASHED", { message: `could not start the run on ${this.backend.name}: ${message}` }));
+    } finally {
+      this.launching.delete(run.id);
     }
   }
 
@@ -283,8 +346,10 @@ export class ManagedDispatcher {
   private watch(run: FlowRunRecord, id: string, startedAtIso: string | null): void {
     if (this.watched.has(run.id) || this.stopped) return;
     const controller = new AbortController();
-    const entry: Watched = { controller, timedOut: false, done: Promise.resolve() };
+    const entry: Watched = { instanceId: id, controller, timedOut: false, done: Promise.resolve(), stop: { confirmed: false, failures: 0, nextAt: 0, inFlight: false } };
     this.watched.set(run.id, entry);
+    const exited = new AbortController();
+    void this.followCancels(run, entry, AbortSignal.any([controller.signal, exited.signal]));
     entry.done = (async () => {
       const ws = await this.ctx.store.getWorkspace(run.workspace_id);
       const limits = effectiveLimits(ws?.tier ?? "free", ws?.limits_override);
@@ -306,6 +371,8 @@ export class ManagedDispatcher {
         throw error;
       } finally {
         clearTimeout(entry.timer);
+        clearTimeout(entry.stop.retry);
+        exited.abort();
       }
       await this.settle(run.id, id, exit, { memoryMib: limits.memory_mib, maxRuntimeSeconds: limits.max_runtime_seconds, timedOut: entry.timedOut });
     })()
@@ -314,6 +381,55 @@ export class ManagedDispatcher {
         this.watched.delete(run.id);
         this.admit(run.workspace_id);
       });
+  }
+
+  /**
+   * While a run's instance runs, reads the run at each of its notifications (and every five sweep
+   * intervals, for a lost one): a cancel written by any server stops the instance.
+   */
+  private async followCancels(run: FlowRunRecord, entry: Watched, signal: AbortSignal): Promise<void> {
+    const interval = 5 * (this.options.sweepIntervalMs ?? 2000);
+    try {
+      while (!signal.aborted) {
+        const seen = this.ctx.events.version(run.id);
+        const current = await this.ctx.store.getFlowRunForSystem(run.id);
+        if (!current || isTerminal(current.state.type)) return;
+        if (current.state.type === "CANCELLING") {
+          await this.requestStop(current, entry);
+          return;
+        }
+        await this.ctx.events.wait(run.id, interval, signal, seen);
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, flow_run_id: run.id }, "could not re-read a followed managed run; the sweep looks at it again");
+    }
+  }
+
+  /**
+   * Stops the instance of a cancelled run. On failure the run stays CANCELLING, the failure goes to its
+   * log, and the stop is tried again after a pause that doubles each time (also by the sweep).
+   */
+  private async requestStop(run: FlowRunRecord, entry: Watched): Promise<void> {
+    const stop = entry.stop;
+    if (stop.confirmed || stop.inFlight || Date.now() < stop.nextAt || entry.controller.signal.aborted) return;
+    stop.inFlight = true;
+    try {
+      await this.backend.stop(entry.instanceId, run.state.message ?? "cancelled");
+      stop.confirmed = true;
+    } catch (error) {
+      stop.failures++;
+      const pause = Math.min(1000 * 2 ** (stop.failures - 1), this.options.stopRetryMaxMs ?? 30_000);
+      stop.nextAt = Date.now() + pause;
+      const message = `Could not stop the run's ${this.backend.name} instance (attempt ${stop.failures}): ${(error as Error).message}. ` +
+        `The run stays CANCELLING until it is stopped; trying again in ${Math.round(pause / 100) / 10} s`;
+      this.logger.warn({ err: error, flow_run_id: run.id }, "could not stop a cancelled run's instance");
+      await logToRun(this.ctx, run, "error", message).catch(() => undefined);
+      clearTimeout(stop.retry);
+      stop.retry = setTimeout(() => void this.requestStop(run, entry), pause);
+      stop.retry.unref();
+    } finally {
+      stop.inFlight = false;
+    }
   }
 
   private async settle(runId: string, id: string, exit: RunnerExit, limits: { memoryMib: number; maxRuntimeSeconds: number; timedOut: boolean }): Promise<void> {
@@ -346,10 +462,14 @@ export class ManagedDispatcher {
   }
 }
 
-/** `docker:3f2a…` → `3f2a…`: the backend's own id inside the run's infrastructure id. */
-function instanceId(infrastructureId: string): string {
+/** Why a run that started (it has an infrastructure id) and has no instance any more cannot be followed. */
+function lostMessage(infrastructureId: string, backend: string): string {
   const colon = infrastructureId.indexOf(":");
-  return colon >= 0 ? infrastructureId.slice(colon + 1) : infrastructureId;
+  const startedOn = colon >= 0 ? infrastructureId.slice(0, colon) : backend;
+  if (startedOn !== backend) {
+    return `the run started on the ${startedOn} backend (${infrastructureId}), which no live server follows, and this server runs ${backend}: it cannot reach the run any more`;
+  }
+  return `the run started (${infrastructureId}) and its instance is gone: it ended or was removed while no server followed it`;
 }
 
 /**

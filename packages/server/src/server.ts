@@ -13,6 +13,7 @@ import { buildApp } from "./http/app.js";
 import { Metrics } from "./metrics.js";
 import { describePoolTypes, loadPlugins } from "./plugins.js";
 import { RunTokens } from "./run-tokens.js";
+import { ServerLease } from "./server-lease.js";
 import { loadSecretKey, readOrCreateSecretFile, SecretBox } from "./secrets.js";
 import type { ServiceContext } from "./services/context.js";
 import { issueBootstrapToken } from "./services/run-credentials.js";
@@ -82,6 +83,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   let ready = false;
   let dispatcher: Dispatcher | undefined;
   let managed: ManagedDispatcher | undefined;
+  let lease: ServerLease | undefined;
   const extraListeners: Server[] = [];
   let runnerDescription: string | null = null;
   const metrics = new Metrics();
@@ -132,7 +134,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const poolTypesDescription = describePoolTypes(registry);
     app.log.info({ pool_types: registry.names() }, `pool types: ${poolTypesDescription}`);
 
+    lease = await ServerLease.acquire(store, config.home, { sweepIntervalMs: config.sweepIntervalMs, logger: app.log });
+    lease.start();
+    const serverId = lease.id;
     dispatcher = new Dispatcher(ctx, app.log, {
+      serverId,
       sweepIntervalMs: config.sweepIntervalMs,
       // What the engine in a push run's task needs to report back: never a workspace API key, and not
       // the run token either (a task's environment is readable by whoever may describe it).
@@ -172,6 +178,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         engineApiUrl = `http://host.docker.internal:${port}`;
       }
       managed = new ManagedDispatcher(ctx, runner, app.log, {
+        serverId,
         engineApiUrl,
         engineImage: config.engineImage,
         allowedImages: config.allowedImages,
@@ -211,6 +218,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         await Promise.race([Promise.all([app!.close(), ...extraListeners.map((l) => new Promise((r) => l.close(r)))]), grace]);
         await managed?.stop(Math.max(0, deadline - Date.now()));
         await dispatcher!.stop();
+        lease?.stop();
         await events.stop();
         await store.close();
       },
@@ -219,6 +227,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   } catch (error) {
     await app?.close().catch(() => undefined);
     await dispatcher?.stop().catch(() => undefined);
+    lease?.stop();
     await events.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;

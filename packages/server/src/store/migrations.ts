@@ -199,6 +199,21 @@ CREATE TABLE run_bootstrap_tokens (
 CREATE INDEX run_bootstrap_tokens_flow_run_idx ON run_bootstrap_tokens (flow_run_id);
 `,
   },
+  {
+    id: 6,
+    name: "server leases and run owners",
+    // Each server process holds a lease it renews every sweep; a run records the server that drives it.
+    // Another server takes a run over only once its owner's lease has expired (or was released), so a
+    // run is followed by one server at a time and never recovered from under a live one.
+    sql: `
+CREATE TABLE ferry_servers (
+  id uuid PRIMARY KEY,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  lease_expires_at timestamptz NOT NULL
+);
+ALTER TABLE flow_runs ADD COLUMN owner_id uuid;
+`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

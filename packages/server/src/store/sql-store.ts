@@ -25,6 +25,7 @@ import {
   type StoreTx,
   type TierLimits,
   type TierName,
+  type UnfinishedFlowRunFilter,
   type WorkPoolRecord,
   type WorkspaceRecord,
   isUuid,
@@ -32,6 +33,7 @@ import {
 } from "@ferry/core";
 import type { SqlDriver, SqlExecutor, SqlResult } from "./driver.js";
 import { migrate } from "./migrations.js";
+import { claimableBy, claimFlowRun, renewServerLease } from "./server-leases.js";
 import { toFerryError } from "./sql-errors.js";
 
 /**
@@ -876,11 +878,12 @@ export class SqlStoreTx implements StoreTx {
     return rows.map(toFlowRun);
   }
 
-  async listUnfinishedFlowRuns(filter: { pool_kind: "push" | "managed"; limit: number; after_id?: string }): Promise<FlowRunRecord[]> {
+  async listUnfinishedFlowRuns(filter: UnfinishedFlowRunFilter): Promise<FlowRunRecord[]> {
     const params = new Params([filter.pool_kind]);
     const after = filter.after_id === undefined ? "" : `AND id > ${params.add(uuidInput(filter.after_id, "after_id"))}::uuid`;
+    const claimable = filter.claimable_by === undefined ? "" : `AND ${claimableBy("flow_runs", params.add(uuidInput(filter.claimable_by, "claimable_by")))}`;
     const { rows } = await this.db.query<FlowRunRow>(
-      `SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE pool_kind = $1 AND state_type IN ${UNFINISHED} ${after}
+      `SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE pool_kind = $1 AND state_type IN ${UNFINISHED} ${after} ${claimable}
        ORDER BY id LIMIT ${params.add(limit(filter.limit))}`,
       params.values,
     );
@@ -915,6 +918,16 @@ export class SqlStoreTx implements StoreTx {
   async lockIdempotencyKey(workspaceId: string, key: string): Promise<void> {
     this.requireTransaction("lockIdempotencyKey");
     await this.db.query("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))", [workspaceId, key]);
+  }
+
+  // --- server leases (SQL in server-leases.ts)
+
+  renewServerLease(id: string, leaseMs: number): Promise<void> {
+    return renewServerLease(this.db, uuidInput(id, "server id"), leaseMs);
+  }
+
+  claimFlowRun(id: string, serverId: string): Promise<{ previous_owner: string | null } | null> {
+    return claimFlowRun(this.db, id, serverId);
   }
 
   // --- logs and events
