@@ -22,6 +22,7 @@ import {
   Nullable,
   pageSchema,
 } from "../models.js";
+import { LIMITS } from "../limits.js";
 
 /**
  * The HTTP API as data. The server registers a handler for every entry (the compiler checks it has
@@ -47,7 +48,9 @@ export interface RouteDef {
 const JsonObject = Type.Record(Type.String(), Type.Unknown());
 const NameParam = Type.Object({ name: Type.String() });
 const IdParam = Type.Object({ id: Type.String() });
-const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 }));
+const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pageItems, default: 100 }));
+/** The store keeps it in a 32-bit column: a larger value is refused here, not by the database. */
+const ConcurrencyLimit = Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: LIMITS.int32Max })));
 const Cursor = Type.Optional(Type.String({ description: "The `next_cursor` of the previous page" }));
 const Deleted = Type.Object({ deleted: Type.Literal(true) });
 
@@ -57,7 +60,7 @@ export const WorkPoolCreateSchema = Type.Object(
     type: Type.String({ description: "A registered pool type, e.g. ferry:managed or a push type such as name:push" }),
     description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
     base_job_template: Type.Optional(BaseJobTemplateSchema),
-    concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
+    concurrency_limit: ConcurrencyLimit,
     paused: Type.Optional(Type.Boolean()),
     credentials: Type.Optional(Nullable(Type.String())),
   },
@@ -69,7 +72,7 @@ export const WorkPoolUpdateSchema = Type.Object(
   {
     description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
     base_job_template: Type.Optional(BaseJobTemplateSchema),
-    concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
+    concurrency_limit: ConcurrencyLimit,
     paused: Type.Optional(Type.Boolean()),
     credentials: Type.Optional(Nullable(Type.String())),
   },
