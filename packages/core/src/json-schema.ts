@@ -37,19 +37,28 @@ export function linearRegExp(pattern: string, flags: string): { test(text: strin
 // Ajv emits this name only when generating standalone code, which Ferry does not do.
 linearRegExp.code = "linearRegExp";
 
-// ownProperties: a property named like one every object inherits (`constructor`, `toString`) is
-// checked only when the value has it, not found on Object.prototype and refused.
-const ajv = addFormats(
-  new Ajv({
-    allErrors: true,
-    strict: false,
-    useDefaults: true,
-    coerceTypes: false,
-    addUsedSchema: false,
-    ownProperties: true,
-    code: { regExp: linearRegExp },
-  }),
-);
+/**
+ * An Ajv as Ferry validates everywhere: every error reported, patterns in linear time, formats known.
+ * `coerceTypes` is for text only (query strings, path parameters, headers): a JSON body's "5" is not a
+ * number. ownProperties: a property named like one every object inherits (`constructor`, `toString`)
+ * is checked only when the value has it, not found on Object.prototype and refused.
+ */
+export function createAjv(options: { coerceTypes?: false | "array" } = {}): Ajv {
+  return addFormats(
+    new Ajv({
+      allErrors: true,
+      strict: false,
+      useDefaults: true,
+      coerceTypes: options.coerceTypes ?? false,
+      removeAdditional: false,
+      addUsedSchema: false,
+      ownProperties: true,
+      code: { regExp: linearRegExp },
+    }),
+  );
+}
+
+const ajv = createAjv();
 // Annotation keywords Ferry adds to schemas; Ajv must accept them.
 ajv.addKeyword({ keyword: "x-ferry-secret", schemaType: "boolean" });
 

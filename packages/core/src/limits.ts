@@ -100,3 +100,46 @@ export function checkJsonDepth(value: unknown, limit: number, what: string): voi
     });
   }
 }
+
+/** One page gathered by collectPage: its items, the row of the last one, and whether more rows follow. */
+export interface CollectedPage<R, T> {
+  items: T[];
+  last: R | undefined;
+  more: boolean;
+}
+
+/**
+ * Gathers one page of a list: reads rows in chunks, each after the last row kept, until the page has
+ * `limit` items or its items take `maxBytes` as JSON (a page always has at least one item). A page of
+ * a thousand runs each carrying large parameters is so cut short, with a cursor to the rest, instead
+ * of the whole of it being held in memory at once; a chunk bounds what is read ahead of the budget.
+ */
+export async function collectPage<R, T>(options: {
+  limit: number;
+  maxBytes?: number;
+  chunk?: number;
+  /** Up to `n` rows after `after` (the first rows of the page when undefined), in page order. */
+  fetch(after: R | undefined, n: number): Promise<R[]>;
+  toItem(row: R): T;
+}): Promise<CollectedPage<R, T>> {
+  const maxBytes = options.maxBytes ?? LIMITS.pageBytes;
+  const chunk = options.chunk ?? 50;
+  const items: T[] = [];
+  let last: R | undefined;
+  let bytes = 0;
+  for (;;) {
+    const want = Math.min(chunk, options.limit - items.length);
+    // One row more than wanted tells whether anything follows.
+    const rows = await options.fetch(last, want + 1);
+    for (const row of rows.slice(0, want)) {
+      const item = options.toItem(row);
+      const size = jsonBytes(item);
+      if (items.length > 0 && bytes + size > maxBytes) return { items, last, more: true };
+      items.push(item);
+      bytes += size;
+      last = row;
+    }
+    if (rows.length <= want) return { items, last, more: false };
+    if (items.length >= options.limit) return { items, last, more: true };
+  }
+}
