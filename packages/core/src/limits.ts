@@ -7,10 +7,10 @@ import { FerryError } from "./errors.js";
  * time: past them a request is refused with a 400 or 413, never answered with a 500.
  */
 export const LIMITS = {
-  /** A request body, except a batch of log lines. */
+  /** A request body, except what a run's engine reports (below). */
   bodyBytes: 1024 * 1024,
-  /** A batch of log lines (up to 1000 lines a call). */
-  logBodyBytes: 16 * 1024 * 1024,
+  /** What a run's engine reports: a batch of log lines (up to 1000), a final state with the flow's return value. */
+  runReportBodyBytes: 16 * 1024 * 1024,
   /** How deeply a request's JSON may nest objects and arrays. */
   jsonDepth: 64,
   /** A run's or a deployment's `parameters` and `job_variables`, each, as JSON. */

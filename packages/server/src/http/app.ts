@@ -166,8 +166,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ...(route.body ? { body: route.body } : {}),
         response: { [route.status]: route.response ?? Type.Null(), "4xx": ErrorSchema, "5xx": ErrorSchema },
       },
-      // A batch of log lines is the one body that may be large (up to 1000 lines a call).
-      ...(name === "writeFlowRunLogs" ? { bodyLimit: LIMITS.logBodyBytes } : {}),
+      // What an engine reports may be large: a batch of up to 1000 log lines, a flow's return value.
+      ...(name === "writeFlowRunLogs" || name === "setFlowRunState" ? { bodyLimit: LIMITS.runReportBodyBytes } : {}),
       preHandler: route.public ? undefined : (request, _reply, done) => {
         authenticate(request, admin, route.runToken === true).then(() => done(), done);
       },
