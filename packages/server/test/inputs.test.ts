@@ -227,6 +227,16 @@ describe("inputs that must get a clear 4xx (PGlite)", () => {
     expect(message.length).toBeLessThan(700);
     expect(message).toMatch(/e…/);
 
+    const gitUrl = await call("PUT", "/api/deployments", {
+      flow_name: "etl",
+      name: "echo",
+      work_pool: "held",
+      source: { git_url: `not a url ${"g".repeat(1500)}` },
+      entrypoint: "flows/etl.py:etl",
+    });
+    expect(gitUrl.status).toBe(400);
+    expect(expectErrorShape(gitUrl.status, gitUrl.body).message).toMatch(/^source\.git_url 'not a url g+…' is not a git URL/);
+
     const field = "f".repeat(50_000);
     const extra = await call("POST", "/api/work-pools", { name: "echo", type: "fake:push", [field]: 1 });
     expect(extra.status).toBe(400);
