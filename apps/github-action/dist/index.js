@@ -52203,7 +52203,7 @@ function linearRegExp(pattern, flags) {
 }
 linearRegExp.code = "linearRegExp";
 function createAjv(options = {}) {
-  return addFormats(new import_ajv.Ajv({
+  const ajv2 = addFormats(new import_ajv.Ajv({
     allErrors: true,
     strict: false,
     useDefaults: true,
@@ -52213,6 +52213,34 @@ function createAjv(options = {}) {
     ownProperties: true,
     code: { regExp: linearRegExp }
   }));
+  ajv2.removeKeyword("uniqueItems");
+  ajv2.addKeyword({ keyword: "uniqueItems", type: "array", schemaType: "boolean", validate: uniqueItems });
+  return ajv2;
+}
+function uniqueItems(schema, data) {
+  if (!schema)
+    return true;
+  const seen = /* @__PURE__ */ new Map();
+  for (let j = 0; j < data.length; j++) {
+    const key = canonicalJson(data[j]);
+    const i = seen.get(key);
+    if (i !== void 0) {
+      uniqueItems.errors = [{ keyword: "uniqueItems", instancePath: "", schemaPath: "", params: { i, j }, message: `must NOT have duplicate items (items ## ${i} and ${j} are identical)` }];
+      return false;
+    }
+    seen.set(key, j);
+  }
+  return true;
+}
+uniqueItems.errors = void 0;
+function canonicalJson(value) {
+  if (Array.isArray(value))
+    return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
 }
 var ajv = createAjv();
 ajv.addKeyword({ keyword: "x-ferry-secret", schemaType: "boolean" });
