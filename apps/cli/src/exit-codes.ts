@@ -23,6 +23,11 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 const BY_CODE: Record<ErrorCode, ExitCode> = {
   validation_failed: ExitCode.usage,
   payload_too_large: ExitCode.usage,
+  method_not_allowed: ExitCode.usage,
+  uri_too_long: ExitCode.usage,
+  unsupported_media_type: ExitCode.usage,
+  headers_too_large: ExitCode.usage,
+  request_timeout: ExitCode.unreachable,
   unauthenticated: ExitCode.auth,
   forbidden: ExitCode.auth,
   not_found: ExitCode.notFound,

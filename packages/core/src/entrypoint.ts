@@ -1,4 +1,4 @@
-import { validationError } from "./errors.js";
+import { clip, validationError } from "./errors.js";
 
 export type EntrypointLanguage = "python" | "node";
 
@@ -29,15 +29,15 @@ export function parseEntrypoint(value: unknown): Entrypoint {
   }
   const colon = value.lastIndexOf(":");
   if (colon <= 0 || colon === value.length - 1) {
-    throw validationError(`entrypoint '${value}' must name a file and a function separated by ':'; ${EXAMPLE}`);
+    throw validationError(`entrypoint '${clip(value)}' must name a file and a function separated by ':'; ${EXAMPLE}`);
   }
   const path = value.slice(0, colon).replace(/\\/g, "/");
   const fn = value.slice(colon + 1);
   if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) {
-    throw validationError(`entrypoint '${value}' has an absolute path; give the file's path relative to the repository root`);
+    throw validationError(`entrypoint '${clip(value)}' has an absolute path; give the file's path relative to the repository root`);
   }
   if (path.split("/").some((part) => part === "..")) {
-    throw validationError(`entrypoint '${value}' points outside the repository ('..'); give a path inside it`);
+    throw validationError(`entrypoint '${clip(value)}' points outside the repository ('..'); give a path inside it`);
   }
   const file = path.slice(path.lastIndexOf("/") + 1);
   const dot = file.lastIndexOf(".");
@@ -45,13 +45,13 @@ export function parseEntrypoint(value: unknown): Entrypoint {
   const language = EXTENSIONS[ext];
   if (!language) {
     throw validationError(
-      `entrypoint '${value}' has an unsupported file type '${ext || "(none)"}'; use a .py, .ts, .mts, .js or .mjs file`,
+      `entrypoint '${clip(value)}' has an unsupported file type '${ext || "(none)"}'; use a .py, .ts, .mts, .js or .mjs file`,
     );
   }
   const fnPath = language === "python" ? fn.split(".") : [fn];
   const identifier = language === "python" ? PYTHON_IDENTIFIER : IDENTIFIER;
   if (!fnPath.every((part) => identifier.test(part))) {
-    throw validationError(`entrypoint '${value}': '${fn}' is not a valid function name`);
+    throw validationError(`entrypoint '${clip(value)}': '${fn}' is not a valid function name`);
   }
   return { path: path.replace(/^\.\//, ""), function: fn, language };
 }

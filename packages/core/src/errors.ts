@@ -12,6 +12,12 @@ export const ERROR_CODES = {
   invalid_transition: { status: 409, retryable: false },
   quota_exceeded: { status: 403, retryable: false },
   payload_too_large: { status: 413, retryable: false },
+  // What the HTTP layer answers before a route is reached; each in the same shape as every other error.
+  method_not_allowed: { status: 405, retryable: false },
+  request_timeout: { status: 408, retryable: true },
+  uri_too_long: { status: 414, retryable: false },
+  unsupported_media_type: { status: 415, retryable: false },
+  headers_too_large: { status: 431, retryable: false },
   provider_error: { status: 502, retryable: true },
   provider_throttled: { status: 503, retryable: true },
   provider_auth: { status: 502, retryable: false },
@@ -94,11 +100,27 @@ export interface ValidationIssue {
   message: string;
 }
 
+/** `text` cut to `max` characters with "…": input echoed back in a message must not make the answer as large as the input. */
+export function clip(text: string, max = 200): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+/** The most issues one validation error lists; a body with a thousand bad items names the first ones. */
+const MAX_ISSUES = 20;
+
+/** Issues with their paths and messages clipped (both may echo input), at most MAX_ISSUES of them. */
+export function clipIssues(issues: ValidationIssue[]): ValidationIssue[] {
+  const kept = issues.slice(0, MAX_ISSUES).map((i) => ({ path: clip(i.path), message: clip(i.message, 300) }));
+  if (issues.length > MAX_ISSUES) kept.push({ path: "", message: `and ${issues.length - MAX_ISSUES} more problems` });
+  return kept;
+}
+
 export function validationError(message: string, issues: ValidationIssue[] = []): FerryError {
-  const detail = issues.length === 0 ? "" : `: ${issues.map((i) => (i.path ? `${i.path} ${i.message}` : i.message)).join("; ")}`;
-  return new FerryError("validation_failed", `${message}${detail}`, issues.length ? { details: { issues } } : {});
+  const kept = clipIssues(issues);
+  const detail = kept.length === 0 ? "" : `: ${kept.map((i) => (i.path ? `${i.path} ${i.message}` : i.message)).join("; ")}`;
+  return new FerryError("validation_failed", `${message}${detail}`, kept.length ? { details: { issues: kept } } : {});
 }
 
 export function notFound(kind: string, ref: string, hint?: string): FerryError {
-  return new FerryError("not_found", `${kind} '${ref}' was not found${hint ? `; ${hint}` : ""}`);
+  return new FerryError("not_found", `${kind} '${clip(ref)}' was not found${hint ? `; ${hint}` : ""}`);
 }

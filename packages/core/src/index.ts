@@ -5,6 +5,7 @@ export * from "./names.js";
 export * from "./entrypoint.js";
 export * from "./project-file.js";
 export * from "./json-schema.js";
+export * from "./limits.js";
 export * from "./job-template.js";
 export * from "./credentials.js";
 export * from "./models.js";

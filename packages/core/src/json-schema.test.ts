@@ -97,3 +97,76 @@ describe("properties named like Object.prototype's", () => {
     expect(() => validateWithSchema(schema, { valueOf: 1 }, "parameters")).toThrow(/valueOf/);
   });
 });
+
+describe("patterns in user schemas", () => {
+  it("matches in linear time: a pattern that backtracks exponentially in JavaScript answers at once", () => {
+    // With JavaScript's RegExp this does not return for far longer than the test's timeout.
+    const schema = { type: "string", pattern: "^(a+)+$" };
+    const error = thrown(() => validateWithSchema(schema, `${"a".repeat(5000)}!`, "parameters"));
+    expect(error.message).toMatch(/must match pattern/);
+    expect(validateWithSchema(schema, "aaaa", "parameters")).toBe("aaaa");
+    const props = { type: "object", patternProperties: { "^(x+x+)+y$": { type: "integer" } } };
+    expect(() => validateWithSchema(props, { [`${"x".repeat(3000)}`]: "not checked" }, "parameters")).not.toThrow();
+  });
+
+  it("keeps JavaScript's pattern syntax for what RE2 supports", () => {
+    const schema = { type: "string", pattern: "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$" };
+    expect(() => validateWithSchema(schema, "my-pool", "name")).not.toThrow();
+    expect(() => validateWithSchema(schema, "My pool", "name")).toThrow(/must match pattern/);
+    expect(() => validateWithSchema({ type: "string", pattern: "^\\u00e9t\\/\\d{2}$" }, "ét/12", "v")).not.toThrow();
+    expect(() => validateWithSchema({ type: "string", pattern: "^(?<year>\\d{4})$" }, "2026", "v")).not.toThrow();
+  });
+
+  it("refuses a pattern RE2 cannot run, saying why", () => {
+    for (const pattern of ["^(?=a)a$", "^(a)\\1$"]) {
+      const error = thrown(() => compileSchema({ type: "string", pattern }, "parameter_schema"));
+      expect(error.code).toBe("validation_failed");
+      expect(error.message).toMatch(/^parameter_schema is not a valid JSON Schema: pattern '.*' is not supported: .*RE2/);
+    }
+    const long = thrown(() => compileSchema({ type: "string", pattern: "a".repeat(5000) }, "parameter_schema"));
+    expect(long.message).toMatch(/is 5000 characters long; the limit is 1000/);
+    expect(long.message.length).toBeLessThan(400);
+  });
+
+  it("does not mix up two patterns (Ajv caches compiled patterns by their text)", () => {
+    const schema = { type: "object", properties: { a: { type: "string", pattern: "^a+$" }, b: { type: "string", pattern: "^b+$" } } };
+    expect(() => validateWithSchema(schema, { a: "aa", b: "bb" }, "v")).not.toThrow();
+    expect(() => validateWithSchema(schema, { a: "bb", b: "aa" }, "v")).toThrow(/\/a must match pattern.*\/b must match pattern/);
+  });
+});
+
+describe("uniqueItems", () => {
+  it("checks in linear time, whatever the items, and names a duplicate pair", () => {
+    // Ajv's own check compares every pair of objects: seconds for this array, minutes for a larger one.
+    const items = Array.from({ length: 50_000 }, (_, i) => ({ i, tags: [i % 7] }));
+    const schema = { type: "array", uniqueItems: true };
+    expect(() => validateWithSchema(schema, items, "parameters")).not.toThrow();
+    const error = thrown(() => validateWithSchema(schema, [...items, { tags: [3], i: 3 }], "parameters"));
+    expect(error.message).toMatch(/must NOT have duplicate items \(items ## 3 and 50000 are identical\)/);
+    expect(() => validateWithSchema({ type: "array", uniqueItems: false }, [1, 1], "parameters")).not.toThrow();
+    expect(() => validateWithSchema({ type: "array", uniqueItems: true }, [1, "1", null, [1], { a: 1 }], "parameters")).not.toThrow();
+  });
+});
+
+describe("schema bounds", () => {
+  it("refuses a schema nested deeper than the limit, naming it", () => {
+    let schema: Record<string, unknown> = { type: "string" };
+    for (let i = 0; i < 40; i++) schema = { type: "object", properties: { x: schema } };
+    const error = thrown(() => compileSchema(schema, "parameter_schema"));
+    expect(error.code).toBe("validation_failed");
+    expect(error.message).toMatch(/^parameter_schema is nested more than 32 levels deep \(the limit\)/);
+  });
+
+  it("refuses a schema larger than the limit, naming it", () => {
+    const properties = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`field_${i}`, { type: "string", description: "x".repeat(300) }]));
+    const error = thrown(() => compileSchema({ type: "object", properties }, "parameter_schema"));
+    expect(error.code).toBe("payload_too_large");
+    expect(error.message).toMatch(/^parameter_schema takes [\d.]+ KiB as JSON; the limit is 128 KiB$/);
+  });
+
+  it("refuses a schema of more subschemas than the limit (each costs compile time), naming it", () => {
+    const error = thrown(() => compileSchema({ anyOf: Array.from({ length: 1200 }, (_, i) => ({ const: i })) }, "parameter_schema"));
+    expect(error.code).toBe("payload_too_large");
+    expect(error.message).toMatch(/^parameter_schema has more than 1000 objects and arrays \(the limit\)/);
+  });
+});

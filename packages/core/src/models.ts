@@ -95,10 +95,10 @@ export const CredentialsSchema = Type.Object({
 export type Credentials = Static<typeof CredentialsSchema>;
 
 export const DeploymentSourceSchema = Type.Object({
-  git_url: Type.String({ minLength: 1 }),
-  branch: Type.Optional(Nullable(Type.String())),
+  git_url: Type.String({ minLength: 1, maxLength: 2000 }),
+  branch: Type.Optional(Nullable(Type.String({ maxLength: 250 }))),
   commit: Type.Optional(Nullable(Type.String({ pattern: "^[0-9a-fA-F]{7,40}$" }))),
-  credentials: Type.Optional(Nullable(Type.String({ description: "Name of git credentials for a private repository" }))),
+  credentials: Type.Optional(Nullable(Type.String({ maxLength: 200, description: "Name of git credentials for a private repository" }))),
 });
 export type DeploymentSource = Static<typeof DeploymentSourceSchema>;
 

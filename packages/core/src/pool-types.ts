@@ -1,4 +1,4 @@
-import { FerryError } from "./errors.js";
+import { clip, FerryError } from "./errors.js";
 import type { BaseJobTemplate } from "./job-template.js";
 import { CredentialTypeRegistry, type CredentialType } from "./credentials.js";
 import { assertValidProvider, isManagedType, type ComputeProvider } from "./provider.js";
@@ -102,7 +102,7 @@ export class PoolTypeRegistry {
   get(type: string): PoolType {
     const entry = this.types.get(type);
     if (!entry) {
-      throw new FerryError("validation_failed", `work pool type '${type}' is not available on this server; use one of ${this.names().join(", ")}`);
+      throw new FerryError("validation_failed", `work pool type '${clip(type)}' is not available on this server; use one of ${this.names().join(", ")}`);
     }
     return entry;
   }

@@ -22,6 +22,7 @@ import {
   Nullable,
   pageSchema,
 } from "../models.js";
+import { LIMITS } from "../limits.js";
 
 /**
  * The HTTP API as data. The server registers a handler for every entry (the compiler checks it has
@@ -45,21 +46,28 @@ export interface RouteDef {
 }
 
 const JsonObject = Type.Record(Type.String(), Type.Unknown());
+/**
+ * A name or reference given in a body or query. Its own rules (names.ts) say what a valid one looks
+ * like; this bound keeps an overlong one from being carried into messages and queries.
+ */
+const Ref = (options: { description?: string } = {}) => Type.String({ maxLength: 200, ...options });
 const NameParam = Type.Object({ name: Type.String() });
 const IdParam = Type.Object({ id: Type.String() });
-const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 }));
-const Cursor = Type.Optional(Type.String({ description: "The `next_cursor` of the previous page" }));
+const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pageItems, default: 100 }));
+/** The store keeps it in a 32-bit column: a larger value is refused here, not by the database. */
+const ConcurrencyLimit = Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: LIMITS.int32Max })));
+const Cursor = Type.Optional(Type.String({ maxLength: 1000, description: "The `next_cursor` of the previous page" }));
 const Deleted = Type.Object({ deleted: Type.Literal(true) });
 
 export const WorkPoolCreateSchema = Type.Object(
   {
-    name: Type.String(),
-    type: Type.String({ description: "A registered pool type, e.g. ferry:managed or a push type such as name:push" }),
+    name: Ref(),
+    type: Ref({ description: "A registered pool type, e.g. ferry:managed or a push type such as name:push" }),
     description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
     base_job_template: Type.Optional(BaseJobTemplateSchema),
-    concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
+    concurrency_limit: ConcurrencyLimit,
     paused: Type.Optional(Type.Boolean()),
-    credentials: Type.Optional(Nullable(Type.String())),
+    credentials: Type.Optional(Nullable(Ref())),
   },
   { additionalProperties: false },
 );
@@ -69,9 +77,9 @@ export const WorkPoolUpdateSchema = Type.Object(
   {
     description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
     base_job_template: Type.Optional(BaseJobTemplateSchema),
-    concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
+    concurrency_limit: ConcurrencyLimit,
     paused: Type.Optional(Type.Boolean()),
-    credentials: Type.Optional(Nullable(Type.String())),
+    credentials: Type.Optional(Nullable(Ref())),
   },
   { additionalProperties: false },
 );
@@ -79,8 +87,8 @@ export type WorkPoolUpdate = Static<typeof WorkPoolUpdateSchema>;
 
 export const CredentialsCreateSchema = Type.Object(
   {
-    name: Type.String(),
-    type: Type.String(),
+    name: Ref(),
+    type: Ref(),
     data: JsonObject,
     overwrite: Type.Optional(Type.Boolean({ description: "Replace credentials of the same name instead of failing" })),
   },
@@ -91,10 +99,10 @@ export type CredentialsCreate = Static<typeof CredentialsCreateSchema>;
 export const DeploymentApplySchema = Type.Object(
   {
     flow_name: Type.String({ minLength: 1, maxLength: 200 }),
-    name: Type.String(),
-    work_pool: Type.String(),
+    name: Ref(),
+    work_pool: Ref(),
     source: DeploymentSourceSchema,
-    entrypoint: Type.String(),
+    entrypoint: Type.String({ maxLength: 1000 }),
     job_variables: Type.Optional(JsonObject),
     parameters: Type.Optional(JsonObject),
     parameter_schema: Type.Optional(Nullable(JsonObject)),
@@ -129,9 +137,9 @@ export type FlowRunCreate = Static<typeof FlowRunCreateSchema>;
 
 export const FlowRunListQuerySchema = Type.Object(
   {
-    deployment_id: Type.Optional(Type.String()),
-    work_pool: Type.Optional(Type.String()),
-    state: Type.Optional(Type.String({ description: "Comma-separated state types, e.g. RUNNING,PENDING" })),
+    deployment_id: Type.Optional(Ref()),
+    work_pool: Type.Optional(Ref()),
+    state: Type.Optional(Ref({ description: "Comma-separated state types, e.g. RUNNING,PENDING" })),
     created_after: Type.Optional(Type.String({ format: "date-time" })),
     created_before: Type.Optional(Type.String({ format: "date-time" })),
     limit: Limit,
@@ -283,7 +291,7 @@ export const ROUTES = {
     method: "GET", path: "/api/deployments", tag: "deployments", status: 200,
     summary: "Deployments, optionally filtered",
     query: Type.Object(
-      { work_pool: Type.Optional(Type.String()), flow_name: Type.Optional(Type.String()), name: Type.Optional(Type.String()) },
+      { work_pool: Type.Optional(Ref()), flow_name: Type.Optional(Ref()), name: Type.Optional(Ref()) },
       { additionalProperties: false },
     ),
     response: Type.Object({ items: Type.Array(DeploymentSchema) }),

@@ -1,8 +1,26 @@
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { Type } from "@sinclair/typebox";
-import { FerryError, isFerryError, isTerminal, ROUTES, type RouteDef, type RouteName, type WorkspaceRecord } from "@ferry/core";
+import {
+  checkJsonDepth,
+  clip,
+  clipIssues,
+  createAjv,
+  ERROR_CODES,
+  FerryError,
+  formatBytes,
+  isFerryError,
+  isTerminal,
+  LIMITS,
+  ROUTES,
+  type ErrorCode,
+  type RouteDef,
+  type RouteName,
+  type WorkspaceRecord,
+} from "@ferry/core";
 import { hashApiKey } from "../api-keys.js";
 import { RunTokens } from "../run-tokens.js";
 import { safeEqual } from "../secrets.js";
@@ -50,9 +68,50 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     // One line per request is noise at a thousand runs a second; /metrics has the request durations.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
-    bodyLimit: 16 * 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true } },
+    // Our own 503 while closing (below), in the API's error shape.
+    return503OnClosing: false,
+    bodyLimit: LIMITS.bodyBytes,
+    // A bad percent-encoding or an overlong path parameter, refused before routing: same error shape.
+    frameworkErrors: (error, request, reply) => sendError(error, request, reply),
+    // What Node's HTTP parser refuses (431 headers too large, a malformed request) never reaches Fastify's
+    // handlers: the answer is written to the socket, still in the API's error shape.
+    clientErrorHandler: (error, socket) => answerClientError(error, socket),
+  });
+
+  // Path parameters, query strings and headers arrive as text and are coerced to the schema's types;
+  // a JSON body is taken as sent: "5" is not a number.
+  const coercing = createAjv({ coerceTypes: "array" });
+  const strict = createAjv({ coerceTypes: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? strict : coercing).compile(schema));
+
+  // Fastify's JSON parser (which refuses __proto__ and constructor.prototype), then a depth check: some
+  // of what a body reaches (structured clones, the store's JSON columns) recurses once per level.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    parseJson(request, body as string, (error, value) => {
+      if (error) {
+        done((error as { code?: string }).code === "FST_ERR_CTP_INVALID_JSON_BODY" ? invalidJson(body as string) : error, undefined);
+        return;
+      }
+      try {
+        checkJsonDepth(value, LIMITS.jsonDepth, "the request body");
+      } catch (depthError) {
+        done(depthError as Error, undefined);
+        return;
+      }
+      done(null, value);
+    });
+  });
+
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onRequest", async (request, reply) => {
+    if (!closing) return;
+    reply.header("connection", "close");
+    throw new FerryError("unavailable", "the server is shutting down; retry in a moment (against another server, or this one once it is back)");
   });
 
   await app.register(swagger, {
@@ -75,7 +134,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: { code: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]}; the API reference is at /docs` } });
+    const path = request.url.split("?")[0]!;
+    const allowed = methodsOf(path);
+    if (allowed.length) {
+      reply.header("allow", allowed.join(", "));
+      sendError(new FerryError("method_not_allowed", `${request.method} is not a method of ${clip(path)}; it takes ${allowed.join(", ")} (the API reference is at /docs)`), request, reply);
+      return;
+    }
+    sendError(new FerryError("not_found", `no route ${clip(request.method, 20)} ${clip(path)}; the API reference is at /docs`), request, reply);
   });
 
   app.addHook("onResponse", (request, reply, done) => {
@@ -101,6 +167,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ...(route.body ? { body: route.body } : {}),
         response: { [route.status]: route.response ?? Type.Null(), "4xx": ErrorSchema, "5xx": ErrorSchema },
       },
+      // What an engine reports may be large: a batch of up to 1000 log lines, a flow's return value.
+      ...(name === "writeFlowRunLogs" || name === "setFlowRunState" ? { bodyLimit: LIMITS.runReportBodyBytes } : {}),
       preHandler: route.public ? undefined : (request, _reply, done) => {
         authenticate(request, admin, route.runToken === true).then(() => done(), done);
       },
@@ -121,12 +189,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get("/healthz", { schema: { hide: true } }, async () => ({ status: "ok" }));
   app.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
-    if (!options.isReady()) return reply.code(503).send({ status: "not ready" });
+    if (!options.isReady()) {
+      return reply.code(503).send({ status: "not ready", error: { code: "unavailable", message: "the server is starting or shutting down" } });
+    }
     try {
       await ctx.store.countWorkspaces();
       return { status: "ready", store: ctx.store.kind };
     } catch (error) {
-      return reply.code(503).send({ status: "store unavailable", message: (error as Error).message });
+      const message = `the store does not answer: ${(error as Error).message}`;
+      return reply.code(503).send({ status: "store unavailable", message, error: { code: "unavailable", message } });
     }
   });
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
@@ -225,29 +296,124 @@ function authenticator(ctx: ServiceContext, adminToken: string): Authenticate & 
   return Object.assign(fn, { clear: () => cache.clear() });
 }
 
+/** Why a body Fastify's parser refused is not JSON (its own error does not say). */
+function invalidJson(body: string): FerryError {
+  try {
+    JSON.parse(body);
+  } catch (error) {
+    return new FerryError("validation_failed", `the request body is not valid JSON: ${clip((error as Error).message, 300)}`);
+  }
+  return new FerryError("validation_failed", "the request body is not valid JSON: it has a '__proto__' or 'constructor.prototype' key, which is refused");
+}
+
+/** The API's paths as patterns, for telling a wrong method (405) from an unknown path (404). */
+const ROUTE_PATTERNS = (Object.values(ROUTES) as RouteDef[]).map((r) => ({
+  method: r.method,
+  pattern: new RegExp(`^${r.path.replace(/\{\w+\}/g, "[^/]+")}/?$`),
+}));
+
+function methodsOf(path: string): string[] {
+  const methods = new Set(ROUTE_PATTERNS.filter((r) => r.pattern.test(path)).map((r) => r.method));
+  if (/^\/api\/flow-runs\/[^/]+\/events\/?$/.test(path)) methods.add("GET");
+  return [...methods];
+}
+
+/** The error code of a status Fastify or Node answers with before a route's handler runs. */
+const CODE_OF_STATUS: Record<number, ErrorCode> = {
+  400: "validation_failed",
+  401: "unauthenticated",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  408: "request_timeout",
+  413: "payload_too_large",
+  414: "uri_too_long",
+  415: "unsupported_media_type",
+  431: "headers_too_large",
+  503: "unavailable",
+};
+
+/** A message past this is cut in its middle: its start says what failed, its end what to do. */
+const MAX_MESSAGE = 2000;
+
+function shortened(message: string): string {
+  return message.length <= MAX_MESSAGE ? message : `${message.slice(0, 1200)} … ${message.slice(-600)}`;
+}
+
+function errorBody(code: ErrorCode, message: string, details?: unknown) {
+  return { error: { code, message: shortened(message), ...(details === undefined ? {} : { details }) } };
+}
+
+/** A message for what Fastify refuses on its own, saying what to do instead. */
+function frameworkMessage(e: { code?: string; message: string }, request: FastifyRequest, status: number): string {
+  switch (e.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE": {
+      const limit = request.routeOptions.bodyLimit ?? LIMITS.bodyBytes;
+      return `the request body is larger than ${formatBytes(limit)}, the limit of this route; send less (large data by reference: a URL or a path)`;
+    }
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return `the body's Content-Type '${clip(String(request.headers["content-type"] ?? ""), 100)}' is not taken here; send JSON with 'Content-Type: application/json'`;
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return "the body is empty but Content-Type says JSON; send a JSON body, or no Content-Type";
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return "the body's size does not match its Content-Length header";
+    case "FST_ERR_BAD_URL":
+      return `the URL '${clip(request.url, 100)}' is not valid (check its percent-encoding)`;
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return `a path parameter of '${clip(request.url, 100)}' is longer than the router takes; names and ids are at most 63 and 36 characters`;
+    default:
+      return status === 400 ? `the request is not valid: ${clip(e.message, 300)}` : clip(e.message, 300);
+  }
+}
+
 function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   if (isFerryError(error)) {
     if (error.status >= 500) request.log.error({ err: error }, error.message);
-    reply.code(error.status).send(error.toJSON());
+    reply.code(error.status).send(errorBody(error.code, error.message, error.details));
     return;
   }
   const e = error as { validation?: { instancePath: string; message?: string; params?: Record<string, unknown>; keyword: string }[]; validationContext?: string; statusCode?: number; message: string; code?: string };
   if (e.validation) {
-    const issues = e.validation.map((v) => {
+    const issues = clipIssues(e.validation.map((v) => {
       const path = v.keyword === "additionalProperties" ? `${v.instancePath}/${String(v.params?.additionalProperty)}` : v.instancePath;
       const message = v.keyword === "additionalProperties" ? "is not a known field" : v.message ?? "is invalid";
       return { path, message };
-    });
+    }));
     const where = e.validationContext === "querystring" ? "query" : e.validationContext ?? "request";
     const text = issues.map((i) => (i.path ? `${i.path} ${i.message}` : i.message)).join("; ");
-    reply.code(400).send({ error: { code: "validation_failed", message: `the ${where} is invalid: ${text}`, details: { issues } } });
+    reply.code(400).send(errorBody("validation_failed", `the ${where} is invalid: ${text}`, { issues }));
     return;
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    const code = e.statusCode === 413 ? "payload_too_large" : e.statusCode === 404 ? "not_found" : "validation_failed";
-    reply.code(e.statusCode).send({ error: { code, message: e.message } });
+    const code = CODE_OF_STATUS[e.statusCode] ?? "validation_failed";
+    reply.code(ERROR_CODES[code].status).send(errorBody(code, frameworkMessage(e, request, e.statusCode)));
     return;
   }
   request.log.error({ err: error }, "unhandled error");
-  reply.code(500).send({ error: { code: "internal", message: `internal error (request ${request.id}); the server log has the details` } });
+  reply.code(500).send(errorBody("internal", `internal error (request ${request.id}); the server log has the details`));
+}
+
+/** Answers what Node's HTTP parser refused (no request exists yet), in the API's error shape, and closes. */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  let code: ErrorCode = "validation_failed";
+  let message = "the HTTP request is malformed";
+  if (error.code === "HPE_HEADER_OVERFLOW") {
+    code = "headers_too_large";
+    message = "the request's headers (with its URL) are larger than the server takes (16 KiB); send a shorter URL or fewer headers";
+  } else if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    code = "request_timeout";
+    message = "the request was not received in time; send it again";
+  } else if (error.code === "HPE_URI_TOO_LONG") {
+    code = "uri_too_long";
+    message = "the request's URL is too long";
+  }
+  const status = ERROR_CODES[code].status;
+  const body = JSON.stringify(errorBody(code, message));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -1,11 +1,28 @@
 import type { FastifyInstance } from "fastify";
-import { FLOW_RUN_EVENTS_PATH, isTerminal, type FlowRunEvent } from "@ferry/core";
+import { clip, FerryError, FLOW_RUN_EVENTS_PATH, isTerminal, type FlowRunEvent } from "@ferry/core";
 import type { ServiceContext } from "../services/context.js";
 import { getRunOrThrow } from "../services/flow-runs.js";
 import type { Authenticate } from "./app.js";
 
 const HEARTBEAT_MS = 15_000;
 const PAGE = 500;
+
+/** Event ids are the store's 64-bit sequence numbers. */
+const MAX_EVENT_ID = 2n ** 63n - 1n;
+
+/**
+ * The id to resume after, from `Last-Event-ID`. Anything but an event id is refused before the stream
+ * opens: an id the store cannot compare against would otherwise open a stream that sends nothing.
+ */
+export function parseLastEventId(header: string | string[] | undefined): string | undefined {
+  if (header === undefined || header === "") return undefined;
+  const text = Array.isArray(header) ? header.join(", ") : header;
+  if (/^\d{1,19}$/.test(text) && BigInt(text) <= MAX_EVENT_ID) return String(BigInt(text));
+  throw new FerryError(
+    "validation_failed",
+    `Last-Event-ID '${clip(text, 100)}' is not an event id: send the id of the last event received (a whole number), or no Last-Event-ID to start from the first event`,
+  );
+}
 
 /**
  * `GET /api/flow-runs/{id}/events`: the run's state changes and log lines as server-sent events, in the
@@ -37,9 +54,8 @@ export function registerEventStream(app: FastifyInstance, ctx: ServiceContext, a
     },
     async (request, reply) => {
       const ws = request.workspace!;
+      let after = parseLastEventId(request.headers["last-event-id"]);
       const run = await getRunOrThrow(ctx, ws, (request.params as { id: string }).id);
-      const lastEventId = request.headers["last-event-id"];
-      let after = typeof lastEventId === "string" && /^\d+$/.test(lastEventId) ? lastEventId : undefined;
 
       const controller = new AbortController();
       const close = () => controller.abort();

@@ -1,4 +1,6 @@
 import {
+  checkJsonSize,
+  LIMITS,
   notFound,
   secretFields,
   type RouteInput,
@@ -29,6 +31,15 @@ type Handler<K extends RouteName> = (ctx: ServiceContext, ws: WorkspaceRecord, i
 type Handlers = { [K in RouteName]: Handler<K> };
 
 const deleted = { deleted: true as const };
+
+/**
+ * A run carries its parameters and job variables from creation to every list page it appears in:
+ * they are bounded each, so that a page of runs stays within what a list answer may hold.
+ */
+function checkRunInputSizes(body: { parameters?: unknown; job_variables?: unknown }): void {
+  checkJsonSize(body.parameters, LIMITS.parametersBytes, "parameters");
+  checkJsonSize(body.job_variables, LIMITS.parametersBytes, "job_variables");
+}
 
 export const handlers: Handlers = {
   getWorkspace: async (_ctx, ws) => toWorkspace(ws),
@@ -82,7 +93,10 @@ export const handlers: Handlers = {
   }),
 
   listDeployments: async (ctx, ws, { query }) => ({ items: (await ctx.store.listDeployments(ws.id, query ?? {})).map(toDeployment) }),
-  applyDeployment: (ctx, ws, { body }) => applyDeployment(ctx, ws, body),
+  applyDeployment: (ctx, ws, { body }) => {
+    checkRunInputSizes(body);
+    return applyDeployment(ctx, ws, body);
+  },
   getDeployment: async (ctx, ws, { params }) => {
     if (!isUuid(params.id)) throw notFound("deployment", params.id, "list deployments with 'ferry deployment ls'");
     return toDeployment(await getDeploymentOrThrow(ctx, ws, params.id));
@@ -93,7 +107,10 @@ export const handlers: Handlers = {
     }
     return deleted;
   },
-  createFlowRun: (ctx, ws, { params, body }) => createFlowRun(ctx, ws, params.id, body),
+  createFlowRun: (ctx, ws, { params, body }) => {
+    checkRunInputSizes(body);
+    return createFlowRun(ctx, ws, params.id, body);
+  },
 
   listFlowRuns: (ctx, ws, { query }) => listFlowRuns(ctx, ws, query ?? {}),
   getFlowRun: async (ctx, ws, { params }) => toFlowRun(await getRunOrThrow(ctx, ws, params.id)),

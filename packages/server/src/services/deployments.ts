@@ -1,4 +1,5 @@
 import {
+  clip,
   assertSlug,
   compileSchema,
   FerryError,
@@ -31,7 +32,7 @@ const GIT_URL = /^(https?:\/\/[^\s]+|ssh:\/\/[^\s]+|git@[^\s:]+:[^\s]+|file:\/\/
 
 export function validateGitUrl(url: string): string {
   if (!GIT_URL.test(url)) {
-    throw validationError(`source.git_url '${url}' is not a git URL; use https://host/owner/repo.git, git@host:owner/repo.git, ssh:// or file:///path`);
+    throw validationError(`source.git_url '${clip(url)}' is not a git URL; use https://host/owner/repo.git, git@host:owner/repo.git, ssh:// or file:///path`);
   }
   if (/^https?:\/\/[^/@]*:[^/@]*@/.test(url) || /^https?:\/\/[^/@]+@/.test(url)) {
     throw validationError(

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   assertComputeHoursLeft,
+  collectPage,
   decodeCursor,
   effectiveLimits,
   encodeCursor,
@@ -202,14 +203,16 @@ export function parseRunFilter(query: FlowRunListQuery): FlowRunFilter {
 }
 
 export async function listFlowRuns(ctx: ServiceContext, ws: WorkspaceRecord, query: FlowRunListQuery): Promise<Page<FlowRun>> {
-  const limit = query.limit ?? 100;
-  const after = query.cursor ? decodeCursor(query.cursor, ["created_at", "id"] as const) : undefined;
-  const rows = await ctx.store.listFlowRuns(ws.id, parseRunFilter(query), { limit: limit + 1, after });
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
+  const filter = parseRunFilter(query);
+  const cursor = query.cursor ? decodeCursor(query.cursor, ["created_at", "id"] as const) : undefined;
+  const page = await collectPage({
+    limit: query.limit ?? 100,
+    fetch: (row, n) => ctx.store.listFlowRuns(ws.id, filter, { limit: n, after: row ? { created_at: row.created_at, id: row.id } : cursor }),
+    toItem: toFlowRun,
+  });
   return {
-    items: items.map(toFlowRun),
-    next_cursor: rows.length > limit && last ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
+    items: page.items,
+    next_cursor: page.more && page.last ? encodeCursor({ created_at: page.last.created_at, id: page.last.id }) : null,
   };
 }
 
@@ -228,10 +231,11 @@ export async function writeLogs(ctx: ServiceContext, ws: WorkspaceRecord, id: st
 
 export async function listLogs(ctx: ServiceContext, ws: WorkspaceRecord, id: string, query: { limit?: number; cursor?: string }): Promise<Page<LogLine>> {
   const run = await getRunOrThrow(ctx, ws, id);
-  const limit = query.limit ?? 100;
-  const after = query.cursor ? decodeCursor(query.cursor, ["id"] as const).id : undefined;
-  const rows = await ctx.store.listLogs(run.id, { limit: limit + 1, after });
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items, next_cursor: rows.length > limit && last ? encodeCursor({ id: last.id }) : null };
+  const cursor = query.cursor ? decodeCursor(query.cursor, ["id"] as const).id : undefined;
+  const page = await collectPage({
+    limit: query.limit ?? 100,
+    fetch: (row: LogLine | undefined, n) => ctx.store.listLogs(run.id, { limit: n, after: row ? row.id : cursor }),
+    toItem: (row) => row,
+  });
+  return { items: page.items, next_cursor: page.more && page.last ? encodeCursor({ id: page.last.id }) : null };
 }
