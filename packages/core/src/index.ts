@@ -6,6 +6,7 @@ export * from "./entrypoint.js";
 export * from "./project-file.js";
 export * from "./json-schema.js";
 export * from "./limits.js";
+export * from "./urls.js";
 export * from "./job-template.js";
 export * from "./credentials.js";
 export * from "./models.js";

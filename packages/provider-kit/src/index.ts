@@ -42,7 +42,9 @@ export {
 } from "./image-platform.js";
 export { finalLogLines, type FinalLogLinesOptions } from "./final-log-lines.js";
 export { silentLogger, type ProviderLogger } from "./logger.js";
-export { isLoopbackUrl, loopbackApiUrlWarning, poolCredentialsOrAmbient } from "./push-environment.js";
+export { loopbackApiUrlWarning, poolCredentialsOrAmbient } from "./push-environment.js";
+/** Moved to core (the server warns about it too); re-exported for providers that import it from here. */
+export { isLoopbackUrl } from "@ferry/core";
 export { secretValues, redact, containsSecret, withoutSecrets } from "./secrets.js";
 export {
   defineProvisioner,

@@ -1,24 +1,6 @@
-import { ENGINE_ENV, FerryError, type SubmitRequest } from "@ferry/core";
+import { ENGINE_ENV, FerryError, isLoopbackUrl, type SubmitRequest } from "@ferry/core";
 import { BoundedMap } from "./bounded-map.js";
 import type { ProviderLogger } from "./logger.js";
-
-/**
- * Whether `url` names this machine only (localhost, 127.0.0.0/8, ::1, 0.0.0.0): a container on a cloud
- * reaches its own loopback there, never the Ferry server.
- */
-export function isLoopbackUrl(url: string): boolean {
-  let host: string;
-  try {
-    host = new URL(url).hostname.toLowerCase();
-  } catch {
-    return false;
-  }
-  host = host.replace(/^\[|\]$/g, "");
-  if (host === "localhost" || host.endsWith(".localhost")) return true;
-  if (host === "::1" || host === "::" || host === "0:0:0:0:0:0:0:1" || host === "::ffff:127.0.0.1") return true;
-  if (host === "0.0.0.0") return true;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
 
 /**
  * Warns once per pool when a push run is submitted while the URL the server gives runs

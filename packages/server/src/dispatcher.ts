@@ -1,10 +1,12 @@
 import pRetry, { AbortError } from "p-retry";
 import {
   decideAdmission,
+  ENGINE_ENV,
   FerryError,
   idempotencyKeyForRun,
   isFinalStatus,
   isFerryError,
+  isLoopbackUrl,
   isPushType,
   isTerminal,
   stateChange,
@@ -395,6 +397,16 @@ export class Dispatcher {
       this.ctx.store.updateFlowRun(run.id, { infrastructure_id: infrastructureId }),
       logToRun(this.ctx, run, "info", `Submitted: infrastructure ${infrastructureId}`),
     ]);
+    const apiUrl = request.runtimeEnv[ENGINE_ENV.apiUrl];
+    if (apiUrl && isLoopbackUrl(apiUrl)) {
+      // Said in the run's own log, where its user looks when the run seems stuck.
+      await logToRun(
+        this.ctx,
+        run,
+        "warning",
+        `The run's engine was given ${ENGINE_ENV.apiUrl}=${apiUrl}, a loopback address: infrastructure on ${provider.type} reaches its own machine there, not this server, so the run cannot report back unless a tunnel or proxy on its side makes it. Fix: set FERRY_PUBLIC_URL on the server to an address the infrastructure reaches`,
+      );
+    }
     return updated;
   }
 

@@ -65,6 +65,10 @@ export function apiSuite(kind: StoreKind): void {
     expect(states).toEqual(history);
     const logs = (await t.client.api.listFlowRunLogs({ params: { id: run.id } })).items.map((l) => l.message);
     expect(logs.some((m) => m.startsWith("Submitted: infrastructure fake-task-"))).toBe(true);
+    // This server's URL is a loopback one: the run's log says the infrastructure cannot reach it, and the fix.
+    expect(logs.filter((m) => m.includes("a loopback address"))).toEqual([
+      expect.stringMatching(new RegExp(`FERRY_API_URL=${t.server.url}, a loopback address: infrastructure on fake:push .*Fix: set FERRY_PUBLIC_URL`)),
+    ]);
     expect(t.provider.started.filter((s) => s.runId === run.id)).toHaveLength(1);
     const env = t.provider.envOf(run.infrastructure_id!)!;
     // The task's environment carries a single-use bootstrap token, never the run token itself.
