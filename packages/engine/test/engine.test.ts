@@ -419,15 +419,24 @@ describe("the engine against a real server", () => {
   });
 
   it("does not start the flow, and reports nothing, when the run is cancelled while it is being set up", async () => {
-    // A slow pull step gives the cancel time to land before the engine reports RUNNING.
+    // A slow pull step gives the cancel time to land before the engine reports RUNNING. The cancel is
+    // sent once the server has the engine's line for that step, not after a fixed delay: the engine must
+    // have read its run already (a run CANCELLING before the engine starts is a different case).
     const d = await deploy("cancelled-in-setup", "flows/sleepy.py:sleepy", {
       pull_steps: [{ git_clone: {} }, { run_shell_script: { script: "sleep 3" } }],
     });
+    let cancelled: Promise<unknown> = Promise.resolve();
     const o = await runEngine(d, {}, {
       onStart: (_pid, id) => {
-        setTimeout(() => void h.client.api.cancelFlowRun({ params: { id }, body: { reason: "changed my mind" } }), 800);
+        cancelled = (async () => {
+          await expect
+            .poll(async () => (await h.allLogs(id)).some((l) => l.message.startsWith("pull step 2/2")), { timeout: 20_000, interval: 50 })
+            .toBe(true);
+          await h.client.api.cancelFlowRun({ params: { id }, body: { reason: "changed my mind" } });
+        })();
       },
     });
+    await cancelled;
     expect(o.run.state.type, explain(o)).toBe("CANCELLING");
     expect(o.exit.code).toBe(143);
     expect(messages(o.logs, { source: "flow" })).toEqual([]);
