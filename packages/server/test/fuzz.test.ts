@@ -182,13 +182,14 @@ describe("fuzzing every route (PGlite)", () => {
       })
     ).deployment;
     const { flow_run } = await t.client.api.createFlowRun({ params: { id: pushed.id }, body: {} });
-    const finished = await t.client.waitForRun(flow_run.id);
+    await t.client.waitForRun(flow_run.id);
     const held = (await t.client.api.createFlowRun({ params: { id: deployment.id }, body: {} })).flow_run;
     const workspace = await t.client.api.getWorkspace();
     tokens = {
       key: t.server.bootstrap!.apiKey,
       admin: t.server.adminToken,
-      run: t.provider.envOf(finished.infrastructure_id!)?.FERRY_RUN_TOKEN ?? null,
+      // A live run's token (a finished run's no longer works; infrastructure only ever gets a bootstrap token).
+      run: await t.server.issueRunToken(held.id),
       garbage: "fy_notarealkeynotarealkeynotarealkey",
       none: null,
     };
