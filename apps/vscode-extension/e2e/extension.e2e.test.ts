@@ -104,7 +104,7 @@ beforeAll(async () => {
   const userHome = join(scratch, "user-ferry-home");
   mkdirSync(userHome);
   code = await startCodeServer({ vsix, folder: project, dataDir: join(scratch, "code-server"), env: { FERRY_HOME: userHome } });
-  workbench = await openWorkbench(code.url, { artifactsDir: artifacts });
+  workbench = await openWorkbench(code.url, { artifactsDir: artifacts, extensionViewContainer: "Ferry" });
 });
 
 afterAll(async () => {
@@ -284,7 +284,7 @@ describe("the Ferry extension with the CLI's profile", needs, () => {
       profiles: { local: { api_url: server.url, api_key: server.bootstrap!.apiKey } },
     });
     second = await startCodeServer({ vsix: join(scratch, "ferry-vscode.vsix"), folder: project, dataDir: join(scratch, "code-server-profile"), env: { FERRY_HOME: home } });
-    view = await openWorkbench(second.url, { artifactsDir: artifacts });
+    view = await openWorkbench(second.url, { artifactsDir: artifacts, extensionViewContainer: "Ferry" });
     await openViewContainer(view.page, "Ferry");
     await expandTreeItem(view.page, "Work Pools", /^managed/);
     await waitForTreeItem(view.page, "Work Pools", /hello\/editor.*COMPLETED/);

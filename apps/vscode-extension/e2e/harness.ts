@@ -310,6 +310,12 @@ export interface OpenWorkbenchOptions {
   artifactsDir: string;
   /** How long to wait for the workbench (default 90 s). */
   timeout?: number;
+  /**
+   * The title of a view container the extension under test contributes to the activity bar: the
+   * workbench counts as usable only once it shows, i.e. once the extensions are scanned and their
+   * commands are in the palette (on a cold machine that can take longer than a command's wait).
+   */
+  extensionViewContainer?: string;
 }
 
 /** Launches Debian's Chromium, opens the workbench at `url` and waits until it is usable. */
@@ -340,6 +346,11 @@ export async function openWorkbench(url: string, opts: OpenWorkbenchOptions): Pr
     await waitFor(page.locator(SEL.workbench).first(), "the workbench (.monaco-workbench)", timeout);
     await waitFor(page.locator(SEL.activityBar).first(), "the activity bar", timeout);
     await waitFor(page.locator(".part.statusbar").first(), "the status bar", timeout);
+    if (opts.extensionViewContainer) {
+      const title = cssString(opts.extensionViewContainer);
+      const item = page.locator(SEL.activityItem).filter({ has: page.locator(`a.action-label[aria-label="${title}"], a.action-label[aria-label^="${title} ("]`) });
+      await waitFor(item.first(), `the activity bar item "${opts.extensionViewContainer}" (the extension's contributions)`, timeout);
+    }
     await dismissStartupNoise(page);
     return { page, close };
   } catch (error) {
