@@ -84,7 +84,10 @@ export function sweepSuite(kind: StoreKind): void {
     await resumeBehindTheServersBack(t, "found-by-the-timer");
     // Nothing here wakes the dispatcher: only its own periodic sweep can finish the run.
     expect((await t.client.waitForRun(held.id)).state.type).toBe("COMPLETED");
+    expect(t.provider.started.filter((s) => s.runId === held.id)).toHaveLength(1);
+    // At least this pickup is counted. A sweep every 25 ms may also list the run just before it ends and
+    // find its driver already gone: that re-read is harmless (the run is final) and counted too.
     const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
-    expect(metrics).toMatch(/ferry_dispatch_sweep_pickups_total\{dispatcher="push"\} 1\n/);
+    expect(metrics).toMatch(/ferry_dispatch_sweep_pickups_total\{dispatcher="push"\} [1-9]\d*\n/);
   });
 }
