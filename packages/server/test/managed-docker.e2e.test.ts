@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
@@ -8,6 +7,7 @@ import { DEFAULT_ENGINE_IMAGE, FerryClient, type Deployment, type FlowRun, type 
 import { rejection } from "@ferry/core/testing";
 import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
 import { docker as dockerService } from "../../../test-support/services.js";
+import { makeFlowRepo } from "./support/flow-repo.js";
 
 /**
  * Managed execution for real: the server on the embedded store, runs in Docker containers of the
@@ -50,21 +50,6 @@ def main(seconds: int = 600, lines: int = 0):
     return {"slept": seconds}
 `,
 };
-
-function makeRepo(): string {
-  const dir = mkdtempSync(join(tmpdir(), "ferry-docker-repo-"));
-  // The engine runs as an unprivileged user in its container: the mounted repository must be readable.
-  chmodSync(dir, 0o755);
-  for (const [path, text] of Object.entries(FLOWS)) {
-    mkdirSync(join(dir, path, ".."), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: dir });
-  git("init", "-q", "-b", "main");
-  git("-c", "user.email=t@example.com", "-c", "user.name=t", "add", ".");
-  git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "flows");
-  return dir;
-}
 
 interface ContainerTimes {
   start?: number;
@@ -135,7 +120,7 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), "ferry-docker-"));
-    repo = makeRepo();
+    repo = makeFlowRepo("ferry-docker-repo-", FLOWS);
     // Container start and die times as Docker itself reports them, to check metering against.
     events = (await docker.getEvents({ filters: { type: ["container"], event: ["start", "die"], label: ["ferry.managed=true"] } })) as NodeJS.ReadableStream;
     let buffer = "";

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { DEFAULT_ENGINE_IMAGE, FerryClient, type Deployment, type FlowRun } from
 import { removeFirewallRules, runnerFirewallRules } from "@ferry/managed-runner";
 import { parseServerConfig, startServer, type RunningServer } from "../src/index.js";
 import { allOf, docker as dockerService, root } from "../../../test-support/services.js";
+import { makeFlowRepo } from "./support/flow-repo.js";
 
 /**
  * Managed runs are other people's code. Two workspaces on one server, runs in gVisor on Ferry's own
@@ -80,20 +81,6 @@ def main(targets: dict):
     return seen
 `,
 };
-
-function makeRepo(): string {
-  const dir = mkdtempSync(join(tmpdir(), "ferry-isolation-repo-"));
-  chmodSync(dir, 0o755);
-  for (const [path, text] of Object.entries(FLOWS)) {
-    mkdirSync(join(dir, path, ".."), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: dir });
-  git("init", "-q", "-b", "main");
-  git("add", ".");
-  git("commit", "-qm", "flows");
-  return dir;
-}
 
 /** A fake cloud metadata service at 169.254.169.254:80, in a network namespace the host routes to. */
 class FakeMetadataService {
@@ -209,7 +196,7 @@ describe(
 
     beforeAll(async () => {
       home = mkdtempSync(join(tmpdir(), "ferry-isolation-"));
-      repo = makeRepo();
+      repo = makeFlowRepo("ferry-isolation-repo-", FLOWS);
       hostService = createServer((socket) => {
         socket.on("error", () => undefined); // the probes hang up at once
         socket.end("a host service that runs must not reach\n");
