@@ -1,6 +1,6 @@
 import type Dockerode from "dockerode";
-import type { ContainerRuntime } from "./container-runtime.js";
-import type { TaskNetwork } from "./docker-container-runtime.js";
+import type { ContainerRuntime } from "@ferry/local-containers";
+import type { ContainerNetwork as TaskNetwork } from "@ferry/local-containers";
 
 /** How to start a local AWS endpoint. Every field is optional; the defaults suit a test on this host. */
 export interface AwsLocalOptions {

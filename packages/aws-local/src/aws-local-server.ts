@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 import Dockerode from "dockerode";
 import { AwsError, isAwsError } from "./aws-error.js";
 import { resolveAwsLocalOptions, type AwsLocalOptions, type ResolvedAwsLocalOptions } from "./aws-local-options.js";
-import type { ContainerRuntime } from "./container-runtime.js";
-import { DockerContainerRuntime } from "./docker-container-runtime.js";
+import type { ContainerRuntime } from "@ferry/local-containers";
+import { DockerContainerRuntime } from "@ferry/local-containers";
 import { EcsTaskLifecycle } from "./ecs-task-lifecycle.js";
 import { encodeEc2Result, encodeError, encodeJsonResult, encodeQueryResult, type EncodedResponse, type WireProtocol } from "./protocols.js";
 import { parseQueryBody, QueryInput } from "./query-input.js";
@@ -57,7 +57,7 @@ async function pickRuntime(options: ResolvedAwsLocalOptions, serverId: string): 
     new Promise<string>((resolve) => setTimeout(() => resolve("no answer within 2 s"), 2_000).unref()),
   ]);
   if (answer !== null) return { runtime: null, unavailable: `Docker is not answering (${answer})` };
-  return { runtime: new DockerContainerRuntime(docker, options.taskNetwork, serverId), unavailable: null };
+  return { runtime: new DockerContainerRuntime(docker, { network: options.taskNetwork, serverId, labelPrefix: "aws-local" }), unavailable: null };
 }
 
 /** Starts the server; it listens before this resolves. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ContainerExit, ContainerHandle, ContainerLaunch, ContainerRuntime, OutputLine } from "./container-runtime.js";
+import type { ContainerExit, ContainerHandle, ContainerLaunch, ContainerRuntime, OutputLine } from "@ferry/local-containers";
 import { awslogsTarget, buildContainerLaunch, EcsTaskLifecycle } from "./ecs-task-lifecycle.js";
 import { AwsLocalState, type EcsTask, type EcsTaskDefinition } from "./state.js";
 

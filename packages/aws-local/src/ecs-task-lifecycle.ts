@@ -1,4 +1,4 @@
-import type { ContainerHandle, ContainerLaunch, ContainerRuntime, OutputLine } from "./container-runtime.js";
+import type { ContainerHandle, ContainerLaunch, ContainerRuntime, OutputLine } from "@ferry/local-containers";
 import { createLogGroup, createLogStream, findLogGroup } from "./services/logs-service.js";
 import type { AwsLocalState, EcsContainerDefinition, EcsTask, EcsTaskDefinition, LogStream } from "./state.js";
 
@@ -23,7 +23,7 @@ export function buildContainerLaunch(task: EcsTask, definition: EcsTaskDefinitio
   const memory = override?.memory ?? container.memory ?? (taskMemory === undefined ? undefined : Number(taskMemory));
   return {
     name: `aws-local-${task.id}`,
-    taskArn: task.arn,
+    key: task.arn,
     image: container.image,
     command: override?.command ?? container.command,
     entryPoint: container.entryPoint,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DescribeSubnetsCommand } from "@aws-sdk/client-ec2";
 import { CreateClusterCommand, DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type ContainerDefinition, type Task } from "@aws-sdk/client-ecs";
-import { LABEL_TASK_ARN, startAwsLocal, type AwsLocal } from "@ferry/aws-local";
+import { AWS_LOCAL_LABELS, startAwsLocal, type AwsLocal } from "@ferry/aws-local";
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker as dockerService } from "../../../test-support/services.js";
@@ -100,7 +100,7 @@ describe("ECS tasks as Docker containers", needsDocker, () => {
   it("stops a running task on StopTask (UserInitiated) and labels its container with the task ARN", async () => {
     const arn = await run("sleeper", { command: ["python3", "-c", "import time; print('up', flush=True); time.sleep(600)"], stopTimeout: 2 });
     await waitFor(() => describeTask(arn), (t) => t.lastStatus === "RUNNING", 60_000);
-    const containers = await docker.listContainers({ filters: { label: [`${LABEL_TASK_ARN}=${arn}`] } });
+    const containers = await docker.listContainers({ filters: { label: [`${AWS_LOCAL_LABELS.key}=${arn}`] } });
     expect(containers).toHaveLength(1);
     await waitFor(() => logLines(arn), (lines) => lines.includes("up"), 30_000);
 
@@ -109,7 +109,7 @@ describe("ECS tasks as Docker containers", needsDocker, () => {
     const stopped = await untilStopped(arn);
     expect(stopped).toMatchObject({ stopCode: "UserInitiated", stoppedReason: "Cancelled by Ferry" });
     expect([137, 143]).toContain(stopped.containers?.[0]?.exitCode);
-    expect(await docker.listContainers({ all: true, filters: { label: [`${LABEL_TASK_ARN}=${arn}`] } })).toEqual([]);
+    expect(await docker.listContainers({ all: true, filters: { label: [`${AWS_LOCAL_LABELS.key}=${arn}`] } })).toEqual([]);
   });
 });
 

@@ -3,15 +3,37 @@ import type Dockerode from "dockerode";
 import type { ContainerCreateOptions } from "dockerode";
 import type { ContainerExit, ContainerHandle, ContainerLaunch, ContainerRuntime, OutputLine } from "./container-runtime.js";
 
-export type TaskNetwork = "host" | "bridge";
+/** `host`: a job reaches services on the host's 127.0.0.1; `bridge`: Docker's bridge, with `host.docker.internal`. */
+export type ContainerNetwork = "host" | "bridge";
 
-export const LABEL_TASK_ARN = "aws-local.task_arn";
-export const LABEL_MANAGED = "aws-local.managed";
-/** Which server started a container, so that one server's cleanup never touches another's tasks. */
-export const LABEL_SERVER = "aws-local.server";
+/**
+ * The labels on a local server's containers, under its own prefix (`aws-local` gives `aws-local.key`,
+ * `aws-local.managed`, `aws-local.server`): the server finds a job's container by `key` and, by
+ * `server`, removes only what it started itself, never another server's.
+ */
+export interface ContainerLabels {
+  key: string;
+  managed: string;
+  server: string;
+}
 
-/** The Docker request for a task's container, built without talking to Docker. */
-export function buildContainerCreateOptions(launch: ContainerLaunch, network: TaskNetwork, serverId: string): ContainerCreateOptions {
+export function containerLabels(prefix: string): ContainerLabels {
+  if (!/^[a-z0-9][a-z0-9.-]*$/.test(prefix)) throw new TypeError(`a label prefix is lower-case letters, digits, dots and hyphens, got "${prefix}"`);
+  return { key: `${prefix}.key`, managed: `${prefix}.managed`, server: `${prefix}.server` };
+}
+
+export interface DockerContainerRuntimeOptions {
+  network: ContainerNetwork;
+  /** Unique per local server process. */
+  serverId: string;
+  /** The labels' prefix, the local server's name: `aws-local`. */
+  labelPrefix: string;
+}
+
+/** The Docker request for a job's container, built without talking to Docker. */
+export function buildContainerCreateOptions(launch: ContainerLaunch, options: DockerContainerRuntimeOptions): ContainerCreateOptions {
+  const { network, serverId } = options;
+  const labels = containerLabels(options.labelPrefix);
   const memory = launch.memoryMib === undefined ? {} : { Memory: launch.memoryMib * 1024 * 1024, MemorySwap: launch.memoryMib * 1024 * 1024 };
   return {
     name: launch.name,
@@ -21,7 +43,7 @@ export function buildContainerCreateOptions(launch: ContainerLaunch, network: Ta
     Env: Object.entries(launch.env).map(([k, v]) => `${k}=${v}`),
     ...(launch.workingDirectory === undefined ? {} : { WorkingDir: launch.workingDirectory }),
     ...(launch.user === undefined ? {} : { User: launch.user }),
-    Labels: { [LABEL_MANAGED]: "true", [LABEL_SERVER]: serverId, [LABEL_TASK_ARN]: launch.taskArn },
+    Labels: { [labels.managed]: "true", [labels.server]: serverId, [labels.key]: launch.key },
     Tty: false,
     HostConfig: {
       NetworkMode: network,
@@ -125,13 +147,16 @@ class DockerContainerHandle implements ContainerHandle {
   }
 }
 
-/** Runs task containers on a Docker engine. */
+/** Runs a local cloud's job containers on a Docker engine. Images are never pulled: a test builds or imports them. */
 export class DockerContainerRuntime implements ContainerRuntime {
+  private readonly labels: ContainerLabels;
+
   constructor(
     private readonly docker: Dockerode,
-    private readonly network: TaskNetwork,
-    private readonly serverId: string,
-  ) {}
+    private readonly options: DockerContainerRuntimeOptions,
+  ) {
+    this.labels = containerLabels(options.labelPrefix);
+  }
 
   async hasImage(image: string): Promise<boolean> {
     return this.docker
@@ -147,7 +172,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
   }
 
   async start(launch: ContainerLaunch): Promise<ContainerHandle> {
-    const container = await this.docker.createContainer(buildContainerCreateOptions(launch, this.network, this.serverId));
+    const container = await this.docker.createContainer(buildContainerCreateOptions(launch, this.options));
     try {
       await container.start();
     } catch (error) {
@@ -157,14 +182,14 @@ export class DockerContainerRuntime implements ContainerRuntime {
     return new DockerContainerHandle(this.docker, container.id);
   }
 
-  async find(taskArn: string): Promise<ContainerHandle | null> {
-    const found = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_TASK_ARN}=${taskArn}`] } });
+  async find(key: string): Promise<ContainerHandle | null> {
+    const found = await this.docker.listContainers({ all: true, filters: { label: [`${this.labels.key}=${key}`] } });
     const first = found[0];
     return first === undefined ? null : new DockerContainerHandle(this.docker, first.Id);
   }
 
   async removeAll(): Promise<void> {
-    const found = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_SERVER}=${this.serverId}`] } });
+    const found = await this.docker.listContainers({ all: true, filters: { label: [`${this.labels.server}=${this.options.serverId}`] } });
     await Promise.all(found.map((c) => new DockerContainerHandle(this.docker, c.Id).remove()));
   }
 }

@@ -1,18 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { OutputLine } from "./container-runtime.js";
-import { buildContainerCreateOptions, parseDockerTimestamp, TimestampedLineSplitter } from "./docker-container-runtime.js";
+import { buildContainerCreateOptions, containerLabels, parseDockerTimestamp, TimestampedLineSplitter } from "./docker-container-runtime.js";
 
-const launch = { name: "aws-local-abc", taskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/abc", image: "ferry-base:bookworm", command: ["python3", "-c", "print(1)"], env: { A: "1" }, memoryMib: 512, init: false };
+const launch = { name: "aws-local-abc", key: "arn:aws:ecs:us-east-1:123456789012:task/c/abc", image: "ferry-base:bookworm", command: ["python3", "-c", "print(1)"], env: { A: "1" }, memoryMib: 512, init: false };
 
 describe("buildContainerCreateOptions", () => {
   it("labels the container with its task and server, and limits memory without swap", () => {
-    const options = buildContainerCreateOptions(launch, "host", "srv1");
+    const options = buildContainerCreateOptions(launch, { network: "host", serverId: "srv1", labelPrefix: "aws-local" });
     expect(options).toMatchObject({
       name: "aws-local-abc",
       Image: "ferry-base:bookworm",
       Cmd: ["python3", "-c", "print(1)"],
       Env: ["A=1"],
-      Labels: { "aws-local.managed": "true", "aws-local.server": "srv1", "aws-local.task_arn": launch.taskArn },
+      Labels: { "aws-local.managed": "true", "aws-local.server": "srv1", "aws-local.key": launch.key },
       HostConfig: { NetworkMode: "host", Memory: 512 * 1024 * 1024, MemorySwap: 512 * 1024 * 1024, Init: false },
     });
     expect(options.HostConfig?.ExtraHosts).toBeUndefined();
@@ -20,7 +20,14 @@ describe("buildContainerCreateOptions", () => {
   });
 
   it("gives bridge tasks a way to the host", () => {
-    expect(buildContainerCreateOptions(launch, "bridge", "s").HostConfig).toMatchObject({ NetworkMode: "bridge", ExtraHosts: ["host.docker.internal:host-gateway"] });
+    expect(buildContainerCreateOptions(launch, { network: "bridge", serverId: "s", labelPrefix: "aws-local" }).HostConfig).toMatchObject({ NetworkMode: "bridge", ExtraHosts: ["host.docker.internal:host-gateway"] });
+  });
+});
+
+describe("containerLabels", () => {
+  it("puts the labels under the local server's prefix and refuses a prefix Docker's label filter would misread", () => {
+    expect(containerLabels("gcp-local")).toEqual({ key: "gcp-local.key", managed: "gcp-local.managed", server: "gcp-local.server" });
+    expect(() => containerLabels("Bad=prefix")).toThrow(/label prefix/);
   });
 });
 

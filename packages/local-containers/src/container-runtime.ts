@@ -1,32 +1,34 @@
 /**
- * The narrow contract between ECS tasks and whatever runs their containers: the Docker engine in
- * practice, a hand-written fake in unit tests. What a container's exit means for the task (stop code,
- * reason) is decided by the task lifecycle, not here.
+ * The narrow contract between a local cloud's jobs (ECS tasks, Cloud Run executions, container groups,
+ * sandboxes) and whatever runs their containers: the Docker engine in practice, a hand-written fake in
+ * unit tests. What a container's exit means for the job (stop code, reason) is decided by the local
+ * server's own lifecycle, not here.
  */
 export interface ContainerRuntime {
   /** Whether the image is on the host. Images are never pulled. */
   hasImage(image: string): Promise<boolean>;
   /** Creates and starts the task's container. */
   start(launch: ContainerLaunch): Promise<ContainerHandle>;
-  /** The container of a task started before a restart, or null when it is gone. */
-  find(taskArn: string): Promise<ContainerHandle | null>;
+  /** The container of the job `key` started before a restart, or null when it is gone. */
+  find(key: string): Promise<ContainerHandle | null>;
   /** Removes every container this runtime started and that is still there. */
   removeAll(): Promise<void>;
 }
 
 export interface ContainerLaunch {
-  /** Unique per task: `aws-local-<task id>`. */
+  /** The container's name, unique on the engine (e.g. `aws-local-<task id>`). */
   name: string;
-  taskArn: string;
+  /** The cloud's id of the job the container runs (a task ARN, an execution name): what `find` looks up. */
+  key: string;
   image: string;
   command?: string[];
   entryPoint?: string[];
   env: Record<string, string>;
-  /** A hard limit, as ECS's container `memory` (or Fargate's task memory) is. */
+  /** A hard limit, without swap. */
   memoryMib?: number;
   workingDirectory?: string;
   user?: string;
-  /** `linuxParameters.initProcessEnabled`: an init as PID 1 forwards signals to the program. */
+  /** An init as PID 1 that forwards signals to the program. */
   init: boolean;
 }
 
