@@ -1,0 +1,290 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import Dockerode from "dockerode";
+import { DockerContainerRuntime, type ContainerNetwork, type ContainerRuntime } from "@ferry/local-containers";
+import { ArmError, isArmError } from "./arm-error.js";
+import { ArmState } from "./arm-state.js";
+import { AsyncOperations } from "./async-operations.js";
+import { authorizationFailedMessage, isAllowed } from "./authorization.js";
+import { ContainerGroupLifecycle } from "./container-groups.js";
+import { Directory } from "./directory.js";
+import { FaultInjector, type CallRecord, type Fault } from "./faults.js";
+import { Router, type Principal, type RouteResponse } from "./router.js";
+import { containerGroupRoutes } from "./routes/container-group-routes.js";
+import type { ServerContext } from "./routes/context.js";
+import { resourceGroupRoutes } from "./routes/resource-group-routes.js";
+import { handleEntra } from "./routes/token-routes.js";
+import { createLocalTls } from "./tls.js";
+import { TokenIssuer } from "./tokens.js";
+import { takeSnapshot, type AzureLocalSnapshot } from "./snapshot.js";
+
+export const HOOKS_PREFIX = "/__azure-local/";
+
+export interface AzureLocalOptions {
+  subscriptionId?: string;
+  tenantId?: string;
+  /** The Docker engine that runs container groups; null: none (groups fail to provision, saying so). Default: the local engine. */
+  docker?: Dockerode | null;
+  /** A runtime to use instead of Docker (unit tests hand in a fake). */
+  runtime?: ContainerRuntime;
+  /** The containers' network: `host` (default) lets them reach servers on 127.0.0.1. */
+  network?: ContainerNetwork;
+  host?: string;
+  /** 0 (default): any free port. */
+  port?: number;
+  /** Extra environment for every container. */
+  containerEnvironment?: Record<string, string>;
+  /** Holds each new container group in Creating this long (default 0). */
+  provisioningDelayMs?: number;
+  /** Seconds between SIGTERM and SIGKILL when a group is stopped or deleted (default 10). */
+  stopGraceSeconds?: number;
+}
+
+/** A running local Azure endpoint (ARM, Microsoft Graph and the Entra token endpoint on one HTTPS port). */
+export interface AzureLocal {
+  /** `https://127.0.0.1:<port>`: the clients' `endpoint`/`$host`, `authorityHost` and Graph base URL. */
+  url: string;
+  port: number;
+  /** The CA that signed the server's certificate: trust it (an https.Agent's `ca`, `NODE_EXTRA_CA_CERTS`). */
+  caPem: string;
+  tenantId: string;
+  subscriptionId: string;
+  /** The user's own identity: Owner on the subscription, allowed to create app registrations. */
+  ownerCredential: { clientId: string; clientSecret: string };
+  /** Every call received so far, oldest first. */
+  calls(): CallRecord[];
+  clearCalls(): void;
+  injectFault(fault: Fault): void;
+  faults(): Fault[];
+  clearFaults(): void;
+  /** Every resource there is now (ARM, role assignments, Graph), for "back to empty" assertions. */
+  snapshot(): AzureLocalSnapshot;
+  /** Why container groups cannot run here, or null when a container runtime answers. */
+  runtimeUnavailable: string | null;
+  close(): Promise<void>;
+}
+
+async function pickRuntime(options: AzureLocalOptions, serverId: string): Promise<{ runtime: ContainerRuntime | null; unavailable: string | null }> {
+  if (options.runtime !== undefined) return { runtime: options.runtime, unavailable: null };
+  if (options.docker === null) return { runtime: null, unavailable: "Docker is disabled (docker: null)" };
+  const docker = options.docker ?? new Dockerode();
+  const answer = await Promise.race([
+    docker.ping().then(() => null, (error: Error) => error.message),
+    new Promise<string>((resolve) => setTimeout(() => resolve("no answer within 2 s"), 2_000).unref()),
+  ]);
+  if (answer !== null) return { runtime: null, unavailable: `Docker is not answering (${answer})` };
+  return { runtime: new DockerContainerRuntime(docker, { network: options.network ?? "host", serverId, labelPrefix: "azure-local" }), unavailable: null };
+}
+
+
+
+/** Starts the server; it listens before this resolves. */
+export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<AzureLocal> {
+  const subscriptionId = options.subscriptionId ?? "00000000-0000-4000-8000-000000000001";
+  const tenantId = options.tenantId ?? "00000000-0000-4000-8000-0000000000aa";
+  const host = options.host ?? "127.0.0.1";
+  const now = Date.now;
+  const serverId = randomUUID().slice(0, 8);
+  const { runtime, unavailable } = await pickRuntime(options, serverId);
+  const tls = await createLocalTls(["localhost", "127.0.0.1", "::1", ...(["localhost", "127.0.0.1", "::1"].includes(host) ? [] : [host])]);
+  const operations = new AsyncOperations(now);
+  const context: ServerContext = {
+    subscriptionId,
+    tenantId,
+    subscriptionName: "azure-local",
+    arm: new ArmState(),
+    directory: new Directory(now),
+    operations,
+    containerGroups: new ContainerGroupLifecycle({
+      runtime,
+      runtimeUnavailable: unavailable ?? "",
+      operations,
+      environment: options.containerEnvironment ?? {},
+      provisioningDelayMs: options.provisioningDelayMs ?? 0,
+      stopGraceSeconds: options.stopGraceSeconds ?? 10,
+      now,
+    }),
+    now,
+  };
+
+  // The user's own identity: an app registration with a secret, Owner on the subscription.
+  const ownerApp = context.directory.createApplication({ displayName: "azure-local owner" });
+  const { secretText: ownerSecret } = context.directory.addPassword(ownerApp, "azure-local");
+  const ownerSp = context.directory.createServicePrincipal(ownerApp, { directoryWriter: true });
+  const ownerAssignmentName = randomUUID();
+  context.arm.roleAssignments.set(`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleAssignments/${ownerAssignmentName}`.toLowerCase(), {
+    id: `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleAssignments/${ownerAssignmentName}`,
+    name: ownerAssignmentName,
+    principalId: ownerSp.id,
+    principalType: "ServicePrincipal",
+    roleDefinitionId: `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635`,
+    scope: `/subscriptions/${subscriptionId}`,
+    createdOn: new Date(now()).toISOString(),
+  });
+
+  const deleteResourceGroupContents = (resourceGroupId: string): void => {
+    const prefix = `${resourceGroupId.toLowerCase()}/`;
+    for (const group of context.containerGroups.list(prefix)) context.containerGroups.delete(group, operations.start(subscriptionId, "Microsoft.ContainerInstance", group.spec.location));
+    for (const key of [...context.arm.resources.keys()]) if (key.startsWith(prefix)) context.arm.resources.delete(key);
+    for (const [key, assignment] of [...context.arm.roleAssignments]) if (`${assignment.scope.toLowerCase()}/`.startsWith(prefix)) context.arm.roleAssignments.delete(key);
+  };
+  const router = new Router().add(...resourceGroupRoutes(context, deleteResourceGroupContents), ...containerGroupRoutes(context));
+  const tokens = new TokenIssuer(`https://${host}/${tenantId}/v2.0`);
+  const calls: CallRecord[] = [];
+  const faults = new FaultInjector();
+
+  const principalOf = (authorization: string | undefined): Principal | null => {
+    const token = /^Bearer (.+)$/i.exec(authorization ?? "")?.[1];
+    const claims = token === undefined ? null : tokens.verify(token);
+    const sp = claims === null ? undefined : context.directory.servicePrincipals.get(claims.oid);
+    return sp === undefined ? null : { objectId: sp.id, appId: sp.appId, displayName: sp.displayName, directoryWriter: sp.directoryWriter };
+  };
+
+  let baseUrl = "";
+  const serve = async (request: IncomingMessage, body: string): Promise<{ record: Omit<CallRecord, "status" | "time">; answer: RouteResponse }> => {
+    const method = request.method ?? "GET";
+    const url = new URL(request.url ?? "/", "https://localhost");
+    const path = url.pathname;
+    const entra = handleEntra(context, tokens, baseUrl, method, path, body);
+    if (entra !== null) {
+      const record = { method, path, operation: entra.operation, principal: entra.principal?.appId ?? null, principalName: entra.principal?.name ?? null };
+      const fault = faults.take("before", entra.operation, method, path);
+      if (fault !== null) return { record, answer: errorAnswer(fault) };
+      return { record, answer: entra.answer };
+    }
+    const principal = principalOf(request.headers.authorization);
+    let operation = "Unknown";
+    const record = (): Omit<CallRecord, "status" | "time"> => ({ method, path, operation, principal: principal?.appId ?? null, principalName: principal?.displayName ?? null });
+    try {
+      const { route, params } = router.match(method, path);
+      operation = route.operation;
+      if (principal === null) {
+        throw new ArmError(401, "InvalidAuthenticationToken", "The access token is missing, invalid or expired, or its service principal no longer exists: sign in again with a client id and secret the directory holds.");
+      }
+      const before = faults.take("before", operation, method, path);
+      if (before !== null) throw before;
+      if (route.authorize !== undefined) {
+        const { action, scope } = route.authorize(params);
+        if (!isAllowed(context.arm.grants(), principal.objectId, action, scope)) throw new ArmError(403, "AuthorizationFailed", authorizationFailedMessage(principal.appId, principal.objectId, action, scope));
+      }
+      let parsed: unknown = undefined;
+      if (body !== "") {
+        try {
+          parsed = JSON.parse(body);
+        } catch {
+          throw new ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: not JSON.");
+        }
+      }
+      const answer = await route.handle({ method, path, params, query: url.searchParams, body: parsed, principal, baseUrl });
+      const after = faults.take("after", operation, method, path);
+      if (after !== null) throw after;
+      return { record: record(), answer };
+    } catch (error) {
+      if (isArmError(error)) return { record: record(), answer: errorAnswer(error) };
+      throw error;
+    }
+  };
+
+  const server = createServer({ key: tls.keyPem, cert: tls.certPem }, (request: IncomingMessage, response: ServerResponse) => {
+    void (async () => {
+      const body = await readBody(request);
+      const url = new URL(request.url ?? "/", "https://localhost");
+      if (url.pathname.startsWith(HOOKS_PREFIX)) return send(response, hooks(url.pathname.slice(HOOKS_PREFIX.length), request.method ?? "GET", body));
+      const { record, answer } = await serve(request, body);
+      const error = answer.status >= 400 ? (answer.body as { error?: { code?: string } | string } | undefined)?.error : undefined;
+      calls.push({ ...record, status: answer.status, ...(error === undefined ? {} : { error: typeof error === "string" ? error : (error.code ?? "") }), time: new Date(now()).toISOString() });
+      send(response, answer, request.method === "HEAD");
+    })().catch((error: unknown) => {
+      console.error("azure-local: request failed", error);
+      if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" });
+      response.end(JSON.stringify({ error: { code: "InternalServerError", message: String(error) } }));
+    });
+  });
+
+  const snapshot = (): AzureLocalSnapshot => takeSnapshot(context);
+  const hooks = (path: string, method: string, body: string): RouteResponse => {
+    try {
+      switch (`${method} ${path}`) {
+        case "GET calls":
+          return { status: 200, body: { calls } };
+        case "DELETE calls":
+          calls.length = 0;
+          return { status: 200, body: { calls } };
+        case "GET faults":
+          return { status: 200, body: { faults: faults.list() } };
+        case "POST faults": {
+          const value: unknown = body === "" ? {} : JSON.parse(body);
+          for (const fault of Array.isArray(value) ? value : [value]) faults.add(fault as Fault);
+          return { status: 200, body: { faults: faults.list() } };
+        }
+        case "DELETE faults":
+          faults.clear();
+          return { status: 200, body: { faults: [] } };
+        case "GET snapshot":
+          return { status: 200, body: snapshot() };
+        case "GET health":
+          return { status: 200, body: { ok: true, runtimeUnavailable: unavailable } };
+        default:
+          return { status: 404, body: { error: `no hook ${method} ${HOOKS_PREFIX}${path}; see the README of @ferry/azure-local` } };
+      }
+    } catch (error) {
+      return { status: 400, body: { error: (error as Error).message } };
+    }
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  baseUrl = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+  return {
+    url: baseUrl,
+    port,
+    caPem: tls.caPem,
+    tenantId,
+    subscriptionId,
+    ownerCredential: { clientId: ownerApp.appId, clientSecret: ownerSecret },
+    calls: () => calls.map((c) => ({ ...c })),
+    clearCalls: () => void (calls.length = 0),
+    injectFault: (fault) => faults.add(fault),
+    faults: () => faults.list(),
+    clearFaults: () => faults.clear(),
+    snapshot,
+    runtimeUnavailable: unavailable,
+    async close() {
+      await context.containerGroups.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function errorAnswer(error: ArmError): RouteResponse {
+  return { status: error.status, body: error.body(), headers: { ...error.headers, "x-ms-failure-cause": "gateway" } };
+}
+
+function send(response: ServerResponse, answer: RouteResponse, head = false): void {
+  const text = answer.body === undefined ? "" : JSON.stringify(answer.body);
+  response.writeHead(answer.status, {
+    ...(text === "" ? {} : { "content-type": "application/json; charset=utf-8" }),
+    "x-ms-request-id": randomUUID(),
+    ...answer.headers,
+    "content-length": head ? 0 : Buffer.byteLength(text),
+  });
+  response.end(head ? undefined : text);
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.on("error", reject);
+  });
+}
+
+

@@ -1,0 +1,114 @@
+import { ArmError, notFound, resourceGroupNotFound } from "../arm-error.js";
+import { AsyncOperations } from "../async-operations.js";
+import { checkContainerGroupName, parseContainerGroup } from "../container-group-spec.js";
+import type { ContainerGroupRecord } from "../container-groups.js";
+import type { Route, RouteRequest } from "../router.js";
+import { apiVersion, checkSubscription, RG, type ServerContext } from "./context.js";
+
+const TYPE = "Microsoft.ContainerInstance/containerGroups";
+const GROUP = `${RG}/providers/Microsoft.ContainerInstance/containerGroups/{containerGroupName}`;
+
+/** Microsoft.ContainerInstance: container groups (long-running PUT and DELETE, GET with instance views, list, stop, start), container logs, and the async operations they hand out. */
+export function containerGroupRoutes(context: ServerContext): Route[] {
+  const groupId = (p: Record<string, string>): string => `/subscriptions/${p["subscriptionId"]}/resourceGroups/${p["resourceGroupName"]}/providers/${TYPE}/${p["containerGroupName"]}`;
+  const authorize = (verb: string) => (p: Record<string, string>) => ({ action: `${TYPE}/${verb}`, scope: groupId(p) });
+  const existing = ({ params }: RouteRequest): ContainerGroupRecord => {
+    checkSubscription(context, params["subscriptionId"]!);
+    if (context.arm.resourceGroup(params["subscriptionId"]!, params["resourceGroupName"]!) === undefined) throw resourceGroupNotFound(params["resourceGroupName"]!);
+    const record = context.containerGroups.get(groupId(params));
+    if (record === undefined) throw notFound(TYPE, params["containerGroupName"]!, params["resourceGroupName"]);
+    return record;
+  };
+  const list = (prefix: string) => ({ status: 200, body: { value: context.containerGroups.list(prefix).map((g) => context.containerGroups.view(g)) } });
+  return [
+    {
+      method: "PUT",
+      template: GROUP,
+      operation: "ContainerGroups_CreateOrUpdate",
+      authorize: authorize("write"),
+      handle: ({ params, body, baseUrl, query }) => {
+        checkSubscription(context, params["subscriptionId"]!);
+        const resourceGroup = context.arm.resourceGroup(params["subscriptionId"]!, params["resourceGroupName"]!);
+        if (resourceGroup === undefined) throw resourceGroupNotFound(params["resourceGroupName"]!);
+        const name = params["containerGroupName"]!;
+        checkContainerGroupName(name);
+        const spec = parseContainerGroup(body);
+        const operation = context.operations.start(context.subscriptionId, "Microsoft.ContainerInstance", spec.location);
+        const headers = AsyncOperations.headers(baseUrl, operation, apiVersion(query));
+        const found = context.containerGroups.get(groupId(params));
+        if (found !== undefined) {
+          if (found.provisioningState === "Deleting") throw new ArmError(409, "ContainerGroupTransitioning", `The container group '${name}' is still transitioning, please retry later.`);
+          context.containerGroups.update(found, spec);
+          context.operations.succeed(operation);
+          return { status: 200, body: context.containerGroups.view(found), headers };
+        }
+        const id = `/subscriptions/${context.subscriptionId}/resourceGroups/${resourceGroup.name}/providers/${TYPE}/${name}`;
+        const record = context.containerGroups.create({ id, name, subscriptionId: context.subscriptionId, resourceGroup: resourceGroup.name, spec }, operation);
+        return { status: 201, body: context.containerGroups.view(record), headers };
+      },
+    },
+    { method: "GET", template: GROUP, operation: "ContainerGroups_Get", authorize: authorize("read"), handle: (request) => ({ status: 200, body: context.containerGroups.view(existing(request)) }) },
+    {
+      method: "DELETE",
+      template: GROUP,
+      operation: "ContainerGroups_Delete",
+      authorize: authorize("delete"),
+      handle: (request) => {
+        checkSubscription(context, request.params["subscriptionId"]!);
+        const record = context.containerGroups.get(groupId(request.params));
+        if (record === undefined) return { status: 204 };
+        const operation = context.operations.start(context.subscriptionId, "Microsoft.ContainerInstance", record.spec.location);
+        const body = context.containerGroups.view(record);
+        context.containerGroups.delete(record, operation);
+        return { status: 202, body, headers: AsyncOperations.headers(request.baseUrl, operation, apiVersion(request.query)) };
+      },
+    },
+    {
+      method: "POST",
+      template: `${GROUP}/stop`,
+      operation: "ContainerGroups_Stop",
+      authorize: authorize("stop/action"),
+      handle: async (request) => {
+        await context.containerGroups.stop(existing(request));
+        return { status: 204 };
+      },
+    },
+    {
+      method: "GET",
+      template: `${GROUP}/containers/{containerName}/logs`,
+      operation: "Containers_ListLogs",
+      authorize: authorize("containers/logs/read"),
+      handle: (request) => {
+        const record = existing(request);
+        const tail = request.query.get("tail");
+        const content = context.containerGroups.logs(record, request.params["containerName"]!, tail === null ? undefined : Number(tail), request.query.get("timestamps") === "true");
+        if (content === undefined) throw new ArmError(404, "ContainerNotFound", `The container '${request.params["containerName"]}' could not be found in container group '${record.name}'.`);
+        return { status: 200, body: { content } };
+      },
+    },
+    {
+      method: "GET",
+      template: `${RG}/providers/Microsoft.ContainerInstance/containerGroups`,
+      operation: "ContainerGroups_ListByResourceGroup",
+      authorize: (p) => ({ action: `${TYPE}/read`, scope: `/subscriptions/${p["subscriptionId"]}/resourceGroups/${p["resourceGroupName"]}` }),
+      handle: ({ params }) => list(`/subscriptions/${params["subscriptionId"]}/resourceGroups/${params["resourceGroupName"]}/`),
+    },
+    {
+      method: "GET",
+      template: "/subscriptions/{subscriptionId}/providers/Microsoft.ContainerInstance/containerGroups",
+      operation: "ContainerGroups_List",
+      authorize: (p) => ({ action: `${TYPE}/read`, scope: `/subscriptions/${p["subscriptionId"]}` }),
+      handle: ({ params }) => list(`/subscriptions/${params["subscriptionId"]}/`),
+    },
+    {
+      method: "GET",
+      template: "/subscriptions/{subscriptionId}/providers/{namespace}/locations/{location}/operations/{operationId}",
+      operation: "AsyncOperations_Get",
+      handle: ({ params }) => {
+        const operation = context.operations.get(params["operationId"]!);
+        if (operation === undefined) throw new ArmError(404, "OperationNotFound", `The operation '${params["operationId"]}' could not be found.`);
+        return { status: 200, body: AsyncOperations.view(operation) };
+      },
+    },
+  ];
+}
