@@ -97,7 +97,15 @@ export const sdkAciClients: AciClientFactory = async (settings) => {
       }
     },
     async create(resourceGroup, name, group) {
-      await client.containerGroups.beginCreateOrUpdate(resourceGroup, name, group, poll);
+      try {
+        await client.containerGroups.beginCreateOrUpdate(resourceGroup, name, group, poll);
+      } catch (error) {
+        // The SDK polls the operation once right after the PUT: a group whose provisioning already failed
+        // (an image that cannot be pulled) rejects here, though ARM made it. It is submitted all the same:
+        // its status says why it cannot run, and the run is CRASHED with Azure's words.
+        if (isFailedOperation(error)) return;
+        throw error;
+      }
     },
     async stop(resourceGroup, name) {
       await client.containerGroups.stop(resourceGroup, name);
@@ -112,3 +120,9 @@ export const sdkAciClients: AciClientFactory = async (settings) => {
     },
   };
 };
+
+/** core-lro's plain Error for a long-running operation that ended Failed (ARM's code is only in its message). */
+export function isFailedOperation(error: unknown): boolean {
+  const e = error as { message?: unknown; statusCode?: unknown } | null;
+  return typeof e?.message === "string" && e.statusCode === undefined && /^The long-running operation has failed/.test(e.message);
+}
