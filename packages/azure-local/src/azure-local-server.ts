@@ -7,7 +7,7 @@ import { DockerContainerRuntime, type ContainerNetwork, type ContainerRuntime } 
 import { ArmError, isArmError } from "./arm-error.js";
 import { ArmState } from "./arm-state.js";
 import { AsyncOperations } from "./async-operations.js";
-import { authorizationFailedMessage, isAllowed } from "./authorization.js";
+import { authorizationFailedMessage, isAllowed, scopeCovers } from "./authorization.js";
 import { ContainerGroupLifecycle } from "./container-groups.js";
 import { Directory } from "./directory.js";
 import { FaultInjector, type CallRecord, type Fault } from "./faults.js";
@@ -15,6 +15,10 @@ import { Router, type Principal, type RouteResponse } from "./router.js";
 import { containerGroupRoutes } from "./routes/container-group-routes.js";
 import type { ServerContext } from "./routes/context.js";
 import { resourceGroupRoutes } from "./routes/resource-group-routes.js";
+import { authorizationRoutes } from "./routes/authorization-routes.js";
+import { graphRoutes } from "./routes/graph-routes.js";
+import { identityRoutes } from "./routes/identity-routes.js";
+import { registryRoutes } from "./routes/registry-routes.js";
 import { handleEntra } from "./routes/token-routes.js";
 import { createLocalTls } from "./tls.js";
 import { TokenIssuer } from "./tokens.js";
@@ -40,6 +44,8 @@ export interface AzureLocalOptions {
   provisioningDelayMs?: number;
   /** Seconds between SIGTERM and SIGKILL when a group is stopped or deleted (default 10). */
   stopGraceSeconds?: number;
+  /** Every container registry's `loginServer` (e.g. a local registry's `127.0.0.1:5000`); default `<name>.azurecr.io`. */
+  registryLoginServer?: string;
 }
 
 /** A running local Azure endpoint (ARM, Microsoft Graph and the Entra token endpoint on one HTTPS port). */
@@ -124,13 +130,27 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     createdOn: new Date(now()).toISOString(),
   });
 
+  /** What goes with a resource: the role assignments at or under its scope (extension resources). */
+  const removeChildren = (resourceId: string): void => {
+    for (const [key, assignment] of [...context.arm.roleAssignments]) if (scopeCovers(resourceId, assignment.scope)) context.arm.roleAssignments.delete(key);
+  };
   const deleteResourceGroupContents = (resourceGroupId: string): void => {
     const prefix = `${resourceGroupId.toLowerCase()}/`;
     for (const group of context.containerGroups.list(prefix)) context.containerGroups.delete(group, operations.start(subscriptionId, "Microsoft.ContainerInstance", group.spec.location));
     for (const key of [...context.arm.resources.keys()]) if (key.startsWith(prefix)) context.arm.resources.delete(key);
-    for (const [key, assignment] of [...context.arm.roleAssignments]) if (`${assignment.scope.toLowerCase()}/`.startsWith(prefix)) context.arm.roleAssignments.delete(key);
+    removeChildren(resourceGroupId);
   };
-  const router = new Router().add(...resourceGroupRoutes(context, deleteResourceGroupContents), ...containerGroupRoutes(context));
+  const principalExists = (principalId: string): boolean =>
+    context.directory.servicePrincipals.has(principalId) ||
+    context.arm.list("/subscriptions/", "Microsoft.ManagedIdentity/userAssignedIdentities").some((identity) => identity.properties["principalId"] === principalId);
+  const router = new Router().add(
+    ...resourceGroupRoutes(context, deleteResourceGroupContents),
+    ...containerGroupRoutes(context),
+    ...identityRoutes(context, removeChildren),
+    ...registryRoutes(context, options.registryLoginServer === undefined ? {} : { loginServer: options.registryLoginServer }, removeChildren),
+    ...authorizationRoutes(context, principalExists),
+    ...graphRoutes(context),
+  );
   const tokens = new TokenIssuer(`https://${host}/${tenantId}/v2.0`);
   const calls: CallRecord[] = [];
   const faults = new FaultInjector();
@@ -145,8 +165,8 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   let baseUrl = "";
   const serve = async (request: IncomingMessage, body: string): Promise<{ record: Omit<CallRecord, "status" | "time">; answer: RouteResponse }> => {
     const method = request.method ?? "GET";
-    const url = new URL(request.url ?? "/", "https://localhost");
-    const path = url.pathname;
+    const url = requestUrl(request);
+    const path = safeDecodeUri(url.pathname);
     const entra = handleEntra(context, tokens, baseUrl, method, path, body);
     if (entra !== null) {
       const record = { method, path, operation: entra.operation, principal: entra.principal?.appId ?? null, principalName: entra.principal?.name ?? null };
@@ -190,7 +210,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   const server = createServer({ key: tls.keyPem, cert: tls.certPem }, (request: IncomingMessage, response: ServerResponse) => {
     void (async () => {
       const body = await readBody(request);
-      const url = new URL(request.url ?? "/", "https://localhost");
+      const url = requestUrl(request);
       if (url.pathname.startsWith(HOOKS_PREFIX)) return send(response, hooks(url.pathname.slice(HOOKS_PREFIX.length), request.method ?? "GET", body));
       const { record, answer } = await serve(request, body);
       const error = answer.status >= 400 ? (answer.body as { error?: { code?: string } | string } | undefined)?.error : undefined;
@@ -276,6 +296,25 @@ function send(response: ServerResponse, answer: RouteResponse, head = false): vo
     "content-length": head ? 0 : Buffer.byteLength(text),
   });
   response.end(head ? undefined : text);
+}
+
+/**
+ * The request's URL. Clients that join a scope to a template (`/{scope}/providers/…` with a scope that
+ * starts with `/`) send `//subscriptions/…`, which `new URL(path, base)` would read as a host: ARM
+ * accepts it, so repeated slashes are collapsed here.
+ */
+function requestUrl(request: IncomingMessage): URL {
+  const url = new URL(`https://localhost${request.url ?? "/"}`);
+  url.pathname = url.pathname.replace(/\/{2,}/g, "/");
+  return url;
+}
+
+function safeDecodeUri(path: string): string {
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
+  }
 }
 
 function readBody(request: IncomingMessage): Promise<string> {

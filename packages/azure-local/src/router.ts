@@ -27,7 +27,7 @@ export interface RouteResponse {
 
 export interface Route {
   method: string;
-  /** A path template, `{name}` for a segment; matched case-insensitively, as ARM does. */
+  /** A path template, `{name}` for (part of) a segment, `{name*}` for one or more segments; matched case-insensitively, as ARM does. */
   template: string;
   /** The REST API's operation id (e.g. `ContainerGroups_CreateOrUpdate`): what calls() records and faults match. */
   operation: string;
@@ -49,14 +49,14 @@ export class Router {
     for (const route of routes) {
       const names: string[] = [];
       const source = route.template
-        .split("/")
-        .map((segment) => {
-          const match = /^\{(\w+)\}$/.exec(segment);
-          if (match === null) return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        .split(/(\{\w+\*?\})/)
+        .map((part) => {
+          const match = /^\{(\w+)(\*?)\}$/.exec(part);
+          if (match === null) return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
           names.push(match[1]!);
-          return "([^/]+)";
+          return match[2] === "*" ? "(.+?)" : "([^/]+?)";
         })
-        .join("/");
+        .join("");
       this.compiled.push({ route, regex: new RegExp(`^${source}/?$`, "i"), names });
     }
     return this;

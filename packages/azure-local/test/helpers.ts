@@ -105,3 +105,39 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+export interface GraphAnswer<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+/** Microsoft Graph as plain REST through @azure/core-rest-pipeline with the credential's token (how Ferry calls it). */
+export async function graphClient(local: AzureLocal, credential = credentialFor(local)) {
+  const pipeline = await import("@azure/core-rest-pipeline");
+  const p = pipeline.createPipelineFromOptions({ retryOptions: { maxRetries: 0 } });
+  p.addPolicy(agentPolicy(new Agent({ ca: local.caPem })));
+  p.addPolicy(pipeline.bearerTokenAuthenticationPolicy({ credential, scopes: "https://graph.microsoft.com/.default" }));
+  const client = pipeline.createDefaultHttpClient();
+  const send = async <T = Record<string, unknown>>(method: "GET" | "POST" | "PATCH" | "DELETE", path: string, body?: unknown): Promise<GraphAnswer<T>> => {
+    const request = pipeline.createPipelineRequest({
+      url: `${local.url}${path}`,
+      method,
+      headers: pipeline.createHttpHeaders({ accept: "application/json", ...(body === undefined ? {} : { "content-type": "application/json" }) }),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const response = await p.sendRequest(client, request);
+    return { status: response.status, body: (response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined) as T };
+  };
+  return {
+    get: <T = Record<string, unknown>>(path: string) => send<T>("GET", path),
+    post: <T = Record<string, unknown>>(path: string, body: unknown) => send<T>("POST", path, body),
+    patch: (path: string, body: unknown) => send("PATCH", path, body),
+    delete: (path: string) => send("DELETE", path),
+  };
+}
+
+export async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
