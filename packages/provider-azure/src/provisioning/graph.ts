@@ -49,7 +49,9 @@ export async function createRestClient(credential: TokenCredential | null, endpo
     const json = text ? (JSON.parse(text) as unknown) : undefined;
     if (response.status >= 400) {
       const error = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new GraphError(error?.message ?? `Azure answered HTTP ${response.status}`, error?.code ?? `HTTP${response.status}`, response.status, response);
+      // Only the answer's headers are kept: the response's request holds the bearer token.
+      const headers = { get: (name: string) => response.headers.get(name) };
+      throw new GraphError(error?.message ?? `Azure answered HTTP ${response.status}`, error?.code ?? `HTTP${response.status}`, response.status, { headers });
     }
     return json as T;
   };
