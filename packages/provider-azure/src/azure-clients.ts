@@ -79,7 +79,10 @@ export const sdkAciClients: AciClientFactory = async (settings) => {
   const { ContainerInstanceManagementClient } = await import("@azure/arm-containerinstance");
   const credential = settings.principal
     ? await servicePrincipalCredential(settings.principal, settings.endpoints)
-    : new (await import("@azure/identity")).DefaultAzureCredential(pipelineOptions(settings.endpoints));
+    : new (await import("@azure/identity")).DefaultAzureCredential({
+        ...pipelineOptions(settings.endpoints),
+        ...(settings.endpoints.authorityHost ? { authorityHost: settings.endpoints.authorityHost, disableInstanceDiscovery: true } : {}),
+      });
   const client = new ContainerInstanceManagementClient(credential, settings.subscriptionId, {
     ...pipelineOptions(settings.endpoints),
     ...(settings.endpoints.endpoint ? { endpoint: settings.endpoints.endpoint } : {}),

@@ -27,7 +27,11 @@ export function acrRegistryLogin(options: AzureEndpoints & { credential?: TokenC
     async login(registry, { signal }) {
       const credential =
         options.credential ??
-        new (await import("@azure/identity")).DefaultAzureCredential({ ...pipelineOptions(options), ...(options.tenantId ? { tenantId: options.tenantId } : {}) });
+        new (await import("@azure/identity")).DefaultAzureCredential({
+          ...pipelineOptions(options),
+          ...(options.tenantId ? { tenantId: options.tenantId } : {}),
+          ...(options.authorityHost ? { authorityHost: options.authorityHost, disableInstanceDiscovery: true } : {}),
+        });
       const armScope = `${(options.endpoint ?? "https://management.azure.com").replace(/\/+$/, "")}/.default`;
       const session = { attempts: 3, signal };
       const token = await call(session, `signing in to ${registry}`, async () => {

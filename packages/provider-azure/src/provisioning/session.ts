@@ -57,7 +57,8 @@ export async function openSession(options: AciProvisionerOptions, checked: Recor
     new (await import("@azure/identity")).DefaultAzureCredential({
       ...pipelineOptions(options),
       ...(tenant ? { tenantId: tenant } : {}),
-      ...(options.authorityHost ? { authorityHost: options.authorityHost } : {}),
+      // A sovereign or stand-in authority is not in Microsoft's instance discovery: skip it there.
+      ...(options.authorityHost ? { authorityHost: options.authorityHost, disableInstanceDiscovery: true } : {}),
     });
   const armOptions = { ...pipelineOptions(options), ...(options.endpoint ? { endpoint: options.endpoint } : {}) };
   const attempts = options.attempts ?? 3;
