@@ -200,4 +200,24 @@ describe("AciProvider", () => {
     const { provider } = setup();
     await expect(provider.submit({ ...request(), credentials: null })).rejects.toMatchObject({ code: "provider_auth" });
   });
+
+  it("watches until the group ended; when the follower stops first, it still reads and deletes the group once it exits", async () => {
+    const { aci, provider } = setup();
+    const req = request();
+    const { infrastructureId } = await provider.submit(req);
+    const entry = aci.only();
+    entry.state = { state: "Running" };
+    const controller = new AbortController();
+    const seen: string[] = [];
+    for await (const status of provider.watch(refOf(req, infrastructureId), controller.signal)) {
+      seen.push(status.phase);
+      // The engine reported the run's end: the dispatcher stops following while the container still runs.
+      controller.abort();
+    }
+    expect(seen).toEqual(["running"]);
+    expect(aci.groups.size).toBe(1);
+    entry.state = { state: "Terminated", exitCode: 0 };
+    await expect.poll(() => aci.groups.size).toBe(0);
+    expect(aci.calls.slice(-2)).toEqual(["logs", "delete"]);
+  });
 });

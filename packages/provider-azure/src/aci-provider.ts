@@ -48,9 +48,14 @@ export interface AciProviderOptions extends AzureEndpoints {
   allowAmbientCredentials?: boolean;
   /** Injectable for tests: waits `ms`, rejecting when `signal` aborts. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** How long a group whose run ended is watched for its container to exit, to delete it; default 15 min. */
+  reapForMs?: number;
 }
 
 const MAX_REMEMBERED = 5000;
+/** How often watch() polls the group: from WATCH_MIN_MS, doubling up to WATCH_MAX_MS. */
+const WATCH_MIN_MS = 500;
+const WATCH_MAX_MS = 5_000;
 /** Lines of a finished group's output kept, read before the group is deleted. */
 const KEPT_LOG_LINES = 200;
 
@@ -89,6 +94,7 @@ export class AciProvider implements ComputeProvider {
   private readonly logger: ProviderLogger;
   private readonly allowAmbientCredentials: boolean;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly reapForMs: number;
   private readonly warnLoopbackApiUrl: (request: SubmitRequest) => void;
   /** Groups this process deleted once they ended (or were cancelled): their final status and output. */
   private readonly ended = new BoundedMap<string, Ended>(MAX_REMEMBERED);
@@ -103,6 +109,7 @@ export class AciProvider implements ComputeProvider {
     this.logger = options.logger ?? silentLogger;
     this.allowAmbientCredentials = options.allowAmbientCredentials ?? false;
     this.sleep = options.sleep ?? abortableSleep;
+    this.reapForMs = options.reapForMs ?? 15 * 60_000;
     this.warnLoopbackApiUrl = loopbackApiUrlWarning(this.logger, "Azure Container Instances");
     this.submit = idempotentSubmit({ start: (request) => this.start(request), maxRemembered: MAX_REMEMBERED });
   }
@@ -121,6 +128,28 @@ export class AciProvider implements ComputeProvider {
       if (isFinalStatus(status) && !config.keep_container_group) await this.cleanUp(call, id, ref.infrastructureId, status, ctx);
       return status;
     });
+  }
+
+  /**
+   * Follows the group until it ended. When the follower stops first (the engine reported the run's end
+   * before its container exited, or a cancel), the group is still read and deleted once it ended: ACI
+   * keeps an exited group (and counts it against the region's quota of groups) until it is deleted.
+   */
+  async *watch(ref: InfrastructureRef, signal: AbortSignal): AsyncIterable<InfrastructureStatus> {
+    let last: InfrastructureStatus | undefined;
+    let wait = WATCH_MIN_MS;
+    try {
+      while (!signal.aborted) {
+        const status = await this.status(ref);
+        if (!last || status.phase !== last.phase || status.message !== last.message) yield status;
+        last = status;
+        if (isFinalStatus(status)) return;
+        await this.sleep(wait, signal).catch(() => undefined);
+        wait = Math.min(wait * 2, WATCH_MAX_MS);
+      }
+    } finally {
+      if (!last || !isFinalStatus(last)) void this.cleanUpWhenEnded(ref);
+    }
   }
 
   async cancel(ref: InfrastructureRef, reason: string): Promise<void> {
@@ -188,6 +217,27 @@ export class AciProvider implements ComputeProvider {
       if (!existing) await this.send(call, { ...ctx, operation: "ContainerGroups.CreateOrUpdate" }, () => call.api.create(id.resourceGroup, id.name, group));
       return { infrastructureId: infrastructureIdFor(id) };
     });
+  }
+
+  /** Polls a group nobody follows any more until it ended, so that status() reads and deletes it; gives up after a while, saying so. */
+  private async cleanUpWhenEnded(ref: InfrastructureRef): Promise<void> {
+    const config = parseAciJobConfiguration(ref.jobConfiguration);
+    if (config.keep_container_group || this.ended.has(ref.infrastructureId)) return;
+    const deadline = Date.now() + this.reapForMs;
+    let failures = 0;
+    while (Date.now() < deadline) {
+      try {
+        if (isFinalStatus(await this.status(ref))) return;
+        failures = 0;
+      } catch (error) {
+        if (++failures >= 5) {
+          this.logger.warn({ err: error, container_group: ref.infrastructureId }, "could not check whether an ended run's container group exited, so it was not deleted; delete it in the Azure portal");
+          return;
+        }
+      }
+      await this.sleep(WATCH_MAX_MS);
+    }
+    this.logger.warn({ container_group: ref.infrastructureId }, "the container of an ended run did not exit in time, so its group was not deleted; delete it in the Azure portal");
   }
 
   /** Reads the ended group's output, then deletes it; the status and the output stay answerable from memory. */
@@ -293,6 +343,8 @@ function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener("abort", onAbort);
       resolve();
     }, ms);
+    // A wait of the provider never keeps a process alive (a reaper's poll at shutdown).
+    timer.unref();
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal!.reason);
