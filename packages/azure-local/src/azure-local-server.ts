@@ -134,11 +134,12 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   const removeChildren = (resourceId: string): void => {
     for (const [key, assignment] of [...context.arm.roleAssignments]) if (scopeCovers(resourceId, assignment.scope)) context.arm.roleAssignments.delete(key);
   };
-  const deleteResourceGroupContents = (resourceGroupId: string): void => {
+  const deleteResourceGroupContents = async (resourceGroupId: string): Promise<void> => {
     const prefix = `${resourceGroupId.toLowerCase()}/`;
-    for (const group of context.containerGroups.list(prefix)) context.containerGroups.delete(group, operations.start(subscriptionId, "Microsoft.ContainerInstance", group.spec.location));
+    const groups = context.containerGroups.list(prefix).map((group) => context.containerGroups.delete(group, operations.start(subscriptionId, "Microsoft.ContainerInstance", group.spec.location)));
     for (const key of [...context.arm.resources.keys()]) if (key.startsWith(prefix)) context.arm.resources.delete(key);
     removeChildren(resourceGroupId);
+    await Promise.all(groups);
   };
   const principalExists = (principalId: string): boolean =>
     context.directory.servicePrincipals.has(principalId) ||

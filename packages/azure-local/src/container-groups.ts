@@ -62,7 +62,7 @@ export interface ContainerGroupLifecycleOptions {
 /** Container groups: their provisioning, their containers on the runtime, stop and delete. */
 export class ContainerGroupLifecycle {
   private readonly groups = new Map<string, ContainerGroupRecord>();
-  private readonly pending = new Set<Promise<unknown>>();
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly options: ContainerGroupLifecycleOptions) {}
 
@@ -110,9 +110,9 @@ export class ContainerGroupLifecycle {
   }
 
   /** DELETE: stops and removes the containers, then the group; `operation` ends when it is gone. */
-  delete(record: ContainerGroupRecord, operation: AsyncOperation): void {
+  delete(record: ContainerGroupRecord, operation: AsyncOperation): Promise<void> {
     record.provisioningState = "Deleting";
-    this.track((async () => {
+    return this.track((async () => {
       try {
         await this.stop(record);
         await Promise.all(record.containers.map((c) => c.handle?.remove()));
@@ -173,9 +173,14 @@ export class ContainerGroupLifecycle {
     await this.options.runtime?.removeAll();
   }
 
-  private track(promise: Promise<unknown>): void {
-    const tracked = promise.catch((error: unknown) => console.error("azure-local: container group lifecycle failed", error)).finally(() => this.pending.delete(tracked));
+  /** Keeps `promise` for close() to wait on; resolves when it settles (failures are logged, not thrown). */
+  private track(promise: Promise<unknown>): Promise<void> {
+    const tracked: Promise<void> = promise.then(
+      () => undefined,
+      (error: unknown) => console.error("azure-local: container group lifecycle failed", error),
+    ).finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
+    return tracked;
   }
 
   private iso(): string {

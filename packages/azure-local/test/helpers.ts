@@ -56,6 +56,8 @@ interface FakeContainer {
 export class FakeRuntime implements ContainerRuntime {
   readonly images = new Set<string>(["ferry-engine:test"]);
   readonly containers: FakeContainer[] = [];
+  /** How long a stop takes (a container slow to die). */
+  stopDelayMs = 0;
 
   async hasImage(image: string): Promise<boolean> {
     return this.images.has(image);
@@ -74,6 +76,7 @@ export class FakeRuntime implements ContainerRuntime {
       },
       wait: () => exited,
       stop: async () => {
+        await new Promise((resolve) => setTimeout(resolve, this.stopDelayMs));
         container.stopped = true;
         exit({ exitCode: 143, oomKilled: false });
       },
