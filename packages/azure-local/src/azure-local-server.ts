@@ -20,6 +20,7 @@ import { graphRoutes } from "./routes/graph-routes.js";
 import { identityRoutes } from "./routes/identity-routes.js";
 import { registryRoutes } from "./routes/registry-routes.js";
 import { handleEntra } from "./routes/token-routes.js";
+import { pullRefusal } from "./registry-pull.js";
 import { createLocalTls } from "./tls.js";
 import { TokenIssuer } from "./tokens.js";
 import { takeSnapshot, type AzureLocalSnapshot } from "./snapshot.js";
@@ -96,6 +97,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   const { runtime, unavailable } = await pickRuntime(options, serverId);
   const tls = await createLocalTls(["localhost", "127.0.0.1", "::1", ...(["localhost", "127.0.0.1", "::1"].includes(host) ? [] : [host])]);
   const operations = new AsyncOperations(now);
+  const faults = new FaultInjector();
   const context: ServerContext = {
     subscriptionId,
     tenantId,
@@ -111,7 +113,13 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
       provisioningDelayMs: options.provisioningDelayMs ?? 0,
       stopGraceSeconds: options.stopGraceSeconds ?? 10,
       now,
+      pullRefusal: (group, container) => pullRefusal(context.arm, container.image, group.spec.imageRegistryCredentials, group.spec.userAssignedIdentities),
+      identityIds: (identityId) => {
+        const identity = context.arm.resources.get(identityId.toLowerCase());
+        return identity === undefined ? undefined : { principalId: String(identity.properties["principalId"]), clientId: String(identity.properties["clientId"]) };
+      },
     }),
+    faults,
     now,
   };
 
@@ -154,7 +162,6 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   );
   const tokens = new TokenIssuer(`https://${host}/${tenantId}/v2.0`);
   const calls: CallRecord[] = [];
-  const faults = new FaultInjector();
 
   const principalOf = (authorization: string | undefined): Principal | null => {
     const token = /^Bearer (.+)$/i.exec(authorization ?? "")?.[1];

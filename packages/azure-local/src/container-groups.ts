@@ -1,6 +1,6 @@
 import type { ContainerHandle, ContainerRuntime, OutputLine } from "@ferry/local-containers";
 import type { AsyncOperation, AsyncOperations } from "./async-operations.js";
-import { containerEnvironment, environmentView, type ContainerGroupSpec, type ContainerSpec } from "./container-group-spec.js";
+import { containerEnvironment, environmentView, propertiesView, type ContainerGroupSpec, type ContainerSpec } from "./container-group-spec.js";
 
 /** One event of an instance view, as ACI lists them. */
 export interface InstanceEvent {
@@ -57,6 +57,10 @@ export interface ContainerGroupLifecycleOptions {
   /** Seconds between SIGTERM and SIGKILL on stop and delete. */
   stopGraceSeconds: number;
   now: () => number;
+  /** Why a pull of the container's image from one of the subscription's registries is refused, or null. */
+  pullRefusal: (group: ContainerGroupRecord, container: ContainerSpec) => string | null;
+  /** Ids of user-assigned identities → their principal and client ids, for the group's `identity`. */
+  identityIds: (identityId: string) => { principalId: string; clientId: string } | undefined;
 }
 
 /** Container groups: their provisioning, their containers on the runtime, stop and delete. */
@@ -80,7 +84,7 @@ export class ContainerGroupLifecycle {
   }
 
   /** Creates the group and starts provisioning it; `operation` ends when its containers run, or failed. */
-  create(input: { id: string; name: string; subscriptionId: string; resourceGroup: string; spec: ContainerGroupSpec }, operation: AsyncOperation): ContainerGroupRecord {
+  create(input: { id: string; name: string; subscriptionId: string; resourceGroup: string; spec: ContainerGroupSpec }, operation: AsyncOperation, failWith?: { code: string; message: string }): ContainerGroupRecord {
     const record: ContainerGroupRecord = {
       ...input,
       provisioningState: "Pending",
@@ -90,7 +94,7 @@ export class ContainerGroupLifecycle {
       stopping: false,
     };
     this.groups.set(input.id.toLowerCase(), record);
-    this.track(this.provision(record, operation));
+    void this.track(this.provision(record, operation, failWith));
     return record;
   }
 
@@ -140,10 +144,10 @@ export class ContainerGroupLifecycle {
       type: "Microsoft.ContainerInstance/containerGroups",
       location: spec.location,
       tags: spec.tags,
-      ...(spec.identity === undefined ? {} : { identity: spec.identity }),
+      ...(spec.identity === undefined ? {} : { identity: this.identityView(spec) }),
       properties: {
         sku: "Standard",
-        ...spec.properties,
+        ...propertiesView(spec),
         provisioningState: record.provisioningState,
         osType: spec.osType,
         restartPolicy: spec.restartPolicy,
@@ -163,6 +167,12 @@ export class ContainerGroupLifecycle {
         instanceView: { events: record.events, state: record.state },
       },
     };
+  }
+
+  private identityView(spec: ContainerGroupSpec): unknown {
+    if (spec.userAssignedIdentities.length === 0) return spec.identity;
+    const userAssignedIdentities = Object.fromEntries(spec.userAssignedIdentities.map((id) => [id, this.options.identityIds(id) ?? {}]));
+    return { ...(spec.identity as Record<string, unknown>), userAssignedIdentities };
   }
 
   /** Waits for what is in flight, then removes every container this server started. */
@@ -192,19 +202,30 @@ export class ContainerGroupLifecycle {
     events.push({ count: 1, firstTimestamp: now, lastTimestamp: now, name, message, type });
   }
 
-  private async provision(record: ContainerGroupRecord, operation: AsyncOperation): Promise<void> {
+  private async provision(record: ContainerGroupRecord, operation: AsyncOperation, failWith?: { code: string; message: string }): Promise<void> {
     const { operations, runtime } = this.options;
     record.provisioningState = "Creating";
     if (this.options.provisioningDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.options.provisioningDelayMs));
     if (record.provisioningState !== "Creating") return; // deleted meanwhile
+    if (failWith !== undefined) {
+      this.event(record.events, "Failed", failWith.message, "Warning");
+      this.failProvisioning(record, operation, failWith.code, failWith.message);
+      return;
+    }
     if (runtime === null) {
       this.failProvisioning(record, operation, "ServiceUnavailable", `azure-local cannot run containers: ${this.options.runtimeUnavailable}`);
       return;
     }
     for (const container of record.containers) {
       this.event(container.events, "Pulling", `pulling image "${container.spec.image}"`);
-      if (!(await runtime.hasImage(container.spec.image))) {
-        const reason = `Failed to pull image "${container.spec.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${container.spec.image}": failed to resolve reference "${container.spec.image}": not found`;
+      const refusal = this.options.pullRefusal(record, container.spec);
+      const missing = refusal === null && !(await runtime.hasImage(container.spec.image));
+      if (refusal !== null || missing) {
+        const image = container.spec.image;
+        const reason =
+          refusal !== null
+            ? `Failed to pull image "${image}": rpc error: code = Unknown desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${refusal}`
+            : `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": not found`;
         this.event(container.events, "Failed", reason, "Warning");
         this.event(container.events, "BackOff", `Back-off pulling image "${container.spec.image}"`, "Normal");
         container.currentState = { state: "Waiting", detailStatus: "ImagePullBackOff" };

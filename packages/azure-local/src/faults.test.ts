@@ -32,3 +32,13 @@ describe("FaultInjector", () => {
     expect(() => faults.add({ path: "(" })).toThrow();
   });
 });
+
+describe("FaultInjector asynchronous faults", () => {
+  it("are taken only in the asynchronous phase", () => {
+    const faults = new FaultInjector();
+    faults.add({ operation: "ContainerGroups_CreateOrUpdate", asynchronous: true, code: "ServiceUnavailable", message: "no capacity" });
+    expect(faults.take("before", "ContainerGroups_CreateOrUpdate", "PUT", "/x")).toBeNull();
+    expect(faults.take("after", "ContainerGroups_CreateOrUpdate", "PUT", "/x")).toBeNull();
+    expect(faults.take("asynchronous", "ContainerGroups_CreateOrUpdate", "PUT", "/x")).toMatchObject({ code: "ServiceUnavailable", message: "no capacity" });
+  });
+});
