@@ -43,6 +43,8 @@ export interface ContainerGroupRecord {
   containers: ContainerRecord[];
   events: InstanceEvent[];
   stopping: boolean;
+  /** The async operation of the provisioning under way or last done. */
+  provisioning?: AsyncOperation;
 }
 
 export interface ContainerGroupLifecycleOptions {
@@ -85,22 +87,36 @@ export class ContainerGroupLifecycle {
 
   /** Creates the group and starts provisioning it; `operation` ends when its containers run, or failed. */
   create(input: { id: string; name: string; subscriptionId: string; resourceGroup: string; spec: ContainerGroupSpec }, operation: AsyncOperation, failWith?: { code: string; message: string }): ContainerGroupRecord {
-    const record: ContainerGroupRecord = {
-      ...input,
-      provisioningState: "Pending",
-      state: "Pending",
-      containers: input.spec.containers.map((spec) => ({ spec, currentState: { state: "Waiting", detailStatus: "" }, restartCount: 0, events: [], output: [] })),
-      events: [],
-      stopping: false,
-    };
+    const record: ContainerGroupRecord = { ...input, provisioningState: "Pending", state: "Pending", containers: [], events: [], stopping: false };
     this.groups.set(input.id.toLowerCase(), record);
-    void this.track(this.provision(record, operation, failWith));
+    this.startProvisioning(record, input.spec, operation, failWith);
     return record;
   }
 
-  /** A PUT of a group that exists: its tags change; its containers are not started again. */
-  update(record: ContainerGroupRecord, spec: ContainerGroupSpec): void {
+  /**
+   * A PUT of a group that exists, as ACI answers it: while it is still provisioning, the same
+   * operation (a retried PUT never makes a second container); once provisioned, only its tags change
+   * (nothing restarts); after a failed provisioning, it is provisioned again with the new spec.
+   */
+  update(record: ContainerGroupRecord, spec: ContainerGroupSpec, operation: AsyncOperation, failWith?: { code: string; message: string }): AsyncOperation {
+    if ((record.provisioningState === "Pending" || record.provisioningState === "Creating") && record.provisioning !== undefined) return record.provisioning;
+    if (record.provisioningState === "Failed") {
+      this.startProvisioning(record, spec, operation, failWith);
+      return operation;
+    }
     record.spec = { ...record.spec, tags: spec.tags };
+    this.options.operations.succeed(operation);
+    return operation;
+  }
+
+  private startProvisioning(record: ContainerGroupRecord, spec: ContainerGroupSpec, operation: AsyncOperation, failWith?: { code: string; message: string }): void {
+    record.spec = spec;
+    record.provisioningState = "Pending";
+    record.state = "Pending";
+    record.events = [];
+    record.containers = spec.containers.map((c) => ({ spec: c, currentState: { state: "Waiting", detailStatus: "" }, restartCount: 0, events: [], output: [] }));
+    record.provisioning = operation;
+    void this.track(this.provision(record, operation, failWith));
   }
 
   /** POST .../stop: kills the containers; the group stays, in state Stopped. */

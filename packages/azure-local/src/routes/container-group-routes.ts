@@ -36,20 +36,18 @@ export function containerGroupRoutes(context: ServerContext): Route[] {
         checkContainerGroupName(name);
         const spec = parseContainerGroup(body);
         checkLinkedResources(context, spec, principal, groupId(params));
-        const operation = context.operations.start(context.subscriptionId, "Microsoft.ContainerInstance", spec.location);
-        const headers = AsyncOperations.headers(baseUrl, operation, apiVersion(query));
         const found = context.containerGroups.get(groupId(params));
-        if (found !== undefined) {
-          if (found.provisioningState === "Deleting") throw new ArmError(409, "ContainerGroupTransitioning", `The container group '${name}' is still transitioning, please retry later.`);
-          context.containerGroups.update(found, spec);
-          context.operations.succeed(operation);
-          return { status: 200, body: context.containerGroups.view(found), headers };
-        }
-        const id = `/subscriptions/${context.subscriptionId}/resourceGroups/${resourceGroup.name}/providers/${TYPE}/${name}`;
+        if (found?.provisioningState === "Deleting") throw new ArmError(409, "ContainerGroupTransitioning", `The container group '${name}' is still transitioning, please retry later.`);
+        const operation = context.operations.start(context.subscriptionId, "Microsoft.ContainerInstance", spec.location);
         const failure = context.faults.take("asynchronous", "ContainerGroups_CreateOrUpdate", method, path);
         const failWith = failure === null ? undefined : { code: failure.code, message: failure.message };
+        if (found !== undefined) {
+          const followed = context.containerGroups.update(found, spec, operation, failWith);
+          return { status: 200, body: context.containerGroups.view(found), headers: AsyncOperations.headers(baseUrl, followed, apiVersion(query)) };
+        }
+        const id = `/subscriptions/${context.subscriptionId}/resourceGroups/${resourceGroup.name}/providers/${TYPE}/${name}`;
         const record = context.containerGroups.create({ id, name, subscriptionId: context.subscriptionId, resourceGroup: resourceGroup.name, spec }, operation, failWith);
-        return { status: 201, body: context.containerGroups.view(record), headers };
+        return { status: 201, body: context.containerGroups.view(record), headers: AsyncOperations.headers(baseUrl, operation, apiVersion(query)) };
       },
     },
     { method: "GET", template: GROUP, operation: "ContainerGroups_Get", authorize: authorize("read"), handle: (request) => ({ status: 200, body: context.containerGroups.view(existing(request)) }) },
