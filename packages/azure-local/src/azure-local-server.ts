@@ -179,7 +179,8 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     if (entra !== null) {
       const record = { method, path, operation: entra.operation, principal: entra.principal?.appId ?? null, principalName: entra.principal?.name ?? null };
       const fault = faults.take("before", entra.operation, method, path);
-      if (fault !== null) return { record, answer: errorAnswer(fault) };
+      // Entra answers OAuth errors: {"error": "<code>", "error_description": "<message>"}.
+      if (fault !== null) return { record, answer: { status: fault.status, body: { error: fault.code, error_description: fault.message }, headers: fault.headers } };
       return { record, answer: entra.answer };
     }
     const principal = principalOf(request.headers.authorization);

@@ -181,6 +181,13 @@ describe("faults", () => {
     expect(local.snapshot().containerGroups.filter((g) => g.id.endsWith("/run-after"))).toHaveLength(1);
   });
 
+  it("throttles the token endpoint with an OAuth-shaped error", async () => {
+    local.injectFault({ operation: "Token", status: 429, retryAfter: 1 });
+    const throttled = await rejection(credentialFor(local).getToken("https://management.azure.com/.default"));
+    expect(throttled.message).toContain("TooManyRequests");
+    expect(local.calls().filter((c) => c.operation === "Token").at(-1)).toMatchObject({ status: 429, error: "TooManyRequests" });
+  });
+
   it("matches a fault by method and path pattern", async () => {
     const { aci } = armClients(local);
     local.injectFault({ method: "GET", path: "/containerGroups/run-after$", status: 503, code: "ServiceUnavailable", times: 1 });
