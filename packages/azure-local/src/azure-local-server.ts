@@ -19,7 +19,7 @@ import { authorizationRoutes } from "./routes/authorization-routes.js";
 import { graphRoutes } from "./routes/graph-routes.js";
 import { identityRoutes } from "./routes/identity-routes.js";
 import { registryRoutes } from "./routes/registry-routes.js";
-import { handleEntra } from "./routes/token-routes.js";
+import { handleEntra, handleRegistryExchange } from "./routes/token-routes.js";
 import { pullRefusal } from "./registry-pull.js";
 import { createLocalTls } from "./tls.js";
 import { TokenIssuer } from "./tokens.js";
@@ -175,7 +175,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     const method = request.method ?? "GET";
     const url = requestUrl(request);
     const path = safeDecodeUri(url.pathname);
-    const entra = handleEntra(context, tokens, baseUrl, method, path, body);
+    const entra = handleEntra(context, tokens, baseUrl, method, path, body) ?? handleRegistryExchange(context, tokens, method, path, body);
     if (entra !== null) {
       const record = { method, path, operation: entra.operation, principal: entra.principal?.appId ?? null, principalName: entra.principal?.name ?? null };
       const fault = faults.take("before", entra.operation, method, path);

@@ -5,7 +5,7 @@ import { ContainerRegistryManagementClient } from "@azure/arm-containerregistry"
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import { startAzureLocal, type AzureLocal } from "@ferry/azure-local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { all, ARM_SCOPE, armClients, credentialFor, FakeRuntime, graphClient, POLL, rejection, trustPolicies } from "./helpers.js";
+import { all, ARM_SCOPE, armClients, credentialFor, FakeRuntime, fetchWithCa, graphClient, POLL, rejection, trustPolicies } from "./helpers.js";
 
 const RG = "ferry-aci-push-pool-rg";
 const ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
@@ -86,6 +86,20 @@ describe("container groups that link to identities, registries and subnets", () 
     const linked = await rejection(other.aci.containerGroups.beginCreateOrUpdateAndWait("other-rg", "linked", withIdentity("ferry-engine:test"), POLL));
     expect(linked).toMatchObject({ statusCode: 403, code: "LinkedAuthorizationFailed" });
     expect(linked.message).toContain("Microsoft.ManagedIdentity/userAssignedIdentities/assign/action");
+  });
+
+  it("exchanges an ARM token of a principal that may push for a registry refresh token, and refuses others", async () => {
+    const exchange = async (token: string, service = "ferrypool.azurecr.io") => {
+      const response = await fetchWithCa(local, "/oauth2/exchange", new URLSearchParams({ grant_type: "access_token", service, access_token: token }).toString());
+      return { status: response.status, body: JSON.parse(response.body) as { refresh_token?: string; errors?: { code: string }[] } };
+    };
+    const ownerToken = (await credentialFor(local).getToken(ARM_SCOPE)).token;
+    const granted = await exchange(ownerToken);
+    expect(granted.status).toBe(200);
+    expect(granted.body.refresh_token?.split(".")).toHaveLength(3);
+    expect(await exchange(ownerToken, "unknown.azurecr.io")).toMatchObject({ status: 404 });
+    expect(await exchange("not-a-token")).toMatchObject({ status: 401, body: { errors: [{ code: "UNAUTHORIZED" }] } });
+    expect(local.calls().filter((c) => c.operation === "Registry_ExchangeToken").map((c) => c.status)).toEqual([200, 404, 401]);
   });
 
   it("refuses subnets: no virtual networks are served", async () => {
