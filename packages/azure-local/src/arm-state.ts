@@ -25,6 +25,8 @@ export class ArmState {
   readonly resourceGroups = new Map<string, ArmResource>();
   readonly resources = new Map<string, ArmResource>();
   readonly roleAssignments = new Map<string, RoleAssignment>();
+  /** A registry's admin passwords (by its lower-cased id), made by the first listCredentials. */
+  readonly registryPasswords = new Map<string, string[]>();
 
   resourceGroupId(subscriptionId: string, name: string): string {
     return `/subscriptions/${subscriptionId}/resourceGroups/${name}`;

@@ -19,7 +19,8 @@ import { authorizationRoutes } from "./routes/authorization-routes.js";
 import { graphRoutes } from "./routes/graph-routes.js";
 import { identityRoutes } from "./routes/identity-routes.js";
 import { registryRoutes } from "./routes/registry-routes.js";
-import { handleEntra } from "./routes/token-routes.js";
+import { handleEntra, handleRegistryExchange } from "./routes/token-routes.js";
+import { pullRefusal } from "./registry-pull.js";
 import { createLocalTls } from "./tls.js";
 import { TokenIssuer } from "./tokens.js";
 import { takeSnapshot, type AzureLocalSnapshot } from "./snapshot.js";
@@ -96,6 +97,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   const { runtime, unavailable } = await pickRuntime(options, serverId);
   const tls = await createLocalTls(["localhost", "127.0.0.1", "::1", ...(["localhost", "127.0.0.1", "::1"].includes(host) ? [] : [host])]);
   const operations = new AsyncOperations(now);
+  const faults = new FaultInjector();
   const context: ServerContext = {
     subscriptionId,
     tenantId,
@@ -111,7 +113,13 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
       provisioningDelayMs: options.provisioningDelayMs ?? 0,
       stopGraceSeconds: options.stopGraceSeconds ?? 10,
       now,
+      pullRefusal: (group, container) => pullRefusal(context.arm, container.image, group.spec.imageRegistryCredentials, group.spec.userAssignedIdentities),
+      identityIds: (identityId) => {
+        const identity = context.arm.resources.get(identityId.toLowerCase());
+        return identity === undefined ? undefined : { principalId: String(identity.properties["principalId"]), clientId: String(identity.properties["clientId"]) };
+      },
     }),
+    faults,
     now,
   };
 
@@ -134,11 +142,12 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   const removeChildren = (resourceId: string): void => {
     for (const [key, assignment] of [...context.arm.roleAssignments]) if (scopeCovers(resourceId, assignment.scope)) context.arm.roleAssignments.delete(key);
   };
-  const deleteResourceGroupContents = (resourceGroupId: string): void => {
+  const deleteResourceGroupContents = async (resourceGroupId: string): Promise<void> => {
     const prefix = `${resourceGroupId.toLowerCase()}/`;
-    for (const group of context.containerGroups.list(prefix)) context.containerGroups.delete(group, operations.start(subscriptionId, "Microsoft.ContainerInstance", group.spec.location));
+    const groups = context.containerGroups.list(prefix).map((group) => context.containerGroups.delete(group, operations.start(subscriptionId, "Microsoft.ContainerInstance", group.spec.location)));
     for (const key of [...context.arm.resources.keys()]) if (key.startsWith(prefix)) context.arm.resources.delete(key);
     removeChildren(resourceGroupId);
+    await Promise.all(groups);
   };
   const principalExists = (principalId: string): boolean =>
     context.directory.servicePrincipals.has(principalId) ||
@@ -153,7 +162,6 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   );
   const tokens = new TokenIssuer(`https://${host}/${tenantId}/v2.0`);
   const calls: CallRecord[] = [];
-  const faults = new FaultInjector();
 
   const principalOf = (authorization: string | undefined): Principal | null => {
     const token = /^Bearer (.+)$/i.exec(authorization ?? "")?.[1];
@@ -167,11 +175,12 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     const method = request.method ?? "GET";
     const url = requestUrl(request);
     const path = safeDecodeUri(url.pathname);
-    const entra = handleEntra(context, tokens, baseUrl, method, path, body);
+    const entra = handleEntra(context, tokens, baseUrl, method, path, body) ?? handleRegistryExchange(context, tokens, method, path, body);
     if (entra !== null) {
       const record = { method, path, operation: entra.operation, principal: entra.principal?.appId ?? null, principalName: entra.principal?.name ?? null };
       const fault = faults.take("before", entra.operation, method, path);
-      if (fault !== null) return { record, answer: errorAnswer(fault) };
+      // Entra answers OAuth errors: {"error": "<code>", "error_description": "<message>"}.
+      if (fault !== null) return { record, answer: { status: fault.status, body: { error: fault.code, error_description: fault.message }, headers: fault.headers } };
       return { record, answer: entra.answer };
     }
     const principal = principalOf(request.headers.authorization);

@@ -1,4 +1,5 @@
 import { badRequest } from "./arm-error.js";
+import type { RegistryCredential } from "./registry-pull.js";
 
 /** What a PUT of a container group may carry that azure-local acts on; the rest is kept and answered as given. */
 export interface EnvironmentVariable {
@@ -21,6 +22,10 @@ export interface ContainerGroupSpec {
   location: string;
   tags: Record<string, string>;
   identity?: unknown;
+  /** The ids of the group's user-assigned identities. */
+  userAssignedIdentities: string[];
+  imageRegistryCredentials: RegistryCredential[];
+  subnetIds: string[];
   osType: string;
   restartPolicy: "Always" | "OnFailure" | "Never";
   containers: ContainerSpec[];
@@ -54,10 +59,26 @@ export function parseContainerGroup(body: unknown): ContainerGroupSpec {
   if (!Array.isArray(containers) || containers.length === 0) throw badRequest("NoContainersInContainerGroup", "The container group must contain at least one container.");
   const tags = isRecord(body["tags"]) ? (body["tags"] as Record<string, string>) : {};
   const { containers: _containers, ...rest } = properties;
+  const identity = body["identity"];
+  const userAssigned = isRecord(identity) && isRecord(identity["userAssignedIdentities"]) ? Object.keys(identity["userAssignedIdentities"]) : [];
+  const credentials = Array.isArray(properties["imageRegistryCredentials"]) ? (properties["imageRegistryCredentials"] as unknown[]) : [];
+  const imageRegistryCredentials = credentials.map((c): RegistryCredential => {
+    if (!isRecord(c) || typeof c["server"] !== "string") throw badRequest("InvalidImageRegistryCredential", "Each image registry credential needs a server.");
+    return {
+      server: c["server"],
+      ...(typeof c["identity"] === "string" ? { identity: c["identity"] } : {}),
+      ...(typeof c["username"] === "string" ? { username: c["username"] } : {}),
+      ...(typeof c["password"] === "string" ? { password: c["password"] } : {}),
+    };
+  });
+  const subnets = Array.isArray(properties["subnetIds"]) ? (properties["subnetIds"] as unknown[]) : [];
   return {
     location,
     tags,
-    ...(body["identity"] === undefined ? {} : { identity: body["identity"] }),
+    ...(identity === undefined ? {} : { identity }),
+    userAssignedIdentities: userAssigned,
+    imageRegistryCredentials,
+    subnetIds: subnets.map((s) => (isRecord(s) ? String(s["id"] ?? "") : String(s))),
     osType,
     restartPolicy,
     containers: containers.map(parseContainer),
@@ -92,4 +113,11 @@ export function containerEnvironment(spec: ContainerSpec): Record<string, string
 /** The variables as GET answers them: a secureValue's value is never returned. */
 export function environmentView(spec: ContainerSpec): EnvironmentVariable[] {
   return spec.environmentVariables.map((e) => (e.secureValue !== undefined ? { name: e.name } : { name: e.name, value: e.value ?? "" }));
+}
+
+/** The group's properties as GET answers them: registry passwords are never returned. */
+export function propertiesView(spec: ContainerGroupSpec): Record<string, unknown> {
+  const credentials = spec.properties["imageRegistryCredentials"];
+  if (!Array.isArray(credentials)) return spec.properties;
+  return { ...spec.properties, imageRegistryCredentials: credentials.map((c: Record<string, unknown>) => Object.fromEntries(Object.entries(c).filter(([key]) => key !== "password"))) };
 }

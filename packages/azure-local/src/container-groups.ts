@@ -1,6 +1,6 @@
 import type { ContainerHandle, ContainerRuntime, OutputLine } from "@ferry/local-containers";
 import type { AsyncOperation, AsyncOperations } from "./async-operations.js";
-import { containerEnvironment, environmentView, type ContainerGroupSpec, type ContainerSpec } from "./container-group-spec.js";
+import { containerEnvironment, environmentView, propertiesView, type ContainerGroupSpec, type ContainerSpec } from "./container-group-spec.js";
 
 /** One event of an instance view, as ACI lists them. */
 export interface InstanceEvent {
@@ -43,6 +43,8 @@ export interface ContainerGroupRecord {
   containers: ContainerRecord[];
   events: InstanceEvent[];
   stopping: boolean;
+  /** The async operation of the provisioning under way or last done. */
+  provisioning?: AsyncOperation;
 }
 
 export interface ContainerGroupLifecycleOptions {
@@ -57,12 +59,16 @@ export interface ContainerGroupLifecycleOptions {
   /** Seconds between SIGTERM and SIGKILL on stop and delete. */
   stopGraceSeconds: number;
   now: () => number;
+  /** Why a pull of the container's image from one of the subscription's registries is refused, or null. */
+  pullRefusal: (group: ContainerGroupRecord, container: ContainerSpec) => string | null;
+  /** Ids of user-assigned identities → their principal and client ids, for the group's `identity`. */
+  identityIds: (identityId: string) => { principalId: string; clientId: string } | undefined;
 }
 
 /** Container groups: their provisioning, their containers on the runtime, stop and delete. */
 export class ContainerGroupLifecycle {
   private readonly groups = new Map<string, ContainerGroupRecord>();
-  private readonly pending = new Set<Promise<unknown>>();
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly options: ContainerGroupLifecycleOptions) {}
 
@@ -80,23 +86,37 @@ export class ContainerGroupLifecycle {
   }
 
   /** Creates the group and starts provisioning it; `operation` ends when its containers run, or failed. */
-  create(input: { id: string; name: string; subscriptionId: string; resourceGroup: string; spec: ContainerGroupSpec }, operation: AsyncOperation): ContainerGroupRecord {
-    const record: ContainerGroupRecord = {
-      ...input,
-      provisioningState: "Pending",
-      state: "Pending",
-      containers: input.spec.containers.map((spec) => ({ spec, currentState: { state: "Waiting", detailStatus: "" }, restartCount: 0, events: [], output: [] })),
-      events: [],
-      stopping: false,
-    };
+  create(input: { id: string; name: string; subscriptionId: string; resourceGroup: string; spec: ContainerGroupSpec }, operation: AsyncOperation, failWith?: { code: string; message: string }): ContainerGroupRecord {
+    const record: ContainerGroupRecord = { ...input, provisioningState: "Pending", state: "Pending", containers: [], events: [], stopping: false };
     this.groups.set(input.id.toLowerCase(), record);
-    this.track(this.provision(record, operation));
+    this.startProvisioning(record, input.spec, operation, failWith);
     return record;
   }
 
-  /** A PUT of a group that exists: its tags change; its containers are not started again. */
-  update(record: ContainerGroupRecord, spec: ContainerGroupSpec): void {
+  /**
+   * A PUT of a group that exists, as ACI answers it: while it is still provisioning, the same
+   * operation (a retried PUT never makes a second container); once provisioned, only its tags change
+   * (nothing restarts); after a failed provisioning, it is provisioned again with the new spec.
+   */
+  update(record: ContainerGroupRecord, spec: ContainerGroupSpec, operation: AsyncOperation, failWith?: { code: string; message: string }): AsyncOperation {
+    if ((record.provisioningState === "Pending" || record.provisioningState === "Creating") && record.provisioning !== undefined) return record.provisioning;
+    if (record.provisioningState === "Failed") {
+      this.startProvisioning(record, spec, operation, failWith);
+      return operation;
+    }
     record.spec = { ...record.spec, tags: spec.tags };
+    this.options.operations.succeed(operation);
+    return operation;
+  }
+
+  private startProvisioning(record: ContainerGroupRecord, spec: ContainerGroupSpec, operation: AsyncOperation, failWith?: { code: string; message: string }): void {
+    record.spec = spec;
+    record.provisioningState = "Pending";
+    record.state = "Pending";
+    record.events = [];
+    record.containers = spec.containers.map((c) => ({ spec: c, currentState: { state: "Waiting", detailStatus: "" }, restartCount: 0, events: [], output: [] }));
+    record.provisioning = operation;
+    void this.track(this.provision(record, operation, failWith));
   }
 
   /** POST .../stop: kills the containers; the group stays, in state Stopped. */
@@ -110,9 +130,9 @@ export class ContainerGroupLifecycle {
   }
 
   /** DELETE: stops and removes the containers, then the group; `operation` ends when it is gone. */
-  delete(record: ContainerGroupRecord, operation: AsyncOperation): void {
+  delete(record: ContainerGroupRecord, operation: AsyncOperation): Promise<void> {
     record.provisioningState = "Deleting";
-    this.track((async () => {
+    return this.track((async () => {
       try {
         await this.stop(record);
         await Promise.all(record.containers.map((c) => c.handle?.remove()));
@@ -140,10 +160,10 @@ export class ContainerGroupLifecycle {
       type: "Microsoft.ContainerInstance/containerGroups",
       location: spec.location,
       tags: spec.tags,
-      ...(spec.identity === undefined ? {} : { identity: spec.identity }),
+      ...(spec.identity === undefined ? {} : { identity: this.identityView(spec) }),
       properties: {
         sku: "Standard",
-        ...spec.properties,
+        ...propertiesView(spec),
         provisioningState: record.provisioningState,
         osType: spec.osType,
         restartPolicy: spec.restartPolicy,
@@ -165,6 +185,12 @@ export class ContainerGroupLifecycle {
     };
   }
 
+  private identityView(spec: ContainerGroupSpec): unknown {
+    if (spec.userAssignedIdentities.length === 0) return spec.identity;
+    const userAssignedIdentities = Object.fromEntries(spec.userAssignedIdentities.map((id) => [id, this.options.identityIds(id) ?? {}]));
+    return { ...(spec.identity as Record<string, unknown>), userAssignedIdentities };
+  }
+
   /** Waits for what is in flight, then removes every container this server started. */
   async close(): Promise<void> {
     for (const group of this.groups.values()) group.stopping = true;
@@ -173,9 +199,14 @@ export class ContainerGroupLifecycle {
     await this.options.runtime?.removeAll();
   }
 
-  private track(promise: Promise<unknown>): void {
-    const tracked = promise.catch((error: unknown) => console.error("azure-local: container group lifecycle failed", error)).finally(() => this.pending.delete(tracked));
+  /** Keeps `promise` for close() to wait on; resolves when it settles (failures are logged, not thrown). */
+  private track(promise: Promise<unknown>): Promise<void> {
+    const tracked: Promise<void> = promise.then(
+      () => undefined,
+      (error: unknown) => console.error("azure-local: container group lifecycle failed", error),
+    ).finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
+    return tracked;
   }
 
   private iso(): string {
@@ -187,19 +218,30 @@ export class ContainerGroupLifecycle {
     events.push({ count: 1, firstTimestamp: now, lastTimestamp: now, name, message, type });
   }
 
-  private async provision(record: ContainerGroupRecord, operation: AsyncOperation): Promise<void> {
+  private async provision(record: ContainerGroupRecord, operation: AsyncOperation, failWith?: { code: string; message: string }): Promise<void> {
     const { operations, runtime } = this.options;
     record.provisioningState = "Creating";
     if (this.options.provisioningDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.options.provisioningDelayMs));
     if (record.provisioningState !== "Creating") return; // deleted meanwhile
+    if (failWith !== undefined) {
+      this.event(record.events, "Failed", failWith.message, "Warning");
+      this.failProvisioning(record, operation, failWith.code, failWith.message);
+      return;
+    }
     if (runtime === null) {
       this.failProvisioning(record, operation, "ServiceUnavailable", `azure-local cannot run containers: ${this.options.runtimeUnavailable}`);
       return;
     }
     for (const container of record.containers) {
       this.event(container.events, "Pulling", `pulling image "${container.spec.image}"`);
-      if (!(await runtime.hasImage(container.spec.image))) {
-        const reason = `Failed to pull image "${container.spec.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${container.spec.image}": failed to resolve reference "${container.spec.image}": not found`;
+      const refusal = this.options.pullRefusal(record, container.spec);
+      const missing = refusal === null && !(await runtime.hasImage(container.spec.image));
+      if (refusal !== null || missing) {
+        const image = container.spec.image;
+        const reason =
+          refusal !== null
+            ? `Failed to pull image "${image}": rpc error: code = Unknown desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${refusal}`
+            : `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": not found`;
         this.event(container.events, "Failed", reason, "Warning");
         this.event(container.events, "BackOff", `Back-off pulling image "${container.spec.image}"`, "Normal");
         container.currentState = { state: "Waiting", detailStatus: "ImagePullBackOff" };

@@ -19,6 +19,12 @@ export interface Fault {
   times?: number;
   /** Run the operation first (it takes effect), then answer the fault. */
   after?: boolean;
+  /**
+   * For a long-running PUT (`ContainerGroups_CreateOrUpdate`): answer 201 as usual, then end its
+   * async operation Failed with `code` and `message` (e.g. `ServiceUnavailable` for no capacity in
+   * the region), the group left with provisioningState Failed. `status` and `retryAfter` do not apply.
+   */
+  asynchronous?: boolean;
 }
 
 export class FaultInjector {
@@ -39,10 +45,11 @@ export class FaultInjector {
   }
 
   /** The fault for this call and phase, if one matches; uses up one of its times. */
-  take(phase: "before" | "after", operation: string, method: string, path: string): ArmError | null {
+  take(phase: "before" | "after" | "asynchronous", operation: string, method: string, path: string): ArmError | null {
+    const phaseOf = (f: Fault): string => (f.asynchronous === true ? "asynchronous" : f.after === true ? "after" : "before");
     const index = this.pending.findIndex(
       (f) =>
-        (f.after === true) === (phase === "after") &&
+        phaseOf(f) === phase &&
         (f.operation === undefined || f.operation === operation) &&
         (f.method === undefined || f.method.toUpperCase() === method) &&
         (f.path === undefined || new RegExp(f.path, "i").test(path)),

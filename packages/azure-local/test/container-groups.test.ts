@@ -181,6 +181,13 @@ describe("faults", () => {
     expect(local.snapshot().containerGroups.filter((g) => g.id.endsWith("/run-after"))).toHaveLength(1);
   });
 
+  it("throttles the token endpoint with an OAuth-shaped error", async () => {
+    local.injectFault({ operation: "Token", status: 429, retryAfter: 1 });
+    const throttled = await rejection(credentialFor(local).getToken("https://management.azure.com/.default"));
+    expect(throttled.message).toContain("TooManyRequests");
+    expect(local.calls().filter((c) => c.operation === "Token").at(-1)).toMatchObject({ status: 429, error: "TooManyRequests" });
+  });
+
   it("matches a fault by method and path pattern", async () => {
     const { aci } = armClients(local);
     local.injectFault({ method: "GET", path: "/containerGroups/run-after$", status: 503, code: "ServiceUnavailable", times: 1 });
@@ -201,5 +208,39 @@ describe("without a container runtime (docker: null)", () => {
     } finally {
       await local.close();
     }
+  });
+});
+
+describe("a PUT of a group that exists", () => {
+  let local: AzureLocal;
+  let runtime: FakeRuntime;
+
+  beforeAll(async () => {
+    runtime = new FakeRuntime();
+    local = await startAzureLocal({ runtime, provisioningDelayMs: 300 });
+    await armClients(local).resources.resourceGroups.createOrUpdate(RG, { location: "westeurope" });
+  });
+  afterAll(() => local?.close());
+
+  it("while it is still provisioning, follows the same operation and makes no second container", async () => {
+    const { aci } = armClients(local);
+    const first = await aci.containerGroups.beginCreateOrUpdate(RG, "run-retried", group("run-retried"), POLL);
+    expect((await aci.containerGroups.get(RG, "run-retried")).provisioningState).toMatch(/Pending|Creating/);
+    const retried = await aci.containerGroups.beginCreateOrUpdateAndWait(RG, "run-retried", group("run-retried"), POLL);
+    expect(retried.provisioningState).toBe("Succeeded");
+    await first.pollUntilDone();
+    expect(runtime.containers.filter((c) => c.launch.key.endsWith("/run-retried/containers/flow"))).toHaveLength(1);
+    const puts = local.calls().filter((c) => c.operation === "ContainerGroups_CreateOrUpdate");
+    expect(puts.map((c) => c.status)).toEqual([201, 200]);
+  });
+
+  it("after a failed provisioning, provisions it again", async () => {
+    const { aci } = armClients(local);
+    expect((await rejection(aci.containerGroups.beginCreateOrUpdateAndWait(RG, "run-later", group("run-later", "ferry-engine:later"), POLL))).message).toContain("InaccessibleImage");
+    runtime.images.add("ferry-engine:later");
+    const again = await aci.containerGroups.beginCreateOrUpdateAndWait(RG, "run-later", group("run-later", "ferry-engine:later"), POLL);
+    expect(again.provisioningState).toBe("Succeeded");
+    expect(again.containers[0]!.instanceView?.currentState?.state).toBe("Running");
+    expect(again.containers[0]!.instanceView?.events?.some((e) => e.name === "Failed")).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { Agent } from "node:https";
+import { Agent, request } from "node:https";
 import { ContainerInstanceManagementClient } from "@azure/arm-containerinstance";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { agentPolicy, type PipelinePolicy } from "@azure/core-rest-pipeline";
@@ -56,6 +56,8 @@ interface FakeContainer {
 export class FakeRuntime implements ContainerRuntime {
   readonly images = new Set<string>(["ferry-engine:test"]);
   readonly containers: FakeContainer[] = [];
+  /** How long a stop takes (a container slow to die). */
+  stopDelayMs = 0;
 
   async hasImage(image: string): Promise<boolean> {
     return this.images.has(image);
@@ -74,6 +76,7 @@ export class FakeRuntime implements ContainerRuntime {
       },
       wait: () => exited,
       stop: async () => {
+        await new Promise((resolve) => setTimeout(resolve, this.stopDelayMs));
         container.stopped = true;
         exit({ exitCode: 143, oomKilled: false });
       },
@@ -140,4 +143,17 @@ export async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of items) out.push(item);
   return out;
+}
+
+/** A form POST to the server over its TLS (for endpoints no SDK client calls). */
+export function fetchWithCa(local: AzureLocal, path: string, form: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${local.url}${path}`, { method: "POST", ca: local.caPem, headers: { "content-type": "application/x-www-form-urlencoded" } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("error", reject);
+    req.end(form);
+  });
 }

@@ -13,6 +13,7 @@ describe("provisioning calls with the official @azure/arm-* clients and Graph ov
   let local: AzureLocal;
   let initial: ReturnType<AzureLocal["snapshot"]>;
   let owner: ReturnType<typeof clientsFor>;
+  const runtime = new FakeRuntime();
 
   function clientsFor(credential = credentialFor(local)) {
     const options = { endpoint: local.url, credentialScopes: [ARM_SCOPE], additionalPolicies: trustPolicies(local), retryOptions: { maxRetries: 0 } };
@@ -25,7 +26,7 @@ describe("provisioning calls with the official @azure/arm-* clients and Graph ov
   }
 
   beforeAll(async () => {
-    local = await startAzureLocal({ runtime: new FakeRuntime() });
+    local = await startAzureLocal({ runtime });
     initial = local.snapshot();
     owner = clientsFor();
   });
@@ -102,7 +103,6 @@ describe("provisioning calls with the official @azure/arm-* clients and Graph ov
     expect((await graph.delete(`/v1.0/servicePrincipals/${sp.body.id}`)).status).toBe(204);
     expect((await graph.delete(`/v1.0/applications/${app.body.id}`)).status).toBe(204);
     await owner.resources.resourceGroups.beginDeleteAndWait(RG, POLL);
-    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(local.snapshot()).toEqual(initial);
 
     // The deleted app's secret no longer signs in.
@@ -125,7 +125,12 @@ describe("provisioning calls with the official @azure/arm-* clients and Graph ov
     const identity = await owner.msi.userAssignedIdentities.createOrUpdate("doomed-rg", "doomed-identity", { location: "westeurope" });
     const [reader] = await all(owner.authorization.roleDefinitions.list(`/subscriptions/${local.subscriptionId}`, { filter: "roleName eq 'Reader'" }));
     await owner.authorization.roleAssignments.create(`/subscriptions/${local.subscriptionId}/resourceGroups/doomed-rg`, randomUUID(), { roleDefinitionId: reader!.id!, principalId: identity.principalId! });
-    await owner.resources.resourceGroups.beginDeleteAndWait("doomed-rg", POLL);
+    await owner.aci.containerGroups.beginCreateOrUpdateAndWait("doomed-rg", "doomed-run", { location: "westeurope", osType: "Linux", restartPolicy: "Never", containers: [{ name: "flow", image: "ferry-engine:test", resources: { requests: { cpu: 1, memoryInGB: 1 } } }] }, POLL);
+    runtime.stopDelayMs = 300; // the group's container takes a while to die: the resource group is Deleting meanwhile
+    const poller = await owner.resources.resourceGroups.beginDelete("doomed-rg", POLL);
+    expect(await rejection(owner.resources.resourceGroups.createOrUpdate("doomed-rg", { location: "westeurope" }))).toMatchObject({ statusCode: 409, code: "ResourceGroupBeingDeleted" });
+    await poller.pollUntilDone();
+    expect(local.calls().some((c) => c.operation === "OperationResults_Get" && c.status === 200)).toBe(true);
     expect(local.snapshot()).toEqual(initial);
   });
 });

@@ -2,7 +2,9 @@ import { ArmError, notFound, resourceGroupNotFound } from "../arm-error.js";
 import { AsyncOperations } from "../async-operations.js";
 import { checkContainerGroupName, parseContainerGroup } from "../container-group-spec.js";
 import type { ContainerGroupRecord } from "../container-groups.js";
-import type { Route, RouteRequest } from "../router.js";
+import { authorizationFailedMessage, isAllowed } from "../authorization.js";
+import type { ContainerGroupSpec } from "../container-group-spec.js";
+import type { Principal, Route, RouteRequest } from "../router.js";
 import { apiVersion, checkSubscription, RG, type ServerContext } from "./context.js";
 
 const TYPE = "Microsoft.ContainerInstance/containerGroups";
@@ -26,25 +28,26 @@ export function containerGroupRoutes(context: ServerContext): Route[] {
       template: GROUP,
       operation: "ContainerGroups_CreateOrUpdate",
       authorize: authorize("write"),
-      handle: ({ params, body, baseUrl, query }) => {
+      handle: ({ params, body, baseUrl, query, principal, path, method }) => {
         checkSubscription(context, params["subscriptionId"]!);
         const resourceGroup = context.arm.resourceGroup(params["subscriptionId"]!, params["resourceGroupName"]!);
         if (resourceGroup === undefined) throw resourceGroupNotFound(params["resourceGroupName"]!);
         const name = params["containerGroupName"]!;
         checkContainerGroupName(name);
         const spec = parseContainerGroup(body);
-        const operation = context.operations.start(context.subscriptionId, "Microsoft.ContainerInstance", spec.location);
-        const headers = AsyncOperations.headers(baseUrl, operation, apiVersion(query));
+        checkLinkedResources(context, spec, principal, groupId(params));
         const found = context.containerGroups.get(groupId(params));
+        if (found?.provisioningState === "Deleting") throw new ArmError(409, "ContainerGroupTransitioning", `The container group '${name}' is still transitioning, please retry later.`);
+        const operation = context.operations.start(context.subscriptionId, "Microsoft.ContainerInstance", spec.location);
+        const failure = context.faults.take("asynchronous", "ContainerGroups_CreateOrUpdate", method, path);
+        const failWith = failure === null ? undefined : { code: failure.code, message: failure.message };
         if (found !== undefined) {
-          if (found.provisioningState === "Deleting") throw new ArmError(409, "ContainerGroupTransitioning", `The container group '${name}' is still transitioning, please retry later.`);
-          context.containerGroups.update(found, spec);
-          context.operations.succeed(operation);
-          return { status: 200, body: context.containerGroups.view(found), headers };
+          const followed = context.containerGroups.update(found, spec, operation, failWith);
+          return { status: 200, body: context.containerGroups.view(found), headers: AsyncOperations.headers(baseUrl, followed, apiVersion(query)) };
         }
         const id = `/subscriptions/${context.subscriptionId}/resourceGroups/${resourceGroup.name}/providers/${TYPE}/${name}`;
-        const record = context.containerGroups.create({ id, name, subscriptionId: context.subscriptionId, resourceGroup: resourceGroup.name, spec }, operation);
-        return { status: 201, body: context.containerGroups.view(record), headers };
+        const record = context.containerGroups.create({ id, name, subscriptionId: context.subscriptionId, resourceGroup: resourceGroup.name, spec }, operation, failWith);
+        return { status: 201, body: context.containerGroups.view(record), headers: AsyncOperations.headers(baseUrl, operation, apiVersion(query)) };
       },
     },
     { method: "GET", template: GROUP, operation: "ContainerGroups_Get", authorize: authorize("read"), handle: (request) => ({ status: 200, body: context.containerGroups.view(existing(request)) }) },
@@ -111,4 +114,26 @@ export function containerGroupRoutes(context: ServerContext): Route[] {
       },
     },
   ];
+}
+
+/**
+ * What ARM checks of the resources a container group links to: its user-assigned identities must exist
+ * and the caller must be allowed to assign them (403 LinkedAuthorizationFailed otherwise); subnets
+ * cannot be joined here, as azure-local serves no virtual networks.
+ */
+function checkLinkedResources(context: ServerContext, spec: ContainerGroupSpec, principal: Principal, groupId: string): void {
+  for (const identityId of spec.userAssignedIdentities) {
+    const identity = context.arm.resources.get(identityId.toLowerCase());
+    if (identity === undefined || identity.type !== "Microsoft.ManagedIdentity/userAssignedIdentities") {
+      throw new ArmError(400, "FailedIdentityOperation", `Identity operation for resource '${groupId}' failed with error 'Failed to perform resource identity operation. Status: 'NotFound'. Response: '{"error":{"code":"NotFound","message":"Resource '${identityId}' was not found."}}'.'.`);
+    }
+    const action = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action";
+    if (!isAllowed(context.arm.grants(), principal.objectId, action, identity.id)) {
+      const denied = authorizationFailedMessage(principal.appId, principal.objectId, action, identity.id);
+      throw new ArmError(403, "LinkedAuthorizationFailed", `The client '${principal.appId}' with object id '${principal.objectId}' has permission to perform action 'Microsoft.ContainerInstance/containerGroups/write' on scope '${groupId}'; however, it does not have permission to perform action(s) '${action}' on the linked scope(s) '${identity.id}' (respectively) or the linked scope(s) are invalid. (${denied})`);
+    }
+  }
+  for (const subnetId of spec.subnetIds) {
+    throw new ArmError(400, "SubnetNotFound", `The subnet '${subnetId}' of container group '${groupId.split("/").pop()}' could not be found: azure-local serves no virtual networks, so subnet_ids cannot be used against it.`);
+  }
 }

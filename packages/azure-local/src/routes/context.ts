@@ -3,6 +3,7 @@ import type { AsyncOperations } from "../async-operations.js";
 import type { ArmState } from "../arm-state.js";
 import type { ContainerGroupLifecycle } from "../container-groups.js";
 import type { Directory } from "../directory.js";
+import type { FaultInjector } from "../faults.js";
 
 /** What every route module works on. */
 export interface ServerContext {
@@ -13,6 +14,7 @@ export interface ServerContext {
   directory: Directory;
   operations: AsyncOperations;
   containerGroups: ContainerGroupLifecycle;
+  faults: FaultInjector;
   now: () => number;
 }
 

@@ -15,7 +15,7 @@ export interface RegistryOptions {
 /** Microsoft.ContainerRegistry/registries: long-running create and delete, names unique across the subscription, admin credentials. */
 export function registryRoutes(context: ServerContext, options: RegistryOptions, removeChildren: (resourceId: string) => void): Route[] {
   const byName = (name: string): ArmResource | undefined => context.arm.list("/subscriptions/", TYPE).find((r) => r.name.toLowerCase() === name.toLowerCase());
-  const passwords = new Map<string, string[]>();
+  const passwords = context.arm.registryPasswords;
   const registry = (params: Record<string, string>): ArmResource => {
     checkSubscription(context, params["subscriptionId"]!);
     if (context.arm.resourceGroup(params["subscriptionId"]!, params["resourceGroupName"]!) === undefined) throw resourceGroupNotFound(params["resourceGroupName"]!);

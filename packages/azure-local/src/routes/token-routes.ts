@@ -1,4 +1,5 @@
 import type { ServerContext } from "./context.js";
+import { isAllowed } from "../authorization.js";
 import type { TokenIssuer } from "../tokens.js";
 
 export interface RawAnswer {
@@ -62,4 +63,29 @@ export function handleEntra(context: ServerContext, tokens: TokenIssuer, baseUrl
     };
   }
   return null;
+}
+
+/**
+ * A registry's token exchange (`POST /oauth2/exchange`, what `az acr login` does): an ARM access token
+ * of a principal allowed to push to the registry whose login server is `service` becomes a refresh
+ * token, docker's password for the user `00000000-0000-0000-0000-000000000000`. Served here so a
+ * registry login can be tested with the registry's login server set to this server.
+ */
+export function handleRegistryExchange(context: ServerContext, tokens: TokenIssuer, method: string, path: string, body: string): { operation: string; answer: RawAnswer; principal?: { appId: string; name: string } } | null {
+  if (method !== "POST" || !/^\/oauth2\/exchange$/i.test(path)) return null;
+  const form = new URLSearchParams(body);
+  const refuse = (status: number, message: string): RawAnswer => ({ status, body: { errors: [{ code: "UNAUTHORIZED", message }] } });
+  const operation = "Registry_ExchangeToken";
+  if (form.get("grant_type") !== "access_token") return { operation, answer: refuse(400, `grant_type must be access_token, not '${form.get("grant_type") ?? ""}'`) };
+  const service = (form.get("service") ?? "").toLowerCase();
+  const claims = tokens.verify(form.get("access_token") ?? "");
+  const sp = claims === null ? undefined : context.directory.servicePrincipals.get(claims.oid);
+  if (sp === undefined) return { operation, answer: refuse(401, "the access token is missing, invalid or expired") };
+  const principal = { appId: sp.appId, name: sp.displayName };
+  const registries = context.arm.list("/subscriptions/", "Microsoft.ContainerRegistry/registries").filter((r) => String(r.properties["loginServer"]).toLowerCase() === service);
+  if (registries.length === 0) return { operation, principal, answer: refuse(404, `no registry with the login server '${service}' in subscription ${context.subscriptionId}`) };
+  const allowed = registries.some((r) => isAllowed(context.arm.grants(), sp.id, "Microsoft.ContainerRegistry/registries/push/write", r.id));
+  if (!allowed) return { operation, principal, answer: refuse(401, `the principal ${sp.appId} may not push to ${service}: it needs AcrPush, Contributor or Owner on the registry`) };
+  const refresh = tokens.issue({ oid: sp.id, appid: sp.appId, tid: context.tenantId, aud: service });
+  return { operation, principal, answer: { status: 200, body: { refresh_token: refresh.token } } };
 }
