@@ -20,7 +20,14 @@ export const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000";
  * ACR refresh token, which docker accepts as the password of the all-zero user (what `az acr login
  * --expose-token` does). The SDK is imported when a login is made, not when the plugin loads.
  */
-export function acrRegistryLogin(options: AzureEndpoints & { credential?: TokenCredential; tenantId?: string } = {}): RegistryLogin {
+export function acrRegistryLogin(
+  options: AzureEndpoints & {
+    credential?: TokenCredential;
+    tenantId?: string;
+    /** Where the registry's token exchange is (a stand-in); unset: https://<registry>. */
+    registryEndpoint?: string;
+  } = {},
+): RegistryLogin {
   return {
     description: "Azure Container Registry",
     matches: (registry) => isAcrRegistry(registry),
@@ -40,7 +47,7 @@ export function acrRegistryLogin(options: AzureEndpoints & { credential?: TokenC
         return got.token;
       });
       // The exchange itself takes the token in its body, not as a bearer.
-      const rest = await createRestClient(null, options, `https://${registry}`);
+      const rest = await createRestClient(null, options, options.registryEndpoint ?? `https://${registry}`);
       const body = new URLSearchParams({ grant_type: "access_token", service: registry, access_token: token, ...(options.tenantId ? { tenant: options.tenantId } : {}) });
       const out = await call(session, `exchanging your token at ${registry}`, () => rest.postForm<{ refresh_token?: string }>("/oauth2/exchange", body.toString()));
       if (!out.refresh_token) throw new Error(`${registry} answered the token exchange without a refresh token`);

@@ -10,6 +10,7 @@ import { describeProvisionerConformance } from "@ferry/provider-kit/conformance"
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAciProvisioner } from "../src/provisioning/aci-provisioner.js";
 import { registryNameFor } from "../src/provisioning/names.js";
+import { ACR_TOKEN_USER, acrRegistryLogin } from "../src/registry-login.js";
 
 // The official Azure SDK (ARM management clients, @azure/identity, Graph over @azure/core-rest-pipeline)
 // against @ferry/azure-local without Docker: provisioning runs no container group. The user's identity
@@ -165,5 +166,17 @@ describe("the azure-container-instance:push provisioner", () => {
     expect((second.result.jobVariableDefaults as { image_registry: { login_server: string } }).image_registry.login_server).toMatch(/^ferry[0-9a-f]{12}\./);
     const plan = await provisioner(local).planRemoval({ poolName: "second", options: { resource_group_name: "second-rg" } });
     expect(plan.find((s) => s.resource === "container registry")).toMatchObject({ action: "keep", detail: expect.stringMatching(/made for pool 'first'/) });
+  });
+
+  it("logs in to the provisioned registry with the user's identity: a refresh token for docker, and a plain error for a registry it cannot push to", async () => {
+    const { result } = await apply();
+    const server = String((result.profile ?? {}).default_image_namespace);
+    const login = acrRegistryLogin({ endpoint: local.url, caPem: local.caPem, credential: userCredential(local), registryEndpoint: local.url });
+    const made = await login.login(server, {});
+    expect(made.username).toBe(ACR_TOKEN_USER);
+    expect(made.password.length).toBeGreaterThan(10);
+    const refused = await login.login("ferrynosuchregistry.azurecr.io", {}).catch((e: unknown) => e);
+    expect(isFerryError(refused)).toBe(true);
+    expect((refused as Error).message).toMatch(/exchanging your token at ferrynosuchregistry.azurecr.io/);
   });
 });
