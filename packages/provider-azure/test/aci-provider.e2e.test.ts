@@ -155,4 +155,13 @@ describe("AciProvider on @ferry/azure-local", await docker({ images: ["ferry-bas
     expect(JSON.stringify(env)).not.toContain("fbt_e2e");
     await p.cancel(refOf(req, infrastructureId), "done");
   });
+
+  it("fails a group ARM accepted but could not provision (no capacity in the region) with Azure's words", async () => {
+    const p = provider();
+    local.injectFault({ operation: "ContainerGroups_CreateOrUpdate", asynchronous: true, code: "ServiceUnavailable", message: "The requested resource is not available in the location 'eastus' at this moment." });
+    const req = request(quickJob);
+    const { infrastructureId } = await p.submit(req);
+    const status = await untilFinal(p, refOf(req, infrastructureId));
+    expect(status).toMatchObject({ phase: "failed", message: expect.stringContaining("not available in the location 'eastus'") });
+  });
 });
