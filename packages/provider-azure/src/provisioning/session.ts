@@ -68,7 +68,7 @@ export async function openSession(options: AciProvisionerOptions, checked: Recor
     subscriptionId,
     tenantId: () => {
       if (tenant) return Promise.resolve(tenant);
-      tenantOfSubscription ??= call({ attempts, signal } as Session, "reading the subscription's tenant", async () => {
+      tenantOfSubscription ??= call({ attempts, signal }, "reading the subscription's tenant", async () => {
         const sub = await arm.get<{ tenantId?: string }>(`/subscriptions/${subscriptionId}?api-version=2022-12-01`);
         if (!sub?.tenantId) throw new FerryError("validation_failed", "Azure did not say the subscription's tenant: pass --tenant-id or set AZURE_TENANT_ID");
         return sub.tenantId;
