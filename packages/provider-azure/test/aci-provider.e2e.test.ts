@@ -164,4 +164,15 @@ describe("AciProvider on @ferry/azure-local", await docker({ images: ["ferry-bas
     const status = await untilFinal(p, refOf(req, infrastructureId));
     expect(status).toMatchObject({ phase: "failed", message: expect.stringContaining("not available in the location 'eastus'") });
   });
+
+  it("refuses a submission at the group quota, or into a subnet ARM refuses, with what to do and nothing started", async () => {
+    const p = provider();
+    const before = created();
+    local.injectFault({ operation: "ContainerGroups_CreateOrUpdate", status: 409, code: "ContainerGroupQuotaReached", message: "Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'StandardCores' exceeded in region 'eastus'." });
+    const quota = await p.submit(request(quickJob)).catch((e: unknown) => e);
+    expect(quota).toMatchObject({ code: "provider_quota", retryable: false, message: expect.stringMatching(/container group quota.*request more quota/) });
+    const subnet = await p.submit(request({ ...quickJob, subnet_ids: ["/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/none"] })).catch((e: unknown) => e);
+    expect(subnet).toMatchObject({ retryable: false, message: expect.stringMatching(/subnet.*delegated to Microsoft.ContainerInstance/) });
+    expect(created() - before).toBe(0);
+  });
 });
