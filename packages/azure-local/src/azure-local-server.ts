@@ -7,6 +7,7 @@ import { DockerContainerRuntime, type ContainerNetwork, type ContainerRuntime } 
 import { ArmError, isArmError } from "./arm-error.js";
 import { ArmState } from "./arm-state.js";
 import { AsyncOperations } from "./async-operations.js";
+import { audienceRefusal } from "./audience.js";
 import { authorizationFailedMessage, isAllowed, scopeCovers } from "./authorization.js";
 import { ContainerGroupLifecycle } from "./container-groups.js";
 import { Directory } from "./directory.js";
@@ -167,7 +168,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     const token = /^Bearer (.+)$/i.exec(authorization ?? "")?.[1];
     const claims = token === undefined ? null : tokens.verify(token);
     const sp = claims === null ? undefined : context.directory.servicePrincipals.get(claims.oid);
-    return sp === undefined ? null : { objectId: sp.id, appId: sp.appId, displayName: sp.displayName, directoryWriter: sp.directoryWriter };
+    return sp === undefined || claims === null ? null : { objectId: sp.id, appId: sp.appId, displayName: sp.displayName, directoryWriter: sp.directoryWriter, audience: claims.aud };
   };
 
   let baseUrl = "";
@@ -192,6 +193,8 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
       if (principal === null) {
         throw new ArmError(401, "InvalidAuthenticationToken", "The access token is missing, invalid or expired, or its service principal no longer exists: sign in again with a client id and secret the directory holds.");
       }
+      const wrongAudience = audienceRefusal(path.startsWith("/v1.0/") ? "graph" : "arm", principal.audience, baseUrl);
+      if (wrongAudience !== null) throw wrongAudience;
       const before = faults.take("before", operation, method, path);
       if (before !== null) throw before;
       if (route.authorize !== undefined) {

@@ -22,7 +22,10 @@ export function credentialFor(local: AzureLocal, clientId = local.ownerCredentia
 export const ARM_SCOPE = "https://management.azure.com/.default";
 
 /** The official ARM clients pointed at the server: `endpoint`, `credentialScopes`, and the CA's agent. */
-export function armClients(local: AzureLocal, credential = credentialFor(local)): { aci: ContainerInstanceManagementClient; resources: ResourceManagementClient } {
+/** What the clients sign in with: a credential, or anything with `getToken`. */
+export type TokenCredential = ConstructorParameters<typeof ContainerInstanceManagementClient>[0];
+
+export function armClients(local: AzureLocal, credential: TokenCredential = credentialFor(local)): { aci: ContainerInstanceManagementClient; resources: ResourceManagementClient } {
   const options = { endpoint: local.url, credentialScopes: [ARM_SCOPE], additionalPolicies: trustPolicies(local), retryOptions: { maxRetries: 0 } };
   return {
     aci: new ContainerInstanceManagementClient(credential, local.subscriptionId, options),
@@ -115,7 +118,7 @@ export interface GraphAnswer<T = Record<string, unknown>> {
 }
 
 /** Microsoft Graph as plain REST through @azure/core-rest-pipeline with the credential's token (how Ferry calls it). */
-export async function graphClient(local: AzureLocal, credential = credentialFor(local)) {
+export async function graphClient(local: AzureLocal, credential: TokenCredential = credentialFor(local)) {
   const pipeline = await import("@azure/core-rest-pipeline");
   const p = pipeline.createPipelineFromOptions({ retryOptions: { maxRetries: 0 } });
   p.addPolicy(agentPolicy(new Agent({ ca: local.caPem })));
