@@ -12,21 +12,25 @@ import { authorizationFailedMessage, isAllowed, scopeCovers } from "./authorizat
 import { ContainerGroupLifecycle } from "./container-groups.js";
 import { Directory } from "./directory.js";
 import { FaultInjector, type CallRecord, type Fault } from "./faults.js";
+import { HOOKS_PREFIX } from "./hooks-prefix.js";
+import { createHooks } from "./hooks.js";
+import { readBody, requestUrl, safeDecodeUri, send } from "./http.js";
+import { bootstrapOwner } from "./owner.js";
+import { pullRefusal } from "./registry-pull.js";
 import { Router, type Principal, type RouteResponse } from "./router.js";
+import { authorizationRoutes } from "./routes/authorization-routes.js";
 import { containerGroupRoutes } from "./routes/container-group-routes.js";
 import type { ServerContext } from "./routes/context.js";
-import { resourceGroupRoutes } from "./routes/resource-group-routes.js";
-import { authorizationRoutes } from "./routes/authorization-routes.js";
 import { graphRoutes } from "./routes/graph-routes.js";
 import { identityRoutes } from "./routes/identity-routes.js";
 import { registryRoutes } from "./routes/registry-routes.js";
+import { resourceGroupRoutes } from "./routes/resource-group-routes.js";
 import { handleEntra, handleRegistryExchange } from "./routes/token-routes.js";
-import { pullRefusal } from "./registry-pull.js";
+import { takeSnapshot, type AzureLocalSnapshot } from "./snapshot.js";
 import { createLocalTls } from "./tls.js";
 import { TokenIssuer } from "./tokens.js";
-import { takeSnapshot, type AzureLocalSnapshot } from "./snapshot.js";
 
-export const HOOKS_PREFIX = "/__azure-local/";
+export { HOOKS_PREFIX };
 
 export interface AzureLocalOptions {
   subscriptionId?: string;
@@ -124,20 +128,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     now,
   };
 
-  // The user's own identity: an app registration with a secret, Owner on the subscription.
-  const ownerApp = context.directory.createApplication({ displayName: "azure-local owner" });
-  const { secretText: ownerSecret } = context.directory.addPassword(ownerApp, "azure-local");
-  const ownerSp = context.directory.createServicePrincipal(ownerApp, { directoryWriter: true });
-  const ownerAssignmentName = randomUUID();
-  context.arm.roleAssignments.set(`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleAssignments/${ownerAssignmentName}`.toLowerCase(), {
-    id: `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleAssignments/${ownerAssignmentName}`,
-    name: ownerAssignmentName,
-    principalId: ownerSp.id,
-    principalType: "ServicePrincipal",
-    roleDefinitionId: `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635`,
-    scope: `/subscriptions/${subscriptionId}`,
-    createdOn: new Date(now()).toISOString(),
-  });
+  const owner = bootstrapOwner(context);
 
   /** What goes with a resource: the role assignments at or under its scope (extension resources). */
   const removeChildren = (resourceId: string): void => {
@@ -236,35 +227,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   });
 
   const snapshot = (): AzureLocalSnapshot => takeSnapshot(context);
-  const hooks = (path: string, method: string, body: string): RouteResponse => {
-    try {
-      switch (`${method} ${path}`) {
-        case "GET calls":
-          return { status: 200, body: { calls } };
-        case "DELETE calls":
-          calls.length = 0;
-          return { status: 200, body: { calls } };
-        case "GET faults":
-          return { status: 200, body: { faults: faults.list() } };
-        case "POST faults": {
-          const value: unknown = body === "" ? {} : JSON.parse(body);
-          for (const fault of Array.isArray(value) ? value : [value]) faults.add(fault as Fault);
-          return { status: 200, body: { faults: faults.list() } };
-        }
-        case "DELETE faults":
-          faults.clear();
-          return { status: 200, body: { faults: [] } };
-        case "GET snapshot":
-          return { status: 200, body: snapshot() };
-        case "GET health":
-          return { status: 200, body: { ok: true, runtimeUnavailable: unavailable } };
-        default:
-          return { status: 404, body: { error: `no hook ${method} ${HOOKS_PREFIX}${path}; see the README of @ferry/azure-local` } };
-      }
-    } catch (error) {
-      return { status: 400, body: { error: (error as Error).message } };
-    }
-  };
+  const hooks = createHooks({ calls, faults, snapshot, runtimeUnavailable: unavailable });
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -279,7 +242,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     caPem: tls.caPem,
     tenantId,
     subscriptionId,
-    ownerCredential: { clientId: ownerApp.appId, clientSecret: ownerSecret },
+    ownerCredential: owner,
     calls: () => calls.map((c) => ({ ...c })),
     clearCalls: () => void (calls.length = 0),
     injectFault: (fault) => faults.add(fault),
@@ -298,44 +261,3 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
 function errorAnswer(error: ArmError): RouteResponse {
   return { status: error.status, body: error.body(), headers: { ...error.headers, "x-ms-failure-cause": "gateway" } };
 }
-
-function send(response: ServerResponse, answer: RouteResponse, head = false): void {
-  const text = answer.body === undefined ? "" : JSON.stringify(answer.body);
-  response.writeHead(answer.status, {
-    ...(text === "" ? {} : { "content-type": "application/json; charset=utf-8" }),
-    "x-ms-request-id": randomUUID(),
-    ...answer.headers,
-    "content-length": head ? 0 : Buffer.byteLength(text),
-  });
-  response.end(head ? undefined : text);
-}
-
-/**
- * The request's URL. Clients that join a scope to a template (`/{scope}/providers/…` with a scope that
- * starts with `/`) send `//subscriptions/…`, which `new URL(path, base)` would read as a host: ARM
- * accepts it, so repeated slashes are collapsed here.
- */
-function requestUrl(request: IncomingMessage): URL {
-  const url = new URL(`https://localhost${request.url ?? "/"}`);
-  url.pathname = url.pathname.replace(/\/{2,}/g, "/");
-  return url;
-}
-
-function safeDecodeUri(path: string): string {
-  try {
-    return decodeURI(path);
-  } catch {
-    return path;
-  }
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
-}
-
-

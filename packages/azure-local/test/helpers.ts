@@ -148,15 +148,15 @@ export async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** A form POST to the server over its TLS (for endpoints no SDK client calls). */
-export function fetchWithCa(local: AzureLocal, path: string, form: string): Promise<{ status: number; body: string }> {
+/** A plain request to the server over its TLS (for endpoints no SDK client calls): a form POST by default. */
+export function fetchWithCa(local: AzureLocal, path: string, body?: string, method = "POST", type = "application/x-www-form-urlencoded"): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${local.url}${path}`, { method: "POST", ca: local.caPem, headers: { "content-type": "application/x-www-form-urlencoded" } }, (res) => {
+    const req = request(`${local.url}${path}`, { method, ca: local.caPem, headers: body === undefined ? {} : { "content-type": type } }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
     });
     req.on("error", reject);
-    req.end(form);
+    req.end(body);
   });
 }
