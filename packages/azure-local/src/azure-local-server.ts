@@ -12,6 +12,7 @@ import { authorizationFailedMessage, isAllowed, scopeCovers } from "./authorizat
 import { ContainerGroupLifecycle } from "./container-groups.js";
 import { Directory } from "./directory.js";
 import { FaultInjector, type CallRecord, type Fault } from "./faults.js";
+import { Holds, type Hold, type HoldMatch } from "./holds.js";
 import { HOOKS_PREFIX } from "./hooks-prefix.js";
 import { createHooks } from "./hooks.js";
 import { readBody, requestUrl, safeDecodeUri, send } from "./http.js";
@@ -71,6 +72,11 @@ export interface AzureLocal {
   injectFault(fault: Fault): void;
   faults(): Fault[];
   clearFaults(): void;
+  /**
+   * Holds the next ARM or Graph request that matches, on arrival, before it takes effect: the caller
+   * may go away meanwhile; `release()` lets it proceed and resolves with what was answered.
+   */
+  holdNext(match: HoldMatch): Hold;
   /** Every resource there is now (ARM, role assignments, Graph), for "back to empty" assertions. */
   snapshot(): AzureLocalSnapshot;
   /** Why container groups cannot run here, or null when a container runtime answers. */
@@ -103,6 +109,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   const tls = await createLocalTls(["localhost", "127.0.0.1", "::1", ...(["localhost", "127.0.0.1", "::1"].includes(host) ? [] : [host])]);
   const operations = new AsyncOperations(now);
   const faults = new FaultInjector();
+  const holds = new Holds();
   const context: ServerContext = {
     subscriptionId,
     tenantId,
@@ -163,7 +170,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   };
 
   let baseUrl = "";
-  const serve = async (request: IncomingMessage, body: string): Promise<{ record: Omit<CallRecord, "status" | "time">; answer: RouteResponse }> => {
+  const serve = async (request: IncomingMessage, body: string): Promise<{ record: Omit<CallRecord, "status" | "time">; answer: RouteResponse; answered?: (answer: RouteResponse & { body: unknown }) => void }> => {
     const method = request.method ?? "GET";
     const url = requestUrl(request);
     const path = safeDecodeUri(url.pathname);
@@ -177,10 +184,12 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     }
     const principal = principalOf(request.headers.authorization);
     let operation = "Unknown";
+    let answered: ((answer: { status: number; body: unknown }) => void) | undefined;
     const record = (): Omit<CallRecord, "status" | "time"> => ({ method, path, operation, principal: principal?.appId ?? null, principalName: principal?.displayName ?? null });
     try {
       const { route, params } = router.match(method, path);
       operation = route.operation;
+      answered = (await holds.take({ method, path, operation, body })) ?? undefined;
       if (principal === null) {
         throw new ArmError(401, "InvalidAuthenticationToken", "The access token is missing, invalid or expired, or its service principal no longer exists: sign in again with a client id and secret the directory holds.");
       }
@@ -203,9 +212,9 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
       const answer = await route.handle({ method, path, params, query: url.searchParams, body: parsed, principal, baseUrl });
       const after = faults.take("after", operation, method, path);
       if (after !== null) throw after;
-      return { record: record(), answer };
+      return { record: record(), answer, ...(answered === undefined ? {} : { answered }) };
     } catch (error) {
-      if (isArmError(error)) return { record: record(), answer: errorAnswer(error) };
+      if (isArmError(error)) return { record: record(), answer: errorAnswer(error), ...(answered === undefined ? {} : { answered }) };
       throw error;
     }
   };
@@ -215,10 +224,11 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
       const body = await readBody(request);
       const url = requestUrl(request);
       if (url.pathname.startsWith(HOOKS_PREFIX)) return send(response, hooks(url.pathname.slice(HOOKS_PREFIX.length), request.method ?? "GET", body));
-      const { record, answer } = await serve(request, body);
+      const { record, answer, answered } = await serve(request, body);
       const error = answer.status >= 400 ? (answer.body as { error?: { code?: string } | string } | undefined)?.error : undefined;
       calls.push({ ...record, status: answer.status, ...(error === undefined ? {} : { error: typeof error === "string" ? error : (error.code ?? "") }), time: new Date(now()).toISOString() });
       send(response, answer, request.method === "HEAD");
+      answered?.({ status: answer.status, body: answer.body });
     })().catch((error: unknown) => {
       console.error("azure-local: request failed", error);
       if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" });
@@ -249,8 +259,10 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     faults: () => faults.list(),
     clearFaults: () => faults.clear(),
     snapshot,
+    holdNext: (match) => holds.add(match),
     runtimeUnavailable: unavailable,
     async close() {
+      holds.releaseAll();
       await context.containerGroups.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -200,6 +200,25 @@ describe("faults", () => {
     expect((await fetchWithCa(local, "/__azure-local/nothing", undefined, "GET")).status).toBe(404);
   });
 
+  it("holds a PUT on arrival: the caller goes away, the PUT takes effect on release, and a retry finds the one group", async () => {
+    const { aci } = armClients(local);
+    const before = runtime.containers.length;
+    const hold = local.holdNext({ operation: "ContainerGroups_CreateOrUpdate" });
+    const abort = new AbortController();
+    const lost = rejection(aci.containerGroups.beginCreateOrUpdateAndWait(RG, "run-held", group("run-held"), { ...POLL, abortSignal: abort.signal }));
+    const held = await hold.received;
+    expect(held).toMatchObject({ method: "PUT", operation: "ContainerGroups_CreateOrUpdate" });
+    expect(JSON.parse(held.body).properties.containers[0].name).toBe("flow");
+    expect(local.snapshot().containerGroups.some((g) => g.id.endsWith("/run-held"))).toBe(false);
+    abort.abort();
+    expect((await lost).name).toBe("AbortError");
+    expect(await hold.release()).toMatchObject({ status: 201 });
+    expect(runtime.containers.length).toBe(before + 1);
+    await aci.containerGroups.beginCreateOrUpdateAndWait(RG, "run-held", group("run-held"), POLL);
+    expect(runtime.containers.length).toBe(before + 1);
+    expect(local.snapshot().containerGroups.filter((g) => g.id.endsWith("/run-held"))).toHaveLength(1);
+  });
+
   it("matches a fault by method and path pattern", async () => {
     const { aci } = armClients(local);
     local.injectFault({ method: "GET", path: "/containerGroups/run-after$", status: 503, code: "ServiceUnavailable", times: 1 });
