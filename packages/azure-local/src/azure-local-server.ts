@@ -7,25 +7,31 @@ import { DockerContainerRuntime, type ContainerNetwork, type ContainerRuntime } 
 import { ArmError, isArmError } from "./arm-error.js";
 import { ArmState } from "./arm-state.js";
 import { AsyncOperations } from "./async-operations.js";
+import { audienceRefusal } from "./audience.js";
 import { authorizationFailedMessage, isAllowed, scopeCovers } from "./authorization.js";
 import { ContainerGroupLifecycle } from "./container-groups.js";
 import { Directory } from "./directory.js";
 import { FaultInjector, type CallRecord, type Fault } from "./faults.js";
+import { Holds, type Hold, type HoldMatch } from "./holds.js";
+import { HOOKS_PREFIX } from "./hooks-prefix.js";
+import { createHooks } from "./hooks.js";
+import { readBody, requestUrl, safeDecodeUri, send } from "./http.js";
+import { bootstrapOwner } from "./owner.js";
+import { pullRefusal } from "./registry-pull.js";
 import { Router, type Principal, type RouteResponse } from "./router.js";
+import { authorizationRoutes } from "./routes/authorization-routes.js";
 import { containerGroupRoutes } from "./routes/container-group-routes.js";
 import type { ServerContext } from "./routes/context.js";
-import { resourceGroupRoutes } from "./routes/resource-group-routes.js";
-import { authorizationRoutes } from "./routes/authorization-routes.js";
 import { graphRoutes } from "./routes/graph-routes.js";
 import { identityRoutes } from "./routes/identity-routes.js";
 import { registryRoutes } from "./routes/registry-routes.js";
+import { resourceGroupRoutes } from "./routes/resource-group-routes.js";
 import { handleEntra, handleRegistryExchange } from "./routes/token-routes.js";
-import { pullRefusal } from "./registry-pull.js";
+import { takeSnapshot, type AzureLocalSnapshot } from "./snapshot.js";
 import { createLocalTls } from "./tls.js";
 import { TokenIssuer } from "./tokens.js";
-import { takeSnapshot, type AzureLocalSnapshot } from "./snapshot.js";
 
-export const HOOKS_PREFIX = "/__azure-local/";
+export { HOOKS_PREFIX };
 
 export interface AzureLocalOptions {
   subscriptionId?: string;
@@ -66,6 +72,11 @@ export interface AzureLocal {
   injectFault(fault: Fault): void;
   faults(): Fault[];
   clearFaults(): void;
+  /**
+   * Holds the next ARM or Graph request that matches, on arrival, before it takes effect: the caller
+   * may go away meanwhile; `release()` lets it proceed and resolves with what was answered.
+   */
+  holdNext(match: HoldMatch): Hold;
   /** Every resource there is now (ARM, role assignments, Graph), for "back to empty" assertions. */
   snapshot(): AzureLocalSnapshot;
   /** Why container groups cannot run here, or null when a container runtime answers. */
@@ -98,6 +109,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   const tls = await createLocalTls(["localhost", "127.0.0.1", "::1", ...(["localhost", "127.0.0.1", "::1"].includes(host) ? [] : [host])]);
   const operations = new AsyncOperations(now);
   const faults = new FaultInjector();
+  const holds = new Holds();
   const context: ServerContext = {
     subscriptionId,
     tenantId,
@@ -123,20 +135,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     now,
   };
 
-  // The user's own identity: an app registration with a secret, Owner on the subscription.
-  const ownerApp = context.directory.createApplication({ displayName: "azure-local owner" });
-  const { secretText: ownerSecret } = context.directory.addPassword(ownerApp, "azure-local");
-  const ownerSp = context.directory.createServicePrincipal(ownerApp, { directoryWriter: true });
-  const ownerAssignmentName = randomUUID();
-  context.arm.roleAssignments.set(`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleAssignments/${ownerAssignmentName}`.toLowerCase(), {
-    id: `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleAssignments/${ownerAssignmentName}`,
-    name: ownerAssignmentName,
-    principalId: ownerSp.id,
-    principalType: "ServicePrincipal",
-    roleDefinitionId: `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635`,
-    scope: `/subscriptions/${subscriptionId}`,
-    createdOn: new Date(now()).toISOString(),
-  });
+  const owner = bootstrapOwner(context);
 
   /** What goes with a resource: the role assignments at or under its scope (extension resources). */
   const removeChildren = (resourceId: string): void => {
@@ -167,11 +166,11 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     const token = /^Bearer (.+)$/i.exec(authorization ?? "")?.[1];
     const claims = token === undefined ? null : tokens.verify(token);
     const sp = claims === null ? undefined : context.directory.servicePrincipals.get(claims.oid);
-    return sp === undefined ? null : { objectId: sp.id, appId: sp.appId, displayName: sp.displayName, directoryWriter: sp.directoryWriter };
+    return sp === undefined || claims === null ? null : { objectId: sp.id, appId: sp.appId, displayName: sp.displayName, directoryWriter: sp.directoryWriter, audience: claims.aud };
   };
 
   let baseUrl = "";
-  const serve = async (request: IncomingMessage, body: string): Promise<{ record: Omit<CallRecord, "status" | "time">; answer: RouteResponse }> => {
+  const serve = async (request: IncomingMessage, body: string): Promise<{ record: Omit<CallRecord, "status" | "time">; answer: RouteResponse; answered?: (answer: RouteResponse & { body: unknown }) => void }> => {
     const method = request.method ?? "GET";
     const url = requestUrl(request);
     const path = safeDecodeUri(url.pathname);
@@ -185,13 +184,17 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     }
     const principal = principalOf(request.headers.authorization);
     let operation = "Unknown";
+    let answered: ((answer: { status: number; body: unknown }) => void) | undefined;
     const record = (): Omit<CallRecord, "status" | "time"> => ({ method, path, operation, principal: principal?.appId ?? null, principalName: principal?.displayName ?? null });
     try {
       const { route, params } = router.match(method, path);
       operation = route.operation;
+      answered = (await holds.take({ method, path, operation, body })) ?? undefined;
       if (principal === null) {
         throw new ArmError(401, "InvalidAuthenticationToken", "The access token is missing, invalid or expired, or its service principal no longer exists: sign in again with a client id and secret the directory holds.");
       }
+      const wrongAudience = audienceRefusal(path.startsWith("/v1.0/") ? "graph" : "arm", principal.audience, baseUrl);
+      if (wrongAudience !== null) throw wrongAudience;
       const before = faults.take("before", operation, method, path);
       if (before !== null) throw before;
       if (route.authorize !== undefined) {
@@ -209,9 +212,9 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
       const answer = await route.handle({ method, path, params, query: url.searchParams, body: parsed, principal, baseUrl });
       const after = faults.take("after", operation, method, path);
       if (after !== null) throw after;
-      return { record: record(), answer };
+      return { record: record(), answer, ...(answered === undefined ? {} : { answered }) };
     } catch (error) {
-      if (isArmError(error)) return { record: record(), answer: errorAnswer(error) };
+      if (isArmError(error)) return { record: record(), answer: errorAnswer(error), ...(answered === undefined ? {} : { answered }) };
       throw error;
     }
   };
@@ -221,10 +224,11 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
       const body = await readBody(request);
       const url = requestUrl(request);
       if (url.pathname.startsWith(HOOKS_PREFIX)) return send(response, hooks(url.pathname.slice(HOOKS_PREFIX.length), request.method ?? "GET", body));
-      const { record, answer } = await serve(request, body);
+      const { record, answer, answered } = await serve(request, body);
       const error = answer.status >= 400 ? (answer.body as { error?: { code?: string } | string } | undefined)?.error : undefined;
       calls.push({ ...record, status: answer.status, ...(error === undefined ? {} : { error: typeof error === "string" ? error : (error.code ?? "") }), time: new Date(now()).toISOString() });
       send(response, answer, request.method === "HEAD");
+      answered?.({ status: answer.status, body: answer.body });
     })().catch((error: unknown) => {
       console.error("azure-local: request failed", error);
       if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" });
@@ -233,35 +237,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   });
 
   const snapshot = (): AzureLocalSnapshot => takeSnapshot(context);
-  const hooks = (path: string, method: string, body: string): RouteResponse => {
-    try {
-      switch (`${method} ${path}`) {
-        case "GET calls":
-          return { status: 200, body: { calls } };
-        case "DELETE calls":
-          calls.length = 0;
-          return { status: 200, body: { calls } };
-        case "GET faults":
-          return { status: 200, body: { faults: faults.list() } };
-        case "POST faults": {
-          const value: unknown = body === "" ? {} : JSON.parse(body);
-          for (const fault of Array.isArray(value) ? value : [value]) faults.add(fault as Fault);
-          return { status: 200, body: { faults: faults.list() } };
-        }
-        case "DELETE faults":
-          faults.clear();
-          return { status: 200, body: { faults: [] } };
-        case "GET snapshot":
-          return { status: 200, body: snapshot() };
-        case "GET health":
-          return { status: 200, body: { ok: true, runtimeUnavailable: unavailable } };
-        default:
-          return { status: 404, body: { error: `no hook ${method} ${HOOKS_PREFIX}${path}; see the README of @ferry/azure-local` } };
-      }
-    } catch (error) {
-      return { status: 400, body: { error: (error as Error).message } };
-    }
-  };
+  const hooks = createHooks({ calls, faults, snapshot, runtimeUnavailable: unavailable });
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -276,15 +252,17 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     caPem: tls.caPem,
     tenantId,
     subscriptionId,
-    ownerCredential: { clientId: ownerApp.appId, clientSecret: ownerSecret },
+    ownerCredential: owner,
     calls: () => calls.map((c) => ({ ...c })),
     clearCalls: () => void (calls.length = 0),
     injectFault: (fault) => faults.add(fault),
     faults: () => faults.list(),
     clearFaults: () => faults.clear(),
     snapshot,
+    holdNext: (match) => holds.add(match),
     runtimeUnavailable: unavailable,
     async close() {
+      holds.releaseAll();
       await context.containerGroups.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -295,44 +273,3 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
 function errorAnswer(error: ArmError): RouteResponse {
   return { status: error.status, body: error.body(), headers: { ...error.headers, "x-ms-failure-cause": "gateway" } };
 }
-
-function send(response: ServerResponse, answer: RouteResponse, head = false): void {
-  const text = answer.body === undefined ? "" : JSON.stringify(answer.body);
-  response.writeHead(answer.status, {
-    ...(text === "" ? {} : { "content-type": "application/json; charset=utf-8" }),
-    "x-ms-request-id": randomUUID(),
-    ...answer.headers,
-    "content-length": head ? 0 : Buffer.byteLength(text),
-  });
-  response.end(head ? undefined : text);
-}
-
-/**
- * The request's URL. Clients that join a scope to a template (`/{scope}/providers/…` with a scope that
- * starts with `/`) send `//subscriptions/…`, which `new URL(path, base)` would read as a host: ARM
- * accepts it, so repeated slashes are collapsed here.
- */
-function requestUrl(request: IncomingMessage): URL {
-  const url = new URL(`https://localhost${request.url ?? "/"}`);
-  url.pathname = url.pathname.replace(/\/{2,}/g, "/");
-  return url;
-}
-
-function safeDecodeUri(path: string): string {
-  try {
-    return decodeURI(path);
-  } catch {
-    return path;
-  }
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
-}
-
-

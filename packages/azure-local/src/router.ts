@@ -6,6 +6,8 @@ export interface Principal {
   appId: string;
   displayName: string;
   directoryWriter: boolean;
+  /** The audience the token was obtained for (its scope less `/.default`). */
+  audience: string;
 }
 
 export interface RouteRequest {

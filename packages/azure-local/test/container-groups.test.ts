@@ -1,7 +1,7 @@
 import type { ContainerGroup } from "@azure/arm-containerinstance";
 import { startAzureLocal, type AzureLocal } from "@ferry/azure-local";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { armClients, credentialFor, eventually, FakeRuntime, POLL, rejection } from "./helpers.js";
+import { armClients, credentialFor, eventually, FakeRuntime, fetchWithCa, POLL, rejection } from "./helpers.js";
 
 const RG = "ferry-aci-test-rg";
 
@@ -186,6 +186,37 @@ describe("faults", () => {
     const throttled = await rejection(credentialFor(local).getToken("https://management.azure.com/.default"));
     expect(throttled.message).toContain("TooManyRequests");
     expect(local.calls().filter((c) => c.operation === "Token").at(-1)).toMatchObject({ status: 429, error: "TooManyRequests" });
+  });
+
+  it("takes faults, and answers calls, snapshot and health, over HTTP under /__azure-local/", async () => {
+    const added = await fetchWithCa(local, "/__azure-local/faults", JSON.stringify([{ operation: "ContainerGroups_Get", status: 503, code: "ServiceUnavailable" }]), "POST", "application/json");
+    expect(added.status).toBe(200);
+    expect(local.faults()).toEqual([{ operation: "ContainerGroups_Get", status: 503, code: "ServiceUnavailable", times: 1 }]);
+    expect((await fetchWithCa(local, "/__azure-local/faults", undefined, "DELETE")).status).toBe(200);
+    expect(local.faults()).toEqual([]);
+    expect(JSON.parse((await fetchWithCa(local, "/__azure-local/health", undefined, "GET")).body)).toEqual({ ok: true, runtimeUnavailable: null });
+    expect(JSON.parse((await fetchWithCa(local, "/__azure-local/snapshot", undefined, "GET")).body)).toEqual(local.snapshot());
+    expect(JSON.parse((await fetchWithCa(local, "/__azure-local/calls", undefined, "GET")).body).calls.length).toBe(local.calls().length);
+    expect((await fetchWithCa(local, "/__azure-local/nothing", undefined, "GET")).status).toBe(404);
+  });
+
+  it("holds a PUT on arrival: the caller goes away, the PUT takes effect on release, and a retry finds the one group", async () => {
+    const { aci } = armClients(local);
+    const before = runtime.containers.length;
+    const hold = local.holdNext({ operation: "ContainerGroups_CreateOrUpdate" });
+    const abort = new AbortController();
+    const lost = rejection(aci.containerGroups.beginCreateOrUpdateAndWait(RG, "run-held", group("run-held"), { ...POLL, abortSignal: abort.signal }));
+    const held = await hold.received;
+    expect(held).toMatchObject({ method: "PUT", operation: "ContainerGroups_CreateOrUpdate" });
+    expect(JSON.parse(held.body).properties.containers[0].name).toBe("flow");
+    expect(local.snapshot().containerGroups.some((g) => g.id.endsWith("/run-held"))).toBe(false);
+    abort.abort();
+    expect((await lost).name).toBe("AbortError");
+    expect(await hold.release()).toMatchObject({ status: 201 });
+    expect(runtime.containers.length).toBe(before + 1);
+    await aci.containerGroups.beginCreateOrUpdateAndWait(RG, "run-held", group("run-held"), POLL);
+    expect(runtime.containers.length).toBe(before + 1);
+    expect(local.snapshot().containerGroups.filter((g) => g.id.endsWith("/run-held"))).toHaveLength(1);
   });
 
   it("matches a fault by method and path pattern", async () => {

@@ -22,7 +22,10 @@ export function credentialFor(local: AzureLocal, clientId = local.ownerCredentia
 export const ARM_SCOPE = "https://management.azure.com/.default";
 
 /** The official ARM clients pointed at the server: `endpoint`, `credentialScopes`, and the CA's agent. */
-export function armClients(local: AzureLocal, credential = credentialFor(local)): { aci: ContainerInstanceManagementClient; resources: ResourceManagementClient } {
+/** What the clients sign in with: a credential, or anything with `getToken`. */
+export type TokenCredential = ConstructorParameters<typeof ContainerInstanceManagementClient>[0];
+
+export function armClients(local: AzureLocal, credential: TokenCredential = credentialFor(local)): { aci: ContainerInstanceManagementClient; resources: ResourceManagementClient } {
   const options = { endpoint: local.url, credentialScopes: [ARM_SCOPE], additionalPolicies: trustPolicies(local), retryOptions: { maxRetries: 0 } };
   return {
     aci: new ContainerInstanceManagementClient(credential, local.subscriptionId, options),
@@ -115,7 +118,7 @@ export interface GraphAnswer<T = Record<string, unknown>> {
 }
 
 /** Microsoft Graph as plain REST through @azure/core-rest-pipeline with the credential's token (how Ferry calls it). */
-export async function graphClient(local: AzureLocal, credential = credentialFor(local)) {
+export async function graphClient(local: AzureLocal, credential: TokenCredential = credentialFor(local)) {
   const pipeline = await import("@azure/core-rest-pipeline");
   const p = pipeline.createPipelineFromOptions({ retryOptions: { maxRetries: 0 } });
   p.addPolicy(agentPolicy(new Agent({ ca: local.caPem })));
@@ -145,15 +148,15 @@ export async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** A form POST to the server over its TLS (for endpoints no SDK client calls). */
-export function fetchWithCa(local: AzureLocal, path: string, form: string): Promise<{ status: number; body: string }> {
+/** A plain request to the server over its TLS (for endpoints no SDK client calls): a form POST by default. */
+export function fetchWithCa(local: AzureLocal, path: string, body?: string, method = "POST", type = "application/x-www-form-urlencoded"): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${local.url}${path}`, { method: "POST", ca: local.caPem, headers: { "content-type": "application/x-www-form-urlencoded" } }, (res) => {
+    const req = request(`${local.url}${path}`, { method, ca: local.caPem, headers: body === undefined ? {} : { "content-type": type } }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
     });
     req.on("error", reject);
-    req.end(form);
+    req.end(body);
   });
 }

@@ -109,6 +109,15 @@ describe("provisioning calls with the official @azure/arm-* clients and Graph ov
     expect((await rejection(credentialFor(local, app.body.appId, password.body.secretText).getToken(ARM_SCOPE))).message).toContain("AADSTS700016");
   });
 
+  it("refuses a Graph token on ARM and an ARM token on Graph", async () => {
+    const graphToken = await graphClient(local, { getToken: (_scopes: string | string[]) => credentialFor(local).getToken("https://graph.microsoft.com/.default") });
+    expect((await graphToken.get("/v1.0/applications")).status).toBe(200);
+    const armTokenOnGraph = await graphClient(local, { getToken: () => credentialFor(local).getToken(ARM_SCOPE) });
+    expect((await armTokenOnGraph.get("/v1.0/applications")).body).toMatchObject({ error: { code: "InvalidAuthenticationToken" } });
+    const graphTokenOnArm = armClients(local, { getToken: () => credentialFor(local).getToken("https://graph.microsoft.com/.default") });
+    expect(await rejection(graphTokenOnArm.resources.resourceGroups.get("anything"))).toMatchObject({ statusCode: 401, code: "InvalidAuthenticationTokenAudience" });
+  });
+
   it("removes a client secret: it no longer signs in", async () => {
     const graph = await graphClient(local);
     const app = await graph.post<{ id: string; appId: string }>("/v1.0/applications", { displayName: "ferry-secret-test" });
