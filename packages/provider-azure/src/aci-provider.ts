@@ -213,8 +213,8 @@ export class AciProvider implements ComputeProvider {
       const call = { ...clientsCall, signal: request.signal };
       // A group of this name is this run's, made by an earlier attempt (a retry after a lost answer, a
       // restarted server): PUTting it again would restart its container with a new token, so it is kept.
-      const existing = await this.send(call, { ...ctx, operation: "ContainerGroups.Get" }, () => call.api.get(id.resourceGroup, id.name));
-      if (!existing) await this.send(call, { ...ctx, operation: "ContainerGroups.CreateOrUpdate" }, () => call.api.create(id.resourceGroup, id.name, group));
+      const existing = await this.send(call, { ...ctx, operation: "ContainerGroups.Get" }, () => call.api.get(id.resourceGroup, id.name, call.signal));
+      if (!existing) await this.send(call, { ...ctx, operation: "ContainerGroups.CreateOrUpdate" }, () => call.api.create(id.resourceGroup, id.name, group, call.signal));
       return { infrastructureId: infrastructureIdFor(id) };
     });
   }

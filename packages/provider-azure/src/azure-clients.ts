@@ -53,9 +53,13 @@ export async function servicePrincipalCredential(principal: ServicePrincipalSecr
 /** The ACI calls the provider makes; tests give a hand-written fake. */
 export interface ContainerGroupsApi {
   /** The group with its instance view; null when ARM has none of that name. */
-  get(resourceGroup: string, name: string): Promise<ContainerGroup | null>;
-  /** Sends the long-running PUT and returns once ARM accepted it (the poller is not followed: status does). */
-  create(resourceGroup: string, name: string, group: ContainerGroup): Promise<void>;
+  get(resourceGroup: string, name: string, signal?: AbortSignal): Promise<ContainerGroup | null>;
+  /**
+   * Sends the long-running PUT and returns once ARM accepted it (the poller is not followed: status
+   * does). Aborting `signal` (the server shutting down) abandons the request: a PUT that took effect
+   * anyway is found by the next submission's GET.
+   */
+  create(resourceGroup: string, name: string, group: ContainerGroup, signal?: AbortSignal): Promise<void>;
   stop(resourceGroup: string, name: string): Promise<void>;
   /** Deletes the group; `wait` follows the long-running DELETE to its end. */
   delete(resourceGroup: string, name: string, options: { wait: boolean }): Promise<void>;
@@ -89,9 +93,9 @@ export const sdkAciClients: AciClientFactory = async (settings) => {
   });
   const poll = settings.pollIntervalMs === undefined ? {} : { updateIntervalInMs: settings.pollIntervalMs };
   return {
-    async get(resourceGroup, name) {
+    async get(resourceGroup, name, signal) {
       try {
-        return await client.containerGroups.get(resourceGroup, name);
+        return await client.containerGroups.get(resourceGroup, name, signal ? { abortSignal: signal } : {});
       } catch (error) {
         // A missing resource group is not a missing group: it names a job variable to fix.
         const { statusCode, code } = error as { statusCode?: number; code?: string };
@@ -99,9 +103,9 @@ export const sdkAciClients: AciClientFactory = async (settings) => {
         throw error;
       }
     },
-    async create(resourceGroup, name, group) {
+    async create(resourceGroup, name, group, signal) {
       try {
-        await client.containerGroups.beginCreateOrUpdate(resourceGroup, name, group, poll);
+        await client.containerGroups.beginCreateOrUpdate(resourceGroup, name, group, { ...poll, ...(signal ? { abortSignal: signal } : {}) });
       } catch (error) {
         // The SDK polls the operation once right after the PUT: a group whose provisioning already failed
         // (an image that cannot be pulled) rejects here, though ARM made it. It is submitted all the same:
