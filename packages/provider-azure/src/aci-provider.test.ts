@@ -104,6 +104,12 @@ describe("AciProvider", () => {
     expect(infrastructureId).toBe(`/subscriptions/sub/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/ferry-${req.flowRun.id}`);
     expect(aci.only().group.restartPolicy).toBe("Never");
     expect(aci.settings[0]).toMatchObject({ subscriptionId: "sub", principal: { tenantId: "t", clientId: "c", clientSecret: SECRET } });
+    // One client per principal and subscription: polls reuse it (and its cached token).
+    await provider.status(refOf(req, infrastructureId));
+    await provider.status(refOf(req, infrastructureId));
+    expect(aci.settings).toHaveLength(1);
+    await provider.submit({ ...request(), credentials: { ...credentials, client_secret: "another" } });
+    expect(aci.settings).toHaveLength(2);
   });
 
   it("finds the group an earlier attempt made and does not PUT it again (a new token would restart it)", async () => {

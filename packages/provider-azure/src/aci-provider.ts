@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   FerryError,
   isFinalStatus,
@@ -53,6 +54,7 @@ export interface AciProviderOptions extends AzureEndpoints {
 }
 
 const MAX_REMEMBERED = 5000;
+const MAX_CLIENTS = 200;
 /** How often watch() polls the group: from WATCH_MIN_MS, doubling up to WATCH_MAX_MS. */
 const WATCH_MIN_MS = 500;
 const WATCH_MAX_MS = 5_000;
@@ -98,6 +100,8 @@ export class AciProvider implements ComputeProvider {
   private readonly warnLoopbackApiUrl: (request: SubmitRequest) => void;
   /** Groups this process deleted once they ended (or were cancelled): their final status and output. */
   private readonly ended = new BoundedMap<string, Ended>(MAX_REMEMBERED);
+  /** SDK clients by principal and subscription (a hash of them). */
+  private readonly clients = new BoundedMap<string, Promise<ContainerGroupsApi>>(MAX_CLIENTS);
 
   constructor(options: AciProviderOptions = {}) {
     this.endpoints = { endpoint: options.endpoint, authorityHost: options.authorityHost, graphEndpoint: options.graphEndpoint, caPem: options.caPem };
@@ -308,13 +312,17 @@ export class AciProvider implements ComputeProvider {
     const secrets = secretValues(AZURE_CREDENTIAL_TYPE, credentials);
     try {
       this.poolCredentials(credentials);
-      const api = await this.makeClients({
-        subscriptionId,
-        principal: servicePrincipalFrom(credentials),
-        endpoints: this.endpoints,
-        ...(this.pollIntervalMs === undefined ? {} : { pollIntervalMs: this.pollIntervalMs }),
-      });
-      return await fn({ api, secrets });
+      const principal = servicePrincipalFrom(credentials);
+      // One client (and credential, whose token is cached) per principal and subscription: a status poll
+      // must not ask Microsoft Entra ID for a new token each time. The key holds a hash, never the secret.
+      const key = createHash("sha256").update(JSON.stringify([subscriptionId, principal?.tenantId, principal?.clientId, principal?.clientSecret])).digest("hex");
+      let api = this.clients.get(key);
+      if (!api) {
+        api = this.makeClients({ subscriptionId, principal, endpoints: this.endpoints, ...(this.pollIntervalMs === undefined ? {} : { pollIntervalMs: this.pollIntervalMs }) });
+        this.clients.set(key, api);
+        api.catch(() => this.clients.delete(key));
+      }
+      return await fn({ api: await api, secrets });
     } catch (error) {
       // The last guard: nothing this provider throws carries the pool's secret.
       throw withoutSecrets(error, secrets);
