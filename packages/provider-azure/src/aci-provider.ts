@@ -142,6 +142,7 @@ export class AciProvider implements ComputeProvider {
   async *watch(ref: InfrastructureRef, signal: AbortSignal): AsyncIterable<InfrastructureStatus> {
     let last: InfrastructureStatus | undefined;
     let wait = WATCH_MIN_MS;
+    let failed = false;
     try {
       while (!signal.aborted) {
         const status = await this.status(ref);
@@ -151,8 +152,12 @@ export class AciProvider implements ComputeProvider {
         await this.sleep(wait, signal).catch(() => undefined);
         wait = Math.min(wait * 2, WATCH_MAX_MS);
       }
+    } catch (error) {
+      // The dispatcher polls status() itself after a failed watch: that poll cleans up.
+      failed = true;
+      throw error;
     } finally {
-      if (!last || !isFinalStatus(last)) void this.cleanUpWhenEnded(ref);
+      if (!failed && (!last || !isFinalStatus(last))) void this.cleanUpWhenEnded(ref);
     }
   }
 
