@@ -170,7 +170,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   };
 
   let baseUrl = "";
-  const serve = async (request: IncomingMessage, body: string): Promise<{ record: Omit<CallRecord, "status" | "time">; answer: RouteResponse; answered?: (answer: RouteResponse & { body: unknown }) => void }> => {
+  const serve = async (request: IncomingMessage, body: string): Promise<{ record: Omit<CallRecord, "status" | "time">; answer: RouteResponse; answered?: (answer: { status: number; body: unknown }) => void }> => {
     const method = request.method ?? "GET";
     const url = requestUrl(request);
     const path = safeDecodeUri(url.pathname);
