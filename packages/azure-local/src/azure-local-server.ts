@@ -22,6 +22,7 @@ import { Router, type Principal, type RouteResponse } from "./router.js";
 import { authorizationRoutes } from "./routes/authorization-routes.js";
 import { containerGroupRoutes } from "./routes/container-group-routes.js";
 import type { ServerContext } from "./routes/context.js";
+import { genericResourceRoutes } from "./routes/generic-resource-routes.js";
 import { graphRoutes } from "./routes/graph-routes.js";
 import { identityRoutes } from "./routes/identity-routes.js";
 import { registryRoutes } from "./routes/registry-routes.js";
@@ -158,6 +159,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
     ...registryRoutes(context, options.registryLoginServer === undefined ? {} : { loginServer: options.registryLoginServer }, removeChildren),
     ...authorizationRoutes(context, principalExists),
     ...graphRoutes(context),
+    ...genericResourceRoutes(context),
   );
   const tokens = new TokenIssuer(`https://${host}/${tenantId}/v2.0`);
   const calls: CallRecord[] = [];
@@ -170,7 +172,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   };
 
   let baseUrl = "";
-  const serve = async (request: IncomingMessage, body: string): Promise<{ record: Omit<CallRecord, "status" | "time">; answer: RouteResponse; answered?: (answer: RouteResponse & { body: unknown }) => void }> => {
+  const serve = async (request: IncomingMessage, body: string): Promise<{ record: Omit<CallRecord, "status" | "time">; answer: RouteResponse; answered?: (answer: { status: number; body: unknown }) => void }> => {
     const method = request.method ?? "GET";
     const url = requestUrl(request);
     const path = safeDecodeUri(url.pathname);

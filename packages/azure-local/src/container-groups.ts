@@ -45,6 +45,10 @@ export interface ContainerGroupRecord {
   stopping: boolean;
   /** The async operation of the provisioning under way or last done. */
   provisioning?: AsyncOperation;
+  /** Settles when the provisioning under way or last done has started its containers, or failed. */
+  provisioned?: Promise<void>;
+  /** Settles when the group is gone (a DELETE under way). */
+  deleted?: Promise<void>;
 }
 
 export interface ContainerGroupLifecycleOptions {
@@ -116,31 +120,38 @@ export class ContainerGroupLifecycle {
     record.events = [];
     record.containers = spec.containers.map((c) => ({ spec: c, currentState: { state: "Waiting", detailStatus: "" }, restartCount: 0, events: [], output: [] }));
     record.provisioning = operation;
-    void this.track(this.provision(record, operation, failWith));
+    record.provisioned = this.track(this.provision(record, operation, failWith));
   }
 
-  /** POST .../stop: kills the containers; the group stays, in state Stopped. */
+  /** POST .../stop: kills the containers (once a provisioning under way has started them); the group stays, in state Stopped. */
   async stop(record: ContainerGroupRecord): Promise<void> {
+    await record.provisioned;
     record.stopping = true;
-    await Promise.all(record.containers.map(async (c) => {
-      if (c.handle !== undefined && c.currentState.state === "Running") await c.handle.stop(this.options.stopGraceSeconds);
-      await c.done;
-    }));
+    await Promise.all(
+      record.containers.map(async (c) => {
+        if (c.handle !== undefined && c.currentState.state === "Running") await c.handle.stop(this.options.stopGraceSeconds);
+        await c.done;
+      }),
+    );
     record.state = "Stopped";
   }
 
-  /** DELETE: stops and removes the containers, then the group; `operation` ends when it is gone. */
+  /** DELETE: stops and removes the containers, then the group; `operation` ends when it is gone. A second DELETE follows the first. */
   delete(record: ContainerGroupRecord, operation: AsyncOperation): Promise<void> {
+    const succeed = (): void => this.options.operations.succeed(operation);
+    if (record.deleted !== undefined) return record.deleted.then(succeed);
     record.provisioningState = "Deleting";
-    return this.track((async () => {
-      try {
-        await this.stop(record);
-        await Promise.all(record.containers.map((c) => c.handle?.remove()));
-      } finally {
-        this.groups.delete(record.id.toLowerCase());
-        this.options.operations.succeed(operation);
-      }
-    })());
+    record.deleted = this.track(
+      (async () => {
+        try {
+          await this.stop(record);
+          await Promise.all(record.containers.map((c) => c.handle?.remove()));
+        } finally {
+          this.groups.delete(record.id.toLowerCase());
+        }
+      })(),
+    );
+    return record.deleted.then(succeed);
   }
 
   /** The output of a container, as `listLogs` answers it. */
@@ -222,7 +233,10 @@ export class ContainerGroupLifecycle {
     const { operations, runtime } = this.options;
     record.provisioningState = "Creating";
     if (this.options.provisioningDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.options.provisioningDelayMs));
-    if (record.provisioningState !== "Creating") return; // deleted meanwhile
+    if (record.provisioningState !== "Creating") {
+      operations.fail(operation, "OperationCanceled", `The container group '${record.name}' was deleted while it was being created.`);
+      return;
+    }
     if (failWith !== undefined) {
       this.event(record.events, "Failed", failWith.message, "Warning");
       this.failProvisioning(record, operation, failWith.code, failWith.message);
@@ -270,8 +284,10 @@ export class ContainerGroupLifecycle {
       this.failProvisioning(record, operation, "ContainerGroupDeploymentFailed", `azure-local could not start the container group '${record.name}': ${(error as Error).message}`);
       return;
     }
-    record.provisioningState = "Succeeded";
-    record.state = "Running";
+    if (record.provisioningState === "Creating") {
+      record.provisioningState = "Succeeded"; // not when a DELETE began meanwhile
+      if (record.state === "Pending") record.state = "Running";
+    }
     operations.succeed(operation);
   }
 
@@ -294,7 +310,7 @@ export class ContainerGroupLifecycle {
   }
 
   private failProvisioning(record: ContainerGroupRecord, operation: AsyncOperation, code: string, message: string): void {
-    record.provisioningState = "Failed";
+    if (record.provisioningState !== "Deleting") record.provisioningState = "Failed";
     record.state = "Failed";
     this.options.operations.fail(operation, code, message);
   }

@@ -265,6 +265,51 @@ describe("a PUT of a group that exists", () => {
     expect(puts.map((c) => c.status)).toEqual([201, 200]);
   });
 
+  it("a DELETE while the group is being created cancels its creation and starts no container", async () => {
+    const { aci } = armClients(local);
+    const before = runtime.containers.length;
+    const creating = rejection(aci.containerGroups.beginCreateOrUpdateAndWait(RG, "run-deleted-early", group("run-deleted-early"), POLL));
+    await eventually(() => Promise.resolve(local.snapshot().containerGroups.some((g) => g.id.endsWith("/run-deleted-early"))), (found) => found);
+    const deletions = [aci.containerGroups.beginDeleteAndWait(RG, "run-deleted-early", POLL), aci.containerGroups.beginDeleteAndWait(RG, "run-deleted-early", POLL)];
+    await Promise.all(deletions);
+    expect((await creating).message).toContain("OperationCanceled");
+    expect(runtime.containers.length).toBe(before);
+    expect(await rejection(aci.containerGroups.get(RG, "run-deleted-early"))).toMatchObject({ statusCode: 404 });
+  });
+
+  it("a stop while the group is being created waits for its container, then stops it", async () => {
+    const { aci } = armClients(local);
+    const creating = aci.containerGroups.beginCreateOrUpdateAndWait(RG, "run-stopped-early", group("run-stopped-early"), POLL);
+    await eventually(() => Promise.resolve(local.snapshot().containerGroups.some((g) => g.id.endsWith("/run-stopped-early"))), (found) => found);
+    await aci.containerGroups.stop(RG, "run-stopped-early");
+    await creating;
+    const stopped = await aci.containerGroups.get(RG, "run-stopped-early");
+    expect(stopped.instanceView?.state).toBe("Stopped");
+    expect(stopped.containers[0]!.instanceView?.currentState).toMatchObject({ state: "Terminated", detailStatus: "Killing" });
+    expect(runtime.containers.at(-1)!.stopped).toBe(true);
+  });
+
+  it("a container that exits at once leaves the group Succeeded, not Running", async () => {
+    const quick = new FakeRuntime();
+    quick.start = async function (launch) {
+      const handle = await FakeRuntime.prototype.start.call(this, launch);
+      this.finish(this.containers.length - 1, 0, ["done"]);
+      return handle;
+    };
+    const fast = await startAzureLocal({ runtime: quick });
+    try {
+      const clients = armClients(fast);
+      await clients.resources.resourceGroups.createOrUpdate(RG, { location: "westeurope" });
+      await clients.aci.containerGroups.beginCreateOrUpdateAndWait(RG, "run-quick", group("run-quick"), POLL);
+      const done = await eventually(() => clients.aci.containerGroups.get(RG, "run-quick"), (g) => g.containers[0]!.instanceView?.currentState?.state === "Terminated");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect((await clients.aci.containerGroups.get(RG, "run-quick")).instanceView?.state).toBe("Succeeded");
+      expect(done.containers[0]!.instanceView?.currentState?.exitCode).toBe(0);
+    } finally {
+      await fast.close();
+    }
+  });
+
   it("after a failed provisioning, provisions it again", async () => {
     const { aci } = armClients(local);
     expect((await rejection(aci.containerGroups.beginCreateOrUpdateAndWait(RG, "run-later", group("run-later", "ferry-engine:later"), POLL))).message).toContain("InaccessibleImage");

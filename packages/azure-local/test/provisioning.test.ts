@@ -94,6 +94,13 @@ describe("provisioning calls with the official @azure/arm-* clients and Graph ov
     const atRegistry = await all(owner.authorization.roleAssignments.listForScope(registry.id!, { filter: "atScope()" }));
     expect(atRegistry.map((a) => a.name).sort()).toEqual([pullName, contributorName, ...initial.roleAssignments.map((a) => a.id.split("/").pop()!)].sort());
 
+    // Everything tagged for the pool, and everything in its resource group.
+    const tagged = await all(owner.resources.resources.list({ filter: "tagName eq 'ferry-pool' and tagValue eq 'pool-a'" }));
+    expect(tagged.map((r) => r.type).sort()).toEqual(["Microsoft.ContainerRegistry/registries", "Microsoft.ManagedIdentity/userAssignedIdentities"]);
+    const inGroup = await all(owner.resources.resources.listByResourceGroup(RG));
+    expect(inGroup.map((r) => r.name).sort()).toEqual(["ferry-acr-identity", "ferrypoola", "run-1"]);
+    expect((await all(owner.resources.resources.list({ filter: "resourceType eq 'Microsoft.ContainerRegistry/registries'" }))).map((r) => r.name)).toEqual(["ferrypoola"]);
+
     // Deprovision: everything this pool made, then the resource group.
     await owner.authorization.roleAssignments.delete(registry.id!, pullName);
     await owner.authorization.roleAssignments.delete(rgScope, contributorName);
