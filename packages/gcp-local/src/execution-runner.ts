@@ -67,8 +67,11 @@ export class ExecutionRunner {
 
   /** Starts the execution's tasks in the background; `ended` is called once it is over. */
   start(execution: Message): void {
-    void this.run(execution).catch((error: unknown) => {
-      this.finish(execution, "CONDITION_FAILED", { message: `gcp-local failed to run the execution: ${(error as Error).message}` });
+    // Never within the call that made the execution: RunJob's first answer is a running operation, as Cloud Run's is.
+    setImmediate(() => {
+      void this.run(execution).catch((error: unknown) => {
+        this.finish(execution, "CONDITION_FAILED", { message: `gcp-local failed to run the execution: ${(error as Error).message}` });
+      });
     });
   }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { protos, v2 } from "@google-cloud/run";
+import type { protos} from "@google-cloud/run";
+import { v2 } from "@google-cloud/run";
 import { startGcpLocal, type GcpLocal } from "../src/index.js";
 import { FakeRuntime } from "./fake-runtime.js";
 import { clientOptions, eventually } from "./helpers.js";
@@ -47,7 +48,7 @@ describe("Cloud Run executions: what Cloud Run reports, on a fake container runt
 
   async function run(job: string, env: Record<string, string> = {}): Promise<string> {
     const [operation] = await jobs.runJob({ name: job, overrides: { containerOverrides: [{ env: Object.entries(env).map(([name, value]) => ({ name, value })) }] } });
-    return protos.google.cloud.run.v2.Execution.decode(operation.latestResponse.metadata!.value!).name;
+    return (operation.metadata as protos.google.cloud.run.v2.IExecution).name!;
   }
 
   async function ended(name: string): Promise<Execution> {

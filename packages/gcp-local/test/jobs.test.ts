@@ -55,8 +55,9 @@ describe("Cloud Run jobs with the official @google-cloud/run clients (no contain
 
   it("runs a job with overrides: the execution and its task are listed, and fail saying why no container could run", async () => {
     const [operation] = await jobs.runJob({ name: `${parent}/jobs/flow-run-1`, overrides: { containerOverrides: [{ env: [{ name: "FERRY_RUN_TOKEN", value: "secret-token" }], args: ["run"] }], timeout: { seconds: 60 } } });
-    // The first answer carries the execution as metadata; the client decodes it on the first poll.
-    const metadata = protos.google.cloud.run.v2.Execution.decode(operation.latestResponse.metadata!.value!);
+    // The first answer is not done and carries the new execution as metadata.
+    expect(operation.done).toBe(false);
+    const metadata = operation.metadata as protos.google.cloud.run.v2.IExecution as { name: string };
     expect(metadata.name).toMatch(new RegExp(`^${parent}/jobs/flow-run-1/executions/flow-run-1-[a-z0-9]{5}$`));
     await expect(operation.promise()).rejects.toThrow(/cannot run containers: Docker is disabled/);
     const progress = await jobs.checkRunJobProgress(operation.name!);

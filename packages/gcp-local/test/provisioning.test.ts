@@ -25,9 +25,10 @@ describe("provisioning services: Service Usage, Artifact Registry, Resource Mana
   beforeAll(async () => {
     local = await startGcpLocal({ docker: null, enabledServices: NEW_PROJECT_SERVICES, operationDelayMs: 50 });
     const options = clientOptions(local, local.ownerKey);
-    usage = new ServiceUsageClient(options);
+    // service-usage and resource-manager ship an older google-gax and google-auth-library: the option types differ, not the shape.
+    usage = new ServiceUsageClient(options as never);
     registry = new ArtifactRegistryClient(options);
-    projects = new ProjectsClient(options);
+    projects = new ProjectsClient(options as never);
     project = `projects/${local.projectId}`;
   });
 
