@@ -14,6 +14,8 @@ export interface ExecutionRunnerOptions {
   /** Why containers cannot run, when `runtime` is null. */
   runtimeUnavailable: string;
   output: ExecutionOutput;
+  /** A Secret Manager reference's value (`valueSource.secretKeyRef`). */
+  secret: (ref: Message) => string | undefined;
   /** Seconds between SIGTERM and SIGKILL when an execution is cancelled or times out (Cloud Run: 10). */
   stopGraceSeconds: number;
   now: () => number;
@@ -30,10 +32,13 @@ function shortId(name: string): string {
   return name.slice(name.lastIndexOf("/") + 1);
 }
 
-/** The container's environment: the template's values, then what Cloud Run adds for every task. */
-export function taskEnvironment(container: Message, execution: Message, task: Message, attempt: number): Record<string, string> {
+/** The container's environment: the template's values (secrets resolved), then what Cloud Run adds for every task. */
+export function taskEnvironment(container: Message, execution: Message, task: Message, attempt: number, secret: (ref: Message) => string | undefined = () => undefined): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const variable of (container.env as Message[] | undefined) ?? []) if (typeof variable.value === "string") env[variable.name as string] = variable.value;
+  for (const variable of (container.env as Message[] | undefined) ?? []) {
+    const value = typeof variable.value === "string" ? variable.value : variable.valueSource?.secretKeyRef ? secret(variable.valueSource.secretKeyRef as Message) : undefined;
+    if (value !== undefined) env[variable.name as string] = value;
+  }
   env.CLOUD_RUN_JOB = execution.job as string;
   env.CLOUD_RUN_EXECUTION = shortId(execution.name as string);
   env.CLOUD_RUN_TASK_INDEX = String(task.index ?? 0);
@@ -170,7 +175,7 @@ export class ExecutionRunner {
           image: container.image as string,
           entryPoint: (container.command as string[] | undefined)?.length ? (container.command as string[]) : undefined,
           command: (container.args as string[] | undefined)?.length ? (container.args as string[]) : undefined,
-          env: taskEnvironment(container, execution, task, attemptNumber),
+          env: taskEnvironment(container, execution, task, attemptNumber, this.options.secret),
           memoryMib: memoryMib(memoryLimit) ?? undefined,
           workingDirectory: (container.workingDir as string | undefined) || undefined,
           init: true,

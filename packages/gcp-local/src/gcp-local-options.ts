@@ -41,6 +41,8 @@ export interface GcpLocalOptions {
   enabledServices?: string[];
   /** Seconds between SIGTERM and SIGKILL when an execution is cancelled; default 10, as Cloud Run. */
   stopGraceSeconds?: number;
+  /** Secret Manager values by secret name, for env `valueSource.secretKeyRef`s (gcp-local serves no Secret Manager). */
+  secrets?: Record<string, string>;
   /** How long enabling a service or making/deleting a repository takes; default 100 ms. */
   operationDelayMs?: number;
   now?: () => number;
@@ -58,6 +60,7 @@ export interface ResolvedGcpLocalOptions {
   enabledServices: string[];
   stopGraceSeconds: number;
   operationDelayMs: number;
+  secrets: Record<string, string>;
   now: () => number;
 }
 
@@ -90,6 +93,7 @@ export function resolveGcpLocalOptions(options: GcpLocalOptions = {}): ResolvedG
     enabledServices: options.enabledServices ?? READY_PROJECT_SERVICES,
     stopGraceSeconds,
     operationDelayMs: options.operationDelayMs ?? 100,
+    secrets: { ...(options.secrets ?? {}) },
     now: options.now ?? Date.now,
   };
 }

@@ -8,6 +8,7 @@ import type { OperationStore } from "./operations.js";
 import type { GoogleProtos } from "./protos.js";
 import { RESOURCE_ID, executionId, parseExecutionName, parseJobName, parseLocation, parseTaskName, type LocationName } from "./run-names.js";
 import { condition, conditionOf, setCondition, type Message, type RunState } from "./run-state.js";
+import type { SecretValues } from "./secrets.js";
 import { timestamp } from "./time.js";
 
 const JOB = "google.cloud.run.v2.Job";
@@ -20,6 +21,7 @@ export interface RunServiceOptions {
   protos: GoogleProtos;
   runner: ExecutionRunner;
   runtime: ContainerRuntime | null;
+  secrets: SecretValues;
   /** Refuses a call on a project other than the local one, when run.googleapis.com is disabled, or without a Cloud Run role. */
   checkProject: (location: LocationName, context: CallContext) => void;
   /** Refuses a job that runs as a service account (Cloud Run's default one when none) the caller may not act as. */
@@ -193,6 +195,17 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
     else operations.fail(operation, completed?.executionReason === "CANCELLED" ? Status.CANCELLED : Status.FAILED_PRECONDITION, (completed?.message as string | undefined) ?? "The execution failed.");
   }
 
+  /** Why Cloud Run would not make the job ready: its image is not there, or a secret its env names is not. */
+  async function whyNotReady(template: Message): Promise<{ reason: string; message: string } | null> {
+    for (const [index, container] of (template.containers as Message[]).entries()) {
+      const image = container.image as string;
+      if (options.runtime !== null && !(await options.runtime.hasImage(image))) return { reason: "CONTAINER_MISSING", message: `Image '${image}' not found.` };
+      const secret = options.secrets.missing(container, index);
+      if (secret !== null) return { reason: "SECRETS_ACCESS_CHECK_FAILED", message: secret };
+    }
+    return null;
+  }
+
   const jobs: ServiceMethods = {
     CreateJob: async (request: Request, context) => {
       const location = parseLocation(request.parent);
@@ -223,9 +236,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
         etag: `"${randomUUID()}"`,
       };
       delete job.createExecution;
-      const image = job.template.template.containers[0].image as string;
-      const imageFound = options.runtime === null ? true : await options.runtime.hasImage(image);
-      job.terminalCondition = imageFound ? condition("Ready", "CONDITION_SUCCEEDED", created) : condition("Ready", "CONDITION_FAILED", created, { reason: "CONTAINER_MISSING", message: `Image '${image}' not found.` });
+      const notReady = await whyNotReady(job.template.template as Message);
+      job.terminalCondition = notReady === null ? condition("Ready", "CONDITION_SUCCEEDED", created) : condition("Ready", "CONDITION_FAILED", created, notReady);
       if (request.validateOnly === true) {
         const operation = operations.start(request.parent, () => packJob(job));
         operations.succeed(operation, packJob(job));
@@ -233,8 +245,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
       }
       state.jobs.set(name, job);
       const operation = operations.start(request.parent, () => packJob(state.jobs.get(name) ?? job));
-      if (!imageFound) {
-        operations.fail(operation, Status.FAILED_PRECONDITION, job.terminalCondition.message as string);
+      if (notReady !== null) {
+        operations.fail(operation, Status.FAILED_PRECONDITION, notReady.message);
       } else {
         if (token !== undefined) startExecution(job, `${jobId}-${token}`, undefined, context.principal);
         operations.succeed(operation, packJob(job));

@@ -165,6 +165,20 @@ describe("Cloud Run executions: what Cloud Run reports, on a fake container runt
     expect((await executions.listExecutions({ parent: job }))[0]).toHaveLength(1);
   });
 
+  it("resolves Secret Manager references in the env, and refuses a job naming a secret that is not there", async () => {
+    local.setSecret("db-password", "s3cr3t");
+    const env = [{ name: "BEHAVE", value: "exit:0" }, { name: "DB_PASSWORD", valueSource: { secretKeyRef: { secret: "db-password", version: "latest" } } }];
+    const [operation] = await jobs.createJob({ parent, jobId: "secret-job", job: { template: { template: { maxRetries: 0, containers: [{ image: "ferry-engine:latest", env }] } } } });
+    await operation.promise();
+    await ended(await run(`${parent}/jobs/secret-job`));
+    expect(runtime.containers.at(-1)!.launch.env.DB_PASSWORD).toBe("s3cr3t");
+    const missing = [{ name: "TOKEN", valueSource: { secretKeyRef: { secret: "projects/ferry-local/secrets/nope", version: "3" } } }];
+    const [refused] = await jobs.createJob({ parent, jobId: "missing-secret", job: { template: { template: { containers: [{ image: "ferry-engine:latest", env: missing }] } } } });
+    await expect(refused.promise()).rejects.toThrow("spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Secret projects/123456789012/secrets/nope/versions/3 was not found");
+    const [job] = await jobs.getJob({ name: `${parent}/jobs/missing-secret` });
+    expect(job.terminalCondition?.reason).toBe("SECRETS_ACCESS_CHECK_FAILED");
+  });
+
   it("deleting an execution stops its container and it disappears", async () => {
     const job = await createJob("delete-me", "hang");
     const name = await run(job);
