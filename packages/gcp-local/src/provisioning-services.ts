@@ -5,6 +5,7 @@ import type { IamState, Binding } from "./iam-state.js";
 import type { OperationStore } from "./operations.js";
 import type { LocalProject } from "./project.js";
 import type { GoogleProtos } from "./protos.js";
+import { page } from "./paging.js";
 import { RESOURCE_ID, parseLocation } from "./run-names.js";
 import type { Message } from "./run-state.js";
 import { timestamp } from "./time.js";
@@ -69,7 +70,8 @@ export function serviceUsageService(options: ProvisioningOptions): ServiceMethod
       const filter = (request.filter as string | undefined) ?? "";
       const known = [...new Set([...Object.keys(TITLES), ...project.enabled])].sort();
       const wanted = /state:ENABLED/i.test(filter) ? known.filter((s) => project.enabled.has(s)) : /state:DISABLED/i.test(filter) ? known.filter((s) => !project.enabled.has(s)) : known;
-      return { services: wanted.map(serviceOf), nextPageToken: "" };
+      const { items, nextPageToken } = page(wanted.map(serviceOf), request, 200);
+      return { services: items, nextPageToken };
     },
     BatchGetServices: async (request) => ({ services: ((request.names as string[] | undefined) ?? []).map((name) => serviceOf(parse(name))) }),
     EnableService: async (request, context) => {
@@ -135,7 +137,8 @@ export function artifactRegistryService(options: ProvisioningOptions, repositori
       const location = parseLocation(request.parent);
       check(location, context, false);
       const prefix = `${canonical(request.parent as string)}/repositories/`;
-      return { repositories: [...repositories.values()].filter((r) => (r.name as string).startsWith(prefix)), nextPageToken: "" };
+      const { items, nextPageToken } = page([...repositories.values()].filter((r) => (r.name as string).startsWith(prefix)), request);
+      return { repositories: items, nextPageToken };
     },
     CreateRepository: async (request, context) => {
       const location = parseLocation(request.parent);

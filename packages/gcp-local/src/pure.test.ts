@@ -3,6 +3,7 @@ import { attemptResult, taskEnvironment } from "./execution-runner.js";
 import { resolveGcpLocalOptions, NEW_PROJECT_SERVICES } from "./gcp-local-options.js";
 import { grpcCodeOf, httpStatusOf } from "./grpc-error.js";
 import { matchesLogFilter, parseLogFilter } from "./log-filter.js";
+import { page } from "./paging.js";
 import { memoryMib } from "./quantity.js";
 import { RESOURCE_ID, executionId, parseExecutionName, parseJobName } from "./run-names.js";
 import { applyOverrides, withJobDefaults } from "./run-service.js";
@@ -106,5 +107,18 @@ describe("options and codes", () => {
     expect(grpcCodeOf(13)).toBe(13);
     expect(httpStatusOf(8)).toBe(429);
     expect(() => grpcCodeOf("NOPE")).toThrow(/unknown gRPC status/);
+  });
+});
+
+describe("paging", () => {
+  it("pages with a token until the last page, and all at once without a size", () => {
+    const items = [1, 2, 3, 4, 5];
+    const first = page(items, { pageSize: 2 });
+    expect(first.items).toEqual([1, 2]);
+    const second = page(items, { pageSize: 2, pageToken: first.nextPageToken });
+    expect(second.items).toEqual([3, 4]);
+    expect(page(items, { pageSize: 2, pageToken: second.nextPageToken })).toEqual({ items: [5], nextPageToken: "" });
+    expect(page(items, {})).toEqual({ items, nextPageToken: "" });
+    expect(() => page(items, { pageToken: "!!" })).toThrow(/next_page_token/);
   });
 });

@@ -8,6 +8,7 @@ import type { OperationStore } from "./operations.js";
 import type { GoogleProtos } from "./protos.js";
 import { RESOURCE_ID, executionId, parseExecutionName, parseJobName, parseLocation, parseTaskName, type LocationName } from "./run-names.js";
 import { condition, conditionOf, setCondition, type Message, type RunState } from "./run-state.js";
+import { page } from "./paging.js";
 import type { SecretValues } from "./secrets.js";
 import { timestamp } from "./time.js";
 
@@ -256,7 +257,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
     GetJob: async (request, context) => getJob(request.name, context),
     ListJobs: async (request, context) => {
       options.checkProject(parseLocation(request.parent), context);
-      return { jobs: [...state.jobs.values()].filter((job) => (job.name as string).startsWith(`${request.parent as string}/jobs/`)), nextPageToken: "" };
+      const { items, nextPageToken } = page([...state.jobs.values()].filter((job) => (job.name as string).startsWith(`${request.parent as string}/jobs/`)), request);
+      return { jobs: items, nextPageToken };
     },
     DeleteJob: async (request, context) => {
       const job = getJob(request.name, context);
@@ -289,7 +291,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
       if (!parent.endsWith("/jobs/-")) getJob(parent, context);
       const prefix = parent.endsWith("/jobs/-") ? parent.slice(0, -1) : `${parent}/executions/`;
       const found = [...state.executions.values()].filter((e) => (e.name as string).startsWith(prefix)).sort((a, b) => Number(b.createTime.seconds) - Number(a.createTime.seconds));
-      return { executions: found, nextPageToken: "" };
+      const { items, nextPageToken } = page(found, request);
+      return { executions: items, nextPageToken };
     },
     CancelExecution: async (request, context) => {
       const execution = getExecution(request.name, context);
@@ -322,7 +325,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
     },
     ListTasks: async (request, context) => {
       getExecution(request.parent, context);
-      return { tasks: state.tasksOf(request.parent), nextPageToken: "" };
+      const { items, nextPageToken } = page(state.tasksOf(request.parent), request);
+      return { tasks: items, nextPageToken };
     },
   };
 
