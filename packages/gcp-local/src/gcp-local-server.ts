@@ -21,6 +21,7 @@ import { RunState, type Message } from "./run-state.js";
 import { SecretValues } from "./secrets.js";
 import { permissionDenied } from "./grpc-error.js";
 import { CallLog, FaultInjector, type CallRecord, type Fault } from "./test-hooks.js";
+import { answerHook } from "./hooks.js";
 import { createLocalTls } from "./tls.js";
 
 /** Every resource of the local project, comparable before and after (e.g. provisioning, then deprovisioning). */
@@ -121,7 +122,8 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
   const secrets = new SecretValues(options.projectId, options.projectNumber, options.secrets);
 
   const routes: RestRoute[] = [];
-  const httpServer = createHttpServer({ keys, calls, faults, routes });
+  let hooks: (method: string, path: string, body: unknown) => unknown = () => undefined;
+  const httpServer = createHttpServer({ keys, calls, faults, routes, hooks: (method, path, body) => hooks(method, path, body) });
   const httpPort = await listen(httpServer, options.httpPort, options.host);
   const httpUrl = `http://${options.host}:${httpPort}`;
   const tokenUri = `${httpUrl}/token`;
@@ -208,7 +210,7 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
     return iam.createKey(email);
   };
 
-  return {
+  const local: GcpLocal = {
     host: options.host,
     apiEndpoint: options.host === "127.0.0.1" ? "localhost" : options.host,
     grpcPort,
@@ -245,4 +247,6 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
       });
     },
   };
+  hooks = (method, path, body) => answerHook(local, `${method} ${path}`, body);
+  return local;
 }
