@@ -6,6 +6,7 @@ import type { OperationStore } from "./operations.js";
 import type { LocalProject } from "./project.js";
 import type { GoogleProtos } from "./protos.js";
 import { page } from "./paging.js";
+import { validateLabels } from "./validation.js";
 import { RESOURCE_ID, parseLocation } from "./run-names.js";
 import type { Message } from "./run-state.js";
 import { timestamp } from "./time.js";
@@ -147,6 +148,7 @@ export function artifactRegistryService(options: ProvisioningOptions, repositori
       if (!RESOURCE_ID.test(id ?? "")) throw invalidArgument(`Invalid repository id '${id ?? ""}': use lower-case letters, digits and hyphens, starting with a letter.`);
       const name = `${canonical(request.parent as string)}/repositories/${id!}`;
       if (repositories.has(name)) throw alreadyExists(`the repository already exists`);
+      validateLabels(request.repository?.labels, "repository.labels");
       const format = (request.repository?.format as string | undefined) ?? "FORMAT_UNSPECIFIED";
       if (format === "FORMAT_UNSPECIFIED") throw invalidArgument("repository.format: say which format, e.g. DOCKER.");
       const created = now();
@@ -172,7 +174,10 @@ export function artifactRegistryService(options: ProvisioningOptions, repositori
       const mask: string[] = request.updateMask?.paths ?? [];
       if (mask.length === 0) throw invalidArgument("update_mask: name the fields to change, e.g. labels.");
       for (const path of mask) {
-        if (path === "labels") repository.labels = { ...(request.repository.labels ?? {}) };
+        if (path === "labels") {
+          validateLabels(request.repository.labels, "repository.labels");
+          repository.labels = { ...(request.repository.labels ?? {}) };
+        }
         else if (path === "description") repository.description = request.repository.description ?? "";
         else throw invalidArgument(`update_mask path ${path}: gcp-local updates labels and description.`);
       }

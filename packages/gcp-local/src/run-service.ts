@@ -10,6 +10,7 @@ import { RESOURCE_ID, executionId, parseExecutionName, parseJobName, parseLocati
 import { condition, conditionOf, setCondition, type Message, type RunState } from "./run-state.js";
 import { page } from "./paging.js";
 import type { SecretValues } from "./secrets.js";
+import { validateJobTemplate, validateLabels, validateOverrides } from "./validation.js";
 import { timestamp } from "./time.js";
 
 const JOB = "google.cloud.run.v2.Job";
@@ -119,7 +120,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
     if (state.executions.has(name)) throw alreadyExists(`Resource '${id}' already exists.`);
     const created = now();
     const template = job.template as Message;
-    const taskCount = Number(overrides?.taskCount ?? template.taskCount ?? 1);
+    // An override's task_count of 0 (proto3's unset) keeps the job's.
+    const taskCount = Number(overrides?.taskCount || template.taskCount || 1);
     const taskTemplate = applyOverrides(template.template as Message, overrides);
     const execution: Message = {
       name,
@@ -218,6 +220,9 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
       options.checkActAs(request.job?.template?.template?.serviceAccount || undefined, context);
       const token = (request.job?.startExecutionToken ?? request.job?.runExecutionToken) as string | undefined;
       if (token !== undefined && `${jobId}-${token}`.length > 63) throw invalidArgument(`The job name and execution token together must be under 63 characters: '${jobId}-${token}'.`);
+      validateLabels(request.job?.labels, "job.labels");
+      const template = withJobDefaults(request.job?.template);
+      validateJobTemplate(template);
       const created = now();
       const job: Message = {
         ...structuredClone(request.job ?? {}),
@@ -229,7 +234,7 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
         creator: context.principal,
         lastModifier: context.principal,
         launchStage: request.job?.launchStage ?? "GA",
-        template: withJobDefaults(request.job?.template),
+        template,
         observedGeneration: "1",
         conditions: [],
         executionCount: 0,
@@ -279,6 +284,7 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
       if (request.etag && request.etag !== job.etag) throw new GrpcError(Status.ABORTED, `The etag '${request.etag as string}' does not match the job's.`);
       if (job.terminalCondition?.state === "CONDITION_FAILED") throw failedPrecondition(`Job '${shortId(job.name as string)}' is not ready: ${job.terminalCondition.message as string}`);
       if (request.validateOnly === true) throw invalidArgument("gcp-local does not validate RunJob without running it.");
+      validateOverrides(request.overrides);
       const execution = startExecution(job, executionId(shortId(job.name as string)), request.overrides, context.principal);
       return operations.get(runOperations.get(execution.name as string)!);
     },
