@@ -43,7 +43,8 @@ describe("Cloud Run executions as Docker containers, followed with the official 
   const ended = (name: string) => eventually(async () => (await executions.getExecution({ name }))[0], (e) => Boolean(e.completionTime), 90_000);
 
   it("runs a task to completion; its output is in Cloud Logging under the job and execution", async () => {
-    const name = await runScript("hello-docker", 'echo "hello $GREETING"; echo "task $CLOUD_RUN_TASK_INDEX" >&2', { GREETING: "world" });
+    // A pause between the two streams: entries are ordered by time, and lines of two streams printed within the same millisecond have no order.
+    const name = await runScript("hello-docker", 'echo "hello $GREETING"; sleep 0.2; echo "task $CLOUD_RUN_TASK_INDEX" >&2', { GREETING: "world" });
     const execution = await ended(name);
     expect(execution.conditions?.find((c) => c.type === "Completed")?.state).toBe("CONDITION_SUCCEEDED");
     const [[task]] = await tasks.listTasks({ parent: name });
