@@ -1,7 +1,7 @@
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Logging } from "@google-cloud/logging";
-import type { protos} from "@google-cloud/run";
+import type { protos } from "@google-cloud/run";
 import { v2 } from "@google-cloud/run";
 import { docker as dockerService } from "../../../test-support/services.js";
 import { GCP_LOCAL_LABELS, startGcpLocal, type GcpLocal } from "../src/index.js";

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { protos} from "@google-cloud/run";
+import { v2 as logging } from "@google-cloud/logging";
+import type { protos } from "@google-cloud/run";
 import { v2 } from "@google-cloud/run";
 import { startGcpLocal, type GcpLocal } from "../src/index.js";
 import { FakeRuntime } from "./fake-runtime.js";
@@ -73,6 +74,14 @@ describe("Cloud Run executions: what Cloud Run reports, on a fake container runt
     const [[task]] = await tasks.listTasks({ parent: name });
     expect(task?.lastAttemptResult).toMatchObject({ exitCode: 0 });
     expect(runtime.containers.at(-1)!.removed).toBe(true);
+    // The newest line first, though both were printed in the same millisecond: what a crashed run's last lines are read with.
+    const logs = new logging.LoggingServiceV2Client(clientOptions(local, local.serviceAccountKey()));
+    const filter = `resource.type="cloud_run_job" AND resource.labels.job_name="ok-job" AND labels."run.googleapis.com/execution_name"="${name.split("/").pop()!}"`;
+    const [newest] = await logs.listLogEntries({ resourceNames: ["projects/ferry-local"], filter, orderBy: "timestamp desc", pageSize: 1 }, { autoPaginate: false });
+    expect(newest.map((entry: { textPayload?: string }) => entry.textPayload)).toEqual(["token=t0k3n"]);
+    const [all] = await logs.listLogEntries({ resourceNames: ["projects/ferry-local"], filter, orderBy: "timestamp asc" });
+    expect(all.map((entry: { textPayload?: string }) => entry.textPayload)).toEqual(["hello from the task", "token=t0k3n"]);
+    await logs.close();
   });
 
   it("puts the exit code on the task's last attempt and the reason on the execution's Completed condition", async () => {
