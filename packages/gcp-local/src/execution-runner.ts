@@ -18,6 +18,8 @@ export interface ExecutionRunnerOptions {
   secret: (ref: Message) => string | undefined;
   /** Seconds between SIGTERM and SIGKILL when an execution is cancelled or times out (Cloud Run: 10). */
   stopGraceSeconds: number;
+  /** How long an execution stays pending (waiting for resources) before its containers start. */
+  startDelayMs: number;
   now: () => number;
   /** Called when an execution has ended (succeeded, failed or cancelled). */
   ended: (execution: Message) => void;
@@ -73,11 +75,15 @@ export class ExecutionRunner {
   /** Starts the execution's tasks in the background; `ended` is called once it is over. */
   start(execution: Message): void {
     // Never within the call that made the execution: RunJob's first answer is a running operation, as Cloud Run's is.
-    setImmediate(() => {
+    const begin = () => {
+      // Deleted (or cancelled) while it waited for resources.
+      if (!this.options.state.executions.has(execution.name as string) || execution.completionTime !== undefined) return;
       void this.run(execution).catch((error: unknown) => {
         this.finish(execution, "CONDITION_FAILED", { message: `gcp-local failed to run the execution: ${(error as Error).message}` });
       });
-    });
+    };
+    if (this.options.startDelayMs > 0) setTimeout(begin, this.options.startDelayMs);
+    else setImmediate(begin);
   }
 
   /** SIGTERM, then SIGKILL after the grace, to every running task; the execution ends as cancelled. */
@@ -122,6 +128,11 @@ export class ExecutionRunner {
     const name = execution.name as string;
     const tasks = this.options.state.tasksOf(name);
     const container = (execution.template?.containers as Message[] | undefined)?.[0];
+    if (this.cancelling.has(name)) {
+      // Cancelled while it waited for resources: no container ever starts.
+      for (const task of tasks) this.cancelTask(execution, task);
+      return this.finish(execution, "CONDITION_FAILED", { executionReason: "CANCELLED", message: "The execution was cancelled." });
+    }
     if (this.options.runtime === null) {
       const message = `gcp-local cannot run containers: ${this.options.runtimeUnavailable}`;
       setCondition(execution, condition("ResourcesAvailable", "CONDITION_FAILED", this.now(), { message }));

@@ -145,6 +145,7 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
     output: logs,
     secret: (ref) => secrets.value(ref),
     stopGraceSeconds: options.stopGraceSeconds,
+    startDelayMs: options.executionStartDelayMs,
     now: options.now,
     ended: (execution) => ended(execution),
   });

@@ -198,3 +198,37 @@ describe("Cloud Run executions: what Cloud Run reports, on a fake container runt
     expect(runtime.containers.at(-1)!.stoppedWith).toBe(0);
   });
 });
+
+describe("an execution waiting for resources", () => {
+  it("is pending (nothing started, no task running) until its containers start, and a cancel then starts none", async () => {
+    const runtime = new FakeRuntime(new Set(["ferry-engine:latest"]), () => ({ exitCode: 0 }));
+    const local = await startGcpLocal({ runtime, executionStartDelayMs: 1_000 });
+    const options = clientOptions(local, local.serviceAccountKey());
+    const jobs = new v2.JobsClient(options);
+    const executions = new v2.ExecutionsClient(options);
+    try {
+      const parent = "projects/ferry-local/locations/us-central1";
+      const [create] = await jobs.createJob({ parent, jobId: "waiting", job: { template: { template: { maxRetries: 0, containers: [{ image: "ferry-engine:latest" }] } } } });
+      await create.promise();
+      const [operation] = await jobs.runJob({ name: `${parent}/jobs/waiting` });
+      const name = (operation.metadata as protos.google.cloud.run.v2.IExecution).name!;
+      const [pending] = await executions.getExecution({ name });
+      expect(pending.conditions?.map((c) => [c.type, c.state])).toEqual([
+        ["Completed", "CONDITION_PENDING"],
+        ["ResourcesAvailable", "CONDITION_PENDING"],
+        ["Started", "CONDITION_PENDING"],
+      ]);
+      expect(pending).toMatchObject({ runningCount: 0, succeededCount: 0, failedCount: 0 });
+      expect(pending.startTime).toBeFalsy();
+      const [cancel] = await executions.cancelExecution({ name });
+      await cancel.promise();
+      const [cancelled] = await executions.getExecution({ name });
+      expect(cancelled.conditions?.find((c) => c.type === "Completed")).toMatchObject({ state: "CONDITION_FAILED", executionReason: "CANCELLED" });
+      expect(cancelled.cancelledCount).toBe(1);
+      expect(runtime.containers).toHaveLength(0);
+    } finally {
+      await Promise.all([jobs.close(), executions.close()]);
+      await local.close();
+    }
+  });
+});
