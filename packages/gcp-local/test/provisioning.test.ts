@@ -47,6 +47,14 @@ describe("provisioning services: Service Usage, Artifact Registry, Resource Mana
     expect(service).toMatchObject({ name: "projects/123456789012/services/run.googleapis.com", state: "DISABLED" });
   });
 
+  it("answers GetProject by id or number, and refuses another project", async () => {
+    const [byId] = await projects.getProject({ name: project });
+    expect(byId).toMatchObject({ name: "projects/123456789012", projectId: local.projectId, state: "ACTIVE" });
+    const [byNumber] = await projects.getProject({ name: "projects/123456789012" });
+    expect(byNumber.projectId).toBe(local.projectId);
+    await expect(projects.getProject({ name: "projects/someone-else" })).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+  });
+
   it("enables services through operations that finish later", async () => {
     const [operation] = await usage.batchEnableServices({ parent: project, serviceIds: ["run.googleapis.com", "artifactregistry.googleapis.com", "iam.googleapis.com"] });
     expect(operation.done).toBe(false);
@@ -123,6 +131,7 @@ describe("provisioning services: Service Usage, Artifact Registry, Resource Mana
     const jobs = new v2.JobsClient(clientOptions(local, key));
     await expect(jobs.getJob({ name: `${project}/locations/us-central1/jobs/x` })).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
     await jobs.close();
+    await expect(iam(key).request({ url: iamUrl("serviceAccounts") })).rejects.toMatchObject({ status: 401 });
     const [policy] = await projects.getIamPolicy({ resource: project });
     const member = `serviceAccount:${account.email}`;
     await projects.setIamPolicy({ resource: project, policy: { bindings: policy.bindings!.map((b) => ({ role: b.role, members: b.members!.filter((m) => m !== member) })), etag: policy.etag } });
