@@ -65,14 +65,17 @@ describe("Cloud Run executions as Docker containers, followed with the official 
     expect(task?.lastAttemptResult?.exitCode).toBe(7);
   });
 
-  it("cancels a running execution: its container is stopped and removed", async () => {
+  it("runs the container with the job's memory limit on the host network; a cancel stops and removes it", async () => {
     const name = await runScript("sleep-docker", "echo sleeping; sleep 300");
     await eventually(async () => (await executions.getExecution({ name }))[0], (e) => e.runningCount === 1, 60_000);
+    const [running] = (await docker.listContainers({ filters: { label: [GCP_LOCAL_LABELS.key] } })).filter((c) => c.Labels[GCP_LOCAL_LABELS.key]?.startsWith(`${name}/`));
+    const inspected = await docker.getContainer(running!.Id).inspect();
+    expect(inspected.HostConfig).toMatchObject({ Memory: 256 * 2 ** 20, NetworkMode: "host", Init: true });
     const [cancel] = await executions.cancelExecution({ name });
     await cancel.promise();
     const [execution] = await executions.getExecution({ name });
     expect(execution.conditions?.find((c) => c.type === "Completed")?.executionReason).toBe("CANCELLED");
-    const left = await docker.listContainers({ all: true, filters: { label: [`${GCP_LOCAL_LABELS.key}`] } });
+    const left = await docker.listContainers({ all: true, filters: { label: [GCP_LOCAL_LABELS.key] } });
     expect(left.filter((c) => c.Labels[GCP_LOCAL_LABELS.key]?.startsWith(name))).toEqual([]);
   });
 });
