@@ -294,7 +294,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
     GetExecution: async (request, context) => getExecution(request.name, context),
     ListExecutions: async (request, context) => {
       const parent = request.parent as string;
-      if (!parent.endsWith("/jobs/-")) getJob(parent, context);
+      if (parent.endsWith("/jobs/-")) options.checkProject(parseJobName(parent), context);
+      else getJob(parent, context);
       const prefix = parent.endsWith("/jobs/-") ? parent.slice(0, -1) : `${parent}/executions/`;
       // Newest first; the later made of two in one millisecond first too.
       const found = [...state.executions.values()].filter((e) => (e.name as string).startsWith(prefix)).reverse().sort((a, b) => (timestampMs(b.createTime) ?? 0) - (timestampMs(a.createTime) ?? 0));
