@@ -242,7 +242,7 @@ export class CloudRunProvider implements ComputeProvider {
     return first?.name ?? null;
   }
 
-  /** The job's project: the job variable, else the key's project, else (ambient credentials) the environment's. */
+  /** The project: the job variable, else the key's project, else (ambient credentials) the environment's. */
   private async projectOf(config: CloudRunJobConfiguration, call: Call, pool: string): Promise<string> {
     const project = config.project ?? call.key?.project_id ?? (call.auth instanceof GoogleAuth ? await call.auth.getProjectId().catch(() => null) : null) ?? null;
     if (!project) {
@@ -284,7 +284,7 @@ export class CloudRunProvider implements ComputeProvider {
     try {
       this.poolCredentials(credentials);
       const key = credentials ? serviceAccountKeyFrom(credentials) : null;
-      if (key && !secrets.includes(key.private_key)) secrets.push(key.private_key);
+      if (key) secrets.push(...keySecrets(key.private_key).filter((s) => !secrets.includes(s)));
       const { api, auth } = this.apiFor(key);
       return await fn({ api, auth, key, secrets });
     } catch (error) {
@@ -319,4 +319,10 @@ export class CloudRunProvider implements ComputeProvider {
     this.apis.clear();
     await Promise.allSettled(open.map((o) => o.api.close()));
   }
+}
+
+/** A PEM key as it may show in a message: whole, trimmed, and its body without the armour lines. */
+export function keySecrets(pem: string): string[] {
+  const body = pem.replace(/-----(BEGIN|END)[^-]*-----/g, "").trim();
+  return [...new Set([pem, pem.trim(), body].filter((s) => s.length >= 8))];
 }
