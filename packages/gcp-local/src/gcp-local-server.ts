@@ -1,0 +1,168 @@
+import { randomUUID } from "node:crypto";
+import type { Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import Dockerode from "dockerode";
+import { DockerContainerRuntime, type ContainerRuntime } from "@ferry/local-containers";
+import { ExecutionRunner } from "./execution-runner.js";
+import { resolveGcpLocalOptions, type GcpLocalOptions, type ResolvedGcpLocalOptions } from "./gcp-local-options.js";
+import { addServices } from "./grpc-services.js";
+import { createHttpServer } from "./http-server.js";
+import { KeyRing, type ServiceAccountKeyFile } from "./keys.js";
+import { LogStore, loggingService } from "./logging-service.js";
+import { OperationStore, operationsService } from "./operations.js";
+import { LocalProject } from "./project.js";
+import { loadGoogleProtos } from "./protos.js";
+import { runServices } from "./run-service.js";
+import { RunState, type Message } from "./run-state.js";
+import { CallLog, FaultInjector, type CallRecord, type Fault } from "./test-hooks.js";
+import { createLocalTls } from "./tls.js";
+
+/** Every resource of the local project, comparable before and after (e.g. provisioning, then deprovisioning). */
+export interface GcpLocalSnapshot {
+  enabledServices: string[];
+  jobs: string[];
+  executions: string[];
+}
+
+/** A running local Google Cloud endpoint. */
+export interface GcpLocal {
+  /** Where the servers listen (`127.0.0.1`). */
+  host: string;
+  /** The clients' `apiEndpoint`: `localhost` (a name the server's certificate holds; grpc-js reaches 127.0.0.1 through it). */
+  apiEndpoint: string;
+  /** The TLS gRPC port: the clients' `port`. */
+  grpcPort: number;
+  /** The HTTP port of the token endpoint and the IAM REST API. */
+  httpPort: number;
+  /** `http://HOST:HTTP_PORT`: the base URL to use for https://iam.googleapis.com. */
+  httpUrl: string;
+  /** The CA that signed the gRPC server's certificate (`grpc.credentials.createSsl(Buffer.from(caPem))`). */
+  caPem: string;
+  /** The OAuth 2.0 token endpoint (`POST`, JWT-bearer grant); also each key file's `token_uri`. */
+  tokenUri: string;
+  projectId: string;
+  projectNumber: string;
+  /** A key of the project's owner: the user's application default credentials in tests. */
+  ownerKey: ServiceAccountKeyFile;
+  /** A new key for a service account of the project (made if missing), as a `gcp` credentials block holds. */
+  serviceAccountKey(email?: string): ServiceAccountKeyFile;
+  /** Every call received so far, oldest first. */
+  calls(): CallRecord[];
+  clearCalls(): void;
+  injectFault(fault: Fault): void;
+  faults(): Fault[];
+  clearFaults(): void;
+  snapshot(): GcpLocalSnapshot;
+  /** Why executions cannot run containers here, or null when a container runtime answers. */
+  runtimeUnavailable: string | null;
+  close(): Promise<void>;
+}
+
+async function pickRuntime(options: ResolvedGcpLocalOptions, serverId: string): Promise<{ runtime: ContainerRuntime | null; unavailable: string | null }> {
+  if (options.runtime !== undefined) return { runtime: options.runtime, unavailable: null };
+  if (options.docker === null) return { runtime: null, unavailable: "Docker is disabled (docker: null)" };
+  const docker = options.docker ?? new Dockerode();
+  const answer = await Promise.race([
+    docker.ping().then(() => null, (error: Error) => error.message),
+    new Promise<string>((resolve) => setTimeout(() => resolve("no answer within 2 s"), 2_000).unref()),
+  ]);
+  if (answer !== null) return { runtime: null, unavailable: `Docker is not answering (${answer})` };
+  return { runtime: new DockerContainerRuntime(docker, { network: options.network, serverId, labelPrefix: "gcp-local" }), unavailable: null };
+}
+
+function listen(server: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Starts the servers; both listen before this resolves. */
+export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLocal> {
+  const options = resolveGcpLocalOptions(input);
+  const serverId = randomUUID();
+  const { runtime, unavailable } = await pickRuntime(options, serverId);
+  const protos = loadGoogleProtos();
+  const tls = await createLocalTls(options.host === "127.0.0.1" ? [] : [options.host]);
+  const keys = new KeyRing(options.now);
+  const calls = new CallLog();
+  const faults = new FaultInjector();
+  const project = new LocalProject(options.projectId, options.projectNumber, options.enabledServices);
+  const state = new RunState();
+  const operations = new OperationStore();
+  const logs = new LogStore();
+
+  const httpServer = createHttpServer({ keys, calls, faults, routes: [] });
+  const httpPort = await listen(httpServer, options.httpPort, options.host);
+  const httpUrl = `http://${options.host}:${httpPort}`;
+  const tokenUri = `${httpUrl}/token`;
+
+  let ended: (execution: Message) => void = () => undefined;
+  const runner = new ExecutionRunner({
+    state,
+    runtime,
+    runtimeUnavailable: unavailable ?? "",
+    output: logs,
+    stopGraceSeconds: options.stopGraceSeconds,
+    now: options.now,
+    ended: (execution) => ended(execution),
+  });
+  const run = runServices({ state, operations, protos, runner, runtime, now: options.now, checkProject: (location) => project.check(location.project, "run.googleapis.com") });
+  ended = run.executionEnded;
+
+  const grpcServer = new Server();
+  addServices(
+    grpcServer,
+    protos.definition,
+    {
+      "google.cloud.run.v2.Jobs": run.jobs,
+      "google.cloud.run.v2.Executions": run.executions,
+      "google.cloud.run.v2.Tasks": run.tasks,
+      "google.longrunning.Operations": operationsService(operations),
+      "google.logging.v2.LoggingServiceV2": loggingService(logs),
+    },
+    { keys, calls, faults },
+  );
+  const credentials = ServerCredentials.createSsl(null, [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }], false);
+  const grpcPort = await new Promise<number>((resolve, reject) => {
+    grpcServer.bindAsync(`${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.grpcPort}`, credentials, (error, port) => (error === null ? resolve(port) : reject(error)));
+  });
+
+  const domain = `${options.projectId}.iam.gserviceaccount.com`;
+  const ownerKey = keys.create(`owner@${domain}`, options.projectId, tokenUri);
+
+  return {
+    host: options.host,
+    apiEndpoint: options.host === "127.0.0.1" ? "localhost" : options.host,
+    grpcPort,
+    httpPort,
+    httpUrl,
+    caPem: tls.caPem,
+    tokenUri,
+    projectId: options.projectId,
+    projectNumber: options.projectNumber,
+    ownerKey,
+    serviceAccountKey: (email = `ferry-test@${domain}`) => keys.create(email, options.projectId, tokenUri),
+    calls: () => calls.list(),
+    clearCalls: () => calls.clear(),
+    injectFault: (fault) => faults.add(fault),
+    faults: () => faults.list(),
+    clearFaults: () => faults.clear(),
+    snapshot: () => ({
+      enabledServices: [...project.enabled].sort(),
+      jobs: [...state.jobs.keys()].sort(),
+      executions: [...state.executions.keys()].sort(),
+    }),
+    runtimeUnavailable: unavailable,
+    close: async () => {
+      await Promise.all([...state.executions.keys()].map((name) => runner.discard(name)));
+      await runtime?.removeAll().catch(() => undefined);
+      grpcServer.forceShutdown();
+      await new Promise<void>((resolve) => {
+        httpServer.closeAllConnections();
+        httpServer.close(() => resolve());
+      });
+    },
+  };
+}
