@@ -18,6 +18,7 @@ type IRunJobRequest = protos.google.cloud.run.v2.IRunJobRequest;
 export interface CloudRunApi {
   /** CreateJob, waiting for its operation (a job runs only once it is ready). */
   createJob(parent: string, jobId: string, job: IJob): Promise<void>;
+  getJob(name: string): Promise<IJob>;
   /** DeleteJob; its executions go with it. */
   deleteJob(name: string): Promise<void>;
   /** RunJob: the new execution's name, from the operation's metadata (null when Cloud Run has not said yet). */
@@ -66,6 +67,10 @@ export const sdkCloudRunApi: CloudRunApiFactory = (options, auth) => {
     async createJob(parent, jobId, job) {
       const [operation] = await jobs.createJob({ parent, jobId, job }, LRO_POLL);
       await operation.promise();
+    },
+    async getJob(name) {
+      const [job] = await jobs.getJob({ name }, ONCE);
+      return job;
     },
     async deleteJob(name) {
       await jobs.deleteJob({ name }, ONCE);

@@ -46,7 +46,19 @@ class FakeCloudRun implements CloudRunApi {
     this.record("CreateJob", { parent, jobId, job });
     const name = `${parent}/jobs/${jobId}`;
     if (this.jobs.has(name)) throw grpcError(6, `Resource '${jobId}' already exists.`);
+    const image = job.template?.template?.containers?.[0]?.image ?? "";
+    if (image.startsWith("missing/")) {
+      // As Cloud Run: the job is made, its terminal condition fails, and CreateJob's operation fails with it.
+      this.jobs.set(name, { ...job, name, terminalCondition: { type: "Ready", state: "CONDITION_FAILED", reason: "CONTAINER_MISSING", message: `Image '${image}' not found.` } });
+      throw grpcError(9, `Image '${image}' not found.`);
+    }
     this.jobs.set(name, { ...job, name });
+  }
+  async getJob(name: string) {
+    this.record("GetJob", name);
+    const job = this.jobs.get(name);
+    if (!job) throw grpcError(5, `Resource '${name}' was not found`);
+    return job;
   }
   async deleteJob(name: string) {
     this.record("DeleteJob", name);
@@ -55,7 +67,9 @@ class FakeCloudRun implements CloudRunApi {
   }
   async runJob(request: protos.google.cloud.run.v2.IRunJobRequest) {
     this.record("RunJob", request);
-    if (!this.jobs.has(request.name!)) throw grpcError(5, "job not found");
+    const job = this.jobs.get(request.name!);
+    if (!job) throw grpcError(5, "job not found");
+    if (job.terminalCondition?.state === "CONDITION_FAILED") throw grpcError(9, job.terminalCondition.message!);
     this.runRequests.push(request);
     const name = `${request.name}/executions/e${this.runRequests.length}`;
     this.executions.set(name, { name, createTime: { seconds: this.runRequests.length }, conditions: [] });
@@ -204,6 +218,31 @@ describe("CloudRunProvider.submit", () => {
     cloud.faults.push({ op: "CreateJob", error: grpcError(3, `bad request ${PRIVATE_KEY}`), times: 1 });
     const error = await provider().submit(request()).catch((e: unknown) => e);
     expect(JSON.stringify({ m: (error as Error).message, s: (error as Error).stack })).not.toContain("secret-7c1e");
+  });
+});
+
+describe("a job Cloud Run cannot make ready (its image is missing)", () => {
+  it("is submitted, then failed with Cloud Run's reason, and its job deleted", async () => {
+    const r = request({ image: "missing/flows:1" });
+    const p = provider();
+    const { infrastructureId } = await p.submit(r);
+    expect(infrastructureId).toBe(`projects/proj-1/locations/us-central1/jobs/ferry-${r.flowRun.id}`);
+    expect(cloud.runRequests).toHaveLength(0);
+    const status = await p.status(refOf(r, infrastructureId));
+    expect(status).toEqual({ phase: "failed", message: expect.stringMatching(/^the image could not be pulled: Image 'missing\/flows:1' not found\./) });
+    expect(cloud.jobs.size).toBe(0);
+    expect(await p.status(refOf(r, infrastructureId))).toEqual(status);
+    await expect(p.cancel(refOf(r, infrastructureId), "nothing runs")).resolves.toBeUndefined();
+    // Resubmitted by a restarted server: the same job, still nothing started.
+    const again = request({ image: "missing/flows:2" });
+    const first = await provider().submit(again);
+    expect((await provider().submit({ ...again })).infrastructureId).toBe(first.infrastructureId);
+    expect(cloud.runRequests).toHaveLength(0);
+  });
+
+  it("a refused CreateJob that made no job is a submission error", async () => {
+    cloud.faults.push({ op: "CreateJob", error: grpcError(9, "Image 'x' not found."), times: 1 });
+    await expect(provider().submit(request())).rejects.toMatchObject({ code: "provider_error", retryable: false, message: expect.stringMatching(/Image 'x' not found/) });
   });
 });
 

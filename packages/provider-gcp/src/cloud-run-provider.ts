@@ -31,10 +31,10 @@ import { sdkCloudRunApi, type CloudRunApi, type CloudRunApiFactory } from "./clo
 import { CLOUD_RUN_BASE_JOB_TEMPLATE, parseCloudRunJobConfiguration, type CloudRunJobConfiguration } from "./cloud-run-template.js";
 import { GCP_CREDENTIAL_TYPE, serviceAccountKeyFrom, type ServiceAccountKey } from "./credentials.js";
 import { classifyGcpError, gcpErrorName, type GcpErrorContext } from "./errors.js";
-import { executionStatus } from "./execution-status.js";
+import { executionStatus, jobStatus } from "./execution-status.js";
 import { isArtifactRegistryHost, PLATFORM, platformWords } from "./image-platform.js";
 import { buildCloudRunJob, buildRunJobRequest } from "./job-builder.js";
-import { jobIdFor, jobName, jobNameOf, locationName, parseExecutionName, type ExecutionName } from "./names.js";
+import { jobIdFor, jobName, jobNameOf, locationName, parseExecutionName, parseJobName, type ExecutionName } from "./names.js";
 import type { GcpPluginOptions } from "./options.js";
 
 type IExecution = protos.google.cloud.run.v2.IExecution;
@@ -118,9 +118,11 @@ export class CloudRunProvider implements ComputeProvider {
   }
 
   async status(ref: InfrastructureRef): Promise<InfrastructureStatus> {
+    const config = parseCloudRunJobConfiguration(ref.jobConfiguration);
+    const jobOnly = parseJobName(ref.infrastructureId);
+    if (jobOnly) return this.withApi(ref.credentials, (call) => this.jobOnlyStatus(call, ref.infrastructureId, jobOnly, config));
     const name = parseExecutionName(ref.infrastructureId);
     if (!name) return { phase: "missing", message: `'${ref.infrastructureId}' is not a Cloud Run execution name (projects/P/locations/R/jobs/J/executions/E)` };
-    const config = parseCloudRunJobConfiguration(ref.jobConfiguration);
     return this.withApi(ref.credentials, async (call) => {
       const ctx: GcpErrorContext = { project: name.project, region: name.region };
       let execution: IExecution;
@@ -141,6 +143,8 @@ export class CloudRunProvider implements ComputeProvider {
   }
 
   async cancel(ref: InfrastructureRef, _reason: string): Promise<void> {
+    // A job that never became ready runs nothing: there is nothing to stop.
+    if (parseJobName(ref.infrastructureId)) return;
     const name = parseExecutionName(ref.infrastructureId);
     if (!name) throw new FerryError("provider_not_found", `'${ref.infrastructureId}' is not a Cloud Run execution name (projects/P/locations/R/jobs/J/executions/E)`);
     await this.withApi(ref.credentials, async (call) => {
@@ -165,6 +169,23 @@ export class CloudRunProvider implements ComputeProvider {
     const kept = this.lastLines.get(ref.infrastructureId);
     if (kept) return kept.slice(-Math.max(1, options.limit));
     return this.withApi(ref.credentials, (call) => this.readLastLines(call, name, options.limit));
+  }
+
+  /** A run whose job Cloud Run could not make ready: the job's terminal condition; the job is deleted once it failed. */
+  private async jobOnlyStatus(call: Call, id: string, job: { project: string; region: string; job: string }, config: CloudRunJobConfiguration): Promise<InfrastructureStatus> {
+    const ctx: GcpErrorContext = { project: job.project, region: job.region };
+    let status: InfrastructureStatus;
+    try {
+      status = jobStatus(await this.send(call, { ...ctx, operation: "GetJob" }, () => call.api.getJob(id)));
+    } catch (error) {
+      if (!isFerryError(error, "provider_not_found")) throw error;
+      return this.finals.get(id) ?? { phase: "missing", message: `Cloud Run has no job ${job.job} in ${job.region}` };
+    }
+    if (isFinalStatus(status) && !config.keep_job && !this.finals.has(id)) {
+      this.finals.set(id, status);
+      await this.deleteJob(call, id, ctx);
+    }
+    return status;
   }
 
   private readLastLines(call: Call, name: ExecutionName, limit: number): Promise<InfrastructureLogLine[]> {
@@ -194,13 +215,16 @@ export class CloudRunProvider implements ComputeProvider {
       }
     }
     this.finals.set(id, status);
+    await this.deleteJob(call, jobNameOf(name), { project: name.project, region: name.region });
+  }
+
+  private async deleteJob(call: Call, job: string, ctx: GcpErrorContext): Promise<void> {
     try {
-      await this.send(call, { project: name.project, region: name.region, operation: "DeleteJob" }, () => call.api.deleteJob(jobNameOf(name)));
+      await this.send(call, { ...ctx, operation: "DeleteJob" }, () => call.api.deleteJob(job));
     } catch (error) {
       if (isFerryError(error, "provider_not_found")) return;
-      this.finals.delete(id);
       // The run's outcome is known either way; a job left behind costs nothing while it does not run.
-      this.logger.warn({ err: error, job: jobNameOf(name) }, "could not delete the run's Cloud Run job; it is left in place (delete it, or set keep_job to keep jobs on purpose)");
+      this.logger.warn({ err: error, job }, "could not delete the run's Cloud Run job; it is left in place (delete it, or set keep_job to keep jobs on purpose)");
     }
   }
 
@@ -219,19 +243,39 @@ export class CloudRunProvider implements ComputeProvider {
       try {
         await this.send(call, { ...base, operation: "CreateJob" }, () => call.api.createJob(locationName(project, config.region), jobId, built));
       } catch (error) {
-        // An earlier attempt (this process before a failure, or a server before it stopped) made it.
-        if (gcpErrorName((error as { cause?: unknown }).cause) !== "ALREADY_EXISTS") throw error;
+        // An earlier attempt (this process before a failure, or a server before it stopped) made it; or
+        // Cloud Run made it but cannot make it ready (its image is missing): the run then ends failed with
+        // Cloud Run's reason, through the job's status.
+        const name = gcpErrorName((error as { cause?: unknown }).cause);
+        if (name === "FAILED_PRECONDITION" && (await this.jobFailed(call, job, base))) return { infrastructureId: job };
+        if (name !== "ALREADY_EXISTS") throw error;
       }
       // Looking first and starting are retried together: a RunJob that failed after Cloud Run started the
       // execution (a 429, a dropped connection) is followed by a look that finds it.
-      const execution = await this.retrying(call, { ...base, operation: "RunJob" }, async () => {
-        const existing = await this.firstExecution(call.api, job);
-        if (existing) return existing;
-        return (await call.api.runJob(buildRunJobRequest(job, config, request.runtimeEnv))) ?? (await this.firstExecution(call.api, job));
-      });
+      let execution: string | null;
+      try {
+        execution = await this.retrying(call, { ...base, operation: "RunJob" }, async () => {
+          const existing = await this.firstExecution(call.api, job);
+          if (existing) return existing;
+          return (await call.api.runJob(buildRunJobRequest(job, config, request.runtimeEnv))) ?? (await this.firstExecution(call.api, job));
+        });
+      } catch (error) {
+        if (gcpErrorName((error as { cause?: unknown }).cause) === "FAILED_PRECONDITION" && (await this.jobFailed(call, job, base))) return { infrastructureId: job };
+        throw error;
+      }
       if (!execution) throw new FerryError("provider_error", `RunJob: Cloud Run started no execution of ${job} and gave no error`, { retryable: true });
       return { infrastructureId: execution };
     });
+  }
+
+  /** Whether the job exists and Cloud Run gave up making it ready (its terminal condition failed). */
+  private async jobFailed(call: Call, job: string, ctx: GcpErrorContext): Promise<boolean> {
+    try {
+      return jobStatus(await this.send(call, { ...ctx, operation: "GetJob" }, () => call.api.getJob(job))).phase === "failed";
+    } catch (error) {
+      if (isFerryError(error, "provider_not_found")) return false;
+      throw error;
+    }
   }
 
   /** The run's execution, when one was started: the first made (a run's job has one). */

@@ -85,3 +85,15 @@ export function executionStatus(execution: IExecution, task?: ITask): Infrastruc
   const text = [task?.lastAttemptResult?.status?.message?.trim() ?? "", ...messages].filter(Boolean);
   return { phase: "failed", message: explainFailure([...new Set(text)].join("; "), completed?.reason) };
 }
+
+type IJob = protos.google.cloud.run.v2.IJob;
+
+/**
+ * A job that never ran: its terminal condition says whether Cloud Run could make it ready. Failed (the
+ * image is missing, no permission to pull it) is `failed` with the reason in plain words.
+ */
+export function jobStatus(job: IJob): InfrastructureStatus {
+  const terminal = job.terminalCondition;
+  if (terminal && is(terminal.state, "CONDITION_FAILED", STATE)) return { phase: "failed", message: explainFailure(terminal.message?.trim() ?? "", terminal.reason) };
+  return { phase: "pending", message: terminal?.message ? `Cloud Run is preparing the job: ${terminal.message}` : "Cloud Run is preparing the job" };
+}

@@ -44,3 +44,14 @@ export function parseExecutionName(name: string): ExecutionName | null {
 export function jobNameOf(execution: ExecutionName): string {
   return jobName(execution.project, execution.region, execution.job);
 }
+
+const JOB_NAME = /^projects\/([^/]+)\/locations\/([^/]+)\/jobs\/([^/]+)$/;
+
+/**
+ * A run whose job Cloud Run could not make ready (its image is missing) has no execution: its
+ * infrastructure id is the job's name, and its status is the job's terminal condition.
+ */
+export function parseJobName(name: string): { project: string; region: string; job: string } | null {
+  const m = JOB_NAME.exec(name);
+  return m ? { project: m[1]!, region: m[2]!, job: m[3]! } : null;
+}
