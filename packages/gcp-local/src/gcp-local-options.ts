@@ -41,6 +41,8 @@ export interface GcpLocalOptions {
   enabledServices?: string[];
   /** Seconds between SIGTERM and SIGKILL when an execution is cancelled; default 10, as Cloud Run. */
   stopGraceSeconds?: number;
+  /** How long enabling a service or making/deleting a repository takes; default 100 ms. */
+  operationDelayMs?: number;
   now?: () => number;
 }
 
@@ -55,6 +57,7 @@ export interface ResolvedGcpLocalOptions {
   network: ContainerNetwork;
   enabledServices: string[];
   stopGraceSeconds: number;
+  operationDelayMs: number;
   now: () => number;
 }
 
@@ -86,6 +89,7 @@ export function resolveGcpLocalOptions(options: GcpLocalOptions = {}): ResolvedG
     network: options.network ?? "host",
     enabledServices: options.enabledServices ?? READY_PROJECT_SERVICES,
     stopGraceSeconds,
+    operationDelayMs: options.operationDelayMs ?? 100,
     now: options.now ?? Date.now,
   };
 }

@@ -7,14 +7,18 @@ import { DockerContainerRuntime, type ContainerRuntime } from "@ferry/local-cont
 import { ExecutionRunner } from "./execution-runner.js";
 import { resolveGcpLocalOptions, type GcpLocalOptions, type ResolvedGcpLocalOptions } from "./gcp-local-options.js";
 import { addServices } from "./grpc-services.js";
-import { createHttpServer } from "./http-server.js";
+import { createHttpServer, type RestRoute } from "./http-server.js";
+import { iamRoutes } from "./iam-rest.js";
+import { IamState } from "./iam-state.js";
 import { KeyRing, type ServiceAccountKeyFile } from "./keys.js";
 import { LogStore, loggingService } from "./logging-service.js";
 import { OperationStore, operationsService } from "./operations.js";
 import { LocalProject } from "./project.js";
+import { artifactRegistryService, projectsService, serviceUsageService } from "./provisioning-services.js";
 import { loadGoogleProtos } from "./protos.js";
 import { runServices } from "./run-service.js";
 import { RunState, type Message } from "./run-state.js";
+import { permissionDenied } from "./grpc-error.js";
 import { CallLog, FaultInjector, type CallRecord, type Fault } from "./test-hooks.js";
 import { createLocalTls } from "./tls.js";
 
@@ -23,6 +27,22 @@ export interface GcpLocalSnapshot {
   enabledServices: string[];
   jobs: string[];
   executions: string[];
+  repositories: { name: string; format: string; labels: Record<string, string> }[];
+  serviceAccounts: { email: string; description: string; userManagedKeys: number }[];
+  /** The project's IAM policy, bindings and members sorted. */
+  iamBindings: { role: string; members: string[] }[];
+}
+
+/** The roles on the project of the account `serviceAccountKey()` makes when it does not exist: what Ferry's runs need. */
+export const TEST_ACCOUNT_ROLES = ["roles/run.developer", "roles/iam.serviceAccountUser", "roles/logging.viewer"];
+
+const RUN_ROLES = ["roles/run.developer", "roles/run.admin"];
+
+/** Cloud Run's permission for a method: `GetJob` → `run.jobs.get`, `ListExecutions` → `run.executions.list`. */
+export function runPermission(method: string): string {
+  const match = /^([A-Z][a-z]+)([A-Z][a-z]+?)s?$/.exec(method);
+  if (match === null) return `run.${method}`;
+  return `run.${match[2]!.toLowerCase()}s.${match[1]!.toLowerCase()}`;
 }
 
 /** A running local Google Cloud endpoint. */
@@ -45,7 +65,10 @@ export interface GcpLocal {
   projectNumber: string;
   /** A key of the project's owner: the user's application default credentials in tests. */
   ownerKey: ServiceAccountKeyFile;
-  /** A new key for a service account of the project (made if missing), as a `gcp` credentials block holds. */
+  /**
+   * A new key for a service account of the project, as a `gcp` credentials block holds. Default
+   * `ferry-test@PROJECT.iam.gserviceaccount.com`; an account that does not exist is made, with TEST_ACCOUNT_ROLES.
+   */
   serviceAccountKey(email?: string): ServiceAccountKeyFile;
   /** Every call received so far, oldest first. */
   calls(): CallRecord[];
@@ -93,10 +116,20 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
   const operations = new OperationStore();
   const logs = new LogStore();
 
-  const httpServer = createHttpServer({ keys, calls, faults, routes: [] });
+  const routes: RestRoute[] = [];
+  const httpServer = createHttpServer({ keys, calls, faults, routes });
   const httpPort = await listen(httpServer, options.httpPort, options.host);
   const httpUrl = `http://${options.host}:${httpPort}`;
   const tokenUri = `${httpUrl}/token`;
+
+  const domain = `${options.projectId}.iam.gserviceaccount.com`;
+  const ownerEmail = `project-owner@${domain}`;
+  const ownerKey = keys.create(ownerEmail, options.projectId, tokenUri);
+  const iam = new IamState(options.projectId, keys, tokenUri, ownerEmail);
+  iam.accounts.set(ownerEmail, { email: ownerEmail, uniqueId: "100000000000000000001", displayName: "Project owner", description: "The project's owner, whose key stands for the user's own credentials in tests (gcp-local).", etag: "BwYAAAAAAAA=", disabled: false });
+  routes.push(...iamRoutes(project, iam, keys));
+  const repositories = new Map<string, Message>();
+  const provisioning = { project, iam, operations, protos, operationDelayMs: options.operationDelayMs, now: options.now };
 
   let ended: (execution: Message) => void = () => undefined;
   const runner = new ExecutionRunner({
@@ -108,7 +141,25 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
     now: options.now,
     ended: (execution) => ended(execution),
   });
-  const run = runServices({ state, operations, protos, runner, runtime, now: options.now, checkProject: (location) => project.check(location.project, "run.googleapis.com") });
+  const run = runServices({
+    state,
+    operations,
+    protos,
+    runner,
+    runtime,
+    now: options.now,
+    checkProject: (location, context) => {
+      project.check(location.project, "run.googleapis.com");
+      iam.require(context.principal, RUN_ROLES, runPermission(context.method), `projects/${location.project}/locations/${location.location}`);
+    },
+    checkActAs: (serviceAccount, context) => {
+      const runAs = serviceAccount ?? `${options.projectNumber}-compute@developer.gserviceaccount.com`;
+      const missing = runAs.endsWith(`@${domain}`) && !iam.accounts.has(runAs);
+      if (missing || !iam.hasRole(context.principal, ["roles/iam.serviceAccountUser"])) {
+        throw permissionDenied(`Permission 'iam.serviceaccounts.actAs' denied on service account ${runAs} (or it may not exist).`);
+      }
+    },
+  });
   ended = run.executionEnded;
 
   const grpcServer = new Server();
@@ -120,7 +171,13 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
       "google.cloud.run.v2.Executions": run.executions,
       "google.cloud.run.v2.Tasks": run.tasks,
       "google.longrunning.Operations": operationsService(operations),
-      "google.logging.v2.LoggingServiceV2": loggingService(logs),
+      "google.logging.v2.LoggingServiceV2": loggingService(logs, (projectId, principal) => {
+        project.check(projectId, "logging.googleapis.com");
+        iam.require(principal, ["roles/logging.viewer", "roles/logging.privateLogViewer", "roles/logging.admin"], "logging.logEntries.list", `projects/${projectId}`);
+      }),
+      "google.api.serviceusage.v1.ServiceUsage": serviceUsageService(provisioning),
+      "google.devtools.artifactregistry.v1.ArtifactRegistry": artifactRegistryService(provisioning, repositories),
+      "google.cloud.resourcemanager.v3.Projects": projectsService(provisioning),
     },
     { keys, calls, faults },
   );
@@ -129,8 +186,21 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
     grpcServer.bindAsync(`${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.grpcPort}`, credentials, (error, port) => (error === null ? resolve(port) : reject(error)));
   });
 
-  const domain = `${options.projectId}.iam.gserviceaccount.com`;
-  const ownerKey = keys.create(`owner@${domain}`, options.projectId, tokenUri);
+  const serviceAccountKey = (email = `ferry-test@${domain}`): ServiceAccountKeyFile => {
+    if (!iam.accounts.has(email)) {
+      const accountId = email.endsWith(`@${domain}`) ? email.slice(0, -domain.length - 1) : "";
+      if (accountId === "") throw new Error(`serviceAccountKey: ${email} is not an account of project ${options.projectId}: use ACCOUNT@${domain}.`);
+      iam.create(accountId, accountId, "Made by gcp-local's serviceAccountKey() for a test.");
+      const bindings = iam.bindings.map((b) => ({ role: b.role, members: [...b.members] }));
+      for (const role of TEST_ACCOUNT_ROLES) {
+        const binding = bindings.find((b) => b.role === role);
+        if (binding === undefined) bindings.push({ role, members: [`serviceAccount:${email}`] });
+        else binding.members.push(`serviceAccount:${email}`);
+      }
+      iam.setPolicy(bindings, undefined);
+    }
+    return iam.createKey(email);
+  };
 
   return {
     host: options.host,
@@ -143,7 +213,7 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
     projectId: options.projectId,
     projectNumber: options.projectNumber,
     ownerKey,
-    serviceAccountKey: (email = `ferry-test@${domain}`) => keys.create(email, options.projectId, tokenUri),
+    serviceAccountKey,
     calls: () => calls.list(),
     clearCalls: () => calls.clear(),
     injectFault: (fault) => faults.add(fault),
@@ -153,6 +223,9 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
       enabledServices: [...project.enabled].sort(),
       jobs: [...state.jobs.keys()].sort(),
       executions: [...state.executions.keys()].sort(),
+      repositories: [...repositories.values()].map((r) => ({ name: r.name as string, format: r.format as string, labels: { ...(r.labels as Record<string, string>) } })).sort((a, b) => a.name.localeCompare(b.name)),
+      serviceAccounts: [...iam.accounts.values()].map((a) => ({ email: a.email, description: a.description, userManagedKeys: keys.keysOf(a.email).length })).sort((a, b) => a.email.localeCompare(b.email)),
+      iamBindings: iam.bindings.map((b) => ({ role: b.role, members: [...b.members].sort() })).sort((a, b) => a.role.localeCompare(b.role)),
     }),
     runtimeUnavailable: unavailable,
     close: async () => {

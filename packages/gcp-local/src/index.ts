@@ -1,4 +1,4 @@
-export { startGcpLocal, type GcpLocal, type GcpLocalSnapshot } from "./gcp-local-server.js";
+export { startGcpLocal, TEST_ACCOUNT_ROLES, type GcpLocal, type GcpLocalSnapshot } from "./gcp-local-server.js";
 export { resolveGcpLocalOptions, GcpLocalOptionsError, NEW_PROJECT_SERVICES, READY_PROJECT_SERVICES, type GcpLocalOptions, type ResolvedGcpLocalOptions } from "./gcp-local-options.js";
 export type { CallRecord, Fault } from "./test-hooks.js";
 export type { ServiceAccountKeyFile } from "./keys.js";

@@ -37,12 +37,16 @@ export class LogStore implements ExecutionOutput {
 }
 
 /** google.logging.v2.LoggingServiceV2's ListLogEntries over the store (what a crashed run's last lines are read with). */
-export function loggingService(store: LogStore): ServiceMethods {
+export function loggingService(store: LogStore, authorize: (project: string, principal: string) => void): ServiceMethods {
   return {
-    ListLogEntries: async (request) => {
+    ListLogEntries: async (request, context) => {
       const resourceNames = (request.resourceNames as string[] | undefined) ?? [];
       if (resourceNames.length === 0) throw invalidArgument("resource_names: name at least one resource, e.g. projects/PROJECT.");
       const projects = resourceNames.map((name) => /^projects\/([^/]+)$/.exec(name)?.[1]);
+      for (const project of projects) {
+        if (project === undefined) throw invalidArgument(`resource_names: gcp-local reads projects/PROJECT only, not ${resourceNames.join(", ")}.`);
+        authorize(project, context.principal);
+      }
       const comparisons = parseLogFilter(request.filter as string | undefined);
       const descending = /\bdesc\b/i.test((request.orderBy as string | undefined) ?? "");
       const found = store.entries

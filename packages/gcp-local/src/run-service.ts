@@ -20,8 +20,10 @@ export interface RunServiceOptions {
   protos: GoogleProtos;
   runner: ExecutionRunner;
   runtime: ContainerRuntime | null;
-  /** Refuses a call on a project other than the local one, or when run.googleapis.com is disabled. */
+  /** Refuses a call on a project other than the local one, when run.googleapis.com is disabled, or without a Cloud Run role. */
   checkProject: (location: LocationName, context: CallContext) => void;
+  /** Refuses a job that runs as a service account (Cloud Run's default one when none) the caller may not act as. */
+  checkActAs: (serviceAccount: string | undefined, context: CallContext) => void;
   now: () => number;
 }
 
@@ -199,6 +201,7 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
       if (!RESOURCE_ID.test(jobId ?? "")) throw invalidArgument(`Invalid job id '${jobId ?? ""}': use at most 63 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen.`);
       const name = `${request.parent as string}/jobs/${jobId}`;
       if (state.jobs.has(name)) throw alreadyExists(`Resource '${jobId}' already exists.`);
+      options.checkActAs(request.job?.template?.template?.serviceAccount || undefined, context);
       const token = (request.job?.startExecutionToken ?? request.job?.runExecutionToken) as string | undefined;
       if (token !== undefined && `${jobId}-${token}`.length > 63) throw invalidArgument(`The job name and execution token together must be under 63 characters: '${jobId}-${token}'.`);
       const created = now();
