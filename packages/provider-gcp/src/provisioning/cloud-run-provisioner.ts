@@ -6,7 +6,7 @@ import type { RequestAuth } from "../auth.js";
 import { credentialsFromKey, GCP_CREDENTIAL_TYPE } from "../credentials.js";
 import { classifyGcpError, type GcpErrorContext } from "../errors.js";
 import type { GcpPluginOptions } from "../options.js";
-import { CLOUD_RUN_PROVISION_OPTIONS, credentialsName, DEFAULT_PROVISION_REGION, imageNamespace, PROJECT_ROLES, repositoryName, resolveNames, serviceAccountEmail } from "./names.js";
+import { CLOUD_RUN_PROVISION_OPTIONS, credentialsName, DEFAULT_PROVISION_REGION, imageNamespace, PROJECT_ROLES, repositoryName, REQUIRED_SERVICES, resolveNames, serviceAccountEmail } from "./names.js";
 import { hasPoolLabel, markedPool, markedServices, poolLabels, poolTagText, serviceAccountDescription } from "./ownership.js";
 import { jobVariableDefaults, missingRoles, missingServices, planSteps, STEP_IDS, type ObservedState, type StepId } from "./plan.js";
 import type { ProvisioningApi, ProvisioningApiFactory } from "./provisioning-api.js";
@@ -102,11 +102,13 @@ function rolesOf(policy: IPolicy, email: string): string[] {
 
 async function observe(s: Session, names: ReturnType<typeof resolveNames>): Promise<State> {
   const email = serviceAccountEmail(names.serviceAccount, s.project);
-  const [enabledServices, serviceAccount, policy, repository] = await Promise.all([
-    s.call("GetService", "the APIs", () => s.api.enabledServices(s.project, ["run.googleapis.com", "artifactregistry.googleapis.com"])),
-    s.call("GetServiceAccount", email, () => s.api.getServiceAccount(s.project, email)),
+  const enabledServices = await s.call("GetService", "the APIs", () => s.api.enabledServices(s.project, REQUIRED_SERVICES));
+  // An API that is off has nothing of provisioning's in it yet (and answers every read with PERMISSION_DENIED).
+  const on = (service: string) => enabledServices.includes(service);
+  const [serviceAccount, policy, repository] = await Promise.all([
+    on("iam.googleapis.com") ? s.call("GetServiceAccount", email, () => s.api.getServiceAccount(s.project, email)) : null,
     s.call("GetIamPolicy", `project ${s.project}`, () => s.api.getIamPolicy(s.project)),
-    s.call("GetRepository", names.repository, () => s.api.getRepository(repositoryName(s.project, s.region, names.repository))),
+    on("artifactregistry.googleapis.com") ? s.call("GetRepository", names.repository, () => s.api.getRepository(repositoryName(s.project, s.region, names.repository))) : null,
   ]);
   return { project: s.project, region: s.region, names, enabledServices, serviceAccount, rolesHeld: rolesOf(policy, email), repository };
 }
@@ -139,8 +141,8 @@ function revoke(policy: IPolicy, email: string, roles: readonly string[]): IPoli
 const STEPS: Record<StepId, (ctx: StepContext<Session, State>) => Promise<string | undefined>> = {
   async "service-account"({ session: s, state, input }) {
     const names = state.names;
-    // The mark says which pool made it and which APIs its provisioning is about to enable (see ownership.ts).
-    const description = serviceAccountDescription(input.poolName, missingServices(state));
+    // The mark says which pool made it and which APIs its provisioning enabled (see ownership.ts).
+    const description = serviceAccountDescription(input.poolName, state.enabledHere ?? []);
     const made = await s.call("CreateServiceAccount", names.serviceAccount, () => s.api.createServiceAccount(s.project, names.serviceAccount, "Ferry cloud-run:push", description));
     state.serviceAccount = { email: made.email || serviceAccountEmail(names.serviceAccount, s.project), description: made.description || description };
     return state.serviceAccount.email;
@@ -150,6 +152,7 @@ const STEPS: Record<StepId, (ctx: StepContext<Session, State>) => Promise<string
     const missing = missingServices(state);
     await s.call("BatchEnableServices", missing.join(", "), () => s.api.enableServices(s.project, missing));
     state.enabledServices = [...state.enabledServices, ...missing];
+    state.enabledHere = missing;
     return `enabled ${missing.join(", ")}`;
   },
 

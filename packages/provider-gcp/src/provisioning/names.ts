@@ -1,9 +1,15 @@
 import type { ProvisionOptionsSchema } from "@ferry/core";
 
-/** The APIs a `cloud-run:push` pool needs enabled in its project. */
-export const REQUIRED_SERVICES = ["run.googleapis.com", "artifactregistry.googleapis.com"] as const;
-/** What the pool's service account may do on the project: run jobs, and run them as a service account. */
-export const PROJECT_ROLES = ["roles/run.developer", "roles/iam.serviceAccountUser"] as const;
+/**
+ * The APIs a `cloud-run:push` pool needs enabled in its project: Cloud Run and Artifact Registry, and
+ * IAM for its service account (a new project has none of them).
+ */
+export const REQUIRED_SERVICES = ["run.googleapis.com", "artifactregistry.googleapis.com", "iam.googleapis.com"] as const;
+/**
+ * What the pool's service account may do on the project: run jobs, run them as a service account, and
+ * read their logs (a crashed run's last lines are copied into the run's logs).
+ */
+export const PROJECT_ROLES = ["roles/run.developer", "roles/iam.serviceAccountUser", "roles/logging.viewer"] as const;
 
 export interface ProvisioningNames {
   repository: string;

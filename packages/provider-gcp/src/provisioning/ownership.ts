@@ -3,9 +3,11 @@ import { labelValue } from "../job-builder.js";
 /**
  * How provisioning marks what it made for a pool, so removal deletes only that. Repositories carry
  * labels: `ferry-pool=<pool>` and `managed-by=ferry`. Service accounts carry no labels in Google
- * Cloud, so their description holds the mark, `ferry:pool=<pool>`, and the APIs provisioning had to
- * enable (`ferry:enabled=run.googleapis.com,…`): APIs carry no mark of their own, and removal turns
- * off only what this pool's provisioning turned on.
+ * Cloud, so their description holds the mark, `ferry:pool=<pool>`, and the APIs provisioning enabled
+ * just before it made the account (`ferry:enabled=run.googleapis.com,…`): APIs carry no mark of their
+ * own, and removal turns off only what this pool's provisioning turned on. (A run interrupted between
+ * enabling the APIs and making the account cannot record them: a resumed run finds them on, and
+ * removal then leaves them on.)
  */
 export const POOL_LABEL = "ferry-pool";
 export const MANAGED_BY_LABEL = "managed-by";

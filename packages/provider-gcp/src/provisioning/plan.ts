@@ -3,7 +3,7 @@ import { credentialsName, imageNamespace, PROJECT_ROLES, REQUIRED_SERVICES, type
 import { markedPool } from "./ownership.js";
 
 /** Every step, in the order of creation (removal goes the other way). */
-export const STEP_IDS = ["service-account", "services", "iam-roles", "key", "repository"] as const;
+export const STEP_IDS = ["services", "service-account", "iam-roles", "key", "repository"] as const;
 export type StepId = (typeof STEP_IDS)[number];
 
 /** What provisioning found in the project: the input of the plan, read by Get and List calls only. */
@@ -13,6 +13,8 @@ export interface ObservedState {
   names: ProvisioningNames;
   /** The required APIs that are enabled. */
   enabledServices: string[];
+  /** The APIs this run of provisioning enabled: the service account's description records them (ownership.ts). */
+  enabledHere?: string[];
   serviceAccount: { email: string; description: string } | null;
   /** The project roles the service account holds (of PROJECT_ROLES). */
   rolesHeld: string[];
@@ -40,6 +42,8 @@ export function planSteps(state: ObservedState, context: { poolName: string; has
   const steps: PlannedStep[] = [];
   const add = (id: StepId, resource: string, name: string, exists: boolean, detail?: string) =>
     steps.push({ id, resource, name, action: exists ? "exists" : "create", ...(detail ? { detail } : {}) });
+  const services = missingServices(state);
+  add("services", "APIs", REQUIRED_SERVICES.join(", "), services.length === 0, services.length ? `enable ${services.join(", ")}` : "enabled");
   const sa = state.serviceAccount;
   const owner = markedPool(sa?.description);
   add(
@@ -49,8 +53,6 @@ export function planSteps(state: ObservedState, context: { poolName: string; has
     sa !== null,
     sa ? (owner && owner !== context.poolName ? `made for pool '${owner}'` : sa.email) : `in project ${project}`,
   );
-  const services = missingServices(state);
-  add("services", "APIs", REQUIRED_SERVICES.join(", "), services.length === 0, services.length ? `enable ${services.join(", ")}` : "enabled");
   const roles = missingRoles(state);
   add("iam-roles", "project roles", PROJECT_ROLES.join(", "), roles.length === 0, roles.length ? `grant ${roles.join(", ")} to ${names.serviceAccount}` : undefined);
   if (context.hasCredentials) add("key", "service account key", names.serviceAccount, true, "the pool has credentials: no new key");
