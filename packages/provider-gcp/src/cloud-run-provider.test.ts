@@ -171,7 +171,8 @@ describe("CloudRunProvider.submit", () => {
     const { infrastructureId } = await provider().submit(r);
     expect(cloud.runRequests).toHaveLength(1);
     expect(infrastructureId).toMatch(/executions\/e1$/);
-    expect(cloud.count("ListExecutions")).toBe(2);
+    // The job was new: no look before the first RunJob, one before the retry.
+    expect(cloud.count("ListExecutions")).toBe(1);
   });
 
   it("a 429 on RunJob before anything started is retried and starts one", async () => {
@@ -259,6 +260,18 @@ describe("CloudRunProvider.status", () => {
     expect(cloud.jobs.size).toBe(0);
     expect(cloud.count("ListLogEntries")).toBe(0);
     expect(await p.status(refOf(r, infrastructureId))).toEqual({ phase: "exited", exitCode: 0 });
+  });
+
+  it("deletes the job of a run that ended after the server stopped asking (its engine had reported already)", async () => {
+    const r = request();
+    const p = provider({ jobCleanupIntervalMs: 20 });
+    const { infrastructureId } = await p.submit(r);
+    cloud.executions.set(infrastructureId, { ...cloud.executions.get(infrastructureId)!, runningCount: 1 });
+    expect(await p.status(refOf(r, infrastructureId))).toEqual({ phase: "running" });
+    cloud.finish(infrastructureId, 0);
+    await expect.poll(() => cloud.jobs.size, { timeout: 5_000 }).toBe(0);
+    expect(cloud.count("DeleteJob")).toBe(1);
+    await p.close();
   });
 
   it("keeps the job with keep_job", async () => {

@@ -33,6 +33,7 @@ import { GCP_CREDENTIAL_TYPE, serviceAccountKeyFrom, type ServiceAccountKey } fr
 import { classifyGcpError, gcpErrorName, type GcpErrorContext } from "./errors.js";
 import { executionStatus, jobStatus } from "./execution-status.js";
 import { isArtifactRegistryHost, PLATFORM, platformWords } from "./image-platform.js";
+import { JobSweeper } from "./job-sweeper.js";
 import { buildCloudRunJob, buildRunJobRequest } from "./job-builder.js";
 import { jobIdFor, jobName, jobNameOf, locationName, parseExecutionName, parseJobName, type ExecutionName } from "./names.js";
 import type { GcpPluginOptions } from "./options.js";
@@ -44,6 +45,8 @@ export interface CloudRunProviderOptions extends GcpPluginOptions {
   attempts?: number;
   /** Backoff before a call's second attempt, doubled for the next (with jitter); default 200 ms. */
   retryBaseDelayMs?: number;
+  /** How often runs the server stopped following are read again, to delete their jobs once they ended; default 15 s. */
+  jobCleanupIntervalMs?: number;
   /** How the API is reached; tests pass a fake. */
   api?: CloudRunApiFactory;
   /** Used to read image manifests from registries. */
@@ -97,6 +100,8 @@ export class CloudRunProvider implements ComputeProvider {
   private readonly finals = new BoundedMap<string, InfrastructureStatus>(MAX_REMEMBERED);
   /** The last lines of failed executions, read before their job was deleted, for `logs`. */
   private readonly lastLines = new BoundedMap<string, InfrastructureLogLine[]>(MAX_REMEMBERED);
+  /** Runs seen going whose job is to be deleted once they end, whether or not the server still asks. */
+  private readonly sweeper: JobSweeper<InfrastructureRef>;
 
   constructor(options: CloudRunProviderOptions = {}) {
     this.options = { ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}), ...(options.port ? { port: options.port } : {}), ...(options.caPem ? { caPem: options.caPem } : {}), ...(options.restUrl ? { restUrl: options.restUrl } : {}) };
@@ -107,6 +112,13 @@ export class CloudRunProvider implements ComputeProvider {
     this.allowAmbientCredentials = options.allowAmbientCredentials ?? false;
     this.warnLoopbackApiUrl = loopbackApiUrlWarning(this.logger, "Cloud Run");
     this.submit = idempotentSubmit({ start: (request) => this.start(request), maxRemembered: MAX_REMEMBERED });
+    this.sweeper = new JobSweeper({
+      intervalMs: options.jobCleanupIntervalMs ?? 15_000,
+      check: async (ref) => isFinalStatus(await this.status(ref)),
+      // The job's timeout bounds the run; an hour more covers Cloud Run's own delays.
+      maxAgeMs: (ref) => (Number(ref.jobConfiguration.timeout) || 600) * 1000 + 3_600_000,
+      logger: this.logger,
+    });
     this.checkImage = createImagePlatformCheck({
       readable: isArtifactRegistryHost,
       authorization: (registry, call) => this.registryAuthorization(registry, call),
@@ -137,7 +149,12 @@ export class CloudRunProvider implements ComputeProvider {
       // The exit code (or signal) is on the task's last attempt, not on the execution: read once it ran.
       const task = ended ? (await this.send(call, { ...ctx, operation: "ListTasks" }, () => call.api.listTasks(ref.infrastructureId)))[0] : undefined;
       const status = executionStatus(execution, task);
-      if (isFinalStatus(status)) await this.finish(call, name, status, config);
+      if (isFinalStatus(status)) {
+        await this.finish(call, name, status, config);
+        this.sweeper.untrack(ref.infrastructureId);
+      } else if (!config.keep_job) {
+        this.sweeper.track(ref.infrastructureId, ref);
+      }
       return status;
     });
   }
@@ -240,9 +257,12 @@ export class CloudRunProvider implements ComputeProvider {
       const jobId = jobIdFor(request.flowRun.id);
       const job = jobName(project, config.region, jobId);
       const built = buildCloudRunJob(config, { flowRunId: request.flowRun.id, deploymentId: request.deployment.id, pool: request.flowRun.work_pool });
+      // A job this attempt made has no execution yet: RunJob needs no look first, until it fails.
+      let fresh = true;
       try {
         await this.send(call, { ...base, operation: "CreateJob" }, () => call.api.createJob(locationName(project, config.region), jobId, built));
       } catch (error) {
+        fresh = false;
         // An earlier attempt (this process before a failure, or a server before it stopped) made it; or
         // Cloud Run made it but cannot make it ready (its image is missing): the run then ends failed with
         // Cloud Run's reason, through the job's status.
@@ -255,8 +275,11 @@ export class CloudRunProvider implements ComputeProvider {
       let execution: string | null;
       try {
         execution = await this.retrying(call, { ...base, operation: "RunJob" }, async () => {
-          const existing = await this.firstExecution(call.api, job);
-          if (existing) return existing;
+          if (!fresh) {
+            const existing = await this.firstExecution(call.api, job);
+            if (existing) return existing;
+          }
+          fresh = false;
           return (await call.api.runJob(buildRunJobRequest(job, config, request.runtimeEnv))) ?? (await this.firstExecution(call.api, job));
         });
       } catch (error) {
@@ -359,6 +382,7 @@ export class CloudRunProvider implements ComputeProvider {
 
   /** Closes every open client (a server shutting down, a test's end). */
   async close(): Promise<void> {
+    this.sweeper.stop();
     const open = [...this.apis.values()];
     this.apis.clear();
     await Promise.allSettled(open.map((o) => o.api.close()));

@@ -15,6 +15,8 @@ export interface GcpPluginOptions {
   caPem?: string;
   /** Base URL of the REST APIs Ferry calls over HTTP (IAM service accounts and keys), e.g. `https://127.0.0.1:8443`. */
   restUrl?: string;
+  /** Server: how often runs that ended unobserved are read again to delete their jobs (default 15000 ms). */
+  jobCleanupIntervalMs?: number;
 }
 
 const OPTIONS_SCHEMA = {
@@ -25,6 +27,7 @@ const OPTIONS_SCHEMA = {
     port: { type: "integer", minimum: 1, maximum: 65535, description: "port of apiEndpoint" },
     caPem: { type: "string", pattern: "-----BEGIN CERTIFICATE-----", description: "PEM of the CA of the endpoint's TLS certificate" },
     restUrl: { type: "string", pattern: "^https?://[^\\s/]+/?$", description: "base URL of the REST APIs (IAM)" },
+    jobCleanupIntervalMs: { type: "integer", minimum: 100, maximum: 3_600_000, description: "how often ended runs' jobs are looked for, in ms" },
   },
 };
 
