@@ -14,8 +14,12 @@ export interface ExecutionRunnerOptions {
   /** Why containers cannot run, when `runtime` is null. */
   runtimeUnavailable: string;
   output: ExecutionOutput;
+  /** A Secret Manager reference's value (`valueSource.secretKeyRef`). */
+  secret: (ref: Message) => string | undefined;
   /** Seconds between SIGTERM and SIGKILL when an execution is cancelled or times out (Cloud Run: 10). */
   stopGraceSeconds: number;
+  /** How long an execution stays pending (waiting for resources) before its containers start. */
+  startDelayMs: number;
   now: () => number;
   /** Called when an execution has ended (succeeded, failed or cancelled). */
   ended: (execution: Message) => void;
@@ -30,10 +34,13 @@ function shortId(name: string): string {
   return name.slice(name.lastIndexOf("/") + 1);
 }
 
-/** The container's environment: the template's values, then what Cloud Run adds for every task. */
-export function taskEnvironment(container: Message, execution: Message, task: Message, attempt: number): Record<string, string> {
+/** The container's environment: the template's values (secrets resolved), then what Cloud Run adds for every task. */
+export function taskEnvironment(container: Message, execution: Message, task: Message, attempt: number, secret: (ref: Message) => string | undefined = () => undefined): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const variable of (container.env as Message[] | undefined) ?? []) if (typeof variable.value === "string") env[variable.name as string] = variable.value;
+  for (const variable of (container.env as Message[] | undefined) ?? []) {
+    const value = typeof variable.value === "string" ? variable.value : variable.valueSource?.secretKeyRef ? secret(variable.valueSource.secretKeyRef as Message) : undefined;
+    if (value !== undefined) env[variable.name as string] = value;
+  }
   env.CLOUD_RUN_JOB = execution.job as string;
   env.CLOUD_RUN_EXECUTION = shortId(execution.name as string);
   env.CLOUD_RUN_TASK_INDEX = String(task.index ?? 0);
@@ -67,9 +74,16 @@ export class ExecutionRunner {
 
   /** Starts the execution's tasks in the background; `ended` is called once it is over. */
   start(execution: Message): void {
-    void this.run(execution).catch((error: unknown) => {
-      this.finish(execution, "CONDITION_FAILED", { message: `gcp-local failed to run the execution: ${(error as Error).message}` });
-    });
+    // Never within the call that made the execution: RunJob's first answer is a running operation, as Cloud Run's is.
+    const begin = () => {
+      // Deleted (or cancelled) while it waited for resources.
+      if (!this.options.state.executions.has(execution.name as string) || execution.completionTime !== undefined) return;
+      void this.run(execution).catch((error: unknown) => {
+        this.finish(execution, "CONDITION_FAILED", { message: `gcp-local failed to run the execution: ${(error as Error).message}` });
+      });
+    };
+    if (this.options.startDelayMs > 0) setTimeout(begin, this.options.startDelayMs);
+    else setImmediate(begin);
   }
 
   /** SIGTERM, then SIGKILL after the grace, to every running task; the execution ends as cancelled. */
@@ -114,6 +128,11 @@ export class ExecutionRunner {
     const name = execution.name as string;
     const tasks = this.options.state.tasksOf(name);
     const container = (execution.template?.containers as Message[] | undefined)?.[0];
+    if (this.cancelling.has(name)) {
+      // Cancelled while it waited for resources: no container ever starts.
+      for (const task of tasks) this.cancelTask(execution, task);
+      return this.finish(execution, "CONDITION_FAILED", { executionReason: "CANCELLED", message: "The execution was cancelled." });
+    }
     if (this.options.runtime === null) {
       const message = `gcp-local cannot run containers: ${this.options.runtimeUnavailable}`;
       setCondition(execution, condition("ResourcesAvailable", "CONDITION_FAILED", this.now(), { message }));
@@ -167,7 +186,7 @@ export class ExecutionRunner {
           image: container.image as string,
           entryPoint: (container.command as string[] | undefined)?.length ? (container.command as string[]) : undefined,
           command: (container.args as string[] | undefined)?.length ? (container.args as string[]) : undefined,
-          env: taskEnvironment(container, execution, task, attemptNumber),
+          env: taskEnvironment(container, execution, task, attemptNumber, this.options.secret),
           memoryMib: memoryMib(memoryLimit) ?? undefined,
           workingDirectory: (container.workingDir as string | undefined) || undefined,
           init: true,

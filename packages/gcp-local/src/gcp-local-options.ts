@@ -41,6 +41,10 @@ export interface GcpLocalOptions {
   enabledServices?: string[];
   /** Seconds between SIGTERM and SIGKILL when an execution is cancelled; default 10, as Cloud Run. */
   stopGraceSeconds?: number;
+  /** How long an execution waits for resources before its containers start (Cloud Run: seconds); default 0. */
+  executionStartDelayMs?: number;
+  /** Secret Manager values by secret name, for env `valueSource.secretKeyRef`s (gcp-local serves no Secret Manager). */
+  secrets?: Record<string, string>;
   /** How long enabling a service or making/deleting a repository takes; default 100 ms. */
   operationDelayMs?: number;
   now?: () => number;
@@ -58,6 +62,8 @@ export interface ResolvedGcpLocalOptions {
   enabledServices: string[];
   stopGraceSeconds: number;
   operationDelayMs: number;
+  executionStartDelayMs: number;
+  secrets: Record<string, string>;
   now: () => number;
 }
 
@@ -76,6 +82,9 @@ export function resolveGcpLocalOptions(options: GcpLocalOptions = {}): ResolvedG
   for (const [name, port] of [["grpcPort", options.grpcPort], ["httpPort", options.httpPort]] as const) {
     if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new GcpLocalOptionsError(`${name} ${port} is not a port: use 0 (any free port) to 65535.`);
   }
+  for (const [name, ms] of [["operationDelayMs", options.operationDelayMs], ["executionStartDelayMs", options.executionStartDelayMs]] as const) {
+    if (ms !== undefined && !(ms >= 0)) throw new GcpLocalOptionsError(`${name} ${ms} must be 0 or more milliseconds.`);
+  }
   const stopGraceSeconds = options.stopGraceSeconds ?? 10;
   if (!(stopGraceSeconds >= 0)) throw new GcpLocalOptionsError(`stopGraceSeconds ${stopGraceSeconds} must be 0 or more.`);
   return {
@@ -90,6 +99,8 @@ export function resolveGcpLocalOptions(options: GcpLocalOptions = {}): ResolvedG
     enabledServices: options.enabledServices ?? READY_PROJECT_SERVICES,
     stopGraceSeconds,
     operationDelayMs: options.operationDelayMs ?? 100,
+    executionStartDelayMs: options.executionStartDelayMs ?? 0,
+    secrets: { ...(options.secrets ?? {}) },
     now: options.now ?? Date.now,
   };
 }

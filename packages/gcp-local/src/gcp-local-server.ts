@@ -18,8 +18,10 @@ import { artifactRegistryService, projectsService, serviceUsageService } from ".
 import { loadGoogleProtos } from "./protos.js";
 import { runServices } from "./run-service.js";
 import { RunState, type Message } from "./run-state.js";
+import { SecretValues } from "./secrets.js";
 import { permissionDenied } from "./grpc-error.js";
 import { CallLog, FaultInjector, type CallRecord, type Fault } from "./test-hooks.js";
+import { answerHook } from "./hooks.js";
 import { createLocalTls } from "./tls.js";
 
 /** Every resource of the local project, comparable before and after (e.g. provisioning, then deprovisioning). */
@@ -77,6 +79,8 @@ export interface GcpLocal {
   faults(): Fault[];
   clearFaults(): void;
   snapshot(): GcpLocalSnapshot;
+  /** Gives a Secret Manager secret (by name) the value a job's env reference resolves to. */
+  setSecret(name: string, value: string): void;
   /** Why executions cannot run containers here, or null when a container runtime answers. */
   runtimeUnavailable: string | null;
   close(): Promise<void>;
@@ -115,9 +119,11 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
   const state = new RunState();
   const operations = new OperationStore();
   const logs = new LogStore();
+  const secrets = new SecretValues(options.projectId, options.projectNumber, options.secrets);
 
   const routes: RestRoute[] = [];
-  const httpServer = createHttpServer({ keys, calls, faults, routes });
+  let hooks: (method: string, path: string, body: unknown) => unknown = () => undefined;
+  const httpServer = createHttpServer({ keys, calls, faults, routes, hooks: (method, path, body) => hooks(method, path, body) });
   const httpPort = await listen(httpServer, options.httpPort, options.host);
   const httpUrl = `http://${options.host}:${httpPort}`;
   const tokenUri = `${httpUrl}/token`;
@@ -137,7 +143,9 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
     runtime,
     runtimeUnavailable: unavailable ?? "",
     output: logs,
+    secret: (ref) => secrets.value(ref),
     stopGraceSeconds: options.stopGraceSeconds,
+    startDelayMs: options.executionStartDelayMs,
     now: options.now,
     ended: (execution) => ended(execution),
   });
@@ -147,6 +155,7 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
     protos,
     runner,
     runtime,
+    secrets,
     now: options.now,
     checkProject: (location, context) => {
       project.check(location.project, "run.googleapis.com");
@@ -202,7 +211,7 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
     return iam.createKey(email);
   };
 
-  return {
+  const local: GcpLocal = {
     host: options.host,
     apiEndpoint: options.host === "127.0.0.1" ? "localhost" : options.host,
     grpcPort,
@@ -227,6 +236,7 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
       serviceAccounts: [...iam.accounts.values()].map((a) => ({ email: a.email, description: a.description, userManagedKeys: keys.keysOf(a.email).length })).sort((a, b) => a.email.localeCompare(b.email)),
       iamBindings: iam.bindings.map((b) => ({ role: b.role, members: [...b.members].sort() })).sort((a, b) => a.role.localeCompare(b.role)),
     }),
+    setSecret: (name, value) => secrets.set(name, value),
     runtimeUnavailable: unavailable,
     close: async () => {
       await Promise.all([...state.executions.keys()].map((name) => runner.discard(name)));
@@ -238,4 +248,6 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
       });
     },
   };
+  hooks = (method, path, body) => answerHook(local, `${method} ${path}`, body);
+  return local;
 }

@@ -20,7 +20,11 @@ export interface HttpServerOptions {
   calls: CallLog;
   faults: FaultInjector;
   routes: RestRoute[];
+  /** Test hooks under HOOKS_PREFIX (unauthenticated: for a test driving the CLI's server from outside). */
+  hooks: (method: string, path: string, body: unknown) => unknown;
 }
+
+export const HOOKS_PREFIX = "/__gcp-local/";
 
 async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -51,6 +55,14 @@ export function createHttpServer(options: HttpServerOptions): Server {
 async function handle(request: IncomingMessage, response: ServerResponse, options: HttpServerOptions): Promise<void> {
   const url = new URL(request.url ?? "/", "http://gcp-local");
   const text = await readBody(request);
+  if (url.pathname.startsWith(HOOKS_PREFIX)) {
+    try {
+      const answer = options.hooks(request.method ?? "GET", url.pathname.slice(HOOKS_PREFIX.length), text === "" ? undefined : JSON.parse(text));
+      return answer === undefined ? send(response, 404, { error: `no hook ${request.method ?? ""} ${url.pathname}` }) : send(response, 200, answer);
+    } catch (error) {
+      return send(response, 400, { error: (error as Error).message });
+    }
+  }
   if (request.method === "POST" && url.pathname === "/token") {
     const form = new URLSearchParams(text);
     try {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { invalidArgument, notFound } from "./grpc-error.js";
 import type { RestRoute } from "./http-server.js";
+import { page } from "./paging.js";
 import type { IamState, ServiceAccount } from "./iam-state.js";
 import type { KeyRing } from "./keys.js";
 import type { LocalProject } from "./project.js";
@@ -53,9 +54,10 @@ export function iamRoutes(project: LocalProject, iam: IamState, keys: KeyRing): 
       path: /^\/v1\/projects\/(?<project>[^/]+)\/serviceAccounts$/,
       service: "iam",
       name: "ListServiceAccounts",
-      handle: async ({ params, principal }) => {
+      handle: async ({ params, query, principal }) => {
         check(params.project!, principal, [...ACCOUNT_ADMIN, "roles/iam.serviceAccountViewer"], "iam.serviceAccounts.list", `projects/${params.project!}`);
-        return { accounts: [...iam.accounts.values()].map((a) => accountJson(project.projectId, a)) };
+        const { items, nextPageToken } = page([...iam.accounts.values()].map((a) => accountJson(project.projectId, a)), { pageSize: Number(query.get("pageSize") ?? 0), pageToken: query.get("pageToken") ?? "" }, 100);
+        return nextPageToken === "" ? { accounts: items } : { accounts: items, nextPageToken };
       },
     },
     {

@@ -1,3 +1,4 @@
+export { HOOKS_PREFIX } from "./http-server.js";
 export { startGcpLocal, TEST_ACCOUNT_ROLES, type GcpLocal, type GcpLocalSnapshot } from "./gcp-local-server.js";
 export { resolveGcpLocalOptions, GcpLocalOptionsError, NEW_PROJECT_SERVICES, READY_PROJECT_SERVICES, type GcpLocalOptions, type ResolvedGcpLocalOptions } from "./gcp-local-options.js";
 export type { CallRecord, Fault } from "./test-hooks.js";

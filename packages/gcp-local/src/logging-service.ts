@@ -52,7 +52,11 @@ export function loggingService(store: LogStore, authorize: (project: string, pri
       const found = store.entries
         .filter((entry) => projects.includes(entry.resource.labels.project_id))
         .filter((entry) => matchesLogFilter(entry as unknown as Record<string, unknown>, comparisons))
-        .sort((a, b) => (descending ? b.timestampMs - a.timestampMs : a.timestampMs - b.timestampMs));
+        // Within one millisecond, the order lines arrived in (stored order) breaks the tie, both ways.
+        .map((entry, seq) => ({ entry, seq }))
+        .sort((a, b) => a.entry.timestampMs - b.entry.timestampMs || a.seq - b.seq)
+        .map(({ entry }) => entry);
+      if (descending) found.reverse();
       const offset = Number(request.pageToken || 0);
       const pageSize = Math.min(Number(request.pageSize || 1000), 1000);
       const page = found.slice(offset, offset + pageSize);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { status as Status } from "@grpc/grpc-js";
 import { notFound } from "./grpc-error.js";
+import { page } from "./paging.js";
 import type { PackedAny } from "./protos.js";
 import type { ServiceMethods } from "./grpc-services.js";
 import type { Timestamp } from "./time.js";
@@ -101,7 +102,10 @@ export function operationsService(store: OperationStore): ServiceMethods {
     GetOperation: async (request) => store.get(request.name),
     // Google waits at most the request's timeout; without one the call's own deadline applies (kept short here).
     WaitOperation: async (request) => store.wait(request.name, Math.min(durationMs(request.timeout, 30_000), 60_000)),
-    ListOperations: async (request) => ({ operations: store.list(request.name ?? ""), nextPageToken: "" }),
+    ListOperations: async (request) => {
+      const { items, nextPageToken } = page(store.list(request.name ?? ""), request);
+      return { operations: items, nextPageToken };
+    },
     DeleteOperation: async (request) => {
       store.delete(request.name);
       return {};

@@ -5,6 +5,8 @@ import type { IamState, Binding } from "./iam-state.js";
 import type { OperationStore } from "./operations.js";
 import type { LocalProject } from "./project.js";
 import type { GoogleProtos } from "./protos.js";
+import { page } from "./paging.js";
+import { validateLabels } from "./validation.js";
 import { RESOURCE_ID, parseLocation } from "./run-names.js";
 import type { Message } from "./run-state.js";
 import { timestamp } from "./time.js";
@@ -69,7 +71,8 @@ export function serviceUsageService(options: ProvisioningOptions): ServiceMethod
       const filter = (request.filter as string | undefined) ?? "";
       const known = [...new Set([...Object.keys(TITLES), ...project.enabled])].sort();
       const wanted = /state:ENABLED/i.test(filter) ? known.filter((s) => project.enabled.has(s)) : /state:DISABLED/i.test(filter) ? known.filter((s) => !project.enabled.has(s)) : known;
-      return { services: wanted.map(serviceOf), nextPageToken: "" };
+      const { items, nextPageToken } = page(wanted.map(serviceOf), request, 200);
+      return { services: items, nextPageToken };
     },
     BatchGetServices: async (request) => ({ services: ((request.names as string[] | undefined) ?? []).map((name) => serviceOf(parse(name))) }),
     EnableService: async (request, context) => {
@@ -135,7 +138,8 @@ export function artifactRegistryService(options: ProvisioningOptions, repositori
       const location = parseLocation(request.parent);
       check(location, context, false);
       const prefix = `${canonical(request.parent as string)}/repositories/`;
-      return { repositories: [...repositories.values()].filter((r) => (r.name as string).startsWith(prefix)), nextPageToken: "" };
+      const { items, nextPageToken } = page([...repositories.values()].filter((r) => (r.name as string).startsWith(prefix)), request);
+      return { repositories: items, nextPageToken };
     },
     CreateRepository: async (request, context) => {
       const location = parseLocation(request.parent);
@@ -144,6 +148,7 @@ export function artifactRegistryService(options: ProvisioningOptions, repositori
       if (!RESOURCE_ID.test(id ?? "")) throw invalidArgument(`Invalid repository id '${id ?? ""}': use lower-case letters, digits and hyphens, starting with a letter.`);
       const name = `${canonical(request.parent as string)}/repositories/${id!}`;
       if (repositories.has(name)) throw alreadyExists(`the repository already exists`);
+      validateLabels(request.repository?.labels, "repository.labels");
       const format = (request.repository?.format as string | undefined) ?? "FORMAT_UNSPECIFIED";
       if (format === "FORMAT_UNSPECIFIED") throw invalidArgument("repository.format: say which format, e.g. DOCKER.");
       const created = now();
@@ -169,7 +174,10 @@ export function artifactRegistryService(options: ProvisioningOptions, repositori
       const mask: string[] = request.updateMask?.paths ?? [];
       if (mask.length === 0) throw invalidArgument("update_mask: name the fields to change, e.g. labels.");
       for (const path of mask) {
-        if (path === "labels") repository.labels = { ...(request.repository.labels ?? {}) };
+        if (path === "labels") {
+          validateLabels(request.repository.labels, "repository.labels");
+          repository.labels = { ...(request.repository.labels ?? {}) };
+        }
         else if (path === "description") repository.description = request.repository.description ?? "";
         else throw invalidArgument(`update_mask path ${path}: gcp-local updates labels and description.`);
       }

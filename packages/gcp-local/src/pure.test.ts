@@ -3,9 +3,11 @@ import { attemptResult, taskEnvironment } from "./execution-runner.js";
 import { resolveGcpLocalOptions, NEW_PROJECT_SERVICES } from "./gcp-local-options.js";
 import { grpcCodeOf, httpStatusOf } from "./grpc-error.js";
 import { matchesLogFilter, parseLogFilter } from "./log-filter.js";
+import { page } from "./paging.js";
 import { memoryMib } from "./quantity.js";
 import { RESOURCE_ID, executionId, parseExecutionName, parseJobName } from "./run-names.js";
 import { applyOverrides, withJobDefaults } from "./run-service.js";
+import { cpuCount, validateJobTemplate, validateLabels, validateOverrides } from "./validation.js";
 
 describe("Kubernetes memory quantities", () => {
   it.each([
@@ -106,5 +108,47 @@ describe("options and codes", () => {
     expect(grpcCodeOf(13)).toBe(13);
     expect(httpStatusOf(8)).toBe(429);
     expect(() => grpcCodeOf("NOPE")).toThrow(/unknown gRPC status/);
+  });
+});
+
+describe("paging", () => {
+  it("pages with a token until the last page, and all at once without a size", () => {
+    const items = [1, 2, 3, 4, 5];
+    const first = page(items, { pageSize: 2 });
+    expect(first.items).toEqual([1, 2]);
+    const second = page(items, { pageSize: 2, pageToken: first.nextPageToken });
+    expect(second.items).toEqual([3, 4]);
+    expect(page(items, { pageSize: 2, pageToken: second.nextPageToken })).toEqual({ items: [5], nextPageToken: "" });
+    expect(page(items, {})).toEqual({ items, nextPageToken: "" });
+    expect(() => page(items, { pageToken: "!!" })).toThrow(/next_page_token/);
+  });
+});
+
+describe("Cloud Run's limits", () => {
+  const template = (task: object = {}, container: object = {}) => withJobDefaults({ template: { containers: [{ image: "i", ...container }], ...task } });
+  it("accepts a job Ferry makes", () => {
+    expect(() => validateJobTemplate(template({ maxRetries: 0, timeout: { seconds: "604800" } }, { resources: { limits: { cpu: "2", memory: "8Gi" } }, env: [{ name: "A", value: "1" }] }))).not.toThrow();
+  });
+  it("refuses what Cloud Run refuses, naming the limit", () => {
+    expect(() => validateJobTemplate(template({ maxRetries: 11 }))).toThrow(/max_retries: 11 is out of range: use 0 to 10/);
+    expect(() => validateJobTemplate(template({ timeout: { seconds: "604801" } }))).toThrow(/use 1s to 604800s/);
+    expect(() => validateJobTemplate(template({}, { resources: { limits: { memory: "5Gi" } } }))).toThrow(/For 1 CPU, memory must be between 128Mi and 4Gi inclusive/);
+    expect(() => validateJobTemplate(template({}, { resources: { limits: { memory: "lots" } } }))).toThrow(/is not a quantity/);
+    expect(() => validateJobTemplate(template({}, { resources: { limits: { cpu: "16" } } }))).toThrow(/not a CPU count/);
+    expect(() => validateJobTemplate(template({}, { env: [{ name: "CLOUD_RUN_TASK_INDEX", value: "1" }] }))).toThrow(/is reserved/);
+    expect(() => validateOverrides({ containerOverrides: [{ env: [{ name: "CLOUD_RUN_JOB", value: "x" }] }] })).toThrow(/is reserved/);
+    expect(() => validateOverrides({ timeout: { seconds: "0" } })).toThrow(/out of range/);
+  });
+  it("checks labels as Google Cloud does", () => {
+    expect(() => validateLabels({ "ferry-pool": "my_pool-1", "flow-run": "0a1b" }, "job.labels")).not.toThrow();
+    expect(() => validateLabels({ "ferry.pool": "p" }, "job.labels")).toThrow(/label key 'ferry.pool' is invalid/);
+    expect(() => validateLabels({ pool: "My Pool" }, "job.labels")).toThrow(/label value 'My Pool'/);
+    expect(() => validateLabels({ pool: "x".repeat(64) }, "job.labels")).toThrow(/label value/);
+    expect(() => validateLabels({ "run.googleapis.com/x": "y" }, "job.labels")).toThrow(/reserved/);
+  });
+  it("reads CPU quantities", () => {
+    expect(cpuCount("1000m")).toBe(1);
+    expect(cpuCount("2")).toBe(2);
+    expect(cpuCount("x")).toBeNull();
   });
 });

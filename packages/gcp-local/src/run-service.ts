@@ -8,6 +8,9 @@ import type { OperationStore } from "./operations.js";
 import type { GoogleProtos } from "./protos.js";
 import { RESOURCE_ID, executionId, parseExecutionName, parseJobName, parseLocation, parseTaskName, type LocationName } from "./run-names.js";
 import { condition, conditionOf, setCondition, type Message, type RunState } from "./run-state.js";
+import { page } from "./paging.js";
+import type { SecretValues } from "./secrets.js";
+import { validateJobTemplate, validateLabels, validateOverrides } from "./validation.js";
 import { timestamp } from "./time.js";
 
 const JOB = "google.cloud.run.v2.Job";
@@ -20,6 +23,7 @@ export interface RunServiceOptions {
   protos: GoogleProtos;
   runner: ExecutionRunner;
   runtime: ContainerRuntime | null;
+  secrets: SecretValues;
   /** Refuses a call on a project other than the local one, when run.googleapis.com is disabled, or without a Cloud Run role. */
   checkProject: (location: LocationName, context: CallContext) => void;
   /** Refuses a job that runs as a service account (Cloud Run's default one when none) the caller may not act as. */
@@ -116,7 +120,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
     if (state.executions.has(name)) throw alreadyExists(`Resource '${id}' already exists.`);
     const created = now();
     const template = job.template as Message;
-    const taskCount = Number(overrides?.taskCount ?? template.taskCount ?? 1);
+    // An override's task_count of 0 (proto3's unset) keeps the job's.
+    const taskCount = Number(overrides?.taskCount || template.taskCount || 1);
     const taskTemplate = applyOverrides(template.template as Message, overrides);
     const execution: Message = {
       name,
@@ -193,6 +198,17 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
     else operations.fail(operation, completed?.executionReason === "CANCELLED" ? Status.CANCELLED : Status.FAILED_PRECONDITION, (completed?.message as string | undefined) ?? "The execution failed.");
   }
 
+  /** Why Cloud Run would not make the job ready: its image is not there, or a secret its env names is not. */
+  async function whyNotReady(template: Message): Promise<{ reason: string; message: string } | null> {
+    for (const [index, container] of (template.containers as Message[]).entries()) {
+      const image = container.image as string;
+      if (options.runtime !== null && !(await options.runtime.hasImage(image))) return { reason: "CONTAINER_MISSING", message: `Image '${image}' not found.` };
+      const secret = options.secrets.missing(container, index);
+      if (secret !== null) return { reason: "SECRETS_ACCESS_CHECK_FAILED", message: secret };
+    }
+    return null;
+  }
+
   const jobs: ServiceMethods = {
     CreateJob: async (request: Request, context) => {
       const location = parseLocation(request.parent);
@@ -204,6 +220,9 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
       options.checkActAs(request.job?.template?.template?.serviceAccount || undefined, context);
       const token = (request.job?.startExecutionToken ?? request.job?.runExecutionToken) as string | undefined;
       if (token !== undefined && `${jobId}-${token}`.length > 63) throw invalidArgument(`The job name and execution token together must be under 63 characters: '${jobId}-${token}'.`);
+      validateLabels(request.job?.labels, "job.labels");
+      const template = withJobDefaults(request.job?.template);
+      validateJobTemplate(template);
       const created = now();
       const job: Message = {
         ...structuredClone(request.job ?? {}),
@@ -215,7 +234,7 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
         creator: context.principal,
         lastModifier: context.principal,
         launchStage: request.job?.launchStage ?? "GA",
-        template: withJobDefaults(request.job?.template),
+        template,
         observedGeneration: "1",
         conditions: [],
         executionCount: 0,
@@ -223,9 +242,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
         etag: `"${randomUUID()}"`,
       };
       delete job.createExecution;
-      const image = job.template.template.containers[0].image as string;
-      const imageFound = options.runtime === null ? true : await options.runtime.hasImage(image);
-      job.terminalCondition = imageFound ? condition("Ready", "CONDITION_SUCCEEDED", created) : condition("Ready", "CONDITION_FAILED", created, { reason: "CONTAINER_MISSING", message: `Image '${image}' not found.` });
+      const notReady = await whyNotReady(job.template.template as Message);
+      job.terminalCondition = notReady === null ? condition("Ready", "CONDITION_SUCCEEDED", created) : condition("Ready", "CONDITION_FAILED", created, notReady);
       if (request.validateOnly === true) {
         const operation = operations.start(request.parent, () => packJob(job));
         operations.succeed(operation, packJob(job));
@@ -233,8 +251,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
       }
       state.jobs.set(name, job);
       const operation = operations.start(request.parent, () => packJob(state.jobs.get(name) ?? job));
-      if (!imageFound) {
-        operations.fail(operation, Status.FAILED_PRECONDITION, job.terminalCondition.message as string);
+      if (notReady !== null) {
+        operations.fail(operation, Status.FAILED_PRECONDITION, notReady.message);
       } else {
         if (token !== undefined) startExecution(job, `${jobId}-${token}`, undefined, context.principal);
         operations.succeed(operation, packJob(job));
@@ -244,7 +262,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
     GetJob: async (request, context) => getJob(request.name, context),
     ListJobs: async (request, context) => {
       options.checkProject(parseLocation(request.parent), context);
-      return { jobs: [...state.jobs.values()].filter((job) => (job.name as string).startsWith(`${request.parent as string}/jobs/`)), nextPageToken: "" };
+      const { items, nextPageToken } = page([...state.jobs.values()].filter((job) => (job.name as string).startsWith(`${request.parent as string}/jobs/`)), request);
+      return { jobs: items, nextPageToken };
     },
     DeleteJob: async (request, context) => {
       const job = getJob(request.name, context);
@@ -265,6 +284,7 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
       if (request.etag && request.etag !== job.etag) throw new GrpcError(Status.ABORTED, `The etag '${request.etag as string}' does not match the job's.`);
       if (job.terminalCondition?.state === "CONDITION_FAILED") throw failedPrecondition(`Job '${shortId(job.name as string)}' is not ready: ${job.terminalCondition.message as string}`);
       if (request.validateOnly === true) throw invalidArgument("gcp-local does not validate RunJob without running it.");
+      validateOverrides(request.overrides);
       const execution = startExecution(job, executionId(shortId(job.name as string)), request.overrides, context.principal);
       return operations.get(runOperations.get(execution.name as string)!);
     },
@@ -277,7 +297,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
       if (!parent.endsWith("/jobs/-")) getJob(parent, context);
       const prefix = parent.endsWith("/jobs/-") ? parent.slice(0, -1) : `${parent}/executions/`;
       const found = [...state.executions.values()].filter((e) => (e.name as string).startsWith(prefix)).sort((a, b) => Number(b.createTime.seconds) - Number(a.createTime.seconds));
-      return { executions: found, nextPageToken: "" };
+      const { items, nextPageToken } = page(found, request);
+      return { executions: items, nextPageToken };
     },
     CancelExecution: async (request, context) => {
       const execution = getExecution(request.name, context);
@@ -310,7 +331,8 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
     },
     ListTasks: async (request, context) => {
       getExecution(request.parent, context);
-      return { tasks: state.tasksOf(request.parent), nextPageToken: "" };
+      const { items, nextPageToken } = page(state.tasksOf(request.parent), request);
+      return { tasks: items, nextPageToken };
     },
   };
 

@@ -1,7 +1,8 @@
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Logging } from "@google-cloud/logging";
-import { protos, v2 } from "@google-cloud/run";
+import type { protos } from "@google-cloud/run";
+import { v2 } from "@google-cloud/run";
 import { docker as dockerService } from "../../../test-support/services.js";
 import { GCP_LOCAL_LABELS, startGcpLocal, type GcpLocal } from "../src/index.js";
 import { clientOptions, eventually } from "./helpers.js";
@@ -36,13 +37,14 @@ describe("Cloud Run executions as Docker containers, followed with the official 
     const [create] = await jobs.createJob({ parent, jobId, job: { template: { template: { maxRetries: 0, containers: [{ image: IMAGE, command: ["sh", "-c"], args: [script], resources: { limits: { memory: "256Mi" } } }] } } } });
     await create.promise();
     const [operation] = await jobs.runJob({ name: `${parent}/jobs/${jobId}`, overrides: { containerOverrides: [{ env: Object.entries(env).map(([name, value]) => ({ name, value })) }] } });
-    return protos.google.cloud.run.v2.Execution.decode(operation.latestResponse.metadata!.value!).name;
+    return (operation.metadata as protos.google.cloud.run.v2.IExecution).name!;
   }
 
   const ended = (name: string) => eventually(async () => (await executions.getExecution({ name }))[0], (e) => Boolean(e.completionTime), 90_000);
 
   it("runs a task to completion; its output is in Cloud Logging under the job and execution", async () => {
-    const name = await runScript("hello-docker", 'echo "hello $GREETING"; echo "task $CLOUD_RUN_TASK_INDEX" >&2', { GREETING: "world" });
+    // A pause between the two streams: entries are ordered by time, and lines of two streams printed within the same millisecond have no order.
+    const name = await runScript("hello-docker", 'echo "hello $GREETING"; sleep 0.2; echo "task $CLOUD_RUN_TASK_INDEX" >&2', { GREETING: "world" });
     const execution = await ended(name);
     expect(execution.conditions?.find((c) => c.type === "Completed")?.state).toBe("CONDITION_SUCCEEDED");
     const [[task]] = await tasks.listTasks({ parent: name });

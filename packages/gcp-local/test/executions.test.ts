@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { protos, v2 } from "@google-cloud/run";
+import { v2 as logging } from "@google-cloud/logging";
+import type { protos } from "@google-cloud/run";
+import { v2 } from "@google-cloud/run";
 import { startGcpLocal, type GcpLocal } from "../src/index.js";
 import { FakeRuntime } from "./fake-runtime.js";
 import { clientOptions, eventually } from "./helpers.js";
@@ -47,7 +49,7 @@ describe("Cloud Run executions: what Cloud Run reports, on a fake container runt
 
   async function run(job: string, env: Record<string, string> = {}): Promise<string> {
     const [operation] = await jobs.runJob({ name: job, overrides: { containerOverrides: [{ env: Object.entries(env).map(([name, value]) => ({ name, value })) }] } });
-    return protos.google.cloud.run.v2.Execution.decode(operation.latestResponse.metadata!.value!).name;
+    return (operation.metadata as protos.google.cloud.run.v2.IExecution).name!;
   }
 
   async function ended(name: string): Promise<Execution> {
@@ -72,6 +74,14 @@ describe("Cloud Run executions: what Cloud Run reports, on a fake container runt
     const [[task]] = await tasks.listTasks({ parent: name });
     expect(task?.lastAttemptResult).toMatchObject({ exitCode: 0 });
     expect(runtime.containers.at(-1)!.removed).toBe(true);
+    // The newest line first, though both were printed in the same millisecond: what a crashed run's last lines are read with.
+    const logs = new logging.LoggingServiceV2Client(clientOptions(local, local.serviceAccountKey()));
+    const filter = `resource.type="cloud_run_job" AND resource.labels.job_name="ok-job" AND labels."run.googleapis.com/execution_name"="${name.split("/").pop()!}"`;
+    const [newest] = await logs.listLogEntries({ resourceNames: ["projects/ferry-local"], filter, orderBy: "timestamp desc", pageSize: 1 }, { autoPaginate: false });
+    expect(newest.map((entry: { textPayload?: string }) => entry.textPayload)).toEqual(["token=t0k3n"]);
+    const [all] = await logs.listLogEntries({ resourceNames: ["projects/ferry-local"], filter, orderBy: "timestamp asc" });
+    expect(all.map((entry: { textPayload?: string }) => entry.textPayload)).toEqual(["hello from the task", "token=t0k3n"]);
+    await logs.close();
   });
 
   it("puts the exit code on the task's last attempt and the reason on the execution's Completed condition", async () => {
@@ -164,6 +174,20 @@ describe("Cloud Run executions: what Cloud Run reports, on a fake container runt
     expect((await executions.listExecutions({ parent: job }))[0]).toHaveLength(1);
   });
 
+  it("resolves Secret Manager references in the env, and refuses a job naming a secret that is not there", async () => {
+    local.setSecret("db-password", "s3cr3t");
+    const env = [{ name: "BEHAVE", value: "exit:0" }, { name: "DB_PASSWORD", valueSource: { secretKeyRef: { secret: "db-password", version: "latest" } } }];
+    const [operation] = await jobs.createJob({ parent, jobId: "secret-job", job: { template: { template: { maxRetries: 0, containers: [{ image: "ferry-engine:latest", env }] } } } });
+    await operation.promise();
+    await ended(await run(`${parent}/jobs/secret-job`));
+    expect(runtime.containers.at(-1)!.launch.env.DB_PASSWORD).toBe("s3cr3t");
+    const missing = [{ name: "TOKEN", valueSource: { secretKeyRef: { secret: "projects/ferry-local/secrets/nope", version: "3" } } }];
+    const [refused] = await jobs.createJob({ parent, jobId: "missing-secret", job: { template: { template: { containers: [{ image: "ferry-engine:latest", env: missing }] } } } });
+    await expect(refused.promise()).rejects.toThrow("spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Secret projects/123456789012/secrets/nope/versions/3 was not found");
+    const [job] = await jobs.getJob({ name: `${parent}/jobs/missing-secret` });
+    expect(job.terminalCondition?.reason).toBe("SECRETS_ACCESS_CHECK_FAILED");
+  });
+
   it("deleting an execution stops its container and it disappears", async () => {
     const job = await createJob("delete-me", "hang");
     const name = await run(job);
@@ -172,5 +196,39 @@ describe("Cloud Run executions: what Cloud Run reports, on a fake container runt
     await operation.promise();
     await expect(executions.getExecution({ name })).rejects.toMatchObject({ code: 5 });
     expect(runtime.containers.at(-1)!.stoppedWith).toBe(0);
+  });
+});
+
+describe("an execution waiting for resources", () => {
+  it("is pending (nothing started, no task running) until its containers start, and a cancel then starts none", async () => {
+    const runtime = new FakeRuntime(new Set(["ferry-engine:latest"]), () => ({ exitCode: 0 }));
+    const local = await startGcpLocal({ runtime, executionStartDelayMs: 1_000 });
+    const options = clientOptions(local, local.serviceAccountKey());
+    const jobs = new v2.JobsClient(options);
+    const executions = new v2.ExecutionsClient(options);
+    try {
+      const parent = "projects/ferry-local/locations/us-central1";
+      const [create] = await jobs.createJob({ parent, jobId: "waiting", job: { template: { template: { maxRetries: 0, containers: [{ image: "ferry-engine:latest" }] } } } });
+      await create.promise();
+      const [operation] = await jobs.runJob({ name: `${parent}/jobs/waiting` });
+      const name = (operation.metadata as protos.google.cloud.run.v2.IExecution).name!;
+      const [pending] = await executions.getExecution({ name });
+      expect(pending.conditions?.map((c) => [c.type, c.state])).toEqual([
+        ["Completed", "CONDITION_PENDING"],
+        ["ResourcesAvailable", "CONDITION_PENDING"],
+        ["Started", "CONDITION_PENDING"],
+      ]);
+      expect(pending).toMatchObject({ runningCount: 0, succeededCount: 0, failedCount: 0 });
+      expect(pending.startTime).toBeFalsy();
+      const [cancel] = await executions.cancelExecution({ name });
+      await cancel.promise();
+      const [cancelled] = await executions.getExecution({ name });
+      expect(cancelled.conditions?.find((c) => c.type === "Completed")).toMatchObject({ state: "CONDITION_FAILED", executionReason: "CANCELLED" });
+      expect(cancelled.cancelledCount).toBe(1);
+      expect(runtime.containers).toHaveLength(0);
+    } finally {
+      await Promise.all([jobs.close(), executions.close()]);
+      await local.close();
+    }
   });
 });

@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { protos, v2 } from "@google-cloud/run";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { loadSync } from "@grpc/proto-loader";
+import { grpc } from "google-gax";
 import { startGcpLocal, type GcpLocal } from "../src/index.js";
-import { clientOptions } from "./helpers.js";
+import { channelCredentials, clientOptions } from "./helpers.js";
+
+/** google.longrunning.Operations as generated from google-gax's own .proto (no client wraps WaitOperation). */
+function operationsStub(local: GcpLocal): grpc.Client & Record<string, (request: object, callback: (error: grpc.ServiceError | null, answer: { done: boolean; name: string }) => void) => void> {
+  const protos = join(dirname(createRequire(import.meta.url).resolve("google-gax")), "..", "..", "build", "protos");
+  const definition = grpc.loadPackageDefinition(loadSync("google/longrunning/operations.proto", { includeDirs: [protos] })) as unknown as { google: { longrunning: { Operations: new (address: string, credentials: grpc.ChannelCredentials) => never } } };
+  return new definition.google.longrunning.Operations(`${local.apiEndpoint}:${local.grpcPort}`, channelCredentials(local, local.ownerKey));
+}
 
 describe("Cloud Run jobs with the official @google-cloud/run clients (no container engine)", () => {
   let local: GcpLocal;
@@ -55,8 +66,9 @@ describe("Cloud Run jobs with the official @google-cloud/run clients (no contain
 
   it("runs a job with overrides: the execution and its task are listed, and fail saying why no container could run", async () => {
     const [operation] = await jobs.runJob({ name: `${parent}/jobs/flow-run-1`, overrides: { containerOverrides: [{ env: [{ name: "FERRY_RUN_TOKEN", value: "secret-token" }], args: ["run"] }], timeout: { seconds: 60 } } });
-    // The first answer carries the execution as metadata; the client decodes it on the first poll.
-    const metadata = protos.google.cloud.run.v2.Execution.decode(operation.latestResponse.metadata!.value!);
+    // The first answer is not done and carries the new execution as metadata.
+    expect(operation.done).toBe(false);
+    const metadata = operation.metadata as protos.google.cloud.run.v2.IExecution as { name: string };
     expect(metadata.name).toMatch(new RegExp(`^${parent}/jobs/flow-run-1/executions/flow-run-1-[a-z0-9]{5}$`));
     await expect(operation.promise()).rejects.toThrow(/cannot run containers: Docker is disabled/);
     const progress = await jobs.checkRunJobProgress(operation.name!);
@@ -82,6 +94,20 @@ describe("Cloud Run jobs with the official @google-cloud/run clients (no contain
     expect(job.executionCount).toBe(1);
     expect(job.latestCreatedExecution?.name).toBe(metadata.name);
     expect(job.latestCreatedExecution?.completionStatus).toBe("EXECUTION_FAILED");
+  });
+
+  it("WaitOperation answers once the operation is done; ListExecutions pages", async () => {
+    const [operation] = await jobs.runJob({ name: `${parent}/jobs/flow-run-1` });
+    expect(operation.done).toBe(false);
+    const stub = operationsStub(local);
+    const waited = await new Promise<{ done: boolean; name: string }>((resolve, reject) => stub.WaitOperation!({ name: operation.name, timeout: { seconds: 10 } }, (error, answer) => (error ? reject(error) : resolve(answer))));
+    stub.close();
+    expect(waited).toMatchObject({ name: operation.name, done: true });
+    const [firstPage, , response] = await executions.listExecutions({ parent: `${parent}/jobs/flow-run-1`, pageSize: 1 }, { autoPaginate: false });
+    expect(firstPage).toHaveLength(1);
+    expect(response?.nextPageToken).toBeTruthy();
+    const [all] = await executions.listExecutions({ parent: `${parent}/jobs/flow-run-1`, pageSize: 1 });
+    expect(all).toHaveLength(2);
   });
 
   it("deletes a job and its executions disappear with it", async () => {

@@ -25,9 +25,10 @@ describe("provisioning services: Service Usage, Artifact Registry, Resource Mana
   beforeAll(async () => {
     local = await startGcpLocal({ docker: null, enabledServices: NEW_PROJECT_SERVICES, operationDelayMs: 50 });
     const options = clientOptions(local, local.ownerKey);
-    usage = new ServiceUsageClient(options);
+    // service-usage and resource-manager ship an older google-gax and google-auth-library: the option types differ, not the shape.
+    usage = new ServiceUsageClient(options as never);
     registry = new ArtifactRegistryClient(options);
-    projects = new ProjectsClient(options);
+    projects = new ProjectsClient(options as never);
     project = `projects/${local.projectId}`;
   });
 
@@ -44,6 +45,14 @@ describe("provisioning services: Service Usage, Artifact Registry, Resource Mana
     await expect(iam(local.ownerKey).request({ url: iamUrl("serviceAccounts") })).rejects.toMatchObject({ status: 403 });
     const [service] = await usage.getService({ name: `${project}/services/run.googleapis.com` });
     expect(service).toMatchObject({ name: "projects/123456789012/services/run.googleapis.com", state: "DISABLED" });
+  });
+
+  it("answers GetProject by id or number, and refuses another project", async () => {
+    const [byId] = await projects.getProject({ name: project });
+    expect(byId).toMatchObject({ name: "projects/123456789012", projectId: local.projectId, state: "ACTIVE" });
+    const [byNumber] = await projects.getProject({ name: "projects/123456789012" });
+    expect(byNumber.projectId).toBe(local.projectId);
+    await expect(projects.getProject({ name: "projects/someone-else" })).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
   });
 
   it("enables services through operations that finish later", async () => {
@@ -122,6 +131,7 @@ describe("provisioning services: Service Usage, Artifact Registry, Resource Mana
     const jobs = new v2.JobsClient(clientOptions(local, key));
     await expect(jobs.getJob({ name: `${project}/locations/us-central1/jobs/x` })).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
     await jobs.close();
+    await expect(iam(key).request({ url: iamUrl("serviceAccounts") })).rejects.toMatchObject({ status: 401 });
     const [policy] = await projects.getIamPolicy({ resource: project });
     const member = `serviceAccount:${account.email}`;
     await projects.setIamPolicy({ resource: project, policy: { bindings: policy.bindings!.map((b) => ({ role: b.role, members: b.members!.filter((m) => m !== member) })), etag: policy.etag } });
