@@ -27,7 +27,7 @@ export interface CloudRunApi {
   getExecution(name: string): Promise<IExecution>;
   cancelExecution(name: string): Promise<void>;
   listTasks(executionName: string): Promise<ITask[]>;
-  /** The newest `limit` log lines of an execution's container. */
+  /** The newest `limit` log lines of an execution's container, oldest first. */
   listLogEntries(project: string, filter: string, limit: number): Promise<InfrastructureLogLine[]>;
   close(): Promise<void>;
 }
@@ -100,10 +100,13 @@ export const sdkCloudRunApi: CloudRunApiFactory = (options, auth) => {
         { resourceNames: [`projects/${project}`], filter, orderBy: "timestamp desc", pageSize: limit },
         { ...ONCE, autoPaginate: false },
       );
-      return entries.map((e) => ({
-        timestamp: timestampOf(e.timestamp),
-        message: e.textPayload ?? (e.jsonPayload === undefined || e.jsonPayload === null ? "" : JSON.stringify(e.jsonPayload)),
-      }));
+      // Asked newest first (to get the last ones); lines of one millisecond keep their order only as listed.
+      return entries
+        .map((e) => ({
+          timestamp: timestampOf(e.timestamp),
+          message: e.textPayload ?? (e.jsonPayload === undefined || e.jsonPayload === null ? "" : JSON.stringify(e.jsonPayload)),
+        }))
+        .reverse();
     },
     async close() {
       await Promise.allSettled([jobs.close(), executions.close(), tasks.close(), ...(logs ? [logs.close()] : [])]);

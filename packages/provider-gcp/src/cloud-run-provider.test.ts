@@ -100,7 +100,7 @@ class FakeCloudRun implements CloudRunApi {
   }
   async listLogEntries(project: string, filter: string, limit: number) {
     this.record("ListLogEntries", { project, filter, limit });
-    return this.logLines.slice(-limit).reverse();
+    return this.logLines.slice(-limit);
   }
   async close() {
     this.closed++;
