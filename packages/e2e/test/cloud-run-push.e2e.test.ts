@@ -180,6 +180,22 @@ describe("cloud-run:push end to end against gcp-local", await dockerService({ im
     expect(callsSince(since, { service: "Jobs", method: "RunJob", status: "OK" })).toEqual([]);
   }, 180_000);
 
+  it("crashes a run whose container dies before its engine reports, copying the last lines Cloud Logging kept into the run's logs", async () => {
+    const since = gcp.calls().length;
+    const d = await deploy("dies", "flows/hello.py:main");
+    const run = await client.waitForRun((await runOf(d, { job_variables: { command: ["sh", "-c", "echo installing; echo out of luck >&2; exit 3"] } })).id);
+    expect(run.state.type, run.state.message ?? "").toBe("CRASHED");
+    const logs = await logsOf(run.id);
+    expect(logs).toContain("installing");
+    expect(logs).toContain("out of luck");
+    // Read with the pool's key (roles/logging.viewer), before the job was deleted.
+    const reads = callsSince(since, { service: "LoggingServiceV2", method: "ListLogEntries" });
+    expect(reads.map((c) => [c.principal, c.status])).toContainEqual([poolAccount(), "OK"]);
+    const readAt = gcp.calls().indexOf(reads[0]!);
+    const deleteAt = gcp.calls().findIndex((c, i) => i > since && c.method === "DeleteJob" && c.resource === jobOf(run));
+    expect(deleteAt).toBeGreaterThan(readAt);
+  }, 180_000);
+
   it("cancels a running run: its execution is cancelled with CancelExecution and the run is CANCELLED", async () => {
     const d = await deploy("sleepy", "flows/sleepy.py:main", { keep_job: true });
     const created = await runOf(d);
