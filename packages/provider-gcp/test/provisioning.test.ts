@@ -103,6 +103,33 @@ describe("the cloud-run:push provisioner", () => {
     expect(local.snapshot()).toEqual(before);
   });
 
+  it("two pools share what Ferry made: the first one's removal leaves it to the second, the second's removes it all", async () => {
+    const local = await emptyProject();
+    const empty = local.snapshot();
+    const provisioner = provisionerOn(local);
+    await provisioner.apply({ poolName: "first", options: {}, hasCredentials: true }, () => undefined);
+    const planned = await provisioner.plan({ poolName: "second", options: {}, hasCredentials: true });
+    expect(planned.filter((s) => s.action === "create").map((s) => s.id)).toEqual(["service-account", "repository"]);
+    await provisioner.apply({ poolName: "second", options: {}, hasCredentials: true }, () => undefined);
+    const shared = local.snapshot();
+
+    const removal = await provisioner.planRemoval({ poolName: "first", options: {} });
+    expect(removal.map((s) => [s.resource, s.action, s.detail])).toEqual([
+      ["Artifact Registry repository", "delete", "used by pool 'second' too: only this pool's label is removed"],
+      ["service account", "delete", "used by pool 'second' too: only this pool's mark is removed"],
+    ]);
+    await provisioner.remove({ poolName: "first", options: {} }, () => undefined);
+    const left = local.snapshot();
+    expect(left.enabledServices).toEqual(shared.enabledServices);
+    expect(left.iamBindings).toEqual(shared.iamBindings);
+    expect(left.repositories.map((r) => r.labels)).toEqual([{ "ferry-pool": "second", "managed-by": "ferry" }]);
+    expect(left.serviceAccounts.find((a) => a.email.startsWith("ferry-cloud-run@"))?.description).toMatch(/ferry:pool=second/);
+    expect(left.serviceAccounts.find((a) => a.email.startsWith("ferry-cloud-run@"))?.description).not.toMatch(/ferry:pool=first/);
+
+    await provisioner.remove({ poolName: "second", options: {} }, () => undefined);
+    expect(local.snapshot()).toEqual(empty);
+  });
+
   it("removal looks in the project and region the pool's defaults name", async () => {
     const local = await emptyProject();
     const provisioner = provisionerOn(local);

@@ -7,7 +7,20 @@ import { credentialsFromKey, GCP_CREDENTIAL_TYPE } from "../credentials.js";
 import { classifyGcpError, type GcpErrorContext } from "../errors.js";
 import type { GcpPluginOptions } from "../options.js";
 import { CLOUD_RUN_PROVISION_OPTIONS, credentialsName, DEFAULT_PROVISION_REGION, imageNamespace, PROJECT_ROLES, repositoryName, REQUIRED_SERVICES, resolveNames, serviceAccountEmail } from "./names.js";
-import { hasPoolLabel, markedPool, markedServices, poolLabels, poolTagText, serviceAccountDescription } from "./ownership.js";
+import {
+  descriptionWithHolder,
+  descriptionWithoutHolder,
+  hasPoolLabel,
+  labelsWithHolder,
+  labelsWithoutHolder,
+  markedServices,
+  poolLabels,
+  poolTagText,
+  repositoryHolders,
+  serviceAccountDescription,
+  serviceAccountHolders,
+} from "./ownership.js";
+import { labelValue } from "../job-builder.js";
 import { jobVariableDefaults, missingRoles, missingServices, planSteps, STEP_IDS, type ObservedState, type StepId } from "./plan.js";
 import type { ProvisioningApi, ProvisioningApiFactory } from "./provisioning-api.js";
 import { sdkProvisioningApi } from "./sdk-provisioning-api.js";
@@ -141,6 +154,14 @@ function revoke(policy: IPolicy, email: string, roles: readonly string[]): IPoli
 const STEPS: Record<StepId, (ctx: StepContext<Session, State>) => Promise<string | undefined>> = {
   async "service-account"({ session: s, state, input }) {
     const names = state.names;
+    const found = state.serviceAccount;
+    if (found) {
+      // Made by Ferry for other pools: this pool uses it too, so their removal leaves it while this pool is there.
+      const description = descriptionWithHolder(found.description, input.poolName);
+      await s.call("PatchServiceAccount", found.email, () => s.api.setServiceAccountDescription(s.project, found.email, description));
+      found.description = description;
+      return `marked as used by pool '${input.poolName}' too`;
+    }
     // The mark says which pool made it and which APIs its provisioning enabled (see ownership.ts).
     const description = serviceAccountDescription(input.poolName, state.enabledHere ?? []);
     const made = await s.call("CreateServiceAccount", names.serviceAccount, () => s.api.createServiceAccount(s.project, names.serviceAccount, "Ferry cloud-run:push", description));
@@ -183,6 +204,13 @@ const STEPS: Record<StepId, (ctx: StepContext<Session, State>) => Promise<string
 
   async repository({ session: s, state, input }) {
     const names = state.names;
+    const found = state.repository;
+    if (found) {
+      const labels = labelsWithHolder(found.labels, input.poolName);
+      await s.call("UpdateRepository", found.name, () => s.api.setRepositoryLabels(found.name, labels));
+      found.labels = labels;
+      return `marked as used by pool '${input.poolName}' too`;
+    }
     const parent = `projects/${s.project}/locations/${s.region}`;
     const made = await s.call("CreateRepository", names.repository, () =>
       s.api.createRepository(parent, names.repository, poolLabels(input.poolName), `Flow images of Ferry's cloud-run:push pool '${input.poolName}'`),
@@ -205,20 +233,41 @@ function requireAccount(state: State): { email: string } {
 async function findForRemoval(s: Session, names: ReturnType<typeof resolveNames>, poolName: string): Promise<FoundResource[]> {
   const state = await observe(s, names);
   const found: FoundResource[] = [];
+  const others = (holders: string[], self: string) => holders.filter((h) => h !== self);
   const repo = state.repository;
   if (repo) {
+    const owned = hasPoolLabel(repo.labels, poolName);
+    const sharing = owned ? others(repositoryHolders(repo.labels), labelValue(poolName)) : [];
     found.push({
       createdBy: "repository",
       id: repo.name,
       resource: "Artifact Registry repository",
       name: names.repository,
-      owned: hasPoolLabel(repo.labels, poolName),
-      remove: () => s.call("DeleteRepository", repo.name, () => s.api.deleteRepository(repo.name)),
+      owned,
+      ...(sharing.length ? { detail: `used by pool ${sharing.map((p) => `'${p}'`).join(", ")} too: only this pool's label is removed` } : {}),
+      remove: sharing.length
+        ? () => s.call("UpdateRepository", repo.name, () => s.api.setRepositoryLabels(repo.name, labelsWithoutHolder(repo.labels, poolName)))
+        : () => s.call("DeleteRepository", repo.name, () => s.api.deleteRepository(repo.name)),
     });
   }
   const sa = state.serviceAccount;
   if (sa) {
-    const owned = markedPool(sa.description) === poolName;
+    const holders = serviceAccountHolders(sa.description);
+    const owned = holders.includes(poolName);
+    const sharing = owned ? others(holders, poolName) : [];
+    if (sharing.length) {
+      // Other pools submit with this account: it stays with its roles and the APIs, without this pool's mark.
+      found.push({
+        createdBy: "service-account",
+        id: sa.email,
+        resource: "service account",
+        name: names.serviceAccount,
+        owned: true,
+        detail: `used by pool ${sharing.map((p) => `'${p}'`).join(", ")} too: only this pool's mark is removed`,
+        remove: () => s.call("PatchServiceAccount", sa.email, () => s.api.setServiceAccountDescription(s.project, sa.email, descriptionWithoutHolder(sa.description, poolName))),
+      });
+      return found;
+    }
     const roles = PROJECT_ROLES.filter((r) => state.rolesHeld.includes(r));
     if (roles.length) {
       found.push({

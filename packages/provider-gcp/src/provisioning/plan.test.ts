@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_NAMES } from "./names.js";
-import { hasPoolLabel, markedPool, markedServices, poolLabels, serviceAccountDescription } from "./ownership.js";
+import {
+  descriptionWithHolder,
+  descriptionWithoutHolder,
+  hasPoolLabel,
+  labelsWithHolder,
+  labelsWithoutHolder,
+  markedPool,
+  markedServices,
+  poolLabels,
+  repositoryHolders,
+  serviceAccountDescription,
+  serviceAccountHolders,
+} from "./ownership.js";
 import { jobVariableDefaults, planSteps, type ObservedState } from "./plan.js";
 
 const empty: ObservedState = { project: "p-123456", region: "us-central1", names: DEFAULT_NAMES, enabledServices: [], serviceAccount: null, rolesHeld: [], repository: null };
@@ -37,9 +49,12 @@ describe("planSteps", () => {
     expect(steps.find((s) => s.id === "iam-roles")?.detail).toBe("grant roles/iam.serviceAccountUser, roles/logging.viewer to ferry-cloud-run");
   });
 
-  it("says when the account was made for another pool", () => {
+  it("marks what Ferry made for another pool as used by this pool too, and leaves what Ferry did not make", () => {
     const steps = planSteps(full, { poolName: "other", hasCredentials: true });
-    expect(steps.find((s) => s.id === "service-account")).toMatchObject({ action: "exists", detail: "made for pool 'gcr'" });
+    expect(steps.find((s) => s.id === "service-account")).toMatchObject({ action: "create", detail: "made by Ferry for pool 'gcr': mark it as used by pool 'other' too" });
+    expect(steps.find((s) => s.id === "repository")).toMatchObject({ action: "create", detail: "made by Ferry for pool 'gcr': mark it as used by pool 'other' too" });
+    const usersOwn = { ...full, serviceAccount: { email: "ferry-cloud-run@p-123456.iam.gserviceaccount.com", description: "" }, repository: { name: full.repository!.name, labels: {} } };
+    expect(planSteps(usersOwn, { poolName: "other", hasCredentials: true }).every((s) => s.action === "exists")).toBe(true);
   });
 
   it("gives the pool its project and region", () => {
@@ -62,5 +77,26 @@ describe("ownership marks", () => {
     expect(markedServices(description)).toEqual(["run.googleapis.com", "iam.googleapis.com"]);
     expect(markedServices(serviceAccountDescription("gcr", []))).toEqual([]);
     expect(markedPool("a robot of the team")).toBeNull();
+  });
+});
+
+describe("sharing marks", () => {
+  it("adds and removes a repository's users; the maker's label passes to the next user", () => {
+    const shared = labelsWithHolder(labelsWithHolder(poolLabels("a"), "b"), "c");
+    expect(repositoryHolders(shared)).toEqual(["a", "b", "c"]);
+    expect(labelsWithHolder(shared, "b")).toEqual(shared);
+    expect(labelsWithoutHolder(shared, "b")).toEqual({ "ferry-pool": "a", "managed-by": "ferry", "ferry-uses-c": "true" });
+    expect(labelsWithoutHolder(shared, "a")).toEqual({ "ferry-pool": "b", "managed-by": "ferry", "ferry-uses-c": "true" });
+    expect(repositoryHolders(labelsWithoutHolder(poolLabels("a"), "a"))).toEqual([]);
+  });
+
+  it("adds and removes a service account's users; the APIs mark stays", () => {
+    const first = serviceAccountDescription("a", ["run.googleapis.com"]);
+    const shared = descriptionWithHolder(first, "b pool");
+    expect(serviceAccountHolders(shared)).toEqual(["a", "b pool"]);
+    expect(serviceAccountHolders(descriptionWithoutHolder(shared, "a"))).toEqual(["b pool"]);
+    expect(markedServices(descriptionWithoutHolder(shared, "a"))).toEqual(["run.googleapis.com"]);
+    expect(descriptionWithoutHolder(shared, "b pool")).toBe(first);
+    expect(() => descriptionWithHolder(first, "x".repeat(300))).toThrow(/no room/);
   });
 });

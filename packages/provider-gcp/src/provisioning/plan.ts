@@ -1,6 +1,6 @@
 import type { ProvisionStep } from "@ferry/core";
 import { credentialsName, imageNamespace, PROJECT_ROLES, REQUIRED_SERVICES, type ProvisioningNames } from "./names.js";
-import { markedPool } from "./ownership.js";
+import { hasPoolLabel, repositoryHolders, repositoryMadeByFerry, serviceAccountHolders } from "./ownership.js";
 
 /** Every step, in the order of creation (removal goes the other way). */
 export const STEP_IDS = ["services", "service-account", "iam-roles", "key", "repository"] as const;
@@ -45,24 +45,29 @@ export function planSteps(state: ObservedState, context: { poolName: string; has
   const services = missingServices(state);
   add("services", "APIs", REQUIRED_SERVICES.join(", "), services.length === 0, services.length ? `enable ${services.join(", ")}` : "enabled");
   const sa = state.serviceAccount;
-  const owner = markedPool(sa?.description);
+  const adoptAccount = accountToAdopt(state, context.poolName);
   add(
     "service-account",
     "service account",
     names.serviceAccount,
-    sa !== null,
-    sa ? (owner && owner !== context.poolName ? `made for pool '${owner}'` : sa.email) : `in project ${project}`,
+    sa !== null && !adoptAccount,
+    adoptAccount ? `made by Ferry for pool ${quoted(adoptAccount)}: mark it as used by pool '${context.poolName}' too` : sa ? sa.email : `in project ${project}`,
   );
   const roles = missingRoles(state);
   add("iam-roles", "project roles", PROJECT_ROLES.join(", "), roles.length === 0, roles.length ? `grant ${roles.join(", ")} to ${names.serviceAccount}` : undefined);
   if (context.hasCredentials) add("key", "service account key", names.serviceAccount, true, "the pool has credentials: no new key");
   else add("key", "service account key", names.serviceAccount, false, `stored as credentials '${credentialsName(context.poolName)}'`);
+  const adoptRepository = repositoryToAdopt(state, context.poolName);
   add(
     "repository",
     "Artifact Registry repository",
     names.repository,
-    state.repository !== null,
-    state.repository ? imageNamespace(project, region, names.repository) : `docker images in ${region}`,
+    state.repository !== null && !adoptRepository,
+    adoptRepository
+      ? `made by Ferry for pool ${quoted(adoptRepository)}: mark it as used by pool '${context.poolName}' too`
+      : state.repository
+        ? imageNamespace(project, region, names.repository)
+        : `docker images in ${region}`,
   );
   return steps;
 }
@@ -70,4 +75,18 @@ export function planSteps(state: ObservedState, context: { poolName: string; has
 /** The job-variable defaults a provisioned pool's template gets: where its jobs run. */
 export function jobVariableDefaults(state: Pick<ObservedState, "project" | "region">): Record<string, unknown> {
   return { project: state.project, region: state.region };
+}
+
+const quoted = (pools: string[]) => pools.map((p) => `'${p}'`).join(", ");
+
+/** The pools of a service account Ferry made for other pools, which this pool does not use yet (then it marks it); null otherwise. */
+export function accountToAdopt(state: Pick<ObservedState, "serviceAccount">, poolName: string): string[] | null {
+  const holders = serviceAccountHolders(state.serviceAccount?.description);
+  return holders.length > 0 && !holders.includes(poolName) ? holders : null;
+}
+
+/** The pools of a repository Ferry made for other pools, which this pool does not use yet; null otherwise. */
+export function repositoryToAdopt(state: Pick<ObservedState, "repository">, poolName: string): string[] | null {
+  const repo = state.repository;
+  return repo && repositoryMadeByFerry(repo.labels) && !hasPoolLabel(repo.labels, poolName) ? repositoryHolders(repo.labels) : null;
 }

@@ -34,9 +34,13 @@ export interface ProvisioningApi {
   /** CreateRepository (docker format), waiting for its operation. */
   createRepository(parent: string, repositoryId: string, labels: Record<string, string>, description: string): Promise<RepositoryInfo>;
   deleteRepository(name: string): Promise<void>;
+  /** UpdateRepository of the labels only. */
+  setRepositoryLabels(name: string, labels: Record<string, string>): Promise<void>;
   getServiceAccount(project: string, email: string): Promise<ServiceAccountInfo | null>;
   createServiceAccount(project: string, accountId: string, displayName: string, description: string): Promise<ServiceAccountInfo>;
   deleteServiceAccount(project: string, email: string): Promise<void>;
+  /** PATCH of the description only. */
+  setServiceAccountDescription(project: string, email: string, description: string): Promise<void>;
   /** A new key: the key file's JSON (as CreateServiceAccountKey's privateKeyData holds it). */
   createServiceAccountKey(project: string, email: string): Promise<{ name: string; keyFile: Record<string, unknown> }>;
   deleteServiceAccountKey(name: string): Promise<void>;

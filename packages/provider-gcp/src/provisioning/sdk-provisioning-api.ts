@@ -85,6 +85,12 @@ export function sdkProvisioningApi(options: GcpPluginOptions & { fetch?: typeof 
       const [operation] = await registry.deleteRepository({ name }, LRO_POLL);
       await operation.promise();
     },
+    async setRepositoryLabels(name, labels) {
+      await registry.updateRepository({ repository: { name, labels }, updateMask: { paths: ["labels"] } }, ONCE);
+    },
+    async setServiceAccountDescription(project, email, description) {
+      await rest("PATCH", accountPath(project, email), { serviceAccount: { description }, updateMask: "description" });
+    },
     async getServiceAccount(project, email) {
       const account = await orNull(() => rest<{ email?: string; description?: string }>("GET", accountPath(project, email)));
       return account ? toAccount(account) : null;
