@@ -2,8 +2,8 @@ import { FerryError, type Provisioner } from "@ferry/core";
 import { defineProvisioner, withRetries, type FoundResource, type StepContext } from "@ferry/provider-kit";
 import type { protos as iamProtos } from "@google-cloud/resource-manager";
 import { GoogleAuth, JWT } from "google-auth-library";
-import type { RequestAuth } from "../auth.js";
-import { credentialsFromKey, GCP_CREDENTIAL_TYPE } from "../credentials.js";
+import { keyAuthClient, type RequestAuth } from "../auth.js";
+import { credentialsFromKey, GCP_CREDENTIAL_TYPE, serviceAccountKeyFrom } from "../credentials.js";
 import { classifyGcpError, type GcpErrorContext } from "../errors.js";
 import type { GcpPluginOptions } from "../options.js";
 import { CLOUD_RUN_PROVISION_OPTIONS, credentialsName, DEFAULT_PROVISION_REGION, imageNamespace, PROJECT_ROLES, repositoryName, REQUIRED_SERVICES, resolveNames, serviceAccountEmail } from "./names.js";
@@ -28,7 +28,7 @@ import { sdkProvisioningApi } from "./sdk-provisioning-api.js";
 type IPolicy = iamProtos.google.iam.v1.IPolicy;
 
 export interface CloudRunProvisionerOptions extends GcpPluginOptions {
-  /** The user's identity; unset: application default credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud's login). */
+  /** The user's identity as a service-account key file; unset: application default credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud's login). */
   credentials?: Record<string, unknown>;
   /** How Google is reached; tests pass a fake. */
   api?: ProvisioningApiFactory;
@@ -48,10 +48,10 @@ type State = ObservedState;
 
 /** The user's own identity: a key given (tests), or application default credentials. */
 async function userAuth(credentials: Record<string, unknown> | undefined): Promise<RequestAuth> {
-  const auth = new GoogleAuth(credentials ? { credentials: credentials as never } : {});
-  const client = await auth.getClient();
+  if (credentials) return keyAuthClient(serviceAccountKeyFrom(credentials as Record<string, string>));
+  const client = await new GoogleAuth().getClient();
   // A service-account key signs its own JWT per API (no token endpoint); other identities go through GoogleAuth.
-  return client instanceof JWT ? client : new GoogleAuth({ ...(credentials ? { credentials: credentials as never } : {}), scopes: ["https://www.googleapis.com/auth/cloud-platform"] });
+  return client instanceof JWT ? client : new GoogleAuth({ scopes: ["https://www.googleapis.com/auth/cloud-platform"] });
 }
 
 /**
