@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-// `npm run test:e2e`: ECS tasks as real Docker containers.
+// `npm run test:e2e`: Cloud Run executions as real Docker containers.
 export default defineConfig({
   test: {
     include: ["test/**/*.e2e.test.ts"],

@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
-// `npm test`: unit tests (protocol encoding, request parsing, task specs), and the official AWS SDK
-// clients against a real server with no container engine (test/). One file at a time: the machines
-// have two cores.
+// `npm test`: unit tests (names, limits, filters, keys), and the official Google Cloud clients against a
+// real server with no container engine (test/: Docker off, or a hand-written container runtime). One file
+// at a time: the machines have two cores.
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],

@@ -14,6 +14,8 @@ export interface ExecutionRunnerOptions {
   /** Why containers cannot run, when `runtime` is null. */
   runtimeUnavailable: string;
   output: ExecutionOutput;
+  /** An injected failure to get the execution its resources (reason, message), or null: see ExecutionFailures. */
+  resourceFailure: (execution: Message) => { reason?: string; message: string } | null;
   /** A Secret Manager reference's value (`valueSource.secretKeyRef`). */
   secret: (ref: Message) => string | undefined;
   /** Seconds between SIGTERM and SIGKILL when an execution is cancelled or times out (Cloud Run: 10). */
@@ -139,12 +141,13 @@ export class ExecutionRunner {
       return this.finish(execution, "CONDITION_FAILED", { message });
     }
     const image = (container?.image as string | undefined) ?? "";
-    if (!(await this.options.runtime.hasImage(image))) {
-      const message = `Image '${image}' not found.`;
-      setCondition(execution, condition("ResourcesAvailable", "CONDITION_FAILED", this.now(), { reason: "CONTAINER_MISSING", message }));
-      for (const task of tasks) setCondition(task, condition("Completed", "CONDITION_FAILED", this.now(), { reason: "CONTAINER_MISSING", message }));
+    const refusal = (await this.options.runtime.hasImage(image)) ? this.options.resourceFailure(execution) : { reason: "CONTAINER_MISSING", message: `Image '${image}' not found.` };
+    if (refusal !== null) {
+      // Cloud Run could not get the execution its resources: no task starts, each fails with the reason.
+      setCondition(execution, condition("ResourcesAvailable", "CONDITION_FAILED", this.now(), refusal));
+      for (const task of tasks) setCondition(task, condition("Completed", "CONDITION_FAILED", this.now(), refusal));
       execution.failedCount = tasks.length;
-      return this.finish(execution, "CONDITION_FAILED", { reason: "CONTAINER_MISSING", message });
+      return this.finish(execution, "CONDITION_FAILED", refusal);
     }
     const parallelism = Number(execution.parallelism ?? 0) > 0 ? Number(execution.parallelism) : tasks.length;
     const queue = [...tasks];

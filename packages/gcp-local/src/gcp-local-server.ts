@@ -20,7 +20,7 @@ import { runServices } from "./run-service.js";
 import { RunState, type Message } from "./run-state.js";
 import { SecretValues } from "./secrets.js";
 import { permissionDenied } from "./grpc-error.js";
-import { CallLog, FaultInjector, type CallRecord, type Fault } from "./test-hooks.js";
+import { CallLog, ExecutionFailures, FaultInjector, type CallRecord, type ExecutionFailure, type Fault } from "./test-hooks.js";
 import { answerHook } from "./hooks.js";
 import { createLocalTls } from "./tls.js";
 
@@ -76,6 +76,8 @@ export interface GcpLocal {
   calls(): CallRecord[];
   clearCalls(): void;
   injectFault(fault: Fault): void;
+  /** Makes the next executions (of `job`, or any) fail to get their resources with Cloud Run's reason and message. */
+  injectExecutionFailure(failure: ExecutionFailure): void;
   faults(): Fault[];
   clearFaults(): void;
   snapshot(): GcpLocalSnapshot;
@@ -115,6 +117,7 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
   const keys = new KeyRing(options.now);
   const calls = new CallLog();
   const faults = new FaultInjector();
+  const executionFailures = new ExecutionFailures();
   const project = new LocalProject(options.projectId, options.projectNumber, options.enabledServices);
   const state = new RunState();
   const operations = new OperationStore();
@@ -144,6 +147,7 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
     runtimeUnavailable: unavailable ?? "",
     output: logs,
     secret: (ref) => secrets.value(ref),
+    resourceFailure: (execution) => executionFailures.take(execution.job as string),
     stopGraceSeconds: options.stopGraceSeconds,
     startDelayMs: options.executionStartDelayMs,
     now: options.now,
@@ -226,8 +230,12 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
     calls: () => calls.list(),
     clearCalls: () => calls.clear(),
     injectFault: (fault) => faults.add(fault),
+    injectExecutionFailure: (failure) => executionFailures.add(failure),
     faults: () => faults.list(),
-    clearFaults: () => faults.clear(),
+    clearFaults: () => {
+      faults.clear();
+      executionFailures.clear();
+    },
     snapshot: () => ({
       enabledServices: [...project.enabled].sort(),
       jobs: [...state.jobs.keys()].sort(),

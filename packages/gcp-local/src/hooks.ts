@@ -1,5 +1,5 @@
 import type { GcpLocal } from "./gcp-local-server.js";
-import type { Fault } from "./test-hooks.js";
+import type { ExecutionFailure, Fault } from "./test-hooks.js";
 
 /**
  * The HTTP test hooks (`/__gcp-local/<path>`) of a server started by the CLI, for a test that cannot call
@@ -19,6 +19,9 @@ export function answerHook(local: GcpLocal, route: string, body: unknown): unkno
       return local.faults();
     case "DELETE faults":
       local.clearFaults();
+      return {};
+    case "POST execution-failures":
+      for (const failure of ([] as ExecutionFailure[]).concat(body as ExecutionFailure)) local.injectExecutionFailure(failure);
       return {};
     case "GET snapshot":
       return local.snapshot();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { attemptResult, taskEnvironment } from "./execution-runner.js";
 import { resolveGcpLocalOptions, NEW_PROJECT_SERVICES } from "./gcp-local-options.js";
+import { runPermission } from "./gcp-local-server.js";
 import { grpcCodeOf, httpStatusOf } from "./grpc-error.js";
 import { matchesLogFilter, parseLogFilter } from "./log-filter.js";
 import { page } from "./paging.js";
@@ -151,4 +152,14 @@ describe("Cloud Run's limits", () => {
     expect(cpuCount("2")).toBe(2);
     expect(cpuCount("x")).toBeNull();
   });
+});
+
+describe("Cloud Run permissions", () => {
+  it.each([
+    ["GetJob", "run.jobs.get"],
+    ["RunJob", "run.jobs.run"],
+    ["ListExecutions", "run.executions.list"],
+    ["CancelExecution", "run.executions.cancel"],
+    ["ListTasks", "run.tasks.list"],
+  ])("%s needs %s", (method, permission) => expect(runPermission(method)).toBe(permission));
 });

@@ -11,7 +11,7 @@ import { condition, conditionOf, setCondition, type Message, type RunState } fro
 import { page } from "./paging.js";
 import type { SecretValues } from "./secrets.js";
 import { validateJobTemplate, validateLabels, validateOverrides } from "./validation.js";
-import { timestamp } from "./time.js";
+import { timestamp, timestampMs } from "./time.js";
 
 const JOB = "google.cloud.run.v2.Job";
 const EXECUTION = "google.cloud.run.v2.Execution";
@@ -294,9 +294,11 @@ export function runServices(options: RunServiceOptions): { jobs: ServiceMethods;
     GetExecution: async (request, context) => getExecution(request.name, context),
     ListExecutions: async (request, context) => {
       const parent = request.parent as string;
-      if (!parent.endsWith("/jobs/-")) getJob(parent, context);
+      if (parent.endsWith("/jobs/-")) options.checkProject(parseJobName(parent), context);
+      else getJob(parent, context);
       const prefix = parent.endsWith("/jobs/-") ? parent.slice(0, -1) : `${parent}/executions/`;
-      const found = [...state.executions.values()].filter((e) => (e.name as string).startsWith(prefix)).sort((a, b) => Number(b.createTime.seconds) - Number(a.createTime.seconds));
+      // Newest first; the later made of two in one millisecond first too.
+      const found = [...state.executions.values()].filter((e) => (e.name as string).startsWith(prefix)).reverse().sort((a, b) => (timestampMs(b.createTime) ?? 0) - (timestampMs(a.createTime) ?? 0));
       const { items, nextPageToken } = page(found, request);
       return { executions: items, nextPageToken };
     },

@@ -84,3 +84,39 @@ export class CallLog {
     this.records.length = 0;
   }
 }
+
+/**
+ * A failure of the next executions (of one job, or any) to get their resources, as Cloud Run reports
+ * one: ResourcesAvailable and Completed FAILED with the reason and message, no container started.
+ */
+export interface ExecutionFailure {
+  /** google.cloud.run.v2.Condition.CommonReason, e.g. `CONTAINER_PERMISSION_DENIED`; absent: none. */
+  reason?: string;
+  message: string;
+  /** The job's id; absent: any job. */
+  job?: string;
+  times?: number;
+}
+
+export class ExecutionFailures {
+  private readonly pending: (ExecutionFailure & { remaining: number })[] = [];
+
+  add(failure: ExecutionFailure): void {
+    if (typeof failure.message !== "string" || failure.message === "") throw new TypeError("an execution failure needs the message Cloud Run would give");
+    this.pending.push({ ...failure, remaining: failure.times ?? 1 });
+  }
+
+  clear(): void {
+    this.pending.length = 0;
+  }
+
+  /** The failure for an execution of this job, if one is pending; uses up one of its times. */
+  take(job: string): { reason?: string; message: string } | null {
+    const index = this.pending.findIndex((f) => f.job === undefined || f.job === job);
+    if (index < 0) return null;
+    const failure = this.pending[index]!;
+    failure.remaining -= 1;
+    if (failure.remaining <= 0) this.pending.splice(index, 1);
+    return failure.reason === undefined ? { message: failure.message } : { reason: failure.reason, message: failure.message };
+  }
+}

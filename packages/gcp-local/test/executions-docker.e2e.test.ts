@@ -33,8 +33,8 @@ describe("Cloud Run executions as Docker containers, followed with the official 
     await local?.close();
   });
 
-  async function runScript(jobId: string, script: string, env: Record<string, string> = {}): Promise<string> {
-    const [create] = await jobs.createJob({ parent, jobId, job: { template: { template: { maxRetries: 0, containers: [{ image: IMAGE, command: ["sh", "-c"], args: [script], resources: { limits: { memory: "256Mi" } } }] } } } });
+  async function runScript(jobId: string, script: string, env: Record<string, string> = {}, maxRetries = 0): Promise<string> {
+    const [create] = await jobs.createJob({ parent, jobId, job: { template: { template: { maxRetries, containers: [{ image: IMAGE, command: ["sh", "-c"], args: [script], resources: { limits: { memory: "256Mi" } } }] } } } });
     await create.promise();
     const [operation] = await jobs.runJob({ name: `${parent}/jobs/${jobId}`, overrides: { containerOverrides: [{ env: Object.entries(env).map(([name, value]) => ({ name, value })) }] } });
     return (operation.metadata as protos.google.cloud.run.v2.IExecution).name!;
@@ -65,14 +65,30 @@ describe("Cloud Run executions as Docker containers, followed with the official 
     expect(task?.lastAttemptResult?.exitCode).toBe(7);
   });
 
-  it("cancels a running execution: its container is stopped and removed", async () => {
+  it("retries a failed attempt in a new container, which sees its attempt number", async () => {
+    const execution = await ended(await runScript("retry-docker", 'echo "attempt $CLOUD_RUN_TASK_ATTEMPT"; [ "$CLOUD_RUN_TASK_ATTEMPT" = 1 ]', {}, 1));
+    expect(execution.conditions?.find((c) => c.type === "Completed")?.state).toBe("CONDITION_SUCCEEDED");
+    expect(execution.retriedCount).toBe(1);
+    const [[task]] = await tasks.listTasks({ parent: execution.name });
+    expect(task).toMatchObject({ retried: 1, lastAttemptResult: { exitCode: 0 } });
+  });
+
+  it("refuses a job whose image is not on the Docker host: Image 'X' not found.", async () => {
+    const [create] = await jobs.createJob({ parent, jobId: "no-image", job: { template: { template: { containers: [{ image: "gcp-local-test/absent:1" }] } } } });
+    await expect(create.promise()).rejects.toMatchObject({ code: 9, message: expect.stringContaining("Image 'gcp-local-test/absent:1' not found.") });
+  });
+
+  it("runs the container with the job's memory limit on the host network; a cancel stops and removes it", async () => {
     const name = await runScript("sleep-docker", "echo sleeping; sleep 300");
     await eventually(async () => (await executions.getExecution({ name }))[0], (e) => e.runningCount === 1, 60_000);
+    const [running] = (await docker.listContainers({ filters: { label: [GCP_LOCAL_LABELS.key] } })).filter((c) => c.Labels[GCP_LOCAL_LABELS.key]?.startsWith(`${name}/`));
+    const inspected = await docker.getContainer(running!.Id).inspect();
+    expect(inspected.HostConfig).toMatchObject({ Memory: 256 * 2 ** 20, NetworkMode: "host", Init: true });
     const [cancel] = await executions.cancelExecution({ name });
     await cancel.promise();
     const [execution] = await executions.getExecution({ name });
     expect(execution.conditions?.find((c) => c.type === "Completed")?.executionReason).toBe("CANCELLED");
-    const left = await docker.listContainers({ all: true, filters: { label: [`${GCP_LOCAL_LABELS.key}`] } });
+    const left = await docker.listContainers({ all: true, filters: { label: [GCP_LOCAL_LABELS.key] } });
     expect(left.filter((c) => c.Labels[GCP_LOCAL_LABELS.key]?.startsWith(name))).toEqual([]);
   });
 });

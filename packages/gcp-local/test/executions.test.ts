@@ -156,6 +156,20 @@ describe("Cloud Run executions: what Cloud Run reports, on a fake container runt
     expect(completed(execution)).toMatchObject({ state: "CONDITION_FAILED", reason: "CONTAINER_MISSING", message: "Image 'ephemeral:1' not found." });
   });
 
+  it("an injected resource failure (permission, quota) fails the next execution of that job with Cloud Run's reason, starting no container", async () => {
+    const job = await createJob("denied-job", "exit:0");
+    const other = await createJob("other-job", "exit:0");
+    local.injectExecutionFailure({ job: "denied-job", reason: "CONTAINER_PERMISSION_DENIED", message: "Permission 'artifactregistry.repositories.downloadArtifacts' denied on resource." });
+    const started = runtime.containers.length;
+    expect(completed(await ended(await run(other)))?.state).toBe("CONDITION_SUCCEEDED");
+    const execution = await ended(await run(job));
+    expect(execution.conditions?.find((c) => c.type === "ResourcesAvailable")).toMatchObject({ state: "CONDITION_FAILED", reason: "CONTAINER_PERMISSION_DENIED" });
+    expect(completed(execution)).toMatchObject({ state: "CONDITION_FAILED", reason: "CONTAINER_PERMISSION_DENIED", message: "Permission 'artifactregistry.repositories.downloadArtifacts' denied on resource." });
+    expect(execution.failedCount).toBe(1);
+    expect(runtime.containers.length).toBe(started + 1);
+    expect(completed(await ended(await run(job)))?.state).toBe("CONDITION_SUCCEEDED");
+  });
+
   it("starts the execution named by a job's start_execution_token once, with CreateJob", async () => {
     const [operation] = await jobs.createJob({ parent, jobId: "token-job", job: { startExecutionToken: "r1", template: { template: { maxRetries: 0, containers: [{ image: "ferry-engine:latest" }] } } } });
     await operation.promise();
