@@ -68,9 +68,11 @@ describe("explainFailure", () => {
   it.each([
     ["Image 'x' not found.", /image could not be pulled/],
     ["Permission denied on image x: the service account lacks artifactregistry.repositories.downloadArtifacts", /may not pull the image.*roles\/artifactregistry.reader/],
-    ["Permission 'secretmanager.versions.access' denied", /permission denied: .*grant the role/],
+    ["Permission 'secretmanager.versions.access' denied", /a secret of env_from_secrets could not be read: .*secretmanager.secretAccessor/],
+    ["Permission 'vpcaccess.connectors.use' denied", /permission denied: .*grant the role/],
     ["Quota exceeded for total allowable CPU per project per region.", /quota was reached/],
     ["Memory limit of 512M exceeded", /ran out of memory/],
+    ["spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Secret projects/1/secrets/db/versions/latest was not found", /a secret of env_from_secrets could not be read: .*secretmanager.secretAccessor/],
     ["The configured timeout was reached.", /longer than its timeout.*raise the timeout job variable/],
     ["", /Cloud Run gave no reason/],
   ])("%s", (text, expected) => {

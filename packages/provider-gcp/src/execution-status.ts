@@ -33,6 +33,9 @@ export function explainFailure(text: string, reason?: string | number | null): s
   if (/permission.*image|CONTAINER_PERMISSION_DENIED|denied.*pull|pull.*denied/i.test(said) || reason === "CONTAINER_PERMISSION_DENIED" || reason === 7) {
     return `Cloud Run may not pull the image: ${said} (grant the job's service account roles/artifactregistry.reader on the repository)`;
   }
+  if (/secret/i.test(said) && (/not found|permission|denied|SECRETS_ACCESS_CHECK_FAILED/i.test(said) || reason === "SECRETS_ACCESS_CHECK_FAILED" || reason === 12)) {
+    return `a secret of env_from_secrets could not be read: ${said} (check that the secret and version exist, and grant the job's service account roles/secretmanager.secretAccessor)`;
+  }
   if (/permission|denied|forbidden/i.test(said)) return `permission denied: ${said} (grant the role named there to the job's service account)`;
   if (/quota|resource.?exhausted|limit.*(reached|exceeded).*(instances|cpu|jobs)/i.test(said)) return `a Cloud Run quota was reached: ${said} (raise the quota in the project, or wait for other jobs to end)`;
   if (/memory limit|out of memory|OOM/i.test(said)) return `the container ran out of memory: ${said} (raise the memory job variable)`;

@@ -129,6 +129,30 @@ describe("CloudRunProvider on @ferry/gcp-local", await docker({ images: ["ferry-
       expect((await provider.logs(ref, { limit: 10 })).map((l) => l.message)).toEqual(["about to fail", "last words"]);
     });
 
+    it("gives env_from_secrets to the container from Secret Manager, and fails a run whose secret is missing with the fix", async () => {
+      const provider = make();
+      local.setSecret("ferry-e2e-secret", "from-secret-manager");
+      const req = request({ ...quickJob, command: ["sh", "-c", 'echo "got $DB_PASSWORD"'], env_from_secrets: { DB_PASSWORD: { secret: "ferry-e2e-secret" } } });
+      const { infrastructureId } = await provider.submit(req);
+      const ref = refOf(req, infrastructureId);
+      expect(await untilFinal(provider, ref)).toEqual({ phase: "exited", exitCode: 0 });
+      const missing = request({ ...quickJob, env_from_secrets: { DB_PASSWORD: { secret: "ferry-no-such-secret" } } });
+      const submitted = await provider.submit(missing);
+      const final = await untilFinal(provider, refOf(missing, submitted.infrastructureId));
+      expect(final.phase).toBe("failed");
+      expect(final.message).toMatch(/a secret of env_from_secrets could not be read: .*ferry-no-such-secret/);
+    });
+
+    it("reports an execution Cloud Run may not pull the image of as failed, naming the role to grant", async () => {
+      const provider = make();
+      const req = request(quickJob);
+      local.injectExecutionFailure({ reason: "CONTAINER_PERMISSION_DENIED", message: "Google Cloud Run Service Agent must have permission to read the image, ferry-base:bookworm.", job: `ferry-${req.flowRun.id}` });
+      const { infrastructureId } = await provider.submit(req);
+      const final = await untilFinal(provider, refOf(req, infrastructureId));
+      expect(final.phase).toBe("failed");
+      expect(final.message).toMatch(/^Cloud Run may not pull the image: .*roles\/artifactregistry.reader/);
+    });
+
     it("keeps the job with keep_job", async () => {
       const provider = make();
       const req = request({ ...quickJob, keep_job: true });
