@@ -40,6 +40,15 @@ export class DockerImageBuilder implements ImageBuilder {
       );
   }
 
+  async remove(tag: string): Promise<void> {
+    await this.docker
+      .getImage(tag)
+      .remove({ force: true })
+      .catch((error: { statusCode?: number }) => {
+        if (error.statusCode !== 404) throw error;
+      });
+  }
+
   async build(dockerfile: string, tag: string, onLog: (line: string) => void): Promise<void> {
     const stream = await this.docker.buildImage(Readable.from(singleFileTar("Dockerfile", dockerfile)), { t: tag, pull: false, rm: true, forcerm: true });
     await new Promise<void>((resolve, reject) => {

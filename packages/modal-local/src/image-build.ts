@@ -8,6 +8,8 @@ import type { ImageRecord, ModalLocalState } from "./state.js";
 export interface ImageBuilder {
   hasImage(ref: string): Promise<boolean>;
   build(dockerfile: string, tag: string, onLog: (line: string) => void): Promise<void>;
+  /** Removes an image this builder made. */
+  remove(tag: string): Promise<void>;
 }
 
 export interface ImageSpec {
@@ -70,6 +72,14 @@ export class ImageBuilds {
     this.state.images.set(image.id, image);
     void this.build(image);
     return image;
+  }
+
+  /** Removes the layers built on the engine (their tags are this server's own). */
+  async close(): Promise<void> {
+    const builder = this.builder;
+    if (builder === null) return;
+    const built = [...this.state.images.values()].filter((i) => i.dockerRef === layerTag(i.id));
+    await Promise.all(built.map((i) => builder.remove(layerTag(i.id)).catch(() => undefined)));
   }
 
   private async build(image: ImageRecord): Promise<void> {

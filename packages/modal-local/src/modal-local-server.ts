@@ -165,6 +165,7 @@ export async function startModalLocal(input: ModalLocalOptions = {}): Promise<Mo
     close: async () => {
       server.forceShutdown();
       await lifecycle.close();
+      await images.close();
     },
   };
 }
