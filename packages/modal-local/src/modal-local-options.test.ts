@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ModalLocalOptionsError, resolveModalLocalOptions } from "./modal-local-options.js";
+import { ModalLocalOptionsError, resolveModalLocalOptions, type ModalLocalOptions } from "./modal-local-options.js";
 
 describe("resolveModalLocalOptions", () => {
   it("fills in the defaults", () => {
@@ -7,15 +7,15 @@ describe("resolveModalLocalOptions", () => {
   });
 
   it("names the bad option", () => {
-    const bad = [
+    const bad: [ModalLocalOptions, RegExp][] = [
       [{ port: 70000 }, /port must be/],
-      [{ network: "overlay" as never }, /network must be/],
+      [{ network: "overlay" as ModalLocalOptions["network"] }, /network must be/],
       [{ token: { tokenId: "abc", tokenSecret: "as-x" } }, /token.tokenId/],
       [{ token: { tokenId: "ak-x", tokenSecret: "secret" } }, /token.tokenSecret/],
       [{ environments: [] }, /at least one environment/],
       [{ environments: ["bad name"] }, /environment names/],
       [{ terminateGraceSeconds: -1 }, /terminateGraceSeconds/],
-    ] as const;
+    ];
     for (const [options, message] of bad) {
       expect(() => resolveModalLocalOptions(options)).toThrow(ModalLocalOptionsError);
       expect(() => resolveModalLocalOptions(options)).toThrow(message);
