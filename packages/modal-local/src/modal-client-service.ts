@@ -99,6 +99,7 @@ export function modalClientService(deps: ModalClientServiceDeps): UntypedService
       workdir: plan.workdir,
       milliCpu: plan.milliCpu,
       memoryMib: plan.memoryMib,
+      memoryLimitMib: plan.memoryLimitMib,
       gpu: plan.gpu,
       regions: plan.regions,
       createdAt: lastCreatedAt,

@@ -61,7 +61,8 @@ export class SandboxLifecycle {
       image: image.dockerRef,
       ...(sandbox.command.length > 0 ? { command: sandbox.command } : {}),
       env: { ...this.options.sandboxEnvironment, ...sandbox.env },
-      ...(sandbox.memoryMib === null ? {} : { memoryMib: sandbox.memoryMib }),
+      // Modal's memory is a request; only an explicit limit caps the container.
+      ...(sandbox.memoryLimitMib === null ? {} : { memoryMib: sandbox.memoryLimitMib }),
       ...(sandbox.workdir === null ? {} : { workingDirectory: sandbox.workdir }),
       init: true,
     });
@@ -76,7 +77,7 @@ export class SandboxLifecycle {
     });
     const exit = await handle.wait();
     await followed.catch(() => undefined);
-    const end = this.ends.get(sandbox.id) ?? { kind: "exited", exitCode: exit.exitCode, oomKilled: exit.oomKilled, ...(sandbox.memoryMib === null ? {} : { memoryMib: sandbox.memoryMib }) };
+    const end = this.ends.get(sandbox.id) ?? { kind: "exited", exitCode: exit.exitCode, oomKilled: exit.oomKilled, ...(sandbox.memoryLimitMib === null ? {} : { memoryMib: sandbox.memoryLimitMib }) };
     this.finish(sandbox, end);
   }
 

@@ -7,13 +7,13 @@ describe("planSandbox", () => {
       entrypointArgs: ["ferry-engine"],
       imageId: "im-1",
       timeoutSecs: 3600,
-      resources: { milliCpu: 2000, memoryMb: 4096, gpuConfig: { gpuType: "A10G", count: 2 } },
+      resources: { milliCpu: 2000, memoryMb: 4096, memoryMbMax: 8192, gpuConfig: { gpuType: "A10G", count: 2 } },
       schedulerPlacement: { regions: ["us-east"] },
       name: "run-1",
       workdir: "/work",
       environmentVariables: { contents: { A: "1" } },
     });
-    expect(plan).toEqual({ command: ["ferry-engine"], imageId: "im-1", timeoutSecs: 3600, milliCpu: 2000, memoryMib: 4096, gpu: "A10G:2", regions: ["us-east"], name: "run-1", workdir: "/work", env: { A: "1" } });
+    expect(plan).toEqual({ command: ["ferry-engine"], imageId: "im-1", timeoutSecs: 3600, milliCpu: 2000, memoryMib: 4096, memoryLimitMib: 8192, gpu: "A10G:2", regions: ["us-east"], name: "run-1", workdir: "/work", env: { A: "1" } });
   });
 
   it("gives Modal's defaults: 5 minutes, no name, no resources", () => {

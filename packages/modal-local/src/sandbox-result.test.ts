@@ -8,7 +8,7 @@ describe("sandboxResult", () => {
       [{ kind: "exited", exitCode: 1 }, GenericStatus.FAILURE, 1],
       [{ kind: "timed-out", timeoutSecs: 60 }, GenericStatus.TIMEOUT, 124],
       [{ kind: "terminated" }, GenericStatus.TERMINATED, 137],
-      [{ kind: "failed-to-start", reason: "no image" }, GenericStatus.INIT_FAILURE, 0],
+      [{ kind: "failed-to-start", reason: "no image" }, GenericStatus.INIT_FAILURE, 1],
     ] as const;
     for (const [end, status, code] of cases) {
       const result = sandboxResult(end);

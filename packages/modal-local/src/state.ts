@@ -57,6 +57,7 @@ export interface SandboxRecord {
   workdir: string | null;
   milliCpu: number | null;
   memoryMib: number | null;
+  memoryLimitMib: number | null;
   gpu: string | null;
   regions: string[];
   createdAt: number;

@@ -19,6 +19,7 @@ export interface SandboxView {
   timeoutSecs: number;
   milliCpu: number | null;
   memoryMib: number | null;
+  memoryLimitMib: number | null;
   gpu: string | null;
   regions: string[];
   taskId: string;
@@ -51,6 +52,7 @@ export function describeSandbox(state: ModalLocalState, sb: SandboxRecord): Sand
     timeoutSecs: sb.timeoutSecs,
     milliCpu: sb.milliCpu,
     memoryMib: sb.memoryMib,
+    memoryLimitMib: sb.memoryLimitMib,
     gpu: sb.gpu,
     regions: [...sb.regions],
     taskId: sb.taskId,
