@@ -1,5 +1,6 @@
 import { Metadata, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type ServiceError } from "@grpc/grpc-js";
 import type { FaultBook } from "./faults.js";
+import type { HoldBook } from "./holds.js";
 import { statusName } from "./faults.js";
 
 /** An answer with a gRPC status other than OK, in the words Modal's API uses. */
@@ -42,6 +43,7 @@ export interface CallContext {
 
 export interface RpcPlumbing {
   faults: FaultBook;
+  holds: HoldBook;
   record(call: CallRecord): void;
   /** Checks the call's credentials; returns the token id, or throws an RpcError. */
   authenticate(rpc: string, metadata: Metadata): string | null;
@@ -71,6 +73,8 @@ async function perform<T>(plumbing: RpcPlumbing, rpc: string, metadata: Metadata
       return { ok: false, error: { code: GrpcStatus[before.code], details: before.message, metadata: new Metadata() } };
     }
     const value = await work({ tokenId, metadata, signal });
+    const held = plumbing.holds.take(rpc);
+    if (held !== null) await held;
     const after = plumbing.faults.take(rpc, "after");
     if (after !== null) {
       plumbing.record({ rpc, tokenId, status: after.code, message: after.message, injected: true, time });

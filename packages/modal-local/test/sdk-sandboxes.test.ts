@@ -106,6 +106,23 @@ describe("faults on sandbox creation", () => {
   });
 });
 
+describe("a reply held back (a client that dies mid-call)", () => {
+  it("the sandbox exists before its creator hears of it, and another client finds it by name", async () => {
+    const creator = modalClient(local);
+    const held = local.holdNext("SandboxCreateV2");
+    const creating = newSandbox(creator, "held-reply");
+    await held.reached;
+    const made = local.sandbox("held-reply")!;
+    expect(made.status).toBe("running");
+    const other = modalClient(local);
+    expect((await other.sandboxes.fromName("ferry", "held-reply")).sandboxId).toBe(made.id);
+    await expect(newSandbox(other, "held-reply")).rejects.toBeInstanceOf(AlreadyExistsError);
+    held.release();
+    expect((await creating).sandboxId).toBe(made.id);
+    expect(local.sandboxes().filter((s) => s.name === "held-reply")).toHaveLength(1);
+  });
+});
+
 describe("images", () => {
   it("builds an image with layers once per content: the second identical image is the same, not built again", async () => {
     const modal = modalClient(local);
