@@ -70,6 +70,18 @@ describe("ImageBuilds", () => {
     expect(failing.builds).toBe(2);
   });
 
+  it("with layers: record, records a layer's commands without running them and runs the image as its base", async () => {
+    const state = new ModalLocalState(["main"]);
+    const builder = new FakeBuilder();
+    const builds = new ImageBuilds(state, builder, "record");
+    const image = await settled(builds.getOrCreate(spec(["FROM ferry-engine:latest", "RUN pip install requests"]), false));
+    expect(image).toMatchObject({ status: "built", dockerRef: "ferry-engine:latest", layersApplied: false, builds: 1 });
+    expect(builder.dockerfiles).toEqual([]);
+    expect(builds.getOrCreate(spec(["FROM ferry-engine:latest", "RUN pip install requests"]), false)).toBe(image);
+    const missing = await settled(builds.getOrCreate(spec(["FROM nowhere:1", "RUN pip install requests"]), false));
+    expect(missing.status).toBe("failed");
+  });
+
   it("only records the layers without an engine", async () => {
     const state = new ModalLocalState(["main"]);
     const image = await settled(new ImageBuilds(state, null).getOrCreate(spec(["FROM ferry-engine:latest", "RUN x"]), false));

@@ -43,12 +43,16 @@ export function layerTag(imageId: string): string {
  * ImageGetOrCreate's work. An image is cached by content: asking again for one that is built (or being
  * built) returns it without a new build. A layer with commands is built on the engine (`docker build`
  * of `FROM <base>` and the commands); one without is its base. Without an engine the layers are only
- * recorded, and the image is reported built: nothing could run it anyway.
+ * recorded, and the image is reported built: nothing could run it anyway. With `layers: "record"`
+ * (for tests that cannot reach a package index) a layer's commands are recorded, not run, and the
+ * image runs as its base; `layersApplied` says so.
  */
 export class ImageBuilds {
   constructor(
     private readonly state: ModalLocalState,
     private readonly builder: ImageBuilder | null,
+    /** `build`: layers with commands are built by the engine; `record`: recorded only, the image runs as its base. */
+    private readonly layers: "build" | "record" = "build",
   ) {}
 
   getOrCreate(spec: ImageSpec, forceBuild: boolean): ImageRecord {
@@ -65,6 +69,7 @@ export class ImageBuilds {
       result: null,
       logs: [],
       builds: 0,
+      layersApplied: true,
       changed: new ChangeSignal(),
     };
     image.status = "building";
@@ -84,6 +89,7 @@ export class ImageBuilds {
 
   private async build(image: ImageRecord): Promise<void> {
     image.builds += 1;
+    image.layersApplied = true;
     const log = (line: string): void => {
       image.logs.push(line);
       image.changed.notify();
@@ -98,11 +104,17 @@ export class ImageBuilds {
         baseRef = parent.dockerRef;
       }
       if (this.builder === null || baseRef === null) {
+        image.layersApplied = false;
         log(`Recorded ${image.dockerfileCommands.length} Dockerfile command(s); no container engine, nothing built.\n`);
         image.dockerRef = null;
       } else if (rest.length === 0) {
         if (!(await this.builder.hasImage(baseRef))) throw new Error(`Image ${baseRef} is not on the local Docker engine (modal-local never pulls images: build or import it first).`);
         image.dockerRef = baseRef;
+      } else if (this.layers === "record") {
+        if (!(await this.builder.hasImage(baseRef))) throw new Error(`Image ${baseRef} is not on the local Docker engine (modal-local never pulls images: build or import it first).`);
+        log(`Recorded ${rest.length} Dockerfile command(s) without running them (layers: "record"); sandboxes run ${baseRef}.\n`);
+        image.dockerRef = baseRef;
+        image.layersApplied = false;
       } else {
         const tag = layerTag(image.id);
         await this.builder.build(`FROM ${baseRef}\n${rest.join("\n")}\n`, tag, log);

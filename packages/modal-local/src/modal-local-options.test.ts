@@ -3,7 +3,7 @@ import { ModalLocalOptionsError, resolveModalLocalOptions, type ModalLocalOption
 
 describe("resolveModalLocalOptions", () => {
   it("fills in the defaults", () => {
-    expect(resolveModalLocalOptions()).toMatchObject({ host: "127.0.0.1", port: 0, network: "host", environments: ["main"], terminateGraceSeconds: 10, sandboxEnvironment: {} });
+    expect(resolveModalLocalOptions()).toMatchObject({ host: "127.0.0.1", port: 0, network: "host", imageLayers: "build", environments: ["main"], terminateGraceSeconds: 10, sandboxEnvironment: {} });
   });
 
   it("names the bad option", () => {
@@ -15,6 +15,7 @@ describe("resolveModalLocalOptions", () => {
       [{ environments: [] }, /at least one environment/],
       [{ environments: ["bad name"] }, /environment names/],
       [{ terminateGraceSeconds: -1 }, /terminateGraceSeconds/],
+      [{ imageLayers: "skip" as ModalLocalOptions["imageLayers"] }, /imageLayers/],
     ];
     for (const [options, message] of bad) {
       expect(() => resolveModalLocalOptions(options)).toThrow(ModalLocalOptionsError);

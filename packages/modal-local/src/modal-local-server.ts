@@ -71,7 +71,7 @@ async function pickRuntime(options: ResolvedModalLocalOptions): Promise<{ runtim
   ]);
   if (answer !== null) return { runtime: null, builder: builder ?? null, unavailable: `Docker is not answering (${answer})` };
   const runtime = new DockerContainerRuntime(docker, { network: options.network, serverId: randomUUID(), labelPrefix: "modal-local" });
-  return { runtime, builder: builder === undefined ? new DockerImageBuilder(docker) : builder, unavailable: null };
+  return { runtime, builder: builder === undefined ? new DockerImageBuilder(docker, options.network) : builder, unavailable: null };
 }
 
 function randomToken(): ModalToken {
@@ -111,7 +111,7 @@ export async function startModalLocal(input: ModalLocalOptions = {}): Promise<Mo
     sandboxEnvironment: options.sandboxEnvironment,
     now: options.now,
   });
-  const images = new ImageBuilds(state, builder);
+  const images = new ImageBuilds(state, builder, options.imageLayers);
   const services = loadModalServices();
   const server = new Server();
   let port = 0;

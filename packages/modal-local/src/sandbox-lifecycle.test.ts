@@ -51,7 +51,7 @@ class FakeRuntime implements ContainerRuntime {
   async removeAll(): Promise<void> {}
 }
 
-const image: ImageRecord = { id: "im-1", contentKey: "k", dockerfileCommands: ["FROM ferry-engine:latest"], baseImages: [], dockerRef: "ferry-engine:latest", status: "built", result: null, logs: [], builds: 1, changed: new ChangeSignal() };
+const image: ImageRecord = { id: "im-1", contentKey: "k", dockerfileCommands: ["FROM ferry-engine:latest"], baseImages: [], dockerRef: "ferry-engine:latest", status: "built", result: null, logs: [], builds: 1, layersApplied: true, changed: new ChangeSignal() };
 
 function sandbox(state: ModalLocalState, fields: Partial<SandboxRecord> = {}): SandboxRecord {
   return state.newSandbox({ version: 2, appId: "ap-1", environmentName: "main", name: null, tags: {}, imageId: "im-1", command: ["ferry-engine"], env: { TOKEN: "t" }, secretIds: [], timeoutSecs: 60, workdir: null, milliCpu: null, memoryMib: 256, memoryLimitMib: 512, gpu: null, regions: [], createdAt: Date.now(), ...fields });

@@ -38,6 +38,8 @@ export interface ImageRecord {
   logs: string[];
   /** How many times it was built (a cache hit does not build). */
   builds: number;
+  /** Whether what runs has its own layers' commands applied (false: recorded only). */
+  layersApplied: boolean;
   changed: ChangeSignal;
 }
 

@@ -72,7 +72,7 @@ export interface ModalLocalSnapshot {
   apps: { id: string; name: string; environmentName: string }[];
   /** Secrets by name and keys; values are left out. */
   secrets: { id: string; name: string | null; environmentName: string; keys: string[]; ephemeral: boolean }[];
-  images: { id: string; dockerfileCommands: string[]; baseImages: { dockerTag: string; imageId: string }[]; dockerRef: string | null; status: string; builds: number; exception: string | null }[];
+  images: { id: string; dockerfileCommands: string[]; baseImages: { dockerTag: string; imageId: string }[]; dockerRef: string | null; status: string; builds: number; layersApplied: boolean; exception: string | null }[];
   sandboxes: Omit<SandboxView, "env" | "stdout" | "stderr">[];
 }
 
@@ -88,6 +88,7 @@ export function snapshotState(state: ModalLocalState): ModalLocalSnapshot {
       dockerRef: i.dockerRef,
       status: i.status,
       builds: i.builds,
+      layersApplied: i.layersApplied,
       exception: i.status === "failed" ? (i.result?.exception ?? null) : null,
     })),
     sandboxes: [...state.sandboxes.values()]

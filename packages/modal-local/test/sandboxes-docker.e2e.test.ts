@@ -78,6 +78,21 @@ sys.exit(3)`;
     expect(await sb.stdout.readText()).toBe("cached-layer\n");
   });
 
+  it("with imageLayers: record, runs a pip layer's image as its base without running pip (no package index here)", async () => {
+    const recording = await startModalLocal({ docker, imageLayers: "record" });
+    try {
+      const client = modalClient(recording);
+      const recApp = await client.apps.fromName("ferry", { createIfMissing: true });
+      const image = await client.images.fromRegistry(IMAGE).dockerfileCommands(["RUN python3 -m pip install requests==2.32.3"]).build(recApp);
+      expect(recording.snapshot().images.find((i) => i.id === image.imageId)).toMatchObject({ status: "built", dockerRef: IMAGE, layersApplied: false, builds: 1 });
+      const sb = await client.sandboxes.create(recApp, image, { command: ["python3", "-c", "print('ran')"] });
+      expect(await sb.wait()).toBe(0);
+      expect(await sb.stdout.readText()).toBe("ran\n");
+    } finally {
+      await recording.close();
+    }
+  });
+
   it("fails an image whose layer fails to build, with the build's error", async () => {
     await expect(modal.images.fromRegistry(IMAGE).dockerfileCommands(["RUN exit 7"]).build(await app())).rejects.toThrow(/Image build for im-\S+ failed/);
   });
