@@ -50,6 +50,21 @@ sys.exit(3)`;
     expect(container.Config.Cmd).not.toContain("tok-e2e");
   });
 
+  it("runs a V1 sandbox (as the SDK does for a GPU) and streams its logs while it runs", async () => {
+    const v1 = modalClient(local, { sandboxV2: false });
+    const sb = await v1.sandboxes.create(await v1.apps.fromName("ferry", { createIfMissing: true }), v1.images.fromRegistry(IMAGE), {
+      name: "e2e-v1",
+      gpu: "A10G",
+      command: ["python3", "-u", "-c", "import time\nfor i in range(3):\n    print('line', i)\n    time.sleep(0.3)"],
+    });
+    expect(sb.sandboxId).toMatch(/^sb-[0-9A-Za-z]{22}$/);
+    const lines: string[] = [];
+    for await (const chunk of sb.stdout) lines.push(chunk);
+    expect(lines.join("")).toBe("line 0\nline 1\nline 2\n");
+    expect(await sb.wait()).toBe(0);
+    expect(local.sandbox(sb.sandboxId)).toMatchObject({ version: 1, gpu: "A10G" });
+  });
+
   it("kills a sandbox that outlives its timeout: wait gives 124", async () => {
     const sb = await modal.sandboxes.create(await app(), modal.images.fromRegistry(IMAGE), { command: ["sleep", "60"], timeoutMs: 2000 });
     const started = Date.now();
