@@ -57,6 +57,7 @@ for (const version of [2, 1] as const) {
     });
 
     it("waits for the exit code and reads stdout and stderr", async () => {
+      local.clearCalls();
       const modal = client();
       const sb = await newSandbox(modal, `${prefix}-exit`);
       const waiting = sb.wait();
@@ -65,6 +66,9 @@ for (const version of [2, 1] as const) {
       expect(await waiting).toBe(3);
       expect(await sb.stdout.readText()).toBe("starting\ndone\n");
       expect(await sb.stderr.readText()).toBe("Traceback: boom\n");
+      // V2 output comes through the task command router; V1 through SandboxGetLogs.
+      const reads = local.calls().filter((c) => c.rpc === "SandboxStdioReadV2" || c.rpc === "SandboxGetLogs");
+      expect(new Set(reads.map((c) => c.rpc))).toEqual(new Set([version === 2 ? "SandboxStdioReadV2" : "SandboxGetLogs"]));
       expect(await sb.poll()).toBe(3);
       expect(local.sandbox(sb.sandboxId)).toMatchObject({ status: "finished", exitCode: 3, result: { status: 2, exitcode: 3 } });
     });
