@@ -8,8 +8,8 @@ import type { ImageRecord, ModalLocalState } from "./state.js";
 export interface ImageBuilder {
   hasImage(ref: string): Promise<boolean>;
   build(dockerfile: string, tag: string, onLog: (line: string) => void): Promise<void>;
-  /** Removes an image this builder made. */
-  remove(tag: string): Promise<void>;
+  /** Removes an image this builder made (on close); a builder without it leaves them. */
+  remove?(tag: string): Promise<void>;
 }
 
 export interface ImageSpec {
@@ -84,7 +84,7 @@ export class ImageBuilds {
     const builder = this.builder;
     if (builder === null) return;
     const built = [...this.state.images.values()].filter((i) => i.dockerRef === layerTag(i.id));
-    await Promise.all(built.map((i) => builder.remove(layerTag(i.id)).catch(() => undefined)));
+    await Promise.all(built.map((i) => builder.remove?.(layerTag(i.id)).catch(() => undefined)));
   }
 
   private async build(image: ImageRecord): Promise<void> {
