@@ -11,6 +11,7 @@ class FakeContainer implements ContainerHandle {
   private exited!: (exit: ContainerExit) => void;
   private readonly exit = new Promise<ContainerExit>((resolve) => (this.exited = resolve));
   stops: number[] = [];
+  refuseStop: string | null = null;
   constructor(readonly launch: ContainerLaunch) {
     this.id = `c-${launch.key}`;
   }
@@ -29,6 +30,7 @@ class FakeContainer implements ContainerHandle {
   }
   async stop(graceSeconds: number): Promise<void> {
     this.stops.push(graceSeconds);
+    if (this.refuseStop !== null) throw new Error(this.refuseStop);
     this.end(graceSeconds === 0 ? 137 : 143);
   }
   async remove(): Promise<void> {}
@@ -92,10 +94,27 @@ describe("SandboxLifecycle with a container runtime", () => {
     const sb = sandbox(state);
     lifecycle.launch(sb, image);
     await until(sb, () => sb.scheduled);
-    await lifecycle.terminate(sb);
+    lifecycle.terminate(sb);
     await until(sb, () => sb.result !== null);
     expect(runtime.containers.get(sb.id)!.stops).toEqual([5]);
     expect(sb.result?.status).toBe(3);
+  });
+
+  it("keeps a stop the engine refused, and the sandbox runs on until a later terminate", async () => {
+    const runtime = new FakeRuntime();
+    const { state, lifecycle } = setup(runtime);
+    const sb = sandbox(state);
+    lifecycle.launch(sb, image);
+    await until(sb, () => sb.scheduled);
+    const container = runtime.containers.get(sb.id)!;
+    container.refuseStop = "cannot stop container: permission denied";
+    lifecycle.terminate(sb);
+    await until(sb, () => sb.stopError !== null);
+    expect(sb).toMatchObject({ stopError: "cannot stop container: permission denied", terminateRequested: false, result: null });
+    container.refuseStop = null;
+    lifecycle.terminate(sb);
+    await until(sb, () => sb.result !== null);
+    expect(sb).toMatchObject({ stopError: null, result: { status: 3 } });
   });
 
   it("kills a sandbox at its timeout and reports TIMEOUT", async () => {
@@ -152,7 +171,7 @@ describe("SandboxLifecycle in memory", () => {
     const b = sandbox(state);
     lifecycle.launch(b, image);
     await until(b, () => b.scheduled);
-    await lifecycle.terminate(b);
+    lifecycle.terminate(b);
     expect(b.result?.status).toBe(3);
 
     const c = sandbox(state, { timeoutSecs: 0.05 });

@@ -108,7 +108,7 @@ export function sandboxRpcs(deps: SandboxRpcsDeps): UntypedServiceImplementation
   const terminate = async (request: { sandboxId: string }): Promise<{ existingResult: GenericResult | null }> => {
     const sb = sandboxById(request.sandboxId);
     if (sb.result !== null) return { existingResult: sb.result };
-    await lifecycle.terminate(sb);
+    lifecycle.terminate(sb);
     return { existingResult: null };
   };
 

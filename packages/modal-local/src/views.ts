@@ -29,6 +29,8 @@ export interface SandboxView {
   /** What the SDK's `wait()` gives (124 timeout, 137 terminated), once finished. */
   exitCode: number | null;
   terminateRequested: boolean;
+  /** Why the engine refused the last terminate's stop, or null. */
+  stopError: string | null;
   stdout: string;
   stderr: string;
   createdAt: string;
@@ -61,6 +63,7 @@ export function describeSandbox(state: ModalLocalState, sb: SandboxRecord): Sand
     result: sb.result === null ? null : { ...sb.result },
     exitCode: sb.result === null ? null : sdkReturnCode(sb.result),
     terminateRequested: sb.terminateRequested,
+    stopError: sb.stopError,
     stdout: sb.stdout.text(),
     stderr: sb.stderr.text(),
     createdAt: new Date(sb.createdAt).toISOString(),
