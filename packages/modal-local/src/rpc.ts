@@ -55,12 +55,11 @@ function toServiceError(error: unknown): Partial<ServiceError> {
   return { code: GrpcStatus.INTERNAL, details: `modal-local: ${(error as Error).message}`, metadata: new Metadata() };
 }
 
-function metadataValue(metadata: Metadata, key: string): string | undefined {
+/** A metadata entry's text value (the first, when sent more than once). */
+export function metadataValue(metadata: Metadata, key: string): string | undefined {
   const [value] = metadata.get(key);
   return typeof value === "string" ? value : undefined;
 }
-
-export { metadataValue };
 
 async function perform<T>(plumbing: RpcPlumbing, rpc: string, metadata: Metadata, signal: AbortSignal, work: (ctx: CallContext) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: Partial<ServiceError> }> {
   let tokenId: string | null = metadataValue(metadata, "x-modal-token-id") ?? null;
