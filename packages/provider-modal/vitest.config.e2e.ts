@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    env: { MODAL_CONFIG_PATH: "/nonexistent/provider-modal-test.toml" },
     reporters: ["default", "../../test-support/skips-reporter.js"],
   },
 });

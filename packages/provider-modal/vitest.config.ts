@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    // The SDK reads ~/.modal.toml when it is imported: never the developer's own.
+    env: { MODAL_CONFIG_PATH: "/nonexistent/provider-modal-test.toml" },
     reporters: ["default", "../../test-support/skips-reporter.js"],
   },
 });

@@ -91,7 +91,7 @@ export class ModalProvider implements ComputeProvider {
       try {
         // The SDK's poll() folds a sandbox that never started into exit code 0; the wait answer it reads
         // says how the sandbox ended, so the same RPC is read here through the SDK's own client.
-        const out = await this.send(call, { operation: "SandboxWait" }, () => call.client.cpClient.sandboxWait({ sandboxId: ref.infrastructureId, timeout: 0 }));
+        const out = await this.send(call, { operation: "SandboxWait" }, () => waitAnswer(call.client, ref.infrastructureId));
         return sandboxStatus(out.result, config.timeout);
       } catch (error) {
         if (isFerryError(error, "provider_not_found")) return { phase: "missing", message: `Modal has no sandbox ${ref.infrastructureId}` };
@@ -206,6 +206,18 @@ export class ModalProvider implements ComputeProvider {
   }
 }
 
+/** Modal's first sandboxes have ids `sb-` + 22 characters; the SDK routes every other id to the V2 RPCs, and so does this. */
+export function isV1SandboxId(id: string): boolean {
+  return /^sb-[0-9A-Za-z]{22}$/.test(id);
+}
+
+/** SandboxWait without waiting (what `Sandbox.poll()` sends), answered with Modal's whole result. */
+function waitAnswer(client: ModalClient, sandboxId: string) {
+  const request = { sandboxId, timeout: 0 };
+  return isV1SandboxId(sandboxId) ? client.cpClient.sandboxWait(request) : client.cpClient.sandboxWaitV2(request);
+}
+
 function isAlreadyExists(error: unknown): boolean {
-  return isFerryError(error) && (error.details as { modal_error?: string } | undefined)?.modal_error === "AlreadyExistsError";
+  const name = isFerryError(error) ? (error.details as { modal_error?: string } | undefined)?.modal_error : undefined;
+  return name === "AlreadyExistsError" || name === "ALREADY_EXISTS";
 }
