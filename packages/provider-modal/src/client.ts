@@ -44,8 +44,8 @@ export function userTokenSources(env: Record<string, string | undefined> = proce
 const clientPlugin: FerryClientPlugin = {
   name: "@ferry/provider-modal",
   create(raw) {
-    parseModalPluginOptions(raw);
-    return { provisioners: [lazyModalProvisioner({ sources: userTokenSources() })] };
+    const options = parseModalPluginOptions(raw);
+    return { provisioners: [lazyModalProvisioner({ sources: userTokenSources(), ...(options.server_url ? { serverUrl: options.server_url } : {}) })] };
   },
 };
 

@@ -6,7 +6,7 @@ export { MODAL_BASE_JOB_TEMPLATE, parseModalJobConfiguration, defaultModalJobCon
 export { classifyModalError, modalErrorFacts, MODAL_ERRORS, type ModalErrorContext } from "./errors.js";
 export { buildSandboxSpec, sandboxNameFor, sandboxTags, packageLayer, engineCacheKey, RUN_TAG, POOL_TAG, DEPLOYMENT_TAG, type SandboxSpec } from "./sandbox-request.js";
 export { sandboxStatus, GENERIC_STATUS, TIMEOUT_EXIT_CODE, TERMINATED_EXIT_CODE, type SandboxResult } from "./sandbox-status.js";
-export { sdkClientFactory, cachedClients, type ModalClientFactory, type ModalClientSettings } from "./modal-clients.js";
+export { sdkClientFactory, sdkClients, cachedClients, type ModalClientFactory, type ModalClientSettings } from "./modal-clients.js";
 export { parseModalPluginOptions, type ModalPluginOptions } from "./options.js";
 export { modalPlugin };
 

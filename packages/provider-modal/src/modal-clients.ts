@@ -13,15 +13,31 @@ export interface ModalClientSettings {
 export type ModalClientFactory = (settings: ModalClientSettings) => ModalClient;
 
 /**
- * The official SDK's client. The server it talks to is the SDK's own setting: `MODAL_SERVER_URL` (or
- * a profile's `server_url`), read by the SDK when a client is made; 0.11's `endpoint` option is
- * declared but not read.
+ * The official SDK's clients, sent to `serverUrl` when given (a local stand-in), else where the SDK's
+ * own configuration says (`MODAL_SERVER_URL`, a profile's `server_url`, else Modal). SDK 0.11 reads the
+ * URL only from MODAL_SERVER_URL when a client is made (its `endpoint` param is declared, never read),
+ * so the variable is set for the constructor alone, which is synchronous.
  */
-export const sdkClientFactory: ModalClientFactory = (settings) =>
-  new ModalClient({
-    ...(settings.token ? { tokenId: settings.token.tokenId, tokenSecret: settings.token.tokenSecret } : {}),
-    ...(settings.environment ? { environment: settings.environment } : {}),
-  });
+export function sdkClients(serverUrl?: string): ModalClientFactory {
+  return (settings) => {
+    const params = {
+      ...(settings.token ? { tokenId: settings.token.tokenId, tokenSecret: settings.token.tokenSecret } : {}),
+      ...(settings.environment ? { environment: settings.environment } : {}),
+    };
+    if (!serverUrl) return new ModalClient(params);
+    const saved = process.env.MODAL_SERVER_URL;
+    process.env.MODAL_SERVER_URL = serverUrl;
+    try {
+      return new ModalClient(params);
+    } finally {
+      if (saved === undefined) delete process.env.MODAL_SERVER_URL;
+      else process.env.MODAL_SERVER_URL = saved;
+    }
+  };
+}
+
+/** The SDK's own configuration decides the server. */
+export const sdkClientFactory: ModalClientFactory = sdkClients();
 
 /**
  * Clients are kept per token and environment: a ModalClient holds a gRPC channel and an auth token it

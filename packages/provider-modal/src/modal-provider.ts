@@ -22,12 +22,14 @@ import {
 import type { ModalClient, Sandbox } from "modal";
 import { MODAL_CREDENTIAL_TYPE, modalTokenFrom } from "./credentials.js";
 import { classifyModalError, type ModalErrorContext } from "./errors.js";
-import { cachedClients, sdkClientFactory, type ModalClientFactory } from "./modal-clients.js";
+import { cachedClients, sdkClients, type ModalClientFactory } from "./modal-clients.js";
 import { MODAL_BASE_JOB_TEMPLATE, parseModalJobConfiguration, type ModalJobConfiguration } from "./modal-template.js";
 import { buildSandboxSpec, packageLayer } from "./sandbox-request.js";
 import { sandboxStatus } from "./sandbox-status.js";
 
 export interface ModalProviderOptions {
+  /** Where Modal's API is (a local stand-in); unset: the SDK's own setting, else Modal. */
+  serverUrl?: string;
   /** Attempts per Modal call (the kit's retries); default 3. */
   attempts?: number;
   /** Backoff before a call's second attempt, doubled for the next (with jitter); default 200 ms. */
@@ -77,7 +79,7 @@ export class ModalProvider implements ComputeProvider {
   constructor(options: ModalProviderOptions = {}) {
     this.attempts = options.attempts ?? 3;
     this.retryBaseDelayMs = options.retryBaseDelayMs;
-    this.makeClient = cachedClients(options.clients ?? sdkClientFactory);
+    this.makeClient = cachedClients(options.clients ?? sdkClients(options.serverUrl));
     this.logger = options.logger ?? silentLogger;
     this.logReadTimeoutMs = options.logReadTimeoutMs ?? 10_000;
     this.allowAmbientCredentials = options.allowAmbientCredentials ?? false;

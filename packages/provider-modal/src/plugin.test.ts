@@ -21,7 +21,8 @@ describe("the server plugin (@ferry/provider-modal)", () => {
   });
 
   it("takes its options, refusing unknown ones by name", () => {
-    expect(parseModalPluginOptions({ attempts: 2 })).toEqual({ attempts: 2 });
+    expect(parseModalPluginOptions({ attempts: 2, server_url: "http://127.0.0.1:50051" })).toEqual({ attempts: 2, server_url: "http://127.0.0.1:50051" });
+    expect(() => parseModalPluginOptions({ server_url: "127.0.0.1:50051" })).toThrow(/server_url/);
     expect(parseModalPluginOptions(undefined)).toEqual({});
     expect(() => parseModalPluginOptions({ atempts: 2 })).toThrow(/options of @ferry\/provider-modal are invalid/);
     expect(() => clientPlugin.create({ atempts: 2 })).toThrow(/options of @ferry\/provider-modal are invalid/);

@@ -11,6 +11,7 @@ export const modalPlugin: FerryPlugin = {
     return {
       providers: [
         new ModalProvider({
+          ...(options.server_url ? { serverUrl: options.server_url } : {}),
           ...(options.attempts ? { attempts: options.attempts } : {}),
           allowAmbientCredentials: context.allowAmbientCredentials,
           logger: context.logger,

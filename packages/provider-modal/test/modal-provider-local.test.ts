@@ -3,7 +3,7 @@ import { captureLogger } from "@ferry/provider-kit/conformance";
 import { startModalLocal, type ModalLocal } from "@ferry/modal-local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModalProvider } from "../src/modal-provider.js";
-import { credentialsOf, pointSdkAt, refOf, requestFor } from "./support.js";
+import { credentialsOf, refOf, requestFor } from "./support.js";
 
 // ModalProvider with the official SDK against @ferry/modal-local, whose sandboxes live in memory here
 // (no container engine): they run until terminated, timed out, or ended by the test as a program would.
@@ -13,7 +13,6 @@ const SECRET = "as-ModalProviderLocalSecret1";
 
 beforeAll(async () => {
   local = await startModalLocal({ docker: null });
-  pointSdkAt(local);
   credentials = credentialsOf(local.addToken({ tokenId: "ak-ModalProviderLocal1", tokenSecret: SECRET }));
 });
 
@@ -21,7 +20,8 @@ afterAll(async () => {
   await local?.close();
 });
 
-const provider = (logger = captureLogger()) => new ModalProvider({ logger: logger.logger, retryBaseDelayMs: 5 });
+// The server's URL is the provider's option (the plugin's server_url), as a server's operator sets it.
+const provider = (logger = captureLogger()) => new ModalProvider({ serverUrl: local.url, logger: logger.logger, retryBaseDelayMs: 5 });
 
 describe("ModalProvider against modal-local (in memory)", () => {
   it("creates one sandbox per run: named from the run, tagged, running the engine with the run's timeout, the run's token in a secret", async () => {

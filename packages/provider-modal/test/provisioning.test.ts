@@ -4,14 +4,13 @@ import { ModalClient } from "modal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createModalProvisioner } from "../src/provisioning/modal-provisioner.js";
 import type { TokenSources } from "../src/provisioning/modal-token.js";
-import { pointSdkAt } from "./support.js";
+import { sdkClients, type ModalClientFactory } from "../src/modal-clients.js";
 
 // The modal:push provisioner with the official SDK against @ferry/modal-local (sandboxes in memory).
 let local: ModalLocal;
 
 beforeAll(async () => {
   local = await startModalLocal({ docker: null });
-  pointSdkAt(local);
 });
 
 afterAll(async () => {
@@ -24,31 +23,60 @@ const envSources = (token: { tokenId: string; tokenSecret: string }, extra: Reco
   readConfig: () => null,
 });
 
-/** Each check gets a fresh server: a fresh, empty Modal workspace. */
+/** A client of the SDK for the test's own calls (seeding), on `local`. */
+function sdkClient(on: ModalLocal): ModalClient {
+  return sdkClients(on.url)({ token: on.token, environment: null });
+}
+
+/**
+ * Each check gets a fresh server: a fresh, empty Modal workspace. A step's failure is its first write
+ * refused (PERMISSION_DENIED, as Modal answers a token without the right). The refusal is made by a
+ * gRPC middleware of the SDK (its `grpcMiddleware` option) because observing reads with the same RPCs
+ * as the steps write (AppGetOrCreate looks an app up, or creates it): only the write is refused.
+ */
 async function harness(): Promise<ProvisionerConformanceHarness> {
   const fresh = await startModalLocal({ docker: null });
-  pointSdkAt(fresh);
-  const failing = new Map<string, string>([
-    ["token", "EnvironmentGetOrCreate"],
-    ["app", "AppGetOrCreate"],
-  ]);
+  const armed = new Set<string>();
+  const isWriteOf = (step: string, path: string, request: { objectCreationType?: number }) =>
+    (step === "token" && path.endsWith("/EnvironmentGetOrCreate")) || (step === "app" && path.endsWith("/AppGetOrCreate") && request.objectCreationType === 1);
+  const refuse: NonNullable<ConstructorParameters<typeof ModalClient>[0]>["grpcMiddleware"] = [
+    async function* refuseArmedWrite(call, options) {
+      for (const step of armed) {
+        if (isWriteOf(step, call.method.path, call.request as { objectCreationType?: number })) {
+          armed.delete(step);
+          throw Object.assign(new Error(`${call.method.path} PERMISSION_DENIED: refused by the test`), { name: "ClientError", code: 7, details: `refused by the test (${step})` });
+        }
+      }
+      return yield* call.next(call.request, options);
+    },
+  ];
+  const failingWrites: ModalClientFactory = (settings) => {
+    const saved = process.env.MODAL_SERVER_URL;
+    process.env.MODAL_SERVER_URL = fresh.url;
+    try {
+      return new ModalClient({ ...(settings.token ?? {}), ...(settings.environment ? { environment: settings.environment } : {}), logLevel: "error", grpcMiddleware: refuse });
+    } finally {
+      if (saved === undefined) delete process.env.MODAL_SERVER_URL;
+      else process.env.MODAL_SERVER_URL = saved;
+    }
+  };
   return {
-    provisioner: createModalProvisioner({ sources: envSources(fresh.token) }),
+    provisioner: createModalProvisioner({ sources: envSources(fresh.token), clients: failingWrites }),
     snapshot: async () => {
       const s = fresh.snapshot();
       return { apps: s.apps.map((a) => a.name).sort(), sandboxes: s.sandboxes.filter((sb) => sb.status !== "finished").map((sb) => sb.id).sort() };
     },
     failAt: (step) => {
-      // The step's own write is refused (observe reads with the same RPCs, so the fault waits for the step: `after` a lookup that finds nothing would be wrong).
-      fresh.injectFault({ rpc: failing.get(step) ?? step, code: "PERMISSION_DENIED", message: `injected refusal of ${step}` });
+      if (step !== "token" && step !== "app") throw new Error(`no first write known for the step ${step}`);
+      armed.add(step);
     },
     seedForeign: async () => {
-      const modal = new ModalClient({ tokenId: fresh.token.tokenId, tokenSecret: fresh.token.tokenSecret, logLevel: "error" });
+      const modal = sdkClient(fresh);
       const app = await modal.apps.fromName("someone-elses-app", { createIfMissing: true });
       const image = modal.images.fromRegistry("ferry-engine:latest");
       await modal.sandboxes.create(app, image, { command: ["sleep", "600"], tags: { "ferry-pool": "someone-else" } });
     },
-    cleanup: () => fresh.close().then(() => pointSdkAt(local)),
+    cleanup: () => fresh.close(),
   };
 }
 
@@ -68,7 +96,7 @@ describe("the modal:push provisioner against modal-local: Provisioner conformanc
 describe("the modal:push provisioner", () => {
   it("stores the user's token as the pool's modal credentials once it is checked, and writes the app into the defaults", async () => {
     const token = local.addToken();
-    const provisioner = createModalProvisioner({ sources: envSources(token) });
+    const provisioner = createModalProvisioner({ serverUrl: local.url, sources: envSources(token) });
     const saved: unknown[] = [];
     const result = await provisioner.apply({ poolName: "p1", options: { app_name: "ferry-p1" }, hasCredentials: false, saveCredentials: async (c) => void saved.push(c) }, () => {});
     expect(saved).toEqual([{ type: "modal", data: { token_id: token.tokenId, token_secret: token.tokenSecret } }]);
@@ -77,7 +105,7 @@ describe("the modal:push provisioner", () => {
   });
 
   it("keeps the pool's credentials when it has some", async () => {
-    const provisioner = createModalProvisioner({ sources: envSources(local.token) });
+    const provisioner = createModalProvisioner({ serverUrl: local.url, sources: envSources(local.token) });
     const saved: unknown[] = [];
     const result = await provisioner.apply({ poolName: "p2", options: {}, hasCredentials: true, saveCredentials: async (c) => void saved.push(c) }, () => {});
     expect(saved).toEqual([]);
@@ -85,7 +113,7 @@ describe("the modal:push provisioner", () => {
   });
 
   it("refuses a token Modal does not take, with Modal's words and how to make one, before storing anything", async () => {
-    const provisioner = createModalProvisioner({ sources: envSources({ tokenId: "ak-Unknown000", tokenSecret: "as-UnknownSecret000" }) });
+    const provisioner = createModalProvisioner({ serverUrl: local.url, sources: envSources({ tokenId: "ak-Unknown000", tokenSecret: "as-UnknownSecret000" }) });
     const saved: unknown[] = [];
     const error = await provisioner.apply({ poolName: "p3", options: {}, hasCredentials: false, saveCredentials: async (c) => void saved.push(c) }, () => {}).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "provider_auth", message: expect.stringContaining("Modal did not accept the token") });
@@ -95,7 +123,7 @@ describe("the modal:push provisioner", () => {
   });
 
   it("explains how to make a token when there is none", async () => {
-    const provisioner = createModalProvisioner({ sources: { env: {}, configPath: "/home/u/.modal.toml", readConfig: () => null } });
+    const provisioner = createModalProvisioner({ serverUrl: local.url, sources: { env: {}, configPath: "/home/u/.modal.toml", readConfig: () => null } });
     await expect(provisioner.plan({ poolName: "p4", options: {}, hasCredentials: false })).rejects.toMatchObject({
       code: "provider_auth",
       message: expect.stringContaining("modal token new"),
@@ -105,19 +133,19 @@ describe("the modal:push provisioner", () => {
   it("reads the active profile of ~/.modal.toml", async () => {
     const token = local.addToken();
     const toml = `[other]\ntoken_id = "ak-x"\ntoken_secret = "as-x"\n[mine]\ntoken_id = "${token.tokenId}"\ntoken_secret = "${token.tokenSecret}"\nactive = true\n`;
-    const provisioner = createModalProvisioner({ sources: { env: {}, configPath: "/home/u/.modal.toml", readConfig: () => toml } });
+    const provisioner = createModalProvisioner({ serverUrl: local.url, sources: { env: {}, configPath: "/home/u/.modal.toml", readConfig: () => toml } });
     const saved: { data: Record<string, string> }[] = [];
     await provisioner.apply({ poolName: "p5", options: {}, hasCredentials: false, saveCredentials: async (c) => void saved.push(c) }, () => {});
     expect(saved[0]?.data.token_id).toBe(token.tokenId);
   });
 
   it("deprovision terminates the pool's leftover sandboxes in its app, and no other pool's", async () => {
-    const modal = new ModalClient({ tokenId: local.token.tokenId, tokenSecret: local.token.tokenSecret, logLevel: "error" });
+    const modal = sdkClient(local);
     const app = await modal.apps.fromName("ferry-removal", { createIfMissing: true });
     const image = modal.images.fromRegistry("ferry-engine:latest");
     const mine = await modal.sandboxes.create(app, image, { command: ["sleep", "600"], tags: { "ferry-pool": "gone" } });
     const theirs = await modal.sandboxes.create(app, image, { command: ["sleep", "600"], tags: { "ferry-pool": "other" } });
-    const provisioner = createModalProvisioner({ sources: envSources(local.token) });
+    const provisioner = createModalProvisioner({ serverUrl: local.url, sources: envSources(local.token) });
     const input = { poolName: "gone", options: { app_name: "ferry-removal" } };
     const plan = await provisioner.planRemoval(input);
     expect(plan.filter((s) => s.action === "delete").map((s) => s.name)).toEqual([mine.sandboxId]);

@@ -3,7 +3,7 @@ import { defineProvisioner, type FoundResource, type StepInput } from "@ferry/pr
 import type { ModalClient } from "modal";
 import { MODAL_CREDENTIAL_TYPE } from "../credentials.js";
 import { classifyModalError, type ModalErrorContext } from "../errors.js";
-import { sdkClientFactory, type ModalClientFactory } from "../modal-clients.js";
+import { sdkClients, type ModalClientFactory } from "../modal-clients.js";
 import { POOL_TAG } from "../sandbox-request.js";
 import { findModalToken, type FoundToken, type TokenSources } from "./modal-token.js";
 import { DEFAULT_APP_NAME, MODAL_PROVISION_OPTIONS } from "./options.js";
@@ -11,7 +11,9 @@ import { DEFAULT_APP_NAME, MODAL_PROVISION_OPTIONS } from "./options.js";
 export interface ModalProvisionerOptions {
   /** Where the user's token is looked for: the client plugin passes the user's environment and ~/.modal.toml. */
   sources: TokenSources;
-  /** How SDK clients are made; default the official SDK's (which reads MODAL_SERVER_URL itself). */
+  /** Where Modal's API is (a local stand-in); unset: the SDK's own setting, else Modal. */
+  serverUrl?: string;
+  /** How SDK clients are made; default the official SDK's. */
   clients?: ModalClientFactory;
 }
 
@@ -46,7 +48,7 @@ const envParam = (s: Session) => (s.environment ? { environment: s.environment }
  * other pools may use it), and so is the user's token, which Ferry did not make.
  */
 export function createModalProvisioner(options: ModalProvisionerOptions): Provisioner {
-  const makeClient = options.clients ?? sdkClientFactory;
+  const makeClient = options.clients ?? sdkClients(options.serverUrl);
   return defineProvisioner<Session, State>({
     type: "modal:push",
     optionsSchema: MODAL_PROVISION_OPTIONS,
