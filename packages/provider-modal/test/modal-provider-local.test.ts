@@ -1,5 +1,5 @@
 import { isFerryError } from "@ferry/core";
-import { captureLogger } from "@ferry/provider-kit/conformance";
+import { captureLogger, providerConformanceChecks } from "@ferry/provider-kit/conformance";
 import { startModalLocal, type ModalLocal } from "@ferry/modal-local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModalProvider } from "../src/modal-provider.js";
@@ -168,5 +168,41 @@ describe("ModalProvider against modal-local (in memory)", () => {
     const calls = local.calls().length;
     await expect(provider().submit(requestFor({}, null))).rejects.toMatchObject({ code: "provider_auth", message: expect.stringContaining("has no modal credentials") });
     expect(local.calls().length).toBe(calls);
+  });
+
+  // The conformance check the Docker suite (modal-provider.e2e.test.ts) cannot make: a healthy engine
+  // starts every container of an image that exists. Here an engine refuses every container.
+  const cannotStart = providerConformanceChecks.find((c) => c.name === "reports a job the cloud cannot start as failed, with the cloud's reason")!;
+  it(`conformance: ${cannotStart.name} (an engine that refuses the container)`, async () => {
+    // A hand-written engine (modal-local's runtime option): images are there, every container fails to start.
+    const refusing = await startModalLocal({
+      runtime: {
+        hasImage: async () => true,
+        start: async () => {
+          throw new Error('OCI runtime create failed: exec: "node": executable file not found in $PATH');
+        },
+        find: async () => null,
+        removeAll: async () => {},
+      },
+      imageBuilder: { hasImage: async () => true, build: async () => {} },
+    });
+    const make = () => new ModalProvider({ serverUrl: refusing.url, retryBaseDelayMs: 5 });
+    await cannotStart.run(async () => ({
+      provider: make(),
+      restart: make,
+      jobs: {
+        quick: {},
+        long: {},
+        failing: { variables: {}, exitCode: 1 },
+        unstartable: { variables: {}, reason: /^the sandbox could not start: .*executable file not found/ },
+        refused: { secrets: ["no-such-secret"] },
+      },
+      credentials: credentialsOf(refusing.token),
+      secret: refusing.token.tokenSecret,
+      startedJobs: async () => refusing.sandboxes().length,
+      throttle: () => {},
+      refuseCancel: () => {},
+      cleanup: () => refusing.close(),
+    }));
   });
 });
