@@ -59,7 +59,9 @@ interface Call {
  * name, from a registry image with the run's packages as a cached layer. The sandbox is named from the
  * run: names are unique per app, so a resubmission (after a restart, or a create whose answer was lost)
  * is refused with AlreadyExists and finds the first sandbox by name. The run's token reaches the
- * sandbox in an ephemeral Modal secret, never in the command line, the tags or `env`.
+ * sandbox in an ephemeral Modal secret, never in the command line, the tags or `env`. Before creating,
+ * a submission looks the name up with the app's ended sandboxes too, so a run whose first sandbox ended
+ * before a restarted server resubmitted it is not started twice.
  */
 export class ModalProvider implements ComputeProvider {
   readonly type = "modal:push";
@@ -165,6 +167,13 @@ export class ModalProvider implements ComputeProvider {
       const app = await this.send(call, { ...ctx, operation: "apps.fromName" }, () => client.apps.fromName(config.app_name, { createIfMissing: true, ...(env ? { environment: env } : {}) }));
       const image = client.images.fromRegistry(config.image).dockerfileCommands(layer);
       const named = await Promise.all(config.secrets.map((name) => this.send(call, { ...ctx, operation: "secrets.fromName" }, () => client.secrets.fromName(name, env ? { environment: env } : {}))));
+      // An earlier submission of this run (a server killed before it recorded the answer) may have made
+      // the sandbox, which may even have ended since, freeing its name: follow that one, start none.
+      const earlier = await this.earlierSandbox(call, ctx, config.app_name, spec.name, env);
+      if (earlier) {
+        this.logger.debug({ flow_run_id: request.flowRun.id, sandbox_id: earlier }, "the run's sandbox was made by an earlier submission; following it");
+        return { infrastructureId: earlier };
+      }
       const create = async () => {
         // A new ephemeral secret per attempt: the SDK hydrates it once and keeps its id.
         const runSecret = await client.secrets.fromObject(request.runtimeEnv, env ? { environment: env } : {});
@@ -181,6 +190,19 @@ export class ModalProvider implements ComputeProvider {
         return { infrastructureId: found.sandboxId };
       }
     });
+  }
+
+  /** The sandbox of this name in the app, running or ended (Modal keeps a name's latest), or null. */
+  private async earlierSandbox(call: Call, ctx: ModalErrorContext, appName: string, name: string, environment: string | undefined): Promise<string | null> {
+    try {
+      const found = await this.send(call, { ...ctx, operation: "sandboxes.fromName" }, () =>
+        call.client.sandboxes.fromName(appName, name, { includeTerminated: true, ...(environment ? { environment } : {}) }),
+      );
+      return found.sandboxId;
+    } catch (error) {
+      if (isFerryError(error, "provider_not_found")) return null;
+      throw error;
+    }
   }
 
   /** One Modal call: retried while classification says retrying helps, classified with the pool's secrets kept out. */

@@ -35,7 +35,7 @@ describe("the client plugin (@ferry/provider-modal/client)", () => {
     const made = clientPlugin.create({});
     expect(made.provisioners?.map((p) => p.type)).toEqual(["modal:push"]);
     expect(() => assertValidProvisioner(made.provisioners![0]!, clientPlugin.name)).not.toThrow();
-    expect(Object.keys(made.provisioners![0]!.optionsSchema.properties)).toEqual(["profile", "environment", "app_name"]);
+    expect(Object.keys(made.provisioners![0]!.optionsSchema.properties)).toEqual(["modal_profile", "environment", "app_name"]);
   });
 
   it("checks provisioning options before anything is touched", async () => {

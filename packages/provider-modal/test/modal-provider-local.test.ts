@@ -49,23 +49,35 @@ describe("ModalProvider against modal-local (in memory)", () => {
     expect(await p.status(refOf(request, infrastructureId))).toEqual({ phase: "exited", exitCode: 0 });
   });
 
-  it("a second server resubmitting the run finds the first sandbox by name (AlreadyExists) and starts none", async () => {
+  it("a second server resubmitting the run finds the first sandbox by name and starts none", async () => {
     const request = requestFor({}, credentials);
     const first = await provider().submit(request);
+    const before = local.sandboxes().length;
+    const creates = local.calls().filter((c) => c.rpc.startsWith("SandboxCreate")).length;
+    const second = await provider().submit({ ...request });
+    expect(second.infrastructureId).toBe(first.infrastructureId);
+    expect(local.sandboxes().length).toBe(before);
+    expect(local.calls().filter((c) => c.rpc.startsWith("SandboxCreate")).length).toBe(creates);
+    await provider().cancel(refOf(request, first.infrastructureId), "test over");
+  });
+
+  it("a run whose sandbox already ended (its name free again) is not started a second time by a resubmission", async () => {
+    const request = requestFor({}, credentials);
+    const first = await provider().submit(request);
+    local.completeSandbox(first.infrastructureId, { exitCode: 1, stderr: "could not reach the server\n" });
     const before = local.sandboxes().length;
     const second = await provider().submit({ ...request });
     expect(second.infrastructureId).toBe(first.infrastructureId);
     expect(local.sandboxes().length).toBe(before);
-    expect(local.calls().filter((c) => c.rpc.startsWith("SandboxCreate")).map((c) => c.status).slice(-1)).toEqual(["ALREADY_EXISTS"]);
-    await provider().cancel(refOf(request, first.infrastructureId), "test over");
   });
 
-  it("a create whose answer was lost is retried and finds the sandbox it made: one sandbox", async () => {
+  it("a create whose answer was lost is retried, refused as AlreadyExists, and finds the sandbox it made: one sandbox", async () => {
     const request = requestFor({}, credentials);
     const before = local.sandboxes().length;
     local.injectFault({ rpc: "SandboxCreateV2", code: "UNAVAILABLE", message: "connection reset", after: true });
     const { infrastructureId } = await provider().submit(request);
     expect(local.sandboxes().length).toBe(before + 1);
+    expect(local.calls().filter((c) => c.rpc === "SandboxCreateV2").map((c) => c.status).slice(-2)).toEqual(["UNAVAILABLE", "ALREADY_EXISTS"]);
     expect(local.sandbox(infrastructureId)?.name).toBe(`ferry-${request.flowRun.id}`);
     await provider().cancel(refOf(request, infrastructureId), "test over");
   });

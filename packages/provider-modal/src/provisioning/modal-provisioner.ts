@@ -55,7 +55,7 @@ export function createModalProvisioner(options: ModalProvisionerOptions): Provis
     creationOrder: ["token", "app"],
     poolTag: (pool) => `${POOL_TAG}=${pool}`,
     open: async (given) => {
-      const found = findModalToken(options.sources, given.profile);
+      const found = findModalToken(options.sources, given.modal_profile);
       const environment = given.environment ?? found.environment;
       const client = makeClient({ token: found.token, environment });
       return { client, found, appName: given.app_name ?? DEFAULT_APP_NAME, environment };

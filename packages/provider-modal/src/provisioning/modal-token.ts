@@ -56,7 +56,7 @@ export function findModalToken(sources: TokenSources, profile?: string): FoundTo
       "provider_auth",
       wanted
         ? `${sources.configPath} has no profile '${wanted}' (profiles: ${names})`
-        : `${sources.configPath} has no active profile (profiles: ${names}): run 'modal profile activate NAME' or pass --profile NAME`,
+        : `${sources.configPath} has no active profile (profiles: ${names}): run 'modal profile activate NAME' or pass --modal-profile NAME`,
       { retryable: false },
     );
   }
