@@ -83,7 +83,7 @@ export function createModalProvisioner(options: ModalProvisionerOptions): Provis
             manualFix: "store it with 'ferry credentials create' and 'ferry work-pool update POOL --credentials NAME'",
           },
         );
-        return `checked against Modal and stored (${session.found.source})`;
+        return `checked against Modal: ${session.found.source}`;
       },
       app: async ({ session, state }) => {
         const app = await call(session, "apps.fromName", () => session.client.apps.fromName(session.appName, { createIfMissing: true, ...envParam(session) }));
