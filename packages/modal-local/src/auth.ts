@@ -10,7 +10,8 @@ export type AuthFailure = { ok: false; message: string } | { ok: true; tokenId: 
 
 export const TOKEN_MISSING_MESSAGE = "Token missing. Could not authenticate client.";
 export const TOKEN_ID_MALFORMED_MESSAGE = "Token ID is malformed";
-export const TOKEN_INVALID_MESSAGE = "Invalid token: the token ID or secret is wrong, or the token was revoked.";
+/** What Modal answers for a token it does not know (never made, revoked); a wrong secret gets the same, so a token id is not confirmed. */
+export const TOKEN_INVALID_MESSAGE = "Token not found";
 
 /** The tokens a local server accepts; revoking one makes it answer as Modal does for a revoked token. */
 export class TokenBook {

@@ -3,8 +3,8 @@ import { parseCliArgs } from "./cli-args.js";
 
 describe("parseCliArgs", () => {
   it("takes the token from the environment, never the command line", () => {
-    const options = parseCliArgs(["--port", "9000", "--no-docker", "--environment", "main", "--environment", "dev"], { MODAL_LOCAL_TOKEN_ID: "ak-abc", MODAL_LOCAL_TOKEN_SECRET: "as-def" });
-    expect(options).toEqual({ port: 9000, docker: null, environments: ["main", "dev"], token: { tokenId: "ak-abc", tokenSecret: "as-def" } });
+    const options = parseCliArgs(["--port", "9000", "--image-layers", "record", "--no-docker", "--environment", "main", "--environment", "dev"], { MODAL_LOCAL_TOKEN_ID: "ak-abc", MODAL_LOCAL_TOKEN_SECRET: "as-def" });
+    expect(options).toEqual({ port: 9000, imageLayers: "record", docker: null, environments: ["main", "dev"], token: { tokenId: "ak-abc", tokenSecret: "as-def" } });
   });
 
   it("refuses half a token and unknown flags", () => {

@@ -25,7 +25,11 @@ export function singleFileTar(name: string, content: string): Buffer {
 
 /** Builds image layers with the Docker engine's classic builder (no registry: bases must be local). */
 export class DockerImageBuilder implements ImageBuilder {
-  constructor(private readonly docker: Dockerode) {}
+  constructor(
+    private readonly docker: Dockerode,
+    /** The network `RUN` steps use: `host` reaches a package index on 127.0.0.1. */
+    private readonly network: "host" | "bridge" = "host",
+  ) {}
 
   async hasImage(ref: string): Promise<boolean> {
     return this.docker
@@ -40,8 +44,17 @@ export class DockerImageBuilder implements ImageBuilder {
       );
   }
 
+  async remove(tag: string): Promise<void> {
+    await this.docker
+      .getImage(tag)
+      .remove({ force: true })
+      .catch((error: { statusCode?: number }) => {
+        if (error.statusCode !== 404) throw error;
+      });
+  }
+
   async build(dockerfile: string, tag: string, onLog: (line: string) => void): Promise<void> {
-    const stream = await this.docker.buildImage(Readable.from(singleFileTar("Dockerfile", dockerfile)), { t: tag, pull: false, rm: true, forcerm: true });
+    const stream = await this.docker.buildImage(Readable.from(singleFileTar("Dockerfile", dockerfile)), { t: tag, pull: false, rm: true, forcerm: true, networkmode: this.network });
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(
         stream,

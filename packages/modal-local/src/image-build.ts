@@ -8,6 +8,8 @@ import type { ImageRecord, ModalLocalState } from "./state.js";
 export interface ImageBuilder {
   hasImage(ref: string): Promise<boolean>;
   build(dockerfile: string, tag: string, onLog: (line: string) => void): Promise<void>;
+  /** Removes an image this builder made (on close); a builder without it leaves them. */
+  remove?(tag: string): Promise<void>;
 }
 
 export interface ImageSpec {
@@ -41,12 +43,16 @@ export function layerTag(imageId: string): string {
  * ImageGetOrCreate's work. An image is cached by content: asking again for one that is built (or being
  * built) returns it without a new build. A layer with commands is built on the engine (`docker build`
  * of `FROM <base>` and the commands); one without is its base. Without an engine the layers are only
- * recorded, and the image is reported built: nothing could run it anyway.
+ * recorded, and the image is reported built: nothing could run it anyway. With `layers: "record"`
+ * (for tests that cannot reach a package index) a layer's commands are recorded, not run, and the
+ * image runs as its base; `layersApplied` says so.
  */
 export class ImageBuilds {
   constructor(
     private readonly state: ModalLocalState,
     private readonly builder: ImageBuilder | null,
+    /** `build`: layers with commands are built by the engine; `record`: recorded only, the image runs as its base. */
+    private readonly layers: "build" | "record" = "build",
   ) {}
 
   getOrCreate(spec: ImageSpec, forceBuild: boolean): ImageRecord {
@@ -63,6 +69,7 @@ export class ImageBuilds {
       result: null,
       logs: [],
       builds: 0,
+      layersApplied: true,
       changed: new ChangeSignal(),
     };
     image.status = "building";
@@ -72,8 +79,17 @@ export class ImageBuilds {
     return image;
   }
 
+  /** Removes the layers built on the engine (their tags are this server's own). */
+  async close(): Promise<void> {
+    const builder = this.builder;
+    if (builder === null) return;
+    const built = [...this.state.images.values()].filter((i) => i.dockerRef === layerTag(i.id));
+    await Promise.all(built.map((i) => builder.remove?.(layerTag(i.id)).catch(() => undefined)));
+  }
+
   private async build(image: ImageRecord): Promise<void> {
     image.builds += 1;
+    image.layersApplied = true;
     const log = (line: string): void => {
       image.logs.push(line);
       image.changed.notify();
@@ -88,11 +104,17 @@ export class ImageBuilds {
         baseRef = parent.dockerRef;
       }
       if (this.builder === null || baseRef === null) {
+        image.layersApplied = false;
         log(`Recorded ${image.dockerfileCommands.length} Dockerfile command(s); no container engine, nothing built.\n`);
         image.dockerRef = null;
       } else if (rest.length === 0) {
         if (!(await this.builder.hasImage(baseRef))) throw new Error(`Image ${baseRef} is not on the local Docker engine (modal-local never pulls images: build or import it first).`);
         image.dockerRef = baseRef;
+      } else if (this.layers === "record") {
+        if (!(await this.builder.hasImage(baseRef))) throw new Error(`Image ${baseRef} is not on the local Docker engine (modal-local never pulls images: build or import it first).`);
+        log(`Recorded ${rest.length} Dockerfile command(s) without running them (layers: "record"); sandboxes run ${baseRef}.\n`);
+        image.dockerRef = baseRef;
+        image.layersApplied = false;
       } else {
         const tag = layerTag(image.id);
         await this.builder.build(`FROM ${baseRef}\n${rest.join("\n")}\n`, tag, log);

@@ -15,6 +15,12 @@ export interface ModalLocalOptions {
   runtime?: ContainerRuntime | null;
   /** Replaces the Docker image builder. */
   imageBuilder?: ImageBuilder | null;
+  /**
+   * Image layers with commands (`RUN pip install …`): `build` (default) has the engine build them (on the
+   * host network, so a package index on 127.0.0.1 is reachable); `record` only records them and runs the
+   * image as its base, for tests with no package index to reach.
+   */
+  imageLayers?: "build" | "record";
   /** Sandboxes' network: `host` (default: a sandbox reaches services on 127.0.0.1) or `bridge`. */
   network?: ContainerNetwork;
   /** The token the server accepts (more with `addToken`). Default: one made at start. */
@@ -38,6 +44,7 @@ export interface ResolvedModalLocalOptions {
   runtime: ContainerRuntime | null | undefined;
   imageBuilder: ImageBuilder | null | undefined;
   network: ContainerNetwork;
+  imageLayers: "build" | "record";
   token: ModalToken | undefined;
   environments: string[];
   imageBuilderVersion: string;
@@ -60,6 +67,8 @@ export function resolveModalLocalOptions(options: ModalLocalOptions = {}): Resol
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`port must be an integer from 0 to 65535, got ${String(options.port)}`);
   const network = options.network ?? "host";
   if (network !== "host" && network !== "bridge") fail(`network must be "host" or "bridge", got "${String(network)}"`);
+  const imageLayers = options.imageLayers ?? "build";
+  if (imageLayers !== "build" && imageLayers !== "record") fail(`imageLayers must be "build" or "record", got "${String(imageLayers)}"`);
   if (options.token !== undefined) {
     if (!/^ak-[0-9A-Za-z]+$/.test(options.token.tokenId)) fail(`token.tokenId must look like a Modal token id ("ak-" then letters and digits), got "${options.token.tokenId}"`);
     if (!/^as-[0-9A-Za-z]+$/.test(options.token.tokenSecret)) fail(`token.tokenSecret must look like a Modal token secret ("as-" then letters and digits)`);
@@ -76,6 +85,7 @@ export function resolveModalLocalOptions(options: ModalLocalOptions = {}): Resol
     runtime: options.runtime,
     imageBuilder: options.imageBuilder,
     network,
+    imageLayers,
     token: options.token,
     environments,
     imageBuilderVersion: options.imageBuilderVersion ?? "2025.06",

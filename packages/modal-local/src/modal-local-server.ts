@@ -5,6 +5,7 @@ import { DockerContainerRuntime, type ContainerRuntime } from "@ferry/local-cont
 import { JwtSigner, TokenBook, type ModalToken } from "./auth.js";
 import { DockerImageBuilder } from "./docker-image-builder.js";
 import { FaultBook, type Fault, type PendingFault } from "./faults.js";
+import { HoldBook, type HeldAnswer } from "./holds.js";
 import { ImageBuilds, type ImageBuilder } from "./image-build.js";
 import { newId } from "./ids.js";
 import { modalClientService } from "./modal-client-service.js";
@@ -32,6 +33,11 @@ export interface ModalLocal {
   injectFault(fault: Fault): void;
   faults(): PendingFault[];
   clearFaults(): void;
+  /**
+   * Holds the reply of the next call of `rpc` (e.g. `SandboxCreateV2`) after it took effect, until
+   * `release()`: what a client sees when it dies before the answer reaches it.
+   */
+  holdNext(rpc: string): HeldAnswer;
   /** Every sandbox, oldest first. */
   sandboxes(): SandboxView[];
   /** A sandbox by id, or by name (the latest of that name). */
@@ -65,7 +71,7 @@ async function pickRuntime(options: ResolvedModalLocalOptions): Promise<{ runtim
   ]);
   if (answer !== null) return { runtime: null, builder: builder ?? null, unavailable: `Docker is not answering (${answer})` };
   const runtime = new DockerContainerRuntime(docker, { network: options.network, serverId: randomUUID(), labelPrefix: "modal-local" });
-  return { runtime, builder: builder === undefined ? new DockerImageBuilder(docker) : builder, unavailable: null };
+  return { runtime, builder: builder === undefined ? new DockerImageBuilder(docker, options.network) : builder, unavailable: null };
 }
 
 function randomToken(): ModalToken {
@@ -84,9 +90,11 @@ export async function startModalLocal(input: ModalLocalOptions = {}): Promise<Mo
   tokens.add(token);
   const signer = new JwtSigner(options.now);
   const faults = new FaultBook();
+  const holds = new HoldBook();
   let calls: CallRecord[] = [];
   const plumbing: RpcPlumbing = {
     faults,
+    holds,
     now: options.now,
     record: (call) => calls.push(call),
     authenticate(rpc: string, metadata: Metadata): string | null {
@@ -103,7 +111,7 @@ export async function startModalLocal(input: ModalLocalOptions = {}): Promise<Mo
     sandboxEnvironment: options.sandboxEnvironment,
     now: options.now,
   });
-  const images = new ImageBuilds(state, builder);
+  const images = new ImageBuilds(state, builder, options.imageLayers);
   const services = loadModalServices();
   const server = new Server();
   let port = 0;
@@ -138,6 +146,7 @@ export async function startModalLocal(input: ModalLocalOptions = {}): Promise<Mo
     injectFault: (fault) => faults.add(fault),
     faults: () => faults.list(),
     clearFaults: () => faults.clear(),
+    holdNext: (rpc) => holds.holdNext(rpc),
     sandboxes: () => [...state.sandboxes.values()].sort((a, b) => a.createdAt - b.createdAt).map((sb) => describeSandbox(state, sb)),
     sandbox: (idOrName) => {
       try {
@@ -165,6 +174,7 @@ export async function startModalLocal(input: ModalLocalOptions = {}): Promise<Mo
     close: async () => {
       server.forceShutdown();
       await lifecycle.close();
+      await images.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Metadata, status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type ServiceError } from "@grpc/grpc-js";
 import type { FaultBook } from "./faults.js";
+import type { HoldBook } from "./holds.js";
 import { statusName } from "./faults.js";
 
 /** An answer with a gRPC status other than OK, in the words Modal's API uses. */
@@ -42,6 +43,7 @@ export interface CallContext {
 
 export interface RpcPlumbing {
   faults: FaultBook;
+  holds: HoldBook;
   record(call: CallRecord): void;
   /** Checks the call's credentials; returns the token id, or throws an RpcError. */
   authenticate(rpc: string, metadata: Metadata): string | null;
@@ -53,12 +55,11 @@ function toServiceError(error: unknown): Partial<ServiceError> {
   return { code: GrpcStatus.INTERNAL, details: `modal-local: ${(error as Error).message}`, metadata: new Metadata() };
 }
 
-function metadataValue(metadata: Metadata, key: string): string | undefined {
+/** A metadata entry's text value (the first, when sent more than once). */
+export function metadataValue(metadata: Metadata, key: string): string | undefined {
   const [value] = metadata.get(key);
   return typeof value === "string" ? value : undefined;
 }
-
-export { metadataValue };
 
 async function perform<T>(plumbing: RpcPlumbing, rpc: string, metadata: Metadata, signal: AbortSignal, work: (ctx: CallContext) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: Partial<ServiceError> }> {
   let tokenId: string | null = metadataValue(metadata, "x-modal-token-id") ?? null;
@@ -71,6 +72,8 @@ async function perform<T>(plumbing: RpcPlumbing, rpc: string, metadata: Metadata
       return { ok: false, error: { code: GrpcStatus[before.code], details: before.message, metadata: new Metadata() } };
     }
     const value = await work({ tokenId, metadata, signal });
+    const held = plumbing.holds.take(rpc);
+    if (held !== null) await held;
     const after = plumbing.faults.take(rpc, "after");
     if (after !== null) {
       plumbing.record({ rpc, tokenId, status: after.code, message: after.message, injected: true, time });

@@ -61,7 +61,8 @@ export class SandboxLifecycle {
       image: image.dockerRef,
       ...(sandbox.command.length > 0 ? { command: sandbox.command } : {}),
       env: { ...this.options.sandboxEnvironment, ...sandbox.env },
-      ...(sandbox.memoryMib === null ? {} : { memoryMib: sandbox.memoryMib }),
+      // Modal's memory is a request; only an explicit limit caps the container.
+      ...(sandbox.memoryLimitMib === null ? {} : { memoryMib: sandbox.memoryLimitMib }),
       ...(sandbox.workdir === null ? {} : { workingDirectory: sandbox.workdir }),
       init: true,
     });
@@ -76,7 +77,7 @@ export class SandboxLifecycle {
     });
     const exit = await handle.wait();
     await followed.catch(() => undefined);
-    const end = this.ends.get(sandbox.id) ?? { kind: "exited", exitCode: exit.exitCode, oomKilled: exit.oomKilled, ...(sandbox.memoryMib === null ? {} : { memoryMib: sandbox.memoryMib }) };
+    const end = this.ends.get(sandbox.id) ?? { kind: "exited", exitCode: exit.exitCode, oomKilled: exit.oomKilled, ...(sandbox.memoryLimitMib === null ? {} : { memoryMib: sandbox.memoryLimitMib }) };
     this.finish(sandbox, end);
   }
 
@@ -99,8 +100,12 @@ export class SandboxLifecycle {
     await handle.stop(0).catch(() => undefined);
   }
 
-  /** Asks a sandbox to stop; its result (TERMINATED) is set once it has. */
-  async terminate(sandbox: SandboxRecord): Promise<void> {
+  /**
+   * Asks a sandbox to stop and returns at once, as Modal's terminate does; its result (TERMINATED) is set
+   * once the container has stopped (after the grace period at most). A stop the engine refuses is kept
+   * in `stopError` and the sandbox runs on: a later terminate asks again.
+   */
+  terminate(sandbox: SandboxRecord): void {
     if (sandbox.result !== null) return;
     sandbox.terminateRequested = true;
     const handle = this.handles.get(sandbox.id);
@@ -110,7 +115,14 @@ export class SandboxLifecycle {
       return;
     }
     if (!this.ends.has(sandbox.id)) this.ends.set(sandbox.id, { kind: "terminated" });
-    await handle.stop(this.options.terminateGraceSeconds);
+    sandbox.stopError = null;
+    handle.stop(this.options.terminateGraceSeconds).catch((error: unknown) => {
+      if (sandbox.result !== null) return;
+      sandbox.stopError = (error as Error).message;
+      sandbox.terminateRequested = false;
+      this.ends.delete(sandbox.id);
+      sandbox.changed.notify();
+    });
   }
 
   /** Ends an in-memory sandbox as if its program had printed `stdout`/`stderr` and exited (tests without an engine). */

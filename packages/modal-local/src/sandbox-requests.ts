@@ -9,7 +9,7 @@ export interface SandboxDefinitionMessage {
   entrypointArgs?: string[];
   imageId?: string;
   secretIds?: string[];
-  resources?: { memoryMb?: number; milliCpu?: number; gpuConfig?: { gpuType?: string; count?: number } | null } | null;
+  resources?: { memoryMb?: number; memoryMbMax?: number; milliCpu?: number; gpuConfig?: { gpuType?: string; count?: number } | null } | null;
   timeoutSecs?: number;
   workdir?: string;
   schedulerPlacement?: { regions?: string[] } | null;
@@ -29,7 +29,10 @@ export interface SandboxPlan {
   timeoutSecs: number;
   workdir: string | null;
   milliCpu: number | null;
+  /** The memory request (Modal schedules by it; no limit). */
   memoryMib: number | null;
+  /** The memory limit, when asked for (`memoryLimitMiB`): the container's hard limit. */
+  memoryLimitMib: number | null;
   gpu: string | null;
   regions: string[];
   name: string | null;
@@ -54,6 +57,7 @@ export function planSandbox(definition: SandboxDefinitionMessage | null | undefi
     workdir: definition.workdir ? definition.workdir : null,
     milliCpu: definition.resources?.milliCpu ? definition.resources.milliCpu : null,
     memoryMib: definition.resources?.memoryMb ? definition.resources.memoryMb : null,
+    memoryLimitMib: definition.resources?.memoryMbMax ? definition.resources.memoryMbMax : null,
     gpu,
     regions: definition.schedulerPlacement?.regions ?? [],
     name,

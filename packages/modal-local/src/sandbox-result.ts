@@ -40,7 +40,8 @@ export function sandboxResult(end: SandboxEnd): GenericResult {
     case "terminated":
       return { status: GenericStatus.TERMINATED, exitcode: 137, exception: "Sandbox was terminated." };
     case "failed-to-start":
-      return { status: GenericStatus.INIT_FAILURE, exitcode: 0, exception: end.reason };
+      // The SDK's wait() gives `exitcode` for this status: never 0, which would read as success.
+      return { status: GenericStatus.INIT_FAILURE, exitcode: 1, exception: end.reason };
   }
 }
 

@@ -38,6 +38,8 @@ export interface ImageRecord {
   logs: string[];
   /** How many times it was built (a cache hit does not build). */
   builds: number;
+  /** Whether what runs has its own layers' commands applied (false: recorded only). */
+  layersApplied: boolean;
   changed: ChangeSignal;
 }
 
@@ -57,6 +59,7 @@ export interface SandboxRecord {
   workdir: string | null;
   milliCpu: number | null;
   memoryMib: number | null;
+  memoryLimitMib: number | null;
   gpu: string | null;
   regions: string[];
   createdAt: number;
@@ -67,6 +70,8 @@ export interface SandboxRecord {
   finishedAt: number | null;
   result: GenericResult | null;
   terminateRequested: boolean;
+  /** Why the engine refused the last terminate's stop, or null. */
+  stopError: string | null;
   containerId: string | null;
   stdout: SandboxOutput;
   stderr: SandboxOutput;
@@ -120,7 +125,7 @@ export class ModalLocalState {
     return latest;
   }
 
-  newSandbox(fields: Omit<SandboxRecord, "id" | "taskId" | "scheduled" | "startedAt" | "finishedAt" | "result" | "terminateRequested" | "containerId" | "stdout" | "stderr" | "changed">): SandboxRecord {
+  newSandbox(fields: Omit<SandboxRecord, "id" | "taskId" | "scheduled" | "startedAt" | "finishedAt" | "result" | "terminateRequested" | "stopError" | "containerId" | "stdout" | "stderr" | "changed">): SandboxRecord {
     const record: SandboxRecord = {
       ...fields,
       id: newId(fields.version === 1 ? "sb" : "sb2"),
@@ -130,6 +135,7 @@ export class ModalLocalState {
       finishedAt: null,
       result: null,
       terminateRequested: false,
+      stopError: null,
       containerId: null,
       stdout: new SandboxOutput(),
       stderr: new SandboxOutput(),

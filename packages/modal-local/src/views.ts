@@ -19,6 +19,7 @@ export interface SandboxView {
   timeoutSecs: number;
   milliCpu: number | null;
   memoryMib: number | null;
+  memoryLimitMib: number | null;
   gpu: string | null;
   regions: string[];
   taskId: string;
@@ -28,6 +29,8 @@ export interface SandboxView {
   /** What the SDK's `wait()` gives (124 timeout, 137 terminated), once finished. */
   exitCode: number | null;
   terminateRequested: boolean;
+  /** Why the engine refused the last terminate's stop, or null. */
+  stopError: string | null;
   stdout: string;
   stderr: string;
   createdAt: string;
@@ -51,6 +54,7 @@ export function describeSandbox(state: ModalLocalState, sb: SandboxRecord): Sand
     timeoutSecs: sb.timeoutSecs,
     milliCpu: sb.milliCpu,
     memoryMib: sb.memoryMib,
+    memoryLimitMib: sb.memoryLimitMib,
     gpu: sb.gpu,
     regions: [...sb.regions],
     taskId: sb.taskId,
@@ -59,6 +63,7 @@ export function describeSandbox(state: ModalLocalState, sb: SandboxRecord): Sand
     result: sb.result === null ? null : { ...sb.result },
     exitCode: sb.result === null ? null : sdkReturnCode(sb.result),
     terminateRequested: sb.terminateRequested,
+    stopError: sb.stopError,
     stdout: sb.stdout.text(),
     stderr: sb.stderr.text(),
     createdAt: new Date(sb.createdAt).toISOString(),
@@ -70,7 +75,7 @@ export interface ModalLocalSnapshot {
   apps: { id: string; name: string; environmentName: string }[];
   /** Secrets by name and keys; values are left out. */
   secrets: { id: string; name: string | null; environmentName: string; keys: string[]; ephemeral: boolean }[];
-  images: { id: string; dockerfileCommands: string[]; baseImages: { dockerTag: string; imageId: string }[]; dockerRef: string | null; status: string; builds: number; exception: string | null }[];
+  images: { id: string; dockerfileCommands: string[]; baseImages: { dockerTag: string; imageId: string }[]; dockerRef: string | null; status: string; builds: number; layersApplied: boolean; exception: string | null }[];
   sandboxes: Omit<SandboxView, "env" | "stdout" | "stderr">[];
 }
 
@@ -86,6 +91,7 @@ export function snapshotState(state: ModalLocalState): ModalLocalSnapshot {
       dockerRef: i.dockerRef,
       status: i.status,
       builds: i.builds,
+      layersApplied: i.layersApplied,
       exception: i.status === "failed" ? (i.result?.exception ?? null) : null,
     })),
     sandboxes: [...state.sandboxes.values()]

@@ -34,6 +34,13 @@ describe("auth, through the official SDK", () => {
     await expect(modal.apps.fromName("auth-bad", { createIfMissing: true })).rejects.toMatchObject({ code: 16, details: TOKEN_ID_MALFORMED_MESSAGE });
   });
 
+  it("checks a token with a read-only call (the image builder version of the default environment)", async () => {
+    expect(await modalClient(local).getImageBuilderVersion()).toBe("2025.06");
+    const bad = modalClient(local, { token: { tokenId: "ak-unknownunknownunknown2", tokenSecret: "as-wrongwrongwrongwrong12" } });
+    await expect(bad.getImageBuilderVersion()).rejects.toMatchObject({ code: 16 });
+    expect(local.snapshot().apps.map((a) => a.name)).not.toContain("");
+  });
+
   it("refuses a revoked token", async () => {
     const second = local.addToken();
     const modal = modalClient(local, { token: second });

@@ -57,6 +57,7 @@ for (const version of [2, 1] as const) {
     });
 
     it("waits for the exit code and reads stdout and stderr", async () => {
+      local.clearCalls();
       const modal = client();
       const sb = await newSandbox(modal, `${prefix}-exit`);
       const waiting = sb.wait();
@@ -65,6 +66,9 @@ for (const version of [2, 1] as const) {
       expect(await waiting).toBe(3);
       expect(await sb.stdout.readText()).toBe("starting\ndone\n");
       expect(await sb.stderr.readText()).toBe("Traceback: boom\n");
+      // V2 output comes through the task command router; V1 through SandboxGetLogs.
+      const reads = local.calls().filter((c) => c.rpc === "SandboxStdioReadV2" || c.rpc === "SandboxGetLogs");
+      expect(new Set(reads.map((c) => c.rpc))).toEqual(new Set([version === 2 ? "SandboxStdioReadV2" : "SandboxGetLogs"]));
       expect(await sb.poll()).toBe(3);
       expect(local.sandbox(sb.sandboxId)).toMatchObject({ status: "finished", exitCode: 3, result: { status: 2, exitcode: 3 } });
     });
@@ -103,6 +107,23 @@ describe("faults on sandbox creation", () => {
     const found = await modal.sandboxes.fromName("ferry", "lost-reply");
     expect(found.sandboxId).toBe(local.sandbox("lost-reply")?.id);
     await found.terminate();
+  });
+});
+
+describe("a reply held back (a client that dies mid-call)", () => {
+  it("the sandbox exists before its creator hears of it, and another client finds it by name", async () => {
+    const creator = modalClient(local);
+    const held = local.holdNext("SandboxCreateV2");
+    const creating = newSandbox(creator, "held-reply");
+    await held.reached;
+    const made = local.sandbox("held-reply")!;
+    expect(made.status).toBe("running");
+    const other = modalClient(local);
+    expect((await other.sandboxes.fromName("ferry", "held-reply")).sandboxId).toBe(made.id);
+    await expect(newSandbox(other, "held-reply")).rejects.toBeInstanceOf(AlreadyExistsError);
+    held.release();
+    expect((await creating).sandboxId).toBe(made.id);
+    expect(local.sandboxes().filter((s) => s.name === "held-reply")).toHaveLength(1);
   });
 });
 
