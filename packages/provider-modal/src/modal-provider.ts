@@ -24,7 +24,7 @@ import { MODAL_CREDENTIAL_TYPE, modalTokenFrom } from "./credentials.js";
 import { classifyModalError, type ModalErrorContext } from "./errors.js";
 import { cachedClients, sdkClients, type ModalClientFactory } from "./modal-clients.js";
 import { MODAL_BASE_JOB_TEMPLATE, parseModalJobConfiguration, type ModalJobConfiguration } from "./modal-template.js";
-import { buildSandboxSpec, packageLayer } from "./sandbox-request.js";
+import { buildSandboxSpec, imageCommands } from "./sandbox-request.js";
 import { sandboxStatus } from "./sandbox-status.js";
 
 export interface ModalProviderOptions {
@@ -158,7 +158,7 @@ export class ModalProvider implements ComputeProvider {
     const config = parseModalJobConfiguration(request.jobConfiguration);
     this.warnLoopbackApiUrl(request);
     const spec = buildSandboxSpec(config, { flowRunId: request.flowRun.id, pool: request.flowRun.work_pool, deploymentId: request.deployment.id });
-    const layer = packageLayer(config);
+    const layer = imageCommands(config);
     const ctx: ModalErrorContext = { app: config.app_name, pool: request.flowRun.work_pool, image: config.image, ...(config.environment ? { environment: config.environment } : {}) };
     return this.withClient(request.credentials, config, request.flowRun.work_pool, async (call) => {
       call.signal = request.signal;

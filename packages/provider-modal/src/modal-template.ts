@@ -34,7 +34,7 @@ const MODAL_VARIABLES: Record<string, JsonSchema> = {
     items: { type: "string" },
     minItems: 1,
     default: ENGINE_COMMAND,
-    description: "What the sandbox runs: Ferry's engine (Modal does not run an image's entrypoint)",
+    description: "What the sandbox runs: Ferry's engine (the image's ENTRYPOINT is cleared, so this runs as given)",
   },
   cpu: nullable("number", "CPU cores reserved for the sandbox (fractions allowed); null uses Modal's default", { exclusiveMinimum: 0, maximum: 64 }),
   memory: nullable("integer", "Memory reserved for the sandbox in MiB; null uses Modal's default", { minimum: 128, maximum: 344064 }),

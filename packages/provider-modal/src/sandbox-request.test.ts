@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defaultModalJobConfiguration } from "./modal-template.js";
-import { buildSandboxSpec, engineCacheKey, packageLayer, sandboxNameFor, shellQuote } from "./sandbox-request.js";
+import { buildSandboxSpec, engineCacheKey, imageCommands, packageLayer, sandboxNameFor, shellQuote } from "./sandbox-request.js";
 
 const RUN = "5f0c3a52-8a5b-4b8e-9d8e-2b8f4c1d9e01";
 const context = { flowRunId: RUN, pool: "modal-pool", deploymentId: "d-1" };
@@ -81,5 +81,12 @@ describe("shellQuote", () => {
   it("keeps specifiers with shell characters and quotes whole", () => {
     expect(shellQuote("a>=1")).toBe("'a>=1'");
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  });
+});
+
+describe("imageCommands", () => {
+  it("clears the image's ENTRYPOINT first, so the command runs as given, then adds the packages' layer", () => {
+    expect(imageCommands({ pip_packages: [], npm_packages: [] })).toEqual(["ENTRYPOINT []"]);
+    expect(imageCommands({ pip_packages: ["rich"], npm_packages: [] })).toEqual(["ENTRYPOINT []", ...packageLayer({ pip_packages: ["rich"], npm_packages: [] })]);
   });
 });

@@ -98,3 +98,13 @@ export function packageLayer(config: Pick<ModalJobConfiguration, "pip_packages" 
   commands.push(`RUN printf '%s' ${shellQuote(marker)} > ${root}/complete.json && chmod -R a+rwX ${IMAGE_CACHE_DIR}`);
   return commands;
 }
+
+/**
+ * The image layer every sandbox starts from: the registry image with its ENTRYPOINT cleared (Modal
+ * keeps an image's ENTRYPOINT and passes the sandbox's command to it as arguments, so `command` would
+ * reach the engine image's entrypoint twice), then the packages' layer. Modal builds a layer once per
+ * content: every later run of the same image and packages reuses it.
+ */
+export function imageCommands(config: Pick<ModalJobConfiguration, "pip_packages" | "npm_packages">): string[] {
+  return ["ENTRYPOINT []", ...packageLayer(config)];
+}
