@@ -1,5 +1,6 @@
-import { spawn } from "node:child_process";
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { execFileSync, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +20,8 @@ import { serveRepo, type ServedRepo } from "./support/git-server.js";
  * server at 127.0.0.1.
  */
 const IMAGE = "ferry-engine:latest";
+/** The GitHub Action as a runner starts it (`node24`, `main: dist/index.js`). */
+const ACTION_BUNDLE = fileURLToPath(new URL("../../../apps/github-action/dist/index.js", import.meta.url));
 const POOL = "mp";
 
 const FLOWS: Record<string, string> = {
@@ -144,6 +147,43 @@ describe("modal:push end to end through the CLI, against modal-local", await doc
     expect(local.calls().filter((c) => c.rpc === "SandboxTerminateV2" && c.tokenId === local.token.tokenId).length).toBeGreaterThanOrEqual(1);
   });
 
+  it("the GitHub Action (its committed bundle) deploys to the Modal pool and runs to COMPLETED, with no change of its own", async () => {
+    // A runner's checkout: ferry.yaml naming the Modal pool, at `<GITHUB_SERVER_URL>/<GITHUB_REPOSITORY>`
+    // (the served repository cloned as owner/repo beside it), pinned to its commit.
+    const root = dirname(repo.dir);
+    await mkdir(join(root, "owner"), { recursive: true });
+    execFileSync("git", ["clone", "-q", repo.dir, join(root, "owner", "repo")]);
+    const sha = execFileSync("git", ["rev-parse", "HEAD"], { cwd: repo.dir }).toString().trim();
+    await writeFile(
+      join(project, "ferry.yaml"),
+      `deployments:\n  - name: from-action\n    entrypoint: flows/hello.py:main\n    work_pool: { name: ${POOL}, job_variables: { image: ${IMAGE} } }\n    parameters: { name: action }\n`,
+    );
+    const apiKey = (JSON.parse(await readFile(join(home, "profiles.json"), "utf8")) as { profiles: { local: { api_key: string } } }).profiles.local.api_key;
+    const action = (inputs: Record<string, string>) =>
+      runProcess(process.execPath, [ACTION_BUNDLE], {
+        PATH: process.env.PATH ?? "",
+        HOME: home,
+        GITHUB_SERVER_URL: new URL(repo.url).origin,
+        GITHUB_REPOSITORY: "owner/repo",
+        GITHUB_SHA: sha,
+        GITHUB_WORKSPACE: project,
+        GITHUB_RUN_ID: "4242",
+        GITHUB_RUN_ATTEMPT: "1",
+        GITHUB_EVENT_NAME: "push",
+        GITHUB_API_URL: "http://127.0.0.1:9",
+        ...Object.fromEntries(Object.entries({ "api-url": server.url, "api-key": apiKey, ...inputs }).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+      }, project);
+    const deployed = await action({ command: "deploy" });
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
+    const ran = await action({ command: "run", deployment: "main/from-action", timeout: "180" });
+    expect(ran.code, ran.stdout + ran.stderr).toBe(0);
+    expect(ran.stdout).toContain("hello action");
+    const runs = parseJson<FlowRun[]>(await ferry(["flow-run", "ls", "--json"]));
+    const run = runs.find((r) => r.deployment_name === "from-action");
+    expect(run?.state.type).toBe("COMPLETED");
+    expect(sandboxOf(run!)).toMatchObject({ name: `ferry-${run!.id}`, exitCode: 0 });
+  });
+
   it("crashes a run Modal refuses for a quota, with the reason in plain words, and starts no sandbox", async () => {
     const before = local.sandboxes().length;
     local.injectFault({ rpc: "SandboxCreateV2", code: "RESOURCE_EXHAUSTED", message: "Sandbox concurrency limit of 100 reached for this workspace" });
@@ -228,5 +268,17 @@ function startServerOn(home: string, port: string, env: Record<string, string>):
       clearTimeout(timer);
       reject(new Error(`the server exited with ${code} before it listened:\n${output}`));
     });
+  });
+}
+
+function runProcess(command: string, args: string[], env: Record<string, string>, cwd: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
