@@ -136,6 +136,15 @@ describe("modal:push end to end through the CLI, against modal-local", await doc
     expect(sandboxOf(run)).toMatchObject({ timeoutSecs: 10, exitCode: 124 });
   });
 
+  it("puts a crashed sandbox's own output into the run's logs when the engine could not ship it", async () => {
+    // No engine at all: what the sandbox printed is all there is, and only Modal has it.
+    const silent = JSON.stringify(["sh", "-c", "echo 'no engine here' >&2; exit 3"]);
+    const { run } = await runAndWatch("main/hello", ["--job-variable", `command=${silent}`]);
+    expect(run.state.type, run.state.message ?? "").toBe("CRASHED");
+    expect(run.state.message).toContain("exited with code 3");
+    await expect.poll(() => logsOf(run.id), { timeout: 30_000 }).toContain("no engine here");
+  });
+
   it("cancels a running run: the sandbox is terminated and the run is CANCELLED once Modal reports it ended", async () => {
     const started = parseJson<{ flow_run: FlowRun }>(await ferry(["deployment", "run", "main/sleepy", "--json"])).flow_run;
     await expect.poll(async () => (await inspect(started.id)).state.type, { timeout: 120_000, interval: 500 }).toBe("RUNNING");
