@@ -71,6 +71,11 @@ for (const version of [2, 1] as const) {
       expect(new Set(reads.map((c) => c.rpc))).toEqual(new Set([version === 2 ? "SandboxStdioReadV2" : "SandboxGetLogs"]));
       expect(await sb.poll()).toBe(3);
       expect(local.sandbox(sb.sandboxId)).toMatchObject({ status: "finished", exitCode: 3, result: { status: 2, exitcode: 3 } });
+
+      // Another client (a restarted server) re-attaches by id and reads the same output.
+      const again = await client().sandboxes.fromId(sb.sandboxId);
+      expect(await again.poll()).toBe(3);
+      expect(await again.stdout.readText()).toBe("starting\ndone\n");
     });
 
     it("gives 124 when the sandbox outlives its timeout", async () => {
