@@ -119,6 +119,20 @@ describe("ModalProvider against modal-local (in memory)", () => {
     expect((await p.logs(ref, { limit: 1 })).map((l) => l.message)).toEqual(["Traceback: boom"]);
   });
 
+  it("a GPU sandbox goes through Modal's V1 sandbox RPCs (the SDK's choice): followed, resubmitted and cancelled the same", async () => {
+    const request = requestFor({ gpu: "T4" }, credentials);
+    const p = provider();
+    const { infrastructureId } = await p.submit(request);
+    expect(local.sandbox(infrastructureId)).toMatchObject({ version: 1, gpu: "T4", name: `ferry-${request.flowRun.id}` });
+    const ref = refOf(request, infrastructureId);
+    expect(await p.status(ref)).toEqual({ phase: "running" });
+    expect((await provider().submit({ ...request })).infrastructureId).toBe(infrastructureId);
+    expect(local.sandboxes().filter((s) => s.name === `ferry-${request.flowRun.id}`)).toHaveLength(1);
+    await p.cancel(ref, "test over");
+    await expect.poll(async () => (await p.status(ref)).phase).toBe("exited");
+    expect(await p.status(ref)).toMatchObject({ exitCode: 137 });
+  });
+
   it("an unknown sandbox is missing", async () => {
     const request = requestFor({}, credentials);
     expect((await provider().status(refOf(request, "sb2-doesnotexist0000000000"))).phase).toBe("missing");
