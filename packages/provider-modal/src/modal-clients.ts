@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { BoundedMap } from "@ferry/provider-kit";
-import { ModalClient } from "modal";
+import { BoundedMap, type ProviderLogger } from "@ferry/provider-kit";
+import { ModalClient, type Logger } from "modal";
 import type { ModalToken } from "./credentials.js";
 
 /** What a Modal client is made from: a token (null: the SDK's own chain, ~/.modal.toml or MODAL_TOKEN_*) and an environment. */
@@ -18,9 +18,11 @@ export type ModalClientFactory = (settings: ModalClientSettings) => ModalClient;
  * URL only from MODAL_SERVER_URL when a client is made (its `endpoint` param is declared, never read),
  * so the variable is set for the constructor alone, which is synchronous.
  */
-export function sdkClients(serverUrl?: string): ModalClientFactory {
+export function sdkClients(serverUrl?: string, logger?: ProviderLogger): ModalClientFactory {
+  const sdkLogger = logger ? toSdkLogger(logger) : undefined;
   return (settings) => {
     const params = {
+      ...(sdkLogger ? { logger: sdkLogger } : {}),
       ...(settings.token ? { tokenId: settings.token.tokenId, tokenSecret: settings.token.tokenSecret } : {}),
       ...(settings.environment ? { environment: settings.environment } : {}),
     };
@@ -50,5 +52,20 @@ export function cachedClients(factory: ModalClientFactory, limit = 500): ModalCl
     const secret = settings.token ? createHash("sha256").update(settings.token.tokenSecret).digest("hex").slice(0, 16) : "";
     const key = `${settings.token?.tokenId ?? "(sdk chain)"}|${secret}|${settings.environment ?? ""}`;
     return clients.getOrMake(key, () => factory(settings));
+  };
+}
+
+/** The SDK logs `(message, key, value, key, value…)`; the provider's logger takes pino's `(object, message)`. */
+export function toSdkLogger(logger: ProviderLogger): Logger {
+  const fields = (args: unknown[]) => {
+    const out: Record<string, unknown> = { source: "modal-sdk" };
+    for (let i = 0; i + 1 < args.length; i += 2) out[String(args[i])] = args[i + 1];
+    return out;
+  };
+  return {
+    debug: (message, ...args) => logger.debug(fields(args), message),
+    info: (message, ...args) => logger.debug(fields(args), message),
+    warn: (message, ...args) => logger.warn(fields(args), message),
+    error: (message, ...args) => logger.warn(fields(args), message),
   };
 }

@@ -81,8 +81,9 @@ export class ModalProvider implements ComputeProvider {
   constructor(options: ModalProviderOptions = {}) {
     this.attempts = options.attempts ?? 3;
     this.retryBaseDelayMs = options.retryBaseDelayMs;
-    this.makeClient = cachedClients(options.clients ?? sdkClients(options.serverUrl));
     this.logger = options.logger ?? silentLogger;
+    // The SDK's own warnings go to the server's log, not to its stderr.
+    this.makeClient = cachedClients(options.clients ?? sdkClients(options.serverUrl, this.logger));
     this.logReadTimeoutMs = options.logReadTimeoutMs ?? 10_000;
     this.allowAmbientCredentials = options.allowAmbientCredentials ?? false;
     this.warnLoopbackApiUrl = loopbackApiUrlWarning(this.logger, "Modal");
