@@ -83,9 +83,21 @@ describe("ferry work-pool create --provision-infra (modal:push) against modal-lo
     ok(result);
     expect(result.stderr).toMatch(new RegExp(`^✓ Modal sandbox ${mine.sandboxId}: removed`, "m"));
     expect(result.stdout).toContain("Removed 1 cloud resources of pool 'm'");
-    expect(result.stderr).toContain("ferry credentials delete m-modal");
+    // The pool still uses the token provisioning stored: the server refuses to delete it, and says so.
+    expect(result.stderr).toMatch(/^– Ferry credentials m-modal: left alone \(.*in use.*\); remove them with 'ferry work-pool delete m' then 'ferry credentials delete m-modal'$/m);
     expect(local.sandbox(mine.sandboxId)).toMatchObject({ terminateRequested: true, status: "finished" });
     expect(local.sandbox(theirs.sandboxId)?.status).toBe("running");
     await theirs.terminate();
+  });
+
+  it("deprovision of a deleted pool removes the token provisioning stored for it", async () => {
+    ok(await ferry(["work-pool", "delete", "m", "--yes"]));
+    const result = await ferry(["work-pool", "deprovision", "m", "--yes", "--type", "modal:push"]);
+    ok(result);
+    expect(result.stdout).toMatch(/Ferry credentials\s+m-modal\s+delete/);
+    expect(result.stderr).toMatch(/^✓ Ferry credentials m-modal: removed$/m);
+    const listed = await ferry(["credentials", "ls", "--json"]);
+    ok(listed);
+    expect((JSON.parse(listed.stdout) as { name: string }[]).map((c) => c.name)).not.toContain("m-modal");
   });
 });

@@ -379,16 +379,40 @@ describe("work-pool provision-infra", () => {
 
 describe("work-pool deprovision", () => {
   it("shows what carries the pool's tag, then removes only that, with the pool's own type", async () => {
-    const { io, run, plugins } = setup({ "GET /api/work-pools/p": () => json(200, workPool({ name: "p", type: "beta:push" })) });
+    const { io, run, plugins, requests } = setup({ "GET /api/work-pools/p": () => json(200, workPool({ name: "p", type: "beta:push" })) });
     expect(await run("work-pool", "deprovision", "p", "--yes", "--zone", "z1")).toBe(0);
     expect(io.out()).toMatch(/registry\s+ferry-flows\s+delete/);
     expect(io.out()).toMatch(/user\s+ferry-acme-user\s+keep/);
     expect(io.err()).toMatch(/^✓ registry ferry-flows: removed$/m);
     expect(io.err()).toMatch(/^– user ferry-acme-user: left alone$/m);
-    expect(io.err()).toMatch(/If credentials 'p-token' hold a deleted key, remove them with 'ferry credentials delete p-token'/);
+    expect(io.out()).not.toMatch(/Ferry credentials/);
+    expect(requests.some((r) => r.method === "DELETE")).toBe(false);
     expect(plugins.beta.removed).toEqual(["p:ferry-flows"]);
     expect(plugins.beta.removals[0]).toMatchObject({ poolName: "p", options: { zone: "z1" } });
     expect(plugins.acme.removals).toEqual([]);
+  });
+
+  it("deletes the credentials provisioning stored for the pool, shown in the plan", async () => {
+    const { io, run, requests } = setup({
+      "GET /api/work-pools/p": notFound,
+      "GET /api/credentials/p-token": () => json(200, credentials({ name: "p-token", type: "token" })),
+      "DELETE /api/credentials/p-token": () => json(200, { deleted: true }),
+    });
+    expect(await run("work-pool", "deprovision", "p", "--yes", "--type", "beta:push"), io.err()).toBe(0);
+    expect(io.out()).toMatch(/Ferry credentials\s+p-token\s+delete\s+stored by provisioning/);
+    expect(io.err()).toMatch(/^✓ Ferry credentials p-token: removed$/m);
+    expect(requests.filter((r) => r.method === "DELETE").map((r) => r.path)).toEqual(["/api/credentials/p-token"]);
+  });
+
+  it("leaves stored credentials a pool still uses, saying in which order to remove them", async () => {
+    const { io, run } = setup({
+      "GET /api/work-pools/p": () => json(200, workPool({ name: "p", type: "beta:push", credentials: "p-token" })),
+      "GET /api/credentials/p-token": () => json(200, credentials({ name: "p-token", type: "token" })),
+      "DELETE /api/credentials/p-token": () => json(409, { error: { code: "conflict", message: "credentials 'p-token' are in use by work pool 'p'; change those first" } }),
+    });
+    expect(await run("work-pool", "deprovision", "p", "--yes")).toBe(0);
+    expect(io.err()).toMatch(/^– Ferry credentials p-token: left alone \(credentials 'p-token' are in use by work pool 'p'; change those first\); remove them with 'ferry work-pool delete p' then 'ferry credentials delete p-token'$/m);
+    expect(io.out()).toMatch(/Removed 1 cloud resources of pool 'p'/);
   });
 
   it("gives removal the pool's template defaults, so it looks where provisioning made things (its region)", async () => {

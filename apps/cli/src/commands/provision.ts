@@ -123,17 +123,32 @@ export function registerProvisioning(pool: Command, env: CommandEnv, flags: Prov
       const provisioner = provisionerOf(setup, type, typeInfo, `pools of type ${type} have no cloud side (Ferry runs their flows): nothing to remove`);
       // The pool's template says where provisioning made things (a region…): removal looks there.
       const input = { poolName: name, options: checkProvisionOptions(provisioner, givenOptions(setup.flags, options)), ...(poolDefaults ? { poolDefaults } : {}) };
-      const plan = await provisioner.planRemoval(input);
-      const toDelete = plan.filter((s) => s.action === "delete");
+      const cloudPlan = await provisioner.planRemoval(input);
+      // The credentials provisioning stored for the pool (under the name it always uses) go too: they hold
+      // a key removal deletes, or a token the user gave only for this pool.
+      const stored = typeInfo?.credentials_type ? credentialsNameFor(name, typeInfo.credentials_type) : null;
+      const storedExists = stored !== null && (await exists(() => client.api.getCredentials({ params: { name: stored } })));
+      const credentialsStep: RemovalStep | null = storedExists
+        ? { id: "ferry-credentials", resource: "Ferry credentials", name: stored, action: "delete", detail: "stored by provisioning" }
+        : null;
+      const plan = credentialsStep ? [...cloudPlan, credentialsStep] : cloudPlan;
+      const toDelete = cloudPlan.filter((s) => s.action === "delete");
       if (!options.json) showRemovalPlan(ctx, plan);
-      if (!toDelete.length) {
+      if (!toDelete.length && !credentialsStep) {
         if (options.json) return ctx.out.json({ plan, removed: [] });
         ctx.out.note(`No cloud resource carries the tag of pool '${name}': nothing to remove.`);
         return;
       }
-      if (!(await confirmProvisioning(ctx, options, `Remove these ${toDelete.length} cloud resources?`, "remove cloud resources"))) {
+      const count = toDelete.length + (credentialsStep ? 1 : 0);
+      if (!(await confirmProvisioning(ctx, options, `Remove these ${count} resources?`, "remove cloud resources"))) {
         ctx.out.note("Nothing removed.");
         return ExitCode.failure;
+      }
+      if (!toDelete.length) {
+        ctx.out.note(`No cloud resource carries the tag of pool '${name}'.`);
+        const removed = await removeStoredCredentials(ctx, client, name, credentialsStep!);
+        if (options.json) return ctx.out.json({ plan, removed: removed ? [credentialsStep] : [] });
+        return;
       }
       const interrupt = watchInterrupt(ctx);
       try {
@@ -144,12 +159,9 @@ export function registerProvisioning(pool: Command, env: CommandEnv, flags: Prov
       } finally {
         interrupt.dispose();
       }
-      if (options.json) return ctx.out.json({ plan, removed: toDelete });
+      const credentialsRemoved = credentialsStep ? await removeStoredCredentials(ctx, client, name, credentialsStep) : false;
+      if (options.json) return ctx.out.json({ plan, removed: credentialsRemoved ? [...toDelete, credentialsStep] : toDelete });
       ctx.out.success(`Removed ${toDelete.length} cloud resources of pool '${name}'`);
-      if (typeInfo?.credentials_type) {
-        const credentials = credentialsNameFor(name, typeInfo.credentials_type);
-        ctx.out.note(`If credentials '${credentials}' hold a deleted key, remove them with 'ferry credentials delete ${credentials}'.`);
-      }
     }),
   );
 }
@@ -381,6 +393,25 @@ function watchInterrupt(ctx: CommandContext): { signal: AbortSignal; dispose(): 
 function interrupted(ctx: CommandContext, error: unknown): number {
   ctx.io.stderr.write(`${(error as Error)?.message ?? String(error)}\n`);
   return ExitCode.interrupted;
+}
+
+/**
+ * Deletes the credentials provisioning stored for the pool; while the pool still uses them the server
+ * refuses (409), and the user is told the order that works. True when they were deleted.
+ */
+async function removeStoredCredentials(ctx: CommandContext, client: FerryClient, pool: string, step: RemovalStep): Promise<boolean> {
+  try {
+    await client.api.deleteCredentials({ params: { name: step.name } });
+    progressLine(ctx, { step, status: "done" });
+    return true;
+  } catch (error) {
+    if (isFerryError(error, "not_found")) return false;
+    if (!isFerryError(error, "conflict")) throw error;
+    ctx.out.note(
+      `– ${step.resource} ${step.name}: left alone (${error.message}); remove them with 'ferry work-pool delete ${pool}' then 'ferry credentials delete ${step.name}'`,
+    );
+    return false;
+  }
 }
 
 async function exists(get: () => Promise<unknown>): Promise<boolean> {
