@@ -1,6 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { clientPluginModules, loadClientPlugins } from "@ferry/client-node";
 import { DEFAULT_ENGINE_IMAGE, FerryClient, type BaseJobTemplate, type Deployment, type FlowRun, type ProvisionResult, type ProvisionStep } from "@ferry/core";
 import { NEW_PROJECT_SERVICES, startGcpLocal, type CallRecord, type GcpLocal } from "@ferry/gcp-local";
@@ -20,7 +23,16 @@ import { serveRepo, type ServedRepo } from "./support/git-server.js";
 const IMAGE = DEFAULT_ENGINE_IMAGE;
 const POOL = "gcr";
 
+/** The GitHub Action's committed bundle, started as a runner starts it. */
+const ACTION_BUNDLE = fileURLToPath(new URL("../../../apps/github-action/dist/index.js", import.meta.url));
+
 const FLOWS: Record<string, string> = {
+  "ferry.yaml": `deployments:
+  - name: ok
+    flow_name: hello
+    entrypoint: flows/hello.py:main
+    work_pool: { name: ${POOL} }
+`,
   "flows/hello.py": `def main(name: str = "world"):
     print(f"hello {name}", flush=True)
     return {"greeting": f"hello {name}", "length": len(name)}
@@ -244,4 +256,43 @@ describe("cloud-run:push end to end against gcp-local", await dockerService({ im
     const history = (await client.api.getFlowRunHistory({ params: { id: created.id } })).items.map((s) => s.name);
     expect(history.filter((n) => n === "Submitting")).toHaveLength(1);
   }, 240_000);
+
+  it("the GitHub Action deploys ferry.yaml to the pool and runs it to COMPLETED, with no change of its own", async () => {
+    // The workflow's repository, served where GITHUB_SERVER_URL/GITHUB_REPOSITORY points (the engine clones it).
+    const served = join(dirname(repo.dir), "owner", "repo");
+    execFileSync("git", ["clone", "-q", repo.dir, served]);
+    const sha = execFileSync("git", ["rev-parse", "HEAD"], { cwd: served }).toString().trim();
+    const origin = new URL(repo.url).origin;
+    const outputs = join(home, "action-output");
+    const step = async (inputs: Record<string, string>) => {
+      writeFileSync(outputs, "");
+      const env = {
+        PATH: process.env.PATH ?? "",
+        HOME: home,
+        NO_COLOR: "1",
+        GITHUB_SERVER_URL: origin,
+        GITHUB_REPOSITORY: "owner/repo",
+        GITHUB_SHA: sha,
+        GITHUB_WORKSPACE: served,
+        GITHUB_RUN_ID: "7",
+        GITHUB_RUN_ATTEMPT: "1",
+        GITHUB_EVENT_NAME: "push",
+        GITHUB_API_URL: "http://127.0.0.1:9",
+        GITHUB_OUTPUT: outputs,
+        GITHUB_STEP_SUMMARY: join(home, "action-summary"),
+        ...Object.fromEntries(Object.entries({ "api-url": server!.url, "api-key": apiKey, ...inputs }).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+      };
+      const result = await promisify(execFile)(process.execPath, [ACTION_BUNDLE], { env, cwd: served, timeout: 170_000 }).catch((e: { stdout?: string; stderr?: string }) => e);
+      const text = readFileSync(outputs, "utf8");
+      const read = Object.fromEntries([...text.matchAll(/^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)].map((m) => [m[1]!, m[3]!]));
+      return { outputs: read, log: `${result.stdout ?? ""}${result.stderr ?? ""}` };
+    };
+    const deployed = await step({ command: "deploy" });
+    expect(JSON.parse(deployed.outputs["deployment-ids"] ?? "[]"), deployed.log).toHaveLength(1);
+    const ran = await step({ command: "run", deployment: "hello/ok", parameters: "name: action", timeout: "150" });
+    expect(ran.outputs.state, ran.log).toBe("COMPLETED");
+    const run = await client.api.getFlowRun({ params: { id: ran.outputs["flow-run-id"]! } });
+    expect(run.result).toEqual({ greeting: "hello action", length: 6 });
+    expect(run.infrastructure_id).toMatch(new RegExp(`^${jobOf(run)}/executions/`));
+  }, 180_000);
 });
