@@ -87,7 +87,7 @@ module.exports = {
       exportsFields: ["exports"],
       conditionNames: ["import", "types", "default", "node"],
       mainFields: ["module", "main", "types"],
-      extensions: [".ts", ".js", ".mjs", ".cjs", ".d.ts", ".json"],
+      extensions: [".ts", ".tsx", ".js", ".mjs", ".cjs", ".d.ts", ".json"],
     },
     tsConfig: { fileName: "tsconfig.base.json" },
     reporterOptions: { text: { highlightFocused: true } },

@@ -15,6 +15,11 @@ export interface FerryClientOptions {
   userAgent?: string;
   /** Per-request timeout for JSON calls; streams have none. Default 30 s. */
   timeoutMs?: number;
+  /**
+   * Headers added to every call, read at call time: the web UI, signed in by a session cookie, sends
+   * its session's CSRF token this way.
+   */
+  headers?: () => Record<string, string>;
 }
 
 
@@ -46,7 +51,7 @@ export class FerryClient {
   private async request(route: RouteDef, rawInput: unknown): Promise<unknown> {
     const input = (rawInput ?? {}) as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
     const url = this.apiUrl + routePath(route.path, input.params) + queryString(input.query);
-    const headers: Record<string, string> = { accept: "application/json", ...this.authHeader(route.path) };
+    const headers: Record<string, string> = { accept: "application/json", ...this.options.headers?.(), ...this.authHeader(route.path) };
     if (this.options.userAgent) headers["user-agent"] = this.options.userAgent;
     let body: string | undefined;
     if (input.body !== undefined) {
@@ -92,7 +97,7 @@ export class FerryClient {
     let failures = 0;
     for (;;) {
       if (options.signal?.aborted) return;
-      const headers: Record<string, string> = { accept: "text/event-stream", ...this.authHeader("") };
+      const headers: Record<string, string> = { accept: "text/event-stream", ...this.options.headers?.(), ...this.authHeader("") };
       if (lastEventId) headers["last-event-id"] = lastEventId;
       let response: Response;
       try {

@@ -1,0 +1,22 @@
+/**
+ * The one query-key factory: every TanStack Query key the UI uses comes from here, so an invalidation
+ * after a change reaches every view of the same data.
+ */
+export const keys = {
+  session: () => ["session"] as const,
+  workspace: () => ["workspace"] as const,
+  quota: () => ["quota"] as const,
+  quotaUsage: (days: number) => ["quota", "usage", days] as const,
+  poolTypes: () => ["work-pool-types"] as const,
+  pools: () => ["work-pools"] as const,
+  pool: (name: string) => ["work-pools", name] as const,
+  credentialTypes: () => ["credential-types"] as const,
+  credentials: () => ["credentials"] as const,
+  deployments: () => ["deployments"] as const,
+  deployment: (id: string) => ["deployments", id] as const,
+  runs: (filter: Record<string, unknown>) => ["flow-runs", "list", filter] as const,
+  runsAll: () => ["flow-runs"] as const,
+  run: (id: string) => ["flow-runs", id] as const,
+  runHistory: (id: string) => ["flow-runs", id, "history"] as const,
+  apiKeys: () => ["api-keys"] as const,
+};
