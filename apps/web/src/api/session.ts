@@ -30,7 +30,7 @@ export function useSession() {
 export function safeNext(next: unknown): string {
   if (typeof next !== "string" || next === "") return "/runs";
   if (!next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/runs";
-  if (/[\u0000-\u001f\\]/.test(next)) return "/runs";
+  if ([...next].some((ch) => ch === "\\" || ch.charCodeAt(0) < 0x20)) return "/runs";
   if (next === "/sign-in" || next.startsWith("/sign-in?") || next.startsWith("/sign-in/")) return "/runs";
   return next;
 }
