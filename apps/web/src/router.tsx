@@ -1,8 +1,9 @@
-import { Outlet, createRootRoute, createRoute, createRouter, lazyRouteComponent, redirect } from "@tanstack/react-router";
+import { Outlet, createRootRoute, useRouter, type ErrorComponentProps, createRoute, createRouter, lazyRouteComponent, redirect } from "@tanstack/react-router";
 import { Layout } from "./components/layout.js";
 import { queryClient } from "./api/query-client.js";
 import { sessionQuery } from "./api/session.js";
 import { isUnauthenticated } from "./api/errors.js";
+import { ErrorState, NotFound } from "./components/states.js";
 
 /**
  * Every page is its own chunk (lazyRouteComponent), so the first load carries the shell and one page.
@@ -68,7 +69,22 @@ export const routeTree = rootRoute.addChildren([
   ]),
 ]);
 
-export const router = createRouter({ routeTree, defaultPreload: "intent" });
+function RouteError({ error }: ErrorComponentProps) {
+  const current = useRouter();
+  return (
+    <div className="mx-auto max-w-2xl p-6">
+      <ErrorState error={error} retry={() => void current.invalidate()} />
+    </div>
+  );
+}
+
+export const router = createRouter({
+  routeTree,
+  defaultPreload: "intent",
+  // A failure before a page could load (the server unreachable during the session check): say so, offer a retry.
+  defaultErrorComponent: RouteError,
+  defaultNotFoundComponent: () => <NotFound what="This page" back={{ to: "/runs", label: "Go to flow runs" }} />,
+});
 
 declare module "@tanstack/react-router" {
   interface Register {
