@@ -1,9 +1,11 @@
-import { Outlet, createRootRoute, useRouter, type ErrorComponentProps, createRoute, createRouter, lazyRouteComponent, redirect } from "@tanstack/react-router";
+import { Outlet, createRootRoute, useRouter, type AnyRouter, type ErrorComponentProps, createRoute, createRouter, lazyRouteComponent, redirect } from "@tanstack/react-router";
 import { Layout } from "./components/layout.js";
-import { queryClient } from "./api/query-client.js";
+import { queryClient, setUnauthenticatedHandler } from "./api/query-client.js";
+import { setCsrfToken } from "./api/client.js";
 import { sessionQuery } from "./api/session.js";
 import { isUnauthenticated } from "./api/errors.js";
 import { ErrorState, NotFound } from "./components/states.js";
+import { parseRunsSearch } from "./api/runs-search.js";
 
 /**
  * Every page is its own chunk (lazyRouteComponent), so the first load carries the shell and one page.
@@ -53,6 +55,14 @@ const indexRoute = createRoute({
   },
 });
 
+/** The runs list keeps its filters in the URL (validated here), so a filtered view is a link. */
+const runsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/runs",
+  validateSearch: parseRunsSearch,
+  component: lazyRouteComponent(() => import("./pages/runs.js")),
+});
+
 export const routeTree = rootRoute.addChildren([
   signInRoute,
   appRoute.addChildren([
@@ -63,7 +73,7 @@ export const routeTree = rootRoute.addChildren([
     page("/credentials", () => import("./pages/credentials.js")),
     page("/deployments", () => import("./pages/deployments.js")),
     page("/deployments/$id", () => import("./pages/deployment.js")),
-    page("/runs", () => import("./pages/runs.js")),
+    runsRoute,
     page("/runs/$id", () => import("./pages/run.js")),
     page("/api-keys", () => import("./pages/api-keys.js")),
   ]),
@@ -90,4 +100,18 @@ declare module "@tanstack/react-router" {
   interface Register {
     router: typeof router;
   }
+}
+
+/**
+ * The session ended while a page was open (expired, signed out in another tab): any query or mutation
+ * answering 401 forgets everything cached and asks to sign in, coming back here afterwards.
+ */
+export function installSignInRedirect(target: AnyRouter): void {
+  setUnauthenticatedHandler(() => {
+    const here = target.state.location;
+    if (here.pathname === "/sign-in") return;
+    setCsrfToken(null);
+    queryClient.clear();
+    void target.navigate({ to: "/sign-in", search: { next: here.href } });
+  });
 }

@@ -36,9 +36,10 @@ export async function renderApp(path: string, handler: Handler) {
     return handler(route, body, url) ?? apiError(404, "not_found", `no route ${route} in this test`);
   });
   vi.stubGlobal("EventSource", class { close() {} addEventListener() {} });
-  const { routeTree } = await import("../src/router.js");
+  const { routeTree, installSignInRedirect } = await import("../src/router.js");
   const { queryClient } = await import("../src/api/query-client.js");
   const router = createRouter({ routeTree, history: createMemoryHistory({ initialEntries: [path] }) });
+  installSignInRedirect(router);
   render(
     <QueryClientProvider client={queryClient}>
       <RouterProvider router={router} />
