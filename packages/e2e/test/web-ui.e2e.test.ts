@@ -362,16 +362,16 @@ describe("the web UI in Chromium, against a real server with managed runs", chro
   /** Picks `option` in the field labelled `label`: a native <select> or a Radix Select (a combobox). */
   async function choose(scope: Locator, label: string, option: RegExp): Promise<void> {
     const field = scope.getByLabel(label, { exact: true });
-    const tag = await field.evaluate("(el) => el.tagName");
-    if (tag === "SELECT") {
-      const options = await field.locator("option").allInnerTexts();
-      const values = await field.locator("option").evaluateAll("(els) => els.map((e) => e.value)");
-      const index = options.findIndex((o) => option.test(o));
-      expect(index, `an option matching ${option} in ${label}: ${options.join(", ")}`).toBeGreaterThanOrEqual(0);
-      await field.selectOption((values as string[])[index]!);
+    const options = field.locator("option");
+    if (await options.count()) {
+      const labels = await options.allInnerTexts();
+      const index = labels.findIndex((o) => option.test(o));
+      expect(index, `an option matching ${option} in ${label}: ${labels.join(", ")}`).toBeGreaterThanOrEqual(0);
+      await field.selectOption({ label: labels[index]!.trim() });
       return;
     }
+    // A Radix Select: its trigger opens a listbox (beside it sits a hidden native <select> for forms).
     await field.click();
-    await page.getByRole("option", { name: option }).first().click();
+    await page.getByRole("listbox").getByRole("option", { name: option }).first().click();
   }
 });
