@@ -1,6 +1,7 @@
-import { Outlet, createRootRoute, useRouter, type ErrorComponentProps, createRoute, createRouter, lazyRouteComponent, redirect } from "@tanstack/react-router";
+import { Outlet, createRootRoute, useRouter, type AnyRouter, type ErrorComponentProps, createRoute, createRouter, lazyRouteComponent, redirect } from "@tanstack/react-router";
 import { Layout } from "./components/layout.js";
-import { queryClient } from "./api/query-client.js";
+import { queryClient, setUnauthenticatedHandler } from "./api/query-client.js";
+import { setCsrfToken } from "./api/client.js";
 import { sessionQuery } from "./api/session.js";
 import { isUnauthenticated } from "./api/errors.js";
 import { ErrorState, NotFound } from "./components/states.js";
@@ -99,4 +100,18 @@ declare module "@tanstack/react-router" {
   interface Register {
     router: typeof router;
   }
+}
+
+/**
+ * The session ended while a page was open (expired, signed out in another tab): any query or mutation
+ * answering 401 forgets everything cached and asks to sign in, coming back here afterwards.
+ */
+export function installSignInRedirect(target: AnyRouter): void {
+  setUnauthenticatedHandler(() => {
+    const here = target.state.location;
+    if (here.pathname === "/sign-in") return;
+    setCsrfToken(null);
+    queryClient.clear();
+    void target.navigate({ to: "/sign-in", search: { next: here.href } });
+  });
 }
