@@ -5,6 +5,7 @@ import { setCsrfToken } from "./api/client.js";
 import { sessionQuery } from "./api/session.js";
 import { isUnauthenticated } from "./api/errors.js";
 import { ErrorState, NotFound } from "./components/states.js";
+import { parseRunsSearch } from "./api/runs-search.js";
 
 /**
  * Every page is its own chunk (lazyRouteComponent), so the first load carries the shell and one page.
@@ -54,6 +55,14 @@ const indexRoute = createRoute({
   },
 });
 
+/** The runs list keeps its filters in the URL (validated here), so a filtered view is a link. */
+const runsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/runs",
+  validateSearch: parseRunsSearch,
+  component: lazyRouteComponent(() => import("./pages/runs.js")),
+});
+
 export const routeTree = rootRoute.addChildren([
   signInRoute,
   appRoute.addChildren([
@@ -64,7 +73,7 @@ export const routeTree = rootRoute.addChildren([
     page("/credentials", () => import("./pages/credentials.js")),
     page("/deployments", () => import("./pages/deployments.js")),
     page("/deployments/$id", () => import("./pages/deployment.js")),
-    page("/runs", () => import("./pages/runs.js")),
+    runsRoute,
     page("/runs/$id", () => import("./pages/run.js")),
     page("/api-keys", () => import("./pages/api-keys.js")),
   ]),

@@ -3,7 +3,7 @@ import { FerryError, LOGIN_LINK_PATH } from "@ferry/core";
 import type { ServiceContext } from "../services/context.js";
 import { redeemLoginLink, SESSION_TTL_MS } from "../services/sessions.js";
 import { safeEqual } from "../secrets.js";
-import { sendHtml } from "./web-ui.js";
+import { sendHtml, uiHeaders } from "./web-ui.js";
 
 export const SESSION_COOKIE = "ferry_session";
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -89,7 +89,7 @@ export function registerLoginLinkRoute(app: FastifyInstance, ctx: ServiceContext
       );
     }
     setSessionCookie(request, reply, address, redeemed.cookie);
-    reply.header("cache-control", "no-store");
+    uiHeaders(reply).header("cache-control", "no-store");
     return reply.redirect(redeemed.path, 303);
   });
 }
