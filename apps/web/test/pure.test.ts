@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Deployment, Quota } from "@ferry/core/browser";
 import { buildRunRequest, matchesSearch, parseParametersJson } from "../src/api/deployments.js";
 import { provisionCommand, secretVariables, withDefaults, withoutSecrets } from "../src/api/job-template.js";
-import { quotaFigures } from "../src/api/quota.js";
+import { formatNumber, quotaFigures } from "../src/api/quota.js";
 import { parseLimit, typeNeeds } from "../src/components/new-work-pool-dialog.js";
 import { inUse } from "../src/pages/work-pools.js";
 
@@ -109,5 +109,12 @@ describe("quota figures", () => {
       usage: { managed_pools: 1, concurrent_managed_runs: 0, queued_managed_runs: 0, compute_seconds: 42 },
     };
     expect(quotaFigures(quota)).toEqual({ computeHours: "0.01 / 10", concurrentRuns: "0 / 1", pools: "1 / 1" });
+  });
+
+  it("shows a few seconds of compute as more than none", () => {
+    expect(formatNumber(11 / 3600)).toBe("0.0031");
+    expect(formatNumber(1 / 3600)).toBe("0.00028");
+    expect(formatNumber(0)).toBe("0");
+    expect(formatNumber(18 / 3600)).toBe("0.01");
   });
 });

@@ -11,12 +11,17 @@ export function useQuotaUsage(days = 30) {
   return useQuery({ queryKey: keys.quotaUsage(days), queryFn: async () => (await api.getQuotaUsage({ query: { days } })).items });
 }
 
-/** "used / limit" as the quota page shows it; hours with two decimals, trailing zeros dropped. */
+/**
+ * "used / limit" as the quota page shows it; hours with two decimals, trailing zeros dropped, except
+ * that a use too small for two decimals keeps two significant digits: a few seconds of compute must not
+ * read as none.
+ */
 export function usedOfLimit(used: number, limit: number): string {
   return `${formatNumber(used)} / ${formatNumber(limit)}`;
 }
 
 export function formatNumber(value: number): string {
+  if (value > 0 && value < 0.005) return String(Number(value.toPrecision(2)));
   return String(Math.round(value * 100) / 100);
 }
 
