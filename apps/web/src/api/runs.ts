@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient, type InfiniteData, type QueryClient } from "@tanstack/react-query";
 import { FLOW_RUN_EVENTS_PATH, WORKSPACE_EVENTS_PATH, routePath, type FlowRun, type FlowRunEvent, type Page } from "@ferry/core/browser";
 import { api } from "./client.js";
@@ -113,8 +113,6 @@ export function useRunStream(id: string): { events: RunEvents; status: StreamSta
   const queryClient = useQueryClient();
   const [events, setEvents] = useState(emptyRunEvents);
   const [status, setStatus] = useState<StreamStatus>(hasEventSource() ? "connecting" : "unsupported");
-  const idRef = useRef(id);
-  idRef.current = id;
   useEffect(() => {
     if (!hasEventSource()) return;
     let source: EventSource | null = null;

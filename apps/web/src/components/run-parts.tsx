@@ -58,7 +58,7 @@ export function JsonBlock({ value, label }: { value: unknown; label: string }) {
   const empty = value === null || value === undefined || (typeof value === "object" && Object.keys(value).length === 0);
   if (empty) return <p className="text-sm text-slate-700 dark:text-slate-300">None</p>;
   return (
-    <pre aria-label={label} tabIndex={0} className="max-h-80 overflow-auto rounded-md bg-slate-50 p-3 font-mono text-xs dark:bg-slate-900">
+    <pre role="group" aria-label={label} tabIndex={0} className="max-h-80 overflow-auto rounded-md bg-slate-50 p-3 font-mono text-xs dark:bg-slate-900">
       {JSON.stringify(value, null, 2)}
     </pre>
   );

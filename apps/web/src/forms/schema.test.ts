@@ -57,6 +57,11 @@ describe("defaultsOf", () => {
     expect(defaultsOf(pydantic)).toEqual({ config: { retries: 3 }, color: "red", people: [], accent: null });
   });
 
+  it("starts a required boolean without a default at false (a checkbox has no 'not set')", () => {
+    const schema: JsonSchema = { type: "object", properties: { flag: { type: "boolean" }, maybe: { type: ["boolean", "null"] }, opt: { type: "boolean" } }, required: ["flag", "maybe"] };
+    expect(defaultsOf(schema)).toEqual({ flag: false });
+  });
+
   it("returns the job variables' defaults with their types (numbers stay numbers)", () => {
     const managed = fixtures.jobVariables[0]!.schema as JsonSchema;
     expect(defaultsOf(managed)).toEqual({ image: "ferry-engine:latest", pip_packages: [], npm_packages: [], env: {} });

@@ -168,7 +168,10 @@ export function kindOf(schema: JsonSchema, root: JsonSchema): FieldKind {
   }
 }
 
-/** The defaults a form starts from: each property's `default` (through `$ref`), and required nested objects' defaults. */
+/**
+ * The defaults a form starts from: each property's `default` (through `$ref`), required nested objects'
+ * defaults, and false for a required boolean without one (its checkbox starts unchecked).
+ */
 export function defaultsOf(schema: JsonSchema, root: JsonSchema = schema): Record<string, unknown> {
   const s = resolve(schema, root);
   const out: Record<string, unknown> = {};
@@ -179,8 +182,10 @@ export function defaultsOf(schema: JsonSchema, root: JsonSchema = schema): Recor
     const p = resolve(raw, root);
     if (p.default !== undefined) out[name] = structuredClone(p.default);
     else if (required.includes(name)) {
-      const { schema: inner } = splitNull(p, root);
-      if (isObject(inner.properties)) {
+      const { schema: inner, nullable } = splitNull(p, root);
+      // A checkbox cannot show "not set": a required boolean starts unchecked, as false.
+      if (inner.type === "boolean" && !nullable) out[name] = false;
+      else if (isObject(inner.properties)) {
         const nested = defaultsOf(inner, root);
         if (Object.keys(nested).length > 0) out[name] = nested;
       }

@@ -67,7 +67,8 @@ export async function endSession(ctx: ServiceContext, session: ActiveSession): P
  */
 export function localPath(path: string | undefined): string {
   if (path === undefined || path === "") return "/";
-  const ok = path.startsWith("/") && !path.startsWith("//") && !path.includes("\\") && !/[\u0000-\u001f\u007f]/.test(path);
+  const control = [...path].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  const ok = path.startsWith("/") && !path.startsWith("//") && !path.includes("\\") && !control;
   if (!ok) throw new FerryError("validation_failed", `path '${path.slice(0, 100)}' is not a local path: give one that starts with a single '/', such as /runs/<id>`);
   return path;
 }

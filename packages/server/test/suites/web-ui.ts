@@ -478,3 +478,36 @@ export async function checkUiNotBuilt(): Promise<void> {
     rmSync(home, { recursive: true, force: true });
   }
 }
+
+/**
+ * Behind a proxy that terminates TLS (FERRY_PUBLIC_URL https): the cookie is Secure, the public URL's
+ * origin is the server's own, and login links point at it.
+ */
+export async function checkBehindHttpsProxy(): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), "ferry-web-"));
+  const publicUrl = "https://ferry.example.com";
+  const config = parseServerConfig({}, { home, port: 0, publicUrl, logLevel: "warn", providers: [], sweepIntervalMs: 600_000 });
+  const server = await startServer(config, { registry: new PoolTypeRegistry(), runner: null, webDir: join(home, "no-ui") });
+  try {
+    const signIn = await fetch(server.url + "/api/sessions", {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: publicUrl },
+      body: JSON.stringify({ api_key: server.bootstrap!.apiKey }),
+    });
+    expect(signIn.status).toBe(201);
+    const cookie = signIn.headers.get("set-cookie")!;
+    expect(cookie).toMatch(/^ferry_session=fs_[\w-]+; Max-Age=43200; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+    const { csrf_token } = (await signIn.json()) as { csrf_token: string };
+    const signOut = await fetch(server.url + "/api/session", {
+      method: "DELETE",
+      headers: { cookie: cookie.split(";")[0]!, origin: publicUrl, "x-csrf-token": csrf_token },
+    });
+    expect(signOut.status).toBe(200);
+    expect(signOut.headers.get("set-cookie")).toContain("; Secure");
+    const link = await new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap!.apiKey }).api.createLoginLink({ body: {} });
+    expect(link.url).toMatch(/^https:\/\/ferry\.example\.com\/auth\/login\?token=fl_/);
+  } finally {
+    await server.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
