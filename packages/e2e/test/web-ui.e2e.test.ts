@@ -123,7 +123,7 @@ describe("the web UI in Chromium, against a real server with managed runs", chro
     browser = await launchChromium();
     context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 800 }, colorScheme: "light" });
     context.setDefaultTimeout(15_000);
-    watch = new BrowserWatch(context);
+    watch = await BrowserWatch.of(context);
     page = await context.newPage();
   }, 120_000);
 

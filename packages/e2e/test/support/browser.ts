@@ -45,10 +45,22 @@ export class BrowserWatch {
   readonly responses: RecordedResponse[] = [];
   private readonly pending = new Set<Promise<void>>();
 
-  constructor(context: BrowserContext) {
+  private constructor(context: BrowserContext) {
     for (const page of context.pages()) this.attach(page);
     context.on("page", (page) => this.attach(page));
     context.on("response", (response) => this.record(response));
+  }
+
+  /**
+   * Watches every page of `context`. Chromium reports a CSP refusal in the console already; a listener
+   * for the DOM's securitypolicyviolation event names it plainly too (init scripts are not subject to
+   * the page's CSP).
+   */
+  static async of(context: BrowserContext): Promise<BrowserWatch> {
+    await context.addInitScript(
+      `document.addEventListener("securitypolicyviolation", (e) => console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline code") + " at " + e.sourceFile + ":" + e.lineNumber));`,
+    );
+    return new BrowserWatch(context);
   }
 
   private attach(page: Page): void {
