@@ -7,7 +7,16 @@ import { fixtures } from "./fixtures/schemas.js";
 const schemaOf = (source: string) => fixtures.credentialTypes.find((f) => f.source.includes(source))!.schema;
 const credentialTypes = [
   { type: "git", description: "A token for a private git repository", schema: schemaOf("GIT"), secret_fields: ["token"] },
-  { type: "aws", description: "AWS access keys", schema: schemaOf("AWS"), secret_fields: ["aws_secret_access_key", "aws_session_token"] },
+  {
+    type: "acme",
+    description: "Acme access keys",
+    schema: {
+      type: "object",
+      required: ["access_key_id", "secret_access_key"],
+      properties: { access_key_id: { type: "string", minLength: 1 }, secret_access_key: { type: "string", minLength: 1, "x-ferry-secret": true } },
+    },
+    secret_fields: ["secret_access_key"],
+  },
 ];
 const SECRET = "ghp_s3cr3t_value_123";
 
@@ -61,9 +70,9 @@ describe("credentials", () => {
     });
     await userEvent.click(await screen.findByRole("button", { name: "New credentials" }));
     const dialog = await screen.findByRole("dialog", { name: "New credentials" });
-    await userEvent.selectOptions(await within(dialog).findByLabelText("Type"), "aws");
+    await userEvent.selectOptions(await within(dialog).findByLabelText("Type"), "acme");
     expect(within(dialog).queryByLabelText(/^token/)).toBeNull();
-    expect(within(dialog).getByLabelText(/^aws_secret_access_key/).getAttribute("type")).toBe("password");
+    expect(within(dialog).getByLabelText(/^secret_access_key/).getAttribute("type")).toBe("password");
   });
 });
 

@@ -49,7 +49,7 @@ describe("deployments", () => {
     id, flow_name: flow, name, work_pool: pool, source: { git_url: "https://example.com/r.git" }, entrypoint: "flows/x.py:main", job_variables: {},
     parameters: {}, parameter_schema: null, pull_steps: null, tags, description: null, paused: false, created_at: now, updated_at: now,
   });
-  const items = [deployment("d1", "etl", "nightly", "managed", ["finance"]), deployment("d2", "report", "weekly", "ecs", []), deployment("d3", "etl", "adhoc", "ecs", [])];
+  const items = [deployment("d1", "etl", "nightly", "managed", ["finance"]), deployment("d2", "report", "weekly", "push-pool", []), deployment("d3", "etl", "adhoc", "push-pool", [])];
 
   it("lists deployments linked by flow/name, searched and filtered by pool", async () => {
     await renderApp("/deployments", (route) => {
@@ -59,7 +59,7 @@ describe("deployments", () => {
     expect(await links()).toEqual(["etl/nightly", "report/weekly", "etl/adhoc"]);
     await userEvent.type(screen.getByLabelText("Search"), "etl");
     expect(await links()).toEqual(["etl/nightly", "etl/adhoc"]);
-    await userEvent.selectOptions(screen.getByLabelText("Work pool"), "ecs");
+    await userEvent.selectOptions(screen.getByLabelText("Work pool"), "push-pool");
     expect(await links()).toEqual(["etl/adhoc"]);
     await userEvent.type(screen.getByLabelText("Search"), " finance");
     expect(await screen.findByText("No deployment matches")).toBeTruthy();

@@ -5,6 +5,11 @@ import { apiError, json, now, renderApp } from "./app-harness.js";
 import { fixtures } from "./fixtures/schemas.js";
 
 const variablesOf = (source: string) => fixtures.jobVariables.find((f) => f.source.includes(source))!.schema;
+/** A push type's variables, as a provider package would give them (a neutral name: no cloud in this package's tests). */
+const PUSH_VARIABLES = {
+  type: "object",
+  properties: { cluster: { type: "string", default: "default" }, cpu: { type: "integer", default: 256 }, env: { type: "object", additionalProperties: { type: "string" }, default: {} } },
+};
 const pool = (over: Record<string, unknown>) => ({
   id: "1a2b3c4d-0000-4000-8000-0000000000b1", name: "managed", type: "ferry:managed", description: null,
   base_job_template: { variables: variablesOf("MANAGED"), job_configuration: {} },
@@ -13,11 +18,11 @@ const pool = (over: Record<string, unknown>) => ({
 const types = [
   { type: "ferry:managed", description: "Ferry runs each flow run in a container.", managed: true, credentials_type: null, plugin: null,
     default_base_job_template: { variables: variablesOf("MANAGED"), job_configuration: {} } },
-  { type: "aws-ecs:push", description: "ECS tasks in your AWS account.", managed: false, credentials_type: "aws", plugin: "@ferry/provider-aws",
-    default_base_job_template: { variables: variablesOf("ECS"), job_configuration: {} } },
+  { type: "acme:push", description: "Tasks in your Acme account.", managed: false, credentials_type: "acme", plugin: "@ferry/provider-acme",
+    default_base_job_template: { variables: PUSH_VARIABLES, job_configuration: {} } },
 ];
 const credentials = [
-  { id: "c1", name: "prod-aws", type: "aws", data: { access_key_id: "AKIA…", secret_access_key: "********" }, secret_fields: ["secret_access_key"], created_at: now, updated_at: now },
+  { id: "c1", name: "prod-acme", type: "acme", data: { access_key_id: "AK…", secret_access_key: "********" }, secret_fields: ["secret_access_key"], created_at: now, updated_at: now },
   { id: "c2", name: "repo", type: "git", data: {}, secret_fields: [], created_at: now, updated_at: now },
 ];
 
@@ -31,11 +36,11 @@ describe("work pools list", () => {
   it("shows type, status and in use / limit; links each pool by name", async () => {
     await renderApp("/work-pools", (route) => {
       if (route === "GET /api/work-pools")
-        return json(200, { items: [pool({ active_runs: 1, concurrency_limit: 3 }), pool({ id: "p2", name: "ecs", type: "aws-ecs:push", paused: true })] });
+        return json(200, { items: [pool({ active_runs: 1, concurrency_limit: 3 }), pool({ id: "p2", name: "push-pool", type: "acme:push", paused: true })] });
     });
     const table = await screen.findByRole("table", { name: "Work pools" });
     const rows = within(table).getAllByRole("row").slice(1).map((row) => row.textContent);
-    expect(rows).toEqual(["managedferry:managedReady1 / 3", "ecsaws-ecs:pushPaused0 / unlimited"]);
+    expect(rows).toEqual(["managedferry:managedReady1 / 3", "push-poolacme:pushPaused0 / unlimited"]);
     expect(within(table).getByRole("link", { name: "managed" }).getAttribute("href")).toBe("/work-pools/managed");
   });
 
@@ -48,35 +53,35 @@ describe("work pools list", () => {
       if (route === "POST /api/work-pools") {
         if (refuse) {
           refuse = false;
-          return apiError(409, "conflict", "work pool 'ecs' already exists; pick another name");
+          return apiError(409, "conflict", "work pool 'push-pool' already exists; pick another name");
         }
         return json(201, pool({ ...(body as object), id: "p9" }));
       }
-      if (route === "GET /api/work-pools/ecs") return json(200, pool({ name: "ecs", type: "aws-ecs:push", credentials: "prod-aws", base_job_template: types[1]!.default_base_job_template }));
+      if (route === "GET /api/work-pools/push-pool") return json(200, pool({ name: "push-pool", type: "acme:push", credentials: "prod-acme", base_job_template: types[1]!.default_base_job_template }));
       if (route === "GET /api/flow-runs") return json(200, { items: [], next_cursor: null });
     });
     expect(await screen.findByText("No work pools yet")).toBeTruthy();
     await userEvent.click(screen.getByRole("button", { name: "New work pool" }));
     const dialog = await screen.findByRole("dialog", { name: "New work pool" });
-    await userEvent.type(await within(dialog).findByLabelText("Name"), "ecs");
-    await userEvent.selectOptions(within(dialog).getByLabelText("Type"), "aws-ecs:push");
-    expect(within(dialog).getByText(/needs credentials of type aws/)).toBeTruthy();
+    await userEvent.type(await within(dialog).findByLabelText("Name"), "push-pool");
+    await userEvent.selectOptions(within(dialog).getByLabelText("Type"), "acme:push");
+    expect(within(dialog).getByText(/needs credentials of type acme/)).toBeTruthy();
     const creds = within(dialog).getByLabelText("Credentials");
     // Only credentials of the type's credentials_type are offered.
-    expect(within(creds).getAllByRole("option").map((o) => o.textContent)).toEqual(["None", "prod-aws"]);
-    await userEvent.selectOptions(creds, "prod-aws");
+    expect(within(creds).getAllByRole("option").map((o) => o.textContent)).toEqual(["None", "prod-acme"]);
+    await userEvent.selectOptions(creds, "prod-acme");
     await userEvent.type(within(dialog).getByLabelText("Concurrency limit"), "4");
     await userEvent.click(within(dialog).getByRole("button", { name: "Create work pool" }));
-    expect((await within(dialog).findByRole("alert")).textContent).toBe("work pool 'ecs' already exists; pick another name");
+    expect((await within(dialog).findByRole("alert")).textContent).toBe("work pool 'push-pool' already exists; pick another name");
     await userEvent.click(within(dialog).getByRole("button", { name: "Create work pool" }));
-    await waitFor(() => expect(router.state.location.pathname).toBe("/work-pools/ecs"));
+    await waitFor(() => expect(router.state.location.pathname).toBe("/work-pools/push-pool"));
     expect(requests.filter((r) => r.route === "POST /api/work-pools").map((r) => r.body)).toEqual([
-      { name: "ecs", type: "aws-ecs:push", concurrency_limit: 4, credentials: "prod-aws" },
-      { name: "ecs", type: "aws-ecs:push", concurrency_limit: 4, credentials: "prod-aws" },
+      { name: "push-pool", type: "acme:push", concurrency_limit: 4, credentials: "prod-acme" },
+      { name: "push-pool", type: "acme:push", concurrency_limit: 4, credentials: "prod-acme" },
     ]);
     // A push pool's page gives the exact provisioning command.
-    expect(await screen.findByRole("heading", { name: "ecs" })).toBeTruthy();
-    expect(screen.getByText("ferry work-pool provision-infra ecs")).toBeTruthy();
+    expect(await screen.findByRole("heading", { name: "push-pool" })).toBeTruthy();
+    expect(screen.getByText("ferry work-pool provision-infra push-pool")).toBeTruthy();
   });
 });
 

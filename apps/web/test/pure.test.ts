@@ -73,7 +73,7 @@ describe("pool job template", () => {
   });
 
   it("gives the CLI's provision-infra command", () => {
-    expect(provisionCommand("aws-pool")).toBe("ferry work-pool provision-infra aws-pool");
+    expect(provisionCommand("acme-pool")).toBe("ferry work-pool provision-infra acme-pool");
   });
 });
 
@@ -96,7 +96,7 @@ describe("work pools", () => {
   it("says what each type needs", () => {
     const base = { description: "", plugin: null, default_base_job_template: { variables: { type: "object" as const, properties: {} }, job_configuration: {} } };
     expect(typeNeeds({ ...base, type: "ferry:managed", managed: true, credentials_type: null })).toMatch(/counts against your tier/);
-    expect(typeNeeds({ ...base, type: "aws-ecs:push", managed: false, credentials_type: "aws" })).toMatch(/credentials of type aws/);
+    expect(typeNeeds({ ...base, type: "acme:push", managed: false, credentials_type: "acme" })).toMatch(/credentials of type acme/);
   });
 });
 

@@ -41,13 +41,15 @@ async function fakeServer(input: RequestInfo | URL, init?: RequestInit): Promise
     signedIn = false;
     return json(200, { deleted: true });
   }
-  return json(200, { items: [], next_cursor: null });
+  if (url.pathname === "/api/flow-runs" || url.pathname === "/api/work-pools" || url.pathname === "/api/deployments") return json(200, { items: [], next_cursor: null });
+  return json(404, { error: { code: "not_found", message: `nothing at ${url.pathname} in this test` } });
 }
 
 beforeEach(() => {
   signedIn = false;
   requests.length = 0;
   vi.stubGlobal("fetch", fakeServer);
+  vi.stubGlobal("EventSource", class { close() {} addEventListener() {} });
 });
 afterEach(() => {
   cleanup();

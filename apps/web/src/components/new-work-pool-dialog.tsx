@@ -23,6 +23,12 @@ export function typeNeeds(type: ProviderInfo): string {
   return "Runs on infrastructure you run; needs no credentials.";
 }
 
+/** The type's description as a sentence: the server's may lack the final stop. */
+export function sentence(text: string): string {
+  const trimmed = text.trim();
+  return trimmed === "" || /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
 /** "0", "" or "12" from the field → the API's concurrency_limit (null: unlimited). */
 export function parseLimit(text: string): number | null | "invalid" {
   const trimmed = text.trim();
@@ -89,7 +95,7 @@ function NewWorkPoolForm() {
           />
         )}
       </Field>
-      <Field label="Type" hint={selected ? `${selected.description} ${typeNeeds(selected)}` : undefined}>
+      <Field label="Type" hint={selected ? `${sentence(selected.description)} ${typeNeeds(selected)}` : undefined}>
         {({ id, describedBy }) => (
           <SelectInput id={id} aria-describedby={describedBy} {...register("type")}>
             {types.data.map((t) => (

@@ -46,12 +46,17 @@ export function FormError({ error }: { error: unknown }) {
   );
 }
 
+/** A page whose subject is gone: its own heading, and the way back. */
 export function NotFound({ what, back }: { what: string; back: { to: string; label: string } }) {
   return (
-    <Empty title={`${what} was not found`}>
-      <Link to={back.to} className="underline">
-        {back.label}
-      </Link>
-    </Empty>
+    <div className="rounded-md border border-dashed border-slate-400 px-4 py-8 text-center dark:border-slate-600">
+      <h1 className="text-lg font-semibold">{`${what} was not found`}</h1>
+      <p className="mt-2 text-sm text-slate-700 dark:text-slate-300">
+        It may have been deleted.{" "}
+        <Link to={back.to} className="underline">
+          {back.label}
+        </Link>
+      </p>
+    </div>
   );
 }

@@ -1,10 +1,10 @@
 import type { ReactNode, TdHTMLAttributes, ThHTMLAttributes } from "react";
 import clsx from "clsx";
 
-/** A table that scrolls sideways on a narrow screen instead of squeezing its columns. */
+/** A table that scrolls sideways on a narrow screen instead of squeezing its columns (relative: so a visually hidden header label scrolls with it instead of widening the page). */
 export function Table({ label, children }: { label: string; children: ReactNode }) {
   return (
-    <div className="overflow-x-auto rounded-md border border-slate-200 dark:border-slate-700">
+    <div className="relative overflow-x-auto rounded-md border border-slate-200 dark:border-slate-700">
       <table aria-label={label} className="min-w-full divide-y divide-slate-200 text-sm dark:divide-slate-700">
         {children}
       </table>

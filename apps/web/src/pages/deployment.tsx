@@ -48,7 +48,7 @@ function DeploymentView({ deployment }: { deployment: Deployment }) {
         ]}
       />
       <Section title="Runs">
-        <RunsTable filter={{ deployment_id: deployment.id }} />
+        <RunsTable filter={{ deployment_id: deployment.id }} label={`Runs of ${deploymentRef(deployment)}`} />
       </Section>
     </>
   );

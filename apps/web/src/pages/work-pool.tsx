@@ -76,7 +76,7 @@ function PoolView({ pool }: { pool: WorkPool }) {
         <PoolVariablesForm pool={pool} />
       </Section>
       <Section title="Runs">
-        <RunsTable filter={{ work_pool: pool.name }} />
+        <RunsTable filter={{ work_pool: pool.name }} label={`Runs of ${pool.name}`} />
       </Section>
     </>
   );
