@@ -28,7 +28,7 @@ describe("quota", () => {
     expect(screen.getByTestId("quota-concurrent-runs").textContent).toBe("1 / 1");
     expect(screen.getByTestId("quota-pools").textContent).toBe("1 / 1");
     expect(screen.getByText("2 waiting for a slot")).toBeTruthy();
-    expect(await screen.findByText(/1\.50 compute hours over the last 30 days/)).toBeTruthy();
+    expect(await screen.findByText(/1\.5 compute hours over the last 30 days/)).toBeTruthy();
     expect(requests.some((r) => r.route === "GET /api/quota/usage")).toBe(true);
   });
 });

@@ -231,7 +231,8 @@ describe("the web UI in Chromium, against a real server with managed runs", chro
     expect(await logs().getByText("line 4 of 4 for Ada").count(), "the last line is not printed yet").toBe(0);
     await expect.poll(() => runState().innerText(), LONG).toBe("Completed");
     await visible(logs().getByText("line 4 of 4 for Ada"), "the last log line");
-    await screenshot(page, "run-logs");
+    // The whole page: the README's picture of the UI (docs/web-ui.png) is taken from this one.
+    await screenshot(page, "run-logs", { fullPage: true });
     await pageIsClean("run completed");
   });
 

@@ -23,6 +23,7 @@ function Line({ line, search }: { line: LogLine; search: string }) {
         {new Date(line.timestamp).toLocaleTimeString()}
       </time>
       <span className="mr-2 uppercase">{line.level}</span>
+      {line.source !== "flow" && <span className="mr-2 text-slate-600 dark:text-slate-400">[{line.source}]</span>}
       {splitMatches(line.message, search).map((part, i) =>
         part.match ? (
           <mark key={i} className="bg-yellow-200 text-slate-950 dark:bg-yellow-300">
@@ -64,7 +65,7 @@ export function LogViewer({ lines, status, onDownload, downloading }: { lines: L
             <SelectInput id={id} value={level} onChange={(e) => setLevel(e.target.value as LogLevel)}>
               {LOG_LEVELS.map((l) => (
                 <option key={l} value={l}>
-                  {l === "debug" ? "All (debug and up)" : `${l} and up`}
+                  {l === "debug" ? "All levels" : `${l[0]!.toUpperCase()}${l.slice(1)} and up`}
                 </option>
               ))}
             </SelectInput>
@@ -94,7 +95,7 @@ export function LogViewer({ lines, status, onDownload, downloading }: { lines: L
           const el = e.currentTarget;
           setFollow(el.scrollHeight - el.scrollTop - el.clientHeight < 24);
         }}
-        className="h-[28rem] overflow-auto rounded-md border border-slate-300 bg-slate-50 p-3 font-mono text-xs focus-visible:outline-2 focus-visible:outline-blue-600 dark:border-slate-700 dark:bg-slate-900"
+        className="max-h-[28rem] min-h-32 overflow-auto rounded-md border border-slate-300 bg-slate-50 p-3 font-mono text-xs focus-visible:outline-2 focus-visible:outline-blue-600 dark:border-slate-700 dark:bg-slate-900"
       >
         {lines.length === 0 ? (
           <p className="text-slate-700 dark:text-slate-300">No log lines yet.</p>

@@ -1,5 +1,5 @@
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { quotaFigures, useQuota, useQuotaUsage } from "../api/quota.js";
+import { formatNumber, quotaFigures, useQuota, useQuotaUsage } from "../api/quota.js";
 import { PageHeader } from "../components/page-header.js";
 import { Section } from "../components/details.js";
 import { Empty, ErrorState, Loading } from "../components/states.js";
@@ -59,9 +59,9 @@ function UsageChart() {
   const total = usage.data.reduce((sum, day) => sum + day.compute_hours, 0);
   return (
     <figure>
-      {/* The picture only; the caption says it in words (the chart is not focusable: accessibilityLayer off). */}
       <div className="h-64 w-full text-slate-700 dark:text-slate-300" aria-hidden>
         <ResponsiveContainer width="100%" height="100%">
+          {/* No keyboard layer: the chart is hidden from assistive technology (the caption says it in words), and a focusable element inside aria-hidden is an axe violation. */}
           <BarChart data={usage.data} margin={{ top: 8, right: 8, bottom: 8, left: 0 }} accessibilityLayer={false}>
             <CartesianGrid strokeDasharray="3 3" stroke="currentColor" strokeOpacity={0.2} />
             <XAxis dataKey="date" tickFormatter={(date: string) => date.slice(5)} stroke="currentColor" fontSize={12} />
@@ -72,7 +72,7 @@ function UsageChart() {
         </ResponsiveContainer>
       </div>
       <figcaption className="mt-2 text-sm text-slate-700 dark:text-slate-300">
-        {total.toFixed(2)} compute hours over the last 30 days, {usage.data[0]?.date} to {usage.data.at(-1)?.date}.
+        {formatNumber(total)} compute hours over the last 30 days, {usage.data[0]?.date} to {usage.data.at(-1)?.date}.
       </figcaption>
     </figure>
   );

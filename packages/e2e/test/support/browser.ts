@@ -123,11 +123,11 @@ export async function axeViolations(page: Page): Promise<string[]> {
     });
 }
 
-/** Saves a screenshot of the viewport as test-results/web-ui/<name>.png. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Saves a screenshot of the viewport (or the whole page) as test-results/web-ui/<name>.png. */
+export async function screenshot(page: Page, name: string, { fullPage = false } = {}): Promise<string> {
   await mkdir(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, animations: "disabled" });
+  await page.screenshot({ path, animations: "disabled", fullPage });
   return path;
 }
 
