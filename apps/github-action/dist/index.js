@@ -55733,7 +55733,7 @@ var FerryClient = class {
       throw new FerryError("validation_failed", "the Ferry API URL is not set; pass --api-url or set FERRY_API_URL");
     this.apiUrl = options.apiUrl.replace(/\/+$/, "");
     this.options = options;
-    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
   /**
    * One method per route, e.g. `client.api.getFlowRun({ params: { id } })`. Plain (non-generic)
