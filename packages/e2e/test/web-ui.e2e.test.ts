@@ -299,6 +299,11 @@ describe("the web UI in Chromium, against a real server with managed runs", chro
       await ready();
       failures.push(...(await axeViolations(page)).map((v) => `${name}:\n${v}`));
       await screenshot(page, name);
+      // The dark theme follows the system (prefers-color-scheme): its contrast is checked too.
+      await page.emulateMedia({ colorScheme: "dark" });
+      failures.push(...(await axeViolations(page)).map((v) => `${name}, dark:\n${v}`));
+      await screenshot(page, `${name}-dark`);
+      await page.emulateMedia({ colorScheme: "light" });
       if (narrow) {
         await page.setViewportSize({ width: 390, height: 844 });
         failures.push(...(await axeViolations(page)).map((v) => `${name} at 390 px:\n${v}`));
