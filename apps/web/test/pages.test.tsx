@@ -85,3 +85,26 @@ describe("deployments", () => {
     expect(screen.getByRole("link", { name: "Back to deployments" })).toBeTruthy();
   });
 });
+
+describe("the shell", () => {
+  it("names the workspace and tier, links every page from the Main nav, and folds the nav behind Menu on a narrow screen", async () => {
+    const { router } = await renderApp("/api-keys", (route) => {
+      if (route === "GET /api/api-keys") return json(200, { items: [] });
+      if (route === "GET /api/work-pools") return json(200, { items: [] });
+    });
+    const nav = await screen.findByRole("navigation", { name: "Main" });
+    expect(within(nav).getAllByRole("link").map((a) => a.textContent)).toEqual(["Flow runs", "Deployments", "Work pools", "Credentials", "Quota", "API keys"]);
+    expect(within(nav).getByRole("link", { name: "API keys" }).getAttribute("aria-current")).toBe("page");
+    expect(screen.getByText("acme")).toBeTruthy();
+    expect(screen.getByText("free")).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Skip to content" }).getAttribute("href")).toBe("#main");
+    const menu = screen.getByRole("button", { name: "Menu" });
+    expect(menu.getAttribute("aria-expanded")).toBe("false");
+    await userEvent.click(menu);
+    expect(menu.getAttribute("aria-expanded")).toBe("true");
+    await userEvent.click(within(nav).getByRole("link", { name: "Work pools" }));
+    await waitFor(() => expect(router.state.location.pathname).toBe("/work-pools"));
+    // Following a link closes the menu.
+    await waitFor(() => expect(screen.getByRole("button", { name: "Menu" }).getAttribute("aria-expanded")).toBe("false"));
+  });
+});

@@ -42,6 +42,7 @@ describe("work pools list", () => {
     const rows = within(table).getAllByRole("row").slice(1).map((row) => row.textContent);
     expect(rows).toEqual(["managedferry:managedReady1 / 3", "push-poolacme:pushPaused0 / unlimited"]);
     expect(within(table).getByRole("link", { name: "managed" }).getAttribute("href")).toBe("/work-pools/managed");
+    expect(document.title).toBe("Work pools · Ferry");
   });
 
   it("creates a push pool with credentials of its type, and shows the API's refusal in the dialog", async () => {

@@ -43,13 +43,14 @@ const run = {
 };
 
 let runBodies: unknown[] = [];
+let withoutSchema = false;
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
 async function fakeServer(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   const url = new URL(String(input));
   const route = `${init?.method ?? "GET"} ${url.pathname}`;
   if (route === "GET /api/session") return json(200, { workspace, csrf_token: "csrf-1", expires_at: "2026-12-05T00:00:00Z" });
-  if (route === `GET /api/deployments/${DEPLOYMENT_ID}`) return json(200, deployment);
+  if (route === `GET /api/deployments/${DEPLOYMENT_ID}`) return json(200, withoutSchema ? { ...deployment, parameter_schema: null } : deployment);
   if (route === "GET /api/work-pools/managed") return json(200, pool);
   if (route === `POST /api/deployments/${DEPLOYMENT_ID}/runs`) {
     runBodies.push(JSON.parse(String(init?.body)));
@@ -62,6 +63,7 @@ async function fakeServer(input: RequestInfo | URL, init?: RequestInit): Promise
 
 beforeEach(() => {
   runBodies = [];
+  withoutSchema = false;
   vi.stubGlobal("fetch", fakeServer);
   vi.stubGlobal("EventSource", class { close() {} addEventListener() {} });
 });
@@ -83,7 +85,7 @@ async function openRunDialog() {
   expect(await screen.findByRole("heading", { name: "etl/nightly" })).toBeTruthy();
   await userEvent.click(screen.getByRole("button", { name: "Run" }));
   const dialog = await screen.findByRole("dialog", { name: "Run etl/nightly" });
-  await within(dialog).findByLabelText(/^Name/);
+  await within(dialog).findByLabelText(withoutSchema ? "Parameters (JSON)" : /^Name/);
   return { router, dialog };
 }
 
@@ -119,5 +121,22 @@ describe("the run dialog", () => {
     await userEvent.click(within(dialog).getByRole("button", { name: "Start run" }));
     await waitFor(() => expect(within(dialog).getAllByText(/required|empty|Give/i).length).toBeGreaterThan(0));
     expect(runBodies).toEqual([]);
+  });
+
+  it("takes parameters as JSON when the flow has no schema, refusing what is not an object", async () => {
+    withoutSchema = true;
+    const { router, dialog } = await openRunDialog();
+    const box = within(dialog).getByLabelText("Parameters (JSON)") as HTMLTextAreaElement;
+    expect(JSON.parse(box.value)).toEqual({ name: "world" });
+    await userEvent.clear(box);
+    await userEvent.type(box, "[[1, 2]");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Start run" }));
+    expect(await within(dialog).findByText('Parameters must be a JSON object, e.g. {"name": "value"}')).toBeTruthy();
+    expect(runBodies).toEqual([]);
+    await userEvent.clear(box);
+    await userEvent.type(box, '{{"name": "json"}');
+    await userEvent.click(within(dialog).getByRole("button", { name: "Start run" }));
+    await waitFor(() => expect(router.state.location.pathname).toBe(`/runs/${RUN_ID}`));
+    expect(runBodies).toEqual([{ parameters: { name: "json" } }]);
   });
 });

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import type { RouteOutput } from "@ferry/core/browser";
 import { SchemaFields, defaultsOf, validateValue } from "../forms/schema-fields.js";
 import { useCreateCredentials, useCredentialTypes } from "../api/credentials.js";
 import { Dialog, DialogActions } from "./dialog.js";
@@ -22,7 +23,7 @@ export function NewCredentialsDialog() {
   );
 }
 
-type CredentialType = { type: string; description: string; schema: Record<string, unknown>; secret_fields: string[] };
+type CredentialType = RouteOutput<"listCredentialTypes">["items"][number];
 
 function NewCredentialsForm({ onDone }: { onDone(): void }) {
   const types = useCredentialTypes();

@@ -215,7 +215,11 @@ export function ListControl(p: ControlProps & { value: unknown; onChange(v: unkn
   const set = (next: unknown[]) => p.onChange(next);
   return (
     <div id={p.id} role="group" aria-label={p.label} aria-describedby={p.describedBy} aria-invalid={p.invalid || undefined} className="space-y-1">
-      {p.value === null && <p className="text-sm text-slate-700 dark:text-slate-300">null (not set)</p>}
+      {p.value === null ? (
+        <p className="text-sm text-slate-700 dark:text-slate-300">null (not set)</p>
+      ) : (
+        items.length === 0 && <p className="text-sm text-slate-700 dark:text-slate-300">None</p>
+      )}
       {items.map((item, i) => (
         <div key={i} className="flex gap-2">
           <input
@@ -256,7 +260,11 @@ export function MapControl(p: ControlProps & { value: unknown; onChange(v: unkno
   };
   return (
     <div id={p.id} role="group" aria-label={p.label} aria-describedby={p.describedBy} aria-invalid={p.invalid || undefined} className="space-y-1">
-      {p.value === null && <p className="text-sm text-slate-700 dark:text-slate-300">null (not set)</p>}
+      {p.value === null ? (
+        <p className="text-sm text-slate-700 dark:text-slate-300">null (not set)</p>
+      ) : (
+        rows.length === 0 && <p className="text-sm text-slate-700 dark:text-slate-300">None</p>
+      )}
       {rows.map(([k, v], i) => (
         <div key={i} className="flex gap-2">
           <input aria-label={`${p.label} key ${i + 1}`} className={inputClass} disabled={p.disabled} value={k} onChange={(e) => update(rows.map((r, j): Row => (j === i ? [e.target.value, r[1]] : r)))} />

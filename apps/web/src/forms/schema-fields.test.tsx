@@ -267,6 +267,19 @@ describe("SchemaFields on parameter schemas", () => {
     expect(seen.value).toEqual({ shape: { r: 2 }, odd: 7 });
   });
 
+  it("edits a schema without named fields (**kwargs only) as one JSON object, reporting what is not one", () => {
+    const schema: JsonSchema = { type: "object" };
+    const { seen } = setup(schema, {}, { validate: true });
+    const area = screen.getByLabelText("Values");
+    fireEvent.change(area, { target: { value: '{"a": 1}' } });
+    expect(seen.value).toEqual({ a: 1 });
+    fireEvent.change(area, { target: { value: "[1]" } });
+    expect(validateValue(schema, seen.value)).toEqual({ __all: "Not valid JSON: the values must be a JSON object ({…})" });
+    fireEvent.change(area, { target: { value: "{" } });
+    expect(area).toHaveProperty("value", "{");
+    expect(document.getElementById("f-__all-error")?.textContent).toMatch(/^Not valid JSON: /);
+  });
+
   it("marks required fields without putting the mark in the label's name", () => {
     render(<SchemaFields schema={pydantic} value={{}} onChange={() => {}} idPrefix="r" />);
     expect(screen.getByLabelText("when").getAttribute("aria-required")).toBe("true");

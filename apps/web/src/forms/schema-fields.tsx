@@ -12,7 +12,7 @@ import {
   TextControl,
   type ControlProps,
 } from "./controls.js";
-import { kindOf, resolve, splitNull, type JsonSchema } from "./schema.js";
+import { InvalidJson, kindOf, resolve, splitNull, type JsonSchema } from "./schema.js";
 
 export { changedFrom, defaultsOf, InvalidJson, validateValue, type JsonSchema } from "./schema.js";
 
@@ -36,6 +36,9 @@ interface Context {
   secretFields: string[];
   disabled: boolean | undefined;
 }
+
+/** Where a schema without named fields keeps JSON that is not an object of values (see SchemaFields). */
+const ROOT_KEY = "__all";
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 const idOf = (prefix: string, path: string) => `${prefix}-${path.replace(/[^A-Za-z0-9_-]/g, "_")}`;
@@ -221,12 +224,20 @@ export function SchemaFields(props: SchemaFieldsProps): JSX.Element {
       <Field
         ctx={ctx}
         name="Values"
-        path="__all"
+        path={ROOT_KEY}
         schema={{ title: "Values", description: "An object of values, as JSON", type: "object", additionalProperties: { not: {} } }}
         required={false}
         secret={false}
-        value={props.value}
-        onChange={(v) => props.onChange(isObject(v) ? v : {})}
+        value={isObject(props.value) && props.value[ROOT_KEY] instanceof InvalidJson ? props.value[ROOT_KEY] : props.value}
+        onChange={(v) => {
+          if (v === undefined || v === null) props.onChange({});
+          else if (isObject(v) && !(v instanceof InvalidJson)) props.onChange(v);
+          else {
+            // Text that does not parse, or JSON that is not an object: kept under ROOT_KEY, which validateValue reports.
+            const bad = v instanceof InvalidJson ? v : new InvalidJson(JSON.stringify(v), "the values must be a JSON object ({…})");
+            props.onChange({ [ROOT_KEY]: bad });
+          }
+        }}
       />
     );
   }

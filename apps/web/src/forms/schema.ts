@@ -319,6 +319,11 @@ function checkObject(s: JsonSchema, root: JsonSchema, v: Record<string, unknown>
   if (typeof s.maxProperties === "number" && count > s.maxProperties && path) out[path] = `Takes at most ${s.maxProperties} entries.`;
   for (const [key, item] of Object.entries(v)) {
     if (item === undefined) continue;
+    if (item instanceof InvalidJson) {
+      // Whatever the schema says of this key, text that did not parse is not a value to send.
+      out[at(key)] = `Not valid JSON: ${item.reason}`;
+      continue;
+    }
     if (names && typeof names.pattern === "string" && !matches(names.pattern, key)) {
       out[at(key)] = `The name '${key}' must match the pattern ${names.pattern}.`;
       continue;

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Link, useParams } from "@tanstack/react-router";
 import { isTerminal, type FlowRun } from "@ferry/core/browser";
 import { isNotFound } from "../api/errors.js";
@@ -83,8 +83,20 @@ function CancelRun({ run }: { run: FlowRun }) {
   );
 }
 
+/** Now, every second while `running`: the duration of a run in progress counts up. */
+function useNow(running: boolean): number {
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    if (!running) return;
+    const timer = setInterval(() => setNow(Date.now()), 1_000);
+    return () => clearInterval(timer);
+  }, [running]);
+  return now;
+}
+
 function RunView(props: { run: FlowRun; history: Parameters<typeof StateTimeline>[0]["history"]; historyError: unknown; logs: Parameters<typeof LogViewer>[0]["lines"]; status: string }) {
   const { run } = props;
+  const now = useNow(run.start_time !== null && run.end_time === null);
   const [downloading, setDownloading] = useState(false);
   const [downloadError, setDownloadError] = useState<unknown>(null);
   const download = async () => {
@@ -133,7 +145,7 @@ function RunView(props: { run: FlowRun; history: Parameters<typeof StateTimeline
           ["Created", <Time iso={run.created_at} />],
           ["Started", <Time iso={run.start_time} fallback="Not yet" />],
           ["Ended", <Time iso={run.end_time} fallback={isTerminal(run.state.type) ? "—" : "Not yet"} />],
-          ["Duration", formatDuration(run.start_time, run.end_time)],
+          ["Duration", formatDuration(run.start_time, run.end_time, now)],
           ...(run.work_pool_type === MANAGED_POOL_TYPE ? ([["Compute time", formatSeconds(run.compute_seconds)]] as [string, string][]) : []),
           ["Infrastructure", <span className="font-mono break-all">{run.infrastructure_id ?? "Not submitted yet"}</span>],
           ["Pool type", <span className="font-mono">{run.work_pool_type}</span>],

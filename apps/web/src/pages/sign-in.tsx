@@ -4,6 +4,7 @@ import { safeNext, useSignIn } from "../api/session.js";
 import { Button } from "../components/button.js";
 import { Field, TextInput } from "../components/field.js";
 import { FormError } from "../components/states.js";
+import { usePageTitle } from "../components/page-header.js";
 
 /** Sign in with an API key; the server answers with a session cookie and the key goes no further. */
 export default function SignInPage() {
@@ -11,6 +12,7 @@ export default function SignInPage() {
   const navigate = useNavigate();
   const signIn = useSignIn();
   const [apiKey, setApiKey] = useState("");
+  usePageTitle("Sign in");
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
