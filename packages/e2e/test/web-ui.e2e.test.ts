@@ -28,7 +28,7 @@ const FLOWS: Record<string, string> = {
 def greet(name: str = "world", count: int = 4):
     for i in range(1, count + 1):
         print(f"line {i} of {count} for {name}", flush=True)
-        time.sleep(1.5)
+        time.sleep(2)
     return {"greeted": name}
 `,
   "flows/sleepy.py": `import time
