@@ -351,18 +351,22 @@ describe("the web UI in Chromium, against a real server with managed runs", chro
     await visible(heading("Sign in"), "the sign-in page for a run page");
     expect(new URL(page.url()).pathname).toBe("/sign-in");
     expect(new URL(page.url()).searchParams.get("next")).toBe(`/runs/${greetRunId}`);
-    await inspect401SignIn();
+    await scanSignIn();
     await signIn();
     await visible(heading(greetRunName), "the run page after signing in");
     expect(new URL(page.url()).pathname).toBe(`/runs/${greetRunId}`);
     await pageIsClean("signed in again", { signedOut: true });
   });
 
-  /** The sign-in page, scanned like the others (it is only reachable signed out). */
-  async function inspect401SignIn(): Promise<void> {
-    const violations = await axeViolations(page);
+  /** The sign-in page, scanned and photographed like the others (it is only reachable signed out). */
+  async function scanSignIn(): Promise<void> {
+    const violations = (await axeViolations(page)).map((v) => `sign-in:\n${v}`);
     await screenshot(page, "sign-in");
-    expect(violations.length, `sign-in: serious or critical axe violations:\n${violations.join("\n")}`).toBe(0);
+    await page.emulateMedia({ colorScheme: "dark" });
+    violations.push(...(await axeViolations(page)).map((v) => `sign-in, dark:\n${v}`));
+    await screenshot(page, "sign-in-dark");
+    await page.emulateMedia({ colorScheme: "light" });
+    expect(violations.length, `serious or critical axe violations:\n${violations.join("\n")}`).toBe(0);
   }
 
   /** Picks `option` in the field labelled `label`: a native <select> or a Radix Select (a combobox). */
