@@ -111,7 +111,7 @@ try {
     say("Web UI");
     console.log(`  Open ${url}`);
     console.log("  (it signs you in once, within 60 seconds; later, sign in with this workspace's API key)");
-    console.log(`  API key: ${server.bootstrap.apiKey}   (this temporary workspace's, shown once)`);
+    console.log(`  API key: ${server.bootstrap.apiKey}   (shown once)`);
     console.log("  Serving until Ctrl-C.");
     await new Promise((resolve) => {
       process.once("SIGINT", resolve);
