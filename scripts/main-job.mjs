@@ -110,8 +110,8 @@ try {
     const { url } = await client.api.createLoginLink({ body: {} });
     say("Web UI");
     console.log(`  Open ${url}`);
-    console.log("  (it signs you in once, within 60 seconds; later, 'ferry ui' or the API key above at the sign-in page)");
-    console.log(`  API key: ${server.bootstrap.apiKey}`);
+    console.log("  (it signs you in once, within 60 seconds; later, sign in with this workspace's API key)");
+    console.log(`  API key: ${server.bootstrap.apiKey}   (shown once)`);
     console.log("  Serving until Ctrl-C.");
     await new Promise((resolve) => {
       process.once("SIGINT", resolve);

@@ -2,7 +2,6 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import cookie from "@fastify/cookie";
-import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { Type } from "@sinclair/typebox";
@@ -146,10 +145,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   await app.register(cookie);
-  // reply.sendFile only: the UI's routes (web-ui.ts) choose their own paths and headers.
-  await app.register(fastifyStatic, { root: options.webDir ?? DEFAULT_WEB_DIR, serve: false });
   const address: PublicAddress = options.address ?? { url: () => null };
-  const webUi = registerWebUi(app, options.webDir ?? DEFAULT_WEB_DIR);
+  const webUi = await registerWebUi(app, options.webDir ?? DEFAULT_WEB_DIR);
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => {

@@ -70,6 +70,11 @@ export function registerEventStream(app: FastifyInstance, ctx: ServiceContext, a
         connection: "keep-alive",
         "x-accel-buffering": "no",
       });
+      if (request.method === "HEAD") {
+        open.delete(close);
+        res.end();
+        return;
+      }
       res.write("retry: 1000\n\n");
       const send = (event: FlowRunEvent) => {
         res.write(`id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
@@ -165,6 +170,13 @@ export function registerWorkspaceEventStream(app: FastifyInstance, ctx: ServiceC
         connection: "keep-alive",
         "x-accel-buffering": "no",
       });
+      // HEAD: the headers only (a stream never ends, and Node would hold them back with no body to write).
+      if (request.method === "HEAD") {
+        unwatch();
+        open.delete(close);
+        res.end();
+        return;
+      }
       res.write("retry: 1000\n\n");
       const sent = new Map<string, string>();
       try {

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 /** Where the build puts the web UI (apps/web's dist, copied by this package's build). */
@@ -49,8 +50,11 @@ const SERVER_PATHS = /^\/(api|auth|docs|healthz|readyz|metrics|openapi\.json|ass
  * index.html for any other page a browser asks for (the UI's router takes it from there). Without a
  * build, `/` says how to make one.
  */
-export function registerWebUi(app: FastifyInstance, webDir: string): { fallback(request: FastifyRequest, reply: FastifyReply): boolean } {
+export async function registerWebUi(app: FastifyInstance, webDir: string): Promise<{ fallback(request: FastifyRequest, reply: FastifyReply): boolean }> {
   const built = existsSync(join(webDir, "index.html"));
+  // reply.sendFile only (content types, ETags, ranges, no path out of the folder); the routes below
+  // choose the paths and headers.
+  if (built) await app.register(fastifyStatic, { root: webDir, serve: false });
 
   app.get("/", { schema: { hide: true } }, async (_request, reply) => {
     if (!built) {
@@ -65,6 +69,7 @@ export function registerWebUi(app: FastifyInstance, webDir: string): { fallback(
   });
 
   app.get("/assets/*", { schema: { hide: true } }, async (request, reply) => {
+    if (!built) return reply.callNotFound();
     const file = (request.params as { "*": string })["*"];
     // Vite puts a content hash in every file name here: a changed file has a new name.
     uiHeaders(reply).header("cache-control", "public, max-age=31536000, immutable");

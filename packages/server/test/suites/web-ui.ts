@@ -176,7 +176,7 @@ export function webUiSuite(kind: StoreKind): void {
     const without = await b.fetch("/api/api-keys", { method: "POST", body, csrf: false });
     expect(without.status).toBe(403);
     expect((await errorOf(without)).code).toBe("forbidden");
-    const wrong = await b.fetch("/api/api-keys", { method: "POST", body, csrf: false, headers: { "x-csrf-token": b.csrf!.slice(0, -1) + "A" } });
+    const wrong = await b.fetch("/api/api-keys", { method: "POST", body, csrf: false, headers: { "x-csrf-token": b.csrf!.slice(0, -1) + (b.csrf!.endsWith("A") ? "B" : "A") } });
     expect(wrong.status).toBe(403);
     const otherSession = browser();
     await otherSession.signIn(apiKey);
@@ -294,6 +294,9 @@ export function webUiSuite(kind: StoreKind): void {
     expect((await b.fetch("/api/work-pools/theirs")).status).toBe(404);
 
     // The workspace stream: our run shows up, created and moved; theirs, created and moved too, never does.
+    // HEAD answers the headers and ends (a stream never would).
+    const head = await fetch(server.url + "/api/events", { method: "HEAD", headers: { cookie: b.cookie! }, signal: AbortSignal.timeout(5000) });
+    expect(head.status).toBe(200);
     const stream = await b.fetch("/api/events", { headers: { accept: "text/event-stream" } });
     expect(stream.status).toBe(200);
     expect(stream.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
