@@ -4,6 +4,9 @@
 // its states and logs streamed here, and their final states. Managed runs go to Docker when a daemon
 // answers and the engine image is built (scripts/build-images.sh), and to child processes otherwise.
 //
+// Then, on a terminal, it prints a one-time sign-in link to the web UI and keeps serving until Ctrl-C;
+// without one (CI, a pipe), or with FERRY_START_EXIT set, it exits with the runs' outcome.
+//
 //   npm start                      (FERRY_HOME=DIR to keep the store; a fresh temporary one otherwise)
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -102,6 +105,19 @@ try {
     console.log(`  ${run.flow_name}/${run.deployment_name}: ${paint(ok ? "32" : "31", run.state.name)} after ${seconds} s;${result}`);
   }
   exitCode = finals.every((r) => r.state.type === "COMPLETED") ? 0 : 1;
+
+  if (process.stdout.isTTY && !process.env.FERRY_START_EXIT) {
+    const { url } = await client.api.createLoginLink({ body: {} });
+    say("Web UI");
+    console.log(`  Open ${url}`);
+    console.log("  (it signs you in once, within 60 seconds; later, sign in with this workspace's API key)");
+    console.log(`  API key: ${server.bootstrap.apiKey}   (shown once)`);
+    console.log("  Serving until Ctrl-C.");
+    await new Promise((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+  }
 } catch (error) {
   console.error(`Error: ${error.message}`);
 } finally {

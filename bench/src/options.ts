@@ -40,6 +40,14 @@ export interface BenchOptions {
   childStore: StoreKind | null;
   /** Internal: set in the child process that measures managed execution on one runner backend. */
   childRunner: RunnerKind | null;
+  /** Measure the web UI in headless Chromium: each page's first render against `uiRuns` runs. */
+  ui: boolean;
+  /** Runs in the store the UI is measured against. */
+  uiRuns: number;
+  /** Timed loads of each page (one untimed-as-p50, cold, load comes first). */
+  uiLoads: number;
+  /** Internal: set in the child process that measures the UI. */
+  childUi: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -55,6 +63,10 @@ export const USAGE = `Usage: npm run bench -- [options]
                       (measured by default, or with --managed; the last of the two wins)
   --runners LIST      comma-separated: docker, process (default docker,process)
   --handoff-pairs N   pairs of runs timed for the free tier's slot hand-off, per runner (default 5; 0 skips)
+  --no-ui             skip the web UI: each page's first render in headless Chromium (measured by
+                      default, or with --ui; the last of the two wins; FERRY_CHROMIUM names the browser)
+  --ui-runs N         runs in the store the UI is measured against (default 10000)
+  --ui-loads N        timed loads of each page, after a first (cold) one (default 5)
   --json              write the figures as JSON (to --out, or stdout instead of the table)
   --out FILE          where --json writes
   --help              this text
@@ -102,6 +114,11 @@ export function parseBenchOptions(
         "handoff-pairs": { type: "string" },
         "child-store": { type: "string" },
         "child-runner": { type: "string" },
+        ui: { type: "boolean" },
+        "no-ui": { type: "boolean" },
+        "ui-runs": { type: "string" },
+        "ui-loads": { type: "string" },
+        "child-ui": { type: "boolean" },
       },
     });
   } catch (error) {
@@ -122,9 +139,12 @@ export function parseBenchOptions(
   const runners = list("--runners", v.runners ?? RUNNER_KINDS.join(","), RUNNER_KINDS, "runner");
   // --managed and --no-managed: the last one given wins, as with most CLIs.
   let managed = true;
+  let ui = true;
   for (const token of parsed.tokens ?? []) {
     if (token.kind === "option" && token.name === "managed") managed = true;
     if (token.kind === "option" && token.name === "no-managed") managed = false;
+    if (token.kind === "option" && token.name === "ui") ui = true;
+    if (token.kind === "option" && token.name === "no-ui") ui = false;
   }
 
   return {
@@ -145,6 +165,10 @@ export function parseBenchOptions(
     handoffPairs: integer("--handoff-pairs", v["handoff-pairs"], 5, 0),
     childStore: child("--child-store", v["child-store"], STORE_KINDS, "store"),
     childRunner: child("--child-runner", v["child-runner"], RUNNER_KINDS, "runner"),
+    ui,
+    uiRuns: integer("--ui-runs", v["ui-runs"], 10_000, 1),
+    uiLoads: integer("--ui-loads", v["ui-loads"], 5, 1),
+    childUi: v["child-ui"] ?? false,
   };
 }
 

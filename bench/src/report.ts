@@ -6,13 +6,14 @@ import { PIP_REQUIREMENT } from "./managed-flows.js";
 import type { BenchOptions, RunnerKind, StoreKind } from "./options.js";
 import type { Distribution } from "./stats.js";
 import type { StoreFigures } from "./store-bench.js";
+import type { UiFigures, UiOutcome } from "./ui-bench.js";
 
 export type StoreOutcome = StoreFigures | { store: StoreKind; skipped: string } | { store: StoreKind; failed: string };
 
 export interface BenchReport {
   generatedAt: string;
   environment: { node: string; platform: string; cpus: number; cpuModel: string; memoryGiB: number };
-  options: { runs: number; warmup: number; clients: number; stores: StoreKind[]; managed: boolean; runners: RunnerKind[]; handoffPairs: number };
+  options: { runs: number; warmup: number; clients: number; stores: StoreKind[]; managed: boolean; runners: RunnerKind[]; handoffPairs: number; ui: boolean; uiRuns: number; uiLoads: number };
   /** Ferry's aims, for reading the figures; nothing is asserted against them. */
   goals: typeof GOALS;
   stores: StoreOutcome[];
@@ -20,6 +21,8 @@ export interface BenchReport {
   cliSkipped: string | null;
   /** Managed execution, one entry per runner backend; null with --no-managed. */
   managed: ManagedOutcome[] | null;
+  /** The web UI in headless Chromium; null with --no-ui. */
+  ui: UiOutcome | null;
 }
 
 /** 20× Prefect's server (~50 runs/s, p99 2 s at 8 clients) and a CLI that answers before you notice. */
@@ -30,6 +33,7 @@ export function buildReport(
   stores: StoreOutcome[],
   cliSkipped: string | null,
   managed: ManagedOutcome[] | null = null,
+  ui: UiOutcome | null = null,
   now = new Date(),
 ): BenchReport {
   const cpuList = cpus();
@@ -50,11 +54,15 @@ export function buildReport(
       managed: options.managed,
       runners: options.runners,
       handoffPairs: options.handoffPairs,
+      ui: options.ui,
+      uiRuns: options.uiRuns,
+      uiLoads: options.uiLoads,
     },
     goals: GOALS,
     stores,
     cliSkipped,
     managed,
+    ui,
   };
 }
 
@@ -73,7 +81,7 @@ export function formatReport(report: BenchReport): string {
     if ("skipped" in s) lines.push(`${s.store}: skipped, ${s.skipped}`);
     if ("failed" in s) lines.push(`${s.store}: FAILED, ${s.failed}`);
   }
-  if (!measured.length) return [...lines, ...formatManaged(report)].join("\n");
+  if (!measured.length) return [...lines, ...formatManaged(report), ...formatUi(report)].join("\n");
   if (measured.length < report.stores.length) lines.push("");
 
   // Rows: what, which figure, one cell per store, the goal.
@@ -113,7 +121,33 @@ export function formatReport(report: BenchReport): string {
     if (notes.length) lines.push("", `${s.store}:`, ...notes.map((n) => `  ${n}`));
   }
   if (report.cliSkipped) lines.push("", `CLI: skipped, ${report.cliSkipped}`);
-  return [...lines, ...formatManaged(report)].join("\n");
+  return [...lines, ...formatManaged(report), ...formatUi(report)].join("\n");
+}
+
+const isUiMeasured = (u: UiOutcome): u is UiFigures => "pages" in u;
+
+/** The third table: each page of the web UI, navigation → main content visible, in ms. */
+export function formatUi(report: BenchReport): string[] {
+  const u = report.ui;
+  if (!u) return [];
+  const lines = ["", "Web UI: headless Chromium, signed in, 1280 × 800; navigation → the page's main content visible"];
+  if ("skipped" in u) return [...lines, `skipped, ${u.skipped}`];
+  if (!isUiMeasured(u)) return [...lines, `FAILED, ${u.failed}`];
+  lines[1] += `, against ${u.runs} runs (put into the store in ${u.seedSeconds.toFixed(0)} s)`;
+  lines.push("");
+  const rows: (string[] | null)[] = [["page", "path", "p50 ms", "max ms", "first ms", "goal"]];
+  for (const p of u.pages) rows.push([p.page, p.path.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/, ":id"), msCell(p.load.p50), msCell(p.load.max), msCell(p.firstMs), "< 1000"]);
+  rows.push(null);
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+  rows.push(["initial JS, gzipped", `${u.initialJs.files.length} file(s)`, kb(u.initialJs.gzipBytes), "", "", "< 300 KB"]);
+  lines.push(...table(rows));
+  const notes = [
+    `p50 and max over ${u.loads} loads of each page after a first one ("first": the page's code not yet in the browser's cache); ${u.chromium}`,
+    ...u.initialJs.files.map((f) => `initial JS: ${f.path} ${kb(f.bytes)}, ${kb(f.gzipBytes)} gzipped`),
+    ...u.serverWarningSamples.map((w) => `server log: ${w}`),
+  ];
+  lines.push("", ...notes.map((n) => `  ${n}`));
+  return lines;
 }
 
 const isManagedMeasured = (m: ManagedOutcome): m is ManagedFigures => "cold" in m;

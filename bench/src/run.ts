@@ -9,12 +9,13 @@ import { benchManaged, dockerProblem, type ManagedFigures, type ManagedOutcome }
 import { BenchUsageError, parseBenchOptions, USAGE, type BenchOptions, type RunnerKind, type StoreKind } from "./options.js";
 import { buildReport, formatReport, type StoreOutcome } from "./report.js";
 import { benchStore, type StoreFigures } from "./store-bench.js";
+import { benchUi, uiProblem, type UiFigures, type UiOutcome } from "./ui-bench.js";
 
 const DEFAULT_CLI = fileURLToPath(new URL("../../apps/cli/dist/ferry.js", import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 
 type ChildMessage<F> = { ok: true; figures: F } | { ok: false; message: string };
-type Target = { store: StoreKind } | { runner: RunnerKind };
+type Target = { store: StoreKind } | { runner: RunnerKind } | { ui: true };
 
 export async function run(argv: readonly string[], env: Record<string, string | undefined>): Promise<number> {
   let options: BenchOptions | null;
@@ -47,6 +48,10 @@ export async function run(argv: readonly string[], env: Record<string, string | 
   if (options.childRunner) {
     const runner = options.childRunner;
     return measureHere(`managed on ${runner}`, " and its runs", (hooks) => benchManaged(runner, { ...hooks, options }));
+  }
+  if (options.childUi) {
+    const measured = options;
+    return measureHere("the web UI", " and the browser", (hooks) => benchUi({ ...hooks, options: measured }));
   }
 
   let interrupted = false;
@@ -83,10 +88,20 @@ export async function run(argv: readonly string[], env: Record<string, string | 
       managed.push(await measureInChild<ManagedFigures, { runner: RunnerKind }>({ runner }, argv, children));
     }
   }
+  let ui: UiOutcome | null = null;
+  if (options.ui && !interrupted) {
+    const problem = uiProblem(env);
+    if (problem) {
+      console.error(`web UI: skipped, ${problem}`);
+      ui = { ui: true, skipped: problem };
+    } else {
+      ui = await measureInChild<UiFigures, { ui: true }>({ ui: true }, argv, children);
+    }
+  }
   process.off("SIGINT", onSigint);
   if (interrupted) return 130;
 
-  const report = buildReport(options, outcomes, cliSkipped, managed);
+  const report = buildReport(options, outcomes, cliSkipped, managed, ui);
   if (options.json) {
     const json = `${JSON.stringify(report, null, 2)}\n`;
     if (options.out) {
@@ -99,13 +114,13 @@ export async function run(argv: readonly string[], env: Record<string, string | 
   } else {
     console.log(formatReport(report));
   }
-  return outcomes.some((o) => "failed" in o) || managed?.some((o) => "failed" in o) ? 1 : 0;
+  return outcomes.some((o) => "failed" in o) || managed?.some((o) => "failed" in o) || (ui !== null && "failed" in ui) ? 1 : 0;
 }
 
 /** Runs this script again for one store or runner backend and takes its figures over IPC. */
 function measureInChild<F, T extends Target>(target: T, argv: readonly string[], children: Set<ReturnType<typeof fork>>): Promise<F | (T & { failed: string })> {
   return new Promise((resolve) => {
-    const flag = "store" in target ? ["--child-store", target.store] : ["--child-runner", target.runner];
+    const flag = "store" in target ? ["--child-store", target.store] : "runner" in target ? ["--child-runner", target.runner] : ["--child-ui"];
     // `advanced` serialisation keeps NaN (a figure with no observations) as NaN rather than null.
     const child = fork(SELF, [...argv, ...flag], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
     children.add(child);

@@ -33,6 +33,8 @@ export interface Io {
   loadClientPlugins?: typeof loadClientPlugins;
   /** Replaces the image builder (tests hand in a fake; the real one, Docker, is loaded on demand). */
   images?: () => Promise<ImageBackend>;
+  /** Opens a URL in the user's browser; false when no browser could be opened (tests record the URL instead). */
+  openBrowser?: (url: string) => Promise<boolean>;
 }
 
 export function processIo(): Io {
@@ -51,6 +53,18 @@ export function processIo(): Io {
     async confirm(message) {
       const { default: confirm } = await import("@inquirer/confirm");
       return confirm({ message, default: false }, { output: process.stderr });
+    },
+    async openBrowser(url) {
+      // Without a display (a server, SSH, CI) xdg-open would "succeed" into a text browser or nothing.
+      if (process.platform === "linux" && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return false;
+      try {
+        // Loaded on demand, like the prompts: only `ferry ui` opens a browser.
+        const { default: open } = await import("open");
+        await open(url);
+        return true;
+      } catch {
+        return false;
+      }
     },
     nextSignal() {
       let handler: (signal: NodeJS.Signals) => void = () => {};

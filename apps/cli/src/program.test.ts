@@ -359,12 +359,49 @@ describe("deployment run --watch", () => {
     expect(requests.find((r) => r.method === "POST")!.body).toEqual({ parameters: { day: "2026-01-01", n: 3 }, idempotency_key: "k1" });
     expect(io.out()).toMatch(/Scheduled[\s\S]*hello from the flow[\s\S]*Completed/);
     expect(io.out()).toMatch(/ended Completed/);
+    expect(io.out()).toContain(`View it at ${URL_}/runs/r\n`);
+  });
+
+  it("links to the run's page in the web UI without --watch", async () => {
+    const { io, run } = setup(routes("COMPLETED"));
+    expect(await run("deployment", "run", "etl/nightly")).toBe(0);
+    expect(io.out()).toMatch(/Created flow run .*\nView it at http:\/\/ferry\.test\/runs\/r\n$/);
   });
 
   it("exits 1 when the run does not complete, and --json prints only the final run", async () => {
     const { io, run } = setup(routes("FAILED"));
     expect(await run("deployment", "run", "etl/nightly", "--watch", "--json")).toBe(1);
     expect(JSON.parse(io.out())).toMatchObject({ id: "r", state: { type: "FAILED" } });
+  });
+});
+
+describe("ui", () => {
+  const link = { url: `${URL_}/auth/login?token=fl_abc`, expires_at: "2026-01-01T00:01:00.000Z" };
+  const routes = { "POST /api/login-links": () => json(201, link) } satisfies Record<string, FakeRoute>;
+
+  it("opens the browser on a single-use sign-in link, printing no link", async () => {
+    const { io, run, requests } = setup(routes);
+    expect(await run("ui", "/runs/r1")).toBe(0);
+    expect(io.opened).toEqual([link.url]);
+    expect(requests[0]!.body).toEqual({ path: "/runs/r1" });
+    expect(requests[0]!.headers.get("authorization")).toBe(`Bearer ${KEY}`);
+    expect(io.out() + io.err()).not.toContain("fl_abc");
+  });
+
+  it("prints the link with --no-open, saying it is single-use and valid 60 s", async () => {
+    const { io, run, requests } = setup(routes);
+    expect(await run("ui", "--no-open")).toBe(0);
+    expect(io.opened).toEqual([]);
+    expect(requests[0]!.body).toEqual({});
+    expect(io.out()).toBe(`${link.url}\n`);
+    expect(io.err()).toMatch(/signs in once and only within 60 seconds/);
+  });
+
+  it("prints the link when no browser could be opened", async () => {
+    const { io, run } = setup(routes, { browser: false });
+    expect(await run("ui")).toBe(0);
+    expect(io.out()).toBe(`${link.url}\n`);
+    expect(io.err()).toMatch(/No browser could be opened/);
   });
 });
 

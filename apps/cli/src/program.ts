@@ -10,6 +10,7 @@ import { registerProfile } from "./commands/profile.js";
 import { registerQuota } from "./commands/quota.js";
 import { registerServer } from "./commands/server.js";
 import type { Registrar, RunState } from "./commands/shared.js";
+import { registerUi } from "./commands/ui.js";
 import { registerWorkPool } from "./commands/work-pool.js";
 import { VERSION } from "./context.js";
 import { EXIT_CODES_HELP, ExitCode, exitCodeFor, ferryErrorCode } from "./exit-codes.js";
@@ -26,6 +27,7 @@ const REGISTRARS: Registrar[] = [
   registerDeployment,
   registerFlowRun,
   registerQuota,
+  registerUi,
   registerAdmin,
 ];
 

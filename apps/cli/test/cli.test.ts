@@ -185,8 +185,26 @@ describe("ferry CLI against a real server", () => {
     const inspect = await ferry(["flow-run", "inspect", runId]);
     expectOk(inspect);
     expect(inspect.stdout).toMatch(/State history\n.*\n.*SCHEDULED\s+Scheduled/);
+    expect(inspect.stdout).toContain(`View it at ${server.url}/runs/${runId}\n`);
     const json = parseJson<{ flow_run: FlowRun; history: StateHistoryEntry[] }>(await ferry(["flow-run", "inspect", runId, "--json"]));
     expect(json.history[0]).toMatchObject({ type: "SCHEDULED" });
+  });
+
+  it("ferry ui --no-open prints a single-use link that signs a browser in and sends it to the page", async () => {
+    const ui = await ferry(["ui", "--no-open", `/runs/${runId}`]);
+    expectOk(ui);
+    const url = ui.stdout.trim();
+    expect(url).toMatch(new RegExp(`^${server.url}/auth/login\\?token=fl_[\\w-]+$`));
+    expect(ui.stderr).toMatch(/signs in once and only within 60 seconds/);
+    const signIn = await fetch(url, { redirect: "manual" });
+    expect(signIn.status).toBe(303);
+    expect(signIn.headers.get("location")).toBe(`/runs/${runId}`);
+    const cookie = signIn.headers.get("set-cookie")!;
+    expect(cookie).toMatch(/^ferry_session=fs_\S+; Max-Age=43200; Path=\/; HttpOnly; SameSite=Strict$/);
+    const session = await fetch(`${server.url}/api/flow-runs/${runId}`, { headers: { cookie: cookie.split(";")[0]! } });
+    expect(session.status).toBe(200);
+    expect(((await session.json()) as FlowRun).id).toBe(runId);
+    expect((await fetch(url, { redirect: "manual" })).status).toBe(401);
   });
 
   it("cancels the run", async () => {

@@ -52245,6 +52245,11 @@ function canonicalJson(value) {
 var ajv = createAjv();
 ajv.addKeyword({ keyword: "x-ferry-secret", schemaType: "boolean" });
 
+// ../../packages/core/dist/urls.js
+function flowRunUiUrl(apiUrl, id) {
+  return `${apiUrl.replace(/\/+$/, "")}/runs/${encodeURIComponent(id)}`;
+}
+
 // ../../packages/core/dist/credentials.js
 var secretField = (description) => ({ type: "string", minLength: 1, description, "x-ferry-secret": true });
 var plainField = (description) => ({ type: "string", minLength: 1, description });
@@ -54920,6 +54925,10 @@ var WorkPoolSchema = Type.Object({
   concurrency_limit: Nullable(Type.Integer({ minimum: 0 })),
   paused: Type.Boolean(),
   credentials: Nullable(Type.String({ description: "Name of the credentials the pool's provider uses" })),
+  active_runs: Type.Integer({
+    minimum: 0,
+    description: "Runs of the pool holding a concurrency slot (PENDING, RUNNING, CANCELLING): in use, against concurrency_limit"
+  }),
   created_at: Timestamp,
   updated_at: Timestamp
 });
@@ -55007,6 +55016,21 @@ var QuotaSchema = Type.Object({
     queued_managed_runs: Type.Integer(),
     compute_seconds: Type.Number()
   })
+});
+var QuotaUsageSchema = Type.Object({
+  items: Type.Array(Type.Object({
+    date: Type.String({ format: "date", description: "A UTC day, YYYY-MM-DD" }),
+    compute_hours: Type.Number({ description: "Managed compute of the workspace's runs that started that day" })
+  }), { description: "One item per day, oldest first, days without compute included" })
+});
+var SessionSchema = Type.Object({
+  workspace: WorkspaceSchema,
+  csrf_token: Type.String({ description: "Send as the x-csrf-token header with every POST, PUT, PATCH and DELETE made with the session cookie" }),
+  expires_at: Timestamp
+});
+var LoginLinkSchema = Type.Object({
+  url: Type.String({ description: "Opens the web UI signed in; single use, valid 60 seconds. Never log it." }),
+  expires_at: Timestamp
 });
 var ProviderInfoSchema = Type.Object({
   type: Type.String(),
@@ -55159,6 +55183,51 @@ var ROUTES = {
     status: 200,
     summary: "Managed-execution usage against the workspace's limits",
     response: QuotaSchema
+  },
+  getQuotaUsage: {
+    method: "GET",
+    path: "/api/quota/usage",
+    tag: "workspace",
+    status: 200,
+    summary: "Managed compute hours per day, the last `days` days (today included), oldest first",
+    query: Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: 366, default: 30 })) }, { additionalProperties: false }),
+    response: QuotaUsageSchema
+  },
+  // --- browser sessions (the web UI)
+  createSession: {
+    method: "POST",
+    path: "/api/sessions",
+    public: true,
+    tag: "sessions",
+    status: 201,
+    summary: "Sign a browser in with an API key: sets the session cookie (ferry_session) and answers the session's CSRF token",
+    body: Type.Object({ api_key: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+    response: SessionSchema
+  },
+  getSession: {
+    method: "GET",
+    path: "/api/session",
+    tag: "sessions",
+    status: 200,
+    summary: "The browser's session (session cookie only), with its CSRF token",
+    response: SessionSchema
+  },
+  deleteSession: {
+    method: "DELETE",
+    path: "/api/session",
+    tag: "sessions",
+    status: 200,
+    summary: "Sign out: ends the session on the server and clears the cookie",
+    response: Deleted
+  },
+  createLoginLink: {
+    method: "POST",
+    path: "/api/login-links",
+    tag: "sessions",
+    status: 201,
+    summary: "A single-use link (60 s) that signs a browser in to the web UI, as `ferry ui` opens (API key only)",
+    body: Type.Object({ path: Type.Optional(Type.String({ maxLength: 2e3, description: "Where the UI opens, a local path such as /runs/<id>; default /" })) }, { additionalProperties: false }),
+    response: LoginLinkSchema
   },
   listApiKeys: {
     method: "GET",
@@ -55664,7 +55733,7 @@ var FerryClient = class {
       throw new FerryError("validation_failed", "the Ferry API URL is not set; pass --api-url or set FERRY_API_URL");
     this.apiUrl = options.apiUrl.replace(/\/+$/, "");
     this.options = options;
-    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
   /**
    * One method per route, e.g. `client.api.getFlowRun({ params: { id } })`. Plain (non-generic)
@@ -55674,7 +55743,7 @@ var FerryClient = class {
   async request(route, rawInput) {
     const input = rawInput ?? {};
     const url = this.apiUrl + routePath(route.path, input.params) + queryString(input.query);
-    const headers = { accept: "application/json", ...this.authHeader(route.path) };
+    const headers = { accept: "application/json", ...this.options.headers?.(), ...this.authHeader(route.path) };
     if (this.options.userAgent)
       headers["user-agent"] = this.options.userAgent;
     let body;
@@ -55723,7 +55792,7 @@ var FerryClient = class {
     for (; ; ) {
       if (options.signal?.aborted)
         return;
-      const headers = { accept: "text/event-stream", ...this.authHeader("") };
+      const headers = { accept: "text/event-stream", ...this.options.headers?.(), ...this.authHeader("") };
       if (lastEventId)
         headers["last-event-id"] = lastEventId;
       let response;
@@ -58083,9 +58152,6 @@ async function watchRun(client, id, options) {
   }
   return { run: await client.api.getFlowRun({ params: { id } }), timedOut, lastLines };
 }
-function flowRunUrl(apiUrl, id) {
-  return `${apiUrl.replace(/\/+$/, "")}/api/flow-runs/${id}`;
-}
 function formatDuration(run2) {
   if (!run2.start_time) return "\u2013";
   const ms = Date.parse(run2.end_time ?? (/* @__PURE__ */ new Date()).toISOString()) - Date.parse(run2.start_time);
@@ -58182,7 +58248,7 @@ async function runDeployment(client, inputs, workflow) {
       body: { parameters: inputs.parameters, job_variables: inputs.jobVariables, idempotency_key: idempotencyKey }
     })
   );
-  const url = flowRunUrl(inputs.apiUrl, created.id);
+  const url = flowRunUiUrl(inputs.apiUrl, created.id);
   setOutput("flow-run-id", created.id);
   setOutput("flow-run-url", url);
   info(`${isNew ? "Started" : "Already started by this job:"} flow run ${created.name} (${created.id}) of ${name}: ${url}`);

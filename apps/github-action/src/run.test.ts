@@ -125,7 +125,7 @@ describe("run()", () => {
     const first = await runWith({ command: "run", deployment: "hello/ok", wait: "false", parameters: '{"name": "ferry"}', "github-token": "ghs_secret" });
     expect(first.failed, first.stdout).toBe(false);
     const id = first.outputs["flow-run-id"]!;
-    expect(first.outputs["flow-run-url"]).toBe(`${ferry.url}/api/flow-runs/${id}`);
+    expect(first.outputs["flow-run-url"]).toBe(`${ferry.url}/runs/${id}`);
     expect((await client.api.getFlowRun({ params: { id } })).parameters).toEqual({ name: "ferry" });
     expect(comments).toHaveLength(1);
     expect(comments[0]!.body).toContain("<!-- ferry:hello/ok -->");

@@ -3,12 +3,12 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import * as core from "@actions/core";
 import * as github from "@actions/github";
-import { FerryClient, isFerryError, type FlowRun, type LogLine } from "@ferry/core";
+import { FerryClient, flowRunUiUrl, isFerryError, type FlowRun, type LogLine } from "@ferry/core";
 import { applyDeployments, readerAt, withParameterSchemas } from "@ferry/client-node";
 import { credentialsName, pinnedDeployments } from "./deploy.js";
 import { createOctokit, report, type ReportTarget } from "./github-report.js";
 import { ActionInputError, parseInputs, type ActionInputs } from "./inputs.js";
-import { flowRunUrl, formatDuration, watchRun } from "./watch-run.js";
+import { formatDuration, watchRun } from "./watch-run.js";
 
 /** What the action needs from the workflow run, read once from the GitHub context. */
 interface Workflow {
@@ -125,7 +125,8 @@ async function runDeployment(client: FerryClient, inputs: ActionInputs, workflow
       body: { parameters: inputs.parameters, job_variables: inputs.jobVariables, idempotency_key: idempotencyKey },
     }),
   );
-  const url = flowRunUrl(inputs.apiUrl, created.id);
+  // The run's page in the web UI the server serves (the JSON API would answer a browser 401).
+  const url = flowRunUiUrl(inputs.apiUrl, created.id);
   core.setOutput("flow-run-id", created.id);
   core.setOutput("flow-run-url", url);
   core.info(`${isNew ? "Started" : "Already started by this job:"} flow run ${created.name} (${created.id}) of ${name}: ${url}`);

@@ -52,9 +52,6 @@ export async function watchRun(client: FerryClient, id: string, options: WatchOp
 }
 
 /** The run's address on the server (it has no web UI): the API's flow-run resource. */
-export function flowRunUrl(apiUrl: string, id: string): string {
-  return `${apiUrl.replace(/\/+$/, "")}/api/flow-runs/${id}`;
-}
 
 /** `1m 05s`, `12s`, or `–` when the run never started. */
 export function formatDuration(run: Pick<FlowRun, "start_time" | "end_time">): string {

@@ -107,7 +107,7 @@ describe.each(DRIVERS)("the action through %s", (_name, drive, runId) => {
     expect(r.errors, r.stdout + r.stderr).toEqual([]);
     expect(r.outputs.state).toBe("COMPLETED");
     const id = r.outputs["flow-run-id"]!;
-    expect(r.outputs["flow-run-url"]).toBe(`${server.url}/api/flow-runs/${id}`);
+    expect(r.outputs["flow-run-url"]).toBe(`${server.url}/runs/${id}`);
     expect(r.stdout).toMatch(/greeting ferry/);
     expect(r.summary).toMatch(/COMPLETED/);
     expect(r.summary).toContain(id);

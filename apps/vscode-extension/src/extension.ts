@@ -1,6 +1,6 @@
 import * as vscode from "vscode";
 import { deployFromFile, deployThisFlow } from "./commands/deploy.js";
-import { cancelRun, runDeployment, showRunLogs } from "./commands/runs.js";
+import { cancelRun, openRunInBrowser, runDeployment, showRunLogs } from "./commands/runs.js";
 import { signIn, signOut } from "./commands/sign-in.js";
 import { createWorkPool, openQuota, QuotaDocument } from "./commands/work-pools.js";
 import { Connections } from "./connection.js";
@@ -43,6 +43,7 @@ export function activate(context: vscode.ExtensionContext): void {
     ["ferry.runDeployment", "Run", (arg) => runDeployment(ferry, arg)],
     ["ferry.cancelRun", "Cancel", (arg) => cancelRun(ferry, arg)],
     ["ferry.showRunLogs", "Show logs", (arg) => showRunLogs(ferry, arg)],
+    ["ferry.openRunInBrowser", "Open in browser", (arg) => openRunInBrowser(ferry, arg)],
     ["ferry.createWorkPool", "Create work pool", () => createWorkPool(ferry)],
     ["ferry.openQuota", "Open quota", () => openQuota(ferry, quota)],
     ["ferry.refresh", "Refresh", () => explorer.refresh()],

@@ -1,4 +1,4 @@
-import type { FlowRun, FlowRunEvent, LogLine, StateHistoryEntry } from "@ferry/core";
+import { flowRunUiUrl, type FlowRun, type FlowRunEvent, type LogLine, type StateHistoryEntry } from "@ferry/core";
 import { stateLabel } from "./tree-model.js";
 
 /** `HH:MM:SS` of an ISO timestamp, in UTC so lines from different machines line up. */
@@ -44,4 +44,12 @@ export function endMessage(run: FlowRun): { text: string; severity: "info" | "wa
     default:
       return { text: `Ferry: ${label} ended ${stateLabel(run.state)}${why}.`, severity: "error" };
   }
+}
+
+/** What a run's notification offers, in order. */
+export const RUN_ACTIONS = { logs: "Show Logs", browser: "Open in Browser" } as const;
+
+/** The run's page in the web UI of the server the extension is signed in to. */
+export function runPageUrl(apiUrl: string, run: Pick<FlowRun, "id">): string {
+  return flowRunUiUrl(apiUrl, run.id);
 }

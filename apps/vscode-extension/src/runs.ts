@@ -2,7 +2,7 @@ import * as vscode from "vscode";
 import { isTerminal, type FlowRun } from "@ferry/core";
 import type { Connections } from "./connection.js";
 import { logChannel } from "./errors.js";
-import { endMessage, formatEvent, runHeader } from "./run-format.js";
+import { endMessage, formatEvent, RUN_ACTIONS, runHeader, runPageUrl } from "./run-format.js";
 import { stateIcon, stateLabel } from "./tree-model.js";
 
 /**
@@ -100,8 +100,12 @@ export class RunTracker implements vscode.Disposable {
     this.onStateChange();
     const { text, severity } = endMessage(current);
     const show = severity === "info" ? vscode.window.showInformationMessage : severity === "warning" ? vscode.window.showWarningMessage : vscode.window.showErrorMessage;
-    const picked = await show(text, "Show Logs");
-    if (picked === "Show Logs") await this.logs.show(current, { preserveFocus: false });
+    const picked = await show(text, RUN_ACTIONS.logs, RUN_ACTIONS.browser);
+    if (picked === RUN_ACTIONS.logs) await this.logs.show(current, { preserveFocus: false });
+    if (picked === RUN_ACTIONS.browser) {
+      const { client } = await this.connections.client();
+      await vscode.env.openExternal(vscode.Uri.parse(runPageUrl(client.apiUrl, current)));
+    }
   }
 
   private update(run: FlowRun): void {

@@ -13,6 +13,7 @@ export function pool(name: string, extra: Partial<WorkPool> = {}): WorkPool {
     concurrency_limit: null,
     paused: false,
     credentials: null,
+    active_runs: 0,
     created_at: "2026-11-01T00:00:00.000Z",
     updated_at: "2026-11-01T00:00:00.000Z",
     ...extra,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Quota, Workspace } from "@ferry/core";
 import { quotaMarkdown } from "../src/quota-format.js";
-import { endMessage, formatEvent, formatLog, formatState, runHeader } from "../src/run-format.js";
+import { endMessage, formatEvent, formatLog, formatState, RUN_ACTIONS, runHeader, runPageUrl } from "../src/run-format.js";
 import { deployment, run } from "./fixtures.js";
 
 describe("run output", () => {
@@ -54,5 +54,17 @@ describe("quotaMarkdown", () => {
     expect(md).toContain("| Managed work pools | 1 | 1 | ████████████████████ 100% |");
     expect(md).toContain("memory: 2048 MiB");
     expect(md).toContain("at most 24.0 h");
+  });
+});
+
+describe("links to the web UI", () => {
+  it("opens a run's page in the server's web UI, not its JSON API", () => {
+    const r = run(deployment("etl", "nightly", "managed"), "RUNNING", { created: "2026-11-22T10:00:00.000Z" });
+    expect(runPageUrl("http://127.0.0.1:4200/", r)).toBe(`http://127.0.0.1:4200/runs/${r.id}`);
+    expect(runPageUrl("https://ferry.example.com", r)).toBe(`https://ferry.example.com/runs/${r.id}`);
+  });
+
+  it("offers the logs and the browser when a run ends", () => {
+    expect(Object.values(RUN_ACTIONS)).toEqual(["Show Logs", "Open in Browser"]);
   });
 });

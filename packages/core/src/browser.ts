@@ -8,5 +8,6 @@ export * from "./tiers.js";
 export { FerryClient, type FerryClientOptions, type ApiMethods } from "./api/client.js";
 export { LOG_LEVELS } from "./models.js";
 export type * from "./models.js";
-export { FLOW_RUN_EVENTS_PATH, routePath } from "./api/routes.js";
+export { FLOW_RUN_EVENTS_PATH, WORKSPACE_EVENTS_PATH, routePath } from "./api/routes.js";
+export { flowRunUiUrl } from "./urls.js";
 export type { RouteInput, RouteName, RouteOutput, FlowRunCreate, FlowRunListQuery, WorkPoolCreate, WorkPoolUpdate, CredentialsCreate } from "./api/routes.js";

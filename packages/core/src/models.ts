@@ -77,6 +77,10 @@ export const WorkPoolSchema = Type.Object({
   concurrency_limit: Nullable(Type.Integer({ minimum: 0 })),
   paused: Type.Boolean(),
   credentials: Nullable(Type.String({ description: "Name of the credentials the pool's provider uses" })),
+  active_runs: Type.Integer({
+    minimum: 0,
+    description: "Runs of the pool holding a concurrency slot (PENDING, RUNNING, CANCELLING): in use, against concurrency_limit",
+  }),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
@@ -187,6 +191,31 @@ export const QuotaSchema = Type.Object({
   }),
 });
 export type Quota = Static<typeof QuotaSchema>;
+
+export const QuotaUsageSchema = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      date: Type.String({ format: "date", description: "A UTC day, YYYY-MM-DD" }),
+      compute_hours: Type.Number({ description: "Managed compute of the workspace's runs that started that day" }),
+    }),
+    { description: "One item per day, oldest first, days without compute included" },
+  ),
+});
+export type QuotaUsage = Static<typeof QuotaUsageSchema>;
+
+/** A browser's sign-in: the cookie carries the session's token, never this body. */
+export const SessionSchema = Type.Object({
+  workspace: WorkspaceSchema,
+  csrf_token: Type.String({ description: "Send as the x-csrf-token header with every POST, PUT, PATCH and DELETE made with the session cookie" }),
+  expires_at: Timestamp,
+});
+export type Session = Static<typeof SessionSchema>;
+
+export const LoginLinkSchema = Type.Object({
+  url: Type.String({ description: "Opens the web UI signed in; single use, valid 60 seconds. Never log it." }),
+  expires_at: Timestamp,
+});
+export type LoginLink = Static<typeof LoginLinkSchema>;
 
 export const ProviderInfoSchema = Type.Object({
   type: Type.String(),

@@ -28,6 +28,17 @@ export interface StoreTx {
   deleteApiKey(workspaceId: string, id: string): Promise<boolean>;
   touchApiKey(id: string, at: string): Promise<void>;
 
+  // --- browser sessions and login links (the web UI)
+  insertSession(input: SessionRecord): Promise<void>;
+  /** The unexpired session with this token hash, with its workspace; null when unknown or expired at `now`. */
+  findSession(hash: string, now: string): Promise<{ session: SessionRecord; workspace: WorkspaceRecord } | null>;
+  deleteSession(hash: string): Promise<boolean>;
+  insertLoginLink(input: LoginLinkRecord): Promise<void>;
+  /** Marks the link used if it is unused and unexpired at `now`, in one statement (two redemptions: one wins); else null. */
+  claimLoginLink(hash: string, now: string): Promise<LoginLinkRecord | null>;
+  /** Deletes sessions and login links that expired before `now`; how many of each. */
+  deleteExpiredSessions(now: string): Promise<{ sessions: number; login_links: number }>;
+
   // --- what a run's engine authenticates with
   /** A run's state and workspace in one indexed read: checked on every request a run token makes. */
   getRunTokenSubject(flowRunId: string): Promise<{ stateType: StateType; workspace: WorkspaceRecord } | null>;
@@ -74,6 +85,8 @@ export interface StoreTx {
   /** Inserts the run and its first state-history entry. */
   insertFlowRun(input: NewFlowRun): Promise<FlowRunRecord>;
   getFlowRun(workspaceId: string, id: string): Promise<FlowRunRecord | null>;
+  /** Those of the runs that are the workspace's (another workspace's are left out), in no order. */
+  getFlowRuns(workspaceId: string, ids: string[]): Promise<FlowRunRecord[]>;
   /** For the dispatcher, which acts for every workspace. */
   getFlowRunForSystem(id: string): Promise<FlowRunRecord | null>;
   /**
@@ -121,6 +134,13 @@ export interface StoreTx {
   managedUsage(workspaceId: string, monthStart: string): Promise<ManagedUsage>;
   /** Runs of a pool that hold a slot: PENDING, RUNNING or CANCELLING. */
   countActiveFlowRunsInPool(workPoolId: string): Promise<number>;
+  /** The same, for every pool of the workspace at once, by pool id (pools with none are absent). */
+  countActiveFlowRunsByPool(workspaceId: string): Promise<Map<string, number>>;
+  /**
+   * Managed compute seconds per UTC day from `fromDay` (YYYY-MM-DD) on, counted on the day a run started
+   * (or was created, if it never started), as the month's quota counts them. Days without any are absent.
+   */
+  managedComputeByDay(workspaceId: string, fromDay: string): Promise<{ date: string; compute_seconds: number }[]>;
   /** Runs by current state type across workspaces (for the metrics endpoint). */
   countFlowRunsByState(): Promise<Partial<Record<StateType, number>>>;
   /** Runs waiting to start (SCHEDULED), oldest first: of one kind of pool, across workspaces, or of one workspace or pool. */
@@ -148,6 +168,27 @@ export interface WorkspaceRecord {
   created_at: string;
 }
 
+/** A browser's session, stored by the hash of its token (the cookie's value) only. */
+export interface SessionRecord {
+  hash: string;
+  workspace_id: string;
+  /** The key that signed in: deleting it ends the session. */
+  api_key_id: string;
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A single-use link that signs a browser in, stored by the hash of its token only. */
+export interface LoginLinkRecord {
+  hash: string;
+  workspace_id: string;
+  api_key_id: string;
+  /** Where the browser goes once signed in: a local path. */
+  path: string;
+  expires_at: string;
+}
+
 /** A run's single-use bootstrap token, stored by its hash only. */
 export interface RunBootstrapTokenRecord {
   hash: string;
@@ -163,7 +204,8 @@ export interface ApiKeyRecord extends ApiKey {
   workspace_id: string;
 }
 
-export interface WorkPoolRecord extends WorkPool {
+/** A pool as stored; its `active_runs` is counted when it is read for an answer. */
+export interface WorkPoolRecord extends Omit<WorkPool, "active_runs"> {
   workspace_id: string;
 }
 

@@ -15,3 +15,8 @@ export function isLoopbackUrl(url: string): boolean {
   if (host === "0.0.0.0") return true;
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
+
+/** The page of a run in the web UI the server serves: what links for people point at (not the JSON API). */
+export function flowRunUiUrl(apiUrl: string, id: string): string {
+  return `${apiUrl.replace(/\/+$/, "")}/runs/${encodeURIComponent(id)}`;
+}

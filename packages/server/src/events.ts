@@ -12,6 +12,7 @@ export class RunEventHub {
   private unsubscribe: (() => Promise<void>) | null = null;
   private readonly pending = new Set<string>();
   private readonly versions = new Map<string, number>();
+  private readonly watchers = new Set<(runId: string) => void>();
 
   constructor(private readonly store: Store, private readonly onError: (error: unknown) => void) {}
 
@@ -83,7 +84,17 @@ export class RunEventHub {
     });
   }
 
+  /**
+   * Calls `watcher` with the id of every run something happened to (here or, on PostgreSQL, on another
+   * server): what the workspace stream follows. Returns a function that stops it.
+   */
+  watchAll(watcher: (runId: string) => void): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
   private wakeLocal(runId: string): void {
+    for (const watcher of this.watchers) watcher(runId);
     // Only runs someone follows have a counter (created by `version`).
     const v = this.versions.get(runId);
     if (v !== undefined) this.versions.set(runId, v + 1);

@@ -17,6 +17,7 @@ import { ServerLease } from "./server-lease.js";
 import { loadSecretKey, readOrCreateSecretFile, SecretBox } from "./secrets.js";
 import type { ServiceContext } from "./services/context.js";
 import { issueBootstrapToken } from "./services/run-credentials.js";
+import { sweepSessions } from "./services/sessions.js";
 import { createApiKeyIn } from "./services/workspaces.js";
 import { openStore } from "./store/open-store.js";
 
@@ -59,7 +60,12 @@ export interface StartOptions {
   runner?: RunnerBackend | null;
   /** Where the JSON log lines go instead of stdout (tests read them back). */
   logStream?: NodeJS.WritableStream;
+  /** The built web UI to serve instead of the package's own copy (tests hand in a small one). */
+  webDir?: string;
 }
+
+/** How often expired browser sessions and login links are deleted (they are refused from their expiry on). */
+const SESSION_SWEEP_MS = 10 * 60 * 1000;
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -85,6 +91,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   let managed: ManagedDispatcher | undefined;
   let lease: ServerLease | undefined;
   const extraListeners: Server[] = [];
+  let sessionSweep: NodeJS.Timeout | undefined;
+  // Known once the server listens (the port may be picked then).
+  let publicUrlNow: string | null = config.publicUrl;
   let runnerDescription: string | null = null;
   const metrics = new Metrics();
   const events = new RunEventHub(store, (error) => app?.log.warn({ err: error }, "could not publish a run event"));
@@ -120,7 +129,16 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   try {
     await events.start();
-    app = await buildApp({ ctx, adminToken, logLevel: config.logLevel, logStream: options.logStream, version: VERSION, isReady: () => ready });
+    app = await buildApp({
+      ctx,
+      adminToken,
+      logLevel: config.logLevel,
+      logStream: options.logStream,
+      version: VERSION,
+      isReady: () => ready,
+      address: { url: () => publicUrlNow },
+      webDir: options.webDir,
+    });
     await listen(app, config.host, config.port);
     // Only once the port is ours: a start that fails to bind must not make the first workspace's only
     // key and then exit without anyone having seen it.
@@ -130,6 +148,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
     const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
     const publicUrl = config.publicUrl ?? url;
+    publicUrlNow = publicUrl;
+    const sweep = () => sweepSessions(ctx).catch((error: unknown) => app?.log.warn({ err: error }, "could not delete expired sessions"));
+    void sweep();
+    sessionSweep = setInterval(() => void sweep(), SESSION_SWEEP_MS).unref();
 
     const poolTypesDescription = describePoolTypes(registry);
     app.log.info({ pool_types: registry.names() }, `pool types: ${poolTypesDescription}`);
@@ -212,6 +234,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       },
       close: async () => {
         ready = false;
+        clearInterval(sessionSweep);
         // In-flight requests finish; event streams end so clients reconnect elsewhere.
         const deadline = Date.now() + config.shutdownGraceMs;
         const grace = new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
@@ -225,6 +248,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     };
     return running;
   } catch (error) {
+    clearInterval(sessionSweep);
     await app?.close().catch(() => undefined);
     await dispatcher?.stop().catch(() => undefined);
     lease?.stop();

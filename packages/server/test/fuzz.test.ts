@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FLOW_RUN_EVENTS_PATH, ROUTES, type RouteDef } from "@ferry/core";
+import { FLOW_RUN_EVENTS_PATH, ROUTES, WORKSPACE_EVENTS_PATH, type RouteDef } from "@ferry/core";
 import { expectErrorShape } from "./support/error-shape.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
 
@@ -243,6 +243,10 @@ describe("fuzzing every route (PGlite)", () => {
     [
       "streamFlowRunEvents",
       { method: "GET", path: FLOW_RUN_EVENTS_PATH, summary: "", tag: "flow-runs", response: null, status: 200 },
+    ],
+    [
+      "streamWorkspaceEvents",
+      { method: "GET", path: WORKSPACE_EVENTS_PATH, summary: "", tag: "flow-runs", response: null, status: 200 },
     ],
   ];
 

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { FlowRunCreate } from "@ferry/core";
+import { flowRunUiUrl, type FlowRunCreate } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { relativeTime, sourceLabel, stateLabel } from "../format.js";
@@ -99,12 +99,14 @@ async function runDeployment(ctx: CommandContext, ref: string, options: RunOptio
     if (options.json) return out.json(result);
     if (result.created) out.success(`Created flow run '${run.name}' (${run.id}) of ${run.flow_name}/${run.deployment_name}: ${stateLabel(run.state, out.colors)}`);
     else out.line(`A run with idempotency key '${options.idempotencyKey}' exists already: '${run.name}' (${run.id}), ${stateLabel(run.state, out.colors)}`);
+    out.line(`View it at ${flowRunUiUrl(client.apiUrl, run.id)}`);
     out.note(`Follow it with 'ferry flow-run logs ${run.id} --follow'; cancel it with 'ferry flow-run cancel ${run.id}'.`);
     return;
   }
 
   if (!options.json) {
     out.line(`${result.created ? "Created" : "Following the existing"} flow run '${run.name}' (${run.id}) of ${run.flow_name}/${run.deployment_name}`);
+    out.line(`View it at ${flowRunUiUrl(client.apiUrl, run.id)}`);
   }
   const { run: final, interrupted } = await followAndPrint(ctx, client, run.id, { print: options.json ? "none" : "all" });
   if (interrupted) {

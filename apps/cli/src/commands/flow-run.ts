@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { FerryError, isStateType, STATE_TYPES, type FlowRun, type FlowRunListQuery, type LogLine } from "@ferry/core";
+import { FerryError, flowRunUiUrl, isStateType, STATE_TYPES, type FlowRun, type FlowRunListQuery, type LogLine } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { formatDuration, relativeTime, stateLabel } from "../format.js";
@@ -42,6 +42,7 @@ export function registerFlowRun(program: Command, env: CommandEnv): void {
         const [run, history] = await Promise.all([client.api.getFlowRun({ params: { id } }), client.api.getFlowRunHistory({ params: { id } })]);
         if (options.json) return ctx.out.json({ flow_run: run, history: history.items });
         ctx.out.details(run);
+        ctx.out.line(`View it at ${flowRunUiUrl(client.apiUrl, run.id)}`);
         ctx.out.line("");
         ctx.out.line(ctx.out.colors.bold("State history"));
         ctx.out.table(history.items, [

@@ -8,6 +8,8 @@ export interface FakeIo extends Io {
   prompts: string[];
   /** Sends SIGINT to whatever is waiting for a signal. */
   interrupt(): void;
+  /** URLs a command opened in the (pretend) browser. */
+  opened: string[];
 }
 
 export interface FakeIoOptions {
@@ -21,6 +23,8 @@ export interface FakeIoOptions {
   fetch?: typeof fetch;
   loadClientPlugins?: Io["loadClientPlugins"];
   images?: ImageBackend;
+  /** Whether the pretend browser opens (default true). */
+  browser?: boolean;
 }
 
 export function fakeIo(options: FakeIoOptions = {}): FakeIo {
@@ -29,6 +33,7 @@ export function fakeIo(options: FakeIoOptions = {}): FakeIo {
   const answers = [...(options.answers ?? [])];
   const prompts: string[] = [];
   const waiters = new Set<(signal: NodeJS.Signals) => void>();
+  const opened: string[] = [];
   return {
     stdout: { write: (t) => void (stdout += t), isTTY: options.stdoutIsTTY ?? false },
     stderr: { write: (t) => void (stderr += t), isTTY: false },
@@ -49,6 +54,11 @@ export function fakeIo(options: FakeIoOptions = {}): FakeIo {
       prompts.push(message);
       return options.confirm ?? false;
     },
+    async openBrowser(url) {
+      if (options.browser === false) return false;
+      opened.push(url);
+      return true;
+    },
     nextSignal() {
       let resolve!: (signal: NodeJS.Signals) => void;
       const signal = new Promise<NodeJS.Signals>((r) => (resolve = r));
@@ -58,6 +68,7 @@ export function fakeIo(options: FakeIoOptions = {}): FakeIo {
     out: () => stdout,
     err: () => stderr,
     prompts,
+    opened,
     interrupt() {
       for (const w of [...waiters]) w("SIGINT");
     },

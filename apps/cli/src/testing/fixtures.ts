@@ -13,6 +13,7 @@ export function workPool(overrides: Partial<WorkPool> = {}): WorkPool {
     concurrency_limit: null,
     paused: false,
     credentials: null,
+    active_runs: 0,
     created_at: T,
     updated_at: T,
     ...overrides,

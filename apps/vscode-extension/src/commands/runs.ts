@@ -3,6 +3,7 @@ import { FerryError, validateJobVariables, type Deployment, type FlowRun } from 
 import { deploymentLabel } from "@ferry/client-node";
 import { orCancel } from "../errors.js";
 import { parameterPrompts, parseJobVariables, parseParameter } from "../parameters.js";
+import { runPageUrl } from "../run-format.js";
 import type { Ferry } from "../services.js";
 import { ago, isActive, stateLabel, type DeploymentNode, type RunNode } from "../tree-model.js";
 
@@ -157,4 +158,11 @@ export async function cancelRun(ferry: Ferry, arg?: unknown): Promise<void> {
 export async function showRunLogs(ferry: Ferry, arg?: unknown): Promise<void> {
   const run = await chooseRun(ferry, arg, "Ferry: Show Run Logs", false);
   await ferry.logs.show(run, { preserveFocus: false });
+}
+
+/** Opens the run's page in the web UI the server serves (the browser asks to sign in, or `ferry ui` signs it in). */
+export async function openRunInBrowser(ferry: Ferry, arg?: unknown): Promise<void> {
+  const run = await chooseRun(ferry, arg, "Ferry: Open Run in Browser", false);
+  const { client } = await ferry.connections.client();
+  await vscode.env.openExternal(vscode.Uri.parse(runPageUrl(client.apiUrl, run)));
 }

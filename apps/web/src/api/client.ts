@@ -14,6 +14,9 @@ export function setCsrfToken(token: string | null): void {
 export const client = new FerryClient({
   apiUrl: typeof window === "undefined" ? "http://localhost" : window.location.origin,
   headers: (): Record<string, string> => (csrfToken ? { "x-csrf-token": csrfToken } : {}),
+  // The client calls its fetch as a method of itself; a browser's fetch called on anything but window
+  // throws "Illegal invocation", so it gets a plain function that calls the global one.
+  fetch: (input, init) => globalThis.fetch(input, init),
 });
 
 export const api = client.api;

@@ -15,6 +15,8 @@ export const keys = {
   deployments: () => ["deployments"] as const,
   deployment: (id: string) => ["deployments", id] as const,
   runs: (filter: Record<string, unknown>) => ["flow-runs", "list", filter] as const,
+  /** Every list of runs (each filter's), for live updates from the workspace's event stream. */
+  runsLists: () => ["flow-runs", "list"] as const,
   runsAll: () => ["flow-runs"] as const,
   run: (id: string) => ["flow-runs", id] as const,
   runHistory: (id: string) => ["flow-runs", id, "history"] as const,

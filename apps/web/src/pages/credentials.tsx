@@ -1,4 +1,74 @@
-/** Placeholder: replaced by the page's implementation. */
+import { useState } from "react";
+import { useCredentials, useDeleteCredentials } from "../api/credentials.js";
+import { PageHeader } from "../components/page-header.js";
+import { NewCredentialsDialog } from "../components/new-credentials-dialog.js";
+import { Button } from "../components/button.js";
+import { ConfirmDialog } from "../components/dialog.js";
+import { Empty, ErrorState, Loading } from "../components/states.js";
+import { Table, Td, Th, Tr } from "../components/table.js";
+import { formatTime } from "../components/time.js";
+
+/** Credentials ("blocks"): names and types only; their values are never shown. */
 export default function CredentialsPage() {
-  return <h1 className="text-xl font-semibold">credentials</h1>;
+  const credentials = useCredentials();
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const remove = useDeleteCredentials();
+  return (
+    <>
+      <PageHeader
+        title="Credentials"
+        description="What push pools and private git sources use to reach your accounts. Values are stored encrypted and never shown after saving."
+        actions={<NewCredentialsDialog />}
+      />
+      {credentials.isPending ? (
+        <Loading />
+      ) : credentials.isError ? (
+        <ErrorState error={credentials.error} retry={() => void credentials.refetch()} />
+      ) : credentials.data.length === 0 ? (
+        <Empty title="No credentials yet">Add some with "New credentials", or `ferry credentials create`.</Empty>
+      ) : (
+        <Table label="Credentials">
+          <thead>
+            <tr>
+              <Th>Name</Th>
+              <Th>Type</Th>
+              <Th>Updated</Th>
+              <Th>
+                <span className="sr-only">Actions</span>
+              </Th>
+            </tr>
+          </thead>
+          <tbody>
+            {credentials.data.map((item) => (
+              <Tr key={item.id}>
+                <Td className="font-medium">{item.name}</Td>
+                <Td className="font-mono text-xs">{item.type}</Td>
+                <Td>{formatTime(item.updated_at)}</Td>
+                <Td className="text-right">
+                  <Button size="sm" variant="ghost" aria-label={`Delete ${item.name}`} onClick={() => setDeleting(item.name)}>
+                    Delete
+                  </Button>
+                </Td>
+              </Tr>
+            ))}
+          </tbody>
+        </Table>
+      )}
+      <ConfirmDialog
+        open={deleting !== null}
+        onOpenChange={(open) => {
+          if (!open) {
+            setDeleting(null);
+            remove.reset();
+          }
+        }}
+        title={`Delete credentials '${deleting ?? ""}'?`}
+        description="The server refuses while a pool or deployment uses them."
+        confirmLabel="Delete"
+        pending={remove.isPending}
+        error={remove.error}
+        onConfirm={() => deleting && remove.mutate(deleting, { onSuccess: () => setDeleting(null) })}
+      />
+    </>
+  );
 }

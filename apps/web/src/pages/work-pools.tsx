@@ -1,4 +1,63 @@
-/** Placeholder: replaced by the page's implementation. */
+import { Link } from "@tanstack/react-router";
+import { usePools } from "../api/pools.js";
+import { PageHeader } from "../components/page-header.js";
+import { NewWorkPoolDialog } from "../components/new-work-pool-dialog.js";
+import { Empty, ErrorState, Loading } from "../components/states.js";
+import { Table, Td, Th, Tr } from "../components/table.js";
+import { PoolStatus } from "../components/state-badge.js";
+
+/** "2 / 5", or "2 / unlimited" when the pool has no limit. */
+export function inUse(active: number, limit: number | null): string {
+  return `${active} / ${limit === null ? "unlimited" : limit}`;
+}
+
 export default function WorkPoolsPage() {
-  return <h1 className="text-xl font-semibold">work-pools</h1>;
+  const pools = usePools();
+  return (
+    <>
+      <PageHeader
+        title="Work pools"
+        description={
+          <>
+            Where a deployment's runs execute. Managed pools count against your <Link to="/quota" className="underline">quota</Link>.
+          </>
+        }
+        actions={<NewWorkPoolDialog />}
+      />
+      {pools.isPending ? (
+        <Loading />
+      ) : pools.isError ? (
+        <ErrorState error={pools.error} retry={() => void pools.refetch()} />
+      ) : pools.data.length === 0 ? (
+        <Empty title="No work pools yet">Create one with "New work pool", or run `ferry work-pool create NAME --type ferry:managed`.</Empty>
+      ) : (
+        <Table label="Work pools">
+          <thead>
+            <tr>
+              <Th>Name</Th>
+              <Th>Type</Th>
+              <Th>Status</Th>
+              <Th>In use / limit</Th>
+            </tr>
+          </thead>
+          <tbody>
+            {pools.data.map((pool) => (
+              <Tr key={pool.id}>
+                <Td>
+                  <Link to="/work-pools/$name" params={{ name: pool.name }} className="font-medium text-blue-800 underline dark:text-blue-300">
+                    {pool.name}
+                  </Link>
+                </Td>
+                <Td className="font-mono text-xs">{pool.type}</Td>
+                <Td>
+                  <PoolStatus paused={pool.paused} />
+                </Td>
+                <Td>{inUse(pool.active_runs, pool.concurrency_limit)}</Td>
+              </Tr>
+            ))}
+          </tbody>
+        </Table>
+      )}
+    </>
+  );
 }

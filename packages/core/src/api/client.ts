@@ -37,7 +37,9 @@ export class FerryClient {
     if (!options.apiUrl) throw new FerryError("validation_failed", "the Ferry API URL is not set; pass --api-url or set FERRY_API_URL");
     this.apiUrl = options.apiUrl.replace(/\/+$/, "");
     this.options = options;
-    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    // Called through a wrapper, not stored bare: a browser's fetch throws "Illegal invocation" when called
+    // as a method of another object (this.fetchImpl(...)).
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
   /**

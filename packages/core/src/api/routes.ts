@@ -8,6 +8,9 @@ import {
   FlowRunSchema,
   LogLevelSchema,
   LogLineSchema,
+  LoginLinkSchema,
+  QuotaUsageSchema,
+  SessionSchema,
   ProviderInfoSchema,
   PullStepSchema,
   QuotaSchema,
@@ -187,6 +190,41 @@ export const ROUTES = {
     method: "GET", path: "/api/quota", tag: "workspace", status: 200,
     summary: "Managed-execution usage against the workspace's limits",
     response: QuotaSchema,
+  },
+  getQuotaUsage: {
+    method: "GET", path: "/api/quota/usage", tag: "workspace", status: 200,
+    summary: "Managed compute hours per day, the last `days` days (today included), oldest first",
+    query: Type.Object(
+      { days: Type.Optional(Type.Integer({ minimum: 1, maximum: 366, default: 30 })) },
+      { additionalProperties: false },
+    ),
+    response: QuotaUsageSchema,
+  },
+  // --- browser sessions (the web UI)
+  createSession: {
+    method: "POST", path: "/api/sessions", public: true, tag: "sessions", status: 201,
+    summary: "Sign a browser in with an API key: sets the session cookie (ferry_session) and answers the session's CSRF token",
+    body: Type.Object({ api_key: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+    response: SessionSchema,
+  },
+  getSession: {
+    method: "GET", path: "/api/session", tag: "sessions", status: 200,
+    summary: "The browser's session (session cookie only), with its CSRF token",
+    response: SessionSchema,
+  },
+  deleteSession: {
+    method: "DELETE", path: "/api/session", tag: "sessions", status: 200,
+    summary: "Sign out: ends the session on the server and clears the cookie",
+    response: Deleted,
+  },
+  createLoginLink: {
+    method: "POST", path: "/api/login-links", tag: "sessions", status: 201,
+    summary: "A single-use link (60 s) that signs a browser in to the web UI, as `ferry ui` opens (API key only)",
+    body: Type.Object(
+      { path: Type.Optional(Type.String({ maxLength: 2000, description: "Where the UI opens, a local path such as /runs/<id>; default /" })) },
+      { additionalProperties: false },
+    ),
+    response: LoginLinkSchema,
   },
   listApiKeys: {
     method: "GET", path: "/api/api-keys", tag: "workspace", status: 200,
@@ -396,6 +434,12 @@ export type RouteOutput<K extends RouteName> = StaticOf<Routes[K]["response"]>;
 
 /** The server-sent-events stream of a run; not JSON, so it sits beside the table. */
 export const FLOW_RUN_EVENTS_PATH = "/api/flow-runs/{id}/events";
+
+/** The workspace's stream: `event: run` with the FlowRun whenever one is created or changes state. */
+export const WORKSPACE_EVENTS_PATH = "/api/events";
+
+/** Where a browser signs in with a login link (not under /api: it answers a redirect, not JSON). */
+export const LOGIN_LINK_PATH = "/auth/login";
 
 export function routePath(path: string, params: Record<string, unknown> | undefined): string {
   return path.replace(/\{(\w+)\}/g, (_m, key: string) => {

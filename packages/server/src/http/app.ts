@@ -1,6 +1,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { Type } from "@sinclair/typebox";
@@ -20,13 +21,17 @@ import {
   type RouteDef,
   type RouteName,
   type WorkspaceRecord,
+  WORKSPACE_EVENTS_PATH,
 } from "@ferry/core";
 import { hashApiKey } from "../api-keys.js";
 import { RunTokens } from "../run-tokens.js";
 import { safeEqual } from "../secrets.js";
 import type { ServiceContext } from "../services/context.js";
-import { handlers } from "./handlers.js";
-import { registerEventStream } from "./event-stream.js";
+import { findSession, type ActiveSession } from "../services/sessions.js";
+import { handlers, type HttpCall } from "./handlers.js";
+import { registerEventStream, registerWorkspaceEventStream } from "./event-stream.js";
+import { assertSessionRequest, registerLoginLinkRoute, SESSION_COOKIE, type PublicAddress } from "./sessions.js";
+import { DEFAULT_WEB_DIR, registerWebUi } from "./web-ui.js";
 
 export interface AppOptions {
   ctx: ServiceContext;
@@ -36,6 +41,10 @@ export interface AppOptions {
   version: string;
   /** False while starting and once shutting down: /readyz answers 503. */
   isReady(): boolean;
+  /** Where browsers reach the server (login links, the cookie's Secure flag, Origin checks). */
+  address?: PublicAddress;
+  /** The built web UI; default the copy this package's build makes (dist/web). */
+  webDir?: string;
 }
 
 declare module "fastify" {
@@ -43,6 +52,10 @@ declare module "fastify" {
     workspace?: WorkspaceRecord;
     /** Set when the caller is a managed run's engine: it may act on this run only. */
     runScope?: { flowRunId: string };
+    /** Set when the caller is a browser signed in with the session cookie. */
+    session?: ActiveSession;
+    /** Set when the caller sent an API key (not a session, not a run token). */
+    apiKeyId?: string;
   }
 }
 
@@ -63,7 +76,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: options.logLevel,
-      redact: ["req.headers.authorization"],
+      redact: ["req.headers.authorization", "req.headers.cookie"],
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     // One line per request is noise at a thousand runs a second; /metrics has the request durations.
@@ -131,9 +144,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(cookie);
+  const address: PublicAddress = options.address ?? { url: () => null };
+  const webUi = await registerWebUi(app, options.webDir ?? DEFAULT_WEB_DIR);
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => {
+    if (webUi.fallback(request, reply)) return;
     const path = request.url.split("?")[0]!;
     const allowed = methodsOf(path);
     if (allowed.length) {
@@ -150,7 +167,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
-  const authenticate = authenticator(ctx, options.adminToken);
+  const authenticate = authenticator(ctx, options.adminToken, address);
 
   for (const [name, route] of Object.entries(ROUTES) as [RouteName, RouteDef][]) {
     const admin = route.path.startsWith("/api/admin/");
@@ -175,8 +192,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       handler: async (request, reply) => {
         const input = { params: request.params, query: request.query, body: request.body };
         await enforceRunScope(ctx, name, request, input.params as Record<string, string> | undefined);
-        const handler = handlers[name] as (c: ServiceContext, ws: WorkspaceRecord | undefined, input: unknown) => Promise<unknown>;
-        const result = await handler(ctx, request.workspace, input);
+        const handler = handlers[name] as (c: ServiceContext, ws: WorkspaceRecord | undefined, input: unknown, http: HttpCall) => Promise<unknown>;
+        const result = await handler(ctx, request.workspace, input, { request, reply, address });
         // A revoked key must stop working here at once, not when its cache entry expires.
         if (name === "deleteApiKey") authenticate.clear();
         reply.code(route.status);
@@ -186,6 +203,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
 
   registerEventStream(app, ctx, authenticate);
+  registerWorkspaceEventStream(app, ctx, authenticate);
+  registerLoginLinkRoute(app, ctx, address);
 
   app.get("/healthz", { schema: { hide: true } }, async () => ({ status: "ok" }));
   app.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
@@ -208,7 +227,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return ctx.metrics.registry.metrics();
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
-  app.get("/", { schema: { hide: true } }, async (_request, reply) => reply.redirect("/docs"));
 
   return app;
 }
@@ -237,16 +255,28 @@ async function enforceRunScope(ctx: ServiceContext, name: RouteName, request: Fa
 }
 
 /**
- * Resolves the request's workspace from its API key. Keys are looked up by hash, with a short cache so
- * the hot path (creating runs) does not pay a query per request; a revoked key stops working within
- * the cache's lifetime on other processes, at once on this one.
+ * Resolves the request's workspace from its API key, else from the browser's session cookie. Keys are
+ * looked up by hash, with a short cache so the hot path (creating runs) does not pay a query per
+ * request; a revoked key stops working within the cache's lifetime on other processes, at once on
+ * this one. Sessions are read from the store on every request, so signing out (or revoking the key
+ * that signed in) ends them on every server at once. Run tokens and the operator token never come
+ * from a cookie.
  */
-function authenticator(ctx: ServiceContext, adminToken: string): Authenticate & { clear(): void } {
+function authenticator(ctx: ServiceContext, adminToken: string, address: PublicAddress): Authenticate & { clear(): void } {
   const cache = new Map<string, { workspace: WorkspaceRecord; keyId: string; expires: number; touched: number }>();
   const TTL = 5000;
   const fn = async (request: FastifyRequest, admin: boolean, runTokenAllowed = false) => {
     const header = request.headers.authorization;
     const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
+    const cookieValue = request.cookies[SESSION_COOKIE];
+    if (!token && !admin && cookieValue) {
+      const session = await findSession(ctx, cookieValue);
+      if (!session) throw new FerryError("unauthenticated", "the session has ended or expired; sign in again");
+      assertSessionRequest(request, address, session.record.csrf_token);
+      request.workspace = session.workspace;
+      request.session = session;
+      return;
+    }
     if (!token) {
       throw new FerryError("unauthenticated", admin
         ? "this route needs the operator token: send 'Authorization: Bearer <token>' (see FERRY_HOME/admin-token)"
@@ -292,6 +322,7 @@ function authenticator(ctx: ServiceContext, adminToken: string): Authenticate & 
       ctx.store.touchApiKey(hit.keyId, new Date(now).toISOString()).catch(() => undefined);
     }
     request.workspace = hit.workspace;
+    request.apiKeyId = hit.keyId;
   };
   return Object.assign(fn, { clear: () => cache.clear() });
 }
@@ -314,7 +345,7 @@ const ROUTE_PATTERNS = (Object.values(ROUTES) as RouteDef[]).map((r) => ({
 
 function methodsOf(path: string): string[] {
   const methods = new Set(ROUTE_PATTERNS.filter((r) => r.pattern.test(path)).map((r) => r.method));
-  if (/^\/api\/flow-runs\/[^/]+\/events\/?$/.test(path)) methods.add("GET");
+  if (/^\/api\/flow-runs\/[^/]+\/events\/?$/.test(path) || path === WORKSPACE_EVENTS_PATH) methods.add("GET");
   return [...methods];
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
-import { clip, FerryError, FLOW_RUN_EVENTS_PATH, isTerminal, type FlowRunEvent } from "@ferry/core";
+import { clip, FerryError, FLOW_RUN_EVENTS_PATH, isTerminal, WORKSPACE_EVENTS_PATH, type FlowRunEvent } from "@ferry/core";
 import type { ServiceContext } from "../services/context.js";
-import { getRunOrThrow } from "../services/flow-runs.js";
+import { getRunOrThrow, toFlowRun } from "../services/flow-runs.js";
 import type { Authenticate } from "./app.js";
 
 const HEARTBEAT_MS = 15_000;
@@ -70,6 +70,11 @@ export function registerEventStream(app: FastifyInstance, ctx: ServiceContext, a
         connection: "keep-alive",
         "x-accel-buffering": "no",
       });
+      if (request.method === "HEAD") {
+        open.delete(close);
+        res.end();
+        return;
+      }
       res.write("retry: 1000\n\n");
       const send = (event: FlowRunEvent) => {
         res.write(`id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
@@ -105,6 +110,107 @@ export function registerEventStream(app: FastifyInstance, ctx: ServiceContext, a
       } catch (error) {
         request.log.error({ err: error, flow_run_id: run.id }, "event stream failed");
       } finally {
+        open.delete(close);
+        res.end();
+      }
+    },
+  );
+}
+
+/** How long the workspace stream gathers run ids before reading them: one query for a burst of changes. */
+const GATHER_MS = 50;
+/** Runs the workspace stream remembers the last sent state of (to skip wake-ups that were log lines). */
+const REMEMBERED = 10_000;
+
+/**
+ * `GET /api/events`: the workspace's runs as server-sent events, `event: run` with the run whenever one
+ * is created or changes state, from the same wake-ups that feed the per-run stream (across servers on
+ * PostgreSQL). Only the caller's workspace's runs: the ids woken are read back within the workspace.
+ * Not resumable: a client that reconnects re-reads the list it shows and follows from there.
+ */
+export function registerWorkspaceEventStream(app: FastifyInstance, ctx: ServiceContext, authenticate: Authenticate): void {
+  const open = new Set<() => void>();
+  app.addHook("preClose", async () => {
+    for (const close of open) close();
+  });
+
+  app.get(
+    WORKSPACE_EVENTS_PATH,
+    {
+      schema: {
+        operationId: "streamWorkspaceEvents",
+        summary: "Follow the workspace's runs: `event: run` with the flow run whenever one is created or changes state (server-sent events)",
+        tags: ["flow-runs"],
+        security: [{ apiKey: [] }],
+        produces: ["text/event-stream"],
+      },
+      preHandler: (request, _reply, done) => {
+        authenticate(request, false).then(() => done(), done);
+      },
+    },
+    async (request, reply) => {
+      const ws = request.workspace!;
+      if (request.runScope) throw new FerryError("forbidden", "a run token may only follow its own run; use an API key");
+      const controller = new AbortController();
+      const close = () => controller.abort();
+      const pending = new Set<string>();
+      let wake: (() => void) | null = null;
+      const unwatch = ctx.events.watchAll((runId) => {
+        if (pending.size < REMEMBERED) pending.add(runId);
+        wake?.();
+      });
+      open.add(close);
+      request.raw.on("close", close);
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
+      // HEAD: the headers only (a stream never ends, and Node would hold them back with no body to write).
+      if (request.method === "HEAD") {
+        unwatch();
+        open.delete(close);
+        res.end();
+        return;
+      }
+      res.write("retry: 1000\n\n");
+      const sent = new Map<string, string>();
+      try {
+        while (!controller.signal.aborted) {
+          if (pending.size === 0) {
+            const woken = await new Promise<boolean>((resolve) => {
+              const timer = setTimeout(() => resolve(false), HEARTBEAT_MS);
+              const done = () => {
+                clearTimeout(timer);
+                controller.signal.removeEventListener("abort", done);
+                resolve(true);
+              };
+              wake = done;
+              controller.signal.addEventListener("abort", done, { once: true });
+            });
+            wake = null;
+            if (!woken) res.write(": keep-alive\n\n");
+            continue;
+          }
+          await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
+          const ids = [...pending];
+          pending.clear();
+          for (const run of await ctx.store.getFlowRuns(ws.id, ids)) {
+            const key = `${run.state.type}|${run.state.name}|${run.state.timestamp}`;
+            if (sent.get(run.id) === key) continue;
+            if (sent.size >= REMEMBERED) sent.clear();
+            sent.set(run.id, key);
+            res.write(`event: run\ndata: ${JSON.stringify(toFlowRun(run))}\n\n`);
+          }
+        }
+      } catch (error) {
+        request.log.error({ err: error }, "workspace event stream failed");
+      } finally {
+        unwatch();
         open.delete(close);
         res.end();
       }

@@ -1,6 +1,8 @@
 import {
   checkJsonSize,
+  FerryError,
   LIMITS,
+  LOGIN_LINK_PATH,
   notFound,
   secretFields,
   type RouteInput,
@@ -9,7 +11,10 @@ import {
   type WorkspaceRecord,
   isUuid,
 } from "@ferry/core";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ServiceContext } from "../services/context.js";
+import { createLoginLink, createSession, endSession, toSession } from "../services/sessions.js";
+import { assertOwnOrigin, clearSessionCookie, setSessionCookie, type PublicAddress } from "./sessions.js";
 import { createCredentials, deleteCredentials, resolveCredentials, toCredentials } from "../services/credentials.js";
 import { applyDeployment, getDeploymentOrThrow, toDeployment } from "../services/deployments.js";
 import {
@@ -23,14 +28,24 @@ import {
   writeLogs,
 } from "../services/flow-runs.js";
 import { exchangeBootstrapToken } from "../services/run-credentials.js";
-import { createWorkPool, deleteWorkPool, getPoolOrThrow, toWorkPool, updateWorkPool } from "../services/work-pools.js";
-import { createApiKeyIn, createWorkspace, deleteApiKey, quota, toApiKey, toWorkspace, updateWorkspace } from "../services/workspaces.js";
+import { createWorkPool, deleteWorkPool, getWorkPool, listWorkPools, updateWorkPool } from "../services/work-pools.js";
+import { createApiKeyIn, createWorkspace, deleteApiKey, quota, quotaUsage, toApiKey, toWorkspace, updateWorkspace } from "../services/workspaces.js";
 
-type Handler<K extends RouteName> = (ctx: ServiceContext, ws: WorkspaceRecord, input: RouteInput<K>) => Promise<RouteOutput<K>>;
+/** The HTTP exchange, for the few routes that are about it (sessions: cookies, who is calling). */
+export interface HttpCall {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  address: PublicAddress;
+}
+
+type Handler<K extends RouteName> = (ctx: ServiceContext, ws: WorkspaceRecord, input: RouteInput<K>, http: HttpCall) => Promise<RouteOutput<K>>;
 /** One handler per route; a route without one is a compile error. */
 type Handlers = { [K in RouteName]: Handler<K> };
 
 const deleted = { deleted: true as const };
+
+const notSignedIn = () =>
+  new FerryError("unauthenticated", "no browser session: this route reads the session cookie; sign in with POST /api/sessions (the web UI's sign-in page)");
 
 /**
  * A run carries its parameters and job variables from creation to every list page it appears in:
@@ -44,6 +59,34 @@ function checkRunInputSizes(body: { parameters?: unknown; job_variables?: unknow
 export const handlers: Handlers = {
   getWorkspace: async (_ctx, ws) => toWorkspace(ws),
   getQuota: (ctx, ws) => quota(ctx, ws),
+  getQuotaUsage: (ctx, ws, { query }) => quotaUsage(ctx, ws, query?.days ?? 30),
+
+  createSession: async (ctx, _ws, { body }, { request, reply, address }) => {
+    // Public (it is how one signs in), so the authenticator's Origin check does not run: a page of
+    // another site must not sign a browser in to a workspace of its choosing either.
+    assertOwnOrigin(request, address);
+    const { cookie, session } = await createSession(ctx, body.api_key);
+    setSessionCookie(request, reply, address, cookie);
+    return toSession(session);
+  },
+  getSession: async (_ctx, _ws, _input, { request }) => {
+    if (!request.session) throw notSignedIn();
+    return toSession(request.session);
+  },
+  deleteSession: async (ctx, _ws, _input, { request, reply, address }) => {
+    if (!request.session) throw notSignedIn();
+    await endSession(ctx, request.session);
+    clearSessionCookie(request, reply, address);
+    return deleted;
+  },
+  createLoginLink: async (ctx, ws, { body }, { request, address }) => {
+    if (!request.apiKeyId) {
+      throw new FerryError("forbidden", "login links are made with an API key (Authorization: Bearer), not from a browser session; run 'ferry ui'");
+    }
+    const base = address.url() ?? `${request.protocol}://${request.host}`;
+    const link = await createLoginLink(ctx, ws, request.apiKeyId, body.path);
+    return { url: `${base.replace(/\/+$/, "")}${LOGIN_LINK_PATH}?token=${encodeURIComponent(link.token)}`, expires_at: link.expires_at };
+  },
   listApiKeys: async (ctx, ws) => ({ items: (await ctx.store.listApiKeys(ws.id)).map(toApiKey) }),
   createApiKey: (ctx, ws, { body }) => createApiKeyIn(ctx.store, ws.id, body.name),
   deleteApiKey: async (ctx, ws, { params }) => {
@@ -68,9 +111,9 @@ export const handlers: Handlers = {
       default_base_job_template: t.defaultBaseJobTemplate,
     })),
   }),
-  listWorkPools: async (ctx, ws) => ({ items: (await ctx.store.listWorkPools(ws.id)).map(toWorkPool) }),
+  listWorkPools: async (ctx, ws) => ({ items: await listWorkPools(ctx, ws) }),
   createWorkPool: (ctx, ws, { body }) => createWorkPool(ctx, ws, body),
-  getWorkPool: async (ctx, ws, { params }) => toWorkPool(await getPoolOrThrow(ctx.store, ws.id, params.name)),
+  getWorkPool: (ctx, ws, { params }) => getWorkPool(ctx, ws, params.name),
   updateWorkPool: (ctx, ws, { params, body }) => updateWorkPool(ctx, ws, params.name, body),
   deleteWorkPool: async (ctx, ws, { params }) => {
     await deleteWorkPool(ctx, ws, params.name);

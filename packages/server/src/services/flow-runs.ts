@@ -129,6 +129,8 @@ export async function createFlowRun(
     ctx.metrics.runsCreated.inc({ pool_type: pool.type });
     ctx.metrics.transitions.inc({ state: "SCHEDULED" });
     ctx.dispatch.runCreated(result.run, { pool, deployment });
+    // The workspace's stream (the UI's runs list) shows a run from its creation, not its first move.
+    ctx.events.notify(result.run.id);
   }
   return { flow_run: toFlowRun(result.run), created: result.created };
 }

@@ -19,9 +19,21 @@ import {
 } from "@ferry/core";
 import type { ServiceContext } from "./context.js";
 
-export function toWorkPool(record: WorkPoolRecord): WorkPool {
+/** The pool as the API shows it, with how many of its runs hold a concurrency slot now. */
+export function toWorkPool(record: WorkPoolRecord, activeRuns: number): WorkPool {
   const { workspace_id: _ws, ...pool } = record;
-  return pool;
+  return { ...pool, active_runs: activeRuns };
+}
+
+/** The workspace's pools, each with its runs in use: one grouped count for the whole list, not one per pool. */
+export async function listWorkPools(ctx: ServiceContext, ws: WorkspaceRecord): Promise<WorkPool[]> {
+  const [pools, active] = await Promise.all([ctx.store.listWorkPools(ws.id), ctx.store.countActiveFlowRunsByPool(ws.id)]);
+  return pools.map((p) => toWorkPool(p, active.get(p.id) ?? 0));
+}
+
+export async function getWorkPool(ctx: ServiceContext, ws: WorkspaceRecord, name: string): Promise<WorkPool> {
+  const pool = await getPoolOrThrow(ctx.store, ws.id, name);
+  return toWorkPool(pool, await ctx.store.countActiveFlowRunsInPool(pool.id));
 }
 
 export async function getPoolOrThrow(tx: StoreTx, workspaceId: string, name: string): Promise<WorkPoolRecord> {
@@ -75,7 +87,7 @@ export async function createWorkPool(ctx: ServiceContext, ws: WorkspaceRecord, i
       paused: input.paused ?? false,
       credentials: input.credentials ?? null,
     });
-    return toWorkPool(record);
+    return toWorkPool(record, 0);
   });
 }
 
@@ -111,7 +123,7 @@ export async function updateWorkPool(ctx: ServiceContext, ws: WorkspaceRecord, n
   });
   const freed = result.before.concurrency_limit !== null && (result.after.concurrency_limit === null || result.after.concurrency_limit > result.before.concurrency_limit);
   if (!result.after.paused && (result.before.paused || freed)) ctx.dispatch.poolMayAdmit(result.after);
-  return toWorkPool(result.after);
+  return toWorkPool(result.after, await ctx.store.countActiveFlowRunsInPool(result.after.id));
 }
 
 export async function deleteWorkPool(ctx: ServiceContext, ws: WorkspaceRecord, name: string): Promise<void> {

@@ -10,6 +10,7 @@ import {
   type ApiKeyRecord,
   type CreatedApiKey,
   type Quota,
+  type QuotaUsage,
   type TierLimits,
   type TierName,
   type Workspace,
@@ -100,4 +101,22 @@ export async function quota(ctx: ServiceContext, ws: WorkspaceRecord): Promise<Q
     period_start: periodStart,
     usage,
   };
+}
+
+/**
+ * Managed compute hours per UTC day over the last `days` days (today included), oldest first, days
+ * without compute as zero. A run's seconds count on the day it started (the day it was created if it
+ * never started), the same day the month's quota counts them on. `compute_seconds` is written when a
+ * managed run's container exits (its own start to its end), so a run still going counts once it ends.
+ */
+export async function quotaUsage(ctx: ServiceContext, ws: WorkspaceRecord, days: number): Promise<QuotaUsage> {
+  const today = new Date(ctx.now().toISOString().slice(0, 10) + "T00:00:00Z");
+  const first = new Date(today.getTime() - (days - 1) * 86_400_000);
+  const byDay = new Map((await ctx.store.managedComputeByDay(ws.id, first.toISOString().slice(0, 10))).map((d) => [d.date, d.compute_seconds]));
+  const items: QuotaUsage["items"] = [];
+  for (let i = 0; i < days; i++) {
+    const date = new Date(first.getTime() + i * 86_400_000).toISOString().slice(0, 10);
+    items.push({ date, compute_hours: (byDay.get(date) ?? 0) / 3600 });
+  }
+  return { items };
 }

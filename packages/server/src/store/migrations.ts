@@ -214,6 +214,39 @@ CREATE TABLE ferry_servers (
 ALTER TABLE flow_runs ADD COLUMN owner_id uuid;
 `,
   },
+  {
+    id: 7,
+    name: "browser sessions and login links",
+    // The web UI's sign-ins, stored by the hash of their token only. Each belongs to the API key that
+    // made it: revoking the key ends its sessions and unused links (the cascade).
+    sql: `
+CREATE TABLE sessions (
+  hash text PRIMARY KEY,
+  workspace_id uuid NOT NULL,
+  api_key_id uuid NOT NULL,
+  csrf_token text NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  CONSTRAINT sessions_workspace_fkey FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE,
+  CONSTRAINT sessions_api_key_fkey FOREIGN KEY (api_key_id) REFERENCES api_keys (id) ON DELETE CASCADE
+);
+CREATE INDEX sessions_api_key_idx ON sessions (api_key_id);
+CREATE INDEX sessions_expires_idx ON sessions (expires_at);
+
+CREATE TABLE login_links (
+  hash text PRIMARY KEY,
+  workspace_id uuid NOT NULL,
+  api_key_id uuid NOT NULL,
+  path text NOT NULL,
+  expires_at timestamptz NOT NULL,
+  used_at timestamptz,
+  CONSTRAINT login_links_workspace_fkey FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE,
+  CONSTRAINT login_links_api_key_fkey FOREIGN KEY (api_key_id) REFERENCES api_keys (id) ON DELETE CASCADE
+);
+CREATE INDEX login_links_api_key_idx ON login_links (api_key_id);
+CREATE INDEX login_links_expires_idx ON login_links (expires_at);
+`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

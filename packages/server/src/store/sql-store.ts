@@ -17,6 +17,8 @@ import {
   type NewLogLine,
   type QueuedFlowRunFilter,
   type RunBootstrapTokenRecord,
+  type LoginLinkRecord,
+  type SessionRecord,
   type StateChange,
   type StateHistoryEntry,
   type StateName,
@@ -393,6 +395,65 @@ export class SqlStoreTx implements StoreTx {
       id,
       at,
     ]);
+  }
+
+  // --- browser sessions and login links
+
+  async insertSession(input: SessionRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO sessions (hash, workspace_id, api_key_id, csrf_token, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz)`,
+      [input.hash, input.workspace_id, input.api_key_id, input.csrf_token, isoInput(input.created_at, "created_at"), isoInput(input.expires_at, "expires_at")],
+    );
+  }
+
+  async findSession(hash: string, now: string): Promise<{ session: SessionRecord; workspace: WorkspaceRecord } | null> {
+    const { rows } = await this.db.query<{
+      hash: string; workspace_id: string; api_key_id: string; csrf_token: string; created_at: Date; expires_at: Date;
+      ws_name: string; ws_tier: TierName; ws_limits_override: Partial<TierLimits>; ws_created_at: Date;
+    }>(
+      `SELECT s.hash, s.workspace_id, s.api_key_id, s.csrf_token, s.created_at, s.expires_at,
+              w.name AS ws_name, w.tier AS ws_tier, w.limits_override AS ws_limits_override, w.created_at AS ws_created_at
+       FROM sessions s JOIN workspaces w ON w.id = s.workspace_id
+       WHERE s.hash = $1 AND s.expires_at > $2::timestamptz`,
+      [hash, isoInput(now, "now")],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      session: { hash: r.hash, workspace_id: r.workspace_id, api_key_id: r.api_key_id, csrf_token: r.csrf_token, created_at: iso(r.created_at), expires_at: iso(r.expires_at) },
+      workspace: toWorkspace({ id: r.workspace_id, name: r.ws_name, tier: r.ws_tier, limits_override: r.ws_limits_override, created_at: r.ws_created_at }),
+    };
+  }
+
+  async deleteSession(hash: string): Promise<boolean> {
+    const { rowCount } = await this.db.query("DELETE FROM sessions WHERE hash = $1", [hash]);
+    return rowCount > 0;
+  }
+
+  async insertLoginLink(input: LoginLinkRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO login_links (hash, workspace_id, api_key_id, path, expires_at) VALUES ($1, $2, $3, $4, $5::timestamptz)`,
+      [input.hash, input.workspace_id, input.api_key_id, input.path, isoInput(input.expires_at, "expires_at")],
+    );
+  }
+
+  async claimLoginLink(hash: string, now: string): Promise<LoginLinkRecord | null> {
+    const { rows } = await this.db.query<{ hash: string; workspace_id: string; api_key_id: string; path: string; expires_at: Date }>(
+      `UPDATE login_links SET used_at = $2::timestamptz
+       WHERE hash = $1 AND used_at IS NULL AND expires_at > $2::timestamptz
+       RETURNING hash, workspace_id, api_key_id, path, expires_at`,
+      [hash, isoInput(now, "now")],
+    );
+    const r = rows[0];
+    return r ? { hash: r.hash, workspace_id: r.workspace_id, api_key_id: r.api_key_id, path: r.path, expires_at: iso(r.expires_at) } : null;
+  }
+
+  async deleteExpiredSessions(now: string): Promise<{ sessions: number; login_links: number }> {
+    const at = isoInput(now, "now");
+    const sessions = await this.db.query("DELETE FROM sessions WHERE expires_at <= $1::timestamptz", [at]);
+    const links = await this.db.query("DELETE FROM login_links WHERE expires_at <= $1::timestamptz", [at]);
+    return { sessions: sessions.rowCount, login_links: links.rowCount };
   }
 
   // --- what a run's engine authenticates with
@@ -774,6 +835,16 @@ export class SqlStoreTx implements StoreTx {
     return rows[0] ? toFlowRun(rows[0]) : null;
   }
 
+  async getFlowRuns(workspaceId: string, ids: string[]): Promise<FlowRunRecord[]> {
+    const valid = ids.filter(isUuid);
+    if (!isUuid(workspaceId) || valid.length === 0) return [];
+    const { rows } = await this.db.query<FlowRunRow>(
+      `SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE id = ANY($1::uuid[]) AND workspace_id = $2`,
+      [valid, workspaceId],
+    );
+    return rows.map(toFlowRun);
+  }
+
   async getFlowRunForSystem(id: string): Promise<FlowRunRecord | null> {
     if (!isUuid(id)) return null;
     const { rows } = await this.db.query<FlowRunRow>(`SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE id = $1`, [id]);
@@ -1029,6 +1100,31 @@ export class SqlStoreTx implements StoreTx {
       [workPoolId],
     );
     return rows[0]?.n ?? 0;
+  }
+
+  async countActiveFlowRunsByPool(workspaceId: string): Promise<Map<string, number>> {
+    if (!isUuid(workspaceId)) return new Map();
+    const { rows } = await this.db.query<{ work_pool_id: string; n: number }>(
+      `SELECT work_pool_id, count(*)::int AS n FROM flow_runs
+       WHERE workspace_id = $1 AND state_type IN ('PENDING', 'RUNNING', 'CANCELLING') GROUP BY work_pool_id`,
+      [workspaceId],
+    );
+    return new Map(rows.map((r) => [r.work_pool_id, r.n]));
+  }
+
+  async managedComputeByDay(workspaceId: string, fromDay: string): Promise<{ date: string; compute_seconds: number }[]> {
+    if (!isUuid(workspaceId)) return [];
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(fromDay)) throw validationError(`fromDay '${fromDay}' is not a day (YYYY-MM-DD)`);
+    // The day in UTC whatever the session's time zone; the same moment the month's quota counts a run on.
+    const { rows } = await this.db.query<{ day: string; seconds: number }>(
+      `SELECT to_char(date_trunc('day', coalesce(start_time, created_at) AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day,
+              sum(compute_seconds)::float8 AS seconds
+       FROM flow_runs
+       WHERE workspace_id = $1 AND pool_kind = 'managed' AND coalesce(start_time, created_at) >= ($2::date)::timestamp AT TIME ZONE 'UTC'
+       GROUP BY 1 ORDER BY 1`,
+      [workspaceId, fromDay],
+    );
+    return rows.map((r) => ({ date: r.day, compute_seconds: r.seconds }));
   }
 
   async countFlowRunsByState(): Promise<Partial<Record<StateType, number>>> {

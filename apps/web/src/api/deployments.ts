@@ -1,0 +1,72 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { Deployment, FlowRunCreate } from "@ferry/core/browser";
+import { api } from "./client.js";
+import { keys } from "./keys.js";
+
+export function useDeployments() {
+  return useQuery({ queryKey: keys.deployments(), queryFn: async () => (await api.listDeployments()).items });
+}
+
+export function useDeployment(id: string) {
+  return useQuery({ queryKey: keys.deployment(id), queryFn: () => api.getDeployment({ params: { id } }) });
+}
+
+export function useCreateFlowRun(deploymentId: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (body: FlowRunCreate) => api.createFlowRun({ params: { id: deploymentId }, body }),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: keys.runsAll() }),
+  });
+}
+
+/** `flow_name/name`: how the CLI, the list and the page name a deployment. */
+export function deploymentRef(deployment: Pick<Deployment, "flow_name" | "name">): string {
+  return `${deployment.flow_name}/${deployment.name}`;
+}
+
+/** The list's search: every word must appear in the name, flow, pool or a tag (case-insensitive). */
+export function matchesSearch(deployment: Deployment, search: string): boolean {
+  const haystack = [deployment.flow_name, deployment.name, deploymentRef(deployment), deployment.work_pool, ...deployment.tags]
+    .join(" ")
+    .toLowerCase();
+  return search
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean)
+    .every((word) => haystack.includes(word));
+}
+
+export interface RunRequestInput {
+  parameters: Record<string, unknown>;
+  /** Job variables the user changed from what the pool and the deployment would use anyway. */
+  jobVariableChanges: Record<string, unknown>;
+  idempotencyKey: string;
+}
+
+/**
+ * The body of `createFlowRun` from the run dialog: parameters as given, job variables only where the
+ * user changed them (so the pool's later template changes still apply to the rest), and the
+ * idempotency key only when one was typed.
+ */
+export function buildRunRequest(input: RunRequestInput): FlowRunCreate {
+  const body: FlowRunCreate = { parameters: input.parameters };
+  if (Object.keys(input.jobVariableChanges).length > 0) body.job_variables = input.jobVariableChanges;
+  const key = input.idempotencyKey.trim();
+  if (key) body.idempotency_key = key;
+  return body;
+}
+
+/** Parses the parameters textarea (used when the flow has no parameter schema): a JSON object or an error. */
+export function parseParametersJson(text: string): { value: Record<string, unknown> } | { error: string } {
+  if (text.trim() === "") return { value: {} };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return { error: `Parameters are not valid JSON: ${(error as Error).message}` };
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return { error: 'Parameters must be a JSON object, e.g. {"name": "value"}' };
+  }
+  return { value: parsed as Record<string, unknown> };
+}
