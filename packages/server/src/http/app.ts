@@ -27,7 +27,7 @@ import { hashApiKey } from "../api-keys.js";
 import { RunTokens } from "../run-tokens.js";
 import { safeEqual } from "../secrets.js";
 import type { ServiceContext } from "../services/context.js";
-import { findSession, type ActiveSession } from "../services/sessions.js";
+import { findSession, SignInThrottle, type ActiveSession } from "../services/sessions.js";
 import { handlers, type HttpCall } from "./handlers.js";
 import { registerEventStream, registerWorkspaceEventStream } from "./event-stream.js";
 import { assertSessionRequest, registerLoginLinkRoute, SESSION_COOKIE, type PublicAddress } from "./sessions.js";
@@ -168,6 +168,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const authenticate = authenticator(ctx, options.adminToken, address);
+  const signIns = new SignInThrottle();
 
   for (const [name, route] of Object.entries(ROUTES) as [RouteName, RouteDef][]) {
     const admin = route.path.startsWith("/api/admin/");
@@ -193,7 +194,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         const input = { params: request.params, query: request.query, body: request.body };
         await enforceRunScope(ctx, name, request, input.params as Record<string, string> | undefined);
         const handler = handlers[name] as (c: ServiceContext, ws: WorkspaceRecord | undefined, input: unknown, http: HttpCall) => Promise<unknown>;
-        const result = await handler(ctx, request.workspace, input, { request, reply, address });
+        const result = await handler(ctx, request.workspace, input, { request, reply, address, signIns });
         // A revoked key must stop working here at once, not when its cache entry expires.
         if (name === "deleteApiKey") authenticate.clear();
         reply.code(route.status);

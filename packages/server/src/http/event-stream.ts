@@ -197,6 +197,8 @@ export function registerWorkspaceEventStream(app: FastifyInstance, ctx: ServiceC
             continue;
           }
           await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
+          // Closed meanwhile (the client left, or the server is shutting down and its store goes next).
+          if (controller.signal.aborted) break;
           const ids = [...pending];
           pending.clear();
           for (const run of await ctx.store.getFlowRuns(ws.id, ids)) {
@@ -208,7 +210,7 @@ export function registerWorkspaceEventStream(app: FastifyInstance, ctx: ServiceC
           }
         }
       } catch (error) {
-        request.log.error({ err: error }, "workspace event stream failed");
+        if (!controller.signal.aborted) request.log.error({ err: error }, "workspace event stream failed");
       } finally {
         unwatch();
         open.delete(close);

@@ -13,7 +13,7 @@ import {
 } from "@ferry/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ServiceContext } from "../services/context.js";
-import { createLoginLink, createSession, endSession, toSession } from "../services/sessions.js";
+import { createLoginLink, createSession, endSession, toSession, type SignInThrottle } from "../services/sessions.js";
 import { assertOwnOrigin, clearSessionCookie, setSessionCookie, type PublicAddress } from "./sessions.js";
 import { createCredentials, deleteCredentials, resolveCredentials, toCredentials } from "../services/credentials.js";
 import { applyDeployment, getDeploymentOrThrow, toDeployment } from "../services/deployments.js";
@@ -36,6 +36,7 @@ export interface HttpCall {
   request: FastifyRequest;
   reply: FastifyReply;
   address: PublicAddress;
+  signIns: SignInThrottle;
 }
 
 type Handler<K extends RouteName> = (ctx: ServiceContext, ws: WorkspaceRecord, input: RouteInput<K>, http: HttpCall) => Promise<RouteOutput<K>>;
@@ -61,11 +62,11 @@ export const handlers: Handlers = {
   getQuota: (ctx, ws) => quota(ctx, ws),
   getQuotaUsage: (ctx, ws, { query }) => quotaUsage(ctx, ws, query?.days ?? 30),
 
-  createSession: async (ctx, _ws, { body }, { request, reply, address }) => {
+  createSession: async (ctx, _ws, { body }, { request, reply, address, signIns }) => {
     // Public (it is how one signs in), so the authenticator's Origin check does not run: a page of
     // another site must not sign a browser in to a workspace of its choosing either.
     assertOwnOrigin(request, address);
-    const { cookie, session } = await createSession(ctx, body.api_key);
+    const { cookie, session } = await createSession(ctx, body.api_key, { throttle: signIns, address: request.ip });
     setSessionCookie(request, reply, address, cookie);
     return toSession(session);
   },

@@ -28,10 +28,44 @@ export function toSession(session: ActiveSession): Session {
   return { workspace: toWorkspace(session.workspace), csrf_token: session.record.csrf_token, expires_at: session.record.expires_at };
 }
 
+/** Failed sign-ins an address may make in a minute before its sign-ins are refused for the rest of it. */
+export const SIGN_IN_FAILURES_PER_MINUTE = 20;
+
+/**
+ * Counts failed sign-ins per client address (in this process). Keys are far too long to guess, so
+ * this keeps a script from hammering the store with guesses more than it protects the keys.
+ */
+export class SignInThrottle {
+  private readonly failures = new Map<string, { count: number; since: number }>();
+
+  check(address: string, now: number): void {
+    const entry = this.failures.get(address);
+    if (entry && now - entry.since < 60_000 && entry.count >= SIGN_IN_FAILURES_PER_MINUTE) {
+      throw new FerryError("unauthenticated", `too many failed sign-ins from this address; wait a minute, then sign in with a valid API key`);
+    }
+  }
+
+  failed(address: string, now: number): void {
+    const entry = this.failures.get(address);
+    if (!entry || now - entry.since >= 60_000) {
+      // Bounded: forgetting counts only lets an address try again sooner.
+      if (this.failures.size >= 10_000) this.failures.clear();
+      this.failures.set(address, { count: 1, since: now });
+    } else {
+      entry.count++;
+    }
+  }
+}
+
 /** Signs in with an API key: a new session bound to the key's workspace and to the key itself. */
-export async function createSession(ctx: ServiceContext, apiKey: string): Promise<{ cookie: string; session: ActiveSession }> {
+export async function createSession(ctx: ServiceContext, apiKey: string, from: { throttle: SignInThrottle; address: string }): Promise<{ cookie: string; session: ActiveSession }> {
+  const now = ctx.now().getTime();
+  from.throttle.check(from.address, now);
   const found = await ctx.store.findApiKeyByHash(hashApiKey(apiKey));
-  if (!found) throw new FerryError("unauthenticated", BAD_KEY);
+  if (!found) {
+    from.throttle.failed(from.address, now);
+    throw new FerryError("unauthenticated", BAD_KEY);
+  }
   return openSession(ctx, found.workspace, found.key.id);
 }
 

@@ -418,6 +418,29 @@ export function webUiSuite(kind: StoreKind): void {
     expect(fromSession.status).toBe(403);
   });
 
+  it("refuses sign-ins from an address for the rest of a minute after 20 failures, even with a good key", async () => {
+    // Earlier tests failed a few times from this address: fail until refused, then a little more.
+    let failures = 0;
+    for (;;) {
+      const r = await browser().signIn("fy_" + "y".repeat(40));
+      expect(r.status).toBe(401);
+      const { message } = await errorOf(r);
+      if (message.startsWith("too many failed sign-ins")) break;
+      expect(++failures).toBeLessThanOrEqual(20);
+    }
+    const good = await browser().signIn(apiKey);
+    expect(good.status).toBe(401);
+    expect((await errorOf(good)).message).toBe("too many failed sign-ins from this address; wait a minute, then sign in with a valid API key");
+    // API keys themselves are not throttled.
+    expect((await client.api.listWorkPools()).items.length).toBeGreaterThan(0);
+    skewMs = 61_000;
+    try {
+      expect((await browser().signIn(apiKey)).status).toBe(201);
+    } finally {
+      skewMs = 0;
+    }
+  });
+
   it("serves the built UI: hashed assets cached a year, index.html never, the page routes answered with index.html, all with a strict CSP", async () => {
     const root = await fetch(server.url + "/", { redirect: "manual" });
     expect(root.status).toBe(200);
