@@ -84,7 +84,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   };
   const registry = options.registry ?? (await loadPlugins(config.providers, config.providerOptions, { cwd: config.pluginDir, context: pluginContext }));
   const dataDir = join(config.home, "data");
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir, poolSize: config.databasePoolSize });
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir,
+    poolSize: config.databasePoolSize,
+    embedded: config.store === "embedded-postgres" ? "postgres" : "pglite",
+  });
 
   let ready = false;
   let dispatcher: Dispatcher | undefined;
@@ -213,7 +218,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
     const running: RunningServer = {
       url,
-      storeDescription: describeStore(config.databaseUrl, dataDir),
+      storeDescription: describeStore(config.databaseUrl, dataDir, config.store),
       runnerDescription,
       poolTypesDescription,
       bootstrap,
@@ -302,8 +307,8 @@ async function listen(app: FastifyInstance, host: string, port: number): Promise
   }
 }
 
-function describeStore(databaseUrl: string | null, dataDir: string): string {
-  if (!databaseUrl) return `embedded PGlite at ${dataDir}`;
+function describeStore(databaseUrl: string | null, dataDir: string, store: ServerConfig["store"]): string {
+  if (!databaseUrl) return store === "embedded-postgres" ? `embedded PostgreSQL at ${join(dataDir, "postgres")}` : `embedded PGlite at ${dataDir}`;
   try {
     const u = new URL(databaseUrl);
     return `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`;
