@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/core";
-import { parseServerConfig } from "../src/config.js";
 import { restoreLibraryLinks } from "../src/store/embedded-postgres.js";
 
 const FIXTURE = new URL("./fixtures/server-process.mjs", import.meta.url).pathname;
@@ -148,14 +147,5 @@ describe("the embedded PostgreSQL's library links", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe("FERRY_STORE", () => {
-  it("picks the embedded store, PGlite by default, and refuses an unknown one or one beside FERRY_DATABASE_URL", () => {
-    expect(parseServerConfig({}).store).toBe("pglite");
-    expect(parseServerConfig({ FERRY_STORE: "embedded-postgres" }).store).toBe("embedded-postgres");
-    expect(() => parseServerConfig({ FERRY_STORE: "sqlite" })).toThrow(/FERRY_STORE|configuration/);
-    expect(() => parseServerConfig({ FERRY_STORE: "embedded-postgres", FERRY_DATABASE_URL: "postgres://a@b/c" })).toThrow(/configuration/);
   });
 });
