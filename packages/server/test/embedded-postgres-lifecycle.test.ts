@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
+import pg from "pg";
 import { FerryClient } from "@ferry/core";
 import { restoreLibraryLinks } from "../src/store/embedded-postgres.js";
 
@@ -46,9 +47,9 @@ function alive(pid: number): boolean {
 }
 
 /** The running postmaster of `home` per its pid file: pid, and the address it listens on. */
-function postmaster(home: string): { pid: number; listen: string } {
+function postmaster(home: string): { pid: number; port: number; listen: string } {
   const lines = readFileSync(join(home, "data", "postgres", "postmaster.pid"), "utf8").split("\n");
-  return { pid: Number(lines[0]), listen: lines[5]!.trim() };
+  return { pid: Number(lines[0]), port: Number(lines[3]), listen: lines[5]!.trim() };
 }
 
 async function gone(pid: number, timeoutMs = 10_000): Promise<boolean> {
@@ -88,6 +89,18 @@ describe("the embedded PostgreSQL store, run by a server process", () => {
     const pm = postmaster(home);
     expect(pm.listen).toBe("127.0.0.1");
     expect(statSync(join(home, "data", "postgres.password")).mode & 0o777).toBe(0o600);
+    // Its settings, read from the cluster itself with the password Ferry keeps.
+    const password = readFileSync(join(home, "data", "postgres.password"), "utf8").trim();
+    const db = new pg.Client({ host: "127.0.0.1", port: pm.port, user: "ferry", password, database: "ferry" });
+    await db.connect();
+    try {
+      const show = async (name: string) => (await db.query<Record<string, string>>(`SHOW ${name}`)).rows[0]![name];
+      expect(await show("autovacuum")).toBe("on");
+      expect(await show("listen_addresses")).toBe("127.0.0.1");
+      expect(await show("unix_socket_directories")).toBe("");
+    } finally {
+      await db.end();
+    }
     const client = new FerryClient({ apiUrl: first.url, apiKey: first.apiKey! });
     await client.api.createWorkPool({ body: { name: "kept", type: "ferry:managed" } });
 

