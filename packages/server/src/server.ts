@@ -84,11 +84,14 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   };
   const registry = options.registry ?? (await loadPlugins(config.providers, config.providerOptions, { cwd: config.pluginDir, context: pluginContext }));
   const dataDir = join(config.home, "data");
+  // The store speaks before the app (and its log) exists: its notices wait for it.
+  const storeNotices: string[] = [];
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     dataDir,
     poolSize: config.databasePoolSize,
     embedded: config.store === "embedded-postgres" ? "postgres" : "pglite",
+    onNotice: (text) => (app ? app.log.warn(text) : storeNotices.push(text)),
   });
 
   let ready = false;
@@ -144,6 +147,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       address: { url: () => publicUrlNow },
       webDir: options.webDir,
     });
+    for (const text of storeNotices.splice(0)) app.log.warn(text);
     await listen(app, config.host, config.port);
     // Only once the port is ours: a start that fails to bind must not make the first workspace's only
     // key and then exit without anyone having seen it.

@@ -14,16 +14,19 @@ interface Proc {
   child: ChildProcess;
   url: string;
   apiKey: string | null;
+  /** Everything it printed so far, stdout and stderr (its log). */
+  output(): string;
 }
 
 function startProcess(env: Record<string, string>): Promise<Proc> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [FIXTURE], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+    let output = "";
+    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${output}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (line.startsWith('{"url"')) resolve({ child, ...(JSON.parse(line) as { url: string; apiKey: string | null }) });
+      output += `${line}\n`;
+      if (line.startsWith('{"url"')) resolve({ child, ...(JSON.parse(line) as { url: string; apiKey: string | null }), output: () => output });
     });
   });
 }
@@ -130,6 +133,7 @@ describe("the embedded PostgreSQL store, run by a server process", () => {
 
     const second = await start();
     expect(await gone(orphan)).toBe(true);
+    expect(second.output()).toContain(`stopping the embedded PostgreSQL (process ${orphan}) left running by a server that did not shut down`);
     const again = new FerryClient({ apiUrl: second.url, apiKey: first.apiKey! });
     expect((await again.api.listWorkPools({})).items.map((p) => p.name)).toContain("before-crash");
     const pid = postmaster(home).pid;

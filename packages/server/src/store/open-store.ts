@@ -27,6 +27,8 @@ export interface OpenStoreOptions {
    * recover by themselves) and a handler's error is rethrown as an uncaught exception.
    */
   onError?: (error: FerryError) => void;
+  /** What the embedded PostgreSQL did that an operator should know: a postmaster left by a killed server, stopped. */
+  onNotice?: (message: string) => void;
 }
 
 export const IN_MEMORY = "memory://";
@@ -106,7 +108,7 @@ async function openEmbeddedPostgres(options: OpenStoreOptions): Promise<SqlDrive
       home: dir,
       // The server's home (FERRY_HOME) holds the data folder: the cluster's user must cross it too.
       openUpTo: dirname(dir),
-      onNotice: (text) => options.onError?.(new FerryError("unavailable", text)),
+      onNotice: options.onNotice,
     });
   } catch (error) {
     lock.release();
