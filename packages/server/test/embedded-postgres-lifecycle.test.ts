@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import pg from "pg";
 import { FerryClient } from "@ferry/core";
 import { restoreLibraryLinks } from "../src/store/embedded-postgres.js";
+import { openStore } from "../src/store/open-store.js";
 
 const FIXTURE = new URL("./fixtures/server-process.mjs", import.meta.url).pathname;
 
@@ -163,6 +164,26 @@ describe("the embedded PostgreSQL's library links", () => {
       expect(lstatSync(join(dir, "native", "lib", "libpq.so")).isSymbolicLink()).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// Only root runs PostgreSQL as another user; as any other user the cluster is the user's own.
+describe.skipIf(process.getuid?.() !== 0)("the embedded PostgreSQL started as root", () => {
+  it("refuses a FERRY_HOME its own user cannot reach, naming the folder, and starts nothing", async () => {
+    const closed = mkdtempSync(join(tmpdir(), "ferry-epg-closed-"));
+    try {
+      const home = join(closed, "ferry");
+      const error = await openStore({ databaseUrl: null, dataDir: join(home, "data"), embedded: "postgres" }).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(error?.message).toMatch(new RegExp(`runs as user '(postgres|nobody)' \\(not as root\\), which cannot enter ${closed}; set FERRY_HOME`));
+      expect(existsSync(join(home, "data", "postgres"))).toBe(false);
+      // The lock is released: nothing holds the home.
+      expect(existsSync(join(home, "data", "ferry-store.lock"))).toBe(false);
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
     }
   });
 });

@@ -66,7 +66,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const dataDir = join(home, "postgres");
   const bins = await binaries();
   const runAs = postgresUser();
-  if (runAs) ensureTraversable(home, resolvePath(options.openUpTo ?? home), runAs);
+  if (runAs) {
+    ensureTraversable(home, resolvePath(options.openUpTo ?? home), runAs);
+    ensureRunnable(bins.postgres, runAs);
+  }
 
   await stopLeftover(dataDir, options.onNotice);
 
@@ -175,6 +178,21 @@ function ensureTraversable(home: string, openUpTo: string, runAs: RunAs): void {
     if (dir === openUpTo) mayOpen = false;
     if (dir === dirname(dir)) break;
   }
+}
+
+/** As root: the binaries run as the cluster's user, who must reach and execute them (not under a 0700 /root). */
+function ensureRunnable(binary: string, runAs: RunAs): void {
+  const allowed = (path: string, bit: number) => {
+    const s = statSync(path);
+    return Boolean(s.uid === runAs.uid ? s.mode & (bit << 6) : s.gid === runAs.gid ? s.mode & (bit << 3) : s.mode & bit);
+  };
+  for (let dir = dirname(binary); ; dir = dirname(dir)) {
+    if (!allowed(dir, 0o1)) {
+      throw new Error(`the embedded PostgreSQL runs as user '${runAs.name}' (not as root), which cannot enter ${dir} to run ${binary}; install Ferry where that user can read it`);
+    }
+    if (dir === dirname(dir)) break;
+  }
+  if (!allowed(binary, 0o1)) throw new Error(`user '${runAs.name}' may not execute ${binary}; install Ferry where that user can read it`);
 }
 
 function readOrCreatePassword(file: string): string {
