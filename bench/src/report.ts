@@ -102,7 +102,12 @@ export function formatReport(report: BenchReport): string {
   count("runs never submitted", (s) => s.notSubmitted, "0");
   count("runs not COMPLETED", (s) => s.notCompleted, "0");
   count("server warnings logged", (s) => s.serverWarnings);
-  count("server RSS at end, MiB", (s) => s.rssMiB.toFixed(0));
+  count("server start, empty store, ms", (s) => s.startMs.toFixed(0));
+  count("server start again, ms", (s) => s.restartMs.toFixed(0));
+  count("server RSS idle, MiB", (s) => withStore(s.idleRssMiB, s.idleStoreRssMiB), "≤ 120");
+  count("server PSS idle, MiB", (s) => (s.idlePssMiB === null ? "n/a" : s.idlePssMiB.toFixed(0)));
+  count("server RSS at end, MiB", (s) => withStore(s.rssMiB, s.storeRssMiB));
+  count("server PSS at end, MiB", (s) => (s.pssMiB === null ? "n/a" : s.pssMiB.toFixed(0)));
   const withCli = measured.find((s) => s.cli);
   if (withCli) {
     rows.push(null);
@@ -122,6 +127,11 @@ export function formatReport(report: BenchReport): string {
   }
   if (report.cliSkipped) lines.push("", `CLI: skipped, ${report.cliSkipped}`);
   return [...lines, ...formatManaged(report), ...formatUi(report)].join("\n");
+}
+
+/** Total MiB, and the store's child processes' part of it when there are any. */
+function withStore(total: number, store: number): string {
+  return store > 0 ? `${total.toFixed(0)} (${store.toFixed(0)} store)` : total.toFixed(0);
 }
 
 const isUiMeasured = (u: UiOutcome): u is UiFigures => "pages" in u;

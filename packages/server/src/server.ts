@@ -84,7 +84,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   };
   const registry = options.registry ?? (await loadPlugins(config.providers, config.providerOptions, { cwd: config.pluginDir, context: pluginContext }));
   const dataDir = join(config.home, "data");
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir, poolSize: config.databasePoolSize });
+  // The store speaks before the app (and its log) exists: its notices wait for it.
+  const storeNotices: string[] = [];
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir,
+    poolSize: config.databasePoolSize,
+    embedded: config.store === "embedded-postgres" ? "postgres" : "pglite",
+    onNotice: (text) => (app ? app.log.warn(text) : storeNotices.push(text)),
+  });
 
   let ready = false;
   let dispatcher: Dispatcher | undefined;
@@ -139,6 +147,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       address: { url: () => publicUrlNow },
       webDir: options.webDir,
     });
+    for (const text of storeNotices.splice(0)) app.log.warn(text);
     await listen(app, config.host, config.port);
     // Only once the port is ours: a start that fails to bind must not make the first workspace's only
     // key and then exit without anyone having seen it.
@@ -213,7 +222,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
     const running: RunningServer = {
       url,
-      storeDescription: describeStore(config.databaseUrl, dataDir),
+      storeDescription: describeStore(config.databaseUrl, dataDir, config.store),
       runnerDescription,
       poolTypesDescription,
       bootstrap,
@@ -302,8 +311,8 @@ async function listen(app: FastifyInstance, host: string, port: number): Promise
   }
 }
 
-function describeStore(databaseUrl: string | null, dataDir: string): string {
-  if (!databaseUrl) return `embedded PGlite at ${dataDir}`;
+function describeStore(databaseUrl: string | null, dataDir: string, store: ServerConfig["store"]): string {
+  if (!databaseUrl) return store === "embedded-postgres" ? `embedded PostgreSQL at ${join(dataDir, "postgres")}` : `embedded PGlite at ${dataDir}`;
   try {
     const u = new URL(databaseUrl);
     return `PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`;

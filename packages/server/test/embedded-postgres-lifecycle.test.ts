@@ -1,0 +1,189 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterEach, describe, expect, it } from "vitest";
+import pg from "pg";
+import { FerryClient } from "@ferry/core";
+import { restoreLibraryLinks } from "../src/store/embedded-postgres.js";
+import { openStore } from "../src/store/open-store.js";
+
+const FIXTURE = new URL("./fixtures/server-process.mjs", import.meta.url).pathname;
+
+interface Proc {
+  child: ChildProcess;
+  url: string;
+  apiKey: string | null;
+  /** Everything it printed so far, stdout and stderr (its log). */
+  output(): string;
+}
+
+function startProcess(env: Record<string, string>): Promise<Proc> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [FIXTURE], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      output += `${line}\n`;
+      if (line.startsWith('{"url"')) resolve({ child, ...(JSON.parse(line) as { url: string; apiKey: string | null }), output: () => output });
+    });
+  });
+}
+
+function stop(proc: Proc, signal: NodeJS.Signals): Promise<number | null> {
+  return new Promise((resolve) => {
+    proc.child.removeAllListeners("exit");
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) return resolve(proc.child.exitCode);
+    proc.child.once("exit", (code) => resolve(code));
+    proc.child.kill(signal);
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The running postmaster of `home` per its pid file: pid, and the address it listens on. */
+function postmaster(home: string): { pid: number; port: number; listen: string } {
+  const lines = readFileSync(join(home, "data", "postgres", "postmaster.pid"), "utf8").split("\n");
+  return { pid: Number(lines[0]), port: Number(lines[3]), listen: lines[5]!.trim() };
+}
+
+async function gone(pid: number, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+describe("the embedded PostgreSQL store, run by a server process", () => {
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  function setup() {
+    const home = mkdtempSync(join(tmpdir(), "ferry-epg-"));
+    const pids: number[] = [];
+    cleanups.push(() => rmSync(home, { recursive: true, force: true }));
+    // Whatever a failed test leaves running is stopped here.
+    cleanups.push(() => pids.forEach((pid) => alive(pid) && process.kill(pid, "SIGQUIT")));
+    const env = { FERRY_HOME: home, FERRY_PORT: "0", FERRY_LOG_LEVEL: "warn", FERRY_STORE: "embedded-postgres", FERRY_RUNNER: "none" };
+    const start = async () => {
+      const p = await startProcess(env);
+      cleanups.push(() => stop(p, "SIGKILL"));
+      pids.push(postmaster(home).pid);
+      return p;
+    };
+    return { home, start };
+  }
+
+  it("keeps its data in FERRY_HOME across a clean stop and start, and leaves no postgres process behind", async () => {
+    const { home, start } = setup();
+    const first = await start();
+    const pm = postmaster(home);
+    expect(pm.listen).toBe("127.0.0.1");
+    expect(statSync(join(home, "data", "postgres.password")).mode & 0o777).toBe(0o600);
+    // Its settings, read from the cluster itself with the password Ferry keeps.
+    const password = readFileSync(join(home, "data", "postgres.password"), "utf8").trim();
+    const db = new pg.Client({ host: "127.0.0.1", port: pm.port, user: "ferry", password, database: "ferry" });
+    await db.connect();
+    try {
+      const show = async (name: string) => (await db.query<Record<string, string>>(`SHOW ${name}`)).rows[0]![name];
+      expect(await show("autovacuum")).toBe("on");
+      expect(await show("listen_addresses")).toBe("127.0.0.1");
+      expect(await show("unix_socket_directories")).toBe("");
+    } finally {
+      await db.end();
+    }
+    const client = new FerryClient({ apiUrl: first.url, apiKey: first.apiKey! });
+    await client.api.createWorkPool({ body: { name: "kept", type: "ferry:managed" } });
+
+    expect(await stop(first, "SIGTERM")).toBe(0);
+    expect(alive(pm.pid)).toBe(false);
+    expect(existsSync(join(home, "data", "postgres", "postmaster.pid"))).toBe(false);
+
+    const second = await start();
+    expect(postmaster(home).pid).not.toBe(pm.pid);
+    const again = new FerryClient({ apiUrl: second.url, apiKey: first.apiKey! });
+    const pools = await again.api.listWorkPools({});
+    expect(pools.items.map((p) => p.name)).toContain("kept");
+    const pid = postmaster(home).pid;
+    expect(await stop(second, "SIGTERM")).toBe(0);
+    expect(alive(pid)).toBe(false);
+  });
+
+  it("recovers from a postmaster left running by a server killed with SIGKILL", async () => {
+    const { home, start } = setup();
+    const first = await start();
+    const client = new FerryClient({ apiUrl: first.url, apiKey: first.apiKey! });
+    await client.api.createWorkPool({ body: { name: "before-crash", type: "ferry:managed" } });
+    const orphan = postmaster(home).pid;
+    await stop(first, "SIGKILL");
+    // Nothing stops the child of a killed parent: the next start must.
+    expect(alive(orphan)).toBe(true);
+
+    const second = await start();
+    expect(await gone(orphan)).toBe(true);
+    expect(second.output()).toContain(`stopping the embedded PostgreSQL (process ${orphan}) left running by a server that did not shut down`);
+    const again = new FerryClient({ apiUrl: second.url, apiKey: first.apiKey! });
+    expect((await again.api.listWorkPools({})).items.map((p) => p.name)).toContain("before-crash");
+    const pid = postmaster(home).pid;
+    expect(pid).not.toBe(orphan);
+    expect(await stop(second, "SIGTERM")).toBe(0);
+    expect(alive(pid)).toBe(false);
+  });
+});
+
+describe("the embedded PostgreSQL's library links", () => {
+  it("are made from the package's list when npm held its postinstall back, and left alone when present", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferry-epg-links-"));
+    try {
+      mkdirSync(join(dir, "native", "lib"), { recursive: true });
+      writeFileSync(join(dir, "native", "lib", "libpq.so.5.18"), "library");
+      writeFileSync(
+        join(dir, "native", "pg-symlinks.json"),
+        JSON.stringify([
+          { source: "native/lib/libpq.so.5.18", target: "native/lib/libpq.so.5" },
+          { source: "native/lib/libpq.so.5.18", target: "native/lib/libpq.so" },
+        ]),
+      );
+      restoreLibraryLinks(dir);
+      expect(readlinkSync(join(dir, "native", "lib", "libpq.so.5"))).toBe("libpq.so.5.18");
+      expect(readFileSync(join(dir, "native", "lib", "libpq.so"), "utf8")).toBe("library");
+      restoreLibraryLinks(dir);
+      expect(lstatSync(join(dir, "native", "lib", "libpq.so")).isSymbolicLink()).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// Only root runs PostgreSQL as another user; as any other user the cluster is the user's own.
+describe.skipIf(process.getuid?.() !== 0)("the embedded PostgreSQL started as root", () => {
+  it("refuses a FERRY_HOME its own user cannot reach, naming the folder, and starts nothing", async () => {
+    const closed = mkdtempSync(join(tmpdir(), "ferry-epg-closed-"));
+    try {
+      const home = join(closed, "ferry");
+      const error = await openStore({ databaseUrl: null, dataDir: join(home, "data"), embedded: "postgres" }).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(error?.message).toMatch(new RegExp(`runs as user '(postgres|nobody)' \\(not as root\\), which cannot enter ${closed}; set FERRY_HOME`));
+      expect(existsSync(join(home, "data", "postgres"))).toBe(false);
+      // The lock is released: nothing holds the home.
+      expect(existsSync(join(home, "data", "ferry-store.lock"))).toBe(false);
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
+    }
+  });
+});
