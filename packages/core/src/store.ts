@@ -207,6 +207,11 @@ export interface ApiKeyRecord extends ApiKey {
 /** A pool as stored; its `active_runs` is counted when it is read for an answer. */
 export interface WorkPoolRecord extends Omit<WorkPool, "active_runs"> {
   workspace_id: string;
+  /**
+   * Changes whenever `base_job_template` does (the store derives it when the pool is written): run
+   * creation finds the template's compiled schema by it. Set on records read from the store only.
+   */
+  template_key?: string;
 }
 
 export interface CredentialsRecord {
@@ -225,6 +230,8 @@ export interface CredentialsRecord {
 export interface DeploymentRecord extends Deployment {
   workspace_id: string;
   work_pool_id: string;
+  /** Like a pool's `template_key`, for `parameter_schema` (null without one). Set on records read from the store only. */
+  parameter_schema_key?: string | null;
 }
 
 export interface FlowRunRecord extends FlowRun {

@@ -247,6 +247,18 @@ CREATE INDEX login_links_api_key_idx ON login_links (api_key_id);
 CREATE INDEX login_links_expires_idx ON login_links (expires_at);
 `,
   },
+  {
+    id: 8,
+    name: "schema hashes",
+    // Computed by the database when a pool or deployment is written, read with it: run creation finds
+    // the compiled job-template and parameter schemas by these hashes instead of serialising the schemas
+    // on every run. Not security hashes: each key is qualified by its row's id, so only one row's own
+    // schemas could ever collide.
+    sql: `
+ALTER TABLE work_pools ADD COLUMN template_hash text NOT NULL GENERATED ALWAYS AS (md5(base_job_template::text)) STORED;
+ALTER TABLE deployments ADD COLUMN parameter_schema_hash text GENERATED ALWAYS AS (md5(parameter_schema::text)) STORED;
+`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

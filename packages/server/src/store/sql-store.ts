@@ -100,9 +100,10 @@ interface WorkPoolRow {
   credentials: string | null;
   created_at: Date;
   updated_at: Date;
+  template_hash: string;
 }
 const WORK_POOL_COLUMNS =
-  "id, workspace_id, name, type, description, base_job_template, concurrency_limit, paused, credentials, created_at, updated_at";
+  "id, workspace_id, name, type, description, base_job_template, concurrency_limit, paused, credentials, created_at, updated_at, template_hash";
 const toWorkPool = (r: WorkPoolRow): WorkPoolRecord => ({
   id: r.id,
   workspace_id: r.workspace_id,
@@ -115,6 +116,8 @@ const toWorkPool = (r: WorkPoolRow): WorkPoolRecord => ({
   credentials: r.credentials,
   created_at: iso(r.created_at),
   updated_at: iso(r.updated_at),
+  // With the pool's id: two pools never share compiled schemas, whatever their templates' hashes.
+  template_key: `${r.id}:${r.template_hash}`,
 });
 
 interface CredentialsRow {
@@ -157,11 +160,12 @@ interface DeploymentRow {
   paused: boolean;
   created_at: Date;
   updated_at: Date;
+  parameter_schema_hash: string | null;
 }
 /** Over `deployments d JOIN work_pools p`: the pool's name is read, never copied. */
 const DEPLOYMENT_COLUMNS =
   "d.id, d.workspace_id, d.flow_name, d.name, d.work_pool_id, p.name AS work_pool, d.source, d.entrypoint, d.job_variables, " +
-  "d.parameters, d.parameter_schema, d.pull_steps, d.tags, d.description, d.paused, d.created_at, d.updated_at";
+  "d.parameters, d.parameter_schema, d.pull_steps, d.tags, d.description, d.paused, d.created_at, d.updated_at, d.parameter_schema_hash";
 const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   id: r.id,
   workspace_id: r.workspace_id,
@@ -180,6 +184,7 @@ const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   paused: r.paused,
   created_at: iso(r.created_at),
   updated_at: iso(r.updated_at),
+  parameter_schema_key: r.parameter_schema_hash === null ? null : `${r.id}:${r.parameter_schema_hash}`,
 });
 
 interface FlowRunRow {
