@@ -153,6 +153,12 @@ export interface Store extends StoreTx {
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
+  /**
+   * Housekeeping the database does not do by itself: on the embedded store (no autovacuum), refreshes
+   * the planner's statistics of tables that changed much or never had any, and vacuums tables with many
+   * dead rows. Does nothing on PostgreSQL. Returns the tables it analysed and vacuumed.
+   */
+  maintain(): Promise<{ analyzed: string[]; vacuumed: string[] }>;
   /** Publishes a notification to every process on the same database (LISTEN/NOTIFY). */
   publish(channel: string, payload: string): Promise<void>;
   /** Returns a function that stops the subscription. */

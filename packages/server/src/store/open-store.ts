@@ -31,6 +31,9 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const store = new SqlStore(driver, { onError: options.onError });
   try {
     await store.migrate();
+    // The embedded store has no autovacuum: a store that never had statistics (new, or written before
+    // Ferry kept them) gets them now, before its first plans. Nothing on PostgreSQL.
+    await store.maintain();
   } catch (error) {
     await store.close().catch(() => undefined);
     throw error;

@@ -35,6 +35,7 @@ import {
 } from "@ferry/core";
 import type { SqlDriver, SqlExecutor, SqlResult } from "./driver.js";
 import { migrate } from "./migrations.js";
+import { planMaintenance, readTableActivity, runMaintenance } from "./maintenance.js";
 import { claimableBy, claimFlowRun, renewServerLease } from "./server-leases.js";
 import { toFerryError } from "./sql-errors.js";
 
@@ -1224,6 +1225,19 @@ export class SqlStore extends SqlStoreTx implements Store {
     assertOutside(this.scope, "migrate");
     try {
       await migrate(this.driver);
+    } catch (error) {
+      throw toFerryError(error);
+    }
+  }
+
+  async maintain(): Promise<{ analyzed: string[]; vacuumed: string[] }> {
+    assertOutside(this.scope, "maintain");
+    // PostgreSQL has autovacuum.
+    if (this.driver.kind !== "pglite") return { analyzed: [], vacuumed: [] };
+    try {
+      const plan = planMaintenance(await readTableActivity(this.driver));
+      await runMaintenance(this.driver, plan);
+      return { analyzed: plan.analyze, vacuumed: plan.vacuum };
     } catch (error) {
       throw toFerryError(error);
     }
