@@ -156,9 +156,10 @@ export interface Store extends StoreTx {
   /**
    * Housekeeping the database does not do by itself: on the embedded store (no autovacuum), refreshes
    * the planner's statistics of tables that changed much or never had any, and vacuums tables with many
-   * dead rows. Does nothing on PostgreSQL. Returns the tables it analysed and vacuumed.
+   * dead rows. Does nothing on PostgreSQL. Returns the tables it analysed and vacuumed. `missingOnly`:
+   * only analyse the tables that never had statistics (quick; what opening a store does).
    */
-  maintain(): Promise<{ analyzed: string[]; vacuumed: string[] }>;
+  maintain(options?: { missingOnly?: boolean }): Promise<{ analyzed: string[]; vacuumed: string[] }>;
   /** Publishes a notification to every process on the same database (LISTEN/NOTIFY). */
   publish(channel: string, payload: string): Promise<void>;
   /** Returns a function that stops the subscription. */

@@ -16,6 +16,10 @@ describe("planMaintenance", () => {
     expect(planMaintenance([table("a", 1000, 5000, 250), table("b", 1000, 5000, 251)])).toEqual({ analyze: ["a"], vacuum: ["b"] });
   });
 
+  it("when a store opens, analyses only the tables that never had statistics", () => {
+    expect(planMaintenance([table("a", -1, 0, 0), table("b", 1000, 5000, 900)], { missingOnly: true })).toEqual({ analyze: ["a"], vacuum: [] });
+  });
+
   it("leaves tables that changed little alone", () => {
     expect(planMaintenance([table("a", 100_000, 20, 40), table("b", 0, 0, 0)])).toEqual({ analyze: [], vacuum: [] });
   });

@@ -22,10 +22,18 @@ export interface MaintenancePlan {
   vacuum: string[];
 }
 
-/** autovacuum's defaults: analyze_threshold 50 + 10 % of the rows, vacuum_threshold 50 + 20 %. */
-export function planMaintenance(tables: readonly TableActivity[]): MaintenancePlan {
+/**
+ * autovacuum's defaults: analyze_threshold 50 + 10 % of the rows, vacuum_threshold 50 + 20 %.
+ * `missingOnly`: only the tables that never had statistics (what opening a store does, so a start is
+ * not held by a VACUUM).
+ */
+export function planMaintenance(tables: readonly TableActivity[], options: { missingOnly?: boolean } = {}): MaintenancePlan {
   const plan: MaintenancePlan = { analyze: [], vacuum: [] };
   for (const t of tables) {
+    if (options.missingOnly) {
+      if (t.tuples < 0) plan.analyze.push(t.table);
+      continue;
+    }
     const rows = Math.max(t.tuples, 0);
     if (t.deadTuples > 50 + 0.2 * rows) plan.vacuum.push(t.table);
     else if (t.tuples < 0 || t.modifiedSinceAnalyze > 50 + 0.1 * rows) plan.analyze.push(t.table);

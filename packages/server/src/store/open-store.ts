@@ -43,7 +43,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     await store.migrate();
     // The embedded store has no autovacuum: a store that never had statistics (new, or written before
     // Ferry kept them) gets them now, before its first plans. Nothing on PostgreSQL.
-    await store.maintain();
+    await store.maintain({ missingOnly: true });
   } catch (error) {
     await store.close().catch(() => undefined);
     throw error;

@@ -1230,12 +1230,12 @@ export class SqlStore extends SqlStoreTx implements Store {
     }
   }
 
-  async maintain(): Promise<{ analyzed: string[]; vacuumed: string[] }> {
+  async maintain(options: { missingOnly?: boolean } = {}): Promise<{ analyzed: string[]; vacuumed: string[] }> {
     assertOutside(this.scope, "maintain");
     // PostgreSQL has autovacuum.
     if (this.driver.kind !== "pglite") return { analyzed: [], vacuumed: [] };
     try {
-      const plan = planMaintenance(await readTableActivity(this.driver));
+      const plan = planMaintenance(await readTableActivity(this.driver), options);
       await runMaintenance(this.driver, plan);
       return { analyzed: plan.analyze, vacuumed: plan.vacuum };
     } catch (error) {
