@@ -1,9 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { FerryError, type ValidationIssue } from "./errors.js";
+import { schemaCacheStats } from "./json-schema.js";
 import {
   placeholders,
   renderJobConfiguration,
   resolveJobVariables,
+  resolveJobVariablesWith,
   templateDefaults,
   validateBaseJobTemplate,
   validateJobVariables,
@@ -398,5 +400,53 @@ describe("templateDefaults", () => {
     const defaults = templateDefaults(template);
     (defaults.env as Record<string, string>).X = "1";
     expect(template.variables.properties.env).toEqual({ type: "object", additionalProperties: { type: "string" }, default: {} });
+  });
+});
+
+describe("a template's compiled schemas, found by the template's cache key", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("are compiled once for many runs, and the template's schema is never serialised to find them", () => {
+    const template = pushTemplate();
+    const key = `pool-${Math.random()}:hash-1`;
+    const before = schemaCacheStats();
+    const stringify = vi.spyOn(JSON, "stringify");
+    for (let i = 0; i < 50; i++) {
+      const run = validateJobVariables(template, { cpu: 256 + i }, "job variables", { cacheKey: key });
+      resolveJobVariablesWith(template, [{ cluster: "prod" }, run], { cacheKey: key });
+    }
+    const after = schemaCacheStats();
+    // The two schemas (without and with 'required') compiled on the first run only.
+    expect(after.misses - before.misses).toBe(2);
+    expect(after.hits - before.hits).toBe(98);
+    const schemaSerialised = stringify.mock.calls.filter(([value]) => {
+      const v = value as { properties?: unknown } | null;
+      return typeof v === "object" && v !== null && v.properties === template.variables.properties;
+    });
+    // Once per schema, on its compilation (its size is checked then), and never again.
+    expect(schemaSerialised).toHaveLength(2);
+  });
+
+  it("follow the key: a changed template under a new key is compiled anew and validated by its new schema", () => {
+    const template = pushTemplate();
+    const pool = `pool-${Math.random()}`;
+    expect(validateJobVariables(template, { cpu: 512 }, "job variables", { cacheKey: `${pool}:v1` })).toEqual({ cpu: 512 });
+    const changed: BaseJobTemplate = {
+      ...template,
+      variables: { ...template.variables, properties: { ...template.variables.properties, cpu: { type: "string" } } },
+    };
+    const before = schemaCacheStats();
+    expect(() => validateJobVariables(changed, { cpu: 512 }, "job variables", { cacheKey: `${pool}:v2` })).toThrow(/cpu/);
+    expect(schemaCacheStats().misses - before.misses).toBe(1);
+  });
+
+  it("without a key, are still found by content", () => {
+    const before = schemaCacheStats();
+    resolveJobVariables(pushTemplate(), { cluster: "c" });
+    resolveJobVariables(pushTemplate(), { cluster: "c" });
+    expect(schemaCacheStats().misses - before.misses).toBeLessThanOrEqual(1);
+    expect(schemaCacheStats().hits - before.hits).toBeGreaterThanOrEqual(1);
   });
 });

@@ -13,6 +13,14 @@ export interface BaseJobTemplate {
 
 export type JobVariables = Record<string, unknown>;
 
+export interface JobTemplateOptions {
+  /**
+   * Changes whenever the template does (the store keeps a hash of it with the pool): the compiled
+   * variables schema is then found by this key instead of by the schema's JSON.
+   */
+  cacheKey?: string;
+}
+
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 const WHOLE_PLACEHOLDER = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/;
 
@@ -59,6 +67,12 @@ export function placeholders(value: unknown, found: Set<string> = new Set()): Se
   return found;
 }
 
+/** The variables' schema without 'required': a partial set of variables (a run's overrides) passes. */
+function partialVariablesValidator(template: BaseJobTemplate, cacheKey: string | undefined) {
+  const { required: _required, ...rest } = template.variables;
+  return compileSchema(closedSchema(rest), "base_job_template.variables", cacheKey === undefined ? undefined : `${cacheKey}#partial`);
+}
+
 /** Unknown keys are always an error, whatever the template's author wrote: a typo must not be silently ignored. */
 function closedSchema(schema: JsonSchema): JsonSchema {
   return { ...schema, additionalProperties: false };
@@ -68,14 +82,18 @@ function closedSchema(schema: JsonSchema): JsonSchema {
  * Validates job variables (a deployment's, or a run's overrides) against the template: unknown keys and
  * wrong types are errors. Returns the values without defaults, as given.
  */
-export function validateJobVariables(template: BaseJobTemplate, values: unknown, what = "job variables"): JobVariables {
+export function validateJobVariables(
+  template: BaseJobTemplate,
+  values: unknown,
+  what = "job variables",
+  options: JobTemplateOptions = {},
+): JobVariables {
   if (values === undefined || values === null) return {};
   if (typeof values !== "object" || Array.isArray(values)) {
     throw validationError(`${what} must be an object of name: value`);
   }
-  // Validate without 'required' so a partial set (a run's overrides) passes; required is checked at render.
-  const { required: _required, ...rest } = template.variables;
-  const fn = compileSchema(closedSchema(rest), "base_job_template.variables");
+  // Required variables are checked at render.
+  const fn = partialVariablesValidator(template, options.cacheKey);
   const copy = structuredClone(values) as JobVariables;
   if (!fn(copy)) {
     const known = Object.keys(template.variables.properties).sort();
@@ -86,13 +104,23 @@ export function validateJobVariables(template: BaseJobTemplate, values: unknown,
 
 /** Merges the layers (pool defaults < deployment < run), fills defaults and checks required variables. */
 export function resolveJobVariables(template: BaseJobTemplate, ...layers: (JobVariables | null | undefined)[]): JobVariables {
+  return resolveJobVariablesWith(template, layers);
+}
+
+/** `resolveJobVariables` with options. */
+export function resolveJobVariablesWith(
+  template: BaseJobTemplate,
+  layers: readonly (JobVariables | null | undefined)[],
+  options: JobTemplateOptions = {},
+): JobVariables {
   const merged: JobVariables = {};
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer ?? {})) {
       if (v !== undefined) merged[k] = structuredClone(v);
     }
   }
-  const fn = compileSchema(closedSchema(template.variables), "base_job_template.variables");
+  const key = options.cacheKey === undefined ? undefined : `${options.cacheKey}#full`;
+  const fn = compileSchema(closedSchema(template.variables), "base_job_template.variables", key);
   if (!fn(merged)) {
     throw validationError("job variables are incomplete or invalid", issuesFromAjv(fn.errors));
   }

@@ -93,24 +93,54 @@ const ajv = createAjv();
 ajv.addKeyword({ keyword: "x-ferry-secret", schemaType: "boolean" });
 
 const cache = new Map<string, ValidateFunction>();
+const keyedCache = new Map<string, ValidateFunction>();
+const stats = { hits: 0, misses: 0 };
 
-/** Compiles (and caches by content) a JSON Schema; a schema that is itself invalid is a validation error on `what`. */
-export function compileSchema(schema: JsonSchema, what: string): ValidateFunction {
+/** How often `compileSchema` found a compiled schema and how often it compiled one, since the process started. */
+export function schemaCacheStats(): { hits: number; misses: number } {
+  return { ...stats };
+}
+
+/**
+ * Compiles (and caches) a JSON Schema; a schema that is itself invalid is a validation error on `what`.
+ * Cached by `cacheKey` when given: a key that changes whenever the schema does (a hash the store keeps
+ * with it), so a hot path that validates against the same stored schema on every request does not
+ * serialise the schema to find it. Without a key the schema's JSON is the key.
+ */
+export function compileSchema(schema: JsonSchema, what: string, cacheKey?: string): ValidateFunction {
+  if (cacheKey !== undefined) {
+    const found = keyedCache.get(cacheKey);
+    if (found) {
+      stats.hits++;
+      return found;
+    }
+    const fn = compileUncached(schema, JSON.stringify(schema), what);
+    if (keyedCache.size > 1000) keyedCache.clear();
+    keyedCache.set(cacheKey, fn);
+    return fn;
+  }
   const key = JSON.stringify(schema);
   let fn = cache.get(key);
-  if (!fn) {
-    checkSchemaBounds(schema, key, what);
-    try {
-      fn = ajv.compile(schema);
-    } catch (error) {
-      throw new FerryError("validation_failed", `${what} is not a valid JSON Schema: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    if (cache.size > 1000) cache.clear();
-    cache.set(key, fn);
+  if (fn) {
+    stats.hits++;
+    return fn;
   }
+  fn = compileUncached(schema, key, what);
+  if (cache.size > 1000) cache.clear();
+  cache.set(key, fn);
   return fn;
+}
+
+function compileUncached(schema: JsonSchema, json: string, what: string): ValidateFunction {
+  stats.misses++;
+  checkSchemaBounds(schema, json, what);
+  try {
+    return ajv.compile(schema);
+  } catch (error) {
+    throw new FerryError("validation_failed", `${what} is not a valid JSON Schema: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
 }
 
 /** A schema's size and nesting are bounded: compiling one generates code in proportion to both. */
@@ -151,8 +181,8 @@ export function issuesFromAjv(errors: ErrorObject[] | null | undefined): Validat
  * Validates `value` against `schema`, returning a copy with the schema's defaults filled in.
  * Throws a validation error listing every problem, each with the path of the field to fix.
  */
-export function validateWithSchema<T = Record<string, unknown>>(schema: JsonSchema, value: unknown, what: string): T {
-  const fn = compileSchema(schema, `${what} schema`);
+export function validateWithSchema<T = Record<string, unknown>>(schema: JsonSchema, value: unknown, what: string, cacheKey?: string): T {
+  const fn = compileSchema(schema, `${what} schema`, cacheKey);
   const copy = value === undefined ? undefined : structuredClone(value);
   if (!fn(copy)) throw validationError(`${what} are invalid`, issuesFromAjv(fn.errors));
   return copy as T;

@@ -153,6 +153,13 @@ export interface Store extends StoreTx {
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
+  /**
+   * Housekeeping the database does not do by itself: on the embedded store (no autovacuum), refreshes
+   * the planner's statistics of tables that changed much or never had any, and vacuums tables with many
+   * dead rows. Does nothing on PostgreSQL. Returns the tables it analysed and vacuumed. `missingOnly`:
+   * only analyse the tables that never had statistics (quick; what opening a store does).
+   */
+  maintain(options?: { missingOnly?: boolean }): Promise<{ analyzed: string[]; vacuumed: string[] }>;
   /** Publishes a notification to every process on the same database (LISTEN/NOTIFY). */
   publish(channel: string, payload: string): Promise<void>;
   /** Returns a function that stops the subscription. */
@@ -207,6 +214,11 @@ export interface ApiKeyRecord extends ApiKey {
 /** A pool as stored; its `active_runs` is counted when it is read for an answer. */
 export interface WorkPoolRecord extends Omit<WorkPool, "active_runs"> {
   workspace_id: string;
+  /**
+   * Changes whenever `base_job_template` does (the store derives it when the pool is written): run
+   * creation finds the template's compiled schema by it. Set on records read from the store only.
+   */
+  template_key?: string;
 }
 
 export interface CredentialsRecord {
@@ -225,6 +237,8 @@ export interface CredentialsRecord {
 export interface DeploymentRecord extends Deployment {
   workspace_id: string;
   work_pool_id: string;
+  /** Like a pool's `template_key`, for `parameter_schema` (null without one). Set on records read from the store only. */
+  parameter_schema_key?: string | null;
 }
 
 export interface FlowRunRecord extends FlowRun {

@@ -67,6 +67,13 @@ export interface StartOptions {
 /** How often expired browser sessions and login links are deleted (they are refused from their expiry on). */
 const SESSION_SWEEP_MS = 10 * 60 * 1000;
 
+/**
+ * How often the store's housekeeping runs (the embedded store's ANALYZE and VACUUM; nothing on
+ * PostgreSQL). Each pass does only what autovacuum's thresholds call for, and on PGlite it holds the one
+ * connection while it works, hence every few minutes rather than every sweep.
+ */
+const STORE_MAINTENANCE_MS = 5 * 60 * 1000;
+
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 /** Opens the store, loads the plugins, listens, then resumes the runs an earlier process left unfinished. */
@@ -100,6 +107,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   let lease: ServerLease | undefined;
   const extraListeners: Server[] = [];
   let sessionSweep: NodeJS.Timeout | undefined;
+  let storeMaintenance: NodeJS.Timeout | undefined;
   // Known once the server listens (the port may be picked then).
   let publicUrlNow: string | null = config.publicUrl;
   let runnerDescription: string | null = null;
@@ -161,6 +169,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const sweep = () => sweepSessions(ctx).catch((error: unknown) => app?.log.warn({ err: error }, "could not delete expired sessions"));
     void sweep();
     sessionSweep = setInterval(() => void sweep(), SESSION_SWEEP_MS).unref();
+    const log = app.log;
+    storeMaintenance = setInterval(() => void maintainStore(ctx.store, log), STORE_MAINTENANCE_MS).unref();
 
     const poolTypesDescription = describePoolTypes(registry);
     app.log.info({ pool_types: registry.names() }, `pool types: ${poolTypesDescription}`);
@@ -244,6 +254,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       close: async () => {
         ready = false;
         clearInterval(sessionSweep);
+        clearInterval(storeMaintenance);
         // In-flight requests finish; event streams end so clients reconnect elsewhere.
         const deadline = Date.now() + config.shutdownGraceMs;
         const grace = new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
@@ -258,6 +269,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     return running;
   } catch (error) {
     clearInterval(sessionSweep);
+    clearInterval(storeMaintenance);
     await app?.close().catch(() => undefined);
     await dispatcher?.stop().catch(() => undefined);
     lease?.stop();
@@ -283,6 +295,15 @@ async function guardUnisolatedRunner(ctx: ServiceContext, config: ServerConfig, 
 }
 
 /** On a store with no workspace, makes the first one and its key; safe when several processes start at once. */
+async function maintainStore(store: Store, log: FastifyInstance["log"]): Promise<void> {
+  try {
+    const done = await store.maintain();
+    if (done.analyzed.length || done.vacuumed.length) log.debug(done, "store statistics refreshed");
+  } catch (error) {
+    log.warn({ err: error }, `could not refresh the store's statistics; trying again in ${STORE_MAINTENANCE_MS / 60_000} minutes`);
+  }
+}
+
 async function bootstrapIfEmpty(ctx: ServiceContext): Promise<BootstrapResult | null> {
   if ((await ctx.store.countWorkspaces()) > 0) return null;
   return ctx.store.transaction(async (tx) => {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FerryError, newId } from "@ferry/core";
-import { openStore } from "../src/store/open-store.js";
+import { openPglite, openStore } from "../src/store/open-store.js";
 
 async function rejection(promise: Promise<unknown>): Promise<FerryError> {
   try {
@@ -41,6 +41,31 @@ describe("openStore: the embedded store on disk", () => {
       expect(await reopened.countWorkspaces()).toBe(1);
     } finally {
       await reopened.close();
+    }
+  });
+
+  it("starts PGlite with small shared buffers, and gives a store without statistics its statistics when it opens", async () => {
+    const memory = await openPglite("memory://");
+    try {
+      expect((await memory.query<{ shared_buffers: string }>("SHOW shared_buffers")).rows[0]!.shared_buffers).toBe("32MB");
+    } finally {
+      await memory.close();
+    }
+    const dataDir = join(home, "statistics");
+    await (await openStore({ databaseUrl: null, dataDir })).close();
+    const driver = await openPglite(dataDir);
+    try {
+      const { rows } = await driver.query<{ relname: string; reltuples: number }>(
+        "SELECT relname, reltuples::float8 AS reltuples FROM pg_class WHERE relname IN ('flow_runs', 'work_pools', 'workspaces') ORDER BY relname",
+      );
+      // -1 is "never analysed"; an analysed empty table has 0.
+      expect(rows).toEqual([
+        { relname: "flow_runs", reltuples: 0 },
+        { relname: "work_pools", reltuples: 0 },
+        { relname: "workspaces", reltuples: 0 },
+      ]);
+    } finally {
+      await driver.close();
     }
   });
 

@@ -21,7 +21,7 @@ import { assertManagedImage, type ServiceContext } from "./context.js";
 import { getPoolOrThrow } from "./work-pools.js";
 
 export function toDeployment(record: DeploymentRecord): Deployment {
-  const { workspace_id: _ws, work_pool_id: _pool, ...deployment } = record;
+  const { workspace_id: _ws, work_pool_id: _pool, parameter_schema_key: _key, ...deployment } = record;
   return deployment;
 }
 

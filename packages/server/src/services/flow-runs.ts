@@ -14,7 +14,7 @@ import {
   newId,
   notFound,
   renderJobConfiguration,
-  resolveJobVariables,
+  resolveJobVariablesWith,
   stateChange,
   validateJobVariables,
   validateWithSchema,
@@ -66,12 +66,13 @@ export async function createFlowRun(
   if (!found) throw notFound("deployment", deploymentId, "list deployments with 'ferry deployment ls'");
   const { deployment, pool } = found;
   const template = pool.base_job_template;
-  const runVariables = validateJobVariables(template, input.job_variables ?? {}, `job variables for pool '${pool.name}' (${pool.type})`);
-  const variables = resolveJobVariables(template, deployment.job_variables, runVariables);
+  const cached = { cacheKey: pool.template_key };
+  const runVariables = validateJobVariables(template, input.job_variables ?? {}, `job variables for pool '${pool.name}' (${pool.type})`, cached);
+  const variables = resolveJobVariablesWith(template, [deployment.job_variables, runVariables], cached);
   assertManagedImage(ctx, pool.type, variables);
   const jobConfiguration = renderJobConfiguration(template, variables);
   const parameters = { ...deployment.parameters, ...(input.parameters ?? {}) };
-  if (deployment.parameter_schema) validateWithSchema(deployment.parameter_schema, parameters, "parameters");
+  if (deployment.parameter_schema) validateWithSchema(deployment.parameter_schema, parameters, "parameters", deployment.parameter_schema_key ?? undefined);
 
   const managed = isManagedType(pool.type);
   const record = {

@@ -21,7 +21,7 @@ import type { ServiceContext } from "./context.js";
 
 /** The pool as the API shows it, with how many of its runs hold a concurrency slot now. */
 export function toWorkPool(record: WorkPoolRecord, activeRuns: number): WorkPool {
-  const { workspace_id: _ws, ...pool } = record;
+  const { workspace_id: _ws, template_key: _key, ...pool } = record;
   return { ...pool, active_runs: activeRuns };
 }
 

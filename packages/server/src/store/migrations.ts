@@ -247,6 +247,33 @@ CREATE INDEX login_links_api_key_idx ON login_links (api_key_id);
 CREATE INDEX login_links_expires_idx ON login_links (expires_at);
 `,
   },
+  {
+    id: 8,
+    name: "schema hashes",
+    // Computed by the database when a pool or deployment is written, read with it: run creation finds
+    // the compiled job-template and parameter schemas by these hashes instead of serialising the schemas
+    // on every run. Not security hashes: each key is qualified by its row's id, so only one row's own
+    // schemas could ever collide.
+    sql: `
+ALTER TABLE work_pools ADD COLUMN template_hash text NOT NULL GENERATED ALWAYS AS (md5(base_job_template::text)) STORED;
+ALTER TABLE deployments ADD COLUMN parameter_schema_hash text GENERATED ALWAYS AS (md5(parameter_schema::text)) STORED;
+`,
+  },
+  {
+    id: 9,
+    name: "runs by state, managed compute by month",
+    // A workspace's runs of one state, newest first: the runs list filtered by state reads its page from
+    // here instead of walking every newer run of the workspace to find the few of a rare state.
+    // This month's managed compute (a quota check on every managed run and admission) counts a run from
+    // coalesce(start_time, created_at): the index on start_time alone could not serve that range, so
+    // with statistics the planner read every run of the workspace. This one serves it from the index.
+    sql: `
+CREATE INDEX flow_runs_workspace_state_created_idx ON flow_runs (workspace_id, state_type, created_at DESC, id DESC);
+DROP INDEX flow_runs_managed_start_idx;
+CREATE INDEX flow_runs_managed_month_idx ON flow_runs (workspace_id, (coalesce(start_time, created_at))) INCLUDE (compute_seconds)
+  WHERE pool_kind = 'managed';
+`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

@@ -35,6 +35,7 @@ import {
 } from "@ferry/core";
 import type { SqlDriver, SqlExecutor, SqlResult } from "./driver.js";
 import { migrate } from "./migrations.js";
+import { planMaintenance, readTableActivity, runMaintenance } from "./maintenance.js";
 import { claimableBy, claimFlowRun, renewServerLease } from "./server-leases.js";
 import { toFerryError } from "./sql-errors.js";
 
@@ -100,9 +101,10 @@ interface WorkPoolRow {
   credentials: string | null;
   created_at: Date;
   updated_at: Date;
+  template_hash: string;
 }
 const WORK_POOL_COLUMNS =
-  "id, workspace_id, name, type, description, base_job_template, concurrency_limit, paused, credentials, created_at, updated_at";
+  "id, workspace_id, name, type, description, base_job_template, concurrency_limit, paused, credentials, created_at, updated_at, template_hash";
 const toWorkPool = (r: WorkPoolRow): WorkPoolRecord => ({
   id: r.id,
   workspace_id: r.workspace_id,
@@ -115,6 +117,8 @@ const toWorkPool = (r: WorkPoolRow): WorkPoolRecord => ({
   credentials: r.credentials,
   created_at: iso(r.created_at),
   updated_at: iso(r.updated_at),
+  // With the pool's id: two pools never share compiled schemas, whatever their templates' hashes.
+  template_key: `${r.id}:${r.template_hash}`,
 });
 
 interface CredentialsRow {
@@ -157,11 +161,12 @@ interface DeploymentRow {
   paused: boolean;
   created_at: Date;
   updated_at: Date;
+  parameter_schema_hash: string | null;
 }
 /** Over `deployments d JOIN work_pools p`: the pool's name is read, never copied. */
 const DEPLOYMENT_COLUMNS =
   "d.id, d.workspace_id, d.flow_name, d.name, d.work_pool_id, p.name AS work_pool, d.source, d.entrypoint, d.job_variables, " +
-  "d.parameters, d.parameter_schema, d.pull_steps, d.tags, d.description, d.paused, d.created_at, d.updated_at";
+  "d.parameters, d.parameter_schema, d.pull_steps, d.tags, d.description, d.paused, d.created_at, d.updated_at, d.parameter_schema_hash";
 const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   id: r.id,
   workspace_id: r.workspace_id,
@@ -180,6 +185,7 @@ const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   paused: r.paused,
   created_at: iso(r.created_at),
   updated_at: iso(r.updated_at),
+  parameter_schema_key: r.parameter_schema_hash === null ? null : `${r.id}:${r.parameter_schema_hash}`,
 });
 
 interface FlowRunRow {
@@ -1219,6 +1225,19 @@ export class SqlStore extends SqlStoreTx implements Store {
     assertOutside(this.scope, "migrate");
     try {
       await migrate(this.driver);
+    } catch (error) {
+      throw toFerryError(error);
+    }
+  }
+
+  async maintain(options: { missingOnly?: boolean } = {}): Promise<{ analyzed: string[]; vacuumed: string[] }> {
+    assertOutside(this.scope, "maintain");
+    // PostgreSQL has autovacuum.
+    if (this.driver.kind !== "pglite") return { analyzed: [], vacuumed: [] };
+    try {
+      const plan = planMaintenance(await readTableActivity(this.driver), options);
+      await runMaintenance(this.driver, plan);
+      return { analyzed: plan.analyze, vacuumed: plan.vacuum };
     } catch (error) {
       throw toFerryError(error);
     }

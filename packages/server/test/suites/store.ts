@@ -18,12 +18,13 @@ import {
   type WorkPoolRecord,
   type WorkspaceRecord,
 } from "@ferry/core";
-import type { SqlDriver } from "../../src/store/driver.js";
+import type { SqlDriver, SqlExecutor } from "../../src/store/driver.js";
 import { MIGRATIONS, migrate } from "../../src/store/migrations.js";
 import { openStore } from "../../src/store/open-store.js";
 import { PgDriver } from "../../src/store/pg-driver.js";
 import { PgliteDriver } from "../../src/store/pglite-driver.js";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../src/store/embedded-postgres.js";
+import { SqlStore } from "../../src/store/sql-store.js";
 import { freshDatabase, type StoreKind } from "../support/databases.js";
 
 /**
@@ -266,6 +267,67 @@ async function rejection(promise: Promise<unknown>): Promise<FerryError> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A driver that records every statement the store sends through it, in transactions too. */
+function recordingDriver(driver: SqlDriver): { driver: SqlDriver; statements: { sql: string; params: readonly unknown[] }[] } {
+  const statements: { sql: string; params: readonly unknown[] }[] = [];
+  const record = (db: SqlExecutor): SqlExecutor => ({
+    query: (sql, params = []) => {
+      statements.push({ sql, params });
+      return db.query(sql, params);
+    },
+    exec: (sql) => db.exec(sql),
+  });
+  return {
+    statements,
+    driver: {
+      kind: driver.kind,
+      ...record(driver),
+      transaction: (fn) => driver.transaction((tx) => fn(record(tx))),
+      listen: (channel, handler) => driver.listen(channel, handler),
+      notify: (channel, payload) => driver.notify(channel, payload),
+      close: () => driver.close(),
+    },
+  };
+}
+
+interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  Plans?: PlanNode[];
+}
+
+/** Every node of the statement's plan (EXPLAIN, not run), with the statement's own parameters. */
+async function planNodes(db: SqlExecutor, sql: string, params: readonly unknown[]): Promise<PlanNode[]> {
+  const { rows } = await db.query<{ "QUERY PLAN": { Plan: PlanNode }[] | string }>(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+  const raw = rows[0]!["QUERY PLAN"];
+  const plan = (typeof raw === "string" ? JSON.parse(raw) : raw) as { Plan: PlanNode }[];
+  const nodes: PlanNode[] = [];
+  const walk = (n: PlanNode) => {
+    nodes.push(n);
+    n.Plans?.forEach(walk);
+  };
+  walk(plan[0]!.Plan);
+  return nodes;
+}
+
+/**
+ * `n` runs put straight into flow_runs by one statement (cheap), half in each pool, the way a store
+ * looks after a while: 1 in 100 waiting, 1 in 100 running, 1 in 50 failed, the rest completed.
+ */
+async function seedRuns(db: SqlExecutor, ws: WorkspaceRecord, push: WorkPoolRecord, managed: WorkPoolRecord, n: number): Promise<void> {
+  await db.query(
+    `INSERT INTO flow_runs (id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
+       state_type, state_name, state_timestamp, parameters, job_variables, job_configuration, tags, created_at, updated_at)
+     SELECT gen_random_uuid(), $1, 'run-' || i, gen_random_uuid(), 'nightly', 'etl',
+       CASE WHEN i % 2 = 0 THEN $2::uuid ELSE $4::uuid END, CASE WHEN i % 2 = 0 THEN $3 ELSE $5 END, CASE WHEN i % 2 = 0 THEN $6 ELSE $7 END,
+       CASE WHEN i % 100 = 0 THEN 'SCHEDULED' WHEN i % 100 = 1 THEN 'RUNNING' WHEN i % 50 = 3 THEN 'FAILED' ELSE 'COMPLETED' END,
+       'x', now(), '{"day":"2026-03-10"}', '{}', '{"image":"python:3.12"}', '[]', now() - i * interval '1 second', now()
+     FROM generate_series(1, $8::int) AS i`,
+    [ws.id, push.id, push.name, managed.id, managed.name, push.type, managed.type, n],
+  );
+}
 
 // --- the suite
 
@@ -1102,6 +1164,107 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
       expect(await s.listQueuedFlowRuns({ pool_kind: "push", workspace_id: "not-a-uuid", limit: 10 })).toEqual([]);
 
       expect(await s.countFlowRunsByState()).toEqual({ SCHEDULED: 5, RUNNING: 1, COMPLETED: 1, CANCELLING: 1, FAILED: 1, PENDING: 1, CANCELLED: 1 });
+    });
+  });
+
+  describe("on a store with many runs", () => {
+    let driver: SqlDriver;
+    let statements: { sql: string; params: readonly unknown[] }[];
+    let s: SqlStore;
+    let ws: WorkspaceRecord;
+    let push: WorkPoolRecord;
+    let managed: WorkPoolRecord;
+
+    beforeAll(async () => {
+      driver = await (await target.rawDatabase()).driver();
+      await migrate(driver);
+      const recorder = recordingDriver(driver);
+      statements = recorder.statements;
+      s = new SqlStore(recorder.driver);
+      ws = await workspace(s);
+      push = await pool(s, ws, "push");
+      managed = await pool(s, ws, "managed", MANAGED_POOL_TYPE);
+      await seedRuns(driver, ws, push, managed, 6000);
+    });
+
+    /** What a server reads at start (recovery) and in every sweep, as the dispatchers call it. */
+    const startAndSweep = async () => {
+      const server = newId();
+      await s.renewServerLease(server, 30_000);
+      const first = await s.listUnfinishedFlowRuns({ pool_kind: "push", limit: 500, claimable_by: server });
+      expect(first.length).toBeGreaterThan(0);
+      await s.listUnfinishedFlowRuns({ pool_kind: "push", limit: 500, after_id: first[0]!.id, claimable_by: server });
+      await s.listUnfinishedFlowRuns({ pool_kind: "managed", limit: 500, claimable_by: server });
+      await s.claimFlowRun(first[0]!.id, server);
+      await s.getFlowRunForSystem(first[0]!.id);
+      await s.transaction(async (tx) => {
+        await tx.lockWorkspace(ws.id);
+        await tx.listQueuedFlowRuns({ pool_kind: "push", workspace_id: ws.id, work_pool_id: push.id, limit: 100 });
+        await tx.listQueuedFlowRuns({ pool_kind: "managed", workspace_id: ws.id, limit: 1000 });
+        await tx.countActiveFlowRunsInPool(push.id);
+        await tx.managedUsage(ws.id, "2026-03-01T00:00:00.000Z");
+      });
+    };
+
+    const seqScansOfRuns = async () => {
+      statements.length = 0;
+      await startAndSweep();
+      const runs = statements.filter((st) => /\bflow_runs\b/.test(st.sql));
+      expect(runs.length).toBeGreaterThanOrEqual(9);
+      const scans: string[] = [];
+      for (const st of runs) {
+        const nodes = await planNodes(driver, st.sql, st.params);
+        if (nodes.some((n) => n["Node Type"] === "Seq Scan" && n["Relation Name"] === "flow_runs")) scans.push(st.sql.replace(/\s+/g, " "));
+      }
+      return scans;
+    };
+
+    it("read only unfinished runs at start and in the sweep, through indexes, before the store has statistics", async () => {
+      expect(await seqScansOfRuns()).toEqual([]);
+    });
+
+    it("and after: a maintenance pass (PGlite) or ANALYZE (PostgreSQL's autovacuum) changes no plan to a scan", async () => {
+      if (kind === "pglite") await s.maintain();
+      else await driver.exec("ANALYZE");
+      expect(await seqScansOfRuns()).toEqual([]);
+    });
+  });
+
+  describe("maintenance", () => {
+    it(kind === "pglite"
+      ? "analyses tables that never had statistics or changed much, and a filtered list then uses the state index"
+      : "leaves PostgreSQL to autovacuum", async () => {
+      const driver = await (await target.rawDatabase()).driver();
+      await migrate(driver);
+      const s = new SqlStore(driver);
+      const ws = await workspace(s);
+      const push = await pool(s, ws, "push");
+      const managed = await pool(s, ws, "managed", MANAGED_POOL_TYPE);
+      await seedRuns(driver, ws, push, managed, 5000);
+      const done = await s.maintain();
+      if (kind === "postgres") {
+        expect(done).toEqual({ analyzed: [], vacuumed: [] });
+        return;
+      }
+      expect(done.analyzed).toContain("flow_runs");
+      const { rows } = await driver.query<{ tuples: number; states: number }>(
+        `SELECT (SELECT reltuples::float8 FROM pg_class WHERE relname = 'flow_runs') AS tuples,
+                (SELECT count(*)::int FROM pg_stats WHERE tablename = 'flow_runs' AND attname = 'state_type') AS states`,
+      );
+      expect(rows[0]!.tuples).toBeGreaterThan(4000);
+      expect(rows[0]!.states).toBe(1);
+      // Nothing changed since: the next pass has nothing to do.
+      expect(await s.maintain()).toEqual({ analyzed: [], vacuumed: [] });
+
+      const recorder = recordingDriver(driver);
+      await new SqlStore(recorder.driver).listFlowRuns(ws.id, { states: ["FAILED"] }, { limit: 200 });
+      const list = recorder.statements[0]!;
+      const nodes = await planNodes(driver, list.sql, list.params);
+      expect(nodes.some((n) => n["Relation Name"] === "flow_runs" && n["Index Name"] === "flow_runs_workspace_state_created_idx")).toBe(true);
+
+      // Many deleted rows: the next pass vacuums the table.
+      await driver.query("DELETE FROM flow_runs WHERE state_type = 'COMPLETED' AND work_pool_id = $1", [push.id]);
+      expect((await s.maintain()).vacuumed).toContain("flow_runs");
     });
   });
 
