@@ -65,7 +65,7 @@ function UsageChart() {
           <BarChart data={usage.data} margin={{ top: 8, right: 8, bottom: 8, left: 0 }} accessibilityLayer={false}>
             <CartesianGrid strokeDasharray="3 3" stroke="currentColor" strokeOpacity={0.2} />
             <XAxis dataKey="date" tickFormatter={(date: string) => date.slice(5)} stroke="currentColor" fontSize={12} />
-            <YAxis stroke="currentColor" fontSize={12} width={40} />
+            <YAxis stroke="currentColor" fontSize={12} width={56} />
             <Tooltip formatter={(value) => [`${Number(value).toFixed(2)} h`, "Compute"]} />
             <Bar dataKey="compute_hours" fill="#2563eb" />
           </BarChart>
