@@ -17,7 +17,7 @@ import {
 } from "@aws-sdk/client-ecs";
 import { idempotencyKeyForRun, renderJobConfiguration, resolveJobVariables, type SubmitRequest } from "@ferry/core";
 import { fixtureDeployment, fixtureFlowRun, rejection } from "@ferry/core/testing";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { AwsClientSettings, AwsClients } from "./aws-clients.js";
 import { ECS_BASE_JOB_TEMPLATE } from "./ecs-template.js";
 import { EcsProvider } from "./ecs-provider.js";
@@ -238,13 +238,19 @@ describe("EcsProvider", () => {
   it("stops retrying when the submission's signal aborts", async () => {
     aws.faults.push({ op: "RegisterTaskDefinition", error: throttling(), times: 3 });
     const controller = new AbortController();
-    provider = new EcsProvider({ clients: aws.factory, retryBaseDelayMs: 60_000 });
-    const submitting = provider.submit({ ...request(), signal: controller.signal });
-    await expect.poll(() => aws.count("RegisterTaskDefinition")).toBe(1);
-    controller.abort(new Error("the server is stopping"));
-    await expect(submitting).rejects.toThrow("the server is stopping");
-    expect(aws.count("RegisterTaskDefinition")).toBe(1);
-    expect(aws.count("RunTask")).toBe(0);
+    // Full jitter would sometimes pick a short backoff; the top of the range keeps the second attempt a minute away.
+    const random = vi.spyOn(Math, "random").mockReturnValue(0.999);
+    try {
+      provider = new EcsProvider({ clients: aws.factory, retryBaseDelayMs: 60_000 });
+      const submitting = provider.submit({ ...request(), signal: controller.signal });
+      await expect.poll(() => aws.count("RegisterTaskDefinition")).toBe(1);
+      controller.abort(new Error("the server is stopping"));
+      await expect(submitting).rejects.toThrow("the server is stopping");
+      expect(aws.count("RegisterTaskDefinition")).toBe(1);
+      expect(aws.count("RunTask")).toBe(0);
+    } finally {
+      random.mockRestore();
+    }
   });
 
   it("does not retry what retrying cannot mend", async () => {

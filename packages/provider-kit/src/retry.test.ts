@@ -98,5 +98,8 @@ describe("backoffDelay", () => {
     expect(backoffDelay(3, { baseDelayMs: 100, random: () => 0.5 })).toBe(200);
     expect(backoffDelay(20, { baseDelayMs: 100, maxDelayMs: 1000, random: () => 0.5 })).toBe(500);
     expect(backoffDelay(2, { random: () => 0 })).toBe(0);
+    // A base above the default bound is not cut down to it.
+    expect(backoffDelay(1, { baseDelayMs: 60_000, random: () => 0.5 })).toBe(30_000);
+    expect(backoffDelay(7, { random: () => 0.5 })).toBe(2_500);
   });
 });

@@ -12,7 +12,7 @@ export interface RetryOptions {
   attempts?: number;
   /** Backoff before the second attempt, doubled for each next one (before jitter); default 200 ms. */
   baseDelayMs?: number;
-  /** Upper bound of one backoff; default 5 s. */
+  /** Upper bound of one backoff; default 5 s, or the base delay when that is longer. */
   maxDelayMs?: number;
   /** Aborting stops the retries: the call rejects with the signal's reason. */
   signal?: AbortSignal | undefined;
@@ -31,7 +31,8 @@ export const DEFAULT_RETRY = { attempts: 3, baseDelayMs: 200, maxDelayMs: 5_000 
 /** The backoff before attempt `attempt + 1`: full jitter, `random() * min(max, base * 2^(attempt-1))`. */
 export function backoffDelay(attempt: number, options: Pick<RetryOptions, "baseDelayMs" | "maxDelayMs" | "random"> = {}): number {
   const base = options.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs;
-  const max = options.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs;
+  // A base above the default bound asks for longer waits than the bound allows: the base wins.
+  const max = options.maxDelayMs ?? Math.max(DEFAULT_RETRY.maxDelayMs, base);
   const ceiling = Math.min(max, base * 2 ** Math.max(0, attempt - 1));
   return Math.floor((options.random ?? Math.random)() * ceiling);
 }
