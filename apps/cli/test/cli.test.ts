@@ -73,10 +73,11 @@ describe("ferry CLI against a real server", () => {
     expect(parseJson<Quota>(quota)).toMatchObject({ tier: "free", limits: { managed_pools: 1 }, usage: { managed_pools: 0 } });
   });
 
-  it("starts in well under a second", async () => {
-    const started = performance.now();
-    expectOk(await ferry(["--version"]));
-    expect(performance.now() - started).toBeLessThan(1000);
+  // How fast it starts is the bench's figure (CLI start-up), not a test's: timings fail on a loaded machine.
+  it("prints its version without a server or a profile", async () => {
+    const version = await ferry(["--version"], { env: { FERRY_API_URL: "http://127.0.0.1:1", FERRY_HOME: "/nonexistent" } });
+    expectOk(version);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   it("creates an API key, prints it once, and never lists it", async () => {
