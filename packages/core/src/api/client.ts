@@ -1,7 +1,8 @@
 import { createParser } from "eventsource-parser";
 import { isUuid } from "../ids.js";
 import { FerryError, isErrorCode, isFerryError, type ErrorCode } from "../errors.js";
-import type { Deployment, FlowRun, FlowRunEvent } from "../models.js";
+import { LIMITS } from "../limits.js";
+import type { Deployment, FlowRun, FlowRunEvent, Page } from "../models.js";
 import { isTerminal } from "../states.js";
 import { FLOW_RUN_EVENTS_PATH, ROUTES, routePath, type RouteDef, type RouteInput, type RouteName, type RouteOutput } from "./routes.js";
 
@@ -69,6 +70,41 @@ export class FerryClient {
     if (!response.ok) throw await errorFromResponse(response);
     if (route.response === null) return undefined;
     return await response.json();
+  }
+
+  /**
+   * Every item of a list paged by cursor, page after page: `for await (const pool of
+   * client.paginate("listWorkPools")) ...`. `max` stops after that many items (the last page asked
+   * for only what is missing); without it, the whole list.
+   */
+  async *paginate<K extends PagedRouteName>(name: K, input?: PagedInput<K>, options: { max?: number } = {}): AsyncGenerator<PageItem<K>> {
+    const max = options.max ?? Infinity;
+    // Plain records from here on: spreading the generic input makes the compiler expand every route.
+    const base = (input ?? {}) as { params?: Record<string, unknown>; query?: Record<string, unknown> };
+    const query = { ...base.query };
+    const pageSize = typeof query.limit === "number" ? query.limit : LIMITS.pageItems;
+    let seen = 0;
+    let cursor = typeof query.cursor === "string" ? query.cursor : undefined;
+    while (seen < max) {
+      const route: RouteDef = ROUTES[name];
+      const page = (await this.request(route, { params: base.params, query: { ...query, limit: Math.min(pageSize, max - seen), cursor } })) as Page<PageItem<K>>;
+      for (const item of page.items) {
+        if (seen >= max) return;
+        seen++;
+        yield item;
+      }
+      if (!page.next_cursor || page.items.length === 0) return;
+      cursor = page.next_cursor;
+      // The total does not change from page to page; counting it again would only cost the server.
+      delete query.include_total;
+    }
+  }
+
+  /** The items of `paginate` as one array. */
+  async listAll<K extends PagedRouteName>(name: K, input?: PagedInput<K>, options: { max?: number } = {}): Promise<PageItem<K>[]> {
+    const items: PageItem<K>[] = [];
+    for await (const item of this.paginate(name, input, options)) items.push(item);
+    return items;
   }
 
   /** Finds a deployment by id or by `flow_name/deployment_name`. */
@@ -187,6 +223,13 @@ export class FerryClient {
 
 type InputArgs = { [K in RouteName]: object extends RouteInput<K> ? [input?: RouteInput<K>] : [input: RouteInput<K>] };
 export type ApiMethods = { [K in RouteName]: (...args: InputArgs[K]) => Promise<RouteOutput<K>> };
+/** The routes answering a page (`items` and `next_cursor`) that take a `cursor`. */
+export type PagedRouteName = {
+  [K in RouteName]: RouteOutput<K> extends Page<unknown> ? (NonNullable<RouteInput<K>["query"]> extends { cursor?: string } ? K : never) : never;
+}[RouteName];
+export type PageItem<K extends PagedRouteName> = RouteOutput<K> extends Page<infer T> ? T : never;
+/** A paged route's input; the cursor is the helper's to set (a given one is where it starts). */
+export type PagedInput<K extends PagedRouteName> = RouteInput<K>;
 
 function queryString(query: Record<string, unknown> | undefined): string {
   if (!query) return "";
