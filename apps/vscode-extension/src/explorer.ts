@@ -87,8 +87,8 @@ export class Explorer implements vscode.Disposable {
       }
       const client = clientFor(connection);
       const [pools, deployments, runs] = await Promise.all([
-        client.listAll("listWorkPools"),
-        client.listAll("listDeployments"),
+        client.listAll.listWorkPools(),
+        client.listAll.listDeployments(),
         client.api.listFlowRuns({ query: { limit } }),
       ]);
       this.snapshot = { pools, deployments, runs: runs.items, loadedAt: new Date() };

@@ -64,7 +64,7 @@ export function registerAdmin(program: Command, env: CommandEnv): void {
     .option("--json", JSON_HELP)
     .action(
       handler(env, async (ctx, options: { limit?: number; json?: boolean }) => {
-        const items = await (await ctx.adminClient()).listAll("adminListWorkspaces", undefined, { max: options.limit });
+        const items = await (await ctx.adminClient()).listAll.adminListWorkspaces(undefined, { max: options.limit });
         if (options.json) return ctx.out.json(items);
         const now = new Date();
         ctx.out.table(items, [
@@ -120,7 +120,7 @@ async function setLimits(ctx: CommandContext, ref: string, options: SetLimitsOpt
 
 async function resolveWorkspace(client: FerryClient, ref: string): Promise<string> {
   if (UUID.test(ref)) return ref;
-  const items = await client.listAll("adminListWorkspaces");
+  const items = await client.listAll.adminListWorkspaces();
   const matches = items.filter((w: Workspace) => w.name === ref);
   if (matches.length === 1) return matches[0]!.id;
   if (matches.length > 1) throw new FerryError("validation_failed", `${matches.length} workspaces are named '${ref}'; give the id (ferry admin workspace ls)`);

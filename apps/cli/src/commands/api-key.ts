@@ -31,7 +31,7 @@ export function registerApiKey(program: Command, env: CommandEnv): void {
     .option("--json", JSON_HELP)
     .action(
       handler(env, async (ctx, options: { limit?: number; json?: boolean }) => {
-        const items = await (await ctx.client()).listAll("listApiKeys", undefined, { max: options.limit });
+        const items = await (await ctx.client()).listAll.listApiKeys(undefined, { max: options.limit });
         if (options.json) return ctx.out.json(items);
         const now = new Date();
         ctx.out.table(items, [
@@ -51,7 +51,7 @@ export function registerApiKey(program: Command, env: CommandEnv): void {
     .action(
       handler(env, async (ctx, id: string) => {
         const client = await ctx.client();
-        const items = await client.listAll("listApiKeys");
+        const items = await client.listAll.listApiKeys();
         const target = items.find((k) => k.id === id);
         await client.api.deleteApiKey({ params: { id } });
         ctx.out.success(`Revoked API key ${id}`);

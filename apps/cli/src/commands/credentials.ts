@@ -60,7 +60,7 @@ export function registerCredentials(program: Command, env: CommandEnv): void {
     .option("--json", JSON_HELP)
     .action(
       handler(env, async (ctx, options: { limit?: number; json?: boolean }) => {
-        const items = await (await ctx.client()).listAll("listCredentials", undefined, { max: options.limit });
+        const items = await (await ctx.client()).listAll.listCredentials(undefined, { max: options.limit });
         if (options.json) return ctx.out.json(items);
         if (!items.length) return ctx.out.line("No credentials yet. Store some with 'ferry credentials create NAME --type TYPE' ('ferry credentials types' lists the types).");
         const now = new Date();

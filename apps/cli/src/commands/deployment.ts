@@ -34,7 +34,7 @@ export function registerDeployment(program: Command, env: CommandEnv): void {
         if (options.pool) query.work_pool = options.pool;
         if (options.flow) query.flow_name = options.flow;
         if (options.search) query.search = options.search;
-        const items = await (await ctx.client()).listAll("listDeployments", { query }, { max: options.limit });
+        const items = await (await ctx.client()).listAll.listDeployments({ query }, { max: options.limit });
         if (options.json) return ctx.out.json(items);
         if (!items.length) return ctx.out.line("No deployments. Create them with 'ferry deploy'.");
         const now = new Date();

@@ -70,7 +70,7 @@ export function registerWorkPool(program: Command, env: CommandEnv): void {
     .action(
       handler(env, async (ctx, options: { limit?: number; json?: boolean }) => {
         const client = await ctx.client();
-        const items = await client.listAll("listWorkPools", undefined, { max: options.limit });
+        const items = await client.listAll.listWorkPools(undefined, { max: options.limit });
         if (options.json) return ctx.out.json(items);
         if (!items.length) return ctx.out.line("No work pools yet. Create one with 'ferry work-pool create NAME --type ferry:managed'.");
         // Managed pools share the workspace's tier: show its usage beside them.

@@ -6,7 +6,7 @@ import { usePagedList } from "./paged.js";
 
 /** Every credentials document, all pages walked (for pickers), as the API returns them: secret fields masked. The UI shows no values at all. */
 export function useCredentials() {
-  return useQuery({ queryKey: keys.credentials(), queryFn: () => client.listAll("listCredentials") });
+  return useQuery({ queryKey: keys.credentials(), queryFn: () => client.listAll.listCredentials() });
 }
 
 /** The credentials page's list, a page at a time. */

@@ -6,7 +6,7 @@ import { usePagedList } from "./paged.js";
 
 /** Every deployment, all pages walked: for pickers. */
 export function useDeployments() {
-  return useQuery({ queryKey: keys.deployments(), queryFn: () => client.listAll("listDeployments") });
+  return useQuery({ queryKey: keys.deployments(), queryFn: () => client.listAll.listDeployments() });
 }
 
 /**

@@ -6,7 +6,7 @@ import { usePagedList } from "./paged.js";
 
 /** Every pool, all pages walked: for pickers. */
 export function usePools() {
-  return useQuery({ queryKey: keys.pools(), queryFn: () => client.listAll("listWorkPools") });
+  return useQuery({ queryKey: keys.pools(), queryFn: () => client.listAll.listWorkPools() });
 }
 
 /** The pools page's list, a page at a time. */

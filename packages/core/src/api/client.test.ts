@@ -196,7 +196,7 @@ describe("FerryClient", () => {
     });
     const client = new FerryClient({ apiUrl: server.url });
     const seen: string[] = [];
-    for await (const pool of client.paginate("listDeployments", { query: { limit: 2, work_pool: "main", include_total: true } })) seen.push(pool.name);
+    for await (const pool of client.paginate.listDeployments({ query: { limit: 2, work_pool: "main", include_total: true } })) seen.push(pool.name);
     expect(seen).toEqual(names);
     expect(server.seen.map((s) => s.url)).toEqual([
       "/api/deployments?limit=2&work_pool=main&include_total=true",
@@ -215,12 +215,12 @@ describe("FerryClient", () => {
       json(res, 200, { items: Array.from({ length: limit }, (_, i) => ({ name: `p${from + i}` })), next_cursor: String(from + limit) });
     });
     const client = new FerryClient({ apiUrl: server.url });
-    const pools = await client.listAll("listWorkPools", { query: { limit: 4 } }, { max: 6 });
+    const pools = await client.listAll.listWorkPools({ query: { limit: 4 } }, { max: 6 });
     expect(pools.map((p) => p.name)).toEqual(["p0", "p1", "p2", "p3", "p4", "p5"]);
     expect(server.seen.map((s) => s.url)).toEqual(["/api/work-pools?limit=4", "/api/work-pools?limit=2&cursor=4"]);
     // Without a limit, pages are as large as the API allows; an empty page ends the walk.
     const empty = await serve((_req, res) => json(res, 200, { items: [], next_cursor: "again" }));
-    expect(await new FerryClient({ apiUrl: empty.url }).listAll("listApiKeys")).toEqual([]);
+    expect(await new FerryClient({ apiUrl: empty.url }).listAll.listApiKeys()).toEqual([]);
     expect(empty.seen.map((s) => s.url)).toEqual([`/api/api-keys?limit=${LIMITS.pageItems}`]);
   });
 

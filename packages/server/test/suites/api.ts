@@ -367,8 +367,8 @@ export function apiSuite(kind: StoreKind): void {
     expect((await c.api.listWorkPools()).total).toBeUndefined();
 
     // The client's helper walks the same pages.
-    expect((await c.listAll("listWorkPools", { query: { limit: 2 } })).map((p) => p.name)).toEqual(["p-a", "p-b", "p-c", "p-d", "p-e"]);
-    expect((await c.listAll("listDeployments", { query: { work_pool: "p-b" } }, { max: 1 })).map((d) => d.name)).toEqual(["d-1"]);
+    expect((await c.listAll.listWorkPools({ query: { limit: 2 } })).map((p) => p.name)).toEqual(["p-a", "p-b", "p-c", "p-d", "p-e"]);
+    expect((await c.listAll.listDeployments({ query: { work_pool: "p-b" } }, { max: 1 })).map((d) => d.name)).toEqual(["d-1"]);
 
     const garbage = await rejection(c.api.listWorkPools({ query: { cursor: "not-a-cursor" } }));
     expect(garbage.status).toBe(400);

@@ -73,7 +73,7 @@ export function storeListsSuite(kind: StoreKind, getTarget: () => Target): void 
       await pageWithChurn(
         {
           name: "work pools",
-          page: (page) => store.listWorkPools(ws.id, page),
+          page: (page: PageRequest<string>) => store.listWorkPools(ws.id, page),
           all: () => store.listWorkPools(ws.id),
           keyOf: (row) => row.name,
           add: (i) => pool(store, ws, `pool-${pad(i)}`),
@@ -89,7 +89,7 @@ export function storeListsSuite(kind: StoreKind, getTarget: () => Target): void 
       await pageWithChurn(
         {
           name: "credentials",
-          page: (page) => store.listCredentials(other.id, page),
+          page: (page: PageRequest<string>) => store.listCredentials(other.id, page),
           all: () => store.listCredentials(other.id),
           keyOf: (row) => row.name,
           add: (i) =>
@@ -106,7 +106,7 @@ export function storeListsSuite(kind: StoreKind, getTarget: () => Target): void 
       await pageWithChurn(
         {
           name: "API keys",
-          page: (page) => store.listApiKeys(other.id, page),
+          page: (page: PageRequest<string>) => store.listApiKeys(other.id, page),
           all: () => store.listApiKeys(other.id),
           keyOf: (row) => row.id,
           add: (i) => store.insertApiKey({ id: newId(), workspace_id: other.id, name: `key-${i}`, prefix: `fk_${pad(i)}`, hash: newId() }),
@@ -125,7 +125,7 @@ export function storeListsSuite(kind: StoreKind, getTarget: () => Target): void 
       await pageWithChurn(
         {
           name: "deployments",
-          page: (page) => store.listDeployments(other.id, {}, page),
+          page: (page: PageRequest<{ flow_name: string; name: string }>) => store.listDeployments(other.id, {}, page),
           all: () => store.listDeployments(other.id, {}),
           keyOf: (row) => ({ flow_name: row.flow_name, name: row.name }),
           // Two flows, so the keyset crosses from one flow's names to the next.
@@ -142,7 +142,7 @@ export function storeListsSuite(kind: StoreKind, getTarget: () => Target): void 
       await pageWithChurn(
         {
           name: "workspaces",
-          page: (page) => own.listWorkspaces(page),
+          page: (page: PageRequest<string>) => own.listWorkspaces(page),
           all: () => own.listWorkspaces(),
           keyOf: (row) => row.id,
           add: (i) => workspace(own, `ws-${pad(i)}`),
