@@ -1,4 +1,4 @@
-import { useInfiniteQuery, type QueryKey } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery, type QueryKey } from "@tanstack/react-query";
 import type { ListTotal, Page } from "@ferry/core/browser";
 
 /** Items per page of the UI's lists. */
@@ -32,6 +32,8 @@ export function usePagedList<T>(queryKey: QueryKey, fetchPage: (params: PagePara
     queryFn: ({ pageParam }) => fetchPage(pageParams(pageParam)),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
+    // A new search keeps the rows shown until its answer comes, instead of flashing "Loading".
+    placeholderData: keepPreviousData,
   });
   return { query, items: query.data?.pages.flatMap((p) => p.items), total: totalOf(query.data?.pages) };
 }

@@ -57,39 +57,37 @@ export default function DeploymentsPage() {
           <Empty title="No deployments yet">Run `ferry deploy` in a project with a ferry.yaml.</Empty>
         )
       ) : (
-        <>
-          <Table label="Deployments">
-            <thead>
-              <tr>
-                <Th>Deployment</Th>
-                <Th>Work pool</Th>
-                <Th>Tags</Th>
-                <Th>Updated</Th>
-              </tr>
-            </thead>
-            <tbody>
-              {deployments.items.map((d) => (
-                <Tr key={d.id}>
-                  <Td>
-                    <Link to="/deployments/$id" params={{ id: d.id }} className="font-medium text-blue-800 underline dark:text-blue-300">
-                      {deploymentRef(d)}
-                    </Link>
-                    {d.paused && <span className="ml-2 text-xs">(paused)</span>}
-                  </Td>
-                  <Td>
-                    <Link to="/work-pools/$name" params={{ name: d.work_pool }} className="underline">
-                      {d.work_pool}
-                    </Link>
-                  </Td>
-                  <Td>{d.tags.join(", ")}</Td>
-                  <Td>
-                    <Time iso={d.updated_at} />
-                  </Td>
-                </Tr>
-              ))}
-            </tbody>
-          </Table>
-        </>
+        <Table label="Deployments">
+          <thead>
+            <tr>
+              <Th>Deployment</Th>
+              <Th>Work pool</Th>
+              <Th>Tags</Th>
+              <Th>Updated</Th>
+            </tr>
+          </thead>
+          <tbody>
+            {deployments.items.map((d) => (
+              <Tr key={d.id}>
+                <Td>
+                  <Link to="/deployments/$id" params={{ id: d.id }} className="font-medium text-blue-800 underline dark:text-blue-300">
+                    {deploymentRef(d)}
+                  </Link>
+                  {d.paused && <span className="ml-2 text-xs">(paused)</span>}
+                </Td>
+                <Td>
+                  <Link to="/work-pools/$name" params={{ name: d.work_pool }} className="underline">
+                    {d.work_pool}
+                  </Link>
+                </Td>
+                <Td>{d.tags.join(", ")}</Td>
+                <Td>
+                  <Time iso={d.updated_at} />
+                </Td>
+              </Tr>
+            ))}
+          </tbody>
+        </Table>
       )}
       {deployments.items && deployments.items.length > 0 && (
         <ListFooter
