@@ -139,7 +139,12 @@ describe("ferry CLI against a real server", () => {
     expect(parseJson<DeploymentApplyResult[]>(again).map((r) => r.action)).toEqual(["unchanged", "unchanged"]);
 
     const list = parseJson<Deployment[]>(await ferry(["deployment", "ls", "--json"]));
-    expect(list.map((d) => `${d.flow_name}/${d.name}`).sort()).toEqual(["etl/hourly", "etl/nightly"]);
+    expect(list.map((d) => `${d.flow_name}/${d.name}`)).toEqual(["etl/hourly", "etl/nightly"]);
+    // --limit keeps the first N of the list's order; --search is the server's.
+    expect(parseJson<Deployment[]>(await ferry(["deployment", "ls", "--limit", "1", "--json"])).map((d) => d.name)).toEqual(["hourly"]);
+    expect(parseJson<Deployment[]>(await ferry(["deployment", "ls", "--search", "ETL night", "--json"])).map((d) => d.name)).toEqual(["nightly"]);
+    expect((await ferry(["deployment", "ls", "--limit", "1"])).stdout).not.toMatch(/etl\/nightly/);
+    expectRefused(await ferry(["deployment", "ls", "--limit", "0"]), 2, /--limit/);
     const nightly = parseJson<Deployment>(await ferry(["deployment", "inspect", "etl/nightly", "--json"]));
     expect(nightly).toMatchObject({ job_variables: { pip_packages: ["pandas"] }, parameters: { day: "2026-01-01" }, tags: ["etl"] });
   });
@@ -266,6 +271,11 @@ describe("ferry CLI against a real server", () => {
       ["default", "pro"],
       ["other", "free"],
     ]);
+    // Oldest first: --limit 1 is the workspace the server made at its first start.
+    expect(parseJson<Workspace[]>(await ferry(["admin", "workspace", "ls", "--limit", "1", "--json"])).map((w) => w.name)).toEqual(["default"]);
+    expect(parseJson<ApiKey[]>(await ferry(["api-key", "ls", "--limit", "1", "--json"]))).toHaveLength(1);
+    expect(parseJson<Credentials[]>(await ferry(["credentials", "ls", "--limit", "5", "--json"])).map((c) => c.name)).toEqual(["flows-repo"]);
+    expect(parseJson<WorkPool[]>(await ferry(["work-pool", "ls", "--limit", "1", "--json"]))).toHaveLength(1);
   });
 
   it("prints JSON and nothing else for every read", async () => {

@@ -55043,9 +55043,12 @@ var ProviderInfoSchema = Type.Object({
 function pageSchema(item) {
   return Type.Object({
     items: Type.Array(item),
-    next_cursor: Nullable(Type.String({ description: "Pass as `cursor` for the next page; null on the last page" }))
+    next_cursor: Nullable(Type.String({ description: "Pass as `cursor` for the next page; null on the last page" })),
+    total: Type.Optional(Type.Integer({ minimum: 0, description: "With include_total=true: how many items the list has (every page, the filters applied)" })),
+    total_is_estimate: Type.Optional(Type.Boolean({ description: `With include_total=true: true when total is the planner's estimate (past ${LIST_TOTAL_EXACT_MAX} items), not a count` }))
   });
 }
+var LIST_TOTAL_EXACT_MAX = 1e4;
 
 // ../../packages/core/dist/pool-types.js
 var DEFAULT_ENGINE_IMAGE = "ferry-engine:latest";
@@ -55094,6 +55097,12 @@ var Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pageItems, 
 var ConcurrencyLimit = Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: LIMITS.int32Max })));
 var Cursor = Type.Optional(Type.String({ maxLength: 1e3, description: "The `next_cursor` of the previous page" }));
 var Deleted = Type.Object({ deleted: Type.Literal(true) });
+var IncludeTotal = Type.Optional(Type.Boolean({
+  default: false,
+  description: "Also answer `total` (counted up to 10,000, estimated beyond and marked `total_is_estimate`); without it nothing is counted"
+}));
+var ListParams = { limit: Limit, cursor: Cursor, include_total: IncludeTotal };
+var ListQuerySchema = Type.Object(ListParams, { additionalProperties: false });
 var WorkPoolCreateSchema = Type.Object({
   name: Ref2(),
   type: Ref2({ description: "A registered pool type, e.g. ferry:managed or a push type such as name:push" }),
@@ -55147,8 +55156,14 @@ var FlowRunListQuerySchema = Type.Object({
   state: Type.Optional(Ref2({ description: "Comma-separated state types, e.g. RUNNING,PENDING" })),
   created_after: Type.Optional(Type.String({ format: "date-time" })),
   created_before: Type.Optional(Type.String({ format: "date-time" })),
-  limit: Limit,
-  cursor: Cursor
+  ...ListParams
+}, { additionalProperties: false });
+var DeploymentListQuerySchema = Type.Object({
+  work_pool: Type.Optional(Ref2()),
+  flow_name: Type.Optional(Ref2()),
+  name: Type.Optional(Ref2()),
+  search: Type.Optional(Type.String({ maxLength: 200, description: "Words that must each appear (any case) in the flow name, the deployment name, the pool or a tag" })),
+  ...ListParams
 }, { additionalProperties: false });
 var SetStateSchema = Type.Object({
   type: StateTypeSchema,
@@ -55234,8 +55249,9 @@ var ROUTES = {
     path: "/api/api-keys",
     tag: "workspace",
     status: 200,
-    summary: "API keys of the workspace (never the keys themselves)",
-    response: Type.Object({ items: Type.Array(ApiKeySchema) })
+    summary: "API keys of the workspace (never the keys themselves), oldest first, paged by cursor",
+    query: ListQuerySchema,
+    response: pageSchema(ApiKeySchema)
   },
   createApiKey: {
     method: "POST",
@@ -55270,8 +55286,9 @@ var ROUTES = {
     path: "/api/admin/workspaces",
     tag: "admin",
     status: 200,
-    summary: "All workspaces (operator token)",
-    response: Type.Object({ items: Type.Array(WorkspaceSchema) })
+    summary: "All workspaces, oldest first, paged by cursor (operator token)",
+    query: ListQuerySchema,
+    response: pageSchema(WorkspaceSchema)
   },
   adminUpdateWorkspace: {
     method: "PATCH",
@@ -55298,8 +55315,9 @@ var ROUTES = {
     path: "/api/work-pools",
     tag: "work-pools",
     status: 200,
-    summary: "Work pools of the workspace",
-    response: Type.Object({ items: Type.Array(WorkPoolSchema) })
+    summary: "Work pools of the workspace by name, paged by cursor",
+    query: ListQuerySchema,
+    response: pageSchema(WorkPoolSchema)
   },
   createWorkPool: {
     method: "POST",
@@ -55344,8 +55362,9 @@ var ROUTES = {
     path: "/api/credentials",
     tag: "credentials",
     status: 200,
-    summary: "Credentials of the workspace, secrets masked",
-    response: Type.Object({ items: Type.Array(CredentialsSchema) })
+    summary: "Credentials of the workspace by name, secrets masked, paged by cursor",
+    query: ListQuerySchema,
+    response: pageSchema(CredentialsSchema)
   },
   createCredentials: {
     method: "POST",
@@ -55390,9 +55409,9 @@ var ROUTES = {
     path: "/api/deployments",
     tag: "deployments",
     status: 200,
-    summary: "Deployments, optionally filtered",
-    query: Type.Object({ work_pool: Type.Optional(Ref2()), flow_name: Type.Optional(Ref2()), name: Type.Optional(Ref2()) }, { additionalProperties: false }),
-    response: Type.Object({ items: Type.Array(DeploymentSchema) })
+    summary: "Deployments by flow name and name, optionally filtered or searched, paged by cursor",
+    query: DeploymentListQuerySchema,
+    response: pageSchema(DeploymentSchema)
   },
   applyDeployment: {
     method: "PUT",
@@ -55763,6 +55782,44 @@ var FerryClient = class {
       return void 0;
     return await response.json();
   }
+  /**
+   * Every item of a list paged by cursor, page after page, one method per paged route:
+   * `for await (const pool of client.paginate.listWorkPools()) ...`. The input is the route's (its
+   * filters go with every page; a cursor in it is where the walk starts); `max` stops after that many
+   * items, the last page asking for only what is missing. Plain methods, like `api`'s.
+   */
+  paginate = Object.fromEntries(PAGED_ROUTES.map((name) => [name, (input, options) => this.walk(ROUTES[name], input, options)]));
+  /** The items of `paginate` as one array: `await client.listAll.listDeployments({ query: { work_pool } })`. */
+  listAll = Object.fromEntries(PAGED_ROUTES.map((name) => [
+    name,
+    async (input, options) => {
+      const items = [];
+      for await (const item of this.walk(ROUTES[name], input, options))
+        items.push(item);
+      return items;
+    }
+  ]));
+  async *walk(route, input, options = {}) {
+    const max = options.max ?? Infinity;
+    const base = input ?? {};
+    const query = { ...base.query };
+    const pageSize = typeof query.limit === "number" ? query.limit : LIMITS.pageItems;
+    let seen = 0;
+    let cursor = typeof query.cursor === "string" ? query.cursor : void 0;
+    while (seen < max) {
+      const page = await this.request(route, { params: base.params, query: { ...query, limit: Math.min(pageSize, max - seen), cursor } });
+      for (const item of page.items) {
+        if (seen >= max)
+          return;
+        seen++;
+        yield item;
+      }
+      if (!page.next_cursor || page.items.length === 0)
+        return;
+      cursor = page.next_cursor;
+      delete query.include_total;
+    }
+  }
   /** Finds a deployment by id or by `flow_name/deployment_name`. */
   async resolveDeployment(ref) {
     if (isUuid(ref)) {
@@ -55878,6 +55935,16 @@ var FerryClient = class {
     }
   }
 };
+var PAGED = {
+  listFlowRuns: true,
+  listFlowRunLogs: true,
+  listDeployments: true,
+  listWorkPools: true,
+  listCredentials: true,
+  listApiKeys: true,
+  adminListWorkspaces: true
+};
+var PAGED_ROUTES = Object.keys(PAGED);
 function queryString(query) {
   if (!query)
     return "";

@@ -87,11 +87,11 @@ export class Explorer implements vscode.Disposable {
       }
       const client = clientFor(connection);
       const [pools, deployments, runs] = await Promise.all([
-        client.api.listWorkPools(),
-        client.api.listDeployments({ query: {} }),
+        client.listAll.listWorkPools(),
+        client.listAll.listDeployments(),
         client.api.listFlowRuns({ query: { limit } }),
       ]);
-      this.snapshot = { pools: pools.items, deployments: deployments.items, runs: runs.items, loadedAt: new Date() };
+      this.snapshot = { pools, deployments, runs: runs.items, loadedAt: new Date() };
       this.problem = null;
     } catch (error) {
       this.problem = `Could not load from the Ferry server: ${error instanceof Error ? error.message : String(error)}`;

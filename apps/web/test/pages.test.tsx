@@ -51,18 +51,31 @@ describe("deployments", () => {
   });
   const items = [deployment("d1", "etl", "nightly", "managed", ["finance"]), deployment("d2", "report", "weekly", "push-pool", []), deployment("d3", "etl", "adhoc", "push-pool", [])];
 
-  it("lists deployments linked by flow/name, searched and filtered by pool", async () => {
-    await renderApp("/deployments", (route) => {
-      if (route === "GET /api/deployments") return json(200, { items });
+  it("lists deployments linked by flow/name with their total; the server searches and filters by pool", async () => {
+    const asked: URLSearchParams[] = [];
+    await renderApp("/deployments", (route, _body, url) => {
+      if (route === "GET /api/work-pools") return json(200, { items: [{ id: "p1", name: "managed" }, { id: "p2", name: "push-pool" }], next_cursor: null });
+      if (route !== "GET /api/deployments") return undefined;
+      asked.push(url.searchParams);
+      // As the server answers: every word in flow/name, pool or tags; the pool by name.
+      const words = (url.searchParams.get("search") ?? "").toLowerCase().split(/\s+/).filter(Boolean);
+      const pool = url.searchParams.get("work_pool");
+      const found = items.filter((d) => (!pool || d.work_pool === pool) && words.every((w) => `${d.flow_name}/${d.name} ${d.work_pool} ${d.tags.join(" ")}`.includes(w)));
+      return json(200, { items: found, next_cursor: null, ...(url.searchParams.get("include_total") === "true" ? { total: found.length, total_is_estimate: false } : {}) });
     });
     const links = async () => within(await screen.findByRole("table", { name: "Deployments" })).getAllByRole("link").map((a) => a.textContent).filter((t) => t!.includes("/"));
     expect(await links()).toEqual(["etl/nightly", "report/weekly", "etl/adhoc"]);
+    expect(screen.getByText("Showing 3 of 3 deployments")).toBeTruthy();
     await userEvent.type(screen.getByLabelText("Search"), "etl");
-    expect(await links()).toEqual(["etl/nightly", "etl/adhoc"]);
-    await userEvent.selectOptions(screen.getByLabelText("Work pool"), "push-pool");
-    expect(await links()).toEqual(["etl/adhoc"]);
+    await waitFor(async () => expect(await links()).toEqual(["etl/nightly", "etl/adhoc"]));
+    await userEvent.selectOptions(await screen.findByLabelText("Work pool"), "push-pool");
+    await waitFor(async () => expect(await links()).toEqual(["etl/adhoc"]));
     await userEvent.type(screen.getByLabelText("Search"), " finance");
     expect(await screen.findByText("No deployment matches")).toBeTruthy();
+    const last = asked[asked.length - 1]!;
+    expect([last.get("search"), last.get("work_pool"), last.get("limit")]).toEqual(["etl finance", "push-pool", "50"]);
+    // Typing is settled before asking: not one request per letter.
+    expect(asked.length).toBeLessThan(8);
   });
 
   it("a deployment's page shows its source, entrypoint and pool, and says when it is gone", async () => {

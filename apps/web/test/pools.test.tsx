@@ -45,6 +45,35 @@ describe("work pools list", () => {
     expect(document.title).toBe("Work pools · Ferry");
   });
 
+  it("pages through with Load more, showing how many of the total are shown", async () => {
+    const all = Array.from({ length: 60 }, (_, i) => pool({ id: `p${i}`, name: `pool-${String(i).padStart(2, "0")}` }));
+    const asked: string[] = [];
+    await renderApp("/work-pools", (route, _body, url) => {
+      if (route !== "GET /api/work-pools") return undefined;
+      asked.push(url.search);
+      const from = Number(url.searchParams.get("cursor") ?? 0);
+      const limit = Number(url.searchParams.get("limit"));
+      const next = from + limit < all.length ? String(from + limit) : null;
+      return json(200, { items: all.slice(from, from + limit), next_cursor: next, ...(url.searchParams.has("include_total") ? { total: 60, total_is_estimate: false } : {}) });
+    });
+    const table = await screen.findByRole("table", { name: "Work pools" });
+    expect(within(table).getAllByRole("row")).toHaveLength(51);
+    expect(screen.getByText("Showing 50 of 60 work pools")).toBeTruthy();
+    await userEvent.click(screen.getByRole("button", { name: "Load more" }));
+    await waitFor(() => expect(within(table).getAllByRole("row")).toHaveLength(61));
+    expect(screen.getByText("Showing 60 of 60 work pools")).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Load more" })).toBeNull();
+    expect(asked).toEqual(["?limit=50&include_total=true", "?limit=50&cursor=50"]);
+  });
+
+  it("says when the total is an estimate", async () => {
+    await renderApp("/work-pools", (route) => {
+      if (route === "GET /api/work-pools") return json(200, { items: [pool({})], next_cursor: "more", total: 25_000, total_is_estimate: true });
+    });
+    expect(await screen.findByText("Showing 1 of about 25,000 work pools")).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Load more" })).toBeTruthy();
+  });
+
   it("creates a push pool with credentials of its type, and shows the API's refusal in the dialog", async () => {
     let refuse = true;
     const { router, requests } = await renderApp("/work-pools", (route, body) => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { Deployment, Quota } from "@ferry/core/browser";
-import { buildRunRequest, matchesSearch, parseParametersJson } from "../src/api/deployments.js";
+import type { Quota } from "@ferry/core/browser";
+import { buildRunRequest, parseParametersJson } from "../src/api/deployments.js";
+import { PAGE_SIZE, pageParams, totalOf } from "../src/api/paged.js";
+import { totalLabel } from "../src/components/list-footer.js";
 import { provisionCommand, secretVariables, withDefaults, withoutSecrets } from "../src/api/job-template.js";
 import { formatNumber, quotaFigures } from "../src/api/quota.js";
 import { parseLimit, typeNeeds } from "../src/components/new-work-pool-dialog.js";
@@ -30,19 +32,22 @@ describe("parseParametersJson", () => {
   });
 });
 
-const deployment = (over: Partial<Deployment>): Deployment => ({
-  id: "d1", flow_name: "etl", name: "nightly", work_pool: "managed", source: { git_url: "https://example.com/r.git" }, entrypoint: "flows/etl.py:main",
-  job_variables: {}, parameters: {}, parameter_schema: null, pull_steps: null, tags: ["finance"], description: null, paused: false,
-  created_at: "2026-12-01T00:00:00Z", updated_at: "2026-12-01T00:00:00Z", ...over,
-});
+describe("paged lists", () => {
+  it("asks for the total with the first page only, and the cursor after it", () => {
+    expect(pageParams(undefined)).toEqual({ limit: PAGE_SIZE, include_total: true });
+    expect(pageParams("c2")).toEqual({ limit: PAGE_SIZE, cursor: "c2" });
+  });
 
-describe("deployment search", () => {
-  it("matches every word against name, flow, flow/name, pool and tags", () => {
-    const d = deployment({});
-    expect(matchesSearch(d, "")).toBe(true);
-    expect(matchesSearch(d, "ETL/night")).toBe(true);
-    expect(matchesSearch(d, "finance managed")).toBe(true);
-    expect(matchesSearch(d, "finance docker")).toBe(false);
+  it("takes the total from the first page, when the server gave one", () => {
+    expect(totalOf(undefined)).toBeUndefined();
+    expect(totalOf([{ items: [], next_cursor: null }])).toBeUndefined();
+    expect(totalOf([{ items: [], next_cursor: "c", total: 3, total_is_estimate: false }, { items: [], next_cursor: null }])).toEqual({ total: 3, total_is_estimate: false });
+  });
+
+  it("says a counted total as it is and an estimate as one", () => {
+    expect(totalLabel(undefined, "pools")).toBeNull();
+    expect(totalLabel({ total: 12, total_is_estimate: false }, "pools")).toBe("12 pools");
+    expect(totalLabel({ total: 120_431, total_is_estimate: true }, "runs")).toBe("about 120,431 runs");
   });
 });
 

@@ -238,9 +238,21 @@ export function pageSchema<T extends TSchema>(item: T) {
   return Type.Object({
     items: Type.Array(item),
     next_cursor: Nullable(Type.String({ description: "Pass as `cursor` for the next page; null on the last page" })),
+    total: Type.Optional(
+      Type.Integer({ minimum: 0, description: "With include_total=true: how many items the list has (every page, the filters applied)" }),
+    ),
+    total_is_estimate: Type.Optional(
+      Type.Boolean({ description: `With include_total=true: true when total is the planner's estimate (past ${LIST_TOTAL_EXACT_MAX} items), not a count` }),
+    ),
   });
 }
-export interface Page<T> {
+/** Up to this many items a list's total is counted exactly; beyond it, estimated (and said so). */
+export const LIST_TOTAL_EXACT_MAX = 10_000;
+export interface ListTotal {
+  total: number;
+  total_is_estimate: boolean;
+}
+export interface Page<T> extends Partial<ListTotal> {
   items: T[];
   next_cursor: string | null;
 }

@@ -1,4 +1,4 @@
-import type { ApiKey, Deployment, FlowRun, FlowRunEvent, LogLevel, LogLine, StateHistoryEntry, WorkPool } from "./models.js";
+import type { ApiKey, Deployment, FlowRun, FlowRunEvent, ListTotal, LogLevel, LogLine, StateHistoryEntry, WorkPool } from "./models.js";
 import type { ManagedUsage } from "./quotas.js";
 import type { StateChange, StateName, StateType } from "./states.js";
 import type { TierLimits, TierName } from "./tiers.js";
@@ -11,11 +11,35 @@ import type { TierLimits, TierName } from "./tiers.js";
  * Every method that takes `workspaceId` only sees that workspace's rows: another workspace's object is
  * `null`, exactly like one that does not exist. Timestamps are ISO-8601 strings in UTC.
  */
+/**
+ * One page of a list in its order (keyset pagination): up to `limit` rows after the row whose key is
+ * `after`, from the first row without it. A list method called without a page returns every row: for
+ * the server's own needs, never for an API answer.
+ */
+export interface PageRequest<K> {
+  limit: number;
+  after?: K;
+}
+
+export interface DeploymentFilter {
+  work_pool?: string;
+  flow_name?: string;
+  name?: string;
+  /** Words that must each appear (any case) in `flow/name`, the pool's name or a tag. */
+  search?: string;
+}
+
+/**
+ * The `total…` methods count the rows the matching list method would return over all its pages:
+ * exactly up to LIST_TOTAL_EXACT_MAX, else an estimate marked as one.
+ */
 export interface StoreTx {
   // --- workspaces and keys
   createWorkspace(input: { id: string; name: string; tier: TierName; limits_override: Partial<TierLimits> }): Promise<WorkspaceRecord>;
   getWorkspace(id: string): Promise<WorkspaceRecord | null>;
-  listWorkspaces(): Promise<WorkspaceRecord[]>;
+  /** Oldest first (by id: ids are time-ordered); the page key is the id. */
+  listWorkspaces(page?: PageRequest<string>): Promise<WorkspaceRecord[]>;
+  totalWorkspaces(): Promise<ListTotal>;
   updateWorkspace(id: string, patch: { tier?: TierName; limits_override?: Partial<TierLimits> }): Promise<WorkspaceRecord | null>;
   /** Takes a row lock on the workspace until the transaction ends: serialises quota decisions. */
   lockWorkspace(id: string): Promise<WorkspaceRecord | null>;
@@ -24,7 +48,9 @@ export interface StoreTx {
   insertApiKey(input: { id: string; workspace_id: string; name: string; prefix: string; hash: string }): Promise<ApiKeyRecord>;
   /** The key with this SHA-256 hash (hex) and its workspace, or null. */
   findApiKeyByHash(hash: string): Promise<{ key: ApiKeyRecord; workspace: WorkspaceRecord } | null>;
-  listApiKeys(workspaceId: string): Promise<ApiKeyRecord[]>;
+  /** Oldest first (by id); the page key is the id. */
+  listApiKeys(workspaceId: string, page?: PageRequest<string>): Promise<ApiKeyRecord[]>;
+  totalApiKeys(workspaceId: string): Promise<ListTotal>;
   deleteApiKey(workspaceId: string, id: string): Promise<boolean>;
   touchApiKey(id: string, at: string): Promise<void>;
 
@@ -53,7 +79,9 @@ export interface StoreTx {
   insertWorkPool(input: Omit<WorkPoolRecord, "created_at" | "updated_at">): Promise<WorkPoolRecord>;
   getWorkPool(workspaceId: string, name: string): Promise<WorkPoolRecord | null>;
   getWorkPoolById(workspaceId: string, id: string): Promise<WorkPoolRecord | null>;
-  listWorkPools(workspaceId: string): Promise<WorkPoolRecord[]>;
+  /** By name; the page key is the name. */
+  listWorkPools(workspaceId: string, page?: PageRequest<string>): Promise<WorkPoolRecord[]>;
+  totalWorkPools(workspaceId: string): Promise<ListTotal>;
   updateWorkPool(
     workspaceId: string,
     name: string,
@@ -66,7 +94,9 @@ export interface StoreTx {
   /** Replaces type and data of existing credentials, keeping id and created_at. */
   replaceCredentials(workspaceId: string, name: string, input: Pick<CredentialsRecord, "type" | "plain_data" | "secret_ciphertext">): Promise<CredentialsRecord | null>;
   getCredentials(workspaceId: string, name: string): Promise<CredentialsRecord | null>;
-  listCredentials(workspaceId: string): Promise<CredentialsRecord[]>;
+  /** By name; the page key is the name. */
+  listCredentials(workspaceId: string, page?: PageRequest<string>): Promise<CredentialsRecord[]>;
+  totalCredentials(workspaceId: string): Promise<ListTotal>;
   deleteCredentials(workspaceId: string, name: string): Promise<boolean>;
   /** Names of the pools and deployments (as `flow/name`) that refer to the credentials. */
   credentialsUsage(workspaceId: string, name: string): Promise<{ work_pools: string[]; deployments: string[] }>;
@@ -78,7 +108,9 @@ export interface StoreTx {
   /** The deployment and its work pool in one read: what creating a run needs. */
   getDeploymentAndPool(workspaceId: string, id: string): Promise<{ deployment: DeploymentRecord; pool: WorkPoolRecord } | null>;
   getDeploymentByName(workspaceId: string, flowName: string, name: string): Promise<DeploymentRecord | null>;
-  listDeployments(workspaceId: string, filter: { work_pool?: string; flow_name?: string; name?: string }): Promise<DeploymentRecord[]>;
+  /** By flow name, then name; the page key is both. */
+  listDeployments(workspaceId: string, filter: DeploymentFilter, page?: PageRequest<{ flow_name: string; name: string }>): Promise<DeploymentRecord[]>;
+  totalDeployments(workspaceId: string, filter: DeploymentFilter): Promise<ListTotal>;
   deleteDeployment(workspaceId: string, id: string): Promise<boolean>;
 
   // --- flow runs
@@ -103,7 +135,8 @@ export interface StoreTx {
   /** Sets a new state (appending it to the history) and any of the given fields. */
   setFlowRunState(id: string, state: StateChange & { timestamp: string }, fields?: FlowRunFields): Promise<{ run: FlowRunRecord; entry: StateHistoryEntry }>;
   updateFlowRun(id: string, fields: FlowRunFields): Promise<FlowRunRecord | null>;
-  listFlowRuns(workspaceId: string, filter: FlowRunFilter, page: { limit: number; after?: { created_at: string; id: string } }): Promise<FlowRunRecord[]>;
+  listFlowRuns(workspaceId: string, filter: FlowRunFilter, page: PageRequest<{ created_at: string; id: string }>): Promise<FlowRunRecord[]>;
+  totalFlowRuns(workspaceId: string, filter: FlowRunFilter): Promise<ListTotal>;
   /** Non-terminal runs of every workspace, oldest first: what the dispatcher must drive after a restart. */
   listUnfinishedFlowRuns(filter: UnfinishedFlowRunFilter): Promise<FlowRunRecord[]>;
   getFlowRunHistory(workspaceId: string, id: string): Promise<StateHistoryEntry[]>;

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { FerryError, TIER_NAMES, type FerryClient, type TierLimits, type TierName, type Workspace } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { relativeTime } from "../format.js";
-import { handler, JSON_HELP, parseInteger, parseNumber, type CommandEnv } from "./shared.js";
+import { handler, JSON_HELP, LIMIT_HELP, parseInteger, parseNumber, type CommandEnv } from "./shared.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -60,10 +60,11 @@ export function registerAdmin(program: Command, env: CommandEnv): void {
   workspace
     .command("ls")
     .description("list workspaces")
+    .option("--limit <n>", LIMIT_HELP, parseInteger(1))
     .option("--json", JSON_HELP)
     .action(
-      handler(env, async (ctx, options: { json?: boolean }) => {
-        const { items } = await (await ctx.adminClient()).api.adminListWorkspaces();
+      handler(env, async (ctx, options: { limit?: number; json?: boolean }) => {
+        const items = await (await ctx.adminClient()).listAll.adminListWorkspaces(undefined, { max: options.limit });
         if (options.json) return ctx.out.json(items);
         const now = new Date();
         ctx.out.table(items, [
@@ -119,7 +120,7 @@ async function setLimits(ctx: CommandContext, ref: string, options: SetLimitsOpt
 
 async function resolveWorkspace(client: FerryClient, ref: string): Promise<string> {
   if (UUID.test(ref)) return ref;
-  const { items } = await client.api.adminListWorkspaces();
+  const items = await client.listAll.adminListWorkspaces();
   const matches = items.filter((w: Workspace) => w.name === ref);
   if (matches.length === 1) return matches[0]!.id;
   if (matches.length > 1) throw new FerryError("validation_failed", `${matches.length} workspaces are named '${ref}'; give the id (ferry admin workspace ls)`);

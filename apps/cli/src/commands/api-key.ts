@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { maskSecret, relativeTime } from "../format.js";
-import { handler, JSON_HELP, type CommandEnv } from "./shared.js";
+import { handler, JSON_HELP, LIMIT_HELP, parseInteger, type CommandEnv } from "./shared.js";
 
 export function registerApiKey(program: Command, env: CommandEnv): void {
   const apiKey = program.command("api-key").description("API keys of the workspace");
@@ -27,10 +27,11 @@ export function registerApiKey(program: Command, env: CommandEnv): void {
   apiKey
     .command("ls")
     .description("list API keys (never the keys themselves)")
+    .option("--limit <n>", LIMIT_HELP, parseInteger(1))
     .option("--json", JSON_HELP)
     .action(
-      handler(env, async (ctx, options: { json?: boolean }) => {
-        const { items } = await (await ctx.client()).api.listApiKeys();
+      handler(env, async (ctx, options: { limit?: number; json?: boolean }) => {
+        const items = await (await ctx.client()).listAll.listApiKeys(undefined, { max: options.limit });
         if (options.json) return ctx.out.json(items);
         const now = new Date();
         ctx.out.table(items, [
@@ -50,7 +51,7 @@ export function registerApiKey(program: Command, env: CommandEnv): void {
     .action(
       handler(env, async (ctx, id: string) => {
         const client = await ctx.client();
-        const { items } = await client.api.listApiKeys();
+        const items = await client.listAll.listApiKeys();
         const target = items.find((k) => k.id === id);
         await client.api.deleteApiKey({ params: { id } });
         ctx.out.success(`Revoked API key ${id}`);

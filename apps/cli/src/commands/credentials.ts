@@ -3,7 +3,7 @@ import { FerryError, type FerryClient, type JsonSchema } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { relativeTime } from "../format.js";
 import { collect, parseKeyValue } from "../key-value.js";
-import { handler, isObject, JSON_HELP, readDocument, type CommandEnv } from "./shared.js";
+import { handler, isObject, JSON_HELP, LIMIT_HELP, parseInteger, readDocument, type CommandEnv } from "./shared.js";
 
 interface CreateOptions {
   type: string;
@@ -56,10 +56,11 @@ export function registerCredentials(program: Command, env: CommandEnv): void {
   credentials
     .command("ls")
     .description("list credentials")
+    .option("--limit <n>", LIMIT_HELP, parseInteger(1))
     .option("--json", JSON_HELP)
     .action(
-      handler(env, async (ctx, options: { json?: boolean }) => {
-        const { items } = await (await ctx.client()).api.listCredentials();
+      handler(env, async (ctx, options: { limit?: number; json?: boolean }) => {
+        const items = await (await ctx.client()).listAll.listCredentials(undefined, { max: options.limit });
         if (options.json) return ctx.out.json(items);
         if (!items.length) return ctx.out.line("No credentials yet. Store some with 'ferry credentials create NAME --type TYPE' ('ferry credentials types' lists the types).");
         const now = new Date();

@@ -5,7 +5,7 @@ import { ExitCode } from "../exit-codes.js";
 import { relativeTime, sourceLabel, stateLabel } from "../format.js";
 import { collect, keyValues } from "../key-value.js";
 import { followAndPrint } from "./run-events.js";
-import { handler, JSON_HELP, type CommandEnv } from "./shared.js";
+import { handler, JSON_HELP, LIMIT_HELP, parseInteger, type CommandEnv } from "./shared.js";
 
 const REF_HELP = "FLOW/NAME or the deployment's id";
 
@@ -25,13 +25,16 @@ export function registerDeployment(program: Command, env: CommandEnv): void {
     .description("list deployments")
     .option("--pool <name>", "only those of this work pool")
     .option("--flow <name>", "only those of this flow")
+    .option("--search <words>", "only those with each word in their flow/name, pool or tags")
+    .option("--limit <n>", LIMIT_HELP, parseInteger(1))
     .option("--json", JSON_HELP)
     .action(
-      handler(env, async (ctx, options: { pool?: string; flow?: string; json?: boolean }) => {
-        const query: { work_pool?: string; flow_name?: string } = {};
+      handler(env, async (ctx, options: { pool?: string; flow?: string; search?: string; limit?: number; json?: boolean }) => {
+        const query: { work_pool?: string; flow_name?: string; search?: string } = {};
         if (options.pool) query.work_pool = options.pool;
         if (options.flow) query.flow_name = options.flow;
-        const { items } = await (await ctx.client()).api.listDeployments({ query });
+        if (options.search) query.search = options.search;
+        const items = await (await ctx.client()).listAll.listDeployments({ query }, { max: options.limit });
         if (options.json) return ctx.out.json(items);
         if (!items.length) return ctx.out.line("No deployments. Create them with 'ferry deploy'.");
         const now = new Date();

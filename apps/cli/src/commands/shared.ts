@@ -39,6 +39,8 @@ export function handler<A extends unknown[]>(env: CommandEnv, body: (ctx: Comman
 }
 
 export const JSON_HELP = "print the API's JSON objects and nothing else";
+/** The `--limit` of an `ls` command: every page by default, as one list. */
+export const LIMIT_HELP = "show at most N (default: all of them)";
 
 export function parseInteger(min = 0) {
   return (value: string): number => {

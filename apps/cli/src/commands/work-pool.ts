@@ -7,7 +7,7 @@ import { relativeTime } from "../format.js";
 import { renderJson } from "../output.js";
 import { loadProvisioning } from "../provisioning.js";
 import { confirmFlags, createWithProvisioning, ProvisioningFlags, registerProvisioning, type CreateFlags } from "./provision.js";
-import { confirmOrYes, handler, isObject, JSON_HELP, parseInteger, readDocument, type CommandEnv } from "./shared.js";
+import { confirmOrYes, handler, isObject, JSON_HELP, LIMIT_HELP, parseInteger, readDocument, type CommandEnv } from "./shared.js";
 
 interface PoolOptions {
   description?: string;
@@ -65,11 +65,12 @@ export function registerWorkPool(program: Command, env: CommandEnv): void {
   pool
     .command("ls")
     .description("list work pools")
+    .option("--limit <n>", LIMIT_HELP, parseInteger(1))
     .option("--json", JSON_HELP)
     .action(
-      handler(env, async (ctx, options: { json?: boolean }) => {
+      handler(env, async (ctx, options: { limit?: number; json?: boolean }) => {
         const client = await ctx.client();
-        const { items } = await client.api.listWorkPools();
+        const items = await client.listAll.listWorkPools(undefined, { max: options.limit });
         if (options.json) return ctx.out.json(items);
         if (!items.length) return ctx.out.line("No work pools yet. Create one with 'ferry work-pool create NAME --type ferry:managed'.");
         // Managed pools share the workspace's tier: show its usage beside them.

@@ -105,7 +105,7 @@ export async function deployThisFlow(ferry: Ferry): Promise<void> {
   const existing = existingText ? deploymentsInFile(existingText, { fileName }).find((d) => d.entrypoint === entrypoint) : undefined;
 
   const { client } = await ferry.connections.client();
-  const pools = (await client.api.listWorkPools()).items;
+  const pools = await client.listAll.listWorkPools();
   if (!pools.length) {
     const create = "Create Work Pool";
     const picked = await vscode.window.showWarningMessage("Ferry: this workspace has no work pool to deploy to yet.", create);

@@ -20,7 +20,7 @@ async function chooseDeployment(ferry: Ferry, arg: unknown, title: string): Prom
   if (isDeployment(arg)) return arg;
   if ((arg as DeploymentNode | undefined)?.kind === "deployment") return (arg as DeploymentNode).deployment;
   const { client } = await ferry.connections.client();
-  const list = (await client.api.listDeployments({ query: {} })).items;
+  const list = await client.listAll.listDeployments();
   if (!list.length) throw new FerryError("not_found", "this workspace has no deployments yet; open a flow and run 'Ferry: Deploy This Flow'");
   return orCancel(
     await vscode.window.showQuickPick(

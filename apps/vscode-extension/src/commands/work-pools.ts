@@ -27,7 +27,7 @@ export async function createWorkPool(ferry: Ferry): Promise<void> {
       { title: "Ferry: Create Work Pool (1/2): type", placeHolder: "Where the pool's runs run" },
     ),
   ).info;
-  const existing = new Set((await client.api.listWorkPools()).items.map((p) => p.name));
+  const existing = new Set((await client.listAll.listWorkPools()).map((p) => p.name));
   const name = orCancel(
     await vscode.window.showInputBox({
       title: "Ferry: Create Work Pool (2/2): name",
@@ -87,7 +87,7 @@ function quote(text: string): string {
 
 async function pickCredentials(ferry: Ferry, type: ProviderInfo): Promise<string | null> {
   const { client } = await ferry.connections.client();
-  const matching = (await client.api.listCredentials()).items.filter((c) => c.type === type.credentials_type);
+  const matching = (await client.listAll.listCredentials()).filter((c) => c.type === type.credentials_type);
   const none = "(none for now)";
   const picked = await vscode.window.showQuickPick([...matching.map((c) => ({ label: c.name, description: c.type })), { label: none, description: "add them later with 'ferry work-pool update'" }], {
     title: `Ferry: Create Work Pool: ${type.credentials_type} credentials`,

@@ -1,9 +1,11 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api } from "./client.js";
 import { keys } from "./keys.js";
+import { usePagedList } from "./paged.js";
 
+/** The workspace's keys, a page at a time. */
 export function useApiKeys() {
-  return useQuery({ queryKey: keys.apiKeys(), queryFn: async () => (await api.listApiKeys()).items });
+  return usePagedList(keys.apiKeysPages(), (query) => api.listApiKeys({ query }));
 }
 
 /** The created key is returned to the caller once and never put in the query cache. */

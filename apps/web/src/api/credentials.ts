@@ -1,11 +1,17 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { CredentialsCreate } from "@ferry/core/browser";
-import { api } from "./client.js";
+import { api, client } from "./client.js";
 import { keys } from "./keys.js";
+import { usePagedList } from "./paged.js";
 
-/** Credentials as the API returns them: secret fields masked. The UI shows no values at all. */
+/** Every credentials document, all pages walked (for pickers), as the API returns them: secret fields masked. The UI shows no values at all. */
 export function useCredentials() {
-  return useQuery({ queryKey: keys.credentials(), queryFn: async () => (await api.listCredentials()).items });
+  return useQuery({ queryKey: keys.credentials(), queryFn: () => client.listAll.listCredentials() });
+}
+
+/** The credentials page's list, a page at a time. */
+export function useCredentialsPages() {
+  return usePagedList(keys.credentialsPages(), (query) => api.listCredentials({ query }));
 }
 
 export function useCredentialTypes() {

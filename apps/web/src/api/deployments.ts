@@ -1,10 +1,24 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { Deployment, FlowRunCreate } from "@ferry/core/browser";
-import { api } from "./client.js";
+import { api, client } from "./client.js";
 import { keys } from "./keys.js";
+import { usePagedList } from "./paged.js";
 
+/** Every deployment, all pages walked: for pickers. */
 export function useDeployments() {
-  return useQuery({ queryKey: keys.deployments(), queryFn: async () => (await api.listDeployments()).items });
+  return useQuery({ queryKey: keys.deployments(), queryFn: () => client.listAll.listDeployments() });
+}
+
+/**
+ * The deployments page's list, a page at a time, searched and filtered by the server: every word of
+ * `search` must appear in the name, flow, pool or a tag.
+ */
+export function useDeploymentsPages(filter: { search?: string; pool?: string }) {
+  const search = filter.search?.trim() || undefined;
+  const pool = filter.pool || undefined;
+  return usePagedList(keys.deploymentsPages({ search, pool }), (query) =>
+    api.listDeployments({ query: { ...query, ...(search ? { search } : {}), ...(pool ? { work_pool: pool } : {}) } }),
+  );
 }
 
 export function useDeployment(id: string) {
@@ -22,18 +36,6 @@ export function useCreateFlowRun(deploymentId: string) {
 /** `flow_name/name`: how the CLI, the list and the page name a deployment. */
 export function deploymentRef(deployment: Pick<Deployment, "flow_name" | "name">): string {
   return `${deployment.flow_name}/${deployment.name}`;
-}
-
-/** The list's search: every word must appear in the name, flow, pool or a tag (case-insensitive). */
-export function matchesSearch(deployment: Deployment, search: string): boolean {
-  const haystack = [deployment.flow_name, deployment.name, deploymentRef(deployment), deployment.work_pool, ...deployment.tags]
-    .join(" ")
-    .toLowerCase();
-  return search
-    .toLowerCase()
-    .split(/\s+/)
-    .filter(Boolean)
-    .every((word) => haystack.includes(word));
 }
 
 export interface RunRequestInput {

@@ -9,10 +9,14 @@ export const keys = {
   quotaUsage: (days: number) => ["quota", "usage", days] as const,
   poolTypes: () => ["work-pool-types"] as const,
   pools: () => ["work-pools"] as const,
+  /** Keys of list pages hold an object, so no name or id (a string) can collide with them. */
+  poolsPages: () => ["work-pools", { pages: true }] as const,
   pool: (name: string) => ["work-pools", name] as const,
   credentialTypes: () => ["credential-types"] as const,
   credentials: () => ["credentials"] as const,
+  credentialsPages: () => ["credentials", { pages: true }] as const,
   deployments: () => ["deployments"] as const,
+  deploymentsPages: (filter: { search?: string; pool?: string }) => ["deployments", { pages: true, ...filter }] as const,
   deployment: (id: string) => ["deployments", id] as const,
   runs: (filter: Record<string, unknown>) => ["flow-runs", "list", filter] as const,
   /** Every list of runs (each filter's), for live updates from the workspace's event stream. */
@@ -21,4 +25,5 @@ export const keys = {
   run: (id: string) => ["flow-runs", id] as const,
   runHistory: (id: string) => ["flow-runs", id, "history"] as const,
   apiKeys: () => ["api-keys"] as const,
+  apiKeysPages: () => ["api-keys", { pages: true }] as const,
 };

@@ -1,10 +1,17 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { WorkPoolCreate, WorkPoolUpdate } from "@ferry/core/browser";
-import { api } from "./client.js";
+import { api, client } from "./client.js";
 import { keys } from "./keys.js";
+import { usePagedList } from "./paged.js";
 
+/** Every pool, all pages walked: for pickers. */
 export function usePools() {
-  return useQuery({ queryKey: keys.pools(), queryFn: async () => (await api.listWorkPools()).items });
+  return useQuery({ queryKey: keys.pools(), queryFn: () => client.listAll.listWorkPools() });
+}
+
+/** The pools page's list, a page at a time. */
+export function usePoolsPages() {
+  return usePagedList(keys.poolsPages(), (query) => api.listWorkPools({ query }));
 }
 
 export function usePool(name: string) {

@@ -3,10 +3,10 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient, type InfiniteD
 import { FLOW_RUN_EVENTS_PATH, WORKSPACE_EVENTS_PATH, routePath, type FlowRun, type FlowRunEvent, type Page } from "@ferry/core/browser";
 import { api } from "./client.js";
 import { keys } from "./keys.js";
+import { pageParams } from "./paged.js";
 import { runsQuery, type FixedRunsFilter, type RunsSearch } from "./runs-search.js";
 import { assembleLog, emptyRunEvents, mergeEvents, type RunEvents } from "./run-events.js";
 
-const PAGE_SIZE = 50;
 /** How often lists refetch when the workspace's event stream is down. */
 export const POLL_MS = 10_000;
 
@@ -17,7 +17,7 @@ export const POLL_MS = 10_000;
 export function useRunsList(search: RunsSearch, fixed: FixedRunsFilter, poll: boolean) {
   return useInfiniteQuery({
     queryKey: keys.runs({ ...search, ...fixed }),
-    queryFn: ({ pageParam }) => api.listFlowRuns({ query: { ...runsQuery(search, fixed), limit: PAGE_SIZE, ...(pageParam ? { cursor: pageParam } : {}) } }),
+    queryFn: ({ pageParam }) => api.listFlowRuns({ query: { ...runsQuery(search, fixed), ...pageParams(pageParam) } }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
     refetchInterval: poll ? POLL_MS : false,

@@ -1,7 +1,8 @@
 import { Link } from "@tanstack/react-router";
 import { useRunsList, useWorkspaceRunEvents } from "../api/runs.js";
 import type { FixedRunsFilter, RunsSearch } from "../api/runs-search.js";
-import { Button } from "./button.js";
+import { totalOf } from "../api/paged.js";
+import { ListFooter } from "./list-footer.js";
 import { StateBadge } from "./state-badge.js";
 import { Empty, ErrorState, Loading } from "./states.js";
 import { Table, Td, Th, Tr } from "./table.js";
@@ -87,10 +88,15 @@ export function RunsTable({ filter = {}, search = {}, label = "Flow runs" }: { f
           </tbody>
         </Table>
       )}
-      {list.hasNextPage && (
-        <Button onClick={() => void list.fetchNextPage()} disabled={list.isFetchingNextPage}>
-          {list.isFetchingNextPage ? "Loading…" : "Load more"}
-        </Button>
+      {runs.length > 0 && (
+        <ListFooter
+          shown={runs.length}
+          total={totalOf(list.data.pages)}
+          noun="flow runs"
+          hasMore={list.hasNextPage}
+          loadingMore={list.isFetchingNextPage}
+          loadMore={() => void list.fetchNextPage()}
+        />
       )}
     </div>
   );

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import type { ApiKey } from "@ferry/core/browser";
 import { useApiKeys, useDeleteApiKey } from "../api/api-keys.js";
+import { ListFooter } from "../components/list-footer.js";
 import { PageHeader } from "../components/page-header.js";
 import { NewApiKeyDialog } from "../components/new-api-key-dialog.js";
 import { Button } from "../components/button.js";
@@ -20,11 +21,11 @@ export default function ApiKeysPage() {
         description="Keys for the CLI, CI and the API. A key is shown once, when it is made; the list shows only its first characters."
         actions={<NewApiKeyDialog />}
       />
-      {keys.isPending ? (
+      {keys.query.isPending ? (
         <Loading />
-      ) : keys.isError ? (
-        <ErrorState error={keys.error} retry={() => void keys.refetch()} />
-      ) : keys.data.length === 0 ? (
+      ) : keys.query.isError ? (
+        <ErrorState error={keys.query.error} retry={() => void keys.query.refetch()} />
+      ) : !keys.items?.length ? (
         <Empty title="No API keys" />
       ) : (
         <Table label="API keys">
@@ -40,7 +41,7 @@ export default function ApiKeysPage() {
             </tr>
           </thead>
           <tbody>
-            {keys.data.map((key) => (
+            {keys.items.map((key) => (
               <Tr key={key.id}>
                 <Td className="font-medium">{key.name}</Td>
                 <Td className="font-mono text-xs">{key.prefix}…</Td>
@@ -59,6 +60,16 @@ export default function ApiKeysPage() {
             ))}
           </tbody>
         </Table>
+      )}
+      {keys.items && keys.items.length > 0 && (
+        <ListFooter
+          shown={keys.items.length}
+          total={keys.total}
+          noun="API keys"
+          hasMore={keys.query.hasNextPage}
+          loadingMore={keys.query.isFetchingNextPage}
+          loadMore={() => void keys.query.fetchNextPage()}
+        />
       )}
       <ConfirmDialog
         open={deleting !== null}

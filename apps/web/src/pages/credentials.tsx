@@ -1,5 +1,6 @@
 import { useState } from "react";
-import { useCredentials, useDeleteCredentials } from "../api/credentials.js";
+import { useCredentialsPages, useDeleteCredentials } from "../api/credentials.js";
+import { ListFooter } from "../components/list-footer.js";
 import { PageHeader } from "../components/page-header.js";
 import { NewCredentialsDialog } from "../components/new-credentials-dialog.js";
 import { Button } from "../components/button.js";
@@ -10,7 +11,7 @@ import { formatTime } from "../components/time.js";
 
 /** Credentials ("blocks"): names and types only; their values are never shown. */
 export default function CredentialsPage() {
-  const credentials = useCredentials();
+  const credentials = useCredentialsPages();
   const [deleting, setDeleting] = useState<string | null>(null);
   const remove = useDeleteCredentials();
   return (
@@ -20,11 +21,11 @@ export default function CredentialsPage() {
         description="What push pools and private git sources use to reach your accounts. Values are stored encrypted and never shown after saving."
         actions={<NewCredentialsDialog />}
       />
-      {credentials.isPending ? (
+      {credentials.query.isPending ? (
         <Loading />
-      ) : credentials.isError ? (
-        <ErrorState error={credentials.error} retry={() => void credentials.refetch()} />
-      ) : credentials.data.length === 0 ? (
+      ) : credentials.query.isError ? (
+        <ErrorState error={credentials.query.error} retry={() => void credentials.query.refetch()} />
+      ) : !credentials.items?.length ? (
         <Empty title="No credentials yet">Add some with "New credentials", or `ferry credentials create`.</Empty>
       ) : (
         <Table label="Credentials">
@@ -39,7 +40,7 @@ export default function CredentialsPage() {
             </tr>
           </thead>
           <tbody>
-            {credentials.data.map((item) => (
+            {credentials.items.map((item) => (
               <Tr key={item.id}>
                 <Td className="font-medium">{item.name}</Td>
                 <Td className="font-mono text-xs">{item.type}</Td>
@@ -53,6 +54,16 @@ export default function CredentialsPage() {
             ))}
           </tbody>
         </Table>
+      )}
+      {credentials.items && credentials.items.length > 0 && (
+        <ListFooter
+          shown={credentials.items.length}
+          total={credentials.total}
+          noun="credentials"
+          hasMore={credentials.query.hasNextPage}
+          loadingMore={credentials.query.isFetchingNextPage}
+          loadMore={() => void credentials.query.fetchNextPage()}
+        />
       )}
       <ConfirmDialog
         open={deleting !== null}

@@ -1,5 +1,6 @@
 import { Link } from "@tanstack/react-router";
-import { usePools } from "../api/pools.js";
+import { usePoolsPages } from "../api/pools.js";
+import { ListFooter } from "../components/list-footer.js";
 import { PageHeader } from "../components/page-header.js";
 import { NewWorkPoolDialog } from "../components/new-work-pool-dialog.js";
 import { Empty, ErrorState, Loading } from "../components/states.js";
@@ -12,7 +13,7 @@ export function inUse(active: number, limit: number | null): string {
 }
 
 export default function WorkPoolsPage() {
-  const pools = usePools();
+  const pools = usePoolsPages();
   return (
     <>
       <PageHeader
@@ -24,11 +25,11 @@ export default function WorkPoolsPage() {
         }
         actions={<NewWorkPoolDialog />}
       />
-      {pools.isPending ? (
+      {pools.query.isPending ? (
         <Loading />
-      ) : pools.isError ? (
-        <ErrorState error={pools.error} retry={() => void pools.refetch()} />
-      ) : pools.data.length === 0 ? (
+      ) : pools.query.isError ? (
+        <ErrorState error={pools.query.error} retry={() => void pools.query.refetch()} />
+      ) : !pools.items?.length ? (
         <Empty title="No work pools yet">Create one with "New work pool", or run `ferry work-pool create NAME --type ferry:managed`.</Empty>
       ) : (
         <Table label="Work pools">
@@ -41,7 +42,7 @@ export default function WorkPoolsPage() {
             </tr>
           </thead>
           <tbody>
-            {pools.data.map((pool) => (
+            {pools.items.map((pool) => (
               <Tr key={pool.id}>
                 <Td>
                   <Link to="/work-pools/$name" params={{ name: pool.name }} className="font-medium text-blue-800 underline dark:text-blue-300">
@@ -57,6 +58,16 @@ export default function WorkPoolsPage() {
             ))}
           </tbody>
         </Table>
+      )}
+      {pools.items && pools.items.length > 0 && (
+        <ListFooter
+          shown={pools.items.length}
+          total={pools.total}
+          noun="work pools"
+          hasMore={pools.query.hasNextPage}
+          loadingMore={pools.query.isFetchingNextPage}
+          loadMore={() => void pools.query.fetchNextPage()}
+        />
       )}
     </>
   );

@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { FerryError } from "../errors.js";
+import { LIMITS } from "../limits.js";
 import type { FlowRunEvent } from "../models.js";
 import { defaultStateName, type StateType } from "../states.js";
 import { FerryClient } from "./client.js";
@@ -181,6 +182,46 @@ describe("FerryClient", () => {
     await client.api.listFlowRuns();
     expect(server.seen.map((s) => s.url)).toEqual(["/api/flow-runs?state=RUNNING%2CPENDING&limit=10&work_pool=p%26q", "/api/flow-runs", "/api/flow-runs"]);
     expect(new URL(server.seen[0]!.url, server.url).searchParams.get("state")).toBe("RUNNING,PENDING");
+  });
+
+  it("walks every page of a list with paginate, passing each next_cursor back and the filters on every page", async () => {
+    // Seven pools served two at a time; the cursor is the index of the next one.
+    const names = ["a", "b", "c", "d", "e", "f", "g"];
+    const server = await serve((req, res) => {
+      const url = new URL(req.url, "http://x");
+      const from = Number(url.searchParams.get("cursor") ?? 0);
+      const limit = Number(url.searchParams.get("limit"));
+      const next = from + limit < names.length ? String(from + limit) : null;
+      json(res, 200, { items: names.slice(from, from + limit).map((name) => ({ name })), next_cursor: next, ...(url.searchParams.has("include_total") ? { total: 7, total_is_estimate: false } : {}) });
+    });
+    const client = new FerryClient({ apiUrl: server.url });
+    const seen: string[] = [];
+    for await (const pool of client.paginate.listDeployments({ query: { limit: 2, work_pool: "main", include_total: true } })) seen.push(pool.name);
+    expect(seen).toEqual(names);
+    expect(server.seen.map((s) => s.url)).toEqual([
+      "/api/deployments?limit=2&work_pool=main&include_total=true",
+      // The total is asked for once, not on every page.
+      "/api/deployments?limit=2&work_pool=main&cursor=2",
+      "/api/deployments?limit=2&work_pool=main&cursor=4",
+      "/api/deployments?limit=2&work_pool=main&cursor=6",
+    ]);
+  });
+
+  it("stops paginate at max items, asking the last page for only what is missing", async () => {
+    const server = await serve((req, res) => {
+      const url = new URL(req.url, "http://x");
+      const from = Number(url.searchParams.get("cursor") ?? 0);
+      const limit = Number(url.searchParams.get("limit"));
+      json(res, 200, { items: Array.from({ length: limit }, (_, i) => ({ name: `p${from + i}` })), next_cursor: String(from + limit) });
+    });
+    const client = new FerryClient({ apiUrl: server.url });
+    const pools = await client.listAll.listWorkPools({ query: { limit: 4 } }, { max: 6 });
+    expect(pools.map((p) => p.name)).toEqual(["p0", "p1", "p2", "p3", "p4", "p5"]);
+    expect(server.seen.map((s) => s.url)).toEqual(["/api/work-pools?limit=4", "/api/work-pools?limit=2&cursor=4"]);
+    // Without a limit, pages are as large as the API allows; an empty page ends the walk.
+    const empty = await serve((_req, res) => json(res, 200, { items: [], next_cursor: "again" }));
+    expect(await new FerryClient({ apiUrl: empty.url }).listAll.listApiKeys()).toEqual([]);
+    expect(empty.seen.map((s) => s.url)).toEqual([`/api/api-keys?limit=${LIMITS.pageItems}`]);
   });
 
   it("sends a JSON body with its content type", async () => {

@@ -1,7 +1,8 @@
 import { createParser } from "eventsource-parser";
 import { isUuid } from "../ids.js";
 import { FerryError, isErrorCode, isFerryError, type ErrorCode } from "../errors.js";
-import type { Deployment, FlowRun, FlowRunEvent } from "../models.js";
+import { LIMITS } from "../limits.js";
+import type { ApiKey, Credentials, Deployment, FlowRun, FlowRunEvent, LogLine, Page, WorkPool, Workspace } from "../models.js";
 import { isTerminal } from "../states.js";
 import { FLOW_RUN_EVENTS_PATH, ROUTES, routePath, type RouteDef, type RouteInput, type RouteName, type RouteOutput } from "./routes.js";
 
@@ -69,6 +70,49 @@ export class FerryClient {
     if (!response.ok) throw await errorFromResponse(response);
     if (route.response === null) return undefined;
     return await response.json();
+  }
+
+  /**
+   * Every item of a list paged by cursor, page after page, one method per paged route:
+   * `for await (const pool of client.paginate.listWorkPools()) ...`. The input is the route's (its
+   * filters go with every page; a cursor in it is where the walk starts); `max` stops after that many
+   * items, the last page asking for only what is missing. Plain methods, like `api`'s.
+   */
+  readonly paginate: PageWalkers = Object.fromEntries(
+    PAGED_ROUTES.map((name) => [name, (input?: unknown, options?: PageWalkOptions) => this.walk(ROUTES[name], input, options)]),
+  ) as unknown as PageWalkers;
+
+  /** The items of `paginate` as one array: `await client.listAll.listDeployments({ query: { work_pool } })`. */
+  readonly listAll: PageCollectors = Object.fromEntries(
+    PAGED_ROUTES.map((name) => [
+      name,
+      async (input?: unknown, options?: PageWalkOptions) => {
+        const items: unknown[] = [];
+        for await (const item of this.walk(ROUTES[name], input, options)) items.push(item);
+        return items;
+      },
+    ]),
+  ) as unknown as PageCollectors;
+
+  private async *walk(route: RouteDef, input: unknown, options: PageWalkOptions = {}): AsyncGenerator<unknown> {
+    const max = options.max ?? Infinity;
+    const base = (input ?? {}) as { params?: Record<string, unknown>; query?: Record<string, unknown> };
+    const query = { ...base.query };
+    const pageSize = typeof query.limit === "number" ? query.limit : LIMITS.pageItems;
+    let seen = 0;
+    let cursor = typeof query.cursor === "string" ? query.cursor : undefined;
+    while (seen < max) {
+      const page = (await this.request(route, { params: base.params, query: { ...query, limit: Math.min(pageSize, max - seen), cursor } })) as Page<unknown>;
+      for (const item of page.items) {
+        if (seen >= max) return;
+        seen++;
+        yield item;
+      }
+      if (!page.next_cursor || page.items.length === 0) return;
+      cursor = page.next_cursor;
+      // The total does not change from page to page; counting it again would only cost the server.
+      delete query.include_total;
+    }
   }
 
   /** Finds a deployment by id or by `flow_name/deployment_name`. */
@@ -187,6 +231,34 @@ export class FerryClient {
 
 type InputArgs = { [K in RouteName]: object extends RouteInput<K> ? [input?: RouteInput<K>] : [input: RouteInput<K>] };
 export type ApiMethods = { [K in RouteName]: (...args: InputArgs[K]) => Promise<RouteOutput<K>> };
+/**
+ * What each route answering a page (`items` and `next_cursor`, taking a `cursor`) lists. Named here
+ * rather than computed from the route table, which makes the compiler expand every route's types;
+ * the record below keeps it true to the table.
+ */
+interface PagedItems {
+  listFlowRuns: FlowRun;
+  listFlowRunLogs: LogLine;
+  listDeployments: Deployment;
+  listWorkPools: WorkPool;
+  listCredentials: Credentials;
+  listApiKeys: ApiKey;
+  adminListWorkspaces: Workspace;
+}
+export type PagedRouteName = keyof PagedItems;
+export interface PageWalkOptions {
+  /** Stop after this many items; default: every page. */
+  max?: number;
+}
+type WalkArgs<K extends PagedRouteName> = [...InputArgs[K], options?: PageWalkOptions];
+export type PageWalkers = { [K in PagedRouteName]: (...args: WalkArgs<K>) => AsyncGenerator<PagedItems[K]> };
+export type PageCollectors = { [K in PagedRouteName]: (...args: WalkArgs<K>) => Promise<PagedItems[K][]> };
+// A compile error here means a route above does not answer a page of its items.
+const PAGED: { [K in PagedRouteName]: RouteOutput<K> extends Page<PagedItems[K]> ? true : never } = {
+  listFlowRuns: true, listFlowRunLogs: true, listDeployments: true, listWorkPools: true, listCredentials: true, listApiKeys: true, adminListWorkspaces: true,
+};
+const PAGED_ROUTES = Object.keys(PAGED) as PagedRouteName[];
+
 
 function queryString(query: Record<string, unknown> | undefined): string {
   if (!query) return "";

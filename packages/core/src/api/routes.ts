@@ -61,6 +61,16 @@ const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pageItems
 const ConcurrencyLimit = Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: LIMITS.int32Max })));
 const Cursor = Type.Optional(Type.String({ maxLength: 1000, description: "The `next_cursor` of the previous page" }));
 const Deleted = Type.Object({ deleted: Type.Literal(true) });
+const IncludeTotal = Type.Optional(
+  Type.Boolean({
+    default: false,
+    description: "Also answer `total` (counted up to 10,000, estimated beyond and marked `total_is_estimate`); without it nothing is counted",
+  }),
+);
+/** What every list takes: a page size, the cursor of the page before, and whether to count the whole list. */
+const ListParams = { limit: Limit, cursor: Cursor, include_total: IncludeTotal };
+export const ListQuerySchema = Type.Object(ListParams, { additionalProperties: false });
+export type ListQuery = Static<typeof ListQuerySchema>;
 
 export const WorkPoolCreateSchema = Type.Object(
   {
@@ -145,12 +155,25 @@ export const FlowRunListQuerySchema = Type.Object(
     state: Type.Optional(Ref({ description: "Comma-separated state types, e.g. RUNNING,PENDING" })),
     created_after: Type.Optional(Type.String({ format: "date-time" })),
     created_before: Type.Optional(Type.String({ format: "date-time" })),
-    limit: Limit,
-    cursor: Cursor,
+    ...ListParams,
   },
   { additionalProperties: false },
 );
 export type FlowRunListQuery = Static<typeof FlowRunListQuerySchema>;
+
+export const DeploymentListQuerySchema = Type.Object(
+  {
+    work_pool: Type.Optional(Ref()),
+    flow_name: Type.Optional(Ref()),
+    name: Type.Optional(Ref()),
+    search: Type.Optional(
+      Type.String({ maxLength: 200, description: "Words that must each appear (any case) in the flow name, the deployment name, the pool or a tag" }),
+    ),
+    ...ListParams,
+  },
+  { additionalProperties: false },
+);
+export type DeploymentListQuery = Static<typeof DeploymentListQuerySchema>;
 
 export const SetStateSchema = Type.Object(
   {
@@ -228,8 +251,8 @@ export const ROUTES = {
   },
   listApiKeys: {
     method: "GET", path: "/api/api-keys", tag: "workspace", status: 200,
-    summary: "API keys of the workspace (never the keys themselves)",
-    response: Type.Object({ items: Type.Array(ApiKeySchema) }),
+    summary: "API keys of the workspace (never the keys themselves), oldest first, paged by cursor",
+    query: ListQuerySchema, response: pageSchema(ApiKeySchema),
   },
   createApiKey: {
     method: "POST", path: "/api/api-keys", tag: "workspace", status: 201,
@@ -254,8 +277,8 @@ export const ROUTES = {
   },
   adminListWorkspaces: {
     method: "GET", path: "/api/admin/workspaces", tag: "admin", status: 200,
-    summary: "All workspaces (operator token)",
-    response: Type.Object({ items: Type.Array(WorkspaceSchema) }),
+    summary: "All workspaces, oldest first, paged by cursor (operator token)",
+    query: ListQuerySchema, response: pageSchema(WorkspaceSchema),
   },
   adminUpdateWorkspace: {
     method: "PATCH", path: "/api/admin/workspaces/{id}", tag: "admin", status: 200,
@@ -276,8 +299,8 @@ export const ROUTES = {
   // --- work pools
   listWorkPools: {
     method: "GET", path: "/api/work-pools", tag: "work-pools", status: 200,
-    summary: "Work pools of the workspace",
-    response: Type.Object({ items: Type.Array(WorkPoolSchema) }),
+    summary: "Work pools of the workspace by name, paged by cursor",
+    query: ListQuerySchema, response: pageSchema(WorkPoolSchema),
   },
   createWorkPool: {
     method: "POST", path: "/api/work-pools", tag: "work-pools", status: 201,
@@ -301,8 +324,8 @@ export const ROUTES = {
   // --- credentials
   listCredentials: {
     method: "GET", path: "/api/credentials", tag: "credentials", status: 200,
-    summary: "Credentials of the workspace, secrets masked",
-    response: Type.Object({ items: Type.Array(CredentialsSchema) }),
+    summary: "Credentials of the workspace by name, secrets masked, paged by cursor",
+    query: ListQuerySchema, response: pageSchema(CredentialsSchema),
   },
   createCredentials: {
     method: "POST", path: "/api/credentials", tag: "credentials", status: 201,
@@ -327,12 +350,8 @@ export const ROUTES = {
   // --- deployments
   listDeployments: {
     method: "GET", path: "/api/deployments", tag: "deployments", status: 200,
-    summary: "Deployments, optionally filtered",
-    query: Type.Object(
-      { work_pool: Type.Optional(Ref()), flow_name: Type.Optional(Ref()), name: Type.Optional(Ref()) },
-      { additionalProperties: false },
-    ),
-    response: Type.Object({ items: Type.Array(DeploymentSchema) }),
+    summary: "Deployments by flow name and name, optionally filtered or searched, paged by cursor",
+    query: DeploymentListQuerySchema, response: pageSchema(DeploymentSchema),
   },
   applyDeployment: {
     method: "PUT", path: "/api/deployments", tag: "deployments", status: 200,

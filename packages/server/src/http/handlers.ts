@@ -15,8 +15,8 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ServiceContext } from "../services/context.js";
 import { createLoginLink, createSession, endSession, toSession, type SignInThrottle } from "../services/sessions.js";
 import { assertOwnOrigin, clearSessionCookie, setSessionCookie, type PublicAddress } from "./sessions.js";
-import { createCredentials, deleteCredentials, resolveCredentials, toCredentials } from "../services/credentials.js";
-import { applyDeployment, getDeploymentOrThrow, toDeployment } from "../services/deployments.js";
+import { createCredentials, deleteCredentials, listCredentials, resolveCredentials, toCredentials } from "../services/credentials.js";
+import { applyDeployment, getDeploymentOrThrow, listDeployments, toDeployment } from "../services/deployments.js";
 import {
   cancelFlowRun,
   createFlowRun,
@@ -29,7 +29,17 @@ import {
 } from "../services/flow-runs.js";
 import { exchangeBootstrapToken } from "../services/run-credentials.js";
 import { createWorkPool, deleteWorkPool, getWorkPool, listWorkPools, updateWorkPool } from "../services/work-pools.js";
-import { createApiKeyIn, createWorkspace, deleteApiKey, quota, quotaUsage, toApiKey, toWorkspace, updateWorkspace } from "../services/workspaces.js";
+import {
+  createApiKeyIn,
+  createWorkspace,
+  deleteApiKey,
+  listApiKeys,
+  listWorkspaces,
+  quota,
+  quotaUsage,
+  toWorkspace,
+  updateWorkspace,
+} from "../services/workspaces.js";
 
 /** The HTTP exchange, for the few routes that are about it (sessions: cookies, who is calling). */
 export interface HttpCall {
@@ -88,7 +98,7 @@ export const handlers: Handlers = {
     const link = await createLoginLink(ctx, ws, request.apiKeyId, body.path);
     return { url: `${base.replace(/\/+$/, "")}${LOGIN_LINK_PATH}?token=${encodeURIComponent(link.token)}`, expires_at: link.expires_at };
   },
-  listApiKeys: async (ctx, ws) => ({ items: (await ctx.store.listApiKeys(ws.id)).map(toApiKey) }),
+  listApiKeys: (ctx, ws, { query }) => listApiKeys(ctx, ws, query ?? {}),
   createApiKey: (ctx, ws, { body }) => createApiKeyIn(ctx.store, ws.id, body.name),
   deleteApiKey: async (ctx, ws, { params }) => {
     await deleteApiKey(ctx, ws.id, params.id);
@@ -96,7 +106,7 @@ export const handlers: Handlers = {
   },
 
   adminCreateWorkspace: (ctx, _ws, { body }) => createWorkspace(ctx, body),
-  adminListWorkspaces: async (ctx) => ({ items: (await ctx.store.listWorkspaces()).map(toWorkspace) }),
+  adminListWorkspaces: (ctx, _ws, { query }) => listWorkspaces(ctx, query ?? {}),
   adminUpdateWorkspace: (ctx, _ws, { params, body }) => {
     if (!isUuid(params.id)) throw notFound("workspace", params.id);
     return updateWorkspace(ctx, params.id, body);
@@ -112,7 +122,7 @@ export const handlers: Handlers = {
       default_base_job_template: t.defaultBaseJobTemplate,
     })),
   }),
-  listWorkPools: async (ctx, ws) => ({ items: await listWorkPools(ctx, ws) }),
+  listWorkPools: (ctx, ws, { query }) => listWorkPools(ctx, ws, query ?? {}),
   createWorkPool: (ctx, ws, { body }) => createWorkPool(ctx, ws, body),
   getWorkPool: (ctx, ws, { params }) => getWorkPool(ctx, ws, params.name),
   updateWorkPool: (ctx, ws, { params, body }) => updateWorkPool(ctx, ws, params.name, body),
@@ -121,7 +131,7 @@ export const handlers: Handlers = {
     return deleted;
   },
 
-  listCredentials: async (ctx, ws) => ({ items: (await ctx.store.listCredentials(ws.id)).map((c) => toCredentials(ctx.registry.credentialTypes, c)) }),
+  listCredentials: (ctx, ws, { query }) => listCredentials(ctx, ws, query ?? {}),
   createCredentials: (ctx, ws, { body }) => createCredentials(ctx, ws, body),
   getCredentials: async (ctx, ws, { params }) => {
     const record = await ctx.store.getCredentials(ws.id, params.name);
@@ -136,7 +146,7 @@ export const handlers: Handlers = {
     items: ctx.registry.credentialTypes.list().map((t) => ({ type: t.type, description: t.description, schema: t.schema, secret_fields: secretFields(t) })),
   }),
 
-  listDeployments: async (ctx, ws, { query }) => ({ items: (await ctx.store.listDeployments(ws.id, query ?? {})).map(toDeployment) }),
+  listDeployments: (ctx, ws, { query }) => listDeployments(ctx, ws, query ?? {}),
   applyDeployment: (ctx, ws, { body }) => {
     checkRunInputSizes(body);
     return applyDeployment(ctx, ws, body);

@@ -11,11 +11,26 @@ import {
   type Credentials,
   type CredentialsCreate,
   type CredentialsRecord,
+  type ListQuery,
+  type Page,
   type StoreTx,
   type WorkspaceRecord,
 } from "@ferry/core";
 import type { SecretBox } from "../secrets.js";
 import type { ServiceContext } from "./context.js";
+import { listPage } from "./lists.js";
+
+/** A page of the workspace's credentials by name, secrets masked. */
+export function listCredentials(ctx: ServiceContext, ws: WorkspaceRecord, query: ListQuery): Promise<Page<Credentials>> {
+  return listPage({
+    query,
+    keys: ["name"] as const,
+    keyOf: (row: CredentialsRecord) => ({ name: row.name }),
+    fetch: (after, n) => ctx.store.listCredentials(ws.id, { limit: n, after: after?.name }),
+    toItem: (row) => toCredentials(ctx.registry.credentialTypes, row),
+    total: () => ctx.store.totalCredentials(ws.id),
+  });
+}
 
 /** Binds a ciphertext to its workspace and name: a row copied elsewhere does not decrypt. */
 const aad = (workspaceId: string, name: string) => `credentials:${workspaceId}:${name}`;

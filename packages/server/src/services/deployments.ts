@@ -13,12 +13,28 @@ import {
   type Deployment,
   type DeploymentApply,
   type DeploymentApplyResult,
+  type DeploymentListQuery,
+  type Page,
   type DeploymentRecord,
   type PullStep,
   type WorkspaceRecord,
 } from "@ferry/core";
 import { assertManagedImage, type ServiceContext } from "./context.js";
+import { listPage } from "./lists.js";
 import { getPoolOrThrow } from "./work-pools.js";
+
+/** A page of the workspace's deployments by flow name and name, filtered and searched as asked. */
+export function listDeployments(ctx: ServiceContext, ws: WorkspaceRecord, query: DeploymentListQuery): Promise<Page<Deployment>> {
+  const filter = { work_pool: query.work_pool, flow_name: query.flow_name, name: query.name, search: query.search };
+  return listPage({
+    query,
+    keys: ["flow_name", "name"] as const,
+    keyOf: (row: DeploymentRecord) => ({ flow_name: row.flow_name, name: row.name }),
+    fetch: (after, n) => ctx.store.listDeployments(ws.id, filter, { limit: n, after }),
+    toItem: toDeployment,
+    total: () => ctx.store.totalDeployments(ws.id, filter),
+  });
+}
 
 export function toDeployment(record: DeploymentRecord): Deployment {
   const { workspace_id: _ws, work_pool_id: _pool, parameter_schema_key: _key, ...deployment } = record;

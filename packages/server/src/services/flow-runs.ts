@@ -36,6 +36,7 @@ import {
   isUuid,
 } from "@ferry/core";
 import { assertManagedImage, transitionRun, type ServiceContext } from "./context.js";
+import { listPage } from "./lists.js";
 
 /** How long an idempotency key keeps returning the run it created. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -207,16 +208,14 @@ export function parseRunFilter(query: FlowRunListQuery): FlowRunFilter {
 
 export async function listFlowRuns(ctx: ServiceContext, ws: WorkspaceRecord, query: FlowRunListQuery): Promise<Page<FlowRun>> {
   const filter = parseRunFilter(query);
-  const cursor = query.cursor ? decodeCursor(query.cursor, ["created_at", "id"] as const) : undefined;
-  const page = await collectPage({
-    limit: query.limit ?? 100,
-    fetch: (row, n) => ctx.store.listFlowRuns(ws.id, filter, { limit: n, after: row ? { created_at: row.created_at, id: row.id } : cursor }),
+  return listPage({
+    query,
+    keys: ["created_at", "id"] as const,
+    keyOf: (row: FlowRunRecord) => ({ created_at: row.created_at, id: row.id }),
+    fetch: (after, n) => ctx.store.listFlowRuns(ws.id, filter, { limit: n, after }),
     toItem: toFlowRun,
+    total: () => ctx.store.totalFlowRuns(ws.id, filter),
   });
-  return {
-    items: page.items,
-    next_cursor: page.more && page.last ? encodeCursor({ created_at: page.last.created_at, id: page.last.id }) : null,
-  };
 }
 
 export async function writeLogs(ctx: ServiceContext, ws: WorkspaceRecord, id: string, logs: LogInput[]): Promise<number> {

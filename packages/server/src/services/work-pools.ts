@@ -10,6 +10,8 @@ import {
   validateJobVariables,
   validationError,
   type BaseJobTemplate,
+  type ListQuery,
+  type Page,
   type StoreTx,
   type WorkPool,
   type WorkPoolCreate,
@@ -18,6 +20,7 @@ import {
   type WorkspaceRecord,
 } from "@ferry/core";
 import type { ServiceContext } from "./context.js";
+import { listPage } from "./lists.js";
 
 /** The pool as the API shows it, with how many of its runs hold a concurrency slot now. */
 export function toWorkPool(record: WorkPoolRecord, activeRuns: number): WorkPool {
@@ -25,10 +28,17 @@ export function toWorkPool(record: WorkPoolRecord, activeRuns: number): WorkPool
   return { ...pool, active_runs: activeRuns };
 }
 
-/** The workspace's pools, each with its runs in use: one grouped count for the whole list, not one per pool. */
-export async function listWorkPools(ctx: ServiceContext, ws: WorkspaceRecord): Promise<WorkPool[]> {
-  const [pools, active] = await Promise.all([ctx.store.listWorkPools(ws.id), ctx.store.countActiveFlowRunsByPool(ws.id)]);
-  return pools.map((p) => toWorkPool(p, active.get(p.id) ?? 0));
+/** A page of the workspace's pools, each with its runs in use: one grouped count for the page, not one per pool. */
+export async function listWorkPools(ctx: ServiceContext, ws: WorkspaceRecord, query: ListQuery): Promise<Page<WorkPool>> {
+  const active = await ctx.store.countActiveFlowRunsByPool(ws.id);
+  return listPage({
+    query,
+    keys: ["name"] as const,
+    keyOf: (row: WorkPoolRecord) => ({ name: row.name }),
+    fetch: (after, n) => ctx.store.listWorkPools(ws.id, { limit: n, after: after?.name }),
+    toItem: (row) => toWorkPool(row, active.get(row.id) ?? 0),
+    total: () => ctx.store.totalWorkPools(ws.id),
+  });
 }
 
 export async function getWorkPool(ctx: ServiceContext, ws: WorkspaceRecord, name: string): Promise<WorkPool> {

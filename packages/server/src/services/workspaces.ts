@@ -9,6 +9,8 @@ import {
   type ApiKey,
   type ApiKeyRecord,
   type CreatedApiKey,
+  type ListQuery,
+  type Page,
   type Quota,
   type QuotaUsage,
   type TierLimits,
@@ -18,6 +20,31 @@ import {
 } from "@ferry/core";
 import { generateApiKey } from "../api-keys.js";
 import type { ServiceContext } from "./context.js";
+import { listPage } from "./lists.js";
+
+/** A page of every workspace, oldest first (the operator's list). */
+export function listWorkspaces(ctx: ServiceContext, query: ListQuery): Promise<Page<Workspace>> {
+  return listPage({
+    query,
+    keys: ["id"] as const,
+    keyOf: (row: WorkspaceRecord) => ({ id: row.id }),
+    fetch: (after, n) => ctx.store.listWorkspaces({ limit: n, after: after?.id }),
+    toItem: toWorkspace,
+    total: () => ctx.store.totalWorkspaces(),
+  });
+}
+
+/** A page of the workspace's API keys, oldest first (never the keys themselves). */
+export function listApiKeys(ctx: ServiceContext, ws: WorkspaceRecord, query: ListQuery): Promise<Page<ApiKey>> {
+  return listPage({
+    query,
+    keys: ["id"] as const,
+    keyOf: (row: ApiKeyRecord) => ({ id: row.id }),
+    fetch: (after, n) => ctx.store.listApiKeys(ws.id, { limit: n, after: after?.id }),
+    toItem: toApiKey,
+    total: () => ctx.store.totalApiKeys(ws.id),
+  });
+}
 
 export function toWorkspace(record: WorkspaceRecord): Workspace {
   return {

@@ -274,6 +274,21 @@ CREATE INDEX flow_runs_managed_month_idx ON flow_runs (workspace_id, (coalesce(s
   WHERE pool_kind = 'managed';
 `,
   },
+  {
+    id: 10,
+    name: "lists paged by cursor",
+    // Each list reads its page in its order from an index, after the cursor's key: API keys by id
+    // (time-ordered) within the workspace; a pool's deployments by flow name and name. Each replaces an
+    // index on its leading column alone, which it serves as well. Work pools, credentials and a
+    // workspace's deployments page on their unique (workspace_id, name...) constraints; workspaces on
+    // their primary key.
+    sql: `
+CREATE INDEX api_keys_workspace_id_idx ON api_keys (workspace_id, id);
+DROP INDEX api_keys_workspace_idx;
+CREATE INDEX deployments_work_pool_flow_name_idx ON deployments (work_pool_id, flow_name, name);
+DROP INDEX deployments_work_pool_idx;
+`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

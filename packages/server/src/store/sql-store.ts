@@ -5,12 +5,15 @@ import {
   validationError,
   type ApiKeyRecord,
   type CredentialsRecord,
+  type DeploymentFilter,
   type DeploymentRecord,
   type FlowRunEvent,
   type FlowRunFields,
   type FlowRunFilter,
   type FlowRunRecord,
+  type ListTotal,
   type LogLevel,
+  type PageRequest,
   type LogLine,
   type ManagedUsage,
   type NewFlowRun,
@@ -34,6 +37,7 @@ import {
   storableText,
 } from "@ferry/core";
 import type { SqlDriver, SqlExecutor, SqlResult } from "./driver.js";
+import { listTotal, searchWords, type ListSql } from "./list-queries.js";
 import { migrate } from "./migrations.js";
 import { planMaintenance, readTableActivity, runMaintenance } from "./maintenance.js";
 import { claimableBy, claimFlowRun, renewServerLease } from "./server-leases.js";
@@ -328,9 +332,19 @@ export class SqlStoreTx implements StoreTx {
     return rows[0] ? toWorkspace(rows[0]) : null;
   }
 
-  async listWorkspaces(): Promise<WorkspaceRecord[]> {
-    const { rows } = await this.db.query<WorkspaceRow>(`SELECT ${WORKSPACE_COLUMNS} FROM workspaces ORDER BY created_at, id`);
+  async listWorkspaces(page?: PageRequest<string>): Promise<WorkspaceRecord[]> {
+    // Ids are time-ordered (UUIDv7): by id is oldest first, on the primary key.
+    const params = new Params();
+    const where = page?.after === undefined ? "" : `WHERE id > ${params.add(uuidCursor(page.after))}::uuid`;
+    const { rows } = await this.db.query<WorkspaceRow>(
+      `SELECT ${WORKSPACE_COLUMNS} FROM workspaces ${where} ORDER BY id${pageLimit(page, params)}`,
+      params.values,
+    );
     return rows.map(toWorkspace);
+  }
+
+  async totalWorkspaces(): Promise<ListTotal> {
+    return listTotal(this.db, { from: "workspaces", where: [], values: [] });
   }
 
   async updateWorkspace(id: string, patch: { tier?: TierName; limits_override?: Partial<TierLimits> }): Promise<WorkspaceRecord | null> {
@@ -380,12 +394,20 @@ export class SqlStoreTx implements StoreTx {
     };
   }
 
-  async listApiKeys(workspaceId: string): Promise<ApiKeyRecord[]> {
+  async listApiKeys(workspaceId: string, page?: PageRequest<string>): Promise<ApiKeyRecord[]> {
     if (!isUuid(workspaceId)) return [];
-    const { rows } = await this.db.query<ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, id`, [
-      workspaceId,
-    ]);
+    const params = new Params([workspaceId]);
+    const after = page?.after === undefined ? "" : ` AND id > ${params.add(uuidCursor(page.after))}::uuid`;
+    const { rows } = await this.db.query<ApiKeyRow>(
+      `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE workspace_id = $1${after} ORDER BY id${pageLimit(page, params)}`,
+      params.values,
+    );
     return rows.map(toApiKey);
+  }
+
+  async totalApiKeys(workspaceId: string): Promise<ListTotal> {
+    if (!isUuid(workspaceId)) return NONE;
+    return listTotal(this.db, { from: "api_keys", where: ["workspace_id = $1"], values: [workspaceId] });
   }
 
   async deleteApiKey(workspaceId: string, id: string): Promise<boolean> {
@@ -543,12 +565,20 @@ export class SqlStoreTx implements StoreTx {
     return rows[0] ? toWorkPool(rows[0]) : null;
   }
 
-  async listWorkPools(workspaceId: string): Promise<WorkPoolRecord[]> {
+  async listWorkPools(workspaceId: string, page?: PageRequest<string>): Promise<WorkPoolRecord[]> {
     if (!isUuid(workspaceId)) return [];
-    const { rows } = await this.db.query<WorkPoolRow>(`SELECT ${WORK_POOL_COLUMNS} FROM work_pools WHERE workspace_id = $1 ORDER BY name`, [
-      workspaceId,
-    ]);
+    const params = new Params([workspaceId]);
+    const after = page?.after === undefined ? "" : ` AND name > ${params.add(page.after)}`;
+    const { rows } = await this.db.query<WorkPoolRow>(
+      `SELECT ${WORK_POOL_COLUMNS} FROM work_pools WHERE workspace_id = $1${after} ORDER BY name${pageLimit(page, params)}`,
+      params.values,
+    );
     return rows.map(toWorkPool);
+  }
+
+  async totalWorkPools(workspaceId: string): Promise<ListTotal> {
+    if (!isUuid(workspaceId)) return NONE;
+    return listTotal(this.db, { from: "work_pools", where: ["workspace_id = $1"], values: [workspaceId] });
   }
 
   async updateWorkPool(
@@ -629,12 +659,20 @@ export class SqlStoreTx implements StoreTx {
     return rows[0] ? toCredentials(rows[0]) : null;
   }
 
-  async listCredentials(workspaceId: string): Promise<CredentialsRecord[]> {
+  async listCredentials(workspaceId: string, page?: PageRequest<string>): Promise<CredentialsRecord[]> {
     if (!isUuid(workspaceId)) return [];
-    const { rows } = await this.db.query<CredentialsRow>(`SELECT ${CREDENTIALS_COLUMNS} FROM credentials WHERE workspace_id = $1 ORDER BY name`, [
-      workspaceId,
-    ]);
+    const params = new Params([workspaceId]);
+    const after = page?.after === undefined ? "" : ` AND name > ${params.add(page.after)}`;
+    const { rows } = await this.db.query<CredentialsRow>(
+      `SELECT ${CREDENTIALS_COLUMNS} FROM credentials WHERE workspace_id = $1${after} ORDER BY name${pageLimit(page, params)}`,
+      params.values,
+    );
     return rows.map(toCredentials);
+  }
+
+  async totalCredentials(workspaceId: string): Promise<ListTotal> {
+    if (!isUuid(workspaceId)) return NONE;
+    return listTotal(this.db, { from: "credentials", where: ["workspace_id = $1"], values: [workspaceId] });
   }
 
   async deleteCredentials(workspaceId: string, name: string): Promise<boolean> {
@@ -737,19 +775,28 @@ export class SqlStoreTx implements StoreTx {
     return rows[0] ? toDeployment(rows[0]) : null;
   }
 
-  async listDeployments(workspaceId: string, filter: { work_pool?: string; flow_name?: string; name?: string }): Promise<DeploymentRecord[]> {
+  async listDeployments(
+    workspaceId: string,
+    filter: DeploymentFilter,
+    page?: PageRequest<{ flow_name: string; name: string }>,
+  ): Promise<DeploymentRecord[]> {
     if (!isUuid(workspaceId)) return [];
-    const params = new Params([workspaceId]);
-    const where = ["d.workspace_id = $1"];
-    if (filter.work_pool !== undefined) where.push(`p.name = ${params.add(filter.work_pool)}`);
-    if (filter.flow_name !== undefined) where.push(`d.flow_name = ${params.add(filter.flow_name)}`);
-    if (filter.name !== undefined) where.push(`d.name = ${params.add(filter.name)}`);
+    const list = deploymentListSql(workspaceId, filter);
+    const params = new Params(list.values);
+    const where = [...list.where];
+    if (page?.after !== undefined) {
+      where.push(`(d.flow_name, d.name) > (${params.add(page.after.flow_name)}, ${params.add(page.after.name)})`);
+    }
     const { rows } = await this.db.query<DeploymentRow>(
-      `SELECT ${DEPLOYMENT_COLUMNS} FROM deployments d JOIN work_pools p ON p.id = d.work_pool_id
-       WHERE ${where.join(" AND ")} ORDER BY d.flow_name, d.name`,
+      `SELECT ${DEPLOYMENT_COLUMNS} FROM ${list.from} WHERE ${where.join(" AND ")} ORDER BY d.flow_name, d.name${pageLimit(page, params)}`,
       params.values,
     );
     return rows.map(toDeployment);
+  }
+
+  async totalDeployments(workspaceId: string, filter: DeploymentFilter): Promise<ListTotal> {
+    if (!isUuid(workspaceId)) return NONE;
+    return listTotal(this.db, deploymentListSql(workspaceId, filter));
   }
 
   async deleteDeployment(workspaceId: string, id: string): Promise<boolean> {
@@ -932,16 +979,10 @@ export class SqlStoreTx implements StoreTx {
     page: { limit: number; after?: { created_at: string; id: string } },
   ): Promise<FlowRunRecord[]> {
     if (!isUuid(workspaceId)) return [];
-    const params = new Params([workspaceId]);
-    const where = ["workspace_id = $1"];
-    if (filter.deployment_id !== undefined) {
-      if (!isUuid(filter.deployment_id)) return [];
-      where.push(`deployment_id = ${params.add(filter.deployment_id)}::uuid`);
-    }
-    if (filter.work_pool !== undefined) where.push(`work_pool = ${params.add(filter.work_pool)}`);
-    if (filter.states !== undefined) where.push(`state_type = ANY(${params.add(filter.states)}::text[])`);
-    if (filter.created_after !== undefined) where.push(`created_at >= ${params.add(isoInput(filter.created_after, "created_after"))}::timestamptz`);
-    if (filter.created_before !== undefined) where.push(`created_at < ${params.add(isoInput(filter.created_before, "created_before"))}::timestamptz`);
+    if (filter.deployment_id !== undefined && !isUuid(filter.deployment_id)) return [];
+    const list = flowRunListSql(workspaceId, filter);
+    const params = new Params(list.values);
+    const where = [...list.where];
     if (page.after !== undefined) {
       if (!isUuid(page.after.id)) throw validationError("cursor is not valid; pass the next_cursor of a previous page unchanged");
       const at = params.add(isoInput(page.after.created_at, "cursor"));
@@ -953,6 +994,12 @@ export class SqlStoreTx implements StoreTx {
       params.values,
     );
     return rows.map(toFlowRun);
+  }
+
+  async totalFlowRuns(workspaceId: string, filter: FlowRunFilter): Promise<ListTotal> {
+    if (!isUuid(workspaceId)) return NONE;
+    if (filter.deployment_id !== undefined && !isUuid(filter.deployment_id)) return NONE;
+    return listTotal(this.db, flowRunListSql(workspaceId, filter));
   }
 
   async listUnfinishedFlowRuns(filter: UnfinishedFlowRunFilter): Promise<FlowRunRecord[]> {
@@ -1338,6 +1385,50 @@ function mapErrors(executor: SqlExecutor): SqlExecutor {
       }
     },
   };
+}
+
+const NONE: ListTotal = { total: 0, total_is_estimate: false };
+
+/** A workspace's runs under a filter; a page adds its keyset condition to it. */
+function flowRunListSql(workspaceId: string, filter: FlowRunFilter): ListSql {
+  const params = new Params([workspaceId]);
+  const where = ["workspace_id = $1"];
+  if (filter.deployment_id !== undefined) where.push(`deployment_id = ${params.add(filter.deployment_id)}::uuid`);
+  if (filter.work_pool !== undefined) where.push(`work_pool = ${params.add(filter.work_pool)}`);
+  if (filter.states !== undefined) where.push(`state_type = ANY(${params.add(filter.states)}::text[])`);
+  if (filter.created_after !== undefined) where.push(`created_at >= ${params.add(isoInput(filter.created_after, "created_after"))}::timestamptz`);
+  if (filter.created_before !== undefined) where.push(`created_at < ${params.add(isoInput(filter.created_before, "created_before"))}::timestamptz`);
+  return { from: "flow_runs", where, values: params.values };
+}
+
+/**
+ * A workspace's deployments under a filter. The pool is resolved to its id in a subquery, so a pool's
+ * page reads (work_pool_id, flow_name, name) in order. A search matches each word anywhere in
+ * flow/name, the pool's name or the tags: a scan of the workspace's deployments, which are few next
+ * to its runs.
+ */
+function deploymentListSql(workspaceId: string, filter: DeploymentFilter): ListSql {
+  const params = new Params([workspaceId]);
+  const where = ["d.workspace_id = $1"];
+  if (filter.work_pool !== undefined) {
+    where.push(`d.work_pool_id = (SELECT id FROM work_pools WHERE workspace_id = $1 AND name = ${params.add(filter.work_pool)})`);
+  }
+  if (filter.flow_name !== undefined) where.push(`d.flow_name = ${params.add(filter.flow_name)}`);
+  if (filter.name !== undefined) where.push(`d.name = ${params.add(filter.name)}`);
+  for (const word of searchWords(filter.search)) {
+    where.push(`strpos(lower(d.flow_name || '/' || d.name || ' ' || p.name || ' ' || d.tags::text), ${params.add(word)}) > 0`);
+  }
+  return { from: "deployments d JOIN work_pools p ON p.id = d.work_pool_id", where, values: params.values };
+}
+
+/** ` LIMIT $n` for a page; nothing for a whole list (callers inside the server that need every row). */
+function pageLimit(page: PageRequest<unknown> | undefined, params: Params): string {
+  return page ? ` LIMIT ${params.add(limit(page.limit))}` : "";
+}
+
+function uuidCursor(id: string): string {
+  if (!isUuid(id)) throw validationError("cursor is not valid; pass the next_cursor of a previous page unchanged");
+  return id;
 }
 
 class Params {

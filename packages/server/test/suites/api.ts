@@ -328,6 +328,63 @@ export function apiSuite(kind: StoreKind): void {
     expect(bad.message).toMatch(/'DONE' is not a state type/);
   });
 
+  it("pages every list by cursor, counts it on request, and refuses a bad cursor with a 400 that says so", async () => {
+    const { api_key } = await t.admin.api.adminCreateWorkspace({ body: { name: "paged-lists", tier: "pro" } });
+    const c = new FerryClient({ apiUrl: t.server.url, apiKey: api_key.key });
+    for (const name of ["p-e", "p-a", "p-d", "p-b", "p-c"]) await c.api.createWorkPool({ body: { name, type: "fake:push" } });
+    for (const name of ["c-3", "c-1", "c-2"]) await c.api.createCredentials({ body: { name, type: "git", data: { token: "ghp_x" } } });
+    for (const name of ["k2", "k3", "k4"]) await c.api.createApiKey({ body: { name } });
+    for (const [i, name] of ["d-4", "d-2", "d-1", "d-3"].entries()) await deploy(c, name, i % 2 ? "p-a" : "p-b");
+
+    /** Every page of a list of 2, by hand: the names in order, and the total the first page gave. */
+    const walk = async (fetchPage: (query: { limit: number; cursor?: string; include_total?: boolean }) => Promise<{ items: { name: string }[]; next_cursor: string | null; total?: number; total_is_estimate?: boolean }>) => {
+      const names: string[] = [];
+      const first = await fetchPage({ limit: 2, include_total: true });
+      expect(first.total_is_estimate).toBe(false);
+      names.push(...first.items.map((x) => x.name));
+      let cursor = first.next_cursor;
+      while (cursor) {
+        const page = await fetchPage({ limit: 2, cursor });
+        // Without the flag nothing is counted.
+        expect(page.total).toBeUndefined();
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        names.push(...page.items.map((x) => x.name));
+        cursor = page.next_cursor;
+      }
+      return { names, total: first.total };
+    };
+    expect(await walk((query) => c.api.listWorkPools({ query }))).toEqual({ names: ["p-a", "p-b", "p-c", "p-d", "p-e"], total: 5 });
+    expect(await walk((query) => c.api.listCredentials({ query }))).toEqual({ names: ["c-1", "c-2", "c-3"], total: 3 });
+    expect(await walk((query) => c.api.listApiKeys({ query }))).toEqual({ names: ["default", "k2", "k3", "k4"], total: 4 });
+    expect(await walk((query) => c.api.listDeployments({ query }))).toEqual({ names: ["d-1", "d-2", "d-3", "d-4"], total: 4 });
+    expect(await walk((query) => c.api.listDeployments({ query: { ...query, work_pool: "p-a" } }))).toEqual({ names: ["d-2", "d-3"], total: 2 });
+    expect(await walk((query) => c.api.listDeployments({ query: { ...query, search: "ETL D-3" } }))).toEqual({ names: ["d-3"], total: 1 });
+    const workspaces = await walk((query) => t.admin.api.adminListWorkspaces({ query }));
+    expect(workspaces.names).toContain("paged-lists");
+    expect(workspaces.total).toBe(workspaces.names.length);
+    const runs = await c.api.listFlowRuns({ query: { include_total: true, limit: 1 } });
+    expect(runs).toEqual({ items: [], next_cursor: null, total: 0, total_is_estimate: false });
+    expect((await c.api.listWorkPools()).total).toBeUndefined();
+
+    // The client's helper walks the same pages.
+    expect((await c.listAll.listWorkPools({ query: { limit: 2 } })).map((p) => p.name)).toEqual(["p-a", "p-b", "p-c", "p-d", "p-e"]);
+    expect((await c.listAll.listDeployments({ query: { work_pool: "p-b" } }, { max: 1 })).map((d) => d.name)).toEqual(["d-1"]);
+
+    const garbage = await rejection(c.api.listWorkPools({ query: { cursor: "not-a-cursor" } }));
+    expect(garbage.status).toBe(400);
+    expect(garbage.code).toBe("validation_failed");
+    expect(garbage.message).toBe("cursor is not valid; pass the next_cursor of a previous page unchanged");
+    // A cursor of another list names other keys.
+    const deploymentsCursor = (await c.api.listDeployments({ query: { limit: 1 } })).next_cursor!;
+    const crossed = await rejection(c.api.listApiKeys({ query: { cursor: deploymentsCursor } }));
+    expect(crossed.status).toBe(400);
+    expect(crossed.message).toMatch(/cursor is not valid/);
+    const poolsCursor = (await c.api.listWorkPools({ query: { limit: 1 } })).next_cursor!;
+    expect((await rejection(t.admin.api.adminListWorkspaces({ query: { cursor: poolsCursor } }))).status).toBe(400);
+    const tooMany = await rejection(c.api.listCredentials({ query: { limit: 1001 } }));
+    expect(tooMany.status).toBe(400);
+  });
+
   it("resumes an event stream after the last event seen", async () => {
     const { run } = await runAndWait(pushDeployment.id);
     const all: FlowRunEvent[] = [];

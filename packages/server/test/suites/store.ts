@@ -26,6 +26,7 @@ import { PgliteDriver } from "../../src/store/pglite-driver.js";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../src/store/embedded-postgres.js";
 import { SqlStore } from "../../src/store/sql-store.js";
 import { freshDatabase, type StoreKind } from "../support/databases.js";
+import { storeListsSuite } from "./store-lists.js";
 
 /**
  * One suite for the store, run on PGlite (store.test.ts) and on PostgreSQL (store.e2e.test.ts). Each
@@ -169,11 +170,11 @@ export function embeddedPostgresTarget(): Target {
 const T0 = Date.parse("2026-03-10T12:00:00.000Z");
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 
-async function workspace(store: StoreTx, name = "acme"): Promise<WorkspaceRecord> {
+export async function workspace(store: StoreTx, name = "acme"): Promise<WorkspaceRecord> {
   return store.createWorkspace({ id: newId(), name, tier: "free", limits_override: {} });
 }
 
-async function pool(store: StoreTx, ws: WorkspaceRecord, name: string, type = "fake:push"): Promise<WorkPoolRecord> {
+export async function pool(store: StoreTx, ws: WorkspaceRecord, name: string, type = "fake:push"): Promise<WorkPoolRecord> {
   return store.insertWorkPool({
     id: newId(),
     workspace_id: ws.id,
@@ -187,7 +188,7 @@ async function pool(store: StoreTx, ws: WorkspaceRecord, name: string, type = "f
   });
 }
 
-function deploymentInput(ws: WorkspaceRecord, p: WorkPoolRecord, name: string, flowName = "etl"): Omit<DeploymentRecord, "created_at" | "updated_at"> {
+export function deploymentInput(ws: WorkspaceRecord, p: WorkPoolRecord, name: string, flowName = "etl"): Omit<DeploymentRecord, "created_at" | "updated_at"> {
   return {
     id: newId(),
     workspace_id: ws.id,
@@ -207,7 +208,7 @@ function deploymentInput(ws: WorkspaceRecord, p: WorkPoolRecord, name: string, f
   };
 }
 
-async function deployment(store: StoreTx, ws: WorkspaceRecord, p: WorkPoolRecord, name: string, flowName = "etl"): Promise<DeploymentRecord> {
+export async function deployment(store: StoreTx, ws: WorkspaceRecord, p: WorkPoolRecord, name: string, flowName = "etl"): Promise<DeploymentRecord> {
   return store.insertDeployment(deploymentInput(ws, p, name, flowName));
 }
 
@@ -256,7 +257,7 @@ async function runIn(store: StoreTx, ws: WorkspaceRecord, d: DeploymentRecord, p
   return run;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<FerryError> {
+export async function rejection(promise: Promise<unknown>): Promise<FerryError> {
   try {
     await promise;
   } catch (error) {
@@ -269,7 +270,7 @@ async function rejection(promise: Promise<unknown>): Promise<FerryError> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A driver that records every statement the store sends through it, in transactions too. */
-function recordingDriver(driver: SqlDriver): { driver: SqlDriver; statements: { sql: string; params: readonly unknown[] }[] } {
+export function recordingDriver(driver: SqlDriver): { driver: SqlDriver; statements: { sql: string; params: readonly unknown[] }[] } {
   const statements: { sql: string; params: readonly unknown[] }[] = [];
   const record = (db: SqlExecutor): SqlExecutor => ({
     query: (sql, params = []) => {
@@ -299,7 +300,7 @@ interface PlanNode {
 }
 
 /** Every node of the statement's plan (EXPLAIN, not run), with the statement's own parameters. */
-async function planNodes(db: SqlExecutor, sql: string, params: readonly unknown[]): Promise<PlanNode[]> {
+export async function planNodes(db: SqlExecutor, sql: string, params: readonly unknown[]): Promise<PlanNode[]> {
   const { rows } = await db.query<{ "QUERY PLAN": { Plan: PlanNode }[] | string }>(`EXPLAIN (FORMAT JSON) ${sql}`, params);
   const raw = rows[0]!["QUERY PLAN"];
   const plan = (typeof raw === "string" ? JSON.parse(raw) : raw) as { Plan: PlanNode }[];
@@ -316,7 +317,7 @@ async function planNodes(db: SqlExecutor, sql: string, params: readonly unknown[
  * `n` runs put straight into flow_runs by one statement (cheap), half in each pool, the way a store
  * looks after a while: 1 in 100 waiting, 1 in 100 running, 1 in 50 failed, the rest completed.
  */
-async function seedRuns(db: SqlExecutor, ws: WorkspaceRecord, push: WorkPoolRecord, managed: WorkPoolRecord, n: number): Promise<void> {
+export async function seedRuns(db: SqlExecutor, ws: WorkspaceRecord, push: WorkPoolRecord, managed: WorkPoolRecord, n: number): Promise<void> {
   await db.query(
     `INSERT INTO flow_runs (id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
        state_type, state_name, state_timestamp, parameters, job_variables, job_configuration, tags, created_at, updated_at)
@@ -1294,6 +1295,8 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
       await stop();
     });
   });
+
+  storeListsSuite(kind, () => target);
 }
 
 class Barrier {
