@@ -4,7 +4,6 @@ import type { ManagedFigures, ManagedOutcome } from "./managed-bench.js";
 import type { ManagedRunFigures } from "./managed-figures.js";
 import { PIP_REQUIREMENT } from "./managed-flows.js";
 import type { BenchOptions, RunnerKind, StoreKind } from "./options.js";
-import type { Distribution } from "./stats.js";
 import type { StoreFigures } from "./store-bench.js";
 import type { UiFigures, UiOutcome } from "./ui-bench.js";
 
