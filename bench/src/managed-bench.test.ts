@@ -24,8 +24,14 @@ describe("managedServerEnv", () => {
     expect(JSON.parse(env.FERRY_RUNNER_ENV!)).toMatchObject({ PIP_INDEX_URL: "file:///opt/pypi/simple", PIP_FIND_LINKS: "/opt/wheels" });
   });
 
+  it("passes the warm-engine setting to the server on both backends, 0 (off) unless asked", () => {
+    expect(managedServerEnv("process", "/tmp/repo").FERRY_WARM_ENGINES).toBe("0");
+    expect(managedServerEnv("process", "/tmp/repo", 2).FERRY_WARM_ENGINES).toBe("2");
+    expect(managedServerEnv("docker", "/tmp/repo", 2, () => true).FERRY_WARM_ENGINES).toBe("2");
+  });
+
   it("gives Docker runs the host's network and read-only mounts of the repository and the package directories that exist", () => {
-    const env = managedServerEnv("docker", "/tmp/repo", (p) => p !== "/opt/pypi-more");
+    const env = managedServerEnv("docker", "/tmp/repo", 0, (p) => p !== "/opt/pypi-more");
     expect(env).toMatchObject({ FERRY_RUNNER: "docker", FERRY_RUNNER_NETWORK: "host" });
     expect(env.FERRY_RUNNER_MOUNTS).toBe("/tmp/repo:/tmp/repo,/opt/pypi:/opt/pypi,/opt/wheels:/opt/wheels,/etc/ssl/certs:/etc/ssl/certs");
   });

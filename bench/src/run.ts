@@ -15,7 +15,7 @@ const DEFAULT_CLI = fileURLToPath(new URL("../../apps/cli/dist/ferry.js", import
 const SELF = fileURLToPath(import.meta.url);
 
 type ChildMessage<F> = { ok: true; figures: F } | { ok: false; message: string };
-type Target = { store: StoreKind } | { runner: RunnerKind } | { ui: true };
+type Target = { store: StoreKind } | { runner: RunnerKind; warmEngines: number } | { ui: true };
 
 export async function run(argv: readonly string[], env: Record<string, string | undefined>): Promise<number> {
   let options: BenchOptions | null;
@@ -47,7 +47,8 @@ export async function run(argv: readonly string[], env: Record<string, string | 
   }
   if (options.childRunner) {
     const runner = options.childRunner;
-    return measureHere(`managed on ${runner}`, " and its runs", (hooks) => benchManaged(runner, { ...hooks, options }));
+    const warmEngines = options.childWarmEngines ?? 0;
+    return measureHere(`managed on ${runner}, FERRY_WARM_ENGINES=${warmEngines}`, " and its runs", (hooks) => benchManaged(runner, warmEngines, { ...hooks, options }));
   }
   if (options.childUi) {
     const measured = options;
@@ -78,14 +79,16 @@ export async function run(argv: readonly string[], env: Record<string, string | 
   if (options.managed) {
     managed = [];
     for (const runner of options.runners) {
-      if (interrupted) break;
       const problem = runner === "docker" ? await dockerProblem() : null;
-      if (problem) {
-        console.error(`managed on docker: skipped, ${problem}`);
-        managed.push({ runner, skipped: problem });
-        continue;
+      for (const warmEngines of options.warmEngines) {
+        if (interrupted) break;
+        if (problem) {
+          console.error(`managed on docker: skipped, ${problem}`);
+          managed.push({ runner, warmEngines, skipped: problem });
+          continue;
+        }
+        managed.push(await measureInChild<ManagedFigures, { runner: RunnerKind; warmEngines: number }>({ runner, warmEngines }, argv, children));
       }
-      managed.push(await measureInChild<ManagedFigures, { runner: RunnerKind }>({ runner }, argv, children));
     }
   }
   let ui: UiOutcome | null = null;
@@ -120,7 +123,12 @@ export async function run(argv: readonly string[], env: Record<string, string | 
 /** Runs this script again for one store or runner backend and takes its figures over IPC. */
 function measureInChild<F, T extends Target>(target: T, argv: readonly string[], children: Set<ReturnType<typeof fork>>): Promise<F | (T & { failed: string })> {
   return new Promise((resolve) => {
-    const flag = "store" in target ? ["--child-store", target.store] : "runner" in target ? ["--child-runner", target.runner] : ["--child-ui"];
+    const flag =
+      "store" in target
+        ? ["--child-store", target.store]
+        : "runner" in target
+          ? ["--child-runner", target.runner, "--child-warm-engines", String(target.warmEngines)]
+          : ["--child-ui"];
     // `advanced` serialisation keeps NaN (a figure with no observations) as NaN rather than null.
     const child = fork(SELF, [...argv, ...flag], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
     children.add(child);

@@ -116,6 +116,12 @@ export interface StoreTx {
   // --- flow runs
   /** Inserts the run and its first state-history entry. */
   insertFlowRun(input: NewFlowRun): Promise<FlowRunRecord>;
+  /**
+   * Inserts many runs and their first state-history entries in one statement, as `insertFlowRun` does
+   * each: for imports and for filling a store to measure it (the bench). A run whose idempotency key
+   * the workspace already holds is left out, not an error. Resolves to how many runs were inserted.
+   */
+  insertFlowRuns(inputs: readonly NewFlowRun[]): Promise<number>;
   getFlowRun(workspaceId: string, id: string): Promise<FlowRunRecord | null>;
   /** Those of the runs that are the workspace's (another workspace's are left out), in no order. */
   getFlowRuns(workspaceId: string, ids: string[]): Promise<FlowRunRecord[]>;

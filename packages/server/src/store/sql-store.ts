@@ -882,6 +882,61 @@ export class SqlStoreTx implements StoreTx {
     };
   }
 
+  async insertFlowRuns(inputs: readonly NewFlowRun[]): Promise<number> {
+    if (!inputs.length) return 0;
+    // One statement for the whole batch: the rows travel as one JSON array (one parameter, whatever the
+    // batch's size), and each run's history entries follow it in input order, as insertFlowRun writes them.
+    const rows = inputs.map((input) => ({
+      id: uuidInput(input.id, "id"),
+      workspace_id: uuidInput(input.workspace_id, "workspace_id"),
+      name: input.name,
+      deployment_id: uuidInput(input.deployment_id, "deployment_id"),
+      deployment_name: input.deployment_name,
+      flow_name: input.flow_name,
+      work_pool_id: uuidInput(input.work_pool_id, "work_pool_id"),
+      work_pool: input.work_pool,
+      work_pool_type: input.work_pool_type,
+      state_type: input.state.type,
+      state_name: input.state.name,
+      state_message: input.state.message,
+      created_at: isoInput(input.created_at, "created_at"),
+      parameters: input.parameters,
+      job_variables: input.job_variables,
+      job_configuration: input.job_configuration,
+      idempotency_key: input.idempotency_key,
+      tags: input.tags,
+      states: [...(input.prior_states ?? []), input.state].map((st) => ({ type: st.type, name: st.name, message: st.message })),
+    }));
+    const { rows: result } = await this.db.query<{ n: number }>(
+      `WITH input AS (
+         SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (
+           id uuid, workspace_id uuid, name text, deployment_id uuid, deployment_name text, flow_name text, work_pool_id uuid, work_pool text,
+           work_pool_type text, state_type text, state_name text, state_message text, created_at timestamptz, parameters jsonb,
+           job_variables jsonb, job_configuration jsonb, idempotency_key text, tags jsonb, states jsonb
+         )) WITH ORDINALITY AS i
+       ), r AS (
+         INSERT INTO flow_runs (id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
+                                state_type, state_name, state_message, state_timestamp, parameters, job_variables, job_configuration,
+                                idempotency_key, tags, created_at, updated_at)
+         SELECT id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
+                state_type, state_name, state_message, created_at, parameters, job_variables, NULLIF(job_configuration, 'null'::jsonb),
+                idempotency_key, tags, created_at, created_at
+         FROM input ORDER BY ordinality
+         ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING id, state_timestamp
+       ), h AS (
+         INSERT INTO flow_run_states (flow_run_id, type, name, message, timestamp)
+         SELECT r.id, s.type, s.name, s.message, r.state_timestamp
+         FROM r JOIN input ON input.id = r.id
+         CROSS JOIN ROWS FROM (jsonb_to_recordset(input.states) AS (type text, name text, message text)) WITH ORDINALITY AS s(type, name, message, ord)
+         ORDER BY input.ordinality, s.ord
+       )
+       SELECT count(*)::int AS n FROM r`,
+      [json(rows)],
+    );
+    return Number(result[0]?.n ?? 0);
+  }
+
   async getFlowRun(workspaceId: string, id: string): Promise<FlowRunRecord | null> {
     if (!isUuid(workspaceId) || !isUuid(id)) return null;
     const { rows } = await this.db.query<FlowRunRow>(`SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE id = $1 AND workspace_id = $2`, [id, workspaceId]);

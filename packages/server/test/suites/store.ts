@@ -804,6 +804,50 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
       expect(history).toEqual([{ id: expect.stringMatching(/^\d+$/), type: "SCHEDULED", name: "Scheduled", message: null, timestamp: at(5) }]);
     });
 
+    it("inserts many runs in one call, each as insertFlowRun would, leaving out a taken idempotency key", async () => {
+      const ws = await workspace(store);
+      const p = await pool(store, ws, "push");
+      const d = await deployment(store, ws, p, "nightly");
+      const taken = await store.insertFlowRun(runInput(ws, d, p, { key: "order-7", createdAt: at(0) }));
+      const plain = runInput(ws, d, p, { createdAt: at(1) });
+      const failed: NewFlowRun = {
+        ...runInput(ws, d, p, { createdAt: at(2) }),
+        job_configuration: null,
+        prior_states: [stateChange("SCHEDULED"), stateChange("PENDING"), stateChange("RUNNING")],
+        state: stateChange("FAILED", { message: "flow raised 'ValueError'" }),
+      };
+      const duplicate = runInput(ws, d, p, { key: "order-7", createdAt: at(3) });
+      expect(await store.insertFlowRuns([])).toBe(0);
+      expect(await store.insertFlowRuns([plain, failed, duplicate])).toBe(2);
+
+      // The same record insertFlowRun returns for the same input, read back.
+      const expected = ({ prior_states: _states, ...input }: NewFlowRun) => ({
+        ...input,
+        state: { ...input.state, timestamp: input.created_at },
+        infrastructure_id: null,
+        updated_at: input.created_at,
+        start_time: null,
+        end_time: null,
+        compute_seconds: 0,
+        result: null,
+      });
+      expect(await store.getFlowRun(ws.id, plain.id)).toEqual(expected(plain));
+      expect(await store.getFlowRun(ws.id, failed.id)).toEqual(expected(failed));
+      expect(await store.getFlowRun(ws.id, duplicate.id)).toBeNull();
+      expect(await store.getFlowRun(ws.id, taken.id)).toEqual(taken);
+      const history = await store.getFlowRunHistory(ws.id, failed.id);
+      expect(history.map((h) => [h.type, h.message, h.timestamp])).toEqual([
+        ["SCHEDULED", null, at(2)],
+        ["PENDING", null, at(2)],
+        ["RUNNING", null, at(2)],
+        ["FAILED", "flow raised 'ValueError'", at(2)],
+      ]);
+      expect((await store.getFlowRunHistory(ws.id, plain.id)).map((h) => h.type)).toEqual(["SCHEDULED"]);
+      const listed = await store.listFlowRuns(ws.id, { states: ["FAILED"] }, { limit: 10 });
+      expect(listed.map((r) => r.id)).toEqual([failed.id]);
+      await expect(store.insertFlowRuns([{ ...plain, id: "not-a-uuid" }])).rejects.toMatchObject({ code: "validation_failed" });
+    });
+
     it("sets states with fields, appending history in order, and updates fields alone", async () => {
       const ws = await workspace(store);
       const p = await pool(store, ws, "push");
