@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // What `npm i -g @ferry/cli` installs: packs every public workspace package, installs the CLI's
-// tarball (its @ferry/* dependencies from their tarballs, the rest from npm's cache, offline) into a
+// tarball (its @ferry/* dependencies from their tarballs, the rest from npm's cache, --prefer-offline) into a
 // temporary folder, and prints its size and package count. The goal (issue 19): under 30 MB and 60
 // packages. Run after the build:  node scripts/measure-cli-install.mjs [--json]
 import { execFileSync } from "node:child_process";
@@ -29,7 +29,7 @@ try {
   mkdirSync(project);
   const { "@ferry/cli": cli, ...others } = packed;
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "measure", private: true, dependencies: { "@ferry/cli": cli }, overrides: others }, null, 2));
-  npm(["install", "--offline", "--omit=dev", "--no-audit", "--no-fund", "--ignore-scripts"], project);
+  npm(["install", "--prefer-offline", "--omit=dev", "--no-audit", "--no-fund", "--ignore-scripts"], project);
 
   const lock = JSON.parse(readFileSync(join(project, "node_modules", ".package-lock.json"), "utf8"));
   const packages = Object.keys(lock.packages).filter((p) => p.startsWith("node_modules/"));
