@@ -62,7 +62,7 @@ describe("PROJECT_FILE_JSON_SCHEMA", () => {
     expect(props(SCHEMA.properties.build)).toEqual([...BUILD_FIELDS].sort());
     expect(props(SCHEMA.properties.deployments.items)).toEqual([...DEPLOYMENT_FIELDS].sort());
     expect(props(SCHEMA.properties.source)).toEqual([...SOURCE_FIELDS].sort());
-    expect(props(SCHEMA.properties.deployments.items.properties.work_pool.anyOf[1])).toEqual([...WORK_POOL_FIELDS].sort());
+    expect(props(SCHEMA.properties.deployments.items.properties.work_pool.anyOf[1]!)).toEqual([...WORK_POOL_FIELDS].sort());
   });
 
   it.each(VALID.map((text, i) => [i, text]))("accepts what the parser accepts (%i)", (_i, text) => {
