@@ -82,8 +82,9 @@ export interface ResolvedAuth {
 export async function resolveRegistryAuth(registry: string | null, spec: RegistryCredentialsSpec | undefined, sources: AuthSources): Promise<ResolvedAuth | null> {
   const fromSpec = await specAuth(registry, spec, sources);
   if (fromSpec) return fromSpec;
-  const login = registry ? await sources.registryLogin(registry) : null;
-  if (!login) return userDockerConfigAuth(registry ?? DOCKER_HUB, sources);
+  if (!registry) return userDockerConfigAuth(DOCKER_HUB, sources);
+  const login = await sources.registryLogin(registry);
+  if (!login) return userDockerConfigAuth(registry, sources);
   try {
     const { username, password } = await login.login(registry, sources.signal ? { signal: sources.signal } : {});
     return { auth: { username, password, serveraddress: registry }, from: login.description };
