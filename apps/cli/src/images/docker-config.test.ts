@@ -10,11 +10,11 @@ const b64 = (text: string) => Buffer.from(text).toString("base64");
 describe("loginSource", () => {
   const config = {
     auths: { "https://index.docker.io/v1/": { auth: b64("hub:pw") }, "r.example.com": { auth: b64("bob:pw") } },
-    credHelpers: { "123.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login" },
+    credHelpers: { "team.registry.example.net": "acme-login" },
     credsStore: "desktop",
   };
   it("prefers the registry's credHelpers entry, then credsStore, as Docker does", () => {
-    expect(loginSource(config, "123.dkr.ecr.eu-west-1.amazonaws.com")).toEqual({ helper: "ecr-login" });
+    expect(loginSource(config, "team.registry.example.net")).toEqual({ helper: "acme-login" });
     expect(loginSource(config, "r.example.com")).toEqual({ helper: "desktop" });
     expect(loginSource({ auths: config.auths }, "r.example.com")).toEqual({ entry: { auth: b64("bob:pw") } });
     expect(loginSource({ auths: config.auths }, "other.example.com")).toBeNull();
@@ -29,7 +29,7 @@ describe("loginSource", () => {
 
 describe("helper output and auths entries", () => {
   it("reads Username and Secret, and '<token>' as an identity token", () => {
-    expect(authFromHelperOutput('{"ServerURL":"r.io","Username":"AWS","Secret":"s"}', "r.io", "x")).toEqual({ username: "AWS", password: "s", serveraddress: "r.io" });
+    expect(authFromHelperOutput('{"ServerURL":"r.io","Username":"robot","Secret":"s"}', "r.io", "x")).toEqual({ username: "robot", password: "s", serveraddress: "r.io" });
     expect(authFromHelperOutput('{"Username":"<token>","Secret":"refresh"}', "r.io", "x")).toEqual({ username: "", password: "", identitytoken: "refresh", serveraddress: "r.io" });
     expect(() => authFromHelperOutput("nope", "r.io", "x")).toThrow(/docker-credential-x printed something that is not JSON/);
     expect(() => authFromHelperOutput('{"Username":"u"}', "r.io", "x")).toThrow(/no secret for r\.io; log in again with 'docker login r\.io'/);
