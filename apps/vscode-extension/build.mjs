@@ -1,8 +1,9 @@
 // Bundles the extension into one CommonJS file, as VS Code loads extensions: `vscode` is provided by
 // the editor at run time, so it stays external; everything else (the API client, YAML) is inlined, so
 // the .vsix carries no node_modules.
-import { readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { build } from "esbuild";
+import { PROJECT_FILE_JSON_SCHEMA } from "@ferry/core";
 
 const pkg = JSON.parse(await readFile(new URL("./package.json", import.meta.url), "utf8"));
 
@@ -31,3 +32,8 @@ const result = await build({
 });
 const bytes = Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
 console.log(`built dist/extension.cjs for ${pkg.name} ${pkg.version} (${Math.round(bytes / 1024)} KiB)`);
+
+// ferry.yaml's JSON Schema, from core's (the parser's fields), for yamlValidation and jsonValidation.
+await mkdir(new URL("./dist/", import.meta.url), { recursive: true });
+await writeFile(new URL("./dist/ferry.schema.json", import.meta.url), `${JSON.stringify(PROJECT_FILE_JSON_SCHEMA, null, 2)}\n`);
+console.log("wrote dist/ferry.schema.json");

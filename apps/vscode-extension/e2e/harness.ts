@@ -138,6 +138,8 @@ export interface StartCodeServerOptions {
   env?: Record<string, string>;
   /** How long to wait until code-server serves (default 60 s). */
   timeout?: number;
+  /** "restricted": Workspace Trust on and the folder not trusted (Restricted Mode); default off. */
+  workspaceTrust?: "disabled" | "restricted";
 }
 
 const QUIET_SETTINGS: Record<string, unknown> = {
@@ -161,6 +163,15 @@ const QUIET_SETTINGS: Record<string, unknown> = {
   "[Log]": { "editor.wordWrap": "off" },
 };
 
+/** Workspace Trust on, without its start-up dialog: a folder never trusted opens in Restricted Mode. */
+const RESTRICTED_SETTINGS: Record<string, unknown> = {
+  "security.workspace.trust.enabled": true,
+  "security.workspace.trust.startupPrompt": "never",
+  "security.workspace.trust.banner": "never",
+  "security.workspace.trust.untrustedFiles": "open",
+  "security.workspace.trust.emptyWindow": false,
+};
+
 /**
  * Installs the .vsix into a fresh data dir and starts code-server on a free 127.0.0.1 port with
  * `folder` open. Resolves once it answers HTTP; the workbench itself loads in the browser (openWorkbench).
@@ -177,7 +188,7 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
   await writeFile(configFile, "bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n");
   await writeFile(
     join(userDataDir, "User", "settings.json"),
-    JSON.stringify({ ...QUIET_SETTINGS, ...opts.settings }, null, 2),
+    JSON.stringify({ ...QUIET_SETTINGS, ...(opts.workspaceTrust === "restricted" ? RESTRICTED_SETTINGS : {}), ...opts.settings }, null, 2),
   );
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   // Keep the test runner's own variables out of the editor.
@@ -197,7 +208,7 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
     "--auth", "none",
     "--disable-telemetry",
     "--disable-update-check",
-    "--disable-workspace-trust",
+    ...(opts.workspaceTrust === "restricted" ? [] : ["--disable-workspace-trust"]),
     "--disable-getting-started-override",
     "--ignore-last-opened",
     resolve(opts.folder),

@@ -7,6 +7,7 @@ import { Connections } from "./connection.js";
 import { logChannel, showError } from "./errors.js";
 import { Explorer } from "./explorer.js";
 import { RunLogs, RunTracker } from "./runs.js";
+import { restrictedMessage, TRUST_REQUIRED } from "./trust.js";
 import type { Ferry } from "./services.js";
 
 /**
@@ -51,6 +52,12 @@ export function activate(context: vscode.ExtensionContext): void {
   for (const [id, what, run] of commands) {
     context.subscriptions.push(
       vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        if (TRUST_REQUIRED.has(id) && !vscode.workspace.isTrusted) {
+          const manage = "Manage Workspace Trust";
+          const picked = await vscode.window.showWarningMessage(restrictedMessage(what), manage);
+          if (picked === manage) await vscode.commands.executeCommand("workbench.trust.manage");
+          return undefined;
+        }
         try {
           return await run(...args);
         } catch (error) {
@@ -60,6 +67,7 @@ export function activate(context: vscode.ExtensionContext): void {
       }),
     );
   }
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void explorer.refresh()));
   void explorer.refresh();
 }
 

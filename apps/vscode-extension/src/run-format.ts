@@ -6,10 +6,23 @@ function clock(iso: string): string {
   return iso.slice(11, 19);
 }
 
+/** Level names a flow's own logging puts first (Python's `INFO etl: …`), by the level the line has. */
+const LEVEL_PREFIX = /^(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)(?::\s*|\s+)/;
+const PREFIX_LEVEL: Record<string, LogLine["level"]> = { DEBUG: "debug", INFO: "info", WARNING: "warning", WARN: "warning", ERROR: "error", CRITICAL: "critical", FATAL: "critical" };
+
+/**
+ * The message without a leading level name that only repeats the line's level: the engine takes a
+ * Python record's level from that name, and the channel shows the level once, in its own column.
+ */
+export function messageWithoutLevel(log: Pick<LogLine, "level" | "message">): string {
+  const prefix = LEVEL_PREFIX.exec(log.message);
+  return prefix && PREFIX_LEVEL[prefix[1]!] === log.level ? log.message.slice(prefix[0].length) : log.message;
+}
+
 /** One log line as the output channel shows it: `12:00:01 INFO    [flow] message`. */
 export function formatLog(log: LogLine): string {
   const level = log.level.toUpperCase().padEnd(8);
-  return `${clock(log.timestamp)} ${level}[${log.source}] ${log.message}`;
+  return `${clock(log.timestamp)} ${level}[${log.source}] ${messageWithoutLevel(log)}`;
 }
 
 /** A state change as the output channel shows it: `12:00:01 ── RUNNING ──`, with the state's message. */

@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import { isTerminal, type FlowRun } from "@ferry/core";
 import type { Connections } from "./connection.js";
 import { logChannel } from "./errors.js";
+import { followWhileOpen } from "./follow.js";
 import { endMessage, formatEvent, RUN_ACTIONS, runHeader, runPageUrl } from "./run-format.js";
 import { stateIcon, stateLabel } from "./tree-model.js";
 
@@ -28,7 +29,9 @@ export class RunLogs implements vscode.Disposable {
     const { client } = await this.connections.client();
     void (async () => {
       try {
-        for await (const event of client.followRun(run.id, { signal: controller.signal })) {
+        const onRetry = (error: unknown, delayMs: number) =>
+          this.channel.appendLine(`(lost the server: ${error instanceof Error ? error.message : String(error)}; reconnecting in ${Math.round(delayMs / 1000)} s)`);
+        for await (const event of followWhileOpen(client, run.id, { signal: controller.signal, onRetry })) {
           if (controller.signal.aborted) return;
           this.channel.appendLine(formatEvent(event));
         }
@@ -82,7 +85,7 @@ export class RunTracker implements vscode.Disposable {
     let current = run;
     try {
       const { client } = await this.connections.client();
-      for await (const event of client.followRun(run.id, { signal: controller.signal })) {
+      for await (const event of followWhileOpen(client, run.id, { signal: controller.signal })) {
         if (event.kind !== "state") continue;
         current = { ...current, state: event.state };
         this.update(current);

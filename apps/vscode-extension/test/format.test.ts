@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Quota, Workspace } from "@ferry/core";
 import { quotaMarkdown } from "../src/quota-format.js";
-import { endMessage, formatEvent, formatLog, formatState, RUN_ACTIONS, runHeader, runPageUrl } from "../src/run-format.js";
+import { endMessage, formatEvent, formatLog, formatState, messageWithoutLevel, RUN_ACTIONS, runHeader, runPageUrl } from "../src/run-format.js";
 import { deployment, run } from "./fixtures.js";
 
 describe("run output", () => {
@@ -66,5 +66,20 @@ describe("links to the web UI", () => {
 
   it("offers the logs and the browser when a run ends", () => {
     expect(Object.values(RUN_ACTIONS)).toEqual(["Show Logs", "Open in Browser"]);
+  });
+});
+
+describe("messageWithoutLevel", () => {
+  it("drops a leading level name that repeats the line's level (Python's logging format), once", () => {
+    expect(messageWithoutLevel({ level: "info", message: "INFO etl: loaded" })).toBe("etl: loaded");
+    expect(messageWithoutLevel({ level: "warning", message: "WARNING: careful" })).toBe("careful");
+    expect(messageWithoutLevel({ level: "debug", message: "DEBUG etl: details" })).toBe("etl: details");
+    expect(formatLog({ id: "1", flow_run_id: "r", level: "info", message: "INFO etl: INFO is a word", timestamp: "2026-11-22T10:11:12.345Z", source: "flow" })).toBe(
+      "10:11:12 INFO    [flow] etl: INFO is a word",
+    );
+  });
+  it("keeps a level name that is not the line's, and words that only start like one", () => {
+    expect(messageWithoutLevel({ level: "info", message: "ERROR rows were skipped" })).toBe("ERROR rows were skipped");
+    expect(messageWithoutLevel({ level: "info", message: "INFORMATION follows" })).toBe("INFORMATION follows");
   });
 });

@@ -134,11 +134,14 @@ export interface ProjectFileIssue {
 type Path = (string | number)[];
 type Locate = (path: Path) => number | undefined;
 
-const TOP_LEVEL_FIELDS = ["name", "source", "pull", "build", "deployments"];
-const BUILD_FIELDS = ["image", "dockerfile", "context", "platform", "requirements", "base_image", "build_args", "registry_credentials"];
+/** @internal Also the JSON Schema's properties (project-file-schema.ts). */
+export const TOP_LEVEL_FIELDS = ["name", "source", "pull", "build", "deployments"];
+/** @internal Also the JSON Schema's properties (project-file-schema.ts). */
+export const BUILD_FIELDS = ["image", "dockerfile", "context", "platform", "requirements", "base_image", "build_args", "registry_credentials"];
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DEPLOYMENT_FIELDS = [
+/** @internal Also the JSON Schema's properties (project-file-schema.ts). */
+export const DEPLOYMENT_FIELDS = [
   "name",
   "flow_name",
   "entrypoint",
@@ -151,8 +154,10 @@ const DEPLOYMENT_FIELDS = [
   "description",
   "paused",
 ];
-const SOURCE_FIELDS = ["git_url", "branch", "commit", "credentials"];
-const WORK_POOL_FIELDS = ["name", "job_variables"];
+/** @internal Also the JSON Schema's properties (project-file-schema.ts). */
+export const SOURCE_FIELDS = ["git_url", "branch", "commit", "credentials"];
+/** @internal Also the JSON Schema's properties (project-file-schema.ts). */
+export const WORK_POOL_FIELDS = ["name", "job_variables"];
 
 /** Keys Prefect users bring along, with what to do instead. */
 const UNSUPPORTED_HINTS: Record<string, string> = {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Credentials, WorkPool } from "@ferry/core";
 import { startAzureLocal, type AzureLocal } from "@ferry/azure-local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ferry as runFerry, parseJson, startServer, transcript, type CliResult, type ServerProcess } from "@ferry/cli/test-harness";
+import { ferry as runFerry, parseJson, startServer, transcript, type CliResult, type ServerProcess } from "../../../apps/cli/test/cli-harness.js";
 
 // `ferry work-pool create --type azure-container-instance:push --provision-infra` as a user runs it:
 // their Azure identity in the environment (DefaultAzureCredential's environment credential), the

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Credentials, WorkPool } from "@ferry/core";
 import { NEW_PROJECT_SERVICES, startGcpLocal, type GcpLocal, type GcpLocalSnapshot } from "@ferry/gcp-local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ferry as runFerry, parseJson, startServer, transcript, type CliResult, type ServerProcess } from "@ferry/cli/test-harness";
+import { ferry as runFerry, parseJson, startServer, transcript, type CliResult, type ServerProcess } from "../../../apps/cli/test/cli-harness.js";
 
 // `ferry work-pool create --type cloud-run:push --provision-infra` as a user runs it: their application
 // default credentials in the environment (GOOGLE_APPLICATION_CREDENTIALS: here the key of gcp-local's

@@ -5,7 +5,7 @@ import { startModalLocal, type ModalLocal } from "@ferry/modal-local";
 import { sdkClients } from "@ferry/provider-modal";
 import type { Credentials, WorkPool } from "@ferry/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ferry as runFerry, parseJson, startServer, transcript, type CliResult, type ServerProcess } from "@ferry/cli/test-harness";
+import { ferry as runFerry, parseJson, startServer, transcript, type CliResult, type ServerProcess } from "../../../apps/cli/test/cli-harness.js";
 
 // `ferry work-pool create --type modal:push --provision-infra` as a user runs it: their Modal token in
 // ~/.modal.toml (or MODAL_TOKEN_ID / MODAL_TOKEN_SECRET), the official SDK inside the CLI, and Modal

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startModalLocal, type ModalLocal } from "@ferry/modal-local";
 import type { FlowRun } from "@ferry/core";
-import { FERRY_BIN, ferry as runFerry, parseJson, startServer, type CliResult, type ServerProcess } from "@ferry/cli/test-harness";
+import { FERRY_BIN, ferry as runFerry, parseJson, startServer, type CliResult, type ServerProcess } from "../../../apps/cli/test/cli-harness.js";
 import { docker as dockerService } from "../../../test-support/services.js";
 import { serveRepo, type ServedRepo } from "./support/git-server.js";
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Credentials, FlowRun, ProviderInfo, WorkPool } from "@ferry/core";
-import { ferry as runFerry, parseJson, startServer, type CliOptions, type CliResult, type ServerProcess } from "@ferry/cli/test-harness";
+import { ferry as runFerry, parseJson, startServer, type CliOptions, type CliResult, type ServerProcess } from "../../../apps/cli/test/cli-harness.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // The one-file stub provider (fixtures/provider-stub, which passes both conformance suites in

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Credentials, FlowRun, WorkPool } from "@ferry/core";
 import { startAwsLocal, type AwsLocal } from "@ferry/aws-local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ferry as runFerry, parseJson, startServer, transcript, type CliResult, type ServerProcess } from "@ferry/cli/test-harness";
+import { ferry as runFerry, parseJson, startServer, transcript, type CliResult, type ServerProcess } from "../../../apps/cli/test/cli-harness.js";
 
 // `ferry work-pool create --provision-infra` as a user runs it: their AWS identity in the environment,
 // the official SDK inside the CLI, and an AWS endpoint (here @ferry/aws-local) the SDK finds through

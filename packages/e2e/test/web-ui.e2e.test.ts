@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ferry as runFerry, parseJson, type CliResult } from "@ferry/cli/test-harness";
+import { ferry as runFerry, parseJson, type CliResult } from "../../../apps/cli/test/cli-harness.js";
 import { FerryClient, type Deployment } from "@ferry/core";
 import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
 import { axeViolations, BrowserWatch, chromiumCheck, launchChromium, saveArtifact, screenshot, SIGNED_OUT_401 } from "./support/browser.js";

@@ -1,9 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EngineError } from "./errors.js";
-import { outcomeOfFlow, resolveEntrypoint, type FlowErrorReport } from "./flow-runner.js";
+import { outcomeOfFlow, resolveEntrypoint, runFlow, type FlowErrorReport } from "./flow-runner.js";
+
+const SHIM_DIR = fileURLToPath(new URL("./shims/", import.meta.url));
 
 describe("resolveEntrypoint", () => {
   let dir: string;
@@ -94,4 +97,32 @@ describe("outcomeOfFlow", () => {
   it("is stopped, whatever the files say, when the engine stopped it", () => {
     expect(outcomeOfFlow(target, { exitCode: null, signal: "SIGTERM", aborted: true }, null, report("exception", "KeyboardInterrupt", ""))).toEqual({ kind: "stopped" });
   });
+});
+
+describe("runFlow's Python logging", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ferry-log-level-test-"));
+    writeFileSync(
+      join(dir, "flow.py"),
+      'import logging\nlog = logging.getLogger("etl")\ndef flow():\n    log.debug("details")\n    log.info("loaded")\n    return 1\n',
+    );
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const linesAt = async (level: string | undefined) => {
+    const lines: string[] = [];
+    const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin", ...(level ? { FERRY_LOG_LEVEL: level } : {}) };
+    const target = await resolveEntrypoint("flow.py:flow", dir);
+    await runFlow({ target, parameters: {}, scratchDir: dir, shimDir: SHIM_DIR, python: "python3", env, onLine: (line) => lines.push(line) });
+    return lines;
+  };
+
+  it("keeps DEBUG records when the run's FERRY_LOG_LEVEL asks for them, and only then", async () => {
+    expect(await linesAt("debug")).toEqual(expect.arrayContaining(["DEBUG etl: details", "INFO etl: loaded"]));
+    const info = await linesAt(undefined);
+    expect(info).toContain("INFO etl: loaded");
+    expect(info.join("\n")).not.toContain("details");
+    expect((await linesAt("nonsense")).join("\n")).not.toContain("details");
+  }, 60_000);
 });

@@ -2,11 +2,14 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { FerryError, isFerryError, type RegistryCredentialsSpec, type RegistryLogin } from "@ferry/core";
+import { credentialHelperRunner, DOCKER_HUB, dockerConfigAuth, dockerConfigPath, readDockerConfig, type RunHelper } from "./docker-config.js";
 
 /** Docker's AuthConfig: what the daemon sends the registry for a push. */
 export interface RegistryAuth {
   username: string;
   password: string;
+  /** A registry's refresh token (a credential helper's `<token>` login) instead of a password. */
+  identitytoken?: string;
   serveraddress: string;
 }
 
@@ -58,6 +61,8 @@ export interface AuthSources {
    */
   registryLogin: (registry: string) => Promise<RegistryLogin | null>;
   readText?: (path: string) => Promise<string>;
+  /** Runs `docker-credential-<helper> get`; default the real helper on the env's PATH. */
+  runHelper?: RunHelper;
   signal?: AbortSignal;
 }
 
@@ -70,15 +75,16 @@ export interface ResolvedAuth {
 
 /**
  * The login for pushing to `registry`: `build.registry_credentials` when ferry.yaml gives them, else a
- * provider's registry login that serves the registry, else none (anonymous, as a local or open registry
- * takes).
+ * provider's registry login that serves the registry (fresh, from the user's cloud identity), else
+ * what Docker itself would use from its config (credHelpers, credsStore, auths), else none (anonymous,
+ * as a local or open registry takes).
  */
 export async function resolveRegistryAuth(registry: string | null, spec: RegistryCredentialsSpec | undefined, sources: AuthSources): Promise<ResolvedAuth | null> {
   const fromSpec = await specAuth(registry, spec, sources);
-  if (fromSpec) return { auth: fromSpec, from: "build.registry_credentials" };
-  if (!registry) return null;
+  if (fromSpec) return fromSpec;
+  if (!registry) return userDockerConfigAuth(DOCKER_HUB, sources);
   const login = await sources.registryLogin(registry);
-  if (!login) return null;
+  if (!login) return userDockerConfigAuth(registry, sources);
   try {
     const { username, password } = await login.login(registry, sources.signal ? { signal: sources.signal } : {});
     return { auth: { username, password, serveraddress: registry }, from: login.description };
@@ -90,8 +96,18 @@ export async function resolveRegistryAuth(registry: string | null, spec: Registr
   }
 }
 
-async function specAuth(registry: string | null, spec: RegistryCredentialsSpec | undefined, sources: AuthSources): Promise<RegistryAuth | null> {
-  const server = registry ?? "https://index.docker.io/v1/";
+async function userDockerConfigAuth(registry: string, sources: AuthSources): Promise<ResolvedAuth | null> {
+  const path = dockerConfigPath(sources.env);
+  if (!path) return null;
+  const config = await readDockerConfig(path, sources.readText);
+  if (!config) return null;
+  const found = await dockerConfigAuth(config, registry, sources.runHelper ?? credentialHelperRunner(sources.env, sources.signal));
+  return found ? { auth: found.auth, from: `${found.from} (${path})` } : null;
+}
+
+async function specAuth(registry: string | null, spec: RegistryCredentialsSpec | undefined, sources: AuthSources): Promise<ResolvedAuth | null> {
+  const server = registry ?? DOCKER_HUB;
+  const from = "build.registry_credentials";
   if (spec && "file" in spec) {
     const path = resolve(sources.baseDir, spec.file.replace(/^~(?=$|\/)/, homedir()));
     let text: string;
@@ -106,14 +122,19 @@ async function specAuth(registry: string | null, spec: RegistryCredentialsSpec |
     } catch {
       throw new FerryError("validation_failed", `build.registry_credentials.file: ${path} is not JSON; write {"username": "…", "password": "…"}`);
     }
-    return credentialsFromJson(json, server, path);
+    // A Docker config with a credential helper or store: ask the helper, as `docker push` would.
+    if (typeof json === "object" && json !== null && ("credHelpers" in json || "credsStore" in json)) {
+      const found = await dockerConfigAuth(json as Record<string, unknown>, server, sources.runHelper ?? credentialHelperRunner(sources.env, sources.signal));
+      if (found) return { auth: found.auth, from: `${from} (${found.from})` };
+    }
+    return { auth: credentialsFromJson(json, server, path), from };
   }
   if (spec) {
     const username = sources.env[spec.username_env];
     const password = sources.env[spec.password_env];
     const unset = [!username && spec.username_env, !password && spec.password_env].filter(Boolean);
     if (unset.length) throw new FerryError("validation_failed", `build.registry_credentials: ${unset.join(" and ")} ${unset.length > 1 ? "are" : "is"} not set; export ${unset.length > 1 ? "them" : "it"} before 'ferry deploy'`);
-    return { username: username!, password: password!, serveraddress: server };
+    return { auth: { username: username!, password: password!, serveraddress: server }, from };
   }
   return null;
 }

@@ -78,7 +78,10 @@ def main(argv):
     # The shim's own directory must not shadow the flow's modules.
     shim_dir = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != shim_dir]
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # The run's level (FERRY_LOG_LEVEL in its env job variable, e.g. DEBUG); INFO when unset or unknown.
+    level = os.environ.get("FERRY_LOG_LEVEL", "").strip().upper()
+    level = level if level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "INFO"
+    logging.basicConfig(level=getattr(logging, level), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 
     path = os.path.abspath(file)
     if not os.path.isfile(path):

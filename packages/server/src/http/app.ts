@@ -6,6 +6,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { Type } from "@sinclair/typebox";
 import {
+  buildOpenApiDocument,
   checkJsonDepth,
   clip,
   clipIssues,
@@ -127,21 +128,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     throw new FerryError("unavailable", "the server is shutting down; retry in a moment (against another server, or this one once it is back)");
   });
 
+  // The document is core's, built from the route table; the reference page (/docs) shows the same one.
   await app.register(swagger, {
-    openapi: {
-      openapi: "3.1.0",
-      info: {
-        title: "Ferry API",
-        version: options.version,
-        description: "Run flows on managed execution and push work pools. Authenticate with `Authorization: Bearer <API key>`.",
-      },
-      components: {
-        securitySchemes: {
-          apiKey: { type: "http", scheme: "bearer", description: "A workspace API key (fy_…)" },
-          adminToken: { type: "http", scheme: "bearer", description: "The server's operator token" },
-        },
-      },
-    },
+    mode: "static",
+    specification: { document: buildOpenApiDocument({ version: options.version }) as never },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   await app.register(cookie);
@@ -227,7 +217,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header("content-type", ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();
   });
-  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  let openApi: { url: string | null; document: unknown } | undefined;
+  app.get("/openapi.json", { schema: { hide: true } }, async () => {
+    const url = address.url();
+    if (openApi?.url !== url) openApi = { url, document: buildOpenApiDocument({ version: options.version, serverUrl: url }) };
+    return openApi.document;
+  });
 
   return app;
 }
