@@ -93,7 +93,7 @@ export const REQUEST_EXAMPLES: { [K in RouteName]?: RouteInput<K>["body"] } = {
 export const RESPONSE_EXAMPLES: { [K in RouteName]?: RouteOutput<K> } = {
   getWorkPool: pool,
   createWorkPool: pool,
-  listWorkPools: { items: [pool] },
+  listWorkPools: { items: [pool], next_cursor: null },
   getDeployment: deployment,
   applyDeployment: { deployment, action: "created" },
   createFlowRun: { flow_run: run, created: true },
