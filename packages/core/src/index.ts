@@ -22,3 +22,4 @@ export * from "./text.js";
 export * from "./api/routes.js";
 export { FerryClient, type FerryClientOptions } from "./api/client.js";
 export * from "./admission.js";
+export * from "./idempotency.js";
