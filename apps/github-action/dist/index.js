@@ -58420,7 +58420,7 @@ async function deploy(client, inputs, workflow) {
   if (!/^[0-9a-f]{7,40}$/i.test(workflow.sha)) throw new Error("GITHUB_SHA is not a commit hash; run this action inside a GitHub Actions workflow");
   if (inputs.githubToken) {
     warning(
-      "input 'github-token' is not stored on the Ferry server (it would outlive this job); for a private repository, store long-lived git credentials once ('ferry credentials create NAME --type git --data token=\u2026') and name them in ferry.yaml's source.credentials"
+      "input 'github-token' is not stored on the Ferry server (it would outlive this job); for a private repository, store git credentials once with 'ferry credentials create NAME --type git' (the token is prompted for) and name them in ferry.yaml's source.credentials"
     );
   }
   const text = await readProjectFile(inputs, workflow);

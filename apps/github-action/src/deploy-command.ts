@@ -14,7 +14,7 @@ export async function deploy(client: FerryClient, inputs: ActionInputs, workflow
   if (inputs.githubToken) {
     // The job's token expires with the job; stored on the server it would outlive the step and still be kept as a secret.
     core.warning(
-      "input 'github-token' is not stored on the Ferry server (it would outlive this job); for a private repository, store long-lived git credentials once ('ferry credentials create NAME --type git --data token=…') and name them in ferry.yaml's source.credentials",
+      "input 'github-token' is not stored on the Ferry server (it would outlive this job); for a private repository, store git credentials once with 'ferry credentials create NAME --type git' (the token is prompted for) and name them in ferry.yaml's source.credentials",
     );
   }
   const text = await readProjectFile(inputs, workflow);
