@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -125,7 +125,19 @@ export const localActionDriver: ActionDriver = async ({ inputs, env, post, onSta
   }
 };
 
-/** Sends `signal` to the step's whole process group, as a runner stops a cancelled step. */
+/**
+ * Sends `signal` to the process that runs the action's code, as a runner signals a cancelled step's node
+ * process: `node dist/index.js` itself, or under local-action the node process tsx starts (signalling
+ * tsx instead would test tsx: it SIGKILLs its child when the child's IPC answer is 30 ms late, as
+ * happens on a loaded machine). SIGKILL goes to the whole group.
+ */
 export function signalStep(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid) process.kill(-child.pid, signal);
+  if (!child.pid) return;
+  if (signal === "SIGKILL") return void process.kill(-child.pid, signal);
+  const group = execFileSync("ps", ["-eo", "pid=,pgid=,args="], { encoding: "utf8" })
+    .split("\n")
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null && Number(m[2]) === child.pid);
+  const inner = group.find((m) => m[3]!.includes("tsx/dist/loader.mjs"));
+  process.kill(inner ? Number(inner[1]) : child.pid, signal);
 }
