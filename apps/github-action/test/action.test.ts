@@ -214,6 +214,8 @@ describe.each(DRIVERS)("the action through %s", (_name, drive, runId) => {
     expect(r.outputs.state).toBe("FAILED");
     expect(r.errors.join("\n")).toMatch(/boom\/boom ended FAILED/);
     expect(r.summary).toMatch(/FAILED/);
+    // The summary's table: state and duration; then the last log lines of the failed run.
+    expect(r.summary).toMatch(/<td>FAILED<\/td><td>(\d+s|\d+m \d{2}s)<\/td>/);
     expect(r.summary).toMatch(/about to fail|blew up on purpose/);
   });
 
