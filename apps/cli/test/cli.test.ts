@@ -172,14 +172,23 @@ describe("ferry CLI against a real server", () => {
     const first = await ferry(["deployment", "run", "etl/nightly", "--idempotency-key", "e2e-1", "--param", "day=2026-02-01", "--json"]);
     expectOk(first);
     const a = parseJson<{ flow_run: FlowRun; created: boolean }>(first);
-    const second = parseJson<{ flow_run: FlowRun; created: boolean }>(await ferry(["deployment", "run", "etl/nightly", "--idempotency-key", "e2e-1", "--json"]));
+    const second = parseJson<{ flow_run: FlowRun; created: boolean }>(await ferry(["deployment", "run", "etl/nightly", "--idempotency-key", "e2e-1", "--param", "day=2026-02-01", "--json"]));
     expect(a.created).toBe(true);
     expect(second).toMatchObject({ created: false, flow_run: { id: a.flow_run.id } });
     expect(a.flow_run.parameters).toEqual({ day: "2026-02-01" });
     runId = a.flow_run.id;
 
-    const human = await ferry(["deployment", "run", "etl/nightly", "--idempotency-key", "e2e-1"]);
+    const human = await ferry(["deployment", "run", "etl/nightly", "--idempotency-key", "e2e-1", "--param", "day=2026-02-01"]);
     expect(human.stdout).toMatch(new RegExp(`exists already: '.*' \\(${runId}\\)`));
+  });
+
+  it("refuses a reused idempotency key with other parameters (409), naming both and the fix, without their values", async () => {
+    const other = await ferry(["deployment", "run", "etl/nightly", "--idempotency-key", "e2e-1", "--param", "day=2026-03-15", "--param", `token=${SECRET_TOKEN}`]);
+    expectRefused(other, 5, new RegExp(`idempotency key 'e2e-1' was used in the last 24 hours for run ${runId} with other parameters \\(day, token\\)`));
+    expect(other.stderr).toMatch(/stored \{parameters: day; job variables: none\}, requested \{parameters: day, token; job variables: none\}/);
+    expect(other.stderr).toMatch(/Use a new idempotency key for a different run, or send the same parameters to get run/);
+    expect(other.stdout + other.stderr).not.toContain(SECRET_TOKEN);
+    expect(other.stdout + other.stderr).not.toContain("2026-03-15");
   });
 
   it("lists and inspects the run, with SCHEDULED in its history", async () => {

@@ -6,14 +6,10 @@ export interface RepositoryPin {
   /** `${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}`, kept as is (no `.git`): GitHub serves both. */
   gitUrl: string;
   commit: string;
-  /** Name of the git credentials stored from `github-token`; null = the deployments' own (if any). */
+  /** Git credentials to name in every source; null = each deployment's own from the file (if any). */
   credentials: string | null;
 }
 
-/** The credentials name the action stores `github-token` under: one per repository, overwritten each run. */
-export function credentialsName(owner: string, repo: string): string {
-  return `github-${owner}-${repo}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").slice(0, 63).replace(/-+$/, "");
-}
 
 /**
  * Parses the project file and pins every deployment to the workflow's commit. What the file says about
@@ -38,4 +34,17 @@ export function pinnedDeployments(text: string, fileName: string, pin: Repositor
 
 function matches(d: DeploymentApply, name: string): boolean {
   return name === d.name || name === `${d.flow_name}/${d.name}`;
+}
+
+/**
+ * Gives the one selected deployment another name on the server (`name: etl-pr-12`): a pull request's
+ * own copy beside the production deployment. Several deployments cannot share one name.
+ */
+export function renamed(deployments: DeploymentApply[], name: string | null, fileName: string): DeploymentApply[] {
+  if (name === null) return deployments;
+  if (deployments.length !== 1) {
+    const names = deployments.map((d) => `${d.flow_name}/${d.name}`).join(", ");
+    throw new ActionInputError("name", `renames one deployment, but ${deployments.length} are selected from ${fileName} (${names || "none"}); choose one with 'deployments'`);
+  }
+  return [{ ...deployments[0]!, name }];
 }

@@ -14,17 +14,28 @@ describe("parseInputs", () => {
     [{ "api-url": "" }, /input 'api-url' is required/],
     [{ "api-url": "ferry.example.com" }, /input 'api-url' must be an http\(s\) URL/],
     [{ "api-key": "" }, /input 'api-key' is required/],
-    [{ command: "ship" }, /input 'command' must be 'deploy' or 'run', not 'ship'/],
+    [{ command: "ship" }, /input 'command' must be 'deploy', 'run' or 'delete', not 'ship'/],
     [{ command: "run" }, /input 'deployment' is required with command 'run'/],
     [{ command: "run", deployment: "nightly" }, /input 'deployment' 'nightly' must be FLOW_NAME\/DEPLOYMENT_NAME/],
     [{ timeout: "soon" }, /input 'timeout' must be a positive number of seconds/],
     [{ wait: "yes" }, /input 'wait' must be true or false/],
     [{ parameters: "[1, 2]" }, /input 'parameters' must be a mapping/],
     [{ "job-variables": "{bad" }, /input 'job-variables' is not valid JSON or YAML/],
+    [{ "allow-pr-deploy": "maybe" }, /input 'allow-pr-deploy' must be true or false/],
+    [{ name: "etl pr 12" }, /input 'name' 'etl pr 12' must be letters, digits/],
+    [{ command: "run", deployment: "etl/nightly", name: "x" }, /input 'name' is for 'deploy' and 'delete'/],
+    [{ matrix: "[1]" }, /input 'matrix' must be a JSON object/],
   ])("rejects %j naming the input", (over, message) => {
     const call = () => parseInputs(reader({ ...base, ...over }));
     expect(call).toThrow(ActionInputError);
     expect(call).toThrow(message);
+  });
+});
+
+describe("matrix", () => {
+  it("reads toJSON(matrix), and treats no matrix (null, unset, an unrendered default) as {}", () => {
+    expect(parseInputs(reader({ ...base, matrix: '{"python": "3.12", "shard": 1}' })).matrix).toEqual({ python: "3.12", shard: 1 });
+    for (const none of ["", "null", "${{ toJSON(matrix) }}"]) expect(parseInputs(reader({ ...base, matrix: none })).matrix).toEqual({});
   });
 });
 

@@ -12,7 +12,7 @@ export class ActionInputError extends Error {
   }
 }
 
-export type ActionCommand = "deploy" | "run";
+export type ActionCommand = "deploy" | "run" | "delete";
 
 /** The action's inputs, checked and typed once at the edge; the rest of the code sees only this. */
 export interface ActionInputs {
@@ -31,6 +31,14 @@ export interface ActionInputs {
   /** Seconds; null = no limit. */
   timeoutSeconds: number | null;
   githubToken: string | null;
+  /** `deploy`/`delete` on a pull_request event may replace or remove a deployment the pull request did not make. */
+  allowPrDeploy: boolean;
+  /** `deploy`/`delete`: the one selected deployment's name on the server (e.g. a per-PR name); null = the file's. */
+  name: string | null;
+  /** `run`: the job's matrix values (`toJSON(matrix)`), part of the idempotency key; {} outside a matrix. */
+  matrix: Record<string, unknown>;
+  /** `run`: a re-run of the workflow (a new attempt) starts a new run instead of getting the attempt's run back. */
+  newRunPerAttempt: boolean;
 }
 
 /** Reads one input as the runner passes it (empty string when unset). */
@@ -47,8 +55,8 @@ export function parseInputs(read: InputReader): ActionInputs {
   if (!apiKey) throw new ActionInputError("api-key", "is required: store a Ferry API key as a repository secret and pass it as api-key: ${{ secrets.FERRY_API_KEY }}");
 
   const command = get("command");
-  if (command !== "deploy" && command !== "run") {
-    throw new ActionInputError("command", command ? `must be 'deploy' or 'run', not '${command}'` : "is required: 'deploy' or 'run'");
+  if (command !== "deploy" && command !== "run" && command !== "delete") {
+    throw new ActionInputError("command", command ? `must be 'deploy', 'run' or 'delete', not '${command}'` : "is required: 'deploy', 'run' or 'delete'");
   }
 
   const deployment = get("deployment") || null;
@@ -57,6 +65,12 @@ export function parseInputs(read: InputReader): ActionInputs {
     if (!deployment.includes("/") && !/^[0-9a-f-]{36}$/i.test(deployment)) {
       throw new ActionInputError("deployment", `'${deployment}' must be FLOW_NAME/DEPLOYMENT_NAME or a deployment id`);
     }
+  }
+
+  const name = get("name") || null;
+  if (name && command === "run") throw new ActionInputError("name", "is for 'deploy' and 'delete' (the deployment's name on the server); with 'run', give 'deployment: FLOW_NAME/DEPLOYMENT_NAME'");
+  if (name && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name)) {
+    throw new ActionInputError("name", `'${name}' must be letters, digits, '.', '_' or '-' (at most 100), e.g. etl-pr-\${{ github.event.number }}`);
   }
 
   const timeout = get("timeout");
@@ -79,6 +93,10 @@ export function parseInputs(read: InputReader): ActionInputs {
     wait: parseBoolean("wait", get("wait"), true),
     timeoutSeconds,
     githubToken: get("github-token") || null,
+    allowPrDeploy: parseBoolean("allow-pr-deploy", get("allow-pr-deploy"), false),
+    name,
+    matrix: parseMatrix(get("matrix")),
+    newRunPerAttempt: parseBoolean("new-run-per-attempt", get("new-run-per-attempt"), false),
   };
 }
 
@@ -103,6 +121,23 @@ export function parseObject(input: string, text: string): Record<string, unknown
   if (typeof value !== "object" || Array.isArray(value)) {
     throw new ActionInputError(input, `must be a mapping of names to values (JSON object or YAML), e.g. '{"day": "2026-01-01"}'`);
   }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * `toJSON(matrix)` as the runner renders the input's default: `null` (or nothing) outside a matrix. An
+ * unrendered expression (a runner that does not evaluate defaults, e.g. a local one) counts as no matrix.
+ */
+export function parseMatrix(text: string): Record<string, unknown> {
+  if (!text || text === "null" || text.startsWith("${{")) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ActionInputError("matrix", "must be the job's matrix as JSON; leave it unset (it defaults to ${{ toJSON(matrix) }})");
+  }
+  if (value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw new ActionInputError("matrix", "must be a JSON object; leave it unset (it defaults to ${{ toJSON(matrix) }})");
   return value as Record<string, unknown>;
 }
 

@@ -108,14 +108,16 @@ async function runWith(inputs: Record<string, string>) {
 }
 
 describe("run()", () => {
-  it("deploys pinned to the commit and stores github-token as git credentials the sources name", async () => {
+  it("deploys pinned to the commit, and never stores github-token on the server (it would outlive the job)", async () => {
     const r = await runWith({ command: "deploy", "github-token": "ghs_secret" });
     expect(r.failed, r.stdout).toBe(false);
     const [id] = JSON.parse(r.outputs["deployment-ids"]!) as string[];
     const d = await client.api.getDeployment({ params: { id: id! } });
-    expect(d.source).toMatchObject({ git_url: "https://github.com/owner/repo", commit: SHA, credentials: "github-owner-repo" });
-    const creds = await client.api.getCredentials({ params: { name: "github-owner-repo" } });
-    expect(creds.data).toMatchObject({ username: "x-access-token" });
+    expect(d.source).toMatchObject({ git_url: "https://github.com/owner/repo", commit: SHA, credentials: null });
+    // A pull_request event (this suite's): the deployment is new, so it is the pull request's own.
+    expect(d.tags).toContain("github-pr:owner/repo#7");
+    expect((await client.api.listCredentials()).items).toEqual([]);
+    expect(r.stdout).toMatch(/::warning::input 'github-token' is not stored on the Ferry server/);
     expect(r.stdout).toContain("::add-mask::ghs_secret");
     expect(r.stdout.replace(/^::add-mask::.*$/gm, "")).not.toMatch(/ghs_secret|fy_/);
     expect(r.summary).toMatch(/Ferry deploy/);
@@ -130,8 +132,8 @@ describe("run()", () => {
     expect(comments).toHaveLength(1);
     expect(comments[0]!.body).toContain("<!-- ferry:hello/ok -->");
 
-    const second = await runWith({ command: "run", deployment: "hello/ok", wait: "false", "github-token": "ghs_secret" });
-    expect(second.outputs["flow-run-id"]).toBe(id); // same job attempt: the same run
+    const second = await runWith({ command: "run", deployment: "hello/ok", wait: "false", parameters: "name: ferry", "github-token": "ghs_secret" });
+    expect(second.outputs["flow-run-id"]).toBe(id); // the same job asking for the same run: that run
     expect(comments).toHaveLength(1);
     expect(githubCalls).toContain("PATCH /repos/owner/repo/issues/comments/1");
   });
@@ -142,6 +144,44 @@ describe("run()", () => {
     expect(r.outputs.state).toBe("CANCELLED");
     expect(r.stdout).toMatch(/::error::flow run .* did not finish within 1 s and was cancelled .*input 'timeout'/);
     expect(r.summary).toMatch(/TIMED_OUT/);
+  });
+
+  it("with new-run-per-attempt, a re-run of the workflow starts a new run; without, it gets the first attempt's", async () => {
+    const first = await runWith({ command: "run", deployment: "hello/ok", wait: "false", parameters: "name: attempt" });
+    process.env.GITHUB_RUN_ATTEMPT = "2";
+    try {
+      const reused = await runWith({ command: "run", deployment: "hello/ok", wait: "false", parameters: "name: attempt" });
+      expect(reused.outputs["flow-run-id"]).toBe(first.outputs["flow-run-id"]);
+      const fresh = await runWith({ command: "run", deployment: "hello/ok", wait: "false", parameters: "name: attempt", "new-run-per-attempt": "true" });
+      expect(fresh.outputs["flow-run-id"]).not.toBe(first.outputs["flow-run-id"]);
+    } finally {
+      process.env.GITHUB_RUN_ATTEMPT = "1";
+    }
+  });
+
+  it("post(): cancels the run the main step waited on and did not see end; nothing without one", async () => {
+    const started = await runWith({ command: "run", deployment: "hello/ok", wait: "false", parameters: "name: post" });
+    const id = started.outputs["flow-run-id"]!;
+    const { post } = await import("./post.js");
+    const withState = async (state: Record<string, string>) => {
+      for (const [k, v] of Object.entries(state)) process.env[`STATE_${k}`] = v;
+      for (const [k, v] of Object.entries({ "api-url": ferry.url, "api-key": ferry.bootstrap!.apiKey })) process.env[`INPUT_${k.toUpperCase()}`] = v;
+      try {
+        await post();
+      } finally {
+        for (const k of Object.keys(state)) delete process.env[`STATE_${k}`];
+      }
+    };
+    await withState({ "flow-run-id": id, "flow-run-settled": id });
+    expect((await client.api.getFlowRun({ params: { id } })).state.type).toBe("SCHEDULED");
+    await withState({});
+    expect((await client.api.getFlowRun({ params: { id } })).state.type).toBe("SCHEDULED");
+    await withState({ "flow-run-id": id });
+    const after = await client.api.getFlowRun({ params: { id } });
+    expect(after.state.type).toBe("CANCELLED");
+    expect(after.state.message).toMatch(/GitHub Actions step stopped before the run ended/);
+    expect(step.stdout).toContain(`Cancelled flow run ${id}`);
+    expect(process.exitCode).toBeUndefined();
   });
 
   it("fails naming the input when the deployment does not exist", async () => {

@@ -2,10 +2,10 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FerryClient } from "@ferry/core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FerryClient, isTerminal, type FlowRun } from "@ferry/core";
 import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
-import { distDriver, localActionDriver, type ActionDriver } from "./action-harness.js";
+import { distDriver, localActionDriver, signalStep, type ActionDriver } from "./action-harness.js";
 
 /**
  * The action against a real server on the embedded store, managed runs on the process backend (Python
@@ -22,10 +22,21 @@ const REPO_FILES: Record<string, string> = {
     flow_name: boom
     entrypoint: flows/boom.py:boom
     work_pool: { name: managed }
+  - name: slow
+    flow_name: slow
+    entrypoint: flows/slow.py:slow
+    work_pool: { name: managed }
 `,
   "flows/hello.py": `def hello(name: str = "world"):
     print(f"greeting {name}", flush=True)
     return {"greeting": f"hello {name}"}
+`,
+  "flows/slow.py": `import time
+
+
+def slow():
+    print("slow flow started", flush=True)
+    time.sleep(600)
 `,
   "flows/boom.py": `def boom():
     print("about to fail", flush=True)
@@ -37,6 +48,7 @@ let home: string;
 let serverRoot: string;
 let workspace: string;
 let sha: string;
+let prEvent: string;
 let server: RunningServer;
 let client: FerryClient;
 
@@ -52,10 +64,21 @@ beforeAll(async () => {
   git("add", ".");
   git("commit", "-qm", "flows");
   sha = git("rev-parse", "HEAD");
+  prEvent = join(serverRoot, "pr-event.json");
+  writeFileSync(prEvent, JSON.stringify({ number: 5, pull_request: { number: 5 } }));
   home = mkdtempSync(join(tmpdir(), "ferry-action-home-"));
   server = await startServer(parseServerConfig({ FERRY_RUNNER: "process" }, { home, port: 0, databaseUrl: null, logLevel: "warn", providers: [] }));
   client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap!.apiKey });
   await client.api.createWorkPool({ body: { name: "managed", type: "ferry:managed" } });
+});
+
+// A slow run a failed test left going would hold the workspace's run slot (and its python process): cancel it.
+afterEach(async () => {
+  const open = await slowRuns().catch(() => [] as FlowRun[]);
+  for (const run of open.filter((r) => !isTerminal(r.state.type))) {
+    await client.api.cancelFlowRun({ params: { id: run.id }, body: { reason: "test cleanup" } }).catch(() => undefined);
+    await client.waitForRun(run.id).catch(() => undefined);
+  }
 });
 
 afterAll(async () => {
@@ -79,6 +102,7 @@ describe.each(DRIVERS)("the action through %s", (_name, drive, runId) => {
     GITHUB_RUN_ID: runId,
     GITHUB_RUN_ATTEMPT: "1",
     GITHUB_EVENT_NAME: "push",
+    GITHUB_JOB: "flows",
     GITHUB_API_URL: "http://127.0.0.1:9",
   });
   const common = () => ({ "api-url": server.url, "api-key": server.bootstrap!.apiKey });
@@ -87,7 +111,7 @@ describe.each(DRIVERS)("the action through %s", (_name, drive, runId) => {
     const first = await drive({ inputs: { ...common(), command: "deploy" }, env: env() });
     expect(first.errors, first.stdout + first.stderr).toEqual([]);
     const ids = JSON.parse(first.outputs["deployment-ids"] ?? "null") as string[];
-    expect(ids).toHaveLength(2);
+    expect(ids).toHaveLength(3);
     for (const id of ids) {
       const d = await client.api.getDeployment({ params: { id } });
       expect(d.source).toMatchObject({ git_url: `file://${serverRoot}/owner/repo`, commit: sha });
@@ -114,10 +138,75 @@ describe.each(DRIVERS)("the action through %s", (_name, drive, runId) => {
     const run = await client.api.getFlowRun({ params: { id } });
     expect(run.result).toEqual({ greeting: "hello ferry" });
 
-    // The same job attempt asking again gets the same run back.
-    const repeat = await drive({ inputs: { ...common(), command: "run", deployment: "hello/ok", wait: "false" }, env: env() });
+    // The same job asking again for the same run (a retried step) gets it back.
+    const repeat = await drive({ inputs: { ...common(), command: "run", deployment: "hello/ok", parameters: "name: ferry", wait: "false" }, env: env() });
+    expect(repeat.errors, repeat.stdout).toEqual([]);
     expect(repeat.outputs["flow-run-id"]).toBe(id);
   });
+
+  it("makes one run per matrix combination and parameter set, and gets each back when asked again", async () => {
+    const step = (shard: string) =>
+      drive({ inputs: { ...common(), command: "run", deployment: "hello/ok", wait: "false", matrix: JSON.stringify({ shard }), parameters: `name: ${shard}` }, env: env() });
+    const a = await step("a");
+    const b = await step("b");
+    expect([a.errors, b.errors], a.stdout + b.stdout).toEqual([[], []]);
+    const [idA, idB] = [a.outputs["flow-run-id"]!, b.outputs["flow-run-id"]!];
+    expect(idA).not.toBe(idB);
+    expect((await client.api.getFlowRun({ params: { id: idA } })).parameters).toEqual({ name: "a" });
+    expect((await client.api.getFlowRun({ params: { id: idB } })).parameters).toEqual({ name: "b" });
+    expect((await step("a")).outputs["flow-run-id"]).toBe(idA);
+    await client.waitForRun(idA);
+    await client.waitForRun(idB);
+  });
+
+  it("on a pull request, refuses to replace a deployment it did not make, deploys and deletes its own per-PR deployment", async () => {
+    const prEnv = () => ({ ...env(), GITHUB_EVENT_NAME: "pull_request", GITHUB_EVENT_PATH: prEvent });
+    const before = await client.resolveDeployment("hello/ok");
+    const refused = await drive({ inputs: { ...common(), command: "deploy", deployments: "hello/ok" }, env: prEnv() });
+    expect(refused.failed).toBe(true);
+    expect(refused.errors.join("\n")).toMatch(/refusing to replace deployment 'hello\/ok' on a pull_request event/);
+    expect(refused.errors.join("\n")).toContain("name: hello-pr-${{ github.event.number }}");
+    expect((await client.resolveDeployment("hello/ok")).updated_at).toBe(before.updated_at);
+
+    const own = { ...common(), deployments: "hello/ok", name: "hello-pr-5" };
+    const made = await drive({ inputs: { ...own, command: "deploy" }, env: prEnv() });
+    expect(made.errors, made.stdout + made.stderr).toEqual([]);
+    const perPr = await client.resolveDeployment("hello/hello-pr-5");
+    expect(perPr.tags).toContain("github-pr:owner/repo#5");
+    expect(perPr.source).toMatchObject({ commit: sha });
+    const again = await drive({ inputs: { ...own, command: "deploy" }, env: prEnv() });
+    expect(again.errors).toEqual([]);
+
+    const notOwn = await drive({ inputs: { ...common(), command: "delete", deployment: "hello/ok" }, env: prEnv() });
+    expect(notOwn.failed).toBe(true);
+    expect(notOwn.errors.join("\n")).toMatch(/refusing to delete deployment 'hello\/ok'/);
+    const deleted = await drive({ inputs: { ...own, command: "delete" }, env: prEnv() });
+    expect(deleted.errors, deleted.stdout).toEqual([]);
+    expect(JSON.parse(deleted.outputs["deployment-ids"]!)).toEqual([perPr.id]);
+    expect((await client.api.listDeployments({ query: { flow_name: "hello", name: "hello-pr-5" } })).items).toEqual([]);
+    await client.resolveDeployment("hello/ok");
+  });
+
+  it("cancels its run when the workflow is cancelled while the step waits on it", async () => {
+    const started = new Set((await slowRuns()).map((r) => r.id));
+    const r = await drive({
+      inputs: { ...common(), command: "run", deployment: "slow/slow" },
+      env: env(),
+      onStart: (child) => {
+        void (async () => {
+          const run = await waitForSlowRun(started, "RUNNING");
+          if (run) signalStep(child, "SIGTERM");
+        })();
+      },
+    });
+    const run = await waitForSlowRun(started, "CANCELLED");
+    expect(r.failed, r.stdout.slice(-3000) + r.stderr).toBe(true);
+    expect(run?.state.type, r.stdout + r.stderr).toBe("CANCELLED");
+    const history = (await client.api.getFlowRunHistory({ params: { id: run!.id } })).items;
+    expect(history.find((s) => s.type === "CANCELLING")?.message).toMatch(/GitHub Actions workflow was cancelled \(SIGTERM while the step waited on the run\)/);
+    expect(r.errors.join("\n")).toMatch(/the workflow was cancelled; flow run .* was cancelled with it/);
+  });
+
 
   it("fails the step, with an error annotation and the last log lines, when the run fails", async () => {
     const r = await drive({ inputs: { ...common(), command: "run", deployment: "boom/boom", timeout: "120" }, env: env() });
@@ -125,6 +214,8 @@ describe.each(DRIVERS)("the action through %s", (_name, drive, runId) => {
     expect(r.outputs.state).toBe("FAILED");
     expect(r.errors.join("\n")).toMatch(/boom\/boom ended FAILED/);
     expect(r.summary).toMatch(/FAILED/);
+    // The summary's table: state and duration; then the last log lines of the failed run.
+    expect(r.summary).toMatch(/<td>FAILED<\/td><td>(\d+s|\d+m \d{2}s)<\/td>/);
     expect(r.summary).toMatch(/about to fail|blew up on purpose/);
   });
 
@@ -133,5 +224,64 @@ describe.each(DRIVERS)("the action through %s", (_name, drive, runId) => {
     expect(r.failed).toBe(true);
     expect(r.errors.join("\n")).toMatch(/input 'api-key'/);
     expect(visible(r.stdout)).not.toContain("fy_wrong");
+  });
+});
+
+
+const slowRuns = async (): Promise<FlowRun[]> => {
+  const slow = await client.resolveDeployment("slow/slow");
+  return (await client.api.listFlowRuns({ query: { deployment_id: slow.id } })).items;
+};
+
+/** The new run of slow/slow once it is in `state` (null after three minutes). */
+async function waitForSlowRun(known: Set<string>, state: string): Promise<FlowRun | null> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    const run = (await slowRuns()).find((r) => !known.has(r.id));
+    if (run?.state.type === state) return run;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return null;
+}
+
+describe("the post step (node dist/index.js, as the runner runs action.yml's post)", () => {
+  it("cancels the run a killed main step left waiting, and does nothing once the run ended", async () => {
+    const env = {
+      GITHUB_SERVER_URL: `file://${serverRoot}`,
+      GITHUB_REPOSITORY: "owner/repo",
+      GITHUB_SHA: sha,
+      GITHUB_WORKSPACE: workspace,
+      GITHUB_RUN_ID: "303",
+      GITHUB_RUN_ATTEMPT: "1",
+      GITHUB_EVENT_NAME: "push",
+      GITHUB_JOB: "flows",
+    };
+    const inputs = { "api-url": server.url, "api-key": server.bootstrap!.apiKey, command: "run", deployment: "slow/slow" };
+    const started = new Set((await slowRuns()).map((r) => r.id));
+    // The runner gave up on the step: SIGKILL, no handler runs.
+    const main = await distDriver({
+      inputs,
+      env,
+      onStart: (child) => {
+        void (async () => {
+          if (await waitForSlowRun(started, "RUNNING")) signalStep(child, "SIGKILL");
+        })();
+      },
+    });
+    expect(main.exitCode).toBeNull();
+    const running = await waitForSlowRun(started, "RUNNING");
+    expect(running).not.toBeNull();
+    expect(main.state).toMatchObject({ isPost: "true", "flow-run-id": running!.id });
+    expect(main.state["flow-run-settled"]).toBeUndefined();
+
+    const post = await distDriver({ inputs, env, post: main.state });
+    expect(post.exitCode, post.stdout + post.stderr).toBe(0);
+    expect(post.stdout).toContain(`Cancelled flow run ${running!.id}`);
+    const final = await client.waitForRun(running!.id);
+    expect(final.state.type).toBe("CANCELLED");
+
+    const again = await distDriver({ inputs, env, post: main.state });
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain(`Flow run ${running!.id} already ended CANCELLED`);
   });
 });

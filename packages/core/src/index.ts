@@ -24,3 +24,4 @@ export { buildOpenApiDocument, ErrorResponseSchema, type OpenApiOptions } from "
 export { FerryClient, type FerryClientOptions } from "./api/client.js";
 export * from "./admission.js";
 export { PROJECT_FILE_JSON_SCHEMA } from "./project-file-schema.js";
+export * from "./idempotency.js";

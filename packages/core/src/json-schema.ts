@@ -79,7 +79,8 @@ function uniqueItems(this: unknown, schema: boolean, data: unknown[]): boolean {
 }
 uniqueItems.errors = undefined as Partial<ErrorObject>[] | undefined;
 
-function canonicalJson(value: unknown): string {
+/** JSON with object keys sorted, so equal values give equal text whatever their keys' order. */
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const keys = Object.keys(value).sort();

@@ -81,7 +81,7 @@ export function registerDeployment(program: Command, env: CommandEnv): void {
     .argument("<deployment>", REF_HELP)
     .option("--param <key=value>", "parameter, value as JSON or text (repeatable)", collect)
     .option("--job-variable <key=value>", "job variable for this run, value as JSON or text (repeatable)", collect)
-    .option("--idempotency-key <key>", "the same key within 24 hours returns the same run instead of starting another")
+    .option("--idempotency-key <key>", "the same key within 24 hours returns the same run instead of starting another (refused if its parameters differ)")
     .option("--watch", "follow the run's states and logs until it ends; exit 0 only if it COMPLETED")
     .option("--json", "print the API's answer ({flow_run, created}); with --watch, the final flow run")
     .action(handler(env, runDeployment));

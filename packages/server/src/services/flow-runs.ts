@@ -6,6 +6,7 @@ import {
   effectiveLimits,
   encodeCursor,
   FerryError,
+  idempotencyConflict,
   isManagedType,
   isPushType,
   isStateType,
@@ -113,9 +114,8 @@ export async function createFlowRun(
       const existing = await tx.findFlowRunByIdempotencyKey(ws.id, key);
       if (existing) {
         if (ctx.now().getTime() - Date.parse(existing.created_at) < IDEMPOTENCY_WINDOW_MS) {
-          if (existing.deployment_id !== deployment.id) {
-            throw new FerryError("conflict", `idempotency key '${key}' was used in the last 24 hours for a run of another deployment; use a new key`);
-          }
+          const conflict = idempotencyConflict(key, existing, { deployment_id: deployment.id, parameters, job_variables: runVariables });
+          if (conflict) throw conflict;
           return { run: existing, created: false };
         }
         await tx.clearIdempotencyKey(existing.id);

@@ -139,6 +139,39 @@ export function apiSuite(kind: StoreKind): void {
     expect(t.provider.started.filter((s) => s.runId === a.flow_run.id)).toHaveLength(1);
   });
 
+  it("answers 409 with both requests' parameter names when a reused idempotency key asks for other parameters", async () => {
+    const key = "gh-77-job-params";
+    const first = await t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: { idempotency_key: key, parameters: { day: "2026-11-02" } } });
+    expect(first.created).toBe(true);
+    const same = await t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: { idempotency_key: key, parameters: { day: "2026-11-02" } } });
+    expect(same).toMatchObject({ created: false, flow_run: { id: first.flow_run.id } });
+
+    const response = await fetch(`${t.server.url}/api/deployments/${pushDeployment.id}/runs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${t.server.bootstrap!.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ idempotency_key: key, parameters: { day: "2026-11-03", token: SECRET } }),
+    });
+    expect(response.status).toBe(409);
+    const text = await response.text();
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain("2026-11-03");
+    const { error } = JSON.parse(text) as { error: { code: string; message: string; details: unknown } };
+    expect(error.code).toBe("conflict");
+    expect(error.message).toMatch(new RegExp(`idempotency key '${key}' was used .* for run ${first.flow_run.id} with other parameters \\(day, token\\)`));
+    expect(error.message).toMatch(/Use a new idempotency key/);
+    expect(error.details).toEqual({
+      idempotency_key: key,
+      flow_run_id: first.flow_run.id,
+      stored: { deployment_id: pushDeployment.id, parameters: ["day"], job_variables: [] },
+      requested: { deployment_id: pushDeployment.id, parameters: ["day", "token"], job_variables: [] },
+      differing: { parameters: ["day", "token"], job_variables: [] },
+    });
+    // Nothing was created by the refused request.
+    const runs = (await t.client.api.listFlowRuns({ query: { deployment_id: pushDeployment.id, limit: 100 } })).items;
+    expect(runs.filter((r) => r.idempotency_key === key).map((r) => r.id)).toEqual([first.flow_run.id]);
+    await t.client.waitForRun(first.flow_run.id);
+  });
+
   it("rejects bad input with a clear message and leaves nothing behind", async () => {
     const before = (await t.client.api.listDeployments()).items.length;
     const unknownVar = await rejection(deploy(t.client, "typo", "push", { outcom: "complete" }));
