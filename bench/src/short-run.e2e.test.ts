@@ -1,5 +1,5 @@
 // CI's short run of `npm run bench`: small sizes, every part the issue's table needs (the three stores,
-// 1 and 4 clients, state changes, lists and start-up over seeded runs, managed runs on the process
+// 1 and 2 clients, state changes, lists and start-up over seeded runs, managed runs on the process
 // backend cold and with warm engines). It checks that each figure was measured, never how fast: speed
 // is for the quiet machine, not for CI.
 import { spawn } from "node:child_process";
@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), "ferry-bench-e2e-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const ARGS = [
-  "--runs", "30", "--warmup", "5", "--clients", "1,4", "--list-runs", "2000", "--list-calls", "5",
+  "--runs", "12", "--warmup", "5", "--clients", "1,2", "--list-runs", "500", "--list-calls", "3",
   "--cli-iterations", "1", "--no-ui", "--runners", "process", "--warm-engines", "0,2", "--handoff-pairs", "1", "--timeout-s", "120",
 ];
 
@@ -44,12 +44,12 @@ describe("npm run bench, short", () => {
     const expected = process.env.FERRY_BENCH_DATABASE_URL || process.env.FERRY_TEST_DATABASE_URL ? 3 : 2;
     expect(stores.map((s) => s.store)).toHaveLength(expected);
     for (const s of stores) {
-      expect(s.loads.map((l) => [l.clients, l.createToSubmit.count, l.notCompleted, l.createErrors])).toEqual([[1, 30, 0, 0], [4, 30, 0, 0]]);
-      expect(s.stateChange).toMatchObject({ clients: 4, errors: 0, call: { count: 30 } });
-      expect(s.seededRuns).toBe(2000);
+      expect(s.loads.map((l) => [l.clients, l.createToSubmit.count, l.notCompleted, l.createErrors])).toEqual([[1, 12, 0, 0], [2, 12, 0, 0]]);
+      expect(s.stateChange).toMatchObject({ clients: 2, errors: 0, call: { count: 12 } });
+      expect(s.seededRuns).toBe(500);
       // Warm-up, measured runs, state-change runs and the seeded ones, all there when it started again.
-      expect(s.runsAtStart).toBe(5 + 2 * 30 + 30 + 2000);
-      expect(s.lists.map((l) => [l.state, l.returned, l.call.count, l.errors])).toEqual([["FAILED", 100, 5, 0], [null, 200, 5, 0]]);
+      expect(s.runsAtStart).toBe(5 + 2 * 12 + 12 + 500);
+      expect(s.lists.map((l) => [l.state, l.returned, l.call.count, l.errors])).toEqual([["FAILED", 25, 3, 0], [null, 200, 3, 0]]);
       for (const figure of [s.idleRssMiB, s.loadRssMiB, s.startMs, s.restartMs, s.loads[1]!.createToSubmit.p99, s.lists[0]!.call.p50]) {
         expect(figure).toBeGreaterThan(0);
       }
@@ -68,10 +68,10 @@ describe("npm run bench, short", () => {
       /server memory, MiB +RSS idle/,
       /PSS under load \(peak\)/,
       /create → submit, 1 client +p50 ms/,
-      /create → submit, 4 clients +p50 ms/,
-      /state change, 4 clients +p50 ms/,
-      /list 200 of 2,095 runs +in FAILED, p50 ms/,
-      /with 2,095 runs, to first answer .* ≤ 1,000/,
+      /create → submit, 2 clients +p50 ms/,
+      /state change, 2 clients +p50 ms/,
+      /list 200 of 541 runs +in FAILED, p50 ms/,
+      /with 541 runs, to first answer .* ≤ 1,000/,
       /submitted → first flow line, s +dependencies cached/,
       /freed slot → next first line, ms +p50/,
       /first run with new pip_packages, s/,
