@@ -1,9 +1,11 @@
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
+import { ENGINE_ENV } from "@ferry/core";
 import { exchangeBootstrapToken, ferryEngineApi } from "./api.js";
 import { parseEngineConfig, type EngineConfig } from "./config.js";
 import { runEngine } from "./engine.js";
 import { isEngineError } from "./errors.js";
+import { readHandoff } from "./handoff.js";
 
 declare const __ENGINE_VERSION__: string | undefined;
 const ENGINE_VERSION = typeof __ENGINE_VERSION__ === "string" ? __ENGINE_VERSION__ : "dev";
@@ -14,9 +16,21 @@ const ENGINE_VERSION = typeof __ENGINE_VERSION__ === "string" ? __ENGINE_VERSION
  * could not be reported (the server then marks the run from the exit), 2 for a bad environment.
  */
 async function main(): Promise<number> {
+  let env: Record<string, string | undefined> = process.env;
+  if (process.env[ENGINE_ENV.warm] === "1") {
+    // Warm: loaded and waiting; the run arrives on stdin and its environment replaces this one.
+    try {
+      const handoff = await readHandoff(process.stdin);
+      if (!handoff) return 0; // the server that made this engine is gone: there is no run
+      env = handoff;
+    } catch (error) {
+      console.error(`[engine] ${(error as Error).message}`);
+      return 2;
+    }
+  }
   let parsed;
   try {
-    parsed = parseEngineConfig(process.env, {
+    parsed = parseEngineConfig(env, {
       scratchRoot: tmpdir(),
       shimDir: fileURLToPath(new URL("./shims/", import.meta.url)),
     });
