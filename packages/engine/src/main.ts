@@ -23,6 +23,8 @@ async function main(): Promise<number> {
       const handoff = await readHandoff(process.stdin);
       if (!handoff) return 0; // the server that made this engine is gone: there is no run
       env = handoff;
+      // At once: a container's first output line marks when its run's time starts (see the Docker backend).
+      console.log(`[engine] warm engine handed flow run ${handoff[ENGINE_ENV.flowRunId] ?? "(none)"}`);
     } catch (error) {
       console.error(`[engine] ${(error as Error).message}`);
       return 2;
