@@ -133,17 +133,26 @@ describe("WarmEnginePool", () => {
     expect(backend.engines.size).toBe(1);
   });
 
-  it("starts cold when the warm engine died, and replaces it", async () => {
+  it("starts cold when the warm engine died, and waits a while before warming the pool again", async () => {
     const backend = new MemoryWarmEngines();
-    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8 });
+    let now = 0;
+    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8, retryAfterMs: 30_000, now: () => now });
     await pool.take("p", spec());
     await settle();
     backend.engines.clear(); // died on its own
     expect(await pool.take("p", spec())).toBeNull();
     await settle();
+    expect(backend.engines.size).toBe(0);
+    now = 31_000;
+    await pool.take("p", spec());
+    await settle();
     expect(backend.engines.size).toBe(1);
     backend.engines.clear();
     await pool.prune();
+    await settle();
+    expect(backend.engines.size).toBe(0);
+    now = 62_000;
+    await pool.take("p", spec());
     await settle();
     expect(backend.engines.size).toBe(1);
   });

@@ -60,6 +60,7 @@ export class WarmEnginePool {
         // A warm engine that died or cannot take the run costs the run its head start, nothing more.
         this.logger.warn({ err: error, flow_run_id: spec.flowRunId, warm_engine: engine!.id }, "a warm engine could not take its run; starting the run cold");
         await this.warm.discard(engine!.id).catch(() => undefined);
+        entry.failedAt = (this.options.now ?? Date.now)();
       }
     }
     this.want(poolId, spec);
@@ -89,9 +90,14 @@ export class WarmEnginePool {
     if (this.stopped || this.pools.size === 0) return;
     const alive = new Set((await this.warm.list()).map((e) => e.id));
     for (const [poolId, entry] of this.pools) {
-      const before = entry.engines.length;
+      const dead = entry.engines.filter((e) => !alive.has(e.id));
+      if (!dead.length) continue;
       entry.engines = entry.engines.filter((e) => alive.has(e.id));
-      if (entry.engines.length < before) this.fill(poolId);
+      for (const engine of dead) await this.discard(engine);
+      // Engines that end while they wait (an engine image too old to wait for its run, say) would
+      // otherwise be replaced at every sweep: leave the pool cold for a while, and say why.
+      entry.failedAt = (this.options.now ?? Date.now)();
+      this.logger.warn({ work_pool_id: poolId, ended: dead.length }, "warm engines ended while they waited for a run (is the engine image older than the server?); the pool's runs start cold for now");
     }
   }
 
