@@ -276,7 +276,9 @@ export class DockerRunnerBackend implements RunnerBackend {
 
   /** The run's container exists already (a restart re-submitting): start it if it never was, and return it. */
   private async resume(info: Dockerode.ContainerInspectInfo, spec: RunnerLaunchSpec): Promise<RunnerStarted> {
-    const owner = info.Config.Labels?.[this.labels.flowRunId];
+    // A warm engine's container has no run label; its name became the run's when the run took it.
+    const labels = info.Config.Labels ?? {};
+    const owner = labels[this.labels.flowRunId] ?? (labels[this.labels.warm] === "true" ? flowRunIdFromName(this.config.labelPrefix, [info.Name]) : undefined);
     if (owner !== spec.flowRunId) {
       throw new FerryError("conflict", `a container named ${info.Name.replace(/^\//, "")} exists but was not started by Ferry for run ${spec.flowRunId}; remove it (docker rm -f ${info.Id.slice(0, 12)})`);
     }

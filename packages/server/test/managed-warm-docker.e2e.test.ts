@@ -44,6 +44,11 @@ describe("warm engine containers", await dockerService({ images: [IMAGE] }), () 
     })).deployment;
   const runToEnd = async (client: FerryClient, d: Deployment, name: string) =>
     client.waitForRun((await client.api.createFlowRun({ params: { id: d.id }, body: { parameters: { name } } })).flow_run.id, { signal: AbortSignal.timeout(180_000) });
+  /** Created → the first line the flow printed, in seconds: printed for the record, never asserted (the bench's job). */
+  const firstLineAfter = async (client: FerryClient, run: FlowRun) => {
+    const line = (await client.api.listFlowRunLogs({ params: { id: run.id }, query: { limit: 200 } })).items.find((l) => l.source === "flow");
+    return line ? ((Date.parse(line.timestamp) - Date.parse(run.created_at)) / 1000).toFixed(2) : "n/a";
+  };
   const startedLine = async (client: FerryClient, run: FlowRun) =>
     (await client.api.listFlowRunLogs({ params: { id: run.id }, query: { limit: 200 } })).items.map((l) => l.message).find((m) => m.startsWith("Started on docker")) ?? "";
 
@@ -101,6 +106,7 @@ describe("warm engine containers", await dockerService({ images: [IMAGE] }), () 
     expect(second.result).toEqual({ greeting: "hello warm" });
     expect(await startedLine(a, second)).toMatch(/a warm engine/);
     expect(second.infrastructure_id).toBe(`docker:${warmA!.Id}`);
+    console.info(`created → first flow line: cold ${await firstLineAfter(a, first)} s, warm ${await firstLineAfter(a, second)} s`);
     // Every warm container that took a run took one of its own workspace.
     for (const [client, ws] of [[a, workspaceA], [b, workspaceB]] as const) {
       const runs = (await client.api.listFlowRuns({ query: { limit: 50 } })).items;

@@ -43,6 +43,11 @@ describe("warm engines on the process backend", () => {
       const record = JSON.parse(readFileSync(file, "utf8")) as { supervisorPid: number; enginePid: number };
       return [record.supervisorPid, record.enginePid];
     });
+  /** Created → the first line the flow printed, in seconds: printed for the record, never asserted (the bench's job). */
+  const firstLineAfter = async (run: FlowRun) => {
+    const line = (await client.api.listFlowRunLogs({ params: { id: run.id }, query: { limit: 200 } })).items.find((l) => l.source === "flow");
+    return line ? ((Date.parse(line.timestamp) - Date.parse(run.created_at)) / 1000).toFixed(2) : "n/a";
+  };
   const startedLine = async (run: FlowRun) =>
     (await client.api.listFlowRunLogs({ params: { id: run.id }, query: { limit: 200 } })).items.map((l) => l.message).find((m) => m.startsWith("Started on process")) ?? "";
   const runToEnd = async (parameters: Record<string, unknown> = {}) =>
@@ -90,6 +95,7 @@ describe("warm engines on the process backend", () => {
     expect(second.state.type, second.state.message ?? "").toBe("COMPLETED");
     expect(second.result).toEqual({ greeting: "hello warm" });
     expect(await startedLine(second)).toMatch(/a warm engine/);
+    console.info(`created → first flow line: cold ${await firstLineAfter(first)} s, warm ${await firstLineAfter(second)} s`);
     const logs = (await client.api.listFlowRunLogs({ params: { id: second.id }, query: { limit: 200 } })).items;
     expect(logs.filter((l) => l.source === "flow").map((l) => l.message)).toContain("hello warm");
     // Its four seconds of waiting are nobody's compute time: only what ran after the hand-off is.
