@@ -96,6 +96,9 @@ describe("warm engines on the process backend", () => {
     expect(second.result).toEqual({ greeting: "hello warm" });
     expect(await startedLine(second)).toMatch(/a warm engine/);
     console.info(`created → first flow line: cold ${await firstLineAfter(first)} s, warm ${await firstLineAfter(second)} s`);
+    const timeline = (await client.api.listFlowRunLogs({ params: { id: second.id }, query: { limit: 200 } })).items
+      .map((l) => `${((Date.parse(l.timestamp) - Date.parse(second.created_at)) / 1000).toFixed(3)} s [${l.source}] ${l.message.slice(0, 100)}`);
+    console.info(`the warm run's log, from its creation:\n${timeline.join("\n")}`);
     const logs = (await client.api.listFlowRunLogs({ params: { id: second.id }, query: { limit: 200 } })).items;
     expect(logs.filter((l) => l.source === "flow").map((l) => l.message)).toContain("hello warm");
     // Its four seconds of waiting are nobody's compute time: only what ran after the hand-off is.
