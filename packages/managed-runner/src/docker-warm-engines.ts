@@ -56,7 +56,6 @@ export class DockerWarmEngines implements RunnerWarmEngines {
     const id = `warm-${randomBytes(8).toString("hex")}`;
     const asLaunch: RunnerLaunchSpec = { ...spec, flowRunId: id, env: {} };
     validateLaunchSpec(asLaunch);
-    const docker = this.host.config.docker;
     if (!this.swept) {
       this.swept = true;
       await this.removeExited();
