@@ -23,6 +23,14 @@ async function main(): Promise<number> {
       const handoff = await readHandoff(process.stdin);
       if (!handoff) return 0; // the server that made this engine is gone: there is no run
       env = handoff;
+      // The backend may have moved this engine's directory to its run's (the process backend renames
+      // it), and Node caches the working directory's path: re-read it, or tools spawned without an
+      // explicit cwd (esbuild's service) would be given a path that no longer exists.
+      try {
+        process.chdir(".");
+      } catch {
+        // A directory removed outright: every tool the engine runs is given its own cwd anyway.
+      }
       // At once: a container's first output line marks when its run's time starts (see the Docker backend).
       console.log(`[engine] warm engine handed flow run ${handoff[ENGINE_ENV.flowRunId] ?? "(none)"}`);
     } catch (error) {
