@@ -52,7 +52,7 @@ const spec = (workspaceId = "ws-a", cacheKey = "k1"): RunnerLaunchSpec => ({
 describe("WarmEnginePool", () => {
   it("starts a pool's first run cold, then keeps FERRY_WARM_ENGINES engines ready that the next runs take, each once", async () => {
     const backend = new MemoryWarmEngines();
-    const pool = new WarmEnginePool(backend, quiet, { perPool: 2, max: 8 });
+    const pool = new WarmEnginePool(backend, quiet, { perPool: 2, max: 8, refillDelayMs: 0 });
     expect(await pool.take("pool-1", spec())).toBeNull();
     await settle();
     expect(backend.engines.size).toBe(2);
@@ -67,7 +67,7 @@ describe("WarmEnginePool", () => {
 
   it("never hands one pool's warm engine to another pool or workspace", async () => {
     const backend = new MemoryWarmEngines();
-    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8 });
+    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8, refillDelayMs: 0 });
     await pool.take("pool-a", spec("ws-a"));
     await settle();
     expect(await pool.take("pool-b", spec("ws-b"))).toBeNull();
@@ -78,7 +78,7 @@ describe("WarmEnginePool", () => {
 
   it("replaces the engines of a pool whose runs changed (packages, image, limits)", async () => {
     const backend = new MemoryWarmEngines();
-    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8 });
+    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8, refillDelayMs: 0 });
     await pool.take("p", spec("ws", "k1"));
     await settle();
     const [old] = [...backend.engines.keys()];
@@ -90,7 +90,7 @@ describe("WarmEnginePool", () => {
 
   it("keeps at most FERRY_WARM_ENGINES_MAX in all", async () => {
     const backend = new MemoryWarmEngines();
-    const pool = new WarmEnginePool(backend, quiet, { perPool: 2, max: 3 });
+    const pool = new WarmEnginePool(backend, quiet, { perPool: 2, max: 3, refillDelayMs: 0 });
     await pool.take("p1", spec("ws1"));
     await pool.take("p2", spec("ws2"));
     await settle();
@@ -99,7 +99,7 @@ describe("WarmEnginePool", () => {
 
   it("ends a dropped pool's engines, and on stop every engine, including one being prepared", async () => {
     const backend = new MemoryWarmEngines();
-    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8 });
+    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8, refillDelayMs: 0 });
     await pool.take("p1", spec("ws1"));
     await settle();
     await pool.dropPool("p1");
@@ -120,7 +120,7 @@ describe("WarmEnginePool", () => {
     const backend = new MemoryWarmEngines();
     backend.failPrepare = true;
     let now = 0;
-    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8, retryAfterMs: 30_000, now: () => now });
+    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8, retryAfterMs: 30_000, now: () => now, refillDelayMs: 0 });
     await pool.take("p", spec());
     await settle();
     backend.failPrepare = false;
@@ -136,7 +136,7 @@ describe("WarmEnginePool", () => {
   it("starts cold when the warm engine died, and waits a while before warming the pool again", async () => {
     const backend = new MemoryWarmEngines();
     let now = 0;
-    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8, retryAfterMs: 30_000, now: () => now });
+    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8, retryAfterMs: 30_000, now: () => now, refillDelayMs: 0 });
     await pool.take("p", spec());
     await settle();
     backend.engines.clear(); // died on its own
@@ -155,6 +155,23 @@ describe("WarmEnginePool", () => {
     await pool.take("p", spec());
     await settle();
     expect(backend.engines.size).toBe(1);
+  });
+
+  it("replaces a taken engine only after a pause, leaving the CPU to the run that took it", async () => {
+    const backend = new MemoryWarmEngines();
+    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8, refillDelayMs: 300 });
+    await pool.take("p", spec());
+    await settle();
+    expect(backend.engines.size).toBe(1);
+    expect(await pool.take("p", spec())).not.toBeNull();
+    await settle();
+    expect(backend.engines.size).toBe(0);
+    await expect.poll(() => backend.engines.size, { timeout: 5000 }).toBe(1);
+    // A stop cancels a replacement not yet begun.
+    expect(await pool.take("p", spec())).not.toBeNull();
+    await pool.stop();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(backend.engines.size).toBe(0);
   });
 
   it("does nothing with FERRY_WARM_ENGINES=0", async () => {

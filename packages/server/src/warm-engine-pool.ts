@@ -8,6 +8,11 @@ export interface WarmEnginePoolOptions {
   max: number;
   /** After a failed prepare, a pool is not warmed again for this long (default 30 s). */
   retryAfterMs?: number;
+  /**
+   * A taken engine is replaced this long after the take (default 1500 ms): starting an engine costs
+   * CPU, which the run that just took one needs more on a busy machine.
+   */
+  refillDelayMs?: number;
   now?: () => number;
 }
 
@@ -31,6 +36,7 @@ interface PoolEntry {
 export class WarmEnginePool {
   private readonly pools = new Map<string, PoolEntry>();
   private readonly filling = new Set<Promise<void>>();
+  private readonly refills = new Set<NodeJS.Timeout>();
   private stopped = false;
 
   constructor(
@@ -63,7 +69,16 @@ export class WarmEnginePool {
         entry.failedAt = (this.options.now ?? Date.now)();
       }
     }
-    this.want(poolId, spec);
+    const delay = started ? (this.options.refillDelayMs ?? 1500) : 0;
+    if (delay <= 0) this.want(poolId, spec);
+    else {
+      const timer = setTimeout(() => {
+        this.refills.delete(timer);
+        this.want(poolId, spec);
+      }, delay);
+      timer.unref();
+      this.refills.add(timer);
+    }
     return started;
   }
 
@@ -104,6 +119,8 @@ export class WarmEnginePool {
   /** Ends every warm engine, and waits for the prepares under way (whose engines are ended too). */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const timer of this.refills) clearTimeout(timer);
+    this.refills.clear();
     await Promise.allSettled([...this.filling]);
     const engines = [...this.pools.values()].flatMap((entry) => entry.engines);
     this.pools.clear();
@@ -113,6 +130,7 @@ export class WarmEnginePool {
   }
 
   private want(poolId: string, spec: RunnerLaunchSpec): void {
+    if (this.stopped) return;
     const { flowRunId: _run, env: _env, ...wanted } = spec;
     let entry = this.pools.get(poolId);
     if (!entry || entry.workspaceId !== spec.workspaceId) {
