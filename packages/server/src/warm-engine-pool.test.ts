@@ -174,6 +174,19 @@ describe("WarmEnginePool", () => {
     expect(backend.engines.size).toBe(0);
   });
 
+  it("lets a run wait a little for an engine being prepared for it rather than start cold", async () => {
+    const backend = new MemoryWarmEngines();
+    const pool = new WarmEnginePool(backend, quiet, { perPool: 1, max: 8, refillDelayMs: 0, awaitPreparingMs: 5000 });
+    backend.hold = true;
+    await pool.take("p", spec());
+    const run = spec();
+    const taking = pool.take("p", run);
+    await settle();
+    backend.hold = false;
+    backend.release();
+    expect(await taking).toMatchObject({ id: run.flowRunId });
+  });
+
   it("does nothing with FERRY_WARM_ENGINES=0", async () => {
     const backend = new MemoryWarmEngines();
     const pool = new WarmEnginePool(backend, quiet, { perPool: 0, max: 8 });

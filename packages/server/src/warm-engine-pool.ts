@@ -9,6 +9,11 @@ export interface WarmEnginePoolOptions {
   /** After a failed prepare, a pool is not warmed again for this long (default 30 s). */
   retryAfterMs?: number;
   /**
+   * A run that finds no warm engine while one for it is being prepared waits up to this long for it
+   * (default 3000 ms): an engine half started is ready sooner than a cold start would be.
+   */
+  awaitPreparingMs?: number;
+  /**
    * A taken engine is replaced this long after the take (default 1500 ms): starting an engine costs
    * CPU, which the run that just took one needs more on a busy machine.
    */
@@ -23,6 +28,8 @@ interface PoolEntry {
   engines: RunnerWarmEngine[];
   /** Prepares under way, counted against the limits so two fills never overshoot them. */
   preparing: number;
+  /** The same prepares, for a run that would rather wait for one than start cold. */
+  jobs: Set<Promise<void>>;
   failedAt: number | null;
 }
 
@@ -57,7 +64,16 @@ export class WarmEnginePool {
     if (!this.enabled || this.stopped) return null;
     const entry = this.pools.get(poolId);
     let started: RunnerStarted | null = null;
-    const index = entry && entry.workspaceId === spec.workspaceId ? entry.engines.findIndex((e) => warmEngineFits(e.spec, spec)) : -1;
+    const fits = (e: RunnerWarmEngine) => warmEngineFits(e.spec, spec);
+    const mine = entry && entry.workspaceId === spec.workspaceId;
+    let index = mine ? entry.engines.findIndex(fits) : -1;
+    if (mine && index < 0 && entry.jobs.size > 0 && warmEngineFits(entry.spec, spec)) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.awaitPreparingMs ?? 3000)));
+      await Promise.race([Promise.race([...entry.jobs]), bound]);
+      clearTimeout(timer);
+      index = entry.engines.findIndex(fits);
+    }
     if (entry && index >= 0) {
       const [engine] = entry.engines.splice(index, 1);
       try {
@@ -134,7 +150,7 @@ export class WarmEnginePool {
     const { flowRunId: _run, env: _env, ...wanted } = spec;
     let entry = this.pools.get(poolId);
     if (!entry || entry.workspaceId !== spec.workspaceId) {
-      entry = { workspaceId: spec.workspaceId, spec: wanted, engines: [], preparing: 0, failedAt: null };
+      entry = { workspaceId: spec.workspaceId, spec: wanted, engines: [], preparing: 0, jobs: new Set(), failedAt: null };
       this.pools.set(poolId, entry);
     }
     if (!warmEngineFits(entry.spec, spec)) {
@@ -174,8 +190,12 @@ export class WarmEnginePool {
           entry.failedAt = (this.options.now ?? Date.now)();
           this.logger.warn({ err: error, work_pool_id: poolId }, "could not prepare a warm engine; the pool's runs start cold for now");
         },
-      ).finally(() => this.filling.delete(job));
+      ).finally(() => {
+        this.filling.delete(job);
+        entry.jobs.delete(job);
+      });
       this.filling.add(job);
+      entry.jobs.add(job);
     }
   }
 
