@@ -67,6 +67,13 @@ export function warmEngineFits(warm: RunnerWarmSpec, spec: RunnerLaunchSpec): bo
     warm.memoryMib === spec.memoryMib && warm.cpus === spec.cpus;
 }
 
+/**
+ * What a warm engine prints first, once it waits for its hand-off: a backend that cannot see the
+ * engine's stdin being read (Docker) waits for this line, so an engine too old to wait (it would exit
+ * at once) is never handed a run.
+ */
+export const WARM_ENGINE_READY = "[ferry] warm engine waiting for its run";
+
 /** The line a warm engine reads on its standard input: its run's whole environment. */
 export function encodeEngineHandoff(env: Record<string, string>): string {
   return `${JSON.stringify({ ferry_handoff: 1, env })}\n`;

@@ -1,6 +1,6 @@
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
-import { ENGINE_ENV } from "@ferry/core";
+import { ENGINE_ENV, WARM_ENGINE_READY } from "@ferry/core";
 import { exchangeBootstrapToken, ferryEngineApi } from "./api.js";
 import { parseEngineConfig, type EngineConfig } from "./config.js";
 import { runEngine } from "./engine.js";
@@ -19,6 +19,7 @@ async function main(): Promise<number> {
   let env: Record<string, string | undefined> = process.env;
   if (process.env[ENGINE_ENV.warm] === "1") {
     // Warm: loaded and waiting; the run arrives on stdin and its environment replaces this one.
+    console.log(WARM_ENGINE_READY);
     try {
       const handoff = await readHandoff(process.stdin);
       if (!handoff) return 0; // the server that made this engine is gone: there is no run

@@ -1,4 +1,4 @@
-import { FerryError, isFerryError, type RunnerBackend, type RunnerExit, type RunnerInstance, type RunnerLaunchSpec, type RunnerStarted } from "@ferry/core";
+import { FerryError, isFerryError, WARM_ENGINE_READY, type RunnerBackend, type RunnerExit, type RunnerInstance, type RunnerLaunchSpec, type RunnerStarted } from "@ferry/core";
 import type Dockerode from "dockerode";
 import { buildContainerSpec, buildRunsNetworkSpec, cacheVolumeLabels, cacheVolumeName, containerName, flowRunIdFromName, ICC_OPTION, runnerLabels } from "./docker-container-spec.js";
 import { classifyDockerError, dockerMessage, hasStatus } from "./docker-errors.js";
@@ -345,7 +345,8 @@ export class DockerRunnerBackend implements RunnerBackend {
   private async firstOutputTime(container: Dockerode.Container): Promise<string | null> {
     const logs = await container.logs({ stdout: true, stderr: true, follow: false, timestamps: true }).catch(() => null);
     if (!logs) return null;
-    const first = demuxDockerLogs(Buffer.isBuffer(logs) ? logs : Buffer.from(String(logs))).split("\n")[0];
+    // The first line after the one that said it waits.
+    const first = demuxDockerLogs(Buffer.isBuffer(logs) ? logs : Buffer.from(String(logs))).split("\n").find((l) => l.trim() && !l.includes(WARM_ENGINE_READY));
     return dockerTime(first?.split(" ")[0]);
   }
 

@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import {
   encodeEngineHandoff,
   FerryError,
+  WARM_ENGINE_READY,
   warmEngineFits,
   type RunnerLaunchSpec,
   type RunnerStarted,
@@ -13,8 +14,13 @@ import {
 import type Dockerode from "dockerode";
 import { buildWarmContainerSpec, containerEnv, containerName, warmContainerPrefix } from "./docker-container-spec.js";
 import { classifyDockerError, hasStatus } from "./docker-errors.js";
+import { demuxDockerLogs } from "./docker-logs.js";
 import type { DockerRunnerConfig } from "./docker-options.js";
 import { validateLaunchSpec } from "./launch-spec.js";
+import { lastLines } from "./line-tail.js";
+
+/** How long a new warm engine's container may take to say it waits. */
+const READY_TIMEOUT_MS = 60_000;
 
 /** What the Docker backend lends its warm engines. */
 export interface DockerWarmHost {
@@ -76,11 +82,34 @@ export class DockerWarmEngines implements RunnerWarmEngines {
       (stdin as unknown as { unref?: () => void }).unref?.();
       const warm: Warm = { id, containerId: container.id, spec: { ...spec }, stdin, ended: false };
       stdin.once("close", () => (warm.ended = true));
+      await this.awaitReady(container);
       this.engines.set(id, warm);
       return { id, spec: { ...spec } };
     } catch (error) {
       await container.remove({ force: true }).catch(() => undefined);
+      if (error instanceof FerryError) throw error;
       throw classifyDockerError(error, this.host.context("start a warm engine's container"));
+    }
+  }
+
+  /**
+   * Until the engine says it waits (WARM_ENGINE_READY in its output): an engine image older than the
+   * server would not wait, but exit at once, and a run handed to it would crash.
+   */
+  private async awaitReady(container: Dockerode.Container): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      const logs = await container.logs({ stdout: true, stderr: true, follow: false, tail: 20 }).catch(() => null);
+      const text = logs ? demuxDockerLogs(Buffer.isBuffer(logs) ? logs : Buffer.from(String(logs))) : "";
+      if (text.includes(WARM_ENGINE_READY)) return;
+      const info = await container.inspect().catch(() => null);
+      if (!info?.State.Running || Date.now() > deadline) {
+        const why = !info?.State.Running
+          ? `its engine exited (${lastLines(text, 3).join(" | ") || `code ${info?.State.ExitCode ?? "unknown"}`}) instead of waiting: is image '${info?.Config.Image ?? "?"}' older than this server? Rebuild it (packages/engine/scripts/build-image.sh)`
+          : `its engine did not say it waits within ${READY_TIMEOUT_MS / 1000} s`;
+        throw new FerryError("unavailable", `a warm engine could not be started: ${why}`, { retryable: false });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { isFerryError } from "../errors.js";
 import { newId } from "../ids.js";
-import { ENGINE_ENV, type RunnerBackend, type RunnerExit, type RunnerLaunchSpec, type RunnerWarmSpec } from "../runner.js";
+import { ENGINE_ENV, WARM_ENGINE_READY, type RunnerBackend, type RunnerExit, type RunnerLaunchSpec, type RunnerWarmSpec } from "../runner.js";
 
 /** What the scripted test program does, read from `RUNNER_TEST_ENV.behaviour` in its environment. */
 export type RunnerTestBehaviour = "exit-0" | "exit-3" | "sleep" | "allocate-over-limit" | "print-env";
@@ -36,6 +36,7 @@ export const RUNNER_TEST_PROGRAMS = {
   python: `
 import json, os, sys, time
 if os.environ.get("${ENGINE_ENV.warm}") == "1":
+    print("${WARM_ENGINE_READY}", flush=True)
     handoff = json.loads(sys.stdin.readline())
     os.environ.clear()
     os.environ.update(handoff["env"])
@@ -79,6 +80,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 if (process.env.${ENGINE_ENV.warm} === "1") {
+  fs.writeSync(1, "${WARM_ENGINE_READY}\\n");
   let text = "";
   const buffer = Buffer.alloc(65536);
   while (!text.includes("\\n")) {
