@@ -22,6 +22,79 @@ export interface RunnerBackend {
   remove(id: string): Promise<void>;
   /** Every instance this backend started and has not removed, running or not: for reconciling after a restart. */
   list(): Promise<RunnerInstance[]>;
+  /**
+   * Engines started ahead of their run (absent on a backend that cannot keep one waiting). A warm
+   * engine has its interpreter up, its image running and its workspace's cache mounted, and waits for
+   * the one run it is handed; it is never given a second one.
+   */
+  readonly warm?: RunnerWarmEngines;
+}
+
+/**
+ * The warm engines a backend keeps for this server process only: they are not runs, and a backend
+ * ends them when the process that made them goes away (a closed pipe or attach stream), so none
+ * outlives its server. What they wait for arrives as one hand-off line (`encodeEngineHandoff`) on the
+ * engine's standard input.
+ */
+export interface RunnerWarmEngines {
+  /** Starts an engine that waits for a run of `spec.workspaceId` with exactly these image, cache and limits. */
+  prepare(spec: RunnerWarmSpec): Promise<RunnerWarmEngine>;
+  /**
+   * Hands a warm engine its run. Rejects `conflict` (the warm engine stays) when the run's workspace,
+   * image, cache key or limits differ from the warm engine's, and `not_found` when it is unknown or
+   * has ended (start the run instead). When the run has an instance already, that is returned and the
+   * warm engine stays. Afterwards the instance is like one `start` made, except that its `startedAt`
+   * is the hand-off: the time waiting is nobody's compute time.
+   */
+  claim(warmId: string, spec: RunnerLaunchSpec): Promise<RunnerStarted>;
+  /** Ends a warm engine and removes what it left; an unknown id is nothing to discard. */
+  discard(warmId: string): Promise<void>;
+  /** The warm engines of this process still waiting. */
+  list(): Promise<RunnerWarmEngine[]>;
+}
+
+/** A run's launch spec without the run: what a warm engine is made for. */
+export type RunnerWarmSpec = Omit<RunnerLaunchSpec, "flowRunId" | "env">;
+
+export interface RunnerWarmEngine {
+  id: string;
+  spec: RunnerWarmSpec;
+}
+
+/** Whether a warm engine made for `warm` may take a run launched with `spec` (same workspace, image, cache and limits). */
+export function warmEngineFits(warm: RunnerWarmSpec, spec: RunnerLaunchSpec): boolean {
+  return warm.workspaceId === spec.workspaceId && warm.image === spec.image && warm.cacheKey === spec.cacheKey &&
+    warm.memoryMib === spec.memoryMib && warm.cpus === spec.cpus;
+}
+
+/**
+ * What a warm engine prints first, once it waits for its hand-off: a backend that cannot see the
+ * engine's stdin being read (Docker) waits for this line, so an engine too old to wait (it would exit
+ * at once) is never handed a run.
+ */
+export const WARM_ENGINE_READY = "[ferry] warm engine waiting for its run";
+
+/** The line a warm engine reads on its standard input: its run's whole environment. */
+export function encodeEngineHandoff(env: Record<string, string>): string {
+  return `${JSON.stringify({ ferry_handoff: 1, env })}\n`;
+}
+
+/** Reads a hand-off line; throws a message naming what is wrong (never echoing a value: it holds a token). */
+export function parseEngineHandoff(line: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    throw new Error("the hand-off line is not JSON");
+  }
+  const env = (parsed as { ferry_handoff?: unknown; env?: unknown } | null)?.env;
+  if ((parsed as { ferry_handoff?: unknown } | null)?.ferry_handoff !== 1 || !env || typeof env !== "object" || Array.isArray(env)) {
+    throw new Error("the hand-off line is not {ferry_handoff: 1, env: {...}}");
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value !== "string") throw new Error(`the hand-off's ${name} is not a string`);
+  }
+  return env as Record<string, string>;
 }
 
 export interface RunnerLaunchSpec {
@@ -77,4 +150,6 @@ export const ENGINE_ENV = {
   runToken: "FERRY_RUN_TOKEN",
   bootstrapToken: "FERRY_BOOTSTRAP_TOKEN",
   cacheDir: "FERRY_CACHE_DIR",
+  /** "1": a warm engine, which reads its run's environment as one hand-off line on stdin before it starts. */
+  warm: "FERRY_ENGINE_WARM",
 } as const;

@@ -198,8 +198,11 @@ interface Workspace {
 
 async function setUpAndRun(config: EngineConfig, deps: EngineDeps, run: FlowRun, root: string, out: Output): Promise<FlowOutcome> {
   const { log } = out;
-  const deployment = await apiCall("read the deployment", () => deps.api.getDeployment(run.deployment_id));
-  const source = await apiCall("read the run's source", () => deps.api.getSource());
+  // Side by side: each is a round trip to a server that may be busy.
+  const [deployment, source] = await Promise.all([
+    apiCall("read the deployment", () => deps.api.getDeployment(run.deployment_id)),
+    apiCall("read the run's source", () => deps.api.getSource()),
+  ]);
   out.masker.add(source.token, { username: source.username });
 
   const jobConfiguration = run.job_configuration ?? {};

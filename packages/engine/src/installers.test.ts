@@ -4,25 +4,59 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cacheKey, envLayout } from "./dep-cache.js";
 import { EngineError } from "./errors.js";
-import { prepareJobPackages, type EngineLog, type ToolContext } from "./installers.js";
+import { npmProgress, prepareJobPackages, type EngineLog, type ToolContext } from "./installers.js";
 import type { ProcessOptions, ProcessResult } from "./process.js";
 
 /** Tools that record what they were asked to run, and answer as told. */
-function fakeTools(answer: (o: ProcessOptions) => Partial<ProcessResult> = () => ({})) {
+function fakeTools(answer: (o: ProcessOptions) => Partial<ProcessResult> = () => ({}), output: (o: ProcessOptions) => string[] = () => []) {
   const commands: string[] = [];
   const lines: string[] = [];
-  const log: EngineLog = { info: (m) => lines.push(m), warn: (m) => lines.push(`WARN ${m}`), error: (m) => lines.push(`ERROR ${m}`), tool: () => undefined };
+  const envs: Record<string, string>[] = [];
+  const log: EngineLog = { info: (m) => lines.push(m), warn: (m) => lines.push(`WARN ${m}`), error: (m) => lines.push(`ERROR ${m}`), tool: (m) => lines.push(`TOOL ${m}`) };
   const ctx: ToolContext = {
     env: {},
     log,
     run: async (o) => {
       commands.push([o.command, ...o.args].join(" "));
+      envs.push(o.env);
+      for (const line of output(o)) o.onLine?.(line, "stdout");
       await new Promise((r) => setTimeout(r, 10));
       return { exitCode: 0, signal: null, tail: [], aborted: false, ...answer(o) };
     },
   };
-  return { ctx, commands, lines };
+  return { ctx, commands, lines, envs };
 }
+
+describe("install progress", () => {
+  it("runs python unbuffered for the venv and pip, so pip's lines come as it works", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferry-install-test-"));
+    try {
+      const pipLines = ["Collecting six", "  Downloading six-1.16.0-py2.py3-none-any.whl (11 kB)", "Installing collected packages: six", "Successfully installed six-1.16.0"];
+      const tools = fakeTools(() => ({}), (o) => (o.args.includes("pip") ? pipLines : []));
+      await prepareJobPackages(tools.ctx, { pip: ["six"], npm: [] }, {
+        python: "python3", scratchVenv: join(dir, "venv"), scratchNpmPrefix: join(dir, "npm"), existingVenv: null, cacheDir: null, engineVersion: "test",
+      });
+      expect(tools.envs.map((e) => e.PYTHONUNBUFFERED)).toEqual(["1", "1"]);
+      expect(tools.lines).toEqual(expect.arrayContaining(pipLines.map((l) => `TOOL ${l}`)));
+      expect(tools.lines[0]).toBe("creating a virtual environment (python3 -m venv)");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("folds npm's fetch lines into a count at most once a second, passing the others", () => {
+    let t = 0;
+    const progress = npmProgress(1000, () => t);
+    const fetch = (name: string) => `npm http fetch GET 200 https://registry.npmjs.org/${name} 12ms (cache miss)`;
+    expect(progress(fetch("a"))).toBe("npm: 1 package file fetched so far");
+    t = 500;
+    expect(progress(fetch("b"))).toBeNull();
+    expect(progress("npm warn deprecated x@1: use y")).toBe("npm warn deprecated x@1: use y");
+    t = 1200;
+    expect(progress(fetch("c"))).toBe("npm: 3 package files fetched so far");
+    expect(progress("added 3 packages in 2s")).toBe("added 3 packages in 2s");
+  });
+});
 
 describe("prepareJobPackages", () => {
   let dir: string;
@@ -59,8 +93,8 @@ describe("prepareJobPackages", () => {
     });
     expect(first.commands).toEqual([
       `python3 -m venv ${layout.venv}`,
-      `${layout.venv}/bin/python -m pip install --no-input --disable-pip-version-check -- six`,
-      `npm install --prefix ${layout.npmPrefix} --no-audit --no-fund --no-update-notifier --loglevel=warn -- is-number`,
+      `${layout.venv}/bin/python -m pip install --no-input --disable-pip-version-check --progress-bar off -- six`,
+      `npm install --prefix ${layout.npmPrefix} --no-audit --no-fund --no-update-notifier --loglevel=http -- is-number`,
     ]);
     expect(existsSync(layout.marker)).toBe(true);
 
@@ -117,6 +151,6 @@ describe("prepareJobPackages", () => {
     const existing = join(dir, "run", "venv-from-steps");
     const result = await prepareJobPackages(ctx, { pip: ["six"], npm: [] }, { ...options(null), existingVenv: existing });
     expect(result.venv).toBe(existing);
-    expect(commands).toEqual([`${existing}/bin/python -m pip install --no-input --disable-pip-version-check -- six`]);
+    expect(commands).toEqual([`${existing}/bin/python -m pip install --no-input --disable-pip-version-check --progress-bar off -- six`]);
   });
 });

@@ -32,11 +32,22 @@ export interface PythonEnv {
   binDirs: string[];
 }
 
-export async function runTool(ctx: ToolContext, command: string, args: string[], cwd: string, failure: (result: ProcessResult) => EngineError): Promise<ProcessResult> {
+export async function runTool(
+  ctx: ToolContext,
+  command: string,
+  args: string[],
+  cwd: string,
+  failure: (result: ProcessResult) => EngineError,
+  tweak: { env?: Record<string, string>; lines?: (line: string) => string | null } = {},
+): Promise<ProcessResult> {
   const run = ctx.run ?? runProcess;
   let result: ProcessResult;
+  const onLine = (line: string) => {
+    const shown = tweak.lines ? tweak.lines(line) : line;
+    if (shown !== null) ctx.log.tool(shown);
+  };
   try {
-    result = await run({ command, args, cwd, env: ctx.env, signal: ctx.signal, masker: ctx.masker, onLine: (line) => ctx.log.tool(line), tailLines: 12 });
+    result = await run({ command, args, cwd, env: { ...ctx.env, ...tweak.env }, signal: ctx.signal, masker: ctx.masker, onLine, tailLines: 12 });
   } catch (error) {
     throw new EngineError("install_failed", `could not run ${command}: ${(error as Error).message}`, { cause: error, retryable: false });
   }
@@ -55,18 +66,45 @@ export function venvPython(venv: string): string {
   return join(venv, "bin", "python");
 }
 
+/**
+ * Python buffers its output when it is not a terminal: without this, pip's "Collecting …",
+ * "Downloading …" and "Installing collected packages …" lines would all arrive at its end, and a long
+ * first install would show nothing while it works.
+ */
+const UNBUFFERED = { PYTHONUNBUFFERED: "1" };
+
 export async function createVenv(ctx: ToolContext, python: string, venv: string): Promise<void> {
   await mkdir(dirname(venv), { recursive: true });
+  const started = Date.now();
+  ctx.log.info(`creating a virtual environment (${python} -m venv)`);
   await runTool(ctx, python, ["-m", "venv", venv], dirname(venv), (r) =>
     new EngineError("install_failed", `creating the virtual environment (${python} -m venv) ${describeExit(r)}${lastLines(r.tail)}`),
-  );
+  { env: UNBUFFERED });
+  ctx.log.info(`created the virtual environment in ${seconds(started)}`);
 }
 
 export async function pipInstall(ctx: ToolContext, venv: string, args: string[], cwd: string, what: string): Promise<void> {
   // pip reads its own configuration files and PIP_INDEX_URL / PIP_EXTRA_INDEX_URL from the environment.
-  await runTool(ctx, venvPython(venv), ["-m", "pip", "install", "--no-input", "--disable-pip-version-check", ...args], cwd, (r) =>
+  await runTool(ctx, venvPython(venv), ["-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--progress-bar", "off", ...args], cwd, (r) =>
     new EngineError("install_failed", `pip install of ${what} failed (pip ${describeExit(r)})${lastLines(r.tail)}`),
-  );
+  { env: UNBUFFERED });
+}
+
+/**
+ * npm at `--loglevel=http` prints a line per file it fetches: these are folded into one
+ * "npm: N fetched so far" line at most every `everyMs`; every other line passes as it is.
+ */
+export function npmProgress(everyMs = 1000, now: () => number = Date.now): (line: string) => string | null {
+  let fetched = 0;
+  let shownAt = -Infinity;
+  return (line) => {
+    if (!/^npm (http fetch|verbose fetch)/.test(line.trim())) return line;
+    fetched++;
+    const t = now();
+    if (t - shownAt < everyMs) return null;
+    shownAt = t;
+    return `npm: ${fetched} ${fetched === 1 ? "package file" : "package files"} fetched so far`;
+  };
 }
 
 export async function npmInstallPackages(ctx: ToolContext, prefix: string, packages: string[]): Promise<void> {
@@ -78,9 +116,10 @@ export async function npmInstallPackages(ctx: ToolContext, prefix: string, packa
   await runTool(
     ctx,
     "npm",
-    ["install", "--prefix", prefix, "--no-audit", "--no-fund", "--no-update-notifier", "--loglevel=warn", "--", ...packages],
+    ["install", "--prefix", prefix, "--no-audit", "--no-fund", "--no-update-notifier", "--loglevel=http", "--", ...packages],
     prefix,
     (r) => new EngineError("install_failed", `npm install of ${packages.join(" ")} failed (npm ${describeExit(r)})${lastLines(r.tail)}`),
+    { lines: npmProgress() },
   );
 }
 
@@ -90,11 +129,11 @@ export async function npmInstallProject(ctx: ToolContext, directory: string): Pr
     throw new EngineError("install_failed", `npm_install: there is no package.json in ${directory}`, { retryable: false });
   }
   const args = existsSync(join(directory, "package-lock.json")) || existsSync(join(directory, "npm-shrinkwrap.json"))
-    ? ["ci", "--no-audit", "--no-fund", "--no-update-notifier", "--loglevel=warn"]
-    : ["install", "--no-audit", "--no-fund", "--no-update-notifier", "--loglevel=warn"];
+    ? ["ci", "--no-audit", "--no-fund", "--no-update-notifier", "--loglevel=http"]
+    : ["install", "--no-audit", "--no-fund", "--no-update-notifier", "--loglevel=http"];
   await runTool(ctx, "npm", args, directory, (r) =>
     new EngineError("install_failed", `npm ${args[0]} in ${directory} failed (npm ${describeExit(r)})${lastLines(r.tail)}`),
-  );
+  { lines: npmProgress() });
 }
 
 /** The purelib directory of a venv, e.g. venv/lib/python3.11/site-packages. */

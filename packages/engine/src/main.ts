@@ -1,9 +1,11 @@
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
+import { ENGINE_ENV, WARM_ENGINE_READY } from "@ferry/core";
 import { exchangeBootstrapToken, ferryEngineApi } from "./api.js";
 import { parseEngineConfig, type EngineConfig } from "./config.js";
 import { runEngine } from "./engine.js";
 import { isEngineError } from "./errors.js";
+import { readHandoff } from "./handoff.js";
 
 declare const __ENGINE_VERSION__: string | undefined;
 const ENGINE_VERSION = typeof __ENGINE_VERSION__ === "string" ? __ENGINE_VERSION__ : "dev";
@@ -14,9 +16,32 @@ const ENGINE_VERSION = typeof __ENGINE_VERSION__ === "string" ? __ENGINE_VERSION
  * could not be reported (the server then marks the run from the exit), 2 for a bad environment.
  */
 async function main(): Promise<number> {
+  let env: Record<string, string | undefined> = process.env;
+  if (process.env[ENGINE_ENV.warm] === "1") {
+    // Warm: loaded and waiting; the run arrives on stdin and its environment replaces this one.
+    console.log(WARM_ENGINE_READY);
+    try {
+      const handoff = await readHandoff(process.stdin);
+      if (!handoff) return 0; // the server that made this engine is gone: there is no run
+      env = handoff;
+      // The backend may have moved this engine's directory to its run's (the process backend renames
+      // it), and Node caches the working directory's path: re-read it, or tools spawned without an
+      // explicit cwd (esbuild's service) would be given a path that no longer exists.
+      try {
+        process.chdir(".");
+      } catch {
+        // A directory removed outright: every tool the engine runs is given its own cwd anyway.
+      }
+      // At once: a container's first output line marks when its run's time starts (see the Docker backend).
+      console.log(`[engine] warm engine handed flow run ${handoff[ENGINE_ENV.flowRunId] ?? "(none)"}`);
+    } catch (error) {
+      console.error(`[engine] ${(error as Error).message}`);
+      return 2;
+    }
+  }
   let parsed;
   try {
-    parsed = parseEngineConfig(process.env, {
+    parsed = parseEngineConfig(env, {
       scratchRoot: tmpdir(),
       shimDir: fileURLToPath(new URL("./shims/", import.meta.url)),
     });

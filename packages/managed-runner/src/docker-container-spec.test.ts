@@ -1,6 +1,6 @@
 import type { RunnerLaunchSpec } from "@ferry/core";
 import { describe, expect, it } from "vitest";
-import { buildContainerSpec, buildRunsNetworkSpec } from "./docker-container-spec.js";
+import { buildContainerSpec, buildRunsNetworkSpec, buildWarmContainerSpec, containerEnv, flowRunIdFromName } from "./docker-container-spec.js";
 import { parseDockerRunnerOptions, type DockerRunnerOptions } from "./docker-options.js";
 
 const spec: RunnerLaunchSpec = {
@@ -187,5 +187,37 @@ describe("parseDockerRunnerOptions", () => {
 
   it("accepts a bind written with :ro", () => {
     expect(settings({ binds: ["/opt/engine:/ferry/engine:ro"] }).binds).toEqual([{ source: "/opt/engine", target: "/ferry/engine" }]);
+  });
+});
+
+describe("buildWarmContainerSpec", () => {
+  const { flowRunId: _run, env: _env, ...warmSpec } = spec;
+
+  it("is a run's container without the run: no run label or run env, a warm name, stdin open for one hand-off", () => {
+    const request = buildWarmContainerSpec(warmSpec, "warm-00ff", settings());
+    const cold = buildContainerSpec(spec, settings());
+    expect(request.name).toBe("ferry-warm-00ff");
+    expect(request.Labels).toEqual({ "ferry.managed": "true", "ferry.workspace_id": "ws-1", "ferry.cache_key": "3f2a9c", "ferry.warm": "true" });
+    expect(request.Env).toEqual(["HOME=/home/ferry", "TMPDIR=/tmp", "FERRY_ENGINE_WARM=1", "FERRY_CACHE_DIR=/ferry/cache"]);
+    expect(request).toMatchObject({ OpenStdin: true, StdinOnce: true, AttachStdin: true });
+    // The same sandbox, limits and cache volume as the run's own container would get.
+    expect(request.HostConfig).toEqual(cold.HostConfig);
+    expect(request.User).toBe(cold.User);
+  });
+
+  it("gives the engine at the hand-off the environment a cold container starts with", () => {
+    expect(containerEnv(spec.env)).toEqual({
+      HOME: "/home/ferry",
+      TMPDIR: "/tmp",
+      FERRY_API_URL: "http://host.docker.internal:4200",
+      FERRY_FLOW_RUN_ID: spec.flowRunId,
+      FERRY_CACHE_DIR: "/ferry/cache",
+    });
+  });
+
+  it("reads a taken warm container's run from its name", () => {
+    expect(flowRunIdFromName("ferry", ["/ferry-run-abc"])).toBe("abc");
+    expect(flowRunIdFromName("ferry", ["/ferry-warm-00ff"])).toBeNull();
+    expect(flowRunIdFromName("other", ["/ferry-run-abc"])).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import { ENGINE_ENV, type RunnerLaunchSpec } from "@ferry/core";
+import { ENGINE_ENV, type RunnerLaunchSpec, type RunnerWarmSpec } from "@ferry/core";
 import type Dockerode from "dockerode";
 import { CONTAINER_CACHE_DIR, CONTAINER_HOME_DIR, CONTAINER_SCRATCH_DIR, type ContainerSettings } from "./docker-options.js";
 import { validateLaunchSpec } from "./launch-spec.js";
@@ -12,7 +12,47 @@ export function runnerLabels(labelPrefix: string) {
     flowRunId: `${labelPrefix}.flow_run_id`,
     workspaceId: `${labelPrefix}.workspace_id`,
     cacheKey: `${labelPrefix}.cache_key`,
+    /** On warm engines' containers, also once renamed to the run's they took: their start is not the run's. */
+    warm: `${labelPrefix}.warm`,
   } as const;
+}
+
+/** Warm engines' containers are `<prefix>-warm-<random>` until a run takes one and it is renamed to the run's. */
+export function warmContainerPrefix(labelPrefix: string): string {
+  return `${labelPrefix}-warm-`;
+}
+
+/** The flow run of a container by its name (`/<prefix>-run-<id>`), or null. */
+export function flowRunIdFromName(labelPrefix: string, names: readonly string[]): string | null {
+  const prefix = `${labelPrefix}-run-`;
+  for (const name of names) {
+    const bare = name.replace(/^\//, "");
+    if (bare.startsWith(prefix)) return bare.slice(prefix.length);
+  }
+  return null;
+}
+
+/** A run's environment in its container: HOME and TMPDIR first (a user's env may move them), the cache's place last. */
+export function containerEnv(specEnv: Record<string, string>): Record<string, string> {
+  return { HOME: CONTAINER_HOME_DIR, TMPDIR: CONTAINER_SCRATCH_DIR, ...specEnv, [ENGINE_ENV.cacheDir]: CONTAINER_CACHE_DIR };
+}
+
+/**
+ * A warm engine's container: a run's, without the run (no flow-run label, a `warm-` name), with its
+ * stdin open for the one hand-off line (`StdinOnce`: it ends when the attach that wrote it closes).
+ */
+export function buildWarmContainerSpec(spec: RunnerWarmSpec, warmId: string, settings: ContainerSettings): Dockerode.ContainerCreateOptions {
+  const base = buildContainerSpec({ ...spec, flowRunId: warmId, env: { [ENGINE_ENV.warm]: "1" } }, settings);
+  const labels = runnerLabels(settings.labelPrefix);
+  const { [labels.flowRunId]: _run, ...rest } = base.Labels ?? {};
+  return {
+    ...base,
+    name: `${warmContainerPrefix(settings.labelPrefix)}${warmId.replace(/^warm-/, "")}`,
+    Labels: { ...rest, [labels.warm]: "true" },
+    AttachStdin: true,
+    OpenStdin: true,
+    StdinOnce: true,
+  };
 }
 
 export function containerName(labelPrefix: string, flowRunId: string): string {
@@ -55,8 +95,7 @@ export function buildRunsNetworkSpec(labelPrefix: string, name: string): Dockero
 export function buildContainerSpec(spec: RunnerLaunchSpec, settings: ContainerSettings): Dockerode.ContainerCreateOptions {
   validateLaunchSpec(spec);
   const labels = runnerLabels(settings.labelPrefix);
-  // HOME and TMPDIR first: a user's env may move them (into the run's own writable places, or break its run).
-  const env = { HOME: CONTAINER_HOME_DIR, TMPDIR: CONTAINER_SCRATCH_DIR, ...spec.env, [ENGINE_ENV.cacheDir]: CONTAINER_CACHE_DIR };
+  const env = containerEnv(spec.env);
   const memoryBytes = spec.memoryMib * MIB;
   const [uid, gid] = settings.user.split(":");
   const tmpfs = `rw,exec,nosuid,nodev,size=${spec.memoryMib}m`;

@@ -1,9 +1,10 @@
-import { FerryError, isFerryError, type RunnerBackend, type RunnerExit, type RunnerInstance, type RunnerLaunchSpec, type RunnerStarted } from "@ferry/core";
+import { FerryError, isFerryError, WARM_ENGINE_READY, type RunnerBackend, type RunnerExit, type RunnerInstance, type RunnerLaunchSpec, type RunnerStarted } from "@ferry/core";
 import type Dockerode from "dockerode";
-import { buildContainerSpec, buildRunsNetworkSpec, cacheVolumeLabels, cacheVolumeName, containerName, ICC_OPTION, runnerLabels } from "./docker-container-spec.js";
+import { buildContainerSpec, buildRunsNetworkSpec, cacheVolumeLabels, cacheVolumeName, containerName, flowRunIdFromName, ICC_OPTION, runnerLabels } from "./docker-container-spec.js";
 import { classifyDockerError, dockerMessage, hasStatus } from "./docker-errors.js";
 import { demuxDockerLogs } from "./docker-logs.js";
 import { CONTAINER_CACHE_DIR, describeDockerHost, parseDockerRunnerOptions, type DockerRunnerConfig, type DockerRunnerOptions } from "./docker-options.js";
+import { DockerWarmEngines } from "./docker-warm-engines.js";
 import { lastLines, TAIL_LINES } from "./line-tail.js";
 
 /** Docker's zero time, which `StartedAt`/`FinishedAt` hold for a container that never ran. */
@@ -31,11 +32,28 @@ export class DockerRunnerBackend implements RunnerBackend {
   private readonly host: string;
   private readonly labels: ReturnType<typeof runnerLabels>;
   private network: Promise<RunsNetwork> | null = null;
+  readonly warm: DockerWarmEngines;
+  /** When warm engines' containers were handed their runs (by container id), in this process. */
+  private readonly handoffs = new Map<string, string>();
 
   constructor(options: DockerRunnerOptions = {}) {
     this.config = parseDockerRunnerOptions(options);
     this.host = describeDockerHost(this.config.docker);
     this.labels = runnerLabels(this.config.labelPrefix);
+    this.warm = new DockerWarmEngines({
+      config: this.config,
+      prepare: async (spec) => {
+        if (this.config.network === "isolated") await this.runsNetwork();
+        await this.prepareCache(spec);
+      },
+      start: (spec) => this.start(spec),
+      create: (request, spec) => this.create(request, spec),
+      context: (action) => this.context(action),
+      handedOff: (id, at) => {
+        if (this.handoffs.size >= 10_000) this.handoffs.clear();
+        this.handoffs.set(id, at);
+      },
+    });
   }
 
   get docker(): Dockerode {
@@ -109,7 +127,11 @@ export class DockerRunnerBackend implements RunnerBackend {
     }
     const info = await this.call(`inspect container ${id}`, () => container.inspect());
     const logs = await this.call(`read the logs of container ${id}`, () => container.logs({ stdout: true, stderr: true, follow: false, tail: TAIL_LINES }));
-    const startedAt = dockerTime(info.State.StartedAt) ?? new Date(info.Created).toISOString();
+    const containerStart = dockerTime(info.State.StartedAt) ?? new Date(info.Created).toISOString();
+    // A warm engine's container started before its run came: the run's time starts at the hand-off.
+    const startedAt = info.Config.Labels?.[this.labels.warm] === "true"
+      ? (this.handoffs.get(info.Id) ?? (await this.firstOutputTime(container)) ?? containerStart)
+      : containerStart;
     return {
       exitCode: info.State.ExitCode,
       oomKilled: info.State.OOMKilled,
@@ -148,9 +170,12 @@ export class DockerRunnerBackend implements RunnerBackend {
       // StartedAt is only in the full inspect; a container removed meanwhile is simply not listed.
       const info = await this.inspectOrNull(c.Id, `inspect container ${c.Id}`);
       if (!info) return null;
+      // A warm engine's container has no run label: its run is in its name once it took one.
+      const flowRunId = info.Config.Labels[this.labels.flowRunId] ?? flowRunIdFromName(this.config.labelPrefix, [info.Name]);
+      if (!flowRunId) return null;
       return {
         id: info.Id,
-        flowRunId: info.Config.Labels[this.labels.flowRunId] ?? "",
+        flowRunId,
         workspaceId: info.Config.Labels[this.labels.workspaceId] ?? "",
         running: info.State.Running || info.State.Paused || info.State.Restarting,
         startedAt: dockerTime(info.State.StartedAt),
@@ -251,7 +276,9 @@ export class DockerRunnerBackend implements RunnerBackend {
 
   /** The run's container exists already (a restart re-submitting): start it if it never was, and return it. */
   private async resume(info: Dockerode.ContainerInspectInfo, spec: RunnerLaunchSpec): Promise<RunnerStarted> {
-    const owner = info.Config.Labels?.[this.labels.flowRunId];
+    // A warm engine's container has no run label; its name became the run's when the run took it.
+    const labels = info.Config.Labels ?? {};
+    const owner = labels[this.labels.flowRunId] ?? (labels[this.labels.warm] === "true" ? flowRunIdFromName(this.config.labelPrefix, [info.Name]) : undefined);
     if (owner !== spec.flowRunId) {
       throw new FerryError("conflict", `a container named ${info.Name.replace(/^\//, "")} exists but was not started by Ferry for run ${spec.flowRunId}; remove it (docker rm -f ${info.Id.slice(0, 12)})`);
     }
@@ -309,6 +336,18 @@ export class DockerRunnerBackend implements RunnerBackend {
     }
     const info = await this.call(`inspect container ${id}`, () => container.inspect());
     return { id: info.Id, startedAt: dockerTime(info.State.StartedAt) ?? new Date().toISOString() };
+  }
+
+  /**
+   * When a container first printed (its engine prints as it is handed its run): the hand-off of a warm
+   * engine's container that another server process made, or this one before a restart.
+   */
+  private async firstOutputTime(container: Dockerode.Container): Promise<string | null> {
+    const logs = await container.logs({ stdout: true, stderr: true, follow: false, timestamps: true }).catch(() => null);
+    if (!logs) return null;
+    // The first line after the one that said it waits.
+    const first = demuxDockerLogs(Buffer.isBuffer(logs) ? logs : Buffer.from(String(logs))).split("\n").find((l) => l.trim() && !l.includes(WARM_ENGINE_READY));
+    return dockerTime(first?.split(" ")[0]);
   }
 
   private async awaitContainer(name: string): Promise<Dockerode.ContainerInspectInfo | null> {

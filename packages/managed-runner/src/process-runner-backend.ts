@@ -18,6 +18,7 @@ import {
   type SupervisorRecord,
 } from "./process-state.js";
 import { isSameProcess, signal } from "./process-tree.js";
+import { ProcessWarmEngines } from "./process-warm-engines.js";
 
 const MIB = 1024 * 1024;
 /** How often a waiter looks at a run besides the directory's change events (which say when it ended). */
@@ -34,10 +35,28 @@ export class ProcessRunnerBackend implements RunnerBackend {
   readonly isolated = false;
   private readonly config: ProcessRunnerConfig;
   private engineCommand: string[] | null;
+  readonly warm: ProcessWarmEngines;
 
   constructor(options: ProcessRunnerOptions) {
     this.config = parseProcessRunnerOptions(options);
     this.engineCommand = this.config.engineCommand;
+    this.warm = new ProcessWarmEngines({
+      config: this.config,
+      engineCommand: () => (this.engineCommand ??= resolveEngineCommand()),
+      runDir: (id) => this.runDir(id),
+      start: (spec) => this.start(spec),
+      existing: async (spec) => {
+        const dir = this.runDir(spec.flowRunId);
+        const found = await this.launched(dir, spec.flowRunId);
+        if (found === "absent") return null;
+        if (found === "abandoned") {
+          await io(`clear the abandoned launch of run ${spec.flowRunId}`, () => rm(dir, { recursive: true, force: true }));
+          return null;
+        }
+        return found;
+      },
+      changeOrTimeout: (dir, ms) => changeOrTimeout(dir, ms),
+    });
   }
 
   async start(spec: RunnerLaunchSpec): Promise<RunnerStarted> {
@@ -212,7 +231,7 @@ export class ProcessRunnerBackend implements RunnerBackend {
       child.once("exit", (code, sig) => resolve(`the supervisor exited at once (${sig ?? `code ${code}`})`));
     });
     child.stdin!.on("error", () => {}); // a supervisor that died is reported through `early`
-    child.stdin!.end(JSON.stringify(launch));
+    child.stdin!.end(`${JSON.stringify(launch)}\n`);
     child.unref();
 
     const deadline = Date.now() + this.config.startTimeoutMs;

@@ -16,6 +16,10 @@ import type { RunnerExit } from "@ferry/core";
  * - `stop.json`: why a stop was asked for;
  * - `exit.json`: the end, written last; its presence means the run is over;
  * - `supervisor.log`: the supervisor's own errors; `work/`: the engine's working directory.
+ *
+ * A warm engine lives in `stateDir/warm-<random>/` with `warm.json` (its pids) and no `instance.json`,
+ * so nothing lists it as a run; claiming it writes `instance.json` there and renames the directory to
+ * the run's, before the supervisor is told where it now lives.
  */
 export const RUN_FILES = {
   instance: "instance.json",
@@ -25,6 +29,7 @@ export const RUN_FILES = {
   exit: "exit.json",
   log: "supervisor.log",
   work: "work",
+  warm: "warm.json",
 } as const;
 
 export interface InstanceRecord {
@@ -59,6 +64,26 @@ export interface SupervisorLaunch {
   memoryPollMs: number;
   stopGraceSeconds: number;
   tailLines: number;
+  /**
+   * A warm engine: the engine is started with its stdin a pipe and waits there; the supervisor keeps
+   * reading its own stdin for a SupervisorHandoff line, and ends the engine (and removes its directory)
+   * when its stdin closes first: the server that made it is gone.
+   */
+  warm?: boolean;
+}
+
+/** The second line a warm supervisor reads: where its run's directory now is, and the engine's hand-off line. */
+export interface SupervisorHandoff {
+  dir: string;
+  engineLine: string;
+}
+
+/** `warm.json`: a warm engine's processes, once they run. */
+export interface WarmRecord {
+  supervisorPid: number;
+  supervisorStartTime: string | null;
+  enginePid: number;
+  engineStartTime: string | null;
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {

@@ -8,14 +8,19 @@
  * Only this file's own imports load here (no @ferry/core at run time): a supervisor starts per run.
  */
 import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { rm } from "node:fs/promises";
+import { createInterface } from "node:readline";
 import { finished } from "node:stream/promises";
 import { LineTail } from "./line-tail.js";
-import { exitCodeOf, readJson, runFile, writeJsonAtomic, type ExitRecord, type SupervisorLaunch, type SupervisorRecord } from "./process-state.js";
+import { exitCodeOf, readJson, runFile, writeJsonAtomic, type ExitRecord, type SupervisorHandoff, type SupervisorLaunch, type SupervisorRecord, type WarmRecord } from "./process-state.js";
 import { listProcesses, procAvailable, processStartTime, signal, treeMembers, treeRssBytes } from "./process-tree.js";
 
 const MIB = 1024 * 1024;
+const WARM_FILE = "warm.json";
 
-async function main(dir: string): Promise<void> {
+async function main(initialDir: string): Promise<void> {
+  let dir = initialDir;
   let stop: (() => void) | null = null;
   let stopRequested = false;
   // A stop can come before the engine runs; the session has no terminal, so HUP and INT are someone else's.
@@ -26,10 +31,12 @@ async function main(dir: string): Promise<void> {
   process.on("SIGHUP", () => {});
   process.on("SIGINT", () => {});
 
-  const launch = JSON.parse(await readStdin()) as SupervisorLaunch;
+  const stdin = stdinLines();
+  const launch = JSON.parse((await stdin.next()) ?? "") as SupervisorLaunch;
   const tail = new LineTail(launch.tailLines);
   const [program, ...args] = launch.command;
-  const child = spawn(program!, args, { cwd: launch.cwd, env: launch.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(program!, args, { cwd: launch.cwd, env: launch.env, detached: true, stdio: [launch.warm ? "pipe" : "ignore", "pipe", "pipe"] });
+  child.stdin?.on("error", () => {}); // an engine that died is reported by its exit
   // Read the output from the start: once the engine exits, Node resumes its unread pipes, and output no
   // listener takes by then is gone (a quick run's whole output, when the awaits below are slow).
   let dirty = false;
@@ -46,7 +53,7 @@ async function main(dir: string): Promise<void> {
     child.once("spawn", () => resolve(null));
     child.once("error", resolve);
   });
-  const startedAt = new Date().toISOString();
+  let startedAt = new Date().toISOString();
   if (spawnError) {
     const message = `could not start ${JSON.stringify(program)}: ${spawnError.message}`;
     await writeExit(dir, { exitCode: 127, oomKilled: false, startedAt, finishedAt: startedAt, tail: [`[ferry] ${message}`], spawnError: message });
@@ -61,6 +68,30 @@ async function main(dir: string): Promise<void> {
     // Descendants that left the group (setsid) are still the run's.
     if (procAvailable()) for (const pid of treeMembers(await listProcesses(), pgid, pgid)) if (pid !== process.pid) signal(pid, sig);
   };
+
+  if (launch.warm) {
+    const record: WarmRecord = {
+      supervisorPid: process.pid,
+      supervisorStartTime: await processStartTime(process.pid),
+      enginePid: pgid,
+      engineStartTime: await processStartTime(pgid),
+    };
+    await writeJsonAtomic(join(dir, WARM_FILE), record);
+    // The engine waits; so does this process, until its run comes, its server goes, or the engine ends.
+    const terminated = new Promise<"stopped">((resolve) => process.once("SIGTERM", () => resolve("stopped")));
+    const next = stopRequested ? "stopped" : await Promise.race([stdin.next(), exited.then(() => "engine-ended" as const), terminated]);
+    if (next === null || next === "engine-ended" || next === "stopped") {
+      ended = true;
+      await killTree("SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+      return;
+    }
+    const handoff = JSON.parse(next) as SupervisorHandoff;
+    dir = handoff.dir;
+    child.stdin!.end(handoff.engineLine);
+    // The run's compute time starts here: the wait was nobody's.
+    startedAt = new Date().toISOString();
+  }
 
   try {
     const record: SupervisorRecord = {
@@ -142,10 +173,10 @@ async function writeExit(dir: string, record: ExitRecord): Promise<void> {
   await writeJsonAtomic(runFile(dir, "exit"), record);
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+/** Lines of stdin, one per call; null at its end. A launch without a newline is one line too. */
+function stdinLines(): { next(): Promise<string | null> } {
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  return { next: async () => ((await lines.next()) as IteratorResult<string, undefined>).value ?? null };
 }
 
 const dir = process.argv[2];

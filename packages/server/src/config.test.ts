@@ -109,3 +109,23 @@ describe("parseServerConfig: the embedded store", () => {
     expect(parse({ FERRY_STORE: "pglite", FERRY_DATABASE_URL: "postgres://ferry@db/ferry" }).databaseUrl).toBe("postgres://ferry@db/ferry");
   });
 });
+
+describe("parseServerConfig: warm engines", () => {
+  it("keeps one warm engine per managed pool and 8 in all unless FERRY_WARM_ENGINES(_MAX) say otherwise; 0 turns them off", () => {
+    expect(parse({}).warmEngines).toEqual({ perPool: 1, max: 8 });
+    expect(parse({ FERRY_WARM_ENGINES: "0" }).warmEngines).toEqual({ perPool: 0, max: 8 });
+    expect(parse({ FERRY_WARM_ENGINES: "3", FERRY_WARM_ENGINES_MAX: "20" }).warmEngines).toEqual({ perPool: 3, max: 20 });
+    expect(parseServerConfig({}, { home: "/tmp/x", warmEngines: { perPool: 0 } }).warmEngines).toEqual({ perPool: 0, max: 8 });
+  });
+
+  it("refuses what is not a whole number in range, and more per pool than in all, naming the fix", async () => {
+    for (const value of ["-1", "two", "1.5", "17"]) {
+      const error = await refusal({ FERRY_WARM_ENGINES: value });
+      expect(error.details).toEqual({ issues: [{ path: "FERRY_WARM_ENGINES", message: `'${value}' is not a whole number from 0 to 16` }] });
+    }
+    const error = await refusal({ FERRY_WARM_ENGINES: "4", FERRY_WARM_ENGINES_MAX: "2" });
+    expect(error.details).toEqual({
+      issues: [{ path: "FERRY_WARM_ENGINES", message: "4 per pool is more than FERRY_WARM_ENGINES_MAX (2) in all; raise FERRY_WARM_ENGINES_MAX or lower FERRY_WARM_ENGINES" }],
+    });
+  });
+});

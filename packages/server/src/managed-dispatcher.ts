@@ -21,6 +21,7 @@ import { logToRun, transitionRun, type ServiceContext } from "./services/context
 import { issueBootstrapToken } from "./services/run-credentials.js";
 import { leaseMsFor } from "./server-lease.js";
 import { PeriodicSweep } from "./sweep.js";
+import { WarmEnginePool } from "./warm-engine-pool.js";
 
 export interface ManagedDispatcherOptions {
   /** This server's identity among those on the database (see ServerLease): the owner it records on the runs it follows. */
@@ -37,6 +38,8 @@ export interface ManagedDispatcherOptions {
   sweepIntervalMs?: number;
   /** Longest pause between two attempts to stop a cancelled run's instance that failed (default 30 s). */
   stopRetryMaxMs?: number;
+  /** Warm engines per managed pool and in all (FERRY_WARM_ENGINES, FERRY_WARM_ENGINES_MAX); none by default here. */
+  warmEngines?: { perPool: number; max: number };
 }
 
 interface Watched {
@@ -70,6 +73,8 @@ export class ManagedDispatcher {
   private readonly admitting = new Map<string, Promise<void>>();
   private readonly readmit = new Set<string>();
   private readonly sweeper: PeriodicSweep;
+  /** Null when the backend has no warm engines or the operator turned them off. */
+  private readonly warmPool: WarmEnginePool | null;
   private stopped = false;
 
   constructor(
@@ -84,6 +89,15 @@ export class ManagedDispatcher {
       logger,
       metrics: ctx.metrics,
     });
+    const warm = options.warmEngines;
+    this.warmPool = backend.warm && warm && warm.perPool > 0 && warm.max > 0 ? new WarmEnginePool(backend.warm, logger, warm) : null;
+  }
+
+  /** The warm engines of each pool, by pool id: what `FERRY_WARM_ENGINES` keeps ready (empty when off). */
+  warmEngines(): Map<string, { id: string; workspaceId: string }[]> {
+    const out = new Map<string, { id: string; workspaceId: string }[]>();
+    for (const [poolId, engines] of this.warmPool?.snapshot() ?? []) out.set(poolId, engines.map((e) => ({ id: e.id, workspaceId: e.spec.workspaceId })));
+    return out;
   }
 
   /** Removes leftovers of ended runs, takes up the unfinished runs no live server follows, then admits what waits. */
@@ -172,6 +186,7 @@ export class ManagedDispatcher {
   async stop(graceMs = 10_000): Promise<void> {
     this.stopped = true;
     await this.sweeper.stop();
+    const warmStopped = this.warmPool?.stop().catch((error: unknown) => this.logger.warn({ err: error }, "could not end the warm engines"));
     const abort = (w: Watched) => {
       clearTimeout(w.timer);
       w.controller.abort();
@@ -194,6 +209,9 @@ export class ManagedDispatcher {
     }
     await Promise.allSettled([...this.watched.values()].map((w) => w.done));
     await Promise.allSettled([...this.admitting.values()]);
+    // After the admissions: a launch under way may have just asked for a replacement.
+    await warmStopped;
+    await this.warmPool?.stop().catch((error: unknown) => this.logger.warn({ err: error }, "could not end the warm engines"));
   }
 
   runCreated(run: FlowRunRecord): void {
@@ -216,6 +234,11 @@ export class ManagedDispatcher {
     if (isManagedType(pool.type)) this.admit(pool.workspace_id);
   }
 
+  /** A pool was paused or deleted: its warm engines end (a pool on another server is seen at the sweep). */
+  poolRetired(pool: WorkPoolRecord): void {
+    if (isManagedType(pool.type)) void this.warmPool?.dropPool(pool.id);
+  }
+
   /** Looks at every workspace's queue now (the periodic sweep does so every interval). */
   sweep(): Promise<number> {
     return this.sweeper.now();
@@ -225,7 +248,18 @@ export class ManagedDispatcher {
   private async sweepOnce(): Promise<number> {
     const { workspaces, picked } = await this.recover();
     for (const ws of workspaces) this.admit(ws);
+    await this.sweepWarmEngines();
     return picked;
+  }
+
+  /** Warm engines of pools paused or deleted (here or on another server) end; dead ones are replaced. */
+  private async sweepWarmEngines(): Promise<void> {
+    if (!this.warmPool) return;
+    for (const { poolId, workspaceId } of this.warmPool.warmedPools()) {
+      const pool = await this.ctx.store.getWorkPoolById(workspaceId, poolId);
+      if (!pool || pool.paused) await this.warmPool.dropPool(poolId);
+    }
+    await this.warmPool.prune();
   }
 
   /** One admission pass per workspace at a time; a request during a pass runs another pass after it. */
@@ -320,7 +354,7 @@ export class ManagedDispatcher {
         [ENGINE_ENV.flowRunId]: run.id,
         [ENGINE_ENV.bootstrapToken]: token,
       };
-      const started = await this.backend.start({
+      const spec = {
         flowRunId: run.id,
         workspaceId: run.workspace_id,
         image,
@@ -328,9 +362,12 @@ export class ManagedDispatcher {
         memoryMib: limits.memory_mib,
         cpus: limits.cpus,
         cacheKey: cacheKey(run.workspace_id, image, config.pip_packages ?? [], config.npm_packages ?? []),
-      });
+      };
+      // A warm engine of the run's own pool, made for runs like it, when there is one; else a cold start.
+      const warmed = await this.warmPool?.take(run.work_pool_id, spec) ?? null;
+      const started = warmed ?? (await this.backend.start(spec));
       const updated = await this.ctx.store.updateFlowRun(run.id, { infrastructure_id: `${this.backend.name}:${started.id}` });
-      await logToRun(this.ctx, run, "info", `Started on ${this.backend.name} (${started.id.slice(0, 12)}), memory ${limits.memory_mib} MiB, up to ${limits.max_runtime_seconds} s`);
+      await logToRun(this.ctx, run, "info", `Started on ${this.backend.name} (${started.id.slice(0, 12)}${warmed ? ", a warm engine" : ""}), memory ${limits.memory_mib} MiB, up to ${limits.max_runtime_seconds} s`);
       // Watching reads the run again first: a cancel written meanwhile stops the instance at once.
       this.watch(updated ?? run, started.id, started.startedAt);
     } catch (error) {

@@ -140,6 +140,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         dispatcher?.poolMayAdmit(pool);
         managed?.poolMayAdmit(pool);
       },
+      poolRetired: (pool) => managed?.poolRetired(pool),
     },
   };
 
@@ -225,6 +226,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         allowedImages: config.allowedImages,
         runnerEnv: config.runnerEnv,
         sweepIntervalMs: config.sweepIntervalMs,
+        warmEngines: config.warmEngines,
       });
       await managed.start();
     }

@@ -1,6 +1,17 @@
 import { FerryClient } from "../api/client.js";
 import { FerryError, isFerryError } from "../errors.js";
-import { ENGINE_ENV, type RunnerBackend, type RunnerExit, type RunnerInstance, type RunnerLaunchSpec, type RunnerStarted } from "../runner.js";
+import {
+  ENGINE_ENV,
+  warmEngineFits,
+  type RunnerBackend,
+  type RunnerExit,
+  type RunnerInstance,
+  type RunnerLaunchSpec,
+  type RunnerStarted,
+  type RunnerWarmEngine,
+  type RunnerWarmEngines,
+  type RunnerWarmSpec,
+} from "../runner.js";
 
 /**
  * What a fake instance does, read from its env `FAKE_BEHAVIOUR` (the run's `env` job variable):
@@ -38,6 +49,38 @@ export class FakeRunnerBackend implements RunnerBackend {
   /** By flow run id; kept after an instance is removed. */
   private readonly runTokens = new Map<string, string>();
   private counter = 0;
+  /** Present with `{ warm: true }`: warm engines that wait in memory. */
+  readonly warm?: RunnerWarmEngines;
+  /** Warm engines prepared, claimed (with the run each took) and discarded, for assertions. */
+  readonly warmLog: { prepared: RunnerWarmEngine[]; claimed: { warmId: string; flowRunId: string; workspaceId: string }[]; discarded: string[] } = { prepared: [], claimed: [], discarded: [] };
+  private readonly warmEngines = new Map<string, RunnerWarmSpec>();
+
+  constructor(options: { warm?: boolean } = {}) {
+    if (options.warm) {
+      this.warm = {
+        prepare: async (spec) => {
+          const engine = { id: `warm-${++this.counter}`, spec: { ...spec } };
+          this.warmEngines.set(engine.id, engine.spec);
+          this.warmLog.prepared.push(engine);
+          return engine;
+        },
+        claim: async (warmId, spec) => {
+          const warm = this.warmEngines.get(warmId);
+          if (!warm) throw new FerryError("not_found", `no warm fake engine ${warmId}`);
+          if (!warmEngineFits(warm, spec)) throw new FerryError("conflict", `warm fake engine ${warmId} was made for other runs`);
+          const existing = [...this.instances.values()].find((i) => i.spec.flowRunId === spec.flowRunId);
+          if (existing) return { id: existing.id, startedAt: existing.startedAt };
+          this.warmEngines.delete(warmId);
+          this.warmLog.claimed.push({ warmId, flowRunId: spec.flowRunId, workspaceId: spec.workspaceId });
+          return this.start(spec);
+        },
+        discard: async (warmId) => {
+          if (this.warmEngines.delete(warmId)) this.warmLog.discarded.push(warmId);
+        },
+        list: async () => [...this.warmEngines].map(([id, spec]) => ({ id, spec: { ...spec } })),
+      };
+    }
+  }
 
   async start(spec: RunnerLaunchSpec): Promise<RunnerStarted> {
     const existing = [...this.instances.values()].find((i) => i.spec.flowRunId === spec.flowRunId);

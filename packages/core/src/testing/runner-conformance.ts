@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { isFerryError } from "../errors.js";
 import { newId } from "../ids.js";
-import { ENGINE_ENV, type RunnerBackend, type RunnerExit, type RunnerLaunchSpec } from "../runner.js";
+import { ENGINE_ENV, WARM_ENGINE_READY, type RunnerBackend, type RunnerExit, type RunnerLaunchSpec, type RunnerWarmSpec } from "../runner.js";
 
 /** What the scripted test program does, read from `RUNNER_TEST_ENV.behaviour` in its environment. */
 export type RunnerTestBehaviour = "exit-0" | "exit-3" | "sleep" | "allocate-over-limit" | "print-env";
@@ -29,10 +29,17 @@ export const RUNNER_TEST_MEMORY = { limitMib: 64, allocateMib: 200, defaultMib: 
  *   backend that samples memory must see it), exits 0 if nothing killed it;
  * - `print-env`: prints `env: NAME=value` for each variable and `cache: NAME` for each file in
  *   `FERRY_CACHE_DIR`, then creates a file named `FERRY_TEST_MARKER` there, exits 0.
+ * Started warm (`FERRY_ENGINE_WARM=1`), a program first reads its hand-off line on stdin and takes the
+ * environment in it as its whole environment, as the engine does.
  */
 export const RUNNER_TEST_PROGRAMS = {
   python: `
-import os, sys, time
+import json, os, sys, time
+if os.environ.get("${ENGINE_ENV.warm}") == "1":
+    print("${WARM_ENGINE_READY}", flush=True)
+    handoff = json.loads(sys.stdin.readline())
+    os.environ.clear()
+    os.environ.update(handoff["env"])
 behaviour = os.environ.get("${RUNNER_TEST_ENV.behaviour}", "exit-0")
 def say(line, stream=sys.stdout):
     stream.write(line + "\\n")
@@ -71,9 +78,23 @@ else:
   node: `
 const fs = require("node:fs");
 const path = require("node:path");
+const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+if (process.env.${ENGINE_ENV.warm} === "1") {
+  fs.writeSync(1, "${WARM_ENGINE_READY}\\n");
+  let text = "";
+  const buffer = Buffer.alloc(65536);
+  while (!text.includes("\\n")) {
+    let n = 0;
+    try { n = fs.readSync(0, buffer); } catch (e) { if (e.code === "EAGAIN") { pause(20); continue; } throw e; }
+    if (n === 0) process.exit(70);
+    text += buffer.toString("utf8", 0, n);
+  }
+  const env = JSON.parse(text.slice(0, text.indexOf("\\n"))).env;
+  for (const name of Object.keys(process.env)) delete process.env[name];
+  Object.assign(process.env, env);
+}
 const behaviour = process.env.${RUNNER_TEST_ENV.behaviour} || "exit-0";
 const say = (line, fd = 1) => fs.writeSync(fd, line + "\\n");
-const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 say("ferry-test: started " + behaviour);
 if (behaviour === "exit-0") {
   say("ferry-test: done");
@@ -289,7 +310,88 @@ export function describeRunnerConformance(name: string, setup: () => Promise<Run
     it("rejects wait on an unknown id with not_found", withHarness(async (h) => {
       await expectNotFound(h.backend.wait(`unknown-${newId()}`));
     }), timeout);
+
+    const warmIt = (title: string, fn: Parameters<typeof withHarness>[0]) =>
+      it(title, withHarness(async (h, started) => {
+        if (!h.backend.warm) return; // a backend without warm engines owes none of this
+        try {
+          await fn(h, started);
+        } finally {
+          for (const w of await h.backend.warm.list()) await h.backend.warm.discard(w.id);
+        }
+      }), timeout);
+
+    warmIt("hands a warm engine its run: the run's env and cache, its start at the hand-off, then an instance like any other", async (h, started) => {
+      const warm = h.backend.warm!;
+      const spec = h.specFor("print-env");
+      const engine = await warm.prepare(warmSpecOf(spec));
+      expect((await warm.list()).map((w) => w.id)).toContain(engine.id);
+      expect((await h.backend.list()).map((i) => i.flowRunId)).not.toContain(spec.flowRunId);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const before = Date.now();
+      const result = await warm.claim(engine.id, spec);
+      const id = started(result.id);
+      expect(Date.parse(result.startedAt)).toBeGreaterThanOrEqual(before - 1000);
+      expect((await warm.list()).map((w) => w.id)).not.toContain(engine.id);
+      const exit = await waitWithin(h, id);
+      expect(exit.exitCode).toBe(0);
+      expect(exit.tail).toContain(`env: ${RUNNER_TEST_ENV.marker}=${spec.env[RUNNER_TEST_ENV.marker]}`);
+      expect(exit.tail.some((l) => /^env: FERRY_CACHE_DIR=\S+/.test(l))).toBe(true);
+      expect(exit.tail.some((l) => l.startsWith(`env: ${ENGINE_ENV.warm}=`))).toBe(false);
+      expect(Date.parse(exit.startedAt)).toBeGreaterThanOrEqual(before - 1000);
+      expect((await h.backend.list()).find((i) => i.id === id)).toMatchObject({ flowRunId: spec.flowRunId, workspaceId: spec.workspaceId, running: false });
+      // The run's instance is the run's: claiming again, or starting it, finds it.
+      expect((await h.backend.start({ ...spec })).id).toBe(id);
+      // A warm engine shares its workspace's cache with the runs started cold.
+      const cold = await waitWithin(h, started((await h.backend.start({ ...h.specFor("print-env"), cacheKey: spec.cacheKey })).id));
+      expect(cold.tail).toContain(`cache: ${spec.env[RUNNER_TEST_ENV.marker]}`);
+    });
+
+    warmIt("never hands a warm engine a run of another workspace, cache or limits", async (h, started) => {
+      const warm = h.backend.warm!;
+      const spec = h.specFor("exit-0");
+      const engine = await warm.prepare(warmSpecOf(spec));
+      for (const other of [
+        { ...spec, workspaceId: `${spec.workspaceId}-other` },
+        { ...spec, cacheKey: `${spec.cacheKey}-other` },
+        { ...spec, memoryMib: spec.memoryMib + 64 },
+      ]) {
+        const error = await warm.claim(engine.id, other).then(() => null, (e: unknown) => e);
+        expect(isFerryError(error, "conflict"), String(error)).toBe(true);
+      }
+      expect((await h.backend.list()).map((i) => i.flowRunId)).not.toContain(spec.flowRunId);
+      const id = started((await warm.claim(engine.id, spec)).id);
+      expect(await waitWithin(h, id)).toMatchObject({ exitCode: 0 });
+    });
+
+    warmIt("discards a warm engine: it is gone, and claiming it is not_found", async (h) => {
+      const warm = h.backend.warm!;
+      const spec = h.specFor("exit-0");
+      const engine = await warm.prepare(warmSpecOf(spec));
+      await warm.discard(engine.id);
+      expect((await warm.list()).map((w) => w.id)).not.toContain(engine.id);
+      await expectNotFound(warm.claim(engine.id, spec));
+      await expect(warm.discard(engine.id)).resolves.toBeUndefined();
+      expect((await h.backend.list()).map((i) => i.flowRunId)).not.toContain(spec.flowRunId);
+    });
+
+    warmIt("stops a run a warm engine took, like a started one", async (h, started) => {
+      const warm = h.backend.warm!;
+      const spec = h.specFor("sleep");
+      const engine = await warm.prepare(warmSpecOf(spec));
+      const id = started((await warm.claim(engine.id, spec)).id);
+      expect((await h.backend.list()).find((i) => i.id === id)).toMatchObject({ flowRunId: spec.flowRunId, running: true });
+      await h.backend.stop(id, "conformance: stop a warm-started run");
+      const exit = await waitWithin(h, id);
+      expect(exit.exitCode).not.toBe(0);
+      expect(exit.oomKilled).toBe(false);
+    });
   });
+}
+
+function warmSpecOf(spec: RunnerLaunchSpec): RunnerWarmSpec {
+  const { flowRunId: _run, env: _env, ...rest } = spec;
+  return rest;
 }
 
 async function waitWithin(h: RunnerConformanceHarness, id: string): Promise<RunnerExit> {

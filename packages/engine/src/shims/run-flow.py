@@ -8,10 +8,9 @@ as JSON to RESULT_FILE. When anything goes wrong it writes {"kind", "type", "mes
 to ERROR_FILE instead, prints the traceback to stderr and exits with the kind's code below.
 """
 
-import asyncio
-import dataclasses
-import datetime
-import decimal
+# Only what every run needs before the flow's first line: the rest is imported where it is used
+# (asyncio for a coroutine, the others for a result that is not plain JSON), since each import here
+# delays the flow's start.
 import importlib.util
 import inspect
 import json
@@ -19,7 +18,6 @@ import logging
 import os
 import sys
 import traceback
-import uuid
 
 EXIT_CODES = {
     "exception": 1,  # the flow's code raised
@@ -53,6 +51,11 @@ def report_exception(error_file, kind, exc):
 
 def json_default(value):
     """Common non-JSON return values, written the way a reader expects them."""
+    import dataclasses
+    import datetime
+    import decimal
+    import uuid
+
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, (set, frozenset, tuple)):
@@ -131,6 +134,8 @@ def main(argv):
     try:
         result = fn(**parameters)
         if inspect.isawaitable(result):
+            import asyncio
+
             result = asyncio.run(_await(result))
     except SystemExit as exc:
         if exc.code not in (None, 0):

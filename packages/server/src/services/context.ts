@@ -42,6 +42,8 @@ export interface ServiceContext {
     runEnded(run: FlowRunRecord): void;
     /** A pool was resumed, or its concurrency limit raised or removed: its waiting runs may start. */
     poolMayAdmit(pool: WorkPoolRecord): void;
+    /** A pool was paused or deleted: what was kept ready for its runs (warm engines) can go. */
+    poolRetired?(pool: WorkPoolRecord): void;
   };
 }
 

@@ -133,11 +133,12 @@ export async function updateWorkPool(ctx: ServiceContext, ws: WorkspaceRecord, n
   });
   const freed = result.before.concurrency_limit !== null && (result.after.concurrency_limit === null || result.after.concurrency_limit > result.before.concurrency_limit);
   if (!result.after.paused && (result.before.paused || freed)) ctx.dispatch.poolMayAdmit(result.after);
+  if (result.after.paused && !result.before.paused) ctx.dispatch.poolRetired?.(result.after);
   return toWorkPool(result.after, await ctx.store.countActiveFlowRunsInPool(result.after.id));
 }
 
 export async function deleteWorkPool(ctx: ServiceContext, ws: WorkspaceRecord, name: string): Promise<void> {
-  await ctx.store.transaction(async (tx) => {
+  const deleted = await ctx.store.transaction(async (tx) => {
     const pool = await getPoolOrThrow(tx, ws.id, name);
     const deployments = await tx.listDeployments(ws.id, { work_pool: name });
     if (deployments.length) {
@@ -148,5 +149,7 @@ export async function deleteWorkPool(ctx: ServiceContext, ws: WorkspaceRecord, n
       );
     }
     await tx.deleteWorkPool(ws.id, pool.name);
+    return pool;
   });
+  ctx.dispatch.poolRetired?.(deleted);
 }

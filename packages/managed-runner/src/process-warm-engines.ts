@@ -1,0 +1,211 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  encodeEngineHandoff,
+  ENGINE_ENV,
+  FerryError,
+  warmEngineFits,
+  type RunnerLaunchSpec,
+  type RunnerStarted,
+  type RunnerWarmEngine,
+  type RunnerWarmEngines,
+  type RunnerWarmSpec,
+} from "@ferry/core";
+import { validateLaunchSpec } from "./launch-spec.js";
+import { TAIL_LINES } from "./line-tail.js";
+import { engineEnv, type ProcessRunnerConfig } from "./process-options.js";
+import { readJson, runFile, writeJsonAtomic, type InstanceRecord, type SupervisorHandoff, type SupervisorLaunch, type SupervisorRecord, type WarmRecord } from "./process-state.js";
+import { isSameProcess, signal } from "./process-tree.js";
+
+const MIB = 1024 * 1024;
+const WARM_PREFIX = "warm-";
+
+/** What the process backend lends its warm engines: its configuration, and how it finds a run's state. */
+export interface ProcessWarmHost {
+  config: ProcessRunnerConfig;
+  engineCommand(): string[];
+  runDir(flowRunId: string): string;
+  /** The backend's start: what a claim falls back to when the run got an instance meanwhile. */
+  start(spec: RunnerLaunchSpec): Promise<RunnerStarted>;
+  /** The run's existing instance, if it has one. */
+  existing(spec: RunnerLaunchSpec): Promise<RunnerStarted | null>;
+  /** Resolves on the next change in `dir`, or after `ms`. */
+  changeOrTimeout(dir: string, ms: number): Promise<void>;
+}
+
+interface Warm {
+  id: string;
+  dir: string;
+  spec: RunnerWarmSpec;
+  child: ChildProcess;
+  record: WarmRecord;
+  ended: boolean;
+}
+
+/**
+ * The process backend's warm engines: a supervisor and its engine started with the pool's cache
+ * directory and limits, each waiting on its stdin. The supervisor's stdin is a pipe this server
+ * process holds, so when the server goes away (even killed) the supervisor reads its end, kills its
+ * engine and removes its directory: no warm engine outlives the server that made it.
+ */
+export class ProcessWarmEngines implements RunnerWarmEngines {
+  private readonly engines = new Map<string, Warm>();
+  private swept = false;
+
+  constructor(private readonly host: ProcessWarmHost) {}
+
+  async prepare(spec: RunnerWarmSpec): Promise<RunnerWarmEngine> {
+    validateLaunchSpec({ ...spec, flowRunId: "warm", env: {} });
+    const { config } = this.host;
+    const command = this.host.engineCommand();
+    await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+    if (!this.swept) {
+      this.swept = true;
+      await this.removeAbandoned();
+    }
+    const id = `${WARM_PREFIX}${randomBytes(8).toString("hex")}`;
+    const dir = join(config.stateDir, id);
+    const cacheDir = join(config.cacheDir, spec.workspaceId, spec.cacheKey);
+    const fail = async (message: string, cause?: unknown): Promise<never> => {
+      await rm(dir, { recursive: true, force: true });
+      throw new FerryError("internal", `could not start a warm engine on the process backend: ${message}`, { cause });
+    };
+    try {
+      await mkdir(join(dir, "work"), { recursive: true, mode: 0o700 });
+      await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      return fail((error as Error).message, error);
+    }
+    const launch: SupervisorLaunch = {
+      command,
+      env: { ...config.inheritedEnv, [ENGINE_ENV.cacheDir]: cacheDir, [ENGINE_ENV.warm]: "1" },
+      cwd: join(dir, "work"),
+      memoryLimitBytes: spec.memoryMib * MIB,
+      memoryPollMs: config.memoryPollMs,
+      stopGraceSeconds: config.stopGraceSeconds,
+      tailLines: TAIL_LINES,
+      warm: true,
+    };
+    const log = await open(runFile(dir, "log"), "a", 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn(config.nodePath, [config.supervisorScript, dir], { cwd: dir, detached: true, env: config.inheritedEnv, stdio: ["pipe", "ignore", log.fd] });
+    } finally {
+      await log.close();
+    }
+    let exited = false;
+    child.once("error", () => (exited = true));
+    child.once("exit", () => (exited = true));
+    child.stdin!.on("error", () => {}); // a supervisor that died is seen by its exit
+    child.stdin!.write(`${JSON.stringify(launch)}\n`);
+    // Neither the child nor its pipe keeps this server's event loop alive; the pipe closing is the
+    // supervisor's sign that the server is gone.
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void }).unref?.();
+
+    const deadline = Date.now() + config.startTimeoutMs;
+    for (;;) {
+      const record = await readJson<WarmRecord>(join(dir, "warm.json"));
+      if (record) {
+        const warm: Warm = { id, dir, spec: { ...spec }, child, record, ended: false };
+        this.engines.set(id, warm);
+        child.once("exit", () => {
+          warm.ended = true;
+          this.engines.delete(id);
+        });
+        if (exited) {
+          this.engines.delete(id);
+          return fail("the warm engine ended at once");
+        }
+        return { id, spec: warm.spec };
+      }
+      if (exited || Date.now() > deadline) {
+        if (!exited) child.kill("SIGKILL");
+        const output = (await readFile(runFile(dir, "log"), "utf8").catch(() => "")).trim();
+        return fail(`${exited ? "the supervisor exited at once" : `the supervisor did not report within ${config.startTimeoutMs} ms`}${output ? `: ${output.split("\n").slice(-5).join(" | ")}` : ""}`);
+      }
+      await this.host.changeOrTimeout(dir, 50);
+    }
+  }
+
+  async claim(warmId: string, spec: RunnerLaunchSpec): Promise<RunnerStarted> {
+    validateLaunchSpec(spec);
+    const warm = this.engines.get(warmId);
+    if (!warm || warm.ended) throw notFound(warmId);
+    if (!warmEngineFits(warm.spec, spec)) {
+      throw new FerryError("conflict", `warm engine ${warmId} was made for another workspace, image, cache or limits than run ${spec.flowRunId}; start the run instead`);
+    }
+    const existing = await this.host.existing(spec);
+    if (existing) return existing;
+    const dir = this.host.runDir(spec.flowRunId);
+    const now = Date.now();
+    const record: InstanceRecord = {
+      flowRunId: spec.flowRunId,
+      workspaceId: spec.workspaceId,
+      createdAt: new Date(now).toISOString(),
+      launchDeadline: new Date(now + this.host.config.startTimeoutMs).toISOString(),
+    };
+    await writeJsonAtomic(runFile(warm.dir, "instance"), record);
+    try {
+      // Atomic, and refused when the run's directory exists: one instance per run, as with start.
+      await rename(warm.dir, dir);
+    } catch (error) {
+      await rm(runFile(warm.dir, "instance"), { force: true });
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOTEMPTY" || code === "EEXIST") return this.host.start(spec);
+      throw new FerryError("internal", `could not hand warm engine ${warmId} run ${spec.flowRunId}: ${(error as Error).message}`, { cause: error });
+    }
+    this.engines.delete(warmId);
+    const cacheDir = join(this.host.config.cacheDir, spec.workspaceId, spec.cacheKey);
+    const handoff: SupervisorHandoff = { dir, engineLine: encodeEngineHandoff(engineEnv(this.host.config.inheritedEnv, spec.env, cacheDir)) };
+    warm.child.stdin!.end(`${JSON.stringify(handoff)}\n`);
+    for (;;) {
+      const supervisor = await readJson<SupervisorRecord>(runFile(dir, "supervisor"));
+      if (supervisor) return { id: spec.flowRunId, startedAt: supervisor.startedAt };
+      const exit = await readJson<{ startedAt: string }>(runFile(dir, "exit"));
+      if (exit) return { id: spec.flowRunId, startedAt: exit.startedAt };
+      // A supervisor that died between the rename and its record leaves a run without one: wait's
+      // "never started" path records that once the launch deadline passes.
+      if (warm.ended || Date.now() > Date.parse(record.launchDeadline)) return { id: spec.flowRunId, startedAt: record.createdAt };
+      await this.host.changeOrTimeout(dir, 50);
+    }
+  }
+
+  async discard(warmId: string): Promise<void> {
+    const warm = this.engines.get(warmId);
+    if (!warm) return;
+    this.engines.delete(warmId);
+    await killWarm(warm.record);
+    warm.child.stdin?.destroy();
+    await rm(warm.dir, { recursive: true, force: true });
+  }
+
+  async list(): Promise<RunnerWarmEngine[]> {
+    return [...this.engines.values()].filter((w) => !w.ended).map((w) => ({ id: w.id, spec: { ...w.spec } }));
+  }
+
+  /** Warm directories whose supervisor is gone (killed with its server): removed at the first prepare. */
+  private async removeAbandoned(): Promise<void> {
+    const names = await readdir(this.host.config.stateDir).catch(() => [] as string[]);
+    for (const name of names.filter((n) => n.startsWith(WARM_PREFIX))) {
+      const dir = join(this.host.config.stateDir, name);
+      const record = await readJson<WarmRecord>(join(dir, "warm.json")).catch(() => null);
+      if (record && (await isSameProcess(record.supervisorPid, record.supervisorStartTime))) continue; // another server's
+      // One without a record may be another server's being prepared right now.
+      if (!record && Date.now() - ((await stat(dir).catch(() => null))?.mtimeMs ?? 0) < this.host.config.startTimeoutMs * 2) continue;
+      if (record) await killWarm(record);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+async function killWarm(record: WarmRecord): Promise<void> {
+  if (await isSameProcess(record.enginePid, record.engineStartTime)) signal(-record.enginePid, "SIGKILL");
+  if (await isSameProcess(record.supervisorPid, record.supervisorStartTime)) signal(record.supervisorPid, "SIGKILL");
+}
+
+function notFound(id: string): FerryError {
+  return new FerryError("not_found", `warm engine '${id}' was not found: it ended, was discarded or was claimed; start the run instead`);
+}
