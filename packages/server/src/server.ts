@@ -92,13 +92,16 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const registry = options.registry ?? (await loadPlugins(config.providers, config.providerOptions, { cwd: config.pluginDir, context: pluginContext }));
   const dataDir = join(config.home, "data");
   // The store speaks before the app (and its log) exists: its notices wait for it.
-  const storeNotices: string[] = [];
+  const storeNotices: { text: string; err?: FerryError }[] = [];
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     dataDir,
     poolSize: config.databasePoolSize,
     embedded: config.store === "embedded-postgres" ? "postgres" : "pglite",
-    onNotice: (text) => (app ? app.log.warn(text) : storeNotices.push(text)),
+    onNotice: (text) => (app ? app.log.warn(text) : storeNotices.push({ text })),
+    // What fails in the store with no caller to tell (an idle connection dropped, the notification
+    // connection lost, a subscriber's handler that threw): the server's log is where an operator looks.
+    onError: (error) => (app ? app.log.error({ err: error }, error.message) : storeNotices.push({ text: error.message, err: error })),
   });
 
   let ready = false;
@@ -155,7 +158,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       address: { url: () => publicUrlNow },
       webDir: options.webDir,
     });
-    for (const text of storeNotices.splice(0)) app.log.warn(text);
+    for (const notice of storeNotices.splice(0)) {
+      if (notice.err) app.log.error({ err: notice.err }, notice.text);
+      else app.log.warn(notice.text);
+    }
     await listen(app, config.host, config.port);
     // Only once the port is ours: a start that fails to bind must not make the first workspace's only
     // key and then exit without anyone having seen it.

@@ -49,6 +49,12 @@ export interface TransitionOptions {
   /** Only act on a run of this workspace: another workspace's run is "not found". */
   workspaceId?: string;
   fields?: FlowRunFields;
+  /**
+   * Called with what was written, right after the write's notification and before anything it woke
+   * runs: a follower that made the write itself can note the run as read (the row came back whole),
+   * so its own notification does not send it to read the run again.
+   */
+  written?: (result: { run: FlowRunRecord; entry: StateHistoryEntry }) => void;
 }
 
 export interface TransitionResult {
@@ -88,6 +94,7 @@ export async function transitionRun(
     if (result) {
       ctx.metrics.transitions.inc({ state: change.type });
       ctx.events.notify(runId);
+      options.written?.(result);
       return result;
     }
     run = null; // moved on under us: read it again
