@@ -265,6 +265,11 @@ export interface NewFlowRun {
   prior_states?: StateChange[];
   state: StateChange;
   created_at: string;
+  /**
+   * The server that drives the run from its creation, recorded as its owner as `claimFlowRun` would
+   * (saving that statement): the server whose dispatcher submits the run at once. Absent: no owner yet.
+   */
+  owner_id?: string | null;
 }
 
 export type FlowRunFields = Partial<

@@ -61,6 +61,8 @@ interface Job {
   /** The run's event counter (RunEventHub.version) when `run` was last read: news since then means read it again. */
   seen?: number;
   readAt?: number;
+  /** Created by this server with it as the owner: no claim to make, and no server drove it before. */
+  claimed?: boolean;
 }
 
 /** Requests to stop a cancelled run's infrastructure, while the platform has not accepted one. */
@@ -135,8 +137,14 @@ export class Dispatcher {
     return this.sweeper.now();
   }
 
-  runCreated(run: FlowRunRecord, origin?: { pool: WorkPoolRecord; deployment: DeploymentRecord }): void {
-    if (isPushType(run.work_pool_type)) this.drive({ run, pool: origin?.pool, deployment: origin?.deployment });
+  /** The owner a push run created now in the Submitting state is inserted with: this server, which drives it at once. */
+  ownerOfNewRun(poolType: string): string | null {
+    return this.stopped || !isPushType(poolType) ? null : this.options.serverId;
+  }
+
+  /** `owned`: the run was inserted with this server as its owner (see ownerOfNewRun), so claiming it is done. */
+  runCreated(run: FlowRunRecord, origin?: { pool: WorkPoolRecord; deployment: DeploymentRecord; owned?: boolean }): void {
+    if (isPushType(run.work_pool_type)) this.drive({ run, pool: origin?.pool, deployment: origin?.deployment, claimed: origin?.owned });
   }
 
   runCancelling(run: FlowRunRecord): void {
@@ -281,7 +289,7 @@ export class Dispatcher {
   private async loop(job: Job): Promise<WorkPoolRecord | null> {
     let fresh = !job.stale;
     /** Null until claimed; then whether another server (or an earlier life of this one) drove the run before. */
-    let claim: { previous_owner: string | null } | null = null;
+    let claim: { previous_owner: string | null } | null = job.claimed ? { previous_owner: null } : null;
     while (!this.stopped) {
       if (!fresh) {
         if (!(await this.reread(job))) return null;

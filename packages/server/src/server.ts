@@ -131,6 +131,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         dispatcher?.runCreated(run, origin);
         managed?.runCreated(run);
       },
+      ownerOfNewRun: (poolType) => dispatcher?.ownerOfNewRun(poolType) ?? null,
       runCancelling: (run) => {
         dispatcher?.runCancelling(run);
         managed?.runCancelling(run);

@@ -36,7 +36,12 @@ export interface ServiceContext {
   /** Hooks the dispatcher fills in: told when a push run needs submitting or stopping, or a pool resumed. */
   dispatch: {
     /** The pool and deployment the run was created from, so the dispatcher need not read them again. */
-    runCreated(run: FlowRunRecord, origin?: { pool: WorkPoolRecord; deployment: DeploymentRecord }): void;
+    runCreated(run: FlowRunRecord, origin?: { pool: WorkPoolRecord; deployment: DeploymentRecord; owned?: boolean }): void;
+    /**
+     * The server to record as the owner of a run created now in the Submitting state (see
+     * `NewFlowRun.owner_id`), or null: this server's push dispatcher drives such a run at once.
+     */
+    ownerOfNewRun(poolType: string): string | null;
     runCancelling(run: FlowRunRecord): void;
     /** A run ended through the API (its engine reported): a slot of its pool may have freed. */
     runEnded(run: FlowRunRecord): void;

@@ -768,9 +768,9 @@ export class SqlStoreTx implements StoreTx {
       `WITH r AS (
          INSERT INTO flow_runs (id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
                                 state_type, state_name, state_message, state_timestamp, parameters, job_variables, job_configuration,
-                                idempotency_key, tags, created_at, updated_at)
+                                idempotency_key, tags, created_at, updated_at, owner_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::timestamptz, $14::jsonb, $15::jsonb, $16::jsonb, $17, $18::jsonb,
-                 $13::timestamptz, $13::timestamptz)
+                 $13::timestamptz, $13::timestamptz, $20::uuid)
          ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING id, state_type, state_name, state_message, state_timestamp
        ), h AS (
@@ -800,6 +800,7 @@ export class SqlStoreTx implements StoreTx {
         input.idempotency_key,
         json(input.tags),
         json([...(input.prior_states ?? []), input.state].map((st) => ({ type: st.type, name: st.name, message: st.message }))),
+        input.owner_id ? uuidInput(input.owner_id, "owner_id") : null,
       ],
     );
     if (!rows[0]) {
