@@ -141,8 +141,12 @@ export interface StoreTx {
    * (or was created, if it never started), as the month's quota counts them. Days without any are absent.
    */
   managedComputeByDay(workspaceId: string, fromDay: string): Promise<{ date: string; compute_seconds: number }[]>;
-  /** Runs by current state type across workspaces (for the metrics endpoint). */
-  countFlowRunsByState(): Promise<Partial<Record<StateType, number>>>;
+  /**
+   * Runs by current state type across workspaces (for the metrics endpoint). `unfinishedOnly`: only the
+   * unfinished states, read through their index (cheap however many runs ended); without it every run
+   * is counted.
+   */
+  countFlowRunsByState(options?: { unfinishedOnly?: boolean }): Promise<Partial<Record<StateType, number>>>;
   /** Runs waiting to start (SCHEDULED), oldest first: of one kind of pool, across workspaces, or of one workspace or pool. */
   listQueuedFlowRuns(filter: QueuedFlowRunFilter): Promise<FlowRunRecord[]>;
 }

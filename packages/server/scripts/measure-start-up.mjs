@@ -66,10 +66,25 @@ try {
       times.push(performance.now() - t);
     }
     times.sort((a, b) => a - b);
-    listed.push({ filter: states ? `state=${states}` : "none", p50Ms: round(times[10]), firstMs: round(times[0]) });
+    listed.push({ filter: states ? `state=${states}` : "none", p50Ms: round(times[10]), minMs: round(times[0]) });
+    if (process.env.EXPLAIN) {
+      const where = states ? "AND state_type = ANY($2::text[])" : "";
+      const { rows } = await store.driver.query(
+        `EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM flow_runs WHERE workspace_id = $1 ${where} ORDER BY created_at DESC, id DESC LIMIT 200`,
+        states ? [ws.id, states] : [ws.id],
+      );
+      console.log(rows.map((r) => r["QUERY PLAN"]).join("\n"));
+    }
   }
   await store.close();
 
+  // PROFILE=file.cpuprofile: a CPU profile of the starts alone (read it with bench/dist/profile-summary.js).
+  const session = process.env.PROFILE ? new (await import("node:inspector/promises")).Session() : null;
+  if (session) {
+    session.connect();
+    await session.post("Profiler.enable");
+    await session.post("Profiler.start");
+  }
   const starts = [];
   for (let i = 0; i < 3; i++) {
     const t = performance.now();
@@ -78,6 +93,10 @@ try {
     const ready = await fetch(`${server.url}/readyz`);
     starts.push({ startMs: round(startMs), readyzStatus: ready.status });
     await server.close();
+  }
+  if (session) {
+    const { profile } = await session.post("Profiler.stop");
+    (await import("node:fs")).writeFileSync(process.env.PROFILE, JSON.stringify(profile));
   }
   console.log(JSON.stringify({ kind, runs, runner, seedMs: round(seedMs), listAfterBulkInsert: listed, starts, warnings: logLines.filter((l) => /"level":[45]0/.test(l)).slice(0, 3) }, null, 1));
 } finally {

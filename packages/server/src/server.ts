@@ -69,10 +69,11 @@ const SESSION_SWEEP_MS = 10 * 60 * 1000;
 
 /**
  * How often the store's housekeeping runs (the embedded store's ANALYZE and VACUUM; nothing on
- * PostgreSQL). Each pass does only what autovacuum's thresholds call for, and on PGlite it holds the one
- * connection while it works, hence every few minutes rather than every sweep.
+ * PostgreSQL): autovacuum's own interval (autovacuum_naptime). A pass reads the tables' counters (cheap)
+ * and does only what autovacuum's thresholds call for; on PGlite an ANALYZE or VACUUM holds the one
+ * connection while it works, which those thresholds make rare (a 100k-run table: once per 10k changes).
  */
-const STORE_MAINTENANCE_MS = 5 * 60 * 1000;
+const STORE_MAINTENANCE_MS = 60 * 1000;
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -98,6 +99,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     dataDir,
     poolSize: config.databasePoolSize,
     embedded: config.store === "embedded-postgres" ? "postgres" : "pglite",
+    analyzeAtOpen: false,
     onNotice: (text) => (app ? app.log.warn(text) : storeNotices.push({ text })),
     // What fails in the store with no caller to tell (an idle connection dropped, the notification
     // connection lost, a subscriber's handler that threw): the server's log is where an operator looks.
@@ -177,7 +179,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     void sweep();
     sessionSweep = setInterval(() => void sweep(), SESSION_SWEEP_MS).unref();
     const log = app.log;
-    storeMaintenance = setInterval(() => void maintainStore(ctx.store, log), STORE_MAINTENANCE_MS).unref();
+    storeMaintenance = setInterval(() => void maintainStore(ctx.store, log, () => ready), STORE_MAINTENANCE_MS).unref();
 
     const poolTypesDescription = describePoolTypes(registry);
     app.log.info({ pool_types: registry.names() }, `pool types: ${poolTypesDescription}`);
@@ -236,6 +238,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       await managed.start();
     }
     ready = true;
+    // Serving first: statistics a store lacks or that a bulk of writes made stale are brought up to date
+    // now, in the background (see STORE_MAINTENANCE_MS).
+    void maintainStore(ctx.store, app.log, () => ready);
 
     const running: RunningServer = {
       url,
@@ -302,12 +307,13 @@ async function guardUnisolatedRunner(ctx: ServiceContext, config: ServerConfig, 
 }
 
 /** On a store with no workspace, makes the first one and its key; safe when several processes start at once. */
-async function maintainStore(store: Store, log: FastifyInstance["log"]): Promise<void> {
+async function maintainStore(store: Store, log: FastifyInstance["log"], serving: () => boolean): Promise<void> {
   try {
     const done = await store.maintain();
     if (done.analyzed.length || done.vacuumed.length) log.debug(done, "store statistics refreshed");
   } catch (error) {
-    log.warn({ err: error }, `could not refresh the store's statistics; trying again in ${STORE_MAINTENANCE_MS / 60_000} minutes`);
+    // A pass cut short by the server's own shutdown is not worth a warning.
+    if (serving()) log.warn({ err: error }, `could not refresh the store's statistics; trying again in ${STORE_MAINTENANCE_MS / 1000} s`);
   }
 }
 

@@ -940,7 +940,11 @@ export class SqlStoreTx implements StoreTx {
       where.push(`deployment_id = ${params.add(filter.deployment_id)}::uuid`);
     }
     if (filter.work_pool !== undefined) where.push(`work_pool = ${params.add(filter.work_pool)}`);
-    if (filter.states !== undefined) where.push(`state_type = ANY(${params.add(filter.states)}::text[])`);
+    // One state: an equality, so flow_runs_workspace_state_created_idx yields the page already in order
+    // and the scan stops after `limit` rows, whatever the statistics say (with ANY the planner may fetch
+    // every run of that state and sort them, as it does when it thinks the table small).
+    if (filter.states?.length === 1) where.push(`state_type = ${params.add(filter.states[0])}`);
+    else if (filter.states !== undefined) where.push(`state_type = ANY(${params.add(filter.states)}::text[])`);
     if (filter.created_after !== undefined) where.push(`created_at >= ${params.add(isoInput(filter.created_after, "created_after"))}::timestamptz`);
     if (filter.created_before !== undefined) where.push(`created_at < ${params.add(isoInput(filter.created_before, "created_before"))}::timestamptz`);
     if (page.after !== undefined) {
@@ -1134,10 +1138,13 @@ export class SqlStoreTx implements StoreTx {
     return rows.map((r) => ({ date: r.day, compute_seconds: r.seconds }));
   }
 
-  async countFlowRunsByState(): Promise<Partial<Record<StateType, number>>> {
-    // Reads every run: meant for a metrics scrape every few seconds, not for a request path.
+  async countFlowRunsByState(options: { unfinishedOnly?: boolean } = {}): Promise<Partial<Record<StateType, number>>> {
+    // Unfinished: the states spelt out as in flow_runs_unfinished_idx's predicate, so the planner can
+    // prove the partial index applies. All: reads every run.
     const { rows } = await this.db.query<{ state_type: StateType; n: number }>(
-      "SELECT state_type, count(*)::int AS n FROM flow_runs GROUP BY state_type",
+      options.unfinishedOnly
+        ? `SELECT state_type, count(*)::int AS n FROM flow_runs WHERE state_type IN ${UNFINISHED} GROUP BY state_type`
+        : "SELECT state_type, count(*)::int AS n FROM flow_runs GROUP BY state_type",
     );
     return Object.fromEntries(rows.map((r) => [r.state_type, r.n]));
   }
