@@ -28,10 +28,11 @@ const logLines = [];
 log.on("data", (chunk) => logLines.push(chunk.toString("utf8")));
 const config = parseServerConfig({}, { home, port: 0, databaseUrl: null, store: kind, logLevel: "warn", providers: [], runner });
 
+let headers;
 try {
   // A first start bootstraps the workspace; its pools are made over the API.
   let server = await startServer(config, { registry, logStream: log });
-  const headers = { authorization: `Bearer ${server.bootstrap.apiKey}`, "content-type": "application/json" };
+  headers = { authorization: `Bearer ${server.bootstrap.apiKey}`, "content-type": "application/json" };
   const post = async (path, body) => {
     const response = await fetch(`${server.url}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
     if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
@@ -94,11 +95,28 @@ try {
     starts.push({ startMs: round(startMs), readyzStatus: ready.status });
     await server.close();
   }
+  // Through the API, on a server just started on the bulk-inserted store: the list a user asks for.
+  server = await startServer(config, { registry, logStream: log });
+  const apiList = [];
+  for (const query of ["state=FAILED&limit=200", "limit=200"]) {
+    const times = [];
+    for (let i = 0; i < 21; i++) {
+      const t = performance.now();
+      const response = await fetch(`${server.url}/api/flow-runs?${query}`, { headers });
+      const body = await response.json();
+      if (body.items?.length !== 200) throw new Error(`listed ${body.items?.length} runs: ${JSON.stringify(body).slice(0, 200)}`);
+      times.push(performance.now() - t);
+    }
+    const first = times[0];
+    times.sort((a, b) => a - b);
+    apiList.push({ query, firstMs: round(first), p50Ms: round(times[10]) });
+  }
+  await server.close();
   if (session) {
     const { profile } = await session.post("Profiler.stop");
     (await import("node:fs")).writeFileSync(process.env.PROFILE, JSON.stringify(profile));
   }
-  console.log(JSON.stringify({ kind, runs, runner, seedMs: round(seedMs), listAfterBulkInsert: listed, starts, warnings: logLines.filter((l) => /"level":[45]0/.test(l)).slice(0, 3) }, null, 1));
+  console.log(JSON.stringify({ kind, runs, runner, seedMs: round(seedMs), listAfterBulkInsert: listed, starts, apiListAfterStart: apiList, warnings: logLines.filter((l) => /"level":[45]0/.test(l)).slice(0, 3) }, null, 1));
 } finally {
   provider.dispose();
   rmSync(home, { recursive: true, force: true });
