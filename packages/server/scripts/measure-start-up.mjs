@@ -69,10 +69,10 @@ try {
     times.sort((a, b) => a - b);
     listed.push({ filter: states ? `state=${states}` : "none", p50Ms: round(times[10]), minMs: round(times[0]) });
     if (process.env.EXPLAIN) {
-      const where = states ? "AND state_type = ANY($2::text[])" : "";
+      const where = states ? "AND state_type = $2" : "";
       const { rows } = await store.driver.query(
         `EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM flow_runs WHERE workspace_id = $1 ${where} ORDER BY created_at DESC, id DESC LIMIT 200`,
-        states ? [ws.id, states] : [ws.id],
+        states ? [ws.id, states[0]] : [ws.id],
       );
       console.log(rows.map((r) => r["QUERY PLAN"]).join("\n"));
     }
