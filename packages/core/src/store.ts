@@ -180,8 +180,12 @@ export interface StoreTx {
    * (or was created, if it never started), as the month's quota counts them. Days without any are absent.
    */
   managedComputeByDay(workspaceId: string, fromDay: string): Promise<{ date: string; compute_seconds: number }[]>;
-  /** Runs by current state type across workspaces (for the metrics endpoint). */
-  countFlowRunsByState(): Promise<Partial<Record<StateType, number>>>;
+  /**
+   * Runs by current state type across workspaces (for the metrics endpoint). `unfinishedOnly`: only the
+   * unfinished states, read through their index (cheap however many runs ended); without it every run
+   * is counted.
+   */
+  countFlowRunsByState(options?: { unfinishedOnly?: boolean }): Promise<Partial<Record<StateType, number>>>;
   /** Runs waiting to start (SCHEDULED), oldest first: of one kind of pool, across workspaces, or of one workspace or pool. */
   listQueuedFlowRuns(filter: QueuedFlowRunFilter): Promise<FlowRunRecord[]>;
 }
@@ -304,6 +308,11 @@ export interface NewFlowRun {
   prior_states?: StateChange[];
   state: StateChange;
   created_at: string;
+  /**
+   * The server that drives the run from its creation, recorded as its owner as `claimFlowRun` would
+   * (saving that statement): the server whose dispatcher submits the run at once. Absent: no owner yet.
+   */
+  owner_id?: string | null;
 }
 
 export type FlowRunFields = Partial<

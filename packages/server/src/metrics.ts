@@ -1,3 +1,4 @@
+import { isTerminal, type StateType, type Store } from "@ferry/core";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** Prometheus metrics of one server process, in their own registry (no global state across servers in one test). */
@@ -55,12 +56,37 @@ export class Metrics {
   });
   readonly runsByState = new Gauge({
     name: "ferry_flow_runs",
-    help: "Flow runs by current state type, across workspaces",
+    help: "Flow runs by current state type, across workspaces (the final states' counts may be up to a minute old)",
     labelNames: ["state"] as const,
     registers: [this.registry],
   });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "ferry_process_" });
+  }
+}
+
+/**
+ * The `ferry_flow_runs` gauge's figures, without counting every run at every scrape: the unfinished
+ * states (few runs, the ones that move) are read at each scrape through their index; the final states
+ * (nearly every run of a long-lived store) only grow as runs end, and are counted over all runs at
+ * most once per `finalEveryMs`. A scrape therefore sees final counts up to that old.
+ */
+export class RunStateCounts {
+  private finals: { at: number; counts: Partial<Record<StateType, number>> } | null = null;
+
+  constructor(
+    private readonly store: Pick<Store, "countFlowRunsByState">,
+    private readonly finalEveryMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async read(): Promise<Partial<Record<StateType, number>>> {
+    if (this.finals === null || this.now() - this.finals.at >= this.finalEveryMs) {
+      const all = await this.store.countFlowRunsByState();
+      this.finals = { at: this.now(), counts: Object.fromEntries(Object.entries(all).filter(([state]) => isTerminal(state as StateType))) };
+      return all;
+    }
+    return { ...this.finals.counts, ...(await this.store.countFlowRunsByState({ unfinishedOnly: true })) };
   }
 }

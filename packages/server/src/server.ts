@@ -69,10 +69,11 @@ const SESSION_SWEEP_MS = 10 * 60 * 1000;
 
 /**
  * How often the store's housekeeping runs (the embedded store's ANALYZE and VACUUM; nothing on
- * PostgreSQL). Each pass does only what autovacuum's thresholds call for, and on PGlite it holds the one
- * connection while it works, hence every few minutes rather than every sweep.
+ * PostgreSQL): autovacuum's own interval (autovacuum_naptime). A pass reads the tables' counters (cheap)
+ * and does only what autovacuum's thresholds call for; on PGlite an ANALYZE or VACUUM holds the one
+ * connection while it works, which those thresholds make rare (a 100k-run table: once per 10k changes).
  */
-const STORE_MAINTENANCE_MS = 5 * 60 * 1000;
+const STORE_MAINTENANCE_MS = 60 * 1000;
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -92,13 +93,17 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const registry = options.registry ?? (await loadPlugins(config.providers, config.providerOptions, { cwd: config.pluginDir, context: pluginContext }));
   const dataDir = join(config.home, "data");
   // The store speaks before the app (and its log) exists: its notices wait for it.
-  const storeNotices: string[] = [];
+  const storeNotices: { text: string; err?: FerryError }[] = [];
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     dataDir,
     poolSize: config.databasePoolSize,
     embedded: config.store === "embedded-postgres" ? "postgres" : "pglite",
-    onNotice: (text) => (app ? app.log.warn(text) : storeNotices.push(text)),
+    analyzeAtOpen: false,
+    onNotice: (text) => (app ? app.log.warn(text) : storeNotices.push({ text })),
+    // What fails in the store with no caller to tell (an idle connection dropped, the notification
+    // connection lost, a subscriber's handler that threw): the server's log is where an operator looks.
+    onError: (error) => (app ? app.log.error({ err: error }, error.message) : storeNotices.push({ text: error.message, err: error })),
   });
 
   let ready = false;
@@ -128,6 +133,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         dispatcher?.runCreated(run, origin);
         managed?.runCreated(run);
       },
+      ownerOfNewRun: (poolType) => dispatcher?.ownerOfNewRun(poolType) ?? null,
       runCancelling: (run) => {
         dispatcher?.runCancelling(run);
         managed?.runCancelling(run);
@@ -156,7 +162,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       address: { url: () => publicUrlNow },
       webDir: options.webDir,
     });
-    for (const text of storeNotices.splice(0)) app.log.warn(text);
+    for (const notice of storeNotices.splice(0)) {
+      if (notice.err) app.log.error({ err: notice.err }, notice.text);
+      else app.log.warn(notice.text);
+    }
     await listen(app, config.host, config.port);
     // Only once the port is ours: a start that fails to bind must not make the first workspace's only
     // key and then exit without anyone having seen it.
@@ -171,7 +180,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     void sweep();
     sessionSweep = setInterval(() => void sweep(), SESSION_SWEEP_MS).unref();
     const log = app.log;
-    storeMaintenance = setInterval(() => void maintainStore(ctx.store, log), STORE_MAINTENANCE_MS).unref();
+    storeMaintenance = setInterval(() => void maintainStore(ctx.store, log, () => ready), STORE_MAINTENANCE_MS).unref();
 
     const poolTypesDescription = describePoolTypes(registry);
     app.log.info({ pool_types: registry.names() }, `pool types: ${poolTypesDescription}`);
@@ -231,6 +240,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       await managed.start();
     }
     ready = true;
+    // Serving first: statistics a store lacks or that a bulk of writes made stale are brought up to date
+    // now, in the background (see STORE_MAINTENANCE_MS).
+    void maintainStore(ctx.store, app.log, () => ready);
 
     const running: RunningServer = {
       url,
@@ -297,12 +309,13 @@ async function guardUnisolatedRunner(ctx: ServiceContext, config: ServerConfig, 
 }
 
 /** On a store with no workspace, makes the first one and its key; safe when several processes start at once. */
-async function maintainStore(store: Store, log: FastifyInstance["log"]): Promise<void> {
+async function maintainStore(store: Store, log: FastifyInstance["log"], serving: () => boolean): Promise<void> {
   try {
     const done = await store.maintain();
     if (done.analyzed.length || done.vacuumed.length) log.debug(done, "store statistics refreshed");
   } catch (error) {
-    log.warn({ err: error }, `could not refresh the store's statistics; trying again in ${STORE_MAINTENANCE_MS / 60_000} minutes`);
+    // A pass cut short by the server's own shutdown is not worth a warning.
+    if (serving()) log.warn({ err: error }, `could not refresh the store's statistics; trying again in ${STORE_MAINTENANCE_MS / 1000} s`);
   }
 }
 

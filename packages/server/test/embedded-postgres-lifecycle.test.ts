@@ -187,3 +187,33 @@ describe.skipIf(process.getuid?.() !== 0)("the embedded PostgreSQL started as ro
     }
   });
 });
+
+describe("the embedded PostgreSQL's first start", () => {
+  it("discards what an initdb killed mid-way left, and makes the cluster anew; a damaged cluster's error says how to start afresh", async () => {
+    const home = mkdtempSync(join(tmpdir(), "ferry-epg-initdb-"));
+    try {
+      const data = join(home, "data");
+      // initdb writes PG_VERSION first: its staging folder looks like a cluster, but is half made.
+      mkdirSync(join(data, "postgres.initdb", "base"), { recursive: true, mode: 0o700 });
+      writeFileSync(join(data, "postgres.initdb", "PG_VERSION"), "18\n");
+      const store = await openStore({ databaseUrl: null, dataDir: data, embedded: "postgres" });
+      try {
+        expect(await store.countWorkspaces()).toBe(0);
+      } finally {
+        await store.close();
+      }
+      expect(existsSync(join(data, "postgres.initdb"))).toBe(false);
+      expect(existsSync(join(data, "postgres", "global", "pg_control"))).toBe(true);
+
+      // A cluster damaged some other way is not thrown away: the error names the folder and the fix.
+      rmSync(join(data, "postgres", "global", "pg_control"));
+      const error = await openStore({ databaseUrl: null, dataDir: data, embedded: "postgres" }).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(error?.message).toContain(`move it away (mv ${join(data, "postgres")} ${join(data, "postgres")}.broken): the next start makes a new one`);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

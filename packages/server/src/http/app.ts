@@ -26,6 +26,7 @@ import {
 } from "@ferry/core";
 import { hashApiKey } from "../api-keys.js";
 import { RunTokens } from "../run-tokens.js";
+import { RunStateCounts } from "../metrics.js";
 import { safeEqual } from "../secrets.js";
 import type { ServiceContext } from "../services/context.js";
 import { findSession, SignInThrottle, type ActiveSession } from "../services/sessions.js";
@@ -210,8 +211,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return reply.code(503).send({ status: "store unavailable", message, error: { code: "unavailable", message } });
     }
   });
+  const runStates = new RunStateCounts(ctx.store);
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
-    const counts = await ctx.store.countFlowRunsByState();
+    const counts = await runStates.read();
     ctx.metrics.runsByState.reset();
     for (const [state, n] of Object.entries(counts)) ctx.metrics.runsByState.set({ state }, n ?? 0);
     reply.header("content-type", ctx.metrics.registry.contentType);

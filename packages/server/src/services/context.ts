@@ -36,7 +36,12 @@ export interface ServiceContext {
   /** Hooks the dispatcher fills in: told when a push run needs submitting or stopping, or a pool resumed. */
   dispatch: {
     /** The pool and deployment the run was created from, so the dispatcher need not read them again. */
-    runCreated(run: FlowRunRecord, origin?: { pool: WorkPoolRecord; deployment: DeploymentRecord }): void;
+    runCreated(run: FlowRunRecord, origin?: { pool: WorkPoolRecord; deployment: DeploymentRecord; owned?: boolean }): void;
+    /**
+     * The server to record as the owner of a run created now in the Submitting state (see
+     * `NewFlowRun.owner_id`), or null: this server's push dispatcher drives such a run at once.
+     */
+    ownerOfNewRun(poolType: string): string | null;
     runCancelling(run: FlowRunRecord): void;
     /** A run ended through the API (its engine reported): a slot of its pool may have freed. */
     runEnded(run: FlowRunRecord): void;
@@ -51,6 +56,12 @@ export interface TransitionOptions {
   /** Only act on a run of this workspace: another workspace's run is "not found". */
   workspaceId?: string;
   fields?: FlowRunFields;
+  /**
+   * Called with what was written, right after the write's notification and before anything it woke
+   * runs: a follower that made the write itself can note the run as read (the row came back whole),
+   * so its own notification does not send it to read the run again.
+   */
+  written?: (result: { run: FlowRunRecord; entry: StateHistoryEntry }) => void;
 }
 
 export interface TransitionResult {
@@ -90,6 +101,7 @@ export async function transitionRun(
     if (result) {
       ctx.metrics.transitions.inc({ state: change.type });
       ctx.events.notify(runId);
+      options.written?.(result);
       return result;
     }
     run = null; // moved on under us: read it again

@@ -95,6 +95,9 @@ export async function createFlowRun(
     ...initialStates(pool),
     created_at: ctx.now().toISOString(),
   };
+  // Submitted at once by this server's dispatcher, which would claim it first: claimed by the insert.
+  const owner = record.state.type === "PENDING" ? ctx.dispatch.ownerOfNewRun(pool.type) : null;
+  const newRun = { ...record, owner_id: owner };
 
   const insert = async (tx: StoreTx): Promise<{ run: FlowRunRecord; created: boolean }> => {
     if (managed) {
@@ -103,7 +106,7 @@ export async function createFlowRun(
       const usage = await tx.managedUsage(ws.id, monthStartUtc(ctx.now()).toISOString());
       assertComputeHoursLeft(current.tier, effectiveLimits(current.tier, current.limits_override), usage.compute_seconds);
     }
-    return { run: await tx.insertFlowRun(record), created: true };
+    return { run: await tx.insertFlowRun(newRun), created: true };
   };
 
   let result: { run: FlowRunRecord; created: boolean };
@@ -125,12 +128,12 @@ export async function createFlowRun(
   } else if (managed) {
     result = await ctx.store.transaction(insert);
   } else {
-    result = { run: await ctx.store.insertFlowRun(record), created: true };
+    result = { run: await ctx.store.insertFlowRun(newRun), created: true };
   }
   if (result.created) {
     ctx.metrics.runsCreated.inc({ pool_type: pool.type });
     ctx.metrics.transitions.inc({ state: "SCHEDULED" });
-    ctx.dispatch.runCreated(result.run, { pool, deployment });
+    ctx.dispatch.runCreated(result.run, { pool, deployment, owned: owner !== null });
     // The workspace's stream (the UI's runs list) shows a run from its creation, not its first move.
     ctx.events.notify(result.run.id);
   }

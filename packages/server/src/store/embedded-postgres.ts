@@ -1,6 +1,6 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { arch, platform } from "node:os";
 import { dirname, join, relative, resolve as resolvePath } from "node:path";
@@ -206,9 +206,22 @@ function readOrCreatePassword(file: string): string {
   return password;
 }
 
+/**
+ * initdb works in a staging folder beside the data folder, renamed into place once it has finished: an
+ * initdb killed mid-way (it writes PG_VERSION first, so its folder looks like a cluster) leaves only the
+ * staging folder, which the next start discards and makes again. A data folder is therefore always
+ * a whole cluster.
+ */
 function initialise(bins: Binaries, dataDir: string, home: string, password: string, runAs: RunAs | null): void {
-  // A folder left by an initdb that did not finish (no PG_VERSION) is started afresh.
+  const staging = `${dataDir}.initdb`;
+  rmSync(staging, { recursive: true, force: true });
+  // A data folder without PG_VERSION holds no cluster (left by an older Ferry's initdb cut short).
   rmSync(dataDir, { recursive: true, force: true });
+  initdb(bins, staging, home, password, runAs);
+  renameSync(staging, dataDir);
+}
+
+function initdb(bins: Binaries, dataDir: string, home: string, password: string, runAs: RunAs | null): void {
   mkdirSync(dataDir, { mode: 0o700 });
   const pwFile = join(home, `postgres.pwfile-${process.pid}`);
   writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
@@ -332,7 +345,11 @@ async function launch(bins: Binaries, dataDir: string, home: string, port: numbe
       process.off("exit", onExit);
       const log = tail(logFile, logStart);
       if (/could not bind|Address already in use/i.test(log)) throw new PortTakenError(`port ${port} was taken`);
-      throw new Error(`the embedded PostgreSQL exited at start (exit ${child.exitCode ?? child.signalCode}); its log (${logFile}):\n${log}`);
+      throw new Error(
+        `the embedded PostgreSQL exited at start (exit ${child.exitCode ?? child.signalCode}); its log (${logFile}):\n${log}\n` +
+          `If the log says the data folder is damaged (e.g. an initdb of an older Ferry was killed mid-way) and ${dataDir} holds nothing you need, ` +
+          `move it away (mv ${dataDir} ${dataDir}.broken): the next start makes a new one`,
+      );
     }
     const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 2_000 });
     client.on("error", () => undefined);

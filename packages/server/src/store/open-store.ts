@@ -29,6 +29,12 @@ export interface OpenStoreOptions {
   onError?: (error: FerryError) => void;
   /** What the embedded PostgreSQL did that an operator should know: a postmaster left by a killed server, stopped. */
   onNotice?: (message: string) => void;
+  /**
+   * PGlite: analyse the tables that never had statistics before returning (default true). The server
+   * passes false and runs its maintenance pass once it serves: ANALYZE of a large table would hold the
+   * start, and the plans of what a start reads do not depend on statistics.
+   */
+  analyzeAtOpen?: boolean;
 }
 
 export const IN_MEMORY = "memory://";
@@ -57,7 +63,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     await store.migrate();
     // The embedded store has no autovacuum: a store that never had statistics (new, or written before
     // Ferry kept them) gets them now, before its first plans. Nothing on PostgreSQL.
-    await store.maintain({ missingOnly: true });
+    if (options.analyzeAtOpen !== false) await store.maintain({ missingOnly: true });
   } catch (error) {
     await store.close().catch(() => undefined);
     throw error;

@@ -39,7 +39,10 @@ export class PgDriver implements SqlDriver {
   constructor(private readonly options: PgDriverOptions) {
     this.pool = new pg.Pool({ ...connectionConfig(options.connectionString), max: options.poolSize ?? 10 });
     // Without a listener an idle connection's error (say, the server restarting) would crash the process.
-    this.pool.on("error", (error) => this.report("a pooled PostgreSQL connection failed while idle; it was discarded", error));
+    // Once closing, connections the server ends (the embedded PostgreSQL's shutdown) are no failure.
+    this.pool.on("error", (error) => {
+      if (!this.closed) this.report("a pooled PostgreSQL connection failed while idle; it was discarded", error);
+    });
   }
 
   query<R>(sql: string, params: readonly unknown[] = []): Promise<SqlResult<R>> {

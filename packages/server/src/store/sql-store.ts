@@ -815,9 +815,9 @@ export class SqlStoreTx implements StoreTx {
       `WITH r AS (
          INSERT INTO flow_runs (id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
                                 state_type, state_name, state_message, state_timestamp, parameters, job_variables, job_configuration,
-                                idempotency_key, tags, created_at, updated_at)
+                                idempotency_key, tags, created_at, updated_at, owner_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::timestamptz, $14::jsonb, $15::jsonb, $16::jsonb, $17, $18::jsonb,
-                 $13::timestamptz, $13::timestamptz)
+                 $13::timestamptz, $13::timestamptz, $20::uuid)
          ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING id, state_type, state_name, state_message, state_timestamp
        ), h AS (
@@ -847,6 +847,7 @@ export class SqlStoreTx implements StoreTx {
         input.idempotency_key,
         json(input.tags),
         json([...(input.prior_states ?? []), input.state].map((st) => ({ type: st.type, name: st.name, message: st.message }))),
+        input.owner_id ? uuidInput(input.owner_id, "owner_id") : null,
       ],
     );
     if (!rows[0]) {
@@ -1235,10 +1236,13 @@ export class SqlStoreTx implements StoreTx {
     return rows.map((r) => ({ date: r.day, compute_seconds: r.seconds }));
   }
 
-  async countFlowRunsByState(): Promise<Partial<Record<StateType, number>>> {
-    // Reads every run: meant for a metrics scrape every few seconds, not for a request path.
+  async countFlowRunsByState(options: { unfinishedOnly?: boolean } = {}): Promise<Partial<Record<StateType, number>>> {
+    // Unfinished: the states spelt out as in flow_runs_unfinished_idx's predicate, so the planner can
+    // prove the partial index applies. All: reads every run.
     const { rows } = await this.db.query<{ state_type: StateType; n: number }>(
-      "SELECT state_type, count(*)::int AS n FROM flow_runs GROUP BY state_type",
+      options.unfinishedOnly
+        ? `SELECT state_type, count(*)::int AS n FROM flow_runs WHERE state_type IN ${UNFINISHED} GROUP BY state_type`
+        : "SELECT state_type, count(*)::int AS n FROM flow_runs GROUP BY state_type",
     );
     return Object.fromEntries(rows.map((r) => [r.state_type, r.n]));
   }
@@ -1450,7 +1454,11 @@ function flowRunListSql(workspaceId: string, filter: FlowRunFilter): ListSql {
   const where = ["workspace_id = $1"];
   if (filter.deployment_id !== undefined) where.push(`deployment_id = ${params.add(filter.deployment_id)}::uuid`);
   if (filter.work_pool !== undefined) where.push(`work_pool = ${params.add(filter.work_pool)}`);
-  if (filter.states !== undefined) where.push(`state_type = ANY(${params.add(filter.states)}::text[])`);
+  // One state: an equality, so flow_runs_workspace_state_created_idx yields the page already in order
+  // and the scan stops after `limit` rows, whatever the statistics say (with ANY the planner may fetch
+  // every run of that state and sort them, as it does when it thinks the table small).
+  if (filter.states?.length === 1) where.push(`state_type = ${params.add(filter.states[0])}`);
+  else if (filter.states !== undefined) where.push(`state_type = ANY(${params.add(filter.states)}::text[])`);
   if (filter.created_after !== undefined) where.push(`created_at >= ${params.add(isoInput(filter.created_after, "created_after"))}::timestamptz`);
   if (filter.created_before !== undefined) where.push(`created_at < ${params.add(isoInput(filter.created_before, "created_before"))}::timestamptz`);
   return { from: "flow_runs", where, values: params.values };

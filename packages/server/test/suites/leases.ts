@@ -21,8 +21,9 @@ export function leaseSuite(kind: StoreKind): void {
     await drop?.();
   });
 
-  const newRun = async () =>
+  const newRun = async (owner_id?: string) =>
     store.insertFlowRun({
+      owner_id,
       id: newId(), workspace_id: workspaceId, name: "r", deployment_id: newId(), deployment_name: "d", flow_name: "f",
       work_pool_id: newId(), work_pool: "p", work_pool_type: "fake:push", parameters: {}, job_variables: {}, job_configuration: {},
       tags: [], idempotency_key: null, state: stateChange("PENDING", { name: "Submitting" }), created_at: new Date().toISOString(),
@@ -46,6 +47,18 @@ export function leaseSuite(kind: StoreKind): void {
     expect(await claimable(b)).toBe(true);
     expect(await store.claimFlowRun(run.id, b)).toEqual({ previous_owner: a });
     expect(await store.claimFlowRun(run.id, a)).toBeNull();
+  });
+
+  it("records the owner a run is created with, as a claim would: another live server cannot take it, its owner's next claim finds itself", async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    await store.renewServerLease(a, 60_000);
+    await store.renewServerLease(b, 60_000);
+    const run = await newRun(a);
+    expect((await store.listUnfinishedFlowRuns({ pool_kind: "push", limit: 1000, claimable_by: b })).some((r) => r.id === run.id)).toBe(false);
+    expect(await store.claimFlowRun(run.id, b)).toBeNull();
+    expect(await store.claimFlowRun(run.id, a)).toEqual({ previous_owner: a });
+    await store.renewServerLease(a, 0);
+    expect(await store.claimFlowRun(run.id, b)).toEqual({ previous_owner: a });
   });
 
   it("lets a server without a lease row take up runs of servers never seen (their lease is long gone)", async () => {

@@ -1209,6 +1209,7 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
       expect(await s.listQueuedFlowRuns({ pool_kind: "push", workspace_id: "not-a-uuid", limit: 10 })).toEqual([]);
 
       expect(await s.countFlowRunsByState()).toEqual({ SCHEDULED: 5, RUNNING: 1, COMPLETED: 1, CANCELLING: 1, FAILED: 1, PENDING: 1, CANCELLED: 1 });
+      expect(await s.countFlowRunsByState({ unfinishedOnly: true })).toEqual({ SCHEDULED: 5, RUNNING: 1, CANCELLING: 1, PENDING: 1 });
     });
   });
 
@@ -1249,6 +1250,9 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
         await tx.countActiveFlowRunsInPool(push.id);
         await tx.managedUsage(ws.id, "2026-03-01T00:00:00.000Z");
       });
+      // What a metrics scrape reads between two full counts.
+      await s.countFlowRunsByState({ unfinishedOnly: true });
+      await s.countWorkspaces();
     };
 
     const seqScansOfRuns = async () => {
