@@ -378,7 +378,7 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
       const db = await target.rawDatabase();
       const drivers = await Promise.all([1, 2, 3, 4].map(() => db.driver()));
       const results = await Promise.all(drivers.map((d) => migrate(d)));
-      expect(results.flatMap((r) => r.applied).sort()).toEqual(MIGRATIONS.map((m) => m.id));
+      expect(results.flatMap((r) => r.applied).sort((a, b) => a - b)).toEqual(MIGRATIONS.map((m) => m.id));
       const { rows } = await drivers[0]!.query<{ n: number }>("SELECT count(*)::int AS n FROM ferry_migrations");
       expect(rows[0]!.n).toBe(MIGRATIONS.length);
     });
