@@ -126,7 +126,13 @@ async function openEmbeddedPostgres(options: OpenStoreOptions): Promise<SqlDrive
     });
   } catch (error) {
     lock.release();
-    throw new FerryError("unavailable", `cannot start the embedded PostgreSQL in ${join(dir, "postgres")}: ${message(error)}`, { cause: error, retryable: false });
+    // Whatever stopped it, the in-process store needs no child process, user or binaries: say so.
+    throw new FerryError(
+      "unavailable",
+      `cannot start the embedded PostgreSQL in ${join(dir, "postgres")}: ${message(error)}; ` +
+        "or use the in-process store instead: FERRY_STORE=pglite (ferry server start --store pglite)",
+      { cause: error, retryable: false },
+    );
   }
   const driver = new PgDriver({
     connectionString: cluster.url,
