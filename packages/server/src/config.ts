@@ -127,11 +127,13 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     issues.push({ path: "FERRY_DATABASE_URL", message: "must be a postgres:// URL, or unset for the embedded store" });
   }
 
-  const storeText = overrides.store ?? (env.FERRY_STORE?.trim() || DEFAULT_EMBEDDED_STORE);
+  const chosenStore = overrides.store ?? (env.FERRY_STORE?.trim() || null);
+  const storeText = chosenStore ?? DEFAULT_EMBEDDED_STORE;
   const store = storeText as EmbeddedStoreName;
   if (!EMBEDDED_STORES.includes(store)) {
     issues.push({ path: "FERRY_STORE", message: `'${storeText}' is not an embedded store: ${EMBEDDED_STORES.join(" or ")} (PostgreSQL of your own: FERRY_DATABASE_URL)` });
-  } else if (store !== "pglite" && databaseUrl !== null) {
+  } else if (chosenStore === "embedded-postgres" && databaseUrl !== null) {
+    // Only a store asked for contradicts the URL: the default one, and pglite (the default before), give way to it.
     issues.push({ path: "FERRY_STORE", message: `${store} is an embedded store, but FERRY_DATABASE_URL is set too; unset one of them` });
   }
 
