@@ -173,7 +173,7 @@ function ensureTraversable(home: string, openUpTo: string, runAs: RunAs): void {
     if (!can && mayOpen) {
       chmodSync(dir, (s.mode & 0o7777) | 0o001);
     } else if (!can) {
-      throw new Error(`the embedded PostgreSQL runs as user '${runAs.name}' (not as root), which cannot enter ${dir}; set FERRY_HOME to a folder that user can reach (e.g. FERRY_HOME=/var/lib/ferry), or give ${dir} the search bit for others (chmod o+x ${dir})`);
+      throw new Error(`the embedded PostgreSQL runs as user '${runAs.name}' (not as root), which cannot enter ${dir}; set FERRY_HOME to a folder under one it can enter (e.g. /var/lib/ferry)`);
     }
     if (dir === openUpTo) mayOpen = false;
     if (dir === dirname(dir)) break;
@@ -188,7 +188,7 @@ function ensureRunnable(binary: string, runAs: RunAs): void {
   };
   for (let dir = dirname(binary); ; dir = dirname(dir)) {
     if (!allowed(dir, 0o1)) {
-      throw new Error(`the embedded PostgreSQL runs as user '${runAs.name}' (not as root), which cannot enter ${dir} to run ${binary}; install Ferry where that user can read it (e.g. under /opt or /srv, not in a 0700 home), or give ${dir} the search bit for others (chmod o+x ${dir})`);
+      throw new Error(`the embedded PostgreSQL runs as user '${runAs.name}' (not as root), which cannot enter ${dir} to run ${binary}; install Ferry where that user can read it`);
     }
     if (dir === dirname(dir)) break;
   }
