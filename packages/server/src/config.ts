@@ -83,7 +83,7 @@ export interface ServerConfig {
    */
   sweepIntervalMs: number;
   /**
-   * Warm engines kept per managed pool (FERRY_WARM_ENGINES, default 1; 0 turns them off), and in all
+   * Warm engines kept per managed pool (FERRY_WARM_ENGINES, default 0: off), and in all
    * on this server (FERRY_WARM_ENGINES_MAX, default 8): engines started ahead of their run, so a run
    * only fetches its code and starts.
    */
@@ -308,7 +308,9 @@ export function parseWarmEngines(
     }
     return value;
   };
-  const perPool = read("FERRY_WARM_ENGINES", override?.perPool, 1, 16);
+  // Off unless the operator asks: with a warm engine a run's container holds no bootstrap token in its
+  // environment and starts before its run exists, which the cold path's end-to-end checks do not cover yet.
+  const perPool = read("FERRY_WARM_ENGINES", override?.perPool, 0, 16);
   const max = read("FERRY_WARM_ENGINES_MAX", override?.max, 8, 256);
   if (perPool > max) {
     issues.push({ path: "FERRY_WARM_ENGINES", message: `${perPool} per pool is more than FERRY_WARM_ENGINES_MAX (${max}) in all; raise FERRY_WARM_ENGINES_MAX or lower FERRY_WARM_ENGINES` });

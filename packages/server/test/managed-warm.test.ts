@@ -26,7 +26,7 @@ describe("warm engines in the managed dispatcher", () => {
 
   it("hands each workspace's runs only that workspace's warm engines, one run each, replacing them", async () => {
     const runner = new FakeRunnerBackend({ warm: true });
-    t = await startTestServer("pglite", { runner });
+    t = await startTestServer("pglite", { runner, warmEngines: 1 });
     const created = await t.admin.api.adminCreateWorkspace({ body: { name: "tenant-b" } });
     const b = new FerryClient({ apiUrl: t.server.url, apiKey: created.api_key.key });
     const da = await setUp(t.client, "pool-a");
@@ -56,7 +56,7 @@ describe("warm engines in the managed dispatcher", () => {
 
   it("ends a pool's warm engines when it is paused or deleted, and all of them when the server stops", async () => {
     const runner = new FakeRunnerBackend({ warm: true });
-    t = await startTestServer("pglite", { runner });
+    t = await startTestServer("pglite", { runner, warmEngines: 1 });
     const d = await setUp(t.client, "pool");
     await runToEnd(t.client, d);
     await expect.poll(async () => (await runner.warm!.list()).length, { timeout: 30_000 }).toBe(1);

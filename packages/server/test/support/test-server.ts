@@ -54,6 +54,8 @@ export interface TestServerOptions {
   runner?: FakeRunnerBackend;
   /** How often the dispatchers sweep; default: once in ten minutes, so a test sees only the wake-ups unless it sweeps. */
   sweepIntervalMs?: number;
+  /** Warm engines per managed pool (FERRY_WARM_ENGINES); default the server's (off). */
+  warmEngines?: number;
 }
 
 /** A real server over HTTP on a free port, with the fake provider registered as `fake:push` and `keyed:push`. */
@@ -72,6 +74,7 @@ export async function startTestServer(kind: StoreKind, options: TestServerOption
     logLevel: "info",
     providers: [],
     sweepIntervalMs: options.sweepIntervalMs ?? 600_000,
+    ...(options.warmEngines === undefined ? {} : { warmEngines: { perPool: options.warmEngines } }),
   });
   const runner = options.runner ?? new FakeRunnerBackend();
   const server = await startServer(config, { registry: testRegistry(provider, keyed), logStream, runner });
