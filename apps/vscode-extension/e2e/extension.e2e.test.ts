@@ -140,7 +140,12 @@ describe("the Ferry extension in code-server", needs, () => {
     await waitForTreeItem(page, "Work Pools", /managed/);
     await screenshot(page, artifacts, "1-signed-in");
     // The key is in SecretStorage, not in the user's settings.
-    const settings = readFileSync(join(scratch, "code-server", "user", "User", "settings.json"), "utf8");
+    // apiUrl is machine-scoped: code-server keeps it in the Machine settings, beside the User ones.
+    const settings = ["User", "Machine"]
+      .map((scope) => join(scratch, "code-server", "user", scope, "settings.json"))
+      .filter((file) => existsSync(file))
+      .map((file) => readFileSync(file, "utf8"))
+      .join("\n");
     expect(settings).toContain(server.url);
     expect(settings).not.toContain(server.bootstrap!.apiKey);
   });
