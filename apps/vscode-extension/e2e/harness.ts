@@ -401,20 +401,26 @@ async function dismissStartupNoise(page: Page): Promise<void> {
 /** Runs a command by its palette title, e.g. "Ferry: Sign In" (category and title, as shown). */
 export async function runCommand(page: Page, title: string, opts: { timeout?: number } = {}): Promise<void> {
   const timeout = opts.timeout ?? DEFAULT_TIMEOUT;
-  await closeQuickInput(page);
+  const deadline = Date.now() + timeout;
   const input = page.locator(SEL.quickInputBox);
-  await page.keyboard.press("F1");
-  // F1 can be swallowed while focus is somewhere odd (a webview, a just-closed widget): try once more.
-  if (!(await input.waitFor({ state: "visible", timeout: Math.min(5_000, timeout) }).then(() => true, () => false))) {
-    await page.keyboard.press("Control+Shift+P");
-    await waitFor(input, "the command palette (F1, then Ctrl+Shift+P)", timeout);
-  }
-  await input.fill(`>${title}`);
   const row = quickRows(page).filter({ has: page.locator(SEL.rowLabel, { hasText: exactly(title) }) }).first();
-  try {
-    await row.waitFor({ state: "visible", timeout });
-  } catch {
-    throw new Error(`command palette: no command titled "${title}" within ${timeout} ms; shown: ${JSON.stringify(await visibleQuickLabels(page))}`);
+  // The palette lists the commands whose `when` holds at the moment it opens, and context keys (editorIsOpen,
+  // ferry.signedIn) are updated asynchronously: on a loaded machine the palette can open a moment before the
+  // key flips. So a command missing from the list is looked for again in a freshly opened palette.
+  for (;;) {
+    await closeQuickInput(page);
+    await page.keyboard.press("F1");
+    // F1 can be swallowed while focus is somewhere odd (a webview, a just-closed widget): try once more.
+    if (!(await input.waitFor({ state: "visible", timeout: Math.min(5_000, timeout) }).then(() => true, () => false))) {
+      await page.keyboard.press("Control+Shift+P");
+      await waitFor(input, "the command palette (F1, then Ctrl+Shift+P)", timeout);
+    }
+    await input.fill(`>${title}`);
+    const left = deadline - Date.now();
+    if (await row.waitFor({ state: "visible", timeout: Math.max(1_000, Math.min(5_000, left)) }).then(() => true, () => false)) break;
+    if (Date.now() >= deadline) {
+      throw new Error(`command palette: no command titled "${title}" within ${timeout} ms; shown: ${JSON.stringify(await visibleQuickLabels(page))}`);
+    }
   }
   await row.click();
   await waitForQuickInputGone(page, `command palette still open after choosing "${title}"`, 5_000);
