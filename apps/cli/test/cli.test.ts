@@ -311,7 +311,7 @@ describe("ferry CLI against a real server", () => {
       expect({ args, code: result.code, stderr: result.stderr }).toEqual({ args, code: 0, stderr: "" });
       expect(() => JSON.parse(result.stdout), args.join(" ")).not.toThrow();
     }
-  });
+  }, 240_000); // sixteen CLI processes, each a Node start: minutes on a loaded 2-core machine
 
   it("stops the server gracefully on SIGINT", async () => {
     expect(await server.stop()).toBe(0);

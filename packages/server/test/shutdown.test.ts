@@ -13,7 +13,7 @@ describe("graceful shutdown", () => {
     const registry = new PoolTypeRegistry();
     registry.registerProvider(provider);
     // A grace far longer than the test's timeout: if close waited for the stream, the test would time out.
-    const config = { ...parseServerConfig({}, { home, port: 0, databaseUrl: null, logLevel: "silent", providers: [] }), shutdownGraceMs: 120_000 };
+    const config = { ...parseServerConfig({}, { home, port: 0, databaseUrl: null, logLevel: "silent", providers: [] }), shutdownGraceMs: 600_000 };
     const server = await startServer(config, { registry, runner: null });
     try {
       const client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap!.apiKey });
@@ -30,7 +30,7 @@ describe("graceful shutdown", () => {
       const following = (async () => {
         for await (const e of client.followRun(flow_run.id, { signal: controller.signal })) seen.push(e.kind);
       })().catch(() => undefined);
-      await expect.poll(() => seen.length).toBeGreaterThan(0);
+      await expect.poll(() => seen.length, { timeout: 60_000 }).toBeGreaterThan(0);
       await server.close();
       controller.abort();
       await following;
@@ -39,5 +39,5 @@ describe("graceful shutdown", () => {
       provider.dispose();
       rmSync(home, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, 180_000);
 });
