@@ -6,7 +6,7 @@ export default defineConfig({
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["**/*.e2e.test.ts"],
     globalSetup: ["test/global-setup.ts"],
-    testTimeout: 60_000,
+    testTimeout: 180_000, // each test spawns CLI processes and servers: minutes when the 2-core machine is loaded
     hookTimeout: 120_000,
     fileParallelism: false,
     reporters: ["default", "../../test-support/skips-reporter.js"],

@@ -5,8 +5,8 @@ export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["**/*.e2e.test.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 120_000, // servers, retries with backoff and cancels: over a minute on a loaded 2-core machine
+    hookTimeout: 120_000,
     fileParallelism: false,
     reporters: ["default", "../../test-support/skips-reporter.js"],
   },

@@ -45,7 +45,7 @@ describe("ferry server start on a busy port, then ferry server reset-key", () =>
     expect(busy.stdout).not.toMatch(/fy_/);
 
     // Nothing was made by the failed start (packages/server/test/keys.test.ts reads the store): this start makes the workspace.
-    server = await startServer(home, 60_000, { FERRY_RUNNER: "none" });
+    server = await startServer(home, 150_000, { FERRY_RUNNER: "none" });
     const firstKey = /Its first API key:\s+(fy_\S+)/.exec(server.output())?.[1];
     expect(firstKey, server.output()).toBeDefined();
     adminToken = (await readFile(join(home, "admin-token"), "utf8")).trim();
@@ -77,7 +77,7 @@ describe("ferry server start on a busy port, then ferry server reset-key", () =>
     const { admin_token: newAdminToken } = parseJson<{ admin_token: string; path: string }>(admin);
     expect(newAdminToken).not.toBe(adminToken);
 
-    server = await startServer(home, 60_000, { FERRY_RUNNER: "none" });
+    server = await startServer(home, 150_000, { FERRY_RUNNER: "none" });
     expect((await new FerryClient({ apiUrl: server.url, apiKey: defaultKey }).api.getWorkspace()).name).toBe("default");
     expect((await new FerryClient({ apiUrl: server.url, apiKey: otherKey.key }).api.getWorkspace()).name).toBe("other");
     expect((await new FerryClient({ apiUrl: server.url, adminToken: newAdminToken }).api.adminListWorkspaces()).items).toHaveLength(2);
