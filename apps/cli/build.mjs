@@ -46,8 +46,11 @@ const result = await build({
   external: ["@ferry/server", "cpu-features", "*.node"],
   plugins: [buildkitStub],
   banner: {
-    // Bundled CommonJS dependencies call require(); give ESM output one.
-    js: "#!/usr/bin/env node\nimport { createRequire as __ferryCreateRequire } from 'node:module';\nconst require = __ferryCreateRequire(import.meta.url);",
+    // Bundled CommonJS dependencies call require() and read __filename/__dirname (ssh2's WebAssembly
+    // loaders do); give the ESM output those, as Node gives a CommonJS module.
+    js:
+      "#!/usr/bin/env node\nimport { createRequire as __ferryCreateRequire } from 'node:module';\nimport { fileURLToPath as __ferryFileURLToPath } from 'node:url';\n" +
+      "const require = __ferryCreateRequire(import.meta.url);\nconst __filename = __ferryFileURLToPath(import.meta.url);\nconst __dirname = __ferryFileURLToPath(new URL('.', import.meta.url));",
   },
   sourcemap: "linked",
   minifyWhitespace: true,

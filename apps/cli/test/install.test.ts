@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,6 +73,21 @@ describe("the CLI as npm installs it", () => {
       const pools = await ferry(["work-pool", "ls", "--json"], { home, bin, cwd: work });
       expect(pools).toMatchObject({ code: 0 });
       expect(JSON.parse(pools.stdout)).toEqual([]);
+
+      // A deploy with a build section loads the bundled dockerode; with no Docker engine there, its error
+      // is the engine's connection, not a module the bundle lost.
+      expect(await ferry(["work-pool", "create", "managed", "--type", "ferry:managed"], { home, bin, cwd: work })).toMatchObject({ code: 0 });
+      await writeFile(
+        join(work, "ferry.yaml"),
+        "source: { git_url: https://github.com/acme/flows.git, branch: main }\nbuild: { image: 127.0.0.1:9/acme/flows:v1 }\n" +
+          "deployments:\n  - name: hello\n    entrypoint: flow.py:hello\n    work_pool: { name: managed }\n",
+      );
+      await writeFile(join(work, "flow.py"), "def hello():\n    return 1\n");
+      await writeFile(join(work, "requirements.txt"), "");
+      const deploy = await ferry(["deploy"], { home, bin, cwd: work, env: { DOCKER_HOST: "tcp://127.0.0.1:7" } });
+      expect(deploy.code, deploy.stderr).not.toBe(0);
+      expect(deploy.stderr).toMatch(/127\.0\.0\.1:7/);
+      expect(deploy.stderr).not.toMatch(/is not defined|Cannot find (module|package)/);
     } finally {
       expect(await server.stop()).toBe(0);
     }
