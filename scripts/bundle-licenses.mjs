@@ -15,7 +15,7 @@ export function packageRoot(file) {
 
 /**
  * The licences text for `metafile` (esbuild's, paths relative to `workingDir`), headed with the bundle's name.
- * A file esbuild replaced (a stub under a package's folder) counts as that package: its licence is kept too.
+ * An input of a plugin's namespace (`stub:@scope/name`) is not under node_modules: a stub brings no licence.
  */
 export function licensesText(metafile, { workingDir, bundle }) {
   const roots = new Set();
