@@ -3,9 +3,10 @@
 // Beside it: dist/licenses.txt (the licences of the third-party packages inside the bundle, which their licences
 // require to travel with it) and the repository root's action.yml (so `uses: OWNER/ferry@v1` works).
 // `node build.mjs --outfile DIR/index.js` writes all three into DIR instead (the staleness test compares them).
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { build } from "esbuild";
+import { licensesText } from "../../scripts/bundle-licenses.mjs";
 
 export const BUILD_OPTIONS = {
   entryPoints: ["src/main.ts"],
@@ -24,35 +25,6 @@ export const BUILD_OPTIONS = {
 const root = new URL(".", import.meta.url).pathname;
 const repoRoot = resolve(root, "../..");
 
-/** The root of the npm package a bundled file came from (its last node_modules/[@scope/]name), or null for our own. */
-function packageRoot(file) {
-  const parts = file.split("/");
-  const i = parts.lastIndexOf("node_modules");
-  if (i < 0) return null;
-  const n = parts[i + 1]?.startsWith("@") ? 3 : 2;
-  return parts.slice(0, i + n).join("/");
-}
-
-/** One section per third-party package inside the bundle: name, version, licence, and its licence file's text. */
-export function licensesText(metafile) {
-  const roots = new Set();
-  for (const input of Object.keys(metafile.inputs)) {
-    const pkg = packageRoot(resolve(root, input));
-    if (pkg) roots.add(pkg);
-  }
-  const sections = [...roots]
-    .map((dir) => {
-      const meta = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-      const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$|-)/i.test(f));
-      const text = file ? readFileSync(join(dir, file), "utf8").trim() : `(the package has no licence file; its package.json says: ${meta.license ?? "no licence"})`;
-      return { key: `${meta.name}@${meta.version}`, text: `${meta.name}@${meta.version}\nLicense: ${meta.license ?? "unknown"}\n\n${text}` };
-    })
-    .filter((s, i, all) => all.findIndex((o) => o.key === s.key) === i) // one package copied twice in node_modules
-    .sort((a, b) => a.key.localeCompare(b.key));
-  const rule = "\n\n" + "-".repeat(78) + "\n\n";
-  return `Third-party software bundled in dist/index.js (${sections.length} packages)${rule}${sections.map((s) => s.text).join(rule)}\n`;
-}
-
 /** The repository root's action.yml: the same action, its bundle found under apps/github-action. */
 export function rootActionYml(text) {
   const dist = relative(repoRoot, join(root, "dist"));
@@ -64,7 +36,7 @@ const i = process.argv.indexOf("--outfile");
 const outfile = i > 0 ? process.argv[i + 1] : "dist/index.js";
 const result = await build({ ...BUILD_OPTIONS, absWorkingDir: root, outfile });
 const outDir = resolve(root, dirname(outfile));
-writeFileSync(join(outDir, "licenses.txt"), licensesText(result.metafile));
+writeFileSync(join(outDir, "licenses.txt"), licensesText(result.metafile, { workingDir: root, bundle: "dist/index.js" }));
 const actionYml = rootActionYml(readFileSync(join(root, "action.yml"), "utf8"));
 writeFileSync(i > 0 ? join(outDir, "action.yml") : join(repoRoot, "action.yml"), actionYml);
 if (i < 0) console.log(`built ${outfile}, ${relative(root, join(outDir, "licenses.txt"))} and ${relative(root, join(repoRoot, "action.yml"))}`);

@@ -13,6 +13,8 @@ export interface CliOptions {
   env?: Record<string, string>;
   stdin?: string;
   cwd?: string;
+  /** The binary to run; default: this workspace's build. */
+  bin?: string;
 }
 
 /** Every byte any process printed, so a test can check that a secret never appeared anywhere. */
@@ -28,7 +30,7 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 /** Runs `node dist/ferry.js ARGS` as a user would, and waits for it to exit. */
 export function ferry(args: string[], options: CliOptions & { home: string }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [FERRY_BIN, ...args], {
+    const child = spawn(process.execPath, [options.bin ?? FERRY_BIN, ...args], {
       cwd: options.cwd,
       env: cleanEnv({ FERRY_HOME: options.home, ...options.env }),
       stdio: ["pipe", "pipe", "pipe"],
@@ -59,8 +61,8 @@ export interface ServerProcess {
  * Starts `ferry server start --port 0` in the background and waits until it says where it listens.
  * `cwd` is where it resolves the provider plugins of FERRY_PROVIDERS first.
  */
-export function startServer(home: string, timeoutMs = 60_000, env: Record<string, string> = {}, cwd?: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [FERRY_BIN, "server", "start", "--port", "0"], {
+export function startServer(home: string, timeoutMs = 60_000, env: Record<string, string> = {}, cwd?: string, bin = FERRY_BIN): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [bin, "server", "start", "--port", "0"], {
     cwd,
     // No runner: these tests drive runs' states through the API; managed execution has its own tests.
     env: cleanEnv({ FERRY_HOME: home, FERRY_LOG_LEVEL: "warn", FERRY_SHUTDOWN_GRACE_MS: "2000", FERRY_RUNNER: "none", ...env }),

@@ -117,7 +117,7 @@ describe("loadClientPlugins", () => {
       error = e;
     }
     expect(isFerryError(error, "validation_failed")).toBe(true);
-    expect((error as Error).message).toMatch(new RegExp(`'@acme/missing' \\(from the server \\(pool type missing:push\\)\\) is not installed here: run 'npm i @acme/missing' in ${dir}.*types with a provisioner here: none`));
+    expect((error as Error).message).toMatch(new RegExp(`'@acme/missing' \\(from the server \\(pool type missing:push\\)\\) is not installed here: run 'npm i @acme/missing' in ${dir}, or install it beside this tool \\(for a global 'ferry' command: 'npm i -g @acme/missing'\\).*types with a provisioner here: none`));
   });
 
   it("refuses a ./client export that is not a plugin", async () => {

@@ -242,7 +242,7 @@ function locateClient(module: ClientPluginModule, cwd: string, loaderUrl: string
     name,
     from,
     reason: "not_installed",
-    message: `its plugin '${name}' (from ${from}) is not installed here: run 'npm i ${name}' in ${cwd}, or install it beside this tool`,
+    message: `its plugin '${name}' (from ${from}) is not installed here: run 'npm i ${name}' in ${cwd}, or install it beside this tool (for a global 'ferry' command: 'npm i -g ${name}')`,
   };
 }
 

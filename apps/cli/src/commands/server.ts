@@ -86,9 +86,14 @@ async function loadServerModule(): Promise<typeof FerryServer> {
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && String((error as Error).message).includes("@ferry/server");
     if (!missing) throw error;
-    throw new FerryError("internal", "the Ferry server package (@ferry/server) is not installed next to the CLI; install it with 'npm install -g @ferry/server'", {
-      cause: error,
-    });
+    // Not a dependency of the CLI (an optional peer): most users talk to a server somewhere else, and it brings
+    // the embedded databases. Installed beside the CLI, the bundle's import finds it.
+    throw new FerryError(
+      "internal",
+      "the Ferry server package (@ferry/server) is not installed next to the CLI; install it beside the CLI with 'npm install -g @ferry/server' " +
+        "(or 'npm install @ferry/server' where the CLI is a project's dependency), or point the CLI at a running server with 'ferry profile set'",
+      { cause: error },
+    );
   }
 }
 

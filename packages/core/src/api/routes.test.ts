@@ -59,6 +59,13 @@ describe("ROUTES", () => {
     for (const [name, route] of ENTRIES) expect(route.tag === "admin", name).toBe(route.path.startsWith("/api/admin/"));
   });
 
+  it("tells API users what a reused idempotency key does: the same run back, or 409 with both requests", () => {
+    const body = ROUTES.createFlowRun.body as TObject;
+    const description = body.properties.idempotency_key!.description ?? "";
+    expect(description).toMatch(/returns the run it made \(`created: false`\)/);
+    expect(description).toMatch(/409 `conflict`.*both requests/);
+  });
+
   it("types a call's input from the route", () => {
     expectTypeOf<RouteInput<"getFlowRun">["params"]>().toEqualTypeOf<{ id: string }>();
     expectTypeOf<RouteInput<"getWorkPool">["params"]>().toEqualTypeOf<{ name: string }>();

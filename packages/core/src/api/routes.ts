@@ -141,7 +141,15 @@ export const FlowRunCreateSchema = Type.Object(
     tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     idempotency_key: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 200, description: "The same key within 24 hours returns the same run" }),
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description:
+          "Makes creating a run safe to retry. A key reused within 24 hours with the same deployment, parameters (after the deployment's defaults) " +
+          "and job variables returns the run it made (`created: false`), starting nothing. With different ones the answer is 409 `conflict`: " +
+          "its details give both requests (stored and requested: deployment and the names of their parameters and job variables, never values) " +
+          "and the names that differ; use a new key for a different request. After 24 hours the key makes a new run.",
+      }),
     ),
   },
   { additionalProperties: false },
