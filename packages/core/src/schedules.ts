@@ -239,3 +239,13 @@ export function isLate(run: { expected_start_time: string | null; created_at: st
   const expected = Date.parse(run.expected_start_time ?? run.created_at);
   return now.getTime() - expected > lateAfterSeconds * 1000;
 }
+
+/** What a deployment has when nothing about scheduling was said. */
+export const DEPLOYMENT_SCHEDULING_DEFAULTS = {
+  schedules: [] as DeploymentSchedule[],
+  catchup_policy: "skip" as CatchupPolicy,
+  catchup_max_runs: 1,
+  concurrency_limit: null as number | null,
+  collision_strategy: "enqueue" as CollisionStrategy,
+  late_after_seconds: DEFAULT_LATE_AFTER_SECONDS,
+};
