@@ -5,6 +5,7 @@ import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  DEPLOYMENT_SCHEDULING_DEFAULTS,
   FerryError,
   MANAGED_POOL_TYPE,
   newId,
@@ -205,6 +206,7 @@ export function deploymentInput(ws: WorkspaceRecord, p: WorkPoolRecord, name: st
     tags: ["nightly"],
     description: "nightly load",
     paused: false,
+    ...DEPLOYMENT_SCHEDULING_DEFAULTS,
   };
 }
 
