@@ -67,18 +67,18 @@ describe("schedules", () => {
     await t.server.scheduler.pass();
     expect(await runsOf(deployment.id)).toHaveLength(3);
     const scheduleId = deployment.schedules[0]!.id;
-    const paused = await t.client.api.updateDeploymentSchedule({ params: { id: deployment.id, schedule_id: scheduleId }, body: { active: false } });
+    const paused = await t.client.api.updateDeploymentSchedule({ params: { id: deployment.id, schedule: scheduleId }, body: { active: false } });
     expect(paused.schedules[0]!.active).toBe(false);
     expect(await runsOf(deployment.id)).toHaveLength(0);
     await t.server.scheduler.pass();
     expect(await runsOf(deployment.id)).toHaveLength(0);
-    await t.client.api.updateDeploymentSchedule({ params: { id: deployment.id, schedule_id: scheduleId }, body: { active: true } });
+    await t.client.api.updateDeploymentSchedule({ params: { id: deployment.id, schedule: scheduleId }, body: { active: true } });
     await t.server.scheduler.pass();
     expect(await runsOf(deployment.id)).toHaveLength(3);
     // Applying the same deployment again keeps the schedule's id (and its runs).
     const again = await t.client.api.applyDeployment({ body: base("hourly", { schedules: [{ cron: "0 * * * *", timezone: "Europe/Berlin" }] }) });
     expect(again.action).toBe("unchanged");
-    await t.client.api.deleteDeploymentSchedule({ params: { id: deployment.id, schedule_id: scheduleId } });
+    await t.client.api.deleteDeploymentSchedule({ params: { id: deployment.id, schedule: scheduleId } });
     expect(await runsOf(deployment.id)).toHaveLength(0);
   });
 

@@ -93,7 +93,7 @@ export function registerDeploymentSchedule(deployment: Command, env: CommandEnv)
         handler(env, async (ctx, ref: string, scheduleId: string, options: { json?: boolean }) => {
           const client = await ctx.client();
           const found = await client.resolveDeployment(ref);
-          const updated = await client.api.updateDeploymentSchedule({ params: { id: found.id, schedule_id: scheduleId }, body: { active } });
+          const updated = await client.api.updateDeploymentSchedule({ params: { id: found.id, schedule: scheduleId }, body: { active } });
           if (options.json) return ctx.out.json(updated.schedules);
           ctx.out.success(`${verb} schedule ${scheduleId} of ${found.flow_name}/${found.name}`);
         }),
@@ -109,7 +109,7 @@ export function registerDeploymentSchedule(deployment: Command, env: CommandEnv)
       handler(env, async (ctx, ref: string, scheduleId: string) => {
         const client = await ctx.client();
         const found = await client.resolveDeployment(ref);
-        await client.api.deleteDeploymentSchedule({ params: { id: found.id, schedule_id: scheduleId } });
+        await client.api.deleteDeploymentSchedule({ params: { id: found.id, schedule: scheduleId } });
         ctx.out.success(`Removed schedule ${scheduleId} from ${found.flow_name}/${found.name}`);
       }),
     );

@@ -35,7 +35,7 @@ export function useSetScheduleActive(deploymentId: string) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (input: { scheduleId: string; active: boolean }) =>
-      api.updateDeploymentSchedule({ params: { id: deploymentId, schedule_id: input.scheduleId }, body: { active: input.active } }),
+      api.updateDeploymentSchedule({ params: { id: deploymentId, schedule: input.scheduleId }, body: { active: input.active } }),
     onSuccess: () =>
       Promise.all([
         queryClient.invalidateQueries({ queryKey: keys.deployment(deploymentId) }),

@@ -404,16 +404,16 @@ export const ROUTES = {
     params: IdParam, body: ScheduleCreateSchema, response: DeploymentSchema,
   },
   updateDeploymentSchedule: {
-    method: "PATCH", path: "/api/deployments/{id}/schedules/{schedule_id}", tag: "deployments", status: 200,
+    method: "PATCH", path: "/api/deployments/{id}/schedules/{schedule}", tag: "deployments", status: 200,
     summary: "Pause (active: false) or resume a schedule; pausing deletes its runs scheduled ahead that have not started",
-    params: Type.Object({ id: Type.String(), schedule_id: Type.String() }),
+    params: Type.Object({ id: Type.String(), schedule: Type.String({ description: "The schedule's id, or a unique prefix of it" }) }),
     body: Type.Object({ active: Type.Boolean() }, { additionalProperties: false }),
     response: DeploymentSchema,
   },
   deleteDeploymentSchedule: {
-    method: "DELETE", path: "/api/deployments/{id}/schedules/{schedule_id}", tag: "deployments", status: 200,
+    method: "DELETE", path: "/api/deployments/{id}/schedules/{schedule}", tag: "deployments", status: 200,
     summary: "Remove a schedule; its runs scheduled ahead that have not started are deleted",
-    params: Type.Object({ id: Type.String(), schedule_id: Type.String() }), response: DeploymentSchema,
+    params: Type.Object({ id: Type.String(), schedule: Type.String({ description: "The schedule's id, or a unique prefix of it" }) }), response: DeploymentSchema,
   },
   createFlowRun: {
     method: "POST", path: "/api/deployments/{id}/runs", tag: "flow-runs", status: 201,

@@ -171,8 +171,8 @@ export const handlers: Handlers = {
   },
   listDeploymentSchedules: (ctx, ws, { params }) => listDeploymentSchedules(ctx, ws, params.id),
   addDeploymentSchedule: (ctx, ws, { params, body }) => addDeploymentSchedule(ctx, ws, params.id, body),
-  updateDeploymentSchedule: (ctx, ws, { params, body }) => updateDeploymentSchedule(ctx, ws, params.id, params.schedule_id, body),
-  deleteDeploymentSchedule: (ctx, ws, { params }) => deleteDeploymentSchedule(ctx, ws, params.id, params.schedule_id),
+  updateDeploymentSchedule: (ctx, ws, { params, body }) => updateDeploymentSchedule(ctx, ws, params.id, params.schedule, body),
+  deleteDeploymentSchedule: (ctx, ws, { params }) => deleteDeploymentSchedule(ctx, ws, params.id, params.schedule),
   createFlowRun: (ctx, ws, { params, body }) => {
     checkRunInputSizes(body);
     return createFlowRun(ctx, ws, params.id, body);
