@@ -911,6 +911,7 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
         state: { ...input.state, timestamp: input.created_at },
         infrastructure_id: null,
         updated_at: input.created_at,
+        expected_start_time: null,
         start_time: null,
         end_time: null,
         compute_seconds: 0,
