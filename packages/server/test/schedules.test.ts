@@ -82,6 +82,25 @@ describe("schedules", () => {
     expect(await runsOf(deployment.id)).toHaveLength(0);
   });
 
+  it("after downtime, skip creates none of the missed times and catch_up the latest catchup_max_runs, which start at once", async () => {
+    const every15 = { schedules: [{ cron: "*/15 * * * *", timezone: "America/New_York" }], work_pool: "held" };
+    const { deployment: skip } = await t.client.api.applyDeployment({ body: base("skips", every15) });
+    const { deployment: caught } = await t.client.api.applyDeployment({ body: base("catches-up", { ...every15, catchup_policy: "catch_up", catchup_max_runs: 2 }) });
+    // As if the servers had been down for three hours since the last pass.
+    const threeHoursAgo = new Date(Date.now() - 3 * 3600_000).toISOString();
+    for (const d of [skip, caught]) await t.server.store.setSchedulesCheckedAt(d.id, threeHoursAgo);
+    await t.server.scheduler.pass();
+    const past = async (id: string) => (await runsOf(id)).filter((r) => Date.parse(r.expected_start_time!) <= Date.now());
+    expect(await past(skip.id)).toHaveLength(0);
+    const missed = await past(caught.id);
+    expect(missed).toHaveLength(2);
+    // The latest two: within the last half hour.
+    expect(missed.every((r) => Date.now() - Date.parse(r.expected_start_time!) <= 30 * 60_000)).toBe(true);
+    // Pausing the deployment deletes what was made ahead; what is past its time stays.
+    await t.client.api.applyDeployment({ body: base("catches-up", { ...every15, catchup_policy: "catch_up", catchup_max_runs: 2, paused: true }) });
+    expect((await runsOf(caught.id)).map((r) => r.id).sort()).toEqual(missed.map((r) => r.id).sort());
+  });
+
   it("names a run Late once it has waited past its deployment's grace, and it starts when it may", async () => {
     const { deployment } = await t.client.api.applyDeployment({
       body: base("waits", { work_pool: "held", late_after_seconds: 1, schedules: [{ interval: 600, anchor_date: inSeconds(1) }] }),
