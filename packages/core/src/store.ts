@@ -119,8 +119,9 @@ export interface StoreTx {
   insertFlowRun(input: NewFlowRun): Promise<FlowRunRecord>;
   /**
    * Inserts many runs and their first state-history entries in one statement, as `insertFlowRun` does
-   * each: for imports and for filling a store to measure it (the bench). A run whose idempotency key
-   * the workspace already holds is left out, not an error. Resolves to how many runs were inserted.
+   * each: for imports, for filling a store to measure it (the bench) and for the scheduler. A run whose
+   * idempotency key the workspace already holds, or whose deployment already has a run at its
+   * `expected_start_time`, is left out, not an error. Resolves to how many runs were inserted.
    */
   insertFlowRuns(inputs: readonly NewFlowRun[]): Promise<number>;
   getFlowRun(workspaceId: string, id: string): Promise<FlowRunRecord | null>;
