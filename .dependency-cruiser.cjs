@@ -10,7 +10,7 @@ const CLOUD_PACKAGES = "^packages/(provider-(?!kit/)[^/]+|[a-z0-9]+-local)/";
 /** The clouds' SDKs, by npm scope or name. */
 const CLOUD_SDKS = "node_modules/(@aws-sdk|@smithy|@google-cloud|@googleapis|google-auth-library|@azure|@microsoft/microsoft-graph-client|modal)/";
 /** What core may use besides its own files: pure libraries (schemas, validation, YAML, ids, SSE parsing). */
-const CORE_LIBRARIES = "node_modules/(@sinclair/typebox|ajv|ajv-formats|eventsource-parser|re2js|uuid|yaml)/";
+const CORE_LIBRARIES = "node_modules/(@sinclair/typebox|ajv|ajv-formats|croner|eventsource-parser|re2js|rrule|uuid|yaml)/";
 const TESTS = "(\\.test\\.ts$|/test/|/e2e/|/testing/)";
 
 /** @type {import('dependency-cruiser').IConfiguration} */

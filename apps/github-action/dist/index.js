@@ -5,11 +5,11 @@ var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
 var __getOwnPropNames = Object.getOwnPropertyNames;
 var __getProtoOf = Object.getPrototypeOf;
 var __hasOwnProp = Object.prototype.hasOwnProperty;
-var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x, {
-  get: (a, b) => (typeof require !== "undefined" ? require : a)[b]
-}) : x)(function(x) {
+var __require = /* @__PURE__ */ ((x2) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x2, {
+  get: (a, b2) => (typeof require !== "undefined" ? require : a)[b2]
+}) : x2)(function(x2) {
   if (typeof require !== "undefined") return require.apply(this, arguments);
-  throw Error('Dynamic require of "' + x + '" is not supported');
+  throw Error('Dynamic require of "' + x2 + '" is not supported');
 });
 var __commonJS = (cb, mod) => function __require2() {
   try {
@@ -79,44 +79,44 @@ var require_tunnel = __commonJS({
       return agent;
     }
     function TunnelingAgent(options) {
-      var self = this;
-      self.options = options || {};
-      self.proxyOptions = self.options.proxy || {};
-      self.maxSockets = self.options.maxSockets || http.Agent.defaultMaxSockets;
-      self.requests = [];
-      self.sockets = [];
-      self.on("free", function onFree(socket, host, port, localAddress) {
+      var self2 = this;
+      self2.options = options || {};
+      self2.proxyOptions = self2.options.proxy || {};
+      self2.maxSockets = self2.options.maxSockets || http.Agent.defaultMaxSockets;
+      self2.requests = [];
+      self2.sockets = [];
+      self2.on("free", function onFree(socket, host, port, localAddress) {
         var options2 = toOptions(host, port, localAddress);
-        for (var i = 0, len = self.requests.length; i < len; ++i) {
-          var pending = self.requests[i];
+        for (var i3 = 0, len = self2.requests.length; i3 < len; ++i3) {
+          var pending = self2.requests[i3];
           if (pending.host === options2.host && pending.port === options2.port) {
-            self.requests.splice(i, 1);
+            self2.requests.splice(i3, 1);
             pending.request.onSocket(socket);
             return;
           }
         }
         socket.destroy();
-        self.removeSocket(socket);
+        self2.removeSocket(socket);
       });
     }
     util.inherits(TunnelingAgent, events.EventEmitter);
     TunnelingAgent.prototype.addRequest = function addRequest(req, host, port, localAddress) {
-      var self = this;
-      var options = mergeOptions({ request: req }, self.options, toOptions(host, port, localAddress));
-      if (self.sockets.length >= this.maxSockets) {
-        self.requests.push(options);
+      var self2 = this;
+      var options = mergeOptions({ request: req }, self2.options, toOptions(host, port, localAddress));
+      if (self2.sockets.length >= this.maxSockets) {
+        self2.requests.push(options);
         return;
       }
-      self.createSocket(options, function(socket) {
+      self2.createSocket(options, function(socket) {
         socket.on("free", onFree);
         socket.on("close", onCloseOrRemove);
         socket.on("agentRemove", onCloseOrRemove);
         req.onSocket(socket);
         function onFree() {
-          self.emit("free", socket, options);
+          self2.emit("free", socket, options);
         }
         function onCloseOrRemove(err) {
-          self.removeSocket(socket);
+          self2.removeSocket(socket);
           socket.removeListener("free", onFree);
           socket.removeListener("close", onCloseOrRemove);
           socket.removeListener("agentRemove", onCloseOrRemove);
@@ -124,10 +124,10 @@ var require_tunnel = __commonJS({
       });
     };
     TunnelingAgent.prototype.createSocket = function createSocket(options, cb) {
-      var self = this;
+      var self2 = this;
       var placeholder = {};
-      self.sockets.push(placeholder);
-      var connectOptions = mergeOptions({}, self.proxyOptions, {
+      self2.sockets.push(placeholder);
+      var connectOptions = mergeOptions({}, self2.proxyOptions, {
         method: "CONNECT",
         path: options.host + ":" + options.port,
         agent: false,
@@ -143,7 +143,7 @@ var require_tunnel = __commonJS({
         connectOptions.headers["Proxy-Authorization"] = "Basic " + new Buffer(connectOptions.proxyAuth).toString("base64");
       }
       debug2("making CONNECT request");
-      var connectReq = self.request(connectOptions);
+      var connectReq = self2.request(connectOptions);
       connectReq.useChunkedEncodingByDefault = false;
       connectReq.once("response", onResponse);
       connectReq.once("upgrade", onUpgrade);
@@ -170,7 +170,7 @@ var require_tunnel = __commonJS({
           var error2 = new Error("tunneling socket could not be established, statusCode=" + res.statusCode);
           error2.code = "ECONNRESET";
           options.request.emit("error", error2);
-          self.removeSocket(placeholder);
+          self2.removeSocket(placeholder);
           return;
         }
         if (head.length > 0) {
@@ -179,11 +179,11 @@ var require_tunnel = __commonJS({
           var error2 = new Error("got illegal response body from proxy");
           error2.code = "ECONNRESET";
           options.request.emit("error", error2);
-          self.removeSocket(placeholder);
+          self2.removeSocket(placeholder);
           return;
         }
         debug2("tunneling connection has established");
-        self.sockets[self.sockets.indexOf(placeholder)] = socket;
+        self2.sockets[self2.sockets.indexOf(placeholder)] = socket;
         return cb(socket);
       }
       function onError(cause) {
@@ -196,7 +196,7 @@ var require_tunnel = __commonJS({
         var error2 = new Error("tunneling socket could not be established, cause=" + cause.message);
         error2.code = "ECONNRESET";
         options.request.emit("error", error2);
-        self.removeSocket(placeholder);
+        self2.removeSocket(placeholder);
       }
     };
     TunnelingAgent.prototype.removeSocket = function removeSocket(socket) {
@@ -213,15 +213,15 @@ var require_tunnel = __commonJS({
       }
     };
     function createSecureSocket(options, cb) {
-      var self = this;
-      TunnelingAgent.prototype.createSocket.call(self, options, function(socket) {
+      var self2 = this;
+      TunnelingAgent.prototype.createSocket.call(self2, options, function(socket) {
         var hostHeader = options.request.getHeader("host");
-        var tlsOptions = mergeOptions({}, self.options, {
+        var tlsOptions = mergeOptions({}, self2.options, {
           socket,
           servername: hostHeader ? hostHeader.replace(/:.*$/, "") : options.host
         });
         var secureSocket = tls.connect(0, tlsOptions);
-        self.sockets[self.sockets.indexOf(socket)] = secureSocket;
+        self2.sockets[self2.sockets.indexOf(socket)] = secureSocket;
         cb(secureSocket);
       });
     }
@@ -236,14 +236,14 @@ var require_tunnel = __commonJS({
       return host;
     }
     function mergeOptions(target) {
-      for (var i = 1, len = arguments.length; i < len; ++i) {
-        var overrides = arguments[i];
+      for (var i3 = 1, len = arguments.length; i3 < len; ++i3) {
+        var overrides = arguments[i3];
         if (typeof overrides === "object") {
           var keys = Object.keys(overrides);
-          for (var j = 0, keyLen = keys.length; j < keyLen; ++j) {
-            var k = keys[j];
-            if (overrides[k] !== void 0) {
-              target[k] = overrides[k];
+          for (var j2 = 0, keyLen = keys.length; j2 < keyLen; ++j2) {
+            var k2 = keys[j2];
+            if (overrides[k2] !== void 0) {
+              target[k2] = overrides[k2];
             }
           }
         }
@@ -809,8 +809,8 @@ var require_constants = __commonJS({
       "X-Requested-With",
       "X-XSS-Protection"
     ];
-    for (let i = 0; i < wellknownHeaderNames.length; ++i) {
-      const key = wellknownHeaderNames[i];
+    for (let i3 = 0; i3 < wellknownHeaderNames.length; ++i3) {
+      const key = wellknownHeaderNames[i3];
       const lowerCasedKey = key.toLowerCase();
       headerNameLowerCasedRecord[key] = headerNameLowerCasedRecord[lowerCasedKey] = lowerCasedKey;
     }
@@ -951,8 +951,8 @@ var require_tree = __commonJS({
       }
     };
     var tree = new TernarySearchTree();
-    for (let i = 0; i < wellknownHeaderNames.length; ++i) {
-      const key = headerNameLowerCasedRecord[wellknownHeaderNames[i]];
+    for (let i3 = 0; i3 < wellknownHeaderNames.length; ++i3) {
+      const key = headerNameLowerCasedRecord[wellknownHeaderNames[i3]];
       tree.insert(key, key);
     }
     module.exports = {
@@ -978,7 +978,7 @@ var require_util = __commonJS({
     var { InvalidArgumentError } = require_errors();
     var { headerNameLowerCasedRecord } = require_constants();
     var { tree } = require_tree();
-    var [nodeMajor, nodeMinor] = process.versions.node.split(".").map((v) => Number(v));
+    var [nodeMajor, nodeMinor] = process.versions.node.split(".").map((v2) => Number(v2));
     var BodyAsyncIterable = class {
       constructor(body) {
         this[kBody] = body;
@@ -1176,21 +1176,21 @@ var require_util = __commonJS({
     }
     function parseHeaders(headers, obj) {
       if (obj === void 0) obj = {};
-      for (let i = 0; i < headers.length; i += 2) {
-        const key = headerNameToString(headers[i]);
+      for (let i3 = 0; i3 < headers.length; i3 += 2) {
+        const key = headerNameToString(headers[i3]);
         let val = obj[key];
         if (val) {
           if (typeof val === "string") {
             val = [val];
             obj[key] = val;
           }
-          val.push(headers[i + 1].toString("utf8"));
+          val.push(headers[i3 + 1].toString("utf8"));
         } else {
-          const headersValue = headers[i + 1];
+          const headersValue = headers[i3 + 1];
           if (typeof headersValue === "string") {
             obj[key] = headersValue;
           } else {
-            obj[key] = Array.isArray(headersValue) ? headersValue.map((x) => x.toString("utf8")) : headersValue.toString("utf8");
+            obj[key] = Array.isArray(headersValue) ? headersValue.map((x2) => x2.toString("utf8")) : headersValue.toString("utf8");
           }
         }
       }
@@ -1355,8 +1355,8 @@ var require_util = __commonJS({
       if (characters.length === 0) {
         return false;
       }
-      for (let i = 0; i < characters.length; ++i) {
-        if (!isTokenCharCode(characters.charCodeAt(i))) {
+      for (let i3 = 0; i3 < characters.length; ++i3) {
+        if (!isTokenCharCode(characters.charCodeAt(i3))) {
           return false;
         }
       }
@@ -1781,8 +1781,8 @@ var require_request = __commonJS({
           if (headers.length % 2 !== 0) {
             throw new InvalidArgumentError("headers array must be even");
           }
-          for (let i = 0; i < headers.length; i += 2) {
-            processHeader(this, headers[i], headers[i + 1]);
+          for (let i3 = 0; i3 < headers.length; i3 += 2) {
+            processHeader(this, headers[i3], headers[i3 + 1]);
           }
         } else if (headers && typeof headers === "object") {
           if (headers[Symbol.iterator]) {
@@ -1794,8 +1794,8 @@ var require_request = __commonJS({
             }
           } else {
             const keys = Object.keys(headers);
-            for (let i = 0; i < keys.length; ++i) {
-              processHeader(this, keys[i], headers[keys[i]]);
+            for (let i3 = 0; i3 < keys.length; ++i3) {
+              processHeader(this, keys[i3], headers[keys[i3]]);
             }
           }
         } else if (headers != null) {
@@ -1979,18 +1979,18 @@ var require_request = __commonJS({
       }
       if (Array.isArray(val)) {
         const arr = [];
-        for (let i = 0; i < val.length; i++) {
-          if (typeof val[i] === "string") {
-            if (!isValidHeaderValue(val[i])) {
+        for (let i3 = 0; i3 < val.length; i3++) {
+          if (typeof val[i3] === "string") {
+            if (!isValidHeaderValue(val[i3])) {
               throw new InvalidArgumentError(`invalid ${key} header`);
             }
-            arr.push(val[i]);
-          } else if (val[i] === null) {
+            arr.push(val[i3]);
+          } else if (val[i3] === null) {
             arr.push("");
-          } else if (typeof val[i] === "object") {
+          } else if (typeof val[i3] === "object") {
             throw new InvalidArgumentError(`invalid ${key} header`);
           } else {
-            const str = `${val[i]}`;
+            const str = `${val[i3]}`;
             if (!isValidHeaderValue(str)) {
               throw new InvalidArgumentError(`invalid ${key} header`);
             }
@@ -2153,8 +2153,8 @@ var require_dispatcher_base = __commonJS({
       }
       set interceptors(newInterceptors) {
         if (newInterceptors) {
-          for (let i = newInterceptors.length - 1; i >= 0; i--) {
-            const interceptor = this[kInterceptors][i];
+          for (let i3 = newInterceptors.length - 1; i3 >= 0; i3--) {
+            const interceptor = this[kInterceptors][i3];
             if (typeof interceptor !== "function") {
               throw new InvalidArgumentError("interceptor must be an function");
             }
@@ -2190,8 +2190,8 @@ var require_dispatcher_base = __commonJS({
         const onClosed = () => {
           const callbacks = this[kOnClosed];
           this[kOnClosed] = null;
-          for (let i = 0; i < callbacks.length; i++) {
-            callbacks[i](null, null);
+          for (let i3 = 0; i3 < callbacks.length; i3++) {
+            callbacks[i3](null, null);
           }
         };
         this[kClose]().then(() => this.destroy()).then(() => {
@@ -2233,8 +2233,8 @@ var require_dispatcher_base = __commonJS({
         const onDestroyed = () => {
           const callbacks = this[kOnDestroyed];
           this[kOnDestroyed] = null;
-          for (let i = 0; i < callbacks.length; i++) {
-            callbacks[i](null, null);
+          for (let i3 = 0; i3 < callbacks.length; i3++) {
+            callbacks[i3](null, null);
           }
         };
         this[kDestroy](err).then(() => {
@@ -2247,8 +2247,8 @@ var require_dispatcher_base = __commonJS({
           return this[kDispatch](opts, handler2);
         }
         let dispatch = this[kDispatch].bind(this);
-        for (let i = this[kInterceptors].length - 1; i >= 0; i--) {
-          dispatch = this[kInterceptors][i](dispatch);
+        for (let i3 = this[kInterceptors].length - 1; i3 >= 0; i3--) {
+          dispatch = this[kInterceptors][i3](dispatch);
         }
         this[kInterceptedDispatch] = dispatch;
         return dispatch(opts, handler2);
@@ -2892,9 +2892,9 @@ var require_constants2 = __commonJS({
       FINISH2[FINISH2["UNSAFE"] = 2] = "UNSAFE";
     })(FINISH = exports.FINISH || (exports.FINISH = {}));
     exports.ALPHA = [];
-    for (let i = "A".charCodeAt(0); i <= "Z".charCodeAt(0); i++) {
-      exports.ALPHA.push(String.fromCharCode(i));
-      exports.ALPHA.push(String.fromCharCode(i + 32));
+    for (let i3 = "A".charCodeAt(0); i3 <= "Z".charCodeAt(0); i3++) {
+      exports.ALPHA.push(String.fromCharCode(i3));
+      exports.ALPHA.push(String.fromCharCode(i3 + 32));
     }
     exports.NUM_MAP = {
       0: 0,
@@ -2980,8 +2980,8 @@ var require_constants2 = __commonJS({
       "~"
     ].concat(exports.ALPHANUM);
     exports.URL_CHAR = exports.STRICT_URL_CHAR.concat(["	", "\f"]);
-    for (let i = 128; i <= 255; i++) {
-      exports.URL_CHAR.push(i);
+    for (let i3 = 128; i3 <= 255; i3++) {
+      exports.URL_CHAR.push(i3);
     }
     exports.HEX = exports.NUM.concat(["a", "b", "c", "d", "e", "f", "A", "B", "C", "D", "E", "F"]);
     exports.STRICT_TOKEN = [
@@ -3003,9 +3003,9 @@ var require_constants2 = __commonJS({
     ].concat(exports.ALPHANUM);
     exports.TOKEN = exports.STRICT_TOKEN.concat([" "]);
     exports.HEADER_CHARS = ["	"];
-    for (let i = 32; i <= 255; i++) {
-      if (i !== 127) {
-        exports.HEADER_CHARS.push(i);
+    for (let i3 = 32; i3 <= 255; i3++) {
+      if (i3 !== 127) {
+        exports.HEADER_CHARS.push(i3);
       }
     }
     exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS.filter((c) => c !== 44);
@@ -3398,19 +3398,19 @@ var require_data_url = __commonJS({
     function percentDecode(input) {
       const length = input.length;
       const output = new Uint8Array(length);
-      let j = 0;
-      for (let i = 0; i < length; ++i) {
-        const byte = input[i];
+      let j2 = 0;
+      for (let i3 = 0; i3 < length; ++i3) {
+        const byte = input[i3];
         if (byte !== 37) {
-          output[j++] = byte;
-        } else if (byte === 37 && !(isHexCharByte(input[i + 1]) && isHexCharByte(input[i + 2]))) {
-          output[j++] = 37;
+          output[j2++] = byte;
+        } else if (byte === 37 && !(isHexCharByte(input[i3 + 1]) && isHexCharByte(input[i3 + 2]))) {
+          output[j2++] = 37;
         } else {
-          output[j++] = hexByteToNumber(input[i + 1]) << 4 | hexByteToNumber(input[i + 2]);
-          i += 2;
+          output[j2++] = hexByteToNumber(input[i3 + 1]) << 4 | hexByteToNumber(input[i3 + 2]);
+          i3 += 2;
         }
       }
-      return length === j ? output : output.subarray(0, j);
+      return length === j2 ? output : output.subarray(0, j2);
     }
     function parseMIMEType(input) {
       input = removeHTTPWhitespace(input, true, true);
@@ -3593,13 +3593,13 @@ var require_data_url = __commonJS({
         return String.fromCharCode.apply(null, input);
       }
       let result = "";
-      let i = 0;
+      let i3 = 0;
       let addition = (2 << 15) - 1;
-      while (i < length) {
-        if (i + addition > length) {
-          addition = length - i;
+      while (i3 < length) {
+        if (i3 + addition > length) {
+          addition = length - i3;
         }
-        result += String.fromCharCode.apply(null, input.subarray(i, i += addition));
+        result += String.fromCharCode.apply(null, input.subarray(i3, i3 += addition));
       }
       return result;
     }
@@ -3685,15 +3685,15 @@ var require_webidl = __commonJS({
         message: `"${context3.value}" is an invalid ${context3.type}.`
       });
     };
-    webidl.brandCheck = function(V, I, opts) {
+    webidl.brandCheck = function(V, I2, opts) {
       if (opts?.strict !== false) {
-        if (!(V instanceof I)) {
+        if (!(V instanceof I2)) {
           const err = new TypeError("Illegal invocation");
           err.code = "ERR_INVALID_THIS";
           throw err;
         }
       } else {
-        if (V?.[Symbol.toStringTag] !== I.prototype[Symbol.toStringTag]) {
+        if (V?.[Symbol.toStringTag] !== I2.prototype[Symbol.toStringTag]) {
           const err = new TypeError("Illegal invocation");
           err.code = "ERR_INVALID_THIS";
           throw err;
@@ -3756,44 +3756,44 @@ var require_webidl = __commonJS({
         lowerBound = Math.pow(-2, bitLength) - 1;
         upperBound = Math.pow(2, bitLength - 1) - 1;
       }
-      let x = Number(V);
-      if (x === 0) {
-        x = 0;
+      let x2 = Number(V);
+      if (x2 === 0) {
+        x2 = 0;
       }
       if (opts?.enforceRange === true) {
-        if (Number.isNaN(x) || x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY) {
+        if (Number.isNaN(x2) || x2 === Number.POSITIVE_INFINITY || x2 === Number.NEGATIVE_INFINITY) {
           throw webidl.errors.exception({
             header: "Integer conversion",
             message: `Could not convert ${webidl.util.Stringify(V)} to an integer.`
           });
         }
-        x = webidl.util.IntegerPart(x);
-        if (x < lowerBound || x > upperBound) {
+        x2 = webidl.util.IntegerPart(x2);
+        if (x2 < lowerBound || x2 > upperBound) {
           throw webidl.errors.exception({
             header: "Integer conversion",
-            message: `Value must be between ${lowerBound}-${upperBound}, got ${x}.`
+            message: `Value must be between ${lowerBound}-${upperBound}, got ${x2}.`
           });
         }
-        return x;
+        return x2;
       }
-      if (!Number.isNaN(x) && opts?.clamp === true) {
-        x = Math.min(Math.max(x, lowerBound), upperBound);
-        if (Math.floor(x) % 2 === 0) {
-          x = Math.floor(x);
+      if (!Number.isNaN(x2) && opts?.clamp === true) {
+        x2 = Math.min(Math.max(x2, lowerBound), upperBound);
+        if (Math.floor(x2) % 2 === 0) {
+          x2 = Math.floor(x2);
         } else {
-          x = Math.ceil(x);
+          x2 = Math.ceil(x2);
         }
-        return x;
+        return x2;
       }
-      if (Number.isNaN(x) || x === 0 && Object.is(0, x) || x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY) {
+      if (Number.isNaN(x2) || x2 === 0 && Object.is(0, x2) || x2 === Number.POSITIVE_INFINITY || x2 === Number.NEGATIVE_INFINITY) {
         return 0;
       }
-      x = webidl.util.IntegerPart(x);
-      x = x % Math.pow(2, bitLength);
-      if (signedness === "signed" && x >= Math.pow(2, bitLength) - 1) {
-        return x - Math.pow(2, bitLength);
+      x2 = webidl.util.IntegerPart(x2);
+      x2 = x2 % Math.pow(2, bitLength);
+      if (signedness === "signed" && x2 >= Math.pow(2, bitLength) - 1) {
+        return x2 - Math.pow(2, bitLength);
       }
-      return x;
+      return x2;
     };
     webidl.util.IntegerPart = function(n) {
       const r = Math.floor(Math.abs(n));
@@ -3843,41 +3843,41 @@ var require_webidl = __commonJS({
       };
     };
     webidl.recordConverter = function(keyConverter, valueConverter) {
-      return (O, prefix, argument) => {
-        if (webidl.util.Type(O) !== "Object") {
+      return (O2, prefix, argument) => {
+        if (webidl.util.Type(O2) !== "Object") {
           throw webidl.errors.exception({
             header: prefix,
-            message: `${argument} ("${webidl.util.Type(O)}") is not an Object.`
+            message: `${argument} ("${webidl.util.Type(O2)}") is not an Object.`
           });
         }
         const result = {};
-        if (!types.isProxy(O)) {
-          const keys2 = [...Object.getOwnPropertyNames(O), ...Object.getOwnPropertySymbols(O)];
+        if (!types.isProxy(O2)) {
+          const keys2 = [...Object.getOwnPropertyNames(O2), ...Object.getOwnPropertySymbols(O2)];
           for (const key of keys2) {
             const typedKey = keyConverter(key, prefix, argument);
-            const typedValue = valueConverter(O[key], prefix, argument);
+            const typedValue = valueConverter(O2[key], prefix, argument);
             result[typedKey] = typedValue;
           }
           return result;
         }
-        const keys = Reflect.ownKeys(O);
+        const keys = Reflect.ownKeys(O2);
         for (const key of keys) {
-          const desc = Reflect.getOwnPropertyDescriptor(O, key);
+          const desc = Reflect.getOwnPropertyDescriptor(O2, key);
           if (desc?.enumerable) {
             const typedKey = keyConverter(key, prefix, argument);
-            const typedValue = valueConverter(O[key], prefix, argument);
+            const typedValue = valueConverter(O2[key], prefix, argument);
             result[typedKey] = typedValue;
           }
         }
         return result;
       };
     };
-    webidl.interfaceConverter = function(i) {
+    webidl.interfaceConverter = function(i3) {
       return (V, prefix, argument, opts) => {
-        if (opts?.strict !== false && !(V instanceof i)) {
+        if (opts?.strict !== false && !(V instanceof i3)) {
           throw webidl.errors.exception({
             header: prefix,
-            message: `Expected ${argument} ("${webidl.util.Stringify(V)}") to be an instance of ${i.name}.`
+            message: `Expected ${argument} ("${webidl.util.Stringify(V)}") to be an instance of ${i3.name}.`
           });
         }
         return V;
@@ -3945,39 +3945,39 @@ var require_webidl = __commonJS({
       return String(V);
     };
     webidl.converters.ByteString = function(V, prefix, argument) {
-      const x = webidl.converters.DOMString(V, prefix, argument);
-      for (let index = 0; index < x.length; index++) {
-        if (x.charCodeAt(index) > 255) {
+      const x2 = webidl.converters.DOMString(V, prefix, argument);
+      for (let index = 0; index < x2.length; index++) {
+        if (x2.charCodeAt(index) > 255) {
           throw new TypeError(
-            `Cannot convert argument to a ByteString because the character at index ${index} has a value of ${x.charCodeAt(index)} which is greater than 255.`
+            `Cannot convert argument to a ByteString because the character at index ${index} has a value of ${x2.charCodeAt(index)} which is greater than 255.`
           );
         }
       }
-      return x;
+      return x2;
     };
     webidl.converters.USVString = toUSVString;
     webidl.converters.boolean = function(V) {
-      const x = Boolean(V);
-      return x;
+      const x2 = Boolean(V);
+      return x2;
     };
     webidl.converters.any = function(V) {
       return V;
     };
     webidl.converters["long long"] = function(V, prefix, argument) {
-      const x = webidl.util.ConvertToInt(V, 64, "signed", void 0, prefix, argument);
-      return x;
+      const x2 = webidl.util.ConvertToInt(V, 64, "signed", void 0, prefix, argument);
+      return x2;
     };
     webidl.converters["unsigned long long"] = function(V, prefix, argument) {
-      const x = webidl.util.ConvertToInt(V, 64, "unsigned", void 0, prefix, argument);
-      return x;
+      const x2 = webidl.util.ConvertToInt(V, 64, "unsigned", void 0, prefix, argument);
+      return x2;
     };
     webidl.converters["unsigned long"] = function(V, prefix, argument) {
-      const x = webidl.util.ConvertToInt(V, 32, "unsigned", void 0, prefix, argument);
-      return x;
+      const x2 = webidl.util.ConvertToInt(V, 32, "unsigned", void 0, prefix, argument);
+      return x2;
     };
     webidl.converters["unsigned short"] = function(V, prefix, argument, opts) {
-      const x = webidl.util.ConvertToInt(V, 16, "unsigned", opts, prefix, argument);
-      return x;
+      const x2 = webidl.util.ConvertToInt(V, 16, "unsigned", opts, prefix, argument);
+      return x2;
     };
     webidl.converters.ArrayBuffer = function(V, prefix, argument, opts) {
       if (webidl.util.Type(V) !== "Object" || !types.isAnyArrayBuffer(V)) {
@@ -4001,12 +4001,12 @@ var require_webidl = __commonJS({
       }
       return V;
     };
-    webidl.converters.TypedArray = function(V, T, prefix, name, opts) {
-      if (webidl.util.Type(V) !== "Object" || !types.isTypedArray(V) || V.constructor.name !== T.name) {
+    webidl.converters.TypedArray = function(V, T2, prefix, name, opts) {
+      if (webidl.util.Type(V) !== "Object" || !types.isTypedArray(V) || V.constructor.name !== T2.name) {
         throw webidl.errors.conversionFailed({
           prefix,
           argument: `${name} ("${webidl.util.Stringify(V)}")`,
-          types: [T.name]
+          types: [T2.name]
         });
       }
       if (opts?.allowShared === false && types.isSharedArrayBuffer(V.buffer)) {
@@ -4120,8 +4120,8 @@ var require_util2 = __commonJS({
       return location;
     }
     function isValidEncodedURL(url) {
-      for (let i = 0; i < url.length; ++i) {
-        const code = url.charCodeAt(i);
+      for (let i3 = 0; i3 < url.length; ++i3) {
+        const code = url.charCodeAt(i3);
         if (code > 126 || // Non-US-ASCII + DEL
         code < 32) {
           return false;
@@ -4146,8 +4146,8 @@ var require_util2 = __commonJS({
       return object instanceof Error || (object?.constructor?.name === "Error" || object?.constructor?.name === "DOMException");
     }
     function isValidReasonPhrase(statusText) {
-      for (let i = 0; i < statusText.length; ++i) {
-        const c = statusText.charCodeAt(i);
+      for (let i3 = 0; i3 < statusText.length; ++i3) {
+        const c = statusText.charCodeAt(i3);
         if (!(c === 9 || // HTAB
         c >= 32 && c <= 126 || // SP / VCHAR
         c >= 128 && c <= 255)) {
@@ -4165,8 +4165,8 @@ var require_util2 = __commonJS({
       const policyHeader = (headersList.get("referrer-policy", true) ?? "").split(",");
       let policy = "";
       if (policyHeader.length > 0) {
-        for (let i = policyHeader.length; i !== 0; i--) {
-          const token = policyHeader[i - 1].trim();
+        for (let i3 = policyHeader.length; i3 !== 0; i3--) {
+          const token = policyHeader[i3 - 1].trim();
           if (referrerPolicyTokens.has(token)) {
             policy = token;
             break;
@@ -4422,8 +4422,8 @@ var require_util2 = __commonJS({
       if (algorithm[3] === "5") {
         return algorithm;
       }
-      for (let i = 1; i < metadataList.length; ++i) {
-        const metadata = metadataList[i];
+      for (let i3 = 1; i3 < metadataList.length; ++i3) {
+        const metadata = metadataList[i3];
         if (metadata.algo[3] === "5") {
           algorithm = "sha512";
           break;
@@ -4440,9 +4440,9 @@ var require_util2 = __commonJS({
         return metadataList;
       }
       let pos = 0;
-      for (let i = 0; i < metadataList.length; ++i) {
-        if (metadataList[i].algo === algorithm) {
-          metadataList[pos++] = metadataList[i];
+      for (let i3 = 0; i3 < metadataList.length; ++i3) {
+        if (metadataList[i3].algo === algorithm) {
+          metadataList[pos++] = metadataList[i3];
         }
       }
       metadataList.length = pos;
@@ -4452,9 +4452,9 @@ var require_util2 = __commonJS({
       if (actualValue.length !== expectedValue.length) {
         return false;
       }
-      for (let i = 0; i < actualValue.length; ++i) {
-        if (actualValue[i] !== expectedValue[i]) {
-          if (actualValue[i] === "+" && expectedValue[i] === "-" || actualValue[i] === "/" && expectedValue[i] === "_") {
+      for (let i3 = 0; i3 < actualValue.length; ++i3) {
+        if (actualValue[i3] !== expectedValue[i3]) {
+          if (actualValue[i3] === "+" && expectedValue[i3] === "-" || actualValue[i3] === "/" && expectedValue[i3] === "_") {
             continue;
           }
           return false;
@@ -4464,11 +4464,11 @@ var require_util2 = __commonJS({
     }
     function tryUpgradeRequestToAPotentiallyTrustworthyURL(request2) {
     }
-    function sameOrigin(A, B) {
-      if (A.origin === B.origin && A.origin === "null") {
+    function sameOrigin(A2, B) {
+      if (A2.origin === B.origin && A2.origin === "null") {
         return true;
       }
-      if (A.protocol === B.protocol && A.hostname === B.hostname && A.port === B.port) {
+      if (A2.protocol === B.protocol && A2.hostname === B.hostname && A2.port === B.port) {
         return true;
       }
       return false;
@@ -5119,15 +5119,15 @@ var require_formdata = __commonJS({
         }
       }
       [nodeUtil.inspect.custom](depth, options) {
-        const state = this[kState].reduce((a, b) => {
-          if (a[b.name]) {
-            if (Array.isArray(a[b.name])) {
-              a[b.name].push(b.value);
+        const state = this[kState].reduce((a, b2) => {
+          if (a[b2.name]) {
+            if (Array.isArray(a[b2.name])) {
+              a[b2.name].push(b2.value);
             } else {
-              a[b.name] = [a[b.name], b.value];
+              a[b2.name] = [a[b2.name], b2.value];
             }
           } else {
-            a[b.name] = b.value;
+            a[b2.name] = b2.value;
           }
           return a;
         }, { __proto__: null });
@@ -5187,8 +5187,8 @@ var require_formdata_parser = __commonJS({
     var dd = Buffer.from("--");
     var ddcrlf = Buffer.from("--\r\n");
     function isAsciiString(chars) {
-      for (let i = 0; i < chars.length; ++i) {
-        if ((chars.charCodeAt(i) & ~127) !== 0) {
+      for (let i3 = 0; i3 < chars.length; ++i3) {
+        if ((chars.charCodeAt(i3) & ~127) !== 0) {
           return false;
         }
       }
@@ -5199,8 +5199,8 @@ var require_formdata_parser = __commonJS({
       if (length < 27 || length > 70) {
         return false;
       }
-      for (let i = 0; i < length; ++i) {
-        const cp = boundary.charCodeAt(i);
+      for (let i3 = 0; i3 < length; ++i3) {
+        const cp = boundary.charCodeAt(i3);
         if (!(cp >= 48 && cp <= 57 || cp >= 65 && cp <= 90 || cp >= 97 && cp <= 122 || cp === 39 || cp === 45 || cp === 95)) {
           return false;
         }
@@ -5407,8 +5407,8 @@ var require_formdata_parser = __commonJS({
       if (buffer.length < start.length) {
         return false;
       }
-      for (let i = 0; i < start.length; i++) {
-        if (start[i] !== buffer[position.position + i]) {
+      for (let i3 = 0; i3 < start.length; i3++) {
+        if (start[i3] !== buffer[position.position + i3]) {
           return false;
         }
       }
@@ -6335,8 +6335,8 @@ var require_client_h1 = __commonJS({
         if (client2.destroyed) {
           assert(client2[kPending] === 0);
           const requests = client2[kQueue].splice(client2[kRunningIdx]);
-          for (let i = 0; i < requests.length; i++) {
-            const request2 = requests[i];
+          for (let i3 = 0; i3 < requests.length; i3++) {
+            const request2 = requests[i3];
             util.errorRequest(client2, request2, err);
           }
         } else if (client2[kRunning] > 0 && err.code !== "UND_ERR_INFO") {
@@ -6563,8 +6563,8 @@ upgrade: ${upgrade}\r
           const key = headers[n + 0];
           const val = headers[n + 1];
           if (Array.isArray(val)) {
-            for (let i = 0; i < val.length; i++) {
-              header += `${key}: ${val[i]}\r
+            for (let i3 = 0; i3 < val.length; i3++) {
+              header += `${key}: ${val[i3]}\r
 `;
             }
           } else {
@@ -6962,8 +6962,8 @@ var require_client_h2 = __commonJS({
         if (client2.destroyed) {
           assert(client2[kPending] === 0);
           const requests = client2[kQueue].splice(client2[kRunningIdx]);
-          for (let i = 0; i < requests.length; i++) {
-            const request2 = requests[i];
+          for (let i3 = 0; i3 < requests.length; i3++) {
+            const request2 = requests[i3];
             util.errorRequest(client2, request2, err);
           }
         }
@@ -7081,11 +7081,11 @@ var require_client_h2 = __commonJS({
         const key = reqHeaders[n + 0];
         const val = reqHeaders[n + 1];
         if (Array.isArray(val)) {
-          for (let i = 0; i < val.length; i++) {
+          for (let i3 = 0; i3 < val.length; i3++) {
             if (headers[key]) {
-              headers[key] += `,${val[i]}`;
+              headers[key] += `,${val[i3]}`;
             } else {
-              headers[key] = val[i];
+              headers[key] = val[i3];
             }
           }
         } else {
@@ -7556,9 +7556,9 @@ var require_redirect_handler = __commonJS({
       if (redirectableStatusCodes.indexOf(statusCode) === -1) {
         return null;
       }
-      for (let i = 0; i < headers.length; i += 2) {
-        if (headers[i].length === 8 && util.headerNameToString(headers[i]) === "location") {
-          return headers[i + 1];
+      for (let i3 = 0; i3 < headers.length; i3 += 2) {
+        if (headers[i3].length === 8 && util.headerNameToString(headers[i3]) === "location") {
+          return headers[i3 + 1];
         }
       }
     }
@@ -7578,9 +7578,9 @@ var require_redirect_handler = __commonJS({
     function cleanRequestHeaders(headers, removeContent, unknownOrigin) {
       const ret = [];
       if (Array.isArray(headers)) {
-        for (let i = 0; i < headers.length; i += 2) {
-          if (!shouldRemoveHeader(headers[i], removeContent, unknownOrigin)) {
-            ret.push(headers[i], headers[i + 1]);
+        for (let i3 = 0; i3 < headers.length; i3 += 2) {
+          if (!shouldRemoveHeader(headers[i3], removeContent, unknownOrigin)) {
+            ret.push(headers[i3], headers[i3 + 1]);
           }
         }
       } else if (headers && typeof headers === "object") {
@@ -7898,8 +7898,8 @@ var require_client = __commonJS({
       async [kDestroy](err) {
         return new Promise((resolve2) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
-          for (let i = 0; i < requests.length; i++) {
-            const request2 = requests[i];
+          for (let i3 = 0; i3 < requests.length; i3++) {
+            const request2 = requests[i3];
             util.errorRequest(this, request2, err);
           }
           const callback = () => {
@@ -7924,8 +7924,8 @@ var require_client = __commonJS({
       if (client[kRunning] === 0 && err.code !== "UND_ERR_INFO" && err.code !== "UND_ERR_SOCKET") {
         assert(client[kPendingIdx] === client[kRunningIdx]);
         const requests = client[kQueue].splice(client[kRunningIdx]);
-        for (let i = 0; i < requests.length; i++) {
-          const request2 = requests[i];
+        for (let i3 = 0; i3 < requests.length; i3++) {
+          const request2 = requests[i3];
           util.errorRequest(client, request2, err);
         }
         assert(client[kSize] === 0);
@@ -8484,11 +8484,11 @@ var require_balanced_pool = __commonJS({
     var kWeight = /* @__PURE__ */ Symbol("kWeight");
     var kMaxWeightPerServer = /* @__PURE__ */ Symbol("kMaxWeightPerServer");
     var kErrorPenalty = /* @__PURE__ */ Symbol("kErrorPenalty");
-    function getGreatestCommonDivisor(a, b) {
-      if (a === 0) return b;
-      while (b !== 0) {
-        const t = b;
-        b = a % b;
+    function getGreatestCommonDivisor(a, b2) {
+      if (a === 0) return b2;
+      while (b2 !== 0) {
+        const t = b2;
+        b2 = a % b2;
         a = t;
       }
       return a;
@@ -8546,8 +8546,8 @@ var require_balanced_pool = __commonJS({
       }
       _updateBalancedPoolStats() {
         let result = 0;
-        for (let i = 0; i < this[kClients].length; i++) {
-          result = getGreatestCommonDivisor(this[kClients][i][kWeight], result);
+        for (let i3 = 0; i3 < this[kClients].length; i3++) {
+          result = getGreatestCommonDivisor(this[kClients][i3][kWeight], result);
         }
         this[kGreatestCommonDivisor] = result;
       }
@@ -8570,7 +8570,7 @@ var require_balanced_pool = __commonJS({
         if (!dispatcher) {
           return;
         }
-        const allClientsBusy = this[kClients].map((pool) => pool[kNeedDrain]).reduce((a, b) => a && b, true);
+        const allClientsBusy = this[kClients].map((pool) => pool[kNeedDrain]).reduce((a, b2) => a && b2, true);
         if (allClientsBusy) {
           return;
         }
@@ -8907,8 +8907,8 @@ var require_proxy_agent = __commonJS({
     function buildHeaders(headers) {
       if (Array.isArray(headers)) {
         const headersPair = {};
-        for (let i = 0; i < headers.length; i += 2) {
-          headersPair[headers[i]] = headers[i + 1];
+        for (let i3 = 0; i3 < headers.length; i3 += 2) {
+          headersPair[headers[i3]] = headers[i3 + 1];
         }
         return headersPair;
       }
@@ -9011,8 +9011,8 @@ var require_env_http_proxy_agent = __commonJS({
         if (this.#noProxyValue === "*") {
           return false;
         }
-        for (let i = 0; i < this.#noProxyEntries.length; i++) {
-          const entry = this.#noProxyEntries[i];
+        for (let i3 = 0; i3 < this.#noProxyEntries.length; i3++) {
+          const entry = this.#noProxyEntries[i3];
           if (entry.port && entry.port !== port) {
             continue;
           }
@@ -9032,8 +9032,8 @@ var require_env_http_proxy_agent = __commonJS({
         const noProxyValue = this.#opts.noProxy ?? this.#noProxyEnv;
         const noProxySplit = noProxyValue.split(/[,\s]/);
         const noProxyEntries = [];
-        for (let i = 0; i < noProxySplit.length; i++) {
-          const entry = noProxySplit[i];
+        for (let i3 = 0; i3 < noProxySplit.length; i3++) {
+          const entry = noProxySplit[i3];
           if (!entry) {
             continue;
           }
@@ -9600,11 +9600,11 @@ var require_readable = __commonJS({
         });
       }
     };
-    function isLocked(self) {
-      return self[kBody] && self[kBody].locked === true || self[kConsume];
+    function isLocked(self2) {
+      return self2[kBody] && self2[kBody].locked === true || self2[kConsume];
     }
-    function isUnusable(self) {
-      return util.isDisturbed(self) || isLocked(self);
+    function isUnusable(self2) {
+      return util.isDisturbed(self2) || isLocked(self2);
     }
     async function consume(stream, type) {
       assert(!stream[kConsume]);
@@ -9687,8 +9687,8 @@ var require_readable = __commonJS({
       }
       const buffer = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer);
       let offset = 0;
-      for (let i = 0; i < chunks.length; ++i) {
-        const chunk = chunks[i];
+      for (let i3 = 0; i3 < chunks.length; ++i3) {
+        const chunk = chunks[i3];
         buffer.set(chunk, offset);
         offset += chunk.length;
       }
@@ -9991,42 +9991,42 @@ var require_abort_signal = __commonJS({
     var { RequestAbortedError } = require_errors();
     var kListener = /* @__PURE__ */ Symbol("kListener");
     var kSignal = /* @__PURE__ */ Symbol("kSignal");
-    function abort(self) {
-      if (self.abort) {
-        self.abort(self[kSignal]?.reason);
+    function abort(self2) {
+      if (self2.abort) {
+        self2.abort(self2[kSignal]?.reason);
       } else {
-        self.reason = self[kSignal]?.reason ?? new RequestAbortedError();
+        self2.reason = self2[kSignal]?.reason ?? new RequestAbortedError();
       }
-      removeSignal(self);
+      removeSignal(self2);
     }
-    function addSignal(self, signal) {
-      self.reason = null;
-      self[kSignal] = null;
-      self[kListener] = null;
+    function addSignal(self2, signal) {
+      self2.reason = null;
+      self2[kSignal] = null;
+      self2[kListener] = null;
       if (!signal) {
         return;
       }
       if (signal.aborted) {
-        abort(self);
+        abort(self2);
         return;
       }
-      self[kSignal] = signal;
-      self[kListener] = () => {
-        abort(self);
+      self2[kSignal] = signal;
+      self2[kListener] = () => {
+        abort(self2);
       };
-      addAbortListener(self[kSignal], self[kListener]);
+      addAbortListener(self2[kSignal], self2[kListener]);
     }
-    function removeSignal(self) {
-      if (!self[kSignal]) {
+    function removeSignal(self2) {
+      if (!self2[kSignal]) {
         return;
       }
-      if ("removeEventListener" in self[kSignal]) {
-        self[kSignal].removeEventListener("abort", self[kListener]);
+      if ("removeEventListener" in self2[kSignal]) {
+        self2[kSignal].removeEventListener("abort", self2[kListener]);
       } else {
-        self[kSignal].removeListener("abort", self[kListener]);
+        self2[kSignal].removeListener("abort", self2[kListener]);
       }
-      self[kSignal] = null;
-      self[kListener] = null;
+      self2[kSignal] = null;
+      self2[kListener] = null;
     }
     module.exports = {
       addSignal,
@@ -10695,9 +10695,9 @@ var require_mock_utils = __commonJS({
     }
     function getHeaderByName(headers, key) {
       if (Array.isArray(headers)) {
-        for (let i = 0; i < headers.length; i += 2) {
-          if (headers[i].toLocaleLowerCase() === key.toLocaleLowerCase()) {
-            return headers[i + 1];
+        for (let i3 = 0; i3 < headers.length; i3 += 2) {
+          if (headers[i3].toLocaleLowerCase() === key.toLocaleLowerCase()) {
+            return headers[i3 + 1];
           }
         }
         return void 0;
@@ -10821,13 +10821,13 @@ var require_mock_utils = __commonJS({
     function generateKeyValues(data) {
       const keys = Object.keys(data);
       const result = [];
-      for (let i = 0; i < keys.length; ++i) {
-        const key = keys[i];
+      for (let i3 = 0; i3 < keys.length; ++i3) {
+        const key = keys[i3];
         const value = data[key];
         const name = Buffer.from(`${key}`);
         if (Array.isArray(value)) {
-          for (let j = 0; j < value.length; ++j) {
-            result.push(name, Buffer.from(`${value[j]}`));
+          for (let j2 = 0; j2 < value.length; ++j2) {
+            result.push(name, Buffer.from(`${value[j2]}`));
           }
         } else {
           result.push(name, Buffer.from(`${value}`));
@@ -11949,16 +11949,16 @@ var require_headers = __commonJS({
       return code === 10 || code === 13 || code === 9 || code === 32;
     }
     function headerValueNormalize(potentialValue) {
-      let i = 0;
-      let j = potentialValue.length;
-      while (j > i && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(j - 1))) --j;
-      while (j > i && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(i))) ++i;
-      return i === 0 && j === potentialValue.length ? potentialValue : potentialValue.substring(i, j);
+      let i3 = 0;
+      let j2 = potentialValue.length;
+      while (j2 > i3 && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(j2 - 1))) --j2;
+      while (j2 > i3 && isHTTPWhiteSpaceCharCode(potentialValue.charCodeAt(i3))) ++i3;
+      return i3 === 0 && j2 === potentialValue.length ? potentialValue : potentialValue.substring(i3, j2);
     }
     function fill(headers, object) {
       if (Array.isArray(object)) {
-        for (let i = 0; i < object.length; ++i) {
-          const header = object[i];
+        for (let i3 = 0; i3 < object.length; ++i3) {
+          const header = object[i3];
           if (header.length !== 2) {
             throw webidl.errors.exception({
               header: "Headers constructor",
@@ -11969,8 +11969,8 @@ var require_headers = __commonJS({
         }
       } else if (typeof object === "object" && object !== null) {
         const keys = Object.keys(object);
-        for (let i = 0; i < keys.length; ++i) {
-          appendHeader(headers, keys[i], object[keys[i]]);
+        for (let i3 = 0; i3 < keys.length; ++i3) {
+          appendHeader(headers, keys[i3], object[keys[i3]]);
         }
       } else {
         throw webidl.errors.conversionFailed({
@@ -12000,8 +12000,8 @@ var require_headers = __commonJS({
       }
       return getHeadersList(headers).append(name, value, false);
     }
-    function compareHeaderName(a, b) {
-      return a[0] < b[0] ? -1 : 1;
+    function compareHeaderName(a, b2) {
+      return a[0] < b2[0] ? -1 : 1;
     }
     var HeadersList = class _HeadersList {
       /** @type {[string, string][]|null} */
@@ -12132,26 +12132,26 @@ var require_headers = __commonJS({
           const firstValue = iterator2.next().value;
           array[0] = [firstValue[0], firstValue[1].value];
           assert(firstValue[1].value !== null);
-          for (let i = 1, j = 0, right = 0, left = 0, pivot = 0, x, value; i < size; ++i) {
+          for (let i3 = 1, j2 = 0, right = 0, left = 0, pivot = 0, x2, value; i3 < size; ++i3) {
             value = iterator2.next().value;
-            x = array[i] = [value[0], value[1].value];
-            assert(x[1] !== null);
+            x2 = array[i3] = [value[0], value[1].value];
+            assert(x2[1] !== null);
             left = 0;
-            right = i;
+            right = i3;
             while (left < right) {
               pivot = left + (right - left >> 1);
-              if (array[pivot][0] <= x[0]) {
+              if (array[pivot][0] <= x2[0]) {
                 left = pivot + 1;
               } else {
                 right = pivot;
               }
             }
-            if (i !== pivot) {
-              j = i;
-              while (j > left) {
-                array[j] = array[--j];
+            if (i3 !== pivot) {
+              j2 = i3;
+              while (j2 > left) {
+                array[j2] = array[--j2];
               }
-              array[left] = x;
+              array[left] = x2;
             }
           }
           if (!iterator2.next().done) {
@@ -12159,9 +12159,9 @@ var require_headers = __commonJS({
           }
           return array;
         } else {
-          let i = 0;
+          let i3 = 0;
           for (const { 0: name, 1: { value } } of this[kHeadersMap]) {
-            array[i++] = [name, value];
+            array[i3++] = [name, value];
             assert(value !== null);
           }
           return array.sort(compareHeaderName);
@@ -12289,11 +12289,11 @@ var require_headers = __commonJS({
         if (cookies === null || cookies.length === 1) {
           return this.#headersList[kHeadersSortedMap] = names;
         }
-        for (let i = 0; i < names.length; ++i) {
-          const { 0: name, 1: value } = names[i];
+        for (let i3 = 0; i3 < names.length; ++i3) {
+          const { 0: name, 1: value } = names[i3];
           if (name === "set-cookie") {
-            for (let j = 0; j < cookies.length; ++j) {
-              headers.push([name, cookies[j]]);
+            for (let j2 = 0; j2 < cookies.length; ++j2) {
+              headers.push([name, cookies[j2]]);
             }
           } else {
             headers.push([name, value]);
@@ -14467,8 +14467,8 @@ var require_fetch = __commonJS({
               }
               let location = "";
               const headersList = new HeadersList();
-              for (let i = 0; i < rawHeaders.length; i += 2) {
-                headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
+              for (let i3 = 0; i3 < rawHeaders.length; i3 += 2) {
+                headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i3]), rawHeaders[i3 + 1].toString("latin1"), true);
               }
               location = headersList.get("location", true);
               const decoders = [];
@@ -14481,8 +14481,8 @@ var require_fetch = __commonJS({
                   this.abort(new Error(`too many content-encodings in response: ${codings.length}, maximum allowed is ${maxContentEncodings}`));
                   return true;
                 }
-                for (let i = codings.length - 1; i >= 0; --i) {
-                  const coding = codings[i].trim();
+                for (let i3 = codings.length - 1; i3 >= 0; --i3) {
+                  const coding = codings[i3].trim();
                   if (coding === "x-gzip" || coding === "gzip") {
                     decoders.push(zlib.createGunzip({
                       // Be less strict when decoding compressed responses, since sometimes
@@ -14550,8 +14550,8 @@ var require_fetch = __commonJS({
                 return;
               }
               const headersList = new HeadersList();
-              for (let i = 0; i < rawHeaders.length; i += 2) {
-                headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
+              for (let i3 = 0; i3 < rawHeaders.length; i3 += 2) {
+                headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i3]), rawHeaders[i3 + 1].toString("latin1"), true);
               }
               resolve2({
                 status,
@@ -15099,24 +15099,24 @@ var require_util4 = __commonJS({
       return new TextDecoder(encoding).decode(sliced);
     }
     function BOMSniffing(ioQueue) {
-      const [a, b, c] = ioQueue;
-      if (a === 239 && b === 187 && c === 191) {
+      const [a, b2, c] = ioQueue;
+      if (a === 239 && b2 === 187 && c === 191) {
         return "UTF-8";
-      } else if (a === 254 && b === 255) {
+      } else if (a === 254 && b2 === 255) {
         return "UTF-16BE";
-      } else if (a === 255 && b === 254) {
+      } else if (a === 255 && b2 === 254) {
         return "UTF-16LE";
       }
       return null;
     }
     function combineByteSequences(sequences) {
-      const size = sequences.reduce((a, b) => {
-        return a + b.byteLength;
+      const size = sequences.reduce((a, b2) => {
+        return a + b2.byteLength;
       }, 0);
       let offset = 0;
-      return sequences.reduce((a, b) => {
-        a.set(b, offset);
-        offset += b.byteLength;
+      return sequences.reduce((a, b2) => {
+        a.set(b2, offset);
+        offset += b2.byteLength;
         return a;
       }, new Uint8Array(size));
     }
@@ -15404,8 +15404,8 @@ var require_util5 = __commonJS({
     var assert = __require("node:assert");
     var { URLSerializer } = require_data_url();
     var { isValidHeaderName } = require_util2();
-    function urlEquals(A, B, excludeFragment = false) {
-      const serializedA = URLSerializer(A, excludeFragment);
+    function urlEquals(A2, B, excludeFragment = false) {
+      const serializedA = URLSerializer(A2, excludeFragment);
       const serializedB = URLSerializer(B, excludeFragment);
       return serializedA === serializedB;
     }
@@ -16100,8 +16100,8 @@ var require_util6 = __commonJS({
   "../../node_modules/undici/lib/web/cookies/util.js"(exports, module) {
     "use strict";
     function isCTLExcludingHtab(value) {
-      for (let i = 0; i < value.length; ++i) {
-        const code = value.charCodeAt(i);
+      for (let i3 = 0; i3 < value.length; ++i3) {
+        const code = value.charCodeAt(i3);
         if (code >= 0 && code <= 8 || code >= 10 && code <= 31 || code === 127) {
           return true;
         }
@@ -16109,8 +16109,8 @@ var require_util6 = __commonJS({
       return false;
     }
     function validateCookieName(name) {
-      for (let i = 0; i < name.length; ++i) {
-        const code = name.charCodeAt(i);
+      for (let i3 = 0; i3 < name.length; ++i3) {
+        const code = name.charCodeAt(i3);
         if (code < 33 || // exclude CTLs (0-31), SP and HT
         code > 126 || // exclude non-ascii and DEL
         code === 34 || // "
@@ -16136,16 +16136,16 @@ var require_util6 = __commonJS({
     }
     function validateCookieValue(value) {
       let len = value.length;
-      let i = 0;
+      let i3 = 0;
       if (value[0] === '"') {
         if (len === 1 || value[len - 1] !== '"') {
           throw new Error("Invalid cookie value");
         }
         --len;
-        ++i;
+        ++i3;
       }
-      while (i < len) {
-        const code = value.charCodeAt(i++);
+      while (i3 < len) {
+        const code = value.charCodeAt(i3++);
         if (code < 33 || // exclude CTLs (0-31)
         code > 126 || // non-ascii and DEL (127)
         code === 34 || // "
@@ -16157,8 +16157,8 @@ var require_util6 = __commonJS({
       }
     }
     function validateCookiePath(path) {
-      for (let i = 0; i < path.length; ++i) {
-        const code = path.charCodeAt(i);
+      for (let i3 = 0; i3 < path.length; ++i3) {
+        const code = path.charCodeAt(i3);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -16179,13 +16179,13 @@ var require_util6 = __commonJS({
         throw new Error("Invalid cookie domain");
       }
       let labelLength = 0;
-      for (let i = 0; i < domain.length; ++i) {
-        const code = domain.charCodeAt(i);
+      for (let i3 = 0; i3 < domain.length; ++i3) {
+        const code = domain.charCodeAt(i3);
         if (code === 46) {
           if (labelLength === 0) {
             throw new Error("Invalid cookie domain");
           }
-          if (domain.charCodeAt(i - 1) === 45) {
+          if (domain.charCodeAt(i3 - 1) === 45) {
             throw new Error("Invalid cookie domain");
           }
           labelLength = 0;
@@ -16228,7 +16228,7 @@ var require_util6 = __commonJS({
       "Nov",
       "Dec"
     ];
-    var IMFPaddedNumbers = Array(61).fill(0).map((_, i) => i.toString().padStart(2, "0"));
+    var IMFPaddedNumbers = Array(61).fill(0).map((_2, i3) => i3.toString().padStart(2, "0"));
     function toIMFDate(date) {
       if (typeof date === "number") {
         date = new Date(date);
@@ -16967,8 +16967,8 @@ var require_util7 = __commonJS({
       if (protocol.length === 0) {
         return false;
       }
-      for (let i = 0; i < protocol.length; ++i) {
-        const code = protocol.charCodeAt(i);
+      for (let i3 = 0; i3 < protocol.length; ++i3) {
+        const code = protocol.charCodeAt(i3);
         if (code < 33 || // CTL, contains SP (0x20) and HT (0x09)
         code > 126 || code === 34 || // "
         code === 40 || // (
@@ -17043,8 +17043,8 @@ var require_util7 = __commonJS({
       if (value.length === 0) {
         return false;
       }
-      for (let i = 0; i < value.length; i++) {
-        const byte = value.charCodeAt(i);
+      for (let i3 = 0; i3 < value.length; i3++) {
+        const byte = value.charCodeAt(i3);
         if (byte < 48 || byte > 57) {
           return false;
         }
@@ -17096,8 +17096,8 @@ var require_frame = __commonJS({
       crypto2 = {
         // not full compatibility, but minimum.
         randomFillSync: function randomFillSync(buffer2, _offset, _size) {
-          for (let i = 0; i < buffer2.length; ++i) {
-            buffer2[i] = Math.random() * 255 | 0;
+          for (let i3 = 0; i3 < buffer2.length; ++i3) {
+            buffer2[i3] = Math.random() * 255 | 0;
           }
           return buffer2;
         }
@@ -17146,8 +17146,8 @@ var require_frame = __commonJS({
           buffer2.writeUIntBE(bodyLength, 4, 6);
         }
         buffer2[1] |= 128;
-        for (let i = 0; i < bodyLength; ++i) {
-          buffer2[offset + i] = frameData[i] ^ maskKey[i & 3];
+        for (let i3 = 0; i3 < bodyLength; ++i3) {
+          buffer2[offset + i3] = frameData[i3] ^ maskKey[i3 & 3];
         }
         return buffer2;
       }
@@ -17485,7 +17485,7 @@ var require_receiver = __commonJS({
        * @param {Buffer} chunk
        * @param {() => void} callback
        */
-      _write(chunk, _, callback) {
+      _write(chunk, _2, callback) {
         this.#buffers.push(chunk);
         this.#byteOffset += chunk.length;
         this.#loop = true;
@@ -18288,8 +18288,8 @@ var require_util8 = __commonJS({
     }
     function isASCIINumber(value) {
       if (value.length === 0) return false;
-      for (let i = 0; i < value.length; i++) {
-        if (value.charCodeAt(i) < 48 || value.charCodeAt(i) > 57) return false;
+      for (let i3 = 0; i3 < value.length; i3++) {
+        if (value.charCodeAt(i3) < 48 || value.charCodeAt(i3) > 57) return false;
       }
       return true;
     }
@@ -18330,16 +18330,16 @@ var require_eventsource_stream = __commonJS({
       if (start >= buffer2.length) {
         return false;
       }
-      for (let i = start; i < buffer2.length; i++) {
-        if (buffer2[i] < 48 || buffer2[i] > 57) {
+      for (let i3 = start; i3 < buffer2.length; i3++) {
+        if (buffer2[i3] < 48 || buffer2[i3] > 57) {
           return false;
         }
       }
       return true;
     }
     function isValidLastEventIdBytes(buffer2, start) {
-      for (let i = start; i < buffer2.length; i++) {
-        if (buffer2[i] === 0) {
+      for (let i3 = start; i3 < buffer2.length; i3++) {
+        if (buffer2[i3] === 0) {
           return false;
         }
       }
@@ -18349,8 +18349,8 @@ var require_eventsource_stream = __commonJS({
       if (length !== field.length) {
         return false;
       }
-      for (let i = 0; i < length; i++) {
-        if (line[i] !== field[i]) {
+      for (let i3 = 0; i3 < length; i3++) {
+        if (line[i3] !== field[i3]) {
           return false;
         }
       }
@@ -18639,10 +18639,10 @@ ${value}`;
         }
         const chunks = [];
         let length = 0;
-        for (let i = this.lineChunkIndex; i <= this.chunkIndex; i++) {
-          const chunk = this.chunks[i];
-          const start = i === this.lineChunkIndex ? this.linePos : 0;
-          const end = i === this.chunkIndex ? this.pos : chunk.length;
+        for (let i3 = this.lineChunkIndex; i3 <= this.chunkIndex; i3++) {
+          const chunk = this.chunks[i3];
+          const start = i3 === this.lineChunkIndex ? this.linePos : 0;
+          const end = i3 === this.chunkIndex ? this.pos : chunk.length;
           const slice = chunk.subarray(start, end);
           length += slice.length;
           chunks.push(slice);
@@ -19239,15 +19239,15 @@ var require_visit = __commonJS({
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
           path = Object.freeze(path.concat(node));
-          for (let i = 0; i < node.items.length; ++i) {
-            const ci = visit_(i, node.items[i], visitor, path);
+          for (let i3 = 0; i3 < node.items.length; ++i3) {
+            const ci = visit_(i3, node.items[i3], visitor, path);
             if (typeof ci === "number")
-              i = ci - 1;
+              i3 = ci - 1;
             else if (ci === BREAK)
               return BREAK;
             else if (ci === REMOVE) {
-              node.items.splice(i, 1);
-              i -= 1;
+              node.items.splice(i3, 1);
+              i3 -= 1;
             }
           }
         } else if (identity.isPair(node)) {
@@ -19287,15 +19287,15 @@ var require_visit = __commonJS({
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
           path = Object.freeze(path.concat(node));
-          for (let i = 0; i < node.items.length; ++i) {
-            const ci = await visitAsync_(i, node.items[i], visitor, path);
+          for (let i3 = 0; i3 < node.items.length; ++i3) {
+            const ci = await visitAsync_(i3, node.items[i3], visitor, path);
             if (typeof ci === "number")
-              i = ci - 1;
+              i3 = ci - 1;
             else if (ci === BREAK)
               return BREAK;
             else if (ci === REMOVE) {
-              node.items.splice(i, 1);
-              i -= 1;
+              node.items.splice(i3, 1);
+              i3 -= 1;
             }
           }
         } else if (identity.isPair(node)) {
@@ -19564,8 +19564,8 @@ var require_anchors = __commonJS({
       return anchors;
     }
     function findNewAnchor(prefix, exclude) {
-      for (let i = 1; true; ++i) {
-        const name = `${prefix}${i}`;
+      for (let i3 = 1; true; ++i3) {
+        const name = `${prefix}${i3}`;
         if (!exclude.has(name))
           return name;
       }
@@ -19616,22 +19616,22 @@ var require_applyReviver = __commonJS({
     function applyReviver(reviver, obj, key, val) {
       if (val && typeof val === "object") {
         if (Array.isArray(val)) {
-          for (let i = 0, len = val.length; i < len; ++i) {
-            const v0 = val[i];
-            const v1 = applyReviver(reviver, val, String(i), v0);
+          for (let i3 = 0, len = val.length; i3 < len; ++i3) {
+            const v0 = val[i3];
+            const v1 = applyReviver(reviver, val, String(i3), v0);
             if (v1 === void 0)
-              delete val[i];
+              delete val[i3];
             else if (v1 !== v0)
-              val[i] = v1;
+              val[i3] = v1;
           }
         } else if (val instanceof Map) {
-          for (const k of Array.from(val.keys())) {
-            const v0 = val.get(k);
-            const v1 = applyReviver(reviver, val, k, v0);
+          for (const k2 of Array.from(val.keys())) {
+            const v0 = val.get(k2);
+            const v1 = applyReviver(reviver, val, k2, v0);
             if (v1 === void 0)
-              val.delete(k);
+              val.delete(k2);
             else if (v1 !== v0)
-              val.set(k, v1);
+              val.set(k2, v1);
           }
         } else if (val instanceof Set) {
           for (const v0 of Array.from(val)) {
@@ -19644,12 +19644,12 @@ var require_applyReviver = __commonJS({
             }
           }
         } else {
-          for (const [k, v0] of Object.entries(val)) {
-            const v1 = applyReviver(reviver, val, k, v0);
+          for (const [k2, v0] of Object.entries(val)) {
+            const v1 = applyReviver(reviver, val, k2, v0);
             if (v1 === void 0)
-              delete val[k];
+              delete val[k2];
             else if (v1 !== v0)
-              val[k] = v1;
+              val[k2] = v1;
           }
         }
       }
@@ -19666,7 +19666,7 @@ var require_toJS = __commonJS({
     var identity = require_identity();
     function toJS(value, arg, ctx) {
       if (Array.isArray(value))
-        return value.map((v, i) => toJS(v, String(i), ctx));
+        return value.map((v2, i3) => toJS(v2, String(i3), ctx));
       if (value && typeof value.toJSON === "function") {
         if (!ctx || !identity.hasAnchor(value))
           return value.toJSON(arg, ctx);
@@ -19961,18 +19961,18 @@ var require_Collection = __commonJS({
     var identity = require_identity();
     var Node = require_Node();
     function collectionFromPath(schema, path, value) {
-      let v = value;
-      for (let i = path.length - 1; i >= 0; --i) {
-        const k = path[i];
-        if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
+      let v2 = value;
+      for (let i3 = path.length - 1; i3 >= 0; --i3) {
+        const k2 = path[i3];
+        if (typeof k2 === "number" && Number.isInteger(k2) && k2 >= 0) {
           const a = [];
-          a[k] = v;
-          v = a;
+          a[k2] = v2;
+          v2 = a;
         } else {
-          v = /* @__PURE__ */ new Map([[k, v]]);
+          v2 = /* @__PURE__ */ new Map([[k2, v2]]);
         }
       }
-      return createNode.createNode(v, void 0, {
+      return createNode.createNode(v2, void 0, {
         aliasDuplicateObjects: false,
         keepUndefined: false,
         onAnchor: () => {
@@ -20140,44 +20140,44 @@ var require_foldFlowLines = __commonJS({
       let split = void 0;
       let prev = void 0;
       let overflow = false;
-      let i = -1;
+      let i3 = -1;
       let escStart = -1;
       let escEnd = -1;
       if (mode === FOLD_BLOCK) {
-        i = consumeMoreIndentedLines(text, i, indent.length);
-        if (i !== -1)
-          end = i + endStep;
+        i3 = consumeMoreIndentedLines(text, i3, indent.length);
+        if (i3 !== -1)
+          end = i3 + endStep;
       }
-      for (let ch; ch = text[i += 1]; ) {
+      for (let ch; ch = text[i3 += 1]; ) {
         if (mode === FOLD_QUOTED && ch === "\\") {
-          escStart = i;
-          switch (text[i + 1]) {
+          escStart = i3;
+          switch (text[i3 + 1]) {
             case "x":
-              i += 3;
+              i3 += 3;
               break;
             case "u":
-              i += 5;
+              i3 += 5;
               break;
             case "U":
-              i += 9;
+              i3 += 9;
               break;
             default:
-              i += 1;
+              i3 += 1;
           }
-          escEnd = i;
+          escEnd = i3;
         }
         if (ch === "\n") {
           if (mode === FOLD_BLOCK)
-            i = consumeMoreIndentedLines(text, i, indent.length);
-          end = i + indent.length + endStep;
+            i3 = consumeMoreIndentedLines(text, i3, indent.length);
+          end = i3 + indent.length + endStep;
           split = void 0;
         } else {
           if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
-            const next = text[i + 1];
+            const next = text[i3 + 1];
             if (next && next !== " " && next !== "\n" && next !== "	")
-              split = i;
+              split = i3;
           }
-          if (i >= end) {
+          if (i3 >= end) {
             if (split) {
               folds.push(split);
               end = split + endStep;
@@ -20185,15 +20185,15 @@ var require_foldFlowLines = __commonJS({
             } else if (mode === FOLD_QUOTED) {
               while (prev === " " || prev === "	") {
                 prev = ch;
-                ch = text[i += 1];
+                ch = text[i3 += 1];
                 overflow = true;
               }
-              const j = i > escEnd + 1 ? i - 2 : escStart - 1;
-              if (escapedFolds[j])
+              const j2 = i3 > escEnd + 1 ? i3 - 2 : escStart - 1;
+              if (escapedFolds[j2])
                 return text;
-              folds.push(j);
-              escapedFolds[j] = true;
-              end = j + endStep;
+              folds.push(j2);
+              escapedFolds[j2] = true;
+              end = j2 + endStep;
               split = void 0;
             } else {
               overflow = true;
@@ -20209,9 +20209,9 @@ var require_foldFlowLines = __commonJS({
       if (onFold)
         onFold();
       let res = text.slice(0, folds[0]);
-      for (let i2 = 0; i2 < folds.length; ++i2) {
-        const fold = folds[i2];
-        const end2 = folds[i2 + 1] || text.length;
+      for (let i4 = 0; i4 < folds.length; ++i4) {
+        const fold = folds[i4];
+        const end2 = folds[i4 + 1] || text.length;
         if (fold === 0)
           res = `
 ${indent}${text.slice(0, end2)}`;
@@ -20224,19 +20224,19 @@ ${indent}${text.slice(fold + 1, end2)}`;
       }
       return res;
     }
-    function consumeMoreIndentedLines(text, i, indent) {
-      let end = i;
-      let start = i + 1;
+    function consumeMoreIndentedLines(text, i3, indent) {
+      let end = i3;
+      let start = i3 + 1;
       let ch = text[start];
       while (ch === " " || ch === "	") {
-        if (i < start + indent) {
-          ch = text[++i];
+        if (i3 < start + indent) {
+          ch = text[++i3];
         } else {
           do {
-            ch = text[++i];
+            ch = text[++i3];
           } while (ch && ch !== "\n");
-          end = i;
-          start = i + 1;
+          end = i3;
+          start = i3 + 1;
           ch = text[start];
         }
       }
@@ -20268,11 +20268,11 @@ var require_stringifyString = __commonJS({
       const strLen = str.length;
       if (strLen <= limit)
         return false;
-      for (let i = 0, start = 0; i < strLen; ++i) {
-        if (str[i] === "\n") {
-          if (i - start > limit)
+      for (let i3 = 0, start = 0; i3 < strLen; ++i3) {
+        if (str[i3] === "\n") {
+          if (i3 - start > limit)
             return true;
-          start = i + 1;
+          start = i3 + 1;
           if (strLen - start <= limit)
             return false;
         }
@@ -20288,19 +20288,19 @@ var require_stringifyString = __commonJS({
       const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
       let str = "";
       let start = 0;
-      for (let i = 0, ch = json[i]; ch; ch = json[++i]) {
-        if (ch === " " && json[i + 1] === "\\" && json[i + 2] === "n") {
-          str += json.slice(start, i) + "\\ ";
-          i += 1;
-          start = i;
+      for (let i3 = 0, ch = json[i3]; ch; ch = json[++i3]) {
+        if (ch === " " && json[i3 + 1] === "\\" && json[i3 + 2] === "n") {
+          str += json.slice(start, i3) + "\\ ";
+          i3 += 1;
+          start = i3;
           ch = "\\";
         }
         if (ch === "\\")
-          switch (json[i + 1]) {
+          switch (json[i3 + 1]) {
             case "u":
               {
-                str += json.slice(start, i);
-                const code = json.substr(i + 2, 4);
+                str += json.slice(start, i3);
+                const code = json.substr(i3 + 2, 4);
                 switch (code) {
                   case "0000":
                     str += "\\0";
@@ -20330,30 +20330,30 @@ var require_stringifyString = __commonJS({
                     if (code.substr(0, 2) === "00")
                       str += "\\x" + code.substr(2);
                     else
-                      str += json.substr(i, 6);
+                      str += json.substr(i3, 6);
                 }
-                i += 5;
-                start = i + 1;
+                i3 += 5;
+                start = i3 + 1;
               }
               break;
             case "n":
-              if (implicitKey || json[i + 2] === '"' || json.length < minMultiLineLength) {
-                i += 1;
+              if (implicitKey || json[i3 + 2] === '"' || json.length < minMultiLineLength) {
+                i3 += 1;
               } else {
-                str += json.slice(start, i) + "\n\n";
-                while (json[i + 2] === "\\" && json[i + 3] === "n" && json[i + 4] !== '"') {
+                str += json.slice(start, i3) + "\n\n";
+                while (json[i3 + 2] === "\\" && json[i3 + 3] === "n" && json[i3 + 4] !== '"') {
                   str += "\n";
-                  i += 2;
+                  i3 += 2;
                 }
                 str += indent;
-                if (json[i + 2] === " ")
+                if (json[i3 + 2] === " ")
                   str += "\\";
-                i += 1;
-                start = i + 1;
+                i3 += 1;
+                start = i3 + 1;
               }
               break;
             default:
-              i += 1;
+              i3 += 1;
           }
       }
       str = start ? str + json.slice(start) : json;
@@ -20944,9 +20944,9 @@ var require_Pair = __commonJS({
     var addPairToJSMap = require_addPairToJSMap();
     var identity = require_identity();
     function createPair(key, value, ctx) {
-      const k = createNode.createNode(key, void 0, ctx);
-      const v = createNode.createNode(value, void 0, ctx);
-      return new Pair(k, v);
+      const k2 = createNode.createNode(key, void 0, ctx);
+      const v2 = createNode.createNode(value, void 0, ctx);
+      return new Pair(k2, v2);
     }
     var Pair = class _Pair {
       constructor(key, value = null) {
@@ -20962,7 +20962,7 @@ var require_Pair = __commonJS({
           value = value.clone(schema);
         return new _Pair(key, value);
       }
-      toJSON(_, ctx) {
+      toJSON(_2, ctx) {
         const pair = ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
         return addPairToJSMap.addPairToJSMap(ctx, pair, this);
       }
@@ -20992,8 +20992,8 @@ var require_stringifyCollection = __commonJS({
       const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
       let chompKeep = false;
       const lines = [];
-      for (let i = 0; i < items.length; ++i) {
-        const item = items[i];
+      for (let i3 = 0; i3 < items.length; ++i3) {
+        const item = items[i3];
         let comment2 = null;
         if (identity.isNode(item)) {
           if (!chompKeep && item.spaceBefore)
@@ -21022,8 +21022,8 @@ var require_stringifyCollection = __commonJS({
         str = flowChars.start + flowChars.end;
       } else {
         str = lines[0];
-        for (let i = 1; i < lines.length; ++i) {
-          const line = lines[i];
+        for (let i3 = 1; i3 < lines.length; ++i3) {
+          const line = lines[i3];
           str += line ? `
 ${indent}${line}` : "\n";
         }
@@ -21047,8 +21047,8 @@ ${indent}${line}` : "\n";
       let reqNewline = false;
       let linesAtValue = 0;
       const lines = [];
-      for (let i = 0; i < items.length; ++i) {
-        const item = items[i];
+      for (let i3 = 0; i3 < items.length; ++i3) {
+        const item = items[i3];
         let comment = null;
         if (identity.isNode(item)) {
           if (item.spaceBefore)
@@ -21079,7 +21079,7 @@ ${indent}${line}` : "\n";
           reqNewline = true;
         let str = stringify.stringify(item, itemCtx, () => comment = null);
         reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
-        if (i < items.length - 1) {
+        if (i3 < items.length - 1) {
           str += ",";
         } else if (ctx.options.trailingComma) {
           if (ctx.options.lineWidth > 0) {
@@ -21137,12 +21137,12 @@ var require_YAMLMap = __commonJS({
     var Pair = require_Pair();
     var Scalar = require_Scalar();
     function findPair(items, key) {
-      const k = identity.isScalar(key) ? key.value : key;
+      const k2 = identity.isScalar(key) ? key.value : key;
       for (const it of items) {
         if (identity.isPair(it)) {
-          if (it.key === key || it.key === k)
+          if (it.key === key || it.key === k2)
             return it;
-          if (identity.isScalar(it.key) && it.key.value === k)
+          if (identity.isScalar(it.key) && it.key.value === k2)
             return it;
         }
       }
@@ -21207,11 +21207,11 @@ var require_YAMLMap = __commonJS({
           else
             prev.value = _pair.value;
         } else if (sortEntries) {
-          const i = this.items.findIndex((item) => sortEntries(_pair, item) < 0);
-          if (i === -1)
+          const i3 = this.items.findIndex((item) => sortEntries(_pair, item) < 0);
+          if (i3 === -1)
             this.items.push(_pair);
           else
-            this.items.splice(i, 0, _pair);
+            this.items.splice(i3, 0, _pair);
         } else {
           this.items.push(_pair);
         }
@@ -21239,7 +21239,7 @@ var require_YAMLMap = __commonJS({
        * @param {Class} Type - If set, forces the returned collection type
        * @returns Instance of Type, Map, or Object
        */
-      toJSON(_, ctx, Type2) {
+      toJSON(_2, ctx, Type2) {
         const map = Type2 ? new Type2() : ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
         if (ctx?.onCreate)
           ctx.onCreate(map);
@@ -21362,13 +21362,13 @@ var require_YAMLSeq = __commonJS({
         else
           this.items[idx] = value;
       }
-      toJSON(_, ctx) {
+      toJSON(_2, ctx) {
         const seq = [];
         if (ctx?.onCreate)
           ctx.onCreate(seq);
-        let i = 0;
+        let i3 = 0;
         for (const item of this.items)
-          seq.push(toJS.toJS(item, String(i++), ctx));
+          seq.push(toJS.toJS(item, String(i3++), ctx));
         return seq;
       }
       toString(ctx, onComment, onChompKeep) {
@@ -21386,10 +21386,10 @@ var require_YAMLSeq = __commonJS({
         const { replacer } = ctx;
         const seq = new this(schema);
         if (obj && Symbol.iterator in Object(obj)) {
-          let i = 0;
+          let i3 = 0;
           for (let it of obj) {
             if (typeof replacer === "function") {
-              const key = obj instanceof Set ? it : String(i++);
+              const key = obj instanceof Set ? it : String(i3++);
               it = replacer.call(obj, key, it);
             }
             seq.items.push(createNode.createNode(it, void 0, ctx));
@@ -21503,12 +21503,12 @@ var require_stringifyNumber = __commonJS({
         return isNaN(num) ? ".nan" : num < 0 ? "-.inf" : ".inf";
       let n = Object.is(value, -0) ? "-0" : JSON.stringify(value);
       if (!format && minFractionDigits && (!tag || tag === "tag:yaml.org,2002:float") && /^-?\d/.test(n) && !n.includes("e")) {
-        let i = n.indexOf(".");
-        if (i < 0) {
-          i = n.length;
+        let i3 = n.indexOf(".");
+        if (i3 < 0) {
+          i3 = n.length;
           n += ".";
         }
-        let d = minFractionDigits - (n.length - i - 1);
+        let d = minFractionDigits - (n.length - i3 - 1);
         while (d-- > 0)
           n += "0";
       }
@@ -21730,8 +21730,8 @@ var require_binary = __commonJS({
         } else if (typeof atob === "function") {
           const str = atob(src.replace(/[\n\r]/g, ""));
           const buffer = new Uint8Array(str.length);
-          for (let i = 0; i < str.length; ++i)
-            buffer[i] = str.charCodeAt(i);
+          for (let i3 = 0; i3 < str.length; ++i3)
+            buffer[i3] = str.charCodeAt(i3);
           return buffer;
         } else {
           onError("This environment does not support reading binary tags; either Buffer or atob is required");
@@ -21747,8 +21747,8 @@ var require_binary = __commonJS({
           str = buf instanceof node_buffer.Buffer ? buf.toString("base64") : node_buffer.Buffer.from(buf.buffer).toString("base64");
         } else if (typeof btoa === "function") {
           let s = "";
-          for (let i = 0; i < buf.length; ++i)
-            s += String.fromCharCode(buf[i]);
+          for (let i3 = 0; i3 < buf.length; ++i3)
+            s += String.fromCharCode(buf[i3]);
           str = btoa(s);
         } else {
           throw new Error("This environment does not support writing binary tags; either Buffer or btoa is required");
@@ -21758,8 +21758,8 @@ var require_binary = __commonJS({
           const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
           const n = Math.ceil(str.length / lineWidth);
           const lines = new Array(n);
-          for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
-            lines[i] = str.substr(o, lineWidth);
+          for (let i3 = 0, o = 0; i3 < n; ++i3, o += lineWidth) {
+            lines[i3] = str.substr(o, lineWidth);
           }
           str = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
         }
@@ -21780,8 +21780,8 @@ var require_pairs = __commonJS({
     var YAMLSeq = require_YAMLSeq();
     function resolvePairs(seq, onError) {
       if (identity.isSeq(seq)) {
-        for (let i = 0; i < seq.items.length; ++i) {
-          let item = seq.items[i];
+        for (let i3 = 0; i3 < seq.items.length; ++i3) {
+          let item = seq.items[i3];
           if (identity.isPair(item))
             continue;
           else if (identity.isMap(item)) {
@@ -21798,7 +21798,7 @@ ${cn.comment}` : item.comment;
             }
             item = pair;
           }
-          seq.items[i] = identity.isPair(item) ? item : new Pair.Pair(item);
+          seq.items[i3] = identity.isPair(item) ? item : new Pair.Pair(item);
         }
       } else
         onError("Expected a sequence for this tag");
@@ -21808,11 +21808,11 @@ ${cn.comment}` : item.comment;
       const { replacer } = ctx;
       const pairs2 = new YAMLSeq.YAMLSeq(schema);
       pairs2.tag = "tag:yaml.org,2002:pairs";
-      let i = 0;
+      let i3 = 0;
       if (iterable && Symbol.iterator in Object(iterable))
         for (let it of iterable) {
           if (typeof replacer === "function")
-            it = replacer.call(iterable, String(i++), it);
+            it = replacer.call(iterable, String(i3++), it);
           let key, value;
           if (Array.isArray(it)) {
             if (it.length === 2) {
@@ -21871,9 +21871,9 @@ var require_omap = __commonJS({
        * If `ctx` is given, the return type is actually `Map<unknown, unknown>`,
        * but TypeScript won't allow widening the signature of a child method.
        */
-      toJSON(_, ctx) {
+      toJSON(_2, ctx) {
         if (!ctx)
-          return super.toJSON(_);
+          return super.toJSON(_2);
         const map = /* @__PURE__ */ new Map();
         if (ctx?.onCreate)
           ctx.onCreate(map);
@@ -21993,9 +21993,9 @@ var require_float2 = __commonJS({
         const node = new Scalar.Scalar(parseFloat(str.replace(/_/g, "")));
         const dot = str.indexOf(".");
         if (dot !== -1) {
-          const f = str.substring(dot + 1).replace(/_/g, "");
-          if (f[f.length - 1] === "0")
-            node.minFractionDigits = f.length;
+          const f2 = str.substring(dot + 1).replace(/_/g, "");
+          if (f2[f2.length - 1] === "0")
+            node.minFractionDigits = f2.length;
         }
         return node;
       },
@@ -22128,8 +22128,8 @@ var require_set = __commonJS({
           this.items.push(new Pair.Pair(key));
         }
       }
-      toJSON(_, ctx) {
-        return super.toJSON(_, ctx, Set);
+      toJSON(_2, ctx) {
+        return super.toJSON(_2, ctx, Set);
       }
       toString(ctx, onComment, onChompKeep) {
         if (!ctx)
@@ -22410,7 +22410,7 @@ var require_Schema = __commonJS({
     var seq = require_seq();
     var string = require_string();
     var tags = require_tags();
-    var sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+    var sortMapEntriesByKey = (a, b2) => a.key < b2.key ? -1 : a.key > b2.key ? 1 : 0;
     var Schema = class _Schema {
       constructor({ compat, customTags, merge: merge2, resolveKnownTags, schema, sortMapEntries, toStringDefaults }) {
         this.compat = Array.isArray(compat) ? tags.getTags(compat, "compat") : compat ? tags.getTags(null, compat) : null;
@@ -22618,7 +22618,7 @@ var require_Document = __commonJS({
           value = replacer.call({ "": value }, "", value);
           _replacer = replacer;
         } else if (Array.isArray(replacer)) {
-          const keyToStr = (v) => typeof v === "number" || v instanceof String || v instanceof Number;
+          const keyToStr = (v2) => typeof v2 === "number" || v2 instanceof String || v2 instanceof Number;
           const asStr = replacer.filter(keyToStr).map(String);
           if (asStr.length > 0)
             replacer = replacer.concat(asStr);
@@ -22653,9 +22653,9 @@ var require_Document = __commonJS({
        * recursively wrapping all values as `Scalar` or `Collection` nodes.
        */
       createPair(key, value, options = {}) {
-        const k = this.createNode(key, null, options);
-        const v = this.createNode(value, null, options);
-        return new Pair.Pair(k, v);
+        const k2 = this.createNode(key, null, options);
+        const v2 = this.createNode(value, null, options);
+        return new Pair.Pair(k2, v2);
       }
       /**
        * Removes a value from the document.
@@ -23090,7 +23090,7 @@ var require_util_map_includes = __commonJS({
       const { uniqueKeys } = ctx.options;
       if (uniqueKeys === false)
         return false;
-      const isEqual = typeof uniqueKeys === "function" ? uniqueKeys : (a, b) => a === b || identity.isScalar(a) && identity.isScalar(b) && a.value === b.value;
+      const isEqual = typeof uniqueKeys === "function" ? uniqueKeys : (a, b2) => a === b2 || identity.isScalar(a) && identity.isScalar(b2) && a.value === b2.value;
       return items.some((pair) => isEqual(pair.key, search));
     }
     exports.mapIncludes = mapIncludes;
@@ -23325,8 +23325,8 @@ var require_resolve_flow_collection = __commonJS({
       if (ctx.atKey)
         ctx.atKey = false;
       let offset = fc.offset + fc.start.source.length;
-      for (let i = 0; i < fc.items.length; ++i) {
-        const collItem = fc.items[i];
+      for (let i3 = 0; i3 < fc.items.length; ++i3) {
+        const collItem = fc.items[i3];
         const { start, key, sep: sep2, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
@@ -23339,9 +23339,9 @@ var require_resolve_flow_collection = __commonJS({
         });
         if (!props.found) {
           if (!props.anchor && !props.tag && !sep2 && !value) {
-            if (i === 0 && props.comma)
+            if (i3 === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
-            else if (i < fc.items.length - 1)
+            else if (i3 < fc.items.length - 1)
               onError(props.start, "UNEXPECTED_TOKEN", `Unexpected empty item in ${fcName}`);
             if (props.comment) {
               if (coll.comment)
@@ -23360,7 +23360,7 @@ var require_resolve_flow_collection = __commonJS({
               "Implicit keys of flow sequence pairs need to be on a single line"
             );
         }
-        if (i === 0) {
+        if (i3 === 0) {
           if (props.comma)
             onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
         } else {
@@ -23571,10 +23571,10 @@ var require_resolve_block_scalar = __commonJS({
       const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
       const lines = scalar.source ? splitLines(scalar.source) : [];
       let chompStart = lines.length;
-      for (let i = lines.length - 1; i >= 0; --i) {
-        const content = lines[i][1];
+      for (let i3 = lines.length - 1; i3 >= 0; --i3) {
+        const content = lines[i3][1];
         if (content === "" || content === "\r")
-          chompStart = i;
+          chompStart = i3;
         else
           break;
       }
@@ -23588,8 +23588,8 @@ var require_resolve_block_scalar = __commonJS({
       let trimIndent = scalar.indent + header.indent;
       let offset = scalar.offset + header.length;
       let contentStart = 0;
-      for (let i = 0; i < chompStart; ++i) {
-        const [indent, content] = lines[i];
+      for (let i3 = 0; i3 < chompStart; ++i3) {
+        const [indent, content] = lines[i3];
         if (content === "" || content === "\r") {
           if (header.indent === 0 && indent.length > trimIndent)
             trimIndent = indent.length;
@@ -23600,7 +23600,7 @@ var require_resolve_block_scalar = __commonJS({
           }
           if (header.indent === 0)
             trimIndent = indent.length;
-          contentStart = i;
+          contentStart = i3;
           if (trimIndent === 0 && !ctx.atRoot) {
             const message = "Block scalar values in collections must be indented";
             onError(offset, "BAD_INDENT", message);
@@ -23609,17 +23609,17 @@ var require_resolve_block_scalar = __commonJS({
         }
         offset += indent.length + content.length + 1;
       }
-      for (let i = lines.length - 1; i >= chompStart; --i) {
-        if (lines[i][0].length > trimIndent)
-          chompStart = i + 1;
+      for (let i3 = lines.length - 1; i3 >= chompStart; --i3) {
+        if (lines[i3][0].length > trimIndent)
+          chompStart = i3 + 1;
       }
       let value = "";
       let sep2 = "";
       let prevMoreIndented = false;
-      for (let i = 0; i < contentStart; ++i)
-        value += lines[i][0].slice(trimIndent) + "\n";
-      for (let i = contentStart; i < chompStart; ++i) {
-        let [indent, content] = lines[i];
+      for (let i3 = 0; i3 < contentStart; ++i3)
+        value += lines[i3][0].slice(trimIndent) + "\n";
+      for (let i3 = contentStart; i3 < chompStart; ++i3) {
+        let [indent, content] = lines[i3];
         offset += indent.length + content.length + 1;
         const crlf = content[content.length - 1] === "\r";
         if (crlf)
@@ -23656,8 +23656,8 @@ var require_resolve_block_scalar = __commonJS({
         case "-":
           break;
         case "+":
-          for (let i = chompStart; i < lines.length; ++i)
-            value += "\n" + lines[i][0].slice(trimIndent);
+          for (let i3 = chompStart; i3 < lines.length; ++i3)
+            value += "\n" + lines[i3][0].slice(trimIndent);
           if (value[value.length - 1] !== "\n")
             value += "\n";
           break;
@@ -23677,8 +23677,8 @@ var require_resolve_block_scalar = __commonJS({
       let indent = 0;
       let chomp = "";
       let error2 = -1;
-      for (let i = 1; i < source.length; ++i) {
-        const ch = source[i];
+      for (let i3 = 1; i3 < source.length; ++i3) {
+        const ch = source[i3];
         if (!chomp && (ch === "-" || ch === "+"))
           chomp = ch;
         else {
@@ -23686,7 +23686,7 @@ var require_resolve_block_scalar = __commonJS({
           if (!indent && n)
             indent = n;
           else if (error2 === -1)
-            error2 = offset + i;
+            error2 = offset + i3;
         }
       }
       if (error2 !== -1)
@@ -23694,8 +23694,8 @@ var require_resolve_block_scalar = __commonJS({
       let hasSpace = false;
       let comment = "";
       let length = source.length;
-      for (let i = 1; i < props.length; ++i) {
-        const token = props[i];
+      for (let i3 = 1; i3 < props.length; ++i3) {
+        const token = props[i3];
         switch (token.type) {
           case "space":
             hasSpace = true;
@@ -23733,8 +23733,8 @@ var require_resolve_block_scalar = __commonJS({
       const m = first.match(/^( *)/);
       const line0 = m?.[1] ? [m[1], first.slice(m[1].length)] : ["", first];
       const lines = [line0];
-      for (let i = 1; i < split.length; i += 2)
-        lines.push([split[i], split[i + 1]]);
+      for (let i3 = 1; i3 < split.length; i3 += 2)
+        lines.push([split[i3], split[i3 + 1]]);
       return lines;
     }
     exports.resolveBlockScalar = resolveBlockScalar;
@@ -23853,43 +23853,43 @@ var require_resolve_flow_scalar = __commonJS({
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
-      for (let i = 1; i < source.length - 1; ++i) {
-        const ch = source[i];
-        if (ch === "\r" && source[i + 1] === "\n")
+      for (let i3 = 1; i3 < source.length - 1; ++i3) {
+        const ch = source[i3];
+        if (ch === "\r" && source[i3 + 1] === "\n")
           continue;
         if (ch === "\n") {
-          const { fold, offset } = foldNewline(source, i);
+          const { fold, offset } = foldNewline(source, i3);
           res += fold;
-          i = offset;
+          i3 = offset;
         } else if (ch === "\\") {
-          let next = source[++i];
+          let next = source[++i3];
           const cc = escapeCodes[next];
           if (cc)
             res += cc;
           else if (next === "\n") {
-            next = source[i + 1];
+            next = source[i3 + 1];
             while (next === " " || next === "	")
-              next = source[++i + 1];
-          } else if (next === "\r" && source[i + 1] === "\n") {
-            next = source[++i + 1];
+              next = source[++i3 + 1];
+          } else if (next === "\r" && source[i3 + 1] === "\n") {
+            next = source[++i3 + 1];
             while (next === " " || next === "	")
-              next = source[++i + 1];
+              next = source[++i3 + 1];
           } else if (next === "x" || next === "u" || next === "U") {
             const length = next === "x" ? 2 : next === "u" ? 4 : 8;
-            res += parseCharCode(source, i + 1, length, onError);
-            i += length;
+            res += parseCharCode(source, i3 + 1, length, onError);
+            i3 += length;
           } else {
-            const raw = source.substr(i - 1, 2);
-            onError(i - 1, "BAD_DQ_ESCAPE", `Invalid escape sequence ${raw}`);
+            const raw = source.substr(i3 - 1, 2);
+            onError(i3 - 1, "BAD_DQ_ESCAPE", `Invalid escape sequence ${raw}`);
             res += raw;
           }
         } else if (ch === " " || ch === "	") {
-          const wsStart = i;
-          let next = source[i + 1];
+          const wsStart = i3;
+          let next = source[i3 + 1];
           while (next === " " || next === "	")
-            next = source[++i + 1];
-          if (next !== "\n" && !(next === "\r" && source[i + 2] === "\n"))
-            res += i > wsStart ? source.slice(wsStart, i + 1) : ch;
+            next = source[++i3 + 1];
+          if (next !== "\n" && !(next === "\r" && source[i3 + 2] === "\n"))
+            res += i3 > wsStart ? source.slice(wsStart, i3 + 1) : ch;
         } else {
           res += ch;
         }
@@ -24050,8 +24050,8 @@ var require_util_empty_scalar_position = __commonJS({
     function emptyScalarPosition(offset, before, pos) {
       if (before) {
         pos ?? (pos = before.length);
-        for (let i = pos - 1; i >= 0; --i) {
-          let st = before[i];
+        for (let i3 = pos - 1; i3 >= 0; --i3) {
+          let st = before[i3];
           switch (st.type) {
             case "space":
             case "comment":
@@ -24059,10 +24059,10 @@ var require_util_empty_scalar_position = __commonJS({
               offset -= st.source.length;
               continue;
           }
-          st = before[++i];
+          st = before[++i3];
           while (st?.type === "space") {
             offset += st.source.length;
-            st = before[++i];
+            st = before[++i3];
           }
           break;
         }
@@ -24245,8 +24245,8 @@ var require_composer = __commonJS({
       let comment = "";
       let atComment = false;
       let afterEmptyLine = false;
-      for (let i = 0; i < prelude.length; ++i) {
-        const source = prelude[i];
+      for (let i3 = 0; i3 < prelude.length; ++i3) {
+        const source = prelude[i3];
         switch (source[0]) {
           case "#":
             comment += (comment === "" ? "" : afterEmptyLine ? "\n\n" : "\n") + (source.substring(1) || " ");
@@ -24254,8 +24254,8 @@ var require_composer = __commonJS({
             afterEmptyLine = false;
             break;
           case "%":
-            if (prelude[i + 1]?.[0] !== "#")
-              i += 1;
+            if (prelude[i3 + 1]?.[0] !== "#")
+              i3 += 1;
             atComment = false;
             break;
           default:
@@ -24306,10 +24306,10 @@ ${cb}` : comment;
           }
         }
         if (afterDoc) {
-          for (let i = 0; i < this.errors.length; ++i)
-            doc.errors.push(this.errors[i]);
-          for (let i = 0; i < this.warnings.length; ++i)
-            doc.warnings.push(this.warnings[i]);
+          for (let i3 = 0; i3 < this.errors.length; ++i3)
+            doc.errors.push(this.errors[i3]);
+          for (let i3 = 0; i3 < this.warnings.length; ++i3)
+            doc.warnings.push(this.warnings[i3]);
         } else {
           doc.errors = this.errors;
           doc.warnings = this.warnings;
@@ -24717,15 +24717,15 @@ var require_cst_visit = __commonJS({
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
-          for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path.concat([[field, i]])), token.items[i], visitor);
+          for (let i3 = 0; i3 < token.items.length; ++i3) {
+            const ci = _visit(Object.freeze(path.concat([[field, i3]])), token.items[i3], visitor);
             if (typeof ci === "number")
-              i = ci - 1;
+              i3 = ci - 1;
             else if (ci === BREAK)
               return BREAK;
             else if (ci === REMOVE) {
-              token.items.splice(i, 1);
-              i -= 1;
+              token.items.splice(i3, 1);
+              i3 -= 1;
             }
           }
           if (typeof ctrl === "function" && field === "key")
@@ -24895,14 +24895,14 @@ var require_lexer = __commonJS({
           next = yield* this.parseNext(next);
       }
       atLineEnd() {
-        let i = this.pos;
-        let ch = this.buffer[i];
+        let i3 = this.pos;
+        let ch = this.buffer[i3];
         while (ch === " " || ch === "	")
-          ch = this.buffer[++i];
+          ch = this.buffer[++i3];
         if (!ch || ch === "#" || ch === "\n")
           return true;
         if (ch === "\r")
-          return this.buffer[i + 1] === "\n";
+          return this.buffer[i3 + 1] === "\n";
         return false;
       }
       charAt(n) {
@@ -25197,9 +25197,9 @@ var require_lexer = __commonJS({
       *parseBlockScalarHeader() {
         this.blockScalarIndent = -1;
         this.blockScalarKeep = false;
-        let i = this.pos;
+        let i3 = this.pos;
         while (true) {
-          const ch = this.buffer[++i];
+          const ch = this.buffer[++i3];
           if (ch === "+")
             this.blockScalarKeep = true;
           else if (ch > "0" && ch <= "9")
@@ -25213,17 +25213,17 @@ var require_lexer = __commonJS({
         let nl = this.pos - 1;
         let indent = 0;
         let ch;
-        loop: for (let i2 = this.pos; ch = this.buffer[i2]; ++i2) {
+        loop: for (let i4 = this.pos; ch = this.buffer[i4]; ++i4) {
           switch (ch) {
             case " ":
               indent += 1;
               break;
             case "\n":
-              nl = i2;
+              nl = i4;
               indent = 0;
               break;
             case "\r": {
-              const next = this.buffer[i2 + 1];
+              const next = this.buffer[i4 + 1];
               if (!next && !this.atEnd)
                 return this.setNext("block-scalar");
               if (next === "\n")
@@ -25254,25 +25254,25 @@ var require_lexer = __commonJS({
             nl = this.buffer.length;
           }
         }
-        let i = nl + 1;
-        ch = this.buffer[i];
+        let i3 = nl + 1;
+        ch = this.buffer[i3];
         while (ch === " ")
-          ch = this.buffer[++i];
+          ch = this.buffer[++i3];
         if (ch === "	") {
           while (ch === "	" || ch === " " || ch === "\r" || ch === "\n")
-            ch = this.buffer[++i];
-          nl = i - 1;
+            ch = this.buffer[++i3];
+          nl = i3 - 1;
         } else if (!this.blockScalarKeep) {
           do {
-            let i2 = nl - 1;
-            let ch2 = this.buffer[i2];
+            let i4 = nl - 1;
+            let ch2 = this.buffer[i4];
             if (ch2 === "\r")
-              ch2 = this.buffer[--i2];
-            const lastChar = i2;
+              ch2 = this.buffer[--i4];
+            const lastChar = i4;
             while (ch2 === " ")
-              ch2 = this.buffer[--i2];
-            if (ch2 === "\n" && i2 >= this.pos && i2 + 1 + indent > lastChar)
-              nl = i2;
+              ch2 = this.buffer[--i4];
+            if (ch2 === "\n" && i4 >= this.pos && i4 + 1 + indent > lastChar)
+              nl = i4;
             else
               break;
           } while (true);
@@ -25284,36 +25284,36 @@ var require_lexer = __commonJS({
       *parsePlainScalar() {
         const inFlow = this.flowLevel > 0;
         let end = this.pos - 1;
-        let i = this.pos - 1;
+        let i3 = this.pos - 1;
         let ch;
-        while (ch = this.buffer[++i]) {
+        while (ch = this.buffer[++i3]) {
           if (ch === ":") {
-            const next = this.buffer[i + 1];
+            const next = this.buffer[i3 + 1];
             if (isEmpty(next) || inFlow && flowIndicatorChars.has(next))
               break;
-            end = i;
+            end = i3;
           } else if (isEmpty(ch)) {
-            let next = this.buffer[i + 1];
+            let next = this.buffer[i3 + 1];
             if (ch === "\r") {
               if (next === "\n") {
-                i += 1;
+                i3 += 1;
                 ch = "\n";
-                next = this.buffer[i + 1];
+                next = this.buffer[i3 + 1];
               } else
-                end = i;
+                end = i3;
             }
             if (next === "#" || inFlow && flowIndicatorChars.has(next))
               break;
             if (ch === "\n") {
-              const cs = this.continueScalar(i + 1);
+              const cs = this.continueScalar(i3 + 1);
               if (cs === -1)
                 break;
-              i = Math.max(i, cs - 2);
+              i3 = Math.max(i3, cs - 2);
             }
           } else {
             if (inFlow && flowIndicatorChars.has(ch))
               break;
-            end = i;
+            end = i3;
           }
         }
         if (!ch && !this.atEnd)
@@ -25330,8 +25330,8 @@ var require_lexer = __commonJS({
         }
         return 0;
       }
-      *pushToIndex(i, allowEmpty) {
-        const s = this.buffer.slice(this.pos, i);
+      *pushToIndex(i3, allowEmpty) {
+        const s = this.buffer.slice(this.pos, i3);
         if (s) {
           yield s;
           this.pos += s.length;
@@ -25376,23 +25376,23 @@ var require_lexer = __commonJS({
       }
       *pushTag() {
         if (this.charAt(1) === "<") {
-          let i = this.pos + 2;
-          let ch = this.buffer[i];
+          let i3 = this.pos + 2;
+          let ch = this.buffer[i3];
           while (!isEmpty(ch) && ch !== ">")
-            ch = this.buffer[++i];
-          return yield* this.pushToIndex(ch === ">" ? i + 1 : i, false);
+            ch = this.buffer[++i3];
+          return yield* this.pushToIndex(ch === ">" ? i3 + 1 : i3, false);
         } else {
-          let i = this.pos + 1;
-          let ch = this.buffer[i];
+          let i3 = this.pos + 1;
+          let ch = this.buffer[i3];
           while (ch) {
             if (tagChars.has(ch))
-              ch = this.buffer[++i];
-            else if (ch === "%" && hexDigits.has(this.buffer[i + 1]) && hexDigits.has(this.buffer[i + 2])) {
-              ch = this.buffer[i += 3];
+              ch = this.buffer[++i3];
+            else if (ch === "%" && hexDigits.has(this.buffer[i3 + 1]) && hexDigits.has(this.buffer[i3 + 2])) {
+              ch = this.buffer[i3 += 3];
             } else
               break;
           }
-          return yield* this.pushToIndex(i, false);
+          return yield* this.pushToIndex(i3, false);
         }
       }
       *pushNewline() {
@@ -25405,24 +25405,24 @@ var require_lexer = __commonJS({
           return 0;
       }
       *pushSpaces(allowTabs) {
-        let i = this.pos - 1;
+        let i3 = this.pos - 1;
         let ch;
         do {
-          ch = this.buffer[++i];
+          ch = this.buffer[++i3];
         } while (ch === " " || allowTabs && ch === "	");
-        const n = i - this.pos;
+        const n = i3 - this.pos;
         if (n > 0) {
           yield this.buffer.substr(this.pos, n);
-          this.pos = i;
+          this.pos = i3;
         }
         return n;
       }
       *pushUntil(test) {
-        let i = this.pos;
-        let ch = this.buffer[i];
+        let i3 = this.pos;
+        let ch = this.buffer[i3];
         while (!test(ch))
-          ch = this.buffer[++i];
-        return yield* this.pushToIndex(i, false);
+          ch = this.buffer[++i3];
+        return yield* this.pushToIndex(i3, false);
       }
     };
     exports.Lexer = Lexer;
@@ -25468,20 +25468,20 @@ var require_parser = __commonJS({
     var cst = require_cst();
     var lexer = require_lexer();
     function includesToken(list, type) {
-      for (let i = 0; i < list.length; ++i)
-        if (list[i].type === type)
+      for (let i3 = 0; i3 < list.length; ++i3)
+        if (list[i3].type === type)
           return true;
       return false;
     }
     function findNonEmptyIndex(list) {
-      for (let i = 0; i < list.length; ++i) {
-        switch (list[i].type) {
+      for (let i3 = 0; i3 < list.length; ++i3) {
+        switch (list[i3].type) {
           case "space":
           case "comment":
           case "newline":
             break;
           default:
-            return i;
+            return i3;
         }
       }
       return -1;
@@ -25516,9 +25516,9 @@ var require_parser = __commonJS({
     function getFirstKeyStartProps(prev) {
       if (prev.length === 0)
         return [];
-      let i = prev.length;
-      loop: while (--i >= 0) {
-        switch (prev[i].type) {
+      let i3 = prev.length;
+      loop: while (--i3 >= 0) {
+        switch (prev[i3].type) {
           case "doc-start":
           case "explicit-key-ind":
           case "map-value-ind":
@@ -25527,16 +25527,16 @@ var require_parser = __commonJS({
             break loop;
         }
       }
-      while (prev[++i]?.type === "space") {
+      while (prev[++i3]?.type === "space") {
       }
-      return prev.splice(i, prev.length);
+      return prev.splice(i3, prev.length);
     }
     function arrayPushArray(target, source) {
       if (source.length < 1e5)
         Array.prototype.push.apply(target, source);
       else
-        for (let i = 0; i < source.length; ++i)
-          target.push(source[i]);
+        for (let i3 = 0; i3 < source.length; ++i3)
+          target.push(source[i3]);
     }
     function fixFlowSeqItems(fc) {
       if (fc.start.type === "flow-seq-start") {
@@ -25922,11 +25922,11 @@ var require_parser = __commonJS({
           let start = [];
           if (atNextItem && it.sep && !it.value) {
             const nl = [];
-            for (let i = 0; i < it.sep.length; ++i) {
-              const st = it.sep[i];
+            for (let i3 = 0; i3 < it.sep.length; ++i3) {
+              const st = it.sep[i3];
               switch (st.type) {
                 case "newline":
-                  nl.push(i);
+                  nl.push(i3);
                   break;
                 case "space":
                   break;
@@ -26483,6 +26483,3237 @@ var require_dist = __commonJS({
   }
 });
 
+// ../../node_modules/rrule/dist/es5/rrule.js
+var require_rrule = __commonJS({
+  "../../node_modules/rrule/dist/es5/rrule.js"(exports, module) {
+    (function webpackUniversalModuleDefinition(root, factory) {
+      if (typeof exports === "object" && typeof module === "object")
+        module.exports = factory();
+      else if (typeof define === "function" && define.amd)
+        define([], factory);
+      else if (typeof exports === "object")
+        exports["rrule"] = factory();
+      else
+        root["rrule"] = factory();
+    })(typeof self !== "undefined" ? self : exports, () => {
+      return (
+        /******/
+        (() => {
+          "use strict";
+          var __webpack_require__ = {};
+          (() => {
+            __webpack_require__.d = (exports2, definition) => {
+              for (var key in definition) {
+                if (__webpack_require__.o(definition, key) && !__webpack_require__.o(exports2, key)) {
+                  Object.defineProperty(exports2, key, { enumerable: true, get: definition[key] });
+                }
+              }
+            };
+          })();
+          (() => {
+            __webpack_require__.o = (obj, prop) => Object.prototype.hasOwnProperty.call(obj, prop);
+          })();
+          (() => {
+            __webpack_require__.r = (exports2) => {
+              if (typeof Symbol !== "undefined" && Symbol.toStringTag) {
+                Object.defineProperty(exports2, Symbol.toStringTag, { value: "Module" });
+              }
+              Object.defineProperty(exports2, "__esModule", { value: true });
+            };
+          })();
+          var __webpack_exports__ = {};
+          __webpack_require__.r(__webpack_exports__);
+          __webpack_require__.d(__webpack_exports__, {
+            "ALL_WEEKDAYS": () => (
+              /* reexport */
+              ALL_WEEKDAYS
+            ),
+            "Frequency": () => (
+              /* reexport */
+              Frequency
+            ),
+            "RRule": () => (
+              /* reexport */
+              RRule
+            ),
+            "RRuleSet": () => (
+              /* reexport */
+              RRuleSet
+            ),
+            "Weekday": () => (
+              /* reexport */
+              Weekday
+            ),
+            "datetime": () => (
+              /* reexport */
+              datetime
+            ),
+            "rrulestr": () => (
+              /* reexport */
+              rrulestr2
+            )
+          });
+          ;
+          var ALL_WEEKDAYS = [
+            "MO",
+            "TU",
+            "WE",
+            "TH",
+            "FR",
+            "SA",
+            "SU"
+          ];
+          var Weekday = (
+            /** @class */
+            (function() {
+              function Weekday2(weekday, n) {
+                if (n === 0)
+                  throw new Error("Can't create weekday with n == 0");
+                this.weekday = weekday;
+                this.n = n;
+              }
+              Weekday2.fromStr = function(str) {
+                return new Weekday2(ALL_WEEKDAYS.indexOf(str));
+              };
+              Weekday2.prototype.nth = function(n) {
+                return this.n === n ? this : new Weekday2(this.weekday, n);
+              };
+              Weekday2.prototype.equals = function(other) {
+                return this.weekday === other.weekday && this.n === other.n;
+              };
+              Weekday2.prototype.toString = function() {
+                var s = ALL_WEEKDAYS[this.weekday];
+                if (this.n)
+                  s = (this.n > 0 ? "+" : "") + String(this.n) + s;
+                return s;
+              };
+              Weekday2.prototype.getJsWeekday = function() {
+                return this.weekday === 6 ? 0 : this.weekday + 1;
+              };
+              return Weekday2;
+            })()
+          );
+          ;
+          var isPresent = function(value) {
+            return value !== null && value !== void 0;
+          };
+          var isNumber = function(value) {
+            return typeof value === "number";
+          };
+          var isWeekdayStr = function(value) {
+            return typeof value === "string" && ALL_WEEKDAYS.includes(value);
+          };
+          var isArray = Array.isArray;
+          var range = function(start, end) {
+            if (end === void 0) {
+              end = start;
+            }
+            if (arguments.length === 1) {
+              end = start;
+              start = 0;
+            }
+            var rang = [];
+            for (var i3 = start; i3 < end; i3++)
+              rang.push(i3);
+            return rang;
+          };
+          var clone = function(array) {
+            return [].concat(array);
+          };
+          var repeat = function(value, times) {
+            var i3 = 0;
+            var array = [];
+            if (isArray(value)) {
+              for (; i3 < times; i3++)
+                array[i3] = [].concat(value);
+            } else {
+              for (; i3 < times; i3++)
+                array[i3] = value;
+            }
+            return array;
+          };
+          var toArray = function(item) {
+            if (isArray(item)) {
+              return item;
+            }
+            return [item];
+          };
+          function padStart(item, targetLength, padString) {
+            if (padString === void 0) {
+              padString = " ";
+            }
+            var str = String(item);
+            targetLength = targetLength >> 0;
+            if (str.length > targetLength) {
+              return String(str);
+            }
+            targetLength = targetLength - str.length;
+            if (targetLength > padString.length) {
+              padString += repeat(padString, targetLength / padString.length);
+            }
+            return padString.slice(0, targetLength) + String(str);
+          }
+          var split = function(str, sep2, num) {
+            var splits = str.split(sep2);
+            return num ? splits.slice(0, num).concat([splits.slice(num).join(sep2)]) : splits;
+          };
+          var pymod = function(a, b2) {
+            var r = a % b2;
+            return r * b2 < 0 ? r + b2 : r;
+          };
+          var divmod = function(a, b2) {
+            return { div: Math.floor(a / b2), mod: pymod(a, b2) };
+          };
+          var empty = function(obj) {
+            return !isPresent(obj) || obj.length === 0;
+          };
+          var notEmpty = function(obj) {
+            return !empty(obj);
+          };
+          var includes = function(arr, val) {
+            return notEmpty(arr) && arr.indexOf(val) !== -1;
+          };
+          ;
+          var datetime = function(y2, m, d, h, i3, s) {
+            if (h === void 0) {
+              h = 0;
+            }
+            if (i3 === void 0) {
+              i3 = 0;
+            }
+            if (s === void 0) {
+              s = 0;
+            }
+            return new Date(Date.UTC(y2, m - 1, d, h, i3, s));
+          };
+          var MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+          var ONE_DAY = 1e3 * 60 * 60 * 24;
+          var MAXYEAR = 9999;
+          var ORDINAL_BASE = datetime(1970, 1, 1);
+          var PY_WEEKDAYS = [6, 0, 1, 2, 3, 4, 5];
+          var getYearDay = function(date) {
+            var dateNoTime = new Date(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
+            return Math.ceil((dateNoTime.valueOf() - new Date(date.getUTCFullYear(), 0, 1).valueOf()) / ONE_DAY) + 1;
+          };
+          var isLeapYear = function(year) {
+            return year % 4 === 0 && year % 100 !== 0 || year % 400 === 0;
+          };
+          var isDate = function(value) {
+            return value instanceof Date;
+          };
+          var isValidDate = function(value) {
+            return isDate(value) && !isNaN(value.getTime());
+          };
+          var tzOffset = function(date) {
+            return date.getTimezoneOffset() * 60 * 1e3;
+          };
+          var daysBetween = function(date1, date2) {
+            var date1ms = date1.getTime();
+            var date2ms = date2.getTime();
+            var differencems = date1ms - date2ms;
+            return Math.round(differencems / ONE_DAY);
+          };
+          var toOrdinal = function(date) {
+            return daysBetween(date, ORDINAL_BASE);
+          };
+          var fromOrdinal = function(ordinal) {
+            return new Date(ORDINAL_BASE.getTime() + ordinal * ONE_DAY);
+          };
+          var getMonthDays = function(date) {
+            var month = date.getUTCMonth();
+            return month === 1 && isLeapYear(date.getUTCFullYear()) ? 29 : MONTH_DAYS[month];
+          };
+          var getWeekday = function(date) {
+            return PY_WEEKDAYS[date.getUTCDay()];
+          };
+          var monthRange = function(year, month) {
+            var date = datetime(year, month + 1, 1);
+            return [getWeekday(date), getMonthDays(date)];
+          };
+          var combine = function(date, time) {
+            time = time || date;
+            return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), time.getHours(), time.getMinutes(), time.getSeconds(), time.getMilliseconds()));
+          };
+          var dateutil_clone = function(date) {
+            var dolly = new Date(date.getTime());
+            return dolly;
+          };
+          var cloneDates = function(dates) {
+            var clones = [];
+            for (var i3 = 0; i3 < dates.length; i3++) {
+              clones.push(dateutil_clone(dates[i3]));
+            }
+            return clones;
+          };
+          var sort = function(dates) {
+            dates.sort(function(a, b2) {
+              return a.getTime() - b2.getTime();
+            });
+          };
+          var timeToUntilString = function(time, utc) {
+            if (utc === void 0) {
+              utc = true;
+            }
+            var date = new Date(time);
+            return [
+              padStart(date.getUTCFullYear().toString(), 4, "0"),
+              padStart(date.getUTCMonth() + 1, 2, "0"),
+              padStart(date.getUTCDate(), 2, "0"),
+              "T",
+              padStart(date.getUTCHours(), 2, "0"),
+              padStart(date.getUTCMinutes(), 2, "0"),
+              padStart(date.getUTCSeconds(), 2, "0"),
+              utc ? "Z" : ""
+            ].join("");
+          };
+          var untilStringToDate = function(until) {
+            var re = /^(\d{4})(\d{2})(\d{2})(T(\d{2})(\d{2})(\d{2})Z?)?$/;
+            var bits = re.exec(until);
+            if (!bits)
+              throw new Error("Invalid UNTIL value: ".concat(until));
+            return new Date(Date.UTC(parseInt(bits[1], 10), parseInt(bits[2], 10) - 1, parseInt(bits[3], 10), parseInt(bits[5], 10) || 0, parseInt(bits[6], 10) || 0, parseInt(bits[7], 10) || 0));
+          };
+          var dateTZtoISO8601 = function(date, timeZone) {
+            var dateStr = date.toLocaleString("sv-SE", { timeZone });
+            return dateStr.replace(" ", "T") + "Z";
+          };
+          var dateInTimeZone = function(date, timeZone) {
+            var localTimeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+            var dateInLocalTZ = new Date(dateTZtoISO8601(date, localTimeZone));
+            var dateInTargetTZ = new Date(dateTZtoISO8601(date, timeZone !== null && timeZone !== void 0 ? timeZone : "UTC"));
+            var tzOffset2 = dateInTargetTZ.getTime() - dateInLocalTZ.getTime();
+            return new Date(date.getTime() - tzOffset2);
+          };
+          ;
+          var IterResult = (
+            /** @class */
+            (function() {
+              function IterResult2(method, args) {
+                this.minDate = null;
+                this.maxDate = null;
+                this._result = [];
+                this.total = 0;
+                this.method = method;
+                this.args = args;
+                if (method === "between") {
+                  this.maxDate = args.inc ? args.before : new Date(args.before.getTime() - 1);
+                  this.minDate = args.inc ? args.after : new Date(args.after.getTime() + 1);
+                } else if (method === "before") {
+                  this.maxDate = args.inc ? args.dt : new Date(args.dt.getTime() - 1);
+                } else if (method === "after") {
+                  this.minDate = args.inc ? args.dt : new Date(args.dt.getTime() + 1);
+                }
+              }
+              IterResult2.prototype.accept = function(date) {
+                ++this.total;
+                var tooEarly = this.minDate && date < this.minDate;
+                var tooLate = this.maxDate && date > this.maxDate;
+                if (this.method === "between") {
+                  if (tooEarly)
+                    return true;
+                  if (tooLate)
+                    return false;
+                } else if (this.method === "before") {
+                  if (tooLate)
+                    return false;
+                } else if (this.method === "after") {
+                  if (tooEarly)
+                    return true;
+                  this.add(date);
+                  return false;
+                }
+                return this.add(date);
+              };
+              IterResult2.prototype.add = function(date) {
+                this._result.push(date);
+                return true;
+              };
+              IterResult2.prototype.getValue = function() {
+                var res = this._result;
+                switch (this.method) {
+                  case "all":
+                  case "between":
+                    return res;
+                  case "before":
+                  case "after":
+                  default:
+                    return res.length ? res[res.length - 1] : null;
+                }
+              };
+              IterResult2.prototype.clone = function() {
+                return new IterResult2(this.method, this.args);
+              };
+              return IterResult2;
+            })()
+          );
+          const iterresult = IterResult;
+          ;
+          var extendStatics = function(d, b2) {
+            extendStatics = Object.setPrototypeOf || { __proto__: [] } instanceof Array && function(d2, b3) {
+              d2.__proto__ = b3;
+            } || function(d2, b3) {
+              for (var p in b3) if (Object.prototype.hasOwnProperty.call(b3, p)) d2[p] = b3[p];
+            };
+            return extendStatics(d, b2);
+          };
+          function __extends(d, b2) {
+            if (typeof b2 !== "function" && b2 !== null)
+              throw new TypeError("Class extends value " + String(b2) + " is not a constructor or null");
+            extendStatics(d, b2);
+            function __() {
+              this.constructor = d;
+            }
+            d.prototype = b2 === null ? Object.create(b2) : (__.prototype = b2.prototype, new __());
+          }
+          var __assign = function() {
+            __assign = Object.assign || function __assign2(t) {
+              for (var s, i3 = 1, n = arguments.length; i3 < n; i3++) {
+                s = arguments[i3];
+                for (var p in s) if (Object.prototype.hasOwnProperty.call(s, p)) t[p] = s[p];
+              }
+              return t;
+            };
+            return __assign.apply(this, arguments);
+          };
+          function __rest(s, e) {
+            var t = {};
+            for (var p in s) if (Object.prototype.hasOwnProperty.call(s, p) && e.indexOf(p) < 0)
+              t[p] = s[p];
+            if (s != null && typeof Object.getOwnPropertySymbols === "function")
+              for (var i3 = 0, p = Object.getOwnPropertySymbols(s); i3 < p.length; i3++) {
+                if (e.indexOf(p[i3]) < 0 && Object.prototype.propertyIsEnumerable.call(s, p[i3]))
+                  t[p[i3]] = s[p[i3]];
+              }
+            return t;
+          }
+          function __decorate(decorators, target, key, desc) {
+            var c = arguments.length, r = c < 3 ? target : desc === null ? desc = Object.getOwnPropertyDescriptor(target, key) : desc, d;
+            if (typeof Reflect === "object" && typeof Reflect.decorate === "function") r = Reflect.decorate(decorators, target, key, desc);
+            else for (var i3 = decorators.length - 1; i3 >= 0; i3--) if (d = decorators[i3]) r = (c < 3 ? d(r) : c > 3 ? d(target, key, r) : d(target, key)) || r;
+            return c > 3 && r && Object.defineProperty(target, key, r), r;
+          }
+          function __param(paramIndex, decorator) {
+            return function(target, key) {
+              decorator(target, key, paramIndex);
+            };
+          }
+          function __metadata(metadataKey, metadataValue) {
+            if (typeof Reflect === "object" && typeof Reflect.metadata === "function") return Reflect.metadata(metadataKey, metadataValue);
+          }
+          function __awaiter3(thisArg, _arguments, P2, generator) {
+            function adopt(value) {
+              return value instanceof P2 ? value : new P2(function(resolve2) {
+                resolve2(value);
+              });
+            }
+            return new (P2 || (P2 = Promise))(function(resolve2, reject) {
+              function fulfilled(value) {
+                try {
+                  step(generator.next(value));
+                } catch (e) {
+                  reject(e);
+                }
+              }
+              function rejected(value) {
+                try {
+                  step(generator["throw"](value));
+                } catch (e) {
+                  reject(e);
+                }
+              }
+              function step(result) {
+                result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
+              }
+              step((generator = generator.apply(thisArg, _arguments || [])).next());
+            });
+          }
+          function __generator(thisArg, body) {
+            var _2 = { label: 0, sent: function() {
+              if (t[0] & 1) throw t[1];
+              return t[1];
+            }, trys: [], ops: [] }, f2, y2, t, g2;
+            return g2 = { next: verb(0), "throw": verb(1), "return": verb(2) }, typeof Symbol === "function" && (g2[Symbol.iterator] = function() {
+              return this;
+            }), g2;
+            function verb(n) {
+              return function(v2) {
+                return step([n, v2]);
+              };
+            }
+            function step(op) {
+              if (f2) throw new TypeError("Generator is already executing.");
+              while (_2) try {
+                if (f2 = 1, y2 && (t = op[0] & 2 ? y2["return"] : op[0] ? y2["throw"] || ((t = y2["return"]) && t.call(y2), 0) : y2.next) && !(t = t.call(y2, op[1])).done) return t;
+                if (y2 = 0, t) op = [op[0] & 2, t.value];
+                switch (op[0]) {
+                  case 0:
+                  case 1:
+                    t = op;
+                    break;
+                  case 4:
+                    _2.label++;
+                    return { value: op[1], done: false };
+                  case 5:
+                    _2.label++;
+                    y2 = op[1];
+                    op = [0];
+                    continue;
+                  case 7:
+                    op = _2.ops.pop();
+                    _2.trys.pop();
+                    continue;
+                  default:
+                    if (!(t = _2.trys, t = t.length > 0 && t[t.length - 1]) && (op[0] === 6 || op[0] === 2)) {
+                      _2 = 0;
+                      continue;
+                    }
+                    if (op[0] === 3 && (!t || op[1] > t[0] && op[1] < t[3])) {
+                      _2.label = op[1];
+                      break;
+                    }
+                    if (op[0] === 6 && _2.label < t[1]) {
+                      _2.label = t[1];
+                      t = op;
+                      break;
+                    }
+                    if (t && _2.label < t[2]) {
+                      _2.label = t[2];
+                      _2.ops.push(op);
+                      break;
+                    }
+                    if (t[2]) _2.ops.pop();
+                    _2.trys.pop();
+                    continue;
+                }
+                op = body.call(thisArg, _2);
+              } catch (e) {
+                op = [6, e];
+                y2 = 0;
+              } finally {
+                f2 = t = 0;
+              }
+              if (op[0] & 5) throw op[1];
+              return { value: op[0] ? op[1] : void 0, done: true };
+            }
+          }
+          var __createBinding = Object.create ? (function(o, m, k2, k22) {
+            if (k22 === void 0) k22 = k2;
+            var desc = Object.getOwnPropertyDescriptor(m, k2);
+            if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+              desc = { enumerable: true, get: function() {
+                return m[k2];
+              } };
+            }
+            Object.defineProperty(o, k22, desc);
+          }) : (function(o, m, k2, k22) {
+            if (k22 === void 0) k22 = k2;
+            o[k22] = m[k2];
+          });
+          function __exportStar(m, o) {
+            for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(o, p)) __createBinding(o, m, p);
+          }
+          function __values(o) {
+            var s = typeof Symbol === "function" && Symbol.iterator, m = s && o[s], i3 = 0;
+            if (m) return m.call(o);
+            if (o && typeof o.length === "number") return {
+              next: function() {
+                if (o && i3 >= o.length) o = void 0;
+                return { value: o && o[i3++], done: !o };
+              }
+            };
+            throw new TypeError(s ? "Object is not iterable." : "Symbol.iterator is not defined.");
+          }
+          function __read(o, n) {
+            var m = typeof Symbol === "function" && o[Symbol.iterator];
+            if (!m) return o;
+            var i3 = m.call(o), r, ar = [], e;
+            try {
+              while ((n === void 0 || n-- > 0) && !(r = i3.next()).done) ar.push(r.value);
+            } catch (error2) {
+              e = { error: error2 };
+            } finally {
+              try {
+                if (r && !r.done && (m = i3["return"])) m.call(i3);
+              } finally {
+                if (e) throw e.error;
+              }
+            }
+            return ar;
+          }
+          function __spread() {
+            for (var ar = [], i3 = 0; i3 < arguments.length; i3++)
+              ar = ar.concat(__read(arguments[i3]));
+            return ar;
+          }
+          function __spreadArrays() {
+            for (var s = 0, i3 = 0, il = arguments.length; i3 < il; i3++) s += arguments[i3].length;
+            for (var r = Array(s), k2 = 0, i3 = 0; i3 < il; i3++)
+              for (var a = arguments[i3], j2 = 0, jl = a.length; j2 < jl; j2++, k2++)
+                r[k2] = a[j2];
+            return r;
+          }
+          function __spreadArray(to, from, pack) {
+            if (pack || arguments.length === 2) for (var i3 = 0, l2 = from.length, ar; i3 < l2; i3++) {
+              if (ar || !(i3 in from)) {
+                if (!ar) ar = Array.prototype.slice.call(from, 0, i3);
+                ar[i3] = from[i3];
+              }
+            }
+            return to.concat(ar || Array.prototype.slice.call(from));
+          }
+          function __await(v2) {
+            return this instanceof __await ? (this.v = v2, this) : new __await(v2);
+          }
+          function __asyncGenerator(thisArg, _arguments, generator) {
+            if (!Symbol.asyncIterator) throw new TypeError("Symbol.asyncIterator is not defined.");
+            var g2 = generator.apply(thisArg, _arguments || []), i3, q = [];
+            return i3 = {}, verb("next"), verb("throw"), verb("return"), i3[Symbol.asyncIterator] = function() {
+              return this;
+            }, i3;
+            function verb(n) {
+              if (g2[n]) i3[n] = function(v2) {
+                return new Promise(function(a, b2) {
+                  q.push([n, v2, a, b2]) > 1 || resume(n, v2);
+                });
+              };
+            }
+            function resume(n, v2) {
+              try {
+                step(g2[n](v2));
+              } catch (e) {
+                settle(q[0][3], e);
+              }
+            }
+            function step(r) {
+              r.value instanceof __await ? Promise.resolve(r.value.v).then(fulfill, reject) : settle(q[0][2], r);
+            }
+            function fulfill(value) {
+              resume("next", value);
+            }
+            function reject(value) {
+              resume("throw", value);
+            }
+            function settle(f2, v2) {
+              if (f2(v2), q.shift(), q.length) resume(q[0][0], q[0][1]);
+            }
+          }
+          function __asyncDelegator(o) {
+            var i3, p;
+            return i3 = {}, verb("next"), verb("throw", function(e) {
+              throw e;
+            }), verb("return"), i3[Symbol.iterator] = function() {
+              return this;
+            }, i3;
+            function verb(n, f2) {
+              i3[n] = o[n] ? function(v2) {
+                return (p = !p) ? { value: __await(o[n](v2)), done: n === "return" } : f2 ? f2(v2) : v2;
+              } : f2;
+            }
+          }
+          function __asyncValues(o) {
+            if (!Symbol.asyncIterator) throw new TypeError("Symbol.asyncIterator is not defined.");
+            var m = o[Symbol.asyncIterator], i3;
+            return m ? m.call(o) : (o = typeof __values === "function" ? __values(o) : o[Symbol.iterator](), i3 = {}, verb("next"), verb("throw"), verb("return"), i3[Symbol.asyncIterator] = function() {
+              return this;
+            }, i3);
+            function verb(n) {
+              i3[n] = o[n] && function(v2) {
+                return new Promise(function(resolve2, reject) {
+                  v2 = o[n](v2), settle(resolve2, reject, v2.done, v2.value);
+                });
+              };
+            }
+            function settle(resolve2, reject, d, v2) {
+              Promise.resolve(v2).then(function(v3) {
+                resolve2({ value: v3, done: d });
+              }, reject);
+            }
+          }
+          function __makeTemplateObject(cooked, raw) {
+            if (Object.defineProperty) {
+              Object.defineProperty(cooked, "raw", { value: raw });
+            } else {
+              cooked.raw = raw;
+            }
+            return cooked;
+          }
+          ;
+          var __setModuleDefault = Object.create ? (function(o, v2) {
+            Object.defineProperty(o, "default", { enumerable: true, value: v2 });
+          }) : function(o, v2) {
+            o["default"] = v2;
+          };
+          function __importStar(mod) {
+            if (mod && mod.__esModule) return mod;
+            var result = {};
+            if (mod != null) {
+              for (var k2 in mod) if (k2 !== "default" && Object.prototype.hasOwnProperty.call(mod, k2)) __createBinding(result, mod, k2);
+            }
+            __setModuleDefault(result, mod);
+            return result;
+          }
+          function __importDefault(mod) {
+            return mod && mod.__esModule ? mod : { default: mod };
+          }
+          function __classPrivateFieldGet(receiver, state, kind, f2) {
+            if (kind === "a" && !f2) throw new TypeError("Private accessor was defined without a getter");
+            if (typeof state === "function" ? receiver !== state || !f2 : !state.has(receiver)) throw new TypeError("Cannot read private member from an object whose class did not declare it");
+            return kind === "m" ? f2 : kind === "a" ? f2.call(receiver) : f2 ? f2.value : state.get(receiver);
+          }
+          function __classPrivateFieldSet(receiver, state, value, kind, f2) {
+            if (kind === "m") throw new TypeError("Private method is not writable");
+            if (kind === "a" && !f2) throw new TypeError("Private accessor was defined without a setter");
+            if (typeof state === "function" ? receiver !== state || !f2 : !state.has(receiver)) throw new TypeError("Cannot write private member to an object whose class did not declare it");
+            return kind === "a" ? f2.call(receiver, value) : f2 ? f2.value = value : state.set(receiver, value), value;
+          }
+          function __classPrivateFieldIn(state, receiver) {
+            if (receiver === null || typeof receiver !== "object" && typeof receiver !== "function") throw new TypeError("Cannot use 'in' operator on non-object");
+            return typeof state === "function" ? receiver === state : state.has(receiver);
+          }
+          ;
+          var CallbackIterResult = (
+            /** @class */
+            (function(_super) {
+              __extends(CallbackIterResult2, _super);
+              function CallbackIterResult2(method, args, iterator2) {
+                var _this = _super.call(this, method, args) || this;
+                _this.iterator = iterator2;
+                return _this;
+              }
+              CallbackIterResult2.prototype.add = function(date) {
+                if (this.iterator(date, this._result.length)) {
+                  this._result.push(date);
+                  return true;
+                }
+                return false;
+              };
+              return CallbackIterResult2;
+            })(iterresult)
+          );
+          const callbackiterresult = CallbackIterResult;
+          ;
+          var ENGLISH = {
+            dayNames: [
+              "Sunday",
+              "Monday",
+              "Tuesday",
+              "Wednesday",
+              "Thursday",
+              "Friday",
+              "Saturday"
+            ],
+            monthNames: [
+              "January",
+              "February",
+              "March",
+              "April",
+              "May",
+              "June",
+              "July",
+              "August",
+              "September",
+              "October",
+              "November",
+              "December"
+            ],
+            tokens: {
+              SKIP: /^[ \r\n\t]+|^\.$/,
+              number: /^[1-9][0-9]*/,
+              numberAsText: /^(one|two|three)/i,
+              every: /^every/i,
+              "day(s)": /^days?/i,
+              "weekday(s)": /^weekdays?/i,
+              "week(s)": /^weeks?/i,
+              "hour(s)": /^hours?/i,
+              "minute(s)": /^minutes?/i,
+              "month(s)": /^months?/i,
+              "year(s)": /^years?/i,
+              on: /^(on|in)/i,
+              at: /^(at)/i,
+              the: /^the/i,
+              first: /^first/i,
+              second: /^second/i,
+              third: /^third/i,
+              nth: /^([1-9][0-9]*)(\.|th|nd|rd|st)/i,
+              last: /^last/i,
+              for: /^for/i,
+              "time(s)": /^times?/i,
+              until: /^(un)?til/i,
+              monday: /^mo(n(day)?)?/i,
+              tuesday: /^tu(e(s(day)?)?)?/i,
+              wednesday: /^we(d(n(esday)?)?)?/i,
+              thursday: /^th(u(r(sday)?)?)?/i,
+              friday: /^fr(i(day)?)?/i,
+              saturday: /^sa(t(urday)?)?/i,
+              sunday: /^su(n(day)?)?/i,
+              january: /^jan(uary)?/i,
+              february: /^feb(ruary)?/i,
+              march: /^mar(ch)?/i,
+              april: /^apr(il)?/i,
+              may: /^may/i,
+              june: /^june?/i,
+              july: /^july?/i,
+              august: /^aug(ust)?/i,
+              september: /^sep(t(ember)?)?/i,
+              october: /^oct(ober)?/i,
+              november: /^nov(ember)?/i,
+              december: /^dec(ember)?/i,
+              comma: /^(,\s*|(and|or)\s*)+/i
+            }
+          };
+          const i18n = ENGLISH;
+          ;
+          var contains = function(arr, val) {
+            return arr.indexOf(val) !== -1;
+          };
+          var defaultGetText = function(id) {
+            return id.toString();
+          };
+          var defaultDateFormatter = function(year, month, day) {
+            return "".concat(month, " ").concat(day, ", ").concat(year);
+          };
+          var ToText = (
+            /** @class */
+            (function() {
+              function ToText2(rrule, gettext, language, dateFormatter) {
+                if (gettext === void 0) {
+                  gettext = defaultGetText;
+                }
+                if (language === void 0) {
+                  language = i18n;
+                }
+                if (dateFormatter === void 0) {
+                  dateFormatter = defaultDateFormatter;
+                }
+                this.text = [];
+                this.language = language || i18n;
+                this.gettext = gettext;
+                this.dateFormatter = dateFormatter;
+                this.rrule = rrule;
+                this.options = rrule.options;
+                this.origOptions = rrule.origOptions;
+                if (this.origOptions.bymonthday) {
+                  var bymonthday = [].concat(this.options.bymonthday);
+                  var bynmonthday = [].concat(this.options.bynmonthday);
+                  bymonthday.sort(function(a, b2) {
+                    return a - b2;
+                  });
+                  bynmonthday.sort(function(a, b2) {
+                    return b2 - a;
+                  });
+                  this.bymonthday = bymonthday.concat(bynmonthday);
+                  if (!this.bymonthday.length)
+                    this.bymonthday = null;
+                }
+                if (isPresent(this.origOptions.byweekday)) {
+                  var byweekday = !isArray(this.origOptions.byweekday) ? [this.origOptions.byweekday] : this.origOptions.byweekday;
+                  var days = String(byweekday);
+                  this.byweekday = {
+                    allWeeks: byweekday.filter(function(weekday) {
+                      return !weekday.n;
+                    }),
+                    someWeeks: byweekday.filter(function(weekday) {
+                      return Boolean(weekday.n);
+                    }),
+                    isWeekdays: days.indexOf("MO") !== -1 && days.indexOf("TU") !== -1 && days.indexOf("WE") !== -1 && days.indexOf("TH") !== -1 && days.indexOf("FR") !== -1 && days.indexOf("SA") === -1 && days.indexOf("SU") === -1,
+                    isEveryDay: days.indexOf("MO") !== -1 && days.indexOf("TU") !== -1 && days.indexOf("WE") !== -1 && days.indexOf("TH") !== -1 && days.indexOf("FR") !== -1 && days.indexOf("SA") !== -1 && days.indexOf("SU") !== -1
+                  };
+                  var sortWeekDays = function(a, b2) {
+                    return a.weekday - b2.weekday;
+                  };
+                  this.byweekday.allWeeks.sort(sortWeekDays);
+                  this.byweekday.someWeeks.sort(sortWeekDays);
+                  if (!this.byweekday.allWeeks.length)
+                    this.byweekday.allWeeks = null;
+                  if (!this.byweekday.someWeeks.length)
+                    this.byweekday.someWeeks = null;
+                } else {
+                  this.byweekday = null;
+                }
+              }
+              ToText2.isFullyConvertible = function(rrule) {
+                var canConvert = true;
+                if (!(rrule.options.freq in ToText2.IMPLEMENTED))
+                  return false;
+                if (rrule.origOptions.until && rrule.origOptions.count)
+                  return false;
+                for (var key in rrule.origOptions) {
+                  if (contains(["dtstart", "tzid", "wkst", "freq"], key))
+                    return true;
+                  if (!contains(ToText2.IMPLEMENTED[rrule.options.freq], key))
+                    return false;
+                }
+                return canConvert;
+              };
+              ToText2.prototype.isFullyConvertible = function() {
+                return ToText2.isFullyConvertible(this.rrule);
+              };
+              ToText2.prototype.toString = function() {
+                var gettext = this.gettext;
+                if (!(this.options.freq in ToText2.IMPLEMENTED)) {
+                  return gettext("RRule error: Unable to fully convert this rrule to text");
+                }
+                this.text = [gettext("every")];
+                this[RRule.FREQUENCIES[this.options.freq]]();
+                if (this.options.until) {
+                  this.add(gettext("until"));
+                  var until = this.options.until;
+                  this.add(this.dateFormatter(until.getUTCFullYear(), this.language.monthNames[until.getUTCMonth()], until.getUTCDate()));
+                } else if (this.options.count) {
+                  this.add(gettext("for")).add(this.options.count.toString()).add(this.plural(this.options.count) ? gettext("times") : gettext("time"));
+                }
+                if (!this.isFullyConvertible())
+                  this.add(gettext("(~ approximate)"));
+                return this.text.join("");
+              };
+              ToText2.prototype.HOURLY = function() {
+                var gettext = this.gettext;
+                if (this.options.interval !== 1)
+                  this.add(this.options.interval.toString());
+                this.add(this.plural(this.options.interval) ? gettext("hours") : gettext("hour"));
+              };
+              ToText2.prototype.MINUTELY = function() {
+                var gettext = this.gettext;
+                if (this.options.interval !== 1)
+                  this.add(this.options.interval.toString());
+                this.add(this.plural(this.options.interval) ? gettext("minutes") : gettext("minute"));
+              };
+              ToText2.prototype.DAILY = function() {
+                var gettext = this.gettext;
+                if (this.options.interval !== 1)
+                  this.add(this.options.interval.toString());
+                if (this.byweekday && this.byweekday.isWeekdays) {
+                  this.add(this.plural(this.options.interval) ? gettext("weekdays") : gettext("weekday"));
+                } else {
+                  this.add(this.plural(this.options.interval) ? gettext("days") : gettext("day"));
+                }
+                if (this.origOptions.bymonth) {
+                  this.add(gettext("in"));
+                  this._bymonth();
+                }
+                if (this.bymonthday) {
+                  this._bymonthday();
+                } else if (this.byweekday) {
+                  this._byweekday();
+                } else if (this.origOptions.byhour) {
+                  this._byhour();
+                }
+              };
+              ToText2.prototype.WEEKLY = function() {
+                var gettext = this.gettext;
+                if (this.options.interval !== 1) {
+                  this.add(this.options.interval.toString()).add(this.plural(this.options.interval) ? gettext("weeks") : gettext("week"));
+                }
+                if (this.byweekday && this.byweekday.isWeekdays) {
+                  if (this.options.interval === 1) {
+                    this.add(this.plural(this.options.interval) ? gettext("weekdays") : gettext("weekday"));
+                  } else {
+                    this.add(gettext("on")).add(gettext("weekdays"));
+                  }
+                } else if (this.byweekday && this.byweekday.isEveryDay) {
+                  this.add(this.plural(this.options.interval) ? gettext("days") : gettext("day"));
+                } else {
+                  if (this.options.interval === 1)
+                    this.add(gettext("week"));
+                  if (this.origOptions.bymonth) {
+                    this.add(gettext("in"));
+                    this._bymonth();
+                  }
+                  if (this.bymonthday) {
+                    this._bymonthday();
+                  } else if (this.byweekday) {
+                    this._byweekday();
+                  }
+                  if (this.origOptions.byhour) {
+                    this._byhour();
+                  }
+                }
+              };
+              ToText2.prototype.MONTHLY = function() {
+                var gettext = this.gettext;
+                if (this.origOptions.bymonth) {
+                  if (this.options.interval !== 1) {
+                    this.add(this.options.interval.toString()).add(gettext("months"));
+                    if (this.plural(this.options.interval))
+                      this.add(gettext("in"));
+                  } else {
+                  }
+                  this._bymonth();
+                } else {
+                  if (this.options.interval !== 1) {
+                    this.add(this.options.interval.toString());
+                  }
+                  this.add(this.plural(this.options.interval) ? gettext("months") : gettext("month"));
+                }
+                if (this.bymonthday) {
+                  this._bymonthday();
+                } else if (this.byweekday && this.byweekday.isWeekdays) {
+                  this.add(gettext("on")).add(gettext("weekdays"));
+                } else if (this.byweekday) {
+                  this._byweekday();
+                }
+              };
+              ToText2.prototype.YEARLY = function() {
+                var gettext = this.gettext;
+                if (this.origOptions.bymonth) {
+                  if (this.options.interval !== 1) {
+                    this.add(this.options.interval.toString());
+                    this.add(gettext("years"));
+                  } else {
+                  }
+                  this._bymonth();
+                } else {
+                  if (this.options.interval !== 1) {
+                    this.add(this.options.interval.toString());
+                  }
+                  this.add(this.plural(this.options.interval) ? gettext("years") : gettext("year"));
+                }
+                if (this.bymonthday) {
+                  this._bymonthday();
+                } else if (this.byweekday) {
+                  this._byweekday();
+                }
+                if (this.options.byyearday) {
+                  this.add(gettext("on the")).add(this.list(this.options.byyearday, this.nth, gettext("and"))).add(gettext("day"));
+                }
+                if (this.options.byweekno) {
+                  this.add(gettext("in")).add(this.plural(this.options.byweekno.length) ? gettext("weeks") : gettext("week")).add(this.list(this.options.byweekno, void 0, gettext("and")));
+                }
+              };
+              ToText2.prototype._bymonthday = function() {
+                var gettext = this.gettext;
+                if (this.byweekday && this.byweekday.allWeeks) {
+                  this.add(gettext("on")).add(this.list(this.byweekday.allWeeks, this.weekdaytext, gettext("or"))).add(gettext("the")).add(this.list(this.bymonthday, this.nth, gettext("or")));
+                } else {
+                  this.add(gettext("on the")).add(this.list(this.bymonthday, this.nth, gettext("and")));
+                }
+              };
+              ToText2.prototype._byweekday = function() {
+                var gettext = this.gettext;
+                if (this.byweekday.allWeeks && !this.byweekday.isWeekdays) {
+                  this.add(gettext("on")).add(this.list(this.byweekday.allWeeks, this.weekdaytext));
+                }
+                if (this.byweekday.someWeeks) {
+                  if (this.byweekday.allWeeks)
+                    this.add(gettext("and"));
+                  this.add(gettext("on the")).add(this.list(this.byweekday.someWeeks, this.weekdaytext, gettext("and")));
+                }
+              };
+              ToText2.prototype._byhour = function() {
+                var gettext = this.gettext;
+                this.add(gettext("at")).add(this.list(this.origOptions.byhour, void 0, gettext("and")));
+              };
+              ToText2.prototype._bymonth = function() {
+                this.add(this.list(this.options.bymonth, this.monthtext, this.gettext("and")));
+              };
+              ToText2.prototype.nth = function(n) {
+                n = parseInt(n.toString(), 10);
+                var nth;
+                var gettext = this.gettext;
+                if (n === -1)
+                  return gettext("last");
+                var npos = Math.abs(n);
+                switch (npos) {
+                  case 1:
+                  case 21:
+                  case 31:
+                    nth = npos + gettext("st");
+                    break;
+                  case 2:
+                  case 22:
+                    nth = npos + gettext("nd");
+                    break;
+                  case 3:
+                  case 23:
+                    nth = npos + gettext("rd");
+                    break;
+                  default:
+                    nth = npos + gettext("th");
+                }
+                return n < 0 ? nth + " " + gettext("last") : nth;
+              };
+              ToText2.prototype.monthtext = function(m) {
+                return this.language.monthNames[m - 1];
+              };
+              ToText2.prototype.weekdaytext = function(wday) {
+                var weekday = isNumber(wday) ? (wday + 1) % 7 : wday.getJsWeekday();
+                return (wday.n ? this.nth(wday.n) + " " : "") + this.language.dayNames[weekday];
+              };
+              ToText2.prototype.plural = function(n) {
+                return n % 100 !== 1;
+              };
+              ToText2.prototype.add = function(s) {
+                this.text.push(" ");
+                this.text.push(s);
+                return this;
+              };
+              ToText2.prototype.list = function(arr, callback, finalDelim, delim) {
+                var _this = this;
+                if (delim === void 0) {
+                  delim = ",";
+                }
+                if (!isArray(arr)) {
+                  arr = [arr];
+                }
+                var delimJoin = function(array, delimiter, finalDelimiter) {
+                  var list = "";
+                  for (var i3 = 0; i3 < array.length; i3++) {
+                    if (i3 !== 0) {
+                      if (i3 === array.length - 1) {
+                        list += " " + finalDelimiter + " ";
+                      } else {
+                        list += delimiter + " ";
+                      }
+                    }
+                    list += array[i3];
+                  }
+                  return list;
+                };
+                callback = callback || function(o) {
+                  return o.toString();
+                };
+                var realCallback = function(arg) {
+                  return callback && callback.call(_this, arg);
+                };
+                if (finalDelim) {
+                  return delimJoin(arr.map(realCallback), delim, finalDelim);
+                } else {
+                  return arr.map(realCallback).join(delim + " ");
+                }
+              };
+              return ToText2;
+            })()
+          );
+          const totext = ToText;
+          ;
+          var Parser3 = (
+            /** @class */
+            (function() {
+              function Parser4(rules) {
+                this.done = true;
+                this.rules = rules;
+              }
+              Parser4.prototype.start = function(text) {
+                this.text = text;
+                this.done = false;
+                return this.nextSymbol();
+              };
+              Parser4.prototype.isDone = function() {
+                return this.done && this.symbol === null;
+              };
+              Parser4.prototype.nextSymbol = function() {
+                var best;
+                var bestSymbol;
+                this.symbol = null;
+                this.value = null;
+                do {
+                  if (this.done)
+                    return false;
+                  var rule = void 0;
+                  best = null;
+                  for (var name_1 in this.rules) {
+                    rule = this.rules[name_1];
+                    var match = rule.exec(this.text);
+                    if (match) {
+                      if (best === null || match[0].length > best[0].length) {
+                        best = match;
+                        bestSymbol = name_1;
+                      }
+                    }
+                  }
+                  if (best != null) {
+                    this.text = this.text.substr(best[0].length);
+                    if (this.text === "")
+                      this.done = true;
+                  }
+                  if (best == null) {
+                    this.done = true;
+                    this.symbol = null;
+                    this.value = null;
+                    return;
+                  }
+                } while (bestSymbol === "SKIP");
+                this.symbol = bestSymbol;
+                this.value = best;
+                return true;
+              };
+              Parser4.prototype.accept = function(name) {
+                if (this.symbol === name) {
+                  if (this.value) {
+                    var v2 = this.value;
+                    this.nextSymbol();
+                    return v2;
+                  }
+                  this.nextSymbol();
+                  return true;
+                }
+                return false;
+              };
+              Parser4.prototype.acceptNumber = function() {
+                return this.accept("number");
+              };
+              Parser4.prototype.expect = function(name) {
+                if (this.accept(name))
+                  return true;
+                throw new Error("expected " + name + " but found " + this.symbol);
+              };
+              return Parser4;
+            })()
+          );
+          function parseText(text, language) {
+            if (language === void 0) {
+              language = i18n;
+            }
+            var options = {};
+            var ttr = new Parser3(language.tokens);
+            if (!ttr.start(text))
+              return null;
+            S();
+            return options;
+            function S() {
+              ttr.expect("every");
+              var n = ttr.acceptNumber();
+              if (n)
+                options.interval = parseInt(n[0], 10);
+              if (ttr.isDone())
+                throw new Error("Unexpected end");
+              switch (ttr.symbol) {
+                case "day(s)":
+                  options.freq = RRule.DAILY;
+                  if (ttr.nextSymbol()) {
+                    AT();
+                    F2();
+                  }
+                  break;
+                // FIXME Note: every 2 weekdays != every two weeks on weekdays.
+                // DAILY on weekdays is not a valid rule
+                case "weekday(s)":
+                  options.freq = RRule.WEEKLY;
+                  options.byweekday = [RRule.MO, RRule.TU, RRule.WE, RRule.TH, RRule.FR];
+                  ttr.nextSymbol();
+                  AT();
+                  F2();
+                  break;
+                case "week(s)":
+                  options.freq = RRule.WEEKLY;
+                  if (ttr.nextSymbol()) {
+                    ON();
+                    AT();
+                    F2();
+                  }
+                  break;
+                case "hour(s)":
+                  options.freq = RRule.HOURLY;
+                  if (ttr.nextSymbol()) {
+                    ON();
+                    F2();
+                  }
+                  break;
+                case "minute(s)":
+                  options.freq = RRule.MINUTELY;
+                  if (ttr.nextSymbol()) {
+                    ON();
+                    F2();
+                  }
+                  break;
+                case "month(s)":
+                  options.freq = RRule.MONTHLY;
+                  if (ttr.nextSymbol()) {
+                    ON();
+                    F2();
+                  }
+                  break;
+                case "year(s)":
+                  options.freq = RRule.YEARLY;
+                  if (ttr.nextSymbol()) {
+                    ON();
+                    F2();
+                  }
+                  break;
+                case "monday":
+                case "tuesday":
+                case "wednesday":
+                case "thursday":
+                case "friday":
+                case "saturday":
+                case "sunday":
+                  options.freq = RRule.WEEKLY;
+                  var key = ttr.symbol.substr(0, 2).toUpperCase();
+                  options.byweekday = [RRule[key]];
+                  if (!ttr.nextSymbol())
+                    return;
+                  while (ttr.accept("comma")) {
+                    if (ttr.isDone())
+                      throw new Error("Unexpected end");
+                    var wkd = decodeWKD();
+                    if (!wkd) {
+                      throw new Error("Unexpected symbol " + ttr.symbol + ", expected weekday");
+                    }
+                    options.byweekday.push(RRule[wkd]);
+                    ttr.nextSymbol();
+                  }
+                  AT();
+                  MDAYs();
+                  F2();
+                  break;
+                case "january":
+                case "february":
+                case "march":
+                case "april":
+                case "may":
+                case "june":
+                case "july":
+                case "august":
+                case "september":
+                case "october":
+                case "november":
+                case "december":
+                  options.freq = RRule.YEARLY;
+                  options.bymonth = [decodeM()];
+                  if (!ttr.nextSymbol())
+                    return;
+                  while (ttr.accept("comma")) {
+                    if (ttr.isDone())
+                      throw new Error("Unexpected end");
+                    var m = decodeM();
+                    if (!m) {
+                      throw new Error("Unexpected symbol " + ttr.symbol + ", expected month");
+                    }
+                    options.bymonth.push(m);
+                    ttr.nextSymbol();
+                  }
+                  ON();
+                  F2();
+                  break;
+                default:
+                  throw new Error("Unknown symbol");
+              }
+            }
+            function ON() {
+              var on = ttr.accept("on");
+              var the = ttr.accept("the");
+              if (!(on || the))
+                return;
+              do {
+                var nth = decodeNTH();
+                var wkd = decodeWKD();
+                var m = decodeM();
+                if (nth) {
+                  if (wkd) {
+                    ttr.nextSymbol();
+                    if (!options.byweekday)
+                      options.byweekday = [];
+                    options.byweekday.push(RRule[wkd].nth(nth));
+                  } else {
+                    if (!options.bymonthday)
+                      options.bymonthday = [];
+                    options.bymonthday.push(nth);
+                    ttr.accept("day(s)");
+                  }
+                } else if (wkd) {
+                  ttr.nextSymbol();
+                  if (!options.byweekday)
+                    options.byweekday = [];
+                  options.byweekday.push(RRule[wkd]);
+                } else if (ttr.symbol === "weekday(s)") {
+                  ttr.nextSymbol();
+                  if (!options.byweekday) {
+                    options.byweekday = [RRule.MO, RRule.TU, RRule.WE, RRule.TH, RRule.FR];
+                  }
+                } else if (ttr.symbol === "week(s)") {
+                  ttr.nextSymbol();
+                  var n = ttr.acceptNumber();
+                  if (!n) {
+                    throw new Error("Unexpected symbol " + ttr.symbol + ", expected week number");
+                  }
+                  options.byweekno = [parseInt(n[0], 10)];
+                  while (ttr.accept("comma")) {
+                    n = ttr.acceptNumber();
+                    if (!n) {
+                      throw new Error("Unexpected symbol " + ttr.symbol + "; expected monthday");
+                    }
+                    options.byweekno.push(parseInt(n[0], 10));
+                  }
+                } else if (m) {
+                  ttr.nextSymbol();
+                  if (!options.bymonth)
+                    options.bymonth = [];
+                  options.bymonth.push(m);
+                } else {
+                  return;
+                }
+              } while (ttr.accept("comma") || ttr.accept("the") || ttr.accept("on"));
+            }
+            function AT() {
+              var at = ttr.accept("at");
+              if (!at)
+                return;
+              do {
+                var n = ttr.acceptNumber();
+                if (!n) {
+                  throw new Error("Unexpected symbol " + ttr.symbol + ", expected hour");
+                }
+                options.byhour = [parseInt(n[0], 10)];
+                while (ttr.accept("comma")) {
+                  n = ttr.acceptNumber();
+                  if (!n) {
+                    throw new Error("Unexpected symbol " + ttr.symbol + "; expected hour");
+                  }
+                  options.byhour.push(parseInt(n[0], 10));
+                }
+              } while (ttr.accept("comma") || ttr.accept("at"));
+            }
+            function decodeM() {
+              switch (ttr.symbol) {
+                case "january":
+                  return 1;
+                case "february":
+                  return 2;
+                case "march":
+                  return 3;
+                case "april":
+                  return 4;
+                case "may":
+                  return 5;
+                case "june":
+                  return 6;
+                case "july":
+                  return 7;
+                case "august":
+                  return 8;
+                case "september":
+                  return 9;
+                case "october":
+                  return 10;
+                case "november":
+                  return 11;
+                case "december":
+                  return 12;
+                default:
+                  return false;
+              }
+            }
+            function decodeWKD() {
+              switch (ttr.symbol) {
+                case "monday":
+                case "tuesday":
+                case "wednesday":
+                case "thursday":
+                case "friday":
+                case "saturday":
+                case "sunday":
+                  return ttr.symbol.substr(0, 2).toUpperCase();
+                default:
+                  return false;
+              }
+            }
+            function decodeNTH() {
+              switch (ttr.symbol) {
+                case "last":
+                  ttr.nextSymbol();
+                  return -1;
+                case "first":
+                  ttr.nextSymbol();
+                  return 1;
+                case "second":
+                  ttr.nextSymbol();
+                  return ttr.accept("last") ? -2 : 2;
+                case "third":
+                  ttr.nextSymbol();
+                  return ttr.accept("last") ? -3 : 3;
+                case "nth":
+                  var v2 = parseInt(ttr.value[1], 10);
+                  if (v2 < -366 || v2 > 366)
+                    throw new Error("Nth out of range: " + v2);
+                  ttr.nextSymbol();
+                  return ttr.accept("last") ? -v2 : v2;
+                default:
+                  return false;
+              }
+            }
+            function MDAYs() {
+              ttr.accept("on");
+              ttr.accept("the");
+              var nth = decodeNTH();
+              if (!nth)
+                return;
+              options.bymonthday = [nth];
+              ttr.nextSymbol();
+              while (ttr.accept("comma")) {
+                nth = decodeNTH();
+                if (!nth) {
+                  throw new Error("Unexpected symbol " + ttr.symbol + "; expected monthday");
+                }
+                options.bymonthday.push(nth);
+                ttr.nextSymbol();
+              }
+            }
+            function F2() {
+              if (ttr.symbol === "until") {
+                var date = Date.parse(ttr.text);
+                if (!date)
+                  throw new Error("Cannot parse until date:" + ttr.text);
+                options.until = new Date(date);
+              } else if (ttr.accept("for")) {
+                options.count = parseInt(ttr.value[0], 10);
+                ttr.expect("number");
+              }
+            }
+          }
+          ;
+          var Frequency;
+          (function(Frequency2) {
+            Frequency2[Frequency2["YEARLY"] = 0] = "YEARLY";
+            Frequency2[Frequency2["MONTHLY"] = 1] = "MONTHLY";
+            Frequency2[Frequency2["WEEKLY"] = 2] = "WEEKLY";
+            Frequency2[Frequency2["DAILY"] = 3] = "DAILY";
+            Frequency2[Frequency2["HOURLY"] = 4] = "HOURLY";
+            Frequency2[Frequency2["MINUTELY"] = 5] = "MINUTELY";
+            Frequency2[Frequency2["SECONDLY"] = 6] = "SECONDLY";
+          })(Frequency || (Frequency = {}));
+          function freqIsDailyOrGreater(freq) {
+            return freq < Frequency.HOURLY;
+          }
+          ;
+          var fromText = function(text, language) {
+            if (language === void 0) {
+              language = i18n;
+            }
+            return new RRule(parseText(text, language) || void 0);
+          };
+          var common = [
+            "count",
+            "until",
+            "interval",
+            "byweekday",
+            "bymonthday",
+            "bymonth"
+          ];
+          totext.IMPLEMENTED = [];
+          totext.IMPLEMENTED[Frequency.HOURLY] = common;
+          totext.IMPLEMENTED[Frequency.MINUTELY] = common;
+          totext.IMPLEMENTED[Frequency.DAILY] = ["byhour"].concat(common);
+          totext.IMPLEMENTED[Frequency.WEEKLY] = common;
+          totext.IMPLEMENTED[Frequency.MONTHLY] = common;
+          totext.IMPLEMENTED[Frequency.YEARLY] = ["byweekno", "byyearday"].concat(common);
+          var toText = function(rrule, gettext, language, dateFormatter) {
+            return new totext(rrule, gettext, language, dateFormatter).toString();
+          };
+          var isFullyConvertible = totext.isFullyConvertible;
+          ;
+          var Time = (
+            /** @class */
+            (function() {
+              function Time2(hour, minute, second, millisecond) {
+                this.hour = hour;
+                this.minute = minute;
+                this.second = second;
+                this.millisecond = millisecond || 0;
+              }
+              Time2.prototype.getHours = function() {
+                return this.hour;
+              };
+              Time2.prototype.getMinutes = function() {
+                return this.minute;
+              };
+              Time2.prototype.getSeconds = function() {
+                return this.second;
+              };
+              Time2.prototype.getMilliseconds = function() {
+                return this.millisecond;
+              };
+              Time2.prototype.getTime = function() {
+                return (this.hour * 60 * 60 + this.minute * 60 + this.second) * 1e3 + this.millisecond;
+              };
+              return Time2;
+            })()
+          );
+          var DateTime = (
+            /** @class */
+            (function(_super) {
+              __extends(DateTime2, _super);
+              function DateTime2(year, month, day, hour, minute, second, millisecond) {
+                var _this = _super.call(this, hour, minute, second, millisecond) || this;
+                _this.year = year;
+                _this.month = month;
+                _this.day = day;
+                return _this;
+              }
+              DateTime2.fromDate = function(date) {
+                return new this(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.valueOf() % 1e3);
+              };
+              DateTime2.prototype.getWeekday = function() {
+                return getWeekday(new Date(this.getTime()));
+              };
+              DateTime2.prototype.getTime = function() {
+                return new Date(Date.UTC(this.year, this.month - 1, this.day, this.hour, this.minute, this.second, this.millisecond)).getTime();
+              };
+              DateTime2.prototype.getDay = function() {
+                return this.day;
+              };
+              DateTime2.prototype.getMonth = function() {
+                return this.month;
+              };
+              DateTime2.prototype.getYear = function() {
+                return this.year;
+              };
+              DateTime2.prototype.addYears = function(years) {
+                this.year += years;
+              };
+              DateTime2.prototype.addMonths = function(months) {
+                this.month += months;
+                if (this.month > 12) {
+                  var yearDiv = Math.floor(this.month / 12);
+                  var monthMod = pymod(this.month, 12);
+                  this.month = monthMod;
+                  this.year += yearDiv;
+                  if (this.month === 0) {
+                    this.month = 12;
+                    --this.year;
+                  }
+                }
+              };
+              DateTime2.prototype.addWeekly = function(days, wkst) {
+                if (wkst > this.getWeekday()) {
+                  this.day += -(this.getWeekday() + 1 + (6 - wkst)) + days * 7;
+                } else {
+                  this.day += -(this.getWeekday() - wkst) + days * 7;
+                }
+                this.fixDay();
+              };
+              DateTime2.prototype.addDaily = function(days) {
+                this.day += days;
+                this.fixDay();
+              };
+              DateTime2.prototype.addHours = function(hours, filtered, byhour) {
+                if (filtered) {
+                  this.hour += Math.floor((23 - this.hour) / hours) * hours;
+                }
+                for (; ; ) {
+                  this.hour += hours;
+                  var _a = divmod(this.hour, 24), dayDiv = _a.div, hourMod = _a.mod;
+                  if (dayDiv) {
+                    this.hour = hourMod;
+                    this.addDaily(dayDiv);
+                  }
+                  if (empty(byhour) || includes(byhour, this.hour))
+                    break;
+                }
+              };
+              DateTime2.prototype.addMinutes = function(minutes, filtered, byhour, byminute) {
+                if (filtered) {
+                  this.minute += Math.floor((1439 - (this.hour * 60 + this.minute)) / minutes) * minutes;
+                }
+                for (; ; ) {
+                  this.minute += minutes;
+                  var _a = divmod(this.minute, 60), hourDiv = _a.div, minuteMod = _a.mod;
+                  if (hourDiv) {
+                    this.minute = minuteMod;
+                    this.addHours(hourDiv, false, byhour);
+                  }
+                  if ((empty(byhour) || includes(byhour, this.hour)) && (empty(byminute) || includes(byminute, this.minute))) {
+                    break;
+                  }
+                }
+              };
+              DateTime2.prototype.addSeconds = function(seconds, filtered, byhour, byminute, bysecond) {
+                if (filtered) {
+                  this.second += Math.floor((86399 - (this.hour * 3600 + this.minute * 60 + this.second)) / seconds) * seconds;
+                }
+                for (; ; ) {
+                  this.second += seconds;
+                  var _a = divmod(this.second, 60), minuteDiv = _a.div, secondMod = _a.mod;
+                  if (minuteDiv) {
+                    this.second = secondMod;
+                    this.addMinutes(minuteDiv, false, byhour, byminute);
+                  }
+                  if ((empty(byhour) || includes(byhour, this.hour)) && (empty(byminute) || includes(byminute, this.minute)) && (empty(bysecond) || includes(bysecond, this.second))) {
+                    break;
+                  }
+                }
+              };
+              DateTime2.prototype.fixDay = function() {
+                if (this.day <= 28) {
+                  return;
+                }
+                var daysinmonth = monthRange(this.year, this.month - 1)[1];
+                if (this.day <= daysinmonth) {
+                  return;
+                }
+                while (this.day > daysinmonth) {
+                  this.day -= daysinmonth;
+                  ++this.month;
+                  if (this.month === 13) {
+                    this.month = 1;
+                    ++this.year;
+                    if (this.year > MAXYEAR) {
+                      return;
+                    }
+                  }
+                  daysinmonth = monthRange(this.year, this.month - 1)[1];
+                }
+              };
+              DateTime2.prototype.add = function(options, filtered) {
+                var freq = options.freq, interval = options.interval, wkst = options.wkst, byhour = options.byhour, byminute = options.byminute, bysecond = options.bysecond;
+                switch (freq) {
+                  case Frequency.YEARLY:
+                    return this.addYears(interval);
+                  case Frequency.MONTHLY:
+                    return this.addMonths(interval);
+                  case Frequency.WEEKLY:
+                    return this.addWeekly(interval, wkst);
+                  case Frequency.DAILY:
+                    return this.addDaily(interval);
+                  case Frequency.HOURLY:
+                    return this.addHours(interval, filtered, byhour);
+                  case Frequency.MINUTELY:
+                    return this.addMinutes(interval, filtered, byhour, byminute);
+                  case Frequency.SECONDLY:
+                    return this.addSeconds(interval, filtered, byhour, byminute, bysecond);
+                }
+              };
+              return DateTime2;
+            })(Time)
+          );
+          ;
+          function initializeOptions(options) {
+            var invalid = [];
+            var keys = Object.keys(options);
+            for (var _i = 0, keys_1 = keys; _i < keys_1.length; _i++) {
+              var key = keys_1[_i];
+              if (!includes(defaultKeys, key))
+                invalid.push(key);
+              if (isDate(options[key]) && !isValidDate(options[key])) {
+                invalid.push(key);
+              }
+            }
+            if (invalid.length) {
+              throw new Error("Invalid options: " + invalid.join(", "));
+            }
+            return __assign({}, options);
+          }
+          function parseOptions(options) {
+            var opts = __assign(__assign({}, DEFAULT_OPTIONS), initializeOptions(options));
+            if (isPresent(opts.byeaster))
+              opts.freq = RRule.YEARLY;
+            if (!(isPresent(opts.freq) && RRule.FREQUENCIES[opts.freq])) {
+              throw new Error("Invalid frequency: ".concat(opts.freq, " ").concat(options.freq));
+            }
+            if (!opts.dtstart)
+              opts.dtstart = new Date((/* @__PURE__ */ new Date()).setMilliseconds(0));
+            if (!isPresent(opts.wkst)) {
+              opts.wkst = RRule.MO.weekday;
+            } else if (isNumber(opts.wkst)) {
+            } else {
+              opts.wkst = opts.wkst.weekday;
+            }
+            if (isPresent(opts.bysetpos)) {
+              if (isNumber(opts.bysetpos))
+                opts.bysetpos = [opts.bysetpos];
+              for (var i3 = 0; i3 < opts.bysetpos.length; i3++) {
+                var v2 = opts.bysetpos[i3];
+                if (v2 === 0 || !(v2 >= -366 && v2 <= 366)) {
+                  throw new Error("bysetpos must be between 1 and 366, or between -366 and -1");
+                }
+              }
+            }
+            if (!(Boolean(opts.byweekno) || notEmpty(opts.byweekno) || notEmpty(opts.byyearday) || Boolean(opts.bymonthday) || notEmpty(opts.bymonthday) || isPresent(opts.byweekday) || isPresent(opts.byeaster))) {
+              switch (opts.freq) {
+                case RRule.YEARLY:
+                  if (!opts.bymonth)
+                    opts.bymonth = opts.dtstart.getUTCMonth() + 1;
+                  opts.bymonthday = opts.dtstart.getUTCDate();
+                  break;
+                case RRule.MONTHLY:
+                  opts.bymonthday = opts.dtstart.getUTCDate();
+                  break;
+                case RRule.WEEKLY:
+                  opts.byweekday = [getWeekday(opts.dtstart)];
+                  break;
+              }
+            }
+            if (isPresent(opts.bymonth) && !isArray(opts.bymonth)) {
+              opts.bymonth = [opts.bymonth];
+            }
+            if (isPresent(opts.byyearday) && !isArray(opts.byyearday) && isNumber(opts.byyearday)) {
+              opts.byyearday = [opts.byyearday];
+            }
+            if (!isPresent(opts.bymonthday)) {
+              opts.bymonthday = [];
+              opts.bynmonthday = [];
+            } else if (isArray(opts.bymonthday)) {
+              var bymonthday = [];
+              var bynmonthday = [];
+              for (var i3 = 0; i3 < opts.bymonthday.length; i3++) {
+                var v2 = opts.bymonthday[i3];
+                if (v2 > 0) {
+                  bymonthday.push(v2);
+                } else if (v2 < 0) {
+                  bynmonthday.push(v2);
+                }
+              }
+              opts.bymonthday = bymonthday;
+              opts.bynmonthday = bynmonthday;
+            } else if (opts.bymonthday < 0) {
+              opts.bynmonthday = [opts.bymonthday];
+              opts.bymonthday = [];
+            } else {
+              opts.bynmonthday = [];
+              opts.bymonthday = [opts.bymonthday];
+            }
+            if (isPresent(opts.byweekno) && !isArray(opts.byweekno)) {
+              opts.byweekno = [opts.byweekno];
+            }
+            if (!isPresent(opts.byweekday)) {
+              opts.bynweekday = null;
+            } else if (isNumber(opts.byweekday)) {
+              opts.byweekday = [opts.byweekday];
+              opts.bynweekday = null;
+            } else if (isWeekdayStr(opts.byweekday)) {
+              opts.byweekday = [Weekday.fromStr(opts.byweekday).weekday];
+              opts.bynweekday = null;
+            } else if (opts.byweekday instanceof Weekday) {
+              if (!opts.byweekday.n || opts.freq > RRule.MONTHLY) {
+                opts.byweekday = [opts.byweekday.weekday];
+                opts.bynweekday = null;
+              } else {
+                opts.bynweekday = [[opts.byweekday.weekday, opts.byweekday.n]];
+                opts.byweekday = null;
+              }
+            } else {
+              var byweekday = [];
+              var bynweekday = [];
+              for (var i3 = 0; i3 < opts.byweekday.length; i3++) {
+                var wday = opts.byweekday[i3];
+                if (isNumber(wday)) {
+                  byweekday.push(wday);
+                  continue;
+                } else if (isWeekdayStr(wday)) {
+                  byweekday.push(Weekday.fromStr(wday).weekday);
+                  continue;
+                }
+                if (!wday.n || opts.freq > RRule.MONTHLY) {
+                  byweekday.push(wday.weekday);
+                } else {
+                  bynweekday.push([wday.weekday, wday.n]);
+                }
+              }
+              opts.byweekday = notEmpty(byweekday) ? byweekday : null;
+              opts.bynweekday = notEmpty(bynweekday) ? bynweekday : null;
+            }
+            if (!isPresent(opts.byhour)) {
+              opts.byhour = opts.freq < RRule.HOURLY ? [opts.dtstart.getUTCHours()] : null;
+            } else if (isNumber(opts.byhour)) {
+              opts.byhour = [opts.byhour];
+            }
+            if (!isPresent(opts.byminute)) {
+              opts.byminute = opts.freq < RRule.MINUTELY ? [opts.dtstart.getUTCMinutes()] : null;
+            } else if (isNumber(opts.byminute)) {
+              opts.byminute = [opts.byminute];
+            }
+            if (!isPresent(opts.bysecond)) {
+              opts.bysecond = opts.freq < RRule.SECONDLY ? [opts.dtstart.getUTCSeconds()] : null;
+            } else if (isNumber(opts.bysecond)) {
+              opts.bysecond = [opts.bysecond];
+            }
+            return { parsedOptions: opts };
+          }
+          function buildTimeset(opts) {
+            var millisecondModulo = opts.dtstart.getTime() % 1e3;
+            if (!freqIsDailyOrGreater(opts.freq)) {
+              return [];
+            }
+            var timeset = [];
+            opts.byhour.forEach(function(hour) {
+              opts.byminute.forEach(function(minute) {
+                opts.bysecond.forEach(function(second) {
+                  timeset.push(new Time(hour, minute, second, millisecondModulo));
+                });
+              });
+            });
+            return timeset;
+          }
+          ;
+          function parseString(rfcString) {
+            var options = rfcString.split("\n").map(parseLine).filter(function(x2) {
+              return x2 !== null;
+            });
+            return __assign(__assign({}, options[0]), options[1]);
+          }
+          function parseDtstart(line) {
+            var options = {};
+            var dtstartWithZone = /DTSTART(?:;TZID=([^:=]+?))?(?::|=)([^;\s]+)/i.exec(line);
+            if (!dtstartWithZone) {
+              return options;
+            }
+            var tzid = dtstartWithZone[1], dtstart = dtstartWithZone[2];
+            if (tzid) {
+              options.tzid = tzid;
+            }
+            options.dtstart = untilStringToDate(dtstart);
+            return options;
+          }
+          function parseLine(rfcString) {
+            rfcString = rfcString.replace(/^\s+|\s+$/, "");
+            if (!rfcString.length)
+              return null;
+            var header = /^([A-Z]+?)[:;]/.exec(rfcString.toUpperCase());
+            if (!header) {
+              return parseRrule2(rfcString);
+            }
+            var key = header[1];
+            switch (key.toUpperCase()) {
+              case "RRULE":
+              case "EXRULE":
+                return parseRrule2(rfcString);
+              case "DTSTART":
+                return parseDtstart(rfcString);
+              default:
+                throw new Error("Unsupported RFC prop ".concat(key, " in ").concat(rfcString));
+            }
+          }
+          function parseRrule2(line) {
+            var strippedLine = line.replace(/^RRULE:/i, "");
+            var options = parseDtstart(strippedLine);
+            var attrs = line.replace(/^(?:RRULE|EXRULE):/i, "").split(";");
+            attrs.forEach(function(attr) {
+              var _a = attr.split("="), key = _a[0], value = _a[1];
+              switch (key.toUpperCase()) {
+                case "FREQ":
+                  options.freq = Frequency[value.toUpperCase()];
+                  break;
+                case "WKST":
+                  options.wkst = Days[value.toUpperCase()];
+                  break;
+                case "COUNT":
+                case "INTERVAL":
+                case "BYSETPOS":
+                case "BYMONTH":
+                case "BYMONTHDAY":
+                case "BYYEARDAY":
+                case "BYWEEKNO":
+                case "BYHOUR":
+                case "BYMINUTE":
+                case "BYSECOND":
+                  var num = parseNumber(value);
+                  var optionKey = key.toLowerCase();
+                  options[optionKey] = num;
+                  break;
+                case "BYWEEKDAY":
+                case "BYDAY":
+                  options.byweekday = parseWeekday(value);
+                  break;
+                case "DTSTART":
+                case "TZID":
+                  var dtstart = parseDtstart(line);
+                  options.tzid = dtstart.tzid;
+                  options.dtstart = dtstart.dtstart;
+                  break;
+                case "UNTIL":
+                  options.until = untilStringToDate(value);
+                  break;
+                case "BYEASTER":
+                  options.byeaster = Number(value);
+                  break;
+                default:
+                  throw new Error("Unknown RRULE property '" + key + "'");
+              }
+            });
+            return options;
+          }
+          function parseNumber(value) {
+            if (value.indexOf(",") !== -1) {
+              var values = value.split(",");
+              return values.map(parseIndividualNumber);
+            }
+            return parseIndividualNumber(value);
+          }
+          function parseIndividualNumber(value) {
+            if (/^[+-]?\d+$/.test(value)) {
+              return Number(value);
+            }
+            return value;
+          }
+          function parseWeekday(value) {
+            var days = value.split(",");
+            return days.map(function(day) {
+              if (day.length === 2) {
+                return Days[day];
+              }
+              var parts = day.match(/^([+-]?\d{1,2})([A-Z]{2})$/);
+              if (!parts || parts.length < 3) {
+                throw new SyntaxError("Invalid weekday string: ".concat(day));
+              }
+              var n = Number(parts[1]);
+              var wdaypart = parts[2];
+              var wday = Days[wdaypart].weekday;
+              return new Weekday(wday, n);
+            });
+          }
+          ;
+          var DateWithZone = (
+            /** @class */
+            (function() {
+              function DateWithZone2(date, tzid) {
+                if (isNaN(date.getTime())) {
+                  throw new RangeError("Invalid date passed to DateWithZone");
+                }
+                this.date = date;
+                this.tzid = tzid;
+              }
+              Object.defineProperty(DateWithZone2.prototype, "isUTC", {
+                get: function() {
+                  return !this.tzid || this.tzid.toUpperCase() === "UTC";
+                },
+                enumerable: false,
+                configurable: true
+              });
+              DateWithZone2.prototype.toString = function() {
+                var datestr = timeToUntilString(this.date.getTime(), this.isUTC);
+                if (!this.isUTC) {
+                  return ";TZID=".concat(this.tzid, ":").concat(datestr);
+                }
+                return ":".concat(datestr);
+              };
+              DateWithZone2.prototype.getTime = function() {
+                return this.date.getTime();
+              };
+              DateWithZone2.prototype.rezonedDate = function() {
+                if (this.isUTC) {
+                  return this.date;
+                }
+                return dateInTimeZone(this.date, this.tzid);
+              };
+              return DateWithZone2;
+            })()
+          );
+          ;
+          function optionsToString(options) {
+            var rrule = [];
+            var dtstart = "";
+            var keys = Object.keys(options);
+            var defaultKeys2 = Object.keys(DEFAULT_OPTIONS);
+            for (var i3 = 0; i3 < keys.length; i3++) {
+              if (keys[i3] === "tzid")
+                continue;
+              if (!includes(defaultKeys2, keys[i3]))
+                continue;
+              var key = keys[i3].toUpperCase();
+              var value = options[keys[i3]];
+              var outValue = "";
+              if (!isPresent(value) || isArray(value) && !value.length)
+                continue;
+              switch (key) {
+                case "FREQ":
+                  outValue = RRule.FREQUENCIES[options.freq];
+                  break;
+                case "WKST":
+                  if (isNumber(value)) {
+                    outValue = new Weekday(value).toString();
+                  } else {
+                    outValue = value.toString();
+                  }
+                  break;
+                case "BYWEEKDAY":
+                  key = "BYDAY";
+                  outValue = toArray(value).map(function(wday) {
+                    if (wday instanceof Weekday) {
+                      return wday;
+                    }
+                    if (isArray(wday)) {
+                      return new Weekday(wday[0], wday[1]);
+                    }
+                    return new Weekday(wday);
+                  }).toString();
+                  break;
+                case "DTSTART":
+                  dtstart = buildDtstart(value, options.tzid);
+                  break;
+                case "UNTIL":
+                  outValue = timeToUntilString(value, !options.tzid);
+                  break;
+                default:
+                  if (isArray(value)) {
+                    var strValues = [];
+                    for (var j2 = 0; j2 < value.length; j2++) {
+                      strValues[j2] = String(value[j2]);
+                    }
+                    outValue = strValues.toString();
+                  } else {
+                    outValue = String(value);
+                  }
+              }
+              if (outValue) {
+                rrule.push([key, outValue]);
+              }
+            }
+            var rules = rrule.map(function(_a) {
+              var key2 = _a[0], value2 = _a[1];
+              return "".concat(key2, "=").concat(value2.toString());
+            }).join(";");
+            var ruleString = "";
+            if (rules !== "") {
+              ruleString = "RRULE:".concat(rules);
+            }
+            return [dtstart, ruleString].filter(function(x2) {
+              return !!x2;
+            }).join("\n");
+          }
+          function buildDtstart(dtstart, tzid) {
+            if (!dtstart) {
+              return "";
+            }
+            return "DTSTART" + new DateWithZone(new Date(dtstart), tzid).toString();
+          }
+          ;
+          function argsMatch(left, right) {
+            if (Array.isArray(left)) {
+              if (!Array.isArray(right))
+                return false;
+              if (left.length !== right.length)
+                return false;
+              return left.every(function(date, i3) {
+                return date.getTime() === right[i3].getTime();
+              });
+            }
+            if (left instanceof Date) {
+              return right instanceof Date && left.getTime() === right.getTime();
+            }
+            return left === right;
+          }
+          var Cache = (
+            /** @class */
+            (function() {
+              function Cache2() {
+                this.all = false;
+                this.before = [];
+                this.after = [];
+                this.between = [];
+              }
+              Cache2.prototype._cacheAdd = function(what, value, args) {
+                if (value) {
+                  value = value instanceof Date ? dateutil_clone(value) : cloneDates(value);
+                }
+                if (what === "all") {
+                  this.all = value;
+                } else {
+                  args._value = value;
+                  this[what].push(args);
+                }
+              };
+              Cache2.prototype._cacheGet = function(what, args) {
+                var cached = false;
+                var argsKeys = args ? Object.keys(args) : [];
+                var findCacheDiff = function(item2) {
+                  for (var i4 = 0; i4 < argsKeys.length; i4++) {
+                    var key = argsKeys[i4];
+                    if (!argsMatch(args[key], item2[key])) {
+                      return true;
+                    }
+                  }
+                  return false;
+                };
+                var cachedObject = this[what];
+                if (what === "all") {
+                  cached = this.all;
+                } else if (isArray(cachedObject)) {
+                  for (var i3 = 0; i3 < cachedObject.length; i3++) {
+                    var item = cachedObject[i3];
+                    if (argsKeys.length && findCacheDiff(item))
+                      continue;
+                    cached = item._value;
+                    break;
+                  }
+                }
+                if (!cached && this.all) {
+                  var iterResult = new iterresult(what, args);
+                  for (var i3 = 0; i3 < this.all.length; i3++) {
+                    if (!iterResult.accept(this.all[i3]))
+                      break;
+                  }
+                  cached = iterResult.getValue();
+                  this._cacheAdd(what, cached, args);
+                }
+                return isArray(cached) ? cloneDates(cached) : cached instanceof Date ? dateutil_clone(cached) : cached;
+              };
+              return Cache2;
+            })()
+          );
+          ;
+          var M365MASK = __spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray([], repeat(1, 31), true), repeat(2, 28), true), repeat(3, 31), true), repeat(4, 30), true), repeat(5, 31), true), repeat(6, 30), true), repeat(7, 31), true), repeat(8, 31), true), repeat(9, 30), true), repeat(10, 31), true), repeat(11, 30), true), repeat(12, 31), true), repeat(1, 7), true);
+          var M366MASK = __spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray([], repeat(1, 31), true), repeat(2, 29), true), repeat(3, 31), true), repeat(4, 30), true), repeat(5, 31), true), repeat(6, 30), true), repeat(7, 31), true), repeat(8, 31), true), repeat(9, 30), true), repeat(10, 31), true), repeat(11, 30), true), repeat(12, 31), true), repeat(1, 7), true);
+          var M28 = range(1, 29);
+          var M29 = range(1, 30);
+          var M30 = range(1, 31);
+          var M31 = range(1, 32);
+          var MDAY366MASK = __spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray([], M31, true), M29, true), M31, true), M30, true), M31, true), M30, true), M31, true), M31, true), M30, true), M31, true), M30, true), M31, true), M31.slice(0, 7), true);
+          var MDAY365MASK = __spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray([], M31, true), M28, true), M31, true), M30, true), M31, true), M30, true), M31, true), M31, true), M30, true), M31, true), M30, true), M31, true), M31.slice(0, 7), true);
+          var NM28 = range(-28, 0);
+          var NM29 = range(-29, 0);
+          var NM30 = range(-30, 0);
+          var NM31 = range(-31, 0);
+          var NMDAY366MASK = __spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray([], NM31, true), NM29, true), NM31, true), NM30, true), NM31, true), NM30, true), NM31, true), NM31, true), NM30, true), NM31, true), NM30, true), NM31, true), NM31.slice(0, 7), true);
+          var NMDAY365MASK = __spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray(__spreadArray([], NM31, true), NM28, true), NM31, true), NM30, true), NM31, true), NM30, true), NM31, true), NM31, true), NM30, true), NM31, true), NM30, true), NM31, true), NM31.slice(0, 7), true);
+          var M366RANGE = [0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335, 366];
+          var M365RANGE = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365];
+          var WDAYMASK = (function() {
+            var wdaymask = [];
+            for (var i3 = 0; i3 < 55; i3++)
+              wdaymask = wdaymask.concat(range(7));
+            return wdaymask;
+          })();
+          ;
+          function rebuildYear(year, options) {
+            var firstyday = datetime(year, 1, 1);
+            var yearlen = isLeapYear(year) ? 366 : 365;
+            var nextyearlen = isLeapYear(year + 1) ? 366 : 365;
+            var yearordinal = toOrdinal(firstyday);
+            var yearweekday = getWeekday(firstyday);
+            var result = __assign(__assign({ yearlen, nextyearlen, yearordinal, yearweekday }, baseYearMasks(year)), { wnomask: null });
+            if (empty(options.byweekno)) {
+              return result;
+            }
+            result.wnomask = repeat(0, yearlen + 7);
+            var firstwkst;
+            var wyearlen;
+            var no1wkst = firstwkst = pymod(7 - yearweekday + options.wkst, 7);
+            if (no1wkst >= 4) {
+              no1wkst = 0;
+              wyearlen = result.yearlen + pymod(yearweekday - options.wkst, 7);
+            } else {
+              wyearlen = yearlen - no1wkst;
+            }
+            var div = Math.floor(wyearlen / 7);
+            var mod = pymod(wyearlen, 7);
+            var numweeks = Math.floor(div + mod / 4);
+            for (var j2 = 0; j2 < options.byweekno.length; j2++) {
+              var n = options.byweekno[j2];
+              if (n < 0) {
+                n += numweeks + 1;
+              }
+              if (!(n > 0 && n <= numweeks)) {
+                continue;
+              }
+              var i3 = void 0;
+              if (n > 1) {
+                i3 = no1wkst + (n - 1) * 7;
+                if (no1wkst !== firstwkst) {
+                  i3 -= 7 - firstwkst;
+                }
+              } else {
+                i3 = no1wkst;
+              }
+              for (var k2 = 0; k2 < 7; k2++) {
+                result.wnomask[i3] = 1;
+                i3++;
+                if (result.wdaymask[i3] === options.wkst)
+                  break;
+              }
+            }
+            if (includes(options.byweekno, 1)) {
+              var i3 = no1wkst + numweeks * 7;
+              if (no1wkst !== firstwkst)
+                i3 -= 7 - firstwkst;
+              if (i3 < yearlen) {
+                for (var j2 = 0; j2 < 7; j2++) {
+                  result.wnomask[i3] = 1;
+                  i3 += 1;
+                  if (result.wdaymask[i3] === options.wkst)
+                    break;
+                }
+              }
+            }
+            if (no1wkst) {
+              var lnumweeks = void 0;
+              if (!includes(options.byweekno, -1)) {
+                var lyearweekday = getWeekday(datetime(year - 1, 1, 1));
+                var lno1wkst = pymod(7 - lyearweekday.valueOf() + options.wkst, 7);
+                var lyearlen = isLeapYear(year - 1) ? 366 : 365;
+                var weekst = void 0;
+                if (lno1wkst >= 4) {
+                  lno1wkst = 0;
+                  weekst = lyearlen + pymod(lyearweekday - options.wkst, 7);
+                } else {
+                  weekst = yearlen - no1wkst;
+                }
+                lnumweeks = Math.floor(52 + pymod(weekst, 7) / 4);
+              } else {
+                lnumweeks = -1;
+              }
+              if (includes(options.byweekno, lnumweeks)) {
+                for (var i3 = 0; i3 < no1wkst; i3++)
+                  result.wnomask[i3] = 1;
+              }
+            }
+            return result;
+          }
+          function baseYearMasks(year) {
+            var yearlen = isLeapYear(year) ? 366 : 365;
+            var firstyday = datetime(year, 1, 1);
+            var wday = getWeekday(firstyday);
+            if (yearlen === 365) {
+              return {
+                mmask: M365MASK,
+                mdaymask: MDAY365MASK,
+                nmdaymask: NMDAY365MASK,
+                wdaymask: WDAYMASK.slice(wday),
+                mrange: M365RANGE
+              };
+            }
+            return {
+              mmask: M366MASK,
+              mdaymask: MDAY366MASK,
+              nmdaymask: NMDAY366MASK,
+              wdaymask: WDAYMASK.slice(wday),
+              mrange: M366RANGE
+            };
+          }
+          ;
+          function rebuildMonth(year, month, yearlen, mrange, wdaymask, options) {
+            var result = {
+              lastyear: year,
+              lastmonth: month,
+              nwdaymask: []
+            };
+            var ranges = [];
+            if (options.freq === RRule.YEARLY) {
+              if (empty(options.bymonth)) {
+                ranges = [[0, yearlen]];
+              } else {
+                for (var j2 = 0; j2 < options.bymonth.length; j2++) {
+                  month = options.bymonth[j2];
+                  ranges.push(mrange.slice(month - 1, month + 1));
+                }
+              }
+            } else if (options.freq === RRule.MONTHLY) {
+              ranges = [mrange.slice(month - 1, month + 1)];
+            }
+            if (empty(ranges)) {
+              return result;
+            }
+            result.nwdaymask = repeat(0, yearlen);
+            for (var j2 = 0; j2 < ranges.length; j2++) {
+              var rang = ranges[j2];
+              var first = rang[0];
+              var last = rang[1] - 1;
+              for (var k2 = 0; k2 < options.bynweekday.length; k2++) {
+                var i3 = void 0;
+                var _a = options.bynweekday[k2], wday = _a[0], n = _a[1];
+                if (n < 0) {
+                  i3 = last + (n + 1) * 7;
+                  i3 -= pymod(wdaymask[i3] - wday, 7);
+                } else {
+                  i3 = first + (n - 1) * 7;
+                  i3 += pymod(7 - wdaymask[i3] + wday, 7);
+                }
+                if (first <= i3 && i3 <= last)
+                  result.nwdaymask[i3] = 1;
+              }
+            }
+            return result;
+          }
+          ;
+          function easter(y2, offset) {
+            if (offset === void 0) {
+              offset = 0;
+            }
+            var a = y2 % 19;
+            var b2 = Math.floor(y2 / 100);
+            var c = y2 % 100;
+            var d = Math.floor(b2 / 4);
+            var e = b2 % 4;
+            var f2 = Math.floor((b2 + 8) / 25);
+            var g2 = Math.floor((b2 - f2 + 1) / 3);
+            var h = Math.floor(19 * a + b2 - d - g2 + 15) % 30;
+            var i3 = Math.floor(c / 4);
+            var k2 = c % 4;
+            var l2 = Math.floor(32 + 2 * e + 2 * i3 - h - k2) % 7;
+            var m = Math.floor((a + 11 * h + 22 * l2) / 451);
+            var month = Math.floor((h + l2 - 7 * m + 114) / 31);
+            var day = (h + l2 - 7 * m + 114) % 31 + 1;
+            var date = Date.UTC(y2, month - 1, day + offset);
+            var yearStart = Date.UTC(y2, 0, 1);
+            return [Math.ceil((date - yearStart) / (1e3 * 60 * 60 * 24))];
+          }
+          ;
+          var Iterinfo = (
+            /** @class */
+            (function() {
+              function Iterinfo2(options) {
+                this.options = options;
+              }
+              Iterinfo2.prototype.rebuild = function(year, month) {
+                var options = this.options;
+                if (year !== this.lastyear) {
+                  this.yearinfo = rebuildYear(year, options);
+                }
+                if (notEmpty(options.bynweekday) && (month !== this.lastmonth || year !== this.lastyear)) {
+                  var _a = this.yearinfo, yearlen = _a.yearlen, mrange = _a.mrange, wdaymask = _a.wdaymask;
+                  this.monthinfo = rebuildMonth(year, month, yearlen, mrange, wdaymask, options);
+                }
+                if (isPresent(options.byeaster)) {
+                  this.eastermask = easter(year, options.byeaster);
+                }
+              };
+              Object.defineProperty(Iterinfo2.prototype, "lastyear", {
+                get: function() {
+                  return this.monthinfo ? this.monthinfo.lastyear : null;
+                },
+                enumerable: false,
+                configurable: true
+              });
+              Object.defineProperty(Iterinfo2.prototype, "lastmonth", {
+                get: function() {
+                  return this.monthinfo ? this.monthinfo.lastmonth : null;
+                },
+                enumerable: false,
+                configurable: true
+              });
+              Object.defineProperty(Iterinfo2.prototype, "yearlen", {
+                get: function() {
+                  return this.yearinfo.yearlen;
+                },
+                enumerable: false,
+                configurable: true
+              });
+              Object.defineProperty(Iterinfo2.prototype, "yearordinal", {
+                get: function() {
+                  return this.yearinfo.yearordinal;
+                },
+                enumerable: false,
+                configurable: true
+              });
+              Object.defineProperty(Iterinfo2.prototype, "mrange", {
+                get: function() {
+                  return this.yearinfo.mrange;
+                },
+                enumerable: false,
+                configurable: true
+              });
+              Object.defineProperty(Iterinfo2.prototype, "wdaymask", {
+                get: function() {
+                  return this.yearinfo.wdaymask;
+                },
+                enumerable: false,
+                configurable: true
+              });
+              Object.defineProperty(Iterinfo2.prototype, "mmask", {
+                get: function() {
+                  return this.yearinfo.mmask;
+                },
+                enumerable: false,
+                configurable: true
+              });
+              Object.defineProperty(Iterinfo2.prototype, "wnomask", {
+                get: function() {
+                  return this.yearinfo.wnomask;
+                },
+                enumerable: false,
+                configurable: true
+              });
+              Object.defineProperty(Iterinfo2.prototype, "nwdaymask", {
+                get: function() {
+                  return this.monthinfo ? this.monthinfo.nwdaymask : [];
+                },
+                enumerable: false,
+                configurable: true
+              });
+              Object.defineProperty(Iterinfo2.prototype, "nextyearlen", {
+                get: function() {
+                  return this.yearinfo.nextyearlen;
+                },
+                enumerable: false,
+                configurable: true
+              });
+              Object.defineProperty(Iterinfo2.prototype, "mdaymask", {
+                get: function() {
+                  return this.yearinfo.mdaymask;
+                },
+                enumerable: false,
+                configurable: true
+              });
+              Object.defineProperty(Iterinfo2.prototype, "nmdaymask", {
+                get: function() {
+                  return this.yearinfo.nmdaymask;
+                },
+                enumerable: false,
+                configurable: true
+              });
+              Iterinfo2.prototype.ydayset = function() {
+                return [range(this.yearlen), 0, this.yearlen];
+              };
+              Iterinfo2.prototype.mdayset = function(_2, month) {
+                var start = this.mrange[month - 1];
+                var end = this.mrange[month];
+                var set = repeat(null, this.yearlen);
+                for (var i3 = start; i3 < end; i3++)
+                  set[i3] = i3;
+                return [set, start, end];
+              };
+              Iterinfo2.prototype.wdayset = function(year, month, day) {
+                var set = repeat(null, this.yearlen + 7);
+                var i3 = toOrdinal(datetime(year, month, day)) - this.yearordinal;
+                var start = i3;
+                for (var j2 = 0; j2 < 7; j2++) {
+                  set[i3] = i3;
+                  ++i3;
+                  if (this.wdaymask[i3] === this.options.wkst)
+                    break;
+                }
+                return [set, start, i3];
+              };
+              Iterinfo2.prototype.ddayset = function(year, month, day) {
+                var set = repeat(null, this.yearlen);
+                var i3 = toOrdinal(datetime(year, month, day)) - this.yearordinal;
+                set[i3] = i3;
+                return [set, i3, i3 + 1];
+              };
+              Iterinfo2.prototype.htimeset = function(hour, _2, second, millisecond) {
+                var _this = this;
+                var set = [];
+                this.options.byminute.forEach(function(minute) {
+                  set = set.concat(_this.mtimeset(hour, minute, second, millisecond));
+                });
+                sort(set);
+                return set;
+              };
+              Iterinfo2.prototype.mtimeset = function(hour, minute, _2, millisecond) {
+                var set = this.options.bysecond.map(function(second) {
+                  return new Time(hour, minute, second, millisecond);
+                });
+                sort(set);
+                return set;
+              };
+              Iterinfo2.prototype.stimeset = function(hour, minute, second, millisecond) {
+                return [new Time(hour, minute, second, millisecond)];
+              };
+              Iterinfo2.prototype.getdayset = function(freq) {
+                switch (freq) {
+                  case Frequency.YEARLY:
+                    return this.ydayset.bind(this);
+                  case Frequency.MONTHLY:
+                    return this.mdayset.bind(this);
+                  case Frequency.WEEKLY:
+                    return this.wdayset.bind(this);
+                  case Frequency.DAILY:
+                    return this.ddayset.bind(this);
+                  default:
+                    return this.ddayset.bind(this);
+                }
+              };
+              Iterinfo2.prototype.gettimeset = function(freq) {
+                switch (freq) {
+                  case Frequency.HOURLY:
+                    return this.htimeset.bind(this);
+                  case Frequency.MINUTELY:
+                    return this.mtimeset.bind(this);
+                  case Frequency.SECONDLY:
+                    return this.stimeset.bind(this);
+                }
+              };
+              return Iterinfo2;
+            })()
+          );
+          const iterinfo = Iterinfo;
+          ;
+          function buildPoslist(bysetpos, timeset, start, end, ii, dayset) {
+            var poslist = [];
+            for (var j2 = 0; j2 < bysetpos.length; j2++) {
+              var daypos = void 0;
+              var timepos = void 0;
+              var pos = bysetpos[j2];
+              if (pos < 0) {
+                daypos = Math.floor(pos / timeset.length);
+                timepos = pymod(pos, timeset.length);
+              } else {
+                daypos = Math.floor((pos - 1) / timeset.length);
+                timepos = pymod(pos - 1, timeset.length);
+              }
+              var tmp = [];
+              for (var k2 = start; k2 < end; k2++) {
+                var val = dayset[k2];
+                if (!isPresent(val))
+                  continue;
+                tmp.push(val);
+              }
+              var i3 = void 0;
+              if (daypos < 0) {
+                i3 = tmp.slice(daypos)[0];
+              } else {
+                i3 = tmp[daypos];
+              }
+              var time = timeset[timepos];
+              var date = fromOrdinal(ii.yearordinal + i3);
+              var res = combine(date, time);
+              if (!includes(poslist, res))
+                poslist.push(res);
+            }
+            sort(poslist);
+            return poslist;
+          }
+          ;
+          function iter(iterResult, options) {
+            var dtstart = options.dtstart, freq = options.freq, interval = options.interval, until = options.until, bysetpos = options.bysetpos;
+            var count = options.count;
+            if (count === 0 || interval === 0) {
+              return emitResult(iterResult);
+            }
+            var counterDate = DateTime.fromDate(dtstart);
+            var ii = new iterinfo(options);
+            ii.rebuild(counterDate.year, counterDate.month);
+            var timeset = makeTimeset(ii, counterDate, options);
+            for (; ; ) {
+              var _a = ii.getdayset(freq)(counterDate.year, counterDate.month, counterDate.day), dayset = _a[0], start = _a[1], end = _a[2];
+              var filtered = removeFilteredDays(dayset, start, end, ii, options);
+              if (notEmpty(bysetpos)) {
+                var poslist = buildPoslist(bysetpos, timeset, start, end, ii, dayset);
+                for (var j2 = 0; j2 < poslist.length; j2++) {
+                  var res = poslist[j2];
+                  if (until && res > until) {
+                    return emitResult(iterResult);
+                  }
+                  if (res >= dtstart) {
+                    var rezonedDate = rezoneIfNeeded(res, options);
+                    if (!iterResult.accept(rezonedDate)) {
+                      return emitResult(iterResult);
+                    }
+                    if (count) {
+                      --count;
+                      if (!count) {
+                        return emitResult(iterResult);
+                      }
+                    }
+                  }
+                }
+              } else {
+                for (var j2 = start; j2 < end; j2++) {
+                  var currentDay = dayset[j2];
+                  if (!isPresent(currentDay)) {
+                    continue;
+                  }
+                  var date = fromOrdinal(ii.yearordinal + currentDay);
+                  for (var k2 = 0; k2 < timeset.length; k2++) {
+                    var time = timeset[k2];
+                    var res = combine(date, time);
+                    if (until && res > until) {
+                      return emitResult(iterResult);
+                    }
+                    if (res >= dtstart) {
+                      var rezonedDate = rezoneIfNeeded(res, options);
+                      if (!iterResult.accept(rezonedDate)) {
+                        return emitResult(iterResult);
+                      }
+                      if (count) {
+                        --count;
+                        if (!count) {
+                          return emitResult(iterResult);
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+              if (options.interval === 0) {
+                return emitResult(iterResult);
+              }
+              counterDate.add(options, filtered);
+              if (counterDate.year > MAXYEAR) {
+                return emitResult(iterResult);
+              }
+              if (!freqIsDailyOrGreater(freq)) {
+                timeset = ii.gettimeset(freq)(counterDate.hour, counterDate.minute, counterDate.second, 0);
+              }
+              ii.rebuild(counterDate.year, counterDate.month);
+            }
+          }
+          function isFiltered(ii, currentDay, options) {
+            var bymonth = options.bymonth, byweekno = options.byweekno, byweekday = options.byweekday, byeaster = options.byeaster, bymonthday = options.bymonthday, bynmonthday = options.bynmonthday, byyearday = options.byyearday;
+            return notEmpty(bymonth) && !includes(bymonth, ii.mmask[currentDay]) || notEmpty(byweekno) && !ii.wnomask[currentDay] || notEmpty(byweekday) && !includes(byweekday, ii.wdaymask[currentDay]) || notEmpty(ii.nwdaymask) && !ii.nwdaymask[currentDay] || byeaster !== null && !includes(ii.eastermask, currentDay) || (notEmpty(bymonthday) || notEmpty(bynmonthday)) && !includes(bymonthday, ii.mdaymask[currentDay]) && !includes(bynmonthday, ii.nmdaymask[currentDay]) || notEmpty(byyearday) && (currentDay < ii.yearlen && !includes(byyearday, currentDay + 1) && !includes(byyearday, -ii.yearlen + currentDay) || currentDay >= ii.yearlen && !includes(byyearday, currentDay + 1 - ii.yearlen) && !includes(byyearday, -ii.nextyearlen + currentDay - ii.yearlen));
+          }
+          function rezoneIfNeeded(date, options) {
+            return new DateWithZone(date, options.tzid).rezonedDate();
+          }
+          function emitResult(iterResult) {
+            return iterResult.getValue();
+          }
+          function removeFilteredDays(dayset, start, end, ii, options) {
+            var filtered = false;
+            for (var dayCounter = start; dayCounter < end; dayCounter++) {
+              var currentDay = dayset[dayCounter];
+              filtered = isFiltered(ii, currentDay, options);
+              if (filtered)
+                dayset[currentDay] = null;
+            }
+            return filtered;
+          }
+          function makeTimeset(ii, counterDate, options) {
+            var freq = options.freq, byhour = options.byhour, byminute = options.byminute, bysecond = options.bysecond;
+            if (freqIsDailyOrGreater(freq)) {
+              return buildTimeset(options);
+            }
+            if (freq >= RRule.HOURLY && notEmpty(byhour) && !includes(byhour, counterDate.hour) || freq >= RRule.MINUTELY && notEmpty(byminute) && !includes(byminute, counterDate.minute) || freq >= RRule.SECONDLY && notEmpty(bysecond) && !includes(bysecond, counterDate.second)) {
+              return [];
+            }
+            return ii.gettimeset(freq)(counterDate.hour, counterDate.minute, counterDate.second, counterDate.millisecond);
+          }
+          ;
+          var Days = {
+            MO: new Weekday(0),
+            TU: new Weekday(1),
+            WE: new Weekday(2),
+            TH: new Weekday(3),
+            FR: new Weekday(4),
+            SA: new Weekday(5),
+            SU: new Weekday(6)
+          };
+          var DEFAULT_OPTIONS = {
+            freq: Frequency.YEARLY,
+            dtstart: null,
+            interval: 1,
+            wkst: Days.MO,
+            count: null,
+            until: null,
+            tzid: null,
+            bysetpos: null,
+            bymonth: null,
+            bymonthday: null,
+            bynmonthday: null,
+            byyearday: null,
+            byweekno: null,
+            byweekday: null,
+            bynweekday: null,
+            byhour: null,
+            byminute: null,
+            bysecond: null,
+            byeaster: null
+          };
+          var defaultKeys = Object.keys(DEFAULT_OPTIONS);
+          var RRule = (
+            /** @class */
+            (function() {
+              function RRule2(options, noCache) {
+                if (options === void 0) {
+                  options = {};
+                }
+                if (noCache === void 0) {
+                  noCache = false;
+                }
+                this._cache = noCache ? null : new Cache();
+                this.origOptions = initializeOptions(options);
+                var parsedOptions = parseOptions(options).parsedOptions;
+                this.options = parsedOptions;
+              }
+              RRule2.parseText = function(text, language) {
+                return parseText(text, language);
+              };
+              RRule2.fromText = function(text, language) {
+                return fromText(text, language);
+              };
+              RRule2.fromString = function(str) {
+                return new RRule2(RRule2.parseString(str) || void 0);
+              };
+              RRule2.prototype._iter = function(iterResult) {
+                return iter(iterResult, this.options);
+              };
+              RRule2.prototype._cacheGet = function(what, args) {
+                if (!this._cache)
+                  return false;
+                return this._cache._cacheGet(what, args);
+              };
+              RRule2.prototype._cacheAdd = function(what, value, args) {
+                if (!this._cache)
+                  return;
+                return this._cache._cacheAdd(what, value, args);
+              };
+              RRule2.prototype.all = function(iterator2) {
+                if (iterator2) {
+                  return this._iter(new callbackiterresult("all", {}, iterator2));
+                }
+                var result = this._cacheGet("all");
+                if (result === false) {
+                  result = this._iter(new iterresult("all", {}));
+                  this._cacheAdd("all", result);
+                }
+                return result;
+              };
+              RRule2.prototype.between = function(after, before, inc, iterator2) {
+                if (inc === void 0) {
+                  inc = false;
+                }
+                if (!isValidDate(after) || !isValidDate(before)) {
+                  throw new Error("Invalid date passed in to RRule.between");
+                }
+                var args = {
+                  before,
+                  after,
+                  inc
+                };
+                if (iterator2) {
+                  return this._iter(new callbackiterresult("between", args, iterator2));
+                }
+                var result = this._cacheGet("between", args);
+                if (result === false) {
+                  result = this._iter(new iterresult("between", args));
+                  this._cacheAdd("between", result, args);
+                }
+                return result;
+              };
+              RRule2.prototype.before = function(dt, inc) {
+                if (inc === void 0) {
+                  inc = false;
+                }
+                if (!isValidDate(dt)) {
+                  throw new Error("Invalid date passed in to RRule.before");
+                }
+                var args = { dt, inc };
+                var result = this._cacheGet("before", args);
+                if (result === false) {
+                  result = this._iter(new iterresult("before", args));
+                  this._cacheAdd("before", result, args);
+                }
+                return result;
+              };
+              RRule2.prototype.after = function(dt, inc) {
+                if (inc === void 0) {
+                  inc = false;
+                }
+                if (!isValidDate(dt)) {
+                  throw new Error("Invalid date passed in to RRule.after");
+                }
+                var args = { dt, inc };
+                var result = this._cacheGet("after", args);
+                if (result === false) {
+                  result = this._iter(new iterresult("after", args));
+                  this._cacheAdd("after", result, args);
+                }
+                return result;
+              };
+              RRule2.prototype.count = function() {
+                return this.all().length;
+              };
+              RRule2.prototype.toString = function() {
+                return optionsToString(this.origOptions);
+              };
+              RRule2.prototype.toText = function(gettext, language, dateFormatter) {
+                return toText(this, gettext, language, dateFormatter);
+              };
+              RRule2.prototype.isFullyConvertibleToText = function() {
+                return isFullyConvertible(this);
+              };
+              RRule2.prototype.clone = function() {
+                return new RRule2(this.origOptions);
+              };
+              RRule2.FREQUENCIES = [
+                "YEARLY",
+                "MONTHLY",
+                "WEEKLY",
+                "DAILY",
+                "HOURLY",
+                "MINUTELY",
+                "SECONDLY"
+              ];
+              RRule2.YEARLY = Frequency.YEARLY;
+              RRule2.MONTHLY = Frequency.MONTHLY;
+              RRule2.WEEKLY = Frequency.WEEKLY;
+              RRule2.DAILY = Frequency.DAILY;
+              RRule2.HOURLY = Frequency.HOURLY;
+              RRule2.MINUTELY = Frequency.MINUTELY;
+              RRule2.SECONDLY = Frequency.SECONDLY;
+              RRule2.MO = Days.MO;
+              RRule2.TU = Days.TU;
+              RRule2.WE = Days.WE;
+              RRule2.TH = Days.TH;
+              RRule2.FR = Days.FR;
+              RRule2.SA = Days.SA;
+              RRule2.SU = Days.SU;
+              RRule2.parseString = parseString;
+              RRule2.optionsToString = optionsToString;
+              return RRule2;
+            })()
+          );
+          ;
+          function iterSet(iterResult, _rrule, _exrule, _rdate, _exdate, tzid) {
+            var _exdateHash = {};
+            var _accept = iterResult.accept;
+            function evalExdate(after, before) {
+              _exrule.forEach(function(rrule) {
+                rrule.between(after, before, true).forEach(function(date) {
+                  _exdateHash[Number(date)] = true;
+                });
+              });
+            }
+            _exdate.forEach(function(date) {
+              var zonedDate2 = new DateWithZone(date, tzid).rezonedDate();
+              _exdateHash[Number(zonedDate2)] = true;
+            });
+            iterResult.accept = function(date) {
+              var dt = Number(date);
+              if (isNaN(dt))
+                return _accept.call(this, date);
+              if (!_exdateHash[dt]) {
+                evalExdate(new Date(dt - 1), new Date(dt + 1));
+                if (!_exdateHash[dt]) {
+                  _exdateHash[dt] = true;
+                  return _accept.call(this, date);
+                }
+              }
+              return true;
+            };
+            if (iterResult.method === "between") {
+              evalExdate(iterResult.args.after, iterResult.args.before);
+              iterResult.accept = function(date) {
+                var dt = Number(date);
+                if (!_exdateHash[dt]) {
+                  _exdateHash[dt] = true;
+                  return _accept.call(this, date);
+                }
+                return true;
+              };
+            }
+            for (var i3 = 0; i3 < _rdate.length; i3++) {
+              var zonedDate = new DateWithZone(_rdate[i3], tzid).rezonedDate();
+              if (!iterResult.accept(new Date(zonedDate.getTime())))
+                break;
+            }
+            _rrule.forEach(function(rrule) {
+              iter(iterResult, rrule.options);
+            });
+            var res = iterResult._result;
+            sort(res);
+            switch (iterResult.method) {
+              case "all":
+              case "between":
+                return res;
+              case "before":
+                return res.length && res[res.length - 1] || null;
+              case "after":
+              default:
+                return res.length && res[0] || null;
+            }
+          }
+          ;
+          var rrulestr_DEFAULT_OPTIONS = {
+            dtstart: null,
+            cache: false,
+            unfold: false,
+            forceset: false,
+            compatible: false,
+            tzid: null
+          };
+          function parseInput(s, options) {
+            var rrulevals = [];
+            var rdatevals = [];
+            var exrulevals = [];
+            var exdatevals = [];
+            var parsedDtstart = parseDtstart(s);
+            var dtstart = parsedDtstart.dtstart;
+            var tzid = parsedDtstart.tzid;
+            var lines = splitIntoLines(s, options.unfold);
+            lines.forEach(function(line) {
+              var _a;
+              if (!line)
+                return;
+              var _b = breakDownLine(line), name = _b.name, parms = _b.parms, value = _b.value;
+              switch (name.toUpperCase()) {
+                case "RRULE":
+                  if (parms.length) {
+                    throw new Error("unsupported RRULE parm: ".concat(parms.join(",")));
+                  }
+                  rrulevals.push(parseString(line));
+                  break;
+                case "RDATE":
+                  var _c = (_a = /RDATE(?:;TZID=([^:=]+))?/i.exec(line)) !== null && _a !== void 0 ? _a : [], rdateTzid = _c[1];
+                  if (rdateTzid && !tzid) {
+                    tzid = rdateTzid;
+                  }
+                  rdatevals = rdatevals.concat(parseRDate(value, parms));
+                  break;
+                case "EXRULE":
+                  if (parms.length) {
+                    throw new Error("unsupported EXRULE parm: ".concat(parms.join(",")));
+                  }
+                  exrulevals.push(parseString(value));
+                  break;
+                case "EXDATE":
+                  exdatevals = exdatevals.concat(parseRDate(value, parms));
+                  break;
+                case "DTSTART":
+                  break;
+                default:
+                  throw new Error("unsupported property: " + name);
+              }
+            });
+            return {
+              dtstart,
+              tzid,
+              rrulevals,
+              rdatevals,
+              exrulevals,
+              exdatevals
+            };
+          }
+          function buildRule(s, options) {
+            var _a = parseInput(s, options), rrulevals = _a.rrulevals, rdatevals = _a.rdatevals, exrulevals = _a.exrulevals, exdatevals = _a.exdatevals, dtstart = _a.dtstart, tzid = _a.tzid;
+            var noCache = options.cache === false;
+            if (options.compatible) {
+              options.forceset = true;
+              options.unfold = true;
+            }
+            if (options.forceset || rrulevals.length > 1 || rdatevals.length || exrulevals.length || exdatevals.length) {
+              var rset_1 = new RRuleSet(noCache);
+              rset_1.dtstart(dtstart);
+              rset_1.tzid(tzid || void 0);
+              rrulevals.forEach(function(val2) {
+                rset_1.rrule(new RRule(groomRruleOptions(val2, dtstart, tzid), noCache));
+              });
+              rdatevals.forEach(function(date) {
+                rset_1.rdate(date);
+              });
+              exrulevals.forEach(function(val2) {
+                rset_1.exrule(new RRule(groomRruleOptions(val2, dtstart, tzid), noCache));
+              });
+              exdatevals.forEach(function(date) {
+                rset_1.exdate(date);
+              });
+              if (options.compatible && options.dtstart)
+                rset_1.rdate(dtstart);
+              return rset_1;
+            }
+            var val = rrulevals[0] || {};
+            return new RRule(groomRruleOptions(val, val.dtstart || options.dtstart || dtstart, val.tzid || options.tzid || tzid), noCache);
+          }
+          function rrulestr2(s, options) {
+            if (options === void 0) {
+              options = {};
+            }
+            return buildRule(s, rrulestr_initializeOptions(options));
+          }
+          function groomRruleOptions(val, dtstart, tzid) {
+            return __assign(__assign({}, val), { dtstart, tzid });
+          }
+          function rrulestr_initializeOptions(options) {
+            var invalid = [];
+            var keys = Object.keys(options);
+            var defaultKeys2 = Object.keys(rrulestr_DEFAULT_OPTIONS);
+            keys.forEach(function(key) {
+              if (!includes(defaultKeys2, key))
+                invalid.push(key);
+            });
+            if (invalid.length) {
+              throw new Error("Invalid options: " + invalid.join(", "));
+            }
+            return __assign(__assign({}, rrulestr_DEFAULT_OPTIONS), options);
+          }
+          function extractName(line) {
+            if (line.indexOf(":") === -1) {
+              return {
+                name: "RRULE",
+                value: line
+              };
+            }
+            var _a = split(line, ":", 1), name = _a[0], value = _a[1];
+            return {
+              name,
+              value
+            };
+          }
+          function breakDownLine(line) {
+            var _a = extractName(line), name = _a.name, value = _a.value;
+            var parms = name.split(";");
+            if (!parms)
+              throw new Error("empty property name");
+            return {
+              name: parms[0].toUpperCase(),
+              parms: parms.slice(1),
+              value
+            };
+          }
+          function splitIntoLines(s, unfold) {
+            if (unfold === void 0) {
+              unfold = false;
+            }
+            s = s && s.trim();
+            if (!s)
+              throw new Error("Invalid empty string");
+            if (!unfold) {
+              return s.split(/\s/);
+            }
+            var lines = s.split("\n");
+            var i3 = 0;
+            while (i3 < lines.length) {
+              var line = lines[i3] = lines[i3].replace(/\s+$/g, "");
+              if (!line) {
+                lines.splice(i3, 1);
+              } else if (i3 > 0 && line[0] === " ") {
+                lines[i3 - 1] += line.slice(1);
+                lines.splice(i3, 1);
+              } else {
+                i3 += 1;
+              }
+            }
+            return lines;
+          }
+          function validateDateParm(parms) {
+            parms.forEach(function(parm) {
+              if (!/(VALUE=DATE(-TIME)?)|(TZID=)/.test(parm)) {
+                throw new Error("unsupported RDATE/EXDATE parm: " + parm);
+              }
+            });
+          }
+          function parseRDate(rdateval, parms) {
+            validateDateParm(parms);
+            return rdateval.split(",").map(function(datestr) {
+              return untilStringToDate(datestr);
+            });
+          }
+          ;
+          function createGetterSetter(fieldName) {
+            var _this = this;
+            return function(field) {
+              if (field !== void 0) {
+                _this["_".concat(fieldName)] = field;
+              }
+              if (_this["_".concat(fieldName)] !== void 0) {
+                return _this["_".concat(fieldName)];
+              }
+              for (var i3 = 0; i3 < _this._rrule.length; i3++) {
+                var field_1 = _this._rrule[i3].origOptions[fieldName];
+                if (field_1) {
+                  return field_1;
+                }
+              }
+            };
+          }
+          var RRuleSet = (
+            /** @class */
+            (function(_super) {
+              __extends(RRuleSet2, _super);
+              function RRuleSet2(noCache) {
+                if (noCache === void 0) {
+                  noCache = false;
+                }
+                var _this = _super.call(this, {}, noCache) || this;
+                _this.dtstart = createGetterSetter.apply(_this, ["dtstart"]);
+                _this.tzid = createGetterSetter.apply(_this, ["tzid"]);
+                _this._rrule = [];
+                _this._rdate = [];
+                _this._exrule = [];
+                _this._exdate = [];
+                return _this;
+              }
+              RRuleSet2.prototype._iter = function(iterResult) {
+                return iterSet(iterResult, this._rrule, this._exrule, this._rdate, this._exdate, this.tzid());
+              };
+              RRuleSet2.prototype.rrule = function(rrule) {
+                _addRule(rrule, this._rrule);
+              };
+              RRuleSet2.prototype.exrule = function(rrule) {
+                _addRule(rrule, this._exrule);
+              };
+              RRuleSet2.prototype.rdate = function(date) {
+                _addDate(date, this._rdate);
+              };
+              RRuleSet2.prototype.exdate = function(date) {
+                _addDate(date, this._exdate);
+              };
+              RRuleSet2.prototype.rrules = function() {
+                return this._rrule.map(function(e) {
+                  return rrulestr2(e.toString());
+                });
+              };
+              RRuleSet2.prototype.exrules = function() {
+                return this._exrule.map(function(e) {
+                  return rrulestr2(e.toString());
+                });
+              };
+              RRuleSet2.prototype.rdates = function() {
+                return this._rdate.map(function(e) {
+                  return new Date(e.getTime());
+                });
+              };
+              RRuleSet2.prototype.exdates = function() {
+                return this._exdate.map(function(e) {
+                  return new Date(e.getTime());
+                });
+              };
+              RRuleSet2.prototype.valueOf = function() {
+                var result = [];
+                if (!this._rrule.length && this._dtstart) {
+                  result = result.concat(optionsToString({ dtstart: this._dtstart }));
+                }
+                this._rrule.forEach(function(rrule) {
+                  result = result.concat(rrule.toString().split("\n"));
+                });
+                this._exrule.forEach(function(exrule) {
+                  result = result.concat(exrule.toString().split("\n").map(function(line) {
+                    return line.replace(/^RRULE:/, "EXRULE:");
+                  }).filter(function(line) {
+                    return !/^DTSTART/.test(line);
+                  }));
+                });
+                if (this._rdate.length) {
+                  result.push(rdatesToString("RDATE", this._rdate, this.tzid()));
+                }
+                if (this._exdate.length) {
+                  result.push(rdatesToString("EXDATE", this._exdate, this.tzid()));
+                }
+                return result;
+              };
+              RRuleSet2.prototype.toString = function() {
+                return this.valueOf().join("\n");
+              };
+              RRuleSet2.prototype.clone = function() {
+                var rrs = new RRuleSet2(!!this._cache);
+                this._rrule.forEach(function(rule) {
+                  return rrs.rrule(rule.clone());
+                });
+                this._exrule.forEach(function(rule) {
+                  return rrs.exrule(rule.clone());
+                });
+                this._rdate.forEach(function(date) {
+                  return rrs.rdate(new Date(date.getTime()));
+                });
+                this._exdate.forEach(function(date) {
+                  return rrs.exdate(new Date(date.getTime()));
+                });
+                return rrs;
+              };
+              return RRuleSet2;
+            })(RRule)
+          );
+          function _addRule(rrule, collection) {
+            if (!(rrule instanceof RRule)) {
+              throw new TypeError(String(rrule) + " is not RRule instance");
+            }
+            if (!includes(collection.map(String), String(rrule))) {
+              collection.push(rrule);
+            }
+          }
+          function _addDate(date, collection) {
+            if (!(date instanceof Date)) {
+              throw new TypeError(String(date) + " is not Date instance");
+            }
+            if (!includes(collection.map(Number), Number(date))) {
+              collection.push(date);
+              sort(collection);
+            }
+          }
+          function rdatesToString(param, rdates, tzid) {
+            var isUTC = !tzid || tzid.toUpperCase() === "UTC";
+            var header = isUTC ? "".concat(param, ":") : "".concat(param, ";TZID=").concat(tzid, ":");
+            var dateString = rdates.map(function(rdate) {
+              return timeToUntilString(rdate.valueOf(), isUTC);
+            }).join(",");
+            return "".concat(header).concat(dateString);
+          }
+          ;
+          return __webpack_exports__;
+        })()
+      );
+    });
+  }
+});
+
 // ../../packages/core/node_modules/ajv/dist/compile/codegen/code.js
 var require_code = __commonJS({
   "../../packages/core/node_modules/ajv/dist/compile/codegen/code.js"(exports) {
@@ -26540,24 +29771,24 @@ var require_code = __commonJS({
     };
     exports._Code = _Code;
     exports.nil = new _Code("");
-    function _(strs, ...args) {
+    function _2(strs, ...args) {
       const code = [strs[0]];
-      let i = 0;
-      while (i < args.length) {
-        addCodeArg(code, args[i]);
-        code.push(strs[++i]);
+      let i3 = 0;
+      while (i3 < args.length) {
+        addCodeArg(code, args[i3]);
+        code.push(strs[++i3]);
       }
       return new _Code(code);
     }
-    exports._ = _;
+    exports._ = _2;
     var plus = new _Code("+");
     function str(strs, ...args) {
       const expr = [safeStringify(strs[0])];
-      let i = 0;
-      while (i < args.length) {
+      let i3 = 0;
+      while (i3 < args.length) {
         expr.push(plus);
-        addCodeArg(expr, args[i]);
-        expr.push(plus, safeStringify(strs[++i]));
+        addCodeArg(expr, args[i3]);
+        expr.push(plus, safeStringify(strs[++i3]));
       }
       optimize(expr);
       return new _Code(expr);
@@ -26573,54 +29804,54 @@ var require_code = __commonJS({
     }
     exports.addCodeArg = addCodeArg;
     function optimize(expr) {
-      let i = 1;
-      while (i < expr.length - 1) {
-        if (expr[i] === plus) {
-          const res = mergeExprItems(expr[i - 1], expr[i + 1]);
+      let i3 = 1;
+      while (i3 < expr.length - 1) {
+        if (expr[i3] === plus) {
+          const res = mergeExprItems(expr[i3 - 1], expr[i3 + 1]);
           if (res !== void 0) {
-            expr.splice(i - 1, 3, res);
+            expr.splice(i3 - 1, 3, res);
             continue;
           }
-          expr[i++] = "+";
+          expr[i3++] = "+";
         }
-        i++;
+        i3++;
       }
     }
-    function mergeExprItems(a, b) {
-      if (b === '""')
+    function mergeExprItems(a, b2) {
+      if (b2 === '""')
         return a;
       if (a === '""')
-        return b;
+        return b2;
       if (typeof a == "string") {
-        if (b instanceof Name2 || a[a.length - 1] !== '"')
+        if (b2 instanceof Name2 || a[a.length - 1] !== '"')
           return;
-        if (typeof b != "string")
-          return `${a.slice(0, -1)}${b}"`;
-        if (b[0] === '"')
-          return a.slice(0, -1) + b.slice(1);
+        if (typeof b2 != "string")
+          return `${a.slice(0, -1)}${b2}"`;
+        if (b2[0] === '"')
+          return a.slice(0, -1) + b2.slice(1);
         return;
       }
-      if (typeof b == "string" && b[0] === '"' && !(a instanceof Name2))
-        return `"${a}${b.slice(1)}`;
+      if (typeof b2 == "string" && b2[0] === '"' && !(a instanceof Name2))
+        return `"${a}${b2.slice(1)}`;
       return;
     }
     function strConcat(c1, c2) {
       return c2.emptyStr() ? c1 : c1.emptyStr() ? c2 : str`${c1}${c2}`;
     }
     exports.strConcat = strConcat;
-    function interpolate(x) {
-      return typeof x == "number" || typeof x == "boolean" || x === null ? x : safeStringify(Array.isArray(x) ? x.join(",") : x);
+    function interpolate(x2) {
+      return typeof x2 == "number" || typeof x2 == "boolean" || x2 === null ? x2 : safeStringify(Array.isArray(x2) ? x2.join(",") : x2);
     }
-    function stringify(x) {
-      return new _Code(safeStringify(x));
+    function stringify(x2) {
+      return new _Code(safeStringify(x2));
     }
     exports.stringify = stringify;
-    function safeStringify(x) {
-      return JSON.stringify(x).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+    function safeStringify(x2) {
+      return JSON.stringify(x2).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
     }
     exports.safeStringify = safeStringify;
     function getProperty(key) {
-      return typeof key == "string" && exports.IDENTIFIER.test(key) ? new _Code(`.${key}`) : _`[${key}]`;
+      return typeof key == "string" && exports.IDENTIFIER.test(key) ? new _Code(`.${key}`) : _2`[${key}]`;
     }
     exports.getProperty = getProperty;
     function getEsmExportName(key) {
@@ -26963,27 +30194,27 @@ var require_codegen = __commonJS({
       }
       optimizeNodes() {
         const { nodes } = this;
-        let i = nodes.length;
-        while (i--) {
-          const n = nodes[i].optimizeNodes();
+        let i3 = nodes.length;
+        while (i3--) {
+          const n = nodes[i3].optimizeNodes();
           if (Array.isArray(n))
-            nodes.splice(i, 1, ...n);
+            nodes.splice(i3, 1, ...n);
           else if (n)
-            nodes[i] = n;
+            nodes[i3] = n;
           else
-            nodes.splice(i, 1);
+            nodes.splice(i3, 1);
         }
         return nodes.length > 0 ? this : void 0;
       }
       optimizeNames(names, constants3) {
         const { nodes } = this;
-        let i = nodes.length;
-        while (i--) {
-          const n = nodes[i];
+        let i3 = nodes.length;
+        while (i3--) {
+          const n = nodes[i3];
           if (n.optimizeNames(names, constants3))
             continue;
           subtractNames(names, n.names);
-          nodes.splice(i, 1);
+          nodes.splice(i3, 1);
         }
         return nodes.length > 0 ? this : void 0;
       }
@@ -27310,8 +30541,8 @@ var require_codegen = __commonJS({
         const name = this._scope.toName(nameOrPrefix);
         if (this.opts.es5) {
           const arr = iterable instanceof code_1.Name ? iterable : this.var("_arr", iterable);
-          return this.forRange("_i", 0, (0, code_1._)`${arr}.length`, (i) => {
-            this.var(name, (0, code_1._)`${arr}[${i}]`);
+          return this.forRange("_i", 0, (0, code_1._)`${arr}.length`, (i3) => {
+            this.var(name, (0, code_1._)`${arr}[${i3}]`);
             forBody(name);
           });
         }
@@ -27479,8 +30710,8 @@ var require_codegen = __commonJS({
       for (const n in from)
         names[n] = (names[n] || 0) - (from[n] || 0);
     }
-    function not(x) {
-      return typeof x == "boolean" || typeof x == "number" || x === null ? !x : (0, code_1._)`!${par(x)}`;
+    function not(x2) {
+      return typeof x2 == "boolean" || typeof x2 == "number" || x2 === null ? !x2 : (0, code_1._)`!${par(x2)}`;
     }
     exports.not = not;
     var andCode = mappend(exports.operators.AND);
@@ -27494,10 +30725,10 @@ var require_codegen = __commonJS({
     }
     exports.or = or;
     function mappend(op) {
-      return (x, y) => x === code_1.nil ? y : y === code_1.nil ? x : (0, code_1._)`${par(x)} ${op} ${par(y)}`;
+      return (x2, y2) => x2 === code_1.nil ? y2 : y2 === code_1.nil ? x2 : (0, code_1._)`${par(x2)} ${op} ${par(y2)}`;
     }
-    function par(x) {
-      return x instanceof code_1.Name ? x : (0, code_1._)`(${x})`;
+    function par(x2) {
+      return x2 instanceof code_1.Name ? x2 : (0, code_1._)`(${x2})`;
     }
   }
 });
@@ -27527,12 +30758,12 @@ var require_util9 = __commonJS({
     }
     exports.alwaysValidSchema = alwaysValidSchema;
     function checkUnknownRules(it, schema = it.schema) {
-      const { opts, self } = it;
+      const { opts, self: self2 } = it;
       if (!opts.strictSchema)
         return;
       if (typeof schema === "boolean")
         return;
-      const rules = self.RULES.keywords;
+      const rules = self2.RULES.keywords;
       for (const key in schema) {
         if (!rules[key])
           checkStrictMode(it, `unknown keyword: "${key}"`);
@@ -27585,12 +30816,12 @@ var require_util9 = __commonJS({
       return str.replace(/~1/g, "/").replace(/~0/g, "~");
     }
     exports.unescapeJsonPointer = unescapeJsonPointer;
-    function eachItem(xs, f) {
+    function eachItem(xs, f2) {
       if (Array.isArray(xs)) {
-        for (const x of xs)
-          f(x);
+        for (const x2 of xs)
+          f2(x2);
       } else {
-        f(xs);
+        f2(xs);
       }
     }
     exports.eachItem = eachItem;
@@ -27637,10 +30868,10 @@ var require_util9 = __commonJS({
     }
     exports.setEvaluated = setEvaluated;
     var snippets = {};
-    function useFunc(gen, f) {
+    function useFunc(gen, f2) {
       return gen.scopeValue("func", {
-        ref: f,
-        code: snippets[f.code] || (snippets[f.code] = new code_1._Code(f.code))
+        ref: f2,
+        code: snippets[f2.code] || (snippets[f2.code] = new code_1._Code(f2.code))
       });
     }
     exports.useFunc = useFunc;
@@ -27753,8 +30984,8 @@ var require_errors3 = __commonJS({
       if (errsCount === void 0)
         throw new Error("ajv implementation error");
       const err = gen.name("err");
-      gen.forRange("i", errsCount, names_1.default.errors, (i) => {
-        gen.const(err, (0, codegen_1._)`${names_1.default.vErrors}[${i}]`);
+      gen.forRange("i", errsCount, names_1.default.errors, (i3) => {
+        gen.const(err, (0, codegen_1._)`${names_1.default.vErrors}[${i3}]`);
         gen.if((0, codegen_1._)`${err}.instancePath === undefined`, () => gen.assign((0, codegen_1._)`${err}.instancePath`, (0, codegen_1.strConcat)(names_1.default.instancePath, it.errorPath)));
         gen.assign((0, codegen_1._)`${err}.schemaPath`, (0, codegen_1.str)`${it.errSchemaPath}/${keyword}`);
         if (it.opts.verbose) {
@@ -27778,7 +31009,7 @@ var require_errors3 = __commonJS({
         gen.return(false);
       }
     }
-    var E = {
+    var E2 = {
       keyword: new codegen_1.Name("keyword"),
       schemaPath: new codegen_1.Name("schemaPath"),
       // also used in JTD errors
@@ -27812,20 +31043,20 @@ var require_errors3 = __commonJS({
       if (schemaPath) {
         schPath = (0, codegen_1.str)`${schPath}${(0, util_1.getErrorPath)(schemaPath, util_1.Type.Str)}`;
       }
-      return [E.schemaPath, schPath];
+      return [E2.schemaPath, schPath];
     }
     function extraErrorProps(cxt, { params, message }, keyValues) {
       const { keyword, data, schemaValue, it } = cxt;
       const { opts, propertyName, topSchemaRef, schemaPath } = it;
-      keyValues.push([E.keyword, keyword], [E.params, typeof params == "function" ? params(cxt) : params || (0, codegen_1._)`{}`]);
+      keyValues.push([E2.keyword, keyword], [E2.params, typeof params == "function" ? params(cxt) : params || (0, codegen_1._)`{}`]);
       if (opts.messages) {
-        keyValues.push([E.message, typeof message == "function" ? message(cxt) : message]);
+        keyValues.push([E2.message, typeof message == "function" ? message(cxt) : message]);
       }
       if (opts.verbose) {
-        keyValues.push([E.schema, schemaValue], [E.parentSchema, (0, codegen_1._)`${topSchemaRef}${schemaPath}`], [names_1.default.data, data]);
+        keyValues.push([E2.schema, schemaValue], [E2.parentSchema, (0, codegen_1._)`${topSchemaRef}${schemaPath}`], [names_1.default.data, data]);
       }
       if (propertyName)
-        keyValues.push([E.propertyName, propertyName]);
+        keyValues.push([E2.propertyName, propertyName]);
     }
   }
 });
@@ -27889,8 +31120,8 @@ var require_rules = __commonJS({
     exports.getRules = exports.isJSONType = void 0;
     var _jsonTypes = ["string", "number", "integer", "boolean", "null", "object", "array"];
     var jsonTypes = new Set(_jsonTypes);
-    function isJSONType(x) {
-      return typeof x == "string" && jsonTypes.has(x);
+    function isJSONType(x2) {
+      return typeof x2 == "string" && jsonTypes.has(x2);
     }
     exports.isJSONType = isJSONType;
     function getRules() {
@@ -27918,8 +31149,8 @@ var require_applicability = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.shouldUseRule = exports.shouldUseGroup = exports.schemaHasRulesForType = void 0;
-    function schemaHasRulesForType({ schema, self }, type) {
-      const group = self.RULES.types[type];
+    function schemaHasRulesForType({ schema, self: self2 }, type) {
+      const group = self2.RULES.types[type];
       return group && group !== true && shouldUseGroup(schema, group);
     }
     exports.schemaHasRulesForType = schemaHasRulesForType;
@@ -28134,7 +31365,7 @@ var require_defaults = __commonJS({
           assignDefault(it, key, properties[key].default);
         }
       } else if (ty === "array" && Array.isArray(items)) {
-        items.forEach((sch, i) => assignDefault(it, i, sch.default));
+        items.forEach((sch, i3) => assignDefault(it, i3, sch.default));
       }
     }
     exports.assignDefaults = assignDefaults;
@@ -28252,10 +31483,10 @@ var require_code2 = __commonJS({
       return valid;
       function validateItems(notValid) {
         const len = gen.const("len", (0, codegen_1._)`${data}.length`);
-        gen.forRange("i", 0, len, (i) => {
+        gen.forRange("i", 0, len, (i3) => {
           cxt.subschema({
             keyword,
-            dataProp: i,
+            dataProp: i3,
             dataPropType: util_1.Type.Num
           }, valid);
           gen.if((0, codegen_1.not)(valid), notValid);
@@ -28272,10 +31503,10 @@ var require_code2 = __commonJS({
         return;
       const valid = gen.let("valid", false);
       const schValid = gen.name("_valid");
-      gen.block(() => schema.forEach((_sch, i) => {
+      gen.block(() => schema.forEach((_sch, i3) => {
         const schCxt = cxt.subschema({
           keyword,
-          schemaProp: i,
+          schemaProp: i3,
           compositeRule: true
         }, schValid);
         gen.assign(valid, (0, codegen_1._)`${valid} || ${schValid}`);
@@ -28384,7 +31615,7 @@ var require_keyword = __commonJS({
       return !schemaType.length || schemaType.some((st) => st === "array" ? Array.isArray(schema) : st === "object" ? schema && typeof schema == "object" && !Array.isArray(schema) : typeof schema == st || allowUndefined && typeof schema == "undefined");
     }
     exports.validSchemaType = validSchemaType;
-    function validateKeywordUsage({ schema, opts, self, errSchemaPath }, def, keyword) {
+    function validateKeywordUsage({ schema, opts, self: self2, errSchemaPath }, def, keyword) {
       if (Array.isArray(def.keyword) ? !def.keyword.includes(keyword) : def.keyword !== keyword) {
         throw new Error("ajv implementation error");
       }
@@ -28395,9 +31626,9 @@ var require_keyword = __commonJS({
       if (def.validateSchema) {
         const valid = def.validateSchema(schema[keyword]);
         if (!valid) {
-          const msg = `keyword "${keyword}" value is invalid at path "${errSchemaPath}": ` + self.errorsText(def.validateSchema.errors);
+          const msg = `keyword "${keyword}" value is invalid at path "${errSchemaPath}": ` + self2.errorsText(def.validateSchema.errors);
           if (opts.validateSchema === "log")
-            self.logger.error(msg);
+            self2.logger.error(msg);
           else
             throw new Error(msg);
         }
@@ -28494,33 +31725,33 @@ var require_subschema = __commonJS({
 var require_fast_deep_equal = __commonJS({
   "../../node_modules/fast-deep-equal/index.js"(exports, module) {
     "use strict";
-    module.exports = function equal(a, b) {
-      if (a === b) return true;
-      if (a && b && typeof a == "object" && typeof b == "object") {
-        if (a.constructor !== b.constructor) return false;
-        var length, i, keys;
+    module.exports = function equal(a, b2) {
+      if (a === b2) return true;
+      if (a && b2 && typeof a == "object" && typeof b2 == "object") {
+        if (a.constructor !== b2.constructor) return false;
+        var length, i3, keys;
         if (Array.isArray(a)) {
           length = a.length;
-          if (length != b.length) return false;
-          for (i = length; i-- !== 0; )
-            if (!equal(a[i], b[i])) return false;
+          if (length != b2.length) return false;
+          for (i3 = length; i3-- !== 0; )
+            if (!equal(a[i3], b2[i3])) return false;
           return true;
         }
-        if (a.constructor === RegExp) return a.source === b.source && a.flags === b.flags;
-        if (a.valueOf !== Object.prototype.valueOf) return a.valueOf() === b.valueOf();
-        if (a.toString !== Object.prototype.toString) return a.toString() === b.toString();
+        if (a.constructor === RegExp) return a.source === b2.source && a.flags === b2.flags;
+        if (a.valueOf !== Object.prototype.valueOf) return a.valueOf() === b2.valueOf();
+        if (a.toString !== Object.prototype.toString) return a.toString() === b2.toString();
         keys = Object.keys(a);
         length = keys.length;
-        if (length !== Object.keys(b).length) return false;
-        for (i = length; i-- !== 0; )
-          if (!Object.prototype.hasOwnProperty.call(b, keys[i])) return false;
-        for (i = length; i-- !== 0; ) {
-          var key = keys[i];
-          if (!equal(a[key], b[key])) return false;
+        if (length !== Object.keys(b2).length) return false;
+        for (i3 = length; i3-- !== 0; )
+          if (!Object.prototype.hasOwnProperty.call(b2, keys[i3])) return false;
+        for (i3 = length; i3-- !== 0; ) {
+          var key = keys[i3];
+          if (!equal(a[key], b2[key])) return false;
         }
         return true;
       }
-      return a !== a && b !== b;
+      return a !== a && b2 !== b2;
     };
   }
 });
@@ -28592,8 +31823,8 @@ var require_json_schema_traverse = __commonJS({
           var sch = schema[key];
           if (Array.isArray(sch)) {
             if (key in traverse.arrayKeywords) {
-              for (var i = 0; i < sch.length; i++)
-                _traverse(opts, pre, post2, sch[i], jsonPtr + "/" + key + "/" + i, rootSchema, jsonPtr, key, schema, i);
+              for (var i3 = 0; i3 < sch.length; i3++)
+                _traverse(opts, pre, post2, sch[i3], jsonPtr + "/" + key + "/" + i3, rootSchema, jsonPtr, key, schema, i3);
             }
           } else if (key in traverse.propsKeywords) {
             if (sch && typeof sch == "object") {
@@ -28717,7 +31948,7 @@ var require_resolve = __commonJS({
       const pathPrefix = getFullPath(uriResolver, schId, false);
       const localRefs = {};
       const schemaRefs = /* @__PURE__ */ new Set();
-      traverse(schema, { allKeys: true }, (sch, jsonPtr, _, parentJsonPtr) => {
+      traverse(schema, { allKeys: true }, (sch, jsonPtr, _2, parentJsonPtr) => {
         if (parentJsonPtr === void 0)
           return;
         const fullPath = pathPrefix + jsonPtr;
@@ -28864,11 +32095,11 @@ var require_validate = __commonJS({
       }
       (0, boolSchema_1.boolOrEmptySchema)(it, valid);
     }
-    function schemaCxtHasRules({ schema, self }) {
+    function schemaCxtHasRules({ schema, self: self2 }) {
       if (typeof schema == "boolean")
         return !schema;
       for (const key in schema)
-        if (self.RULES.all[key])
+        if (self2.RULES.all[key])
           return true;
       return false;
     }
@@ -28897,9 +32128,9 @@ var require_validate = __commonJS({
       schemaKeywords(it, types, !checkedTypes, errsCount);
     }
     function checkRefsAndKeywords(it) {
-      const { schema, errSchemaPath, opts, self } = it;
-      if (schema.$ref && opts.ignoreKeywordsWithRef && (0, util_1.schemaHasRulesButRef)(schema, self.RULES)) {
-        self.logger.warn(`$ref: keywords ignored in schema at path "${errSchemaPath}"`);
+      const { schema, errSchemaPath, opts, self: self2 } = it;
+      if (schema.$ref && opts.ignoreKeywordsWithRef && (0, util_1.schemaHasRulesButRef)(schema, self2.RULES)) {
+        self2.logger.warn(`$ref: keywords ignored in schema at path "${errSchemaPath}"`);
       }
     }
     function checkNoDefault(it) {
@@ -28945,8 +32176,8 @@ var require_validate = __commonJS({
         gen.assign((0, codegen_1._)`${evaluated}.items`, items);
     }
     function schemaKeywords(it, types, typeErrors, errsCount) {
-      const { gen, schema, data, allErrors, opts, self } = it;
-      const { RULES } = self;
+      const { gen, schema, data, allErrors, opts, self: self2 } = it;
+      const { RULES } = self2;
       if (schema.$ref && (opts.ignoreKeywordsWithRef || !(0, util_1.schemaHasRulesButRef)(schema, RULES))) {
         gen.block(() => keywordCode(it, "$ref", RULES.all.$ref.definition));
         return;
@@ -29568,8 +32799,8 @@ var require_utils2 = __commonJS({
     var BYTE_HEX = new Array(256);
     {
       const HEX_DIGITS = "0123456789ABCDEF";
-      for (let i = 0; i < 256; i++) {
-        BYTE_HEX[i] = "%" + HEX_DIGITS[i >> 4] + HEX_DIGITS[i & 15];
+      for (let i3 = 0; i3 < 256; i3++) {
+        BYTE_HEX[i3] = "%" + HEX_DIGITS[i3 >> 4] + HEX_DIGITS[i3 & 15];
       }
     }
     function percentEncodeNonAscii(cp) {
@@ -29584,24 +32815,24 @@ var require_utils2 = __commonJS({
     function stringArrayToHexStripped(input) {
       let acc = "";
       let code = 0;
-      let i = 0;
-      for (i = 0; i < input.length; i++) {
-        code = input[i].charCodeAt(0);
+      let i3 = 0;
+      for (i3 = 0; i3 < input.length; i3++) {
+        code = input[i3].charCodeAt(0);
         if (code === 48) {
           continue;
         }
         if (!(code >= 48 && code <= 57 || code >= 65 && code <= 70 || code >= 97 && code <= 102)) {
           return "";
         }
-        acc += input[i];
+        acc += input[i3];
         break;
       }
-      for (i += 1; i < input.length; i++) {
-        code = input[i].charCodeAt(0);
+      for (i3 += 1; i3 < input.length; i3++) {
+        code = input[i3].charCodeAt(0);
         if (!(code >= 48 && code <= 57 || code >= 65 && code <= 70 || code >= 97 && code <= 102)) {
           return "";
         }
-        acc += input[i];
+        acc += input[i3];
       }
       return acc;
     }
@@ -29611,10 +32842,10 @@ var require_utils2 = __commonJS({
     var nonSimpleDomain = RegExp.prototype.test.bind(/[^!"$&'()*+,\-.;=_`a-z{}~]/u);
     function isZoneIdentifier(zone) {
       if (zone.length === 0) return false;
-      for (let i = 0; i < zone.length; i++) {
-        if (isZoneCharacter(zone[i])) continue;
-        if (zone[i] === "%" && i + 2 < zone.length && isHexPair(zone.slice(i + 1, i + 3))) {
-          i += 2;
+      for (let i3 = 0; i3 < zone.length; i3++) {
+        if (isZoneCharacter(zone[i3])) continue;
+        if (zone[i3] === "%" && i3 + 2 < zone.length && isHexPair(zone.slice(i3 + 1, i3 + 3))) {
+          i3 += 2;
           continue;
         }
         return false;
@@ -29626,9 +32857,9 @@ var require_utils2 = __commonJS({
       let bestLength = 0;
       let runStart = -1;
       let runLength = 0;
-      for (let i = 0; i < hextets.length; i++) {
-        if (hextets[i] === "0") {
-          if (runStart === -1) runStart = i;
+      for (let i3 = 0; i3 < hextets.length; i3++) {
+        if (hextets[i3] === "0") {
+          if (runStart === -1) runStart = i3;
           runLength++;
           if (runLength > bestLength) {
             bestLength = runLength;
@@ -29655,16 +32886,16 @@ var require_utils2 = __commonJS({
       }
       const parts = left.concat(right);
       let hextetCount = 0;
-      for (let i = 0; i < parts.length; i++) {
-        const part = parts[i];
+      for (let i3 = 0; i3 < parts.length; i3++) {
+        const part = parts[i3];
         if (part === "") return void 0;
         if (part.indexOf(".") !== -1) {
-          if (i !== parts.length - 1 || compression !== -1 && right.length === 0 || !isIPv4(part)) return void 0;
+          if (i3 !== parts.length - 1 || compression !== -1 && right.length === 0 || !isIPv4(part)) return void 0;
           hextetCount += 2;
           continue;
         }
         if (!isHextet(part)) return void 0;
-        parts[i] = parseInt(part, 16).toString(16);
+        parts[i3] = parseInt(part, 16).toString(16);
         hextetCount++;
       }
       if (compression === -1) {
@@ -29673,8 +32904,8 @@ var require_utils2 = __commonJS({
       }
       if (hextetCount >= 8) return void 0;
       const expanded = parts.slice(0, left.length);
-      for (let i = hextetCount; i < 8; i++) expanded.push("0");
-      for (let i = left.length; i < parts.length; i++) expanded.push(parts[i]);
+      for (let i3 = hextetCount; i3 < 8; i3++) expanded.push("0");
+      for (let i3 = left.length; i3 < parts.length; i3++) expanded.push(parts[i3]);
       return compressIPv6ZeroRun(expanded);
     }
     function normalizeIPv6(host) {
@@ -29707,8 +32938,8 @@ var require_utils2 = __commonJS({
     }
     function findToken(str, token) {
       let ind = 0;
-      for (let i = 0; i < str.length; i++) {
-        if (str[i] === token) ind++;
+      for (let i3 = 0; i3 < str.length; i3++) {
+        if (str[i3] === token) ind++;
       }
       return ind;
     }
@@ -29795,8 +33026,8 @@ var require_utils2 = __commonJS({
       const last = segments.length - 1;
       const output = [];
       let trailingDirectory = false;
-      for (let i = 0; i <= last; i++) {
-        const segment = segments[i];
+      for (let i3 = 0; i3 <= last; i3++) {
+        const segment = segments[i3];
         if (segment === "." || segment === "..") {
           if (segment === "..") {
             if (output.length !== 0 && output[output.length - 1] !== "..") {
@@ -29805,7 +33036,7 @@ var require_utils2 = __commonJS({
               output.push("..");
             }
           }
-          trailingDirectory = i === last;
+          trailingDirectory = i3 === last;
         } else {
           output.push(segment);
         }
@@ -29831,9 +33062,9 @@ var require_utils2 = __commonJS({
         return input;
       }
       let output = "";
-      for (let i = 0; i < input.length; i++) {
-        if (input[i] === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
+      for (let i3 = 0; i3 < input.length; i3++) {
+        if (input[i3] === "%" && i3 + 2 < input.length) {
+          const hex = input.slice(i3 + 1, i3 + 3);
           if (isHexPair(hex)) {
             const normalizedHex = hex.toUpperCase();
             const decoded = String.fromCharCode(parseInt(normalizedHex, 16));
@@ -29842,20 +33073,20 @@ var require_utils2 = __commonJS({
             } else {
               output += "%" + normalizedHex;
             }
-            i += 2;
+            i3 += 2;
             continue;
           }
         }
-        output += input[i];
+        output += input[i3];
       }
       return output;
     }
     function normalizePathEncoding(input) {
       let output = "";
-      for (let i = 0; i < input.length; i++) {
-        const ch = input[i];
-        if (ch === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
+      for (let i3 = 0; i3 < input.length; i3++) {
+        const ch = input[i3];
+        if (ch === "%" && i3 + 2 < input.length) {
+          const hex = input.slice(i3 + 1, i3 + 3);
           if (isHexPair(hex)) {
             const normalizedHex = hex.toUpperCase();
             const decoded = String.fromCharCode(parseInt(normalizedHex, 16));
@@ -29864,23 +33095,23 @@ var require_utils2 = __commonJS({
             } else {
               output += "%" + normalizedHex;
             }
-            i += 2;
+            i3 += 2;
             continue;
           }
         }
         if (isPathCharacter(ch)) {
           output += ch;
         } else {
-          const code = input.charCodeAt(i);
+          const code = input.charCodeAt(i3);
           if (code < 128) {
             output += isEscapeSafe(code) ? ch : BYTE_HEX[code];
           } else if (code < 55296 || code > 57343) {
             output += percentEncodeNonAscii(code);
-          } else if (code <= 56319 && i + 1 < input.length) {
-            const low = input.charCodeAt(i + 1);
+          } else if (code <= 56319 && i3 + 1 < input.length) {
+            const low = input.charCodeAt(i3 + 1);
             if (low >= 56320 && low <= 57343) {
               output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
-              i++;
+              i3++;
             } else {
               output += percentEncodeNonAscii(65533);
             }
@@ -29894,13 +33125,13 @@ var require_utils2 = __commonJS({
     function serializePathEncoding(input, pathNoScheme = false) {
       let output = "";
       let firstSegment = pathNoScheme && input[0] !== "/";
-      for (let i = 0; i < input.length; i++) {
-        const ch = input[i];
-        if (ch === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
+      for (let i3 = 0; i3 < input.length; i3++) {
+        const ch = input[i3];
+        if (ch === "%" && i3 + 2 < input.length) {
+          const hex = input.slice(i3 + 1, i3 + 3);
           if (isHexPair(hex)) {
             output += "%" + hex.toUpperCase();
-            i += 2;
+            i3 += 2;
             continue;
           }
         }
@@ -29910,16 +33141,16 @@ var require_utils2 = __commonJS({
         if (isPathCharacter(ch) && (ch !== ":" || !firstSegment)) {
           output += ch;
         } else {
-          const code = input.charCodeAt(i);
+          const code = input.charCodeAt(i3);
           if (code < 128) {
             output += BYTE_HEX[code];
           } else if (code < 55296 || code > 57343) {
             output += percentEncodeNonAscii(code);
-          } else if (code <= 56319 && i + 1 < input.length) {
-            const low = input.charCodeAt(i + 1);
+          } else if (code <= 56319 && i3 + 1 < input.length) {
+            const low = input.charCodeAt(i3 + 1);
             if (low >= 56320 && low <= 57343) {
               output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
-              i++;
+              i3++;
             } else {
               output += percentEncodeNonAscii(65533);
             }
@@ -29932,29 +33163,29 @@ var require_utils2 = __commonJS({
     }
     function encodeComponent(input, isAllowed) {
       let output = "";
-      for (let i = 0; i < input.length; i++) {
-        const ch = input[i];
-        if (ch === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
+      for (let i3 = 0; i3 < input.length; i3++) {
+        const ch = input[i3];
+        if (ch === "%" && i3 + 2 < input.length) {
+          const hex = input.slice(i3 + 1, i3 + 3);
           if (isHexPair(hex)) {
             output += "%" + hex.toUpperCase();
-            i += 2;
+            i3 += 2;
             continue;
           }
         }
         if (isAllowed(ch)) {
           output += ch;
         } else {
-          const code = input.charCodeAt(i);
+          const code = input.charCodeAt(i3);
           if (code < 128) {
             output += BYTE_HEX[code];
           } else if (code < 55296 || code > 57343) {
             output += percentEncodeNonAscii(code);
-          } else if (code <= 56319 && i + 1 < input.length) {
-            const low = input.charCodeAt(i + 1);
+          } else if (code <= 56319 && i3 + 1 < input.length) {
+            const low = input.charCodeAt(i3 + 1);
             if (low >= 56320 && low <= 57343) {
               output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
-              i++;
+              i3++;
             } else {
               output += percentEncodeNonAscii(65533);
             }
@@ -29979,10 +33210,10 @@ var require_utils2 = __commonJS({
     }
     function normalizeQueryFragmentEncoding(input) {
       let output = "";
-      for (let i = 0; i < input.length; i++) {
-        const ch = input[i];
-        if (ch === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
+      for (let i3 = 0; i3 < input.length; i3++) {
+        const ch = input[i3];
+        if (ch === "%" && i3 + 2 < input.length) {
+          const hex = input.slice(i3 + 1, i3 + 3);
           if (isHexPair(hex)) {
             const normalizedHex = hex.toUpperCase();
             const decoded = String.fromCharCode(parseInt(normalizedHex, 16));
@@ -29991,23 +33222,23 @@ var require_utils2 = __commonJS({
             } else {
               output += "%" + normalizedHex;
             }
-            i += 2;
+            i3 += 2;
             continue;
           }
         }
         if (isQueryFragmentCharacter(ch)) {
           output += ch;
         } else {
-          const code = input.charCodeAt(i);
+          const code = input.charCodeAt(i3);
           if (code < 128) {
             output += isEscapeSafe(code) ? ch : BYTE_HEX[code];
           } else if (code < 55296 || code > 57343) {
             output += percentEncodeNonAscii(code);
-          } else if (code <= 56319 && i + 1 < input.length) {
-            const low = input.charCodeAt(i + 1);
+          } else if (code <= 56319 && i3 + 1 < input.length) {
+            const low = input.charCodeAt(i3 + 1);
             if (low >= 56320 && low <= 57343) {
               output += percentEncodeNonAscii(65536 + (code - 55296 << 10) + (low - 56320));
-              i++;
+              i3++;
             } else {
               output += percentEncodeNonAscii(65533);
             }
@@ -30020,16 +33251,16 @@ var require_utils2 = __commonJS({
     }
     function escapePreservingEscapes(input) {
       let output = "";
-      for (let i = 0; i < input.length; i++) {
-        if (input[i] === "%" && i + 2 < input.length) {
-          const hex = input.slice(i + 1, i + 3);
+      for (let i3 = 0; i3 < input.length; i3++) {
+        if (input[i3] === "%" && i3 + 2 < input.length) {
+          const hex = input.slice(i3 + 1, i3 + 3);
           if (isHexPair(hex)) {
             output += "%" + hex.toUpperCase();
-            i += 2;
+            i3 += 2;
             continue;
           }
         }
-        output += escape(input[i]);
+        output += escape(input[i3]);
       }
       return output;
     }
@@ -30895,17 +34126,17 @@ var require_core = __commonJS({
         return this.opts.defaultMeta = typeof meta == "object" ? meta[schemaId] || meta : void 0;
       }
       validate(schemaKeyRef, data) {
-        let v;
+        let v2;
         if (typeof schemaKeyRef == "string") {
-          v = this.getSchema(schemaKeyRef);
-          if (!v)
+          v2 = this.getSchema(schemaKeyRef);
+          if (!v2)
             throw new Error(`no schema with key or ref "${schemaKeyRef}"`);
         } else {
-          v = this.compile(schemaKeyRef);
+          v2 = this.compile(schemaKeyRef);
         }
-        const valid = v(data);
-        if (!("$async" in v))
-          this.errors = v.errors;
+        const valid = v2(data);
+        if (!("$async" in v2))
+          this.errors = v2.errors;
         return valid;
       }
       compile(schema, _meta) {
@@ -31102,7 +34333,7 @@ var require_core = __commonJS({
           type: (0, dataType_1.getJSONTypes)(def.type),
           schemaType: (0, dataType_1.getJSONTypes)(def.schemaType)
         };
-        (0, util_1.eachItem)(keyword, definition.type.length === 0 ? (k) => addRule.call(this, k, definition) : (k) => definition.type.forEach((t) => addRule.call(this, k, definition, t)));
+        (0, util_1.eachItem)(keyword, definition.type.length === 0 ? (k2) => addRule.call(this, k2, definition) : (k2) => definition.type.forEach((t) => addRule.call(this, k2, definition, t)));
         return this;
       }
       getKeyword(keyword) {
@@ -31115,9 +34346,9 @@ var require_core = __commonJS({
         delete RULES.keywords[keyword];
         delete RULES.all[keyword];
         for (const group of RULES.rules) {
-          const i = group.rules.findIndex((rule) => rule.keyword === keyword);
-          if (i >= 0)
-            group.rules.splice(i, 1);
+          const i3 = group.rules.findIndex((rule) => rule.keyword === keyword);
+          if (i3 >= 0)
+            group.rules.splice(i3, 1);
         }
         return this;
       }
@@ -31325,9 +34556,9 @@ var require_core = __commonJS({
       (_a = definition.implements) === null || _a === void 0 ? void 0 : _a.forEach((kwd) => this.addKeyword(kwd));
     }
     function addBeforeRule(ruleGroup, rule, before) {
-      const i = ruleGroup.rules.findIndex((_rule) => _rule.keyword === before);
-      if (i >= 0) {
-        ruleGroup.rules.splice(i, 0, rule);
+      const i3 = ruleGroup.rules.findIndex((_rule) => _rule.keyword === before);
+      if (i3 >= 0) {
+        ruleGroup.rules.splice(i3, 0, rule);
       } else {
         ruleGroup.rules.push(rule);
         this.logger.warn(`rule ${before} is not defined`);
@@ -31382,11 +34613,11 @@ var require_ref = __commonJS({
       schemaType: "string",
       code(cxt) {
         const { gen, schema: $ref, it } = cxt;
-        const { baseId, schemaEnv: env, validateName, opts, self } = it;
+        const { baseId, schemaEnv: env, validateName, opts, self: self2 } = it;
         const { root } = env;
         if (($ref === "#" || $ref === "#/") && baseId === root.baseId)
           return callRootRef();
-        const schOrEnv = compile_1.resolveRef.call(self, root, baseId, $ref);
+        const schOrEnv = compile_1.resolveRef.call(self2, root, baseId, $ref);
         if (schOrEnv === void 0)
           throw new ref_error_1.default(it.opts.uriResolver, baseId, $ref);
         if (schOrEnv instanceof compile_1.SchemaEnv)
@@ -31399,8 +34630,8 @@ var require_ref = __commonJS({
           return callRef(cxt, (0, codegen_1._)`${rootName}.validate`, root, root.$async);
         }
         function callValidate(sch) {
-          const v = getValidate(cxt, sch);
-          callRef(cxt, v, sch, sch.$async);
+          const v2 = getValidate(cxt, sch);
+          callRef(cxt, v2, sch, sch.$async);
         }
         function inlineRefSchema(sch) {
           const schName = gen.scopeValue("schema", opts.code.source === true ? { ref: sch, code: (0, codegen_1.stringify)(sch) } : { ref: sch });
@@ -31422,7 +34653,7 @@ var require_ref = __commonJS({
       return sch.validate ? gen.scopeValue("validate", { ref: sch.validate }) : (0, codegen_1._)`${gen.scopeValue("wrapper", { ref: sch })}.validate`;
     }
     exports.getValidate = getValidate;
-    function callRef(cxt, v, sch, $async) {
+    function callRef(cxt, v2, sch, $async) {
       const { gen, it } = cxt;
       const { allErrors, schemaEnv: env, opts } = it;
       const passCxt = opts.passContext ? names_1.default.this : codegen_1.nil;
@@ -31435,8 +34666,8 @@ var require_ref = __commonJS({
           throw new Error("async schema referenced by sync schema");
         const valid = gen.let("valid");
         gen.try(() => {
-          gen.code((0, codegen_1._)`await ${(0, code_1.callValidateCode)(cxt, v, passCxt)}`);
-          addEvaluatedFrom(v);
+          gen.code((0, codegen_1._)`await ${(0, code_1.callValidateCode)(cxt, v2, passCxt)}`);
+          addEvaluatedFrom(v2);
           if (!allErrors)
             gen.assign(valid, true);
         }, (e) => {
@@ -31448,7 +34679,7 @@ var require_ref = __commonJS({
         cxt.ok(valid);
       }
       function callSyncRef() {
-        cxt.result((0, code_1.callValidateCode)(cxt, v, passCxt), () => addEvaluatedFrom(v), () => addErrorsFrom(v));
+        cxt.result((0, code_1.callValidateCode)(cxt, v2, passCxt), () => addEvaluatedFrom(v2), () => addErrorsFrom(v2));
       }
       function addErrorsFrom(source) {
         const errs = (0, codegen_1._)`${source}.errors`;
@@ -31824,8 +35055,8 @@ var require_uniqueItems = __commonJS({
     var util_1 = require_util9();
     var equal_1 = require_equal();
     var error2 = {
-      message: ({ params: { i, j } }) => (0, codegen_1.str)`must NOT have duplicate items (items ## ${j} and ${i} are identical)`,
-      params: ({ params: { i, j } }) => (0, codegen_1._)`{i: ${i}, j: ${j}}`
+      message: ({ params: { i: i3, j: j2 } }) => (0, codegen_1.str)`must NOT have duplicate items (items ## ${j2} and ${i3} are identical)`,
+      params: ({ params: { i: i3, j: j2 } }) => (0, codegen_1._)`{i: ${i3}, j: ${j2}}`
     };
     var def = {
       keyword: "uniqueItems",
@@ -31842,35 +35073,35 @@ var require_uniqueItems = __commonJS({
         cxt.block$data(valid, validateUniqueItems, (0, codegen_1._)`${schemaCode} === false`);
         cxt.ok(valid);
         function validateUniqueItems() {
-          const i = gen.let("i", (0, codegen_1._)`${data}.length`);
-          const j = gen.let("j");
-          cxt.setParams({ i, j });
+          const i3 = gen.let("i", (0, codegen_1._)`${data}.length`);
+          const j2 = gen.let("j");
+          cxt.setParams({ i: i3, j: j2 });
           gen.assign(valid, true);
-          gen.if((0, codegen_1._)`${i} > 1`, () => (canOptimize() ? loopN : loopN2)(i, j));
+          gen.if((0, codegen_1._)`${i3} > 1`, () => (canOptimize() ? loopN : loopN2)(i3, j2));
         }
         function canOptimize() {
           return itemTypes.length > 0 && !itemTypes.some((t) => t === "object" || t === "array");
         }
-        function loopN(i, j) {
+        function loopN(i3, j2) {
           const item = gen.name("item");
           const wrongType = (0, dataType_1.checkDataTypes)(itemTypes, item, it.opts.strictNumbers, dataType_1.DataType.Wrong);
           const indices = gen.const("indices", (0, codegen_1._)`{}`);
-          gen.for((0, codegen_1._)`;${i}--;`, () => {
-            gen.let(item, (0, codegen_1._)`${data}[${i}]`);
+          gen.for((0, codegen_1._)`;${i3}--;`, () => {
+            gen.let(item, (0, codegen_1._)`${data}[${i3}]`);
             gen.if(wrongType, (0, codegen_1._)`continue`);
             if (itemTypes.length > 1)
               gen.if((0, codegen_1._)`typeof ${item} == "string"`, (0, codegen_1._)`${item} += "_"`);
             gen.if((0, codegen_1._)`typeof ${indices}[${item}] == "number"`, () => {
-              gen.assign(j, (0, codegen_1._)`${indices}[${item}]`);
+              gen.assign(j2, (0, codegen_1._)`${indices}[${item}]`);
               cxt.error();
               gen.assign(valid, false).break();
-            }).code((0, codegen_1._)`${indices}[${item}] = ${i}`);
+            }).code((0, codegen_1._)`${indices}[${item}] = ${i3}`);
           });
         }
-        function loopN2(i, j) {
+        function loopN2(i3, j2) {
           const eql = (0, util_1.useFunc)(gen, equal_1.default);
           const outer = gen.name("outer");
-          gen.label(outer).for((0, codegen_1._)`;${i}--;`, () => gen.for((0, codegen_1._)`${j} = ${i}; ${j}--;`, () => gen.if((0, codegen_1._)`${eql}(${data}[${i}], ${data}[${j}])`, () => {
+          gen.label(outer).for((0, codegen_1._)`;${i3}--;`, () => gen.for((0, codegen_1._)`${j2} = ${i3}; ${j2}--;`, () => gen.if((0, codegen_1._)`${eql}(${data}[${i3}], ${data}[${j2}])`, () => {
             cxt.error();
             gen.assign(valid, false).break(outer);
           })));
@@ -31942,16 +35173,16 @@ var require_enum = __commonJS({
           if (!Array.isArray(schema))
             throw new Error("ajv implementation error");
           const vSchema = gen.const("vSchema", schemaCode);
-          valid = (0, codegen_1.or)(...schema.map((_x, i) => equalCode(vSchema, i)));
+          valid = (0, codegen_1.or)(...schema.map((_x, i3) => equalCode(vSchema, i3)));
         }
         cxt.pass(valid);
         function loopEnum() {
           gen.assign(valid, false);
-          gen.forOf("v", schemaCode, (v) => gen.if((0, codegen_1._)`${getEql()}(${data}, ${v})`, () => gen.assign(valid, true).break()));
+          gen.forOf("v", schemaCode, (v2) => gen.if((0, codegen_1._)`${getEql()}(${data}, ${v2})`, () => gen.assign(valid, true).break()));
         }
-        function equalCode(vSchema, i) {
-          const sch = schema[i];
-          return typeof sch === "object" && sch !== null ? (0, codegen_1._)`${getEql()}(${data}, ${vSchema}[${i}])` : (0, codegen_1._)`${data} === ${sch}`;
+        function equalCode(vSchema, i3) {
+          const sch = schema[i3];
+          return typeof sch === "object" && sch !== null ? (0, codegen_1._)`${getEql()}(${data}, ${vSchema}[${i3}])` : (0, codegen_1._)`${data} === ${sch}`;
         }
       }
     };
@@ -32038,8 +35269,8 @@ var require_additionalItems = __commonJS({
         cxt.ok(valid);
       }
       function validateItems(valid) {
-        gen.forRange("i", items.length, len, (i) => {
-          cxt.subschema({ keyword, dataProp: i, dataPropType: util_1.Type.Num }, valid);
+        gen.forRange("i", items.length, len, (i3) => {
+          cxt.subschema({ keyword, dataProp: i3, dataPropType: util_1.Type.Num }, valid);
           if (!it.allErrors)
             gen.if((0, codegen_1.not)(valid), () => gen.break());
         });
@@ -32082,22 +35313,22 @@ var require_items = __commonJS({
       }
       const valid = gen.name("valid");
       const len = gen.const("len", (0, codegen_1._)`${data}.length`);
-      schArr.forEach((sch, i) => {
+      schArr.forEach((sch, i3) => {
         if ((0, util_1.alwaysValidSchema)(it, sch))
           return;
-        gen.if((0, codegen_1._)`${len} > ${i}`, () => cxt.subschema({
+        gen.if((0, codegen_1._)`${len} > ${i3}`, () => cxt.subschema({
           keyword,
-          schemaProp: i,
-          dataProp: i
+          schemaProp: i3,
+          dataProp: i3
         }, valid));
         cxt.ok(valid);
       });
       function checkStrictTuple(sch) {
         const { opts, errSchemaPath } = it;
-        const l = schArr.length;
-        const fullTuple = l === sch.minItems && (l === sch.maxItems || sch[extraItems] === false);
+        const l2 = schArr.length;
+        const fullTuple = l2 === sch.minItems && (l2 === sch.maxItems || sch[extraItems] === false);
         if (opts.strictTuples && !fullTuple) {
-          const msg = `"${keyword}" is ${l}-tuple, but minItems or maxItems/${extraItems} are not specified or different at path "${errSchemaPath}"`;
+          const msg = `"${keyword}" is ${l2}-tuple, but minItems or maxItems/${extraItems} are not specified or different at path "${errSchemaPath}"`;
           (0, util_1.checkStrictMode)(it, msg, opts.strictTuples);
         }
       }
@@ -32225,10 +35456,10 @@ var require_contains = __commonJS({
           validateItems(schValid, () => gen.if(schValid, () => checkLimits(count)));
         }
         function validateItems(_valid, block) {
-          gen.forRange("i", 0, len, (i) => {
+          gen.forRange("i", 0, len, (i3) => {
             cxt.subschema({
               keyword: "contains",
-              dataProp: i,
+              dataProp: i3,
               dataPropType: util_1.Type.Num,
               compositeRule: true
             }, _valid);
@@ -32706,23 +35937,23 @@ var require_oneOf = __commonJS({
         gen.block(validateOneOf);
         cxt.result(valid, () => cxt.reset(), () => cxt.error(true));
         function validateOneOf() {
-          schArr.forEach((sch, i) => {
+          schArr.forEach((sch, i3) => {
             let schCxt;
             if ((0, util_1.alwaysValidSchema)(it, sch)) {
               gen.var(schValid, true);
             } else {
               schCxt = cxt.subschema({
                 keyword: "oneOf",
-                schemaProp: i,
+                schemaProp: i3,
                 compositeRule: true
               }, schValid);
             }
-            if (i > 0) {
-              gen.if((0, codegen_1._)`${schValid} && ${valid}`).assign(valid, false).assign(passing, (0, codegen_1._)`[${passing}, ${i}]`).else();
+            if (i3 > 0) {
+              gen.if((0, codegen_1._)`${schValid} && ${valid}`).assign(valid, false).assign(passing, (0, codegen_1._)`[${passing}, ${i3}]`).else();
             }
             gen.if(schValid, () => {
               gen.assign(valid, true);
-              gen.assign(passing, i);
+              gen.assign(passing, i3);
               if (schCxt)
                 cxt.mergeEvaluated(schCxt, codegen_1.Name);
             });
@@ -32748,10 +35979,10 @@ var require_allOf = __commonJS({
         if (!Array.isArray(schema))
           throw new Error("ajv implementation error");
         const valid = gen.name("valid");
-        schema.forEach((sch, i) => {
+        schema.forEach((sch, i3) => {
           if ((0, util_1.alwaysValidSchema)(it, sch))
             return;
-          const schCxt = cxt.subschema({ keyword: "allOf", schemaProp: i }, valid);
+          const schCxt = cxt.subschema({ keyword: "allOf", schemaProp: i3 }, valid);
           cxt.ok(valid);
           cxt.mergeEvaluated(schCxt);
         });
@@ -32914,7 +36145,7 @@ var require_format = __commonJS({
       error: error2,
       code(cxt, ruleType) {
         const { gen, data, $data, schema, schemaCode, it } = cxt;
-        const { opts, errSchemaPath, schemaEnv, self } = it;
+        const { opts, errSchemaPath, schemaEnv, self: self2 } = it;
         if (!opts.validateFormats)
           return;
         if ($data)
@@ -32923,7 +36154,7 @@ var require_format = __commonJS({
           validateFormat();
         function validate$DataFormat() {
           const fmts = gen.scopeValue("formats", {
-            ref: self.formats,
+            ref: self2.formats,
             code: opts.code.formats
           });
           const fDef = gen.const("fDef", (0, codegen_1._)`${fmts}[${schemaCode}]`);
@@ -32943,7 +36174,7 @@ var require_format = __commonJS({
           }
         }
         function validateFormat() {
-          const formatDef = self.formats[schema];
+          const formatDef = self2.formats[schema];
           if (!formatDef) {
             unknownFormat();
             return;
@@ -32955,7 +36186,7 @@ var require_format = __commonJS({
             cxt.pass(validCondition());
           function unknownFormat() {
             if (opts.strictSchema === false) {
-              self.logger.warn(unknownMsg());
+              self2.logger.warn(unknownMsg());
               return;
             }
             throw new Error(unknownMsg());
@@ -33114,8 +36345,8 @@ var require_discriminator = __commonJS({
           const oneOfMapping = {};
           const topRequired = hasRequired(parentSchema);
           let tagRequired = true;
-          for (let i = 0; i < oneOf.length; i++) {
-            let sch = oneOf[i];
+          for (let i3 = 0; i3 < oneOf.length; i3++) {
+            let sch = oneOf[i3];
             if ((sch === null || sch === void 0 ? void 0 : sch.$ref) && !(0, util_1.schemaHasRulesButRef)(sch, it.self.RULES)) {
               const ref = sch.$ref;
               sch = compile_1.resolveRef.call(it.self, it.schemaEnv.root, it.baseId, ref);
@@ -33129,7 +36360,7 @@ var require_discriminator = __commonJS({
               throw new Error(`discriminator: oneOf subschemas (or referenced schemas) must have "properties/${tagName}"`);
             }
             tagRequired = tagRequired && (topRequired || hasRequired(sch));
-            addMappings(propSch, i);
+            addMappings(propSch, i3);
           }
           if (!tagRequired)
             throw new Error(`discriminator: "${tagName}" must be required`);
@@ -33137,22 +36368,22 @@ var require_discriminator = __commonJS({
           function hasRequired({ required }) {
             return Array.isArray(required) && required.includes(tagName);
           }
-          function addMappings(sch, i) {
+          function addMappings(sch, i3) {
             if (sch.const) {
-              addMapping(sch.const, i);
+              addMapping(sch.const, i3);
             } else if (sch.enum) {
               for (const tagValue of sch.enum) {
-                addMapping(tagValue, i);
+                addMapping(tagValue, i3);
               }
             } else {
               throw new Error(`discriminator: "properties/${tagName}" must have "const" or "enum"`);
             }
           }
-          function addMapping(tagValue, i) {
+          function addMapping(tagValue, i3) {
             if (typeof tagValue != "string" || tagValue in oneOfMapping) {
               throw new Error(`discriminator: "${tagName}" values must be unique strings`);
             }
-            oneOfMapping[tagValue] = i;
+            oneOfMapping[tagValue] = i3;
           }
         }
       }
@@ -33333,7 +36564,7 @@ var require_ajv = __commonJS({
     var Ajv2 = class extends core_1.default {
       _addVocabularies() {
         super._addVocabularies();
-        draft7_1.default.forEach((v) => this.addVocabulary(v));
+        draft7_1.default.forEach((v2) => this.addVocabulary(v2));
         if (this.opts.discriminator)
           this.addKeyword(discriminator_1.default);
       }
@@ -33648,24 +36879,24 @@ var require_code3 = __commonJS({
     };
     exports._Code = _Code;
     exports.nil = new _Code("");
-    function _(strs, ...args) {
+    function _2(strs, ...args) {
       const code = [strs[0]];
-      let i = 0;
-      while (i < args.length) {
-        addCodeArg(code, args[i]);
-        code.push(strs[++i]);
+      let i3 = 0;
+      while (i3 < args.length) {
+        addCodeArg(code, args[i3]);
+        code.push(strs[++i3]);
       }
       return new _Code(code);
     }
-    exports._ = _;
+    exports._ = _2;
     var plus = new _Code("+");
     function str(strs, ...args) {
       const expr = [safeStringify(strs[0])];
-      let i = 0;
-      while (i < args.length) {
+      let i3 = 0;
+      while (i3 < args.length) {
         expr.push(plus);
-        addCodeArg(expr, args[i]);
-        expr.push(plus, safeStringify(strs[++i]));
+        addCodeArg(expr, args[i3]);
+        expr.push(plus, safeStringify(strs[++i3]));
       }
       optimize(expr);
       return new _Code(expr);
@@ -33681,54 +36912,54 @@ var require_code3 = __commonJS({
     }
     exports.addCodeArg = addCodeArg;
     function optimize(expr) {
-      let i = 1;
-      while (i < expr.length - 1) {
-        if (expr[i] === plus) {
-          const res = mergeExprItems(expr[i - 1], expr[i + 1]);
+      let i3 = 1;
+      while (i3 < expr.length - 1) {
+        if (expr[i3] === plus) {
+          const res = mergeExprItems(expr[i3 - 1], expr[i3 + 1]);
           if (res !== void 0) {
-            expr.splice(i - 1, 3, res);
+            expr.splice(i3 - 1, 3, res);
             continue;
           }
-          expr[i++] = "+";
+          expr[i3++] = "+";
         }
-        i++;
+        i3++;
       }
     }
-    function mergeExprItems(a, b) {
-      if (b === '""')
+    function mergeExprItems(a, b2) {
+      if (b2 === '""')
         return a;
       if (a === '""')
-        return b;
+        return b2;
       if (typeof a == "string") {
-        if (b instanceof Name2 || a[a.length - 1] !== '"')
+        if (b2 instanceof Name2 || a[a.length - 1] !== '"')
           return;
-        if (typeof b != "string")
-          return `${a.slice(0, -1)}${b}"`;
-        if (b[0] === '"')
-          return a.slice(0, -1) + b.slice(1);
+        if (typeof b2 != "string")
+          return `${a.slice(0, -1)}${b2}"`;
+        if (b2[0] === '"')
+          return a.slice(0, -1) + b2.slice(1);
         return;
       }
-      if (typeof b == "string" && b[0] === '"' && !(a instanceof Name2))
-        return `"${a}${b.slice(1)}`;
+      if (typeof b2 == "string" && b2[0] === '"' && !(a instanceof Name2))
+        return `"${a}${b2.slice(1)}`;
       return;
     }
     function strConcat(c1, c2) {
       return c2.emptyStr() ? c1 : c1.emptyStr() ? c2 : str`${c1}${c2}`;
     }
     exports.strConcat = strConcat;
-    function interpolate(x) {
-      return typeof x == "number" || typeof x == "boolean" || x === null ? x : safeStringify(Array.isArray(x) ? x.join(",") : x);
+    function interpolate(x2) {
+      return typeof x2 == "number" || typeof x2 == "boolean" || x2 === null ? x2 : safeStringify(Array.isArray(x2) ? x2.join(",") : x2);
     }
-    function stringify(x) {
-      return new _Code(safeStringify(x));
+    function stringify(x2) {
+      return new _Code(safeStringify(x2));
     }
     exports.stringify = stringify;
-    function safeStringify(x) {
-      return JSON.stringify(x).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+    function safeStringify(x2) {
+      return JSON.stringify(x2).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
     }
     exports.safeStringify = safeStringify;
     function getProperty(key) {
-      return typeof key == "string" && exports.IDENTIFIER.test(key) ? new _Code(`.${key}`) : _`[${key}]`;
+      return typeof key == "string" && exports.IDENTIFIER.test(key) ? new _Code(`.${key}`) : _2`[${key}]`;
     }
     exports.getProperty = getProperty;
     function getEsmExportName(key) {
@@ -34071,27 +37302,27 @@ var require_codegen2 = __commonJS({
       }
       optimizeNodes() {
         const { nodes } = this;
-        let i = nodes.length;
-        while (i--) {
-          const n = nodes[i].optimizeNodes();
+        let i3 = nodes.length;
+        while (i3--) {
+          const n = nodes[i3].optimizeNodes();
           if (Array.isArray(n))
-            nodes.splice(i, 1, ...n);
+            nodes.splice(i3, 1, ...n);
           else if (n)
-            nodes[i] = n;
+            nodes[i3] = n;
           else
-            nodes.splice(i, 1);
+            nodes.splice(i3, 1);
         }
         return nodes.length > 0 ? this : void 0;
       }
       optimizeNames(names, constants3) {
         const { nodes } = this;
-        let i = nodes.length;
-        while (i--) {
-          const n = nodes[i];
+        let i3 = nodes.length;
+        while (i3--) {
+          const n = nodes[i3];
           if (n.optimizeNames(names, constants3))
             continue;
           subtractNames(names, n.names);
-          nodes.splice(i, 1);
+          nodes.splice(i3, 1);
         }
         return nodes.length > 0 ? this : void 0;
       }
@@ -34418,8 +37649,8 @@ var require_codegen2 = __commonJS({
         const name = this._scope.toName(nameOrPrefix);
         if (this.opts.es5) {
           const arr = iterable instanceof code_1.Name ? iterable : this.var("_arr", iterable);
-          return this.forRange("_i", 0, (0, code_1._)`${arr}.length`, (i) => {
-            this.var(name, (0, code_1._)`${arr}[${i}]`);
+          return this.forRange("_i", 0, (0, code_1._)`${arr}.length`, (i3) => {
+            this.var(name, (0, code_1._)`${arr}[${i3}]`);
             forBody(name);
           });
         }
@@ -34587,8 +37818,8 @@ var require_codegen2 = __commonJS({
       for (const n in from)
         names[n] = (names[n] || 0) - (from[n] || 0);
     }
-    function not(x) {
-      return typeof x == "boolean" || typeof x == "number" || x === null ? !x : (0, code_1._)`!${par(x)}`;
+    function not(x2) {
+      return typeof x2 == "boolean" || typeof x2 == "number" || x2 === null ? !x2 : (0, code_1._)`!${par(x2)}`;
     }
     exports.not = not;
     var andCode = mappend(exports.operators.AND);
@@ -34602,10 +37833,10 @@ var require_codegen2 = __commonJS({
     }
     exports.or = or;
     function mappend(op) {
-      return (x, y) => x === code_1.nil ? y : y === code_1.nil ? x : (0, code_1._)`${par(x)} ${op} ${par(y)}`;
+      return (x2, y2) => x2 === code_1.nil ? y2 : y2 === code_1.nil ? x2 : (0, code_1._)`${par(x2)} ${op} ${par(y2)}`;
     }
-    function par(x) {
-      return x instanceof code_1.Name ? x : (0, code_1._)`(${x})`;
+    function par(x2) {
+      return x2 instanceof code_1.Name ? x2 : (0, code_1._)`(${x2})`;
     }
   }
 });
@@ -34635,12 +37866,12 @@ var require_util10 = __commonJS({
     }
     exports.alwaysValidSchema = alwaysValidSchema;
     function checkUnknownRules(it, schema = it.schema) {
-      const { opts, self } = it;
+      const { opts, self: self2 } = it;
       if (!opts.strictSchema)
         return;
       if (typeof schema === "boolean")
         return;
-      const rules = self.RULES.keywords;
+      const rules = self2.RULES.keywords;
       for (const key in schema) {
         if (!rules[key])
           checkStrictMode(it, `unknown keyword: "${key}"`);
@@ -34693,12 +37924,12 @@ var require_util10 = __commonJS({
       return str.replace(/~1/g, "/").replace(/~0/g, "~");
     }
     exports.unescapeJsonPointer = unescapeJsonPointer;
-    function eachItem(xs, f) {
+    function eachItem(xs, f2) {
       if (Array.isArray(xs)) {
-        for (const x of xs)
-          f(x);
+        for (const x2 of xs)
+          f2(x2);
       } else {
-        f(xs);
+        f2(xs);
       }
     }
     exports.eachItem = eachItem;
@@ -34745,10 +37976,10 @@ var require_util10 = __commonJS({
     }
     exports.setEvaluated = setEvaluated;
     var snippets = {};
-    function useFunc(gen, f) {
+    function useFunc(gen, f2) {
       return gen.scopeValue("func", {
-        ref: f,
-        code: snippets[f.code] || (snippets[f.code] = new code_1._Code(f.code))
+        ref: f2,
+        code: snippets[f2.code] || (snippets[f2.code] = new code_1._Code(f2.code))
       });
     }
     exports.useFunc = useFunc;
@@ -34861,8 +38092,8 @@ var require_errors4 = __commonJS({
       if (errsCount === void 0)
         throw new Error("ajv implementation error");
       const err = gen.name("err");
-      gen.forRange("i", errsCount, names_1.default.errors, (i) => {
-        gen.const(err, (0, codegen_1._)`${names_1.default.vErrors}[${i}]`);
+      gen.forRange("i", errsCount, names_1.default.errors, (i3) => {
+        gen.const(err, (0, codegen_1._)`${names_1.default.vErrors}[${i3}]`);
         gen.if((0, codegen_1._)`${err}.instancePath === undefined`, () => gen.assign((0, codegen_1._)`${err}.instancePath`, (0, codegen_1.strConcat)(names_1.default.instancePath, it.errorPath)));
         gen.assign((0, codegen_1._)`${err}.schemaPath`, (0, codegen_1.str)`${it.errSchemaPath}/${keyword}`);
         if (it.opts.verbose) {
@@ -34886,7 +38117,7 @@ var require_errors4 = __commonJS({
         gen.return(false);
       }
     }
-    var E = {
+    var E2 = {
       keyword: new codegen_1.Name("keyword"),
       schemaPath: new codegen_1.Name("schemaPath"),
       // also used in JTD errors
@@ -34920,20 +38151,20 @@ var require_errors4 = __commonJS({
       if (schemaPath) {
         schPath = (0, codegen_1.str)`${schPath}${(0, util_1.getErrorPath)(schemaPath, util_1.Type.Str)}`;
       }
-      return [E.schemaPath, schPath];
+      return [E2.schemaPath, schPath];
     }
     function extraErrorProps(cxt, { params, message }, keyValues) {
       const { keyword, data, schemaValue, it } = cxt;
       const { opts, propertyName, topSchemaRef, schemaPath } = it;
-      keyValues.push([E.keyword, keyword], [E.params, typeof params == "function" ? params(cxt) : params || (0, codegen_1._)`{}`]);
+      keyValues.push([E2.keyword, keyword], [E2.params, typeof params == "function" ? params(cxt) : params || (0, codegen_1._)`{}`]);
       if (opts.messages) {
-        keyValues.push([E.message, typeof message == "function" ? message(cxt) : message]);
+        keyValues.push([E2.message, typeof message == "function" ? message(cxt) : message]);
       }
       if (opts.verbose) {
-        keyValues.push([E.schema, schemaValue], [E.parentSchema, (0, codegen_1._)`${topSchemaRef}${schemaPath}`], [names_1.default.data, data]);
+        keyValues.push([E2.schema, schemaValue], [E2.parentSchema, (0, codegen_1._)`${topSchemaRef}${schemaPath}`], [names_1.default.data, data]);
       }
       if (propertyName)
-        keyValues.push([E.propertyName, propertyName]);
+        keyValues.push([E2.propertyName, propertyName]);
     }
   }
 });
@@ -34997,8 +38228,8 @@ var require_rules2 = __commonJS({
     exports.getRules = exports.isJSONType = void 0;
     var _jsonTypes = ["string", "number", "integer", "boolean", "null", "object", "array"];
     var jsonTypes = new Set(_jsonTypes);
-    function isJSONType(x) {
-      return typeof x == "string" && jsonTypes.has(x);
+    function isJSONType(x2) {
+      return typeof x2 == "string" && jsonTypes.has(x2);
     }
     exports.isJSONType = isJSONType;
     function getRules() {
@@ -35026,8 +38257,8 @@ var require_applicability2 = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.shouldUseRule = exports.shouldUseGroup = exports.schemaHasRulesForType = void 0;
-    function schemaHasRulesForType({ schema, self }, type) {
-      const group = self.RULES.types[type];
+    function schemaHasRulesForType({ schema, self: self2 }, type) {
+      const group = self2.RULES.types[type];
       return group && group !== true && shouldUseGroup(schema, group);
     }
     exports.schemaHasRulesForType = schemaHasRulesForType;
@@ -35242,7 +38473,7 @@ var require_defaults2 = __commonJS({
           assignDefault(it, key, properties[key].default);
         }
       } else if (ty === "array" && Array.isArray(items)) {
-        items.forEach((sch, i) => assignDefault(it, i, sch.default));
+        items.forEach((sch, i3) => assignDefault(it, i3, sch.default));
       }
     }
     exports.assignDefaults = assignDefaults;
@@ -35360,10 +38591,10 @@ var require_code4 = __commonJS({
       return valid;
       function validateItems(notValid) {
         const len = gen.const("len", (0, codegen_1._)`${data}.length`);
-        gen.forRange("i", 0, len, (i) => {
+        gen.forRange("i", 0, len, (i3) => {
           cxt.subschema({
             keyword,
-            dataProp: i,
+            dataProp: i3,
             dataPropType: util_1.Type.Num
           }, valid);
           gen.if((0, codegen_1.not)(valid), notValid);
@@ -35380,10 +38611,10 @@ var require_code4 = __commonJS({
         return;
       const valid = gen.let("valid", false);
       const schValid = gen.name("_valid");
-      gen.block(() => schema.forEach((_sch, i) => {
+      gen.block(() => schema.forEach((_sch, i3) => {
         const schCxt = cxt.subschema({
           keyword,
-          schemaProp: i,
+          schemaProp: i3,
           compositeRule: true
         }, schValid);
         gen.assign(valid, (0, codegen_1._)`${valid} || ${schValid}`);
@@ -35492,7 +38723,7 @@ var require_keyword2 = __commonJS({
       return !schemaType.length || schemaType.some((st) => st === "array" ? Array.isArray(schema) : st === "object" ? schema && typeof schema == "object" && !Array.isArray(schema) : typeof schema == st || allowUndefined && typeof schema == "undefined");
     }
     exports.validSchemaType = validSchemaType;
-    function validateKeywordUsage({ schema, opts, self, errSchemaPath }, def, keyword) {
+    function validateKeywordUsage({ schema, opts, self: self2, errSchemaPath }, def, keyword) {
       if (Array.isArray(def.keyword) ? !def.keyword.includes(keyword) : def.keyword !== keyword) {
         throw new Error("ajv implementation error");
       }
@@ -35503,9 +38734,9 @@ var require_keyword2 = __commonJS({
       if (def.validateSchema) {
         const valid = def.validateSchema(schema[keyword]);
         if (!valid) {
-          const msg = `keyword "${keyword}" value is invalid at path "${errSchemaPath}": ` + self.errorsText(def.validateSchema.errors);
+          const msg = `keyword "${keyword}" value is invalid at path "${errSchemaPath}": ` + self2.errorsText(def.validateSchema.errors);
           if (opts.validateSchema === "log")
-            self.logger.error(msg);
+            self2.logger.error(msg);
           else
             throw new Error(msg);
         }
@@ -35665,8 +38896,8 @@ var require_json_schema_traverse2 = __commonJS({
           var sch = schema[key];
           if (Array.isArray(sch)) {
             if (key in traverse.arrayKeywords) {
-              for (var i = 0; i < sch.length; i++)
-                _traverse(opts, pre, post2, sch[i], jsonPtr + "/" + key + "/" + i, rootSchema, jsonPtr, key, schema, i);
+              for (var i3 = 0; i3 < sch.length; i3++)
+                _traverse(opts, pre, post2, sch[i3], jsonPtr + "/" + key + "/" + i3, rootSchema, jsonPtr, key, schema, i3);
             }
           } else if (key in traverse.propsKeywords) {
             if (sch && typeof sch == "object") {
@@ -35790,7 +39021,7 @@ var require_resolve2 = __commonJS({
       const pathPrefix = getFullPath(uriResolver, schId, false);
       const localRefs = {};
       const schemaRefs = /* @__PURE__ */ new Set();
-      traverse(schema, { allKeys: true }, (sch, jsonPtr, _, parentJsonPtr) => {
+      traverse(schema, { allKeys: true }, (sch, jsonPtr, _2, parentJsonPtr) => {
         if (parentJsonPtr === void 0)
           return;
         const fullPath = pathPrefix + jsonPtr;
@@ -35937,11 +39168,11 @@ var require_validate2 = __commonJS({
       }
       (0, boolSchema_1.boolOrEmptySchema)(it, valid);
     }
-    function schemaCxtHasRules({ schema, self }) {
+    function schemaCxtHasRules({ schema, self: self2 }) {
       if (typeof schema == "boolean")
         return !schema;
       for (const key in schema)
-        if (self.RULES.all[key])
+        if (self2.RULES.all[key])
           return true;
       return false;
     }
@@ -35970,9 +39201,9 @@ var require_validate2 = __commonJS({
       schemaKeywords(it, types, !checkedTypes, errsCount);
     }
     function checkRefsAndKeywords(it) {
-      const { schema, errSchemaPath, opts, self } = it;
-      if (schema.$ref && opts.ignoreKeywordsWithRef && (0, util_1.schemaHasRulesButRef)(schema, self.RULES)) {
-        self.logger.warn(`$ref: keywords ignored in schema at path "${errSchemaPath}"`);
+      const { schema, errSchemaPath, opts, self: self2 } = it;
+      if (schema.$ref && opts.ignoreKeywordsWithRef && (0, util_1.schemaHasRulesButRef)(schema, self2.RULES)) {
+        self2.logger.warn(`$ref: keywords ignored in schema at path "${errSchemaPath}"`);
       }
     }
     function checkNoDefault(it) {
@@ -36018,8 +39249,8 @@ var require_validate2 = __commonJS({
         gen.assign((0, codegen_1._)`${evaluated}.items`, items);
     }
     function schemaKeywords(it, types, typeErrors, errsCount) {
-      const { gen, schema, data, allErrors, opts, self } = it;
-      const { RULES } = self;
+      const { gen, schema, data, allErrors, opts, self: self2 } = it;
+      const { RULES } = self2;
       if (schema.$ref && (opts.ignoreKeywordsWithRef || !(0, util_1.schemaHasRulesButRef)(schema, RULES))) {
         gen.block(() => keywordCode(it, "$ref", RULES.all.$ref.definition));
         return;
@@ -36793,17 +40024,17 @@ var require_core3 = __commonJS({
         return this.opts.defaultMeta = typeof meta == "object" ? meta[schemaId] || meta : void 0;
       }
       validate(schemaKeyRef, data) {
-        let v;
+        let v2;
         if (typeof schemaKeyRef == "string") {
-          v = this.getSchema(schemaKeyRef);
-          if (!v)
+          v2 = this.getSchema(schemaKeyRef);
+          if (!v2)
             throw new Error(`no schema with key or ref "${schemaKeyRef}"`);
         } else {
-          v = this.compile(schemaKeyRef);
+          v2 = this.compile(schemaKeyRef);
         }
-        const valid = v(data);
-        if (!("$async" in v))
-          this.errors = v.errors;
+        const valid = v2(data);
+        if (!("$async" in v2))
+          this.errors = v2.errors;
         return valid;
       }
       compile(schema, _meta) {
@@ -37000,7 +40231,7 @@ var require_core3 = __commonJS({
           type: (0, dataType_1.getJSONTypes)(def.type),
           schemaType: (0, dataType_1.getJSONTypes)(def.schemaType)
         };
-        (0, util_1.eachItem)(keyword, definition.type.length === 0 ? (k) => addRule.call(this, k, definition) : (k) => definition.type.forEach((t) => addRule.call(this, k, definition, t)));
+        (0, util_1.eachItem)(keyword, definition.type.length === 0 ? (k2) => addRule.call(this, k2, definition) : (k2) => definition.type.forEach((t) => addRule.call(this, k2, definition, t)));
         return this;
       }
       getKeyword(keyword) {
@@ -37013,9 +40244,9 @@ var require_core3 = __commonJS({
         delete RULES.keywords[keyword];
         delete RULES.all[keyword];
         for (const group of RULES.rules) {
-          const i = group.rules.findIndex((rule) => rule.keyword === keyword);
-          if (i >= 0)
-            group.rules.splice(i, 1);
+          const i3 = group.rules.findIndex((rule) => rule.keyword === keyword);
+          if (i3 >= 0)
+            group.rules.splice(i3, 1);
         }
         return this;
       }
@@ -37223,9 +40454,9 @@ var require_core3 = __commonJS({
       (_a = definition.implements) === null || _a === void 0 ? void 0 : _a.forEach((kwd) => this.addKeyword(kwd));
     }
     function addBeforeRule(ruleGroup, rule, before) {
-      const i = ruleGroup.rules.findIndex((_rule) => _rule.keyword === before);
-      if (i >= 0) {
-        ruleGroup.rules.splice(i, 0, rule);
+      const i3 = ruleGroup.rules.findIndex((_rule) => _rule.keyword === before);
+      if (i3 >= 0) {
+        ruleGroup.rules.splice(i3, 0, rule);
       } else {
         ruleGroup.rules.push(rule);
         this.logger.warn(`rule ${before} is not defined`);
@@ -37280,11 +40511,11 @@ var require_ref2 = __commonJS({
       schemaType: "string",
       code(cxt) {
         const { gen, schema: $ref, it } = cxt;
-        const { baseId, schemaEnv: env, validateName, opts, self } = it;
+        const { baseId, schemaEnv: env, validateName, opts, self: self2 } = it;
         const { root } = env;
         if (($ref === "#" || $ref === "#/") && baseId === root.baseId)
           return callRootRef();
-        const schOrEnv = compile_1.resolveRef.call(self, root, baseId, $ref);
+        const schOrEnv = compile_1.resolveRef.call(self2, root, baseId, $ref);
         if (schOrEnv === void 0)
           throw new ref_error_1.default(it.opts.uriResolver, baseId, $ref);
         if (schOrEnv instanceof compile_1.SchemaEnv)
@@ -37297,8 +40528,8 @@ var require_ref2 = __commonJS({
           return callRef(cxt, (0, codegen_1._)`${rootName}.validate`, root, root.$async);
         }
         function callValidate(sch) {
-          const v = getValidate(cxt, sch);
-          callRef(cxt, v, sch, sch.$async);
+          const v2 = getValidate(cxt, sch);
+          callRef(cxt, v2, sch, sch.$async);
         }
         function inlineRefSchema(sch) {
           const schName = gen.scopeValue("schema", opts.code.source === true ? { ref: sch, code: (0, codegen_1.stringify)(sch) } : { ref: sch });
@@ -37320,7 +40551,7 @@ var require_ref2 = __commonJS({
       return sch.validate ? gen.scopeValue("validate", { ref: sch.validate }) : (0, codegen_1._)`${gen.scopeValue("wrapper", { ref: sch })}.validate`;
     }
     exports.getValidate = getValidate;
-    function callRef(cxt, v, sch, $async) {
+    function callRef(cxt, v2, sch, $async) {
       const { gen, it } = cxt;
       const { allErrors, schemaEnv: env, opts } = it;
       const passCxt = opts.passContext ? names_1.default.this : codegen_1.nil;
@@ -37333,8 +40564,8 @@ var require_ref2 = __commonJS({
           throw new Error("async schema referenced by sync schema");
         const valid = gen.let("valid");
         gen.try(() => {
-          gen.code((0, codegen_1._)`await ${(0, code_1.callValidateCode)(cxt, v, passCxt)}`);
-          addEvaluatedFrom(v);
+          gen.code((0, codegen_1._)`await ${(0, code_1.callValidateCode)(cxt, v2, passCxt)}`);
+          addEvaluatedFrom(v2);
           if (!allErrors)
             gen.assign(valid, true);
         }, (e) => {
@@ -37346,7 +40577,7 @@ var require_ref2 = __commonJS({
         cxt.ok(valid);
       }
       function callSyncRef() {
-        cxt.result((0, code_1.callValidateCode)(cxt, v, passCxt), () => addEvaluatedFrom(v), () => addErrorsFrom(v));
+        cxt.result((0, code_1.callValidateCode)(cxt, v2, passCxt), () => addEvaluatedFrom(v2), () => addErrorsFrom(v2));
       }
       function addErrorsFrom(source) {
         const errs = (0, codegen_1._)`${source}.errors`;
@@ -37722,8 +40953,8 @@ var require_uniqueItems2 = __commonJS({
     var util_1 = require_util10();
     var equal_1 = require_equal2();
     var error2 = {
-      message: ({ params: { i, j } }) => (0, codegen_1.str)`must NOT have duplicate items (items ## ${j} and ${i} are identical)`,
-      params: ({ params: { i, j } }) => (0, codegen_1._)`{i: ${i}, j: ${j}}`
+      message: ({ params: { i: i3, j: j2 } }) => (0, codegen_1.str)`must NOT have duplicate items (items ## ${j2} and ${i3} are identical)`,
+      params: ({ params: { i: i3, j: j2 } }) => (0, codegen_1._)`{i: ${i3}, j: ${j2}}`
     };
     var def = {
       keyword: "uniqueItems",
@@ -37740,35 +40971,35 @@ var require_uniqueItems2 = __commonJS({
         cxt.block$data(valid, validateUniqueItems, (0, codegen_1._)`${schemaCode} === false`);
         cxt.ok(valid);
         function validateUniqueItems() {
-          const i = gen.let("i", (0, codegen_1._)`${data}.length`);
-          const j = gen.let("j");
-          cxt.setParams({ i, j });
+          const i3 = gen.let("i", (0, codegen_1._)`${data}.length`);
+          const j2 = gen.let("j");
+          cxt.setParams({ i: i3, j: j2 });
           gen.assign(valid, true);
-          gen.if((0, codegen_1._)`${i} > 1`, () => (canOptimize() ? loopN : loopN2)(i, j));
+          gen.if((0, codegen_1._)`${i3} > 1`, () => (canOptimize() ? loopN : loopN2)(i3, j2));
         }
         function canOptimize() {
           return itemTypes.length > 0 && !itemTypes.some((t) => t === "object" || t === "array");
         }
-        function loopN(i, j) {
+        function loopN(i3, j2) {
           const item = gen.name("item");
           const wrongType = (0, dataType_1.checkDataTypes)(itemTypes, item, it.opts.strictNumbers, dataType_1.DataType.Wrong);
           const indices = gen.const("indices", (0, codegen_1._)`{}`);
-          gen.for((0, codegen_1._)`;${i}--;`, () => {
-            gen.let(item, (0, codegen_1._)`${data}[${i}]`);
+          gen.for((0, codegen_1._)`;${i3}--;`, () => {
+            gen.let(item, (0, codegen_1._)`${data}[${i3}]`);
             gen.if(wrongType, (0, codegen_1._)`continue`);
             if (itemTypes.length > 1)
               gen.if((0, codegen_1._)`typeof ${item} == "string"`, (0, codegen_1._)`${item} += "_"`);
             gen.if((0, codegen_1._)`typeof ${indices}[${item}] == "number"`, () => {
-              gen.assign(j, (0, codegen_1._)`${indices}[${item}]`);
+              gen.assign(j2, (0, codegen_1._)`${indices}[${item}]`);
               cxt.error();
               gen.assign(valid, false).break();
-            }).code((0, codegen_1._)`${indices}[${item}] = ${i}`);
+            }).code((0, codegen_1._)`${indices}[${item}] = ${i3}`);
           });
         }
-        function loopN2(i, j) {
+        function loopN2(i3, j2) {
           const eql = (0, util_1.useFunc)(gen, equal_1.default);
           const outer = gen.name("outer");
-          gen.label(outer).for((0, codegen_1._)`;${i}--;`, () => gen.for((0, codegen_1._)`${j} = ${i}; ${j}--;`, () => gen.if((0, codegen_1._)`${eql}(${data}[${i}], ${data}[${j}])`, () => {
+          gen.label(outer).for((0, codegen_1._)`;${i3}--;`, () => gen.for((0, codegen_1._)`${j2} = ${i3}; ${j2}--;`, () => gen.if((0, codegen_1._)`${eql}(${data}[${i3}], ${data}[${j2}])`, () => {
             cxt.error();
             gen.assign(valid, false).break(outer);
           })));
@@ -37840,16 +41071,16 @@ var require_enum2 = __commonJS({
           if (!Array.isArray(schema))
             throw new Error("ajv implementation error");
           const vSchema = gen.const("vSchema", schemaCode);
-          valid = (0, codegen_1.or)(...schema.map((_x, i) => equalCode(vSchema, i)));
+          valid = (0, codegen_1.or)(...schema.map((_x, i3) => equalCode(vSchema, i3)));
         }
         cxt.pass(valid);
         function loopEnum() {
           gen.assign(valid, false);
-          gen.forOf("v", schemaCode, (v) => gen.if((0, codegen_1._)`${getEql()}(${data}, ${v})`, () => gen.assign(valid, true).break()));
+          gen.forOf("v", schemaCode, (v2) => gen.if((0, codegen_1._)`${getEql()}(${data}, ${v2})`, () => gen.assign(valid, true).break()));
         }
-        function equalCode(vSchema, i) {
-          const sch = schema[i];
-          return typeof sch === "object" && sch !== null ? (0, codegen_1._)`${getEql()}(${data}, ${vSchema}[${i}])` : (0, codegen_1._)`${data} === ${sch}`;
+        function equalCode(vSchema, i3) {
+          const sch = schema[i3];
+          return typeof sch === "object" && sch !== null ? (0, codegen_1._)`${getEql()}(${data}, ${vSchema}[${i3}])` : (0, codegen_1._)`${data} === ${sch}`;
         }
       }
     };
@@ -37936,8 +41167,8 @@ var require_additionalItems2 = __commonJS({
         cxt.ok(valid);
       }
       function validateItems(valid) {
-        gen.forRange("i", items.length, len, (i) => {
-          cxt.subschema({ keyword, dataProp: i, dataPropType: util_1.Type.Num }, valid);
+        gen.forRange("i", items.length, len, (i3) => {
+          cxt.subschema({ keyword, dataProp: i3, dataPropType: util_1.Type.Num }, valid);
           if (!it.allErrors)
             gen.if((0, codegen_1.not)(valid), () => gen.break());
         });
@@ -37980,22 +41211,22 @@ var require_items2 = __commonJS({
       }
       const valid = gen.name("valid");
       const len = gen.const("len", (0, codegen_1._)`${data}.length`);
-      schArr.forEach((sch, i) => {
+      schArr.forEach((sch, i3) => {
         if ((0, util_1.alwaysValidSchema)(it, sch))
           return;
-        gen.if((0, codegen_1._)`${len} > ${i}`, () => cxt.subschema({
+        gen.if((0, codegen_1._)`${len} > ${i3}`, () => cxt.subschema({
           keyword,
-          schemaProp: i,
-          dataProp: i
+          schemaProp: i3,
+          dataProp: i3
         }, valid));
         cxt.ok(valid);
       });
       function checkStrictTuple(sch) {
         const { opts, errSchemaPath } = it;
-        const l = schArr.length;
-        const fullTuple = l === sch.minItems && (l === sch.maxItems || sch[extraItems] === false);
+        const l2 = schArr.length;
+        const fullTuple = l2 === sch.minItems && (l2 === sch.maxItems || sch[extraItems] === false);
         if (opts.strictTuples && !fullTuple) {
-          const msg = `"${keyword}" is ${l}-tuple, but minItems or maxItems/${extraItems} are not specified or different at path "${errSchemaPath}"`;
+          const msg = `"${keyword}" is ${l2}-tuple, but minItems or maxItems/${extraItems} are not specified or different at path "${errSchemaPath}"`;
           (0, util_1.checkStrictMode)(it, msg, opts.strictTuples);
         }
       }
@@ -38123,10 +41354,10 @@ var require_contains2 = __commonJS({
           validateItems(schValid, () => gen.if(schValid, () => checkLimits(count)));
         }
         function validateItems(_valid, block) {
-          gen.forRange("i", 0, len, (i) => {
+          gen.forRange("i", 0, len, (i3) => {
             cxt.subschema({
               keyword: "contains",
-              dataProp: i,
+              dataProp: i3,
               dataPropType: util_1.Type.Num,
               compositeRule: true
             }, _valid);
@@ -38604,23 +41835,23 @@ var require_oneOf2 = __commonJS({
         gen.block(validateOneOf);
         cxt.result(valid, () => cxt.reset(), () => cxt.error(true));
         function validateOneOf() {
-          schArr.forEach((sch, i) => {
+          schArr.forEach((sch, i3) => {
             let schCxt;
             if ((0, util_1.alwaysValidSchema)(it, sch)) {
               gen.var(schValid, true);
             } else {
               schCxt = cxt.subschema({
                 keyword: "oneOf",
-                schemaProp: i,
+                schemaProp: i3,
                 compositeRule: true
               }, schValid);
             }
-            if (i > 0) {
-              gen.if((0, codegen_1._)`${schValid} && ${valid}`).assign(valid, false).assign(passing, (0, codegen_1._)`[${passing}, ${i}]`).else();
+            if (i3 > 0) {
+              gen.if((0, codegen_1._)`${schValid} && ${valid}`).assign(valid, false).assign(passing, (0, codegen_1._)`[${passing}, ${i3}]`).else();
             }
             gen.if(schValid, () => {
               gen.assign(valid, true);
-              gen.assign(passing, i);
+              gen.assign(passing, i3);
               if (schCxt)
                 cxt.mergeEvaluated(schCxt, codegen_1.Name);
             });
@@ -38646,10 +41877,10 @@ var require_allOf2 = __commonJS({
         if (!Array.isArray(schema))
           throw new Error("ajv implementation error");
         const valid = gen.name("valid");
-        schema.forEach((sch, i) => {
+        schema.forEach((sch, i3) => {
           if ((0, util_1.alwaysValidSchema)(it, sch))
             return;
-          const schCxt = cxt.subschema({ keyword: "allOf", schemaProp: i }, valid);
+          const schCxt = cxt.subschema({ keyword: "allOf", schemaProp: i3 }, valid);
           cxt.ok(valid);
           cxt.mergeEvaluated(schCxt);
         });
@@ -38812,7 +42043,7 @@ var require_format3 = __commonJS({
       error: error2,
       code(cxt, ruleType) {
         const { gen, data, $data, schema, schemaCode, it } = cxt;
-        const { opts, errSchemaPath, schemaEnv, self } = it;
+        const { opts, errSchemaPath, schemaEnv, self: self2 } = it;
         if (!opts.validateFormats)
           return;
         if ($data)
@@ -38821,7 +42052,7 @@ var require_format3 = __commonJS({
           validateFormat();
         function validate$DataFormat() {
           const fmts = gen.scopeValue("formats", {
-            ref: self.formats,
+            ref: self2.formats,
             code: opts.code.formats
           });
           const fDef = gen.const("fDef", (0, codegen_1._)`${fmts}[${schemaCode}]`);
@@ -38841,7 +42072,7 @@ var require_format3 = __commonJS({
           }
         }
         function validateFormat() {
-          const formatDef = self.formats[schema];
+          const formatDef = self2.formats[schema];
           if (!formatDef) {
             unknownFormat();
             return;
@@ -38853,7 +42084,7 @@ var require_format3 = __commonJS({
             cxt.pass(validCondition());
           function unknownFormat() {
             if (opts.strictSchema === false) {
-              self.logger.warn(unknownMsg());
+              self2.logger.warn(unknownMsg());
               return;
             }
             throw new Error(unknownMsg());
@@ -39012,8 +42243,8 @@ var require_discriminator2 = __commonJS({
           const oneOfMapping = {};
           const topRequired = hasRequired(parentSchema);
           let tagRequired = true;
-          for (let i = 0; i < oneOf.length; i++) {
-            let sch = oneOf[i];
+          for (let i3 = 0; i3 < oneOf.length; i3++) {
+            let sch = oneOf[i3];
             if ((sch === null || sch === void 0 ? void 0 : sch.$ref) && !(0, util_1.schemaHasRulesButRef)(sch, it.self.RULES)) {
               const ref = sch.$ref;
               sch = compile_1.resolveRef.call(it.self, it.schemaEnv.root, it.baseId, ref);
@@ -39027,7 +42258,7 @@ var require_discriminator2 = __commonJS({
               throw new Error(`discriminator: oneOf subschemas (or referenced schemas) must have "properties/${tagName}"`);
             }
             tagRequired = tagRequired && (topRequired || hasRequired(sch));
-            addMappings(propSch, i);
+            addMappings(propSch, i3);
           }
           if (!tagRequired)
             throw new Error(`discriminator: "${tagName}" must be required`);
@@ -39035,22 +42266,22 @@ var require_discriminator2 = __commonJS({
           function hasRequired({ required }) {
             return Array.isArray(required) && required.includes(tagName);
           }
-          function addMappings(sch, i) {
+          function addMappings(sch, i3) {
             if (sch.const) {
-              addMapping(sch.const, i);
+              addMapping(sch.const, i3);
             } else if (sch.enum) {
               for (const tagValue of sch.enum) {
-                addMapping(tagValue, i);
+                addMapping(tagValue, i3);
               }
             } else {
               throw new Error(`discriminator: "properties/${tagName}" must have "const" or "enum"`);
             }
           }
-          function addMapping(tagValue, i) {
+          function addMapping(tagValue, i3) {
             if (typeof tagValue != "string" || tagValue in oneOfMapping) {
               throw new Error(`discriminator: "${tagName}" values must be unique strings`);
             }
-            oneOfMapping[tagValue] = i;
+            oneOfMapping[tagValue] = i3;
           }
         }
       }
@@ -39231,7 +42462,7 @@ var require_ajv2 = __commonJS({
     var Ajv2 = class extends core_1.default {
       _addVocabularies() {
         super._addVocabularies();
-        draft7_1.default.forEach((v) => this.addVocabulary(v));
+        draft7_1.default.forEach((v2) => this.addVocabulary(v2));
         if (this.opts.discriminator)
           this.addKeyword(discriminator_1.default);
       }
@@ -39313,17 +42544,17 @@ var require_limit = __commonJS({
       error: error2,
       code(cxt) {
         const { gen, data, schemaCode, keyword, it } = cxt;
-        const { opts, self } = it;
+        const { opts, self: self2 } = it;
         if (!opts.validateFormats)
           return;
-        const fCxt = new ajv_1.KeywordCxt(it, self.RULES.all.format.definition, "format");
+        const fCxt = new ajv_1.KeywordCxt(it, self2.RULES.all.format.definition, "format");
         if (fCxt.$data)
           validate$DataFormat();
         else
           validateFormat();
         function validate$DataFormat() {
           const fmts = gen.scopeValue("formats", {
-            ref: self.formats,
+            ref: self2.formats,
             code: opts.code.formats
           });
           const fmt = gen.const("fmt", (0, codegen_1._)`${fmts}[${fCxt.schemaCode}]`);
@@ -39331,7 +42562,7 @@ var require_limit = __commonJS({
         }
         function validateFormat() {
           const format = fCxt.schema;
-          const fmtDef = self.formats[format];
+          const fmtDef = self2.formats[format];
           if (!fmtDef || fmtDef === true)
             return;
           if (typeof fmtDef != "object" || fmtDef instanceof RegExp || typeof fmtDef.compare != "function") {
@@ -39382,17 +42613,17 @@ var require_dist2 = __commonJS({
     };
     formatsPlugin.get = (name, mode = "full") => {
       const formats = mode === "fast" ? formats_1.fastFormats : formats_1.fullFormats;
-      const f = formats[name];
-      if (!f)
+      const f2 = formats[name];
+      if (!f2)
         throw new Error(`Unknown format "${name}"`);
-      return f;
+      return f2;
     };
     function addFormats2(ajv2, list, fs3, exportName) {
       var _a;
       var _b;
       (_a = (_b = ajv2.opts.code).formats) !== null && _a !== void 0 ? _a : _b.formats = (0, codegen_1._)`require("ajv-formats/dist/formats").${exportName}`;
-      for (const f of list)
-        ajv2.addFormat(f, fs3[f]);
+      for (const f2 of list)
+        ajv2.addFormat(f2, fs3[f2]);
     }
     module.exports = exports = formatsPlugin;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -39454,8 +42685,8 @@ var require_proxy = __commonJS({
       if (typeof reqPort === "number") {
         upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
       }
-      for (const upperNoProxyItem of noProxy.split(",").map((x) => x.trim().toUpperCase()).filter((x) => x)) {
-        if (upperNoProxyItem === "*" || upperReqHosts.some((x) => x === upperNoProxyItem || x.endsWith(`.${upperNoProxyItem}`) || upperNoProxyItem.startsWith(".") && x.endsWith(`${upperNoProxyItem}`))) {
+      for (const upperNoProxyItem of noProxy.split(",").map((x2) => x2.trim().toUpperCase()).filter((x2) => x2)) {
+        if (upperNoProxyItem === "*" || upperReqHosts.some((x2) => x2 === upperNoProxyItem || x2.endsWith(`.${upperNoProxyItem}`) || upperNoProxyItem.startsWith(".") && x2.endsWith(`${upperNoProxyItem}`))) {
           return true;
         }
       }
@@ -39485,29 +42716,29 @@ var require_proxy = __commonJS({
 var require_lib = __commonJS({
   "../../node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js"(exports) {
     "use strict";
-    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
-      if (k2 === void 0) k2 = k;
-      var desc = Object.getOwnPropertyDescriptor(m, k);
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k2, k22) {
+      if (k22 === void 0) k22 = k2;
+      var desc = Object.getOwnPropertyDescriptor(m, k2);
       if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
         desc = { enumerable: true, get: function() {
-          return m[k];
+          return m[k2];
         } };
       }
-      Object.defineProperty(o, k2, desc);
-    }) : (function(o, m, k, k2) {
-      if (k2 === void 0) k2 = k;
-      o[k2] = m[k];
+      Object.defineProperty(o, k22, desc);
+    }) : (function(o, m, k2, k22) {
+      if (k22 === void 0) k22 = k2;
+      o[k22] = m[k2];
     }));
-    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o, v) {
-      Object.defineProperty(o, "default", { enumerable: true, value: v });
-    }) : function(o, v) {
-      o["default"] = v;
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o, v2) {
+      Object.defineProperty(o, "default", { enumerable: true, value: v2 });
+    }) : function(o, v2) {
+      o["default"] = v2;
     });
     var __importStar = exports && exports.__importStar || /* @__PURE__ */ (function() {
       var ownKeys = function(o) {
         ownKeys = Object.getOwnPropertyNames || function(o2) {
           var ar = [];
-          for (var k in o2) if (Object.prototype.hasOwnProperty.call(o2, k)) ar[ar.length] = k;
+          for (var k2 in o2) if (Object.prototype.hasOwnProperty.call(o2, k2)) ar[ar.length] = k2;
           return ar;
         };
         return ownKeys(o);
@@ -39516,19 +42747,19 @@ var require_lib = __commonJS({
         if (mod && mod.__esModule) return mod;
         var result = {};
         if (mod != null) {
-          for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
+          for (var k2 = ownKeys(mod), i3 = 0; i3 < k2.length; i3++) if (k2[i3] !== "default") __createBinding(result, mod, k2[i3]);
         }
         __setModuleDefault(result, mod);
         return result;
       };
     })();
-    var __awaiter3 = exports && exports.__awaiter || function(thisArg, _arguments, P, generator) {
+    var __awaiter3 = exports && exports.__awaiter || function(thisArg, _arguments, P2, generator) {
       function adopt(value) {
-        return value instanceof P ? value : new P(function(resolve2) {
+        return value instanceof P2 ? value : new P2(function(resolve2) {
           resolve2(value);
         });
       }
-      return new (P || (P = Promise))(function(resolve2, reject) {
+      return new (P2 || (P2 = Promise))(function(resolve2, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -40168,7 +43399,7 @@ var require_lib = __commonJS({
       }
     };
     exports.HttpClient = HttpClient3;
-    var lowercaseKeys2 = (obj) => Object.keys(obj).reduce((c, k) => (c[k.toLowerCase()] = obj[k], c), {});
+    var lowercaseKeys2 = (obj) => Object.keys(obj).reduce((c, k2) => (c[k2.toLowerCase()] = obj[k2], c), {});
   }
 });
 
@@ -40335,13 +43566,13 @@ var HttpResponseRetryCodes = [
 // ../../node_modules/@actions/core/lib/summary.js
 import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
-var __awaiter = function(thisArg, _arguments, P, generator) {
+var __awaiter = function(thisArg, _arguments, P2, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve2) {
+    return value instanceof P2 ? value : new P2(function(resolve2) {
       resolve2(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve2, reject) {
+  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -40755,14 +43986,14 @@ function clip(text, max = 200) {
 }
 var MAX_ISSUES = 20;
 function clipIssues(issues) {
-  const kept = issues.slice(0, MAX_ISSUES).map((i) => ({ path: clip(i.path), message: clip(i.message, 300) }));
+  const kept = issues.slice(0, MAX_ISSUES).map((i3) => ({ path: clip(i3.path), message: clip(i3.message, 300) }));
   if (issues.length > MAX_ISSUES)
     kept.push({ path: "", message: `and ${issues.length - MAX_ISSUES} more problems` });
   return kept;
 }
 function validationError(message, issues = []) {
   const kept = clipIssues(issues);
-  const detail = kept.length === 0 ? "" : `: ${kept.map((i) => i.path ? `${i.path} ${i.message}` : i.message).join("; ")}`;
+  const detail = kept.length === 0 ? "" : `: ${kept.map((i3) => i3.path ? `${i3.path} ${i3.message}` : i3.message).join("; ")}`;
   return new FerryError("validation_failed", `${message}${detail}`, kept.length ? { details: { issues: kept } } : {});
 }
 
@@ -40780,6 +44011,8 @@ var STATE_TYPES = [
 var STATE_NAMES = {
   Scheduled: "SCHEDULED",
   AwaitingConcurrencySlot: "SCHEDULED",
+  /** Not started a grace period (the deployment's late_after_seconds) after its expected start: Prefect's "Late". */
+  Late: "SCHEDULED",
   Pending: "PENDING",
   Submitting: "PENDING",
   InfrastructurePending: "PENDING",
@@ -40873,6 +44106,862 @@ function parseEntrypoint(value) {
 
 // ../../packages/core/dist/project-file.js
 var import_yaml = __toESM(require_dist(), 1);
+
+// ../../node_modules/croner/dist/croner.js
+function w(i3) {
+  return Date.UTC(i3.y, i3.m - 1, i3.d, i3.h, i3.i, i3.s);
+}
+function C(i3, e) {
+  return i3.y === e.y && i3.m === e.m && i3.d === e.d && i3.h === e.h && i3.i === e.i && i3.s === e.s;
+}
+function O(i3) {
+  let e = i3.substring(9);
+  return e.includes("Z") || e.includes("+") || e.includes("-");
+}
+function j(i3, e) {
+  let t = new Date(Date.parse(i3));
+  if (isNaN(t)) throw new Error("Invalid ISO8601 passed to timezone parser.");
+  return O(i3) ? { tp: y(t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds(), "Etc/UTC"), ms: t.getUTCMilliseconds() } : { tp: y(t.getFullYear(), t.getMonth() + 1, t.getDate(), t.getHours(), t.getMinutes(), t.getSeconds(), e), ms: t.getMilliseconds() };
+}
+function D(i3, e, t) {
+  let { tp: n, ms: s } = j(i3, e);
+  return new Date(P(n, t).getTime() + s);
+}
+function P(i3, e) {
+  let t = v(i3);
+  if (t.kind === "single") return t.date;
+  if (t.kind === "ambiguous") return t.earlier;
+  if (e) throw new Error("Invalid date passed to fromTZ()");
+  return t.after;
+}
+function v(i3) {
+  let e = w(i3), t = (a) => M(new Date(a), i3.tz), n = e - t(e), s = g(new Date(n), i3.tz);
+  if (C(s, i3)) {
+    let a = w(s) - n, o = n - (t(n - x) - a);
+    if (o < n && C(g(new Date(o), i3.tz), i3)) return { kind: "ambiguous", earlier: new Date(o), later: new Date(n) };
+    let u = n + (a - t(n + x));
+    return u > n && C(g(new Date(u), i3.tz), i3) ? { kind: "ambiguous", earlier: new Date(n), later: new Date(u) } : { kind: "single", date: new Date(n) };
+  }
+  let r = e - (w(s) - n);
+  return C(g(new Date(r), i3.tz), i3) ? { kind: "single", date: new Date(r) } : { kind: "gap", before: new Date(Math.min(n, r)), after: new Date(Math.max(n, r)) };
+}
+var x = 3 * 36e5;
+function M(i3, e) {
+  return w(g(i3, e)) - (i3.getTime() - i3.getUTCMilliseconds());
+}
+function _(i3, e, t) {
+  let n = M(new Date(i3), t);
+  for (; e - i3 > 1e3; ) {
+    let s = i3 + Math.floor((e - i3) / 2e3) * 1e3;
+    M(new Date(s), t) === n ? i3 = s : e = s;
+  }
+  return e;
+}
+function U(i3, e) {
+  let t = v(g(new Date(i3), e));
+  if (t.kind === "ambiguous") return i3 < t.later.getTime() ? "earlier" : "later";
+}
+var E = /* @__PURE__ */ new Map();
+function g(i3, e) {
+  if (e === void 0) return y(i3.getFullYear(), i3.getMonth() + 1, i3.getDate(), i3.getHours(), i3.getMinutes(), i3.getSeconds());
+  let t = E.get(e), n;
+  try {
+    t || (t = new Intl.DateTimeFormat("en-US", { timeZone: e, year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric", hour12: false }), E.set(e, t)), n = t.formatToParts(i3);
+  } catch (r) {
+    let a = r instanceof Error ? r.message : String(r);
+    throw new RangeError(`toTZ: Invalid timezone '${e}' or date. Please provide a valid IANA timezone (e.g., 'America/New_York', 'Europe/Stockholm'). Original error: ${a}`);
+  }
+  let s = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
+  for (let r of n) (r.type === "year" || r.type === "month" || r.type === "day" || r.type === "hour" || r.type === "minute" || r.type === "second") && (s[r.type] = parseInt(r.value, 10));
+  if (isNaN(s.year) || isNaN(s.month) || isNaN(s.day) || isNaN(s.hour) || isNaN(s.minute) || isNaN(s.second)) throw new Error(`toTZ: Failed to parse all date components from timezone '${e}'. This may indicate an invalid date or timezone configuration. Parsed components: ${JSON.stringify(s)}`);
+  return s.hour === 24 && (s.hour = 0), { y: s.year, m: s.month, d: s.day, h: s.hour, i: s.minute, s: s.second, tz: e };
+}
+function y(i3, e, t, n, s, r, a) {
+  return { y: i3, m: e, d: t, h: n, i: s, s: r, tz: a };
+}
+var R = [1, 2, 4, 8, 16];
+var b = class i {
+  pattern;
+  timezone;
+  mode;
+  alternativeWeekdays;
+  sloppyRanges;
+  second;
+  minute;
+  hour;
+  day;
+  month;
+  dayOfWeek;
+  year;
+  lastDayOfMonth;
+  lastWeekday;
+  nearestWeekdays;
+  starDOM;
+  starDOW;
+  starYear;
+  useAndLogic;
+  isFixedTime;
+  constructor(e, t, n) {
+    this.pattern = e, this.timezone = t, this.mode = n?.mode ?? "auto", this.alternativeWeekdays = n?.alternativeWeekdays ?? false, this.sloppyRanges = n?.sloppyRanges ?? false, this.second = Array(60).fill(0), this.minute = Array(60).fill(0), this.hour = Array(24).fill(0), this.day = Array(31).fill(0), this.month = Array(12).fill(0), this.dayOfWeek = Array(7).fill(0), this.year = Array(1e4).fill(0), this.lastDayOfMonth = false, this.lastWeekday = false, this.nearestWeekdays = Array(31).fill(0), this.starDOM = false, this.starDOW = false, this.starYear = false, this.useAndLogic = false, this.isFixedTime = false, this.parse();
+  }
+  parse() {
+    if (!(typeof this.pattern == "string" || this.pattern instanceof String)) throw new TypeError("CronPattern: Pattern has to be of type string.");
+    this.pattern.indexOf("@") >= 0 && (this.pattern = this.handleNicknames(this.pattern).trim());
+    let e = this.pattern.match(/\S+/g) || [""], t = e.length;
+    if (e.length < 5 || e.length > 7) throw new TypeError("CronPattern: invalid configuration format ('" + this.pattern + "'), exactly five, six, or seven space separated parts are required.");
+    if (this.mode !== "auto") {
+      let r;
+      switch (this.mode) {
+        case "5-part":
+          r = 5;
+          break;
+        case "6-part":
+          r = 6;
+          break;
+        case "7-part":
+          r = 7;
+          break;
+        case "5-or-6-parts":
+          r = [5, 6];
+          break;
+        case "6-or-7-parts":
+          r = [6, 7];
+          break;
+        default:
+          r = 0;
+      }
+      if (!(Array.isArray(r) ? r.includes(t) : t === r)) {
+        let o = Array.isArray(r) ? r.join(" or ") : r.toString();
+        throw new TypeError(`CronPattern: mode '${this.mode}' requires exactly ${o} parts, but pattern '${this.pattern}' has ${t} parts.`);
+      }
+    }
+    if (e.length === 5 && e.unshift("0"), e.length === 6 && e.push("*"), this.pattern.indexOf("?") >= 0) for (let r = 0; r < e.length; r++) e[r] = e[r].replace(/\?/g, "*");
+    if (e[3].toUpperCase() === "LW" ? (this.lastWeekday = true, e[3] = "") : e[3].toUpperCase().indexOf("L") >= 0 && (e[3] = e[3].replace(/L/gi, ""), this.lastDayOfMonth = true), e[3] == "*" && (this.starDOM = true), e[6] == "*" && (this.starYear = true), e[4].length >= 3 && (e[4] = this.replaceAlpha(e[4], i.MONTH_NAMES)), e[5].length >= 3 && (e[5] = this.alternativeWeekdays ? this.replaceAlpha(e[5], i.DAY_NAMES_QUARTZ) : this.replaceAlpha(e[5], i.DAY_NAMES)), e[5].startsWith("+") && (this.useAndLogic = true, e[5] = e[5].substring(1), e[5] === "")) throw new TypeError("CronPattern: Day-of-week field cannot be empty after '+' modifier.");
+    switch (e[5] == "*" && (this.starDOW = true), this.mode) {
+      case "5-part":
+        e[0] = "0", e[6] = "*";
+        break;
+      case "6-part":
+        e[6] = "*";
+        break;
+      case "5-or-6-parts":
+        e[6] = "*";
+        break;
+      case "6-or-7-parts":
+        break;
+      case "7-part":
+      case "auto":
+        break;
+    }
+    this.throwAtIllegalCharacters(e), this.partToArray("second", e[0], 0, 1), this.partToArray("minute", e[1], 0, 1), this.partToArray("hour", e[2], 0, 1), this.partToArray("day", e[3], -1, 1), this.partToArray("month", e[4], -1, 1);
+    let n = this.alternativeWeekdays ? -1 : 0;
+    this.partToArray("dayOfWeek", e[5], n, 63), this.partToArray("year", e[6], 0, 1), !this.alternativeWeekdays && this.dayOfWeek[7] && (this.dayOfWeek[0] = this.dayOfWeek[7]);
+    let s = (r, a) => !r.includes("*") && !r.includes("/") && a.filter((o) => o).length === 1;
+    this.isFixedTime = s(e[0], this.second) && s(e[1], this.minute) && s(e[2], this.hour);
+  }
+  partToArray(e, t, n, s) {
+    let r = this[e];
+    if (t === "" && !(e === "day" && (this.lastDayOfMonth || this.lastWeekday))) throw new TypeError("CronPattern: configuration entry " + e + " (" + t + ") is empty, check for trailing spaces.");
+    if (t === "*") return r.fill(s);
+    let a = t.split(",");
+    if (a.length > 1) for (let o of a) this.partToArray(e, o, n, s);
+    else t.includes("-") && t.includes("/") ? this.handleRangeWithStepping(t, e, n, s) : t.includes("-") ? this.handleRange(t, e, n, s) : t.includes("/") ? this.handleStepping(t, e, n, s) : t !== "" && this.handleNumber(t, e, n, s);
+  }
+  throwAtIllegalCharacters(e) {
+    for (let t = 0; t < e.length; t++) if ((t === 3 ? /[^/*0-9,\-WwLl]+/ : t === 5 ? /[^/*0-9,\-#Ll]+/ : /[^/*0-9,\-]+/).test(e[t])) throw new TypeError("CronPattern: configuration entry " + t + " (" + e[t] + ") contains illegal characters.");
+  }
+  handleNumber(e, t, n, s) {
+    let r = this.extractNth(e, t), a = e.toUpperCase().includes("W");
+    if (t !== "day" && a) throw new TypeError("CronPattern: Nearest weekday modifier (W) only allowed in day-of-month.");
+    a && (t = "nearestWeekdays");
+    let o = parseInt(r[0], 10) + n;
+    if (isNaN(o)) throw new TypeError("CronPattern: " + t + " is not a number: '" + e + "'");
+    this.setPart(t, o, r[1] || s);
+  }
+  setPart(e, t, n) {
+    if (!Object.prototype.hasOwnProperty.call(this, e)) throw new TypeError("CronPattern: Invalid part specified: " + e);
+    if (e === "dayOfWeek") {
+      if (t === 7 && (t = 0), t < 0 || t > 6) throw new RangeError("CronPattern: Invalid value for dayOfWeek: " + t);
+      this.setNthWeekdayOfMonth(t, n);
+      return;
+    }
+    if (e === "second" || e === "minute") {
+      if (t < 0 || t >= 60) throw new RangeError("CronPattern: Invalid value for " + e + ": " + t);
+    } else if (e === "hour") {
+      if (t < 0 || t >= 24) throw new RangeError("CronPattern: Invalid value for " + e + ": " + t);
+    } else if (e === "day" || e === "nearestWeekdays") {
+      if (t < 0 || t >= 31) throw new RangeError("CronPattern: Invalid value for " + e + ": " + t);
+    } else if (e === "month") {
+      if (t < 0 || t >= 12) throw new RangeError("CronPattern: Invalid value for " + e + ": " + t);
+    } else if (e === "year" && (t < 1 || t >= 1e4)) throw new RangeError("CronPattern: Invalid value for " + e + ": " + t + " (supported range: 1-9999)");
+    this[e][t] = n;
+  }
+  validateNotNaN(e, t) {
+    if (isNaN(e)) throw new TypeError(t);
+  }
+  validateRange(e, t, n, s, r) {
+    if (e > t) throw new TypeError("CronPattern: From value is larger than to value: '" + r + "'");
+    if (n !== void 0) {
+      if (n === 0) throw new TypeError("CronPattern: Syntax error, illegal stepping: 0");
+      if (n > this[s].length) throw new TypeError("CronPattern: Syntax error, steps cannot be greater than maximum value of part (" + this[s].length + ")");
+    }
+  }
+  handleRangeWithStepping(e, t, n, s) {
+    if (e.toUpperCase().includes("W")) throw new TypeError("CronPattern: Syntax error, W is not allowed in ranges with stepping.");
+    let r = this.extractNth(e, t), a = r[0].match(/^(\d+)-(\d+)\/(\d+)$/);
+    if (a === null) throw new TypeError("CronPattern: Syntax error, illegal range with stepping: '" + e + "'");
+    let [, o, u, h] = a, c = parseInt(o, 10) + n, d = parseInt(u, 10) + n, m = parseInt(h, 10);
+    this.validateNotNaN(c, "CronPattern: Syntax error, illegal lower range (NaN)"), this.validateNotNaN(d, "CronPattern: Syntax error, illegal upper range (NaN)"), this.validateNotNaN(m, "CronPattern: Syntax error, illegal stepping: (NaN)"), this.validateRange(c, d, m, t, e);
+    for (let p = c; p <= d; p += m) this.setPart(t, p, r[1] || s);
+  }
+  extractNth(e, t) {
+    let n = e, s;
+    if (n.includes("#")) {
+      if (t !== "dayOfWeek") throw new Error("CronPattern: nth (#) only allowed in day-of-week field");
+      s = n.split("#")[1], n = n.split("#")[0];
+    } else if (n.toUpperCase().endsWith("L")) {
+      if (t !== "dayOfWeek") throw new Error("CronPattern: L modifier only allowed in day-of-week field (use L alone for day-of-month)");
+      s = "L", n = n.slice(0, -1);
+    }
+    return [n, s];
+  }
+  handleRange(e, t, n, s) {
+    if (e.toUpperCase().includes("W")) throw new TypeError("CronPattern: Syntax error, W is not allowed in a range.");
+    let r = this.extractNth(e, t), a = r[0].split("-");
+    if (a.length !== 2) throw new TypeError("CronPattern: Syntax error, illegal range: '" + e + "'");
+    let o = parseInt(a[0], 10) + n, u = parseInt(a[1], 10) + n;
+    this.validateNotNaN(o, "CronPattern: Syntax error, illegal lower range (NaN)"), this.validateNotNaN(u, "CronPattern: Syntax error, illegal upper range (NaN)"), this.validateRange(o, u, void 0, t, e);
+    for (let h = o; h <= u; h++) this.setPart(t, h, r[1] || s);
+  }
+  handleStepping(e, t, n, s) {
+    if (e.toUpperCase().includes("W")) throw new TypeError("CronPattern: Syntax error, W is not allowed in parts with stepping.");
+    let r = this.extractNth(e, t), a = r[0].split("/");
+    if (a.length !== 2) throw new TypeError("CronPattern: Syntax error, illegal stepping: '" + e + "'");
+    if (this.sloppyRanges) a[0] === "" && (a[0] = "*");
+    else {
+      if (a[0] === "") throw new TypeError("CronPattern: Syntax error, stepping with missing prefix ('" + e + "') is not allowed. Use wildcard (*/step) or range (min-max/step) instead.");
+      if (a[0] !== "*") throw new TypeError("CronPattern: Syntax error, stepping with numeric prefix ('" + e + "') is not allowed. Use wildcard (*/step) or range (min-max/step) instead.");
+    }
+    let o = 0;
+    a[0] !== "*" && (o = parseInt(a[0], 10) + n);
+    let u = parseInt(a[1], 10);
+    this.validateNotNaN(u, "CronPattern: Syntax error, illegal stepping: (NaN)"), this.validateRange(0, this[t].length - 1, u, t, e);
+    for (let h = o; h < this[t].length; h += u) t === "year" && h === 0 || this.setPart(t, h, r[1] || s);
+  }
+  replaceAlpha(e, t) {
+    let n = e;
+    for (let [s, r] of Object.entries(t)) n = n.replace(new RegExp(s, "gi"), r);
+    return n;
+  }
+  static DAY_NAMES = { "-sun": "-7", sun: "0", mon: "1", tue: "2", wed: "3", thu: "4", fri: "5", sat: "6" };
+  static DAY_NAMES_QUARTZ = { sun: "1", mon: "2", tue: "3", wed: "4", thu: "5", fri: "6", sat: "7" };
+  static MONTH_NAMES = { jan: "1", feb: "2", mar: "3", apr: "4", may: "5", jun: "6", jul: "7", aug: "8", sep: "9", oct: "10", nov: "11", dec: "12" };
+  static NICKNAME_MAP = { "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *" };
+  handleNicknames(e) {
+    let t = e.trim().toLowerCase();
+    if (t === "@reboot") throw new TypeError("CronPattern: @reboot is not supported in this environment. This is an event-based trigger that requires system startup detection.");
+    return i.NICKNAME_MAP[t] || e;
+  }
+  setNthWeekdayOfMonth(e, t) {
+    if (typeof t != "number" && t.toUpperCase() === "L") this.dayOfWeek[e] = this.dayOfWeek[e] | 32;
+    else if (t === 63) this.dayOfWeek[e] = 63;
+    else if (t < 6 && t > 0) this.dayOfWeek[e] = this.dayOfWeek[e] | R[t - 1];
+    else throw new TypeError(`CronPattern: nth weekday out of range, should be 1-5 or L. Value: ${t}, Type: ${typeof t}`);
+  }
+};
+var $ = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+var l = [["month", "year", 0], ["day", "month", -1], ["hour", "day", 0], ["minute", "hour", 0], ["second", "minute", 0]];
+var f = class i2 {
+  tz;
+  instantMs;
+  instantFields;
+  ms;
+  second;
+  minute;
+  hour;
+  day;
+  month;
+  year;
+  constructor(e, t) {
+    if (this.tz = t, e && e instanceof Date) if (!isNaN(e)) this.fromDate(e);
+    else throw new TypeError("CronDate: Invalid date passed to CronDate constructor");
+    else if (e == null) this.fromDate(/* @__PURE__ */ new Date());
+    else if (e && typeof e == "string") this.fromString(e);
+    else if (e instanceof i2) this.fromCronDate(e);
+    else throw new TypeError("CronDate: Invalid type (" + typeof e + ") passed to CronDate constructor");
+  }
+  getLastDayOfMonth(e, t) {
+    return t !== 1 ? $[t] : new Date(Date.UTC(e, t + 1, 0)).getUTCDate();
+  }
+  getLastWeekday(e, t) {
+    let n = this.getLastDayOfMonth(e, t), r = new Date(Date.UTC(e, t, n)).getUTCDay();
+    return r === 0 ? n - 2 : r === 6 ? n - 1 : n;
+  }
+  getNearestWeekday(e, t, n) {
+    let s = this.getLastDayOfMonth(e, t);
+    if (n > s) return -1;
+    let a = new Date(Date.UTC(e, t, n)).getUTCDay();
+    return a === 0 ? n === s ? n - 2 : n + 1 : a === 6 ? n === 1 ? n + 2 : n - 1 : n;
+  }
+  isNthWeekdayOfMonth(e, t, n, s) {
+    let a = new Date(Date.UTC(e, t, n)).getUTCDay(), o = 0;
+    for (let u = 1; u <= n; u++) new Date(Date.UTC(e, t, u)).getUTCDay() === a && o++;
+    if (s & 63 && R[o - 1] & s) return true;
+    if (s & 32) {
+      let u = this.getLastDayOfMonth(e, t);
+      for (let h = n + 1; h <= u; h++) if (new Date(Date.UTC(e, t, h)).getUTCDay() === a) return false;
+      return true;
+    }
+    return false;
+  }
+  fromDate(e) {
+    if (this.tz !== void 0) if (typeof this.tz == "number") this.ms = e.getUTCMilliseconds(), this.second = e.getUTCSeconds(), this.minute = e.getUTCMinutes() + this.tz, this.hour = e.getUTCHours(), this.day = e.getUTCDate(), this.month = e.getUTCMonth(), this.year = e.getUTCFullYear(), this.apply();
+    else try {
+      let t = g(e, this.tz);
+      this.ms = e.getMilliseconds(), this.second = t.s, this.minute = t.i, this.hour = t.h, this.day = t.d, this.month = t.m - 1, this.year = t.y, this.cacheInstant(e.getTime() - this.ms);
+    } catch (t) {
+      let n = t instanceof Error ? t.message : String(t);
+      throw new TypeError(`CronDate: Failed to convert date to timezone '${this.tz}'. This may happen with invalid timezone names or dates. Original error: ${n}`);
+    }
+    else this.ms = e.getMilliseconds(), this.second = e.getSeconds(), this.minute = e.getMinutes(), this.hour = e.getHours(), this.day = e.getDate(), this.month = e.getMonth(), this.year = e.getFullYear(), this.cacheInstant(e.getTime() - this.ms);
+  }
+  cacheInstant(e) {
+    this.instantMs = e;
+    let { year: t, month: n, day: s, hour: r, minute: a, second: o } = this;
+    this.instantFields = [t, n, s, r, a, o, this.tz];
+  }
+  cachedInstant() {
+    let e = this.instantFields;
+    if (!(e === void 0 || e[6] !== this.tz) && !(e[5] !== this.second || e[4] !== this.minute || e[3] !== this.hour) && !(e[2] !== this.day || e[1] !== this.month || e[0] !== this.year)) return this.instantMs;
+  }
+  fromCronDate(e) {
+    this.tz = e.tz, this.year = e.year, this.month = e.month, this.day = e.day, this.hour = e.hour, this.minute = e.minute, this.second = e.second, this.ms = e.ms, this.instantMs = e.instantMs, this.instantFields = e.instantFields;
+  }
+  apply() {
+    if (this.month > 11 || this.month < 0 || this.day > this.getLastDayOfMonth(this.year, this.month) || this.day < 1 || this.hour > 23 || this.minute > 59 || this.second > 59 || this.hour < 0 || this.minute < 0 || this.second < 0) {
+      let e = /* @__PURE__ */ new Date(0);
+      return e.setUTCFullYear(this.year, this.month, this.day), e.setUTCHours(this.hour, this.minute, this.second, this.ms), this.ms = e.getUTCMilliseconds(), this.second = e.getUTCSeconds(), this.minute = e.getUTCMinutes(), this.hour = e.getUTCHours(), this.day = e.getUTCDate(), this.month = e.getUTCMonth(), this.year = e.getUTCFullYear(), true;
+    } else return false;
+  }
+  fromString(e) {
+    if (typeof this.tz == "number") {
+      if (O(e)) return this.fromDate(D(e));
+      let t = D(e, "Etc/UTC");
+      this.ms = t.getUTCMilliseconds(), this.second = t.getUTCSeconds(), this.minute = t.getUTCMinutes(), this.hour = t.getUTCHours(), this.day = t.getUTCDate(), this.month = t.getUTCMonth(), this.year = t.getUTCFullYear(), this.apply();
+    } else return this.fromDate(D(e, this.tz));
+  }
+  findNext(e, t, n, s) {
+    return this._findMatch(e, t, n, s, 1);
+  }
+  _matchDayValue(e, t, n, s) {
+    let r = e;
+    if (!r) {
+      for (let a = 0; a < n.nearestWeekdays.length; a++) if (n.nearestWeekdays[a]) {
+        let o = this.getNearestWeekday(this.year, this.month, a + 1);
+        if (o !== -1 && o === t) {
+          r = 1;
+          break;
+        }
+      }
+    }
+    if (n.lastWeekday) {
+      let a = this.getLastWeekday(this.year, this.month);
+      t === a && (r = 1);
+    }
+    if (n.lastDayOfMonth) {
+      let a = this.getLastDayOfMonth(this.year, this.month);
+      t === a && (r = 1);
+    }
+    if (!n.starDOW) {
+      let a = new Date(Date.UTC(this.year, this.month, 1, 0, 0, 0, 0)).getUTCDay(), o = n.dayOfWeek[(a + (t - 1)) % 7];
+      o && o & 63 && (o = this.isNthWeekdayOfMonth(this.year, this.month, t, o) ? 1 : 0), n.useAndLogic ? r = r && o : !s.domAndDow && !n.starDOM ? r = r || o : r = r && o;
+    }
+    return r;
+  }
+  _findMatch(e, t, n, s, r) {
+    let a = this[t], o = this[t] + s, u = r === 1 ? (h) => h < n[t].length : (h) => h >= 0;
+    for (let h = o; u(h); h += r) {
+      let c = n[t][h];
+      if (t === "day" && (c = this._matchDayValue(c, h - s, n, e)), c) return this[t] = h - s, a !== this[t] ? 2 : 1;
+    }
+    return 3;
+  }
+  recurse(e, t, n) {
+    let s = this.year, r = n;
+    for (; typeof r == "number"; ) {
+      if (e.starYear && Math.abs(this.year - s) > 400) return null;
+      r = this.recurseStep(e, t, r);
+    }
+    return r;
+  }
+  recurseStep(e, t, n) {
+    if (n === 0 && !e.starYear) {
+      if (this.year >= 0 && this.year < e.year.length && e.year[this.year] === 0) {
+        let r = -1;
+        for (let a = this.year + 1; a < e.year.length && a < 1e4; a++) if (e.year[a] === 1) {
+          r = a;
+          break;
+        }
+        if (r === -1) return null;
+        this.year = r, this.month = 0, this.day = 1, this.hour = 0, this.minute = 0, this.second = 0, this.ms = 0;
+      }
+      if (this.year >= 1e4) return null;
+    }
+    let s = this.findNext(t, l[n][0], e, l[n][2]);
+    if (s > 1) {
+      let r = n + 1;
+      for (; r < l.length; ) this[l[r][0]] = -l[r][2], r++;
+      if (s === 3) {
+        if (this[l[n][1]]++, this[l[n][0]] = -l[n][2], this.apply(), n === 0 && !e.starYear) {
+          for (; this.year >= 0 && this.year < e.year.length && e.year[this.year] === 0 && this.year < 1e4; ) this.year++;
+          if (this.year >= 1e4 || this.year >= e.year.length) return null;
+        }
+        return 0;
+      } else if (this.apply()) return n - 1;
+    }
+    return n += 1, n >= l.length ? this : (e.starYear ? this.year >= 3e3 : this.year >= 1e4) ? null : n;
+  }
+  increment(e, t, n) {
+    return this.instantMs = void 0, this.instantFields = void 0, this.second += t.interval !== void 0 && t.interval > 1 && n ? t.interval : 1, this.ms = 0, this.apply(), this.recurse(e, t, 0);
+  }
+  decrement(e, t) {
+    return this.instantMs = void 0, this.instantFields = void 0, this.second -= t.interval !== void 0 && t.interval > 1 ? t.interval : 1, this.ms = 0, this.apply(), this.recurseBackward(e, t, 0);
+  }
+  recurseBackward(e, t, n) {
+    let s = this.year, r = n;
+    for (; typeof r == "number"; ) {
+      if (e.starYear && Math.abs(this.year - s) > 400) return null;
+      r = this.recurseBackwardStep(e, t, r);
+    }
+    return r;
+  }
+  recurseBackwardStep(e, t, n) {
+    if (n === 0 && !e.starYear) {
+      if (this.year >= 0 && this.year < e.year.length && e.year[this.year] === 0) {
+        let r = -1;
+        for (let a = this.year - 1; a >= 0; a--) if (e.year[a] === 1) {
+          r = a;
+          break;
+        }
+        if (r === -1) return null;
+        this.year = r, this.month = 11, this.day = 31, this.hour = 23, this.minute = 59, this.second = 59, this.ms = 0;
+      }
+      if (this.year < 0) return null;
+    }
+    let s = this.findPrevious(t, l[n][0], e, l[n][2]);
+    if (s > 1) {
+      let r = n + 1;
+      for (; r < l.length; ) {
+        let a = l[r][0], o = l[r][2], u = this.getMaxPatternValue(a, e, o);
+        this[a] = u, r++;
+      }
+      if (s === 3) {
+        if (this[l[n][1]]--, n === 0) {
+          let u = this.getLastDayOfMonth(this.year, this.month);
+          this.day > u && (this.day = u);
+        }
+        if (n === 1) if (this.day <= 0) this.day = 1;
+        else {
+          let u = this.year, h = this.month;
+          for (; h < 0; ) h += 12, u--;
+          for (; h > 11; ) h -= 12, u++;
+          let c = this.getLastDayOfMonth(u, h);
+          this.day > c && (this.day = c);
+        }
+        this.apply();
+        let a = l[n][0], o = l[n][2];
+        if (this[a] = this.getMaxPatternValue(a, e, o), this.apply(), n === 0) {
+          let u = l[1][2], h = this.getMaxPatternValue("day", e, u);
+          h !== this.day && (this.day = h, this.hour = this.getMaxPatternValue("hour", e, l[2][2]), this.minute = this.getMaxPatternValue("minute", e, l[3][2]), this.second = this.getMaxPatternValue("second", e, l[4][2]));
+        }
+        if (n === 0 && !e.starYear) {
+          for (; this.year >= 0 && this.year < e.year.length && e.year[this.year] === 0; ) this.year--;
+          if (this.year < 0) return null;
+        }
+        return 0;
+      } else if (this.apply()) return n - 1;
+    }
+    return n += 1, n >= l.length ? this : this.year < 0 ? null : n;
+  }
+  getMaxPatternValue(e, t, n) {
+    let s = t[e].length - 1 - n;
+    for (let r = t[e].length - 1; r >= 0; r--) if (t[e][r]) {
+      s = r - n;
+      break;
+    }
+    if (e === "day") {
+      let r = this.getLastDayOfMonth(this.year, this.month);
+      return t.lastDayOfMonth || !t.starDOW ? r : Math.min(s, r);
+    }
+    return s;
+  }
+  findPrevious(e, t, n, s) {
+    return this._findMatch(e, t, n, s, -1);
+  }
+  getDate(e) {
+    if (!e && typeof this.tz != "number") {
+      let t = this.cachedInstant();
+      if (t !== void 0) return new Date(t + (this.tz === void 0 ? this.ms : 0));
+    }
+    return e || this.tz === void 0 ? new Date(this.year, this.month, this.day, this.hour, this.minute, this.second, this.ms) : typeof this.tz == "number" ? new Date(Date.UTC(this.year, this.month, this.day, this.hour, this.minute - this.tz, this.second, this.ms)) : P(y(this.year, this.month + 1, this.day, this.hour, this.minute, this.second, this.tz), false);
+  }
+  getTime() {
+    return this.getDate(false).getTime();
+  }
+  match(e, t) {
+    if (!e.starYear && (this.year < 0 || this.year >= e.year.length || e.year[this.year] === 0)) return false;
+    for (let n = 0; n < l.length; n++) {
+      let s = l[n][0], r = l[n][2], a = this[s];
+      if (a + r < 0 || a + r >= e[s].length) return false;
+      let o = e[s][a + r];
+      if (s === "day" && (o = this._matchDayValue(o, a, e, t)), !o) return false;
+    }
+    return true;
+  }
+};
+function I(i3) {
+  i3 === void 0 && (i3 = {}), delete i3.name, i3.legacyMode !== void 0 && i3.domAndDow === void 0 ? i3.domAndDow = !i3.legacyMode : i3.domAndDow === void 0 && (i3.domAndDow = false), i3.legacyMode = !i3.domAndDow;
+  let e = (n, s) => n === void 0 ? s : n;
+  if (i3.paused = e(i3.paused, false), i3.maxRuns = e(i3.maxRuns, 1 / 0), i3.catch = e(i3.catch, false), i3.unref = e(i3.unref, false), i3.mode = e(i3.mode, "auto"), i3.alternativeWeekdays = e(i3.alternativeWeekdays, false), i3.sloppyRanges = e(i3.sloppyRanges, false), i3.allowPast = e(i3.allowPast, false), i3.interval = i3.interval === void 0 ? 0 : parseInt(i3.interval.toString(), 10), i3.utcOffset = i3.utcOffset === void 0 ? void 0 : parseInt(i3.utcOffset.toString(), 10), i3.dayOffset = i3.dayOffset === void 0 ? 0 : parseInt(i3.dayOffset.toString(), 10), !["auto", "5-part", "6-part", "7-part", "5-or-6-parts", "6-or-7-parts"].includes(i3.mode)) throw new Error("CronOptions: mode must be one of 'auto', '5-part', '6-part', '7-part', '5-or-6-parts', or '6-or-7-parts'.");
+  i3.timezone === "" && (i3.timezone = void 0);
+  let t = i3.timezone ?? i3.utcOffset;
+  if (i3.startAt && (i3.startAt = W(new f(i3.startAt, t))), i3.stopAt && (i3.stopAt = W(new f(i3.stopAt, t))), i3.interval !== null) {
+    if (isNaN(i3.interval)) throw new Error("CronOptions: Supplied value for interval is not a number");
+    if (i3.interval < 0) throw new Error("CronOptions: Supplied value for interval can not be negative");
+  }
+  if (i3.utcOffset !== void 0) {
+    if (isNaN(i3.utcOffset)) throw new Error("CronOptions: Invalid value passed for utcOffset, should be number representing minutes offset from UTC.");
+    if (i3.utcOffset < -870 || i3.utcOffset > 870) throw new Error("CronOptions: utcOffset out of bounds.");
+    if (i3.utcOffset !== void 0 && i3.timezone) throw new Error("CronOptions: Combining 'utcOffset' with 'timezone' is not allowed.");
+  }
+  if (i3.unref !== true && i3.unref !== false) throw new Error("CronOptions: Unref should be either true, false or undefined(false).");
+  if (i3.dayOffset !== void 0 && i3.dayOffset !== 0 && isNaN(i3.dayOffset)) throw new Error("CronOptions: Invalid value passed for dayOffset, should be a number representing days to offset.");
+  return i3;
+}
+function W(i3) {
+  return i3.ms ? (i3.ms = 0, new f(new Date(i3.getTime() + 1e3), i3.tz)) : i3;
+}
+function T(i3) {
+  return typeof i3 == "function";
+}
+function z(i3) {
+  return T(i3);
+}
+function F(i3) {
+  typeof Deno < "u" && typeof Deno.unrefTimer < "u" ? Deno.unrefTimer(i3) : i3 && typeof i3.unref < "u" && i3.unref();
+}
+var N = 1440 * 60 * 1e3;
+var L = 30 * 1e3;
+var k = [];
+var Y = class {
+  name;
+  options;
+  _states;
+  fn;
+  _startAtRoundingMs = 0;
+  getTz() {
+    return this.options.timezone ?? this.options.utcOffset;
+  }
+  applyDayOffset(e) {
+    let t = this._offsetMs();
+    return t ? new Date(e.getTime() + t) : e;
+  }
+  _offsetMs() {
+    return (this.options.dayOffset ?? 0) * N;
+  }
+  get _startAt() {
+    return this.options.startAt;
+  }
+  get _stopAt() {
+    return this.options.stopAt;
+  }
+  _nextTarget(e, t) {
+    let n = this._offsetMs(), s = this._next(this._shift(e), new Date(t.getTime() - n), { startAt: this._shift(this._startAt), stopAt: this._shift(this._stopAt) });
+    return s ? this.applyDayOffset(s.getDate(false)) : null;
+  }
+  _previousTarget(e, t) {
+    let n = this._previous(this._shift(e ?? t), { startAt: this._shift(this._startAt), stopAt: this._shift(this._stopAt) });
+    return n ? this.applyDayOffset(n.getDate(false)) : null;
+  }
+  _shift(e) {
+    if (e != null) return new f(new Date(this._toMs(e) - this._offsetMs()), this.getTz());
+  }
+  constructor(e, t, n) {
+    let s, r;
+    if (T(t)) r = t;
+    else if (typeof t == "object") s = t;
+    else if (t !== void 0) throw new Error("Cron: Invalid argument passed for optionsIn. Should be one of function, or object (options).");
+    if (T(n)) r = n;
+    else if (typeof n == "object") s = n;
+    else if (n !== void 0) throw new Error("Cron: Invalid argument passed for funcIn. Should be one of function, or object (options).");
+    this.name = s?.name;
+    let a = s?.startAt;
+    if (this.options = I(s), a && this._startAt && (this._startAtRoundingMs = this._startAt.getTime() - new f(a, this.getTz()).getTime()), this._states = { kill: false, blocking: false, previousRun: void 0, currentRun: void 0, once: void 0, currentTimeout: void 0, maxRuns: s ? s.maxRuns : void 0, paused: s ? s.paused : false, pattern: new b("* * * * *", void 0, { mode: "auto" }) }, e && (e instanceof Date || typeof e == "string" && e.indexOf(":") > 0) ? this._states.once = new f(e, this.getTz()) : this._states.pattern = new b(e, this.options.timezone, { mode: this.options.mode, alternativeWeekdays: this.options.alternativeWeekdays, sloppyRanges: this.options.sloppyRanges }), this.name) {
+      if (k.find((u) => u.name === this.name)) throw new Error("Cron: Tried to initialize new named job '" + this.name + "', but name already taken.");
+      k.push(this);
+    }
+    return r !== void 0 && z(r) && (this.fn = r, this.schedule()), this;
+  }
+  nextRun(e) {
+    return this._nextTarget(e, /* @__PURE__ */ new Date());
+  }
+  nextRuns(e, t) {
+    this._states.maxRuns !== void 0 && e > this._states.maxRuns && (e = this._states.maxRuns);
+    let n = t || this._states.currentRun || void 0;
+    return this._enumerateRuns(e, n, "next");
+  }
+  previousRuns(e, t) {
+    return this._enumerateRuns(e, t || void 0, "previous");
+  }
+  enumerate(e) {
+    return new A(this, e);
+  }
+  _enumerateRuns(e, t, n) {
+    let s = [], r = /* @__PURE__ */ new Date(), a = t;
+    for (; e-- > 0; ) {
+      let o = n === "next" ? this._nextTarget(a, r) : this._previousTarget(a, r);
+      if (!o) break;
+      s.push(o), a = o;
+    }
+    return s;
+  }
+  match(e) {
+    if (this._states.once) {
+      let n = new f(e, this.getTz());
+      n.ms = 0;
+      let s = new f(this._states.once, this.getTz());
+      return s.ms = 0, n.getTime() === s.getTime();
+    }
+    let t = new f(e, this.getTz());
+    return t.ms = 0, t.match(this._states.pattern, this.options);
+  }
+  getPattern() {
+    if (!this._states.once) return this._states.pattern ? this._states.pattern.pattern : void 0;
+  }
+  getOnce() {
+    return this._states.once ? this._states.once.getDate() : null;
+  }
+  isRunning() {
+    return !this._states.paused && !this._states.kill && this.fn !== void 0 && this._nextTarget(this._states.currentRun, /* @__PURE__ */ new Date()) !== null;
+  }
+  isStopped() {
+    return this._states.kill;
+  }
+  isBusy() {
+    return this._states.blocking;
+  }
+  currentRun() {
+    return this._states.currentRun ? this._states.currentRun.getDate() : null;
+  }
+  previousRun() {
+    return this._states.previousRun ? this._states.previousRun.getDate() : null;
+  }
+  msToNext(e) {
+    let t = /* @__PURE__ */ new Date(), n = this._nextTarget(e, t);
+    return n ? n.getTime() - this._toMs(e ?? t) : null;
+  }
+  stop() {
+    this._states.kill = true, this._states.currentTimeout && clearTimeout(this._states.currentTimeout);
+    let e = k.indexOf(this);
+    e >= 0 && k.splice(e, 1);
+  }
+  pause() {
+    return this._states.paused = true, !this._states.kill;
+  }
+  resume() {
+    return this._states.paused = false, !this._states.kill;
+  }
+  schedule(e) {
+    return this._schedule(e);
+  }
+  _schedule(e, t) {
+    if (e && this.fn) throw new Error("Cron: It is not allowed to schedule two functions using the same Croner instance.");
+    e && (this.fn = e);
+    let n = t ?? /* @__PURE__ */ new Date(), s = this._nextTarget(void 0, n), r = s ? s.getTime() - n.getTime() : null, a = this._states.currentRun;
+    a && a.getTime() > n.getTime() && (a = void 0);
+    let o = this._nextTarget(a, n);
+    return r === null || isNaN(r) || o === null ? this : (r > L && (r = L), r < 0 && (r = this._states.paused ? 1e3 : 0), this._states.currentTimeout = setTimeout(() => this._checkTrigger(o), r), this._states.currentTimeout && this.options.unref && F(this._states.currentTimeout), this);
+  }
+  async _trigger(e = /* @__PURE__ */ new Date()) {
+    this._states.blocking = true, this._states.currentRun = new f(e, this.getTz());
+    try {
+      if (this.options.catch) try {
+        this.fn !== void 0 && await this.fn(this, this.options.context);
+      } catch (t) {
+        if (T(this.options.catch)) try {
+          this.options.catch(t, this);
+        } catch {
+        }
+      }
+      else this.fn !== void 0 && await this.fn(this, this.options.context);
+    } finally {
+      this._states.previousRun = new f(e, this.getTz()), this._states.blocking = false;
+    }
+  }
+  async trigger() {
+    await this._trigger();
+  }
+  runsLeft() {
+    return this._states.maxRuns;
+  }
+  _checkTrigger(e) {
+    let t = /* @__PURE__ */ new Date(), n = !this._states.paused && t.getTime() >= e.getTime(), s = this._states.blocking && this.options.protect;
+    n && !s ? (this._states.maxRuns !== void 0 && this._states.maxRuns--, this._trigger(t)) : n && s && T(this.options.protect) && setTimeout(() => this.options.protect(this), 0), this._schedule(void 0, n ? void 0 : t);
+  }
+  _next(e, t, n) {
+    let s = n ? n.startAt : this._startAt, r = n ? n.stopAt : this._stopAt, a = !!e, o = !!(e || this._states.currentRun), u = false;
+    !e && s && this.options.interval && (e = this._calculatePreviousRun(s, t), e && (o = true), u = !e);
+    let h = e ?? t ?? /* @__PURE__ */ new Date(), c = this._toMs(h);
+    e = new f(h, this.getTz()), s && c < s.getTime() && (e = u ? s : new f(new Date(s.getTime() - 1e3), this.getTz()), c = e.getTime());
+    let d = this._states.once || new f(e, this.getTz());
+    if (!u && d !== this._states.once && (d = this._findOccurrence(e, c, 1, o)), this._states.once) {
+      let m = this._states.once.getTime(), p = c - m;
+      if (s && m < s.getTime() - this._startAtRoundingMs || this._states.currentRun && this.applyDayOffset(this._states.once.getDate()).getTime() <= this._states.currentRun.getTime() || (a ? p >= 0 : p > 1e3 && !this.options.allowPast)) return null;
+    }
+    return d === null || this._states.maxRuns !== void 0 && this._states.maxRuns <= 0 || this._states.kill || r && d.getTime() >= r.getTime() ? null : d;
+  }
+  _previous(e, t) {
+    let n = this._toMs(e ?? /* @__PURE__ */ new Date());
+    if (t.stopAt && n > t.stopAt.getTime() && (n = t.stopAt.getTime()), this._states.once) return this._states.once.getTime() < n ? this._states.once : null;
+    let s = this._findOccurrence(new f(new Date(n), this.getTz()), n, -1);
+    return s === null || t.startAt && s.getTime() < t.startAt.getTime() ? null : s;
+  }
+  _toMs(e) {
+    return e instanceof Date ? e.getTime() : new f(e, this.getTz()).getTime();
+  }
+  _findOccurrence(e, t, n, s = false) {
+    let r = this._walk(e, t, n, s), a = this.getTz();
+    if (this._states.pattern.isFixedTime && n === 1 || typeof a == "number" || U(t, a) !== (n === 1 ? "earlier" : "later")) return r;
+    let o = Math.floor(t / 1e3) * 1e3, u = n === 1 ? _(o, o + N, a) : _(o - N, o, a) - 1e3;
+    if (r && (u - r.getTime()) * n > 0) return r;
+    let h = this._walk(new f(new Date(u), a), u - n, n, false, true);
+    return !r || !h ? r ?? h : (r.getTime() - h.getTime()) * n > 0 ? h : r;
+  }
+  _walk(e, t, n, s, r = false) {
+    let a = this._states.pattern, o = (h, c) => n === 1 ? h.increment(a, this.options, c) : h.decrement(a, this.options), u = new f(e, this.getTz());
+    for ((!r || !u.match(a, this.options)) && (u = o(u, s)); u; ) {
+      let h = this._runAt(u, t, n);
+      if (h) return new f(h, this.getTz());
+      u = o(u, false);
+    }
+    return null;
+  }
+  _runAt(e, t, n) {
+    let s = (m) => (m.getTime() - t) * n > 0, r = e.tz;
+    if (typeof r == "number") {
+      let m = e.getDate();
+      return s(m) ? m : null;
+    }
+    let a = y(e.year, e.month + 1, e.day, e.hour, e.minute, e.second, r), o = v(a), u = this._states.pattern.isFixedTime;
+    if (o.kind === "single") return s(o.date) ? o.date : null;
+    if (o.kind === "ambiguous") {
+      let { earlier: m, later: p } = o;
+      return (u ? [m] : n === 1 ? [m, p] : [p, m]).find(s) ?? null;
+    }
+    if (!u) return null;
+    let h = new Date(_(o.before.getTime(), o.after.getTime(), r)), c = g(h, r);
+    return c.y === a.y && c.m === a.m && c.d === a.d && s(h) ? h : null;
+  }
+  _calculatePreviousRun(e, t) {
+    let n = new f(t, this.getTz()).getTime();
+    if (e.getTime() > n) return;
+    let s = this.options.interval * 1e3, r = e;
+    for (; r.getTime() + s <= n; ) {
+      let a = new f(r, this.getTz()).increment(this._states.pattern, this.options, true);
+      if (a === null) break;
+      r = a;
+    }
+    return r;
+  }
+};
+var A = class {
+  cron;
+  cursor;
+  now;
+  done;
+  initialMaxRuns;
+  remainingRuns;
+  constructor(e, t) {
+    this.cron = e, this.initialMaxRuns = e.runsLeft() ?? 1 / 0, this.reset(t);
+  }
+  next() {
+    if (this.done || this.remainingRuns <= 0) return this.done = true, { value: void 0, done: true };
+    let e = this.cron._nextTarget(this.cursor, this.now);
+    return e === null ? (this.done = true, { value: void 0, done: true }) : (this.cursor = e, this.remainingRuns--, { value: e, done: false });
+  }
+  peek() {
+    return this.done || this.remainingRuns <= 0 ? null : this.cron._nextTarget(this.cursor, this.now);
+  }
+  reset(e) {
+    this.cursor = e instanceof Date ? new Date(e.getTime()) : e ?? void 0, this.now = /* @__PURE__ */ new Date(), this.done = false, this.remainingRuns = this.initialMaxRuns;
+  }
+  [Symbol.iterator]() {
+    return this;
+  }
+};
+
+// ../../packages/core/dist/schedules.js
+var import_rrule = __toESM(require_rrule(), 1);
+var { rrulestr } = import_rrule.default;
+var CATCHUP_POLICIES = ["skip", "catch_up"];
+var COLLISION_STRATEGIES = ["enqueue", "cancel_new"];
+var MIN_INTERVAL_SECONDS = 10;
+var DEFAULT_ANCHOR = "2020-01-01T00:00:00.000Z";
+function isTimeZone(name) {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+function validateSchedule(spec, where = "schedule") {
+  const kinds = ["cron", "interval", "rrule"].filter((k2) => spec[k2] !== void 0 && spec[k2] !== null);
+  if (kinds.length !== 1) {
+    throw validationError(`${where} needs exactly one of cron, interval or rrule (it has ${kinds.length ? kinds.join(" and ") : "none"}), e.g. {cron: "0 9 * * 1-5", timezone: "Europe/Berlin"}`);
+  }
+  const timezone = spec.timezone ?? "UTC";
+  if (!isTimeZone(timezone)) {
+    throw validationError(`${where}.timezone '${timezone}' is not an IANA time zone; use a name such as 'Europe/Berlin', 'America/New_York' or 'UTC'`);
+  }
+  if (spec.anchor_date !== void 0 && Number.isNaN(Date.parse(spec.anchor_date))) {
+    throw validationError(`${where}.anchor_date '${spec.anchor_date}' is not a date-time; use ISO 8601, e.g. 2026-01-01T09:00:00Z`);
+  }
+  const kind = kinds[0];
+  if (kind === "cron") {
+    try {
+      new Y(spec.cron, { timezone, paused: true });
+    } catch (error2) {
+      throw validationError(`${where}.cron '${spec.cron}' is not a cron expression (${error2.message}); use five fields: minute hour day-of-month month day-of-week, e.g. '0 9 * * 1-5'`);
+    }
+    return { cron: spec.cron.trim(), timezone };
+  }
+  if (kind === "interval") {
+    if (!Number.isInteger(spec.interval) || spec.interval < MIN_INTERVAL_SECONDS) {
+      throw validationError(`${where}.interval must be a whole number of seconds, at least ${MIN_INTERVAL_SECONDS}; got ${String(spec.interval)}`);
+    }
+    return { interval: spec.interval, anchor_date: new Date(spec.anchor_date ?? DEFAULT_ANCHOR).toISOString(), timezone };
+  }
+  try {
+    parseRrule(spec.rrule, spec.anchor_date);
+  } catch (error2) {
+    throw validationError(`${where}.rrule '${spec.rrule}' is not an RRULE (${error2.message}); use RFC 5545, e.g. 'FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9;BYMINUTE=0'`);
+  }
+  return { rrule: spec.rrule.trim(), ...spec.anchor_date ? { anchor_date: new Date(spec.anchor_date).toISOString() } : {}, timezone };
+}
+function parseRrule(text, anchor) {
+  const body = text.trim();
+  if (!body)
+    throw new Error("it is empty");
+  const hasStart = /DTSTART/i.test(body);
+  const dtstart = new Date(anchor ?? DEFAULT_ANCHOR);
+  const rule = rrulestr(/^(RRULE:|DTSTART)/i.test(body) ? body : `RRULE:${body}`, hasStart ? {} : { dtstart });
+  if (!("after" in rule))
+    throw new Error("give one rule, not a set");
+  return rule;
+}
+
+// ../../packages/core/dist/project-file.js
 var BUILD_DEFAULTS = {
   context: ".",
   platform: "linux/amd64",
@@ -40915,14 +45004,20 @@ var DEPLOYMENT_FIELDS = [
   "parameter_schema",
   "tags",
   "description",
-  "paused"
+  "paused",
+  "schedules",
+  "catchup_policy",
+  "catchup_max_runs",
+  "concurrency_limit",
+  "collision_strategy",
+  "late_after_seconds"
 ];
+var SCHEDULE_FIELDS = ["cron", "interval", "anchor_date", "rrule", "timezone", "active"];
 var SOURCE_FIELDS = ["git_url", "branch", "commit", "credentials"];
 var WORK_POOL_FIELDS = ["name", "job_variables"];
 var UNSUPPORTED_HINTS = {
   push: "is not needed: 'ferry deploy' pushes the image the top-level 'build' section describes; remove it",
-  schedules: "is not supported yet; trigger runs with 'ferry deployment run' from cron or CI",
-  schedule: "is not supported yet; trigger runs with 'ferry deployment run' from cron or CI"
+  schedule: "is Prefect's old single schedule; write 'schedules:', a list of {cron, timezone} | {interval} | {rrule}"
 };
 var COMMIT = /^[0-9a-fA-F]{7,40}$/;
 var MAX_TAGS = 50;
@@ -40989,12 +45084,12 @@ function formatYamlPath(path) {
   return out;
 }
 function projectFileError(fileName, issues) {
-  const lines = issues.map((i) => {
-    const where = i.line === void 0 ? fileName : `${fileName}:${i.line}`;
-    return `${where}: ${i.path ? `${i.path}: ` : ""}${i.message}`;
+  const lines = issues.map((i3) => {
+    const where = i3.line === void 0 ? fileName : `${fileName}:${i3.line}`;
+    return `${where}: ${i3.path ? `${i3.path}: ` : ""}${i3.message}`;
   });
   const message = lines.length === 1 ? lines[0] : `${fileName} has ${lines.length} problems:
-${lines.map((l) => `  ${l}`).join("\n")}`;
+${lines.map((l2) => `  ${l2}`).join("\n")}`;
   return new FerryError("validation_failed", message, { details: { issues } });
 }
 function locator(doc, lineCounter) {
@@ -41011,7 +45106,7 @@ function hasEmbeddedSecret(gitUrl) {
   return /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i.test(gitUrl);
 }
 function withoutUndefined(value) {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== void 0));
+  return Object.fromEntries(Object.entries(value).filter(([, v2]) => v2 !== void 0));
 }
 function isMapping(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -41112,14 +45207,14 @@ var Checker = class {
         out.image = image;
     }
     for (const key of ["dockerfile", "context", "requirements"]) {
-      const v = text(key);
-      if (v === void 0)
+      const v2 = text(key);
+      if (v2 === void 0)
         continue;
-      const escapes = /^([/\\]|[A-Za-z]:)/.test(v) || v.replace(/\\/g, "/").split("/").includes("..");
+      const escapes = /^([/\\]|[A-Za-z]:)/.test(v2) || v2.replace(/\\/g, "/").split("/").includes("..");
       if (key !== "context" && escapes) {
-        this.fail([...path, key], `'${v}' must be a path inside the build context, relative to it`);
+        this.fail([...path, key], `'${v2}' must be a path inside the build context, relative to it`);
       } else
-        out[key] = v;
+        out[key] = v2;
     }
     const platform2 = text("platform", 100);
     if (platform2 !== void 0) {
@@ -41143,13 +45238,13 @@ var Checker = class {
     }
     if (value.build_args !== void 0 && value.build_args !== null) {
       const args = this.mapping(value.build_args, [...path, "build_args"], "a mapping of NAME: value");
-      for (const [k, v] of Object.entries(args ?? {})) {
-        if (!ENV_NAME.test(k))
-          this.fail([...path, "build_args", k], "is not a build argument name (letters, digits and _)");
-        else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean")
-          out.build_args[k] = String(v);
+      for (const [k2, v2] of Object.entries(args ?? {})) {
+        if (!ENV_NAME.test(k2))
+          this.fail([...path, "build_args", k2], "is not a build argument name (letters, digits and _)");
+        else if (typeof v2 === "string" || typeof v2 === "number" || typeof v2 === "boolean")
+          out.build_args[k2] = String(v2);
         else
-          this.fail([...path, "build_args", k], `must be a string, a number or a boolean, not ${describe(v)}`);
+          this.fail([...path, "build_args", k2], `must be a string, a number or a boolean, not ${describe(v2)}`);
       }
     }
     if (value.registry_credentials !== void 0) {
@@ -41175,11 +45270,11 @@ var Checker = class {
     }
     const names = [];
     for (const key of ["username_env", "password_env"]) {
-      const v = this.requiredString(map[key], [...path, key], 200);
-      if (v !== void 0 && !ENV_NAME.test(v))
-        this.fail([...path, key], `'${v}' is not an environment variable name`);
-      else if (v !== void 0)
-        names.push(v);
+      const v2 = this.requiredString(map[key], [...path, key], 200);
+      if (v2 !== void 0 && !ENV_NAME.test(v2))
+        this.fail([...path, key], `'${v2}' is not an environment variable name`);
+      else if (v2 !== void 0)
+        names.push(v2);
     }
     return names.length === 2 ? { username_env: names[0], password_env: names[1] } : void 0;
   }
@@ -41252,7 +45347,56 @@ var Checker = class {
       else
         this.fail([...path, "paused"], `must be true or false, not ${describe(value.paused)}`);
     }
+    this.scheduling(value, path, draft);
     return this.issues.length === before ? draft : void 0;
+  }
+  /** schedules, the catch-up policy and the deployment's concurrency, checked by the same rules as the API. */
+  scheduling(value, path, draft) {
+    if (value.schedules !== void 0) {
+      if (!Array.isArray(value.schedules)) {
+        this.fail([...path, "schedules"], `must be a list of {cron, timezone} | {interval} | {rrule} mappings, not ${describe(value.schedules)}`);
+      } else {
+        const schedules = [];
+        value.schedules.forEach((item, i3) => {
+          const at = [...path, "schedules", i3];
+          if (!isMapping(item))
+            return this.fail(at, `must be a mapping such as {cron: "0 9 * * *", timezone: "Europe/Berlin"}, not ${describe(item)}`);
+          this.fields(item, at, SCHEDULE_FIELDS);
+          const { active, ...spec } = item;
+          if (active !== void 0 && typeof active !== "boolean")
+            return this.fail([...at, "active"], `must be true or false, not ${describe(active)}`);
+          try {
+            const normal = validateSchedule(spec, formatYamlPath(at));
+            schedules.push({ ...normal, ...active === void 0 ? {} : { active } });
+          } catch (error2) {
+            this.fail(at, error2.message.replace(`${formatYamlPath(at)} `, "").replace(`${formatYamlPath(at)}.`, ""));
+          }
+        });
+        draft.schedules = schedules;
+      }
+    }
+    const oneOf = (key, allowed) => {
+      if (value[key] === void 0)
+        return;
+      if (typeof value[key] === "string" && allowed.includes(value[key]))
+        draft[key] = value[key];
+      else
+        this.fail([...path, key], `must be one of ${allowed.join(", ")}, not ${describe(value[key])}`);
+    };
+    oneOf("catchup_policy", CATCHUP_POLICIES);
+    oneOf("collision_strategy", COLLISION_STRATEGIES);
+    const integer = (key, min, max, nullable = false) => {
+      const v2 = value[key];
+      if (v2 === void 0)
+        return;
+      if (v2 === null && nullable || Number.isInteger(v2) && v2 >= min && v2 <= max)
+        draft[key] = v2;
+      else
+        this.fail([...path, key], `must be a whole number from ${min} to ${max}${nullable ? " (or null: no limit)" : ""}, not ${describe(v2)}`);
+    };
+    integer("catchup_max_runs", 0, 1e3);
+    integer("late_after_seconds", 0, 86400);
+    integer("concurrency_limit", 1, 2147483647, true);
   }
   requiredString(value, path, maxLength = 1e3) {
     if (value === void 0 || value === null || value === "") {
@@ -41289,17 +45433,17 @@ var Checker = class {
         out.git_url = url;
     }
     for (const key of ["branch", "credentials"]) {
-      const v = map[key];
-      if (v === void 0)
+      const v2 = map[key];
+      if (v2 === void 0)
         continue;
-      if (v === null)
+      if (v2 === null)
         out[key] = null;
-      else if (typeof v !== "string" || v === "")
-        this.fail([...path, key], `must be a non-empty string, not ${describe(v)}`);
-      else if (key === "credentials" && !isSlug(v))
-        this.fail([...path, key], `'${v}' is not a credentials name (lowercase letters, digits and dashes)`);
+      else if (typeof v2 !== "string" || v2 === "")
+        this.fail([...path, key], `must be a non-empty string, not ${describe(v2)}`);
+      else if (key === "credentials" && !isSlug(v2))
+        this.fail([...path, key], `'${v2}' is not a credentials name (lowercase letters, digits and dashes)`);
       else
-        out[key] = v;
+        out[key] = v2;
     }
     if (map.commit !== void 0) {
       const commit = typeof map.commit === "number" ? String(map.commit) : map.commit;
@@ -41318,14 +45462,14 @@ var Checker = class {
       return void 0;
     }
     const steps = [];
-    value.forEach((step, i) => {
+    value.forEach((step, i3) => {
       if (!isMapping(step) || Object.keys(step).length !== 1) {
-        this.fail([...path, i], "must be a mapping with exactly one key naming the step, e.g. '- git_clone: { \u2026 }'");
+        this.fail([...path, i3], "must be a mapping with exactly one key naming the step, e.g. '- git_clone: { \u2026 }'");
         return;
       }
       const [stepName, options] = Object.entries(step)[0];
       if (options !== null && !isMapping(options)) {
-        this.fail([...path, i, stepName], `must be a mapping of the step's options, not ${describe(options)}`);
+        this.fail([...path, i3, stepName], `must be a mapping of the step's options, not ${describe(options)}`);
         return;
       }
       steps.push(step);
@@ -41402,11 +45546,11 @@ var ASCII_SIZE = 128;
 var ASCII_TO_UPPER = new Int32Array(ASCII_SIZE);
 var ASCII_TO_LOWER = new Int32Array(ASCII_SIZE);
 var MAX_BMP = 65535;
-for (let i = 0; i < ASCII_SIZE; i++) {
-  if (i >= 97 && i <= 122) ASCII_TO_UPPER[i] = i - 32;
-  else ASCII_TO_UPPER[i] = i;
-  if (i >= 65 && i <= 90) ASCII_TO_LOWER[i] = i + 32;
-  else ASCII_TO_LOWER[i] = i;
+for (let i3 = 0; i3 < ASCII_SIZE; i3++) {
+  if (i3 >= 97 && i3 <= 122) ASCII_TO_UPPER[i3] = i3 - 32;
+  else ASCII_TO_UPPER[i3] = i3;
+  if (i3 >= 65 && i3 <= 90) ASCII_TO_LOWER[i3] = i3 + 32;
+  else ASCII_TO_LOWER[i3] = i3;
 }
 var Codepoint = class {
   static CODES = Object.freeze({
@@ -41518,13 +45662,13 @@ var UnicodeRangeTable = class {
 };
 var B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-";
 var B64_MAP = /* @__PURE__ */ new Uint8Array(256);
-for (let i = 0; i < 64; i++) B64_MAP[B64.charCodeAt(i)] = i;
+for (let i3 = 0; i3 < 64; i3++) B64_MAP[B64.charCodeAt(i3)] = i3;
 var decodeVLQ = (str) => {
   const res = [];
   let value = 0;
   let shift = 0;
-  for (let i = 0; i < str.length; i++) {
-    const digit = B64_MAP[str.charCodeAt(i)];
+  for (let i3 = 0; i3 < str.length; i3++) {
+    const digit = B64_MAP[str.charCodeAt(i3)];
     value |= (digit & 31) << shift;
     if ((digit & 32) === 0) {
       res.push(value);
@@ -41540,12 +45684,12 @@ var decodeRanges = (str, isStride1) => {
   const out = new Uint32Array(numRanges * 3);
   let current = 0;
   let resIdx = 0;
-  for (let i = 0; i < numRanges; i++) {
+  for (let i3 = 0; i3 < numRanges; i3++) {
     current += res[resIdx++];
-    out[i * 3] = current;
+    out[i3 * 3] = current;
     current += res[resIdx++];
-    out[i * 3 + 1] = current;
-    out[i * 3 + 2] = isStride1 ? 1 : res[resIdx++];
+    out[i3 * 3 + 1] = current;
+    out[i3 * 3 + 2] = isStride1 ? 1 : res[resIdx++];
   }
   return out;
 };
@@ -41553,9 +45697,9 @@ var decodeOrbit = (str) => {
   const res = decodeVLQ(str);
   const map = /* @__PURE__ */ new Map();
   let currentKey = 0;
-  for (let i = 0; i < res.length; i += 2) {
-    currentKey += res[i];
-    const zz = res[i + 1];
+  for (let i3 = 0; i3 < res.length; i3 += 2) {
+    currentKey += res[i3];
+    const zz = res[i3 + 1];
     const delta = zz >>> 1 ^ -(zz & 1);
     map.set(currentKey, currentKey + delta);
   }
@@ -41874,11 +46018,11 @@ var Unicode = class Unicode2 {
   }
   static is(ranges, r) {
     if (r <= Unicode2.MAX_LATIN1) {
-      for (let i = 0; i < ranges.length; i++) {
-        if (r > ranges.getHi(i)) continue;
-        const rlo = ranges.getLo(i);
+      for (let i3 = 0; i3 < ranges.length; i3++) {
+        if (r > ranges.getHi(i3)) continue;
+        const rlo = ranges.getLo(i3);
         if (r < rlo) return false;
-        const stride = ranges.getStride(i);
+        const stride = ranges.getStride(i3);
         return (r - rlo) % stride === 0;
       }
       return false;
@@ -41892,8 +46036,8 @@ var Unicode = class Unicode2 {
   static simpleFold(r) {
     if (UnicodeTables.CASE_ORBIT.has(r)) return UnicodeTables.CASE_ORBIT.get(r);
     if (r <= Unicode2.MAX_ASCII) {
-      const l = Codepoint.toLowerCase(r);
-      return l !== r ? l : Codepoint.toUpperCase(r);
+      const l2 = Codepoint.toLowerCase(r);
+      return l2 !== r ? l2 : Codepoint.toUpperCase(r);
     }
     return r;
   }
@@ -41975,7 +46119,7 @@ var RE2JSInternalException = class extends RE2JSException {
 };
 var FAST_PATH_TABLE_SIZE = 256;
 var WORD_RUNE_TABLE = new Uint8Array(FAST_PATH_TABLE_SIZE);
-for (let i = 0; i < FAST_PATH_TABLE_SIZE; i++) WORD_RUNE_TABLE[i] = 97 <= i && i <= 122 || 65 <= i && i <= 90 || 48 <= i && i <= 57 || i === 95 ? 1 : 0;
+for (let i3 = 0; i3 < FAST_PATH_TABLE_SIZE; i3++) WORD_RUNE_TABLE[i3] = 97 <= i3 && i3 <= 122 || 65 <= i3 && i3 <= 90 || 48 <= i3 && i3 <= 57 || i3 === 95 ? 1 : 0;
 var cachedNativeEncoder = null;
 var cachedNativeDecoder = null;
 var Utils = class Utils2 {
@@ -42061,11 +46205,11 @@ var Utils = class Utils2 {
   static stringToRunes(str) {
     const string = String(str);
     const runes = [];
-    let i = 0;
-    while (i < string.length) {
-      const cp = string.codePointAt(i);
+    let i3 = 0;
+    while (i3 < string.length) {
+      const cp = string.codePointAt(i3);
       runes.push(cp);
-      i += cp > Unicode.MAX_BMP ? 2 : 1;
+      i3 += cp > Unicode.MAX_BMP ? 2 : 1;
     }
     return new Int32Array(runes);
   }
@@ -42108,7 +46252,7 @@ var Utils = class Utils2 {
   static toArray(typedArray) {
     const len = typedArray.length;
     const res = new Array(len);
-    for (let i = 0; i < len; i++) res[i] = typedArray[i];
+    for (let i3 = 0; i3 < len; i3++) res[i3] = typedArray[i3];
     return res;
   }
   static stringToUtf8ByteArray(str) {
@@ -42117,14 +46261,14 @@ var Utils = class Utils2 {
       return cachedNativeEncoder.encode(str);
     } else {
       let out = [], p = 0;
-      for (let i = 0; i < str.length; i++) {
-        let c = str.charCodeAt(i);
+      for (let i3 = 0; i3 < str.length; i3++) {
+        let c = str.charCodeAt(i3);
         if (c < 128) out[p++] = c;
         else if (c < 2048) {
           out[p++] = c >> 6 | 192;
           out[p++] = c & 63 | 128;
-        } else if ((c & 64512) === Unicode.MIN_HIGH_SURROGATE && i + 1 < str.length && (str.charCodeAt(i + 1) & 64512) === Unicode.MIN_LOW_SURROGATE) {
-          c = Unicode.MIN_SUPPLEMENTARY_CODE_POINT + ((c & 1023) << 10) + (str.charCodeAt(++i) & 1023);
+        } else if ((c & 64512) === Unicode.MIN_HIGH_SURROGATE && i3 + 1 < str.length && (str.charCodeAt(i3 + 1) & 64512) === Unicode.MIN_LOW_SURROGATE) {
+          c = Unicode.MIN_SUPPLEMENTARY_CODE_POINT + ((c & 1023) << 10) + (str.charCodeAt(++i3) & 1023);
           out[p++] = c >> 18 | 240;
           out[p++] = c >> 12 & 63 | 128;
           out[p++] = c >> 6 & 63 | 128;
@@ -42170,9 +46314,9 @@ var Utils = class Utils2 {
 };
 var createEnum = (values = [], initNum = 0) => {
   const enumObject = /* @__PURE__ */ Object.create(null);
-  for (let i = 0; i < values.length; i++) {
-    const val = values[i];
-    const keyVal = initNum + i;
+  for (let i3 = 0; i3 < values.length; i3++) {
+    const val = values[i3];
+    const keyVal = initNum + i3;
     enumObject[val] = keyVal;
     enumObject[keyVal] = val;
   }
@@ -42372,8 +46516,8 @@ var MachineUTF8Input = class MachineUTF8Input2 extends MachineInputBase {
   }
   index(re2, pos) {
     pos += this.start;
-    const i = this.indexOf(this.bytes, re2.prefixUTF8, pos);
-    return i < 0 ? i : i - pos;
+    const i3 = this.indexOf(this.bytes, re2.prefixUTF8, pos);
+    return i3 < 0 ? i3 : i3 - pos;
   }
   context(pos) {
     pos += this.start;
@@ -42399,22 +46543,22 @@ var MachineUTF8Input = class MachineUTF8Input2 extends MachineInputBase {
     const firstByte = target[0];
     let limit = this.end - targetLength;
     const hasNativeIndexOf = typeof source.indexOf === "function";
-    let i = fromIndex;
-    while (i <= limit) {
+    let i3 = fromIndex;
+    while (i3 <= limit) {
       if (hasNativeIndexOf) {
-        i = source.indexOf(firstByte, i);
-        if (i === -1 || i > limit) return -1;
+        i3 = source.indexOf(firstByte, i3);
+        if (i3 === -1 || i3 > limit) return -1;
       } else {
-        while (i <= limit && source[i] !== firstByte) i++;
-        if (i > limit) return -1;
+        while (i3 <= limit && source[i3] !== firstByte) i3++;
+        if (i3 > limit) return -1;
       }
       let match = true;
-      for (let j = 1; j < targetLength; j++) if (source[i + j] !== target[j]) {
+      for (let j2 = 1; j2 < targetLength; j2++) if (source[i3 + j2] !== target[j2]) {
         match = false;
         break;
       }
-      if (match) return i;
-      i++;
+      if (match) return i3;
+      i3++;
     }
     return -1;
   }
@@ -42447,9 +46591,9 @@ var MachineUTF16Input = class extends MachineInputBase {
   }
   index(re2, pos) {
     pos += this.start;
-    const i = this.charSequence.indexOf(re2.prefix, pos);
-    if (i < 0 || i > this.end - re2.prefix.length) return -1;
-    return i - pos;
+    const i3 = this.charSequence.indexOf(re2.prefix, pos);
+    if (i3 < 0 || i3 > this.end - re2.prefix.length) return -1;
+    return i3 - pos;
   }
   context(pos) {
     pos += this.start;
@@ -42763,47 +46907,47 @@ var Matcher = class Matcher2 {
     let res = "";
     let last = 0;
     const m = replacement.length;
-    let i = 0;
-    while (i < m) {
-      const cCode = replacement.codePointAt(i);
+    let i3 = 0;
+    while (i3 < m) {
+      const cCode = replacement.codePointAt(i3);
       if (cCode === Codepoint.CODES["\\"]) {
-        if (last < i) res += replacement.substring(last, i);
-        i++;
-        if (i >= m) throw new RE2JSGroupException("character to be escaped is missing");
-        last = i;
-        i++;
+        if (last < i3) res += replacement.substring(last, i3);
+        i3++;
+        if (i3 >= m) throw new RE2JSGroupException("character to be escaped is missing");
+        last = i3;
+        i3++;
         continue;
       }
       if (cCode === Codepoint.CODES["$"]) {
-        if (last < i) res += replacement.substring(last, i);
-        if (i + 1 >= m) throw new RE2JSGroupException("Illegal group reference: group index is missing");
-        const nextCode = replacement.codePointAt(i + 1);
+        if (last < i3) res += replacement.substring(last, i3);
+        if (i3 + 1 >= m) throw new RE2JSGroupException("Illegal group reference: group index is missing");
+        const nextCode = replacement.codePointAt(i3 + 1);
         if (Codepoint.CODES["0"] <= nextCode && nextCode <= Codepoint.CODES["9"]) {
           let n = nextCode - Codepoint.CODES["0"];
-          let j = i + 2;
-          for (; j < m; j++) {
-            const digit = replacement.codePointAt(j);
+          let j2 = i3 + 2;
+          for (; j2 < m; j2++) {
+            const digit = replacement.codePointAt(j2);
             if (digit < Codepoint.CODES["0"] || digit > Codepoint.CODES["9"] || n * 10 + digit - Codepoint.CODES["0"] > this.patternGroupCount) break;
             n = n * 10 + digit - Codepoint.CODES["0"];
           }
           if (n > this.patternGroupCount) throw new RE2JSGroupException(`n > number of groups: ${n}`);
           const group = this.group(n);
           if (group !== null) res += group;
-          i = j;
-          last = i;
+          i3 = j2;
+          last = i3;
         } else if (nextCode === Codepoint.CODES["{"]) {
-          let j = i + 2;
-          while (j < m && replacement.codePointAt(j) !== Codepoint.CODES["}"]) j++;
-          if (j >= m) throw new RE2JSGroupException("named capture group is missing trailing '}'");
-          const groupName = replacement.substring(i + 2, j);
+          let j2 = i3 + 2;
+          while (j2 < m && replacement.codePointAt(j2) !== Codepoint.CODES["}"]) j2++;
+          if (j2 >= m) throw new RE2JSGroupException("named capture group is missing trailing '}'");
+          const groupName = replacement.substring(i3 + 2, j2);
           const groupVal = this.group(groupName);
           if (groupVal !== null) res += groupVal;
-          i = j + 1;
-          last = i;
+          i3 = j2 + 1;
+          last = i3;
         } else throw new RE2JSGroupException("Illegal group reference");
         continue;
       }
-      i++;
+      i3++;
     }
     if (last < m) res += replacement.substring(last, m);
     return res;
@@ -42823,29 +46967,29 @@ var Matcher = class Matcher2 {
     const isDigit = (c) => c >= 48 && c <= 57;
     const groupCount = this.patternGroupCount;
     let res = "";
-    let i = 0;
-    while (i < replacement.length) {
-      const dollar = replacement.indexOf("$", i);
+    let i3 = 0;
+    while (i3 < replacement.length) {
+      const dollar = replacement.indexOf("$", i3);
       if (dollar < 0) break;
-      res += replacement.substring(i, dollar);
-      i = dollar;
-      const c = replacement.charCodeAt(i + 1);
+      res += replacement.substring(i3, dollar);
+      i3 = dollar;
+      const c = replacement.charCodeAt(i3 + 1);
       if (c === Codepoint.CODES["$"]) {
         res += "$";
-        i += 2;
+        i3 += 2;
       } else if (c === Codepoint.CODES["&"]) {
         res += this.group(0);
-        i += 2;
+        i3 += 2;
       } else if (c === Codepoint.CODES["`"]) {
         res += this.substring(0, this.start(0));
-        i += 2;
+        i3 += 2;
       } else if (c === Codepoint.CODES["'"]) {
         res += this.substring(this.end(0), this.matcherInputLength);
-        i += 2;
+        i3 += 2;
       } else if (isDigit(c)) {
         let digits = 1;
         let index = c - 48;
-        const c2 = replacement.charCodeAt(i + 2);
+        const c2 = replacement.charCodeAt(i3 + 2);
         if (isDigit(c2) && index * 10 + c2 - 48 <= groupCount) {
           digits = 2;
           index = index * 10 + c2 - 48;
@@ -42853,27 +46997,27 @@ var Matcher = class Matcher2 {
         if (index >= 1 && index <= groupCount) {
           const group = this.group(index);
           if (group !== null) res += group;
-        } else res += replacement.substring(i, i + 1 + digits);
-        i += 1 + digits;
+        } else res += replacement.substring(i3, i3 + 1 + digits);
+        i3 += 1 + digits;
       } else if (c === Codepoint.CODES["<"] && this.hasNamedGroups) {
-        const gt = replacement.indexOf(">", i + 2);
+        const gt = replacement.indexOf(">", i3 + 2);
         if (gt < 0) {
           res += "$<";
-          i += 2;
+          i3 += 2;
         } else {
-          const name = replacement.substring(i + 2, gt);
+          const name = replacement.substring(i3 + 2, gt);
           if (Object.hasOwn(this.namedGroups, name)) {
             const group = this.group(name);
             if (group !== null) res += group;
           }
-          i = gt + 1;
+          i3 = gt + 1;
         }
       } else {
         res += "$";
-        i += 1;
+        i3 += 1;
       }
     }
-    return res + replacement.substring(i);
+    return res + replacement.substring(i3);
   }
   /**
   * Return the substring of the input from the append position to the end of the
@@ -42959,8 +47103,8 @@ var Matcher = class Matcher2 {
   */
   matchArray() {
     const result = [this.group(0)];
-    for (let i = 1; i <= this.patternGroupCount; i++) {
-      const group = this.group(i);
+    for (let i3 = 1; i3 <= this.patternGroupCount; i3++) {
+      const group = this.group(i3);
       result.push(group === null ? void 0 : group);
     }
     return result;
@@ -43018,9 +47162,9 @@ var Inst = class Inst2 {
     const len = this.runes.length;
     if (len === 0) return false;
     if (len === 2 || len === 4 || len === 6 || len === 8) {
-      for (let j = 0; j < len; j += 2) {
-        if (r < this.runes[j]) return false;
-        if (r <= this.runes[j + 1]) return true;
+      for (let j2 = 0; j2 < len; j2 += 2) {
+        if (r < this.runes[j2]) return false;
+        if (r <= this.runes[j2 + 1]) return true;
       }
       return false;
     }
@@ -43044,9 +47188,9 @@ var Inst = class Inst2 {
     const len = this.runes.length;
     if (len === 0) return -1;
     if (len === 2 || len === 4 || len === 6 || len === 8) {
-      for (let j = 0; j < len; j += 2) {
-        if (r < this.runes[j]) return -1;
-        if (r <= this.runes[j + 1]) return Math.floor(j / 2);
+      for (let j2 = 0; j2 < len; j2 += 2) {
+        if (r < this.runes[j2]) return -1;
+        if (r <= this.runes[j2 + 1]) return Math.floor(j2 / 2);
       }
       return -1;
     }
@@ -43127,17 +47271,17 @@ var Queue = class Queue2 {
     this.denseCaps = grown;
   }
   contains(pc) {
-    const j = this.sparse[pc];
-    return j < this.size && this.densePcs[j] === pc;
+    const j2 = this.sparse[pc];
+    return j2 < this.size && this.densePcs[j2] === pc;
   }
   isEmpty() {
     return this.size === 0;
   }
   add(pc) {
-    const j = this.size++;
-    this.sparse[pc] = j;
-    this.densePcs[j] = pc;
-    return j;
+    const j2 = this.size++;
+    this.sparse[pc] = j2;
+    this.densePcs[j2] = pc;
+    return j2;
   }
   clear() {
     this.size = 0;
@@ -43145,9 +47289,9 @@ var Queue = class Queue2 {
   }
   toString() {
     let out = "{";
-    for (let i = 0; i < this.size; i++) {
-      if (i !== 0) out += ", ";
-      out += this.densePcs[i];
+    for (let i3 = 0; i3 < this.size; i3++) {
+      if (i3 !== 0) out += ", ";
+      out += this.densePcs[i3];
     }
     out += "}";
     return out;
@@ -43320,21 +47464,21 @@ var Machine = class Machine2 {
       }
       const nextPos = currentPos + width;
       flag = input.context(nextPos);
-      for (let j = 0; j < runq.size; j++) {
-        const pc = runq.densePcs[j];
-        const i = this.prog.inst[pc];
-        const capOffset = j * this.ncap;
+      for (let j2 = 0; j2 < runq.size; j2++) {
+        const pc = runq.densePcs[j2];
+        const i3 = this.prog.inst[pc];
+        const capOffset = j2 * this.ncap;
         let add = false;
-        switch (i.op) {
+        switch (i3.op) {
           case Inst.MATCH:
             if (anchor === RE2Flags.ANCHOR_BOTH && currentPos !== input.endPos()) break;
-            matches2.add(i.arg);
+            matches2.add(i3.arg);
             break;
           case Inst.RUNE:
-            add = i.matchRune(rune);
+            add = i3.matchRune(rune);
             break;
           case Inst.RUNE1:
-            add = rune === i.runes[0];
+            add = rune === i3.runes[0];
             break;
           case Inst.RUNE_ANY:
             add = true;
@@ -43345,7 +47489,7 @@ var Machine = class Machine2 {
           default:
             continue;
         }
-        if (add) this.add(nextq, i.out, nextPos, runq.denseCaps, capOffset, flag);
+        if (add) this.add(nextq, i3.out, nextPos, runq.denseCaps, capOffset, flag);
       }
       runq.clear();
       if (width === 0) break;
@@ -43362,31 +47506,31 @@ var Machine = class Machine2 {
       nextq = tmpq;
     }
     nextq.clear();
-    return Array.from(matches2).sort((a, b) => a - b);
+    return Array.from(matches2).sort((a, b2) => a - b2);
   }
   step(runq, nextq, pos, nextPos, c, nextCond, anchor, atEnd) {
     const longest = this.re2.longest;
-    for (let j = 0; j < runq.size; j++) {
-      const pc = runq.densePcs[j];
-      const capOffset = j * this.ncap;
+    for (let j2 = 0; j2 < runq.size; j2++) {
+      const pc = runq.densePcs[j2];
+      const capOffset = j2 * this.ncap;
       if (longest && this.matched && this.ncap > 0 && this.matchcap[0] < runq.denseCaps[capOffset]) continue;
-      const i = this.prog.inst[pc];
+      const i3 = this.prog.inst[pc];
       let add = false;
-      switch (i.op) {
+      switch (i3.op) {
         case Inst.MATCH:
           if (anchor === RE2Flags.ANCHOR_BOTH && !atEnd) break;
           if (this.ncap > 0 && (!longest || !this.matched || this.matchcap[1] < pos)) {
             runq.denseCaps[capOffset + 1] = pos;
-            for (let k = 0; k < this.ncap; k++) this.matchcap[k] = runq.denseCaps[capOffset + k];
+            for (let k2 = 0; k2 < this.ncap; k2++) this.matchcap[k2] = runq.denseCaps[capOffset + k2];
           }
           if (!longest) runq.size = 0;
           this.matched = true;
           break;
         case Inst.RUNE:
-          add = i.matchRune(c);
+          add = i3.matchRune(c);
           break;
         case Inst.RUNE1:
-          add = c === i.runes[0];
+          add = c === i3.runes[0];
           break;
         case Inst.RUNE_ANY:
           add = true;
@@ -43397,21 +47541,21 @@ var Machine = class Machine2 {
         default:
           continue;
       }
-      if (add) this.add(nextq, i.out, nextPos, runq.denseCaps, capOffset, nextCond);
+      if (add) this.add(nextq, i3.out, nextPos, runq.denseCaps, capOffset, nextCond);
     }
     runq.clear();
   }
   spawnLookbehinds(q, pos, flag) {
-    for (let i = 0; i < this.prog.lbStarts.length; i++) this.add(q, this.prog.lbStarts[i], pos, this.matchcap, 0, flag);
+    for (let i3 = 0; i3 < this.prog.lbStarts.length; i3++) this.add(q, this.prog.lbStarts[i3], pos, this.matchcap, 0, flag);
   }
   restoreLookbehinds(lbState, q, flag) {
     this.lbTable.set(lbState.lbTable);
-    for (let j = 0; j < lbState.size; j++) this.add(q, lbState.pcs[j], lbState.pos, this.matchcap, 0, flag);
+    for (let j2 = 0; j2 < lbState.size; j2++) this.add(q, lbState.pcs[j2], lbState.pos, this.matchcap, 0, flag);
   }
   saveLookbehinds(lbState, q, pos) {
     let size = 0;
-    for (let j = 0; j < q.size; j++) {
-      const pc = q.densePcs[j];
+    for (let j2 = 0; j2 < q.size; j2++) {
+      const pc = q.densePcs[j2];
       if (this.prog.lbInst[pc] === 1 && Inst.isRuneOp(this.prog.inst[pc].op)) lbState.pcs[size++] = pc;
     }
     lbState.size = size;
@@ -43486,21 +47630,21 @@ var Machine = class Machine2 {
 };
 var hashState = (pcs, flag, ids) => {
   let h = -2128831035;
-  for (let i = 0; i < pcs.length; i++) {
-    h ^= pcs[i];
+  for (let i3 = 0; i3 < pcs.length; i3++) {
+    h ^= pcs[i3];
     h = Math.imul(h, 16777619);
   }
   h ^= flag;
   h = Math.imul(h, 16777619);
-  for (let i = 0; i < ids.length; i++) {
-    h ^= ids[i];
+  for (let i3 = 0; i3 < ids.length; i3++) {
+    h ^= ids[i3];
     h = Math.imul(h, 16777619);
   }
   return h;
 };
-var arraysEqual = (a, b) => {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+var arraysEqual = (a, b2) => {
+  if (a.length !== b2.length) return false;
+  for (let i3 = 0; i3 < a.length; i3++) if (a[i3] !== b2[i3]) return false;
   return true;
 };
 var isState = (state, pcs, flag, ids) => state.flag === flag && arraysEqual(state.nfaStates, pcs) && arraysEqual(state.matchIDs, ids);
@@ -43557,8 +47701,8 @@ var DFA = class DFA2 {
         case Inst.RUNE1:
           if (inst.runes.length === 1) {
             addRange(inst.runes[0], inst.runes[0]);
-            if ((inst.arg & RE2Flags.FOLD_CASE) !== 0) for (let f = Unicode.simpleFold(inst.runes[0]); f !== inst.runes[0]; f = Unicode.simpleFold(f)) addRange(f, f);
-          } else for (let j = 0; j < inst.runes.length; j += 2) addRange(inst.runes[j], inst.runes[j + 1]);
+            if ((inst.arg & RE2Flags.FOLD_CASE) !== 0) for (let f2 = Unicode.simpleFold(inst.runes[0]); f2 !== inst.runes[0]; f2 = Unicode.simpleFold(f2)) addRange(f2, f2);
+          } else for (let j2 = 0; j2 < inst.runes.length; j2 += 2) addRange(inst.runes[j2], inst.runes[j2 + 1]);
           break;
         case Inst.RUNE_ANY_NOT_NL:
           addRange(10, 10);
@@ -43620,7 +47764,7 @@ var DFA = class DFA2 {
       }
     }
     return {
-      pcs: Array.from(closure).sort((a, b) => a - b),
+      pcs: Array.from(closure).sort((a, b2) => a - b2),
       needflags
     };
   }
@@ -43630,7 +47774,7 @@ var DFA = class DFA2 {
     if (cached instanceof DFAState) {
       if (isState(cached, pcs, flag, ids)) return cached;
     } else if (cached !== void 0) {
-      for (let i = 0; i < cached.length; i++) if (isState(cached[i], pcs, flag, ids)) return cached[i];
+      for (let i3 = 0; i3 < cached.length; i3++) if (isState(cached[i3], pcs, flag, ids)) return cached[i3];
     }
     const cost = DFA2.stateCost(pcs, ids);
     if (this.memBudget < cost) return null;
@@ -43703,8 +47847,8 @@ var DFA = class DFA2 {
     const nextPCs = [];
     let ismatch = false;
     let ids = NO_IDS;
-    for (let i = 0; i < pcs.length; i++) {
-      const inst = this.prog.getInst(pcs[i]);
+    for (let i3 = 0; i3 < pcs.length; i3++) {
+      const inst = this.prog.getInst(pcs[i3]);
       if (inst.op === Inst.MATCH) {
         if (!ismatch) {
           ismatch = true;
@@ -43713,7 +47857,7 @@ var DFA = class DFA2 {
         ids.push(inst.arg);
       } else if (rune !== END_TEXT && Inst.isRuneOp(inst.op) && inst.matchRune(rune)) nextPCs.push(inst.out);
     }
-    if (ids.length > 1) ids.sort((a, b) => a - b);
+    if (ids.length > 1) ids.sort((a, b2) => a - b2);
     if (anchor === RE2Flags.UNANCHORED && rune !== END_TEXT) nextPCs.push(this.prog.start);
     let flag = afterflag;
     if (ismatch) flag |= DFA2.FLAG_MATCH;
@@ -43760,24 +47904,24 @@ var DFA = class DFA2 {
     const latin1Class = this.latin1Class;
     const unanchored = anchor === RE2Flags.UNANCHORED;
     const search = { resetPos: -1 };
-    let i = pos;
-    while (i < endPos) {
-      const r = input.step(i);
+    let i3 = pos;
+    while (i3 < endPos) {
+      const r = input.step(i3);
       const rune = r >> 3;
       const width = r & 7;
       if (width === 0) break;
       const cls = rune <= Unicode.MAX_LATIN1 ? latin1Class[rune] : this.runeClass(rune);
       let next = unanchored && state.next !== null ? state.next[cls] : null;
       if (next === null) {
-        next = this.stepOrReset(state, cls, rune, anchor, i, search);
+        next = this.stepOrReset(state, cls, rune, anchor, i3, search);
         if (next === null) return null;
       }
       state = next;
       if (state.isMatch && onMatch(state, false)) return true;
       if (!unanchored && state.nfaStates.length === 0) return false;
-      i += width;
+      i3 += width;
     }
-    state = this.stepOrReset(state, this.numClasses, END_TEXT, anchor, i, search);
+    state = this.stepOrReset(state, this.numClasses, END_TEXT, anchor, i3, search);
     if (state === null) return null;
     return state.isMatch && onMatch(state, true);
   }
@@ -43795,11 +47939,11 @@ var DFA = class DFA2 {
     if (startState === null) return null;
     const matches2 = /* @__PURE__ */ new Set();
     const collect = (state, atEnd) => {
-      if (anchor !== RE2Flags.ANCHOR_BOTH || atEnd) for (let k = 0; k < state.matchIDs.length; k++) matches2.add(state.matchIDs[k]);
+      if (anchor !== RE2Flags.ANCHOR_BOTH || atEnd) for (let k2 = 0; k2 < state.matchIDs.length; k2++) matches2.add(state.matchIDs[k2]);
       return false;
     };
     if (this.run(input, pos, anchor, startState, collect) === null) return null;
-    return Array.from(matches2).sort((a, b) => a - b);
+    return Array.from(matches2).sort((a, b2) => a - b2);
   }
 };
 var VISITED_BITS = 32;
@@ -43986,13 +48130,13 @@ var Backtracker = class Backtracker2 {
     if (startCond === Utils.EMPTY_ALL) return null;
     if ((anchor === RE2Flags.ANCHOR_START || anchor === RE2Flags.ANCHOR_BOTH) && pos !== 0) return null;
     if ((startCond & Utils.EMPTY_BEGIN_TEXT) !== 0 && pos !== 0) return null;
-    const b = bitStatePool.length > 0 ? bitStatePool.pop() : new BitState();
+    const b2 = bitStatePool.length > 0 ? bitStatePool.pop() : new BitState();
     const end = input.endPos();
-    b.reset(re2.prog, end, ncap);
+    b2.reset(re2.prog, end, ncap);
     let matched = false;
     if ((startCond & Utils.EMPTY_BEGIN_TEXT) !== 0 || anchor === RE2Flags.ANCHOR_START || anchor === RE2Flags.ANCHOR_BOTH) {
-      if (b.ncap > 0) b.cap[0] = pos;
-      if (b.tryBacktrack(re2, input, re2.prog.start, pos, anchor)) matched = true;
+      if (b2.ncap > 0) b2.cap[0] = pos;
+      if (b2.tryBacktrack(re2, input, re2.prog.start, pos, anchor)) matched = true;
     } else {
       let width = -1;
       for (; pos <= end && width !== 0; pos += width) {
@@ -44001,8 +48145,8 @@ var Backtracker = class Backtracker2 {
           if (advance < 0) break;
           pos += advance;
         }
-        if (b.ncap > 0) b.cap[0] = pos;
-        if (b.tryBacktrack(re2, input, re2.prog.start, pos, anchor)) {
+        if (b2.ncap > 0) b2.cap[0] = pos;
+        if (b2.tryBacktrack(re2, input, re2.prog.start, pos, anchor)) {
           matched = true;
           break;
         }
@@ -44011,11 +48155,11 @@ var Backtracker = class Backtracker2 {
       }
     }
     if (!matched) {
-      bitStatePool.push(b);
+      bitStatePool.push(b2);
       return null;
     }
-    const result = ncap === 0 ? [] : Utils.toArray(b.matchcap.subarray(0, ncap));
-    bitStatePool.push(b);
+    const result = ncap === 0 ? [] : Utils.toArray(b2.matchcap.subarray(0, ncap));
+    bitStatePool.push(b2);
     return result;
   }
 };
@@ -44086,14 +48230,14 @@ var OnePassProg = class {
     this.start = prog.start;
     this.numCap = prog.numCap;
     this.inst = new Array(prog.inst.length);
-    for (let i = 0; i < prog.inst.length; i++) {
-      const orig = prog.inst[i];
+    for (let i3 = 0; i3 < prog.inst.length; i3++) {
+      const orig = prog.inst[i3];
       const inst = new Inst(orig.op);
       inst.out = orig.out;
       inst.arg = orig.arg;
       inst.runes = orig.runes ? new Int32Array(orig.runes) : /* @__PURE__ */ new Int32Array(0);
       inst.next = null;
-      this.inst[i] = inst;
+      this.inst[i3] = inst;
     }
   }
 };
@@ -44191,8 +48335,8 @@ var makeOnePass = (p) => {
           const r0 = inst.runes[0];
           runes.push(r0, r0);
           for (let r1 = Unicode.simpleFold(r0); r1 !== r0; r1 = Unicode.simpleFold(r1)) runes.push(r1, r1);
-          runes.sort((a, b) => a - b);
-        } else for (let j = 0; j < inst.runes.length; j++) runes.push(inst.runes[j]);
+          runes.sort((a, b2) => a - b2);
+        } else for (let j2 = 0; j2 < inst.runes.length; j2++) runes.push(inst.runes[j2]);
         onePassRunes[pc] = new Int32Array(runes);
         inst.next = new Uint32Array(Math.floor(runes.length / 2) + 1).fill(inst.out);
         inst.op = Inst.RUNE;
@@ -44207,7 +48351,7 @@ var makeOnePass = (p) => {
           const r0 = inst.runes[0];
           runes.push(r0, r0);
           for (let r1 = Unicode.simpleFold(r0); r1 !== r0; r1 = Unicode.simpleFold(r1)) runes.push(r1, r1);
-          runes.sort((a, b) => a - b);
+          runes.sort((a, b2) => a - b2);
         } else runes.push(inst.runes[0], inst.runes[0]);
         onePassRunes[pc] = new Int32Array(runes);
         inst.next = new Uint32Array(Math.floor(runes.length / 2) + 1).fill(inst.out);
@@ -44241,7 +48385,7 @@ var makeOnePass = (p) => {
     visitQueue.clear();
     if (!check(instQueue.next())) return null;
   }
-  for (let i = 0; i < p.inst.length; i++) if (onePassRunes[i]) p.inst[i].runes = onePassRunes[i];
+  for (let i3 = 0; i3 < p.inst.length; i3++) if (onePassRunes[i3]) p.inst[i3].runes = onePassRunes[i3];
   return p;
 };
 var cleanupOnePass = (p, original) => {
@@ -44275,12 +48419,12 @@ var OnePass = class OnePass2 {
     const startInst = prog.inst[prog.start];
     if (startInst.op !== Inst.EMPTY_WIDTH || (startInst.arg & Utils.EMPTY_BEGIN_TEXT) === 0) return null;
     let hasAlt = false;
-    for (let i = 0; i < prog.inst.length; i++) if (prog.inst[i].op === Inst.ALT || prog.inst[i].op === Inst.ALT_MATCH) {
+    for (let i3 = 0; i3 < prog.inst.length; i3++) if (prog.inst[i3].op === Inst.ALT || prog.inst[i3].op === Inst.ALT_MATCH) {
       hasAlt = true;
       break;
     }
-    for (let i = 0; i < prog.inst.length; i++) {
-      const inst = prog.inst[i];
+    for (let i3 = 0; i3 < prog.inst.length; i3++) {
+      const inst = prog.inst[i3];
       const opOut = prog.inst[inst.out].op;
       switch (inst.op) {
         case Inst.ALT:
@@ -44565,9 +48709,9 @@ var Regexp = class Regexp2 {
         if (this.runes.length === 0) out += "^\\x00-\\x{10FFFF}";
         else if (this.runes[0] === 0 && this.runes[this.runes.length - 1] === Unicode.MAX_RUNE) {
           out += "^";
-          for (let i = 1; i < this.runes.length - 1; i += 2) {
-            const lo = this.runes[i] + 1;
-            const hi = this.runes[i + 1] - 1;
+          for (let i3 = 1; i3 < this.runes.length - 1; i3 += 2) {
+            const lo = this.runes[i3] + 1;
+            const hi = this.runes[i3 + 1] - 1;
             out += Regexp2.quoteIfHyphen(lo);
             out += Utils.escapeRune(lo);
             if (lo !== hi) {
@@ -44576,9 +48720,9 @@ var Regexp = class Regexp2 {
               out += Utils.escapeRune(hi);
             }
           }
-        } else for (let i = 0; i < this.runes.length; i += 2) {
-          const lo = this.runes[i];
-          const hi = this.runes[i + 1];
+        } else for (let i3 = 0; i3 < this.runes.length; i3 += 2) {
+          const lo = this.runes[i3];
+          const hi = this.runes[i3 + 1];
           out += Regexp2.quoteIfHyphen(lo);
           out += Utils.escapeRune(lo);
           if (lo !== hi) {
@@ -44616,12 +48760,12 @@ var Regexp = class Regexp2 {
         if (this.runes === null && that.runes === null) break;
         if (this.runes === null || that.runes === null) return false;
         if (this.runes.length !== that.runes.length) return false;
-        for (let i = 0; i < this.runes.length; i++) if (this.runes[i] !== that.runes[i]) return false;
+        for (let i3 = 0; i3 < this.runes.length; i3++) if (this.runes[i3] !== that.runes[i3]) return false;
         break;
       case Regexp2.Op.ALTERNATE:
       case Regexp2.Op.CONCAT:
         if (this.subs.length !== that.subs.length) return false;
-        for (let i = 0; i < this.subs.length; ++i) if (!this.subs[i].equals(that.subs[i])) return false;
+        for (let i3 = 0; i3 < this.subs.length; ++i3) if (!this.subs[i3].equals(that.subs[i3])) return false;
         break;
       case Regexp2.Op.STAR:
       case Regexp2.Op.PLUS:
@@ -44685,14 +48829,14 @@ var AhoCorasick = class {
     const terminal = [0];
     for (const word of words) {
       let node = 0;
-      for (let i = 0; i < word.length; i++) {
-        const key = node * alphabetSize + word[i];
+      for (let i3 = 0; i3 < word.length; i3++) {
+        const key = node * alphabetSize + word[i3];
         let child = edges.get(key);
         if (child === void 0) {
           child = parent.length;
           edges.set(key, child);
           parent.push(node);
-          unit.push(word[i]);
+          unit.push(word[i3]);
           depth.push(depth[node] + 1);
           terminal.push(0);
         }
@@ -44703,29 +48847,29 @@ var AhoCorasick = class {
     const numNodes = parent.length;
     const children = new Int32Array(numNodes - 1);
     for (let c = 1; c < numNodes; c++) children[c - 1] = c;
-    children.sort((a, b) => parent[a] - parent[b] || unit[a] - unit[b]);
+    children.sort((a, b2) => parent[a] - parent[b2] || unit[a] - unit[b2]);
     const childStart = new Int32Array(numNodes + 1);
     for (let c = 1; c < numNodes; c++) childStart[parent[c] + 1]++;
     for (let n = 0; n < numNodes; n++) childStart[n + 1] += childStart[n];
     const childUnit = new Int32Array(numNodes - 1);
-    for (let k = 0; k < children.length; k++) childUnit[k] = unit[children[k]];
+    for (let k2 = 0; k2 < children.length; k2++) childUnit[k2] = unit[children[k2]];
     this.childStart = childStart;
     this.childUnit = childUnit;
     this.childNode = children;
     const byDepth = new Int32Array(numNodes);
     for (let n = 0; n < numNodes; n++) byDepth[n] = n;
-    byDepth.sort((a, b) => depth[a] - depth[b]);
+    byDepth.sort((a, b2) => depth[a] - depth[b2]);
     const fail = new Int32Array(numNodes);
     const match = Uint8Array.from(terminal);
-    for (let k = 1; k < numNodes; k++) {
-      const c = byDepth[k];
+    for (let k2 = 1; k2 < numNodes; k2++) {
+      const c = byDepth[k2];
       const p = parent[c];
       if (p !== 0) {
-        let f = fail[p];
-        let next = this.next(f, unit[c]);
-        while (next < 0 && f !== 0) {
-          f = fail[f];
-          next = this.next(f, unit[c]);
+        let f2 = fail[p];
+        let next = this.next(f2, unit[c]);
+        while (next < 0 && f2 !== 0) {
+          f2 = fail[f2];
+          next = this.next(f2, unit[c]);
         }
         fail[c] = next >= 0 ? next : 0;
       }
@@ -44757,16 +48901,16 @@ var AhoCorasick = class {
   }
   searchUTF16(charSeq, start, end) {
     let node = 0;
-    for (let i = start; i < end; i++) {
-      node = this.advance(node, charSeq.charCodeAt(i));
+    for (let i3 = start; i3 < end; i3++) {
+      node = this.advance(node, charSeq.charCodeAt(i3));
       if (this.match[node] === 1) return true;
     }
     return false;
   }
   searchUTF8(bytes, start, end) {
     let node = 0;
-    for (let i = start; i < end; i++) {
-      node = this.advance(node, bytes[i]);
+    for (let i3 = start; i3 < end; i3++) {
+      node = this.advance(node, bytes[i3]);
       if (this.match[node] === 1) return true;
     }
     return false;
@@ -44795,7 +48939,7 @@ var Prefilter = class Prefilter2 {
     if (this.ac16 === null) {
       const words = this.subs.map((s) => {
         const arr = new Array(s.str.length);
-        for (let i = 0; i < s.str.length; i++) arr[i] = s.str.charCodeAt(i);
+        for (let i3 = 0; i3 < s.str.length; i3++) arr[i3] = s.str.charCodeAt(i3);
         return arr;
       });
       this.ac16 = new AhoCorasick(words, 65536);
@@ -44813,11 +48957,11 @@ var Prefilter = class Prefilter2 {
       case Prefilter2.Type.EXACT:
         return input.hasString(this, pos);
       case Prefilter2.Type.AND:
-        for (let i = 0; i < this.subs.length; i++) if (!this.subs[i].eval(input, pos)) return false;
+        for (let i3 = 0; i3 < this.subs.length; i3++) if (!this.subs[i3].eval(input, pos)) return false;
         return true;
       case Prefilter2.Type.OR:
         if (this.allExact) return input.hasAnyString(this, pos);
-        for (let i = 0; i < this.subs.length; i++) if (this.subs[i].eval(input, pos)) return true;
+        for (let i3 = 0; i3 < this.subs.length; i3++) if (this.subs[i3].eval(input, pos)) return true;
         return false;
       default:
         return true;
@@ -44839,9 +48983,9 @@ var PrefilterTree = class PrefilterTree2 {
     if (re.op !== Regexp.Op.LITERAL) return new Prefilter(Prefilter.Type.NONE);
     if (re.runes.length === 0 || (re.flags & RE2Flags.FOLD_CASE) !== 0) return new Prefilter(Prefilter.Type.NONE);
     let str = "";
-    for (let i = 0; i < re.runes.length; i++) {
-      if (Unicode.isUnsearchable(re.runes[i])) return new Prefilter(Prefilter.Type.NONE);
-      str += String.fromCodePoint(re.runes[i]);
+    for (let i3 = 0; i3 < re.runes.length; i3++) {
+      if (Unicode.isUnsearchable(re.runes[i3])) return new Prefilter(Prefilter.Type.NONE);
+      str += String.fromCodePoint(re.runes[i3]);
     }
     const pf = new Prefilter(Prefilter.Type.EXACT);
     pf.str = str;
@@ -44878,7 +49022,7 @@ var PrefilterTree = class PrefilterTree2 {
     if (state.pf.type === Prefilter.Type.AND) {
       if (s.type === Prefilter.Type.NONE) return;
       if (s.type === Prefilter.Type.AND) {
-        for (let j = 0; j < s.subs.length; j++) state.subs.push(s.subs[j]);
+        for (let j2 = 0; j2 < s.subs.length; j2++) state.subs.push(s.subs[j2]);
         return;
       }
       state.subs.push(s);
@@ -44889,7 +49033,7 @@ var PrefilterTree = class PrefilterTree2 {
       return;
     }
     if (s.type === Prefilter.Type.OR) {
-      for (let j = 0; j < s.subs.length; j++) state.subs.push(s.subs[j]);
+      for (let j2 = 0; j2 < s.subs.length; j2++) state.subs.push(s.subs[j2]);
       return;
     }
     state.subs.push(s);
@@ -44977,48 +49121,48 @@ var Prog = class {
       const pc = pending.pop();
       if (pc === 0 || lbInst[pc] === 1) continue;
       lbInst[pc] = 1;
-      const i = this.inst[pc];
-      switch (i.op) {
+      const i3 = this.inst[pc];
+      switch (i3.op) {
         case Inst.ALT:
         case Inst.ALT_MATCH:
-          pending.push(i.out, i.arg);
+          pending.push(i3.out, i3.arg);
           break;
         case Inst.MATCH:
         case Inst.FAIL:
           break;
         default:
-          pending.push(i.out);
+          pending.push(i3.out);
       }
     }
     this.lbInst = lbInst;
   }
   skipNop(pc) {
-    let i = this.inst[pc];
-    while (i.op === Inst.NOP || i.op === Inst.CAPTURE) {
-      i = this.inst[pc];
-      pc = i.out;
+    let i3 = this.inst[pc];
+    while (i3.op === Inst.NOP || i3.op === Inst.CAPTURE) {
+      i3 = this.inst[pc];
+      pc = i3.out;
     }
-    return i;
+    return i3;
   }
   /** @returns {[boolean, string]} */
   prefix() {
     let prefix = "";
-    let i = this.skipNop(this.start);
-    if (!Inst.isRuneOp(i.op) || i.runes.length !== 1) return [i.op === Inst.MATCH, prefix];
-    while (Inst.isRuneOp(i.op) && i.runes.length === 1 && (i.arg & RE2Flags.FOLD_CASE) === 0 && !Unicode.isUnsearchable(i.runes[0])) {
-      prefix += String.fromCodePoint(i.runes[0]);
-      i = this.skipNop(i.out);
+    let i3 = this.skipNop(this.start);
+    if (!Inst.isRuneOp(i3.op) || i3.runes.length !== 1) return [i3.op === Inst.MATCH, prefix];
+    while (Inst.isRuneOp(i3.op) && i3.runes.length === 1 && (i3.arg & RE2Flags.FOLD_CASE) === 0 && !Unicode.isUnsearchable(i3.runes[0])) {
+      prefix += String.fromCodePoint(i3.runes[0]);
+      i3 = this.skipNop(i3.out);
     }
-    return [i.op === Inst.MATCH, prefix];
+    return [i3.op === Inst.MATCH, prefix];
   }
   startCond() {
     let flag = 0;
     let pc = this.start;
     loop: for (; ; ) {
-      const i = this.inst[pc];
-      switch (i.op) {
+      const i3 = this.inst[pc];
+      switch (i3.op) {
         case Inst.EMPTY_WIDTH:
-          flag |= i.arg;
+          flag |= i3.arg;
           break;
         case Inst.FAIL:
           return -1;
@@ -45028,29 +49172,29 @@ var Prog = class {
         default:
           break loop;
       }
-      pc = i.out;
+      pc = i3.out;
     }
     return flag;
   }
-  patch(l, val) {
-    let head = l.head;
+  patch(l2, val) {
+    let head = l2.head;
     while (head !== 0) {
-      const i = this.inst[head >> 1];
+      const i3 = this.inst[head >> 1];
       if ((head & 1) === 0) {
-        head = i.out;
-        i.out = val;
+        head = i3.out;
+        i3.out = val;
       } else {
-        head = i.arg;
-        i.arg = val;
+        head = i3.arg;
+        i3.arg = val;
       }
     }
   }
   append(l1, l2) {
     if (l1.head === 0) return l2;
     if (l2.head === 0) return l1;
-    const i = this.inst[l1.tail >> 1];
-    if ((l1.tail & 1) === 0) i.out = l2.head;
-    else i.arg = l2.head;
+    const i3 = this.inst[l1.tail >> 1];
+    if ((l1.tail & 1) === 0) i3.out = l2.head;
+    else i3.arg = l2.head;
     return new PatchList(l1.head, l2.tail);
   }
   /**
@@ -45078,8 +49222,8 @@ var ANY_RUNE_NOT_NL = new Int32Array([
 ]);
 var ANY_RUNE = new Int32Array([0, Unicode.MAX_RUNE]);
 var Frag = class {
-  constructor(i = 0, out = new PatchList(), nullable = false) {
-    this.i = i;
+  constructor(i3 = 0, out = new PatchList(), nullable = false) {
+    this.i = i3;
     this.out = out;
     this.nullable = nullable;
   }
@@ -45087,9 +49231,9 @@ var Frag = class {
 var Compiler = class Compiler2 {
   static compileRegexp(re) {
     const c = new Compiler2();
-    const f = c.compile(re);
-    c.prog.patch(f.out, c.newInst(Inst.MATCH).i);
-    c.prog.start = f.i;
+    const f2 = c.compile(re);
+    c.prog.patch(f2.out, c.newInst(Inst.MATCH).i);
+    c.prog.start = f2.i;
     c.prog.markLookbehindInsts();
     return c.prog;
   }
@@ -45101,21 +49245,21 @@ var Compiler = class Compiler2 {
       return c.prog;
     }
     let starts = [];
-    for (let i = 0; i < regexps.length; i++) {
+    for (let i3 = 0; i3 < regexps.length; i3++) {
       c.lbOffset = c.prog.numLb;
-      const f = c.compile(regexps[i]);
+      const f2 = c.compile(regexps[i3]);
       const m = c.newInst(Inst.MATCH);
-      c.prog.getInst(m.i).arg = i;
-      c.prog.patch(f.out, m.i);
-      starts.push(f.i);
+      c.prog.getInst(m.i).arg = i3;
+      c.prog.patch(f2.out, m.i);
+      starts.push(f2.i);
     }
     let start = starts[0];
-    for (let i = 1; i < starts.length; i++) {
-      const f = c.newInst(Inst.ALT);
-      const inst = c.prog.getInst(f.i);
+    for (let i3 = 1; i3 < starts.length; i3++) {
+      const f2 = c.newInst(Inst.ALT);
+      const inst = c.prog.getInst(f2.i);
       inst.out = start;
-      inst.arg = starts[i];
-      start = f.i;
+      inst.arg = starts[i3];
+      start = f2.i;
     }
     c.prog.start = start;
     c.prog.markLookbehindInsts();
@@ -45138,19 +49282,19 @@ var Compiler = class Compiler2 {
     return new Frag(this.prog.numInst() - 1, new PatchList(), true);
   }
   nop() {
-    const f = this.newInst(Inst.NOP);
-    f.out = new PatchList(f.i << 1, f.i << 1);
-    return f;
+    const f2 = this.newInst(Inst.NOP);
+    f2.out = new PatchList(f2.i << 1, f2.i << 1);
+    return f2;
   }
   fail() {
     return new Frag();
   }
   cap(arg) {
-    const f = this.newInst(Inst.CAPTURE);
-    f.out = new PatchList(f.i << 1, f.i << 1);
-    this.prog.getInst(f.i).arg = arg;
+    const f2 = this.newInst(Inst.CAPTURE);
+    f2.out = new PatchList(f2.i << 1, f2.i << 1);
+    this.prog.getInst(f2.i).arg = arg;
     if (this.prog.numCap < arg + 1) this.prog.numCap = arg + 1;
-    return f;
+    return f2;
   }
   cat(f1, f2) {
     if (f1.i === 0 || f2.i === 0) {
@@ -45164,40 +49308,40 @@ var Compiler = class Compiler2 {
   alt(f1, f2) {
     if (f1.i === 0) return f2;
     if (f2.i === 0) return f1;
-    const f = this.newInst(Inst.ALT);
-    const i = this.prog.getInst(f.i);
-    i.out = f1.i;
-    i.arg = f2.i;
-    f.out = this.prog.append(f1.out, f2.out);
-    f.nullable = f1.nullable || f2.nullable;
-    return f;
+    const f3 = this.newInst(Inst.ALT);
+    const i3 = this.prog.getInst(f3.i);
+    i3.out = f1.i;
+    i3.arg = f2.i;
+    f3.out = this.prog.append(f1.out, f2.out);
+    f3.nullable = f1.nullable || f2.nullable;
+    return f3;
   }
   loop(f1, nongreedy) {
-    const f = this.newInst(Inst.ALT);
-    const i = this.prog.getInst(f.i);
+    const f2 = this.newInst(Inst.ALT);
+    const i3 = this.prog.getInst(f2.i);
     if (nongreedy) {
-      i.arg = f1.i;
-      f.out = new PatchList(f.i << 1, f.i << 1);
+      i3.arg = f1.i;
+      f2.out = new PatchList(f2.i << 1, f2.i << 1);
     } else {
-      i.out = f1.i;
-      f.out = new PatchList(f.i << 1 | 1, f.i << 1 | 1);
+      i3.out = f1.i;
+      f2.out = new PatchList(f2.i << 1 | 1, f2.i << 1 | 1);
     }
-    this.prog.patch(f1.out, f.i);
-    return f;
+    this.prog.patch(f1.out, f2.i);
+    return f2;
   }
   quest(f1, nongreedy) {
     if (f1.i === 0) return this.nop();
-    const f = this.newInst(Inst.ALT);
-    const i = this.prog.getInst(f.i);
+    const f2 = this.newInst(Inst.ALT);
+    const i3 = this.prog.getInst(f2.i);
     if (nongreedy) {
-      i.arg = f1.i;
-      f.out = new PatchList(f.i << 1, f.i << 1);
+      i3.arg = f1.i;
+      f2.out = new PatchList(f2.i << 1, f2.i << 1);
     } else {
-      i.out = f1.i;
-      f.out = new PatchList(f.i << 1 | 1, f.i << 1 | 1);
+      i3.out = f1.i;
+      f2.out = new PatchList(f2.i << 1 | 1, f2.i << 1 | 1);
     }
-    f.out = this.prog.append(f.out, f1.out);
-    return f;
+    f2.out = this.prog.append(f2.out, f1.out);
+    return f2;
   }
   star(f1, nongreedy) {
     if (f1.i === 0) return this.nop();
@@ -45209,24 +49353,24 @@ var Compiler = class Compiler2 {
     return new Frag(f1.i, this.loop(f1, nongreedy).out, f1.nullable);
   }
   empty(op) {
-    const f = this.newInst(Inst.EMPTY_WIDTH);
-    this.prog.getInst(f.i).arg = op;
-    f.out = new PatchList(f.i << 1, f.i << 1);
-    return f;
+    const f2 = this.newInst(Inst.EMPTY_WIDTH);
+    this.prog.getInst(f2.i).arg = op;
+    f2.out = new PatchList(f2.i << 1, f2.i << 1);
+    return f2;
   }
   rune(runes, flags) {
-    const f = this.newInst(Inst.RUNE);
-    f.nullable = false;
-    const i = this.prog.getInst(f.i);
-    i.runes = runes;
+    const f2 = this.newInst(Inst.RUNE);
+    f2.nullable = false;
+    const i3 = this.prog.getInst(f2.i);
+    i3.runes = runes;
     flags &= RE2Flags.FOLD_CASE;
     if (runes.length !== 1 || Unicode.simpleFold(runes[0]) === runes[0]) flags &= ~RE2Flags.FOLD_CASE;
-    i.arg = flags;
-    f.out = new PatchList(f.i << 1, f.i << 1);
-    if ((flags & RE2Flags.FOLD_CASE) === 0 && runes.length === 1 || runes.length === 2 && runes[0] === runes[1]) i.op = Inst.RUNE1;
-    else if (runes.length === 2 && runes[0] === 0 && runes[1] === Unicode.MAX_RUNE) i.op = Inst.RUNE_ANY;
-    else if (runes.length === 4 && runes[0] === 0 && runes[1] === Codepoint.CODES["\n"] - 1 && runes[2] === Codepoint.CODES["\n"] + 1 && runes[3] === Unicode.MAX_RUNE) i.op = Inst.RUNE_ANY_NOT_NL;
-    return f;
+    i3.arg = flags;
+    f2.out = new PatchList(f2.i << 1, f2.i << 1);
+    if ((flags & RE2Flags.FOLD_CASE) === 0 && runes.length === 1 || runes.length === 2 && runes[0] === runes[1]) i3.op = Inst.RUNE1;
+    else if (runes.length === 2 && runes[0] === 0 && runes[1] === Unicode.MAX_RUNE) i3.op = Inst.RUNE_ANY;
+    else if (runes.length === 4 && runes[0] === 0 && runes[1] === Codepoint.CODES["\n"] - 1 && runes[2] === Codepoint.CODES["\n"] + 1 && runes[3] === Unicode.MAX_RUNE) i3.op = Inst.RUNE_ANY_NOT_NL;
+    return f2;
   }
   lookBehind(a, parsedLb) {
     const lb = Math.sign(parsedLb) * (Math.abs(parsedLb) + this.lbOffset);
@@ -45254,7 +49398,7 @@ var Compiler = class Compiler2 {
         return this.nop();
       case Regexp.Op.LITERAL: {
         if (re.runes.length === 0) return this.nop();
-        let f = null;
+        let f2 = null;
         for (let r of re.runes) {
           let singleRune = this.runeCache.get(r);
           if (singleRune === void 0) {
@@ -45262,9 +49406,9 @@ var Compiler = class Compiler2 {
             this.runeCache.set(r, singleRune);
           }
           const f1 = this.rune(singleRune, re.flags);
-          f = f === null ? f1 : this.cat(f, f1);
+          f2 = f2 === null ? f1 : this.cat(f2, f1);
         }
-        return f;
+        return f2;
       }
       case Regexp.Op.CHAR_CLASS:
         return this.rune(re.runes, re.flags);
@@ -45347,7 +49491,7 @@ var Simplify = class Simplify2 {
   static WALKER = {
     leaf: (re) => Simplify2.leaf(re),
     enter: (re) => Simplify2.enter(re),
-    child: (re, state, result, i) => Simplify2.child(re, state, result, i),
+    child: (re, state, result, i3) => Simplify2.child(re, state, result, i3),
     leave: (re, state) => Simplify2.leave(re, state)
   };
   static leaf(re) {
@@ -45381,12 +49525,12 @@ var Simplify = class Simplify2 {
         return { result: re };
     }
   }
-  static child(re, state, nsub, i) {
+  static child(re, state, nsub, i3) {
     if (state.subs === void 0) {
       state.sub = nsub;
       return;
     }
-    if (nsub !== re.subs[i]) state.changed = true;
+    if (nsub !== re.subs[i3]) state.changed = true;
     if (re.op === Regexp.Op.CONCAT) {
       if (nsub.op === Regexp.Op.NO_MATCH) {
         state.result = new Regexp(Regexp.Op.NO_MATCH);
@@ -45398,7 +49542,7 @@ var Simplify = class Simplify2 {
       }
       if (nsub.op === Regexp.Op.CONCAT) {
         state.changed = true;
-        for (let j = 0; j < nsub.subs.length; j++) state.subs.push(nsub.subs[j]);
+        for (let j2 = 0; j2 < nsub.subs.length; j2++) state.subs.push(nsub.subs[j2]);
         return;
       }
     } else {
@@ -45408,7 +49552,7 @@ var Simplify = class Simplify2 {
       }
       if (nsub.op === Regexp.Op.ALTERNATE) {
         state.changed = true;
-        for (let j = 0; j < nsub.subs.length; j++) state.subs.push(nsub.subs[j]);
+        for (let j2 = 0; j2 < nsub.subs.length; j2++) state.subs.push(nsub.subs[j2]);
         return;
       }
     }
@@ -45455,7 +49599,7 @@ var Simplify = class Simplify2 {
       if (re.min === 0) return Simplify2.simplify1(Regexp.Op.STAR, re.flags, sub, null);
       if (re.min === 1) return Simplify2.simplify1(Regexp.Op.PLUS, re.flags, sub, null);
       const subs = [];
-      for (let i = 0; i < re.min - 1; i++) subs.push(sub);
+      for (let i3 = 0; i3 < re.min - 1; i3++) subs.push(sub);
       subs.push(Simplify2.simplify1(Regexp.Op.PLUS, re.flags, sub, null));
       return Simplify2.concat(subs);
     }
@@ -45463,11 +49607,11 @@ var Simplify = class Simplify2 {
     let prefixSubs = null;
     if (re.min > 0) {
       prefixSubs = [];
-      for (let i = 0; i < re.min; i++) prefixSubs.push(sub);
+      for (let i3 = 0; i3 < re.min; i3++) prefixSubs.push(sub);
     }
     if (re.max > re.min) {
       let suffix = Simplify2.simplify1(Regexp.Op.QUEST, re.flags, sub, null);
-      for (let i = re.min + 1; i < re.max; i++) suffix = Simplify2.simplify1(Regexp.Op.QUEST, re.flags, Simplify2.concat([sub, suffix]), null);
+      for (let i3 = re.min + 1; i3 < re.max; i3++) suffix = Simplify2.simplify1(Regexp.Op.QUEST, re.flags, Simplify2.concat([sub, suffix]), null);
       if (prefixSubs === null) return suffix;
       prefixSubs.push(suffix);
     }
@@ -45476,12 +49620,12 @@ var Simplify = class Simplify2 {
   }
   static concat(subs) {
     const newSubs = [];
-    for (let i = 0; i < subs.length; i++) {
-      const sub = subs[i];
+    for (let i3 = 0; i3 < subs.length; i3++) {
+      const sub = subs[i3];
       if (sub.op === Regexp.Op.NO_MATCH) return new Regexp(Regexp.Op.NO_MATCH);
       if (sub.op === Regexp.Op.EMPTY_MATCH) continue;
       if (sub.op === Regexp.Op.CONCAT) {
-        for (let j = 0; j < sub.subs.length; j++) newSubs.push(sub.subs[j]);
+        for (let j2 = 0; j2 < sub.subs.length; j2++) newSubs.push(sub.subs[j2]);
         continue;
       }
       newSubs.push(sub);
@@ -45638,10 +49782,10 @@ var POSIX_GROUPS = /* @__PURE__ */ new Map([
 var CharClass = class CharClass2 {
   static charClassToString(r, len) {
     let result = "[";
-    for (let i = 0; i < len; i += 2) {
-      if (i > 0) result += " ";
-      const lo = r[i];
-      const hi = r[i + 1];
+    for (let i3 = 0; i3 < len; i3 += 2) {
+      if (i3 > 0) result += " ";
+      const lo = r[i3];
+      const hi = r[i3 + 1];
       if (lo === hi) result += `0x${lo.toString(16)}`;
       else result += `0x${lo.toString(16)}-0x${hi.toString(16)}`;
     }
@@ -45651,12 +49795,12 @@ var CharClass = class CharClass2 {
   static sortRanges(array, len) {
     const n = len >> 1;
     const order = new Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => array[2 * a] - array[2 * b] || array[2 * b + 1] - array[2 * a + 1]);
+    for (let i3 = 0; i3 < n; i3++) order[i3] = i3;
+    order.sort((a, b2) => array[2 * a] - array[2 * b2] || array[2 * b2 + 1] - array[2 * a + 1]);
     const sorted = array.slice(0, len);
-    for (let i = 0; i < n; i++) {
-      array[2 * i] = sorted[2 * order[i]];
-      array[2 * i + 1] = sorted[2 * order[i] + 1];
+    for (let i3 = 0; i3 < n; i3++) {
+      array[2 * i3] = sorted[2 * order[i3]];
+      array[2 * i3 + 1] = sorted[2 * order[i3] + 1];
     }
   }
   /**
@@ -45680,32 +49824,32 @@ var CharClass = class CharClass2 {
   cleanClass() {
     if (this.len < 4) return this;
     CharClass2.sortRanges(this.r, this.len);
-    let w = 2;
-    for (let i = 2; i < this.len; i += 2) {
-      const lo = this.r[i];
-      const hi = this.r[i + 1];
-      if (lo <= this.r[w - 1] + 1) {
-        if (hi > this.r[w - 1]) this.r[w - 1] = hi;
+    let w2 = 2;
+    for (let i3 = 2; i3 < this.len; i3 += 2) {
+      const lo = this.r[i3];
+      const hi = this.r[i3 + 1];
+      if (lo <= this.r[w2 - 1] + 1) {
+        if (hi > this.r[w2 - 1]) this.r[w2 - 1] = hi;
         continue;
       }
-      this.r[w] = lo;
-      this.r[w + 1] = hi;
-      w += 2;
+      this.r[w2] = lo;
+      this.r[w2 + 1] = hi;
+      w2 += 2;
     }
-    this.len = w;
+    this.len = w2;
     return this;
   }
-  appendLiteral(x, flags) {
-    return (flags & RE2Flags.FOLD_CASE) !== 0 ? this.appendFoldedRange(x, x) : this.appendRange(x, x);
+  appendLiteral(x2, flags) {
+    return (flags & RE2Flags.FOLD_CASE) !== 0 ? this.appendFoldedRange(x2, x2) : this.appendRange(x2, x2);
   }
   appendRange(lo, hi) {
     if (this.len > 0) {
-      for (let i = 2; i <= 4; i += 2) if (this.len >= i) {
-        const rlo = this.r[this.len - i];
-        const rhi = this.r[this.len - i + 1];
+      for (let i3 = 2; i3 <= 4; i3 += 2) if (this.len >= i3) {
+        const rlo = this.r[this.len - i3];
+        const rhi = this.r[this.len - i3 + 1];
         if (lo <= rhi + 1 && rlo <= hi + 1) {
-          if (lo < rlo) this.r[this.len - i] = lo;
-          if (hi > rhi) this.r[this.len - i + 1] = hi;
+          if (lo < rlo) this.r[this.len - i3] = lo;
+          if (hi > rhi) this.r[this.len - i3 + 1] = hi;
           return this;
         }
       }
@@ -45727,23 +49871,23 @@ var CharClass = class CharClass2 {
     }
     for (let c = lo; c <= hi; c++) {
       this.appendRange(c, c);
-      for (let f = Unicode.simpleFold(c); f !== c; f = Unicode.simpleFold(f)) this.appendRange(f, f);
+      for (let f2 = Unicode.simpleFold(c); f2 !== c; f2 = Unicode.simpleFold(f2)) this.appendRange(f2, f2);
     }
     return this;
   }
-  appendClass(x) {
-    for (let i = 0; i < x.length; i += 2) this.appendRange(x[i], x[i + 1]);
+  appendClass(x2) {
+    for (let i3 = 0; i3 < x2.length; i3 += 2) this.appendRange(x2[i3], x2[i3 + 1]);
     return this;
   }
-  appendFoldedClass(x) {
-    for (let i = 0; i < x.length; i += 2) this.appendFoldedRange(x[i], x[i + 1]);
+  appendFoldedClass(x2) {
+    for (let i3 = 0; i3 < x2.length; i3 += 2) this.appendFoldedRange(x2[i3], x2[i3 + 1]);
     return this;
   }
-  appendNegatedClass(x) {
+  appendNegatedClass(x2) {
     let nextLo = 0;
-    for (let i = 0; i < x.length; i += 2) {
-      const lo = x[i];
-      const hi = x[i + 1];
+    for (let i3 = 0; i3 < x2.length; i3 += 2) {
+      const lo = x2[i3];
+      const hi = x2[i3 + 1];
       if (nextLo <= lo - 1) this.appendRange(nextLo, lo - 1);
       nextLo = hi + 1;
     }
@@ -45751,10 +49895,10 @@ var CharClass = class CharClass2 {
     return this;
   }
   appendTable(table) {
-    for (let i = 0; i < table.length; ++i) {
-      const lo = table.getLo(i);
-      const hi = table.getHi(i);
-      const stride = table.getStride(i);
+    for (let i3 = 0; i3 < table.length; ++i3) {
+      const lo = table.getLo(i3);
+      const hi = table.getHi(i3);
+      const stride = table.getStride(i3);
       if (stride === 1) {
         this.appendRange(lo, hi);
         continue;
@@ -45765,10 +49909,10 @@ var CharClass = class CharClass2 {
   }
   appendNegatedTable(table) {
     let nextLo = 0;
-    for (let i = 0; i < table.length; ++i) {
-      const lo = table.getLo(i);
-      const hi = table.getHi(i);
-      const stride = table.getStride(i);
+    for (let i3 = 0; i3 < table.length; ++i3) {
+      const lo = table.getLo(i3);
+      const hi = table.getHi(i3);
+      const stride = table.getStride(i3);
       if (stride === 1) {
         if (nextLo <= lo - 1) this.appendRange(nextLo, lo - 1);
         nextLo = hi + 1;
@@ -45787,31 +49931,31 @@ var CharClass = class CharClass2 {
   }
   negateClass() {
     let nextLo = 0;
-    let w = 0;
-    for (let i = 0; i < this.len; i += 2) {
-      const lo = this.r[i];
-      const hi = this.r[i + 1];
+    let w2 = 0;
+    for (let i3 = 0; i3 < this.len; i3 += 2) {
+      const lo = this.r[i3];
+      const hi = this.r[i3 + 1];
       if (nextLo <= lo - 1) {
-        this.r[w] = nextLo;
-        this.r[w + 1] = lo - 1;
-        w += 2;
+        this.r[w2] = nextLo;
+        this.r[w2 + 1] = lo - 1;
+        w2 += 2;
       }
       nextLo = hi + 1;
     }
-    this.len = w;
+    this.len = w2;
     if (nextLo <= Unicode.MAX_RUNE) {
       this.r[this.len++] = nextLo;
       this.r[this.len++] = Unicode.MAX_RUNE;
     }
     return this;
   }
-  appendClassWithSign(x, sign) {
-    return sign < 0 ? this.appendNegatedClass(x) : this.appendClass(x);
+  appendClassWithSign(x2, sign) {
+    return sign < 0 ? this.appendNegatedClass(x2) : this.appendClass(x2);
   }
-  appendGroup(g, foldCase) {
-    let cls = g.cls;
+  appendGroup(g2, foldCase) {
+    let cls = g2.cls;
     if (foldCase) cls = new CharClass2().appendFoldedClass(cls).cleanClass().toArray();
-    return this.appendClassWithSign(cls, g.sign);
+    return this.appendClassWithSign(cls, g2.sign);
   }
   toString() {
     return CharClass2.charClassToString(this.r, this.len);
@@ -45984,8 +50128,8 @@ var Parser = class Parser2 {
   }
   static isValidCaptureName(name) {
     if (name.length === 0) return false;
-    for (let i = 0; i < name.length; i++) {
-      const c = name.codePointAt(i);
+    for (let i3 = 0; i3 < name.length; i3++) {
+      const c = name.codePointAt(i3);
       if (c !== Codepoint.CODES["_"] && !Utils.isalnum(c)) return false;
     }
     return true;
@@ -46006,7 +50150,7 @@ var Parser = class Parser2 {
       case Regexp.Op.LITERAL:
         return re.runes.length === 1 && re.runes[0] === r;
       case Regexp.Op.CHAR_CLASS:
-        for (let i = 0; i < re.runes.length; i += 2) if (re.runes[i] <= r && r <= re.runes[i + 1]) return true;
+        for (let i3 = 0; i3 < re.runes.length; i3 += 2) if (re.runes[i3] <= r && r <= re.runes[i3 + 1]) return true;
         return false;
       case Regexp.Op.ANY_CHAR_NOT_NL:
         return r !== Codepoint.CODES["\n"];
@@ -46051,7 +50195,7 @@ var Parser = class Parser2 {
         if (!t.more() || t.peek() < Codepoint.CODES["0"] || t.peek() > Codepoint.CODES["7"]) break;
       case Codepoint.CODES["0"]: {
         let r = c - Codepoint.CODES["0"];
-        for (let i = 1; i < 3; i++) {
+        for (let i3 = 1; i3 < 3; i3++) {
           if (!t.more() || t.peek() < Codepoint.CODES["0"] || t.peek() > Codepoint.CODES["7"]) break;
           r = r * 8 + t.peek() - Codepoint.CODES["0"];
           t.skip(1);
@@ -46068,21 +50212,21 @@ var Parser = class Parser2 {
             if (!t.more()) break bigswitch;
             c = t.pop();
             if (c === Codepoint.CODES["}"]) break;
-            const v = Utils.unhex(c);
-            if (v < 0) break bigswitch;
-            r = r * 16 + v;
+            const v2 = Utils.unhex(c);
+            if (v2 < 0) break bigswitch;
+            r = r * 16 + v2;
             if (r > Unicode.MAX_RUNE) break bigswitch;
             nhex++;
           }
           if (nhex === 0) break bigswitch;
           return r;
         }
-        const x = Utils.unhex(c);
+        const x2 = Utils.unhex(c);
         if (!t.more()) break;
         c = t.pop();
-        const y = Utils.unhex(c);
-        if (x < 0 || y < 0) break;
-        return x * 16 + y;
+        const y2 = Utils.unhex(c);
+        if (x2 < 0 || y2 < 0) break;
+        return x2 * 16 + y2;
       }
       case Codepoint.CODES["a"]:
         return Codepoint.CODES["\x07"];
@@ -46234,9 +50378,9 @@ var Parser = class Parser2 {
   }
   popToPseudo() {
     const n = this.stack.length;
-    let i = n;
-    while (i > 0 && !Regexp.isPseudoOp(this.stack[i - 1].op)) i--;
-    return this.stack.splice(i, n - i);
+    let i3 = n;
+    while (i3 > 0 && !Regexp.isPseudoOp(this.stack[i3 - 1].op)) i3--;
+    return this.stack.splice(i3, n - i3);
   }
   push(re) {
     this.numRunes += re.runes.length;
@@ -46262,7 +50406,7 @@ var Parser = class Parser2 {
     const re2 = this.stack[n - 2];
     if (re1.op !== Regexp.Op.LITERAL || re2.op !== Regexp.Op.LITERAL || (re1.flags & RE2Flags.FOLD_CASE) !== (re2.flags & RE2Flags.FOLD_CASE)) return false;
     if (!Array.isArray(re2.runes)) re2.runes = Array.from(re2.runes);
-    for (let i = 0; i < re1.runes.length; i++) re2.runes.push(re1.runes[i]);
+    for (let i3 = 0; i3 < re1.runes.length; i3++) re2.runes.push(re1.runes[i3]);
     if (r >= 0) {
       re1.runes = [r];
       re1.flags = flags;
@@ -46349,11 +50493,11 @@ var Parser = class Parser2 {
     let len = 0;
     for (let sub of subs) len += sub.op === op ? sub.subs.length : 1;
     let newsubs = new Array(len).fill(null);
-    let i = 0;
+    let i3 = 0;
     for (let sub of subs) if (sub.op === op) {
-      for (let j = 0; j < sub.subs.length; j++) newsubs[i++] = sub.subs[j];
+      for (let j2 = 0; j2 < sub.subs.length; j2++) newsubs[i3++] = sub.subs[j2];
       this.reuse(sub);
-    } else newsubs[i++] = sub;
+    } else newsubs[i3++] = sub;
     let re = this.newRegexp(op);
     re.subs = newsubs;
     if (op === Regexp.Op.ALTERNATE) {
@@ -46375,12 +50519,12 @@ var Parser = class Parser2 {
     let strlen = 0;
     let strflags = 0;
     let start = 0;
-    for (let i = 0; i <= lensub; i++) {
+    for (let i3 = 0; i3 <= lensub; i3++) {
       let istr = null;
       let istrlen = 0;
       let iflags = 0;
-      if (i < lensub) {
-        let re = array[s + i];
+      if (i3 < lensub) {
+        let re = array[s + i3];
         if (re.op === Regexp.Op.CONCAT && re.subs.length > 0) re = re.subs[0];
         if (re.op === Regexp.Op.LITERAL) {
           istr = re.runes;
@@ -46396,22 +50540,22 @@ var Parser = class Parser2 {
           }
         }
       }
-      if (i === start) {
-      } else if (i === start + 1) array[lenout++] = array[s + start];
+      if (i3 === start) {
+      } else if (i3 === start + 1) array[lenout++] = array[s + start];
       else {
         const prefix = this.newRegexp(Regexp.Op.LITERAL);
         prefix.flags = strflags;
         prefix.runes = str.slice(0, strlen);
-        for (let j = start; j < i; j++) {
-          array[s + j] = this.removeLeadingString(array[s + j], strlen);
-          this.checkLimits(array[s + j]);
+        for (let j2 = start; j2 < i3; j2++) {
+          array[s + j2] = this.removeLeadingString(array[s + j2], strlen);
+          this.checkLimits(array[s + j2]);
         }
-        const suffix = this.collapse(array.slice(s + start, s + i), Regexp.Op.ALTERNATE);
+        const suffix = this.collapse(array.slice(s + start, s + i3), Regexp.Op.ALTERNATE);
         const re = this.newRegexp(Regexp.Op.CONCAT);
         re.subs = [prefix, suffix];
         array[lenout++] = re;
       }
-      start = i;
+      start = i3;
       str = istr;
       strlen = istrlen;
       strflags = iflags;
@@ -46421,64 +50565,64 @@ var Parser = class Parser2 {
     start = 0;
     lenout = 0;
     let first = null;
-    for (let i = 0; i <= lensub; i++) {
+    for (let i3 = 0; i3 <= lensub; i3++) {
       let ifirst = null;
-      if (i < lensub) {
-        ifirst = Parser2.leadingRegexp(array[s + i]);
+      if (i3 < lensub) {
+        ifirst = Parser2.leadingRegexp(array[s + i3]);
         if (first !== null && first.equals(ifirst) && (Parser2.isCharClass(first) || first.op === Regexp.Op.REPEAT && first.min === first.max && Parser2.isCharClass(first.subs[0]))) continue;
       }
-      if (i === start) {
-      } else if (i === start + 1) array[lenout++] = array[s + start];
+      if (i3 === start) {
+      } else if (i3 === start + 1) array[lenout++] = array[s + start];
       else {
         const prefix = first;
-        for (let j = start; j < i; j++) {
-          const reuse = j !== start;
-          array[s + j] = this.removeLeadingRegexp(array[s + j], reuse);
-          this.checkLimits(array[s + j]);
+        for (let j2 = start; j2 < i3; j2++) {
+          const reuse = j2 !== start;
+          array[s + j2] = this.removeLeadingRegexp(array[s + j2], reuse);
+          this.checkLimits(array[s + j2]);
         }
-        const suffix = this.collapse(array.slice(s + start, s + i), Regexp.Op.ALTERNATE);
+        const suffix = this.collapse(array.slice(s + start, s + i3), Regexp.Op.ALTERNATE);
         const re = this.newRegexp(Regexp.Op.CONCAT);
         re.subs = [prefix, suffix];
         array[lenout++] = re;
       }
-      start = i;
+      start = i3;
       first = ifirst;
     }
     lensub = lenout;
     s = 0;
     start = 0;
     lenout = 0;
-    for (let i = 0; i <= lensub; i++) {
-      if (i < lensub && Parser2.isCharClass(array[s + i])) continue;
-      if (i === start) {
-      } else if (i === start + 1) array[lenout++] = array[s + start];
+    for (let i3 = 0; i3 <= lensub; i3++) {
+      if (i3 < lensub && Parser2.isCharClass(array[s + i3])) continue;
+      if (i3 === start) {
+      } else if (i3 === start + 1) array[lenout++] = array[s + start];
       else {
         let max = start;
-        for (let j = start + 1; j < i; j++) {
+        for (let j2 = start + 1; j2 < i3; j2++) {
           const subMax = array[s + max];
-          const subJ = array[s + j];
-          if (subMax.op < subJ.op || subMax.op === subJ.op && (subMax.runes !== null ? subMax.runes.length : 0) < (subJ.runes !== null ? subJ.runes.length : 0)) max = j;
+          const subJ = array[s + j2];
+          if (subMax.op < subJ.op || subMax.op === subJ.op && (subMax.runes !== null ? subMax.runes.length : 0) < (subJ.runes !== null ? subJ.runes.length : 0)) max = j2;
         }
         const tmp = array[s + start];
         array[s + start] = array[s + max];
         array[s + max] = tmp;
-        for (let j = start + 1; j < i; j++) {
-          Parser2.mergeCharClass(array[s + start], array[s + j]);
-          this.reuse(array[s + j]);
+        for (let j2 = start + 1; j2 < i3; j2++) {
+          Parser2.mergeCharClass(array[s + start], array[s + j2]);
+          this.reuse(array[s + j2]);
         }
         this.cleanAlt(array[s + start]);
         array[lenout++] = array[s + start];
       }
-      if (i < lensub) array[lenout++] = array[s + i];
-      start = i + 1;
+      if (i3 < lensub) array[lenout++] = array[s + i3];
+      start = i3 + 1;
     }
     lensub = lenout;
     s = 0;
     start = 0;
     lenout = 0;
-    for (let i = 0; i < lensub; ++i) {
-      if (i + 1 < lensub && array[s + i].op === Regexp.Op.EMPTY_MATCH && array[s + i + 1].op === Regexp.Op.EMPTY_MATCH) continue;
-      array[lenout++] = array[s + i];
+    for (let i3 = 0; i3 < lensub; ++i3) {
+      if (i3 + 1 < lensub && array[s + i3].op === Regexp.Op.EMPTY_MATCH && array[s + i3 + 1].op === Regexp.Op.EMPTY_MATCH) continue;
+      array[lenout++] = array[s + i3];
     }
     lensub = lenout;
     s = 0;
@@ -46639,17 +50783,17 @@ var Parser = class Parser2 {
               throw new RE2JSSyntaxException(Parser2.ERR_INVALID_ESCAPE, "\\C");
             case Codepoint.CODES["Q"]: {
               let lit = t.rest();
-              const i = lit.indexOf("\\E");
-              if (i >= 0) {
-                lit = lit.substring(0, i);
+              const i3 = lit.indexOf("\\E");
+              if (i3 >= 0) {
+                lit = lit.substring(0, i3);
                 t.skipString(lit);
                 t.skipString("\\E");
               } else t.skipString(lit);
-              let j = 0;
-              while (j < lit.length) {
-                const codepoint = lit.codePointAt(j);
+              let j2 = 0;
+              while (j2 < lit.length) {
+                const codepoint = lit.codePointAt(j2);
                 this.literal(codepoint);
-                j += Utils.charCount(codepoint);
+                j2 += Utils.charCount(codepoint);
               }
               break bigswitch;
             }
@@ -46828,20 +50972,20 @@ var Parser = class Parser2 {
     if ((this.flags & RE2Flags.PERL_X) === 0 || !t.more() || t.pop() !== Codepoint.CODES["\\"] || !t.more()) return false;
     t.pop();
     const p = t.from(beforePos);
-    const g = PERL_GROUPS.has(p) ? PERL_GROUPS.get(p) : null;
-    if (g === null) return false;
-    cc.appendGroup(g, (this.flags & RE2Flags.FOLD_CASE) !== 0);
+    const g2 = PERL_GROUPS.has(p) ? PERL_GROUPS.get(p) : null;
+    if (g2 === null) return false;
+    cc.appendGroup(g2, (this.flags & RE2Flags.FOLD_CASE) !== 0);
     return true;
   }
   parseNamedClass(t, cc) {
     const cls = t.rest();
-    const i = cls.indexOf(":]");
-    if (i < 0) return false;
-    const name = cls.substring(0, i + 2);
+    const i3 = cls.indexOf(":]");
+    if (i3 < 0) return false;
+    const name = cls.substring(0, i3 + 2);
     t.skipString(name);
-    const g = POSIX_GROUPS.has(name) ? POSIX_GROUPS.get(name) : null;
-    if (g === null) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_CHAR_RANGE, name);
-    cc.appendGroup(g, (this.flags & RE2Flags.FOLD_CASE) !== 0);
+    const g2 = POSIX_GROUPS.has(name) ? POSIX_GROUPS.get(name) : null;
+    if (g2 === null) throw new RE2JSSyntaxException(Parser2.ERR_INVALID_CHAR_RANGE, name);
+    cc.appendGroup(g2, (this.flags & RE2Flags.FOLD_CASE) !== 0);
     return true;
   }
   parseUnicodeClass(t, cc) {
@@ -47142,8 +51286,8 @@ var RE2 = class RE22 {
   /**
   * Returns true iff this regexp matches the UTF-8 byte array {@code b}.
   */
-  matchUTF8(b) {
-    return this.executeEngine(MachineInput.fromUTF8(b), 0, RE2Flags.UNANCHORED, 0) !== null;
+  matchUTF8(b2) {
+    return this.executeEngine(MachineInput.fromUTF8(b2), 0, RE2Flags.UNANCHORED, 0) !== null;
   }
   /**
   * Returns a copy of {@code src} in which all matches for this regexp have been replaced by
@@ -47197,20 +51341,20 @@ var RE2 = class RE22 {
     let n = (1 + this.numSubexp) * 2;
     if (a.length < n) {
       let a2 = new Array(n).fill(-1);
-      for (let i = 0; i < a.length; i++) a2[i] = a[i];
+      for (let i3 = 0; i3 < a.length; i3++) a2[i3] = a[i3];
       a = a2;
     }
     return a;
   }
-  allMatches(input, n, deliverFun = (v) => v) {
+  allMatches(input, n, deliverFun = (v2) => v2) {
     let result = [];
     const end = input.endPos();
     if (n < 0) n = end + 1;
     let pos = 0;
-    let i = 0;
+    let i3 = 0;
     let prevMatchEnd = -1;
     const lbState = this.createLookbehindState();
-    while (i < n && pos <= end) {
+    while (i3 < n && pos <= end) {
       const matches2 = this.executeEngine(input, pos, RE2Flags.UNANCHORED, this.prog.numCap, lbState);
       if (matches2 === null || matches2.length === 0) break;
       let accept = true;
@@ -47223,7 +51367,7 @@ var RE2 = class RE22 {
       prevMatchEnd = matches2[1];
       if (accept) {
         result.push(deliverFun(this.pad(matches2)));
-        i++;
+        i3++;
       }
     }
     return result;
@@ -47234,10 +51378,10 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findUTF8(b) {
-    const a = this.executeEngine(MachineInput.fromUTF8(b), 0, RE2Flags.UNANCHORED, 2);
+  findUTF8(b2) {
+    const a = this.executeEngine(MachineInput.fromUTF8(b2), 0, RE2Flags.UNANCHORED, 2);
     if (a === null) return null;
-    return b.slice(a[0], a[1]);
+    return b2.slice(a[0], a[1]);
   }
   /**
   * Returns a two-element array of integers defining the location of the leftmost match in
@@ -47245,8 +51389,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findUTF8Index(b) {
-    const a = this.executeEngine(MachineInput.fromUTF8(b), 0, RE2Flags.UNANCHORED, 2);
+  findUTF8Index(b2) {
+    const a = this.executeEngine(MachineInput.fromUTF8(b2), 0, RE2Flags.UNANCHORED, 2);
     if (a === null) return null;
     return a.slice(0, 2);
   }
@@ -47280,11 +51424,11 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findUTF8Submatch(b) {
-    const a = this.executeEngine(MachineInput.fromUTF8(b), 0, RE2Flags.UNANCHORED, this.prog.numCap);
+  findUTF8Submatch(b2) {
+    const a = this.executeEngine(MachineInput.fromUTF8(b2), 0, RE2Flags.UNANCHORED, this.prog.numCap);
     if (a === null) return null;
     const ret = new Array(1 + this.numSubexp).fill(null);
-    for (let i = 0; i < ret.length; i++) if (2 * i < a.length && a[2 * i] >= 0) ret[i] = b.slice(a[2 * i], a[2 * i + 1]);
+    for (let i3 = 0; i3 < ret.length; i3++) if (2 * i3 < a.length && a[2 * i3] >= 0) ret[i3] = b2.slice(a[2 * i3], a[2 * i3 + 1]);
     return ret;
   }
   /**
@@ -47294,8 +51438,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findUTF8SubmatchIndex(b) {
-    return this.pad(this.executeEngine(MachineInput.fromUTF8(b), 0, RE2Flags.UNANCHORED, this.prog.numCap));
+  findUTF8SubmatchIndex(b2) {
+    return this.pad(this.executeEngine(MachineInput.fromUTF8(b2), 0, RE2Flags.UNANCHORED, this.prog.numCap));
   }
   /**
   * Returns an array of strings holding the text of the leftmost match of the regular expression in
@@ -47308,7 +51452,7 @@ var RE2 = class RE22 {
     const a = this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, this.prog.numCap);
     if (a === null) return null;
     const ret = new Array(1 + this.numSubexp).fill(null);
-    for (let i = 0; i < ret.length; i++) if (2 * i < a.length && a[2 * i] >= 0) ret[i] = s.substring(a[2 * i], a[2 * i + 1]);
+    for (let i3 = 0; i3 < ret.length; i3++) if (2 * i3 < a.length && a[2 * i3] >= 0) ret[i3] = s.substring(a[2 * i3], a[2 * i3 + 1]);
     return ret;
   }
   /**
@@ -47331,8 +51475,8 @@ var RE2 = class RE22 {
   * TODO(adonovan): think about defining a byte slice view class, like a read-only Go slice backed
   * by |b|.
   */
-  findAllUTF8(b, n) {
-    const result = this.allMatches(MachineInput.fromUTF8(b), n, (match) => b.slice(match[0], match[1]));
+  findAllUTF8(b2, n) {
+    const result = this.allMatches(MachineInput.fromUTF8(b2), n, (match) => b2.slice(match[0], match[1]));
     if (result.length === 0) return null;
     return result;
   }
@@ -47343,8 +51487,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findAllUTF8Index(b, n) {
-    const result = this.allMatches(MachineInput.fromUTF8(b), n, (match) => match.slice(0, 2));
+  findAllUTF8Index(b2, n) {
+    const result = this.allMatches(MachineInput.fromUTF8(b2), n, (match) => match.slice(0, 2));
     if (result.length === 0) return null;
     return result;
   }
@@ -47379,10 +51523,10 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findAllUTF8Submatch(b, n) {
-    const result = this.allMatches(MachineInput.fromUTF8(b), n, (match) => {
+  findAllUTF8Submatch(b2, n) {
+    const result = this.allMatches(MachineInput.fromUTF8(b2), n, (match) => {
       let slice = new Array(match.length / 2 | 0).fill(null);
-      for (let j = 0; j < slice.length; j++) if (match[2 * j] >= 0) slice[j] = b.slice(match[2 * j], match[2 * j + 1]);
+      for (let j2 = 0; j2 < slice.length; j2++) if (match[2 * j2] >= 0) slice[j2] = b2.slice(match[2 * j2], match[2 * j2 + 1]);
       return slice;
     });
     if (result.length === 0) return null;
@@ -47395,8 +51539,8 @@ var RE2 = class RE22 {
   *
   * A return value of null indicates no match.
   */
-  findAllUTF8SubmatchIndex(b, n) {
-    const result = this.allMatches(MachineInput.fromUTF8(b), n);
+  findAllUTF8SubmatchIndex(b2, n) {
+    const result = this.allMatches(MachineInput.fromUTF8(b2), n);
     if (result.length === 0) return null;
     return result;
   }
@@ -47410,7 +51554,7 @@ var RE2 = class RE22 {
   findAllSubmatch(s, n) {
     const result = this.allMatches(MachineInput.fromUTF16(s), n, (match) => {
       let slice = new Array(match.length / 2 | 0).fill(null);
-      for (let j = 0; j < slice.length; j++) if (match[2 * j] >= 0) slice[j] = s.substring(match[2 * j], match[2 * j + 1]);
+      for (let j2 = 0; j2 < slice.length; j2++) if (match[2 * j2] >= 0) slice[j2] = s.substring(match[2 * j2], match[2 * j2 + 1]);
       return slice;
     });
     if (result.length === 0) return null;
@@ -47537,98 +51681,98 @@ var TranslateRegExpString = class TranslateRegExpString2 {
       changed = true;
     }
     let inCharClass = false;
-    let i = 0;
-    while (i < size) {
-      let ch = data[i];
+    let i3 = 0;
+    while (i3 < size) {
+      let ch = data[i3];
       if (ch === "\\") {
-        if (i + 1 < size) {
-          ch = data[i + 1];
+        if (i3 + 1 < size) {
+          ch = data[i3 + 1];
           switch (ch) {
             case "\\":
               result += "\\\\";
-              i += 2;
+              i3 += 2;
               continue;
             case "c":
-              if (i + 2 < size) {
-                let code = data[i + 2].charCodeAt(0);
+              if (i3 + 2 < size) {
+                let code = data[i3 + 2].charCodeAt(0);
                 if (code >= 65 && code <= 90 || code >= 97 && code <= 122) {
                   let val = code % 32;
                   result += "\\x";
                   result += (val >> 4).toString(16).toUpperCase();
                   result += (val & 15).toString(16).toUpperCase();
-                  i += 3;
+                  i3 += 3;
                   changed = true;
                   continue;
                 }
               }
               result += "c";
-              i += 2;
+              i3 += 2;
               changed = true;
               continue;
             case "u":
-              if (i + 2 < size) {
-                if (data[i + 2] === "{") {
-                  let j = i + 3;
+              if (i3 + 2 < size) {
+                if (data[i3 + 2] === "{") {
+                  let j2 = i3 + 3;
                   let hasHex = false;
                   let closed = false;
-                  while (j < size) {
-                    const hexChar = data[j];
+                  while (j2 < size) {
+                    const hexChar = data[j2];
                     if (hexChar === "}") {
                       closed = true;
                       break;
                     }
                     if (!TranslateRegExpString2.isHexadecimal(hexChar)) break;
                     hasHex = true;
-                    j++;
+                    j2++;
                   }
                   if (closed && hasHex) {
                     result += "\\x";
-                    i += 2;
+                    i3 += 2;
                     changed = true;
                     continue;
                   }
-                } else if (i + 5 < size) {
+                } else if (i3 + 5 < size) {
                   let isHex4 = true;
-                  for (let j = 0; j < 4; j++) if (!TranslateRegExpString2.isHexadecimal(data[i + 2 + j])) {
+                  for (let j2 = 0; j2 < 4; j2++) if (!TranslateRegExpString2.isHexadecimal(data[i3 + 2 + j2])) {
                     isHex4 = false;
                     break;
                   }
                   if (isHex4) {
-                    result += "\\x{" + data.substring(i + 2, i + 6) + "}";
-                    i += 6;
+                    result += "\\x{" + data.substring(i3 + 2, i3 + 6) + "}";
+                    i3 += 6;
                     changed = true;
                     continue;
                   }
                 }
               }
               result += "u";
-              i += 2;
+              i3 += 2;
               changed = true;
               continue;
             case "x": {
               let isValidHex = false;
-              if (i + 2 < size && data[i + 2] === "{") {
-                let j = i + 3;
+              if (i3 + 2 < size && data[i3 + 2] === "{") {
+                let j2 = i3 + 3;
                 let hasHex = false;
                 let closed = false;
-                while (j < size) {
-                  const hexChar = data[j];
+                while (j2 < size) {
+                  const hexChar = data[j2];
                   if (hexChar === "}") {
                     closed = true;
                     break;
                   }
                   if (!TranslateRegExpString2.isHexadecimal(hexChar)) break;
                   hasHex = true;
-                  j++;
+                  j2++;
                 }
                 if (closed && hasHex) isValidHex = true;
-              } else if (i + 3 < size && TranslateRegExpString2.isHexadecimal(data[i + 2]) && TranslateRegExpString2.isHexadecimal(data[i + 3])) isValidHex = true;
+              } else if (i3 + 3 < size && TranslateRegExpString2.isHexadecimal(data[i3 + 2]) && TranslateRegExpString2.isHexadecimal(data[i3 + 3])) isValidHex = true;
               if (isValidHex) {
                 result += "\\x";
-                i += 2;
+                i3 += 2;
               } else {
                 result += "x";
-                i += 2;
+                i3 += 2;
                 changed = true;
               }
               continue;
@@ -47662,20 +51806,20 @@ var TranslateRegExpString = class TranslateRegExpString2 {
             case "6":
             case "7":
               result += "\\" + ch;
-              i += 2;
+              i3 += 2;
               continue;
             default: {
-              let cp2 = data.codePointAt(i + 1);
+              let cp2 = data.codePointAt(i3 + 1);
               if (cp2 >= 48 && cp2 <= 57 || cp2 >= 65 && cp2 <= 90 || cp2 >= 97 && cp2 <= 122) {
                 let symSize2 = Utils.charCount(cp2);
-                result += data.substring(i + 1, i + 1 + symSize2);
-                i += symSize2 + 1;
+                result += data.substring(i3 + 1, i3 + 1 + symSize2);
+                i3 += symSize2 + 1;
                 changed = true;
               } else {
                 result += "\\";
                 let symSize2 = Utils.charCount(cp2);
-                result += data.substring(i + 1, i + 1 + symSize2);
-                i += symSize2 + 1;
+                result += data.substring(i3 + 1, i3 + 1 + symSize2);
+                i3 += symSize2 + 1;
               }
               continue;
             }
@@ -47683,36 +51827,36 @@ var TranslateRegExpString = class TranslateRegExpString2 {
         }
       } else if (ch === "/") {
         result += "\\/";
-        i += 1;
+        i3 += 1;
         changed = true;
         continue;
       } else if (ch === "[") {
-        if (!inCharClass && data[i + 1] === "]") {
+        if (!inCharClass && data[i3 + 1] === "]") {
           result += "[^\\x00-\\x{10FFFF}]";
-          i += 2;
+          i3 += 2;
           changed = true;
           continue;
         }
-        if (!inCharClass && data[i + 1] === "^" && data[i + 2] === "]") {
+        if (!inCharClass && data[i3 + 1] === "^" && data[i3 + 2] === "]") {
           result += "[\\x00-\\x{10FFFF}]";
-          i += 3;
+          i3 += 3;
           changed = true;
           continue;
         }
         inCharClass = true;
       } else if (ch === "]") inCharClass = false;
-      else if (!inCharClass && ch === "(" && i + 2 < size && data[i + 1] === "?" && data[i + 2] === "<") {
-        if (i + 3 < size && !"=!>)".includes(data[i + 3])) {
+      else if (!inCharClass && ch === "(" && i3 + 2 < size && data[i3 + 1] === "?" && data[i3 + 2] === "<") {
+        if (i3 + 3 < size && !"=!>)".includes(data[i3 + 3])) {
           result += "(?P<";
-          i += 3;
+          i3 += 3;
           changed = true;
           continue;
         }
       }
-      let cp = data.codePointAt(i);
+      let cp = data.codePointAt(i3);
       let symSize = Utils.charCount(cp);
-      result += data.substring(i, i + symSize);
-      i += symSize;
+      result += data.substring(i3, i3 + symSize);
+      i3 += symSize;
     }
     const finalResult = changed ? result : data;
     if (prefixFlags.length > 0) return `(?${prefixFlags})${finalResult}`;
@@ -48098,14 +52242,14 @@ function uniqueItems(schema, data) {
   if (!schema)
     return true;
   const seen = /* @__PURE__ */ new Map();
-  for (let j = 0; j < data.length; j++) {
-    const key = canonicalJson(data[j]);
-    const i = seen.get(key);
-    if (i !== void 0) {
-      uniqueItems.errors = [{ keyword: "uniqueItems", instancePath: "", schemaPath: "", params: { i, j }, message: `must NOT have duplicate items (items ## ${i} and ${j} are identical)` }];
+  for (let j2 = 0; j2 < data.length; j2++) {
+    const key = canonicalJson(data[j2]);
+    const i3 = seen.get(key);
+    if (i3 !== void 0) {
+      uniqueItems.errors = [{ keyword: "uniqueItems", instancePath: "", schemaPath: "", params: { i: i3, j: j2 }, message: `must NOT have duplicate items (items ## ${i3} and ${j2} are identical)` }];
       return false;
     }
-    seen.set(key, j);
+    seen.set(key, j2);
   }
   return true;
 }
@@ -48115,7 +52259,7 @@ function canonicalJson(value) {
     return `[${value.map(canonicalJson).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+    return `{${keys.map((k2) => `${JSON.stringify(k2)}:${canonicalJson(value[k2])}`).join(",")}}`;
   }
   return JSON.stringify(value) ?? "null";
 }
@@ -48567,8 +52711,8 @@ function IsPattern(value) {
 function IsControlCharacterFree(value) {
   if (!IsString(value))
     return false;
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
+  for (let i3 = 0; i3 < value.length; i3++) {
+    const code = value.charCodeAt(i3);
     if (code >= 7 && code <= 13 || code === 27 || code === 127) {
       return false;
     }
@@ -48765,27 +52909,27 @@ var PatternStringExact = `^${PatternString}$`;
 var PatternNeverExact = `^${PatternNever}$`;
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/sets/set.mjs
-function SetIncludes(T, S) {
-  return T.includes(S);
+function SetIncludes(T2, S) {
+  return T2.includes(S);
 }
-function SetDistinct(T) {
-  return [...new Set(T)];
+function SetDistinct(T2) {
+  return [...new Set(T2)];
 }
-function SetIntersect(T, S) {
-  return T.filter((L) => S.includes(L));
+function SetIntersect(T2, S) {
+  return T2.filter((L2) => S.includes(L2));
 }
-function SetIntersectManyResolve(T, Init) {
-  return T.reduce((Acc, L) => {
-    return SetIntersect(Acc, L);
+function SetIntersectManyResolve(T2, Init) {
+  return T2.reduce((Acc, L2) => {
+    return SetIntersect(Acc, L2);
   }, Init);
 }
-function SetIntersectMany(T) {
-  return T.length === 1 ? T[0] : T.length > 1 ? SetIntersectManyResolve(T.slice(1), T[0]) : [];
+function SetIntersectMany(T2) {
+  return T2.length === 1 ? T2[0] : T2.length > 1 ? SetIntersectManyResolve(T2.slice(1), T2[0]) : [];
 }
-function SetUnionMany(T) {
+function SetUnionMany(T2) {
   const Acc = [];
-  for (const L of T)
-    Acc.push(...L);
+  for (const L2 of T2)
+    Acc.push(...L2);
   return Acc;
 }
 
@@ -48816,7 +52960,7 @@ function Computed(target, parameters, options) {
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/discard/discard.mjs
 function DiscardKey(value, key) {
-  const { [key]: _, ...rest } = value;
+  const { [key]: _2, ...rest } = value;
   return rest;
 }
 function Discard(value, keys) {
@@ -48847,8 +52991,8 @@ function Function2(parameters, returns, options) {
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/union/union-create.mjs
-function UnionCreate(T, options) {
-  return CreateType({ [Kind]: "Union", anyOf: T }, options);
+function UnionCreate(T2, options) {
+  return CreateType({ [Kind]: "Union", anyOf: T2 }, options);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/union/union-evaluated.mjs
@@ -48858,15 +53002,15 @@ function IsUnionOptional(types) {
 function RemoveOptionalFromRest(types) {
   return types.map((left) => IsOptional(left) ? RemoveOptionalFromType(left) : left);
 }
-function RemoveOptionalFromType(T) {
-  return Discard(T, [OptionalKind]);
+function RemoveOptionalFromType(T2) {
+  return Discard(T2, [OptionalKind]);
 }
 function ResolveUnion(types, options) {
   const isOptional = IsUnionOptional(types);
   return isOptional ? Optional(UnionCreate(RemoveOptionalFromRest(types), options)) : UnionCreate(RemoveOptionalFromRest(types), options);
 }
-function UnionEvaluated(T, options) {
-  return T.length === 1 ? CreateType(T[0], options) : T.length === 0 ? Never(options) : ResolveUnion(T, options);
+function UnionEvaluated(T2, options) {
+  return T2.length === 1 ? CreateType(T2[0], options) : T2.length === 0 ? Never(options) : ResolveUnion(T2, options);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/union/union.mjs
@@ -49091,25 +53235,25 @@ function* FromUnion(syntax) {
 }
 function* FromTerminal(syntax) {
   if (syntax[1] !== "{") {
-    const L = Literal("$");
-    const R = FromSyntax(syntax.slice(1));
-    return yield* [L, ...R];
+    const L2 = Literal("$");
+    const R2 = FromSyntax(syntax.slice(1));
+    return yield* [L2, ...R2];
   }
-  for (let i = 2; i < syntax.length; i++) {
-    if (syntax[i] === "}") {
-      const L = FromUnion(syntax.slice(2, i));
-      const R = FromSyntax(syntax.slice(i + 1));
-      return yield* [...L, ...R];
+  for (let i3 = 2; i3 < syntax.length; i3++) {
+    if (syntax[i3] === "}") {
+      const L2 = FromUnion(syntax.slice(2, i3));
+      const R2 = FromSyntax(syntax.slice(i3 + 1));
+      return yield* [...L2, ...R2];
     }
   }
   yield Literal(syntax);
 }
 function* FromSyntax(syntax) {
-  for (let i = 0; i < syntax.length; i++) {
-    if (syntax[i] === "$") {
-      const L = Literal(syntax.slice(0, i));
-      const R = FromTerminal(syntax.slice(i));
-      return yield* [L, ...R];
+  for (let i3 = 0; i3 < syntax.length; i3++) {
+    if (syntax[i3] === "$") {
+      const L2 = Literal(syntax.slice(0, i3));
+      const R2 = FromTerminal(syntax.slice(i3));
+      return yield* [L2, ...R2];
     }
   }
   yield Literal(syntax);
@@ -49135,9 +53279,9 @@ function TemplateLiteralPattern(kinds) {
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/template-literal/union.mjs
 function TemplateLiteralToUnion(schema) {
-  const R = TemplateLiteralGenerate(schema);
-  const L = R.map((S) => Literal(S));
-  return UnionEvaluated(L);
+  const R2 = TemplateLiteralGenerate(schema);
+  const L2 = R2.map((S) => Literal(S));
+  return UnionEvaluated(L2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/template-literal/template-literal.mjs
@@ -49191,7 +53335,7 @@ function FromIntersect(types, key) {
   return IntersectEvaluated(FromIntersectRest(FromRest(types, key)));
 }
 function FromUnionRest(types) {
-  return types.some((L) => IsNever(L)) ? [] : types;
+  return types.some((L2) => IsNever(L2)) ? [] : types;
 }
 function FromUnion3(types, key) {
   return UnionEvaluated(FromUnionRest(FromRest(types, key)));
@@ -49273,27 +53417,27 @@ function RemoveReadonly(schema) {
 function AddReadonly(schema) {
   return CreateType({ ...schema, [ReadonlyKind]: "Readonly" });
 }
-function ReadonlyWithFlag(schema, F) {
-  return F === false ? RemoveReadonly(schema) : AddReadonly(schema);
+function ReadonlyWithFlag(schema, F2) {
+  return F2 === false ? RemoveReadonly(schema) : AddReadonly(schema);
 }
 function Readonly(schema, enable) {
-  const F = enable ?? true;
-  return IsMappedResult(schema) ? ReadonlyFromMappedResult(schema, F) : ReadonlyWithFlag(schema, F);
+  const F2 = enable ?? true;
+  return IsMappedResult(schema) ? ReadonlyFromMappedResult(schema, F2) : ReadonlyWithFlag(schema, F2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/readonly/readonly-from-mapped-result.mjs
-function FromProperties2(K, F) {
+function FromProperties2(K, F2) {
   const Acc = {};
   for (const K2 of globalThis.Object.getOwnPropertyNames(K))
-    Acc[K2] = Readonly(K[K2], F);
+    Acc[K2] = Readonly(K[K2], F2);
   return Acc;
 }
-function FromMappedResult2(R, F) {
-  return FromProperties2(R.properties, F);
+function FromMappedResult2(R2, F2) {
+  return FromProperties2(R2.properties, F2);
 }
-function ReadonlyFromMappedResult(R, F) {
-  const P = FromMappedResult2(R, F);
-  return MappedResult(P);
+function ReadonlyFromMappedResult(R2, F2) {
+  const P2 = FromMappedResult2(R2, F2);
+  return MappedResult(P2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/tuple/tuple.mjs
@@ -49302,58 +53446,58 @@ function Tuple(types, options) {
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/mapped/mapped.mjs
-function FromMappedResult3(K, P) {
-  return K in P ? FromSchemaType(K, P[K]) : MappedResult(P);
+function FromMappedResult3(K, P2) {
+  return K in P2 ? FromSchemaType(K, P2[K]) : MappedResult(P2);
 }
 function MappedKeyToKnownMappedResultProperties(K) {
   return { [K]: Literal(K) };
 }
-function MappedKeyToUnknownMappedResultProperties(P) {
+function MappedKeyToUnknownMappedResultProperties(P2) {
   const Acc = {};
-  for (const L of P)
-    Acc[L] = Literal(L);
+  for (const L2 of P2)
+    Acc[L2] = Literal(L2);
   return Acc;
 }
-function MappedKeyToMappedResultProperties(K, P) {
-  return SetIncludes(P, K) ? MappedKeyToKnownMappedResultProperties(K) : MappedKeyToUnknownMappedResultProperties(P);
+function MappedKeyToMappedResultProperties(K, P2) {
+  return SetIncludes(P2, K) ? MappedKeyToKnownMappedResultProperties(K) : MappedKeyToUnknownMappedResultProperties(P2);
 }
-function FromMappedKey(K, P) {
-  const R = MappedKeyToMappedResultProperties(K, P);
-  return FromMappedResult3(K, R);
+function FromMappedKey(K, P2) {
+  const R2 = MappedKeyToMappedResultProperties(K, P2);
+  return FromMappedResult3(K, R2);
 }
-function FromRest2(K, T) {
-  return T.map((L) => FromSchemaType(K, L));
+function FromRest2(K, T2) {
+  return T2.map((L2) => FromSchemaType(K, L2));
 }
-function FromProperties3(K, T) {
+function FromProperties3(K, T2) {
   const Acc = {};
-  for (const K2 of globalThis.Object.getOwnPropertyNames(T))
-    Acc[K2] = FromSchemaType(K, T[K2]);
+  for (const K2 of globalThis.Object.getOwnPropertyNames(T2))
+    Acc[K2] = FromSchemaType(K, T2[K2]);
   return Acc;
 }
-function FromSchemaType(K, T) {
-  const options = { ...T };
+function FromSchemaType(K, T2) {
+  const options = { ...T2 };
   return (
     // unevaluated modifier types
-    IsOptional(T) ? Optional(FromSchemaType(K, Discard(T, [OptionalKind]))) : IsReadonly(T) ? Readonly(FromSchemaType(K, Discard(T, [ReadonlyKind]))) : (
+    IsOptional(T2) ? Optional(FromSchemaType(K, Discard(T2, [OptionalKind]))) : IsReadonly(T2) ? Readonly(FromSchemaType(K, Discard(T2, [ReadonlyKind]))) : (
       // unevaluated mapped types
-      IsMappedResult(T) ? FromMappedResult3(K, T.properties) : IsMappedKey(T) ? FromMappedKey(K, T.keys) : (
+      IsMappedResult(T2) ? FromMappedResult3(K, T2.properties) : IsMappedKey(T2) ? FromMappedKey(K, T2.keys) : (
         // unevaluated types
-        IsConstructor(T) ? Constructor(FromRest2(K, T.parameters), FromSchemaType(K, T.returns), options) : IsFunction2(T) ? Function2(FromRest2(K, T.parameters), FromSchemaType(K, T.returns), options) : IsAsyncIterator2(T) ? AsyncIterator(FromSchemaType(K, T.items), options) : IsIterator2(T) ? Iterator(FromSchemaType(K, T.items), options) : IsIntersect(T) ? Intersect(FromRest2(K, T.allOf), options) : IsUnion(T) ? Union(FromRest2(K, T.anyOf), options) : IsTuple(T) ? Tuple(FromRest2(K, T.items ?? []), options) : IsObject3(T) ? Object2(FromProperties3(K, T.properties), options) : IsArray3(T) ? Array2(FromSchemaType(K, T.items), options) : IsPromise(T) ? Promise2(FromSchemaType(K, T.item), options) : T
+        IsConstructor(T2) ? Constructor(FromRest2(K, T2.parameters), FromSchemaType(K, T2.returns), options) : IsFunction2(T2) ? Function2(FromRest2(K, T2.parameters), FromSchemaType(K, T2.returns), options) : IsAsyncIterator2(T2) ? AsyncIterator(FromSchemaType(K, T2.items), options) : IsIterator2(T2) ? Iterator(FromSchemaType(K, T2.items), options) : IsIntersect(T2) ? Intersect(FromRest2(K, T2.allOf), options) : IsUnion(T2) ? Union(FromRest2(K, T2.anyOf), options) : IsTuple(T2) ? Tuple(FromRest2(K, T2.items ?? []), options) : IsObject3(T2) ? Object2(FromProperties3(K, T2.properties), options) : IsArray3(T2) ? Array2(FromSchemaType(K, T2.items), options) : IsPromise(T2) ? Promise2(FromSchemaType(K, T2.item), options) : T2
       )
     )
   );
 }
-function MappedFunctionReturnType(K, T) {
+function MappedFunctionReturnType(K, T2) {
   const Acc = {};
-  for (const L of K)
-    Acc[L] = FromSchemaType(L, T);
+  for (const L2 of K)
+    Acc[L2] = FromSchemaType(L2, T2);
   return Acc;
 }
 function Mapped(key, map, options) {
   const K = IsSchema(key) ? IndexPropertyKeys(key) : key;
   const RT = map({ [Kind]: "MappedKey", keys: K });
-  const R = MappedFunctionReturnType(K, RT);
-  return Object2(R, options);
+  const R2 = MappedFunctionReturnType(K, RT);
+  return Object2(R2, options);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/optional/optional.mjs
@@ -49363,34 +53507,34 @@ function RemoveOptional(schema) {
 function AddOptional(schema) {
   return CreateType({ ...schema, [OptionalKind]: "Optional" });
 }
-function OptionalWithFlag(schema, F) {
-  return F === false ? RemoveOptional(schema) : AddOptional(schema);
+function OptionalWithFlag(schema, F2) {
+  return F2 === false ? RemoveOptional(schema) : AddOptional(schema);
 }
 function Optional(schema, enable) {
-  const F = enable ?? true;
-  return IsMappedResult(schema) ? OptionalFromMappedResult(schema, F) : OptionalWithFlag(schema, F);
+  const F2 = enable ?? true;
+  return IsMappedResult(schema) ? OptionalFromMappedResult(schema, F2) : OptionalWithFlag(schema, F2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/optional/optional-from-mapped-result.mjs
-function FromProperties4(P, F) {
+function FromProperties4(P2, F2) {
   const Acc = {};
-  for (const K2 of globalThis.Object.getOwnPropertyNames(P))
-    Acc[K2] = Optional(P[K2], F);
+  for (const K2 of globalThis.Object.getOwnPropertyNames(P2))
+    Acc[K2] = Optional(P2[K2], F2);
   return Acc;
 }
-function FromMappedResult4(R, F) {
-  return FromProperties4(R.properties, F);
+function FromMappedResult4(R2, F2) {
+  return FromProperties4(R2.properties, F2);
 }
-function OptionalFromMappedResult(R, F) {
-  const P = FromMappedResult4(R, F);
-  return MappedResult(P);
+function OptionalFromMappedResult(R2, F2) {
+  const P2 = FromMappedResult4(R2, F2);
+  return MappedResult(P2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/intersect/intersect-create.mjs
-function IntersectCreate(T, options = {}) {
-  const allObjects = T.every((schema) => IsObject3(schema));
+function IntersectCreate(T2, options = {}) {
+  const allObjects = T2.every((schema) => IsObject3(schema));
   const clonedUnevaluatedProperties = IsSchema(options.unevaluatedProperties) ? { unevaluatedProperties: options.unevaluatedProperties } : {};
-  return CreateType(options.unevaluatedProperties === false || IsSchema(options.unevaluatedProperties) || allObjects ? { ...clonedUnevaluatedProperties, [Kind]: "Intersect", type: "object", allOf: T } : { ...clonedUnevaluatedProperties, [Kind]: "Intersect", allOf: T }, options);
+  return CreateType(options.unevaluatedProperties === false || IsSchema(options.unevaluatedProperties) || allObjects ? { ...clonedUnevaluatedProperties, [Kind]: "Intersect", type: "object", allOf: T2 } : { ...clonedUnevaluatedProperties, [Kind]: "Intersect", allOf: T2 }, options);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/intersect/intersect-evaluated.mjs
@@ -49461,8 +53605,8 @@ function Awaited(type, options) {
 // ../../node_modules/@sinclair/typebox/build/esm/type/keyof/keyof-property-keys.mjs
 function FromRest4(types) {
   const result = [];
-  for (const L of types)
-    result.push(KeyOfPropertyKeys(L));
+  for (const L2 of types)
+    result.push(KeyOfPropertyKeys(L2));
   return result;
 }
 function FromIntersect3(types) {
@@ -49476,13 +53620,13 @@ function FromUnion5(types) {
   return propertyKeys;
 }
 function FromTuple2(types) {
-  return types.map((_, indexer) => indexer.toString());
+  return types.map((_2, indexer) => indexer.toString());
 }
-function FromArray2(_) {
+function FromArray2(_2) {
   return ["[number]"];
 }
-function FromProperties5(T) {
-  return globalThis.Object.getOwnPropertyNames(T);
+function FromProperties5(T2) {
+  return globalThis.Object.getOwnPropertyNames(T2);
 }
 function FromPatternProperties(patternProperties) {
   if (!includePatternProperties)
@@ -49511,7 +53655,7 @@ function KeyOfFromType(type, options) {
   return CreateType(result, options);
 }
 function KeyOfPropertyKeysToRest(propertyKeys) {
-  return propertyKeys.map((L) => L === "[number]" ? Number2() : Literal(L));
+  return propertyKeys.map((L2) => L2 === "[number]" ? Number2() : Literal(L2));
 }
 function KeyOf(type, options) {
   return IsComputed(type) ? FromComputed2(type.target, type.parameters) : IsRef(type) ? FromRef2(type.$ref) : IsMappedResult(type) ? KeyOfFromMappedResult(type, options) : KeyOfFromType(type, options);
@@ -49533,33 +53677,33 @@ function KeyOfFromMappedResult(mappedResult, options) {
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/composite/composite.mjs
-function CompositeKeys(T) {
+function CompositeKeys(T2) {
   const Acc = [];
-  for (const L of T)
-    Acc.push(...KeyOfPropertyKeys(L));
+  for (const L2 of T2)
+    Acc.push(...KeyOfPropertyKeys(L2));
   return SetDistinct(Acc);
 }
-function FilterNever(T) {
-  return T.filter((L) => !IsNever(L));
+function FilterNever(T2) {
+  return T2.filter((L2) => !IsNever(L2));
 }
-function CompositeProperty(T, K) {
+function CompositeProperty(T2, K) {
   const Acc = [];
-  for (const L of T)
-    Acc.push(...IndexFromPropertyKeys(L, [K]));
+  for (const L2 of T2)
+    Acc.push(...IndexFromPropertyKeys(L2, [K]));
   return FilterNever(Acc);
 }
-function CompositeProperties(T, K) {
+function CompositeProperties(T2, K) {
   const Acc = {};
-  for (const L of K) {
-    Acc[L] = IntersectEvaluated(CompositeProperty(T, L));
+  for (const L2 of K) {
+    Acc[L2] = IntersectEvaluated(CompositeProperty(T2, L2));
   }
   return Acc;
 }
-function Composite(T, options) {
-  const K = CompositeKeys(T);
-  const P = CompositeProperties(T, K);
-  const R = Object2(P, options);
-  return R;
+function Composite(T2, options) {
+  const K = CompositeKeys(T2);
+  const P2 = CompositeProperties(T2, K);
+  const R2 = Object2(P2, options);
+  return R2;
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/date/date.mjs
@@ -49593,8 +53737,8 @@ function Unknown(options) {
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/const/const.mjs
-function FromArray3(T) {
-  return T.map((L) => FromValue(L, false));
+function FromArray3(T2) {
+  return T2.map((L2) => FromValue(L2, false));
 }
 function FromProperties7(value) {
   const Acc = {};
@@ -49602,14 +53746,14 @@ function FromProperties7(value) {
     Acc[K] = Readonly(FromValue(value[K], false));
   return Acc;
 }
-function ConditionalReadonly(T, root) {
-  return root === true ? T : Readonly(T);
+function ConditionalReadonly(T2, root) {
+  return root === true ? T2 : Readonly(T2);
 }
 function FromValue(value, root) {
   return IsAsyncIterator(value) ? ConditionalReadonly(Any(), root) : IsIterator(value) ? ConditionalReadonly(Any(), root) : IsArray(value) ? Readonly(Tuple(FromArray3(value))) : IsUint8Array(value) ? Uint8Array2() : IsDate(value) ? Date2() : IsObject(value) ? ConditionalReadonly(Object2(FromProperties7(value)), root) : IsFunction(value) ? ConditionalReadonly(Function2([], Unknown()), root) : IsUndefined(value) ? Undefined() : IsNull(value) ? Null() : IsSymbol(value) ? Symbol2() : IsBigInt(value) ? BigInt2() : IsNumber(value) ? Literal(value) : IsBoolean(value) ? Literal(value) : IsString(value) ? Literal(value) : Object2({});
 }
-function Const(T, options) {
-  return CreateType(FromValue(T, true), options);
+function Const(T2, options) {
+  return CreateType(FromValue(T2, true), options);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/constructor-parameters/constructor-parameters.mjs
@@ -49816,9 +53960,9 @@ function FromRecord(left, right) {
   return IsStructuralRight(right) ? StructuralRight(left, right) : type_exports.IsObject(right) ? FromObjectRight(left, right) : !type_exports.IsRecord(right) ? ExtendsResult.False : Visit3(RecordValue(left), RecordValue(right));
 }
 function FromRegExp(left, right) {
-  const L = type_exports.IsRegExp(left) ? String2() : left;
-  const R = type_exports.IsRegExp(right) ? String2() : right;
-  return Visit3(L, R);
+  const L2 = type_exports.IsRegExp(left) ? String2() : left;
+  const R2 = type_exports.IsRegExp(right) ? String2() : right;
+  return Visit3(L2, R2);
 }
 function FromStringRight(left, right) {
   return type_exports.IsLiteral(left) && value_exports.IsString(left.const) ? ExtendsResult.True : type_exports.IsString(left) ? ExtendsResult.True : ExtendsResult.False;
@@ -49879,112 +54023,112 @@ function ExtendsCheck(left, right) {
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/extends/extends-from-mapped-result.mjs
-function FromProperties8(P, Right, True, False, options) {
+function FromProperties8(P2, Right, True, False, options) {
   const Acc = {};
-  for (const K2 of globalThis.Object.getOwnPropertyNames(P))
-    Acc[K2] = Extends(P[K2], Right, True, False, Clone(options));
+  for (const K2 of globalThis.Object.getOwnPropertyNames(P2))
+    Acc[K2] = Extends(P2[K2], Right, True, False, Clone(options));
   return Acc;
 }
 function FromMappedResult6(Left, Right, True, False, options) {
   return FromProperties8(Left.properties, Right, True, False, options);
 }
 function ExtendsFromMappedResult(Left, Right, True, False, options) {
-  const P = FromMappedResult6(Left, Right, True, False, options);
-  return MappedResult(P);
+  const P2 = FromMappedResult6(Left, Right, True, False, options);
+  return MappedResult(P2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/extends/extends.mjs
 function ExtendsResolve(left, right, trueType, falseType) {
-  const R = ExtendsCheck(left, right);
-  return R === ExtendsResult.Union ? Union([trueType, falseType]) : R === ExtendsResult.True ? trueType : falseType;
+  const R2 = ExtendsCheck(left, right);
+  return R2 === ExtendsResult.Union ? Union([trueType, falseType]) : R2 === ExtendsResult.True ? trueType : falseType;
 }
-function Extends(L, R, T, F, options) {
-  return IsMappedResult(L) ? ExtendsFromMappedResult(L, R, T, F, options) : IsMappedKey(L) ? CreateType(ExtendsFromMappedKey(L, R, T, F, options)) : CreateType(ExtendsResolve(L, R, T, F), options);
+function Extends(L2, R2, T2, F2, options) {
+  return IsMappedResult(L2) ? ExtendsFromMappedResult(L2, R2, T2, F2, options) : IsMappedKey(L2) ? CreateType(ExtendsFromMappedKey(L2, R2, T2, F2, options)) : CreateType(ExtendsResolve(L2, R2, T2, F2), options);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/extends/extends-from-mapped-key.mjs
-function FromPropertyKey(K, U, L, R, options) {
+function FromPropertyKey(K, U2, L2, R2, options) {
   return {
-    [K]: Extends(Literal(K), U, L, R, Clone(options))
+    [K]: Extends(Literal(K), U2, L2, R2, Clone(options))
   };
 }
-function FromPropertyKeys(K, U, L, R, options) {
+function FromPropertyKeys(K, U2, L2, R2, options) {
   return K.reduce((Acc, LK) => {
-    return { ...Acc, ...FromPropertyKey(LK, U, L, R, options) };
+    return { ...Acc, ...FromPropertyKey(LK, U2, L2, R2, options) };
   }, {});
 }
-function FromMappedKey2(K, U, L, R, options) {
-  return FromPropertyKeys(K.keys, U, L, R, options);
+function FromMappedKey2(K, U2, L2, R2, options) {
+  return FromPropertyKeys(K.keys, U2, L2, R2, options);
 }
-function ExtendsFromMappedKey(T, U, L, R, options) {
-  const P = FromMappedKey2(T, U, L, R, options);
-  return MappedResult(P);
+function ExtendsFromMappedKey(T2, U2, L2, R2, options) {
+  const P2 = FromMappedKey2(T2, U2, L2, R2, options);
+  return MappedResult(P2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/exclude/exclude-from-template-literal.mjs
-function ExcludeFromTemplateLiteral(L, R) {
-  return Exclude(TemplateLiteralToUnion(L), R);
+function ExcludeFromTemplateLiteral(L2, R2) {
+  return Exclude(TemplateLiteralToUnion(L2), R2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/exclude/exclude.mjs
-function ExcludeRest(L, R) {
-  const excluded = L.filter((inner) => ExtendsCheck(inner, R) === ExtendsResult.False);
+function ExcludeRest(L2, R2) {
+  const excluded = L2.filter((inner) => ExtendsCheck(inner, R2) === ExtendsResult.False);
   return excluded.length === 1 ? excluded[0] : Union(excluded);
 }
-function Exclude(L, R, options = {}) {
-  if (IsTemplateLiteral(L))
-    return CreateType(ExcludeFromTemplateLiteral(L, R), options);
-  if (IsMappedResult(L))
-    return CreateType(ExcludeFromMappedResult(L, R), options);
-  return CreateType(IsUnion(L) ? ExcludeRest(L.anyOf, R) : ExtendsCheck(L, R) !== ExtendsResult.False ? Never() : L, options);
+function Exclude(L2, R2, options = {}) {
+  if (IsTemplateLiteral(L2))
+    return CreateType(ExcludeFromTemplateLiteral(L2, R2), options);
+  if (IsMappedResult(L2))
+    return CreateType(ExcludeFromMappedResult(L2, R2), options);
+  return CreateType(IsUnion(L2) ? ExcludeRest(L2.anyOf, R2) : ExtendsCheck(L2, R2) !== ExtendsResult.False ? Never() : L2, options);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/exclude/exclude-from-mapped-result.mjs
-function FromProperties9(P, U) {
+function FromProperties9(P2, U2) {
   const Acc = {};
-  for (const K2 of globalThis.Object.getOwnPropertyNames(P))
-    Acc[K2] = Exclude(P[K2], U);
+  for (const K2 of globalThis.Object.getOwnPropertyNames(P2))
+    Acc[K2] = Exclude(P2[K2], U2);
   return Acc;
 }
-function FromMappedResult7(R, T) {
-  return FromProperties9(R.properties, T);
+function FromMappedResult7(R2, T2) {
+  return FromProperties9(R2.properties, T2);
 }
-function ExcludeFromMappedResult(R, T) {
-  const P = FromMappedResult7(R, T);
-  return MappedResult(P);
+function ExcludeFromMappedResult(R2, T2) {
+  const P2 = FromMappedResult7(R2, T2);
+  return MappedResult(P2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/extract/extract-from-template-literal.mjs
-function ExtractFromTemplateLiteral(L, R) {
-  return Extract(TemplateLiteralToUnion(L), R);
+function ExtractFromTemplateLiteral(L2, R2) {
+  return Extract(TemplateLiteralToUnion(L2), R2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/extract/extract.mjs
-function ExtractRest(L, R) {
-  const extracted = L.filter((inner) => ExtendsCheck(inner, R) !== ExtendsResult.False);
+function ExtractRest(L2, R2) {
+  const extracted = L2.filter((inner) => ExtendsCheck(inner, R2) !== ExtendsResult.False);
   return extracted.length === 1 ? extracted[0] : Union(extracted);
 }
-function Extract(L, R, options) {
-  if (IsTemplateLiteral(L))
-    return CreateType(ExtractFromTemplateLiteral(L, R), options);
-  if (IsMappedResult(L))
-    return CreateType(ExtractFromMappedResult(L, R), options);
-  return CreateType(IsUnion(L) ? ExtractRest(L.anyOf, R) : ExtendsCheck(L, R) !== ExtendsResult.False ? L : Never(), options);
+function Extract(L2, R2, options) {
+  if (IsTemplateLiteral(L2))
+    return CreateType(ExtractFromTemplateLiteral(L2, R2), options);
+  if (IsMappedResult(L2))
+    return CreateType(ExtractFromMappedResult(L2, R2), options);
+  return CreateType(IsUnion(L2) ? ExtractRest(L2.anyOf, R2) : ExtendsCheck(L2, R2) !== ExtendsResult.False ? L2 : Never(), options);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/extract/extract-from-mapped-result.mjs
-function FromProperties10(P, T) {
+function FromProperties10(P2, T2) {
   const Acc = {};
-  for (const K2 of globalThis.Object.getOwnPropertyNames(P))
-    Acc[K2] = Extract(P[K2], T);
+  for (const K2 of globalThis.Object.getOwnPropertyNames(P2))
+    Acc[K2] = Extract(P2[K2], T2);
   return Acc;
 }
-function FromMappedResult8(R, T) {
-  return FromProperties10(R.properties, T);
+function FromMappedResult8(R2, T2) {
+  return FromProperties10(R2.properties, T2);
 }
-function ExtractFromMappedResult(R, T) {
-  const P = FromMappedResult8(R, T);
-  return MappedResult(P);
+function ExtractFromMappedResult(R2, T2) {
+  const P2 = FromMappedResult8(R2, T2);
+  return MappedResult(P2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/instance-type/instance-type.mjs
@@ -49998,17 +54142,17 @@ function ReadonlyOptional(schema) {
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/record/record.mjs
-function RecordCreateFromPattern(pattern, T, options) {
-  return CreateType({ [Kind]: "Record", type: "object", patternProperties: { [pattern]: T } }, options);
+function RecordCreateFromPattern(pattern, T2, options) {
+  return CreateType({ [Kind]: "Record", type: "object", patternProperties: { [pattern]: T2 } }, options);
 }
-function RecordCreateFromKeys(K, T, options) {
+function RecordCreateFromKeys(K, T2, options) {
   const result = {};
   for (const K2 of K)
-    result[K2] = T;
+    result[K2] = T2;
   return Object2(result, { ...options, [Hint]: "Record" });
 }
-function FromTemplateLiteralKey(K, T, options) {
-  return IsTemplateLiteralFinite(K) ? RecordCreateFromKeys(IndexPropertyKeys(K), T, options) : RecordCreateFromPattern(K.pattern, T, options);
+function FromTemplateLiteralKey(K, T2, options) {
+  return IsTemplateLiteralFinite(K) ? RecordCreateFromKeys(IndexPropertyKeys(K), T2, options) : RecordCreateFromPattern(K.pattern, T2, options);
 }
 function FromUnionKey(key, type, options) {
   return RecordCreateFromKeys(IndexPropertyKeys(Union(key)), type, options);
@@ -50023,7 +54167,7 @@ function FromStringKey(key, type, options) {
   const pattern = IsUndefined(key.pattern) ? PatternStringExact : key.pattern;
   return RecordCreateFromPattern(pattern, type, options);
 }
-function FromAnyKey(_, type, options) {
+function FromAnyKey(_2, type, options) {
   return RecordCreateFromPattern(PatternStringExact, type, options);
 }
 function FromNeverKey(_key, type, options) {
@@ -50035,7 +54179,7 @@ function FromBooleanKey(_key, type, options) {
 function FromIntegerKey(_key, type, options) {
   return RecordCreateFromPattern(PatternNumberExact, type, options);
 }
-function FromNumberKey(_, type, options) {
+function FromNumberKey(_2, type, options) {
   return RecordCreateFromPattern(PatternNumberExact, type, options);
 }
 function Record(key, type, options = {}) {
@@ -50133,23 +54277,23 @@ function Integer(options) {
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/intrinsic/intrinsic-from-mapped-key.mjs
-function MappedIntrinsicPropertyKey(K, M, options) {
+function MappedIntrinsicPropertyKey(K, M2, options) {
   return {
-    [K]: Intrinsic(Literal(K), M, Clone(options))
+    [K]: Intrinsic(Literal(K), M2, Clone(options))
   };
 }
-function MappedIntrinsicPropertyKeys(K, M, options) {
-  const result = K.reduce((Acc, L) => {
-    return { ...Acc, ...MappedIntrinsicPropertyKey(L, M, options) };
+function MappedIntrinsicPropertyKeys(K, M2, options) {
+  const result = K.reduce((Acc, L2) => {
+    return { ...Acc, ...MappedIntrinsicPropertyKey(L2, M2, options) };
   }, {});
   return result;
 }
-function MappedIntrinsicProperties(T, M, options) {
-  return MappedIntrinsicPropertyKeys(T["keys"], M, options);
+function MappedIntrinsicProperties(T2, M2, options) {
+  return MappedIntrinsicPropertyKeys(T2["keys"], M2, options);
 }
-function IntrinsicFromMappedKey(T, M, options) {
-  const P = MappedIntrinsicProperties(T, M, options);
-  return MappedResult(P);
+function IntrinsicFromMappedKey(T2, M2, options) {
+  const P2 = MappedIntrinsicProperties(T2, M2, options);
+  return MappedResult(P2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/intrinsic/intrinsic.mjs
@@ -50181,8 +54325,8 @@ function FromTemplateLiteral3(schema, mode, options) {
 function FromLiteralValue(value, mode) {
   return typeof value === "string" ? mode === "Uncapitalize" ? ApplyUncapitalize(value) : mode === "Capitalize" ? ApplyCapitalize(value) : mode === "Uppercase" ? ApplyUppercase(value) : mode === "Lowercase" ? ApplyLowercase(value) : value : value.toString();
 }
-function FromRest5(T, M) {
-  return T.map((L) => Intrinsic(L, M));
+function FromRest5(T2, M2) {
+  return T2.map((L2) => Intrinsic(L2, M2));
 }
 function Intrinsic(schema, mode, options = {}) {
   return (
@@ -50198,23 +54342,23 @@ function Intrinsic(schema, mode, options = {}) {
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/intrinsic/capitalize.mjs
-function Capitalize(T, options = {}) {
-  return Intrinsic(T, "Capitalize", options);
+function Capitalize(T2, options = {}) {
+  return Intrinsic(T2, "Capitalize", options);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/intrinsic/lowercase.mjs
-function Lowercase(T, options = {}) {
-  return Intrinsic(T, "Lowercase", options);
+function Lowercase(T2, options = {}) {
+  return Intrinsic(T2, "Lowercase", options);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/intrinsic/uncapitalize.mjs
-function Uncapitalize(T, options = {}) {
-  return Intrinsic(T, "Uncapitalize", options);
+function Uncapitalize(T2, options = {}) {
+  return Intrinsic(T2, "Uncapitalize", options);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/intrinsic/uppercase.mjs
-function Uppercase(T, options = {}) {
-  return Intrinsic(T, "Uppercase", options);
+function Uppercase(T2, options = {}) {
+  return Intrinsic(T2, "Uppercase", options);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/omit/omit-from-mapped-result.mjs
@@ -50240,11 +54384,11 @@ function FromUnion8(types, propertyKeys) {
   return types.map((type) => OmitResolve(type, propertyKeys));
 }
 function FromProperty3(properties, key) {
-  const { [key]: _, ...R } = properties;
-  return R;
+  const { [key]: _2, ...R2 } = properties;
+  return R2;
 }
 function FromProperties13(properties, propertyKeys) {
-  return propertyKeys.reduce((T, K2) => FromProperty3(T, K2), properties);
+  return propertyKeys.reduce((T2, K2) => FromProperty3(T2, K2), properties);
 }
 function FromObject3(type, propertyKeys, properties) {
   const options = Discard(type, [TransformKind, "$id", "required", "properties"]);
@@ -50399,12 +54543,12 @@ function FromProperties17(K, options) {
     Acc[K2] = Partial(K[K2], Clone(options));
   return Acc;
 }
-function FromMappedResult11(R, options) {
-  return FromProperties17(R.properties, options);
+function FromMappedResult11(R2, options) {
+  return FromProperties17(R2.properties, options);
 }
-function PartialFromMappedResult(R, options) {
-  const P = FromMappedResult11(R, options);
-  return MappedResult(P);
+function PartialFromMappedResult(R2, options) {
+  const P2 = FromMappedResult11(R2, options);
+  return MappedResult(P2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/required/required.mjs
@@ -50449,18 +54593,18 @@ function Required(type, options) {
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/required/required-from-mapped-result.mjs
-function FromProperties19(P, options) {
+function FromProperties19(P2, options) {
   const Acc = {};
-  for (const K2 of globalThis.Object.getOwnPropertyNames(P))
-    Acc[K2] = Required(P[K2], options);
+  for (const K2 of globalThis.Object.getOwnPropertyNames(P2))
+    Acc[K2] = Required(P2[K2], options);
   return Acc;
 }
-function FromMappedResult12(R, options) {
-  return FromProperties19(R.properties, options);
+function FromMappedResult12(R2, options) {
+  return FromProperties19(R2.properties, options);
 }
-function RequiredFromMappedResult(R, options) {
-  const P = FromMappedResult12(R, options);
-  return MappedResult(P);
+function RequiredFromMappedResult(R2, options) {
+  const P2 = FromMappedResult12(R2, options);
+  return MappedResult(P2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/module/compute.mjs
@@ -50609,11 +54753,11 @@ function RegExp2(unresolved, options) {
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/rest/rest.mjs
-function RestResolve(T) {
-  return IsIntersect(T) ? T.allOf : IsUnion(T) ? T.anyOf : IsTuple(T) ? T.items ?? [] : [];
+function RestResolve(T2) {
+  return IsIntersect(T2) ? T2.allOf : IsUnion(T2) ? T2.anyOf : IsTuple(T2) ? T2.items ?? [] : [];
 }
-function Rest(T) {
-  return RestResolve(T);
+function Rest(T2) {
+  return RestResolve(T2);
 }
 
 // ../../node_modules/@sinclair/typebox/build/esm/type/return-type/return-type.mjs
@@ -50809,6 +54953,23 @@ var DeploymentSourceSchema = Type.Object({
   credentials: Type.Optional(Nullable(Type.String({ maxLength: 200, description: "Name of git credentials for a private repository" })))
 });
 var PullStepSchema = Type.Record(Type.String(), Type.Unknown(), { minProperties: 1, maxProperties: 1 });
+var ScheduleSpecSchema = Type.Object({
+  cron: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Cron expression, e.g. '0 9 * * 1-5', read in timezone" })),
+  interval: Type.Optional(Type.Integer({ minimum: 10, maximum: 31622400, description: "Seconds between runs, counted from anchor_date" })),
+  anchor_date: Type.Optional(Type.String({ format: "date-time", description: "Where an interval counts from; an RRULE's start when it has no DTSTART" })),
+  rrule: Type.Optional(Type.String({ minLength: 1, maxLength: 2e3, description: "An RFC 5545 RRULE, e.g. 'FREQ=WEEKLY;BYDAY=MO;BYHOUR=9', read in timezone" })),
+  timezone: Type.Optional(Type.String({ maxLength: 100, description: "An IANA time zone (default UTC)" }))
+}, { additionalProperties: false });
+var DeploymentScheduleSchema = Type.Composite([
+  Type.Object({ id: Type.String(), active: Type.Boolean({ description: "A paused schedule (false) creates no runs" }) }),
+  ScheduleSpecSchema
+]);
+var CatchupPolicySchema = Type.Union([Type.Literal("skip"), Type.Literal("catch_up")], {
+  description: "Times missed while no server ran: skip them, or create the latest catchup_max_runs (they start at once)"
+});
+var CollisionStrategySchema = Type.Union([Type.Literal("enqueue"), Type.Literal("cancel_new")], {
+  description: "A run that finds concurrency_limit reached: waits (enqueue) or is cancelled (cancel_new)"
+});
 var DeploymentSchema = Type.Object({
   id: Id,
   flow_name: Type.String(),
@@ -50823,6 +54984,12 @@ var DeploymentSchema = Type.Object({
   tags: Type.Array(Type.String()),
   description: Nullable(Type.String()),
   paused: Type.Boolean(),
+  schedules: Type.Array(DeploymentScheduleSchema),
+  catchup_policy: CatchupPolicySchema,
+  catchup_max_runs: Type.Integer({ minimum: 0 }),
+  concurrency_limit: Nullable(Type.Integer({ minimum: 1 })),
+  collision_strategy: CollisionStrategySchema,
+  late_after_seconds: Type.Integer({ minimum: 0, description: "A run not started this long after its expected start is Late" }),
   created_at: Timestamp,
   updated_at: Timestamp
 });
@@ -50850,6 +55017,7 @@ var FlowRunSchema = Type.Object({
   tags: Type.Array(Type.String()),
   created_at: Timestamp,
   updated_at: Timestamp,
+  expected_start_time: Nullable(Timestamp),
   start_time: Nullable(Timestamp),
   end_time: Nullable(Timestamp),
   compute_seconds: Type.Number(),
@@ -50857,7 +55025,7 @@ var FlowRunSchema = Type.Object({
   result: Type.Optional(Type.Unknown())
 });
 var LOG_LEVELS = ["debug", "info", "warning", "error", "critical"];
-var LogLevelSchema = Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)));
+var LogLevelSchema = Type.Union(LOG_LEVELS.map((l2) => Type.Literal(l2)));
 var LogLineSchema = Type.Object({
   id: Type.String({ description: "Position in the run's event stream; later lines have larger ids" }),
   flow_run_id: Id,
@@ -50953,6 +55121,16 @@ var CredentialsCreateSchema = Type.Object({
   data: JsonObject2,
   overwrite: Type.Optional(Type.Boolean({ description: "Replace credentials of the same name instead of failing" }))
 }, { additionalProperties: false });
+function ScheduleInputSchema() {
+  return Type.Composite([ScheduleSpecSchema, Type.Object({ active: Type.Optional(Type.Boolean()) })], { additionalProperties: false });
+}
+var ScheduleCreateSchema = ScheduleInputSchema();
+var DeploymentSchedulesSchema = Type.Object({
+  items: Type.Array(Type.Composite([
+    DeploymentScheduleSchema,
+    Type.Object({ next_runs: Type.Array(Type.String({ format: "date-time" }), { description: "Its next times (none while it or the deployment is paused)" }) })
+  ]))
+});
 var DeploymentApplySchema = Type.Object({
   flow_name: Type.String({ minLength: 1, maxLength: 200 }),
   name: Ref2(),
@@ -50965,7 +55143,13 @@ var DeploymentApplySchema = Type.Object({
   pull_steps: Type.Optional(Nullable(Type.Array(PullStepSchema))),
   tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
   description: Type.Optional(Nullable(Type.String({ maxLength: 5e3 }))),
-  paused: Type.Optional(Type.Boolean())
+  paused: Type.Optional(Type.Boolean()),
+  schedules: Type.Optional(Type.Array(ScheduleInputSchema(), { maxItems: 50 })),
+  catchup_policy: Type.Optional(CatchupPolicySchema),
+  catchup_max_runs: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e3, description: "With catch_up: how many missed runs at most (default 1)" })),
+  concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: LIMITS.int32Max }))),
+  collision_strategy: Type.Optional(CollisionStrategySchema),
+  late_after_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, description: "Grace before a run that has not started is Late (default 60)" }))
 }, { additionalProperties: false });
 var DeploymentApplyResultSchema = Type.Object({
   deployment: DeploymentSchema,
@@ -51273,6 +55457,44 @@ var ROUTES = {
     params: IdParam,
     response: Deleted
   },
+  listDeploymentSchedules: {
+    method: "GET",
+    path: "/api/deployments/{id}/schedules",
+    tag: "deployments",
+    status: 200,
+    summary: "A deployment's schedules, each with its next times",
+    params: IdParam,
+    response: DeploymentSchedulesSchema
+  },
+  addDeploymentSchedule: {
+    method: "POST",
+    path: "/api/deployments/{id}/schedules",
+    tag: "deployments",
+    status: 201,
+    summary: "Add a schedule (cron with a time zone, interval or RRULE) to a deployment",
+    params: IdParam,
+    body: ScheduleCreateSchema,
+    response: DeploymentSchema
+  },
+  updateDeploymentSchedule: {
+    method: "PATCH",
+    path: "/api/deployments/{id}/schedules/{schedule}",
+    tag: "deployments",
+    status: 200,
+    summary: "Pause (active: false) or resume a schedule; pausing deletes its runs scheduled ahead that have not started",
+    params: Type.Object({ id: Type.String(), schedule: Type.String({ description: "The schedule's id, or a unique prefix of it" }) }),
+    body: Type.Object({ active: Type.Boolean() }, { additionalProperties: false }),
+    response: DeploymentSchema
+  },
+  deleteDeploymentSchedule: {
+    method: "DELETE",
+    path: "/api/deployments/{id}/schedules/{schedule}",
+    tag: "deployments",
+    status: 200,
+    summary: "Remove a schedule; its runs scheduled ahead that have not started are deleted",
+    params: Type.Object({ id: Type.String(), schedule: Type.String({ description: "The schedule's id, or a unique prefix of it" }) }),
+    response: DeploymentSchema
+  },
   createFlowRun: {
     method: "POST",
     path: "/api/deployments/{id}/runs",
@@ -51567,11 +55789,11 @@ ${value}`, dataLines++;
   }
   return { feed, reset };
 }
-function isDataPrefix(chunk, i, firstCharCode) {
-  return firstCharCode === 100 && chunk.charCodeAt(i + 1) === 97 && chunk.charCodeAt(i + 2) === 116 && chunk.charCodeAt(i + 3) === 97 && chunk.charCodeAt(i + 4) === 58;
+function isDataPrefix(chunk, i3, firstCharCode) {
+  return firstCharCode === 100 && chunk.charCodeAt(i3 + 1) === 97 && chunk.charCodeAt(i3 + 2) === 116 && chunk.charCodeAt(i3 + 3) === 97 && chunk.charCodeAt(i3 + 4) === 58;
 }
-function isEventPrefix(chunk, i, firstCharCode) {
-  return firstCharCode === 101 && chunk.charCodeAt(i + 1) === 118 && chunk.charCodeAt(i + 2) === 101 && chunk.charCodeAt(i + 3) === 110 && chunk.charCodeAt(i + 4) === 116 && chunk.charCodeAt(i + 5) === 58;
+function isEventPrefix(chunk, i3, firstCharCode) {
+  return firstCharCode === 101 && chunk.charCodeAt(i3 + 1) === 118 && chunk.charCodeAt(i3 + 2) === 101 && chunk.charCodeAt(i3 + 3) === 110 && chunk.charCodeAt(i3 + 4) === 116 && chunk.charCodeAt(i3 + 5) === 58;
 }
 
 // ../../packages/core/dist/api/client.js
@@ -51781,10 +56003,10 @@ function queryString(query) {
   if (!query)
     return "";
   const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) {
-    if (v === void 0 || v === null)
+  for (const [k2, v2] of Object.entries(query)) {
+    if (v2 === void 0 || v2 === null)
       continue;
-    params.set(k, Array.isArray(v) ? v.join(",") : String(v));
+    params.set(k2, Array.isArray(v2) ? v2.join(",") : String(v2));
   }
   const s = params.toString();
   return s ? `?${s}` : "";
@@ -52065,7 +56287,7 @@ function extractUrlVariableNames(url) {
   if (!matches2) {
     return [];
   }
-  return matches2.map(removeNonChars).reduce((a, b) => a.concat(b), []);
+  return matches2.map(removeNonChars).reduce((a, b2) => a.concat(b2), []);
 }
 function omit(object, keysToOmit) {
   const result = { __proto__: null };
@@ -52123,9 +56345,9 @@ function getValues(context3, operator, key, modifier) {
             );
           });
         } else {
-          Object.keys(value).forEach(function(k) {
-            if (isDefined(value[k])) {
-              result.push(encodeValue(operator, value[k], k));
+          Object.keys(value).forEach(function(k2) {
+            if (isDefined(value[k2])) {
+              result.push(encodeValue(operator, value[k2], k2));
             }
           });
         }
@@ -52136,10 +56358,10 @@ function getValues(context3, operator, key, modifier) {
             tmp.push(encodeValue(operator, value2));
           });
         } else {
-          Object.keys(value).forEach(function(k) {
-            if (isDefined(value[k])) {
-              tmp.push(encodeUnreserved(k));
-              tmp.push(encodeValue(operator, value[k].toString()));
+          Object.keys(value).forEach(function(k2) {
+            if (isDefined(value[k2])) {
+              tmp.push(encodeUnreserved(k2));
+              tmp.push(encodeValue(operator, value[k2].toString()));
             }
           });
         }
@@ -52172,7 +56394,7 @@ function expand(template, context3) {
   var operators = ["+", "#", ".", "/", ";", "?", "&"];
   template = template.replace(
     /\{([^\{\}]+)\}|([^\{\}]+)/g,
-    function(_, expression, literal) {
+    function(_2, expression, literal) {
       if (expression) {
         let operator = "";
         const values = [];
@@ -52320,10 +56542,10 @@ for (let code = 97; code <= 122; code++) {
   CHAR_MAP[code] |= TOKEN_FLAG;
 }
 var NullObject = /* @__PURE__ */ (() => {
-  const C = function() {
+  const C2 = function() {
   };
-  C.prototype = /* @__PURE__ */ Object.create(null);
-  return C;
+  C2.prototype = /* @__PURE__ */ Object.create(null);
+  return C2;
 })();
 function parse2(header, options) {
   const stopFlags = SEMI_FLAG | (options?.comma === true ? COMMA_FLAG : 0);
@@ -52583,17 +56805,17 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
       }
     } else {
       while (node.index < node.keys.length) {
-        const k = node.keys[node.index++];
-        const isFilteredOutByArray = propertyList && !propertyList.has(k);
+        const k2 = node.keys[node.index++];
+        const isFilteredOutByArray = propertyList && !propertyList.has(k2);
         if (isFilteredOutByArray) continue;
-        const childRaw = node.val[k];
-        const childVal = prepareVal(node.val, k, childRaw);
+        const childRaw = node.val[k2];
+        const childVal = prepareVal(node.val, k2, childRaw);
         if (isUnstringifiable(childVal)) continue;
         if (!node.first) chunks.push(",");
         if (space) {
-          chunks.push("\n" + space.repeat(level) + originalStringify(k) + ": ");
+          chunks.push("\n" + space.repeat(level) + originalStringify(k2) + ": ");
         } else {
-          chunks.push(originalStringify(k) + ":");
+          chunks.push(originalStringify(k2) + ":");
         }
         const isComplexObject = childVal !== null && typeof childVal === "object";
         const isNativeRaw = isRawJSON(childVal);
@@ -52604,7 +56826,7 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
           visited.add(childVal);
           stack.push({
             parent: node.val,
-            key: k,
+            key: k2,
             val: childVal,
             isArray: Array.isArray(childVal),
             keys: Array.isArray(childVal) ? null : Object.keys(childVal),
@@ -52692,7 +56914,7 @@ var isContextSourceSupported = () => {
   try {
     const result = JSON.parse(
       "1",
-      (_, __, context3) => !!context3?.source && context3.source === "1"
+      (_2, __, context3) => !!context3?.source && context3.source === "1"
     );
     featureCache.set(parseFingerprint, result);
     return result;
@@ -52738,8 +56960,8 @@ var applyReviverIteratively = (parsed, userReviver) => {
       const isComplexObject = value !== null && typeof value === "object";
       if (isComplexObject) {
         const keys = Object.keys(value);
-        for (let i = keys.length - 1; i >= 0; i--) {
-          stack.push({ parent: value, key: keys[i], visited: false });
+        for (let i3 = keys.length - 1; i3 >= 0; i3--) {
+          stack.push({ parent: value, key: keys[i3], visited: false });
         }
       }
     } else {
@@ -52995,7 +57217,7 @@ function toErrorMessage(data) {
   if (typeof data === "object" && data !== null && "message" in data) {
     const objectData = data;
     const suffix = "documentation_url" in objectData ? ` - ${objectData.documentation_url}` : "";
-    return Array.isArray(objectData.errors) ? `${objectData.message}: ${objectData.errors.map((v) => JSON.stringify(v)).join(", ")}${suffix}` : `${objectData.message}${suffix}`;
+    return Array.isArray(objectData.errors) ? `${objectData.message}: ${objectData.errors.map((v2) => JSON.stringify(v2)).join(", ")}${suffix}` : `${objectData.message}${suffix}`;
   }
   return `Unknown error: ${JSON.stringify(data)}`;
 }
@@ -53303,8 +57525,8 @@ var Octokit = class {
       this.auth = auth2;
     }
     const classConstructor = this.constructor;
-    for (let i = 0; i < classConstructor.plugins.length; ++i) {
-      Object.assign(this, classConstructor.plugins[i](this, options));
+    for (let i3 = 0; i3 < classConstructor.plugins.length; ++i3) {
+      Object.assign(this, classConstructor.plugins[i3](this, options));
     }
   }
   // assigned during constructor
@@ -56049,13 +60271,13 @@ var Context = class {
 // ../../node_modules/@actions/github/lib/internal/utils.js
 var httpClient = __toESM(require_lib(), 1);
 var import_undici2 = __toESM(require_undici(), 1);
-var __awaiter2 = function(thisArg, _arguments, P, generator) {
+var __awaiter2 = function(thisArg, _arguments, P2, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve2) {
+    return value instanceof P2 ? value : new P2(function(resolve2) {
       resolve2(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve2, reject) {
+  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -56291,7 +60513,7 @@ async function runDeployment(client, inputs, workflow) {
     try {
       ({ run: final, timedOut, lastLines } = await watchRun(client, created.id, {
         timeoutSeconds: inputs.timeoutSeconds,
-        onLog: (l) => info(`${l.timestamp.slice(11, 19)} ${l.level.toUpperCase().padEnd(7)} ${l.message}`)
+        onLog: (l2) => info(`${l2.timestamp.slice(11, 19)} ${l2.level.toUpperCase().padEnd(7)} ${l2.message}`)
       }));
       saveState(STATE.settled, created.id);
     } finally {
@@ -56347,7 +60569,7 @@ async function writeRunSummary(name, run2, state, url, lastLines) {
   ]).addLink(`Flow run ${run2.id}`, url);
   if (run2.state.message) summary2.addRaw(`<p>${escapeHtml(run2.state.message)}</p>`, true);
   if (lastLines.length) {
-    summary2.addDetails(`Last ${lastLines.length} log lines`, `<pre>${escapeHtml(lastLines.map((l) => `${l.level.toUpperCase()} ${l.message}`).join("\n"))}</pre>`);
+    summary2.addDetails(`Last ${lastLines.length} log lines`, `<pre>${escapeHtml(lastLines.map((l2) => `${l2.level.toUpperCase()} ${l2.message}`).join("\n"))}</pre>`);
   }
   await summary2.write();
 }
@@ -56404,14 +60626,14 @@ async function applyDeployments(client, deployments, onApplied = () => {
 var PY_STRING_PREFIX = /^(?:[rRbBuUfFtT]|[rR][bBfFtT]|[bBfFtT][rR])$/;
 function skipBalanced(code, open2) {
   let depth = 0;
-  for (let i = open2; i < code.length; i++) {
-    const c = code[i];
+  for (let i3 = open2; i3 < code.length; i3++) {
+    const c = code[i3];
     if (c === "(" || c === "[" || c === "{")
       depth++;
     else if (c === ")" || c === "]" || c === "}") {
       depth--;
       if (depth === 0)
-        return i + 1;
+        return i3 + 1;
     }
   }
   return code.length;
@@ -56419,48 +60641,48 @@ function skipBalanced(code, open2) {
 function pythonLogicalLines(src) {
   const lines = [];
   let line = 0;
-  let i = 0;
+  let i3 = 0;
   let depth = 0;
   let current = null;
   const scanString = (start, prefix) => {
     const quote = src[start];
     const triple = src.startsWith(quote.repeat(3), start);
     const formatted = /[fFtT]/.test(prefix);
-    let j = start + (triple ? 3 : 1);
-    while (j < src.length) {
-      const c = src[j];
+    let j2 = start + (triple ? 3 : 1);
+    while (j2 < src.length) {
+      const c = src[j2];
       if (c === "\\") {
-        if (src[j + 1] === "\n")
+        if (src[j2 + 1] === "\n")
           line++;
-        j += 2;
+        j2 += 2;
         continue;
       }
       if (c === "\n") {
         if (!triple)
-          return j;
+          return j2;
         line++;
       }
-      if (triple ? src.startsWith(quote.repeat(3), j) : c === quote)
-        return j + (triple ? 3 : 1);
+      if (triple ? src.startsWith(quote.repeat(3), j2) : c === quote)
+        return j2 + (triple ? 3 : 1);
       if (formatted && c === "{") {
-        if (src[j + 1] === "{") {
-          j += 2;
+        if (src[j2 + 1] === "{") {
+          j2 += 2;
           continue;
         }
-        j = scanReplacementField(j + 1);
+        j2 = scanReplacementField(j2 + 1);
         continue;
       }
-      j++;
+      j2++;
     }
-    return j;
+    return j2;
   };
   const scanReplacementField = (start) => {
     let nested = 1;
-    let j = start;
-    while (j < src.length && nested > 0) {
-      const c = src[j];
+    let j2 = start;
+    while (j2 < src.length && nested > 0) {
+      const c = src[j2];
       if (c === "'" || c === '"') {
-        j = scanString(j, "");
+        j2 = scanString(j2, "");
         continue;
       }
       if (c === "\n")
@@ -56469,46 +60691,46 @@ function pythonLogicalLines(src) {
         nested++;
       else if (c === "}" || c === ")" || c === "]")
         nested--;
-      j++;
+      j2++;
     }
-    return j;
+    return j2;
   };
-  while (i < src.length) {
+  while (i3 < src.length) {
     if (current === null) {
       let col = 0;
-      while (src[i] === " " || src[i] === "	" || src[i] === "\f") {
+      while (src[i3] === " " || src[i3] === "	" || src[i3] === "\f") {
         col++;
-        i++;
+        i3++;
       }
-      if (i >= src.length)
+      if (i3 >= src.length)
         break;
-      if (src[i] === "\n") {
+      if (src[i3] === "\n") {
         line++;
-        i++;
+        i3++;
         continue;
       }
-      if (src[i] === "#") {
-        while (i < src.length && src[i] !== "\n")
-          i++;
+      if (src[i3] === "#") {
+        while (i3 < src.length && src[i3] !== "\n")
+          i3++;
         continue;
       }
       current = { line, indent: col, code: "", strings: /* @__PURE__ */ new Map() };
     }
-    const c = src[i];
+    const c = src[i3];
     if (c === "#") {
-      while (i < src.length && src[i] !== "\n")
-        i++;
+      while (i3 < src.length && src[i3] !== "\n")
+        i3++;
       continue;
     }
-    if (c === "\\" && src[i + 1] === "\n") {
+    if (c === "\\" && src[i3 + 1] === "\n") {
       current.code += " ";
       line++;
-      i += 2;
+      i3 += 2;
       continue;
     }
     if (c === "\n") {
       line++;
-      i++;
+      i3++;
       if (depth > 0)
         current.code += " ";
       else {
@@ -56518,23 +60740,23 @@ function pythonLogicalLines(src) {
       continue;
     }
     if (c === "'" || c === '"') {
-      const start = i;
-      i = scanString(i, "");
-      current.strings.set(current.code.length, src.slice(start, i));
+      const start = i3;
+      i3 = scanString(i3, "");
+      current.strings.set(current.code.length, src.slice(start, i3));
       current.code += '""';
       continue;
     }
-    const word = /^[\p{L}\p{N}_]+/u.exec(src.slice(i, i + 200));
+    const word = /^[\p{L}\p{N}_]+/u.exec(src.slice(i3, i3 + 200));
     if (word) {
-      const after = src[i + word[0].length];
+      const after = src[i3 + word[0].length];
       if ((after === "'" || after === '"') && PY_STRING_PREFIX.test(word[0])) {
-        const start = i;
-        i = scanString(i + word[0].length, word[0]);
-        current.strings.set(current.code.length, src.slice(start, i));
+        const start = i3;
+        i3 = scanString(i3 + word[0].length, word[0]);
+        current.strings.set(current.code.length, src.slice(start, i3));
         current.code += '""';
       } else {
         current.code += word[0];
-        i += word[0].length;
+        i3 += word[0].length;
       }
       continue;
     }
@@ -56543,7 +60765,7 @@ function pythonLogicalLines(src) {
     else if (c === ")" || c === "]" || c === "}")
       depth = Math.max(0, depth - 1);
     current.code += c;
-    i++;
+    i3++;
   }
   if (current)
     lines.push(current);
@@ -56624,7 +60846,7 @@ var inherited = (key) => key in Object.prototype;
 function hasProtoKey(value) {
   if (Array.isArray(value))
     return value.some(hasProtoKey);
-  return value !== null && typeof value === "object" && Object.entries(value).some(([k, v]) => k === "__proto__" || hasProtoKey(v));
+  return value !== null && typeof value === "object" && Object.entries(value).some(([k2, v2]) => k2 === "__proto__" || hasProtoKey(v2));
 }
 function accepts(schema, value) {
   if (Array.isArray(schema.anyOf) && !schema.anyOf.some((o) => accepts(o, value)))
@@ -56640,14 +60862,14 @@ function accepts(schema, value) {
     return false;
   if (Array.isArray(value)) {
     const items = schema.items;
-    return !items || value.every((v) => accepts(items, v));
+    return !items || value.every((v2) => accepts(items, v2));
   }
   if (value !== null && typeof value === "object") {
     const properties = schema.properties ?? {};
     const extra = schema.additionalProperties;
-    for (const [key, v] of Object.entries(value)) {
+    for (const [key, v2] of Object.entries(value)) {
       const known = Object.hasOwn(properties, key) ? properties[key] : void 0;
-      if (known ? !accepts(known, v) : extra === false || extra !== void 0 && !accepts(extra, v))
+      if (known ? !accepts(known, v2) : extra === false || extra !== void 0 && !accepts(extra, v2))
         return false;
     }
     return (schema.required ?? []).every((key) => Object.hasOwn(value, key));
@@ -56698,17 +60920,17 @@ function pythonSchema(code, strings, start, end) {
   let required = [];
   let kwargs = false;
   let from = start;
-  for (let i = start; i <= end; i++) {
-    const c = code[i];
-    if (i < end && (c === "(" || c === "[" || c === "{")) {
-      i = Math.min(skipBalanced(code, i), end) - 1;
+  for (let i3 = start; i3 <= end; i3++) {
+    const c = code[i3];
+    if (i3 < end && (c === "(" || c === "[" || c === "{")) {
+      i3 = Math.min(skipBalanced(code, i3), end) - 1;
       continue;
     }
-    if (i < end && c !== ",")
+    if (i3 < end && c !== ",")
       continue;
     let s = from;
-    let e = i;
-    from = i + 1;
+    let e = i3;
+    from = i3 + 1;
     while (s < e && /\s/.test(code[s]))
       s++;
     while (e > s && /\s/.test(code[e - 1]))
@@ -56746,64 +60968,64 @@ function pythonSchema(code, strings, start, end) {
   return parameterSchemaOf(properties, required, kwargs);
 }
 function assignmentIn(code, start, end) {
-  for (let i = start; i < end; i++) {
-    const c = code[i];
+  for (let i3 = start; i3 < end; i3++) {
+    const c = code[i3];
     if (c === "(" || c === "[" || c === "{")
-      i = skipBalanced(code, i) - 1;
-    else if (c === "=" && code[i + 1] !== "=" && !"=!<>:".includes(code[i - 1] ?? ""))
-      return i;
+      i3 = skipBalanced(code, i3) - 1;
+    else if (c === "=" && code[i3 + 1] !== "=" && !"=!<>:".includes(code[i3 - 1] ?? ""))
+      return i3;
   }
   return null;
 }
 function pythonSource(code, strings, start, end) {
   let out = "";
-  for (let i = start; i < end; i++) {
-    const raw = strings.get(i);
+  for (let i3 = start; i3 < end; i3++) {
+    const raw = strings.get(i3);
     if (raw !== void 0) {
       out += raw;
-      i++;
+      i3++;
     } else
-      out += code[i];
+      out += code[i3];
   }
   return out;
 }
 function pythonTokens(text) {
   const tokens = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i];
+  let i3 = 0;
+  while (i3 < text.length) {
+    const c = text[i3];
     if (/\s/.test(c) || c === "\\") {
-      i++;
+      i3++;
       continue;
     }
-    const str = /^([A-Za-z]{0,2})('''|"""|'|")/.exec(text.slice(i, i + 5));
+    const str = /^([A-Za-z]{0,2})('''|"""|'|")/.exec(text.slice(i3, i3 + 5));
     if (str && (str[1] === "" || PY_STRING_PREFIX.test(str[1]))) {
       const quote = str[2];
-      let j = i + str[0].length;
-      while (j < text.length && !text.startsWith(quote, j))
-        j += text[j] === "\\" ? 2 : 1;
-      if (j >= text.length)
+      let j2 = i3 + str[0].length;
+      while (j2 < text.length && !text.startsWith(quote, j2))
+        j2 += text[j2] === "\\" ? 2 : 1;
+      if (j2 >= text.length)
         return null;
-      j += quote.length;
-      tokens.push({ kind: "string", value: text.slice(i, j) });
-      i = j;
+      j2 += quote.length;
+      tokens.push({ kind: "string", value: text.slice(i3, j2) });
+      i3 = j2;
       continue;
     }
-    if (/[0-9]/.test(c) || c === "." && /[0-9]/.test(text[i + 1] ?? "")) {
-      const num = /^(?:0[xXoObB][0-9a-fA-F_]+|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?)[jJ]?/.exec(text.slice(i))[0];
+    if (/[0-9]/.test(c) || c === "." && /[0-9]/.test(text[i3 + 1] ?? "")) {
+      const num = /^(?:0[xXoObB][0-9a-fA-F_]+|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?)[jJ]?/.exec(text.slice(i3))[0];
       tokens.push({ kind: "number", value: num });
-      i += num.length;
+      i3 += num.length;
       continue;
     }
-    const word = /^[\p{L}\p{N}_]+/u.exec(text.slice(i, i + 200));
+    const word = /^[\p{L}\p{N}_]+/u.exec(text.slice(i3, i3 + 200));
     if (word) {
       tokens.push({ kind: "name", value: word[0] });
-      i += word[0].length;
+      i3 += word[0].length;
       continue;
     }
-    const op = text.startsWith("...", i) ? "..." : text.startsWith("**", i) ? "**" : c;
+    const op = text.startsWith("...", i3) ? "..." : text.startsWith("**", i3) ? "**" : c;
     tokens.push({ kind: "op", value: op });
-    i += op.length;
+    i3 += op.length;
   }
   return tokens;
 }
@@ -56949,14 +61171,14 @@ function pythonLiteral(text) {
       const object = {};
       p = start;
       while (!op("}")) {
-        const k = value();
-        if (typeof k !== "string" || !op(":"))
+        const k2 = value();
+        if (typeof k2 !== "string" || !op(":"))
           return NOT_LITERAL;
         p++;
-        const v = value();
-        if (v === NOT_LITERAL)
+        const v2 = value();
+        if (v2 === NOT_LITERAL)
           return NOT_LITERAL;
-        setOwn(object, k, v);
+        setOwn(object, k2, v2);
         if (op(","))
           p++;
         else if (!op("}"))
@@ -57210,7 +61432,7 @@ function discoverPython(source) {
       parameterSchema: pythonSchema(code, strings, open2 + 1, close)
     });
   }
-  return [...found.values()].sort((a, b) => a.line - b.line);
+  return [...found.values()].sort((a, b2) => a.line - b2.line);
 }
 function pythonParameters(list) {
   let names = [];
@@ -57234,15 +61456,15 @@ function splitTopLevel(code, separator) {
   const parts = [];
   let depth = 0;
   let start = 0;
-  for (let i = 0; i < code.length; i++) {
-    const c = code[i];
+  for (let i3 = 0; i3 < code.length; i3++) {
+    const c = code[i3];
     if (c === "(" || c === "[" || c === "{")
       depth++;
     else if (c === ")" || c === "]" || c === "}")
       depth--;
     else if (c === separator && depth === 0) {
-      parts.push(code.slice(start, i));
-      start = i + 1;
+      parts.push(code.slice(start, i3));
+      start = i3 + 1;
     }
   }
   parts.push(code.slice(start));
@@ -57253,15 +61475,15 @@ function splitTopLevel(code, separator) {
 var REGEX_AFTER_WORD = /* @__PURE__ */ new Set(["return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case", "do", "else", "yield", "await"]);
 var STATEMENT_START = /* @__PURE__ */ new Set(["export", "import", "const", "let", "var", "function", "class", "async", "type", "interface", "enum", "declare", "namespace"]);
 function tokenReader(tokens) {
-  const at = (k) => tokens[k];
-  const is = (k, value) => {
-    const t = tokens[k];
+  const at = (k2) => tokens[k2];
+  const is = (k2, value) => {
+    const t = tokens[k2];
     return t !== void 0 && (t.kind === "id" || t.kind === "punct") && t.value === value;
   };
-  const skipBalanced2 = (k) => {
+  const skipBalanced2 = (k2) => {
     let depth = 0;
-    for (let j = k; j < tokens.length; j++) {
-      const t = tokens[j];
+    for (let j2 = k2; j2 < tokens.length; j2++) {
+      const t = tokens[j2];
       if (t.kind !== "punct")
         continue;
       if (t.value === "(" || t.value === "[" || t.value === "{")
@@ -57269,54 +61491,54 @@ function tokenReader(tokens) {
       else if (t.value === ")" || t.value === "]" || t.value === "}") {
         depth--;
         if (depth === 0)
-          return j + 1;
+          return j2 + 1;
       }
     }
     return tokens.length;
   };
-  const skipAngles = (k) => {
+  const skipAngles = (k2) => {
     let depth = 0;
-    for (let j = k; j < tokens.length; j++) {
-      const t = tokens[j];
+    for (let j2 = k2; j2 < tokens.length; j2++) {
+      const t = tokens[j2];
       if (t.kind !== "punct")
         continue;
       if (t.value === "(" || t.value === "[" || t.value === "{")
-        j = skipBalanced2(j) - 1;
+        j2 = skipBalanced2(j2) - 1;
       else if (t.value === "<")
         depth++;
       else if (t.value === ">") {
         depth--;
         if (depth === 0)
-          return j + 1;
+          return j2 + 1;
       }
     }
     return tokens.length;
   };
-  const skipType = (k) => {
-    let j = k;
-    while (j < tokens.length) {
-      const t = tokens[j];
+  const skipType = (k2) => {
+    let j2 = k2;
+    while (j2 < tokens.length) {
+      const t = tokens[j2];
       if (t.kind === "punct") {
         if (t.value === "(" || t.value === "[" || t.value === "{") {
-          j = skipBalanced2(j);
+          j2 = skipBalanced2(j2);
           continue;
         }
         if (t.value === "<") {
-          j = skipAngles(j);
+          j2 = skipAngles(j2);
           continue;
         }
         if (t.value === "=" || t.value === "," || t.value === ";" || t.value === ")" || t.value === "]" || t.value === "}")
-          return j;
+          return j2;
       }
-      j++;
+      j2++;
     }
-    return j;
+    return j2;
   };
   return { tokens, at, is, skipBalanced: skipBalanced2, skipAngles, skipType };
 }
 function tokenize(src) {
   const tokens = [];
-  let i = 0;
+  let i3 = 0;
   let line = 0;
   const regexAllowed = () => {
     const prev = tokens[tokens.length - 1];
@@ -57329,46 +61551,46 @@ function tokenize(src) {
     return false;
   };
   const skipQuoted = (quote) => {
-    const start = i + 1;
-    i++;
-    while (i < src.length && src[i] !== quote && src[i] !== "\n") {
-      if (src[i] === "\\") {
-        if (src[i + 1] === "\n")
+    const start = i3 + 1;
+    i3++;
+    while (i3 < src.length && src[i3] !== quote && src[i3] !== "\n") {
+      if (src[i3] === "\\") {
+        if (src[i3 + 1] === "\n")
           line++;
-        i++;
+        i3++;
       }
-      i++;
+      i3++;
     }
-    const value = src.slice(start, i);
-    if (src[i] === quote)
-      i++;
+    const value = src.slice(start, i3);
+    if (src[i3] === quote)
+      i3++;
     return value;
   };
   const skipTemplate = () => {
-    i++;
-    while (i < src.length && src[i] !== "`") {
-      const c = src[i];
+    i3++;
+    while (i3 < src.length && src[i3] !== "`") {
+      const c = src[i3];
       if (c === "\\") {
-        if (src[i + 1] === "\n")
+        if (src[i3 + 1] === "\n")
           line++;
-        i += 2;
+        i3 += 2;
         continue;
       }
       if (c === "\n")
         line++;
-      if (c === "$" && src[i + 1] === "{") {
-        i += 2;
+      if (c === "$" && src[i3 + 1] === "{") {
+        i3 += 2;
         skipCode();
         continue;
       }
-      i++;
+      i3++;
     }
-    i++;
+    i3++;
   };
   const skipCode = () => {
     const mark = tokens.length;
     let braces = 0;
-    while (i < src.length) {
+    while (i3 < src.length) {
       const t = next();
       if (!t)
         continue;
@@ -57383,33 +61605,33 @@ function tokenize(src) {
     tokens.length = mark;
   };
   const next = () => {
-    const c = src[i];
+    const c = src[i3];
     if (c === "\n") {
       line++;
-      i++;
+      i3++;
       return void 0;
     }
     if (c === " " || c === "	" || c === "\r" || c === "\f" || c === "\v" || c === "\xA0" || c === "\u2028" || c === "\u2029") {
-      i++;
+      i3++;
       return void 0;
     }
-    if (c === "/" && src[i + 1] === "/") {
-      while (i < src.length && src[i] !== "\n")
-        i++;
+    if (c === "/" && src[i3 + 1] === "/") {
+      while (i3 < src.length && src[i3] !== "\n")
+        i3++;
       return void 0;
     }
-    if (c === "/" && src[i + 1] === "*") {
-      const end = src.indexOf("*/", i + 2);
+    if (c === "/" && src[i3 + 1] === "*") {
+      const end = src.indexOf("*/", i3 + 2);
       const stop = end < 0 ? src.length : end + 2;
-      for (let j = i; j < stop; j++)
-        if (src[j] === "\n")
+      for (let j2 = i3; j2 < stop; j2++)
+        if (src[j2] === "\n")
           line++;
-      i = stop;
+      i3 = stop;
       return void 0;
     }
-    if (c === "#" && i === 0 && src[1] === "!") {
-      while (i < src.length && src[i] !== "\n")
-        i++;
+    if (c === "#" && i3 === 0 && src[1] === "!") {
+      while (i3 < src.length && src[i3] !== "\n")
+        i3++;
       return void 0;
     }
     const startLine = line;
@@ -57420,42 +61642,42 @@ function tokenize(src) {
       skipTemplate();
       token = { kind: "template", value: "", line: startLine };
     } else if (/[\p{L}_$\\]/u.test(c)) {
-      const word = /^(?:[\p{L}\p{N}_$\u200c\u200d]|\\u[0-9a-fA-F]{4}|\\u\{[0-9a-fA-F]+\})+/u.exec(src.slice(i, i + 500));
+      const word = /^(?:[\p{L}\p{N}_$\u200c\u200d]|\\u[0-9a-fA-F]{4}|\\u\{[0-9a-fA-F]+\})+/u.exec(src.slice(i3, i3 + 500));
       const value = word ? word[0] : c;
-      i += value.length;
+      i3 += value.length;
       token = { kind: "id", value, line: startLine };
-    } else if (/[0-9]/.test(c) || c === "." && /[0-9]/.test(src[i + 1] ?? "")) {
-      const num = /^[0-9A-Za-z_.]+/.exec(src.slice(i, i + 200))[0];
-      i += num.length;
+    } else if (/[0-9]/.test(c) || c === "." && /[0-9]/.test(src[i3 + 1] ?? "")) {
+      const num = /^[0-9A-Za-z_.]+/.exec(src.slice(i3, i3 + 200))[0];
+      i3 += num.length;
       token = { kind: "number", value: num, line: startLine };
     } else if (c === "/" && regexAllowed()) {
       let inClass = false;
-      i++;
-      while (i < src.length && src[i] !== "\n") {
-        const r = src[i];
+      i3++;
+      while (i3 < src.length && src[i3] !== "\n") {
+        const r = src[i3];
         if (r === "\\")
-          i++;
+          i3++;
         else if (r === "[")
           inClass = true;
         else if (r === "]")
           inClass = false;
         else if (r === "/" && !inClass)
           break;
-        i++;
+        i3++;
       }
-      i++;
-      while (/[A-Za-z]/.test(src[i] ?? ""))
-        i++;
+      i3++;
+      while (/[A-Za-z]/.test(src[i3] ?? ""))
+        i3++;
       token = { kind: "regex", value: "", line: startLine };
     } else {
-      const op = src.startsWith("=>", i) ? "=>" : src.startsWith("...", i) ? "..." : src.startsWith("===", i) ? "===" : src.startsWith("==", i) ? "==" : c;
-      i += op.length;
+      const op = src.startsWith("=>", i3) ? "=>" : src.startsWith("...", i3) ? "..." : src.startsWith("===", i3) ? "===" : src.startsWith("==", i3) ? "==" : c;
+      i3 += op.length;
       token = { kind: "punct", value: op, line: startLine };
     }
     tokens.push(token);
     return token;
   };
-  while (i < src.length)
+  while (i3 < src.length)
     next();
   return tokens;
 }
@@ -57493,59 +61715,59 @@ function keyName(token) {
 function scriptTypes(reader) {
   const { tokens, at, is, skipBalanced: skipBalanced2, skipAngles, skipType } = reader;
   const typeDecls = /* @__PURE__ */ new Map();
-  const continues = (k) => {
-    const t = at(k);
+  const continues = (k2) => {
+    const t = at(k2);
     if (!t)
       return false;
     if (t.kind === "punct")
       return ["|", "&", ":", "=>", "<", ",", ".", "?", "(", "[", "{", "="].includes(t.value);
     return t.kind === "id" && ["keyof", "typeof", "readonly", "extends", "infer", "new", "is", "asserts", "unique"].includes(t.value);
   };
-  const startsMember = (k) => {
-    let j = k;
-    if (is(j, "readonly") && (at(j + 1)?.kind === "id" || at(j + 1)?.kind === "string"))
-      j++;
-    const t = at(j);
-    return t !== void 0 && (t.kind === "id" || t.kind === "string" || t.kind === "number") && (is(j + 1, ":") || is(j + 1, "?") || is(j + 1, "("));
+  const startsMember = (k2) => {
+    let j2 = k2;
+    if (is(j2, "readonly") && (at(j2 + 1)?.kind === "id" || at(j2 + 1)?.kind === "string"))
+      j2++;
+    const t = at(j2);
+    return t !== void 0 && (t.kind === "id" || t.kind === "string" || t.kind === "number") && (is(j2 + 1, ":") || is(j2 + 1, "?") || is(j2 + 1, "("));
   };
   const splitAt = (start, end, angles) => {
     const parts = [];
     let from = start;
-    for (let j = start; j < end; j++) {
-      if (is(j, "(") || is(j, "[") || is(j, "{"))
-        j = skipBalanced2(j) - 1;
-      else if (angles && is(j, "<"))
-        j = skipAngles(j) - 1;
-      else if (is(j, ",")) {
-        parts.push([from, j]);
-        from = j + 1;
+    for (let j2 = start; j2 < end; j2++) {
+      if (is(j2, "(") || is(j2, "[") || is(j2, "{"))
+        j2 = skipBalanced2(j2) - 1;
+      else if (angles && is(j2, "<"))
+        j2 = skipAngles(j2) - 1;
+      else if (is(j2, ",")) {
+        parts.push([from, j2]);
+        from = j2 + 1;
       }
     }
     if (from < end)
       parts.push([from, end]);
     return parts;
   };
-  const aliasEnd = (k) => {
-    let j = k;
-    while (j < tokens.length) {
-      const t = tokens[j];
-      if (j > k && t.line > tokens[j - 1].line && t.kind === "id" && STATEMENT_START.has(t.value) && !continues(j - 1))
-        return j;
-      if (is(j, ";") || is(j, ")") || is(j, "]") || is(j, "}"))
-        return j;
-      if (is(j, "(") || is(j, "[") || is(j, "{"))
-        j = skipBalanced2(j);
-      else if (is(j, "<"))
-        j = skipAngles(j);
+  const aliasEnd = (k2) => {
+    let j2 = k2;
+    while (j2 < tokens.length) {
+      const t = tokens[j2];
+      if (j2 > k2 && t.line > tokens[j2 - 1].line && t.kind === "id" && STATEMENT_START.has(t.value) && !continues(j2 - 1))
+        return j2;
+      if (is(j2, ";") || is(j2, ")") || is(j2, "]") || is(j2, "}"))
+        return j2;
+      if (is(j2, "(") || is(j2, "[") || is(j2, "{"))
+        j2 = skipBalanced2(j2);
+      else if (is(j2, "<"))
+        j2 = skipAngles(j2);
       else
-        j++;
+        j2++;
     }
-    return j;
+    return j2;
   };
   {
     let level = 0;
-    for (let k = 0; k < tokens.length; k++) {
-      const t = tokens[k];
+    for (let k2 = 0; k2 < tokens.length; k2++) {
+      const t = tokens[k2];
       if (t.kind === "punct") {
         if (t.value === "(" || t.value === "[" || t.value === "{")
           level++;
@@ -57553,23 +61775,23 @@ function scriptTypes(reader) {
           level = Math.max(0, level - 1);
         continue;
       }
-      const name = at(k + 1);
-      if (level > 0 || t.kind !== "id" || is(k - 1, ".") || name?.kind !== "id")
+      const name = at(k2 + 1);
+      if (level > 0 || t.kind !== "id" || is(k2 - 1, ".") || name?.kind !== "id")
         continue;
       let decl = null;
-      if (t.value === "interface" && (is(k + 2, "{") || is(k + 2, "extends"))) {
-        let j = k + 2;
+      if (t.value === "interface" && (is(k2 + 2, "{") || is(k2 + 2, "extends"))) {
+        let j2 = k2 + 2;
         let bases = [];
-        if (is(j, "extends")) {
-          const start = j + 1;
-          while (j < tokens.length && !is(j, "{"))
-            j = is(j, "<") ? skipAngles(j) : j + 1;
-          bases = splitAt(start, j, true);
+        if (is(j2, "extends")) {
+          const start = j2 + 1;
+          while (j2 < tokens.length && !is(j2, "{"))
+            j2 = is(j2, "<") ? skipAngles(j2) : j2 + 1;
+          bases = splitAt(start, j2, true);
         }
-        if (is(j, "{"))
-          decl = { kind: "interface", bases, body: j };
-      } else if (t.value === "type" && is(k + 2, "=")) {
-        decl = { kind: "alias", start: k + 3, end: aliasEnd(k + 3) };
+        if (is(j2, "{"))
+          decl = { kind: "interface", bases, body: j2 };
+      } else if (t.value === "type" && is(k2 + 2, "=")) {
+        decl = { kind: "alias", start: k2 + 3, end: aliasEnd(k2 + 3) };
       }
       if (decl)
         typeDecls.set(name.value, [...typeDecls.get(name.value) ?? [], decl]);
@@ -57697,16 +61919,16 @@ function scriptTypes(reader) {
     const type = union();
     return p === end ? type : OTHER;
   };
-  const memberEnd = (k, close) => {
-    for (let j = k; j < close; j++) {
-      if (j > k && tokens[j].line > tokens[j - 1].line && startsMember(j) && !continues(j - 1))
-        return j;
-      if (is(j, ";") || is(j, ","))
-        return j;
-      if (is(j, "(") || is(j, "[") || is(j, "{"))
-        j = skipBalanced2(j) - 1;
-      else if (is(j, "<"))
-        j = skipAngles(j) - 1;
+  const memberEnd = (k2, close) => {
+    for (let j2 = k2; j2 < close; j2++) {
+      if (j2 > k2 && tokens[j2].line > tokens[j2 - 1].line && startsMember(j2) && !continues(j2 - 1))
+        return j2;
+      if (is(j2, ";") || is(j2, ","))
+        return j2;
+      if (is(j2, "(") || is(j2, "[") || is(j2, "{"))
+        j2 = skipBalanced2(j2) - 1;
+      else if (is(j2, "<"))
+        j2 = skipAngles(j2) - 1;
     }
     return close;
   };
@@ -57714,38 +61936,38 @@ function scriptTypes(reader) {
     const close = skipBalanced2(open2) - 1;
     const members = [];
     let index = false;
-    let k = open2 + 1;
-    while (k < close) {
-      if (is(k, ";") || is(k, ",")) {
-        k++;
+    let k2 = open2 + 1;
+    while (k2 < close) {
+      if (is(k2, ";") || is(k2, ",")) {
+        k2++;
         continue;
       }
-      const end = memberEnd(k, close);
-      let j = k;
-      k = Math.max(end, k + 1);
-      if (is(j, "readonly") && j + 1 < end && !is(j + 1, ":") && !is(j + 1, "?") && !is(j + 1, "("))
-        j++;
-      if (is(j, "[")) {
-        if (is(j + 2, "in"))
+      const end = memberEnd(k2, close);
+      let j2 = k2;
+      k2 = Math.max(end, k2 + 1);
+      if (is(j2, "readonly") && j2 + 1 < end && !is(j2 + 1, ":") && !is(j2 + 1, "?") && !is(j2 + 1, "("))
+        j2++;
+      if (is(j2, "[")) {
+        if (is(j2 + 2, "in"))
           return OTHER;
         index = true;
         continue;
       }
-      if ((is(j, "get") || is(j, "set")) && (at(j + 1)?.kind === "id" || at(j + 1)?.kind === "string") && is(j + 2, "("))
+      if ((is(j2, "get") || is(j2, "set")) && (at(j2 + 1)?.kind === "id" || at(j2 + 1)?.kind === "string") && is(j2 + 2, "("))
         continue;
-      const key = at(j);
+      const key = at(j2);
       if (!key || key.kind !== "id" && key.kind !== "string" && key.kind !== "number")
         continue;
-      j++;
+      j2++;
       let optional = false;
-      if (is(j, "?")) {
+      if (is(j2, "?")) {
         optional = true;
-        j++;
+        j2++;
       }
-      if (j >= end)
+      if (j2 >= end)
         members.push({ key: keyName(key), optional, type: null });
-      else if (is(j, ":"))
-        members.push({ key: keyName(key), optional, type: parseType(j + 1, end) });
+      else if (is(j2, ":"))
+        members.push({ key: keyName(key), optional, type: parseType(j2 + 1, end) });
     }
     return { kind: "object", members, index };
   };
@@ -57948,11 +62170,11 @@ function scriptTypes(reader) {
         continue;
       }
       let eq = -1;
-      for (let j = s + 1; j < e && eq < 0; j++) {
-        if (is(j, "(") || is(j, "[") || is(j, "{"))
-          j = skipBalanced2(j) - 1;
-        else if (is(j, "="))
-          eq = j;
+      for (let j2 = s + 1; j2 < e && eq < 0; j2++) {
+        if (is(j2, "(") || is(j2, "[") || is(j2, "{"))
+          j2 = skipBalanced2(j2) - 1;
+        else if (is(j2, "="))
+          eq = j2;
       }
       keys.set(keyName(key), { hasDefault: eq >= 0, literal: eq >= 0 ? jsLiteral(eq + 1, e) : null });
     }
@@ -57960,34 +62182,34 @@ function scriptTypes(reader) {
   };
   const schemaAt = (open2) => {
     const close = skipBalanced2(open2) - 1;
-    let k = open2 + 1;
-    if (is(k, "this")) {
-      k = is(k + 1, ":") ? skipType(k + 2) : k + 1;
-      if (is(k, ","))
-        k++;
+    let k2 = open2 + 1;
+    if (is(k2, "this")) {
+      k2 = is(k2 + 1, ":") ? skipType(k2 + 2) : k2 + 1;
+      if (is(k2, ","))
+        k2++;
     }
-    if (k >= close)
+    if (k2 >= close)
       return parameterSchemaOf({}, [], true);
-    let j;
-    if (is(k, "{"))
-      j = skipBalanced2(k);
-    else if (at(k)?.kind === "id" && !is(k, "..."))
-      j = k + 1;
+    let j2;
+    if (is(k2, "{"))
+      j2 = skipBalanced2(k2);
+    else if (at(k2)?.kind === "id" && !is(k2, "..."))
+      j2 = k2 + 1;
     else
       return null;
-    if (is(j, "?"))
-      j++;
+    if (is(j2, "?"))
+      j2++;
     let type = null;
-    if (is(j, ":")) {
-      const typeEnd = Math.min(skipType(j + 1), close);
-      type = parseType(j + 1, typeEnd);
+    if (is(j2, ":")) {
+      const typeEnd = Math.min(skipType(j2 + 1), close);
+      type = parseType(j2 + 1, typeEnd);
       if (type.kind === "union") {
         const defined = type.options.filter((o) => !mayBeUndefined(o));
         if (defined.length === 1)
           type = defined[0];
       }
     }
-    const pattern = is(k, "{") ? patternAt(k) : null;
+    const pattern = is(k2, "{") ? patternAt(k2) : null;
     const members = type ? objectShape(type, 0) : null;
     if (members) {
       const properties2 = {};
@@ -58025,22 +62247,22 @@ function discoverScript(source, commonJs) {
   const aliases = [];
   const parametersAt = (open2) => {
     const close = skipBalanced2(open2) - 1;
-    let k = open2 + 1;
-    if (is(k, "this")) {
-      while (k < close && !is(k, ","))
-        k = is(k, "(") || is(k, "[") || is(k, "{") ? skipBalanced2(k) : k + 1;
-      k++;
+    let k2 = open2 + 1;
+    if (is(k2, "this")) {
+      while (k2 < close && !is(k2, ","))
+        k2 = is(k2, "(") || is(k2, "[") || is(k2, "{") ? skipBalanced2(k2) : k2 + 1;
+      k2++;
     }
-    if (k >= close)
+    if (k2 >= close)
       return [];
-    if (is(k, "{"))
-      return objectKeys(k);
-    if (at(k)?.kind === "id" && !is(k, "...")) {
-      let j = k + 1;
-      if (is(j, "?"))
-        j++;
-      if (is(j, ":") && is(j + 1, "{")) {
-        const type = objectType(j + 1);
+    if (is(k2, "{"))
+      return objectKeys(k2);
+    if (at(k2)?.kind === "id" && !is(k2, "...")) {
+      let j2 = k2 + 1;
+      if (is(j2, "?"))
+        j2++;
+      if (is(j2, ":") && is(j2 + 1, "{")) {
+        const type = objectType(j2 + 1);
         return type.kind === "object" ? type.members.map((m) => m.key) : [];
       }
     }
@@ -58050,10 +62272,10 @@ function discoverScript(source, commonJs) {
     const close = skipBalanced2(open2) - 1;
     const keys = [];
     let memberStart = true;
-    for (let k = open2 + 1; k < close; k++) {
-      const t = tokens[k];
+    for (let k2 = open2 + 1; k2 < close; k2++) {
+      const t = tokens[k2];
       if (t.kind === "punct" && (t.value === "(" || t.value === "[" || t.value === "{")) {
-        k = skipBalanced2(k) - 1;
+        k2 = skipBalanced2(k2) - 1;
         memberStart = false;
         continue;
       }
@@ -58070,42 +62292,42 @@ function discoverScript(source, commonJs) {
     }
     return keys;
   };
-  const functionAt = (k) => {
-    const line = at(k)?.line ?? 0;
-    let j = k;
+  const functionAt = (k2) => {
+    const line = at(k2)?.line ?? 0;
+    let j2 = k2;
     let isAsync = false;
-    if (is(j, "async") && !is(j + 1, "=>") && !is(j + 1, "=") && !is(j + 1, ",") && !is(j + 1, ";")) {
+    if (is(j2, "async") && !is(j2 + 1, "=>") && !is(j2 + 1, "=") && !is(j2 + 1, ",") && !is(j2 + 1, ";")) {
       isAsync = true;
-      j++;
+      j2++;
     }
-    if (is(j, "function")) {
-      j++;
-      if (is(j, "*"))
+    if (is(j2, "function")) {
+      j2++;
+      if (is(j2, "*"))
         return null;
-      if (at(j)?.kind === "id" && !is(j, "("))
-        j++;
-      if (is(j, "<"))
-        j = skipAngles(j);
-      return is(j, "(") ? { async: isAsync, ...signatureAt(j), line } : null;
+      if (at(j2)?.kind === "id" && !is(j2, "("))
+        j2++;
+      if (is(j2, "<"))
+        j2 = skipAngles(j2);
+      return is(j2, "(") ? { async: isAsync, ...signatureAt(j2), line } : null;
     }
-    if (at(j)?.kind === "id" && is(j + 1, "=>"))
+    if (at(j2)?.kind === "id" && is(j2 + 1, "=>"))
       return { async: isAsync, parameters: [], parameterSchema: null, line };
-    if (is(j, "<"))
-      j = skipAngles(j);
-    if (!is(j, "("))
+    if (is(j2, "<"))
+      j2 = skipAngles(j2);
+    if (!is(j2, "("))
       return null;
-    const after = skipBalanced2(j);
+    const after = skipBalanced2(j2);
     if (is(after, "=>") || is(after, ":") && arrowFollows(after))
-      return { async: isAsync, ...signatureAt(j), line };
+      return { async: isAsync, ...signatureAt(j2), line };
     return null;
   };
   const arrowFollows = (colon) => {
-    for (let j = colon + 1; j < tokens.length; j++) {
-      const t = tokens[j];
+    for (let j2 = colon + 1; j2 < tokens.length; j2++) {
+      const t = tokens[j2];
       if (t.kind === "punct" && (t.value === "(" || t.value === "[" || t.value === "{"))
-        j = skipBalanced2(j) - 1;
+        j2 = skipBalanced2(j2) - 1;
       else if (t.kind === "punct" && t.value === "<")
-        j = skipAngles(j) - 1;
+        j2 = skipAngles(j2) - 1;
       else if (t.kind === "punct" && t.value === "=>")
         return true;
       else if (t.kind === "punct" && (t.value === ";" || t.value === "=" || t.value === ","))
@@ -58113,66 +62335,66 @@ function discoverScript(source, commonJs) {
     }
     return false;
   };
-  const declarationAt = (k) => {
-    const j = is(k, "async") ? k + 1 : k;
-    if (!is(j, "function") || is(j + 1, "*"))
+  const declarationAt = (k2) => {
+    const j2 = is(k2, "async") ? k2 + 1 : k2;
+    if (!is(j2, "function") || is(j2 + 1, "*"))
       return null;
-    const name = at(j + 1);
+    const name = at(j2 + 1);
     if (name?.kind !== "id")
       return null;
-    const shape = functionAt(k);
+    const shape = functionAt(k2);
     return shape ? { name: name.value, shape } : null;
   };
-  const variablesAt = (k, firstLine) => {
+  const variablesAt = (k2, firstLine) => {
     const out = [];
-    let j = k + 1;
-    while (j < tokens.length) {
-      const name = at(j);
+    let j2 = k2 + 1;
+    while (j2 < tokens.length) {
+      const name = at(j2);
       if (name?.kind !== "id")
         break;
-      j++;
-      if (is(j, "!"))
-        j++;
-      if (is(j, ":"))
-        j = skipType(j + 1);
-      if (!is(j, "="))
+      j2++;
+      if (is(j2, "!"))
+        j2++;
+      if (is(j2, ":"))
+        j2 = skipType(j2 + 1);
+      if (!is(j2, "="))
         break;
-      const shape = functionAt(j + 1);
+      const shape = functionAt(j2 + 1);
       if (shape)
         out.push({ name: name.value, shape: { ...shape, line: out.length === 0 ? firstLine : name.line } });
-      j = endOfInitializer(j + 1);
-      if (!is(j, ","))
+      j2 = endOfInitializer(j2 + 1);
+      if (!is(j2, ","))
         break;
-      j++;
+      j2++;
     }
     return out;
   };
-  const endOfInitializer = (k) => {
-    let j = k;
-    let line = at(k)?.line ?? 0;
-    while (j < tokens.length) {
-      const t = tokens[j];
+  const endOfInitializer = (k2) => {
+    let j2 = k2;
+    let line = at(k2)?.line ?? 0;
+    while (j2 < tokens.length) {
+      const t = tokens[j2];
       if (t.kind === "punct") {
         if (t.value === "(" || t.value === "[" || t.value === "{") {
-          j = skipBalanced2(j);
-          line = at(j - 1)?.line ?? line;
+          j2 = skipBalanced2(j2);
+          line = at(j2 - 1)?.line ?? line;
           continue;
         }
         if (t.value === "," || t.value === ";" || t.value === ")" || t.value === "]" || t.value === "}")
-          return j;
+          return j2;
       } else if (t.kind === "id" && t.line > line && STATEMENT_START.has(t.value))
-        return j;
+        return j2;
       line = t.line;
-      j++;
+      j2++;
     }
-    return j;
+    return j2;
   };
   const objectFunctions = (open2) => {
     const close = skipBalanced2(open2) - 1;
-    let k = open2 + 1;
-    while (k < close) {
-      const key = at(k);
-      const next = k + 1;
+    let k2 = open2 + 1;
+    while (k2 < close) {
+      const key = at(k2);
+      const next = k2 + 1;
       if (key?.kind === "id" && key.value === "async" && at(next)?.kind === "id" && is(next + 1, "(")) {
         exported.push({ name: at(next).value, shape: { async: true, ...signatureAt(next + 1), line: key.line } });
       } else if ((key?.kind === "id" || key?.kind === "string") && is(next, "(")) {
@@ -58187,24 +62409,24 @@ function discoverScript(source, commonJs) {
         else if (value?.kind === "id" && (is(next + 2, ",") || next + 2 >= close))
           aliases.push({ local: value.value, name: key.value });
       }
-      while (k < close && !is(k, ","))
-        k = is(k, "(") || is(k, "[") || is(k, "{") ? skipBalanced2(k) : k + 1;
-      k++;
+      while (k2 < close && !is(k2, ","))
+        k2 = is(k2, "(") || is(k2, "[") || is(k2, "{") ? skipBalanced2(k2) : k2 + 1;
+      k2++;
     }
   };
-  const exportDefault = (k, line) => {
-    const shape = functionAt(k);
+  const exportDefault = (k2, line) => {
+    const shape = functionAt(k2);
     if (shape) {
       exported.push({ name: "default", shape: { ...shape, line } });
       return;
     }
-    if (is(k, "{")) {
-      objectFunctions(k);
+    if (is(k2, "{")) {
+      objectFunctions(k2);
       return;
     }
-    const value = at(k);
-    const after = at(k + 1);
-    if (value?.kind === "id" && !["function", "async", "class"].includes(value.value) && (!after || is(k + 1, ";") || after.line > value.line)) {
+    const value = at(k2);
+    const after = at(k2 + 1);
+    if (value?.kind === "id" && !["function", "async", "class"].includes(value.value) && (!after || is(k2 + 1, ";") || after.line > value.line)) {
       aliases.push({ local: value.value, name: "default" });
     }
   };
@@ -58212,21 +62434,21 @@ function discoverScript(source, commonJs) {
     const close = skipBalanced2(open2) - 1;
     if (is(close + 1, "from"))
       return;
-    for (let k = open2 + 1; k < close; k++) {
-      if (is(k, ","))
+    for (let k2 = open2 + 1; k2 < close; k2++) {
+      if (is(k2, ","))
         continue;
-      if (is(k, "type") && at(k + 1)?.kind === "id" && !is(k + 1, "as")) {
-        while (k < close && !is(k, ","))
-          k++;
+      if (is(k2, "type") && at(k2 + 1)?.kind === "id" && !is(k2 + 1, "as")) {
+        while (k2 < close && !is(k2, ","))
+          k2++;
         continue;
       }
-      const local = at(k);
+      const local = at(k2);
       if (local?.kind !== "id")
         continue;
       let name = local.value;
-      if (is(k + 1, "as")) {
-        name = at(k + 2)?.value ?? "";
-        k += 2;
+      if (is(k2 + 1, "as")) {
+        name = at(k2 + 2)?.value ?? "";
+        k2 += 2;
       }
       aliases.push({ local: local.value, name });
     }
@@ -58236,8 +62458,8 @@ function discoverScript(source, commonJs) {
     parameterSchema: schemaAt(open2)
   });
   let depth = 0;
-  for (let k = 0; k < tokens.length; k++) {
-    const t = tokens[k];
+  for (let k2 = 0; k2 < tokens.length; k2++) {
+    const t = tokens[k2];
     if (t.kind === "punct") {
       if (t.value === "(" || t.value === "[" || t.value === "{")
         depth++;
@@ -58245,67 +62467,67 @@ function discoverScript(source, commonJs) {
         depth = Math.max(0, depth - 1);
       continue;
     }
-    if (depth > 0 || t.kind !== "id" || is(k - 1, "."))
+    if (depth > 0 || t.kind !== "id" || is(k2 - 1, "."))
       continue;
     if (t.value === "export") {
-      if (is(k + 1, "default"))
-        exportDefault(k + 2, t.line);
-      else if (is(k + 1, "{"))
-        exportList(k + 1);
-      else if (is(k + 1, "const") || is(k + 1, "let") || is(k + 1, "var")) {
-        exported.push(...variablesAt(k + 1, t.line));
+      if (is(k2 + 1, "default"))
+        exportDefault(k2 + 2, t.line);
+      else if (is(k2 + 1, "{"))
+        exportList(k2 + 1);
+      else if (is(k2 + 1, "const") || is(k2 + 1, "let") || is(k2 + 1, "var")) {
+        exported.push(...variablesAt(k2 + 1, t.line));
       } else {
-        const decl = declarationAt(k + 1);
+        const decl = declarationAt(k2 + 1);
         if (decl)
           exported.push({ name: decl.name, shape: { ...decl.shape, line: t.line } });
       }
       continue;
     }
-    if (is(k - 1, "declare"))
+    if (is(k2 - 1, "declare"))
       continue;
-    if (t.value === "function" || t.value === "async" && is(k + 1, "function")) {
-      const decl = declarationAt(k);
+    if (t.value === "function" || t.value === "async" && is(k2 + 1, "function")) {
+      const decl = declarationAt(k2);
       if (decl && !locals.has(decl.name))
         locals.set(decl.name, decl.shape);
       if (t.value === "async")
-        k++;
+        k2++;
       continue;
     }
     if (t.value === "const" || t.value === "let" || t.value === "var") {
-      for (const v of variablesAt(k, t.line))
-        if (!locals.has(v.name))
-          locals.set(v.name, v.shape);
+      for (const v2 of variablesAt(k2, t.line))
+        if (!locals.has(v2.name))
+          locals.set(v2.name, v2.shape);
       continue;
     }
     if (commonJs)
-      commonJsExport(k);
+      commonJsExport(k2);
   }
-  function commonJsExport(k) {
-    let j = k;
-    if (is(j, "module") && is(j + 1, ".") && is(j + 2, "exports"))
-      j += 2;
-    else if (!is(j, "exports"))
+  function commonJsExport(k2) {
+    let j2 = k2;
+    if (is(j2, "module") && is(j2 + 1, ".") && is(j2 + 2, "exports"))
+      j2 += 2;
+    else if (!is(j2, "exports"))
       return;
-    if (is(j + 1, "=")) {
-      if (!is(k, "module"))
+    if (is(j2 + 1, "=")) {
+      if (!is(k2, "module"))
         return;
-      const shape2 = functionAt(j + 2);
+      const shape2 = functionAt(j2 + 2);
       if (shape2)
-        exported.push({ name: "default", shape: { ...shape2, line: tokens[k].line } });
-      else if (is(j + 2, "{"))
-        objectFunctions(j + 2);
-      else if (at(j + 2)?.kind === "id")
-        aliases.push({ local: at(j + 2).value, name: "default" });
+        exported.push({ name: "default", shape: { ...shape2, line: tokens[k2].line } });
+      else if (is(j2 + 2, "{"))
+        objectFunctions(j2 + 2);
+      else if (at(j2 + 2)?.kind === "id")
+        aliases.push({ local: at(j2 + 2).value, name: "default" });
       return;
     }
-    if (!is(j + 1, ".") || at(j + 2)?.kind !== "id" || !is(j + 3, "="))
+    if (!is(j2 + 1, ".") || at(j2 + 2)?.kind !== "id" || !is(j2 + 3, "="))
       return;
-    const name = at(j + 2).value;
-    const shape = functionAt(j + 4);
+    const name = at(j2 + 2).value;
+    const shape = functionAt(j2 + 4);
     if (shape)
-      exported.push({ name, shape: { ...shape, line: tokens[k].line } });
-    else if (at(j + 4)?.kind === "id")
-      aliases.push({ local: at(j + 4).value, name });
+      exported.push({ name, shape: { ...shape, line: tokens[k2].line } });
+    else if (at(j2 + 4)?.kind === "id")
+      aliases.push({ local: at(j2 + 4).value, name });
   }
   for (const { local, name } of aliases) {
     const shape = locals.get(local);
@@ -58320,7 +62542,7 @@ function discoverScript(source, commonJs) {
     parameters: shape.parameters,
     flow: false,
     parameterSchema: shape.parameterSchema
-  })).sort((a, b) => a.line - b.line);
+  })).sort((a, b2) => a.line - b2.line);
 }
 
 // ../../packages/client-node/dist/entrypoints.js
@@ -58375,7 +62597,7 @@ async function withParameterSchemas(deployments, read) {
       out.push(d);
       continue;
     }
-    const fn = discoverFunctions(text, language).find((f) => f.name === entrypoint.function);
+    const fn = discoverFunctions(text, language).find((f2) => f2.name === entrypoint.function);
     if (!fn) {
       notes.push(`${deploymentLabel(d)}: ${entrypoint.path} has no ${language === "python" ? "top-level function" : "exported function"} '${entrypoint.function}'; check the entrypoint (runs call it by that name)`);
       out.push(d);

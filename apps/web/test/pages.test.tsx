@@ -47,7 +47,7 @@ describe("a session that ends while a page is open", () => {
 describe("deployments", () => {
   const deployment = (id: string, flow: string, name: string, pool: string, tags: string[]) => ({
     id, flow_name: flow, name, work_pool: pool, source: { git_url: "https://example.com/r.git" }, entrypoint: "flows/x.py:main", job_variables: {},
-    parameters: {}, parameter_schema: null, pull_steps: null, tags, description: null, paused: false, created_at: now, updated_at: now,
+    parameters: {}, parameter_schema: null, pull_steps: null, tags, description: null, paused: false, schedules: [], catchup_policy: "skip", catchup_max_runs: 1, concurrency_limit: null, collision_strategy: "enqueue", late_after_seconds: 60, created_at: now, updated_at: now,
   });
   const items = [deployment("d1", "etl", "nightly", "managed", ["finance"]), deployment("d2", "report", "weekly", "push-pool", []), deployment("d3", "etl", "adhoc", "push-pool", [])];
 
@@ -88,6 +88,31 @@ describe("deployments", () => {
     expect(screen.getByText("abc1234")).toBeTruthy();
     expect(screen.getByText("flows/x.py:main")).toBeTruthy();
     expect(within(screen.getByRole("main")).getByRole("link", { name: "managed" }).getAttribute("href")).toBe("/work-pools/managed");
+  });
+
+  it("a deployment's page shows its schedules with their next runs, and pauses one", async () => {
+    const schedule = { id: "s1", active: true, cron: "0 9 * * 1-5", timezone: "Europe/Berlin" };
+    let active = true;
+    const patches: unknown[] = [];
+    await renderApp("/deployments/d1", (route, body) => {
+      if (route === "GET /api/deployments/d1") return json(200, { ...items[0], schedules: [{ ...schedule, active }], concurrency_limit: 1, collision_strategy: "cancel_new" });
+      if (route === "GET /api/deployments/d1/schedules") {
+        return json(200, { items: [{ ...schedule, active, next_runs: active ? ["2026-12-07T08:00:00.000Z", "2026-12-08T08:00:00.000Z"] : [] }] });
+      }
+      if (route === "PATCH /api/deployments/d1/schedules/s1") {
+        patches.push(body);
+        active = false;
+        return json(200, { ...items[0], schedules: [{ ...schedule, active }] });
+      }
+      if (route === "GET /api/flow-runs") return json(200, { items: [], next_cursor: null });
+    });
+    const table = await screen.findByRole("table", { name: "Schedules of etl/nightly" });
+    expect(within(table).getByText("cron 0 9 * * 1-5 (Europe/Berlin)")).toBeTruthy();
+    expect(within(table).getAllByRole("listitem")).toHaveLength(2);
+    expect(screen.getByText("1 at a time (new runs past it are cancelled)")).toBeTruthy();
+    await userEvent.click(within(table).getByRole("button", { name: "Pause schedule cron 0 9 * * 1-5 (Europe/Berlin)" }));
+    await waitFor(() => expect(within(screen.getByRole("table", { name: "Schedules of etl/nightly" })).getByText("Paused")).toBeTruthy());
+    expect(patches).toEqual([{ active: false }]);
   });
 
   it("a deployment that does not exist says so, with the way back", async () => {

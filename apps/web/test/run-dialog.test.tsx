@@ -28,7 +28,7 @@ const deployment = {
     properties: { name: { type: "string", title: "Name" }, count: { type: "integer", title: "Count", default: 1 } },
     required: ["name"],
   },
-  pull_steps: null, tags: [], description: null, paused: false, created_at: now, updated_at: now,
+  pull_steps: null, tags: [], description: null, paused: false, schedules: [], catchup_policy: "skip", catchup_max_runs: 1, concurrency_limit: null, collision_strategy: "enqueue", late_after_seconds: 60, created_at: now, updated_at: now,
 };
 const pool = {
   id: "1a2b3c4d-0000-4000-8000-0000000000b1", name: "managed", type: "ferry:managed", description: null,
@@ -38,7 +38,7 @@ const pool = {
 const run = {
   id: RUN_ID, name: "brave-otter", deployment_id: DEPLOYMENT_ID, deployment_name: "nightly", flow_name: "etl", work_pool: "managed",
   work_pool_type: "ferry:managed", state: { type: "SCHEDULED", name: "Scheduled", message: null, timestamp: now }, parameters: {}, job_variables: {},
-  job_configuration: null, infrastructure_id: null, idempotency_key: null, tags: [], created_at: now, updated_at: now, start_time: null, end_time: null,
+  job_configuration: null, infrastructure_id: null, idempotency_key: null, tags: [], created_at: now, updated_at: now, expected_start_time: null, start_time: null, end_time: null,
   compute_seconds: 0,
 };
 

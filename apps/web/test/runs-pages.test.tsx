@@ -27,7 +27,7 @@ function makeRun(patch: Partial<FlowRun> = {}): FlowRun {
     id: RUN_ID, name: "brave-otter", deployment_id: "22222222-0000-4000-8000-000000000002", deployment_name: "nightly", flow_name: "etl",
     work_pool: "managed-pool", work_pool_type: "ferry:managed", state: state("RUNNING", "Running", "2026-12-04T10:00:02.000Z"),
     parameters: { day: "2026-12-04" }, job_variables: { pip_packages: ["pandas"] }, job_configuration: null, infrastructure_id: "proc-42",
-    idempotency_key: null, tags: [], created_at: T0, updated_at: T0, start_time: "2026-12-04T10:00:02.000Z", end_time: null, compute_seconds: 12,
+    idempotency_key: null, tags: [], created_at: T0, updated_at: T0, expected_start_time: null, start_time: "2026-12-04T10:00:02.000Z", end_time: null, compute_seconds: 12,
     ...patch,
   };
 }

@@ -112,3 +112,27 @@ describe("decideAdmission: a pool's concurrency limit (push and managed runs)", 
     expect(decisions[2]!.change?.message).toMatch(/^the free tier runs 1 managed run at a time/);
   });
 });
+
+describe("decideAdmission: a deployment's concurrency limit and collision strategy", () => {
+  const of = (id: string, deployment: string, state: QueuedRun["state"] = scheduled): QueuedRun => ({ id, work_pool_id: "p1", deployment_id: deployment, state });
+  const limited = (strategy: "enqueue" | "cancel_new", active = 0) =>
+    new Map([["d1", { name: "nightly", concurrency_limit: 1, collision_strategy: strategy, active }]]);
+
+  it("enqueue: admits up to the limit, the rest wait with the reason; other deployments are not held back", () => {
+    const decisions = decideAdmission({ queued: [of("a", "d1"), of("b", "d1"), of("c", "d2")], pools: new Map([["p1", pool()]]), deployments: limited("enqueue"), admitted });
+    expect(actions(decisions)).toEqual(["a:admit", "b:wait", "c:admit"]);
+    expect(decisions[1]!.change?.message).toBe("deployment 'nightly' is running 1 of its 1 allowed runs; this run starts when one ends");
+  });
+
+  it("cancel_new: a run that finds the limit reached is cancelled, saying why", () => {
+    const decisions = decideAdmission({ queued: [of("a", "d1"), of("b", "d1")], pools: new Map([["p1", pool()]]), deployments: limited("cancel_new", 1), admitted });
+    expect(actions(decisions)).toEqual(["a:cancel", "b:cancel"]);
+    expect(decisions[0]!.change).toMatchObject({ type: "CANCELLED", message: expect.stringContaining("collision_strategy cancel_new") });
+  });
+
+  it("leaves a Late run Late while it waits", () => {
+    const late = { type: "SCHEDULED" as const, name: "Late" as const };
+    const decisions = decideAdmission({ queued: [of("a", "d1", late)], pools: new Map([["p1", pool()]]), deployments: limited("enqueue", 1), admitted });
+    expect(decisions[0]).toEqual({ run: of("a", "d1", late), action: "wait", change: null });
+  });
+});

@@ -12,6 +12,7 @@ import type { TierLimits } from "./tiers.js";
 export interface QueuedRun {
   id: string;
   work_pool_id: string;
+  deployment_id?: string;
   state: { type: StateType; name: StateName };
 }
 
@@ -20,6 +21,17 @@ export interface AdmissionPool {
   name: string;
   paused: boolean;
   concurrency_limit: number | null;
+  active: number;
+}
+
+/**
+ * A deployment with a concurrency limit, as admission sees it. `active`: its runs in PENDING, RUNNING
+ * or CANCELLING now. `cancel_new`: a run that finds the limit reached is cancelled instead of waiting.
+ */
+export interface AdmissionDeployment {
+  name: string;
+  concurrency_limit: number;
+  collision_strategy: "enqueue" | "cancel_new";
   active: number;
 }
 
@@ -37,6 +49,8 @@ export interface AdmissionInput {
   /** Runs waiting to start, first in first out. */
   queued: QueuedRun[];
   pools: ReadonlyMap<string, AdmissionPool>;
+  /** The queued runs' deployments that have a concurrency limit, by id (those without one are absent). */
+  deployments?: ReadonlyMap<string, AdmissionDeployment>;
   /** Limits of the workspace's tier, for managed runs; undefined for push runs (no tier limits). */
   tier?: AdmissionTier;
   /** The state an admitted run moves to: PENDING, with a name and message saying where it starts. */
@@ -46,7 +60,8 @@ export interface AdmissionInput {
 /**
  * - `admit`: start it now (the change moves it to PENDING).
  * - `wait`: no slot; the change marks it AwaitingConcurrencySlot, or is null when it already is.
- * - `cancel`: it can never start this month (compute hours spent); the change cancels it.
+ * - `cancel`: it can never start this month (compute hours spent), or its deployment is at its limit
+ *   with collision_strategy cancel_new; the change cancels it.
  * - `hold`: leave it as it is (its pool is paused, or gone).
  */
 export type AdmissionDecision =
@@ -71,6 +86,8 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision[] {
   let tierFree = tier ? tier.limits.concurrent_managed_runs - tier.activeManagedRuns : Number.POSITIVE_INFINITY;
   const poolActive = new Map<string, number>();
   for (const [id, pool] of input.pools) poolActive.set(id, pool.active);
+  const deploymentActive = new Map<string, number>();
+  for (const [id, d] of input.deployments ?? []) deploymentActive.set(id, d.active);
 
   return input.queued.map((run): AdmissionDecision => {
     if (spent && tier) {
@@ -84,15 +101,31 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision[] {
     }
     const pool = input.pools.get(run.work_pool_id);
     if (!pool || pool.paused) return { run, action: "hold", change: null };
+    const deployment = run.deployment_id ? input.deployments?.get(run.deployment_id) : undefined;
+    const deploymentRunning = deployment ? (deploymentActive.get(run.deployment_id!) ?? 0) : 0;
+    const deploymentFull = deployment !== undefined && deploymentRunning >= deployment.concurrency_limit;
+    if (deploymentFull && deployment.collision_strategy === "cancel_new") {
+      return {
+        run,
+        action: "cancel",
+        change: stateChange("CANCELLED", {
+          message: `cancelled: deployment '${deployment.name}' already runs ${deploymentRunning} of its ${deployment.concurrency_limit} allowed runs (collision_strategy cancel_new)`,
+        }),
+      };
+    }
     const active = poolActive.get(run.work_pool_id) ?? 0;
     const poolFull = pool.concurrency_limit !== null && active >= pool.concurrency_limit;
-    if (!poolFull && tierFree > 0) {
+    if (!poolFull && !deploymentFull && tierFree > 0) {
       tierFree--;
       poolActive.set(run.work_pool_id, active + 1);
+      if (deployment) deploymentActive.set(run.deployment_id!, deploymentRunning + 1);
       return { run, action: "admit", change: input.admitted };
     }
-    if (run.state.name === "AwaitingConcurrencySlot") return { run, action: "wait", change: null };
-    const message = poolFull
+    // A Late run stays Late while it waits: that it is late is what its user needs to see.
+    if (run.state.name === "AwaitingConcurrencySlot" || run.state.name === "Late") return { run, action: "wait", change: null };
+    const message = deploymentFull
+      ? `deployment '${deployment.name}' is running ${deploymentRunning} of its ${deployment.concurrency_limit} allowed runs; this run starts when one ends`
+      : poolFull
       ? `work pool '${pool.name}' is running ${active} of its ${pool.concurrency_limit} allowed runs; this run starts when one ends`
       : `the ${tier!.tier} tier runs ${tier!.limits.concurrent_managed_runs} managed run${tier!.limits.concurrent_managed_runs === 1 ? "" : "s"} at a time; this one starts when a slot frees`;
     return { run, action: "wait", change: stateChange("SCHEDULED", { name: "AwaitingConcurrencySlot", message }) };

@@ -110,6 +110,28 @@ export type DeploymentSource = Static<typeof DeploymentSourceSchema>;
 export const PullStepSchema = Type.Record(Type.String(), Type.Unknown(), { minProperties: 1, maxProperties: 1 });
 export type PullStep = Static<typeof PullStepSchema>;
 
+/** A deployment's schedule: exactly one of cron, interval or rrule (checked by core's validateSchedule). */
+export const ScheduleSpecSchema = Type.Object(
+  {
+    cron: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Cron expression, e.g. '0 9 * * 1-5', read in timezone" })),
+    interval: Type.Optional(Type.Integer({ minimum: 10, maximum: 31_622_400, description: "Seconds between runs, counted from anchor_date" })),
+    anchor_date: Type.Optional(Type.String({ format: "date-time", description: "Where an interval counts from; an RRULE's start when it has no DTSTART" })),
+    rrule: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: "An RFC 5545 RRULE, e.g. 'FREQ=WEEKLY;BYDAY=MO;BYHOUR=9', read in timezone" })),
+    timezone: Type.Optional(Type.String({ maxLength: 100, description: "An IANA time zone (default UTC)" })),
+  },
+  { additionalProperties: false },
+);
+export const DeploymentScheduleSchema = Type.Composite([
+  Type.Object({ id: Type.String(), active: Type.Boolean({ description: "A paused schedule (false) creates no runs" }) }),
+  ScheduleSpecSchema,
+]);
+export const CatchupPolicySchema = Type.Union([Type.Literal("skip"), Type.Literal("catch_up")], {
+  description: "Times missed while no server ran: skip them, or create the latest catchup_max_runs (they start at once)",
+});
+export const CollisionStrategySchema = Type.Union([Type.Literal("enqueue"), Type.Literal("cancel_new")], {
+  description: "A run that finds concurrency_limit reached: waits (enqueue) or is cancelled (cancel_new)",
+});
+
 export const DeploymentSchema = Type.Object({
   id: Id,
   flow_name: Type.String(),
@@ -124,6 +146,12 @@ export const DeploymentSchema = Type.Object({
   tags: Type.Array(Type.String()),
   description: Nullable(Type.String()),
   paused: Type.Boolean(),
+  schedules: Type.Array(DeploymentScheduleSchema),
+  catchup_policy: CatchupPolicySchema,
+  catchup_max_runs: Type.Integer({ minimum: 0 }),
+  concurrency_limit: Nullable(Type.Integer({ minimum: 1 })),
+  collision_strategy: CollisionStrategySchema,
+  late_after_seconds: Type.Integer({ minimum: 0, description: "A run not started this long after its expected start is Late" }),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
@@ -157,6 +185,7 @@ export const FlowRunSchema = Type.Object({
   tags: Type.Array(Type.String()),
   created_at: Timestamp,
   updated_at: Timestamp,
+  expected_start_time: Nullable(Timestamp),
   start_time: Nullable(Timestamp),
   end_time: Nullable(Timestamp),
   compute_seconds: Type.Number(),

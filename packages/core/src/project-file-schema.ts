@@ -63,6 +63,29 @@ const deployment = {
     tags: { type: "array", maxItems: 50, items: { type: "string", minLength: 1, maxLength: 100 } },
     description: { type: ["string", "null"], maxLength: 5000 },
     paused: { type: "boolean" },
+    schedules: {
+      type: "array",
+      maxItems: 50,
+      description: "When the server creates runs on its own: cron (with timezone), interval or rrule",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          cron: nonEmpty(200, "Cron expression, e.g. '0 9 * * 1-5'"),
+          interval: { type: "integer", minimum: 10, description: "Seconds between runs, from anchor_date" },
+          anchor_date: { type: "string", format: "date-time" },
+          rrule: nonEmpty(2000, "An RFC 5545 RRULE, e.g. 'FREQ=WEEKLY;BYDAY=MO;BYHOUR=9'"),
+          timezone: nonEmpty(100, "An IANA time zone, e.g. Europe/Berlin (default UTC)"),
+          active: { type: "boolean", description: "false: paused" },
+        },
+        oneOf: [{ required: ["cron"] }, { required: ["interval"] }, { required: ["rrule"] }],
+      },
+    },
+    catchup_policy: { enum: ["skip", "catch_up"], description: "Runs missed while no server ran: skip (default) or catch_up" },
+    catchup_max_runs: { type: "integer", minimum: 0, maximum: 1000, description: "With catch_up: at most this many missed runs (default 1)" },
+    concurrency_limit: { type: ["integer", "null"], minimum: 1, description: "Runs of this deployment at once" },
+    collision_strategy: { enum: ["enqueue", "cancel_new"], description: "A run past concurrency_limit waits (enqueue) or is cancelled (cancel_new)" },
+    late_after_seconds: { type: "integer", minimum: 0, maximum: 86400, description: "A run not started this long after its time is Late (default 60)" },
   },
 };
 

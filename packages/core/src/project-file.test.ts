@@ -146,7 +146,7 @@ deployments:
     work_pool: { name: Bad_Pool, job_variables: [1] }
     tags: [ok, ""]
     paused: "no"
-    schedules: []
+    schedules: [{ cron: "0 9 * * *", timezone: Mars/Olympus }]
     source: { git_url: https://x/y.git, commit: zzz, repo: x }
   - name: a
     entrypoint: a.py:a
@@ -167,7 +167,7 @@ deployments:
       "deployments[0].work_pool.job_variables": expect.stringMatching(/must be a mapping of variable: value, not a list/),
       "deployments[0].tags[1]": expect.stringMatching(/non-empty string/),
       "deployments[0].paused": expect.stringMatching(/true or false/),
-      "deployments[0].schedules": expect.stringMatching(/not supported yet/),
+      "deployments[0].schedules[0]": expect.stringMatching(/'Mars\/Olympus' is not an IANA time zone/),
       "deployments[0].source.commit": expect.stringMatching(/7 to 40 hexadecimal/),
       "deployments[0].source.repo": expect.stringMatching(/not a known field \(known: git_url, branch, commit, credentials\)/),
       "deployments[2]": expect.stringMatching(/repeats deployments\[1\] \(a\/a\)/),
@@ -318,5 +318,54 @@ describe("parseImageReference", () => {
 
   it("refuses what Docker refuses", () => {
     for (const bad of ["", "Etl", "etl:", "etl:-x", "a//b", "-a/b", "etl@sha256:12", "a b"]) expect(parseImageReference(bad), bad).toBeNull();
+  });
+});
+
+describe("parseProjectFile: schedules", () => {
+  it("reads schedules, the catch-up policy and the deployment's concurrency, as Prefect's prefect.yaml writes them", () => {
+    const file = parseProjectFile(`
+deployments:
+  - name: nightly
+    entrypoint: flows/etl.py:etl
+    work_pool: managed
+    schedules:
+      - { cron: "0 2 * * *", timezone: Europe/Berlin }
+      - { interval: 3600, active: false }
+      - rrule: "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9"
+    catchup_policy: catch_up
+    catchup_max_runs: 3
+    concurrency_limit: 1
+    collision_strategy: cancel_new
+    late_after_seconds: 120
+`);
+    expect(file.deployments[0]).toMatchObject({
+      schedules: [
+        { cron: "0 2 * * *", timezone: "Europe/Berlin" },
+        { interval: 3600, anchor_date: "2020-01-01T00:00:00.000Z", timezone: "UTC", active: false },
+        { rrule: "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9", timezone: "UTC" },
+      ],
+      catchup_policy: "catch_up",
+      catchup_max_runs: 3,
+      concurrency_limit: 1,
+      collision_strategy: "cancel_new",
+      late_after_seconds: 120,
+    });
+  });
+
+  it("names the fix for a bad schedule and a bad strategy", () => {
+    const issues = issuesOf(() =>
+      parseProjectFile(`
+deployments:
+  - name: a
+    entrypoint: a.py:a
+    work_pool: p
+    schedules: [{ cron: "61 * * * *" }, { every: 5 }]
+    collision_strategy: drop
+`),
+    );
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    expect(byPath["deployments[0].schedules[0]"]).toMatch(/cron '61 \* \* \* \*' is not a cron expression/);
+    expect(byPath["deployments[0].schedules[1].every"]).toMatch(/not a known field/);
+    expect(byPath["deployments[0].collision_strategy"]).toMatch(/must be one of enqueue, cancel_new/);
   });
 });

@@ -4,6 +4,7 @@ import { parseEntrypoint } from "./entrypoint.js";
 import { FerryError } from "./errors.js";
 import type { DeploymentSource, PullStep } from "./models.js";
 import { isSlug } from "./names.js";
+import { CATCHUP_POLICIES, COLLISION_STRATEGIES, validateSchedule, type ScheduleSpec } from "./schedules.js";
 
 /**
  * `ferry.yaml`: the deployments of a repository, close to Prefect's `prefect.yaml`.
@@ -153,7 +154,14 @@ export const DEPLOYMENT_FIELDS = [
   "tags",
   "description",
   "paused",
+  "schedules",
+  "catchup_policy",
+  "catchup_max_runs",
+  "concurrency_limit",
+  "collision_strategy",
+  "late_after_seconds",
 ];
+const SCHEDULE_FIELDS = ["cron", "interval", "anchor_date", "rrule", "timezone", "active"];
 /** @internal Also the JSON Schema's properties (project-file-schema.ts). */
 export const SOURCE_FIELDS = ["git_url", "branch", "commit", "credentials"];
 /** @internal Also the JSON Schema's properties (project-file-schema.ts). */
@@ -162,8 +170,7 @@ export const WORK_POOL_FIELDS = ["name", "job_variables"];
 /** Keys Prefect users bring along, with what to do instead. */
 const UNSUPPORTED_HINTS: Record<string, string> = {
   push: "is not needed: 'ferry deploy' pushes the image the top-level 'build' section describes; remove it",
-  schedules: "is not supported yet; trigger runs with 'ferry deployment run' from cron or CI",
-  schedule: "is not supported yet; trigger runs with 'ferry deployment run' from cron or CI",
+  schedule: "is Prefect's old single schedule; write 'schedules:', a list of {cron, timezone} | {interval} | {rrule}",
 };
 
 const COMMIT = /^[0-9a-fA-F]{7,40}$/;
@@ -502,7 +509,49 @@ class Checker {
       if (typeof value.paused === "boolean") draft.paused = value.paused;
       else this.fail([...path, "paused"], `must be true or false, not ${describe(value.paused)}`);
     }
+    this.scheduling(value, path, draft);
     return this.issues.length === before ? draft : undefined;
+  }
+
+  /** schedules, the catch-up policy and the deployment's concurrency, checked by the same rules as the API. */
+  private scheduling(value: Record<string, unknown>, path: Path, draft: DeploymentDraft): void {
+    if (value.schedules !== undefined) {
+      if (!Array.isArray(value.schedules)) {
+        this.fail([...path, "schedules"], `must be a list of {cron, timezone} | {interval} | {rrule} mappings, not ${describe(value.schedules)}`);
+      } else {
+        const schedules: NonNullable<DeploymentDraft["schedules"]> = [];
+        value.schedules.forEach((item: unknown, i) => {
+          const at = [...path, "schedules", i];
+          if (!isMapping(item)) return this.fail(at, `must be a mapping such as {cron: "0 9 * * *", timezone: "Europe/Berlin"}, not ${describe(item)}`);
+          this.fields(item, at, SCHEDULE_FIELDS);
+          const { active, ...spec } = item;
+          if (active !== undefined && typeof active !== "boolean") return this.fail([...at, "active"], `must be true or false, not ${describe(active)}`);
+          try {
+            const normal = validateSchedule(spec as ScheduleSpec, formatYamlPath(at));
+            schedules.push({ ...normal, ...(active === undefined ? {} : { active }) });
+          } catch (error) {
+            this.fail(at, (error as Error).message.replace(`${formatYamlPath(at)} `, "").replace(`${formatYamlPath(at)}.`, ""));
+          }
+        });
+        draft.schedules = schedules;
+      }
+    }
+    const oneOf = (key: "catchup_policy" | "collision_strategy", allowed: readonly string[]) => {
+      if (value[key] === undefined) return;
+      if (typeof value[key] === "string" && allowed.includes(value[key])) (draft as Record<string, unknown>)[key] = value[key];
+      else this.fail([...path, key], `must be one of ${allowed.join(", ")}, not ${describe(value[key])}`);
+    };
+    oneOf("catchup_policy", CATCHUP_POLICIES);
+    oneOf("collision_strategy", COLLISION_STRATEGIES);
+    const integer = (key: "catchup_max_runs" | "late_after_seconds" | "concurrency_limit", min: number, max: number, nullable = false) => {
+      const v = value[key];
+      if (v === undefined) return;
+      if ((v === null && nullable) || (Number.isInteger(v) && (v as number) >= min && (v as number) <= max)) (draft as Record<string, unknown>)[key] = v;
+      else this.fail([...path, key], `must be a whole number from ${min} to ${max}${nullable ? " (or null: no limit)" : ""}, not ${describe(v)}`);
+    };
+    integer("catchup_max_runs", 0, 1000);
+    integer("late_after_seconds", 0, 86_400);
+    integer("concurrency_limit", 1, 2_147_483_647, true);
   }
 
   private requiredString(value: unknown, path: Path, maxLength = 1000): string | undefined {

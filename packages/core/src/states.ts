@@ -21,6 +21,8 @@ export type StateType = (typeof STATE_TYPES)[number];
 export const STATE_NAMES = {
   Scheduled: "SCHEDULED",
   AwaitingConcurrencySlot: "SCHEDULED",
+  /** Not started a grace period (the deployment's late_after_seconds) after its expected start: Prefect's "Late". */
+  Late: "SCHEDULED",
   Pending: "PENDING",
   Submitting: "PENDING",
   InfrastructurePending: "PENDING",

@@ -1,4 +1,5 @@
 import type { ApiKey, Deployment, FlowRun, FlowRunEvent, ListTotal, LogLevel, LogLine, StateHistoryEntry, WorkPool } from "./models.js";
+import type { AdmissionDeployment } from "./admission.js";
 import type { ManagedUsage } from "./quotas.js";
 import type { StateChange, StateName, StateType } from "./states.js";
 import type { TierLimits, TierName } from "./tiers.js";
@@ -118,8 +119,9 @@ export interface StoreTx {
   insertFlowRun(input: NewFlowRun): Promise<FlowRunRecord>;
   /**
    * Inserts many runs and their first state-history entries in one statement, as `insertFlowRun` does
-   * each: for imports and for filling a store to measure it (the bench). A run whose idempotency key
-   * the workspace already holds is left out, not an error. Resolves to how many runs were inserted.
+   * each: for imports, for filling a store to measure it (the bench) and for the scheduler. A run whose
+   * idempotency key the workspace already holds, or whose deployment already has a run at its
+   * `expected_start_time`, is left out, not an error. Resolves to how many runs were inserted.
    */
   insertFlowRuns(inputs: readonly NewFlowRun[]): Promise<number>;
   getFlowRun(workspaceId: string, id: string): Promise<FlowRunRecord | null>;
@@ -188,6 +190,25 @@ export interface StoreTx {
   countFlowRunsByState(options?: { unfinishedOnly?: boolean }): Promise<Partial<Record<StateType, number>>>;
   /** Runs waiting to start (SCHEDULED), oldest first: of one kind of pool, across workspaces, or of one workspace or pool. */
   listQueuedFlowRuns(filter: QueuedFlowRunFilter): Promise<FlowRunRecord[]>;
+
+  // --- schedules
+  /** Unpaused deployments with schedules, across workspaces, by id: what the scheduler visits. */
+  listScheduledDeployments(page: PageRequest<string>): Promise<{ id: string; workspace_id: string }[]>;
+  /**
+   * Locks the deployment's row until the transaction ends (its scheduling is decided by one server at a
+   * time, and a schedule's change waits for it) and reads it with its pool and `schedules_checked_at`.
+   */
+  lockDeploymentForScheduling(workspaceId: string, id: string): Promise<{ deployment: DeploymentRecord; pool: WorkPoolRecord } | null>;
+  setSchedulesCheckedAt(id: string, at: string | null): Promise<void>;
+  /** Deletes the deployment's scheduled runs (with an expected start) still SCHEDULED and due after `after`; their ids. */
+  deleteScheduledFlowRuns(deploymentId: string, after: string): Promise<string[]>;
+  /**
+   * Runs of every workspace still SCHEDULED and not yet named Late whose expected start (or creation) is
+   * more than their deployment's `late_after_seconds` before `now`.
+   */
+  listLateFlowRuns(now: string, limit: number): Promise<FlowRunRecord[]>;
+  /** Of the given deployments, those with a concurrency limit, with their active runs (PENDING, RUNNING, CANCELLING), by id. */
+  deploymentConcurrency(workspaceId: string, ids: string[]): Promise<Map<string, AdmissionDeployment>>;
 }
 
 export interface Store extends StoreTx {
@@ -280,6 +301,8 @@ export interface CredentialsRecord {
 export interface DeploymentRecord extends Deployment {
   workspace_id: string;
   work_pool_id: string;
+  /** When the scheduler last created the deployment's runs (null: never). Set on records read from the store only. */
+  schedules_checked_at?: string | null;
   /** Like a pool's `template_key`, for `parameter_schema` (null without one). Set on records read from the store only. */
   parameter_schema_key?: string | null;
 }
@@ -313,6 +336,8 @@ export interface NewFlowRun {
    * (saving that statement): the server whose dispatcher submits the run at once. Absent: no owner yet.
    */
   owner_id?: string | null;
+  /** A scheduled run's time: it is not admitted before it. One run per deployment and time. */
+  expected_start_time?: string | null;
 }
 
 export type FlowRunFields = Partial<
@@ -337,6 +362,8 @@ export interface UnfinishedFlowRunFilter {
 
 export interface QueuedFlowRunFilter {
   pool_kind: "push" | "managed";
+  /** Only runs due by then: without an expected start, or expected at or before it. */
+  due_at?: string;
   workspace_id?: string;
   work_pool_id?: string;
   limit: number;

@@ -82,6 +82,8 @@ export interface ServerConfig {
    * so a lost wake-up delays a run by at most this long.
    */
   sweepIntervalMs: number;
+  /** How often the scheduler creates deployments' scheduled runs ahead and marks late ones (FERRY_SCHEDULER_INTERVAL_MS). */
+  schedulerIntervalMs: number;
   /**
    * Warm engines kept per managed pool (FERRY_WARM_ENGINES, default 0: off), and in all
    * on this server (FERRY_WARM_ENGINES_MAX, default 8): engines started ahead of their run, so a run
@@ -107,6 +109,7 @@ export interface ConfigOverrides {
   allowAmbientCloudCredentials?: boolean;
   pluginDir?: string;
   sweepIntervalMs?: number;
+  schedulerIntervalMs?: number;
   logLevel?: ServerConfig["logLevel"];
   runner?: ServerConfig["runner"];
   runnerNetwork?: ServerConfig["runnerNetwork"];
@@ -215,6 +218,13 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     issues.push({ path: "FERRY_SWEEP_INTERVAL_MS", message: `'${sweepText}' is not a number of milliseconds between 10 and 600000` });
   }
 
+  const schedulerText =
+    overrides.schedulerIntervalMs !== undefined ? String(overrides.schedulerIntervalMs) : (env.FERRY_SCHEDULER_INTERVAL_MS ?? "5000");
+  const schedulerIntervalMs = Number(schedulerText);
+  if (!Number.isInteger(schedulerIntervalMs) || schedulerIntervalMs < 10 || schedulerIntervalMs > 600_000) {
+    issues.push({ path: "FERRY_SCHEDULER_INTERVAL_MS", message: `'${schedulerText}' is not a number of milliseconds between 10 and 600000` });
+  }
+
   const runner = (overrides.runner ?? env.FERRY_RUNNER ?? "auto") as ServerConfig["runner"];
   if (!["auto", "docker", "process", "none"].includes(runner)) {
     issues.push({ path: "FERRY_RUNNER", message: "must be auto, docker, process or none" });
@@ -278,6 +288,7 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     logLevel,
     shutdownGraceMs,
     sweepIntervalMs,
+    schedulerIntervalMs,
     runner,
     runnerNetwork,
     runnerNetworkName,

@@ -236,19 +236,22 @@ export class Dispatcher {
       const pool = await tx.getWorkPoolById(workspaceId, poolId);
       if (!pool) return result;
       result.pool = pool;
-      const queued = await tx.listQueuedFlowRuns({ pool_kind: "push", workspace_id: workspaceId, work_pool_id: poolId, limit: ADMISSION_BATCH });
+      // Stamped under the lock: a run is never admitted "before" the end that freed its slot.
+      const at = this.ctx.now().toISOString();
+      // A scheduled run is not due before its expected start.
+      const queued = await tx.listQueuedFlowRuns({ pool_kind: "push", workspace_id: workspaceId, work_pool_id: poolId, limit: ADMISSION_BATCH, due_at: at });
       if (!queued.length) return result;
       const active = pool.concurrency_limit === null ? 0 : await tx.countActiveFlowRunsInPool(pool.id);
       const decisions = decideAdmission({
         queued,
         pools: new Map([[pool.id, { name: pool.name, paused: pool.paused, concurrency_limit: pool.concurrency_limit, active }]]),
+        deployments: await tx.deploymentConcurrency(workspaceId, queued.map((r) => r.deployment_id)),
         admitted: submittingState(pool.type),
       });
-      // Stamped under the lock: a run is never admitted "before" the end that freed its slot.
-      const at = this.ctx.now().toISOString();
       for (const decision of decisions) {
         if (!decision.change) continue;
-        const written = await tx.compareAndSetFlowRunState(decision.run.id, decision.run.state, { ...decision.change, timestamp: at });
+        const fields = decision.action === "cancel" ? { end_time: at } : undefined;
+        const written = await tx.compareAndSetFlowRunState(decision.run.id, decision.run.state, { ...decision.change, timestamp: at }, fields);
         if (written) {
           result.touched.push(decision.run.id);
           if (decision.action === "admit") result.admitted.push(written.run);

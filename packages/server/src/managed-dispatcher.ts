@@ -291,7 +291,8 @@ export class ManagedDispatcher {
       // Stamped under the lock: a run is never admitted "before" the end that freed its slot.
       const now = this.ctx.now();
       const at = now.toISOString();
-      const queued = await tx.listQueuedFlowRuns({ pool_kind: "managed", workspace_id: workspaceId, limit: 1000 });
+      // A scheduled run is not due before its expected start.
+      const queued = await tx.listQueuedFlowRuns({ pool_kind: "managed", workspace_id: workspaceId, limit: 1000, due_at: at });
       if (!queued.length) return result;
       const limits = effectiveLimits(ws.tier, ws.limits_override);
       const usage = await tx.managedUsage(workspaceId, monthStartUtc(now).toISOString());
@@ -304,6 +305,7 @@ export class ManagedDispatcher {
       const decisions = decideAdmission({
         queued,
         pools,
+        deployments: await tx.deploymentConcurrency(workspaceId, queued.map((r) => r.deployment_id)),
         tier: { tier: ws.tier, limits, activeManagedRuns: usage.concurrent_managed_runs, computeSecondsThisMonth: usage.compute_seconds },
         admitted: stateChange("PENDING", { message: `starting on ${this.backend.name}` }),
       });

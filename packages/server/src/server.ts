@@ -8,6 +8,7 @@ import type { DockerRunnerBackend } from "@ferry/managed-runner";
 import type { ServerConfig } from "./config.js";
 import { Dispatcher } from "./dispatcher.js";
 import { ManagedDispatcher } from "./managed-dispatcher.js";
+import { Scheduler } from "./scheduler.js";
 import { RunEventHub } from "./events.js";
 import { buildApp } from "./http/app.js";
 import { Metrics } from "./metrics.js";
@@ -41,6 +42,8 @@ export interface RunningServer {
   store: Store;
   registry: PoolTypeRegistry;
   dispatcher: Dispatcher;
+  /** Creates scheduled runs ahead and marks late ones; `pass()` runs one now. */
+  scheduler: Scheduler;
   app: FastifyInstance;
   /** A run token for a run, as its engine gets one (tests and the process backend's tools use it). */
   issueRunToken(flowRunId: string, ttlSeconds?: number): Promise<string>;
@@ -109,6 +112,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   let ready = false;
   let dispatcher: Dispatcher | undefined;
   let managed: ManagedDispatcher | undefined;
+  let scheduler: Scheduler | undefined;
   let lease: ServerLease | undefined;
   const extraListeners: Server[] = [];
   let sessionSweep: NodeJS.Timeout | undefined;
@@ -147,6 +151,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         managed?.poolMayAdmit(pool);
       },
       poolRetired: (pool) => managed?.poolRetired(pool),
+      schedulesChanged: () => scheduler?.wake(),
     },
   };
 
@@ -239,6 +244,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       });
       await managed.start();
     }
+    scheduler = new Scheduler(ctx, app.log, { intervalMs: config.schedulerIntervalMs });
+    scheduler.start();
     ready = true;
     // Serving first: statistics a store lacks or that a bulk of writes made stale are brought up to date
     // now, in the background (see STORE_MAINTENANCE_MS).
@@ -254,6 +261,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       store,
       registry,
       dispatcher,
+      scheduler,
       app,
       issueRunToken: async (flowRunId, ttlSeconds = 24 * 3600 + 600) => {
         const run = await store.getFlowRunForSystem(flowRunId);
@@ -273,6 +281,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         const deadline = Date.now() + config.shutdownGraceMs;
         const grace = new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
         await Promise.race([Promise.all([app!.close(), ...extraListeners.map((l) => new Promise((r) => l.close(r)))]), grace]);
+        await scheduler?.stop();
         await managed?.stop(Math.max(0, deadline - Date.now()));
         await dispatcher!.stop();
         lease?.stop();
@@ -285,6 +294,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     clearInterval(sessionSweep);
     clearInterval(storeMaintenance);
     await app?.close().catch(() => undefined);
+    await scheduler?.stop().catch(() => undefined);
     await dispatcher?.stop().catch(() => undefined);
     lease?.stop();
     await events.stop().catch(() => undefined);

@@ -4,6 +4,7 @@ import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { relativeTime, sourceLabel, stateLabel } from "../format.js";
 import { collect, keyValues } from "../key-value.js";
+import { registerDeploymentSchedule } from "./deployment-schedule.js";
 import { followAndPrint } from "./run-events.js";
 import { handler, JSON_HELP, LIMIT_HELP, parseInteger, type CommandEnv } from "./shared.js";
 
@@ -45,6 +46,7 @@ export function registerDeployment(program: Command, env: CommandEnv): void {
           { header: "ENTRYPOINT", value: (d) => d.entrypoint },
           { header: "SOURCE", value: (d) => sourceLabel(d.source) },
           { header: "STATUS", value: (d) => (d.paused ? c.yellow("paused") : c.green("ready")) },
+          { header: "SCHEDULES", value: (d) => (d.schedules.length ? `${d.schedules.filter((s) => s.active).length}/${d.schedules.length} active` : "-") },
           { header: "UPDATED", value: (d) => relativeTime(d.updated_at, now) },
         ]);
       }),
@@ -85,6 +87,8 @@ export function registerDeployment(program: Command, env: CommandEnv): void {
     .option("--watch", "follow the run's states and logs until it ends; exit 0 only if it COMPLETED")
     .option("--json", "print the API's answer ({flow_run, created}); with --watch, the final flow run")
     .action(handler(env, runDeployment));
+
+  registerDeploymentSchedule(deployment, env);
 }
 
 async function runDeployment(ctx: CommandContext, ref: string, options: RunOptions): Promise<number | void> {

@@ -1,5 +1,5 @@
 import type { Credentials, Deployment, FlowRun, WorkPool } from "@ferry/core";
-import { MANAGED_BASE_JOB_TEMPLATE } from "@ferry/core";
+import { DEPLOYMENT_SCHEDULING_DEFAULTS, MANAGED_BASE_JOB_TEMPLATE } from "@ferry/core";
 
 const T = "2026-01-01T00:00:00.000Z";
 
@@ -35,6 +35,7 @@ export function deployment(overrides: Partial<Deployment> = {}): Deployment {
     tags: [],
     description: null,
     paused: false,
+    ...DEPLOYMENT_SCHEDULING_DEFAULTS,
     created_at: T,
     updated_at: T,
     ...overrides,
@@ -59,6 +60,7 @@ export function flowRun(overrides: Partial<FlowRun> = {}): FlowRun {
     tags: [],
     created_at: T,
     updated_at: T,
+    expected_start_time: null,
     start_time: null,
     end_time: null,
     compute_seconds: 0,

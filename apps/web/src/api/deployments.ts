@@ -25,6 +25,33 @@ export function useDeployment(id: string) {
   return useQuery({ queryKey: keys.deployment(id), queryFn: () => api.getDeployment({ params: { id } }) });
 }
 
+/** A deployment's schedules, each with its next times (from the server, in its time zone's rules). */
+export function useDeploymentSchedules(id: string) {
+  return useQuery({ queryKey: keys.deploymentSchedules(id), queryFn: () => api.listDeploymentSchedules({ params: { id } }) });
+}
+
+/** Pauses or resumes one schedule; the deployment, its schedules and its runs (made ahead or deleted) are read again. */
+export function useSetScheduleActive(deploymentId: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (input: { scheduleId: string; active: boolean }) =>
+      api.updateDeploymentSchedule({ params: { id: deploymentId, schedule: input.scheduleId }, body: { active: input.active } }),
+    onSuccess: () =>
+      Promise.all([
+        queryClient.invalidateQueries({ queryKey: keys.deployment(deploymentId) }),
+        queryClient.invalidateQueries({ queryKey: keys.runsAll() }),
+      ]),
+  });
+}
+
+/** What a schedule says, in one line: "cron 0 9 * * 1-5 (Europe/Berlin)". */
+export function describeSchedule(s: { cron?: string; interval?: number; rrule?: string; timezone?: string }): string {
+  const zone = s.timezone && s.timezone !== "UTC" ? ` (${s.timezone})` : "";
+  if (s.cron !== undefined) return `cron ${s.cron}${zone}`;
+  if (s.interval !== undefined) return `every ${s.interval} s`;
+  return `rrule ${s.rrule ?? ""}${zone}`;
+}
+
 export function useCreateFlowRun(deploymentId: string) {
   const queryClient = useQueryClient();
   return useMutation({

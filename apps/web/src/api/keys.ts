@@ -18,6 +18,7 @@ export const keys = {
   deployments: () => ["deployments"] as const,
   deploymentsPages: (filter: { search?: string; pool?: string }) => ["deployments", { pages: true, ...filter }] as const,
   deployment: (id: string) => ["deployments", id] as const,
+  deploymentSchedules: (id: string) => ["deployments", id, "schedules"] as const,
   runs: (filter: Record<string, unknown>) => ["flow-runs", "list", filter] as const,
   /** Every list of runs (each filter's), for live updates from the workspace's event stream. */
   runsLists: () => ["flow-runs", "list"] as const,

@@ -148,12 +148,12 @@ describe("FerryClient", () => {
     const names = Object.keys(ROUTES) as RouteName[];
     for (const name of names) {
       const route = ROUTES[name];
-      const params = "params" in route ? { id: "p-1", name: "p-1" } : undefined;
+      const params = "params" in route ? { id: "p-1", name: "p-1", schedule: "s-1" } : undefined;
       const body = "body" in route ? {} : undefined;
       await (client.api[name] as (input: unknown) => Promise<unknown>)({ params, body });
     }
     expect(server.seen.map((s) => `${s.method} ${s.url}`)).toEqual(
-      names.map((name) => `${ROUTES[name].method} ${routePath(ROUTES[name].path, { id: "p-1", name: "p-1" })}`),
+      names.map((name) => `${ROUTES[name].method} ${routePath(ROUTES[name].path, { id: "p-1", name: "p-1", schedule: "s-1" })}`),
     );
   });
 

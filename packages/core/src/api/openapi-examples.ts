@@ -1,3 +1,4 @@
+import { DEPLOYMENT_SCHEDULING_DEFAULTS } from "../schedules.js";
 import type { ErrorCode } from "../errors.js";
 import type { RouteInput, RouteName, RouteOutput } from "./routes.js";
 
@@ -43,6 +44,8 @@ const deployment: RouteOutput<"getDeployment"> = {
   tags: ["etl"],
   description: null,
   paused: false,
+  ...DEPLOYMENT_SCHEDULING_DEFAULTS,
+  schedules: [{ id: "0193a1b2-3c4d-7e8f-9a0b-1c2d3e4f5a6c", active: true, cron: "0 2 * * *", timezone: "Europe/Berlin" }],
   created_at: AT,
   updated_at: AT,
 };
@@ -64,6 +67,7 @@ const run: RouteOutput<"getFlowRun"> = {
   tags: ["etl"],
   created_at: AT,
   updated_at: AT,
+  expected_start_time: null,
   start_time: AT,
   end_time: null,
   compute_seconds: 12.5,

@@ -22,6 +22,10 @@ import {
   WorkPoolSchema,
   WorkspaceSchema,
   BaseJobTemplateSchema,
+  CatchupPolicySchema,
+  CollisionStrategySchema,
+  DeploymentScheduleSchema,
+  ScheduleSpecSchema,
   Nullable,
   pageSchema,
 } from "../models.js";
@@ -109,6 +113,23 @@ export const CredentialsCreateSchema = Type.Object(
 );
 export type CredentialsCreate = Static<typeof CredentialsCreateSchema>;
 
+/** A schedule as given: its spec, and whether it is active (default true). */
+function ScheduleInputSchema() {
+  return Type.Composite([ScheduleSpecSchema, Type.Object({ active: Type.Optional(Type.Boolean()) })], { additionalProperties: false });
+}
+export const ScheduleCreateSchema = ScheduleInputSchema();
+export type ScheduleCreate = Static<typeof ScheduleCreateSchema>;
+
+export const DeploymentSchedulesSchema = Type.Object({
+  items: Type.Array(
+    Type.Composite([
+      DeploymentScheduleSchema,
+      Type.Object({ next_runs: Type.Array(Type.String({ format: "date-time" }), { description: "Its next times (none while it or the deployment is paused)" }) }),
+    ]),
+  ),
+});
+export type DeploymentSchedules = Static<typeof DeploymentSchedulesSchema>;
+
 export const DeploymentApplySchema = Type.Object(
   {
     flow_name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -123,6 +144,12 @@ export const DeploymentApplySchema = Type.Object(
     tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
     description: Type.Optional(Nullable(Type.String({ maxLength: 5000 }))),
     paused: Type.Optional(Type.Boolean()),
+    schedules: Type.Optional(Type.Array(ScheduleInputSchema(), { maxItems: 50 })),
+    catchup_policy: Type.Optional(CatchupPolicySchema),
+    catchup_max_runs: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: "With catch_up: how many missed runs at most (default 1)" })),
+    concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: LIMITS.int32Max }))),
+    collision_strategy: Type.Optional(CollisionStrategySchema),
+    late_after_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400, description: "Grace before a run that has not started is Late (default 60)" })),
   },
   { additionalProperties: false },
 );
@@ -373,6 +400,28 @@ export const ROUTES = {
   deleteDeployment: {
     method: "DELETE", path: "/api/deployments/{id}", tag: "deployments", status: 200,
     summary: "Delete a deployment (its runs are kept)", params: IdParam, response: Deleted,
+  },
+  listDeploymentSchedules: {
+    method: "GET", path: "/api/deployments/{id}/schedules", tag: "deployments", status: 200,
+    summary: "A deployment's schedules, each with its next times",
+    params: IdParam, response: DeploymentSchedulesSchema,
+  },
+  addDeploymentSchedule: {
+    method: "POST", path: "/api/deployments/{id}/schedules", tag: "deployments", status: 201,
+    summary: "Add a schedule (cron with a time zone, interval or RRULE) to a deployment",
+    params: IdParam, body: ScheduleCreateSchema, response: DeploymentSchema,
+  },
+  updateDeploymentSchedule: {
+    method: "PATCH", path: "/api/deployments/{id}/schedules/{schedule}", tag: "deployments", status: 200,
+    summary: "Pause (active: false) or resume a schedule; pausing deletes its runs scheduled ahead that have not started",
+    params: Type.Object({ id: Type.String(), schedule: Type.String({ description: "The schedule's id, or a unique prefix of it" }) }),
+    body: Type.Object({ active: Type.Boolean() }, { additionalProperties: false }),
+    response: DeploymentSchema,
+  },
+  deleteDeploymentSchedule: {
+    method: "DELETE", path: "/api/deployments/{id}/schedules/{schedule}", tag: "deployments", status: 200,
+    summary: "Remove a schedule; its runs scheduled ahead that have not started are deleted",
+    params: Type.Object({ id: Type.String(), schedule: Type.String({ description: "The schedule's id, or a unique prefix of it" }) }), response: DeploymentSchema,
   },
   createFlowRun: {
     method: "POST", path: "/api/deployments/{id}/runs", tag: "flow-runs", status: 201,

@@ -1,3 +1,4 @@
+import { DEPLOYMENT_SCHEDULING_DEFAULTS } from "../schedules.js";
 import { isFerryError, type FerryError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Deployment, FlowRun } from "../models.js";
@@ -22,6 +23,7 @@ export function fixtureFlowRun(type: string, jobVariables: Record<string, unknow
     tags: [],
     created_at: now,
     updated_at: now,
+    expected_start_time: null,
     start_time: null,
     end_time: null,
     compute_seconds: 0,
@@ -44,6 +46,7 @@ export function fixtureDeployment(): Deployment {
     tags: [],
     description: null,
     paused: false,
+    ...DEPLOYMENT_SCHEDULING_DEFAULTS,
     created_at: now,
     updated_at: now,
   };

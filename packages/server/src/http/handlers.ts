@@ -28,6 +28,7 @@ import {
   writeLogs,
 } from "../services/flow-runs.js";
 import { exchangeBootstrapToken } from "../services/run-credentials.js";
+import { addDeploymentSchedule, deleteDeploymentSchedule, listDeploymentSchedules, updateDeploymentSchedule } from "../services/schedules.js";
 import { createWorkPool, deleteWorkPool, getWorkPool, listWorkPools, updateWorkPool } from "../services/work-pools.js";
 import {
   createApiKeyIn,
@@ -156,11 +157,22 @@ export const handlers: Handlers = {
     return toDeployment(await getDeploymentOrThrow(ctx, ws, params.id));
   },
   deleteDeployment: async (ctx, ws, { params }) => {
-    if (!isUuid(params.id) || !(await ctx.store.deleteDeployment(ws.id, params.id))) {
-      throw notFound("deployment", params.id, "list deployments with 'ferry deployment ls'");
-    }
+    // Its runs are kept, except those made ahead by its schedules that have not started.
+    const gone =
+      isUuid(params.id) &&
+      (await ctx.store.transaction(async (tx) => {
+        const found = await tx.lockDeploymentForScheduling(ws.id, params.id);
+        if (!found) return false;
+        await tx.deleteScheduledFlowRuns(params.id, ctx.now().toISOString());
+        return tx.deleteDeployment(ws.id, params.id);
+      }));
+    if (!gone) throw notFound("deployment", params.id, "list deployments with 'ferry deployment ls'");
     return deleted;
   },
+  listDeploymentSchedules: (ctx, ws, { params }) => listDeploymentSchedules(ctx, ws, params.id),
+  addDeploymentSchedule: (ctx, ws, { params, body }) => addDeploymentSchedule(ctx, ws, params.id, body),
+  updateDeploymentSchedule: (ctx, ws, { params, body }) => updateDeploymentSchedule(ctx, ws, params.id, params.schedule, body),
+  deleteDeploymentSchedule: (ctx, ws, { params }) => deleteDeploymentSchedule(ctx, ws, params.id, params.schedule),
   createFlowRun: (ctx, ws, { params, body }) => {
     checkRunInputSizes(body);
     return createFlowRun(ctx, ws, params.id, body);

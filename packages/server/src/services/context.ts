@@ -47,6 +47,8 @@ export interface ServiceContext {
     runEnded(run: FlowRunRecord): void;
     /** A pool was resumed, or its concurrency limit raised or removed: its waiting runs may start. */
     poolMayAdmit(pool: WorkPoolRecord): void;
+    /** A deployment's schedules (or what its scheduled runs are made from) changed: the scheduler runs a pass. */
+    schedulesChanged?(): void;
     /** A pool was paused or deleted: what was kept ready for its runs (warm engines) can go. */
     poolRetired?(pool: WorkPoolRecord): void;
   };

@@ -10,6 +10,9 @@ import {
   validateJobVariables,
   validateWithSchema,
   validationError,
+  validateSchedule,
+  sameSchedule,
+  DEPLOYMENT_SCHEDULING_DEFAULTS,
   type Deployment,
   type DeploymentApply,
   type DeploymentApplyResult,
@@ -21,6 +24,7 @@ import {
 } from "@ferry/core";
 import { assertManagedImage, type ServiceContext } from "./context.js";
 import { listPage } from "./lists.js";
+import { resetScheduledRuns } from "./schedules.js";
 import { getPoolOrThrow } from "./work-pools.js";
 
 /** A page of the workspace's deployments by flow name and name, filtered and searched as asked. */
@@ -37,7 +41,7 @@ export function listDeployments(ctx: ServiceContext, ws: WorkspaceRecord, query:
 }
 
 export function toDeployment(record: DeploymentRecord): Deployment {
-  const { workspace_id: _ws, work_pool_id: _pool, parameter_schema_key: _key, ...deployment } = record;
+  const { workspace_id: _ws, work_pool_id: _pool, parameter_schema_key: _key, schedules_checked_at: _checked, ...deployment } = record;
   return deployment;
 }
 
@@ -74,7 +78,9 @@ function sameContent(a: Omit<DeploymentRecord, "id" | "workspace_id" | "created_
   const pick = (d: typeof a) => ({
     flow_name: d.flow_name, name: d.name, work_pool: d.work_pool, work_pool_id: d.work_pool_id, source: normalizeSource(d.source),
     entrypoint: d.entrypoint, job_variables: d.job_variables, parameters: d.parameters, parameter_schema: d.parameter_schema,
-    pull_steps: d.pull_steps, tags: d.tags, description: d.description, paused: d.paused,
+    pull_steps: d.pull_steps, tags: d.tags, description: d.description, paused: d.paused, schedules: d.schedules,
+    catchup_policy: d.catchup_policy, catchup_max_runs: d.catchup_max_runs, concurrency_limit: d.concurrency_limit,
+    collision_strategy: d.collision_strategy, late_after_seconds: d.late_after_seconds,
   });
   return stableJson(pick(a)) === stableJson(pick(b));
 }
@@ -109,8 +115,9 @@ export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, 
     validateWithSchema(partial, parameters, "parameters");
   }
   const pullSteps = validatePullSteps(input.pull_steps);
+  const specs = (input.schedules ?? []).map(({ active, ...spec }, i) => ({ spec: validateSchedule(spec, `schedules[${i}]`), active: active ?? true }));
 
-  return ctx.store.transaction(async (tx) => {
+  const result = await ctx.store.transaction(async (tx) => {
     const pool = await getPoolOrThrow(tx, ws.id, input.work_pool);
     const jobVariables = validateJobVariables(pool.base_job_template, input.job_variables ?? {}, `job variables for pool '${pool.name}' (${pool.type})`);
     assertManagedImage(ctx, pool.type, jobVariables);
@@ -119,7 +126,7 @@ export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, 
       if (!creds) throw notFound("credentials", source.credentials, "create them with 'ferry credentials create NAME --type git'");
       if (creds.type !== "git") throw validationError(`source.credentials '${source.credentials}' are ${creds.type} credentials; a git source needs git credentials`);
     }
-    const content = {
+    const base = {
       flow_name: flowName,
       name,
       work_pool: pool.name,
@@ -133,8 +140,23 @@ export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, 
       tags: [...new Set(input.tags ?? [])],
       description: input.description ?? null,
       paused: input.paused ?? false,
+      catchup_policy: input.catchup_policy ?? DEPLOYMENT_SCHEDULING_DEFAULTS.catchup_policy,
+      catchup_max_runs: input.catchup_max_runs ?? DEPLOYMENT_SCHEDULING_DEFAULTS.catchup_max_runs,
+      concurrency_limit: input.concurrency_limit ?? null,
+      collision_strategy: input.collision_strategy ?? DEPLOYMENT_SCHEDULING_DEFAULTS.collision_strategy,
+      late_after_seconds: input.late_after_seconds ?? DEPLOYMENT_SCHEDULING_DEFAULTS.late_after_seconds,
     };
-    const existing = await tx.getDeploymentByName(ws.id, flowName, name);
+    const found = await tx.getDeploymentByName(ws.id, flowName, name);
+    // Locked while it changes: a scheduler pass deciding its runs meanwhile waits, then reads the change.
+    const existing = found ? (await tx.lockDeploymentForScheduling(ws.id, found.id))?.deployment ?? null : null;
+    // A schedule given again keeps its id, so `ferry deployment schedule` commands keep naming it.
+    const unused = [...(existing?.schedules ?? [])];
+    const schedules = specs.map(({ spec, active }) => {
+      const same = unused.findIndex((s) => sameSchedule(s, spec));
+      const id = same >= 0 ? unused.splice(same, 1)[0]!.id : newId();
+      return { id, active, ...spec };
+    });
+    const content = { ...base, schedules };
     if (!existing) {
       const created = await tx.insertDeployment({ id: newId(), workspace_id: ws.id, ...content });
       return { deployment: toDeployment(created), action: "created" as const };
@@ -142,8 +164,12 @@ export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, 
     if (sameContent(content, existing)) return { deployment: toDeployment(existing), action: "unchanged" as const };
     const updated = await tx.updateDeployment(ws.id, existing.id, content);
     if (!updated) throw new FerryError("conflict", `deployment ${flowName}/${name} changed while it was being updated; apply it again`);
+    // Runs created ahead carry what the deployment was: they are made again from what it is now.
+    await resetScheduledRuns(ctx, tx, updated);
     return { deployment: toDeployment(updated), action: "updated" as const };
   });
+  if (result.action !== "unchanged") ctx.dispatch.schedulesChanged?.();
+  return result;
 }
 
 export async function getDeploymentOrThrow(ctx: ServiceContext, ws: WorkspaceRecord, id: string): Promise<DeploymentRecord> {

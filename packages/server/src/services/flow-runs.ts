@@ -31,6 +31,8 @@ import {
   type SetState,
   type StateChange,
   type WorkPoolRecord,
+  type DeploymentRecord,
+  type NewFlowRun,
   type StateType,
   type StoreTx,
   type WorkspaceRecord,
@@ -67,34 +69,8 @@ export async function createFlowRun(
   const found = isUuid(deploymentId) ? await ctx.store.getDeploymentAndPool(ws.id, deploymentId) : null;
   if (!found) throw notFound("deployment", deploymentId, "list deployments with 'ferry deployment ls'");
   const { deployment, pool } = found;
-  const template = pool.base_job_template;
-  const cached = { cacheKey: pool.template_key };
-  const runVariables = validateJobVariables(template, input.job_variables ?? {}, `job variables for pool '${pool.name}' (${pool.type})`, cached);
-  const variables = resolveJobVariablesWith(template, [deployment.job_variables, runVariables], cached);
-  assertManagedImage(ctx, pool.type, variables);
-  const jobConfiguration = renderJobConfiguration(template, variables);
-  const parameters = { ...deployment.parameters, ...(input.parameters ?? {}) };
-  if (deployment.parameter_schema) validateWithSchema(deployment.parameter_schema, parameters, "parameters", deployment.parameter_schema_key ?? undefined);
-
+  const record = newRunRecord(ctx, deployment, pool, input);
   const managed = isManagedType(pool.type);
-  const record = {
-    id: newId(),
-    workspace_id: ws.id,
-    name: input.name ?? `${deployment.name}-${randomBytes(3).toString("hex")}`,
-    deployment_id: deployment.id,
-    deployment_name: deployment.name,
-    flow_name: deployment.flow_name,
-    work_pool_id: pool.id,
-    work_pool: pool.name,
-    work_pool_type: pool.type,
-    parameters,
-    job_variables: runVariables,
-    job_configuration: jobConfiguration,
-    tags: [...new Set([...deployment.tags, ...(input.tags ?? [])])],
-    idempotency_key: input.idempotency_key ?? null,
-    ...initialStates(pool),
-    created_at: ctx.now().toISOString(),
-  };
   // Submitted at once by this server's dispatcher, which would claim it first: claimed by the insert.
   const owner = record.state.type === "PENDING" ? ctx.dispatch.ownerOfNewRun(pool.type) : null;
   const newRun = { ...record, owner_id: owner };
@@ -117,7 +93,7 @@ export async function createFlowRun(
       const existing = await tx.findFlowRunByIdempotencyKey(ws.id, key);
       if (existing) {
         if (ctx.now().getTime() - Date.parse(existing.created_at) < IDEMPOTENCY_WINDOW_MS) {
-          const conflict = idempotencyConflict(key, existing, { deployment_id: deployment.id, parameters, job_variables: runVariables });
+          const conflict = idempotencyConflict(key, existing, { deployment_id: deployment.id, parameters: record.parameters, job_variables: record.job_variables });
           if (conflict) throw conflict;
           return { run: existing, created: false };
         }
@@ -140,22 +116,62 @@ export async function createFlowRun(
   return { flow_run: toFlowRun(result.run), created: result.created };
 }
 
+/**
+ * A new run of the deployment as it is stored: parameters and job variables checked, the job
+ * configuration rendered and kept on the run, so what ran can be read back later. With
+ * `expectedStart` (a schedule's time) it waits SCHEDULED until then, whatever its pool.
+ */
+export function newRunRecord(
+  ctx: ServiceContext,
+  deployment: DeploymentRecord,
+  pool: WorkPoolRecord,
+  input: FlowRunCreate,
+  expectedStart?: string,
+): NewFlowRun {
+  const template = pool.base_job_template;
+  const cached = { cacheKey: pool.template_key };
+  const runVariables = validateJobVariables(template, input.job_variables ?? {}, `job variables for pool '${pool.name}' (${pool.type})`, cached);
+  const variables = resolveJobVariablesWith(template, [deployment.job_variables, runVariables], cached);
+  assertManagedImage(ctx, pool.type, variables);
+  const jobConfiguration = renderJobConfiguration(template, variables);
+  const parameters = { ...deployment.parameters, ...(input.parameters ?? {}) };
+  if (deployment.parameter_schema) validateWithSchema(deployment.parameter_schema, parameters, "parameters", deployment.parameter_schema_key ?? undefined);
+  return {
+    id: newId(),
+    workspace_id: deployment.workspace_id,
+    name: input.name ?? `${deployment.name}-${randomBytes(3).toString("hex")}`,
+    deployment_id: deployment.id,
+    deployment_name: deployment.name,
+    flow_name: deployment.flow_name,
+    work_pool_id: pool.id,
+    work_pool: pool.name,
+    work_pool_type: pool.type,
+    parameters,
+    job_variables: runVariables,
+    job_configuration: jobConfiguration,
+    tags: [...new Set([...deployment.tags, ...(input.tags ?? [])])],
+    idempotency_key: input.idempotency_key ?? null,
+    ...(expectedStart ? { state: stateChange("SCHEDULED"), expected_start_time: expectedStart } : initialStates(pool, deployment)),
+    created_at: ctx.now().toISOString(),
+  };
+}
+
 /** The state a push run is admitted to: the dispatcher submits it next. */
 export function submittingState(poolType: string): StateChange {
   return stateChange("PENDING", { name: "Submitting", message: `submitting to ${poolType}` });
 }
 
 /**
- * A run in an unpaused push pool without a concurrency limit has nothing to wait for (admission admits
+ * A run in an unpaused push pool without a concurrency limit (nor one on its deployment) has nothing to wait for (admission admits
  * every such run), so it is created already admitted (Scheduled, then Submitting, written together):
  * the dispatcher submits it at once, and after a crash the restart finds it Submitting and resubmits
  * with the same idempotency key. Every other run starts SCHEDULED and is admitted by its dispatcher.
  */
-function initialStates(pool: WorkPoolRecord): { state: StateChange; prior_states?: StateChange[] } {
+function initialStates(pool: WorkPoolRecord, deployment: DeploymentRecord): { state: StateChange; prior_states?: StateChange[] } {
   if (pool.paused) {
     return { state: stateChange("SCHEDULED", { message: `work pool '${pool.name}' is paused; the run starts when it is resumed` }) };
   }
-  if (isPushType(pool.type) && pool.concurrency_limit === null) {
+  if (isPushType(pool.type) && pool.concurrency_limit === null && deployment.concurrency_limit === null) {
     return { prior_states: [stateChange("SCHEDULED")], state: submittingState(pool.type) };
   }
   return { state: stateChange("SCHEDULED") };

@@ -289,6 +289,29 @@ CREATE INDEX deployments_work_pool_flow_name_idx ON deployments (work_pool_id, f
 DROP INDEX deployments_work_pool_idx;
 `,
   },
+  {
+    id: 11,
+    name: "schedules",
+    // A deployment's schedules and the rules its runs are admitted by. schedules_checked_at is when the
+    // scheduler last created its runs: the catch-up policy looks for times missed after it.
+    // A scheduled run has its expected_start_time, and one run per deployment and time exists: the
+    // unique index is what makes two servers' schedulers (or one that retries) create it once.
+    // The other two indexes serve the scheduler's scan and the count of a deployment's active runs.
+    sql: `
+ALTER TABLE deployments
+  ADD COLUMN schedules jsonb NOT NULL DEFAULT '[]'::jsonb,
+  ADD COLUMN catchup_policy text NOT NULL DEFAULT 'skip' CHECK (catchup_policy IN ('skip', 'catch_up')),
+  ADD COLUMN catchup_max_runs integer NOT NULL DEFAULT 1,
+  ADD COLUMN concurrency_limit integer,
+  ADD COLUMN collision_strategy text NOT NULL DEFAULT 'enqueue' CHECK (collision_strategy IN ('enqueue', 'cancel_new')),
+  ADD COLUMN late_after_seconds integer NOT NULL DEFAULT 60,
+  ADD COLUMN schedules_checked_at timestamptz;
+CREATE INDEX deployments_scheduled_idx ON deployments (id) WHERE schedules <> '[]'::jsonb AND NOT paused;
+ALTER TABLE flow_runs ADD COLUMN expected_start_time timestamptz;
+CREATE UNIQUE INDEX flow_runs_deployment_expected_start_key ON flow_runs (deployment_id, expected_start_time) WHERE expected_start_time IS NOT NULL;
+CREATE INDEX flow_runs_deployment_active_idx ON flow_runs (deployment_id) WHERE state_type IN ('PENDING', 'RUNNING', 'CANCELLING');
+`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

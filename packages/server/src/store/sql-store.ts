@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
+  type AdmissionDeployment,
   FerryError,
   notFound,
   validationError,
@@ -40,6 +41,7 @@ import type { SqlDriver, SqlExecutor, SqlResult } from "./driver.js";
 import { listTotal, searchWords, type ListSql } from "./list-queries.js";
 import { migrate } from "./migrations.js";
 import { planMaintenance, readTableActivity, runMaintenance } from "./maintenance.js";
+import * as schedules from "./schedules.js";
 import { claimableBy, claimFlowRun, renewServerLease } from "./server-leases.js";
 import { toFerryError } from "./sql-errors.js";
 
@@ -163,6 +165,13 @@ interface DeploymentRow {
   tags: string[];
   description: string | null;
   paused: boolean;
+  schedules: DeploymentRecord["schedules"];
+  catchup_policy: DeploymentRecord["catchup_policy"];
+  catchup_max_runs: number;
+  concurrency_limit: number | null;
+  collision_strategy: DeploymentRecord["collision_strategy"];
+  late_after_seconds: number;
+  schedules_checked_at: Date | null;
   created_at: Date;
   updated_at: Date;
   parameter_schema_hash: string | null;
@@ -170,7 +179,8 @@ interface DeploymentRow {
 /** Over `deployments d JOIN work_pools p`: the pool's name is read, never copied. */
 const DEPLOYMENT_COLUMNS =
   "d.id, d.workspace_id, d.flow_name, d.name, d.work_pool_id, p.name AS work_pool, d.source, d.entrypoint, d.job_variables, " +
-  "d.parameters, d.parameter_schema, d.pull_steps, d.tags, d.description, d.paused, d.created_at, d.updated_at, d.parameter_schema_hash";
+  "d.parameters, d.parameter_schema, d.pull_steps, d.tags, d.description, d.paused, d.created_at, d.updated_at, d.parameter_schema_hash, " +
+  "d.schedules, d.catchup_policy, d.catchup_max_runs, d.concurrency_limit, d.collision_strategy, d.late_after_seconds, d.schedules_checked_at";
 const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   id: r.id,
   workspace_id: r.workspace_id,
@@ -187,6 +197,13 @@ const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   tags: r.tags,
   description: r.description,
   paused: r.paused,
+  schedules: r.schedules,
+  catchup_policy: r.catchup_policy,
+  catchup_max_runs: r.catchup_max_runs,
+  concurrency_limit: r.concurrency_limit,
+  collision_strategy: r.collision_strategy,
+  late_after_seconds: r.late_after_seconds,
+  schedules_checked_at: isoOrNull(r.schedules_checked_at),
   created_at: iso(r.created_at),
   updated_at: iso(r.updated_at),
   parameter_schema_key: r.parameter_schema_hash === null ? null : `${r.id}:${r.parameter_schema_hash}`,
@@ -214,6 +231,7 @@ interface FlowRunRow {
   tags: string[];
   created_at: Date;
   updated_at: Date;
+  expected_start_time: Date | null;
   start_time: Date | null;
   end_time: Date | null;
   compute_seconds: number;
@@ -241,6 +259,7 @@ const FLOW_RUN_COLUMN_NAMES = [
   "tags",
   "created_at",
   "updated_at",
+  "expected_start_time",
   "start_time",
   "end_time",
   "compute_seconds",
@@ -266,6 +285,7 @@ const toFlowRun = (r: FlowRunRow): FlowRunRecord => ({
   tags: r.tags,
   created_at: iso(r.created_at),
   updated_at: iso(r.updated_at),
+  expected_start_time: isoOrNull(r.expected_start_time),
   start_time: isoOrNull(r.start_time),
   end_time: isoOrNull(r.end_time),
   compute_seconds: r.compute_seconds,
@@ -702,8 +722,9 @@ export class SqlStoreTx implements StoreTx {
     const { rows } = await this.db.query<DeploymentRow>(
       `WITH d AS (
          INSERT INTO deployments (id, workspace_id, flow_name, name, work_pool_id, source, entrypoint, job_variables, parameters,
-                                  parameter_schema, pull_steps, tags, description, paused)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13, $14)
+                                  parameter_schema, pull_steps, tags, description, paused, schedules, catchup_policy, catchup_max_runs,
+                                  concurrency_limit, collision_strategy, late_after_seconds)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13, $14, $15::jsonb, $16, $17, $18, $19, $20)
          ON CONFLICT (workspace_id, flow_name, name) DO NOTHING
          RETURNING *
        )
@@ -729,7 +750,8 @@ export class SqlStoreTx implements StoreTx {
        ), d AS (
          UPDATE deployments SET flow_name = $3, name = $4, work_pool_id = $5, source = $6::jsonb, entrypoint = $7, job_variables = $8::jsonb,
            parameters = $9::jsonb, parameter_schema = $10::jsonb, pull_steps = $11::jsonb, tags = $12::jsonb, description = $13, paused = $14,
-           updated_at = now()
+           schedules = $15::jsonb, catchup_policy = $16, catchup_max_runs = $17, concurrency_limit = $18, collision_strategy = $19,
+           late_after_seconds = $20, updated_at = now()
          WHERE workspace_id = $1 AND id = $2 AND NOT (SELECT taken FROM taken)
          RETURNING *
        )
@@ -815,9 +837,9 @@ export class SqlStoreTx implements StoreTx {
       `WITH r AS (
          INSERT INTO flow_runs (id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
                                 state_type, state_name, state_message, state_timestamp, parameters, job_variables, job_configuration,
-                                idempotency_key, tags, created_at, updated_at, owner_id)
+                                idempotency_key, tags, created_at, updated_at, owner_id, expected_start_time)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::timestamptz, $14::jsonb, $15::jsonb, $16::jsonb, $17, $18::jsonb,
-                 $13::timestamptz, $13::timestamptz, $20::uuid)
+                 $13::timestamptz, $13::timestamptz, $20::uuid, $21::timestamptz)
          ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING id, state_type, state_name, state_message, state_timestamp
        ), h AS (
@@ -848,6 +870,7 @@ export class SqlStoreTx implements StoreTx {
         json(input.tags),
         json([...(input.prior_states ?? []), input.state].map((st) => ({ type: st.type, name: st.name, message: st.message }))),
         input.owner_id ? uuidInput(input.owner_id, "owner_id") : null,
+        input.expected_start_time ? isoInput(input.expected_start_time, "expected_start_time") : null,
       ],
     );
     if (!rows[0]) {
@@ -876,6 +899,7 @@ export class SqlStoreTx implements StoreTx {
       tags: input.tags,
       created_at: createdAt,
       updated_at: createdAt,
+      expected_start_time: input.expected_start_time ? isoInput(input.expected_start_time, "expected_start_time") : null,
       start_time: null,
       end_time: null,
       compute_seconds: 0,
@@ -907,23 +931,25 @@ export class SqlStoreTx implements StoreTx {
       idempotency_key: input.idempotency_key,
       tags: input.tags,
       states: [...(input.prior_states ?? []), input.state].map((st) => ({ type: st.type, name: st.name, message: st.message })),
+      expected_start_time: input.expected_start_time ? isoInput(input.expected_start_time, "expected_start_time") : null,
     }));
     const { rows: result } = await this.db.query<{ n: number }>(
       `WITH input AS (
          SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (
            id uuid, workspace_id uuid, name text, deployment_id uuid, deployment_name text, flow_name text, work_pool_id uuid, work_pool text,
            work_pool_type text, state_type text, state_name text, state_message text, created_at timestamptz, parameters jsonb,
-           job_variables jsonb, job_configuration jsonb, idempotency_key text, tags jsonb, states jsonb
+           job_variables jsonb, job_configuration jsonb, idempotency_key text, tags jsonb, states jsonb, expected_start_time timestamptz
          )) WITH ORDINALITY AS i
        ), r AS (
          INSERT INTO flow_runs (id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
                                 state_type, state_name, state_message, state_timestamp, parameters, job_variables, job_configuration,
-                                idempotency_key, tags, created_at, updated_at)
+                                idempotency_key, tags, created_at, updated_at, expected_start_time)
          SELECT id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
                 state_type, state_name, state_message, created_at, parameters, job_variables, NULLIF(job_configuration, 'null'::jsonb),
-                idempotency_key, tags, created_at, created_at
+                idempotency_key, tags, created_at, created_at, expected_start_time
          FROM input ORDER BY ordinality
-         ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         -- No conflict target: a taken idempotency key and a deployment's run at a taken time are both left out.
+         ON CONFLICT DO NOTHING
          RETURNING id, state_timestamp
        ), h AS (
          INSERT INTO flow_run_states (flow_run_id, type, name, message, timestamp)
@@ -1250,6 +1276,7 @@ export class SqlStoreTx implements StoreTx {
   async listQueuedFlowRuns(filter: QueuedFlowRunFilter): Promise<FlowRunRecord[]> {
     const params = new Params([filter.pool_kind]);
     const where = ["pool_kind = $1", "state_type = 'SCHEDULED'"];
+    if (filter.due_at !== undefined) where.push(`(expected_start_time IS NULL OR expected_start_time <= ${params.add(isoInput(filter.due_at, "due_at"))}::timestamptz)`);
     if (filter.workspace_id !== undefined) {
       if (!isUuid(filter.workspace_id)) return [];
       where.push(`workspace_id = ${params.add(filter.workspace_id)}::uuid`);
@@ -1260,10 +1287,46 @@ export class SqlStoreTx implements StoreTx {
     }
     const { rows } = await this.db.query<FlowRunRow>(
       `SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE ${where.join(" AND ")}
-       ORDER BY created_at, id LIMIT ${params.add(limit(filter.limit))}`,
+       ORDER BY coalesce(expected_start_time, created_at), id LIMIT ${params.add(limit(filter.limit))}`,
       params.values,
     );
     return rows.map(toFlowRun);
+  }
+
+  // --- schedules (schedules.ts)
+
+  listScheduledDeployments(page: PageRequest<string>): Promise<{ id: string; workspace_id: string }[]> {
+    return schedules.listScheduledDeployments(this.db, page);
+  }
+
+  async lockDeploymentForScheduling(workspaceId: string, id: string): Promise<{ deployment: DeploymentRecord; pool: WorkPoolRecord } | null> {
+    this.requireTransaction("lockDeploymentForScheduling");
+    if (!isUuid(workspaceId) || !isUuid(id)) return null;
+    await this.db.query("SELECT 1 FROM deployments WHERE workspace_id = $1 AND id = $2 FOR UPDATE", [workspaceId, id]);
+    return this.getDeploymentAndPool(workspaceId, id);
+  }
+
+  setSchedulesCheckedAt(id: string, at: string | null): Promise<void> {
+    return schedules.setSchedulesCheckedAt(this.db, id, at);
+  }
+
+  deleteScheduledFlowRuns(deploymentId: string, after: string): Promise<string[]> {
+    return schedules.deleteScheduledFlowRuns(this.db, deploymentId, after);
+  }
+
+  async listLateFlowRuns(now: string, max: number): Promise<FlowRunRecord[]> {
+    const { rows } = await this.db.query<FlowRunRow>(
+      `SELECT ${FLOW_RUN_COLUMNS.split(", ").map((c) => `r.${c}`).join(", ")} FROM flow_runs r JOIN deployments d ON d.id = r.deployment_id
+       WHERE r.state_type = 'SCHEDULED' AND r.state_name <> 'Late'
+         AND coalesce(r.expected_start_time, r.created_at) + d.late_after_seconds * interval '1 second' < $1::timestamptz
+       ORDER BY r.id LIMIT $2`,
+      [isoInput(now, "now"), limit(max)],
+    );
+    return rows.map(toFlowRun);
+  }
+
+  deploymentConcurrency(workspaceId: string, ids: string[]): Promise<Map<string, AdmissionDeployment>> {
+    return schedules.deploymentConcurrency(this.db, workspaceId, ids);
   }
 
   private requireTransaction(method: string): void {
@@ -1531,6 +1594,12 @@ function deploymentValues(input: Omit<DeploymentRecord, "id" | "workspace_id" | 
     json(input.tags),
     input.description,
     input.paused,
+    json(input.schedules),
+    input.catchup_policy,
+    input.catchup_max_runs,
+    input.concurrency_limit,
+    input.collision_strategy,
+    input.late_after_seconds,
   ];
 }
 

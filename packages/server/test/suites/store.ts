@@ -5,6 +5,7 @@ import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  DEPLOYMENT_SCHEDULING_DEFAULTS,
   FerryError,
   MANAGED_POOL_TYPE,
   newId,
@@ -205,6 +206,7 @@ export function deploymentInput(ws: WorkspaceRecord, p: WorkPoolRecord, name: st
     tags: ["nightly"],
     description: "nightly load",
     paused: false,
+    ...DEPLOYMENT_SCHEDULING_DEFAULTS,
   };
 }
 
@@ -767,6 +769,88 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
     });
   });
 
+  describe("schedules", () => {
+    const scheduled = (ws: WorkspaceRecord, d: DeploymentRecord, p: WorkPoolRecord, when: string, key = `scheduled:${d.id}:${when}`): NewFlowRun => ({
+      ...runInput(ws, d, p, { createdAt: at(0), key }),
+      expected_start_time: when,
+    });
+
+    it("keeps one run per deployment and expected start, whatever the idempotency key, and leaves the rest out", async () => {
+      const ws = await workspace(store);
+      const p = await pool(store, ws, "sched");
+      const d = await deployment(store, ws, p, "hourly");
+      const other = await deployment(store, ws, p, "daily");
+      expect(await store.insertFlowRuns([scheduled(ws, d, p, at(3600)), scheduled(ws, d, p, at(7200))])).toBe(2);
+      // Again (another server's pass), and at a taken time under another key: nothing new.
+      expect(await store.insertFlowRuns([scheduled(ws, d, p, at(3600)), scheduled(ws, d, p, at(7200), "another-key"), scheduled(ws, other, p, at(3600))])).toBe(1);
+      // Two passes at once, each in its own transaction: one run at that time.
+      const both = await Promise.all([0, 1].map((i) => store.transaction((tx) => tx.insertFlowRuns([scheduled(ws, d, p, at(10_800), `k${i}`)]))));
+      expect(both.sort()).toEqual([0, 1]);
+      const runs = await store.listFlowRuns(ws.id, { deployment_id: d.id }, { limit: 100 });
+      expect(runs.map((r) => r.expected_start_time).sort()).toEqual([at(3600), at(7200), at(10_800)]);
+    });
+
+    it("queues a scheduled run only once due, oldest expected start first", async () => {
+      const ws = await workspace(store);
+      const p = await pool(store, ws, "due");
+      const d = await deployment(store, ws, p, "due");
+      await store.insertFlowRuns([scheduled(ws, d, p, at(120)), scheduled(ws, d, p, at(60))]);
+      const manual = await store.insertFlowRun(runInput(ws, d, p, { createdAt: at(90) }));
+      const due = (t: number) => store.listQueuedFlowRuns({ pool_kind: "push", work_pool_id: p.id, limit: 10, due_at: at(t) });
+      // A run without an expected start is always due.
+      expect((await due(30)).map((r) => r.id)).toEqual([manual.id]);
+      expect((await due(100)).map((r) => r.expected_start_time ?? r.id)).toEqual([at(60), manual.id]);
+      expect(await due(120)).toHaveLength(3);
+    });
+
+    it("deletes the scheduled runs due later that have not started, and leaves started ones and earlier ones", async () => {
+      const ws = await workspace(store);
+      const p = await pool(store, ws, "del");
+      const d = await deployment(store, ws, p, "del");
+      await store.insertFlowRuns([scheduled(ws, d, p, at(60)), scheduled(ws, d, p, at(120)), scheduled(ws, d, p, at(180))]);
+      const [started] = (await store.listFlowRuns(ws.id, { deployment_id: d.id }, { limit: 10 })).filter((r) => r.expected_start_time === at(180));
+      await store.setFlowRunState(started!.id, { ...stateChange("PENDING"), timestamp: at(170) });
+      const deleted = await store.deleteScheduledFlowRuns(d.id, at(90));
+      expect(deleted).toHaveLength(1);
+      const left = await store.listFlowRuns(ws.id, { deployment_id: d.id }, { limit: 10 });
+      expect(left.map((r) => r.expected_start_time).sort()).toEqual([at(60), at(180)]);
+    });
+
+    it("lists the deployments with schedules, locks one and records when it was scheduled", async () => {
+      const ws = await workspace(store);
+      const p = await pool(store, ws, "list");
+      const plain = await deployment(store, ws, p, "plain");
+      const withSchedule = await store.insertDeployment({
+        ...deploymentInput(ws, p, "cron"),
+        schedules: [{ id: newId(), active: true, cron: "0 9 * * *", timezone: "Europe/Berlin" }],
+        concurrency_limit: 2,
+        collision_strategy: "cancel_new",
+      });
+      const listed = (await store.listScheduledDeployments({ limit: 1000 })).map((r) => r.id);
+      expect(listed).toContain(withSchedule.id);
+      expect(listed).not.toContain(plain.id);
+      await store.transaction(async (tx) => {
+        const found = await tx.lockDeploymentForScheduling(ws.id, withSchedule.id);
+        expect(found?.deployment).toMatchObject({ schedules: withSchedule.schedules, schedules_checked_at: null, collision_strategy: "cancel_new" });
+        await tx.setSchedulesCheckedAt(withSchedule.id, at(5));
+      });
+      expect((await store.getDeployment(ws.id, withSchedule.id))?.schedules_checked_at).toBe(at(5));
+      const concurrency = await store.deploymentConcurrency(ws.id, [withSchedule.id, plain.id]);
+      expect([...concurrency]).toEqual([[withSchedule.id, { name: "etl/cron", concurrency_limit: 2, collision_strategy: "cancel_new", active: 0 }]]);
+    });
+
+    it("finds the runs past their deployment's grace that are not Late yet", async () => {
+      const ws = await workspace(store);
+      const p = await pool(store, ws, "late");
+      const d = await deployment(store, ws, p, "late");
+      await store.insertFlowRuns([scheduled(ws, d, p, at(0)), scheduled(ws, d, p, at(1000))]);
+      const late = (await store.listLateFlowRuns(at(61), 1000)).filter((r) => r.deployment_id === d.id);
+      expect(late.map((r) => r.expected_start_time)).toEqual([at(0)]);
+      await store.compareAndSetFlowRunState(late[0]!.id, late[0]!.state, { ...stateChange("SCHEDULED", { name: "Late" }), timestamp: at(61) });
+      expect((await store.listLateFlowRuns(at(61), 1000)).filter((r) => r.deployment_id === d.id)).toEqual([]);
+    });
+  });
+
   describe("flow runs", () => {
     it("inserts a run with its first history entry and reads it back exactly", async () => {
       const ws = await workspace(store);
@@ -793,6 +877,7 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
         tags: ["nightly", "etl"],
         created_at: at(5),
         updated_at: at(5),
+        expected_start_time: null,
         start_time: null,
         end_time: null,
         compute_seconds: 0,
@@ -826,6 +911,7 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
         state: { ...input.state, timestamp: input.created_at },
         infrastructure_id: null,
         updated_at: input.created_at,
+        expected_start_time: null,
         start_time: null,
         end_time: null,
         compute_seconds: 0,
