@@ -54,6 +54,8 @@ def main(seconds: int = 600, lines: int = 0):
 interface ContainerTimes {
   start?: number;
   die?: number;
+  /** A warm engine's: started before its run, whose time starts at the hand-off. */
+  warm?: boolean;
 }
 
 describe("managed execution in Docker", await dockerService({ images: [IMAGE] }), () => {
@@ -114,6 +116,11 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
 
   const logsOf = async (id: string) => (await client.api.listFlowRunLogs({ params: { id }, query: { limit: 1000 } })).items;
 
+  const startedLine = async (id: string) => (await logsOf(id)).map((l) => l.message).find((m) => m.startsWith("Started on docker")) ?? "";
+
+  /** Runs' containers, whether made for the run or a warm engine's renamed to it (not the warm ones still waiting). */
+  const runContainers = () => docker.listContainers({ all: true, filters: { label: ["ferry.managed=true"], name: ["ferry-run-"] } });
+
   const containerOf = (run: FlowRun) => run.infrastructure_id?.replace(/^docker:/, "") ?? "";
 
   const waitRunning = (id: string) => expect.poll(async () => (await client.api.getFlowRun({ params: { id } })).state.type, { timeout: 120_000 }).toBe("RUNNING");
@@ -128,11 +135,12 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
       buffer += chunk.toString();
       let nl: number;
       while ((nl = buffer.indexOf("\n")) >= 0) {
-        const event = JSON.parse(buffer.slice(0, nl)) as { id: string; status: string; timeNano: number };
+        const event = JSON.parse(buffer.slice(0, nl)) as { id: string; status: string; timeNano: number; Actor?: { Attributes?: Record<string, string> } };
         buffer = buffer.slice(nl + 1);
         const entry = times.get(event.id) ?? {};
         if (event.status === "start") entry.start = event.timeNano / 1e9;
         if (event.status === "die") entry.die = event.timeNano / 1e9;
+        if (event.Actor?.Attributes?.["ferry.warm"] === "true") entry.warm = true;
         times.set(event.id, entry);
       }
     });
@@ -147,9 +155,9 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
 
   afterAll(async () => {
     (events as unknown as { destroy?: () => void } | undefined)?.destroy?.();
-    // Let the last runs' containers be settled and removed before the server goes.
+    // Let the last runs' containers be settled and removed before the server goes (its close ends the warm ones).
     for (let waited = 0; waited < 30_000; waited += 250) {
-      if ((await docker.listContainers({ all: true, filters: { label: ["ferry.managed=true"] } })).length === 0) break;
+      if ((await runContainers()).length === 0) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     await server?.close();
@@ -209,26 +217,45 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
     }
   }, 120_000);
 
-  it("cancels a running run: CANCELLED, and its container is gone; its environment held a spent bootstrap token, no run token and no API key", async () => {
-    const d = await deploy("to-cancel", "flows/sleepy.py:main");
-    const created = await runOf(d);
-    await waitRunning(created.id);
-    const running = await client.api.getFlowRun({ params: { id: created.id } });
-    const info = await docker.getContainer(containerOf(running)).inspect();
-    const envList = info.Config.Env;
-    const bootstrap = envList.find((e) => e.startsWith("FERRY_BOOTSTRAP_TOKEN=frb_"))?.split("=")[1];
-    expect(bootstrap).toBeDefined();
-    expect(envList.some((e) => e.startsWith("FERRY_RUN_TOKEN="))).toBe(false);
-    // Whoever reads the container's environment finds a token the engine has already traded in.
-    const stolen = await rejection(new FerryClient({ apiUrl: server.url }).api.exchangeRunBootstrapToken({ body: { bootstrap_token: bootstrap! } }));
-    expect(stolen.code).toBe("unauthenticated");
-    expect(envList.join("\n")).not.toContain(apiKey);
-    expect(info.HostConfig.Memory).toBe(2048 * 1024 * 1024);
-    const cancelling = await client.api.cancelFlowRun({ params: { id: created.id }, body: {} });
-    expect(cancelling.state.type).toBe("CANCELLING");
-    expect((await client.waitForRun(created.id)).state.type).toBe("CANCELLED");
-    await expect.poll(async () => (await docker.listContainers({ all: true, filters: { name: [`ferry-run-${created.id}`] } })).length, { timeout: 30_000 }).toBe(0);
-  }, 180_000);
+  it("cancels a running run, cold or on a warm engine: CANCELLED, its container stopped and removed; its environment holds no live token and no API key", async () => {
+    // Packages no earlier run of the pool had: the engine waiting does not fit, so the first run starts cold.
+    const d = await deploy("to-cancel", "flows/sleepy.py:main", { pip_packages: ["six"] });
+    const cancelled = async (expectWarm: boolean) => {
+      const created = await runOf(d);
+      await waitRunning(created.id);
+      const running = await client.api.getFlowRun({ params: { id: created.id } });
+      // The run's container as the runner recorded it: one made for the run, or a warm one renamed to it.
+      const info = await docker.getContainer(containerOf(running)).inspect();
+      expect(info.Name).toBe(`/ferry-run-${created.id}`);
+      expect(info.Config.Labels["ferry.warm"] === "true").toBe(expectWarm);
+      expect(await startedLine(created.id)).toMatch(expectWarm ? /a warm engine/ : /^(?!.*warm engine)/);
+      const envList = info.Config.Env;
+      const bootstrap = envList.find((e) => e.startsWith("FERRY_BOOTSTRAP_TOKEN="))?.split("=")[1];
+      if (expectWarm) {
+        // A warm engine got its run on stdin: its container's environment never held a token.
+        expect(bootstrap).toBeUndefined();
+      } else {
+        expect(bootstrap).toMatch(/^frb_/);
+        // Whoever reads the container's environment finds a token the engine has already traded in.
+        const stolen = await rejection(new FerryClient({ apiUrl: server.url }).api.exchangeRunBootstrapToken({ body: { bootstrap_token: bootstrap! } }));
+        expect(stolen.code).toBe("unauthenticated");
+      }
+      expect(envList.some((e) => e.startsWith("FERRY_RUN_TOKEN="))).toBe(false);
+      expect(envList.join("\n")).not.toContain(apiKey);
+      expect(info.HostConfig.Memory).toBe(2048 * 1024 * 1024);
+      const cancelling = await client.api.cancelFlowRun({ params: { id: created.id }, body: {} });
+      expect(cancelling.state.type).toBe("CANCELLING");
+      expect((await client.waitForRun(created.id, { signal: AbortSignal.timeout(120_000) })).state.type).toBe("CANCELLED");
+      await expect.poll(async () => (await docker.getContainer(info.Id).inspect().then(() => "there", () => "gone")), { timeout: 30_000 }).toBe("gone");
+      return info.Config.Labels["ferry.cache_key"];
+    };
+    const cacheKey = await cancelled(false);
+    // The server (FERRY_WARM_ENGINES unset: one per pool) warms the pool for runs like that one.
+    await expect
+      .poll(async () => (await docker.listContainers({ filters: { label: ["ferry.warm=true", `ferry.workspace_id=${workspaceId}`, `ferry.cache_key=${cacheKey}`], name: ["ferry-warm-"] } })).length, { timeout: 120_000 })
+      .toBe(1);
+    await cancelled(true);
+  }, 300_000);
 
   it("on the free tier, a second run waits in AwaitingConcurrencySlot, then runs", async () => {
     const d = await deploy("pair", "flows/sleepy.py:main", {}, { seconds: 3 });
@@ -264,18 +291,25 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
     expect((await client.waitForRun(created.id)).state.type).toBe("COMPLETED");
     await server.close();
     expect(await docker.listContainers({ all: true, filters: { name: [`ferry-run-${created.id}`] } })).toEqual([]);
+    // Nor a warm one: the close ended those waiting for this pool's next run.
+    const warm = await docker.listContainers({ all: true, filters: { label: ["ferry.warm=true", `ferry.workspace_id=${workspaceId}`], name: ["ferry-warm-"] } });
+    expect(warm.map((c) => `${c.Names.join(",")} ${c.State}`)).toEqual([]);
     await start(port);
   }, 180_000);
 
   it("meters compute seconds from the containers' own start and end times", async () => {
     // A container is removed once its exit has been read and metered: wait for all of them.
-    await expect.poll(async () => (await docker.listContainers({ all: true, filters: { label: ["ferry.managed=true"] } })).length, { timeout: 30_000 }).toBe(0);
+    await expect.poll(async () => (await runContainers()).length, { timeout: 30_000 }).toBe(0);
     const runs = (await client.api.listFlowRuns({ query: { limit: 100 } })).items.filter((r) => r.infrastructure_id?.startsWith("docker:"));
     expect(runs.length).toBeGreaterThan(5);
     for (const run of runs) {
       const seen = times.get(containerOf(run));
       if (!seen?.start || !seen.die) continue;
-      expect(Math.abs(run.compute_seconds - (seen.die - seen.start)), `${run.deployment_name} ${run.id}`).toBeLessThan(0.5);
+      // A warm engine's container waited before its run came: the run is metered from the hand-off.
+      if (seen.warm) {
+        expect(run.compute_seconds, `${run.deployment_name} ${run.id}`).toBeGreaterThan(0);
+        expect(run.compute_seconds, `${run.deployment_name} ${run.id}`).toBeLessThan(seen.die - seen.start + 0.5);
+      } else expect(Math.abs(run.compute_seconds - (seen.die - seen.start)), `${run.deployment_name} ${run.id}`).toBeLessThan(0.5);
     }
     // Once every container's end is settled, the month's usage is the sum of the runs' compute.
     await expect
