@@ -123,6 +123,10 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
 
   const containerOf = (run: FlowRun) => run.infrastructure_id?.replace(/^docker:/, "") ?? "";
 
+  /** A run's end, or a failure within the test's own time: a stuck run must not hold the file open past it. */
+  const waitFor = (id: string, options: Parameters<FerryClient["waitForRun"]>[1] = {}) =>
+    client.waitForRun(id, { signal: AbortSignal.timeout(170_000), ...options });
+
   const waitRunning = (id: string) => expect.poll(async () => (await client.api.getFlowRun({ params: { id } })).state.type, { timeout: 120_000 }).toBe("RUNNING");
 
   beforeAll(async () => {
@@ -161,6 +165,10 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
       await new Promise((r) => setTimeout(r, 250));
     }
     await server?.close();
+    // A test that failed may have left a run going (a sleeper of 600 s): nothing of this file's outlives it.
+    for (const c of await docker.listContainers({ all: true, filters: { label: ["ferry.managed=true", `ferry.workspace_id=${workspaceId}`] } })) {
+      await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    }
     // Caches are per workspace, and this one's workspace is never seen again.
     const { Volumes } = await docker.listVolumes({ filters: { label: [`ferry.workspace_id=${workspaceId}`] } });
     for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
@@ -171,12 +179,12 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
   it("runs a Python flow with a pip package to COMPLETED, with its result and logs; a second run starts from the cached packages", async () => {
     expect(server.runnerDescription).toMatch(/Docker/);
     const d = await deploy("pkgs-py", "flows/pkgs.py:main", { pip_packages: ["six"] }, { n: 21 });
-    const first = await client.waitForRun((await runOf(d)).id);
+    const first = await waitFor((await runOf(d)).id);
     expect(first.state.type).toBe("COMPLETED");
     expect(first.result).toMatchObject({ double: 42, six: expect.any(String) });
     const messages = (await logsOf(first.id)).map((l) => l.message).join("\n");
     expect(messages).toMatch(/six .* is installed/);
-    const second = await client.waitForRun((await runOf(d)).id);
+    const second = await waitFor((await runOf(d)).id);
     expect(second.state.type).toBe("COMPLETED");
     const took = (r: FlowRun) => Date.parse(r.end_time!) - Date.parse(r.created_at);
     expect(took(second)).toBeLessThan(took(first));
@@ -186,14 +194,14 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
 
   it("runs a TypeScript flow with an npm package to COMPLETED", async () => {
     const d = await deploy("pkgs-ts", "flows/pkgs.ts:main", { npm_packages: ["is-number@7.0.0"] }, { value: 7 });
-    const run = await client.waitForRun((await runOf(d)).id);
+    const run = await waitFor((await runOf(d)).id);
     expect(run.state.type, run.state.message ?? "").toBe("COMPLETED");
     expect(run.result).toEqual({ isNumber: true });
     expect((await logsOf(run.id)).map((l) => l.message)).toContain("checking 7");
   }, 300_000);
 
   it("reports a flow that raises as FAILED with the traceback in its logs", async () => {
-    const run = await client.waitForRun((await runOf(await deploy("raises", "flows/raises.py:main"))).id);
+    const run = await waitFor((await runOf(await deploy("raises", "flows/raises.py:main"))).id);
     expect(run.state.type).toBe("FAILED");
     expect(run.state.message).toMatch(/ValueError: bad day/);
     const text = (await logsOf(run.id)).map((l) => l.message).join("\n");
@@ -201,7 +209,7 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
   }, 120_000);
 
   it("crashes a flow that allocates 3 GiB: out of memory", async () => {
-    const run = await client.waitForRun((await runOf(await deploy("hog", "flows/hog.py:main"))).id);
+    const run = await waitFor((await runOf(await deploy("hog", "flows/hog.py:main"))).id);
     expect(run.state.type).toBe("CRASHED");
     expect(run.state.message).toMatch(/exceeded the 2 GiB memory limit/);
   }, 120_000);
@@ -209,7 +217,7 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
   it("stops a run at a short runtime limit: CRASHED, TimedOut", async () => {
     await admin.api.adminUpdateWorkspace({ params: { id: workspaceId }, body: { limits: { max_runtime_seconds: 8 } } });
     try {
-      const run = await client.waitForRun((await runOf(await deploy("sleepy", "flows/sleepy.py:main"))).id);
+      const run = await waitFor((await runOf(await deploy("sleepy", "flows/sleepy.py:main"))).id);
       expect(run.state).toMatchObject({ type: "CRASHED", name: "TimedOut" });
       expect(run.state.message).toMatch(/maximum runtime of 8 s/);
     } finally {
@@ -245,7 +253,7 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
       expect(info.HostConfig.Memory).toBe(2048 * 1024 * 1024);
       const cancelling = await client.api.cancelFlowRun({ params: { id: created.id }, body: {} });
       expect(cancelling.state.type).toBe("CANCELLING");
-      expect((await client.waitForRun(created.id, { signal: AbortSignal.timeout(120_000) })).state.type).toBe("CANCELLED");
+      expect((await waitFor(created.id)).state.type).toBe("CANCELLED");
       await expect.poll(async () => (await docker.getContainer(info.Id).inspect().then(() => "there", () => "gone")), { timeout: 30_000 }).toBe("gone");
       return info.Config.Labels["ferry.cache_key"];
     };
@@ -262,7 +270,7 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
     const first = await runOf(d);
     const second = await runOf(d);
     const seen: string[] = [];
-    const done = await client.waitForRun(second.id, {
+    const done = await waitFor(second.id, {
       onEvent: (e: FlowRunEvent) => {
         if (e.kind === "state") seen.push(e.state.name);
       },
@@ -280,7 +288,7 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
     await server.close();
     await new Promise((r) => setTimeout(r, 2000));
     await start(port);
-    const final = await client.waitForRun(created.id);
+    const final = await waitFor(created.id);
     expect(final.state.type).toBe("COMPLETED");
     const messages = (await logsOf(created.id)).map((l) => l.message);
     for (let i = 1; i <= 8; i++) expect(messages).toContain(`line ${i}`);
@@ -288,7 +296,7 @@ describe("managed execution in Docker", await dockerService({ images: [IMAGE] })
 
   it("leaves no container when the server closes right after a run completed (npm start does)", async () => {
     const created = await runOf(await deploy("last-one", "flows/sleepy.py:main", {}, { seconds: 0 }));
-    expect((await client.waitForRun(created.id)).state.type).toBe("COMPLETED");
+    expect((await waitFor(created.id)).state.type).toBe("COMPLETED");
     await server.close();
     expect(await docker.listContainers({ all: true, filters: { name: [`ferry-run-${created.id}`] } })).toEqual([]);
     // Nor a warm one: the close ended those waiting for this pool's next run.
