@@ -73,7 +73,7 @@ describe("warm engines on the process backend", () => {
     deployment = (await client.api.applyDeployment({
       body: { flow_name: "warm", name: "hello", work_pool: "managed", source: { git_url: `file://${repo}`, branch: "main" }, entrypoint: "flows/hello.py:hello" },
     })).deployment;
-  }, 60_000);
+  }, 180_000); // the embedded store starts slowly on a loaded machine (55 s seen at load 29)
 
   afterAll(async () => {
     if (!closed) await server?.close();
