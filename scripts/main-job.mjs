@@ -11,7 +11,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { completeDeployments, FerryClient, parseProjectFile } from "@ferry/core";
 import { parseServerConfig, startServer } from "@ferry/server";
@@ -46,8 +46,11 @@ const colour = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code, text) => (colour ? `\x1b[${code}m${text}\x1b[0m` : text);
 const say = (text) => console.log(paint("1", text));
 
-// The repository is mounted read-only at its own path, so a container clones the same file:// URL.
-const config = parseServerConfig({ ...process.env, FERRY_RUNNER_MOUNTS: [process.env.FERRY_RUNNER_MOUNTS, `${root}:${root}`].filter(Boolean).join(",") }, {
+// The repository is mounted read-only at its own path, so a container clones the same file:// URL; in a
+// git worktree, so is the main checkout's .git, where the worktree's objects and refs live.
+const gitDir = resolve(root, git("rev-parse", "--git-common-dir"));
+const mounts = [process.env.FERRY_RUNNER_MOUNTS, `${root}:${root}`, ...(gitDir.startsWith(root + sep) ? [] : [`${gitDir}:${gitDir}`])];
+const config = parseServerConfig({ ...process.env, FERRY_RUNNER_MOUNTS: mounts.filter(Boolean).join(",") }, {
   home,
   port: 0,
   databaseUrl: null,

@@ -1,14 +1,10 @@
-import { randomBytes } from "node:crypto";
 import type { Duplex } from "node:stream";
 import {
   encodeEngineHandoff,
   FerryError,
   WARM_ENGINE_READY,
-  warmEngineFits,
   type RunnerLaunchSpec,
   type RunnerStarted,
-  type RunnerWarmEngine,
-  type RunnerWarmEngines,
   type RunnerWarmSpec,
 } from "@ferry/core";
 import type Dockerode from "dockerode";
@@ -16,8 +12,8 @@ import { buildWarmContainerSpec, containerEnv, containerName, warmContainerPrefi
 import { classifyDockerError, hasStatus } from "./docker-errors.js";
 import { demuxDockerLogs } from "./docker-logs.js";
 import type { DockerRunnerConfig } from "./docker-options.js";
-import { validateLaunchSpec } from "./launch-spec.js";
 import { lastLines } from "./line-tail.js";
+import { WarmEngineSet, warmEngineNotFound, type WarmEngineHandle } from "./warm-engine-set.js";
 
 /** How long a new warm engine's container may take to say it waits. */
 const READY_TIMEOUT_MS = 60_000;
@@ -36,12 +32,9 @@ export interface DockerWarmHost {
   handedOff(containerId: string, at: string): void;
 }
 
-interface Warm {
-  id: string;
+interface Warm extends WarmEngineHandle {
   containerId: string;
-  spec: RunnerWarmSpec;
   stdin: Duplex;
-  ended: boolean;
 }
 
 /**
@@ -52,20 +45,13 @@ interface Warm {
  * the attach stream closes, the engine reads the end of its stdin and exits; the next server's first
  * prepare removes such exited containers.
  */
-export class DockerWarmEngines implements RunnerWarmEngines {
-  private readonly engines = new Map<string, Warm>();
-  private swept = false;
+export class DockerWarmEngines extends WarmEngineSet<Warm> {
+  constructor(private readonly host: DockerWarmHost) {
+    super();
+  }
 
-  constructor(private readonly host: DockerWarmHost) {}
-
-  async prepare(spec: RunnerWarmSpec): Promise<RunnerWarmEngine> {
-    const id = `warm-${randomBytes(8).toString("hex")}`;
+  protected async start(id: string, spec: RunnerWarmSpec): Promise<Warm> {
     const asLaunch: RunnerLaunchSpec = { ...spec, flowRunId: id, env: {} };
-    validateLaunchSpec(asLaunch);
-    if (!this.swept) {
-      this.swept = true;
-      await this.removeExited();
-    }
     await this.host.prepare(asLaunch);
     const request = buildWarmContainerSpec(spec, id, this.host.config);
     let container: Dockerode.Container;
@@ -80,11 +66,10 @@ export class DockerWarmEngines implements RunnerWarmEngines {
       await container.start();
       // The stream must not keep this server's event loop alive; its closing is the engine's sign that the server is gone.
       (stdin as unknown as { unref?: () => void }).unref?.();
-      const warm: Warm = { id, containerId: container.id, spec: { ...spec }, stdin, ended: false };
+      const warm: Warm = { id, containerId: container.id, spec, stdin, ended: false };
       stdin.once("close", () => (warm.ended = true));
       await this.awaitReady(container);
-      this.engines.set(id, warm);
-      return { id, spec: { ...spec } };
+      return warm;
     } catch (error) {
       await container.remove({ force: true }).catch(() => undefined);
       if (error instanceof FerryError) throw error;
@@ -113,55 +98,42 @@ export class DockerWarmEngines implements RunnerWarmEngines {
     }
   }
 
-  async claim(warmId: string, spec: RunnerLaunchSpec): Promise<RunnerStarted> {
-    validateLaunchSpec(spec);
-    const warm = this.engines.get(warmId);
-    if (!warm || warm.ended) throw notFound(warmId);
-    if (!warmEngineFits(warm.spec, spec)) {
-      throw new FerryError("conflict", `warm engine ${warmId} was made for another workspace, image, cache or limits than run ${spec.flowRunId}; start the run instead`);
-    }
+  protected async handOver(warm: Warm, spec: RunnerLaunchSpec): Promise<RunnerStarted> {
     const container = this.host.config.docker.getContainer(warm.containerId);
     const info = await container.inspect().catch((error: unknown) => {
       if (hasStatus(error, 404)) return null;
-      throw classifyDockerError(error, this.host.context(`inspect warm engine ${warmId}`));
+      throw classifyDockerError(error, this.host.context(`inspect warm engine ${warm.id}`));
     });
     if (!info || !info.State.Running) {
-      this.engines.delete(warmId);
+      this.forget(warm.id);
       await container.remove({ force: true }).catch(() => undefined);
-      throw notFound(warmId);
+      throw warmEngineNotFound(warm.id);
     }
     try {
       // Atomic, and refused (409) when the run has a container: one per run, as with start.
       await container.rename({ name: containerName(this.host.config.labelPrefix, spec.flowRunId) });
     } catch (error) {
       if (hasStatus(error, 409)) return this.host.start(spec);
-      throw classifyDockerError(error, this.host.context(`hand warm engine ${warmId} run ${spec.flowRunId}`));
+      throw classifyDockerError(error, this.host.context(`hand warm engine ${warm.id} run ${spec.flowRunId}`));
     }
-    this.engines.delete(warmId);
+    this.forget(warm.id);
     const at = new Date().toISOString();
     this.host.handedOff(warm.containerId, at);
     warm.stdin.end(encodeEngineHandoff(containerEnv(spec.env)));
     return { id: warm.containerId, startedAt: at };
   }
 
-  async discard(warmId: string): Promise<void> {
-    const warm = this.engines.get(warmId);
-    if (!warm) return;
-    this.engines.delete(warmId);
+  protected async end(warm: Warm): Promise<void> {
     warm.stdin.destroy();
     try {
       await this.host.config.docker.getContainer(warm.containerId).remove({ force: true });
     } catch (error) {
-      if (!hasStatus(error, 404) && !hasStatus(error, 409)) throw classifyDockerError(error, this.host.context(`remove warm engine ${warmId}`));
+      if (!hasStatus(error, 404) && !hasStatus(error, 409)) throw classifyDockerError(error, this.host.context(`remove warm engine ${warm.id}`));
     }
   }
 
-  async list(): Promise<RunnerWarmEngine[]> {
-    return [...this.engines.values()].filter((w) => !w.ended).map((w) => ({ id: w.id, spec: { ...w.spec } }));
-  }
-
   /** Warm containers that exited (their server went away before a run came): removed at the first prepare. */
-  private async removeExited(): Promise<void> {
+  protected async removeLeftovers(): Promise<void> {
     const prefix = warmContainerPrefix(this.host.config.labelPrefix);
     const containers = await this.host.config.docker.listContainers({ all: true, filters: { label: [`${this.host.config.labelPrefix}.warm=true`], status: ["exited", "created", "dead"] } })
       .catch(() => [] as Dockerode.ContainerInfo[]);
@@ -171,8 +143,4 @@ export class DockerWarmEngines implements RunnerWarmEngines {
       await this.host.config.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     }
   }
-}
-
-function notFound(id: string): FerryError {
-  return new FerryError("not_found", `warm engine '${id}' was not found: it ended, was discarded or was claimed; start the run instead`);
 }

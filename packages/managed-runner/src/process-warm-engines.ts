@@ -1,26 +1,21 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
   encodeEngineHandoff,
   ENGINE_ENV,
   FerryError,
-  warmEngineFits,
   type RunnerLaunchSpec,
   type RunnerStarted,
-  type RunnerWarmEngine,
-  type RunnerWarmEngines,
   type RunnerWarmSpec,
 } from "@ferry/core";
-import { validateLaunchSpec } from "./launch-spec.js";
 import { TAIL_LINES } from "./line-tail.js";
 import { engineEnv, type ProcessRunnerConfig } from "./process-options.js";
 import { readJson, runFile, writeJsonAtomic, type InstanceRecord, type SupervisorHandoff, type SupervisorLaunch, type SupervisorRecord, type WarmRecord } from "./process-state.js";
 import { isSameProcess, signal } from "./process-tree.js";
+import { WARM_ID_PREFIX, WarmEngineSet, type WarmEngineHandle } from "./warm-engine-set.js";
 
 const MIB = 1024 * 1024;
-const WARM_PREFIX = "warm-";
 
 /** What the process backend lends its warm engines: its configuration, and how it finds a run's state. */
 export interface ProcessWarmHost {
@@ -35,13 +30,10 @@ export interface ProcessWarmHost {
   changeOrTimeout(dir: string, ms: number): Promise<void>;
 }
 
-interface Warm {
-  id: string;
+interface Warm extends WarmEngineHandle {
   dir: string;
-  spec: RunnerWarmSpec;
   child: ChildProcess;
   record: WarmRecord;
-  ended: boolean;
 }
 
 /**
@@ -50,22 +42,14 @@ interface Warm {
  * process holds, so when the server goes away (even killed) the supervisor reads its end, kills its
  * engine and removes its directory: no warm engine outlives the server that made it.
  */
-export class ProcessWarmEngines implements RunnerWarmEngines {
-  private readonly engines = new Map<string, Warm>();
-  private swept = false;
+export class ProcessWarmEngines extends WarmEngineSet<Warm> {
+  constructor(private readonly host: ProcessWarmHost) {
+    super();
+  }
 
-  constructor(private readonly host: ProcessWarmHost) {}
-
-  async prepare(spec: RunnerWarmSpec): Promise<RunnerWarmEngine> {
-    validateLaunchSpec({ ...spec, flowRunId: "warm", env: {} });
+  protected async start(id: string, spec: RunnerWarmSpec): Promise<Warm> {
     const { config } = this.host;
     const command = this.host.engineCommand();
-    await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-    if (!this.swept) {
-      this.swept = true;
-      await this.removeAbandoned();
-    }
-    const id = `${WARM_PREFIX}${randomBytes(8).toString("hex")}`;
     const dir = join(config.stateDir, id);
     const cacheDir = join(config.cacheDir, spec.workspaceId, spec.cacheKey);
     const fail = async (message: string, cause?: unknown): Promise<never> => {
@@ -109,17 +93,13 @@ export class ProcessWarmEngines implements RunnerWarmEngines {
     for (;;) {
       const record = await readJson<WarmRecord>(join(dir, "warm.json"));
       if (record) {
-        const warm: Warm = { id, dir, spec: { ...spec }, child, record, ended: false };
-        this.engines.set(id, warm);
+        if (exited) return fail("the warm engine ended at once");
+        const warm: Warm = { id, dir, spec, child, record, ended: false };
         child.once("exit", () => {
           warm.ended = true;
-          this.engines.delete(id);
+          this.forget(id);
         });
-        if (exited) {
-          this.engines.delete(id);
-          return fail("the warm engine ended at once");
-        }
-        return { id, spec: warm.spec };
+        return warm;
       }
       if (exited || Date.now() > deadline) {
         if (!exited) child.kill("SIGKILL");
@@ -130,13 +110,7 @@ export class ProcessWarmEngines implements RunnerWarmEngines {
     }
   }
 
-  async claim(warmId: string, spec: RunnerLaunchSpec): Promise<RunnerStarted> {
-    validateLaunchSpec(spec);
-    const warm = this.engines.get(warmId);
-    if (!warm || warm.ended) throw notFound(warmId);
-    if (!warmEngineFits(warm.spec, spec)) {
-      throw new FerryError("conflict", `warm engine ${warmId} was made for another workspace, image, cache or limits than run ${spec.flowRunId}; start the run instead`);
-    }
+  protected async handOver(warm: Warm, spec: RunnerLaunchSpec): Promise<RunnerStarted> {
     const existing = await this.host.existing(spec);
     if (existing) return existing;
     const dir = this.host.runDir(spec.flowRunId);
@@ -155,9 +129,9 @@ export class ProcessWarmEngines implements RunnerWarmEngines {
       await rm(runFile(warm.dir, "instance"), { force: true });
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOTEMPTY" || code === "EEXIST") return this.host.start(spec);
-      throw new FerryError("internal", `could not hand warm engine ${warmId} run ${spec.flowRunId}: ${(error as Error).message}`, { cause: error });
+      throw new FerryError("internal", `could not hand warm engine ${warm.id} run ${spec.flowRunId}: ${(error as Error).message}`, { cause: error });
     }
-    this.engines.delete(warmId);
+    this.forget(warm.id);
     const cacheDir = join(this.host.config.cacheDir, spec.workspaceId, spec.cacheKey);
     const handoff: SupervisorHandoff = { dir, engineLine: encodeEngineHandoff(engineEnv(this.host.config.inheritedEnv, spec.env, cacheDir)) };
     warm.child.stdin!.end(`${JSON.stringify(handoff)}\n`);
@@ -173,23 +147,17 @@ export class ProcessWarmEngines implements RunnerWarmEngines {
     }
   }
 
-  async discard(warmId: string): Promise<void> {
-    const warm = this.engines.get(warmId);
-    if (!warm) return;
-    this.engines.delete(warmId);
+  protected async end(warm: Warm): Promise<void> {
     await killWarm(warm.record);
     warm.child.stdin?.destroy();
     await rm(warm.dir, { recursive: true, force: true });
   }
 
-  async list(): Promise<RunnerWarmEngine[]> {
-    return [...this.engines.values()].filter((w) => !w.ended).map((w) => ({ id: w.id, spec: { ...w.spec } }));
-  }
-
   /** Warm directories whose supervisor is gone (killed with its server): removed at the first prepare. */
-  private async removeAbandoned(): Promise<void> {
+  protected async removeLeftovers(): Promise<void> {
+    await mkdir(this.host.config.stateDir, { recursive: true, mode: 0o700 });
     const names = await readdir(this.host.config.stateDir).catch(() => [] as string[]);
-    for (const name of names.filter((n) => n.startsWith(WARM_PREFIX))) {
+    for (const name of names.filter((n) => n.startsWith(WARM_ID_PREFIX))) {
       const dir = join(this.host.config.stateDir, name);
       const record = await readJson<WarmRecord>(join(dir, "warm.json")).catch(() => null);
       if (record && (await isSameProcess(record.supervisorPid, record.supervisorStartTime))) continue; // another server's
@@ -204,8 +172,4 @@ export class ProcessWarmEngines implements RunnerWarmEngines {
 async function killWarm(record: WarmRecord): Promise<void> {
   if (await isSameProcess(record.enginePid, record.engineStartTime)) signal(-record.enginePid, "SIGKILL");
   if (await isSameProcess(record.supervisorPid, record.supervisorStartTime)) signal(record.supervisorPid, "SIGKILL");
-}
-
-function notFound(id: string): FerryError {
-  return new FerryError("not_found", `warm engine '${id}' was not found: it ended, was discarded or was claimed; start the run instead`);
 }

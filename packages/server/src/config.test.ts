@@ -111,8 +111,8 @@ describe("parseServerConfig: the embedded store", () => {
 });
 
 describe("parseServerConfig: warm engines", () => {
-  it("keeps no warm engine unless FERRY_WARM_ENGINES asks, and 8 in all unless FERRY_WARM_ENGINES_MAX says otherwise", () => {
-    expect(parse({}).warmEngines).toEqual({ perPool: 0, max: 8 });
+  it("keeps one warm engine per managed pool and 8 in all unless FERRY_WARM_ENGINES(_MAX) say otherwise; 0 turns them off", () => {
+    expect(parse({}).warmEngines).toEqual({ perPool: 1, max: 8 });
     expect(parse({ FERRY_WARM_ENGINES: "1" }).warmEngines).toEqual({ perPool: 1, max: 8 });
     expect(parse({ FERRY_WARM_ENGINES: "0" }).warmEngines).toEqual({ perPool: 0, max: 8 });
     expect(parse({ FERRY_WARM_ENGINES: "3", FERRY_WARM_ENGINES_MAX: "20" }).warmEngines).toEqual({ perPool: 3, max: 20 });

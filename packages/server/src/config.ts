@@ -85,7 +85,7 @@ export interface ServerConfig {
   /** How often the scheduler creates deployments' scheduled runs ahead and marks late ones (FERRY_SCHEDULER_INTERVAL_MS). */
   schedulerIntervalMs: number;
   /**
-   * Warm engines kept per managed pool (FERRY_WARM_ENGINES, default 0: off), and in all
+   * Warm engines kept per managed pool (FERRY_WARM_ENGINES, default 1; 0 turns them off), and in all
    * on this server (FERRY_WARM_ENGINES_MAX, default 8): engines started ahead of their run, so a run
    * only fetches its code and starts.
    */
@@ -319,9 +319,11 @@ export function parseWarmEngines(
     }
     return value;
   };
-  // Off unless the operator asks: with a warm engine a run's container holds no bootstrap token in its
-  // environment and starts before its run exists, which the cold path's end-to-end checks do not cover yet.
-  const perPool = read("FERRY_WARM_ENGINES", override?.perPool, 0, 16);
+  // One per pool: the next run of a pool is most often like its last (same packages, image, limits), so
+  // one engine waiting takes the engine's start off that run's path; a second helps only bursts, and
+  // each costs an idle engine's memory (a container or a Node.js process) for as long as it waits. The
+  // total bounds that cost on a server with many pools; a pool warms only after its first run there.
+  const perPool = read("FERRY_WARM_ENGINES", override?.perPool, 1, 16);
   const max = read("FERRY_WARM_ENGINES_MAX", override?.max, 8, 256);
   if (perPool > max) {
     issues.push({ path: "FERRY_WARM_ENGINES", message: `${perPool} per pool is more than FERRY_WARM_ENGINES_MAX (${max}) in all; raise FERRY_WARM_ENGINES_MAX or lower FERRY_WARM_ENGINES` });

@@ -29,7 +29,11 @@ class MemoryWarmEngines implements RunnerWarmEngines {
     return { id: spec.flowRunId, startedAt: new Date().toISOString() };
   }
 
+  /** Discards never return (a backend call that hangs) until released. */
+  hangDiscard = false;
+
   async discard(warmId: string) {
+    if (this.hangDiscard) await new Promise<void>((resolve) => this.held.push(resolve));
     if (this.engines.delete(warmId)) this.discarded.push(warmId);
   }
 
@@ -114,6 +118,30 @@ describe("WarmEnginePool", () => {
     expect(await pool.take("p2", spec("ws2"))).toBeNull();
     await settle();
     expect(backend.engines.size).toBe(0);
+  });
+
+  it("stops within its bound when a prepare and a discard hang, and ends the late prepare's engine once it comes", async () => {
+    const backend = new MemoryWarmEngines();
+    const warnings: string[] = [];
+    const logger = { ...quiet, warn: (_: unknown, message: string) => void warnings.push(message) };
+    const pool = new WarmEnginePool(backend, logger, { perPool: 1, max: 8, refillDelayMs: 0, stopWaitMs: 200 });
+    await pool.take("p1", spec("ws1"));
+    await settle();
+    expect(backend.engines.size).toBe(1);
+    backend.hold = true;
+    await pool.take("p2", spec("ws2"));
+    backend.hangDiscard = true;
+    const began = Date.now();
+    await pool.stop();
+    // Generous: only that it ended at all, not how fast (two bounds of 200 ms, on a loaded machine).
+    expect(Date.now() - began).toBeLessThan(20_000);
+    expect(warnings.some((w) => /still being prepared/.test(w))).toBe(true);
+    expect(warnings.some((w) => /took more than 200 ms/.test(w))).toBe(true);
+    backend.hold = false;
+    backend.hangDiscard = false;
+    backend.release();
+    await expect.poll(() => backend.engines.size).toBe(0);
+    expect(backend.discarded).toHaveLength(2);
   });
 
   it("after a failed prepare, leaves the pool cold for a while instead of trying at every run", async () => {

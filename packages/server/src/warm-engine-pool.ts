@@ -18,6 +18,11 @@ export interface WarmEnginePoolOptions {
    * CPU, which the run that just took one needs more on a busy machine.
    */
   refillDelayMs?: number;
+  /**
+   * How long `stop` waits for prepares under way, and for each backend call that ends an engine
+   * (default 15 s): a server's close must end. A prepare that finishes later ends its engine itself.
+   */
+  stopWaitMs?: number;
   now?: () => number;
 }
 
@@ -132,17 +137,24 @@ export class WarmEnginePool {
     }
   }
 
-  /** Ends every warm engine, and waits for the prepares under way (whose engines are ended too). */
+  /**
+   * Ends every warm engine, and waits for the prepares under way (whose engines are ended too), each
+   * wait bounded by `stopWaitMs`: what a hung backend call leaves is logged, and ends with this process.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const timer of this.refills) clearTimeout(timer);
     this.refills.clear();
-    await Promise.allSettled([...this.filling]);
+    const bound = this.options.stopWaitMs ?? 15_000;
+    if (!(await within(Promise.allSettled([...this.filling]), bound))) {
+      this.logger.warn({ preparing: this.filling.size }, `warm engines still being prepared after ${bound} ms; each is ended when its prepare returns`);
+    }
     const engines = [...this.pools.values()].flatMap((entry) => entry.engines);
     this.pools.clear();
     await Promise.all(engines.map((e) => this.discard(e)));
     // Whatever the backend still has of this process's (a prepare that raced the stop).
-    for (const engine of await this.warm.list().catch(() => [])) await this.discard(engine);
+    const left = await within(this.warm.list().catch(() => []), bound);
+    await Promise.all((left || []).map((e) => this.discard(e)));
   }
 
   private want(poolId: string, spec: RunnerLaunchSpec): void {
@@ -200,6 +212,28 @@ export class WarmEnginePool {
   }
 
   private async discard(engine: RunnerWarmEngine): Promise<void> {
-    await this.warm.discard(engine.id).catch((error: unknown) => this.logger.warn({ err: error, warm_engine: engine.id }, "could not end a warm engine"));
+    const bound = this.options.stopWaitMs ?? 15_000;
+    const ended = await within(
+      this.warm.discard(engine.id).then(() => true, (error: unknown) => {
+        this.logger.warn({ err: error, warm_engine: engine.id }, "could not end a warm engine");
+        return true;
+      }),
+      bound,
+    );
+    if (!ended) this.logger.warn({ warm_engine: engine.id }, `ending a warm engine took more than ${bound} ms; left to finish on its own`);
+  }
+}
+
+/** The promise's value, or false once `ms` passed first (the timer holds no process open). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | false> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

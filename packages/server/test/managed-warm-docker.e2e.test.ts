@@ -13,7 +13,7 @@ import { makeFlowRepo } from "./support/flow-repo.js";
  * Warm engine containers for real: the engine image, with this checkout's engine bundle mounted over
  * the image's (so the test needs no image rebuild), two workspaces on one server. A run that takes a
  * warm container completes; a warm container of one workspace never runs the other's; none is left
- * once the server stops.
+ * once the server stops. It sets no FERRY_WARM_ENGINES: the default is what it checks.
  */
 const IMAGE = DEFAULT_ENGINE_IMAGE;
 const ENGINE_BUNDLE = fileURLToPath(new URL("../../engine/dist/engine.mjs", import.meta.url));
@@ -60,7 +60,7 @@ describe("warm engine containers", await dockerService({ images: [IMAGE] }), () 
       FERRY_RUNNER: "docker",
       FERRY_RUNNER_NETWORK: "host",
       FERRY_RUNNER_MOUNTS: [`${repo}:${repo}`, `${ENGINE_BUNDLE}:/opt/ferry/engine/engine.mjs`].join(","),
-      FERRY_WARM_ENGINES: "1",
+      // No FERRY_WARM_ENGINES: the product's default (one per pool) is what this test runs.
     };
     server = await startServer(parseServerConfig(env, { home, port: 0, databaseUrl: null, logLevel: "warn", providers: [] }), { logStream: process.stderr });
     workspaceA = server.bootstrap!.workspaceId;

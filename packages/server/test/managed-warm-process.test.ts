@@ -9,7 +9,8 @@ import { parseServerConfig, startServer, type RunningServer } from "../src/index
 /**
  * Warm engines on the process backend, with the real engine: after a pool's first run, an engine
  * waits for the next; that run takes it, completes, and is metered from the hand-off; pausing the
- * pool and stopping the server end the warm engines, leaving no process or directory behind.
+ * pool and stopping the server end the warm engines, leaving no process or directory behind. It sets
+ * no FERRY_WARM_ENGINES: the default is what it checks.
  */
 const FLOWS: Record<string, string> = {
   "flows/hello.py": `def hello(name: str = "world"):
@@ -64,7 +65,7 @@ describe("warm engines on the process backend", () => {
     git("add", ".");
     git("commit", "-qm", "flows");
     home = mkdtempSync(join(tmpdir(), "ferry-warm-"));
-    server = await startServer(parseServerConfig({ FERRY_RUNNER: "process", FERRY_WARM_ENGINES: "1" }, { home, port: 0, databaseUrl: null, logLevel: "warn", providers: [] }), {
+    server = await startServer(parseServerConfig({ FERRY_RUNNER: "process" }, { home, port: 0, databaseUrl: null, logLevel: "warn", providers: [] }), {
       logStream: process.stderr,
     });
     client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap!.apiKey });
@@ -72,7 +73,7 @@ describe("warm engines on the process backend", () => {
     deployment = (await client.api.applyDeployment({
       body: { flow_name: "warm", name: "hello", work_pool: "managed", source: { git_url: `file://${repo}`, branch: "main" }, entrypoint: "flows/hello.py:hello" },
     })).deployment;
-  }, 60_000);
+  }, 180_000); // the embedded store starts slowly on a loaded machine (55 s seen at load 29)
 
   afterAll(async () => {
     if (!closed) await server?.close();

@@ -54,7 +54,10 @@ export interface TestServerOptions {
   runner?: FakeRunnerBackend;
   /** How often the dispatchers sweep; default: once in ten minutes, so a test sees only the wake-ups unless it sweeps. */
   sweepIntervalMs?: number;
-  /** Warm engines per managed pool (FERRY_WARM_ENGINES); default the server's (off). */
+  /**
+   * Warm engines per managed pool (FERRY_WARM_ENGINES); default 0, unlike the server's: a test not about
+   * them should not pay for engines waiting (the warm tests and the end-to-end ones run the default).
+   */
   warmEngines?: number;
 }
 
@@ -74,7 +77,7 @@ export async function startTestServer(kind: StoreKind, options: TestServerOption
     logLevel: "info",
     providers: [],
     sweepIntervalMs: options.sweepIntervalMs ?? 600_000,
-    ...(options.warmEngines === undefined ? {} : { warmEngines: { perPool: options.warmEngines } }),
+    warmEngines: { perPool: options.warmEngines ?? 0 },
   });
   const runner = options.runner ?? new FakeRunnerBackend();
   const server = await startServer(config, { registry: testRegistry(provider, keyed), logStream, runner });
