@@ -25,3 +25,5 @@ export { FerryClient, type FerryClientOptions } from "./api/client.js";
 export * from "./admission.js";
 export { PROJECT_FILE_JSON_SCHEMA } from "./project-file-schema.js";
 export * from "./idempotency.js";
+export * from "./roles.js";
+export * from "./oidc-trust.js";

@@ -16,6 +16,7 @@ import { RunTokens } from "./run-tokens.js";
 import { ServerLease } from "./server-lease.js";
 import { loadSecretKey, readOrCreateSecretFile, SecretBox } from "./secrets.js";
 import type { ServiceContext } from "./services/context.js";
+import { OidcVerifier } from "./oidc-verifier.js";
 import { issueBootstrapToken } from "./services/run-credentials.js";
 import { sweepSessions } from "./services/sessions.js";
 import { createApiKeyIn } from "./services/workspaces.js";
@@ -125,6 +126,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     runTokens,
     events,
     metrics,
+    oidc: new OidcVerifier({ allowHttpIssuers: config.oidcAllowHttpIssuers, ...(options.now ? { now: options.now } : {}) }),
     managedImages: { official: config.engineImage, allowed: config.allowedImages },
     singleWorkspace: { reason: null },
     now: options.now ?? (() => new Date()),
