@@ -10,6 +10,8 @@ export interface OidcVerifierOptions {
   timeoutMs?: number;
   /** Seconds of clock skew allowed on exp, nbf and iat. */
   clockToleranceSeconds?: number;
+  /** After a fetch of an issuer's keys, how long before another may be made for an unknown key id. */
+  keysCooldownMs?: number;
   now?: () => Date;
 }
 
@@ -67,7 +69,7 @@ export class OidcVerifier {
     const now = Date.now();
     if (cached && cached.expires > now) return cached.keys;
     const jwksUri = await this.discover(issuer);
-    const keys = createRemoteJWKSet(jwksUri, { timeoutDuration: this.timeoutMs, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    const keys = createRemoteJWKSet(jwksUri, { timeoutDuration: this.timeoutMs, cooldownDuration: this.options.keysCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000 });
     if (this.issuers.size > 1000) this.issuers.clear();
     this.issuers.set(issuer, { keys, expires: now + DISCOVERY_TTL_MS });
     return keys;

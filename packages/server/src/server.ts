@@ -54,6 +54,8 @@ export interface StartOptions {
   /** A ready registry instead of loading the configured plugins (tests hand in a fake provider). */
   registry?: PoolTypeRegistry;
   now?: () => Date;
+  /** How long after a fetch of an issuer's keys no other is made (default 30 s; tests rotate keys sooner). */
+  oidcKeysCooldownMs?: number;
   /**
    * Where managed runs run. Undefined: the backend the configuration names (Docker when it answers,
    * else child processes); null: this server runs no managed runs (they wait for a server that does).
@@ -126,7 +128,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     runTokens,
     events,
     metrics,
-    oidc: new OidcVerifier({ allowHttpIssuers: config.oidcAllowHttpIssuers, ...(options.now ? { now: options.now } : {}) }),
+    oidc: new OidcVerifier({
+      allowHttpIssuers: config.oidcAllowHttpIssuers,
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.oidcKeysCooldownMs === undefined ? {} : { keysCooldownMs: options.oidcKeysCooldownMs }),
+    }),
     managedImages: { official: config.engineImage, allowed: config.allowedImages },
     singleWorkspace: { reason: null },
     now: options.now ?? (() => new Date()),
