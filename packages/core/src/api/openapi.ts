@@ -169,7 +169,7 @@ function securityOf(route: RouteDef): JsonObject[] {
   if (route.public) return [];
   if (route.path.startsWith("/api/admin/")) return [{ adminToken: [] }];
   const session: JsonObject = UNSAFE.has(route.method) ? { sessionCookie: [], csrfToken: [] } : { sessionCookie: [] };
-  return [{ apiKey: [] }, session, ...(route.runToken ? [{ runToken: [] }] : [])];
+  return [{ apiKey: [] }, { accessToken: [] }, session, ...(route.runToken ? [{ runToken: [] }] : [])];
 }
 
 /** A params or query object schema as OpenAPI parameters, one per property. */
@@ -290,6 +290,12 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
       summary: route.summary,
       tags: [route.tag],
       security: securityOf(route),
+      ...(route.role
+        ? {
+            description: `Needs the '${route.role}' role or above (viewer < runner < deployer < admin): API keys and sessions are admin; an OIDC access token has its trust policy's. Below it: 403.`,
+            "x-ferry-role": route.role,
+          }
+        : {}),
     };
     const parameters = [...parametersOf(route.params, "path"), ...parametersOf(route.query, "query")];
     if (parameters.length) operation.parameters = parameters;
@@ -357,6 +363,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
         apiKey: { type: "http", scheme: "bearer", description: "A workspace API key (fy_…)" },
         adminToken: { type: "http", scheme: "bearer", description: "The server's operator token (FERRY_HOME/admin-token)" },
         runToken: { type: "http", scheme: "bearer", description: "A managed run's token, for its own run only (given to the engine)" },
+        accessToken: { type: "http", scheme: "bearer", description: "A short-lived access token (fo_…) from POST /api/auth/oidc/token, with its trust policy's role" },
         sessionCookie: { type: "apiKey", in: "cookie", name: "ferry_session", description: "A browser's session, set by POST /api/sessions" },
         csrfToken: { type: "apiKey", in: "header", name: "x-csrf-token", description: "The session's CSRF token (GET /api/session), required with the cookie on POST, PUT, PATCH and DELETE" },
       },
