@@ -58,7 +58,7 @@ describe("matchTrustPolicy", () => {
 
   it.each([
     ["another issuer", claims({ iss: "https://evil.example" }), /no trust policy for issuer/],
-    ["another audience", claims({ aud: "sts.amazonaws.com" }), /audience/],
+    ["another audience", claims({ aud: "another-service.example" }), /audience/],
     ["another repository", claims({ repository: "acme/other" }), /unmet conditions: main: repository/],
     ["another branch", claims({ ref: "refs/heads/dev" }), /main: ref/],
     ["a missing claim", claims({ ref: undefined }), /main: ref/],

@@ -151,7 +151,7 @@ describe("OIDC trust policies and the token exchange (PGlite)", () => {
 
   describe("refuses, always with the same 401, and logs why", () => {
     const refusals: [string, () => Promise<string>, RegExp, string?][] = [
-      ["a wrong audience", () => issuer.sign(claims({ aud: "sts.amazonaws.com" })), /aud.{0,3} claim value/],
+      ["a wrong audience", () => issuer.sign(claims({ aud: "another-service.example" })), /aud.{0,3} claim value/],
       ["another issuer", () => issuer.sign(claims({ iss: "https://token.actions.githubusercontent.com" })), /no trust policy for issuer/],
       ["an expired token", () => issuer.sign(claims({ exp: Math.floor(Date.now() / 1000) - 120, iat: Math.floor(Date.now() / 1000) - 600 })), /exp/],
       ["a token not valid yet", () => issuer.sign(claims({ nbf: Math.floor(Date.now() / 1000) + 600 })), /nbf/],
