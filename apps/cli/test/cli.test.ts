@@ -109,7 +109,8 @@ describe("ferry CLI against a real server", () => {
     const list = await ferry(["oidc-trust", "ls", "--json"]);
     expect(parseJson<{ name: string }[]>(list).map((p) => p.name)).toEqual(["etl-main"]);
     const table = await ferry(["oidc-trust", "ls"]);
-    expect(table.stdout).toMatch(/etl-main\s+deployer\s+https:\/\/token\.actions\.githubusercontent\.com\s+ferry\s+repository=acme\/etl ref=refs\/heads\/\*/);
+    expect(table.stdout).toMatch(/^Workspace [0-9a-f-]{36} \(the GitHub Action's 'workspace' input\)$/m);
+    expect(table.stdout).toMatch(/etl-main\s+deployer\s+https:\/\/token\.actions\.githubusercontent\.com\s+ferry\s+ref=refs\/heads\/\* repository=acme\/etl/);
     const badRole = await ferry(["oidc-trust", "create", "x", "--claim", "repository=a/b", "--role", "owner"]);
     expect(badRole.code).toBe(2);
     expect(badRole.stderr).toMatch(/not a role; use one of viewer, runner, deployer, admin/);

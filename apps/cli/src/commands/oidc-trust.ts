@@ -62,7 +62,7 @@ export function registerOidcTrust(program: Command, env: CommandEnv): void {
           { header: "ROLE", value: (p) => p.role },
           { header: "ISSUER", value: (p) => p.issuer },
           { header: "AUDIENCE", value: (p) => p.audience },
-          { header: "CONDITIONS", value: (p) => Object.entries(p.conditions).map(([k, v]) => `${k}=${v}`).join(" ") },
+          { header: "CONDITIONS", value: (p) => Object.entries(p.conditions).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(" ") },
           { header: "CREATED", value: (p) => relativeTime(p.created_at, now) },
         ]);
       }),
