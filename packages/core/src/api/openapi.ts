@@ -190,7 +190,9 @@ function parametersOf(schema: TSchema | undefined, where: "path" | "query"): Jso
 
 function errorResponses(route: RouteDef): JsonObject {
   const out: JsonObject = { "400": { $ref: "#/components/responses/ValidationFailed" } };
-  if (!route.public) out["401"] = { $ref: "#/components/responses/Unauthenticated" };
+  // The OIDC token exchange is public, yet refuses a token it does not accept with a 401.
+  if (!route.public || route.path === "/api/auth/oidc/token") out["401"] = { $ref: "#/components/responses/Unauthenticated" };
+  if (route.role) out["403"] = { $ref: "#/components/responses/Forbidden" };
   if (route.params) out["404"] = { $ref: "#/components/responses/NotFound" };
   out["4XX"] = { $ref: "#/components/responses/ClientError" };
   out["5XX"] = { $ref: "#/components/responses/ServerError" };
@@ -355,6 +357,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
       responses: {
         ValidationFailed: errorResponse("The request is not valid: `details.issues` says which fields", ["validation_failed"]),
         Unauthenticated: errorResponse("No valid API key, session or token", ["unauthenticated"]),
+        Forbidden: errorResponse("Refused: the credential's role is below the route's (`details`: needed_role, held_role), or another rule (e.g. a spent quota)", ["forbidden", "quota_exceeded"]),
         NotFound: errorResponse("The object does not exist in this workspace", ["not_found"]),
         ClientError: errorResponse("Another refusal: see the error's code", ["forbidden", "conflict", "invalid_transition", "quota_exceeded", "payload_too_large"]),
         ServerError: errorResponse("The server or a provider failed; `unavailable` and provider errors may be retried", ["internal", "unavailable", "provider_error"]),
