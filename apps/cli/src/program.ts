@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import { registerAdmin } from "./commands/admin.js";
 import { registerApiKey } from "./commands/api-key.js";
+import { registerOidcTrust } from "./commands/oidc-trust.js";
 import { registerCredentials } from "./commands/credentials.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerDeployment } from "./commands/deployment.js";
@@ -21,6 +22,7 @@ const REGISTRARS: Registrar[] = [
   registerServer,
   registerProfile,
   registerApiKey,
+  registerOidcTrust,
   registerWorkPool,
   registerCredentials,
   registerDeploy,

@@ -96,6 +96,31 @@ describe("ferry CLI against a real server", () => {
     expectOk(works);
   });
 
+  it("creates, lists (--json and a table) and deletes an OIDC trust policy", async () => {
+    const created = await ferry(["oidc-trust", "create", "etl-main", "--claim", "repository=acme/etl", "--claim", "ref=refs/heads/*", "--role", "deployer", "--json"]);
+    expectOk(created);
+    expect(parseJson(created)).toMatchObject({
+      name: "etl-main",
+      issuer: "https://token.actions.githubusercontent.com",
+      audience: "ferry",
+      conditions: { repository: "acme/etl", ref: "refs/heads/*" },
+      role: "deployer",
+    });
+    const list = await ferry(["oidc-trust", "ls", "--json"]);
+    expect(parseJson<{ name: string }[]>(list).map((p) => p.name)).toEqual(["etl-main"]);
+    const table = await ferry(["oidc-trust", "ls"]);
+    expect(table.stdout).toMatch(/^Workspace [0-9a-f-]{36} \(the GitHub Action's 'workspace' input\)$/m);
+    expect(table.stdout).toMatch(/etl-main\s+deployer\s+https:\/\/token\.actions\.githubusercontent\.com\s+ferry\s+ref=refs\/heads\/\* repository=acme\/etl/);
+    const badRole = await ferry(["oidc-trust", "create", "x", "--claim", "repository=a/b", "--role", "owner"]);
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toMatch(/not a role; use one of viewer, runner, deployer, admin/);
+    const unpinned = await ferry(["oidc-trust", "create", "x", "--claim", "ref=refs/heads/main"]);
+    expect(unpinned.code).toBe(2);
+    expect(unpinned.stderr).toMatch(/must pin/);
+    expectOk(await ferry(["oidc-trust", "delete", "etl-main"]));
+    expect(parseJson(await ferry(["oidc-trust", "ls", "--json"]))).toEqual([]);
+  });
+
   it("creates a ferry:managed work pool", async () => {
     const created = await ferry(["work-pool", "create", "managed-a", "--type", "ferry:managed", "--description", "the e2e pool"]);
     expectOk(created);

@@ -45,8 +45,8 @@ var require_tunnel = __commonJS({
     "use strict";
     var net = __require("net");
     var tls = __require("tls");
-    var http = __require("http");
-    var https = __require("https");
+    var http2 = __require("http");
+    var https2 = __require("https");
     var events = __require("events");
     var assert = __require("assert");
     var util = __require("util");
@@ -56,24 +56,24 @@ var require_tunnel = __commonJS({
     exports.httpsOverHttps = httpsOverHttps2;
     function httpOverHttp2(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = http.request;
+      agent.request = http2.request;
       return agent;
     }
     function httpsOverHttp2(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = http.request;
+      agent.request = http2.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
     }
     function httpOverHttps2(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = https.request;
+      agent.request = https2.request;
       return agent;
     }
     function httpsOverHttps2(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = https.request;
+      agent.request = https2.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
@@ -82,7 +82,7 @@ var require_tunnel = __commonJS({
       var self2 = this;
       self2.options = options || {};
       self2.proxyOptions = self2.options.proxy || {};
-      self2.maxSockets = self2.options.maxSockets || http.Agent.defaultMaxSockets;
+      self2.maxSockets = self2.options.maxSockets || http2.Agent.defaultMaxSockets;
       self2.requests = [];
       self2.sockets = [];
       self2.on("free", function onFree(socket, host, port, localAddress) {
@@ -7626,7 +7626,7 @@ var require_client = __commonJS({
     "use strict";
     var assert = __require("node:assert");
     var net = __require("node:net");
-    var http = __require("node:http");
+    var http2 = __require("node:http");
     var util = require_util();
     var { channels } = require_diagnostics();
     var Request = require_request();
@@ -7815,7 +7815,7 @@ var require_client = __commonJS({
         this[kUrl] = util.parseOrigin(url);
         this[kConnector] = connect2;
         this[kPipelining] = pipelining != null ? pipelining : 1;
-        this[kMaxHeadersSize] = maxHeaderSize || http.maxHeaderSize;
+        this[kMaxHeadersSize] = maxHeaderSize || http2.maxHeaderSize;
         this[kKeepAliveDefaultTimeout] = keepAliveTimeout == null ? 4e3 : keepAliveTimeout;
         this[kKeepAliveMaxTimeout] = keepAliveMaxTimeout == null ? 6e5 : keepAliveMaxTimeout;
         this[kKeepAliveTimeoutThreshold] = keepAliveTimeoutThreshold == null ? 2e3 : keepAliveTimeoutThreshold;
@@ -8622,7 +8622,7 @@ var require_agent = __commonJS({
     function defaultFactory(origin, opts) {
       return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool(origin, opts);
     }
-    var Agent = class extends DispatcherBase {
+    var Agent3 = class extends DispatcherBase {
       constructor({ factory = defaultFactory, maxRedirections = 0, connect, tls, ...options } = {}) {
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
@@ -8697,7 +8697,7 @@ var require_agent = __commonJS({
         await Promise.all(destroyPromises);
       }
     };
-    module.exports = Agent;
+    module.exports = Agent3;
   }
 });
 
@@ -8707,7 +8707,7 @@ var require_proxy_agent = __commonJS({
     "use strict";
     var { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = require_symbols();
     var { URL: URL2 } = __require("node:url");
-    var Agent = require_agent();
+    var Agent3 = require_agent();
     var Pool = require_pool();
     var DispatcherBase = require_dispatcher_base();
     var { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = require_errors();
@@ -8822,7 +8822,7 @@ var require_proxy_agent = __commonJS({
           return agentFactory(origin2, options);
         };
         this[kClient] = clientFactory(url, { connect });
-        this[kAgent] = new Agent({
+        this[kAgent] = new Agent3({
           ...opts,
           factory,
           connect: async (opts2, callback) => {
@@ -8931,7 +8931,7 @@ var require_env_http_proxy_agent = __commonJS({
     var DispatcherBase = require_dispatcher_base();
     var { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = require_symbols();
     var ProxyAgent2 = require_proxy_agent();
-    var Agent = require_agent();
+    var Agent3 = require_agent();
     var DEFAULT_PORTS = {
       "http:": 80,
       "https:": 443
@@ -8951,7 +8951,7 @@ var require_env_http_proxy_agent = __commonJS({
           });
         }
         const { httpProxy, httpsProxy, noProxy, ...agentOpts } = opts;
-        this[kNoProxyAgent] = new Agent(agentOpts);
+        this[kNoProxyAgent] = new Agent3(agentOpts);
         const HTTP_PROXY = httpProxy ?? process.env.http_proxy ?? process.env.HTTP_PROXY;
         if (HTTP_PROXY) {
           this[kHttpProxyAgent] = new ProxyAgent2({ ...agentOpts, uri: HTTP_PROXY });
@@ -11296,7 +11296,7 @@ var require_mock_agent = __commonJS({
   "../../node_modules/undici/lib/mock/mock-agent.js"(exports, module) {
     "use strict";
     var { kClients } = require_symbols();
-    var Agent = require_agent();
+    var Agent3 = require_agent();
     var {
       kAgent,
       kMockAgentSet,
@@ -11323,7 +11323,7 @@ var require_mock_agent = __commonJS({
         if (opts?.agent && typeof opts.agent.dispatch !== "function") {
           throw new InvalidArgumentError("Argument opts.agent must implement Agent");
         }
-        const agent = opts?.agent ? opts.agent : new Agent(opts);
+        const agent = opts?.agent ? opts.agent : new Agent3(opts);
         this[kAgent] = agent;
         this[kClients] = agent[kClients];
         this[kOptions] = buildMockOptions(opts);
@@ -11427,9 +11427,9 @@ var require_global2 = __commonJS({
     "use strict";
     var globalDispatcher = /* @__PURE__ */ Symbol.for("undici.globalDispatcher.1");
     var { InvalidArgumentError } = require_errors();
-    var Agent = require_agent();
+    var Agent3 = require_agent();
     if (getGlobalDispatcher() === void 0) {
-      setGlobalDispatcher(new Agent());
+      setGlobalDispatcher(new Agent3());
     }
     function setGlobalDispatcher(agent) {
       if (!agent || typeof agent.dispatch !== "function") {
@@ -19019,7 +19019,7 @@ var require_undici = __commonJS({
     var Dispatcher = require_dispatcher();
     var Pool = require_pool();
     var BalancedPool = require_balanced_pool();
-    var Agent = require_agent();
+    var Agent3 = require_agent();
     var ProxyAgent2 = require_proxy_agent();
     var EnvHttpProxyAgent = require_env_http_proxy_agent();
     var RetryAgent = require_retry_agent();
@@ -19042,7 +19042,7 @@ var require_undici = __commonJS({
     module.exports.Client = Client;
     module.exports.Pool = Pool;
     module.exports.BalancedPool = BalancedPool;
-    module.exports.Agent = Agent;
+    module.exports.Agent = Agent3;
     module.exports.ProxyAgent = ProxyAgent2;
     module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent;
     module.exports.RetryAgent = RetryAgent;
@@ -26900,7 +26900,7 @@ var require_rrule = __commonJS({
           function __metadata(metadataKey, metadataValue) {
             if (typeof Reflect === "object" && typeof Reflect.metadata === "function") return Reflect.metadata(metadataKey, metadataValue);
           }
-          function __awaiter3(thisArg, _arguments, P2, generator) {
+          function __awaiter7(thisArg, _arguments, P2, generator) {
             function adopt(value) {
               return value instanceof P2 ? value : new P2(function(resolve2) {
                 resolve2(value);
@@ -33445,7 +33445,7 @@ var require_schemes = __commonJS({
       urnComponent.nss = (uuidComponent.uuid || "").toLowerCase();
       return urnComponent;
     }
-    var http = (
+    var http2 = (
       /** @type {SchemeHandler} */
       {
         scheme: "http",
@@ -33454,11 +33454,11 @@ var require_schemes = __commonJS({
         serialize: httpSerialize
       }
     );
-    var https = (
+    var https2 = (
       /** @type {SchemeHandler} */
       {
         scheme: "https",
-        domainHost: http.domainHost,
+        domainHost: http2.domainHost,
         parse: httpParse,
         serialize: httpSerialize
       }
@@ -33502,8 +33502,8 @@ var require_schemes = __commonJS({
     var SCHEMES = (
       /** @type {Record<SchemeName, SchemeHandler>} */
       {
-        http,
-        https,
+        http: http2,
+        https: https2,
         ws,
         wss,
         urn,
@@ -42637,10 +42637,10 @@ var require_proxy = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.getProxyUrl = getProxyUrl2;
-    exports.checkBypass = checkBypass;
+    exports.checkBypass = checkBypass2;
     function getProxyUrl2(reqUrl) {
       const usingSsl = reqUrl.protocol === "https:";
-      if (checkBypass(reqUrl)) {
+      if (checkBypass2(reqUrl)) {
         return void 0;
       }
       const proxyVar = (() => {
@@ -42652,21 +42652,21 @@ var require_proxy = __commonJS({
       })();
       if (proxyVar) {
         try {
-          return new DecodedURL(proxyVar);
+          return new DecodedURL2(proxyVar);
         } catch (_a) {
           if (!proxyVar.startsWith("http://") && !proxyVar.startsWith("https://"))
-            return new DecodedURL(`http://${proxyVar}`);
+            return new DecodedURL2(`http://${proxyVar}`);
         }
       } else {
         return void 0;
       }
     }
-    function checkBypass(reqUrl) {
+    function checkBypass2(reqUrl) {
       if (!reqUrl.hostname) {
         return false;
       }
       const reqHost = reqUrl.hostname;
-      if (isLoopbackAddress(reqHost)) {
+      if (isLoopbackAddress2(reqHost)) {
         return true;
       }
       const noProxy = process.env["no_proxy"] || process.env["NO_PROXY"] || "";
@@ -42692,11 +42692,11 @@ var require_proxy = __commonJS({
       }
       return false;
     }
-    function isLoopbackAddress(host) {
+    function isLoopbackAddress2(host) {
       const hostLower = host.toLowerCase();
       return hostLower === "localhost" || hostLower.startsWith("127.") || hostLower.startsWith("[::1]") || hostLower.startsWith("[0:0:0:0:0:0:0:1]");
     }
-    var DecodedURL = class extends URL {
+    var DecodedURL2 = class extends URL {
       constructor(url, base) {
         super(url, base);
         this._decodedUsername = decodeURIComponent(super.username);
@@ -42753,7 +42753,7 @@ var require_lib = __commonJS({
         return result;
       };
     })();
-    var __awaiter3 = exports && exports.__awaiter || function(thisArg, _arguments, P2, generator) {
+    var __awaiter7 = exports && exports.__awaiter || function(thisArg, _arguments, P2, generator) {
       function adopt(value) {
         return value instanceof P2 ? value : new P2(function(resolve2) {
           resolve2(value);
@@ -42784,8 +42784,8 @@ var require_lib = __commonJS({
     exports.HttpClient = exports.HttpClientResponse = exports.HttpClientError = exports.MediaTypes = exports.Headers = exports.HttpCodes = void 0;
     exports.getProxyUrl = getProxyUrl2;
     exports.isHttps = isHttps;
-    var http = __importStar(__require("http"));
-    var https = __importStar(__require("https"));
+    var http2 = __importStar(__require("http"));
+    var https2 = __importStar(__require("https"));
     var pm = __importStar(require_proxy());
     var tunnel2 = __importStar(require_tunnel2());
     var undici_1 = require_undici();
@@ -42844,10 +42844,10 @@ var require_lib = __commonJS({
       HttpCodes2.ServiceUnavailable,
       HttpCodes2.GatewayTimeout
     ];
-    var RetryableHttpVerbs = ["OPTIONS", "GET", "DELETE", "HEAD"];
-    var ExponentialBackoffCeiling = 10;
-    var ExponentialBackoffTimeSlice = 5;
-    var HttpClientError = class _HttpClientError extends Error {
+    var RetryableHttpVerbs2 = ["OPTIONS", "GET", "DELETE", "HEAD"];
+    var ExponentialBackoffCeiling2 = 10;
+    var ExponentialBackoffTimeSlice2 = 5;
+    var HttpClientError2 = class _HttpClientError extends Error {
       constructor(message, statusCode) {
         super(message);
         this.name = "HttpClientError";
@@ -42855,14 +42855,14 @@ var require_lib = __commonJS({
         Object.setPrototypeOf(this, _HttpClientError.prototype);
       }
     };
-    exports.HttpClientError = HttpClientError;
-    var HttpClientResponse = class {
+    exports.HttpClientError = HttpClientError2;
+    var HttpClientResponse2 = class {
       constructor(message) {
         this.message = message;
       }
       readBody() {
-        return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve2) => __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
+          return new Promise((resolve2) => __awaiter7(this, void 0, void 0, function* () {
             let output = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
               output = Buffer.concat([output, chunk]);
@@ -42874,8 +42874,8 @@ var require_lib = __commonJS({
         });
       }
       readBodyBuffer() {
-        return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve2) => __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
+          return new Promise((resolve2) => __awaiter7(this, void 0, void 0, function* () {
             const chunks = [];
             this.message.on("data", (chunk) => {
               chunks.push(chunk);
@@ -42887,7 +42887,7 @@ var require_lib = __commonJS({
         });
       }
     };
-    exports.HttpClientResponse = HttpClientResponse;
+    exports.HttpClientResponse = HttpClientResponse2;
     function isHttps(requestUrl) {
       const parsedUrl = new URL(requestUrl);
       return parsedUrl.protocol === "https:";
@@ -42931,42 +42931,42 @@ var require_lib = __commonJS({
         }
       }
       options(requestUrl, additionalHeaders) {
-        return __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
           return this.request("OPTIONS", requestUrl, null, additionalHeaders || {});
         });
       }
       get(requestUrl, additionalHeaders) {
-        return __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
           return this.request("GET", requestUrl, null, additionalHeaders || {});
         });
       }
       del(requestUrl, additionalHeaders) {
-        return __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
           return this.request("DELETE", requestUrl, null, additionalHeaders || {});
         });
       }
       post(requestUrl, data, additionalHeaders) {
-        return __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
           return this.request("POST", requestUrl, data, additionalHeaders || {});
         });
       }
       patch(requestUrl, data, additionalHeaders) {
-        return __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
           return this.request("PATCH", requestUrl, data, additionalHeaders || {});
         });
       }
       put(requestUrl, data, additionalHeaders) {
-        return __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
           return this.request("PUT", requestUrl, data, additionalHeaders || {});
         });
       }
       head(requestUrl, additionalHeaders) {
-        return __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
           return this.request("HEAD", requestUrl, null, additionalHeaders || {});
         });
       }
       sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
           return this.request(verb, requestUrl, stream, additionalHeaders);
         });
       }
@@ -42975,14 +42975,14 @@ var require_lib = __commonJS({
        * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
        */
       getJson(requestUrl_1) {
-        return __awaiter3(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+        return __awaiter7(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
           additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes2.ApplicationJson);
           const res = yield this.get(requestUrl, additionalHeaders);
           return this._processResponse(res, this.requestOptions);
         });
       }
       postJson(requestUrl_1, obj_1) {
-        return __awaiter3(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+        return __awaiter7(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
           const data = JSON.stringify(obj, null, 2);
           additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes2.ApplicationJson);
           additionalHeaders[Headers2.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes2.ApplicationJson);
@@ -42991,7 +42991,7 @@ var require_lib = __commonJS({
         });
       }
       putJson(requestUrl_1, obj_1) {
-        return __awaiter3(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+        return __awaiter7(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
           const data = JSON.stringify(obj, null, 2);
           additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes2.ApplicationJson);
           additionalHeaders[Headers2.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes2.ApplicationJson);
@@ -43000,7 +43000,7 @@ var require_lib = __commonJS({
         });
       }
       patchJson(requestUrl_1, obj_1) {
-        return __awaiter3(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+        return __awaiter7(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
           const data = JSON.stringify(obj, null, 2);
           additionalHeaders[Headers2.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers2.Accept, MediaTypes2.ApplicationJson);
           additionalHeaders[Headers2.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes2.ApplicationJson);
@@ -43014,13 +43014,13 @@ var require_lib = __commonJS({
        * Prefer get, del, post and patch
        */
       request(verb, requestUrl, data, headers) {
-        return __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
           if (this._disposed) {
             throw new Error("Client has already been disposed.");
           }
           const parsedUrl = new URL(requestUrl);
           let info2 = this._prepareRequest(verb, parsedUrl, headers);
-          const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb) ? this._maxRetries + 1 : 1;
+          const maxTries = this._allowRetries && RetryableHttpVerbs2.includes(verb) ? this._maxRetries + 1 : 1;
           let numTries = 0;
           let response;
           do {
@@ -43088,7 +43088,7 @@ var require_lib = __commonJS({
        * @param data
        */
       requestRaw(info2, data) {
-        return __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
           return new Promise((resolve2, reject) => {
             function callbackForResult(err, res) {
               if (err) {
@@ -43124,7 +43124,7 @@ var require_lib = __commonJS({
           }
         }
         const req = info2.httpModule.request(info2.options, (msg) => {
-          const res = new HttpClientResponse(msg);
+          const res = new HttpClientResponse2(msg);
           handleResult(void 0, res);
         });
         let socket;
@@ -43174,7 +43174,7 @@ var require_lib = __commonJS({
         const info2 = {};
         info2.parsedUrl = requestUrl;
         const usingSsl = info2.parsedUrl.protocol === "https:";
-        info2.httpModule = usingSsl ? https : http;
+        info2.httpModule = usingSsl ? https2 : http2;
         const defaultPort = usingSsl ? 443 : 80;
         info2.options = {};
         info2.options.host = info2.parsedUrl.hostname;
@@ -43195,9 +43195,9 @@ var require_lib = __commonJS({
       }
       _mergeHeaders(headers) {
         if (this.requestOptions && this.requestOptions.headers) {
-          return Object.assign({}, lowercaseKeys2(this.requestOptions.headers), lowercaseKeys2(headers || {}));
+          return Object.assign({}, lowercaseKeys3(this.requestOptions.headers), lowercaseKeys3(headers || {}));
         }
-        return lowercaseKeys2(headers || {});
+        return lowercaseKeys3(headers || {});
       }
       /**
        * Gets an existing header value or returns a default.
@@ -43209,7 +43209,7 @@ var require_lib = __commonJS({
       _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-          const headerValue = lowercaseKeys2(this.requestOptions.headers)[header];
+          const headerValue = lowercaseKeys3(this.requestOptions.headers)[header];
           if (headerValue) {
             clientHeader = typeof headerValue === "number" ? headerValue.toString() : headerValue;
           }
@@ -43233,7 +43233,7 @@ var require_lib = __commonJS({
       _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-          const headerValue = lowercaseKeys2(this.requestOptions.headers)[Headers2.ContentType];
+          const headerValue = lowercaseKeys3(this.requestOptions.headers)[Headers2.ContentType];
           if (headerValue) {
             if (typeof headerValue === "number") {
               clientHeader = String(headerValue);
@@ -43275,7 +43275,7 @@ var require_lib = __commonJS({
         const usingSsl = parsedUrl.protocol === "https:";
         let maxSockets = 100;
         if (this.requestOptions) {
-          maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+          maxSockets = this.requestOptions.maxSockets || http2.globalAgent.maxSockets;
         }
         if (proxyUrl && proxyUrl.hostname) {
           const agentOptions = {
@@ -43297,7 +43297,7 @@ var require_lib = __commonJS({
         }
         if (!agent) {
           const options = { keepAlive: this._keepAlive, maxSockets };
-          agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+          agent = usingSsl ? new https2.Agent(options) : new http2.Agent(options);
           this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -43337,15 +43337,15 @@ var require_lib = __commonJS({
         return baseUserAgent;
       }
       _performExponentialBackoff(retryNumber) {
-        return __awaiter3(this, void 0, void 0, function* () {
-          retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-          const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+        return __awaiter7(this, void 0, void 0, function* () {
+          retryNumber = Math.min(ExponentialBackoffCeiling2, retryNumber);
+          const ms = ExponentialBackoffTimeSlice2 * Math.pow(2, retryNumber);
           return new Promise((resolve2) => setTimeout(() => resolve2(), ms));
         });
       }
       _processResponse(res, options) {
-        return __awaiter3(this, void 0, void 0, function* () {
-          return new Promise((resolve2, reject) => __awaiter3(this, void 0, void 0, function* () {
+        return __awaiter7(this, void 0, void 0, function* () {
+          return new Promise((resolve2, reject) => __awaiter7(this, void 0, void 0, function* () {
             const statusCode = res.message.statusCode || 0;
             const response = {
               statusCode,
@@ -43388,7 +43388,7 @@ var require_lib = __commonJS({
               } else {
                 msg = `Failed request: (${statusCode})`;
               }
-              const err = new HttpClientError(msg, statusCode);
+              const err = new HttpClientError2(msg, statusCode);
               err.result = response.result;
               reject(err);
             } else {
@@ -43399,7 +43399,7 @@ var require_lib = __commonJS({
       }
     };
     exports.HttpClient = HttpClient3;
-    var lowercaseKeys2 = (obj) => Object.keys(obj).reduce((c, k2) => (c[k2.toLowerCase()] = obj[k2], c), {});
+    var lowercaseKeys3 = (obj) => Object.keys(obj).reduce((c, k2) => (c[k2.toLowerCase()] = obj[k2], c), {});
   }
 });
 
@@ -43509,8 +43509,112 @@ function prepareKeyValueMessage(key, value) {
 import * as os4 from "os";
 
 // ../../node_modules/@actions/http-client/lib/index.js
+import * as http from "http";
+import * as https from "https";
+
+// ../../node_modules/@actions/http-client/lib/proxy.js
+function getProxyUrl(reqUrl) {
+  const usingSsl = reqUrl.protocol === "https:";
+  if (checkBypass(reqUrl)) {
+    return void 0;
+  }
+  const proxyVar = (() => {
+    if (usingSsl) {
+      return process.env["https_proxy"] || process.env["HTTPS_PROXY"];
+    } else {
+      return process.env["http_proxy"] || process.env["HTTP_PROXY"];
+    }
+  })();
+  if (proxyVar) {
+    try {
+      return new DecodedURL(proxyVar);
+    } catch (_a) {
+      if (!proxyVar.startsWith("http://") && !proxyVar.startsWith("https://"))
+        return new DecodedURL(`http://${proxyVar}`);
+    }
+  } else {
+    return void 0;
+  }
+}
+function checkBypass(reqUrl) {
+  if (!reqUrl.hostname) {
+    return false;
+  }
+  const reqHost = reqUrl.hostname;
+  if (isLoopbackAddress(reqHost)) {
+    return true;
+  }
+  const noProxy = process.env["no_proxy"] || process.env["NO_PROXY"] || "";
+  if (!noProxy) {
+    return false;
+  }
+  let reqPort;
+  if (reqUrl.port) {
+    reqPort = Number(reqUrl.port);
+  } else if (reqUrl.protocol === "http:") {
+    reqPort = 80;
+  } else if (reqUrl.protocol === "https:") {
+    reqPort = 443;
+  }
+  const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+  if (typeof reqPort === "number") {
+    upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+  }
+  for (const upperNoProxyItem of noProxy.split(",").map((x2) => x2.trim().toUpperCase()).filter((x2) => x2)) {
+    if (upperNoProxyItem === "*" || upperReqHosts.some((x2) => x2 === upperNoProxyItem || x2.endsWith(`.${upperNoProxyItem}`) || upperNoProxyItem.startsWith(".") && x2.endsWith(`${upperNoProxyItem}`))) {
+      return true;
+    }
+  }
+  return false;
+}
+function isLoopbackAddress(host) {
+  const hostLower = host.toLowerCase();
+  return hostLower === "localhost" || hostLower.startsWith("127.") || hostLower.startsWith("[::1]") || hostLower.startsWith("[0:0:0:0:0:0:0:1]");
+}
+var DecodedURL = class extends URL {
+  constructor(url, base) {
+    super(url, base);
+    this._decodedUsername = decodeURIComponent(super.username);
+    this._decodedPassword = decodeURIComponent(super.password);
+  }
+  get username() {
+    return this._decodedUsername;
+  }
+  get password() {
+    return this._decodedPassword;
+  }
+};
+
+// ../../node_modules/@actions/http-client/lib/index.js
 var tunnel = __toESM(require_tunnel2(), 1);
 var import_undici = __toESM(require_undici(), 1);
+var __awaiter = function(thisArg, _arguments, P2, generator) {
+  function adopt(value) {
+    return value instanceof P2 ? value : new P2(function(resolve2) {
+      resolve2(value);
+    });
+  }
+  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
+    function fulfilled(value) {
+      try {
+        step(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step(result) {
+      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
+    }
+    step((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+};
 var HttpCodes;
 (function(HttpCodes2) {
   HttpCodes2[HttpCodes2["OK"] = 200] = "OK";
@@ -43562,11 +43666,698 @@ var HttpResponseRetryCodes = [
   HttpCodes.ServiceUnavailable,
   HttpCodes.GatewayTimeout
 ];
+var RetryableHttpVerbs = ["OPTIONS", "GET", "DELETE", "HEAD"];
+var ExponentialBackoffCeiling = 10;
+var ExponentialBackoffTimeSlice = 5;
+var HttpClientError = class _HttpClientError extends Error {
+  constructor(message, statusCode) {
+    super(message);
+    this.name = "HttpClientError";
+    this.statusCode = statusCode;
+    Object.setPrototypeOf(this, _HttpClientError.prototype);
+  }
+};
+var HttpClientResponse = class {
+  constructor(message) {
+    this.message = message;
+  }
+  readBody() {
+    return __awaiter(this, void 0, void 0, function* () {
+      return new Promise((resolve2) => __awaiter(this, void 0, void 0, function* () {
+        let output = Buffer.alloc(0);
+        this.message.on("data", (chunk) => {
+          output = Buffer.concat([output, chunk]);
+        });
+        this.message.on("end", () => {
+          resolve2(output.toString());
+        });
+      }));
+    });
+  }
+  readBodyBuffer() {
+    return __awaiter(this, void 0, void 0, function* () {
+      return new Promise((resolve2) => __awaiter(this, void 0, void 0, function* () {
+        const chunks = [];
+        this.message.on("data", (chunk) => {
+          chunks.push(chunk);
+        });
+        this.message.on("end", () => {
+          resolve2(Buffer.concat(chunks));
+        });
+      }));
+    });
+  }
+};
+var HttpClient = class {
+  constructor(userAgent2, handlers, requestOptions) {
+    this._ignoreSslError = false;
+    this._allowRedirects = true;
+    this._allowRedirectDowngrade = false;
+    this._maxRedirects = 50;
+    this._allowRetries = false;
+    this._maxRetries = 1;
+    this._keepAlive = false;
+    this._disposed = false;
+    this.userAgent = this._getUserAgentWithOrchestrationId(userAgent2);
+    this.handlers = handlers || [];
+    this.requestOptions = requestOptions;
+    if (requestOptions) {
+      if (requestOptions.ignoreSslError != null) {
+        this._ignoreSslError = requestOptions.ignoreSslError;
+      }
+      this._socketTimeout = requestOptions.socketTimeout;
+      if (requestOptions.allowRedirects != null) {
+        this._allowRedirects = requestOptions.allowRedirects;
+      }
+      if (requestOptions.allowRedirectDowngrade != null) {
+        this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+      }
+      if (requestOptions.maxRedirects != null) {
+        this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+      }
+      if (requestOptions.keepAlive != null) {
+        this._keepAlive = requestOptions.keepAlive;
+      }
+      if (requestOptions.allowRetries != null) {
+        this._allowRetries = requestOptions.allowRetries;
+      }
+      if (requestOptions.maxRetries != null) {
+        this._maxRetries = requestOptions.maxRetries;
+      }
+    }
+  }
+  options(requestUrl, additionalHeaders) {
+    return __awaiter(this, void 0, void 0, function* () {
+      return this.request("OPTIONS", requestUrl, null, additionalHeaders || {});
+    });
+  }
+  get(requestUrl, additionalHeaders) {
+    return __awaiter(this, void 0, void 0, function* () {
+      return this.request("GET", requestUrl, null, additionalHeaders || {});
+    });
+  }
+  del(requestUrl, additionalHeaders) {
+    return __awaiter(this, void 0, void 0, function* () {
+      return this.request("DELETE", requestUrl, null, additionalHeaders || {});
+    });
+  }
+  post(requestUrl, data, additionalHeaders) {
+    return __awaiter(this, void 0, void 0, function* () {
+      return this.request("POST", requestUrl, data, additionalHeaders || {});
+    });
+  }
+  patch(requestUrl, data, additionalHeaders) {
+    return __awaiter(this, void 0, void 0, function* () {
+      return this.request("PATCH", requestUrl, data, additionalHeaders || {});
+    });
+  }
+  put(requestUrl, data, additionalHeaders) {
+    return __awaiter(this, void 0, void 0, function* () {
+      return this.request("PUT", requestUrl, data, additionalHeaders || {});
+    });
+  }
+  head(requestUrl, additionalHeaders) {
+    return __awaiter(this, void 0, void 0, function* () {
+      return this.request("HEAD", requestUrl, null, additionalHeaders || {});
+    });
+  }
+  sendStream(verb, requestUrl, stream, additionalHeaders) {
+    return __awaiter(this, void 0, void 0, function* () {
+      return this.request(verb, requestUrl, stream, additionalHeaders);
+    });
+  }
+  /**
+   * Gets a typed object from an endpoint
+   * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+   */
+  getJson(requestUrl_1) {
+    return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+      additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+      const res = yield this.get(requestUrl, additionalHeaders);
+      return this._processResponse(res, this.requestOptions);
+    });
+  }
+  postJson(requestUrl_1, obj_1) {
+    return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+      const data = JSON.stringify(obj, null, 2);
+      additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+      additionalHeaders[Headers.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+      const res = yield this.post(requestUrl, data, additionalHeaders);
+      return this._processResponse(res, this.requestOptions);
+    });
+  }
+  putJson(requestUrl_1, obj_1) {
+    return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+      const data = JSON.stringify(obj, null, 2);
+      additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+      additionalHeaders[Headers.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+      const res = yield this.put(requestUrl, data, additionalHeaders);
+      return this._processResponse(res, this.requestOptions);
+    });
+  }
+  patchJson(requestUrl_1, obj_1) {
+    return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+      const data = JSON.stringify(obj, null, 2);
+      additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+      additionalHeaders[Headers.ContentType] = this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+      const res = yield this.patch(requestUrl, data, additionalHeaders);
+      return this._processResponse(res, this.requestOptions);
+    });
+  }
+  /**
+   * Makes a raw http request.
+   * All other methods such as get, post, patch, and request ultimately call this.
+   * Prefer get, del, post and patch
+   */
+  request(verb, requestUrl, data, headers) {
+    return __awaiter(this, void 0, void 0, function* () {
+      if (this._disposed) {
+        throw new Error("Client has already been disposed.");
+      }
+      const parsedUrl = new URL(requestUrl);
+      let info2 = this._prepareRequest(verb, parsedUrl, headers);
+      const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb) ? this._maxRetries + 1 : 1;
+      let numTries = 0;
+      let response;
+      do {
+        response = yield this.requestRaw(info2, data);
+        if (response && response.message && response.message.statusCode === HttpCodes.Unauthorized) {
+          let authenticationHandler;
+          for (const handler2 of this.handlers) {
+            if (handler2.canHandleAuthentication(response)) {
+              authenticationHandler = handler2;
+              break;
+            }
+          }
+          if (authenticationHandler) {
+            return authenticationHandler.handleAuthentication(this, info2, data);
+          } else {
+            return response;
+          }
+        }
+        let redirectsRemaining = this._maxRedirects;
+        while (response.message.statusCode && HttpRedirectCodes.includes(response.message.statusCode) && this._allowRedirects && redirectsRemaining > 0) {
+          const redirectUrl = response.message.headers["location"];
+          if (!redirectUrl) {
+            break;
+          }
+          const parsedRedirectUrl = new URL(redirectUrl);
+          if (parsedUrl.protocol === "https:" && parsedUrl.protocol !== parsedRedirectUrl.protocol && !this._allowRedirectDowngrade) {
+            throw new Error("Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.");
+          }
+          yield response.readBody();
+          if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+            for (const header in headers) {
+              if (header.toLowerCase() === "authorization") {
+                delete headers[header];
+              }
+            }
+          }
+          info2 = this._prepareRequest(verb, parsedRedirectUrl, headers);
+          response = yield this.requestRaw(info2, data);
+          redirectsRemaining--;
+        }
+        if (!response.message.statusCode || !HttpResponseRetryCodes.includes(response.message.statusCode)) {
+          return response;
+        }
+        numTries += 1;
+        if (numTries < maxTries) {
+          yield response.readBody();
+          yield this._performExponentialBackoff(numTries);
+        }
+      } while (numTries < maxTries);
+      return response;
+    });
+  }
+  /**
+   * Needs to be called if keepAlive is set to true in request options.
+   */
+  dispose() {
+    if (this._agent) {
+      this._agent.destroy();
+    }
+    this._disposed = true;
+  }
+  /**
+   * Raw request.
+   * @param info
+   * @param data
+   */
+  requestRaw(info2, data) {
+    return __awaiter(this, void 0, void 0, function* () {
+      return new Promise((resolve2, reject) => {
+        function callbackForResult(err, res) {
+          if (err) {
+            reject(err);
+          } else if (!res) {
+            reject(new Error("Unknown error"));
+          } else {
+            resolve2(res);
+          }
+        }
+        this.requestRawWithCallback(info2, data, callbackForResult);
+      });
+    });
+  }
+  /**
+   * Raw request with callback.
+   * @param info
+   * @param data
+   * @param onResult
+   */
+  requestRawWithCallback(info2, data, onResult) {
+    if (typeof data === "string") {
+      if (!info2.options.headers) {
+        info2.options.headers = {};
+      }
+      info2.options.headers["Content-Length"] = Buffer.byteLength(data, "utf8");
+    }
+    let callbackCalled = false;
+    function handleResult(err, res) {
+      if (!callbackCalled) {
+        callbackCalled = true;
+        onResult(err, res);
+      }
+    }
+    const req = info2.httpModule.request(info2.options, (msg) => {
+      const res = new HttpClientResponse(msg);
+      handleResult(void 0, res);
+    });
+    let socket;
+    req.on("socket", (sock) => {
+      socket = sock;
+    });
+    req.setTimeout(this._socketTimeout || 3 * 6e4, () => {
+      if (socket) {
+        socket.end();
+      }
+      handleResult(new Error(`Request timeout: ${info2.options.path}`));
+    });
+    req.on("error", function(err) {
+      handleResult(err);
+    });
+    if (data && typeof data === "string") {
+      req.write(data, "utf8");
+    }
+    if (data && typeof data !== "string") {
+      data.on("close", function() {
+        req.end();
+      });
+      data.pipe(req);
+    } else {
+      req.end();
+    }
+  }
+  /**
+   * Gets an http agent. This function is useful when you need an http agent that handles
+   * routing through a proxy server - depending upon the url and proxy environment variables.
+   * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+   */
+  getAgent(serverUrl) {
+    const parsedUrl = new URL(serverUrl);
+    return this._getAgent(parsedUrl);
+  }
+  getAgentDispatcher(serverUrl) {
+    const parsedUrl = new URL(serverUrl);
+    const proxyUrl = getProxyUrl(parsedUrl);
+    const useProxy = proxyUrl && proxyUrl.hostname;
+    if (!useProxy) {
+      return;
+    }
+    return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+  }
+  _prepareRequest(method, requestUrl, headers) {
+    const info2 = {};
+    info2.parsedUrl = requestUrl;
+    const usingSsl = info2.parsedUrl.protocol === "https:";
+    info2.httpModule = usingSsl ? https : http;
+    const defaultPort = usingSsl ? 443 : 80;
+    info2.options = {};
+    info2.options.host = info2.parsedUrl.hostname;
+    info2.options.port = info2.parsedUrl.port ? parseInt(info2.parsedUrl.port) : defaultPort;
+    info2.options.path = (info2.parsedUrl.pathname || "") + (info2.parsedUrl.search || "");
+    info2.options.method = method;
+    info2.options.headers = this._mergeHeaders(headers);
+    if (this.userAgent != null) {
+      info2.options.headers["user-agent"] = this.userAgent;
+    }
+    info2.options.agent = this._getAgent(info2.parsedUrl);
+    if (this.handlers) {
+      for (const handler2 of this.handlers) {
+        handler2.prepareRequest(info2.options);
+      }
+    }
+    return info2;
+  }
+  _mergeHeaders(headers) {
+    if (this.requestOptions && this.requestOptions.headers) {
+      return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
+    }
+    return lowercaseKeys(headers || {});
+  }
+  /**
+   * Gets an existing header value or returns a default.
+   * Handles converting number header values to strings since HTTP headers must be strings.
+   * Note: This returns string | string[] since some headers can have multiple values.
+   * For headers that must always be a single string (like Content-Type), use the
+   * specialized _getExistingOrDefaultContentTypeHeader method instead.
+   */
+  _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
+    let clientHeader;
+    if (this.requestOptions && this.requestOptions.headers) {
+      const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+      if (headerValue) {
+        clientHeader = typeof headerValue === "number" ? headerValue.toString() : headerValue;
+      }
+    }
+    const additionalValue = additionalHeaders[header];
+    if (additionalValue !== void 0) {
+      return typeof additionalValue === "number" ? additionalValue.toString() : additionalValue;
+    }
+    if (clientHeader !== void 0) {
+      return clientHeader;
+    }
+    return _default;
+  }
+  /**
+   * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+   * Always returns a single string (not an array) since Content-Type should be a single value.
+   * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+   * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+   * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+   */
+  _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
+    let clientHeader;
+    if (this.requestOptions && this.requestOptions.headers) {
+      const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+      if (headerValue) {
+        if (typeof headerValue === "number") {
+          clientHeader = String(headerValue);
+        } else if (Array.isArray(headerValue)) {
+          clientHeader = headerValue.join(", ");
+        } else {
+          clientHeader = headerValue;
+        }
+      }
+    }
+    const additionalValue = additionalHeaders[Headers.ContentType];
+    if (additionalValue !== void 0) {
+      if (typeof additionalValue === "number") {
+        return String(additionalValue);
+      } else if (Array.isArray(additionalValue)) {
+        return additionalValue.join(", ");
+      } else {
+        return additionalValue;
+      }
+    }
+    if (clientHeader !== void 0) {
+      return clientHeader;
+    }
+    return _default;
+  }
+  _getAgent(parsedUrl) {
+    let agent;
+    const proxyUrl = getProxyUrl(parsedUrl);
+    const useProxy = proxyUrl && proxyUrl.hostname;
+    if (this._keepAlive && useProxy) {
+      agent = this._proxyAgent;
+    }
+    if (!useProxy) {
+      agent = this._agent;
+    }
+    if (agent) {
+      return agent;
+    }
+    const usingSsl = parsedUrl.protocol === "https:";
+    let maxSockets = 100;
+    if (this.requestOptions) {
+      maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+    }
+    if (proxyUrl && proxyUrl.hostname) {
+      const agentOptions = {
+        maxSockets,
+        keepAlive: this._keepAlive,
+        proxy: Object.assign(Object.assign({}, (proxyUrl.username || proxyUrl.password) && {
+          proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+        }), { host: proxyUrl.hostname, port: proxyUrl.port })
+      };
+      let tunnelAgent;
+      const overHttps = proxyUrl.protocol === "https:";
+      if (usingSsl) {
+        tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
+      } else {
+        tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
+      }
+      agent = tunnelAgent(agentOptions);
+      this._proxyAgent = agent;
+    }
+    if (!agent) {
+      const options = { keepAlive: this._keepAlive, maxSockets };
+      agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+      this._agent = agent;
+    }
+    if (usingSsl && this._ignoreSslError) {
+      agent.options = Object.assign(agent.options || {}, {
+        rejectUnauthorized: false
+      });
+    }
+    return agent;
+  }
+  _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+    let proxyAgent;
+    if (this._keepAlive) {
+      proxyAgent = this._proxyAgentDispatcher;
+    }
+    if (proxyAgent) {
+      return proxyAgent;
+    }
+    const usingSsl = parsedUrl.protocol === "https:";
+    proxyAgent = new import_undici.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, (proxyUrl.username || proxyUrl.password) && {
+      token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString("base64")}`
+    }));
+    this._proxyAgentDispatcher = proxyAgent;
+    if (usingSsl && this._ignoreSslError) {
+      proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+        rejectUnauthorized: false
+      });
+    }
+    return proxyAgent;
+  }
+  _getUserAgentWithOrchestrationId(userAgent2) {
+    const baseUserAgent = userAgent2 || "actions/http-client";
+    const orchId = process.env["ACTIONS_ORCHESTRATION_ID"];
+    if (orchId) {
+      const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, "_");
+      return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+    }
+    return baseUserAgent;
+  }
+  _performExponentialBackoff(retryNumber) {
+    return __awaiter(this, void 0, void 0, function* () {
+      retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+      const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+      return new Promise((resolve2) => setTimeout(() => resolve2(), ms));
+    });
+  }
+  _processResponse(res, options) {
+    return __awaiter(this, void 0, void 0, function* () {
+      return new Promise((resolve2, reject) => __awaiter(this, void 0, void 0, function* () {
+        const statusCode = res.message.statusCode || 0;
+        const response = {
+          statusCode,
+          result: null,
+          headers: {}
+        };
+        if (statusCode === HttpCodes.NotFound) {
+          resolve2(response);
+        }
+        function dateTimeDeserializer(key, value) {
+          if (typeof value === "string") {
+            const a = new Date(value);
+            if (!isNaN(a.valueOf())) {
+              return a;
+            }
+          }
+          return value;
+        }
+        let obj;
+        let contents;
+        try {
+          contents = yield res.readBody();
+          if (contents && contents.length > 0) {
+            if (options && options.deserializeDates) {
+              obj = JSON.parse(contents, dateTimeDeserializer);
+            } else {
+              obj = JSON.parse(contents);
+            }
+            response.result = obj;
+          }
+          response.headers = res.message.headers;
+        } catch (err) {
+        }
+        if (statusCode > 299) {
+          let msg;
+          if (obj && obj.message) {
+            msg = obj.message;
+          } else if (contents && contents.length > 0) {
+            msg = contents;
+          } else {
+            msg = `Failed request: (${statusCode})`;
+          }
+          const err = new HttpClientError(msg, statusCode);
+          err.result = response.result;
+          reject(err);
+        } else {
+          resolve2(response);
+        }
+      }));
+    });
+  }
+};
+var lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k2) => (c[k2.toLowerCase()] = obj[k2], c), {});
+
+// ../../node_modules/@actions/http-client/lib/auth.js
+var __awaiter2 = function(thisArg, _arguments, P2, generator) {
+  function adopt(value) {
+    return value instanceof P2 ? value : new P2(function(resolve2) {
+      resolve2(value);
+    });
+  }
+  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
+    function fulfilled(value) {
+      try {
+        step(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step(result) {
+      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
+    }
+    step((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+};
+var BearerCredentialHandler = class {
+  constructor(token) {
+    this.token = token;
+  }
+  // currently implements pre-authorization
+  // TODO: support preAuth = false where it hooks on 401
+  prepareRequest(options) {
+    if (!options.headers) {
+      throw Error("The request has no headers");
+    }
+    options.headers["Authorization"] = `Bearer ${this.token}`;
+  }
+  // This handler cannot handle 401
+  canHandleAuthentication() {
+    return false;
+  }
+  handleAuthentication() {
+    return __awaiter2(this, void 0, void 0, function* () {
+      throw new Error("not implemented");
+    });
+  }
+};
+
+// ../../node_modules/@actions/core/lib/oidc-utils.js
+var __awaiter3 = function(thisArg, _arguments, P2, generator) {
+  function adopt(value) {
+    return value instanceof P2 ? value : new P2(function(resolve2) {
+      resolve2(value);
+    });
+  }
+  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
+    function fulfilled(value) {
+      try {
+        step(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step(result) {
+      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
+    }
+    step((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+};
+var OidcClient = class _OidcClient {
+  static createHttpClient(allowRetry = true, maxRetry = 10) {
+    const requestOptions = {
+      allowRetries: allowRetry,
+      maxRetries: maxRetry
+    };
+    return new HttpClient("actions/oidc-client", [new BearerCredentialHandler(_OidcClient.getRequestToken())], requestOptions);
+  }
+  static getRequestToken() {
+    const token = process.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"];
+    if (!token) {
+      throw new Error("Unable to get ACTIONS_ID_TOKEN_REQUEST_TOKEN env variable");
+    }
+    return token;
+  }
+  static getIDTokenUrl() {
+    const runtimeUrl = process.env["ACTIONS_ID_TOKEN_REQUEST_URL"];
+    if (!runtimeUrl) {
+      throw new Error("Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable");
+    }
+    return runtimeUrl;
+  }
+  static getCall(id_token_url) {
+    return __awaiter3(this, void 0, void 0, function* () {
+      var _a;
+      const httpclient = _OidcClient.createHttpClient();
+      const res = yield httpclient.getJson(id_token_url).catch((error2) => {
+        throw new Error(`Failed to get ID Token. 
+ 
+        Error Code : ${error2.statusCode}
+ 
+        Error Message: ${error2.message}`);
+      });
+      const id_token = (_a = res.result) === null || _a === void 0 ? void 0 : _a.value;
+      if (!id_token) {
+        throw new Error("Response json body do not have ID Token field");
+      }
+      return id_token;
+    });
+  }
+  static getIDToken(audience) {
+    return __awaiter3(this, void 0, void 0, function* () {
+      try {
+        let id_token_url = _OidcClient.getIDTokenUrl();
+        if (audience) {
+          const encodedAudience = encodeURIComponent(audience);
+          id_token_url = `${id_token_url}&audience=${encodedAudience}`;
+        }
+        debug(`ID token url is ${id_token_url}`);
+        const id_token = yield _OidcClient.getCall(id_token_url);
+        setSecret(id_token);
+        return id_token;
+      } catch (error2) {
+        throw new Error(`Error message: ${error2.message}`);
+      }
+    });
+  }
+};
 
 // ../../node_modules/@actions/core/lib/summary.js
 import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
-var __awaiter = function(thisArg, _arguments, P2, generator) {
+var __awaiter4 = function(thisArg, _arguments, P2, generator) {
   function adopt(value) {
     return value instanceof P2 ? value : new P2(function(resolve2) {
       resolve2(value);
@@ -43606,7 +44397,7 @@ var Summary = class {
    * @returns step summary file path
    */
   filePath() {
-    return __awaiter(this, void 0, void 0, function* () {
+    return __awaiter4(this, void 0, void 0, function* () {
       if (this._filePath) {
         return this._filePath;
       }
@@ -43647,7 +44438,7 @@ var Summary = class {
    * @returns {Promise<Summary>} summary instance
    */
   write(options) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return __awaiter4(this, void 0, void 0, function* () {
       const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
       const filePath = yield this.filePath();
       const writeFunc = overwrite ? writeFile : appendFile;
@@ -43661,7 +44452,7 @@ var Summary = class {
    * @returns {Summary} summary instance
    */
   clear() {
-    return __awaiter(this, void 0, void 0, function* () {
+    return __awaiter4(this, void 0, void 0, function* () {
       return this.emptyBuffer().write({ overwrite: true });
     });
   }
@@ -43865,6 +44656,33 @@ var platform = os3.platform();
 var arch = os3.arch();
 
 // ../../node_modules/@actions/core/lib/core.js
+var __awaiter5 = function(thisArg, _arguments, P2, generator) {
+  function adopt(value) {
+    return value instanceof P2 ? value : new P2(function(resolve2) {
+      resolve2(value);
+    });
+  }
+  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
+    function fulfilled(value) {
+      try {
+        step(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step(result) {
+      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
+    }
+    step((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+};
 var ExitCode;
 (function(ExitCode2) {
   ExitCode2[ExitCode2["Success"] = 0] = "Success";
@@ -43895,6 +44713,9 @@ function setFailed(message) {
   process.exitCode = ExitCode.Failure;
   error(message);
 }
+function debug(message) {
+  issueCommand("debug", {}, message);
+}
 function error(message, properties = {}) {
   issueCommand("error", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
@@ -43920,6 +44741,40 @@ function saveState(name, value) {
 function getState(name) {
   return process.env[`STATE_${name}`] || "";
 }
+function getIDToken(aud) {
+  return __awaiter5(this, void 0, void 0, function* () {
+    return yield OidcClient.getIDToken(aud);
+  });
+}
+
+// src/cancel.ts
+var STATE = {
+  /** The run the main step started and is waiting on. */
+  runId: "flow-run-id",
+  /** Set to the run's id once the main step saw it end (or cancelled it itself): nothing left for post. */
+  settled: "flow-run-settled",
+  /** The post step reads this to know it is the post step (the same bundle runs both). */
+  isPost: "isPost"
+};
+var CANCEL_SIGNALS = ["SIGINT", "SIGTERM"];
+function cancelOnSignal(source, cancel, exit) {
+  let started = false;
+  const listeners = CANCEL_SIGNALS.map((signal) => {
+    const listener = () => {
+      if (started) return;
+      started = true;
+      void cancel(signal).catch(() => void 0).then(() => exit(signal));
+    };
+    source.on(signal, listener);
+    return [signal, listener];
+  });
+  return () => {
+    for (const [signal, listener] of listeners) source.off(signal, listener);
+  };
+}
+
+// src/run-command.ts
+import { randomUUID as randomUUID2 } from "node:crypto";
 
 // ../../packages/core/dist/errors.js
 var ERROR_CODES = {
@@ -55084,6 +55939,46 @@ function isUuid(value) {
   return typeof value === "string" && UUID.test(value);
 }
 
+// ../../packages/core/dist/roles.js
+var ROLES = ["viewer", "runner", "deployer", "admin"];
+var RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)), { description: "viewer < runner < deployer < admin; each includes the ones before it" });
+
+// ../../packages/core/dist/oidc-trust.js
+var OIDC_CONDITION_CLAIMS = [
+  "sub",
+  "repository",
+  "repository_id",
+  "repository_owner",
+  "repository_owner_id",
+  "ref",
+  "ref_type",
+  "environment",
+  "event_name",
+  "workflow_ref",
+  "job_workflow_ref",
+  "actor"
+];
+var PINNING_CLAIMS = ["sub", "repository", "repository_id", "repository_owner", "repository_owner_id"];
+var OidcConditionsSchema = Type.Record(Type.String({ maxLength: 50 }), Type.String({ minLength: 1, maxLength: 500 }), {
+  description: `Claim \u2192 pattern. A pattern matches the claim's string exactly, or with '*' as any run of characters (e.g. ref 'refs/tags/v*'). Claims: ${OIDC_CONDITION_CLAIMS.join(", ")}; at least one of ${PINNING_CLAIMS.join(", ")}`
+});
+var OidcTrustPolicySchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  issuer: Type.String({ description: "The token's `iss`, exactly (an https URL)" }),
+  audience: Type.String({ description: "The token's `aud` must contain it" }),
+  conditions: OidcConditionsSchema,
+  role: RoleSchema,
+  created_at: Type.String({ format: "date-time" })
+});
+var OidcTrustPolicyCreateSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  issuer: Type.String({ minLength: 1, maxLength: 500 }),
+  audience: Type.String({ minLength: 1, maxLength: 500 }),
+  conditions: OidcConditionsSchema,
+  role: RoleSchema
+}, { additionalProperties: false });
+
 // ../../packages/core/dist/api/routes.js
 var JsonObject2 = Type.Record(Type.String(), Type.Unknown());
 var Ref2 = (options = {}) => Type.String({ maxLength: 200, ...options });
@@ -55204,6 +56099,7 @@ var ROUTES = {
     path: "/api/workspace",
     tag: "workspace",
     status: 200,
+    role: "viewer",
     summary: "The workspace of the API key, with its tier and limits",
     response: WorkspaceSchema
   },
@@ -55212,6 +56108,7 @@ var ROUTES = {
     path: "/api/quota",
     tag: "workspace",
     status: 200,
+    role: "viewer",
     summary: "Managed-execution usage against the workspace's limits",
     response: QuotaSchema
   },
@@ -55220,6 +56117,7 @@ var ROUTES = {
     path: "/api/quota/usage",
     tag: "workspace",
     status: 200,
+    role: "viewer",
     summary: "Managed compute hours per day, the last `days` days (today included), oldest first",
     query: Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: 366, default: 30 })) }, { additionalProperties: false }),
     response: QuotaUsageSchema
@@ -55240,6 +56138,7 @@ var ROUTES = {
     path: "/api/session",
     tag: "sessions",
     status: 200,
+    role: "viewer",
     summary: "The browser's session (session cookie only), with its CSRF token",
     response: SessionSchema
   },
@@ -55248,6 +56147,7 @@ var ROUTES = {
     path: "/api/session",
     tag: "sessions",
     status: 200,
+    role: "viewer",
     summary: "Sign out: ends the session on the server and clears the cookie",
     response: Deleted
   },
@@ -55256,6 +56156,7 @@ var ROUTES = {
     path: "/api/login-links",
     tag: "sessions",
     status: 201,
+    role: "admin",
     summary: "A single-use link (60 s) that signs a browser in to the web UI, as `ferry ui` opens (API key only)",
     body: Type.Object({ path: Type.Optional(Type.String({ maxLength: 2e3, description: "Where the UI opens, a local path such as /runs/<id>; default /" })) }, { additionalProperties: false }),
     response: LoginLinkSchema
@@ -55265,6 +56166,7 @@ var ROUTES = {
     path: "/api/api-keys",
     tag: "workspace",
     status: 200,
+    role: "admin",
     summary: "API keys of the workspace (never the keys themselves), oldest first, paged by cursor",
     query: ListQuerySchema,
     response: pageSchema(ApiKeySchema)
@@ -55274,6 +56176,7 @@ var ROUTES = {
     path: "/api/api-keys",
     tag: "workspace",
     status: 201,
+    role: "admin",
     summary: "Create an API key; the key is in this response only",
     body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
     response: CreatedApiKeySchema
@@ -55283,9 +56186,60 @@ var ROUTES = {
     path: "/api/api-keys/{id}",
     tag: "workspace",
     status: 200,
+    role: "admin",
     summary: "Revoke an API key",
     params: IdParam,
     response: Deleted
+  },
+  // --- OpenID Connect: trust policies and the token exchange
+  listOidcTrustPolicies: {
+    method: "GET",
+    path: "/api/oidc-trust-policies",
+    tag: "workspace",
+    status: 200,
+    role: "admin",
+    summary: "The workspace's OIDC trust policies (which tokens of which issuer sign in, with which role), by name, paged by cursor",
+    query: ListQuerySchema,
+    response: pageSchema(OidcTrustPolicySchema)
+  },
+  createOidcTrustPolicy: {
+    method: "POST",
+    path: "/api/oidc-trust-policies",
+    tag: "workspace",
+    status: 201,
+    role: "admin",
+    summary: "Trust tokens of an issuer (e.g. GitHub Actions) whose claims match the conditions, with a role",
+    body: OidcTrustPolicyCreateSchema,
+    response: OidcTrustPolicySchema
+  },
+  deleteOidcTrustPolicy: {
+    method: "DELETE",
+    path: "/api/oidc-trust-policies/{name}",
+    tag: "workspace",
+    status: 200,
+    role: "admin",
+    summary: "Delete a trust policy; access tokens it issued stop working",
+    params: NameParam,
+    response: Deleted
+  },
+  exchangeOidcToken: {
+    method: "POST",
+    path: "/api/auth/oidc/token",
+    public: true,
+    tag: "workspace",
+    status: 200,
+    summary: "Exchange an OIDC ID token (e.g. a GitHub Actions job's) for a short-lived access token of the workspace whose trust policy it matches; any failure is the same 401",
+    body: Type.Object({
+      token: Type.String({ minLength: 1, maxLength: 16e3, description: "The ID token (a signed JWT)" }),
+      workspace: Type.String({ maxLength: 100, description: "The workspace's id (GET /api/workspace answers it)" })
+    }, { additionalProperties: false }),
+    response: Type.Object({
+      access_token: Type.String({ description: "Send as 'Authorization: Bearer <token>'; never logged" }),
+      token_type: Type.Literal("Bearer"),
+      expires_at: Type.String({ format: "date-time" }),
+      role: RoleSchema,
+      workspace_id: Type.String()
+    })
   },
   // --- operator
   adminCreateWorkspace: {
@@ -55322,6 +56276,7 @@ var ROUTES = {
     path: "/api/work-pool-types",
     tag: "work-pools",
     status: 200,
+    role: "viewer",
     summary: "Registered work-pool types with their default job templates",
     response: Type.Object({ items: Type.Array(ProviderInfoSchema) })
   },
@@ -55331,6 +56286,7 @@ var ROUTES = {
     path: "/api/work-pools",
     tag: "work-pools",
     status: 200,
+    role: "viewer",
     summary: "Work pools of the workspace by name, paged by cursor",
     query: ListQuerySchema,
     response: pageSchema(WorkPoolSchema)
@@ -55340,6 +56296,7 @@ var ROUTES = {
     path: "/api/work-pools",
     tag: "work-pools",
     status: 201,
+    role: "admin",
     summary: "Create a work pool; the template defaults to the type's",
     body: WorkPoolCreateSchema,
     response: WorkPoolSchema
@@ -55349,6 +56306,7 @@ var ROUTES = {
     path: "/api/work-pools/{name}",
     tag: "work-pools",
     status: 200,
+    role: "viewer",
     summary: "One work pool",
     params: NameParam,
     response: WorkPoolSchema
@@ -55358,6 +56316,7 @@ var ROUTES = {
     path: "/api/work-pools/{name}",
     tag: "work-pools",
     status: 200,
+    role: "admin",
     summary: "Change a work pool (pause, resume, template, limit, credentials)",
     params: NameParam,
     body: WorkPoolUpdateSchema,
@@ -55368,6 +56327,7 @@ var ROUTES = {
     path: "/api/work-pools/{name}",
     tag: "work-pools",
     status: 200,
+    role: "admin",
     summary: "Delete a work pool that has no deployments",
     params: NameParam,
     response: Deleted
@@ -55378,6 +56338,7 @@ var ROUTES = {
     path: "/api/credentials",
     tag: "credentials",
     status: 200,
+    role: "viewer",
     summary: "Credentials of the workspace by name, secrets masked, paged by cursor",
     query: ListQuerySchema,
     response: pageSchema(CredentialsSchema)
@@ -55387,6 +56348,7 @@ var ROUTES = {
     path: "/api/credentials",
     tag: "credentials",
     status: 201,
+    role: "admin",
     summary: "Store credentials; secret fields are encrypted and never returned",
     body: CredentialsCreateSchema,
     response: CredentialsSchema
@@ -55396,6 +56358,7 @@ var ROUTES = {
     path: "/api/credentials/{name}",
     tag: "credentials",
     status: 200,
+    role: "viewer",
     summary: "One credentials document, secrets masked",
     params: NameParam,
     response: CredentialsSchema
@@ -55405,6 +56368,7 @@ var ROUTES = {
     path: "/api/credentials/{name}",
     tag: "credentials",
     status: 200,
+    role: "admin",
     summary: "Delete credentials no pool or deployment uses",
     params: NameParam,
     response: Deleted
@@ -55414,6 +56378,7 @@ var ROUTES = {
     path: "/api/credential-types",
     tag: "credentials",
     status: 200,
+    role: "viewer",
     summary: "Credential types, their fields and which are secret",
     response: Type.Object({
       items: Type.Array(Type.Object({ type: Type.String(), description: Type.String(), schema: JsonObject2, secret_fields: Type.Array(Type.String()) }))
@@ -55425,6 +56390,7 @@ var ROUTES = {
     path: "/api/deployments",
     tag: "deployments",
     status: 200,
+    role: "viewer",
     summary: "Deployments by flow name and name, optionally filtered or searched, paged by cursor",
     query: DeploymentListQuerySchema,
     response: pageSchema(DeploymentSchema)
@@ -55434,6 +56400,7 @@ var ROUTES = {
     path: "/api/deployments",
     tag: "deployments",
     status: 200,
+    role: "deployer",
     summary: "Create or update the deployment named by flow_name and name; applying the same content twice changes nothing",
     body: DeploymentApplySchema,
     response: DeploymentApplyResultSchema
@@ -55444,6 +56411,7 @@ var ROUTES = {
     runToken: true,
     tag: "deployments",
     status: 200,
+    role: "viewer",
     summary: "One deployment",
     params: IdParam,
     response: DeploymentSchema
@@ -55453,6 +56421,7 @@ var ROUTES = {
     path: "/api/deployments/{id}",
     tag: "deployments",
     status: 200,
+    role: "deployer",
     summary: "Delete a deployment (its runs are kept)",
     params: IdParam,
     response: Deleted
@@ -55462,6 +56431,7 @@ var ROUTES = {
     path: "/api/deployments/{id}/schedules",
     tag: "deployments",
     status: 200,
+    role: "viewer",
     summary: "A deployment's schedules, each with its next times",
     params: IdParam,
     response: DeploymentSchedulesSchema
@@ -55471,6 +56441,7 @@ var ROUTES = {
     path: "/api/deployments/{id}/schedules",
     tag: "deployments",
     status: 201,
+    role: "deployer",
     summary: "Add a schedule (cron with a time zone, interval or RRULE) to a deployment",
     params: IdParam,
     body: ScheduleCreateSchema,
@@ -55481,6 +56452,7 @@ var ROUTES = {
     path: "/api/deployments/{id}/schedules/{schedule}",
     tag: "deployments",
     status: 200,
+    role: "deployer",
     summary: "Pause (active: false) or resume a schedule; pausing deletes its runs scheduled ahead that have not started",
     params: Type.Object({ id: Type.String(), schedule: Type.String({ description: "The schedule's id, or a unique prefix of it" }) }),
     body: Type.Object({ active: Type.Boolean() }, { additionalProperties: false }),
@@ -55491,6 +56463,7 @@ var ROUTES = {
     path: "/api/deployments/{id}/schedules/{schedule}",
     tag: "deployments",
     status: 200,
+    role: "deployer",
     summary: "Remove a schedule; its runs scheduled ahead that have not started are deleted",
     params: Type.Object({ id: Type.String(), schedule: Type.String({ description: "The schedule's id, or a unique prefix of it" }) }),
     response: DeploymentSchema
@@ -55500,6 +56473,7 @@ var ROUTES = {
     path: "/api/deployments/{id}/runs",
     tag: "flow-runs",
     status: 201,
+    role: "runner",
     summary: "Run a deployment; push pools submit it at once",
     params: IdParam,
     body: FlowRunCreateSchema,
@@ -55511,6 +56485,7 @@ var ROUTES = {
     path: "/api/flow-runs",
     tag: "flow-runs",
     status: 200,
+    role: "viewer",
     summary: "Flow runs, newest first, filtered and paged by cursor",
     query: FlowRunListQuerySchema,
     response: pageSchema(FlowRunSchema)
@@ -55521,6 +56496,7 @@ var ROUTES = {
     runToken: true,
     tag: "flow-runs",
     status: 200,
+    role: "viewer",
     summary: "One flow run",
     params: IdParam,
     response: FlowRunSchema
@@ -55530,6 +56506,7 @@ var ROUTES = {
     path: "/api/flow-runs/{id}/history",
     tag: "flow-runs",
     status: 200,
+    role: "viewer",
     summary: "Every state the run went through, oldest first",
     params: IdParam,
     response: Type.Object({ items: Type.Array(StateHistoryEntrySchema) })
@@ -55540,6 +56517,7 @@ var ROUTES = {
     runToken: true,
     tag: "flow-runs",
     status: 200,
+    role: "admin",
     summary: "Move a run to a new state; illegal transitions are refused",
     params: IdParam,
     body: SetStateSchema,
@@ -55550,6 +56528,7 @@ var ROUTES = {
     path: "/api/flow-runs/{id}/cancel",
     tag: "flow-runs",
     status: 200,
+    role: "runner",
     summary: "Cancel a run: at once if it was never submitted, else through CANCELLING",
     params: IdParam,
     body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2e3 })) }, { additionalProperties: false }),
@@ -55561,6 +56540,7 @@ var ROUTES = {
     runToken: true,
     tag: "flow-runs",
     status: 200,
+    role: "admin",
     summary: "Where the run's code comes from, with the git token when the source has credentials (run tokens only)",
     params: IdParam,
     response: Type.Object({
@@ -55576,6 +56556,7 @@ var ROUTES = {
     path: "/api/flow-runs/{id}/logs",
     tag: "flow-runs",
     status: 200,
+    role: "viewer",
     summary: "A run's log lines in order, paged by cursor",
     params: IdParam,
     query: Type.Object({ limit: Limit, cursor: Cursor }, { additionalProperties: false }),
@@ -55601,6 +56582,7 @@ var ROUTES = {
     runToken: true,
     tag: "flow-runs",
     status: 201,
+    role: "admin",
     summary: "Append log lines to a run (at most 1000 a call)",
     params: IdParam,
     body: Type.Object({ logs: Type.Array(LogInputSchema, { minItems: 1, maxItems: 1e3 }) }, { additionalProperties: false }),
@@ -55973,7 +56955,8 @@ var FerryClient = class {
     return this.api.getFlowRun({ params: { id } });
   }
   authHeader(path) {
-    const token = path.startsWith("/api/admin/") ? this.options.adminToken : this.options.apiKey;
+    const key = this.options.apiKey;
+    const token = path.startsWith("/api/admin/") ? this.options.adminToken : typeof key === "function" ? key() : key;
     return token ? { authorization: `Bearer ${token}` } : {};
   }
   async send(url, init) {
@@ -55996,6 +56979,7 @@ var PAGED = {
   listWorkPools: true,
   listCredentials: true,
   listApiKeys: true,
+  listOidcTrustPolicies: true,
   adminListWorkspaces: true
 };
 var PAGED_ROUTES = Object.keys(PAGED);
@@ -56046,35 +57030,6 @@ function sleep(ms, signal) {
     }, { once: true });
   });
 }
-
-// src/cancel.ts
-var STATE = {
-  /** The run the main step started and is waiting on. */
-  runId: "flow-run-id",
-  /** Set to the run's id once the main step saw it end (or cancelled it itself): nothing left for post. */
-  settled: "flow-run-settled",
-  /** The post step reads this to know it is the post step (the same bundle runs both). */
-  isPost: "isPost"
-};
-var CANCEL_SIGNALS = ["SIGINT", "SIGTERM"];
-function cancelOnSignal(source, cancel, exit) {
-  let started = false;
-  const listeners = CANCEL_SIGNALS.map((signal) => {
-    const listener = () => {
-      if (started) return;
-      started = true;
-      void cancel(signal).catch(() => void 0).then(() => exit(signal));
-    };
-    source.on(signal, listener);
-    return [signal, listener];
-  });
-  return () => {
-    for (const [signal, listener] of listeners) source.off(signal, listener);
-  };
-}
-
-// src/run-command.ts
-import { randomUUID as randomUUID2 } from "node:crypto";
 
 // ../../node_modules/universal-user-agent/index.js
 function getUserAgent() {
@@ -56207,7 +57162,7 @@ var DEFAULTS = {
     format: ""
   }
 };
-function lowercaseKeys(object) {
+function lowercaseKeys2(object) {
   if (!object) {
     return {};
   }
@@ -56251,7 +57206,7 @@ function merge(defaults2, route, options) {
   } else {
     options = Object.assign({}, route);
   }
-  options.headers = lowercaseKeys(options.headers);
+  options.headers = lowercaseKeys2(options.headers);
   removeUndefinedProperties(options);
   removeUndefinedProperties(options.headers);
   const mergedOptions = mergeDeep(defaults2 || {}, options);
@@ -60271,7 +61226,7 @@ var Context = class {
 // ../../node_modules/@actions/github/lib/internal/utils.js
 var httpClient = __toESM(require_lib(), 1);
 var import_undici2 = __toESM(require_undici(), 1);
-var __awaiter2 = function(thisArg, _arguments, P2, generator) {
+var __awaiter6 = function(thisArg, _arguments, P2, generator) {
   function adopt(value) {
     return value instanceof P2 ? value : new P2(function(resolve2) {
       resolve2(value);
@@ -60308,7 +61263,7 @@ function getProxyAgentDispatcher(destinationUrl) {
 }
 function getProxyFetch(destinationUrl) {
   const httpDispatcher = getProxyAgentDispatcher(destinationUrl);
-  const proxyFetch = (url, opts) => __awaiter2(this, void 0, void 0, function* () {
+  const proxyFetch = (url, opts) => __awaiter6(this, void 0, void 0, function* () {
     return (0, import_undici2.fetch)(url, Object.assign(Object.assign({}, opts), { dispatcher: httpDispatcher }));
   });
   return proxyFetch;
@@ -60343,13 +61298,17 @@ var ActionInputError = class extends Error {
   input;
   code = "invalid_input";
 };
+var DEFAULT_OIDC_AUDIENCE = "ferry";
 function parseInputs(read) {
   const get = (name2) => read(name2).trim();
   const apiUrl = get("api-url").replace(/\/+$/, "");
   if (!apiUrl) throw new ActionInputError("api-url", "is required: the URL of your Ferry server, e.g. https://ferry.example.com");
   if (!/^https?:\/\/[^\s/]+/.test(apiUrl)) throw new ActionInputError("api-url", `must be an http(s) URL, not '${apiUrl}'`);
-  const apiKey = get("api-key");
-  if (!apiKey) throw new ActionInputError("api-key", "is required: store a Ferry API key as a repository secret and pass it as api-key: ${{ secrets.FERRY_API_KEY }}");
+  const apiKey = get("api-key") || null;
+  const workspace = get("workspace") || null;
+  if (workspace && !/^[0-9a-f-]{36}$/i.test(workspace)) {
+    throw new ActionInputError("workspace", `'${workspace}' must be the workspace's id (a UUID): 'ferry oidc-trust ls' prints it`);
+  }
   const command = get("command");
   if (command !== "deploy" && command !== "run" && command !== "delete") {
     throw new ActionInputError("command", command ? `must be 'deploy', 'run' or 'delete', not '${command}'` : "is required: 'deploy', 'run' or 'delete'");
@@ -60376,6 +61335,8 @@ function parseInputs(read) {
   return {
     apiUrl,
     apiKey,
+    workspace,
+    oidcAudience: get("oidc-audience") || DEFAULT_OIDC_AUDIENCE,
     command,
     file: get("file") || "ferry.yaml",
     deployments: splitList(read("deployments")),
@@ -60574,18 +61535,82 @@ async function writeRunSummary(name, run2, state, url, lastLines) {
   await summary2.write();
 }
 
+// src/sign-in.ts
+var RENEW_BEFORE_MS = 3 * 6e4;
+var USER_AGENT = "ferry-github-action";
+async function signIn(options, deps) {
+  if (options.apiKey) return new FerryClient({ apiUrl: options.apiUrl, apiKey: options.apiKey, userAgent: USER_AGENT });
+  if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL) {
+    throw new ActionInputError(
+      "api-key",
+      "is empty and the job cannot sign in by OIDC (ACTIONS_ID_TOKEN_REQUEST_URL is not set): give the job 'permissions: id-token: write' and the workspace a trust policy (ferry oidc-trust create), or pass api-key: ${{ secrets.FERRY_API_KEY }}"
+    );
+  }
+  if (!options.workspace) {
+    throw new ActionInputError("workspace", "is required to sign in by OIDC (no api-key given): the workspace's id, which 'ferry oidc-trust ls' prints");
+  }
+  const workspace = options.workspace;
+  const anonymous = new FerryClient({ apiUrl: options.apiUrl, userAgent: USER_AGENT });
+  const exchange = async () => {
+    let idToken;
+    try {
+      idToken = await deps.getIDToken(options.oidcAudience);
+    } catch (error2) {
+      throw new Error(`could not get the job's OIDC token from GitHub (does the job have 'permissions: id-token: write'?): ${error2.message}`, { cause: error2 });
+    }
+    deps.setSecret(idToken);
+    try {
+      const answer = await anonymous.api.exchangeOidcToken({ body: { token: idToken, workspace } });
+      deps.setSecret(answer.access_token);
+      return answer;
+    } catch (error2) {
+      if (isFerryError(error2) && error2.code === "unauthenticated") {
+        throw new Error(
+          `Ferry did not accept this job's OIDC token (audience '${options.oidcAudience}', repository ${deps.env.GITHUB_REPOSITORY ?? "?"}, ref ${deps.env.GITHUB_REF ?? "?"}) for workspace ${workspace}: add a trust policy that matches it, e.g. 'ferry oidc-trust create ci --claim repository=${deps.env.GITHUB_REPOSITORY ?? "OWNER/REPO"} --role deployer', or check 'oidc-audience'`,
+          { cause: error2 }
+        );
+      }
+      throw error2;
+    }
+  };
+  let current = await exchange();
+  const now = deps.now ?? Date.now;
+  const schedule = deps.schedule ?? ((fn, ms) => setTimeout(fn, ms).unref());
+  const renew = () => {
+    exchange().then(
+      (answer) => {
+        current = answer;
+        plan();
+      },
+      (error2) => {
+        deps.warning(`could not renew the Ferry access token (${error2.message}); the current one works until ${current.expires_at}`);
+        if (Date.parse(current.expires_at) - now() > 3e4) schedule(renew, 3e4);
+      }
+    );
+  };
+  const plan = () => schedule(renew, Math.max(1e4, Date.parse(current.expires_at) - now() - RENEW_BEFORE_MS));
+  plan();
+  return new FerryClient({ apiUrl: options.apiUrl, apiKey: () => current.access_token, userAgent: USER_AGENT });
+}
+
 // src/post.ts
 async function post() {
   const id = getState(STATE.runId);
   if (!id || getState(STATE.settled) === id) return;
   const apiUrl = getInput("api-url").trim().replace(/\/+$/, "");
-  const apiKey = getInput("api-key").trim();
+  const apiKey = getInput("api-key").trim() || null;
   if (apiKey) setSecret(apiKey);
-  if (!apiUrl || !apiKey) {
-    warning(`flow run ${id} may still be running, and inputs 'api-url' and 'api-key' are needed to cancel it; cancel it with 'ferry flow-run cancel ${id}'`);
+  let client;
+  try {
+    if (!apiUrl) throw new Error("input 'api-url' is empty");
+    client = await signIn(
+      { apiUrl, apiKey, workspace: getInput("workspace").trim() || null, oidcAudience: getInput("oidc-audience").trim() || DEFAULT_OIDC_AUDIENCE },
+      { env: process.env, getIDToken: (audience) => getIDToken(audience), setSecret: (value) => setSecret(value), warning: (message) => warning(message) }
+    );
+  } catch (error2) {
+    warning(`flow run ${id} may still be running, and this step could not sign in to cancel it (${error2.message}); cancel it with 'ferry flow-run cancel ${id}'`);
     return;
   }
-  const client = new FerryClient({ apiUrl, apiKey, userAgent: "ferry-github-action" });
   await cancelRun(client, id, "the GitHub Actions step stopped before the run ended (the workflow was cancelled or the step timed out)");
 }
 
@@ -62765,7 +63790,12 @@ async function run() {
   try {
     const inputs = parseInputs((name) => getInput(name));
     const workflow = readWorkflow();
-    const client = new FerryClient({ apiUrl: inputs.apiUrl, apiKey: inputs.apiKey, userAgent: "ferry-github-action" });
+    const client = await signIn(inputs, {
+      env: process.env,
+      getIDToken: (audience) => getIDToken(audience),
+      setSecret: (value) => setSecret(value),
+      warning: (message) => warning(message)
+    });
     if (inputs.command === "deploy") await deploy(client, inputs, workflow);
     else if (inputs.command === "delete") await remove(client, inputs, workflow);
     else await runDeployment(client, inputs, workflow);

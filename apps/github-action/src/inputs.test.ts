@@ -10,10 +10,16 @@ describe("parseInputs", () => {
     expect(inputs).toMatchObject({ apiUrl: "https://ferry.example.com", command: "deploy", file: "ferry.yaml", deployments: [], wait: true, timeoutSeconds: null, githubToken: null });
   });
 
+  it("takes no api-key (OIDC then), with the default audience", () => {
+    const inputs = parseInputs(reader({ ...base, "api-key": "", workspace: "0191d2a0-0000-7000-8000-000000000001" }));
+    expect(inputs).toMatchObject({ apiKey: null, workspace: "0191d2a0-0000-7000-8000-000000000001", oidcAudience: "ferry" });
+    expect(parseInputs(reader({ ...base, "oidc-audience": "https://ferry.acme.dev" })).oidcAudience).toBe("https://ferry.acme.dev");
+  });
+
   it.each([
     [{ "api-url": "" }, /input 'api-url' is required/],
     [{ "api-url": "ferry.example.com" }, /input 'api-url' must be an http\(s\) URL/],
-    [{ "api-key": "" }, /input 'api-key' is required/],
+    [{ workspace: "acme" }, /input 'workspace' 'acme' must be the workspace's id/],
     [{ command: "ship" }, /input 'command' must be 'deploy', 'run' or 'delete', not 'ship'/],
     [{ command: "run" }, /input 'deployment' is required with command 'run'/],
     [{ command: "run", deployment: "nightly" }, /input 'deployment' 'nightly' must be FLOW_NAME\/DEPLOYMENT_NAME/],

@@ -17,7 +17,12 @@ export type ActionCommand = "deploy" | "run" | "delete";
 /** The action's inputs, checked and typed once at the edge; the rest of the code sees only this. */
 export interface ActionInputs {
   apiUrl: string;
-  apiKey: string;
+  /** Null: sign in by OIDC (the job's ID token exchanged for a short-lived access token). */
+  apiKey: string | null;
+  /** The workspace an OIDC token signs in to (its id); needed without an API key. */
+  workspace: string | null;
+  /** The audience the job's ID token is asked for: what the workspace's trust policy expects. */
+  oidcAudience: string;
   command: ActionCommand;
   /** The project file, relative to the workspace unless absolute. */
   file: string;
@@ -41,6 +46,9 @@ export interface ActionInputs {
   newRunPerAttempt: boolean;
 }
 
+/** The audience the job's ID token is asked for unless `oidc-audience` says another; trust policies expect it by default too. */
+export const DEFAULT_OIDC_AUDIENCE = "ferry";
+
 /** Reads one input as the runner passes it (empty string when unset). */
 export type InputReader = (name: string) => string;
 
@@ -51,8 +59,12 @@ export function parseInputs(read: InputReader): ActionInputs {
   if (!apiUrl) throw new ActionInputError("api-url", "is required: the URL of your Ferry server, e.g. https://ferry.example.com");
   if (!/^https?:\/\/[^\s/]+/.test(apiUrl)) throw new ActionInputError("api-url", `must be an http(s) URL, not '${apiUrl}'`);
 
-  const apiKey = get("api-key");
-  if (!apiKey) throw new ActionInputError("api-key", "is required: store a Ferry API key as a repository secret and pass it as api-key: ${{ secrets.FERRY_API_KEY }}");
+  // Without a key the job signs in by OIDC (sign-in.ts says what is missing when it cannot).
+  const apiKey = get("api-key") || null;
+  const workspace = get("workspace") || null;
+  if (workspace && !/^[0-9a-f-]{36}$/i.test(workspace)) {
+    throw new ActionInputError("workspace", `'${workspace}' must be the workspace's id (a UUID): 'ferry oidc-trust ls' prints it`);
+  }
 
   const command = get("command");
   if (command !== "deploy" && command !== "run" && command !== "delete") {
@@ -84,6 +96,8 @@ export function parseInputs(read: InputReader): ActionInputs {
   return {
     apiUrl,
     apiKey,
+    workspace,
+    oidcAudience: get("oidc-audience") || DEFAULT_OIDC_AUDIENCE,
     command,
     file: get("file") || "ferry.yaml",
     deployments: splitList(read("deployments")),

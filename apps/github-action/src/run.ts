@@ -1,9 +1,10 @@
 import * as core from "@actions/core";
-import { FerryClient, isFerryError } from "@ferry/core";
+import { isFerryError } from "@ferry/core";
 import { STATE } from "./cancel.js";
 import { deploy, remove } from "./deploy-command.js";
 import { ActionInputError, parseInputs } from "./inputs.js";
 import { runDeployment } from "./run-command.js";
+import { signIn } from "./sign-in.js";
 import { readWorkflow, StepFailedError } from "./workflow.js";
 
 /** Runs the action: every failure ends in the one `core.setFailed` below, with the input to fix named. */
@@ -15,7 +16,12 @@ export async function run(): Promise<void> {
   try {
     const inputs = parseInputs((name) => core.getInput(name));
     const workflow = readWorkflow();
-    const client = new FerryClient({ apiUrl: inputs.apiUrl, apiKey: inputs.apiKey, userAgent: "ferry-github-action" });
+    const client = await signIn(inputs, {
+      env: process.env,
+      getIDToken: (audience) => core.getIDToken(audience),
+      setSecret: (value) => core.setSecret(value),
+      warning: (message) => core.warning(message),
+    });
     if (inputs.command === "deploy") await deploy(client, inputs, workflow);
     else if (inputs.command === "delete") await remove(client, inputs, workflow);
     else await runDeployment(client, inputs, workflow);

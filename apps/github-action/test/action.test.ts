@@ -6,6 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FerryClient, isTerminal, type FlowRun } from "@ferry/core";
 import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
 import { distDriver, localActionDriver, signalStep, type ActionDriver } from "./action-harness.js";
+import { startIdTokenEndpoint, type IdTokenEndpoint } from "./id-token-endpoint.js";
+import { startOidcIssuer, type OidcIssuer } from "../../../test-support/oidc-issuer.js";
 
 /**
  * The action against a real server on the embedded store, managed runs on the process backend (Python
@@ -67,7 +69,8 @@ beforeAll(async () => {
   prEvent = join(serverRoot, "pr-event.json");
   writeFileSync(prEvent, JSON.stringify({ number: 5, pull_request: { number: 5 } }));
   home = mkdtempSync(join(tmpdir(), "ferry-action-home-"));
-  server = await startServer(parseServerConfig({ FERRY_RUNNER: "process" }, { home, port: 0, databaseUrl: null, logLevel: "warn", providers: [] }));
+  // http issuers allowed: the OIDC tests' local issuer (test-support/oidc-issuer.js) serves its keys over http.
+  server = await startServer(parseServerConfig({ FERRY_RUNNER: "process", FERRY_OIDC_ALLOW_HTTP_ISSUERS: "1" }, { home, port: 0, databaseUrl: null, logLevel: "warn", providers: [] }));
   client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap!.apiKey });
   await client.api.createWorkPool({ body: { name: "managed", type: "ferry:managed" } });
 });
@@ -283,5 +286,76 @@ describe("the post step (node dist/index.js, as the runner runs action.yml's pos
     const again = await distDriver({ inputs, env, post: main.state });
     expect(again.exitCode).toBe(0);
     expect(again.stdout).toContain(`Flow run ${running!.id} already ended CANCELLED`);
+  });
+});
+
+/**
+ * Sign-in by OIDC, as a job with `permissions: id-token: write` and no key in its secrets: a local
+ * endpoint plays the runner's ACTIONS_ID_TOKEN_REQUEST_URL and hands out tokens a local issuer signed,
+ * which the workspace trusts through a policy. Through the committed bundle only: @github/local-action's
+ * stand-in for @actions/core does not implement getIDToken ("Not implemented").
+ */
+describe("sign-in by OIDC (node dist/index.js, no api-key)", () => {
+  let issuer: OidcIssuer;
+  let endpoint: IdTokenEndpoint;
+  let workspaceId: string;
+
+  beforeAll(async () => {
+    issuer = await startOidcIssuer();
+    endpoint = await startIdTokenEndpoint(issuer);
+    workspaceId = (await client.api.getWorkspace()).id;
+    await client.api.createOidcTrustPolicy({
+      body: { name: "owner-repo-main", issuer: issuer.url, audience: "ferry", conditions: { repository: "owner/repo", ref: "refs/heads/main" }, role: "deployer" },
+    });
+  });
+  afterAll(async () => {
+    await endpoint?.close();
+    await issuer?.close();
+  });
+
+  const env = (job: { repository?: string; ref?: string } = {}) => ({
+    GITHUB_SERVER_URL: `file://${serverRoot}`,
+    GITHUB_REPOSITORY: job.repository ?? "owner/repo",
+    GITHUB_REF: job.ref ?? "refs/heads/main",
+    GITHUB_SHA: sha,
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_RUN_ID: "404",
+    GITHUB_RUN_ATTEMPT: "1",
+    GITHUB_EVENT_NAME: "push",
+    GITHUB_JOB: "flows",
+    GITHUB_API_URL: "http://127.0.0.1:9",
+    ACTIONS_ID_TOKEN_REQUEST_URL: `${endpoint.url}/token?api-version=2.0`,
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: endpoint.requestTokenFor({ repository: job.repository ?? "owner/repo", ref: job.ref ?? "refs/heads/main" }),
+  });
+  const inputs = () => ({ "api-url": server.url, workspace: workspaceId });
+
+  it("deploys and runs with the job's OIDC token, no key in the repository's secrets", async () => {
+    const deployed = await distDriver({ inputs: { ...inputs(), command: "deploy", deployments: "hello/ok" }, env: env() });
+    expect(deployed.errors, deployed.stdout + deployed.stderr).toEqual([]);
+    expect(JSON.parse(deployed.outputs["deployment-ids"]!)).toHaveLength(1);
+    expect(endpoint.requests.at(-1)).toEqual({ audience: "ferry", authorized: true });
+
+    const ran = await distDriver({ inputs: { ...inputs(), command: "run", deployment: "hello/ok", parameters: "name: oidc", timeout: "120" }, env: env() });
+    expect(ran.errors, ran.stdout + ran.stderr).toEqual([]);
+    expect(ran.outputs.state).toBe("COMPLETED");
+    expect(ran.stdout).toMatch(/greeting oidc/);
+    // Both tokens are masked (::add-mask::) before anything could print them, and never printed.
+    const masked = [...ran.stdout.matchAll(/^::add-mask::(.*)$/gm)].map((m) => m[1]!);
+    expect(masked.some((v) => v.startsWith("fo_"))).toBe(true);
+    for (const secret of masked) expect(visible(ran.stdout)).not.toContain(secret);
+  });
+
+  it("fails naming the trust policy to add when the job's repository is not trusted", async () => {
+    const r = await distDriver({ inputs: { ...inputs(), command: "deploy" }, env: env({ repository: "mallory/repo" }) });
+    expect(r.failed).toBe(true);
+    expect(r.errors.join("\n")).toMatch(/Ferry did not accept this job's OIDC token \(audience 'ferry', repository mallory\/repo/);
+    expect(r.errors.join("\n")).toMatch(/ferry oidc-trust create ci --claim repository=mallory\/repo/);
+  });
+
+  it("fails saying how to sign in when the job has neither a key nor id-token: write", async () => {
+    const { ACTIONS_ID_TOKEN_REQUEST_URL: _u, ACTIONS_ID_TOKEN_REQUEST_TOKEN: _t, ...noOidc } = env();
+    const r = await distDriver({ inputs: { ...inputs(), command: "deploy" }, env: noOidc });
+    expect(r.failed).toBe(true);
+    expect(r.errors.join("\n")).toMatch(/input 'api-key' is empty and the job cannot sign in by OIDC .*permissions: id-token: write/);
   });
 });

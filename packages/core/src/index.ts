@@ -26,3 +26,5 @@ export * from "./admission.js";
 export { PROJECT_FILE_JSON_SCHEMA } from "./project-file-schema.js";
 export * from "./idempotency.js";
 export * from "./schedules.js";
+export * from "./roles.js";
+export * from "./oidc-trust.js";

@@ -1,6 +1,8 @@
 import type { ApiKey, Deployment, FlowRun, FlowRunEvent, ListTotal, LogLevel, LogLine, StateHistoryEntry, WorkPool } from "./models.js";
 import type { AdmissionDeployment } from "./admission.js";
 import type { ManagedUsage } from "./quotas.js";
+import type { OidcTrustPolicy } from "./oidc-trust.js";
+import type { Role } from "./roles.js";
 import type { StateChange, StateName, StateType } from "./states.js";
 import type { TierLimits, TierName } from "./tiers.js";
 
@@ -65,6 +67,18 @@ export interface StoreTx {
   claimLoginLink(hash: string, now: string): Promise<LoginLinkRecord | null>;
   /** Deletes sessions and login links that expired before `now`; how many of each. */
   deleteExpiredSessions(now: string): Promise<{ sessions: number; login_links: number }>;
+
+  // --- OIDC trust policies and the access tokens exchanged under them
+  insertOidcTrustPolicy(input: Omit<OidcTrustPolicyRecord, "created_at">): Promise<OidcTrustPolicyRecord>;
+  /** By name; the page key is the name. */
+  listOidcTrustPolicies(workspaceId: string, page?: PageRequest<string>): Promise<OidcTrustPolicyRecord[]>;
+  totalOidcTrustPolicies(workspaceId: string): Promise<ListTotal>;
+  deleteOidcTrustPolicy(workspaceId: string, name: string): Promise<boolean>;
+  insertAccessToken(input: AccessTokenRecord): Promise<void>;
+  /** The unexpired access token with this hash, with its workspace; null when unknown, expired at `now` or its policy deleted. */
+  findAccessToken(hash: string, now: string): Promise<{ token: AccessTokenRecord; workspace: WorkspaceRecord } | null>;
+  /** Deletes access tokens that expired before `now`; how many. */
+  deleteExpiredAccessTokens(now: string): Promise<number>;
 
   // --- what a run's engine authenticates with
   /** A run's state and workspace in one indexed read: checked on every request a run token makes. */
@@ -257,6 +271,24 @@ export interface LoginLinkRecord {
   api_key_id: string;
   /** Where the browser goes once signed in: a local path. */
   path: string;
+  expires_at: string;
+}
+
+export interface OidcTrustPolicyRecord extends OidcTrustPolicy {
+  workspace_id: string;
+}
+
+/** A short-lived access token exchanged for an OIDC token, stored by its hash only. */
+export interface AccessTokenRecord {
+  hash: string;
+  workspace_id: string;
+  /** The trust policy it was issued under: deleting the policy ends it. */
+  policy_id: string;
+  role: Role;
+  /** The OIDC token's issuer and `sub`, for audit. */
+  issuer: string;
+  subject: string;
+  created_at: string;
   expires_at: string;
 }
 

@@ -42,6 +42,12 @@ export interface ServerConfig {
    * them could otherwise run tasks with the operator's account.
    */
   allowAmbientCloudCredentials: boolean;
+  /**
+   * Whether OIDC trust policies may name an http issuer, whose keys are then fetched without TLS
+   * (FERRY_OIDC_ALLOW_HTTP_ISSUERS=1). For tests with a local issuer only: anyone on the path could
+   * otherwise serve their own keys and sign in.
+   */
+  oidcAllowHttpIssuers: boolean;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** Where managed runs run: Docker when a daemon answers ("auto"), "docker", "process", or "none". */
   runner: "auto" | "docker" | "process" | "none";
@@ -107,6 +113,7 @@ export interface ConfigOverrides {
   providers?: string[];
   providerOptions?: Record<string, Record<string, unknown>>;
   allowAmbientCloudCredentials?: boolean;
+  oidcAllowHttpIssuers?: boolean;
   pluginDir?: string;
   sweepIntervalMs?: number;
   schedulerIntervalMs?: number;
@@ -201,6 +208,12 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
   }
   const allowAmbientCloudCredentials = overrides.allowAmbientCloudCredentials ?? (ambientText === "1" || ambientText === "true");
 
+  const httpIssuersText = env.FERRY_OIDC_ALLOW_HTTP_ISSUERS ?? "0";
+  if (!["0", "1", "true", "false", ""].includes(httpIssuersText)) {
+    issues.push({ path: "FERRY_OIDC_ALLOW_HTTP_ISSUERS", message: "must be 1 (OIDC issuers may be http URLs: local tests only) or 0 (the default: https only)" });
+  }
+  const oidcAllowHttpIssuers = overrides.oidcAllowHttpIssuers ?? (httpIssuersText === "1" || httpIssuersText === "true");
+
   const logLevel = (overrides.logLevel ?? env.FERRY_LOG_LEVEL ?? "info") as ServerConfig["logLevel"];
   if (!LOG_LEVELS.includes(logLevel)) {
     issues.push({ path: "FERRY_LOG_LEVEL", message: `must be one of ${LOG_LEVELS.join(", ")}` });
@@ -284,6 +297,7 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     providers,
     providerOptions,
     allowAmbientCloudCredentials,
+    oidcAllowHttpIssuers,
     pluginDir,
     logLevel,
     shutdownGraceMs,

@@ -17,6 +17,7 @@ import { RunTokens } from "./run-tokens.js";
 import { ServerLease } from "./server-lease.js";
 import { loadSecretKey, readOrCreateSecretFile, SecretBox } from "./secrets.js";
 import type { ServiceContext } from "./services/context.js";
+import { OidcVerifier } from "./oidc-verifier.js";
 import { issueBootstrapToken } from "./services/run-credentials.js";
 import { sweepSessions } from "./services/sessions.js";
 import { createApiKeyIn } from "./services/workspaces.js";
@@ -56,6 +57,8 @@ export interface StartOptions {
   /** A ready registry instead of loading the configured plugins (tests hand in a fake provider). */
   registry?: PoolTypeRegistry;
   now?: () => Date;
+  /** How long after a fetch of an issuer's keys no other is made (default 30 s; tests rotate keys sooner). */
+  oidcKeysCooldownMs?: number;
   /**
    * Where managed runs run. Undefined: the backend the configuration names (Docker when it answers,
    * else child processes); null: this server runs no managed runs (they wait for a server that does).
@@ -129,6 +132,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     runTokens,
     events,
     metrics,
+    oidc: new OidcVerifier({
+      allowHttpIssuers: config.oidcAllowHttpIssuers,
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.oidcKeysCooldownMs === undefined ? {} : { keysCooldownMs: options.oidcKeysCooldownMs }),
+    }),
     managedImages: { official: config.engineImage, allowed: config.allowedImages },
     singleWorkspace: { reason: null },
     now: options.now ?? (() => new Date()),

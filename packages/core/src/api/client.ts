@@ -4,12 +4,17 @@ import { FerryError, isErrorCode, isFerryError, type ErrorCode } from "../errors
 import { LIMITS } from "../limits.js";
 import type { ApiKey, Credentials, Deployment, FlowRun, FlowRunEvent, LogLine, Page, WorkPool, Workspace } from "../models.js";
 import { isTerminal } from "../states.js";
+import type { OidcTrustPolicy } from "../oidc-trust.js";
 import { FLOW_RUN_EVENTS_PATH, ROUTES, routePath, type RouteDef, type RouteInput, type RouteName, type RouteOutput } from "./routes.js";
 
 export interface FerryClientOptions {
   /** Base URL of the server, e.g. http://127.0.0.1:4200 */
   apiUrl: string;
-  apiKey?: string;
+  /**
+   * An API key or an access token, sent as a bearer token. A function is read at every call: a caller
+   * whose short-lived access token it renews (the GitHub Action signed in by OIDC) hands its latest.
+   */
+  apiKey?: string | (() => string);
   /** Sent as a bearer token on operator routes (`/api/admin/...`) instead of the API key. */
   adminToken?: string;
   fetch?: typeof fetch;
@@ -208,7 +213,8 @@ export class FerryClient {
   }
 
   private authHeader(path: string): Record<string, string> {
-    const token = path.startsWith("/api/admin/") ? this.options.adminToken : this.options.apiKey;
+    const key = this.options.apiKey;
+    const token = path.startsWith("/api/admin/") ? this.options.adminToken : typeof key === "function" ? key() : key;
     return token ? { authorization: `Bearer ${token}` } : {};
   }
 
@@ -243,6 +249,7 @@ interface PagedItems {
   listWorkPools: WorkPool;
   listCredentials: Credentials;
   listApiKeys: ApiKey;
+  listOidcTrustPolicies: OidcTrustPolicy;
   adminListWorkspaces: Workspace;
 }
 export type PagedRouteName = keyof PagedItems;
@@ -255,7 +262,7 @@ export type PageWalkers = { [K in PagedRouteName]: (...args: WalkArgs<K>) => Asy
 export type PageCollectors = { [K in PagedRouteName]: (...args: WalkArgs<K>) => Promise<PagedItems[K][]> };
 // A compile error here means a route above does not answer a page of its items.
 const PAGED: { [K in PagedRouteName]: RouteOutput<K> extends Page<PagedItems[K]> ? true : never } = {
-  listFlowRuns: true, listFlowRunLogs: true, listDeployments: true, listWorkPools: true, listCredentials: true, listApiKeys: true, adminListWorkspaces: true,
+  listFlowRuns: true, listFlowRunLogs: true, listDeployments: true, listWorkPools: true, listCredentials: true, listApiKeys: true, listOidcTrustPolicies: true, adminListWorkspaces: true,
 };
 const PAGED_ROUTES = Object.keys(PAGED) as PagedRouteName[];
 

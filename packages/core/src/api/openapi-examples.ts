@@ -92,6 +92,14 @@ export const REQUEST_EXAMPLES: { [K in RouteName]?: RouteInput<K>["body"] } = {
   setFlowRunState: { type: "COMPLETED", result: { rows: 1200 } },
   cancelFlowRun: { reason: "started by mistake" },
   writeFlowRunLogs: { logs: [{ level: "info", message: "loaded 1200 rows", timestamp: AT }] },
+  createOidcTrustPolicy: {
+    name: "etl-main",
+    issuer: "https://token.actions.githubusercontent.com",
+    audience: "ferry",
+    conditions: { repository: "acme/flows", ref: "refs/heads/main" },
+    role: "deployer",
+  },
+  exchangeOidcToken: { token: "eyJhbGciOiJSUzI1NiIs…", workspace: "0191d2a0-5b1e-7c3a-9d42-6f0e8b7a1c20" },
 };
 
 export const RESPONSE_EXAMPLES: { [K in RouteName]?: RouteOutput<K> } = {
@@ -106,6 +114,7 @@ export const RESPONSE_EXAMPLES: { [K in RouteName]?: RouteOutput<K> } = {
   cancelFlowRun: { ...run, state: { type: "CANCELLING", name: "Cancelling", message: "started by mistake", timestamp: AT } },
   deleteWorkPool: { deleted: true },
   writeFlowRunLogs: { written: 1 },
+  exchangeOidcToken: { access_token: "fo_…", token_type: "Bearer", expires_at: AT, role: "deployer", workspace_id: "0191d2a0-5b1e-7c3a-9d42-6f0e8b7a1c20" },
 };
 
 /** A message per error code, for the error responses' examples. */

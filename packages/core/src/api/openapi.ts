@@ -169,7 +169,7 @@ function securityOf(route: RouteDef): JsonObject[] {
   if (route.public) return [];
   if (route.path.startsWith("/api/admin/")) return [{ adminToken: [] }];
   const session: JsonObject = UNSAFE.has(route.method) ? { sessionCookie: [], csrfToken: [] } : { sessionCookie: [] };
-  return [{ apiKey: [] }, session, ...(route.runToken ? [{ runToken: [] }] : [])];
+  return [{ apiKey: [] }, { accessToken: [] }, session, ...(route.runToken ? [{ runToken: [] }] : [])];
 }
 
 /** A params or query object schema as OpenAPI parameters, one per property. */
@@ -190,7 +190,9 @@ function parametersOf(schema: TSchema | undefined, where: "path" | "query"): Jso
 
 function errorResponses(route: RouteDef): JsonObject {
   const out: JsonObject = { "400": { $ref: "#/components/responses/ValidationFailed" } };
-  if (!route.public) out["401"] = { $ref: "#/components/responses/Unauthenticated" };
+  // The OIDC token exchange is public, yet refuses a token it does not accept with a 401.
+  if (!route.public || route.path === "/api/auth/oidc/token") out["401"] = { $ref: "#/components/responses/Unauthenticated" };
+  if (route.role) out["403"] = { $ref: "#/components/responses/Forbidden" };
   if (route.params) out["404"] = { $ref: "#/components/responses/NotFound" };
   out["4XX"] = { $ref: "#/components/responses/ClientError" };
   out["5XX"] = { $ref: "#/components/responses/ServerError" };
@@ -290,6 +292,12 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
       summary: route.summary,
       tags: [route.tag],
       security: securityOf(route),
+      ...(route.role
+        ? {
+            description: `Needs the '${route.role}' role or above (viewer < runner < deployer < admin): API keys and sessions are admin; an OIDC access token has its trust policy's. Below it: 403.`,
+            "x-ferry-role": route.role,
+          }
+        : {}),
     };
     const parameters = [...parametersOf(route.params, "path"), ...parametersOf(route.query, "query")];
     if (parameters.length) operation.parameters = parameters;
@@ -349,6 +357,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
       responses: {
         ValidationFailed: errorResponse("The request is not valid: `details.issues` says which fields", ["validation_failed"]),
         Unauthenticated: errorResponse("No valid API key, session or token", ["unauthenticated"]),
+        Forbidden: errorResponse("Refused: the credential's role is below the route's (`details`: needed_role, held_role), or another rule (e.g. a spent quota)", ["forbidden", "quota_exceeded"]),
         NotFound: errorResponse("The object does not exist in this workspace", ["not_found"]),
         ClientError: errorResponse("Another refusal: see the error's code", ["forbidden", "conflict", "invalid_transition", "quota_exceeded", "payload_too_large"]),
         ServerError: errorResponse("The server or a provider failed; `unavailable` and provider errors may be retried", ["internal", "unavailable", "provider_error"]),
@@ -357,6 +366,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
         apiKey: { type: "http", scheme: "bearer", description: "A workspace API key (fy_…)" },
         adminToken: { type: "http", scheme: "bearer", description: "The server's operator token (FERRY_HOME/admin-token)" },
         runToken: { type: "http", scheme: "bearer", description: "A managed run's token, for its own run only (given to the engine)" },
+        accessToken: { type: "http", scheme: "bearer", description: "A short-lived access token (fo_…) from POST /api/auth/oidc/token, with its trust policy's role" },
         sessionCookie: { type: "apiKey", in: "cookie", name: "ferry_session", description: "A browser's session, set by POST /api/sessions" },
         csrfToken: { type: "apiKey", in: "header", name: "x-csrf-token", description: "The session's CSRF token (GET /api/session), required with the cookie on POST, PUT, PATCH and DELETE" },
       },

@@ -138,3 +138,20 @@ describe("nullable fields under a coercing validator (the server coerces types f
     expect(body.source).toEqual({ git_url: "https://example.invalid/r.git", branch: null, commit: null, credentials: null });
   });
 });
+
+describe("ROUTES roles", () => {
+  it.each(ENTRIES)("%s names the weakest role that may call it, unless it is public or the operator's", (_name, route) => {
+    const operator = route.path.startsWith("/api/admin/");
+    if (route.public || operator) expect(route.role).toBeUndefined();
+    else expect(["viewer", "runner", "deployer", "admin"]).toContain(route.role);
+  });
+
+  it("lets a viewer only read, a runner only run, a deployer only deploy", () => {
+    const byRole = (role: string) => ENTRIES.filter(([, r]) => r.role === role).map(([n]) => n);
+    for (const [, r] of ENTRIES.filter(([, r]) => r.role === "viewer")) {
+      if (r.method !== "GET") expect(r.path).toBe("/api/session");
+    }
+    expect(byRole("runner").sort()).toEqual(["cancelFlowRun", "createFlowRun"]);
+    expect(byRole("deployer").sort()).toEqual(["addDeploymentSchedule", "applyDeployment", "deleteDeployment", "deleteDeploymentSchedule", "updateDeploymentSchedule"]);
+  });
+});

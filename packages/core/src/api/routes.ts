@@ -30,6 +30,8 @@ import {
   pageSchema,
 } from "../models.js";
 import { LIMITS } from "../limits.js";
+import { OidcTrustPolicyCreateSchema, OidcTrustPolicySchema } from "../oidc-trust.js";
+import { RoleSchema, type Role } from "../roles.js";
 
 /**
  * The HTTP API as data. The server registers a handler for every entry (the compiler checks it has
@@ -48,6 +50,11 @@ export interface RouteDef {
   status: number;
   /** Routes that need no API key. */
   public?: boolean;
+  /**
+   * The weakest role that may call the route (roles.ts); the server checks it in one place for every
+   * credential. Every route but the public and operator (`/api/admin/`) ones names one (a test checks).
+   */
+  role?: Role;
   /** Routes a run token (given to a managed run's engine) may call, for its own run only. */
   runToken?: boolean;
 }
@@ -240,17 +247,17 @@ const FlowRunResultSchema = Type.Object({
 export const ROUTES = {
   // --- workspace and keys
   getWorkspace: {
-    method: "GET", path: "/api/workspace", tag: "workspace", status: 200,
+    method: "GET", path: "/api/workspace", tag: "workspace", status: 200, role: "viewer",
     summary: "The workspace of the API key, with its tier and limits",
     response: WorkspaceSchema,
   },
   getQuota: {
-    method: "GET", path: "/api/quota", tag: "workspace", status: 200,
+    method: "GET", path: "/api/quota", tag: "workspace", status: 200, role: "viewer",
     summary: "Managed-execution usage against the workspace's limits",
     response: QuotaSchema,
   },
   getQuotaUsage: {
-    method: "GET", path: "/api/quota/usage", tag: "workspace", status: 200,
+    method: "GET", path: "/api/quota/usage", tag: "workspace", status: 200, role: "viewer",
     summary: "Managed compute hours per day, the last `days` days (today included), oldest first",
     query: Type.Object(
       { days: Type.Optional(Type.Integer({ minimum: 1, maximum: 366, default: 30 })) },
@@ -266,17 +273,17 @@ export const ROUTES = {
     response: SessionSchema,
   },
   getSession: {
-    method: "GET", path: "/api/session", tag: "sessions", status: 200,
+    method: "GET", path: "/api/session", tag: "sessions", status: 200, role: "viewer",
     summary: "The browser's session (session cookie only), with its CSRF token",
     response: SessionSchema,
   },
   deleteSession: {
-    method: "DELETE", path: "/api/session", tag: "sessions", status: 200,
+    method: "DELETE", path: "/api/session", tag: "sessions", status: 200, role: "viewer",
     summary: "Sign out: ends the session on the server and clears the cookie",
     response: Deleted,
   },
   createLoginLink: {
-    method: "POST", path: "/api/login-links", tag: "sessions", status: 201,
+    method: "POST", path: "/api/login-links", tag: "sessions", status: 201, role: "admin",
     summary: "A single-use link (60 s) that signs a browser in to the web UI, as `ferry ui` opens (API key only)",
     body: Type.Object(
       { path: Type.Optional(Type.String({ maxLength: 2000, description: "Where the UI opens, a local path such as /runs/<id>; default /" })) },
@@ -285,20 +292,54 @@ export const ROUTES = {
     response: LoginLinkSchema,
   },
   listApiKeys: {
-    method: "GET", path: "/api/api-keys", tag: "workspace", status: 200,
+    method: "GET", path: "/api/api-keys", tag: "workspace", status: 200, role: "admin",
     summary: "API keys of the workspace (never the keys themselves), oldest first, paged by cursor",
     query: ListQuerySchema, response: pageSchema(ApiKeySchema),
   },
   createApiKey: {
-    method: "POST", path: "/api/api-keys", tag: "workspace", status: 201,
+    method: "POST", path: "/api/api-keys", tag: "workspace", status: 201, role: "admin",
     summary: "Create an API key; the key is in this response only",
     body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
     response: CreatedApiKeySchema,
   },
   deleteApiKey: {
-    method: "DELETE", path: "/api/api-keys/{id}", tag: "workspace", status: 200,
+    method: "DELETE", path: "/api/api-keys/{id}", tag: "workspace", status: 200, role: "admin",
     summary: "Revoke an API key",
     params: IdParam, response: Deleted,
+  },
+  // --- OpenID Connect: trust policies and the token exchange
+  listOidcTrustPolicies: {
+    method: "GET", path: "/api/oidc-trust-policies", tag: "workspace", status: 200, role: "admin",
+    summary: "The workspace's OIDC trust policies (which tokens of which issuer sign in, with which role), by name, paged by cursor",
+    query: ListQuerySchema, response: pageSchema(OidcTrustPolicySchema),
+  },
+  createOidcTrustPolicy: {
+    method: "POST", path: "/api/oidc-trust-policies", tag: "workspace", status: 201, role: "admin",
+    summary: "Trust tokens of an issuer (e.g. GitHub Actions) whose claims match the conditions, with a role",
+    body: OidcTrustPolicyCreateSchema, response: OidcTrustPolicySchema,
+  },
+  deleteOidcTrustPolicy: {
+    method: "DELETE", path: "/api/oidc-trust-policies/{name}", tag: "workspace", status: 200, role: "admin",
+    summary: "Delete a trust policy; access tokens it issued stop working",
+    params: NameParam, response: Deleted,
+  },
+  exchangeOidcToken: {
+    method: "POST", path: "/api/auth/oidc/token", public: true, tag: "workspace", status: 200,
+    summary: "Exchange an OIDC ID token (e.g. a GitHub Actions job's) for a short-lived access token of the workspace whose trust policy it matches; any failure is the same 401",
+    body: Type.Object(
+      {
+        token: Type.String({ minLength: 1, maxLength: 16000, description: "The ID token (a signed JWT)" }),
+        workspace: Type.String({ maxLength: 100, description: "The workspace's id (GET /api/workspace answers it)" }),
+      },
+      { additionalProperties: false },
+    ),
+    response: Type.Object({
+      access_token: Type.String({ description: "Send as 'Authorization: Bearer <token>'; never logged" }),
+      token_type: Type.Literal("Bearer"),
+      expires_at: Type.String({ format: "date-time" }),
+      role: RoleSchema,
+      workspace_id: Type.String(),
+    }),
   },
   // --- operator
   adminCreateWorkspace: {
@@ -327,56 +368,56 @@ export const ROUTES = {
   },
   // --- pool types
   listWorkPoolTypes: {
-    method: "GET", path: "/api/work-pool-types", tag: "work-pools", status: 200,
+    method: "GET", path: "/api/work-pool-types", tag: "work-pools", status: 200, role: "viewer",
     summary: "Registered work-pool types with their default job templates",
     response: Type.Object({ items: Type.Array(ProviderInfoSchema) }),
   },
   // --- work pools
   listWorkPools: {
-    method: "GET", path: "/api/work-pools", tag: "work-pools", status: 200,
+    method: "GET", path: "/api/work-pools", tag: "work-pools", status: 200, role: "viewer",
     summary: "Work pools of the workspace by name, paged by cursor",
     query: ListQuerySchema, response: pageSchema(WorkPoolSchema),
   },
   createWorkPool: {
-    method: "POST", path: "/api/work-pools", tag: "work-pools", status: 201,
+    method: "POST", path: "/api/work-pools", tag: "work-pools", status: 201, role: "admin",
     summary: "Create a work pool; the template defaults to the type's",
     body: WorkPoolCreateSchema, response: WorkPoolSchema,
   },
   getWorkPool: {
-    method: "GET", path: "/api/work-pools/{name}", tag: "work-pools", status: 200,
+    method: "GET", path: "/api/work-pools/{name}", tag: "work-pools", status: 200, role: "viewer",
     summary: "One work pool", params: NameParam, response: WorkPoolSchema,
   },
   updateWorkPool: {
-    method: "PATCH", path: "/api/work-pools/{name}", tag: "work-pools", status: 200,
+    method: "PATCH", path: "/api/work-pools/{name}", tag: "work-pools", status: 200, role: "admin",
     summary: "Change a work pool (pause, resume, template, limit, credentials)",
     params: NameParam, body: WorkPoolUpdateSchema, response: WorkPoolSchema,
   },
   deleteWorkPool: {
-    method: "DELETE", path: "/api/work-pools/{name}", tag: "work-pools", status: 200,
+    method: "DELETE", path: "/api/work-pools/{name}", tag: "work-pools", status: 200, role: "admin",
     summary: "Delete a work pool that has no deployments",
     params: NameParam, response: Deleted,
   },
   // --- credentials
   listCredentials: {
-    method: "GET", path: "/api/credentials", tag: "credentials", status: 200,
+    method: "GET", path: "/api/credentials", tag: "credentials", status: 200, role: "viewer",
     summary: "Credentials of the workspace by name, secrets masked, paged by cursor",
     query: ListQuerySchema, response: pageSchema(CredentialsSchema),
   },
   createCredentials: {
-    method: "POST", path: "/api/credentials", tag: "credentials", status: 201,
+    method: "POST", path: "/api/credentials", tag: "credentials", status: 201, role: "admin",
     summary: "Store credentials; secret fields are encrypted and never returned",
     body: CredentialsCreateSchema, response: CredentialsSchema,
   },
   getCredentials: {
-    method: "GET", path: "/api/credentials/{name}", tag: "credentials", status: 200,
+    method: "GET", path: "/api/credentials/{name}", tag: "credentials", status: 200, role: "viewer",
     summary: "One credentials document, secrets masked", params: NameParam, response: CredentialsSchema,
   },
   deleteCredentials: {
-    method: "DELETE", path: "/api/credentials/{name}", tag: "credentials", status: 200,
+    method: "DELETE", path: "/api/credentials/{name}", tag: "credentials", status: 200, role: "admin",
     summary: "Delete credentials no pool or deployment uses", params: NameParam, response: Deleted,
   },
   listCredentialTypes: {
-    method: "GET", path: "/api/credential-types", tag: "credentials", status: 200,
+    method: "GET", path: "/api/credential-types", tag: "credentials", status: 200, role: "viewer",
     summary: "Credential types, their fields and which are secret",
     response: Type.Object({
       items: Type.Array(Type.Object({ type: Type.String(), description: Type.String(), schema: JsonObject, secret_fields: Type.Array(Type.String()) })),
@@ -384,79 +425,79 @@ export const ROUTES = {
   },
   // --- deployments
   listDeployments: {
-    method: "GET", path: "/api/deployments", tag: "deployments", status: 200,
+    method: "GET", path: "/api/deployments", tag: "deployments", status: 200, role: "viewer",
     summary: "Deployments by flow name and name, optionally filtered or searched, paged by cursor",
     query: DeploymentListQuerySchema, response: pageSchema(DeploymentSchema),
   },
   applyDeployment: {
-    method: "PUT", path: "/api/deployments", tag: "deployments", status: 200,
+    method: "PUT", path: "/api/deployments", tag: "deployments", status: 200, role: "deployer",
     summary: "Create or update the deployment named by flow_name and name; applying the same content twice changes nothing",
     body: DeploymentApplySchema, response: DeploymentApplyResultSchema,
   },
   getDeployment: {
-    method: "GET", path: "/api/deployments/{id}", runToken: true, tag: "deployments", status: 200,
+    method: "GET", path: "/api/deployments/{id}", runToken: true, tag: "deployments", status: 200, role: "viewer",
     summary: "One deployment", params: IdParam, response: DeploymentSchema,
   },
   deleteDeployment: {
-    method: "DELETE", path: "/api/deployments/{id}", tag: "deployments", status: 200,
+    method: "DELETE", path: "/api/deployments/{id}", tag: "deployments", status: 200, role: "deployer",
     summary: "Delete a deployment (its runs are kept)", params: IdParam, response: Deleted,
   },
   listDeploymentSchedules: {
-    method: "GET", path: "/api/deployments/{id}/schedules", tag: "deployments", status: 200,
+    method: "GET", path: "/api/deployments/{id}/schedules", tag: "deployments", status: 200, role: "viewer",
     summary: "A deployment's schedules, each with its next times",
     params: IdParam, response: DeploymentSchedulesSchema,
   },
   addDeploymentSchedule: {
-    method: "POST", path: "/api/deployments/{id}/schedules", tag: "deployments", status: 201,
+    method: "POST", path: "/api/deployments/{id}/schedules", tag: "deployments", status: 201, role: "deployer",
     summary: "Add a schedule (cron with a time zone, interval or RRULE) to a deployment",
     params: IdParam, body: ScheduleCreateSchema, response: DeploymentSchema,
   },
   updateDeploymentSchedule: {
-    method: "PATCH", path: "/api/deployments/{id}/schedules/{schedule}", tag: "deployments", status: 200,
+    method: "PATCH", path: "/api/deployments/{id}/schedules/{schedule}", tag: "deployments", status: 200, role: "deployer",
     summary: "Pause (active: false) or resume a schedule; pausing deletes its runs scheduled ahead that have not started",
     params: Type.Object({ id: Type.String(), schedule: Type.String({ description: "The schedule's id, or a unique prefix of it" }) }),
     body: Type.Object({ active: Type.Boolean() }, { additionalProperties: false }),
     response: DeploymentSchema,
   },
   deleteDeploymentSchedule: {
-    method: "DELETE", path: "/api/deployments/{id}/schedules/{schedule}", tag: "deployments", status: 200,
+    method: "DELETE", path: "/api/deployments/{id}/schedules/{schedule}", tag: "deployments", status: 200, role: "deployer",
     summary: "Remove a schedule; its runs scheduled ahead that have not started are deleted",
     params: Type.Object({ id: Type.String(), schedule: Type.String({ description: "The schedule's id, or a unique prefix of it" }) }), response: DeploymentSchema,
   },
   createFlowRun: {
-    method: "POST", path: "/api/deployments/{id}/runs", tag: "flow-runs", status: 201,
+    method: "POST", path: "/api/deployments/{id}/runs", tag: "flow-runs", status: 201, role: "runner",
     summary: "Run a deployment; push pools submit it at once",
     params: IdParam, body: FlowRunCreateSchema, response: FlowRunResultSchema,
   },
   // --- flow runs
   listFlowRuns: {
-    method: "GET", path: "/api/flow-runs", tag: "flow-runs", status: 200,
+    method: "GET", path: "/api/flow-runs", tag: "flow-runs", status: 200, role: "viewer",
     summary: "Flow runs, newest first, filtered and paged by cursor",
     query: FlowRunListQuerySchema, response: pageSchema(FlowRunSchema),
   },
   getFlowRun: {
-    method: "GET", path: "/api/flow-runs/{id}", runToken: true, tag: "flow-runs", status: 200,
+    method: "GET", path: "/api/flow-runs/{id}", runToken: true, tag: "flow-runs", status: 200, role: "viewer",
     summary: "One flow run", params: IdParam, response: FlowRunSchema,
   },
   getFlowRunHistory: {
-    method: "GET", path: "/api/flow-runs/{id}/history", tag: "flow-runs", status: 200,
+    method: "GET", path: "/api/flow-runs/{id}/history", tag: "flow-runs", status: 200, role: "viewer",
     summary: "Every state the run went through, oldest first",
     params: IdParam, response: Type.Object({ items: Type.Array(StateHistoryEntrySchema) }),
   },
   setFlowRunState: {
-    method: "POST", path: "/api/flow-runs/{id}/state", runToken: true, tag: "flow-runs", status: 200,
+    method: "POST", path: "/api/flow-runs/{id}/state", runToken: true, tag: "flow-runs", status: 200, role: "admin",
     summary: "Move a run to a new state; illegal transitions are refused",
     params: IdParam, body: SetStateSchema, response: FlowRunSchema,
   },
   cancelFlowRun: {
-    method: "POST", path: "/api/flow-runs/{id}/cancel", tag: "flow-runs", status: 200,
+    method: "POST", path: "/api/flow-runs/{id}/cancel", tag: "flow-runs", status: 200, role: "runner",
     summary: "Cancel a run: at once if it was never submitted, else through CANCELLING",
     params: IdParam,
     body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
     response: FlowRunSchema,
   },
   getFlowRunSource: {
-    method: "GET", path: "/api/flow-runs/{id}/source", runToken: true, tag: "flow-runs", status: 200,
+    method: "GET", path: "/api/flow-runs/{id}/source", runToken: true, tag: "flow-runs", status: 200, role: "admin",
     summary: "Where the run's code comes from, with the git token when the source has credentials (run tokens only)",
     params: IdParam,
     response: Type.Object({
@@ -468,7 +509,7 @@ export const ROUTES = {
     }),
   },
   listFlowRunLogs: {
-    method: "GET", path: "/api/flow-runs/{id}/logs", tag: "flow-runs", status: 200,
+    method: "GET", path: "/api/flow-runs/{id}/logs", tag: "flow-runs", status: 200, role: "viewer",
     summary: "A run's log lines in order, paged by cursor",
     params: IdParam,
     query: Type.Object({ limit: Limit, cursor: Cursor }, { additionalProperties: false }),
@@ -485,7 +526,7 @@ export const ROUTES = {
     }),
   },
   writeFlowRunLogs: {
-    method: "POST", path: "/api/flow-runs/{id}/logs", runToken: true, tag: "flow-runs", status: 201,
+    method: "POST", path: "/api/flow-runs/{id}/logs", runToken: true, tag: "flow-runs", status: 201, role: "admin",
     summary: "Append log lines to a run (at most 1000 a call)",
     params: IdParam,
     body: Type.Object({ logs: Type.Array(LogInputSchema, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),

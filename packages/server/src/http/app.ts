@@ -18,7 +18,9 @@ import {
   isTerminal,
   LIMITS,
   ROUTES,
+  assertRole,
   type ErrorCode,
+  type Role,
   type RouteDef,
   type RouteName,
   type WorkspaceRecord,
@@ -30,6 +32,7 @@ import { RunStateCounts } from "../metrics.js";
 import { safeEqual } from "../secrets.js";
 import type { ServiceContext } from "../services/context.js";
 import { findSession, SignInThrottle, type ActiveSession } from "../services/sessions.js";
+import { findAccessToken, looksLikeAccessToken } from "../services/oidc.js";
 import { handlers, type HttpCall } from "./handlers.js";
 import { registerEventStream, registerWorkspaceEventStream } from "./event-stream.js";
 import { assertSessionRequest, registerLoginLinkRoute, SESSION_COOKIE, type PublicAddress } from "./sessions.js";
@@ -58,6 +61,11 @@ declare module "fastify" {
     session?: ActiveSession;
     /** Set when the caller sent an API key (not a session, not a run token). */
     apiKeyId?: string;
+    /**
+     * What the caller may do (roles.ts): admin for API keys and sessions, the trust policy's role for
+     * an OIDC access token. Unset for run tokens (their run scope limits them) and the operator.
+     */
+    role?: Role;
   }
 }
 
@@ -179,7 +187,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       // What an engine reports may be large: a batch of up to 1000 log lines, a flow's return value.
       ...(name === "writeFlowRunLogs" || name === "setFlowRunState" ? { bodyLimit: LIMITS.runReportBodyBytes } : {}),
       preHandler: route.public ? undefined : (request, _reply, done) => {
-        authenticate(request, admin, route.runToken === true).then(() => done(), done);
+        authenticate(request, admin, route.runToken === true)
+          .then(() => {
+            // The one place a route's role is checked, for every credential that carries one. A route that
+            // names no role is admin-only for such credentials: a route added without one is closed, not open.
+            if (request.role) assertRole(request.role, route.role ?? "admin", `${route.method} ${route.path}`);
+          })
+          .then(() => done(), done);
       },
       handler: async (request, reply) => {
         const input = { params: request.params, query: request.query, body: request.body };
@@ -273,6 +287,7 @@ function authenticator(ctx: ServiceContext, adminToken: string, address: PublicA
       assertSessionRequest(request, address, session.record.csrf_token);
       request.workspace = session.workspace;
       request.session = session;
+      request.role = "admin";
       return;
     }
     if (!token) {
@@ -303,6 +318,14 @@ function authenticator(ctx: ServiceContext, adminToken: string, address: PublicA
       request.runScope = { flowRunId: claims.flowRunId };
       return;
     }
+    if (looksLikeAccessToken(token)) {
+      // Read fresh on every request, like a session: deleting the trust policy ends its tokens at once.
+      const found = await findAccessToken(ctx, token);
+      if (!found) throw new FerryError("unauthenticated", "the access token has expired or its trust policy was deleted; exchange a fresh OIDC token (POST /api/auth/oidc/token)");
+      request.workspace = found.workspace;
+      request.role = found.token.role;
+      return;
+    }
     const hash = hashApiKey(token);
     let hit = cache.get(hash);
     if (!hit || hit.expires < now) {
@@ -321,6 +344,7 @@ function authenticator(ctx: ServiceContext, adminToken: string, address: PublicA
     }
     request.workspace = hit.workspace;
     request.apiKeyId = hit.keyId;
+    request.role = "admin";
   };
   return Object.assign(fn, { clear: () => cache.clear() });
 }

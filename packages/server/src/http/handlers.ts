@@ -29,6 +29,7 @@ import {
 } from "../services/flow-runs.js";
 import { exchangeBootstrapToken } from "../services/run-credentials.js";
 import { addDeploymentSchedule, deleteDeploymentSchedule, listDeploymentSchedules, updateDeploymentSchedule } from "../services/schedules.js";
+import { createTrustPolicy, deleteTrustPolicy, exchangeOidcToken, listTrustPolicies } from "../services/oidc.js";
 import { createWorkPool, deleteWorkPool, getWorkPool, listWorkPools, updateWorkPool } from "../services/work-pools.js";
 import {
   createApiKeyIn,
@@ -105,6 +106,14 @@ export const handlers: Handlers = {
     await deleteApiKey(ctx, ws.id, params.id);
     return deleted;
   },
+
+  listOidcTrustPolicies: (ctx, ws, { query }) => listTrustPolicies(ctx, ws, query ?? {}),
+  createOidcTrustPolicy: (ctx, ws, { body }) => createTrustPolicy(ctx, ws, body),
+  deleteOidcTrustPolicy: async (ctx, ws, { params }) => {
+    await deleteTrustPolicy(ctx, ws, params.name);
+    return deleted;
+  },
+  exchangeOidcToken: (ctx, _ws, { body }, { request }) => exchangeOidcToken(ctx, body, request.log),
 
   adminCreateWorkspace: (ctx, _ws, { body }) => createWorkspace(ctx, body),
   adminListWorkspaces: (ctx, _ws, { query }) => listWorkspaces(ctx, query ?? {}),

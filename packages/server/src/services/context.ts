@@ -14,6 +14,7 @@ import {
 } from "@ferry/core";
 import type { RunEventHub } from "../events.js";
 import type { Metrics } from "../metrics.js";
+import type { OidcVerifier } from "../oidc-verifier.js";
 import type { RunTokens } from "../run-tokens.js";
 import type { SecretBox } from "../secrets.js";
 
@@ -25,6 +26,8 @@ export interface ServiceContext {
   runTokens: RunTokens;
   events: RunEventHub;
   metrics: Metrics;
+  /** Verifies OIDC ID tokens against their issuers' keys (the token exchange). */
+  oidc: OidcVerifier;
   /** Images managed pools may run: the official engine image and those the operator allows. */
   managedImages: { official: string; allowed: readonly string[] };
   /**

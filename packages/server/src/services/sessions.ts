@@ -126,8 +126,10 @@ export async function redeemLoginLink(ctx: ServiceContext, value: string): Promi
   return { ...opened, path: link.path };
 }
 
-/** Forgets sessions and links past their expiry (they are refused already; this keeps the tables small). */
+/** Forgets sessions, links and OIDC access tokens past their expiry (they are refused already; this keeps the tables small). */
 export async function sweepSessions(ctx: ServiceContext): Promise<number> {
-  const removed = await ctx.store.deleteExpiredSessions(ctx.now().toISOString());
-  return removed.sessions + removed.login_links;
+  const now = ctx.now().toISOString();
+  const removed = await ctx.store.deleteExpiredSessions(now);
+  const accessTokens = await ctx.store.deleteExpiredAccessTokens(now);
+  return removed.sessions + removed.login_links + accessTokens;
 }

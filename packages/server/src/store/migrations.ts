@@ -312,6 +312,42 @@ CREATE UNIQUE INDEX flow_runs_deployment_expected_start_key ON flow_runs (deploy
 CREATE INDEX flow_runs_deployment_active_idx ON flow_runs (deployment_id) WHERE state_type IN ('PENDING', 'RUNNING', 'CANCELLING');
 `,
   },
+  {
+    id: 12,
+    name: "oidc trust policies and access tokens",
+    // Which OIDC tokens (issuer, audience, claim conditions) sign in to a workspace and with which role,
+    // and the short-lived access tokens exchanged for them, stored by hash only with the token's subject
+    // for audit. Deleting a policy ends the access tokens it issued (the cascade).
+    sql: `
+CREATE TABLE oidc_trust_policies (
+  id uuid PRIMARY KEY,
+  workspace_id uuid NOT NULL,
+  name text NOT NULL,
+  issuer text NOT NULL,
+  audience text NOT NULL,
+  conditions jsonb NOT NULL,
+  role text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT oidc_trust_policies_workspace_name_key UNIQUE (workspace_id, name),
+  CONSTRAINT oidc_trust_policies_workspace_fkey FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE
+);
+
+CREATE TABLE access_tokens (
+  hash text PRIMARY KEY,
+  workspace_id uuid NOT NULL,
+  policy_id uuid NOT NULL,
+  role text NOT NULL,
+  issuer text NOT NULL,
+  subject text NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  CONSTRAINT access_tokens_workspace_fkey FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE,
+  CONSTRAINT access_tokens_policy_fkey FOREIGN KEY (policy_id) REFERENCES oidc_trust_policies (id) ON DELETE CASCADE
+);
+CREATE INDEX access_tokens_policy_idx ON access_tokens (policy_id);
+CREATE INDEX access_tokens_expires_idx ON access_tokens (expires_at);
+`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

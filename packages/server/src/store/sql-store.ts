@@ -23,6 +23,8 @@ import {
   type RunBootstrapTokenRecord,
   type LoginLinkRecord,
   type SessionRecord,
+  type AccessTokenRecord,
+  type OidcTrustPolicyRecord,
   type StateChange,
   type StateHistoryEntry,
   type StateName,
@@ -43,6 +45,7 @@ import { migrate } from "./migrations.js";
 import { planMaintenance, readTableActivity, runMaintenance } from "./maintenance.js";
 import * as schedules from "./schedules.js";
 import { claimableBy, claimFlowRun, renewServerLease } from "./server-leases.js";
+import * as oidc from "./oidc-trust.js";
 import { toFerryError } from "./sql-errors.js";
 
 /**
@@ -502,6 +505,36 @@ export class SqlStoreTx implements StoreTx {
     const sessions = await this.db.query("DELETE FROM sessions WHERE expires_at <= $1::timestamptz", [at]);
     const links = await this.db.query("DELETE FROM login_links WHERE expires_at <= $1::timestamptz", [at]);
     return { sessions: sessions.rowCount, login_links: links.rowCount };
+  }
+
+  // --- OIDC trust policies and access tokens (oidc-trust.ts)
+
+  insertOidcTrustPolicy(input: Omit<OidcTrustPolicyRecord, "created_at">): Promise<OidcTrustPolicyRecord> {
+    return oidc.insertOidcTrustPolicy(this.db, { ...input, id: uuidInput(input.id, "policy id"), workspace_id: uuidInput(input.workspace_id, "workspace id") });
+  }
+
+  listOidcTrustPolicies(workspaceId: string, page?: PageRequest<string>): Promise<OidcTrustPolicyRecord[]> {
+    return oidc.listOidcTrustPolicies(this.db, workspaceId, page);
+  }
+
+  totalOidcTrustPolicies(workspaceId: string): Promise<ListTotal> {
+    return oidc.totalOidcTrustPolicies(this.db, workspaceId);
+  }
+
+  deleteOidcTrustPolicy(workspaceId: string, name: string): Promise<boolean> {
+    return oidc.deleteOidcTrustPolicy(this.db, workspaceId, name);
+  }
+
+  insertAccessToken(input: AccessTokenRecord): Promise<void> {
+    return oidc.insertAccessToken(this.db, input);
+  }
+
+  findAccessToken(hash: string, now: string): Promise<{ token: AccessTokenRecord; workspace: WorkspaceRecord } | null> {
+    return oidc.findAccessToken(this.db, hash, isoInput(now, "now"));
+  }
+
+  deleteExpiredAccessTokens(now: string): Promise<number> {
+    return oidc.deleteExpiredAccessTokens(this.db, isoInput(now, "now"));
   }
 
   // --- what a run's engine authenticates with

@@ -28,6 +28,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../src/store/em
 import { SqlStore } from "../../src/store/sql-store.js";
 import { freshDatabase, type StoreKind } from "../support/databases.js";
 import { storeListsSuite } from "./store-lists.js";
+import { storeOidcSuite } from "./store-oidc.js";
 
 /**
  * One suite for the store, run on PGlite (store.test.ts) and on PostgreSQL (store.e2e.test.ts). Each
@@ -1431,6 +1432,7 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
   });
 
   storeListsSuite(kind, () => target);
+  storeOidcSuite(kind, () => target);
 }
 
 class Barrier {

@@ -59,6 +59,12 @@ export interface TestServerOptions {
    * them should not pay for engines waiting (the warm tests and the end-to-end ones run the default).
    */
   warmEngines?: number;
+  /** FERRY_OIDC_ALLOW_HTTP_ISSUERS: a local test issuer over http. */
+  oidcAllowHttpIssuers?: boolean;
+  /** The server's clock; default the real one. */
+  now?: () => Date;
+  /** Cooldown between fetches of an OIDC issuer's keys (default the server's, 30 s). */
+  oidcKeysCooldownMs?: number;
 }
 
 /** A real server over HTTP on a free port, with the fake provider registered as `fake:push` and `keyed:push`. */
@@ -78,9 +84,10 @@ export async function startTestServer(kind: StoreKind, options: TestServerOption
     providers: [],
     sweepIntervalMs: options.sweepIntervalMs ?? 600_000,
     warmEngines: { perPool: options.warmEngines ?? 0 },
+    ...(options.oidcAllowHttpIssuers ? { oidcAllowHttpIssuers: true } : {}),
   });
   const runner = options.runner ?? new FakeRunnerBackend();
-  const server = await startServer(config, { registry: testRegistry(provider, keyed), logStream, runner });
+  const server = await startServer(config, { registry: testRegistry(provider, keyed), logStream, runner, now: options.now, oidcKeysCooldownMs: options.oidcKeysCooldownMs });
   if (!server.bootstrap) throw new Error("a new store must bootstrap a workspace");
   const client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap.apiKey });
   const admin = new FerryClient({ apiUrl: server.url, adminToken: server.adminToken });
