@@ -56,7 +56,7 @@ describe("ferry CLI against a real server", () => {
 
   it("starts the server, prints the first API key once and saves a working profile", async () => {
     const output = server.output();
-    expect(output).toMatch(/Store: embedded PGlite at /);
+    expect(output).toMatch(/Store: embedded PostgreSQL at /);
     firstKey = /^\s+(fy_\S+)$/m.exec(output)![1]!;
     expect(output.split(firstKey).length - 1).toBe(1);
     expect(output).toMatch(/shown only this once/);
