@@ -35,7 +35,7 @@ export interface EmbeddedPostgresOptions {
   /** Notes worth an operator's eye: a postmaster left by a killed server and stopped. */
   onNotice?: (message: string) => void;
   /**
-   * As root, the folders from `home` up to this one (default `home`) may be given the search (x) bit
+   * As root without user namespaces, the folders from `home` up to this one (default `home`) may get the search (x) bit
    * for others so the cluster's own user can reach its data; folders above must let it through already.
    */
   openUpTo?: string;
