@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import pg from "pg";
 import { FerryClient, newId } from "@ferry/core";
-import { restoreLibraryLinks, startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
+import { restoreLibraryLinks } from "../src/store/embedded-postgres.js";
 import { openStore } from "../src/store/open-store.js";
 
 const FIXTURE = new URL("./fixtures/server-process.mjs", import.meta.url).pathname;
@@ -232,16 +232,20 @@ describe.skipIf(!asRoot)("the embedded PostgreSQL started as root without user n
     const closed = mkdtempSync(join(tmpdir(), "ferry-epg-closed-"));
     try {
       const home = join(closed, "ferry", "data");
-      const error = await startEmbeddedPostgres({ home, openUpTo: join(closed, "ferry"), userNamespaces: false }).then(
-        async (cluster) => {
-          await cluster.stop();
+      const error = await openStore({ databaseUrl: null, dataDir: home, embedded: "postgres", userNamespaces: false }).then(
+        async (store) => {
+          await store.close();
           return null;
         },
         (e: unknown) => e as Error,
       );
       expect(error?.message).toMatch(new RegExp(`runs as user '(postgres|nobody)' \\(not as root\\), which cannot enter ${closed}; set FERRY_HOME`));
+      // The default store failing names the other one, which needs no user or binaries.
+      expect(error?.message).toMatch(/or use the in-process store instead: FERRY_STORE=pglite \(ferry server start --store pglite\)$/);
       expect(existsSync(join(home, "postgres"))).toBe(false);
       expect(processesUsing(home)).toEqual([]);
+      // The lock is released: nothing holds the home.
+      expect(existsSync(join(home, "ferry-store.lock"))).toBe(false);
     } finally {
       rmSync(closed, { recursive: true, force: true });
     }

@@ -20,6 +20,8 @@ export interface OpenStoreOptions {
    * The server always says which: its own default (ServerConfig.store) is the embedded PostgreSQL.
    */
   embedded?: EmbeddedStoreKind;
+  /** The embedded PostgreSQL as root: false runs it as another user rather than in a user namespace (tests). */
+  userNamespaces?: boolean;
   /** PostgreSQL connections in the pool. Default 10. */
   poolSize?: number;
   /**
@@ -130,6 +132,7 @@ async function openEmbeddedPostgres(options: OpenStoreOptions): Promise<SqlDrive
       // The server's home (FERRY_HOME) holds the data folder: the cluster's user must cross it too.
       openUpTo: dirname(dir),
       onNotice: options.onNotice,
+      userNamespaces: options.userNamespaces,
     });
   } catch (error) {
     lock.release();
