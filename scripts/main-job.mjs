@@ -58,6 +58,25 @@ const config = parseServerConfig({ ...process.env, FERRY_RUNNER_MOUNTS: mounts.f
 });
 const server = await startServer(config, { logStream: process.stderr });
 let exitCode = 1;
+let finished = null;
+/** Closes the server (and so its embedded PostgreSQL) and removes a temporary home: once. */
+const finish = () =>
+  (finished ??= (async () => {
+    await server.close();
+    if (temporaryHome) {
+      rmSync(home, { recursive: true, force: true });
+      if (server.bootstrap) removeCacheVolumes(server.bootstrap.workspaceId);
+    }
+  })());
+// A Ctrl-C before the end would kill only this process: the embedded PostgreSQL, a process of its own
+// group, would stay. So a signal closes the server first; while serving below, it is the way to stop.
+let serving = null;
+const onSignal = () => {
+  if (serving) return serving();
+  void finish().finally(() => process.exit(130));
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
 try {
   say(`Ferry server at ${server.url}`);
   console.log(`  store:        ${server.storeDescription}`);
@@ -116,18 +135,11 @@ try {
     console.log("  (it signs you in once, within 60 seconds; later, sign in with this workspace's API key)");
     console.log(`  API key: ${server.bootstrap.apiKey}   (shown once)`);
     console.log("  Serving until Ctrl-C.");
-    await new Promise((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
-    });
+    await new Promise((resolve) => (serving = resolve));
   }
 } catch (error) {
   console.error(`Error: ${error.message}`);
 } finally {
-  await server.close();
-  if (temporaryHome) {
-    rmSync(home, { recursive: true, force: true });
-    if (server.bootstrap) removeCacheVolumes(server.bootstrap.workspaceId);
-  }
+  await finish();
 }
 process.exit(exitCode);

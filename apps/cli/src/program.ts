@@ -112,7 +112,8 @@ async function hintFor(state: RunState, error: unknown): Promise<string | null> 
   }
   const from = (source: string, what: string) =>
     source === "flag" ? `the --${what} flag` : source === "env" ? `FERRY_${what.replace("-", "_").toUpperCase()}` : `profile '${settings.profileName}' (${settings.profilesPath})`;
-  if (code === "network" || code === "unavailable") {
+  // No URL: the command talked to no server (e.g. `server start` whose store did not start).
+  if ((code === "network" || code === "unavailable") && settings.apiUrl) {
     return `the URL ${settings.apiUrl} comes from ${from(settings.sources.apiUrl, "api-url")}; is the server running there? Check with 'ferry profile inspect'`;
   }
   if (code === "unauthenticated" && state.context.usedAuth === "api-key" && settings.apiKey) {

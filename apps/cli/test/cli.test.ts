@@ -34,6 +34,15 @@ function expectRefused(result: CliResult, code: number, message: RegExp): void {
   expect(result.stderr).toMatch(/^Error: /);
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 function expectOk(result: CliResult): void {
   expect({ code: result.code, stderr: result.stderr }, result.stdout).toMatchObject({ code: 0 });
 }
@@ -56,7 +65,7 @@ describe("ferry CLI against a real server", () => {
 
   it("starts the server, prints the first API key once and saves a working profile", async () => {
     const output = server.output();
-    expect(output).toMatch(/Store: embedded PGlite at /);
+    expect(output).toMatch(/Store: embedded PostgreSQL at /);
     firstKey = /^\s+(fy_\S+)$/m.exec(output)![1]!;
     expect(output.split(firstKey).length - 1).toBe(1);
     expect(output).toMatch(/shown only this once/);
@@ -338,9 +347,14 @@ describe("ferry CLI against a real server", () => {
     }
   }, 240_000); // sixteen CLI processes, each a Node start: minutes on a loaded 2-core machine
 
-  it("stops the server gracefully on SIGINT", async () => {
+  it("stops the server gracefully on SIGINT, and its embedded PostgreSQL with it", async () => {
+    const pidFile = join(home, "data", "postgres", "postmaster.pid");
+    const postmaster = Number((await readFile(pidFile, "utf8")).split("\n")[0]);
+    expect(alive(postmaster)).toBe(true);
     expect(await server.stop()).toBe(0);
     expect(server.output()).toMatch(/Stopped\./);
+    expect(alive(postmaster)).toBe(false);
+    await expect(stat(pidFile)).rejects.toThrow(/ENOENT/);
     const down = await ferry(["work-pool", "ls"]);
     expectRefused(down, 6, /could not reach the Ferry server/);
     expect(down.stderr).toMatch(/Hint: the URL .* comes from profile 'local'/);

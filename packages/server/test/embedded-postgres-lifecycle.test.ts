@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import pg from "pg";
-import { FerryClient } from "@ferry/core";
+import { FerryClient, newId } from "@ferry/core";
 import { restoreLibraryLinks } from "../src/store/embedded-postgres.js";
 import { openStore } from "../src/store/open-store.js";
 
@@ -168,20 +168,84 @@ describe("the embedded PostgreSQL's library links", () => {
   });
 });
 
-// Only root runs PostgreSQL as another user; as any other user the cluster is the user's own.
-describe.skipIf(process.getuid?.() !== 0)("the embedded PostgreSQL started as root", () => {
-  it("refuses a FERRY_HOME its own user cannot reach, naming the folder, and starts nothing", async () => {
+const asRoot = process.getuid?.() === 0;
+const userNamespaces = spawnSync("unshare", ["--user", "--map-user=1000", "--map-group=1000", "--", "true"]).status === 0;
+
+/** Processes whose command line names `dir` (a postmaster and its children, or an initdb). */
+function processesUsing(dir: string): number[] {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe.skipIf(!asRoot || !userNamespaces)("the embedded PostgreSQL started as root, in a user namespace", () => {
+  it("initialises, serves, stops and restarts on its data in a home under a 0700 folder, leaving no process behind", async () => {
+    // mkdtemp makes `closed` 0700: no other user may enter it, as /root.
     const closed = mkdtempSync(join(tmpdir(), "ferry-epg-closed-"));
     try {
-      const home = join(closed, "ferry");
-      const error = await openStore({ databaseUrl: null, dataDir: join(home, "data"), embedded: "postgres" }).then(
-        () => null,
+      const data = join(closed, "ferry", "data");
+      const open = () => openStore({ databaseUrl: null, dataDir: data, embedded: "postgres" });
+      const first = await open();
+      const pid = postmaster(join(closed, "ferry")).pid;
+      try {
+        // PostgreSQL runs as uid 1000 inside a namespace that maps it to root outside.
+        expect(readFileSync(`/proc/${pid}/uid_map`, "utf8").trim().split(/\s+/)).toEqual(["1000", "0", "1"]);
+        expect(readFileSync(`/proc/${pid}/status`, "utf8")).toMatch(/^Uid:\s+0\s/m);
+        await first.createWorkspace({ id: newId(), name: "kept", tier: "free", limits_override: {} });
+        expect(await first.countWorkspaces()).toBe(1);
+      } finally {
+        await first.close();
+      }
+      expect(alive(pid)).toBe(false);
+      expect(processesUsing(data)).toEqual([]);
+      // Nothing was opened up for another user, and what PostgreSQL wrote belongs to root outside.
+      expect(statSync(closed).mode & 0o777).toBe(0o700);
+      expect(statSync(join(data, "postgres")).uid).toBe(0);
+      expect(statSync(join(data, "postgres", "PG_VERSION")).uid).toBe(0);
+
+      const second = await open();
+      const again = postmaster(join(closed, "ferry")).pid;
+      try {
+        expect(again).not.toBe(pid);
+        expect(await second.countWorkspaces()).toBe(1);
+      } finally {
+        await second.close();
+      }
+      expect(alive(again)).toBe(false);
+      expect(processesUsing(data)).toEqual([]);
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
+    }
+  });
+});
+
+// Without user namespaces, root runs PostgreSQL as another user, which must reach the data folder.
+describe.skipIf(!asRoot)("the embedded PostgreSQL started as root without user namespaces", () => {
+  it("refuses a FERRY_HOME its own user cannot reach, naming the folder and the fixes, and starts nothing", async () => {
+    const closed = mkdtempSync(join(tmpdir(), "ferry-epg-closed-"));
+    try {
+      const home = join(closed, "ferry", "data");
+      const error = await openStore({ databaseUrl: null, dataDir: home, embedded: "postgres", userNamespaces: false }).then(
+        async (store) => {
+          await store.close();
+          return null;
+        },
         (e: unknown) => e as Error,
       );
       expect(error?.message).toMatch(new RegExp(`runs as user '(postgres|nobody)' \\(not as root\\), which cannot enter ${closed}; set FERRY_HOME`));
-      expect(existsSync(join(home, "data", "postgres"))).toBe(false);
+      // The default store failing names the other one, which needs no user or binaries.
+      expect(error?.message).toMatch(/or use the in-process store instead: FERRY_STORE=pglite \(ferry server start --store pglite\)$/);
+      expect(existsSync(join(home, "postgres"))).toBe(false);
+      expect(processesUsing(home)).toEqual([]);
       // The lock is released: nothing holds the home.
-      expect(existsSync(join(home, "data", "ferry-store.lock"))).toBe(false);
+      expect(existsSync(join(home, "ferry-store.lock"))).toBe(false);
     } finally {
       rmSync(closed, { recursive: true, force: true });
     }

