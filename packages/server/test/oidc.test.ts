@@ -208,6 +208,18 @@ describe("OIDC trust policies and the token exchange (PGlite)", () => {
     expect(t.logs()).not.toContain(id);
     expect(t.logs()).not.toContain(access);
   });
+
+  // Last in this server's tests: it leaves the test client's address refused for a minute.
+  it("refuses an address for the minute after 20 refused exchanges, even with a good token", async () => {
+    let answer = "";
+    for (let attempt = 0; attempt < 25 && !answer.startsWith("too many"); attempt++) {
+      answer = (await rejection(exchange(await issuer.sign(claims({ repository: "mallory/etl" }))))).message;
+    }
+    expect(answer).toBe("too many refused token exchanges from this address; wait a minute, then exchange an ID token a trust policy of the workspace matches");
+    expect((await rejection(exchange(await issuer.sign(claims())))).message).toMatch(/^too many refused token exchanges/);
+    // API keys are a separate door: their sign-ins are not refused by it.
+    expect((await t.client.api.getWorkspace()).id).toBe(workspaceId);
+  });
 });
 
 describe("OIDC issuers over http", () => {

@@ -168,6 +168,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const authenticate = authenticator(ctx, options.adminToken, address);
   const signIns = new SignInThrottle();
+  const oidcExchanges = new SignInThrottle("too many refused token exchanges from this address; wait a minute, then exchange an ID token a trust policy of the workspace matches");
 
   for (const [name, route] of Object.entries(ROUTES) as [RouteName, RouteDef][]) {
     const admin = route.path.startsWith("/api/admin/");
@@ -199,7 +200,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         const input = { params: request.params, query: request.query, body: request.body };
         await enforceRunScope(ctx, name, request, input.params as Record<string, string> | undefined);
         const handler = handlers[name] as (c: ServiceContext, ws: WorkspaceRecord | undefined, input: unknown, http: HttpCall) => Promise<unknown>;
-        const result = await handler(ctx, request.workspace, input, { request, reply, address, signIns });
+        const result = await handler(ctx, request.workspace, input, { request, reply, address, signIns, oidcExchanges });
         // A revoked key must stop working here at once, not when its cache entry expires.
         if (name === "deleteApiKey") authenticate.clear();
         reply.code(route.status);

@@ -49,6 +49,7 @@ export interface HttpCall {
   reply: FastifyReply;
   address: PublicAddress;
   signIns: SignInThrottle;
+  oidcExchanges: SignInThrottle;
 }
 
 type Handler<K extends RouteName> = (ctx: ServiceContext, ws: WorkspaceRecord, input: RouteInput<K>, http: HttpCall) => Promise<RouteOutput<K>>;
@@ -113,7 +114,8 @@ export const handlers: Handlers = {
     await deleteTrustPolicy(ctx, ws, params.name);
     return deleted;
   },
-  exchangeOidcToken: (ctx, _ws, { body }, { request }) => exchangeOidcToken(ctx, body, request.log),
+  exchangeOidcToken: (ctx, _ws, { body }, { request, oidcExchanges }) =>
+    exchangeOidcToken(ctx, body, request.log, { throttle: oidcExchanges, address: request.ip }),
 
   adminCreateWorkspace: (ctx, _ws, { body }) => createWorkspace(ctx, body),
   adminListWorkspaces: (ctx, _ws, { query }) => listWorkspaces(ctx, query ?? {}),

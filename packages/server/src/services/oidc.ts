@@ -19,6 +19,7 @@ import {
 import { decodeJwt } from "jose";
 import type { ServiceContext } from "./context.js";
 import { listPage } from "./lists.js";
+import type { SignInThrottle } from "./sessions.js";
 
 /** How long an access token exchanged for an OIDC token works. */
 export const ACCESS_TOKEN_TTL_MS = 15 * 60 * 1000;
@@ -81,8 +82,12 @@ export async function exchangeOidcToken(
   ctx: ServiceContext,
   input: { token: string; workspace: string },
   log: ExchangeLog,
+  from: { throttle: SignInThrottle; address: string },
 ): Promise<{ access_token: string; token_type: "Bearer"; expires_at: string; role: Role; workspace_id: string }> {
+  // Refused exchanges are counted per address like failed sign-ins: each may cost a key fetch from the issuer.
+  from.throttle.check(from.address, ctx.now().getTime());
   const refuse = (reason: string, error?: unknown): FerryError => {
+    from.throttle.failed(from.address, ctx.now().getTime());
     log.warn({ workspace: input.workspace.slice(0, 100), reason, ...(error ? { err: error } : {}) }, "OIDC token exchange refused");
     return new FerryError("unauthenticated", EXCHANGE_REFUSED);
   };

@@ -33,15 +33,18 @@ export const SIGN_IN_FAILURES_PER_MINUTE = 20;
 
 /**
  * Counts failed sign-ins per client address (in this process). Keys are far too long to guess, so
- * this keeps a script from hammering the store with guesses more than it protects the keys.
+ * this keeps a script from hammering the store with guesses more than it protects the keys. One per kind
+ * of sign-in (API key, OIDC token exchange), each with its own refusal.
  */
 export class SignInThrottle {
   private readonly failures = new Map<string, { count: number; since: number }>();
 
+  constructor(private readonly refusal = "too many failed sign-ins from this address; wait a minute, then sign in with a valid API key") {}
+
   check(address: string, now: number): void {
     const entry = this.failures.get(address);
     if (entry && now - entry.since < 60_000 && entry.count >= SIGN_IN_FAILURES_PER_MINUTE) {
-      throw new FerryError("unauthenticated", `too many failed sign-ins from this address; wait a minute, then sign in with a valid API key`);
+      throw new FerryError("unauthenticated", this.refusal);
     }
   }
 
