@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { ApiKey, CreatedApiKey, Credentials, Deployment, DeploymentApplyResult, FlowRun, Quota, StateHistoryEntry, WorkPool, Workspace } from "@ferry/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ferry as runFerry, parseJson, startServer, transcript, type CliOptions, type CliResult, type ServerProcess } from "./cli-harness.js";
+import { alive } from "../../../test-support/processes.js";
 
 // A value that must never be printed by any command, the server included.
 const SECRET_TOKEN = `ghp_${randomBytes(18).toString("base64url")}`;
@@ -32,15 +33,6 @@ const ferry = (args: string[], options: CliOptions = {}) => runFerry(args, { hom
 function expectRefused(result: CliResult, code: number, message: RegExp): void {
   expect({ code: result.code, stderr: result.stderr }, result.stdout).toEqual({ code, stderr: expect.stringMatching(message) });
   expect(result.stderr).toMatch(/^Error: /);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function expectOk(result: CliResult): void {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ferry, startServer, type ServerProcess } from "./cli-harness.js";
+import { alive } from "../../../test-support/processes.js";
 
 // `ferry server start` on the embedded PostgreSQL: the store is a child process of the server, which
 // Ctrl+C (SIGINT, to the server alone) stops after the server has drained.
@@ -12,15 +13,6 @@ let home: string;
 let server: ServerProcess | undefined;
 
 const pidFile = () => join(home, "data", "postgres", "postmaster.pid");
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), "ferry-cli-epg-"));

@@ -8,6 +8,7 @@ import pg from "pg";
 import { FerryClient, newId } from "@ferry/core";
 import { restoreLibraryLinks } from "../src/store/embedded-postgres.js";
 import { openStore } from "../src/store/open-store.js";
+import { alive } from "../../../test-support/processes.js";
 
 const FIXTURE = new URL("./fixtures/server-process.mjs", import.meta.url).pathname;
 
@@ -39,15 +40,6 @@ function stop(proc: Proc, signal: NodeJS.Signals): Promise<number | null> {
     proc.child.once("exit", (code) => resolve(code));
     proc.child.kill(signal);
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The running postmaster of `home` per its pid file: pid, and the address it listens on. */
