@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   CredentialTypeRegistry,
+  assertGitCredentialsFor,
+  gitHost,
   GIT_CREDENTIAL_TYPE,
   SECRET_MASK,
   maskCredentialData,
@@ -185,5 +187,32 @@ describe("splitSecrets", () => {
   it("gives an empty part when there is nothing for it", () => {
     expect(splitSecrets(GIT_CREDENTIAL_TYPE, { token: "t" })).toEqual({ plain: {}, secrets: { token: "t" } });
     expect(splitSecrets(GIT_CREDENTIAL_TYPE, { username: "u" })).toEqual({ plain: { username: "u" }, secrets: {} });
+  });
+});
+
+describe("git credentials bound to a host", () => {
+  it("reads the host of https, ssh and scp-like URLs", () => {
+    expect(gitHost("https://GitHub.com/acme/flows.git")).toBe("github.com");
+    expect(gitHost("http://127.0.0.1:8080/r.git")).toBe("127.0.0.1:8080");
+    expect(gitHost("ssh://git@gitlab.example:2222/a/b.git")).toBe("gitlab.example:2222");
+    expect(gitHost("git@github.com:acme/flows.git")).toBe("github.com");
+    expect(gitHost("not a url")).toBe("");
+  });
+
+  it("sends bound credentials only to their host, whoever asks", () => {
+    expect(() => assertGitCredentialsFor("https://github.com/a/b.git", { host: "GitHub.com" }, "gh", "deployer")).not.toThrow();
+    expect(() => assertGitCredentialsFor("https://github.com:443/a/b.git", { host: "github.com" }, "gh", "deployer")).not.toThrow();
+    const elsewhere = thrown(() => assertGitCredentialsFor("https://evil.example/a/b.git", { host: "github.com" }, "gh", "admin"));
+    expect(elsewhere.code).toBe("validation_failed");
+    expect(elsewhere.message).toMatch(/'gh' may only be sent to github\.com, and source\.git_url is on evil\.example/);
+  });
+
+  it("leaves unbound credentials to admins", () => {
+    expect(() => assertGitCredentialsFor("https://anywhere.example/a.git", {}, "old", "admin")).not.toThrow();
+    for (const role of ["deployer", "runner", "viewer"] as const) {
+      const refused = thrown(() => assertGitCredentialsFor("https://github.com/a/b.git", {}, "old", role));
+      expect(refused.code).toBe("forbidden");
+      expect(refused.message).toMatch(/only an admin may use them/);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { FerryError, validationError } from "./errors.js";
 import { validateWithSchema, type JsonSchema } from "./json-schema.js";
+import { roleAllows, type Role } from "./roles.js";
 
 /**
  * Credential documents ("blocks"). Each type is a JSON Schema whose secret fields carry
@@ -29,9 +30,52 @@ export const GIT_CREDENTIAL_TYPE: CredentialType = {
     properties: {
       token: secretField("Personal access token or deploy token"),
       username: plainField("User name to pair with the token (default: x-access-token)"),
+      host: plainField(
+        "The git host the token may be sent to (e.g. github.com, or host:port). With it, only sources on that host may use " +
+          "these credentials; without it, only an admin may name them in a deployment",
+      ),
     },
   },
 };
+
+/**
+ * Whether a deployment's git source may carry these git credentials. A token goes wherever the
+ * source's URL points, so whoever names the credentials could send it to a server of their own: with
+ * a `host`, the source must be on that host (for everyone); without one, only an admin (an API key or
+ * a session) may attach them, never a role-bearing credential such as an OIDC deployer.
+ */
+export function assertGitCredentialsFor(gitUrl: string, data: { host?: string | undefined }, name: string, role: Role): void {
+  const host = data.host?.trim().toLowerCase();
+  if (host) {
+    const urlHost = gitHost(gitUrl);
+    if (urlHost !== host && urlHost.replace(/:\d+$/, "") !== host) {
+      throw validationError(
+        `git credentials '${name}' may only be sent to ${host}, and source.git_url is on ${urlHost || "no host"}: ` +
+          `use credentials made for that host, or change their host with 'ferry credentials create ${name} --type git --overwrite'`,
+      );
+    }
+    return;
+  }
+  if (!roleAllows(role, "admin")) {
+    throw new FerryError(
+      "forbidden",
+      `git credentials '${name}' name no host, so only an admin may use them in a deployment (this credential has the '${role}' role): ` +
+        `an admin can bind them to the repository's host with 'ferry credentials create ${name} --type git --field host=HOST --overwrite'`,
+      { details: { needed_role: "admin", held_role: role } },
+    );
+  }
+}
+
+/** The host (with a port when the URL names one) of an https, http, ssh or scp-like git URL, lower-case. */
+export function gitHost(gitUrl: string): string {
+  const scp = /^[^@/:]+@([^:/]+):(?!\/)/.exec(gitUrl);
+  if (scp) return scp[1]!.toLowerCase();
+  try {
+    return new URL(gitUrl).host.toLowerCase();
+  } catch {
+    return "";
+  }
+}
 
 /** Shown in place of a secret value: it tells a value is set without giving any of it away. */
 export const SECRET_MASK = "********";

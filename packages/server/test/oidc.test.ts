@@ -111,6 +111,31 @@ describe("OIDC trust policies and the token exchange (PGlite)", () => {
     }
   });
 
+  it("lets a deployer attach git credentials only when they are bound to the source's host", async () => {
+    const deployer = clientWith((await exchange(await issuer.sign(claims()))).access_token);
+    await t.client.api.createCredentials({ body: { name: "any-host", type: "git", data: { token: "ghp_unbound" } } });
+    await t.client.api.createCredentials({ body: { name: "github", type: "git", data: { token: "ghp_bound", host: "github.com" } } });
+    const apply = (credentials: string, git_url: string) =>
+      deployer.api.applyDeployment({
+        body: { flow_name: "etl", name: "with-token", work_pool: "push", source: { git_url, credentials }, entrypoint: "flows/etl.py:etl" },
+      });
+    // Unbound: the deployer could point the source at a server of its own and receive the token.
+    const unbound = await rejection(apply("any-host", "https://github.com/acme/flows.git"));
+    expect(unbound.code).toBe("forbidden");
+    expect(unbound.message).toMatch(/'any-host' name no host.*--field host=HOST/);
+    const elsewhere = await rejection(apply("github", "https://attacker.example/acme/flows.git"));
+    expect(elsewhere.code).toBe("validation_failed");
+    expect(elsewhere.message).toMatch(/may only be sent to github\.com, and source\.git_url is on attacker\.example/);
+    expect((await apply("github", "https://github.com/acme/flows.git")).deployment.source.credentials).toBe("github");
+    // An admin may still attach unbound credentials (its own choice), but never bound ones elsewhere.
+    await t.client.api.applyDeployment({
+      body: { flow_name: "etl", name: "admin-token", work_pool: "push", source: { git_url: "https://git.example/x.git", credentials: "any-host" }, entrypoint: "flows/etl.py:etl" },
+    });
+    expect((await rejection(t.client.api.applyDeployment({
+      body: { flow_name: "etl", name: "admin-token", work_pool: "push", source: { git_url: "https://git.example/x.git", credentials: "github" }, entrypoint: "flows/etl.py:etl" },
+    }))).code).toBe("validation_failed");
+  });
+
   it("gives a runner runs but not deployments, and a viewer reads only, each refusal a 403 naming both roles", async () => {
     const runner = clientWith((await exchange(await issuer.sign(claims({ event_name: "pull_request", ref: "refs/pull/7/merge" })))).access_token);
     const { flow_run } = await runner.api.createFlowRun({ params: { id: deployment.id }, body: {} });

@@ -46,7 +46,7 @@ export function registerCredentials(program: Command, env: CommandEnv): void {
     .addHelpText(
       "after",
       "\nExamples:\n" +
-        "  ferry credentials create flows-repo --type git --field username=deploy-bot\n" +
+        "  ferry credentials create flows-repo --type git --field username=deploy-bot --field host=github.com\n" +
         "      (prompts for token)\n" +
         "  printf 'token: %s\\n' \"$TOKEN\" | ferry credentials create flows-repo --type git --field username=deploy-bot --from-file -\n" +
         "  ferry credentials types    (the types of this server, with their fields)",

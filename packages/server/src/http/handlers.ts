@@ -1,4 +1,5 @@
 import {
+  assertGitCredentialsFor,
   checkJsonSize,
   FerryError,
   LIMITS,
@@ -159,9 +160,9 @@ export const handlers: Handlers = {
   }),
 
   listDeployments: (ctx, ws, { query }) => listDeployments(ctx, ws, query ?? {}),
-  applyDeployment: (ctx, ws, { body }) => {
+  applyDeployment: (ctx, ws, { body }, http) => {
     checkRunInputSizes(body);
-    return applyDeployment(ctx, ws, body);
+    return applyDeployment(ctx, ws, body, http.request.role ?? "admin");
   },
   getDeployment: async (ctx, ws, { params }) => {
     if (!isUuid(params.id)) throw notFound("deployment", params.id, "list deployments with 'ferry deployment ls'");
@@ -206,6 +207,8 @@ export const handlers: Handlers = {
     let username: string | null = null;
     if (source.credentials) {
       const creds = await resolveCredentials(ctx.store, ctx.secrets, ws.id, source.credentials);
+      // Again here: the credentials may have been bound to another host since the deployment was made.
+      assertGitCredentialsFor(source.git_url, creds.data, source.credentials, "admin");
       token = creds.data.token ?? null;
       username = creds.data.username ?? null;
     }

@@ -1,5 +1,6 @@
 import {
   clip,
+  assertGitCredentialsFor,
   assertSlug,
   compileSchema,
   FerryError,
@@ -20,6 +21,7 @@ import {
   type Page,
   type DeploymentRecord,
   type PullStep,
+  type Role,
   type WorkspaceRecord,
 } from "@ferry/core";
 import { assertManagedImage, type ServiceContext } from "./context.js";
@@ -97,7 +99,8 @@ export function stableJson(value: unknown): string {
   );
 }
 
-export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, input: DeploymentApply): Promise<DeploymentApplyResult> {
+/** `role`: the caller's (admin for API keys and sessions): it decides which git credentials it may attach. */
+export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, input: DeploymentApply, role: Role = "admin"): Promise<DeploymentApplyResult> {
   const name = assertSlug("deployment", input.name);
   const flowName = assertSlug("flow", input.flow_name);
   const entrypoint = formatEntrypoint(parseEntrypoint(input.entrypoint));
@@ -125,6 +128,7 @@ export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, 
       const creds = await tx.getCredentials(ws.id, source.credentials);
       if (!creds) throw notFound("credentials", source.credentials, "create them with 'ferry credentials create NAME --type git'");
       if (creds.type !== "git") throw validationError(`source.credentials '${source.credentials}' are ${creds.type} credentials; a git source needs git credentials`);
+      assertGitCredentialsFor(source.git_url, creds.plain_data as { host?: string }, source.credentials, role);
     }
     const base = {
       flow_name: flowName,
