@@ -123,6 +123,7 @@ class SourcedFlow:
 
     def __init__(self, source: Union[str, Mapping[str, Any], GitRepository], entrypoint: str):
         self.repository = _as_repository(source)
+        self.repository.to_source()  # refuses a URL with a token now, not at deploy time
         self.entrypoint = entrypoint
         self.path, self.function = check_entrypoint(entrypoint)
 
