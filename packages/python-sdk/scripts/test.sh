@@ -37,6 +37,8 @@ for v in $(env | sed -n 's/^\(FERRY_[A-Z_]*\)=.*/\1/p'); do
   case "$v" in FERRY_TEST_*) ;; *) unset "$v" ;; esac
 done
 export FERRY_HOME="$work/home"
+# The images the tests name on the managed pool (a managed pool takes only the engine image and these).
+FERRY_ALLOWED_IMAGES="registry.example.com/team/etl:v1,127.0.0.1:5000/etl:v1" \
 FERRY_RUNNER=process FERRY_STORE=pglite FERRY_LOG_LEVEL=warn FERRY_WARM_ENGINES=0 FERRY_SHUTDOWN_GRACE_MS=2000 \
   node "$cli" server start --port 0 >"$work/server.log" 2>&1 &
 server_pid=$!
