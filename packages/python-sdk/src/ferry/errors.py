@@ -70,7 +70,8 @@ class FlowRunTimeout(FerryError):
     """`run_deployment(wait=True, timeout=…)` ran out of time; `run` is the run as last read (still going)."""
 
     def __init__(self, message: str, run: Any):
-        super().__init__("timeout", message, details={"flow_run_id": run["id"]})
+        # request_timeout, as the Node client's FlowRunTimeoutError: waiting longer may still see it end.
+        super().__init__("request_timeout", message, details={"flow_run_id": run["id"]})
         self.run = run
 
 
