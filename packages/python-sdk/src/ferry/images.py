@@ -72,7 +72,8 @@ def build_with_cli(body: dict, image: str, *, platform: str, dockerfile: Optiona
         with open(path, "w", encoding="utf-8") as f:
             json.dump(project, f)  # JSON is YAML
         command = [*cli_command(env), "deploy", "--file", path, "--json"]
-        done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
+        # From the caller's directory: the CLI finds provider plugins (registry logins) installed there.
+        done = subprocess.run(command, cwd=os.getcwd(), env=env, capture_output=True, text=True)
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         message = next((line[len("Error: "):] for line in lines if line.startswith("Error: ")), lines[-1] if lines else f"ferry deploy exited with {done.returncode}")
