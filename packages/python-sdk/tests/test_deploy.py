@@ -1,8 +1,9 @@
 """Deploying from code and running deployments, against the real server (process backend)."""
 
+import json
+
 import pytest
 
-import ferry
 from ferry import ConflictError, FlowRunTimeout, NotFoundError, ValidationError, flow, run_deployment
 
 RUN_TIMEOUT = 600  # a loaded machine installs packages slowly; no speed is asserted
@@ -101,7 +102,7 @@ def test_an_image_is_named_in_the_profiles_namespace(repo, pool, unique, profile
     home = tmp_path / "home"
     home.mkdir()
     (home / "profiles.json").write_text(
-        ferry.client.json.dumps(
+        json.dumps(
             {"active": "cloud", "profiles": {"cloud": {**profile, "default_image_namespace": "registry.example.com/team/"}}}
         )
     )

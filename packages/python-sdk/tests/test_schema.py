@@ -29,7 +29,8 @@ def unions(a: Optional[int] = None, b: int | None = None, c: Union[int, str] = "
            e: Literal[1, 2] | None = None, f: str = None, g: "List[int]" = None, h: Any = 1):
     pass
 
-def dates(day: datetime.date, at: datetime.datetime, *args, key_only: int, **kwargs):
+def dates(day: datetime.date, at: datetime.datetime, *args, key_only: int, start: datetime.date = "2026-02-28",
+          bad: datetime.date = "2026-02-30", when: datetime.datetime = "2026-01-01T10:00:00Z", id: "UUID" = "0b4e7c1e-8f0a-4c8e-9d6a-2f1b3c4d5e6f", **kwargs):
     pass
 
 def positional(a, /, b: int, *, c: str = "c"):

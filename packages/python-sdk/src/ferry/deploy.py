@@ -4,7 +4,6 @@ POST /api/deployments/{id}/runs)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -157,7 +156,6 @@ class SourcedFlow:
         requirements: Optional[str] = None,
         context: str = ".",
         client: Optional[FerryClient] = None,
-        print_next_steps: bool = False,
     ) -> Record:
         """Creates or updates the deployment `FLOW/name` and returns it (with `action`: created, updated or unchanged).
 
@@ -219,8 +217,6 @@ class SourcedFlow:
         result = client.apply_deployment(body)
         deployment = Record(result["deployment"])
         deployment["action"] = result["action"]
-        if print_next_steps:
-            print(f"{result['action']} {label}; run it with: ferry deployment run {label} --watch")
         return deployment
 
     def _parameter_schema(self) -> Optional[dict]:

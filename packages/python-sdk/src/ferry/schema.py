@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from typing import Any, Optional
 
 _ARRAYS = {"list", "List", "tuple", "Tuple", "set", "Set", "frozenset", "FrozenSet", "AbstractSet", "MutableSet", "Sequence",
@@ -238,8 +239,8 @@ def _accepts(schema: dict, value: Any) -> bool:
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if not any(_has_type(t, value) for t in types):
             return False
-    if "format" in schema and isinstance(value, str):
-        return False  # dates and ids: the server's check decides; no default is guessed here
+    if "format" in schema and isinstance(value, str) and not _has_format(schema["format"], value):
+        return False
     if isinstance(value, list):
         items = schema.get("items")
         return not items or all(_accepts(items, v) for v in value)
@@ -264,4 +265,33 @@ def _has_type(t: str, value: Any) -> bool:
         return isinstance(value, list)
     if t == "object":
         return isinstance(value, dict)
+    return False
+
+
+_DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+
+def _has_format(fmt: str, value: str) -> bool:
+    """The `date`, `date-time` (with a time zone) and `uuid` formats, as client-node's schema.ts checks them."""
+    if fmt == "uuid":
+        return re.match(r"^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$", value, re.I) is not None
+    if fmt == "date":
+        m = re.match(r"^(\d\d\d\d)-(\d\d)-(\d\d)$", value)
+        if not m:
+            return False
+        year, month, day = (int(g) for g in m.groups())
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        return 1 <= month <= 12 and 1 <= day <= (29 if month == 2 and leap else _DAYS_IN_MONTH[month])
+    if fmt == "date-time":
+        parts = re.split(r"[tT\s]", value)
+        time = re.match(r"^(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:[zZ]|[+-](\d\d)(?::?(\d\d))?)$", parts[1]) if len(parts) == 2 else None
+        return (
+            time is not None
+            and _has_format("date", parts[0])
+            and int(time.group(1)) <= 23
+            and int(time.group(2)) <= 59
+            and int(time.group(3)) <= 59
+            and int(time.group(4) or 0) <= 23
+            and int(time.group(5) or 0) <= 59
+        )
     return False
