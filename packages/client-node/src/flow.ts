@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   defaultFlowName,
   FerryClient,
@@ -137,7 +138,7 @@ async function sourceReader(source: DeploymentSource): Promise<{ read: Repositor
   let dir: string;
   let rev = source.commit ?? source.branch ?? "HEAD";
   let close = async () => {};
-  if (source.git_url.startsWith("file://")) dir = new URL(source.git_url).pathname;
+  if (source.git_url.startsWith("file://")) dir = fileURLToPath(source.git_url);
   else {
     dir = await mkdtemp(join(tmpdir(), "ferry-source-"));
     close = () => rm(dir, { recursive: true, force: true });

@@ -5,11 +5,14 @@ POST /api/deployments/{id}/runs)."""
 from __future__ import annotations
 
 import os
+import pathlib
 import re
 import shutil
 import subprocess
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 import warnings
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
@@ -62,7 +65,7 @@ def _as_repository(source: Union[str, Mapping[str, Any], GitRepository]) -> GitR
     if isinstance(source, str) and source:
         if "://" not in source and not re.match(r"^[\w.-]+@[\w.-]+:", source) and os.path.isdir(source):
             # A local clone: runs on this machine's server (the process backend) clone it by path.
-            return GitRepository("file://" + os.path.abspath(source))
+            return GitRepository(pathlib.Path(os.path.abspath(source)).as_uri())
         return GitRepository(source)
     raise ValidationError("validation_failed", "source must be a git URL, a dict with git_url, or a GitRepository")
 
@@ -270,7 +273,7 @@ def read_repository_file(repository: GitRepository, path: str, timeout: float = 
 
     if repository.url.startswith("file://"):
         rev = repository.commit or repository.branch or "HEAD"
-        return git("show", f"{rev}:{path}", cwd=repository.url[len("file://") :])
+        return git("show", f"{rev}:{path}", cwd=urllib.request.url2pathname(urllib.parse.urlparse(repository.url).path))
     with tempfile.TemporaryDirectory(prefix="ferry-source-") as work:
         args = ["clone", "--quiet", "--depth", "1", "--no-tags"]
         if repository.branch and not repository.commit:
