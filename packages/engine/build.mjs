@@ -33,5 +33,12 @@ await cp("src/shims", "dist/shims", {
   recursive: true,
   filter: (source) => !source.endsWith(".test.ts") && !source.includes("__pycache__"),
 });
+// The Python SDK (packages/python-sdk, import name `ferry`) goes beside the shim, which puts it last on
+// sys.path: a flow that imports `ferry` for its `@flow` decorator runs without installing it, and a
+// version the run installs itself wins.
+await cp("../python-sdk/src/ferry", "dist/shims/python/ferry", {
+  recursive: true,
+  filter: (source) => !source.includes("__pycache__"),
+});
 const bytes = Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
-console.log(`built dist/engine.mjs for ${pkg.name} ${pkg.version} (${Math.round(bytes / 1024)} KiB) and dist/shims`);
+console.log(`built dist/engine.mjs for ${pkg.name} ${pkg.version} (${Math.round(bytes / 1024)} KiB) and dist/shims (with the Python SDK)`);

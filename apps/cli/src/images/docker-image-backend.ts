@@ -7,6 +7,7 @@ import type Dockerode from "dockerode";
 import { FerryError } from "@ferry/core";
 import { CONTEXT_FILES, generateDockerfile } from "./dockerfile.js";
 import type { ImageBackend, ImageBuildPlan, ImageBuildResult } from "./image-build.js";
+import { checkBuiltPlatform } from "./platform.js";
 import { BuildLog, PushLog, type DockerEvent } from "./progress.js";
 import { registryAuthHeader, registryConfigHeader } from "./registry-auth.js";
 import { parsePythonProbe, pipDownloadArgs, PYTHON_PROBE, type PythonTarget } from "./wheelhouse.js";
@@ -62,6 +63,8 @@ export class DockerImageBackend implements ImageBackend {
           details: { build_error: log.error },
         });
       }
+
+      checkBuiltPlatform(plan.target.reference, plan.platform, await docker.getImage(plan.target.reference).inspect());
 
       progress(`Pushing ${plan.target.reference}`);
       const push = new PushLog();

@@ -72,6 +72,12 @@ def json_default(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def is_flow_function(value, module_name):
+    """A function the file defines, decorated (e.g. `@ferry.flow`, which keeps it in `__wrapped__`) or not."""
+    fn = inspect.unwrap(value) if callable(value) and hasattr(value, "__wrapped__") else value
+    return inspect.isfunction(fn) and fn.__module__ == module_name
+
+
 def main(argv):
     if len(argv) != 6:
         sys.stderr.write(__doc__)
@@ -81,6 +87,11 @@ def main(argv):
     # The shim's own directory must not shadow the flow's modules.
     shim_dir = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != shim_dir]
+    # Ferry's Python SDK (import name `ferry`, for `@ferry.flow`) ships beside the shim: last on the path,
+    # so a flow imports it without installing it and a version the run installs wins.
+    sdk_dir = os.path.join(shim_dir, "python")
+    if os.path.isdir(sdk_dir):
+        sys.path.append(sdk_dir)
     # The run's level (FERRY_LOG_LEVEL in its env job variable, e.g. DEBUG); INFO when unset or unknown.
     level = os.environ.get("FERRY_LOG_LEVEL", "").strip().upper()
     level = level if level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "INFO"
@@ -113,7 +124,7 @@ def main(argv):
     target = module
     for part in function.split("."):
         if not hasattr(target, part):
-            names = sorted(n for n, v in vars(module).items() if inspect.isfunction(v) and not n.startswith("_") and v.__module__ == module_name)
+            names = sorted(n for n, v in vars(module).items() if is_flow_function(v, module_name) and not n.startswith("_"))
             hint = f"; it defines: {', '.join(names)}" if names else "; it defines no functions"
             sys.stderr.write(f"ERROR function '{function}' was not found in {file}{hint}\n")
             report(error_file, "function_not_found", "AttributeError", f"function '{function}' was not found in {file}{hint}")

@@ -158,3 +158,69 @@ export default function main() { return "default"; }
     expect(() => execFileSync(process.execPath, ["--check", join(SHIM_DIR, "run-flow.mjs")])).not.toThrow();
   });
 });
+
+// The built shims (npm run build): the Python SDK sits beside run-flow.py there, as in the image.
+const BUILT_SHIM_DIR = fileURLToPath(new URL("../../dist/shims/", import.meta.url));
+
+describe("run-flow.py with a flow decorated by the Python SDK's @ferry.flow", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "ferry-shim-sdk-"));
+    writeFileSync(
+      join(dir, "flows.py"),
+      `import os
+import ferry
+from ferry import flow
+
+@ferry.flow(name="adder", retries=2)
+def add(a: int, b: int = 1) -> int:
+    count = os.path.join(os.getcwd(), "attempts")
+    n = int(open(count).read()) + 1 if os.path.exists(count) else 1
+    open(count, "w").write(str(n))
+    if n < 3:
+        raise RuntimeError(f"attempt {n} fails")
+    return a + b
+
+@flow
+async def later(n: int):
+    return {"n": n}
+
+def plain():
+    return "plain"
+`,
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const run = (fn: string, parameters: unknown) => {
+    const params = join(dir, "params.json");
+    const result = join(dir, "result.json");
+    const error = join(dir, "error.json");
+    rmSync(result, { force: true });
+    rmSync(error, { force: true });
+    writeFileSync(params, JSON.stringify(parameters));
+    const r = spawnSync("python3", [join(BUILT_SHIM_DIR, "run-flow.py"), "flows.py", fn, params, result, error], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+    const read = (p: string) => (existsSync(p) ? JSON.parse(readFileSync(p, "utf8")) : null);
+    return { code: r.status, stderr: r.stderr, result: read(result), error: read(error) };
+  };
+
+  it("imports ferry without installing it, and runs the decorated function with its retries", () => {
+    rmSync(join(dir, "attempts"), { force: true });
+    const r = run("add", { a: 40, b: 2 });
+    expect(r, r.stderr).toMatchObject({ code: 0, result: { value: 42 }, error: null });
+    expect(r.stderr).toContain("flow 'adder' failed (attempt 1 of 3): RuntimeError: attempt 1 fails; retrying");
+    expect(run("later", { n: 3 }).result).toEqual({ value: { n: 3 } });
+  });
+
+  it("checks the parameters against the signature and the type hints", () => {
+    const missing = run("add", { b: 2 });
+    expect(missing).toMatchObject({ code: 5, error: { kind: "bad_parameters" } });
+    expect(missing.error.message).toBe("the parameters do not fit add(a: int, b: int = 1) -> int: missing a required argument: 'a'");
+    const wrong = run("add", { a: "forty" });
+    expect(wrong).toMatchObject({ code: 1, error: { kind: "exception", type: "TypeError", message: "flow 'adder': parameter 'a' must be int, got str ('forty')" } });
+  });
+
+  it("lists decorated functions when the entrypoint's function is missing", () => {
+    expect(run("nope", {}).error.message).toBe("function 'nope' was not found in flows.py; it defines: add, later, plain");
+  });
+});
