@@ -16,8 +16,8 @@ import { serveRepo, type ServedRepo } from "./support/git-server.js";
 /**
  * deploy/compose.yaml as an operator runs it, with Debian's docker-compose: two servers behind the proxy
  * on one PostgreSQL, managed runs on this host's Docker. A flow runs through the proxy with the CLI; one
- * server is killed outright (`docker kill`); another flow still completes; `down -v` leaves nothing of
- * the project behind. Images are the locally built ones (deploy/*\/build-image.sh), never pulled.
+ * server is killed outright (`docker kill`); another flow still completes; the other server stops on
+ * SIGTERM cleanly; `down -v` leaves nothing of the project behind. Images are the locally built ones (deploy/*\/build-image.sh), never pulled.
  */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const COMPOSE_FILE = join(ROOT, "deploy/compose.yaml");
@@ -146,5 +146,14 @@ describe("deploy/compose.yaml: two servers behind a proxy, one killed", checks, 
     expectOk(second);
     const runs = parseJson<FlowRun[]>(await ferry(["flow-run", "ls", "--json"]));
     expect(runs.map((r) => r.state.type)).toEqual(["COMPLETED", "COMPLETED"]);
+
+    // SIGTERM (docker stop) reaches the server as PID 1 of its image, which drains and exits 0 in time.
+    const [server2] = await dockerLines("ps", "-q", "--filter", `label=com.docker.compose.project=${PROJECT}`, "--filter", "label=com.docker.compose.service=server-2");
+    await exec("docker", ["stop", "--time", "30", server2!]);
+    expect((await dockerLines("inspect", "--format", "{{.State.ExitCode}}", server2!))[0]).toBe("0");
+    const logs = await exec("docker", ["logs", server2!]);
+    const said = `${logs.stdout}${logs.stderr}`;
+    expect(said).toContain("Received SIGTERM; stopping");
+    expect(said).toContain("Stopped.");
   });
 });
