@@ -29,7 +29,9 @@ cd "$ROOT"
 npx turbo run build --filter=@ferry/server --filter=@ferry/cli --output-logs=errors-only >/dev/null
 
 STAGE="$DIR/.stage"
-rm -rf "$STAGE"
+# The third-party packages of the last build stay: npm then only adds what changed, and the @ferry/*
+# packages (and the lock files that would pin their old tarballs) are installed afresh each time.
+rm -rf "$STAGE/packs" "$STAGE/proxy.mjs" "$STAGE/app/package-lock.json" "$STAGE/app/node_modules/@ferry" "$STAGE/app/node_modules/.package-lock.json"
 mkdir -p "$STAGE/packs" "$STAGE/app"
 deps=()
 for ws in packages/core packages/managed-runner packages/server apps/cli; do
