@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds ferry-server:latest (the server image deploy/compose.yaml and deploy/kubernetes run) from the
 # local base image: packs the workspace packages the server needs (@ferry/core, @ferry/managed-runner,
-# @ferry/server, @ferry/cli), installs them with their production dependencies into deploy/server/.stage/app
+# @ferry/server, @ferry/cli), installs them with their production dependencies into a stage in ~/.cache/ferry
 # with the host's npm cache, and runs docker build (deploy/server/Dockerfile) on that stage. Nothing is pulled: the base
 # image must be in the local Docker engine already (scripts/build-base-image.sh makes ferry-base:bookworm).
 #
@@ -28,9 +28,10 @@ cd "$ROOT"
 # Cached by turbo when nothing changed (CI has built everything just before).
 npx turbo run build --filter=@ferry/server --filter=@ferry/cli --output-logs=errors-only >/dev/null
 
-STAGE="$DIR/.stage"
-# The third-party packages of the last build stay: npm then only adds what changed, and the @ferry/*
-# packages (and the lock files that would pin their old tarballs) are installed afresh each time.
+# In the cache CI keeps between runs (as scripts/build-base-image.sh's npm tarball): the third-party
+# packages of the last build stay, npm only adds what changed, and the @ferry/* packages (and the lock
+# files that would pin their old tarballs) are installed afresh each time.
+STAGE="${XDG_CACHE_HOME:-$HOME/.cache}/ferry/server-image-stage"
 rm -rf "$STAGE/packs" "$STAGE/proxy.mjs" "$STAGE/app/package-lock.json" "$STAGE/app/node_modules/@ferry" "$STAGE/app/node_modules/.package-lock.json"
 mkdir -p "$STAGE/packs" "$STAGE/app"
 deps=()
