@@ -22,6 +22,8 @@ export function allOf(...checks: ServiceCheck[]): ServiceCheck;
 export function postgres(): ServiceCheck;
 /** A Docker engine (DOCKER_HOST, else /var/run/docker.sock) that answers, with these images and OCI runtimes. */
 export function docker(options?: { images?: string[]; runtimes?: string[] }): Promise<ServiceCheck>;
+/** Debian's docker-compose on the PATH. */
+export function dockerCompose(): Promise<ServiceCheck>;
 /** Root on this machine (host firewall rules, network namespaces); `why` names the tests' need. */
 export function root(why: string): ServiceCheck;
 /** The image registry at FERRY_TEST_REGISTRY (host:port, plain HTTP). */

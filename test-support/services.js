@@ -12,6 +12,8 @@ const CI_RUN = "bash .ci/run starts every service";
 const IMAGE_RECIPES = {
   "ferry-base:bookworm": "bash scripts/build-base-image.sh",
   "ferry-engine:latest": "bash scripts/build-images.sh",
+  "ferry-server:latest": "bash deploy/server/build-image.sh",
+  "ferry-postgres:15": "bash deploy/postgres/build-image.sh",
 };
 
 /** @typedef {{ skip: boolean; meta: { skipReason?: string } }} ServiceCheck */
@@ -71,6 +73,20 @@ export async function docker(options = {}) {
     }
   }
   return serviceCheck(null);
+}
+
+/**
+ * Debian's docker-compose (the Python one, 1.29) on the PATH.
+ * @returns {Promise<ServiceCheck>}
+ */
+export async function dockerCompose() {
+  const { execFile } = await import("node:child_process");
+  const problem = await new Promise((resolve) =>
+    execFile("docker-compose", ["version", "--short"], { timeout: 30_000 }, (error) =>
+      resolve(error ? `docker-compose: not found or not working (${error.message.split("\n")[0]}); apt-get install docker-compose (${CI_RUN})` : null),
+    ),
+  );
+  return serviceCheck(/** @type {string | null} */ (problem));
 }
 
 /**

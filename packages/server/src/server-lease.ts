@@ -69,6 +69,17 @@ export class ServerLease {
     this.lock?.release();
   }
 
+  /**
+   * Stops renewing and ends the lease now, by the database's clock: another server's next sweep takes
+   * over this server's runs instead of waiting out the lease. For a graceful stop (SIGTERM) whose runs
+   * another server can follow (a runner it can reach too, or push runs): a rolling update then hands
+   * them over in one sweep. Its own next start on the same home still claims them back.
+   */
+  async release(): Promise<void> {
+    this.stop();
+    await this.store.renewServerLease(this.id, 0);
+  }
+
   private async renew(): Promise<void> {
     try {
       await this.store.renewServerLease(this.id, this.leaseMs);

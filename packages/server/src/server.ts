@@ -292,7 +292,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         await scheduler?.stop();
         await managed?.stop(Math.max(0, deadline - Date.now()));
         await dispatcher!.stop();
-        lease?.stop();
+        await handOver(lease, runner, app!.log);
         await events.stop();
         await store.close();
       },
@@ -308,6 +308,22 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     await events.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * At a graceful stop, ends this server's lease so the other servers on its database take over its runs at
+ * their next sweep instead of after the lease. Not with the process backend: its runs' processes live on
+ * this host only, where this server's next start finds them; another server could only declare them lost.
+ */
+async function handOver(lease: ServerLease | undefined, runner: RunnerBackend | null, log: FastifyInstance["log"]): Promise<void> {
+  if (!lease) return;
+  if (runner && !runner.isolated) return lease.stop();
+  try {
+    await lease.release();
+    log.info({ server_id: lease.id }, "lease ended: other servers on this database take over this server's runs at their next sweep");
+  } catch (error) {
+    log.warn({ err: error, server_id: lease.id }, `could not end this server's lease; other servers take over its runs once it expires (${lease.leaseMs} ms)`);
   }
 }
 

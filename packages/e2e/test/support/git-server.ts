@@ -75,8 +75,10 @@ function serveGit(root: string, request: IncomingMessage, response: ServerRespon
  * A git repository holding `files`, served read-only over git's smart HTTP on 127.0.0.1. A task's
  * container on the host network clones it like any remote: nothing of this host is mounted into it
  * (a push platform's local stand-in, like the platform itself, cannot bind a host directory into a task).
+ * `listen: { host: "0.0.0.0", urlHost: "host.docker.internal" }` serves it to containers on a bridge
+ * network too, at the URL they use.
  */
-export async function serveRepo(files: Record<string, string>, name = "flows.git"): Promise<ServedRepo> {
+export async function serveRepo(files: Record<string, string>, name = "flows.git", listen: { host: string; urlHost: string } = { host: "127.0.0.1", urlHost: "127.0.0.1" }): Promise<ServedRepo> {
   const root = mkdtempSync(join(tmpdir(), "ferry-git-http-"));
   chmodSync(root, 0o755);
   const dir = join(root, name);
@@ -93,13 +95,13 @@ export async function serveRepo(files: Record<string, string>, name = "flows.git
   const server = createServer((request, response) => serveGit(root, request, response));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+    server.listen(0, listen.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}/${name}`;
+  const url = `http://${listen.urlHost}:${port}/${name}`;
   // Fail here, not in every run, when this host's git cannot serve it (asynchronously: this process serves it).
   try {
-    await promisify(execFile)("git", ["ls-remote", url], { timeout: 10_000 });
+    await promisify(execFile)("git", ["ls-remote", `http://127.0.0.1:${port}/${name}`], { timeout: 10_000 });
   } catch (error) {
     server.closeAllConnections();
     server.close();
