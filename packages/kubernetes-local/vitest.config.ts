@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+// `npm test`: unit tests (protocol encoding, request parsing, task specs), and the official AWS SDK
+// clients against a real server with no container engine (test/). One file at a time: the machines
+// have two cores.
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    exclude: ["**/*.e2e.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    fileParallelism: false,
+    reporters: ["default", "../../test-support/skips-reporter.js"],
+  },
+});
