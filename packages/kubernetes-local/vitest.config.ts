@@ -1,7 +1,6 @@
 import { defineConfig } from "vitest/config";
-// `npm test`: unit tests (protocol encoding, request parsing, task specs), and the official AWS SDK
-// clients against a real server with no container engine (test/). One file at a time: the machines
-// have two cores.
+// `npm test`: the official Kubernetes client against kubernetes-local with a hand-written container
+// runtime (no Docker). One file at a time: the machines have two cores.
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],

@@ -1,5 +1,6 @@
 import { defineConfig } from "vitest/config";
-// `npm run test:e2e`: the Docker backend on a real daemon, with ferry-base:bookworm.
+// `npm run test:e2e`: the backend through the official client against kubernetes-local, whose pods are
+// containers of ferry-base:bookworm on a real Docker daemon.
 export default defineConfig({
   test: {
     include: ["test/**/*.e2e.test.ts"],

@@ -1,7 +1,6 @@
 import { defineConfig } from "vitest/config";
-// `npm test`: unit tests, and the process backend's real child processes through the built package
-// (dist/, which also ships its supervisor script). One file at a time: the memory cases allocate
-// hundreds of MiB, and the machines have two cores.
+// `npm test`: unit tests of the Job builder, the pod → exit mapping, the NetworkPolicy and errors (no
+// cluster). One file at a time: the machines have two cores.
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],

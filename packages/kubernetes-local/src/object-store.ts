@@ -60,7 +60,7 @@ const KIND_GROUP: Record<Resource, { kind: string; group: string; plural: string
 };
 
 export function notFound(resource: Resource, name: string): StatusError {
-  const { kind, group, plural } = KIND_GROUP[resource];
+  const { group, plural } = KIND_GROUP[resource];
   return new StatusError(404, "NotFound", `${plural} "${name}" not found`, { name, group, kind: resource });
 }
 
