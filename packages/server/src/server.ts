@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ENGINE_ENV, FerryError, newId, type PluginContext, type PoolTypeRegistry, type RunnerBackend, type Store } from "@ferry/core";
 import type { DockerRunnerBackend } from "@ferry/managed-runner";
+import type { KubernetesRunnerBackend } from "@ferry/kubernetes-runner";
 import type { ServerConfig } from "./config.js";
 import { Dispatcher } from "./dispatcher.js";
 import { ManagedDispatcher } from "./managed-dispatcher.js";
@@ -441,13 +442,13 @@ async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void
  */
 async function chooseKubernetesRunner(config: ServerConfig): Promise<ChosenRunner> {
   const k8s = config.kubernetes!;
-  let loaded: typeof import("@ferry/kubernetes-runner");
+  let loaded: { KubernetesRunnerBackend: typeof KubernetesRunnerBackend };
   try {
     loaded = await import("@ferry/kubernetes-runner");
   } catch (error) {
     throw new FerryError("validation_failed", `FERRY_RUNNER=kubernetes needs the package @ferry/kubernetes-runner beside the server (npm i @ferry/kubernetes-runner): ${(error as Error).message}`, { cause: error });
   }
-  let backend: InstanceType<typeof loaded.KubernetesRunnerBackend>;
+  let backend: KubernetesRunnerBackend;
   try {
     backend = new loaded.KubernetesRunnerBackend({
       namespace: k8s.namespace,
