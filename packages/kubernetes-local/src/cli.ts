@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -19,7 +19,8 @@ if (values.network !== "host" && values.network !== "bridge") {
   process.exit(2);
 }
 const local = await startKubernetesLocal({ network: values.network, binds: values.bind });
-const kubeconfig = local.writeKubeconfig(mkdtempSync(join(tmpdir(), "kubernetes-local-config-")), values.namespace);
+const configDir = mkdtempSync(join(tmpdir(), "kubernetes-local-config-"));
+const kubeconfig = local.writeKubeconfig(configDir, values.namespace);
 process.stdout.write(`${JSON.stringify({ url: local.url, kubeconfig })}\n`);
 local.store.subscribe((event) => {
   if (event.type !== "ADDED") return;
@@ -27,6 +28,9 @@ local.store.subscribe((event) => {
 });
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.once(signal, () => {
-    void local.close().finally(() => process.exit(0));
+    void local.close().finally(() => {
+      rmSync(configDir, { recursive: true, force: true });
+      process.exit(0);
+    });
   });
 }
