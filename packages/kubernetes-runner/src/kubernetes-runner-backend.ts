@@ -15,6 +15,9 @@ export interface KubernetesRunnerBackendOptions extends KubernetesRunnerOptions 
   onWatchError?: (error: unknown) => void;
 }
 
+/** How often a run whose Job has no pod yet is looked at again (its pod's events wake the wait otherwise). */
+const NO_POD_RECHECK_MS = 5000;
+
 /** How many of the pod's last log lines an exit carries, as the Docker backend's. */
 const TAIL_LINES = 50;
 
@@ -124,7 +127,10 @@ export class KubernetesRunnerBackend implements RunnerBackend {
         if (!this.ended.has(id)) this.ended.set(id, { exit, flowRunId: annotations[labels.flowRunId] ?? "", workspaceId: annotations[labels.workspaceId] ?? "" });
         return this.ended.get(id)!.exit;
       }
-      await this.pods.changed(id, version, signal, outcome.recheckAt);
+      // While no pod is seen (the Job not yet resumed, or deleted before it made one), the Job is read
+      // again every few seconds too: its deletion makes no pod event.
+      const recheckAt = seen ? outcome.recheckAt : Math.min(outcome.recheckAt ?? Infinity, Date.now() + NO_POD_RECHECK_MS);
+      await this.pods.changed(id, version, signal, recheckAt);
       // The Job's conditions (its deadline) matter once the pod ends or goes: read it again then.
       const now = this.pods.get(id);
       if (!now || now.gone || now.pod.status?.phase === "Failed" || now.pod.status?.phase === "Succeeded") job = await this.readJob(id);

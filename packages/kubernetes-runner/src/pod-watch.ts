@@ -141,7 +141,8 @@ export class PodWatch {
         if (gone || statusOf(error) === 410) {
           // The version is too old to resume from: list again (which starts a new watch).
           this.again(() => this.list(), 0);
-        } else if (error && (error as Error).name !== "AbortError") {
+        } else if (error && (error as Error).name !== "AbortError" && (error as Error).name !== "TimeoutError") {
+          // (The client ends a watch quiet for 30 s with a TimeoutError: a quiet namespace, resumed below.)
           this.onError(error);
           this.again(() => this.watch(), 1000);
         } else {

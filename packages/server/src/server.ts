@@ -411,7 +411,7 @@ interface ChosenRunner {
 
 async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void }): Promise<ChosenRunner> {
   if (config.runner === "none") return { backend: null, message: "none on this server (FERRY_RUNNER=none): managed runs wait for a server that runs them", bridgeGateway: null, docker: null };
-  if (config.runner === "kubernetes") return chooseKubernetesRunner(config);
+  if (config.runner === "kubernetes") return chooseKubernetesRunner(config, log);
   const { createRunnerBackend, DockerRunnerBackend } = await import("@ferry/managed-runner");
   const settings = {
     docker: { network: config.runnerNetwork, networkName: config.runnerNetworkName, binds: config.runnerMounts, pull: "never" as const, runtime: config.runnerRuntime },
@@ -440,7 +440,7 @@ async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void
  * The Kubernetes backend, from its own package: loaded only when configured, so a server that never
  * runs pods needs neither it nor the Kubernetes client (an optional peer dependency).
  */
-async function chooseKubernetesRunner(config: ServerConfig): Promise<ChosenRunner> {
+async function chooseKubernetesRunner(config: ServerConfig, log: { warn(msg: string): void }): Promise<ChosenRunner> {
   const k8s = config.kubernetes!;
   let loaded: { KubernetesRunnerBackend: typeof KubernetesRunnerBackend };
   try {
@@ -455,6 +455,8 @@ async function chooseKubernetesRunner(config: ServerConfig): Promise<ChosenRunne
       kubeconfigPath: k8s.kubeconfigPath,
       runtimeClassName: k8s.runtimeClassName,
       cache: { mode: k8s.cache, storageClassName: k8s.storageClassName },
+      // The watch retries by itself; the log says why runs' ends may be seen late meanwhile.
+      onWatchError: (error) => log.warn(`the watch of the runs' pods failed and is retried: ${(error as Error)?.message ?? String(error)}`),
     });
   } catch (error) {
     if (error instanceof FerryError) throw error;
