@@ -137,8 +137,8 @@ export class KubernetesRunnerBackend implements RunnerBackend {
     }
   }
 
-  async stop(id: string, reason: string): Promise<void> {
-    void reason;
+  /** `_reason` is the dispatcher's, which writes it to the run's log; the cluster is told nothing but the deletion. */
+  async stop(id: string, _reason: string): Promise<void> {
     if (this.ended.has(id)) return;
     await this.pods.start().catch((error: unknown) => Promise.reject(this.fail(error, "list the runs' pods")));
     const seen = this.pods.get(id);
