@@ -8,7 +8,7 @@ const HOSTS = "^(packages/(core|server|client-node|managed-runner|engine|provide
 /** A provider package (a cloud's translator) or a cloud's local wire-protocol server. */
 const CLOUD_PACKAGES = "^packages/(provider-(?!kit/)[^/]+|[a-z0-9]+-local)/";
 /** The clouds' SDKs, by npm scope or name. */
-const CLOUD_SDKS = "node_modules/(@aws-sdk|@smithy|@google-cloud|@googleapis|google-auth-library|@azure|@microsoft/microsoft-graph-client|modal)/";
+const CLOUD_SDKS = "node_modules/(@aws-sdk|@smithy|@kubernetes|@google-cloud|@googleapis|google-auth-library|@azure|@microsoft/microsoft-graph-client|modal)/";
 /** What core may use besides its own files: pure libraries (schemas, validation, YAML, ids, SSE parsing). */
 const CORE_LIBRARIES = "node_modules/(@sinclair/typebox|ajv|ajv-formats|croner|eventsource-parser|re2js|rrule|uuid|yaml)/";
 const TESTS = "(\\.test\\.ts$|/test/|/e2e/|/testing/)";

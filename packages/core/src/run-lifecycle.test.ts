@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { InfrastructureStatus } from "./provider.js";
-import { stateForInfrastructureStatus, timesForStateChange } from "./run-lifecycle.js";
+import { stateForInfrastructureStatus, stateForRunnerExit, timesForStateChange } from "./run-lifecycle.js";
+import type { RunnerExit } from "./runner.js";
 import { STATE_TYPES, TERMINAL_STATE_TYPES, canTransition, defaultStateName, type StateName, type StateType } from "./states.js";
 
 const NON_TERMINAL: { type: StateType; name: StateName }[] = [
@@ -212,5 +213,27 @@ describe("timesForStateChange", () => {
 
   it.each([...TERMINAL_STATE_TYPES])("ends the run for %s", (next) => {
     expect(timesForStateChange({ start_time: "2026-03-01T09:00:30.000Z", end_time: null }, next, AT)).toEqual({ end_time: AT, compute_seconds: 3600 });
+  });
+});
+
+describe("stateForRunnerExit", () => {
+  const AT = "2026-03-01T10:00:30.000Z";
+  const exit = (more: Partial<RunnerExit> = {}): RunnerExit => ({ exitCode: 1, oomKilled: false, startedAt: AT, finishedAt: AT, tail: ["last words"], ...more });
+  const limits = { memoryMib: 2048, maxRuntimeSeconds: 3600, timedOut: false };
+
+  it("says the platform's reason in plain words, with the last output", () => {
+    expect(stateForRunnerExit({ type: "RUNNING" }, exit({ exitCode: 125, reason: "the image 'x:1' could not be pulled: not found" }), limits)).toMatchObject({
+      type: "CRASHED",
+      message: "the image 'x:1' could not be pulled: not found; its last output: last words",
+    });
+  });
+
+  it("names a run the platform stopped at its deadline TimedOut", () => {
+    expect(stateForRunnerExit({ type: "RUNNING" }, exit({ exitCode: 137, timedOut: true, reason: "deadline" }), limits)).toMatchObject({ type: "CRASHED", name: "TimedOut" });
+  });
+
+  it("puts out of memory before a platform's reason, and a cancel before both", () => {
+    expect(stateForRunnerExit({ type: "RUNNING" }, exit({ oomKilled: true, reason: "evicted" }), limits)?.message).toContain("2 GiB memory limit");
+    expect(stateForRunnerExit({ type: "CANCELLING" }, exit({ reason: "evicted" }), limits)).toMatchObject({ type: "CANCELLED" });
   });
 });

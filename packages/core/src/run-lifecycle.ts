@@ -80,7 +80,7 @@ export function stateForRunnerExit(
 ): StateChange | null {
   if (isTerminal(current.type)) return null;
   if (current.type === "CANCELLING") return stateChange("CANCELLED", { message: "the run's container was stopped on request" });
-  if (limits.timedOut) {
+  if (limits.timedOut || exit.timedOut) {
     return stateChange("CRASHED", {
       name: "TimedOut",
       message: `the run exceeded the maximum runtime of ${formatDuration(limits.maxRuntimeSeconds)} and was stopped`,
@@ -92,6 +92,9 @@ export function stateForRunnerExit(
     });
   }
   const last = exit.tail.filter((l) => l.trim()).at(-1);
+  if (exit.reason) {
+    return stateChange("CRASHED", { message: `${exit.reason}${last ? `; its last output: ${last.slice(0, 500)}` : ""}` });
+  }
   return stateChange("CRASHED", {
     message: `the engine exited with code ${exit.exitCode} without reporting a final state${last ? `; its last output: ${last.slice(0, 500)}` : ""}`,
   });

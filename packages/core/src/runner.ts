@@ -113,6 +113,14 @@ export interface RunnerLaunchSpec {
    * run can write its cache.
    */
   cacheKey: string;
+  /**
+   * The run's maximum runtime: the dispatcher stops the instance then; a backend on a scheduler that can
+   * enforce it too (a Kubernetes Job's activeDeadlineSeconds) uses it as a backstop that holds when no
+   * server is there to stop it.
+   */
+  maxRuntimeSeconds?: number;
+  /** The run's work pool: a label for the operator's tools (a backend may ignore it). */
+  workPoolId?: string;
 }
 
 export interface RunnerStarted {
@@ -128,6 +136,13 @@ export interface RunnerExit {
   finishedAt: string;
   /** The last lines the instance printed, to explain a crash the engine could not report. */
   tail: string[];
+  /**
+   * Set when the platform, not the engine, ended the instance (its image could not be pulled, it was
+   * evicted, no node could run it): why, in plain words, for the run's CRASHED message.
+   */
+  reason?: string;
+  /** The platform stopped it at the run's maximum runtime (its own deadline, e.g. a Job's activeDeadlineSeconds). */
+  timedOut?: boolean;
 }
 
 export interface RunnerInstance {

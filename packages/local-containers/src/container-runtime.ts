@@ -30,6 +30,16 @@ export interface ContainerLaunch {
   user?: string;
   /** An init as PID 1 that forwards signals to the program. */
   init: boolean;
+  /** CPUs, e.g. 0.5 (none: no limit). */
+  cpus?: number;
+  /** The root filesystem read-only (what a job writes goes to `tmpfs` and `binds`). */
+  readOnlyRootFilesystem?: boolean;
+  /** Every capability dropped and no privilege gained through setuid binaries. */
+  dropCapabilities?: boolean;
+  /** Memory filesystems by mount point, with Docker's options (e.g. `rw,exec,mode=1777`). */
+  tmpfs?: Record<string, string>;
+  /** Host directories, `/host/path:/container/path[:ro]`. */
+  binds?: string[];
 }
 
 export interface OutputLine {

@@ -19,6 +19,15 @@ describe("buildContainerCreateOptions", () => {
     expect(options).not.toHaveProperty("Entrypoint");
   });
 
+  it("locks a job down when asked: read-only root, no capabilities, memory filesystems, host directories, CPUs", () => {
+    const options = buildContainerCreateOptions(
+      { ...launch, cpus: 0.5, readOnlyRootFilesystem: true, dropCapabilities: true, tmpfs: { "/tmp": "rw,mode=1777" }, binds: ["/srv/cache:/cache"] },
+      { network: "host", serverId: "s", labelPrefix: "aws-local" },
+    );
+    expect(options.HostConfig).toMatchObject({ NanoCpus: 5e8, ReadonlyRootfs: true, CapDrop: ["ALL"], SecurityOpt: ["no-new-privileges:true"], Tmpfs: { "/tmp": "rw,mode=1777" }, Binds: ["/srv/cache:/cache"] });
+    expect(buildContainerCreateOptions(launch, { network: "host", serverId: "s", labelPrefix: "aws-local" }).HostConfig).not.toHaveProperty("ReadonlyRootfs");
+  });
+
   it("gives bridge tasks a way to the host", () => {
     expect(buildContainerCreateOptions(launch, { network: "bridge", serverId: "s", labelPrefix: "aws-local" }).HostConfig).toMatchObject({ NetworkMode: "bridge", ExtraHosts: ["host.docker.internal:host-gateway"] });
   });

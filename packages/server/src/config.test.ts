@@ -133,3 +133,22 @@ describe("parseServerConfig: warm engines", () => {
     });
   });
 });
+
+describe("parseServerConfig: the Kubernetes backend", () => {
+  it("reads its namespace, kubeconfig (FERRY_KUBERNETES_KUBECONFIG before KUBECONFIG), runtime class and cache", () => {
+    expect(parse({ FERRY_RUNNER: "kubernetes", FERRY_KUBERNETES_NAMESPACE: "ferry-runs", KUBECONFIG: "/k/config" }).kubernetes).toEqual({
+      namespace: "ferry-runs", kubeconfigPath: "/k/config", runtimeClassName: null, cache: "claim", storageClassName: null,
+    });
+    expect(parse({ FERRY_RUNNER: "kubernetes", FERRY_KUBERNETES_NAMESPACE: "runs", FERRY_KUBERNETES_KUBECONFIG: "/mine", KUBECONFIG: "/k/config", FERRY_KUBERNETES_RUNTIME_CLASS: "gvisor", FERRY_KUBERNETES_STORAGE_CLASS: "fast" }).kubernetes).toMatchObject({
+      kubeconfigPath: "/mine", runtimeClassName: "gvisor", storageClassName: "fast",
+    });
+    expect(parse({}).kubernetes).toBeNull();
+  });
+
+  it("needs a namespace, and refuses its variables without FERRY_RUNNER=kubernetes", async () => {
+    const paths = async (env: Record<string, string>) => ((await refusal(env)).details as { issues: { path: string; message: string }[] }).issues;
+    expect(await paths({ FERRY_RUNNER: "kubernetes" })).toEqual([{ path: "FERRY_KUBERNETES_NAMESPACE", message: expect.stringContaining("is required with FERRY_RUNNER=kubernetes") }]);
+    expect(await paths({ FERRY_KUBERNETES_NAMESPACE: "runs" })).toEqual([{ path: "FERRY_KUBERNETES_NAMESPACE", message: expect.stringContaining("set FERRY_RUNNER=kubernetes") }]);
+    expect((await paths({ FERRY_RUNNER: "kubernetes", FERRY_KUBERNETES_NAMESPACE: "runs", FERRY_RUNNER_RUNTIME: "runsc", FERRY_KUBERNETES_CACHE: "disk" })).map((i) => i.path)).toEqual(["FERRY_KUBERNETES_CACHE", "FERRY_RUNNER_RUNTIME"]);
+  });
+});

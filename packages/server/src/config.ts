@@ -49,8 +49,17 @@ export interface ServerConfig {
    */
   oidcAllowHttpIssuers: boolean;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-  /** Where managed runs run: Docker when a daemon answers ("auto"), "docker", "process", or "none". */
-  runner: "auto" | "docker" | "process" | "none";
+  /** Where managed runs run: Docker when a daemon answers ("auto"), "docker", "process", "kubernetes", or "none". */
+  runner: "auto" | "docker" | "process" | "kubernetes" | "none";
+  /**
+   * The Kubernetes backend's settings (FERRY_RUNNER=kubernetes): the runs' namespace
+   * (FERRY_KUBERNETES_NAMESPACE, required), the kubeconfig (FERRY_KUBERNETES_KUBECONFIG, else
+   * KUBECONFIG; neither: the server's own pod's service account), a RuntimeClass for the runs' pods
+   * (FERRY_KUBERNETES_RUNTIME_CLASS, e.g. gvisor), and the dependency caches (FERRY_KUBERNETES_CACHE:
+   * "claim", a PersistentVolumeClaim per workspace and cache key, of FERRY_KUBERNETES_STORAGE_CLASS or
+   * the cluster's default class; "emptyDir", none kept between runs). Null for the other backends.
+   */
+  kubernetes: { namespace: string; kubeconfigPath: string | null; runtimeClassName: string | null; cache: "claim" | "emptyDir"; storageClassName: string | null } | null;
   /**
    * Network of managed runs' containers (FERRY_RUNNER_NETWORK): "isolated" (default; a bridge of
    * Ferry's own where runs cannot reach each other), "bridge" (Docker's default bridge) or "host".
@@ -243,9 +252,10 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
   }
 
   const runner = (overrides.runner ?? env.FERRY_RUNNER ?? "auto") as ServerConfig["runner"];
-  if (!["auto", "docker", "process", "none"].includes(runner)) {
-    issues.push({ path: "FERRY_RUNNER", message: "must be auto, docker, process or none" });
+  if (!["auto", "docker", "process", "kubernetes", "none"].includes(runner)) {
+    issues.push({ path: "FERRY_RUNNER", message: "must be auto, docker, process, kubernetes or none" });
   }
+  const kubernetes = parseKubernetesRunner(env, runner, issues);
   const runnerNetwork = (overrides.runnerNetwork ?? env.FERRY_RUNNER_NETWORK ?? "isolated") as ServerConfig["runnerNetwork"];
   if (!["isolated", "bridge", "host"].includes(runnerNetwork)) issues.push({ path: "FERRY_RUNNER_NETWORK", message: "must be isolated (runs cannot reach each other), bridge or host" });
   const runnerNetworkName = env.FERRY_RUNNER_NETWORK_NAME?.trim() || "ferry-runs";
@@ -254,8 +264,9 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
   if (runnerRuntime !== null && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(runnerRuntime)) {
     issues.push({ path: "FERRY_RUNNER_RUNTIME", message: "must be the name of a runtime registered with dockerd, e.g. runsc (gVisor)" });
   }
-  if (runnerRuntime !== null && runner === "process") {
-    issues.push({ path: "FERRY_RUNNER_RUNTIME", message: `is a container runtime: it needs FERRY_RUNNER=docker (or auto), not process` });
+  if (runnerRuntime !== null && (runner === "process" || runner === "kubernetes")) {
+    const instead = runner === "kubernetes" ? "; on Kubernetes, name a RuntimeClass with FERRY_KUBERNETES_RUNTIME_CLASS" : "";
+    issues.push({ path: "FERRY_RUNNER_RUNTIME", message: `is a Docker runtime: it needs FERRY_RUNNER=docker (or auto), not ${runner}${instead}` });
   }
   const runnerFirewall = (env.FERRY_RUNNER_FIREWALL ?? "none") as ServerConfig["runnerFirewall"];
   if (!["iptables", "none"].includes(runnerFirewall)) issues.push({ path: "FERRY_RUNNER_FIREWALL", message: "must be iptables (the server adds the rules; needs root) or none" });
@@ -308,6 +319,7 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     sweepIntervalMs,
     schedulerIntervalMs,
     runner,
+    kubernetes,
     runnerNetwork,
     runnerNetworkName,
     runnerRuntime,
@@ -319,6 +331,30 @@ export function parseServerConfig(env: Record<string, string | undefined>, overr
     engineImage,
     allowedImages,
     warmEngines,
+  };
+}
+
+/** The FERRY_KUBERNETES_* variables: required with FERRY_RUNNER=kubernetes, refused without it (a forgotten FERRY_RUNNER would otherwise run pods nowhere). */
+export function parseKubernetesRunner(env: Record<string, string | undefined>, runner: string, issues: ValidationIssue[]): ServerConfig["kubernetes"] {
+  const names = ["FERRY_KUBERNETES_NAMESPACE", "FERRY_KUBERNETES_KUBECONFIG", "FERRY_KUBERNETES_RUNTIME_CLASS", "FERRY_KUBERNETES_CACHE", "FERRY_KUBERNETES_STORAGE_CLASS"];
+  if (runner !== "kubernetes") {
+    for (const name of names) if (env[name]?.trim()) issues.push({ path: name, message: `is for the Kubernetes backend: set FERRY_RUNNER=kubernetes, or unset ${name}` });
+    return null;
+  }
+  const namespace = env.FERRY_KUBERNETES_NAMESPACE?.trim() ?? "";
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
+    issues.push({ path: "FERRY_KUBERNETES_NAMESPACE", message: namespace ? `'${namespace}' is not a namespace name (lower-case letters, digits, '-')` : "is required with FERRY_RUNNER=kubernetes: the namespace the runs' Jobs go to (e.g. ferry-runs)" });
+  }
+  const cache = (env.FERRY_KUBERNETES_CACHE?.trim() || "claim") as "claim" | "emptyDir";
+  if (cache !== "claim" && cache !== "emptyDir") issues.push({ path: "FERRY_KUBERNETES_CACHE", message: "must be claim (a volume per workspace and cache key) or emptyDir (no cache between runs)" });
+  const storageClassName = env.FERRY_KUBERNETES_STORAGE_CLASS?.trim() || null;
+  if (storageClassName && cache !== "claim") issues.push({ path: "FERRY_KUBERNETES_STORAGE_CLASS", message: "is the class of the cache claims: it needs FERRY_KUBERNETES_CACHE=claim" });
+  return {
+    namespace,
+    kubeconfigPath: env.FERRY_KUBERNETES_KUBECONFIG?.trim() || env.KUBECONFIG?.trim() || null,
+    runtimeClassName: env.FERRY_KUBERNETES_RUNTIME_CLASS?.trim() || null,
+    cache,
+    storageClassName,
   };
 }
 

@@ -364,6 +364,8 @@ export class ManagedDispatcher {
         memoryMib: limits.memory_mib,
         cpus: limits.cpus,
         cacheKey: cacheKey(run.workspace_id, image, config.pip_packages ?? [], config.npm_packages ?? []),
+        maxRuntimeSeconds: limits.max_runtime_seconds,
+        workPoolId: run.work_pool_id,
       };
       // A warm engine of the run's own pool, made for runs like it, when there is one; else a cold start.
       const warmed = await this.warmPool?.take(run.work_pool_id, spec) ?? null;

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ENGINE_ENV, FerryError, newId, type PluginContext, type PoolTypeRegistry, type RunnerBackend, type Store } from "@ferry/core";
 import type { DockerRunnerBackend } from "@ferry/managed-runner";
+import type { KubernetesRunnerBackend } from "@ferry/kubernetes-runner";
 import type { ServerConfig } from "./config.js";
 import { Dispatcher } from "./dispatcher.js";
 import { ManagedDispatcher } from "./managed-dispatcher.js";
@@ -117,6 +118,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   let managed: ManagedDispatcher | undefined;
   let scheduler: Scheduler | undefined;
   let lease: ServerLease | undefined;
+  let closeRunner: (() => Promise<void>) | null = null;
   const extraListeners: Server[] = [];
   let sessionSweep: NodeJS.Timeout | undefined;
   let storeMaintenance: NodeJS.Timeout | undefined;
@@ -214,6 +216,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     });
     await dispatcher.start();
     const chosen: ChosenRunner = options.runner !== undefined ? { backend: options.runner, message: null, bridgeGateway: null, docker: null } : await chooseRunner(config, app.log);
+    closeRunner = chosen.close ?? null;
     const runner = chosen.backend;
     runnerDescription = chosen.message ?? (runner ? `managed runs on ${runner.name}` : null);
     if (runnerDescription) app.log.info(runnerDescription);
@@ -291,6 +294,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         await Promise.race([Promise.all([app!.close(), ...extraListeners.map((l) => new Promise((r) => l.close(r)))]), grace]);
         await scheduler?.stop();
         await managed?.stop(Math.max(0, deadline - Date.now()));
+        await closeRunner?.();
         await dispatcher!.stop();
         await handOver(lease, runner, app!.log);
         await events.stop();
@@ -417,10 +421,13 @@ interface ChosenRunner {
   bridgeGateway: string | null;
   /** The backend when it is Docker's: its network and firewall are set up at start. */
   docker: DockerRunnerBackend | null;
+  /** Releases what the backend holds open (the Kubernetes backend's watch) when the server stops. */
+  close?: () => Promise<void>;
 }
 
 async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void }): Promise<ChosenRunner> {
   if (config.runner === "none") return { backend: null, message: "none on this server (FERRY_RUNNER=none): managed runs wait for a server that runs them", bridgeGateway: null, docker: null };
+  if (config.runner === "kubernetes") return chooseKubernetesRunner(config, log);
   const { createRunnerBackend, DockerRunnerBackend } = await import("@ferry/managed-runner");
   const settings = {
     docker: { network: config.runnerNetwork, networkName: config.runnerNetworkName, binds: config.runnerMounts, pull: "never" as const, runtime: config.runnerRuntime },
@@ -443,6 +450,43 @@ async function chooseRunner(config: ServerConfig, log: { warn(msg: string): void
     return { backend: chosen.backend, message: chosen.message, bridgeGateway: await gatewayOf(docker), docker: chosen.backend };
   }
   return { backend: chosen.backend, message: chosen.message, bridgeGateway: null, docker: null };
+}
+
+/**
+ * The Kubernetes backend, from its own package: loaded only when configured, so a server that never
+ * runs pods needs neither it nor the Kubernetes client (an optional peer dependency).
+ */
+async function chooseKubernetesRunner(config: ServerConfig, log: { warn(msg: string): void }): Promise<ChosenRunner> {
+  const k8s = config.kubernetes!;
+  let loaded: { KubernetesRunnerBackend: typeof KubernetesRunnerBackend };
+  try {
+    loaded = await import("@ferry/kubernetes-runner");
+  } catch (error) {
+    throw new FerryError("validation_failed", `FERRY_RUNNER=kubernetes needs the package @ferry/kubernetes-runner beside the server (npm i @ferry/kubernetes-runner): ${(error as Error).message}`, { cause: error });
+  }
+  let backend: KubernetesRunnerBackend;
+  try {
+    backend = new loaded.KubernetesRunnerBackend({
+      namespace: k8s.namespace,
+      kubeconfigPath: k8s.kubeconfigPath,
+      runtimeClassName: k8s.runtimeClassName,
+      cache: { mode: k8s.cache, storageClassName: k8s.storageClassName },
+      // The watch retries by itself; the log says why runs' ends may be seen late meanwhile.
+      onWatchError: (error) => log.warn(`the watch of the runs' pods failed and is retried: ${(error as Error)?.message ?? String(error)}`),
+    });
+  } catch (error) {
+    if (error instanceof FerryError) throw error;
+    const where = k8s.kubeconfigPath ? `the kubeconfig ${k8s.kubeconfigPath}` : "the in-cluster service account (no FERRY_KUBERNETES_KUBECONFIG or KUBECONFIG)";
+    throw new FerryError("validation_failed", `could not load ${where} for the Kubernetes backend: ${(error as Error).message}; point FERRY_KUBERNETES_KUBECONFIG at a kubeconfig file, or run the server in a pod with a service account`, { cause: error });
+  }
+  const context = backend.kubeConfig.getCurrentCluster()?.server ?? "the cluster";
+  return {
+    backend,
+    message: `using Kubernetes (${context}, namespace ${k8s.namespace}${k8s.runtimeClassName ? `, runtime class ${k8s.runtimeClassName}` : ""})`,
+    bridgeGateway: null,
+    docker: null,
+    close: () => backend.close(),
+  };
 }
 
 /** The bridge network's gateway: the host's address on docker0 (which the OS lists only while a container is up). */
