@@ -506,6 +506,15 @@ export const ROUTES = {
       commit: Nullable(Type.String()),
       username: Nullable(Type.String()),
       token: Nullable(Type.String({ description: "Never logged: the engine hands it to git and masks it in output" })),
+      blob: Type.Optional(
+        Nullable(
+          Type.Object({
+            module: Type.String({ description: "The provider's engine-side module that reads this store (the engine imports it)" }),
+            credentials: Nullable(Type.Record(Type.String(), Type.String(), { description: "The source's credentials block, secrets included: never logged, masked in output" })),
+            secret_fields: Type.Array(Type.String(), { description: "Which of the credentials' fields are secret: the engine masks their values" }),
+          }),
+        ),
+      ),
     }),
   },
   listFlowRunLogs: {

@@ -5,6 +5,8 @@ import {
   LOGIN_LINK_PATH,
   notFound,
   secretFields,
+  parseSourceUrl,
+  validationError,
   type RouteInput,
   type RouteName,
   type RouteOutput,
@@ -202,14 +204,18 @@ export const handlers: Handlers = {
     const deployment = await ctx.store.getDeployment(ws.id, run.deployment_id);
     if (!deployment) throw notFound("deployment", run.deployment_name, "it was deleted after the run was created");
     const source = deployment.source;
-    let token: string | null = null;
-    let username: string | null = null;
-    if (source.credentials) {
-      const creds = await resolveCredentials(ctx.store, ctx.secrets, ws.id, source.credentials);
-      token = creds.data.token ?? null;
-      username = creds.data.username ?? null;
+    const location = parseSourceUrl(source.git_url);
+    const creds = source.credentials ? await resolveCredentials(ctx.store, ctx.secrets, ws.id, source.credentials) : null;
+    if (location.kind === "blob") {
+      const store = ctx.registry.sourceStores.get(location.scheme);
+      if (!store) throw validationError(`this server reads no ${location.scheme} sources any more: start it with that store's provider plugin in FERRY_PROVIDERS`);
+      const type = creds ? ctx.registry.credentialTypes.get(creds.type) : null;
+      return {
+        git_url: source.git_url, branch: null, commit: null, username: null, token: null,
+        blob: { module: store.module, credentials: creds ? (creds.data as Record<string, string>) : null, secret_fields: type ? secretFields(type) : [] },
+      };
     }
-    return { git_url: source.git_url, branch: source.branch ?? null, commit: source.commit ?? null, username, token };
+    return { git_url: source.git_url, branch: source.branch ?? null, commit: source.commit ?? null, username: creds?.data.username ?? null, token: creds?.data.token ?? null, blob: null };
   },
   listFlowRunLogs: (ctx, ws, { params, query }) => listLogs(ctx, ws, params.id, query ?? {}),
   exchangeRunBootstrapToken: (ctx, _ws, { body }) => exchangeBootstrapToken(ctx, body.bootstrap_token),
