@@ -188,7 +188,9 @@ export function parseUpload(url: URL, contentType: string, body: Buffer): { name
   }
   if (parts.length < 2) return null;
   const metadata = JSON.parse(parts[0]!.content.toString("utf8")) as { name?: string; contentType?: string; md5Hash?: string };
-  if (!metadata.name) return null;
+  // The client puts the name in the query (`name=`), or in the metadata.
+  const name = metadata.name ?? url.searchParams.get("name");
+  if (!name) return null;
   const mediaType = /content-type:\s*([^\r\n]+)/i.exec(parts[1]!.headers)?.[1] ?? "application/octet-stream";
-  return { name: metadata.name, body: parts[1]!.content, contentType: metadata.contentType ?? mediaType, md5Hash: metadata.md5Hash ?? null };
+  return { name, body: parts[1]!.content, contentType: metadata.contentType ?? mediaType, md5Hash: metadata.md5Hash ?? null };
 }
