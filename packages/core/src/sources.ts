@@ -40,8 +40,12 @@ export function isBlobUrl(url: string): boolean {
   return /^(s3|gs):\/\//i.test(url) || /^https:\/\/[^/]+\.blob\.core\.windows\.net(\/|$)/i.test(url) || isEmulatorBlobUrl(url);
 }
 
+/**
+ * The emulator's form, `http://127.0.0.1:PORT/devstoreaccount1/CONTAINER/PREFIX`: only its development
+ * account, since any other loopback URL may as well be a local git server's.
+ */
 function isEmulatorBlobUrl(url: string): boolean {
-  return /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+\/[a-z0-9]{3,24}\/[^/]+/.test(url);
+  return /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+\/devstoreaccount1\/[^/]+/.test(url);
 }
 
 /**
@@ -158,6 +162,12 @@ export interface BlobStoreOptions {
    * the run's (a warm engine is handed its run's).
    */
   env: Record<string, string>;
+  /**
+   * Whether, without credentials, the SDK's default chain (environment, profile, instance identity) may
+   * be used: true for the CLI on a user's machine; never in the engine, where that identity would be the
+   * host's, not the workspace's.
+   */
+  ambient?: boolean;
 }
 
 /** An engine-side module of a provider package (named in its plugin's `sourceStores`): `import(module).openBlobStore(…)`. */

@@ -11,7 +11,8 @@ describe("s3 source", () => {
   it("takes the endpoint from the run's environment, path-style, and the region from the credentials", () => {
     const config = s3ClientConfig({ credentials: { aws_access_key_id: "AKIA", aws_secret_access_key: "s", region_name: "eu-west-1" }, env: { AWS_ENDPOINT_URL: "http://127.0.0.1:4566" } });
     expect(config).toMatchObject({ region: "eu-west-1", endpoint: "http://127.0.0.1:4566", forcePathStyle: true, credentials: { accessKeyId: "AKIA" } });
-    expect(s3ClientConfig({ credentials: null, env: {} })).toEqual({ region: "us-east-1", followRegionRedirects: true });
+    expect(s3ClientConfig({ credentials: null, env: {}, ambient: true })).toEqual({ region: "us-east-1", followRegionRedirects: true });
+    expect(() => s3ClientConfig({ credentials: null, env: {} })).toThrow(/needs credentials/);
   });
 
   it("says a missing bucket and a refused key in plain words", () => {

@@ -14,6 +14,9 @@ export const S3_SOURCE_STORE: SourceStore = { scheme: "s3", credentialsType: AWS
 export function s3ClientConfig(options: BlobStoreOptions): S3ClientConfig {
   const endpoint = options.env.AWS_ENDPOINT_URL_S3 || options.env.AWS_ENDPOINT_URL || undefined;
   const credentials = awsCredentialsFrom(options.credentials);
+  if (!credentials && !options.ambient) {
+    throw new FerryError("provider_auth", "an s3:// source needs credentials: store an access key with 'ferry credentials create NAME --type aws' and name it in the source's credentials");
+  }
   return {
     region: options.credentials?.region_name || options.env.AWS_REGION || options.env.AWS_DEFAULT_REGION || "us-east-1",
     // A bucket in another region than the one named answers with a redirect the client follows.

@@ -1,4 +1,4 @@
-import { ClientSecretCredential } from "@azure/identity";
+import { ClientSecretCredential, DefaultAzureCredential } from "@azure/identity";
 import { BlobServiceClient, StorageSharedKeyCredential, type BlobItem } from "@azure/storage-blob";
 import { FerryError, type BlobLocation, type BlobObjectInfo, type BlobStoreOptions, type BlobStoreReader, type BlobStoreWriter, type SourceStore } from "@ferry/core";
 import { AZURE_CREDENTIAL_TYPE } from "./credentials.js";
@@ -30,6 +30,7 @@ export function blobServiceClient(location: BlobLocation, options: BlobStoreOpti
     return new BlobServiceClient(endpoint, new StorageSharedKeyCredential(EMULATOR_ACCOUNT.name, EMULATOR_ACCOUNT.key));
   }
   const c = options.credentials;
+  if (!c && options.ambient) return new BlobServiceClient(endpoint, new DefaultAzureCredential());
   if (!c) {
     throw new FerryError("provider_auth", `${location.url} needs credentials: name 'azure' credentials (a service principal with Storage Blob Data Reader on the account) in the source`);
   }

@@ -8,7 +8,8 @@ describe("gcs source", () => {
 
   it("takes the emulator from the run's environment", () => {
     expect(storageOptions({ credentials: null, env: { STORAGE_EMULATOR_HOST: "127.0.0.1:9023" } })).toMatchObject({ apiEndpoint: "http://127.0.0.1:9023" });
-    expect(storageOptions({ credentials: null, env: {} }).apiEndpoint).toBeUndefined();
+    expect(storageOptions({ credentials: null, env: {}, ambient: true }).apiEndpoint).toBeUndefined();
+    expect(() => storageOptions({ credentials: null, env: {} })).toThrow(/needs credentials/);
   });
 
   it("says a missing bucket and a refusal in plain words", () => {

@@ -13,6 +13,9 @@ export const GCS_SOURCE_STORE: SourceStore = { scheme: "gs", credentialsType: GC
 export function storageOptions(options: BlobStoreOptions): StorageOptions {
   const emulator = options.env.STORAGE_EMULATOR_HOST;
   const key = options.credentials ? serviceAccountKeyFrom(options.credentials) : null;
+  if (!key && !emulator && !options.ambient) {
+    throw new FerryError("provider_auth", "a gs:// source needs credentials: store a service-account key with 'ferry credentials create NAME --type gcp --from-file key.json' and name it in the source's credentials");
+  }
   return {
     ...(key ? { credentials: { client_email: key.client_email, private_key: key.private_key }, ...(key.project_id ? { projectId: key.project_id } : {}) } : {}),
     ...(emulator ? { apiEndpoint: /^https?:\/\//.test(emulator) ? emulator : `http://${emulator}` } : {}),

@@ -156,6 +156,9 @@ export const handlers: Handlers = {
     await deleteCredentials(ctx, ws, params.name);
     return deleted;
   },
+  listSourceStores: async (ctx) => ({
+    items: [...ctx.registry.sourceStores.values()].map((s) => ({ scheme: s.scheme, credentials_type: s.credentialsType, module: s.module })),
+  }),
   listCredentialTypes: async (ctx) => ({
     items: ctx.registry.credentialTypes.list().map((t) => ({ type: t.type, description: t.description, schema: t.schema, secret_fields: secretFields(t) })),
   }),
