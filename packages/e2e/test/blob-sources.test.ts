@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
@@ -13,6 +13,7 @@ import { openBlobStore as openS3 } from "@ferry/provider-aws/source";
 import { EMULATOR_ACCOUNT, openBlobStore as openAzureBlob } from "@ferry/provider-azure/source";
 import { openBlobStore as openGcs } from "@ferry/provider-gcp/source";
 import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
+import { ferry } from "../../../apps/cli/test/cli-harness.js";
 import { startAzurite, type Azurite } from "./support/azurite.js";
 
 // A flow whose code is in each blob store (S3 through aws-local, Cloud Storage through gcp-local's
@@ -217,6 +218,40 @@ describe("flows deployed from blob stores", () => {
     expect(second.state.type, await explain(second)).toBe("COMPLETED");
     expect(downloads().length).toBe(afterFirst);
     expect(azurite.requests().some((r) => r.method === "GET" && /\/flows\?comp=list&prefix=code%2F/.test(r.url))).toBe(true);
+  });
+
+  it("ferry deploy --upload puts a project that is not in git at an S3 prefix (less .ferryignore), and its runs read it from there", async () => {
+    const project = mkdtempSync(join(tmpdir(), "ferry-upload-project-"));
+    try {
+      for (const [path, text] of Object.entries({ ...FILES, ".ferryignore": "notes/\n", "notes/private.txt": "not for the bucket\n", "node_modules/dep/index.js": "x\n" })) {
+        mkdirSync(dirname(join(project, path)), { recursive: true });
+        writeFileSync(join(project, path), text);
+      }
+      const env = {
+        FERRY_API_URL: server.url, FERRY_API_KEY: server.bootstrap!.apiKey,
+        AWS_ENDPOINT_URL: aws.endpoint, AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey, AWS_REGION: "eu-west-1",
+      };
+      const args = ["deploy", "--entrypoint", "flows/hello.py:hello", "--name", "uploaded", "--pool", "managed", "--upload", "s3://flows-bucket/uploaded", "--git-credentials", "s3-reader"];
+      aws.clearCalls();
+      const first = await ferry(args, { home: join(home, "cli"), cwd: project, env });
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      expect(first.stderr + first.stdout).toMatch(/4\/4 files: 4 uploaded/);
+      const puts = aws.calls().filter((c) => c.operation === "PutObject").map((c) => c.resource).sort();
+      expect(puts).toEqual(["/flows-bucket/uploaded/.ferryignore", "/flows-bucket/uploaded/README.md", "/flows-bucket/uploaded/flows/hello.py", "/flows-bucket/uploaded/flows/helpers.py"]);
+
+      const again = await ferry(args, { home: join(home, "cli"), cwd: project, env });
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      expect(again.stderr + again.stdout).toMatch(/4\/4 files: 0 uploaded \(0 B\), 4 unchanged/);
+
+      const deployment = (await client.api.listDeployments({ query: { search: "uploaded" } })).items.find((d) => d.name === "uploaded")!;
+      expect(deployment.source).toMatchObject({ git_url: "s3://flows-bucket/uploaded", credentials: "s3-reader" });
+      const { flow_run } = await client.api.createFlowRun({ params: { id: deployment.id }, body: { parameters: { name: "up" } } });
+      const run = await client.waitForRun(flow_run.id);
+      expect(run.state.type, await explain(run)).toBe("COMPLETED");
+      expect(run.result).toEqual({ greeting: "HELLO UP" });
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 
   it("refuses a blob source whose store no loaded plugin reads, with a branch, or with the wrong type of credentials", async () => {

@@ -85,7 +85,7 @@ export async function downloadBlobSource(options: BlobDownloadOptions): Promise<
   let cached = 0;
   let bytes = 0;
 
-  const fetchOne = async ({ object, path }: { object: BlobObjectInfo; path: string }): Promise<string> => {
+  const fetchOne = async ({ object }: { object: BlobObjectInfo }): Promise<string> => {
     bytes += object.size;
     if (cacheDir) {
       const entry = join(cacheDir, cacheEntryName(location, object));

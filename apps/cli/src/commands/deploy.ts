@@ -85,7 +85,7 @@ export function registerDeploy(program: Command, env: CommandEnv): void {
     .option("--branch <branch>", "branch to run (default: the current branch)")
     .option("--commit <sha>", "commit to pin")
     .option("--git-credentials <name>", "git credentials for a private repository (with --upload: the store's credentials the runs read with)")
-    .option("--upload <url>", "not in git: upload the project's files (less .gitignore and .ferryignore) to s3://, gs:// or an Azure Blob prefix with your own cloud identity, and deploy from there")
+    .option("--upload <url>", "not in git: upload the project's files (less .gitignore and .ferryignore) to a blob store prefix (s3://, gs://, https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX) with your own cloud identity, and deploy from there")
     .option("--job-variable <key=value>", "job variable, value as JSON or text (repeatable)", collect)
     .option("--param <key=value>", "default parameter, value as JSON or text (repeatable)", collect)
     .option("--tag <tag>", "tag (repeatable)", collect)
