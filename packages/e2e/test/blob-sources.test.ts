@@ -231,20 +231,22 @@ describe("flows deployed from blob stores", () => {
         FERRY_API_URL: server.url, FERRY_API_KEY: server.bootstrap!.apiKey,
         AWS_ENDPOINT_URL: aws.endpoint, AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey, AWS_REGION: "eu-west-1",
       };
-      const args = ["deploy", "--entrypoint", "flows/hello.py:hello", "--name", "uploaded", "--pool", "managed", "--upload", "s3://flows-bucket/uploaded", "--git-credentials", "s3-reader"];
+      await new S3Client({ endpoint: aws.endpoint, region: "eu-west-1", credentials: aws.credentials, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: "upload-bucket" }));
+      const args = ["deploy", "--entrypoint", "flows/hello.py:hello", "--name", "uploaded", "--pool", "managed", "--upload", "s3://upload-bucket/uploaded", "--git-credentials", "s3-reader",
+        "--job-variable", `env=${JSON.stringify({ AWS_ENDPOINT_URL: aws.endpoint })}`];
       aws.clearCalls();
       const first = await ferry(args, { home: join(home, "cli"), cwd: project, env });
       expect(first.code, first.stdout + first.stderr).toBe(0);
       expect(first.stderr + first.stdout).toMatch(/4\/4 files: 4 uploaded/);
       const puts = aws.calls().filter((c) => c.operation === "PutObject").map((c) => c.resource).sort();
-      expect(puts).toEqual(["/flows-bucket/uploaded/.ferryignore", "/flows-bucket/uploaded/README.md", "/flows-bucket/uploaded/flows/hello.py", "/flows-bucket/uploaded/flows/helpers.py"]);
+      expect(puts).toEqual(["/upload-bucket/uploaded/.ferryignore", "/upload-bucket/uploaded/README.md", "/upload-bucket/uploaded/flows/hello.py", "/upload-bucket/uploaded/flows/helpers.py"]);
 
       const again = await ferry(args, { home: join(home, "cli"), cwd: project, env });
       expect(again.code, again.stdout + again.stderr).toBe(0);
       expect(again.stderr + again.stdout).toMatch(/4\/4 files: 0 uploaded \(0 B\), 4 unchanged/);
 
       const deployment = (await client.api.listDeployments({ query: { search: "uploaded" } })).items.find((d) => d.name === "uploaded")!;
-      expect(deployment.source).toMatchObject({ git_url: "s3://flows-bucket/uploaded", credentials: "s3-reader" });
+      expect(deployment.source).toMatchObject({ git_url: "s3://upload-bucket/uploaded", credentials: "s3-reader" });
       const { flow_run } = await client.api.createFlowRun({ params: { id: deployment.id }, body: { parameters: { name: "up" } } });
       const run = await client.waitForRun(flow_run.id);
       expect(run.state.type, await explain(run)).toBe("COMPLETED");

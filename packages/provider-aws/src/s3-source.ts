@@ -51,7 +51,8 @@ export function classifyS3Error(error: unknown, bucket: string): FerryError {
       { cause: error },
     );
   }
-  return new FerryError("provider_error", `S3 answered ${name || (status ? `HTTP ${status}` : "an error")}: ${e?.message ?? String(error)}`, { cause: error });
+  if (status === undefined) return new FerryError("network", `could not reach S3 for bucket '${bucket}': ${e?.message ?? String(error)}`, { cause: error });
+  return new FerryError("provider_error", `S3 answered ${name || `HTTP ${status}`}: ${e?.message ?? String(error)}`, { cause: error });
 }
 
 /** The engine's reader (and the CLI's writer) of one `s3://bucket/prefix`. */
