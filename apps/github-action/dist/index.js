@@ -55802,10 +55802,14 @@ var CredentialsSchema = Type.Object({
   updated_at: Timestamp
 });
 var DeploymentSourceSchema = Type.Object({
-  git_url: Type.String({ minLength: 1, maxLength: 2e3 }),
+  git_url: Type.String({
+    minLength: 1,
+    maxLength: 2e3,
+    description: "The code's git URL, or a blob store's prefix (or .tar.gz object): s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX"
+  }),
   branch: Type.Optional(Nullable(Type.String({ maxLength: 250 }))),
   commit: Type.Optional(Nullable(Type.String({ pattern: "^[0-9a-fA-F]{7,40}$" }))),
-  credentials: Type.Optional(Nullable(Type.String({ maxLength: 200, description: "Name of git credentials for a private repository" })))
+  credentials: Type.Optional(Nullable(Type.String({ maxLength: 200, description: "Name of the credentials that read the source: git credentials for a private repository, or the blob store's type of credentials" })))
 });
 var PullStepSchema = Type.Record(Type.String(), Type.Unknown(), { minProperties: 1, maxProperties: 1 });
 var ScheduleSpecSchema = Type.Object({
@@ -56384,6 +56388,21 @@ var ROUTES = {
       items: Type.Array(Type.Object({ type: Type.String(), description: Type.String(), schema: JsonObject2, secret_fields: Type.Array(Type.String()) }))
     })
   },
+  listSourceStores: {
+    method: "GET",
+    path: "/api/source-stores",
+    tag: "deployments",
+    status: 200,
+    role: "viewer",
+    summary: "The blob stores this server's plugins read deployments' code from: each URL scheme, its credentials type and the module that reads it",
+    response: Type.Object({
+      items: Type.Array(Type.Object({
+        scheme: Type.String({ description: "s3, gs or azblob (an account's blob URL)" }),
+        credentials_type: Type.String(),
+        module: Type.String({ description: "The provider's module that reads and writes the store (the engine and `ferry deploy --upload` import it)" })
+      }))
+    })
+  },
   // --- deployments
   listDeployments: {
     method: "GET",
@@ -56548,7 +56567,12 @@ var ROUTES = {
       branch: Nullable(Type.String()),
       commit: Nullable(Type.String()),
       username: Nullable(Type.String()),
-      token: Nullable(Type.String({ description: "Never logged: the engine hands it to git and masks it in output" }))
+      token: Nullable(Type.String({ description: "Never logged: the engine hands it to git and masks it in output" })),
+      blob: Type.Optional(Nullable(Type.Object({
+        module: Type.String({ description: "The provider's engine-side module that reads this store (the engine imports it)" }),
+        credentials: Nullable(Type.Record(Type.String(), Type.String(), { description: "The source's credentials block, secrets included: never logged, masked in output" })),
+        secret_fields: Type.Array(Type.String(), { description: "Which of the credentials' fields are secret: the engine masks their values" })
+      })))
     })
   },
   listFlowRunLogs: {

@@ -16,6 +16,7 @@ import { createEcsService } from "./services/ecs-service.js";
 import { iamService } from "./services/iam-service.js";
 import { logsService } from "./services/logs-service.js";
 import { stsService } from "./services/sts-service.js";
+import { S3Buckets, type S3Request, type S3Response } from "./services/s3-service.js";
 import { parseSigV4Authorization } from "./sigv4.js";
 import { AwsLocalState } from "./state.js";
 import { FaultInjector, type CallRecord, type Fault } from "./test-hooks.js";
@@ -99,6 +100,7 @@ export async function startAwsLocal(input: AwsLocalOptions = {}): Promise<AwsLoc
   const reset = async (): Promise<void> => {
     await lifecycle.removeAll();
     state.reset();
+    handler.s3.reset();
     calls.length = 0;
     faults.clear();
   };
@@ -111,8 +113,16 @@ export async function startAwsLocal(input: AwsLocalOptions = {}): Promise<AwsLoc
     });
   });
   const serve = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const body = await readBody(request);
+    const raw = await readBody(request);
     const url = new URL(request.url ?? "/", "http://localhost");
+    if (!url.pathname.startsWith(HOOKS_PREFIX) && parseSigV4Authorization(firstHeader(request.headers.authorization))?.service === "s3") {
+      // S3 is REST with binary bodies: its own router, before the body is read as text.
+      const s3Answer = handler.handleS3({ method: request.method ?? "GET", path: url.pathname, query: url.searchParams, headers: request.headers, body: raw });
+      response.writeHead(s3Answer.status, { ...s3Answer.headers, "content-length": s3Answer.headers["content-length"] ?? String(s3Answer.body.length) });
+      response.end(request.method === "HEAD" ? undefined : s3Answer.body);
+      return;
+    }
+    const body = raw.toString("utf8");
     const answer = url.pathname.startsWith(HOOKS_PREFIX)
       ? await hooks(url.pathname.slice(HOOKS_PREFIX.length), request.method ?? "GET", body)
       : await handler.handle({ method: request.method ?? "GET", headers: request.headers, query: url.search, body });
@@ -193,11 +203,15 @@ export async function startAwsLocal(input: AwsLocalOptions = {}): Promise<AwsLoc
   };
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.on("end", () => resolve(Buffer.concat(chunks)));
     request.on("error", reject);
   });
 }
@@ -219,6 +233,30 @@ export class AwsRequestHandler {
     private readonly faults: FaultInjector,
     private readonly calls: CallRecord[],
   ) {}
+
+  /** S3's buckets, in memory (not in the state file). */
+  readonly s3 = new S3Buckets();
+
+  /** An S3 request: its key checked like every call's, then answered and logged (`calls()`) as `s3:GetObject`…. */
+  handleS3(request: S3Request): S3Response {
+    const scope = parseSigV4Authorization(firstHeader(request.headers.authorization))!;
+    const principal = this.principal(scope.accessKeyId);
+    const now = this.options.now();
+    const answer = principal
+      ? this.s3.handle(request, now)
+      : this.s3Denied(request);
+    this.calls.push({
+      service: "s3", operation: answer.operation, region: scope.region, accessKeyId: scope.accessKeyId, userName: principal?.userName ?? null,
+      time: now.toISOString(), status: answer.status, ...(answer.error ? { error: answer.error } : {}),
+      resource: decodeURIComponent(request.path),
+    });
+    return answer;
+  }
+
+  private s3Denied(request: S3Request): S3Response {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist in our records.</Message></Error>`;
+    return { status: 403, operation: request.method, error: "InvalidAccessKeyId", headers: { "content-type": "application/xml" }, body: Buffer.from(request.method === "HEAD" ? "" : xml) };
+  }
 
   async handle(request: AwsRequest): Promise<EncodedResponse> {
     const requestId = randomUUID();

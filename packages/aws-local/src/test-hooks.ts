@@ -14,6 +14,8 @@ export interface CallRecord {
   status: number;
   /** The error code answered, if any. */
   error?: string;
+  /** For S3: the path (`/bucket/key`), so a test can tell which object was read. */
+  resource?: string;
 }
 
 /** An error to answer instead of running the operation, `times` times (default once). */

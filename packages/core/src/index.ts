@@ -28,3 +28,4 @@ export * from "./idempotency.js";
 export * from "./schedules.js";
 export * from "./roles.js";
 export * from "./oidc-trust.js";
+export * from "./sources.js";

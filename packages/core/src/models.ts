@@ -99,10 +99,14 @@ export const CredentialsSchema = Type.Object({
 export type Credentials = Static<typeof CredentialsSchema>;
 
 export const DeploymentSourceSchema = Type.Object({
-  git_url: Type.String({ minLength: 1, maxLength: 2000 }),
+  git_url: Type.String({
+    minLength: 1,
+    maxLength: 2000,
+    description: "The code's git URL, or a blob store's prefix (or .tar.gz object): s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX",
+  }),
   branch: Type.Optional(Nullable(Type.String({ maxLength: 250 }))),
   commit: Type.Optional(Nullable(Type.String({ pattern: "^[0-9a-fA-F]{7,40}$" }))),
-  credentials: Type.Optional(Nullable(Type.String({ maxLength: 200, description: "Name of git credentials for a private repository" }))),
+  credentials: Type.Optional(Nullable(Type.String({ maxLength: 200, description: "Name of the credentials that read the source: git credentials for a private repository, or the blob store's type of credentials" }))),
 });
 export type DeploymentSource = Static<typeof DeploymentSourceSchema>;
 

@@ -170,6 +170,15 @@ describe("PoolTypeRegistry", () => {
     expect(registry.has("acme:push")).toBe(false);
   });
 
+  it("registers a plugin's source stores by scheme, and refuses a second reader of one, an unknown credentials type or a module path", () => {
+    const registry = new PoolTypeRegistry();
+    registry.registerPlugin("@acme/provider", { credentialTypes: [KEYPAIR], sourceStores: [{ scheme: "s3", credentialsType: "keypair", module: "@acme/provider/source" }] });
+    expect(registry.sourceStores.get("s3")).toEqual({ scheme: "s3", credentialsType: "keypair", module: "@acme/provider/source", plugin: "@acme/provider" });
+    expect(thrown(() => registry.registerSourceStore({ scheme: "s3", credentialsType: "keypair", module: "other/source" }, "other")).code).toBe("conflict");
+    expect(thrown(() => registry.registerSourceStore({ scheme: "gs", credentialsType: "nope", module: "x/source" }, "x")).message).toMatch(/credentials of type 'nope'/);
+    expect(thrown(() => registry.registerSourceStore({ scheme: "gs", credentialsType: "keypair", module: "../evil.js" }, "x")).message).toMatch(/bare package specifier/);
+  });
+
   it("keeps registries apart", () => {
     const a = registryWithKeypair();
     a.registerProvider(fakeProvider("acme:push"));

@@ -2,6 +2,7 @@ import { clip, FerryError } from "./errors.js";
 import type { BaseJobTemplate } from "./job-template.js";
 import { CredentialTypeRegistry, type CredentialType } from "./credentials.js";
 import { assertValidProvider, isManagedType, type ComputeProvider } from "./provider.js";
+import type { BlobScheme, SourceStore } from "./sources.js";
 
 export const MANAGED_POOL_TYPE = "ferry:managed";
 
@@ -71,10 +72,27 @@ export class PoolTypeRegistry {
     });
   }
 
-  /** Registers what a plugin's `create` returned: its credential types first, then its providers. */
-  registerPlugin(plugin: string, made: { providers?: ComputeProvider[]; credentialTypes?: CredentialType[] }): void {
+  /** The blob stores plugins read deployments' code from, by scheme. */
+  readonly sourceStores = new Map<BlobScheme, SourceStore & { plugin: string }>();
+
+  /** Registers what a plugin's `create` returned: its credential types first, then its providers and source stores. */
+  registerPlugin(plugin: string, made: { providers?: ComputeProvider[]; credentialTypes?: CredentialType[]; sourceStores?: SourceStore[] }): void {
     for (const type of made.credentialTypes ?? []) this.credentialTypes.register(type, plugin);
     for (const provider of made.providers ?? []) this.registerProvider(provider, plugin);
+    for (const store of made.sourceStores ?? []) this.registerSourceStore(store, plugin);
+  }
+
+  registerSourceStore(store: SourceStore, plugin: string): void {
+    if (this.sourceStores.has(store.scheme)) {
+      throw new FerryError("conflict", `source store '${store.scheme}' is registered twice (plugin ${plugin} and ${this.sourceStores.get(store.scheme)!.plugin}); remove one of the plugins`);
+    }
+    if (!this.credentialTypes.has(store.credentialsType)) {
+      throw new FerryError("validation_failed", `plugin ${plugin}: source store ${store.scheme} needs credentials of type '${store.credentialsType}', which no plugin registers`);
+    }
+    if (!/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w.-]+)*$/.test(store.module)) {
+      throw new FerryError("validation_failed", `plugin ${plugin}: source store ${store.scheme}'s module '${store.module}' must be a bare package specifier`);
+    }
+    this.sourceStores.set(store.scheme, { ...store, plugin });
   }
 
   registerProvider(provider: ComputeProvider, plugin = provider.type): void {

@@ -1,6 +1,7 @@
 import { FerryError, validationError, type ValidationIssue } from "./errors.js";
 import type { BaseJobTemplate } from "./job-template.js";
 import type { CredentialType } from "./credentials.js";
+import type { SourceStore } from "./sources.js";
 import type { Deployment, FlowRun } from "./models.js";
 
 /**
@@ -221,7 +222,7 @@ export const DEFAULT_PLUGIN_CONTEXT: PluginContext = { allowAmbientCredentials: 
  */
 export interface FerryPlugin {
   name: string;
-  create(options: Record<string, unknown>, context?: PluginContext): { providers?: ComputeProvider[]; credentialTypes?: CredentialType[] };
+  create(options: Record<string, unknown>, context?: PluginContext): { providers?: ComputeProvider[]; credentialTypes?: CredentialType[]; sourceStores?: SourceStore[] };
 }
 
 /**

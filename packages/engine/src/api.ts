@@ -9,6 +9,8 @@ export interface RunSource {
   commit: string | null;
   username: string | null;
   token: string | null;
+  /** For a blob source: the provider module that reads it, and the credentials it names. */
+  blob?: { module: string; credentials: Record<string, string> | null; secret_fields: string[] } | null;
 }
 
 /**

@@ -1,13 +1,15 @@
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { delimiter, isAbsolute, join, relative, resolve } from "node:path";
-import { ENGINE_ENV, isFerryError, isTerminal, storableText, type FlowRun, type LogLevel, type SetState } from "@ferry/core";
+import { ENGINE_ENV, isFerryError, isTerminal, parseSourceUrl, storableText, type FlowRun, type LogLevel, type SetState } from "@ferry/core";
 import type { EngineApi, RunSource } from "./api.js";
 import type { EngineConfig } from "./config.js";
 import { parsePackageLists } from "./dep-cache.js";
 import { EngineError, isEngineError } from "./errors.js";
 import { resolveEntrypoint, runFlow, type FlowOutcome } from "./flow-runner.js";
 import { cloneRepository, sameHost } from "./git.js";
+import { openBlobSource } from "./blob-module.js";
+import { downloadBlobSource } from "./blob-source.js";
 import {
   createVenv,
   layerVenv,
@@ -204,15 +206,39 @@ async function setUpAndRun(config: EngineConfig, deps: EngineDeps, run: FlowRun,
     apiCall("read the run's source", () => deps.api.getSource()),
   ]);
   out.masker.add(source.token, { username: source.username });
+  for (const field of source.blob?.secret_fields ?? []) out.masker.add(source.blob?.credentials?.[field]);
+  const location = parseSourceUrl(source.git_url);
 
   const jobConfiguration = run.job_configuration ?? {};
   const packages = parsePackageLists(jobConfiguration);
   const env = childEnv(config.env, jobConfiguration.env);
-  const steps = planPullSteps(deployment.pull_steps, { git_url: source.git_url, branch: source.branch, commit: source.commit });
+  const steps = planPullSteps(deployment.pull_steps, location.kind === "git" ? { git_url: source.git_url, branch: source.branch, commit: source.commit } : null);
 
   const ws: Workspace = { root, internal: join(root, ".ferry"), cwd: root, venv: null };
   await mkdir(ws.internal, { recursive: true });
   const tools: ToolContext = { env, log, signal: deps.signal, masker: out.masker };
+
+  if (location.kind === "blob") {
+    if (!source.blob) throw new EngineError("download_failed", `the server gave no reader for ${location.url}: upgrade the server to the engine's version`, { retryable: false });
+    const started = Date.now();
+    log.info(`downloading ${location.url}`);
+    const reader = await openBlobSource(source.blob.module, location, { credentials: source.blob.credentials, env });
+    const destination = join(ws.root, "source");
+    const result = await downloadBlobSource({
+      location,
+      reader,
+      destination,
+      cacheDir: config.cacheDir ? join(config.cacheDir, "sources") : null,
+      scratchDir: join(ws.internal, "download"),
+      signal: deps.signal,
+      log: (line) => log.warn(line),
+    });
+    const fetched = result.objects - result.cached;
+    log.info(
+      `downloaded ${location.url}: ${result.objects === 1 ? "1 object" : `${result.objects} objects`} (${result.bytes} bytes), ${fetched} fetched, ${result.cached} unchanged from the cache, in ${seconds(started)}`,
+    );
+    ws.cwd = destination;
+  }
 
   for (const [index, step] of steps.entries()) {
     if (deps.signal.aborted) return { kind: "stopped" };

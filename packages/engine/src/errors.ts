@@ -10,6 +10,8 @@ export const ENGINE_ERROR_CODES = {
   invalid_pull_step: { retryable: false },
   invalid_packages: { retryable: false },
   clone_failed: { retryable: true },
+  /** A blob source could not be listed, read or verified (bucket not found, access denied, no objects, a damaged download). */
+  download_failed: { retryable: true },
   install_failed: { retryable: true },
   /** A `run_shell_script` step exited non-zero. */
   step_failed: { retryable: false },

@@ -95,6 +95,15 @@ describe("planPullSteps", () => {
   });
 });
 
+describe("planPullSteps for a blob source (downloaded before the steps)", () => {
+  it("clones nothing by default, and wants a repository for a git_clone step", () => {
+    expect(planPullSteps(null, null)).toEqual([]);
+    expect(planPullSteps([{ pip_install_requirements: {} }], null)).toEqual([{ kind: "pip_install_requirements", requirementsFile: "requirements.txt", directory: null }]);
+    expect(planPullSteps([{ git_clone: { repository: "https://x.dev/lib.git" } }], null)).toEqual([{ kind: "git_clone", repository: "https://x.dev/lib.git", branch: null, commit: null }]);
+    expect(() => planPullSteps([{ git_clone: {} }], null)).toThrow(/'repository' is required: the deployment's source is a blob store/);
+  });
+});
+
 describe("describeStep", () => {
   it("names a step the way the run's logs show it, without a password written into a URL", () => {
     expect(describeStep({ kind: "git_clone", repository: "https://x.dev/a.git", branch: "main", commit: null })).toBe("git_clone (https://x.dev/a.git, branch main)");

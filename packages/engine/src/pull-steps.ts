@@ -43,9 +43,10 @@ const COMMIT = /^[0-9a-fA-F]{7,40}$/;
  * engine does. With no steps, the source is cloned; steps that clone nothing get the source's clone
  * first, so `- pip_install_requirements: {}` alone works. Every problem is reported at once.
  */
-export function planPullSteps(steps: readonly unknown[] | null | undefined, source: SourceDefaults): PullStep[] {
-  const defaultClone: PullStep = { kind: "git_clone", repository: source.git_url, branch: source.branch, commit: source.commit };
-  if (!steps || steps.length === 0) return [defaultClone];
+export function planPullSteps(steps: readonly unknown[] | null | undefined, source: SourceDefaults | null): PullStep[] {
+  // A blob source (null here) is downloaded before the steps: there is nothing to clone by default.
+  const defaults: PullStep[] = source ? [{ kind: "git_clone", repository: source.git_url, branch: source.branch, commit: source.commit }] : [];
+  if (!steps || steps.length === 0) return defaults;
   const problems: string[] = [];
   const plan: PullStep[] = [];
   steps.forEach((raw, index) => {
@@ -96,6 +97,11 @@ export function planPullSteps(steps: readonly unknown[] | null | undefined, sour
           } else commit = rawCommit;
         }
         if (problems.length > before) return;
+        if (!source) {
+          if (repository === null) problems.push(`${label}: 'repository' is required: the deployment's source is a blob store, not a git repository`);
+          else plan.push({ kind, repository, branch, commit });
+          return;
+        }
         const sameRepository = repository === null || repository === source.git_url;
         plan.push({
           kind,
@@ -133,7 +139,7 @@ export function planPullSteps(steps: readonly unknown[] | null | undefined, sour
   if (problems.length) {
     throw new EngineError("invalid_pull_step", `the deployment's pull steps are invalid: ${problems.join("; ")}`);
   }
-  return plan.some((s) => s.kind === "git_clone") ? plan : [defaultClone, ...plan];
+  return plan.some((s) => s.kind === "git_clone") ? plan : [...defaults, ...plan];
 }
 
 /** `pip_install_requirements (requirements.txt)`: how a step is named in the run's logs. */

@@ -7,3 +7,4 @@ export type { ContainerRuntime, ContainerHandle, ContainerLaunch, ContainerExit,
 import { containerLabels } from "@ferry/local-containers";
 /** The Docker labels on execution containers: `gcp-local.key` holds `EXECUTION_NAME/TASK_INDEX/ATTEMPT`. */
 export const GCP_LOCAL_LABELS = containerLabels("gcp-local");
+export { startGcsLocal, parseUpload, type GcsLocal, type GcsRequestRecord } from "./gcs-local.js";

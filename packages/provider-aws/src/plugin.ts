@@ -2,6 +2,7 @@ import { DEFAULT_PLUGIN_CONTEXT, type FerryPlugin } from "@ferry/core";
 import { AWS_CREDENTIAL_TYPE } from "./credentials.js";
 import { EcsProvider } from "./ecs-provider.js";
 import { parseAwsPluginOptions } from "./options.js";
+import { S3_SOURCE_STORE } from "./s3-source.js";
 
 /** The server's plugin: FERRY_PROVIDERS=@ferry/provider-aws registers `ecs:push` and the `aws` credentials type. */
 export const awsPlugin: FerryPlugin = {
@@ -17,6 +18,7 @@ export const awsPlugin: FerryPlugin = {
         }),
       ],
       credentialTypes: [AWS_CREDENTIAL_TYPE],
+      sourceStores: [S3_SOURCE_STORE],
     };
   },
 };

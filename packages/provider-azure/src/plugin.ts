@@ -1,6 +1,7 @@
 import { DEFAULT_PLUGIN_CONTEXT, type FerryPlugin } from "@ferry/core";
 import { AciProvider } from "./aci-provider.js";
 import { AZURE_CREDENTIAL_TYPE } from "./credentials.js";
+import { AZURE_BLOB_SOURCE_STORE } from "./blob-source.js";
 import { parseAzurePluginOptions } from "./options.js";
 
 /** The server's plugin: FERRY_PROVIDERS=@ferry/provider-azure registers `azure-container-instance:push` and the `azure` credentials type. */
@@ -11,6 +12,7 @@ export const azurePlugin: FerryPlugin = {
     return {
       providers: [new AciProvider({ ...options, allowAmbientCredentials: context.allowAmbientCredentials, logger: context.logger })],
       credentialTypes: [AZURE_CREDENTIAL_TYPE],
+      sourceStores: [AZURE_BLOB_SOURCE_STORE],
     };
   },
 };

@@ -1,6 +1,7 @@
 import { DEFAULT_PLUGIN_CONTEXT, type FerryPlugin } from "@ferry/core";
 import { CloudRunProvider } from "./cloud-run-provider.js";
 import { GCP_CREDENTIAL_TYPE } from "./credentials.js";
+import { GCS_SOURCE_STORE } from "./gcs-source.js";
 import { parseGcpPluginOptions } from "./options.js";
 
 /** The server's plugin: FERRY_PROVIDERS=@ferry/provider-gcp registers `cloud-run:push` and the `gcp` credentials type. */
@@ -11,6 +12,7 @@ export const gcpPlugin: FerryPlugin = {
     return {
       providers: [new CloudRunProvider({ ...options, allowAmbientCredentials: context.allowAmbientCredentials, logger: context.logger })],
       credentialTypes: [GCP_CREDENTIAL_TYPE],
+      sourceStores: [GCS_SOURCE_STORE],
     };
   },
 };

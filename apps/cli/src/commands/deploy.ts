@@ -32,6 +32,7 @@ import { loadImageBackend, planImage, type ImageBuildPlan } from "../images/imag
 import { pushedReference } from "../images/reference.js";
 import { resolveRegistryAuth } from "../images/registry-auth.js";
 import { collect, keyValues } from "../key-value.js";
+import { uploadWorkingTree } from "./deploy-upload.js";
 import { handler, type CommandEnv } from "./shared.js";
 
 export interface DeployOptions {
@@ -45,6 +46,8 @@ export interface DeployOptions {
   branch?: string;
   commit?: string;
   gitCredentials?: string;
+  /** `--upload URL`: the working tree goes to this blob prefix, which becomes the source. */
+  upload?: string;
   jobVariable?: string[];
   param?: string[];
   tag?: string[];
@@ -81,7 +84,8 @@ export function registerDeploy(program: Command, env: CommandEnv): void {
     .option("--git-url <url>", "repository to clone (default: the current repository's origin)")
     .option("--branch <branch>", "branch to run (default: the current branch)")
     .option("--commit <sha>", "commit to pin")
-    .option("--git-credentials <name>", "git credentials for a private repository")
+    .option("--git-credentials <name>", "git credentials for a private repository (with --upload: the store's credentials the runs read with)")
+    .option("--upload <url>", "not in git: upload the project's files (less .gitignore and .ferryignore) to a blob store prefix (s3://, gs://, https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX) with your own cloud identity, and deploy from there")
     .option("--job-variable <key=value>", "job variable, value as JSON or text (repeatable)", collect)
     .option("--param <key=value>", "default parameter, value as JSON or text (repeatable)", collect)
     .option("--tag <tag>", "tag (repeatable)", collect)
@@ -109,7 +113,17 @@ async function deploy(ctx: CommandContext, names: string[], options: DeployOptio
   if (!project.missing.length && Object.keys(flagSource).length) {
     out.warn("--git-url, --branch, --commit and --git-credentials fill in deployments without a git_url; every selected deployment has one, so they were not used");
   }
-  if (project.missing.length) {
+  if (options.upload) {
+    if (options.gitUrl || options.branch || options.commit) throw new FerryError("validation_failed", "--upload is the source: drop --git-url, --branch and --commit");
+    defaults = await uploadWorkingTree({
+      client: await ctx.client(),
+      url: options.upload,
+      root: options.entrypoint ? ctx.io.cwd : dirname(resolve(ctx.io.cwd, options.file ?? DEFAULT_FILE)),
+      credentials: options.gitCredentials,
+      env: ctx.io.env,
+      progress: (line) => out.note(line),
+    });
+  } else if (project.missing.length) {
     if (flagSource.git_url) defaults = flagSource as DeploymentSource;
     else {
       const git = await gitDefaults(ctx.io.cwd);

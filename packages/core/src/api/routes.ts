@@ -423,6 +423,19 @@ export const ROUTES = {
       items: Type.Array(Type.Object({ type: Type.String(), description: Type.String(), schema: JsonObject, secret_fields: Type.Array(Type.String()) })),
     }),
   },
+  listSourceStores: {
+    method: "GET", path: "/api/source-stores", tag: "deployments", status: 200, role: "viewer",
+    summary: "The blob stores this server's plugins read deployments' code from: each URL scheme, its credentials type and the module that reads it",
+    response: Type.Object({
+      items: Type.Array(
+        Type.Object({
+          scheme: Type.String({ description: "s3, gs or azblob (an account's blob URL)" }),
+          credentials_type: Type.String(),
+          module: Type.String({ description: "The provider's module that reads and writes the store (the engine and `ferry deploy --upload` import it)" }),
+        }),
+      ),
+    }),
+  },
   // --- deployments
   listDeployments: {
     method: "GET", path: "/api/deployments", tag: "deployments", status: 200, role: "viewer",
@@ -506,6 +519,15 @@ export const ROUTES = {
       commit: Nullable(Type.String()),
       username: Nullable(Type.String()),
       token: Nullable(Type.String({ description: "Never logged: the engine hands it to git and masks it in output" })),
+      blob: Type.Optional(
+        Nullable(
+          Type.Object({
+            module: Type.String({ description: "The provider's engine-side module that reads this store (the engine imports it)" }),
+            credentials: Nullable(Type.Record(Type.String(), Type.String(), { description: "The source's credentials block, secrets included: never logged, masked in output" })),
+            secret_fields: Type.Array(Type.String(), { description: "Which of the credentials' fields are secret: the engine masks their values" }),
+          }),
+        ),
+      ),
     }),
   },
   listFlowRunLogs: {

@@ -6,6 +6,8 @@ import {
   LOGIN_LINK_PATH,
   notFound,
   secretFields,
+  parseSourceUrl,
+  validationError,
   type RouteInput,
   type RouteName,
   type RouteOutput,
@@ -155,6 +157,9 @@ export const handlers: Handlers = {
     await deleteCredentials(ctx, ws, params.name);
     return deleted;
   },
+  listSourceStores: async (ctx) => ({
+    items: [...ctx.registry.sourceStores.values()].map((s) => ({ scheme: s.scheme, credentials_type: s.credentialsType, module: s.module })),
+  }),
   listCredentialTypes: async (ctx) => ({
     items: ctx.registry.credentialTypes.list().map((t) => ({ type: t.type, description: t.description, schema: t.schema, secret_fields: secretFields(t) })),
   }),
@@ -203,16 +208,20 @@ export const handlers: Handlers = {
     const deployment = await ctx.store.getDeployment(ws.id, run.deployment_id);
     if (!deployment) throw notFound("deployment", run.deployment_name, "it was deleted after the run was created");
     const source = deployment.source;
-    let token: string | null = null;
-    let username: string | null = null;
-    if (source.credentials) {
-      const creds = await resolveCredentials(ctx.store, ctx.secrets, ws.id, source.credentials);
-      // Again here: the credentials may have been bound to another host since the deployment was made.
-      assertGitCredentialsFor(source.git_url, creds.data, source.credentials, "admin");
-      token = creds.data.token ?? null;
-      username = creds.data.username ?? null;
+    const location = parseSourceUrl(source.git_url);
+    const creds = source.credentials ? await resolveCredentials(ctx.store, ctx.secrets, ws.id, source.credentials) : null;
+    if (location.kind === "blob") {
+      const store = ctx.registry.sourceStores.get(location.scheme);
+      if (!store) throw validationError(`this server reads no ${location.scheme} sources any more: start it with that store's provider plugin in FERRY_PROVIDERS`);
+      const type = creds ? ctx.registry.credentialTypes.get(creds.type) : null;
+      return {
+        git_url: source.git_url, branch: null, commit: null, username: null, token: null,
+        blob: { module: store.module, credentials: creds ? (creds.data as Record<string, string>) : null, secret_fields: type ? secretFields(type) : [] },
+      };
     }
-    return { git_url: source.git_url, branch: source.branch ?? null, commit: source.commit ?? null, username, token };
+    // Again here: the credentials may have been bound to another host since the deployment was made.
+    if (creds && source.credentials) assertGitCredentialsFor(source.git_url, creds.data, source.credentials, "admin");
+    return { git_url: source.git_url, branch: source.branch ?? null, commit: source.commit ?? null, username: creds?.data.username ?? null, token: creds?.data.token ?? null, blob: null };
   },
   listFlowRunLogs: (ctx, ws, { params, query }) => listLogs(ctx, ws, params.id, query ?? {}),
   exchangeRunBootstrapToken: (ctx, _ws, { body }) => exchangeBootstrapToken(ctx, body.bootstrap_token),

@@ -8,6 +8,9 @@ import {
   newId,
   notFound,
   parseEntrypoint,
+  parseSourceUrl,
+  type BlobLocation,
+  type SourceStore,
   validateJobVariables,
   validateWithSchema,
   validationError,
@@ -64,6 +67,21 @@ export function validateGitUrl(url: string): string {
   return url;
 }
 
+/** The plugin that reads a blob source's store; a blob source has no branch or commit. */
+function blobSourceStore(ctx: ServiceContext, location: BlobLocation, source: ReturnType<typeof normalizeSource>): SourceStore {
+  if (source.branch || source.commit) {
+    throw validationError(`source '${clip(location.url)}' is a blob store's prefix: it has no branch or commit; remove source.branch and source.commit`);
+  }
+  const store = ctx.registry.sourceStores.get(location.scheme);
+  if (!store) {
+    const known = [...ctx.registry.sourceStores.keys()];
+    throw validationError(
+      `this server reads no ${location.scheme} sources: start it with the provider plugin of that store in FERRY_PROVIDERS${known.length ? ` (it reads ${known.join(", ")})` : ""}`,
+    );
+  }
+  return store;
+}
+
 function validatePullSteps(steps: PullStep[] | null | undefined): PullStep[] | null {
   if (!steps) return null;
   steps.forEach((step, i) => {
@@ -104,7 +122,9 @@ export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, 
   const name = assertSlug("deployment", input.name);
   const flowName = assertSlug("flow", input.flow_name);
   const entrypoint = formatEntrypoint(parseEntrypoint(input.entrypoint));
-  const source = normalizeSource({ ...input.source, git_url: validateGitUrl(input.source.git_url) });
+  const location = parseSourceUrl(input.source.git_url);
+  const source = normalizeSource({ ...input.source, git_url: location.kind === "git" ? validateGitUrl(input.source.git_url) : input.source.git_url });
+  const sourceStore = location.kind === "blob" ? blobSourceStore(ctx, location, source) : null;
   if (source.branch && source.commit) {
     // Both is fine (commit wins); only say so when the branch is obviously malformed.
     if (/\s/.test(source.branch)) throw validationError(`source.branch '${source.branch}' is not a branch name`);
@@ -126,9 +146,13 @@ export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, 
     assertManagedImage(ctx, pool.type, jobVariables);
     if (source.credentials) {
       const creds = await tx.getCredentials(ws.id, source.credentials);
-      if (!creds) throw notFound("credentials", source.credentials, "create them with 'ferry credentials create NAME --type git'");
-      if (creds.type !== "git") throw validationError(`source.credentials '${source.credentials}' are ${creds.type} credentials; a git source needs git credentials`);
-      assertGitCredentialsFor(source.git_url, creds.plain_data as { host?: string }, source.credentials, role);
+      const wanted = sourceStore?.credentialsType ?? "git";
+      if (!creds) throw notFound("credentials", source.credentials, `create them with 'ferry credentials create NAME --type ${wanted}'`);
+      if (creds.type !== wanted) {
+        throw validationError(`source.credentials '${source.credentials}' are ${creds.type} credentials; a ${sourceStore ? `${sourceStore.scheme} source needs ${wanted}` : "git source needs git"} credentials`);
+      }
+      // A git token goes wherever the URL points: bound to a host, or attached by an admin only.
+      if (!sourceStore) assertGitCredentialsFor(source.git_url, creds.plain_data as { host?: string }, source.credentials, role);
     }
     const base = {
       flow_name: flowName,
