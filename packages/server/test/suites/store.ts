@@ -6,6 +6,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DEPLOYMENT_SCHEDULING_DEFAULTS,
+  NEW_RUN_RETRY_FIELDS,
+  RETRY_DEFAULTS,
   FerryError,
   MANAGED_POOL_TYPE,
   newId,
@@ -208,6 +210,7 @@ export function deploymentInput(ws: WorkspaceRecord, p: WorkPoolRecord, name: st
     description: "nightly load",
     paused: false,
     ...DEPLOYMENT_SCHEDULING_DEFAULTS,
+    ...RETRY_DEFAULTS,
   };
 }
 
@@ -882,6 +885,7 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
         start_time: null,
         end_time: null,
         compute_seconds: 0,
+        ...NEW_RUN_RETRY_FIELDS,
         result: null,
       });
       expect(await store.getFlowRun(ws.id, run.id)).toEqual(run);
@@ -916,6 +920,7 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
         start_time: null,
         end_time: null,
         compute_seconds: 0,
+        ...NEW_RUN_RETRY_FIELDS,
         result: null,
       });
       expect(await store.getFlowRun(ws.id, plain.id)).toEqual(expected(plain));
