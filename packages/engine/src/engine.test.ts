@@ -49,6 +49,10 @@ class FakeApi implements EngineApi {
     this.calls.push("getSource");
     return this.source;
   }
+  async getEnv() {
+    this.calls.push("getEnv");
+    return { env: {}, masked: [] };
+  }
   async setState(state: SetState) {
     this.calls.push(`setState ${state.type}`);
     if (this.failSetState) throw this.failSetState;

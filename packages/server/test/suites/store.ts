@@ -31,6 +31,7 @@ import { SqlStore } from "../../src/store/sql-store.js";
 import { freshDatabase, type StoreKind } from "../support/databases.js";
 import { storeListsSuite } from "./store-lists.js";
 import { storeOidcSuite } from "./store-oidc.js";
+import { storeRunsSuite } from "./store-runs.js";
 
 /**
  * One suite for the store, run on PGlite (store.test.ts) and on PostgreSQL (store.e2e.test.ts). Each
@@ -1438,6 +1439,7 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
 
   storeListsSuite(kind, () => target);
   storeOidcSuite(kind, () => target);
+  storeRunsSuite(kind, () => target);
 }
 
 class Barrier {
