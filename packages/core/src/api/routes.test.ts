@@ -152,6 +152,16 @@ describe("ROUTES roles", () => {
       if (r.method !== "GET") expect(r.path).toBe("/api/session");
     }
     expect(byRole("runner").sort()).toEqual(["cancelFlowRun", "createFlowRun", "retryFlowRun"]);
-    expect(byRole("deployer").sort()).toEqual(["addDeploymentSchedule", "applyDeployment", "deleteDeployment", "deleteDeploymentSchedule", "updateDeploymentSchedule"]);
+    expect(byRole("deployer").sort()).toEqual([
+      "addDeploymentSchedule",
+      "applyDeployment",
+      "deleteDeployment",
+      "deleteDeploymentSchedule",
+      "deleteSecret",
+      "deleteVariable",
+      "putSecret",
+      "putVariable",
+      "updateDeploymentSchedule",
+    ]);
   });
 });
