@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { resolveRetryPolicy, retryAfterEnd, stateForRunnerExit } from "./run-lifecycle.js";
 import { canTransition, stateChange, type StateType } from "./states.js";
+import { idempotencyKeyForRun, infrastructureNameFor } from "./provider.js";
 
 const NOW = new Date("2026-06-01T10:00:00.000Z");
 const run = (over: Partial<{ type: StateType; attempt: number; retries: number; retry_delay_seconds: number; retry_on_crash: boolean }> = {}) => ({
@@ -67,5 +68,17 @@ describe("resolveRetryPolicy", () => {
       retry_delay_seconds: 5,
       retry_on_crash: true,
     });
+  });
+});
+
+describe("what a retried attempt is submitted as", () => {
+  it("keeps attempt 1's idempotency key and infrastructure name, and gives each later attempt its own", () => {
+    const id = "0193a1b2-3c4d-7e8f-9a0b-1c2d3e4f5a6b";
+    expect(idempotencyKeyForRun(id)).toBe(`ferry-${id}`);
+    expect(idempotencyKeyForRun(id, 1)).toBe(`ferry-${id}`);
+    expect(idempotencyKeyForRun(id, 3)).toBe(`ferry-${id}-3`);
+    expect(infrastructureNameFor({ id })).toBe(id);
+    expect(infrastructureNameFor({ id, attempt: 1 })).toBe(id);
+    expect(infrastructureNameFor({ id, attempt: 2 })).toBe(`${id}-2`);
   });
 });

@@ -159,5 +159,12 @@ describe("retries, re-runs, variables and secrets with the process backend", () 
     // The resolved env is for the run's engine only: an API key is refused.
     const forbidden = await client.api.getFlowRunEnv({ params: { id: done.id } }).catch((e: unknown) => e);
     expect((forbidden as FerryError).code).toBe("forbidden");
+
+    // A secret deleted since the deploy fails the run before its flow starts, naming it.
+    await client.api.deleteSecret({ params: { name: "api_token" } });
+    const failed = await client.waitForRun((await run(d)).id);
+    expect(failed.state.type).toBe("CRASHED");
+    expect(failed.state.message).toMatch(/secret 'api_token', which does not exist.*ferry secret set NAME/);
+    expect(await logs(failed.id)).not.toContain("token is");
   }, 240_000);
 });
