@@ -49,6 +49,31 @@ describe("retries on a push pool (fake platform, PGlite)", () => {
     resubmittedAt.forEach((at, i) => expect(at - retriedAt[i]!).toBeGreaterThanOrEqual(1000));
   }, 60_000);
 
+  it("sends a push platform the env's secret references, never their values", async () => {
+    const value = "push-s3cr3t-value-9c1d";
+    await t.client.api.putSecret({ params: { name: "push_token" }, body: { value } });
+    const d = (
+      await t.client.api.applyDeployment({
+        body: {
+          flow_name: "push-retries",
+          name: "with-secret",
+          work_pool: "push",
+          source: { git_url: "https://github.com/acme/flows.git" },
+          entrypoint: "flows/etl.py:etl",
+          job_variables: { env: { TOKEN: "{{ secret.push_token }}" } },
+        },
+      })
+    ).deployment;
+    const done = await t.client.waitForRun((await t.client.api.createFlowRun({ params: { id: d.id }, body: {} })).flow_run.id);
+    expect(done.state.type).toBe("COMPLETED");
+    // The job configuration the provider turned into the platform's job, and the task's environment.
+    expect((done.job_configuration as { env: Record<string, string> }).env.TOKEN).toBe("{{ secret.push_token }}");
+    const env = t.provider.envOf(done.infrastructure_id!);
+    expect(env).toBeDefined();
+    expect(JSON.stringify(env)).not.toContain(value);
+    expect(JSON.stringify(done)).not.toContain(value);
+  }, 60_000);
+
   it("does not retry a crash without retry_on_crash, nor a cancelled run", async () => {
     const d = await deploy("no-crash-retry", "exit-1", { retries: 2 });
     const crashed = await t.client.waitForRun((await t.client.api.createFlowRun({ params: { id: d.id }, body: {} })).flow_run.id);
