@@ -13,6 +13,8 @@ import { registerServer } from "./commands/server.js";
 import type { Registrar, RunState } from "./commands/shared.js";
 import { registerUi } from "./commands/ui.js";
 import { registerWorkPool } from "./commands/work-pool.js";
+import { registerVariable } from "./commands/variable.js";
+import { registerSecret } from "./commands/secret.js";
 import { VERSION } from "./context.js";
 import { EXIT_CODES_HELP, ExitCode, exitCodeFor, ferryErrorCode } from "./exit-codes.js";
 import type { Io } from "./io.js";
@@ -25,6 +27,8 @@ const REGISTRARS: Registrar[] = [
   registerOidcTrust,
   registerWorkPool,
   registerCredentials,
+  registerVariable,
+  registerSecret,
   registerDeploy,
   registerDeployment,
   registerFlowRun,

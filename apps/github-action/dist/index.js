@@ -44868,6 +44868,8 @@ var STATE_NAMES = {
   AwaitingConcurrencySlot: "SCHEDULED",
   /** Not started a grace period (the deployment's late_after_seconds) after its expected start: Prefect's "Late". */
   Late: "SCHEDULED",
+  /** A FAILED (or, with retry_on_crash, CRASHED) attempt with retries left: the same run starts again at next_attempt_at. Prefect's name. */
+  AwaitingRetry: "SCHEDULED",
   Pending: "PENDING",
   Submitting: "PENDING",
   InfrastructurePending: "PENDING",
@@ -45865,7 +45867,10 @@ var DEPLOYMENT_FIELDS = [
   "catchup_max_runs",
   "concurrency_limit",
   "collision_strategy",
-  "late_after_seconds"
+  "late_after_seconds",
+  "retries",
+  "retry_delay_seconds",
+  "retry_on_crash"
 ];
 var SCHEDULE_FIELDS = ["cron", "interval", "anchor_date", "rrule", "timezone", "active"];
 var SOURCE_FIELDS = ["git_url", "branch", "commit", "credentials"];
@@ -46252,6 +46257,14 @@ var Checker = class {
     integer("catchup_max_runs", 0, 1e3);
     integer("late_after_seconds", 0, 86400);
     integer("concurrency_limit", 1, 2147483647, true);
+    integer("retries", 0, 10);
+    integer("retry_delay_seconds", 0, 86400);
+    if (value.retry_on_crash !== void 0) {
+      if (typeof value.retry_on_crash === "boolean")
+        draft.retry_on_crash = value.retry_on_crash;
+      else
+        this.fail([...path, "retry_on_crash"], `must be true or false, not ${describe(value.retry_on_crash)}`);
+    }
   }
   requiredString(value, path, maxLength = 1e3) {
     if (value === void 0 || value === null || value === "") {
@@ -55801,6 +55814,18 @@ var CredentialsSchema = Type.Object({
   created_at: Timestamp,
   updated_at: Timestamp
 });
+var VariableNameSchema = Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z_][A-Za-z0-9_-]*$" });
+var VariableSchema = Type.Object({
+  name: VariableNameSchema,
+  value: Type.String(),
+  created_at: Timestamp,
+  updated_at: Timestamp
+});
+var SecretSchema = Type.Object({
+  name: VariableNameSchema,
+  created_at: Timestamp,
+  updated_at: Timestamp
+});
 var DeploymentSourceSchema = Type.Object({
   git_url: Type.String({
     minLength: 1,
@@ -55829,6 +55854,13 @@ var CatchupPolicySchema = Type.Union([Type.Literal("skip"), Type.Literal("catch_
 var CollisionStrategySchema = Type.Union([Type.Literal("enqueue"), Type.Literal("cancel_new")], {
   description: "A run that finds concurrency_limit reached: waits (enqueue) or is cancelled (cancel_new)"
 });
+function RetryFields() {
+  return {
+    retries: Type.Integer({ minimum: 0, maximum: 10, description: "Further attempts of a FAILED run (a new attempt of the same run, after retry_delay_seconds)" }),
+    retry_delay_seconds: Type.Integer({ minimum: 0, maximum: 86400, description: "Seconds between an attempt's end and the next attempt" }),
+    retry_on_crash: Type.Boolean({ description: "Retry CRASHED attempts too (the infrastructure failed); CANCELLED never is" })
+  };
+}
 var DeploymentSchema = Type.Object({
   id: Id,
   flow_name: Type.String(),
@@ -55849,6 +55881,7 @@ var DeploymentSchema = Type.Object({
   concurrency_limit: Nullable(Type.Integer({ minimum: 1 })),
   collision_strategy: CollisionStrategySchema,
   late_after_seconds: Type.Integer({ minimum: 0, description: "A run not started this long after its expected start is Late" }),
+  ...RetryFields(),
   created_at: Timestamp,
   updated_at: Timestamp
 });
@@ -55880,6 +55913,11 @@ var FlowRunSchema = Type.Object({
   start_time: Nullable(Timestamp),
   end_time: Nullable(Timestamp),
   compute_seconds: Type.Number(),
+  ...RetryFields(),
+  attempt: Type.Integer({ minimum: 1, description: "The current attempt (1 the first); each retry of the run adds one, its history keeps every attempt" }),
+  next_attempt_at: Nullable(Type.String({ format: "date-time", description: "While AwaitingRetry: when the next attempt may start" })),
+  source_commit: Nullable(Type.String({ description: "The commit the run's code is fetched at: the deployment's pinned commit, or the one a re-run's original ran" })),
+  rerun_of: Nullable(Type.String({ format: "uuid", description: "The run this one re-runs ('ferry flow-run retry'), with its parameters and source commit" })),
   /** The flow function's return value (JSON), once COMPLETED. */
   result: Type.Optional(Type.Unknown())
 });
@@ -56048,13 +56086,20 @@ var DeploymentApplySchema = Type.Object({
   catchup_max_runs: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e3, description: "With catch_up: how many missed runs at most (default 1)" })),
   concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: LIMITS.int32Max }))),
   collision_strategy: Type.Optional(CollisionStrategySchema),
-  late_after_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, description: "Grace before a run that has not started is Late (default 60)" }))
+  late_after_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, description: "Grace before a run that has not started is Late (default 60)" })),
+  ...OptionalRetryFields()
 }, { additionalProperties: false });
 var DeploymentApplyResultSchema = Type.Object({
   deployment: DeploymentSchema,
   action: Type.Union([Type.Literal("created"), Type.Literal("updated"), Type.Literal("unchanged")])
 });
+function OptionalRetryFields() {
+  const f2 = RetryFields();
+  return { retries: Type.Optional(f2.retries), retry_delay_seconds: Type.Optional(f2.retry_delay_seconds), retry_on_crash: Type.Optional(f2.retry_on_crash) };
+}
+var VariableValueSchema = Type.Object({ value: Type.String({ maxLength: 65536, description: "The value; for a secret, sent once and never returned" }) }, { additionalProperties: false });
 var FlowRunCreateSchema = Type.Object({
+  ...OptionalRetryFields(),
   parameters: Type.Optional(JsonObject2),
   job_variables: Type.Optional(JsonObject2),
   tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
@@ -56084,7 +56129,8 @@ var SetStateSchema = Type.Object({
   type: StateTypeSchema,
   name: Type.Optional(StateNameSchema),
   message: Type.Optional(Nullable(Type.String({ maxLength: 2e4 }))),
-  result: Type.Optional(Type.Unknown({ description: "The flow's return value, with COMPLETED" }))
+  result: Type.Optional(Type.Unknown({ description: "The flow's return value, with COMPLETED" })),
+  source_commit: Type.Optional(Type.String({ pattern: "^[0-9a-fA-F]{7,40}$", description: "With RUNNING: the commit the engine fetched, kept on the run (a re-run fetches it again)" }))
 }, { additionalProperties: false });
 var LogInputSchema = Type.Object({
   level: Type.Optional(LogLevelSchema),
@@ -56336,6 +56382,79 @@ var ROUTES = {
     params: NameParam,
     response: Deleted
   },
+  // --- variables and secrets
+  listVariables: {
+    method: "GET",
+    path: "/api/variables",
+    tag: "variables",
+    status: 200,
+    role: "viewer",
+    summary: "The workspace's variables by name, with their values, paged by cursor",
+    query: ListQuerySchema,
+    response: pageSchema(VariableSchema)
+  },
+  getVariable: {
+    method: "GET",
+    path: "/api/variables/{name}",
+    tag: "variables",
+    status: 200,
+    role: "viewer",
+    summary: "One variable",
+    params: NameParam,
+    response: VariableSchema
+  },
+  putVariable: {
+    method: "PUT",
+    path: "/api/variables/{name}",
+    tag: "variables",
+    status: 200,
+    role: "deployer",
+    summary: "Set a variable (made, or its value replaced); a deployment's env refers to it as {{ var.NAME }}",
+    params: Type.Object({ name: VariableNameSchema }),
+    body: VariableValueSchema,
+    response: VariableSchema
+  },
+  deleteVariable: {
+    method: "DELETE",
+    path: "/api/variables/{name}",
+    tag: "variables",
+    status: 200,
+    role: "deployer",
+    summary: "Delete a variable",
+    params: NameParam,
+    response: Deleted
+  },
+  listSecrets: {
+    method: "GET",
+    path: "/api/secrets",
+    tag: "variables",
+    status: 200,
+    role: "viewer",
+    summary: "The workspace's secrets by name: names and times only, never values",
+    query: ListQuerySchema,
+    response: pageSchema(SecretSchema)
+  },
+  putSecret: {
+    method: "PUT",
+    path: "/api/secrets/{name}",
+    tag: "variables",
+    status: 200,
+    role: "deployer",
+    summary: "Set a secret (encrypted at rest, never returned); a deployment's env refers to it as {{ secret.NAME }}",
+    params: Type.Object({ name: VariableNameSchema }),
+    body: VariableValueSchema,
+    response: SecretSchema
+  },
+  deleteSecret: {
+    method: "DELETE",
+    path: "/api/secrets/{name}",
+    tag: "variables",
+    status: 200,
+    role: "deployer",
+    summary: "Delete a secret",
+    params: NameParam,
+    response: Deleted
+  },
   // --- credentials
   listCredentials: {
     method: "GET",
@@ -56552,6 +56671,30 @@ var ROUTES = {
     params: IdParam,
     body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2e3 })) }, { additionalProperties: false }),
     response: FlowRunSchema
+  },
+  retryFlowRun: {
+    method: "POST",
+    path: "/api/flow-runs/{id}/retry",
+    tag: "flow-runs",
+    status: 201,
+    role: "runner",
+    summary: "Re-run a finished run as a new run of its deployment, with the same parameters, job variables and source commit",
+    params: IdParam,
+    response: FlowRunResultSchema
+  },
+  getFlowRunEnv: {
+    method: "GET",
+    path: "/api/flow-runs/{id}/env",
+    runToken: true,
+    tag: "flow-runs",
+    status: 200,
+    role: "admin",
+    summary: "The run's env with its {{ secret.NAME }} and {{ var.NAME }} references resolved, and which values to mask (run tokens only)",
+    params: IdParam,
+    response: Type.Object({
+      env: Type.Record(Type.String(), Type.String(), { description: "Only the variables that had references, resolved. Never logged" }),
+      masked: Type.Array(Type.String(), { description: "Values the engine masks in the run's logs: the secrets' values" })
+    })
   },
   getFlowRunSource: {
     method: "GET",
@@ -57004,7 +57147,9 @@ var PAGED = {
   listCredentials: true,
   listApiKeys: true,
   listOidcTrustPolicies: true,
-  adminListWorkspaces: true
+  adminListWorkspaces: true,
+  listVariables: true,
+  listSecrets: true
 };
 var PAGED_ROUTES = Object.keys(PAGED);
 function queryString(query) {

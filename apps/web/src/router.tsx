@@ -71,6 +71,7 @@ export const routeTree = rootRoute.addChildren([
     page("/work-pools/$name", () => import("./pages/work-pool.js")),
     page("/quota", () => import("./pages/quota.js")),
     page("/credentials", () => import("./pages/credentials.js")),
+    page("/variables", () => import("./pages/variables.js")),
     page("/deployments", () => import("./pages/deployments.js")),
     page("/deployments/$id", () => import("./pages/deployment.js")),
     runsRoute,

@@ -131,7 +131,7 @@ describe("the shell", () => {
       if (route === "GET /api/work-pools") return json(200, { items: [] });
     });
     const nav = await screen.findByRole("navigation", { name: "Main" });
-    expect(within(nav).getAllByRole("link").map((a) => a.textContent)).toEqual(["Flow runs", "Deployments", "Work pools", "Credentials", "Quota", "API keys"]);
+    expect(within(nav).getAllByRole("link").map((a) => a.textContent)).toEqual(["Flow runs", "Deployments", "Work pools", "Credentials", "Variables", "Quota", "API keys"]);
     expect(within(nav).getByRole("link", { name: "API keys" }).getAttribute("aria-current")).toBe("page");
     expect(screen.getByText("acme")).toBeTruthy();
     expect(screen.getByText("free")).toBeTruthy();

@@ -11,6 +11,7 @@ import type { FlowRun, FlowRunEvent, LogLine, StateHistoryEntry } from "@ferry/c
  * (jsdom has none), so the page's handling of the streams (order, dedupe on reopen, end) is what runs.
  */
 const RUN_ID = "11111111-0000-4000-8000-000000000001";
+const RERUN_ID = "11111111-0000-4000-8000-0000000000aa";
 const session = {
   workspace: {
     id: "3f1c6a5e-0000-4000-8000-000000000001", name: "acme", tier: "free",
@@ -28,6 +29,7 @@ function makeRun(patch: Partial<FlowRun> = {}): FlowRun {
     work_pool: "managed-pool", work_pool_type: "ferry:managed", state: state("RUNNING", "Running", "2026-12-04T10:00:02.000Z"),
     parameters: { day: "2026-12-04" }, job_variables: { pip_packages: ["pandas"] }, job_configuration: null, infrastructure_id: "proc-42",
     idempotency_key: null, tags: [], created_at: T0, updated_at: T0, expected_start_time: null, start_time: "2026-12-04T10:00:02.000Z", end_time: null, compute_seconds: 12,
+    retries: 0, retry_delay_seconds: 0, retry_on_crash: false, attempt: 1, next_attempt_at: null, source_commit: null, rerun_of: null,
     ...patch,
   };
 }
@@ -52,6 +54,12 @@ async function fakeServer(input: RequestInfo | URL, init?: RequestInit): Promise
   if (p === `/api/flow-runs/${RUN_ID}/cancel` && method === "POST") {
     run = makeRun({ state: state("CANCELLING", "Cancelling", "2026-12-04T10:00:05.000Z", "Cancelled from the web UI") });
     return json(200, run);
+  }
+  if (p === `/api/flow-runs/${RUN_ID}/retry` && method === "POST") {
+    return json(201, { flow_run: makeRun({ id: RERUN_ID, name: "second-try", rerun_of: RUN_ID, state: state("SCHEDULED", "Scheduled", T0) }), created: true });
+  }
+  if (p === `/api/flow-runs/${RERUN_ID}` && method === "GET") {
+    return json(200, makeRun({ id: RERUN_ID, name: "second-try", rerun_of: RUN_ID, source_commit: "0123456789abcdef", state: state("SCHEDULED", "Scheduled", T0) }));
   }
   if (p === "/api/flow-runs") {
     const cursor = url.searchParams.get("cursor");
@@ -214,6 +222,27 @@ describe("the run page", () => {
     const cancel = requests.find((r) => r.method === "POST" && r.path.endsWith("/cancel"));
     expect(cancel?.csrf).toBe("csrf-1");
     expect(screen.queryByRole("alertdialog")).toBeNull();
+  });
+
+  it("offers no re-run of a run in progress", async () => {
+    await renderAt(`/runs/${RUN_ID}`);
+    await screen.findByRole("heading", { name: "brave-otter" });
+    expect(screen.getByRole("button", { name: "Cancel run" })).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Run again" })).toBeNull();
+  });
+
+  it("runs a finished run again as a new run and opens its page", async () => {
+    run = makeRun({ state: state("FAILED", "Failed", "2026-12-04T10:00:03.000Z", "boom"), end_time: "2026-12-04T10:00:03.000Z", retries: 2, attempt: 3 });
+    const router = await renderAt(`/runs/${RUN_ID}`);
+    await screen.findByRole("heading", { name: "brave-otter" });
+    expect(screen.getByText("3 of 3")).toBeTruthy(); // its attempts
+    await userEvent.click(screen.getByRole("button", { name: "Run again" }));
+    expect(await screen.findByRole("heading", { name: "second-try" })).toBeTruthy();
+    expect(router.state.location.pathname).toBe(`/runs/${RERUN_ID}`);
+    const retry = requests.find((r) => r.method === "POST" && r.path.endsWith("/retry"));
+    expect(retry?.csrf).toBe("csrf-1");
+    expect(screen.getByRole("link", { name: RUN_ID.slice(0, 8) }).getAttribute("href")).toBe(`/runs/${RUN_ID}`);
+    expect(screen.getByText("0123456789ab")).toBeTruthy();
   });
 
   it("says why a crashed run ended at the top, in plain words", async () => {

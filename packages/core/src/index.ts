@@ -25,6 +25,7 @@ export { FerryClient, type FerryClientOptions } from "./api/client.js";
 export * from "./admission.js";
 export { PROJECT_FILE_JSON_SCHEMA } from "./project-file-schema.js";
 export * from "./idempotency.js";
+export * from "./env-references.js";
 export * from "./schedules.js";
 export * from "./roles.js";
 export * from "./oidc-trust.js";

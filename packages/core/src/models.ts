@@ -98,6 +98,25 @@ export const CredentialsSchema = Type.Object({
 });
 export type Credentials = Static<typeof CredentialsSchema>;
 
+/** A variable's or secret's name, as a deployment's env refers to it (`{{ var.NAME }}`, `{{ secret.NAME }}`). */
+export const VariableNameSchema = Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z_][A-Za-z0-9_-]*$" });
+
+export const VariableSchema = Type.Object({
+  name: VariableNameSchema,
+  value: Type.String(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type Variable = Static<typeof VariableSchema>;
+
+/** A secret as the API shows it: its name and times, never its value. */
+export const SecretSchema = Type.Object({
+  name: VariableNameSchema,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type Secret = Static<typeof SecretSchema>;
+
 export const DeploymentSourceSchema = Type.Object({
   git_url: Type.String({
     minLength: 1,
@@ -136,6 +155,15 @@ export const CollisionStrategySchema = Type.Union([Type.Literal("enqueue"), Type
   description: "A run that finds concurrency_limit reached: waits (enqueue) or is cancelled (cancel_new)",
 });
 
+/** A deployment's retry policy, also a run's (fixed when it is created); see core's `retryAfterEnd`. */
+export function RetryFields() {
+  return {
+    retries: Type.Integer({ minimum: 0, maximum: 10, description: "Further attempts of a FAILED run (a new attempt of the same run, after retry_delay_seconds)" }),
+    retry_delay_seconds: Type.Integer({ minimum: 0, maximum: 86_400, description: "Seconds between an attempt's end and the next attempt" }),
+    retry_on_crash: Type.Boolean({ description: "Retry CRASHED attempts too (the infrastructure failed); CANCELLED never is" }),
+  };
+}
+
 export const DeploymentSchema = Type.Object({
   id: Id,
   flow_name: Type.String(),
@@ -156,6 +184,7 @@ export const DeploymentSchema = Type.Object({
   concurrency_limit: Nullable(Type.Integer({ minimum: 1 })),
   collision_strategy: CollisionStrategySchema,
   late_after_seconds: Type.Integer({ minimum: 0, description: "A run not started this long after its expected start is Late" }),
+  ...RetryFields(),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
@@ -193,6 +222,11 @@ export const FlowRunSchema = Type.Object({
   start_time: Nullable(Timestamp),
   end_time: Nullable(Timestamp),
   compute_seconds: Type.Number(),
+  ...RetryFields(),
+  attempt: Type.Integer({ minimum: 1, description: "The current attempt (1 the first); each retry of the run adds one, its history keeps every attempt" }),
+  next_attempt_at: Nullable(Type.String({ format: "date-time", description: "While AwaitingRetry: when the next attempt may start" })),
+  source_commit: Nullable(Type.String({ description: "The commit the run's code is fetched at: the deployment's pinned commit, or the one a re-run's original ran" })),
+  rerun_of: Nullable(Type.String({ format: "uuid", description: "The run this one re-runs ('ferry flow-run retry'), with its parameters and source commit" })),
   /** The flow function's return value (JSON), once COMPLETED. */
   result: Type.Optional(Type.Unknown()),
 });

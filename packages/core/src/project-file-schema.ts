@@ -86,6 +86,9 @@ const deployment = {
     concurrency_limit: { type: ["integer", "null"], minimum: 1, description: "Runs of this deployment at once" },
     collision_strategy: { enum: ["enqueue", "cancel_new"], description: "A run past concurrency_limit waits (enqueue) or is cancelled (cancel_new)" },
     late_after_seconds: { type: "integer", minimum: 0, maximum: 86400, description: "A run not started this long after its time is Late (default 60)" },
+    retries: { type: "integer", minimum: 0, maximum: 10, description: "Further attempts of a FAILED run, as attempts of the same run (default 0)" },
+    retry_delay_seconds: { type: "integer", minimum: 0, maximum: 86400, description: "Seconds between an attempt's end and the next (default 0)" },
+    retry_on_crash: { type: "boolean", description: "Retry CRASHED attempts too (default false)" },
   },
 };
 

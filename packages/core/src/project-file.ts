@@ -160,6 +160,9 @@ export const DEPLOYMENT_FIELDS = [
   "concurrency_limit",
   "collision_strategy",
   "late_after_seconds",
+  "retries",
+  "retry_delay_seconds",
+  "retry_on_crash",
 ];
 const SCHEDULE_FIELDS = ["cron", "interval", "anchor_date", "rrule", "timezone", "active"];
 /** @internal Also the JSON Schema's properties (project-file-schema.ts). */
@@ -543,7 +546,12 @@ class Checker {
     };
     oneOf("catchup_policy", CATCHUP_POLICIES);
     oneOf("collision_strategy", COLLISION_STRATEGIES);
-    const integer = (key: "catchup_max_runs" | "late_after_seconds" | "concurrency_limit", min: number, max: number, nullable = false) => {
+    const integer = (
+      key: "catchup_max_runs" | "late_after_seconds" | "concurrency_limit" | "retries" | "retry_delay_seconds",
+      min: number,
+      max: number,
+      nullable = false,
+    ) => {
       const v = value[key];
       if (v === undefined) return;
       if ((v === null && nullable) || (Number.isInteger(v) && (v as number) >= min && (v as number) <= max)) (draft as Record<string, unknown>)[key] = v;
@@ -552,6 +560,12 @@ class Checker {
     integer("catchup_max_runs", 0, 1000);
     integer("late_after_seconds", 0, 86_400);
     integer("concurrency_limit", 1, 2_147_483_647, true);
+    integer("retries", 0, 10);
+    integer("retry_delay_seconds", 0, 86_400);
+    if (value.retry_on_crash !== undefined) {
+      if (typeof value.retry_on_crash === "boolean") draft.retry_on_crash = value.retry_on_crash;
+      else this.fail([...path, "retry_on_crash"], `must be true or false, not ${describe(value.retry_on_crash)}`);
+    }
   }
 
   private requiredString(value: unknown, path: Path, maxLength = 1000): string | undefined {

@@ -257,9 +257,22 @@ export function assertValidProvider(provider: ComputeProvider, plugin: string): 
   }
 }
 
-/** The idempotency key a provider receives for a run: stable across retries and server restarts. */
-export function idempotencyKeyForRun(flowRunId: string): string {
-  return `ferry-${flowRunId}`;
+/**
+ * The idempotency key a provider receives for a run's attempt: stable across submission retries and
+ * server restarts, and new for each attempt of a retried run (attempt 1 keeps the original form), so a
+ * retry starts new infrastructure instead of finding the failed attempt's.
+ */
+export function idempotencyKeyForRun(flowRunId: string, attempt = 1): string {
+  return attempt <= 1 ? `ferry-${flowRunId}` : `ferry-${flowRunId}-${attempt}`;
+}
+
+/**
+ * What a provider names a run's infrastructure after (a job, a container group, a sandbox): the run's
+ * id for its first attempt, as always, and `ID-N` for attempt N of a retried run, so a retry never
+ * finds the failed attempt's infrastructure under the same name.
+ */
+export function infrastructureNameFor(flowRun: { id: string; attempt?: number }): string {
+  return (flowRun.attempt ?? 1) <= 1 ? flowRun.id : `${flowRun.id}-${flowRun.attempt}`;
 }
 
 /** Checks a provisioner before a client uses it, so a broken plugin fails with its name. */

@@ -78,7 +78,8 @@ export function stateForRunnerExit(
   exit: RunnerExit,
   limits: { memoryMib: number; maxRuntimeSeconds: number; timedOut: boolean },
 ): StateChange | null {
-  if (isTerminal(current.type)) return null;
+  // SCHEDULED: the attempt this instance ran already ended (its engine reported) and the run awaits a retry.
+  if (isTerminal(current.type) || current.type === "SCHEDULED") return null;
   if (current.type === "CANCELLING") return stateChange("CANCELLED", { message: "the run's container was stopped on request" });
   if (limits.timedOut || exit.timedOut) {
     return stateChange("CRASHED", {
@@ -98,4 +99,68 @@ export function stateForRunnerExit(
   return stateChange("CRASHED", {
     message: `the engine exited with code ${exit.exitCode} without reporting a final state${last ? `; its last output: ${last.slice(0, 500)}` : ""}`,
   });
+}
+
+/** How a run is retried: fixed on the run when it is created, from its deployment and the run's own override. */
+export interface RetryPolicy {
+  /** Further attempts after the first (0..10). */
+  retries: number;
+  retry_delay_seconds: number;
+  /** CRASHED (the infrastructure failed) is retried only when this is set; FAILED always is, CANCELLED never. */
+  retry_on_crash: boolean;
+}
+
+export const RETRY_DEFAULTS: RetryPolicy = { retries: 0, retry_delay_seconds: 0, retry_on_crash: false };
+
+/** What a new run has of the retry fields before anything sets them: one attempt, no retry, no re-run. */
+export const NEW_RUN_RETRY_FIELDS = {
+  ...RETRY_DEFAULTS,
+  attempt: 1,
+  next_attempt_at: null as string | null,
+  source_commit: null as string | null,
+  rerun_of: null as string | null,
+};
+
+export interface RetryDecision {
+  /** What the run moves to instead of the end it was about to reach. */
+  change: StateChange;
+  /** The next attempt's number (1 was the first) and when it may start. */
+  attempt: number;
+  next_attempt_at: string;
+}
+
+/**
+ * Whether an attempt that is about to end as `change` is retried instead, as a new attempt of the same
+ * run (Prefect's AwaitingRetry): FAILED while attempts are left, CRASHED too with retry_on_crash,
+ * never a cancel (nor an end reached while CANCELLING: the user asked for it to stop). The failure's
+ * own words stay in the retry's message, so the history shows why each attempt ended.
+ */
+export function retryAfterEnd(
+  run: { state: { type: StateType }; attempt: number } & RetryPolicy,
+  change: StateChange,
+  now: Date,
+): RetryDecision | null {
+  if (change.type !== "FAILED" && change.type !== "CRASHED") return null;
+  if (change.type === "CRASHED" && !run.retry_on_crash) return null;
+  if (run.state.type !== "PENDING" && run.state.type !== "RUNNING") return null;
+  const total = run.retries + 1;
+  if (run.attempt >= total) return null;
+  const next = run.attempt + 1;
+  const at = new Date(now.getTime() + run.retry_delay_seconds * 1000).toISOString();
+  const why = change.message ? `: ${change.message}` : "";
+  const when = run.retry_delay_seconds > 0 ? `in ${formatDuration(run.retry_delay_seconds)}` : "now";
+  return {
+    change: stateChange("SCHEDULED", {
+      name: "AwaitingRetry",
+      message: `attempt ${run.attempt} of ${total} ended ${change.name}${why}; attempt ${next} starts ${when}`.slice(0, 20000),
+    }),
+    attempt: next,
+    next_attempt_at: at,
+  };
+}
+
+/** A run's retry policy: the run's own override over its deployment's, over none (the schemas hold the limits). */
+export function resolveRetryPolicy(deployment: Partial<RetryPolicy>, override: Partial<RetryPolicy> = {}): RetryPolicy {
+  const pick = <K extends keyof RetryPolicy>(key: K): RetryPolicy[K] => override[key] ?? deployment[key] ?? RETRY_DEFAULTS[key];
+  return { retries: pick("retries"), retry_delay_seconds: pick("retry_delay_seconds"), retry_on_crash: pick("retry_on_crash") };
 }

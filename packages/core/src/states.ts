@@ -23,6 +23,8 @@ export const STATE_NAMES = {
   AwaitingConcurrencySlot: "SCHEDULED",
   /** Not started a grace period (the deployment's late_after_seconds) after its expected start: Prefect's "Late". */
   Late: "SCHEDULED",
+  /** A FAILED (or, with retry_on_crash, CRASHED) attempt with retries left: the same run starts again at next_attempt_at. Prefect's name. */
+  AwaitingRetry: "SCHEDULED",
   Pending: "PENDING",
   Submitting: "PENDING",
   InfrastructurePending: "PENDING",
@@ -66,7 +68,14 @@ const TRANSITIONS: Record<StateType, readonly StateType[]> = {
   CANCELLED: [],
 };
 
-export function canTransition(from: StateType, to: StateType): boolean {
+/**
+ * Back to SCHEDULED from a started run is a retry and nothing else: only the name AwaitingRetry may
+ * take a PENDING or RUNNING run there (the server decides it, see `retryAfterEnd`).
+ */
+const RETRY_FROM: ReadonlySet<StateType> = new Set(["PENDING", "RUNNING"]);
+
+export function canTransition(from: StateType, to: StateType, toName?: StateName): boolean {
+  if (to === "SCHEDULED" && toName === "AwaitingRetry") return RETRY_FROM.has(from);
   return TRANSITIONS[from].includes(to);
 }
 
@@ -86,8 +95,8 @@ export function stateChange(type: StateType, options: { name?: StateName; messag
 }
 
 /** Throws `invalid_transition` with a message a user can act on when `to` may not follow `from`. */
-export function assertTransition(runId: string, from: StateType, to: StateType): void {
-  if (canTransition(from, to)) return;
+export function assertTransition(runId: string, from: StateType, to: StateType, toName?: StateName): void {
+  if (canTransition(from, to, toName)) return;
   const why = isTerminal(from)
     ? `it is already ${from}, a final state`
     : `${to} cannot follow ${from} (allowed next: ${TRANSITIONS[from].join(", ")})`;

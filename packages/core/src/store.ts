@@ -223,6 +223,20 @@ export interface StoreTx {
   listLateFlowRuns(now: string, limit: number): Promise<FlowRunRecord[]>;
   /** Of the given deployments, those with a concurrency limit, with their active runs (PENDING, RUNNING, CANCELLING), by id. */
   deploymentConcurrency(workspaceId: string, ids: string[]): Promise<Map<string, AdmissionDeployment>>;
+  // --- variables and secrets: by name; a list's page key is the name
+  /** Sets a variable: made, or its value replaced (keeping created_at). */
+  putVariable(workspaceId: string, name: string, value: string): Promise<VariableRecord>;
+  /** Those of the named variables that exist, by name. */
+  getVariables(workspaceId: string, names: readonly string[]): Promise<VariableRecord[]>;
+  listVariables(workspaceId: string, page?: PageRequest<string>): Promise<VariableRecord[]>;
+  totalVariables(workspaceId: string): Promise<ListTotal>;
+  deleteVariable(workspaceId: string, name: string): Promise<boolean>;
+  /** Sets a secret from the server's ciphertext of its value (the store never sees it in clear). */
+  putSecret(workspaceId: string, name: string, ciphertext: string): Promise<SecretRecord>;
+  getSecrets(workspaceId: string, names: readonly string[]): Promise<SecretRecord[]>;
+  listSecrets(workspaceId: string, page?: PageRequest<string>): Promise<SecretRecord[]>;
+  totalSecrets(workspaceId: string): Promise<ListTotal>;
+  deleteSecret(workspaceId: string, name: string): Promise<boolean>;
 }
 
 export interface Store extends StoreTx {
@@ -330,6 +344,24 @@ export interface CredentialsRecord {
   updated_at: string;
 }
 
+/** A workspace variable: a plain named value a deployment's env may refer to (`{{ var.NAME }}`). */
+export interface VariableRecord {
+  workspace_id: string;
+  name: string;
+  value: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A workspace secret (`{{ secret.NAME }}`): its value only as the server's ciphertext, never returned by the API. */
+export interface SecretRecord {
+  workspace_id: string;
+  name: string;
+  ciphertext: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DeploymentRecord extends Deployment {
   workspace_id: string;
   work_pool_id: string;
@@ -370,10 +402,20 @@ export interface NewFlowRun {
   owner_id?: string | null;
   /** A scheduled run's time: it is not admitted before it. One run per deployment and time. */
   expected_start_time?: string | null;
+  /** The retry policy, fixed at creation (absent: none). */
+  retries?: number;
+  retry_delay_seconds?: number;
+  retry_on_crash?: boolean;
+  /** The commit its code is fetched at (the deployment's pinned commit, or a re-run's original's). */
+  source_commit?: string | null;
+  rerun_of?: string | null;
 }
 
 export type FlowRunFields = Partial<
-  Pick<FlowRunRecord, "infrastructure_id" | "job_configuration" | "start_time" | "end_time" | "compute_seconds" | "result">
+  Pick<
+    FlowRunRecord,
+    "infrastructure_id" | "job_configuration" | "start_time" | "end_time" | "compute_seconds" | "result" | "attempt" | "next_attempt_at" | "source_commit"
+  >
 >;
 
 export interface FlowRunFilter {
@@ -394,7 +436,7 @@ export interface UnfinishedFlowRunFilter {
 
 export interface QueuedFlowRunFilter {
   pool_kind: "push" | "managed";
-  /** Only runs due by then: without an expected start, or expected at or before it. */
+  /** Only runs due by then: without an expected start (or next attempt), or expected at or before it. */
   due_at?: string;
   workspace_id?: string;
   work_pool_id?: string;

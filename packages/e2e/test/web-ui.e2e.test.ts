@@ -332,6 +332,7 @@ describe("the web UI in Chromium, against a real server with managed runs", chro
     await inspect("work-pool", () => open(`/work-pools/${POOL}`, heading(POOL), "the pool's heading"));
     await inspect("credentials", () => open("/credentials", page.getByRole("button", { name: `Delete ${CREDENTIALS}` }), "the credentials list"));
     await inspect("credentials-new-dialog", () => dialog("New credentials", /credentials/i));
+    await inspect("variables", () => open("/variables", heading("Variables and secrets"), "the variables heading"));
     await inspect("quota", () => open("/quota", page.getByTestId("quota-compute-hours"), "the quota figures"));
     await inspect("api-keys", () => open("/api-keys", heading("API keys"), "the API keys heading"));
     await inspect("api-keys-new-dialog", () => dialog("New API key", /API key/i));

@@ -21,6 +21,8 @@ export interface EngineApi {
   getFlowRun(): Promise<FlowRun>;
   getDeployment(id: string): Promise<Deployment>;
   getSource(): Promise<RunSource>;
+  /** The run's env references to variables and secrets, resolved, with the values to mask. */
+  getEnv(): Promise<{ env: Record<string, string>; masked: string[] }>;
   setState(state: SetState): Promise<FlowRun>;
   /** One attempt: the log shipper decides whether and when to try again. */
   writeLogs(logs: LogEntry[]): Promise<void>;
@@ -58,6 +60,7 @@ export function ferryEngineApi(options: { apiUrl: string; runToken: string; flow
     getFlowRun: () => retry(() => client.api.getFlowRun({ params: { id } })),
     getDeployment: (deploymentId) => retry(() => client.api.getDeployment({ params: { id: deploymentId } })),
     getSource: () => retry(() => client.api.getFlowRunSource({ params: { id } })),
+    getEnv: () => retry(() => client.api.getFlowRunEnv({ params: { id } })),
     setState: (state) => retry(() => client.api.setFlowRunState({ params: { id }, body: state })),
     writeLogs: async (logs) => {
       await client.api.writeFlowRunLogs({ params: { id }, body: { logs } });

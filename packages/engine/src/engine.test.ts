@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DEPLOYMENT_SCHEDULING_DEFAULTS, FerryError, type Deployment, type FlowRun, type SetState } from "@ferry/core";
+import { DEPLOYMENT_SCHEDULING_DEFAULTS, FerryError, NEW_RUN_RETRY_FIELDS, RETRY_DEFAULTS, type Deployment, type FlowRun, type SetState } from "@ferry/core";
 import type { EngineApi, RunSource } from "./api.js";
 import type { EngineConfig } from "./config.js";
 import { childEnv, repositoryDirName, runEngine } from "./engine.js";
@@ -27,12 +27,12 @@ class FakeApi implements EngineApi {
       id: RUN_ID, name: "brave-otter", deployment_id: "d1", deployment_name: "nightly", flow_name: "etl", work_pool: "managed",
       work_pool_type: "ferry:managed", state: { type: "PENDING", name: "Pending", message: null, timestamp: now }, parameters: {},
       job_variables: {}, job_configuration: { image: "ferry-engine:latest", pip_packages: [], npm_packages: [], env: {} },
-      infrastructure_id: null, idempotency_key: null, tags: [], created_at: now, updated_at: now, expected_start_time: null, start_time: null, end_time: null, compute_seconds: 0,
+      infrastructure_id: null, idempotency_key: null, tags: [], created_at: now, updated_at: now, expected_start_time: null, start_time: null, end_time: null, compute_seconds: 0, ...NEW_RUN_RETRY_FIELDS,
       ...over.run,
     };
     this.deployment = {
       id: "d1", flow_name: "etl", name: "nightly", work_pool: "managed", source: { git_url: this.source.git_url }, entrypoint: "flows/etl.py:etl",
-      job_variables: {}, parameters: {}, parameter_schema: null, pull_steps: null, tags: [], description: null, paused: false, ...DEPLOYMENT_SCHEDULING_DEFAULTS, created_at: now, updated_at: now,
+      job_variables: {}, parameters: {}, parameter_schema: null, pull_steps: null, tags: [], description: null, paused: false, ...DEPLOYMENT_SCHEDULING_DEFAULTS, ...RETRY_DEFAULTS, created_at: now, updated_at: now,
       ...over.deployment,
     };
   }
@@ -48,6 +48,10 @@ class FakeApi implements EngineApi {
   async getSource() {
     this.calls.push("getSource");
     return this.source;
+  }
+  async getEnv() {
+    this.calls.push("getEnv");
+    return { env: {}, masked: [] };
   }
   async setState(state: SetState) {
     this.calls.push(`setState ${state.type}`);

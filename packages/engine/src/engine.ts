@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { delimiter, isAbsolute, join, relative, resolve } from "node:path";
-import { ENGINE_ENV, isFerryError, isTerminal, parseSourceUrl, storableText, type FlowRun, type LogLevel, type SetState } from "@ferry/core";
+import { ENGINE_ENV, envReferences, isFerryError, isTerminal, parseSourceUrl, runEnv, storableText, type FlowRun, type LogLevel, type SetState } from "@ferry/core";
 import type { EngineApi, RunSource } from "./api.js";
 import type { EngineConfig } from "./config.js";
 import { parsePackageLists } from "./dep-cache.js";
@@ -196,6 +196,8 @@ interface Workspace {
   cwd: string;
   /** The run's own venv, made by the first step that installs Python packages. */
   venv: string | null;
+  /** The commit the run's own source was fetched at, once cloned. */
+  commit?: string;
 }
 
 async function setUpAndRun(config: EngineConfig, deps: EngineDeps, run: FlowRun, root: string, out: Output): Promise<FlowOutcome> {
@@ -211,7 +213,16 @@ async function setUpAndRun(config: EngineConfig, deps: EngineDeps, run: FlowRun,
 
   const jobConfiguration = run.job_configuration ?? {};
   const packages = parsePackageLists(jobConfiguration);
-  const env = childEnv(config.env, jobConfiguration.env);
+  // References to the workspace's variables and secrets ({{ secret.NAME }}) are resolved by the server
+  // for this engine only: their values are in no job definition, and secrets are masked from here on.
+  const refs = envReferences(runEnv(deployment.job_variables, run.job_variables));
+  let resolved: Record<string, string> = {};
+  if (refs.variables.length || refs.secrets.length) {
+    const answer = await apiCall("resolve the run's variables and secrets", () => deps.api.getEnv());
+    for (const value of answer.masked) out.masker.add(value);
+    resolved = answer.env;
+  }
+  const env = { ...childEnv(config.env, jobConfiguration.env), ...resolved };
   const steps = planPullSteps(deployment.pull_steps, location.kind === "git" ? { git_url: source.git_url, branch: source.branch, commit: source.commit } : null);
 
   const ws: Workspace = { root, internal: join(root, ".ferry"), cwd: root, venv: null };
@@ -290,7 +301,7 @@ async function setUpAndRun(config: EngineConfig, deps: EngineDeps, run: FlowRun,
     stopGraceMs: config.stopGraceMs,
     onStart: async () => {
       try {
-        await deps.api.setState({ type: "RUNNING" });
+        await deps.api.setState({ type: "RUNNING", ...(ws.commit && /^[0-9a-f]{7,40}$/i.test(ws.commit) ? { source_commit: ws.commit } : {}) });
       } catch (error) {
         if (isFerryError(error, "invalid_transition")) {
           throw new EngineError("superseded", "the run was cancelled or ended while it was being set up; its flow is not started", { cause: error });
@@ -324,6 +335,8 @@ async function runStep(step: PullStep, ws: Workspace, source: RunSource, config:
         onLine: (line) => tools.log.tool(line),
       });
       tools.log.info(`cloned ${redactUrl(step.repository)} at ${commit.slice(0, 12)} in ${seconds(started)}`);
+      // The run's own source: its commit is reported with RUNNING, so a re-run fetches the same code.
+      if (step.repository === source.git_url) ws.commit ??= commit;
       ws.cwd = destination;
       return;
     }

@@ -8,6 +8,7 @@ import {
   type InfrastructureStatus,
   type SubmitRequest,
   type SubmitResult,
+  infrastructureNameFor,
 } from "@ferry/core";
 import {
   BoundedMap,
@@ -214,7 +215,7 @@ export class AciProvider implements ComputeProvider {
     const id: GroupId = {
       subscriptionId: subscriptionOf(config, credentials),
       resourceGroup: resourceGroupOf(config, request.flowRun.work_pool),
-      name: containerGroupNameFor(request.flowRun.id),
+      name: containerGroupNameFor(infrastructureNameFor(request.flowRun)),
     };
     const group = buildContainerGroup(config, { flowRunId: request.flowRun.id, deploymentId: request.deployment.id, runtimeEnv: request.runtimeEnv });
     const ctx: AzureErrorContext = { location: config.location, resourceGroup: id.resourceGroup, pool: request.flowRun.work_pool };

@@ -9,6 +9,7 @@ import {
   type InfrastructureStatus,
   type SubmitRequest,
   type SubmitResult,
+  infrastructureNameFor,
 } from "@ferry/core";
 import {
   BoundedMap,
@@ -254,7 +255,7 @@ export class CloudRunProvider implements ComputeProvider {
       const project = await this.projectOf(config, call, request.flowRun.work_pool);
       const base: GcpErrorContext = { project, region: config.region, pool: request.flowRun.work_pool };
       await this.checkImage(config.image, PLATFORM, call);
-      const jobId = jobIdFor(request.flowRun.id);
+      const jobId = jobIdFor(infrastructureNameFor(request.flowRun));
       const job = jobName(project, config.region, jobId);
       const built = buildCloudRunJob(config, { flowRunId: request.flowRun.id, deploymentId: request.deployment.id, pool: request.flowRun.work_pool });
       // A job this attempt made has no execution yet: RunJob needs no look first, until it fails.

@@ -7,6 +7,7 @@ import {
   type InfrastructureStatus,
   type SubmitRequest,
   type SubmitResult,
+  infrastructureNameFor,
 } from "@ferry/core";
 import {
   finalLogLines,
@@ -158,7 +159,12 @@ export class ModalProvider implements ComputeProvider {
   private async startSandbox(request: SubmitRequest): Promise<SubmitResult> {
     const config = parseModalJobConfiguration(request.jobConfiguration);
     this.warnLoopbackApiUrl(request);
-    const spec = buildSandboxSpec(config, { flowRunId: request.flowRun.id, pool: request.flowRun.work_pool, deploymentId: request.deployment.id });
+    const spec = buildSandboxSpec(config, {
+      flowRunId: request.flowRun.id,
+      name: infrastructureNameFor(request.flowRun),
+      pool: request.flowRun.work_pool,
+      deploymentId: request.deployment.id,
+    });
     const layer = imageCommands(config);
     const ctx: ModalErrorContext = { app: config.app_name, pool: request.flowRun.work_pool, image: config.image, ...(config.environment ? { environment: config.environment } : {}) };
     return this.withClient(request.credentials, config, request.flowRun.work_pool, async (call) => {

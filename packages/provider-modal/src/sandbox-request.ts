@@ -43,10 +43,14 @@ export interface SandboxSpec {
  * here: they go into an ephemeral Modal secret, never into the command line, the tags or `env` (which
  * Modal shows in the sandbox's description).
  */
-export function buildSandboxSpec(config: ModalJobConfiguration, context: { flowRunId: string; pool: string; deploymentId: string }): SandboxSpec {
+export function buildSandboxSpec(
+  config: ModalJobConfiguration,
+  /** `name`: what the sandbox is named after (core's infrastructureNameFor; default the run's id). */
+  context: { flowRunId: string; name?: string; pool: string; deploymentId: string },
+): SandboxSpec {
   const layered = config.pip_packages.length > 0 || config.npm_packages.length > 0;
   return {
-    name: sandboxNameFor(context.flowRunId),
+    name: sandboxNameFor(context.name ?? context.flowRunId),
     tags: sandboxTags(context),
     command: [...config.command],
     timeoutMs: config.timeout * 1000,

@@ -63,6 +63,8 @@ interface Job {
   readAt?: number;
   /** Created by this server with it as the owner: no claim to make, and no server drove it before. */
   claimed?: boolean;
+  /** The attempt whose infrastructure is being followed: its statuses say nothing about a later attempt (a retry). */
+  followed?: number;
 }
 
 /** Requests to stop a cancelled run's infrastructure, while the platform has not accepted one. */
@@ -358,7 +360,7 @@ export class Dispatcher {
         deployment: toDeployment(job.deployment),
         jobConfiguration: run.job_configuration ?? {},
         credentials: await this.credentialsOf(job.pool, provider),
-        idempotencyKey: idempotencyKeyForRun(run.id),
+        idempotencyKey: idempotencyKeyForRun(run.id, run.attempt),
         runtimeEnv: await this.options.runtimeEnv(run),
         signal,
       };
@@ -431,6 +433,7 @@ export class Dispatcher {
    */
   private async follow(job: Job, provider: ComputeProvider): Promise<void> {
     const ref = await this.refFor(job.run, job.pool ?? null);
+    job.followed = job.run.attempt;
     const stop: StopAttempts = { confirmed: false, failures: 0, nextAt: 0 };
     const signal = this.controller.signal;
     job.seen ??= this.ctx.events.version(job.run.id);
@@ -565,12 +568,17 @@ export class Dispatcher {
 
   /** Applies a platform status to the run. True when there is nothing left to follow. */
   private async apply(job: Job, status: InfrastructureStatus, provider: ComputeProvider, ref: InfrastructureRef, stop: StopAttempts): Promise<boolean> {
-    const { run, entry } = await transitionRun(this.ctx, job.run, (r) => stateForInfrastructureStatus(r.state, status, stop.confirmed), {
-      written: this.ownWrite(job),
-    });
+    const attempt = job.followed ?? job.run.attempt;
+    const { run, entry } = await transitionRun(
+      this.ctx,
+      job.run,
+      (r) => (r.attempt === attempt ? stateForInfrastructureStatus(r.state, status, stop.confirmed) : null),
+      { written: this.ownWrite(job) },
+    );
     job.run = run;
-    if (entry && run.state.type === "CRASHED") await this.copyPlatformLogs(run, provider, ref);
-    return isFinalStatus(status) || isTerminal(run.state.type);
+    if (entry && (run.state.type === "CRASHED" || run.state.name === "AwaitingRetry")) await this.copyPlatformLogs(run, provider, ref);
+    // A retry's next attempt is submitted afresh (the loop sees it without infrastructure) once this one's has ended.
+    return isFinalStatus(status) || isTerminal(run.state.type) || run.attempt !== attempt;
   }
 
   /**

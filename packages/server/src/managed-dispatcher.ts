@@ -44,6 +44,10 @@ export interface ManagedDispatcherOptions {
 
 interface Watched {
   instanceId: string;
+  /** The run's attempt this instance runs: its exit says nothing about a later attempt (a retry). */
+  attempt: number;
+  /** Compute seconds of the run's earlier attempts, to which this instance's own are added. */
+  computeBefore: number;
   controller: AbortController;
   timedOut: boolean;
   timer?: NodeJS.Timeout;
@@ -330,9 +334,14 @@ export class ManagedDispatcher {
 
   /** Starts an admitted run's engine and follows it. */
   private async launch(run: FlowRunRecord): Promise<void> {
-    if (this.launching.has(run.id) || this.watched.has(run.id)) return;
+    if (this.launching.has(run.id)) return;
+    const previous = this.watched.get(run.id);
+    if (previous && previous.attempt >= run.attempt) return;
     this.launching.add(run.id);
     try {
+      // A retry admitted while its previous attempt's instance is still ending: that one is settled
+      // (its compute time counted) before the next starts, so one run never has two instances.
+      if (previous) await previous.done;
       // Another live server may have taken it up first: then it is that server's to launch.
       if (!(await this.ctx.store.claimFlowRun(run.id, this.options.serverId))) return;
       const ws = await this.ctx.store.getWorkspace(run.workspace_id);
@@ -387,7 +396,7 @@ export class ManagedDispatcher {
   private watch(run: FlowRunRecord, id: string, startedAtIso: string | null): void {
     if (this.watched.has(run.id) || this.stopped) return;
     const controller = new AbortController();
-    const entry: Watched = { instanceId: id, controller, timedOut: false, done: Promise.resolve(), stop: { confirmed: false, failures: 0, nextAt: 0, inFlight: false } };
+    const entry: Watched = { instanceId: id, attempt: run.attempt, computeBefore: run.compute_seconds, controller, timedOut: false, done: Promise.resolve(), stop: { confirmed: false, failures: 0, nextAt: 0, inFlight: false } };
     this.watched.set(run.id, entry);
     const exited = new AbortController();
     void this.followCancels(run, entry, AbortSignal.any([controller.signal, exited.signal]));
@@ -415,7 +424,7 @@ export class ManagedDispatcher {
         clearTimeout(entry.stop.retry);
         exited.abort();
       }
-      await this.settle(run.id, id, exit, { memoryMib: limits.memory_mib, maxRuntimeSeconds: limits.max_runtime_seconds, timedOut: entry.timedOut });
+      await this.settle(run.id, id, exit, { memoryMib: limits.memory_mib, maxRuntimeSeconds: limits.max_runtime_seconds, timedOut: entry.timedOut }, entry);
     })()
       .catch((error) => this.logger.error({ err: error, flow_run_id: run.id }, "following a managed run failed"))
       .finally(() => {
@@ -473,11 +482,19 @@ export class ManagedDispatcher {
     }
   }
 
-  private async settle(runId: string, id: string, exit: RunnerExit, limits: { memoryMib: number; maxRuntimeSeconds: number; timedOut: boolean }): Promise<void> {
+  private async settle(
+    runId: string,
+    id: string,
+    exit: RunnerExit,
+    limits: { memoryMib: number; maxRuntimeSeconds: number; timedOut: boolean },
+    attempt: { attempt: number; computeBefore: number },
+  ): Promise<void> {
     const run = await this.ctx.store.getFlowRunForSystem(runId);
     if (!run) return;
-    const computeSeconds = Math.max(0, (Date.parse(exit.finishedAt) - Date.parse(exit.startedAt)) / 1000);
-    const change = stateForRunnerExit(run.state, exit, limits);
+    // A run's compute time is the sum of its attempts' instances.
+    const computeSeconds = attempt.computeBefore + Math.max(0, (Date.parse(exit.finishedAt) - Date.parse(exit.startedAt)) / 1000);
+    const decide = (r: FlowRunRecord) => (r.attempt === attempt.attempt ? stateForRunnerExit(r.state, exit, limits) : null);
+    const change = decide(run);
     if (change?.type === "CRASHED" && exit.tail.length) {
       await this.ctx.store.insertLogs(run.workspace_id, run.id, exit.tail.slice(-20).map((line) => ({
         level: "info" as const, message: line, timestamp: exit.finishedAt, source: this.backend.name,
@@ -486,7 +503,7 @@ export class ManagedDispatcher {
     // Compute time is the container's own, from its start to its end, whatever state the run ended in
     // (the engine may have reported the final state a moment before its container stopped).
     const fields = { compute_seconds: computeSeconds, start_time: run.start_time ?? exit.startedAt };
-    const { entry } = await transitionRun(this.ctx, run, (r) => stateForRunnerExit(r.state, exit, limits), { fields });
+    const { entry } = await transitionRun(this.ctx, run, decide, { fields });
     if (!entry) await this.ctx.store.updateFlowRun(run.id, fields);
     await this.backend.remove(id).catch((error) => this.logger.warn({ err: error, id }, "could not remove a finished run's container"));
   }

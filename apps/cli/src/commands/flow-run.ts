@@ -18,7 +18,7 @@ interface ListOptions {
 const PAGE = 200;
 
 export function registerFlowRun(program: Command, env: CommandEnv): void {
-  const flowRun = program.command("flow-run").description("flow runs: follow, inspect and cancel them");
+  const flowRun = program.command("flow-run").description("flow runs: follow, inspect, cancel and re-run them");
 
   flowRun
     .command("ls")
@@ -74,6 +74,22 @@ export function registerFlowRun(program: Command, env: CommandEnv): void {
         if (options.json) return ctx.out.json(run);
         ctx.out.success(`Flow run '${run.name}' is ${stateLabel(run.state, ctx.out.colors)}`);
         if (run.state.type === "CANCELLING") ctx.out.note(`Its infrastructure is being stopped; follow it with 'ferry flow-run logs ${run.id} --follow'.`);
+      }),
+    );
+
+  flowRun
+    .command("retry")
+    .description("re-run a finished flow run as a new run, with its parameters, job variables and source commit")
+    .argument("<id>")
+    .option("--json", "print {flow_run, created} as JSON")
+    .action(
+      handler(env, async (ctx, id: string, options: { json?: boolean }) => {
+        const client = await ctx.client();
+        const result = await client.api.retryFlowRun({ params: { id } });
+        if (options.json) return ctx.out.json(result);
+        const run = result.flow_run;
+        ctx.out.success(`Created flow run '${run.name}' (${run.id}), a re-run of ${id}${run.source_commit ? ` at commit ${run.source_commit.slice(0, 12)}` : ""}`);
+        ctx.out.note(`Follow it with 'ferry flow-run logs ${run.id} --follow', or open ${flowRunUiUrl(client.apiUrl, run.id)}`);
       }),
     );
 }

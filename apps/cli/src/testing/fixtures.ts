@@ -1,5 +1,5 @@
 import type { Credentials, Deployment, FlowRun, WorkPool } from "@ferry/core";
-import { DEPLOYMENT_SCHEDULING_DEFAULTS, MANAGED_BASE_JOB_TEMPLATE } from "@ferry/core";
+import { DEPLOYMENT_SCHEDULING_DEFAULTS, MANAGED_BASE_JOB_TEMPLATE, NEW_RUN_RETRY_FIELDS, RETRY_DEFAULTS } from "@ferry/core";
 
 const T = "2026-01-01T00:00:00.000Z";
 
@@ -36,6 +36,7 @@ export function deployment(overrides: Partial<Deployment> = {}): Deployment {
     description: null,
     paused: false,
     ...DEPLOYMENT_SCHEDULING_DEFAULTS,
+    ...RETRY_DEFAULTS,
     created_at: T,
     updated_at: T,
     ...overrides,
@@ -64,6 +65,7 @@ export function flowRun(overrides: Partial<FlowRun> = {}): FlowRun {
     start_time: null,
     end_time: null,
     compute_seconds: 0,
+    ...NEW_RUN_RETRY_FIELDS,
     ...overrides,
   };
 }

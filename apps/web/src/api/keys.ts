@@ -25,6 +25,8 @@ export const keys = {
   runsAll: () => ["flow-runs"] as const,
   run: (id: string) => ["flow-runs", id] as const,
   runHistory: (id: string) => ["flow-runs", id, "history"] as const,
+  variables: () => ["variables"] as const,
+  secrets: () => ["secrets"] as const,
   apiKeys: () => ["api-keys"] as const,
   apiKeysPages: () => ["api-keys", { pages: true }] as const,
 };

@@ -44,6 +44,15 @@ export function useCancelRun(id: string) {
   });
 }
 
+/** Re-runs a finished run as a new run (same parameters and source commit); the new run's page opens next. */
+export function useRetryRun(id: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () => api.retryFlowRun({ params: { id } }),
+    onSuccess: () => void queryClient.invalidateQueries({ queryKey: keys.runsLists() }),
+  });
+}
+
 /** The whole log as text, paged through the API (the stream only has what happened since the page opened). */
 export function fetchWholeLog(id: string): Promise<string> {
   return assembleLog((cursor) => api.listFlowRunLogs({ params: { id }, query: { limit: 1000, ...(cursor ? { cursor } : {}) } }));

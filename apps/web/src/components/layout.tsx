@@ -9,6 +9,7 @@ const NAV = [
   { to: "/deployments", label: "Deployments" },
   { to: "/work-pools", label: "Work pools" },
   { to: "/credentials", label: "Credentials" },
+  { to: "/variables", label: "Variables" },
   { to: "/quota", label: "Quota" },
   { to: "/api-keys", label: "API keys" },
 ] as const;

@@ -1,8 +1,8 @@
-import { useEffect, useState } from "react";
-import { Link, useParams } from "@tanstack/react-router";
+import { useEffect, useState, type ReactNode } from "react";
+import { Link, useNavigate, useParams } from "@tanstack/react-router";
 import { isTerminal, type FlowRun } from "@ferry/core/browser";
 import { isNotFound } from "../api/errors.js";
-import { fetchWholeLog, useCancelRun, useRun, useRunHistory, useRunStream, type StreamStatus } from "../api/runs.js";
+import { fetchWholeLog, useCancelRun, useRetryRun, useRun, useRunHistory, useRunStream, type StreamStatus } from "../api/runs.js";
 import { logFileName, mergeHistory, withLatestState } from "../api/run-events.js";
 import { Button } from "../components/button.js";
 import { Details, Section } from "../components/details.js";
@@ -83,6 +83,24 @@ function CancelRun({ run }: { run: FlowRun }) {
   );
 }
 
+/** A finished run can be run again, as a new run with its parameters and the commit it ran. */
+function RetryRun({ run }: { run: FlowRun }) {
+  const retry = useRetryRun(run.id);
+  const navigate = useNavigate();
+  if (!isTerminal(run.state.type)) return null;
+  return (
+    <span className="inline-flex flex-col items-end gap-1">
+      <Button
+        onClick={() => retry.mutate(undefined, { onSuccess: (result) => void navigate({ to: "/runs/$id", params: { id: result.flow_run.id } }) })}
+        disabled={retry.isPending}
+      >
+        {retry.isPending ? "Starting…" : "Run again"}
+      </Button>
+      <FormError error={retry.error} />
+    </span>
+  );
+}
+
 /** Now, every second while `running`: the duration of a run in progress counts up. */
 function useNow(running: boolean): number {
   const [now, setNow] = useState(Date.now);
@@ -126,7 +144,12 @@ function RunView(props: { run: FlowRun; history: Parameters<typeof StateTimeline
             State <StateBadge state={run.state} testId="run-state" />
           </span>
         }
-        actions={<CancelRun run={run} />}
+        actions={
+          <>
+            <CancelRun run={run} />
+            <RetryRun run={run} />
+          </>
+        }
       />
       <Details
         items={[
@@ -149,6 +172,11 @@ function RunView(props: { run: FlowRun; history: Parameters<typeof StateTimeline
           ...(run.work_pool_type === MANAGED_POOL_TYPE ? ([["Compute time", formatSeconds(run.compute_seconds)]] as [string, string][]) : []),
           ["Infrastructure", <span className="font-mono break-all">{run.infrastructure_id ?? "Not submitted yet"}</span>],
           ["Pool type", <span className="font-mono">{run.work_pool_type}</span>],
+          ...(run.retries > 0 ? ([["Attempt", `${run.attempt} of ${run.retries + 1}`]] as [string, string][]) : []),
+          ...(run.source_commit ? ([["Commit", <span className="font-mono">{run.source_commit.slice(0, 12)}</span>]] as [string, ReactNode][]) : []),
+          ...(run.rerun_of
+            ? ([["Re-run of", <Link to="/runs/$id" params={{ id: run.rerun_of }} className="underline font-mono">{run.rerun_of.slice(0, 8)}</Link>]] as [string, ReactNode][])
+            : []),
           ["Idempotency key", run.idempotency_key ? <span className="font-mono break-all">{run.idempotency_key}</span> : "None"],
           ...(run.tags.length ? ([["Tags", run.tags.join(", ")]] as [string, string][]) : []),
         ]}

@@ -2,7 +2,7 @@ import { createParser } from "eventsource-parser";
 import { isUuid } from "../ids.js";
 import { FerryError, isErrorCode, isFerryError, type ErrorCode } from "../errors.js";
 import { LIMITS } from "../limits.js";
-import type { ApiKey, Credentials, Deployment, FlowRun, FlowRunEvent, LogLine, Page, WorkPool, Workspace } from "../models.js";
+import type { ApiKey, Credentials, Deployment, FlowRun, FlowRunEvent, LogLine, Page, Secret, Variable, WorkPool, Workspace } from "../models.js";
 import { isTerminal } from "../states.js";
 import type { OidcTrustPolicy } from "../oidc-trust.js";
 import { FLOW_RUN_EVENTS_PATH, ROUTES, routePath, type RouteDef, type RouteInput, type RouteName, type RouteOutput } from "./routes.js";
@@ -251,6 +251,8 @@ interface PagedItems {
   listApiKeys: ApiKey;
   listOidcTrustPolicies: OidcTrustPolicy;
   adminListWorkspaces: Workspace;
+  listVariables: Variable;
+  listSecrets: Secret;
 }
 export type PagedRouteName = keyof PagedItems;
 export interface PageWalkOptions {
@@ -263,6 +265,7 @@ export type PageCollectors = { [K in PagedRouteName]: (...args: WalkArgs<K>) => 
 // A compile error here means a route above does not answer a page of its items.
 const PAGED: { [K in PagedRouteName]: RouteOutput<K> extends Page<PagedItems[K]> ? true : never } = {
   listFlowRuns: true, listFlowRunLogs: true, listDeployments: true, listWorkPools: true, listCredentials: true, listApiKeys: true, listOidcTrustPolicies: true, adminListWorkspaces: true,
+  listVariables: true, listSecrets: true,
 };
 const PAGED_ROUTES = Object.keys(PAGED) as PagedRouteName[];
 

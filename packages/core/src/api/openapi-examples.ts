@@ -1,3 +1,4 @@
+import { NEW_RUN_RETRY_FIELDS, RETRY_DEFAULTS } from "../run-lifecycle.js";
 import { DEPLOYMENT_SCHEDULING_DEFAULTS } from "../schedules.js";
 import type { ErrorCode } from "../errors.js";
 import type { RouteInput, RouteName, RouteOutput } from "./routes.js";
@@ -45,6 +46,7 @@ const deployment: RouteOutput<"getDeployment"> = {
   description: null,
   paused: false,
   ...DEPLOYMENT_SCHEDULING_DEFAULTS,
+  ...RETRY_DEFAULTS,
   schedules: [{ id: "0193a1b2-3c4d-7e8f-9a0b-1c2d3e4f5a6c", active: true, cron: "0 2 * * *", timezone: "Europe/Berlin" }],
   created_at: AT,
   updated_at: AT,
@@ -71,6 +73,9 @@ const run: RouteOutput<"getFlowRun"> = {
   start_time: AT,
   end_time: null,
   compute_seconds: 12.5,
+  ...NEW_RUN_RETRY_FIELDS,
+  retries: 2,
+  retry_delay_seconds: 30,
 };
 
 export const REQUEST_EXAMPLES: { [K in RouteName]?: RouteInput<K>["body"] } = {

@@ -151,7 +151,17 @@ describe("ROUTES roles", () => {
     for (const [, r] of ENTRIES.filter(([, r]) => r.role === "viewer")) {
       if (r.method !== "GET") expect(r.path).toBe("/api/session");
     }
-    expect(byRole("runner").sort()).toEqual(["cancelFlowRun", "createFlowRun"]);
-    expect(byRole("deployer").sort()).toEqual(["addDeploymentSchedule", "applyDeployment", "deleteDeployment", "deleteDeploymentSchedule", "updateDeploymentSchedule"]);
+    expect(byRole("runner").sort()).toEqual(["cancelFlowRun", "createFlowRun", "retryFlowRun"]);
+    expect(byRole("deployer").sort()).toEqual([
+      "addDeploymentSchedule",
+      "applyDeployment",
+      "deleteDeployment",
+      "deleteDeploymentSchedule",
+      "deleteSecret",
+      "deleteVariable",
+      "putSecret",
+      "putVariable",
+      "updateDeploymentSchedule",
+    ]);
   });
 });

@@ -26,6 +26,10 @@ import {
   CollisionStrategySchema,
   DeploymentScheduleSchema,
   ScheduleSpecSchema,
+  RetryFields,
+  SecretSchema,
+  VariableNameSchema,
+  VariableSchema,
   Nullable,
   pageSchema,
 } from "../models.js";
@@ -157,6 +161,7 @@ export const DeploymentApplySchema = Type.Object(
     concurrency_limit: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: LIMITS.int32Max }))),
     collision_strategy: Type.Optional(CollisionStrategySchema),
     late_after_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400, description: "Grace before a run that has not started is Late (default 60)" })),
+    ...OptionalRetryFields(),
   },
   { additionalProperties: false },
 );
@@ -168,8 +173,21 @@ export const DeploymentApplyResultSchema = Type.Object({
 });
 export type DeploymentApplyResult = Static<typeof DeploymentApplyResultSchema>;
 
+/** The retry policy's fields, each optional: a deployment's defaults (0, 0, false), a run's override of its deployment's. */
+function OptionalRetryFields() {
+  const f = RetryFields();
+  return { retries: Type.Optional(f.retries), retry_delay_seconds: Type.Optional(f.retry_delay_seconds), retry_on_crash: Type.Optional(f.retry_on_crash) };
+}
+
+export const VariableValueSchema = Type.Object(
+  { value: Type.String({ maxLength: 65_536, description: "The value; for a secret, sent once and never returned" }) },
+  { additionalProperties: false },
+);
+export type VariableValue = Static<typeof VariableValueSchema>;
+
 export const FlowRunCreateSchema = Type.Object(
   {
+    ...OptionalRetryFields(),
     parameters: Type.Optional(JsonObject),
     job_variables: Type.Optional(JsonObject),
     tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
@@ -223,6 +241,7 @@ export const SetStateSchema = Type.Object(
     name: Type.Optional(StateNameSchema),
     message: Type.Optional(Nullable(Type.String({ maxLength: 20000 }))),
     result: Type.Optional(Type.Unknown({ description: "The flow's return value, with COMPLETED" })),
+    source_commit: Type.Optional(Type.String({ pattern: "^[0-9a-fA-F]{7,40}$", description: "With RUNNING: the commit the engine fetched, kept on the run (a re-run fetches it again)" })),
   },
   { additionalProperties: false },
 );
@@ -397,6 +416,39 @@ export const ROUTES = {
     summary: "Delete a work pool that has no deployments",
     params: NameParam, response: Deleted,
   },
+  // --- variables and secrets
+  listVariables: {
+    method: "GET", path: "/api/variables", tag: "variables", status: 200, role: "viewer",
+    summary: "The workspace's variables by name, with their values, paged by cursor",
+    query: ListQuerySchema, response: pageSchema(VariableSchema),
+  },
+  getVariable: {
+    method: "GET", path: "/api/variables/{name}", tag: "variables", status: 200, role: "viewer",
+    summary: "One variable", params: NameParam, response: VariableSchema,
+  },
+  putVariable: {
+    method: "PUT", path: "/api/variables/{name}", tag: "variables", status: 200, role: "deployer",
+    summary: "Set a variable (made, or its value replaced); a deployment's env refers to it as {{ var.NAME }}",
+    params: Type.Object({ name: VariableNameSchema }), body: VariableValueSchema, response: VariableSchema,
+  },
+  deleteVariable: {
+    method: "DELETE", path: "/api/variables/{name}", tag: "variables", status: 200, role: "deployer",
+    summary: "Delete a variable", params: NameParam, response: Deleted,
+  },
+  listSecrets: {
+    method: "GET", path: "/api/secrets", tag: "variables", status: 200, role: "viewer",
+    summary: "The workspace's secrets by name: names and times only, never values",
+    query: ListQuerySchema, response: pageSchema(SecretSchema),
+  },
+  putSecret: {
+    method: "PUT", path: "/api/secrets/{name}", tag: "variables", status: 200, role: "deployer",
+    summary: "Set a secret (encrypted at rest, never returned); a deployment's env refers to it as {{ secret.NAME }}",
+    params: Type.Object({ name: VariableNameSchema }), body: VariableValueSchema, response: SecretSchema,
+  },
+  deleteSecret: {
+    method: "DELETE", path: "/api/secrets/{name}", tag: "variables", status: 200, role: "deployer",
+    summary: "Delete a secret", params: NameParam, response: Deleted,
+  },
   // --- credentials
   listCredentials: {
     method: "GET", path: "/api/credentials", tag: "credentials", status: 200, role: "viewer",
@@ -508,6 +560,20 @@ export const ROUTES = {
     params: IdParam,
     body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
     response: FlowRunSchema,
+  },
+  retryFlowRun: {
+    method: "POST", path: "/api/flow-runs/{id}/retry", tag: "flow-runs", status: 201, role: "runner",
+    summary: "Re-run a finished run as a new run of its deployment, with the same parameters, job variables and source commit",
+    params: IdParam, response: FlowRunResultSchema,
+  },
+  getFlowRunEnv: {
+    method: "GET", path: "/api/flow-runs/{id}/env", runToken: true, tag: "flow-runs", status: 200, role: "admin",
+    summary: "The run's env with its {{ secret.NAME }} and {{ var.NAME }} references resolved, and which values to mask (run tokens only)",
+    params: IdParam,
+    response: Type.Object({
+      env: Type.Record(Type.String(), Type.String(), { description: "Only the variables that had references, resolved. Never logged" }),
+      masked: Type.Array(Type.String(), { description: "Values the engine masks in the run's logs: the secrets' values" }),
+    }),
   },
   getFlowRunSource: {
     method: "GET", path: "/api/flow-runs/{id}/source", runToken: true, tag: "flow-runs", status: 200, role: "admin",

@@ -1,3 +1,4 @@
+import { NEW_RUN_RETRY_FIELDS, RETRY_DEFAULTS } from "../run-lifecycle.js";
 import { DEPLOYMENT_SCHEDULING_DEFAULTS } from "../schedules.js";
 import { isFerryError, type FerryError } from "../errors.js";
 import { newId } from "../ids.js";
@@ -27,6 +28,7 @@ export function fixtureFlowRun(type: string, jobVariables: Record<string, unknow
     start_time: null,
     end_time: null,
     compute_seconds: 0,
+    ...NEW_RUN_RETRY_FIELDS,
   };
 }
 
@@ -47,6 +49,8 @@ export function fixtureDeployment(): Deployment {
     description: null,
     paused: false,
     ...DEPLOYMENT_SCHEDULING_DEFAULTS,
+  ...RETRY_DEFAULTS,
+    ...RETRY_DEFAULTS,
     created_at: now,
     updated_at: now,
   };

@@ -248,13 +248,16 @@ export type Authenticate = (request: FastifyRequest, admin: boolean, runTokenAll
 
 /**
  * A run token reaches only its own run (and that run's deployment); the source route, which hands out
- * the git token, answers run tokens only.
+ * the git token, and the env route, which hands out secrets' values, answer run tokens only.
  */
 async function enforceRunScope(ctx: ServiceContext, name: RouteName, request: FastifyRequest, params: Record<string, string> | undefined): Promise<void> {
   const scope = request.runScope;
   if (!scope) {
     if (name === "getFlowRunSource") {
       throw new FerryError("forbidden", "a run's source credentials are given to its engine only (run token); read the deployment instead");
+    }
+    if (name === "getFlowRunEnv") {
+      throw new FerryError("forbidden", "a run's resolved env (its secrets' values) is given to its engine only (run token); secrets are never returned to API keys");
     }
     return;
   }

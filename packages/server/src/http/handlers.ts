@@ -22,6 +22,7 @@ import { createCredentials, deleteCredentials, listCredentials, resolveCredentia
 import { applyDeployment, getDeploymentOrThrow, listDeployments, toDeployment } from "../services/deployments.js";
 import {
   cancelFlowRun,
+  retryFlowRun,
   createFlowRun,
   getRunOrThrow,
   listFlowRuns,
@@ -31,6 +32,16 @@ import {
   writeLogs,
 } from "../services/flow-runs.js";
 import { exchangeBootstrapToken } from "../services/run-credentials.js";
+import {
+  deleteSecret,
+  deleteVariable,
+  getVariable,
+  listSecrets,
+  listVariables,
+  putSecret,
+  putVariable,
+  resolveRunEnv,
+} from "../services/variables.js";
 import { addDeploymentSchedule, deleteDeploymentSchedule, listDeploymentSchedules, updateDeploymentSchedule } from "../services/schedules.js";
 import { createTrustPolicy, deleteTrustPolicy, exchangeOidcToken, listTrustPolicies } from "../services/oidc.js";
 import { createWorkPool, deleteWorkPool, getWorkPool, listWorkPools, updateWorkPool } from "../services/work-pools.js";
@@ -203,6 +214,22 @@ export const handlers: Handlers = {
   },
   setFlowRunState: (ctx, ws, { params, body }) => setFlowRunState(ctx, ws, params.id, body),
   cancelFlowRun: (ctx, ws, { params, body }) => cancelFlowRun(ctx, ws, params.id, body.reason),
+  retryFlowRun: (ctx, ws, { params }) => retryFlowRun(ctx, ws, params.id),
+  // Run tokens only (enforceRunScope): secrets' values leave the server only to the run's own engine.
+  getFlowRunEnv: async (ctx, ws, { params }) => resolveRunEnv(ctx, await getRunOrThrow(ctx, ws, params.id)),
+  listVariables: (ctx, ws, { query }) => listVariables(ctx, ws, query ?? {}),
+  getVariable: (ctx, ws, { params }) => getVariable(ctx, ws, params.name),
+  putVariable: (ctx, ws, { params, body }) => putVariable(ctx, ws, params.name, body.value),
+  deleteVariable: async (ctx, ws, { params }) => {
+    await deleteVariable(ctx, ws, params.name);
+    return deleted;
+  },
+  listSecrets: (ctx, ws, { query }) => listSecrets(ctx, ws, query ?? {}),
+  putSecret: (ctx, ws, { params, body }) => putSecret(ctx, ws, params.name, body.value),
+  deleteSecret: async (ctx, ws, { params }) => {
+    await deleteSecret(ctx, ws, params.name);
+    return deleted;
+  },
   getFlowRunSource: async (ctx, ws, { params }) => {
     const run = await getRunOrThrow(ctx, ws, params.id);
     const deployment = await ctx.store.getDeployment(ws.id, run.deployment_id);
@@ -221,7 +248,11 @@ export const handlers: Handlers = {
     }
     // Again here: the credentials may have been bound to another host since the deployment was made.
     if (creds && source.credentials) assertGitCredentialsFor(source.git_url, creds.data, source.credentials, "admin");
-    return { git_url: source.git_url, branch: source.branch ?? null, commit: source.commit ?? null, username: creds?.data.username ?? null, token: creds?.data.token ?? null, blob: null };
+    // The run's own commit first: a re-run or a later attempt fetches what its first fetch got.
+    return {
+      git_url: source.git_url, branch: source.branch ?? null, commit: run.source_commit ?? source.commit ?? null,
+      username: creds?.data.username ?? null, token: creds?.data.token ?? null, blob: null,
+    };
   },
   listFlowRunLogs: (ctx, ws, { params, query }) => listLogs(ctx, ws, params.id, query ?? {}),
   exchangeRunBootstrapToken: (ctx, _ws, { body }) => exchangeBootstrapToken(ctx, body.bootstrap_token),

@@ -1,6 +1,7 @@
 import {
   assertTransition,
   FerryError,
+  retryAfterEnd,
   timesForStateChange,
   type DeploymentRecord,
   type FlowRunFields,
@@ -83,6 +84,11 @@ export type Decide = StateChange | ((run: FlowRunRecord) => StateChange | null);
  * transition, then write it only if the run is still in that state (one statement). If something else
  * moved it meanwhile (the engine, a cancel, another server), read it again and decide anew. Followers
  * are woken after the write.
+ *
+ * Being the one way, it is also where a run's end becomes a retry: an attempt that would end FAILED
+ * (or CRASHED, with retry_on_crash) with attempts left moves to AwaitingRetry instead (core's
+ * `retryAfterEnd`), whoever saw the end (the engine, a dispatcher, a sweep), managed or push alike.
+ * The next attempt starts from a clean slate: no infrastructure, the dispatchers admit it when due.
  */
 export async function transitionRun(
   ctx: ServiceContext,
@@ -97,11 +103,16 @@ export async function transitionRun(
     if (!run || (options.workspaceId && run.workspace_id !== options.workspaceId)) {
       throw new FerryError("not_found", `flow run '${runId}' was not found`);
     }
-    const change = typeof decide === "function" ? decide(run) : decide;
-    if (!change) return { run, entry: null };
-    assertTransition(runId, run.state.type, change.type);
-    const at = ctx.now().toISOString();
-    const fields = { ...timesForStateChange(run, change.type, at), ...options.fields };
+    const decided = typeof decide === "function" ? decide(run) : decide;
+    if (!decided) return { run, entry: null };
+    const now = ctx.now();
+    const retry = retryAfterEnd(run, decided, now);
+    const change = retry?.change ?? decided;
+    assertTransition(runId, run.state.type, change.type, change.name);
+    const at = now.toISOString();
+    const fields: FlowRunFields = retry
+      ? { ...options.fields, infrastructure_id: null, attempt: retry.attempt, next_attempt_at: retry.next_attempt_at }
+      : { ...timesForStateChange(run, change.type, at), ...options.fields };
     const result = await ctx.store.compareAndSetFlowRunState(runId, run.state, { ...change, timestamp: at }, fields);
     if (result) {
       ctx.metrics.transitions.inc({ state: change.type });

@@ -17,6 +17,7 @@ import {
   validateSchedule,
   sameSchedule,
   DEPLOYMENT_SCHEDULING_DEFAULTS,
+  resolveRetryPolicy,
   type Deployment,
   type DeploymentApply,
   type DeploymentApplyResult,
@@ -30,6 +31,7 @@ import {
 import { assertManagedImage, type ServiceContext } from "./context.js";
 import { listPage } from "./lists.js";
 import { resetScheduledRuns } from "./schedules.js";
+import { assertEnvReferencesExist } from "./variables.js";
 import { getPoolOrThrow } from "./work-pools.js";
 
 /** A page of the workspace's deployments by flow name and name, filtered and searched as asked. */
@@ -101,6 +103,7 @@ function sameContent(a: Omit<DeploymentRecord, "id" | "workspace_id" | "created_
     pull_steps: d.pull_steps, tags: d.tags, description: d.description, paused: d.paused, schedules: d.schedules,
     catchup_policy: d.catchup_policy, catchup_max_runs: d.catchup_max_runs, concurrency_limit: d.concurrency_limit,
     collision_strategy: d.collision_strategy, late_after_seconds: d.late_after_seconds,
+    retries: d.retries, retry_delay_seconds: d.retry_delay_seconds, retry_on_crash: d.retry_on_crash,
   });
   return stableJson(pick(a)) === stableJson(pick(b));
 }
@@ -144,6 +147,8 @@ export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, 
     const pool = await getPoolOrThrow(tx, ws.id, input.work_pool);
     const jobVariables = validateJobVariables(pool.base_job_template, input.job_variables ?? {}, `job variables for pool '${pool.name}' (${pool.type})`);
     assertManagedImage(ctx, pool.type, jobVariables);
+    // A reference to a variable or secret that does not exist is refused now rather than at each run's start.
+    await assertEnvReferencesExist(tx, ws.id, jobVariables.env);
     if (source.credentials) {
       const creds = await tx.getCredentials(ws.id, source.credentials);
       const wanted = sourceStore?.credentialsType ?? "git";
@@ -173,6 +178,7 @@ export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, 
       concurrency_limit: input.concurrency_limit ?? null,
       collision_strategy: input.collision_strategy ?? DEPLOYMENT_SCHEDULING_DEFAULTS.collision_strategy,
       late_after_seconds: input.late_after_seconds ?? DEPLOYMENT_SCHEDULING_DEFAULTS.late_after_seconds,
+      ...resolveRetryPolicy(input),
     };
     const found = await tx.getDeploymentByName(ws.id, flowName, name);
     // Locked while it changes: a scheduler pass deciding its runs meanwhile waits, then reads the change.

@@ -22,6 +22,7 @@ import {
   validationError,
   type FlowRun,
   type FlowRunCreate,
+  type FlowRunFields,
   type FlowRunFilter,
   type FlowRunListQuery,
   type FlowRunRecord,
@@ -37,6 +38,7 @@ import {
   type StoreTx,
   type WorkspaceRecord,
   isUuid,
+  resolveRetryPolicy,
 } from "@ferry/core";
 import { assertManagedImage, transitionRun, type ServiceContext } from "./context.js";
 import { listPage } from "./lists.js";
@@ -65,11 +67,13 @@ export async function createFlowRun(
   ws: WorkspaceRecord,
   deploymentId: string,
   input: FlowRunCreate,
+  /** What a re-run carries over from its original (see retryFlowRun). */
+  rerun?: Pick<NewFlowRun, "source_commit" | "rerun_of" | "parameters">,
 ): Promise<{ flow_run: FlowRun; created: boolean }> {
   const found = isUuid(deploymentId) ? await ctx.store.getDeploymentAndPool(ws.id, deploymentId) : null;
   if (!found) throw notFound("deployment", deploymentId, "list deployments with 'ferry deployment ls'");
   const { deployment, pool } = found;
-  const record = newRunRecord(ctx, deployment, pool, input);
+  const record = { ...newRunRecord(ctx, deployment, pool, input), ...rerun };
   const managed = isManagedType(pool.type);
   // Submitted at once by this server's dispatcher, which would claim it first: claimed by the insert.
   const owner = record.state.type === "PENDING" ? ctx.dispatch.ownerOfNewRun(pool.type) : null;
@@ -151,6 +155,9 @@ export function newRunRecord(
     job_configuration: jobConfiguration,
     tags: [...new Set([...deployment.tags, ...(input.tags ?? [])])],
     idempotency_key: input.idempotency_key ?? null,
+    ...resolveRetryPolicy(deployment, input),
+    // Pinned by the deployment, or recorded by the engine when it fetches the branch (setFlowRunState).
+    source_commit: deployment.source.commit ?? null,
     ...(expectedStart ? { state: stateChange("SCHEDULED"), expected_start_time: expectedStart } : initialStates(pool, deployment)),
     created_at: ctx.now().toISOString(),
   };
@@ -203,9 +210,17 @@ export async function setFlowRunState(ctx: ServiceContext, ws: WorkspaceRecord, 
   if (input.result !== undefined && input.type !== "COMPLETED") {
     throw validationError("a result is given with COMPLETED only; report an error's details in the message");
   }
-  const fields = input.result !== undefined ? { result: input.result } : undefined;
+  if (change.name === "AwaitingRetry") {
+    throw validationError("AwaitingRetry is decided by the server from the run's retries; report FAILED or CRASHED and it retries when attempts are left");
+  }
+  if (input.source_commit !== undefined && input.type !== "RUNNING") throw validationError("source_commit is given with RUNNING only");
+  const fields: FlowRunFields = {};
+  if (input.result !== undefined) fields.result = input.result;
+  // The branch's commit at the attempt's fetch, kept once: a re-run and later attempts fetch that again.
+  if (input.source_commit && !current.source_commit) fields.source_commit = input.source_commit.toLowerCase();
   const { run } = await transitionRun(ctx, current, change, { workspaceId: ws.id, fields });
-  if (isTerminal(run.state.type)) ctx.dispatch.runEnded(run);
+  // An attempt that ended into a retry frees its slot as an end does; the dispatchers admit it when due.
+  if (isTerminal(run.state.type) || run.state.name === "AwaitingRetry") ctx.dispatch.runEnded(run);
   if (run.state.type === "CANCELLING") ctx.dispatch.runCancelling(run);
   return toFlowRun(run);
 }
@@ -259,4 +274,32 @@ export async function listLogs(ctx: ServiceContext, ws: WorkspaceRecord, id: str
     toItem: (row) => row,
   });
   return { items: page.items, next_cursor: page.more && page.last ? encodeCursor({ id: page.last.id }) : null };
+}
+
+/**
+ * Re-runs a finished run as a new run of its deployment: the same parameters (as the original ran
+ * them, defaults included), job variables, tags and retry policy, and its code at the same commit (the
+ * one the original fetched, or its deployment's pinned one).
+ */
+export async function retryFlowRun(ctx: ServiceContext, ws: WorkspaceRecord, id: string): Promise<{ flow_run: FlowRun; created: boolean }> {
+  const original = await getRunOrThrow(ctx, ws, id);
+  if (!isTerminal(original.state.type)) {
+    throw new FerryError("invalid_transition", `flow run ${id} is ${original.state.type}, not finished: wait for it to end (or cancel it) before re-running it`);
+  }
+  const input: FlowRunCreate = {
+    parameters: original.parameters,
+    job_variables: original.job_variables,
+    tags: original.tags,
+    retries: original.retries,
+    retry_delay_seconds: original.retry_delay_seconds,
+    retry_on_crash: original.retry_on_crash,
+  };
+  const deployment = await ctx.store.getDeployment(ws.id, original.deployment_id);
+  if (!deployment) throw notFound("deployment", original.deployment_name, "it was deleted after the run; a re-run needs its deployment");
+  return createFlowRun(ctx, ws, original.deployment_id, input, {
+    // Exactly the original's: the deployment's defaults may have changed since.
+    parameters: original.parameters,
+    source_commit: original.source_commit ?? deployment.source.commit ?? null,
+    rerun_of: original.id,
+  });
 }

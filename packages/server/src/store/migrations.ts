@@ -348,6 +348,53 @@ CREATE INDEX access_tokens_policy_idx ON access_tokens (policy_id);
 CREATE INDEX access_tokens_expires_idx ON access_tokens (expires_at);
 `,
   },
+  {
+    id: 13,
+    name: "retries and re-runs",
+    // A run's retry policy is fixed when it is made (from its deployment and its own override), so a
+    // deployment changed later does not change how runs already made are retried. Defaults are constants:
+    // adding these columns rewrites no row.
+    sql: `
+ALTER TABLE deployments
+  ADD COLUMN retries integer NOT NULL DEFAULT 0,
+  ADD COLUMN retry_delay_seconds integer NOT NULL DEFAULT 0,
+  ADD COLUMN retry_on_crash boolean NOT NULL DEFAULT false;
+ALTER TABLE flow_runs
+  ADD COLUMN retries integer NOT NULL DEFAULT 0,
+  ADD COLUMN retry_delay_seconds integer NOT NULL DEFAULT 0,
+  ADD COLUMN retry_on_crash boolean NOT NULL DEFAULT false,
+  ADD COLUMN attempt integer NOT NULL DEFAULT 1,
+  ADD COLUMN next_attempt_at timestamptz,
+  ADD COLUMN source_commit text,
+  ADD COLUMN rerun_of uuid;
+`,
+  },
+  {
+    id: 14,
+    name: "variables and secrets",
+    // A secret's value is stored only as the server's ciphertext (bound to workspace and name, as
+    // credentials are): the store never sees it in clear.
+    sql: `
+CREATE TABLE variables (
+  workspace_id uuid NOT NULL,
+  name text NOT NULL,
+  value text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (workspace_id, name),
+  CONSTRAINT variables_workspace_fkey FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE
+);
+CREATE TABLE secrets (
+  workspace_id uuid NOT NULL,
+  name text NOT NULL,
+  ciphertext text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (workspace_id, name),
+  CONSTRAINT secrets_workspace_fkey FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE
+);
+`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

@@ -25,6 +25,8 @@ import {
   type SessionRecord,
   type AccessTokenRecord,
   type OidcTrustPolicyRecord,
+  type SecretRecord,
+  type VariableRecord,
   type StateChange,
   type StateHistoryEntry,
   type StateName,
@@ -46,6 +48,7 @@ import { planMaintenance, readTableActivity, runMaintenance } from "./maintenanc
 import * as schedules from "./schedules.js";
 import { claimableBy, claimFlowRun, renewServerLease } from "./server-leases.js";
 import * as oidc from "./oidc-trust.js";
+import * as named from "./variables.js";
 import { toFerryError } from "./sql-errors.js";
 
 /**
@@ -174,6 +177,9 @@ interface DeploymentRow {
   concurrency_limit: number | null;
   collision_strategy: DeploymentRecord["collision_strategy"];
   late_after_seconds: number;
+  retries: number;
+  retry_delay_seconds: number;
+  retry_on_crash: boolean;
   schedules_checked_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -183,7 +189,8 @@ interface DeploymentRow {
 const DEPLOYMENT_COLUMNS =
   "d.id, d.workspace_id, d.flow_name, d.name, d.work_pool_id, p.name AS work_pool, d.source, d.entrypoint, d.job_variables, " +
   "d.parameters, d.parameter_schema, d.pull_steps, d.tags, d.description, d.paused, d.created_at, d.updated_at, d.parameter_schema_hash, " +
-  "d.schedules, d.catchup_policy, d.catchup_max_runs, d.concurrency_limit, d.collision_strategy, d.late_after_seconds, d.schedules_checked_at";
+  "d.schedules, d.catchup_policy, d.catchup_max_runs, d.concurrency_limit, d.collision_strategy, d.late_after_seconds, d.schedules_checked_at, " +
+  "d.retries, d.retry_delay_seconds, d.retry_on_crash";
 const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   id: r.id,
   workspace_id: r.workspace_id,
@@ -206,6 +213,9 @@ const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   concurrency_limit: r.concurrency_limit,
   collision_strategy: r.collision_strategy,
   late_after_seconds: r.late_after_seconds,
+  retries: r.retries,
+  retry_delay_seconds: r.retry_delay_seconds,
+  retry_on_crash: r.retry_on_crash,
   schedules_checked_at: isoOrNull(r.schedules_checked_at),
   created_at: iso(r.created_at),
   updated_at: iso(r.updated_at),
@@ -239,6 +249,13 @@ interface FlowRunRow {
   end_time: Date | null;
   compute_seconds: number;
   result: unknown;
+  retries: number;
+  retry_delay_seconds: number;
+  retry_on_crash: boolean;
+  attempt: number;
+  next_attempt_at: Date | null;
+  source_commit: string | null;
+  rerun_of: string | null;
 }
 const FLOW_RUN_COLUMN_NAMES = [
   "id",
@@ -267,6 +284,13 @@ const FLOW_RUN_COLUMN_NAMES = [
   "end_time",
   "compute_seconds",
   "result",
+  "retries",
+  "retry_delay_seconds",
+  "retry_on_crash",
+  "attempt",
+  "next_attempt_at",
+  "source_commit",
+  "rerun_of",
 ] as const;
 const FLOW_RUN_COLUMNS = FLOW_RUN_COLUMN_NAMES.join(", ");
 const toFlowRun = (r: FlowRunRow): FlowRunRecord => ({
@@ -292,6 +316,13 @@ const toFlowRun = (r: FlowRunRow): FlowRunRecord => ({
   start_time: isoOrNull(r.start_time),
   end_time: isoOrNull(r.end_time),
   compute_seconds: r.compute_seconds,
+  retries: r.retries,
+  retry_delay_seconds: r.retry_delay_seconds,
+  retry_on_crash: r.retry_on_crash,
+  attempt: r.attempt,
+  next_attempt_at: isoOrNull(r.next_attempt_at),
+  source_commit: r.source_commit,
+  rerun_of: r.rerun_of,
   result: r.result ?? null,
 });
 
@@ -505,6 +536,48 @@ export class SqlStoreTx implements StoreTx {
     const sessions = await this.db.query("DELETE FROM sessions WHERE expires_at <= $1::timestamptz", [at]);
     const links = await this.db.query("DELETE FROM login_links WHERE expires_at <= $1::timestamptz", [at]);
     return { sessions: sessions.rowCount, login_links: links.rowCount };
+  }
+
+  // --- variables and secrets (variables.ts)
+
+  putVariable(workspaceId: string, name: string, value: string): Promise<VariableRecord> {
+    return named.putNamedValue(this.db, "variables", uuidInput(workspaceId, "workspace id"), name, value);
+  }
+
+  getVariables(workspaceId: string, names: readonly string[]): Promise<VariableRecord[]> {
+    return named.getNamedValues(this.db, "variables", workspaceId, names);
+  }
+
+  listVariables(workspaceId: string, page?: PageRequest<string>): Promise<VariableRecord[]> {
+    return named.listNamedValues(this.db, "variables", workspaceId, page);
+  }
+
+  totalVariables(workspaceId: string): Promise<ListTotal> {
+    return named.totalNamedValues(this.db, "variables", workspaceId);
+  }
+
+  deleteVariable(workspaceId: string, name: string): Promise<boolean> {
+    return named.deleteNamedValue(this.db, "variables", workspaceId, name);
+  }
+
+  putSecret(workspaceId: string, name: string, ciphertext: string): Promise<SecretRecord> {
+    return named.putNamedValue(this.db, "secrets", uuidInput(workspaceId, "workspace id"), name, ciphertext);
+  }
+
+  getSecrets(workspaceId: string, names: readonly string[]): Promise<SecretRecord[]> {
+    return named.getNamedValues(this.db, "secrets", workspaceId, names);
+  }
+
+  listSecrets(workspaceId: string, page?: PageRequest<string>): Promise<SecretRecord[]> {
+    return named.listNamedValues(this.db, "secrets", workspaceId, page);
+  }
+
+  totalSecrets(workspaceId: string): Promise<ListTotal> {
+    return named.totalNamedValues(this.db, "secrets", workspaceId);
+  }
+
+  deleteSecret(workspaceId: string, name: string): Promise<boolean> {
+    return named.deleteNamedValue(this.db, "secrets", workspaceId, name);
   }
 
   // --- OIDC trust policies and access tokens (oidc-trust.ts)
@@ -756,8 +829,9 @@ export class SqlStoreTx implements StoreTx {
       `WITH d AS (
          INSERT INTO deployments (id, workspace_id, flow_name, name, work_pool_id, source, entrypoint, job_variables, parameters,
                                   parameter_schema, pull_steps, tags, description, paused, schedules, catchup_policy, catchup_max_runs,
-                                  concurrency_limit, collision_strategy, late_after_seconds)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13, $14, $15::jsonb, $16, $17, $18, $19, $20)
+                                  concurrency_limit, collision_strategy, late_after_seconds, retries, retry_delay_seconds, retry_on_crash)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13, $14, $15::jsonb, $16, $17, $18, $19, $20,
+                 $21, $22, $23)
          ON CONFLICT (workspace_id, flow_name, name) DO NOTHING
          RETURNING *
        )
@@ -784,7 +858,7 @@ export class SqlStoreTx implements StoreTx {
          UPDATE deployments SET flow_name = $3, name = $4, work_pool_id = $5, source = $6::jsonb, entrypoint = $7, job_variables = $8::jsonb,
            parameters = $9::jsonb, parameter_schema = $10::jsonb, pull_steps = $11::jsonb, tags = $12::jsonb, description = $13, paused = $14,
            schedules = $15::jsonb, catchup_policy = $16, catchup_max_runs = $17, concurrency_limit = $18, collision_strategy = $19,
-           late_after_seconds = $20, updated_at = now()
+           late_after_seconds = $20, retries = $21, retry_delay_seconds = $22, retry_on_crash = $23, updated_at = now()
          WHERE workspace_id = $1 AND id = $2 AND NOT (SELECT taken FROM taken)
          RETURNING *
        )
@@ -870,9 +944,10 @@ export class SqlStoreTx implements StoreTx {
       `WITH r AS (
          INSERT INTO flow_runs (id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
                                 state_type, state_name, state_message, state_timestamp, parameters, job_variables, job_configuration,
-                                idempotency_key, tags, created_at, updated_at, owner_id, expected_start_time)
+                                idempotency_key, tags, created_at, updated_at, owner_id, expected_start_time,
+                                retries, retry_delay_seconds, retry_on_crash, source_commit, rerun_of)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::timestamptz, $14::jsonb, $15::jsonb, $16::jsonb, $17, $18::jsonb,
-                 $13::timestamptz, $13::timestamptz, $20::uuid, $21::timestamptz)
+                 $13::timestamptz, $13::timestamptz, $20::uuid, $21::timestamptz, $22, $23, $24, $25, $26::uuid)
          ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING id, state_type, state_name, state_message, state_timestamp
        ), h AS (
@@ -904,6 +979,11 @@ export class SqlStoreTx implements StoreTx {
         json([...(input.prior_states ?? []), input.state].map((st) => ({ type: st.type, name: st.name, message: st.message }))),
         input.owner_id ? uuidInput(input.owner_id, "owner_id") : null,
         input.expected_start_time ? isoInput(input.expected_start_time, "expected_start_time") : null,
+        input.retries ?? 0,
+        input.retry_delay_seconds ?? 0,
+        input.retry_on_crash ?? false,
+        input.source_commit ?? null,
+        input.rerun_of ? uuidInput(input.rerun_of, "rerun_of") : null,
       ],
     );
     if (!rows[0]) {
@@ -936,6 +1016,13 @@ export class SqlStoreTx implements StoreTx {
       start_time: null,
       end_time: null,
       compute_seconds: 0,
+      retries: input.retries ?? 0,
+      retry_delay_seconds: input.retry_delay_seconds ?? 0,
+      retry_on_crash: input.retry_on_crash ?? false,
+      attempt: 1,
+      next_attempt_at: null,
+      source_commit: input.source_commit ?? null,
+      rerun_of: input.rerun_of ?? null,
       result: null,
     };
   }
@@ -965,21 +1052,29 @@ export class SqlStoreTx implements StoreTx {
       tags: input.tags,
       states: [...(input.prior_states ?? []), input.state].map((st) => ({ type: st.type, name: st.name, message: st.message })),
       expected_start_time: input.expected_start_time ? isoInput(input.expected_start_time, "expected_start_time") : null,
+      retries: input.retries ?? 0,
+      retry_delay_seconds: input.retry_delay_seconds ?? 0,
+      retry_on_crash: input.retry_on_crash ?? false,
+      source_commit: input.source_commit ?? null,
+      rerun_of: input.rerun_of ? uuidInput(input.rerun_of, "rerun_of") : null,
     }));
     const { rows: result } = await this.db.query<{ n: number }>(
       `WITH input AS (
          SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (
            id uuid, workspace_id uuid, name text, deployment_id uuid, deployment_name text, flow_name text, work_pool_id uuid, work_pool text,
            work_pool_type text, state_type text, state_name text, state_message text, created_at timestamptz, parameters jsonb,
-           job_variables jsonb, job_configuration jsonb, idempotency_key text, tags jsonb, states jsonb, expected_start_time timestamptz
+           job_variables jsonb, job_configuration jsonb, idempotency_key text, tags jsonb, states jsonb, expected_start_time timestamptz,
+           retries integer, retry_delay_seconds integer, retry_on_crash boolean, source_commit text, rerun_of uuid
          )) WITH ORDINALITY AS i
        ), r AS (
          INSERT INTO flow_runs (id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
                                 state_type, state_name, state_message, state_timestamp, parameters, job_variables, job_configuration,
-                                idempotency_key, tags, created_at, updated_at, expected_start_time)
+                                idempotency_key, tags, created_at, updated_at, expected_start_time,
+                                retries, retry_delay_seconds, retry_on_crash, source_commit, rerun_of)
          SELECT id, workspace_id, name, deployment_id, deployment_name, flow_name, work_pool_id, work_pool, work_pool_type,
                 state_type, state_name, state_message, created_at, parameters, job_variables, NULLIF(job_configuration, 'null'::jsonb),
-                idempotency_key, tags, created_at, created_at, expected_start_time
+                idempotency_key, tags, created_at, created_at, expected_start_time,
+                retries, retry_delay_seconds, retry_on_crash, source_commit, rerun_of
          FROM input ORDER BY ordinality
          -- No conflict target: a taken idempotency key and a deployment's run at a taken time are both left out.
          ON CONFLICT DO NOTHING
@@ -1309,7 +1404,11 @@ export class SqlStoreTx implements StoreTx {
   async listQueuedFlowRuns(filter: QueuedFlowRunFilter): Promise<FlowRunRecord[]> {
     const params = new Params([filter.pool_kind]);
     const where = ["pool_kind = $1", "state_type = 'SCHEDULED'"];
-    if (filter.due_at !== undefined) where.push(`(expected_start_time IS NULL OR expected_start_time <= ${params.add(isoInput(filter.due_at, "due_at"))}::timestamptz)`);
+    if (filter.due_at !== undefined) {
+      // A retry waits for its next attempt's time as a scheduled run waits for its own.
+      const due = params.add(isoInput(filter.due_at, "due_at"));
+      where.push(`coalesce(next_attempt_at, expected_start_time, '-infinity'::timestamptz) <= ${due}::timestamptz`);
+    }
     if (filter.workspace_id !== undefined) {
       if (!isUuid(filter.workspace_id)) return [];
       where.push(`workspace_id = ${params.add(filter.workspace_id)}::uuid`);
@@ -1320,7 +1419,7 @@ export class SqlStoreTx implements StoreTx {
     }
     const { rows } = await this.db.query<FlowRunRow>(
       `SELECT ${FLOW_RUN_COLUMNS} FROM flow_runs WHERE ${where.join(" AND ")}
-       ORDER BY coalesce(expected_start_time, created_at), id LIMIT ${params.add(limit(filter.limit))}`,
+       ORDER BY coalesce(next_attempt_at, expected_start_time, created_at), id LIMIT ${params.add(limit(filter.limit))}`,
       params.values,
     );
     return rows.map(toFlowRun);
@@ -1351,7 +1450,7 @@ export class SqlStoreTx implements StoreTx {
     const { rows } = await this.db.query<FlowRunRow>(
       `SELECT ${FLOW_RUN_COLUMNS.split(", ").map((c) => `r.${c}`).join(", ")} FROM flow_runs r JOIN deployments d ON d.id = r.deployment_id
        WHERE r.state_type = 'SCHEDULED' AND r.state_name <> 'Late'
-         AND coalesce(r.expected_start_time, r.created_at) + d.late_after_seconds * interval '1 second' < $1::timestamptz
+         AND coalesce(r.next_attempt_at, r.expected_start_time, r.created_at) + d.late_after_seconds * interval '1 second' < $1::timestamptz
        ORDER BY r.id LIMIT $2`,
       [isoInput(now, "now"), limit(max)],
     );
@@ -1612,6 +1711,11 @@ function flowRunFieldSets(fields: FlowRunFields, params: Params): string[] {
   }
   if (fields.compute_seconds !== undefined) sets.push(`compute_seconds = ${params.add(fields.compute_seconds)}::float8`);
   if (fields.result !== undefined) sets.push(`result = ${params.add(fields.result === null ? null : json(fields.result))}::jsonb`);
+  if (fields.attempt !== undefined) sets.push(`attempt = ${params.add(fields.attempt)}::int`);
+  if (fields.next_attempt_at !== undefined) {
+    sets.push(`next_attempt_at = ${params.add(fields.next_attempt_at === null ? null : isoInput(fields.next_attempt_at, "next_attempt_at"))}::timestamptz`);
+  }
+  if (fields.source_commit !== undefined) sets.push(`source_commit = ${params.add(fields.source_commit)}`);
   return sets;
 }
 
@@ -1633,6 +1737,9 @@ function deploymentValues(input: Omit<DeploymentRecord, "id" | "workspace_id" | 
     input.concurrency_limit,
     input.collision_strategy,
     input.late_after_seconds,
+    input.retries ?? 0,
+    input.retry_delay_seconds ?? 0,
+    input.retry_on_crash ?? false,
   ];
 }
 

@@ -6,6 +6,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DEPLOYMENT_SCHEDULING_DEFAULTS,
+  NEW_RUN_RETRY_FIELDS,
+  RETRY_DEFAULTS,
   FerryError,
   MANAGED_POOL_TYPE,
   newId,
@@ -29,6 +31,7 @@ import { SqlStore } from "../../src/store/sql-store.js";
 import { freshDatabase, type StoreKind } from "../support/databases.js";
 import { storeListsSuite } from "./store-lists.js";
 import { storeOidcSuite } from "./store-oidc.js";
+import { storeRunsSuite } from "./store-runs.js";
 
 /**
  * One suite for the store, run on PGlite (store.test.ts) and on PostgreSQL (store.e2e.test.ts). Each
@@ -208,6 +211,7 @@ export function deploymentInput(ws: WorkspaceRecord, p: WorkPoolRecord, name: st
     description: "nightly load",
     paused: false,
     ...DEPLOYMENT_SCHEDULING_DEFAULTS,
+    ...RETRY_DEFAULTS,
   };
 }
 
@@ -882,6 +886,7 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
         start_time: null,
         end_time: null,
         compute_seconds: 0,
+        ...NEW_RUN_RETRY_FIELDS,
         result: null,
       });
       expect(await store.getFlowRun(ws.id, run.id)).toEqual(run);
@@ -916,6 +921,7 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
         start_time: null,
         end_time: null,
         compute_seconds: 0,
+        ...NEW_RUN_RETRY_FIELDS,
         result: null,
       });
       expect(await store.getFlowRun(ws.id, plain.id)).toEqual(expected(plain));
@@ -1433,6 +1439,7 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
 
   storeListsSuite(kind, () => target);
   storeOidcSuite(kind, () => target);
+  storeRunsSuite(kind, () => target);
 }
 
 class Barrier {
