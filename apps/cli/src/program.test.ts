@@ -404,25 +404,3 @@ describe("ui", () => {
     expect(io.err()).toMatch(/No browser could be opened/);
   });
 });
-
-describe("work-pool delete", () => {
-  it("needs --yes when nobody can confirm", async () => {
-    const { io, run, requests } = setup({});
-    expect(await run("work-pool", "delete", "p")).toBe(2);
-    expect(io.err()).toMatch(/pass --yes/);
-    expect(requests).toEqual([]);
-  });
-
-  it("asks on a terminal and deletes nothing on no", async () => {
-    const { io, run, requests } = setup({}, { stdinIsTTY: true, confirm: false });
-    expect(await run("work-pool", "delete", "p")).toBe(1);
-    expect(io.prompts).toEqual(["Delete work pool 'p'?"]);
-    expect(requests).toEqual([]);
-  });
-
-  it("deletes with --yes", async () => {
-    const { run, requests } = setup({ "DELETE /api/work-pools/p": () => json(200, { deleted: true }) });
-    expect(await run("work-pool", "delete", "p", "--yes")).toBe(0);
-    expect(requests.map((r) => r.method)).toEqual(["DELETE"]);
-  });
-});

@@ -118,7 +118,7 @@ describe("ferry CLI against a real server", () => {
     const unpinned = await ferry(["oidc-trust", "create", "x", "--claim", "ref=refs/heads/main"]);
     expect(unpinned.code).toBe(2);
     expect(unpinned.stderr).toMatch(/must pin/);
-    expectOk(await ferry(["oidc-trust", "delete", "etl-main"]));
+    expectOk(await ferry(["oidc-trust", "delete", "etl-main", "--yes"]));
     expect(parseJson(await ferry(["oidc-trust", "ls", "--json"]))).toEqual([]);
   });
 

@@ -17,8 +17,14 @@ interface ListOptions {
 
 const PAGE = 200;
 
+/** What every command taking a run accepts; resolved by `FerryClient.resolveFlowRun`. */
+export const RUN_REF_HELP = "the run's id, a unique prefix of it (4+ characters), or DEPLOYMENT/RUN_NAME";
+
 export function registerFlowRun(program: Command, env: CommandEnv): void {
-  const flowRun = program.command("flow-run").description("flow runs: follow, inspect and cancel them");
+  const flowRun = program
+    .command("flow-run")
+    .alias("run")
+    .description("flow runs: follow, inspect and cancel them ('ferry run' is the same group)");
 
   flowRun
     .command("ls")
@@ -34,12 +40,13 @@ export function registerFlowRun(program: Command, env: CommandEnv): void {
   flowRun
     .command("inspect")
     .description("show a flow run and every state it went through")
-    .argument("<id>")
+    .argument("<run>", RUN_REF_HELP)
     .option("--json", "print {flow_run, history} as JSON")
     .action(
-      handler(env, async (ctx, id: string, options: { json?: boolean }) => {
+      handler(env, async (ctx, ref: string, options: { json?: boolean }) => {
         const client = await ctx.client();
-        const [run, history] = await Promise.all([client.api.getFlowRun({ params: { id } }), client.api.getFlowRunHistory({ params: { id } })]);
+        const run = await client.resolveFlowRun(ref);
+        const history = await client.api.getFlowRunHistory({ params: { id: run.id } });
         if (options.json) return ctx.out.json({ flow_run: run, history: history.items });
         ctx.out.details(run);
         ctx.out.line(`View it at ${flowRunUiUrl(client.apiUrl, run.id)}`);
@@ -57,7 +64,7 @@ export function registerFlowRun(program: Command, env: CommandEnv): void {
   flowRun
     .command("logs")
     .description("print a flow run's logs")
-    .argument("<id>")
+    .argument("<run>", RUN_REF_HELP)
     .option("-f, --follow", "keep printing new lines until the run ends")
     .option("--json", "print the log lines as a JSON array; with --follow, one JSON object per line")
     .action(handler(env, showLogs));
@@ -65,12 +72,14 @@ export function registerFlowRun(program: Command, env: CommandEnv): void {
   flowRun
     .command("cancel")
     .description("cancel a flow run: at once if it never started, else through CANCELLING while its infrastructure stops")
-    .argument("<id>")
+    .argument("<run>", RUN_REF_HELP)
     .option("--reason <text>", "why, kept in the run's history")
     .option("--json", JSON_HELP)
     .action(
-      handler(env, async (ctx, id: string, options: { reason?: string; json?: boolean }) => {
-        const run = await (await ctx.client()).api.cancelFlowRun({ params: { id }, body: options.reason ? { reason: options.reason } : {} });
+      handler(env, async (ctx, ref: string, options: { reason?: string; json?: boolean }) => {
+        const client = await ctx.client();
+        const { id } = await client.resolveFlowRun(ref);
+        const run = await client.api.cancelFlowRun({ params: { id }, body: options.reason ? { reason: options.reason } : {} });
         if (options.json) return ctx.out.json(run);
         ctx.out.success(`Flow run '${run.name}' is ${stateLabel(run.state, ctx.out.colors)}`);
         if (run.state.type === "CANCELLING") ctx.out.note(`Its infrastructure is being stopped; follow it with 'ferry flow-run logs ${run.id} --follow'.`);
@@ -121,8 +130,9 @@ function runDuration(run: FlowRun, now: Date): string {
   return formatDuration((end.getTime() - new Date(run.start_time).getTime()) / 1000);
 }
 
-async function showLogs(ctx: CommandContext, id: string, options: { follow?: boolean; json?: boolean }): Promise<number | void> {
+async function showLogs(ctx: CommandContext, ref: string, options: { follow?: boolean; json?: boolean }): Promise<number | void> {
   const client = await ctx.client();
+  const { id } = await client.resolveFlowRun(ref);
   const lines: LogLine[] = [];
   let cursor: string | null = null;
   do {

@@ -7,7 +7,7 @@ import { relativeTime } from "../format.js";
 import { renderJson } from "../output.js";
 import { loadProvisioning } from "../provisioning.js";
 import { confirmFlags, createWithProvisioning, ProvisioningFlags, registerProvisioning, type CreateFlags } from "./provision.js";
-import { confirmOrYes, handler, isObject, JSON_HELP, LIMIT_HELP, parseInteger, readDocument, type CommandEnv } from "./shared.js";
+import { confirmedDelete, handler, YES_HELP, isObject, JSON_HELP, LIMIT_HELP, parseInteger, readDocument, type CommandEnv } from "./shared.js";
 
 interface PoolOptions {
   description?: string;
@@ -136,16 +136,14 @@ export function registerWorkPool(program: Command, env: CommandEnv): void {
     .command("delete")
     .description("delete a work pool that no deployment uses")
     .argument("<name>")
-    .option("-y, --yes", "do not ask for confirmation")
+    .option("-y, --yes", YES_HELP)
     .action(
-      handler(env, async (ctx, name: string, options: { yes?: boolean }) => {
-        if (!(await confirmOrYes(ctx, options.yes, `Delete work pool '${name}'?`))) {
-          ctx.out.note("Nothing deleted.");
-          return 1;
-        }
-        await (await ctx.client()).api.deleteWorkPool({ params: { name } });
-        ctx.out.success(`Deleted work pool '${name}'`);
-      }),
+      handler(env, async (ctx, name: string, options: { yes?: boolean }) =>
+        confirmedDelete(ctx, options, `Delete work pool '${name}'?`, async () => {
+          await (await ctx.client()).api.deleteWorkPool({ params: { name } });
+          ctx.out.success(`Deleted work pool '${name}'`);
+        }),
+      ),
     );
 
   for (const [command, paused] of [
