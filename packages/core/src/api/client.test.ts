@@ -307,7 +307,7 @@ describe("FerryClient", () => {
 
     it.each([
       [401, "unauthenticated", "Unauthorized"],
-      [404, "not_found", "Not Found"],
+      // A bare 404 is another server: see "says a server answering a bare 404 is not a Ferry server".
       [500, "unavailable", "Internal Server Error"],
       [502, "unavailable", "Bad Gateway"],
       [503, "unavailable", "Service Unavailable"],
