@@ -9,6 +9,8 @@ import type { ImageBackend } from "./images/image-build.js";
 export interface OutputStream {
   write(text: string): void;
   readonly isTTY: boolean;
+  /** The terminal's width, when it is one. */
+  readonly columns?: number;
 }
 
 export interface Choice<T> {
@@ -60,7 +62,14 @@ export interface Io {
 
 export function processIo(): Io {
   return {
-    stdout: { write: (text) => void process.stdout.write(text), isTTY: process.stdout.isTTY === true },
+    stdout: {
+      write: (text) => void process.stdout.write(text),
+      isTTY: process.stdout.isTTY === true,
+      // Read at each use: the terminal may be resized while a command runs.
+      get columns() {
+        return process.stdout.columns;
+      },
+    },
     stderr: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true },
     stdinIsTTY: process.stdin.isTTY === true,
     readStdin,

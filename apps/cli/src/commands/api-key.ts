@@ -35,7 +35,7 @@ export function registerApiKey(program: Command, env: CommandEnv): void {
         if (options.json) return ctx.out.json(items);
         const now = new Date();
         ctx.out.table(items, [
-          { header: "ID", value: (k) => k.id },
+          { header: "ID", value: (k) => k.id, shrink: false },
           { header: "NAME", value: (k) => k.name },
           { header: "KEY", value: (k) => `${k.prefix}****` },
           { header: "CREATED", value: (k) => relativeTime(k.created_at, now) },

@@ -71,7 +71,7 @@ export function registerDeploymentSchedule(deployment: Command, env: CommandEnv)
         if (!items.length) return ctx.out.line(`No schedules. Add one with 'ferry deployment schedule add ${found.flow_name}/${found.name} --cron "0 9 * * *" --timezone Europe/Berlin'.`);
         const c = ctx.out.colors;
         ctx.out.table(items, [
-          { header: "ID", value: (s) => s.id },
+          { header: "ID", value: (s) => s.id, shrink: false },
           { header: "SCHEDULE", value: (s) => describeSchedule(s) },
           { header: "STATUS", value: (s) => (!s.active ? c.yellow("paused") : found.paused ? c.yellow("deployment paused") : c.green("active")) },
           { header: "NEXT RUNS", value: (s) => s.next_runs.slice(0, 3).join(", ") || "-" },

@@ -113,7 +113,7 @@ async function listRuns(ctx: CommandContext, options: ListOptions): Promise<void
   if (!runs.length) return ctx.out.line("No flow runs match.");
   const now = new Date();
   ctx.out.table(runs, [
-    { header: "ID", value: (r) => r.id },
+    { header: "ID", value: (r) => r.id, shrink: false },
     { header: "NAME", value: (r) => r.name },
     { header: "DEPLOYMENT", value: (r) => `${r.flow_name}/${r.deployment_name}` },
     { header: "POOL", value: (r) => r.work_pool },

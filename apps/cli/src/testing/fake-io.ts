@@ -21,6 +21,8 @@ export interface FakeIoOptions {
   stdinIsTTY?: boolean;
   stdoutIsTTY?: boolean;
   stderrIsTTY?: boolean;
+  /** The pretend terminal's width (with `stdoutIsTTY`). */
+  columns?: number;
   answers?: string[];
   confirm?: boolean;
   /**
@@ -50,7 +52,7 @@ export function fakeIo(options: FakeIoOptions = {}): FakeIo {
   const opened: string[] = [];
   const spinners: string[] = [];
   return {
-    stdout: { write: (t) => void (stdout += t), isTTY: options.stdoutIsTTY ?? false },
+    stdout: { write: (t) => void (stdout += t), isTTY: options.stdoutIsTTY ?? false, ...(options.columns ? { columns: options.columns } : {}) },
     stderr: { write: (t) => void (stderr += t), isTTY: options.stderrIsTTY ?? false },
     stdinIsTTY: options.stdinIsTTY ?? false,
     readStdin: async () => options.stdin ?? "",
@@ -117,6 +119,8 @@ export interface RecordedRequest {
   query: URLSearchParams;
   headers: Headers;
   body: unknown;
+  /** The caller's abort signal: a route answering a stream ends it when the caller gives up. */
+  signal: AbortSignal | null;
 }
 
 export type FakeRoute = (request: RecordedRequest) => Response | Promise<Response>;
@@ -136,6 +140,7 @@ export function fakeServer(routes: Record<string, FakeRoute>): { fetch: typeof f
       query: url.searchParams,
       headers: new Headers(init?.headers),
       body: typeof init?.body === "string" ? JSON.parse(init.body) : undefined,
+      signal: init?.signal ?? null,
     };
     requests.push(request);
     const route = routes[`${method} ${url.pathname}`];
