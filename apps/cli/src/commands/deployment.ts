@@ -6,6 +6,7 @@ import { formatDuration, relativeTime, sourceLabel, stateLabel } from "../format
 import { parseDateTime, parseDuration } from "../duration.js";
 import { collect, keyValues } from "../key-value.js";
 import { registerDeploymentSchedule } from "./deployment-schedule.js";
+import { withSpinner } from "../spinner.js";
 import { followAndPrint } from "./run-events.js";
 import { confirmedDelete, handler, YES_HELP, JSON_HELP, LIMIT_HELP, parseInteger, type CommandEnv } from "./shared.js";
 
@@ -41,7 +42,8 @@ export function registerDeployment(program: Command, env: CommandEnv): void {
         if (options.pool) query.work_pool = options.pool;
         if (options.flow) query.flow_name = options.flow;
         if (options.search) query.search = options.search;
-        const items = await (await ctx.client()).listAll.listDeployments({ query }, { max: options.limit });
+        const client = await ctx.client();
+        const items = await withSpinner(ctx, "Reading the deployments", () => client.listAll.listDeployments({ query }, { max: options.limit }));
         if (options.json) return ctx.out.json(items);
         if (!items.length) return ctx.out.line("No deployments. Create them with 'ferry deploy'.");
         const now = new Date();
@@ -117,7 +119,8 @@ async function runDeployment(ctx: CommandContext, ref: string, options: RunOptio
   const watch = options.watch || options.timeout !== undefined;
   const client = await ctx.client();
   const found = await client.resolveDeployment(ref);
-  const result = await client.api.createFlowRun({ params: { id: found.id }, body });
+  // A push pool's run is submitted to its cloud before the answer comes back.
+  const result = await withSpinner(ctx, `Starting a run of ${found.flow_name}/${found.name}`, () => client.api.createFlowRun({ params: { id: found.id }, body }));
   const run = result.flow_run;
   const { out } = ctx;
 

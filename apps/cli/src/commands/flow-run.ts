@@ -3,6 +3,7 @@ import { FerryError, flowRunUiUrl, isStateType, STATE_TYPES, type FlowRun, type 
 import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { formatDuration, relativeTime, stateLabel } from "../format.js";
+import { withSpinner } from "../spinner.js";
 import { followAndPrint, renderLogLine } from "./run-events.js";
 import { handler, JSON_HELP, parseInteger, type CommandEnv } from "./shared.js";
 
@@ -101,13 +102,15 @@ async function listRuns(ctx: CommandContext, options: ListOptions): Promise<void
   const runs: FlowRun[] = [];
   let cursor: string | null = null;
   let more = false;
-  do {
-    const want = options.all ? PAGE : Math.min(options.limit - runs.length, 1000);
-    const page = await client.api.listFlowRuns({ query: { ...query, limit: want, ...(cursor ? { cursor } : {}) } });
-    runs.push(...page.items);
-    cursor = page.next_cursor;
-    more = cursor !== null;
-  } while (cursor !== null && (options.all || runs.length < options.limit));
+  await withSpinner(ctx, "Reading the flow runs", async () => {
+    do {
+      const want = options.all ? PAGE : Math.min(options.limit - runs.length, 1000);
+      const page = await client.api.listFlowRuns({ query: { ...query, limit: want, ...(cursor ? { cursor } : {}) } });
+      runs.push(...page.items);
+      cursor = page.next_cursor;
+      more = cursor !== null;
+    } while (cursor !== null && (options.all || runs.length < options.limit));
+  });
 
   if (options.json) return ctx.out.json(runs);
   if (!runs.length) return ctx.out.line("No flow runs match.");
