@@ -47,6 +47,15 @@ describe("help and usage", () => {
     expect(io.err()).toMatch(/'zero' is not a whole number/);
   });
 
+  it("says to add a scheme to an API URL without one, before anything else about it", async () => {
+    for (const argv of [["work-pool", "ls", "--api-url", "localhost:4200"], ["profile", "set", "p", "--api-url", "127.0.0.1:4200"]]) {
+      const { io, run, requests } = setup({}, { env: { FERRY_API_KEY: undefined } });
+      expect(await run(...argv)).toBe(2);
+      expect(io.err()).toMatch(/^Error: the Ferry API URL '[\w.]+:4200' has no http:\/\/ or https:\/\/ scheme; add http:\/\/ or https:\/\/ \(e\.g\. http:\/\/[\w.]+:4200\)\n/);
+      expect(requests).toEqual([]);
+    }
+  });
+
   it("checks KEY=VALUE flags before calling the server", async () => {
     const { io, run, requests } = setup({});
     expect(await run("deployment", "run", "etl/nightly", "--param", "oops")).toBe(2);
