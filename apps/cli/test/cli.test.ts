@@ -342,7 +342,7 @@ describe("ferry CLI against a real server", () => {
     expect(me).toMatchObject({ api_url: server.url, profile: "local", workspace: { name: "default" }, credential: { kind: "api_key", role: "admin" } });
     const text = await ferry(["whoami"]);
     expect(text.stdout).toMatch(/^workspace +default \(pro tier\)$/m);
-    expect(text.stdout).toMatch(/^credential +API key fy_\w+\*{4} from profile 'local'$/m);
+    expect(text.stdout).toMatch(/^credential +API key fy_[\w-]+\*{4} from profile 'local'$/m);
     const version = parseJson<{ cli: string; server: { url: string; version: string | null; error: string | null } }>(await ferry(["version", "--json"]));
     expect(version).toMatchObject({ cli: expect.stringMatching(/^\d+\.\d+\.\d+/), server: { url: server.url, version: me.server_version, error: null } });
     const unreachable = await ferry(["version"], { env: { FERRY_API_URL: "http://127.0.0.1:1" } });
@@ -368,7 +368,7 @@ describe("ferry CLI against a real server", () => {
     await new Promise<void>((r) => other.listen(0, "127.0.0.1", r));
     try {
       const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
-      expectRefused(await ferry(["work-pool", "ls"], { env: { FERRY_API_URL: url } }), 4, new RegExp(`${url} is not a Ferry server: GET /api/work-pools answered 200 with an HTML page, not JSON`));
+      expectRefused(await ferry(["work-pool", "ls"], { env: { FERRY_API_URL: url, FERRY_API_KEY: `fy_${"x".repeat(40)}` } }), 4, new RegExp(`${url} is not a Ferry server: GET /api/work-pools answered 200 with an HTML page, not JSON`));
     } finally {
       other.closeAllConnections();
       await new Promise((r) => other.close(r));
