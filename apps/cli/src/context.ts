@@ -1,4 +1,4 @@
-import { FerryClient, FerryError, type ProviderInfo } from "@ferry/core";
+import { checkApiUrl, FerryClient, FerryError, type ProviderInfo } from "@ferry/core";
 import type { Io } from "./io.js";
 import { Output } from "./output.js";
 import { ferryHome, profilesPath, readProfiles, resolveSettings, type ClientPlugins, type GlobalOptions, type Settings } from "@ferry/client-node";
@@ -86,7 +86,11 @@ export class CommandContext {
 }
 
 function requireUrl(s: Settings): string {
-  if (s.apiUrl) return s.apiUrl;
+  if (s.apiUrl) {
+    // Before anything else about it: without a scheme, "no API key for localhost:4200" would hide the mistake.
+    checkApiUrl(s.apiUrl);
+    return s.apiUrl;
+  }
   throw new FerryError(
     "validation_failed",
     "no Ferry server is configured: start one with 'ferry server start' (it saves a 'local' profile), " +

@@ -1,4 +1,5 @@
 import type { loadClientPlugins } from "@ferry/client-node";
+import { createSpinner } from "nanospinner";
 import type { ImageBackend } from "./images/image-build.js";
 
 /**
@@ -8,6 +9,19 @@ import type { ImageBackend } from "./images/image-build.js";
 export interface OutputStream {
   write(text: string): void;
   readonly isTTY: boolean;
+  /** The terminal's width, when it is one. */
+  readonly columns?: number;
+}
+
+export interface Choice<T> {
+  name: string;
+  value: T;
+  description?: string;
+}
+
+export interface Spinner {
+  /** Ends the animation with a mark: ✓ when the step succeeded, ✗ when it failed. */
+  stop(ok: boolean): void;
 }
 
 export interface Io {
@@ -21,7 +35,16 @@ export interface Io {
   cwd: string;
   /** Hidden input on the terminal; only called when `stdinIsTTY`. */
   promptSecret(message: string): Promise<string>;
-  confirm(message: string): Promise<boolean>;
+  confirm(message: string, defaultAnswer?: boolean): Promise<boolean>;
+  /** One of `choices`, picked with the arrow keys; only called when `stdinIsTTY`. */
+  select<T>(message: string, choices: readonly Choice<T>[]): Promise<T>;
+  /** A line of text; `validate` answers an error message to show, or null to accept. Only called when `stdinIsTTY`. */
+  input(message: string, options?: { default?: string; validate?: (value: string) => string | null }): Promise<string>;
+  /**
+   * A spinner on stderr for a step that may take a while; null when stderr is not a terminal (a pipe, a
+   * log file, CI), where an animation would only be noise.
+   */
+  spinner(text: string): Spinner | null;
   /** Resolves on the first SIGINT or SIGTERM after the call; `dispose` stops listening. */
   nextSignal(): { signal: Promise<NodeJS.Signals>; dispose(): void };
   /** Replaces the global fetch (tests point the client at a fake server). */
@@ -39,7 +62,14 @@ export interface Io {
 
 export function processIo(): Io {
   return {
-    stdout: { write: (text) => void process.stdout.write(text), isTTY: process.stdout.isTTY === true },
+    stdout: {
+      write: (text) => void process.stdout.write(text),
+      isTTY: process.stdout.isTTY === true,
+      // Read at each use: the terminal may be resized while a command runs.
+      get columns() {
+        return process.stdout.columns;
+      },
+    },
     stderr: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true },
     stdinIsTTY: process.stdin.isTTY === true,
     readStdin,
@@ -50,9 +80,21 @@ export function processIo(): Io {
       const { default: password } = await import("@inquirer/password");
       return password({ message, mask: "*" }, { output: process.stderr });
     },
-    async confirm(message) {
+    async confirm(message, defaultAnswer = false) {
       const { default: confirm } = await import("@inquirer/confirm");
-      return confirm({ message, default: false }, { output: process.stderr });
+      return confirm({ message, default: defaultAnswer }, { output: process.stderr });
+    },
+    async select(message, choices) {
+      const { default: select } = await import("@inquirer/select");
+      return select({ message, choices: [...choices], pageSize: 12 }, { output: process.stderr });
+    },
+    async input(message, options = {}) {
+      const { default: input } = await import("@inquirer/input");
+      const { validate } = options;
+      return input(
+        { message, ...(options.default !== undefined ? { default: options.default } : {}), ...(validate ? { validate: (value: string) => validate(value) ?? true } : {}) },
+        { output: process.stderr },
+      );
     },
     async openBrowser(url) {
       // Without a display (a server, SSH, CI) xdg-open would "succeed" into a text browser or nothing.
@@ -65,6 +107,11 @@ export function processIo(): Io {
       } catch {
         return false;
       }
+    },
+    spinner(text) {
+      if (!process.stderr.isTTY || process.env.TERM === "dumb") return null;
+      const spinner = createSpinner(text, { stream: process.stderr, color: "cyan" }).start();
+      return { stop: (ok) => void (ok ? spinner.success() : spinner.error()) };
     },
     nextSignal() {
       let handler: (signal: NodeJS.Signals) => void = () => {};

@@ -1,7 +1,7 @@
 import pc from "picocolors";
 import { describe, expect, it } from "vitest";
 import { formatDuration, maskSecret, relativeTime, sourceLabel, stateLabel } from "./format.js";
-import { renderDetails, renderJson, renderTable, useColor } from "./output.js";
+import { fitColumns, renderDetails, renderJson, renderTable, useColor } from "./output.js";
 
 const plain = pc.createColors(false);
 const colored = pc.createColors(true);
@@ -25,6 +25,39 @@ describe("renderTable", () => {
     const text = renderTable(rows, [{ header: "NAME", value: (r) => colored.green(r.name) }, columns[1]!], colored);
     const visible = text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "");
     expect(visible).toBe(["NAME         N", "a            1", "longer-name  22", ""].join("\n"));
+  });
+});
+
+describe("tables that fit the terminal", () => {
+  const rows = [
+    { id: "0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", source: "https://github.com/acme/a-rather-long-repository-name.git@main", state: "Completed" },
+    { id: "0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c", source: "https://github.com/acme/flows.git@dev", state: "Running" },
+  ];
+  const columns = [
+    { header: "ID", value: (r: (typeof rows)[number]) => r.id, shrink: false },
+    { header: "SOURCE", value: (r: (typeof rows)[number]) => r.source },
+    { header: "STATE", value: (r: (typeof rows)[number]) => colored.green(r.state) },
+  ];
+  const strip = (text: string) => text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "");
+
+  it("cuts the widest column first, with an ellipsis, so every line fits the width", () => {
+    const text = strip(renderTable(rows, columns, colored, 80));
+    const lines = text.trimEnd().split("\n");
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+    // The id stays whole (shrink: false); the source gives up what the line lacks.
+    expect(lines[1]).toBe("0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b  https://github.com/acme/a-rath…  Completed");
+    expect(lines[2]).toBe("0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c  https://github.com/acme/flows.…  Running");
+  });
+
+  it("leaves a table that fits, or piped output (no width), whole", () => {
+    expect(renderTable(rows, columns, plain, 200)).toBe(renderTable(rows, columns, plain));
+    expect(renderTable(rows, columns, plain)).toContain("a-rather-long-repository-name.git@main");
+  });
+
+  it("fitColumns shrinks the widest down to the minimums, and no further", () => {
+    expect(fitColumns([36, 60, 9], [8, 8, 8], 80)).toEqual([33, 34, 9]);
+    expect(fitColumns([10, 10], [8, 8], 100)).toEqual([10, 10]);
+    expect(fitColumns([30, 30], [8, 8], 10)).toEqual([8, 8]);
   });
 });
 

@@ -8,6 +8,8 @@ export type Colors = ReturnType<typeof pc.createColors>;
 export interface Column<T> {
   header: string;
   value: (row: T) => string | number | boolean | null | undefined;
+  /** False for a column that must stay whole to be useful (an id to copy): never cut to fit the terminal. */
+  shrink?: boolean;
 }
 
 /**
@@ -31,8 +33,10 @@ export class Output {
     this.io.stdout.write(renderJson(value));
   }
 
+  /** On a terminal, long columns are cut (with …) to fit its width; piped output keeps every character. */
   table<T>(rows: readonly T[], columns: readonly Column<T>[]): void {
-    this.io.stdout.write(renderTable(rows, columns, this.colors));
+    const width = this.io.stdout.isTTY ? (this.io.stdout.columns ?? Number(this.io.env.COLUMNS)) : undefined;
+    this.io.stdout.write(renderTable(rows, columns, this.colors, width && width > 0 ? width : undefined));
   }
 
   details(value: unknown): void {
@@ -64,9 +68,41 @@ export function renderJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-/** A borderless table: easy to read and to grep. */
-export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], colors: Colors): string {
+const GAP = 2;
+/** No column is cut below this many characters (nor below its header). */
+const MIN_COLUMN = 8;
+
+/**
+ * Column widths that fit `available` characters: the widest column gives up a character at a time, so
+ * short columns (ids, states, times) stay whole and long ones (sources, messages) are cut first. When
+ * even the minimum widths do not fit, they are returned as they are and the terminal wraps.
+ */
+export function fitColumns(natural: readonly number[], minimum: readonly number[], available: number, gap = GAP): number[] {
+  const widths = [...natural];
+  const total = () => widths.reduce((a, b) => a + b, 0) + gap * Math.max(0, widths.length - 1);
+  while (total() > available) {
+    let widest = -1;
+    for (let i = 0; i < widths.length; i++) {
+      if (widths[i]! > minimum[i]! && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+    }
+    if (widest < 0) break;
+    widths[widest]!--;
+  }
+  return widths;
+}
+
+/** A borderless table: easy to read and to grep. With `width`, long cells are cut to fit it. */
+export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], colors: Colors, width?: number): string {
+  const cells = rows.map((row) => columns.map((c) => cell(c.value(row))));
+  let colWidths: number[] | undefined;
+  if (width !== undefined) {
+    const natural = columns.map((c, i) => Math.max(visibleLength(c.header), ...cells.map((r) => visibleLength(r[i]!))));
+    const minimum = columns.map((c, i) => (c.shrink === false ? natural[i]! : Math.min(natural[i]!, Math.max(visibleLength(c.header), MIN_COLUMN))));
+    const fitted = fitColumns(natural, minimum, width);
+    if (fitted.some((w, i) => w < natural[i]!)) colWidths = fitted;
+  }
   const table = new Table({
+    ...(colWidths ? { colWidths, truncate: "…" } : {}),
     head: columns.map((c) => colors.bold(c.header)),
     chars: {
       top: "", "top-mid": "", "top-left": "", "top-right": "",
@@ -77,8 +113,14 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
     style: { head: [], border: [], "padding-left": 0, "padding-right": 0, compact: true },
     wordWrap: false,
   });
-  for (const row of rows) table.push(columns.map((c) => cell(c.value(row))));
+  for (const row of cells) table.push(row);
   return `${table.toString().split("\n").map((l) => l.trimEnd()).join("\n")}\n`;
+}
+
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
+function visibleLength(text: string): number {
+  return [...text.replace(ANSI, "")].length;
 }
 
 function cell(value: string | number | boolean | null | undefined): string {

@@ -47,6 +47,15 @@ describe("help and usage", () => {
     expect(io.err()).toMatch(/'zero' is not a whole number/);
   });
 
+  it("says to add a scheme to an API URL without one, before anything else about it", async () => {
+    for (const argv of [["work-pool", "ls", "--api-url", "localhost:4200"], ["profile", "set", "p", "--api-url", "127.0.0.1:4200"]]) {
+      const { io, run, requests } = setup({}, { env: { FERRY_API_KEY: undefined } });
+      expect(await run(...argv)).toBe(2);
+      expect(io.err()).toMatch(/^Error: the Ferry API URL '[\w.]+:4200' has no http:\/\/ or https:\/\/ scheme; add http:\/\/ or https:\/\/ \(e\.g\. http:\/\/[\w.]+:4200\)\n/);
+      expect(requests).toEqual([]);
+    }
+  });
+
   it("checks KEY=VALUE flags before calling the server", async () => {
     const { io, run, requests } = setup({});
     expect(await run("deployment", "run", "etl/nightly", "--param", "oops")).toBe(2);
@@ -402,27 +411,5 @@ describe("ui", () => {
     expect(await run("ui")).toBe(0);
     expect(io.out()).toBe(`${link.url}\n`);
     expect(io.err()).toMatch(/No browser could be opened/);
-  });
-});
-
-describe("work-pool delete", () => {
-  it("needs --yes when nobody can confirm", async () => {
-    const { io, run, requests } = setup({});
-    expect(await run("work-pool", "delete", "p")).toBe(2);
-    expect(io.err()).toMatch(/pass --yes/);
-    expect(requests).toEqual([]);
-  });
-
-  it("asks on a terminal and deletes nothing on no", async () => {
-    const { io, run, requests } = setup({}, { stdinIsTTY: true, confirm: false });
-    expect(await run("work-pool", "delete", "p")).toBe(1);
-    expect(io.prompts).toEqual(["Delete work pool 'p'?"]);
-    expect(requests).toEqual([]);
-  });
-
-  it("deletes with --yes", async () => {
-    const { run, requests } = setup({ "DELETE /api/work-pools/p": () => json(200, { deleted: true }) });
-    expect(await run("work-pool", "delete", "p", "--yes")).toBe(0);
-    expect(requests.map((r) => r.method)).toEqual(["DELETE"]);
   });
 });

@@ -3,10 +3,12 @@ import pc from "picocolors";
 import { registerAdmin } from "./commands/admin.js";
 import { registerApiKey } from "./commands/api-key.js";
 import { registerOidcTrust } from "./commands/oidc-trust.js";
+import { registerCompletion } from "./commands/completion.js";
 import { registerCredentials } from "./commands/credentials.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerDeployment } from "./commands/deployment.js";
 import { registerFlowRun } from "./commands/flow-run.js";
+import { registerIdentity } from "./commands/identity.js";
 import { registerProfile } from "./commands/profile.js";
 import { registerQuota } from "./commands/quota.js";
 import { registerServer } from "./commands/server.js";
@@ -35,6 +37,8 @@ const REGISTRARS: Registrar[] = [
   registerQuota,
   registerUi,
   registerAdmin,
+  registerIdentity,
+  registerCompletion,
 ];
 
 const ENVIRONMENT_HELP = `Environment:

@@ -49,6 +49,32 @@ export function ferry(args: string[], options: CliOptions & { home: string }): P
   });
 }
 
+const PTY_DRIVER = fileURLToPath(new URL("./pty-driver.py", import.meta.url));
+
+/**
+ * Runs `ferry ARGS` on a pseudo-terminal (Python's pty module), answering its prompts: each step waits
+ * for a pattern on the screen, then types its keys ("\r" is Enter, "\x1b[B" the down arrow). The
+ * result's stdout is the screen, ANSI sequences removed; code 124 when a prompt never appeared.
+ */
+export function ferryOnTerminal(args: string[], steps: [pattern: string, keys: string][], options: CliOptions & { home: string }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("python3", [PTY_DRIVER, JSON.stringify(steps), process.execPath, options.bin ?? FERRY_BIN, ...args], {
+      cwd: options.cwd,
+      env: cleanEnv({ FERRY_HOME: options.home, TERM: "xterm-256color", ...options.env }),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      transcript.push(`$ ferry ${args.slice(0, 2).join(" ")} … (terminal)\n${stdout}${stderr}`);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 export interface ServerProcess {
   url: string;
   child: ChildProcess;

@@ -1,10 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ApiKey, CreatedApiKey, Credentials, Deployment, DeploymentApplyResult, FlowRun, Quota, StateHistoryEntry, WorkPool, Workspace } from "@ferry/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ferry as runFerry, parseJson, startServer, transcript, type CliOptions, type CliResult, type ServerProcess } from "./cli-harness.js";
+import { ferry as runFerry, ferryOnTerminal, parseJson, startServer, transcript, type CliOptions, type CliResult, type ServerProcess } from "./cli-harness.js";
 import { alive } from "../../../test-support/processes.js";
 
 // A value that must never be printed by any command, the server included.
@@ -118,7 +121,7 @@ describe("ferry CLI against a real server", () => {
     const unpinned = await ferry(["oidc-trust", "create", "x", "--claim", "ref=refs/heads/main"]);
     expect(unpinned.code).toBe(2);
     expect(unpinned.stderr).toMatch(/must pin/);
-    expectOk(await ferry(["oidc-trust", "delete", "etl-main"]));
+    expectOk(await ferry(["oidc-trust", "delete", "etl-main", "--yes"]));
     expect(parseJson(await ferry(["oidc-trust", "ls", "--json"]))).toEqual([]);
   });
 
@@ -280,6 +283,96 @@ describe("ferry CLI against a real server", () => {
     const duplicate = await ferry(["work-pool", "create", "managed-a", "--type", "ferry:managed"]);
     expectRefused(duplicate, 5, /managed-a.*(exists|taken)|(exists|taken).*managed-a/);
     expect(parseJson<WorkPool[]>(await ferry(["work-pool", "ls", "--json"]))).toHaveLength(1);
+  });
+
+  it("walks through 'ferry deploy' on a terminal, writes ferry.yaml and deploys; names the flags without one", async () => {
+    const repo = await mkdtemp(join(tmpdir(), "ferry-e2e-wizard-"));
+    try {
+      const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=e2e", "-c", "user.email=e2e@example.com", ...args], { cwd: repo, stdio: "pipe" });
+      git("init", "-q", "-b", "main");
+      git("remote", "add", "origin", "https://github.com/acme/flows.git");
+      await mkdir(join(repo, "flows"));
+      await writeFile(join(repo, "flows", "hello.py"), 'def hello(name: str = "world"):\n    print(f"hello {name}")\n');
+      git("add", ".");
+      git("commit", "-q", "-m", "flows");
+
+      const refused = await ferry(["deploy"], { cwd: repo });
+      expectRefused(refused, 2, /no ferry\.yaml in .* and no terminal to ask on: pass --entrypoint path\/to\/flow\.py:function, --name NAME and --pool POOL/);
+
+      const down = "\x1b[B";
+      const walked = await ferryOnTerminal(
+        ["deploy"],
+        [
+          ["Which flow\\?", "\r"],
+          // managed-a, then "Create a ferry:managed pool": take the second, a new pool (the tier is pro now).
+          ["Which work pool runs it\\?", `${down}\r`],
+          ["Name of the new pool", "wizard-pool\r"],
+          ["Deployment name", "greeting\r"],
+          ["Default for parameter 'name'", "ferry\r"],
+          ["Cron schedule", "0 9 * * 1-5\r"],
+          ["Its time zone", "UTC\r"],
+        ],
+        { home, cwd: repo },
+      );
+      expect({ code: walked.code, screen: walked.stdout }).toMatchObject({ code: 0 });
+      expect(walked.stdout).toMatch(/Created work pool 'wizard-pool' \(ferry:managed\)/);
+      expect(walked.stdout).toMatch(/Wrote ferry\.yaml with deployment hello\/greeting\./);
+      expect(walked.stdout).toMatch(/created\s+hello\/greeting\s+pool wizard-pool, https:\/\/github\.com\/acme\/flows\.git@main/);
+      const yaml = await readFile(join(repo, "ferry.yaml"), "utf8");
+      expect(yaml).toMatch(/entrypoint: flows\/hello\.py:hello/);
+      const deployed = parseJson<Deployment>(await ferry(["deployment", "inspect", "hello/greeting", "--json"]));
+      expect(deployed).toMatchObject({ work_pool: "wizard-pool", parameters: { name: "ferry" } });
+      expect(deployed.schedules).toEqual([expect.objectContaining({ active: true, cron: "0 9 * * 1-5" })]);
+      expectOk(await ferry(["deployment", "delete", "hello/greeting", "--yes"]));
+      expectOk(await ferry(["work-pool", "delete", "wizard-pool", "--yes"]));
+    } finally {
+      await rm(repo, { recursive: true, force: true });
+    }
+  });
+
+  it("asks before a delete on a terminal, and deletes nothing on no", async () => {
+    const declined = await ferryOnTerminal(["work-pool", "delete", "managed-a"], [["Delete work pool 'managed-a'\\?", "n\r"]], { home, cwd: project });
+    expect(declined.code).toBe(1);
+    expect(declined.stdout).toMatch(/Nothing deleted\./);
+    expect(parseJson<WorkPool[]>(await ferry(["work-pool", "ls", "--json"])).map((p) => p.name)).toContain("managed-a");
+  });
+
+  it("says who is calling and which versions talk", async () => {
+    const me = parseJson<{ api_url: string; profile: string; workspace: Workspace; credential: { kind: string; role: string }; server_version: string }>(await ferry(["whoami", "--json"]));
+    expect(me).toMatchObject({ api_url: server.url, profile: "local", workspace: { name: "default" }, credential: { kind: "api_key", role: "admin" } });
+    const text = await ferry(["whoami"]);
+    expect(text.stdout).toMatch(/^workspace +default \(pro tier\)$/m);
+    expect(text.stdout).toMatch(/^credential +API key fy_[\w-]+\*{4} from profile 'local'$/m);
+    const version = parseJson<{ cli: string; server: { url: string; version: string | null; error: string | null } }>(await ferry(["version", "--json"]));
+    expect(version).toMatchObject({ cli: expect.stringMatching(/^\d+\.\d+\.\d+/), server: { url: server.url, version: me.server_version, error: null } });
+    const unreachable = await ferry(["version"], { env: { FERRY_API_URL: "http://127.0.0.1:1" } });
+    expectOk(unreachable);
+    expect(unreachable.stdout).toMatch(/^server +not reachable at http:\/\/127\.0\.0\.1:1/m);
+  });
+
+  it("finds a run by a prefix of its id and by DEPLOYMENT/RUN_NAME", async () => {
+    const prefix = runId.slice(0, 23);
+    const byPrefix = parseJson<{ flow_run: FlowRun }>(await ferry(["flow-run", "inspect", prefix, "--json"]));
+    expect(byPrefix.flow_run.id).toBe(runId);
+    const byName = parseJson<{ flow_run: FlowRun }>(await ferry(["run", "inspect", `nightly/${byPrefix.flow_run.name}`, "--json"]));
+    expect(byName.flow_run.id).toBe(runId);
+    expectRefused(await ferry(["flow-run", "logs", runId.slice(0, 4)]), 2, /is ambiguous: it matches \d+ runs/);
+  });
+
+  it("says to add a scheme to a URL without one, and that a server that is not Ferry is not", async () => {
+    expectRefused(await ferry(["work-pool", "ls", "--api-url", "localhost:4200"]), 2, /the Ferry API URL 'localhost:4200' has no http:\/\/ or https:\/\/ scheme; add http:\/\/ or https:\/\/ \(e\.g\. http:\/\/localhost:4200\)/);
+    const other = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<!doctype html><title>Welcome to nginx!</title>");
+    });
+    await new Promise<void>((r) => other.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+      expectRefused(await ferry(["work-pool", "ls"], { env: { FERRY_API_URL: url, FERRY_API_KEY: `fy_${"x".repeat(40)}` } }), 4, new RegExp(`${url} is not a Ferry server: GET /api/work-pools answered 200 with an HTML page, not JSON`));
+    } finally {
+      other.closeAllConnections();
+      await new Promise((r) => other.close(r));
+    }
   });
 
   it("refuses a wrong API key with exit code 3", async () => {

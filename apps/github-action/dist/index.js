@@ -56104,6 +56104,10 @@ var FlowRunCreateSchema = Type.Object({
   job_variables: Type.Optional(JsonObject2),
   tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  scheduled_start_time: Type.Optional(Type.String({
+    format: "date-time",
+    description: "Start the run no earlier than this time (it waits SCHEDULED until then); default now. Not more than a year ahead."
+  })),
   idempotency_key: Type.Optional(Type.String({
     minLength: 1,
     maxLength: 200,
@@ -56114,6 +56118,8 @@ var FlowRunListQuerySchema = Type.Object({
   deployment_id: Type.Optional(Ref2()),
   work_pool: Type.Optional(Ref2()),
   state: Type.Optional(Ref2({ description: "Comma-separated state types, e.g. RUNNING,PENDING" })),
+  id_prefix: Type.Optional(Type.String({ minLength: 4, maxLength: 36, pattern: "^[0-9a-fA-F-]+$", description: "Only runs whose id starts with this (at least 4 characters)" })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Only runs with this exact name" })),
   created_after: Type.Optional(Type.String({ format: "date-time" })),
   created_before: Type.Optional(Type.String({ format: "date-time" })),
   ...ListParams
@@ -56138,6 +56144,17 @@ var LogInputSchema = Type.Object({
   timestamp: Type.Optional(Type.String({ format: "date-time" })),
   source: Type.Optional(Type.String({ maxLength: 50 }))
 }, { additionalProperties: false });
+var MeSchema = Type.Object({
+  workspace: WorkspaceSchema,
+  credential: Type.Object({
+    kind: Type.Union([Type.Literal("api_key"), Type.Literal("session"), Type.Literal("access_token")], {
+      description: "What the caller authenticated with: an API key, a browser session, or an access token exchanged for an OIDC token"
+    }),
+    role: RoleSchema,
+    api_key_id: Nullable(Type.String({ format: "uuid", description: "The API key's id, with kind api_key" }))
+  }),
+  server_version: Type.String({ description: "The server's version" })
+});
 var FlowRunResultSchema = Type.Object({
   flow_run: FlowRunSchema,
   created: Type.Boolean({ description: "False when an earlier run with the same idempotency key was returned" })
@@ -56152,6 +56169,15 @@ var ROUTES = {
     role: "viewer",
     summary: "The workspace of the API key, with its tier and limits",
     response: WorkspaceSchema
+  },
+  getMe: {
+    method: "GET",
+    path: "/api/me",
+    tag: "workspace",
+    status: 200,
+    role: "viewer",
+    summary: "Who is calling: the workspace, the kind of credential and its role, and the server's version",
+    response: MeSchema
   },
   getQuota: {
     method: "GET",
@@ -56953,6 +56979,7 @@ var FerryClient = class {
   constructor(options) {
     if (!options.apiUrl)
       throw new FerryError("validation_failed", "the Ferry API URL is not set; pass --api-url or set FERRY_API_URL");
+    checkApiUrl(options.apiUrl);
     this.apiUrl = options.apiUrl.replace(/\/+$/, "");
     this.options = options;
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -56980,10 +57007,19 @@ var FerryClient = class {
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 3e4)
     });
     if (!response.ok)
-      throw await errorFromResponse(response);
+      throw await errorFromResponse(response, this.apiUrl, `${route.method} ${route.path}`);
     if (route.response === null)
       return void 0;
-    return await response.json();
+    const type = (response.headers.get("content-type") ?? "").split(";")[0].trim();
+    const call = `${route.method} ${route.path}`;
+    if (/html/i.test(type))
+      throw notFerry(this.apiUrl, `${call} answered ${response.status} with an HTML page, not JSON`);
+    const text = await response.text();
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw notFerry(this.apiUrl, `${call} answered ${response.status} with ${type || "a body"} that is not JSON`);
+    }
   }
   /**
    * Every item of a list paged by cursor, page after page, one method per paged route:
@@ -57022,6 +57058,35 @@ var FerryClient = class {
       cursor = page.next_cursor;
       delete query.include_total;
     }
+  }
+  /**
+   * Finds a flow run by its id, a unique prefix of its id (at least 4 characters), or its name under its
+   * deployment: `DEPLOYMENT/RUN` or `FLOW/DEPLOYMENT/RUN`. Several matches are an error that lists them.
+   */
+  async resolveFlowRun(ref) {
+    if (isUuid(ref))
+      return this.api.getFlowRun({ params: { id: ref } });
+    const parts = ref.split("/");
+    let candidates;
+    if (parts.length === 2 || parts.length === 3) {
+      if (parts.some((p) => !p))
+        throw badRunRef(ref);
+      const [runName, deploymentName, flowName] = [...parts].reverse();
+      const page = await this.api.listFlowRuns({ query: { name: runName, limit: 50 } });
+      candidates = page.items.filter((r) => r.deployment_name === deploymentName && (flowName === void 0 || r.flow_name === flowName));
+    } else if (parts.length === 1 && /^[0-9a-f-]+$/i.test(ref)) {
+      if (ref.replace(/-/g, "").length < 4)
+        throw new FerryError("validation_failed", `flow run id prefix '${ref}' is too short; give at least 4 characters of the id`);
+      candidates = (await this.api.listFlowRuns({ query: { id_prefix: ref.toLowerCase(), limit: RUN_CANDIDATES + 1 } })).items;
+    } else {
+      throw badRunRef(ref);
+    }
+    if (candidates.length === 1)
+      return candidates[0];
+    if (!candidates.length)
+      throw new FerryError("not_found", `flow run '${ref}' was not found; list runs with 'ferry flow-run ls'`);
+    const shown = candidates.slice(0, RUN_CANDIDATES).map((r) => `${r.id} (${r.flow_name}/${r.deployment_name}/${r.name}, ${r.state.name})`);
+    throw new FerryError("validation_failed", `flow run '${ref}' is ambiguous: it matches ${candidates.length > RUN_CANDIDATES ? `more than ${RUN_CANDIDATES} runs, among them` : `${candidates.length} runs:`} ${shown.join(", ")}; give more characters of the id, or the whole id`, { details: { candidates: candidates.slice(0, RUN_CANDIDATES).map((r) => r.id) } });
   }
   /** Finds a deployment by id or by `flow_name/deployment_name`. */
   async resolveDeployment(ref) {
@@ -57068,7 +57133,7 @@ var FerryClient = class {
         throw error2;
       }
       if (!response.ok) {
-        const error2 = await errorFromResponse(response);
+        const error2 = await errorFromResponse(response, this.apiUrl, `GET ${FLOW_RUN_EVENTS_PATH}`);
         if (error2.retryable && failures++ < 5) {
           await sleep(250 * 2 ** failures, options.signal);
           continue;
@@ -57164,6 +57229,10 @@ function queryString(query) {
   const s = params.toString();
   return s ? `?${s}` : "";
 }
+var RUN_CANDIDATES = 5;
+function badRunRef(ref) {
+  return new FerryError("validation_failed", `flow run '${ref}' must be an id, a unique prefix of one (at least 4 characters), or DEPLOYMENT/RUN_NAME (FLOW/DEPLOYMENT/RUN_NAME when deployment names repeat)`);
+}
 var BARE_STATUS_CODES = {
   400: "validation_failed",
   401: "unauthenticated",
@@ -57173,7 +57242,22 @@ var BARE_STATUS_CODES = {
   413: "payload_too_large",
   429: "unavailable"
 };
-async function errorFromResponse(response) {
+function checkApiUrl(apiUrl) {
+  if (/^https?:\/\//i.test(apiUrl)) {
+    try {
+      new URL(apiUrl);
+      return;
+    } catch {
+      throw new FerryError("validation_failed", `the Ferry API URL '${apiUrl}' is not a valid URL; give it as http://HOST:PORT or https://HOST`);
+    }
+  }
+  const example = /^[a-z][a-z0-9+.-]*:\/\//i.test(apiUrl) ? apiUrl.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "https://") : `http://${apiUrl}`;
+  throw new FerryError("validation_failed", `the Ferry API URL '${apiUrl}' has no http:// or https:// scheme; add http:// or https:// (e.g. ${example})`);
+}
+function notFerry(apiUrl, what) {
+  return new FerryError("not_found", `${apiUrl} is not a Ferry server: ${what}; check the URL (--api-url, FERRY_API_URL or the profile's api_url)`);
+}
+async function errorFromResponse(response, apiUrl, call) {
   let payload;
   try {
     payload = await response.json();
@@ -57184,6 +57268,8 @@ async function errorFromResponse(response) {
   if (error2 && isErrorCode(error2.code) && typeof error2.message === "string") {
     return new FerryError(error2.code, error2.message, { details: error2.details });
   }
+  if (response.status === 404)
+    return notFerry(apiUrl, `${call} answered 404 ${response.statusText} without Ferry's error JSON`);
   const code = BARE_STATUS_CODES[response.status] ?? (response.status >= 500 ? "unavailable" : "internal");
   return new FerryError(code, `the server answered ${response.status} ${response.statusText}`);
 }

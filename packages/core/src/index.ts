@@ -21,7 +21,7 @@ export * from "./cursor.js";
 export * from "./text.js";
 export * from "./api/routes.js";
 export { buildOpenApiDocument, ErrorResponseSchema, type OpenApiOptions } from "./api/openapi.js";
-export { FerryClient, type FerryClientOptions } from "./api/client.js";
+export { checkApiUrl, FerryClient, type FerryClientOptions } from "./api/client.js";
 export * from "./admission.js";
 export { PROJECT_FILE_JSON_SCHEMA } from "./project-file-schema.js";
 export * from "./idempotency.js";

@@ -422,6 +422,9 @@ export interface FlowRunFilter {
   deployment_id?: string;
   work_pool?: string;
   states?: StateType[];
+  /** Lower-case hex digits and dashes: runs whose id starts with them. */
+  id_prefix?: string;
+  name?: string;
   created_after?: string;
   created_before?: string;
 }

@@ -68,7 +68,7 @@ export function registerAdmin(program: Command, env: CommandEnv): void {
         if (options.json) return ctx.out.json(items);
         const now = new Date();
         ctx.out.table(items, [
-          { header: "ID", value: (w) => w.id },
+          { header: "ID", value: (w) => w.id, shrink: false },
           { header: "NAME", value: (w) => w.name },
           { header: "TIER", value: (w) => w.tier },
           { header: "CUSTOM LIMITS", value: (w) => Object.entries(w.limits_override).map(([k, v]) => `${k}=${v}`).join(", ") },

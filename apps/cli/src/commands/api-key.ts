@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { maskSecret, relativeTime } from "../format.js";
-import { handler, JSON_HELP, LIMIT_HELP, parseInteger, type CommandEnv } from "./shared.js";
+import { confirmedDelete, handler, YES_HELP, JSON_HELP, LIMIT_HELP, parseInteger, type CommandEnv } from "./shared.js";
 
 export function registerApiKey(program: Command, env: CommandEnv): void {
   const apiKey = program.command("api-key").description("API keys of the workspace");
@@ -35,7 +35,7 @@ export function registerApiKey(program: Command, env: CommandEnv): void {
         if (options.json) return ctx.out.json(items);
         const now = new Date();
         ctx.out.table(items, [
-          { header: "ID", value: (k) => k.id },
+          { header: "ID", value: (k) => k.id, shrink: false },
           { header: "NAME", value: (k) => k.name },
           { header: "KEY", value: (k) => `${k.prefix}****` },
           { header: "CREATED", value: (k) => relativeTime(k.created_at, now) },
@@ -48,17 +48,22 @@ export function registerApiKey(program: Command, env: CommandEnv): void {
     .command("delete")
     .description("revoke an API key")
     .argument("<id>")
+    .option("-y, --yes", YES_HELP)
     .action(
-      handler(env, async (ctx, id: string) => {
+      handler(env, async (ctx, id: string, options: { yes?: boolean }) => {
         const client = await ctx.client();
         const items = await client.listAll.listApiKeys();
         const target = items.find((k) => k.id === id);
-        await client.api.deleteApiKey({ params: { id } });
-        ctx.out.success(`Revoked API key ${id}`);
         const { apiKey, profileName } = await ctx.settings();
-        if (target && apiKey?.startsWith(target.prefix)) {
-          ctx.out.warn(`it was probably the key this CLI uses (${maskSecret(apiKey)}); save another with 'ferry profile set ${profileName ?? "NAME"} --api-key-stdin'`);
-        }
+        const own = Boolean(target && apiKey?.startsWith(target.prefix));
+        const question = `Revoke API key ${target ? `'${target.name}' (${id})` : id}${own ? ", probably the one this CLI uses" : ""}?`;
+        return confirmedDelete(ctx, options, question, async () => {
+          await client.api.deleteApiKey({ params: { id } });
+          ctx.out.success(`Revoked API key ${id}`);
+          if (own) {
+            ctx.out.warn(`it was probably the key this CLI uses (${maskSecret(apiKey)}); save another with 'ferry profile set ${profileName ?? "NAME"} --api-key-stdin'`);
+          }
+        });
       }),
     );
 }

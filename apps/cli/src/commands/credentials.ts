@@ -3,7 +3,7 @@ import { FerryError, type FerryClient, type JsonSchema } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { relativeTime } from "../format.js";
 import { collect, parseKeyValue } from "../key-value.js";
-import { handler, isObject, JSON_HELP, LIMIT_HELP, parseInteger, readDocument, type CommandEnv } from "./shared.js";
+import { confirmedDelete, handler, YES_HELP, isObject, JSON_HELP, LIMIT_HELP, parseInteger, readDocument, type CommandEnv } from "./shared.js";
 
 interface CreateOptions {
   type: string;
@@ -89,11 +89,14 @@ export function registerCredentials(program: Command, env: CommandEnv): void {
     .command("delete")
     .description("delete credentials that no pool or deployment uses")
     .argument("<name>")
+    .option("-y, --yes", YES_HELP)
     .action(
-      handler(env, async (ctx, name: string) => {
-        await (await ctx.client()).api.deleteCredentials({ params: { name } });
-        ctx.out.success(`Deleted credentials '${name}'`);
-      }),
+      handler(env, async (ctx, name: string, options: { yes?: boolean }) =>
+        confirmedDelete(ctx, options, `Delete credentials '${name}'?`, async () => {
+          await (await ctx.client()).api.deleteCredentials({ params: { name } });
+          ctx.out.success(`Deleted credentials '${name}'`);
+        }),
+      ),
     );
 }
 

@@ -33,6 +33,8 @@ import { pushedReference } from "../images/reference.js";
 import { resolveRegistryAuth } from "../images/registry-auth.js";
 import { collect, keyValues } from "../key-value.js";
 import { uploadWorkingTree } from "./deploy-upload.js";
+import { withSpinner } from "../spinner.js";
+import { walkThroughDeploy } from "./deploy-wizard.js";
 import { handler, type CommandEnv } from "./shared.js";
 
 export interface DeployOptions {
@@ -73,7 +75,7 @@ const DEFINITION_FLAGS: [keyof DeployOptions, string][] = [
 export function registerDeploy(program: Command, env: CommandEnv): void {
   program
     .command("deploy")
-    .description("create or update deployments from ferry.yaml, or one deployment from flags")
+    .description("create or update deployments from ferry.yaml, or one deployment from flags; alone on a terminal, walks you through one")
     .argument("[names...]", "deployments of the file to apply (name or flow/name); default: the only one")
     .option("--file <path>", "project file", DEFAULT_FILE)
     .option("--all", "apply every deployment in the file")
@@ -106,6 +108,7 @@ export function registerDeploy(program: Command, env: CommandEnv): void {
 
 async function deploy(ctx: CommandContext, names: string[], options: DeployOptions): Promise<void> {
   const { out } = ctx;
+  if (!names.length && !options.all && !options.entrypoint && !definitionFlags(options).length) names = await chooseOrWalkThrough(ctx, options);
   const project = options.entrypoint ? projectFromFlags(names, options) : await projectFromFile(ctx, names, options);
 
   let defaults: DeploymentSource | null = null;
@@ -126,7 +129,7 @@ async function deploy(ctx: CommandContext, names: string[], options: DeployOptio
   } else if (project.missing.length) {
     if (flagSource.git_url) defaults = flagSource as DeploymentSource;
     else {
-      const git = await gitDefaults(ctx.io.cwd);
+      const git = await withSpinner(ctx, "Reading the git repository", () => gitDefaults(ctx.io.cwd));
       // A branch or commit from the flags replaces what HEAD points at, rather than mixing with it.
       defaults = flagSource.branch || flagSource.commit ? { git_url: git.source.git_url, ...flagSource } : { ...git.source, ...flagSource };
       out.note(`Source: ${sourceLabel(defaults)} (from the git repository in ${ctx.io.cwd})`);
@@ -135,7 +138,8 @@ async function deploy(ctx: CommandContext, names: string[], options: DeployOptio
   }
   const fileName = options.entrypoint ? "command line" : options.file ?? DEFAULT_FILE;
   let deployments = completeDeployments(project, { source: defaults }, { fileName });
-  const schemas = await withParameterSchemas(deployments, readerAt((await gitTopLevel(ctx.io.cwd)) ?? ctx.io.cwd));
+  const reader = readerAt((await gitTopLevel(ctx.io.cwd)) ?? ctx.io.cwd);
+  const schemas = await withSpinner(ctx, "Reading the flows' parameters", () => withParameterSchemas(deployments, reader));
   deployments = schemas.deployments;
   for (const note of schemas.notes) out.warn(note);
 
@@ -157,7 +161,8 @@ async function deploy(ctx: CommandContext, names: string[], options: DeployOptio
     // The tag stands in for the pushed image, so a pool's template is checked before the build, not after.
     deployments = withImage(deployments, plan.target.reference);
   }
-  await checkDeployments(client, deployments);
+  const checked = deployments;
+  await withSpinner(ctx, "Checking the deployments against their pools", () => checkDeployments(client, checked));
 
   let image: { reference: string; tag: string; digest: string | null; built: boolean } | null = null;
   if (plan) {
@@ -243,8 +248,47 @@ function projectFromFlags(names: string[], options: DeployOptions): ProjectFile 
   return { deployments: [draft], missing: [{ index: 0, deployment: `${flowName}/${draft.name}`, field: "source.git_url", path: "--git-url" }] };
 }
 
+function definitionFlags(options: DeployOptions): string[] {
+  return DEFINITION_FLAGS.filter(([key]) => options[key] !== undefined).map(([, flag]) => flag);
+}
+
+/**
+ * `ferry deploy` alone. On a terminal: without a project file, the walk-through writes one; with one, the
+ * person picks its deployment(s) or a new one. Without a terminal, a file is deployed as before (its only
+ * deployment, or the names it needs), and without a file the error names the flags to pass.
+ */
+async function chooseOrWalkThrough(ctx: CommandContext, options: DeployOptions): Promise<string[]> {
+  const fileName = options.file ?? DEFAULT_FILE;
+  const path = resolve(ctx.io.cwd, fileName);
+  const text = await readFile(path, "utf8").catch(() => null);
+  if (text === null) {
+    if (!ctx.io.stdinIsTTY) {
+      throw new FerryError(
+        "validation_failed",
+        `no ${fileName} in ${ctx.io.cwd} and no terminal to ask on: pass --entrypoint path/to/flow.py:function, --name NAME and --pool POOL ` +
+          `(or write ${fileName}; on a terminal, 'ferry deploy' walks you through it)`,
+      );
+    }
+    return [await walkThroughDeploy(ctx, fileName)];
+  }
+  if (!ctx.io.stdinIsTTY) return [];
+  const project = parseProjectFile(text, { fileName });
+  const NEW = "\0new";
+  const ALL = "\0all";
+  const choices = project.deployments.map((d) => ({ name: `${d.flow_name}/${d.name}`, value: `${d.flow_name}/${d.name}`, description: `${d.entrypoint} on ${d.work_pool}` }));
+  if (choices.length > 1) choices.push({ name: `All ${choices.length} deployments`, value: ALL, description: "" });
+  choices.push({ name: "A new deployment (walk through it)", value: NEW, description: `adds it to ${fileName}` });
+  const picked = await ctx.io.select(`Deploy what from ${fileName}?`, choices);
+  if (picked === NEW) return [await walkThroughDeploy(ctx, fileName)];
+  if (picked === ALL) {
+    options.all = true;
+    return [];
+  }
+  return [picked];
+}
+
 async function projectFromFile(ctx: CommandContext, names: string[], options: DeployOptions): Promise<ProjectFile> {
-  const given = DEFINITION_FLAGS.filter(([key]) => options[key] !== undefined).map(([, flag]) => flag);
+  const given = definitionFlags(options);
   if (given.length) {
     throw new FerryError(
       "validation_failed",

@@ -48,7 +48,7 @@ describe("ferry deployment schedule", () => {
     const { run, requests } = setup({ [`PATCH ${path}`]: () => json(200, dep), [`DELETE ${path}`]: () => json(200, dep) });
     expect(await run("deployment", "schedule", "pause", "etl/nightly", schedule.id)).toBe(0);
     expect(await run("deployment", "schedule", "resume", "etl/nightly", schedule.id)).toBe(0);
-    expect(await run("deployment", "schedule", "rm", "etl/nightly", schedule.id)).toBe(0);
+    expect(await run("deployment", "schedule", "rm", "etl/nightly", schedule.id, "--yes")).toBe(0);
     expect(requests.filter((r) => r.method !== "GET").map((r) => [r.method, r.body])).toEqual([
       ["PATCH", { active: false }],
       ["PATCH", { active: true }],

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { ScheduleCreate } from "@ferry/core";
-import { parseInteger, handler, JSON_HELP, type CommandEnv } from "./shared.js";
+import { parseInteger, confirmedDelete, handler, YES_HELP, JSON_HELP, type CommandEnv } from "./shared.js";
 
 const REF_HELP = "FLOW/NAME or the deployment's id";
 
@@ -71,7 +71,7 @@ export function registerDeploymentSchedule(deployment: Command, env: CommandEnv)
         if (!items.length) return ctx.out.line(`No schedules. Add one with 'ferry deployment schedule add ${found.flow_name}/${found.name} --cron "0 9 * * *" --timezone Europe/Berlin'.`);
         const c = ctx.out.colors;
         ctx.out.table(items, [
-          { header: "ID", value: (s) => s.id },
+          { header: "ID", value: (s) => s.id, shrink: false },
           { header: "SCHEDULE", value: (s) => describeSchedule(s) },
           { header: "STATUS", value: (s) => (!s.active ? c.yellow("paused") : found.paused ? c.yellow("deployment paused") : c.green("active")) },
           { header: "NEXT RUNS", value: (s) => s.next_runs.slice(0, 3).join(", ") || "-" },
@@ -105,12 +105,15 @@ export function registerDeploymentSchedule(deployment: Command, env: CommandEnv)
     .description("remove a schedule (its runs made ahead that have not started are deleted)")
     .argument("<deployment>", REF_HELP)
     .argument("<schedule-id>", "the schedule's id (or a unique prefix)")
+    .option("-y, --yes", YES_HELP)
     .action(
-      handler(env, async (ctx, ref: string, scheduleId: string) => {
+      handler(env, async (ctx, ref: string, scheduleId: string, options: { yes?: boolean }) => {
         const client = await ctx.client();
         const found = await client.resolveDeployment(ref);
-        await client.api.deleteDeploymentSchedule({ params: { id: found.id, schedule: scheduleId } });
-        ctx.out.success(`Removed schedule ${scheduleId} from ${found.flow_name}/${found.name}`);
+        return confirmedDelete(ctx, options, `Remove schedule ${scheduleId} from ${found.flow_name}/${found.name} (and its runs made ahead)?`, async () => {
+          await client.api.deleteDeploymentSchedule({ params: { id: found.id, schedule: scheduleId } });
+          ctx.out.success(`Removed schedule ${scheduleId} from ${found.flow_name}/${found.name}`);
+        });
       }),
     );
 }

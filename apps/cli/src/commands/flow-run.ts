@@ -3,6 +3,7 @@ import { FerryError, flowRunUiUrl, isStateType, STATE_TYPES, type FlowRun, type 
 import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { formatDuration, relativeTime, stateLabel } from "../format.js";
+import { withSpinner } from "../spinner.js";
 import { followAndPrint, renderLogLine } from "./run-events.js";
 import { handler, JSON_HELP, parseInteger, type CommandEnv } from "./shared.js";
 
@@ -17,8 +18,14 @@ interface ListOptions {
 
 const PAGE = 200;
 
+/** What every command taking a run accepts; resolved by `FerryClient.resolveFlowRun`. */
+export const RUN_REF_HELP = "the run's id, a unique prefix of it (4+ characters), or DEPLOYMENT/RUN_NAME";
+
 export function registerFlowRun(program: Command, env: CommandEnv): void {
-  const flowRun = program.command("flow-run").description("flow runs: follow, inspect, cancel and re-run them");
+  const flowRun = program
+    .command("flow-run")
+    .alias("run")
+    .description("flow runs: follow, inspect, cancel and re-run them ('ferry run' is the same group)");
 
   flowRun
     .command("ls")
@@ -34,12 +41,13 @@ export function registerFlowRun(program: Command, env: CommandEnv): void {
   flowRun
     .command("inspect")
     .description("show a flow run and every state it went through")
-    .argument("<id>")
+    .argument("<run>", RUN_REF_HELP)
     .option("--json", "print {flow_run, history} as JSON")
     .action(
-      handler(env, async (ctx, id: string, options: { json?: boolean }) => {
+      handler(env, async (ctx, ref: string, options: { json?: boolean }) => {
         const client = await ctx.client();
-        const [run, history] = await Promise.all([client.api.getFlowRun({ params: { id } }), client.api.getFlowRunHistory({ params: { id } })]);
+        const run = await client.resolveFlowRun(ref);
+        const history = await client.api.getFlowRunHistory({ params: { id: run.id } });
         if (options.json) return ctx.out.json({ flow_run: run, history: history.items });
         ctx.out.details(run);
         ctx.out.line(`View it at ${flowRunUiUrl(client.apiUrl, run.id)}`);
@@ -57,7 +65,7 @@ export function registerFlowRun(program: Command, env: CommandEnv): void {
   flowRun
     .command("logs")
     .description("print a flow run's logs")
-    .argument("<id>")
+    .argument("<run>", RUN_REF_HELP)
     .option("-f, --follow", "keep printing new lines until the run ends")
     .option("--json", "print the log lines as a JSON array; with --follow, one JSON object per line")
     .action(handler(env, showLogs));
@@ -65,12 +73,14 @@ export function registerFlowRun(program: Command, env: CommandEnv): void {
   flowRun
     .command("cancel")
     .description("cancel a flow run: at once if it never started, else through CANCELLING while its infrastructure stops")
-    .argument("<id>")
+    .argument("<run>", RUN_REF_HELP)
     .option("--reason <text>", "why, kept in the run's history")
     .option("--json", JSON_HELP)
     .action(
-      handler(env, async (ctx, id: string, options: { reason?: string; json?: boolean }) => {
-        const run = await (await ctx.client()).api.cancelFlowRun({ params: { id }, body: options.reason ? { reason: options.reason } : {} });
+      handler(env, async (ctx, ref: string, options: { reason?: string; json?: boolean }) => {
+        const client = await ctx.client();
+        const { id } = await client.resolveFlowRun(ref);
+        const run = await client.api.cancelFlowRun({ params: { id }, body: options.reason ? { reason: options.reason } : {} });
         if (options.json) return ctx.out.json(run);
         ctx.out.success(`Flow run '${run.name}' is ${stateLabel(run.state, ctx.out.colors)}`);
         if (run.state.type === "CANCELLING") ctx.out.note(`Its infrastructure is being stopped; follow it with 'ferry flow-run logs ${run.id} --follow'.`);
@@ -80,11 +90,12 @@ export function registerFlowRun(program: Command, env: CommandEnv): void {
   flowRun
     .command("retry")
     .description("re-run a finished flow run as a new run, with its parameters, job variables and source commit")
-    .argument("<id>")
+    .argument("<run>", RUN_REF_HELP)
     .option("--json", "print {flow_run, created} as JSON")
     .action(
-      handler(env, async (ctx, id: string, options: { json?: boolean }) => {
+      handler(env, async (ctx, ref: string, options: { json?: boolean }) => {
         const client = await ctx.client();
+        const { id } = await client.resolveFlowRun(ref);
         const result = await client.api.retryFlowRun({ params: { id } });
         if (options.json) return ctx.out.json(result);
         const run = result.flow_run;
@@ -108,19 +119,21 @@ async function listRuns(ctx: CommandContext, options: ListOptions): Promise<void
   const runs: FlowRun[] = [];
   let cursor: string | null = null;
   let more = false;
-  do {
-    const want = options.all ? PAGE : Math.min(options.limit - runs.length, 1000);
-    const page = await client.api.listFlowRuns({ query: { ...query, limit: want, ...(cursor ? { cursor } : {}) } });
-    runs.push(...page.items);
-    cursor = page.next_cursor;
-    more = cursor !== null;
-  } while (cursor !== null && (options.all || runs.length < options.limit));
+  await withSpinner(ctx, "Reading the flow runs", async () => {
+    do {
+      const want = options.all ? PAGE : Math.min(options.limit - runs.length, 1000);
+      const page = await client.api.listFlowRuns({ query: { ...query, limit: want, ...(cursor ? { cursor } : {}) } });
+      runs.push(...page.items);
+      cursor = page.next_cursor;
+      more = cursor !== null;
+    } while (cursor !== null && (options.all || runs.length < options.limit));
+  });
 
   if (options.json) return ctx.out.json(runs);
   if (!runs.length) return ctx.out.line("No flow runs match.");
   const now = new Date();
   ctx.out.table(runs, [
-    { header: "ID", value: (r) => r.id },
+    { header: "ID", value: (r) => r.id, shrink: false },
     { header: "NAME", value: (r) => r.name },
     { header: "DEPLOYMENT", value: (r) => `${r.flow_name}/${r.deployment_name}` },
     { header: "POOL", value: (r) => r.work_pool },
@@ -137,8 +150,9 @@ function runDuration(run: FlowRun, now: Date): string {
   return formatDuration((end.getTime() - new Date(run.start_time).getTime()) / 1000);
 }
 
-async function showLogs(ctx: CommandContext, id: string, options: { follow?: boolean; json?: boolean }): Promise<number | void> {
+async function showLogs(ctx: CommandContext, ref: string, options: { follow?: boolean; json?: boolean }): Promise<number | void> {
   const client = await ctx.client();
+  const { id } = await client.resolveFlowRun(ref);
   const lines: LogLine[] = [];
   let cursor: string | null = null;
   do {

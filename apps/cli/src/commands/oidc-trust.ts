@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { FerryError, GITHUB_ACTIONS_ISSUER, isRole, ROLES, type Role } from "@ferry/core";
 import { collect, parseKeyValue } from "../key-value.js";
 import { relativeTime } from "../format.js";
-import { handler, JSON_HELP, LIMIT_HELP, parseInteger, type CommandEnv } from "./shared.js";
+import { confirmedDelete, handler, YES_HELP, JSON_HELP, LIMIT_HELP, parseInteger, type CommandEnv } from "./shared.js";
 
 /** `--claim repository=acme/etl`: the value is the pattern as written (never JSON-parsed). */
 export function claimConditions(list: readonly string[] | undefined): Record<string, string> {
@@ -72,10 +72,13 @@ export function registerOidcTrust(program: Command, env: CommandEnv): void {
     .command("delete")
     .description("delete a trust policy; the access tokens it issued stop working at once")
     .argument("<name>")
+    .option("-y, --yes", YES_HELP)
     .action(
-      handler(env, async (ctx, name: string) => {
-        await (await ctx.client()).api.deleteOidcTrustPolicy({ params: { name } });
-        ctx.out.success(`Deleted trust policy '${name}'`);
-      }),
+      handler(env, async (ctx, name: string, options: { yes?: boolean }) =>
+        confirmedDelete(ctx, options, `Delete trust policy '${name}'? Its access tokens stop working at once.`, async () => {
+          await (await ctx.client()).api.deleteOidcTrustPolicy({ params: { name } });
+          ctx.out.success(`Deleted trust policy '${name}'`);
+        }),
+      ),
     );
 }

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
-import { FerryError } from "@ferry/core";
+import { checkApiUrl, FerryError } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { maskSecret } from "../format.js";
 import { assertProfileName, assertProviderModules, parseProviderList, profilesPath, readProfiles, resolveSettings, updateProfiles, type Profile } from "@ferry/client-node";
-import { handler, JSON_HELP, type CommandEnv } from "./shared.js";
+import { confirmedDelete, handler, YES_HELP, JSON_HELP, type CommandEnv } from "./shared.js";
 
 /** A profile as it may be shown: never a whole key or token. */
 function shownProfile(name: string, profile: Profile, active: boolean) {
@@ -75,7 +75,7 @@ export function registerProfile(program: Command, env: CommandEnv): void {
       handler(env, async (ctx, name: string, options: { apiKeyStdin?: boolean; adminTokenStdin?: boolean; providers?: string }) => {
         assertProfileName(name);
         const apiUrl = ctx.globals.apiUrl;
-        if (apiUrl !== undefined) assertHttpUrl(apiUrl);
+        if (apiUrl !== undefined) checkApiUrl(apiUrl);
         if (options.apiKeyStdin && options.adminTokenStdin && !ctx.io.stdinIsTTY) {
           throw new FerryError("validation_failed", "stdin can carry only one secret; set the API key and the admin token in two calls");
         }
@@ -108,15 +108,20 @@ export function registerProfile(program: Command, env: CommandEnv): void {
     .command("delete")
     .description("delete a profile")
     .argument("<name>")
+    .option("-y, --yes", YES_HELP)
     .action(
-      handler(env, async (ctx, name: string) => {
-        const file = await updateProfiles(profilesPath(ctx.home), (f) => {
-          if (!f.profiles[name]) throw unknownProfile(name, Object.keys(f.profiles));
-          delete f.profiles[name];
-          if (f.active === name) f.active = null;
+      handler(env, async (ctx, name: string, options: { yes?: boolean }) => {
+        const existing = await readProfiles(profilesPath(ctx.home));
+        if (!existing.profiles[name]) throw unknownProfile(name, Object.keys(existing.profiles));
+        return confirmedDelete(ctx, options, `Delete profile '${name}' (its API key is forgotten here, not revoked)?`, async () => {
+          const file = await updateProfiles(profilesPath(ctx.home), (f) => {
+            if (!f.profiles[name]) throw unknownProfile(name, Object.keys(f.profiles));
+            delete f.profiles[name];
+            if (f.active === name) f.active = null;
+          });
+          ctx.out.success(`Deleted profile '${name}'`);
+          if (file.active === null && Object.keys(file.profiles).length) ctx.out.note("No profile is active now; pick one with 'ferry profile use NAME'.");
         });
-        ctx.out.success(`Deleted profile '${name}'`);
-        if (file.active === null && Object.keys(file.profiles).length) ctx.out.note("No profile is active now; pick one with 'ferry profile use NAME'.");
       }),
     );
 
@@ -157,16 +162,6 @@ function unknownProfile(name: string, names: string[]): FerryError {
   return new FerryError("not_found", `profile '${name}' does not exist${names.length ? `; profiles: ${names.join(", ")}` : "; create it with 'ferry profile set'"}`);
 }
 
-function assertHttpUrl(url: string): void {
-  let ok = false;
-  try {
-    const u = new URL(url);
-    ok = u.protocol === "http:" || u.protocol === "https:";
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new FerryError("validation_failed", `--api-url '${url}' is not an http(s) URL, e.g. https://ferry.example.com`);
-}
 
 async function readSecret(ctx: CommandContext, what: string): Promise<string> {
   const value = (ctx.io.stdinIsTTY ? await ctx.io.promptSecret(`${what}:`) : await ctx.io.readStdin()).trim();

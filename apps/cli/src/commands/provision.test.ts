@@ -222,7 +222,7 @@ describe("work-pool create --provision-infra", () => {
   it("needs --yes when nobody can confirm, and makes nothing", async () => {
     const { io, run, requests, plugins } = setup(createRoutes());
     expect(await run("work-pool", "create", "p", "--type", "acme:push", "--provision-infra")).toBe(2);
-    expect(io.err()).toMatch(/refusing to create cloud resources without confirmation; pass --yes when not running on a terminal/);
+    expect(io.err()).toMatch(/refusing to create cloud resources without confirmation: stdin is not a terminal; pass --yes to confirm/);
     expect(plugins.acme.inputs).toHaveLength(1); // the plan, no apply
     expect(requests.filter((r) => r.method === "POST")).toEqual([]);
   });
@@ -440,7 +440,7 @@ describe("work-pool deprovision", () => {
   it("needs --yes when nobody can confirm", async () => {
     const { io, run, plugins } = setup({ "GET /api/work-pools/p": () => json(200, workPool({ name: "p", type: "acme:push" })) });
     expect(await run("work-pool", "deprovision", "p")).toBe(2);
-    expect(io.err()).toMatch(/refusing to remove cloud resources without confirmation; pass --yes/);
+    expect(io.err()).toMatch(/refusing to remove cloud resources without confirmation: stdin is not a terminal; pass --yes/);
     expect(plugins.acme.removed).toEqual([]);
   });
 });

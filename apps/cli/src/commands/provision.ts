@@ -17,7 +17,7 @@ import { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { profilesPath, updateProfiles } from "@ferry/client-node";
 import { addProvisionFlags, checkProvisionOptions, givenOptions, loadProvisioning, type ProvisioningSetup } from "../provisioning.js";
-import { handler, JSON_HELP, type CommandEnv } from "./shared.js";
+import { confirmOrYes, handler, YES_HELP, JSON_HELP, type CommandEnv } from "./shared.js";
 
 export interface ProvisionFlags {
   yes?: boolean;
@@ -76,7 +76,7 @@ export function credentialsNameFor(pool: string, credentialsType: string): strin
 }
 
 export function confirmFlags(command: Command): Command {
-  return command.option("-y, --yes", "do not ask for confirmation (needed when not on a terminal)").option("--no-confirm", "same as --yes");
+  return command.option("-y, --yes", YES_HELP).option("--no-confirm", "same as --yes");
 }
 
 export function registerProvisioning(pool: Command, env: CommandEnv, flags: ProvisioningFlags): void {
@@ -343,9 +343,7 @@ function publicResult(outcome: ProvisionOutcome): Record<string, unknown> {
 }
 
 async function confirmProvisioning(ctx: CommandContext, flags: ProvisionFlags, question: string, what: string): Promise<boolean> {
-  if (flags.yes || flags.confirm === false) return true;
-  if (!ctx.io.stdinIsTTY) throw new FerryError("validation_failed", `refusing to ${what} without confirmation; pass --yes when not running on a terminal`);
-  return ctx.io.confirm(question);
+  return confirmOrYes(ctx, flags.yes || flags.confirm === false, question, what);
 }
 
 function showPlan(ctx: CommandContext, plan: ProvisionStep[]): void {

@@ -31,6 +31,8 @@ export interface FollowOptions {
   /** Log line ids already printed (by a page fetched before following). */
   seen?: Set<string>;
   lastEventId?: string;
+  /** Stop following after this many seconds (the run goes on) and resolve `timedOut`. */
+  timeoutSeconds?: number;
 }
 
 /**
@@ -42,14 +44,22 @@ export async function followAndPrint(
   client: FerryClient,
   runId: string,
   options: FollowOptions,
-): Promise<{ run: FlowRun; interrupted: boolean }> {
+): Promise<{ run: FlowRun; interrupted: boolean; timedOut: boolean }> {
   const abort = new AbortController();
   const { signal, dispose } = ctx.io.nextSignal();
   let interrupted = false;
+  let timedOut = false;
   void signal.then(() => {
     interrupted = true;
     abort.abort();
   });
+  const timer =
+    options.timeoutSeconds === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          abort.abort();
+        }, options.timeoutSeconds * 1000);
   const seen = options.seen ?? new Set<string>();
   try {
     for await (const event of client.followRun(runId, { signal: abort.signal, lastEventId: options.lastEventId })) {
@@ -69,7 +79,8 @@ export async function followAndPrint(
     }
   } finally {
     dispose();
+    clearTimeout(timer);
   }
   const run = await client.api.getFlowRun({ params: { id: runId } });
-  return { run, interrupted };
+  return { run, interrupted, timedOut: timedOut && !interrupted };
 }

@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { FerryError } from "@ferry/core";
 import { parse as parseYaml } from "yaml";
 import { CommandContext } from "../context.js";
+import { ExitCode } from "../exit-codes.js";
 import type { Io } from "../io.js";
 import type { GlobalOptions } from "@ferry/client-node";
 
@@ -83,11 +84,29 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Asks before something destructive: `--yes` skips it, and without a terminal it must be given. */
-export async function confirmOrYes(ctx: CommandContext, yes: boolean | undefined, question: string): Promise<boolean> {
+export const YES_HELP = "do not ask for confirmation (needed when stdin is not a terminal)";
+
+/**
+ * The one confirmation rule for everything destructive: `--yes` skips the question; on a terminal the
+ * person is asked (default no); without one (a script, CI) the command is refused as a usage error
+ * naming --yes, rather than deleting what nobody confirmed. `what` completes "refusing to …".
+ */
+export async function confirmOrYes(ctx: CommandContext, yes: boolean | undefined, question: string, what = "delete"): Promise<boolean> {
   if (yes) return true;
   if (!ctx.io.stdinIsTTY) {
-    throw new FerryError("validation_failed", "refusing to delete without confirmation; pass --yes when not running on a terminal");
+    throw new FerryError("validation_failed", `refusing to ${what} without confirmation: stdin is not a terminal; pass --yes to confirm`);
   }
   return ctx.io.confirm(question);
+}
+
+/**
+ * Runs `remove` once `--yes` or the person confirmed `question`; otherwise says nothing was deleted and
+ * exits 1. Every delete command goes through here.
+ */
+export async function confirmedDelete(ctx: CommandContext, options: { yes?: boolean }, question: string, remove: () => Promise<void>): Promise<number | void> {
+  if (!(await confirmOrYes(ctx, options.yes, question))) {
+    ctx.out.note("Nothing deleted.");
+    return ExitCode.failure;
+  }
+  await remove();
 }

@@ -7,7 +7,8 @@ import { relativeTime } from "../format.js";
 import { renderJson } from "../output.js";
 import { loadProvisioning } from "../provisioning.js";
 import { confirmFlags, createWithProvisioning, ProvisioningFlags, registerProvisioning, type CreateFlags } from "./provision.js";
-import { confirmOrYes, handler, isObject, JSON_HELP, LIMIT_HELP, parseInteger, readDocument, type CommandEnv } from "./shared.js";
+import { withSpinner } from "../spinner.js";
+import { confirmedDelete, handler, YES_HELP, isObject, JSON_HELP, LIMIT_HELP, parseInteger, readDocument, type CommandEnv } from "./shared.js";
 
 interface PoolOptions {
   description?: string;
@@ -45,8 +46,7 @@ export function registerWorkPool(program: Command, env: CommandEnv): void {
         return createWithProvisioning(ctx, provisioning.setup(), name, options, template);
       }
       const client = await ctx.client();
-      const created = await client.api.createWorkPool({
-        body: {
+      const body = {
           name,
           type: options.type,
           ...(options.description !== undefined ? { description: options.description } : {}),
@@ -54,8 +54,8 @@ export function registerWorkPool(program: Command, env: CommandEnv): void {
           ...(options.baseJobTemplate ? { base_job_template: await readTemplate(ctx, options.baseJobTemplate) } : {}),
           ...(options.paused ? { paused: true } : {}),
           ...(options.credentials ? { credentials: options.credentials } : {}),
-        },
-      });
+      };
+      const created = await withSpinner(ctx, `Creating work pool '${name}'`, () => client.api.createWorkPool({ body }));
       if (options.json) return ctx.out.json(created);
       ctx.out.success(`Created work pool '${created.name}' (${created.type})${created.paused ? ", paused" : ""}`);
       ctx.out.note(`Deploy to it with 'work_pool: { name: ${created.name} }' in ferry.yaml, or 'ferry deploy --pool ${created.name} ...'.`);
@@ -136,16 +136,14 @@ export function registerWorkPool(program: Command, env: CommandEnv): void {
     .command("delete")
     .description("delete a work pool that no deployment uses")
     .argument("<name>")
-    .option("-y, --yes", "do not ask for confirmation")
+    .option("-y, --yes", YES_HELP)
     .action(
-      handler(env, async (ctx, name: string, options: { yes?: boolean }) => {
-        if (!(await confirmOrYes(ctx, options.yes, `Delete work pool '${name}'?`))) {
-          ctx.out.note("Nothing deleted.");
-          return 1;
-        }
-        await (await ctx.client()).api.deleteWorkPool({ params: { name } });
-        ctx.out.success(`Deleted work pool '${name}'`);
-      }),
+      handler(env, async (ctx, name: string, options: { yes?: boolean }) =>
+        confirmedDelete(ctx, options, `Delete work pool '${name}'?`, async () => {
+          await (await ctx.client()).api.deleteWorkPool({ params: { name } });
+          ctx.out.success(`Deleted work pool '${name}'`);
+        }),
+      ),
     );
 
   for (const [command, paused] of [
@@ -202,6 +200,7 @@ export function registerWorkPool(program: Command, env: CommandEnv): void {
     .description("print a pool type's default job template, a starting point for --base-job-template")
     .requiredOption("--type <type>", "pool type, e.g. ferry:managed")
     .option("--file <path>", "write it to a file instead of stdout")
+    .option("--json", "the template is printed as JSON in any case; accepted like every read's --json")
     .action(
       handler(env, async (ctx, options: { type: string; file?: string }) => {
         const { items } = await (await ctx.client()).api.listWorkPoolTypes();

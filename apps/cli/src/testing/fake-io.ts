@@ -10,6 +10,8 @@ export interface FakeIo extends Io {
   interrupt(): void;
   /** URLs a command opened in the (pretend) browser. */
   opened: string[];
+  /** Spinners shown (only with `stderrIsTTY`), with how each ended: `text ✓`, `text ✗`, or `text …` while running. */
+  spinners: string[];
 }
 
 export interface FakeIoOptions {
@@ -18,8 +20,17 @@ export interface FakeIoOptions {
   stdin?: string;
   stdinIsTTY?: boolean;
   stdoutIsTTY?: boolean;
+  stderrIsTTY?: boolean;
+  /** The pretend terminal's width (with `stdoutIsTTY`). */
+  columns?: number;
   answers?: string[];
   confirm?: boolean;
+  /**
+   * Replies to `select` and `input` prompts, in order: for `select`, the name (or value) of the choice
+   * to pick; for `input`, the text typed, or `null` to accept the default. Checked by the prompt's
+   * `validate` as the terminal would.
+   */
+  replies?: (string | null)[];
   fetch?: typeof fetch;
   loadClientPlugins?: Io["loadClientPlugins"];
   images?: ImageBackend;
@@ -31,12 +42,18 @@ export function fakeIo(options: FakeIoOptions = {}): FakeIo {
   let stdout = "";
   let stderr = "";
   const answers = [...(options.answers ?? [])];
+  const replies = [...(options.replies ?? [])];
+  const nextReply = (message: string): string | null => {
+    if (!replies.length) throw new Error(`unexpected prompt: ${message}`);
+    return replies.shift()!;
+  };
   const prompts: string[] = [];
   const waiters = new Set<(signal: NodeJS.Signals) => void>();
   const opened: string[] = [];
+  const spinners: string[] = [];
   return {
-    stdout: { write: (t) => void (stdout += t), isTTY: options.stdoutIsTTY ?? false },
-    stderr: { write: (t) => void (stderr += t), isTTY: false },
+    stdout: { write: (t) => void (stdout += t), isTTY: options.stdoutIsTTY ?? false, ...(options.columns ? { columns: options.columns } : {}) },
+    stderr: { write: (t) => void (stderr += t), isTTY: options.stderrIsTTY ?? false },
     stdinIsTTY: options.stdinIsTTY ?? false,
     readStdin: async () => options.stdin ?? "",
     env: options.env ?? {},
@@ -54,6 +71,26 @@ export function fakeIo(options: FakeIoOptions = {}): FakeIo {
       prompts.push(message);
       return options.confirm ?? false;
     },
+    async select(message, choices) {
+      prompts.push(message);
+      const reply = nextReply(message);
+      const choice = choices.find((c) => c.name === reply || c.value === reply);
+      if (!choice) throw new Error(`'${reply}' is not a choice of '${message}': ${choices.map((c) => c.name).join(" | ")}`);
+      return choice.value;
+    },
+    async input(message, prompt = {}) {
+      prompts.push(message);
+      const reply = nextReply(message);
+      const value = reply ?? prompt.default ?? "";
+      const problem = prompt.validate?.(value);
+      if (problem) throw new Error(`'${value}' refused at '${message}': ${problem}`);
+      return value;
+    },
+    spinner(text) {
+      if (!options.stderrIsTTY) return null;
+      const index = spinners.push(`${text} …`) - 1;
+      return { stop: (ok) => void (spinners[index] = `${text} ${ok ? "✓" : "✗"}`) };
+    },
     async openBrowser(url) {
       if (options.browser === false) return false;
       opened.push(url);
@@ -69,6 +106,7 @@ export function fakeIo(options: FakeIoOptions = {}): FakeIo {
     err: () => stderr,
     prompts,
     opened,
+    spinners,
     interrupt() {
       for (const w of [...waiters]) w("SIGINT");
     },
@@ -81,6 +119,8 @@ export interface RecordedRequest {
   query: URLSearchParams;
   headers: Headers;
   body: unknown;
+  /** The caller's abort signal: a route answering a stream ends it when the caller gives up. */
+  signal: AbortSignal | null;
 }
 
 export type FakeRoute = (request: RecordedRequest) => Response | Promise<Response>;
@@ -100,6 +140,7 @@ export function fakeServer(routes: Record<string, FakeRoute>): { fetch: typeof f
       query: url.searchParams,
       headers: new Headers(init?.headers),
       body: typeof init?.body === "string" ? JSON.parse(init.body) : undefined,
+      signal: init?.signal ?? null,
     };
     requests.push(request);
     const route = routes[`${method} ${url.pathname}`];

@@ -137,6 +137,26 @@ describe("FerryClient", () => {
     expect(error.message).toBe("the Ferry API URL is not set; pass --api-url or set FERRY_API_URL");
   });
 
+  it.each([
+    ["localhost:4200", "http://localhost:4200"],
+    ["127.0.0.1:4200/", "http://127.0.0.1:4200/"],
+    ["ftp://ferry.example.com", "https://ferry.example.com"],
+  ])("refuses the URL %s without an http(s) scheme, saying to add one", (apiUrl, example) => {
+    let error: FerryError | undefined;
+    try {
+      new FerryClient({ apiUrl });
+    } catch (e) {
+      error = e as FerryError;
+    }
+    expect(error?.code).toBe("validation_failed");
+    expect(error?.message).toBe(`the Ferry API URL '${apiUrl}' has no http:// or https:// scheme; add http:// or https:// (e.g. ${example})`);
+  });
+
+  it("takes http and https URLs in any case", () => {
+    expect(new FerryClient({ apiUrl: "HTTPS://ferry.example.com/" }).apiUrl).toBe("HTTPS://ferry.example.com");
+    expect(new FerryClient({ apiUrl: "http://[::1]:4200" }).apiUrl).toBe("http://[::1]:4200");
+  });
+
   it("has one method per route", () => {
     const client = new FerryClient({ apiUrl: "http://127.0.0.1:1" });
     expect(Object.keys(client.api).sort()).toEqual(Object.keys(ROUTES).sort());
@@ -287,7 +307,7 @@ describe("FerryClient", () => {
 
     it.each([
       [401, "unauthenticated", "Unauthorized"],
-      [404, "not_found", "Not Found"],
+      // A bare 404 is another server: see "says a server answering a bare 404 is not a Ferry server".
       [500, "unavailable", "Internal Server Error"],
       [502, "unavailable", "Bad Gateway"],
       [503, "unavailable", "Service Unavailable"],
@@ -329,6 +349,30 @@ describe("FerryClient", () => {
       const error = await rejection(new FerryClient({ apiUrl: server.url }).api.getWorkspace());
       expect(error.code).toBe(code);
       expect(error.retryable).toBe(retryable);
+    });
+
+    it("says a server answering a bare 404 is not a Ferry server", async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(404, { "content-type": "text/plain" });
+        res.end("Cannot GET /api/work-pools");
+      });
+      const error = await rejection(new FerryClient({ apiUrl: server.url }).api.listWorkPools());
+      expect(error.code).toBe("not_found");
+      expect(error.message).toBe(
+        `${server.url} is not a Ferry server: GET /api/work-pools answered 404 Not Found without Ferry's error JSON; check the URL (--api-url, FERRY_API_URL or the profile's api_url)`,
+      );
+    });
+
+    it("says a server answering HTML, or anything but JSON, is not a Ferry server", async () => {
+      const server = await serve((_req, res, i) => {
+        res.writeHead(200, { "content-type": i === 0 ? "text/html; charset=utf-8" : "text/plain" });
+        res.end(i === 0 ? "<!doctype html><title>Welcome to nginx</title>" : "hello");
+      });
+      const client = new FerryClient({ apiUrl: server.url });
+      const html = await rejection(client.api.getWorkspace());
+      expect(html.code).toBe("not_found");
+      expect(html.message).toMatch(new RegExp(`^${server.url} is not a Ferry server: GET /api/workspace answered 200 with an HTML page, not JSON; check the URL`));
+      expect((await rejection(client.api.getWorkspace())).message).toMatch(/is not a Ferry server: GET \/api\/workspace answered 200 with text\/plain that is not JSON/);
     });
 
     it("says how to start the server when nothing listens", async () => {
@@ -392,6 +436,68 @@ describe("FerryClient", () => {
       const error = await rejection(new FerryClient({ apiUrl: server.url }).resolveDeployment(ref));
       expect(error.code).toBe("validation_failed");
       expect(error.message).toBe(`deployment '${ref}' must be given as FLOW_NAME/DEPLOYMENT_NAME or as an id`);
+      expect(server.seen).toEqual([]);
+    });
+  });
+
+  describe("resolveFlowRun", () => {
+    const run = (id: string, overrides: Record<string, unknown> = {}) => ({
+      id, name: "nightly-abc123", deployment_name: "nightly", flow_name: "etl", state: { type: "COMPLETED", name: "Completed" }, ...overrides,
+    });
+
+    it("gets a run by its whole id", async () => {
+      const server = await serve((_req, res) => json(res, 200, run(RUN_ID)));
+      expect((await new FerryClient({ apiUrl: server.url }).resolveFlowRun(RUN_ID)).id).toBe(RUN_ID);
+      expect(server.seen.map((s) => s.url)).toEqual([`/api/flow-runs/${RUN_ID}`]);
+    });
+
+    it("finds the one run whose id starts with a prefix, asked of the server", async () => {
+      const server = await serve((_req, res) => json(res, 200, { items: [run(RUN_ID)], next_cursor: null }));
+      expect((await new FerryClient({ apiUrl: server.url }).resolveFlowRun("0195A1B2-C3")).id).toBe(RUN_ID);
+      expect(server.seen.map((s) => s.url)).toEqual(["/api/flow-runs?id_prefix=0195a1b2-c3&limit=6"]);
+    });
+
+    it("lists the candidates of an ambiguous prefix", async () => {
+      const other = "0195a1b2-ffff-7e5f-8a9b-0c1d2e3f4a5b";
+      const server = await serve((_req, res) => json(res, 200, { items: [run(RUN_ID), run(other, { name: "nightly-def456" })], next_cursor: null }));
+      const error = await rejection(new FerryClient({ apiUrl: server.url }).resolveFlowRun("0195a1b2"));
+      expect(error.code).toBe("validation_failed");
+      expect(error.message).toBe(
+        `flow run '0195a1b2' is ambiguous: it matches 2 runs: ${RUN_ID} (etl/nightly/nightly-abc123, Completed), ${other} (etl/nightly/nightly-def456, Completed); give more characters of the id, or the whole id`,
+      );
+      expect(error.details).toEqual({ candidates: [RUN_ID, other] });
+    });
+
+    it("says a prefix matching nothing was not found, and refuses one under 4 characters without asking", async () => {
+      const server = await serve((_req, res) => json(res, 200, { items: [], next_cursor: null }));
+      const client = new FerryClient({ apiUrl: server.url });
+      const missing = await rejection(client.resolveFlowRun("abcd"));
+      expect(missing.code).toBe("not_found");
+      expect(missing.message).toBe("flow run 'abcd' was not found; list runs with 'ferry flow-run ls'");
+      const short = await rejection(client.resolveFlowRun("ab-c"));
+      expect(short.code).toBe("validation_failed");
+      expect(short.message).toMatch(/too short; give at least 4 characters/);
+      expect(server.seen).toHaveLength(1);
+    });
+
+    it("finds a run by DEPLOYMENT/RUN and FLOW/DEPLOYMENT/RUN", async () => {
+      const server = await serve((_req, res) =>
+        json(res, 200, { items: [run(RUN_ID), run("0195a1b2-0000-7e5f-8a9b-0c1d2e3f4a5b", { flow_name: "other" }), run("0195a1b2-1111-7e5f-8a9b-0c1d2e3f4a5b", { deployment_name: "weekly" })], next_cursor: null }),
+      );
+      const client = new FerryClient({ apiUrl: server.url });
+      expect((await client.resolveFlowRun("etl/nightly/nightly-abc123")).id).toBe(RUN_ID);
+      expect(server.seen[0]!.url).toBe("/api/flow-runs?name=nightly-abc123&limit=50");
+      // Two flows have a deployment named nightly with such a run: the short form is ambiguous.
+      expect((await rejection(client.resolveFlowRun("nightly/nightly-abc123"))).message).toMatch(/is ambiguous: it matches 2 runs/);
+      expect((await client.resolveFlowRun("weekly/nightly-abc123")).deployment_name).toBe("weekly");
+    });
+
+    it.each(["nightly", "a//b", "a/b/c/d", "zz-not-hex"])("refuses %j without calling the server", async (ref) => {
+      const server = await serve((_req, res) => json(res, 200, { items: [] }));
+      const error = await rejection(new FerryClient({ apiUrl: server.url }).resolveFlowRun(ref));
+      expect(error.message).toBe(
+        `flow run '${ref}' must be an id, a unique prefix of one (at least 4 characters), or DEPLOYMENT/RUN_NAME (FLOW/DEPLOYMENT/RUN_NAME when deployment names repeat)`,
+      );
       expect(server.seen).toEqual([]);
     });
   });

@@ -41,6 +41,7 @@ export class FerryClient {
 
   constructor(options: FerryClientOptions) {
     if (!options.apiUrl) throw new FerryError("validation_failed", "the Ferry API URL is not set; pass --api-url or set FERRY_API_URL");
+    checkApiUrl(options.apiUrl);
     this.apiUrl = options.apiUrl.replace(/\/+$/, "");
     this.options = options;
     // Called through a wrapper, not stored bare: a browser's fetch throws "Illegal invocation" when called
@@ -72,9 +73,19 @@ export class FerryClient {
       body,
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
     });
-    if (!response.ok) throw await errorFromResponse(response);
+    if (!response.ok) throw await errorFromResponse(response, this.apiUrl, `${route.method} ${route.path}`);
     if (route.response === null) return undefined;
-    return await response.json();
+    // A web server, a login page or a proxy's landing page answers 200 with HTML: say so rather than
+    // failing on JSON.parse, which would name neither the URL nor the likely mistake.
+    const type = (response.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    const call = `${route.method} ${route.path}`;
+    if (/html/i.test(type)) throw notFerry(this.apiUrl, `${call} answered ${response.status} with an HTML page, not JSON`);
+    const text = await response.text();
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw notFerry(this.apiUrl, `${call} answered ${response.status} with ${type || "a body"} that is not JSON`);
+    }
   }
 
   /**
@@ -120,6 +131,35 @@ export class FerryClient {
     }
   }
 
+  /**
+   * Finds a flow run by its id, a unique prefix of its id (at least 4 characters), or its name under its
+   * deployment: `DEPLOYMENT/RUN` or `FLOW/DEPLOYMENT/RUN`. Several matches are an error that lists them.
+   */
+  async resolveFlowRun(ref: string): Promise<FlowRun> {
+    if (isUuid(ref)) return this.api.getFlowRun({ params: { id: ref } });
+    const parts = ref.split("/");
+    let candidates: FlowRun[];
+    if (parts.length === 2 || parts.length === 3) {
+      if (parts.some((p) => !p)) throw badRunRef(ref);
+      const [runName, deploymentName, flowName] = [...parts].reverse() as [string, string, string | undefined];
+      const page = await this.api.listFlowRuns({ query: { name: runName, limit: 50 } });
+      candidates = page.items.filter((r) => r.deployment_name === deploymentName && (flowName === undefined || r.flow_name === flowName));
+    } else if (parts.length === 1 && /^[0-9a-f-]+$/i.test(ref)) {
+      if (ref.replace(/-/g, "").length < 4) throw new FerryError("validation_failed", `flow run id prefix '${ref}' is too short; give at least 4 characters of the id`);
+      candidates = (await this.api.listFlowRuns({ query: { id_prefix: ref.toLowerCase(), limit: RUN_CANDIDATES + 1 } })).items;
+    } else {
+      throw badRunRef(ref);
+    }
+    if (candidates.length === 1) return candidates[0]!;
+    if (!candidates.length) throw new FerryError("not_found", `flow run '${ref}' was not found; list runs with 'ferry flow-run ls'`);
+    const shown = candidates.slice(0, RUN_CANDIDATES).map((r) => `${r.id} (${r.flow_name}/${r.deployment_name}/${r.name}, ${r.state.name})`);
+    throw new FerryError(
+      "validation_failed",
+      `flow run '${ref}' is ambiguous: it matches ${candidates.length > RUN_CANDIDATES ? `more than ${RUN_CANDIDATES} runs, among them` : `${candidates.length} runs:`} ${shown.join(", ")}; give more characters of the id, or the whole id`,
+      { details: { candidates: candidates.slice(0, RUN_CANDIDATES).map((r) => r.id) } },
+    );
+  }
+
   /** Finds a deployment by id or by `flow_name/deployment_name`. */
   async resolveDeployment(ref: string): Promise<Deployment> {
     if (isUuid(ref)) {
@@ -162,7 +202,7 @@ export class FerryClient {
         throw error;
       }
       if (!response.ok) {
-        const error = await errorFromResponse(response);
+        const error = await errorFromResponse(response, this.apiUrl, `GET ${FLOW_RUN_EVENTS_PATH}`);
         // A proxy answering 502/503 while the server restarts is worth waiting for, like a refused connection.
         if (error.retryable && failures++ < 5) {
           await sleep(250 * 2 ** failures, options.signal);
@@ -281,6 +321,16 @@ function queryString(query: Record<string, unknown> | undefined): string {
   return s ? `?${s}` : "";
 }
 
+/** How many matches of an ambiguous run reference are listed. */
+const RUN_CANDIDATES = 5;
+
+function badRunRef(ref: string): FerryError {
+  return new FerryError(
+    "validation_failed",
+    `flow run '${ref}' must be an id, a unique prefix of one (at least 4 characters), or DEPLOYMENT/RUN_NAME (FLOW/DEPLOYMENT/RUN_NAME when deployment names repeat)`,
+  );
+}
+
 /** Codes for statuses answered without Ferry's error JSON (e.g. by a proxy in front of the server). */
 const BARE_STATUS_CODES: Record<number, ErrorCode> = {
   400: "validation_failed",
@@ -292,7 +342,35 @@ const BARE_STATUS_CODES: Record<number, ErrorCode> = {
   429: "unavailable",
 };
 
-async function errorFromResponse(response: Response): Promise<FerryError> {
+/**
+ * A URL the client can call: with its scheme. `localhost:4200` parses as a URL whose scheme is
+ * `localhost:`, and fetch then fails with a message that names neither the URL nor the fix.
+ */
+export function checkApiUrl(apiUrl: string): void {
+  if (/^https?:\/\//i.test(apiUrl)) {
+    try {
+      new URL(apiUrl);
+      return;
+    } catch {
+      throw new FerryError("validation_failed", `the Ferry API URL '${apiUrl}' is not a valid URL; give it as http://HOST:PORT or https://HOST`);
+    }
+  }
+  const example = /^[a-z][a-z0-9+.-]*:\/\//i.test(apiUrl) ? apiUrl.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "https://") : `http://${apiUrl}`;
+  throw new FerryError(
+    "validation_failed",
+    `the Ferry API URL '${apiUrl}' has no http:// or https:// scheme; add http:// or https:// (e.g. ${example})`,
+  );
+}
+
+/** The answer did not come from a Ferry server (a 404 page of another site, HTML where JSON was due). */
+function notFerry(apiUrl: string, what: string): FerryError {
+  return new FerryError(
+    "not_found",
+    `${apiUrl} is not a Ferry server: ${what}; check the URL (--api-url, FERRY_API_URL or the profile's api_url)`,
+  );
+}
+
+async function errorFromResponse(response: Response, apiUrl: string, call: string): Promise<FerryError> {
   let payload: unknown;
   try {
     payload = await response.json();
@@ -303,6 +381,9 @@ async function errorFromResponse(response: Response): Promise<FerryError> {
   if (error && isErrorCode(error.code) && typeof error.message === "string") {
     return new FerryError(error.code, error.message, { details: error.details });
   }
+  // Ferry answers every unknown path with its error JSON: a bare 404 is another server (or a proxy
+  // that does not forward /api). Other bare statuses may be a proxy in front of Ferry: keep their code.
+  if (response.status === 404) return notFerry(apiUrl, `${call} answered 404 ${response.statusText} without Ferry's error JSON`);
   const code = BARE_STATUS_CODES[response.status] ?? (response.status >= 500 ? "unavailable" : "internal");
   return new FerryError(code, `the server answered ${response.status} ${response.statusText}`);
 }

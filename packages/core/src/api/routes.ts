@@ -192,6 +192,12 @@ export const FlowRunCreateSchema = Type.Object(
     job_variables: Type.Optional(JsonObject),
     tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    scheduled_start_time: Type.Optional(
+      Type.String({
+        format: "date-time",
+        description: "Start the run no earlier than this time (it waits SCHEDULED until then); default now. Not more than a year ahead.",
+      }),
+    ),
     idempotency_key: Type.Optional(
       Type.String({
         minLength: 1,
@@ -213,6 +219,10 @@ export const FlowRunListQuerySchema = Type.Object(
     deployment_id: Type.Optional(Ref()),
     work_pool: Type.Optional(Ref()),
     state: Type.Optional(Ref({ description: "Comma-separated state types, e.g. RUNNING,PENDING" })),
+    id_prefix: Type.Optional(
+      Type.String({ minLength: 4, maxLength: 36, pattern: "^[0-9a-fA-F-]+$", description: "Only runs whose id starts with this (at least 4 characters)" }),
+    ),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Only runs with this exact name" })),
     created_after: Type.Optional(Type.String({ format: "date-time" })),
     created_before: Type.Optional(Type.String({ format: "date-time" })),
     ...ListParams,
@@ -258,6 +268,19 @@ export const LogInputSchema = Type.Object(
 );
 export type LogInput = Static<typeof LogInputSchema>;
 
+export const MeSchema = Type.Object({
+  workspace: WorkspaceSchema,
+  credential: Type.Object({
+    kind: Type.Union([Type.Literal("api_key"), Type.Literal("session"), Type.Literal("access_token")], {
+      description: "What the caller authenticated with: an API key, a browser session, or an access token exchanged for an OIDC token",
+    }),
+    role: RoleSchema,
+    api_key_id: Nullable(Type.String({ format: "uuid", description: "The API key's id, with kind api_key" })),
+  }),
+  server_version: Type.String({ description: "The server's version" }),
+});
+export type Me = Static<typeof MeSchema>;
+
 const FlowRunResultSchema = Type.Object({
   flow_run: FlowRunSchema,
   created: Type.Boolean({ description: "False when an earlier run with the same idempotency key was returned" }),
@@ -269,6 +292,11 @@ export const ROUTES = {
     method: "GET", path: "/api/workspace", tag: "workspace", status: 200, role: "viewer",
     summary: "The workspace of the API key, with its tier and limits",
     response: WorkspaceSchema,
+  },
+  getMe: {
+    method: "GET", path: "/api/me", tag: "workspace", status: 200, role: "viewer",
+    summary: "Who is calling: the workspace, the kind of credential and its role, and the server's version",
+    response: MeSchema,
   },
   getQuota: {
     method: "GET", path: "/api/quota", tag: "workspace", status: 200, role: "viewer",

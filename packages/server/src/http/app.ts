@@ -200,7 +200,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         const input = { params: request.params, query: request.query, body: request.body };
         await enforceRunScope(ctx, name, request, input.params as Record<string, string> | undefined);
         const handler = handlers[name] as (c: ServiceContext, ws: WorkspaceRecord | undefined, input: unknown, http: HttpCall) => Promise<unknown>;
-        const result = await handler(ctx, request.workspace, input, { request, reply, address, signIns, oidcExchanges });
+        const result = await handler(ctx, request.workspace, input, { request, reply, address, signIns, oidcExchanges, version: options.version });
         // A revoked key must stop working here at once, not when its cache entry expires.
         if (name === "deleteApiKey") authenticate.clear();
         reply.code(route.status);
@@ -213,7 +213,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerWorkspaceEventStream(app, ctx, authenticate);
   registerLoginLinkRoute(app, ctx, address);
 
-  app.get("/healthz", { schema: { hide: true } }, async () => ({ status: "ok" }));
+  // The version too, so `ferry version` can say which server it talks to without a key.
+  app.get("/healthz", { schema: { hide: true } }, async () => ({ status: "ok", version: options.version }));
   app.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
     if (!options.isReady()) {
       return reply.code(503).send({ status: "not ready", error: { code: "unavailable", message: "the server is starting or shutting down" } });

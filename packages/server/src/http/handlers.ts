@@ -64,6 +64,8 @@ export interface HttpCall {
   address: PublicAddress;
   signIns: SignInThrottle;
   oidcExchanges: SignInThrottle;
+  /** The server's version, for `GET /api/me`. */
+  version: string;
 }
 
 type Handler<K extends RouteName> = (ctx: ServiceContext, ws: WorkspaceRecord, input: RouteInput<K>, http: HttpCall) => Promise<RouteOutput<K>>;
@@ -86,6 +88,16 @@ function checkRunInputSizes(body: { parameters?: unknown; job_variables?: unknow
 
 export const handlers: Handlers = {
   getWorkspace: async (_ctx, ws) => toWorkspace(ws),
+  getMe: async (_ctx, ws, _input, { request, version }) => ({
+    workspace: toWorkspace(ws),
+    credential: {
+      kind: request.apiKeyId ? "api_key" : request.session ? "session" : "access_token",
+      // Every caller that reaches a workspace route has a role (run tokens are refused by this route).
+      role: request.role ?? "viewer",
+      api_key_id: request.apiKeyId ?? null,
+    },
+    server_version: version,
+  }),
   getQuota: (ctx, ws) => quota(ctx, ws),
   getQuotaUsage: (ctx, ws, { query }) => quotaUsage(ctx, ws, query?.days ?? 30),
 

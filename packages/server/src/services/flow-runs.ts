@@ -73,7 +73,7 @@ export async function createFlowRun(
   const found = isUuid(deploymentId) ? await ctx.store.getDeploymentAndPool(ws.id, deploymentId) : null;
   if (!found) throw notFound("deployment", deploymentId, "list deployments with 'ferry deployment ls'");
   const { deployment, pool } = found;
-  const record = { ...newRunRecord(ctx, deployment, pool, input), ...rerun };
+  const record = { ...newRunRecord(ctx, deployment, pool, input, scheduledStart(ctx, input.scheduled_start_time)), ...rerun };
   const managed = isManagedType(pool.type);
   // Submitted at once by this server's dispatcher, which would claim it first: claimed by the insert.
   const owner = record.state.type === "PENDING" ? ctx.dispatch.ownerOfNewRun(pool.type) : null;
@@ -118,6 +118,18 @@ export async function createFlowRun(
     ctx.events.notify(result.run.id);
   }
   return { flow_run: toFlowRun(result.run), created: result.created };
+}
+
+const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 60 * 60 * 1000;
+
+/** A run's requested start, when it is in the future; a time already past means "now". */
+export function scheduledStart(ctx: ServiceContext, at: string | undefined): string | undefined {
+  if (at === undefined) return undefined;
+  const time = Date.parse(at);
+  if (Number.isNaN(time)) throw validationError(`scheduled_start_time '${at}' is not a date-time; give it as ISO 8601, e.g. 2026-01-01T09:00:00Z`);
+  const now = ctx.now().getTime();
+  if (time - now > MAX_SCHEDULE_AHEAD_MS) throw validationError(`scheduled_start_time '${at}' is more than a year ahead; add a schedule to the deployment instead`);
+  return time > now ? new Date(time).toISOString() : undefined;
 }
 
 /**
@@ -229,6 +241,8 @@ export function parseRunFilter(query: FlowRunListQuery): FlowRunFilter {
   const filter: FlowRunFilter = {};
   if (query.deployment_id) filter.deployment_id = query.deployment_id;
   if (query.work_pool) filter.work_pool = query.work_pool;
+  if (query.id_prefix) filter.id_prefix = query.id_prefix.toLowerCase();
+  if (query.name) filter.name = query.name;
   if (query.created_after) filter.created_after = new Date(query.created_after).toISOString();
   if (query.created_before) filter.created_before = new Date(query.created_before).toISOString();
   if (query.state) {

@@ -1644,6 +1644,14 @@ function mapErrors(executor: SqlExecutor): SqlExecutor {
 const NONE: ListTotal = { total: 0, total_is_estimate: false };
 
 /** A workspace's runs under a filter; a page adds its keyset condition to it. */
+/** The lowest and highest uuids starting with `prefix` (hex digits, dashes anywhere the uuid has them). */
+export function uuidPrefixRange(prefix: string): [string, string] {
+  const hex = prefix.replace(/-/g, "").toLowerCase();
+  if (!/^[0-9a-f]{0,32}$/.test(hex)) throw validationError(`id prefix '${prefix}' is not hexadecimal`);
+  const shape = (digits: string) => `${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${digits.slice(16, 20)}-${digits.slice(20)}`;
+  return [shape(hex.padEnd(32, "0")), shape(hex.padEnd(32, "f"))];
+}
+
 function flowRunListSql(workspaceId: string, filter: FlowRunFilter): ListSql {
   const params = new Params([workspaceId]);
   const where = ["workspace_id = $1"];
@@ -1656,6 +1664,12 @@ function flowRunListSql(workspaceId: string, filter: FlowRunFilter): ListSql {
   else if (filter.states !== undefined) where.push(`state_type = ANY(${params.add(filter.states)}::text[])`);
   if (filter.created_after !== undefined) where.push(`created_at >= ${params.add(isoInput(filter.created_after, "created_after"))}::timestamptz`);
   if (filter.created_before !== undefined) where.push(`created_at < ${params.add(isoInput(filter.created_before, "created_before"))}::timestamptz`);
+  if (filter.id_prefix !== undefined) {
+    // A range of ids rather than LIKE on the text: the primary key's index answers it.
+    const [low, high] = uuidPrefixRange(filter.id_prefix);
+    where.push(`id BETWEEN ${params.add(low)}::uuid AND ${params.add(high)}::uuid`);
+  }
+  if (filter.name !== undefined) where.push(`name = ${params.add(filter.name)}`);
   return { from: "flow_runs", where, values: params.values };
 }
 

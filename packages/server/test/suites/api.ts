@@ -51,6 +51,41 @@ export function apiSuite(kind: StoreKind): void {
     expect(e2.status).toBe(401);
   });
 
+  it("says who is calling: the workspace, the credential's kind and role, and the server's version", async () => {
+    const me = await t.client.api.getMe();
+    expect(me.workspace).toEqual(await t.client.api.getWorkspace());
+    expect(me.credential).toMatchObject({ kind: "api_key", role: "admin" });
+    expect(me.credential.api_key_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(me.server_version).toMatch(/^\d+\.\d+\.\d+/);
+    expect((await rejection(new FerryClient({ apiUrl: t.server.url }).api.getMe())).code).toBe("unauthenticated");
+  });
+
+  it("creates a run with a name, tags and a later start, and finds runs by id prefix and name", async () => {
+    const later = new Date(Date.now() + 3600_000).toISOString();
+    const { flow_run: waiting } = await t.client.api.createFlowRun({
+      params: { id: pushDeployment.id },
+      body: { name: "later-run", tags: ["adhoc"], scheduled_start_time: later },
+    });
+    expect(waiting).toMatchObject({ name: "later-run", expected_start_time: later, state: { type: "SCHEDULED" } });
+    expect(waiting.tags).toContain("adhoc");
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await t.client.api.getFlowRun({ params: { id: waiting.id } })).state.type).toBe("SCHEDULED");
+    // A time already past starts it now, like no time at all.
+    const { run: now } = await runAndWait(pushDeployment.id, { scheduled_start_time: new Date(Date.now() - 60_000).toISOString() });
+    expect(now.state.type).toBe("COMPLETED");
+    expect(now.expected_start_time).toBeNull();
+    const far = await rejection(t.client.api.createFlowRun({ params: { id: pushDeployment.id }, body: { scheduled_start_time: "2099-01-01T00:00:00Z" } }));
+    expect(far.code).toBe("validation_failed");
+    expect(far.message).toMatch(/more than a year ahead/);
+
+    expect((await t.client.resolveFlowRun(waiting.id.slice(0, 30))).id).toBe(waiting.id);
+    expect((await t.client.resolveFlowRun("nightly/later-run")).id).toBe(waiting.id);
+    expect((await t.client.resolveFlowRun("etl/nightly/later-run")).id).toBe(waiting.id);
+    expect((await rejection(t.client.resolveFlowRun(waiting.id.slice(0, 4)))).message).toMatch(/is ambiguous: it matches \d runs/);
+    expect((await rejection(t.client.api.listFlowRuns({ query: { id_prefix: "abc" } }))).code).toBe("validation_failed");
+    await t.client.api.cancelFlowRun({ params: { id: waiting.id }, body: {} });
+  });
+
   it("submits a push run at once and follows it to COMPLETED, through every state, with its logs", async () => {
     const { run, events } = await runAndWait(pushDeployment.id);
     expect(run.state.type).toBe("COMPLETED");
@@ -508,7 +543,7 @@ export function apiSuite(kind: StoreKind): void {
     for (const name of Object.keys(ROUTES)) expect(operations).toContain(name);
     expect(operations).toContain("streamFlowRunEvents");
     expect((await fetch(`${t.server.url}/docs/`)).status).toBe(200);
-    expect(await (await fetch(`${t.server.url}/healthz`)).json()).toEqual({ status: "ok" });
+    expect(await (await fetch(`${t.server.url}/healthz`)).json()).toEqual({ status: "ok", version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
     expect(await (await fetch(`${t.server.url}/readyz`)).json()).toMatchObject({ status: "ready", store: kind });
     const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
     expect(metrics).toMatch(/ferry_flow_runs\{state="COMPLETED"\} [1-9]/);

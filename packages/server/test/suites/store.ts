@@ -941,6 +941,26 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
       await expect(store.insertFlowRuns([{ ...plain, id: "not-a-uuid" }])).rejects.toMatchObject({ code: "validation_failed" });
     });
 
+    it("lists runs whose id starts with a prefix, and runs by name", async () => {
+      const ws = await workspace(store);
+      const p = await pool(store, ws, "push");
+      const d = await deployment(store, ws, p, "nightly");
+      const ids = ["0195aaaa-0000-7000-8000-000000000001", "0195aaaa-0000-7000-8000-000000000002", "0195abcd-0000-7000-8000-000000000003"];
+      for (const [i, id] of ids.entries()) await store.insertFlowRun({ ...runInput(ws, d, p, { id, createdAt: at(i) }), name: `run-${i}` });
+      const listed = async (filter: Parameters<Store["listFlowRuns"]>[1]) => (await store.listFlowRuns(ws.id, filter, { limit: 10 })).map((r) => r.id);
+      expect(await listed({ id_prefix: "0195" })).toEqual([...ids].reverse());
+      expect(await listed({ id_prefix: "0195aaaa" })).toEqual([ids[1], ids[0]]);
+      // Dashes may be left out or put where the id has them; the bounds are inclusive.
+      expect(await listed({ id_prefix: "0195aaaa0000700080000000000000" })).toEqual([ids[1], ids[0]]);
+      expect(await listed({ id_prefix: "0195abcd-0000-7000-8000-000000000003" })).toEqual([ids[2]]);
+      expect(await listed({ id_prefix: "0195ab" })).toEqual([ids[2]]);
+      expect(await listed({ id_prefix: "ffff" })).toEqual([]);
+      expect(await listed({ name: "run-1" })).toEqual([ids[1]]);
+      expect(await listed({ name: "run-1", id_prefix: "0195ab" })).toEqual([]);
+      expect(await store.totalFlowRuns(ws.id, { id_prefix: "0195aa" })).toEqual({ total: 2, total_is_estimate: false });
+      await expect(store.listFlowRuns(ws.id, { id_prefix: "zz" }, { limit: 10 })).rejects.toMatchObject({ code: "validation_failed" });
+    });
+
     it("sets states with fields, appending history in order, and updates fields alone", async () => {
       const ws = await workspace(store);
       const p = await pool(store, ws, "push");
