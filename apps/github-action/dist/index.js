@@ -55745,6 +55745,10 @@ __export(type_exports2, {
 // ../../node_modules/@sinclair/typebox/build/esm/type/type/index.mjs
 var Type = type_exports2;
 
+// ../../packages/core/dist/roles.js
+var ROLES = ["viewer", "runner", "deployer", "admin"];
+var RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)), { description: "viewer < runner < deployer < admin; each includes the ones before it" });
+
 // ../../packages/core/dist/models.js
 var Nullable = (schema) => {
   const plain = JSON.parse(JSON.stringify(schema));
@@ -55980,10 +55984,6 @@ var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function isUuid(value) {
   return typeof value === "string" && UUID.test(value);
 }
-
-// ../../packages/core/dist/roles.js
-var ROLES = ["viewer", "runner", "deployer", "admin"];
-var RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)), { description: "viewer < runner < deployer < admin; each includes the ones before it" });
 
 // ../../packages/core/dist/oidc-trust.js
 var OIDC_CONDITION_CLAIMS = [
