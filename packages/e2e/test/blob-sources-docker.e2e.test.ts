@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,8 @@ import { startAwsLocal, type AwsLocal } from "@ferry/aws-local";
 import { DEFAULT_ENGINE_IMAGE, FerryClient, parseSourceUrl, type BlobLocation, type DeploymentApply, type FlowRun } from "@ferry/core";
 import { openBlobStore as openS3 } from "@ferry/provider-aws/source";
 import { EMULATOR_ACCOUNT, openBlobStore as openAzureBlob } from "@ferry/provider-azure/source";
+import { startGcsLocal, type GcsLocal } from "@ferry/gcp-local";
+import { openBlobStore as openGcs } from "@ferry/provider-gcp/source";
 import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
 import { docker } from "../../../test-support/services.js";
 import { startAzurite, type Azurite } from "./support/azurite.js";
@@ -23,15 +26,16 @@ describe("flows deployed from blob stores, run in Docker", await docker({ images
   let home: string;
   let aws: AwsLocal;
   let azurite: Azurite;
+  let gcs: GcsLocal;
   let server: RunningServer;
   let client: FerryClient;
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), "ferry-blob-docker-"));
-    [aws, azurite] = await Promise.all([startAwsLocal({ docker: null }), startAzurite()]);
+    [aws, azurite, gcs] = await Promise.all([startAwsLocal({ docker: null }), startAzurite(), startGcsLocal()]);
     const config = parseServerConfig(
       { FERRY_RUNNER: "docker", FERRY_RUNNER_NETWORK: "host" },
-      { home, port: 0, store: "pglite", logLevel: "warn", providers: ["@ferry/provider-aws", "@ferry/provider-azure"] },
+      { home, port: 0, store: "pglite", logLevel: "warn", providers: ["@ferry/provider-aws", "@ferry/provider-azure", "@ferry/provider-gcp"] },
     );
     server = await startServer(config);
     client = new FerryClient({ apiUrl: server.url, apiKey: server.bootstrap!.apiKey });
@@ -39,11 +43,19 @@ describe("flows deployed from blob stores, run in Docker", await docker({ images
     await client.api.createCredentials({
       body: { name: "s3-reader", type: "aws", data: { aws_access_key_id: aws.credentials.accessKeyId, aws_secret_access_key: aws.credentials.secretAccessKey, region_name: "eu-west-1" } },
     });
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    await client.api.createCredentials({
+      body: {
+        name: "gcs-reader",
+        type: "gcp",
+        data: { type: "service_account", project_id: "ferry-test", client_email: "reader@ferry-test.iam.gserviceaccount.com", private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString() },
+      },
+    });
   });
 
   afterAll(async () => {
     await server?.close();
-    await Promise.all([aws?.close(), azurite?.stop()]);
+    await Promise.all([aws?.close(), azurite?.stop(), gcs?.close()]);
     // The runs' dependency-cache volume (one per workspace) outlives the server: it is this test's to remove.
     const workspaceId = server?.bootstrap?.workspaceId;
     const volumes = workspaceId ? execFileSync("docker", ["volume", "ls", "-q", "--filter", `name=ferry-cache-ws-${workspaceId}`], { encoding: "utf8" }).split("\n").filter(Boolean) : [];
@@ -85,5 +97,17 @@ describe("flows deployed from blob stores, run in Docker", await docker({ images
     const gets = aws.calls().filter((c) => c.service === "s3" && c.operation === "GetObject").map((c) => c.resource).sort();
     expect(gets).toEqual(["/docker-flows/app/README.md", "/docker-flows/app/flows/hello.py", "/docker-flows/app/flows/helpers.py"]);
     expect(aws.calls().every((c) => c.accessKeyId === aws.credentials.accessKeyId)).toBe(true);
+  });
+
+  it("Cloud Storage (gcp-local): a flow from gs://bucket/prefix runs in the engine image to COMPLETED", async () => {
+    const env = { STORAGE_EMULATOR_HOST: gcs.endpoint };
+    await fetch(`${gcs.endpoint}/storage/v1/b?project=ferry-test`, { method: "POST", body: JSON.stringify({ name: "docker-flows" }), headers: { "content-type": "application/json" } });
+    await upload(openGcs(parseSourceUrl("gs://docker-flows/src/") as BlobLocation, { credentials: null, env }), "src/", FLOW_FILES);
+
+    gcs.clearRequests();
+    const run = await deployAndRun("gcs", { git_url: "gs://docker-flows/src/", credentials: "gcs-reader" }, env);
+    expect(run.state.type, await explain(run)).toBe("COMPLETED");
+    expect(run.result).toEqual({ greeting: "HELLO GCS" });
+    expect(gcs.requests().filter((r) => r.operation === "objects.media").map((r) => r.object).sort()).toEqual(["src/README.md", "src/flows/hello.py", "src/flows/helpers.py"]);
   });
 });
