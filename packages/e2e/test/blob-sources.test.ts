@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -15,34 +15,12 @@ import { openBlobStore as openGcs } from "@ferry/provider-gcp/source";
 import { parseServerConfig, startServer, type RunningServer } from "@ferry/server";
 import { ferry } from "../../../apps/cli/test/cli-harness.js";
 import { startAzurite, type Azurite } from "./support/azurite.js";
+import { FLOW_FILES as FILES, upload } from "./support/blob-fixtures.js";
 
 // A flow whose code is in each blob store (S3 through aws-local, Cloud Storage through gcp-local's
 // JSON API, Azure Blob through Azurite), deployed on a server with the three provider plugins and run
 // by the process backend's engine to COMPLETED. The second run of a deployment downloads nothing: the
 // store's own request log shows only the listing.
-
-const FILES: Record<string, string> = {
-  "flows/hello.py": `from helpers import shout
-
-
-def hello(name="blob"):
-    print(f"hello {name} from a blob store")
-    return {"greeting": shout(name)}
-`,
-  "flows/helpers.py": `def shout(name):
-    return f"HELLO {name.upper()}"
-`,
-  "README.md": "not code\n",
-};
-
-const md5 = (body: Uint8Array) => createHash("md5").update(body).digest("base64");
-
-async function upload(store: { write?: (key: string, body: Uint8Array, o: { md5: string }) => Promise<void> }, prefix: string, files: Record<string, string | Uint8Array>): Promise<void> {
-  for (const [path, text] of Object.entries(files)) {
-    const body = typeof text === "string" ? Buffer.from(text) : text;
-    await store.write!(`${prefix}${path}`, body, { md5: md5(body) });
-  }
-}
 
 /** A minimal ustar archive (one regular file per entry), gzip'd: what `tar czf` makes. */
 function tarGz(files: Record<string, string>): Buffer {

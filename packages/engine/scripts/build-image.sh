@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds ferry-engine:latest from the local base image: builds the engine bundle, stages its runtime
-# dependency (esbuild and its linux-x64 binary) next to it, and runs docker build with this package as
-# the context. Nothing is pulled: the base image must be in the local Docker engine already
+# dependency (esbuild and its linux-x64 binary) next to it, and the blob-source readers of the
+# workspace's provider packages (each package whose exports have "./source", bundled with its SDK by
+# scripts/bundle-source-modules.mjs) so runs from s3://, gs:// or Azure Blob sources work in the image,
+# and runs docker build with this package as the context. Nothing is pulled: the base image must be in the local Docker engine already
 # (scripts/build-base-image.sh at the repository root makes ferry-base:bookworm).
 #
 #   BASE_IMAGE=ferry-base:bookworm IMAGE=ferry-engine:latest packages/engine/scripts/build-image.sh
@@ -31,6 +33,14 @@ rm -rf .image-deps
 mkdir -p .image-deps/node_modules/@esbuild
 cp -RL "$ESBUILD_DIR" .image-deps/node_modules/esbuild
 cp -RL "$BINARY_DIR" .image-deps/node_modules/@esbuild/linux-x64
+
+# The engine imports a blob source's reader by its package's name ("<package>/source"): stage each one.
+SOURCE_PACKAGES="$(cd "$PKG_DIR/../.." && npm query .workspace | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s).filter((p)=>p.exports&&p.exports["./source"]).map((p)=>`--filter=${p.name}...`).join(" ")))')"
+if [ -n "$SOURCE_PACKAGES" ]; then
+  # shellcheck disable=SC2086 # one --filter per package
+  (cd "$PKG_DIR/../.." && npx turbo run build --output-logs=errors-only $SOURCE_PACKAGES)
+fi
+(cd "$PKG_DIR/../.." && node "$PKG_DIR/scripts/bundle-source-modules.mjs" "$ESBUILD_DIR" "$PKG_DIR/.image-deps")
 
 docker build --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$IMAGE" "$PKG_DIR"
 echo "built $IMAGE from $BASE_IMAGE ($(docker image inspect "$IMAGE" --format '{{.Size}}' | awk '{printf "%.0f MB", $1/1000000}'))"

@@ -59,7 +59,10 @@ export async function startGcsLocal(options: { host?: string; port?: number } = 
   });
 
   const handle = (method: string, url: URL, headers: IncomingMessage["headers"], body: Buffer): { status: number; json?: unknown; bytes?: Buffer; record: Omit<GcsRequestRecord, "status" | "method"> } => {
-    const path = url.pathname;
+    // Google's Node.js client takes a STORAGE_EMULATOR_HOST found in its process's environment as the
+    // whole base URL and leaves out /storage/v1 (as in a Docker-managed run whose job env sets it); the
+    // real emulators answer both forms, so this one does too.
+    const path = url.pathname.startsWith("/b/") || url.pathname === "/b" ? `/storage/v1${url.pathname}` : url.pathname;
     const notFound = (what: string, record: Omit<GcsRequestRecord, "status" | "method">) => ({
       status: 404,
       json: { error: { code: 404, message: what, errors: [{ reason: "notFound", message: what }] } },
