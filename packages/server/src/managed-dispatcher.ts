@@ -72,6 +72,8 @@ export class ManagedDispatcher {
   private readonly watched = new Map<string, Watched>();
   /** Runs whose launch is under way in this process. */
   private readonly launching = new Set<string>();
+  /** Launches under way: `stop` waits for them, so none writes to a store its server has closed. */
+  private readonly launches = new Set<Promise<void>>();
   /** Started runs whose instance this server cannot see, with when it first found them so (see recover). */
   private readonly unseen = new Map<string, number>();
   private readonly admitting = new Map<string, Promise<void>>();
@@ -153,7 +155,7 @@ export class ManagedDispatcher {
         picked++;
         if (!run.infrastructure_id) {
           if (run.state.type === "CANCELLING" && !instance) await this.finish(run, stateChange("CANCELLED", { message: "cancelled before the run started" }));
-          else void this.launch(run); // stops it at once if it is CANCELLING
+          else this.startLaunch(run); // stops it at once if it is CANCELLING
         } else if (instance) {
           this.watch(run, instance.id, instance.startedAt);
         } else {
@@ -213,6 +215,8 @@ export class ManagedDispatcher {
     }
     await Promise.allSettled([...this.watched.values()].map((w) => w.done));
     await Promise.allSettled([...this.admitting.values()]);
+    // A launch under way ends before the store closes (its instance, if started, is left to the next start).
+    await Promise.allSettled([...this.launches]);
     // After the admissions: a launch under way may have just asked for a replacement.
     await warmStopped;
     await this.warmPool?.stop().catch((error: unknown) => this.logger.warn({ err: error }, "could not end the warm engines"));
@@ -328,7 +332,7 @@ export class ManagedDispatcher {
       return result;
     });
     for (const id of decided.touched) this.ctx.events.notify(id);
-    for (const run of decided.admitted) void this.launch(run);
+    for (const run of decided.admitted) this.startLaunch(run);
     if (decided.again) this.readmit.add(workspaceId);
   }
 
@@ -390,6 +394,13 @@ export class ManagedDispatcher {
     } finally {
       this.launching.delete(run.id);
     }
+  }
+
+  private startLaunch(run: FlowRunRecord): void {
+    const launch: Promise<void> = this.launch(run)
+      .catch((error: unknown) => this.logger.error({ err: error, flow_run_id: run.id }, "could not record a managed run's failed start"))
+      .finally(() => this.launches.delete(launch));
+    this.launches.add(launch);
   }
 
   /** Waits for the instance to end, stopping it at the runtime limit, then settles the run and frees its slot. */
