@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import Dockerode from "dockerode";
-import { DockerContainerRuntime, type ContainerNetwork, type ContainerRuntime } from "@ferry/local-containers";
+import { createLocalTls, DockerContainerRuntime, type ContainerNetwork, type ContainerRuntime } from "@ferry/local-containers";
 import { ArmError, isArmError } from "./arm-error.js";
 import { ArmState } from "./arm-state.js";
 import { AsyncOperations } from "./async-operations.js";
@@ -29,7 +29,6 @@ import { registryRoutes } from "./routes/registry-routes.js";
 import { resourceGroupRoutes } from "./routes/resource-group-routes.js";
 import { handleEntra, handleRegistryExchange } from "./routes/token-routes.js";
 import { takeSnapshot, type AzureLocalSnapshot } from "./snapshot.js";
-import { createLocalTls } from "./tls.js";
 import { TokenIssuer } from "./tokens.js";
 
 export { HOOKS_PREFIX };
@@ -107,7 +106,7 @@ export async function startAzureLocal(options: AzureLocalOptions = {}): Promise<
   const now = Date.now;
   const serverId = randomUUID().slice(0, 8);
   const { runtime, unavailable } = await pickRuntime(options, serverId);
-  const tls = await createLocalTls(["localhost", "127.0.0.1", "::1", ...(["localhost", "127.0.0.1", "::1"].includes(host) ? [] : [host])]);
+  const tls = await createLocalTls("azure-local", [host]);
   const operations = new AsyncOperations(now);
   const faults = new FaultInjector();
   const holds = new Holds();

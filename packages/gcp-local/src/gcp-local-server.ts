@@ -3,7 +3,7 @@ import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import Dockerode from "dockerode";
-import { DockerContainerRuntime, type ContainerRuntime } from "@ferry/local-containers";
+import { createLocalTls, DockerContainerRuntime, type ContainerRuntime } from "@ferry/local-containers";
 import { ExecutionRunner } from "./execution-runner.js";
 import { resolveGcpLocalOptions, type GcpLocalOptions, type ResolvedGcpLocalOptions } from "./gcp-local-options.js";
 import { addServices } from "./grpc-services.js";
@@ -22,7 +22,6 @@ import { SecretValues } from "./secrets.js";
 import { permissionDenied } from "./grpc-error.js";
 import { CallLog, ExecutionFailures, FaultInjector, type CallRecord, type ExecutionFailure, type Fault } from "./test-hooks.js";
 import { answerHook } from "./hooks.js";
-import { createLocalTls } from "./tls.js";
 
 /** Every resource of the local project, comparable before and after (e.g. provisioning, then deprovisioning). */
 export interface GcpLocalSnapshot {
@@ -113,7 +112,7 @@ export async function startGcpLocal(input: GcpLocalOptions = {}): Promise<GcpLoc
   const serverId = randomUUID();
   const { runtime, unavailable } = await pickRuntime(options, serverId);
   const protos = loadGoogleProtos();
-  const tls = await createLocalTls(options.host === "127.0.0.1" ? [] : [options.host]);
+  const tls = await createLocalTls("gcp-local", [options.host]);
   const keys = new KeyRing(options.now);
   const calls = new CallLog();
   const faults = new FaultInjector();

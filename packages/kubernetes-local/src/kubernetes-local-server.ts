@@ -6,9 +6,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Dockerode from "dockerode";
-import { DockerContainerRuntime, type ContainerRuntime } from "@ferry/local-containers";
+import { createLocalTls, DockerContainerRuntime, type ContainerRuntime } from "@ferry/local-containers";
 import { Cluster } from "./cluster.js";
-import { createLocalTls } from "./tls.js";
 import { matchesSelector, notFound, ObjectStore, StatusError, type KubeObject, type Resource, type WatchEvent } from "./object-store.js";
 
 export interface KubernetesLocalOptions {
@@ -255,7 +254,7 @@ export async function startKubernetesLocal(options: KubernetesLocalOptions = {})
     res.on("close", cleanup);
   };
 
-  const tls = await createLocalTls();
+  const tls = await createLocalTls("kubernetes-local");
   const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       const status = error instanceof StatusError ? error : new StatusError(500, "InternalError", (error as Error).message);

@@ -9,3 +9,4 @@ export {
   type ContainerNetwork,
   type DockerContainerRuntimeOptions,
 } from "./docker-container-runtime.js";
+export { createLocalTls, type LocalTls } from "./tls.js";

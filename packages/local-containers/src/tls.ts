@@ -6,7 +6,10 @@ import * as x509 from "@peculiar/x509";
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[1]);
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
-/** A certificate authority made at start and the server's certificate it signed (127.0.0.1, ::1, localhost). */
+/**
+ * A certificate authority made at start and the server's certificate it signed (127.0.0.1, ::1, localhost and
+ * any extra host): what the local endpoints that speak HTTPS or gRPC over TLS (a cloud's, Kubernetes') serve with.
+ */
 export interface LocalTls {
   /** Trust this (an https.Agent's `ca`, or `NODE_EXTRA_CA_CERTS` for a child process). */
   caPem: string;
@@ -27,15 +30,18 @@ function pem(label: string, der: ArrayBuffer): string {
   return `-----BEGIN ${label}-----\n${base64.replace(/\n$/, "")}\n-----END ${label}-----\n`;
 }
 
-/** Generates a fresh CA and a server certificate for the given host names and addresses. */
-export async function createLocalTls(hosts: readonly string[] = ["localhost", "127.0.0.1", "::1"]): Promise<LocalTls> {
+const LOOPBACK = ["localhost", "127.0.0.1", "::1"];
+
+/** Generates a fresh CA and a server certificate for the loopback names and `extraHosts`; `name` goes in their subjects. */
+export async function createLocalTls(name: string, extraHosts: readonly string[] = []): Promise<LocalTls> {
+  const hosts = [...new Set([...LOOPBACK, ...extraHosts])];
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + 365 * 24 * 3600_000);
   const subtle = webcrypto.subtle;
   const caKeys = (await subtle.generateKey(ALGORITHM, true, ["sign", "verify"])) as CryptoKeyPair;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
-    name: `CN=kubernetes-local test CA ${serial().slice(0, 8)}`,
+    name: `CN=${name} test CA ${serial().slice(0, 8)}`,
     notBefore,
     notAfter,
     keys: caKeys,
@@ -50,7 +56,7 @@ export async function createLocalTls(hosts: readonly string[] = ["localhost", "1
   const names = hosts.map((host) => (/^[\d.]+$|:/.test(host) ? { type: "ip" as const, value: host } : { type: "dns" as const, value: host }));
   const server = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: "CN=kubernetes-local",
+    subject: `CN=${name}`,
     issuer: ca.subject,
     notBefore,
     notAfter,
