@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { FerryError, flowRunUiUrl, isStateType, STATE_TYPES, type FlowRun, type FlowRunListQuery, type LogLine } from "@ferry/core";
+import { FerryError, flowRunUiUrl, isStateType, isUuid, STATE_TYPES, type FlowRun, type FlowRunListQuery, type LogLine } from "@ferry/core";
 import type { CommandContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { formatDuration, relativeTime, stateLabel } from "../format.js";
@@ -95,7 +95,8 @@ export function registerFlowRun(program: Command, env: CommandEnv): void {
     .action(
       handler(env, async (ctx, ref: string, options: { json?: boolean }) => {
         const client = await ctx.client();
-        const { id } = await client.resolveFlowRun(ref);
+        // A whole id goes straight to the retry (one request); a prefix or a name is looked up first.
+        const id = isUuid(ref) ? ref : (await client.resolveFlowRun(ref)).id;
         const result = await client.api.retryFlowRun({ params: { id } });
         if (options.json) return ctx.out.json(result);
         const run = result.flow_run;
