@@ -136,6 +136,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header("connection", "close");
     throw new FerryError("unavailable", "the server is shutting down; retry in a moment (against another server, or this one once it is back)");
   });
+  // A request in flight when closing began ends its connection with its answer: Node closes the idle
+  // connections only once, as closing starts, and a kept-alive one would hold the close for the keep-alive timeout.
+  app.addHook("onSend", async (_request, reply, payload) => {
+    if (closing) reply.header("connection", "close");
+    return payload;
+  });
 
   // The document is core's, built from the route table; the reference page (/docs) shows the same one.
   await app.register(swagger, {

@@ -67,7 +67,8 @@ export function registerEventStream(app: FastifyInstance, ctx: ServiceContext, a
       res.writeHead(200, {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache, no-transform",
-        connection: "keep-alive",
+        // Not kept alive: a stream ended by the server's close would otherwise hold the close (see app.ts).
+        connection: "close",
         "x-accel-buffering": "no",
       });
       if (request.method === "HEAD") {
@@ -167,7 +168,8 @@ export function registerWorkspaceEventStream(app: FastifyInstance, ctx: ServiceC
       res.writeHead(200, {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache, no-transform",
-        connection: "keep-alive",
+        // Not kept alive: a stream ended by the server's close would otherwise hold the close (see app.ts).
+        connection: "close",
         "x-accel-buffering": "no",
       });
       // HEAD: the headers only (a stream never ends, and Node would hold them back with no body to write).
