@@ -97,6 +97,21 @@ export function validateSchedule(spec: ScheduleSpec, where = "schedule"): Schedu
 }
 
 /** Two schedules are the same when they create the same runs (ids and active flags aside). */
+/**
+ * A scheduled run has the deployment's parameters only: each one the flow requires must have a value
+ * there, or every run a schedule makes would be refused. `deployment` names it in the error ("flow/name").
+ */
+export function assertSchedulableParameters(deployment: string, schema: Record<string, unknown> | null, parameters: Record<string, unknown>): void {
+  const required = Array.isArray(schema?.required) ? (schema.required as unknown[]).filter((key): key is string => typeof key === "string") : [];
+  const unset = required.filter((key) => !Object.hasOwn(parameters, key));
+  if (!unset.length) return;
+  const many = unset.length > 1;
+  throw validationError(
+    `deployment ${deployment} has schedules, and its scheduled runs would have no value for the required parameter${many ? "s" : ""} ${unset.map((key) => `'${key}'`).join(", ")}: ` +
+      `give ${many ? "them" : "it"} a default in the deployment's parameters (ferry deploy --param ${unset[0]}=VALUE, or the project file's parameters), or deploy it without schedules`,
+  );
+}
+
 export function sameSchedule(a: ScheduleSpec, b: ScheduleSpec): boolean {
   const key = (s: ScheduleSpec) => JSON.stringify([s.cron ?? null, s.interval ?? null, s.anchor_date ?? null, s.rrule ?? null, s.timezone ?? "UTC"]);
   return key(a) === key(b);

@@ -40,6 +40,24 @@ describe("schedules", () => {
     expect(zone.message).toMatch(/'Europe\/Atlantis' is not an IANA time zone/);
   });
 
+  it("refuses schedules on a deployment that leaves a required parameter without a value, and takes them once it has one", async () => {
+    const schema = { type: "object", properties: { day: { type: "string" }, n: { type: "integer" } }, required: ["day", "n"] };
+    const schedules = [{ cron: "0 9 * * *" }];
+    const refused = await rejection(t.client.api.applyDeployment({ body: base("needs-day", { parameter_schema: schema, parameters: { n: 3 }, schedules }) }));
+    expect(refused).toMatchObject({ code: "validation_failed", status: 400 });
+    expect(refused.message).toMatch(/etl\/needs-day has schedules, and its scheduled runs would have no value for the required parameter 'day': give it a default in the deployment's parameters \(ferry deploy --param day=VALUE/);
+    const names = async () => ((await t.client.listAll.listDeployments({ query: {} })) as { name: string }[]).map((d) => d.name);
+    expect(await names()).not.toContain("needs-day");
+    // Without schedules, a run supplies it; a schedule added later is refused the same way.
+    const bare = (await t.client.api.applyDeployment({ body: base("needs-day", { parameter_schema: schema, parameters: { n: 3 } }) })).deployment;
+    const added = await rejection(t.client.api.addDeploymentSchedule({ params: { id: bare.id }, body: { cron: "0 9 * * *" } }));
+    expect(added).toMatchObject({ code: "validation_failed", status: 400 });
+    expect(added.message).toMatch(/required parameter 'day'/);
+    // With a default, the schedules are taken.
+    const { deployment } = await t.client.api.applyDeployment({ body: base("needs-day", { parameter_schema: schema, parameters: { n: 3, day: "monday" }, schedules }) });
+    expect(deployment.schedules).toHaveLength(1);
+  });
+
   it("creates the runs ahead once, each SCHEDULED with its time, and starts the first only at its time", async () => {
     const anchor = inSeconds(6);
     const { deployment } = await t.client.api.applyDeployment({ body: base("every-ten-minutes", { schedules: [{ interval: 600, anchor_date: anchor }] }) });

@@ -16,6 +16,7 @@ import {
   validationError,
   validateSchedule,
   sameSchedule,
+  assertSchedulableParameters,
   DEPLOYMENT_SCHEDULING_DEFAULTS,
   resolveRetryPolicy,
   type Deployment,
@@ -142,6 +143,7 @@ export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, 
   }
   const pullSteps = validatePullSteps(input.pull_steps);
   const specs = (input.schedules ?? []).map(({ active, ...spec }, i) => ({ spec: validateSchedule(spec, `schedules[${i}]`), active: active ?? true }));
+  if (specs.length) assertSchedulableParameters(`${flowName}/${name}`, parameterSchema, parameters);
 
   const result = await ctx.store.transaction(async (tx) => {
     const pool = await getPoolOrThrow(tx, ws.id, input.work_pool);

@@ -1,4 +1,5 @@
 import {
+  assertSchedulableParameters,
   FerryError,
   isUuid,
   newId,
@@ -45,7 +46,7 @@ export async function listDeploymentSchedules(ctx: ServiceContext, ws: Workspace
 export async function addDeploymentSchedule(ctx: ServiceContext, ws: WorkspaceRecord, id: string, input: ScheduleCreate): Promise<Deployment> {
   const { active, ...spec } = input;
   const schedule = { id: newId(), active: active ?? true, ...validateSchedule(spec) };
-  return changeSchedules(ctx, ws, id, (schedules) => ({ schedules: [...schedules, schedule], reset: false }));
+  return changeSchedules(ctx, ws, id, (schedules) => ({ schedules: [...schedules, schedule], reset: false, starts: schedule.active }));
 }
 
 export async function updateDeploymentSchedule(
@@ -58,7 +59,7 @@ export async function updateDeploymentSchedule(
   return changeSchedules(ctx, ws, id, (schedules) => {
     const target = findSchedule(schedules, scheduleId, id);
     // Pausing deletes the runs made ahead; resuming starts counting missed times from now.
-    return { schedules: schedules.map((s) => (s === target ? { ...s, active: input.active } : s)), reset: target.active !== input.active };
+    return { schedules: schedules.map((s) => (s === target ? { ...s, active: input.active } : s)), reset: target.active !== input.active, starts: input.active && !target.active };
   });
 }
 
@@ -86,7 +87,8 @@ async function changeSchedules(
   ctx: ServiceContext,
   ws: WorkspaceRecord,
   id: string,
-  change: (schedules: DeploymentRecord["schedules"]) => { schedules: DeploymentRecord["schedules"]; reset: boolean },
+  /** `starts`: the change adds or resumes a schedule, which then makes runs. */
+  change: (schedules: DeploymentRecord["schedules"]) => { schedules: DeploymentRecord["schedules"]; reset: boolean; starts?: boolean },
 ): Promise<Deployment> {
   if (!isUuid(id)) throw notFound("deployment", id, "list deployments with 'ferry deployment ls'");
   const updated = await ctx.store.transaction(async (tx) => {
@@ -94,6 +96,7 @@ async function changeSchedules(
     if (!found) throw notFound("deployment", id, "list deployments with 'ferry deployment ls'");
     const { deployment } = found;
     const next = change(deployment.schedules);
+    if (next.starts) assertSchedulableParameters(`${deployment.flow_name}/${deployment.name}`, deployment.parameter_schema, deployment.parameters);
     const { id: _id, workspace_id: _ws, created_at: _c, updated_at: _u, schedules_checked_at: _s, parameter_schema_key: _k, ...rest } = deployment;
     const written = await tx.updateDeployment(ws.id, id, { ...rest, schedules: next.schedules });
     if (!written) throw new FerryError("conflict", `deployment ${id} changed while its schedules were being updated; try again`);
