@@ -5,7 +5,7 @@
 // cache, --prefer-offline) into a temporary folder, and prints its size and package count. The goal (issue 19):
 // under 30 MB and 60 packages. Run after the build:
 //   node scripts/measure-cli-install.mjs [--json] [--check] [--prefix DIR]
-// --check exits 1 when the install is past the goal (the lint phase runs it); --prefix installs into DIR and
+// --check exits 1 when the install is past the goal (npm run check:cli-install; npm test checks the same goal in apps/cli/test/install.test.ts, which runs this script); --prefix installs into DIR and
 // keeps it (tests run the installed `ferry`), instead of a temporary folder removed afterwards.
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ferry, startServer, type ServerProcess } from "./cli-harness.js";
 
 // What `npm i -g @ferry/cli` gives a user (issue 19): the CLI packed and installed as npm installs it, by the
-// same script the lint phase checks the goal with, then run from there, away from this workspace.
+// same script `npm run check:cli-install` checks the goal with, then run from there, away from this workspace.
 const measureScript = fileURLToPath(new URL("../../../scripts/measure-cli-install.mjs", import.meta.url));
 const serverPackage = fileURLToPath(new URL("../../../packages/server", import.meta.url));
 
