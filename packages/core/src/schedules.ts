@@ -246,7 +246,12 @@ export function plannedRunTimes(window: ScheduleWindow): Date[] {
 
 /** The idempotency key of a deployment's scheduled run: one run per deployment and time. */
 export function scheduledRunKey(deploymentId: string, at: Date): string {
-  return `scheduled:${deploymentId}:${at.toISOString()}`;
+  return `${scheduledRunKeyPrefix(deploymentId)}${at.toISOString()}`;
+}
+
+/** What the idempotency keys of a deployment's scheduled runs start with: tells them from runs asked for a time. */
+export function scheduledRunKeyPrefix(deploymentId: string): string {
+  return `scheduled:${deploymentId}:`;
 }
 
 /** Whether a run that has not started is Late: its expected start (or creation) is more than the grace ago. */

@@ -134,8 +134,8 @@ export interface StoreTx {
   /**
    * Inserts many runs and their first state-history entries in one statement, as `insertFlowRun` does
    * each: for imports, for filling a store to measure it (the bench) and for the scheduler. A run whose
-   * idempotency key the workspace already holds, or whose deployment already has a run at its
-   * `expected_start_time`, is left out, not an error. Resolves to how many runs were inserted.
+   * idempotency key the workspace already holds (for the scheduler: a schedule time that has its run,
+   * see scheduledRunKey) is left out, not an error. Resolves to how many runs were inserted.
    */
   insertFlowRuns(inputs: readonly NewFlowRun[]): Promise<number>;
   getFlowRun(workspaceId: string, id: string): Promise<FlowRunRecord | null>;
@@ -214,7 +214,10 @@ export interface StoreTx {
    */
   lockDeploymentForScheduling(workspaceId: string, id: string): Promise<{ deployment: DeploymentRecord; pool: WorkPoolRecord } | null>;
   setSchedulesCheckedAt(id: string, at: string | null): Promise<void>;
-  /** Deletes the deployment's scheduled runs (with an expected start) still SCHEDULED and due after `after`; their ids. */
+  /**
+   * Deletes the runs the scheduler made for the deployment (their keys start with scheduledRunKeyPrefix)
+   * still SCHEDULED and due after `after`; their ids. A run asked for a later time stays.
+   */
   deleteScheduledFlowRuns(deploymentId: string, after: string): Promise<string[]>;
   /**
    * Runs of every workspace still SCHEDULED and not yet named Late whose expected start (or creation) is

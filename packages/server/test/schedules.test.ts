@@ -100,6 +100,22 @@ describe("schedules", () => {
     expect(await runsOf(deployment.id)).toHaveLength(0);
   });
 
+  it("keeps runs asked for a time a schedule has, twice over, when the schedule's runs are made, paused or removed", async () => {
+    const at = new Date(Math.ceil((Date.now() + 2 * 3600_000) / 3600_000) * 3600_000).toISOString();
+    const { deployment } = await t.client.api.applyDeployment({ body: base("on-the-hour", { schedules: [{ cron: "0 * * * *" }] }) });
+    const ask = async () => (await t.client.api.createFlowRun({ params: { id: deployment.id }, body: { scheduled_start_time: at } })).flow_run;
+    const asked = [await ask(), await ask()];
+    expect(asked.map((r) => r.expected_start_time)).toEqual([at, at]);
+    await t.server.scheduler.pass();
+    const atThatTime = async () => (await runsOf(deployment.id)).filter((r) => r.expected_start_time === at);
+    expect((await atThatTime()).map((r) => r.idempotency_key ?? "asked").sort()).toEqual(["asked", "asked", `scheduled:${deployment.id}:${at}`]);
+    const scheduleId = deployment.schedules[0]!.id;
+    await t.client.api.updateDeploymentSchedule({ params: { id: deployment.id, schedule: scheduleId }, body: { active: false } });
+    expect((await atThatTime()).map((r) => r.id).sort()).toEqual(asked.map((r) => r.id).sort());
+    await t.client.api.deleteDeploymentSchedule({ params: { id: deployment.id, schedule: scheduleId } });
+    expect((await runsOf(deployment.id)).map((r) => r.id).sort()).toEqual(asked.map((r) => r.id).sort());
+  });
+
   it("after downtime, skip creates none of the missed times and catch_up the latest catchup_max_runs, which start at once", async () => {
     const every15 = { schedules: [{ cron: "*/15 * * * *", timezone: "America/New_York" }], work_pool: "held" };
     const { deployment: skip } = await t.client.api.applyDeployment({ body: base("skips", every15) });

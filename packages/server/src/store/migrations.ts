@@ -395,6 +395,17 @@ CREATE TABLE secrets (
 );
 `,
   },
+  {
+    id: 15,
+    name: "any number of runs asked for one time",
+    // Migration 11 allowed one run per deployment and expected start, which refused a second run asked for
+    // the same time (`deployment run --start-at`, or a run asked for a time a schedule also has). One run per
+    // schedule time is the scheduler's rule, and its runs' idempotency keys (core's scheduledRunKey, unique
+    // per workspace) already hold it.
+    sql: `
+DROP INDEX flow_runs_deployment_expected_start_key;
+`,
+  },
 ];
 
 /** Arbitrary, fixed: every Ferry process migrating one database takes this advisory lock. */

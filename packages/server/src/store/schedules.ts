@@ -1,4 +1,4 @@
-import { isUuid, type AdmissionDeployment, type PageRequest } from "@ferry/core";
+import { isUuid, scheduledRunKeyPrefix, type AdmissionDeployment, type PageRequest } from "@ferry/core";
 import type { SqlExecutor } from "./driver.js";
 
 /**
@@ -27,10 +27,12 @@ export async function setSchedulesCheckedAt(db: SqlExecutor, id: string, at: str
 export async function deleteScheduledFlowRuns(db: SqlExecutor, deploymentId: string, after: string): Promise<string[]> {
   if (!isUuid(deploymentId)) return [];
   // Their history, logs and tokens go with them (ON DELETE CASCADE). Only runs no dispatcher took up:
-  // a run admitted meanwhile is PENDING and stays.
+  // a run admitted meanwhile is PENDING and stays. Only the scheduler's (by their keys): a run someone
+  // asked for a later time (`deployment run --start-at`) is theirs and stays too.
   const { rows } = await db.query<{ id: string }>(
-    `DELETE FROM flow_runs WHERE deployment_id = $1 AND state_type = 'SCHEDULED' AND expected_start_time > $2::timestamptz RETURNING id`,
-    [deploymentId, after],
+    `DELETE FROM flow_runs WHERE deployment_id = $1 AND state_type = 'SCHEDULED' AND expected_start_time > $2::timestamptz
+       AND starts_with(idempotency_key, $3) RETURNING id`,
+    [deploymentId, after, scheduledRunKeyPrefix(deploymentId)],
   );
   return rows.map((r) => r.id);
 }

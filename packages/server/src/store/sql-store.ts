@@ -1076,7 +1076,7 @@ export class SqlStoreTx implements StoreTx {
                 idempotency_key, tags, created_at, created_at, expected_start_time,
                 retries, retry_delay_seconds, retry_on_crash, source_commit, rerun_of
          FROM input ORDER BY ordinality
-         -- No conflict target: a taken idempotency key and a deployment's run at a taken time are both left out.
+         -- No conflict target: a run whose idempotency key is taken (a schedule time that has its run) is left out.
          ON CONFLICT DO NOTHING
          RETURNING id, state_timestamp
        ), h AS (

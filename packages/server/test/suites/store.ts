@@ -780,19 +780,22 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
       expected_start_time: when,
     });
 
-    it("keeps one run per deployment and expected start, whatever the idempotency key, and leaves the rest out", async () => {
+    it("keeps one run per schedule time (its idempotency key), leaves the rest out, and keeps runs asked for a taken time", async () => {
       const ws = await workspace(store);
       const p = await pool(store, ws, "sched");
       const d = await deployment(store, ws, p, "hourly");
       const other = await deployment(store, ws, p, "daily");
       expect(await store.insertFlowRuns([scheduled(ws, d, p, at(3600)), scheduled(ws, d, p, at(7200))])).toBe(2);
-      // Again (another server's pass), and at a taken time under another key: nothing new.
-      expect(await store.insertFlowRuns([scheduled(ws, d, p, at(3600)), scheduled(ws, d, p, at(7200), "another-key"), scheduled(ws, other, p, at(3600))])).toBe(1);
+      // Again (another server's pass): nothing new; another deployment's run at the same time is its own.
+      expect(await store.insertFlowRuns([scheduled(ws, d, p, at(3600)), scheduled(ws, d, p, at(7200)), scheduled(ws, other, p, at(3600))])).toBe(1);
       // Two passes at once, each in its own transaction: one run at that time.
-      const both = await Promise.all([0, 1].map((i) => store.transaction((tx) => tx.insertFlowRuns([scheduled(ws, d, p, at(10_800), `k${i}`)]))));
+      const both = await Promise.all([0, 1].map(() => store.transaction((tx) => tx.insertFlowRuns([scheduled(ws, d, p, at(10_800))]))));
       expect(both.sort()).toEqual([0, 1]);
+      // Runs asked for a time a schedule has, or for the same time twice (other keys, or none): all kept.
+      expect(await store.insertFlowRuns([scheduled(ws, d, p, at(3600), "asked-1"), scheduled(ws, d, p, at(3600), "asked-2")])).toBe(2);
+      await store.insertFlowRun({ ...runInput(ws, d, p, { createdAt: at(0) }), expected_start_time: at(3600) });
       const runs = await store.listFlowRuns(ws.id, { deployment_id: d.id }, { limit: 100 });
-      expect(runs.map((r) => r.expected_start_time).sort()).toEqual([at(3600), at(7200), at(10_800)]);
+      expect(runs.map((r) => r.expected_start_time).sort()).toEqual([at(3600), at(3600), at(3600), at(3600), at(7200), at(10_800)]);
     });
 
     it("queues a scheduled run only once due, oldest expected start first", async () => {
@@ -815,10 +818,13 @@ export function storeSuite(kind: StoreKind, makeTarget: () => Target): void {
       await store.insertFlowRuns([scheduled(ws, d, p, at(60)), scheduled(ws, d, p, at(120)), scheduled(ws, d, p, at(180))]);
       const [started] = (await store.listFlowRuns(ws.id, { deployment_id: d.id }, { limit: 10 })).filter((r) => r.expected_start_time === at(180));
       await store.setFlowRunState(started!.id, { ...stateChange("PENDING"), timestamp: at(170) });
+      // A run someone asked for a later time is not the scheduler's: it stays.
+      const asked = await store.insertFlowRun({ ...runInput(ws, d, p, { createdAt: at(0), key: "asked-for-120" }), expected_start_time: at(120) });
       const deleted = await store.deleteScheduledFlowRuns(d.id, at(90));
       expect(deleted).toHaveLength(1);
+      expect(deleted).not.toContain(asked.id);
       const left = await store.listFlowRuns(ws.id, { deployment_id: d.id }, { limit: 10 });
-      expect(left.map((r) => r.expected_start_time).sort()).toEqual([at(60), at(180)]);
+      expect(left.map((r) => r.expected_start_time).sort()).toEqual([at(60), at(120), at(180)]);
     });
 
     it("lists the deployments with schedules, locks one and records when it was scheduled", async () => {
