@@ -60,8 +60,13 @@ export async function startAzurite(): Promise<Azurite> {
     },
     async stop() {
       if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        // Azurite's graceful stop waits out its clients' kept-alive connections (over a minute); its data is
+        // in memory and thrown away, so after a moment it is killed.
         child.kill("SIGTERM");
-        await new Promise((r) => child.once("exit", r));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
+        await exited;
+        clearTimeout(timer);
       }
       rmSync(dir, { recursive: true, force: true });
     },
