@@ -5,7 +5,10 @@ export default defineConfig({
     include: ["test/**/*.e2e.test.ts"],
     testTimeout: 180_000,
     hookTimeout: 180_000,
-    fileParallelism: false,
+    // Two files at once: this package runs last in its phase, mostly alone, and its files mostly wait
+    // (servers, emulators, containers). Each file has its own servers, homes and free ports.
+    fileParallelism: true,
+    maxWorkers: 2,
     reporters: ["default", "../../test-support/skips-reporter.js"],
   },
 });
