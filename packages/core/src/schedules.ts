@@ -96,7 +96,6 @@ export function validateSchedule(spec: ScheduleSpec, where = "schedule"): Schedu
   return { rrule: spec.rrule!.trim(), ...(spec.anchor_date ? { anchor_date: new Date(spec.anchor_date).toISOString() } : {}), timezone };
 }
 
-/** Two schedules are the same when they create the same runs (ids and active flags aside). */
 /**
  * A scheduled run has the deployment's parameters only: each one the flow requires must have a value
  * there, or every run a schedule makes would be refused. `deployment` names it in the error ("flow/name").
@@ -112,6 +111,7 @@ export function assertSchedulableParameters(deployment: string, schema: Record<s
   );
 }
 
+/** Two schedules are the same when they create the same runs (ids and active flags aside). */
 export function sameSchedule(a: ScheduleSpec, b: ScheduleSpec): boolean {
   const key = (s: ScheduleSpec) => JSON.stringify([s.cron ?? null, s.interval ?? null, s.anchor_date ?? null, s.rrule ?? null, s.timezone ?? "UTC"]);
   return key(a) === key(b);

@@ -53,6 +53,10 @@ describe("schedules", () => {
     const added = await rejection(t.client.api.addDeploymentSchedule({ params: { id: bare.id }, body: { cron: "0 9 * * *" } }));
     expect(added).toMatchObject({ code: "validation_failed", status: 400 });
     expect(added.message).toMatch(/required parameter 'day'/);
+    // A paused schedule makes no runs: taken, and refused when it is resumed.
+    const paused = await t.client.api.addDeploymentSchedule({ params: { id: bare.id }, body: { cron: "0 9 * * *", active: false } });
+    const resumed = await rejection(t.client.api.updateDeploymentSchedule({ params: { id: bare.id, schedule: paused.schedules[0]!.id }, body: { active: true } }));
+    expect(resumed.message).toMatch(/required parameter 'day'/);
     // With a default, the schedules are taken.
     const { deployment } = await t.client.api.applyDeployment({ body: base("needs-day", { parameter_schema: schema, parameters: { n: 3, day: "monday" }, schedules }) });
     expect(deployment.schedules).toHaveLength(1);

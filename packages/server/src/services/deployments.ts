@@ -143,7 +143,8 @@ export async function applyDeployment(ctx: ServiceContext, ws: WorkspaceRecord, 
   }
   const pullSteps = validatePullSteps(input.pull_steps);
   const specs = (input.schedules ?? []).map(({ active, ...spec }, i) => ({ spec: validateSchedule(spec, `schedules[${i}]`), active: active ?? true }));
-  if (specs.length) assertSchedulableParameters(`${flowName}/${name}`, parameterSchema, parameters);
+  // Only schedules that make runs: a paused one is checked when it is resumed.
+  if (specs.some((s) => s.active)) assertSchedulableParameters(`${flowName}/${name}`, parameterSchema, parameters);
 
   const result = await ctx.store.transaction(async (tx) => {
     const pool = await getPoolOrThrow(tx, ws.id, input.work_pool);
